@@ -1,0 +1,32 @@
+// loadkit: header-only C++20 load testing. https://example.invalid/loadkit (MIT)
+#pragma once
+
+#define LOADKIT_VERSION_MAJOR 0
+#define LOADKIT_VERSION_MINOR 1
+#define LOADKIT_VERSION_PATCH 0
+#define LOADKIT_VERSION_STRING "0.1.0"
+
+#include <chrono>
+#include <cstdint>
+#include <string_view>
+
+namespace loadkit {
+
+inline constexpr std::string_view version = LOADKIT_VERSION_STRING;
+
+using clock = std::chrono::steady_clock;
+using std::chrono::milliseconds;
+using std::chrono::seconds;
+using nanoseconds = std::chrono::nanoseconds;
+
+namespace detail {
+// One clock read, as nanoseconds since the steady clock's epoch: the unit every
+// timing and histogram inside loadkit uses.
+inline std::int64_t now_ns() noexcept {
+    return std::chrono::duration_cast<nanoseconds>(clock::now().time_since_epoch()).count();
+}
+inline std::int64_t wall_ms() noexcept {
+    return std::chrono::duration_cast<milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
+}  // namespace detail
+}  // namespace loadkit

@@ -1,0 +1,39 @@
+#pragma once
+// Awaiting Asio operations from a loadkit::task without asio::awaitable: the
+// completion handler stores the result in the awaiter (which lives in the
+// suspended coroutine's frame) and resumes the coroutine directly. Handlers
+// are two pointers, so Asio's per-thread recycling allocator serves them.
+#include <coroutine>
+#include <cstddef>
+#include <utility>
+
+#include <boost/system/error_code.hpp>
+
+namespace loadkit::detail {
+
+using sys_error = boost::system::error_code;
+
+// Awaits an Asio operation whose handler is (error_code) or (error_code, n).
+template <class Init>
+struct io_awaiter {
+    Init init;
+    sys_error ec{};
+    std::size_t n = 0;
+
+    struct handler {
+        io_awaiter* self;
+        std::coroutine_handle<> h;
+        void operator()(const sys_error& e, std::size_t k = 0) const {
+            self->ec = e;
+            self->n = k;
+            h.resume();
+        }
+    };
+    bool await_ready() const noexcept { return false; }
+    void await_suspend(std::coroutine_handle<> h) { init(handler{this, h}); }
+    std::pair<sys_error, std::size_t> await_resume() const noexcept { return {ec, n}; }
+};
+template <class Init>
+io_awaiter<Init> io(Init i) { return io_awaiter<Init>{std::move(i)}; }
+
+}  // namespace loadkit::detail

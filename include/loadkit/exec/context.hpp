@@ -1,0 +1,221 @@
+#pragma once
+// Execution contexts. One thread_context per worker thread (its io_context,
+// its metric shard, its DNS cache, its sweeper); one vu_context per VU, living
+// on the thread that runs the VU. Nothing here is shared between threads but
+// engine_state, whose fields are atomics or touched off the hot path.
+#include <atomic>
+#include <coroutine>
+#include <cstdint>
+#include <limits>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl/context.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include "../config.hpp"
+#include "../detail/log.hpp"
+#include "../metrics/shard.hpp"
+#include "../task.hpp"
+#include "events.hpp"
+
+namespace loadkit {
+
+class client;
+
+// Defaults for every VU's HTTP client (k6's options of the same names).
+struct client_options {
+    std::string base_url;                  // relative URLs resolve against it
+    nanoseconds timeout = std::chrono::seconds(60);
+    int max_redirects = 10;
+    bool insecure_skip_tls_verify = false;
+    std::string tls_ca_file;               // extra trusted CA certificates (PEM file)
+    std::string tls_ca_pem;                // the same, in memory
+    std::string user_agent = "loadkit/" LOADKIT_VERSION_STRING;
+    bool cookies = true;                   // a cookie jar per VU
+    bool discard_response_bodies = false;  // read bodies but do not keep them
+};
+
+// Thrown inside a VU whose iteration is cut (gracefulStop, abort); the engine
+// catches it. VU code that catches everything should rethrow it.
+struct interrupted_error {};
+
+namespace detail {
+
+// Thrown by abort_test() in VU code, after the abort is recorded.
+struct script_abort {};
+
+// TLS contexts are expensive to build (CA store load), so there is one per
+// (verify, CA) combination per process.
+inline boost::asio::ssl::context& tls_context(const client_options& o) {
+    static std::mutex mu;
+    static std::map<std::string, std::unique_ptr<boost::asio::ssl::context>> contexts;
+    std::string key = (o.insecure_skip_tls_verify ? "0|" : "1|") + o.tls_ca_file + "|" + o.tls_ca_pem;
+    std::lock_guard lock(mu);
+    auto& c = contexts[key];
+    if (!c) {
+        c = std::make_unique<boost::asio::ssl::context>(boost::asio::ssl::context::tls_client);
+        c->set_options(boost::asio::ssl::context::default_workarounds | boost::asio::ssl::context::no_sslv2 |
+                       boost::asio::ssl::context::no_sslv3);
+        if (o.insecure_skip_tls_verify) {
+            c->set_verify_mode(boost::asio::ssl::verify_none);
+        } else {
+            boost::system::error_code ec;
+            c->set_default_verify_paths(ec);
+            if (!o.tls_ca_file.empty()) c->load_verify_file(o.tls_ca_file, ec);
+            if (!o.tls_ca_pem.empty()) c->add_certificate_authority(boost::asio::buffer(o.tls_ca_pem), ec);
+            c->set_verify_mode(boost::asio::ssl::verify_peer);
+        }
+    }
+    return *c;
+}
+
+struct engine_state;
+struct vu_context;
+
+struct thread_context {
+    thread_context(engine_state* e, int idx) : engine(e), index(idx), sweep_timer(ioc) {}
+    thread_context(const thread_context&) = delete;
+
+    boost::asio::io_context ioc{1};
+    metrics_shard shard;
+    engine_state* engine;
+    int index;
+
+    client* clients = nullptr;            // intrusive list, for timeouts
+    std::vector<vu_context*> vus;         // every VU of this thread, for deadlines
+    std::unordered_map<std::string, std::vector<boost::asio::ip::tcp::endpoint>, string_hash, std::equal_to<>> dns;
+
+    boost::asio::steady_timer sweep_timer;
+    nanoseconds sweep_period = std::chrono::milliseconds(10);
+    bool sweeping = false;
+
+    void start_sweeper();
+    void stop_sweeper() { sweeping = false; sweep_timer.cancel(); }
+    void sweep();
+};
+
+// One VU's identity and state, as the engine, its client and its code see it.
+struct vu_context {
+    thread_context* thread = nullptr;
+    std::uint32_t scenario_id = 0;       // index into engine_state::scenario_names
+    std::string_view scenario;
+    std::uint64_t id = 0;                // 1-based, unique in the run (k6's __VU)
+    std::uint64_t index = 0;             // 0-based within its scenario
+    std::uint64_t iteration = 0;         // this VU's current iteration, 0-based (k6's __ITER)
+    std::uint32_t group = 0;             // current group (string id in the thread's shard; 0 = none)
+
+    bool running = false;                // inside an iteration (or on_start/on_stop)
+    bool interrupted = false;
+    bool ignore_global_stop = false;     // on_stop after an abort: only its own deadline applies
+    std::int64_t hard_deadline = std::numeric_limits<std::int64_t>::max();
+    std::int64_t graceful_stop_ns = 0;   // the scenario's gracefulStop, applied after an abort
+
+    client* clients = nullptr;           // this VU's clients, to cut their I/O on interrupt
+    std::optional<boost::asio::steady_timer> timer;  // sleep and start waits
+
+    // Hooks of the VU type, bound by the engine when the type has them.
+    void* hook_self = nullptr;
+    void (*before_request)(void*, request&) = nullptr;
+    void (*after_request)(void*, const response&) = nullptr;
+
+    void interrupt();                    // cut the current iteration (defined in client.hpp)
+
+    boost::asio::steady_timer& get_timer() {
+        if (!timer) timer.emplace(thread->ioc);
+        return *timer;
+    }
+
+    // Awaitable: suspends this VU until `deadline_ns` (steady clock), or until
+    // interrupted, in which case it throws interrupted_error.
+    auto wait_until(std::int64_t deadline_ns) {
+        struct awaiter {
+            vu_context* v;
+            std::int64_t deadline;
+            bool await_ready() const noexcept { return v->interrupted || deadline <= now_ns(); }
+            void await_suspend(std::coroutine_handle<> h) {
+                auto& t = v->get_timer();
+                t.expires_at(clock::time_point(nanoseconds(deadline)));
+                t.async_wait([h](const boost::system::error_code&) { h.resume(); });
+            }
+            void await_resume() const {
+                if (v->interrupted) throw interrupted_error{};
+            }
+        };
+        return awaiter{this, deadline_ns};
+    }
+};
+
+enum class abort_kind : int { none = 0, external = 1, script = 2, setup_failed = 3 };
+
+struct engine_state {
+    std::atomic<bool> stopping{false};    // no new iterations anywhere
+    std::atomic<std::int64_t> abort_at_ns{std::numeric_limits<std::int64_t>::max()};  // VUs get their gracefulStop from here
+    std::atomic<std::int64_t> hard_stop_ns{std::numeric_limits<std::int64_t>::max()}; // everything is cut from here
+    std::atomic<int> kind{0};             // abort_kind of the first abort
+    std::atomic<std::int64_t> active_vus{0};
+    std::mutex mu;                        // abort reason
+    std::recursive_mutex events_mu;       // event dispatch (a listener may fire another event)
+    std::optional<std::string> abort_reason;
+    loadkit::events* events = nullptr;
+    bool has_request_listeners = false;
+    client_options http;
+    std::vector<std::string> scenario_names{""};  // id 0: setup/teardown, no scenario
+    std::int64_t start_ns = 0;
+
+    // Stops the run: no new iterations; an iteration in flight gets its
+    // scenario's gracefulStop, or nothing when `immediate`.
+    void abort(std::string reason, abort_kind k, bool immediate = false) {
+        {
+            std::lock_guard lock(mu);
+            if (!abort_reason) {
+                abort_reason = std::move(reason);
+                kind.store(static_cast<int>(k));
+            }
+        }
+        stopping.store(true);
+        auto now = now_ns();
+        auto cur = abort_at_ns.load();
+        while (now < cur && !abort_at_ns.compare_exchange_weak(cur, now)) {}
+        if (immediate) {
+            cur = hard_stop_ns.load();
+            while (now < cur && !hard_stop_ns.compare_exchange_weak(cur, now)) {}
+        }
+    }
+    bool aborted() {
+        std::lock_guard lock(mu);
+        return abort_reason.has_value();
+    }
+    template <class F>
+    void with_events(F&& f) {
+        if (!events) return;
+        std::lock_guard lock(events_mu);
+        try {
+            f(*events);
+        } catch (const std::exception& e) {
+            log(log_level::warn, std::string("event listener failed: ") + e.what());
+        } catch (...) {
+            log(log_level::warn, "event listener failed");
+        }
+    }
+};
+
+inline void thread_context::start_sweeper() {
+    sweeping = true;
+    sweep_timer.expires_after(sweep_period);
+    sweep_timer.async_wait([this](const boost::system::error_code& ec) {
+        if (ec || !sweeping) return;
+        sweep();
+        if (sweeping) start_sweeper();
+    });
+}
+
+}  // namespace detail
+}  // namespace loadkit

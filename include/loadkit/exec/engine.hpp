@@ -1,0 +1,445 @@
+#pragma once
+// The engine: the one mechanism that the C++ DSL, the YAML loader and the
+// JavaScript adapter all drive. It owns the worker threads (one io_context
+// each, no cross-thread posting on the hot path), runs setup once, spreads
+// VUs over threads, runs the seed's lifecycle for every VU, runs teardown
+// once even on abort, and merges the per-thread shards into the summary.
+#include <algorithm>
+#include <atomic>
+#include <condition_variable>
+#include <cstdio>
+#include <deque>
+#include <fstream>
+#include <functional>
+#include <iostream>
+#include <memory>
+#include <optional>
+#include <random>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/post.hpp>
+#include <nlohmann/json.hpp>
+
+#include "../http/client.hpp"
+#include "../report/summary.hpp"
+#include "../task.hpp"
+#include "context.hpp"
+#include "executors.hpp"
+
+namespace loadkit {
+
+// Exit codes, the same numbers as k6's so CI scripts keep working.
+namespace exit_code {
+inline constexpr int ok = 0;
+inline constexpr int thresholds_failed = 99;
+inline constexpr int invalid_config = 104;
+inline constexpr int external_abort = 105;   // SIGINT/SIGTERM, or test::abort from outside
+inline constexpr int script_error = 107;     // setup() failed, a script could not load
+inline constexpr int aborted_by_script = 108;  // abort_test() from VU code
+}  // namespace exit_code
+
+struct options {
+    std::string name = "loadkit";            // the summary's "name"
+    std::string target;                      // base URL for relative request URLs
+    int threads = 0;                         // worker threads; 0: one per core
+    client_options http;                     // client defaults (http.base_url is set from target)
+    std::string summary_export;              // write the summary JSON here
+    bool print_summary = true;               // print the console report (or handle_summary's output)
+    std::ostream* out = &std::cout;          // where the report goes
+    // Receives the summary; returns a string (replaces the console report), an
+    // object or array (printed as pretty JSON instead), or null (keeps the default).
+    std::function<nlohmann::json(const nlohmann::json&)> handle_summary;
+    loadkit::events events;
+    nanoseconds on_stop_grace = 30s;         // how long a VU's on_stop may run after the run was stopped
+};
+
+struct run_result {
+    nlohmann::json summary;
+    std::string report;                      // what was (or would have been) printed
+    bool thresholds_passed = true;
+    std::optional<std::string> aborted;
+    int code = exit_code::ok;
+    int exit_code() const noexcept { return code; }
+};
+
+namespace detail {
+
+// A VU as the engine sees it: the templated DSL, YAML and JS each provide one.
+struct vu_instance {
+    virtual ~vu_instance() = default;
+    virtual task<> on_start() { co_return; }
+    virtual task<> iteration() = 0;
+    virtual task<> on_stop() { co_return; }
+    bool has_on_start = false;
+    bool has_on_stop = false;
+};
+struct vu_factory {
+    virtual ~vu_factory() = default;
+    // Called on the VU's thread, when the VU first iterates.
+    virtual std::unique_ptr<vu_instance> create(vu_context& ctx) = 0;
+};
+
+struct scenario_spec {
+    std::string name;
+    executor exec;
+    std::shared_ptr<vu_factory> factory;
+};
+
+struct scenario_runtime {
+    scenario_runtime(const scenario_spec& s, std::uint32_t id_, std::int64_t t0, std::uint64_t first)
+        : name(s.name), id(id_), plan(s.exec, t0), factory(s.factory), first_vu_id(first),
+          max_vus(schedule::max_vus(s.exec)) {}
+    std::string name;
+    std::uint32_t id;
+    schedule plan;
+    std::shared_ptr<vu_factory> factory;
+    std::uint64_t first_vu_id;
+    int max_vus;
+};
+
+class engine {
+  public:
+    using hook_fn = std::function<task<>(client&)>;
+
+    engine(options& o) : opts_(o) {}
+
+    // Stops the run from outside (another thread, a signal handler's thread,
+    // an event listener): iterations in flight get their gracefulStop.
+    void abort(std::string reason, bool immediate = false) { state_.abort(std::move(reason), abort_kind::external, immediate); }
+
+    run_result run(std::vector<scenario_spec>& specs, hook_fn setup, hook_fn teardown) {
+        run_result result;
+        auto& log = logger::instance();
+        (void)log;
+        // ---- validate everything before any load
+        if (specs.empty()) throw config_error("no scenarios: add at least one");
+        for (std::size_t i = 0; i < specs.size(); ++i) {
+            if (specs[i].name.empty()) throw config_error("a scenario needs a name");
+            for (std::size_t j = 0; j < i; ++j)
+                if (specs[j].name == specs[i].name) throw config_error("two scenarios are named '" + specs[i].name + "'");
+            schedule::validate(specs[i].name, specs[i].exec);
+        }
+        if (!opts_.target.empty()) {
+            url_parts u;
+            if (!split_url(opts_.target, u)) throw config_error("target '" + opts_.target + "' is not an http:// or https:// URL");
+        }
+        int nthreads = opts_.threads > 0 ? opts_.threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+
+        state_.events = &opts_.events;
+        state_.has_request_listeners = !opts_.events.request.empty();
+        state_.http = opts_.http;
+        if (!opts_.target.empty()) state_.http.base_url = opts_.target;
+        for (auto& s : specs) state_.scenario_names.push_back(s.name);
+
+        summary_input in;
+        in.name = opts_.name;
+        in.run_id = make_run_id();
+        for (auto& s : specs) in.scenarios.push_back(s.name);
+        in.started_ms = wall_ms();
+
+        thread_context control(&state_, -1);
+        std::vector<std::unique_ptr<thread_context>> workers;
+        for (int i = 0; i < nthreads; ++i) workers.push_back(std::make_unique<thread_context>(&state_, i));
+
+        test_info info{opts_.name, in.run_id, state_.http.base_url, nullptr};
+        state_.with_events([&](events& ev) { ev.test_start.fire(info); });
+
+        // ---- setup, once, before any VU
+        bool setup_ok = true;
+        std::string failure;
+        if (setup) {
+            auto err = run_on_control(control, setup);
+            if (err) {
+                setup_ok = false;
+                failure = "setup() failed: " + describe_exception(err);
+                detail::log(log_level::error, failure);
+                state_.abort(failure, abort_kind::setup_failed, true);
+            }
+        }
+
+        // ---- the VUs
+        merged_metrics merged;
+        if (setup_ok && !state_.aborted()) {
+            run_scenarios(specs, workers, control, merged);
+        }
+
+        // ---- teardown, once, even on abort (not when setup failed: there is no data to give it)
+        if (setup_ok && teardown) {
+            // teardown's own requests must not be cut by the abort's deadlines
+            state_.hard_stop_ns.store(std::numeric_limits<std::int64_t>::max());
+            state_.abort_at_ns.store(std::numeric_limits<std::int64_t>::max());
+            auto err = run_on_control(control, teardown);
+            if (err) detail::log(log_level::error, "teardown() failed: " + describe_exception(err));
+        }
+
+        // ---- the summary
+        in.ended_ms = wall_ms();
+        for (auto& w : workers) merged.add(w->shard, state_.scenario_names);
+        merged.add(control.shard, state_.scenario_names);
+        {
+            std::lock_guard lock(state_.mu);
+            in.aborted = state_.abort_reason;
+        }
+        std::vector<std::string> lines;
+        int max_total = 0;
+        for (auto& s : specs) max_total += schedule::max_vus(s.exec);
+        lines.push_back("scenarios: " + std::to_string(specs.size()) + ", " + std::to_string(max_total) + " max VUs, " +
+                        std::to_string(nthreads) + (nthreads == 1 ? " thread" : " threads"));
+        for (auto& s : specs)
+            lines.push_back("  * " + s.name + ": " + std::string(executor_name(s.exec)) + ", " + schedule::describe(s.exec));
+        result.summary = build_summary(in, merged);
+        result.aborted = in.aborted;
+        result.thresholds_passed = in.thresholds_passed;
+        result.report = console_report(result.summary, merged, lines);
+
+        info.summary = &result.summary;
+        state_.with_events([&](events& ev) { ev.test_stop.fire(info); });
+
+        write_outputs(result);
+
+        auto kind = static_cast<abort_kind>(state_.kind.load());
+        if (!setup_ok || kind == abort_kind::setup_failed) result.code = exit_code::script_error;
+        else if (kind == abort_kind::script) result.code = exit_code::aborted_by_script;
+        else if (kind == abort_kind::external) result.code = exit_code::external_abort;
+        else if (!result.thresholds_passed) result.code = exit_code::thresholds_failed;
+        return result;
+    }
+
+  private:
+    static std::string make_run_id() {
+        std::random_device rd;
+        std::uint64_t v = (std::uint64_t{rd()} << 32) ^ rd() ^ static_cast<std::uint64_t>(now_ns());
+        char b[17];
+        std::snprintf(b, sizeof b, "%016llx", static_cast<unsigned long long>(v));
+        return b;
+    }
+    static std::string describe_exception(std::exception_ptr e) {
+        try {
+            std::rethrow_exception(e);
+        } catch (const std::exception& x) {
+            return x.what();
+        } catch (const interrupted_error&) {
+            return "interrupted";
+        } catch (...) {
+            return "unknown exception";
+        }
+    }
+
+    // Runs setup or teardown on the calling thread, with a client of its own.
+    std::exception_ptr run_on_control(thread_context& control, hook_fn& fn) {
+        vu_context v;
+        v.thread = &control;
+        v.scenario_id = 0;
+        std::exception_ptr err;
+        {
+            client c(control, &v, state_.http);
+            control.ioc.restart();
+            control.start_sweeper();
+            bool done = false;
+            spawn(fn(c), [&](std::exception_ptr e) {
+                err = e;
+                done = true;
+                control.stop_sweeper();
+            });
+            control.ioc.run();
+            if (!done) err = std::make_exception_ptr(std::runtime_error("did not complete"));
+        }
+        return err;
+    }
+
+    task<> vu_main(vu_context& v, scenario_runtime& sc, std::atomic<int>& remaining, thread_context& control) {
+        auto& st = state_;
+        auto& stats = v.thread->shard.scenario(sc.id);
+        std::unique_ptr<vu_instance> inst;
+        bool started = false;
+        std::uint64_t done = 0;
+        for (;;) {
+            if (st.stopping.load(std::memory_order_relaxed)) break;
+            auto now = now_ns();
+            auto d = sc.plan.next(v.index, done, now);
+            if (d.kind == decision::stop) break;
+            if (d.kind == decision::wait) {
+                try {
+                    co_await v.wait_until(d.at);
+                } catch (const interrupted_error&) {
+                    v.interrupted = false;
+                }
+                continue;
+            }
+            v.hard_deadline = d.deadline;
+            if (!started) {
+                started = true;
+                try {
+                    inst = sc.factory->create(v);
+                } catch (const std::exception& e) {
+                    detail::log_once(log_level::error, "scenario '" + sc.name + "': could not create a VU: " + e.what());
+                    started = false;
+                    break;
+                }
+                st.active_vus.fetch_add(1, std::memory_order_relaxed);
+                st.with_events([&](events& ev) { ev.user_start.fire(user_info{v.id, sc.name, 0}); });
+                if (inst->has_on_start) co_await guarded_hook(v, *inst, true);
+            }
+            v.running = true;
+            auto t0 = now_ns();
+            try {
+                co_await inst->iteration();
+                ++stats.iterations;
+                stats.iteration_duration.record(static_cast<std::uint64_t>(now_ns() - t0));
+            } catch (const interrupted_error&) {
+                ++stats.interrupted;
+            } catch (const script_abort&) {
+                ++stats.interrupted;
+            } catch (const std::exception& e) {
+                ++stats.iterations;
+                ++stats.failed;
+                stats.iteration_duration.record(static_cast<std::uint64_t>(now_ns() - t0));
+                detail::log_once(log_level::warn, "scenario '" + sc.name + "': iteration failed: " + e.what());
+            } catch (...) {
+                ++stats.iterations;
+                ++stats.failed;
+                detail::log_once(log_level::warn, "scenario '" + sc.name + "': iteration failed with a non-standard exception");
+            }
+            v.running = false;
+            v.interrupted = false;
+            v.hard_deadline = std::numeric_limits<std::int64_t>::max();
+            ++done;
+            ++v.iteration;
+        }
+        if (started) {
+            if (inst->has_on_stop) co_await guarded_hook(v, *inst, false);
+            st.with_events([&](events& ev) { ev.user_stop.fire(user_info{v.id, sc.name, done}); });
+            st.active_vus.fetch_sub(1, std::memory_order_relaxed);
+        }
+        inst.reset();
+        if (remaining.fetch_sub(1) == 1)
+            boost::asio::post(control.ioc, [&control] { control.stop_sweeper(); });
+    }
+
+    // on_start / on_stop: a failure is a warning, never an abort (the seed).
+    task<> guarded_hook(vu_context& v, vu_instance& inst, bool start) {
+        const char* which = start ? "on_start" : "on_stop";
+        v.running = true;
+        v.ignore_global_stop = !start;  // on_stop gets its own grace after an abort
+        if (!start) v.hard_deadline = now_ns() + opts_.on_stop_grace.count();
+        try {
+            if (start) co_await inst.on_start();
+            else co_await inst.on_stop();
+        } catch (const interrupted_error&) {
+            detail::log_once(log_level::warn, std::string(which) + " was interrupted");
+        } catch (const std::exception& e) {
+            detail::log_once(log_level::warn, std::string(which) + " failed (the run goes on): " + e.what());
+        } catch (...) {
+            detail::log_once(log_level::warn, std::string(which) + " failed (the run goes on)");
+        }
+        v.running = false;
+        v.interrupted = false;
+        v.ignore_global_stop = false;
+    }
+
+    void run_scenarios(std::vector<scenario_spec>& specs, std::vector<std::unique_ptr<thread_context>>& workers,
+                       thread_context& control, merged_metrics& merged) {
+        // start a little in the future so every thread sees the same t0
+        std::int64_t t0 = now_ns() + 2'000'000;
+        state_.start_ns = t0;
+        std::deque<scenario_runtime> runtimes;
+        std::uint64_t next_vu = 1;
+        int total_vus = 0;
+        for (std::size_t i = 0; i < specs.size(); ++i) {
+            runtimes.emplace_back(specs[i], static_cast<std::uint32_t>(i + 1), t0, next_vu);
+            next_vu += static_cast<std::uint64_t>(runtimes.back().max_vus);
+            total_vus += runtimes.back().max_vus;
+        }
+        std::atomic<int> remaining{total_vus};
+        std::size_t nthreads = workers.size();
+        // each thread's VU contexts live in its own deque (stable addresses)
+        std::vector<std::deque<vu_context>> contexts(nthreads);
+        std::uint64_t rr = 0;
+        for (auto& sc : runtimes)
+            for (int k = 0; k < sc.max_vus; ++k) {
+                auto& w = *workers[rr % nthreads];
+                auto& v = contexts[rr % nthreads].emplace_back();
+                ++rr;
+                v.thread = &w;
+                v.scenario_id = sc.id;
+                v.scenario = sc.name;
+                v.index = static_cast<std::uint64_t>(k);
+                v.id = sc.first_vu_id + static_cast<std::uint64_t>(k);
+                v.graceful_stop_ns = sc.plan.graceful_stop_ns();
+                w.vus.push_back(&v);
+            }
+        std::vector<std::thread> threads;
+        for (std::size_t t = 0; t < nthreads; ++t) {
+            threads.emplace_back([&, t] {
+                auto& w = *workers[t];
+                auto guard = boost::asio::make_work_guard(w.ioc);
+                boost::asio::post(w.ioc, [&] {
+                    w.start_sweeper();
+                    for (auto* v : w.vus) {
+                        auto& sc = runtimes[v->scenario_id - 1];
+                        spawn(vu_main(*v, sc, remaining, control), [](std::exception_ptr e) {
+                            if (e) detail::log(log_level::error, "a VU ended with an unexpected error");
+                        });
+                    }
+                    if (w.vus.empty()) w.stop_sweeper();
+                });
+                guard.reset();
+                w.ioc.run();
+            });
+        }
+        // the control loop: the vus gauge, and waiting for every VU to end
+        merged_metrics::sample(merged.vus_max, total_vus);
+        control.ioc.restart();
+        if (total_vus > 0) {
+            control.sweeping = true;
+            std::function<void()> tick = [&] {
+                merged_metrics::sample(merged.vus, static_cast<double>(state_.active_vus.load()));
+                if (!control.sweeping) return;
+                control.sweep_timer.expires_after(std::chrono::milliseconds(100));
+                control.sweep_timer.async_wait([&](const boost::system::error_code& ec) {
+                    if (!ec) tick();
+                });
+            };
+            tick();
+            control.ioc.run();
+            merged_metrics::sample(merged.vus, static_cast<double>(state_.active_vus.load()));
+        }
+        // the workers have no work left once their VUs and sweepers are done
+        for (auto& w : workers) boost::asio::post(w->ioc, [p = w.get()] { p->stop_sweeper(); });
+        for (auto& t : threads) t.join();
+        for (auto& w : workers) w->vus.clear();
+    }
+
+    void write_outputs(run_result& r) {
+        std::string printed = r.report;
+        if (opts_.handle_summary) {
+            try {
+                nlohmann::json custom = opts_.handle_summary(r.summary);
+                if (custom.is_string()) printed = custom.get<std::string>();
+                else if (!custom.is_null()) printed = custom.dump(2) + "\n";
+            } catch (const std::exception& e) {
+                detail::log(log_level::warn, std::string("handle_summary failed, using the default report: ") + e.what());
+            }
+        }
+        r.report = printed;
+        if (opts_.print_summary && opts_.out) {
+            *opts_.out << printed;
+            if (!printed.empty() && printed.back() != '\n') *opts_.out << '\n';
+            opts_.out->flush();
+        }
+        if (!opts_.summary_export.empty()) {
+            std::ofstream f(opts_.summary_export);
+            f << r.summary.dump(2) << "\n";
+            if (!f) detail::log(log_level::error, "could not write the summary to " + opts_.summary_export);
+        }
+    }
+
+    options& opts_;
+    engine_state state_;
+};
+
+}  // namespace detail
+}  // namespace loadkit

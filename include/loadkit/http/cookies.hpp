@@ -1,0 +1,171 @@
+#pragma once
+// A per-VU cookie jar (RFC 6265 subset: Domain, Path, Max-Age, Expires,
+// Secure; host-only cookies). The jar is empty for most load tests, and then
+// costs one branch per request.
+#include <algorithm>
+#include <charconv>
+#include <cstdint>
+#include <ctime>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "../config.hpp"
+#include "message.hpp"
+#include "parser.hpp"
+#include "url.hpp"
+
+namespace loadkit {
+
+class cookie_jar {
+  public:
+    struct cookie {
+        std::string name, value, domain, path;
+        bool host_only = true;
+        bool secure = false;
+        std::int64_t expires_ms = 0;  // 0: session cookie
+    };
+
+    bool empty() const noexcept { return cookies_.empty(); }
+    void clear() noexcept { cookies_.clear(); }
+    const std::vector<cookie>& all() const noexcept { return cookies_; }
+
+    // Sets a cookie for the URL's host (k6's jar.set(url, name, value)).
+    void set(std::string_view url, std::string_view name, std::string_view value) {
+        detail::url_parts u;
+        if (!detail::split_url(url, u)) return;
+        upsert(cookie{std::string(name), std::string(value), lower(u.host), "/", true, false, 0});
+    }
+    // The value a request to `url` would send for `name`, or "".
+    std::string get(std::string_view url, std::string_view name) const {
+        detail::url_parts u;
+        if (!detail::split_url(url, u)) return {};
+        auto now = detail::wall_ms();
+        for (auto& c : cookies_)
+            if (c.name == name && matches(c, u.host, u.path(), u.secure, now)) return c.value;
+        return {};
+    }
+
+    // Stores one Set-Cookie header value received from host/path.
+    void store(std::string_view host, std::string_view request_path, std::string_view header) {
+        auto semi = header.find(';');
+        auto pair = detail::trim_ows(header.substr(0, semi));
+        auto eq = pair.find('=');
+        if (eq == std::string_view::npos || eq == 0) return;
+        cookie c;
+        c.name.assign(detail::trim_ows(pair.substr(0, eq)));
+        c.value.assign(detail::trim_ows(pair.substr(eq + 1)));
+        c.domain = lower(host);
+        c.path = default_path(request_path);
+        std::int64_t now = detail::wall_ms();
+        bool have_max_age = false;
+        while (semi != std::string_view::npos) {
+            header.remove_prefix(semi + 1);
+            semi = header.find(';');
+            auto attr = detail::trim_ows(header.substr(0, semi));
+            auto aeq = attr.find('=');
+            auto key = detail::trim_ows(attr.substr(0, aeq));
+            auto val = aeq == std::string_view::npos ? std::string_view{} : detail::trim_ows(attr.substr(aeq + 1));
+            if (detail::iequals(key, "domain") && !val.empty()) {
+                if (val.front() == '.') val.remove_prefix(1);
+                auto d = lower(val);
+                auto h = lower(host);
+                if (h != d && !(h.size() > d.size() && h.ends_with(d) && h[h.size() - d.size() - 1] == '.'))
+                    return;  // a cookie for another domain: rejected (RFC 6265 5.3 step 6)
+                c.domain = d;
+                c.host_only = false;
+            } else if (detail::iequals(key, "path") && val.starts_with('/')) {
+                c.path.assign(val);
+            } else if (detail::iequals(key, "secure")) {
+                c.secure = true;
+            } else if (detail::iequals(key, "max-age")) {
+                std::int64_t s = 0;
+                auto r = std::from_chars(val.data(), val.data() + val.size(), s);
+                if (r.ec == std::errc()) { c.expires_ms = s <= 0 ? -1 : now + s * 1000; have_max_age = true; }
+            } else if (detail::iequals(key, "expires") && !have_max_age) {
+                if (auto t = parse_http_date(val); t != 0) c.expires_ms = t <= now ? -1 : t;
+            }
+        }
+        if (c.expires_ms == -1) {  // expiry in the past deletes
+            std::erase_if(cookies_, [&](const cookie& o) { return o.name == c.name && o.domain == c.domain && o.path == c.path; });
+            return;
+        }
+        upsert(std::move(c));
+    }
+
+    // Appends "Cookie: ...\r\n" for a request, if any cookie matches.
+    void append_header(std::string& out, std::string_view host, std::string_view path, bool secure) const {
+        auto now = detail::wall_ms();
+        bool first = true;
+        for (auto& c : cookies_) {
+            if (!matches(c, host, path, secure, now)) continue;
+            out.append(first ? "Cookie: " : "; ");
+            first = false;
+            out.append(c.name).append("=").append(c.value);
+        }
+        if (!first) out.append("\r\n");
+    }
+
+    // "Wed, 21 Oct 2015 07:28:00 GMT" -> ms since the epoch; 0 if unparseable.
+    static std::int64_t parse_http_date(std::string_view s) noexcept {
+        static constexpr std::string_view months = "JanFebMarAprMayJunJulAugSepOctNovDec";
+        auto comma = s.find(',');
+        if (comma != std::string_view::npos) s.remove_prefix(comma + 1);
+        s = detail::trim_ows(s);
+        int day = 0, year = 0, hh = 0, mm = 0, ss = 0;
+        auto num = [&](int& v) {
+            auto r = std::from_chars(s.data(), s.data() + s.size(), v);
+            if (r.ec != std::errc()) return false;
+            s.remove_prefix(static_cast<std::size_t>(r.ptr - s.data()));
+            return true;
+        };
+        if (!num(day) || s.size() < 5) return 0;
+        s.remove_prefix(1);  // ' ' or '-'
+        auto m = months.find(s.substr(0, 3));
+        if (m == std::string_view::npos) return 0;
+        s.remove_prefix(4);
+        if (!num(year)) return 0;
+        if (year < 100) year += year < 70 ? 2000 : 1900;
+        s = detail::trim_ows(s);
+        if (!num(hh) || s.empty()) return 0;
+        s.remove_prefix(1);
+        if (!num(mm) || s.empty()) return 0;
+        s.remove_prefix(1);
+        if (!num(ss)) return 0;
+        std::tm tm{};
+        tm.tm_year = year - 1900; tm.tm_mon = static_cast<int>(m / 3); tm.tm_mday = day;
+        tm.tm_hour = hh; tm.tm_min = mm; tm.tm_sec = ss;
+        return static_cast<std::int64_t>(timegm(&tm)) * 1000;
+    }
+
+  private:
+    static std::string lower(std::string_view s) {
+        std::string r(s);
+        for (auto& c : r) if (c >= 'A' && c <= 'Z') c = static_cast<char>(c + 32);
+        return r;
+    }
+    static std::string default_path(std::string_view p) {
+        if (!p.starts_with('/')) return "/";
+        auto last = p.rfind('/');
+        return last == 0 ? std::string("/") : std::string(p.substr(0, last));
+    }
+    static bool matches(const cookie& c, std::string_view host, std::string_view path, bool secure, std::int64_t now) noexcept {
+        if (c.secure && !secure) return false;
+        if (c.expires_ms > 0 && c.expires_ms <= now) return false;
+        bool dom = detail::iequals(host, c.domain) ||
+                   (!c.host_only && host.size() > c.domain.size() && detail::iequals(host.substr(host.size() - c.domain.size()), c.domain) &&
+                    host[host.size() - c.domain.size() - 1] == '.');
+        if (!dom) return false;
+        if (path.empty()) path = "/";
+        if (!path.starts_with(c.path)) return false;
+        return path.size() == c.path.size() || c.path.back() == '/' || path[c.path.size()] == '/';
+    }
+    void upsert(cookie c) {
+        for (auto& o : cookies_)
+            if (o.name == c.name && o.domain == c.domain && o.path == c.path) { o = std::move(c); return; }
+        cookies_.push_back(std::move(c));
+    }
+    std::vector<cookie> cookies_;
+};
+
+}  // namespace loadkit

@@ -1,0 +1,141 @@
+#pragma once
+// The request and response vocabulary, shared by the C++ DSL, the YAML loader
+// and the JavaScript adapter. `request` is exactly the seed's req object
+// {name, method, url, headers, body}.
+#include <chrono>
+#include <cstdint>
+#include <initializer_list>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "../config.hpp"
+#include "errors.hpp"
+
+namespace loadkit {
+
+using header_list = std::vector<std::pair<std::string, std::string>>;
+using string_pair = std::pair<std::string_view, std::string_view>;
+
+// A request as a hook sees it: before_request may change url, method, headers
+// and body; name is the metrics tag (defaults to the URL as written).
+struct request {
+    std::string name;
+    std::string method = "GET";
+    std::string url;
+    header_list headers;
+    std::string body;
+};
+
+// Per-call options of client::get/post/... (k6's params). Views must outlive
+// the co_await, which they do when the call is awaited in the same statement:
+//   co_await http.get("/items", {.headers = {{"Authorization", "Bearer " + token}}});
+// headers and query are inline arrays, not std::initializer_list: g++ 12
+// cannot keep an initializer_list's array alive across a co_await ("array
+// used as initializer"). Entries end at the first empty name; more headers
+// than fit go in header_list.
+struct params {
+    static constexpr std::size_t inline_headers = 8;
+    std::string_view name{};          // the `name` tag; default: the URL as given
+    string_pair headers[inline_headers] = {};
+    string_pair query[4] = {};        // appended to the URL, percent-encoded
+    std::optional<nanoseconds> timeout{};  // default: the client's
+    int redirects = -1;               // max redirects to follow; -1: the client's
+    std::span<const std::pair<std::string, std::string>> header_list{};  // runtime-built headers
+};
+
+// Per-request phase timings, in the k6 sense (nanoseconds).
+struct timings {
+    std::int64_t blocked = 0;          // DNS lookup and waiting before a connection attempt
+    std::int64_t connecting = 0;       // TCP connect
+    std::int64_t tls_handshaking = 0;
+    std::int64_t sending = 0;
+    std::int64_t waiting = 0;          // time to first byte after sending
+    std::int64_t receiving = 0;
+    std::int64_t duration = 0;         // sending + waiting + receiving
+    static double ms(std::int64_t ns) noexcept { return static_cast<double>(ns) / 1e6; }
+};
+
+namespace detail {
+struct vu_context;
+inline bool iequals(std::string_view a, std::string_view b) noexcept {
+    if (a.size() != b.size()) return false;
+    for (std::size_t i = 0; i < a.size(); ++i) {
+        char x = a[i], y = b[i];
+        if (x >= 'A' && x <= 'Z') x = static_cast<char>(x + 32);
+        if (y >= 'A' && y <= 'Z') y = static_cast<char>(y + 32);
+        if (x != y) return false;
+    }
+    return true;
+}
+}  // namespace detail
+
+// A response. It belongs to the client that made it and stays valid until that
+// client's next request, so no request copies its body or headers.
+class response {
+  public:
+    int status = 0;
+    std::string_view status_text;
+    std::string body;
+    std::string url;                 // the final URL, after redirects
+    loadkit::timings timings;
+    loadkit::error_code error_code = error_code::none;   // none, a network error, or 1000+status for >= 400
+    std::string error;               // human-readable, empty on success
+    std::string_view method;
+    std::string_view name;           // the name tag it was recorded under
+    std::size_t redirects = 0;       // redirects followed to get here
+
+    // true for 2xx and 3xx: the default `expected_response` of k6
+    bool ok() const noexcept { return status >= 200 && status < 400 && !failed_io(); }
+    bool failed_io() const noexcept {
+        return (error_code != loadkit::error_code::none && static_cast<int>(error_code) < 1400) ||
+               static_cast<int>(error_code) >= 1600;
+    }
+
+    // Case-insensitive; the first value of that name, or "" if absent.
+    std::string_view header(std::string_view name) const noexcept {
+        for (auto& h : headers_)
+            if (detail::iequals(h.first, name)) return h.second;
+        return {};
+    }
+    std::span<const std::pair<std::string_view, std::string_view>> headers() const noexcept { return headers_; }
+
+    // The body parsed as JSON; a JSON null on a body that is not JSON.
+    nlohmann::json json() const { return nlohmann::json::parse(body, nullptr, false); }
+    // A value at a dotted path ("items.0.id") of the JSON body; null if absent.
+    nlohmann::json json(std::string_view path) const {
+        nlohmann::json j = json();
+        const nlohmann::json* cur = &j;
+        while (!path.empty() && cur) {
+            auto dot = path.find('.');
+            auto key = path.substr(0, dot);
+            path = dot == std::string_view::npos ? std::string_view{} : path.substr(dot + 1);
+            if (cur->is_object()) {
+                auto it = cur->find(std::string(key));
+                cur = it == cur->end() ? nullptr : &*it;
+            } else if (cur->is_array()) {
+                std::size_t i = 0;
+                bool digits = !key.empty();
+                for (char c : key) { if (c < '0' || c > '9') { digits = false; break; } i = i * 10 + static_cast<std::size_t>(c - '0'); }
+                cur = digits && i < cur->size() ? &(*cur)[i] : nullptr;
+            } else {
+                cur = nullptr;
+            }
+        }
+        return cur ? *cur : nlohmann::json();
+    }
+
+    detail::vu_context* context() const noexcept { return ctx_; }
+
+  private:
+    friend class client;
+    std::vector<std::pair<std::string_view, std::string_view>> headers_;
+    detail::vu_context* ctx_ = nullptr;
+};
+
+}  // namespace loadkit

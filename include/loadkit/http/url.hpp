@@ -1,0 +1,100 @@
+#pragma once
+// URL splitting and resolution for the client: just what HTTP/1.1 needs
+// (scheme, host, port, request target), without allocation when the input is
+// already absolute.
+#include <charconv>
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+namespace loadkit::detail {
+
+struct url_parts {
+    bool secure = false;
+    std::string_view host;      // without brackets for IPv6 literals
+    std::uint16_t port = 0;
+    std::string_view authority; // host[:port] as written (for the Host header)
+    std::string_view target;    // path?query, at least "/"
+    std::string_view path() const noexcept { return target.substr(0, target.find('?')); }
+};
+
+inline bool is_absolute_url(std::string_view u) noexcept {
+    return u.starts_with("http://") || u.starts_with("https://");
+}
+
+// Splits an absolute http(s) URL. Returns false for anything else.
+inline bool split_url(std::string_view u, url_parts& out) noexcept {
+    std::size_t p;
+    if (u.starts_with("http://")) { out.secure = false; p = 7; }
+    else if (u.starts_with("https://")) { out.secure = true; p = 8; }
+    else return false;
+    auto end = u.find_first_of("/?#", p);
+    auto auth = u.substr(p, end == std::string_view::npos ? std::string_view::npos : end - p);
+    if (auth.empty() || auth.find('@') != std::string_view::npos) return false;
+    out.authority = auth;
+    std::string_view host = auth, port;
+    if (auth.front() == '[') {
+        auto rb = auth.find(']');
+        if (rb == std::string_view::npos) return false;
+        host = auth.substr(1, rb - 1);
+        if (rb + 1 < auth.size()) {
+            if (auth[rb + 1] != ':') return false;
+            port = auth.substr(rb + 2);
+        }
+    } else if (auto c = auth.rfind(':'); c != std::string_view::npos) {
+        host = auth.substr(0, c);
+        port = auth.substr(c + 1);
+    }
+    if (host.empty()) return false;
+    out.host = host;
+    out.port = out.secure ? 443 : 80;
+    if (!port.empty()) {
+        unsigned v = 0;
+        auto r = std::from_chars(port.data(), port.data() + port.size(), v);
+        if (r.ec != std::errc() || r.ptr != port.data() + port.size() || v == 0 || v > 65535) return false;
+        out.port = static_cast<std::uint16_t>(v);
+    }
+    if (end == std::string_view::npos) out.target = "/";
+    else {
+        auto t = u.substr(end);
+        if (auto h = t.find('#'); h != std::string_view::npos) t = t.substr(0, h);
+        out.target = t.empty() || t.front() == '?' ? std::string_view{} : t;
+        if (out.target.empty()) out.target = t.empty() ? std::string_view("/") : t;  // "?q" keeps its query
+    }
+    return true;
+}
+
+// Resolves `ref` (absolute, or relative to `base`) into `out`. Returns false
+// when the result is not an http(s) URL.
+inline bool resolve_url(std::string_view base, std::string_view ref, std::string& out) {
+    if (is_absolute_url(ref)) { out.assign(ref); return true; }
+    url_parts b;
+    if (!split_url(base, b)) return false;
+    std::string_view origin = base.substr(0, static_cast<std::size_t>(b.authority.data() + b.authority.size() - base.data()));
+    out.assign(origin);
+    if (ref.starts_with("//")) {  // scheme-relative
+        out.assign(b.secure ? "https:" : "http:");
+        out.append(ref);
+        return true;
+    }
+    if (ref.starts_with('/')) { out.append(ref); return true; }
+    auto path = b.path();
+    if (ref.empty()) { out.append(b.target); return true; }
+    if (ref.front() == '?') { out.append(path.empty() ? "/" : path); out.append(ref); return true; }
+    auto slash = path.rfind('/');
+    out.append(slash == std::string_view::npos ? std::string_view("/") : path.substr(0, slash + 1));
+    out.append(ref);
+    return true;
+}
+
+// Appends `s` percent-encoded for a query component.
+inline void append_query_escaped(std::string& out, std::string_view s) {
+    static constexpr char hex[] = "0123456789ABCDEF";
+    for (unsigned char c : s) {
+        if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '.' || c == '_' || c == '~')
+            out.push_back(static_cast<char>(c));
+        else { out.push_back('%'); out.push_back(hex[c >> 4]); out.push_back(hex[c & 15]); }
+    }
+}
+
+}  // namespace loadkit::detail

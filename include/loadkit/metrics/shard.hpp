@@ -1,0 +1,134 @@
+#pragma once
+// Per-thread metric storage. Every worker thread owns one shard and is its
+// only writer, so recording a sample is plain arithmetic: no lock, no atomic.
+// Shards are read only after their thread has stopped (or by that thread when
+// asked for a snapshot), and merged by name (see summary.hpp).
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "histogram.hpp"
+
+namespace loadkit::detail {
+
+struct string_hash {
+    using is_transparent = void;
+    std::size_t operator()(std::string_view s) const noexcept { return std::hash<std::string_view>{}(s); }
+};
+
+// Interned strings with stable addresses; ids are per shard.
+class string_table {
+  public:
+    // Names past this many become "(other)": a URL with an id in it must not
+    // grow memory without bound (k6's "too many metric series" problem).
+    static constexpr std::size_t max_names = 10000;
+
+    std::uint32_t intern(std::string_view s) {
+        if (auto it = ids_.find(s); it != ids_.end()) return it->second;
+        if (names_.size() >= max_names) return intern_overflow();
+        names_.emplace_back(s);
+        auto id = static_cast<std::uint32_t>(names_.size() - 1);
+        ids_.emplace(names_.back(), id);
+        return id;
+    }
+    std::string_view name(std::uint32_t id) const noexcept { return names_[id]; }
+    std::size_t size() const noexcept { return names_.size(); }
+
+  private:
+    std::uint32_t intern_overflow() {
+        static constexpr std::string_view other = "(other)";
+        if (auto it = ids_.find(other); it != ids_.end()) return it->second;
+        names_.emplace_back(other);
+        auto id = static_cast<std::uint32_t>(names_.size() - 1);
+        ids_.emplace(names_.back(), id);
+        return id;
+    }
+    std::deque<std::string> names_;
+    std::unordered_map<std::string_view, std::uint32_t, string_hash, std::equal_to<>> ids_;
+};
+
+// The tags of an HTTP sample, as ids: scenario, name, method, status,
+// error_code, expected_response (k6's default tag set; url is the name).
+struct http_key {
+    std::uint32_t scenario = 0;
+    std::uint32_t name = 0;
+    std::uint32_t method = 0;
+    std::uint16_t status = 0;
+    std::uint16_t error = 0;
+    bool expected = true;
+    std::uint32_t group = 0;
+    bool operator==(const http_key&) const = default;
+};
+struct http_key_hash {
+    std::size_t operator()(const http_key& k) const noexcept {
+        std::uint64_t h = k.scenario;
+        h = h * 0x9E3779B97F4A7C15ull ^ k.name;
+        h = h * 0x9E3779B97F4A7C15ull ^ k.method;
+        h = h * 0x9E3779B97F4A7C15ull ^ (std::uint64_t{k.status} << 17 | std::uint64_t{k.error} << 1 | k.expected);
+        h = h * 0x9E3779B97F4A7C15ull ^ k.group;
+        return static_cast<std::size_t>(h ^ (h >> 29));
+    }
+};
+
+struct http_series {
+    http_key key;
+    std::uint64_t reqs = 0;
+    std::uint64_t failed = 0;
+    histogram duration, blocked, connecting, tls_handshaking, sending, waiting, receiving;
+};
+
+// Per scenario (and per group): iterations and their durations, bytes.
+struct scenario_series {
+    std::uint64_t iterations = 0;
+    std::uint64_t interrupted = 0;     // cut by gracefulStop or abort
+    std::uint64_t failed = 0;          // ended by an exception in VU code
+    std::uint64_t data_sent = 0;
+    std::uint64_t data_received = 0;
+    histogram iteration_duration;
+};
+
+struct check_key {
+    std::uint32_t scenario, name;
+    bool operator==(const check_key&) const = default;
+};
+struct check_key_hash {
+    std::size_t operator()(const check_key& k) const noexcept { return (std::size_t{k.scenario} << 32) ^ k.name; }
+};
+struct check_series { std::uint64_t passes = 0, fails = 0; };
+
+class metrics_shard {
+  public:
+    string_table strings;
+
+    http_series& http(const http_key& k) {
+        if (auto it = http_index_.find(k); it != http_index_.end()) return *it->second;
+        http_.push_back(std::make_unique<http_series>());
+        http_.back()->key = k;
+        http_index_.emplace(k, http_.back().get());
+        return *http_.back();
+    }
+    scenario_series& scenario(std::uint32_t id) {
+        if (id >= scenarios_.size()) scenarios_.resize(id + 1);
+        return scenarios_[id];
+    }
+    check_series& check(std::uint32_t scenario, std::string_view name) {
+        check_key k{scenario, strings.intern(name)};
+        return checks_[k];
+    }
+
+    const std::vector<std::unique_ptr<http_series>>& http_all() const noexcept { return http_; }
+    const std::deque<scenario_series>& scenarios() const noexcept { return scenarios_; }
+    const std::unordered_map<check_key, check_series, check_key_hash>& checks() const noexcept { return checks_; }
+
+  private:
+    std::vector<std::unique_ptr<http_series>> http_;
+    std::unordered_map<http_key, http_series*, http_key_hash> http_index_;
+    std::deque<scenario_series> scenarios_;
+    std::unordered_map<check_key, check_series, check_key_hash> checks_;
+};
+
+}  // namespace loadkit::detail

@@ -1,0 +1,247 @@
+#pragma once
+// The C++ DSL. A scenario is a type; its hooks are optional members found at
+// compile time:
+//
+//   struct Shop : loadkit::Scenario<Shop, Token> {
+//     static loadkit::task<Token> setup(loadkit::client&);               // once, before any VU
+//     static loadkit::task<> teardown(loadkit::client&, const Token&);   // once, after the run, even on abort
+//     struct User : loadkit::VU<Shop> {
+//       loadkit::task<> on_start(const Token&);    // before this VU's first iteration
+//       loadkit::task<> iteration(const Token&);   // the exec function (required)
+//       loadkit::task<> on_stop(const Token&);     // after its last iteration; skipped if it never iterated
+//       void before_request(loadkit::request&);    // around every request of this VU's client
+//       void after_request(const loadkit::response&);
+//     };
+//   };
+//
+// Every hook that takes the setup data may also be written without it.
+#include <concepts>
+#include <initializer_list>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <variant>
+#include <vector>
+
+#include "exec/engine.hpp"
+#include "http/client.hpp"
+#include "task.hpp"
+
+namespace loadkit {
+
+// Base of a scenario type; Data is what setup() returns (shared read-only).
+template <class Derived, class Data = std::monostate>
+struct Scenario {
+    using data_type = Data;
+};
+
+namespace detail {
+inline thread_local vu_context* constructing_vu = nullptr;
+
+template <class T>
+struct named_check {
+    std::string_view name;
+    function_ref<bool(const T&)> predicate;
+};
+
+inline bool record_check(vu_context* ctx, std::string_view name, bool ok) {
+    if (ctx && ctx->thread) {
+        auto& c = ctx->thread->shard.check(ctx->scenario_id, name);
+        ok ? ++c.passes : ++c.fails;
+    }
+    return ok;
+}
+
+template <class T>
+bool run_checks(vu_context* ctx, const T& value, std::initializer_list<named_check<T>> checks) {
+    bool all = true;
+    for (auto& c : checks) {
+        bool ok;
+        try {
+            ok = c.predicate(value);
+        } catch (...) {
+            ok = false;  // a throwing predicate is a failed check, as in k6
+        }
+        all &= record_check(ctx, c.name, ok);
+    }
+    return all;
+}
+}  // namespace detail
+
+// k6's check(): each named predicate is counted as a pass or a fail (the
+// `checks` rate and the summary's per-check rows). Returns true if all passed.
+inline bool check(const response& r, std::initializer_list<detail::named_check<response>> checks) {
+    return detail::run_checks(r.context(), r, checks);
+}
+
+// Base of a VU type. Its members are what k6 scripts reach through globals:
+// the VU's HTTP client, __VU, __ITER, the scenario name, sleep and check.
+template <class S>
+class VU {
+  private:
+    detail::vu_context* ctx_;
+
+  public:
+    VU() : ctx_(detail::constructing_vu), http(*ctx_->thread, ctx_, ctx_->thread->engine->http) {}
+    VU(const VU&) = delete;
+    VU& operator=(const VU&) = delete;
+
+    client http;  // this VU's client: keep-alive connections and cookie jar of its own
+
+    std::uint64_t id() const noexcept { return ctx_->id; }               // k6's __VU (1-based)
+    std::uint64_t iteration() const noexcept { return ctx_->iteration; } // k6's __ITER (0-based)
+    std::string_view scenario() const noexcept { return ctx_->scenario; }
+
+    // Think time; cut short (by an interrupted_error) only when the run stops.
+    auto sleep(nanoseconds d) { return ctx_->wait_until(detail::now_ns() + d.count()); }
+
+    template <class T>
+    bool check(const T& value, std::initializer_list<detail::named_check<std::type_identity_t<T>>> checks) {
+        return detail::run_checks(ctx_, value, checks);
+    }
+
+    // Stops the whole run now (k6's exec.test.abort): teardown still runs, the
+    // summary records the reason, and the exit code is aborted_by_script.
+    [[noreturn]] void abort_test(std::string reason) {
+        ctx_->thread->engine->abort(std::move(reason), detail::abort_kind::script, true);
+        throw detail::script_abort{};
+    }
+
+    detail::vu_context& context() noexcept { return *ctx_; }
+};
+
+namespace detail {
+
+template <class S>
+concept has_setup = requires(client& c) { { S::setup(c) }; };
+template <class S, class D>
+concept has_teardown = requires(client& c, const D& d) { { S::teardown(c, d) } -> std::same_as<task<>>; };
+
+template <class U, class D>
+task<> call_iteration(U& u, const D& d) {
+    if constexpr (requires { { u.iteration(d) } -> std::same_as<task<>>; }) return u.iteration(d);
+    else return u.iteration();
+}
+
+template <class U, class D>
+struct dsl_vu final : vu_instance {
+    const D* data;
+    U user;
+    explicit dsl_vu(const D* d) : data(d) {
+        has_on_start = requires(U& u, const D& x) { u.on_start(x); } || requires(U& u) { u.on_start(); };
+        has_on_stop = requires(U& u, const D& x) { u.on_stop(x); } || requires(U& u) { u.on_stop(); };
+    }
+    task<> iteration() override { return call_iteration(user, *data); }
+    task<> on_start() override {
+        if constexpr (requires { { user.on_start(*data) } -> std::same_as<task<>>; }) return user.on_start(*data);
+        else if constexpr (requires { { user.on_start() } -> std::same_as<task<>>; }) return user.on_start();
+        else return vu_instance::on_start();
+    }
+    task<> on_stop() override {
+        if constexpr (requires { { user.on_stop(*data) } -> std::same_as<task<>>; }) return user.on_stop(*data);
+        else if constexpr (requires { { user.on_stop() } -> std::same_as<task<>>; }) return user.on_stop();
+        else return vu_instance::on_stop();
+    }
+};
+
+template <class U, class D>
+struct dsl_factory final : vu_factory {
+    static_assert(requires(U& u, const D& d) { { u.iteration(d) } -> std::same_as<task<>>; } ||
+                      requires(U& u) { { u.iteration() } -> std::same_as<task<>>; },
+                  "a VU type needs `loadkit::task<> iteration(const Data&)` or `loadkit::task<> iteration()`");
+    explicit dsl_factory(const std::optional<D>* d) : data(d) {}
+    const std::optional<D>* data;
+
+    std::unique_ptr<vu_instance> create(vu_context& ctx) override {
+        constructing_vu = &ctx;
+        struct reset { ~reset() { constructing_vu = nullptr; } } r;
+        auto p = std::make_unique<dsl_vu<U, D>>(&**data);
+        if constexpr (requires(U& u, request& q) { u.before_request(q); }) {
+            ctx.hook_self = &p->user;
+            ctx.before_request = [](void* self, request& q) { static_cast<U*>(self)->before_request(q); };
+        }
+        if constexpr (requires(U& u, const response& q) { u.after_request(q); }) {
+            ctx.hook_self = &p->user;
+            ctx.after_request = [](void* self, const response& q) { static_cast<U*>(self)->after_request(q); };
+        }
+        return p;
+    }
+};
+
+}  // namespace detail
+
+// A load test: one setup/teardown (from S), any number of scenarios, each
+// with its own executor and VU type.
+template <class S>
+class test {
+  public:
+    using data_type = typename S::data_type;
+
+    explicit test(options o = {}) : opts_(std::move(o)) {}
+
+    template <class U = typename S::User>
+    test& scenario(std::string name, executor e) {
+        specs_.push_back({std::move(name), std::move(e), std::make_shared<detail::dsl_factory<U, data_type>>(&data_)});
+        return *this;
+    }
+
+    options& settings() noexcept { return opts_; }
+    loadkit::events& events() noexcept { return opts_.events; }
+
+    // Runs the test to the end and returns its summary and exit code. Throws
+    // config_error, before any load, when the configuration is invalid.
+    run_result run() {
+        detail::engine e(opts_);
+        {
+            std::lock_guard lock(mu_);
+            running_ = &e;
+        }
+        struct clear {
+            test* t;
+            ~clear() {
+                std::lock_guard lock(t->mu_);
+                t->running_ = nullptr;
+            }
+        } c{this};
+        data_.reset();
+        return e.run(specs_, [this](client& http) { return do_setup(http); }, [this](client& http) { return do_teardown(http); });
+    }
+
+    // Stops a running test from another thread: iterations in flight get
+    // their gracefulStop, then on_stop, teardown and the summary run.
+    void abort(std::string reason = "aborted") {
+        std::lock_guard lock(mu_);
+        if (running_) running_->abort(std::move(reason));
+    }
+
+    const std::optional<data_type>& data() const noexcept { return data_; }
+
+  private:
+    task<> do_setup(client& http) {
+        if constexpr (detail::has_setup<S>) data_.emplace(co_await S::setup(http));
+        else data_.emplace();
+    }
+    task<> do_teardown(client& http) {
+        if constexpr (detail::has_teardown<S, data_type>) co_await S::teardown(http, *data_);
+        co_return;
+    }
+
+    options opts_;
+    std::vector<detail::scenario_spec> specs_;
+    std::optional<data_type> data_;
+    std::mutex mu_;
+    detail::engine* running_ = nullptr;
+};
+
+// One scenario named "default" running S::User.
+template <class S>
+run_result run(executor e, options o = {}) {
+    test<S> t(std::move(o));
+    t.scenario("default", std::move(e));
+    return t.run();
+}
+
+}  // namespace loadkit

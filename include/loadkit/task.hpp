@@ -1,0 +1,227 @@
+#pragma once
+// task<T>: the coroutine type VU code is written in.
+//
+// Why not asio::awaitable: a task must be able to return references (a VU's
+// response lives in the VU and is handed out by reference, so a request never
+// copies it), and every frame comes from a per-thread recycling allocator so a
+// steady-state iteration allocates nothing. Tasks are lazy and resume their
+// awaiter by symmetric transfer, so deep call chains never grow the stack.
+#include <coroutine>
+#include <cstddef>
+#include <cstdlib>
+#include <exception>
+#include <functional>
+#include <memory>
+#include <new>
+#include <type_traits>
+#include <utility>
+
+namespace loadkit {
+namespace detail {
+
+// Size-classed free lists, one set per thread. Frames freed on another thread
+// simply join that thread's lists; the memory is never returned while the
+// thread lives, which is the point: the steady state never calls malloc.
+class frame_pool {
+  public:
+    static constexpr std::size_t granule = 64;
+    static constexpr std::size_t classes = 64;  // frames up to 4 KiB are pooled
+
+    static void* allocate(std::size_t n) {
+        std::size_t c = (n + sizeof(header) + granule - 1) / granule;
+        if (c >= classes) return wrap(std::malloc(n + sizeof(header)), 0);
+        auto& head = lists()[c];
+        if (head) {
+            node* p = head;
+            head = p->next;
+            return wrap(p, c);
+        }
+        return wrap(std::malloc(c * granule), c);
+    }
+    static void deallocate(void* p) noexcept {
+        auto* h = static_cast<header*>(p) - 1;
+        std::size_t c = h->size_class;
+        if (c == 0) return std::free(h);
+        auto* n = reinterpret_cast<node*>(h);
+        n->next = lists()[c];
+        lists()[c] = n;
+    }
+
+  private:
+    struct alignas(16) header { std::size_t size_class; };
+    struct node { node* next; };
+    static void* wrap(void* raw, std::size_t c) {
+        if (!raw) throw std::bad_alloc();
+        auto* h = static_cast<header*>(raw);
+        h->size_class = c;
+        return h + 1;
+    }
+    struct lists_t {
+        node* heads[classes] = {};
+        ~lists_t() {
+            for (auto* h : heads)
+                while (h) { node* n = h->next; std::free(h); h = n; }
+        }
+        node*& operator[](std::size_t i) { return heads[i]; }
+    };
+    static lists_t& lists() {
+        thread_local lists_t l;
+        return l;
+    }
+};
+
+struct pooled_frame {
+    static void* operator new(std::size_t n) { return frame_pool::allocate(n); }
+    static void operator delete(void* p) noexcept { frame_pool::deallocate(p); }
+};
+
+struct promise_base : pooled_frame {
+    std::coroutine_handle<> continuation = std::noop_coroutine();
+    std::exception_ptr error;
+
+    std::suspend_always initial_suspend() noexcept { return {}; }
+    struct final_awaiter {
+        bool await_ready() noexcept { return false; }
+        template <class P>
+        std::coroutine_handle<> await_suspend(std::coroutine_handle<P> h) noexcept {
+            return h.promise().continuation;
+        }
+        void await_resume() noexcept {}
+    };
+    final_awaiter final_suspend() noexcept { return {}; }
+    void unhandled_exception() noexcept { error = std::current_exception(); }
+};
+
+}  // namespace detail
+
+template <class T = void>
+class [[nodiscard]] task;
+
+namespace detail {
+template <class T>
+struct task_promise : promise_base {
+    using stored = std::conditional_t<std::is_reference_v<T>, std::remove_reference_t<T>*, T>;
+    alignas(stored) unsigned char storage[sizeof(stored)];
+    bool has_value = false;
+
+    task<T> get_return_object() noexcept;
+    template <class U>
+    void return_value(U&& v) {
+        if constexpr (std::is_reference_v<T>) new (storage) stored(std::addressof(v));
+        else new (storage) stored(std::forward<U>(v));
+        has_value = true;
+    }
+    T take() {
+        if (error) std::rethrow_exception(error);
+        auto* s = std::launder(reinterpret_cast<stored*>(storage));
+        if constexpr (std::is_reference_v<T>) return static_cast<T>(**s);
+        else return std::move(*s);
+    }
+    ~task_promise() {
+        if (has_value) std::launder(reinterpret_cast<stored*>(storage))->~stored();
+    }
+};
+template <>
+struct task_promise<void> : promise_base {
+    task<void> get_return_object() noexcept;
+    void return_void() noexcept {}
+    void take() {
+        if (error) std::rethrow_exception(error);
+    }
+};
+}  // namespace detail
+
+template <class T>
+class [[nodiscard]] task {
+  public:
+    using promise_type = detail::task_promise<T>;
+    using handle = std::coroutine_handle<promise_type>;
+
+    task() noexcept = default;
+    explicit task(handle h) noexcept : h_(h) {}
+    task(task&& o) noexcept : h_(std::exchange(o.h_, {})) {}
+    task& operator=(task&& o) noexcept {
+        if (this != &o) { destroy(); h_ = std::exchange(o.h_, {}); }
+        return *this;
+    }
+    ~task() { destroy(); }
+
+    bool valid() const noexcept { return static_cast<bool>(h_); }
+
+    auto operator co_await() && noexcept {
+        struct awaiter {
+            handle h;
+            bool await_ready() noexcept { return !h || h.done(); }
+            std::coroutine_handle<> await_suspend(std::coroutine_handle<> c) noexcept {
+                h.promise().continuation = c;
+                return h;
+            }
+            T await_resume() { return h.promise().take(); }
+        };
+        return awaiter{h_};
+    }
+    auto operator co_await() & noexcept { return std::move(*this).operator co_await(); }
+
+    handle release() noexcept { return std::exchange(h_, {}); }
+
+  private:
+    void destroy() noexcept {
+        if (h_) h_.destroy();
+    }
+    handle h_{};
+};
+
+namespace detail {
+template <class T>
+task<T> task_promise<T>::get_return_object() noexcept {
+    return task<T>(std::coroutine_handle<task_promise<T>>::from_promise(*this));
+}
+inline task<void> task_promise<void>::get_return_object() noexcept {
+    return task<void>(std::coroutine_handle<task_promise<void>>::from_promise(*this));
+}
+
+// A fire-and-forget root coroutine: starts at once, frees itself when done.
+// The engine starts every VU, setup and teardown through one of these.
+struct detached {
+    struct promise_type : pooled_frame {
+        detached get_return_object() noexcept { return {}; }
+        std::suspend_never initial_suspend() noexcept { return {}; }
+        std::suspend_never final_suspend() noexcept { return {}; }
+        void return_void() noexcept {}
+        void unhandled_exception() noexcept { std::terminate(); }
+    };
+};
+
+// Runs t to completion, then calls done(std::exception_ptr) (null on success).
+template <class Done>
+detached spawn(task<> t, Done done) {
+    std::exception_ptr err;
+    try {
+        co_await std::move(t);
+    } catch (...) {
+        err = std::current_exception();
+    }
+    done(err);
+}
+
+// A non-owning, non-allocating reference to a callable, used where an API
+// takes a predicate (checks) and a std::function would allocate.
+template <class Sig>
+class function_ref;
+template <class R, class... A>
+class function_ref<R(A...)> {
+  public:
+    template <class F>
+        requires(!std::is_same_v<std::remove_cvref_t<F>, function_ref> && std::is_invocable_r_v<R, F&, A...>)
+    function_ref(F&& f) noexcept  // NOLINT: implicit by design
+        : obj_(const_cast<void*>(static_cast<const void*>(std::addressof(f)))),
+          call_([](void* o, A... a) -> R { return std::invoke(*static_cast<std::remove_reference_t<F>*>(o), std::forward<A>(a)...); }) {}
+    R operator()(A... a) const { return call_(obj_, std::forward<A>(a)...); }
+
+  private:
+    void* obj_;
+    R (*call_)(void*, A...);
+};
+
+}  // namespace detail
+}  // namespace loadkit
