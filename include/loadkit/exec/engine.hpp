@@ -395,8 +395,11 @@ class engine {
         control.ioc.restart();
         if (total_vus > 0) {
             control.sweeping = true;
+            // the first sample once VUs have had a moment to start, then every 100 ms
+            bool first = true;
             std::function<void()> tick = [&] {
-                merged_metrics::sample(merged.vus, static_cast<double>(state_.active_vus.load()));
+                if (!first) merged_metrics::sample(merged.vus, static_cast<double>(state_.active_vus.load()));
+                first = false;
                 if (!control.sweeping) return;
                 control.sweep_timer.expires_after(std::chrono::milliseconds(100));
                 control.sweep_timer.async_wait([&](const boost::system::error_code& ec) {
@@ -405,7 +408,7 @@ class engine {
             };
             tick();
             control.ioc.run();
-            merged_metrics::sample(merged.vus, static_cast<double>(state_.active_vus.load()));
+            if (merged.vus.count == 0) merged_metrics::sample(merged.vus, static_cast<double>(state_.active_vus.load()));
         }
         // the workers have no work left once their VUs and sweepers are done
         for (auto& w : workers) boost::asio::post(w->ioc, [p = w.get()] { p->stop_sweeper(); });

@@ -1,0 +1,21 @@
+# cmake -DSOURCE=<loadkit> -DWORK=<dir> -DMODE=find_package|add_subdirectory -P run.cmake
+file(REMOVE_RECURSE ${WORK})
+function(run)
+  execute_process(COMMAND ${ARGN} RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
+  if(NOT rc EQUAL 0)
+    message(FATAL_ERROR "failed (${rc}): ${ARGN}\n${out}\n${err}")
+  endif()
+endfunction()
+set(consumer ${CMAKE_CURRENT_LIST_DIR}/consumer)
+if(MODE STREQUAL "find_package")
+  # install loadkit alone (no tests/examples), then find it from the prefix
+  run(${CMAKE_COMMAND} -S ${SOURCE} -B ${WORK}/loadkit-build -DLOADKIT_BUILD_TESTS=OFF -DLOADKIT_BUILD_EXAMPLES=OFF
+      -DLOADKIT_BUILD_BENCHMARKS=OFF -DLOADKIT_INSTALL=ON -DCMAKE_INSTALL_PREFIX=${WORK}/prefix)
+  run(${CMAKE_COMMAND} --install ${WORK}/loadkit-build)
+  run(${CMAKE_COMMAND} -S ${consumer} -B ${WORK}/consumer-build -DCMAKE_PREFIX_PATH=${WORK}/prefix -DLOADKIT_MODE=find_package)
+else()
+  run(${CMAKE_COMMAND} -S ${consumer} -B ${WORK}/consumer-build -DLOADKIT_SOURCE=${SOURCE} -DLOADKIT_MODE=add_subdirectory)
+endif()
+run(${CMAKE_COMMAND} --build ${WORK}/consumer-build)
+run(${WORK}/consumer-build/consumer)
+message(STATUS "${MODE}: ok")

@@ -1,0 +1,392 @@
+// Units that need no sockets: histogram accuracy, URLs, the response parser,
+// chunked decoding, the cookie jar, executor schedules, the summary shape.
+// Only the headers under test are included, so this binary builds quickly.
+#include <catch2/catch.hpp>
+
+#include <algorithm>
+#include <cmath>
+#include <random>
+#include <set>
+#include <string>
+#include <vector>
+
+#include <loadkit/exec/executors.hpp>
+#include <loadkit/http/cookies.hpp>
+#include <loadkit/http/parser.hpp>
+#include <loadkit/http/url.hpp>
+#include <loadkit/metrics/histogram.hpp>
+#include <loadkit/report/summary.hpp>
+#include <loadkit/task.hpp>
+
+using namespace std::chrono_literals;
+
+// ------------------------------------------------------------------ histogram
+
+static double exact_quantile(std::vector<std::uint64_t> v, double q) {
+    std::sort(v.begin(), v.end());
+    auto rank = static_cast<std::size_t>(std::ceil(q * static_cast<double>(v.size())));
+    rank = std::clamp<std::size_t>(rank, 1, v.size());
+    return static_cast<double>(v[rank - 1]);
+}
+
+TEST_CASE("histogram: quantiles within 1% relative error over 9 decades") {
+    std::mt19937_64 rng(42);
+    std::uniform_real_distribution<double> exp10(0.0, 9.0);  // 1 ns .. 1 s, log-uniform
+    std::vector<std::uint64_t> values;
+    loadkit::histogram h;
+    for (int i = 0; i < 200000; ++i) {
+        auto v = static_cast<std::uint64_t>(std::pow(10.0, exp10(rng)));
+        values.push_back(v);
+        h.record(v);
+    }
+    REQUIRE(h.count() == values.size());
+    for (double q : {0.0, 0.01, 0.1, 0.25, 0.5, 0.75, 0.9, 0.95, 0.99, 0.999, 1.0}) {
+        double exact = exact_quantile(values, q);
+        double got = h.quantile(q);
+        INFO("q=" << q << " exact=" << exact << " got=" << got);
+        CHECK(std::abs(got - exact) <= exact * 0.01 + 0.5);
+    }
+    // sum, mean, min and max are exact, not bucketed
+    double sum = 0;
+    for (auto v : values) sum += static_cast<double>(v);
+    CHECK(h.sum() == Approx(sum).epsilon(1e-12));
+    CHECK(h.min() == *std::min_element(values.begin(), values.end()));
+    CHECK(h.max() == *std::max_element(values.begin(), values.end()));
+}
+
+TEST_CASE("histogram: latency-like distribution, every percentile within 1%") {
+    std::mt19937_64 rng(7);
+    std::lognormal_distribution<double> d(std::log(250'000.0), 0.6);  // ~250 us median, ns
+    std::vector<std::uint64_t> values;
+    loadkit::histogram h;
+    for (int i = 0; i < 100000; ++i) {
+        auto v = static_cast<std::uint64_t>(d(rng));
+        values.push_back(v);
+        h.record(v);
+    }
+    for (int p = 1; p <= 100; ++p) {
+        double exact = exact_quantile(values, p / 100.0);
+        double got = h.quantile(p / 100.0);
+        INFO("p" << p);
+        CHECK(std::abs(got - exact) / exact < 0.01);
+    }
+}
+
+TEST_CASE("histogram: merging shards equals recording everything in one") {
+    std::mt19937_64 rng(1);
+    std::uniform_int_distribution<std::uint64_t> d(1, 50'000'000);
+    loadkit::histogram all, a, b, c;
+    for (int i = 0; i < 30000; ++i) {
+        auto v = d(rng);
+        all.record(v);
+        (i % 3 == 0 ? a : i % 3 == 1 ? b : c).record(v);
+    }
+    loadkit::histogram merged;
+    merged.merge(a);
+    merged.merge(b);
+    merged.merge(c);
+    REQUIRE(merged.count() == all.count());
+    CHECK(merged.sum() == all.sum());
+    CHECK(merged.min() == all.min());
+    CHECK(merged.max() == all.max());
+    for (double q : {0.5, 0.9, 0.95, 0.99}) CHECK(merged.quantile(q) == all.quantile(q));
+    // a copy is a deep copy
+    loadkit::histogram copy = merged;
+    copy.record(1);
+    CHECK(copy.count() == merged.count() + 1);
+}
+
+TEST_CASE("histogram: memory is bounded and small for one latency range") {
+    loadkit::histogram h;
+    for (std::uint64_t v = 20'000; v < 20'000'000; v += 997) h.record(v);  // 20 us .. 20 ms
+    CHECK(h.memory_bytes() < 8 * 1024);
+    loadkit::histogram wide;
+    for (int s = 0; s < 64; ++s) wide.record(std::uint64_t{1} << s);  // every power of two, clamped at the top
+    CHECK(wide.memory_bytes() < 24 * 1024);
+    CHECK(wide.max() == loadkit::histogram::max_value);
+    loadkit::histogram empty;
+    CHECK(empty.quantile(0.5) == 0);
+    CHECK(empty.mean() == 0);
+    CHECK(empty.min() == 0);
+}
+
+// ----------------------------------------------------------------------- URLs
+
+TEST_CASE("url: split") {
+    loadkit::detail::url_parts u;
+    REQUIRE(loadkit::detail::split_url("http://127.0.0.1:8080/a/b?x=1#frag", u));
+    CHECK_FALSE(u.secure);
+    CHECK(u.host == "127.0.0.1");
+    CHECK(u.port == 8080);
+    CHECK(u.authority == "127.0.0.1:8080");
+    CHECK(u.target == "/a/b?x=1");
+    CHECK(u.path() == "/a/b");
+    REQUIRE(loadkit::detail::split_url("https://localhost", u));
+    CHECK(u.secure);
+    CHECK(u.port == 443);
+    CHECK(u.target == "/");
+    REQUIRE(loadkit::detail::split_url("http://[::1]:9000/x", u));
+    CHECK(u.host == "::1");
+    CHECK(u.port == 9000);
+    REQUIRE(loadkit::detail::split_url("http://h?q=1", u));
+    CHECK(u.target == "?q=1");
+    for (auto bad : {"ftp://h/", "http://", "http://:80/", "http://h:0/", "http://h:99999/", "http://u@h/", "/relative", "http://[::1/"})
+        CHECK_FALSE(loadkit::detail::split_url(bad, u));
+}
+
+TEST_CASE("url: resolve relative references") {
+    std::string out;
+    auto r = [&](std::string_view base, std::string_view ref) {
+        REQUIRE(loadkit::detail::resolve_url(base, ref, out));
+        return out;
+    };
+    CHECK(r("http://h:1", "/items") == "http://h:1/items");
+    CHECK(r("http://h:1/api/v1/", "items") == "http://h:1/api/v1/items");
+    CHECK(r("http://h:1/api/v1/x", "items") == "http://h:1/api/v1/items");
+    CHECK(r("http://h:1/a", "https://other/x") == "https://other/x");
+    CHECK(r("https://h/a", "//cdn/x") == "https://cdn/x");
+    CHECK(r("http://h/a/b?q", "?z=1") == "http://h/a/b?z=1");
+    CHECK_FALSE(loadkit::detail::resolve_url("", "/items", out));
+    std::string q;
+    loadkit::detail::append_query_escaped(q, "a b&c=d/é");
+    CHECK(q == "a%20b%26c%3Dd%2F%C3%A9");
+}
+
+// -------------------------------------------------------------------- parsing
+
+TEST_CASE("parser: response heads") {
+    using loadkit::detail::parse_response_head;
+    loadkit::detail::response_head h;
+    std::vector<std::pair<std::string_view, std::string_view>> hs;
+    REQUIRE(parse_response_head("HTTP/1.1 200 OK\r\nContent-Length: 12\r\nX-A:  v \r\n\r\n", h, hs));
+    CHECK(h.status == 200);
+    CHECK(h.reason == "OK");
+    CHECK(h.content_length == 12);
+    CHECK_FALSE(h.close);
+    REQUIRE(hs.size() == 2);
+    CHECK(hs[1].first == "X-A");
+    CHECK(hs[1].second == "v");
+    REQUIRE(parse_response_head("HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip, chunked\r\nContent-Length: 5\r\n\r\n", h, hs));
+    CHECK(h.chunked);
+    CHECK(h.content_length == -1);
+    REQUIRE(parse_response_head("HTTP/1.0 204\r\n\r\n", h, hs));
+    CHECK(h.status == 204);
+    CHECK(h.close);  // HTTP/1.0 closes unless keep-alive
+    REQUIRE(parse_response_head("HTTP/1.1 200 OK\r\nConnection: close\r\n\r\n", h, hs));
+    CHECK(h.close);
+    for (auto bad : {"HTTP/2 200 OK\r\n\r\n", "HTTP/1.1 20 OK\r\n\r\n", "HTTP/1.1 abc OK\r\n\r\n", "this is not HTTP\r\n\r\n",
+                     "HTTP/1.1 200 OK\r\nNoColon\r\n\r\n", "HTTP/1.1 200 OK\r\nContent-Length: x\r\n\r\n",
+                     "HTTP/1.1 200 OK\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n",
+                     "HTTP/1.1 200 OK\r\nBad : x\r\n\r\n"})
+        CHECK_FALSE(parse_response_head(bad, h, hs));
+}
+
+TEST_CASE("parser: chunked bodies, split at every byte") {
+    const std::string wire = "4\r\nWiki\r\n6;ext=1\r\npedia \r\nE\r\nin \r\n\r\nchunks.\r\n0\r\nTrailer: x\r\n\r\n";
+    for (std::size_t split = 0; split <= wire.size(); ++split) {
+        loadkit::detail::chunked_decoder d;
+        std::string body;
+        std::size_t used = 0;
+        auto r = d.feed(std::string_view(wire).substr(0, split), used, &body);
+        CHECK(used == split);
+        if (split < wire.size()) {
+            REQUIRE(r == loadkit::detail::chunked_decoder::result::need_more);
+            r = d.feed(std::string_view(wire).substr(split), used, &body);
+        }
+        REQUIRE(r == loadkit::detail::chunked_decoder::result::done);
+        CHECK(body == "Wikipedia in \r\n\r\nchunks.");
+    }
+    loadkit::detail::chunked_decoder d;
+    std::size_t used;
+    CHECK(d.feed("zz\r\n", used, nullptr) == loadkit::detail::chunked_decoder::result::error);
+    d.reset();
+    CHECK(d.feed("3\r\nabcX", used, nullptr) == loadkit::detail::chunked_decoder::result::error);
+}
+
+// -------------------------------------------------------------------- cookies
+
+TEST_CASE("cookie jar: domain, path, secure, expiry") {
+    loadkit::cookie_jar jar;
+    jar.store("shop.example.test", "/cart/add", "sid=abc; Path=/; HttpOnly");
+    jar.store("shop.example.test", "/cart/add", "cart=1");  // default path: /cart
+    jar.store("shop.example.test", "/", "wide=1; Domain=example.test");
+    jar.store("shop.example.test", "/", "evil=1; Domain=other.test");  // rejected
+    jar.store("shop.example.test", "/", "sec=1; Secure");
+    jar.store("shop.example.test", "/", "gone=1; Max-Age=0");
+    jar.store("shop.example.test", "/", "old=1; Expires=Wed, 21 Oct 2015 07:28:00 GMT");
+    CHECK(jar.all().size() == 4);
+    std::string h;
+    jar.append_header(h, "shop.example.test", "/cart/view", false);
+    CHECK(h == "Cookie: sid=abc; cart=1; wide=1\r\n");
+    h.clear();
+    jar.append_header(h, "api.example.test", "/", true);
+    CHECK(h == "Cookie: wide=1\r\n");
+    h.clear();
+    jar.append_header(h, "shop.example.test", "/other", true);
+    CHECK(h == "Cookie: sid=abc; wide=1; sec=1\r\n");
+    h.clear();
+    jar.append_header(h, "elsewhere.test", "/", true);
+    CHECK(h.empty());
+    jar.store("shop.example.test", "/", "sid=; Max-Age=-1; Path=/");  // deletion
+    CHECK(jar.get("http://shop.example.test/", "sid").empty());
+    jar.set("http://localhost:8080/", "k", "v");
+    CHECK(jar.get("http://localhost:8080/x", "k") == "v");
+    CHECK(loadkit::cookie_jar::parse_http_date("Wed, 21 Oct 2015 07:28:00 GMT") == 1445412480000);
+    CHECK(loadkit::cookie_jar::parse_http_date("garbage") == 0);
+}
+
+// ------------------------------------------------------------------ schedules
+
+TEST_CASE("schedule: constant-vus, per-vu-iterations, shared-iterations") {
+    using loadkit::detail::decision;
+    const std::int64_t t0 = 1'000'000'000;
+    loadkit::detail::schedule c(loadkit::constant_vus{.vus = 2, .duration = 10s, .start_time = 1s, .graceful_stop = 3s}, t0);
+    auto d = c.next(0, 0, t0);
+    CHECK(d.kind == decision::wait);
+    CHECK(d.at == t0 + 1'000'000'000);
+    d = c.next(0, 5, t0 + 2'000'000'000);
+    CHECK(d.kind == decision::iterate);
+    CHECK(d.deadline == t0 + 14'000'000'000);
+    CHECK(c.next(0, 5, t0 + 11'000'000'000).kind == decision::stop);
+
+    loadkit::detail::schedule p(loadkit::per_vu_iterations{.vus = 3, .iterations = 2}, t0);
+    CHECK(p.next(2, 1, t0).kind == decision::iterate);
+    CHECK(p.next(2, 2, t0).kind == decision::stop);
+
+    loadkit::detail::schedule s(loadkit::shared_iterations{.vus = 3, .iterations = 5}, t0);
+    int granted = 0;
+    for (int i = 0; i < 20; ++i) granted += s.next(static_cast<std::uint64_t>(i % 3), 0, t0).kind == decision::iterate;
+    CHECK(granted == 5);
+}
+
+TEST_CASE("schedule: ramping-vus activates VU i while the target is above i") {
+    using loadkit::detail::decision;
+    const std::int64_t t0 = 0;
+    // 0 -> 10 VUs over 10 s, hold 10 s, 10 -> 0 over 10 s
+    loadkit::ramping_vus r{.start_vus = 0, .stages = {{10s, 10}, {10s, 10}, {10s, 0}}, .graceful_ramp_down = 2s};
+    loadkit::detail::schedule s(r, t0);
+    CHECK(s.end_ns() == 30'000'000'000);
+    auto sec = [](double x) { return static_cast<std::int64_t>(x * 1e9); };
+    // VU 4 (the fifth) becomes active when the target reaches 5, at t=5s
+    auto d = s.next(4, 0, sec(1));
+    REQUIRE(d.kind == decision::wait);
+    CHECK(std::abs(d.at - sec(5)) < 1'000'000);
+    d = s.next(4, 0, sec(6));
+    REQUIRE(d.kind == decision::iterate);
+    // it is deactivated when the ramp-down passes below 5 (t=25s), plus gracefulRampDown
+    CHECK(std::abs(d.deadline - sec(27)) < 1'000'000);
+    // after that it never comes back: it retires
+    CHECK(s.next(4, 3, sec(26)).kind == decision::stop);
+    // VU 0 is active through the hold and until the very end
+    CHECK(s.next(0, 0, sec(15)).kind == decision::iterate);
+    CHECK(loadkit::detail::schedule::max_vus(r) == 10);
+    // a VU above the maximum never runs
+    CHECK(s.next(10, 0, sec(1)).kind == decision::stop);
+}
+
+TEST_CASE("schedule: validation names the scenario and the mistake") {
+    using S = loadkit::detail::schedule;
+    CHECK_THROWS_WITH(S::validate("users", loadkit::constant_vus{.vus = 0}), Catch::Contains("users") && Catch::Contains("vus"));
+    CHECK_THROWS_WITH(S::validate("u", loadkit::constant_vus{.duration = 0s}), Catch::Contains("duration"));
+    CHECK_THROWS_WITH(S::validate("u", loadkit::per_vu_iterations{.iterations = 0}), Catch::Contains("iterations"));
+    CHECK_THROWS_WITH(S::validate("u", loadkit::ramping_vus{}), Catch::Contains("stage"));
+    CHECK_THROWS_WITH(S::validate("u", loadkit::shared_iterations{.start_time = -1s}), Catch::Contains("startTime"));
+    CHECK_NOTHROW(S::validate("u", loadkit::ramping_vus{.stages = {{1s, 3}}}));
+    CHECK(loadkit::detail::format_duration(90s) == "1m30s");
+    CHECK(loadkit::detail::format_duration(1500ms) == "1.5s");
+    CHECK(loadkit::detail::format_duration(250ms) == "250ms");
+}
+
+// -------------------------------------------------------------------- summary
+
+TEST_CASE("summary: the seed's JSON shape") {
+    loadkit::detail::merged_metrics m;
+    loadkit::detail::metrics_shard shard;
+    std::vector<std::string> names{"", "users"};
+    auto& s = shard.http({1, shard.strings.intern("/items"), shard.strings.intern("GET"), 200, 0, true, 0});
+    for (int i = 1; i <= 100; ++i) {
+        ++s.reqs;
+        s.duration.record(static_cast<std::uint64_t>(i) * 1'000'000);  // 1..100 ms
+    }
+    auto& f = shard.http({1, shard.strings.intern("/items"), shard.strings.intern("GET"), 500, 1500, false, 0});
+    f.reqs = 1;
+    f.failed = 1;
+    f.duration.record(5'000'000);
+    shard.scenario(1).iterations = 101;
+    ++shard.check(1, "status 200").passes;
+    ++shard.check(1, "status 200").fails;
+    m.add(shard, names);
+    loadkit::detail::merged_metrics::sample(m.vus, 10);
+    loadkit::detail::summary_input in{"shop", "abc", 1000, 11000, {"users"}, std::nullopt};
+    auto j = loadkit::detail::build_summary(in, m);
+
+    std::set<std::string> keys;
+    for (auto& [k, v] : j.items()) keys.insert(k);
+    CHECK(keys == std::set<std::string>{"name", "run_id", "started_ms", "ended_ms", "duration_secs", "scenarios", "metrics", "checks",
+                                        "thresholds", "thresholds_passed", "aborted"});
+    CHECK(j["duration_secs"] == 10.0);
+    CHECK(j["aborted"].is_null());
+    CHECK(j["thresholds_passed"] == true);
+    for (auto& metric : j["metrics"]) {
+        std::set<std::string> agg;
+        for (auto& [k, v] : metric["agg"].items()) {
+            agg.insert(k);
+            CHECK(v.is_number());
+        }
+        CHECK(agg == std::set<std::string>{"avg", "min", "med", "max", "p90", "p95", "p99", "sum", "count", "rate", "per_second", "last"});
+        CHECK(metric.contains("kind"));
+    }
+    for (auto name : {"http_reqs", "http_req_duration", "http_req_blocked", "http_req_connecting", "http_req_tls_handshaking",
+                      "http_req_sending", "http_req_waiting", "http_req_receiving", "http_req_failed", "iterations",
+                      "iteration_duration", "vus", "vus_max", "data_sent", "data_received", "checks"})
+        CHECK(loadkit::find_metric(j, name) != nullptr);
+    auto* reqs = loadkit::find_metric(j, "http_reqs");
+    CHECK((*reqs)["count"] == 101);
+    CHECK((*reqs)["per_second"] == Approx(10.1));
+    auto* dur = loadkit::find_metric(j, "http_req_duration");
+    CHECK((*dur)["max"] == Approx(100.0));
+    CHECK((*dur)["med"] == Approx(50.0).epsilon(0.01));
+    CHECK((*dur)["p95"] == Approx(95.0).epsilon(0.01));
+    auto* failed = loadkit::find_metric(j, "http_req_failed");
+    CHECK((*failed)["rate"] == Approx(1.0 / 101).epsilon(1e-4));
+    auto* checks = loadkit::find_metric(j, "checks");
+    CHECK((*checks)["rate"] == 0.5);
+    REQUIRE(j["checks"].size() == 1);
+    CHECK(j["checks"][0] == nlohmann::json{{"name", "status 200"}, {"passes", 1}, {"fails", 1}});
+}
+
+// ----------------------------------------------------------------------- task
+
+namespace {
+loadkit::task<int> answer() { co_return 42; }
+int global_value = 7;
+loadkit::task<int&> ref() { co_return global_value; }
+loadkit::task<int> add(int a) { co_return a + co_await answer() + co_await ref(); }
+loadkit::task<> boom() {
+    co_await answer();
+    throw std::runtime_error("boom");
+}
+}  // namespace
+
+TEST_CASE("task: values, references, exceptions, symmetric transfer") {
+    int got = 0;
+    std::exception_ptr err;
+    auto drive = [](loadkit::task<> t, auto done) { loadkit::detail::spawn(std::move(t), done); };
+    drive([](int& out) -> loadkit::task<> {
+        out = co_await add(1);
+        int& r = co_await ref();
+        r = 8;
+    }(got), [&](std::exception_ptr e) { err = e; });
+    CHECK(got == 50);
+    CHECK(global_value == 8);
+    CHECK_FALSE(err);
+    drive(boom(), [&](std::exception_ptr e) { err = e; });
+    REQUIRE(err);
+    CHECK_THROWS_WITH(std::rethrow_exception(err), "boom");
+    // a long chain of awaits does not grow the stack (symmetric transfer)
+    int depth = 0;
+    drive([](int& d) -> loadkit::task<> {
+        for (int i = 0; i < 1'000'000; ++i) d += co_await answer() == 42;
+    }(depth), [](std::exception_ptr) {});
+    CHECK(depth == 1'000'000);
+}
