@@ -92,7 +92,9 @@ class VU {
     client http;  // this VU's client: keep-alive connections and cookie jar of its own
 
     std::uint64_t id() const noexcept { return ctx_->id; }               // k6's __VU (1-based)
-    std::uint64_t iteration() const noexcept { return ctx_->iteration; } // k6's __ITER (0-based)
+    // k6's __ITER: this VU's iteration in its scenario, from 0 (not named
+    // iteration(): that is the name of the VU's exec function)
+    std::uint64_t iteration_index() const noexcept { return ctx_->iteration; }
     std::string_view scenario() const noexcept { return ctx_->scenario; }
 
     // Think time; cut short (by an interrupted_error) only when the run stops.

@@ -103,9 +103,10 @@ inline nlohmann::json trend_agg(const histogram& h, double secs, double scale = 
                     static_cast<double>(h.max()) * scale, h.quantile(0.9) * scale, h.quantile(0.95) * scale,
                     h.quantile(0.99) * scale, h.sum() * scale, n, ps, ps, 0);
 }
-inline nlohmann::json counter_agg(double total, double samples, double secs) {
+// A counter's count is its total, as in k6 (data_sent's count is bytes).
+inline nlohmann::json counter_agg(double total, double secs) {
     double ps = secs > 0 ? total / secs : 0;
-    return agg_json(0, 0, 0, 0, 0, 0, 0, total, samples, ps, ps, total);
+    return agg_json(0, 0, 0, 0, 0, 0, 0, total, total, ps, ps, total);
 }
 inline nlohmann::json rate_agg(double trues, double total, double secs) {
     double r = total > 0 ? trues / total : 0;
@@ -154,8 +155,8 @@ inline nlohmann::json build_summary(const summary_input& in, const merged_metric
     auto reqs = static_cast<double>(all.reqs);
     nlohmann::json metrics = nlohmann::json::array();
     metrics.push_back(metric_entry("checks", "rate", rate_agg(passes, passes + fails, secs)));
-    metrics.push_back(metric_entry("data_received", "counter", counter_agg(static_cast<double>(it.data_received), reqs, secs)));
-    metrics.push_back(metric_entry("data_sent", "counter", counter_agg(static_cast<double>(it.data_sent), reqs, secs)));
+    metrics.push_back(metric_entry("data_received", "counter", counter_agg(static_cast<double>(it.data_received), secs)));
+    metrics.push_back(metric_entry("data_sent", "counter", counter_agg(static_cast<double>(it.data_sent), secs)));
     metrics.push_back(metric_entry("http_req_blocked", "trend", trend_agg(all.blocked, secs)));
     metrics.push_back(metric_entry("http_req_connecting", "trend", trend_agg(all.connecting, secs)));
     metrics.push_back(metric_entry("http_req_duration", "trend", trend_agg(all.duration, secs)));
@@ -165,12 +166,12 @@ inline nlohmann::json build_summary(const summary_input& in, const merged_metric
     metrics.push_back(metric_entry("http_req_sending", "trend", trend_agg(all.sending, secs)));
     metrics.push_back(metric_entry("http_req_tls_handshaking", "trend", trend_agg(all.tls_handshaking, secs)));
     metrics.push_back(metric_entry("http_req_waiting", "trend", trend_agg(all.waiting, secs)));
-    metrics.push_back(metric_entry("http_reqs", "counter", counter_agg(reqs, reqs, secs)));
+    metrics.push_back(metric_entry("http_reqs", "counter", counter_agg(reqs, secs)));
     metrics.push_back(metric_entry("iteration_duration", "trend", trend_agg(it.iteration_duration, secs)));
     auto iters = static_cast<double>(it.iterations);
-    metrics.push_back(metric_entry("iterations", "counter", counter_agg(iters, iters, secs)));
-    metrics.push_back(metric_entry("iterations_failed", "counter", counter_agg(static_cast<double>(it.failed), iters, secs)));
-    metrics.push_back(metric_entry("iterations_interrupted", "counter", counter_agg(static_cast<double>(it.interrupted), iters, secs)));
+    metrics.push_back(metric_entry("iterations", "counter", counter_agg(iters, secs)));
+    metrics.push_back(metric_entry("iterations_failed", "counter", counter_agg(static_cast<double>(it.failed), secs)));
+    metrics.push_back(metric_entry("iterations_interrupted", "counter", counter_agg(static_cast<double>(it.interrupted), secs)));
     metrics.push_back(metric_entry("vus", "gauge", gauge_agg(m.vus)));
     metrics.push_back(metric_entry("vus_max", "gauge", gauge_agg(m.vus_max)));
 

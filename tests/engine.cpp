@@ -1,0 +1,644 @@
+// The engine end to end against the built-in target on 127.0.0.1: the seed's
+// lifecycle (setup, teardown even on abort, on_start/on_stop and their skip
+// and warning rules, hooks around requests), Locust-style events, checks,
+// executors, aborts, handle_summary and the summary file.
+#include <catch2/catch.hpp>
+
+#include <atomic>
+#include <fstream>
+#include <map>
+#include <mutex>
+#include <set>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <loadkit.hpp>
+
+using namespace std::chrono_literals;
+
+namespace {
+
+// What happened, in order, across all threads.
+struct journal {
+    std::mutex mu;
+    std::vector<std::string> lines;
+    void add(std::string s) {
+        std::lock_guard lock(mu);
+        lines.push_back(std::move(s));
+    }
+    std::size_t count(std::string_view prefix) {
+        std::lock_guard lock(mu);
+        std::size_t n = 0;
+        for (auto& l : lines) n += l.starts_with(prefix);
+        return n;
+    }
+    std::ptrdiff_t first(std::string_view prefix) {
+        std::lock_guard lock(mu);
+        for (std::size_t i = 0; i < lines.size(); ++i)
+            if (lines[i].starts_with(prefix)) return static_cast<std::ptrdiff_t>(i);
+        return -1;
+    }
+    std::ptrdiff_t last(std::string_view prefix) {
+        std::lock_guard lock(mu);
+        for (std::size_t i = lines.size(); i-- > 0;)
+            if (lines[i].starts_with(prefix)) return static_cast<std::ptrdiff_t>(i);
+        return -1;
+    }
+    void clear() {
+        std::lock_guard lock(mu);
+        lines.clear();
+    }
+};
+journal J;
+
+loadkit::options quiet(const loadkit::target_server& server, int threads = 2) {
+    loadkit::options o;
+    o.target = server.url();
+    o.threads = threads;
+    o.print_summary = false;
+    return o;
+}
+
+double agg(const nlohmann::json& summary, std::string_view metric, const char* field) {
+    auto* a = loadkit::find_metric(summary, metric);
+    REQUIRE(a);
+    return (*a)[field].get<double>();
+}
+
+// ------------------------------------------------------------ the seed's shop
+
+struct Token {
+    std::string value;
+};
+
+struct Shop : loadkit::Scenario<Shop, Token> {
+    static inline bool fail_on_start = false;
+    static inline bool fail_on_stop = false;
+
+    static loadkit::task<Token> setup(loadkit::client& http) {
+        J.add("setup");
+        auto& res = co_await http.post("/auth/token", R"({"id":"ci"})");
+        co_return Token{res.json("token").get<std::string>()};
+    }
+    static loadkit::task<> teardown(loadkit::client& http, const Token& t) {
+        J.add("teardown " + t.value);
+        co_await http.post("/auth/revoke", t.value);
+    }
+
+    struct User : loadkit::VU<Shop> {
+        std::string session;
+        loadkit::task<> on_start(const Token&) {
+            J.add("on_start " + std::to_string(id()));
+            auto& res = co_await http.post("/auth/login", "{}");
+            session = res.json("token").get<std::string>();
+            if (fail_on_start) throw std::runtime_error("login exploded");
+        }
+        loadkit::task<> iteration(const Token& t) {
+            J.add("iteration " + std::to_string(id()) + " " + std::to_string(iteration_index()) + " " + t.value);
+            auto& res = co_await http.get("/feed", {.headers = {{"Authorization", "Bearer " + session}}});
+            check(res, {{"feed ok", [](const loadkit::response& r) { return r.status == 200; }}});
+        }
+        loadkit::task<> on_stop(const Token&) {
+            J.add("on_stop " + std::to_string(id()));
+            co_await http.post("/auth/logout", session);
+            if (fail_on_stop) throw std::runtime_error("logout exploded");
+        }
+    };
+};
+
+}  // namespace
+
+TEST_CASE("lifecycle: setup once, on_start/on_stop once per VU, teardown once, in order") {
+    J.clear();
+    loadkit::target_server server;
+    loadkit::test<Shop> t(quiet(server));
+    t.scenario("users", loadkit::per_vu_iterations{.vus = 4, .iterations = 3});
+    auto r = t.run();
+    CHECK(r.exit_code() == 0);
+    CHECK(J.count("setup") == 1);
+    CHECK(J.count("teardown tok-1") == 1);  // teardown gets setup()'s data
+    CHECK(J.count("on_start ") == 4);
+    CHECK(J.count("on_stop ") == 4);
+    CHECK(J.count("iteration ") == 12);
+    CHECK(J.count("iteration 1 0 tok-1") == 1);  // every VU sees setup()'s data; __ITER counts from 0
+    CHECK(J.count("iteration 4 2 tok-1") == 1);
+    // order: setup < everything < teardown; per VU: on_start < iterations < on_stop
+    CHECK(J.first("setup") == 0);
+    CHECK(J.last("teardown") == static_cast<std::ptrdiff_t>(J.lines.size()) - 1);
+    for (int vu = 1; vu <= 4; ++vu) {
+        auto s = std::to_string(vu);
+        CHECK(J.first("on_start " + s) < J.first("iteration " + s + " "));
+        CHECK(J.last("iteration " + s + " ") < J.first("on_stop " + s));
+    }
+    // what the server saw
+    CHECK(server.count("/auth/token") == 1);
+    CHECK(server.count("/auth/revoke") == 1);
+    CHECK(server.count("/auth/login") == 4);
+    CHECK(server.count("/auth/logout") == 4);
+    CHECK(server.count("/feed") == 12);
+    // the summary counts every request, setup's and teardown's too (as k6 does)
+    CHECK(agg(r.summary, "http_reqs", "count") == 22);
+    CHECK(agg(r.summary, "iterations", "count") == 12);
+    CHECK(agg(r.summary, "checks", "rate") == 1.0);
+    CHECK(r.summary["checks"][0]["passes"] == 12);
+}
+
+TEST_CASE("lifecycle: a VU that never iterates runs neither on_start nor on_stop") {
+    J.clear();
+    loadkit::target_server server;
+    loadkit::test<Shop> t(quiet(server));
+    // 2 iterations shared by 6 VUs: at most 2 VUs ever iterate
+    t.scenario("few", loadkit::shared_iterations{.vus = 6, .iterations = 2});
+    auto r = t.run();
+    CHECK(r.exit_code() == 0);
+    CHECK(J.count("iteration ") == 2);
+    auto starts = J.count("on_start ");
+    CHECK(starts >= 1);
+    CHECK(starts <= 2);
+    CHECK(J.count("on_stop ") == starts);
+    CHECK(server.count("/auth/login") == starts);
+    CHECK(server.count("/auth/logout") == starts);
+}
+
+TEST_CASE("lifecycle: a failing on_start or on_stop is a warning, not an abort") {
+    J.clear();
+    loadkit::target_server server;
+    auto& log = loadkit::detail::logger::instance();
+    log.reset();
+    log.quiet = true;
+    Shop::fail_on_start = true;
+    Shop::fail_on_stop = true;
+    loadkit::test<Shop> t(quiet(server));
+    t.scenario("users", loadkit::per_vu_iterations{.vus = 3, .iterations = 2});
+    auto r = t.run();
+    Shop::fail_on_start = Shop::fail_on_stop = false;
+    log.quiet = false;
+    CHECK(r.exit_code() == 0);
+    CHECK(r.summary["aborted"].is_null());
+    CHECK(J.count("iteration ") == 6);  // the VUs went on iterating
+    CHECK(J.count("on_stop ") == 3);
+    CHECK(J.count("teardown") == 1);
+    CHECK(log.count(loadkit::log_level::warn) >= 2);  // logged once per distinct message
+}
+
+namespace {
+struct Aborter : loadkit::Scenario<Aborter, Token> {
+    static loadkit::task<Token> setup(loadkit::client&) {
+        J.add("setup");
+        co_return Token{"t"};
+    }
+    static loadkit::task<> teardown(loadkit::client& http, const Token&) {
+        J.add("teardown");
+        co_await http.get("/");
+    }
+    struct User : loadkit::VU<Aborter> {
+        loadkit::task<> on_stop() {
+            J.add("on_stop");
+            co_return;
+        }
+        loadkit::task<> iteration() {
+            co_await http.get("/");
+            J.add("iteration");
+            if (iteration_index() == 2 && id() == 1) abort_test("enough");
+            co_await sleep(5ms);
+        }
+    };
+};
+}  // namespace
+
+TEST_CASE("abort: abort_test() from VU code still runs on_stop and teardown, and says why") {
+    J.clear();
+    loadkit::target_server server;
+    loadkit::test<Aborter> t(quiet(server));
+    t.scenario("a", loadkit::constant_vus{.vus = 3, .duration = 30s});
+    auto start = std::chrono::steady_clock::now();
+    auto r = t.run();
+    CHECK(std::chrono::steady_clock::now() - start < 10s);
+    CHECK(r.exit_code() == loadkit::exit_code::aborted_by_script);
+    CHECK(r.summary["aborted"] == "enough");
+    CHECK(J.count("teardown") == 1);
+    CHECK(J.count("on_stop") == 3);
+    CHECK(J.last("teardown") > J.last("on_stop"));
+}
+
+namespace {
+struct LongRun : loadkit::Scenario<LongRun> {
+    static loadkit::task<> teardown(loadkit::client& http, const std::monostate&) {
+        J.add("teardown");
+        co_await http.get("/");
+    }
+    struct User : loadkit::VU<LongRun> {
+        loadkit::task<> iteration() {
+            co_await http.get("/");
+            co_await sleep(5ms);
+        }
+        loadkit::task<> on_stop() {
+            J.add("on_stop");
+            co_return;
+        }
+    };
+};
+}  // namespace
+
+TEST_CASE("abort: test::abort() from another thread stops gracefully; teardown and summary still happen") {
+    J.clear();
+    loadkit::target_server server;
+    auto o = quiet(server);
+    std::string path = "summary-abort-test.json";
+    o.summary_export = path;
+    loadkit::test<LongRun> t(o);
+    t.scenario("a", loadkit::constant_vus{.vus = 2, .duration = 60s, .graceful_stop = 1s});
+    std::thread stopper([&] {
+        std::this_thread::sleep_for(20ms);
+        t.abort("stopped by the test");
+    });
+    auto start = std::chrono::steady_clock::now();
+    auto r = t.run();
+    stopper.join();
+    CHECK(std::chrono::steady_clock::now() - start < 10s);
+    CHECK(r.exit_code() == loadkit::exit_code::external_abort);
+    CHECK(J.count("teardown") == 1);
+    CHECK(J.count("on_stop") == 2);
+    CHECK(agg(r.summary, "iterations", "count") > 0);
+    std::ifstream f(path);
+    REQUIRE(f);
+    auto saved = nlohmann::json::parse(f);
+    CHECK(saved["aborted"] == "stopped by the test");
+    CHECK(saved["run_id"] == r.summary["run_id"]);
+    std::remove(path.c_str());
+}
+
+namespace {
+struct BadSetup : loadkit::Scenario<BadSetup, int> {
+    static loadkit::task<int> setup(loadkit::client& http) {
+        co_await http.get("/");
+        throw std::runtime_error("no token for you");
+    }
+    static loadkit::task<> teardown(loadkit::client&, const int&) {
+        J.add("teardown");
+        co_return;
+    }
+    struct User : loadkit::VU<BadSetup> {
+        loadkit::task<> iteration(const int&) {
+            J.add("iteration");
+            co_return;
+        }
+    };
+};
+}  // namespace
+
+TEST_CASE("setup: a failing setup() runs no VU, exits with the script error code, and writes the summary") {
+    J.clear();
+    loadkit::target_server server;
+    auto& log = loadkit::detail::logger::instance();
+    log.quiet = true;
+    loadkit::test<BadSetup> t(quiet(server));
+    t.scenario("s", loadkit::per_vu_iterations{.vus = 2, .iterations = 2});
+    auto r = t.run();
+    log.quiet = false;
+    CHECK(r.exit_code() == loadkit::exit_code::script_error);
+    CHECK(J.count("iteration") == 0);
+    CHECK(J.count("teardown") == 0);  // there is no data to hand it
+    REQUIRE(r.summary["aborted"].is_string());
+    CHECK(r.summary["aborted"].get<std::string>().find("no token for you") != std::string::npos);
+    CHECK(agg(r.summary, "http_reqs", "count") == 1);
+}
+
+// ------------------------------------------------------------------- events
+
+TEST_CASE("events: test_start/test_stop once, user_start/user_stop per VU, request per request, shared state") {
+    loadkit::target_server server;
+    struct state {
+        int test_start = 0, test_stop = 0, users = 0, max_users = 0, user_starts = 0, user_stops = 0, requests = 0;
+        bool stop_saw_summary = false;
+    } shared;
+    auto o = quiet(server);
+    o.events.test_start.add_listener([&](const loadkit::test_info& i) {
+        ++shared.test_start;
+        CHECK(i.summary == nullptr);
+    });
+    o.events.test_stop.add_listener([&](const loadkit::test_info& i) {
+        ++shared.test_stop;
+        shared.stop_saw_summary = i.summary && i.summary->contains("metrics");
+    });
+    // not thread-safe on purpose: listeners are never called concurrently
+    o.events.user_start.add_listener([&](const loadkit::user_info&) {
+        ++shared.user_starts;
+        shared.max_users = std::max(shared.max_users, ++shared.users);
+    });
+    o.events.user_stop.add_listener([&](const loadkit::user_info& u) {
+        ++shared.user_stops;
+        --shared.users;
+        CHECK(u.iterations == 5);
+    });
+    o.events.request.add_listener([&](const loadkit::request_info& r) {
+        ++shared.requests;
+        CHECK(r.status == 200);
+    });
+    J.clear();
+    loadkit::test<Shop> t(o);
+    t.scenario("users", loadkit::per_vu_iterations{.vus = 6, .iterations = 5});
+    auto r = t.run();
+    CHECK(r.exit_code() == 0);
+    CHECK(shared.test_start == 1);
+    CHECK(shared.test_stop == 1);
+    CHECK(shared.stop_saw_summary);
+    CHECK(shared.user_starts == 6);
+    CHECK(shared.user_stops == 6);
+    CHECK(shared.users == 0);
+    CHECK(shared.max_users >= 1);
+    CHECK(shared.requests == 2 + 6 * 5 + 6 * 2);  // setup/teardown + feed + login/logout
+}
+
+// ------------------------------------------------------ hooks around requests
+
+namespace {
+struct Hooked : loadkit::Scenario<Hooked> {
+    struct User : loadkit::VU<Hooked> {
+        int before = 0, after = 0;
+        void before_request(loadkit::request& req) {
+            ++before;
+            req.headers.emplace_back("X-Signature", "sig-" + req.body);
+            if (req.url == "/old") req.url = "/echo";
+        }
+        void after_request(const loadkit::response& res) {
+            ++after;
+            J.add("after " + std::to_string(res.status));
+        }
+        loadkit::task<> iteration() {
+            auto& res = co_await http.post("/old", "payload");
+            auto echoed = res.json();
+            J.add("sig " + echoed["headers"].value("X-Signature", std::string("none")));
+            J.add("path " + echoed.value("path", std::string()));
+            J.add("counts " + std::to_string(before) + " " + std::to_string(after));
+        }
+    };
+};
+}  // namespace
+
+TEST_CASE("hooks: before_request may rewrite the request; after_request sees every response") {
+    J.clear();
+    loadkit::target_server server;
+    loadkit::test<Hooked> t(quiet(server, 1));
+    t.scenario("h", loadkit::per_vu_iterations{.vus = 1, .iterations = 2});
+    auto r = t.run();
+    CHECK(r.exit_code() == 0);
+    CHECK(J.count("sig sig-payload") == 2);
+    CHECK(J.count("path /echo") == 2);
+    CHECK(J.count("after 200") == 2);
+    CHECK(J.count("counts 1 1") == 1);  // after_request has run by the time the await returns
+    CHECK(J.count("counts 2 2") == 1);
+    CHECK(server.count("/old") == 0);
+    CHECK(server.count("/echo") == 2);
+}
+
+// ------------------------------------------------------------------- checks
+
+namespace {
+struct Checker : loadkit::Scenario<Checker> {
+    struct User : loadkit::VU<Checker> {
+        loadkit::task<> iteration() {
+            auto& res = co_await http.get("/status/404");
+            check(res, {
+                {"is 404", [](const loadkit::response& r) { return r.status == 404; }},
+                {"is 200", [](const loadkit::response& r) { return r.status == 200; }},
+                {"throws", [](const loadkit::response&) -> bool { throw std::runtime_error("x"); }},
+            });
+            check(iteration_index(), {{"even iteration", [](const std::uint64_t& i) { return i % 2 == 0; }}});
+        }
+    };
+};
+}  // namespace
+
+TEST_CASE("checks: passes and fails per check, the checks rate, throwing predicates fail") {
+    loadkit::target_server server;
+    loadkit::test<Checker> t(quiet(server));
+    t.scenario("c", loadkit::per_vu_iterations{.vus = 2, .iterations = 4});
+    auto r = t.run();
+    std::map<std::string, std::pair<int, int>> got;
+    for (auto& c : r.summary["checks"]) got[c["name"]] = {c["passes"].get<int>(), c["fails"].get<int>()};
+    CHECK(got["is 404"] == std::pair{8, 0});
+    CHECK(got["is 200"] == std::pair{0, 8});
+    CHECK(got["throws"] == std::pair{0, 8});
+    CHECK(got["even iteration"] == std::pair{4, 4});
+    CHECK(agg(r.summary, "checks", "rate") == Approx(12.0 / 32.0));
+    // 404s are failed requests with error code 1404 (k6's numbering)
+    CHECK(agg(r.summary, "http_req_failed", "rate") == 1.0);
+    CHECK(r.report.find("1404") != std::string::npos);
+}
+
+// ---------------------------------------------------------------- executors
+
+namespace {
+std::atomic<int> iterations_seen{0};
+struct Counter : loadkit::Scenario<Counter> {
+    struct User : loadkit::VU<Counter> {
+        loadkit::task<> iteration() {
+            ++iterations_seen;
+            co_await http.get("/");
+        }
+    };
+};
+struct Sleeper : loadkit::Scenario<Sleeper> {
+    struct User : loadkit::VU<Sleeper> {
+        loadkit::task<> iteration() {
+            co_await http.get("/");
+            co_await sleep(20ms);
+        }
+    };
+};
+struct Slow : loadkit::Scenario<Slow> {
+    struct User : loadkit::VU<Slow> {
+        loadkit::task<> iteration() {
+            J.add("slow start");
+            co_await sleep(10s);
+            J.add("slow end");
+        }
+        loadkit::task<> on_stop() {
+            J.add("slow on_stop");
+            co_return;
+        }
+    };
+};
+}  // namespace
+
+TEST_CASE("executors: per-vu-iterations and shared-iterations make exactly the requests asked, on 1 or 4 threads") {
+    loadkit::target_server server;
+    for (int threads : {1, 4}) {
+        iterations_seen = 0;
+        loadkit::test<Counter> t(quiet(server, threads));
+        t.scenario("per", loadkit::per_vu_iterations{.vus = 7, .iterations = 13});
+        t.scenario("shared", loadkit::shared_iterations{.vus = 5, .iterations = 101});
+        auto r = t.run();
+        INFO("threads " << threads);
+        CHECK(iterations_seen == 7 * 13 + 101);
+        CHECK(agg(r.summary, "http_reqs", "count") == 7 * 13 + 101);
+        CHECK(agg(r.summary, "iterations", "count") == 7 * 13 + 101);
+        CHECK(agg(r.summary, "vus_max", "last") == 12);
+        CHECK(r.summary["scenarios"] == nlohmann::json{"per", "shared"});
+    }
+}
+
+TEST_CASE("executors: constant-vus runs for its duration; startTime delays a scenario") {
+    loadkit::target_server server;
+    loadkit::test<Sleeper> t(quiet(server));
+    t.scenario("now", loadkit::constant_vus{.vus = 3, .duration = 400ms});
+    t.scenario("later", loadkit::constant_vus{.vus = 2, .duration = 200ms, .start_time = 300ms});
+    auto r = t.run();
+    double secs = r.summary["duration_secs"];
+    CHECK(secs >= 0.45);
+    CHECK(secs < 2.0);
+    // ~20 ms per iteration: 3 VUs for 0.4 s and 2 VUs for 0.2 s
+    double iters = agg(r.summary, "iterations", "count");
+    CHECK(iters > 0.5 * (3 * 20 + 2 * 10));
+    CHECK(iters <= 3 * 21 + 2 * 11);
+    CHECK(agg(r.summary, "vus", "max") <= 5);
+    CHECK(agg(r.summary, "vus_max", "last") == 5);
+}
+
+TEST_CASE("executors: ramping-vus follows its stages") {
+    loadkit::target_server server;
+    loadkit::test<Sleeper> t(quiet(server));
+    t.scenario("ramp", loadkit::ramping_vus{.start_vus = 0, .stages = {{300ms, 6}, {300ms, 6}, {200ms, 0}},
+                                            .graceful_ramp_down = 100ms});
+    auto r = t.run();
+    CHECK(agg(r.summary, "vus", "max") == 6);
+    CHECK(agg(r.summary, "vus_max", "last") == 6);
+    CHECK(agg(r.summary, "iterations", "count") > 50);
+    CHECK(r.summary["duration_secs"].get<double>() < 2.5);
+}
+
+TEST_CASE("executors: gracefulStop cuts an iteration that runs too long; on_stop still runs") {
+    J.clear();
+    loadkit::target_server server;
+    loadkit::test<Slow> t(quiet(server));
+    t.scenario("slow", loadkit::constant_vus{.vus = 2, .duration = 100ms, .graceful_stop = 100ms});
+    auto start = std::chrono::steady_clock::now();
+    auto r = t.run();
+    CHECK(std::chrono::steady_clock::now() - start < 3s);
+    CHECK(J.count("slow start") == 2);
+    CHECK(J.count("slow end") == 0);
+    CHECK(J.count("slow on_stop") == 2);
+    CHECK(agg(r.summary, "iterations_interrupted", "count") == 2);
+    CHECK(agg(r.summary, "iterations", "count") == 0);
+    CHECK(r.exit_code() == 0);
+}
+
+namespace {
+struct Thrower : loadkit::Scenario<Thrower> {
+    struct User : loadkit::VU<Thrower> {
+        loadkit::task<> iteration() {
+            co_await http.get("/");
+            if (iteration_index() % 2) throw std::runtime_error("odd iteration");
+        }
+    };
+};
+}  // namespace
+
+TEST_CASE("errors: an exception fails its iteration, is counted, and never stops the run") {
+    loadkit::target_server server;
+    auto& log = loadkit::detail::logger::instance();
+    log.reset();
+    log.quiet = true;
+    loadkit::test<Thrower> t(quiet(server));
+    t.scenario("t", loadkit::per_vu_iterations{.vus = 2, .iterations = 10});
+    auto r = t.run();
+    log.quiet = false;
+    CHECK(r.exit_code() == 0);
+    CHECK(agg(r.summary, "iterations", "count") == 20);
+    CHECK(agg(r.summary, "iterations_failed", "count") == 10);
+    CHECK(log.count(loadkit::log_level::warn) == 1);  // one distinct message, logged once
+}
+
+TEST_CASE("errors: a target that refuses connections gives failed requests and a summary") {
+    std::uint16_t port;
+    {
+        boost::asio::io_context ioc;
+        boost::asio::ip::tcp::acceptor a(ioc, {boost::asio::ip::make_address("127.0.0.1"), 0});
+        port = a.local_endpoint().port();
+    }  // closed: nothing listens there now
+    loadkit::options o;
+    o.target = "http://127.0.0.1:" + std::to_string(port);
+    o.threads = 1;
+    o.print_summary = false;
+    loadkit::test<Counter> t(o);
+    t.scenario("down", loadkit::per_vu_iterations{.vus = 2, .iterations = 3});
+    auto r = t.run();
+    CHECK(r.exit_code() == 0);
+    CHECK(agg(r.summary, "http_reqs", "count") == 6);
+    CHECK(agg(r.summary, "http_req_failed", "rate") == 1.0);
+    CHECK(r.report.find("1212") != std::string::npos);  // connection refused
+}
+
+TEST_CASE("config: mistakes are reported before any request") {
+    loadkit::target_server server;
+    {
+        loadkit::test<Counter> t(quiet(server));
+        t.scenario("x", loadkit::constant_vus{.vus = 0});
+        CHECK_THROWS_AS(t.run(), loadkit::config_error);
+    }
+    {
+        loadkit::test<Counter> t(quiet(server));
+        t.scenario("x", loadkit::constant_vus{});
+        t.scenario("x", loadkit::constant_vus{});
+        CHECK_THROWS_WITH(t.run(), Catch::Contains("two scenarios"));
+    }
+    {
+        auto o = quiet(server);
+        o.target = "127.0.0.1:80";
+        loadkit::test<Counter> t(o);
+        t.scenario("x", loadkit::constant_vus{});
+        CHECK_THROWS_WITH(t.run(), Catch::Contains("target"));
+    }
+    {
+        loadkit::test<Counter> t(quiet(server));
+        CHECK_THROWS_WITH(t.run(), Catch::Contains("no scenarios"));
+    }
+    CHECK(server.total() == 0);
+}
+
+// ------------------------------------------------------------------ reports
+
+TEST_CASE("handle_summary: a string replaces the report, an object prints as JSON, null keeps the default") {
+    loadkit::target_server server;
+    auto run_with = [&](std::function<nlohmann::json(const nlohmann::json&)> f) {
+        auto o = quiet(server, 1);
+        std::ostringstream out;
+        o.out = &out;
+        o.print_summary = true;
+        o.handle_summary = std::move(f);
+        loadkit::test<Counter> t(o);
+        t.scenario("s", loadkit::per_vu_iterations{.vus = 1, .iterations = 3});
+        t.run();
+        return out.str();
+    };
+    auto custom = run_with([](const nlohmann::json& d) {
+        return "requests: " + std::to_string(static_cast<int>((*loadkit::find_metric(d, "http_reqs"))["count"].get<double>()));
+    });
+    CHECK(custom == "requests: 3\n");
+    auto object = run_with([](const nlohmann::json& d) { return nlohmann::json{{"run", d["run_id"]}}; });
+    CHECK(nlohmann::json::parse(object).contains("run"));
+    auto fallback = run_with([](const nlohmann::json&) { return nlohmann::json(); });
+    CHECK(fallback.find("http_req_duration") != std::string::npos);
+    CHECK(fallback.find("requests by name") != std::string::npos);
+    auto thrown = run_with([](const nlohmann::json&) -> nlohmann::json { throw std::runtime_error("bad"); });
+    CHECK(thrown.find("http_req_duration") != std::string::npos);
+}
+
+TEST_CASE("latency: the median of a fixed-delay target is that delay") {
+    loadkit::target_server server;
+    struct Delayed : loadkit::Scenario<Delayed> {
+        struct User : loadkit::VU<Delayed> {
+            loadkit::task<> iteration() { co_await http.get("/delay/20"); }
+        };
+    };
+    loadkit::test<Delayed> t(quiet(server));
+    t.scenario("d", loadkit::per_vu_iterations{.vus = 4, .iterations = 10});
+    auto r = t.run();
+    double med = agg(r.summary, "http_req_duration", "med");
+    CHECK(med >= 20.0);
+    CHECK(med < 25.0);
+    CHECK(agg(r.summary, "http_req_waiting", "min") >= 20.0);
+}
