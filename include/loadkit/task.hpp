@@ -4,8 +4,14 @@
 // Why not asio::awaitable: a task must be able to return references (a VU's
 // response lives in the VU and is handed out by reference, so a request never
 // copies it), and every frame comes from a per-thread recycling allocator so a
-// steady-state iteration allocates nothing. Tasks are lazy and resume their
-// awaiter by symmetric transfer, so deep call chains never grow the stack.
+// steady-state iteration allocates nothing.
+//
+// Tasks are lazy. Awaiting one runs it inline; if it finishes without
+// suspending, the awaiter does not suspend either, and if it suspends (I/O),
+// its completion later resumes the awaiter. This keeps the stack flat without
+// relying on symmetric transfer's tail calls, which AddressSanitizer and -O0
+// builds do not make: a VU whose iterations never wait would otherwise grow
+// the stack by two frames per iteration until it overflowed.
 #include <coroutine>
 #include <cstddef>
 #include <cstdlib>
@@ -78,13 +84,21 @@ struct pooled_frame {
 struct promise_base : pooled_frame {
     std::coroutine_handle<> continuation = std::noop_coroutine();
     std::exception_ptr error;
+    // inline: being run from its awaiter's await_suspend; finished_inline: it
+    // completed there; detached: it suspended and its awaiter suspended too.
+    enum class run_state : unsigned char { idle, running_inline, finished_inline, detached } state = run_state::idle;
 
     std::suspend_always initial_suspend() noexcept { return {}; }
     struct final_awaiter {
         bool await_ready() noexcept { return false; }
         template <class P>
         std::coroutine_handle<> await_suspend(std::coroutine_handle<P> h) noexcept {
-            return h.promise().continuation;
+            auto& p = h.promise();
+            if (p.state == run_state::running_inline) {
+                p.state = run_state::finished_inline;  // the awaiter will just carry on
+                return std::noop_coroutine();
+            }
+            return p.continuation;
         }
         void await_resume() noexcept {}
     };
@@ -152,9 +166,14 @@ class [[nodiscard]] task {
         struct awaiter {
             handle h;
             bool await_ready() noexcept { return !h || h.done(); }
-            std::coroutine_handle<> await_suspend(std::coroutine_handle<> c) noexcept {
-                h.promise().continuation = c;
-                return h;
+            bool await_suspend(std::coroutine_handle<> c) noexcept {
+                auto& p = h.promise();
+                p.continuation = c;
+                p.state = detail::promise_base::run_state::running_inline;
+                h.resume();
+                if (p.state == detail::promise_base::run_state::finished_inline) return false;  // done: no suspension
+                p.state = detail::promise_base::run_state::detached;
+                return true;
             }
             T await_resume() { return h.promise().take(); }
         };
