@@ -47,8 +47,14 @@ inline std::int64_t wall_ms() noexcept {
 // Why not asio::awaitable: a task must be able to return references (a VU's
 // response lives in the VU and is handed out by reference, so a request never
 // copies it), and every frame comes from a per-thread recycling allocator so a
-// steady-state iteration allocates nothing. Tasks are lazy and resume their
-// awaiter by symmetric transfer, so deep call chains never grow the stack.
+// steady-state iteration allocates nothing.
+//
+// Tasks are lazy. Awaiting one runs it inline; if it finishes without
+// suspending, the awaiter does not suspend either, and if it suspends (I/O),
+// its completion later resumes the awaiter. This keeps the stack flat without
+// relying on symmetric transfer's tail calls, which AddressSanitizer and -O0
+// builds do not make: a VU whose iterations never wait would otherwise grow
+// the stack by two frames per iteration until it overflowed.
 #include <coroutine>
 #include <cstddef>
 #include <cstdlib>
@@ -121,13 +127,21 @@ struct pooled_frame {
 struct promise_base : pooled_frame {
     std::coroutine_handle<> continuation = std::noop_coroutine();
     std::exception_ptr error;
+    // inline: being run from its awaiter's await_suspend; finished_inline: it
+    // completed there; detached: it suspended and its awaiter suspended too.
+    enum class run_state : unsigned char { idle, running_inline, finished_inline, detached } state = run_state::idle;
 
     std::suspend_always initial_suspend() noexcept { return {}; }
     struct final_awaiter {
         bool await_ready() noexcept { return false; }
         template <class P>
         std::coroutine_handle<> await_suspend(std::coroutine_handle<P> h) noexcept {
-            return h.promise().continuation;
+            auto& p = h.promise();
+            if (p.state == run_state::running_inline) {
+                p.state = run_state::finished_inline;  // the awaiter will just carry on
+                return std::noop_coroutine();
+            }
+            return p.continuation;
         }
         void await_resume() noexcept {}
     };
@@ -195,9 +209,14 @@ class [[nodiscard]] task {
         struct awaiter {
             handle h;
             bool await_ready() noexcept { return !h || h.done(); }
-            std::coroutine_handle<> await_suspend(std::coroutine_handle<> c) noexcept {
-                h.promise().continuation = c;
-                return h;
+            bool await_suspend(std::coroutine_handle<> c) noexcept {
+                auto& p = h.promise();
+                p.continuation = c;
+                p.state = detail::promise_base::run_state::running_inline;
+                h.resume();
+                if (p.state == detail::promise_base::run_state::finished_inline) return false;  // done: no suspension
+                p.state = detail::promise_base::run_state::detached;
+                return true;
             }
             T await_resume() { return h.promise().take(); }
         };
@@ -290,30 +309,81 @@ class function_ref<R(A...)> {
 
 namespace loadkit {
 
+namespace detail {
+// Chunks of 64 counters, carved out of 64 KiB slabs. Each thread's metric
+// shard owns one, so a histogram reaching a new power of two for the first
+// time (a latency outlier) takes a chunk here instead of calling malloc on the
+// request's path; a slab is allocated once per 128 chunks.
+class chunk_pool {
+  public:
+    static constexpr std::size_t chunk = 64;
+    static constexpr std::size_t per_slab = 128;
+    chunk_pool() { refill(); }
+    chunk_pool(const chunk_pool&) = delete;
+    chunk_pool& operator=(const chunk_pool&) = delete;
+    std::uint64_t* take() {
+        if (next_ == end_) [[unlikely]] refill();
+        auto* p = next_;
+        next_ += chunk;
+        return p;  // slabs are zeroed when made, chunks are never reused
+    }
+    std::size_t bytes() const noexcept { return slabs_.size() * per_slab * chunk * sizeof(std::uint64_t); }
+
+  private:
+    void refill() {
+        slabs_.emplace_back(new std::uint64_t[chunk * per_slab]());
+        next_ = slabs_.back().get();
+        end_ = next_ + chunk * per_slab;
+    }
+    std::vector<std::unique_ptr<std::uint64_t[]>> slabs_;
+    std::uint64_t* next_ = nullptr;
+    std::uint64_t* end_ = nullptr;
+};
+}  // namespace detail
+
 class histogram {
   public:
     static constexpr int sub_bits = 6;                    // 64 buckets per power of two
     static constexpr std::uint64_t sub_count = 1u << sub_bits;
     static constexpr int max_bits = 43;                   // values up to 2^43 ns (2.4 hours); larger clamp
-    static constexpr int chunks = max_bits - sub_bits + 1;  // chunk 0 holds [0, 128) exactly
+    static constexpr int chunks = max_bits - sub_bits + 1;  // chunk 0: [0, 64) exactly; chunk c: [2^(c+5), 2^(c+6))
     static constexpr std::uint64_t max_value = (std::uint64_t{1} << max_bits) - 1;
 
     histogram() = default;
-    histogram(const histogram& o) { *this = o; }
-    histogram(histogram&&) noexcept = default;
-    histogram& operator=(histogram&&) noexcept = default;
+    // A histogram whose chunks come from `pool` (which must outlive it).
+    explicit histogram(detail::chunk_pool* pool) noexcept : pool_(pool) {}
+    histogram(const histogram& o) { merge(o); }
+    histogram(histogram&& o) noexcept : chunks_(o.chunks_), pool_(o.pool_), count_(o.count_), sum_(o.sum_), min_(o.min_), max_(o.max_) {
+        o.chunks_ = {};
+        o.count_ = 0;
+    }
+    histogram& operator=(histogram&& o) noexcept {
+        if (this != &o) {
+            release();
+            chunks_ = o.chunks_; pool_ = o.pool_; count_ = o.count_; sum_ = o.sum_; min_ = o.min_; max_ = o.max_;
+            o.chunks_ = {};
+            o.count_ = 0;
+        }
+        return *this;
+    }
     histogram& operator=(const histogram& o) {
         if (this == &o) return *this;
         clear();
         merge(o);
         return *this;
     }
+    ~histogram() { release(); }
+
+    // Only while empty: where later chunks come from.
+    void use_pool(detail::chunk_pool* pool) noexcept {
+        if (count_ == 0 && !any_chunk()) pool_ = pool;
+    }
 
     void record(std::uint64_t v) noexcept {
         v = std::min(v, max_value);
         auto [c, i] = locate(v);
-        auto& chunk = chunks_[c];
-        if (!chunk) [[unlikely]] chunk = make_chunk(c);
+        auto*& chunk = chunks_[c];
+        if (!chunk) [[unlikely]] chunk = make_chunk();
         ++chunk[i];
         ++count_;
         sum_ += v;
@@ -325,8 +395,8 @@ class histogram {
         if (o.count_ == 0) return;
         for (int c = 0; c < chunks; ++c) {
             if (!o.chunks_[c]) continue;
-            if (!chunks_[c]) chunks_[c] = make_chunk(c);
-            for (std::size_t i = 0, n = chunk_size(c); i < n; ++i) chunks_[c][i] += o.chunks_[c][i];
+            if (!chunks_[c]) chunks_[c] = make_chunk();
+            for (std::size_t i = 0; i < sub_count; ++i) chunks_[c][i] += o.chunks_[c][i];
         }
         count_ += o.count_;
         sum_ += o.sum_;
@@ -335,7 +405,8 @@ class histogram {
     }
 
     void clear() noexcept {
-        for (auto& c : chunks_) c.reset();
+        for (auto* c : chunks_)
+            if (c) std::fill(c, c + sub_count, std::uint64_t{0});
         count_ = 0; sum_ = 0; min_ = std::numeric_limits<std::uint64_t>::max(); max_ = 0;
     }
 
@@ -356,10 +427,11 @@ class histogram {
         std::uint64_t seen = 0;
         for (int c = 0; c < chunks; ++c) {
             if (!chunks_[c]) continue;
-            for (std::size_t i = 0, n = chunk_size(c); i < n; ++i) {
+            for (std::size_t i = 0; i < sub_count; ++i) {
                 seen += chunks_[c][i];
                 if (seen >= rank) {
-                    double mid = midpoint(c, i);
+                    auto [lo, hi] = bounds(c, i);
+                    double mid = (static_cast<double>(lo) + static_cast<double>(hi)) / 2.0;
                     return std::clamp(mid, static_cast<double>(min_), static_cast<double>(max_));
                 }
             }
@@ -373,61 +445,67 @@ class histogram {
     void for_each_bucket(F&& f) const {
         for (int c = 0; c < chunks; ++c) {
             if (!chunks_[c]) continue;
-            for (std::size_t i = 0, n = chunk_size(c); i < n; ++i)
+            for (std::size_t i = 0; i < sub_count; ++i)
                 if (auto k = chunks_[c][i]) {
                     auto [lo, hi] = bounds(c, i);
                     f(lo, hi, k);
                 }
         }
     }
-    // Adds count values at v (the inverse of for_each_bucket, for loading an
-    // exported histogram): the count lands in v's bucket; sum grows by v*count.
+    // Adds n values at v (the inverse of for_each_bucket, for loading an
+    // exported histogram).
     void record_n(std::uint64_t v, std::uint64_t n) {
         if (n == 0) return;
         v = std::min(v, max_value);
         auto [c, i] = locate(v);
-        if (!chunks_[c]) chunks_[c] = make_chunk(c);
+        if (!chunks_[c]) chunks_[c] = make_chunk();
         chunks_[c][i] += n;
         count_ += n;
         sum_ += v * n;
         min_ = std::min(min_, v);
         max_ = std::max(max_, v);
     }
-    void set_exact(std::uint64_t sum, std::uint64_t min, std::uint64_t max) noexcept {
-        if (count_) { sum_ = sum; min_ = min; max_ = max; }
-    }
 
     // Bytes this histogram holds (for memory accounting in tests).
     std::size_t memory_bytes() const noexcept {
         std::size_t b = sizeof(*this);
-        for (int c = 0; c < chunks; ++c)
-            if (chunks_[c]) b += chunk_size(c) * sizeof(std::uint64_t);
+        for (auto* c : chunks_)
+            if (c) b += sub_count * sizeof(std::uint64_t);
         return b;
     }
 
   private:
-    static constexpr std::size_t chunk_size(int c) noexcept { return c == 0 ? 2 * sub_count : sub_count; }
-    static std::unique_ptr<std::uint64_t[]> make_chunk(int c) {
-        return std::unique_ptr<std::uint64_t[]>(new std::uint64_t[chunk_size(c)]());
+    bool any_chunk() const noexcept {
+        for (auto* c : chunks_)
+            if (c) return true;
+        return false;
     }
-    // chunk 0: [0, 128) one value per bucket; chunk c >= 1: [64*2^c, 128*2^c), 64 buckets of 2^c.
+    std::uint64_t* make_chunk() {
+        if (pool_) return pool_->take();
+        return new std::uint64_t[sub_count]();
+    }
+    void release() noexcept {
+        if (!pool_)
+            for (auto* c : chunks_) delete[] c;
+        chunks_ = {};
+    }
+    // chunk 0: [0, 64), one value per bucket; chunk c >= 1 holds the power of
+    // two [2^(c+5), 2^(c+6)) in 64 buckets of 2^(c-1).
     static std::pair<int, std::size_t> locate(std::uint64_t v) noexcept {
-        if (v < 2 * sub_count) return {0, static_cast<std::size_t>(v)};
+        if (v < sub_count) return {0, static_cast<std::size_t>(v)};
         int msb = 63 - std::countl_zero(v);
         int shift = msb - sub_bits;
-        return {shift, static_cast<std::size_t>((v >> shift) - sub_count)};
+        return {msb - sub_bits + 1, static_cast<std::size_t>((v >> shift) - sub_count)};
     }
     static std::pair<std::uint64_t, std::uint64_t> bounds(int c, std::size_t i) noexcept {
         if (c == 0) return {i, i};
-        std::uint64_t lo = (sub_count + i) << c;
-        return {lo, lo + (std::uint64_t{1} << c) - 1};
-    }
-    static double midpoint(int c, std::size_t i) noexcept {
-        auto [lo, hi] = bounds(c, i);
-        return (static_cast<double>(lo) + static_cast<double>(hi)) / 2.0;
+        int shift = c - 1;
+        std::uint64_t lo = (sub_count + i) << shift;
+        return {lo, lo + (std::uint64_t{1} << shift) - 1};
     }
 
-    std::array<std::unique_ptr<std::uint64_t[]>, chunks> chunks_{};
+    std::array<std::uint64_t*, chunks> chunks_{};
+    detail::chunk_pool* pool_ = nullptr;
     std::uint64_t count_ = 0;
     std::uint64_t sum_ = 0;
     std::uint64_t min_ = std::numeric_limits<std::uint64_t>::max();
@@ -862,6 +940,8 @@ struct http_key_hash {
 };
 
 struct http_series {
+    explicit http_series(chunk_pool* p)
+        : duration(p), blocked(p), connecting(p), tls_handshaking(p), sending(p), waiting(p), receiving(p) {}
     http_key key;
     std::uint64_t reqs = 0;
     std::uint64_t failed = 0;
@@ -889,17 +969,21 @@ struct check_series { std::uint64_t passes = 0, fails = 0; };
 
 class metrics_shard {
   public:
+    chunk_pool pool;  // first: every histogram of the shard draws on it
     string_table strings;
 
     http_series& http(const http_key& k) {
         if (auto it = http_index_.find(k); it != http_index_.end()) return *it->second;
-        http_.push_back(std::make_unique<http_series>());
+        http_.push_back(std::make_unique<http_series>(&pool));
         http_.back()->key = k;
         http_index_.emplace(k, http_.back().get());
         return *http_.back();
     }
     scenario_series& scenario(std::uint32_t id) {
-        if (id >= scenarios_.size()) scenarios_.resize(id + 1);
+        while (id >= scenarios_.size()) {
+            scenarios_.emplace_back();
+            scenarios_.back().iteration_duration.use_pool(&pool);
+        }
         return scenarios_[id];
     }
     check_series& check(std::uint32_t scenario, std::string_view name) {
@@ -1438,6 +1522,15 @@ inline bool split_url(std::string_view u, url_parts& out) noexcept {
 // when the result is not an http(s) URL.
 inline bool resolve_url(std::string_view base, std::string_view ref, std::string& out) {
     if (is_absolute_url(ref)) { out.assign(ref); return true; }
+    // A reference with another scheme ("ftp://h/x", "mailto:a") is absolute too
+    // (RFC 3986 4.3), and not http(s): without this check it was resolved as a
+    // relative path ("http://target/ftp://h/x") and sent to the target.
+    if (auto colon = ref.find(':'); colon != std::string_view::npos && colon > 0 &&
+        ((ref[0] >= 'a' && ref[0] <= 'z') || (ref[0] >= 'A' && ref[0] <= 'Z'))) {
+        auto scheme = ref.substr(0, colon);
+        if (scheme.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789+-.") == std::string_view::npos)
+            return false;
+    }
     url_parts b;
     if (!split_url(base, b)) return false;
     std::string_view origin = base.substr(0, static_cast<std::size_t>(b.authority.data() + b.authority.size() - base.data()));
@@ -1995,7 +2088,13 @@ inline task<bool> client::read_response(detail::connection& c, std::string_view 
                 scanned = c.rlen;
             }
             if (c.rlen == c.rbuf.size()) {
-                if (c.rbuf.size() >= 64 * 1024) { fail(error_code::malformed_response, "response head over 64 KiB"); co_return false; }
+                if (c.rbuf.size() >= 64 * 1024) {
+                    fail(error_code::malformed_response, "response head over 64 KiB");
+                    // closed like every other failure: left open with a full buffer,
+                    // every later request on it failed the same way without any I/O
+                    c.close();
+                    co_return false;
+                }
                 c.rbuf.resize(c.rbuf.size() * 2);
             }
             auto [e, n] = co_await c.read_some(c.rbuf.data() + c.rlen, c.rbuf.size() - c.rlen);
@@ -2041,20 +2140,25 @@ inline task<bool> client::read_response(detail::connection& c, std::string_view 
         } else if (h.content_length >= 0) {
             auto cl = static_cast<std::size_t>(h.content_length);
             std::size_t have = std::min(avail, cl);
-            if (sink) { sink->reserve(cl); sink->assign(rest, have); }
+            // The body grows as it arrives, from a reservation of at most 16 MiB:
+            // reserving the announced length up front made a bogus Content-Length
+            // (say 10^15) throw bad_alloc out of the request (a failed iteration,
+            // no http_reqs sample) instead of failing the request.
+            if (sink) { sink->reserve(std::min<std::size_t>(cl, std::size_t{16} << 20)); sink->assign(rest, have); }
             while (have < cl) {
                 char* dst;
                 std::size_t room;
                 if (sink) {
-                    sink->resize(cl);
+                    sink->resize(std::min(cl, std::max(sink->capacity(), have + 64 * 1024)));
                     dst = sink->data() + have;
-                    room = cl - have;
+                    room = sink->size() - have;
                 } else {
                     dst = c.rbuf.data();
                     room = std::min(c.rbuf.size(), cl - have);
                 }
                 auto [e, n] = co_await c.read_some(dst, room);
                 if (e || n == 0) {
+                    if (sink) sink->resize(have);  // what arrived, not the zeroed room after it
                     fail(stop_requested() ? error_code::request_timeout : classify(e ? e : boost::asio::error::eof, phase::read, nullptr),
                          e ? e.message() : "eof");
                     c.close();
@@ -2692,9 +2796,10 @@ inline nlohmann::json trend_agg(const histogram& h, double secs, double scale = 
                     static_cast<double>(h.max()) * scale, h.quantile(0.9) * scale, h.quantile(0.95) * scale,
                     h.quantile(0.99) * scale, h.sum() * scale, n, ps, ps, 0);
 }
-inline nlohmann::json counter_agg(double total, double samples, double secs) {
+// A counter's count is its total, as in k6 (data_sent's count is bytes).
+inline nlohmann::json counter_agg(double total, double secs) {
     double ps = secs > 0 ? total / secs : 0;
-    return agg_json(0, 0, 0, 0, 0, 0, 0, total, samples, ps, ps, total);
+    return agg_json(0, 0, 0, 0, 0, 0, 0, total, total, ps, ps, total);
 }
 inline nlohmann::json rate_agg(double trues, double total, double secs) {
     double r = total > 0 ? trues / total : 0;
@@ -2743,8 +2848,8 @@ inline nlohmann::json build_summary(const summary_input& in, const merged_metric
     auto reqs = static_cast<double>(all.reqs);
     nlohmann::json metrics = nlohmann::json::array();
     metrics.push_back(metric_entry("checks", "rate", rate_agg(passes, passes + fails, secs)));
-    metrics.push_back(metric_entry("data_received", "counter", counter_agg(static_cast<double>(it.data_received), reqs, secs)));
-    metrics.push_back(metric_entry("data_sent", "counter", counter_agg(static_cast<double>(it.data_sent), reqs, secs)));
+    metrics.push_back(metric_entry("data_received", "counter", counter_agg(static_cast<double>(it.data_received), secs)));
+    metrics.push_back(metric_entry("data_sent", "counter", counter_agg(static_cast<double>(it.data_sent), secs)));
     metrics.push_back(metric_entry("http_req_blocked", "trend", trend_agg(all.blocked, secs)));
     metrics.push_back(metric_entry("http_req_connecting", "trend", trend_agg(all.connecting, secs)));
     metrics.push_back(metric_entry("http_req_duration", "trend", trend_agg(all.duration, secs)));
@@ -2754,12 +2859,12 @@ inline nlohmann::json build_summary(const summary_input& in, const merged_metric
     metrics.push_back(metric_entry("http_req_sending", "trend", trend_agg(all.sending, secs)));
     metrics.push_back(metric_entry("http_req_tls_handshaking", "trend", trend_agg(all.tls_handshaking, secs)));
     metrics.push_back(metric_entry("http_req_waiting", "trend", trend_agg(all.waiting, secs)));
-    metrics.push_back(metric_entry("http_reqs", "counter", counter_agg(reqs, reqs, secs)));
+    metrics.push_back(metric_entry("http_reqs", "counter", counter_agg(reqs, secs)));
     metrics.push_back(metric_entry("iteration_duration", "trend", trend_agg(it.iteration_duration, secs)));
     auto iters = static_cast<double>(it.iterations);
-    metrics.push_back(metric_entry("iterations", "counter", counter_agg(iters, iters, secs)));
-    metrics.push_back(metric_entry("iterations_failed", "counter", counter_agg(static_cast<double>(it.failed), iters, secs)));
-    metrics.push_back(metric_entry("iterations_interrupted", "counter", counter_agg(static_cast<double>(it.interrupted), iters, secs)));
+    metrics.push_back(metric_entry("iterations", "counter", counter_agg(iters, secs)));
+    metrics.push_back(metric_entry("iterations_failed", "counter", counter_agg(static_cast<double>(it.failed), secs)));
+    metrics.push_back(metric_entry("iterations_interrupted", "counter", counter_agg(static_cast<double>(it.interrupted), secs)));
     metrics.push_back(metric_entry("vus", "gauge", gauge_agg(m.vus)));
     metrics.push_back(metric_entry("vus_max", "gauge", gauge_agg(m.vus_max)));
 
@@ -3398,7 +3503,9 @@ class VU {
     client http;  // this VU's client: keep-alive connections and cookie jar of its own
 
     std::uint64_t id() const noexcept { return ctx_->id; }               // k6's __VU (1-based)
-    std::uint64_t iteration() const noexcept { return ctx_->iteration; } // k6's __ITER (0-based)
+    // k6's __ITER: this VU's iteration in its scenario, from 0 (not named
+    // iteration(): that is the name of the VU's exec function)
+    std::uint64_t iteration_index() const noexcept { return ctx_->iteration; }
     std::string_view scenario() const noexcept { return ctx_->scenario; }
 
     // Think time; cut short (by an interrupted_error) only when the run stops.
@@ -3868,8 +3975,10 @@ class target_server {
                 co_return;
             }
             if (path == "/malformed") {
-                static const std::string_view junk = "this is not HTTP\r\n\r\n";
-                co_await detail::io([&](auto h) { boost::asio::async_write(s.stream, boost::asio::buffer(junk), std::move(h)); });
+                co_await detail::io([&](auto h) {
+                    static constexpr char junk[] = "this is not HTTP\r\n\r\n";
+                    boost::asio::async_write(s.stream, boost::asio::buffer(junk, sizeof junk - 1), std::move(h));
+                });
                 s.close();
                 co_return;
             }
@@ -3895,9 +4004,23 @@ class target_server {
                 route(req, path, query, res);
             }
             if (path == "/close") res.keep_alive(false);
-            res.prepare_payload();
-            auto [ec2, n2] = co_await detail::io([&](auto h) { http::async_write(s.stream, res, std::move(h)); });
-            (void)n2;
+            // prepare_payload() would turn a chunked body (/chunked) into a
+            // Content-Length one: only bodies not already chunked get it
+            if (!res.chunked()) res.prepare_payload();
+            boost::system::error_code ec2;
+            if (req.method() == http::verb::head) {
+                // HEAD: the GET response's headers and no body (RFC 9110 9.3.2);
+                // async_write would send the body, which the client then read
+                // as the start of the next response on the connection
+                http::response_serializer<http::string_body> sr(res);
+                auto [e, n2] = co_await detail::io([&](auto h) { http::async_write_header(s.stream, sr, std::move(h)); });
+                (void)n2;
+                ec2 = e;
+            } else {
+                auto [e, n2] = co_await detail::io([&](auto h) { http::async_write(s.stream, res, std::move(h)); });
+                (void)n2;
+                ec2 = e;
+            }
             if (ec2 || !res.keep_alive() || s.closed) {
                 boost::system::error_code ig;
                 s.socket().shutdown(tcp::socket::shutdown_send, ig);

@@ -2,9 +2,15 @@
 // lifecycle (setup, teardown even on abort, on_start/on_stop and their skip
 // and warning rules, hooks around requests), Locust-style events, checks,
 // executors, aborts, handle_summary and the summary file.
+// The replacement operator new/delete below pair malloc with free, which is
+// correct; g++ 12 still warns when it inlines them into library code.
+#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
+
 #include <catch2/catch.hpp>
 
 #include <atomic>
+#include <cstdlib>
+#include <new>
 #include <fstream>
 #include <map>
 #include <mutex>
@@ -17,6 +23,19 @@
 #include <loadkit.hpp>
 
 using namespace std::chrono_literals;
+
+// Allocation counting, per thread: the hot-path test below reads it on the
+// VU's own thread, so the server threads' allocations do not count.
+namespace {
+thread_local std::uint64_t allocations_on_this_thread = 0;
+}
+void* operator new(std::size_t n) {
+    ++allocations_on_this_thread;
+    if (void* p = std::malloc(n ? n : 1)) return p;
+    throw std::bad_alloc();
+}
+void operator delete(void* p) noexcept { std::free(p); }
+void operator delete(void* p, std::size_t) noexcept { std::free(p); }
 
 namespace {
 
@@ -641,4 +660,31 @@ TEST_CASE("latency: the median of a fixed-delay target is that delay") {
     CHECK(med >= 20.0);
     CHECK(med < 25.0);
     CHECK(agg(r.summary, "http_req_waiting", "min") >= 20.0);
+}
+
+namespace {
+struct Steady : loadkit::Scenario<Steady> {
+    static inline std::uint64_t at_1000 = 0, at_2000 = 0;
+    static inline int bad_status = 0;
+    struct User : loadkit::VU<Steady> {
+        loadkit::task<> iteration() {
+            if (iteration_index() == 1000) at_1000 = allocations_on_this_thread;
+            auto& res = co_await http.get("/json", {.headers = {{"Accept", "application/json"}}});
+            check(res, {{"status 200", [](const loadkit::response& r) { return r.status == 200; }}});
+            if (res.status != 200) ++bad_status;
+            if (iteration_index() == 1999) at_2000 = allocations_on_this_thread;
+        }
+    };
+};
+}  // namespace
+
+TEST_CASE("hot path: a steady-state request allocates nothing (request, response, metrics, check)") {
+    loadkit::target_server server;
+    loadkit::test<Steady> t(quiet(server, 1));
+    t.scenario("steady", loadkit::per_vu_iterations{.vus = 1, .iterations = 2000});
+    auto r = t.run();
+    CHECK(Steady::bad_status == 0);
+    CHECK(agg(r.summary, "http_reqs", "count") == 2000);
+    INFO("allocations in 1000 requests: " << Steady::at_2000 - Steady::at_1000);
+    CHECK(Steady::at_2000 - Steady::at_1000 == 0);
 }

@@ -405,7 +405,13 @@ inline task<bool> client::read_response(detail::connection& c, std::string_view 
                 scanned = c.rlen;
             }
             if (c.rlen == c.rbuf.size()) {
-                if (c.rbuf.size() >= 64 * 1024) { fail(error_code::malformed_response, "response head over 64 KiB"); co_return false; }
+                if (c.rbuf.size() >= 64 * 1024) {
+                    fail(error_code::malformed_response, "response head over 64 KiB");
+                    // closed like every other failure: left open with a full buffer,
+                    // every later request on it failed the same way without any I/O
+                    c.close();
+                    co_return false;
+                }
                 c.rbuf.resize(c.rbuf.size() * 2);
             }
             auto [e, n] = co_await c.read_some(c.rbuf.data() + c.rlen, c.rbuf.size() - c.rlen);
@@ -451,20 +457,25 @@ inline task<bool> client::read_response(detail::connection& c, std::string_view 
         } else if (h.content_length >= 0) {
             auto cl = static_cast<std::size_t>(h.content_length);
             std::size_t have = std::min(avail, cl);
-            if (sink) { sink->reserve(cl); sink->assign(rest, have); }
+            // The body grows as it arrives, from a reservation of at most 16 MiB:
+            // reserving the announced length up front made a bogus Content-Length
+            // (say 10^15) throw bad_alloc out of the request (a failed iteration,
+            // no http_reqs sample) instead of failing the request.
+            if (sink) { sink->reserve(std::min<std::size_t>(cl, std::size_t{16} << 20)); sink->assign(rest, have); }
             while (have < cl) {
                 char* dst;
                 std::size_t room;
                 if (sink) {
-                    sink->resize(cl);
+                    sink->resize(std::min(cl, std::max(sink->capacity(), have + 64 * 1024)));
                     dst = sink->data() + have;
-                    room = cl - have;
+                    room = sink->size() - have;
                 } else {
                     dst = c.rbuf.data();
                     room = std::min(c.rbuf.size(), cl - have);
                 }
                 auto [e, n] = co_await c.read_some(dst, room);
                 if (e || n == 0) {
+                    if (sink) sink->resize(have);  // what arrived, not the zeroed room after it
                     fail(stop_requested() ? error_code::request_timeout : classify(e ? e : boost::asio::error::eof, phase::read, nullptr),
                          e ? e.message() : "eof");
                     c.close();

@@ -68,6 +68,15 @@ inline bool split_url(std::string_view u, url_parts& out) noexcept {
 // when the result is not an http(s) URL.
 inline bool resolve_url(std::string_view base, std::string_view ref, std::string& out) {
     if (is_absolute_url(ref)) { out.assign(ref); return true; }
+    // A reference with another scheme ("ftp://h/x", "mailto:a") is absolute too
+    // (RFC 3986 4.3), and not http(s): without this check it was resolved as a
+    // relative path ("http://target/ftp://h/x") and sent to the target.
+    if (auto colon = ref.find(':'); colon != std::string_view::npos && colon > 0 &&
+        ((ref[0] >= 'a' && ref[0] <= 'z') || (ref[0] >= 'A' && ref[0] <= 'Z'))) {
+        auto scheme = ref.substr(0, colon);
+        if (scheme.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789+-.") == std::string_view::npos)
+            return false;
+    }
     url_parts b;
     if (!split_url(base, b)) return false;
     std::string_view origin = base.substr(0, static_cast<std::size_t>(b.authority.data() + b.authority.size() - base.data()));

@@ -75,6 +75,8 @@ struct http_key_hash {
 };
 
 struct http_series {
+    explicit http_series(chunk_pool* p)
+        : duration(p), blocked(p), connecting(p), tls_handshaking(p), sending(p), waiting(p), receiving(p) {}
     http_key key;
     std::uint64_t reqs = 0;
     std::uint64_t failed = 0;
@@ -102,17 +104,21 @@ struct check_series { std::uint64_t passes = 0, fails = 0; };
 
 class metrics_shard {
   public:
+    chunk_pool pool;  // first: every histogram of the shard draws on it
     string_table strings;
 
     http_series& http(const http_key& k) {
         if (auto it = http_index_.find(k); it != http_index_.end()) return *it->second;
-        http_.push_back(std::make_unique<http_series>());
+        http_.push_back(std::make_unique<http_series>(&pool));
         http_.back()->key = k;
         http_index_.emplace(k, http_.back().get());
         return *http_.back();
     }
     scenario_series& scenario(std::uint32_t id) {
-        if (id >= scenarios_.size()) scenarios_.resize(id + 1);
+        while (id >= scenarios_.size()) {
+            scenarios_.emplace_back();
+            scenarios_.back().iteration_duration.use_pool(&pool);
+        }
         return scenarios_[id];
     }
     check_series& check(std::uint32_t scenario, std::string_view name) {

@@ -251,8 +251,10 @@ class target_server {
                 co_return;
             }
             if (path == "/malformed") {
-                static const std::string_view junk = "this is not HTTP\r\n\r\n";
-                co_await detail::io([&](auto h) { boost::asio::async_write(s.stream, boost::asio::buffer(junk), std::move(h)); });
+                co_await detail::io([&](auto h) {
+                    static constexpr char junk[] = "this is not HTTP\r\n\r\n";
+                    boost::asio::async_write(s.stream, boost::asio::buffer(junk, sizeof junk - 1), std::move(h));
+                });
                 s.close();
                 co_return;
             }
@@ -278,9 +280,23 @@ class target_server {
                 route(req, path, query, res);
             }
             if (path == "/close") res.keep_alive(false);
-            res.prepare_payload();
-            auto [ec2, n2] = co_await detail::io([&](auto h) { http::async_write(s.stream, res, std::move(h)); });
-            (void)n2;
+            // prepare_payload() would turn a chunked body (/chunked) into a
+            // Content-Length one: only bodies not already chunked get it
+            if (!res.chunked()) res.prepare_payload();
+            boost::system::error_code ec2;
+            if (req.method() == http::verb::head) {
+                // HEAD: the GET response's headers and no body (RFC 9110 9.3.2);
+                // async_write would send the body, which the client then read
+                // as the start of the next response on the connection
+                http::response_serializer<http::string_body> sr(res);
+                auto [e, n2] = co_await detail::io([&](auto h) { http::async_write_header(s.stream, sr, std::move(h)); });
+                (void)n2;
+                ec2 = e;
+            } else {
+                auto [e, n2] = co_await detail::io([&](auto h) { http::async_write(s.stream, res, std::move(h)); });
+                (void)n2;
+                ec2 = e;
+            }
             if (ec2 || !res.keep_alive() || s.closed) {
                 boost::system::error_code ig;
                 s.socket().shutdown(tcp::socket::shutdown_send, ig);
