@@ -631,14 +631,12 @@ struct timings {
 
 namespace detail {
 struct vu_context;
+// ASCII case-insensitive equality (header names), branch-free per byte.
 inline bool iequals(std::string_view a, std::string_view b) noexcept {
     if (a.size() != b.size()) return false;
-    for (std::size_t i = 0; i < a.size(); ++i) {
-        char x = a[i], y = b[i];
-        if (x >= 'A' && x <= 'Z') x = static_cast<char>(x + 32);
-        if (y >= 'A' && y <= 'Z') y = static_cast<char>(y + 32);
-        if (x != y) return false;
-    }
+    auto lower = [](unsigned char c) noexcept { return static_cast<unsigned char>(c | ((static_cast<unsigned>(c - 'A') < 26u) << 5)); };
+    for (std::size_t i = 0; i < a.size(); ++i)
+        if (lower(static_cast<unsigned char>(a[i])) != lower(static_cast<unsigned char>(b[i]))) return false;
     return true;
 }
 }  // namespace detail
@@ -1128,6 +1126,8 @@ struct thread_context {
     thread_context(engine_state* e, int idx) : engine(e), index(idx), sweep_timer(ioc) {}
     thread_context(const thread_context&) = delete;
 
+    // One thread runs it (hint 1). BOOST_ASIO_CONCURRENCY_HINT_UNSAFE_IO, which
+    // drops the per-socket locks, was measured no cheaper here.
     boost::asio::io_context ioc{1};
     metrics_shard shard;
     engine_state* engine;
@@ -1353,8 +1353,9 @@ inline bool parse_response_head(std::string_view head, response_head& out,
         } else if (name.size() == 17 && iequals(name, "transfer-encoding")) {
             out.chunked = contains_token(value, "chunked");
         } else if (name.size() == 10 && iequals(name, "connection")) {
-            if (contains_token(value, "close")) out.close = true;
-            else if (contains_token(value, "keep-alive")) out.close = false;
+            // HTTP/1.1 is persistent unless "close"; HTTP/1.0 closes unless "keep-alive"
+            if (out.minor_version == 1) out.close = out.close || contains_token(value, "close");
+            else out.close = !contains_token(value, "keep-alive");
         }
     }
     if (out.chunked) out.content_length = -1;  // RFC 9112 6.3: chunked wins
@@ -1726,15 +1727,20 @@ namespace detail {
 using tcp = boost::asio::ip::tcp;
 using sys_error = boost::system::error_code;
 
+// Sockets bound to io_context's own executor type rather than
+// any_io_executor: no type-erased executor work on every completion.
+using socket_t = boost::asio::basic_stream_socket<tcp, boost::asio::io_context::executor_type>;
+using resolver_t = boost::asio::ip::basic_resolver<tcp, boost::asio::io_context::executor_type>;
+
 struct connection {
-    explicit connection(boost::asio::io_context& ioc) : sock(ioc) {}
+    explicit connection(boost::asio::io_context& ioc) : sock(ioc.get_executor()) {}
 
     std::string host;
     std::uint16_t port = 0;
     bool secure = false;
 
-    tcp::socket sock;  // plain connections
-    std::unique_ptr<boost::asio::ssl::stream<tcp::socket>> tls;
+    socket_t sock;  // plain connections
+    std::unique_ptr<boost::asio::ssl::stream<socket_t>> tls;
     bool open = false;
     std::uint64_t served = 0;  // responses read since connect
 
@@ -1742,7 +1748,7 @@ struct connection {
     std::size_t rlen = 0;
     std::string head;          // the current response head; header views point here
 
-    tcp::socket& lowest() { return tls ? tls->next_layer() : sock; }
+    socket_t& lowest() { return tls ? tls->next_layer() : sock; }
     void close() noexcept {
         sys_error ec;
         lowest().close(ec);
@@ -1812,16 +1818,18 @@ class client {
     client(const client&) = delete;
     client& operator=(const client&) = delete;
 
-    task<const response&> get(std::string_view url, params p = {}) { return send("GET", url, {}, p); }
-    task<const response&> head(std::string_view url, params p = {}) { return send("HEAD", url, {}, p); }
-    task<const response&> del(std::string_view url, std::string_view body = {}, params p = {}) { return send("DELETE", url, body, p); }
-    task<const response&> options(std::string_view url, params p = {}) { return send("OPTIONS", url, {}, p); }
-    task<const response&> post(std::string_view url, std::string_view body = {}, params p = {}) { return send("POST", url, body, p); }
-    task<const response&> put(std::string_view url, std::string_view body = {}, params p = {}) { return send("PUT", url, body, p); }
-    task<const response&> patch(std::string_view url, std::string_view body = {}, params p = {}) { return send("PATCH", url, body, p); }
+    // `p` is taken by reference and must outlive the co_await, which a
+    // temporary written in the same statement does (the default is a static).
+    task<const response&> get(std::string_view url, const params& p = no_params) { return send("GET", url, {}, p); }
+    task<const response&> head(std::string_view url, const params& p = no_params) { return send("HEAD", url, {}, p); }
+    task<const response&> del(std::string_view url, std::string_view body = {}, const params& p = no_params) { return send("DELETE", url, body, p); }
+    task<const response&> options(std::string_view url, const params& p = no_params) { return send("OPTIONS", url, {}, p); }
+    task<const response&> post(std::string_view url, std::string_view body = {}, const params& p = no_params) { return send("POST", url, body, p); }
+    task<const response&> put(std::string_view url, std::string_view body = {}, const params& p = no_params) { return send("PUT", url, body, p); }
+    task<const response&> patch(std::string_view url, std::string_view body = {}, const params& p = no_params) { return send("PATCH", url, body, p); }
 
     // Any method. The VU's before_request/after_request hooks run around it.
-    task<const response&> send(std::string_view method, std::string_view url, std::string_view body = {}, params p = {}) {
+    task<const response&> send(std::string_view method, std::string_view url, std::string_view body = {}, const params& p = no_params) {
         if (vu_ && vu_->before_request) {
             hooked_.name.assign(p.name.empty() ? url : p.name);
             hooked_.method.assign(method);
@@ -1834,18 +1842,20 @@ class client {
             }
             for (auto& [k, v] : p.header_list) hooked_.headers.emplace_back(k, v);
             vu_->before_request(vu_->hook_self, hooked_);
-            p.name = hooked_.name;
-            p.headers[0] = {};
-            p.header_list = hooked_.headers;
-            return perform(hooked_.method, hooked_.url, hooked_.body, p);
+            hooked_params_ = p;
+            hooked_params_.name = hooked_.name;
+            hooked_params_.headers[0] = {};
+            hooked_params_.header_list = hooked_.headers;
+            return perform(hooked_.method, hooked_.url, hooked_.body, hooked_params_);
         }
         return perform(method, url, body, p);
     }
     // The seed's request object: {name, method, url, headers, body}.
-    task<const response&> send(const request& r, params p = {}) {
-        p.name = r.name;
-        p.header_list = r.headers;
-        return send(r.method, r.url, r.body, p);
+    task<const response&> send(const request& r, const params& p = no_params) {
+        request_params_ = p;
+        request_params_.name = r.name;
+        request_params_.header_list = r.headers;
+        return send(r.method, r.url, r.body, request_params_);
     }
 
     cookie_jar& cookies() noexcept { return jar_; }
@@ -1895,8 +1905,8 @@ class client {
         if (!detail_msg.empty() && e != error_code::request_timeout) res_.error.append(": ").append(detail_msg);
     }
 
-    // A coroutine, so `p` (and the headers it holds inline) lives in its frame.
-    task<const response&> perform(std::string_view method, std::string_view url, std::string_view body, params p);
+    static inline const params no_params{};
+    task<const response&> perform(std::string_view method, std::string_view url, std::string_view body, const params& p);
 
     task<bool> exchange(detail::connection& c, const detail::url_parts& u, std::string_view method, std::string_view body,
                         std::span<const string_pair> h1, std::span<const std::pair<std::string, std::string>> h2);
@@ -1916,12 +1926,18 @@ class client {
 
     std::vector<std::unique_ptr<detail::connection>> conns_;
     detail::connection* active_ = nullptr;
-    std::unique_ptr<detail::tcp::resolver> resolver_;
+    std::unique_ptr<detail::resolver_t> resolver_;
     std::int64_t deadline_ns_ = 0;
     bool timed_out_ = false;
 
     response res_;
     request hooked_;
+    params hooked_params_, request_params_;
+    // the last URL as given, resolved and split, with its connection: most
+    // VUs request the same few URLs, and a memcmp beats parsing them again
+    std::string cached_ref_, cached_abs_;
+    detail::url_parts cached_parts_;
+    detail::connection* cached_conn_ = nullptr;
     cookie_jar jar_;
     std::string wbuf_;
     std::string next_url_;
@@ -1945,9 +1961,10 @@ class client {
 
 inline void client::serialize(const detail::url_parts& u, std::string_view method, std::string_view body, std::span<const string_pair> h1,
                               std::span<const std::pair<std::string, std::string>> h2) {
+    using namespace std::string_view_literals;  // literals: no strlen per append
     auto& w = wbuf_;
     w.clear();
-    w.append(method).append(" ").append(u.target).append(" HTTP/1.1\r\n");
+    w.append(method).append(" "sv).append(u.target).append(" HTTP/1.1\r\n"sv);
     bool has_host = false, has_ua = false, has_len = false;
     auto add = [&](std::string_view k, std::string_view v) {
         if (k.empty() || k.find_first_of(":\r\n") != std::string_view::npos || v.find_first_of("\r\n") != std::string_view::npos)
@@ -1958,22 +1975,22 @@ inline void client::serialize(const detail::url_parts& u, std::string_view metho
             case 14: has_len |= detail::iequals(k, "content-length"); break;
             default: break;
         }
-        w.append(k).append(": ").append(v).append("\r\n");
+        w.append(k).append(": "sv).append(v).append("\r\n"sv);
     };
     for (auto& [k, v] : h1) {
         if (k.empty()) break;
         add(k, v);
     }
     for (auto& [k, v] : h2) add(k, v);
-    if (!has_host) w.append("Host: ").append(u.authority).append("\r\n");
-    if (!has_ua && !opts_->user_agent.empty()) w.append("User-Agent: ").append(opts_->user_agent).append("\r\n");
+    if (!has_host) w.append("Host: "sv).append(u.authority).append("\r\n"sv);
+    if (!has_ua && !opts_->user_agent.empty()) w.append("User-Agent: "sv).append(opts_->user_agent).append("\r\n"sv);
     if (!jar_.empty()) jar_.append_header(w, u.host, u.path(), u.secure);
     if (!has_len && (!body.empty() || method == "POST" || method == "PUT" || method == "PATCH")) {
         char num[24];
         auto r = std::to_chars(num, num + sizeof num, body.size());
-        w.append("Content-Length: ").append(num, r.ptr).append("\r\n");
+        w.append("Content-Length: "sv).append(num, r.ptr).append("\r\n"sv);
     }
-    w.append("\r\n");
+    w.append("\r\n"sv);
 }
 
 inline task<bool> client::open(detail::connection& c) {
@@ -1992,9 +2009,9 @@ inline task<bool> client::open(detail::connection& c) {
         std::string key = c.host + ":" + std::to_string(c.port);
         auto it = thread_->dns.find(key);
         if (it == thread_->dns.end()) {
-            if (!resolver_) resolver_ = std::make_unique<tcp::resolver>(thread_->ioc);
+            if (!resolver_) resolver_ = std::make_unique<resolver_t>(thread_->ioc.get_executor());
             struct resolve_op {
-                tcp::resolver* r;
+                resolver_t* r;
                 const std::string* host;
                 std::string port;
                 sys_error ec{};
@@ -2025,7 +2042,7 @@ inline task<bool> client::open(detail::connection& c) {
 
     if (c.secure) {
         if (!tls_ctx_) tls_ctx_ = &tls_context(*opts_);
-        c.tls = std::make_unique<boost::asio::ssl::stream<tcp::socket>>(thread_->ioc, *tls_ctx_);
+        c.tls = std::make_unique<boost::asio::ssl::stream<socket_t>>(thread_->ioc.get_executor(), *tls_ctx_);
     }
     active_ = &c;
     sys_error last;
@@ -2082,9 +2099,11 @@ inline task<bool> client::read_response(detail::connection& c, std::string_view 
         std::size_t scanned = 0, head_len = 0;
         for (;;) {
             if (c.rlen >= 4) {
-                std::string_view have(c.rbuf.data(), c.rlen);
-                auto p = have.find("\r\n\r\n", scanned > 3 ? scanned - 3 : 0);
-                if (p != std::string_view::npos) { head_len = p + 4; break; }
+                std::size_t from = scanned > 3 ? scanned - 3 : 0;
+                if (auto* p = static_cast<const char*>(::memmem(c.rbuf.data() + from, c.rlen - from, "\r\n\r\n", 4))) {
+                    head_len = static_cast<std::size_t>(p - c.rbuf.data()) + 4;
+                    break;
+                }
                 scanned = c.rlen;
             }
             if (c.rlen == c.rbuf.size()) {
@@ -2223,6 +2242,8 @@ inline task<bool> client::exchange(detail::connection& c, const detail::url_part
         active_ = &c;
         serialize(u, method, body, h1, h2);
         std::int64_t t_send = now_ns();
+        // (Writing speculatively before the reactor's own attempt was measured:
+        // it moved the read earlier, before the response, and cost a recvfrom.)
         sys_error e;
         std::size_t n;
         if (body.empty()) std::tie(e, n) = co_await c.write(boost::asio::buffer(wbuf_));
@@ -2295,7 +2316,7 @@ inline void client::record(std::string_view name) {
     }
 }
 
-inline task<const response&> client::perform(std::string_view method, std::string_view url, std::string_view body, params p) {
+inline task<const response&> client::perform(std::string_view method, std::string_view url, std::string_view body, const params& p) {
     using namespace detail;
     std::string_view name = p.name;
     std::span<const string_pair> h1 = p.headers, query = p.query;
@@ -2320,14 +2341,18 @@ inline task<const response&> client::perform(std::string_view method, std::strin
     name_.assign(explicit_name ? name : url);
     res_.name = name_;
 
-    if (!resolve_url(opts_->base_url, url, res_.url)) {
+    bool use_cache = query.empty() || query.front().first.empty();
+    bool cached = use_cache && cached_conn_ && url == cached_ref_;
+    if (cached) {
+        res_.url.assign(cached_abs_);
+    } else if (!resolve_url(opts_->base_url, url, res_.url)) {
         res_.url.assign(url);
         fail(error_code::invalid_url, url);
         record(name_);
         deadline_ns_ = 0;
         co_return res_;
     }
-    if (!query.empty() && !query.front().first.empty()) {
+    if (!use_cache) {
         char sep = res_.url.find('?') == std::string::npos ? '?' : '&';
         for (auto& [k, v] : query) {
             if (k.empty()) break;
@@ -2338,14 +2363,27 @@ inline task<const response&> client::perform(std::string_view method, std::strin
             append_query_escaped(res_.url, v);
         }
     }
-    for (;;) {
+    for (bool first_hop = true;; first_hop = false) {
         url_parts u;
-        if (!split_url(res_.url, u)) {
-            fail(error_code::invalid_url, res_.url);
-            record(name_);
-            break;
+        connection* conn;
+        if (first_hop && cached) {
+            u = cached_parts_;
+            conn = cached_conn_;
+        } else {
+            if (!split_url(res_.url, u)) {
+                fail(error_code::invalid_url, res_.url);
+                record(name_);
+                break;
+            }
+            conn = &connection_for(u);
+            if (first_hop && use_cache) {  // remember this URL for the next request
+                cached_ref_.assign(url);
+                cached_abs_.assign(res_.url);
+                split_url(cached_abs_, cached_parts_);
+                cached_conn_ = conn;
+            }
         }
-        auto& c = connection_for(u);
+        auto& c = *conn;
         bool ok = co_await exchange(c, u, method_, body, h1, h2);
         active_ = nullptr;
         if (!ok) {

@@ -76,8 +76,9 @@ inline bool parse_response_head(std::string_view head, response_head& out,
         } else if (name.size() == 17 && iequals(name, "transfer-encoding")) {
             out.chunked = contains_token(value, "chunked");
         } else if (name.size() == 10 && iequals(name, "connection")) {
-            if (contains_token(value, "close")) out.close = true;
-            else if (contains_token(value, "keep-alive")) out.close = false;
+            // HTTP/1.1 is persistent unless "close"; HTTP/1.0 closes unless "keep-alive"
+            if (out.minor_version == 1) out.close = out.close || contains_token(value, "close");
+            else out.close = !contains_token(value, "keep-alive");
         }
     }
     if (out.chunked) out.content_length = -1;  // RFC 9112 6.3: chunked wins
