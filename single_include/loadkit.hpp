@@ -520,6 +520,7 @@ class histogram {
 // {name, method, url, headers, body}.
 #include <chrono>
 #include <cstdint>
+#include <cstring>
 #include <initializer_list>
 #include <optional>
 #include <span>
@@ -637,6 +638,22 @@ inline bool iequals(std::string_view a, std::string_view b) noexcept {
     auto lower = [](unsigned char c) noexcept { return static_cast<unsigned char>(c | ((static_cast<unsigned>(c - 'A') < 26u) << 5)); };
     for (std::size_t i = 0; i < a.size(); ++i)
         if (lower(static_cast<unsigned char>(a[i])) != lower(static_cast<unsigned char>(b[i]))) return false;
+    return true;
+}
+// Equality with a lowercase literal (letters, digits, '-'), 8 bytes at a time:
+// setting bit 0x20 lowercases ASCII letters and leaves digits and '-' alone.
+// Header names are compared with known names this way on every response.
+inline bool iequals_lower(std::string_view a, std::string_view lower) noexcept {
+    if (a.size() != lower.size()) return false;
+    std::size_t i = 0;
+    for (; i + 8 <= a.size(); i += 8) {
+        std::uint64_t x, y;
+        std::memcpy(&x, a.data() + i, 8);
+        std::memcpy(&y, lower.data() + i, 8);
+        if ((x | 0x2020202020202020ull) != y) return false;
+    }
+    for (; i < a.size(); ++i)
+        if ((static_cast<unsigned char>(a[i]) | 0x20) != static_cast<unsigned char>(lower[i])) return false;
     return true;
 }
 }  // namespace detail
@@ -1281,6 +1298,8 @@ inline void thread_context::start_sweeper() {
 // client's hot path: it works in place on the bytes read, reports header views
 // into them and never allocates (the caller's header vector keeps capacity).
 #include <charconv>
+#include <cstddef>
+#include <cstring>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -1307,59 +1326,72 @@ inline std::string_view trim_ows(std::string_view s) noexcept {
 
 inline bool contains_token(std::string_view list, std::string_view token) noexcept;
 
-// Parses `head` (status line and headers, ending with the empty line).
-// Returns false if it is not a well-formed HTTP/1.x response head.
-inline bool parse_response_head(std::string_view head, response_head& out,
-                                std::vector<std::pair<std::string_view, std::string_view>>& headers) noexcept {
+// Parses a response head at the start of `buf`, finding its end on the way
+// (one pass: no separate search for the empty line). Returns the head's length
+// when it is complete, 0 when more bytes are needed, -1 when it is not a
+// well-formed HTTP/1.x response head. Header views point into `buf`.
+inline std::ptrdiff_t parse_response_head(std::string_view buf, response_head& out,
+                                          std::vector<std::pair<std::string_view, std::string_view>>& headers) noexcept {
     headers.clear();
     out = {};
-    auto eol = head.find("\r\n");
-    if (eol == std::string_view::npos) return false;
-    auto line = head.substr(0, eol);
+    const char* base = buf.data();
+    auto next_line = [&](std::size_t from, std::string_view& line) -> int {  // 1 ok, 0 incomplete, -1 bad
+        auto* nl = static_cast<const char*>(std::memchr(base + from, '\n', buf.size() - from));
+        if (!nl) return 0;
+        auto end = static_cast<std::size_t>(nl - base);
+        if (end == from || base[end - 1] != '\r') return -1;  // lines end with CRLF
+        line = buf.substr(from, end - 1 - from);
+        return 1;
+    };
+    std::string_view line;
+    if (int r = next_line(0, line); r <= 0) {
+        // a first line that cannot be a status line fails early, even unfinished
+        if (r == 0 && (buf.size() < 5 || buf.starts_with("HTTP/"))) return 0;
+        return -1;
+    }
     // "HTTP/1.1 200 OK"
-    if (line.size() < 12 || !line.starts_with("HTTP/1.") || line[8] != ' ') return false;
-    if (line[7] != '0' && line[7] != '1') return false;
+    if (line.size() < 12 || !line.starts_with("HTTP/1.") || line[8] != ' ') return -1;
+    if (line[7] != '0' && line[7] != '1') return -1;
     out.minor_version = line[7] - '0';
     int status = 0;
     for (int i = 9; i < 12; ++i) {
         char c = line[static_cast<std::size_t>(i)];
-        if (c < '0' || c > '9') return false;
+        if (c < '0' || c > '9') return -1;
         status = status * 10 + (c - '0');
     }
-    if (status < 100) return false;
-    if (line.size() > 12 && line[12] != ' ') return false;
+    if (status < 100) return -1;
+    if (line.size() > 12 && line[12] != ' ') return -1;
     out.status = status;
     out.reason = line.size() > 13 ? line.substr(13) : std::string_view{};
     out.close = out.minor_version == 0;
-    std::size_t pos = eol + 2;
-    while (pos < head.size()) {
-        auto e = head.find("\r\n", pos);
-        if (e == std::string_view::npos) return false;
-        if (e == pos) break;  // the empty line
-        auto h = head.substr(pos, e - pos);
-        pos = e + 2;
-        auto colon = h.find(':');
-        if (colon == std::string_view::npos || colon == 0) return false;
-        auto name = h.substr(0, colon);
-        if (name.back() == ' ' || name.back() == '\t') return false;  // RFC 9112: no space before ':'
-        auto value = trim_ows(h.substr(colon + 1));
+    std::size_t pos = line.size() + 2;
+    for (;;) {
+        int r = next_line(pos, line);
+        if (r <= 0) return r;  // incomplete (more bytes will come) or malformed
+        pos += line.size() + 2;
+        if (line.empty()) break;  // the empty line: the head is complete
+        auto colon = line.find(':');
+        if (colon == std::string_view::npos || colon == 0) return -1;
+        auto name = line.substr(0, colon);
+        if (name.back() == ' ' || name.back() == '\t') return -1;  // RFC 9112: no space before ':'
+        auto value = trim_ows(line.substr(colon + 1));
         headers.emplace_back(name, value);
-        if (name.size() == 14 && iequals(name, "content-length")) {
+        if (name.size() == 14 && iequals_lower(name, "content-length")) {
             std::int64_t v = 0;
-            auto r = std::from_chars(value.data(), value.data() + value.size(), v);
-            if (r.ec != std::errc() || r.ptr != value.data() + value.size() || v < 0) return false;
-            if (out.content_length >= 0 && out.content_length != v) return false;
+            auto res = std::from_chars(value.data(), value.data() + value.size(), v);
+            if (res.ec != std::errc() || res.ptr != value.data() + value.size() || v < 0) return -1;
+            if (out.content_length >= 0 && out.content_length != v) return -1;
             out.content_length = v;
-        } else if (name.size() == 17 && iequals(name, "transfer-encoding")) {
+        } else if (name.size() == 17 && iequals_lower(name, "transfer-encoding")) {
             out.chunked = contains_token(value, "chunked");
-        } else if (name.size() == 10 && iequals(name, "connection")) {
+        } else if (name.size() == 10 && iequals_lower(name, "connection")) {
             // HTTP/1.1 is persistent unless "close"; HTTP/1.0 closes unless "keep-alive"
             if (out.minor_version == 1) out.close = out.close || contains_token(value, "close");
             else out.close = !contains_token(value, "keep-alive");
         }
     }
     if (out.chunked) out.content_length = -1;  // RFC 9112 6.3: chunked wins
-    return true;
+    return static_cast<std::ptrdiff_t>(pos);
 }
 
 inline bool contains_token(std::string_view list, std::string_view token) noexcept {
@@ -1940,6 +1972,8 @@ class client {
     detail::connection* cached_conn_ = nullptr;
     cookie_jar jar_;
     std::string wbuf_;
+    bool wbuf_plain_ = false;  // wbuf_ holds a request with no headers, body or cookies for:
+    std::string wbuf_method_, wbuf_target_, wbuf_authority_;
     std::string next_url_;
     std::string name_, method_;
     detail::chunked_decoder chunked_;
@@ -1963,6 +1997,12 @@ inline void client::serialize(const detail::url_parts& u, std::string_view metho
                               std::span<const std::pair<std::string, std::string>> h2) {
     using namespace std::string_view_literals;  // literals: no strlen per append
     auto& w = wbuf_;
+    // A request without headers, body or cookies is the same bytes as the last
+    // one when its method and URL are: most load tests repeat a few such GETs.
+    bool plain = h1.empty() || h1.front().first.empty();
+    plain = plain && h2.empty() && body.empty() && jar_.empty();
+    if (plain && wbuf_plain_ && method == wbuf_method_ && u.target == wbuf_target_ && u.authority == wbuf_authority_) return;
+    wbuf_plain_ = false;
     w.clear();
     w.append(method).append(" "sv).append(u.target).append(" HTTP/1.1\r\n"sv);
     bool has_host = false, has_ua = false, has_len = false;
@@ -1991,6 +2031,12 @@ inline void client::serialize(const detail::url_parts& u, std::string_view metho
         w.append("Content-Length: "sv).append(num, r.ptr).append("\r\n"sv);
     }
     w.append("\r\n"sv);
+    if (plain) {
+        wbuf_plain_ = true;
+        wbuf_method_.assign(method);
+        wbuf_target_.assign(u.target);
+        wbuf_authority_.assign(u.authority);
+    }
 }
 
 inline task<bool> client::open(detail::connection& c) {
@@ -2095,16 +2141,19 @@ inline task<bool> client::read_response(detail::connection& c, std::string_view 
     using namespace detail;
     std::int64_t t_first = 0;
     for (;;) {
-        // the head
-        std::size_t scanned = 0, head_len = 0;
+        // the head: parsed as it arrives, in place (one pass finds its end too)
+        response_head h;
+        std::size_t head_len = 0;
+        bool fresh = c.rlen > 0;  // bytes to parse (left after a 1xx response)
         for (;;) {
-            if (c.rlen >= 4) {
-                std::size_t from = scanned > 3 ? scanned - 3 : 0;
-                if (auto* p = static_cast<const char*>(::memmem(c.rbuf.data() + from, c.rlen - from, "\r\n\r\n", 4))) {
-                    head_len = static_cast<std::size_t>(p - c.rbuf.data()) + 4;
-                    break;
+            if (fresh) {
+                auto r = parse_response_head(std::string_view(c.rbuf.data(), c.rlen), h, res_.headers_);
+                if (r < 0) {
+                    fail(error_code::malformed_response, "invalid status line or header");
+                    c.close();
+                    co_return false;
                 }
-                scanned = c.rlen;
+                if (r > 0) { head_len = static_cast<std::size_t>(r); break; }
             }
             if (c.rlen == c.rbuf.size()) {
                 if (c.rbuf.size() >= 64 * 1024) {
@@ -2132,16 +2181,20 @@ inline task<bool> client::read_response(detail::connection& c, std::string_view 
                 co_return false;
             }
             if (!t_first) t_first = now_ns();
+            // re-parse only when a line may have ended: a server trickling a
+            // head byte by byte must not make this quadratic
+            fresh = std::memchr(c.rbuf.data() + c.rlen, '\n', n) != nullptr;
             c.rlen += n;
             bytes_in_ += n;
         }
+        // the head moves out of the read buffer (which the body may reuse);
+        // the header views move with it
         c.head.assign(c.rbuf.data(), head_len);
-        response_head h;
-        if (!parse_response_head(c.head, h, res_.headers_)) {
-            fail(error_code::malformed_response, "invalid status line or header");
-            c.close();
-            co_return false;
-        }
+        auto rebase = [from = c.rbuf.data(), to = c.head.data()](std::string_view v) {
+            return v.empty() ? v : std::string_view(to + (v.data() - from), v.size());
+        };
+        for (auto& [k, v] : res_.headers_) { k = rebase(k); v = rebase(v); }
+        h.reason = rebase(h.reason);
         std::size_t avail = c.rlen - head_len;
         const char* rest = c.rbuf.data() + head_len;
         if (h.status >= 100 && h.status < 200 && h.status != 101) {  // interim: drop it, read the real one
@@ -2394,7 +2447,7 @@ inline task<const response&> client::perform(std::string_view method, std::strin
         if (res_.status >= 400) res_.error_code = static_cast<error_code>(1000 + std::min(res_.status, 599));
         if (opts_->cookies)
             for (auto& [k, v] : res_.headers_)
-                if (k.size() == 10 && iequals(k, "set-cookie")) jar_.store(u.host, u.path(), v);
+                if (k.size() == 10 && iequals_lower(k, "set-cookie")) jar_.store(u.host, u.path(), v);
         record(name_);
         if (!is_redirect(res_.status) || static_cast<int>(res_.redirects) >= max_redirects) break;
         auto location = res_.header("location");
@@ -3253,7 +3306,7 @@ class engine {
         return err;
     }
 
-    task<> vu_main(vu_context& v, scenario_runtime& sc, std::atomic<int>& remaining, thread_context& control) {
+    task<> vu_main(vu_context& v, scenario_runtime& sc) {
         auto& st = state_;
         auto& stats = v.thread->shard.scenario(sc.id);
         std::unique_ptr<vu_instance> inst;
@@ -3318,8 +3371,6 @@ class engine {
             st.active_vus.fetch_sub(1, std::memory_order_relaxed);
         }
         inst.reset();
-        if (remaining.fetch_sub(1) == 1)
-            boost::asio::post(control.ioc, [&control] { control.stop_sweeper(); });
     }
 
     // on_start / on_stop: a failure is a warning, never an abort (the seed).
@@ -3383,8 +3434,12 @@ class engine {
                     w.start_sweeper();
                     for (auto* v : w.vus) {
                         auto& sc = runtimes[v->scenario_id - 1];
-                        spawn(vu_main(*v, sc, remaining, control), [](std::exception_ptr e) {
+                        // counted down here, not in vu_main: whatever happens in a VU,
+                        // the run must end
+                        spawn(vu_main(*v, sc), [&remaining, &control](std::exception_ptr e) {
                             if (e) detail::log(log_level::error, "a VU ended with an unexpected error");
+                            if (remaining.fetch_sub(1) == 1)
+                                boost::asio::post(control.ioc, [&control] { control.stop_sweeper(); });
                         });
                     }
                     if (w.vus.empty()) w.stop_sweeper();

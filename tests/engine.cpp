@@ -270,7 +270,7 @@ TEST_CASE("abort: test::abort() from another thread stops gracefully; teardown a
     loadkit::test<LongRun> t(o);
     t.scenario("a", loadkit::constant_vus{.vus = 2, .duration = 60s, .graceful_stop = 1s});
     std::thread stopper([&] {
-        std::this_thread::sleep_for(20ms);
+        std::this_thread::sleep_for(200ms);  // long enough for iterations even on a loaded CI machine
         t.abort("stopped by the test");
     });
     auto start = std::chrono::steady_clock::now();

@@ -158,7 +158,8 @@ TEST_CASE("parser: response heads") {
     using loadkit::detail::parse_response_head;
     loadkit::detail::response_head h;
     std::vector<std::pair<std::string_view, std::string_view>> hs;
-    REQUIRE(parse_response_head("HTTP/1.1 200 OK\r\nContent-Length: 12\r\nX-A:  v \r\n\r\n", h, hs));
+    std::string_view full = "HTTP/1.1 200 OK\r\nContent-Length: 12\r\nX-A:  v \r\n\r\nbody bytes..";
+    REQUIRE(parse_response_head(full, h, hs) == static_cast<std::ptrdiff_t>(full.find("body")));  // the head's length
     CHECK(h.status == 200);
     CHECK(h.reason == "OK");
     CHECK(h.content_length == 12);
@@ -166,19 +167,26 @@ TEST_CASE("parser: response heads") {
     REQUIRE(hs.size() == 2);
     CHECK(hs[1].first == "X-A");
     CHECK(hs[1].second == "v");
-    REQUIRE(parse_response_head("HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip, chunked\r\nContent-Length: 5\r\n\r\n", h, hs));
+    // every proper prefix is incomplete, not an error
+    for (std::size_t k = 0; k < full.find("body"); ++k) CHECK(parse_response_head(full.substr(0, k), h, hs) == 0);
+    REQUIRE(parse_response_head("HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip, chunked\r\nContent-Length: 5\r\n\r\n", h, hs) > 0);
     CHECK(h.chunked);
     CHECK(h.content_length == -1);
-    REQUIRE(parse_response_head("HTTP/1.0 204\r\n\r\n", h, hs));
+    REQUIRE(parse_response_head("HTTP/1.0 204\r\n\r\n", h, hs) > 0);
     CHECK(h.status == 204);
     CHECK(h.close);  // HTTP/1.0 closes unless keep-alive
-    REQUIRE(parse_response_head("HTTP/1.1 200 OK\r\nConnection: close\r\n\r\n", h, hs));
+    REQUIRE(parse_response_head("HTTP/1.1 200 OK\r\nConnection: close\r\n\r\n", h, hs) > 0);
     CHECK(h.close);
     for (auto bad : {"HTTP/2 200 OK\r\n\r\n", "HTTP/1.1 20 OK\r\n\r\n", "HTTP/1.1 abc OK\r\n\r\n", "this is not HTTP\r\n\r\n",
                      "HTTP/1.1 200 OK\r\nNoColon\r\n\r\n", "HTTP/1.1 200 OK\r\nContent-Length: x\r\n\r\n",
                      "HTTP/1.1 200 OK\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n",
-                     "HTTP/1.1 200 OK\r\nBad : x\r\n\r\n"})
-        CHECK_FALSE(parse_response_head(bad, h, hs));
+                     "HTTP/1.1 200 OK\r\nBad : x\r\n\r\n", "HTTP/1.1 200 OK\nX: y\r\n\r\n", "HTTP/1.1 200 OK\r\nX: y\n\r\n"})
+        CHECK(parse_response_head(bad, h, hs) == -1);
+    CHECK(parse_response_head("this is not HTTP", h, hs) == -1);  // fails before its line ends
+    CHECK(loadkit::detail::iequals_lower("Content-Length", "content-length"));
+    CHECK(loadkit::detail::iequals_lower("CONNECTION", "connection"));
+    CHECK_FALSE(loadkit::detail::iequals_lower("Connectiom", "connection"));
+    CHECK_FALSE(loadkit::detail::iequals_lower("Set-Cookie", "connection"));
 }
 
 TEST_CASE("parser: chunked bodies, split at every byte") {

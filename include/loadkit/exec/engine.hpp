@@ -250,7 +250,7 @@ class engine {
         return err;
     }
 
-    task<> vu_main(vu_context& v, scenario_runtime& sc, std::atomic<int>& remaining, thread_context& control) {
+    task<> vu_main(vu_context& v, scenario_runtime& sc) {
         auto& st = state_;
         auto& stats = v.thread->shard.scenario(sc.id);
         std::unique_ptr<vu_instance> inst;
@@ -315,8 +315,6 @@ class engine {
             st.active_vus.fetch_sub(1, std::memory_order_relaxed);
         }
         inst.reset();
-        if (remaining.fetch_sub(1) == 1)
-            boost::asio::post(control.ioc, [&control] { control.stop_sweeper(); });
     }
 
     // on_start / on_stop: a failure is a warning, never an abort (the seed).
@@ -380,8 +378,12 @@ class engine {
                     w.start_sweeper();
                     for (auto* v : w.vus) {
                         auto& sc = runtimes[v->scenario_id - 1];
-                        spawn(vu_main(*v, sc, remaining, control), [](std::exception_ptr e) {
+                        // counted down here, not in vu_main: whatever happens in a VU,
+                        // the run must end
+                        spawn(vu_main(*v, sc), [&remaining, &control](std::exception_ptr e) {
                             if (e) detail::log(log_level::error, "a VU ended with an unexpected error");
+                            if (remaining.fetch_sub(1) == 1)
+                                boost::asio::post(control.ioc, [&control] { control.stop_sweeper(); });
                         });
                     }
                     if (w.vus.empty()) w.stop_sweeper();

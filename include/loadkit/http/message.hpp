@@ -4,6 +4,7 @@
 // {name, method, url, headers, body}.
 #include <chrono>
 #include <cstdint>
+#include <cstring>
 #include <initializer_list>
 #include <optional>
 #include <span>
@@ -69,6 +70,22 @@ inline bool iequals(std::string_view a, std::string_view b) noexcept {
     auto lower = [](unsigned char c) noexcept { return static_cast<unsigned char>(c | ((static_cast<unsigned>(c - 'A') < 26u) << 5)); };
     for (std::size_t i = 0; i < a.size(); ++i)
         if (lower(static_cast<unsigned char>(a[i])) != lower(static_cast<unsigned char>(b[i]))) return false;
+    return true;
+}
+// Equality with a lowercase literal (letters, digits, '-'), 8 bytes at a time:
+// setting bit 0x20 lowercases ASCII letters and leaves digits and '-' alone.
+// Header names are compared with known names this way on every response.
+inline bool iequals_lower(std::string_view a, std::string_view lower) noexcept {
+    if (a.size() != lower.size()) return false;
+    std::size_t i = 0;
+    for (; i + 8 <= a.size(); i += 8) {
+        std::uint64_t x, y;
+        std::memcpy(&x, a.data() + i, 8);
+        std::memcpy(&y, lower.data() + i, 8);
+        if ((x | 0x2020202020202020ull) != y) return false;
+    }
+    for (; i < a.size(); ++i)
+        if ((static_cast<unsigned char>(a[i]) | 0x20) != static_cast<unsigned char>(lower[i])) return false;
     return true;
 }
 }  // namespace detail

@@ -3,6 +3,8 @@
 // client's hot path: it works in place on the bytes read, reports header views
 // into them and never allocates (the caller's header vector keeps capacity).
 #include <charconv>
+#include <cstddef>
+#include <cstring>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -30,59 +32,72 @@ inline std::string_view trim_ows(std::string_view s) noexcept {
 
 inline bool contains_token(std::string_view list, std::string_view token) noexcept;
 
-// Parses `head` (status line and headers, ending with the empty line).
-// Returns false if it is not a well-formed HTTP/1.x response head.
-inline bool parse_response_head(std::string_view head, response_head& out,
-                                std::vector<std::pair<std::string_view, std::string_view>>& headers) noexcept {
+// Parses a response head at the start of `buf`, finding its end on the way
+// (one pass: no separate search for the empty line). Returns the head's length
+// when it is complete, 0 when more bytes are needed, -1 when it is not a
+// well-formed HTTP/1.x response head. Header views point into `buf`.
+inline std::ptrdiff_t parse_response_head(std::string_view buf, response_head& out,
+                                          std::vector<std::pair<std::string_view, std::string_view>>& headers) noexcept {
     headers.clear();
     out = {};
-    auto eol = head.find("\r\n");
-    if (eol == std::string_view::npos) return false;
-    auto line = head.substr(0, eol);
+    const char* base = buf.data();
+    auto next_line = [&](std::size_t from, std::string_view& line) -> int {  // 1 ok, 0 incomplete, -1 bad
+        auto* nl = static_cast<const char*>(std::memchr(base + from, '\n', buf.size() - from));
+        if (!nl) return 0;
+        auto end = static_cast<std::size_t>(nl - base);
+        if (end == from || base[end - 1] != '\r') return -1;  // lines end with CRLF
+        line = buf.substr(from, end - 1 - from);
+        return 1;
+    };
+    std::string_view line;
+    if (int r = next_line(0, line); r <= 0) {
+        // a first line that cannot be a status line fails early, even unfinished
+        if (r == 0 && (buf.size() < 5 || buf.starts_with("HTTP/"))) return 0;
+        return -1;
+    }
     // "HTTP/1.1 200 OK"
-    if (line.size() < 12 || !line.starts_with("HTTP/1.") || line[8] != ' ') return false;
-    if (line[7] != '0' && line[7] != '1') return false;
+    if (line.size() < 12 || !line.starts_with("HTTP/1.") || line[8] != ' ') return -1;
+    if (line[7] != '0' && line[7] != '1') return -1;
     out.minor_version = line[7] - '0';
     int status = 0;
     for (int i = 9; i < 12; ++i) {
         char c = line[static_cast<std::size_t>(i)];
-        if (c < '0' || c > '9') return false;
+        if (c < '0' || c > '9') return -1;
         status = status * 10 + (c - '0');
     }
-    if (status < 100) return false;
-    if (line.size() > 12 && line[12] != ' ') return false;
+    if (status < 100) return -1;
+    if (line.size() > 12 && line[12] != ' ') return -1;
     out.status = status;
     out.reason = line.size() > 13 ? line.substr(13) : std::string_view{};
     out.close = out.minor_version == 0;
-    std::size_t pos = eol + 2;
-    while (pos < head.size()) {
-        auto e = head.find("\r\n", pos);
-        if (e == std::string_view::npos) return false;
-        if (e == pos) break;  // the empty line
-        auto h = head.substr(pos, e - pos);
-        pos = e + 2;
-        auto colon = h.find(':');
-        if (colon == std::string_view::npos || colon == 0) return false;
-        auto name = h.substr(0, colon);
-        if (name.back() == ' ' || name.back() == '\t') return false;  // RFC 9112: no space before ':'
-        auto value = trim_ows(h.substr(colon + 1));
+    std::size_t pos = line.size() + 2;
+    for (;;) {
+        int r = next_line(pos, line);
+        if (r <= 0) return r;  // incomplete (more bytes will come) or malformed
+        pos += line.size() + 2;
+        if (line.empty()) break;  // the empty line: the head is complete
+        auto colon = line.find(':');
+        if (colon == std::string_view::npos || colon == 0) return -1;
+        auto name = line.substr(0, colon);
+        if (name.back() == ' ' || name.back() == '\t') return -1;  // RFC 9112: no space before ':'
+        auto value = trim_ows(line.substr(colon + 1));
         headers.emplace_back(name, value);
-        if (name.size() == 14 && iequals(name, "content-length")) {
+        if (name.size() == 14 && iequals_lower(name, "content-length")) {
             std::int64_t v = 0;
-            auto r = std::from_chars(value.data(), value.data() + value.size(), v);
-            if (r.ec != std::errc() || r.ptr != value.data() + value.size() || v < 0) return false;
-            if (out.content_length >= 0 && out.content_length != v) return false;
+            auto res = std::from_chars(value.data(), value.data() + value.size(), v);
+            if (res.ec != std::errc() || res.ptr != value.data() + value.size() || v < 0) return -1;
+            if (out.content_length >= 0 && out.content_length != v) return -1;
             out.content_length = v;
-        } else if (name.size() == 17 && iequals(name, "transfer-encoding")) {
+        } else if (name.size() == 17 && iequals_lower(name, "transfer-encoding")) {
             out.chunked = contains_token(value, "chunked");
-        } else if (name.size() == 10 && iequals(name, "connection")) {
+        } else if (name.size() == 10 && iequals_lower(name, "connection")) {
             // HTTP/1.1 is persistent unless "close"; HTTP/1.0 closes unless "keep-alive"
             if (out.minor_version == 1) out.close = out.close || contains_token(value, "close");
             else out.close = !contains_token(value, "keep-alive");
         }
     }
     if (out.chunked) out.content_length = -1;  // RFC 9112 6.3: chunked wins
-    return true;
+    return static_cast<std::ptrdiff_t>(pos);
 }
 
 inline bool contains_token(std::string_view list, std::string_view token) noexcept {
