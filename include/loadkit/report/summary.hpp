@@ -27,13 +27,9 @@ struct merged_metrics {
     struct http_row {
         std::uint64_t reqs = 0, failed = 0;
         histogram duration, blocked, connecting, tls_handshaking, sending, waiting, receiving;
-        void merge(const http_series& s) {
-            reqs += s.reqs; failed += s.failed;
-            duration.merge(s.duration); blocked.merge(s.blocked); connecting.merge(s.connecting);
-            tls_handshaking.merge(s.tls_handshaking); sending.merge(s.sending); waiting.merge(s.waiting);
-            receiving.merge(s.receiving);
-        }
-        void merge(const http_row& s) {
+        // from a thread's series or from another row: the same fields
+        template <class Series>
+        void merge(const Series& s) {
             reqs += s.reqs; failed += s.failed;
             duration.merge(s.duration); blocked.merge(s.blocked); connecting.merge(s.connecting);
             tls_handshaking.merge(s.tls_handshaking); sending.merge(s.sending); waiting.merge(s.waiting);
