@@ -11,6 +11,7 @@
 #include "loadkit/metrics/histogram.hpp"
 #include "loadkit/http/message.hpp"
 #include "loadkit/http/client.hpp"
+#include "loadkit/http/fetch.hpp"
 #include "loadkit/exec/executors.hpp"
 #include "loadkit/exec/events.hpp"
 #include "loadkit/exec/engine.hpp"

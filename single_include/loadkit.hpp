@@ -1229,7 +1229,6 @@ struct engine_state {
     bool has_request_listeners = false;
     client_options http;
     std::vector<std::string> scenario_names{""};  // id 0: setup/teardown, no scenario
-    std::int64_t start_ns = 0;
 
     // Stops the run: no new iterations; an iteration in flight gets its
     // scenario's gracefulStop, or nothing when `immediate`.
@@ -2501,6 +2500,87 @@ inline void thread_context::sweep() {
 }  // namespace detail
 }  // namespace loadkit
 // ---- end loadkit/http/client.hpp
+// ---- begin loadkit/http/fetch.hpp
+// fetch(): one blocking request from the calling thread, outside any VU.
+//
+// For code that is not a coroutine: event listeners (Locust's test_start
+// applying a configuration with `requests.post`, seed 000), main() before a
+// run, tools. It drives the same client as the VUs on a private io_context,
+// so TLS, redirects, cookies within the call and timeouts all behave the same;
+// its requests are not part of any run's metrics.
+#include <string>
+#include <string_view>
+#include <utility>
+
+#include <nlohmann/json.hpp>
+
+
+namespace loadkit {
+
+// An owning copy of a response (a client's own response lives in the client).
+struct fetched {
+    int status = 0;
+    std::string body;
+    std::string url;
+    header_list headers;
+    loadkit::error_code error_code = error_code::none;
+    std::string error;
+    loadkit::timings timings;
+
+    bool ok() const noexcept { return status >= 200 && status < 400; }
+    std::string_view header(std::string_view name) const noexcept {
+        for (auto& [k, v] : headers)
+            if (detail::iequals(k, name)) return v;
+        return {};
+    }
+    nlohmann::json json() const { return nlohmann::json::parse(body, nullptr, false); }
+};
+
+namespace detail {
+inline task<> fetch_into(client& c, std::string_view method, std::string_view url, std::string_view body, const params& p,
+                         fetched& out) {
+    auto& r = co_await c.send(method, url, body, p);
+    out.status = r.status;
+    out.body = r.body;
+    out.url = r.url;
+    for (auto& [k, v] : r.headers()) out.headers.emplace_back(k, v);
+    out.error_code = r.error_code;
+    out.error = r.error;
+    out.timings = r.timings;
+}
+}  // namespace detail
+
+// Makes one request and waits for it. `url` is absolute, or relative to
+// `options.base_url`. Failures come back as error_code/error, never as a throw.
+inline fetched fetch(std::string_view method, std::string_view url, std::string_view body = {}, const params& p = {},
+                     const client_options& options = {}) {
+    detail::thread_context t(nullptr, -1);
+    fetched out;
+    std::exception_ptr err;
+    {
+        client c(t, nullptr, options);
+        t.start_sweeper();  // the request's timeout
+        detail::spawn(detail::fetch_into(c, method, url, body, p, out), [&](std::exception_ptr e) {
+            err = e;
+            t.stop_sweeper();
+        });
+        t.ioc.run();
+    }
+    if (err) {
+        out.error_code = error_code::generic;
+        try {
+            std::rethrow_exception(err);
+        } catch (const std::exception& e) {
+            out.error = e.what();
+        } catch (...) {
+            out.error = "request failed";
+        }
+    }
+    return out;
+}
+
+}  // namespace loadkit
+// ---- end loadkit/http/fetch.hpp
 // ---- begin loadkit/exec/executors.hpp
 // Executors: how many VUs run, and when they iterate (k6's closed-model
 // executors). The schedule is a pure function of the time and the VU's index,
@@ -3164,8 +3244,6 @@ class engine {
 
     run_result run(std::vector<scenario_spec>& specs, hook_fn setup, hook_fn teardown) {
         run_result result;
-        auto& log = logger::instance();
-        (void)log;
         // ---- validate everything before any load
         if (specs.empty()) throw config_error("no scenarios: add at least one");
         for (std::size_t i = 0; i < specs.size(); ++i) {
@@ -3394,7 +3472,6 @@ class engine {
                        thread_context& control, merged_metrics& merged) {
         // start a little in the future so every thread sees the same t0
         std::int64_t t0 = now_ns() + 2'000'000;
-        state_.start_ns = t0;
         std::deque<scenario_runtime> runtimes;
         std::uint64_t next_vu = 1;
         int total_vus = 0;

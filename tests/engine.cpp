@@ -670,6 +670,31 @@ TEST_CASE("latency: the median of a fixed-delay target is that delay") {
     CHECK(agg(r.summary, "http_req_waiting", "min") >= 20.0);
 }
 
+
+TEST_CASE("fetch: a blocking request outside any VU, failures as error codes") {
+    loadkit::target_server server;
+    auto ok = loadkit::fetch("POST", server.url() + "/echo", "hello", {.headers = {{"X-A", "1"}}});
+    CHECK(ok.status == 200);
+    CHECK(ok.json()["body"] == "hello");
+    CHECK(ok.json()["headers"]["X-A"] == "1");
+    CHECK(ok.header("content-type") == "application/json");
+    auto slow = loadkit::fetch("GET", server.url() + "/hang", {}, {.timeout = 200ms});
+    CHECK(slow.status == 0);
+    CHECK(slow.error_code == loadkit::error_code::request_timeout);
+    std::uint16_t port;
+    {
+        boost::asio::io_context ioc;
+        boost::asio::ip::tcp::acceptor a(ioc, {boost::asio::ip::make_address("127.0.0.1"), 0});
+        port = a.local_endpoint().port();
+    }
+    auto refused = loadkit::fetch("GET", "http://127.0.0.1:" + std::to_string(port) + "/");
+    CHECK(refused.error_code == loadkit::error_code::connection_refused);
+    loadkit::client_options base;
+    base.base_url = server.url();
+    CHECK(loadkit::fetch("GET", "/json", {}, {}, base).json()["ok"] == true);
+    CHECK(loadkit::fetch("GET", "not a url").error_code == loadkit::error_code::invalid_url);
+}
+
 #if LOADKIT_COUNT_ALLOCATIONS
 namespace {
 struct Steady : loadkit::Scenario<Steady> {

@@ -96,6 +96,31 @@ TEST_CASE("histogram: merging shards equals recording everything in one") {
     CHECK(copy.count() == merged.count() + 1);
 }
 
+TEST_CASE("histogram: exported buckets load back into the same distribution") {
+    std::mt19937_64 rng(3);
+    std::lognormal_distribution<double> d(std::log(1'000'000.0), 1.0);
+    loadkit::histogram h, loaded;
+    for (int i = 0; i < 50000; ++i) h.record(static_cast<std::uint64_t>(d(rng)));
+    std::uint64_t n = 0;
+    h.for_each_bucket([&](std::uint64_t lo, std::uint64_t hi, std::uint64_t count) {
+        CHECK(lo <= hi);
+        n += count;
+        loaded.record_n(lo + (hi - lo) / 2, count);
+    });
+    CHECK(n == h.count());
+    REQUIRE(loaded.count() == h.count());
+    for (double q : {0.5, 0.9, 0.99}) CHECK(std::abs(loaded.quantile(q) - h.quantile(q)) <= h.quantile(q) * 0.01);
+    // a histogram drawing on a shard's pool behaves the same
+    loadkit::detail::chunk_pool pool;
+    loadkit::histogram pooled(&pool);
+    for (int i = 1; i <= 1000; ++i) pooled.record(static_cast<std::uint64_t>(i) * 1000);
+    loadkit::histogram plain;
+    for (int i = 1; i <= 1000; ++i) plain.record(static_cast<std::uint64_t>(i) * 1000);
+    CHECK(pooled.quantile(0.95) == plain.quantile(0.95));
+    loadkit::histogram copy = pooled;  // copies own their chunks
+    CHECK(copy.quantile(0.5) == plain.quantile(0.5));
+}
+
 TEST_CASE("histogram: memory is bounded and small for one latency range") {
     loadkit::histogram h;
     for (std::uint64_t v = 20'000; v < 20'000'000; v += 997) h.record(v);  // 20 us .. 20 ms

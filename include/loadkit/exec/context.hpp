@@ -170,7 +170,6 @@ struct engine_state {
     bool has_request_listeners = false;
     client_options http;
     std::vector<std::string> scenario_names{""};  // id 0: setup/teardown, no scenario
-    std::int64_t start_ns = 0;
 
     // Stops the run: no new iterations; an iteration in flight gets its
     // scenario's gracefulStop, or nothing when `immediate`.

@@ -112,8 +112,6 @@ class engine {
 
     run_result run(std::vector<scenario_spec>& specs, hook_fn setup, hook_fn teardown) {
         run_result result;
-        auto& log = logger::instance();
-        (void)log;
         // ---- validate everything before any load
         if (specs.empty()) throw config_error("no scenarios: add at least one");
         for (std::size_t i = 0; i < specs.size(); ++i) {
@@ -342,7 +340,6 @@ class engine {
                        thread_context& control, merged_metrics& merged) {
         // start a little in the future so every thread sees the same t0
         std::int64_t t0 = now_ns() + 2'000'000;
-        state_.start_ns = t0;
         std::deque<scenario_runtime> runtimes;
         std::uint64_t next_vu = 1;
         int total_vus = 0;
