@@ -741,6 +741,7 @@ class response {
 #include <cstring>
 #include <memory>
 #include <span>
+#include <stdexcept>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -2475,6 +2476,23 @@ inline void vu_context::interrupt() {
     for (client* c = clients; c; c = c->next_in_vu_) c->cut();
 }
 
+// Runs `t` to completion on `ctx` from the calling thread, with the sweeper
+// on for timeouts: setup, teardown and fetch() drive the client this way.
+inline std::exception_ptr run_blocking(thread_context& ctx, task<> t) {
+    std::exception_ptr err;
+    bool done = false;
+    ctx.ioc.restart();
+    ctx.start_sweeper();
+    spawn(std::move(t), [&](std::exception_ptr e) {
+        err = e;
+        done = true;
+        ctx.stop_sweeper();
+    });
+    ctx.ioc.run();
+    if (!done) err = std::make_exception_ptr(std::runtime_error("did not complete"));
+    return err;
+}
+
 inline void thread_context::sweep() {
     auto now = now_ns();
     for (client* c = clients; c; c = c->next_)
@@ -2559,12 +2577,7 @@ inline fetched fetch(std::string_view method, std::string_view url, std::string_
     std::exception_ptr err;
     {
         client c(t, nullptr, options);
-        t.start_sweeper();  // the request's timeout
-        detail::spawn(detail::fetch_into(c, method, url, body, p, out), [&](std::exception_ptr e) {
-            err = e;
-            t.stop_sweeper();
-        });
-        t.ioc.run();
+        err = detail::run_blocking(t, detail::fetch_into(c, method, url, body, p, out));
     }
     if (err) {
         out.error_code = error_code::generic;
@@ -3363,21 +3376,8 @@ class engine {
         vu_context v;
         v.thread = &control;
         v.scenario_id = 0;
-        std::exception_ptr err;
-        {
-            client c(control, &v, state_.http);
-            control.ioc.restart();
-            control.start_sweeper();
-            bool done = false;
-            spawn(fn(c), [&](std::exception_ptr e) {
-                err = e;
-                done = true;
-                control.stop_sweeper();
-            });
-            control.ioc.run();
-            if (!done) err = std::make_exception_ptr(std::runtime_error("did not complete"));
-        }
-        return err;
+        client c(control, &v, state_.http);
+        return run_blocking(control, fn(c));
     }
 
     task<> vu_main(vu_context& v, scenario_runtime& sc) {

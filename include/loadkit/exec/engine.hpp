@@ -231,21 +231,8 @@ class engine {
         vu_context v;
         v.thread = &control;
         v.scenario_id = 0;
-        std::exception_ptr err;
-        {
-            client c(control, &v, state_.http);
-            control.ioc.restart();
-            control.start_sweeper();
-            bool done = false;
-            spawn(fn(c), [&](std::exception_ptr e) {
-                err = e;
-                done = true;
-                control.stop_sweeper();
-            });
-            control.ioc.run();
-            if (!done) err = std::make_exception_ptr(std::runtime_error("did not complete"));
-        }
-        return err;
+        client c(control, &v, state_.http);
+        return run_blocking(control, fn(c));
     }
 
     task<> vu_main(vu_context& v, scenario_runtime& sc) {

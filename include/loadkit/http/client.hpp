@@ -16,6 +16,7 @@
 #include <cstring>
 #include <memory>
 #include <span>
+#include <stdexcept>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -758,6 +759,23 @@ inline void vu_context::interrupt() {
     interrupted = true;
     if (timer) timer->cancel();
     for (client* c = clients; c; c = c->next_in_vu_) c->cut();
+}
+
+// Runs `t` to completion on `ctx` from the calling thread, with the sweeper
+// on for timeouts: setup, teardown and fetch() drive the client this way.
+inline std::exception_ptr run_blocking(thread_context& ctx, task<> t) {
+    std::exception_ptr err;
+    bool done = false;
+    ctx.ioc.restart();
+    ctx.start_sweeper();
+    spawn(std::move(t), [&](std::exception_ptr e) {
+        err = e;
+        done = true;
+        ctx.stop_sweeper();
+    });
+    ctx.ioc.run();
+    if (!done) err = std::make_exception_ptr(std::runtime_error("did not complete"));
+    return err;
 }
 
 inline void thread_context::sweep() {

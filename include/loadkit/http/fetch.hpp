@@ -59,12 +59,7 @@ inline fetched fetch(std::string_view method, std::string_view url, std::string_
     std::exception_ptr err;
     {
         client c(t, nullptr, options);
-        t.start_sweeper();  // the request's timeout
-        detail::spawn(detail::fetch_into(c, method, url, body, p, out), [&](std::exception_ptr e) {
-            err = e;
-            t.stop_sweeper();
-        });
-        t.ioc.run();
+        err = detail::run_blocking(t, detail::fetch_into(c, method, url, body, p, out));
     }
     if (err) {
         out.error_code = error_code::generic;
