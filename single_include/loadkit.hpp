@@ -1802,7 +1802,7 @@ struct connection {
     }
 };
 
-enum class phase { resolve, connect, handshake, write, read };
+enum class phase { connect, handshake, write, read };  // (DNS failures are always dns_failed)
 
 inline error_code classify(const sys_error& ec, phase p, SSL* ssl) {
     namespace ae = boost::asio::error;
@@ -1819,7 +1819,6 @@ inline error_code classify(const sys_error& ec, phase p, SSL* ssl) {
         if (p == phase::handshake || ec != boost::asio::ssl::error::stream_truncated) return error_code::tls_error;
     }
     if (ec == ae::eof || ec == boost::asio::ssl::error::stream_truncated) return error_code::connection_closed;
-    if (p == phase::resolve) return error_code::dns_failed;
     if (p == phase::connect) return error_code::dial_failed;
     return error_code::tcp_error;
 }
@@ -1898,6 +1897,14 @@ class client {
   private:
     friend struct detail::thread_context;
     friend struct detail::vu_context;
+
+    // A read or write that ended early (an error, or the peer's EOF): the
+    // connection is closed and the request fails with that error's code;
+    // fail() itself makes it a timeout, or an interrupt, when that is why.
+    void fail_io(detail::connection& c, const detail::sys_error& e, detail::phase p) {
+        c.close();
+        fail(detail::classify(e ? e : make_error_code(boost::asio::error::eof), p, nullptr), e ? e.message() : std::string("eof"));
+    }
 
     // Called by the sweeper when the deadline has passed, and on interrupt.
     void cut() noexcept {
@@ -2175,9 +2182,7 @@ inline task<bool> client::read_response(detail::connection& c, std::string_view 
                     res_.error_code = error_code::connection_closed;
                     co_return false;
                 }
-                fail(stop_requested() ? error_code::request_timeout : classify(e ? e : boost::asio::error::eof, phase::read, nullptr),
-                     e ? e.message() : "eof");
-                c.close();
+                fail_io(c, e, phase::read);
                 co_return false;
             }
             if (!t_first) t_first = now_ns();
@@ -2231,9 +2236,7 @@ inline task<bool> client::read_response(detail::connection& c, std::string_view 
                 auto [e, n] = co_await c.read_some(dst, room);
                 if (e || n == 0) {
                     if (sink) sink->resize(have);  // what arrived, not the zeroed room after it
-                    fail(stop_requested() ? error_code::request_timeout : classify(e ? e : boost::asio::error::eof, phase::read, nullptr),
-                         e ? e.message() : "eof");
-                    c.close();
+                    fail_io(c, e, phase::read);
                     co_return false;
                 }
                 have += n;
@@ -2246,9 +2249,7 @@ inline task<bool> client::read_response(detail::connection& c, std::string_view 
             while (r == chunked_decoder::result::need_more) {
                 auto [e, n] = co_await c.read_some(c.rbuf.data(), c.rbuf.size());
                 if (e || n == 0) {
-                    fail(stop_requested() ? error_code::request_timeout : classify(e ? e : boost::asio::error::eof, phase::read, nullptr),
-                         e ? e.message() : "eof");
-                    c.close();
+                    fail_io(c, e, phase::read);
                     co_return false;
                 }
                 bytes_in_ += n;
@@ -2271,8 +2272,7 @@ inline task<bool> client::read_response(detail::connection& c, std::string_view 
                 }
                 if (e == boost::asio::error::eof || e == boost::asio::ssl::error::stream_truncated) break;
                 if (e) {
-                    fail(stop_requested() ? error_code::request_timeout : classify(e, phase::read, nullptr), e.message());
-                    c.close();
+                    fail_io(c, e, phase::read);
                     co_return false;
                 }
             }
@@ -2308,10 +2308,11 @@ inline task<bool> client::exchange(detail::connection& c, const detail::url_part
         std::int64_t t_sent = now_ns();
         res_.timings.sending = t_sent - t_send;
         if (e) {
-            bool stale = c.served > 0 && attempt == 0 && !stop_requested();
-            c.close();
-            if (stale) continue;  // the server dropped an idle kept-alive connection
-            fail(stop_requested() ? error_code::request_timeout : classify(e, phase::write, nullptr), e.message());
+            if (c.served > 0 && attempt == 0 && !stop_requested()) {
+                c.close();
+                continue;  // the server dropped an idle kept-alive connection
+            }
+            fail_io(c, e, phase::write);
             co_return false;
         }
         if (co_await read_response(c, method, t_sent)) {
