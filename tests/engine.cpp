@@ -537,6 +537,80 @@ TEST_CASE("executors: ramping-vus follows its stages") {
     CHECK(r.summary["duration_secs"].get<double>() < 2.5);
 }
 
+namespace {
+// One GET per iteration, to a path set per test.
+struct Getter : loadkit::Scenario<Getter> {
+    static inline std::string path = "/";
+    struct User : loadkit::VU<Getter> {
+        loadkit::task<> iteration() { co_await http.get(path); }
+    };
+};
+}  // namespace
+
+TEST_CASE("open model: constant-arrival-rate starts exactly rate x duration iterations, on 1 or 2 threads") {
+    loadkit::target_server server;
+    Getter::path = "/";
+    for (int threads : {1, 2}) {
+        INFO("threads " << threads);
+        loadkit::test<Getter> t(quiet(server, threads));
+        t.scenario("car", loadkit::constant_arrival_rate{.rate = 500, .time_unit = 1s, .duration = 1s,
+                                                         .pre_allocated_vus = 10, .max_vus = 50});
+        auto r = t.run();
+        CHECK(agg(r.summary, "iterations", "count") == 500);
+        CHECK(agg(r.summary, "http_reqs", "count") == 500);
+        CHECK(agg(r.summary, "dropped_iterations", "count") == 0);
+        // the run lasts the scenario's duration: the rate is the one asked for
+        double secs = r.summary["duration_secs"];
+        CHECK(secs >= 0.99);
+        CHECK(agg(r.summary, "http_req_duration_intended", "count") == 500);
+        CHECK(agg(r.summary, "http_req_duration_intended", "min") >= agg(r.summary, "http_req_duration", "min"));
+    }
+}
+
+TEST_CASE("open model: a stalled target gives dropped iterations, exactly the ones no VU was free for") {
+    loadkit::target_server server;
+    Getter::path = "/hang";
+    loadkit::test<Getter> t(quiet(server, 2));
+    // 100 iterations scheduled; 5 VUs, each stuck on its first request until gracefulStop cuts it
+    t.scenario("car", loadkit::constant_arrival_rate{.rate = 200, .time_unit = 1s, .duration = 500ms,
+                                                     .pre_allocated_vus = 2, .max_vus = 5, .graceful_stop = 100ms});
+    auto r = t.run();
+    Getter::path = "/";
+    CHECK(agg(r.summary, "dropped_iterations", "count") == 95);
+    CHECK(agg(r.summary, "iterations_interrupted", "count") == 5);
+    CHECK(agg(r.summary, "iterations", "count") == 0);
+    CHECK(agg(r.summary, "vus", "max") == 5);
+}
+
+TEST_CASE("open model: ramping-arrival-rate follows the integral of its stages") {
+    loadkit::target_server server;
+    Getter::path = "/";
+    loadkit::test<Getter> t(quiet(server, 2));
+    // 0 -> 400/s over 0.5 s (100 iterations), 400/s for 0.25 s (100), 400 -> 0 over 0.25 s (50)
+    t.scenario("rar", loadkit::ramping_arrival_rate{.start_rate = 0, .time_unit = 1s,
+                                                    .stages = {{500ms, 400}, {250ms, 400}, {250ms, 0}},
+                                                    .pre_allocated_vus = 5, .max_vus = 40});
+    auto r = t.run();
+    CHECK(agg(r.summary, "iterations", "count") == 250);
+    CHECK(agg(r.summary, "dropped_iterations", "count") == 0);
+}
+
+TEST_CASE("open model: the schedule is exact (unit)") {
+    auto t0 = 1'000'000'000;
+    loadkit::detail::schedule c(loadkit::constant_arrival_rate{.rate = 3, .time_unit = 1s, .duration = 2s}, t0);
+    CHECK(c.arrival_offset(0) == 0);
+    CHECK(c.arrival_offset(1) == 333'333'333);
+    CHECK(c.arrival_offset(5) == 1'666'666'666);
+    CHECK(c.arrival_offset(6) == -1);
+    loadkit::detail::schedule r(loadkit::ramping_arrival_rate{.start_rate = 10, .time_unit = 1s, .stages = {{1s, 10}, {2s, 30}}}, t0);
+    // 10 in the first second, then 10 -> 30 over 2 s: 40 more
+    CHECK(r.arrival_offset(9) == 900'000'000);
+    CHECK(r.arrival_offset(49) > 2'900'000'000);
+    CHECK(r.arrival_offset(50) == -1);
+    // a quarter of the second stage: 10t + 5t^2 = 10 at t = 0.732 s (with t the time into the stage)
+    CHECK(std::abs(r.arrival_offset(20) - 1'732'050'807) < 100);
+}
+
 TEST_CASE("executors: gracefulStop cuts an iteration that runs too long; on_stop still runs") {
     J.clear();
     loadkit::target_server server;

@@ -97,6 +97,12 @@ class VU {
     std::uint64_t iteration_index() const noexcept { return ctx_->iteration; }
     std::string_view scenario() const noexcept { return ctx_->scenario; }
 
+    // k6's __ENV: the scenario's env, then options::env, then the process
+    // environment; `fallback` when none has `key`.
+    std::string_view env(std::string_view key, std::string_view fallback = {}) const {
+        return detail::lookup_env(ctx_, key, fallback);
+    }
+
     // Think time; cut short (by an interrupted_error) only when the run stops.
     auto sleep(nanoseconds d) { return ctx_->wait_until(detail::now_ns() + d.count()); }
 
@@ -129,14 +135,30 @@ task<> call_iteration(U& u, const D& d) {
 }
 
 template <class U, class D>
+struct exec_fn {
+    task<> (U::*with_data)(const D&) = nullptr;
+    task<> (U::*plain)() = nullptr;
+};
+
+template <class U, class D>
+concept has_iteration = requires(U& u, const D& d) { { u.iteration(d) } -> std::same_as<task<>>; } ||
+                        requires(U& u) { { u.iteration() } -> std::same_as<task<>>; };
+
+template <class U, class D>
 struct dsl_vu final : vu_instance {
     const D* data;
+    exec_fn<U, D> exec;
     U user;
-    explicit dsl_vu(const D* d) : data(d) {
+    dsl_vu(const D* d, exec_fn<U, D> e) : data(d), exec(e) {
         has_on_start = requires(U& u, const D& x) { u.on_start(x); } || requires(U& u) { u.on_start(); };
         has_on_stop = requires(U& u, const D& x) { u.on_stop(x); } || requires(U& u) { u.on_stop(); };
     }
-    task<> iteration() override { return call_iteration(user, *data); }
+    task<> iteration() override {
+        if (exec.with_data) return (user.*exec.with_data)(*data);
+        if (exec.plain) return (user.*exec.plain)();
+        if constexpr (has_iteration<U, D>) return call_iteration(user, *data);
+        else throw std::logic_error("no exec function");  // scenario() does not allow this
+    }
     task<> on_start() override {
         if constexpr (requires { { user.on_start(*data) } -> std::same_as<task<>>; }) return user.on_start(*data);
         else if constexpr (requires { { user.on_start() } -> std::same_as<task<>>; }) return user.on_start();
@@ -151,16 +173,14 @@ struct dsl_vu final : vu_instance {
 
 template <class U, class D>
 struct dsl_factory final : vu_factory {
-    static_assert(requires(U& u, const D& d) { { u.iteration(d) } -> std::same_as<task<>>; } ||
-                      requires(U& u) { { u.iteration() } -> std::same_as<task<>>; },
-                  "a VU type needs `loadkit::task<> iteration(const Data&)` or `loadkit::task<> iteration()`");
-    explicit dsl_factory(const std::optional<D>* d) : data(d) {}
+    dsl_factory(const std::optional<D>* d, exec_fn<U, D> e) : data(d), exec(e) {}
     const std::optional<D>* data;
+    exec_fn<U, D> exec;
 
     std::unique_ptr<vu_instance> create(vu_context& ctx) override {
         constructing_vu = &ctx;
         struct reset { ~reset() { constructing_vu = nullptr; } } r;
-        auto p = std::make_unique<dsl_vu<U, D>>(&**data);
+        auto p = std::make_unique<dsl_vu<U, D>>(&**data, exec);
         if constexpr (requires(U& u, request& q) { u.before_request(q); }) {
             ctx.hook_self = &p->user;
             ctx.before_request = [](void* self, request& q) { static_cast<U*>(self)->before_request(q); };
@@ -184,10 +204,23 @@ class test {
 
     explicit test(options o = {}) : opts_(std::move(o)) {}
 
+    // A scenario whose VUs are U and whose exec function is U::iteration.
     template <class U = typename S::User>
-    test& scenario(std::string name, executor e) {
-        specs_.push_back({std::move(name), std::move(e), std::make_shared<detail::dsl_factory<U, data_type>>(&data_)});
-        return *this;
+    test& scenario(std::string name, executor e, scenario_options so = {}) {
+        static_assert(detail::has_iteration<U, data_type>,
+                      "a VU type needs `loadkit::task<> iteration(const Data&)` or `loadkit::task<> iteration()`, "
+                      "or name its exec function: scenario(name, executor, &User::browse)");
+        return add(std::move(name), std::move(e), detail::exec_fn<U, data_type>{}, std::move(so));
+    }
+    // A scenario whose exec function is another member of its VU type (k6's
+    // `exec`): scenario("browse", constant_vus{...}, &Shop::User::browse).
+    template <class U>
+    test& scenario(std::string name, executor e, task<> (U::*exec)(const data_type&), scenario_options so = {}) {
+        return add(std::move(name), std::move(e), detail::exec_fn<U, data_type>{exec, nullptr}, std::move(so));
+    }
+    template <class U>
+    test& scenario(std::string name, executor e, task<> (U::*exec)(), scenario_options so = {}) {
+        return add(std::move(name), std::move(e), detail::exec_fn<U, data_type>{nullptr, exec}, std::move(so));
     }
 
     options& settings() noexcept { return opts_; }
@@ -222,6 +255,13 @@ class test {
     const std::optional<data_type>& data() const noexcept { return data_; }
 
   private:
+    template <class U>
+    test& add(std::string name, executor e, detail::exec_fn<U, data_type> exec, scenario_options so) {
+        specs_.push_back({std::move(name), std::move(e), std::make_shared<detail::dsl_factory<U, data_type>>(&data_, exec),
+                          {so.env.begin(), so.env.end()}, {so.tags.begin(), so.tags.end()}});
+        return *this;
+    }
+
     task<> do_setup(client& http) {
         if constexpr (detail::has_setup<S>) data_.emplace(co_await S::setup(http));
         else data_.emplace();

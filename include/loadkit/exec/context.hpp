@@ -5,6 +5,7 @@
 // engine_state, whose fields are atomics or touched off the hot path.
 #include <atomic>
 #include <coroutine>
+#include <cstdlib>
 #include <cstdint>
 #include <limits>
 #include <map>
@@ -95,6 +96,8 @@ struct thread_context {
     std::vector<vu_context*> vus;         // every VU of this thread, for deadlines
     std::unordered_map<std::string, std::vector<boost::asio::ip::tcp::endpoint>, string_hash, std::equal_to<>> dns;
 
+    std::vector<boost::asio::steady_timer*> stop_timers;  // woken when the run stops (arrival dispatchers)
+
     boost::asio::steady_timer sweep_timer;
     nanoseconds sweep_period = std::chrono::milliseconds(10);
     bool sweeping = false;
@@ -119,6 +122,14 @@ struct vu_context {
     bool ignore_global_stop = false;     // on_stop after an abort: only its own deadline applies
     std::int64_t hard_deadline = std::numeric_limits<std::int64_t>::max();
     std::int64_t graceful_stop_ns = 0;   // the scenario's gracefulStop, applied after an abort
+
+    // Open model: the iteration handed to this VU by its arrival dispatcher.
+    std::coroutine_handle<> parked{};    // set while the VU waits for an iteration
+    bool released = false;               // the dispatcher is done: leave instead of iterating
+    std::int64_t intended_start = 0;     // when the iteration was scheduled to start
+    std::int64_t start_lag = -1;         // how late it started; -1 in the closed model
+
+    const std::map<std::string, std::string, std::less<>>* env = nullptr;  // the scenario's env
 
     client* clients = nullptr;           // this VU's clients, to cut their I/O on interrupt
     std::optional<boost::asio::steady_timer> timer;  // sleep and start waits
@@ -170,6 +181,7 @@ struct engine_state {
     bool has_request_listeners = false;
     client_options http;
     std::vector<std::string> scenario_names{""};  // id 0: setup/teardown, no scenario
+    std::map<std::string, std::string, std::less<>> env;  // options::env
 
     // Stops the run: no new iterations; an iteration in flight gets its
     // scenario's gracefulStop, or nothing when `immediate`.
@@ -207,6 +219,18 @@ struct engine_state {
         }
     }
 };
+
+// k6's __ENV lookup order: the scenario's env, the run's env, the process's.
+inline std::string_view lookup_env(const vu_context* v, std::string_view key, std::string_view fallback) {
+    if (v && v->env)
+        if (auto it = v->env->find(key); it != v->env->end()) return it->second;
+    if (v && v->thread && v->thread->engine) {
+        auto& e = v->thread->engine->env;
+        if (auto it = e.find(key); it != e.end()) return it->second;
+    }
+    if (const char* p = std::getenv(std::string(key).c_str())) return p;
+    return fallback;
+}
 
 inline void thread_context::start_sweeper() {
     sweeping = true;

@@ -10,6 +10,7 @@
 #include <cstdio>
 #include <deque>
 #include <fstream>
+#include <map>
 #include <functional>
 #include <iostream>
 #include <memory>
@@ -41,8 +42,16 @@ inline constexpr int script_error = 107;     // setup() failed, a script could n
 inline constexpr int aborted_by_script = 108;  // abort_test() from VU code
 }  // namespace exit_code
 
+// Per-scenario settings beside the executor (k6's scenario `env` and `tags`).
+struct scenario_options {
+    std::map<std::string, std::string> env;   // over options::env, for this scenario's VUs
+    std::map<std::string, std::string> tags;  // added to every sample of the scenario
+};
+
 struct options {
     std::string name = "loadkit";            // the summary's "name"
+    std::map<std::string, std::string> env;  // k6's -e: what VU::env() sees before the process environment
+    std::map<std::string, std::string> tags; // added to every sample of the run
     std::string target;                      // base URL for relative request URLs
     int threads = 0;                         // worker threads; 0: one per core
     client_options http;                     // client defaults (http.base_url is set from target)
@@ -86,18 +95,44 @@ struct scenario_spec {
     std::string name;
     executor exec;
     std::shared_ptr<vu_factory> factory;
+    std::map<std::string, std::string, std::less<>> env;   // over options::env, for this scenario's VUs
+    std::map<std::string, std::string, std::less<>> tags;  // on every sample of this scenario
 };
 
 struct scenario_runtime {
     scenario_runtime(const scenario_spec& s, std::uint32_t id_, std::int64_t t0, std::uint64_t first)
         : name(s.name), id(id_), plan(s.exec, t0), factory(s.factory), first_vu_id(first),
-          max_vus(schedule::max_vus(s.exec)) {}
+          max_vus(schedule::max_vus(s.exec)), open(is_open_model(s.exec)), env(&s.env) {
+        std::visit([&](auto& x) {
+            if constexpr (requires { x.pre_allocated_vus; }) pre_allocated = x.pre_allocated_vus;
+        }, s.exec);
+    }
     std::string name;
     std::uint32_t id;
     schedule plan;
     std::shared_ptr<vu_factory> factory;
     std::uint64_t first_vu_id;
     int max_vus;
+    bool open;
+    int pre_allocated = 0;
+    const std::map<std::string, std::string, std::less<>>* env;
+};
+
+// Open model: one thread's share ("lane") of a scenario's arrivals. Lane j of
+// D starts iterations j, j+D, j+2D... on VUs j, j+D, ... of the scenario, so
+// the lanes never talk to each other and together start exactly the
+// scenario's schedule.
+struct arrival_lane {
+    arrival_lane(scenario_runtime& s, thread_context& t, std::deque<vu_context>& c, std::uint64_t j, std::uint64_t d)
+        : sc(&s), w(&t), contexts(&c), lane(j), lanes(d), next_index(j), timer(t.ioc) {}
+    scenario_runtime* sc;
+    thread_context* w;
+    std::deque<vu_context>* contexts;  // the thread's VU contexts
+    std::uint64_t lane, lanes;
+    std::uint64_t next_index;          // the next VU index this lane may create
+    std::vector<vu_context*> idle;     // VUs waiting for an iteration (used last-in first-out: warm connections)
+    bool done = false;
+    boost::asio::steady_timer timer;
 };
 
 class engine {
@@ -129,6 +164,8 @@ class engine {
         state_.events = &opts_.events;
         state_.has_request_listeners = !opts_.events.request.empty();
         state_.http = opts_.http;
+        state_.env.clear();
+        state_.env.insert(opts_.env.begin(), opts_.env.end());
         if (!opts_.target.empty()) state_.http.base_url = opts_.target;
         for (auto& s : specs) state_.scenario_names.push_back(s.name);
 
@@ -235,7 +272,23 @@ class engine {
         return run_blocking(control, fn(c));
     }
 
-    task<> vu_main(vu_context& v, scenario_runtime& sc) {
+    // Open model: a VU waits here for its lane to hand it an iteration.
+    struct park {
+        vu_context& v;
+        arrival_lane& lane;
+        bool await_ready() const noexcept { return lane.done; }
+        void await_suspend(std::coroutine_handle<> h) {
+            v.parked = h;
+            lane.idle.push_back(&v);
+        }
+        bool await_resume() noexcept {  // true: an iteration was handed over
+            v.parked = {};
+            return !lane.done && !v.released;
+        }
+    };
+
+    // Every VU runs this: the seed's lifecycle around the executor's decisions.
+    task<> vu_main(vu_context& v, scenario_runtime& sc, arrival_lane* lane) {
         auto& st = state_;
         auto& stats = v.thread->shard.scenario(sc.id);
         std::unique_ptr<vu_instance> inst;
@@ -243,18 +296,23 @@ class engine {
         std::uint64_t done = 0;
         for (;;) {
             if (st.stopping.load(std::memory_order_relaxed)) break;
-            auto now = now_ns();
-            auto d = sc.plan.next(v.index, done, now);
-            if (d.kind == decision::stop) break;
-            if (d.kind == decision::wait) {
-                try {
-                    co_await v.wait_until(d.at);
-                } catch (const interrupted_error&) {
-                    v.interrupted = false;
+            if (lane) {
+                if (!co_await park{v, *lane}) break;
+                v.hard_deadline = sc.plan.end_ns() + sc.plan.graceful_stop_ns();
+                v.start_lag = std::max<std::int64_t>(0, now_ns() - v.intended_start);
+            } else {
+                auto d = sc.plan.next(v.index, done, now_ns());
+                if (d.kind == decision::stop) break;
+                if (d.kind == decision::wait) {
+                    try {
+                        co_await v.wait_until(d.at);
+                    } catch (const interrupted_error&) {
+                        v.interrupted = false;
+                    }
+                    continue;
                 }
-                continue;
+                v.hard_deadline = d.deadline;
             }
-            v.hard_deadline = d.deadline;
             if (!started) {
                 started = true;
                 try {
@@ -291,6 +349,7 @@ class engine {
             v.running = false;
             v.interrupted = false;
             v.hard_deadline = std::numeric_limits<std::int64_t>::max();
+            v.start_lag = -1;
             ++done;
             ++v.iteration;
         }
@@ -323,6 +382,61 @@ class engine {
         v.ignore_global_stop = false;
     }
 
+    // A timer wait that the sweeper cuts short when the run stops.
+    static auto sleep_until(boost::asio::steady_timer& t, std::int64_t at_ns) {
+        struct awaiter {
+            boost::asio::steady_timer& t;
+            std::int64_t at;
+            bool await_ready() const noexcept { return at <= now_ns(); }
+            void await_suspend(std::coroutine_handle<> h) {
+                t.expires_at(clock::time_point(nanoseconds(at)));
+                t.async_wait([h](const boost::system::error_code&) { h.resume(); });
+            }
+            void await_resume() const noexcept {}
+        };
+        return awaiter{t, at_ns};
+    }
+
+    // Open model: starts this lane's share of the scenario's iterations on
+    // schedule. An iteration that finds no idle VU gets a new one while the
+    // lane may create more, and is dropped otherwise: it is never delayed, so
+    // the schedule does not bend to the target (no coordinated omission).
+    task<> arrivals(arrival_lane& ln, function_ref<vu_context&(arrival_lane&)> new_vu) {
+        auto& sc = *ln.sc;
+        auto& stats = ln.w->shard.scenario(sc.id);
+        ln.w->stop_timers.push_back(&ln.timer);
+        auto max = static_cast<std::uint64_t>(sc.max_vus);
+        for (std::uint64_t k = ln.lane;; k += ln.lanes) {
+            auto off = sc.plan.arrival_offset(k);
+            if (off < 0 || state_.stopping.load(std::memory_order_relaxed)) break;
+            std::int64_t at = sc.plan.start_ns() + off;
+            co_await sleep_until(ln.timer, at);
+            if (state_.stopping.load(std::memory_order_relaxed)) break;
+            vu_context* v = nullptr;
+            if (!ln.idle.empty()) {
+                v = ln.idle.back();
+                ln.idle.pop_back();
+            } else if (ln.next_index < max) {
+                v = &new_vu(ln);  // parks at once, so it is idle now
+                ln.idle.pop_back();
+            }
+            if (!v) {
+                ++stats.dropped;
+                continue;
+            }
+            v->intended_start = at;
+            v->parked.resume();
+        }
+        ln.done = true;
+        auto& timers = ln.w->stop_timers;
+        timers.erase(std::remove(timers.begin(), timers.end(), &ln.timer), timers.end());
+        auto idle = std::move(ln.idle);
+        for (auto* v : idle) {
+            v->released = true;
+            v->parked.resume();  // it leaves: on_stop, user_stop
+        }
+    }
+
     void run_scenarios(std::vector<scenario_spec>& specs, std::vector<std::unique_ptr<thread_context>>& workers,
                        thread_context& control, merged_metrics& merged) {
         // start a little in the future so every thread sees the same t0
@@ -335,42 +449,70 @@ class engine {
             next_vu += static_cast<std::uint64_t>(runtimes.back().max_vus);
             total_vus += runtimes.back().max_vus;
         }
-        std::atomic<int> remaining{total_vus};
         std::size_t nthreads = workers.size();
         // each thread's VU contexts live in its own deque (stable addresses)
         std::vector<std::deque<vu_context>> contexts(nthreads);
+        std::vector<std::vector<vu_context*>> closed_vus(nthreads);
+        std::deque<arrival_lane> lanes;
+        std::vector<std::vector<arrival_lane*>> thread_lanes(nthreads);
+        auto make_vu = [&](std::size_t t, scenario_runtime& sc, std::uint64_t index) -> vu_context& {
+            auto& w = *workers[t];
+            auto& v = contexts[t].emplace_back();
+            v.thread = &w;
+            v.scenario_id = sc.id;
+            v.scenario = sc.name;
+            v.index = index;
+            v.id = sc.first_vu_id + index;
+            v.graceful_stop_ns = sc.plan.graceful_stop_ns();
+            v.env = sc.env;
+            w.vus.push_back(&v);
+            return v;
+        };
         std::uint64_t rr = 0;
-        for (auto& sc : runtimes)
-            for (int k = 0; k < sc.max_vus; ++k) {
-                auto& w = *workers[rr % nthreads];
-                auto& v = contexts[rr % nthreads].emplace_back();
-                ++rr;
-                v.thread = &w;
-                v.scenario_id = sc.id;
-                v.scenario = sc.name;
-                v.index = static_cast<std::uint64_t>(k);
-                v.id = sc.first_vu_id + static_cast<std::uint64_t>(k);
-                v.graceful_stop_ns = sc.plan.graceful_stop_ns();
-                w.vus.push_back(&v);
+        for (auto& sc : runtimes) {
+            if (sc.open) {
+                auto d = std::min<std::uint64_t>(nthreads, static_cast<std::uint64_t>(sc.max_vus));
+                for (std::uint64_t j = 0; j < d; ++j) {
+                    auto t = (rr + j) % nthreads;
+                    thread_lanes[t].push_back(&lanes.emplace_back(sc, *workers[t], contexts[t], j, d));
+                }
+                rr += d;
+                continue;
             }
+            for (int k = 0; k < sc.max_vus; ++k, ++rr)
+                closed_vus[rr % nthreads].push_back(&make_vu(rr % nthreads, sc, static_cast<std::uint64_t>(k)));
+        }
+        // Coroutines still running: VUs and arrival lanes. Counted down as each
+        // ends (not from inside them: whatever happens in a VU, the run must end).
+        std::atomic<int> remaining{static_cast<int>(lanes.size())};
+        for (auto& c : closed_vus) remaining += static_cast<int>(c.size());
+        auto ended = [&remaining, &control](std::exception_ptr e) {
+            if (e) detail::log(log_level::error, "a VU ended with an unexpected error");
+            if (remaining.fetch_sub(1) == 1) boost::asio::post(control.ioc, [&control] { control.stop_sweeper(); });
+        };
+        // open model: a new VU for a lane (on the lane's thread), parked at once
+        auto lane_vu = [&](arrival_lane& ln) -> vu_context& {
+            auto t = static_cast<std::size_t>(ln.w->index);
+            auto& v = make_vu(t, *ln.sc, ln.next_index);
+            ln.next_index += ln.lanes;
+            remaining.fetch_add(1);
+            spawn(vu_main(v, *ln.sc, &ln), ended);
+            return v;
+        };
         std::vector<std::thread> threads;
         for (std::size_t t = 0; t < nthreads; ++t) {
             threads.emplace_back([&, t] {
                 auto& w = *workers[t];
                 auto guard = boost::asio::make_work_guard(w.ioc);
-                boost::asio::post(w.ioc, [&] {
+                boost::asio::post(w.ioc, [&, t] {
                     w.start_sweeper();
-                    for (auto* v : w.vus) {
-                        auto& sc = runtimes[v->scenario_id - 1];
-                        // counted down here, not in vu_main: whatever happens in a VU,
-                        // the run must end
-                        spawn(vu_main(*v, sc), [&remaining, &control](std::exception_ptr e) {
-                            if (e) detail::log(log_level::error, "a VU ended with an unexpected error");
-                            if (remaining.fetch_sub(1) == 1)
-                                boost::asio::post(control.ioc, [&control] { control.stop_sweeper(); });
-                        });
+                    for (auto* v : closed_vus[t]) spawn(vu_main(*v, runtimes[v->scenario_id - 1], nullptr), ended);
+                    for (auto* ln : thread_lanes[t]) {
+                        auto pre = static_cast<std::uint64_t>(ln->sc->pre_allocated);
+                        while (ln->next_index < pre) lane_vu(*ln);
+                        spawn(arrivals(*ln, lane_vu), ended);
                     }
-                    if (w.vus.empty()) w.stop_sweeper();
+                    if (closed_vus[t].empty() && thread_lanes[t].empty()) w.stop_sweeper();
                 });
                 guard.reset();
                 w.ioc.run();
@@ -379,7 +521,7 @@ class engine {
         // the control loop: the vus gauge, and waiting for every VU to end
         merged_metrics::sample(merged.vus_max, total_vus);
         control.ioc.restart();
-        if (total_vus > 0) {
+        if (remaining.load() > 0) {
             control.sweeping = true;
             // the first sample once VUs have had a moment to start, then every 100 ms
             bool first = true;

@@ -1,13 +1,15 @@
 #pragma once
-// Executors: how many VUs run, and when they iterate (k6's closed-model
-// executors). The schedule is a pure function of the time and the VU's index,
-// so every worker thread decides for its own VUs without asking anyone: the
-// only shared state is shared-iterations' atomic counter.
+// Executors: how many VUs run, and when they iterate (k6's executors). In the
+// closed model the schedule is a pure function of the time and the VU's index;
+// in the open model (arrival rates) it is a pure function of the iteration's
+// number. Either way every worker thread decides for its own VUs without
+// asking anyone: the only shared state is shared-iterations' atomic counter.
 #include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cmath>
 #include <cstdint>
+#include <cstdio>
 #include <limits>
 #include <stdexcept>
 #include <string>
@@ -62,12 +64,40 @@ struct shared_iterations {
     nanoseconds graceful_stop = 30s;
 };
 
-using executor = std::variant<constant_vus, ramping_vus, per_vu_iterations, shared_iterations>;
+// Open model: `rate` iterations start per `time_unit` for `duration`, on
+// schedule whatever the target does. An iteration that finds no free VU gets
+// a new one while fewer than `max_vus` exist, and is otherwise dropped
+// (counted in dropped_iterations).
+struct constant_arrival_rate {
+    double rate = 1;
+    nanoseconds time_unit = 1s;
+    nanoseconds duration = 10s;
+    int pre_allocated_vus = 1;
+    int max_vus = 0;                   // 0: pre_allocated_vus
+    nanoseconds start_time{};
+    nanoseconds graceful_stop = 30s;
+};
+// Open model: the rate follows `stages` (targets are iterations per
+// `time_unit`) linearly from `start_rate`.
+struct ramping_arrival_rate {
+    double start_rate = 0;
+    nanoseconds time_unit = 1s;
+    std::vector<stage> stages;
+    int pre_allocated_vus = 1;
+    int max_vus = 0;                   // 0: pre_allocated_vus
+    nanoseconds start_time{};
+    nanoseconds graceful_stop = 30s;
+};
+
+using executor = std::variant<constant_vus, ramping_vus, per_vu_iterations, shared_iterations, constant_arrival_rate,
+                              ramping_arrival_rate>;
 
 inline std::string_view executor_name(const executor& e) {
-    static constexpr std::string_view names[] = {"constant-vus", "ramping-vus", "per-vu-iterations", "shared-iterations"};
+    static constexpr std::string_view names[] = {"constant-vus",      "ramping-vus",           "per-vu-iterations",
+                                                 "shared-iterations", "constant-arrival-rate", "ramping-arrival-rate"};
     return names[e.index()];
 }
+inline bool is_open_model(const executor& e) noexcept { return e.index() >= 4; }
 
 namespace detail {
 
@@ -82,6 +112,12 @@ inline std::string format_duration(nanoseconds d) {
         s += "s";
     } else if (ms) s += std::to_string(ms) + "ms";
     return s;
+}
+
+inline std::string format_number(double v) {
+    char b[32];
+    std::snprintf(b, sizeof b, "%g", v);
+    return b;
 }
 
 // What a VU does next.
@@ -101,13 +137,22 @@ class schedule {
         }, exec_);
         end_ = start_ + std::visit([](auto& x) -> std::int64_t {
             using T = std::decay_t<decltype(x)>;
-            if constexpr (std::is_same_v<T, constant_vus>) return x.duration.count();
-            else if constexpr (std::is_same_v<T, ramping_vus>) {
+            if constexpr (std::is_same_v<T, constant_vus> || std::is_same_v<T, constant_arrival_rate>) return x.duration.count();
+            else if constexpr (std::is_same_v<T, ramping_vus> || std::is_same_v<T, ramping_arrival_rate>) {
                 std::int64_t t = 0;
                 for (auto& s : x.stages) t += s.duration.count();
                 return t;
             } else return x.max_duration.count();
         }, exec_);
+        if (auto* r = std::get_if<ramping_arrival_rate>(&exec_)) {
+            // iterations started by the end of each stage, for arrival_offset()
+            double a = r->start_rate, n = 0;
+            for (auto& st : r->stages) {
+                n += (a + st.target) / 2.0 * static_cast<double>(st.duration.count()) / static_cast<double>(r->time_unit.count());
+                stage_counts_.push_back(n);
+                a = st.target;
+            }
+        }
     }
 
     static void validate(const std::string& scenario, const executor& e) {
@@ -116,7 +161,25 @@ class schedule {
             using T = std::decay_t<decltype(x)>;
             if (x.start_time.count() < 0) bad("startTime must not be negative");
             if (x.graceful_stop.count() < 0) bad("gracefulStop must not be negative");
-            if constexpr (std::is_same_v<T, ramping_vus>) {
+            if constexpr (std::is_same_v<T, constant_arrival_rate> || std::is_same_v<T, ramping_arrival_rate>) {
+                if (x.time_unit.count() <= 0) bad("timeUnit must be positive");
+                if (x.pre_allocated_vus < 0) bad("preAllocatedVUs must not be negative");
+                if (x.max_vus != 0 && x.max_vus < x.pre_allocated_vus)
+                    bad("maxVUs (" + std::to_string(x.max_vus) + ") must not be less than preAllocatedVUs (" +
+                        std::to_string(x.pre_allocated_vus) + ")");
+                if (std::max(x.max_vus, x.pre_allocated_vus) < 1) bad("preAllocatedVUs or maxVUs must be at least 1");
+                if constexpr (std::is_same_v<T, constant_arrival_rate>) {
+                    if (!(x.rate > 0) || !std::isfinite(x.rate)) bad("rate must be positive");
+                    if (x.duration.count() <= 0) bad("duration must be positive");
+                } else {
+                    if (!(x.start_rate >= 0) || !std::isfinite(x.start_rate)) bad("startRate must not be negative");
+                    if (x.stages.empty()) bad("ramping-arrival-rate needs at least one stage");
+                    for (auto& s : x.stages) {
+                        if (s.duration.count() < 0) bad("a stage's duration must not be negative");
+                        if (s.target < 0) bad("a stage's target must not be negative");
+                    }
+                }
+            } else if constexpr (std::is_same_v<T, ramping_vus>) {
                 if (x.start_vus < 0) bad("startVUs must not be negative");
                 if (x.stages.empty()) bad("ramping-vus needs at least one stage");
                 for (auto& s : x.stages) {
@@ -145,6 +208,8 @@ class schedule {
                 int m = x.start_vus;
                 for (auto& s : x.stages) m = std::max(m, s.target);
                 return m;
+            } else if constexpr (std::is_same_v<T, constant_arrival_rate> || std::is_same_v<T, ramping_arrival_rate>) {
+                return std::max(x.max_vus, x.pre_allocated_vus);
             } else return x.vus;
         }, e);
     }
@@ -163,12 +228,52 @@ class schedule {
             } else if constexpr (std::is_same_v<T, per_vu_iterations>)
                 s = std::to_string(x.iterations) + " iterations for each of " + std::to_string(x.vus) + " VUs (maxDuration: " +
                     format_duration(x.max_duration) + ")";
-            else
+            else if constexpr (std::is_same_v<T, constant_arrival_rate>)
+                s = format_number(x.rate) + " iterations/" + format_duration(x.time_unit) + " for " + format_duration(x.duration) +
+                    " (maxVUs: " + std::to_string(max_vus(x)) + ")";
+            else if constexpr (std::is_same_v<T, ramping_arrival_rate>) {
+                nanoseconds total{};
+                double peak = x.start_rate;
+                for (auto& st : x.stages) { total += st.duration; peak = std::max(peak, static_cast<double>(st.target)); }
+                s = "up to " + format_number(peak) + " iterations/" + format_duration(x.time_unit) + " for " + format_duration(total) +
+                    " over " + std::to_string(x.stages.size()) + " stages (maxVUs: " + std::to_string(max_vus(x)) + ")";
+            } else
                 s = std::to_string(x.iterations) + " iterations shared among " + std::to_string(x.vus) + " VUs (maxDuration: " +
                     format_duration(x.max_duration) + ")";
             if (x.start_time.count()) s += ", startTime: " + format_duration(x.start_time);
             return s + ", gracefulStop: " + format_duration(x.graceful_stop);
         }, e);
+    }
+
+    // Open model: iteration `k`'s (0-based, counted over the whole scenario)
+    // intended start, as an offset from the scenario's start; -1 when it
+    // falls at or after the end. Iteration k starts when the integral of the
+    // rate reaches k, so a constant rate r starts exactly r*duration of them.
+    std::int64_t arrival_offset(std::uint64_t k) const {
+        double n = static_cast<double>(k);
+        double off;
+        if (auto* c = std::get_if<constant_arrival_rate>(&exec_)) {
+            off = n * static_cast<double>(c->time_unit.count()) / c->rate;
+        } else {
+            auto& r = std::get<ramping_arrival_rate>(exec_);
+            auto it = std::upper_bound(stage_counts_.begin(), stage_counts_.end(), n);
+            if (it == stage_counts_.end()) return -1;
+            auto i = static_cast<std::size_t>(it - stage_counts_.begin());
+            double before = i ? stage_counts_[i - 1] : 0.0;
+            double a = i ? r.stages[i - 1].target : r.start_rate, b = r.stages[i].target;
+            double unit = static_cast<double>(r.time_unit.count()), span = static_cast<double>(r.stages[i].duration.count());
+            std::int64_t t0 = 0;
+            for (std::size_t j = 0; j < i; ++j) t0 += r.stages[j].duration.count();
+            // solve a*t + (b-a)*t^2/(2*span) = (n - before)*unit for t, in the
+            // form that does not cancel when b is close to a
+            double m = (n - before) * unit, slope = (b - a) / span;
+            double disc = a * a + 2.0 * slope * m;
+            double denom = a + std::sqrt(std::max(0.0, disc));
+            double t = denom > 0 ? 2.0 * m / denom : 0.0;
+            off = static_cast<double>(t0) + std::min(t, span);
+        }
+        auto o = static_cast<std::int64_t>(off);
+        return o < end_ - start_ ? o : -1;
     }
 
     std::int64_t start_ns() const noexcept { return start_; }
@@ -190,7 +295,7 @@ class schedule {
             } else if constexpr (std::is_same_v<T, shared_iterations>) {
                 if (claimed_.fetch_add(1, std::memory_order_relaxed) >= x.iterations) return decision{};
                 return {decision::iterate, 0, hard};
-            } else {
+            } else if constexpr (std::is_same_v<T, ramping_vus>) {
                 auto off = now - start_;
                 if (active(x, index, off)) {
                     auto off_change = change(x, index, false, off);
@@ -200,6 +305,8 @@ class schedule {
                 auto on = change(x, index, true, off);
                 if (on < 0) return decision{};  // never active again: the VU retires
                 return {decision::wait, start_ + on, 0};
+            } else {
+                return decision{};  // open model: the arrival dispatcher hands out iterations
             }
         }, exec_);
     }
@@ -252,6 +359,7 @@ class schedule {
     }
 
     executor exec_;
+    std::vector<double> stage_counts_;  // ramping-arrival-rate: iterations by each stage's end
     std::int64_t start_ = 0, end_ = 0, graceful_stop_ = 0;
     std::atomic<std::int64_t> claimed_{0};
 };

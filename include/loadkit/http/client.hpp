@@ -644,6 +644,7 @@ inline void client::record(std::string_view name) {
     s.sending.record(static_cast<std::uint64_t>(t.sending));
     s.waiting.record(static_cast<std::uint64_t>(t.waiting));
     s.receiving.record(static_cast<std::uint64_t>(t.receiving));
+    if (vu_->start_lag >= 0) s.duration_intended.record(static_cast<std::uint64_t>(t.duration + vu_->start_lag));
     if (!scenario_series_) scenario_series_ = &shard.scenario(vu_->scenario_id);
     scenario_series_->data_sent += bytes_out_;
     scenario_series_->data_received += bytes_in_;
@@ -799,6 +800,8 @@ inline void thread_context::sweep() {
             v->timer->cancel();  // wake VUs waiting to start so they see the stop
         }
     }
+    if (stopping)
+        for (auto* t : stop_timers) t->cancel();
 }
 
 }  // namespace detail

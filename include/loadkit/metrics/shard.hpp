@@ -76,11 +76,14 @@ struct http_key_hash {
 
 struct http_series {
     explicit http_series(chunk_pool* p)
-        : duration(p), blocked(p), connecting(p), tls_handshaking(p), sending(p), waiting(p), receiving(p) {}
+        : duration(p), blocked(p), connecting(p), tls_handshaking(p), sending(p), waiting(p), receiving(p), duration_intended(p) {}
     http_key key;
     std::uint64_t reqs = 0;
     std::uint64_t failed = 0;
     histogram duration, blocked, connecting, tls_handshaking, sending, waiting, receiving;
+    // open model: from the intended send (the iteration's scheduled start plus
+    // the time the iteration took to get to this request) to the response's end
+    histogram duration_intended;
 };
 
 // Per scenario (and per group): iterations and their durations, bytes.
@@ -88,6 +91,7 @@ struct scenario_series {
     std::uint64_t iterations = 0;
     std::uint64_t interrupted = 0;     // cut by gracefulStop or abort
     std::uint64_t failed = 0;          // ended by an exception in VU code
+    std::uint64_t dropped = 0;         // open model: scheduled, but no VU was free
     std::uint64_t data_sent = 0;
     std::uint64_t data_received = 0;
     histogram iteration_duration;

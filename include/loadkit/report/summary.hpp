@@ -26,14 +26,14 @@ namespace detail {
 struct merged_metrics {
     struct http_row {
         std::uint64_t reqs = 0, failed = 0;
-        histogram duration, blocked, connecting, tls_handshaking, sending, waiting, receiving;
+        histogram duration, blocked, connecting, tls_handshaking, sending, waiting, receiving, duration_intended;
         // from a thread's series or from another row: the same fields
         template <class Series>
         void merge(const Series& s) {
             reqs += s.reqs; failed += s.failed;
             duration.merge(s.duration); blocked.merge(s.blocked); connecting.merge(s.connecting);
             tls_handshaking.merge(s.tls_handshaking); sending.merge(s.sending); waiting.merge(s.waiting);
-            receiving.merge(s.receiving);
+            receiving.merge(s.receiving); duration_intended.merge(s.duration_intended);
         }
     };
     struct http_tags {
@@ -62,6 +62,7 @@ struct merged_metrics {
             auto& src = s.scenarios()[i];
             auto& dst = scenarios[scenario_names[i]];
             dst.iterations += src.iterations; dst.interrupted += src.interrupted; dst.failed += src.failed;
+            dst.dropped += src.dropped;
             dst.data_sent += src.data_sent; dst.data_received += src.data_received;
             dst.iteration_duration.merge(src.iteration_duration);
         }
@@ -135,7 +136,7 @@ inline nlohmann::json build_summary(const summary_input& in, const merged_metric
     }
     scenario_series it{};
     for (auto& [n, s] : m.scenarios) {
-        it.iterations += s.iterations; it.interrupted += s.interrupted; it.failed += s.failed;
+        it.iterations += s.iterations; it.interrupted += s.interrupted; it.failed += s.failed; it.dropped += s.dropped;
         it.data_sent += s.data_sent; it.data_received += s.data_received;
         it.iteration_duration.merge(s.iteration_duration);
     }
@@ -153,10 +154,12 @@ inline nlohmann::json build_summary(const summary_input& in, const merged_metric
     metrics.push_back(metric_entry("checks", "rate", rate_agg(passes, passes + fails, secs)));
     metrics.push_back(metric_entry("data_received", "counter", counter_agg(static_cast<double>(it.data_received), secs)));
     metrics.push_back(metric_entry("data_sent", "counter", counter_agg(static_cast<double>(it.data_sent), secs)));
+    metrics.push_back(metric_entry("dropped_iterations", "counter", counter_agg(static_cast<double>(it.dropped), secs)));
     metrics.push_back(metric_entry("http_req_blocked", "trend", trend_agg(all.blocked, secs)));
     metrics.push_back(metric_entry("http_req_connecting", "trend", trend_agg(all.connecting, secs)));
     metrics.push_back(metric_entry("http_req_duration", "trend", trend_agg(all.duration, secs)));
     metrics.push_back(metric_entry("http_req_duration{expected_response:true}", "trend", trend_agg(expected.duration, secs)));
+    metrics.push_back(metric_entry("http_req_duration_intended", "trend", trend_agg(all.duration_intended, secs)));
     metrics.push_back(metric_entry("http_req_failed", "rate", rate_agg(static_cast<double>(all.failed), reqs, secs)));
     metrics.push_back(metric_entry("http_req_receiving", "trend", trend_agg(all.receiving, secs)));
     metrics.push_back(metric_entry("http_req_sending", "trend", trend_agg(all.sending, secs)));
