@@ -28,6 +28,7 @@
 
 #include "exec/engine.hpp"
 #include "http/client.hpp"
+#include "metrics/custom.hpp"
 #include "task.hpp"
 
 namespace loadkit {
@@ -109,6 +110,34 @@ class VU {
     template <class T>
     bool check(const T& value, std::initializer_list<detail::named_check<std::type_identity_t<T>>> checks) {
         return detail::run_checks(ctx_, value, checks);
+    }
+
+    // k6's group(): runs `body` (a callable returning task<>) with the group
+    // tag set to "::name" (nested: "::outer::inner") on every sample it makes,
+    // and records its duration in group_duration.
+    //   co_await group("checkout", [&]() -> loadkit::task<> { co_await http.post("/cart"); });
+    template <class F>
+    task<> group(std::string_view name, F body) {
+        if (name.find("::") != std::string_view::npos) throw std::invalid_argument("a group name must not contain '::'");
+        auto& v = *ctx_;
+        auto& shard = v.thread->shard;
+        auto outer = v.group;
+        std::string path(shard.strings.name(outer));
+        path += "::";
+        path += name;
+        v.group = shard.strings.intern(path);
+        auto t0 = detail::now_ns();
+        try {
+            co_await body();
+        } catch (...) {
+            v.group = outer;
+            throw;
+        }
+        detail::current_vu = &v;
+        auto& reg = detail::metric_registry::get();
+        detail::record_sample(shard, v.scenario_id, v.group, reg.group_duration_id(), metric_kind::trend, true,
+                              static_cast<double>(detail::now_ns() - t0) / 1e6, {});
+        v.group = outer;
     }
 
     // Stops the whole run now (k6's exec.test.abort): teardown still runs, the

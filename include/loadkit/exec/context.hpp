@@ -26,6 +26,7 @@
 #include "../metrics/shard.hpp"
 #include "../task.hpp"
 #include "events.hpp"
+#include "signals.hpp"
 
 namespace loadkit {
 
@@ -80,6 +81,12 @@ inline boost::asio::ssl::context& tls_context(const client_options& o) {
 
 struct engine_state;
 struct vu_context;
+
+// The VU whose code runs on this thread now. Every awaitable of loadkit's
+// (requests, sleep, group) sets it again when it resumes its VU, so code
+// between two awaits sees its own VU: custom metrics use it to find the
+// thread's shard and the VU's scenario and group.
+inline thread_local vu_context* current_vu = nullptr;
 
 struct thread_context {
     thread_context(engine_state* e, int idx) : engine(e), index(idx), sweep_timer(ioc) {}
@@ -159,6 +166,7 @@ struct vu_context {
                 t.async_wait([h](const boost::system::error_code&) { h.resume(); });
             }
             void await_resume() const {
+                current_vu = v;
                 if (v->interrupted) throw interrupted_error{};
             }
         };
@@ -166,7 +174,8 @@ struct vu_context {
     }
 };
 
-enum class abort_kind : int { none = 0, external = 1, script = 2, setup_failed = 3 };
+
+enum class abort_kind : int { none = 0, external = 1, script = 2, setup_failed = 3, thresholds = 4 };
 
 struct engine_state {
     std::atomic<bool> stopping{false};    // no new iterations anywhere
@@ -174,6 +183,9 @@ struct engine_state {
     std::atomic<std::int64_t> hard_stop_ns{std::numeric_limits<std::int64_t>::max()}; // everything is cut from here
     std::atomic<int> kind{0};             // abort_kind of the first abort
     std::atomic<std::int64_t> active_vus{0};
+    std::atomic<bool> force_stop{false};  // cut on_stop too (a second signal)
+    std::atomic<bool> in_teardown{false};
+    std::atomic<int> signals_seen{0};     // signal_counter::count already acted on
     std::mutex mu;                        // abort reason
     std::recursive_mutex events_mu;       // event dispatch (a listener may fire another event)
     std::optional<std::string> abort_reason;
@@ -202,6 +214,31 @@ struct engine_state {
             while (now < cur && !hard_stop_ns.compare_exchange_weak(cur, now)) {}
         }
     }
+    // Turns signals counted since the last poll into aborts (any thread).
+    void poll_signals() {
+        int n = signal_counter::count.load(std::memory_order_relaxed);
+        int seen = signals_seen.load(std::memory_order_relaxed);
+        if (n == seen || !signals_seen.compare_exchange_strong(seen, n)) return;
+        int sig = signal_counter::last.load(std::memory_order_relaxed);
+        std::string name = sig == SIGTERM ? "SIGTERM" : sig == SIGINT ? "SIGINT" : "signal " + std::to_string(sig);
+        auto now = now_ns();
+        if (in_teardown.load()) {
+            log(log_level::warn, name + ": cutting teardown");
+            hard_stop_ns.store(now);
+            return;
+        }
+        bool first = !stopping.load();
+        if (first && n - seen == 1) {
+            log(log_level::warn, name + ": stopping gracefully (gracefulStop applies; send it again to stop at once)");
+            abort("interrupted by " + name, abort_kind::external, false);
+        } else {
+            log(log_level::warn, name + " again: stopping at once");
+            force_stop.store(true);
+            abort("interrupted by " + name, abort_kind::external, true);
+            hard_stop_ns.store(now);
+        }
+    }
+
     bool aborted() {
         std::lock_guard lock(mu);
         return abort_reason.has_value();

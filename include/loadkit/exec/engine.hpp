@@ -25,7 +25,9 @@
 #include <nlohmann/json.hpp>
 
 #include "../http/client.hpp"
+#include "../metrics/custom.hpp"
 #include "../report/summary.hpp"
+#include "../report/thresholds.hpp"
 #include "../task.hpp"
 #include "context.hpp"
 #include "executors.hpp"
@@ -63,6 +65,11 @@ struct options {
     std::function<nlohmann::json(const nlohmann::json&)> handle_summary;
     loadkit::events events;
     nanoseconds on_stop_grace = 30s;         // how long a VU's on_stop may run after the run was stopped
+    // Pass/fail criteria (k6's thresholds): {{"http_req_duration{name:login}", {"p(95)<200"}}, ...}
+    loadkit::threshold_set thresholds;
+    bool run_thresholds = true;              // false: report no thresholds, never fail on them (--no-thresholds)
+    nanoseconds threshold_period = 2s;       // how often abortOnFail thresholds are checked during the run
+    bool handle_signals = true;              // SIGINT/SIGTERM stop the run gracefully (twice: at once)
 };
 
 struct run_result {
@@ -155,6 +162,8 @@ class engine {
                 if (specs[j].name == specs[i].name) throw config_error("two scenarios are named '" + specs[i].name + "'");
             schedule::validate(specs[i].name, specs[i].exec);
         }
+        for (auto& e : metric_registry::get().errors()) throw config_error(e);
+        if (opts_.run_thresholds) thresholds_ = parse_thresholds(opts_.thresholds);
         if (!opts_.target.empty()) {
             url_parts u;
             if (!split_url(opts_.target, u)) throw config_error("target '" + opts_.target + "' is not an http:// or https:// URL");
@@ -173,7 +182,17 @@ class engine {
         in.name = opts_.name;
         in.run_id = make_run_id();
         for (auto& s : specs) in.scenarios.push_back(s.name);
+        for (auto& t : thresholds_)
+            if (!t.selector.filter.empty()) in.submetrics.push_back(t.selector.text());
         in.started_ms = wall_ms();
+        started_ns_ = now_ns();
+        {
+            auto& o = orphan_metrics::get();
+            std::lock_guard lock(o.mu);
+            o.shard = std::make_unique<metrics_shard>();
+        }
+        signal_scope signals(opts_.handle_signals);
+        state_.signals_seen.store(signal_counter::count.load());
 
         thread_context control(&state_, -1);
         std::vector<std::unique_ptr<thread_context>> workers;
@@ -206,7 +225,9 @@ class engine {
             // teardown's own requests must not be cut by the abort's deadlines
             state_.hard_stop_ns.store(std::numeric_limits<std::int64_t>::max());
             state_.abort_at_ns.store(std::numeric_limits<std::int64_t>::max());
+            state_.in_teardown.store(true);
             auto err = run_on_control(control, teardown);
+            state_.in_teardown.store(false);
             if (err) detail::log(log_level::error, "teardown() failed: " + describe_exception(err));
         }
 
@@ -215,8 +236,19 @@ class engine {
         for (auto& w : workers) merged.add(w->shard, state_.scenario_names);
         merged.add(control.shard, state_.scenario_names);
         {
+            auto& o = orphan_metrics::get();
+            std::lock_guard lock(o.mu);
+            merged.add(*o.shard, state_.scenario_names);
+        }
+        set_tags(merged, specs);
+        {
             std::lock_guard lock(state_.mu);
             in.aborted = state_.abort_reason;
+        }
+        if (opts_.run_thresholds) {
+            bool passed = true;
+            in.thresholds = evaluate_thresholds(thresholds_, merged, static_cast<double>(in.ended_ms - in.started_ms) / 1000.0, passed);
+            in.thresholds_passed = passed;
         }
         std::vector<std::string> lines;
         int max_total = 0;
@@ -236,10 +268,10 @@ class engine {
         write_outputs(result);
 
         auto kind = static_cast<abort_kind>(state_.kind.load());
-        if (!setup_ok || kind == abort_kind::setup_failed) result.code = exit_code::script_error;
+        if (kind == abort_kind::external) result.code = exit_code::external_abort;
+        else if (!setup_ok || kind == abort_kind::setup_failed) result.code = exit_code::script_error;
         else if (kind == abort_kind::script) result.code = exit_code::aborted_by_script;
-        else if (kind == abort_kind::external) result.code = exit_code::external_abort;
-        else if (!result.thresholds_passed) result.code = exit_code::thresholds_failed;
+        else if (kind == abort_kind::thresholds || !result.thresholds_passed) result.code = exit_code::thresholds_failed;
         return result;
     }
 
@@ -264,12 +296,65 @@ class engine {
     }
 
     // Runs setup or teardown on the calling thread, with a client of its own.
+    // A signal cuts it (it is a running "VU" with no gracefulStop).
     std::exception_ptr run_on_control(thread_context& control, hook_fn& fn) {
         vu_context v;
         v.thread = &control;
         v.scenario_id = 0;
+        v.running = true;
         client c(control, &v, state_.http);
-        return run_blocking(control, fn(c));
+        control.vus.push_back(&v);
+        current_vu = &v;
+        auto err = run_blocking(control, fn(c));
+        current_vu = nullptr;
+        control.vus.clear();
+        return err;
+    }
+
+    void set_tags(merged_metrics& m, const std::vector<scenario_spec>& specs) {
+        m.run_tags = {opts_.tags.begin(), opts_.tags.end()};
+        for (auto& s : specs) m.scenario_tags[s.name] = s.tags;
+    }
+
+    // abortOnFail thresholds, checked during the run on a snapshot of every
+    // shard. Each worker merges its own shard on its own thread (a post, off
+    // the hot path), so no shard is ever read while it is written.
+    void check_thresholds_live(std::vector<std::unique_ptr<thread_context>>& workers, thread_context& control,
+                               const std::vector<scenario_spec>& specs, const merged_metrics& gauges) {
+        struct snapshot {
+            std::mutex mu;
+            std::condition_variable cv;
+            merged_metrics m;
+            std::size_t pending = 0;
+        };
+        auto snap = std::make_shared<snapshot>();
+        snap->pending = workers.size();
+        for (auto& w : workers)
+            boost::asio::post(w->ioc, [snap, w = w.get(), names = &state_.scenario_names] {
+                std::lock_guard lock(snap->mu);
+                snap->m.add(w->shard, *names);
+                if (--snap->pending == 0) snap->cv.notify_one();
+            });
+        std::unique_lock lock(snap->mu);
+        // a worker busy in user code for a whole second just delays the check
+        if (!snap->cv.wait_for(lock, std::chrono::seconds(1), [&] { return snap->pending == 0; })) return;
+        snap->m.add(control.shard, state_.scenario_names);
+        {
+            auto& o = orphan_metrics::get();
+            std::lock_guard olock(o.mu);
+            snap->m.add(*o.shard, state_.scenario_names);
+        }
+        set_tags(snap->m, specs);
+        snap->m.vus = gauges.vus;
+        snap->m.vus_max = gauges.vus_max;
+        auto elapsed = now_ns() - started_ns_;
+        bool passed = true;
+        std::string failure;
+        evaluate_thresholds(thresholds_, snap->m, static_cast<double>(elapsed) / 1e9, passed, true, elapsed, &failure);
+        if (!passed) {
+            detail::log(log_level::warn, "threshold crossed with abortOnFail, stopping: " + failure);
+            state_.abort("threshold crossed: " + failure, abort_kind::thresholds);
+        }
     }
 
     // Open model: a VU waits here for its lane to hand it an iteration.
@@ -328,6 +413,7 @@ class engine {
             }
             v.running = true;
             auto t0 = now_ns();
+            current_vu = &v;
             try {
                 co_await inst->iteration();
                 ++stats.iterations;
@@ -367,6 +453,7 @@ class engine {
         v.running = true;
         v.ignore_global_stop = !start;  // on_stop gets its own grace after an abort
         if (!start) v.hard_deadline = now_ns() + opts_.on_stop_grace.count();
+        current_vu = &v;
         try {
             if (start) co_await inst.on_start();
             else co_await inst.on_stop();
@@ -512,7 +599,8 @@ class engine {
                         while (ln->next_index < pre) lane_vu(*ln);
                         spawn(arrivals(*ln, lane_vu), ended);
                     }
-                    if (closed_vus[t].empty() && thread_lanes[t].empty()) w.stop_sweeper();
+                    // a thread without VUs keeps its sweeper too: it answers threshold
+                    // snapshots and signals until the run ends
                 });
                 guard.reset();
                 w.ioc.run();
@@ -525,9 +613,15 @@ class engine {
             control.sweeping = true;
             // the first sample once VUs have had a moment to start, then every 100 ms
             bool first = true;
+            bool live_thresholds = std::any_of(thresholds_.begin(), thresholds_.end(), [](auto& t) { return t.abort_on_fail; });
+            auto next_check = now_ns() + opts_.threshold_period.count();
             std::function<void()> tick = [&] {
                 if (!first) merged_metrics::sample(merged.vus, static_cast<double>(state_.active_vus.load()));
                 first = false;
+                if (live_thresholds && !state_.stopping.load() && now_ns() >= next_check) {
+                    check_thresholds_live(workers, control, specs, merged);
+                    next_check = now_ns() + opts_.threshold_period.count();
+                }
                 if (!control.sweeping) return;
                 control.sweep_timer.expires_after(std::chrono::milliseconds(100));
                 control.sweep_timer.async_wait([&](const boost::system::error_code& ec) {
@@ -538,7 +632,7 @@ class engine {
             control.ioc.run();
             if (merged.vus.count == 0) merged_metrics::sample(merged.vus, static_cast<double>(state_.active_vus.load()));
         }
-        // the workers have no work left once their VUs and sweepers are done
+        // the workers have no work left once their VUs are done and their sweepers stop
         for (auto& w : workers) boost::asio::post(w->ioc, [p = w.get()] { p->stop_sweeper(); });
         for (auto& t : threads) t.join();
         for (auto& w : workers) w->vus.clear();
@@ -570,6 +664,8 @@ class engine {
 
     options& opts_;
     engine_state state_;
+    std::vector<parsed_threshold> thresholds_;
+    std::int64_t started_ns_ = 0;
 };
 
 }  // namespace detail

@@ -277,6 +277,7 @@ class client {
     std::uint32_t cached_name_id_ = 0;
     std::string_view cached_method_;
     std::uint32_t cached_method_id_ = 0;
+    std::uint32_t tags_id_ = 0;          // this request's params.tags, interned
     detail::http_key cached_key_{~0u};
     detail::http_series* cached_series_ = nullptr;
     detail::scenario_series* scenario_series_ = nullptr;
@@ -628,7 +629,7 @@ inline void client::record(std::string_view name) {
     }
     bool expected = res_.ok();
     http_key k{vu_->scenario_id, cached_name_id_, cached_method_id_, static_cast<std::uint16_t>(res_.status),
-               static_cast<std::uint16_t>(res_.error_code), expected, vu_->group};
+               static_cast<std::uint16_t>(res_.error_code), expected, vu_->group, tags_id_};
     if (!(k == cached_key_) || !cached_series_) {
         cached_series_ = &shard.http(k);
         cached_key_ = k;
@@ -677,6 +678,12 @@ inline task<const response&> client::perform(std::string_view method, std::strin
     timed_out_ = false;
     deadline_ns_ = now_ns() + timeout.count();
     if (max_redirects < 0) max_redirects = opts_->max_redirects;
+    tags_id_ = 0;
+    if (!p.tags[0].first.empty() && vu_) {
+        thread_local std::string canonical;
+        canonical_tags(std::span<const string_pair>(p.tags), canonical);
+        tags_id_ = thread_->shard.strings.intern(canonical);
+    }
     bool explicit_name = !name.empty();
     name_.assign(explicit_name ? name : url);
     res_.name = name_;
@@ -751,6 +758,7 @@ inline task<const response&> client::perform(std::string_view method, std::strin
         res_.body.clear();
     }
     deadline_ns_ = 0;
+    current_vu = vu_;  // other VUs ran while this one waited
     if (vu_ && vu_->after_request) vu_->after_request(vu_->hook_self, res_);
     co_return res_;
 }
@@ -785,13 +793,14 @@ inline void thread_context::sweep() {
     for (client* c = clients; c; c = c->next_)
         if (c->deadline_ns_ && now >= c->deadline_ns_ && !c->timed_out_) c->on_timeout();
     if (!engine) return;
+    engine->poll_signals();
     auto hard = engine->hard_stop_ns.load(std::memory_order_relaxed);
     auto abort_at = engine->abort_at_ns.load(std::memory_order_relaxed);
     bool stopping = engine->stopping.load(std::memory_order_relaxed);
     for (vu_context* v : vus) {
         if (v->running) {
             auto limit = v->hard_deadline;
-            if (!v->ignore_global_stop) {
+            if (!v->ignore_global_stop || engine->force_stop.load(std::memory_order_relaxed)) {
                 limit = std::min(limit, hard);
                 if (abort_at != std::numeric_limits<std::int64_t>::max()) limit = std::min(limit, abort_at + v->graceful_stop_ns);
             }

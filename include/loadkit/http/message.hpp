@@ -45,6 +45,7 @@ struct params {
     std::string_view name{};          // the `name` tag; default: the URL as given
     string_pair headers[inline_headers] = {};
     string_pair query[4] = {};        // appended to the URL, percent-encoded
+    string_pair tags[4] = {};         // extra tags on this request's samples (k6's params.tags)
     std::optional<nanoseconds> timeout{};  // default: the client's
     int redirects = -1;               // max redirects to follow; -1: the client's
     std::span<const std::pair<std::string, std::string>> header_list{};  // runtime-built headers

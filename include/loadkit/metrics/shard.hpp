@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <deque>
 #include <memory>
+#include <span>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -61,6 +62,7 @@ struct http_key {
     std::uint16_t error = 0;
     bool expected = true;
     std::uint32_t group = 0;
+    std::uint32_t tags = 0;    // the request's own tags, canonical (see canonical_tags); 0 = none
     bool operator==(const http_key&) const = default;
 };
 struct http_key_hash {
@@ -70,6 +72,7 @@ struct http_key_hash {
         h = h * 0x9E3779B97F4A7C15ull ^ k.method;
         h = h * 0x9E3779B97F4A7C15ull ^ (std::uint64_t{k.status} << 17 | std::uint64_t{k.error} << 1 | k.expected);
         h = h * 0x9E3779B97F4A7C15ull ^ k.group;
+        h = h * 0x9E3779B97F4A7C15ull ^ k.tags;
         return static_cast<std::size_t>(h ^ (h >> 29));
     }
 };
@@ -106,10 +109,59 @@ struct check_key_hash {
 };
 struct check_series { std::uint64_t passes = 0, fails = 0; };
 
+// A custom metric's samples (and group_duration's) under one tag set.
+struct custom_key {
+    std::uint32_t metric = 0;    // id in metric_registry
+    std::uint32_t scenario = 0;
+    std::uint32_t group = 0;
+    std::uint32_t tags = 0;
+    bool operator==(const custom_key&) const = default;
+};
+struct custom_key_hash {
+    std::size_t operator()(const custom_key& k) const noexcept {
+        std::uint64_t h = (std::uint64_t{k.metric} << 32) ^ k.scenario;
+        h = h * 0x9E3779B97F4A7C15ull ^ ((std::uint64_t{k.group} << 32) | k.tags);
+        return static_cast<std::size_t>(h ^ (h >> 29));
+    }
+};
+struct custom_series {
+    explicit custom_series(chunk_pool* p) : values(p) {}
+    histogram values;                 // trend
+    double sum = 0;                   // counter
+    std::uint64_t trues = 0, total = 0;  // rate
+    double last = 0, min = 0, max = 0;   // gauge
+    std::int64_t last_ns = 0;
+    std::uint64_t n = 0;              // samples of any kind
+};
+
+// "k\x1fv\x1ek\x1fv", sorted by key: one string per tag set, so a tag set
+// interns to one id and compares as one integer.
+using tag_pair = std::pair<std::string_view, std::string_view>;
+
+inline void canonical_tags(std::span<const tag_pair> tags, std::string& out) {
+    out.clear();
+    const tag_pair* sorted[16];  // insertion sort of the (few) pairs by key
+    std::size_t n = 0;
+    for (auto& t : tags) {
+        if (t.first.empty() || n == 16) continue;
+        std::size_t i = n++;
+        while (i > 0 && sorted[i - 1]->first > t.first) { sorted[i] = sorted[i - 1]; --i; }
+        sorted[i] = &t;
+    }
+    for (std::size_t i = 0; i < n; ++i) {
+        if (i) out += '\x1e';
+        out += sorted[i]->first;
+        out += '\x1f';
+        out += sorted[i]->second;
+    }
+}
+
 class metrics_shard {
   public:
     chunk_pool pool;  // first: every histogram of the shard draws on it
     string_table strings;
+
+    metrics_shard() { strings.intern(""); }  // id 0: no group, no tags
 
     http_series& http(const http_key& k) {
         if (auto it = http_index_.find(k); it != http_index_.end()) return *it->second;
@@ -130,7 +182,13 @@ class metrics_shard {
         return checks_[k];
     }
 
+    custom_series& custom(const custom_key& k) {
+        if (auto it = custom_.find(k); it != custom_.end()) return *it->second;
+        return *custom_.emplace(k, std::make_unique<custom_series>(&pool)).first->second;
+    }
+
     const std::vector<std::unique_ptr<http_series>>& http_all() const noexcept { return http_; }
+    const std::unordered_map<custom_key, std::unique_ptr<custom_series>, custom_key_hash>& customs() const noexcept { return custom_; }
     const std::deque<scenario_series>& scenarios() const noexcept { return scenarios_; }
     const std::unordered_map<check_key, check_series, check_key_hash>& checks() const noexcept { return checks_; }
 
@@ -139,6 +197,7 @@ class metrics_shard {
     std::unordered_map<http_key, http_series*, http_key_hash> http_index_;
     std::deque<scenario_series> scenarios_;
     std::unordered_map<check_key, check_series, check_key_hash> checks_;
+    std::unordered_map<custom_key, std::unique_ptr<custom_series>, custom_key_hash> custom_;
 };
 
 }  // namespace loadkit::detail

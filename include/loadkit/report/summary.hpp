@@ -14,6 +14,7 @@
 
 #include "../metrics/histogram.hpp"
 #include "../http/errors.hpp"
+#include "../metrics/registry.hpp"
 #include "../metrics/shard.hpp"
 #include "../config.hpp"
 #include <optional>
@@ -42,20 +43,47 @@ struct merged_metrics {
         int error;
         bool expected;
         std::string group;
+        std::string tags;  // the request's own, canonical
         auto operator<=>(const http_tags&) const = default;
     };
+    struct gauge { double last = 0, min = 0, max = 0, sum = 0; std::uint64_t count = 0; std::int64_t last_ns = 0; };
+    struct custom_tags {
+        std::string metric, scenario, group, tags;
+        auto operator<=>(const custom_tags&) const = default;
+    };
+    struct custom_value {
+        histogram values;
+        double sum = 0;
+        std::uint64_t trues = 0, total = 0;
+        gauge g;
+        template <class Series>
+        void merge_series(const Series& s) {
+            values.merge(s.values);
+            sum += s.sum; trues += s.trues; total += s.total;
+            if (s.n && s.last_ns) {
+                if (g.count == 0) { g.min = s.min; g.max = s.max; }
+                g.min = std::min(g.min, s.min); g.max = std::max(g.max, s.max);
+                if (s.last_ns >= g.last_ns) { g.last = s.last; g.last_ns = s.last_ns; }
+                g.count += s.n;
+            }
+        }
+    };
+
     std::map<http_tags, http_row> http;
     std::map<std::string, scenario_series> scenarios;
     std::map<std::pair<std::string, std::string>, check_series> checks;  // (scenario, check name)
     std::vector<std::string> check_order;  // check names, sorted
-    struct gauge { double last = 0, min = 0, max = 0, sum = 0; std::uint64_t count = 0; };
+    std::map<custom_tags, custom_value> custom;
     gauge vus, vus_max;
+    // tags that apply to whole scenarios and to the whole run (options, not samples)
+    std::map<std::string, std::map<std::string, std::string, std::less<>>> scenario_tags;
+    std::map<std::string, std::string, std::less<>> run_tags;
 
     void add(const metrics_shard& s, const std::vector<std::string>& scenario_names) {
         for (auto& p : s.http_all()) {
             auto& k = p->key;
             http_tags t{scenario_names[k.scenario], std::string(s.strings.name(k.name)), std::string(s.strings.name(k.method)),
-                        k.status, k.error, k.expected, k.group ? std::string(s.strings.name(k.group)) : std::string()};
+                        k.status, k.error, k.expected, std::string(s.strings.name(k.group)), std::string(s.strings.name(k.tags))};
             http[t].merge(*p);
         }
         for (std::size_t i = 0; i < s.scenarios().size(); ++i) {
@@ -75,6 +103,12 @@ struct merged_metrics {
             }
             dst.passes += c.passes; dst.fails += c.fails;
         }
+        auto& reg = metric_registry::get();
+        for (auto& [k, c] : s.customs()) {
+            custom_tags t{reg.info(k.metric).name, scenario_names[k.scenario], std::string(s.strings.name(k.group)),
+                          std::string(s.strings.name(k.tags))};
+            custom[t].merge_series(*c);
+        }
     }
     static void sample(gauge& g, double v) {
         if (g.count == 0) { g.min = g.max = v; }
@@ -82,6 +116,205 @@ struct merged_metrics {
         g.last = v; g.sum += v; ++g.count;
     }
 };
+
+// ------------------------------------------------------------ selecting samples by tags
+
+using tag_filter = std::vector<std::pair<std::string, std::string>>;
+
+// A metric with an optional tag filter: "http_req_duration{name:login,method:POST}".
+struct metric_selector {
+    std::string metric;
+    tag_filter filter;
+    // The canonical spelling, as the summary names sub-metrics.
+    std::string text() const {
+        std::string s = metric;
+        if (filter.empty()) return s;
+        s += '{';
+        for (std::size_t i = 0; i < filter.size(); ++i) s += (i ? "," : "") + filter[i].first + ":" + filter[i].second;
+        return s + '}';
+    }
+};
+
+inline std::string_view trim(std::string_view s) {
+    while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+    while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+    return s;
+}
+
+// Parses a selector; on a mistake returns false with `error` saying what was expected.
+inline bool parse_selector(std::string_view text, metric_selector& out, std::string& error) {
+    out = {};
+    auto brace = text.find('{');
+    out.metric = std::string(trim(text.substr(0, brace)));
+    if (out.metric.empty()) { error = "expected a metric name"; return false; }
+    if (brace == std::string_view::npos) return true;
+    if (text.back() != '}') { error = "expected '}' at the end of the tag filter"; return false; }
+    auto body = text.substr(brace + 1, text.size() - brace - 2);
+    while (!body.empty()) {
+        auto comma = body.find(',');
+        auto pair = body.substr(0, comma);
+        body = comma == std::string_view::npos ? std::string_view{} : body.substr(comma + 1);
+        auto colon = pair.find(':');
+        if (colon == std::string_view::npos) {
+            error = "expected 'tag:value' in the tag filter, found '" + std::string(trim(pair)) + "'";
+            return false;
+        }
+        auto k = trim(pair.substr(0, colon)), v = trim(pair.substr(colon + 1));
+        if (v.size() >= 2 && (v.front() == '"' || v.front() == '\'') && v.back() == v.front()) v = v.substr(1, v.size() - 2);
+        if (k.empty()) { error = "expected a tag name before ':' in the tag filter"; return false; }
+        out.filter.emplace_back(std::string(k), std::string(v));
+    }
+    if (out.filter.empty()) { error = "expected 'tag:value' between '{' and '}'"; return false; }
+    return true;
+}
+
+// The tags of one merged series: a few fixed ones, the request's or sample's
+// own (canonical string), the scenario's and the run's.
+struct tag_source {
+    std::pair<std::string_view, std::string_view> fixed[8];
+    std::size_t nfixed = 0;
+    std::string_view canonical;
+    const std::map<std::string, std::string, std::less<>>* scenario = nullptr;
+    const std::map<std::string, std::string, std::less<>>* run = nullptr;
+
+    void add(std::string_view k, std::string_view v) { fixed[nfixed++] = {k, v}; }
+    std::optional<std::string_view> get(std::string_view key) const {
+        for (std::size_t i = 0; i < nfixed; ++i)
+            if (fixed[i].first == key) return fixed[i].second;
+        for (std::string_view c = canonical; !c.empty();) {
+            auto end = c.find('\x1e');
+            auto pair = c.substr(0, end);
+            auto sep = pair.find('\x1f');
+            if (pair.substr(0, sep) == key) return pair.substr(sep + 1);
+            c = end == std::string_view::npos ? std::string_view{} : c.substr(end + 1);
+        }
+        if (scenario)
+            if (auto it = scenario->find(key); it != scenario->end()) return std::string_view(it->second);
+        if (run)
+            if (auto it = run->find(key); it != run->end()) return std::string_view(it->second);
+        return std::nullopt;
+    }
+    bool matches(const tag_filter& f) const {
+        for (auto& [k, v] : f) {
+            auto got = get(k);
+            if (!got || *got != v) return false;
+        }
+        return true;
+    }
+};
+
+// One metric's samples, merged over every series that a filter selects.
+struct aggregate {
+    metric_kind kind = metric_kind::counter;
+    double scale = 1e-6;   // trend units to reported units
+    histogram values;      // trend
+    double sum = 0;        // counter
+    double trues = 0, total = 0;  // rate
+    merged_metrics::gauge g;      // gauge
+};
+
+// Merges the samples of `sel` into `out`; false when no such metric exists.
+// The one mechanism behind the summary, its sub-metrics and thresholds.
+inline bool collect(const merged_metrics& m, const metric_selector& sel, aggregate& out) {
+    auto* info = metric_registry::get().find(sel.metric);
+    if (!info) return false;
+    out.kind = info->kind;
+    out.scale = trend_scale(info->time);
+    const auto& name = sel.metric;
+    auto scenario_tags = [&](const std::string& sc) -> const std::map<std::string, std::string, std::less<>>* {
+        auto it = m.scenario_tags.find(sc);
+        return it == m.scenario_tags.end() ? nullptr : &it->second;
+    };
+    if (name.starts_with("http_req")) {
+        static const std::map<std::string_view, histogram merged_metrics::http_row::*> trends{
+            {"http_req_blocked", &merged_metrics::http_row::blocked},
+            {"http_req_connecting", &merged_metrics::http_row::connecting},
+            {"http_req_duration", &merged_metrics::http_row::duration},
+            {"http_req_duration_intended", &merged_metrics::http_row::duration_intended},
+            {"http_req_receiving", &merged_metrics::http_row::receiving},
+            {"http_req_sending", &merged_metrics::http_row::sending},
+            {"http_req_tls_handshaking", &merged_metrics::http_row::tls_handshaking},
+            {"http_req_waiting", &merged_metrics::http_row::waiting}};
+        auto trend = trends.find(name);
+        for (auto& [t, r] : m.http) {
+            tag_source src;
+            auto status = std::to_string(t.status), error = std::to_string(t.error);
+            src.add("scenario", t.scenario);
+            src.add("name", t.name);
+            src.add("url", t.name);
+            src.add("method", t.method);
+            src.add("status", status);
+            if (t.error) src.add("error_code", error);
+            src.add("expected_response", t.expected ? "true" : "false");
+            if (!t.group.empty()) src.add("group", t.group);
+            src.canonical = t.tags;
+            src.scenario = scenario_tags(t.scenario);
+            src.run = &m.run_tags;
+            if (!src.matches(sel.filter)) continue;
+            if (trend != trends.end()) out.values.merge(r.*(trend->second));
+            else if (name == "http_reqs") out.sum += static_cast<double>(r.reqs);
+            else if (name == "http_req_failed") { out.trues += static_cast<double>(r.failed); out.total += static_cast<double>(r.reqs); }
+        }
+        return true;
+    }
+    static const std::map<std::string_view, std::uint64_t scenario_series::*> scenario_counters{
+        {"iterations", &scenario_series::iterations}, {"iterations_failed", &scenario_series::failed},
+        {"iterations_interrupted", &scenario_series::interrupted}, {"dropped_iterations", &scenario_series::dropped},
+        {"data_sent", &scenario_series::data_sent}, {"data_received", &scenario_series::data_received}};
+    if (auto c = scenario_counters.find(name); c != scenario_counters.end() || name == "iteration_duration") {
+        for (auto& [sc, s] : m.scenarios) {
+            tag_source src;
+            src.add("scenario", sc);
+            src.scenario = scenario_tags(sc);
+            src.run = &m.run_tags;
+            if (!src.matches(sel.filter)) continue;
+            if (c != scenario_counters.end()) out.sum += static_cast<double>(s.*(c->second));
+            else out.values.merge(s.iteration_duration);
+        }
+        return true;
+    }
+    if (name == "checks") {
+        for (auto& [k, c] : m.checks) {
+            tag_source src;
+            src.add("scenario", k.first);
+            src.add("check", k.second);
+            src.scenario = scenario_tags(k.first);
+            src.run = &m.run_tags;
+            if (!src.matches(sel.filter)) continue;
+            out.trues += static_cast<double>(c.passes);
+            out.total += static_cast<double>(c.passes + c.fails);
+        }
+        return true;
+    }
+    if (name == "vus" || name == "vus_max") {
+        tag_source src;
+        src.run = &m.run_tags;
+        if (src.matches(sel.filter)) out.g = name == "vus" ? m.vus : m.vus_max;
+        return true;
+    }
+    // custom metrics and group_duration
+    for (auto it = m.custom.lower_bound({name, "", "", ""}); it != m.custom.end() && it->first.metric == name; ++it) {
+        auto& [t, v] = *it;
+        tag_source src;
+        if (!t.scenario.empty()) src.add("scenario", t.scenario);
+        if (!t.group.empty()) src.add("group", t.group);
+        src.canonical = t.tags;
+        src.scenario = scenario_tags(t.scenario);
+        src.run = &m.run_tags;
+        if (!src.matches(sel.filter)) continue;
+        out.values.merge(v.values);
+        out.sum += v.sum;
+        out.trues += static_cast<double>(v.trues);
+        out.total += static_cast<double>(v.total);
+        if (v.g.count) {
+            if (out.g.count == 0) { out.g.min = v.g.min; out.g.max = v.g.max; }
+            out.g.min = std::min(out.g.min, v.g.min); out.g.max = std::max(out.g.max, v.g.max);
+            if (v.g.last_ns >= out.g.last_ns) { out.g.last = v.g.last; out.g.last_ns = v.g.last_ns; }
+            out.g.count += v.g.count;
+        }
+    }
+    return true;
+}
 
 // Values keep full precision: rounding milliseconds to 3 decimals would cost
 // 5% at the 20 us latencies of loopback targets.
@@ -110,8 +343,17 @@ inline nlohmann::json rate_agg(double trues, double total, double secs) {
     return agg_json(r, 0, 0, 0, 0, 0, 0, trues, total, std::round(r * 1e6) / 1e6, secs > 0 ? total / secs : 0, r);
 }
 inline nlohmann::json gauge_agg(const merged_metrics::gauge& g) {
-    double avg = g.count ? g.sum / static_cast<double>(g.count) : 0;
+    double avg = g.count && g.sum != 0 ? g.sum / static_cast<double>(g.count) : g.last;
     return agg_json(avg, g.min, 0, g.max, 0, 0, 0, g.sum, static_cast<double>(g.count), 0, 0, g.last);
+}
+inline nlohmann::json agg_of(const aggregate& a, double secs) {
+    switch (a.kind) {
+        case metric_kind::trend: return trend_agg(a.values, secs, a.scale);
+        case metric_kind::counter: return counter_agg(a.sum, secs);
+        case metric_kind::rate: return rate_agg(a.trues, a.total, secs);
+        case metric_kind::gauge: return gauge_agg(a.g);
+    }
+    return {};
 }
 
 inline nlohmann::json metric_entry(std::string name, std::string_view kind, nlohmann::json agg) {
@@ -125,21 +367,11 @@ struct summary_input {
     std::optional<std::string> aborted;
     nlohmann::json thresholds = nlohmann::json::array();
     bool thresholds_passed = true;
+    std::vector<std::string> submetrics;  // selectors with tags to report too (the thresholds')
 };
 
 inline nlohmann::json build_summary(const summary_input& in, const merged_metrics& m) {
     double secs = static_cast<double>(in.ended_ms - in.started_ms) / 1000.0;
-    merged_metrics::http_row all, expected;
-    for (auto& [t, r] : m.http) {
-        all.merge(r);
-        if (t.expected) expected.merge(r);
-    }
-    scenario_series it{};
-    for (auto& [n, s] : m.scenarios) {
-        it.iterations += s.iterations; it.interrupted += s.interrupted; it.failed += s.failed; it.dropped += s.dropped;
-        it.data_sent += s.data_sent; it.data_received += s.data_received;
-        it.iteration_duration.merge(s.iteration_duration);
-    }
     double passes = 0, fails = 0;
     nlohmann::json checks = nlohmann::json::array();
     for (auto& name : m.check_order) {
@@ -149,30 +381,29 @@ inline nlohmann::json build_summary(const summary_input& in, const merged_metric
         passes += p; fails += f;
         checks.push_back({{"name", name}, {"passes", p}, {"fails", f}});
     }
-    auto reqs = static_cast<double>(all.reqs);
+    // built-ins always; custom metrics and group_duration when they have samples
+    std::vector<std::string> names;
+    for (auto& info : metric_registry::get().all())
+        if (info.builtin && info.name != "group_duration") names.push_back(info.name);
+    for (auto& [t, v] : m.custom)
+        if (names.empty() || names.back() != t.metric) names.push_back(t.metric);
+    std::sort(names.begin(), names.end());
+    names.erase(std::unique(names.begin(), names.end()), names.end());
+    std::vector<std::string> selectors;
+    for (auto& n : names) {
+        selectors.push_back(n);
+        if (n == "http_req_duration") selectors.push_back("http_req_duration{expected_response:true}");
+        for (auto& sub : in.submetrics)
+            if (sub.starts_with(n + "{") && std::find(selectors.begin(), selectors.end(), sub) == selectors.end()) selectors.push_back(sub);
+    }
     nlohmann::json metrics = nlohmann::json::array();
-    metrics.push_back(metric_entry("checks", "rate", rate_agg(passes, passes + fails, secs)));
-    metrics.push_back(metric_entry("data_received", "counter", counter_agg(static_cast<double>(it.data_received), secs)));
-    metrics.push_back(metric_entry("data_sent", "counter", counter_agg(static_cast<double>(it.data_sent), secs)));
-    metrics.push_back(metric_entry("dropped_iterations", "counter", counter_agg(static_cast<double>(it.dropped), secs)));
-    metrics.push_back(metric_entry("http_req_blocked", "trend", trend_agg(all.blocked, secs)));
-    metrics.push_back(metric_entry("http_req_connecting", "trend", trend_agg(all.connecting, secs)));
-    metrics.push_back(metric_entry("http_req_duration", "trend", trend_agg(all.duration, secs)));
-    metrics.push_back(metric_entry("http_req_duration{expected_response:true}", "trend", trend_agg(expected.duration, secs)));
-    metrics.push_back(metric_entry("http_req_duration_intended", "trend", trend_agg(all.duration_intended, secs)));
-    metrics.push_back(metric_entry("http_req_failed", "rate", rate_agg(static_cast<double>(all.failed), reqs, secs)));
-    metrics.push_back(metric_entry("http_req_receiving", "trend", trend_agg(all.receiving, secs)));
-    metrics.push_back(metric_entry("http_req_sending", "trend", trend_agg(all.sending, secs)));
-    metrics.push_back(metric_entry("http_req_tls_handshaking", "trend", trend_agg(all.tls_handshaking, secs)));
-    metrics.push_back(metric_entry("http_req_waiting", "trend", trend_agg(all.waiting, secs)));
-    metrics.push_back(metric_entry("http_reqs", "counter", counter_agg(reqs, secs)));
-    metrics.push_back(metric_entry("iteration_duration", "trend", trend_agg(it.iteration_duration, secs)));
-    auto iters = static_cast<double>(it.iterations);
-    metrics.push_back(metric_entry("iterations", "counter", counter_agg(iters, secs)));
-    metrics.push_back(metric_entry("iterations_failed", "counter", counter_agg(static_cast<double>(it.failed), secs)));
-    metrics.push_back(metric_entry("iterations_interrupted", "counter", counter_agg(static_cast<double>(it.interrupted), secs)));
-    metrics.push_back(metric_entry("vus", "gauge", gauge_agg(m.vus)));
-    metrics.push_back(metric_entry("vus_max", "gauge", gauge_agg(m.vus_max)));
+    for (auto& text : selectors) {
+        metric_selector sel;
+        std::string err;
+        aggregate a;
+        if (!parse_selector(text, sel, err) || !collect(m, sel, a)) continue;
+        metrics.push_back(metric_entry(text, kind_name(a.kind), agg_of(a, secs)));
+    }
 
     nlohmann::json j;
     j["name"] = in.name;
