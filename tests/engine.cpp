@@ -9,6 +9,9 @@
 #include <catch2/catch.hpp>
 
 #include <atomic>
+#include <csignal>
+#include <cstdio>
+#include <unistd.h>
 #include <cstdlib>
 #include <new>
 #include <fstream>
@@ -785,6 +788,245 @@ struct Steady : loadkit::Scenario<Steady> {
     };
 };
 }  // namespace
+
+// ------------------------------------------------------------ issue 3: metrics, thresholds, signals
+
+namespace {
+inline loadkit::counter orders{"orders_placed"};
+inline loadkit::trend basket{"basket_size"};
+inline loadkit::trend checkout_ms{"checkout_ms", loadkit::time_values};
+inline loadkit::rate in_stock{"in_stock"};
+inline loadkit::gauge queue_depth{"queue_depth"};
+
+struct Tagged : loadkit::Scenario<Tagged> {
+    struct User : loadkit::VU<Tagged> {
+        loadkit::task<> iteration() {
+            co_await http.get("/items", {.name = "items", .tags = {{"kind", "list"}}});
+            co_await group("checkout", [&]() -> loadkit::task<> {
+                co_await http.post("/echo", "{}", {.name = "pay"});
+                orders.add(1, {{"shop", "eu"}});
+                checkout_ms.add(12.5);
+            });
+            basket.add(3);
+            in_stock.add(iteration_index() % 4 != 0);
+            queue_depth.add(static_cast<double>(id()));
+        }
+        loadkit::task<> browse() {
+            co_await http.get("/json", {.name = "browse"});
+            orders.add(2, {{"shop", "us"}});
+        }
+    };
+};
+}  // namespace
+
+TEST_CASE("metrics: custom metrics, groups, request and scenario tags, sub-metrics in the summary") {
+    loadkit::target_server server;
+    auto o = quiet(server, 2);
+    o.tags = {{"env", "ci"}};
+    o.thresholds = {{"orders_placed{shop:eu}", {"count==40"}},
+                    {"http_req_duration{group:::checkout}", {"max<10000"}},
+                    {"http_reqs{group:::checkout}", {"count==40"}},
+                    {"http_reqs{kind:list}", {"count==40"}},
+                    {"http_reqs{team:web}", {"count==5"}},
+                    {"http_reqs{env:ci}", {"count==85"}},
+                    {"iterations{scenario:browse}", {"count==5"}}};
+    loadkit::test<Tagged> t(o);
+    t.scenario("buy", loadkit::per_vu_iterations{.vus = 4, .iterations = 10});
+    t.scenario("browse", loadkit::per_vu_iterations{.vus = 1, .iterations = 5}, &Tagged::User::browse,
+               {.tags = {{"team", "web"}}});
+    auto r = t.run();
+    INFO(r.summary.dump(1));
+    CHECK(r.code == 0);
+    CHECK(agg(r.summary, "orders_placed", "count") == 40 + 10);
+    CHECK(agg(r.summary, "orders_placed{shop:eu}", "count") == 40);
+    CHECK(agg(r.summary, "basket_size", "avg") == 3);
+    CHECK(agg(r.summary, "checkout_ms", "med") == Approx(12.5).epsilon(0.01));
+    CHECK(agg(r.summary, "in_stock", "rate") == 0.7);  // iterations 0, 4 and 8 of 10
+    CHECK(agg(r.summary, "queue_depth", "max") <= 4);
+    CHECK(agg(r.summary, "group_duration", "count") == 40);
+    CHECK(agg(r.summary, "http_req_duration{group:::checkout}", "count") == 40);
+    CHECK(agg(r.summary, "http_reqs{kind:list}", "count") == 40);
+    CHECK(agg(r.summary, "http_reqs{team:web}", "count") == 5);
+    for (auto& th : r.summary["thresholds"]) CHECK(th["ok"] == true);
+    CHECK(r.summary["thresholds"].size() == 7);
+    CHECK(r.thresholds_passed);
+}
+
+TEST_CASE("thresholds: a failed threshold fails the run with exit code 99; the summary says which") {
+    loadkit::target_server server;
+    Getter::path = "/delay/5";
+    auto o = quiet(server, 1);
+    o.thresholds = {{"http_req_duration", {"p(95)<1", "avg<10000"}}, {"http_req_failed", {"rate<0.01"}}, {"checks", {"rate>=0"}}};
+    loadkit::test<Getter> t(o);
+    t.scenario("s", loadkit::per_vu_iterations{.vus = 2, .iterations = 3});
+    auto r = t.run();
+    Getter::path = "/";
+    CHECK(r.code == loadkit::exit_code::thresholds_failed);
+    CHECK_FALSE(r.thresholds_passed);
+    CHECK(r.summary["thresholds_passed"] == false);
+    REQUIRE(r.summary["thresholds"].size() == 4);
+    CHECK(r.summary["thresholds"][0]["metric"] == "http_req_duration");
+    CHECK(r.summary["thresholds"][0]["threshold"] == "p(95)<1");
+    CHECK(r.summary["thresholds"][0]["ok"] == false);
+    CHECK(r.summary["thresholds"][0]["value"].get<double>() >= 5);
+    CHECK(r.summary["thresholds"][1]["ok"] == true);
+    CHECK(r.summary["thresholds"][2]["ok"] == true);
+    CHECK(r.report.find("thresholds: FAILED") != std::string::npos);
+
+    // the same run with thresholds turned off (--no-thresholds)
+    o.run_thresholds = false;
+    loadkit::test<Getter> t2(o);
+    t2.scenario("s", loadkit::per_vu_iterations{.vus = 1, .iterations = 1});
+    auto r2 = t2.run();
+    CHECK(r2.code == 0);
+    CHECK(r2.summary["thresholds"].empty());
+}
+
+TEST_CASE("thresholds: abortOnFail stops the run early (after delayAbortEval), teardown still runs, exit 99") {
+    loadkit::target_server server;
+    Getter::path = "/status/500";
+    auto o = quiet(server, 2);
+    o.threshold_period = 100ms;
+    o.thresholds = {{"http_req_failed", {{"rate<0.5", true, 300ms}}}};
+    loadkit::test<Getter> t(o);
+    t.scenario("s", loadkit::constant_vus{.vus = 2, .duration = 20s});
+    auto t0 = std::chrono::steady_clock::now();
+    auto r = t.run();
+    Getter::path = "/";
+    auto secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    CHECK(secs < 10);  // not the 20 s asked for: the abort cut it
+    CHECK(agg(r.summary, "http_reqs", "count") > 0);
+    CHECK(r.code == loadkit::exit_code::thresholds_failed);
+    REQUIRE(r.aborted);
+    CHECK(r.aborted->find("http_req_failed: rate<0.5") != std::string::npos);
+    CHECK(r.summary["thresholds"][0]["ok"] == false);
+    CHECK(r.summary["thresholds"][0]["abort_on_fail"] == true);
+}
+
+TEST_CASE("thresholds: malformed ones are errors before any request, naming the metric and the expression") {
+    loadkit::target_server server;
+    auto expect_error = [&](loadkit::threshold_set ts, std::string_view needle) {
+        auto o = quiet(server, 1);
+        o.thresholds = std::move(ts);
+        loadkit::test<Getter> t(o);
+        t.scenario("s", loadkit::per_vu_iterations{});
+        auto before = server.total();
+        CHECK_THROWS_WITH(t.run(), Catch::Contains(std::string(needle)));
+        CHECK(server.total() == before);
+    };
+    expect_error({{"http_req_duration", {"p(95)<<200"}}}, "threshold on 'http_req_duration': 'p(95)<<200': expected a number");
+    expect_error({{"http_req_duration", {"rate<0.1"}}}, "'rate' does not apply to trend 'http_req_duration'");
+    expect_error({{"http_req_durations", {"p(95)<200"}}}, "no metric named 'http_req_durations'");
+    expect_error({{"http_req_duration{name}", {"p(95)<200"}}}, "expected 'tag:value'");
+    expect_error({{"http_req_failed", {"rate"}}}, "expected an operator");
+    expect_error({{"http_req_duration", {"p95<200"}}}, "expected '(' after 'p'");
+    expect_error({{"vus", {"avg<3"}}}, "use value");
+}
+
+namespace {
+struct Interruptible : loadkit::Scenario<Interruptible> {
+    static inline std::atomic<int> teardowns{0}, stops{0};
+    static loadkit::task<> teardown(loadkit::client& http, const std::monostate&) {
+        ++teardowns;
+        co_await http.get("/");
+    }
+    struct User : loadkit::VU<Interruptible> {
+        loadkit::task<> iteration() { co_await http.get(path); }
+        loadkit::task<> on_stop() {
+            ++stops;
+            co_await http.get("/");
+        }
+        static inline std::string path = "/delay/50";
+    };
+};
+}  // namespace
+
+TEST_CASE("signals: SIGINT stops gracefully (on_stop, teardown, summary, exit 105); a second one cuts at once") {
+    loadkit::target_server server;
+    auto file = std::string("/tmp/loadkit-signal-") + std::to_string(::getpid()) + ".json";
+    SECTION("one signal") {
+        Interruptible::teardowns = 0;
+        Interruptible::stops = 0;
+        Interruptible::User::path = "/delay/50";
+        auto o = quiet(server, 2);
+        o.summary_export = file;
+        loadkit::test<Interruptible> t(o);
+        t.scenario("s", loadkit::constant_vus{.vus = 4, .duration = 60s, .graceful_stop = 5s});
+        std::thread killer([] {
+            std::this_thread::sleep_for(300ms);
+            ::kill(::getpid(), SIGINT);
+        });
+        auto t0 = std::chrono::steady_clock::now();
+        auto r = t.run();
+        killer.join();
+        auto secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+        CHECK(secs < 10);
+        CHECK(r.code == loadkit::exit_code::external_abort);
+        REQUIRE(r.aborted);
+        CHECK(*r.aborted == "interrupted by SIGINT");
+        CHECK(Interruptible::teardowns == 1);
+        CHECK(Interruptible::stops == 4);
+        CHECK(agg(r.summary, "iterations_interrupted", "count") == 0);  // each finished its 50 ms iteration
+        std::ifstream f(file);
+        auto j = nlohmann::json::parse(f);
+        CHECK(j["aborted"] == "interrupted by SIGINT");
+    }
+    SECTION("two signals") {
+        Interruptible::teardowns = 0;
+        Interruptible::User::path = "/hang";
+        auto o = quiet(server, 2);
+        o.summary_export = file;
+        loadkit::test<Interruptible> t(o);
+        t.scenario("s", loadkit::constant_vus{.vus = 3, .duration = 60s, .graceful_stop = 60s});
+        std::thread killer([] {
+            std::this_thread::sleep_for(300ms);
+            ::kill(::getpid(), SIGTERM);
+            std::this_thread::sleep_for(300ms);
+            ::kill(::getpid(), SIGTERM);
+        });
+        auto t0 = std::chrono::steady_clock::now();
+        auto r = t.run();
+        killer.join();
+        Interruptible::User::path = "/delay/50";
+        auto secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+        CHECK(secs < 10);  // not the 60 s gracefulStop
+        CHECK(r.code == loadkit::exit_code::external_abort);
+        REQUIRE(r.aborted);
+        CHECK(*r.aborted == "interrupted by SIGTERM");
+        CHECK(agg(r.summary, "iterations_interrupted", "count") == 3);
+        CHECK(Interruptible::teardowns == 1);
+        std::ifstream f(file);
+        CHECK(nlohmann::json::parse(f)["aborted"] == "interrupted by SIGTERM");
+    }
+    std::remove(file.c_str());
+}
+
+TEST_CASE("accuracy: the reported median of a fixed-delay target is within 0.5 ms of the delay") {
+    loadkit::target_server server;
+    Getter::path = "/delay/10";
+    loadkit::test<Getter> t(quiet(server, 1));
+    t.scenario("d", loadkit::per_vu_iterations{.vus = 5, .iterations = 40});
+    auto r = t.run();
+    Getter::path = "/";
+    double med = agg(r.summary, "http_req_duration", "med");
+    INFO("median " << med << " ms");
+    CHECK(med >= 10.0);
+    CHECK(med <= 10.5);
+}
+
+TEST_CASE("accuracy: 4 threads and 1 thread make exactly the same requests for per-vu-iterations") {
+    loadkit::target_server server;
+    double counts[2];
+    int i = 0;
+    for (int threads : {1, 4}) {
+        loadkit::test<Tagged> t(quiet(server, threads));
+        t.scenario("buy", loadkit::per_vu_iterations{.vus = 9, .iterations = 17});
+        auto r = t.run();
+        counts[i++] = agg(r.summary, "http_reqs", "count");
+    }
+    CHECK(counts[0] == 9 * 17 * 2);
+    CHECK(counts[0] == counts[1]);
+}
 
 TEST_CASE("hot path: a steady-state request allocates nothing (request, response, metrics, check)") {
     loadkit::target_server server;
