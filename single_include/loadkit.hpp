@@ -514,6 +514,330 @@ class histogram {
 
 }  // namespace loadkit
 // ---- end loadkit/metrics/histogram.hpp
+// ---- begin loadkit/metrics/custom.hpp
+// Custom metrics (k6's Counter, Gauge, Rate, Trend). Declare them anywhere,
+// usually as globals, and add samples from VU code, hooks, setup or
+// teardown; they appear in the summary and take thresholds like built-ins:
+//
+//   inline loadkit::counter orders{"orders_placed"};
+//   inline loadkit::trend checkout{"checkout_time", loadkit::time_values};
+//   ... orders.add(1, {{"shop", "eu"}}); checkout.add(res.timings.duration / 1e6);
+//
+// A sample lands in the calling thread's shard under the current VU's
+// scenario and group (no lock); outside any VU it goes to a process-wide
+// shard under a lock.
+#include <cmath>
+#include <initializer_list>
+#include <memory>
+#include <mutex>
+#include <span>
+#include <string>
+#include <string_view>
+#include <type_traits>
+
+// ---- begin loadkit/exec/context.hpp
+// Execution contexts. One thread_context per worker thread (its io_context,
+// its metric shard, its DNS cache, its sweeper); one vu_context per VU, living
+// on the thread that runs the VU. Nothing here is shared between threads but
+// engine_state, whose fields are atomics or touched off the hot path.
+#include <atomic>
+#include <coroutine>
+#include <cstdlib>
+#include <cstdint>
+#include <limits>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl/context.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+// ---- begin loadkit/detail/log.hpp
+// The engine's own log: warnings about hooks and VU code, errors. One lock,
+// used only off the hot path (a failed hook, a new distinct message).
+#include <cstdio>
+#include <mutex>
+#include <set>
+#include <string>
+#include <string_view>
+
+namespace loadkit {
+
+enum class log_level { debug, info, warn, error };
+
+namespace detail {
+
+class logger {
+  public:
+    static logger& instance() {
+        static logger l;
+        return l;
+    }
+    void write(log_level lv, std::string_view msg) {
+        std::lock_guard lock(mu_);
+        ++counts_[static_cast<int>(lv)];
+        if (lv < min_level || quiet) return;
+        static constexpr const char* names[] = {"DEBUG", "INFO", "WARN", "ERROR"};
+        std::fprintf(stderr, "%s[%s] %.*s\n", prefix_.c_str(), names[static_cast<int>(lv)], static_cast<int>(msg.size()), msg.data());
+    }
+    // Logs a message once per distinct text (VU code that fails every iteration
+    // would otherwise drown the output); returns true the first time.
+    bool write_once(log_level lv, std::string_view msg) {
+        {
+            std::lock_guard lock(mu_);
+            if (!seen_.emplace(msg).second) { ++suppressed_; return false; }
+        }
+        write(lv, msg);
+        return true;
+    }
+    std::size_t count(log_level lv) {
+        std::lock_guard lock(mu_);
+        return counts_[static_cast<int>(lv)];
+    }
+    void reset() {
+        std::lock_guard lock(mu_);
+        seen_.clear(); suppressed_ = 0;
+        for (auto& c : counts_) c = 0;
+    }
+    log_level min_level = log_level::info;
+    bool quiet = false;
+
+  private:
+    std::mutex mu_;
+    std::set<std::string, std::less<>> seen_;
+    std::size_t suppressed_ = 0;
+    std::size_t counts_[4] = {};
+    std::string prefix_ = "loadkit ";
+};
+
+inline void log(log_level lv, std::string_view msg) { logger::instance().write(lv, msg); }
+inline void log_once(log_level lv, std::string_view msg) { logger::instance().write_once(lv, msg); }
+
+}  // namespace detail
+}  // namespace loadkit
+// ---- end loadkit/detail/log.hpp
+// ---- begin loadkit/metrics/shard.hpp
+// Per-thread metric storage. Every worker thread owns one shard and is its
+// only writer, so recording a sample is plain arithmetic: no lock, no atomic.
+// Shards are read only after their thread has stopped (or by that thread when
+// asked for a snapshot), and merged by name (see summary.hpp).
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+
+namespace loadkit::detail {
+
+struct string_hash {
+    using is_transparent = void;
+    std::size_t operator()(std::string_view s) const noexcept { return std::hash<std::string_view>{}(s); }
+};
+
+// Interned strings with stable addresses; ids are per shard.
+class string_table {
+  public:
+    // Names past this many become "(other)": a URL with an id in it must not
+    // grow memory without bound (k6's "too many metric series" problem).
+    static constexpr std::size_t max_names = 10000;
+
+    std::uint32_t intern(std::string_view s) {
+        if (auto it = ids_.find(s); it != ids_.end()) return it->second;
+        if (names_.size() >= max_names) return intern_overflow();
+        names_.emplace_back(s);
+        auto id = static_cast<std::uint32_t>(names_.size() - 1);
+        ids_.emplace(names_.back(), id);
+        return id;
+    }
+    std::string_view name(std::uint32_t id) const noexcept { return names_[id]; }
+    std::size_t size() const noexcept { return names_.size(); }
+
+  private:
+    std::uint32_t intern_overflow() {
+        static constexpr std::string_view other = "(other)";
+        if (auto it = ids_.find(other); it != ids_.end()) return it->second;
+        names_.emplace_back(other);
+        auto id = static_cast<std::uint32_t>(names_.size() - 1);
+        ids_.emplace(names_.back(), id);
+        return id;
+    }
+    std::deque<std::string> names_;
+    std::unordered_map<std::string_view, std::uint32_t, string_hash, std::equal_to<>> ids_;
+};
+
+// The tags of an HTTP sample, as ids: scenario, name, method, status,
+// error_code, expected_response (k6's default tag set; url is the name).
+struct http_key {
+    std::uint32_t scenario = 0;
+    std::uint32_t name = 0;
+    std::uint32_t method = 0;
+    std::uint16_t status = 0;
+    std::uint16_t error = 0;
+    bool expected = true;
+    std::uint32_t group = 0;
+    std::uint32_t tags = 0;    // the request's own tags, canonical (see canonical_tags); 0 = none
+    bool operator==(const http_key&) const = default;
+};
+struct http_key_hash {
+    std::size_t operator()(const http_key& k) const noexcept {
+        std::uint64_t h = k.scenario;
+        h = h * 0x9E3779B97F4A7C15ull ^ k.name;
+        h = h * 0x9E3779B97F4A7C15ull ^ k.method;
+        h = h * 0x9E3779B97F4A7C15ull ^ (std::uint64_t{k.status} << 17 | std::uint64_t{k.error} << 1 | k.expected);
+        h = h * 0x9E3779B97F4A7C15ull ^ k.group;
+        h = h * 0x9E3779B97F4A7C15ull ^ k.tags;
+        return static_cast<std::size_t>(h ^ (h >> 29));
+    }
+};
+
+struct http_series {
+    explicit http_series(chunk_pool* p)
+        : duration(p), blocked(p), connecting(p), tls_handshaking(p), sending(p), waiting(p), receiving(p), duration_intended(p) {}
+    http_key key;
+    std::uint64_t reqs = 0;
+    std::uint64_t failed = 0;
+    histogram duration, blocked, connecting, tls_handshaking, sending, waiting, receiving;
+    // open model: from the intended send (the iteration's scheduled start plus
+    // the time the iteration took to get to this request) to the response's end
+    histogram duration_intended;
+};
+
+// Per scenario (and per group): iterations and their durations, bytes.
+struct scenario_series {
+    std::uint64_t iterations = 0;
+    std::uint64_t interrupted = 0;     // cut by gracefulStop or abort
+    std::uint64_t failed = 0;          // ended by an exception in VU code
+    std::uint64_t dropped = 0;         // open model: scheduled, but no VU was free
+    std::uint64_t data_sent = 0;
+    std::uint64_t data_received = 0;
+    histogram iteration_duration;
+};
+
+struct check_key {
+    std::uint32_t scenario, name;
+    bool operator==(const check_key&) const = default;
+};
+struct check_key_hash {
+    std::size_t operator()(const check_key& k) const noexcept { return (std::size_t{k.scenario} << 32) ^ k.name; }
+};
+struct check_series { std::uint64_t passes = 0, fails = 0; };
+
+// A custom metric's samples (and group_duration's) under one tag set.
+struct custom_key {
+    std::uint32_t metric = 0;    // id in metric_registry
+    std::uint32_t scenario = 0;
+    std::uint32_t group = 0;
+    std::uint32_t tags = 0;
+    bool operator==(const custom_key&) const = default;
+};
+struct custom_key_hash {
+    std::size_t operator()(const custom_key& k) const noexcept {
+        std::uint64_t h = (std::uint64_t{k.metric} << 32) ^ k.scenario;
+        h = h * 0x9E3779B97F4A7C15ull ^ ((std::uint64_t{k.group} << 32) | k.tags);
+        return static_cast<std::size_t>(h ^ (h >> 29));
+    }
+};
+struct custom_series {
+    explicit custom_series(chunk_pool* p) : values(p) {}
+    histogram values;                 // trend
+    double sum = 0;                   // counter
+    std::uint64_t trues = 0, total = 0;  // rate
+    double last = 0, min = 0, max = 0;   // gauge
+    std::int64_t last_ns = 0;
+    std::uint64_t n = 0;              // samples of any kind
+};
+
+// "k\x1fv\x1ek\x1fv", sorted by key: one string per tag set, so a tag set
+// interns to one id and compares as one integer.
+using tag_pair = std::pair<std::string_view, std::string_view>;
+
+inline void canonical_tags(std::span<const tag_pair> tags, std::string& out) {
+    out.clear();
+    const tag_pair* sorted[16];  // insertion sort of the (few) pairs by key
+    std::size_t n = 0;
+    for (auto& t : tags) {
+        if (t.first.empty() || n == 16) continue;
+        std::size_t i = n++;
+        while (i > 0 && sorted[i - 1]->first > t.first) { sorted[i] = sorted[i - 1]; --i; }
+        sorted[i] = &t;
+    }
+    for (std::size_t i = 0; i < n; ++i) {
+        if (i) out += '\x1e';
+        out += sorted[i]->first;
+        out += '\x1f';
+        out += sorted[i]->second;
+    }
+}
+
+class metrics_shard {
+  public:
+    chunk_pool pool;  // first: every histogram of the shard draws on it
+    string_table strings;
+
+    metrics_shard() { strings.intern(""); }  // id 0: no group, no tags
+
+    http_series& http(const http_key& k) {
+        if (auto it = http_index_.find(k); it != http_index_.end()) return *it->second;
+        http_.push_back(std::make_unique<http_series>(&pool));
+        http_.back()->key = k;
+        http_index_.emplace(k, http_.back().get());
+        return *http_.back();
+    }
+    scenario_series& scenario(std::uint32_t id) {
+        while (id >= scenarios_.size()) {
+            scenarios_.emplace_back();
+            scenarios_.back().iteration_duration.use_pool(&pool);
+        }
+        return scenarios_[id];
+    }
+    check_series& check(std::uint32_t scenario, std::string_view name) {
+        check_key k{scenario, strings.intern(name)};
+        return checks_[k];
+    }
+
+    custom_series& custom(const custom_key& k) {
+        if (auto it = custom_.find(k); it != custom_.end()) return *it->second;
+        return *custom_.emplace(k, std::make_unique<custom_series>(&pool)).first->second;
+    }
+
+    const std::vector<std::unique_ptr<http_series>>& http_all() const noexcept { return http_; }
+    const std::unordered_map<custom_key, std::unique_ptr<custom_series>, custom_key_hash>& customs() const noexcept { return custom_; }
+    const std::deque<scenario_series>& scenarios() const noexcept { return scenarios_; }
+    const std::unordered_map<check_key, check_series, check_key_hash>& checks() const noexcept { return checks_; }
+
+  private:
+    std::vector<std::unique_ptr<http_series>> http_;
+    std::unordered_map<http_key, http_series*, http_key_hash> http_index_;
+    std::deque<scenario_series> scenarios_;
+    std::unordered_map<check_key, check_series, check_key_hash> checks_;
+    std::unordered_map<custom_key, std::unique_ptr<custom_series>, custom_key_hash> custom_;
+};
+
+}  // namespace loadkit::detail
+// ---- end loadkit/metrics/shard.hpp
+// ---- begin loadkit/exec/events.hpp
+// Locust-style events. test_start/test_stop fire once per process (per run),
+// user_start/user_stop once per VU that iterated, request after every request.
+// Listeners are never called concurrently (the engine serialises them), so a
+// listener may keep plain shared state, as seed 000's shared_state does.
+#include <cstdint>
+#include <functional>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
 // ---- begin loadkit/http/message.hpp
 // The request and response vocabulary, shared by the C++ DSL, the YAML loader
 // and the JavaScript adapter. `request` is exactly the seed's req object
@@ -613,6 +937,7 @@ struct params {
     std::string_view name{};          // the `name` tag; default: the URL as given
     string_pair headers[inline_headers] = {};
     string_pair query[4] = {};        // appended to the URL, percent-encoded
+    string_pair tags[4] = {};         // extra tags on this request's samples (k6's params.tags)
     std::optional<nanoseconds> timeout{};  // default: the client's
     int redirects = -1;               // max redirects to follow; -1: the client's
     std::span<const std::pair<std::string, std::string>> header_list{};  // runtime-built headers
@@ -723,6 +1048,591 @@ class response {
 
 }  // namespace loadkit
 // ---- end loadkit/http/message.hpp
+
+namespace loadkit {
+
+struct test_info {
+    std::string_view name;
+    std::string_view run_id;
+    std::string_view target;        // base URL of the run
+    const nlohmann::json* summary;  // test_stop only: the run summary (null at test_start)
+};
+
+struct user_info {
+    std::uint64_t vu;               // the VU id, 1-based, unique in the run (k6's __VU)
+    std::string_view scenario;
+    std::uint64_t iterations;       // iterations completed (0 at user_start)
+};
+
+struct request_info {
+    std::string_view scenario;
+    std::uint64_t vu;
+    std::string_view name, method, url;
+    int status;
+    loadkit::error_code error;
+    double duration_ms;
+    std::size_t response_length;
+    const loadkit::response* response;
+};
+
+template <class... Args>
+class event {
+  public:
+    template <class F>
+    void add_listener(F&& f) { listeners_.emplace_back(std::forward<F>(f)); }
+    bool empty() const noexcept { return listeners_.empty(); }
+    void clear() noexcept { listeners_.clear(); }
+    void fire(const Args&... a) const {
+        for (auto& l : listeners_) l(a...);
+    }
+
+  private:
+    std::vector<std::function<void(const Args&...)>> listeners_;
+};
+
+struct events {
+    event<test_info> test_start;
+    event<test_info> test_stop;
+    event<user_info> user_start;
+    event<user_info> user_stop;
+    event<request_info> request;
+};
+
+}  // namespace loadkit
+// ---- end loadkit/exec/events.hpp
+// ---- begin loadkit/exec/signals.hpp
+// SIGINT and SIGTERM during a run. The handler only counts (an atomic add is
+// all a signal handler may safely do); every thread's sweeper polls the count
+// every few milliseconds and turns it into an abort: the first signal stops
+// the run gracefully, a second one cuts everything still running at once.
+#include <atomic>
+#include <csignal>
+
+namespace loadkit::detail {
+
+struct signal_counter {
+    static inline std::atomic<int> count{0};
+    static inline std::atomic<int> last{0};
+    static_assert(std::atomic<int>::is_always_lock_free);
+
+    static void handler(int sig) {
+        last.store(sig, std::memory_order_relaxed);
+        count.fetch_add(1, std::memory_order_relaxed);
+    }
+};
+
+// Installs the counting handler for SIGINT and SIGTERM for its lifetime and
+// puts the previous handlers back afterwards (nesting runs is harmless).
+class signal_scope {
+  public:
+    explicit signal_scope(bool enable) : enabled_(enable) {
+        if (!enabled_) return;
+        struct sigaction sa {};
+        sa.sa_handler = &signal_counter::handler;
+        sigemptyset(&sa.sa_mask);
+        sa.sa_flags = SA_RESTART;
+        sigaction(SIGINT, &sa, &old_int_);
+        sigaction(SIGTERM, &sa, &old_term_);
+    }
+    ~signal_scope() {
+        if (!enabled_) return;
+        sigaction(SIGINT, &old_int_, nullptr);
+        sigaction(SIGTERM, &old_term_, nullptr);
+    }
+    signal_scope(const signal_scope&) = delete;
+    signal_scope& operator=(const signal_scope&) = delete;
+
+  private:
+    bool enabled_;
+    struct sigaction old_int_ {}, old_term_ {};
+};
+
+}  // namespace loadkit::detail
+// ---- end loadkit/exec/signals.hpp
+
+namespace loadkit {
+
+class client;
+
+// Defaults for every VU's HTTP client (k6's options of the same names).
+struct client_options {
+    std::string base_url;                  // relative URLs resolve against it
+    nanoseconds timeout = std::chrono::seconds(60);
+    int max_redirects = 10;
+    bool insecure_skip_tls_verify = false;
+    std::string tls_ca_file;               // extra trusted CA certificates (PEM file)
+    std::string tls_ca_pem;                // the same, in memory
+    std::string user_agent = "loadkit/" LOADKIT_VERSION_STRING;
+    bool cookies = true;                   // a cookie jar per VU
+    bool discard_response_bodies = false;  // read bodies but do not keep them
+};
+
+// Thrown inside a VU whose iteration is cut (gracefulStop, abort); the engine
+// catches it. VU code that catches everything should rethrow it.
+struct interrupted_error {};
+
+namespace detail {
+
+// Thrown by abort_test() in VU code, after the abort is recorded.
+struct script_abort {};
+
+// TLS contexts are expensive to build (CA store load), so there is one per
+// (verify, CA) combination per process.
+inline boost::asio::ssl::context& tls_context(const client_options& o) {
+    static std::mutex mu;
+    static std::map<std::string, std::unique_ptr<boost::asio::ssl::context>> contexts;
+    std::string key = (o.insecure_skip_tls_verify ? "0|" : "1|") + o.tls_ca_file + "|" + o.tls_ca_pem;
+    std::lock_guard lock(mu);
+    auto& c = contexts[key];
+    if (!c) {
+        c = std::make_unique<boost::asio::ssl::context>(boost::asio::ssl::context::tls_client);
+        c->set_options(boost::asio::ssl::context::default_workarounds | boost::asio::ssl::context::no_sslv2 |
+                       boost::asio::ssl::context::no_sslv3);
+        if (o.insecure_skip_tls_verify) {
+            c->set_verify_mode(boost::asio::ssl::verify_none);
+        } else {
+            boost::system::error_code ec;
+            c->set_default_verify_paths(ec);
+            if (!o.tls_ca_file.empty()) c->load_verify_file(o.tls_ca_file, ec);
+            if (!o.tls_ca_pem.empty()) c->add_certificate_authority(boost::asio::buffer(o.tls_ca_pem), ec);
+            c->set_verify_mode(boost::asio::ssl::verify_peer);
+        }
+    }
+    return *c;
+}
+
+struct engine_state;
+struct vu_context;
+
+// The VU whose code runs on this thread now. Every awaitable of loadkit's
+// (requests, sleep, group) sets it again when it resumes its VU, so code
+// between two awaits sees its own VU: custom metrics use it to find the
+// thread's shard and the VU's scenario and group.
+inline thread_local vu_context* current_vu = nullptr;
+
+struct thread_context {
+    thread_context(engine_state* e, int idx) : engine(e), index(idx), sweep_timer(ioc) {}
+    thread_context(const thread_context&) = delete;
+
+    // One thread runs it (hint 1). BOOST_ASIO_CONCURRENCY_HINT_UNSAFE_IO, which
+    // drops the per-socket locks, was measured no cheaper here.
+    boost::asio::io_context ioc{1};
+    metrics_shard shard;
+    engine_state* engine;
+    int index;
+
+    client* clients = nullptr;            // intrusive list, for timeouts
+    std::vector<vu_context*> vus;         // every VU of this thread, for deadlines
+    std::unordered_map<std::string, std::vector<boost::asio::ip::tcp::endpoint>, string_hash, std::equal_to<>> dns;
+
+    std::vector<boost::asio::steady_timer*> stop_timers;  // woken when the run stops (arrival dispatchers)
+
+    boost::asio::steady_timer sweep_timer;
+    nanoseconds sweep_period = std::chrono::milliseconds(10);
+    bool sweeping = false;
+
+    void start_sweeper();
+    void stop_sweeper() { sweeping = false; sweep_timer.cancel(); }
+    void sweep();
+};
+
+// One VU's identity and state, as the engine, its client and its code see it.
+struct vu_context {
+    thread_context* thread = nullptr;
+    std::uint32_t scenario_id = 0;       // index into engine_state::scenario_names
+    std::string_view scenario;
+    std::uint64_t id = 0;                // 1-based, unique in the run (k6's __VU)
+    std::uint64_t index = 0;             // 0-based within its scenario
+    std::uint64_t iteration = 0;         // this VU's current iteration, 0-based (k6's __ITER)
+    std::uint32_t group = 0;             // current group (string id in the thread's shard; 0 = none)
+
+    bool running = false;                // inside an iteration (or on_start/on_stop)
+    bool interrupted = false;
+    bool ignore_global_stop = false;     // on_stop after an abort: only its own deadline applies
+    std::int64_t hard_deadline = std::numeric_limits<std::int64_t>::max();
+    std::int64_t graceful_stop_ns = 0;   // the scenario's gracefulStop, applied after an abort
+
+    // Open model: the iteration handed to this VU by its arrival dispatcher.
+    std::coroutine_handle<> parked{};    // set while the VU waits for an iteration
+    bool released = false;               // the dispatcher is done: leave instead of iterating
+    std::int64_t intended_start = 0;     // when the iteration was scheduled to start
+    std::int64_t start_lag = -1;         // how late it started; -1 in the closed model
+
+    const std::map<std::string, std::string, std::less<>>* env = nullptr;  // the scenario's env
+
+    client* clients = nullptr;           // this VU's clients, to cut their I/O on interrupt
+    std::optional<boost::asio::steady_timer> timer;  // sleep and start waits
+
+    // Hooks of the VU type, bound by the engine when the type has them.
+    void* hook_self = nullptr;
+    void (*before_request)(void*, request&) = nullptr;
+    void (*after_request)(void*, const response&) = nullptr;
+
+    void interrupt();                    // cut the current iteration (defined in client.hpp)
+
+    boost::asio::steady_timer& get_timer() {
+        if (!timer) timer.emplace(thread->ioc);
+        return *timer;
+    }
+
+    // Awaitable: suspends this VU until `deadline_ns` (steady clock), or until
+    // interrupted, in which case it throws interrupted_error.
+    auto wait_until(std::int64_t deadline_ns) {
+        struct awaiter {
+            vu_context* v;
+            std::int64_t deadline;
+            bool await_ready() const noexcept { return v->interrupted || deadline <= now_ns(); }
+            void await_suspend(std::coroutine_handle<> h) {
+                auto& t = v->get_timer();
+                t.expires_at(clock::time_point(nanoseconds(deadline)));
+                t.async_wait([h](const boost::system::error_code&) { h.resume(); });
+            }
+            void await_resume() const {
+                current_vu = v;
+                if (v->interrupted) throw interrupted_error{};
+            }
+        };
+        return awaiter{this, deadline_ns};
+    }
+};
+
+
+enum class abort_kind : int { none = 0, external = 1, script = 2, setup_failed = 3, thresholds = 4 };
+
+struct engine_state {
+    std::atomic<bool> stopping{false};    // no new iterations anywhere
+    std::atomic<std::int64_t> abort_at_ns{std::numeric_limits<std::int64_t>::max()};  // VUs get their gracefulStop from here
+    std::atomic<std::int64_t> hard_stop_ns{std::numeric_limits<std::int64_t>::max()}; // everything is cut from here
+    std::atomic<int> kind{0};             // abort_kind of the first abort
+    std::atomic<std::int64_t> active_vus{0};
+    std::atomic<bool> force_stop{false};  // cut on_stop too (a second signal)
+    std::atomic<bool> in_teardown{false};
+    std::atomic<int> signals_seen{0};     // signal_counter::count already acted on
+    std::mutex mu;                        // abort reason
+    std::recursive_mutex events_mu;       // event dispatch (a listener may fire another event)
+    std::optional<std::string> abort_reason;
+    loadkit::events* events = nullptr;
+    bool has_request_listeners = false;
+    client_options http;
+    std::vector<std::string> scenario_names{""};  // id 0: setup/teardown, no scenario
+    std::map<std::string, std::string, std::less<>> env;  // options::env
+
+    // Stops the run: no new iterations; an iteration in flight gets its
+    // scenario's gracefulStop, or nothing when `immediate`.
+    void abort(std::string reason, abort_kind k, bool immediate = false) {
+        {
+            std::lock_guard lock(mu);
+            if (!abort_reason) {
+                abort_reason = std::move(reason);
+                kind.store(static_cast<int>(k));
+            }
+        }
+        stopping.store(true);
+        auto now = now_ns();
+        auto cur = abort_at_ns.load();
+        while (now < cur && !abort_at_ns.compare_exchange_weak(cur, now)) {}
+        if (immediate) {
+            cur = hard_stop_ns.load();
+            while (now < cur && !hard_stop_ns.compare_exchange_weak(cur, now)) {}
+        }
+    }
+    // Turns signals counted since the last poll into aborts (any thread).
+    void poll_signals() {
+        int n = signal_counter::count.load(std::memory_order_relaxed);
+        int seen = signals_seen.load(std::memory_order_relaxed);
+        if (n == seen || !signals_seen.compare_exchange_strong(seen, n)) return;
+        int sig = signal_counter::last.load(std::memory_order_relaxed);
+        std::string name = sig == SIGTERM ? "SIGTERM" : sig == SIGINT ? "SIGINT" : "signal " + std::to_string(sig);
+        auto now = now_ns();
+        if (in_teardown.load()) {
+            log(log_level::warn, name + ": cutting teardown");
+            hard_stop_ns.store(now);
+            return;
+        }
+        bool first = !stopping.load();
+        if (first && n - seen == 1) {
+            log(log_level::warn, name + ": stopping gracefully (gracefulStop applies; send it again to stop at once)");
+            abort("interrupted by " + name, abort_kind::external, false);
+        } else {
+            log(log_level::warn, name + " again: stopping at once");
+            force_stop.store(true);
+            abort("interrupted by " + name, abort_kind::external, true);
+            hard_stop_ns.store(now);
+        }
+    }
+
+    bool aborted() {
+        std::lock_guard lock(mu);
+        return abort_reason.has_value();
+    }
+    template <class F>
+    void with_events(F&& f) {
+        if (!events) return;
+        std::lock_guard lock(events_mu);
+        try {
+            f(*events);
+        } catch (const std::exception& e) {
+            log(log_level::warn, std::string("event listener failed: ") + e.what());
+        } catch (...) {
+            log(log_level::warn, "event listener failed");
+        }
+    }
+};
+
+// k6's __ENV lookup order: the scenario's env, the run's env, the process's.
+inline std::string_view lookup_env(const vu_context* v, std::string_view key, std::string_view fallback) {
+    if (v && v->env)
+        if (auto it = v->env->find(key); it != v->env->end()) return it->second;
+    if (v && v->thread && v->thread->engine) {
+        auto& e = v->thread->engine->env;
+        if (auto it = e.find(key); it != e.end()) return it->second;
+    }
+    if (const char* p = std::getenv(std::string(key).c_str())) return p;
+    return fallback;
+}
+
+inline void thread_context::start_sweeper() {
+    sweeping = true;
+    sweep_timer.expires_after(sweep_period);
+    sweep_timer.async_wait([this](const boost::system::error_code& ec) {
+        if (ec || !sweeping) return;
+        sweep();
+        if (sweeping) start_sweeper();
+    });
+}
+
+}  // namespace detail
+}  // namespace loadkit
+// ---- end loadkit/exec/context.hpp
+// ---- begin loadkit/metrics/registry.hpp
+// Every metric's name and kind, built-in or custom, in one process-wide table:
+// thresholds are checked against it before a run starts, and the summary
+// reports custom metrics from it the way it reports built-ins.
+#include <cmath>
+#include <cstdint>
+#include <limits>
+#include <deque>
+#include <map>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace loadkit {
+
+enum class metric_kind { counter, gauge, rate, trend };
+
+inline std::string_view kind_name(metric_kind k) noexcept {
+    static constexpr std::string_view names[] = {"counter", "gauge", "rate", "trend"};
+    return names[static_cast<int>(k)];
+}
+
+namespace detail {
+
+// Trends keep values in a histogram of integers: time trends as ns (values
+// are given in ms), others in thousandths.
+inline std::uint64_t trend_units(double v, bool time) noexcept {
+    if (!(v > 0)) return 0;  // negative and NaN samples count as 0
+    double u = v * (time ? 1e6 : 1e3);
+    return u >= 9.2e18 ? std::numeric_limits<std::uint64_t>::max() : static_cast<std::uint64_t>(std::llround(u));
+}
+inline double trend_scale(bool time) noexcept { return time ? 1e-6 : 1e-3; }
+
+struct metric_info {
+    std::string name;
+    metric_kind kind;
+    bool time = false;     // a trend of durations, reported in ms
+    bool builtin = false;
+};
+
+class metric_registry {
+  public:
+    static metric_registry& get() {
+        static metric_registry r;
+        return r;
+    }
+
+    // A metric's id. Declaring the same name again with the same kind gives
+    // the same metric (as in k6); a clash or a bad name is kept as an error
+    // that the next run reports before starting (a global's constructor
+    // cannot usefully throw).
+    std::uint32_t add(std::string_view name, metric_kind kind, bool time) {
+        std::lock_guard lock(mu_);
+        if (auto it = ids_.find(name); it != ids_.end()) {
+            auto& m = metrics_[it->second];
+            if (m.kind != kind || m.builtin)
+                errors_.push_back("metric '" + std::string(name) + "' is already a " + std::string(kind_name(m.kind)) +
+                                  (m.builtin ? " (built-in)" : "") + "; it cannot be declared again as a " +
+                                  std::string(kind_name(kind)));
+            return it->second;
+        }
+        if (!valid_name(name))
+            errors_.push_back("metric name '" + std::string(name) +
+                              "' is invalid: use 1 to 128 letters, digits and underscores, not starting with a digit");
+        return insert(name, kind, time, false);
+    }
+
+    const metric_info* find(std::string_view name) const {
+        std::lock_guard lock(mu_);
+        auto it = ids_.find(name);
+        return it == ids_.end() ? nullptr : &metrics_[it->second];
+    }
+    metric_info info(std::uint32_t id) const {
+        std::lock_guard lock(mu_);
+        return metrics_[id];
+    }
+    std::vector<metric_info> all() const {
+        std::lock_guard lock(mu_);
+        return {metrics_.begin(), metrics_.end()};
+    }
+    std::vector<std::string> errors() const {
+        std::lock_guard lock(mu_);
+        return errors_;
+    }
+
+    static bool valid_name(std::string_view n) noexcept {
+        if (n.empty() || n.size() > 128 || (n[0] >= '0' && n[0] <= '9')) return false;
+        for (char c : n)
+            if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_')) return false;
+        return true;
+    }
+
+    std::uint32_t group_duration_id() const noexcept { return group_duration_; }
+
+  private:
+    metric_registry() {
+        using k = metric_kind;
+        for (auto n : {"data_received", "data_sent", "dropped_iterations", "http_reqs", "iterations", "iterations_failed",
+                       "iterations_interrupted"})
+            insert(n, k::counter, false, true);
+        for (auto n : {"http_req_blocked", "http_req_connecting", "http_req_duration", "http_req_duration_intended",
+                       "http_req_receiving", "http_req_sending", "http_req_tls_handshaking", "http_req_waiting",
+                       "iteration_duration", "group_duration"})
+            insert(n, k::trend, true, true);
+        insert("checks", k::rate, false, true);
+        insert("http_req_failed", k::rate, false, true);
+        insert("vus", k::gauge, false, true);
+        insert("vus_max", k::gauge, false, true);
+        group_duration_ = ids_.at("group_duration");
+    }
+    std::uint32_t insert(std::string_view name, metric_kind kind, bool time, bool builtin) {
+        metrics_.push_back({std::string(name), kind, time, builtin});
+        auto id = static_cast<std::uint32_t>(metrics_.size() - 1);
+        ids_.emplace(std::string(name), id);
+        return id;
+    }
+
+    mutable std::mutex mu_;
+    std::deque<metric_info> metrics_;  // stable addresses for find()
+    std::map<std::string, std::uint32_t, std::less<>> ids_;
+    std::vector<std::string> errors_;
+    std::uint32_t group_duration_ = 0;
+};
+
+}  // namespace detail
+}  // namespace loadkit
+// ---- end loadkit/metrics/registry.hpp
+
+namespace loadkit {
+
+using tag_list = std::initializer_list<detail::tag_pair>;
+
+namespace detail {
+
+// Samples recorded outside any VU (a listener, main()): replaced by each run.
+struct orphan_metrics {
+    std::mutex mu;
+    std::unique_ptr<metrics_shard> shard = std::make_unique<metrics_shard>();
+    static orphan_metrics& get() {
+        static orphan_metrics o;
+        return o;
+    }
+};
+
+inline void record_sample(metrics_shard& shard, std::uint32_t scenario, std::uint32_t group, std::uint32_t metric,
+                          metric_kind kind, bool time, double v, std::span<const tag_pair> tags) {
+    std::uint32_t tag_id = 0;
+    if (tags.size()) {
+        thread_local std::string buf;
+        canonical_tags(tags, buf);
+        tag_id = shard.strings.intern(buf);
+    }
+    auto& s = shard.custom(custom_key{metric, scenario, group, tag_id});
+    ++s.n;
+    switch (kind) {
+        case metric_kind::counter: s.sum += v; break;
+        case metric_kind::rate: ++s.total; s.trues += v != 0; break;
+        case metric_kind::trend: s.values.record(trend_units(v, time)); break;
+        case metric_kind::gauge:
+            if (s.n == 1) s.min = s.max = v;
+            s.min = std::min(s.min, v);
+            s.max = std::max(s.max, v);
+            s.last = v;
+            s.last_ns = now_ns();
+            break;
+    }
+}
+
+inline void record_sample(std::uint32_t metric, metric_kind kind, bool time, double v, std::span<const tag_pair> tags) {
+    if (auto* vu = current_vu; vu && vu->thread) {
+        record_sample(vu->thread->shard, vu->scenario_id, vu->group, metric, kind, time, v, tags);
+        return;
+    }
+    auto& o = orphan_metrics::get();
+    std::lock_guard lock(o.mu);
+    record_sample(*o.shard, 0, 0, metric, kind, time, v, tags);
+}
+
+template <metric_kind Kind>
+class metric {
+  public:
+    explicit metric(std::string_view name, bool time = false)
+        : id_(metric_registry::get().add(name, Kind, time)), time_(time), name_(name) {}
+    const std::string& name() const noexcept { return name_; }
+
+  protected:
+    void record(double v, tag_list tags) const { record_sample(id_, Kind, time_, v, {tags.begin(), tags.size()}); }
+
+  private:
+    std::uint32_t id_;
+    bool time_;
+    std::string name_;
+};
+
+}  // namespace detail
+
+// For trend's second argument: the values are durations in milliseconds.
+inline constexpr bool time_values = true;
+
+// Adds up; reported as count (the total) and per_second.
+class counter : public detail::metric<metric_kind::counter> {
+  public:
+    using metric::metric;
+    void add(double v, tag_list tags = {}) const { record(v, tags); }
+};
+// Keeps the last value, with min and max.
+class gauge : public detail::metric<metric_kind::gauge> {
+  public:
+    using metric::metric;
+    void add(double v, tag_list tags = {}) const { record(v, tags); }
+};
+// The share of non-zero samples.
+class rate : public detail::metric<metric_kind::rate> {
+  public:
+    using metric::metric;
+    template <class T>
+        requires std::is_arithmetic_v<T>
+    void add(T v, tag_list tags = {}) const { record(v ? 1.0 : 0.0, tags); }
+};
+// A distribution: avg, min, med, max, p(N) from a histogram (error < 1%).
+class trend : public detail::metric<metric_kind::trend> {
+  public:
+    using metric::metric;
+    void add(double v, tag_list tags = {}) const { record(v, tags); }
+};
+
+}  // namespace loadkit
+// ---- end loadkit/metrics/custom.hpp
 // ---- begin loadkit/http/client.hpp
 // The HTTP/1.1 client every VU owns: keep-alive connections, TLS, redirects,
 // cookies, timeouts, phase timings and metrics.
@@ -794,493 +1704,6 @@ io_awaiter<Init> io(Init i) { return io_awaiter<Init>{std::move(i)}; }
 
 }  // namespace loadkit::detail
 // ---- end loadkit/detail/io.hpp
-// ---- begin loadkit/exec/context.hpp
-// Execution contexts. One thread_context per worker thread (its io_context,
-// its metric shard, its DNS cache, its sweeper); one vu_context per VU, living
-// on the thread that runs the VU. Nothing here is shared between threads but
-// engine_state, whose fields are atomics or touched off the hot path.
-#include <atomic>
-#include <coroutine>
-#include <cstdint>
-#include <limits>
-#include <map>
-#include <memory>
-#include <mutex>
-#include <optional>
-#include <string>
-#include <unordered_map>
-#include <vector>
-
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/ip/tcp.hpp>
-#include <boost/asio/ssl/context.hpp>
-#include <boost/asio/steady_timer.hpp>
-
-// ---- begin loadkit/detail/log.hpp
-// The engine's own log: warnings about hooks and VU code, errors. One lock,
-// used only off the hot path (a failed hook, a new distinct message).
-#include <cstdio>
-#include <mutex>
-#include <set>
-#include <string>
-#include <string_view>
-
-namespace loadkit {
-
-enum class log_level { debug, info, warn, error };
-
-namespace detail {
-
-class logger {
-  public:
-    static logger& instance() {
-        static logger l;
-        return l;
-    }
-    void write(log_level lv, std::string_view msg) {
-        std::lock_guard lock(mu_);
-        ++counts_[static_cast<int>(lv)];
-        if (lv < min_level || quiet) return;
-        static constexpr const char* names[] = {"DEBUG", "INFO", "WARN", "ERROR"};
-        std::fprintf(stderr, "%s[%s] %.*s\n", prefix_.c_str(), names[static_cast<int>(lv)], static_cast<int>(msg.size()), msg.data());
-    }
-    // Logs a message once per distinct text (VU code that fails every iteration
-    // would otherwise drown the output); returns true the first time.
-    bool write_once(log_level lv, std::string_view msg) {
-        {
-            std::lock_guard lock(mu_);
-            if (!seen_.emplace(msg).second) { ++suppressed_; return false; }
-        }
-        write(lv, msg);
-        return true;
-    }
-    std::size_t count(log_level lv) {
-        std::lock_guard lock(mu_);
-        return counts_[static_cast<int>(lv)];
-    }
-    void reset() {
-        std::lock_guard lock(mu_);
-        seen_.clear(); suppressed_ = 0;
-        for (auto& c : counts_) c = 0;
-    }
-    log_level min_level = log_level::info;
-    bool quiet = false;
-
-  private:
-    std::mutex mu_;
-    std::set<std::string, std::less<>> seen_;
-    std::size_t suppressed_ = 0;
-    std::size_t counts_[4] = {};
-    std::string prefix_ = "loadkit ";
-};
-
-inline void log(log_level lv, std::string_view msg) { logger::instance().write(lv, msg); }
-inline void log_once(log_level lv, std::string_view msg) { logger::instance().write_once(lv, msg); }
-
-}  // namespace detail
-}  // namespace loadkit
-// ---- end loadkit/detail/log.hpp
-// ---- begin loadkit/metrics/shard.hpp
-// Per-thread metric storage. Every worker thread owns one shard and is its
-// only writer, so recording a sample is plain arithmetic: no lock, no atomic.
-// Shards are read only after their thread has stopped (or by that thread when
-// asked for a snapshot), and merged by name (see summary.hpp).
-#include <cstdint>
-#include <deque>
-#include <memory>
-#include <string>
-#include <string_view>
-#include <unordered_map>
-#include <vector>
-
-
-namespace loadkit::detail {
-
-struct string_hash {
-    using is_transparent = void;
-    std::size_t operator()(std::string_view s) const noexcept { return std::hash<std::string_view>{}(s); }
-};
-
-// Interned strings with stable addresses; ids are per shard.
-class string_table {
-  public:
-    // Names past this many become "(other)": a URL with an id in it must not
-    // grow memory without bound (k6's "too many metric series" problem).
-    static constexpr std::size_t max_names = 10000;
-
-    std::uint32_t intern(std::string_view s) {
-        if (auto it = ids_.find(s); it != ids_.end()) return it->second;
-        if (names_.size() >= max_names) return intern_overflow();
-        names_.emplace_back(s);
-        auto id = static_cast<std::uint32_t>(names_.size() - 1);
-        ids_.emplace(names_.back(), id);
-        return id;
-    }
-    std::string_view name(std::uint32_t id) const noexcept { return names_[id]; }
-    std::size_t size() const noexcept { return names_.size(); }
-
-  private:
-    std::uint32_t intern_overflow() {
-        static constexpr std::string_view other = "(other)";
-        if (auto it = ids_.find(other); it != ids_.end()) return it->second;
-        names_.emplace_back(other);
-        auto id = static_cast<std::uint32_t>(names_.size() - 1);
-        ids_.emplace(names_.back(), id);
-        return id;
-    }
-    std::deque<std::string> names_;
-    std::unordered_map<std::string_view, std::uint32_t, string_hash, std::equal_to<>> ids_;
-};
-
-// The tags of an HTTP sample, as ids: scenario, name, method, status,
-// error_code, expected_response (k6's default tag set; url is the name).
-struct http_key {
-    std::uint32_t scenario = 0;
-    std::uint32_t name = 0;
-    std::uint32_t method = 0;
-    std::uint16_t status = 0;
-    std::uint16_t error = 0;
-    bool expected = true;
-    std::uint32_t group = 0;
-    bool operator==(const http_key&) const = default;
-};
-struct http_key_hash {
-    std::size_t operator()(const http_key& k) const noexcept {
-        std::uint64_t h = k.scenario;
-        h = h * 0x9E3779B97F4A7C15ull ^ k.name;
-        h = h * 0x9E3779B97F4A7C15ull ^ k.method;
-        h = h * 0x9E3779B97F4A7C15ull ^ (std::uint64_t{k.status} << 17 | std::uint64_t{k.error} << 1 | k.expected);
-        h = h * 0x9E3779B97F4A7C15ull ^ k.group;
-        return static_cast<std::size_t>(h ^ (h >> 29));
-    }
-};
-
-struct http_series {
-    explicit http_series(chunk_pool* p)
-        : duration(p), blocked(p), connecting(p), tls_handshaking(p), sending(p), waiting(p), receiving(p) {}
-    http_key key;
-    std::uint64_t reqs = 0;
-    std::uint64_t failed = 0;
-    histogram duration, blocked, connecting, tls_handshaking, sending, waiting, receiving;
-};
-
-// Per scenario (and per group): iterations and their durations, bytes.
-struct scenario_series {
-    std::uint64_t iterations = 0;
-    std::uint64_t interrupted = 0;     // cut by gracefulStop or abort
-    std::uint64_t failed = 0;          // ended by an exception in VU code
-    std::uint64_t data_sent = 0;
-    std::uint64_t data_received = 0;
-    histogram iteration_duration;
-};
-
-struct check_key {
-    std::uint32_t scenario, name;
-    bool operator==(const check_key&) const = default;
-};
-struct check_key_hash {
-    std::size_t operator()(const check_key& k) const noexcept { return (std::size_t{k.scenario} << 32) ^ k.name; }
-};
-struct check_series { std::uint64_t passes = 0, fails = 0; };
-
-class metrics_shard {
-  public:
-    chunk_pool pool;  // first: every histogram of the shard draws on it
-    string_table strings;
-
-    http_series& http(const http_key& k) {
-        if (auto it = http_index_.find(k); it != http_index_.end()) return *it->second;
-        http_.push_back(std::make_unique<http_series>(&pool));
-        http_.back()->key = k;
-        http_index_.emplace(k, http_.back().get());
-        return *http_.back();
-    }
-    scenario_series& scenario(std::uint32_t id) {
-        while (id >= scenarios_.size()) {
-            scenarios_.emplace_back();
-            scenarios_.back().iteration_duration.use_pool(&pool);
-        }
-        return scenarios_[id];
-    }
-    check_series& check(std::uint32_t scenario, std::string_view name) {
-        check_key k{scenario, strings.intern(name)};
-        return checks_[k];
-    }
-
-    const std::vector<std::unique_ptr<http_series>>& http_all() const noexcept { return http_; }
-    const std::deque<scenario_series>& scenarios() const noexcept { return scenarios_; }
-    const std::unordered_map<check_key, check_series, check_key_hash>& checks() const noexcept { return checks_; }
-
-  private:
-    std::vector<std::unique_ptr<http_series>> http_;
-    std::unordered_map<http_key, http_series*, http_key_hash> http_index_;
-    std::deque<scenario_series> scenarios_;
-    std::unordered_map<check_key, check_series, check_key_hash> checks_;
-};
-
-}  // namespace loadkit::detail
-// ---- end loadkit/metrics/shard.hpp
-// ---- begin loadkit/exec/events.hpp
-// Locust-style events. test_start/test_stop fire once per process (per run),
-// user_start/user_stop once per VU that iterated, request after every request.
-// Listeners are never called concurrently (the engine serialises them), so a
-// listener may keep plain shared state, as seed 000's shared_state does.
-#include <cstdint>
-#include <functional>
-#include <string_view>
-#include <utility>
-#include <vector>
-
-#include <nlohmann/json.hpp>
-
-
-namespace loadkit {
-
-struct test_info {
-    std::string_view name;
-    std::string_view run_id;
-    std::string_view target;        // base URL of the run
-    const nlohmann::json* summary;  // test_stop only: the run summary (null at test_start)
-};
-
-struct user_info {
-    std::uint64_t vu;               // the VU id, 1-based, unique in the run (k6's __VU)
-    std::string_view scenario;
-    std::uint64_t iterations;       // iterations completed (0 at user_start)
-};
-
-struct request_info {
-    std::string_view scenario;
-    std::uint64_t vu;
-    std::string_view name, method, url;
-    int status;
-    loadkit::error_code error;
-    double duration_ms;
-    std::size_t response_length;
-    const loadkit::response* response;
-};
-
-template <class... Args>
-class event {
-  public:
-    template <class F>
-    void add_listener(F&& f) { listeners_.emplace_back(std::forward<F>(f)); }
-    bool empty() const noexcept { return listeners_.empty(); }
-    void clear() noexcept { listeners_.clear(); }
-    void fire(const Args&... a) const {
-        for (auto& l : listeners_) l(a...);
-    }
-
-  private:
-    std::vector<std::function<void(const Args&...)>> listeners_;
-};
-
-struct events {
-    event<test_info> test_start;
-    event<test_info> test_stop;
-    event<user_info> user_start;
-    event<user_info> user_stop;
-    event<request_info> request;
-};
-
-}  // namespace loadkit
-// ---- end loadkit/exec/events.hpp
-
-namespace loadkit {
-
-class client;
-
-// Defaults for every VU's HTTP client (k6's options of the same names).
-struct client_options {
-    std::string base_url;                  // relative URLs resolve against it
-    nanoseconds timeout = std::chrono::seconds(60);
-    int max_redirects = 10;
-    bool insecure_skip_tls_verify = false;
-    std::string tls_ca_file;               // extra trusted CA certificates (PEM file)
-    std::string tls_ca_pem;                // the same, in memory
-    std::string user_agent = "loadkit/" LOADKIT_VERSION_STRING;
-    bool cookies = true;                   // a cookie jar per VU
-    bool discard_response_bodies = false;  // read bodies but do not keep them
-};
-
-// Thrown inside a VU whose iteration is cut (gracefulStop, abort); the engine
-// catches it. VU code that catches everything should rethrow it.
-struct interrupted_error {};
-
-namespace detail {
-
-// Thrown by abort_test() in VU code, after the abort is recorded.
-struct script_abort {};
-
-// TLS contexts are expensive to build (CA store load), so there is one per
-// (verify, CA) combination per process.
-inline boost::asio::ssl::context& tls_context(const client_options& o) {
-    static std::mutex mu;
-    static std::map<std::string, std::unique_ptr<boost::asio::ssl::context>> contexts;
-    std::string key = (o.insecure_skip_tls_verify ? "0|" : "1|") + o.tls_ca_file + "|" + o.tls_ca_pem;
-    std::lock_guard lock(mu);
-    auto& c = contexts[key];
-    if (!c) {
-        c = std::make_unique<boost::asio::ssl::context>(boost::asio::ssl::context::tls_client);
-        c->set_options(boost::asio::ssl::context::default_workarounds | boost::asio::ssl::context::no_sslv2 |
-                       boost::asio::ssl::context::no_sslv3);
-        if (o.insecure_skip_tls_verify) {
-            c->set_verify_mode(boost::asio::ssl::verify_none);
-        } else {
-            boost::system::error_code ec;
-            c->set_default_verify_paths(ec);
-            if (!o.tls_ca_file.empty()) c->load_verify_file(o.tls_ca_file, ec);
-            if (!o.tls_ca_pem.empty()) c->add_certificate_authority(boost::asio::buffer(o.tls_ca_pem), ec);
-            c->set_verify_mode(boost::asio::ssl::verify_peer);
-        }
-    }
-    return *c;
-}
-
-struct engine_state;
-struct vu_context;
-
-struct thread_context {
-    thread_context(engine_state* e, int idx) : engine(e), index(idx), sweep_timer(ioc) {}
-    thread_context(const thread_context&) = delete;
-
-    // One thread runs it (hint 1). BOOST_ASIO_CONCURRENCY_HINT_UNSAFE_IO, which
-    // drops the per-socket locks, was measured no cheaper here.
-    boost::asio::io_context ioc{1};
-    metrics_shard shard;
-    engine_state* engine;
-    int index;
-
-    client* clients = nullptr;            // intrusive list, for timeouts
-    std::vector<vu_context*> vus;         // every VU of this thread, for deadlines
-    std::unordered_map<std::string, std::vector<boost::asio::ip::tcp::endpoint>, string_hash, std::equal_to<>> dns;
-
-    boost::asio::steady_timer sweep_timer;
-    nanoseconds sweep_period = std::chrono::milliseconds(10);
-    bool sweeping = false;
-
-    void start_sweeper();
-    void stop_sweeper() { sweeping = false; sweep_timer.cancel(); }
-    void sweep();
-};
-
-// One VU's identity and state, as the engine, its client and its code see it.
-struct vu_context {
-    thread_context* thread = nullptr;
-    std::uint32_t scenario_id = 0;       // index into engine_state::scenario_names
-    std::string_view scenario;
-    std::uint64_t id = 0;                // 1-based, unique in the run (k6's __VU)
-    std::uint64_t index = 0;             // 0-based within its scenario
-    std::uint64_t iteration = 0;         // this VU's current iteration, 0-based (k6's __ITER)
-    std::uint32_t group = 0;             // current group (string id in the thread's shard; 0 = none)
-
-    bool running = false;                // inside an iteration (or on_start/on_stop)
-    bool interrupted = false;
-    bool ignore_global_stop = false;     // on_stop after an abort: only its own deadline applies
-    std::int64_t hard_deadline = std::numeric_limits<std::int64_t>::max();
-    std::int64_t graceful_stop_ns = 0;   // the scenario's gracefulStop, applied after an abort
-
-    client* clients = nullptr;           // this VU's clients, to cut their I/O on interrupt
-    std::optional<boost::asio::steady_timer> timer;  // sleep and start waits
-
-    // Hooks of the VU type, bound by the engine when the type has them.
-    void* hook_self = nullptr;
-    void (*before_request)(void*, request&) = nullptr;
-    void (*after_request)(void*, const response&) = nullptr;
-
-    void interrupt();                    // cut the current iteration (defined in client.hpp)
-
-    boost::asio::steady_timer& get_timer() {
-        if (!timer) timer.emplace(thread->ioc);
-        return *timer;
-    }
-
-    // Awaitable: suspends this VU until `deadline_ns` (steady clock), or until
-    // interrupted, in which case it throws interrupted_error.
-    auto wait_until(std::int64_t deadline_ns) {
-        struct awaiter {
-            vu_context* v;
-            std::int64_t deadline;
-            bool await_ready() const noexcept { return v->interrupted || deadline <= now_ns(); }
-            void await_suspend(std::coroutine_handle<> h) {
-                auto& t = v->get_timer();
-                t.expires_at(clock::time_point(nanoseconds(deadline)));
-                t.async_wait([h](const boost::system::error_code&) { h.resume(); });
-            }
-            void await_resume() const {
-                if (v->interrupted) throw interrupted_error{};
-            }
-        };
-        return awaiter{this, deadline_ns};
-    }
-};
-
-enum class abort_kind : int { none = 0, external = 1, script = 2, setup_failed = 3 };
-
-struct engine_state {
-    std::atomic<bool> stopping{false};    // no new iterations anywhere
-    std::atomic<std::int64_t> abort_at_ns{std::numeric_limits<std::int64_t>::max()};  // VUs get their gracefulStop from here
-    std::atomic<std::int64_t> hard_stop_ns{std::numeric_limits<std::int64_t>::max()}; // everything is cut from here
-    std::atomic<int> kind{0};             // abort_kind of the first abort
-    std::atomic<std::int64_t> active_vus{0};
-    std::mutex mu;                        // abort reason
-    std::recursive_mutex events_mu;       // event dispatch (a listener may fire another event)
-    std::optional<std::string> abort_reason;
-    loadkit::events* events = nullptr;
-    bool has_request_listeners = false;
-    client_options http;
-    std::vector<std::string> scenario_names{""};  // id 0: setup/teardown, no scenario
-
-    // Stops the run: no new iterations; an iteration in flight gets its
-    // scenario's gracefulStop, or nothing when `immediate`.
-    void abort(std::string reason, abort_kind k, bool immediate = false) {
-        {
-            std::lock_guard lock(mu);
-            if (!abort_reason) {
-                abort_reason = std::move(reason);
-                kind.store(static_cast<int>(k));
-            }
-        }
-        stopping.store(true);
-        auto now = now_ns();
-        auto cur = abort_at_ns.load();
-        while (now < cur && !abort_at_ns.compare_exchange_weak(cur, now)) {}
-        if (immediate) {
-            cur = hard_stop_ns.load();
-            while (now < cur && !hard_stop_ns.compare_exchange_weak(cur, now)) {}
-        }
-    }
-    bool aborted() {
-        std::lock_guard lock(mu);
-        return abort_reason.has_value();
-    }
-    template <class F>
-    void with_events(F&& f) {
-        if (!events) return;
-        std::lock_guard lock(events_mu);
-        try {
-            f(*events);
-        } catch (const std::exception& e) {
-            log(log_level::warn, std::string("event listener failed: ") + e.what());
-        } catch (...) {
-            log(log_level::warn, "event listener failed");
-        }
-    }
-};
-
-inline void thread_context::start_sweeper() {
-    sweeping = true;
-    sweep_timer.expires_after(sweep_period);
-    sweep_timer.async_wait([this](const boost::system::error_code& ec) {
-        if (ec || !sweeping) return;
-        sweep();
-        if (sweeping) start_sweeper();
-    });
-}
-
-}  // namespace detail
-}  // namespace loadkit
-// ---- end loadkit/exec/context.hpp
 // ---- begin loadkit/http/cookies.hpp
 // A per-VU cookie jar (RFC 6265 subset: Domain, Path, Max-Age, Expires,
 // Secure; host-only cookies). The jar is empty for most load tests, and then
@@ -1992,6 +2415,7 @@ class client {
     std::uint32_t cached_name_id_ = 0;
     std::string_view cached_method_;
     std::uint32_t cached_method_id_ = 0;
+    std::uint32_t tags_id_ = 0;          // this request's params.tags, interned
     detail::http_key cached_key_{~0u};
     detail::http_series* cached_series_ = nullptr;
     detail::scenario_series* scenario_series_ = nullptr;
@@ -2343,7 +2767,7 @@ inline void client::record(std::string_view name) {
     }
     bool expected = res_.ok();
     http_key k{vu_->scenario_id, cached_name_id_, cached_method_id_, static_cast<std::uint16_t>(res_.status),
-               static_cast<std::uint16_t>(res_.error_code), expected, vu_->group};
+               static_cast<std::uint16_t>(res_.error_code), expected, vu_->group, tags_id_};
     if (!(k == cached_key_) || !cached_series_) {
         cached_series_ = &shard.http(k);
         cached_key_ = k;
@@ -2359,6 +2783,7 @@ inline void client::record(std::string_view name) {
     s.sending.record(static_cast<std::uint64_t>(t.sending));
     s.waiting.record(static_cast<std::uint64_t>(t.waiting));
     s.receiving.record(static_cast<std::uint64_t>(t.receiving));
+    if (vu_->start_lag >= 0) s.duration_intended.record(static_cast<std::uint64_t>(t.duration + vu_->start_lag));
     if (!scenario_series_) scenario_series_ = &shard.scenario(vu_->scenario_id);
     scenario_series_->data_sent += bytes_out_;
     scenario_series_->data_received += bytes_in_;
@@ -2391,6 +2816,12 @@ inline task<const response&> client::perform(std::string_view method, std::strin
     timed_out_ = false;
     deadline_ns_ = now_ns() + timeout.count();
     if (max_redirects < 0) max_redirects = opts_->max_redirects;
+    tags_id_ = 0;
+    if (!p.tags[0].first.empty() && vu_) {
+        thread_local std::string canonical;
+        canonical_tags(std::span<const string_pair>(p.tags), canonical);
+        tags_id_ = thread_->shard.strings.intern(canonical);
+    }
     bool explicit_name = !name.empty();
     name_.assign(explicit_name ? name : url);
     res_.name = name_;
@@ -2465,6 +2896,7 @@ inline task<const response&> client::perform(std::string_view method, std::strin
         res_.body.clear();
     }
     deadline_ns_ = 0;
+    current_vu = vu_;  // other VUs ran while this one waited
     if (vu_ && vu_->after_request) vu_->after_request(vu_->hook_self, res_);
     co_return res_;
 }
@@ -2499,13 +2931,14 @@ inline void thread_context::sweep() {
     for (client* c = clients; c; c = c->next_)
         if (c->deadline_ns_ && now >= c->deadline_ns_ && !c->timed_out_) c->on_timeout();
     if (!engine) return;
+    engine->poll_signals();
     auto hard = engine->hard_stop_ns.load(std::memory_order_relaxed);
     auto abort_at = engine->abort_at_ns.load(std::memory_order_relaxed);
     bool stopping = engine->stopping.load(std::memory_order_relaxed);
     for (vu_context* v : vus) {
         if (v->running) {
             auto limit = v->hard_deadline;
-            if (!v->ignore_global_stop) {
+            if (!v->ignore_global_stop || engine->force_stop.load(std::memory_order_relaxed)) {
                 limit = std::min(limit, hard);
                 if (abort_at != std::numeric_limits<std::int64_t>::max()) limit = std::min(limit, abort_at + v->graceful_stop_ns);
             }
@@ -2514,6 +2947,8 @@ inline void thread_context::sweep() {
             v->timer->cancel();  // wake VUs waiting to start so they see the stop
         }
     }
+    if (stopping)
+        for (auto* t : stop_timers) t->cancel();
 }
 
 }  // namespace detail
@@ -2596,15 +3031,17 @@ inline fetched fetch(std::string_view method, std::string_view url, std::string_
 }  // namespace loadkit
 // ---- end loadkit/http/fetch.hpp
 // ---- begin loadkit/exec/executors.hpp
-// Executors: how many VUs run, and when they iterate (k6's closed-model
-// executors). The schedule is a pure function of the time and the VU's index,
-// so every worker thread decides for its own VUs without asking anyone: the
-// only shared state is shared-iterations' atomic counter.
+// Executors: how many VUs run, and when they iterate (k6's executors). In the
+// closed model the schedule is a pure function of the time and the VU's index;
+// in the open model (arrival rates) it is a pure function of the iteration's
+// number. Either way every worker thread decides for its own VUs without
+// asking anyone: the only shared state is shared-iterations' atomic counter.
 #include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cmath>
 #include <cstdint>
+#include <cstdio>
 #include <limits>
 #include <stdexcept>
 #include <string>
@@ -2658,12 +3095,40 @@ struct shared_iterations {
     nanoseconds graceful_stop = 30s;
 };
 
-using executor = std::variant<constant_vus, ramping_vus, per_vu_iterations, shared_iterations>;
+// Open model: `rate` iterations start per `time_unit` for `duration`, on
+// schedule whatever the target does. An iteration that finds no free VU gets
+// a new one while fewer than `max_vus` exist, and is otherwise dropped
+// (counted in dropped_iterations).
+struct constant_arrival_rate {
+    double rate = 1;
+    nanoseconds time_unit = 1s;
+    nanoseconds duration = 10s;
+    int pre_allocated_vus = 1;
+    int max_vus = 0;                   // 0: pre_allocated_vus
+    nanoseconds start_time{};
+    nanoseconds graceful_stop = 30s;
+};
+// Open model: the rate follows `stages` (targets are iterations per
+// `time_unit`) linearly from `start_rate`.
+struct ramping_arrival_rate {
+    double start_rate = 0;
+    nanoseconds time_unit = 1s;
+    std::vector<stage> stages;
+    int pre_allocated_vus = 1;
+    int max_vus = 0;                   // 0: pre_allocated_vus
+    nanoseconds start_time{};
+    nanoseconds graceful_stop = 30s;
+};
+
+using executor = std::variant<constant_vus, ramping_vus, per_vu_iterations, shared_iterations, constant_arrival_rate,
+                              ramping_arrival_rate>;
 
 inline std::string_view executor_name(const executor& e) {
-    static constexpr std::string_view names[] = {"constant-vus", "ramping-vus", "per-vu-iterations", "shared-iterations"};
+    static constexpr std::string_view names[] = {"constant-vus",      "ramping-vus",           "per-vu-iterations",
+                                                 "shared-iterations", "constant-arrival-rate", "ramping-arrival-rate"};
     return names[e.index()];
 }
+inline bool is_open_model(const executor& e) noexcept { return e.index() >= 4; }
 
 namespace detail {
 
@@ -2678,6 +3143,12 @@ inline std::string format_duration(nanoseconds d) {
         s += "s";
     } else if (ms) s += std::to_string(ms) + "ms";
     return s;
+}
+
+inline std::string format_number(double v) {
+    char b[32];
+    std::snprintf(b, sizeof b, "%g", v);
+    return b;
 }
 
 // What a VU does next.
@@ -2697,13 +3168,22 @@ class schedule {
         }, exec_);
         end_ = start_ + std::visit([](auto& x) -> std::int64_t {
             using T = std::decay_t<decltype(x)>;
-            if constexpr (std::is_same_v<T, constant_vus>) return x.duration.count();
-            else if constexpr (std::is_same_v<T, ramping_vus>) {
+            if constexpr (std::is_same_v<T, constant_vus> || std::is_same_v<T, constant_arrival_rate>) return x.duration.count();
+            else if constexpr (std::is_same_v<T, ramping_vus> || std::is_same_v<T, ramping_arrival_rate>) {
                 std::int64_t t = 0;
                 for (auto& s : x.stages) t += s.duration.count();
                 return t;
             } else return x.max_duration.count();
         }, exec_);
+        if (auto* r = std::get_if<ramping_arrival_rate>(&exec_)) {
+            // iterations started by the end of each stage, for arrival_offset()
+            double a = r->start_rate, n = 0;
+            for (auto& st : r->stages) {
+                n += (a + st.target) / 2.0 * static_cast<double>(st.duration.count()) / static_cast<double>(r->time_unit.count());
+                stage_counts_.push_back(n);
+                a = st.target;
+            }
+        }
     }
 
     static void validate(const std::string& scenario, const executor& e) {
@@ -2712,7 +3192,25 @@ class schedule {
             using T = std::decay_t<decltype(x)>;
             if (x.start_time.count() < 0) bad("startTime must not be negative");
             if (x.graceful_stop.count() < 0) bad("gracefulStop must not be negative");
-            if constexpr (std::is_same_v<T, ramping_vus>) {
+            if constexpr (std::is_same_v<T, constant_arrival_rate> || std::is_same_v<T, ramping_arrival_rate>) {
+                if (x.time_unit.count() <= 0) bad("timeUnit must be positive");
+                if (x.pre_allocated_vus < 0) bad("preAllocatedVUs must not be negative");
+                if (x.max_vus != 0 && x.max_vus < x.pre_allocated_vus)
+                    bad("maxVUs (" + std::to_string(x.max_vus) + ") must not be less than preAllocatedVUs (" +
+                        std::to_string(x.pre_allocated_vus) + ")");
+                if (std::max(x.max_vus, x.pre_allocated_vus) < 1) bad("preAllocatedVUs or maxVUs must be at least 1");
+                if constexpr (std::is_same_v<T, constant_arrival_rate>) {
+                    if (!(x.rate > 0) || !std::isfinite(x.rate)) bad("rate must be positive");
+                    if (x.duration.count() <= 0) bad("duration must be positive");
+                } else {
+                    if (!(x.start_rate >= 0) || !std::isfinite(x.start_rate)) bad("startRate must not be negative");
+                    if (x.stages.empty()) bad("ramping-arrival-rate needs at least one stage");
+                    for (auto& s : x.stages) {
+                        if (s.duration.count() < 0) bad("a stage's duration must not be negative");
+                        if (s.target < 0) bad("a stage's target must not be negative");
+                    }
+                }
+            } else if constexpr (std::is_same_v<T, ramping_vus>) {
                 if (x.start_vus < 0) bad("startVUs must not be negative");
                 if (x.stages.empty()) bad("ramping-vus needs at least one stage");
                 for (auto& s : x.stages) {
@@ -2741,6 +3239,8 @@ class schedule {
                 int m = x.start_vus;
                 for (auto& s : x.stages) m = std::max(m, s.target);
                 return m;
+            } else if constexpr (std::is_same_v<T, constant_arrival_rate> || std::is_same_v<T, ramping_arrival_rate>) {
+                return std::max(x.max_vus, x.pre_allocated_vus);
             } else return x.vus;
         }, e);
     }
@@ -2759,12 +3259,52 @@ class schedule {
             } else if constexpr (std::is_same_v<T, per_vu_iterations>)
                 s = std::to_string(x.iterations) + " iterations for each of " + std::to_string(x.vus) + " VUs (maxDuration: " +
                     format_duration(x.max_duration) + ")";
-            else
+            else if constexpr (std::is_same_v<T, constant_arrival_rate>)
+                s = format_number(x.rate) + " iterations/" + format_duration(x.time_unit) + " for " + format_duration(x.duration) +
+                    " (maxVUs: " + std::to_string(max_vus(x)) + ")";
+            else if constexpr (std::is_same_v<T, ramping_arrival_rate>) {
+                nanoseconds total{};
+                double peak = x.start_rate;
+                for (auto& st : x.stages) { total += st.duration; peak = std::max(peak, static_cast<double>(st.target)); }
+                s = "up to " + format_number(peak) + " iterations/" + format_duration(x.time_unit) + " for " + format_duration(total) +
+                    " over " + std::to_string(x.stages.size()) + " stages (maxVUs: " + std::to_string(max_vus(x)) + ")";
+            } else
                 s = std::to_string(x.iterations) + " iterations shared among " + std::to_string(x.vus) + " VUs (maxDuration: " +
                     format_duration(x.max_duration) + ")";
             if (x.start_time.count()) s += ", startTime: " + format_duration(x.start_time);
             return s + ", gracefulStop: " + format_duration(x.graceful_stop);
         }, e);
+    }
+
+    // Open model: iteration `k`'s (0-based, counted over the whole scenario)
+    // intended start, as an offset from the scenario's start; -1 when it
+    // falls at or after the end. Iteration k starts when the integral of the
+    // rate reaches k, so a constant rate r starts exactly r*duration of them.
+    std::int64_t arrival_offset(std::uint64_t k) const {
+        double n = static_cast<double>(k);
+        double off;
+        if (auto* c = std::get_if<constant_arrival_rate>(&exec_)) {
+            off = n * static_cast<double>(c->time_unit.count()) / c->rate;
+        } else {
+            auto& r = std::get<ramping_arrival_rate>(exec_);
+            auto it = std::upper_bound(stage_counts_.begin(), stage_counts_.end(), n);
+            if (it == stage_counts_.end()) return -1;
+            auto i = static_cast<std::size_t>(it - stage_counts_.begin());
+            double before = i ? stage_counts_[i - 1] : 0.0;
+            double a = i ? r.stages[i - 1].target : r.start_rate, b = r.stages[i].target;
+            double unit = static_cast<double>(r.time_unit.count()), span = static_cast<double>(r.stages[i].duration.count());
+            std::int64_t t0 = 0;
+            for (std::size_t j = 0; j < i; ++j) t0 += r.stages[j].duration.count();
+            // solve a*t + (b-a)*t^2/(2*span) = (n - before)*unit for t, in the
+            // form that does not cancel when b is close to a
+            double m = (n - before) * unit, slope = (b - a) / span;
+            double disc = a * a + 2.0 * slope * m;
+            double denom = a + std::sqrt(std::max(0.0, disc));
+            double t = denom > 0 ? 2.0 * m / denom : 0.0;
+            off = static_cast<double>(t0) + std::min(t, span);
+        }
+        auto o = static_cast<std::int64_t>(off);
+        return o < end_ - start_ ? o : -1;
     }
 
     std::int64_t start_ns() const noexcept { return start_; }
@@ -2786,7 +3326,7 @@ class schedule {
             } else if constexpr (std::is_same_v<T, shared_iterations>) {
                 if (claimed_.fetch_add(1, std::memory_order_relaxed) >= x.iterations) return decision{};
                 return {decision::iterate, 0, hard};
-            } else {
+            } else if constexpr (std::is_same_v<T, ramping_vus>) {
                 auto off = now - start_;
                 if (active(x, index, off)) {
                     auto off_change = change(x, index, false, off);
@@ -2796,6 +3336,8 @@ class schedule {
                 auto on = change(x, index, true, off);
                 if (on < 0) return decision{};  // never active again: the VU retires
                 return {decision::wait, start_ + on, 0};
+            } else {
+                return decision{};  // open model: the arrival dispatcher hands out iterations
             }
         }, exec_);
     }
@@ -2848,6 +3390,7 @@ class schedule {
     }
 
     executor exec_;
+    std::vector<double> stage_counts_;  // ramping-arrival-rate: iterations by each stage's end
     std::int64_t start_ = 0, end_ = 0, graceful_stop_ = 0;
     std::atomic<std::int64_t> claimed_{0};
 };
@@ -2867,6 +3410,7 @@ class schedule {
 #include <cstdio>
 #include <deque>
 #include <fstream>
+#include <map>
 #include <functional>
 #include <iostream>
 #include <memory>
@@ -2904,14 +3448,14 @@ namespace detail {
 struct merged_metrics {
     struct http_row {
         std::uint64_t reqs = 0, failed = 0;
-        histogram duration, blocked, connecting, tls_handshaking, sending, waiting, receiving;
+        histogram duration, blocked, connecting, tls_handshaking, sending, waiting, receiving, duration_intended;
         // from a thread's series or from another row: the same fields
         template <class Series>
         void merge(const Series& s) {
             reqs += s.reqs; failed += s.failed;
             duration.merge(s.duration); blocked.merge(s.blocked); connecting.merge(s.connecting);
             tls_handshaking.merge(s.tls_handshaking); sending.merge(s.sending); waiting.merge(s.waiting);
-            receiving.merge(s.receiving);
+            receiving.merge(s.receiving); duration_intended.merge(s.duration_intended);
         }
     };
     struct http_tags {
@@ -2920,26 +3464,54 @@ struct merged_metrics {
         int error;
         bool expected;
         std::string group;
+        std::string tags;  // the request's own, canonical
         auto operator<=>(const http_tags&) const = default;
     };
+    struct gauge { double last = 0, min = 0, max = 0, sum = 0; std::uint64_t count = 0; std::int64_t last_ns = 0; };
+    struct custom_tags {
+        std::string metric, scenario, group, tags;
+        auto operator<=>(const custom_tags&) const = default;
+    };
+    struct custom_value {
+        histogram values;
+        double sum = 0;
+        std::uint64_t trues = 0, total = 0;
+        gauge g;
+        template <class Series>
+        void merge_series(const Series& s) {
+            values.merge(s.values);
+            sum += s.sum; trues += s.trues; total += s.total;
+            if (s.n && s.last_ns) {
+                if (g.count == 0) { g.min = s.min; g.max = s.max; }
+                g.min = std::min(g.min, s.min); g.max = std::max(g.max, s.max);
+                if (s.last_ns >= g.last_ns) { g.last = s.last; g.last_ns = s.last_ns; }
+                g.count += s.n;
+            }
+        }
+    };
+
     std::map<http_tags, http_row> http;
     std::map<std::string, scenario_series> scenarios;
     std::map<std::pair<std::string, std::string>, check_series> checks;  // (scenario, check name)
     std::vector<std::string> check_order;  // check names, sorted
-    struct gauge { double last = 0, min = 0, max = 0, sum = 0; std::uint64_t count = 0; };
+    std::map<custom_tags, custom_value> custom;
     gauge vus, vus_max;
+    // tags that apply to whole scenarios and to the whole run (options, not samples)
+    std::map<std::string, std::map<std::string, std::string, std::less<>>> scenario_tags;
+    std::map<std::string, std::string, std::less<>> run_tags;
 
     void add(const metrics_shard& s, const std::vector<std::string>& scenario_names) {
         for (auto& p : s.http_all()) {
             auto& k = p->key;
             http_tags t{scenario_names[k.scenario], std::string(s.strings.name(k.name)), std::string(s.strings.name(k.method)),
-                        k.status, k.error, k.expected, k.group ? std::string(s.strings.name(k.group)) : std::string()};
+                        k.status, k.error, k.expected, std::string(s.strings.name(k.group)), std::string(s.strings.name(k.tags))};
             http[t].merge(*p);
         }
         for (std::size_t i = 0; i < s.scenarios().size(); ++i) {
             auto& src = s.scenarios()[i];
             auto& dst = scenarios[scenario_names[i]];
             dst.iterations += src.iterations; dst.interrupted += src.interrupted; dst.failed += src.failed;
+            dst.dropped += src.dropped;
             dst.data_sent += src.data_sent; dst.data_received += src.data_received;
             dst.iteration_duration.merge(src.iteration_duration);
         }
@@ -2952,6 +3524,12 @@ struct merged_metrics {
             }
             dst.passes += c.passes; dst.fails += c.fails;
         }
+        auto& reg = metric_registry::get();
+        for (auto& [k, c] : s.customs()) {
+            custom_tags t{reg.info(k.metric).name, scenario_names[k.scenario], std::string(s.strings.name(k.group)),
+                          std::string(s.strings.name(k.tags))};
+            custom[t].merge_series(*c);
+        }
     }
     static void sample(gauge& g, double v) {
         if (g.count == 0) { g.min = g.max = v; }
@@ -2959,6 +3537,205 @@ struct merged_metrics {
         g.last = v; g.sum += v; ++g.count;
     }
 };
+
+// ------------------------------------------------------------ selecting samples by tags
+
+using tag_filter = std::vector<std::pair<std::string, std::string>>;
+
+// A metric with an optional tag filter: "http_req_duration{name:login,method:POST}".
+struct metric_selector {
+    std::string metric;
+    tag_filter filter;
+    // The canonical spelling, as the summary names sub-metrics.
+    std::string text() const {
+        std::string s = metric;
+        if (filter.empty()) return s;
+        s += '{';
+        for (std::size_t i = 0; i < filter.size(); ++i) s += (i ? "," : "") + filter[i].first + ":" + filter[i].second;
+        return s + '}';
+    }
+};
+
+inline std::string_view trim(std::string_view s) {
+    while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+    while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+    return s;
+}
+
+// Parses a selector; on a mistake returns false with `error` saying what was expected.
+inline bool parse_selector(std::string_view text, metric_selector& out, std::string& error) {
+    out = {};
+    auto brace = text.find('{');
+    out.metric = std::string(trim(text.substr(0, brace)));
+    if (out.metric.empty()) { error = "expected a metric name"; return false; }
+    if (brace == std::string_view::npos) return true;
+    if (text.back() != '}') { error = "expected '}' at the end of the tag filter"; return false; }
+    auto body = text.substr(brace + 1, text.size() - brace - 2);
+    while (!body.empty()) {
+        auto comma = body.find(',');
+        auto pair = body.substr(0, comma);
+        body = comma == std::string_view::npos ? std::string_view{} : body.substr(comma + 1);
+        auto colon = pair.find(':');
+        if (colon == std::string_view::npos) {
+            error = "expected 'tag:value' in the tag filter, found '" + std::string(trim(pair)) + "'";
+            return false;
+        }
+        auto k = trim(pair.substr(0, colon)), v = trim(pair.substr(colon + 1));
+        if (v.size() >= 2 && (v.front() == '"' || v.front() == '\'') && v.back() == v.front()) v = v.substr(1, v.size() - 2);
+        if (k.empty()) { error = "expected a tag name before ':' in the tag filter"; return false; }
+        out.filter.emplace_back(std::string(k), std::string(v));
+    }
+    if (out.filter.empty()) { error = "expected 'tag:value' between '{' and '}'"; return false; }
+    return true;
+}
+
+// The tags of one merged series: a few fixed ones, the request's or sample's
+// own (canonical string), the scenario's and the run's.
+struct tag_source {
+    std::pair<std::string_view, std::string_view> fixed[8];
+    std::size_t nfixed = 0;
+    std::string_view canonical;
+    const std::map<std::string, std::string, std::less<>>* scenario = nullptr;
+    const std::map<std::string, std::string, std::less<>>* run = nullptr;
+
+    void add(std::string_view k, std::string_view v) { fixed[nfixed++] = {k, v}; }
+    std::optional<std::string_view> get(std::string_view key) const {
+        for (std::size_t i = 0; i < nfixed; ++i)
+            if (fixed[i].first == key) return fixed[i].second;
+        for (std::string_view c = canonical; !c.empty();) {
+            auto end = c.find('\x1e');
+            auto pair = c.substr(0, end);
+            auto sep = pair.find('\x1f');
+            if (pair.substr(0, sep) == key) return pair.substr(sep + 1);
+            c = end == std::string_view::npos ? std::string_view{} : c.substr(end + 1);
+        }
+        if (scenario)
+            if (auto it = scenario->find(key); it != scenario->end()) return std::string_view(it->second);
+        if (run)
+            if (auto it = run->find(key); it != run->end()) return std::string_view(it->second);
+        return std::nullopt;
+    }
+    bool matches(const tag_filter& f) const {
+        for (auto& [k, v] : f) {
+            auto got = get(k);
+            if (!got || *got != v) return false;
+        }
+        return true;
+    }
+};
+
+// One metric's samples, merged over every series that a filter selects.
+struct aggregate {
+    metric_kind kind = metric_kind::counter;
+    double scale = 1e-6;   // trend units to reported units
+    histogram values;      // trend
+    double sum = 0;        // counter
+    double trues = 0, total = 0;  // rate
+    merged_metrics::gauge g;      // gauge
+};
+
+// Merges the samples of `sel` into `out`; false when no such metric exists.
+// The one mechanism behind the summary, its sub-metrics and thresholds.
+inline bool collect(const merged_metrics& m, const metric_selector& sel, aggregate& out) {
+    auto* info = metric_registry::get().find(sel.metric);
+    if (!info) return false;
+    out.kind = info->kind;
+    out.scale = trend_scale(info->time);
+    const auto& name = sel.metric;
+    auto scenario_tags = [&](const std::string& sc) -> const std::map<std::string, std::string, std::less<>>* {
+        auto it = m.scenario_tags.find(sc);
+        return it == m.scenario_tags.end() ? nullptr : &it->second;
+    };
+    if (name.starts_with("http_req")) {
+        static const std::map<std::string_view, histogram merged_metrics::http_row::*> trends{
+            {"http_req_blocked", &merged_metrics::http_row::blocked},
+            {"http_req_connecting", &merged_metrics::http_row::connecting},
+            {"http_req_duration", &merged_metrics::http_row::duration},
+            {"http_req_duration_intended", &merged_metrics::http_row::duration_intended},
+            {"http_req_receiving", &merged_metrics::http_row::receiving},
+            {"http_req_sending", &merged_metrics::http_row::sending},
+            {"http_req_tls_handshaking", &merged_metrics::http_row::tls_handshaking},
+            {"http_req_waiting", &merged_metrics::http_row::waiting}};
+        auto trend = trends.find(name);
+        for (auto& [t, r] : m.http) {
+            tag_source src;
+            auto status = std::to_string(t.status), error = std::to_string(t.error);
+            src.add("scenario", t.scenario);
+            src.add("name", t.name);
+            src.add("url", t.name);
+            src.add("method", t.method);
+            src.add("status", status);
+            if (t.error) src.add("error_code", error);
+            src.add("expected_response", t.expected ? "true" : "false");
+            if (!t.group.empty()) src.add("group", t.group);
+            src.canonical = t.tags;
+            src.scenario = scenario_tags(t.scenario);
+            src.run = &m.run_tags;
+            if (!src.matches(sel.filter)) continue;
+            if (trend != trends.end()) out.values.merge(r.*(trend->second));
+            else if (name == "http_reqs") out.sum += static_cast<double>(r.reqs);
+            else if (name == "http_req_failed") { out.trues += static_cast<double>(r.failed); out.total += static_cast<double>(r.reqs); }
+        }
+        return true;
+    }
+    static const std::map<std::string_view, std::uint64_t scenario_series::*> scenario_counters{
+        {"iterations", &scenario_series::iterations}, {"iterations_failed", &scenario_series::failed},
+        {"iterations_interrupted", &scenario_series::interrupted}, {"dropped_iterations", &scenario_series::dropped},
+        {"data_sent", &scenario_series::data_sent}, {"data_received", &scenario_series::data_received}};
+    if (auto c = scenario_counters.find(name); c != scenario_counters.end() || name == "iteration_duration") {
+        for (auto& [sc, s] : m.scenarios) {
+            tag_source src;
+            src.add("scenario", sc);
+            src.scenario = scenario_tags(sc);
+            src.run = &m.run_tags;
+            if (!src.matches(sel.filter)) continue;
+            if (c != scenario_counters.end()) out.sum += static_cast<double>(s.*(c->second));
+            else out.values.merge(s.iteration_duration);
+        }
+        return true;
+    }
+    if (name == "checks") {
+        for (auto& [k, c] : m.checks) {
+            tag_source src;
+            src.add("scenario", k.first);
+            src.add("check", k.second);
+            src.scenario = scenario_tags(k.first);
+            src.run = &m.run_tags;
+            if (!src.matches(sel.filter)) continue;
+            out.trues += static_cast<double>(c.passes);
+            out.total += static_cast<double>(c.passes + c.fails);
+        }
+        return true;
+    }
+    if (name == "vus" || name == "vus_max") {
+        tag_source src;
+        src.run = &m.run_tags;
+        if (src.matches(sel.filter)) out.g = name == "vus" ? m.vus : m.vus_max;
+        return true;
+    }
+    // custom metrics and group_duration
+    for (auto it = m.custom.lower_bound({name, "", "", ""}); it != m.custom.end() && it->first.metric == name; ++it) {
+        auto& [t, v] = *it;
+        tag_source src;
+        if (!t.scenario.empty()) src.add("scenario", t.scenario);
+        if (!t.group.empty()) src.add("group", t.group);
+        src.canonical = t.tags;
+        src.scenario = scenario_tags(t.scenario);
+        src.run = &m.run_tags;
+        if (!src.matches(sel.filter)) continue;
+        out.values.merge(v.values);
+        out.sum += v.sum;
+        out.trues += static_cast<double>(v.trues);
+        out.total += static_cast<double>(v.total);
+        if (v.g.count) {
+            if (out.g.count == 0) { out.g.min = v.g.min; out.g.max = v.g.max; }
+            out.g.min = std::min(out.g.min, v.g.min); out.g.max = std::max(out.g.max, v.g.max);
+            if (v.g.last_ns >= out.g.last_ns) { out.g.last = v.g.last; out.g.last_ns = v.g.last_ns; }
+            out.g.count += v.g.count;
+        }
+    }
+    return true;
+}
 
 // Values keep full precision: rounding milliseconds to 3 decimals would cost
 // 5% at the 20 us latencies of loopback targets.
@@ -2987,8 +3764,17 @@ inline nlohmann::json rate_agg(double trues, double total, double secs) {
     return agg_json(r, 0, 0, 0, 0, 0, 0, trues, total, std::round(r * 1e6) / 1e6, secs > 0 ? total / secs : 0, r);
 }
 inline nlohmann::json gauge_agg(const merged_metrics::gauge& g) {
-    double avg = g.count ? g.sum / static_cast<double>(g.count) : 0;
+    double avg = g.count && g.sum != 0 ? g.sum / static_cast<double>(g.count) : g.last;
     return agg_json(avg, g.min, 0, g.max, 0, 0, 0, g.sum, static_cast<double>(g.count), 0, 0, g.last);
+}
+inline nlohmann::json agg_of(const aggregate& a, double secs) {
+    switch (a.kind) {
+        case metric_kind::trend: return trend_agg(a.values, secs, a.scale);
+        case metric_kind::counter: return counter_agg(a.sum, secs);
+        case metric_kind::rate: return rate_agg(a.trues, a.total, secs);
+        case metric_kind::gauge: return gauge_agg(a.g);
+    }
+    return {};
 }
 
 inline nlohmann::json metric_entry(std::string name, std::string_view kind, nlohmann::json agg) {
@@ -3002,21 +3788,11 @@ struct summary_input {
     std::optional<std::string> aborted;
     nlohmann::json thresholds = nlohmann::json::array();
     bool thresholds_passed = true;
+    std::vector<std::string> submetrics;  // selectors with tags to report too (the thresholds')
 };
 
 inline nlohmann::json build_summary(const summary_input& in, const merged_metrics& m) {
     double secs = static_cast<double>(in.ended_ms - in.started_ms) / 1000.0;
-    merged_metrics::http_row all, expected;
-    for (auto& [t, r] : m.http) {
-        all.merge(r);
-        if (t.expected) expected.merge(r);
-    }
-    scenario_series it{};
-    for (auto& [n, s] : m.scenarios) {
-        it.iterations += s.iterations; it.interrupted += s.interrupted; it.failed += s.failed;
-        it.data_sent += s.data_sent; it.data_received += s.data_received;
-        it.iteration_duration.merge(s.iteration_duration);
-    }
     double passes = 0, fails = 0;
     nlohmann::json checks = nlohmann::json::array();
     for (auto& name : m.check_order) {
@@ -3026,28 +3802,29 @@ inline nlohmann::json build_summary(const summary_input& in, const merged_metric
         passes += p; fails += f;
         checks.push_back({{"name", name}, {"passes", p}, {"fails", f}});
     }
-    auto reqs = static_cast<double>(all.reqs);
+    // built-ins always; custom metrics and group_duration when they have samples
+    std::vector<std::string> names;
+    for (auto& info : metric_registry::get().all())
+        if (info.builtin && info.name != "group_duration") names.push_back(info.name);
+    for (auto& [t, v] : m.custom)
+        if (names.empty() || names.back() != t.metric) names.push_back(t.metric);
+    std::sort(names.begin(), names.end());
+    names.erase(std::unique(names.begin(), names.end()), names.end());
+    std::vector<std::string> selectors;
+    for (auto& n : names) {
+        selectors.push_back(n);
+        if (n == "http_req_duration") selectors.push_back("http_req_duration{expected_response:true}");
+        for (auto& sub : in.submetrics)
+            if (sub.starts_with(n + "{") && std::find(selectors.begin(), selectors.end(), sub) == selectors.end()) selectors.push_back(sub);
+    }
     nlohmann::json metrics = nlohmann::json::array();
-    metrics.push_back(metric_entry("checks", "rate", rate_agg(passes, passes + fails, secs)));
-    metrics.push_back(metric_entry("data_received", "counter", counter_agg(static_cast<double>(it.data_received), secs)));
-    metrics.push_back(metric_entry("data_sent", "counter", counter_agg(static_cast<double>(it.data_sent), secs)));
-    metrics.push_back(metric_entry("http_req_blocked", "trend", trend_agg(all.blocked, secs)));
-    metrics.push_back(metric_entry("http_req_connecting", "trend", trend_agg(all.connecting, secs)));
-    metrics.push_back(metric_entry("http_req_duration", "trend", trend_agg(all.duration, secs)));
-    metrics.push_back(metric_entry("http_req_duration{expected_response:true}", "trend", trend_agg(expected.duration, secs)));
-    metrics.push_back(metric_entry("http_req_failed", "rate", rate_agg(static_cast<double>(all.failed), reqs, secs)));
-    metrics.push_back(metric_entry("http_req_receiving", "trend", trend_agg(all.receiving, secs)));
-    metrics.push_back(metric_entry("http_req_sending", "trend", trend_agg(all.sending, secs)));
-    metrics.push_back(metric_entry("http_req_tls_handshaking", "trend", trend_agg(all.tls_handshaking, secs)));
-    metrics.push_back(metric_entry("http_req_waiting", "trend", trend_agg(all.waiting, secs)));
-    metrics.push_back(metric_entry("http_reqs", "counter", counter_agg(reqs, secs)));
-    metrics.push_back(metric_entry("iteration_duration", "trend", trend_agg(it.iteration_duration, secs)));
-    auto iters = static_cast<double>(it.iterations);
-    metrics.push_back(metric_entry("iterations", "counter", counter_agg(iters, secs)));
-    metrics.push_back(metric_entry("iterations_failed", "counter", counter_agg(static_cast<double>(it.failed), secs)));
-    metrics.push_back(metric_entry("iterations_interrupted", "counter", counter_agg(static_cast<double>(it.interrupted), secs)));
-    metrics.push_back(metric_entry("vus", "gauge", gauge_agg(m.vus)));
-    metrics.push_back(metric_entry("vus_max", "gauge", gauge_agg(m.vus_max)));
+    for (auto& text : selectors) {
+        metric_selector sel;
+        std::string err;
+        aggregate a;
+        if (!parse_selector(text, sel, err) || !collect(m, sel, a)) continue;
+        metrics.push_back(metric_entry(text, kind_name(a.kind), agg_of(a, secs)));
+    }
 
     nlohmann::json j;
     j["name"] = in.name;
@@ -3156,7 +3933,16 @@ inline std::string console_report(const nlohmann::json& s, const merged_metrics&
         }
     }
     out += "\n";
-    if (!s["thresholds"].empty()) out += s["thresholds_passed"].get<bool>() ? "  thresholds: all passed\n" : "  thresholds: FAILED\n";
+    if (!s["thresholds"].empty()) {
+        out += s["thresholds_passed"].get<bool>() ? "  thresholds: all passed\n" : "  thresholds: FAILED\n";
+        for (auto& t : s["thresholds"]) {
+            std::snprintf(b, sizeof b, "    %s %s  %s  (%g)%s\n", t["ok"].get<bool>() ? "ok  " : "FAIL", t["metric"].get<std::string>().c_str(),
+                          t["threshold"].get<std::string>().c_str(), t["value"].get<double>(),
+                          t["abort_on_fail"].get<bool>() ? "  abortOnFail" : "");
+            out += b;
+        }
+        out += "\n";
+    }
     if (!s["aborted"].is_null()) out += "  aborted: " + s["aborted"].get<std::string>() + "\n";
     std::snprintf(b, sizeof b, "  duration: %.2fs\n\n", s["duration_secs"].get<double>());
     out += b;
@@ -3174,6 +3960,213 @@ inline const nlohmann::json* find_metric(const nlohmann::json& summary, std::str
 
 }  // namespace loadkit
 // ---- end loadkit/report/summary.hpp
+// ---- begin loadkit/report/thresholds.hpp
+// Thresholds in k6's grammar: pass/fail criteria on metrics, evaluated while
+// the run goes (for abortOnFail) and at its end (for the exit code).
+//
+//   metric or sub-metric    http_req_duration{name:login}, http_req_failed{scenario:users}
+//   expression              avg|min|max|med|p(N) for trends, rate for rates,
+//                           count|rate for counters, value for gauges;
+//                           then < <= > >= == != and a number: "p(95)<200"
+#include <charconv>
+#include <cstdlib>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+
+namespace loadkit {
+
+// One criterion; a plain string converts to one ("p(95)<200").
+struct threshold {
+    std::string expression;
+    bool abort_on_fail = false;        // stop the run as soon as it fails
+    nanoseconds delay_abort_eval{};    // ...but not before this much of the run has passed
+    threshold(const char* e) : expression(e) {}  // NOLINT: implicit by design
+    threshold(std::string e, bool abort = false, nanoseconds delay = {})  // NOLINT
+        : expression(std::move(e)), abort_on_fail(abort), delay_abort_eval(delay) {}
+};
+
+// Metric (or sub-metric) to its criteria, in the order given.
+using threshold_set = std::vector<std::pair<std::string, std::vector<threshold>>>;
+
+namespace detail {
+
+struct parsed_threshold {
+    std::string selector_text;   // as written
+    metric_selector selector;
+    std::string expression;      // as written
+    enum class stat { avg, min, max, med, pct, rate, count, value } what = stat::avg;
+    double percentile = 0;       // for pct, 0..100
+    enum class op { lt, le, gt, ge, eq, ne } cmp = op::lt;
+    double bound = 0;
+    bool abort_on_fail = false;
+    std::int64_t delay_abort_eval_ns = 0;
+    bool failed_during_run = false;  // abortOnFail tripped: stays failed
+};
+
+// Parses every threshold; throws config_error naming the metric and the
+// expression, and saying what was expected, on the first mistake.
+inline std::vector<parsed_threshold> parse_thresholds(const threshold_set& all) {
+    std::vector<parsed_threshold> out;
+    for (auto& [sel_text, list] : all) {
+        parsed_threshold base;
+        base.selector_text = sel_text;
+        std::string err;
+        if (!parse_selector(sel_text, base.selector, err))
+            throw config_error("threshold on '" + sel_text + "': " + err);
+        auto* info = metric_registry::get().find(base.selector.metric);
+        if (!info)
+            throw config_error("threshold on '" + sel_text + "': no metric named '" + base.selector.metric +
+                               "' (not a built-in, and no custom metric was declared with that name)");
+        if (list.empty()) throw config_error("threshold on '" + sel_text + "': expected at least one expression");
+        for (auto& t : list) {
+            auto p = base;
+            p.expression = t.expression;
+            p.abort_on_fail = t.abort_on_fail;
+            p.delay_abort_eval_ns = t.delay_abort_eval.count();
+            auto bad = [&](const std::string& what) {
+                throw config_error("threshold on '" + sel_text + "': '" + t.expression + "': " + what);
+            };
+            if (t.delay_abort_eval.count() < 0) bad("delayAbortEval must not be negative");
+            std::string_view e = trim(t.expression);
+            // the aggregation
+            auto take_word = [&] {
+                std::size_t i = 0;
+                while (i < e.size() && ((e[i] >= 'a' && e[i] <= 'z') || (e[i] >= 'A' && e[i] <= 'Z'))) ++i;
+                auto w = e.substr(0, i);
+                e.remove_prefix(i);
+                return w;
+            };
+            auto word = take_word();
+            using stat = parsed_threshold::stat;
+            if (word == "avg") p.what = stat::avg;
+            else if (word == "min") p.what = stat::min;
+            else if (word == "max") p.what = stat::max;
+            else if (word == "med") p.what = stat::med;
+            else if (word == "rate") p.what = stat::rate;
+            else if (word == "count") p.what = stat::count;
+            else if (word == "value") p.what = stat::value;
+            else if (word == "p") {
+                p.what = stat::pct;
+                e = trim(e);
+                if (e.empty() || e.front() != '(') bad("expected '(' after 'p', as in p(95)");
+                auto close = e.find(')');
+                if (close == std::string_view::npos) bad("expected ')' after the percentile, as in p(95)");
+                auto num = trim(e.substr(1, close - 1));
+                auto [ptr, ec] = std::from_chars(num.data(), num.data() + num.size(), p.percentile);
+                if (ec != std::errc() || ptr != num.data() + num.size() || p.percentile < 0 || p.percentile > 100)
+                    bad("expected a percentile between 0 and 100 in p(...), found '" + std::string(num) + "'");
+                e.remove_prefix(close + 1);
+            } else {
+                bad("expected avg, min, max, med, p(N), rate, count or value at the start, found '" +
+                    std::string(word.empty() ? e.substr(0, 12) : word) + "'");
+            }
+            // does it apply to this kind of metric?
+            bool fits = false;
+            switch (info->kind) {
+                case metric_kind::trend:
+                    fits = p.what == stat::avg || p.what == stat::min || p.what == stat::max || p.what == stat::med || p.what == stat::pct;
+                    break;
+                case metric_kind::rate: fits = p.what == stat::rate; break;
+                case metric_kind::counter: fits = p.what == stat::count || p.what == stat::rate; break;
+                case metric_kind::gauge: fits = p.what == stat::value; break;
+            }
+            if (!fits) {
+                static const char* allowed[] = {"count or rate", "value", "rate", "avg, min, max, med or p(N)"};
+                bad("'" + std::string(word) + "' does not apply to " + std::string(kind_name(info->kind)) + " '" +
+                    base.selector.metric + "': use " + allowed[static_cast<int>(info->kind)]);
+            }
+            // the operator
+            e = trim(e);
+            using op = parsed_threshold::op;
+            auto starts = [&](std::string_view s) {
+                if (!e.starts_with(s)) return false;
+                e.remove_prefix(s.size());
+                return true;
+            };
+            if (starts("<=")) p.cmp = op::le;
+            else if (starts(">=")) p.cmp = op::ge;
+            else if (starts("===") || starts("==")) p.cmp = op::eq;
+            else if (starts("!==") || starts("!=")) p.cmp = op::ne;
+            else if (starts("<")) p.cmp = op::lt;
+            else if (starts(">")) p.cmp = op::gt;
+            else bad("expected an operator (<, <=, >, >=, ==, !=) after '" + std::string(word) + (p.what == stat::pct ? "(...)" : "") +
+                     "', found '" + std::string(e) + "'");
+            // the number
+            e = trim(e);
+            if (e.starts_with('+')) e.remove_prefix(1);
+            auto [ptr, ec] = std::from_chars(e.data(), e.data() + e.size(), p.bound);
+            if (e.empty() || ec != std::errc() || ptr != e.data() + e.size())
+                bad("expected a number after the operator, found '" + std::string(e) + "'");
+            out.push_back(std::move(p));
+        }
+    }
+    return out;
+}
+
+// The value a threshold compares: trends in their reported unit (ms for times).
+inline double threshold_value(const parsed_threshold& t, const aggregate& a, double secs) {
+    using stat = parsed_threshold::stat;
+    switch (t.what) {
+        case stat::avg: return a.values.mean() * a.scale;
+        case stat::min: return static_cast<double>(a.values.min()) * a.scale;
+        case stat::max: return static_cast<double>(a.values.max()) * a.scale;
+        case stat::med: return a.values.quantile(0.5) * a.scale;
+        case stat::pct: return a.values.quantile(t.percentile / 100.0) * a.scale;
+        case stat::count: return a.sum;
+        case stat::value: return a.g.last;
+        case stat::rate:
+            if (a.kind == metric_kind::counter) return secs > 0 ? a.sum / secs : 0;
+            return a.total > 0 ? a.trues / a.total : 0;
+    }
+    return 0;
+}
+
+inline bool threshold_holds(const parsed_threshold& t, double v) {
+    using op = parsed_threshold::op;
+    switch (t.cmp) {
+        case op::lt: return v < t.bound;
+        case op::le: return v <= t.bound;
+        case op::gt: return v > t.bound;
+        case op::ge: return v >= t.bound;
+        case op::eq: return v == t.bound;
+        case op::ne: return v != t.bound;
+    }
+    return false;
+}
+
+// Evaluates `list` on `m` (every one, or only abortOnFail ones whose delay has
+// passed when `abort_only`). Returns the summary's "thresholds" array; `passed`
+// is false when any evaluated threshold fails.
+inline nlohmann::json evaluate_thresholds(std::vector<parsed_threshold>& list, const merged_metrics& m, double secs,
+                                          bool& passed, bool abort_only = false, std::int64_t elapsed_ns = 0,
+                                          std::string* first_failure = nullptr) {
+    passed = true;
+    nlohmann::json out = nlohmann::json::array();
+    for (auto& t : list) {
+        if (abort_only && (!t.abort_on_fail || elapsed_ns < t.delay_abort_eval_ns)) continue;
+        aggregate a;
+        collect(m, t.selector, a);
+        double v = threshold_value(t, a, secs);
+        bool ok = threshold_holds(t, v) && !t.failed_during_run;
+        if (!ok) {
+            if (passed && first_failure) *first_failure = t.selector_text + ": " + t.expression;
+            passed = false;
+            if (abort_only) t.failed_during_run = true;
+        }
+        out.push_back({{"metric", t.selector.text()}, {"threshold", t.expression}, {"ok", ok}, {"value", v},
+                       {"abort_on_fail", t.abort_on_fail}});
+    }
+    return out;
+}
+
+}  // namespace detail
+}  // namespace loadkit
+// ---- end loadkit/report/thresholds.hpp
 
 namespace loadkit {
 
@@ -3187,8 +4180,16 @@ inline constexpr int script_error = 107;     // setup() failed, a script could n
 inline constexpr int aborted_by_script = 108;  // abort_test() from VU code
 }  // namespace exit_code
 
+// Per-scenario settings beside the executor (k6's scenario `env` and `tags`).
+struct scenario_options {
+    std::map<std::string, std::string> env;   // over options::env, for this scenario's VUs
+    std::map<std::string, std::string> tags;  // added to every sample of the scenario
+};
+
 struct options {
     std::string name = "loadkit";            // the summary's "name"
+    std::map<std::string, std::string> env;  // k6's -e: what VU::env() sees before the process environment
+    std::map<std::string, std::string> tags; // added to every sample of the run
     std::string target;                      // base URL for relative request URLs
     int threads = 0;                         // worker threads; 0: one per core
     client_options http;                     // client defaults (http.base_url is set from target)
@@ -3200,6 +4201,11 @@ struct options {
     std::function<nlohmann::json(const nlohmann::json&)> handle_summary;
     loadkit::events events;
     nanoseconds on_stop_grace = 30s;         // how long a VU's on_stop may run after the run was stopped
+    // Pass/fail criteria (k6's thresholds): {{"http_req_duration{name:login}", {"p(95)<200"}}, ...}
+    loadkit::threshold_set thresholds;
+    bool run_thresholds = true;              // false: report no thresholds, never fail on them (--no-thresholds)
+    nanoseconds threshold_period = 2s;       // how often abortOnFail thresholds are checked during the run
+    bool handle_signals = true;              // SIGINT/SIGTERM stop the run gracefully (twice: at once)
 };
 
 struct run_result {
@@ -3232,18 +4238,44 @@ struct scenario_spec {
     std::string name;
     executor exec;
     std::shared_ptr<vu_factory> factory;
+    std::map<std::string, std::string, std::less<>> env;   // over options::env, for this scenario's VUs
+    std::map<std::string, std::string, std::less<>> tags;  // on every sample of this scenario
 };
 
 struct scenario_runtime {
     scenario_runtime(const scenario_spec& s, std::uint32_t id_, std::int64_t t0, std::uint64_t first)
         : name(s.name), id(id_), plan(s.exec, t0), factory(s.factory), first_vu_id(first),
-          max_vus(schedule::max_vus(s.exec)) {}
+          max_vus(schedule::max_vus(s.exec)), open(is_open_model(s.exec)), env(&s.env) {
+        std::visit([&](auto& x) {
+            if constexpr (requires { x.pre_allocated_vus; }) pre_allocated = x.pre_allocated_vus;
+        }, s.exec);
+    }
     std::string name;
     std::uint32_t id;
     schedule plan;
     std::shared_ptr<vu_factory> factory;
     std::uint64_t first_vu_id;
     int max_vus;
+    bool open;
+    int pre_allocated = 0;
+    const std::map<std::string, std::string, std::less<>>* env;
+};
+
+// Open model: one thread's share ("lane") of a scenario's arrivals. Lane j of
+// D starts iterations j, j+D, j+2D... on VUs j, j+D, ... of the scenario, so
+// the lanes never talk to each other and together start exactly the
+// scenario's schedule.
+struct arrival_lane {
+    arrival_lane(scenario_runtime& s, thread_context& t, std::deque<vu_context>& c, std::uint64_t j, std::uint64_t d)
+        : sc(&s), w(&t), contexts(&c), lane(j), lanes(d), next_index(j), timer(t.ioc) {}
+    scenario_runtime* sc;
+    thread_context* w;
+    std::deque<vu_context>* contexts;  // the thread's VU contexts
+    std::uint64_t lane, lanes;
+    std::uint64_t next_index;          // the next VU index this lane may create
+    std::vector<vu_context*> idle;     // VUs waiting for an iteration (used last-in first-out: warm connections)
+    bool done = false;
+    boost::asio::steady_timer timer;
 };
 
 class engine {
@@ -3266,6 +4298,8 @@ class engine {
                 if (specs[j].name == specs[i].name) throw config_error("two scenarios are named '" + specs[i].name + "'");
             schedule::validate(specs[i].name, specs[i].exec);
         }
+        for (auto& e : metric_registry::get().errors()) throw config_error(e);
+        if (opts_.run_thresholds) thresholds_ = parse_thresholds(opts_.thresholds);
         if (!opts_.target.empty()) {
             url_parts u;
             if (!split_url(opts_.target, u)) throw config_error("target '" + opts_.target + "' is not an http:// or https:// URL");
@@ -3275,6 +4309,8 @@ class engine {
         state_.events = &opts_.events;
         state_.has_request_listeners = !opts_.events.request.empty();
         state_.http = opts_.http;
+        state_.env.clear();
+        state_.env.insert(opts_.env.begin(), opts_.env.end());
         if (!opts_.target.empty()) state_.http.base_url = opts_.target;
         for (auto& s : specs) state_.scenario_names.push_back(s.name);
 
@@ -3282,7 +4318,17 @@ class engine {
         in.name = opts_.name;
         in.run_id = make_run_id();
         for (auto& s : specs) in.scenarios.push_back(s.name);
+        for (auto& t : thresholds_)
+            if (!t.selector.filter.empty()) in.submetrics.push_back(t.selector.text());
         in.started_ms = wall_ms();
+        started_ns_ = now_ns();
+        {
+            auto& o = orphan_metrics::get();
+            std::lock_guard lock(o.mu);
+            o.shard = std::make_unique<metrics_shard>();
+        }
+        signal_scope signals(opts_.handle_signals);
+        state_.signals_seen.store(signal_counter::count.load());
 
         thread_context control(&state_, -1);
         std::vector<std::unique_ptr<thread_context>> workers;
@@ -3315,7 +4361,9 @@ class engine {
             // teardown's own requests must not be cut by the abort's deadlines
             state_.hard_stop_ns.store(std::numeric_limits<std::int64_t>::max());
             state_.abort_at_ns.store(std::numeric_limits<std::int64_t>::max());
+            state_.in_teardown.store(true);
             auto err = run_on_control(control, teardown);
+            state_.in_teardown.store(false);
             if (err) detail::log(log_level::error, "teardown() failed: " + describe_exception(err));
         }
 
@@ -3324,8 +4372,19 @@ class engine {
         for (auto& w : workers) merged.add(w->shard, state_.scenario_names);
         merged.add(control.shard, state_.scenario_names);
         {
+            auto& o = orphan_metrics::get();
+            std::lock_guard lock(o.mu);
+            merged.add(*o.shard, state_.scenario_names);
+        }
+        set_tags(merged, specs);
+        {
             std::lock_guard lock(state_.mu);
             in.aborted = state_.abort_reason;
+        }
+        if (opts_.run_thresholds) {
+            bool passed = true;
+            in.thresholds = evaluate_thresholds(thresholds_, merged, static_cast<double>(in.ended_ms - in.started_ms) / 1000.0, passed);
+            in.thresholds_passed = passed;
         }
         std::vector<std::string> lines;
         int max_total = 0;
@@ -3345,10 +4404,10 @@ class engine {
         write_outputs(result);
 
         auto kind = static_cast<abort_kind>(state_.kind.load());
-        if (!setup_ok || kind == abort_kind::setup_failed) result.code = exit_code::script_error;
+        if (kind == abort_kind::external) result.code = exit_code::external_abort;
+        else if (!setup_ok || kind == abort_kind::setup_failed) result.code = exit_code::script_error;
         else if (kind == abort_kind::script) result.code = exit_code::aborted_by_script;
-        else if (kind == abort_kind::external) result.code = exit_code::external_abort;
-        else if (!result.thresholds_passed) result.code = exit_code::thresholds_failed;
+        else if (kind == abort_kind::thresholds || !result.thresholds_passed) result.code = exit_code::thresholds_failed;
         return result;
     }
 
@@ -3373,15 +4432,84 @@ class engine {
     }
 
     // Runs setup or teardown on the calling thread, with a client of its own.
+    // A signal cuts it (it is a running "VU" with no gracefulStop).
     std::exception_ptr run_on_control(thread_context& control, hook_fn& fn) {
         vu_context v;
         v.thread = &control;
         v.scenario_id = 0;
+        v.running = true;
         client c(control, &v, state_.http);
-        return run_blocking(control, fn(c));
+        control.vus.push_back(&v);
+        current_vu = &v;
+        auto err = run_blocking(control, fn(c));
+        current_vu = nullptr;
+        control.vus.clear();
+        return err;
     }
 
-    task<> vu_main(vu_context& v, scenario_runtime& sc) {
+    void set_tags(merged_metrics& m, const std::vector<scenario_spec>& specs) {
+        m.run_tags = {opts_.tags.begin(), opts_.tags.end()};
+        for (auto& s : specs) m.scenario_tags[s.name] = s.tags;
+    }
+
+    // abortOnFail thresholds, checked during the run on a snapshot of every
+    // shard. Each worker merges its own shard on its own thread (a post, off
+    // the hot path), so no shard is ever read while it is written.
+    void check_thresholds_live(std::vector<std::unique_ptr<thread_context>>& workers, thread_context& control,
+                               const std::vector<scenario_spec>& specs, const merged_metrics& gauges) {
+        struct snapshot {
+            std::mutex mu;
+            std::condition_variable cv;
+            merged_metrics m;
+            std::size_t pending = 0;
+        };
+        auto snap = std::make_shared<snapshot>();
+        snap->pending = workers.size();
+        for (auto& w : workers)
+            boost::asio::post(w->ioc, [snap, w = w.get(), names = &state_.scenario_names] {
+                std::lock_guard lock(snap->mu);
+                snap->m.add(w->shard, *names);
+                if (--snap->pending == 0) snap->cv.notify_one();
+            });
+        std::unique_lock lock(snap->mu);
+        // a worker busy in user code for a whole second just delays the check
+        if (!snap->cv.wait_for(lock, std::chrono::seconds(1), [&] { return snap->pending == 0; })) return;
+        snap->m.add(control.shard, state_.scenario_names);
+        {
+            auto& o = orphan_metrics::get();
+            std::lock_guard olock(o.mu);
+            snap->m.add(*o.shard, state_.scenario_names);
+        }
+        set_tags(snap->m, specs);
+        snap->m.vus = gauges.vus;
+        snap->m.vus_max = gauges.vus_max;
+        auto elapsed = now_ns() - started_ns_;
+        bool passed = true;
+        std::string failure;
+        evaluate_thresholds(thresholds_, snap->m, static_cast<double>(elapsed) / 1e9, passed, true, elapsed, &failure);
+        if (!passed) {
+            detail::log(log_level::warn, "threshold crossed with abortOnFail, stopping: " + failure);
+            state_.abort("threshold crossed: " + failure, abort_kind::thresholds);
+        }
+    }
+
+    // Open model: a VU waits here for its lane to hand it an iteration.
+    struct park {
+        vu_context& v;
+        arrival_lane& lane;
+        bool await_ready() const noexcept { return lane.done; }
+        void await_suspend(std::coroutine_handle<> h) {
+            v.parked = h;
+            lane.idle.push_back(&v);
+        }
+        bool await_resume() noexcept {  // true: an iteration was handed over
+            v.parked = {};
+            return !lane.done && !v.released;
+        }
+    };
+
+    // Every VU runs this: the seed's lifecycle around the executor's decisions.
+    task<> vu_main(vu_context& v, scenario_runtime& sc, arrival_lane* lane) {
         auto& st = state_;
         auto& stats = v.thread->shard.scenario(sc.id);
         std::unique_ptr<vu_instance> inst;
@@ -3389,18 +4517,23 @@ class engine {
         std::uint64_t done = 0;
         for (;;) {
             if (st.stopping.load(std::memory_order_relaxed)) break;
-            auto now = now_ns();
-            auto d = sc.plan.next(v.index, done, now);
-            if (d.kind == decision::stop) break;
-            if (d.kind == decision::wait) {
-                try {
-                    co_await v.wait_until(d.at);
-                } catch (const interrupted_error&) {
-                    v.interrupted = false;
+            if (lane) {
+                if (!co_await park{v, *lane}) break;
+                v.hard_deadline = sc.plan.end_ns() + sc.plan.graceful_stop_ns();
+                v.start_lag = std::max<std::int64_t>(0, now_ns() - v.intended_start);
+            } else {
+                auto d = sc.plan.next(v.index, done, now_ns());
+                if (d.kind == decision::stop) break;
+                if (d.kind == decision::wait) {
+                    try {
+                        co_await v.wait_until(d.at);
+                    } catch (const interrupted_error&) {
+                        v.interrupted = false;
+                    }
+                    continue;
                 }
-                continue;
+                v.hard_deadline = d.deadline;
             }
-            v.hard_deadline = d.deadline;
             if (!started) {
                 started = true;
                 try {
@@ -3416,6 +4549,7 @@ class engine {
             }
             v.running = true;
             auto t0 = now_ns();
+            current_vu = &v;
             try {
                 co_await inst->iteration();
                 ++stats.iterations;
@@ -3437,6 +4571,7 @@ class engine {
             v.running = false;
             v.interrupted = false;
             v.hard_deadline = std::numeric_limits<std::int64_t>::max();
+            v.start_lag = -1;
             ++done;
             ++v.iteration;
         }
@@ -3454,6 +4589,7 @@ class engine {
         v.running = true;
         v.ignore_global_stop = !start;  // on_stop gets its own grace after an abort
         if (!start) v.hard_deadline = now_ns() + opts_.on_stop_grace.count();
+        current_vu = &v;
         try {
             if (start) co_await inst.on_start();
             else co_await inst.on_stop();
@@ -3469,6 +4605,61 @@ class engine {
         v.ignore_global_stop = false;
     }
 
+    // A timer wait that the sweeper cuts short when the run stops.
+    static auto sleep_until(boost::asio::steady_timer& t, std::int64_t at_ns) {
+        struct awaiter {
+            boost::asio::steady_timer& t;
+            std::int64_t at;
+            bool await_ready() const noexcept { return at <= now_ns(); }
+            void await_suspend(std::coroutine_handle<> h) {
+                t.expires_at(clock::time_point(nanoseconds(at)));
+                t.async_wait([h](const boost::system::error_code&) { h.resume(); });
+            }
+            void await_resume() const noexcept {}
+        };
+        return awaiter{t, at_ns};
+    }
+
+    // Open model: starts this lane's share of the scenario's iterations on
+    // schedule. An iteration that finds no idle VU gets a new one while the
+    // lane may create more, and is dropped otherwise: it is never delayed, so
+    // the schedule does not bend to the target (no coordinated omission).
+    task<> arrivals(arrival_lane& ln, function_ref<vu_context&(arrival_lane&)> new_vu) {
+        auto& sc = *ln.sc;
+        auto& stats = ln.w->shard.scenario(sc.id);
+        ln.w->stop_timers.push_back(&ln.timer);
+        auto max = static_cast<std::uint64_t>(sc.max_vus);
+        for (std::uint64_t k = ln.lane;; k += ln.lanes) {
+            auto off = sc.plan.arrival_offset(k);
+            if (off < 0 || state_.stopping.load(std::memory_order_relaxed)) break;
+            std::int64_t at = sc.plan.start_ns() + off;
+            co_await sleep_until(ln.timer, at);
+            if (state_.stopping.load(std::memory_order_relaxed)) break;
+            vu_context* v = nullptr;
+            if (!ln.idle.empty()) {
+                v = ln.idle.back();
+                ln.idle.pop_back();
+            } else if (ln.next_index < max) {
+                v = &new_vu(ln);  // parks at once, so it is idle now
+                ln.idle.pop_back();
+            }
+            if (!v) {
+                ++stats.dropped;
+                continue;
+            }
+            v->intended_start = at;
+            v->parked.resume();
+        }
+        ln.done = true;
+        auto& timers = ln.w->stop_timers;
+        timers.erase(std::remove(timers.begin(), timers.end(), &ln.timer), timers.end());
+        auto idle = std::move(ln.idle);
+        for (auto* v : idle) {
+            v->released = true;
+            v->parked.resume();  // it leaves: on_stop, user_stop
+        }
+    }
+
     void run_scenarios(std::vector<scenario_spec>& specs, std::vector<std::unique_ptr<thread_context>>& workers,
                        thread_context& control, merged_metrics& merged) {
         // start a little in the future so every thread sees the same t0
@@ -3481,42 +4672,71 @@ class engine {
             next_vu += static_cast<std::uint64_t>(runtimes.back().max_vus);
             total_vus += runtimes.back().max_vus;
         }
-        std::atomic<int> remaining{total_vus};
         std::size_t nthreads = workers.size();
         // each thread's VU contexts live in its own deque (stable addresses)
         std::vector<std::deque<vu_context>> contexts(nthreads);
+        std::vector<std::vector<vu_context*>> closed_vus(nthreads);
+        std::deque<arrival_lane> lanes;
+        std::vector<std::vector<arrival_lane*>> thread_lanes(nthreads);
+        auto make_vu = [&](std::size_t t, scenario_runtime& sc, std::uint64_t index) -> vu_context& {
+            auto& w = *workers[t];
+            auto& v = contexts[t].emplace_back();
+            v.thread = &w;
+            v.scenario_id = sc.id;
+            v.scenario = sc.name;
+            v.index = index;
+            v.id = sc.first_vu_id + index;
+            v.graceful_stop_ns = sc.plan.graceful_stop_ns();
+            v.env = sc.env;
+            w.vus.push_back(&v);
+            return v;
+        };
         std::uint64_t rr = 0;
-        for (auto& sc : runtimes)
-            for (int k = 0; k < sc.max_vus; ++k) {
-                auto& w = *workers[rr % nthreads];
-                auto& v = contexts[rr % nthreads].emplace_back();
-                ++rr;
-                v.thread = &w;
-                v.scenario_id = sc.id;
-                v.scenario = sc.name;
-                v.index = static_cast<std::uint64_t>(k);
-                v.id = sc.first_vu_id + static_cast<std::uint64_t>(k);
-                v.graceful_stop_ns = sc.plan.graceful_stop_ns();
-                w.vus.push_back(&v);
+        for (auto& sc : runtimes) {
+            if (sc.open) {
+                auto d = std::min<std::uint64_t>(nthreads, static_cast<std::uint64_t>(sc.max_vus));
+                for (std::uint64_t j = 0; j < d; ++j) {
+                    auto t = (rr + j) % nthreads;
+                    thread_lanes[t].push_back(&lanes.emplace_back(sc, *workers[t], contexts[t], j, d));
+                }
+                rr += d;
+                continue;
             }
+            for (int k = 0; k < sc.max_vus; ++k, ++rr)
+                closed_vus[rr % nthreads].push_back(&make_vu(rr % nthreads, sc, static_cast<std::uint64_t>(k)));
+        }
+        // Coroutines still running: VUs and arrival lanes. Counted down as each
+        // ends (not from inside them: whatever happens in a VU, the run must end).
+        std::atomic<int> remaining{static_cast<int>(lanes.size())};
+        for (auto& c : closed_vus) remaining += static_cast<int>(c.size());
+        auto ended = [&remaining, &control](std::exception_ptr e) {
+            if (e) detail::log(log_level::error, "a VU ended with an unexpected error");
+            if (remaining.fetch_sub(1) == 1) boost::asio::post(control.ioc, [&control] { control.stop_sweeper(); });
+        };
+        // open model: a new VU for a lane (on the lane's thread), parked at once
+        auto lane_vu = [&](arrival_lane& ln) -> vu_context& {
+            auto t = static_cast<std::size_t>(ln.w->index);
+            auto& v = make_vu(t, *ln.sc, ln.next_index);
+            ln.next_index += ln.lanes;
+            remaining.fetch_add(1);
+            spawn(vu_main(v, *ln.sc, &ln), ended);
+            return v;
+        };
         std::vector<std::thread> threads;
         for (std::size_t t = 0; t < nthreads; ++t) {
             threads.emplace_back([&, t] {
                 auto& w = *workers[t];
                 auto guard = boost::asio::make_work_guard(w.ioc);
-                boost::asio::post(w.ioc, [&] {
+                boost::asio::post(w.ioc, [&, t] {
                     w.start_sweeper();
-                    for (auto* v : w.vus) {
-                        auto& sc = runtimes[v->scenario_id - 1];
-                        // counted down here, not in vu_main: whatever happens in a VU,
-                        // the run must end
-                        spawn(vu_main(*v, sc), [&remaining, &control](std::exception_ptr e) {
-                            if (e) detail::log(log_level::error, "a VU ended with an unexpected error");
-                            if (remaining.fetch_sub(1) == 1)
-                                boost::asio::post(control.ioc, [&control] { control.stop_sweeper(); });
-                        });
+                    for (auto* v : closed_vus[t]) spawn(vu_main(*v, runtimes[v->scenario_id - 1], nullptr), ended);
+                    for (auto* ln : thread_lanes[t]) {
+                        auto pre = static_cast<std::uint64_t>(ln->sc->pre_allocated);
+                        while (ln->next_index < pre) lane_vu(*ln);
+                        spawn(arrivals(*ln, lane_vu), ended);
                     }
-                    if (w.vus.empty()) w.stop_sweeper();
+                    // a thread without VUs keeps its sweeper too: it answers threshold
+                    // snapshots and signals until the run ends
                 });
                 guard.reset();
                 w.ioc.run();
@@ -3525,13 +4745,19 @@ class engine {
         // the control loop: the vus gauge, and waiting for every VU to end
         merged_metrics::sample(merged.vus_max, total_vus);
         control.ioc.restart();
-        if (total_vus > 0) {
+        if (remaining.load() > 0) {
             control.sweeping = true;
             // the first sample once VUs have had a moment to start, then every 100 ms
             bool first = true;
+            bool live_thresholds = std::any_of(thresholds_.begin(), thresholds_.end(), [](auto& t) { return t.abort_on_fail; });
+            auto next_check = now_ns() + opts_.threshold_period.count();
             std::function<void()> tick = [&] {
                 if (!first) merged_metrics::sample(merged.vus, static_cast<double>(state_.active_vus.load()));
                 first = false;
+                if (live_thresholds && !state_.stopping.load() && now_ns() >= next_check) {
+                    check_thresholds_live(workers, control, specs, merged);
+                    next_check = now_ns() + opts_.threshold_period.count();
+                }
                 if (!control.sweeping) return;
                 control.sweep_timer.expires_after(std::chrono::milliseconds(100));
                 control.sweep_timer.async_wait([&](const boost::system::error_code& ec) {
@@ -3542,7 +4768,7 @@ class engine {
             control.ioc.run();
             if (merged.vus.count == 0) merged_metrics::sample(merged.vus, static_cast<double>(state_.active_vus.load()));
         }
-        // the workers have no work left once their VUs and sweepers are done
+        // the workers have no work left once their VUs are done and their sweepers stop
         for (auto& w : workers) boost::asio::post(w->ioc, [p = w.get()] { p->stop_sweeper(); });
         for (auto& t : threads) t.join();
         for (auto& w : workers) w->vus.clear();
@@ -3574,6 +4800,8 @@ class engine {
 
     options& opts_;
     engine_state state_;
+    std::vector<parsed_threshold> thresholds_;
+    std::int64_t started_ns_ = 0;
 };
 
 }  // namespace detail
@@ -3675,12 +4903,46 @@ class VU {
     std::uint64_t iteration_index() const noexcept { return ctx_->iteration; }
     std::string_view scenario() const noexcept { return ctx_->scenario; }
 
+    // k6's __ENV: the scenario's env, then options::env, then the process
+    // environment; `fallback` when none has `key`.
+    std::string_view env(std::string_view key, std::string_view fallback = {}) const {
+        return detail::lookup_env(ctx_, key, fallback);
+    }
+
     // Think time; cut short (by an interrupted_error) only when the run stops.
     auto sleep(nanoseconds d) { return ctx_->wait_until(detail::now_ns() + d.count()); }
 
     template <class T>
     bool check(const T& value, std::initializer_list<detail::named_check<std::type_identity_t<T>>> checks) {
         return detail::run_checks(ctx_, value, checks);
+    }
+
+    // k6's group(): runs `body` (a callable returning task<>) with the group
+    // tag set to "::name" (nested: "::outer::inner") on every sample it makes,
+    // and records its duration in group_duration.
+    //   co_await group("checkout", [&]() -> loadkit::task<> { co_await http.post("/cart"); });
+    template <class F>
+    task<> group(std::string_view name, F body) {
+        if (name.find("::") != std::string_view::npos) throw std::invalid_argument("a group name must not contain '::'");
+        auto& v = *ctx_;
+        auto& shard = v.thread->shard;
+        auto outer = v.group;
+        std::string path(shard.strings.name(outer));
+        path += "::";
+        path += name;
+        v.group = shard.strings.intern(path);
+        auto t0 = detail::now_ns();
+        try {
+            co_await body();
+        } catch (...) {
+            v.group = outer;
+            throw;
+        }
+        detail::current_vu = &v;
+        auto& reg = detail::metric_registry::get();
+        detail::record_sample(shard, v.scenario_id, v.group, reg.group_duration_id(), metric_kind::trend, true,
+                              static_cast<double>(detail::now_ns() - t0) / 1e6, {});
+        v.group = outer;
     }
 
     // Stops the whole run now (k6's exec.test.abort): teardown still runs, the
@@ -3707,14 +4969,30 @@ task<> call_iteration(U& u, const D& d) {
 }
 
 template <class U, class D>
+struct exec_fn {
+    task<> (U::*with_data)(const D&) = nullptr;
+    task<> (U::*plain)() = nullptr;
+};
+
+template <class U, class D>
+concept has_iteration = requires(U& u, const D& d) { { u.iteration(d) } -> std::same_as<task<>>; } ||
+                        requires(U& u) { { u.iteration() } -> std::same_as<task<>>; };
+
+template <class U, class D>
 struct dsl_vu final : vu_instance {
     const D* data;
+    exec_fn<U, D> exec;
     U user;
-    explicit dsl_vu(const D* d) : data(d) {
+    dsl_vu(const D* d, exec_fn<U, D> e) : data(d), exec(e) {
         has_on_start = requires(U& u, const D& x) { u.on_start(x); } || requires(U& u) { u.on_start(); };
         has_on_stop = requires(U& u, const D& x) { u.on_stop(x); } || requires(U& u) { u.on_stop(); };
     }
-    task<> iteration() override { return call_iteration(user, *data); }
+    task<> iteration() override {
+        if (exec.with_data) return (user.*exec.with_data)(*data);
+        if (exec.plain) return (user.*exec.plain)();
+        if constexpr (has_iteration<U, D>) return call_iteration(user, *data);
+        else throw std::logic_error("no exec function");  // scenario() does not allow this
+    }
     task<> on_start() override {
         if constexpr (requires { { user.on_start(*data) } -> std::same_as<task<>>; }) return user.on_start(*data);
         else if constexpr (requires { { user.on_start() } -> std::same_as<task<>>; }) return user.on_start();
@@ -3729,16 +5007,14 @@ struct dsl_vu final : vu_instance {
 
 template <class U, class D>
 struct dsl_factory final : vu_factory {
-    static_assert(requires(U& u, const D& d) { { u.iteration(d) } -> std::same_as<task<>>; } ||
-                      requires(U& u) { { u.iteration() } -> std::same_as<task<>>; },
-                  "a VU type needs `loadkit::task<> iteration(const Data&)` or `loadkit::task<> iteration()`");
-    explicit dsl_factory(const std::optional<D>* d) : data(d) {}
+    dsl_factory(const std::optional<D>* d, exec_fn<U, D> e) : data(d), exec(e) {}
     const std::optional<D>* data;
+    exec_fn<U, D> exec;
 
     std::unique_ptr<vu_instance> create(vu_context& ctx) override {
         constructing_vu = &ctx;
         struct reset { ~reset() { constructing_vu = nullptr; } } r;
-        auto p = std::make_unique<dsl_vu<U, D>>(&**data);
+        auto p = std::make_unique<dsl_vu<U, D>>(&**data, exec);
         if constexpr (requires(U& u, request& q) { u.before_request(q); }) {
             ctx.hook_self = &p->user;
             ctx.before_request = [](void* self, request& q) { static_cast<U*>(self)->before_request(q); };
@@ -3762,10 +5038,23 @@ class test {
 
     explicit test(options o = {}) : opts_(std::move(o)) {}
 
+    // A scenario whose VUs are U and whose exec function is U::iteration.
     template <class U = typename S::User>
-    test& scenario(std::string name, executor e) {
-        specs_.push_back({std::move(name), std::move(e), std::make_shared<detail::dsl_factory<U, data_type>>(&data_)});
-        return *this;
+    test& scenario(std::string name, executor e, scenario_options so = {}) {
+        static_assert(detail::has_iteration<U, data_type>,
+                      "a VU type needs `loadkit::task<> iteration(const Data&)` or `loadkit::task<> iteration()`, "
+                      "or name its exec function: scenario(name, executor, &User::browse)");
+        return add(std::move(name), std::move(e), detail::exec_fn<U, data_type>{}, std::move(so));
+    }
+    // A scenario whose exec function is another member of its VU type (k6's
+    // `exec`): scenario("browse", constant_vus{...}, &Shop::User::browse).
+    template <class U>
+    test& scenario(std::string name, executor e, task<> (U::*exec)(const data_type&), scenario_options so = {}) {
+        return add(std::move(name), std::move(e), detail::exec_fn<U, data_type>{exec, nullptr}, std::move(so));
+    }
+    template <class U>
+    test& scenario(std::string name, executor e, task<> (U::*exec)(), scenario_options so = {}) {
+        return add(std::move(name), std::move(e), detail::exec_fn<U, data_type>{nullptr, exec}, std::move(so));
     }
 
     options& settings() noexcept { return opts_; }
@@ -3800,6 +5089,13 @@ class test {
     const std::optional<data_type>& data() const noexcept { return data_; }
 
   private:
+    template <class U>
+    test& add(std::string name, executor e, detail::exec_fn<U, data_type> exec, scenario_options so) {
+        specs_.push_back({std::move(name), std::move(e), std::make_shared<detail::dsl_factory<U, data_type>>(&data_, exec),
+                          {so.env.begin(), so.env.end()}, {so.tags.begin(), so.tags.end()}});
+        return *this;
+    }
+
     task<> do_setup(client& http) {
         if constexpr (detail::has_setup<S>) data_.emplace(co_await S::setup(http));
         else data_.emplace();

@@ -350,7 +350,7 @@ TEST_CASE("summary: the seed's JSON shape") {
     ++shard.check(1, "status 200").fails;
     m.add(shard, names);
     loadkit::detail::merged_metrics::sample(m.vus, 10);
-    loadkit::detail::summary_input in{"shop", "abc", 1000, 11000, {"users"}, std::nullopt};
+    loadkit::detail::summary_input in{"shop", "abc", 1000, 11000, {"users"}, std::nullopt, nlohmann::json::array(), true, {}};
     auto j = loadkit::detail::build_summary(in, m);
 
     std::set<std::string> keys;

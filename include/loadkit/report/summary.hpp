@@ -512,7 +512,16 @@ inline std::string console_report(const nlohmann::json& s, const merged_metrics&
         }
     }
     out += "\n";
-    if (!s["thresholds"].empty()) out += s["thresholds_passed"].get<bool>() ? "  thresholds: all passed\n" : "  thresholds: FAILED\n";
+    if (!s["thresholds"].empty()) {
+        out += s["thresholds_passed"].get<bool>() ? "  thresholds: all passed\n" : "  thresholds: FAILED\n";
+        for (auto& t : s["thresholds"]) {
+            std::snprintf(b, sizeof b, "    %s %s  %s  (%g)%s\n", t["ok"].get<bool>() ? "ok  " : "FAIL", t["metric"].get<std::string>().c_str(),
+                          t["threshold"].get<std::string>().c_str(), t["value"].get<double>(),
+                          t["abort_on_fail"].get<bool>() ? "  abortOnFail" : "");
+            out += b;
+        }
+        out += "\n";
+    }
     if (!s["aborted"].is_null()) out += "  aborted: " + s["aborted"].get<std::string>() + "\n";
     std::snprintf(b, sizeof b, "  duration: %.2fs\n\n", s["duration_secs"].get<double>());
     out += b;
