@@ -8,6 +8,7 @@
 
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <atomic>
 #include <csignal>
 #include <cstdio>
@@ -550,6 +551,40 @@ struct Getter : loadkit::Scenario<Getter> {
 };
 }  // namespace
 
+namespace {
+// Records when each iteration really started.
+struct Stamped : loadkit::Scenario<Stamped> {
+    static inline std::mutex mu;
+    static inline std::vector<std::int64_t> starts;
+    struct User : loadkit::VU<Stamped> {
+        loadkit::task<> iteration() {
+            {
+                std::lock_guard lock(mu);
+                starts.push_back(loadkit::detail::now_ns());
+            }
+            co_await http.get("/");
+        }
+    };
+};
+}  // namespace
+
+TEST_CASE("open model: iterations start at the asked rate, within 1%") {
+    loadkit::target_server server;
+    Stamped::starts.clear();
+    loadkit::test<Stamped> t(quiet(server, 2));
+    t.scenario("car", loadkit::constant_arrival_rate{.rate = 400, .time_unit = 1s, .duration = 1500ms,
+                                                     .pre_allocated_vus = 20, .max_vus = 100});
+    auto r = t.run();
+    auto& s = Stamped::starts;
+    REQUIRE(s.size() == 600);
+    std::sort(s.begin(), s.end());
+    // 599 intervals between the first and the last start
+    double achieved = 599.0 / (static_cast<double>(s.back() - s.front()) / 1e9);
+    INFO("achieved " << achieved << " iterations/s");
+    CHECK(std::abs(achieved - 400.0) / 400.0 < 0.01);
+    CHECK(agg(r.summary, "dropped_iterations", "count") == 0);
+}
+
 TEST_CASE("open model: constant-arrival-rate starts exactly rate x duration iterations, on 1 or 2 threads") {
     loadkit::target_server server;
     Getter::path = "/";
@@ -813,7 +848,7 @@ struct Tagged : loadkit::Scenario<Tagged> {
         }
         loadkit::task<> browse() {
             co_await http.get("/json", {.name = "browse"});
-            orders.add(2, {{"shop", "us"}});
+            orders.add(2, {{"shop", "us"}, {"region", env("REGION", "none")}});
         }
     };
 };
@@ -823,17 +858,19 @@ TEST_CASE("metrics: custom metrics, groups, request and scenario tags, sub-metri
     loadkit::target_server server;
     auto o = quiet(server, 2);
     o.tags = {{"env", "ci"}};
+    o.env = {{"REGION", "eu"}};
     o.thresholds = {{"orders_placed{shop:eu}", {"count==40"}},
                     {"http_req_duration{group:::checkout}", {"max<10000"}},
                     {"http_reqs{group:::checkout}", {"count==40"}},
                     {"http_reqs{kind:list}", {"count==40"}},
                     {"http_reqs{team:web}", {"count==5"}},
                     {"http_reqs{env:ci}", {"count==85"}},
-                    {"iterations{scenario:browse}", {"count==5"}}};
+                    {"iterations{scenario:browse}", {"count==5"}},
+                    {"orders_placed{region:us}", {"count==10"}}};  // the scenario's env wins over the run's
     loadkit::test<Tagged> t(o);
     t.scenario("buy", loadkit::per_vu_iterations{.vus = 4, .iterations = 10});
     t.scenario("browse", loadkit::per_vu_iterations{.vus = 1, .iterations = 5}, &Tagged::User::browse,
-               {.tags = {{"team", "web"}}});
+               {.env = {{"REGION", "us"}}, .tags = {{"team", "web"}}});
     auto r = t.run();
     INFO(r.summary.dump(1));
     CHECK(r.code == 0);
@@ -848,7 +885,7 @@ TEST_CASE("metrics: custom metrics, groups, request and scenario tags, sub-metri
     CHECK(agg(r.summary, "http_reqs{kind:list}", "count") == 40);
     CHECK(agg(r.summary, "http_reqs{team:web}", "count") == 5);
     for (auto& th : r.summary["thresholds"]) CHECK(th["ok"] == true);
-    CHECK(r.summary["thresholds"].size() == 7);
+    CHECK(r.summary["thresholds"].size() == 8);
     CHECK(r.thresholds_passed);
 }
 
