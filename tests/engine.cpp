@@ -807,22 +807,6 @@ TEST_CASE("fetch: a blocking request outside any VU, failures as error codes") {
     CHECK(loadkit::fetch("GET", "not a url").error_code == loadkit::error_code::invalid_url);
 }
 
-#if LOADKIT_COUNT_ALLOCATIONS
-namespace {
-struct Steady : loadkit::Scenario<Steady> {
-    static inline std::uint64_t at_1000 = 0, at_2000 = 0;
-    static inline int bad_status = 0;
-    struct User : loadkit::VU<Steady> {
-        loadkit::task<> iteration() {
-            if (iteration_index() == 1000) at_1000 = allocations_on_this_thread;
-            auto& res = co_await http.get("/json", {.headers = {{"Accept", "application/json"}}});
-            check(res, {{"status 200", [](const loadkit::response& r) { return r.status == 200; }}});
-            if (res.status != 200) ++bad_status;
-            if (iteration_index() == 1999) at_2000 = allocations_on_this_thread;
-        }
-    };
-};
-}  // namespace
 
 // ------------------------------------------------------------ issue 3: metrics, thresholds, signals
 
@@ -1065,6 +1049,38 @@ TEST_CASE("accuracy: 4 threads and 1 thread make exactly the same requests for p
     CHECK(counts[0] == counts[1]);
 }
 
+#if LOADKIT_COUNT_ALLOCATIONS
+namespace {
+struct Steady : loadkit::Scenario<Steady> {
+    static inline std::uint64_t at_1000 = 0, at_2000 = 0;
+    static inline int bad_status = 0;
+    struct User : loadkit::VU<Steady> {
+        loadkit::task<> iteration() {
+            if (iteration_index() == 1000) at_1000 = allocations_on_this_thread;
+            auto& res = co_await http.get("/json", {.headers = {{"Accept", "application/json"}}});
+            check(res, {{"status 200", [](const loadkit::response& r) { return r.status == 200; }}});
+            if (res.status != 200) ++bad_status;
+            if (iteration_index() == 1999) at_2000 = allocations_on_this_thread;
+        }
+    };
+};
+
+// The same in the open model: the arrival lane's timer and the VU handover too.
+struct SteadyOpen : loadkit::Scenario<SteadyOpen> {
+    static inline std::uint64_t at_500 = 0, at_1500 = 0;
+    static inline int count = 0;
+    struct User : loadkit::VU<SteadyOpen> {
+        loadkit::task<> iteration() {
+            ++count;  // one thread: no race
+            if (count == 500) at_500 = allocations_on_this_thread;
+            auto& res = co_await http.get("/json");
+            check(res, {{"status 200", [](const loadkit::response& r) { return r.status == 200; }}});
+            if (count == 1500) at_1500 = allocations_on_this_thread;
+        }
+    };
+};
+}  // namespace
+
 TEST_CASE("hot path: a steady-state request allocates nothing (request, response, metrics, check)") {
     loadkit::target_server server;
     loadkit::test<Steady> t(quiet(server, 1));
@@ -1074,5 +1090,16 @@ TEST_CASE("hot path: a steady-state request allocates nothing (request, response
     CHECK(agg(r.summary, "http_reqs", "count") == 2000);
     INFO("allocations in 1000 requests: " << Steady::at_2000 - Steady::at_1000);
     CHECK(Steady::at_2000 - Steady::at_1000 == 0);
+}
+
+TEST_CASE("hot path: an arrival-rate iteration allocates nothing in the steady state") {
+    loadkit::target_server server;
+    loadkit::test<SteadyOpen> t(quiet(server, 1));
+    t.scenario("open", loadkit::constant_arrival_rate{.rate = 4000, .time_unit = 1s, .duration = 600ms,
+                                                      .pre_allocated_vus = 8, .max_vus = 8});
+    auto r = t.run();
+    REQUIRE(SteadyOpen::count >= 1500);
+    INFO("allocations in 1000 iterations: " << SteadyOpen::at_1500 - SteadyOpen::at_500);
+    CHECK(SteadyOpen::at_1500 - SteadyOpen::at_500 == 0);
 }
 #endif  // LOADKIT_COUNT_ALLOCATIONS

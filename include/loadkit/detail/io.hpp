@@ -2,12 +2,16 @@
 // Awaiting Asio operations from a loadkit::task without asio::awaitable: the
 // completion handler stores the result in the awaiter (which lives in the
 // suspended coroutine's frame) and resumes the coroutine directly. Handlers
-// are two pointers, so Asio's per-thread recycling allocator serves them.
+// are two pointers, and the operation's state comes from the per-thread
+// frame pool (pool_allocator), so no operation calls malloc.
 #include <coroutine>
 #include <cstddef>
 #include <utility>
 
+#include <boost/asio/bind_allocator.hpp>
 #include <boost/system/error_code.hpp>
+
+#include "../task.hpp"
 
 namespace loadkit::detail {
 
@@ -23,6 +27,8 @@ struct io_awaiter {
     struct handler {
         io_awaiter* self;
         std::coroutine_handle<> h;
+        using allocator_type = pool_allocator<void>;
+        allocator_type get_allocator() const noexcept { return {}; }
         void operator()(const sys_error& e, std::size_t k = 0) const {
             self->ec = e;
             self->n = k;
@@ -35,5 +41,9 @@ struct io_awaiter {
 };
 template <class Init>
 io_awaiter<Init> io(Init i) { return io_awaiter<Init>{std::move(i)}; }
+
+// A completion handler whose operation state comes from the per-thread pool.
+template <class F>
+auto pooled(F f) { return boost::asio::bind_allocator(pool_allocator<void>{}, std::move(f)); }
 
 }  // namespace loadkit::detail

@@ -22,6 +22,7 @@
 #include <boost/asio/steady_timer.hpp>
 
 #include "../config.hpp"
+#include "../detail/io.hpp"
 #include "../detail/log.hpp"
 #include "../metrics/shard.hpp"
 #include "../task.hpp"
@@ -163,7 +164,7 @@ struct vu_context {
             void await_suspend(std::coroutine_handle<> h) {
                 auto& t = v->get_timer();
                 t.expires_at(clock::time_point(nanoseconds(deadline)));
-                t.async_wait([h](const boost::system::error_code&) { h.resume(); });
+                t.async_wait(pooled([h](const boost::system::error_code&) { h.resume(); }));
             }
             void await_resume() const {
                 current_vu = v;
@@ -272,11 +273,11 @@ inline std::string_view lookup_env(const vu_context* v, std::string_view key, st
 inline void thread_context::start_sweeper() {
     sweeping = true;
     sweep_timer.expires_after(sweep_period);
-    sweep_timer.async_wait([this](const boost::system::error_code& ec) {
+    sweep_timer.async_wait(pooled([this](const boost::system::error_code& ec) {
         if (ec || !sweeping) return;
         sweep();
         if (sweeping) start_sweeper();
-    });
+    }));
 }
 
 }  // namespace detail

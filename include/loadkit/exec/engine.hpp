@@ -477,7 +477,7 @@ class engine {
             bool await_ready() const noexcept { return at <= now_ns(); }
             void await_suspend(std::coroutine_handle<> h) {
                 t.expires_at(clock::time_point(nanoseconds(at)));
-                t.async_wait([h](const boost::system::error_code&) { h.resume(); });
+                t.async_wait(pooled([h](const boost::system::error_code&) { h.resume(); }));
             }
             void await_resume() const noexcept {}
         };
