@@ -122,7 +122,8 @@ class VU {
         auto& v = *ctx_;
         auto& shard = v.thread->shard;
         auto outer = v.group;
-        std::string path(shard.strings.name(outer));
+        thread_local std::string path;  // used before the first await only
+        path.assign(shard.strings.name(outer));
         path += "::";
         path += name;
         v.group = shard.strings.intern(path);
