@@ -50,6 +50,24 @@ struct scenario_options {
     std::map<std::string, std::string> tags;  // added to every sample of the scenario
 };
 
+// What a run looks like while it goes, for progress displays and live
+// outputs (options::on_progress): the scenarios' counts and a merged
+// snapshot of every metric so far.
+struct scenario_progress {
+    std::string name;
+    std::int64_t active_vus = 0;
+    int max_vus = 0;
+    std::uint64_t iterations = 0, requests = 0, failed_requests = 0, dropped_iterations = 0;
+    double end_secs = 0;                     // when the scenario's schedule ends (from the run's start)
+};
+struct progress {
+    double elapsed_secs = 0;
+    double total_secs = 0;                   // the longest scenario's end (gracefulStop not included)
+    bool final = false;                      // the last call, after every VU has ended
+    std::vector<scenario_progress> scenarios;
+    const detail::merged_metrics* metrics = nullptr;  // cumulative, merged across threads
+};
+
 struct options {
     std::string name = "loadkit";            // the summary's "name"
     std::map<std::string, std::string> env;  // k6's -e: what VU::env() sees before the process environment
@@ -70,6 +88,11 @@ struct options {
     bool run_thresholds = true;              // false: report no thresholds, never fail on them (--no-thresholds)
     nanoseconds threshold_period = 2s;       // how often abortOnFail thresholds are checked during the run
     bool handle_signals = true;              // SIGINT/SIGTERM stop the run gracefully (twice: at once)
+    // Called on the main thread every progress_period while VUs run, and once
+    // more at the end (progress::final). Each call costs a merge of every
+    // thread's shard, done on that thread: nothing changes on the hot path.
+    std::function<void(const progress&)> on_progress;
+    nanoseconds progress_period = 1s;
 };
 
 struct run_result {
@@ -123,6 +146,7 @@ struct scenario_runtime {
     bool open;
     int pre_allocated = 0;
     const std::map<std::string, std::string, std::less<>>* env;
+    std::atomic<std::int64_t> active{0};   // VUs that have started and not retired
 };
 
 // Open model: one thread's share ("lane") of a scenario's arrivals. Lane j of
@@ -316,15 +340,16 @@ class engine {
         for (auto& s : specs) m.scenario_tags[s.name] = s.tags;
     }
 
-    // abortOnFail thresholds, checked during the run on a snapshot of every
-    // shard. Each worker merges its own shard on its own thread (a post, off
-    // the hot path), so no shard is ever read while it is written.
-    void check_thresholds_live(std::vector<std::unique_ptr<thread_context>>& workers, thread_context& control,
-                               const std::vector<scenario_spec>& specs, const merged_metrics& gauges) {
+    // Every thread's shard merged, for live thresholds and progress. Each
+    // worker merges its own shard on its own thread (a post, off the hot
+    // path), so no shard is read while it is written. Null when a worker
+    // stayed busy in user code for a whole second (the caller tries later).
+    std::shared_ptr<merged_metrics> take_snapshot(std::vector<std::unique_ptr<thread_context>>& workers, thread_context& control,
+                                                  const std::vector<scenario_spec>& specs, const merged_metrics& gauges) {
         struct snapshot {
             std::mutex mu;
             std::condition_variable cv;
-            merged_metrics m;
+            std::shared_ptr<merged_metrics> m = std::make_shared<merged_metrics>();
             std::size_t pending = 0;
         };
         auto snap = std::make_shared<snapshot>();
@@ -332,28 +357,63 @@ class engine {
         for (auto& w : workers)
             boost::asio::post(w->ioc, [snap, w = w.get(), names = &state_.scenario_names] {
                 std::lock_guard lock(snap->mu);
-                snap->m.add(w->shard, *names);
+                snap->m->add(w->shard, *names);
                 if (--snap->pending == 0) snap->cv.notify_one();
             });
         std::unique_lock lock(snap->mu);
-        // a worker busy in user code for a whole second just delays the check
-        if (!snap->cv.wait_for(lock, std::chrono::seconds(1), [&] { return snap->pending == 0; })) return;
-        snap->m.add(control.shard, state_.scenario_names);
+        if (!snap->cv.wait_for(lock, std::chrono::seconds(1), [&] { return snap->pending == 0; })) return nullptr;
+        auto m = snap->m;
+        m->add(control.shard, state_.scenario_names);
         {
             auto& o = orphan_metrics::get();
             std::lock_guard olock(o.mu);
-            snap->m.add(*o.shard, state_.scenario_names);
+            m->add(*o.shard, state_.scenario_names);
         }
-        set_tags(snap->m, specs);
-        snap->m.vus = gauges.vus;
-        snap->m.vus_max = gauges.vus_max;
+        set_tags(*m, specs);
+        m->vus = gauges.vus;
+        m->vus_max = gauges.vus_max;
+        return m;
+    }
+
+    // abortOnFail thresholds on a snapshot: a failure stops the run gracefully.
+    void check_thresholds_live(const merged_metrics& m) {
         auto elapsed = now_ns() - started_ns_;
         bool passed = true;
         std::string failure;
-        evaluate_thresholds(thresholds_, snap->m, static_cast<double>(elapsed) / 1e9, passed, true, elapsed, &failure);
+        evaluate_thresholds(thresholds_, m, static_cast<double>(elapsed) / 1e9, passed, true, elapsed, &failure);
         if (!passed) {
             detail::log(log_level::warn, "threshold crossed with abortOnFail, stopping: " + failure);
             state_.abort("threshold crossed: " + failure, abort_kind::thresholds);
+        }
+    }
+
+    void report_progress(const merged_metrics& m, const std::deque<scenario_runtime>& runtimes, std::int64_t t0, bool final) {
+        progress p;
+        p.final = final;
+        p.metrics = &m;
+        p.elapsed_secs = static_cast<double>(now_ns() - t0) / 1e9;
+        for (auto& sc : runtimes) {
+            scenario_progress s;
+            s.name = sc.name;
+            s.active_vus = sc.active.load(std::memory_order_relaxed);
+            s.max_vus = sc.max_vus;
+            s.end_secs = static_cast<double>(sc.plan.end_ns() - t0) / 1e9;
+            p.total_secs = std::max(p.total_secs, s.end_secs);
+            if (auto it = m.scenarios.find(sc.name); it != m.scenarios.end()) {
+                s.iterations = it->second.iterations;
+                s.dropped_iterations = it->second.dropped;
+            }
+            for (auto& [t, r] : m.http)
+                if (t.scenario == sc.name) {
+                    s.requests += r.reqs;
+                    s.failed_requests += r.failed;
+                }
+            p.scenarios.push_back(std::move(s));
+        }
+        try {
+            opts_.on_progress(p);
+        } catch (const std::exception& e) {
+            detail::log_once(log_level::warn, std::string("on_progress failed: ") + e.what());
         }
     }
 
@@ -408,6 +468,7 @@ class engine {
                     break;
                 }
                 st.active_vus.fetch_add(1, std::memory_order_relaxed);
+                sc.active.fetch_add(1, std::memory_order_relaxed);
                 st.with_events([&](events& ev) { ev.user_start.fire(user_info{v.id, sc.name, 0}); });
                 if (inst->has_on_start) co_await guarded_hook(v, *inst, true);
             }
@@ -443,6 +504,7 @@ class engine {
             if (inst->has_on_stop) co_await guarded_hook(v, *inst, false);
             st.with_events([&](events& ev) { ev.user_stop.fire(user_info{v.id, sc.name, done}); });
             st.active_vus.fetch_sub(1, std::memory_order_relaxed);
+            sc.active.fetch_sub(1, std::memory_order_relaxed);
         }
         inst.reset();
     }
@@ -615,12 +677,20 @@ class engine {
             bool first = true;
             bool live_thresholds = std::any_of(thresholds_.begin(), thresholds_.end(), [](auto& t) { return t.abort_on_fail; });
             auto next_check = now_ns() + opts_.threshold_period.count();
+            auto next_progress = now_ns() + opts_.progress_period.count();
             std::function<void()> tick = [&] {
                 if (!first) merged_metrics::sample(merged.vus, static_cast<double>(state_.active_vus.load()));
                 first = false;
-                if (live_thresholds && !state_.stopping.load() && now_ns() >= next_check) {
-                    check_thresholds_live(workers, control, specs, merged);
-                    next_check = now_ns() + opts_.threshold_period.count();
+                auto now = now_ns();
+                bool check = live_thresholds && !state_.stopping.load() && now >= next_check;
+                bool report = opts_.on_progress && now >= next_progress;
+                if (check || report) {
+                    if (auto snap = take_snapshot(workers, control, specs, merged)) {
+                        if (check) check_thresholds_live(*snap);
+                        if (report) report_progress(*snap, runtimes, t0, false);
+                    }
+                    if (check) next_check = now_ns() + opts_.threshold_period.count();
+                    if (report) next_progress = now_ns() + opts_.progress_period.count();
                 }
                 if (!control.sweeping) return;
                 control.sweep_timer.expires_after(std::chrono::milliseconds(100));
@@ -636,6 +706,15 @@ class engine {
         for (auto& w : workers) boost::asio::post(w->ioc, [p = w.get()] { p->stop_sweeper(); });
         for (auto& t : threads) t.join();
         for (auto& w : workers) w->vus.clear();
+        if (opts_.on_progress) {  // the workers have stopped: their shards can be read here
+            merged_metrics m;
+            for (auto& w : workers) m.add(w->shard, state_.scenario_names);
+            m.add(control.shard, state_.scenario_names);
+            set_tags(m, specs);
+            m.vus = merged.vus;
+            m.vus_max = merged.vus_max;
+            report_progress(m, runtimes, t0, true);
+        }
     }
 
     void write_outputs(run_result& r) {

@@ -89,6 +89,31 @@ inline bool iequals_lower(std::string_view a, std::string_view lower) noexcept {
         if ((static_cast<unsigned char>(a[i]) | 0x20) != static_cast<unsigned char>(lower[i])) return false;
     return true;
 }
+// The value at a dotted path ("items.0.id": object keys and array indexes)
+// inside `j`; nullptr when absent.
+inline const nlohmann::json* json_at(const nlohmann::json& j, std::string_view path) {
+    const nlohmann::json* cur = &j;
+    while (!path.empty() && cur) {
+        auto dot = path.find('.');
+        auto key = path.substr(0, dot);
+        path = dot == std::string_view::npos ? std::string_view{} : path.substr(dot + 1);
+        if (cur->is_object()) {
+            auto it = cur->find(key);
+            cur = it == cur->end() ? nullptr : &*it;
+        } else if (cur->is_array()) {
+            std::size_t i = 0;
+            bool digits = !key.empty();
+            for (char c : key) {
+                if (c < '0' || c > '9') { digits = false; break; }
+                i = i * 10 + static_cast<std::size_t>(c - '0');
+            }
+            cur = digits && i < cur->size() ? &(*cur)[i] : nullptr;
+        } else {
+            cur = nullptr;
+        }
+    }
+    return cur;
+}
 }  // namespace detail
 
 // A response. It belongs to the client that made it and stays valid until that
@@ -126,24 +151,8 @@ class response {
     // A value at a dotted path ("items.0.id") of the JSON body; null if absent.
     nlohmann::json json(std::string_view path) const {
         nlohmann::json j = json();
-        const nlohmann::json* cur = &j;
-        while (!path.empty() && cur) {
-            auto dot = path.find('.');
-            auto key = path.substr(0, dot);
-            path = dot == std::string_view::npos ? std::string_view{} : path.substr(dot + 1);
-            if (cur->is_object()) {
-                auto it = cur->find(std::string(key));
-                cur = it == cur->end() ? nullptr : &*it;
-            } else if (cur->is_array()) {
-                std::size_t i = 0;
-                bool digits = !key.empty();
-                for (char c : key) { if (c < '0' || c > '9') { digits = false; break; } i = i * 10 + static_cast<std::size_t>(c - '0'); }
-                cur = digits && i < cur->size() ? &(*cur)[i] : nullptr;
-            } else {
-                cur = nullptr;
-            }
-        }
-        return cur ? *cur : nlohmann::json();
+        auto* v = detail::json_at(j, path);
+        return v ? *v : nlohmann::json();
     }
 
     detail::vu_context* context() const noexcept { return ctx_; }

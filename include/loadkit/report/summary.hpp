@@ -453,8 +453,10 @@ inline std::string console_report(const nlohmann::json& s, const merged_metrics&
         auto name = e["metric"].get<std::string>();
         auto kind = e["kind"].get<std::string>();
         auto& a = e["agg"];
+        // metrics that only some runs have (sub-metrics, the open model's) are left out when empty
+        bool optional = name.find('{') != std::string::npos || name == "http_req_duration_intended" || name == "dropped_iterations";
+        if (optional && a["count"].get<double>() == 0) continue;
         if (kind == "trend") {
-            if (a["count"].get<double>() == 0 && name.find('{') != std::string::npos) continue;
             std::snprintf(b, sizeof b, "avg=%s min=%s med=%s max=%s p(90)=%s p(95)=%s p(99)=%s",
                           fmt_ms(a["avg"]).c_str(), fmt_ms(a["min"]).c_str(), fmt_ms(a["med"]).c_str(), fmt_ms(a["max"]).c_str(),
                           fmt_ms(a["p90"]).c_str(), fmt_ms(a["p95"]).c_str(), fmt_ms(a["p99"]).c_str());

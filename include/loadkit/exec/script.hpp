@@ -1,0 +1,52 @@
+#pragma once
+// What a script (the JavaScript adapter) gives the engine: setup/teardown,
+// named functions (exec, on_start, on_stop), beforeRequest/afterRequest for
+// flow request steps, and handleSummary. The YAML flow runtime drives it, so
+// a YAML file, a script, or both run through one mechanism.
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+
+#include <nlohmann/json.hpp>
+
+#include "../http/client.hpp"
+#include "../task.hpp"
+
+namespace loadkit {
+
+// A VU's session.vars: captures from flow steps, read and written by script
+// functions, alive for the VU's lifetime.
+using vars_map = std::unordered_map<std::string, std::string>;
+
+// One VU's side of a script.
+class script_vu {
+  public:
+    virtual ~script_vu() = default;
+    // Calls an exported function by name with (data, ctx) (exec, on_start, on_stop).
+    virtual task<> call(std::string_view function) = 0;
+    virtual bool has_before_request() const noexcept { return false; }
+    virtual bool has_after_request() const noexcept { return false; }
+    // Around every flow request step (not around the script's own http calls).
+    virtual void before_request(request&) {}
+    virtual void after_request(const response&) {}
+};
+
+class script {
+  public:
+    virtual ~script() = default;
+    virtual bool has_function(std::string_view name) const = 0;
+    virtual bool has_setup() const { return false; }
+    virtual bool has_teardown() const { return false; }
+    // setup() keeps its result (JSON, shared read-only with every VU).
+    virtual task<> setup(client&) { co_return; }
+    virtual task<> teardown(client&) { co_return; }
+    // Called on the VU's thread when the VU first iterates.
+    virtual std::unique_ptr<script_vu> create_vu(detail::vu_context& vu, client& http, vars_map& vars) = 0;
+    // handleSummary(data): a string, an object, or null (see options::handle_summary).
+    virtual bool has_handle_summary() const { return false; }
+    virtual nlohmann::json handle_summary(const nlohmann::json&) { return nullptr; }
+};
+
+}  // namespace loadkit

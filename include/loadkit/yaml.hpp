@@ -1,0 +1,12 @@
+// loadkit's YAML flows: load a file into a plan, run it on the engine.
+// Needs yaml-cpp (CMake target loadkit::yaml); <loadkit.hpp> does not include it.
+//
+//   auto plan = loadkit::yaml::load_file("shop.yaml");   // throws load_error: FILE:LINE:COL: ...
+//   auto result = loadkit::yaml::run(plan, options);
+#pragma once
+
+#include "loadkit.hpp"
+#include "loadkit/yaml/csv.hpp"
+#include "loadkit/yaml/flow.hpp"
+#include "loadkit/yaml/loader.hpp"
+#include "loadkit/yaml/template.hpp"

@@ -1,0 +1,328 @@
+#pragma once
+// YAML flows at run time. A flow is the list of steps a scenario runs on every
+// iteration (request, think, loop, group) before its `exec` function. The
+// loader (loader.hpp) builds these structures once, templates compiled; a
+// flow_vu walks them with reused buffers, so a request step costs a template
+// render, a request and its checks: no parsing, and no allocation beyond what
+// the response needs.
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <random>
+#include <string>
+#include <string_view>
+#include <variant>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "../exec/engine.hpp"
+#include "../exec/script.hpp"
+#include "../http/client.hpp"
+#include "../report/thresholds.hpp"
+#include "../scenario.hpp"
+#include "csv.hpp"
+#include "template.hpp"
+
+namespace loadkit::yaml {
+
+// Where something was written (1-based), for messages.
+struct position {
+    int line = 0, column = 0;
+};
+
+// What checks and captures read from a response.
+enum class response_part { status, json, header, body };
+
+// `check: { status: 200, 'json.items.0.id': 1, 'header.Content-Type': application/json, body: ok }`
+struct check_rule {
+    std::string name;           // as counted in the summary: "feed: status is 200"
+    response_part from = response_part::status;
+    std::string path;           // JSON path or header name
+    nlohmann::json expected;    // a scalar; for body: a substring
+};
+// `capture: { token: json.token, etag: header.ETag }` into the VU's vars
+struct capture_rule {
+    std::string var;
+    response_part from = response_part::json;
+    std::string path;
+};
+
+struct request_step {
+    std::string name;           // the name tag
+    std::string method = "GET";
+    text_template url;
+    std::vector<std::pair<std::string, text_template>> headers;
+    std::optional<text_template> body;
+    std::vector<check_rule> checks;
+    std::vector<capture_rule> captures;
+    bool needs_json = false;    // a check or capture reads the body as JSON
+};
+struct think_step {
+    nanoseconds min{}, max{};   // equal for a fixed think time
+};
+struct step;
+struct loop_step {
+    std::int64_t count = 1;
+    std::vector<step> steps;
+};
+struct group_step {
+    std::string name;
+    std::vector<step> steps;
+};
+struct step {
+    std::variant<request_step, think_step, loop_step, group_step> what;
+    position where;
+};
+
+struct data_source {
+    std::string file;
+    feed_mode mode = feed_mode::sequential;
+    std::shared_ptr<feeder> rows;
+};
+
+struct scenario_plan {
+    std::string name;
+    executor exec;
+    std::vector<step> flow;
+    std::string exec_function, on_start, on_stop;   // script functions by name
+    std::map<std::string, std::string> env, tags;
+    std::optional<data_source> data;
+    position where, exec_where, on_start_where, on_stop_where;
+};
+
+// A loaded file: everything a run needs, validated.
+struct plan {
+    std::string file;
+    std::string name = "loadkit";
+    std::string target;
+    std::string script;              // path of the script module, resolved against the file
+    std::map<std::string, std::string> env, tags;
+    threshold_set thresholds;
+    client_options http;
+    std::vector<scenario_plan> scenarios;
+};
+
+namespace detail {
+
+using loadkit::detail::vu_context;
+
+// The per-VU walker of a scenario's flow.
+class flow_vu final : public loadkit::detail::vu_instance {
+  public:
+    flow_vu(vu_context& ctx, const scenario_plan& sc, script* s)
+        : ctx_(ctx), sc_(sc), http_(*ctx.thread, &ctx, ctx.thread->engine->http),
+          rng_(std::random_device{}() ^ (ctx.id * 0x9E3779B97F4A7C15ull)) {
+        if (s) script_ = s->create_vu(ctx, http_, vars_);
+        has_on_start = script_ && !sc.on_start.empty();
+        has_on_stop = script_ && !sc.on_stop.empty();
+    }
+
+    task<> on_start() override { return script_->call(sc_.on_start); }
+    task<> on_stop() override { return script_->call(sc_.on_stop); }
+    task<> iteration() override {
+        row_ = nullptr;
+        if (sc_.data) {
+            row_ = sc_.data->rows->next();
+            if (!row_) throw std::runtime_error("data file " + sc_.data->file + " has no rows left (mode unique)");
+        }
+        co_await run(sc_.flow);
+        if (script_ && !sc_.exec_function.empty()) co_await script_->call(sc_.exec_function);
+    }
+
+    vars_map& vars() noexcept { return vars_; }
+
+  private:
+    task<> run(const std::vector<step>& steps) {
+        for (auto& s : steps) {
+            if (auto* r = std::get_if<request_step>(&s.what)) {
+                co_await request(*r);
+            } else if (auto* t = std::get_if<think_step>(&s.what)) {
+                auto d = t->min;
+                if (t->max > t->min)
+                    d += nanoseconds(std::uniform_int_distribution<std::int64_t>(0, (t->max - t->min).count())(rng_));
+                co_await ctx_.wait_until(loadkit::detail::now_ns() + d.count());
+            } else if (auto* l = std::get_if<loop_step>(&s.what)) {
+                for (std::int64_t i = 0; i < l->count; ++i) co_await run(l->steps);
+            } else if (auto* g = std::get_if<group_step>(&s.what)) {
+                co_await group(*g);
+            }
+        }
+    }
+
+    // k6's group(), as VU::group does it for C++ scenarios.
+    task<> group(const group_step& g) {
+        auto& shard = ctx_.thread->shard;
+        auto outer = ctx_.group;
+        {
+            thread_local std::string path;
+            path.assign(shard.strings.name(outer));
+            path += "::";
+            path += g.name;
+            ctx_.group = shard.strings.intern(path);
+        }
+        auto t0 = loadkit::detail::now_ns();
+        try {
+            co_await run(g.steps);
+        } catch (...) {
+            ctx_.group = outer;
+            throw;
+        }
+        loadkit::detail::current_vu = &ctx_;
+        loadkit::detail::record_sample(shard, ctx_.scenario_id, ctx_.group,
+                                       loadkit::detail::metric_registry::get().group_duration_id(), metric_kind::trend, true,
+                                       static_cast<double>(loadkit::detail::now_ns() - t0) / 1e6, {});
+        ctx_.group = outer;
+    }
+
+    // Appends one template expression's value.
+    void resolve(const expression& e, std::string& out) {
+        switch (e.kind) {
+            case expression::root::vu: out += std::to_string(ctx_.id); return;
+            case expression::root::iter: out += std::to_string(ctx_.iteration); return;
+            case expression::root::scenario: out += ctx_.scenario; return;
+            case expression::root::env: out += loadkit::detail::lookup_env(&ctx_, e.path, {}); return;
+            case expression::root::function: render_function(e, out, rng_); return;
+            case expression::root::data: append_data(e.path, out); return;
+            case expression::root::vars: append_var(e.path, out); return;
+            case expression::root::bare:
+                if (!append_var(e.path, out)) append_data(e.path, out);
+                return;
+            default: return;
+        }
+    }
+    // vars.NAME, or vars.NAME.path.into.its.json
+    bool append_var(std::string_view path, std::string& out) {
+        auto dot = path.find('.');
+        auto it = vars_.find(std::string(path.substr(0, dot)));
+        if (it == vars_.end()) return false;
+        if (dot == std::string_view::npos) {
+            out += it->second;
+            return true;
+        }
+        auto j = nlohmann::json::parse(it->second, nullptr, false);
+        if (auto* v = loadkit::detail::json_at(j, path.substr(dot + 1))) append_json(*v, out);
+        return true;
+    }
+    bool append_data(std::string_view column, std::string& out) {
+        if (!row_ || !sc_.data) return false;
+        int c = sc_.data->rows->table().column(column);
+        if (c < 0 || static_cast<std::size_t>(c) >= row_->size()) return false;
+        out += (*row_)[static_cast<std::size_t>(c)];
+        return true;
+    }
+    static void append_json(const nlohmann::json& v, std::string& out) {
+        if (v.is_string()) out += v.get_ref<const std::string&>();
+        else out += v.dump();
+    }
+
+    void render(const text_template& t, std::string& out) {
+        out.clear();
+        t.render(out, [this](const expression& e, std::string& o) { resolve(e, o); });
+    }
+
+    task<> request(const request_step& r) {
+        req_.name = r.name;
+        req_.method = r.method;
+        render(r.url, req_.url);
+        req_.headers.resize(r.headers.size());
+        for (std::size_t i = 0; i < r.headers.size(); ++i) {
+            req_.headers[i].first = r.headers[i].first;
+            render(r.headers[i].second, req_.headers[i].second);
+        }
+        if (r.body) render(*r.body, req_.body);
+        else req_.body.clear();
+        if (script_ && script_->has_before_request()) script_->before_request(req_);
+        auto& res = co_await http_.send(req_);
+        if (script_ && script_->has_after_request()) script_->after_request(res);
+        if (r.checks.empty() && r.captures.empty()) co_return;
+        nlohmann::json doc;
+        if (r.needs_json) doc = nlohmann::json::parse(res.body, nullptr, false);
+        for (auto& c : r.checks) loadkit::detail::record_check(&ctx_, c.name, check(c, res, doc));
+        for (auto& c : r.captures) capture(c, res, doc);
+    }
+
+    static std::string scalar_text(const nlohmann::json& v) { return v.is_string() ? v.get<std::string>() : v.dump(); }
+
+    static bool check(const check_rule& c, const response& res, const nlohmann::json& doc) {
+        switch (c.from) {
+            case response_part::status: return c.expected.is_number() && res.status == c.expected.get<double>();
+            case response_part::header: return res.header(c.path) == scalar_text(c.expected);
+            case response_part::body: return res.body.find(scalar_text(c.expected)) != std::string::npos;
+            case response_part::json: {
+                auto* v = loadkit::detail::json_at(doc, c.path);
+                if (!v) return false;
+                if (v->is_number() && c.expected.is_number()) return v->get<double>() == c.expected.get<double>();
+                if (v->is_string() && !c.expected.is_string()) return v->get_ref<const std::string&>() == scalar_text(c.expected);
+                return *v == c.expected;
+            }
+        }
+        return false;
+    }
+    void capture(const capture_rule& c, const response& res, const nlohmann::json& doc) {
+        switch (c.from) {
+            case response_part::status: vars_[c.var] = std::to_string(res.status); break;
+            case response_part::header: vars_[c.var] = std::string(res.header(c.path)); break;
+            case response_part::body: vars_[c.var] = res.body; break;
+            case response_part::json:
+                if (auto* v = loadkit::detail::json_at(doc, c.path)) {
+                    std::string s;
+                    append_json(*v, s);
+                    vars_[c.var] = std::move(s);
+                } else {
+                    vars_.erase(c.var);  // absent: an empty value, not the previous one
+                }
+                break;
+        }
+    }
+
+    vu_context& ctx_;
+    const scenario_plan& sc_;
+    client http_;
+    std::mt19937_64 rng_;
+    vars_map vars_;
+    std::unique_ptr<script_vu> script_;
+    const std::vector<std::string>* row_ = nullptr;
+    loadkit::request req_;  // reused by every request step
+};
+
+class flow_factory final : public loadkit::detail::vu_factory {
+  public:
+    flow_factory(const scenario_plan& sc, script* s) : sc_(sc), script_(s) {}
+    std::unique_ptr<loadkit::detail::vu_instance> create(vu_context& ctx) override {
+        return std::make_unique<flow_vu>(ctx, sc_, script_);
+    }
+
+  private:
+    const scenario_plan& sc_;
+    script* script_;
+};
+
+}  // namespace detail
+
+// Runs a loaded plan (with its script, if any) to the end, on the engine that
+// runs C++ scenarios. `o` carries what the file does not (threads, outputs,
+// summary handling, -e values); the plan's name, target, env, tags,
+// thresholds and HTTP settings are applied to it.
+inline run_result run(const plan& p, options o, script* s = nullptr) {
+    o.name = p.name;
+    if (o.target.empty()) o.target = p.target;
+    for (auto& [k, v] : p.env) o.env.emplace(k, v);  // values already in o (-e) win
+    for (auto& [k, v] : p.tags) o.tags.emplace(k, v);
+    if (o.thresholds.empty()) o.thresholds = p.thresholds;
+    o.http = p.http;
+    if (s && s->has_handle_summary() && !o.handle_summary)
+        o.handle_summary = [s](const nlohmann::json& j) { return s->handle_summary(j); };
+    std::vector<loadkit::detail::scenario_spec> specs;
+    for (auto& sc : p.scenarios)
+        specs.push_back({sc.name, sc.exec, std::make_shared<detail::flow_factory>(sc, s), {sc.env.begin(), sc.env.end()},
+                         {sc.tags.begin(), sc.tags.end()}});
+    loadkit::detail::engine e(o);
+    loadkit::detail::engine::hook_fn setup, teardown;
+    if (s && s->has_setup()) setup = [s](client& c) { return s->setup(c); };
+    if (s && s->has_teardown()) teardown = [s](client& c) { return s->teardown(c); };
+    return e.run(specs, setup, teardown);
+}
+
+}  // namespace loadkit::yaml
