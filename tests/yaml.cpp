@@ -1,0 +1,698 @@
+// YAML flows and the runner, against servers the tests start on 127.0.0.1:
+// every loader error with its FILE:LINE:COL message, templating and captures,
+// checks, loops, groups, CSV feeders, the hook order around request steps,
+// and the `loadkit` executable itself (exit codes, flags, outputs, the
+// progress display through a pseudo-terminal).
+#include <catch2/catch.hpp>
+
+#include <atomic>
+#include <chrono>
+#include <csignal>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <mutex>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <fcntl.h>
+#include <poll.h>
+#include <pty.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <loadkit.hpp>
+#include <loadkit/yaml.hpp>
+
+using namespace std::chrono_literals;
+namespace fs = std::filesystem;
+
+namespace {
+
+// A scratch directory for the files a test writes.
+struct scratch {
+    fs::path dir;
+    scratch() {
+        dir = fs::temp_directory_path() / ("loadkit-yaml-" + std::to_string(::getpid()) + "-" + std::to_string(counter()++));
+        fs::create_directories(dir);
+    }
+    ~scratch() {
+        std::error_code ec;
+        fs::remove_all(dir, ec);
+    }
+    std::string write(const std::string& name, const std::string& text) const {
+        auto p = (dir / name).string();
+        std::ofstream(p, std::ios::binary) << text;
+        return p;
+    }
+    static std::atomic<int>& counter() {
+        static std::atomic<int> c{0};
+        return c;
+    }
+};
+
+// The loader's message for `text`, or "" when it loads.
+std::string load_error_of(const std::string& text, const scratch& s, const std::string& name = "t.yaml") {
+    auto path = s.write(name, text);
+    try {
+        loadkit::yaml::load_file(path);
+        return "";
+    } catch (const loadkit::yaml::load_error& e) {
+        return e.what();
+    }
+}
+
+loadkit::options quiet_options(int threads = 2) {
+    loadkit::options o;
+    o.threads = threads;
+    o.print_summary = false;
+    o.handle_signals = false;
+    return o;
+}
+
+double agg(const nlohmann::json& summary, std::string_view metric, const char* field) {
+    auto* a = loadkit::find_metric(summary, metric);
+    REQUIRE(a);
+    return (*a)[field].get<double>();
+}
+double check_passes(const nlohmann::json& summary, std::string_view name, bool fails = false) {
+    for (auto& c : summary["checks"])
+        if (c["name"] == name) return c[fails ? "fails" : "passes"].get<double>();
+    FAIL("no check named " << name);
+    return 0;
+}
+
+// ------------------------------------------------------------ running the runner
+
+struct process_result {
+    int code = -1;
+    std::string out, err;
+};
+
+// Runs the loadkit executable with `args`, capturing stdout and stderr, and
+// killing it after `limit`. `on_start(pid)` runs once it has started.
+process_result run_runner(std::vector<std::string> args, std::chrono::milliseconds limit = 60s,
+                          std::function<void(pid_t)> on_start = {}) {
+    args.insert(args.begin(), LOADKIT_RUNNER_PATH);
+    int out[2], err[2];
+    REQUIRE(::pipe(out) == 0);
+    REQUIRE(::pipe(err) == 0);
+    pid_t pid = ::fork();
+    REQUIRE(pid >= 0);
+    if (pid == 0) {
+        ::dup2(out[1], 1);
+        ::dup2(err[1], 2);
+        ::close(out[0]);
+        ::close(err[0]);
+        std::vector<char*> argv;
+        for (auto& a : args) argv.push_back(a.data());
+        argv.push_back(nullptr);
+        ::execv(argv[0], argv.data());
+        ::_exit(127);
+    }
+    ::close(out[1]);
+    ::close(err[1]);
+    if (on_start) on_start(pid);
+    process_result r;
+    auto deadline = std::chrono::steady_clock::now() + limit;
+    pollfd fds[2] = {{out[0], POLLIN, 0}, {err[0], POLLIN, 0}};
+    int open = 2;
+    char buf[65536];
+    while (open > 0) {
+        auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now()).count();
+        if (left <= 0) {
+            ::kill(pid, SIGKILL);
+            break;
+        }
+        if (::poll(fds, 2, static_cast<int>(left)) <= 0) continue;
+        for (int i = 0; i < 2; ++i) {
+            if (fds[i].fd < 0 || !(fds[i].revents & (POLLIN | POLLHUP))) continue;
+            auto n = ::read(fds[i].fd, buf, sizeof buf);
+            if (n <= 0) {
+                ::close(fds[i].fd);
+                fds[i].fd = -1;
+                --open;
+            } else {
+                (i == 0 ? r.out : r.err).append(buf, static_cast<std::size_t>(n));
+            }
+        }
+    }
+    for (auto& f : fds)
+        if (f.fd >= 0) ::close(f.fd);
+    int status = 0;
+    ::waitpid(pid, &status, 0);
+    r.code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    return r;
+}
+
+const char* smoke_flow = R"(
+name: smoke
+target: %TARGET%
+scenarios:
+  users:
+    executor: per-vu-iterations
+    vus: 2
+    iterations: 3
+    flow:
+      - request: { name: root, url: / }
+        check: { status: 200 }
+)";
+
+std::string with_target(std::string text, const std::string& url) {
+    auto at = text.find("%TARGET%");
+    if (at != std::string::npos) text.replace(at, 8, url);
+    return text;
+}
+
+}  // namespace
+
+// ------------------------------------------------------------ the loader: every mistake, where it is
+
+TEST_CASE("yaml loader: mistakes name FILE:LINE:COL, what was expected and what was found") {
+    scratch s;
+    struct mistake {
+        std::string yaml, needle;
+    };
+    std::vector<mistake> mistakes = {
+        {"scenarioz: {}\n", "t.yaml:1:1: unknown key 'scenarioz' at the top level; did you mean 'scenarios'?"},
+        {"name: x\n", "t.yaml:1:1: expected 'scenarios'"},
+        {"scenarios:\n  u:\n    executor: constant-vu\n    duration: 1s\n", "t.yaml:3:15: unknown executor 'constant-vu'; did you mean 'constant-vus'?"},
+        {"scenarios:\n  u:\n    executor: constant-vus\n    duration: 5 minutes\n",
+         "t.yaml:4:15: expected a duration for 'duration' (like 30s, 1m30s or 500ms), found '5 minutes'"},
+        {"scenarios:\n  u:\n    executor: constant-vus\n    duraton: 1s\n", "t.yaml:4:5: unknown key 'duraton' in scenario 'u'; did you mean 'duration'?"},
+        {"scenarios:\n  u:\n    executor: constant-vus\n", "t.yaml:2:3: expected 'duration' in scenario 'u' (constant-vus needs it)"},
+        {"scenarios:\n  u:\n    executor: constant-vus\n    vus: many\n    duration: 1s\n",
+         "t.yaml:4:10: expected a whole number for 'vus', found 'many'"},
+        {"scenarios:\n  u:\n    executor: constant-vus\n    vus: 0\n    duration: 1s\n", "t.yaml:4:10: expected 'vus' to be at least 1, found 0"},
+        {"scenarios:\n  u:\n    executor: ramping-vus\n    stages: [{duration: 1s, targit: 3}]\n",
+         "t.yaml:4:29: unknown key 'targit' in a stage; did you mean 'target'?"},
+        {"scenarios:\n  u:\n    executor: constant-arrival-rate\n    rate: 10\n    duration: 1s\n    preAllocatedVUs: 5\n    maxVUs: 2\n",
+         "maxVUs (2) must not be less than preAllocatedVUs (5)"},
+        {"thresholds:\n  http_req_duration: ['p(95)<<200']\nscenarios: {}\n",
+         "t.yaml:2:23: threshold on 'http_req_duration': 'p(95)<<200': expected a number after the operator, found '<200'"},
+        {"thresholds:\n  http_req_durations: ['p(95)<200']\nscenarios: {}\n", "no metric named 'http_req_durations'"},
+        {"thresholds:\n  http_req_failed: [{threshold: 'rate<0.1', abortOnFail: maybe}]\nscenarios: {}\n",
+         "expected true or false for 'abortOnFail', found 'maybe'"},
+        {"scenarios:\n  u:\n    executor: per-vu-iterations\n", "t.yaml:2:3: scenario 'u' has nothing to do: give it a 'flow' or an 'exec' function"},
+        {"scenarios:\n  u:\n    executor: per-vu-iterations\n    exec: browse\n", "t.yaml:4:11: exec 'browse' names a script function, but the file has no 'script: FILE.js'"},
+        {"scenarios:\n  u:\n    executor: per-vu-iterations\n    flow:\n      - requets: { url: / }\n",
+         "t.yaml:5:9: expected a step (request, think, loop or group), found 'requets'; did you mean 'request'?"},
+        {"scenarios:\n  u:\n    executor: per-vu-iterations\n    flow:\n      - request: { name: a }\n", "t.yaml:5:18: expected 'url' in this request"},
+        {"scenarios:\n  u:\n    executor: per-vu-iterations\n    flow:\n      - request: { url: '/a/{{ vars.x' }\n",
+         "t.yaml:5:38: in template '/a/{{ vars.x': expected '}}' to close '{{' opened at offset 3, found end of input"},
+        {"scenarios:\n  u:\n    executor: per-vu-iterations\n    flow:\n      - request: { url: /a, method: FETCH }\n",
+         "t.yaml:5:37: expected a method (GET, POST, PUT, PATCH, DELETE, HEAD or OPTIONS), found 'FETCH'"},
+        {"scenarios:\n  u:\n    executor: per-vu-iterations\n    flow:\n      - request: { url: / }\n        check: { statuz: 200 }\n",
+         "t.yaml:6:18: expected what to check: status, body, json.PATH or header.NAME, found 'statuz'; did you mean 'status...'?"},
+        {"scenarios:\n  u:\n    executor: per-vu-iterations\n    flow:\n      - request: { url: / }\n        check: { status: ok }\n",
+         "t.yaml:6:26: expected a status code for 'status', found 'ok'"},
+        {"scenarios:\n  u:\n    executor: per-vu-iterations\n    flow:\n      - request: { url: / }\n        capture: { t: jsn.token }\n",
+         "t.yaml:6:23: expected where to capture from: status, body, json.PATH or header.NAME, found 'jsn.token'; did you mean 'json...'?"},
+        {"scenarios:\n  u:\n    executor: per-vu-iterations\n    flow:\n      - request: { url: '/u/{{ data.email }}' }\n",
+         "t.yaml:5:25: '{{ data.email }}' needs a 'data' file in scenario 'u'"},
+        {"scenarios:\n  u:\n    executor: per-vu-iterations\n    flow:\n      - think: 1s-soon\n",
+         "t.yaml:5:16: expected 'think' to be a duration (500ms) or a range (1s-3s), found '1s-soon'"},
+        {"scenarios:\n  u:\n    executor: per-vu-iterations\n    flow:\n      - loop: { count: 2 }\n", "t.yaml:5:15: expected 'loop' to have 'count' and 'steps'"},
+        {"scenarios:\n  u:\n    executor: per-vu-iterations\n    data: { file: missing.csv }\n    flow: []\n",
+         "t.yaml:4:19: data file 'missing.csv': cannot open"},
+        {"scenarios: [a, b\n", "t.yaml:2:1: invalid YAML: end of sequence flow not found"},  // not YAML at all
+        {"target: ftp://x\nscenarios: {}\n", "t.yaml:1:9: expected an http:// or https:// URL (or 'builtin') for 'target', found 'ftp://x'"},
+    };
+    for (auto& m : mistakes) {
+        INFO(m.yaml);
+        auto err = load_error_of(m.yaml, s);
+        CHECK_THAT(err, Catch::Contains(m.needle));
+    }
+}
+
+TEST_CASE("yaml loader: a CSV mistake points into the CSV file, and a valid file loads whole") {
+    scratch s;
+    s.write("users.csv", "email,password\nann@x,1\nbob@x\n");
+    auto err = load_error_of(
+        "scenarios:\n  u:\n    executor: per-vu-iterations\n    data: { file: users.csv }\n    flow:\n      - request: { url: / }\n", s);
+    CHECK_THAT(err, Catch::Contains("users.csv:3:1:"));
+    s.write("ok.csv", "email,password\nann@x,1\nbob@x,2\n");
+    auto path = s.write("ok.yaml", R"(
+name: shop
+target: http://127.0.0.1:1
+env: { A: "1" }
+tags: { team: web }
+http: { timeout: 5s, maxRedirects: 2, discardResponseBodies: true }
+thresholds:
+  http_req_duration: ['p(95)<200', { threshold: 'avg<100', abortOnFail: true, delayAbortEval: 10s }]
+  http_req_failed: 'rate<0.01'
+scenarios:
+  users:
+    executor: ramping-arrival-rate
+    startRate: 5
+    timeUnit: 1s
+    stages: [{ duration: 10s, target: 20 }]
+    preAllocatedVUs: 5
+    maxVUs: 50
+    startTime: 2s
+    gracefulStop: 3s
+    env: { B: "2" }
+    tags: { kind: api }
+    data: { file: ok.csv, mode: unique }
+    flow:
+      - request:
+          name: login
+          method: post
+          url: /login
+          json: { email: '{{ data.email }}', n: 3 }
+        check: { status: 200, 'json.ok': true, 'header.Content-Type': application/json, body: token }
+        capture: { token: json.token, etag: header.ETag, code: status }
+      - think: { min: 100ms, max: 200ms }
+      - loop: { count: 2, steps: [ { request: { url: '/items?t={{ token }}' } } ] }
+      - group: { name: checkout, steps: [ { think: 1s } ] }
+)");
+    auto p = loadkit::yaml::load_file(path);
+    CHECK(p.name == "shop");
+    CHECK(p.env.at("A") == "1");
+    CHECK(p.tags.at("team") == "web");
+    CHECK(p.http.timeout == 5s);
+    CHECK(p.http.max_redirects == 2);
+    CHECK(p.http.discard_response_bodies);
+    REQUIRE(p.thresholds.size() == 2);
+    CHECK(p.thresholds[0].second[1].abort_on_fail);
+    CHECK(p.thresholds[0].second[1].delay_abort_eval == 10s);
+    REQUIRE(p.scenarios.size() == 1);
+    auto& sc = p.scenarios[0];
+    auto& rar = std::get<loadkit::ramping_arrival_rate>(sc.exec);
+    CHECK(rar.start_rate == 5);
+    CHECK(rar.max_vus == 50);
+    CHECK(rar.start_time == 2s);
+    CHECK(rar.graceful_stop == 3s);
+    CHECK(sc.data->mode == loadkit::yaml::feed_mode::unique);
+    REQUIRE(sc.flow.size() == 4);
+    auto& login = std::get<loadkit::yaml::request_step>(sc.flow[0].what);
+    CHECK(login.method == "POST");
+    CHECK(login.checks.size() == 4);
+    CHECK(login.captures.size() == 3);
+    CHECK(login.needs_json);
+    CHECK(login.headers.back().first == "Content-Type");
+    CHECK(login.checks[0].name == "login: status is 200");
+    CHECK(sc.flow[0].where.line == 24);
+}
+
+// ------------------------------------------------------------ flows at run time
+
+TEST_CASE("yaml flows: templating, captures, checks, loops, groups and think times against the built-in target") {
+    loadkit::target_server server;
+    scratch s;
+    auto path = s.write("flow.yaml", with_target(R"(
+target: %TARGET%
+env: { QUERY: apples }
+scenarios:
+  shoppers:
+    executor: per-vu-iterations
+    vus: 3
+    iterations: 4
+    env: { REGION: eu }
+    flow:
+      - request: { name: login, method: POST, url: /auth/login, json: { user: 'vu-{{ vu }}' } }
+        check: { status: 200 }
+        capture: { token: json.token, cookie: header.Set-Cookie }
+      - request:
+          name: echo
+          method: POST
+          url: '/echo?vu={{ vu }}&iter={{ iter }}&s={{ scenario }}&r={{ env.REGION }}'
+          headers: { Authorization: 'Bearer {{ vars.token }}', X-Id: '{{ $uuid }}' }
+          body: '{"q": "{{ env.QUERY }}", "t": "{{ token }}"}'
+        check: { status: 200, 'json.method': POST, body: apples }
+        capture: { auth: json.headers.authorization }
+      - group:
+          name: browse
+          steps:
+            - loop:
+                count: 2
+                steps:
+                  - request: { name: items, url: /items }
+                    check: { 'json.items.1.name': pear, 'json.items.0.price': 3 }
+            - think: 1ms-3ms
+      - request: { name: missing, url: /status/404 }
+        check: { status: 200 }
+)", server.url()));
+    auto plan = loadkit::yaml::load_file(path);
+    auto r = loadkit::yaml::run(plan, quiet_options());
+    INFO(r.report);
+    CHECK(r.code == 0);
+    CHECK(agg(r.summary, "iterations", "count") == 12);
+    CHECK(agg(r.summary, "http_reqs", "count") == 12 * 5);
+    CHECK(check_passes(r.summary, "login: status is 200") == 12);
+    CHECK(check_passes(r.summary, "echo: status is 200") == 12);
+    CHECK(check_passes(r.summary, "echo: json.method is POST") == 12);
+    CHECK(check_passes(r.summary, "echo: body contains apples") == 12);
+    CHECK(check_passes(r.summary, "items: json.items.1.name is pear") == 24);
+    CHECK(check_passes(r.summary, "items: json.items.0.price is 3") == 24);
+    CHECK(check_passes(r.summary, "missing: status is 200", true) == 12);
+    CHECK(agg(r.summary, "group_duration", "count") == 12);
+    CHECK(server.count("/auth/login") == 12);
+    CHECK(server.count("/items") == 24);
+}
+
+namespace {
+// A C++ stand-in for the JavaScript adapter: records what runs, in order.
+struct recording_script : loadkit::script {
+    std::mutex mu;
+    std::vector<std::string> log;
+    void add(std::string s) {
+        std::lock_guard lock(mu);
+        log.push_back(std::move(s));
+    }
+    bool has_function(std::string_view n) const override { return n == "browse" || n == "login" || n == "logout"; }
+    bool has_setup() const override { return true; }
+    bool has_teardown() const override { return true; }
+    loadkit::task<> setup(loadkit::client& http) override {
+        add("setup");
+        co_await http.get("/");
+    }
+    loadkit::task<> teardown(loadkit::client&) override {
+        add("teardown");
+        co_return;
+    }
+    struct vu : loadkit::script_vu {
+        recording_script& s;
+        loadkit::client& http;
+        loadkit::vars_map& vars;
+        vu(recording_script& s_, loadkit::client& h, loadkit::vars_map& v) : s(s_), http(h), vars(v) {}
+        loadkit::task<> call(std::string_view f) override {
+            s.add(std::string(f));
+            if (f == "login") vars["token"] = "from-on_start";
+            if (f == "browse") {
+                // a script's own request: not wrapped by beforeRequest/afterRequest
+                auto& r = co_await http.get("/json", {.name = "script-call"});
+                s.add("script got " + std::to_string(r.status));
+            }
+        }
+        bool has_before_request() const noexcept override { return true; }
+        bool has_after_request() const noexcept override { return true; }
+        void before_request(loadkit::request& r) override {
+            s.add("before " + r.name + " " + r.method + " " + r.url);
+            r.headers.emplace_back("X-Hooked", "yes");
+            if (r.name == "rewritten") r.url = "/status/201";
+        }
+        void after_request(const loadkit::response& r) override { s.add("after " + std::string(r.name) + " " + std::to_string(r.status)); }
+    };
+    std::unique_ptr<loadkit::script_vu> create_vu(loadkit::detail::vu_context&, loadkit::client& http, loadkit::vars_map& vars) override {
+        return std::make_unique<vu>(*this, http, vars);
+    }
+};
+}  // namespace
+
+TEST_CASE("yaml flows: beforeRequest/afterRequest wrap every request step, not the script's own calls, in the seed's order") {
+    loadkit::target_server server;
+    scratch s;
+    s.write("hooks.js", "// stands in for the JavaScript module\n");
+    auto path = s.write("hooks.yaml", with_target(R"(
+target: %TARGET%
+script: hooks.js
+scenarios:
+  users:
+    executor: per-vu-iterations
+    vus: 1
+    iterations: 2
+    on_start: login
+    on_stop: logout
+    exec: browse
+    flow:
+      - request: { name: first, url: '/echo?t={{ vars.token }}' }
+        check: { 'json.headers.X-Hooked': 'yes' }
+      - request: { name: rewritten, url: /status/500 }
+        check: { status: 201 }
+)", server.url()));
+    auto plan = loadkit::yaml::load_file(path);
+    recording_script script;
+    loadkit::yaml::check_script_functions(plan, script);
+    auto r = loadkit::yaml::run(plan, quiet_options(1), &script);
+    INFO(r.report);
+    CHECK(r.code == 0);
+    auto url = server.url();
+    std::vector<std::string> expected = {"setup", "login"};
+    for (int i = 0; i < 2; ++i) {
+        expected.push_back("before first GET /echo?t=from-on_start");
+        expected.push_back("after first 200");
+        expected.push_back("before rewritten GET /status/500");
+        expected.push_back("after rewritten 201");
+        expected.push_back("browse");
+        expected.push_back("script got 200");
+    }
+    expected.push_back("logout");
+    expected.push_back("teardown");
+    CHECK(script.log == expected);
+    CHECK(check_passes(r.summary, "first: json.headers.X-Hooked is yes") == 2);
+    CHECK(check_passes(r.summary, "rewritten: status is 201") == 2);
+}
+
+TEST_CASE("yaml flows: CSV feeders hand out rows sequentially, at random, or once each") {
+    loadkit::target_server server;
+    scratch s;
+    std::string csv = "user,n\n";
+    for (int i = 0; i < 10; ++i) csv += "u" + std::to_string(i) + "," + std::to_string(i) + "\n";
+    s.write("users.csv", csv);
+    auto flow = [&](const char* mode, int iterations) {
+        return with_target(std::string(R"(
+target: %TARGET%
+scenarios:
+  s:
+    executor: shared-iterations
+    vus: 4
+    iterations: )") + std::to_string(iterations) + R"(
+    data: { file: users.csv, mode: )" + mode + R"( }
+    flow:
+      - request: { name: row, url: '/echo?user={{ data.user }}&n={{ n }}' }
+        check: { 'json.query': 'user={{ data.user }}' }
+)", server.url());
+    };
+    SECTION("sequential wraps around") {
+        std::map<std::string, int> seen;
+        auto o = quiet_options();
+        o.events.request.add_listener([&](const loadkit::request_info& i) { ++seen[std::string(i.url.substr(i.url.find("user=")))]; });
+        auto r = loadkit::yaml::run(loadkit::yaml::load_file(s.write("seq.yaml", flow("sequential", 30))), o);
+        CHECK(r.code == 0);
+        REQUIRE(seen.size() == 10);
+        for (auto& [k, n] : seen) CHECK(n == 3);
+    }
+    SECTION("unique: each row once, then iterations fail") {
+        std::set<std::string> seen;
+        auto o = quiet_options();
+        o.events.request.add_listener([&](const loadkit::request_info& i) {
+            CHECK(seen.insert(std::string(i.url)).second);
+        });
+        auto r = loadkit::yaml::run(loadkit::yaml::load_file(s.write("uniq.yaml", flow("unique", 14))), o);
+        CHECK(seen.size() == 10);
+        CHECK(agg(r.summary, "http_reqs", "count") == 10);
+        CHECK(agg(r.summary, "iterations_failed", "count") == 4);
+    }
+    SECTION("random") {
+        auto r = loadkit::yaml::run(loadkit::yaml::load_file(s.write("rand.yaml", flow("random", 50))), quiet_options());
+        CHECK(r.code == 0);
+        CHECK(agg(r.summary, "http_reqs", "count") == 50);
+    }
+}
+
+// ------------------------------------------------------------ the runner
+
+TEST_CASE("runner: exit codes and messages (ok, thresholds, invalid config, script, usage, validate, version)") {
+    loadkit::target_server server;
+    scratch s;
+    auto ok = s.write("ok.yaml", with_target(smoke_flow, server.url()));
+    SECTION("a passing run exits 0 and writes the summary") {
+        auto summary = (s.dir / "summary.json").string();
+        auto r = run_runner({"run", ok, "--quiet", "--summary-export", summary});
+        INFO(r.err);
+        CHECK(r.code == 0);
+        CHECK_THAT(r.out, Catch::Contains("http_reqs"));
+        std::ifstream f(summary);
+        auto j = nlohmann::json::parse(f);
+        CHECK(j["name"] == "smoke");
+        CHECK(agg(j, "http_reqs", "count") == 6);
+    }
+    SECTION("failed thresholds exit 99") {
+        auto f = s.write("th.yaml", with_target(std::string(smoke_flow) + "thresholds:\n  http_reqs: ['count>100']\n", server.url()));
+        auto r = run_runner({"run", f, "-q"});
+        CHECK(r.code == 99);
+        CHECK_THAT(r.out, Catch::Contains("FAIL http_reqs  count>100"));
+        CHECK(run_runner({"run", f, "-q", "--no-thresholds"}).code == 0);
+    }
+    SECTION("an invalid file exits 104 with FILE:LINE:COL, and sends nothing") {
+        auto before = server.total();
+        auto f = s.write("bad.yaml", with_target(std::string(smoke_flow) + "    iteratons: 3\n", server.url()));
+        auto r = run_runner({"run", f});
+        CHECK(r.code == 104);
+        CHECK_THAT(r.err, Catch::Contains(f + ":12:5: unknown key 'iteratons' in scenario 'users'; did you mean 'iterations'?"));
+        CHECK(server.total() == before);
+        auto v = run_runner({"validate", f});
+        CHECK(v.code == 104);
+        CHECK_THAT(v.err, Catch::Contains(":12:5:"));
+    }
+    SECTION("validate accepts a good file without sending anything") {
+        auto before = server.total();
+        auto r = run_runner({"validate", ok});
+        CHECK(r.code == 0);
+        CHECK_THAT(r.out, Catch::Contains("valid, 1 scenario"));
+        CHECK(server.total() == before);
+    }
+    SECTION("a script this build cannot run exits 107") {
+        s.write("x.js", "export default function () {}\n");
+        auto f = s.write("js.yaml", with_target(std::string(smoke_flow) + "script: x.js\n", server.url()));
+        auto r = run_runner({"run", f});
+        CHECK(r.code == 107);
+        CHECK_THAT(r.err, Catch::Contains("JavaScript"));
+        CHECK(run_runner({"run", (s.dir / "x.js").string()}).code == 107);
+    }
+    SECTION("command-line mistakes exit 2") {
+        CHECK(run_runner({"run"}).code == 2);
+        CHECK(run_runner({"run", ok, "--vus", "lots"}).code == 2);
+        CHECK(run_runner({"frobnicate"}).code == 2);
+        auto r = run_runner({"run", ok, "-d", "forever"});
+        CHECK(r.code == 104);
+        CHECK_THAT(r.err, Catch::Contains("--duration: expected a duration like 30s"));
+        CHECK(run_runner({"run", ok, "-e", "NOEQUALS"}).code == 2);
+        CHECK(run_runner({"run", ok, "--out", "xml=a"}).code == 2);
+    }
+    SECTION("version") {
+        auto r = run_runner({"version"});
+        CHECK(r.code == 0);
+        CHECK_THAT(r.out, Catch::StartsWith("loadkit " LOADKIT_VERSION_STRING));
+    }
+}
+
+TEST_CASE("runner: -u/-d/-i and -e override the file, --target too, and --out json writes lines") {
+    loadkit::target_server server, other;
+    scratch s;
+    auto f = s.write("env.yaml", with_target(R"(
+target: %TARGET%
+env: { WHO: file }
+scenarios:
+  users:
+    executor: per-vu-iterations
+    vus: 2
+    iterations: 3
+    flow:
+      - request: { name: who, url: '/echo?who={{ env.WHO }}' }
+        check: { 'json.query': 'who=cli' }
+)", server.url()));
+    auto summary = (s.dir / "s.json").string();
+    auto out = (s.dir / "points.jsonl").string();
+    auto r = run_runner({"run", f, "-q", "-u", "3", "-i", "7", "-e", "WHO=cli", "--target", other.url(), "--summary-export", summary,
+                         "--out", "json=" + out});
+    INFO(r.err);
+    CHECK(r.code == 0);
+    std::ifstream sf(summary);
+    auto j = nlohmann::json::parse(sf);
+    CHECK(agg(j, "http_reqs", "count") == 7);  // shared-iterations: 7 in all
+    CHECK(check_passes(j, "who: json.query is who=cli") == 7);
+    CHECK(other.count("/echo") == 7);
+    CHECK(server.count("/echo") == 0);
+    std::ifstream pf(out);
+    std::string line;
+    double reqs = 0;
+    int lines = 0;
+    while (std::getline(pf, line)) {
+        auto p = nlohmann::json::parse(line);
+        ++lines;
+        CHECK(p["type"] == "Point");
+        CHECK(p.contains("time"));
+        if (p["metric"] == "http_reqs") {
+            reqs += p["value"].get<double>();
+            CHECK(p["tags"]["name"] == "who");
+            CHECK(p["tags"]["scenario"] == "users");
+        }
+    }
+    CHECK(lines > 0);
+    CHECK(reqs == 7);
+
+    // -d with -u: constant-vus for that long
+    auto d = run_runner({"run", f, "-q", "-u", "2", "-d", "300ms", "-e", "WHO=cli", "--summary-export", summary});
+    CHECK(d.code == 0);
+    std::ifstream df(summary);
+    auto dj = nlohmann::json::parse(df);
+    CHECK(agg(dj, "iterations", "count") > 2);
+    CHECK(agg(dj, "vus_max", "last") == 2);
+}
+
+TEST_CASE("runner: target builtin, SIGINT stops gracefully with exit 105 and the summary") {
+    scratch s;
+    auto f = s.write("long.yaml", R"(
+target: builtin
+scenarios:
+  users:
+    executor: constant-vus
+    vus: 3
+    duration: 1m
+    flow:
+      - request: { url: /delay/20 }
+)");
+    auto summary = (s.dir / "s.json").string();
+    auto r = run_runner({"run", f, "-q", "--summary-export", summary}, 30s, [](pid_t pid) {
+        std::this_thread::sleep_for(700ms);
+        ::kill(pid, SIGINT);
+    });
+    CHECK(r.code == 105);
+    std::ifstream sf(summary);
+    auto j = nlohmann::json::parse(sf);
+    CHECK(j["aborted"] == "interrupted by SIGINT");
+    CHECK(agg(j, "http_reqs", "count") > 0);
+    CHECK(agg(j, "http_req_failed", "rate") == 0);
+}
+
+TEST_CASE("runner: the progress display redraws one line on a terminal and prints plain lines otherwise") {
+    loadkit::target_server server;
+    scratch s;
+    auto f = s.write("p.yaml", with_target(R"(
+target: %TARGET%
+scenarios:
+  users:
+    executor: constant-vus
+    vus: 2
+    duration: 2500ms
+    flow:
+      - request: { url: /delay/5 }
+)", server.url()));
+    SECTION("through a pseudo-terminal") {
+        int master = -1;
+        pid_t pid = ::forkpty(&master, nullptr, nullptr, nullptr);
+        REQUIRE(pid >= 0);
+        if (pid == 0) {
+            ::execl(LOADKIT_RUNNER_PATH, LOADKIT_RUNNER_PATH, "run", f.c_str(), static_cast<char*>(nullptr));
+            ::_exit(127);
+        }
+        std::string seen;
+        char buf[4096];
+        auto deadline = std::chrono::steady_clock::now() + 30s;
+        while (std::chrono::steady_clock::now() < deadline) {
+            pollfd p{master, POLLIN, 0};
+            if (::poll(&p, 1, 200) <= 0) continue;
+            auto n = ::read(master, buf, sizeof buf);
+            if (n <= 0) break;  // EIO once the child has exited
+            seen.append(buf, static_cast<std::size_t>(n));
+        }
+        ::close(master);
+        int status = 0;
+        ::waitpid(pid, &status, 0);
+        CHECK(WIFEXITED(status));
+        CHECK(WEXITSTATUS(status) == 0);
+        // redrawn in place: carriage return + erase line, at least twice, then the final line
+        std::size_t redraws = 0;
+        for (auto at = seen.find("\r\x1b[2Krunning ["); at != std::string::npos; at = seen.find("\r\x1b[2Krunning [", at + 1)) ++redraws;
+        CHECK(redraws >= 2);
+        CHECK_THAT(seen, Catch::Contains("\r\x1b[2Kdone    ["));
+        CHECK_THAT(seen, Catch::Contains("users: "));
+        CHECK_THAT(seen, Catch::Contains("/2 VUs"));
+        CHECK_THAT(seen, Catch::Contains("req/s"));
+        CHECK_THAT(seen, Catch::Contains("http_reqs"));  // the summary follows
+    }
+    SECTION("through a pipe") {
+        auto r = run_runner({"run", f});
+        CHECK(r.code == 0);
+        CHECK(r.err.find('\r') == std::string::npos);
+        CHECK(r.err.find("\x1b[") == std::string::npos);
+        std::size_t lines = 0;
+        for (auto at = r.err.find("running ["); at != std::string::npos; at = r.err.find("running [", at + 1)) ++lines;
+        CHECK(lines >= 2);
+        CHECK_THAT(r.err, Catch::Contains("done    ["));
+    }
+}
