@@ -4049,7 +4049,10 @@ struct parsed_threshold {
 // expression, and saying what was expected, on the first mistake.
 inline std::vector<parsed_threshold> parse_thresholds(const threshold_set& all) {
     std::vector<parsed_threshold> out;
-    for (auto& [sel_text, list] : all) {
+    for (auto& entry : all) {
+        // (not a structured binding: clang 14 cannot capture one in the lambdas below)
+        const std::string& sel_text = entry.first;
+        const std::vector<threshold>& list = entry.second;
         parsed_threshold base;
         base.selector_text = sel_text;
         std::string err;
@@ -4896,7 +4899,7 @@ class engine {
             try {
                 nlohmann::json custom = opts_.handle_summary(r.summary);
                 if (custom.is_string()) printed = custom.get<std::string>();
-                else if (!custom.is_null()) printed = custom.dump(2) + "\n";
+                else if (!custom.is_null()) printed = custom.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
             } catch (const std::exception& e) {
                 detail::log(log_level::warn, std::string("handle_summary failed, using the default report: ") + e.what());
             }
@@ -4909,7 +4912,7 @@ class engine {
         }
         if (!opts_.summary_export.empty()) {
             std::ofstream f(opts_.summary_export);
-            f << r.summary.dump(2) << "\n";
+            f << r.summary.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
             if (!f) detail::log(log_level::error, "could not write the summary to " + opts_.summary_export);
         }
     }

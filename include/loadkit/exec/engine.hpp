@@ -723,7 +723,7 @@ class engine {
             try {
                 nlohmann::json custom = opts_.handle_summary(r.summary);
                 if (custom.is_string()) printed = custom.get<std::string>();
-                else if (!custom.is_null()) printed = custom.dump(2) + "\n";
+                else if (!custom.is_null()) printed = custom.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
             } catch (const std::exception& e) {
                 detail::log(log_level::warn, std::string("handle_summary failed, using the default report: ") + e.what());
             }
@@ -736,7 +736,7 @@ class engine {
         }
         if (!opts_.summary_export.empty()) {
             std::ofstream f(opts_.summary_export);
-            f << r.summary.dump(2) << "\n";
+            f << r.summary.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
             if (!f) detail::log(log_level::error, "could not write the summary to " + opts_.summary_export);
         }
     }

@@ -36,7 +36,7 @@ class json_lines_output {
             nlohmann::json j{{"type", "Point"}, {"metric", metric}, {"time", time}, {"interval_secs", interval}, {"value", std::move(value)},
                              {"tags", std::move(tags)}};
             if (extra.is_object()) j.update(extra);
-            out_ << j.dump() << '\n';
+            out_ << j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << '\n';
         };
         for (auto& [t, r] : m.http) {
             const merged_metrics::http_row* before = nullptr;

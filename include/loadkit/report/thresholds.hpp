@@ -54,7 +54,10 @@ struct parsed_threshold {
 // expression, and saying what was expected, on the first mistake.
 inline std::vector<parsed_threshold> parse_thresholds(const threshold_set& all) {
     std::vector<parsed_threshold> out;
-    for (auto& [sel_text, list] : all) {
+    for (auto& entry : all) {
+        // (not a structured binding: clang 14 cannot capture one in the lambdas below)
+        const std::string& sel_text = entry.first;
+        const std::vector<threshold>& list = entry.second;
         parsed_threshold base;
         base.selector_text = sel_text;
         std::string err;

@@ -214,7 +214,7 @@ class flow_vu final : public loadkit::detail::vu_instance {
     }
     static void append_json(const nlohmann::json& v, std::string& out) {
         if (v.is_string()) out += v.get_ref<const std::string&>();
-        else out += v.dump();
+        else out += v.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
     }
 
     void render(const text_template& t, std::string& out) {
@@ -243,7 +243,7 @@ class flow_vu final : public loadkit::detail::vu_instance {
         for (auto& c : r.captures) capture(c, res, doc);
     }
 
-    static std::string scalar_text(const nlohmann::json& v) { return v.is_string() ? v.get<std::string>() : v.dump(); }
+    static std::string scalar_text(const nlohmann::json& v) { return v.is_string() ? v.get<std::string>() : v.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace); }
 
     static bool check(const check_rule& c, const response& res, const nlohmann::json& doc) {
         switch (c.from) {

@@ -260,7 +260,10 @@ class loader {
         if (!n.IsMap()) fail(n, "expected 'thresholds' to map metric names to lists of expressions, found " + describe(n));
         threshold_set out;
         for (auto it = n.begin(); it != n.end(); ++it) {
-            auto metric = scalar(it->first, "thresholds");
+            // copies: `it->second` is a member of a temporary proxy, which a
+            // range-for over it would outlive (found by the fuzzer)
+            YAML::Node key = it->first, value = it->second;
+            auto metric = scalar(key, "thresholds");
             std::vector<std::pair<threshold, YAML::Node>> list;
             auto one = [&](const YAML::Node& e) {
                 if (e.IsScalar()) return list.emplace_back(threshold(e.Scalar()), e);
@@ -272,11 +275,11 @@ class loader {
                 if (auto d = e["delayAbortEval"]) t.delay_abort_eval = duration(d, "delayAbortEval");
                 return list.emplace_back(std::move(t), e);
             };
-            if (it->second.IsSequence()) {
-                if (it->second.size() == 0) fail(it->second, "expected at least one threshold for '" + metric + "'");
-                for (auto& e : it->second) one(e);
+            if (value.IsSequence()) {
+                if (value.size() == 0) fail(value, "expected at least one threshold for '" + metric + "'");
+                for (auto e : value) one(e);
             } else {
-                one(it->second);
+                one(value);
             }
             std::vector<threshold> exprs;
             for (auto& [t, node] : list) {
@@ -536,7 +539,7 @@ class loader {
             check_template(b, *r.body, sc);
         }
         if (auto j = n["json"]) {
-            r.body = templ_text(j, to_json(j).dump());
+            r.body = templ_text(j, to_json(j).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
             check_template(j, *r.body, sc);
             if (!content_type) r.headers.emplace_back("Content-Type", templ_text(j, "application/json"));
         }
