@@ -423,3 +423,25 @@ TEST_CASE("task: values, references, exceptions, symmetric transfer") {
     }(depth), [](std::exception_ptr) {});
     CHECK(depth == 1'000'000);
 }
+
+// -------------------------------------------------------------------- durations
+
+#include <loadkit/detail/duration.hpp>
+
+TEST_CASE("durations: k6's spelling") {
+    using loadkit::detail::parse_duration;
+    CHECK(parse_duration("30s") == 30s);
+    CHECK(parse_duration("1m30s") == 90s);
+    CHECK(parse_duration("1.5s") == 1500ms);
+    CHECK(parse_duration("500ms") == 500ms);
+    CHECK(parse_duration("2h") == std::chrono::hours(2));
+    CHECK(parse_duration("250us") == std::chrono::microseconds(250));
+    CHECK(parse_duration("10ns") == std::chrono::nanoseconds(10));
+    CHECK(parse_duration("1h2m3s4ms") == std::chrono::hours(1) + std::chrono::minutes(2) + 3s + 4ms);
+    CHECK(parse_duration("0") == 0s);
+    CHECK(parse_duration(" 5s ") == 5s);
+    for (auto bad : {"", "5", "s", "5 minutes", "1x", "-1s", "1s2", "ms", "1e3s", "99999999999h"}) {
+        INFO(bad);
+        CHECK_FALSE(parse_duration(bad));
+    }
+}
