@@ -119,26 +119,15 @@ class VU {
     template <class F>
     task<> group(std::string_view name, F body) {
         if (name.find("::") != std::string_view::npos) throw std::invalid_argument("a group name must not contain '::'");
-        auto& v = *ctx_;
-        auto& shard = v.thread->shard;
-        auto outer = v.group;
-        thread_local std::string path;  // used before the first await only
-        path.assign(shard.strings.name(outer));
-        path += "::";
-        path += name;
-        v.group = shard.strings.intern(path);
+        auto outer = detail::enter_group(*ctx_, name);
         auto t0 = detail::now_ns();
         try {
             co_await body();
         } catch (...) {
-            v.group = outer;
+            detail::leave_group(*ctx_, outer, t0, false);
             throw;
         }
-        detail::current_vu = &v;
-        auto& reg = detail::metric_registry::get();
-        detail::record_sample(shard, v.scenario_id, v.group, reg.group_duration_id(), metric_kind::trend, true,
-                              static_cast<double>(detail::now_ns() - t0) / 1e6, {});
-        v.group = outer;
+        detail::leave_group(*ctx_, outer, t0, true);
     }
 
     // Stops the whole run now (k6's exec.test.abort): teardown still runs, the

@@ -153,27 +153,15 @@ class flow_vu final : public loadkit::detail::vu_instance {
 
     // k6's group(), as VU::group does it for C++ scenarios.
     task<> group(const group_step& g) {
-        auto& shard = ctx_.thread->shard;
-        auto outer = ctx_.group;
-        {
-            thread_local std::string path;
-            path.assign(shard.strings.name(outer));
-            path += "::";
-            path += g.name;
-            ctx_.group = shard.strings.intern(path);
-        }
+        auto outer = loadkit::detail::enter_group(ctx_, g.name);
         auto t0 = loadkit::detail::now_ns();
         try {
             co_await run(g.steps);
         } catch (...) {
-            ctx_.group = outer;
+            loadkit::detail::leave_group(ctx_, outer, t0, false);
             throw;
         }
-        loadkit::detail::current_vu = &ctx_;
-        loadkit::detail::record_sample(shard, ctx_.scenario_id, ctx_.group,
-                                       loadkit::detail::metric_registry::get().group_duration_id(), metric_kind::trend, true,
-                                       static_cast<double>(loadkit::detail::now_ns() - t0) / 1e6, {});
-        ctx_.group = outer;
+        loadkit::detail::leave_group(ctx_, outer, t0, true);
     }
 
     // Appends one template expression's value.

@@ -551,6 +551,12 @@ class loader {
                 c.expected = scalar_json(it->second);
                 if (!it->second.IsScalar()) fail(it->second, "expected a single value to compare '" + what + "' with, found " + describe(it->second));
                 part(it->first, what, c.from, c.path, true);
+                if (c.from == response_part::status && c.expected.is_string()) {  // status: '200'
+                    int code = 0;
+                    auto& t = c.expected.get_ref<const std::string&>();
+                    auto [p, ec] = std::from_chars(t.data(), t.data() + t.size(), code);
+                    if (ec == std::errc() && p == t.data() + t.size()) c.expected = code;
+                }
                 if (c.from == response_part::status && !c.expected.is_number())
                     fail(it->second, "expected a status code for 'status', found '" + it->second.Scalar() + "'");
                 c.name = r.name + ": " + what + (c.from == response_part::body ? " contains " : " is ") + it->second.Scalar();
