@@ -10,12 +10,7 @@
 #include <loadkit/exec/engine.hpp>
 #include <loadkit/scenario.hpp>
 
-#include <charconv>
-#include <cstdint>
-#include <exception>
-#include <iostream>
-#include <string>
-#include <string_view>
+#include "bench_args.hpp"
 
 using namespace std::chrono_literals;
 
@@ -29,74 +24,25 @@ struct Bench : loadkit::Scenario<Bench> {
     };
 };
 
-int usage(std::string_view why) {
-    if (!why.empty()) std::cerr << "bench_get: " << why << "\n";
-    std::cerr << "usage: bench_get --url URL --vus N --requests N [--threads T]\n"
-                 "  --url URL       absolute http:// or https:// URL, fetched once per iteration\n"
-                 "  --vus N         concurrent VUs (>= 1)\n"
-                 "  --requests N    total iterations = requests (>= 1), shared among the VUs\n"
-                 "  --threads T     worker threads (>= 1; default: one per core)\n";
-    return 2;
-}
-
-bool parse_int(std::string_view s, std::int64_t& out) {
-    if (s.empty()) return false;
-    auto r = std::from_chars(s.data(), s.data() + s.size(), out);
-    return r.ec == std::errc() && r.ptr == s.data() + s.size();
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
+    bench::args a{"bench_get",
+                  "usage: bench_get --url URL --vus N --requests N [--threads T]\n"
+                  "  --url URL       absolute http:// or https:// URL, fetched once per iteration\n"
+                  "  --vus N         concurrent VUs (>= 1)\n"
+                  "  --requests N    total iterations = requests (>= 1), shared among the VUs\n"
+                  "  --threads T     worker threads (>= 1; default: one per core)\n"};
+    int code = 0;
     std::int64_t vus = -1, requests = -1, threads = 0;
-    bool have_url = false;
-    for (int i = 1; i < argc; ++i) {
-        std::string_view a = argv[i];
-        if (a == "-h" || a == "--help") return usage({});
-        std::string_view value;
-        std::string_view key = a;
-        if (auto eq = a.find('='); a.starts_with("--") && eq != std::string_view::npos) {
-            key = a.substr(0, eq);
-            value = a.substr(eq + 1);
-        } else if (a.starts_with("--")) {
-            if (i + 1 >= argc) return usage(std::string(a) + " needs a value");
-            value = argv[++i];
-        } else {
-            return usage("unexpected argument '" + std::string(a) + "'");
-        }
-        std::int64_t n = 0;
-        if (key == "--url") {
-            if (!loadkit::detail::is_absolute_url(value)) return usage("--url must be an absolute http(s) URL");
-            g_url.assign(value);
-            have_url = true;
-        } else if (key == "--vus" || key == "--requests" || key == "--threads") {
-            if (!parse_int(value, n) || n < 1 || (key == "--vus" && n > 1'000'000) || (key == "--threads" && n > 1024))
-                return usage(std::string(key) + ": bad value '" + std::string(value) + "'");
-            (key == "--vus" ? vus : key == "--requests" ? requests : threads) = n;
-        } else {
-            return usage("unknown option '" + std::string(key) + "'");
-        }
-    }
-    if (!have_url) return usage("--url is required");
-    if (vus < 1) return usage("--vus is required");
-    if (requests < 1) return usage("--requests is required");
-
-    loadkit::options opts;
-    opts.name = "bench_get";
-    opts.target = "";  // the URL is absolute
-    opts.threads = static_cast<int>(threads);
-    opts.print_summary = false;
-
-    try {
-        auto result = loadkit::run<Bench>(
-            loadkit::shared_iterations{.vus = static_cast<int>(vus), .iterations = requests, .max_duration = 24h}, opts);
-        std::cout << result.summary.dump(2) << "\n";
-        return result.exit_code();
-    } catch (const loadkit::config_error& e) {
-        std::cerr << "bench_get: " << e.what() << "\n";
-        return 2;
-    } catch (const std::exception& e) {
-        std::cerr << "bench_get: " << e.what() << "\n";
-        return 1;
-    }
+    if (!a.parse(argc, argv, {"--url", "--vus", "--requests", "--threads"}, code) || !a.url(g_url, code) ||
+        !a.integer("--vus", 1, 1'000'000, vus, code) || !a.integer("--requests", 1, INT64_MAX, requests, code) ||
+        !a.integer("--threads", 1, 1024, threads, code))
+        return code;
+    if (vus < 1) return a.usage("--vus is required");
+    if (requests < 1) return a.usage("--requests is required");
+    return bench::run_and_print(a.program, [&] {
+        return loadkit::run<Bench>(loadkit::shared_iterations{.vus = static_cast<int>(vus), .iterations = requests, .max_duration = 24h},
+                                   bench::quiet_options(a.program, threads));
+    });
 }

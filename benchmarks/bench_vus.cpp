@@ -11,16 +11,7 @@
 #include <loadkit/exec/engine.hpp>
 #include <loadkit/scenario.hpp>
 
-#include <sys/resource.h>
-
-#include <charconv>
-#include <chrono>
-#include <cmath>
-#include <cstdint>
-#include <exception>
-#include <iostream>
-#include <string>
-#include <string_view>
+#include "bench_args.hpp"
 
 using namespace std::chrono_literals;
 
@@ -38,100 +29,29 @@ struct Bench : loadkit::Scenario<Bench> {
     };
 };
 
-int usage(std::string_view why) {
-    if (!why.empty()) std::cerr << "bench_vus: " << why << "\n";
-    std::cerr << "usage: bench_vus --url URL --vus N --duration S [--sleep S] [--threads T]\n"
-                 "  --url URL       absolute http:// or https:// URL, fetched once per iteration\n"
-                 "  --vus N         concurrent VUs (>= 1), each with its own keep-alive connection\n"
-                 "  --duration S    seconds (> 0; fractions allowed)\n"
-                 "  --sleep S       think time after each GET, seconds (>= 0; default 1)\n"
-                 "  --threads T     worker threads (>= 1; default: one per core)\n";
-    return 2;
-}
-
-bool parse_int(std::string_view s, std::int64_t& out) {
-    if (s.empty()) return false;
-    auto r = std::from_chars(s.data(), s.data() + s.size(), out);
-    return r.ec == std::errc() && r.ptr == s.data() + s.size();
-}
-bool parse_double(std::string_view s, double& out) {
-    if (s.empty()) return false;
-    auto r = std::from_chars(s.data(), s.data() + s.size(), out);
-    return r.ec == std::errc() && r.ptr == s.data() + s.size() && std::isfinite(out);
-}
-
-// Every VU holds a connection: lift the soft fd limit to the hard one.
-void raise_fd_limit() {
-    rlimit rl{};
-    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
-        rl.rlim_cur = rl.rlim_max;
-        setrlimit(RLIMIT_NOFILE, &rl);
-    }
-}
-
-loadkit::nanoseconds seconds(double s) {
-    return std::chrono::duration_cast<loadkit::nanoseconds>(std::chrono::duration<double>(s));
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
+    bench::args a{"bench_vus",
+                  "usage: bench_vus --url URL --vus N --duration S [--sleep S] [--threads T]\n"
+                  "  --url URL       absolute http:// or https:// URL, fetched once per iteration\n"
+                  "  --vus N         concurrent VUs (>= 1), each with its own keep-alive connection\n"
+                  "  --duration S    seconds the VUs run (> 0; fractions allowed)\n"
+                  "  --sleep S       seconds each VU sleeps after its GET (>= 0; default 1)\n"
+                  "  --threads T     worker threads (>= 1; default: one per core)\n"};
+    int code = 0;
     std::int64_t vus = -1, threads = 0;
     double duration = -1, sleep_s = 1;
-    bool have_url = false;
-    for (int i = 1; i < argc; ++i) {
-        std::string_view a = argv[i];
-        if (a == "-h" || a == "--help") return usage({});
-        std::string_view value;
-        std::string_view key = a;
-        if (auto eq = a.find('='); a.starts_with("--") && eq != std::string_view::npos) {
-            key = a.substr(0, eq);
-            value = a.substr(eq + 1);
-        } else if (a.starts_with("--")) {
-            if (i + 1 >= argc) return usage(std::string(a) + " needs a value");
-            value = argv[++i];
-        } else {
-            return usage("unexpected argument '" + std::string(a) + "'");
-        }
-        std::int64_t n = 0;
-        double d = 0;
-        if (key == "--url") {
-            if (!loadkit::detail::is_absolute_url(value)) return usage("--url must be an absolute http(s) URL");
-            g_url.assign(value);
-            have_url = true;
-        } else if (key == "--duration" || key == "--sleep") {
-            if (!parse_double(value, d) || d < 0 || (key == "--duration" && !(d > 0)) || d > 86400)
-                return usage(std::string(key) + ": bad value '" + std::string(value) + "'");
-            (key == "--duration" ? duration : sleep_s) = d;
-        } else if (key == "--vus" || key == "--threads") {
-            if (!parse_int(value, n) || n < 1 || (key == "--vus" && n > 1'000'000) || (key == "--threads" && n > 1024))
-                return usage(std::string(key) + ": bad value '" + std::string(value) + "'");
-            (key == "--vus" ? vus : threads) = n;
-        } else {
-            return usage("unknown option '" + std::string(key) + "'");
-        }
-    }
-    if (!have_url) return usage("--url is required");
-    if (vus < 1) return usage("--vus is required");
-    if (duration <= 0) return usage("--duration is required");
-    g_sleep = seconds(sleep_s);
-    raise_fd_limit();
-
-    loadkit::options opts;
-    opts.name = "bench_vus";
-    opts.target = "";  // the URL is absolute
-    opts.threads = static_cast<int>(threads);
-    opts.print_summary = false;
-
-    try {
-        auto result = loadkit::run<Bench>(loadkit::constant_vus{.vus = static_cast<int>(vus), .duration = seconds(duration)}, opts);
-        std::cout << result.summary.dump(2) << "\n";
-        return result.exit_code();
-    } catch (const loadkit::config_error& e) {
-        std::cerr << "bench_vus: " << e.what() << "\n";
-        return 2;
-    } catch (const std::exception& e) {
-        std::cerr << "bench_vus: " << e.what() << "\n";
-        return 1;
-    }
+    if (!a.parse(argc, argv, {"--url", "--vus", "--duration", "--sleep", "--threads"}, code) || !a.url(g_url, code) ||
+        !a.integer("--vus", 1, 1'000'000, vus, code) || !a.integer("--threads", 1, 1024, threads, code) ||
+        !a.real("--duration", 1e-3, 86400, duration, code) || !a.real("--sleep", 0, 86400, sleep_s, code))
+        return code;
+    if (vus < 1) return a.usage("--vus is required");
+    if (duration <= 0) return a.usage("--duration is required");
+    g_sleep = bench::seconds(sleep_s);
+    bench::raise_fd_limit();
+    return bench::run_and_print(a.program, [&] {
+        return loadkit::run<Bench>(loadkit::constant_vus{.vus = static_cast<int>(vus), .duration = bench::seconds(duration)},
+                                   bench::quiet_options(a.program, threads));
+    });
 }
