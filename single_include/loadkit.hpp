@@ -4745,6 +4745,30 @@ class engine {
         return awaiter{t, at_ns};
     }
 
+    static constexpr std::int64_t wake_coalesce_ns = 100'000;
+
+    // An idle VU of the lane, a new one while the lane may create more, or null.
+    static vu_context* take_vu(arrival_lane& ln, std::uint64_t max, function_ref<vu_context&(arrival_lane&)> new_vu) {
+        if (ln.idle.empty()) {
+            if (ln.next_index >= max) return nullptr;
+            new_vu(ln);  // parks at once, so it is idle now
+        }
+        auto* v = ln.idle.back();
+        ln.idle.pop_back();
+        return v;
+    }
+
+    // Resumes the awaiting coroutine from the back of the event loop's queue.
+    static auto yield_to(boost::asio::io_context& ioc) {
+        struct awaiter {
+            boost::asio::io_context& ioc;
+            bool await_ready() const noexcept { return false; }
+            void await_suspend(std::coroutine_handle<> h) { boost::asio::post(ioc, pooled([h] { h.resume(); })); }
+            void await_resume() const noexcept {}
+        };
+        return awaiter{ioc};
+    }
+
     // Open model: starts this lane's share of the scenario's iterations on
     // schedule. An iteration that finds no idle VU gets a new one while the
     // lane may create more, and is dropped otherwise: it is never delayed, so
@@ -4754,19 +4778,30 @@ class engine {
         auto& stats = ln.w->shard.scenario(sc.id);
         ln.w->stop_timers.push_back(&ln.timer);
         auto max = static_cast<std::uint64_t>(sc.max_vus);
+        std::int64_t last_wake = 0;
         for (std::uint64_t k = ln.lane;; k += ln.lanes) {
             auto off = sc.plan.arrival_offset(k);
             if (off < 0 || state_.stopping.load(std::memory_order_relaxed)) break;
             std::int64_t at = sc.plan.start_ns() + off;
-            co_await sleep_until(ln.timer, at);
-            if (state_.stopping.load(std::memory_order_relaxed)) break;
-            vu_context* v = nullptr;
-            if (!ln.idle.empty()) {
-                v = ln.idle.back();
-                ln.idle.pop_back();
-            } else if (ln.next_index < max) {
-                v = &new_vu(ln);  // parks at once, so it is idle now
-                ln.idle.pop_back();
+            if (at > now_ns()) {
+                // Re-arming the timer for every arrival was a third of the
+                // generator's CPU at 70k arrivals/s (timerfd_settime): wake at
+                // most every wake_coalesce_ns and start what is due then. An
+                // arrival is never early, at most that late, and its lateness
+                // is in http_req_duration_intended.
+                co_await sleep_until(ln.timer, std::max(at, last_wake + wake_coalesce_ns));
+                last_wake = now_ns();
+                if (state_.stopping.load(std::memory_order_relaxed)) break;
+            }
+            vu_context* v = take_vu(ln, max, new_vu);
+            if (!v && at + wake_coalesce_ns < now_ns()) {
+                // Late, and every VU busy: the responses that would free one
+                // may already be waiting. Let the event loop run them once
+                // before dropping (measured: 2-4% drops became about 1% at
+                // 100k/s in catch-up bursts).
+                co_await yield_to(ln.w->ioc);
+                if (state_.stopping.load(std::memory_order_relaxed)) break;
+                v = take_vu(ln, max, new_vu);
             }
             if (!v) {
                 ++stats.dropped;
