@@ -17,7 +17,10 @@
 #include <thread>
 #include <vector>
 
+#include <arpa/inet.h>
 #include <fcntl.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <poll.h>
 #include <pty.h>
 #include <sys/wait.h>
@@ -616,6 +619,35 @@ scenarios:
     auto dj = nlohmann::json::parse(df);
     CHECK(agg(dj, "iterations", "count") > 2);
     CHECK(agg(dj, "vus_max", "last") == 2);
+}
+
+TEST_CASE("runner: serve runs the built-in target until SIGINT") {
+    // a port that was free a moment ago
+    int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    REQUIRE(::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
+    socklen_t len = sizeof a;
+    ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
+    auto port = std::to_string(ntohs(a.sin_port));
+    ::close(fd);
+    std::thread client;
+    int status = 0;
+    auto r = run_runner({"serve", "--port", port}, 30s, [&](pid_t pid) {
+        client = std::thread([&status, pid, port] {
+            for (int i = 0; i < 100 && status != 200; ++i) {
+                std::this_thread::sleep_for(50ms);
+                status = loadkit::fetch("GET", "http://127.0.0.1:" + port + "/json").status;
+            }
+            ::kill(pid, SIGINT);
+        });
+    });
+    client.join();
+    CHECK(status == 200);
+    CHECK(r.code == 0);
+    CHECK_THAT(r.out, Catch::Contains("the built-in target serves on http://127.0.0.1:" + port));
+    CHECK_THAT(r.out, Catch::Contains("requests served"));
 }
 
 TEST_CASE("runner: target builtin, SIGINT stops gracefully with exit 105 and the summary") {
