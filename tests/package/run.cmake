@@ -9,7 +9,7 @@ endfunction()
 set(consumer ${CMAKE_CURRENT_LIST_DIR}/consumer)
 if(MODE STREQUAL "find_package")
   # install loadkit alone (no tests/examples), then find it from the prefix
-  run(${CMAKE_COMMAND} -S ${SOURCE} -B ${WORK}/loadkit-build -DLOADKIT_BUILD_TESTS=OFF -DLOADKIT_BUILD_EXAMPLES=OFF
+  run(${CMAKE_COMMAND} -S ${SOURCE} -B ${WORK}/loadkit-build -DLOADKIT_BUILD_TESTS=OFF -DLOADKIT_BUILD_EXAMPLES=OFF -DLOADKIT_BUILD_RUNNER=OFF
       -DLOADKIT_BUILD_BENCHMARKS=OFF -DLOADKIT_INSTALL=ON -DCMAKE_INSTALL_PREFIX=${WORK}/prefix)
   run(${CMAKE_COMMAND} --install ${WORK}/loadkit-build)
   run(${CMAKE_COMMAND} -S ${consumer} -B ${WORK}/consumer-build -DCMAKE_PREFIX_PATH=${WORK}/prefix -DLOADKIT_MODE=find_package)

@@ -155,13 +155,35 @@ struct scenario_runtime {
 // scenario's schedule.
 struct arrival_lane {
     arrival_lane(scenario_runtime& s, thread_context& t, std::deque<vu_context>& c, std::uint64_t j, std::uint64_t d)
-        : sc(&s), w(&t), contexts(&c), lane(j), lanes(d), next_index(j), timer(t.ioc) {}
+        : sc(&s), w(&t), contexts(&c), lane(j), lanes(d), next_index(j), timer(t.ioc) {
+        // VU indices j, j+d, ... below the scenario's max
+        auto max = static_cast<std::uint64_t>(s.max_vus);
+        idle.slots.resize(max > j ? static_cast<std::size_t>((max - j + d - 1) / d) : 1);
+    }
     scenario_runtime* sc;
     thread_context* w;
     std::deque<vu_context>* contexts;  // the thread's VU contexts
     std::uint64_t lane, lanes;
     std::uint64_t next_index;          // the next VU index this lane may create
-    std::vector<vu_context*> idle;     // VUs waiting for an iteration (used last-in first-out: warm connections)
+    // VUs waiting for an iteration, first in first out (as k6's pool): every
+    // pre-allocated VU takes turns, so all are warm (connected) early rather
+    // than a cold one showing up in a burst late in the run. A ring sized
+    // for every VU the lane may have: no allocation when VUs come and go.
+    struct idle_ring {
+        std::vector<vu_context*> slots;
+        std::size_t head = 0, count = 0;
+        bool empty() const noexcept { return count == 0; }
+        void push(vu_context* v) {
+            slots[(head + count) % slots.size()] = v;
+            ++count;
+        }
+        vu_context* pop() {
+            auto* v = slots[head];
+            head = (head + 1) % slots.size();
+            --count;
+            return v;
+        }
+    } idle;
     bool done = false;
     boost::asio::steady_timer timer;
 };
@@ -424,7 +446,7 @@ class engine {
         bool await_ready() const noexcept { return lane.done; }
         void await_suspend(std::coroutine_handle<> h) {
             v.parked = h;
-            lane.idle.push_back(&v);
+            lane.idle.push(&v);
         }
         bool await_resume() noexcept {  // true: an iteration was handed over
             v.parked = {};
@@ -439,6 +461,11 @@ class engine {
         std::unique_ptr<vu_instance> inst;
         bool started = false;
         std::uint64_t done = 0;
+        // k6's preAllocatedVUs are initialized before the run: build their
+        // instances now, so that a VU first used in the middle of the run (a
+        // burst) does not allocate on the request path. Being built is not
+        // being started: on_start and user_start still wait for an iteration.
+        if (lane && v.index < static_cast<std::uint64_t>(sc.pre_allocated)) inst = create_vu(v, sc);
         for (;;) {
             if (st.stopping.load(std::memory_order_relaxed)) break;
             if (lane) {
@@ -459,14 +486,9 @@ class engine {
                 v.hard_deadline = d.deadline;
             }
             if (!started) {
+                if (!inst) inst = create_vu(v, sc);
+                if (!inst) break;
                 started = true;
-                try {
-                    inst = sc.factory->create(v);
-                } catch (const std::exception& e) {
-                    detail::log_once(log_level::error, "scenario '" + sc.name + "': could not create a VU: " + e.what());
-                    started = false;
-                    break;
-                }
                 st.active_vus.fetch_add(1, std::memory_order_relaxed);
                 sc.active.fetch_add(1, std::memory_order_relaxed);
                 st.with_events([&](events& ev) { ev.user_start.fire(user_info{v.id, sc.name, 0}); });
@@ -507,6 +529,18 @@ class engine {
             sc.active.fetch_sub(1, std::memory_order_relaxed);
         }
         inst.reset();
+    }
+
+    // The VU type's instance, or null (logged once) when its constructor throws.
+    static std::unique_ptr<vu_instance> create_vu(vu_context& v, scenario_runtime& sc) {
+        try {
+            return sc.factory->create(v);
+        } catch (const std::exception& e) {
+            detail::log_once(log_level::error, "scenario '" + sc.name + "': could not create a VU: " + e.what());
+        } catch (...) {
+            detail::log_once(log_level::error, "scenario '" + sc.name + "': could not create a VU");
+        }
+        return nullptr;
     }
 
     // on_start / on_stop: a failure is a warning, never an abort (the seed).
@@ -554,9 +588,7 @@ class engine {
             if (ln.next_index >= max) return nullptr;
             new_vu(ln);  // parks at once, so it is idle now
         }
-        auto* v = ln.idle.back();
-        ln.idle.pop_back();
-        return v;
+        return ln.idle.pop();
     }
 
     // Resumes the awaiting coroutine from the back of the event loop's queue.
@@ -614,7 +646,8 @@ class engine {
         ln.done = true;
         auto& timers = ln.w->stop_timers;
         timers.erase(std::remove(timers.begin(), timers.end(), &ln.timer), timers.end());
-        auto idle = std::move(ln.idle);
+        std::vector<vu_context*> idle;
+        while (!ln.idle.empty()) idle.push_back(ln.idle.pop());
         for (auto* v : idle) {
             v->released = true;
             v->parked.resume();  // it leaves: on_stop, user_stop
