@@ -3525,7 +3525,20 @@ struct merged_metrics {
         std::string tags;  // the request's own, canonical
         auto operator<=>(const http_tags&) const = default;
     };
-    struct gauge { double last = 0, min = 0, max = 0, sum = 0; std::uint64_t count = 0; std::int64_t last_ns = 0; };
+    struct gauge {
+        double last = 0, min = 0, max = 0, sum = 0;
+        std::uint64_t count = 0;
+        std::int64_t last_ns = 0;
+        // Another thread's (or series') gauge: min and max widen, the later value is the last.
+        void merge(double o_min, double o_max, double o_last, std::int64_t o_last_ns, std::uint64_t o_count) {
+            if (o_count == 0) return;
+            if (count == 0) { min = o_min; max = o_max; }
+            min = std::min(min, o_min);
+            max = std::max(max, o_max);
+            if (o_last_ns >= last_ns) { last = o_last; last_ns = o_last_ns; }
+            count += o_count;
+        }
+    };
     struct custom_tags {
         std::string metric, scenario, group, tags;
         auto operator<=>(const custom_tags&) const = default;
@@ -3539,12 +3552,7 @@ struct merged_metrics {
         void merge_series(const Series& s) {
             values.merge(s.values);
             sum += s.sum; trues += s.trues; total += s.total;
-            if (s.n && s.last_ns) {
-                if (g.count == 0) { g.min = s.min; g.max = s.max; }
-                g.min = std::min(g.min, s.min); g.max = std::max(g.max, s.max);
-                if (s.last_ns >= g.last_ns) { g.last = s.last; g.last_ns = s.last_ns; }
-                g.count += s.n;
-            }
+            if (s.last_ns) g.merge(s.min, s.max, s.last, s.last_ns, s.n);
         }
     };
 
@@ -3785,12 +3793,7 @@ inline bool collect(const merged_metrics& m, const metric_selector& sel, aggrega
         out.sum += v.sum;
         out.trues += static_cast<double>(v.trues);
         out.total += static_cast<double>(v.total);
-        if (v.g.count) {
-            if (out.g.count == 0) { out.g.min = v.g.min; out.g.max = v.g.max; }
-            out.g.min = std::min(out.g.min, v.g.min); out.g.max = std::max(out.g.max, v.g.max);
-            if (v.g.last_ns >= out.g.last_ns) { out.g.last = v.g.last; out.g.last_ns = v.g.last_ns; }
-            out.g.count += v.g.count;
-        }
+        out.g.merge(v.g.min, v.g.max, v.g.last, v.g.last_ns, v.g.count);
     }
     return true;
 }
@@ -4479,13 +4482,7 @@ class engine {
         // ---- the summary
         in.ended_ms = wall_ms();
         for (auto& w : workers) merged.add(w->shard, state_.scenario_names);
-        merged.add(control.shard, state_.scenario_names);
-        {
-            auto& o = orphan_metrics::get();
-            std::lock_guard lock(o.mu);
-            merged.add(*o.shard, state_.scenario_names);
-        }
-        set_tags(merged, specs);
+        add_control_side(merged, control, specs);
         {
             std::lock_guard lock(state_.mu);
             in.aborted = state_.abort_reason;
@@ -4556,7 +4553,16 @@ class engine {
         return err;
     }
 
-    void set_tags(merged_metrics& m, const std::vector<scenario_spec>& specs) {
+    // What every merge adds to the workers' shards (summary, snapshots, the
+    // last progress report): the control thread's shard (setup, teardown),
+    // samples recorded outside any VU, and the scenario and run tags.
+    void add_control_side(merged_metrics& m, thread_context& control, const std::vector<scenario_spec>& specs) {
+        m.add(control.shard, state_.scenario_names);
+        {
+            auto& o = orphan_metrics::get();
+            std::lock_guard lock(o.mu);
+            m.add(*o.shard, state_.scenario_names);
+        }
         m.run_tags = {opts_.tags.begin(), opts_.tags.end()};
         for (auto& s : specs) m.scenario_tags[s.name] = s.tags;
     }
@@ -4584,13 +4590,7 @@ class engine {
         std::unique_lock lock(snap->mu);
         if (!snap->cv.wait_for(lock, std::chrono::seconds(1), [&] { return snap->pending == 0; })) return nullptr;
         auto m = snap->m;
-        m->add(control.shard, state_.scenario_names);
-        {
-            auto& o = orphan_metrics::get();
-            std::lock_guard olock(o.mu);
-            m->add(*o.shard, state_.scenario_names);
-        }
-        set_tags(*m, specs);
+        add_control_side(*m, control, specs);
         m->vus = gauges.vus;
         m->vus_max = gauges.vus_max;
         return m;
@@ -4976,8 +4976,7 @@ class engine {
         if (opts_.on_progress) {  // the workers have stopped: their shards can be read here
             merged_metrics m;
             for (auto& w : workers) m.add(w->shard, state_.scenario_names);
-            m.add(control.shard, state_.scenario_names);
-            set_tags(m, specs);
+            add_control_side(m, control, specs);
             m.vus = merged.vus;
             m.vus_max = merged.vus_max;
             report_progress(m, runtimes, t0, true);

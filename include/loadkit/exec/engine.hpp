@@ -280,13 +280,7 @@ class engine {
         // ---- the summary
         in.ended_ms = wall_ms();
         for (auto& w : workers) merged.add(w->shard, state_.scenario_names);
-        merged.add(control.shard, state_.scenario_names);
-        {
-            auto& o = orphan_metrics::get();
-            std::lock_guard lock(o.mu);
-            merged.add(*o.shard, state_.scenario_names);
-        }
-        set_tags(merged, specs);
+        add_control_side(merged, control, specs);
         {
             std::lock_guard lock(state_.mu);
             in.aborted = state_.abort_reason;
@@ -357,7 +351,16 @@ class engine {
         return err;
     }
 
-    void set_tags(merged_metrics& m, const std::vector<scenario_spec>& specs) {
+    // What every merge adds to the workers' shards (summary, snapshots, the
+    // last progress report): the control thread's shard (setup, teardown),
+    // samples recorded outside any VU, and the scenario and run tags.
+    void add_control_side(merged_metrics& m, thread_context& control, const std::vector<scenario_spec>& specs) {
+        m.add(control.shard, state_.scenario_names);
+        {
+            auto& o = orphan_metrics::get();
+            std::lock_guard lock(o.mu);
+            m.add(*o.shard, state_.scenario_names);
+        }
         m.run_tags = {opts_.tags.begin(), opts_.tags.end()};
         for (auto& s : specs) m.scenario_tags[s.name] = s.tags;
     }
@@ -385,13 +388,7 @@ class engine {
         std::unique_lock lock(snap->mu);
         if (!snap->cv.wait_for(lock, std::chrono::seconds(1), [&] { return snap->pending == 0; })) return nullptr;
         auto m = snap->m;
-        m->add(control.shard, state_.scenario_names);
-        {
-            auto& o = orphan_metrics::get();
-            std::lock_guard olock(o.mu);
-            m->add(*o.shard, state_.scenario_names);
-        }
-        set_tags(*m, specs);
+        add_control_side(*m, control, specs);
         m->vus = gauges.vus;
         m->vus_max = gauges.vus_max;
         return m;
@@ -777,8 +774,7 @@ class engine {
         if (opts_.on_progress) {  // the workers have stopped: their shards can be read here
             merged_metrics m;
             for (auto& w : workers) m.add(w->shard, state_.scenario_names);
-            m.add(control.shard, state_.scenario_names);
-            set_tags(m, specs);
+            add_control_side(m, control, specs);
             m.vus = merged.vus;
             m.vus_max = merged.vus_max;
             report_progress(m, runtimes, t0, true);

@@ -46,7 +46,20 @@ struct merged_metrics {
         std::string tags;  // the request's own, canonical
         auto operator<=>(const http_tags&) const = default;
     };
-    struct gauge { double last = 0, min = 0, max = 0, sum = 0; std::uint64_t count = 0; std::int64_t last_ns = 0; };
+    struct gauge {
+        double last = 0, min = 0, max = 0, sum = 0;
+        std::uint64_t count = 0;
+        std::int64_t last_ns = 0;
+        // Another thread's (or series') gauge: min and max widen, the later value is the last.
+        void merge(double o_min, double o_max, double o_last, std::int64_t o_last_ns, std::uint64_t o_count) {
+            if (o_count == 0) return;
+            if (count == 0) { min = o_min; max = o_max; }
+            min = std::min(min, o_min);
+            max = std::max(max, o_max);
+            if (o_last_ns >= last_ns) { last = o_last; last_ns = o_last_ns; }
+            count += o_count;
+        }
+    };
     struct custom_tags {
         std::string metric, scenario, group, tags;
         auto operator<=>(const custom_tags&) const = default;
@@ -60,12 +73,7 @@ struct merged_metrics {
         void merge_series(const Series& s) {
             values.merge(s.values);
             sum += s.sum; trues += s.trues; total += s.total;
-            if (s.n && s.last_ns) {
-                if (g.count == 0) { g.min = s.min; g.max = s.max; }
-                g.min = std::min(g.min, s.min); g.max = std::max(g.max, s.max);
-                if (s.last_ns >= g.last_ns) { g.last = s.last; g.last_ns = s.last_ns; }
-                g.count += s.n;
-            }
+            if (s.last_ns) g.merge(s.min, s.max, s.last, s.last_ns, s.n);
         }
     };
 
@@ -306,12 +314,7 @@ inline bool collect(const merged_metrics& m, const metric_selector& sel, aggrega
         out.sum += v.sum;
         out.trues += static_cast<double>(v.trues);
         out.total += static_cast<double>(v.total);
-        if (v.g.count) {
-            if (out.g.count == 0) { out.g.min = v.g.min; out.g.max = v.g.max; }
-            out.g.min = std::min(out.g.min, v.g.min); out.g.max = std::max(out.g.max, v.g.max);
-            if (v.g.last_ns >= out.g.last_ns) { out.g.last = v.g.last; out.g.last_ns = v.g.last_ns; }
-            out.g.count += v.g.count;
-        }
+        out.g.merge(v.g.min, v.g.max, v.g.last, v.g.last_ns, v.g.count);
     }
     return true;
 }
