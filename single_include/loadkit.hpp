@@ -1342,6 +1342,10 @@ struct vu_context {
     void* hook_self = nullptr;
     void (*before_request)(void*, request&) = nullptr;
     void (*after_request)(void*, const response&) = nullptr;
+    // Told when the VU is interrupted: code that runs elsewhere (a JavaScript
+    // VU's own thread) stops there too.
+    void* interrupt_self = nullptr;
+    void (*on_interrupt)(void*) = nullptr;
 
     void interrupt();                    // cut the current iteration (defined in client.hpp)
 
@@ -2374,6 +2378,7 @@ class client {
     const client_options& settings() const noexcept { return *opts_; }
     const response& last() const noexcept { return res_; }
     detail::vu_context* vu() const noexcept { return vu_; }
+    detail::thread_context& thread() const noexcept { return *thread_; }
 
   private:
     friend struct detail::thread_context;
@@ -2965,6 +2970,7 @@ inline void vu_context::interrupt() {
     interrupted = true;
     if (timer) timer->cancel();
     for (client* c = clients; c; c = c->next_in_vu_) c->cut();
+    if (on_interrupt) on_interrupt(interrupt_self);
 }
 
 // Runs `t` to completion on `ctx` from the calling thread, with the sweeper

@@ -395,12 +395,16 @@ struct recording_script : loadkit::script {
         }
         bool has_before_request() const noexcept override { return true; }
         bool has_after_request() const noexcept override { return true; }
-        void before_request(loadkit::request& r) override {
+        loadkit::task<> before_request(loadkit::request& r) override {
             s.add("before " + r.name + " " + r.method + " " + r.url);
             r.headers.emplace_back("X-Hooked", "yes");
             if (r.name == "rewritten") r.url = "/status/201";
+            co_return;
         }
-        void after_request(const loadkit::response& r) override { s.add("after " + std::string(r.name) + " " + std::to_string(r.status)); }
+        loadkit::task<> after_request(const loadkit::response& r) override {
+            s.add("after " + std::string(r.name) + " " + std::to_string(r.status));
+            co_return;
+        }
     };
     std::unique_ptr<loadkit::script_vu> create_vu(loadkit::detail::vu_context&, loadkit::client& http, loadkit::vars_map& vars) override {
         return std::make_unique<vu>(*this, http, vars);

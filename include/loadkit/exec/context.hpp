@@ -146,6 +146,10 @@ struct vu_context {
     void* hook_self = nullptr;
     void (*before_request)(void*, request&) = nullptr;
     void (*after_request)(void*, const response&) = nullptr;
+    // Told when the VU is interrupted: code that runs elsewhere (a JavaScript
+    // VU's own thread) stops there too.
+    void* interrupt_self = nullptr;
+    void (*on_interrupt)(void*) = nullptr;
 
     void interrupt();                    // cut the current iteration (defined in client.hpp)
 

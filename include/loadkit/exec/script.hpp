@@ -29,8 +29,9 @@ class script_vu {
     virtual bool has_before_request() const noexcept { return false; }
     virtual bool has_after_request() const noexcept { return false; }
     // Around every flow request step (not around the script's own http calls).
-    virtual void before_request(request&) {}
-    virtual void after_request(const response&) {}
+    // Tasks, because a script may run on a thread of its own.
+    virtual task<> before_request(request&) { co_return; }
+    virtual task<> after_request(const response&) { co_return; }
 };
 
 class script {

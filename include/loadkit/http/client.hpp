@@ -178,6 +178,7 @@ class client {
     const client_options& settings() const noexcept { return *opts_; }
     const response& last() const noexcept { return res_; }
     detail::vu_context* vu() const noexcept { return vu_; }
+    detail::thread_context& thread() const noexcept { return *thread_; }
 
   private:
     friend struct detail::thread_context;
@@ -769,6 +770,7 @@ inline void vu_context::interrupt() {
     interrupted = true;
     if (timer) timer->cancel();
     for (client* c = clients; c; c = c->next_in_vu_) c->cut();
+    if (on_interrupt) on_interrupt(interrupt_self);
 }
 
 // Runs `t` to completion on `ctx` from the calling thread, with the sweeper

@@ -221,9 +221,9 @@ class flow_vu final : public loadkit::detail::vu_instance {
         }
         if (r.body) render(*r.body, req_.body);
         else req_.body.clear();
-        if (script_ && script_->has_before_request()) script_->before_request(req_);
+        if (script_ && script_->has_before_request()) co_await script_->before_request(req_);
         auto& res = co_await http_.send(req_);
-        if (script_ && script_->has_after_request()) script_->after_request(res);
+        if (script_ && script_->has_after_request()) co_await script_->after_request(res);
         if (r.checks.empty() && r.captures.empty()) co_return;
         nlohmann::json doc;
         if (r.needs_json) doc = nlohmann::json::parse(res.body, nullptr, false);

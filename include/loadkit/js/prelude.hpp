@@ -1,0 +1,192 @@
+#pragma once
+// The JavaScript side of the adapter: k6's API written in JavaScript over a
+// few natives (`__lk`, defined in runtime.hpp), and the k6/* modules that
+// re-export it. Compiled once per script to a stencil and instantiated in
+// every VU's global, so a VU pays for instantiation, not for parsing.
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace loadkit::js::detail {
+
+inline constexpr std::string_view prelude_source = R"JS(
+(function (lk) {
+'use strict';
+const g = globalThis;
+const hide = (name, value) => Object.defineProperty(g, name, { value, writable: true, configurable: true, enumerable: false });
+const text = v => typeof v === 'string' ? v : (v === undefined || v === null ? '' : (typeof v === 'object' && !(v instanceof ArrayBuffer) ? JSON.stringify(v) : String(v)));
+
+// res.json('a.b.0.c'), as k6's gjson selectors for the common case; '#' is an array's length.
+function pick(v, path) {
+  for (const part of String(path).split('.')) {
+    if (v === null || v === undefined) return undefined;
+    v = part === '#' && Array.isArray(v) ? v.length : v[part];
+  }
+  return v;
+}
+class Response {
+  json(selector) {
+    if (!Object.prototype.hasOwnProperty.call(this, '__json')) Object.defineProperty(this, '__json', { value: JSON.parse(this.body) });
+    return selector === undefined ? this.__json : pick(this.__json, selector);
+  }
+  html() { throw new Error('res.html() is not supported by loadkit'); }
+}
+const formEncode = o => Object.keys(o).map(k => encodeURIComponent(k) + '=' + encodeURIComponent(text(o[k]))).join('&');
+
+function request(method, url, body, params) {
+  method = String(method).toUpperCase();
+  const headers = Object.assign({}, params && params.headers);
+  if (body !== null && body !== undefined && typeof body === 'object' && !(body instanceof ArrayBuffer)) {
+    body = formEncode(body);
+    if (!Object.keys(headers).some(h => h.toLowerCase() === 'content-type')) headers['Content-Type'] = 'application/x-www-form-urlencoded';
+  }
+  const res = lk.request(method, String(url), body === undefined || body === null ? '' : body, params || {}, headers);
+  Object.setPrototypeOf(res, Response.prototype);
+  return res;
+}
+// [method, url, body, params], {method, url, body, params} or a URL string.
+function batchOne(r) {
+  if (typeof r === 'string') return request('GET', r, null, undefined);
+  if (Array.isArray(r)) return request(r[0], r[1], r[2], r[3]);
+  return request(r.method || 'GET', r.url, r.body, r.params);
+}
+const http = {
+  request,
+  get: (url, params) => request('GET', url, null, params),
+  head: (url, params) => request('HEAD', url, null, params),
+  options: (url, body, params) => request('OPTIONS', url, body, params),
+  post: (url, body, params) => request('POST', url, body, params),
+  put: (url, body, params) => request('PUT', url, body, params),
+  patch: (url, body, params) => request('PATCH', url, body, params),
+  del: (url, body, params) => request('DELETE', url, body, params),
+  // Sent one after another on the VU's connection (k6 sends them in parallel).
+  batch(requests) {
+    if (Array.isArray(requests)) return requests.map(batchOne);
+    const out = {};
+    for (const k of Object.keys(requests)) out[k] = batchOne(requests[k]);
+    return out;
+  },
+  asyncRequest: (method, url, body, params) => new Promise(resolve => resolve(request(method, url, body, params))),
+  url: (strings, ...values) => strings.reduce((a, s, i) => a + s + (i < values.length ? values[i] : ''), ''),
+};
+
+function check(value, checks, tags) {
+  let all = true;
+  for (const name of Object.keys(checks || {})) {
+    const c = checks[name];
+    let ok;
+    try { ok = typeof c === 'function' ? !!c(value) : !!c; } catch (e) { ok = false; }  // k6: a throwing check fails
+    lk.check(name, ok, tags);
+    all = all && ok;
+  }
+  return all;
+}
+function group(name, fn) {
+  const started = lk.groupEnter(String(name));
+  let completed = false;
+  try {
+    const r = fn();
+    completed = true;
+    return r;
+  } finally {
+    lk.groupLeave(started, completed);
+  }
+}
+function sleep(seconds) { lk.sleep(+seconds); }
+function fail(message) { throw new Error(message === undefined ? 'fail' : String(message)); }
+
+const show = v => typeof v === 'string' ? v : (v instanceof Error ? String(v) : (typeof v === 'object' && v !== null ? JSON.stringify(v) : String(v)));
+const say = level => (...args) => lk.log(level, args.map(show).join(' '));
+const console = { log: say(1), info: say(1), debug: say(0), warn: say(2), error: say(3) };
+
+class Metric {
+  constructor(name, isTime, kind) {
+    Object.defineProperty(this, 'name', { value: String(name), enumerable: true });
+    Object.defineProperty(this, '__id', { value: lk.metric(String(name), kind, !!isTime) });
+    Object.defineProperty(this, '__kind', { value: kind });
+    Object.defineProperty(this, '__time', { value: !!isTime });
+  }
+  add(value, tags) { lk.metricAdd(this.__id, this.__kind, typeof value === 'boolean' ? (value ? 1 : 0) : +value, tags, this.__time); return true; }
+}
+class Counter extends Metric { constructor(name) { super(name, false, 0); } }
+class Gauge extends Metric { constructor(name) { super(name, false, 1); } }
+class Rate extends Metric { constructor(name) { super(name, false, 2); } }
+class Trend extends Metric { constructor(name, isTime) { super(name, isTime, 3); } }
+
+const hashOf = alg => (data, encoding) => lk.hash(alg, data, encoding || 'binary');
+const crypto = {
+  md5: hashOf('md5'), sha1: hashOf('sha1'), sha224: hashOf('sha224'), sha256: hashOf('sha256'), sha384: hashOf('sha384'), sha512: hashOf('sha512'),
+  hmac: (alg, key, data, encoding) => lk.hmac(String(alg), key, data, encoding || 'binary'),
+  randomBytes: n => lk.randomBytes(n | 0),
+};
+const encoding = {
+  b64encode: (input, variant) => lk.b64encode(input, variant || 'std'),
+  b64decode: (input, variant, format) => lk.b64decode(String(input), format === 's' ? 's' : 'b'),
+};
+
+const exec = {
+  get vu() { return lk.execInfo().vu; },
+  get scenario() { return lk.execInfo().scenario; },
+  get instance() { return lk.execInfo().instance; },
+  test: { abort(reason) { lk.abort(reason === undefined ? 'test aborted' : String(reason)); } },
+};
+
+// k6/data's SharedArray: the callback's array, frozen (each VU holds its own copy).
+class SharedArray {
+  constructor(name, fn) {
+    const a = fn();
+    if (!Array.isArray(a)) throw new TypeError('SharedArray: the callback must return an array');
+    return Object.freeze(a);
+  }
+}
+
+function deepFreeze(o) {
+  if (o && typeof o === 'object' && !Object.isFrozen(o)) {
+    Object.freeze(o);
+    for (const k of Object.keys(o)) deepFreeze(o[k]);
+  }
+  return o;
+}
+
+const session = { vars: {} };
+for (const [k, v] of Object.entries({ http, check, group, sleep, console, crypto, encoding, session, Counter, Gauge, Rate, Trend, exec, SharedArray, fail,
+                                       open: (path, mode) => lk.open(String(path), mode === 'b' ? 'b' : 't') }))
+  hide(k, v);
+hide('__loadkit', { deepFreeze, modules: {
+  'k6': { check, group, sleep, fail, default: { check, group, sleep, fail } },
+  'k6/http': Object.assign({ default: http }, http),
+  'k6/metrics': { Counter, Gauge, Rate, Trend, default: { Counter, Gauge, Rate, Trend } },
+  'k6/crypto': Object.assign({ default: crypto }, crypto),
+  'k6/encoding': Object.assign({ default: encoding }, encoding),
+  'k6/execution': { default: exec },
+  'k6/data': { SharedArray, default: { SharedArray } },
+} });
+})(__lk);
+)JS";
+
+// The module text for a k6/* specifier, re-exporting what the prelude made.
+inline std::string builtin_module_source(std::string_view specifier, const std::vector<std::string>& names) {
+    std::string src = "const m = globalThis.__loadkit.modules['" + std::string(specifier) + "'];\n";
+    for (auto& n : names) {
+        if (n == "default") src += "export default m.default;\n";
+        else src += "export const " + n + " = m." + n + ";\n";
+    }
+    return src;
+}
+
+// The exported names of each built-in module (the prelude's __loadkit.modules).
+inline const std::vector<std::pair<std::string_view, std::vector<std::string>>>& builtin_modules() {
+    static const std::vector<std::pair<std::string_view, std::vector<std::string>>> m{
+        {"k6", {"check", "group", "sleep", "fail", "default"}},
+        {"k6/http", {"default", "request", "get", "head", "options", "post", "put", "patch", "del", "batch", "asyncRequest", "url"}},
+        {"k6/metrics", {"Counter", "Gauge", "Rate", "Trend", "default"}},
+        {"k6/crypto", {"default", "md5", "sha1", "sha224", "sha256", "sha384", "sha512", "hmac", "randomBytes"}},
+        {"k6/encoding", {"default", "b64encode", "b64decode"}},
+        {"k6/execution", {"default"}},
+        {"k6/data", {"SharedArray", "default"}},
+    };
+    return m;
+}
+
+}  // namespace loadkit::js::detail

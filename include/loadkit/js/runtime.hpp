@@ -1,0 +1,1161 @@
+#pragma once
+// SpiderMonkey 102 under the JavaScript adapter.
+//
+// k6's API is synchronous (`http.get` returns the response), so a JavaScript
+// VU needs a stack of its own while it waits. Each VU gets a thread of its
+// own running a JSContext created as a child of the script's parent runtime
+// (which shares atoms and self-hosted code: about 550 KB per context instead
+// of 3 MB). The engine still owns the VU: its iteration is a coroutine on a
+// worker thread that hands the VU's turn to the JavaScript thread and serves
+// what that thread asks for (a request on the VU's own client, a sleep) on
+// the worker's event loop, so executors, metrics, timeouts and interrupts are
+// the engine's, unchanged. Exactly one side owns a VU at a time; the turn
+// passes through one atomic (a futex), and back through a post to the
+// worker's io_context.
+//
+// Metric samples made in JavaScript (checks, custom metrics, groups) are kept
+// in the VU's queue and applied on the worker at the next hand-back, where the
+// thread's shard lives.
+#include <atomic>
+#include <cerrno>
+#include <coroutine>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <set>
+#include <sstream>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include <pthread.h>
+
+#ifdef DEBUG
+#error "loadkit/js: SpiderMonkey's release headers break with -DDEBUG; undefine it for this translation unit"
+#endif
+#include <jsapi.h>
+#include <jsfriendapi.h>
+#include <js/Array.h>
+#include <js/ArrayBuffer.h>
+#include <js/CompilationAndEvaluation.h>
+#include <js/Context.h>
+#include <js/Conversions.h>
+#include <js/ErrorReport.h>
+#include <js/Exception.h>
+#include <js/Initialization.h>
+#include <js/Interrupt.h>
+#include <js/JSON.h>
+#include <js/Modules.h>
+#include <js/Object.h>
+#include <js/Promise.h>
+#include <js/PropertyAndElement.h>
+#include <js/Realm.h>
+#include <js/SourceText.h>
+#include <js/Stack.h>
+#include <js/experimental/JSStencil.h>
+
+#include <boost/asio/post.hpp>
+#include <nlohmann/json.hpp>
+
+#include "../detail/duration.hpp"
+#include "../detail/log.hpp"
+#include "../exec/script.hpp"
+#include "../http/client.hpp"
+#include "../metrics/custom.hpp"
+#include "../scenario.hpp"
+#include "crypto.hpp"
+#include "prelude.hpp"
+
+extern char** environ;
+
+namespace loadkit::js {
+
+// A script that cannot run: a syntax error, an exception in init code, a
+// module that cannot be found. The runner exits with script_error (107).
+struct script_error : std::runtime_error {
+    using std::runtime_error::runtime_error;
+};
+
+namespace detail {
+
+namespace ld = loadkit::detail;
+
+// JS_Init once per process; JS_ShutDown at exit, after every context is gone.
+inline void init_process() {
+    static std::once_flag once;
+    std::call_once(once, [] {
+        if (!JS_Init()) throw script_error("SpiderMonkey failed to initialise (JS_Init)");
+        std::atexit([] { JS_ShutDown(); });
+    });
+}
+
+inline constexpr std::uint32_t heap_max_bytes = 1u << 30;      // the 32 MB default is too small for big data files
+inline constexpr std::size_t vu_stack_bytes = 2u << 20;         // virtual; a VU touches a few pages of it
+inline constexpr std::size_t stack_quota_bytes = vu_stack_bytes - (256u << 10);
+
+inline void setup_context(JSContext* cx, std::size_t stack_quota) {
+    JS_SetNativeStackQuota(cx, stack_quota);
+    // Each VU has a runtime of its own: keep its young generation small, so a
+    // thousand of them stay near their working set.
+    JS_SetGCParameter(cx, JSGC_MAX_NURSERY_BYTES, 256u << 10);
+    if (!::js::UseInternalJobQueues(cx)) throw script_error("SpiderMonkey: cannot set up the job queue");
+    if (!JS::InitSelfHostedCode(cx)) throw script_error("SpiderMonkey: cannot initialise self-hosted code");
+}
+
+// --- strings -------------------------------------------------------------
+
+inline std::string to_utf8(JSContext* cx, JS::HandleValue v) {
+    JS::RootedString s(cx, JS::ToString(cx, v));
+    if (!s) return {};
+    JS::UniqueChars c = JS_EncodeStringToUTF8(cx, s);
+    return c ? std::string(c.get()) : std::string();
+}
+inline std::string to_utf8(JSContext* cx, JSString* str) {
+    JS::RootedString s(cx, str);
+    JS::UniqueChars c = JS_EncodeStringToUTF8(cx, s);
+    return c ? std::string(c.get()) : std::string();
+}
+// UTF-8 when it is valid, bytes as Latin-1 otherwise (a binary body).
+inline JSString* new_string(JSContext* cx, std::string_view s) {
+    if (JSString* r = JS_NewStringCopyUTF8N(cx, JS::UTF8Chars(s.data(), s.size()))) return r;
+    JS_ClearPendingException(cx);
+    return JS_NewStringCopyN(cx, s.data(), s.size());
+}
+inline bool set_string(JSContext* cx, JS::HandleObject o, const char* name, std::string_view s) {
+    JS::RootedValue v(cx, JS::StringValue(new_string(cx, s)));
+    return JS_SetProperty(cx, o, name, v);
+}
+inline bool set_number(JSContext* cx, JS::HandleObject o, const char* name, double d) {
+    JS::RootedValue v(cx, JS::NumberValue(d));
+    return JS_SetProperty(cx, o, name, v);
+}
+// Bytes of a string (as UTF-8) or of an ArrayBuffer.
+inline std::string bytes_of(JSContext* cx, JS::HandleValue v) {
+    if (v.isObject()) {
+        JS::RootedObject o(cx, &v.toObject());
+        if (JS::IsArrayBufferObject(o)) {
+            std::size_t n = 0;
+            bool shared = false;
+            std::uint8_t* data = nullptr;
+            JS::GetArrayBufferLengthAndData(o, &n, &shared, &data);
+            return std::string(reinterpret_cast<const char*>(data), n);
+        }
+    }
+    if (v.isNullOrUndefined()) return {};
+    return to_utf8(cx, v);
+}
+inline JSObject* new_array_buffer(JSContext* cx, std::string_view bytes) {
+    JS::RootedObject ab(cx, JS::NewArrayBuffer(cx, bytes.size()));
+    if (!ab) return nullptr;
+    JS::AutoCheckCannotGC nogc;
+    bool shared = false;
+    std::memcpy(JS::GetArrayBufferData(ab, &shared, nogc), bytes.data(), bytes.size());
+    return ab;
+}
+
+// The pending exception as "file:line:col: message", then its stack.
+inline std::string take_exception(JSContext* cx) {
+    if (!JS_IsExceptionPending(cx)) return "the script was terminated";
+    JS::ExceptionStack es(cx);
+    if (!JS::StealPendingExceptionStack(cx, &es)) return "unknown error";
+    JS::ErrorReportBuilder report(cx);
+    if (!report.init(cx, es, JS::ErrorReportBuilder::NoSideEffects)) {
+        JS_ClearPendingException(cx);
+        return "an exception that cannot be printed";
+    }
+    std::string out;
+    if (auto* r = report.report(); r && r->filename) {
+        out = std::string(r->filename) + ":" + std::to_string(r->lineno) + ":" + std::to_string(r->column + 1) + ": ";
+    }
+    out += report.toStringResult().c_str() ? report.toStringResult().c_str() : "error";
+    if (es.stack()) {
+        JS::RootedString stack(cx);
+        if (JS::BuildStackString(cx, nullptr, es.stack(), &stack, 4) && stack) {
+            auto s = to_utf8(cx, stack);
+            while (!s.empty() && s.back() == '\n') s.pop_back();
+            if (!s.empty()) out += "\n" + s;
+        }
+    }
+    JS_ClearPendingException(cx);
+    return out;
+}
+inline bool throw_error(JSContext* cx, const std::string& message) {
+    JS_ReportErrorUTF8(cx, "%s", message.c_str());
+    return false;
+}
+
+// --- the script, shared by all threads ----------------------------------
+
+// Compiled once: every module of the script (the user's files and the k6/*
+// modules) as stencils, which every VU's runtime instantiates.
+struct program {
+    std::filesystem::path main;
+    std::filesystem::path dir;
+    std::map<std::string, std::string, std::less<>> env;  // -e values, for the init context's __ENV
+
+    std::mutex mu;
+    std::map<std::string, RefPtr<JS::Stencil>, std::less<>> modules;  // by absolute path or k6/* name
+    RefPtr<JS::Stencil> prelude;
+
+    JSRuntime* parent = nullptr;
+    std::set<std::string, std::less<>> functions;  // exported functions of the main module
+    nlohmann::json options;                        // the exported options, or null
+    std::string setup_json = "null";               // what setup() returned, as JSON
+
+    bool exports(std::string_view name) const { return functions.find(name) != functions.end(); }
+
+    // The stencil for a module, compiled on first use with the calling context.
+    JS::Stencil* module(JSContext* cx, const std::string& key) {
+        std::lock_guard lock(mu);
+        if (auto it = modules.find(key); it != modules.end()) return it->second.get();
+        std::string source;
+        bool builtin = false;
+        for (auto& [name, names] : builtin_modules())
+            if (key == name) {
+                source = builtin_module_source(name, names);
+                builtin = true;
+            }
+        if (!builtin) {
+            std::ifstream f(key, std::ios::binary);
+            if (!f) {
+                throw_error(cx, "cannot open module '" + key + "'");
+                return nullptr;
+            }
+            std::stringstream ss;
+            ss << f.rdbuf();
+            source = ss.str();
+        }
+        JS::CompileOptions opts(cx);
+        opts.setFileAndLine(key.c_str(), 1);
+        JS::SourceText<mozilla::Utf8Unit> text;
+        if (!text.init(cx, source.data(), source.size(), JS::SourceOwnership::Borrowed)) return nullptr;
+        RefPtr<JS::Stencil> st = JS::CompileModuleScriptToStencil(cx, opts, text);
+        if (!st) return nullptr;
+        return (modules[key] = std::move(st)).get();
+    }
+    JS::Stencil* prelude_stencil(JSContext* cx) {
+        std::lock_guard lock(mu);
+        if (prelude) return prelude.get();
+        JS::CompileOptions opts(cx);
+        opts.setFileAndLine("loadkit:prelude", 1);
+        JS::SourceText<mozilla::Utf8Unit> text;
+        if (!text.init(cx, prelude_source.data(), prelude_source.size(), JS::SourceOwnership::Borrowed)) return nullptr;
+        prelude = JS::CompileGlobalScriptToStencil(cx, opts, text);
+        return prelude.get();
+    }
+};
+
+// --- the hand-over between a VU's worker and its JavaScript thread ------
+
+// A metric sample made in JavaScript, applied on the worker.
+struct metric_op {
+    enum kind_t : std::uint8_t { check, sample, group } kind;
+    bool flag = false;                 // check: passed; sample: time values
+    metric_kind metric_kind_ = metric_kind::counter;
+    std::uint32_t metric = 0;
+    double value = 0;
+    std::string name;                  // check name, or the group path
+    std::vector<std::pair<std::string, std::string>> tags;
+};
+
+struct bridge {
+    enum class command { none, call, setup, teardown, before, after, quit };
+    enum class ask { done, http, sleep };
+
+    // 1: the JavaScript thread owns the VU; 0: the engine does.
+    std::atomic<int> turn{1};
+    // 0: initialising, 1: the engine waits for it, 2: ready
+    std::atomic<int> init_state{0};
+    std::string init_error;
+    std::coroutine_handle<> waiting{};
+    boost::asio::io_context* ioc = nullptr;
+    std::atomic<JSContext*> cx{nullptr};
+    std::atomic<bool> stop{false};     // the VU was interrupted: terminate the JavaScript
+
+    // engine -> JavaScript
+    command cmd = command::none;
+    std::string function;
+    request* req = nullptr;
+    const response* res = nullptr;
+    ld::vu_context* vu = nullptr;
+
+    // JavaScript -> engine
+    ask asked = ask::done;
+    std::string method, url, body, name;
+    header_list headers;
+    std::vector<std::pair<std::string, std::string>> tags;
+    std::optional<nanoseconds> timeout;
+    int redirects = -1;
+    double sleep_seconds = 0;
+    std::vector<metric_op> ops;
+
+    // answers
+    const response* answer = nullptr;
+    bool answer_interrupted = false;
+
+    // the outcome of a command
+    bool interrupted = false;
+    std::optional<std::string> abort_reason;
+    std::string failure;
+
+    // JavaScript side: gives the VU back to the engine, waits for it again.
+    void hand_back() {
+        auto h = waiting;
+        auto* io = ioc;
+        turn.store(0, std::memory_order_release);
+        boost::asio::post(*io, [h] { h.resume(); });
+        wait_turn();
+    }
+    void wait_turn() {
+        while (turn.load(std::memory_order_acquire) != 1) turn.wait(0, std::memory_order_acquire);
+    }
+    // Engine side: gives the VU to the JavaScript thread until it hands back.
+    struct give_turn {
+        bridge& b;
+        bool await_ready() const noexcept { return false; }
+        void await_suspend(std::coroutine_handle<> h) noexcept {
+            b.waiting = h;
+            b.turn.store(1, std::memory_order_release);
+            b.turn.notify_one();
+        }
+        void await_resume() const noexcept {}
+    };
+    // Engine side: until the JavaScript thread has run the init code.
+    struct ready {
+        bridge& b;
+        bool await_ready() const noexcept { return b.init_state.load(std::memory_order_acquire) == 2; }
+        bool await_suspend(std::coroutine_handle<> h) noexcept {
+            b.waiting = h;
+            int expected = 0;
+            return b.init_state.compare_exchange_strong(expected, 1, std::memory_order_acq_rel);
+        }
+        void await_resume() const noexcept {}
+    };
+};
+
+// --- one JavaScript global: the prelude, the natives and the modules ----
+
+struct instance {
+    JSContext* cx;
+    program& prog;
+    bridge* link;                      // null in the init context (no requests there)
+    vars_map* vars = nullptr;
+    bool in_init = true;
+    bool data_loaded = false;
+    bool terminating = false;          // an answer said "interrupted": unwind without catching
+
+    JS::PersistentRootedObject global;
+    JS::PersistentRootedObject ns;     // the main module's namespace
+    JS::PersistentRootedObject session_vars;
+    JS::PersistentRootedValue data;    // setup()'s data, frozen
+    std::map<std::string, JS::PersistentRootedObject*, std::less<>> modules;
+    std::vector<std::unique_ptr<JS::PersistentRootedObject>> module_roots;
+    std::string group_path;
+    std::vector<std::size_t> group_stack;
+
+    instance(JSContext* c, program& p, bridge* b) : cx(c), prog(p), link(b), global(c), ns(c), session_vars(c), data(c) {
+        JS_SetContextPrivate(cx, this);
+    }
+    ~instance() { JS_SetContextPrivate(cx, nullptr); }
+
+    static instance& of(JSContext* cx) { return *static_cast<instance*>(JS_GetContextPrivate(cx)); }
+    ld::vu_context* vu() const { return link ? link->vu : nullptr; }
+
+    // Creates the global, runs the prelude, then the main module's init code.
+    // False with an exception pending on failure.
+    bool boot(const std::map<std::string, std::string, std::less<>>& env) {
+        static JSClass global_class = {"global", JSCLASS_GLOBAL_FLAGS, &JS::DefaultGlobalClassOps};
+        JS::RealmOptions options;
+        global = JS_NewGlobalObject(cx, &global_class, nullptr, JS::FireOnNewGlobalHook, options);
+        if (!global) return false;
+        JSAutoRealm realm(cx, global);
+        if (!JS::InitRealmStandardClasses(cx)) return false;
+        JS::SetModuleResolveHook(JS_GetRuntime(cx), &instance::resolve_hook);
+        if (!define_natives()) return false;
+        JS::Stencil* pre = prog.prelude_stencil(cx);
+        if (!pre) return false;
+        JS::InstantiateOptions iopts;
+        JS::RootedScript script(cx, JS::InstantiateGlobalStencil(cx, iopts, pre));
+        JS::RootedValue rv(cx);
+        if (!script || !JS_ExecuteScript(cx, script, &rv)) return false;
+
+        // __ENV: the process's environment, then the run's, then the scenario's
+        JS::RootedObject envobj(cx, JS_NewPlainObject(cx));
+        for (char** e = environ; e && *e; ++e) {
+            std::string_view kv(*e);
+            auto eq = kv.find('=');
+            if (eq == std::string_view::npos) continue;
+            std::string k(kv.substr(0, eq));
+            set_string(cx, envobj, k.c_str(), kv.substr(eq + 1));
+        }
+        for (auto& [k, v] : (vu() && vu()->thread) ? vu()->thread->engine->env : env) set_string(cx, envobj, k.c_str(), v);
+        if (auto* v = vu(); v && v->env)
+            for (auto& [k, val] : *v->env) set_string(cx, envobj, k.c_str(), val);
+        JS::RootedValue envv(cx, JS::ObjectValue(*envobj));
+        JS::RootedValue vuid(cx, JS::NumberValue(vu() ? static_cast<double>(vu()->id) : 0));
+        JS::RootedValue zero(cx, JS::Int32Value(0));
+        if (!JS_DefineProperty(cx, global, "__ENV", envv, 0) || !JS_DefineProperty(cx, global, "__VU", vuid, JSPROP_READONLY) ||
+            !JS_DefineProperty(cx, global, "__ITER", zero, 0))
+            return false;
+        JS::RootedValue sess(cx);
+        if (!JS_GetProperty(cx, global, "session", &sess) || !sess.isObject()) return false;
+        JS::RootedObject so(cx, &sess.toObject());
+        JS::RootedValue vars_v(cx);
+        if (!JS_GetProperty(cx, so, "vars", &vars_v) || !vars_v.isObject()) return false;
+        session_vars = &vars_v.toObject();
+
+        // the main module: link, then run its init code
+        JS::RootedObject mod(cx, load_module(prog.main.string()));
+        if (!mod) return false;
+        if (!JS::ModuleInstantiate(cx, mod)) return false;
+        JS::RootedValue result(cx);
+        if (!JS::ModuleEvaluate(cx, mod, &result)) return false;
+        ::js::RunJobs(cx);
+        if (result.isObject()) {  // top-level await: a promise
+            JS::RootedObject p(cx, &result.toObject());
+            if (JS::IsPromiseObject(p) && JS::GetPromiseState(p) == JS::PromiseState::Rejected) {
+                JS::RootedValue reason(cx, JS::GetPromiseResult(p));
+                JS_SetPendingException(cx, reason);
+                return false;
+            }
+        }
+        ns = JS::GetModuleNamespace(cx, mod);
+        in_init = false;
+        return ns != nullptr;
+    }
+
+    // The setup data, parsed and deeply frozen (read-only in every VU).
+    bool load_data() {
+        JS::RootedString s(cx, new_string(cx, prog.setup_json));
+        JS::RootedValue v(cx);
+        if (!s || !JS_ParseJSON(cx, s, &v)) return false;
+        if (v.isObject()) {
+            JS::RootedValue helper(cx);
+            if (!loadkit_helper("deepFreeze", &helper)) return false;
+            JS::RootedValue out(cx);
+            JS::RootedValueArray<1> args(cx);
+            args[0].set(v);
+            if (!JS_CallFunctionValue(cx, nullptr, helper, args, &out)) return false;
+        }
+        data = v;
+        return true;
+    }
+    bool loadkit_helper(const char* name, JS::MutableHandleValue out) {
+        JS::RootedValue lk(cx);
+        if (!JS_GetProperty(cx, global, "__loadkit", &lk) || !lk.isObject()) return false;
+        JS::RootedObject o(cx, &lk.toObject());
+        return JS_GetProperty(cx, o, name, out);
+    }
+
+    // --- modules ---
+    JSObject* load_module(const std::string& key) {
+        if (auto it = modules.find(key); it != modules.end()) return *it->second;
+        JS::Stencil* st = prog.module(cx, key);
+        if (!st) return nullptr;
+        JS::InstantiateOptions iopts;
+        JS::RootedObject m(cx, JS::InstantiateModuleStencil(cx, iopts, st));
+        if (!m) return nullptr;
+        JS::SetModulePrivate(m, JS::StringValue(new_string(cx, key)));
+        auto root = std::make_unique<JS::PersistentRootedObject>(cx, m);
+        modules[key] = root.get();
+        module_roots.push_back(std::move(root));
+        return m;
+    }
+    static JSObject* resolve_hook(JSContext* cx, JS::HandleValue referrer, JS::HandleObject request) {
+        auto& self = of(cx);
+        JS::RootedString spec_s(cx, JS::GetModuleRequestSpecifier(cx, request));
+        if (!spec_s) return nullptr;
+        std::string spec = to_utf8(cx, spec_s);
+        for (auto& [name, names] : builtin_modules())
+            if (spec == name) return self.load_module(spec);
+        if (spec.starts_with("./") || spec.starts_with("../") || spec.starts_with("/")) {
+            std::filesystem::path base = self.prog.dir;
+            if (referrer.isString()) base = std::filesystem::path(to_utf8(cx, referrer.toString())).parent_path();
+            auto path = spec.starts_with("/") ? std::filesystem::path(spec) : (base / spec);
+            return self.load_module(path.lexically_normal().string());
+        }
+        throw_error(cx, "cannot import '" + spec +
+                            "': loadkit imports k6/* modules and the script's own files (a path starting with ./ or ../), and never downloads anything");
+        return nullptr;
+    }
+
+    // --- natives (the __lk object the prelude wraps) ---
+    bool define_natives() {
+        static const JSFunctionSpec natives[] = {
+            JS_FN("request", &instance::n_request, 5, 0),       JS_FN("sleep", &instance::n_sleep, 1, 0),
+            JS_FN("check", &instance::n_check, 3, 0),           JS_FN("groupEnter", &instance::n_group_enter, 1, 0),
+            JS_FN("groupLeave", &instance::n_group_leave, 2, 0), JS_FN("log", &instance::n_log, 2, 0),
+            JS_FN("metric", &instance::n_metric, 3, 0),         JS_FN("metricAdd", &instance::n_metric_add, 4, 0),
+            JS_FN("hash", &instance::n_hash, 3, 0),             JS_FN("hmac", &instance::n_hmac, 4, 0),
+            JS_FN("randomBytes", &instance::n_random_bytes, 1, 0), JS_FN("b64encode", &instance::n_b64encode, 2, 0),
+            JS_FN("b64decode", &instance::n_b64decode, 2, 0),   JS_FN("open", &instance::n_open, 2, 0),
+            JS_FN("execInfo", &instance::n_exec_info, 0, 0),    JS_FN("abort", &instance::n_abort, 1, 0),
+            JS_FS_END};
+        JS::RootedObject lk(cx, JS_NewPlainObject(cx));
+        if (!lk || !JS_DefineFunctions(cx, lk, natives)) return false;
+        JS::RootedValue v(cx, JS::ObjectValue(*lk));
+        return JS_DefineProperty(cx, global, "__lk", v, 0);
+    }
+
+    // Hands the VU to the engine with `what` asked; false when the answer is
+    // that the VU was interrupted (the caller then unwinds, uncatchable).
+    bool ask(bridge::ask what) {
+        link->asked = what;
+        link->answer_interrupted = false;
+        link->hand_back();
+        if (link->answer_interrupted) {
+            terminating = true;
+            return false;
+        }
+        return true;
+    }
+    bool can_ask(const char* what) {
+        if (link && !in_init) return true;
+        return throw_error(cx, std::string(what) + " cannot be called in the init context (outside exported functions)");
+    }
+
+    static bool n_request(JSContext* cx, unsigned argc, JS::Value* vp) {
+        auto args = JS::CallArgsFromVp(argc, vp);
+        auto& self = of(cx);
+        if (!self.can_ask("http requests")) return false;
+        auto& b = *self.link;
+        b.method = to_utf8(cx, args.get(0));
+        b.url = to_utf8(cx, args.get(1));
+        b.body = bytes_of(cx, args.get(2));
+        b.headers.clear();
+        b.tags.clear();
+        b.name.clear();
+        b.timeout.reset();
+        b.redirects = -1;
+        if (args.get(4).isObject()) {
+            JS::RootedObject h(cx, &args.get(4).toObject());
+            if (!self.for_each_string(h, [&](std::string k, std::string v) { b.headers.emplace_back(std::move(k), std::move(v)); }))
+                return false;
+        }
+        if (args.get(3).isObject()) {
+            JS::RootedObject p(cx, &args.get(3).toObject());
+            JS::RootedValue v(cx);
+            if (!JS_GetProperty(cx, p, "tags", &v)) return false;
+            if (v.isObject()) {
+                JS::RootedObject t(cx, &v.toObject());
+                if (!self.for_each_string(t, [&](std::string k, std::string val) {
+                        if (k == "name") b.name = std::move(val);
+                        else b.tags.emplace_back(std::move(k), std::move(val));
+                    }))
+                    return false;
+            }
+            if (!JS_GetProperty(cx, p, "timeout", &v)) return false;
+            if (v.isNumber()) {
+                b.timeout = nanoseconds(static_cast<std::int64_t>(v.toNumber() * 1e6));
+            } else if (v.isString()) {
+                auto s = to_utf8(cx, v);
+                auto d = ld::parse_duration(s);
+                if (!d) return throw_error(cx, "params.timeout: expected a duration like '10s' or a number of milliseconds, found '" + s + "'");
+                b.timeout = *d;
+            }
+            if (!JS_GetProperty(cx, p, "redirects", &v)) return false;
+            if (v.isNumber()) b.redirects = static_cast<int>(v.toNumber());
+        }
+        if (!self.ask(bridge::ask::http)) return false;
+        JS::RootedObject res(cx, self.response_object(*b.answer));
+        if (!res) return false;
+        args.rval().setObject(*res);
+        return true;
+    }
+
+    template <class F>
+    bool for_each_string(JS::HandleObject o, F&& f) {
+        JS::Rooted<JS::IdVector> ids(cx, JS::IdVector(cx));
+        if (!JS_Enumerate(cx, o, &ids)) return false;
+        JS::RootedValue key(cx), val(cx);
+        JS::RootedId id(cx);
+        for (std::size_t i = 0; i < ids.length(); ++i) {
+            id = ids[i];
+            if (!JS_IdToValue(cx, id, &key) || !JS_GetPropertyById(cx, o, id, &val)) return false;
+            if (val.isUndefined()) continue;
+            f(to_utf8(cx, key), val.isObject() ? stringify(val) : to_utf8(cx, val));
+        }
+        return true;
+    }
+    std::string stringify(JS::HandleValue v) {
+        JS::RootedObject json(cx);
+        JS::RootedValue jv(cx), out(cx);
+        if (!JS_GetProperty(cx, global, "JSON", &jv) || !jv.isObject()) return {};
+        json = &jv.toObject();
+        JS::RootedValueArray<1> args(cx);
+        args[0].set(v);
+        if (!JS_CallFunctionName(cx, json, "stringify", args, &out)) return {};
+        return out.isString() ? to_utf8(cx, out) : std::string();
+    }
+
+    JSObject* response_object(const response& r) {
+        JS::RootedObject o(cx, JS_NewPlainObject(cx));
+        if (!o) return nullptr;
+        JS::RootedObject headers(cx, JS_NewPlainObject(cx));
+        JS::RootedObject timings(cx, JS_NewPlainObject(cx));
+        JS::RootedObject req(cx, JS_NewPlainObject(cx));
+        if (!headers || !timings || !req) return nullptr;
+        std::string value;
+        for (auto& [k, v] : r.headers()) {
+            // canonical form (content-type -> Content-Type), repeated names joined with ", "
+            std::string name(k);
+            bool up = true;
+            for (auto& c : name) {
+                c = up ? static_cast<char>(std::toupper(static_cast<unsigned char>(c))) : static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+                up = c == '-';
+            }
+            JS::RootedValue prev(cx);
+            if (!JS_GetProperty(cx, headers, name.c_str(), &prev)) return nullptr;
+            value = prev.isString() ? to_utf8(cx, prev) + ", " : std::string();
+            value.append(v);
+            if (!set_string(cx, headers, name.c_str(), value)) return nullptr;
+        }
+        auto& t = r.timings;
+        set_number(cx, timings, "blocked", timings::ms(t.blocked));
+        set_number(cx, timings, "connecting", timings::ms(t.connecting));
+        set_number(cx, timings, "tls_handshaking", timings::ms(t.tls_handshaking));
+        set_number(cx, timings, "sending", timings::ms(t.sending));
+        set_number(cx, timings, "waiting", timings::ms(t.waiting));
+        set_number(cx, timings, "receiving", timings::ms(t.receiving));
+        set_number(cx, timings, "duration", timings::ms(t.duration));
+        set_string(cx, req, "method", r.method);
+        set_string(cx, req, "url", r.url);
+        JS::RootedValue hv(cx, JS::ObjectValue(*headers)), tv(cx, JS::ObjectValue(*timings)), rv(cx, JS::ObjectValue(*req));
+        bool ok = set_number(cx, o, "status", r.status) && set_string(cx, o, "status_text", r.status_text) && set_string(cx, o, "body", r.body) &&
+                  set_string(cx, o, "url", r.url) && set_string(cx, o, "error", r.error) &&
+                  set_number(cx, o, "error_code", static_cast<int>(r.error_code)) && set_string(cx, o, "name", r.name) &&
+                  set_string(cx, o, "proto", "HTTP/1.1") && JS_SetProperty(cx, o, "headers", hv) && JS_SetProperty(cx, o, "timings", tv) &&
+                  JS_SetProperty(cx, o, "request", rv);
+        return ok ? o.get() : nullptr;
+    }
+
+    static bool n_sleep(JSContext* cx, unsigned argc, JS::Value* vp) {
+        auto args = JS::CallArgsFromVp(argc, vp);
+        auto& self = of(cx);
+        if (!self.can_ask("sleep()")) return false;
+        double s = 0;
+        if (!JS::ToNumber(cx, args.get(0), &s)) return false;
+        self.link->sleep_seconds = s > 0 ? s : 0;
+        if (!self.ask(bridge::ask::sleep)) return false;
+        args.rval().setUndefined();
+        return true;
+    }
+
+    // A sample for the worker (or, in the init context, recorded at once).
+    void push(metric_op op) {
+        if (link) {
+            link->ops.push_back(std::move(op));
+            return;
+        }
+        apply(op, nullptr);
+    }
+    static void apply(const metric_op& op, ld::vu_context* v) {
+        ld::current_vu = v;
+        switch (op.kind) {
+            case metric_op::check: ld::record_check(v, op.name, op.flag); break;
+            case metric_op::group:
+                if (v) v->group = op.name.empty() ? 0 : v->thread->shard.strings.intern(op.name);
+                break;
+            case metric_op::sample: {
+                std::vector<ld::tag_pair> tags;
+                tags.reserve(op.tags.size());
+                for (auto& [k, val] : op.tags) tags.push_back({k, val});
+                ld::record_sample(op.metric, op.metric_kind_, op.flag, op.value, tags);
+                break;
+            }
+        }
+    }
+    bool read_tags(JS::HandleValue v, std::vector<std::pair<std::string, std::string>>& out) {
+        if (!v.isObject()) return true;
+        JS::RootedObject o(cx, &v.toObject());
+        return for_each_string(o, [&](std::string k, std::string val) { out.emplace_back(std::move(k), std::move(val)); });
+    }
+
+    static bool n_check(JSContext* cx, unsigned argc, JS::Value* vp) {
+        auto args = JS::CallArgsFromVp(argc, vp);
+        auto& self = of(cx);
+        metric_op op{metric_op::check};
+        op.name = to_utf8(cx, args.get(0));
+        op.flag = JS::ToBoolean(args.get(1));
+        self.push(std::move(op));
+        args.rval().setUndefined();
+        return true;
+    }
+    static bool n_group_enter(JSContext* cx, unsigned argc, JS::Value* vp) {
+        auto args = JS::CallArgsFromVp(argc, vp);
+        auto& self = of(cx);
+        auto name = to_utf8(cx, args.get(0));
+        if (name.find("::") != std::string::npos) return throw_error(cx, "group names must not contain '::'");
+        self.group_stack.push_back(self.group_path.size());
+        self.group_path += "::" + name;
+        self.push({metric_op::group, false, metric_kind::counter, 0, 0, self.group_path, {}});
+        args.rval().setNumber(static_cast<double>(ld::now_ns()));
+        return true;
+    }
+    static bool n_group_leave(JSContext* cx, unsigned argc, JS::Value* vp) {
+        auto args = JS::CallArgsFromVp(argc, vp);
+        auto& self = of(cx);
+        if (self.group_stack.empty()) return true;
+        if (JS::ToBoolean(args.get(1)) && args.get(0).isNumber())
+            self.push({metric_op::sample, true, metric_kind::trend, ld::metric_registry::get().group_duration_id(),
+                       (static_cast<double>(ld::now_ns()) - args.get(0).toNumber()) / 1e6, {}, {}});
+        self.group_path.resize(self.group_stack.back());
+        self.group_stack.pop_back();
+        self.push({metric_op::group, false, metric_kind::counter, 0, 0, self.group_path, {}});
+        args.rval().setUndefined();
+        return true;
+    }
+    void reset_group() {
+        if (group_path.empty()) return;
+        group_path.clear();
+        group_stack.clear();
+        push({metric_op::group, false, metric_kind::counter, 0, 0, {}, {}});
+    }
+
+    static bool n_log(JSContext* cx, unsigned argc, JS::Value* vp) {
+        auto args = JS::CallArgsFromVp(argc, vp);
+        int level = args.get(0).isInt32() ? args.get(0).toInt32() : 1;
+        auto text = to_utf8(cx, args.get(1));
+        auto* v = of(cx).vu();
+        std::string prefix = v ? "[VU " + std::to_string(v->id) + "] " : std::string();
+        ld::log(level <= 1 ? log_level::info : level == 2 ? log_level::warn : log_level::error, prefix + text);
+        args.rval().setUndefined();
+        return true;
+    }
+
+    static bool n_metric(JSContext* cx, unsigned argc, JS::Value* vp) {
+        auto args = JS::CallArgsFromVp(argc, vp);
+        auto name = to_utf8(cx, args.get(0));
+        int kind = args.get(1).isInt32() ? args.get(1).toInt32() : 0;
+        try {
+            auto id = ld::metric_registry::get().add(name, static_cast<metric_kind>(kind), JS::ToBoolean(args.get(2)));
+            args.rval().setNumber(static_cast<double>(id));
+        } catch (const std::exception& e) {
+            return throw_error(cx, e.what());
+        }
+        return true;
+    }
+    static bool n_metric_add(JSContext* cx, unsigned argc, JS::Value* vp) {
+        auto args = JS::CallArgsFromVp(argc, vp);
+        auto& self = of(cx);
+        metric_op op{metric_op::sample};
+        op.metric = static_cast<std::uint32_t>(args.get(0).toNumber());
+        op.metric_kind_ = static_cast<metric_kind>(args.get(1).toInt32());
+        op.flag = JS::ToBoolean(args.get(4));
+        if (!JS::ToNumber(cx, args.get(2), &op.value)) return false;
+        if (!self.read_tags(args.get(3), op.tags)) return false;
+        self.push(std::move(op));
+        args.rval().setUndefined();
+        return true;
+    }
+
+    // k6/crypto output encodings: hex, base64, base64url, base64rawurl, binary (an ArrayBuffer)
+    static bool encode_out(JSContext* cx, const std::string& raw, const std::string& enc, JS::MutableHandleValue out) {
+        if (enc == "hex") out.setString(new_string(cx, loadkit::js::detail::hex(raw)));
+        else if (enc == "base64") out.setString(new_string(cx, b64encode(raw, "std")));
+        else if (enc == "base64url") out.setString(new_string(cx, b64encode(raw, "url")));
+        else if (enc == "base64rawurl") out.setString(new_string(cx, b64encode(raw, "rawurl")));
+        else if (enc == "binary") {
+            JSObject* ab = new_array_buffer(cx, raw);
+            if (!ab) return false;
+            out.setObject(*ab);
+        } else return throw_error(cx, "unknown output encoding '" + enc + "' (expected hex, base64, base64url, base64rawurl or binary)");
+        return true;
+    }
+    static bool n_hash(JSContext* cx, unsigned argc, JS::Value* vp) {
+        auto args = JS::CallArgsFromVp(argc, vp);
+        try {
+            auto raw = digest(to_utf8(cx, args.get(0)), bytes_of(cx, args.get(1)));
+            return encode_out(cx, raw, to_utf8(cx, args.get(2)), args.rval());
+        } catch (const std::exception& e) {
+            return throw_error(cx, e.what());
+        }
+    }
+    static bool n_hmac(JSContext* cx, unsigned argc, JS::Value* vp) {
+        auto args = JS::CallArgsFromVp(argc, vp);
+        try {
+            auto raw = hmac(to_utf8(cx, args.get(0)), bytes_of(cx, args.get(1)), bytes_of(cx, args.get(2)));
+            return encode_out(cx, raw, to_utf8(cx, args.get(3)), args.rval());
+        } catch (const std::exception& e) {
+            return throw_error(cx, e.what());
+        }
+    }
+    static bool n_random_bytes(JSContext* cx, unsigned argc, JS::Value* vp) {
+        auto args = JS::CallArgsFromVp(argc, vp);
+        double n = 0;
+        if (!JS::ToNumber(cx, args.get(0), &n)) return false;
+        if (n < 0 || n > (64 << 20)) return throw_error(cx, "randomBytes: expected a size between 0 and 64 MiB");
+        return encode_out(cx, random_bytes(static_cast<std::size_t>(n)), "binary", args.rval());
+    }
+    static bool n_b64encode(JSContext* cx, unsigned argc, JS::Value* vp) {
+        auto args = JS::CallArgsFromVp(argc, vp);
+        args.rval().setString(new_string(cx, b64encode(bytes_of(cx, args.get(0)), to_utf8(cx, args.get(1)))));
+        return true;
+    }
+    static bool n_b64decode(JSContext* cx, unsigned argc, JS::Value* vp) {
+        auto args = JS::CallArgsFromVp(argc, vp);
+        auto raw = b64decode(to_utf8(cx, args.get(0)));
+        if (!raw) return throw_error(cx, "b64decode: the input is not base64");
+        if (to_utf8(cx, args.get(1)) == "s") {
+            args.rval().setString(new_string(cx, *raw));
+            return true;
+        }
+        return encode_out(cx, *raw, "binary", args.rval());
+    }
+    static bool n_open(JSContext* cx, unsigned argc, JS::Value* vp) {
+        auto args = JS::CallArgsFromVp(argc, vp);
+        auto& self = of(cx);
+        if (!self.in_init) return throw_error(cx, "open() can only be called in the init context (top-level code), as in k6");
+        std::filesystem::path p(to_utf8(cx, args.get(0)));
+        if (p.is_relative()) p = self.prog.dir / p;
+        std::ifstream f(p, std::ios::binary);
+        if (!f) return throw_error(cx, "open(): cannot read '" + p.string() + "'");
+        std::stringstream ss;
+        ss << f.rdbuf();
+        if (to_utf8(cx, args.get(1)) == "b") return encode_out(cx, ss.str(), "binary", args.rval());
+        args.rval().setString(new_string(cx, ss.str()));
+        return true;
+    }
+    static bool n_exec_info(JSContext* cx, unsigned argc, JS::Value* vp) {
+        auto args = JS::CallArgsFromVp(argc, vp);
+        auto* v = of(cx).vu();
+        JS::RootedObject o(cx, JS_NewPlainObject(cx)), vuo(cx, JS_NewPlainObject(cx)), sco(cx, JS_NewPlainObject(cx)),
+            ins(cx, JS_NewPlainObject(cx));
+        if (!o || !vuo || !sco || !ins) return false;
+        double id = v ? static_cast<double>(v->id) : 0, iter = v ? static_cast<double>(v->iteration) : 0;
+        set_number(cx, vuo, "idInTest", id);
+        set_number(cx, vuo, "idInInstance", id);
+        set_number(cx, vuo, "iterationInInstance", iter);
+        set_number(cx, vuo, "iterationInScenario", iter);
+        set_string(cx, sco, "name", v ? v->scenario : std::string_view{});
+        set_number(cx, sco, "iterationInTest", iter);
+        set_number(cx, ins, "vusActive", v && v->thread ? static_cast<double>(v->thread->engine->active_vus.load()) : 0);
+        JS::RootedValue a(cx, JS::ObjectValue(*vuo)), b(cx, JS::ObjectValue(*sco)), c(cx, JS::ObjectValue(*ins));
+        if (!JS_SetProperty(cx, o, "vu", a) || !JS_SetProperty(cx, o, "scenario", b) || !JS_SetProperty(cx, o, "instance", c)) return false;
+        args.rval().setObject(*o);
+        return true;
+    }
+    static bool n_abort(JSContext* cx, unsigned argc, JS::Value* vp) {
+        auto args = JS::CallArgsFromVp(argc, vp);
+        auto& self = of(cx);
+        if (!self.link) return throw_error(cx, "exec.test.abort() cannot be called in the init context");
+        self.link->abort_reason = to_utf8(cx, args.get(0));
+        self.terminating = true;
+        return false;  // uncatchable: unwinds the whole call
+    }
+
+    // --- calls into the script ---
+
+    // session.vars <- the VU's vars
+    bool vars_in() {
+        if (!vars) return true;
+        JS::Rooted<JS::IdVector> ids(cx, JS::IdVector(cx));
+        if (!JS_Enumerate(cx, session_vars, &ids)) return false;
+        JS::RootedId id(cx);
+        for (std::size_t i = 0; i < ids.length(); ++i) {
+            id = ids[i];
+            JS::ObjectOpResult deleted;
+            if (!JS_DeletePropertyById(cx, session_vars, id, deleted)) return false;
+        }
+        for (auto& [k, v] : *vars)
+            if (!set_string(cx, session_vars, k.c_str(), v)) return false;
+        return true;
+    }
+    // session.vars -> the VU's vars (strings; other values as JSON)
+    bool vars_out() {
+        if (!vars) return true;
+        vars->clear();
+        return for_each_string(session_vars, [&](std::string k, std::string v) { (*vars)[std::move(k)] = std::move(v); });
+    }
+
+    // Calls `fn` with `args`; waits for a returned promise (async functions).
+    bool invoke(JS::HandleValue fn, const JS::HandleValueArray& args, JS::MutableHandleValue result) {
+        if (!JS_CallFunctionValue(cx, nullptr, fn, args, result)) return false;
+        if (!result.isObject()) return true;
+        JS::RootedObject p(cx, &result.toObject());
+        if (!JS::IsPromiseObject(p)) return true;
+        ::js::RunJobs(cx);
+        if (terminating) return false;
+        switch (JS::GetPromiseState(p)) {
+            case JS::PromiseState::Fulfilled: result.set(JS::GetPromiseResult(p)); return true;
+            case JS::PromiseState::Rejected: {
+                JS::RootedValue reason(cx, JS::GetPromiseResult(p));
+                JS_SetPendingException(cx, reason);
+                return false;
+            }
+            default: return throw_error(cx, "the async function's promise never settled (it awaits something that never resolves)");
+        }
+    }
+    bool get_export(const std::string& name, JS::MutableHandleValue fn) {
+        if (!JS_GetProperty(cx, ns, name.c_str(), fn)) return false;
+        if (!fn.isObject() || !JS_ObjectIsFunction(&fn.toObject())) return throw_error(cx, "the script exports no function '" + name + "'");
+        return true;
+    }
+
+    // Runs one command from the engine; leaves the outcome in the bridge.
+    void serve(bridge& b) {
+        JSAutoRealm realm(cx, global);
+        terminating = false;
+        b.failure.clear();
+        b.interrupted = false;
+        b.abort_reason.reset();
+        reset_group();
+        bool ok = true;
+        if (!data_loaded && b.cmd != bridge::command::setup) {  // setup() has run by now
+            data_loaded = true;
+            if (!load_data()) {
+                b.failure = "setup data: " + take_exception(cx);
+                return;
+            }
+        }
+        if (vu()) {
+            JS::RootedValue it(cx, JS::NumberValue(static_cast<double>(vu()->iteration)));
+            ok = JS_SetProperty(cx, global, "__ITER", it);
+        }
+        ok = ok && vars_in();
+        JS::RootedValue fn(cx), result(cx);
+        switch (b.cmd) {
+            case bridge::command::call: {
+                ok = ok && get_export(b.function, &fn);
+                JS::RootedObject ctx(cx, JS_NewPlainObject(cx));
+                if (ok && ctx && vu()) {
+                    set_number(cx, ctx, "vu", static_cast<double>(vu()->id));
+                    set_number(cx, ctx, "iteration", static_cast<double>(vu()->iteration));
+                    set_string(cx, ctx, "scenario", vu()->scenario);
+                }
+                JS::RootedValueArray<2> args(cx);
+                args[0].set(data);
+                args[1].setObjectOrNull(ctx);
+                ok = ok && invoke(fn, args, &result);
+                break;
+            }
+            case bridge::command::setup: {
+                ok = ok && get_export("setup", &fn) && invoke(fn, JS::HandleValueArray::empty(), &result);
+                if (ok) {
+                    if (result.isUndefined()) {
+                        prog.setup_json = "null";
+                    } else {
+                        JS::RootedValue err(cx);
+                        std::string json = stringify(result);
+                        if (json.empty() || JS_IsExceptionPending(cx)) {
+                            std::string why = JS_IsExceptionPending(cx) ? take_exception(cx) : "it is not JSON";
+                            b.failure = "setup() must return JSON-serialisable data (it is shared with every VU as JSON): " + why;
+                            ok = true;
+                        } else {
+                            prog.setup_json = std::move(json);
+                        }
+                    }
+                }
+                break;
+            }
+            case bridge::command::teardown: {
+                JS::RootedValueArray<1> args(cx);
+                args[0].set(data);
+                ok = ok && get_export("teardown", &fn) && invoke(fn, args, &result);
+                break;
+            }
+            case bridge::command::before: {
+                JS::RootedObject req(cx, request_object(*b.req));
+                ok = ok && req && get_export("beforeRequest", &fn);
+                JS::RootedValueArray<1> args(cx);
+                if (req) args[0].setObject(*req);
+                ok = ok && invoke(fn, args, &result);
+                if (ok) {
+                    if (result.isObject()) req = &result.toObject();
+                    ok = read_request(req, *b.req);
+                }
+                break;
+            }
+            case bridge::command::after: {
+                JS::RootedObject res(cx, response_object(*b.res));
+                ok = ok && res && get_export("afterRequest", &fn);
+                JS::RootedValueArray<1> args(cx);
+                if (res) args[0].setObject(*res);
+                ok = ok && invoke(fn, args, &result);
+                break;
+            }
+            default: break;
+        }
+        if (!ok) {
+            if (terminating || b.stop.load() || !JS_IsExceptionPending(cx)) {
+                b.interrupted = !b.abort_reason && (terminating || b.stop.load());
+                if (!b.interrupted && !b.abort_reason) b.failure = take_exception(cx);
+                JS_ClearPendingException(cx);
+            } else {
+                b.failure = take_exception(cx);
+            }
+        }
+        vars_out();
+        JS_ClearPendingException(cx);
+    }
+
+    JSObject* request_object(const request& r) {
+        JS::RootedObject o(cx, JS_NewPlainObject(cx)), h(cx, JS_NewPlainObject(cx));
+        if (!o || !h) return nullptr;
+        for (auto& [k, v] : r.headers) set_string(cx, h, k.c_str(), v);
+        JS::RootedValue hv(cx, JS::ObjectValue(*h));
+        bool ok = set_string(cx, o, "name", r.name) && set_string(cx, o, "method", r.method) && set_string(cx, o, "url", r.url) &&
+                  set_string(cx, o, "body", r.body) && JS_SetProperty(cx, o, "headers", hv);
+        return ok ? o.get() : nullptr;
+    }
+    bool read_request(JS::HandleObject o, request& r) {
+        JS::RootedValue v(cx);
+        for (auto [key, field] : {std::pair{"name", &r.name}, std::pair{"method", &r.method}, std::pair{"url", &r.url}, std::pair{"body", &r.body}}) {
+            if (!JS_GetProperty(cx, o, key, &v)) return false;
+            if (!v.isUndefined()) *field = v.isObject() ? stringify(v) : to_utf8(cx, v);
+        }
+        if (!JS_GetProperty(cx, o, "headers", &v)) return false;
+        if (v.isObject()) {
+            r.headers.clear();
+            JS::RootedObject h(cx, &v.toObject());
+            return for_each_string(h, [&](std::string k, std::string val) { r.headers.emplace_back(std::move(k), std::move(val)); });
+        }
+        return true;
+    }
+};
+
+inline bool interrupt_callback(JSContext* cx) {
+    auto* p = static_cast<instance*>(JS_GetContextPrivate(cx));
+    return !(p && p->link && p->link->stop.load(std::memory_order_relaxed));
+}
+
+// --- a VU's JavaScript thread ---------------------------------------------
+
+class vu_thread {
+  public:
+    // `vu` is null for the setup/teardown instance.
+    vu_thread(program& p, ld::vu_context* vu, vars_map* vars) : prog_(p), vars_(vars) {
+        b_.vu = vu;
+        pthread_attr_t attr;
+        pthread_attr_init(&attr);
+        pthread_attr_setstacksize(&attr, vu_stack_bytes);
+        int rc = pthread_create(&thread_, &attr, &vu_thread::start, this);
+        pthread_attr_destroy(&attr);
+        if (rc != 0) throw std::runtime_error(std::string("cannot start a JavaScript VU thread: ") + std::strerror(rc));
+    }
+    ~vu_thread() {
+        int s;
+        while ((s = b_.init_state.load(std::memory_order_acquire)) != 2) b_.init_state.wait(s);
+        b_.cmd = bridge::command::quit;
+        b_.turn.store(1, std::memory_order_release);
+        b_.turn.notify_one();
+        pthread_join(thread_, nullptr);
+    }
+    vu_thread(const vu_thread&) = delete;
+
+    bridge& link() noexcept { return b_; }
+
+    // Engine side: runs the command set in the bridge to its end, serving the
+    // requests and sleeps it asks for on `http` (the VU's client).
+    task<> drive(client& http) {
+        b_.ioc = &http.thread().ioc;
+        co_await bridge::ready{b_};
+        if (!b_.init_error.empty()) throw std::runtime_error(b_.init_error);
+        b_.stop.store(false);
+        ld::vu_context* vu = b_.vu;
+        for (;;) {
+            co_await bridge::give_turn{b_};
+            ld::current_vu = vu;
+            for (auto& op : b_.ops) instance::apply(op, vu);
+            b_.ops.clear();
+            ld::current_vu = vu;
+            if (b_.asked == bridge::ask::done) break;
+            try {
+                if (b_.asked == bridge::ask::http) {
+                    params p;
+                    p.name = b_.name;
+                    std::size_t n = 0;
+                    for (auto& [k, v] : b_.tags)
+                        if (n < std::size(p.tags)) p.tags[n++] = {k, v};
+                    p.timeout = b_.timeout;
+                    p.redirects = b_.redirects;
+                    p.header_list = b_.headers;
+                    b_.answer = &co_await http.send(b_.method, b_.url, b_.body, p);
+                } else {
+                    auto until = ld::now_ns() + static_cast<std::int64_t>(b_.sleep_seconds * 1e9);
+                    if (vu) {
+                        co_await vu->wait_until(until);
+                    } else {
+                        boost::asio::steady_timer t(http.thread().ioc);
+                        t.expires_at(clock::time_point(nanoseconds(until)));
+                        co_await ld::io([&](auto h) { t.async_wait(std::move(h)); });
+                    }
+                }
+            } catch (const interrupted_error&) {
+                b_.answer_interrupted = true;
+            }
+        }
+        if (b_.abort_reason) {
+            http.thread().engine->abort(*b_.abort_reason, ld::abort_kind::script, true);
+            throw ld::script_abort{};
+        }
+        if (b_.interrupted) throw interrupted_error{};
+        if (!b_.failure.empty()) throw std::runtime_error(b_.failure);
+    }
+
+    // From any thread: stop the JavaScript now (the VU was interrupted).
+    void interrupt() {
+        b_.stop.store(true);
+        if (auto* cx = b_.cx.load()) JS_RequestInterruptCallback(cx);
+    }
+
+  private:
+    static void* start(void* self) {
+        static_cast<vu_thread*>(self)->main();
+        return nullptr;
+    }
+    void init_done() {
+        b_.turn.store(0, std::memory_order_release);
+        int prev = b_.init_state.exchange(2, std::memory_order_acq_rel);
+        b_.init_state.notify_all();
+        if (prev == 1) boost::asio::post(*b_.ioc, [h = b_.waiting] { h.resume(); });
+    }
+    void main() {
+        JSContext* cx = JS_NewContext(heap_max_bytes, prog_.parent);
+        if (!cx) {
+            b_.init_error = "cannot create a JavaScript context (out of memory?)";
+            init_done();
+            b_.wait_turn();
+            return;
+        }
+        {
+            instance in(cx, prog_, &b_);
+            in.vars = vars_;
+            try {
+                setup_context(cx, stack_quota_bytes);
+                JS_AddInterruptCallback(cx, &interrupt_callback);
+                b_.cx.store(cx);
+                if (!in.boot(prog_.env)) b_.init_error = "init code: " + take_exception(cx);
+            } catch (const std::exception& e) {
+                b_.init_error = e.what();
+            }
+            init_done();
+            for (;;) {
+                b_.wait_turn();
+                if (b_.cmd == bridge::command::quit) break;
+                if (b_.init_error.empty()) in.serve(b_);
+                b_.asked = bridge::ask::done;
+                auto h = b_.waiting;
+                b_.turn.store(0, std::memory_order_release);
+                boost::asio::post(*b_.ioc, [h] { h.resume(); });
+            }
+            b_.cx.store(nullptr);
+        }
+        JS_DestroyContext(cx);
+    }
+
+    program& prog_;
+    vars_map* vars_;
+    bridge b_;
+    pthread_t thread_{};
+};
+
+}  // namespace detail
+}  // namespace loadkit::js

@@ -1,0 +1,177 @@
+#pragma once
+// loadkit::js::script: a JavaScript module (k6's script format) as the
+// engine's `loadkit::script`. Its exported functions are the VU code, the
+// hooks and setup/teardown/handleSummary; its `options` become a plan (see
+// options.hpp). Construct it on the thread that will run the engine and call
+// handleSummary: its init context (the parent runtime) lives there.
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <thread>
+
+#include <nlohmann/json.hpp>
+
+#include "runtime.hpp"
+
+namespace loadkit::js {
+
+struct load_options {
+    std::map<std::string, std::string, std::less<>> env;  // -e values: __ENV in the init context
+};
+
+namespace detail {
+
+// The engine's side of a JavaScript VU: commands go to the VU's own thread.
+class js_vu final : public loadkit::script_vu {
+  public:
+    js_vu(program& p, ld::vu_context& ctx, client& http, vars_map& vars) : thread_(p, &ctx, &vars), http_(http), ctx_(ctx), prog_(p) {
+        ctx.interrupt_self = this;
+        ctx.on_interrupt = [](void* self) { static_cast<js_vu*>(self)->thread_.interrupt(); };
+    }
+    ~js_vu() override {
+        ctx_.on_interrupt = nullptr;
+        ctx_.interrupt_self = nullptr;
+    }
+    task<> call(std::string_view function) override {
+        auto& b = thread_.link();
+        b.cmd = bridge::command::call;
+        b.function.assign(function);
+        return thread_.drive(http_);
+    }
+    bool has_before_request() const noexcept override { return prog_.exports("beforeRequest"); }
+    bool has_after_request() const noexcept override { return prog_.exports("afterRequest"); }
+    task<> before_request(request& r) override {
+        auto& b = thread_.link();
+        b.cmd = bridge::command::before;
+        b.req = &r;
+        return thread_.drive(http_);
+    }
+    task<> after_request(const response& r) override {
+        auto& b = thread_.link();
+        b.cmd = bridge::command::after;
+        b.res = &r;
+        return thread_.drive(http_);
+    }
+
+  private:
+    vu_thread thread_;
+    client& http_;
+    ld::vu_context& ctx_;
+    program& prog_;
+};
+
+}  // namespace detail
+
+class script final : public loadkit::script {
+  public:
+    // Compiles the module and its imports and runs its init code once (for
+    // `options` and the list of exports). Throws script_error with
+    // FILE:LINE:COL on a syntax error or an exception in init code.
+    explicit script(const std::string& path, load_options o = {}) : owner_(std::this_thread::get_id()) {
+        detail::init_process();
+        std::error_code ec;
+        auto abs = std::filesystem::absolute(path, ec).lexically_normal();
+        if (!std::filesystem::is_regular_file(abs, ec)) throw script_error(path + ": cannot open the script");
+        prog_.main = abs;
+        prog_.dir = abs.parent_path();
+        prog_.env = std::move(o.env);
+        cx_ = JS_NewContext(detail::heap_max_bytes);
+        if (!cx_) throw script_error("cannot create a JavaScript context");
+        prog_.parent = JS_GetRuntime(cx_);
+        try {
+            detail::setup_context(cx_, 4u << 20);  // the calling thread's stack (8 MB by default)
+            init_ = std::make_unique<detail::instance>(cx_, prog_, nullptr);
+            if (!init_->boot(prog_.env)) throw script_error(detail::take_exception(cx_));
+            JSAutoRealm realm(cx_, init_->global);
+            JS::Rooted<JS::IdVector> ids(cx_, JS::IdVector(cx_));
+            if (!JS_Enumerate(cx_, init_->ns, &ids)) throw script_error(detail::take_exception(cx_));
+            JS::RootedValue key(cx_), val(cx_);
+            JS::RootedId id(cx_);
+            for (std::size_t i = 0; i < ids.length(); ++i) {
+                id = ids[i];
+                if (!JS_IdToValue(cx_, id, &key) || !JS_GetPropertyById(cx_, init_->ns, id, &val)) throw script_error(detail::take_exception(cx_));
+                auto name = detail::to_utf8(cx_, key);
+                if (val.isObject() && JS_ObjectIsFunction(&val.toObject())) prog_.functions.insert(name);
+                if (name == "options" && val.isObject()) {
+                    auto text = init_->stringify(val);
+                    if (JS_IsExceptionPending(cx_)) throw script_error(path + ": options: " + detail::take_exception(cx_));
+                    prog_.options = nlohmann::json::parse(text, nullptr, false);
+                    if (prog_.options.is_discarded()) throw script_error(path + ": the exported options are not JSON");
+                }
+            }
+        } catch (...) {
+            init_.reset();
+            prog_.modules.clear();
+            prog_.prelude = nullptr;
+            JS_DestroyContext(cx_);
+            throw;
+        }
+    }
+    ~script() override {
+        control_.reset();
+        init_.reset();
+        prog_.modules.clear();  // stencils before the runtime they were compiled in
+        prog_.prelude = nullptr;
+        JS_DestroyContext(cx_);
+    }
+    script(const script&) = delete;
+    script& operator=(const script&) = delete;
+
+    // The exported `options` (k6's), or null.
+    const nlohmann::json& options() const noexcept { return prog_.options; }
+    std::string path() const { return prog_.main.string(); }
+    // What setup() returned, as JSON text ("null" before setup or without one).
+    const std::string& setup_data() const noexcept { return prog_.setup_json; }
+
+    bool has_function(std::string_view name) const override { return prog_.exports(name); }
+    bool has_setup() const override { return prog_.exports("setup"); }
+    bool has_teardown() const override { return prog_.exports("teardown"); }
+    task<> setup(client& c) override {
+        auto& t = control();
+        t.link().cmd = detail::bridge::command::setup;
+        co_await t.drive(c);
+    }
+    task<> teardown(client& c) override {
+        auto& t = control();
+        t.link().cmd = detail::bridge::command::teardown;
+        co_await t.drive(c);
+    }
+    std::unique_ptr<script_vu> create_vu(loadkit::detail::vu_context& vu, client& http, vars_map& vars) override {
+        return std::make_unique<detail::js_vu>(prog_, vu, http, vars);
+    }
+    bool has_handle_summary() const override { return prog_.exports("handleSummary"); }
+    // handleSummary(data) in the init context: a string, an object, or null.
+    nlohmann::json handle_summary(const nlohmann::json& data) override {
+        if (std::this_thread::get_id() != owner_)
+            throw std::logic_error("handleSummary must run on the thread that loaded the script");
+        JSAutoRealm realm(cx_, init_->global);
+        JS::RootedValue fn(cx_), result(cx_), arg(cx_);
+        JS::RootedString text(cx_, detail::new_string(cx_, data.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)));
+        bool ok = text && JS_ParseJSON(cx_, text, &arg) && init_->get_export("handleSummary", &fn);
+        JS::RootedValueArray<1> args(cx_);
+        args[0].set(arg);
+        ok = ok && init_->invoke(fn, args, &result);
+        if (!ok) throw std::runtime_error(detail::take_exception(cx_));
+        if (result.isNullOrUndefined()) return nullptr;
+        if (result.isString()) return detail::to_utf8(cx_, result);
+        auto json = nlohmann::json::parse(init_->stringify(result), nullptr, false);
+        if (json.is_discarded()) throw std::runtime_error("handleSummary returned something that is neither a string nor JSON");
+        return json;
+    }
+
+  private:
+    detail::vu_thread& control() {
+        if (!control_) control_ = std::make_unique<detail::vu_thread>(prog_, nullptr, nullptr);
+        return *control_;
+    }
+
+    detail::program prog_;
+    JSContext* cx_ = nullptr;
+    std::unique_ptr<detail::instance> init_;      // the init context: options, exports, handleSummary
+    std::unique_ptr<detail::vu_thread> control_;  // setup and teardown
+    std::thread::id owner_;
+};
+
+}  // namespace loadkit::js
