@@ -1,9 +1,9 @@
 // loadkit: the runner. The same engine as the C++ DSL, driven by YAML flows.
 //
-//   loadkit run FILE.yaml [-u N] [-d 30s] [-i N] [-e KEY=VALUE]... [--target URL|builtin]
+//   loadkit run FILE.yaml|FILE.js [-u N] [-d 30s] [-i N] [-e KEY=VALUE]... [--target URL|builtin]
 //                         [--threads N] [--summary-export FILE] [--out json=FILE]
 //                         [--quiet] [--no-color] [--no-thresholds]
-//   loadkit validate FILE.yaml
+//   loadkit validate FILE.yaml|FILE.js
 //   loadkit serve [--port N] [--address A] [--tls] [--threads N]
 //   loadkit version
 //
@@ -17,6 +17,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <map>
 #include <vector>
 
 #include <unistd.h>
@@ -28,6 +29,9 @@
 #include <loadkit/report/json_lines.hpp>
 #include <loadkit/target/server.hpp>
 #include <loadkit/yaml.hpp>
+#if LOADKIT_RUNNER_JS
+#include <loadkit/js.hpp>
+#endif
 
 #include "progress.hpp"
 
@@ -55,11 +59,45 @@ struct run_flags {
     bool quiet = false, no_color = false, no_thresholds = false;
 };
 
-// The file, with -u/-d/-i applied; load_error/config_error on mistakes.
-loadkit::yaml::plan load(const run_flags& f) {
-    if (has_suffix(f.file, ".js") || has_suffix(f.file, ".mjs"))
-        throw std::invalid_argument(f.file + ": running a JavaScript file needs the JavaScript adapter, which this build does not have");
-    auto p = loadkit::yaml::load_file(f.file);
+using env_map = std::map<std::string, std::string, std::less<>>;
+
+// A test: its plan and the script it runs with (none for plain YAML).
+struct loaded_test {
+    loadkit::yaml::plan plan;
+    std::unique_ptr<loadkit::script> script;
+};
+
+// The file (YAML, or a k6-style JavaScript module) and its script.
+// load_error/config_error on mistakes in the file; js::script_error (or
+// std::invalid_argument without the adapter) on a script that cannot run.
+loaded_test load_test(const std::string& file, const env_map& env) {
+    loaded_test t;
+    bool js_file = has_suffix(file, ".js") || has_suffix(file, ".mjs");
+#if LOADKIT_RUNNER_JS
+    if (js_file) {
+        auto s = std::make_unique<loadkit::js::script>(file, loadkit::js::load_options{env});
+        t.plan = loadkit::js::make_plan(*s);
+        t.script = std::move(s);
+    } else {
+        t.plan = loadkit::yaml::load_file(file);
+        if (!t.plan.script.empty()) {
+            auto s = std::make_unique<loadkit::js::script>(t.plan.script, loadkit::js::load_options{env});
+            loadkit::yaml::check_script_functions(t.plan, *s);
+            t.script = std::move(s);
+        }
+    }
+#else
+    (void)env;
+    if (js_file) throw std::invalid_argument(file + ": running a JavaScript file needs the JavaScript adapter, which this build does not have");
+    t.plan = loadkit::yaml::load_file(file);
+    if (!t.plan.script.empty())
+        throw std::invalid_argument(t.plan.file + ": script '" + t.plan.script + "' needs the JavaScript adapter, which this build does not have");
+#endif
+    return t;
+}
+
+// -u/-d/-i applied to the plan.
+void apply_flags(const run_flags& f, loadkit::yaml::plan& p) {
     std::optional<int> vus;
     std::optional<loadkit::nanoseconds> duration;
     std::optional<std::int64_t> iterations;
@@ -77,22 +115,9 @@ loadkit::yaml::plan load(const run_flags& f) {
         iterations = f.iterations;
     }
     loadkit::yaml::apply_shortcuts(p, vus, duration, iterations);
-    return p;
 }
 
 int run(const run_flags& f) {
-    loadkit::yaml::plan plan;
-    try {
-        plan = load(f);
-    } catch (const std::invalid_argument& e) {
-        return fail(loadkit::exit_code::script_error, e.what());
-    } catch (const loadkit::config_error& e) {
-        return fail(loadkit::exit_code::invalid_config, e.what());
-    }
-    if (!plan.script.empty())
-        return fail(loadkit::exit_code::script_error,
-                    plan.file + ": script '" + plan.script + "' needs the JavaScript adapter, which this build does not have");
-
     loadkit::options o;
     o.threads = f.threads;
     o.summary_export = f.summary_export;
@@ -102,6 +127,21 @@ int run(const run_flags& f) {
         if (eq == std::string::npos || eq == 0) return fail(usage_error, "-e/--env: expected KEY=VALUE, found '" + kv + "'");
         o.env[kv.substr(0, eq)] = kv.substr(eq + 1);
     }
+    loaded_test test;
+    try {
+        test = load_test(f.file, env_map(o.env.begin(), o.env.end()));
+        apply_flags(f, test.plan);
+    } catch (const std::invalid_argument& e) {
+        return fail(loadkit::exit_code::script_error, e.what());
+#if LOADKIT_RUNNER_JS
+    } catch (const loadkit::js::script_error& e) {
+        return fail(loadkit::exit_code::script_error, e.what());
+#endif
+    } catch (const loadkit::config_error& e) {
+        return fail(loadkit::exit_code::invalid_config, e.what());
+    }
+    auto& plan = test.plan;
+
     // the built-in target, in this process, when asked for
     std::unique_ptr<loadkit::target_server> builtin;
     std::string target = f.target.empty() ? plan.target : f.target;
@@ -139,7 +179,7 @@ int run(const run_flags& f) {
         };
     }
     try {
-        auto r = loadkit::yaml::run(plan, o);
+        auto r = loadkit::yaml::run(plan, o, test.script.get());
         return r.exit_code();
     } catch (const loadkit::config_error& e) {
         return fail(loadkit::exit_code::invalid_config, plan.file + ": " + e.what());
@@ -148,14 +188,21 @@ int run(const run_flags& f) {
 
 int validate(const std::string& file) {
     try {
-        auto p = loadkit::yaml::load_file(file);
+        auto t = load_test(file, {});
+        auto& p = t.plan;
         std::cout << file << ": valid, " << p.scenarios.size() << (p.scenarios.size() == 1 ? " scenario" : " scenarios") << "\n";
         for (auto& s : p.scenarios)
             std::cout << "  * " << s.name << ": " << loadkit::executor_name(s.exec) << ", "
                       << loadkit::detail::schedule::describe(s.exec) << ", " << s.flow.size() << (s.flow.size() == 1 ? " step" : " steps")
-                      << "\n";
-        if (!p.script.empty()) std::cout << "  (script " << p.script << " not checked: this build has no JavaScript adapter)\n";
+                      << (s.exec_function.empty() ? "" : ", exec " + s.exec_function) << "\n";
+        if (t.script) std::cout << "  script " << p.script << ": compiled, init code ran, functions found\n";
         return 0;
+    } catch (const std::invalid_argument& e) {
+        return fail(loadkit::exit_code::script_error, e.what());
+#if LOADKIT_RUNNER_JS
+    } catch (const loadkit::js::script_error& e) {
+        return fail(loadkit::exit_code::script_error, e.what());
+#endif
     } catch (const loadkit::config_error& e) {
         return fail(loadkit::exit_code::invalid_config, e.what());
     }
@@ -196,7 +243,7 @@ int main(int argc, char** argv) {
 
     run_flags rf;
     auto* run_cmd = app.add_subcommand("run", "Run a load test");
-    run_cmd->add_option("file", rf.file, "The test: a YAML file")->required();
+    run_cmd->add_option("file", rf.file, "The test: a YAML file or a k6-style JavaScript module")->required();
     run_cmd->add_option("-u,--vus", rf.vus, "VUs (overrides the file: with -d, constant-vus; with -i, shared-iterations)");
     run_cmd->add_option("-d,--duration", rf.duration, "Duration, e.g. 30s or 1m30s (overrides the file: constant-vus)");
     run_cmd->add_option("-i,--iterations", rf.iterations, "Iterations in total (overrides the file: shared-iterations)");
@@ -211,7 +258,7 @@ int main(int argc, char** argv) {
 
     std::string validate_file;
     auto* validate_cmd = app.add_subcommand("validate", "Check a file (parse and validate, send nothing)");
-    validate_cmd->add_option("file", validate_file, "The test: a YAML file")->required();
+    validate_cmd->add_option("file", validate_file, "The test: a YAML file or a k6-style JavaScript module")->required();
 
     std::string address = "127.0.0.1";
     int port = 8080, serve_threads = 1;

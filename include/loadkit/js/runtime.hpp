@@ -75,6 +75,11 @@
 
 extern char** environ;
 
+// SpiderMonkey's rooting keeps the addresses of stack roots in the context,
+// by design; g++ 12 reads that as a dangling pointer.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wdangling-pointer"
+
 namespace loadkit::js {
 
 // A script that cannot run: a syntax error, an exception in init code, a
@@ -265,6 +270,12 @@ struct metric_op {
     std::vector<std::pair<std::string, std::string>> tags;
 };
 
+inline metric_op group_op(std::string path) {
+    metric_op op{metric_op::group};
+    op.name = std::move(path);
+    return op;
+}
+
 struct bridge {
     enum class command { none, call, setup, teardown, before, after, quit };
     enum class ask { done, http, sleep };
@@ -371,7 +382,7 @@ struct instance {
     // Creates the global, runs the prelude, then the main module's init code.
     // False with an exception pending on failure.
     bool boot(const std::map<std::string, std::string, std::less<>>& env) {
-        static JSClass global_class = {"global", JSCLASS_GLOBAL_FLAGS, &JS::DefaultGlobalClassOps};
+        static JSClass global_class = {"global", JSCLASS_GLOBAL_FLAGS, &JS::DefaultGlobalClassOps, nullptr, nullptr, nullptr};
         JS::RealmOptions options;
         global = JS_NewGlobalObject(cx, &global_class, nullptr, JS::FireOnNewGlobalHook, options);
         if (!global) return false;
@@ -695,7 +706,7 @@ struct instance {
         if (name.find("::") != std::string::npos) return throw_error(cx, "group names must not contain '::'");
         self.group_stack.push_back(self.group_path.size());
         self.group_path += "::" + name;
-        self.push({metric_op::group, false, metric_kind::counter, 0, 0, self.group_path, {}});
+        self.push(group_op(self.group_path));
         args.rval().setNumber(static_cast<double>(ld::now_ns()));
         return true;
     }
@@ -704,11 +715,17 @@ struct instance {
         auto& self = of(cx);
         if (self.group_stack.empty()) return true;
         if (JS::ToBoolean(args.get(1)) && args.get(0).isNumber())
-            self.push({metric_op::sample, true, metric_kind::trend, ld::metric_registry::get().group_duration_id(),
-                       (static_cast<double>(ld::now_ns()) - args.get(0).toNumber()) / 1e6, {}, {}});
+        {
+            metric_op op{metric_op::sample};
+            op.flag = true;
+            op.metric_kind_ = metric_kind::trend;
+            op.metric = ld::metric_registry::get().group_duration_id();
+            op.value = (static_cast<double>(ld::now_ns()) - args.get(0).toNumber()) / 1e6;
+            self.push(std::move(op));
+        }
         self.group_path.resize(self.group_stack.back());
         self.group_stack.pop_back();
-        self.push({metric_op::group, false, metric_kind::counter, 0, 0, self.group_path, {}});
+        self.push(group_op(self.group_path));
         args.rval().setUndefined();
         return true;
     }
@@ -716,7 +733,7 @@ struct instance {
         if (group_path.empty()) return;
         group_path.clear();
         group_stack.clear();
-        push({metric_op::group, false, metric_kind::counter, 0, 0, {}, {}});
+        push(group_op({}));
     }
 
     static bool n_log(JSContext* cx, unsigned argc, JS::Value* vp) {
@@ -1159,3 +1176,5 @@ class vu_thread {
 
 }  // namespace detail
 }  // namespace loadkit::js
+
+#pragma GCC diagnostic pop
