@@ -153,7 +153,7 @@ const session = { vars: {} };
 for (const [k, v] of Object.entries({ http, check, group, sleep, console, crypto, encoding, session, Counter, Gauge, Rate, Trend, exec, SharedArray, fail,
                                        open: (path, mode) => lk.open(String(path), mode === 'b' ? 'b' : 't') }))
   hide(k, v);
-hide('__loadkit', { deepFreeze, modules: {
+hide('__loadkit', { deepFreeze, asResponse: (raw) => Object.setPrototypeOf(raw, Response.prototype), modules: {
   'k6': { check, group, sleep, fail, default: { check, group, sleep, fail } },
   'k6/http': Object.assign({ default: http }, http),
   'k6/metrics': { Counter, Gauge, Rate, Trend, default: { Counter, Gauge, Rate, Trend } },

@@ -262,6 +262,7 @@ struct program {
 // A metric sample made in JavaScript, applied on the worker.
 struct metric_op {
     enum kind_t : std::uint8_t { check, sample, group } kind;
+    explicit metric_op(kind_t k) : kind(k) {}
     bool flag = false;                 // check: passed; sample: time values
     metric_kind metric_kind_ = metric_kind::counter;
     std::uint32_t metric = 0;
@@ -380,13 +381,22 @@ struct instance {
     ld::vu_context* vu() const { return link ? link->vu : nullptr; }
 
     // Creates the global, runs the prelude, then the main module's init code.
-    // False with an exception pending on failure.
+    // On failure: false, with the exception's text in `error`.
+    std::string error;
     bool boot(const std::map<std::string, std::string, std::less<>>& env) {
         static JSClass global_class = {"global", JSCLASS_GLOBAL_FLAGS, &JS::DefaultGlobalClassOps, nullptr, nullptr, nullptr};
         JS::RealmOptions options;
         global = JS_NewGlobalObject(cx, &global_class, nullptr, JS::FireOnNewGlobalHook, options);
-        if (!global) return false;
+        if (!global) {
+            error = take_exception(cx);
+            return false;
+        }
         JSAutoRealm realm(cx, global);
+        if (boot_in_realm(env)) return true;
+        error = take_exception(cx);  // inside the realm: the exception lives there
+        return false;
+    }
+    bool boot_in_realm(const std::map<std::string, std::string, std::less<>>& env) {
         if (!JS::InitRealmStandardClasses(cx)) return false;
         JS::SetModuleResolveHook(JS_GetRuntime(cx), &instance::resolve_hook);
         if (!define_natives()) return false;
@@ -992,6 +1002,12 @@ struct instance {
             }
             case bridge::command::after: {
                 JS::RootedObject res(cx, response_object(*b.res));
+                JS::RootedValue as_response(cx), ignored(cx);
+                if (res && loadkit_helper("asResponse", &as_response)) {  // res.json() as for http.* responses
+                    JS::RootedValueArray<1> raw(cx);
+                    raw[0].setObject(*res);
+                    ok = ok && JS_CallFunctionValue(cx, nullptr, as_response, raw, &ignored);
+                }
                 ok = ok && res && get_export("afterRequest", &fn);
                 JS::RootedValueArray<1> args(cx);
                 if (res) args[0].setObject(*res);
@@ -1149,7 +1165,7 @@ class vu_thread {
                 setup_context(cx, stack_quota_bytes);
                 JS_AddInterruptCallback(cx, &interrupt_callback);
                 b_.cx.store(cx);
-                if (!in.boot(prog_.env)) b_.init_error = "init code: " + take_exception(cx);
+                if (!in.boot(prog_.env)) b_.init_error = "init code: " + in.error;
             } catch (const std::exception& e) {
                 b_.init_error = e.what();
             }

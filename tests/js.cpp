@@ -1,0 +1,371 @@
+// The JavaScript adapter against servers the tests start on 127.0.0.1: the
+// seed's lifecycle examples as written (counted by the server), a plain k6
+// script, the k6/* modules, async functions, errors with their locations,
+// interrupts of running JavaScript, and the runner with scripts.
+#include <catch2/catch.hpp>
+
+#include <chrono>
+#include <csignal>
+#include <string>
+#include <thread>
+
+#include <loadkit.hpp>
+#include <loadkit/js.hpp>
+
+#include "support.hpp"
+
+using namespace std::chrono_literals;
+using test_support::scratch;
+
+namespace {
+
+loadkit::options quiet_options(const std::string& target, int threads = 2) {
+    loadkit::options o;
+    o.threads = threads;
+    o.print_summary = false;
+    o.handle_signals = false;
+    o.env["TARGET"] = target;
+    return o;
+}
+
+double agg(const nlohmann::json& summary, std::string_view metric, const char* field) {
+    auto* a = loadkit::find_metric(summary, metric);
+    if (!a) FAIL("no metric " << metric);
+    return (*a)[field].get<double>();
+}
+bool all_checks_pass(const nlohmann::json& summary, double at_least = 1) {
+    double passes = 0;
+    for (auto& c : summary["checks"]) {
+        INFO("check " << c["name"]);
+        CHECK(c["fails"].get<double>() == 0);
+        passes += c["passes"].get<double>();
+    }
+    return passes >= at_least;
+}
+
+// Loads `file` and runs it with its own options, in this process.
+loadkit::run_result run_script(const std::string& file, const std::string& target, int threads = 2) {
+    loadkit::js::script s(file, {{{"TARGET", target}}});
+    auto plan = loadkit::js::make_plan(s);
+    return loadkit::yaml::run(plan, quiet_options(target, threads), &s);
+}
+
+std::size_t occurrences(const std::string& text, const std::string& what) {
+    std::size_t n = 0;
+    for (auto p = text.find(what); p != std::string::npos; p = text.find(what, p + 1)) ++n;
+    return n;
+}
+
+}  // namespace
+
+TEST_CASE("js: crypto and encoding helpers") {
+    using namespace loadkit::js::detail;
+    CHECK(hex(digest("sha256", "abc")) == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+    CHECK(hex(digest("md5", "")) == "d41d8cd98f00b204e9800998ecf8427e");
+    CHECK(hex(digest("sha1", "abc")) == "a9993e364706816aba3e25717850c26c9cd0d89d");
+    CHECK(hex(hmac("sha256", "key", "The quick brown fox jumps over the lazy dog")) ==
+          "f7bc83f430538424b13298e6aa6fb143ef4d59a14946175997479dbc2d1a3cd8");
+    CHECK(b64encode("hello?") == "aGVsbG8/");
+    CHECK(b64encode("hello?", "url") == "aGVsbG8_");
+    CHECK(b64encode("ab") == "YWI=");
+    CHECK(b64encode("ab", "rawstd") == "YWI");
+    CHECK(b64decode("YWI=").value() == "ab");
+    CHECK(b64decode("aGVsbG8_").value() == "hello?");
+    CHECK_FALSE(b64decode("a*b").has_value());
+    CHECK(random_bytes(16).size() == 16);
+    CHECK_THROWS(digest("sha3", "x"));
+}
+
+TEST_CASE("js: a plain k6 script runs unchanged") {
+    loadkit::target_server server;
+    auto r = [&] {
+        loadkit::js::script s(LOADKIT_SOURCE_DIR "/examples/js/k6_script.js", {{{"BASE_URL", server.url()}}});
+        auto plan = loadkit::js::make_plan(s);
+        auto o = quiet_options(server.url());
+        o.env["BASE_URL"] = server.url();
+        loadkit::yaml::apply_shortcuts(plan, 3, std::chrono::milliseconds(600), std::nullopt);
+        return loadkit::yaml::run(plan, o, &s);
+    }();
+    CHECK(r.code == 0);
+    auto iterations = agg(r.summary, "iterations", "count");
+    CHECK(iterations > 0);
+    CHECK(agg(r.summary, "http_reqs", "count") == 3 * iterations);
+    CHECK(server.count("/items") == iterations);
+    CHECK(server.count("/feed") == iterations);
+    CHECK(agg(r.summary, "feed_time", "count") == iterations);
+    CHECK(agg(r.summary, "group_duration", "count") == iterations);
+    CHECK(all_checks_pass(r.summary, 3 * iterations));
+}
+
+#ifdef LOADKIT_RUNNER_PATH
+using test_support::run_runner;
+
+TEST_CASE("js: the seed's lifecycle runs as written") {
+    loadkit::target_server server;
+    auto yaml = LOADKIT_SOURCE_DIR "/examples/js/lifecycle.yaml";
+    auto r = run_runner({"run", yaml, "--target", server.url(), "-q"});
+    INFO(r.err);
+    CHECK(r.code == 0);
+    CHECK(server.count("/auth/token") == 1);   // setup once
+    CHECK(server.count("/auth/revoke") == 1);  // teardown once
+    CHECK(server.count("/auth/login") == 5);   // on_start once per VU
+    CHECK(server.count("/auth/logout") == 5);  // on_stop once per VU
+    CHECK(server.count("/echo") == 15);        // the YAML step, 5 VUs x 3 iterations
+    CHECK(server.count("/feed") == 15);        // browse, after the flow
+    CHECK(server.count("/items") >= 2);        // buyFlow, 2 VUs, 1 s sleeps in 2 s
+    // handleSummary's string replaces the console report
+    CHECK_THAT(r.out, Catch::Contains("requests: " + std::to_string(server.total())));
+    CHECK_THAT(r.out, Catch::Contains("thresholds passed: true"));
+    CHECK_THAT(r.out, !Catch::Contains("http_req_duration...."));
+}
+
+TEST_CASE("js: teardown runs once even after SIGINT") {
+    loadkit::target_server server;
+    scratch s;
+    s.write("t.js", R"(
+export function setup() { return { token: http.post('/auth/token', '{}').json().token }; }
+export default function (data) { http.get('/feed', { headers: { Authorization: `Bearer ${data.token}` } }); sleep(0.05); }
+export function teardown(data) { http.post('/auth/revoke', JSON.stringify(data)); }
+export const options = { vus: 3, duration: '60s' };
+)");
+    auto start = std::chrono::steady_clock::now();
+    auto r = run_runner({"run", (s.dir / "t.js").string(), "--target", server.url(), "-q"}, 30s, [&](pid_t pid) {
+        for (int i = 0; i < 500 && server.count("/feed") < 10; ++i) std::this_thread::sleep_for(10ms);
+        ::kill(pid, SIGINT);
+    });
+    INFO(r.err);
+    CHECK(r.code == 105);
+    CHECK(std::chrono::steady_clock::now() - start < 20s);
+    CHECK(server.count("/auth/token") == 1);
+    CHECK(server.count("/auth/revoke") == 1);
+    CHECK_THAT(r.err, Catch::Contains("SIGINT"));
+}
+
+TEST_CASE("js: hooks wrap YAML request steps only") {
+    loadkit::target_server server;
+    scratch s;
+    s.write("hooks.js", R"(
+import { Counter } from 'k6/metrics';
+import crypto from 'k6/crypto';
+const before = new Counter('before_calls');
+const after = new Counter('after_calls');
+export function beforeRequest(req) {
+  before.add(1);
+  req.headers['X-Signature'] = crypto.hmac('sha256', __ENV.SIGNING_KEY, req.body || '', 'hex');
+  if (req.name === 'rewritten') { req.url = '/status/201'; return req; }
+  // returning nothing keeps the (mutated) request
+}
+export function afterRequest(res) {
+  after.add(1);
+  if (res.name === 'signed') {
+    const sig = res.json().headers['X-Signature'];
+    check(sig, { 'signed with the hmac': (v) => v === crypto.hmac('sha256', __ENV.SIGNING_KEY, 'order=42', 'hex') });
+  }
+  if (res.name === 'rewritten') check(res, { 'rewritten to 201': (r) => r.status === 201 });
+}
+export function own(data) {
+  const res = http.get('/echo');
+  check(res, { 'own calls are not signed': (r) => r.json().headers['X-Signature'] === undefined });
+}
+)");
+    auto yaml = s.write("hooks.yaml", R"(
+name: hooks
+target: )" + server.url() + R"(
+script: hooks.js
+env: { SIGNING_KEY: k3y }
+scenarios:
+  users:
+    executor: per-vu-iterations
+    vus: 2
+    iterations: 3
+    exec: own
+    flow:
+      - request: { name: signed, method: POST, url: /echo, body: 'order=42' }
+      - request: { name: rewritten, url: /status/500 }
+)");
+    auto r = run_runner({"run", yaml, "-q", "--summary-export", (s.dir / "summary.json").string()});
+    INFO(r.err);
+    REQUIRE(r.code == 0);
+    auto summary = nlohmann::json::parse(std::ifstream(s.dir / "summary.json"));
+    CHECK(agg(summary, "before_calls", "count") == 12);  // 2 YAML steps x 6 iterations
+    CHECK(agg(summary, "after_calls", "count") == 12);
+    CHECK(agg(summary, "http_reqs", "count") == 18);     // and one own request per iteration
+    CHECK(server.count("/status/201") == 6);
+    CHECK(server.count("/status/500") == 0);
+    CHECK(all_checks_pass(summary, 18));
+}
+
+TEST_CASE("js: script errors") {
+    loadkit::target_server server;
+    scratch s;
+    SECTION("a syntax error stops the run before any load, with its location") {
+        auto f = s.write("bad.js", "export default function () {\n  http.get('/');\n  let x = ;\n}\n");
+        auto before = server.total();
+        auto r = run_runner({"run", f, "--target", server.url()});
+        CHECK(r.code == 107);
+        CHECK_THAT(r.err, Catch::Contains("bad.js:3:11") && Catch::Contains("SyntaxError"));
+        CHECK(server.total() == before);
+        CHECK(run_runner({"validate", f}).code == 107);
+    }
+    SECTION("an exception fails its iteration, counted, logged once with its stack") {
+        auto f = s.write("throws.js", "export const options = { vus: 2, iterations: 6 };\nfunction inner() {\n  throw new Error('boom');\n}\n"
+                                      "export default function () {\n  http.get('/json');\n  inner();\n}\n");
+        auto r = run_runner({"run", f, "--target", server.url(), "-q", "--summary-export", (s.dir / "s.json").string()});
+        CHECK(r.code == 0);
+        auto summary = nlohmann::json::parse(std::ifstream(s.dir / "s.json"));
+        CHECK(agg(summary, "iterations", "count") == 6);
+        CHECK(agg(summary, "iterations_failed", "count") == 6);
+        CHECK(server.count("/json") == 6);
+        CHECK(occurrences(r.err, "Error: boom") == 1);
+        CHECK_THAT(r.err, Catch::Contains("throws.js:3:9") && Catch::Contains("inner@"));
+    }
+    SECTION("setup data that is not JSON is a clear script error") {
+        auto f = s.write("setup.js", "export function setup() { return { n: 10n }; }\nexport default function () {}\n");
+        auto r = run_runner({"run", f, "--target", server.url(), "-q"});
+        CHECK(r.code == 107);
+        CHECK_THAT(r.err, Catch::Contains("JSON-serialisable"));
+    }
+    SECTION("imports: k6 modules and the script's own files, never the network") {
+        auto f = s.write("remote.js", "import { x } from 'https://jslib.k6.io/x.js';\nexport default function () {}\n");
+        auto r = run_runner({"run", f});
+        CHECK(r.code == 107);
+        CHECK_THAT(r.err, Catch::Contains("never downloads"));
+        auto g = s.write("missing.js", "import { x } from './nowhere.js';\nexport default function () {}\n");
+        CHECK(run_runner({"run", g}).code == 107);
+    }
+    SECTION("an exec function that does not exist") {
+        auto f = s.write("noexec.js", "export const options = { scenarios: { a: { executor: 'per-vu-iterations', exec: 'nope' } } };\n"
+                                      "export default function () {}\n");
+        auto r = run_runner({"run", f});
+        CHECK(r.code == 104);
+        CHECK_THAT(r.err, Catch::Contains("no exported function 'nope'"));
+    }
+    SECTION("a failing on_start is a warning, not an abort") {
+        s.write("onstart.js", "export function login() { throw new Error('no login today'); }\n"
+                              "export default function () { http.get('/json'); }\n");
+        auto yaml = s.write("onstart.yaml", "name: x\ntarget: " + server.url() +
+                                                "\nscript: onstart.js\nscenarios:\n  a:\n    executor: per-vu-iterations\n"
+                                                "    vus: 2\n    iterations: 2\n    on_start: login\n    exec: default\n");
+        auto r = run_runner({"run", yaml, "-q"});
+        CHECK(r.code == 0);
+        CHECK(server.count("/json") == 4);
+        CHECK_THAT(r.err, Catch::Contains("no login today"));
+    }
+}
+#endif
+
+TEST_CASE("js: k6 modules, globals and session vars") {
+    loadkit::target_server server;
+    scratch s;
+    s.write("data.txt", "line one\nline two\n");
+    std::filesystem::create_directories(s.dir / "lib");
+    s.write("lib/util.js", "export const twice = (x) => 2 * x;\n");
+    auto f = s.write("mods.js", R"(
+import http from 'k6/http';
+import { check, group, fail } from 'k6';
+import crypto from 'k6/crypto';
+import { sha256 } from 'k6/crypto';
+import encoding from 'k6/encoding';
+import exec from 'k6/execution';
+import { SharedArray } from 'k6/data';
+import { Rate, Gauge } from 'k6/metrics';
+import { twice } from './lib/util.js';
+const lines = new SharedArray('lines', () => open('./data.txt').split('\n').filter((l) => l));
+const ok = new Rate('my_rate');
+const g = new Gauge('my_gauge');
+export const options = { vus: 2, iterations: 8 };
+export function setup() { return { list: [1, 2, 3] }; }
+export default function (data, ctx) {
+  const res = http.post(`${__ENV.TARGET}/echo`, { a: '1', b: 'x y' });
+  let frozen = false;
+  try { data.list.push(4); } catch (e) { frozen = true; }
+  session.vars.count = String((+session.vars.count || 0) + 1);
+  g.add(twice(21));
+  ok.add(res.status === 200);
+  check(res, {
+    'form body': (r) => r.json().body === 'a=1&b=x%20y',
+    'sha256 hex': () => sha256('abc', 'hex') === 'ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad',
+    'hmac base64': () => crypto.hmac('sha256', 'key', 'msg', 'base64').length === 44,
+    'b64 roundtrip': () => encoding.b64decode(encoding.b64encode('héllo'), 'std', 's') === 'héllo',
+    'exec info': () => exec.vu.idInTest === __VU && exec.scenario.name === 'default' && ctx.vu === __VU,
+    'iteration': () => ctx.iteration === __ITER,
+    'shared array': () => lines.length === 2 && lines[1] === 'line two',
+    'setup data is frozen': () => frozen && data.list.length === 3,
+    'session vars survive iterations': () => +session.vars.count === __ITER + 1,
+    'env': () => __ENV.TARGET.startsWith('http://127.0.0.1'),
+    'random bytes': () => crypto.randomBytes(8).byteLength === 8,
+    'json selector': () => http.get(`${__ENV.TARGET}/json`).json('items.0.id') === 1,
+  });
+  let inGroup = group('outer', () => group('inner', () => 7));
+  check(inGroup, { 'group returns': (v) => v === 7 });
+  try { fail('expected'); } catch (e) { check(e.message, { 'fail throws': (m) => m === 'expected' }); }
+  try { open('./data.txt'); } catch (e) { check(e.message, { 'open only in init': (m) => m.includes('init context') }); }
+}
+)");
+    auto r = run_script(f, server.url());
+    CHECK(r.code == 0);
+    CHECK(agg(r.summary, "iterations", "count") == 8);
+    CHECK(agg(r.summary, "iterations_failed", "count") == 0);
+    CHECK(agg(r.summary, "my_rate", "rate") == 1);
+    CHECK(agg(r.summary, "my_gauge", "last") == 42);
+    CHECK(agg(r.summary, "group_duration", "count") == 16);
+    CHECK(all_checks_pass(r.summary, 8 * 15));
+}
+
+TEST_CASE("js: async functions and http.asyncRequest") {
+    loadkit::target_server server;
+    scratch s;
+    auto f = s.write("async.js", R"(
+export const options = { vus: 2, iterations: 6 };
+export default async function () {
+  const a = await http.asyncRequest('GET', `${__ENV.TARGET}/json`);
+  await sleep(0.01);
+  const [b, c] = await Promise.all([http.asyncRequest('GET', `${__ENV.TARGET}/items`), http.asyncRequest('GET', `${__ENV.TARGET}/json`)]);
+  check(a, { 'async ok': (r) => r.status === 200 && b.status === 200 && c.status === 200 });
+}
+)");
+    auto r = run_script(f, server.url());
+    CHECK(r.code == 0);
+    CHECK(server.count("/json") == 12);
+    CHECK(server.count("/items") == 6);
+    CHECK(all_checks_pass(r.summary, 6));
+}
+
+TEST_CASE("js: running JavaScript is cut at gracefulStop") {
+    loadkit::target_server server;
+    scratch s;
+    auto f = s.write("spin.js", R"(
+export const options = { scenarios: { spin: { executor: 'constant-vus', vus: 2, duration: '300ms', gracefulStop: '0s' } } };
+export default function () { http.get(`${__ENV.TARGET}/json`); for (;;) {} }
+)");
+    auto start = std::chrono::steady_clock::now();
+    auto r = run_script(f, server.url());
+    CHECK(std::chrono::steady_clock::now() - start < 10s);
+    CHECK(agg(r.summary, "iterations_interrupted", "count") == 2);
+    CHECK(server.count("/json") == 2);
+}
+
+TEST_CASE("js: options become scenarios and thresholds") {
+    loadkit::target_server server;
+    scratch s;
+    auto f = s.write("opts.js", R"(
+export const options = {
+  scenarios: {
+    readers: { executor: 'per-vu-iterations', vus: 2, iterations: 3, exec: 'read', tags: { team: 'a' } },
+    writers: { executor: 'shared-iterations', vus: 1, iterations: 4, exec: 'write', env: { WHAT: 'w' } },
+  },
+  thresholds: { 'http_reqs{scenario:writers}': ['count==4'], http_req_failed: ['rate<0.01'], 'checks{scenario:writers}': ['rate==1'] },
+  summaryTrendStats: ['avg'],
+};
+export function read() { http.get(`${__ENV.TARGET}/json`); }
+export function write() { const r = http.post(`${__ENV.TARGET}/status/500`); check(__ENV.WHAT, { 'scenario env': (v) => v === 'w' }); }
+)");
+    auto r = run_script(f, server.url());
+    CHECK(server.count("/json") == 6);
+    CHECK(server.count("/status/500") == 4);
+    CHECK(r.code == loadkit::exit_code::thresholds_failed);  // every write failed
+    bool failed_rate = false;
+    for (auto& t : r.summary["thresholds"])
+        if (t["metric"] == "http_req_failed") failed_rate = !t["ok"].get<bool>();
+    CHECK(failed_rate);
+}
