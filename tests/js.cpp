@@ -331,13 +331,76 @@ export default async function () {
     CHECK(all_checks_pass(r.summary, 6));
 }
 
+TEST_CASE("js: async VUs share a context per thread") {
+    loadkit::target_server server;
+    scratch s;
+    SECTION("hooks, session vars, groups, errors and sleeps in async VUs") {
+        s.write("a.js", R"JS(
+import { Counter } from 'k6/metrics';
+const hooks = new Counter('hooks');
+export async function login() { const r = await http.asyncRequest('POST', '/auth/login'); session.vars.token = r.json().token; }
+export async function logout() { await http.asyncRequest('POST', '/auth/logout'); }
+export function beforeRequest(req) { hooks.add(1); req.headers['X-Async'] = 'yes'; }
+export async function afterRequest(res) { check(res, { 'hooked header': (r) => r.json().headers['X-Async'] === 'yes' }); }
+export async function browse(data, ctx) {
+  const t0 = Date.now();
+  await sleep(0.02);
+  check(Date.now() - t0, { 'sleep waits': (ms) => ms >= 15 });
+  const r = await http.asyncRequest('GET', '/feed', null, { headers: { Authorization: `Bearer ${session.vars.token}` } });
+  check(r, { 'token from on_start': (x) => x.json().authenticated === true });
+  if (ctx.iteration === 1) throw new Error('async boom');
+}
+)JS");
+        auto yaml = s.write("a.yaml", "name: a\ntarget: " + server.url() + R"JS(
+script: a.js
+scenarios:
+  users:
+    executor: per-vu-iterations
+    vus: 3
+    iterations: 3
+    on_start: login
+    on_stop: logout
+    exec: browse
+    flow:
+      - request: { name: echo, url: /echo }
+)JS");
+        auto plan = loadkit::yaml::load_file(yaml);
+        loadkit::js::script js(plan.script);
+        auto r = loadkit::yaml::run(plan, quiet_options(server.url(), 1), &js);
+        CHECK(r.code == 0);
+        CHECK(server.count("/auth/login") == 3);
+        CHECK(server.count("/auth/logout") == 3);
+        CHECK(server.count("/feed") == 9);
+        CHECK(agg(r.summary, "hooks", "count") == 9);
+        CHECK(agg(r.summary, "iterations_failed", "count") == 3);
+        CHECK(all_checks_pass(r.summary, 9 * 3));
+    }
+    SECTION("a stalled request is cut at gracefulStop") {
+        auto f = s.write("stall.js", R"JS(
+export const options = { scenarios: { s: { executor: 'constant-vus', vus: 4, duration: '300ms', gracefulStop: '0s' } } };
+export default async function () { await http.asyncRequest('GET', `${__ENV.TARGET}/hang`); }
+)JS");
+        auto start = std::chrono::steady_clock::now();
+        auto r = run_script(f, server.url(), 1);
+        CHECK(std::chrono::steady_clock::now() - start < 10s);
+        CHECK(agg(r.summary, "iterations_interrupted", "count") == 4);
+    }
+    SECTION("blocking calls in an async function say what to use") {
+        auto f = s.write("mixed.js", "export const options = { iterations: 1 };\n"
+                                     "export default async function () { http.get(`${__ENV.TARGET}/json`); }\n");
+        auto r = run_script(f, server.url(), 1);
+        CHECK(agg(r.summary, "iterations_failed", "count") == 1);
+        CHECK(server.count("/json") == 0);
+    }
+}
+
 TEST_CASE("js: running JavaScript is cut at gracefulStop") {
     loadkit::target_server server;
     scratch s;
-    auto f = s.write("spin.js", R"(
+    auto f = s.write("spin.js", R"JS(
 export const options = { scenarios: { spin: { executor: 'constant-vus', vus: 2, duration: '300ms', gracefulStop: '0s' } } };
 export default function () { http.get(`${__ENV.TARGET}/json`); for (;;) {} }
-)");
+)JS");
     auto start = std::chrono::steady_clock::now();
     auto r = run_script(f, server.url());
     CHECK(std::chrono::steady_clock::now() - start < 10s);
@@ -348,7 +411,7 @@ export default function () { http.get(`${__ENV.TARGET}/json`); for (;;) {} }
 TEST_CASE("js: options become scenarios and thresholds") {
     loadkit::target_server server;
     scratch s;
-    auto f = s.write("opts.js", R"(
+    auto f = s.write("opts.js", R"JS(
 export const options = {
   scenarios: {
     readers: { executor: 'per-vu-iterations', vus: 2, iterations: 3, exec: 'read', tags: { team: 'a' } },
@@ -359,7 +422,7 @@ export const options = {
 };
 export function read() { http.get(`${__ENV.TARGET}/json`); }
 export function write() { const r = http.post(`${__ENV.TARGET}/status/500`); check(__ENV.WHAT, { 'scenario env': (v) => v === 'w' }); }
-)");
+)JS");
     auto r = run_script(f, server.url());
     CHECK(server.count("/json") == 6);
     CHECK(server.count("/status/500") == 4);

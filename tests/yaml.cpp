@@ -326,7 +326,8 @@ struct recording_script : loadkit::script {
             co_return;
         }
     };
-    std::unique_ptr<loadkit::script_vu> create_vu(loadkit::detail::vu_context&, loadkit::client& http, loadkit::vars_map& vars) override {
+    std::unique_ptr<loadkit::script_vu> create_vu(loadkit::detail::vu_context&, loadkit::client& http, loadkit::vars_map& vars,
+                                                    std::string_view) override {
         return std::make_unique<vu>(*this, http, vars);
     }
 };

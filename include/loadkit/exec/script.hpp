@@ -43,8 +43,10 @@ class script {
     // setup() keeps its result (JSON, shared read-only with every VU).
     virtual task<> setup(client&) { co_return; }
     virtual task<> teardown(client&) { co_return; }
-    // Called on the VU's thread when the VU first iterates.
-    virtual std::unique_ptr<script_vu> create_vu(detail::vu_context& vu, client& http, vars_map& vars) = 0;
+    // Called on the VU's thread when the VU is created; `exec_function` is
+    // what its scenario calls each iteration (empty: flow steps only).
+    virtual std::unique_ptr<script_vu> create_vu(detail::vu_context& vu, client& http, vars_map& vars,
+                                                 std::string_view exec_function) = 0;
     // handleSummary(data): a string, an object, or null (see options::handle_summary).
     virtual bool has_handle_summary() const { return false; }
     virtual nlohmann::json handle_summary(const nlohmann::json&) { return nullptr; }

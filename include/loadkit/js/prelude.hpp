@@ -34,17 +34,26 @@ class Response {
 }
 const formEncode = o => Object.keys(o).map(k => encodeURIComponent(k) + '=' + encodeURIComponent(text(o[k]))).join('&');
 
-function request(method, url, body, params) {
-  method = String(method).toUpperCase();
+// The natives' arguments: method, URL, body (objects form-encoded), params, headers.
+function prepare(method, url, body, params) {
   const headers = Object.assign({}, params && params.headers);
   if (body !== null && body !== undefined && typeof body === 'object' && !(body instanceof ArrayBuffer)) {
     body = formEncode(body);
     if (!Object.keys(headers).some(h => h.toLowerCase() === 'content-type')) headers['Content-Type'] = 'application/x-www-form-urlencoded';
   }
-  const res = lk.request(method, String(url), body === undefined || body === null ? '' : body, params || {}, headers);
-  Object.setPrototypeOf(res, Response.prototype);
-  return res;
+  return [String(method).toUpperCase(), String(url), body === undefined || body === null ? '' : body, params || {}, headers];
 }
+function request(method, url, body, params) {
+  if (params === undefined && (body === undefined || body === null) && typeof url === 'string')
+    return lk.request(String(method).toUpperCase(), url, '', {}, {});   // the common case, without copies
+  const a = prepare(method, url, body, params);
+  return lk.request(a[0], a[1], a[2], a[3], a[4]);
+}
+// In async VUs (an async exec function) requests and sleeps are promises the
+// engine settles; elsewhere they block the VU's own thread.
+const asyncRequest = lk.asyncMode
+  ? (method, url, body, params) => { const a = prepare(method, url, body, params); return lk.requestAsync(a[0], a[1], a[2], a[3], a[4]); }
+  : (method, url, body, params) => new Promise(resolve => resolve(request(method, url, body, params)));
 // [method, url, body, params], {method, url, body, params} or a URL string.
 function batchOne(r) {
   if (typeof r === 'string') return request('GET', r, null, undefined);
@@ -67,7 +76,7 @@ const http = {
     for (const k of Object.keys(requests)) out[k] = batchOne(requests[k]);
     return out;
   },
-  asyncRequest: (method, url, body, params) => new Promise(resolve => resolve(request(method, url, body, params))),
+  asyncRequest,
   url: (strings, ...values) => strings.reduce((a, s, i) => a + s + (i < values.length ? values[i] : ''), ''),
 };
 
@@ -93,7 +102,7 @@ function group(name, fn) {
     lk.groupLeave(started, completed);
   }
 }
-function sleep(seconds) { lk.sleep(+seconds); }
+const sleep = lk.asyncMode ? (seconds) => lk.sleepAsync(+seconds) : (seconds) => { lk.sleep(+seconds); };
 function fail(message) { throw new Error(message === undefined ? 'fail' : String(message)); }
 
 const show = v => typeof v === 'string' ? v : (v instanceof Error ? String(v) : (typeof v === 'object' && v !== null ? JSON.stringify(v) : String(v)));
@@ -153,7 +162,7 @@ const session = { vars: {} };
 for (const [k, v] of Object.entries({ http, check, group, sleep, console, crypto, encoding, session, Counter, Gauge, Rate, Trend, exec, SharedArray, fail,
                                        open: (path, mode) => lk.open(String(path), mode === 'b' ? 'b' : 't') }))
   hide(k, v);
-hide('__loadkit', { deepFreeze, asResponse: (raw) => Object.setPrototypeOf(raw, Response.prototype), modules: {
+hide('__loadkit', { deepFreeze, Response, isAsync: (f) => Object.prototype.toString.call(f) === '[object AsyncFunction]', modules: {
   'k6': { check, group, sleep, fail, default: { check, group, sleep, fail } },
   'k6/http': Object.assign({ default: http }, http),
   'k6/metrics': { Counter, Gauge, Rate, Trend, default: { Counter, Gauge, Rate, Trend } },

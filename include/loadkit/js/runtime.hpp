@@ -35,7 +35,10 @@
 #include <utility>
 #include <vector>
 
+#include <linux/futex.h>
 #include <pthread.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #ifdef DEBUG
 #error "loadkit/js: SpiderMonkey's release headers break with -DDEBUG; undefine it for this translation unit"
@@ -105,11 +108,13 @@ inline constexpr std::uint32_t heap_max_bytes = 1u << 30;      // the 32 MB defa
 inline constexpr std::size_t vu_stack_bytes = 2u << 20;         // virtual; a VU touches a few pages of it
 inline constexpr std::size_t stack_quota_bytes = vu_stack_bytes - (256u << 10);
 
-inline void setup_context(JSContext* cx, std::size_t stack_quota) {
+// `nursery_bytes`: the young generation's limit. A VU thread's runtime keeps
+// it small, so a thousand of them stay near their working set; a context
+// shared by many async VUs keeps it large, as every minor GC traces the
+// persistent roots of all its VUs (measured: 10% of the CPU with 256 KB).
+inline void setup_context(JSContext* cx, std::size_t stack_quota, std::uint32_t nursery_bytes = 256u << 10) {
     JS_SetNativeStackQuota(cx, stack_quota);
-    // Each VU has a runtime of its own: keep its young generation small, so a
-    // thousand of them stay near their working set.
-    JS_SetGCParameter(cx, JSGC_MAX_NURSERY_BYTES, 256u << 10);
+    JS_SetGCParameter(cx, JSGC_MAX_NURSERY_BYTES, nursery_bytes);
     if (!::js::UseInternalJobQueues(cx)) throw script_error("SpiderMonkey: cannot set up the job queue");
     if (!JS::InitSelfHostedCode(cx)) throw script_error("SpiderMonkey: cannot initialise self-hosted code");
 }
@@ -211,6 +216,7 @@ struct program {
 
     JSRuntime* parent = nullptr;
     std::set<std::string, std::less<>> functions;  // exported functions of the main module
+    std::set<std::string, std::less<>> async_functions;  // those that are async functions
     nlohmann::json options;                        // the exported options, or null
     std::string setup_json = "null";               // what setup() returned, as JSON
 
@@ -277,11 +283,35 @@ inline metric_op group_op(std::string path) {
     return op;
 }
 
+// A request as JavaScript asked for it (http.* arguments), kept until the
+// engine has sent it.
+struct request_spec {
+    std::string method, url, body, name;
+    header_list headers;
+    std::vector<std::pair<std::string, std::string>> tags;
+    std::optional<nanoseconds> timeout;
+    int redirects = -1;
+
+    // params viewing this spec (valid while the spec lives and is unchanged)
+    params to_params() const {
+        params p;
+        p.name = name;
+        std::size_t n = 0;
+        for (auto& [k, v] : tags)
+            if (n < std::size(p.tags)) p.tags[n++] = {k, v};
+        p.timeout = timeout;
+        p.redirects = redirects;
+        p.header_list = headers;
+        return p;
+    }
+};
+
 struct bridge {
     enum class command { none, call, setup, teardown, before, after, quit };
     enum class ask { done, http, sleep };
 
-    // 1: the JavaScript thread owns the VU; 0: the engine does.
+    // 1: the JavaScript thread owns the VU; 0: the engine does; 2: the engine
+    // does and the JavaScript thread sleeps on the futex.
     std::atomic<int> turn{1};
     // 0: initialising, 1: the engine waits for it, 2: ready
     std::atomic<int> init_state{0};
@@ -300,11 +330,7 @@ struct bridge {
 
     // JavaScript -> engine
     ask asked = ask::done;
-    std::string method, url, body, name;
-    header_list headers;
-    std::vector<std::pair<std::string, std::string>> tags;
-    std::optional<nanoseconds> timeout;
-    int redirects = -1;
+    request_spec spec;
     double sleep_seconds = 0;
     std::vector<metric_op> ops;
 
@@ -325,8 +351,21 @@ struct bridge {
         boost::asio::post(*io, [h] { h.resume(); });
         wait_turn();
     }
+    // Sleeps in the kernel until the engine gives the turn back. A futex, not
+    // std::atomic::wait: libstdc++'s wait spins on sched_yield first, which
+    // with a thousand VU threads cost 160 us of CPU per request (measured).
     void wait_turn() {
-        while (turn.load(std::memory_order_acquire) != 1) turn.wait(0, std::memory_order_acquire);
+        for (;;) {
+            int t = turn.load(std::memory_order_acquire);
+            if (t == 1) return;
+            if (t == 0 && !turn.compare_exchange_strong(t, 2, std::memory_order_acq_rel)) continue;
+            ::syscall(SYS_futex, reinterpret_cast<int*>(&turn), FUTEX_WAIT_PRIVATE, 2, nullptr, nullptr, 0);
+        }
+    }
+    // Engine side: the turn to the JavaScript thread, waking it if it sleeps.
+    void give() {
+        if (turn.exchange(1, std::memory_order_acq_rel) == 2)
+            ::syscall(SYS_futex, reinterpret_cast<int*>(&turn), FUTEX_WAKE_PRIVATE, 1, nullptr, nullptr, 0);
     }
     // Engine side: gives the VU to the JavaScript thread until it hands back.
     struct give_turn {
@@ -334,8 +373,7 @@ struct bridge {
         bool await_ready() const noexcept { return false; }
         void await_suspend(std::coroutine_handle<> h) noexcept {
             b.waiting = h;
-            b.turn.store(1, std::memory_order_release);
-            b.turn.notify_one();
+            b.give();
         }
         void await_resume() const noexcept {}
     };
@@ -354,6 +392,15 @@ struct bridge {
 
 // --- one JavaScript global: the prelude, the natives and the modules ----
 
+struct instance;
+// What an async VU gives its global: requests and sleeps run by the engine,
+// each settling `promise` when done.
+struct async_host {
+    virtual ~async_host() = default;
+    virtual bool start_request(std::unique_ptr<request_spec> spec, JS::HandleObject promise) = 0;
+    virtual bool start_sleep(double seconds, JS::HandleObject promise) = 0;
+};
+
 struct instance {
     JSContext* cx;
     program& prog;
@@ -361,6 +408,9 @@ struct instance {
     vars_map* vars = nullptr;
     bool in_init = true;
     bool data_loaded = false;
+    ld::vu_context* direct_vu = nullptr;   // async VUs: the VU, on this very thread
+    async_host* host = nullptr;     // async VUs: starts requests and sleeps
+    std::optional<std::string> abort_reason;
     bool terminating = false;          // an answer said "interrupted": unwind without catching
 
     JS::PersistentRootedObject global;
@@ -372,25 +422,33 @@ struct instance {
     std::string group_path;
     std::vector<std::size_t> group_stack;
 
-    instance(JSContext* c, program& p, bridge* b) : cx(c), prog(p), link(b), global(c), ns(c), session_vars(c), data(c) {
-        JS_SetContextPrivate(cx, this);
-    }
-    ~instance() { JS_SetContextPrivate(cx, nullptr); }
+    JS::PersistentRootedObject response_proto;  // Response.prototype (res.json())
 
-    static instance& of(JSContext* cx) { return *static_cast<instance*>(JS_GetContextPrivate(cx)); }
-    ld::vu_context* vu() const { return link ? link->vu : nullptr; }
+    instance(JSContext* c, program& p, bridge* b)
+        : cx(c), prog(p), link(b), global(c), ns(c), session_vars(c), data(c), response_proto(c) {}
+    ~instance() {
+        if (global) JS::SetRealmPrivate(JS::GetObjectRealmOrNull(global), nullptr);
+    }
+
+    // The instance whose global is running: natives and the module hook find
+    // it through their realm, as one context may hold many VU globals.
+    static instance& of(JSContext* cx) { return *static_cast<instance*>(JS::GetRealmPrivate(JS::GetCurrentRealmOrNull(cx))); }
+    ld::vu_context* vu() const { return link ? link->vu : direct_vu; }
 
     // Creates the global, runs the prelude, then the main module's init code.
     // On failure: false, with the exception's text in `error`.
     std::string error;
-    bool boot(const std::map<std::string, std::string, std::less<>>& env) {
+    // `zone`: a global whose zone this one joins (async VUs of one thread).
+    bool boot(const std::map<std::string, std::string, std::less<>>& env, JSObject* zone = nullptr) {
         static JSClass global_class = {"global", JSCLASS_GLOBAL_FLAGS, &JS::DefaultGlobalClassOps, nullptr, nullptr, nullptr};
         JS::RealmOptions options;
+        if (zone) options.creationOptions().setNewCompartmentInExistingZone(zone);
         global = JS_NewGlobalObject(cx, &global_class, nullptr, JS::FireOnNewGlobalHook, options);
         if (!global) {
             error = take_exception(cx);
             return false;
         }
+        JS::SetRealmPrivate(JS::GetObjectRealmOrNull(global), this);
         JSAutoRealm realm(cx, global);
         if (boot_in_realm(env)) return true;
         error = take_exception(cx);  // inside the realm: the exception lives there
@@ -406,6 +464,11 @@ struct instance {
         JS::RootedScript script(cx, JS::InstantiateGlobalStencil(cx, iopts, pre));
         JS::RootedValue rv(cx);
         if (!script || !JS_ExecuteScript(cx, script, &rv)) return false;
+        JS::RootedValue resp(cx), proto(cx);
+        if (!loadkit_helper("Response", &resp) || !resp.isObject()) return false;
+        JS::RootedObject resp_ctor(cx, &resp.toObject());
+        if (!JS_GetProperty(cx, resp_ctor, "prototype", &proto) || !proto.isObject()) return false;
+        response_proto = &proto.toObject();
 
         // __ENV: the process's environment, then the run's, then the scenario's
         JS::RootedObject envobj(cx, JS_NewPlainObject(cx));
@@ -519,8 +582,13 @@ struct instance {
             JS_FN("b64decode", &instance::n_b64decode, 2, 0),   JS_FN("open", &instance::n_open, 2, 0),
             JS_FN("execInfo", &instance::n_exec_info, 0, 0),    JS_FN("abort", &instance::n_abort, 1, 0),
             JS_FS_END};
+        static const JSFunctionSpec async_natives[] = {
+            JS_FN("requestAsync", &instance::n_request_async, 5, 0), JS_FN("sleepAsync", &instance::n_sleep_async, 1, 0), JS_FS_END};
         JS::RootedObject lk(cx, JS_NewPlainObject(cx));
         if (!lk || !JS_DefineFunctions(cx, lk, natives)) return false;
+        if (host && !JS_DefineFunctions(cx, lk, async_natives)) return false;
+        JS::RootedValue mode(cx, JS::BooleanValue(host != nullptr));
+        if (!JS_SetProperty(cx, lk, "asyncMode", mode)) return false;
         JS::RootedValue v(cx, JS::ObjectValue(*lk));
         return JS_DefineProperty(cx, global, "__lk", v, 0);
     }
@@ -542,52 +610,83 @@ struct instance {
         return throw_error(cx, std::string(what) + " cannot be called in the init context (outside exported functions)");
     }
 
+    // http.*'s arguments (method, url, body, params, headers) into `spec`.
+    bool read_request_args(const JS::CallArgs& args, request_spec& spec) {
+        spec.method = to_utf8(cx, args.get(0));
+        spec.url = to_utf8(cx, args.get(1));
+        spec.body = bytes_of(cx, args.get(2));
+        spec.headers.clear();
+        spec.tags.clear();
+        spec.name.clear();
+        spec.timeout.reset();
+        spec.redirects = -1;
+        if (args.get(4).isObject()) {
+            JS::RootedObject h(cx, &args.get(4).toObject());
+            if (!for_each_string(h, [&](std::string k, std::string v) { spec.headers.emplace_back(std::move(k), std::move(v)); }))
+                return false;
+        }
+        if (!args.get(3).isObject()) return true;
+        JS::RootedObject p(cx, &args.get(3).toObject());
+        JS::RootedValue v(cx);
+        if (!JS_GetProperty(cx, p, "tags", &v)) return false;
+        if (v.isObject()) {
+            JS::RootedObject t(cx, &v.toObject());
+            if (!for_each_string(t, [&](std::string k, std::string val) {
+                    if (k == "name") spec.name = std::move(val);
+                    else spec.tags.emplace_back(std::move(k), std::move(val));
+                }))
+                return false;
+        }
+        if (!JS_GetProperty(cx, p, "timeout", &v)) return false;
+        if (v.isNumber()) {
+            spec.timeout = nanoseconds(static_cast<std::int64_t>(v.toNumber() * 1e6));
+        } else if (v.isString()) {
+            auto text = to_utf8(cx, v);
+            auto d = ld::parse_duration(text);
+            if (!d) return throw_error(cx, "params.timeout: expected a duration like '10s' or a number of milliseconds, found '" + text + "'");
+            spec.timeout = *d;
+        }
+        if (!JS_GetProperty(cx, p, "redirects", &v)) return false;
+        if (v.isNumber()) spec.redirects = static_cast<int>(v.toNumber());
+        return true;
+    }
+
     static bool n_request(JSContext* cx, unsigned argc, JS::Value* vp) {
         auto args = JS::CallArgsFromVp(argc, vp);
         auto& self = of(cx);
+        if (self.host)
+            return throw_error(cx, "http.get/post/... block, which an async exec function cannot do: use await http.asyncRequest(method, url, body, params)");
         if (!self.can_ask("http requests")) return false;
         auto& b = *self.link;
-        b.method = to_utf8(cx, args.get(0));
-        b.url = to_utf8(cx, args.get(1));
-        b.body = bytes_of(cx, args.get(2));
-        b.headers.clear();
-        b.tags.clear();
-        b.name.clear();
-        b.timeout.reset();
-        b.redirects = -1;
-        if (args.get(4).isObject()) {
-            JS::RootedObject h(cx, &args.get(4).toObject());
-            if (!self.for_each_string(h, [&](std::string k, std::string v) { b.headers.emplace_back(std::move(k), std::move(v)); }))
-                return false;
-        }
-        if (args.get(3).isObject()) {
-            JS::RootedObject p(cx, &args.get(3).toObject());
-            JS::RootedValue v(cx);
-            if (!JS_GetProperty(cx, p, "tags", &v)) return false;
-            if (v.isObject()) {
-                JS::RootedObject t(cx, &v.toObject());
-                if (!self.for_each_string(t, [&](std::string k, std::string val) {
-                        if (k == "name") b.name = std::move(val);
-                        else b.tags.emplace_back(std::move(k), std::move(val));
-                    }))
-                    return false;
-            }
-            if (!JS_GetProperty(cx, p, "timeout", &v)) return false;
-            if (v.isNumber()) {
-                b.timeout = nanoseconds(static_cast<std::int64_t>(v.toNumber() * 1e6));
-            } else if (v.isString()) {
-                auto s = to_utf8(cx, v);
-                auto d = ld::parse_duration(s);
-                if (!d) return throw_error(cx, "params.timeout: expected a duration like '10s' or a number of milliseconds, found '" + s + "'");
-                b.timeout = *d;
-            }
-            if (!JS_GetProperty(cx, p, "redirects", &v)) return false;
-            if (v.isNumber()) b.redirects = static_cast<int>(v.toNumber());
-        }
+        if (!self.read_request_args(args, b.spec)) return false;
         if (!self.ask(bridge::ask::http)) return false;
         JS::RootedObject res(cx, self.response_object(*b.answer));
         if (!res) return false;
         args.rval().setObject(*res);
+        return true;
+    }
+    // Async VUs: a promise the engine settles with the response.
+    static bool n_request_async(JSContext* cx, unsigned argc, JS::Value* vp) {
+        auto args = JS::CallArgsFromVp(argc, vp);
+        auto& self = of(cx);
+        if (!self.host || self.in_init) return throw_error(cx, "http.asyncRequest cannot be called in the init context");
+        JS::RootedObject promise(cx, JS::NewPromiseObject(cx, nullptr));
+        if (!promise) return false;
+        auto spec = std::make_unique<request_spec>();
+        if (!self.read_request_args(args, *spec)) return false;
+        if (!self.host->start_request(std::move(spec), promise)) return false;
+        args.rval().setObject(*promise);
+        return true;
+    }
+    static bool n_sleep_async(JSContext* cx, unsigned argc, JS::Value* vp) {
+        auto args = JS::CallArgsFromVp(argc, vp);
+        auto& self = of(cx);
+        if (!self.host || self.in_init) return throw_error(cx, "sleep() cannot be called in the init context");
+        double seconds = 0;
+        if (!JS::ToNumber(cx, args.get(0), &seconds)) return false;
+        JS::RootedObject promise(cx, JS::NewPromiseObject(cx, nullptr));
+        if (!promise || !self.host->start_sleep(seconds > 0 ? seconds : 0, promise)) return false;
+        args.rval().setObject(*promise);
         return true;
     }
 
@@ -617,7 +716,7 @@ struct instance {
     }
 
     JSObject* response_object(const response& r) {
-        JS::RootedObject o(cx, JS_NewPlainObject(cx));
+        JS::RootedObject o(cx, JS_NewObjectWithGivenProto(cx, nullptr, response_proto));
         if (!o) return nullptr;
         JS::RootedObject headers(cx, JS_NewPlainObject(cx));
         JS::RootedObject timings(cx, JS_NewPlainObject(cx));
@@ -675,7 +774,7 @@ struct instance {
             link->ops.push_back(std::move(op));
             return;
         }
-        apply(op, nullptr);
+        apply(op, vu());  // the init context (no VU), or an async VU on its own thread
     }
     static void apply(const metric_op& op, ld::vu_context* v) {
         ld::current_vu = v;
@@ -872,8 +971,8 @@ struct instance {
     static bool n_abort(JSContext* cx, unsigned argc, JS::Value* vp) {
         auto args = JS::CallArgsFromVp(argc, vp);
         auto& self = of(cx);
-        if (!self.link) return throw_error(cx, "exec.test.abort() cannot be called in the init context");
-        self.link->abort_reason = to_utf8(cx, args.get(0));
+        if (self.in_init || (!self.link && !self.host)) return throw_error(cx, "exec.test.abort() cannot be called in the init context");
+        (self.link ? self.link->abort_reason : self.abort_reason) = to_utf8(cx, args.get(0));
         self.terminating = true;
         return false;  // uncatchable: unwinds the whole call
     }
@@ -1002,12 +1101,6 @@ struct instance {
             }
             case bridge::command::after: {
                 JS::RootedObject res(cx, response_object(*b.res));
-                JS::RootedValue as_response(cx), ignored(cx);
-                if (res && loadkit_helper("asResponse", &as_response)) {  // res.json() as for http.* responses
-                    JS::RootedValueArray<1> raw(cx);
-                    raw[0].setObject(*res);
-                    ok = ok && JS_CallFunctionValue(cx, nullptr, as_response, raw, &ignored);
-                }
                 ok = ok && res && get_export("afterRequest", &fn);
                 JS::RootedValueArray<1> args(cx);
                 if (res) args[0].setObject(*res);
@@ -1054,6 +1147,7 @@ struct instance {
     }
 };
 
+// The context's private is the instance of a VU thread (sync VUs only).
 inline bool interrupt_callback(JSContext* cx) {
     auto* p = static_cast<instance*>(JS_GetContextPrivate(cx));
     return !(p && p->link && p->link->stop.load(std::memory_order_relaxed));
@@ -1077,8 +1171,7 @@ class vu_thread {
         int s;
         while ((s = b_.init_state.load(std::memory_order_acquire)) != 2) b_.init_state.wait(s);
         b_.cmd = bridge::command::quit;
-        b_.turn.store(1, std::memory_order_release);
-        b_.turn.notify_one();
+        b_.give();
         pthread_join(thread_, nullptr);
     }
     vu_thread(const vu_thread&) = delete;
@@ -1102,15 +1195,8 @@ class vu_thread {
             if (b_.asked == bridge::ask::done) break;
             try {
                 if (b_.asked == bridge::ask::http) {
-                    params p;
-                    p.name = b_.name;
-                    std::size_t n = 0;
-                    for (auto& [k, v] : b_.tags)
-                        if (n < std::size(p.tags)) p.tags[n++] = {k, v};
-                    p.timeout = b_.timeout;
-                    p.redirects = b_.redirects;
-                    p.header_list = b_.headers;
-                    b_.answer = &co_await http.send(b_.method, b_.url, b_.body, p);
+                    auto p = b_.spec.to_params();
+                    b_.answer = &co_await http.send(b_.spec.method, b_.spec.url, b_.spec.body, p);
                 } else {
                     auto until = ld::now_ns() + static_cast<std::int64_t>(b_.sleep_seconds * 1e9);
                     if (vu) {
@@ -1161,6 +1247,7 @@ class vu_thread {
         {
             instance in(cx, prog_, &b_);
             in.vars = vars_;
+            JS_SetContextPrivate(cx, &in);
             try {
                 setup_context(cx, stack_quota_bytes);
                 JS_AddInterruptCallback(cx, &interrupt_callback);
@@ -1180,6 +1267,7 @@ class vu_thread {
                 boost::asio::post(*b_.ioc, [h] { h.resume(); });
             }
             b_.cx.store(nullptr);
+            JS_SetContextPrivate(cx, nullptr);
         }
         JS_DestroyContext(cx);
     }

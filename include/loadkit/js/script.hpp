@@ -13,6 +13,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "async.hpp"
 #include "runtime.hpp"
 
 namespace loadkit::js {
@@ -93,7 +94,15 @@ class script final : public loadkit::script {
                 id = ids[i];
                 if (!JS_IdToValue(cx_, id, &key) || !JS_GetPropertyById(cx_, init_->ns, id, &val)) throw script_error(detail::take_exception(cx_));
                 auto name = detail::to_utf8(cx_, key);
-                if (val.isObject() && JS_ObjectIsFunction(&val.toObject())) prog_.functions.insert(name);
+                if (val.isObject() && JS_ObjectIsFunction(&val.toObject())) {
+                    prog_.functions.insert(name);
+                    JS::RootedValue is_async(cx_), out(cx_);
+                    JS::RootedValueArray<1> args(cx_);
+                    args[0].set(val);
+                    if (init_->loadkit_helper("isAsync", &is_async) && JS_CallFunctionValue(cx_, nullptr, is_async, args, &out) &&
+                        out.isTrue())
+                        prog_.async_functions.insert(name);
+                }
                 if (name == "options" && val.isObject()) {
                     auto text = init_->stringify(val);
                     if (JS_IsExceptionPending(cx_)) throw script_error(path + ": options: " + detail::take_exception(cx_));
@@ -138,7 +147,12 @@ class script final : public loadkit::script {
         t.link().cmd = detail::bridge::command::teardown;
         co_await t.drive(c);
     }
-    std::unique_ptr<script_vu> create_vu(loadkit::detail::vu_context& vu, client& http, vars_map& vars) override {
+    // A scenario whose exec function is async runs its VUs as globals of
+    // one context per worker thread (async.hpp); any other VU gets a thread.
+    std::unique_ptr<script_vu> create_vu(loadkit::detail::vu_context& vu, client& http, vars_map& vars,
+                                         std::string_view exec_function) override {
+        if (!exec_function.empty() && prog_.async_functions.count(exec_function))
+            return std::make_unique<detail::async_vu>(prog_, vu, http, vars);
         return std::make_unique<detail::js_vu>(prog_, vu, http, vars);
     }
     bool has_handle_summary() const override { return prog_.exports("handleSummary"); }

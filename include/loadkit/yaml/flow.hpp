@@ -114,7 +114,7 @@ class flow_vu final : public loadkit::detail::vu_instance {
     flow_vu(vu_context& ctx, const scenario_plan& sc, script* s)
         : ctx_(ctx), sc_(sc), http_(*ctx.thread, &ctx, ctx.thread->engine->http),
           rng_(std::random_device{}() ^ (ctx.id * 0x9E3779B97F4A7C15ull)) {
-        if (s) script_ = s->create_vu(ctx, http_, vars_);
+        if (s) script_ = s->create_vu(ctx, http_, vars_, sc.exec_function);
         has_on_start = script_ && !sc.on_start.empty();
         has_on_stop = script_ && !sc.on_stop.empty();
     }

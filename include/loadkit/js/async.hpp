@@ -1,0 +1,324 @@
+#pragma once
+// Async JavaScript VUs: a scenario whose exec function is `async` runs its
+// VUs without threads of their own. Each worker thread has one JSContext
+// (a child of the script's parent runtime) holding the globals of all its
+// async VUs in one zone; `await http.asyncRequest(...)` and `await sleep(...)`
+// return promises that the engine's coroutines settle on the worker's event
+// loop, then the job queue runs the awaiting code. JavaScript only ever runs
+// to completion on the worker's stack, between two events, so the context's
+// rooting stays in stack order; nothing rooted lives across a co_await.
+#include <map>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include "runtime.hpp"
+
+namespace loadkit::js::detail {
+
+// One context per (worker thread, script), shared by that thread's async VUs
+// and destroyed with the last of them, on that thread.
+struct shared_context {
+    JSContext* cx = nullptr;
+    std::unique_ptr<JS::PersistentRootedObject> zone;  // the first global: later ones join its zone
+
+    explicit shared_context(program& p) {
+        cx = JS_NewContext(heap_max_bytes, p.parent);
+        if (!cx) throw script_error("cannot create a JavaScript context (out of memory?)");
+        try {
+            setup_context(cx, 4u << 20, 16u << 20);  // on a worker thread's stack (8 MB)
+        } catch (...) {
+            JS_DestroyContext(cx);
+            throw;
+        }
+    }
+    ~shared_context() {
+        zone.reset();
+        JS_DestroyContext(cx);
+    }
+    shared_context(const shared_context&) = delete;
+
+    static std::shared_ptr<shared_context> for_this_thread(program& p) {
+        thread_local std::map<const program*, std::weak_ptr<shared_context>> contexts;
+        auto& w = contexts[&p];
+        if (auto s = w.lock()) return s;
+        auto s = std::make_shared<shared_context>(p);
+        w = s;
+        return s;
+    }
+};
+
+class async_vu final : public loadkit::script_vu, public async_host {
+  public:
+    async_vu(program& p, ld::vu_context& ctx, client& http, vars_map& vars)
+        : shared_(shared_context::for_this_thread(p)), in_(shared_->cx, p, nullptr), ctx_(ctx), http_(http),
+          pending_(shared_->cx), result_(shared_->cx), request_obj_(shared_->cx) {
+        in_.direct_vu = &ctx;
+        in_.host = this;
+        in_.vars = &vars;
+        if (!in_.boot(p.env, shared_->zone ? shared_->zone->get() : nullptr)) {
+            error_ = "init code: " + in_.error;
+        } else if (!shared_->zone) {
+            shared_->zone = std::make_unique<JS::PersistentRootedObject>(shared_->cx, in_.global);
+        }
+        free_.push_back(&http_);
+        ctx.interrupt_self = this;
+        ctx.on_interrupt = [](void* self) { static_cast<async_vu*>(self)->interrupt(); };
+    }
+    ~async_vu() override {
+        ctx_.on_interrupt = nullptr;
+        ctx_.interrupt_self = nullptr;
+    }
+    async_vu(const async_vu&) = delete;
+
+    task<> call(std::string_view function) override { return run(bridge::command::call, std::string(function), nullptr, nullptr); }
+    bool has_before_request() const noexcept override { return in_.prog.exports("beforeRequest"); }
+    bool has_after_request() const noexcept override { return in_.prog.exports("afterRequest"); }
+    task<> before_request(request& r) override { return run(bridge::command::before, "beforeRequest", &r, nullptr); }
+    task<> after_request(const response& r) override { return run(bridge::command::after, "afterRequest", nullptr, &r); }
+
+    // --- async_host: what the natives start ---
+    bool start_request(std::unique_ptr<request_spec> spec, JS::HandleObject promise) override {
+        auto op = std::make_unique<pending_op>(shared_->cx, promise, generation_);
+        op->spec = std::move(spec);
+        ++inflight_;
+        ld::spawn(perform(std::move(op)), [](std::exception_ptr) {});
+        return true;
+    }
+    bool start_sleep(double seconds, JS::HandleObject promise) override {
+        auto op = std::make_unique<pending_op>(shared_->cx, promise, generation_);
+        op->sleep_ns = static_cast<std::int64_t>(seconds * 1e9);
+        ++inflight_;
+        ld::spawn(perform(std::move(op)), [](std::exception_ptr) {});
+        return true;
+    }
+
+  private:
+    struct pending_op {
+        pending_op(JSContext* cx, JS::HandleObject p, std::uint64_t g) : promise(cx, p), generation(g) {}
+        JS::PersistentRootedObject promise;
+        std::uint64_t generation;
+        std::unique_ptr<request_spec> spec;  // a request, or
+        std::int64_t sleep_ns = 0;           // a sleep
+    };
+
+    // Runs an exported function; waits for the promise it returns (if any)
+    // and for every request and sleep it started.
+    task<> run(bridge::command cmd, std::string function, request* req, const response* res) {
+        if (!error_.empty()) throw std::runtime_error(error_);
+        ++generation_;
+        interrupted_ = false;
+        std::string failure;
+        bool pending = start(cmd, function, req, res, failure);
+        if (pending || inflight_ > 0) co_await settled{*this};
+        if (interrupted_ || ctx_.interrupted) {
+            in_.abort_reason.reset();
+            throw interrupted_error{};
+        }
+        finish(cmd, req, failure);
+        if (in_.abort_reason) {
+            auto reason = std::move(*in_.abort_reason);
+            in_.abort_reason.reset();
+            ctx_.thread->engine->abort(reason, ld::abort_kind::script, true);
+            throw ld::script_abort{};
+        }
+        if (!failure.empty()) throw std::runtime_error(failure);
+    }
+
+    // Calls the function; true while its promise is pending.
+    bool start(bridge::command cmd, const std::string& function, request* req, const response* res, std::string& failure) {
+        auto* cx = shared_->cx;
+        JSAutoRealm realm(cx, in_.global);
+        in_.terminating = false;
+        in_.reset_group();
+        pending_ = nullptr;
+        result_.setUndefined();
+        request_obj_ = nullptr;
+        if (!in_.data_loaded) {
+            in_.data_loaded = true;
+            if (!in_.load_data()) {
+                failure = "setup data: " + take_exception(cx);
+                return false;
+            }
+        }
+        JS::RootedValue iter(cx, JS::NumberValue(static_cast<double>(ctx_.iteration)));
+        JS::RootedValue fn(cx), result(cx);
+        bool ok = JS_SetProperty(cx, in_.global, "__ITER", iter) && in_.vars_in() && in_.get_export(function, &fn);
+        if (ok) {
+            if (cmd == bridge::command::call) {
+                JS::RootedObject info(cx, JS_NewPlainObject(cx));
+                ok = info && set_number(cx, info, "vu", static_cast<double>(ctx_.id)) &&
+                     set_number(cx, info, "iteration", static_cast<double>(ctx_.iteration)) && set_string(cx, info, "scenario", ctx_.scenario);
+                JS::RootedValueArray<2> args(cx);
+                args[0].set(in_.data);
+                if (info) args[1].setObject(*info);
+                ok = ok && JS_CallFunctionValue(cx, nullptr, fn, args, &result);
+            } else {
+                JS::RootedObject o(cx, cmd == bridge::command::before ? in_.request_object(*req) : in_.response_object(*res));
+                request_obj_ = o;
+                JS::RootedValueArray<1> args(cx);
+                if (o) args[0].setObject(*o);
+                ok = o && JS_CallFunctionValue(cx, nullptr, fn, args, &result);
+            }
+        }
+        if (!ok) {
+            failure = in_.terminating || in_.abort_reason ? std::string() : take_exception(cx);
+            JS_ClearPendingException(cx);
+            return false;
+        }
+        ::js::RunJobs(cx);
+        if (result.isObject()) {
+            JS::RootedObject p(cx, &result.toObject());
+            if (JS::IsPromiseObject(p)) {
+                pending_ = p;
+                return JS::GetPromiseState(p) == JS::PromiseState::Pending && !in_.abort_reason;
+            }
+        }
+        result_ = result;
+        return false;
+    }
+
+    // The outcome: a rejection becomes the failure; beforeRequest's request
+    // is read back; session.vars go back to the VU.
+    void finish(bridge::command cmd, request* req, std::string& failure) {
+        auto* cx = shared_->cx;
+        JSAutoRealm realm(cx, in_.global);
+        if (pending_) {
+            JS::RootedObject p(cx, pending_);
+            switch (JS::GetPromiseState(p)) {
+                case JS::PromiseState::Fulfilled: result_ = JS::GetPromiseResult(p); break;
+                case JS::PromiseState::Rejected: {
+                    JS::RootedValue reason(cx, JS::GetPromiseResult(p));
+                    JS_SetPendingException(cx, reason);
+                    failure = take_exception(cx);
+                    break;
+                }
+                default:
+                    if (!in_.abort_reason) failure = "the async function's promise never settled (it awaits something that never resolves)";
+            }
+            pending_ = nullptr;
+        }
+        if (failure.empty() && cmd == bridge::command::before && request_obj_) {
+            JS::RootedObject o(cx, result_.isObject() ? &result_.toObject() : request_obj_.get());
+            if (!in_.read_request(o, *req)) failure = take_exception(cx);
+        }
+        in_.vars_out();
+        JS_ClearPendingException(cx);
+        result_.setUndefined();
+        request_obj_ = nullptr;
+    }
+
+    // A request or sleep on the worker's event loop; settles its promise.
+    task<> perform(std::unique_ptr<pending_op> op) {
+        const response* res = nullptr;
+        std::string error;
+        client* c = nullptr;
+        // Start from the event loop, not inside the native that asked: the
+        // promise must not settle (and run jobs) while its caller still runs.
+        co_await ld::io([&](auto h) { boost::asio::post(ctx_.thread->ioc, [h]() mutable { h(ld::sys_error{}, 0); }); });
+        try {
+            if (op->spec) {
+                c = take_client();
+                auto p = op->spec->to_params();
+                res = &co_await c->send(op->spec->method, op->spec->url, op->spec->body, p);
+            } else {
+                boost::asio::steady_timer t(ctx_.thread->ioc);
+                timers_.push_back(&t);
+                t.expires_at(clock::time_point(nanoseconds(ld::now_ns() + op->sleep_ns)));
+                auto [ec, n] = co_await ld::io([&](auto h) { t.async_wait(std::move(h)); });
+                (void)n;
+                std::erase(timers_, &t);
+                if (ec || ctx_.interrupted) throw interrupted_error{};
+            }
+        } catch (const interrupted_error&) {
+            op->generation = 0;  // never settled: the iteration is gone
+        } catch (const std::exception& e) {
+            error = e.what();
+        }
+        if (op->generation == generation_ && !interrupted_) settle(*op, res, error);
+        if (c) free_.push_back(c);
+        --inflight_;
+        wake_if_settled();
+    }
+
+    void settle(pending_op& op, const response* res, const std::string& error) {
+        auto* cx = shared_->cx;
+        JSAutoRealm realm(cx, in_.global);
+        JS::RootedObject promise(cx, op.promise);
+        JS::RootedValue v(cx);
+        bool ok;
+        if (!error.empty()) {
+            JS_ReportErrorUTF8(cx, "%s", error.c_str());
+            ok = JS_GetPendingException(cx, &v);
+            JS_ClearPendingException(cx);
+            ok = ok && JS::RejectPromise(cx, promise, v);
+        } else {
+            if (res) {
+                JSObject* o = in_.response_object(*res);
+                if (o) v.setObject(*o);
+            }
+            ok = (!res || !v.isUndefined()) && JS::ResolvePromise(cx, promise, v);
+        }
+        if (!ok) JS_ClearPendingException(cx);
+        ::js::RunJobs(cx);
+        JS_ClearPendingException(cx);
+    }
+
+    client* take_client() {
+        if (!free_.empty()) {
+            auto* c = free_.back();
+            free_.pop_back();
+            return c;
+        }
+        // concurrent requests of one VU (Promise.all) get connections of their own
+        extra_.push_back(std::make_unique<client>(*ctx_.thread, &ctx_, http_.settings()));
+        return extra_.back().get();
+    }
+
+    bool done() const {
+        if (inflight_ > 0) return false;
+        if (interrupted_ || in_.abort_reason || !pending_) return true;
+        return JS::GetPromiseState(pending_) != JS::PromiseState::Pending;
+    }
+    void wake_if_settled() {
+        if (waiting_ && done()) {
+            auto h = waiting_;
+            waiting_ = {};
+            boost::asio::post(ctx_.thread->ioc, [h] { h.resume(); });
+        }
+    }
+    void interrupt() {
+        interrupted_ = true;
+        for (auto* t : timers_) t->cancel();
+        wake_if_settled();
+    }
+
+    struct settled {
+        async_vu& vu;
+        bool await_ready() const noexcept { return vu.done(); }
+        void await_suspend(std::coroutine_handle<> h) noexcept { vu.waiting_ = h; }
+        void await_resume() const noexcept { ld::current_vu = &vu.ctx_; }
+    };
+
+    std::shared_ptr<shared_context> shared_;  // first: destroyed last
+    instance in_;
+    ld::vu_context& ctx_;
+    client& http_;
+    std::vector<client*> free_;
+    std::vector<std::unique_ptr<client>> extra_;
+    std::vector<boost::asio::steady_timer*> timers_;
+    JS::PersistentRootedObject pending_;   // the running function's promise
+    JS::PersistentRootedValue result_;
+    JS::PersistentRootedObject request_obj_;
+    std::coroutine_handle<> waiting_{};
+    std::uint64_t generation_ = 1;
+    int inflight_ = 0;
+    bool interrupted_ = false;
+    std::string error_;
+};
+
+}  // namespace loadkit::js::detail
