@@ -145,14 +145,20 @@ class async_vu final : public loadkit::script_vu, public async_host {
                 return false;
             }
         }
+        if (!in_.keys && !in_.init_keys()) {
+            failure = take_exception(cx);
+            return false;
+        }
+        auto& k = *in_.keys;
         JS::RootedValue iter(cx, JS::NumberValue(static_cast<double>(ctx_.iteration)));
+        JS::RootedId iter_id(cx, k.iter_global);
         JS::RootedValue fn(cx), result(cx);
-        bool ok = JS_SetProperty(cx, in_.global, "__ITER", iter) && in_.vars_in() && in_.get_export(function, &fn);
+        bool ok = JS_SetPropertyById(cx, in_.global, iter_id, iter) && in_.vars_in() && in_.get_export(function, &fn);
         if (ok) {
             if (cmd == bridge::command::call) {
                 JS::RootedObject info(cx, JS_NewPlainObject(cx));
-                ok = info && set_number(cx, info, "vu", static_cast<double>(ctx_.id)) &&
-                     set_number(cx, info, "iteration", static_cast<double>(ctx_.iteration)) && set_string(cx, info, "scenario", ctx_.scenario);
+                ok = info && in_.define(info, k.vu, static_cast<double>(ctx_.id)) &&
+                     in_.define(info, k.iteration, static_cast<double>(ctx_.iteration)) && in_.define(info, k.scenario, ctx_.scenario);
                 JS::RootedValueArray<2> args(cx);
                 args[0].set(in_.data);
                 if (info) args[1].setObject(*info);

@@ -25,13 +25,41 @@ function pick(v, path) {
   }
   return v;
 }
+const RAW_HEADERS = Symbol('rawHeaders'), METHOD = Symbol('method');
 class Response {
   json(selector) {
     if (!Object.prototype.hasOwnProperty.call(this, '__json')) Object.defineProperty(this, '__json', { value: JSON.parse(this.body) });
     return selector === undefined ? this.__json : pick(this.__json, selector);
   }
   html() { throw new Error('res.html() is not supported by loadkit'); }
+  // Built on first use from the raw header block ("Name:value" lines):
+  // canonical names (content-type -> Content-Type), repeats joined with ", ".
+  get headers() {
+    const h = {};
+    for (const line of (this[RAW_HEADERS] || '').split('\n')) {
+      const i = line.indexOf(':');
+      if (i <= 0) continue;
+      const k = line.slice(0, i).toLowerCase().replace(/(^|-)([a-z])/g, (m, a, b) => a + b.toUpperCase());
+      const v = line.slice(i + 1);
+      h[k] = Object.prototype.hasOwnProperty.call(h, k) ? h[k] + ', ' + v : v;
+    }
+    return own(this, 'headers', h);
+  }
+  set headers(v) { own(this, 'headers', v); }
+  get request() { return own(this, 'request', { method: this[METHOD], url: this.url }); }
+  set request(v) { own(this, 'request', v); }
 }
+function makeResponse(status, code, body, url, error, name, rawHeaders, method, statusText,
+                      blocked, connecting, tls, sending, waiting, receiving, duration) {
+  const r = new Response();
+  r.status = status; r.status_text = statusText; r.body = body; r.url = url; r.error = error; r.error_code = code;
+  r.name = name; r.proto = 'HTTP/1.1';
+  r.timings = { blocked, connecting, tls_handshaking: tls, sending, waiting, receiving, duration };
+  r[RAW_HEADERS] = rawHeaders;   // symbols: not enumerable by JSON.stringify or Object.keys
+  r[METHOD] = method;
+  return r;
+}
+function own(o, k, v) { Object.defineProperty(o, k, { value: v, enumerable: true, writable: true, configurable: true }); return v; }
 const formEncode = o => Object.keys(o).map(k => encodeURIComponent(k) + '=' + encodeURIComponent(text(o[k]))).join('&');
 
 // The natives' arguments: method, URL, body (objects form-encoded), params, headers.
@@ -45,14 +73,19 @@ function prepare(method, url, body, params) {
 }
 function request(method, url, body, params) {
   if (params === undefined && (body === undefined || body === null) && typeof url === 'string')
-    return lk.request(String(method).toUpperCase(), url, '', {}, {});   // the common case, without copies
+    return lk.request(String(method).toUpperCase(), url, '', undefined, undefined);   // the common case, without copies
   const a = prepare(method, url, body, params);
   return lk.request(a[0], a[1], a[2], a[3], a[4]);
 }
 // In async VUs (an async exec function) requests and sleeps are promises the
 // engine settles; elsewhere they block the VU's own thread.
 const asyncRequest = lk.asyncMode
-  ? (method, url, body, params) => { const a = prepare(method, url, body, params); return lk.requestAsync(a[0], a[1], a[2], a[3], a[4]); }
+  ? (method, url, body, params) => {
+      if (params === undefined && (body === undefined || body === null) && typeof url === 'string')
+        return lk.requestAsync(String(method).toUpperCase(), url, '', undefined, undefined);
+      const a = prepare(method, url, body, params);
+      return lk.requestAsync(a[0], a[1], a[2], a[3], a[4]);
+    }
   : (method, url, body, params) => new Promise(resolve => resolve(request(method, url, body, params)));
 // [method, url, body, params], {method, url, body, params} or a URL string.
 function batchOne(r) {
@@ -162,7 +195,7 @@ const session = { vars: {} };
 for (const [k, v] of Object.entries({ http, check, group, sleep, console, crypto, encoding, session, Counter, Gauge, Rate, Trend, exec, SharedArray, fail,
                                        open: (path, mode) => lk.open(String(path), mode === 'b' ? 'b' : 't') }))
   hide(k, v);
-hide('__loadkit', { deepFreeze, Response, isAsync: (f) => Object.prototype.toString.call(f) === '[object AsyncFunction]', modules: {
+hide('__loadkit', { deepFreeze, Response, makeResponse, isAsync: (f) => Object.prototype.toString.call(f) === '[object AsyncFunction]', modules: {
   'k6': { check, group, sleep, fail, default: { check, group, sleep, fail } },
   'k6/http': Object.assign({ default: http }, http),
   'k6/metrics': { Counter, Gauge, Rate, Trend, default: { Counter, Gauge, Rate, Trend } },
