@@ -83,6 +83,7 @@ loaded_test load_test(const std::string& file, const env_map& env) {
         if (!t.plan.script.empty()) {
             auto s = std::make_unique<loadkit::js::script>(t.plan.script, loadkit::js::load_options{env});
             loadkit::yaml::check_script_functions(t.plan, *s);
+            loadkit::js::choose_jit(t.plan, *s);
             t.script = std::move(s);
         }
     }

@@ -14,9 +14,17 @@
 
 namespace loadkit::js {
 
+// Chooses the JIT for a plan run with `s`: on when every scenario's VUs are
+// async (globals of one context per thread), off when any has its own thread.
+inline void choose_jit(const yaml::plan& p, script& s) {
+    bool all_async = !p.scenarios.empty();
+    for (auto& sc : p.scenarios) all_async = all_async && !sc.exec_function.empty() && s.is_async(sc.exec_function);
+    s.use_jit(all_async);
+}
+
 // The plan for running `s` alone: its options, or one VU doing one
 // iteration of `default` (k6's default) when it has none.
-inline yaml::plan make_plan(const script& s) {
+inline yaml::plan make_plan(script& s) {
     using nlohmann::json;
     const json& o = s.options();
     auto file = std::filesystem::path(s.path());
@@ -57,6 +65,7 @@ inline yaml::plan make_plan(const script& s) {
     auto p = yaml::load_string(doc.dump(2), (file.parent_path() / (file.filename().string() + " (options)")).string());
     p.file = s.path();
     yaml::check_script_functions(p, s);
+    choose_jit(p, s);
     return p;
 }
 

@@ -105,12 +105,17 @@ inline void init_process() {
     });
 }
 
-inline bool js_jit_enabled() {
-    static const bool on = [] {
-        const char* e = std::getenv("LOADKIT_JS_JIT");
-        return e && std::string_view(e) == "1";
-    }();
-    return on;
+// SpiderMonkey's JIT switches are process-wide, so one choice for the run
+// (set_jit, before VUs start): on when every scenario runs async VUs, off
+// when any runs synchronous ones, whose runtimes would each compile and keep
+// the same code (measured at 1000 synchronous VUs: 714 -> 585 MB of RSS
+// without it, CPU per request within noise). LOADKIT_JS_JIT=1 or 0 overrides.
+inline void set_jit(JSContext* cx, bool on) {
+    if (const char* e = std::getenv("LOADKIT_JS_JIT"); e && (e == std::string_view("1") || e == std::string_view("0")))
+        on = e == std::string_view("1");
+    JS_SetGlobalJitCompilerOption(cx, JSJITCOMPILER_BASELINE_INTERPRETER_ENABLE, on);
+    JS_SetGlobalJitCompilerOption(cx, JSJITCOMPILER_BASELINE_ENABLE, on);
+    JS_SetGlobalJitCompilerOption(cx, JSJITCOMPILER_ION_ENABLE, on);
 }
 
 inline constexpr std::uint32_t heap_max_bytes = 1u << 30;      // the 32 MB default is too small for big data files
@@ -124,16 +129,6 @@ inline constexpr std::size_t stack_quota_bytes = vu_stack_bytes - (256u << 10);
 inline void setup_context(JSContext* cx, std::size_t stack_quota, std::uint32_t nursery_bytes = 256u << 10) {
     JS_SetNativeStackQuota(cx, stack_quota);
     JS_SetGCParameter(cx, JSGC_MAX_NURSERY_BYTES, nursery_bytes);
-    // The JIT is off unless LOADKIT_JS_JIT=1 (SpiderMonkey's JIT switches are
-    // process-wide). Every VU runtime would compile the same functions again
-    // and keep the code: measured at 1000 synchronous VUs, 714 -> 585 MB of
-    // RSS and 75 -> 63 us of CPU per request without it; async VUs lose about
-    // 12% of CPU per request and save 20% of their memory.
-    if (!js_jit_enabled()) {
-        JS_SetGlobalJitCompilerOption(cx, JSJITCOMPILER_BASELINE_INTERPRETER_ENABLE, 0);
-        JS_SetGlobalJitCompilerOption(cx, JSJITCOMPILER_BASELINE_ENABLE, 0);
-        JS_SetGlobalJitCompilerOption(cx, JSJITCOMPILER_ION_ENABLE, 0);
-    }
     // Capturing an async stack on every promise cost 11k instructions per
     // asyncRequest (measured); error stacks still show the running frames.
     JS::ContextOptionsRef(cx).setAsyncStack(false);
@@ -1199,7 +1194,7 @@ class vu_thread {
   public:
     // `vu` is null for the setup/teardown instance.
     vu_thread(program& p, ld::vu_context* vu, vars_map* vars) : prog_(p), vars_(vars) {
-        // Each VU thread maps about 9 regions (stack, guard, GC chunks, code);
+        // Each VU thread maps about 7 regions (stack, guard, GC chunks, ...);
         // past vm.max_map_count, SpiderMonkey's allocations fail and it
         // crashes (measured at 8000 VUs with the default 65530). Refuse the
         // VU instead, with what to do about it.
@@ -1334,7 +1329,7 @@ class vu_thread {
         JS_DestroyContext(cx);
     }
 
-    static constexpr long maps_per_vu_thread = 10;
+    static constexpr long maps_per_vu_thread = 7;  // 6.5 measured without the JIT
     program& prog_;
     vars_map* vars_;
     bridge b_;

@@ -134,6 +134,11 @@ class script final : public loadkit::script {
     // What setup() returned, as JSON text ("null" before setup or without one).
     const std::string& setup_data() const noexcept { return prog_.setup_json; }
 
+    // Whether the JIT compiles (process-wide; see detail::set_jit): call
+    // before the run with whether every scenario's exec function is async.
+    void use_jit(bool on) { detail::set_jit(cx_, on); }
+    bool is_async(std::string_view function) const { return prog_.async_functions.count(function) > 0; }
+
     bool has_function(std::string_view name) const override { return prog_.exports(name); }
     bool has_setup() const override { return prog_.exports("setup"); }
     bool has_teardown() const override { return prog_.exports("teardown"); }
