@@ -97,6 +97,19 @@ loaded_test load_test(const std::string& file, const env_map& env) {
     return t;
 }
 
+// The exit code and message for what load_test/apply_flags threw (call it
+// from a catch block): 104 for a mistake in the file or the flags, 107 for a
+// script that cannot run.
+int load_failed() {
+    try {
+        throw;
+    } catch (const loadkit::config_error& e) {
+        return fail(loadkit::exit_code::invalid_config, e.what());
+    } catch (const std::exception& e) {  // std::invalid_argument, js::script_error, ...
+        return fail(loadkit::exit_code::script_error, e.what());
+    }
+}
+
 // -u/-d/-i applied to the plan.
 void apply_flags(const run_flags& f, loadkit::yaml::plan& p) {
     std::optional<int> vus;
@@ -132,14 +145,8 @@ int run(const run_flags& f) {
     try {
         test = load_test(f.file, env_map(o.env.begin(), o.env.end()));
         apply_flags(f, test.plan);
-    } catch (const std::invalid_argument& e) {
-        return fail(loadkit::exit_code::script_error, e.what());
-#if LOADKIT_RUNNER_JS
-    } catch (const loadkit::js::script_error& e) {
-        return fail(loadkit::exit_code::script_error, e.what());
-#endif
-    } catch (const loadkit::config_error& e) {
-        return fail(loadkit::exit_code::invalid_config, e.what());
+    } catch (...) {
+        return load_failed();
     }
     auto& plan = test.plan;
 
@@ -198,14 +205,8 @@ int validate(const std::string& file) {
                       << (s.exec_function.empty() ? "" : ", exec " + s.exec_function) << "\n";
         if (t.script) std::cout << "  script " << p.script << ": compiled, init code ran, functions found\n";
         return 0;
-    } catch (const std::invalid_argument& e) {
-        return fail(loadkit::exit_code::script_error, e.what());
-#if LOADKIT_RUNNER_JS
-    } catch (const loadkit::js::script_error& e) {
-        return fail(loadkit::exit_code::script_error, e.what());
-#endif
-    } catch (const loadkit::config_error& e) {
-        return fail(loadkit::exit_code::invalid_config, e.what());
+    } catch (...) {
+        return load_failed();
     }
 }
 

@@ -1225,6 +1225,7 @@ class vu_thread {
     }
     ~vu_thread() {
         int s;
+        if (b_.init_state.load(std::memory_order_acquire) != 2) interrupt();  // init code that never ends
         while ((s = b_.init_state.load(std::memory_order_acquire)) != 2) b_.init_state.wait(s);
         b_.cmd = bridge::command::quit;
         b_.give();
