@@ -471,7 +471,10 @@ struct instance {
         return false;
     }
     bool boot_in_realm(const std::map<std::string, std::string, std::less<>>& env) {
-        if (!JS::InitRealmStandardClasses(cx)) return false;
+        // No JS::InitRealmStandardClasses: the default global class resolves
+        // standard classes on first use, and a VU touches few of them
+        // (measured at 1000 VUs: 210 -> 143 KiB per async VU, 566 -> 444 per
+        // sync VU, and start-up 2.4 -> 1.4 s of CPU).
         JS::SetModuleResolveHook(JS_GetRuntime(cx), &instance::resolve_hook);
         if (!define_natives()) return false;
         JS::Stencil* pre = prog.prelude_stencil(cx);
