@@ -432,3 +432,24 @@ export function write() { const r = http.post(`${__ENV.TARGET}/status/500`); che
         if (t["metric"] == "http_req_failed") failed_rate = !t["ok"].get<bool>();
     CHECK(failed_rate);
 }
+
+TEST_CASE("js: exec.test.abort() stops the run in sync and async VUs") {
+    loadkit::target_server server;
+    scratch s;
+    for (const char* kind : {"function", "async function"}) {
+        INFO(kind);
+        auto f = s.write(std::string("abort-") + (kind[0] == 'a' ? "async" : "sync") + ".js",
+                         std::string("import exec from 'k6/execution';\n"
+                                     "export const options = { scenarios: { s: { executor: 'per-vu-iterations', vus: 1, iterations: 50 } } };\n"
+                                     "export default ") + kind + " () {\n"
+                         "  if (__ITER === 3) exec.test.abort('enough at ' + __ITER);\n" + (kind[0] == 'a' ? "  await http.asyncRequest('GET', `${__ENV.TARGET}/json`);\n}\n" : "  http.get(`${__ENV.TARGET}/json`);\n}\n") +
+                         "export function teardown() { http.get(`${__ENV.TARGET}/items`); }\n");
+        auto before = server.count("/json");
+        auto r = run_script(f, server.url(), 1);
+        CHECK(r.code == loadkit::exit_code::aborted_by_script);
+        REQUIRE(r.aborted);
+        CHECK(*r.aborted == "enough at 3");
+        CHECK(server.count("/json") - before == 3);
+    }
+    CHECK(server.count("/items") == 2);  // teardown still runs after the abort
+}

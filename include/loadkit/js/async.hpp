@@ -78,8 +78,8 @@ class async_vu final : public loadkit::script_vu, public async_host {
     task<> call(std::string_view function) override { return run(bridge::command::call, std::string(function), nullptr, nullptr); }
     bool has_before_request() const noexcept override { return in_.prog.exports("beforeRequest"); }
     bool has_after_request() const noexcept override { return in_.prog.exports("afterRequest"); }
-    task<> before_request(request& r) override { return run(bridge::command::before, "beforeRequest", &r, nullptr); }
-    task<> after_request(const response& r) override { return run(bridge::command::after, "afterRequest", nullptr, &r); }
+    task<> before_request(request& r) override { return run(bridge::command::before, {}, &r, nullptr); }
+    task<> after_request(const response& r) override { return run(bridge::command::after, {}, nullptr, &r); }
 
     // --- async_host: what the natives start ---
     bool start_request(std::unique_ptr<request_spec> spec, JS::HandleObject promise) override {
@@ -133,49 +133,18 @@ class async_vu final : public loadkit::script_vu, public async_host {
     bool start(bridge::command cmd, const std::string& function, request* req, const response* res, std::string& failure) {
         auto* cx = shared_->cx;
         JSAutoRealm realm(cx, in_.global);
-        in_.terminating = false;
-        in_.reset_group();
         pending_ = nullptr;
         result_.setUndefined();
         request_obj_ = nullptr;
-        if (!in_.data_loaded) {
-            in_.data_loaded = true;
-            if (!in_.load_data()) {
-                failure = "setup data: " + take_exception(cx);
-                return false;
-            }
-        }
-        if (!in_.keys && !in_.init_keys()) {
-            failure = take_exception(cx);
-            return false;
-        }
-        auto& k = *in_.keys;
-        JS::RootedValue iter(cx, JS::NumberValue(static_cast<double>(ctx_.iteration)));
-        JS::RootedId iter_id(cx, k.iter_global);
-        JS::RootedValue fn(cx), result(cx);
-        bool ok = JS_SetPropertyById(cx, in_.global, iter_id, iter) && in_.vars_in() && in_.get_export(function, &fn);
-        if (ok) {
-            if (cmd == bridge::command::call) {
-                JS::RootedObject info(cx, JS_NewPlainObject(cx));
-                ok = info && in_.define(info, k.vu, static_cast<double>(ctx_.id)) &&
-                     in_.define(info, k.iteration, static_cast<double>(ctx_.iteration)) && in_.define(info, k.scenario, ctx_.scenario);
-                JS::RootedValueArray<2> args(cx);
-                args[0].set(in_.data);
-                if (info) args[1].setObject(*info);
-                ok = ok && JS_CallFunctionValue(cx, nullptr, fn, args, &result);
-            } else {
-                JS::RootedObject o(cx, cmd == bridge::command::before ? in_.request_object(*req) : in_.response_object(*res));
-                request_obj_ = o;
-                JS::RootedValueArray<1> args(cx);
-                if (o) args[0].setObject(*o);
-                ok = o && JS_CallFunctionValue(cx, nullptr, fn, args, &result);
-            }
-        }
-        if (!ok) {
+        if (!in_.enter_call(true, failure)) return false;
+        JS::RootedValue result(cx);
+        JS::RootedObject arg(cx);
+        if (!in_.call_export(cmd, function, req, res, &result, &arg)) {
             failure = in_.terminating || in_.abort_reason ? std::string() : take_exception(cx);
             JS_ClearPendingException(cx);
             return false;
         }
+        request_obj_ = arg;
         ::js::RunJobs(cx);
         if (result.isObject()) {
             JS::RootedObject p(cx, &result.toObject());
@@ -208,10 +177,8 @@ class async_vu final : public loadkit::script_vu, public async_host {
             }
             pending_ = nullptr;
         }
-        if (failure.empty() && cmd == bridge::command::before && request_obj_) {
-            JS::RootedObject o(cx, result_.isObject() ? &result_.toObject() : request_obj_.get());
-            if (!in_.read_request(o, *req)) failure = take_exception(cx);
-        }
+        if (failure.empty() && cmd == bridge::command::before && request_obj_ && !in_.read_back(result_, request_obj_, *req))
+            failure = take_exception(cx);
         in_.vars_out();
         JS_ClearPendingException(cx);
         result_.setUndefined();

@@ -1041,7 +1041,11 @@ struct instance {
 
     // Calls `fn` with `args`; waits for a returned promise (async functions).
     bool invoke(JS::HandleValue fn, const JS::HandleValueArray& args, JS::MutableHandleValue result) {
-        if (!JS_CallFunctionValue(cx, nullptr, fn, args, result)) return false;
+        return JS_CallFunctionValue(cx, nullptr, fn, args, result) && await_here(result);
+    }
+    // A promise result, settled by running the job queue on this thread (a VU
+    // thread or the init context; async VUs wait on the engine instead).
+    bool await_here(JS::MutableHandleValue result) {
         if (!result.isObject()) return true;
         JS::RootedObject p(cx, &result.toObject());
         if (!JS::IsPromiseObject(p)) return true;
@@ -1063,98 +1067,115 @@ struct instance {
         return true;
     }
 
-    // Runs one command from the engine; leaves the outcome in the bridge.
+    // Before every call into the script (in its realm): setup's data, loaded
+    // once setup has run; __ITER; session.vars from the VU. False with
+    // `failure` set when the data cannot be loaded.
+    bool enter_call(bool needs_data, std::string& failure) {
+        terminating = false;
+        reset_group();
+        if (needs_data && !data_loaded) {
+            data_loaded = true;
+            if (!load_data()) {
+                failure = "setup data: " + take_exception(cx);
+                return false;
+            }
+        }
+        if (!keys && !init_keys()) {
+            failure = take_exception(cx);
+            return false;
+        }
+        if (auto* v = vu()) {
+            JS::RootedValue it(cx, JS::NumberValue(static_cast<double>(v->iteration)));
+            JS::RootedId id(cx, keys->iter_global);
+            if (!JS_SetPropertyById(cx, global, id, it)) {
+                failure = take_exception(cx);
+                return false;
+            }
+        }
+        if (!vars_in()) {
+            failure = take_exception(cx);
+            return false;
+        }
+        return true;
+    }
+
+    // Calls the export a command names, without waiting for a promise it
+    // returns: exec/on_start/on_stop get (data, {vu, iteration, scenario}),
+    // setup (), teardown (data), beforeRequest the request object (left in
+    // `arg` to be read back), afterRequest the response object.
+    bool call_export(bridge::command cmd, const std::string& function, const request* req, const response* res, JS::MutableHandleValue result,
+                     JS::MutableHandleObject arg) {
+        using command = bridge::command;
+        const std::string& name = cmd == command::setup      ? std::string("setup")
+                                  : cmd == command::teardown ? std::string("teardown")
+                                  : cmd == command::before   ? std::string("beforeRequest")
+                                  : cmd == command::after    ? std::string("afterRequest")
+                                                             : function;
+        JS::RootedValue fn(cx);
+        if (!get_export(name, &fn)) return false;
+        JS::RootedValueArray<2> args(cx);
+        std::size_t argc = 0;
+        switch (cmd) {
+            case command::call: {
+                JS::RootedObject info(cx, JS_NewPlainObject(cx));
+                auto* v = vu();
+                if (!info || (v && !(define(info, keys->vu, static_cast<double>(v->id)) &&
+                                     define(info, keys->iteration, static_cast<double>(v->iteration)) &&
+                                     define(info, keys->scenario, v->scenario))))
+                    return false;
+                args[0].set(data);
+                args[1].setObject(*info);
+                argc = 2;
+                break;
+            }
+            case command::teardown: args[0].set(data), argc = 1; break;
+            case command::before:
+            case command::after:
+                arg.set(cmd == command::before ? request_object(*req) : response_object(*res));
+                if (!arg) return false;
+                args[0].setObject(*arg);
+                argc = 1;
+                break;
+            default: break;
+        }
+        return JS_CallFunctionValue(cx, nullptr, fn, JS::HandleValueArray::subarray(args, 0, argc), result);
+    }
+    // beforeRequest's outcome into `r`: the object it returned, or else its
+    // (possibly changed) argument.
+    bool read_back(JS::HandleValue result, JS::HandleObject arg, request& r) {
+        JS::RootedObject o(cx, result.isObject() ? &result.toObject() : arg.get());
+        return read_request(o, r);
+    }
+
+    // Runs one command from the engine, on this VU's thread; leaves the
+    // outcome in the bridge.
     void serve(bridge& b) {
         JSAutoRealm realm(cx, global);
-        terminating = false;
         b.failure.clear();
         b.interrupted = false;
         b.abort_reason.reset();
-        reset_group();
-        bool ok = true;
-        if (!data_loaded && b.cmd != bridge::command::setup) {  // setup() has run by now
-            data_loaded = true;
-            if (!load_data()) {
-                b.failure = "setup data: " + take_exception(cx);
-                return;
-            }
-        }
-        if (vu()) {
-            JS::RootedValue it(cx, JS::NumberValue(static_cast<double>(vu()->iteration)));
-            ok = JS_SetProperty(cx, global, "__ITER", it);
-        }
-        ok = ok && vars_in();
-        JS::RootedValue fn(cx), result(cx);
-        switch (b.cmd) {
-            case bridge::command::call: {
-                ok = ok && get_export(b.function, &fn);
-                JS::RootedObject ctx(cx, JS_NewPlainObject(cx));
-                if (ok && ctx && vu()) {
-                    set_number(cx, ctx, "vu", static_cast<double>(vu()->id));
-                    set_number(cx, ctx, "iteration", static_cast<double>(vu()->iteration));
-                    set_string(cx, ctx, "scenario", vu()->scenario);
-                }
-                JS::RootedValueArray<2> args(cx);
-                args[0].set(data);
-                args[1].setObjectOrNull(ctx);
-                ok = ok && invoke(fn, args, &result);
-                break;
-            }
-            case bridge::command::setup: {
-                ok = ok && get_export("setup", &fn) && invoke(fn, JS::HandleValueArray::empty(), &result);
-                if (ok) {
-                    if (result.isUndefined()) {
-                        prog.setup_json = "null";
-                    } else {
-                        JS::RootedValue err(cx);
-                        std::string json = stringify(result);
-                        if (json.empty() || JS_IsExceptionPending(cx)) {
-                            std::string why = JS_IsExceptionPending(cx) ? take_exception(cx) : "it is not JSON";
-                            b.failure = "setup() must return JSON-serialisable data (it is shared with every VU as JSON): " + why;
-                            ok = true;
-                        } else {
-                            prog.setup_json = std::move(json);
-                        }
-                    }
-                }
-                break;
-            }
-            case bridge::command::teardown: {
-                JS::RootedValueArray<1> args(cx);
-                args[0].set(data);
-                ok = ok && get_export("teardown", &fn) && invoke(fn, args, &result);
-                break;
-            }
-            case bridge::command::before: {
-                JS::RootedObject req(cx, request_object(*b.req));
-                ok = ok && req && get_export("beforeRequest", &fn);
-                JS::RootedValueArray<1> args(cx);
-                if (req) args[0].setObject(*req);
-                ok = ok && invoke(fn, args, &result);
-                if (ok) {
-                    if (result.isObject()) req = &result.toObject();
-                    ok = read_request(req, *b.req);
-                }
-                break;
-            }
-            case bridge::command::after: {
-                JS::RootedObject res(cx, response_object(*b.res));
-                ok = ok && res && get_export("afterRequest", &fn);
-                JS::RootedValueArray<1> args(cx);
-                if (res) args[0].setObject(*res);
-                ok = ok && invoke(fn, args, &result);
-                break;
-            }
-            default: break;
-        }
-        if (!ok) {
-            if (terminating || b.stop.load() || !JS_IsExceptionPending(cx)) {
-                b.interrupted = !b.abort_reason && (terminating || b.stop.load());
-                if (!b.interrupted && !b.abort_reason) b.failure = take_exception(cx);
-                JS_ClearPendingException(cx);
+        if (!enter_call(b.cmd != bridge::command::setup, b.failure)) return;  // setup() has run before any other call
+        JS::RootedValue result(cx);
+        JS::RootedObject arg(cx);
+        bool ok = call_export(b.cmd, b.function, b.req, b.res, &result, &arg) && await_here(&result);
+        if (ok && b.cmd == bridge::command::setup) {
+            if (result.isUndefined()) {
+                prog.setup_json = "null";
             } else {
-                b.failure = take_exception(cx);
+                std::string json = stringify(result);
+                if (json.empty() || JS_IsExceptionPending(cx)) {
+                    std::string why = JS_IsExceptionPending(cx) ? take_exception(cx) : "it is not JSON";
+                    b.failure = "setup() must return JSON-serialisable data (it is shared with every VU as JSON): " + why;
+                } else {
+                    prog.setup_json = std::move(json);
+                }
             }
+        }
+        if (ok && b.cmd == bridge::command::before) ok = read_back(result, arg, *b.req);
+        if (!ok) {
+            bool cut = terminating || b.stop.load();  // uncatchable: interrupted, or exec.test.abort()
+            b.interrupted = cut && !b.abort_reason;
+            if (!cut && !b.abort_reason) b.failure = take_exception(cx);
         }
         vars_out();
         JS_ClearPendingException(cx);
