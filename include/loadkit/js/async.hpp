@@ -223,19 +223,18 @@ class async_vu final : public loadkit::script_vu, public async_host {
         JSAutoRealm realm(cx, in_.global);
         JS::RootedObject promise(cx, op.promise);
         JS::RootedValue v(cx);
-        bool ok;
+        bool made = true;
         if (!error.empty()) {
             JS_ReportErrorUTF8(cx, "%s", error.c_str());
-            ok = JS_GetPendingException(cx, &v);
-            JS_ClearPendingException(cx);
-            ok = ok && JS::RejectPromise(cx, promise, v);
-        } else {
-            if (res) {
-                JSObject* o = in_.response_object(*res);
-                if (o) v.setObject(*o);
-            }
-            ok = (!res || !v.isUndefined()) && JS::ResolvePromise(cx, promise, v);
+            made = false;
+        } else if (res) {
+            JSObject* o = in_.response_object(*res);
+            if (o) v.setObject(*o);
+            made = o != nullptr;
         }
+        // a failure rejects the promise with its exception: never left pending
+        bool ok = made ? JS::ResolvePromise(cx, promise, v)
+                       : JS_GetPendingException(cx, &v) && (JS_ClearPendingException(cx), JS::RejectPromise(cx, promise, v));
         if (!ok) JS_ClearPendingException(cx);
         ::js::RunJobs(cx);
         JS_ClearPendingException(cx);
