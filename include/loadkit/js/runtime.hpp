@@ -729,12 +729,9 @@ struct instance {
         return out.isString() ? to_utf8(cx, out) : std::string();
     }
 
-    // Names set on every response, atomized once: JS_SetProperty with a C
-    // string atomizes it on each call (measured: 27k instructions per
-    // response before, most of it there).
+    // Names set on every call (the exec function's ctx, __ITER), atomized
+    // once: JS_SetProperty with a C string atomizes it on each call.
     struct keys_t {
-        JS::PropertyKey status, status_text, body, url, error, error_code, name, proto, timings, raw_headers, method;
-        JS::PropertyKey blocked, connecting, tls_handshaking, sending, waiting, receiving, duration;
         JS::PropertyKey vu, iteration, scenario, iter_global;
     };
     std::optional<keys_t> keys;
@@ -746,21 +743,19 @@ struct instance {
             if (!atom) ok = false;
             else key = JS::PropertyKey::fromPinnedString(atom);
         };
-        pin("status", k.status), pin("status_text", k.status_text), pin("body", k.body), pin("url", k.url), pin("error", k.error);
-        pin("error_code", k.error_code), pin("name", k.name), pin("proto", k.proto), pin("timings", k.timings);
-        pin("__h", k.raw_headers), pin("__m", k.method), pin("blocked", k.blocked), pin("connecting", k.connecting);
-        pin("tls_handshaking", k.tls_handshaking), pin("sending", k.sending), pin("waiting", k.waiting), pin("receiving", k.receiving);
-        pin("duration", k.duration), pin("vu", k.vu), pin("iteration", k.iteration), pin("scenario", k.scenario), pin("__ITER", k.iter_global);
+        pin("vu", k.vu), pin("iteration", k.iteration), pin("scenario", k.scenario), pin("__ITER", k.iter_global);
         if (ok) keys = k;
         return ok;
     }
-    bool define(JS::HandleObject o, JS::PropertyKey key, JS::HandleValue v, unsigned attrs = JSPROP_ENUMERATE) {
+    bool define(JS::HandleObject o, JS::PropertyKey key, JS::HandleValue v) {
         JS::RootedId id(cx, key);
-        return JS_DefinePropertyById(cx, o, id, v, attrs);
+        return JS_DefinePropertyById(cx, o, id, v, JSPROP_ENUMERATE);
     }
-    bool define(JS::HandleObject o, JS::PropertyKey key, std::string_view text, unsigned attrs = JSPROP_ENUMERATE) {
-        JS::RootedValue v(cx, JS::StringValue(new_string(cx, text)));
-        return v.toString() && define(o, key, v, attrs);
+    bool define(JS::HandleObject o, JS::PropertyKey key, std::string_view text) {
+        JSString* str = new_string(cx, text);
+        if (!str) return false;
+        JS::RootedValue v(cx, JS::StringValue(str));
+        return define(o, key, v);
     }
     bool define(JS::HandleObject o, JS::PropertyKey key, double d) {
         JS::RootedValue v(cx, JS::NumberValue(d));
