@@ -14,6 +14,7 @@
 #include "loadkit/http/client.hpp"
 #include "loadkit/http/fetch.hpp"
 #include "loadkit/exec/executors.hpp"
+#include "loadkit/exec/segment.hpp"
 #include "loadkit/exec/events.hpp"
 #include "loadkit/exec/engine.hpp"
 #include "loadkit/report/summary.hpp"

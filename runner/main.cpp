@@ -1,8 +1,13 @@
 // loadkit: the runner. The same engine as the C++ DSL, driven by YAML flows.
 //
 //   loadkit run FILE.yaml|FILE.js [-u N] [-d 30s] [-i N] [-e KEY=VALUE]... [--target URL|builtin]
-//                         [--threads N] [--summary-export FILE] [--out json=FILE]
-//                         [--quiet] [--no-color] [--no-thresholds]
+//                         [--threads N] [--summary-export FILE] [--out json=FILE|csv=FILE]...
+//                         [--execution-segment A:B [--execution-segment-sequence P,...] | --instance I/N]
+//                         [--setup-data FILE] [--start-at RFC3339] [--quiet] [--no-color] [--no-thresholds]
+//   loadkit setup FILE -o SETUP.json        only setup(): its data, for every instance's --setup-data
+//   loadkit teardown FILE --setup-data SETUP.json
+//   loadkit merge A.json B.json... [-o MERGED.json] [--test FILE]
+//                                           one summary from instances' exports (exit 99 on thresholds)
 //   loadkit validate FILE.yaml|FILE.js
 //   loadkit serve [--port N] [--address A] [--tls] [--threads N]
 //   loadkit version
@@ -10,8 +15,13 @@
 // Exit codes (k6's): 0 ok, 99 thresholds failed, 104 invalid configuration,
 // 105 aborted from outside (SIGINT/SIGTERM), 107 script error, 108 aborted by
 // the test; 2 for a command-line mistake.
+#include <chrono>
 #include <csignal>
 #include <cstdio>
+#include <ctime>
+#include <thread>
+#include <deque>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <memory>
@@ -57,7 +67,50 @@ struct run_flags {
     std::string summary_export;
     std::vector<std::string> out;
     bool quiet = false, no_color = false, no_thresholds = false;
+    std::string segment, segment_sequence, instance;  // --execution-segment, --execution-segment-sequence, --instance
+    std::string setup_data;                            // --setup-data: setup() ran elsewhere (`loadkit setup`)
+    std::string start_at;                              // --start-at
+    std::string setup_out;                             // `loadkit setup -o`
 };
+
+// What a command runs of the test: all of it, or only setup() or teardown()
+// (a test split over machines runs those once, on their own).
+enum class phase { run, setup, teardown };
+
+std::optional<std::string> read_file(const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) return std::nullopt;
+    return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
+// RFC 3339 ("2026-11-22T10:00:00Z", "2026-11-22T11:00:00.5+01:00") to a
+// system_clock time; nullopt when it is not one.
+std::optional<std::chrono::system_clock::time_point> parse_rfc3339(const std::string& s) {
+    int y, mo, d, h, mi, sec, n = 0;
+    if (std::sscanf(s.c_str(), "%4d-%2d-%2d%*1[Tt ]%2d:%2d:%2d%n", &y, &mo, &d, &h, &mi, &sec, &n) != 6 || n != 19) return std::nullopt;
+    std::size_t i = 19;
+    double frac = 0;
+    if (i < s.size() && s[i] == '.') {
+        std::size_t j = i + 1;
+        while (j < s.size() && std::isdigit(static_cast<unsigned char>(s[j]))) ++j;
+        if (j == i + 1) return std::nullopt;
+        frac = std::stod("0" + s.substr(i, j - i));
+        i = j;
+    }
+    long offset = 0;
+    if (i < s.size() && (s[i] == 'Z' || s[i] == 'z')) ++i;
+    else if (i + 6 == s.size() && (s[i] == '+' || s[i] == '-') && s[i + 3] == ':') {
+        int oh, om;
+        if (std::sscanf(s.c_str() + i + 1, "%2d:%2d", &oh, &om) != 2) return std::nullopt;
+        offset = (s[i] == '+' ? 1 : -1) * (oh * 3600L + om * 60L);
+        i += 6;
+    } else return std::nullopt;
+    if (i != s.size() || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || sec > 60) return std::nullopt;
+    std::tm tm{};
+    tm.tm_year = y - 1900; tm.tm_mon = mo - 1; tm.tm_mday = d; tm.tm_hour = h; tm.tm_min = mi; tm.tm_sec = sec;
+    auto t = ::timegm(&tm) - offset;
+    return std::chrono::system_clock::from_time_t(t) + std::chrono::microseconds(static_cast<long long>(frac * 1e6));
+}
 
 using env_map = std::map<std::string, std::string, std::less<>>;
 
@@ -131,10 +184,26 @@ void apply_flags(const run_flags& f, loadkit::yaml::plan& p) {
     loadkit::yaml::apply_shortcuts(p, vus, duration, iterations);
 }
 
-int run(const run_flags& f) {
+// --execution-segment/--execution-segment-sequence/--instance to a segment.
+loadkit::execution_segment segment_of(const run_flags& f) {
+    loadkit::execution_segment seg;
+    if (!f.instance.empty()) {
+        if (!f.segment.empty() || !f.segment_sequence.empty())
+            throw loadkit::config_error("--instance is a shorthand for --execution-segment and --execution-segment-sequence: give one or the other");
+        return loadkit::instance_segment(f.instance);
+    }
+    if (!f.segment.empty()) seg = loadkit::parse_execution_segment(f.segment);
+    if (!f.segment_sequence.empty()) {
+        seg.sequence = loadkit::parse_segment_sequence(f.segment_sequence);
+        if (f.segment.empty()) throw loadkit::config_error("--execution-segment-sequence needs --execution-segment");
+    }
+    loadkit::detail::make_stripe(seg);  // the segment must be in its sequence: say so now
+    return seg;
+}
+
+int run(const run_flags& f, phase what = phase::run) {
     loadkit::options o;
     o.threads = f.threads;
-    o.summary_export = f.summary_export;
     o.run_thresholds = !f.no_thresholds;
     for (auto& kv : f.env) {
         auto eq = kv.find('=');
@@ -142,13 +211,40 @@ int run(const run_flags& f) {
         o.env[kv.substr(0, eq)] = kv.substr(eq + 1);
     }
     loaded_test test;
+    std::optional<std::chrono::system_clock::time_point> start_at;
     try {
         test = load_test(f.file, env_map(o.env.begin(), o.env.end()));
         apply_flags(f, test.plan);
+        o.segment = segment_of(f);
+        if (!f.start_at.empty() && !(start_at = parse_rfc3339(f.start_at)))
+            throw loadkit::config_error("--start-at: expected an RFC 3339 time like 2026-11-22T10:00:00Z, found '" + f.start_at + "'");
     } catch (...) {
         return load_failed();
     }
     auto& plan = test.plan;
+
+    // the phases: setup() alone, teardown() alone, or a run whose setup() and
+    // teardown() run elsewhere, once (--setup-data)
+    o.run_setup = what == phase::setup || (what == phase::run && f.setup_data.empty());
+    o.run_vus = what == phase::run;
+    o.run_teardown = what == phase::teardown || (what == phase::run && f.setup_data.empty());
+    if (what == phase::setup && !(test.script && test.script->has_setup())) {
+        std::cerr << "loadkit: " << f.file << " has no setup(): its data is null\n";
+        std::ofstream(f.setup_out) << "null\n";
+        return 0;
+    }
+    if (!f.setup_data.empty()) {
+        auto text = read_file(f.setup_data);
+        if (!text) return fail(loadkit::exit_code::invalid_config, "--setup-data: cannot read " + f.setup_data);
+        if (nlohmann::json::parse(*text, nullptr, false).is_discarded())
+            return fail(loadkit::exit_code::invalid_config, "--setup-data: " + f.setup_data + " is not JSON (write it with `loadkit setup FILE -o " +
+                                                                f.setup_data + "`)");
+        if (test.script) test.script->set_setup_data_json(*text);
+    }
+    if (what != phase::run) {
+        o.print_summary = false;
+        o.run_thresholds = false;
+    }
 
     // the built-in target, in this process, when asked for
     std::unique_ptr<loadkit::target_server> builtin;
@@ -164,34 +260,127 @@ int run(const run_flags& f) {
     }
     o.target = target;
 
-    // outputs and the progress display, fed by the engine's snapshots
-    std::ofstream json_file;
-    std::unique_ptr<loadkit::json_lines_output> json_out;
-    for (auto& spec : f.out) {
-        if (spec.starts_with("json=") && spec.size() > 5) {
-            if (json_out) return fail(usage_error, "--out json=FILE may be given once");
-            json_file.open(spec.substr(5));
-            if (!json_file) return fail(loadkit::exit_code::invalid_config, "--out: cannot write " + spec.substr(5));
-            json_out = std::make_unique<loadkit::json_lines_output>(json_file);
-        } else {
-            return fail(usage_error, "--out: expected json=FILE, found '" + spec + "'");
+    // start together: every instance waits for the same moment
+    if (start_at) {
+        auto wait = *start_at - std::chrono::system_clock::now();
+        if (wait > std::chrono::hours(24)) return fail(loadkit::exit_code::invalid_config, "--start-at: " + f.start_at + " is more than a day away");
+        if (wait.count() < 0) std::cerr << "loadkit: --start-at " << f.start_at << " has passed: starting now\n";
+        else {
+            if (!f.quiet) std::cerr << "loadkit: waiting until " << f.start_at << " to start\n";
+            std::this_thread::sleep_until(*start_at);
         }
     }
+
+    // outputs and the progress display, fed by the engine's snapshots
+    // (deques: the streams must not move once an output holds them)
+    std::deque<std::ofstream> files;
+    std::vector<std::unique_ptr<loadkit::json_lines_output>> point_outs;
+    for (auto& spec : f.out) {
+        auto eq = spec.find('=');
+        auto kind = spec.substr(0, eq);
+        auto arg = eq == std::string::npos ? std::string() : spec.substr(eq + 1);
+        if ((kind == "json" || kind == "csv") && !arg.empty()) {
+            auto& file = files.emplace_back(arg);
+            if (!file) return fail(loadkit::exit_code::invalid_config, "--out: cannot write " + arg);
+            point_outs.push_back(std::make_unique<loadkit::json_lines_output>(
+                file, kind == "csv" ? loadkit::json_lines_output::format::csv : loadkit::json_lines_output::format::json));
+        } else {
+            return fail(usage_error, "--out: expected json=FILE or csv=FILE, found '" + spec + "'");
+        }
+    }
+    if (what != phase::run) point_outs.clear();
     bool terminal = ::isatty(STDERR_FILENO) == 1;
     bool color = terminal && !f.no_color && std::getenv("NO_COLOR") == nullptr;
     loadkit::runner::progress_display display(stderr, terminal, color);
-    if (!f.quiet || json_out) {
-        o.on_progress = [&, quiet = f.quiet](const loadkit::progress& p) {
-            if (json_out) json_out->write(*p.metrics, p.elapsed_secs);
+    if ((!f.quiet && what == phase::run) || !point_outs.empty()) {
+        o.on_progress = [&, quiet = f.quiet || what != phase::run](const loadkit::progress& p) {
+            for (auto& out : point_outs) out->write(*p.metrics, p.elapsed_secs);
             if (!quiet) display.update(p);
         };
     }
+    loadkit::run_result r;
     try {
-        auto r = loadkit::yaml::run(plan, o, test.script.get());
-        return r.exit_code();
+        r = loadkit::yaml::run(plan, o, test.script.get());
     } catch (const loadkit::config_error& e) {
         return fail(loadkit::exit_code::invalid_config, plan.file + ": " + e.what());
     }
+    if (what == phase::setup && r.exit_code() == 0) {
+        std::ofstream out(f.setup_out);
+        out << test.script->setup_data_json() << "\n";
+        if (!out) return fail(1, "setup: cannot write " + f.setup_out);
+        if (!f.quiet) std::cerr << "loadkit: setup() ran; its data is in " << f.setup_out << "\n";
+    }
+    if (what == phase::run && !f.summary_export.empty()) {
+        std::ofstream out(f.summary_export);
+        nlohmann::json extra{{"test", f.file}};
+        out << loadkit::detail::export_text(r.summary, r.state, extra);
+        if (!out) loadkit::detail::log(loadkit::log_level::error, "could not write the summary to " + f.summary_export);
+    }
+    return r.exit_code();
+}
+
+// Exports of a test's instances (--summary-export) merged into one result.
+int merge(const std::vector<std::string>& inputs, const std::string& output, const std::string& test_file, bool quiet, bool no_thresholds) {
+    std::vector<std::pair<std::string, nlohmann::json>> states;
+    std::vector<loadkit::execution_segment> segments;
+    std::string recorded_test;
+    for (auto& file : inputs) {
+        auto text = read_file(file);
+        if (!text) return fail(loadkit::exit_code::invalid_config, "merge: cannot read " + file);
+        auto j = nlohmann::json::parse(*text, nullptr, false);
+        if (j.is_discarded() || !j.is_object() || !j.contains("state"))
+            return fail(loadkit::exit_code::invalid_config, "merge: " + file + ": expected a summary written by `loadkit run --summary-export`");
+        if (recorded_test.empty() && j.contains("test") && j["test"].is_string()) recorded_test = j["test"];
+        auto seg = j["state"].value("segment", std::string());
+        try {
+            segments.push_back(seg.empty() ? loadkit::execution_segment{} : loadkit::parse_execution_segment(seg));
+        } catch (const loadkit::config_error& e) {
+            return fail(loadkit::exit_code::invalid_config, "merge: " + file + ": " + e.what());
+        }
+        states.emplace_back(file, std::move(j["state"]));
+    }
+    // the segments should tile 0..1 exactly once: say so when they do not
+    std::sort(segments.begin(), segments.end(), [](auto& a, auto& b) { return a.from < b.from; });
+    loadkit::fraction at{0, 1};
+    bool tiled = true;
+    for (auto& s : segments) {
+        if (!(s.from == at)) tiled = false;
+        at = s.to;
+    }
+    if (!tiled || !(at == loadkit::fraction{1, 1}))
+        std::cerr << "loadkit: merge: warning: the runs' execution segments do not cover the test exactly once (0 to 1 without gaps or overlaps)\n";
+
+    loadkit::detail::merged_run m;
+    try {
+        m = loadkit::detail::merge_runs(states, !no_thresholds);
+    } catch (const std::exception& e) {
+        return fail(loadkit::exit_code::invalid_config, std::string("merge: ") + e.what());
+    }
+    // handleSummary once, on the merged summary
+    std::string printed = m.report;
+    auto script_file = test_file.empty() ? recorded_test : test_file;
+    if (!script_file.empty() && (!test_file.empty() || std::filesystem::exists(script_file))) {
+        try {
+            auto t = load_test(script_file, {});
+            if (t.script && t.script->has_handle_summary()) {
+                auto custom = t.script->handle_summary(m.summary);
+                if (custom.is_string()) printed = custom.get<std::string>();
+                else if (!custom.is_null()) printed = custom.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
+            }
+        } catch (const std::exception& e) {
+            std::cerr << "loadkit: merge: handleSummary of " << script_file << " failed, using the default report: " << e.what() << "\n";
+        }
+    }
+    if (!quiet) {
+        std::cout << printed;
+        if (!printed.empty() && printed.back() != '\n') std::cout << '\n';
+    }
+    if (!output.empty()) {
+        std::ofstream out(output);
+        out << loadkit::detail::export_text(m.summary, m.state, nlohmann::json{{"test", script_file}, {"merged_from", inputs}});
+        if (!out) return fail(1, "merge: cannot write " + output);
+    }
+    return m.thresholds_passed ? 0 : loadkit::exit_code::thresholds_failed;
 }
 
 int validate(const std::string& file) {
@@ -257,6 +446,36 @@ int main(int argc, char** argv) {
     run_cmd->add_flag("-q,--quiet", rf.quiet, "No progress display");
     run_cmd->add_flag("--no-color", rf.no_color, "No colors (also: NO_COLOR in the environment)");
     run_cmd->add_flag("--no-thresholds", rf.no_thresholds, "Do not evaluate thresholds");
+    run_cmd->add_option("--execution-segment", rf.segment, "This instance's share of the test, e.g. 1/4:2/4 (k6's)");
+    run_cmd->add_option("--execution-segment-sequence", rf.segment_sequence, "Every instance's segments' points, e.g. 0,1/4,2/4,3/4,1");
+    run_cmd->add_option("--instance", rf.instance, "I/N (I from 0): segment I/N:(I+1)/N of N equal ones");
+    run_cmd->add_option("--setup-data", rf.setup_data, "Skip setup(): hand VUs this file's data (from `loadkit setup`)");
+    run_cmd->add_option("--start-at", rf.start_at, "Wait until this RFC 3339 time to start, e.g. 2026-11-22T10:00:00Z");
+
+    // setup and teardown on their own, for a test split over machines
+    run_flags sf, tf;
+    auto* setup_cmd = app.add_subcommand("setup", "Run only setup() and write its data (for every instance's --setup-data)");
+    setup_cmd->add_option("file", sf.file, "The test")->required();
+    setup_cmd->add_option("-o,--output", sf.setup_out, "Where to write setup()'s data (JSON)")->required();
+    setup_cmd->add_option("-e,--env", sf.env, "KEY=VALUE for env (repeatable)")->take_all();
+    setup_cmd->add_option("--target", sf.target, "Base URL for relative URLs");
+    setup_cmd->add_flag("-q,--quiet", sf.quiet, "Say nothing");
+    auto* teardown_cmd = app.add_subcommand("teardown", "Run only teardown(data), with the data `loadkit setup` wrote");
+    teardown_cmd->add_option("file", tf.file, "The test")->required();
+    teardown_cmd->add_option("--setup-data", tf.setup_data, "setup()'s data (from `loadkit setup`)")->required();
+    teardown_cmd->add_option("-e,--env", tf.env, "KEY=VALUE for env (repeatable)")->take_all();
+    teardown_cmd->add_option("--target", tf.target, "Base URL for relative URLs");
+    teardown_cmd->add_flag("-q,--quiet", tf.quiet, "Say nothing");
+
+    std::vector<std::string> merge_inputs;
+    std::string merge_output, merge_test;
+    bool merge_quiet = false, merge_no_thresholds = false;
+    auto* merge_cmd = app.add_subcommand("merge", "Merge instances' exports (--summary-export) into one summary");
+    merge_cmd->add_option("files", merge_inputs, "Exports of the test's instances")->required();
+    merge_cmd->add_option("-o,--output", merge_output, "Write the merged summary here (it merges again)");
+    merge_cmd->add_option("--test", merge_test, "The test whose handleSummary to run (default: the one the exports name)");
+    merge_cmd->add_flag("-q,--quiet", merge_quiet, "Do not print the report");
+    merge_cmd->add_flag("--no-thresholds", merge_no_thresholds, "Do not evaluate thresholds");
 
     std::string validate_file;
     auto* validate_cmd = app.add_subcommand("validate", "Check a file (parse and validate, send nothing)");
@@ -281,6 +500,9 @@ int main(int argc, char** argv) {
         return usage_error;
     }
     if (*run_cmd) return run(rf);
+    if (*setup_cmd) return run(sf, phase::setup);
+    if (*teardown_cmd) return run(tf, phase::teardown);
+    if (*merge_cmd) return merge(merge_inputs, merge_output, merge_test, merge_quiet, merge_no_thresholds);
     if (*validate_cmd) return validate(validate_file);
     if (*serve_cmd) return serve(address, port, tls, serve_threads);
     if (*version_cmd) {

@@ -26,11 +26,13 @@
 
 #include "../http/client.hpp"
 #include "../metrics/custom.hpp"
+#include "../report/state.hpp"
 #include "../report/summary.hpp"
 #include "../report/thresholds.hpp"
 #include "../task.hpp"
 #include "context.hpp"
 #include "executors.hpp"
+#include "segment.hpp"
 
 namespace loadkit {
 
@@ -93,10 +95,20 @@ struct options {
     // thread's shard, done on that thread: nothing changes on the hot path.
     std::function<void(const progress&)> on_progress;
     nanoseconds progress_period = 1s;
+    // This instance's share of the test (k6's --execution-segment): VUs,
+    // iterations and arrivals split exactly and striped; the default is all.
+    execution_segment segment;
+    // Phases to run: a test split over machines runs setup() once on one of
+    // them (`loadkit setup`) and teardown() once on another (`loadkit teardown`).
+    bool run_setup = true, run_vus = true, run_teardown = true;
 };
 
 struct run_result {
     nlohmann::json summary;
+    // The metrics as data that merges exactly (`loadkit merge`): also written
+    // into options::summary_export's file as "state".
+    nlohmann::json state;
+    std::shared_ptr<const detail::merged_metrics> metrics;  // what the summary was built from
     std::string report;                      // what was (or would have been) printed
     bool thresholds_passed = true;
     std::optional<std::string> aborted;
@@ -130,9 +142,10 @@ struct scenario_spec {
 };
 
 struct scenario_runtime {
-    scenario_runtime(const scenario_spec& s, std::uint32_t id_, std::int64_t t0, std::uint64_t first)
-        : name(s.name), id(id_), plan(s.exec, t0), factory(s.factory), first_vu_id(first),
-          max_vus(schedule::max_vus(s.exec)), open(is_open_model(s.exec)), env(&s.env) {
+    // `s.exec` is this instance's (scaled to its segment), `st` its stripe
+    scenario_runtime(const scenario_spec& s, std::uint32_t id_, std::int64_t t0, std::uint64_t first, const stripe& st)
+        : name(s.name), id(id_), plan(s.exec, t0, st), factory(s.factory), first_vu_id(first), vu_stripe(&st),
+          max_vus(schedule::max_vus(s.exec, st)), open(is_open_model(s.exec)), env(&s.env) {
         std::visit([&](auto& x) {
             if constexpr (requires { x.pre_allocated_vus; }) pre_allocated = x.pre_allocated_vus;
         }, s.exec);
@@ -141,7 +154,8 @@ struct scenario_runtime {
     std::uint32_t id;
     schedule plan;
     std::shared_ptr<vu_factory> factory;
-    std::uint64_t first_vu_id;
+    std::uint64_t first_vu_id;    // over the whole test: VU ids are unique across instances
+    const stripe* vu_stripe;      // a VU's index here to its index in the whole test
     int max_vus;
     bool open;
     int pre_allocated = 0;
@@ -209,6 +223,12 @@ class engine {
             schedule::validate(specs[i].name, specs[i].exec);
         }
         for (auto& e : metric_registry::get().errors()) throw config_error(e);
+        // this instance's share: global counts kept for VU ids, scaled ones run
+        stripe_ = make_stripe(opts_.segment);
+        global_max_vus_.clear();
+        for (auto& s : specs) global_max_vus_.push_back(schedule::max_vus(s.exec));
+        std::vector<scenario_spec> scaled = specs;
+        for (auto& s : scaled) scale_executor(s.exec, stripe_);
         if (opts_.run_thresholds) thresholds_ = parse_thresholds(opts_.thresholds);
         if (!opts_.target.empty()) {
             url_parts u;
@@ -250,7 +270,7 @@ class engine {
         // ---- setup, once, before any VU
         bool setup_ok = true;
         std::string failure;
-        if (setup) {
+        if (setup && opts_.run_setup) {
             auto err = run_on_control(control, setup);
             if (err) {
                 setup_ok = false;
@@ -262,12 +282,12 @@ class engine {
 
         // ---- the VUs
         merged_metrics merged;
-        if (setup_ok && !state_.aborted()) {
-            run_scenarios(specs, workers, control, merged);
+        if (setup_ok && !state_.aborted() && opts_.run_vus) {
+            run_scenarios(scaled, workers, control, merged);
         }
 
         // ---- teardown, once, even on abort (not when setup failed: there is no data to give it)
-        if (setup_ok && teardown) {
+        if (setup_ok && teardown && opts_.run_teardown) {
             // teardown's own requests must not be cut by the abort's deadlines
             state_.hard_stop_ns.store(std::numeric_limits<std::int64_t>::max());
             state_.abort_at_ns.store(std::numeric_limits<std::int64_t>::max());
@@ -292,20 +312,27 @@ class engine {
         }
         std::vector<std::string> lines;
         int max_total = 0;
-        for (auto& s : specs) max_total += schedule::max_vus(s.exec);
+        for (auto& s : scaled) max_total += schedule::max_vus(s.exec, stripe_);
         lines.push_back("scenarios: " + std::to_string(specs.size()) + ", " + std::to_string(max_total) + " max VUs, " +
-                        std::to_string(nthreads) + (nthreads == 1 ? " thread" : " threads"));
-        for (auto& s : specs)
+                        std::to_string(nthreads) + (nthreads == 1 ? " thread" : " threads") +
+                        (stripe_.whole() ? "" : ", execution segment " + opts_.segment.text()));
+        for (auto& s : specs)  // as written: the whole test's schedule
             lines.push_back("  * " + s.name + ": " + std::string(executor_name(s.exec)) + ", " + schedule::describe(s.exec));
         result.summary = build_summary(in, merged);
         result.aborted = in.aborted;
         result.thresholds_passed = in.thresholds_passed;
         result.report = console_report(result.summary, merged, lines);
+        {
+            run_state_info si{opts_.name, in.run_id, stripe_.whole() ? "" : opts_.segment.text(), in.started_ms, in.ended_ms,
+                              in.aborted, in.scenarios, opts_.run_thresholds ? opts_.thresholds : threshold_set{}};
+            result.state = export_state(merged, si);
+        }
 
         info.summary = &result.summary;
         state_.with_events([&](events& ev) { ev.test_stop.fire(info); });
 
         write_outputs(result);
+        result.metrics = std::make_shared<const merged_metrics>(std::move(merged));
 
         auto kind = static_cast<abort_kind>(state_.kind.load());
         if (kind == abort_kind::external) result.code = exit_code::external_abort;
@@ -659,8 +686,8 @@ class engine {
         std::uint64_t next_vu = 1;
         int total_vus = 0;
         for (std::size_t i = 0; i < specs.size(); ++i) {
-            runtimes.emplace_back(specs[i], static_cast<std::uint32_t>(i + 1), t0, next_vu);
-            next_vu += static_cast<std::uint64_t>(runtimes.back().max_vus);
+            runtimes.emplace_back(specs[i], static_cast<std::uint32_t>(i + 1), t0, next_vu, stripe_);
+            next_vu += static_cast<std::uint64_t>(global_max_vus_[i]);
             total_vus += runtimes.back().max_vus;
         }
         std::size_t nthreads = workers.size();
@@ -676,7 +703,7 @@ class engine {
             v.scenario_id = sc.id;
             v.scenario = sc.name;
             v.index = index;
-            v.id = sc.first_vu_id + index;
+            v.id = sc.first_vu_id + sc.vu_stripe->global(index);
             v.graceful_stop_ns = sc.plan.graceful_stop_ns();
             v.env = sc.env;
             w.vus.push_back(&v);
@@ -800,7 +827,7 @@ class engine {
         }
         if (!opts_.summary_export.empty()) {
             std::ofstream f(opts_.summary_export);
-            f << r.summary.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
+            f << export_text(r.summary, r.state);
             if (!f) detail::log(log_level::error, "could not write the summary to " + opts_.summary_export);
         }
     }
@@ -809,6 +836,8 @@ class engine {
     engine_state state_;
     std::vector<parsed_threshold> thresholds_;
     std::int64_t started_ns_ = 0;
+    stripe stripe_;
+    std::vector<int> global_max_vus_;
 };
 
 }  // namespace detail

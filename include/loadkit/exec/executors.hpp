@@ -120,6 +120,29 @@ inline std::string format_number(double v) {
     return b;
 }
 
+// Which of a scenario's global indices (VU indices, arrival numbers) this
+// instance runs: index g is its own when g mod period is in `own`. The
+// default is every index (the whole test); execution segments make others
+// (see segment.hpp).
+struct stripe {
+    std::int64_t period = 1;
+    std::vector<std::int64_t> own{0};  // sorted slots in [0, period)
+
+    bool whole() const noexcept { return period == 1 && own.size() == 1; }
+    // How many of the indices 0..n-1 are this instance's.
+    std::int64_t scale(std::int64_t n) const noexcept {
+        if (n <= 0) return 0;
+        auto in_rest = std::lower_bound(own.begin(), own.end(), n % period) - own.begin();
+        return n / period * static_cast<std::int64_t>(own.size()) + in_rest;
+    }
+    // The global index of this instance's j-th (from 0).
+    std::uint64_t global(std::uint64_t j) const noexcept {
+        if (own.empty()) return std::numeric_limits<std::uint64_t>::max();
+        auto m = own.size();
+        return j / m * static_cast<std::uint64_t>(period) + static_cast<std::uint64_t>(own[j % m]);
+    }
+};
+
 // What a VU does next.
 struct decision {
     enum kind_t { iterate, wait, stop } kind = stop;
@@ -130,7 +153,7 @@ struct decision {
 // A scenario's schedule, made absolute when the run starts.
 class schedule {
   public:
-    schedule(const executor& e, std::int64_t run_start_ns) : exec_(e) {
+    schedule(const executor& e, std::int64_t run_start_ns, stripe st = {}) : exec_(e), stripe_(std::move(st)) {
         std::visit([&](auto& x) {
             start_ = run_start_ns + x.start_time.count();
             graceful_stop_ = x.graceful_stop.count();
@@ -200,7 +223,12 @@ class schedule {
         }, e);
     }
 
-    // The most VUs the scenario ever runs at once.
+    // The most VUs the scenario ever runs at once (on this instance: only
+    // ramping-vus' counts are still global when scaled, see scale_executor).
+    static int max_vus(const executor& e, const stripe& st) {
+        int m = max_vus(e);
+        return std::holds_alternative<ramping_vus>(e) ? static_cast<int>(st.scale(m)) : m;
+    }
     static int max_vus(const executor& e) {
         return std::visit([](auto& x) -> int {
             using T = std::decay_t<decltype(x)>;
@@ -249,7 +277,10 @@ class schedule {
     // intended start, as an offset from the scenario's start; -1 when it
     // falls at or after the end. Iteration k starts when the integral of the
     // rate reaches k, so a constant rate r starts exactly r*duration of them.
+    // With a stripe, k counts this instance's iterations only.
     std::int64_t arrival_offset(std::uint64_t k) const {
+        k = stripe_.global(k);
+        if (k == std::numeric_limits<std::uint64_t>::max()) return -1;
         double n = static_cast<double>(k);
         double off;
         if (auto* c = std::get_if<constant_arrival_rate>(&exec_)) {
@@ -296,6 +327,7 @@ class schedule {
                 if (claimed_.fetch_add(1, std::memory_order_relaxed) >= x.iterations) return decision{};
                 return {decision::iterate, 0, hard};
             } else if constexpr (std::is_same_v<T, ramping_vus>) {
+                index = stripe_.global(index);  // the stages count VUs over the whole test
                 auto off = now - start_;
                 if (active(x, index, off)) {
                     auto off_change = change(x, index, false, off);
@@ -359,6 +391,7 @@ class schedule {
     }
 
     executor exec_;
+    stripe stripe_;
     std::vector<double> stage_counts_;  // ramping-arrival-rate: iterations by each stage's end
     std::int64_t start_ = 0, end_ = 0, graceful_stop_ = 0;
     std::atomic<std::int64_t> claimed_{0};

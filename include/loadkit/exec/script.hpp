@@ -43,6 +43,11 @@ class script {
     // setup() keeps its result (JSON, shared read-only with every VU).
     virtual task<> setup(client&) { co_return; }
     virtual task<> teardown(client&) { co_return; }
+    // setup()'s result as JSON text ("null" before setup or without one), and
+    // setting it instead of running setup(): a test split over machines runs
+    // setup() once (`loadkit setup`) and hands its data to every instance.
+    virtual std::string setup_data_json() const { return "null"; }
+    virtual void set_setup_data_json(std::string) {}
     // Called on the VU's thread when the VU is created; `exec_function` is
     // what its scenario calls each iteration (empty: flow steps only).
     virtual std::unique_ptr<script_vu> create_vu(detail::vu_context& vu, client& http, vars_map& vars,

@@ -133,6 +133,12 @@ class script final : public loadkit::script {
     std::string path() const { return prog_.main.string(); }
     // What setup() returned, as JSON text ("null" before setup or without one).
     const std::string& setup_data() const noexcept { return prog_.setup_json; }
+    std::string setup_data_json() const override { return prog_.setup_json; }
+    // Checked here: VUs parse it with JSON.parse, which must not fail later.
+    void set_setup_data_json(std::string json) override {
+        if (nlohmann::json::parse(json, nullptr, false).is_discarded()) throw std::invalid_argument("setup data is not valid JSON");
+        prog_.setup_json = std::move(json);
+    }
 
     // Whether the JIT compiles (process-wide; see detail::set_jit): call
     // before the run with whether every scenario's exec function is async.

@@ -176,6 +176,13 @@ class histogram {
         max_ = std::max(max_, v);
     }
 
+    // After loading buckets with record_n: the exact sum, min and max that
+    // were exported with them (bucket midpoints would lose them).
+    void restore_exact(std::uint64_t sum, std::uint64_t min, std::uint64_t max) noexcept {
+        if (count_ == 0) return;
+        sum_ = sum; min_ = min; max_ = max;
+    }
+
     // Bytes this histogram holds (for memory accounting in tests).
     std::size_t memory_bytes() const noexcept {
         std::size_t b = sizeof(*this);

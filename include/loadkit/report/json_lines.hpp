@@ -8,6 +8,13 @@
 // "count", "min", "med", "p95", "p99" and "max". It is fed from the engine's
 // progress snapshots (options::on_progress), so writing it never touches the
 // hot path.
+//
+// `--out csv=FILE` writes the same points as CSV rows, one per point, under a
+// fixed header (k6's first columns, then the interval's statistics, then the
+// tags; tags outside the fixed columns go to extra_tags as k=v&k=v):
+//   metric_name,timestamp,metric_value,interval_secs,count,min,med,p95,p99,max,
+//   scenario,name,method,status,expected_response,error_code,group,check,extra_tags
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <ctime>
@@ -24,7 +31,12 @@ namespace loadkit {
 
 class json_lines_output {
   public:
-    explicit json_lines_output(std::ostream& out) : out_(out) {}
+    enum class format { json, csv };
+    explicit json_lines_output(std::ostream& out, format f = format::json) : out_(out), format_(f) {
+        if (f == format::csv)
+            out_ << "metric_name,timestamp,metric_value,interval_secs,count,min,med,p95,p99,max,"
+                    "scenario,name,method,status,expected_response,error_code,group,check,extra_tags\n";
+    }
 
     // Writes the points of everything that changed since the last call.
     void write(const detail::merged_metrics& m, double elapsed_secs) {
@@ -32,7 +44,9 @@ class json_lines_output {
         double interval = elapsed_secs - last_secs_;
         last_secs_ = elapsed_secs;
         auto time = now_rfc3339();
+        auto unix_secs = std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
         auto point = [&](std::string_view metric, nlohmann::json value, nlohmann::json tags, nlohmann::json extra = nullptr) {
+            if (format_ == format::csv) return csv_row(metric, unix_secs, interval, value, tags, extra);
             nlohmann::json j{{"type", "Point"}, {"metric", metric}, {"time", time}, {"interval_secs", interval}, {"value", std::move(value)},
                              {"tags", std::move(tags)}};
             if (extra.is_object()) j.update(extra);
@@ -110,6 +124,44 @@ class json_lines_output {
     }
 
   private:
+    // RFC 4180: quoted when it holds a comma, a quote or a line break.
+    static std::string csv_field(std::string_view v) {
+        if (v.find_first_of(",\"\r\n") == std::string_view::npos) return std::string(v);
+        std::string q = "\"";
+        for (char c : v) {
+            if (c == '"') q += '"';
+            q += c;
+        }
+        return q + '"';
+    }
+    static std::string csv_number(const nlohmann::json& v) {
+        if (v.is_null()) return "";
+        if (v.is_number_float()) {
+            char b[40];
+            std::snprintf(b, sizeof b, "%.9g", v.get<double>());
+            return b;
+        }
+        return v.dump();
+    }
+    void csv_row(std::string_view metric, double unix_secs, double interval, const nlohmann::json& value, const nlohmann::json& tags,
+                 const nlohmann::json& extra) {
+        static constexpr std::string_view columns[] = {"scenario", "name", "method", "status", "expected_response", "error_code", "group", "check"};
+        auto get = [&](const char* k) { return extra.is_object() && extra.contains(k) ? extra[k] : nlohmann::json(); };
+        char ts[32];
+        std::snprintf(ts, sizeof ts, "%.3f", unix_secs);
+        std::string row = csv_field(metric) + "," + ts + "," + csv_number(value) + "," + csv_number(interval);
+        for (auto* k : {"count", "min", "med", "p95", "p99", "max"}) row += "," + csv_number(get(k));
+        std::string extra_tags;
+        for (auto c : columns) {
+            row += ",";
+            if (auto it = tags.find(c); it != tags.end() && it->is_string()) row += csv_field(it->get<std::string>());
+        }
+        for (auto& [k, v] : tags.items()) {
+            if (std::find(std::begin(columns), std::end(columns), k) != std::end(columns) || !v.is_string()) continue;
+            extra_tags += (extra_tags.empty() ? "" : "&") + k + "=" + v.get<std::string>();
+        }
+        out_ << row << "," << csv_field(extra_tags) << '\n';
+    }
     static void add_canonical(nlohmann::json& tags, std::string_view c) {
         while (!c.empty()) {
             auto end = c.find('\x1e');
@@ -155,6 +207,7 @@ class json_lines_output {
     }
 
     std::ostream& out_;
+    format format_ = format::json;
     std::shared_ptr<detail::merged_metrics> prev_;
     double last_secs_ = 0;
 };

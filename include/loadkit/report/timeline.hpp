@@ -1,0 +1,192 @@
+#pragma once
+// The run over time, for the HTML report's charts: one point per interval
+// between two of the engine's cumulative progress snapshots
+// (options::on_progress, about once per second, off the hot path):
+//   {"t": 12.0, "interval_secs": 1.0, "time_ms": 1795600000000, "vus": 20,
+//    "reqs": 812, "rps": 812.0, "failed": 3, "iterations": 406,
+//    "p50": 1.2, "p95": 3.4, "p99": 5.6, "max": 9.1}
+// t is the point's end (seconds since the run started), the latencies are
+// http_req_duration over the interval in ms (null when it had no request).
+// Also requests_table(): the per (name, method) rows of the console's
+// "requests by name".
+#include <algorithm>
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "../metrics/histogram.hpp"
+#include "summary.hpp"
+
+namespace loadkit {
+
+namespace detail {
+
+// `now - before` for two cumulative histograms of the same series: the
+// buckets that grew, each at its midpoint (as json_lines_output does).
+// Both lists come lowest first, so one merge-like pass suffices.
+inline histogram histogram_delta(const histogram& now, const histogram& before) {
+    if (before.count() == 0) return now;
+    std::vector<std::pair<std::uint64_t, std::uint64_t>> old;  // (lowest value, count)
+    before.for_each_bucket([&](std::uint64_t lo, std::uint64_t, std::uint64_t k) { old.emplace_back(lo, k); });
+    histogram d;
+    std::size_t i = 0;
+    now.for_each_bucket([&](std::uint64_t lo, std::uint64_t hi, std::uint64_t k) {
+        while (i < old.size() && old[i].first < lo) ++i;
+        std::uint64_t was = i < old.size() && old[i].first == lo ? old[i].second : 0;
+        if (k > was) d.record_n(lo + (hi - lo) / 2, k - was);
+    });
+    return d;
+}
+
+}  // namespace detail
+
+class timeline_recorder {
+  public:
+    // Past `max_points` points, neighbours are merged pairwise and later
+    // points cover twice as many snapshots: at one snapshot a second, an hour
+    // at full resolution, then 2 s points, 4 s after two hours... Memory stays
+    // at about max_points points plus two histograms, however long the run.
+    explicit timeline_recorder(std::size_t max_points = 3600) : max_points_(std::max<std::size_t>(max_points, 2)) {}
+
+    // One cumulative snapshot; elapsed_secs counts from the run's start.
+    void add(const detail::merged_metrics& m, double elapsed_secs) {
+        totals now;
+        now.secs = elapsed_secs;
+        for (auto& [tags, row] : m.http) {
+            now.reqs += row.reqs;
+            now.failed += row.failed;
+            now.duration.merge(row.duration);
+        }
+        for (auto& [name, s] : m.scenarios)
+            if (!name.empty()) now.iterations += s.iterations;
+
+        point p = measure(base_, now);
+        p.vus = m.vus.last;
+        p.time_ms = detail::wall_ms();
+        if (!points_.empty() && points_.back().snapshots < stride_) {
+            // the last point is still open: it grows to cover this snapshot too,
+            // measured from its own start, so its percentiles stay exact
+            p.snapshots = points_.back().snapshots + 1;
+            points_.back() = p;
+        } else {
+            p.snapshots = 1;
+            points_.push_back(p);
+        }
+        if (points_.back().snapshots >= stride_) base_ = std::move(now);  // closed: the next point starts here
+        if (points_.size() > max_points_ && points_.back().snapshots >= stride_) coarsen();
+    }
+
+    // The points, oldest first.
+    nlohmann::json json() const {
+        nlohmann::json out = nlohmann::json::array();
+        for (auto& p : points_) {
+            auto ms = [](const std::optional<double>& v) { return v ? nlohmann::json(*v) : nlohmann::json(); };
+            out.push_back({{"t", p.t}, {"interval_secs", p.interval}, {"time_ms", p.time_ms}, {"vus", p.vus},
+                           {"reqs", p.reqs}, {"rps", p.interval > 0 ? static_cast<double>(p.reqs) / p.interval : 0.0},
+                           {"failed", p.failed}, {"iterations", p.iterations},
+                           {"p50", ms(p.p50)}, {"p95", ms(p.p95)}, {"p99", ms(p.p99)}, {"max", ms(p.max)}});
+        }
+        return out;
+    }
+    std::size_t size() const noexcept { return points_.size(); }
+
+  private:
+    // What a point is measured from: run-wide totals at one snapshot.
+    struct totals {
+        double secs = 0;
+        std::uint64_t reqs = 0, failed = 0, iterations = 0;
+        histogram duration;  // http_req_duration over every request row
+    };
+    struct point {
+        double t = 0, interval = 0, vus = 0;
+        std::int64_t time_ms = 0;
+        std::uint64_t reqs = 0, failed = 0, iterations = 0;
+        std::optional<double> p50, p95, p99, max;  // ms
+        std::size_t snapshots = 0;                  // how many add() calls it covers
+    };
+
+    // Counters never go down; if a caller feeds an unrelated snapshot anyway,
+    // its whole value counts rather than wrapping around.
+    static std::uint64_t grew(std::uint64_t now, std::uint64_t before) { return now >= before ? now - before : now; }
+
+    static point measure(const totals& before, const totals& now) {
+        point p;
+        p.t = now.secs;
+        p.interval = std::max(0.0, now.secs - before.secs);
+        p.reqs = grew(now.reqs, before.reqs);
+        p.failed = grew(now.failed, before.failed);
+        p.iterations = grew(now.iterations, before.iterations);
+        auto d = now.duration.count() >= before.duration.count() ? detail::histogram_delta(now.duration, before.duration) : now.duration;
+        if (d.count()) {
+            p.p50 = d.quantile(0.50) / 1e6;
+            p.p95 = d.quantile(0.95) / 1e6;
+            p.p99 = d.quantile(0.99) / 1e6;
+            // the exact maximum when it was set in this interval, else the bucket's midpoint
+            p.max = static_cast<double>(now.duration.max() > before.duration.max() ? now.duration.max() : d.max()) / 1e6;
+        }
+        return p;
+    }
+
+    // Merges neighbours pairwise, newest first, so the last (closed) point
+    // gets the new stride; an odd one out stays at the start. Without the
+    // intervals' histograms, a merged point's percentiles are the larger of
+    // the two: an upper bound, and a latency spike stays visible.
+    void coarsen() {
+        std::vector<point> out;
+        out.reserve(points_.size() / 2 + 1);
+        std::size_t i = points_.size();
+        while (i >= 2) {
+            const point& a = points_[i - 2];
+            const point& b = points_[i - 1];
+            point m = b;  // the later point's end, time and VU gauge
+            m.interval = a.interval + b.interval;
+            m.reqs = a.reqs + b.reqs;
+            m.failed = a.failed + b.failed;
+            m.iterations = a.iterations + b.iterations;
+            m.snapshots = a.snapshots + b.snapshots;
+            auto larger = [](const std::optional<double>& x, const std::optional<double>& y) {
+                return x && y ? std::optional<double>(std::max(*x, *y)) : x ? x : y;
+            };
+            m.p50 = larger(a.p50, b.p50);
+            m.p95 = larger(a.p95, b.p95);
+            m.p99 = larger(a.p99, b.p99);
+            m.max = larger(a.max, b.max);
+            out.push_back(std::move(m));
+            i -= 2;
+        }
+        if (i == 1) out.push_back(points_[0]);
+        std::reverse(out.begin(), out.end());
+        points_ = std::move(out);
+        stride_ *= 2;
+    }
+
+    std::size_t max_points_;
+    std::size_t stride_ = 1;  // snapshots per point from now on
+    std::vector<point> points_;
+    totals base_;             // the snapshot where the open (or next) point starts
+};
+
+// One row per (request name, method), like the console's "requests by name":
+// {"name","method","count","failed","avg","med","p90","p95","p99","max"} in ms.
+inline nlohmann::json requests_table(const detail::merged_metrics& m) {
+    std::map<std::pair<std::string, std::string>, detail::merged_metrics::http_row> by_name;
+    for (auto& [t, r] : m.http) by_name[{t.name, t.method}].merge(r);
+    nlohmann::json rows = nlohmann::json::array();
+    for (auto& [k, r] : by_name) {
+        auto& h = r.duration;
+        rows.push_back({{"name", k.first}, {"method", k.second}, {"count", r.reqs}, {"failed", r.failed},
+                        {"avg", h.mean() / 1e6}, {"med", h.quantile(0.5) / 1e6}, {"p90", h.quantile(0.9) / 1e6},
+                        {"p95", h.quantile(0.95) / 1e6}, {"p99", h.quantile(0.99) / 1e6},
+                        {"max", static_cast<double>(h.max()) / 1e6}});
+    }
+    return rows;
+}
+
+}  // namespace loadkit

@@ -1,0 +1,460 @@
+// A test split over machines: execution segments (exact, striped shares),
+// exported state that merges exactly, and the runner's setup/run/teardown/
+// merge commands, as separate processes against a server the test starts.
+#include <catch2/catch.hpp>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <fstream>
+#include <set>
+#include <string>
+#include <vector>
+
+#include <fcntl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <loadkit.hpp>
+#include <loadkit/yaml.hpp>
+
+#include "support.hpp"
+
+using namespace std::chrono_literals;
+using test_support::scratch;
+
+namespace {
+
+std::vector<loadkit::execution_segment> segments_of(const std::string& sequence) {
+    auto points = loadkit::parse_segment_sequence(sequence);
+    std::vector<loadkit::execution_segment> out;
+    for (std::size_t i = 0; i + 1 < points.size(); ++i) out.push_back({points[i], points[i + 1], points});
+    return out;
+}
+
+}  // namespace
+
+TEST_CASE("segments: shares of any count add up exactly and each index has one owner") {
+    for (auto sequence : {"0,1/4,2/4,3/4,1", "0,1/3,1/2,1", "0,0.1,1", "0,25%,1"}) {
+        INFO("sequence " << sequence);
+        auto segs = segments_of(sequence);
+        std::vector<loadkit::detail::stripe> stripes;
+        for (auto& s : segs) stripes.push_back(loadkit::detail::make_stripe(s));
+        for (std::int64_t n = 0; n <= 200; ++n) {
+            std::int64_t sum = 0;
+            for (auto& st : stripes) sum += st.scale(n);
+            REQUIRE(sum == n);
+        }
+        std::multiset<std::uint64_t> owners;
+        for (auto& st : stripes)
+            for (std::int64_t j = 0; j < st.scale(120); ++j) owners.insert(st.global(static_cast<std::uint64_t>(j)));
+        REQUIRE(owners.size() == 120);
+        for (std::uint64_t g = 0; g < 120; ++g) REQUIRE(owners.count(g) == 1);
+    }
+    // striped, not blocks: instance 0 of 4 runs global indices 0, 4, 8, ...
+    auto st = loadkit::detail::make_stripe(loadkit::instance_segment("0/4"));
+    CHECK(st.global(0) == 0);
+    CHECK(st.global(1) == 4);
+    CHECK(st.global(2) == 8);
+    auto third = loadkit::detail::make_stripe(loadkit::instance_segment("2/4"));
+    CHECK(third.global(0) == 2);
+    CHECK(third.global(1) == 6);
+    // a segment without a sequence: 0, from, to, 1
+    auto alone = loadkit::detail::make_stripe(loadkit::parse_execution_segment("1/2:1"));
+    CHECK(alone.scale(10) == 5);
+    CHECK(loadkit::detail::make_stripe(loadkit::parse_execution_segment("0:1")).whole());
+}
+
+TEST_CASE("segments: mistakes say what was expected") {
+    auto says = [](auto f, const std::string& part) {
+        try {
+            f();
+            FAIL("no error");
+        } catch (const loadkit::config_error& e) {
+            INFO(e.what());
+            CHECK(std::string(e.what()).find(part) != std::string::npos);
+        }
+    };
+    says([] { loadkit::parse_execution_segment("1/4"); }, "expected FROM:TO");
+    says([] { loadkit::parse_execution_segment("2/4:1/4"); }, "FROM must be less than TO");
+    says([] { loadkit::parse_execution_segment("a:1"); }, "expected a fraction between 0 and 1");
+    says([] { loadkit::parse_execution_segment("0:3/2"); }, "expected a fraction between 0 and 1");
+    says([] { loadkit::instance_segment("4/4"); }, "expected I/N with 0 <= I < N");
+    says([] { loadkit::instance_segment("x"); }, "expected I/N");
+    says([] { loadkit::parse_segment_sequence("0,1/2"); }, "from 0 to 1");
+    says([] { loadkit::parse_segment_sequence("0,1/2,1/4,1"); }, "increasing");
+    says([] {
+        auto s = loadkit::parse_execution_segment("0:1/3");
+        s.sequence = loadkit::parse_segment_sequence("0,1/4,1");
+        loadkit::detail::make_stripe(s);
+    }, "is not one of the sequence's segments");
+}
+
+TEST_CASE("segments: executors' counts scale exactly") {
+    auto segs = segments_of("0,1/4,2/4,3/4,1");
+    auto scaled = [&](loadkit::executor e) {
+        std::vector<loadkit::executor> out;
+        for (auto& s : segs) {
+            auto x = e;
+            loadkit::detail::scale_executor(x, loadkit::detail::make_stripe(s));
+            out.push_back(x);
+        }
+        return out;
+    };
+    int vus = 0;
+    for (auto& e : scaled(loadkit::constant_vus{.vus = 10})) vus += std::get<loadkit::constant_vus>(e).vus;
+    CHECK(vus == 10);
+    std::int64_t iterations = 0;
+    for (auto& e : scaled(loadkit::shared_iterations{.vus = 2, .iterations = 101})) {
+        auto& x = std::get<loadkit::shared_iterations>(e);
+        iterations += x.iterations;
+        CHECK(x.vus >= 1);  // iterations are the contract: each instance can run its own
+    }
+    CHECK(iterations == 101);
+    int pre = 0, max = 0;
+    for (auto& e : scaled(loadkit::constant_arrival_rate{.rate = 50, .pre_allocated_vus = 20, .max_vus = 40})) {
+        auto& x = std::get<loadkit::constant_arrival_rate>(e);
+        pre += x.pre_allocated_vus;
+        max += x.max_vus;
+    }
+    CHECK(pre == 20);
+    CHECK(max == 40);
+}
+
+TEST_CASE("segments: instances' arrivals together are the whole test's") {
+    loadkit::executor constant = loadkit::constant_arrival_rate{.rate = 37, .duration = 1s, .pre_allocated_vus = 4};
+    loadkit::executor ramping = loadkit::ramping_arrival_rate{
+        .start_rate = 5, .stages = {{2s, 40}, {1s, 0}}, .pre_allocated_vus = 4};
+    for (auto& e : {constant, ramping}) {
+        INFO(loadkit::executor_name(e));
+        auto offsets = [&](const loadkit::detail::stripe& st) {
+            loadkit::detail::schedule plan(e, 0, st);
+            std::vector<std::int64_t> out;
+            for (std::uint64_t k = 0;; ++k) {
+                auto off = plan.arrival_offset(k);
+                if (off < 0) break;
+                out.push_back(off);
+            }
+            return out;
+        };
+        auto whole = offsets({});
+        REQUIRE(whole.size() > 30);
+        std::vector<std::int64_t> joined;
+        for (auto& s : segments_of("0,1/4,2/4,3/4,1")) {
+            auto part = offsets(loadkit::detail::make_stripe(s));
+            CHECK(std::is_sorted(part.begin(), part.end()));
+            joined.insert(joined.end(), part.begin(), part.end());
+        }
+        std::sort(joined.begin(), joined.end());
+        CHECK(joined == whole);
+    }
+}
+
+TEST_CASE("segments: ramping-vus instances together follow the whole test's VU count") {
+    loadkit::ramping_vus r{.start_vus = 0, .stages = {{10s, 10}, {10s, 3}, {5s, 7}}};
+    auto segs = segments_of("0,1/3,1/2,1");
+    std::vector<loadkit::detail::stripe> stripes;
+    for (auto& s : segs) stripes.push_back(loadkit::detail::make_stripe(s));
+    loadkit::detail::schedule whole(r, 0);
+    for (std::int64_t t = 0; t < 25'000'000'000; t += 370'000'000) {
+        int expected = 0;
+        for (std::uint64_t i = 0; i < 10; ++i) expected += whole.next(i, 0, t).kind == loadkit::detail::decision::iterate;
+        int sum = 0;
+        for (auto& st : stripes) {
+            loadkit::detail::schedule plan(r, 0, st);
+            auto n = loadkit::detail::schedule::max_vus(r, st);
+            for (int i = 0; i < n; ++i) sum += plan.next(static_cast<std::uint64_t>(i), 0, t).kind == loadkit::detail::decision::iterate;
+        }
+        INFO("at " << t / 1e9 << " s");
+        CHECK(sum == expected);
+    }
+}
+
+TEST_CASE("state: an exported run merges back into the same summary") {
+    loadkit::target_server server;
+    auto plan = loadkit::yaml::load_string(R"(
+name: state
+scenarios:
+  users:
+    executor: per-vu-iterations
+    vus: 4
+    iterations: 25
+    flow:
+      - request: { name: items, url: /items }
+        check: { status: 200 }
+      - request: { name: missing, url: /nope }
+thresholds:
+  http_req_duration{name:items}: ['p(95)<5000']
+)");
+    loadkit::options o;
+    o.threads = 2;
+    o.print_summary = false;
+    o.handle_signals = false;
+    o.target = server.url();
+    auto r = loadkit::yaml::run(plan, o);
+    REQUIRE(r.state.value("format", "") == "loadkit-state/1");
+    // through text, as files carry it
+    auto text = loadkit::detail::export_text(r.summary, r.state);
+    auto back = nlohmann::json::parse(text);
+    CHECK(back["metrics"] == r.summary["metrics"]);
+    auto m = loadkit::detail::merge_runs({{"run.json", back["state"]}});
+    CHECK(m.summary["metrics"] == r.summary["metrics"]);
+    CHECK(m.summary["checks"] == r.summary["checks"]);
+    CHECK(m.summary["thresholds"] == r.summary["thresholds"]);
+    // merged twice: counts double, percentiles stay
+    auto twice = loadkit::detail::merge_runs({{"a.json", back["state"]}, {"b.json", back["state"]}});
+    CHECK(loadkit::find_metric(twice.summary, "http_reqs")->at("count") == 400);  // 4 VUs x 25 x 2 requests, twice
+    CHECK(loadkit::find_metric(twice.summary, "http_req_duration")->at("p95") ==
+          loadkit::find_metric(r.summary, "http_req_duration")->at("p95"));
+    // malformed states are refused with the file's name
+    auto broken = back["state"];
+    broken["http"][0]["duration"]["n"] = 7;
+    try {
+        loadkit::detail::merge_runs({{"broken.json", broken}});
+        FAIL("no error");
+    } catch (const std::invalid_argument& e) {
+        CHECK(std::string(e.what()).find("broken.json") != std::string::npos);
+    }
+}
+
+#if defined(LOADKIT_RUNNER_PATH)
+namespace {
+
+// A runner process with its output in files (several run at once).
+struct runner_process {
+    pid_t pid = -1;
+    std::string out_file, err_file;
+    runner_process(std::vector<std::string> args, const scratch& dir, const std::string& name)
+        : out_file((dir.dir / (name + ".out")).string()), err_file((dir.dir / (name + ".err")).string()) {
+        args.insert(args.begin(), LOADKIT_RUNNER_PATH);
+        pid = ::fork();
+        REQUIRE(pid >= 0);
+        if (pid == 0) {
+            int o = ::open(out_file.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644), e = ::open(err_file.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+            ::dup2(o, 1);
+            ::dup2(e, 2);
+            std::vector<char*> argv;
+            for (auto& a : args) argv.push_back(a.data());
+            argv.push_back(nullptr);
+            ::execv(argv[0], argv.data());
+            ::_exit(127);
+        }
+    }
+    // the exit code; killed after `limit`
+    int wait(std::chrono::milliseconds limit = 60s) {
+        auto deadline = std::chrono::steady_clock::now() + limit;
+        int status = 0;
+        while (::waitpid(pid, &status, WNOHANG) == 0) {
+            if (std::chrono::steady_clock::now() > deadline) {
+                ::kill(pid, SIGKILL);
+                ::waitpid(pid, &status, 0);
+                return -1;
+            }
+            std::this_thread::sleep_for(10ms);
+        }
+        return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    }
+    std::string out() const { return slurp(out_file); }
+    std::string err() const { return slurp(err_file); }
+    static std::string slurp(const std::string& f) {
+        std::ifstream in(f);
+        return {std::istreambuf_iterator<char>(in), {}};
+    }
+};
+
+nlohmann::json read_json(const std::string& path) {
+    std::ifstream in(path);
+    REQUIRE(in);
+    return nlohmann::json::parse(in);
+}
+double agg(const nlohmann::json& summary, std::string_view metric, const char* field) {
+    auto* a = loadkit::find_metric(summary, metric);
+    if (!a) FAIL("no metric " << metric);
+    return (*a)[field].get<double>();
+}
+// nearest rank, as the histogram reports
+double exact_quantile(std::vector<double> v, double q) {
+    std::sort(v.begin(), v.end());
+    auto rank = static_cast<std::size_t>(std::ceil(q * static_cast<double>(v.size())));
+    return v[std::clamp<std::size_t>(rank, 1, v.size()) - 1];
+}
+
+}  // namespace
+
+#if defined(LOADKIT_RUNNER_JS)
+TEST_CASE("merge: four instances as processes add up to one whole run") {
+    loadkit::target_server server;
+    scratch dir;
+    // Each iteration adds a value that names its VU and iteration to a trend:
+    // the raw samples of the whole test are known, so merged percentiles can
+    // be checked against them. handleSummary runs once, on the merged data.
+    auto test = dir.write("split.js", R"JS(
+import http from 'k6/http';
+import { check } from 'k6';
+import { Trend } from 'k6/metrics';
+import exec from 'k6/execution';
+
+const marks = new Trend('marks');
+export const options = {
+  scenarios: { users: { executor: 'per-vu-iterations', vus: 8, iterations: 5 } },
+  thresholds: { http_reqs: ['count>=40'], marks: ['p(99)<100000'] },
+};
+export function setup() {
+  const res = http.post(`${__ENV.TARGET}/auth/token`, JSON.stringify({ id: 'split' }));
+  return { token: res.json('token') };
+}
+export default function (data) {
+  const res = http.get(`${__ENV.TARGET}/items`, { headers: { Authorization: `Bearer ${data.token}` } });
+  check(res, { 'status 200': (r) => r.status === 200 });
+  marks.add(exec.vu.idInTest * 1000 + exec.vu.iterationInScenario);
+}
+export function teardown(data) {
+  http.post(`${__ENV.TARGET}/auth/revoke`, JSON.stringify({ token: data.token }));
+}
+export function handleSummary(data) {
+  const reqs = data.metrics.find((m) => m.metric === 'http_reqs');
+  return `HANDLED http_reqs=${reqs.agg.count}`;
+}
+)JS");
+    auto env = "TARGET=" + server.url();
+    auto setup_file = (dir.dir / "setup.json").string();
+    auto setup = test_support::run_runner({"setup", test, "-o", setup_file, "-e", env});
+    INFO(setup.err);
+    REQUIRE(setup.code == 0);
+    CHECK(server.count("/auth/token") == 1);
+    CHECK(read_json(setup_file).contains("token"));
+
+    // four instances at once; one of them by the --instance shorthand
+    std::vector<std::string> exports;
+    std::vector<std::unique_ptr<runner_process>> procs;
+    const char* segments[] = {"0:1/4", "1/4:2/4", "2/4:3/4", "3/4:1"};
+    const char* reduced[] = {"0:1/4", "1/4:1/2", "1/2:3/4", "3/4:1"};
+    for (int i = 0; i < 4; ++i) {
+        exports.push_back((dir.dir / ("part" + std::to_string(i) + ".json")).string());
+        std::vector<std::string> args{"run", test, "-q", "-e", env, "--setup-data", setup_file, "--summary-export", exports.back()};
+        if (i == 3) {
+            args.insert(args.end(), {"--instance", "3/4"});
+        } else {
+            args.insert(args.end(), {"--execution-segment", segments[i], "--execution-segment-sequence", "0,1/4,2/4,3/4,1"});
+        }
+        procs.push_back(std::make_unique<runner_process>(args, dir, "part" + std::to_string(i)));
+    }
+    std::set<double> vu_ids;
+    for (int i = 0; i < 4; ++i) {
+        int code = procs[i]->wait();
+        INFO("instance " << i << ": " << procs[i]->err());
+        CHECK(code == 99);  // its own share fails `count>=40`: only the merged run can pass it
+        auto part = read_json(exports[i]);
+        CHECK(agg(part, "http_reqs", "count") == 10);  // 2 of the 8 VUs, 5 iterations each
+        CHECK(part["state"]["segment"] == reduced[i]);
+    }
+    CHECK(server.count("/auth/token") == 1);  // setup() ran once, in `loadkit setup`
+    CHECK(server.count("/auth/revoke") == 0);
+
+    auto teardown = test_support::run_runner({"teardown", test, "--setup-data", setup_file, "-e", env});
+    INFO(teardown.err);
+    CHECK(teardown.code == 0);
+    CHECK(server.count("/auth/revoke") == 1);
+    CHECK(server.count("/auth/token") == 1);
+
+    auto merged_file = (dir.dir / "merged.json").string();
+    std::vector<std::string> args{"merge", "-o", merged_file};
+    args.insert(args.end(), exports.begin(), exports.end());
+    auto merged = test_support::run_runner(args);
+    INFO(merged.out << merged.err);
+    CHECK(merged.code == 0);  // the merged thresholds hold
+    CHECK(merged.out.find("HANDLED http_reqs=40") != std::string::npos);  // handleSummary, once
+    CHECK(merged.err.find("warning") == std::string::npos);
+    auto m = read_json(merged_file);
+
+    // the same test in one process
+    auto whole_file = (dir.dir / "whole.json").string();
+    auto whole = test_support::run_runner({"run", test, "-q", "-e", env, "--summary-export", whole_file});
+    CHECK(whole.code == 0);
+    auto w = read_json(whole_file);
+    for (auto metric : {"iterations", "marks"}) {
+        INFO(metric);
+        CHECK(agg(m, metric, "count") == agg(w, metric, "count"));
+    }
+    CHECK(agg(m, "http_reqs", "count") == 40);
+    CHECK(agg(w, "http_reqs", "count") == 42);  // the whole run's setup() and teardown() requests too
+    CHECK(m["checks"][0]["passes"] == 40);
+
+    // merged percentiles against the raw samples: VU ids 1..8 (unique across
+    // instances), iterations 0..4
+    std::vector<double> raw;
+    for (int vu = 1; vu <= 8; ++vu)
+        for (int it = 0; it < 5; ++it) raw.push_back(vu * 1000 + it);
+    CHECK(agg(m, "marks", "min") == 1000);
+    CHECK(agg(m, "marks", "max") == 8004);
+    for (auto [field, q] : {std::pair{"med", 0.5}, std::pair{"p90", 0.9}, std::pair{"p95", 0.95}, std::pair{"p99", 0.99}}) {
+        INFO(field);
+        CHECK(agg(m, "marks", field) == Approx(exact_quantile(raw, q)).epsilon(0.01));
+        CHECK(agg(m, "marks", field) == agg(w, "marks", field));
+    }
+    CHECK(agg(m, "marks", "avg") == Approx(4502.0));
+
+    // three of four: the merged threshold fails (exit 99), and the gap is named
+    args = {"merge", exports[0], exports[1], exports[2]};
+    auto partial = test_support::run_runner(args);
+    CHECK(partial.code == 99);
+    CHECK(partial.err.find("do not cover the test exactly once") != std::string::npos);
+    // the merged file merges again
+    auto again = test_support::run_runner({"merge", "-q", merged_file});
+    CHECK(again.code == 0);
+}
+#endif
+
+TEST_CASE("runner: --start-at starts instances together, and bad flags say what was expected") {
+    loadkit::target_server server;
+    scratch dir;
+    auto test = dir.write("t.yaml", R"(
+name: together
+scenarios:
+  users:
+    executor: per-vu-iterations
+    vus: 2
+    iterations: 3
+    flow:
+      - request: { name: items, url: /items }
+)");
+    auto start = std::chrono::system_clock::now() + 1500ms;
+    auto secs = std::chrono::system_clock::to_time_t(start);
+    auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(start.time_since_epoch()).count() % 1000;
+    std::tm tm{};
+    ::gmtime_r(&secs, &tm);
+    char at[64];
+    std::snprintf(at, sizeof at, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
+                  tm.tm_sec, static_cast<int>(ms));
+    auto start_ms = std::chrono::duration_cast<std::chrono::milliseconds>(start.time_since_epoch()).count();
+    std::vector<std::unique_ptr<runner_process>> procs;
+    for (int i = 0; i < 2; ++i)
+        procs.push_back(std::make_unique<runner_process>(
+            std::vector<std::string>{"run", test, "-q", "--target", server.url(), "--instance", std::to_string(i) + "/2", "--start-at", at,
+                                     "--summary-export", (dir.dir / ("s" + std::to_string(i) + ".json")).string()},
+            dir, "s" + std::to_string(i)));
+    std::vector<std::int64_t> started;
+    for (int i = 0; i < 2; ++i) {
+        INFO(procs[i]->err());
+        REQUIRE(procs[i]->wait() == 0);
+        started.push_back(read_json((dir.dir / ("s" + std::to_string(i) + ".json")).string())["started_ms"]);
+        CHECK(started.back() >= start_ms);
+        CHECK(started.back() < start_ms + 1000);
+    }
+    CHECK(server.count("/items") == 6);
+
+    auto bad = [&](std::vector<std::string> args, const std::string& part, int code = 104) {
+        auto r = test_support::run_runner(args);
+        INFO(r.err);
+        CHECK(r.code == code);
+        CHECK(r.err.find(part) != std::string::npos);
+    };
+    bad({"run", test, "--start-at", "tomorrow"}, "--start-at: expected an RFC 3339 time");
+    bad({"run", test, "--instance", "2/2"}, "--instance: expected I/N");
+    bad({"run", test, "--execution-segment", "1/2"}, "expected FROM:TO");
+    bad({"run", test, "--execution-segment", "0:1/3", "--execution-segment-sequence", "0,1/2,1"}, "is not one of the sequence's segments");
+    bad({"run", test, "--setup-data", (dir.dir / "missing.json").string()}, "--setup-data: cannot read");
+    bad({"merge", (dir.dir / "missing.json").string()}, "merge: cannot read");
+    bad({"merge", test}, "expected a summary written by `loadkit run --summary-export`");
+}
+#endif
