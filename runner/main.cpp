@@ -6,15 +6,17 @@
 //                         [--setup-data FILE] [--start-at RFC3339] [--quiet] [--no-color] [--no-thresholds]
 //   loadkit setup FILE -o SETUP.json        only setup(): its data, for every instance's --setup-data
 //   loadkit teardown FILE --setup-data SETUP.json
-//   loadkit merge A.json B.json... [-o MERGED.json] [--test FILE]
+//   loadkit merge A.json B.json... [-o MERGED.json] [--test FILE] [--report FILE.html] [--require-whole]
 //                                           one summary from instances' exports (exit 99 on thresholds)
+//   loadkit report RESULTS.json -o REPORT.html
 //   loadkit validate FILE.yaml|FILE.js
 //   loadkit serve [--port N] [--address A] [--tls] [--threads N]
 //   loadkit version
 //
 // Exit codes (k6's): 0 ok, 99 thresholds failed, 104 invalid configuration,
 // 105 aborted from outside (SIGINT/SIGTERM), 107 script error, 108 aborted by
-// the test; 2 for a command-line mistake.
+// the test; 2 for a command-line mistake, 1 when an output (summary, report,
+// setup data) could not be written.
 #include <chrono>
 #include <csignal>
 #include <cstdio>
@@ -36,7 +38,10 @@
 #include <boost/version.hpp>
 #include <openssl/opensslv.h>
 
+#include <loadkit/report/html.hpp>
 #include <loadkit/report/json_lines.hpp>
+#include <loadkit/report/prometheus.hpp>
+#include <loadkit/report/timeline.hpp>
 #include <loadkit/target/server.hpp>
 #include <loadkit/yaml.hpp>
 #if LOADKIT_RUNNER_JS
@@ -48,6 +53,8 @@
 namespace {
 
 constexpr int usage_error = 2;
+
+constexpr int output_error = 1;  // a summary, report or data file could not be written
 
 int fail(int code, const std::string& message) {
     std::cerr << "loadkit: " << message << "\n";
@@ -71,11 +78,26 @@ struct run_flags {
     std::string setup_data;                            // --setup-data: setup() ran elsewhere (`loadkit setup`)
     std::string start_at;                              // --start-at
     std::string setup_out;                             // `loadkit setup -o`
+    std::string report;                                // --report FILE.html
 };
 
 // What a command runs of the test: all of it, or only setup() or teardown()
 // (a test split over machines runs those once, on their own).
 enum class phase { run, setup, teardown };
+
+// Outputs go where they are asked to: missing parent directories are made.
+std::ofstream open_output(const std::string& path) {
+    std::error_code ec;
+    auto parent = std::filesystem::path(path).parent_path();
+    if (!parent.empty()) std::filesystem::create_directories(parent, ec);
+    return std::ofstream(path, std::ios::binary);
+}
+bool write_output(const std::string& path, const std::string& text) {
+    auto out = open_output(path);
+    out << text;
+    out.close();
+    return static_cast<bool>(out);
+}
 
 std::optional<std::string> read_file(const std::string& path) {
     std::ifstream in(path, std::ios::binary);
@@ -230,7 +252,7 @@ int run(const run_flags& f, phase what = phase::run) {
     o.run_teardown = what == phase::teardown || (what == phase::run && f.setup_data.empty());
     if (what == phase::setup && !(test.script && test.script->has_setup())) {
         std::cerr << "loadkit: " << f.file << " has no setup(): its data is null\n";
-        std::ofstream(f.setup_out) << "null\n";
+        if (!write_output(f.setup_out, "null\n")) return fail(output_error, "setup: cannot write " + f.setup_out);
         return 0;
     }
     if (!f.setup_data.empty()) {
@@ -260,6 +282,46 @@ int run(const run_flags& f, phase what = phase::run) {
     }
     o.target = target;
 
+    // outputs and the progress display, fed by the engine's snapshots
+    // (deques: the streams must not move once an output holds them)
+    std::deque<std::ofstream> files;
+    std::vector<std::unique_ptr<loadkit::json_lines_output>> point_outs;
+    std::unique_ptr<loadkit::prometheus_output> prometheus;
+    for (auto& spec : what == phase::run ? f.out : std::vector<std::string>{}) {
+        auto eq = spec.find('=');
+        auto kind = spec.substr(0, eq);
+        auto arg = eq == std::string::npos ? std::string() : spec.substr(eq + 1);
+        if ((kind == "json" || kind == "csv") && !arg.empty()) {
+            auto& file = files.emplace_back(open_output(arg));
+            if (!file) return fail(loadkit::exit_code::invalid_config, "--out: cannot write " + arg);
+            point_outs.push_back(std::make_unique<loadkit::json_lines_output>(
+                file, kind == "csv" ? loadkit::json_lines_output::format::csv : loadkit::json_lines_output::format::json));
+        } else if (kind == "prometheus" && !arg.empty()) {
+            if (prometheus) return fail(usage_error, "--out prometheus=HOST:PORT may be given once");
+            try {
+                prometheus = std::make_unique<loadkit::prometheus_output>(arg);
+            } catch (const std::exception& e) {
+                return fail(loadkit::exit_code::invalid_config, std::string("--out ") + e.what());
+            }
+            if (!f.quiet) std::cerr << "loadkit: Prometheus metrics on " << prometheus->url() << "\n";
+        } else {
+            return fail(usage_error, "--out: expected json=FILE, csv=FILE or prometheus=HOST:PORT, found '" + spec + "'");
+        }
+    }
+    // the charts of --report and of the export (`loadkit report` draws them later)
+    loadkit::timeline_recorder timeline;
+    bool record_timeline = what == phase::run && (!f.report.empty() || !f.summary_export.empty());
+    bool terminal = ::isatty(STDERR_FILENO) == 1;
+    bool color = terminal && !f.no_color && std::getenv("NO_COLOR") == nullptr;
+    loadkit::runner::progress_display display(stderr, terminal, color);
+    if ((!f.quiet && what == phase::run) || !point_outs.empty() || prometheus || record_timeline) {
+        o.on_progress = [&, quiet = f.quiet || what != phase::run](const loadkit::progress& p) {
+            for (auto& out : point_outs) out->write(*p.metrics, p.elapsed_secs);
+            if (prometheus) prometheus->update(*p.metrics);
+            if (record_timeline) timeline.add(*p.metrics, p.elapsed_secs);
+            if (!quiet) display.update(p);
+        };
+    }
     // start together: every instance waits for the same moment
     if (start_at) {
         auto wait = *start_at - std::chrono::system_clock::now();
@@ -271,56 +333,95 @@ int run(const run_flags& f, phase what = phase::run) {
         }
     }
 
-    // outputs and the progress display, fed by the engine's snapshots
-    // (deques: the streams must not move once an output holds them)
-    std::deque<std::ofstream> files;
-    std::vector<std::unique_ptr<loadkit::json_lines_output>> point_outs;
-    for (auto& spec : f.out) {
-        auto eq = spec.find('=');
-        auto kind = spec.substr(0, eq);
-        auto arg = eq == std::string::npos ? std::string() : spec.substr(eq + 1);
-        if ((kind == "json" || kind == "csv") && !arg.empty()) {
-            auto& file = files.emplace_back(arg);
-            if (!file) return fail(loadkit::exit_code::invalid_config, "--out: cannot write " + arg);
-            point_outs.push_back(std::make_unique<loadkit::json_lines_output>(
-                file, kind == "csv" ? loadkit::json_lines_output::format::csv : loadkit::json_lines_output::format::json));
-        } else {
-            return fail(usage_error, "--out: expected json=FILE or csv=FILE, found '" + spec + "'");
-        }
-    }
-    if (what != phase::run) point_outs.clear();
-    bool terminal = ::isatty(STDERR_FILENO) == 1;
-    bool color = terminal && !f.no_color && std::getenv("NO_COLOR") == nullptr;
-    loadkit::runner::progress_display display(stderr, terminal, color);
-    if ((!f.quiet && what == phase::run) || !point_outs.empty()) {
-        o.on_progress = [&, quiet = f.quiet || what != phase::run](const loadkit::progress& p) {
-            for (auto& out : point_outs) out->write(*p.metrics, p.elapsed_secs);
-            if (!quiet) display.update(p);
-        };
-    }
     loadkit::run_result r;
     try {
         r = loadkit::yaml::run(plan, o, test.script.get());
     } catch (const loadkit::config_error& e) {
         return fail(loadkit::exit_code::invalid_config, plan.file + ": " + e.what());
     }
-    if (what == phase::setup && r.exit_code() == 0) {
-        std::ofstream out(f.setup_out);
-        out << test.script->setup_data_json() << "\n";
-        if (!out) return fail(1, "setup: cannot write " + f.setup_out);
+    int code = r.exit_code();
+    if (what == phase::setup && code == 0) {
+        if (!write_output(f.setup_out, test.script->setup_data_json() + "\n")) return fail(output_error, "setup: cannot write " + f.setup_out);
         if (!f.quiet) std::cerr << "loadkit: setup() ran; its data is in " << f.setup_out << "\n";
     }
-    if (what == phase::run && !f.summary_export.empty()) {
-        std::ofstream out(f.summary_export);
-        nlohmann::json extra{{"test", f.file}};
-        out << loadkit::detail::export_text(r.summary, r.state, extra);
-        if (!out) loadkit::detail::log(loadkit::log_level::error, "could not write the summary to " + f.summary_export);
+    if (what != phase::run) return code;
+    nlohmann::json extra{{"test", f.file}, {"timeline", timeline.json()}, {"requests", loadkit::requests_table(*r.metrics)}};
+    if (!f.summary_export.empty() && !write_output(f.summary_export, loadkit::detail::export_text(r.summary, r.state, extra))) {
+        std::cerr << "loadkit: could not write the summary to " << f.summary_export << "\n";
+        if (code == 0) code = output_error;
     }
-    return r.exit_code();
+    if (!f.report.empty()) {
+        auto results = r.summary;
+        results.update(extra);
+        if (!write_output(f.report, loadkit::html_report(results))) {
+            std::cerr << "loadkit: could not write the report to " << f.report << "\n";
+            if (code == 0) code = output_error;
+        } else if (!f.quiet) {
+            std::cerr << "loadkit: report written to " << f.report << "\n";
+        }
+    }
+    if (prometheus) {
+        // the final values (teardown's requests too), kept up until Prometheus
+        // has scraped them: at most two scrape intervals, a minute at most,
+        // and not at all when nothing ever scraped
+        prometheus->update(*r.metrics);
+        if (prometheus->scrapes() > 0) prometheus->linger(std::chrono::seconds(60));
+    }
+    return code;
 }
 
 // Exports of a test's instances (--summary-export) merged into one result.
-int merge(const std::vector<std::string>& inputs, const std::string& output, const std::string& test_file, bool quiet, bool no_thresholds) {
+struct merge_flags {
+    std::vector<std::string> inputs;
+    std::string output, test, report;
+    std::vector<std::string> env;
+    bool quiet = false, no_thresholds = false, require_whole = false;
+};
+
+// Instances' timelines on one time axis (wall-clock seconds): counts add;
+// percentiles are the requests-weighted mean of the instances' (marked
+// approximate: interval histograms are not exported).
+nlohmann::json merge_timelines(const std::vector<nlohmann::json>& timelines, std::int64_t started_ms) {
+    struct slot { double reqs = 0, failed = 0, iterations = 0, vus = 0, wsum[4] = {0, 0, 0, 0}, w = 0, max = 0; bool any_latency = false; };
+    std::map<std::int64_t, slot> slots;
+    for (auto& tl : timelines) {
+        if (!tl.is_array()) continue;
+        for (auto& p : tl) {
+            if (!p.is_object() || !p.contains("time_ms")) continue;
+            auto& s = slots[p.value("time_ms", std::int64_t{0}) / 1000];
+            auto num = [&](const char* k) { return p.contains(k) && p[k].is_number() ? p[k].get<double>() : 0.0; };
+            s.reqs += num("reqs"); s.failed += num("failed"); s.iterations += num("iterations"); s.vus += num("vus");
+            const char* q[] = {"p50", "p95", "p99"};
+            if (p.contains("p50") && p["p50"].is_number()) {
+                for (int i = 0; i < 3; ++i) s.wsum[i] += num(q[i]) * num("reqs");
+                s.w += num("reqs");
+                s.max = std::max(s.max, num("max"));
+                s.any_latency = true;
+            }
+        }
+    }
+    nlohmann::json out = nlohmann::json::array();
+    std::int64_t prev = -1;
+    for (auto& [sec, s] : slots) {
+        double interval = prev < 0 ? 1.0 : static_cast<double>(sec - prev);
+        prev = sec;
+        nlohmann::json p{{"t", static_cast<double>(sec * 1000 - started_ms) / 1000.0}, {"interval_secs", interval}, {"time_ms", sec * 1000},
+                         {"vus", s.vus}, {"reqs", s.reqs}, {"rps", s.reqs / interval}, {"failed", s.failed}, {"iterations", s.iterations},
+                         {"approximate", true}};
+        if (s.any_latency && s.w > 0) {
+            p["p50"] = s.wsum[0] / s.w; p["p95"] = s.wsum[1] / s.w; p["p99"] = s.wsum[2] / s.w; p["max"] = s.max;
+        } else {
+            p["p50"] = p["p95"] = p["p99"] = p["max"] = nullptr;
+        }
+        out.push_back(std::move(p));
+    }
+    return out;
+}
+
+int merge(const merge_flags& mf) {
+    const auto& inputs = mf.inputs;
+    const auto& test_file = mf.test;
+    std::vector<nlohmann::json> timelines;
     std::vector<std::pair<std::string, nlohmann::json>> states;
     std::vector<loadkit::execution_segment> segments;
     std::string recorded_test;
@@ -331,6 +432,7 @@ int merge(const std::vector<std::string>& inputs, const std::string& output, con
         if (j.is_discarded() || !j.is_object() || !j.contains("state"))
             return fail(loadkit::exit_code::invalid_config, "merge: " + file + ": expected a summary written by `loadkit run --summary-export`");
         if (recorded_test.empty() && j.contains("test") && j["test"].is_string()) recorded_test = j["test"];
+        if (j.contains("timeline")) timelines.push_back(j["timeline"]);
         auto seg = j["state"].value("segment", std::string());
         try {
             segments.push_back(seg.empty() ? loadkit::execution_segment{} : loadkit::parse_execution_segment(seg));
@@ -347,12 +449,21 @@ int merge(const std::vector<std::string>& inputs, const std::string& output, con
         if (!(s.from == at)) tiled = false;
         at = s.to;
     }
-    if (!tiled || !(at == loadkit::fraction{1, 1}))
+    if (!tiled || !(at == loadkit::fraction{1, 1})) {
+        if (mf.require_whole)
+            return fail(loadkit::exit_code::invalid_config, "merge: the runs' execution segments do not cover the test exactly once (0 to 1 without gaps or overlaps)");
         std::cerr << "loadkit: merge: warning: the runs' execution segments do not cover the test exactly once (0 to 1 without gaps or overlaps)\n";
+    }
+    env_map env;
+    for (auto& kv : mf.env) {
+        auto eq = kv.find('=');
+        if (eq == std::string::npos || eq == 0) return fail(usage_error, "-e/--env: expected KEY=VALUE, found '" + kv + "'");
+        env[kv.substr(0, eq)] = kv.substr(eq + 1);
+    }
 
     loadkit::detail::merged_run m;
     try {
-        m = loadkit::detail::merge_runs(states, !no_thresholds);
+        m = loadkit::detail::merge_runs(states, !mf.no_thresholds);
     } catch (const std::exception& e) {
         return fail(loadkit::exit_code::invalid_config, std::string("merge: ") + e.what());
     }
@@ -361,7 +472,7 @@ int merge(const std::vector<std::string>& inputs, const std::string& output, con
     auto script_file = test_file.empty() ? recorded_test : test_file;
     if (!script_file.empty() && (!test_file.empty() || std::filesystem::exists(script_file))) {
         try {
-            auto t = load_test(script_file, {});
+            auto t = load_test(script_file, env);
             if (t.script && t.script->has_handle_summary()) {
                 auto custom = t.script->handle_summary(m.summary);
                 if (custom.is_string()) printed = custom.get<std::string>();
@@ -371,16 +482,39 @@ int merge(const std::vector<std::string>& inputs, const std::string& output, con
             std::cerr << "loadkit: merge: handleSummary of " << script_file << " failed, using the default report: " << e.what() << "\n";
         }
     }
-    if (!quiet) {
+    if (!mf.quiet) {
         std::cout << printed;
         if (!printed.empty() && printed.back() != '\n') std::cout << '\n';
     }
-    if (!output.empty()) {
-        std::ofstream out(output);
-        out << loadkit::detail::export_text(m.summary, m.state, nlohmann::json{{"test", script_file}, {"merged_from", inputs}});
-        if (!out) return fail(1, "merge: cannot write " + output);
+    nlohmann::json extra{{"test", script_file}, {"merged_from", inputs},
+                         {"timeline", merge_timelines(timelines, m.summary.value("started_ms", std::int64_t{0}))},
+                         {"requests", loadkit::requests_table(m.metrics)}};
+    if (!mf.output.empty() && !write_output(mf.output, loadkit::detail::export_text(m.summary, m.state, extra)))
+        return fail(output_error, "merge: cannot write " + mf.output);
+    if (!mf.report.empty()) {
+        auto results = m.summary;
+        results.update(extra);
+        if (!write_output(mf.report, loadkit::html_report(results))) return fail(output_error, "merge: cannot write " + mf.report);
     }
     return m.thresholds_passed ? 0 : loadkit::exit_code::thresholds_failed;
+}
+
+// An exported run (--summary-export, or `loadkit merge -o`) as an HTML report.
+int report(const std::string& input, const std::string& output) {
+    auto text = read_file(input);
+    if (!text) return fail(loadkit::exit_code::invalid_config, "report: cannot read " + input);
+    auto j = nlohmann::json::parse(*text, nullptr, false);
+    if (j.is_discarded() || !j.is_object() || !j.contains("metrics"))
+        return fail(loadkit::exit_code::invalid_config, "report: " + input + ": expected a summary written by `loadkit run --summary-export`");
+    j.erase("state");
+    std::string html;
+    try {
+        html = loadkit::html_report(j);
+    } catch (const std::exception& e) {
+        return fail(loadkit::exit_code::invalid_config, "report: " + input + ": " + e.what());
+    }
+    if (!write_output(output, html)) return fail(output_error, "report: cannot write " + output);
+    return 0;
 }
 
 int validate(const std::string& file) {
@@ -442,7 +576,10 @@ int main(int argc, char** argv) {
     run_cmd->add_option("--target", rf.target, "Base URL for relative URLs, or 'builtin' (overrides the file)");
     run_cmd->add_option("--threads", rf.threads, "Worker threads (default: one per core)")->check(CLI::NonNegativeNumber);
     run_cmd->add_option("--summary-export", rf.summary_export, "Write the summary JSON here");
-    run_cmd->add_option("--out", rf.out, "Outputs: json=FILE (one JSON line per metric series and second)")->take_all();
+    run_cmd->add_option("--out", rf.out,
+                        "Outputs (repeatable): json=FILE or csv=FILE (a point per metric series and second), "
+                        "prometheus=HOST:PORT (a /metrics endpoint during the run)")->take_all();
+    run_cmd->add_option("--report", rf.report, "Write a self-contained HTML report here");
     run_cmd->add_flag("-q,--quiet", rf.quiet, "No progress display");
     run_cmd->add_flag("--no-color", rf.no_color, "No colors (also: NO_COLOR in the environment)");
     run_cmd->add_flag("--no-thresholds", rf.no_thresholds, "Do not evaluate thresholds");
@@ -467,15 +604,21 @@ int main(int argc, char** argv) {
     teardown_cmd->add_option("--target", tf.target, "Base URL for relative URLs");
     teardown_cmd->add_flag("-q,--quiet", tf.quiet, "Say nothing");
 
-    std::vector<std::string> merge_inputs;
-    std::string merge_output, merge_test;
-    bool merge_quiet = false, merge_no_thresholds = false;
+    merge_flags mf;
     auto* merge_cmd = app.add_subcommand("merge", "Merge instances' exports (--summary-export) into one summary");
-    merge_cmd->add_option("files", merge_inputs, "Exports of the test's instances")->required();
-    merge_cmd->add_option("-o,--output", merge_output, "Write the merged summary here (it merges again)");
-    merge_cmd->add_option("--test", merge_test, "The test whose handleSummary to run (default: the one the exports name)");
-    merge_cmd->add_flag("-q,--quiet", merge_quiet, "Do not print the report");
-    merge_cmd->add_flag("--no-thresholds", merge_no_thresholds, "Do not evaluate thresholds");
+    merge_cmd->add_option("files", mf.inputs, "Exports of the test's instances")->required();
+    merge_cmd->add_option("-o,--output", mf.output, "Write the merged summary here (it merges again)");
+    merge_cmd->add_option("--test", mf.test, "The test whose handleSummary to run (default: the one the exports name)");
+    merge_cmd->add_option("-e,--env", mf.env, "KEY=VALUE for env, for handleSummary (repeatable)")->take_all();
+    merge_cmd->add_option("--report", mf.report, "Write a self-contained HTML report here");
+    merge_cmd->add_flag("-q,--quiet", mf.quiet, "Do not print the report");
+    merge_cmd->add_flag("--no-thresholds", mf.no_thresholds, "Do not evaluate thresholds");
+    merge_cmd->add_flag("--require-whole", mf.require_whole, "Fail (exit 104) unless the segments cover the test exactly once");
+
+    std::string report_input, report_output;
+    auto* report_cmd = app.add_subcommand("report", "Build the HTML report of an exported run");
+    report_cmd->add_option("file", report_input, "A summary written by --summary-export or `loadkit merge -o`")->required();
+    report_cmd->add_option("-o,--output", report_output, "The HTML file to write")->required();
 
     std::string validate_file;
     auto* validate_cmd = app.add_subcommand("validate", "Check a file (parse and validate, send nothing)");
@@ -502,7 +645,8 @@ int main(int argc, char** argv) {
     if (*run_cmd) return run(rf);
     if (*setup_cmd) return run(sf, phase::setup);
     if (*teardown_cmd) return run(tf, phase::teardown);
-    if (*merge_cmd) return merge(merge_inputs, merge_output, merge_test, merge_quiet, merge_no_thresholds);
+    if (*merge_cmd) return merge(mf);
+    if (*report_cmd) return report(report_input, report_output);
     if (*validate_cmd) return validate(validate_file);
     if (*serve_cmd) return serve(address, port, tls, serve_threads);
     if (*version_cmd) {

@@ -289,6 +289,17 @@ TEST_CASE("timeline: points are the intervals between snapshots and coarsen past
     CHECK(j[2]["p99"].is_null());
     CHECK(j[2]["time_ms"].get<std::int64_t>() > 1'600'000'000'000);
 
+    // a sliver of an interval (the final snapshot) joins the point before it
+    m.http[ok].reqs += 1;
+    m.http[ok].duration.record(3'000'000);
+    rec.add(m, 2.52);
+    j = rec.json();
+    REQUIRE(j.size() == 3);
+    CHECK(j[2]["reqs"] == 1);
+    CHECK(j[2]["interval_secs"].get<double>() == Approx(0.52));
+    CHECK(j[2]["t"] == 2.52);
+    CHECK(j[2]["p99"].get<double>() == Approx(3.0).epsilon(0.01));
+
     // many more snapshots: never more than the cap (plus the open point), totals kept
     for (int s = 3; s <= 40; ++s) {
         m.http[ok].reqs += 10;
@@ -303,7 +314,7 @@ TEST_CASE("timeline: points are the intervals between snapshots and coarsen past
         secs += p["interval_secs"].get<double>();
         if (!p["max"].is_null()) worst = std::max(worst, p["max"].get<double>());
     }
-    CHECK(reqs == 20 + 38 * 10);
+    CHECK(reqs == 21 + 38 * 10);
     CHECK(secs == Approx(40.0));
     CHECK(j.back()["t"] == 40.0);
     CHECK(worst == 900.0);  // a spike survives coarsening

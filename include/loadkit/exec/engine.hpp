@@ -6,6 +6,7 @@
 // once even on abort, and merges the per-thread shards into the summary.
 #include <algorithm>
 #include <atomic>
+#include <cmath>
 #include <condition_variable>
 #include <cstdio>
 #include <deque>
@@ -19,6 +20,10 @@
 #include <string>
 #include <thread>
 #include <vector>
+
+#ifdef __linux__
+#include <sched.h>
+#endif
 
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/post.hpp>
@@ -102,6 +107,26 @@ struct options {
     // them (`loadkit setup`) and teardown() once on another (`loadkit teardown`).
     bool run_setup = true, run_vus = true, run_teardown = true;
 };
+
+namespace detail {
+// The cores this process may use: its CPU affinity and its cgroup's CPU quota
+// (a container's limit), not the machine's count.
+inline int available_cores() {
+    int n = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+#ifdef __linux__
+    cpu_set_t set;
+    if (::sched_getaffinity(0, sizeof set, &set) == 0) n = std::max(1, CPU_COUNT(&set));
+    std::ifstream quota("/sys/fs/cgroup/cpu.max");  // cgroup v2: "QUOTA PERIOD" or "max PERIOD"
+    std::string q;
+    double period = 0;
+    if (quota >> q >> period && q != "max" && period > 0) {
+        double cores = std::ceil(std::strtod(q.c_str(), nullptr) / period);
+        if (cores >= 1) n = std::min(n, static_cast<int>(cores));
+    }
+#endif
+    return n;
+}
+}  // namespace detail
 
 struct run_result {
     nlohmann::json summary;
@@ -234,7 +259,7 @@ class engine {
             url_parts u;
             if (!split_url(opts_.target, u)) throw config_error("target '" + opts_.target + "' is not an http:// or https:// URL");
         }
-        int nthreads = opts_.threads > 0 ? opts_.threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+        int nthreads = opts_.threads > 0 ? opts_.threads : available_cores();
 
         state_.events = &opts_.events;
         state_.has_request_listeners = !opts_.events.request.empty();
@@ -324,7 +349,7 @@ class engine {
         result.report = console_report(result.summary, merged, lines);
         {
             run_state_info si{opts_.name, in.run_id, stripe_.whole() ? "" : opts_.segment.text(), in.started_ms, in.ended_ms,
-                              in.aborted, in.scenarios, opts_.run_thresholds ? opts_.thresholds : threshold_set{}};
+                              in.aborted, in.scenarios, opts_.thresholds};  // (even unjudged here: a merge judges them)
             result.state = export_state(merged, si);
         }
 
@@ -742,23 +767,22 @@ class engine {
         };
         std::vector<std::thread> threads;
         for (std::size_t t = 0; t < nthreads; ++t) {
-            threads.emplace_back([&, t] {
-                auto& w = *workers[t];
-                auto guard = boost::asio::make_work_guard(w.ioc);
-                boost::asio::post(w.ioc, [&, t] {
-                    w.start_sweeper();
-                    for (auto* v : closed_vus[t]) spawn(vu_main(*v, runtimes[v->scenario_id - 1], nullptr), ended);
-                    for (auto* ln : thread_lanes[t]) {
-                        auto pre = static_cast<std::uint64_t>(ln->sc->pre_allocated);
-                        while (ln->next_index < pre) lane_vu(*ln);
-                        spawn(arrivals(*ln, lane_vu), ended);
-                    }
-                    // a thread without VUs keeps its sweeper too: it answers threshold
-                    // snapshots and signals until the run ends
-                });
-                guard.reset();
-                w.ioc.run();
+            auto& w = *workers[t];
+            // posted from here, before the thread starts: so it runs before the
+            // stop_sweeper posted below, even when there is nothing to run (an
+            // execution segment with no VUs of its own)
+            boost::asio::post(w.ioc, [&, t] {
+                w.start_sweeper();
+                for (auto* v : closed_vus[t]) spawn(vu_main(*v, runtimes[v->scenario_id - 1], nullptr), ended);
+                for (auto* ln : thread_lanes[t]) {
+                    auto pre = static_cast<std::uint64_t>(ln->sc->pre_allocated);
+                    while (ln->next_index < pre) lane_vu(*ln);
+                    spawn(arrivals(*ln, lane_vu), ended);
+                }
+                // a thread without VUs keeps its sweeper too: it answers threshold
+                // snapshots and signals until the run ends
             });
+            threads.emplace_back([&w] { w.ioc.run(); });
         }
         // the control loop: the vus gauge, and waiting for every VU to end
         merged_metrics::sample(merged.vus_max, total_vus);

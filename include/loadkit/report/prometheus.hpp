@@ -311,7 +311,9 @@ class prom_writer {
         out += value;
         out += '\n';
     }
-    void histogram(const std::string& name, const std::string& labels, const prom_hist& h, const prom_buckets& b, double scale) {
+    // `per_unit`: histogram units per reported unit (1e9 ns per second); dividing
+    // keeps sums short (150000 ns is 0.00015, not 0.00015000000000000001).
+    void histogram(const std::string& name, const std::string& labels, const prom_hist& h, const prom_buckets& b, double per_unit) {
         std::string pre = labels.empty() ? std::string() : labels + ",";
         std::uint64_t cum = 0;
         for (std::size_t i = 0; i < b.le.size(); ++i) {
@@ -320,7 +322,7 @@ class prom_writer {
         }
         if (!h.counts.empty()) cum += h.counts.back();
         sample(name + "_bucket", pre + "le=\"+Inf\"", prom_value(cum));
-        sample(name + "_sum", labels, prom_value(h.sum * scale));
+        sample(name + "_sum", labels, prom_value(h.sum / per_unit));
         sample(name + "_count", labels, prom_value(cum));
     }
 
@@ -387,7 +389,7 @@ inline std::string prometheus_text(const merged_metrics& m, const prometheus_for
         for (auto& [l, a] : http) w.sample("http_req_failed_total", l, prom_value(a.failed));
     for (std::size_t i = 0; i < timings.size(); ++i)
         if (w.family(timings[i].family, "histogram", timings[i].help))
-            for (auto& [l, a] : http) w.histogram(timings[i].family, l, a.t[i], time_b, 1e-9);
+            for (auto& [l, a] : http) w.histogram(timings[i].family, l, a.t[i], time_b, 1e9);
 
     // ---- per scenario
     struct scenario_acc {
@@ -421,7 +423,7 @@ inline std::string prometheus_text(const merged_metrics& m, const prometheus_for
         if (w.family(c.family, "counter", c.help))
             for (auto& [l, a] : scenarios) w.sample(c.family, l, prom_value(a.*(c.field)));
     if (w.family("iteration_duration_seconds", "histogram", "Time to complete one iteration (k6's iteration_duration)"))
-        for (auto& [l, a] : scenarios) w.histogram("iteration_duration_seconds", l, a.duration, time_b, 1e-9);
+        for (auto& [l, a] : scenarios) w.histogram("iteration_duration_seconds", l, a.duration, time_b, 1e9);
 
     // ---- checks
     std::map<std::string, std::uint64_t> checks;
@@ -516,7 +518,7 @@ inline std::string prometheus_text(const merged_metrics& m, const prometheus_for
             case metric_kind::trend: {
                 auto name = time ? base + "_seconds" : base;
                 if (w.family(name, "histogram", what + "trend " + metric + (time ? " in seconds" : "")))
-                    for (auto& [l, a] : series) w.histogram(name, l, a.values, b, time ? 1e-9 : 1e-3);
+                    for (auto& [l, a] : series) w.histogram(name, l, a.values, b, time ? 1e9 : 1e3);
                 break;
             }
         }

@@ -6,7 +6,11 @@
 //    "reqs": 812, "rps": 812.0, "failed": 3, "iterations": 406,
 //    "p50": 1.2, "p95": 3.4, "p99": 5.6, "max": 9.1}
 // t is the point's end (seconds since the run started), the latencies are
-// http_req_duration over the interval in ms (null when it had no request).
+// http_req_duration over the interval in ms (null when it had no request),
+// vus the gauge's last value. An interval under a tenth of the previous
+// point's (the final snapshot, just after a periodic one) joins that point
+// rather than charting a few requests over a few ms as a huge rate. Long runs
+// are coarsened (see timeline_recorder).
 // Also requests_table(): the per (name, method) rows of the console's
 // "requests by name".
 #include <algorithm>
@@ -75,6 +79,11 @@ class timeline_recorder {
             // measured from its own start, so its percentiles stay exact
             p.snapshots = points_.back().snapshots + 1;
             points_.back() = p;
+        } else if (!points_.empty() && p.interval < 0.1 * points_.back().interval) {
+            // a sliver (the final snapshot right after a periodic one): on its
+            // own, a few requests over a few ms would chart as a huge rate
+            p.snapshots = 1;
+            points_.back() = combine(points_.back(), p);
         } else {
             p.snapshots = 1;
             points_.push_back(p);
@@ -134,31 +143,34 @@ class timeline_recorder {
         return p;
     }
 
+    // Two neighbouring points as one. Without the intervals' histograms, the
+    // percentiles are the larger of the two: an upper bound, and a latency
+    // spike stays visible.
+    static point combine(const point& a, const point& b) {
+        point m = b;  // the later point's end, time and VU gauge
+        m.interval = a.interval + b.interval;
+        m.reqs = a.reqs + b.reqs;
+        m.failed = a.failed + b.failed;
+        m.iterations = a.iterations + b.iterations;
+        m.snapshots = a.snapshots + b.snapshots;
+        auto larger = [](const std::optional<double>& x, const std::optional<double>& y) {
+            return x && y ? std::optional<double>(std::max(*x, *y)) : x ? x : y;
+        };
+        m.p50 = larger(a.p50, b.p50);
+        m.p95 = larger(a.p95, b.p95);
+        m.p99 = larger(a.p99, b.p99);
+        m.max = larger(a.max, b.max);
+        return m;
+    }
+
     // Merges neighbours pairwise, newest first, so the last (closed) point
-    // gets the new stride; an odd one out stays at the start. Without the
-    // intervals' histograms, a merged point's percentiles are the larger of
-    // the two: an upper bound, and a latency spike stays visible.
+    // gets the new stride; an odd one out stays at the start.
     void coarsen() {
         std::vector<point> out;
         out.reserve(points_.size() / 2 + 1);
         std::size_t i = points_.size();
         while (i >= 2) {
-            const point& a = points_[i - 2];
-            const point& b = points_[i - 1];
-            point m = b;  // the later point's end, time and VU gauge
-            m.interval = a.interval + b.interval;
-            m.reqs = a.reqs + b.reqs;
-            m.failed = a.failed + b.failed;
-            m.iterations = a.iterations + b.iterations;
-            m.snapshots = a.snapshots + b.snapshots;
-            auto larger = [](const std::optional<double>& x, const std::optional<double>& y) {
-                return x && y ? std::optional<double>(std::max(*x, *y)) : x ? x : y;
-            };
-            m.p50 = larger(a.p50, b.p50);
-            m.p95 = larger(a.p95, b.p95);
-            m.p99 = larger(a.p99, b.p99);
-            m.max = larger(a.max, b.max);
-            out.push_back(std::move(m));
+            out.push_back(combine(points_[i - 2], points_[i - 1]));
             i -= 2;
         }
         if (i == 1) out.push_back(points_[0]);
