@@ -483,6 +483,13 @@ class histogram {
         max_ = std::max(max_, v);
     }
 
+    // After loading buckets with record_n: the exact sum, min and max that
+    // were exported with them (bucket midpoints would lose them).
+    void restore_exact(std::uint64_t sum, std::uint64_t min, std::uint64_t max) noexcept {
+        if (count_ == 0) return;
+        sum_ = sum; min_ = min; max_ = max;
+    }
+
     // Bytes this histogram holds (for memory accounting in tests).
     std::size_t memory_bytes() const noexcept {
         std::size_t b = sizeof(*this);
@@ -3215,6 +3222,29 @@ inline std::string format_number(double v) {
     return b;
 }
 
+// Which of a scenario's global indices (VU indices, arrival numbers) this
+// instance runs: index g is its own when g mod period is in `own`. The
+// default is every index (the whole test); execution segments make others
+// (see segment.hpp).
+struct stripe {
+    std::int64_t period = 1;
+    std::vector<std::int64_t> own{0};  // sorted slots in [0, period)
+
+    bool whole() const noexcept { return period == 1 && own.size() == 1; }
+    // How many of the indices 0..n-1 are this instance's.
+    std::int64_t scale(std::int64_t n) const noexcept {
+        if (n <= 0) return 0;
+        auto in_rest = std::lower_bound(own.begin(), own.end(), n % period) - own.begin();
+        return n / period * static_cast<std::int64_t>(own.size()) + in_rest;
+    }
+    // The global index of this instance's j-th (from 0).
+    std::uint64_t global(std::uint64_t j) const noexcept {
+        if (own.empty()) return std::numeric_limits<std::uint64_t>::max();
+        auto m = own.size();
+        return j / m * static_cast<std::uint64_t>(period) + static_cast<std::uint64_t>(own[j % m]);
+    }
+};
+
 // What a VU does next.
 struct decision {
     enum kind_t { iterate, wait, stop } kind = stop;
@@ -3225,7 +3255,7 @@ struct decision {
 // A scenario's schedule, made absolute when the run starts.
 class schedule {
   public:
-    schedule(const executor& e, std::int64_t run_start_ns) : exec_(e) {
+    schedule(const executor& e, std::int64_t run_start_ns, stripe st = {}) : exec_(e), stripe_(std::move(st)) {
         std::visit([&](auto& x) {
             start_ = run_start_ns + x.start_time.count();
             graceful_stop_ = x.graceful_stop.count();
@@ -3295,7 +3325,12 @@ class schedule {
         }, e);
     }
 
-    // The most VUs the scenario ever runs at once.
+    // The most VUs the scenario ever runs at once (on this instance: only
+    // ramping-vus' counts are still global when scaled, see scale_executor).
+    static int max_vus(const executor& e, const stripe& st) {
+        int m = max_vus(e);
+        return std::holds_alternative<ramping_vus>(e) ? static_cast<int>(st.scale(m)) : m;
+    }
     static int max_vus(const executor& e) {
         return std::visit([](auto& x) -> int {
             using T = std::decay_t<decltype(x)>;
@@ -3344,7 +3379,10 @@ class schedule {
     // intended start, as an offset from the scenario's start; -1 when it
     // falls at or after the end. Iteration k starts when the integral of the
     // rate reaches k, so a constant rate r starts exactly r*duration of them.
+    // With a stripe, k counts this instance's iterations only.
     std::int64_t arrival_offset(std::uint64_t k) const {
+        k = stripe_.global(k);
+        if (k == std::numeric_limits<std::uint64_t>::max()) return -1;
         double n = static_cast<double>(k);
         double off;
         if (auto* c = std::get_if<constant_arrival_rate>(&exec_)) {
@@ -3391,6 +3429,7 @@ class schedule {
                 if (claimed_.fetch_add(1, std::memory_order_relaxed) >= x.iterations) return decision{};
                 return {decision::iterate, 0, hard};
             } else if constexpr (std::is_same_v<T, ramping_vus>) {
+                index = stripe_.global(index);  // the stages count VUs over the whole test
                 auto off = now - start_;
                 if (active(x, index, off)) {
                     auto off_change = change(x, index, false, off);
@@ -3454,6 +3493,7 @@ class schedule {
     }
 
     executor exec_;
+    stripe stripe_;
     std::vector<double> stage_counts_;  // ramping-arrival-rate: iterations by each stage's end
     std::int64_t start_ = 0, end_ = 0, graceful_stop_ = 0;
     std::atomic<std::int64_t> claimed_{0};
@@ -3462,6 +3502,227 @@ class schedule {
 }  // namespace detail
 }  // namespace loadkit
 // ---- end loadkit/exec/executors.hpp
+// ---- begin loadkit/exec/segment.hpp
+// Execution segments (k6's): one instance of a test runs only its share
+// [from, to) of every scenario, so N instances started apart (Kubernetes
+// Indexed Jobs, Slurm tasks) together run exactly the whole test, with no
+// coordinator.
+//
+// The split is exact and striped. A sequence of points 0 = p0 < p1 < ... < pn = 1
+// cuts [0, 1) into segments; with L the least common denominator, a pattern
+// of L slots gives each segment (p(i+1) - p(i)) * L slots, interleaved as
+// evenly as possible. Element g (a VU's index, an arrival's number) belongs to
+// the segment that owns slot g mod L. So for any count N the segments' shares
+// add up to N, and each instance's VUs and arrivals are spread over the whole
+// range instead of being one block: with four equal segments, instance 0 runs
+// global VUs 0, 4, 8, ... and arrivals 0, 4, 8, ...
+#include <cstdint>
+#include <numeric>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <vector>
+
+
+namespace loadkit {
+
+// A fraction in [0, 1], exact.
+struct fraction {
+    std::int64_t num = 0, den = 1;
+    friend bool operator==(const fraction& a, const fraction& b) { return a.num * b.den == b.num * a.den; }
+    friend bool operator<(const fraction& a, const fraction& b) { return a.num * b.den < b.num * a.den; }
+    std::string text() const { return den == 1 ? std::to_string(num) : std::to_string(num) + "/" + std::to_string(den); }
+};
+
+struct execution_segment {
+    fraction from{0, 1}, to{1, 1};
+    std::vector<fraction> sequence;  // empty: 0, from, to, 1
+    bool whole() const { return from == fraction{0, 1} && to == fraction{1, 1}; }
+    std::string text() const { return from.text() + ":" + to.text(); }
+};
+
+namespace detail {
+
+inline fraction reduce(std::int64_t n, std::int64_t d) {
+    auto g = std::gcd(n, d);
+    return g ? fraction{n / g, d / g} : fraction{0, 1};
+}
+
+// "1/4", "0.25", "25%", "0", "1"; throws config_error saying what was expected.
+inline fraction parse_fraction(std::string_view s, std::string_view what) {
+    auto bad = [&]() -> fraction {
+        throw config_error(std::string(what) + ": expected a fraction between 0 and 1 like 1/4, 0.25 or 25%, found '" + std::string(s) + "'");
+    };
+    if (s.empty() || s.size() > 24) return bad();
+    auto digits = [&](std::string_view t, std::int64_t& v) {
+        if (t.empty() || t.size() > 12) return false;
+        v = 0;
+        for (char c : t) {
+            if (c < '0' || c > '9') return false;
+            v = v * 10 + (c - '0');
+        }
+        return true;
+    };
+    std::int64_t n = 0, d = 1;
+    if (auto slash = s.find('/'); slash != std::string_view::npos) {
+        if (!digits(s.substr(0, slash), n) || !digits(s.substr(slash + 1), d) || d == 0) return bad();
+    } else if (s.back() == '%') {
+        auto body = s.substr(0, s.size() - 1);
+        auto dot = body.find('.');
+        std::int64_t whole = 0, part = 0;
+        auto frac = dot == std::string_view::npos ? std::string_view{} : body.substr(dot + 1);
+        if (!digits(body.substr(0, dot), whole) || (dot != std::string_view::npos && !digits(frac, part))) return bad();
+        d = 100;
+        for (std::size_t i = 0; i < frac.size(); ++i) d *= 10;
+        n = whole * (d / 100) + part;
+    } else if (auto dot = s.find('.'); dot != std::string_view::npos) {
+        std::int64_t whole = 0, part = 0;
+        auto frac = s.substr(dot + 1);
+        if (!digits(s.substr(0, dot), whole) || !digits(frac, part)) return bad();
+        for (std::size_t i = 0; i < frac.size(); ++i) d *= 10;
+        n = whole * d + part;
+    } else if (!digits(s, n)) {
+        return bad();
+    }
+    if (n > d) return bad();
+    return reduce(n, d);
+}
+
+}  // namespace detail
+
+// "FROM:TO", e.g. "1/4:2/4" ("0:1" is the whole test).
+inline execution_segment parse_execution_segment(std::string_view s) {
+    auto colon = s.find(':');
+    if (colon == std::string_view::npos)
+        throw config_error("--execution-segment: expected FROM:TO like 1/4:2/4, found '" + std::string(s) + "'");
+    execution_segment seg;
+    seg.from = detail::parse_fraction(s.substr(0, colon), "--execution-segment");
+    seg.to = detail::parse_fraction(s.substr(colon + 1), "--execution-segment");
+    if (!(seg.from < seg.to))
+        throw config_error("--execution-segment: FROM must be less than TO, found '" + std::string(s) + "'");
+    return seg;
+}
+
+// "0,1/4,2/4,3/4,1": increasing points from 0 to 1.
+inline std::vector<fraction> parse_segment_sequence(std::string_view s) {
+    std::vector<fraction> out;
+    while (true) {
+        auto comma = s.find(',');
+        out.push_back(detail::parse_fraction(s.substr(0, comma), "--execution-segment-sequence"));
+        if (out.size() > 1 && !(out[out.size() - 2] < out.back()))
+            throw config_error("--execution-segment-sequence: expected increasing points, found " + out[out.size() - 2].text() +
+                               " then " + out.back().text());
+        if (comma == std::string_view::npos) break;
+        s = s.substr(comma + 1);
+    }
+    if (out.size() < 2 || !(out.front() == fraction{0, 1}) || !(out.back() == fraction{1, 1}))
+        throw config_error("--execution-segment-sequence: expected points from 0 to 1 like 0,1/4,2/4,3/4,1");
+    return out;
+}
+
+// "I/N" (I from 0): segment I/N:(I+1)/N of the sequence 0, 1/N, ..., 1.
+inline execution_segment instance_segment(std::string_view s) {
+    auto bad = [&]() -> execution_segment {
+        throw config_error("--instance: expected I/N with 0 <= I < N (I counts from 0, as JOB_COMPLETION_INDEX and SLURM_PROCID do), found '" +
+                           std::string(s) + "'");
+    };
+    auto slash = s.find('/');
+    if (slash == std::string_view::npos) return bad();
+    std::int64_t i = 0, n = 0;
+    try {
+        std::size_t used = 0;
+        i = std::stoll(std::string(s.substr(0, slash)), &used);
+        if (used != slash) return bad();
+        auto rest = std::string(s.substr(slash + 1));
+        n = std::stoll(rest, &used);
+        if (used != rest.size()) return bad();
+    } catch (const std::exception&) {
+        return bad();
+    }
+    if (n < 1 || n > 100000 || i < 0 || i >= n) return bad();
+    execution_segment seg;
+    seg.from = detail::reduce(i, n);
+    seg.to = detail::reduce(i + 1, n);
+    for (std::int64_t k = 0; k <= n; ++k) seg.sequence.push_back(detail::reduce(k, n));
+    return seg;
+}
+
+namespace detail {
+
+// This instance's stripe: the pattern of slots for its segment (see the top
+// of this file). Throws config_error when the segment is not in the sequence.
+inline stripe make_stripe(const execution_segment& seg) {
+    if (seg.whole() && seg.sequence.empty()) return {};
+    auto points = seg.sequence;
+    if (points.empty()) {
+        points.push_back({0, 1});
+        if (!(seg.from == fraction{0, 1})) points.push_back(seg.from);
+        points.push_back(seg.to);
+        if (!(seg.to == fraction{1, 1})) points.push_back({1, 1});
+    }
+    std::int64_t l = 1;
+    for (auto& p : points) {
+        l = std::lcm(l, p.den);
+        if (l > 1'000'000) throw config_error("--execution-segment-sequence: the denominators' least common multiple is over 1,000,000");
+    }
+    std::size_t mine = points.size();
+    for (std::size_t i = 0; i + 1 < points.size(); ++i)
+        if (points[i] == seg.from && points[i + 1] == seg.to) mine = i;
+    if (mine == points.size())
+        throw config_error("--execution-segment " + seg.text() + " is not one of the sequence's segments (between two neighbouring points)");
+    // each segment's weight in slots of 1/L; slots dealt out by largest deficit
+    std::vector<std::int64_t> weight, given(points.size() - 1, 0);
+    for (std::size_t i = 0; i + 1 < points.size(); ++i)
+        weight.push_back(points[i + 1].num * (l / points[i + 1].den) - points[i].num * (l / points[i].den));
+    stripe st;
+    st.period = l;
+    st.own.clear();
+    for (std::int64_t slot = 0; slot < l; ++slot) {
+        std::size_t best = 0;
+        std::int64_t best_deficit = std::numeric_limits<std::int64_t>::min();
+        for (std::size_t s = 0; s < weight.size(); ++s) {
+            std::int64_t deficit = (slot + 1) * weight[s] - l * given[s];
+            if (given[s] < weight[s] && deficit > best_deficit) { best = s; best_deficit = deficit; }
+        }
+        ++given[best];
+        if (best == mine) st.own.push_back(slot);
+    }
+    return st;
+}
+
+// The executor as this instance runs it: counts scaled to its share. Closed
+// models keep their schedule's shape (ramping-vus' stages stay global: the
+// schedule maps VU indices through the share); open models keep their global
+// rate (the schedule maps arrival numbers), and their VU pools are scaled.
+// Returns false when the instance has nothing of this scenario to run.
+inline bool scale_executor(executor& e, const stripe& share) {
+    if (share.whole()) return true;
+    return std::visit([&](auto& x) -> bool {
+        using T = std::decay_t<decltype(x)>;
+        auto scaled = [&](std::int64_t n) { return static_cast<int>(share.scale(n)); };
+        if constexpr (std::is_same_v<T, constant_vus> || std::is_same_v<T, per_vu_iterations>) {
+            x.vus = scaled(x.vus);
+            return x.vus > 0;
+        } else if constexpr (std::is_same_v<T, shared_iterations>) {
+            // iterations are the contract, VUs the means: an instance with
+            // iterations of its own gets at least one VU to run them
+            x.iterations = share.scale(x.iterations);
+            x.vus = static_cast<int>(std::min<std::int64_t>(std::max(1, scaled(x.vus)), x.iterations));
+            return x.iterations > 0;
+        } else if constexpr (std::is_same_v<T, ramping_vus>) {
+            return true;  // VU counts come from the global stages through the share
+        } else {
+            int pre = scaled(x.pre_allocated_vus), max = scaled(std::max(x.max_vus, x.pre_allocated_vus));
+            x.pre_allocated_vus = std::max(1, pre);
+            x.max_vus = std::max(x.pre_allocated_vus, max);
+            return true;
+        }
+    }, e);
+}
+
+}  // namespace detail
+}  // namespace loadkit
+// ---- end loadkit/exec/segment.hpp
 // ---- begin loadkit/exec/engine.hpp
 // The engine: the one mechanism that the C++ DSL, the YAML loader and the
 // JavaScript adapter all drive. It owns the worker threads (one io_context
@@ -3470,6 +3731,7 @@ class schedule {
 // once even on abort, and merges the per-thread shards into the summary.
 #include <algorithm>
 #include <atomic>
+#include <cmath>
 #include <condition_variable>
 #include <cstdio>
 #include <deque>
@@ -3484,8 +3746,29 @@ class schedule {
 #include <thread>
 #include <vector>
 
+#ifdef __linux__
+#include <sched.h>
+#endif
+
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/post.hpp>
+#include <nlohmann/json.hpp>
+
+// ---- begin loadkit/report/state.hpp
+// A run's metrics as data that merges exactly: every series with its counts
+// and its histograms' buckets (not percentiles, which do not add). Each
+// instance of a test split over machines exports this with its summary;
+// `loadkit merge` (detail::merge_runs) adds them up, so the merged summary's
+// percentiles come from the merged histograms, and its thresholds are judged
+// on the whole test's data.
+#include <algorithm>
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
 #include <nlohmann/json.hpp>
 
 // ---- begin loadkit/report/summary.hpp
@@ -4242,6 +4525,312 @@ inline nlohmann::json evaluate_thresholds(std::vector<parsed_threshold>& list, c
 
 namespace loadkit {
 
+// The run's metadata that merging needs besides the metrics.
+struct run_state_info {
+    std::string name, run_id, segment;
+    std::int64_t started_ms = 0, ended_ms = 0;
+    std::optional<std::string> aborted;
+    std::vector<std::string> scenarios;
+    threshold_set thresholds;
+};
+
+namespace detail {
+
+inline constexpr std::string_view state_format = "loadkit-state/1";
+
+// {"n": count, "sum", "min", "max", "b": [lowest value, count, lowest value, count, ...]}
+inline nlohmann::json histogram_json(const histogram& h) {
+    if (h.count() == 0) return {{"n", 0}};
+    nlohmann::json b = nlohmann::json::array();
+    h.for_each_bucket([&](std::uint64_t lo, std::uint64_t, std::uint64_t n) {
+        b.push_back(lo);
+        b.push_back(n);
+    });
+    return {{"n", h.count()}, {"sum", static_cast<std::uint64_t>(h.sum())}, {"min", h.min()}, {"max", h.max()}, {"b", std::move(b)}};
+}
+
+// Malformed input throws std::invalid_argument naming `where`.
+inline void merge_histogram_json(histogram& into, const nlohmann::json& j, const std::string& where) {
+    auto bad = [&](const std::string& what) { throw std::invalid_argument(where + ": " + what); };
+    if (!j.is_object() || !j.contains("n") || !j["n"].is_number_unsigned()) bad("expected a histogram {\"n\": count, ...}");
+    auto n = j["n"].get<std::uint64_t>();
+    if (n == 0) return;
+    auto b = j.value("b", nlohmann::json());
+    if (!b.is_array() || b.size() % 2) bad("expected \"b\": [value, count, ...]");
+    histogram h;
+    std::uint64_t total = 0;
+    for (std::size_t i = 0; i < b.size(); i += 2) {
+        if (!b[i].is_number_unsigned() || !b[i + 1].is_number_unsigned()) bad("expected non-negative integers in \"b\"");
+        auto k = b[i + 1].get<std::uint64_t>();
+        h.record_n(b[i].get<std::uint64_t>(), k);
+        total += k;
+    }
+    if (total != n) bad("bucket counts add up to " + std::to_string(total) + ", not " + std::to_string(n));
+    auto num = [&](const char* key) {
+        if (!j.contains(key) || !j[key].is_number_unsigned()) bad(std::string("expected \"") + key + "\": a non-negative integer");
+        return j[key].get<std::uint64_t>();
+    };
+    h.restore_exact(num("sum"), num("min"), num("max"));
+    into.merge(h);
+}
+
+inline nlohmann::json gauge_json(const merged_metrics::gauge& g) {
+    return {{"last", g.last}, {"min", g.min}, {"max", g.max}, {"sum", g.sum}, {"count", g.count}, {"last_ns", g.last_ns}};
+}
+inline merged_metrics::gauge gauge_from_json(const nlohmann::json& j) {
+    merged_metrics::gauge g;
+    g.last = j.value("last", 0.0);
+    g.min = j.value("min", 0.0);
+    g.max = j.value("max", 0.0);
+    g.sum = j.value("sum", 0.0);
+    g.count = j.value("count", std::uint64_t{0});
+    g.last_ns = j.value("last_ns", std::int64_t{0});
+    return g;
+}
+
+inline nlohmann::json thresholds_json(const threshold_set& set) {
+    nlohmann::json out = nlohmann::json::array();
+    for (auto& [metric, list] : set) {
+        nlohmann::json criteria = nlohmann::json::array();
+        for (auto& t : list)
+            criteria.push_back({{"expression", t.expression}, {"abort_on_fail", t.abort_on_fail},
+                                {"delay_abort_eval_ns", t.delay_abort_eval.count()}});
+        out.push_back({{"metric", metric}, {"criteria", std::move(criteria)}});
+    }
+    return out;
+}
+inline threshold_set thresholds_from_json(const nlohmann::json& j) {
+    threshold_set set;
+    for (auto& e : j) {
+        std::vector<threshold> list;
+        for (auto& c : e.at("criteria"))
+            list.emplace_back(c.at("expression").get<std::string>(), c.value("abort_on_fail", false),
+                              nanoseconds(c.value("delay_abort_eval_ns", std::int64_t{0})));
+        set.emplace_back(e.at("metric").get<std::string>(), std::move(list));
+    }
+    return set;
+}
+
+// Everything in `m`, and what merging needs to know about the run.
+inline nlohmann::json export_state(const merged_metrics& m, const run_state_info& info) {
+    nlohmann::json http = nlohmann::json::array();
+    for (auto& [t, r] : m.http) {
+        http.push_back({{"scenario", t.scenario}, {"name", t.name}, {"method", t.method}, {"status", t.status}, {"error", t.error},
+                        {"expected", t.expected}, {"group", t.group}, {"tags", t.tags}, {"reqs", r.reqs}, {"failed", r.failed},
+                        {"duration", histogram_json(r.duration)}, {"blocked", histogram_json(r.blocked)},
+                        {"connecting", histogram_json(r.connecting)}, {"tls_handshaking", histogram_json(r.tls_handshaking)},
+                        {"sending", histogram_json(r.sending)}, {"waiting", histogram_json(r.waiting)},
+                        {"receiving", histogram_json(r.receiving)}, {"duration_intended", histogram_json(r.duration_intended)}});
+    }
+    nlohmann::json scenarios = nlohmann::json::array();
+    for (auto& [name, s] : m.scenarios)
+        scenarios.push_back({{"name", name}, {"iterations", s.iterations}, {"interrupted", s.interrupted}, {"failed", s.failed},
+                             {"dropped", s.dropped}, {"data_sent", s.data_sent}, {"data_received", s.data_received},
+                             {"iteration_duration", histogram_json(s.iteration_duration)}});
+    nlohmann::json checks = nlohmann::json::array();
+    for (auto& [k, c] : m.checks) checks.push_back({{"scenario", k.first}, {"name", k.second}, {"passes", c.passes}, {"fails", c.fails}});
+    nlohmann::json custom = nlohmann::json::array();
+    auto& reg = metric_registry::get();
+    for (auto& [t, v] : m.custom) {
+        auto* mi = reg.find(t.metric);
+        custom.push_back({{"metric", t.metric}, {"kind", mi ? kind_name(mi->kind) : "trend"}, {"time", mi && mi->time},
+                          {"scenario", t.scenario}, {"group", t.group}, {"tags", t.tags}, {"values", histogram_json(v.values)},
+                          {"sum", v.sum}, {"trues", v.trues}, {"total", v.total}, {"gauge", gauge_json(v.g)}});
+    }
+    nlohmann::json scenario_tags = nlohmann::json::object();
+    for (auto& [sc, tags] : m.scenario_tags) scenario_tags[sc] = tags;
+    // declared custom metrics, with or without samples: thresholds may name them
+    nlohmann::json declared = nlohmann::json::array();
+    for (auto& mi : reg.all())
+        if (!mi.builtin) declared.push_back({{"metric", mi.name}, {"kind", kind_name(mi.kind)}, {"time", mi.time}});
+    return {{"format", state_format},
+            {"name", info.name},
+            {"run_id", info.run_id},
+            {"segment", info.segment},
+            {"started_ms", info.started_ms},
+            {"ended_ms", info.ended_ms},
+            {"aborted", info.aborted ? nlohmann::json(*info.aborted) : nlohmann::json()},
+            {"scenarios_run", info.scenarios},
+            {"thresholds", thresholds_json(info.thresholds)},
+            {"declared", std::move(declared)},
+            {"http", std::move(http)},
+            {"scenarios", std::move(scenarios)},
+            {"checks", std::move(checks)},
+            {"custom", std::move(custom)},
+            {"vus", gauge_json(m.vus)},
+            {"vus_max", gauge_json(m.vus_max)},
+            {"scenario_tags", std::move(scenario_tags)},
+            {"run_tags", m.run_tags}};
+}
+
+// Adds one exported state to `m` (and its metadata to `info`). Counts and
+// histograms add; VU gauges add too (instances run side by side); other
+// gauges keep the latest value. Throws std::invalid_argument naming `file`
+// and what was expected.
+inline void import_state(const nlohmann::json& st, const std::string& file, merged_metrics& m, run_state_info& info, bool first) {
+    auto bad = [&](const std::string& what) { throw std::invalid_argument(file + ": " + what); };
+    if (!st.is_object() || st.value("format", "") != state_format)
+        bad("expected a summary exported by loadkit (--summary-export) with \"state\": {\"format\": \"" + std::string(state_format) + "\"}");
+    try {
+        if (first) {
+            info.name = st.value("name", "loadkit");
+            info.started_ms = st.value("started_ms", std::int64_t{0});
+            info.ended_ms = st.value("ended_ms", std::int64_t{0});
+            info.thresholds = thresholds_from_json(st.value("thresholds", nlohmann::json::array()));
+            info.scenarios = st.value("scenarios_run", std::vector<std::string>{});
+        } else {
+            info.started_ms = std::min(info.started_ms, st.value("started_ms", info.started_ms));
+            info.ended_ms = std::max(info.ended_ms, st.value("ended_ms", info.ended_ms));
+            for (auto& s : st.value("scenarios_run", std::vector<std::string>{}))
+                if (std::find(info.scenarios.begin(), info.scenarios.end(), s) == info.scenarios.end()) info.scenarios.push_back(s);
+        }
+        if (!st["aborted"].is_null() && !info.aborted) info.aborted = st["aborted"].get<std::string>();
+        for (auto& r : st.at("http")) {
+            merged_metrics::http_tags t{r.at("scenario"), r.at("name"), r.at("method"), r.at("status"), r.at("error"),
+                                        r.at("expected"), r.at("group"), r.at("tags")};
+            auto& row = m.http[t];
+            row.reqs += r.at("reqs").get<std::uint64_t>();
+            row.failed += r.at("failed").get<std::uint64_t>();
+            auto where = "http row " + t.name;
+            merge_histogram_json(row.duration, r.at("duration"), file + ": " + where + ": duration");
+            merge_histogram_json(row.blocked, r.at("blocked"), file + ": " + where + ": blocked");
+            merge_histogram_json(row.connecting, r.at("connecting"), file + ": " + where + ": connecting");
+            merge_histogram_json(row.tls_handshaking, r.at("tls_handshaking"), file + ": " + where + ": tls_handshaking");
+            merge_histogram_json(row.sending, r.at("sending"), file + ": " + where + ": sending");
+            merge_histogram_json(row.waiting, r.at("waiting"), file + ": " + where + ": waiting");
+            merge_histogram_json(row.receiving, r.at("receiving"), file + ": " + where + ": receiving");
+            merge_histogram_json(row.duration_intended, r.at("duration_intended"), file + ": " + where + ": duration_intended");
+        }
+        for (auto& s : st.at("scenarios")) {
+            auto& d = m.scenarios[s.at("name").get<std::string>()];
+            d.iterations += s.at("iterations").get<std::uint64_t>();
+            d.interrupted += s.at("interrupted").get<std::uint64_t>();
+            d.failed += s.at("failed").get<std::uint64_t>();
+            d.dropped += s.at("dropped").get<std::uint64_t>();
+            d.data_sent += s.at("data_sent").get<std::uint64_t>();
+            d.data_received += s.at("data_received").get<std::uint64_t>();
+            merge_histogram_json(d.iteration_duration, s.at("iteration_duration"), file + ": scenario " + s.at("name").get<std::string>());
+        }
+        for (auto& c : st.at("checks")) {
+            auto name = c.at("name").get<std::string>();
+            auto& d = m.checks[{c.at("scenario").get<std::string>(), name}];
+            d.passes += c.at("passes").get<std::uint64_t>();
+            d.fails += c.at("fails").get<std::uint64_t>();
+            if (!std::binary_search(m.check_order.begin(), m.check_order.end(), name))
+                m.check_order.insert(std::lower_bound(m.check_order.begin(), m.check_order.end(), name), name);
+        }
+        auto& reg = metric_registry::get();
+        auto declare = [&](const nlohmann::json& c) {
+            auto metric = c.at("metric").get<std::string>();
+            if (reg.find(metric)) return metric;
+            auto kind = c.at("kind").get<std::string>();
+            metric_kind k = kind == "counter" ? metric_kind::counter : kind == "gauge" ? metric_kind::gauge
+                          : kind == "rate"    ? metric_kind::rate    : metric_kind::trend;
+            reg.add(metric, k, c.value("time", false));
+            return metric;
+        };
+        for (auto& c : st.value("declared", nlohmann::json::array())) declare(c);
+        for (auto& c : st.at("custom")) {
+            auto metric = declare(c);
+            merged_metrics::custom_tags t{metric, c.at("scenario"), c.at("group"), c.at("tags")};
+            auto& v = m.custom[t];
+            merge_histogram_json(v.values, c.at("values"), file + ": metric " + metric);
+            v.sum += c.at("sum").get<double>();
+            v.trues += c.at("trues").get<std::uint64_t>();
+            v.total += c.at("total").get<std::uint64_t>();
+            auto g = gauge_from_json(c.at("gauge"));
+            v.g.merge(g.min, g.max, g.last, g.last_ns, g.count);
+            v.g.sum += g.sum;
+        }
+        // instances run side by side: their VUs add up
+        for (auto [key, gauge] : {std::pair{"vus", &m.vus}, std::pair{"vus_max", &m.vus_max}}) {
+            auto g = gauge_from_json(st.at(key));
+            if (first) *gauge = g;
+            else {
+                gauge->last += g.last; gauge->min += g.min; gauge->max += g.max; gauge->sum += g.sum;
+                gauge->count = std::max(gauge->count, g.count);
+            }
+        }
+        for (auto& [sc, tags] : st.at("scenario_tags").items())
+            for (auto& [k, v] : tags.items()) m.scenario_tags[sc][k] = v.get<std::string>();
+        for (auto& [k, v] : st.at("run_tags").items()) m.run_tags[k] = v.get<std::string>();
+    } catch (const nlohmann::json::exception& e) {
+        bad(std::string("malformed state: ") + e.what());
+    }
+}
+
+// A summary file with its state: the summary pretty-printed for people, the
+// state (thousands of bucket counts) on one line at the end.
+inline std::string export_text(const nlohmann::json& summary, const nlohmann::json& state, const nlohmann::json& extra = nullptr) {
+    auto text = summary.dump(2, ' ', false, nlohmann::json::error_handler_t::replace);
+    text.pop_back();  // the closing brace
+    while (!text.empty() && (text.back() == '\n' || text.back() == ' ')) text.pop_back();
+    if (extra.is_object())
+        for (auto& [k, v] : extra.items())
+            if (!summary.contains(k)) text += ",\n  \"" + k + "\": " + v.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+    if (!state.is_null()) text += ",\n  \"state\": " + state.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+    return text + "\n}\n";
+}
+
+struct merged_run {
+    nlohmann::json summary;       // the seed's shape, from the merged data
+    nlohmann::json state;         // the merged state (merges again)
+    std::string report;           // the console report
+    merged_metrics metrics;
+    bool thresholds_passed = true;
+};
+
+// Merges exported runs ({file name, the export's "state"}): counts add,
+// histograms merge, the run spans the earliest start to the latest end, and
+// thresholds (the first export's) are judged on the merged data.
+inline merged_run merge_runs(const std::vector<std::pair<std::string, nlohmann::json>>& states, bool run_thresholds = true) {
+    if (states.empty()) throw std::invalid_argument("nothing to merge");
+    merged_run out;
+    run_state_info info;
+    std::vector<std::string> segments;
+    for (std::size_t i = 0; i < states.size(); ++i) {
+        import_state(states[i].second, states[i].first, out.metrics, info, i == 0);
+        segments.push_back(states[i].second.value("segment", ""));
+    }
+    summary_input in;
+    in.name = info.name;
+    in.run_id = "merged";
+    for (auto& st : states) in.run_id += "-" + st.second.value("run_id", std::string("?")).substr(0, 6);
+    in.started_ms = info.started_ms;
+    in.ended_ms = info.ended_ms;
+    in.scenarios = info.scenarios;
+    in.aborted = info.aborted;
+    std::vector<parsed_threshold> thresholds;
+    if (run_thresholds) {
+        try {
+            thresholds = parse_thresholds(info.thresholds);
+        } catch (const config_error& e) {
+            throw std::invalid_argument(states[0].first + ": thresholds: " + e.what());
+        }
+        for (auto& t : thresholds)
+            if (!t.selector.filter.empty()) in.submetrics.push_back(t.selector.text());
+        bool passed = true;
+        in.thresholds = evaluate_thresholds(thresholds, out.metrics, static_cast<double>(in.ended_ms - in.started_ms) / 1000.0, passed);
+        in.thresholds_passed = passed;
+    }
+    out.thresholds_passed = in.thresholds_passed;
+    out.summary = build_summary(in, out.metrics);
+    std::string segs;
+    for (auto& s : segments) segs += (segs.empty() ? "" : ", ") + (s.empty() ? std::string("0:1") : s);
+    out.report = console_report(out.summary, out.metrics,
+                                {"merged: " + std::to_string(states.size()) + (states.size() == 1 ? " run" : " runs") +
+                                 " (execution segments " + segs + ")"});
+    info.run_id = in.run_id;
+    out.state = export_state(out.metrics, info);
+    return out;
+}
+
+}  // namespace detail
+}  // namespace loadkit
+// ---- end loadkit/report/state.hpp
+
+namespace loadkit {
+
 // Exit codes, the same numbers as k6's so CI scripts keep working.
 namespace exit_code {
 inline constexpr int ok = 0;
@@ -4301,10 +4890,40 @@ struct options {
     // thread's shard, done on that thread: nothing changes on the hot path.
     std::function<void(const progress&)> on_progress;
     nanoseconds progress_period = 1s;
+    // This instance's share of the test (k6's --execution-segment): VUs,
+    // iterations and arrivals split exactly and striped; the default is all.
+    execution_segment segment;
+    // Phases to run: a test split over machines runs setup() once on one of
+    // them (`loadkit setup`) and teardown() once on another (`loadkit teardown`).
+    bool run_setup = true, run_vus = true, run_teardown = true;
 };
+
+namespace detail {
+// The cores this process may use: its CPU affinity and its cgroup's CPU quota
+// (a container's limit), not the machine's count.
+inline int available_cores() {
+    int n = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+#ifdef __linux__
+    cpu_set_t set;
+    if (::sched_getaffinity(0, sizeof set, &set) == 0) n = std::max(1, CPU_COUNT(&set));
+    std::ifstream quota("/sys/fs/cgroup/cpu.max");  // cgroup v2: "QUOTA PERIOD" or "max PERIOD"
+    std::string q;
+    double period = 0;
+    if (quota >> q >> period && q != "max" && period > 0) {
+        double cores = std::ceil(std::strtod(q.c_str(), nullptr) / period);
+        if (cores >= 1) n = std::min(n, static_cast<int>(cores));
+    }
+#endif
+    return n;
+}
+}  // namespace detail
 
 struct run_result {
     nlohmann::json summary;
+    // The metrics as data that merges exactly (`loadkit merge`): also written
+    // into options::summary_export's file as "state".
+    nlohmann::json state;
+    std::shared_ptr<const detail::merged_metrics> metrics;  // what the summary was built from
     std::string report;                      // what was (or would have been) printed
     bool thresholds_passed = true;
     std::optional<std::string> aborted;
@@ -4338,9 +4957,10 @@ struct scenario_spec {
 };
 
 struct scenario_runtime {
-    scenario_runtime(const scenario_spec& s, std::uint32_t id_, std::int64_t t0, std::uint64_t first)
-        : name(s.name), id(id_), plan(s.exec, t0), factory(s.factory), first_vu_id(first),
-          max_vus(schedule::max_vus(s.exec)), open(is_open_model(s.exec)), env(&s.env) {
+    // `s.exec` is this instance's (scaled to its segment), `st` its stripe
+    scenario_runtime(const scenario_spec& s, std::uint32_t id_, std::int64_t t0, std::uint64_t first, const stripe& st)
+        : name(s.name), id(id_), plan(s.exec, t0, st), factory(s.factory), first_vu_id(first), vu_stripe(&st),
+          max_vus(schedule::max_vus(s.exec, st)), open(is_open_model(s.exec)), env(&s.env) {
         std::visit([&](auto& x) {
             if constexpr (requires { x.pre_allocated_vus; }) pre_allocated = x.pre_allocated_vus;
         }, s.exec);
@@ -4349,7 +4969,8 @@ struct scenario_runtime {
     std::uint32_t id;
     schedule plan;
     std::shared_ptr<vu_factory> factory;
-    std::uint64_t first_vu_id;
+    std::uint64_t first_vu_id;    // over the whole test: VU ids are unique across instances
+    const stripe* vu_stripe;      // a VU's index here to its index in the whole test
     int max_vus;
     bool open;
     int pre_allocated = 0;
@@ -4417,12 +5038,18 @@ class engine {
             schedule::validate(specs[i].name, specs[i].exec);
         }
         for (auto& e : metric_registry::get().errors()) throw config_error(e);
+        // this instance's share: global counts kept for VU ids, scaled ones run
+        stripe_ = make_stripe(opts_.segment);
+        global_max_vus_.clear();
+        for (auto& s : specs) global_max_vus_.push_back(schedule::max_vus(s.exec));
+        std::vector<scenario_spec> scaled = specs;
+        for (auto& s : scaled) scale_executor(s.exec, stripe_);
         if (opts_.run_thresholds) thresholds_ = parse_thresholds(opts_.thresholds);
         if (!opts_.target.empty()) {
             url_parts u;
             if (!split_url(opts_.target, u)) throw config_error("target '" + opts_.target + "' is not an http:// or https:// URL");
         }
-        int nthreads = opts_.threads > 0 ? opts_.threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+        int nthreads = opts_.threads > 0 ? opts_.threads : available_cores();
 
         state_.events = &opts_.events;
         state_.has_request_listeners = !opts_.events.request.empty();
@@ -4458,7 +5085,7 @@ class engine {
         // ---- setup, once, before any VU
         bool setup_ok = true;
         std::string failure;
-        if (setup) {
+        if (setup && opts_.run_setup) {
             auto err = run_on_control(control, setup);
             if (err) {
                 setup_ok = false;
@@ -4470,12 +5097,12 @@ class engine {
 
         // ---- the VUs
         merged_metrics merged;
-        if (setup_ok && !state_.aborted()) {
-            run_scenarios(specs, workers, control, merged);
+        if (setup_ok && !state_.aborted() && opts_.run_vus) {
+            run_scenarios(scaled, workers, control, merged);
         }
 
         // ---- teardown, once, even on abort (not when setup failed: there is no data to give it)
-        if (setup_ok && teardown) {
+        if (setup_ok && teardown && opts_.run_teardown) {
             // teardown's own requests must not be cut by the abort's deadlines
             state_.hard_stop_ns.store(std::numeric_limits<std::int64_t>::max());
             state_.abort_at_ns.store(std::numeric_limits<std::int64_t>::max());
@@ -4500,20 +5127,27 @@ class engine {
         }
         std::vector<std::string> lines;
         int max_total = 0;
-        for (auto& s : specs) max_total += schedule::max_vus(s.exec);
+        for (auto& s : scaled) max_total += schedule::max_vus(s.exec, stripe_);
         lines.push_back("scenarios: " + std::to_string(specs.size()) + ", " + std::to_string(max_total) + " max VUs, " +
-                        std::to_string(nthreads) + (nthreads == 1 ? " thread" : " threads"));
-        for (auto& s : specs)
+                        std::to_string(nthreads) + (nthreads == 1 ? " thread" : " threads") +
+                        (stripe_.whole() ? "" : ", execution segment " + opts_.segment.text()));
+        for (auto& s : specs)  // as written: the whole test's schedule
             lines.push_back("  * " + s.name + ": " + std::string(executor_name(s.exec)) + ", " + schedule::describe(s.exec));
         result.summary = build_summary(in, merged);
         result.aborted = in.aborted;
         result.thresholds_passed = in.thresholds_passed;
         result.report = console_report(result.summary, merged, lines);
+        {
+            run_state_info si{opts_.name, in.run_id, stripe_.whole() ? "" : opts_.segment.text(), in.started_ms, in.ended_ms,
+                              in.aborted, in.scenarios, opts_.thresholds};  // (even unjudged here: a merge judges them)
+            result.state = export_state(merged, si);
+        }
 
         info.summary = &result.summary;
         state_.with_events([&](events& ev) { ev.test_stop.fire(info); });
 
         write_outputs(result);
+        result.metrics = std::make_shared<const merged_metrics>(std::move(merged));
 
         auto kind = static_cast<abort_kind>(state_.kind.load());
         if (kind == abort_kind::external) result.code = exit_code::external_abort;
@@ -4867,8 +5501,8 @@ class engine {
         std::uint64_t next_vu = 1;
         int total_vus = 0;
         for (std::size_t i = 0; i < specs.size(); ++i) {
-            runtimes.emplace_back(specs[i], static_cast<std::uint32_t>(i + 1), t0, next_vu);
-            next_vu += static_cast<std::uint64_t>(runtimes.back().max_vus);
+            runtimes.emplace_back(specs[i], static_cast<std::uint32_t>(i + 1), t0, next_vu, stripe_);
+            next_vu += static_cast<std::uint64_t>(global_max_vus_[i]);
             total_vus += runtimes.back().max_vus;
         }
         std::size_t nthreads = workers.size();
@@ -4884,7 +5518,7 @@ class engine {
             v.scenario_id = sc.id;
             v.scenario = sc.name;
             v.index = index;
-            v.id = sc.first_vu_id + index;
+            v.id = sc.first_vu_id + sc.vu_stripe->global(index);
             v.graceful_stop_ns = sc.plan.graceful_stop_ns();
             v.env = sc.env;
             w.vus.push_back(&v);
@@ -4923,23 +5557,22 @@ class engine {
         };
         std::vector<std::thread> threads;
         for (std::size_t t = 0; t < nthreads; ++t) {
-            threads.emplace_back([&, t] {
-                auto& w = *workers[t];
-                auto guard = boost::asio::make_work_guard(w.ioc);
-                boost::asio::post(w.ioc, [&, t] {
-                    w.start_sweeper();
-                    for (auto* v : closed_vus[t]) spawn(vu_main(*v, runtimes[v->scenario_id - 1], nullptr), ended);
-                    for (auto* ln : thread_lanes[t]) {
-                        auto pre = static_cast<std::uint64_t>(ln->sc->pre_allocated);
-                        while (ln->next_index < pre) lane_vu(*ln);
-                        spawn(arrivals(*ln, lane_vu), ended);
-                    }
-                    // a thread without VUs keeps its sweeper too: it answers threshold
-                    // snapshots and signals until the run ends
-                });
-                guard.reset();
-                w.ioc.run();
+            auto& w = *workers[t];
+            // posted from here, before the thread starts: so it runs before the
+            // stop_sweeper posted below, even when there is nothing to run (an
+            // execution segment with no VUs of its own)
+            boost::asio::post(w.ioc, [&, t] {
+                w.start_sweeper();
+                for (auto* v : closed_vus[t]) spawn(vu_main(*v, runtimes[v->scenario_id - 1], nullptr), ended);
+                for (auto* ln : thread_lanes[t]) {
+                    auto pre = static_cast<std::uint64_t>(ln->sc->pre_allocated);
+                    while (ln->next_index < pre) lane_vu(*ln);
+                    spawn(arrivals(*ln, lane_vu), ended);
+                }
+                // a thread without VUs keeps its sweeper too: it answers threshold
+                // snapshots and signals until the run ends
             });
+            threads.emplace_back([&w] { w.ioc.run(); });
         }
         // the control loop: the vus gauge, and waiting for every VU to end
         merged_metrics::sample(merged.vus_max, total_vus);
@@ -5008,7 +5641,7 @@ class engine {
         }
         if (!opts_.summary_export.empty()) {
             std::ofstream f(opts_.summary_export);
-            f << r.summary.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
+            f << export_text(r.summary, r.state);
             if (!f) detail::log(log_level::error, "could not write the summary to " + opts_.summary_export);
         }
     }
@@ -5017,6 +5650,8 @@ class engine {
     engine_state state_;
     std::vector<parsed_threshold> thresholds_;
     std::int64_t started_ns_ = 0;
+    stripe stripe_;
+    std::vector<int> global_max_vus_;
 };
 
 }  // namespace detail

@@ -11,7 +11,13 @@
 #include <string>
 #include <vector>
 
+#include <sstream>
+#include <thread>
+
+#include <arpa/inet.h>
 #include <fcntl.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -404,6 +410,129 @@ export function handleSummary(data) {
     CHECK(again.code == 0);
 }
 #endif
+
+namespace {
+// GET http://127.0.0.1:port/path with a blocking socket ("" when nothing answers)
+std::string http_get(std::uint16_t port, const std::string& path) {
+    int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_port = htons(port);
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    timeval tv{2, 0};
+    ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    std::string body;
+    if (::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0) {
+        auto req = "GET " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n";
+        if (::send(fd, req.data(), req.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(req.size())) {
+            char buf[65536];
+            for (ssize_t n; (n = ::recv(fd, buf, sizeof buf, 0)) > 0;) body.append(buf, static_cast<std::size_t>(n));
+        }
+    }
+    ::close(fd);
+    return body;
+}
+std::uint16_t free_port() {
+    int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
+    socklen_t len = sizeof a;
+    ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
+    ::close(fd);
+    return ntohs(a.sin_port);
+}
+double sum_series(const std::string& text, const std::string& family) {
+    double sum = 0;
+    std::istringstream in(text);
+    for (std::string line; std::getline(in, line);)
+        if (line.rfind(family + "{", 0) == 0 || line.rfind(family + " ", 0) == 0) sum += std::stod(line.substr(line.rfind(' ') + 1));
+    return sum;
+}
+}  // namespace
+
+TEST_CASE("runner: --report, --out csv json and prometheus, and loadkit report agree with the summary") {
+    loadkit::target_server server;
+    scratch dir;
+    auto test = dir.write("t.yaml", R"(
+name: outputs
+scenarios:
+  users:
+    executor: constant-vus
+    vus: 3
+    duration: 2s
+    flow:
+      - request: { name: items, url: /items }
+        check: { status: 200 }
+      - request: { name: missing, url: /nope }
+      - think: 5ms
+)");
+    auto port = free_port();
+    auto out = [&](const char* f) { return (dir.dir / "out" / f).string(); };  // out/ does not exist: the runner makes it
+    runner_process run({"run", test, "-q", "--target", server.url(), "--summary-export", out("s.json"), "--report", out("r.html"),
+                        "--out", "csv=" + out("c.csv"), "--out", "json=" + out("j.json"), "--out",
+                        "prometheus=127.0.0.1:" + std::to_string(port)},
+                       dir, "outputs");
+    // scrape while it runs, and after its final update (it lingers for that)
+    std::string last;
+    int code = -2;
+    auto deadline = std::chrono::steady_clock::now() + 60s;
+    while (std::chrono::steady_clock::now() < deadline) {
+        if (auto body = http_get(port, "/metrics"); body.find("http_reqs_total") != std::string::npos) last = body;
+        int status = 0;
+        if (::waitpid(run.pid, &status, WNOHANG) == run.pid) {
+            code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+            break;
+        }
+        std::this_thread::sleep_for(150ms);
+    }
+    INFO(run.err());
+    REQUIRE(code == 0);
+    auto s = read_json(out("s.json"));
+    double reqs = agg(s, "http_reqs", "count");
+    REQUIRE(reqs > 0);
+    CHECK(sum_series(last, "http_reqs_total") == reqs);  // the final scrape: the whole run
+    CHECK(last.find("# TYPE http_req_duration_seconds histogram") != std::string::npos);
+
+    // the export carries the charts' data and the requests table
+    REQUIRE(s["timeline"].is_array());
+    double timeline_reqs = 0;
+    for (auto& p : s["timeline"]) timeline_reqs += p["reqs"].get<double>();
+    CHECK(timeline_reqs == reqs);
+    CHECK(s["requests"].size() == 2);
+
+    // CSV and JSON points add up to the summary's counts
+    std::ifstream csv(out("c.csv"));
+    std::string header;
+    std::getline(csv, header);
+    CHECK(header.rfind("metric_name,timestamp,metric_value,", 0) == 0);
+    double csv_reqs = 0;
+    for (std::string line; std::getline(csv, line);)
+        if (line.rfind("http_reqs,", 0) == 0) {
+            auto a = line.find(',', 10);
+            csv_reqs += std::stod(line.substr(a + 1, line.find(',', a + 1) - a - 1));
+        }
+    CHECK(csv_reqs == reqs);
+    std::ifstream jl(out("j.json"));
+    double json_reqs = 0;
+    for (std::string line; std::getline(jl, line);) {
+        auto p = nlohmann::json::parse(line);
+        if (p["metric"] == "http_reqs") json_reqs += p["value"].get<double>();
+    }
+    CHECK(json_reqs == reqs);
+
+    // the report, and the same report from the export
+    auto html = runner_process::slurp(out("r.html"));
+    CHECK(html.find("lk-chart") != std::string::npos);
+    CHECK(html.find("missing") != std::string::npos);
+    auto again = test_support::run_runner({"report", out("s.json"), "-o", out("r2.html")});
+    CHECK(again.code == 0);
+    CHECK(runner_process::slurp(out("r2.html")).find("lk-chart") != std::string::npos);
+    auto bad = test_support::run_runner({"run", test, "--out", "prometheus=nonsense"});
+    CHECK(bad.code == 104);
+    CHECK(bad.err.find("expected HOST:PORT") != std::string::npos);
+}
 
 TEST_CASE("runner: --start-at starts instances together, and bad flags say what was expected") {
     loadkit::target_server server;
