@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <mutex>
 #include <fstream>
 #include <set>
 #include <string>
@@ -174,6 +175,47 @@ TEST_CASE("segments: ramping-vus instances together follow the whole test's VU c
         INFO("at " << t / 1e9 << " s");
         CHECK(sum == expected);
     }
+}
+
+TEST_CASE("segments: each instance fires test_start and test_stop once and runs only its VUs") {
+    loadkit::target_server server;
+    auto plan = loadkit::yaml::load_string(R"(
+name: events
+scenarios:
+  users:
+    executor: per-vu-iterations
+    vus: 5
+    iterations: 2
+    flow:
+      - request: { name: items, url: /items }
+)");
+    std::set<std::uint64_t> all_vus;
+    double requests = 0;
+    for (int i = 0; i < 2; ++i) {
+        loadkit::options o;
+        o.threads = 2;
+        o.print_summary = false;
+        o.handle_signals = false;
+        o.target = server.url();
+        o.segment = loadkit::instance_segment(std::to_string(i) + "/2");
+        int starts = 0, stops = 0;
+        std::mutex mu;
+        std::set<std::uint64_t> vus;
+        o.events.test_start.add_listener([&](const loadkit::test_info&) { ++starts; });
+        o.events.test_stop.add_listener([&](const loadkit::test_info&) { ++stops; });
+        o.events.user_start.add_listener([&](const loadkit::user_info& u) {
+            std::lock_guard lock(mu);
+            vus.insert(u.vu);
+        });
+        auto r = loadkit::yaml::run(plan, o);
+        CHECK(starts == 1);  // seed 000: once per process, on every instance
+        CHECK(stops == 1);
+        CHECK(vus.size() == (i == 0 ? 3u : 2u));  // VUs 1, 3, 5 and 2, 4
+        for (auto v : vus) CHECK(all_vus.insert(v).second);  // ids unique over the instances
+        requests += loadkit::find_metric(r.summary, "http_reqs")->at("count").get<double>();
+    }
+    CHECK(all_vus == std::set<std::uint64_t>{1, 2, 3, 4, 5});
+    CHECK(requests == 10);
 }
 
 TEST_CASE("state: an exported run merges back into the same summary") {
@@ -373,17 +415,18 @@ export function handleSummary(data) {
     CHECK(merged.err.find("warning") == std::string::npos);
     auto m = read_json(merged_file);
 
-    // the same test in one process
+    // the same test in one process, with the same setup data (so that setup()
+    // and teardown() send nothing here either)
     auto whole_file = (dir.dir / "whole.json").string();
-    auto whole = test_support::run_runner({"run", test, "-q", "-e", env, "--summary-export", whole_file});
+    auto whole = test_support::run_runner({"run", test, "-q", "-e", env, "--setup-data", setup_file, "--summary-export", whole_file});
     CHECK(whole.code == 0);
     auto w = read_json(whole_file);
-    for (auto metric : {"iterations", "marks"}) {
+    for (auto metric : {"http_reqs", "iterations", "marks", "checks", "data_sent"}) {
         INFO(metric);
         CHECK(agg(m, metric, "count") == agg(w, metric, "count"));
     }
     CHECK(agg(m, "http_reqs", "count") == 40);
-    CHECK(agg(w, "http_reqs", "count") == 42);  // the whole run's setup() and teardown() requests too
+    CHECK(server.count("/auth/token") == 1);
     CHECK(m["checks"][0]["passes"] == 40);
 
     // merged percentiles against the raw samples: VU ids 1..8 (unique across
