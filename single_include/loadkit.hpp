@@ -1383,7 +1383,7 @@ struct vu_context {
 };
 
 
-enum class abort_kind : int { none = 0, external = 1, script = 2, setup_failed = 3, thresholds = 4 };
+enum class abort_kind : int { none = 0, external = 1, script = 2, setup_failed = 3, thresholds = 4, vu_init = 5 };
 
 struct engine_state {
     std::atomic<bool> stopping{false};    // no new iterations anywhere
@@ -5151,7 +5151,7 @@ class engine {
 
         auto kind = static_cast<abort_kind>(state_.kind.load());
         if (kind == abort_kind::external) result.code = exit_code::external_abort;
-        else if (!setup_ok || kind == abort_kind::setup_failed) result.code = exit_code::script_error;
+        else if (!setup_ok || kind == abort_kind::setup_failed || kind == abort_kind::vu_init) result.code = exit_code::script_error;
         else if (kind == abort_kind::script) result.code = exit_code::aborted_by_script;
         else if (kind == abort_kind::thresholds || !result.thresholds_passed) result.code = exit_code::thresholds_failed;
         return result;
@@ -5371,14 +5371,23 @@ class engine {
     }
 
     // The VU type's instance, or null (logged once) when its constructor throws.
-    static std::unique_ptr<vu_instance> create_vu(vu_context& v, scenario_runtime& sc) {
+    // A VU that cannot be made (its constructor threw, a script's VU could not
+    // start) stops the run, as k6 stops when a VU's init fails: a test that
+    // silently runs fewer VUs than it says would report numbers nobody asked
+    // for. The VUs already running finish their iterations (gracefulStop),
+    // teardown runs, and the exit code is 107.
+    std::unique_ptr<vu_instance> create_vu(vu_context& v, scenario_runtime& sc) {
+        std::string why;
         try {
             return sc.factory->create(v);
         } catch (const std::exception& e) {
-            detail::log_once(log_level::error, "scenario '" + sc.name + "': could not create a VU: " + e.what());
+            why = e.what();
         } catch (...) {
-            detail::log_once(log_level::error, "scenario '" + sc.name + "': could not create a VU");
+            why = "unknown exception";
         }
+        auto reason = "scenario '" + sc.name + "': could not create VU " + std::to_string(v.id) + ": " + why;
+        detail::log_once(log_level::error, reason);
+        state_.abort(reason, abort_kind::vu_init);
         return nullptr;
     }
 
@@ -5801,6 +5810,9 @@ template <class S>
 concept has_setup = requires(client& c) { { S::setup(c) }; };
 template <class S, class D>
 concept has_teardown = requires(client& c, const D& d) { { S::teardown(c, d) } -> std::same_as<task<>>; };
+// a scenario without setup data may leave the data out
+template <class S>
+concept has_plain_teardown = requires(client& c) { { S::teardown(c) } -> std::same_as<task<>>; };
 
 template <class U, class D>
 task<> call_iteration(U& u, const D& d) {
@@ -5942,6 +5954,7 @@ class test {
     }
     task<> do_teardown(client& http) {
         if constexpr (detail::has_teardown<S, data_type>) co_await S::teardown(http, *data_);
+        else if constexpr (std::is_same_v<data_type, std::monostate> && detail::has_plain_teardown<S>) co_await S::teardown(http);
         co_return;
     }
 

@@ -695,6 +695,45 @@ TEST_CASE("errors: an exception fails its iteration, is counted, and never stops
     CHECK(log.count(loadkit::log_level::warn) == 1);  // one distinct message, logged once
 }
 
+namespace {
+// The third VU cannot be made: its constructor throws.
+std::atomic<int> made_vus{0};
+std::atomic<int> torn_down{0};
+struct Unmakeable : loadkit::Scenario<Unmakeable> {
+    static loadkit::task<> teardown(loadkit::client&) {  // no setup data: no parameter for it
+        ++torn_down;
+        co_return;
+    }
+    struct User : loadkit::VU<Unmakeable> {
+        User() {
+            if (++made_vus == 3) throw std::runtime_error("no room for this VU");
+        }
+        loadkit::task<> iteration() { co_await http.get("/"); }
+    };
+};
+}  // namespace
+
+TEST_CASE("errors: a VU that cannot be made stops the run with exit 107, teardown and summary still happen") {
+    loadkit::target_server server;
+    auto& log = loadkit::detail::logger::instance();
+    log.reset();
+    log.quiet = true;
+    made_vus = 0;
+    torn_down = 0;
+    loadkit::test<Unmakeable> t(quiet(server));
+    t.scenario("t", loadkit::constant_vus{.vus = 4, .duration = 30s});
+    auto started = std::chrono::steady_clock::now();
+    auto r = t.run();
+    log.quiet = false;
+    CHECK(r.exit_code() == 107);
+    CHECK(std::chrono::steady_clock::now() - started < 10s);  // stopped, not run for its 30 s
+    REQUIRE(r.aborted);
+    CHECK(r.aborted->find("could not create VU") != std::string::npos);
+    CHECK(r.aborted->find("no room for this VU") != std::string::npos);
+    CHECK(torn_down == 1);
+    CHECK(r.summary["aborted"].get<std::string>().find("could not create VU") != std::string::npos);
+}
+
 TEST_CASE("errors: a target that refuses connections gives failed requests and a summary") {
     std::uint16_t port;
     {

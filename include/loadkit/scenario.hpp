@@ -146,6 +146,9 @@ template <class S>
 concept has_setup = requires(client& c) { { S::setup(c) }; };
 template <class S, class D>
 concept has_teardown = requires(client& c, const D& d) { { S::teardown(c, d) } -> std::same_as<task<>>; };
+// a scenario without setup data may leave the data out
+template <class S>
+concept has_plain_teardown = requires(client& c) { { S::teardown(c) } -> std::same_as<task<>>; };
 
 template <class U, class D>
 task<> call_iteration(U& u, const D& d) {
@@ -287,6 +290,7 @@ class test {
     }
     task<> do_teardown(client& http) {
         if constexpr (detail::has_teardown<S, data_type>) co_await S::teardown(http, *data_);
+        else if constexpr (std::is_same_v<data_type, std::monostate> && detail::has_plain_teardown<S>) co_await S::teardown(http);
         co_return;
     }
 

@@ -361,7 +361,7 @@ class engine {
 
         auto kind = static_cast<abort_kind>(state_.kind.load());
         if (kind == abort_kind::external) result.code = exit_code::external_abort;
-        else if (!setup_ok || kind == abort_kind::setup_failed) result.code = exit_code::script_error;
+        else if (!setup_ok || kind == abort_kind::setup_failed || kind == abort_kind::vu_init) result.code = exit_code::script_error;
         else if (kind == abort_kind::script) result.code = exit_code::aborted_by_script;
         else if (kind == abort_kind::thresholds || !result.thresholds_passed) result.code = exit_code::thresholds_failed;
         return result;
@@ -581,14 +581,23 @@ class engine {
     }
 
     // The VU type's instance, or null (logged once) when its constructor throws.
-    static std::unique_ptr<vu_instance> create_vu(vu_context& v, scenario_runtime& sc) {
+    // A VU that cannot be made (its constructor threw, a script's VU could not
+    // start) stops the run, as k6 stops when a VU's init fails: a test that
+    // silently runs fewer VUs than it says would report numbers nobody asked
+    // for. The VUs already running finish their iterations (gracefulStop),
+    // teardown runs, and the exit code is 107.
+    std::unique_ptr<vu_instance> create_vu(vu_context& v, scenario_runtime& sc) {
+        std::string why;
         try {
             return sc.factory->create(v);
         } catch (const std::exception& e) {
-            detail::log_once(log_level::error, "scenario '" + sc.name + "': could not create a VU: " + e.what());
+            why = e.what();
         } catch (...) {
-            detail::log_once(log_level::error, "scenario '" + sc.name + "': could not create a VU");
+            why = "unknown exception";
         }
+        auto reason = "scenario '" + sc.name + "': could not create VU " + std::to_string(v.id) + ": " + why;
+        detail::log_once(log_level::error, reason);
+        state_.abort(reason, abort_kind::vu_init);
         return nullptr;
     }
 
