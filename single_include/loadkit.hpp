@@ -1323,7 +1323,8 @@ struct vu_context {
     thread_context* thread = nullptr;
     std::uint32_t scenario_id = 0;       // index into engine_state::scenario_names
     std::string_view scenario;
-    std::uint64_t id = 0;                // 1-based, unique in the run (k6's __VU)
+    std::uint64_t id = 0;                // 1-based, unique in the run (k6's __VU), and over instances of a split test
+    std::uint64_t local_id = 0;          // 1-based, in this instance (k6's exec.vu.idInInstance)
     std::uint64_t index = 0;             // 0-based within its scenario
     std::uint64_t iteration = 0;         // this VU's current iteration, 0-based (k6's __ITER)
     std::uint32_t group = 0;             // current group (string id in the thread's shard; 0 = none)
@@ -4970,6 +4971,7 @@ struct scenario_runtime {
     schedule plan;
     std::shared_ptr<vu_factory> factory;
     std::uint64_t first_vu_id;    // over the whole test: VU ids are unique across instances
+    std::uint64_t first_local_id = 1;  // in this instance
     const stripe* vu_stripe;      // a VU's index here to its index in the whole test
     int max_vus;
     bool open;
@@ -5511,6 +5513,7 @@ class engine {
         int total_vus = 0;
         for (std::size_t i = 0; i < specs.size(); ++i) {
             runtimes.emplace_back(specs[i], static_cast<std::uint32_t>(i + 1), t0, next_vu, stripe_);
+            runtimes.back().first_local_id = static_cast<std::uint64_t>(total_vus) + 1;
             next_vu += static_cast<std::uint64_t>(global_max_vus_[i]);
             total_vus += runtimes.back().max_vus;
         }
@@ -5528,6 +5531,7 @@ class engine {
             v.scenario = sc.name;
             v.index = index;
             v.id = sc.first_vu_id + sc.vu_stripe->global(index);
+            v.local_id = sc.first_local_id + index;
             v.graceful_stop_ns = sc.plan.graceful_stop_ns();
             v.env = sc.env;
             w.vus.push_back(&v);

@@ -120,7 +120,8 @@ struct vu_context {
     thread_context* thread = nullptr;
     std::uint32_t scenario_id = 0;       // index into engine_state::scenario_names
     std::string_view scenario;
-    std::uint64_t id = 0;                // 1-based, unique in the run (k6's __VU)
+    std::uint64_t id = 0;                // 1-based, unique in the run (k6's __VU), and over instances of a split test
+    std::uint64_t local_id = 0;          // 1-based, in this instance (k6's exec.vu.idInInstance)
     std::uint64_t index = 0;             // 0-based within its scenario
     std::uint64_t iteration = 0;         // this VU's current iteration, 0-based (k6's __ITER)
     std::uint32_t group = 0;             // current group (string id in the thread's shard; 0 = none)

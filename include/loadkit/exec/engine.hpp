@@ -180,6 +180,7 @@ struct scenario_runtime {
     schedule plan;
     std::shared_ptr<vu_factory> factory;
     std::uint64_t first_vu_id;    // over the whole test: VU ids are unique across instances
+    std::uint64_t first_local_id = 1;  // in this instance
     const stripe* vu_stripe;      // a VU's index here to its index in the whole test
     int max_vus;
     bool open;
@@ -721,6 +722,7 @@ class engine {
         int total_vus = 0;
         for (std::size_t i = 0; i < specs.size(); ++i) {
             runtimes.emplace_back(specs[i], static_cast<std::uint32_t>(i + 1), t0, next_vu, stripe_);
+            runtimes.back().first_local_id = static_cast<std::uint64_t>(total_vus) + 1;
             next_vu += static_cast<std::uint64_t>(global_max_vus_[i]);
             total_vus += runtimes.back().max_vus;
         }
@@ -738,6 +740,7 @@ class engine {
             v.scenario = sc.name;
             v.index = index;
             v.id = sc.first_vu_id + sc.vu_stripe->global(index);
+            v.local_id = sc.first_local_id + index;
             v.graceful_stop_ns = sc.plan.graceful_stop_ns();
             v.env = sc.env;
             w.vus.push_back(&v);

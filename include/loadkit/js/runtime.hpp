@@ -990,7 +990,7 @@ struct instance {
         if (!o || !vuo || !sco || !ins) return false;
         double id = v ? static_cast<double>(v->id) : 0, iter = v ? static_cast<double>(v->iteration) : 0;
         set_number(cx, vuo, "idInTest", id);
-        set_number(cx, vuo, "idInInstance", id);
+        set_number(cx, vuo, "idInInstance", v ? static_cast<double>(v->local_id) : 0);
         set_number(cx, vuo, "iterationInInstance", iter);
         set_number(cx, vuo, "iterationInScenario", iter);
         set_string(cx, sco, "name", v ? v->scenario : std::string_view{});
