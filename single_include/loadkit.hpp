@@ -3556,7 +3556,7 @@ inline fraction parse_fraction(std::string_view s, std::string_view what) {
     };
     if (s.empty() || s.size() > 24) return bad();
     auto digits = [&](std::string_view t, std::int64_t& v) {
-        if (t.empty() || t.size() > 12) return false;
+        if (t.empty() || t.size() > 9) return false;  // products of two stay within 64 bits
         v = 0;
         for (char c : t) {
             if (c < '0' || c > '9') return false;
@@ -3585,7 +3585,7 @@ inline fraction parse_fraction(std::string_view s, std::string_view what) {
     } else if (!digits(s, n)) {
         return bad();
     }
-    if (n > d) return bad();
+    if (n > d || d > 1'000'000'000) return bad();
     return reduce(n, d);
 }
 
@@ -3678,6 +3678,13 @@ inline stripe make_stripe(const execution_segment& seg) {
     stripe st;
     st.period = l;
     st.own.clear();
+    if (static_cast<std::int64_t>(weight.size()) == l) {  // N equal segments (--instance): slot i is segment i's
+        st.own.push_back(static_cast<std::int64_t>(mine));
+        return st;
+    }
+    if (static_cast<std::int64_t>(weight.size()) * l > 100'000'000)
+        throw config_error("--execution-segment-sequence: too many segments for its denominators (" + std::to_string(weight.size()) +
+                           " segments of 1/" + std::to_string(l) + "); use fewer or rounder fractions");
     for (std::int64_t slot = 0; slot < l; ++slot) {
         std::size_t best = 0;
         std::int64_t best_deficit = std::numeric_limits<std::int64_t>::min();

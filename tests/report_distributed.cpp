@@ -70,6 +70,10 @@ TEST_CASE("segments: shares of any count add up exactly and each index has one o
     auto alone = loadkit::detail::make_stripe(loadkit::parse_execution_segment("1/2:1"));
     CHECK(alone.scale(10) == 5);
     CHECK(loadkit::detail::make_stripe(loadkit::parse_execution_segment("0:1")).whole());
+    // many equal instances: no quadratic pattern to build
+    auto many = loadkit::detail::make_stripe(loadkit::instance_segment("99998/100000"));
+    CHECK(many.scale(200000) == 2);
+    CHECK(many.global(1) == 199998);
 }
 
 TEST_CASE("segments: mistakes say what was expected") {
@@ -86,6 +90,7 @@ TEST_CASE("segments: mistakes say what was expected") {
     says([] { loadkit::parse_execution_segment("2/4:1/4"); }, "FROM must be less than TO");
     says([] { loadkit::parse_execution_segment("a:1"); }, "expected a fraction between 0 and 1");
     says([] { loadkit::parse_execution_segment("0:3/2"); }, "expected a fraction between 0 and 1");
+    says([] { loadkit::parse_execution_segment("0:0.12345678901"); }, "expected a fraction between 0 and 1");
     says([] { loadkit::instance_segment("4/4"); }, "expected I/N with 0 <= I < N");
     says([] { loadkit::instance_segment("x"); }, "expected I/N");
     says([] { loadkit::parse_segment_sequence("0,1/2"); }, "from 0 to 1");
