@@ -6,21 +6,13 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
-#include <mutex>
 #include <fstream>
+#include <mutex>
 #include <set>
-#include <string>
-#include <vector>
-
 #include <sstream>
+#include <string>
 #include <thread>
-
-#include <arpa/inet.h>
-#include <fcntl.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <sys/wait.h>
-#include <unistd.h>
+#include <vector>
 
 #include <loadkit.hpp>
 #include <loadkit/yaml.hpp>
@@ -273,48 +265,6 @@ thresholds:
 #if defined(LOADKIT_RUNNER_PATH)
 namespace {
 
-// A runner process with its output in files (several run at once).
-struct runner_process {
-    pid_t pid = -1;
-    std::string out_file, err_file;
-    runner_process(std::vector<std::string> args, const scratch& dir, const std::string& name)
-        : out_file((dir.dir / (name + ".out")).string()), err_file((dir.dir / (name + ".err")).string()) {
-        args.insert(args.begin(), LOADKIT_RUNNER_PATH);
-        pid = ::fork();
-        REQUIRE(pid >= 0);
-        if (pid == 0) {
-            int o = ::open(out_file.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644), e = ::open(err_file.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-            ::dup2(o, 1);
-            ::dup2(e, 2);
-            std::vector<char*> argv;
-            for (auto& a : args) argv.push_back(a.data());
-            argv.push_back(nullptr);
-            ::execv(argv[0], argv.data());
-            ::_exit(127);
-        }
-    }
-    // the exit code; killed after `limit`
-    int wait(std::chrono::milliseconds limit = 60s) {
-        auto deadline = std::chrono::steady_clock::now() + limit;
-        int status = 0;
-        while (::waitpid(pid, &status, WNOHANG) == 0) {
-            if (std::chrono::steady_clock::now() > deadline) {
-                ::kill(pid, SIGKILL);
-                ::waitpid(pid, &status, 0);
-                return -1;
-            }
-            std::this_thread::sleep_for(10ms);
-        }
-        return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-    }
-    std::string out() const { return slurp(out_file); }
-    std::string err() const { return slurp(err_file); }
-    static std::string slurp(const std::string& f) {
-        std::ifstream in(f);
-        return {std::istreambuf_iterator<char>(in), {}};
-    }
-};
-
 nlohmann::json read_json(const std::string& path) {
     std::ifstream in(path);
     REQUIRE(in);
@@ -381,7 +331,7 @@ export function handleSummary(data) {
 
     // four instances at once; one of them by the --instance shorthand
     std::vector<std::string> exports;
-    std::vector<std::unique_ptr<runner_process>> procs;
+    std::vector<std::unique_ptr<test_support::child>> procs;
     const char* segments[] = {"0:1/4", "1/4:2/4", "2/4:3/4", "3/4:1"};
     const char* reduced[] = {"0:1/4", "1/4:1/2", "1/2:3/4", "3/4:1"};
     for (int i = 0; i < 4; ++i) {
@@ -392,7 +342,7 @@ export function handleSummary(data) {
         } else {
             args.insert(args.end(), {"--execution-segment", segments[i], "--execution-segment-sequence", "0,1/4,2/4,3/4,1"});
         }
-        procs.push_back(std::make_unique<runner_process>(args, dir, "part" + std::to_string(i)));
+        procs.push_back(test_support::start_runner(args, dir, "part" + std::to_string(i)));
     }
     std::set<double> vu_ids;
     for (int i = 0; i < 4; ++i) {
@@ -467,37 +417,6 @@ export function handleSummary(data) {
 #endif
 
 namespace {
-// GET http://127.0.0.1:port/path with a blocking socket ("" when nothing answers)
-std::string http_get(std::uint16_t port, const std::string& path) {
-    int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_port = htons(port);
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    timeval tv{2, 0};
-    ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-    std::string body;
-    if (::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0) {
-        auto req = "GET " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n";
-        if (::send(fd, req.data(), req.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(req.size())) {
-            char buf[65536];
-            for (ssize_t n; (n = ::recv(fd, buf, sizeof buf, 0)) > 0;) body.append(buf, static_cast<std::size_t>(n));
-        }
-    }
-    ::close(fd);
-    return body;
-}
-std::uint16_t free_port() {
-    int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
-    socklen_t len = sizeof a;
-    ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-    ::close(fd);
-    return ntohs(a.sin_port);
-}
 double sum_series(const std::string& text, const std::string& family) {
     double sum = 0;
     std::istringstream in(text);
@@ -523,26 +442,28 @@ scenarios:
       - request: { name: missing, url: /nope }
       - think: 5ms
 )");
-    auto port = free_port();
+    auto port = test_support::free_port();
     auto out = [&](const char* f) { return (dir.dir / "out" / f).string(); };  // out/ does not exist: the runner makes it
-    runner_process run({"run", test, "-q", "--target", server.url(), "--summary-export", out("s.json"), "--report", out("r.html"),
-                        "--out", "csv=" + out("c.csv"), "--out", "json=" + out("j.json"), "--out",
-                        "prometheus=127.0.0.1:" + std::to_string(port)},
-                       dir, "outputs");
+    auto run = test_support::start_runner({"run", test, "-q", "--target", server.url(), "--summary-export", out("s.json"), "--report",
+                                           out("r.html"), "--out", "csv=" + out("c.csv"), "--out", "json=" + out("j.json"), "--out",
+                                           "prometheus=127.0.0.1:" + std::to_string(port)},
+                                          dir, "outputs");
     // scrape while it runs, and after its final update (it lingers for that)
     std::string last;
     int code = -2;
     auto deadline = std::chrono::steady_clock::now() + 60s;
     while (std::chrono::steady_clock::now() < deadline) {
-        if (auto body = http_get(port, "/metrics"); body.find("http_reqs_total") != std::string::npos) last = body;
-        int status = 0;
-        if (::waitpid(run.pid, &status, WNOHANG) == run.pid) {
-            code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+        try {
+            if (auto r = test_support::fetch(port, "/metrics"); r.status == 200) last = r.body;
+        } catch (const std::runtime_error&) {  // not listening yet, or gone
+        }
+        if (!run->running()) {
+            code = run->code;
             break;
         }
         std::this_thread::sleep_for(150ms);
     }
-    INFO(run.err());
+    INFO(run->err());
     REQUIRE(code == 0);
     auto s = read_json(out("s.json"));
     double reqs = agg(s, "http_reqs", "count");
@@ -578,12 +499,12 @@ scenarios:
     CHECK(json_reqs == reqs);
 
     // the report, and the same report from the export
-    auto html = runner_process::slurp(out("r.html"));
+    auto html = test_support::read_text(out("r.html"));
     CHECK(html.find("lk-chart") != std::string::npos);
     CHECK(html.find("missing") != std::string::npos);
     auto again = test_support::run_runner({"report", out("s.json"), "-o", out("r2.html")});
     CHECK(again.code == 0);
-    CHECK(runner_process::slurp(out("r2.html")).find("lk-chart") != std::string::npos);
+    CHECK(test_support::read_text(out("r2.html")).find("lk-chart") != std::string::npos);
     auto bad = test_support::run_runner({"run", test, "--out", "prometheus=nonsense"});
     CHECK(bad.code == 104);
     CHECK(bad.err.find("expected HOST:PORT") != std::string::npos);
@@ -611,11 +532,11 @@ scenarios:
     std::snprintf(at, sizeof at, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
                   tm.tm_sec, static_cast<int>(ms));
     auto start_ms = std::chrono::duration_cast<std::chrono::milliseconds>(start.time_since_epoch()).count();
-    std::vector<std::unique_ptr<runner_process>> procs;
+    std::vector<std::unique_ptr<test_support::child>> procs;
     for (int i = 0; i < 2; ++i)
-        procs.push_back(std::make_unique<runner_process>(
-            std::vector<std::string>{"run", test, "-q", "--target", server.url(), "--instance", std::to_string(i) + "/2", "--start-at", at,
-                                     "--summary-export", (dir.dir / ("s" + std::to_string(i) + ".json")).string()},
+        procs.push_back(test_support::start_runner(
+            {"run", test, "-q", "--target", server.url(), "--instance", std::to_string(i) + "/2", "--start-at", at, "--summary-export",
+             (dir.dir / ("s" + std::to_string(i) + ".json")).string()},
             dir, "s" + std::to_string(i)));
     std::vector<std::int64_t> started;
     for (int i = 0; i < 2; ++i) {

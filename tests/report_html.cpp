@@ -18,6 +18,8 @@
 #include <loadkit/report/html.hpp>
 #include <loadkit/report/timeline.hpp>
 
+#include "support.hpp"
+
 using namespace std::chrono_literals;
 
 namespace {
@@ -75,19 +77,6 @@ std::size_t occurrences(const std::string& s, std::string_view what) {
     std::size_t n = 0;
     for (auto i = s.find(what); i != std::string::npos; i = s.find(what, i + 1)) ++n;
     return n;
-}
-
-std::string scratch_dir() {
-    std::string tmpl = (std::filesystem::temp_directory_path() / "loadkit-html-XXXXXX").string();
-    REQUIRE(mkdtemp(tmpl.data()));
-    return tmpl;
-}
-
-std::string slurp(const std::string& path) {
-    std::ifstream in(path, std::ios::binary);
-    std::stringstream ss;
-    ss << in.rdbuf();
-    return ss.str();
 }
 
 // Headless Chromium on a file, never for more than a minute; returns the exit status.
@@ -332,24 +321,24 @@ TEST_CASE("html report: headless Chromium renders the charts") {
         WARN("/usr/bin/chromium is not installed: the report was not rendered (scripts/setup installs it)");
         return;
     }
-    auto dir = scratch_dir();
+    test_support::scratch scratch;  // removed at the end, whatever happens
+    auto dir = scratch.dir.string();
     auto page = dir + "/report.html";
     std::ofstream(page) << loadkit::html_report(run_once().summary);
 
     int rc = chromium(dir, "--dump-dom", page, dir + "/dom.html");
     REQUIRE(rc != 124);  // timed out: no second try, so that a stuck browser costs one minute at most
-    INFO("chromium exit status " << rc << "; log: " << slurp(dir + "/chromium.log").substr(0, 2000));
-    auto dom = slurp(dir + "/dom.html");
+    INFO("chromium exit status " << rc << "; log: " << test_support::read_text(dir + "/chromium.log").substr(0, 2000));
+    auto dom = test_support::read_text(dir + "/dom.html");
     auto at = dom.find("data-rendered=\"");
     INFO("render check: " << (at == std::string::npos ? std::string("(no result)") : dom.substr(at, 200)));
     CHECK(dom.find("data-rendered=\"ok\"") != std::string::npos);
 
     auto png = dir + "/report.png";
     rc = chromium(dir, "--screenshot=" + png + " --window-size=1280,2400 --hide-scrollbars", page, dir + "/screenshot.out");
-    INFO("chromium exit status " << rc << "; log: " << slurp(dir + "/chromium.log").substr(0, 2000));
+    INFO("chromium exit status " << rc << "; log: " << test_support::read_text(dir + "/chromium.log").substr(0, 2000));
     REQUIRE(std::filesystem::exists(png));
     CHECK(std::filesystem::file_size(png) > 20'000);
     if (auto* keep = std::getenv("LOADKIT_KEEP_SCREENSHOT"); keep && *keep)
         std::filesystem::copy_file(png, keep, std::filesystem::copy_options::overwrite_existing);
-    std::filesystem::remove_all(dir);
 }

@@ -36,10 +36,7 @@
 #include <boost/beast/http.hpp>
 #include <nlohmann/json.hpp>
 
-#include <fcntl.h>
-#include <sys/prctl.h>
-#include <sys/wait.h>
-#include <unistd.h>
+#include "support.hpp"
 
 namespace {
 
@@ -47,6 +44,8 @@ using namespace std::chrono_literals;
 namespace fs = std::filesystem;
 namespace http = boost::beast::http;
 using loadkit::detail::merged_metrics;
+using test_support::fetch;
+using test_support::fetch_all;
 
 // ------------------------------------------------------------ a strict parser of format 0.0.4
 
@@ -335,56 +334,6 @@ std::uint32_t reg(const char* name, loadkit::metric_kind kind, bool time = false
 
 // ------------------------------------------------------------ HTTP from the test
 
-struct http_reply {
-    int status = 0;
-    std::string content_type, body;
-    bool keep_alive = false;
-};
-
-// Requests on one connection to 127.0.0.1:port, in order (10 s at most each).
-std::vector<http_reply> fetch_all(std::uint16_t port, const std::vector<std::string>& targets, http::verb method = http::verb::get) {
-    namespace asio = boost::asio;
-    asio::io_context ioc;
-    boost::beast::tcp_stream stream(ioc);
-    boost::beast::flat_buffer buf;
-    std::vector<http_reply> out;
-    boost::system::error_code failure;
-    std::size_t i = 0;
-    http::request<http::empty_body> req;
-    std::optional<http::response_parser<http::string_body>> parser;
-    std::function<void()> next = [&] {
-        if (i == targets.size()) return;
-        req = http::request<http::empty_body>(method, targets[i], 11);
-        req.set(http::field::host, "127.0.0.1:" + std::to_string(port));
-        req.keep_alive(true);
-        stream.expires_after(10s);
-        http::async_write(stream, req, [&](boost::system::error_code ec, std::size_t) {
-            if (ec) { failure = ec; return; }
-            parser.emplace();
-            parser->body_limit(64 * 1024 * 1024);
-            if (method == http::verb::head) parser->skip(true);
-            http::async_read(stream, buf, *parser, [&](boost::system::error_code ec2, std::size_t) {
-                if (ec2) { failure = ec2; return; }
-                auto& res = parser->get();
-                out.push_back({static_cast<int>(res.result_int()), std::string(res[http::field::content_type]), res.body(), res.keep_alive()});
-                ++i;
-                next();
-            });
-        });
-    };
-    stream.expires_after(10s);
-    stream.async_connect(asio::ip::tcp::endpoint(asio::ip::make_address("127.0.0.1"), port), [&](boost::system::error_code ec) {
-        if (ec) { failure = ec; return; }
-        next();
-    });
-    ioc.run();
-    if (failure) throw std::runtime_error("http to 127.0.0.1:" + std::to_string(port) + ": " + failure.message());
-    return out;
-}
-http_reply fetch(std::uint16_t port, const std::string& target, http::verb method = http::verb::get) {
-    return fetch_all(port, {target}, method).at(0);
-}
-
 std::string url_encode(std::string_view s) {
     std::string o;
     for (unsigned char c : s) {
@@ -397,77 +346,6 @@ std::string url_encode(std::string_view s) {
         }
     }
     return o;
-}
-
-std::uint16_t free_port() {
-    boost::asio::io_context ioc;
-    boost::asio::ip::tcp::acceptor a(ioc, {boost::asio::ip::make_address("127.0.0.1"), 0});
-    return a.local_endpoint().port();
-}
-
-// A scratch directory, removed at the end.
-struct scratch_dir {
-    fs::path dir;
-    scratch_dir() {
-        static std::atomic<int> n{0};
-        dir = fs::temp_directory_path() / ("loadkit-prom-" + std::to_string(::getpid()) + "-" + std::to_string(n++));
-        fs::create_directories(dir);
-    }
-    ~scratch_dir() {
-        std::error_code ec;
-        fs::remove_all(dir, ec);
-    }
-};
-
-// A child process, killed (TERM, then KILL after 5 s) and reaped when this
-// goes out of scope, whatever happened; it also dies with the test (PDEATHSIG).
-struct child_process {
-    pid_t pid = -1;
-    child_process(std::vector<std::string> argv, const std::string& log) {
-        std::vector<char*> args;
-        for (auto& a : argv) args.push_back(a.data());
-        args.push_back(nullptr);
-        pid = ::fork();
-        if (pid == 0) {
-            ::prctl(PR_SET_PDEATHSIG, SIGKILL);
-            int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-            int null = ::open("/dev/null", O_RDONLY);
-            if (fd >= 0) { ::dup2(fd, 1); ::dup2(fd, 2); }
-            if (null >= 0) ::dup2(null, 0);
-            ::execv(args[0], args.data());
-            ::_exit(127);
-        }
-    }
-    child_process(const child_process&) = delete;
-    child_process& operator=(const child_process&) = delete;
-    bool running() {
-        if (pid <= 0) return false;
-        int st = 0;
-        if (::waitpid(pid, &st, WNOHANG) == pid) {
-            pid = -1;
-            return false;
-        }
-        return true;
-    }
-    ~child_process() {
-        if (pid <= 0) return;
-        ::kill(pid, SIGTERM);
-        for (int i = 0; i < 50; ++i) {
-            int st = 0;
-            if (::waitpid(pid, &st, WNOHANG) == pid) return;
-            std::this_thread::sleep_for(100ms);
-        }
-        ::kill(pid, SIGKILL);
-        int st = 0;
-        ::waitpid(pid, &st, 0);
-    }
-};
-
-std::string read_file(const fs::path& p) {
-    std::ifstream f(p, std::ios::binary);
-    std::stringstream s;
-    s << f.rdbuf();
-    return s.str();
 }
 
 // ------------------------------------------------------------ the scenario of the real run
@@ -833,21 +711,21 @@ TEST_CASE("prometheus: a real Prometheus scrapes a real run and agrees with the 
         return;
     }
     const auto t_begin = std::chrono::steady_clock::now();
-    scratch_dir dir;
+    test_support::scratch dir;
     loadkit::prometheus_output out("127.0.0.1:0");
-    const auto prom_port = free_port();
+    const auto prom_port = test_support::free_port();
     {
         std::ofstream cfg(dir.dir / "prometheus.yml");
         cfg << "global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\n"
                "scrape_configs:\n  - job_name: loadkit\n    static_configs:\n      - targets: ['127.0.0.1:"
             << out.port() << "']\n";
     }
-    child_process prom({prometheus, "--config.file=" + (dir.dir / "prometheus.yml").string(),
+    test_support::child prom({prometheus, "--config.file=" + (dir.dir / "prometheus.yml").string(),
                         "--storage.tsdb.path=" + (dir.dir / "data").string(),
                         "--web.listen-address=127.0.0.1:" + std::to_string(prom_port), "--log.level=warn"},
-                       (dir.dir / "prometheus.log").string());
+                             (dir.dir / "prometheus.log").string());
     REQUIRE(prom.pid > 0);
-    auto log = [&] { return read_file(dir.dir / "prometheus.log"); };
+    auto log = [&] { return test_support::read_text(dir.dir / "prometheus.log"); };
 
     // ready, and scraping us
     auto deadline = std::chrono::steady_clock::now() + 15s;
