@@ -3240,6 +3240,7 @@ struct stripe {
     }
     // The global index of this instance's j-th (from 0).
     std::uint64_t global(std::uint64_t j) const noexcept {
+        if (period == 1 && own.size() == 1) return j;  // the whole test: no division on the arrival path
         if (own.empty()) return std::numeric_limits<std::uint64_t>::max();
         auto m = own.size();
         return j / m * static_cast<std::uint64_t>(period) + static_cast<std::uint64_t>(own[j % m]);
@@ -3758,7 +3759,6 @@ inline bool scale_executor(executor& e, const stripe& share) {
 #include <sched.h>
 #endif
 
-#include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/post.hpp>
 #include <nlohmann/json.hpp>
 
@@ -5939,6 +5939,7 @@ class test {
             }
         } c{this};
         data_.reset();
+        if (!opts_.run_setup) default_data();
         return e.run(specs_, [this](client& http) { return do_setup(http); }, [this](client& http) { return do_teardown(http); });
     }
 
@@ -5959,6 +5960,13 @@ class test {
         return *this;
     }
 
+    // setup() ran elsewhere (a test split over machines): the VUs and
+    // teardown get the data type's default. (Out of line: inlined into run(),
+    // g++ 12 warns that the optional's string may be used uninitialized.)
+    [[gnu::noinline]] void default_data() {
+        if constexpr (std::is_default_constructible_v<data_type>) data_.emplace();
+        else throw config_error("options::run_setup is false, but the setup data type cannot be default-constructed");
+    }
     task<> do_setup(client& http) {
         if constexpr (detail::has_setup<S>) data_.emplace(co_await S::setup(http));
         else data_.emplace();

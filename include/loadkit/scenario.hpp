@@ -264,6 +264,7 @@ class test {
             }
         } c{this};
         data_.reset();
+        if (!opts_.run_setup) default_data();
         return e.run(specs_, [this](client& http) { return do_setup(http); }, [this](client& http) { return do_teardown(http); });
     }
 
@@ -284,6 +285,13 @@ class test {
         return *this;
     }
 
+    // setup() ran elsewhere (a test split over machines): the VUs and
+    // teardown get the data type's default. (Out of line: inlined into run(),
+    // g++ 12 warns that the optional's string may be used uninitialized.)
+    [[gnu::noinline]] void default_data() {
+        if constexpr (std::is_default_constructible_v<data_type>) data_.emplace();
+        else throw config_error("options::run_setup is false, but the setup data type cannot be default-constructed");
+    }
     task<> do_setup(client& http) {
         if constexpr (detail::has_setup<S>) data_.emplace(co_await S::setup(http));
         else data_.emplace();

@@ -25,7 +25,6 @@
 #include <sched.h>
 #endif
 
-#include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/post.hpp>
 #include <nlohmann/json.hpp>
 
