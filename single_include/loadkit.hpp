@@ -3784,6 +3784,7 @@ inline bool scale_executor(executor& e, const stripe& share) {
 // {name, run_id, started_ms, ended_ms, duration_secs, scenarios, metrics,
 //  checks, thresholds, thresholds_passed, aborted}, and the console report.
 #include <algorithm>
+#include <iterator>
 #include <cmath>
 #include <cstdio>
 #include <map>
@@ -3901,6 +3902,18 @@ struct merged_metrics {
     }
 };
 
+// The HTTP timing trends by metric name: one table for the summary, the
+// thresholds and the exported state (report/state.hpp).
+inline constexpr std::pair<std::string_view, histogram merged_metrics::http_row::*> http_trends[] = {
+    {"http_req_blocked", &merged_metrics::http_row::blocked},
+    {"http_req_connecting", &merged_metrics::http_row::connecting},
+    {"http_req_duration", &merged_metrics::http_row::duration},
+    {"http_req_duration_intended", &merged_metrics::http_row::duration_intended},
+    {"http_req_receiving", &merged_metrics::http_row::receiving},
+    {"http_req_sending", &merged_metrics::http_row::sending},
+    {"http_req_tls_handshaking", &merged_metrics::http_row::tls_handshaking},
+    {"http_req_waiting", &merged_metrics::http_row::waiting}};
+
 // ------------------------------------------------------------ selecting samples by tags
 
 using tag_filter = std::vector<std::pair<std::string, std::string>>;
@@ -4010,16 +4023,7 @@ inline bool collect(const merged_metrics& m, const metric_selector& sel, aggrega
         return it == m.scenario_tags.end() ? nullptr : &it->second;
     };
     if (name.starts_with("http_req")) {
-        static const std::map<std::string_view, histogram merged_metrics::http_row::*> trends{
-            {"http_req_blocked", &merged_metrics::http_row::blocked},
-            {"http_req_connecting", &merged_metrics::http_row::connecting},
-            {"http_req_duration", &merged_metrics::http_row::duration},
-            {"http_req_duration_intended", &merged_metrics::http_row::duration_intended},
-            {"http_req_receiving", &merged_metrics::http_row::receiving},
-            {"http_req_sending", &merged_metrics::http_row::sending},
-            {"http_req_tls_handshaking", &merged_metrics::http_row::tls_handshaking},
-            {"http_req_waiting", &merged_metrics::http_row::waiting}};
-        auto trend = trends.find(name);
+        auto trend = std::find_if(std::begin(http_trends), std::end(http_trends), [&](auto& t) { return t.first == name; });
         for (auto& [t, r] : m.http) {
             tag_source src;
             auto status = std::to_string(t.status), error = std::to_string(t.error);
@@ -4035,7 +4039,7 @@ inline bool collect(const merged_metrics& m, const metric_selector& sel, aggrega
             src.scenario = scenario_tags(t.scenario);
             src.run = &m.run_tags;
             if (!src.matches(sel.filter)) continue;
-            if (trend != trends.end()) out.values.merge(r.*(trend->second));
+            if (trend != std::end(http_trends)) out.values.merge(r.*(trend->second));
             else if (name == "http_reqs") out.sum += static_cast<double>(r.reqs);
             else if (name == "http_req_failed") { out.trues += static_cast<double>(r.failed); out.total += static_cast<double>(r.reqs); }
         }
@@ -4623,12 +4627,10 @@ inline threshold_set thresholds_from_json(const nlohmann::json& j) {
 inline nlohmann::json export_state(const merged_metrics& m, const run_state_info& info) {
     nlohmann::json http = nlohmann::json::array();
     for (auto& [t, r] : m.http) {
-        http.push_back({{"scenario", t.scenario}, {"name", t.name}, {"method", t.method}, {"status", t.status}, {"error", t.error},
-                        {"expected", t.expected}, {"group", t.group}, {"tags", t.tags}, {"reqs", r.reqs}, {"failed", r.failed},
-                        {"duration", histogram_json(r.duration)}, {"blocked", histogram_json(r.blocked)},
-                        {"connecting", histogram_json(r.connecting)}, {"tls_handshaking", histogram_json(r.tls_handshaking)},
-                        {"sending", histogram_json(r.sending)}, {"waiting", histogram_json(r.waiting)},
-                        {"receiving", histogram_json(r.receiving)}, {"duration_intended", histogram_json(r.duration_intended)}});
+        nlohmann::json row{{"scenario", t.scenario}, {"name", t.name}, {"method", t.method}, {"status", t.status}, {"error", t.error},
+                           {"expected", t.expected}, {"group", t.group}, {"tags", t.tags}, {"reqs", r.reqs}, {"failed", r.failed}};
+        for (auto& [metric, field] : http_trends) row[std::string(metric)] = histogram_json(r.*field);
+        http.push_back(std::move(row));
     }
     nlohmann::json scenarios = nlohmann::json::array();
     for (auto& [name, s] : m.scenarios)
@@ -4699,15 +4701,8 @@ inline void import_state(const nlohmann::json& st, const std::string& file, merg
             auto& row = m.http[t];
             row.reqs += r.at("reqs").get<std::uint64_t>();
             row.failed += r.at("failed").get<std::uint64_t>();
-            auto where = "http row " + t.name;
-            merge_histogram_json(row.duration, r.at("duration"), file + ": " + where + ": duration");
-            merge_histogram_json(row.blocked, r.at("blocked"), file + ": " + where + ": blocked");
-            merge_histogram_json(row.connecting, r.at("connecting"), file + ": " + where + ": connecting");
-            merge_histogram_json(row.tls_handshaking, r.at("tls_handshaking"), file + ": " + where + ": tls_handshaking");
-            merge_histogram_json(row.sending, r.at("sending"), file + ": " + where + ": sending");
-            merge_histogram_json(row.waiting, r.at("waiting"), file + ": " + where + ": waiting");
-            merge_histogram_json(row.receiving, r.at("receiving"), file + ": " + where + ": receiving");
-            merge_histogram_json(row.duration_intended, r.at("duration_intended"), file + ": " + where + ": duration_intended");
+            for (auto& [metric, field] : http_trends)
+                merge_histogram_json(row.*field, r.at(std::string(metric)), file + ": http row " + t.name + ": " + std::string(metric));
         }
         for (auto& s : st.at("scenarios")) {
             auto& d = m.scenarios[s.at("name").get<std::string>()];

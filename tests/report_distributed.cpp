@@ -253,7 +253,7 @@ thresholds:
           loadkit::find_metric(r.summary, "http_req_duration")->at("p95"));
     // malformed states are refused with the file's name
     auto broken = back["state"];
-    broken["http"][0]["duration"]["n"] = 7;
+    broken["http"][0]["http_req_duration"]["n"] = 7;
     try {
         loadkit::detail::merge_runs({{"broken.json", broken}});
         FAIL("no error");

@@ -112,12 +112,10 @@ inline threshold_set thresholds_from_json(const nlohmann::json& j) {
 inline nlohmann::json export_state(const merged_metrics& m, const run_state_info& info) {
     nlohmann::json http = nlohmann::json::array();
     for (auto& [t, r] : m.http) {
-        http.push_back({{"scenario", t.scenario}, {"name", t.name}, {"method", t.method}, {"status", t.status}, {"error", t.error},
-                        {"expected", t.expected}, {"group", t.group}, {"tags", t.tags}, {"reqs", r.reqs}, {"failed", r.failed},
-                        {"duration", histogram_json(r.duration)}, {"blocked", histogram_json(r.blocked)},
-                        {"connecting", histogram_json(r.connecting)}, {"tls_handshaking", histogram_json(r.tls_handshaking)},
-                        {"sending", histogram_json(r.sending)}, {"waiting", histogram_json(r.waiting)},
-                        {"receiving", histogram_json(r.receiving)}, {"duration_intended", histogram_json(r.duration_intended)}});
+        nlohmann::json row{{"scenario", t.scenario}, {"name", t.name}, {"method", t.method}, {"status", t.status}, {"error", t.error},
+                           {"expected", t.expected}, {"group", t.group}, {"tags", t.tags}, {"reqs", r.reqs}, {"failed", r.failed}};
+        for (auto& [metric, field] : http_trends) row[std::string(metric)] = histogram_json(r.*field);
+        http.push_back(std::move(row));
     }
     nlohmann::json scenarios = nlohmann::json::array();
     for (auto& [name, s] : m.scenarios)
@@ -188,15 +186,8 @@ inline void import_state(const nlohmann::json& st, const std::string& file, merg
             auto& row = m.http[t];
             row.reqs += r.at("reqs").get<std::uint64_t>();
             row.failed += r.at("failed").get<std::uint64_t>();
-            auto where = "http row " + t.name;
-            merge_histogram_json(row.duration, r.at("duration"), file + ": " + where + ": duration");
-            merge_histogram_json(row.blocked, r.at("blocked"), file + ": " + where + ": blocked");
-            merge_histogram_json(row.connecting, r.at("connecting"), file + ": " + where + ": connecting");
-            merge_histogram_json(row.tls_handshaking, r.at("tls_handshaking"), file + ": " + where + ": tls_handshaking");
-            merge_histogram_json(row.sending, r.at("sending"), file + ": " + where + ": sending");
-            merge_histogram_json(row.waiting, r.at("waiting"), file + ": " + where + ": waiting");
-            merge_histogram_json(row.receiving, r.at("receiving"), file + ": " + where + ": receiving");
-            merge_histogram_json(row.duration_intended, r.at("duration_intended"), file + ": " + where + ": duration_intended");
+            for (auto& [metric, field] : http_trends)
+                merge_histogram_json(row.*field, r.at(std::string(metric)), file + ": http row " + t.name + ": " + std::string(metric));
         }
         for (auto& s : st.at("scenarios")) {
             auto& d = m.scenarios[s.at("name").get<std::string>()];

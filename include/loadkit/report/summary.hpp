@@ -3,6 +3,7 @@
 // {name, run_id, started_ms, ended_ms, duration_secs, scenarios, metrics,
 //  checks, thresholds, thresholds_passed, aborted}, and the console report.
 #include <algorithm>
+#include <iterator>
 #include <cmath>
 #include <cstdio>
 #include <map>
@@ -125,6 +126,18 @@ struct merged_metrics {
     }
 };
 
+// The HTTP timing trends by metric name: one table for the summary, the
+// thresholds and the exported state (report/state.hpp).
+inline constexpr std::pair<std::string_view, histogram merged_metrics::http_row::*> http_trends[] = {
+    {"http_req_blocked", &merged_metrics::http_row::blocked},
+    {"http_req_connecting", &merged_metrics::http_row::connecting},
+    {"http_req_duration", &merged_metrics::http_row::duration},
+    {"http_req_duration_intended", &merged_metrics::http_row::duration_intended},
+    {"http_req_receiving", &merged_metrics::http_row::receiving},
+    {"http_req_sending", &merged_metrics::http_row::sending},
+    {"http_req_tls_handshaking", &merged_metrics::http_row::tls_handshaking},
+    {"http_req_waiting", &merged_metrics::http_row::waiting}};
+
 // ------------------------------------------------------------ selecting samples by tags
 
 using tag_filter = std::vector<std::pair<std::string, std::string>>;
@@ -234,16 +247,7 @@ inline bool collect(const merged_metrics& m, const metric_selector& sel, aggrega
         return it == m.scenario_tags.end() ? nullptr : &it->second;
     };
     if (name.starts_with("http_req")) {
-        static const std::map<std::string_view, histogram merged_metrics::http_row::*> trends{
-            {"http_req_blocked", &merged_metrics::http_row::blocked},
-            {"http_req_connecting", &merged_metrics::http_row::connecting},
-            {"http_req_duration", &merged_metrics::http_row::duration},
-            {"http_req_duration_intended", &merged_metrics::http_row::duration_intended},
-            {"http_req_receiving", &merged_metrics::http_row::receiving},
-            {"http_req_sending", &merged_metrics::http_row::sending},
-            {"http_req_tls_handshaking", &merged_metrics::http_row::tls_handshaking},
-            {"http_req_waiting", &merged_metrics::http_row::waiting}};
-        auto trend = trends.find(name);
+        auto trend = std::find_if(std::begin(http_trends), std::end(http_trends), [&](auto& t) { return t.first == name; });
         for (auto& [t, r] : m.http) {
             tag_source src;
             auto status = std::to_string(t.status), error = std::to_string(t.error);
@@ -259,7 +263,7 @@ inline bool collect(const merged_metrics& m, const metric_selector& sel, aggrega
             src.scenario = scenario_tags(t.scenario);
             src.run = &m.run_tags;
             if (!src.matches(sel.filter)) continue;
-            if (trend != trends.end()) out.values.merge(r.*(trend->second));
+            if (trend != std::end(http_trends)) out.values.merge(r.*(trend->second));
             else if (name == "http_reqs") out.sum += static_cast<double>(r.reqs);
             else if (name == "http_req_failed") { out.trues += static_cast<double>(r.failed); out.total += static_cast<double>(r.reqs); }
         }
