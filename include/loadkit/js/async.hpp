@@ -1,8 +1,9 @@
 #pragma once
 // Async JavaScript VUs: a scenario whose exec function is `async` runs its
 // VUs without threads of their own. Each worker thread has one JSContext
-// (a child of the script's parent runtime) holding the globals of all its
-// async VUs in one zone; `await http.asyncRequest(...)` and `await sleep(...)`
+// (a child of the script's parent runtime) with one global (the prelude and
+// the k6 API) in which each of its async VUs has its own instance of the
+// script's modules; `await http.asyncRequest(...)` and `await sleep(...)`
 // return promises that the engine's coroutines settle on the worker's event
 // loop, then the job queue runs the awaiting code. JavaScript only ever runs
 // to completion on the worker's stack, between two events, so the context's
@@ -20,24 +21,33 @@
 
 namespace loadkit::js::detail {
 
-// One context per (worker thread, script), shared by that thread's async VUs
-// and destroyed with the last of them, on that thread.
+// One context and one global per (worker thread, script), shared by that
+// thread's async VUs and destroyed with the last of them, on that thread.
 struct shared_context {
     JSContext* cx = nullptr;
-    std::unique_ptr<JS::PersistentRootedObject> zone;  // the first global: later ones join its zone
+    realm_state realm;
+    std::unique_ptr<JS::PersistentRootedObject> global;
 
     explicit shared_context(program& p) {
         cx = JS_NewContext(heap_max_bytes, p.parent);
         if (!cx) throw script_error("cannot create a JavaScript context (out of memory?)");
         try {
             setup_context(cx, 4u << 20, 16u << 20);  // on a worker thread's stack (8 MB)
+            realm.async_mode = true;
+            std::string error;
+            JSObject* g = instance::new_global(cx, p, realm, error);
+            if (!g) throw script_error("init code: " + error);
+            global = std::make_unique<JS::PersistentRootedObject>(cx, g);
         } catch (...) {
+            realm.release();
+            global.reset();
             JS_DestroyContext(cx);
             throw;
         }
     }
     ~shared_context() {
-        zone.reset();
+        realm.release();
+        global.reset();
         JS_DestroyContext(cx);
     }
     shared_context(const shared_context&) = delete;
@@ -60,11 +70,7 @@ class async_vu final : public loadkit::script_vu, public async_host {
         in_.direct_vu = &ctx;
         in_.host = this;
         in_.vars = &vars;
-        if (!in_.boot(p.env, shared_->zone ? shared_->zone->get() : nullptr)) {
-            error_ = "init code: " + in_.error;
-        } else if (!shared_->zone) {
-            shared_->zone = std::make_unique<JS::PersistentRootedObject>(shared_->cx, in_.global);
-        }
+        if (!in_.boot_in(shared_->realm, *shared_->global)) error_ = "init code: " + in_.error;
         free_.push_back(&http_);
         ctx.interrupt_self = this;
         ctx.on_interrupt = [](void* self) { static_cast<async_vu*>(self)->interrupt(); };
@@ -133,6 +139,7 @@ class async_vu final : public loadkit::script_vu, public async_host {
     bool start(bridge::command cmd, const std::string& function, request* req, const response* res, std::string& failure) {
         auto* cx = shared_->cx;
         JSAutoRealm realm(cx, in_.global);
+        in_.make_current();
         pending_ = nullptr;
         result_.setUndefined();
         request_obj_ = nullptr;
@@ -162,6 +169,7 @@ class async_vu final : public loadkit::script_vu, public async_host {
     void finish(bridge::command cmd, request* req, std::string& failure) {
         auto* cx = shared_->cx;
         JSAutoRealm realm(cx, in_.global);
+        in_.make_current();
         if (pending_) {
             JS::RootedObject p(cx, pending_);
             switch (JS::GetPromiseState(p)) {
@@ -221,6 +229,7 @@ class async_vu final : public loadkit::script_vu, public async_host {
     void settle(pending_op& op, const response* res, const std::string& error) {
         auto* cx = shared_->cx;
         JSAutoRealm realm(cx, in_.global);
+        in_.make_current();
         JS::RootedObject promise(cx, op.promise);
         JS::RootedValue v(cx);
         bool made = true;

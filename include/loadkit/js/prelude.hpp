@@ -191,8 +191,7 @@ function deepFreeze(o) {
   return o;
 }
 
-const session = { vars: {} };
-for (const [k, v] of Object.entries({ http, check, group, sleep, console, crypto, encoding, session, Counter, Gauge, Rate, Trend, exec, SharedArray, fail,
+for (const [k, v] of Object.entries({ http, check, group, sleep, console, crypto, encoding, Counter, Gauge, Rate, Trend, exec, SharedArray, fail,
                                        open: (path, mode) => lk.open(String(path), mode === 'b' ? 'b' : 't') }))
   hide(k, v);
 hide('__loadkit', { deepFreeze, Response, makeResponse, isAsync: (f) => Object.prototype.toString.call(f) === '[object AsyncFunction]', modules: {

@@ -418,22 +418,45 @@ struct async_host {
     virtual bool start_sleep(double seconds, JS::HandleObject promise) = 0;
 };
 
+// What a realm's private points to. A realm is one global with the prelude:
+// a sync VU's thread and the init context have one of their own, with one
+// instance in it; a worker thread's async VUs share one realm, each with its
+// own module instances, and the VU whose code is about to run makes itself
+// `current` (a promise job only ever runs right after its own VU's promise
+// was settled, so the VU that settles is the VU that runs). Sharing the
+// realm shares the prelude's objects, shapes, ICs and JIT code, which at a
+// thousand VUs decided the CPU per request: one realm per VU did not stay
+// in cache (see the README's JavaScript numbers).
+struct realm_state {
+    instance* current = nullptr;
+    bool async_mode = false;
+    // __ENV objects by the scenario's env (null: none), and setup()'s data,
+    // parsed and deeply frozen once per realm: both read-only in VUs.
+    std::map<const void*, std::unique_ptr<JS::PersistentRootedObject>> envs;
+    std::unique_ptr<JS::PersistentRootedValue> data;
+    void release() {  // before the context goes
+        envs.clear();
+        data.reset();
+    }
+};
+
 struct instance {
     JSContext* cx;
     program& prog;
     bridge* link;                      // null in the init context (no requests there)
     vars_map* vars = nullptr;
     bool in_init = true;
-    bool data_loaded = false;
     ld::vu_context* direct_vu = nullptr;   // async VUs: the VU, on this very thread
     async_host* host = nullptr;     // async VUs: starts requests and sleeps
     std::optional<std::string> abort_reason;
     bool terminating = false;          // an answer said "interrupted": unwind without catching
 
+    realm_state own_realm;             // when the global is this instance's own
+    realm_state* realm = &own_realm;
     JS::PersistentRootedObject global;
     JS::PersistentRootedObject ns;     // the main module's namespace
+    JS::PersistentRootedObject session;  // this VU's `session` ({vars})
     JS::PersistentRootedObject session_vars;
-    JS::PersistentRootedValue data;    // setup()'s data, frozen
     std::map<std::string, JS::PersistentRootedObject*, std::less<>> modules;
     std::vector<std::unique_ptr<JS::PersistentRootedObject>> module_roots;
     std::string group_path;
@@ -441,73 +464,136 @@ struct instance {
 
 
     instance(JSContext* c, program& p, bridge* b)
-        : cx(c), prog(p), link(b), global(c), ns(c), session_vars(c), data(c) {}
+        : cx(c), prog(p), link(b), global(c), ns(c), session(c), session_vars(c) {}
     ~instance() {
-        if (global) JS::SetRealmPrivate(JS::GetObjectRealmOrNull(global), nullptr);
+        if (realm == &own_realm) {
+            own_realm.release();
+            if (global) JS::SetRealmPrivate(JS::GetObjectRealmOrNull(global), nullptr);
+        } else if (realm->current == this) {
+            realm->current = nullptr;
+        }
     }
 
-    // The instance whose global is running: natives and the module hook find
-    // it through their realm, as one context may hold many VU globals.
-    static instance& of(JSContext* cx) { return *static_cast<instance*>(JS::GetRealmPrivate(JS::GetCurrentRealmOrNull(cx))); }
+    // The instance whose code is running: natives, accessors and the module
+    // hook find it through the realm.
+    static instance& of(JSContext* cx) { return *static_cast<realm_state*>(JS::GetRealmPrivate(JS::GetCurrentRealmOrNull(cx)))->current; }
     ld::vu_context* vu() const { return link ? link->vu : direct_vu; }
+    // Makes this instance the one whose code runs (before entering JavaScript).
+    void make_current() noexcept { realm->current = this; }
 
-    // Creates the global, runs the prelude, then the main module's init code.
-    // On failure: false, with the exception's text in `error`.
-    std::string error;
-    // `zone`: a global whose zone this one joins (async VUs of one thread).
-    bool boot(const std::map<std::string, std::string, std::less<>>& env, JSObject* zone = nullptr) {
+    // A global with the natives and the prelude, its private `state`. On
+    // failure null, with the exception pending in the new realm's context
+    // (taken by the caller inside that realm) or reported in `error`.
+    static JSObject* new_global(JSContext* cx, program& prog, realm_state& state, std::string& error) {
         static JSClass global_class = {"global", JSCLASS_GLOBAL_FLAGS, &JS::DefaultGlobalClassOps, nullptr, nullptr, nullptr};
         JS::RealmOptions options;
-        if (zone) options.creationOptions().setNewCompartmentInExistingZone(zone);
-        global = JS_NewGlobalObject(cx, &global_class, nullptr, JS::FireOnNewGlobalHook, options);
-        if (!global) {
+        JS::RootedObject g(cx, JS_NewGlobalObject(cx, &global_class, nullptr, JS::FireOnNewGlobalHook, options));
+        if (!g) {
             error = take_exception(cx);
-            return false;
+            return nullptr;
         }
-        JS::SetRealmPrivate(JS::GetObjectRealmOrNull(global), this);
-        JSAutoRealm realm(cx, global);
-        if (boot_in_realm(env)) return true;
-        error = take_exception(cx);  // inside the realm: the exception lives there
+        JS::SetRealmPrivate(JS::GetObjectRealmOrNull(g), &state);
+        JSAutoRealm ar(cx, g);
+        if (!init_global(cx, prog, g, state.async_mode)) {
+            error = take_exception(cx);  // inside the realm: the exception lives there
+            return nullptr;
+        }
+        return g;
+    }
+
+    // Creates a global of its own, runs the prelude, then the main module's
+    // init code. On failure: false, with the exception's text in `error`.
+    std::string error;
+    bool boot() {
+        own_realm.current = this;
+        own_realm.async_mode = host != nullptr;
+        global = new_global(cx, prog, own_realm, error);
+        if (!global) return false;
+        return boot_in(own_realm, global);
+    }
+    // Joins a realm made by new_global (the async VUs of a worker thread) and
+    // runs this VU's own instance of the main module there.
+    bool boot_in(realm_state& r, JS::HandleObject g) {
+        realm = &r;
+        global = g;
+        make_current();
+        JSAutoRealm ar(cx, global);
+        if (boot_in_realm()) return true;
+        error = take_exception(cx);
         return false;
     }
-    bool boot_in_realm(const std::map<std::string, std::string, std::less<>>& env) {
+
+    // Once per realm: the natives, the prelude, and the globals that read the
+    // running VU (__VU, __ITER, __ENV, session).
+    static bool init_global(JSContext* cx, program& prog, JS::HandleObject g, bool async_mode) {
         // No JS::InitRealmStandardClasses: the default global class resolves
         // standard classes on first use, and a VU touches few of them
         // (measured at 1000 VUs: 210 -> 143 KiB per async VU, 566 -> 444 per
         // sync VU, and start-up 2.4 -> 1.4 s of CPU).
         JS::SetModuleResolveHook(JS_GetRuntime(cx), &instance::resolve_hook);
-        if (!define_natives()) return false;
+        if (!define_natives(cx, g, async_mode)) return false;
         JS::Stencil* pre = prog.prelude_stencil(cx);
         if (!pre) return false;
         JS::InstantiateOptions iopts;
         JS::RootedScript script(cx, JS::InstantiateGlobalStencil(cx, iopts, pre));
         JS::RootedValue rv(cx);
         if (!script || !JS_ExecuteScript(cx, script, &rv)) return false;
-
-        // __ENV: the process's environment, then the run's, then the scenario's
-        JS::RootedObject envobj(cx, JS_NewPlainObject(cx));
-        for (char** e = environ; e && *e; ++e) {
-            std::string_view kv(*e);
-            auto eq = kv.find('=');
-            if (eq == std::string_view::npos) continue;
-            std::string k(kv.substr(0, eq));
-            set_string(cx, envobj, k.c_str(), kv.substr(eq + 1));
+        return JS_DefineProperty(cx, g, "__VU", &instance::g_vu, nullptr, JSPROP_ENUMERATE) &&
+               JS_DefineProperty(cx, g, "__ITER", &instance::g_iter, nullptr, JSPROP_ENUMERATE) &&
+               JS_DefineProperty(cx, g, "__ENV", &instance::g_env, nullptr, JSPROP_ENUMERATE) &&
+               JS_DefineProperty(cx, g, "session", &instance::g_session, nullptr, 0);
+    }
+    static bool g_vu(JSContext* cx, unsigned argc, JS::Value* vp) {
+        auto* v = of(cx).vu();
+        JS::CallArgsFromVp(argc, vp).rval().setNumber(v ? static_cast<double>(v->id) : 0.0);
+        return true;
+    }
+    static bool g_iter(JSContext* cx, unsigned argc, JS::Value* vp) {
+        auto& self = of(cx);
+        auto* v = self.vu();
+        JS::CallArgsFromVp(argc, vp).rval().setNumber(v && !self.in_init ? static_cast<double>(v->iteration) : 0.0);
+        return true;
+    }
+    static bool g_session(JSContext* cx, unsigned argc, JS::Value* vp) {
+        JS::CallArgsFromVp(argc, vp).rval().setObject(*of(cx).session);
+        return true;
+    }
+    // __ENV: the process's environment, then the run's, then the scenario's.
+    static bool g_env(JSContext* cx, unsigned argc, JS::Value* vp) {
+        auto& self = of(cx);
+        auto* v = self.vu();
+        const void* key = v ? static_cast<const void*>(v->env) : nullptr;
+        auto& slot = self.realm->envs[key];
+        if (!slot) {
+            JS::RootedObject envobj(cx, JS_NewPlainObject(cx));
+            if (!envobj) return false;
+            for (char** e = environ; e && *e; ++e) {
+                std::string_view kv(*e);
+                auto eq = kv.find('=');
+                if (eq == std::string_view::npos) continue;
+                std::string k(kv.substr(0, eq));
+                if (!set_string(cx, envobj, k.c_str(), kv.substr(eq + 1))) return false;
+            }
+            for (auto& [k, val] : (v && v->thread) ? v->thread->engine->env : self.prog.env)
+                if (!set_string(cx, envobj, k.c_str(), val)) return false;
+            if (v && v->env)
+                for (auto& [k, val] : *v->env)
+                    if (!set_string(cx, envobj, k.c_str(), val)) return false;
+            slot = std::make_unique<JS::PersistentRootedObject>(cx, envobj);
         }
-        for (auto& [k, v] : (vu() && vu()->thread) ? vu()->thread->engine->env : env) set_string(cx, envobj, k.c_str(), v);
-        if (auto* v = vu(); v && v->env)
-            for (auto& [k, val] : *v->env) set_string(cx, envobj, k.c_str(), val);
-        JS::RootedValue envv(cx, JS::ObjectValue(*envobj));
-        JS::RootedValue vuid(cx, JS::NumberValue(vu() ? static_cast<double>(vu()->id) : 0));
-        JS::RootedValue zero(cx, JS::Int32Value(0));
-        if (!JS_DefineProperty(cx, global, "__ENV", envv, 0) || !JS_DefineProperty(cx, global, "__VU", vuid, JSPROP_READONLY) ||
-            !JS_DefineProperty(cx, global, "__ITER", zero, 0))
-            return false;
-        JS::RootedValue sess(cx);
-        if (!JS_GetProperty(cx, global, "session", &sess) || !sess.isObject()) return false;
-        JS::RootedObject so(cx, &sess.toObject());
-        JS::RootedValue vars_v(cx);
-        if (!JS_GetProperty(cx, so, "vars", &vars_v) || !vars_v.isObject()) return false;
-        session_vars = &vars_v.toObject();
+        JS::CallArgsFromVp(argc, vp).rval().setObject(**slot);
+        return true;
+    }
+
+    // This VU's part: its session object, then its own instance of the main
+    // module (and of the modules that imports), whose init code runs now.
+    bool boot_in_realm() {
+        JS::RootedObject so(cx, JS_NewPlainObject(cx)), vo(cx, JS_NewPlainObject(cx));
+        if (!so || !vo) return false;
+        JS::RootedValue vv(cx, JS::ObjectValue(*vo));
+        if (!JS_DefineProperty(cx, so, "vars", vv, JSPROP_ENUMERATE)) return false;
+        session = so;
+        session_vars = vo;
 
         // the main module: link, then run its init code
         JS::RootedObject mod(cx, load_module(prog.main.string()));
@@ -528,9 +614,10 @@ struct instance {
         in_init = false;
         return ns != nullptr;
     }
-
-    // The setup data, parsed and deeply frozen (read-only in every VU).
+    // The setup data, parsed and deeply frozen once per realm (read-only in
+    // every VU; loaded at the first call after setup() has run).
     bool load_data() {
+        if (realm->data) return true;
         JS::RootedString s(cx, new_string(cx, prog.setup_json));
         JS::RootedValue v(cx);
         if (!s || !JS_ParseJSON(cx, s, &v)) return false;
@@ -542,9 +629,10 @@ struct instance {
             args[0].set(v);
             if (!JS_CallFunctionValue(cx, nullptr, helper, args, &out)) return false;
         }
-        data = v;
+        realm->data = std::make_unique<JS::PersistentRootedValue>(cx, v);
         return true;
     }
+    JS::Value data() const { return realm->data ? realm->data->get() : JS::UndefinedValue(); }
     bool loadkit_helper(const char* name, JS::MutableHandleValue out) {
         JS::RootedValue lk(cx);
         if (!JS_GetProperty(cx, global, "__loadkit", &lk) || !lk.isObject()) return false;
@@ -585,7 +673,7 @@ struct instance {
     }
 
     // --- natives (the __lk object the prelude wraps) ---
-    bool define_natives() {
+    static bool define_natives(JSContext* cx, JS::HandleObject global, bool async_mode) {
         static const JSFunctionSpec natives[] = {
             JS_FN("request", &instance::n_request, 5, 0),       JS_FN("sleep", &instance::n_sleep, 1, 0),
             JS_FN("check", &instance::n_check, 3, 0),           JS_FN("groupEnter", &instance::n_group_enter, 1, 0),
@@ -600,8 +688,8 @@ struct instance {
             JS_FN("requestAsync", &instance::n_request_async, 5, 0), JS_FN("sleepAsync", &instance::n_sleep_async, 1, 0), JS_FS_END};
         JS::RootedObject lk(cx, JS_NewPlainObject(cx));
         if (!lk || !JS_DefineFunctions(cx, lk, natives)) return false;
-        if (host && !JS_DefineFunctions(cx, lk, async_natives)) return false;
-        JS::RootedValue mode(cx, JS::BooleanValue(host != nullptr));
+        if (async_mode && !JS_DefineFunctions(cx, lk, async_natives)) return false;
+        JS::RootedValue mode(cx, JS::BooleanValue(async_mode));
         if (!JS_SetProperty(cx, lk, "asyncMode", mode)) return false;
         JS::RootedValue v(cx, JS::ObjectValue(*lk));
         return JS_DefineProperty(cx, global, "__lk", v, 0);
@@ -732,7 +820,7 @@ struct instance {
     // Names set on every call (the exec function's ctx, __ITER), atomized
     // once: JS_SetProperty with a C string atomizes it on each call.
     struct keys_t {
-        JS::PropertyKey vu, iteration, scenario, iter_global;
+        JS::PropertyKey vu, iteration, scenario;
     };
     std::optional<keys_t> keys;
     bool init_keys() {
@@ -743,7 +831,7 @@ struct instance {
             if (!atom) ok = false;
             else key = JS::PropertyKey::fromPinnedString(atom);
         };
-        pin("vu", k.vu), pin("iteration", k.iteration), pin("scenario", k.scenario), pin("__ITER", k.iter_global);
+        pin("vu", k.vu), pin("iteration", k.iteration), pin("scenario", k.scenario);
         if (ok) keys = k;
         return ok;
     }
@@ -1063,29 +1151,18 @@ struct instance {
     }
 
     // Before every call into the script (in its realm): setup's data, loaded
-    // once setup has run; __ITER; session.vars from the VU. False with
+    // once setup has run; session.vars from the VU. False with
     // `failure` set when the data cannot be loaded.
     bool enter_call(bool needs_data, std::string& failure) {
         terminating = false;
         reset_group();
-        if (needs_data && !data_loaded) {
-            data_loaded = true;
-            if (!load_data()) {
-                failure = "setup data: " + take_exception(cx);
-                return false;
-            }
+        if (needs_data && !load_data()) {
+            failure = "setup data: " + take_exception(cx);
+            return false;
         }
         if (!keys && !init_keys()) {
             failure = take_exception(cx);
             return false;
-        }
-        if (auto* v = vu()) {
-            JS::RootedValue it(cx, JS::NumberValue(static_cast<double>(v->iteration)));
-            JS::RootedId id(cx, keys->iter_global);
-            if (!JS_SetPropertyById(cx, global, id, it)) {
-                failure = take_exception(cx);
-                return false;
-            }
         }
         if (!vars_in()) {
             failure = take_exception(cx);
@@ -1118,12 +1195,12 @@ struct instance {
                                      define(info, keys->iteration, static_cast<double>(v->iteration)) &&
                                      define(info, keys->scenario, v->scenario))))
                     return false;
-                args[0].set(data);
+                args[0].set(data());
                 args[1].setObject(*info);
                 argc = 2;
                 break;
             }
-            case command::teardown: args[0].set(data), argc = 1; break;
+            case command::teardown: args[0].set(data()), argc = 1; break;
             case command::before:
             case command::after:
                 arg.set(cmd == command::before ? request_object(*req) : response_object(*res));
@@ -1329,7 +1406,7 @@ class vu_thread {
                 setup_context(cx, stack_quota_bytes);
                 JS_AddInterruptCallback(cx, &interrupt_callback);
                 b_.cx.store(cx);
-                if (!in.boot(prog_.env)) b_.init_error = "init code: " + in.error;
+                if (!in.boot()) b_.init_error = "init code: " + in.error;
             } catch (const std::exception& e) {
                 b_.init_error = e.what();
             }

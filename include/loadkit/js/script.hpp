@@ -84,7 +84,7 @@ class script final : public loadkit::script {
         try {
             detail::setup_context(cx_, 4u << 20);  // the calling thread's stack (8 MB by default)
             init_ = std::make_unique<detail::instance>(cx_, prog_, nullptr);
-            if (!init_->boot(prog_.env)) throw script_error(init_->error);
+            if (!init_->boot()) throw script_error(init_->error);
             JSAutoRealm realm(cx_, init_->global);
             JS::Rooted<JS::IdVector> ids(cx_, JS::IdVector(cx_));
             if (!JS_Enumerate(cx_, init_->ns, &ids)) throw script_error(detail::take_exception(cx_));
