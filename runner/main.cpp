@@ -527,6 +527,12 @@ int validate(const std::string& file) {
                       << loadkit::detail::schedule::describe(s.exec) << ", " << s.flow.size() << (s.flow.size() == 1 ? " step" : " steps")
                       << (s.exec_function.empty() ? "" : ", exec " + s.exec_function) << "\n";
         if (t.script) std::cout << "  script " << p.script << ": compiled, init code ran, functions found\n";
+#if LOADKIT_RUNNER_JS
+        if (auto* js = dynamic_cast<loadkit::js::script*>(t.script.get())) {
+            if (js->rewritten()) std::cout << "  JavaScript VUs: async, many per thread (blocking calls are awaited)\n";
+            else std::cout << "  JavaScript VUs: synchronous ones get a thread each, because " << js->threads_reason() << "\n";
+        }
+#endif
         return 0;
     } catch (...) {
         return load_failed();

@@ -1316,6 +1316,9 @@ struct thread_context {
     void start_sweeper();
     void stop_sweeper() { sweeping = false; sweep_timer.cancel(); }
     void sweep();
+    // When a running VU's iteration must be cut: its own deadline, the
+    // test's hard stop, or an abort's gracefulStop (defined in client.hpp).
+    std::int64_t stop_limit(const vu_context& v) const;
 };
 
 // One VU's identity and state, as the engine, its client and its code see it.
@@ -2998,23 +3001,27 @@ inline std::exception_ptr run_blocking(thread_context& ctx, task<> t) {
     return err;
 }
 
+inline std::int64_t thread_context::stop_limit(const vu_context& v) const {
+    auto limit = v.hard_deadline;
+    if (!engine) return limit;
+    if (!v.ignore_global_stop || engine->force_stop.load(std::memory_order_relaxed)) {
+        limit = std::min(limit, engine->hard_stop_ns.load(std::memory_order_relaxed));
+        auto abort_at = engine->abort_at_ns.load(std::memory_order_relaxed);
+        if (abort_at != std::numeric_limits<std::int64_t>::max()) limit = std::min(limit, abort_at + v.graceful_stop_ns);
+    }
+    return limit;
+}
+
 inline void thread_context::sweep() {
     auto now = now_ns();
     for (client* c = clients; c; c = c->next_)
         if (c->deadline_ns_ && now >= c->deadline_ns_ && !c->timed_out_) c->on_timeout();
     if (!engine) return;
     engine->poll_signals();
-    auto hard = engine->hard_stop_ns.load(std::memory_order_relaxed);
-    auto abort_at = engine->abort_at_ns.load(std::memory_order_relaxed);
     bool stopping = engine->stopping.load(std::memory_order_relaxed);
     for (vu_context* v : vus) {
         if (v->running) {
-            auto limit = v->hard_deadline;
-            if (!v->ignore_global_stop || engine->force_stop.load(std::memory_order_relaxed)) {
-                limit = std::min(limit, hard);
-                if (abort_at != std::numeric_limits<std::int64_t>::max()) limit = std::min(limit, abort_at + v->graceful_stop_ns);
-            }
-            if (!v->interrupted && now >= limit) v->interrupt();
+            if (!v->interrupted && now >= stop_limit(*v)) v->interrupt();
         } else if (stopping && v->timer) {
             v->timer->cancel();  // wake VUs waiting to start so they see the stop
         }

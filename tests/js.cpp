@@ -50,6 +50,13 @@ loadkit::run_result run_script(const std::string& file, const std::string& targe
     return loadkit::yaml::run(plan, quiet_options(target, threads), &s);
 }
 
+// Whether synchronous scripts are rewritten to await (see transform.hpp), or
+// kept on threads by LOADKIT_JS_SYNC=threads (the second CTest run).
+bool rewrites() {
+    const char* e = std::getenv("LOADKIT_JS_SYNC");
+    return !(e && std::string_view(e) == "threads");
+}
+
 std::size_t occurrences(const std::string& text, const std::string& what) {
     std::size_t n = 0;
     for (auto p = text.find(what); p != std::string::npos; p = text.find(what, p + 1)) ++n;
@@ -385,12 +392,100 @@ export default async function () { await http.asyncRequest('GET', `${__ENV.TARGE
         CHECK(std::chrono::steady_clock::now() - start < 10s);
         CHECK(agg(r.summary, "iterations_interrupted", "count") == 4);
     }
-    SECTION("blocking calls in an async function say what to use") {
+    SECTION("blocking calls in an async function are awaited when the script is rewritten, else say what to use") {
         auto f = s.write("mixed.js", "export const options = { iterations: 1 };\n"
-                                     "export default async function () { http.get(`${__ENV.TARGET}/json`); }\n");
+                                     "export default async function () { const r = http.get(`${__ENV.TARGET}/json`);\n"
+                                     "  check(r, { 'a response': (x) => x.status === 200 }); }\n");
         auto r = run_script(f, server.url(), 1);
+        CHECK(agg(r.summary, "iterations_failed", "count") == (rewrites() ? 0 : 1));
+        CHECK(server.count("/json") == (rewrites() ? 1 : 0));
+        // a blocking function used as a value: not rewritten, so the async
+        // function's http.get is refused with what to use instead
+        auto g = s.write("escape.js", "export const options = { iterations: 1 };\nconst get = (u) => http.get(u);\nexport const use = [get];\n"
+                                      "export default async function () { http.get(`${__ENV.TARGET}/json2`); }\n");
+        r = run_script(g, server.url(), 1);
         CHECK(agg(r.summary, "iterations_failed", "count") == 1);
-        CHECK(server.count("/json") == 0);
+        CHECK(server.count("/json2") == 0);
+    }
+}
+
+// k6's synchronous API on async VUs: the script's modules are rewritten to
+// await (transform.hpp). LOADKIT_JS_SYNC=threads (CTest runs this binary a
+// second time with it) keeps them on threads, with the same results.
+TEST_CASE("js: synchronous scripts are rewritten to await with the same results") {
+    loadkit::target_server server;
+    scratch s;
+    SECTION("imports, module state per VU, groups, batch, sleep, session vars") {
+        s.write("lib.js", R"JS(
+import http from 'k6/http';
+import { sleep } from 'k6';
+export function login(base) {
+  const r = http.post(`${base}/auth/login`);
+  return r.json().token;
+}
+export const pause = () => sleep(0.01);
+)JS");
+        auto f = s.write("main.js", R"JS(
+import http from 'k6/http';
+import { check, group } from 'k6';
+import { login } from './lib.js';
+import * as lib from './lib.js';
+export const options = { scenarios: { s: { executor: 'per-vu-iterations', vus: 4, iterations: 3 } } };
+let token = null;  // module state: each VU has its own, as in k6
+let mine = 0;
+function feed(base) {
+  return http.get(`${base}/feed`, { headers: { Authorization: `Bearer ${token}` } });
+}
+export default function () {
+  const base = __ENV.TARGET;
+  if (!token) token = login(base);
+  mine++;
+  check(mine, { 'module state is per VU': (n) => n === __ITER + 1 });
+  const inGroup = group('browse', () => {
+    const r = feed(base);
+    check(r, { 'authenticated': (x) => x.json().authenticated === true });
+    lib.pause();
+    return r.status;
+  });
+  check(inGroup, { 'group returns its value': (v) => v === 200 });
+  const [a, b] = http.batch([['GET', `${base}/json`], ['GET', `${base}/items`]]);
+  check([a, b], { 'batch': (rs) => rs[0].status === 200 && rs[1].status === 200 });
+  check(session.vars.n, { 'session vars survive iterations': (n) => __ITER === 0 || n === String(mine - 1) });
+  session.vars.n = String(mine);
+}
+)JS");
+        auto r = run_script(f, server.url());
+        CHECK(r.code == 0);
+        CHECK(server.count("/auth/login") == 4);
+        CHECK(server.count("/feed") == 12);
+        CHECK(server.count("/json") == 12);
+        CHECK(server.count("/items") == 12);
+        CHECK(agg(r.summary, "iterations_failed", "count") == 0);
+        CHECK(all_checks_pass(r.summary, 12 * 5));
+        auto v = run_runner({"validate", f});
+        CHECK(v.code == 0);
+        CHECK_THAT(v.out, Catch::Contains(rewrites() ? "JavaScript VUs: async" : "a thread each, because LOADKIT_JS_SYNC=threads"));
+    }
+    SECTION("a blocking function used as a value keeps the script on threads, with a reason") {
+        auto f = s.write("foreach.js", "export const options = { vus: 2, iterations: 4 };\nexport default function () {\n"
+                                       "  ['/json', '/items'].forEach((p) => http.get(`${__ENV.TARGET}${p}`));\n}\n");
+        auto r = run_script(f, server.url());
+        CHECK(r.code == 0);
+        CHECK(server.count("/json") == 4);
+        CHECK(server.count("/items") == 4);
+        auto v = run_runner({"validate", f});
+        CHECK_THAT(v.out, Catch::Contains("a thread each, because"));
+        if (rewrites()) CHECK_THAT(v.out, Catch::Contains("foreach.js:3:31: a function that makes requests is passed as a value"));
+    }
+    SECTION("errors in rewritten code keep their line and stack") {
+        // (the column on a rewritten line moves by what was inserted, and the
+        // stack ends at the first await: async stacks are not captured)
+        auto f = s.write("late.js", "export const options = { iterations: 1 };\nfunction step() {\n"
+                                    "  http.get('/json'); throw new Error('after the request');\n}\nexport default function () { step(); }\n");
+        auto r = run_runner({"run", f, "--target", server.url(), "-q"});
+        CHECK(r.code == 0);
+        CHECK(server.count("/json") == 1);
+        CHECK_THAT(r.err, Catch::Contains("late.js:3:") && Catch::Contains("Error: after the request") && Catch::Contains("step@"));
     }
 }
 

@@ -113,6 +113,9 @@ struct thread_context {
     void start_sweeper();
     void stop_sweeper() { sweeping = false; sweep_timer.cancel(); }
     void sweep();
+    // When a running VU's iteration must be cut: its own deadline, the
+    // test's hard stop, or an abort's gracefulStop (defined in client.hpp).
+    std::int64_t stop_limit(const vu_context& v) const;
 };
 
 // One VU's identity and state, as the engine, its client and its code see it.

@@ -8,9 +8,13 @@
 // loop, then the job queue runs the awaiting code. JavaScript only ever runs
 // to completion on the worker's stack, between two events, so the context's
 // rooting stays in stack order; nothing rooted lives across a co_await.
+#include <chrono>
 #include <map>
 #include <memory>
+#include <mutex>
+#include <set>
 #include <string>
+#include <thread>
 #include <string_view>
 #include <vector>
 
@@ -20,6 +24,50 @@
 #include "runtime.hpp"
 
 namespace loadkit::js::detail {
+
+// Async VUs run their JavaScript on the worker's own thread, so a busy loop
+// would also stop the sweeper there that enforces gracefulStop. A watchdog
+// thread asks every shared context for an interrupt check every 50 ms, and
+// the check (on the worker) stops the running VU's code once the VU is past
+// the deadline the sweeper would have applied.
+class watchdog {
+  public:
+    static watchdog& get() {
+        static watchdog w;
+        return w;
+    }
+    void add(JSContext* cx) {
+        std::lock_guard lock(mu_);
+        contexts_.insert(cx);
+        if (!thread_.joinable()) thread_ = std::jthread([this](std::stop_token stop) { loop(stop); });
+    }
+    void remove(JSContext* cx) {
+        std::lock_guard lock(mu_);
+        contexts_.erase(cx);
+    }
+    // On the context's thread, inside JavaScript.
+    static bool check(JSContext* cx) {
+        JS::Realm* realm = JS::GetCurrentRealmOrNull(cx);
+        auto* state = realm ? static_cast<realm_state*>(JS::GetRealmPrivate(realm)) : nullptr;
+        ld::vu_context* v = state && state->current ? state->current->vu() : nullptr;
+        if (!v || !v->thread || !v->running || ld::now_ns() < v->thread->stop_limit(*v)) return true;
+        if (!v->interrupted) v->interrupt();
+        return false;  // uncatchable: the VU's code stops here
+    }
+
+  private:
+    watchdog() = default;
+    void loop(std::stop_token stop) {
+        while (!stop.stop_requested()) {
+            std::this_thread::sleep_for(std::chrono::milliseconds(50));
+            std::lock_guard lock(mu_);
+            for (JSContext* cx : contexts_) JS_RequestInterruptCallback(cx);
+        }
+    }
+    std::mutex mu_;
+    std::set<JSContext*> contexts_;
+    std::jthread thread_;  // declared last: joined before the set goes
+};
 
 // One context and one global per (worker thread, script), shared by that
 // thread's async VUs and destroyed with the last of them, on that thread.
@@ -38,6 +86,8 @@ struct shared_context {
             JSObject* g = instance::new_global(cx, p, realm, error);
             if (!g) throw script_error("init code: " + error);
             global = std::make_unique<JS::PersistentRootedObject>(cx, g);
+            JS_AddInterruptCallback(cx, &watchdog::check);
+            watchdog::get().add(cx);
         } catch (...) {
             realm.release();
             global.reset();
@@ -46,6 +96,7 @@ struct shared_context {
         }
     }
     ~shared_context() {
+        watchdog::get().remove(cx);
         realm.release();
         global.reset();
         JS_DestroyContext(cx);

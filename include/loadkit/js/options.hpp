@@ -15,10 +15,10 @@
 namespace loadkit::js {
 
 // Chooses the JIT for a plan run with `s`: on when every scenario's VUs are
-// async (globals of one context per thread), off when any has its own thread.
+// async (sharing one realm per thread), off when any has its own thread.
 inline void choose_jit(const yaml::plan& p, script& s) {
     bool all_async = !p.scenarios.empty();
-    for (auto& sc : p.scenarios) all_async = all_async && !sc.exec_function.empty() && s.is_async(sc.exec_function);
+    for (auto& sc : p.scenarios) all_async = all_async && s.runs_async(sc.exec_function);
     s.use_jit(all_async);
 }
 

@@ -87,27 +87,35 @@ const asyncRequest = lk.asyncMode
       return lk.requestAsync(a[0], a[1], a[2], a[3], a[4]);
     }
   : (method, url, body, params) => new Promise(resolve => resolve(request(method, url, body, params)));
+// A synchronous script rewritten to await (transform.hpp) runs in async VUs:
+// there its blocking calls return promises, which the rewritten code awaits.
+const promises = lk.asyncMode && lk.transformed;
+const call = promises ? asyncRequest : request;
 // [method, url, body, params], {method, url, body, params} or a URL string.
 function batchOne(r) {
-  if (typeof r === 'string') return request('GET', r, null, undefined);
-  if (Array.isArray(r)) return request(r[0], r[1], r[2], r[3]);
-  return request(r.method || 'GET', r.url, r.body, r.params);
+  if (typeof r === 'string') return call('GET', r, null, undefined);
+  if (Array.isArray(r)) return call(r[0], r[1], r[2], r[3]);
+  return call(r.method || 'GET', r.url, r.body, r.params);
 }
 const http = {
-  request,
-  get: (url, params) => request('GET', url, null, params),
-  head: (url, params) => request('HEAD', url, null, params),
-  options: (url, body, params) => request('OPTIONS', url, body, params),
-  post: (url, body, params) => request('POST', url, body, params),
-  put: (url, body, params) => request('PUT', url, body, params),
-  patch: (url, body, params) => request('PATCH', url, body, params),
-  del: (url, body, params) => request('DELETE', url, body, params),
-  // Sent one after another on the VU's connection (k6 sends them in parallel).
+  request: call,
+  get: (url, params) => call('GET', url, null, params),
+  head: (url, params) => call('HEAD', url, null, params),
+  options: (url, body, params) => call('OPTIONS', url, body, params),
+  post: (url, body, params) => call('POST', url, body, params),
+  put: (url, body, params) => call('PUT', url, body, params),
+  patch: (url, body, params) => call('PATCH', url, body, params),
+  del: (url, body, params) => call('DELETE', url, body, params),
+  // In async VUs the requests are sent at once, each on a connection of its
+  // own, as k6 does; a VU on a thread sends them one after another.
   batch(requests) {
-    if (Array.isArray(requests)) return requests.map(batchOne);
-    const out = {};
-    for (const k of Object.keys(requests)) out[k] = batchOne(requests[k]);
-    return out;
+    if (Array.isArray(requests)) {
+      const all = requests.map(batchOne);
+      return promises ? Promise.all(all) : all;
+    }
+    const keys = Object.keys(requests), all = keys.map(k => batchOne(requests[k]));
+    const assemble = rs => { const out = {}; keys.forEach((k, i) => { out[k] = rs[i]; }); return out; };
+    return promises ? Promise.all(all).then(assemble) : assemble(all);
   },
   asyncRequest,
   url: (strings, ...values) => strings.reduce((a, s, i) => a + s + (i < values.length ? values[i] : ''), ''),
@@ -124,16 +132,22 @@ function check(value, checks, tags) {
   }
   return all;
 }
+// An async fn (a rewritten one, or the user's) keeps the group until its
+// promise settles.
 function group(name, fn) {
   const started = lk.groupEnter(String(name));
-  let completed = false;
+  let r;
   try {
-    const r = fn();
-    completed = true;
-    return r;
-  } finally {
-    lk.groupLeave(started, completed);
+    r = fn();
+  } catch (e) {
+    lk.groupLeave(started, false);
+    throw e;
   }
+  if (!(r instanceof Promise)) {
+    lk.groupLeave(started, true);
+    return r;
+  }
+  return r.then(v => { lk.groupLeave(started, true); return v; }, e => { lk.groupLeave(started, false); throw e; });
 }
 const sleep = lk.asyncMode ? (seconds) => lk.sleepAsync(+seconds) : (seconds) => { lk.sleep(+seconds); };
 function fail(message) { throw new Error(message === undefined ? 'fail' : String(message)); }

@@ -62,6 +62,7 @@
 #include <js/PropertyAndElement.h>
 #include <js/Realm.h>
 #include <js/SourceText.h>
+#include <js/SavedFrameAPI.h>
 #include <js/Stack.h>
 #include <js/experimental/JSStencil.h>
 
@@ -197,14 +198,28 @@ inline std::string take_exception(JSContext* cx) {
         JS_ClearPendingException(cx);
         return "an exception that cannot be printed";
     }
+    // An exception that went through a promise (an async function's
+    // rejection) has no stack of its own here; an Error keeps the one it
+    // was made with.
+    JS::RootedObject frames(cx, es.stack());
+    if (!frames && es.exception().isObject()) {
+        JS::RootedObject error(cx, &es.exception().toObject());
+        frames = JS::ExceptionStackOrNull(error);
+    }
     std::string out;
     if (auto* r = report.report(); r && r->filename) {
-        out = std::string(r->filename) + ":" + std::to_string(r->lineno) + ":" + std::to_string(r->column + 1) + ": ";
+        // The report's column counts from 0 for a syntax error but from 1
+        // for an Error object; the top frame, when it is the same line,
+        // counts from 1 always.
+        std::uint32_t line = 0, column = 0;
+        bool same = frames && JS::GetSavedFrameLine(cx, nullptr, frames, &line) == JS::SavedFrameResult::Ok && line == r->lineno &&
+                    JS::GetSavedFrameColumn(cx, nullptr, frames, &column) == JS::SavedFrameResult::Ok;
+        out = std::string(r->filename) + ":" + std::to_string(r->lineno) + ":" + std::to_string(same ? column : r->column + 1) + ": ";
     }
     out += report.toStringResult().c_str() ? report.toStringResult().c_str() : "error";
-    if (es.stack()) {
+    if (frames) {
         JS::RootedString stack(cx);
-        if (JS::BuildStackString(cx, nullptr, es.stack(), &stack, 4) && stack) {
+        if (JS::BuildStackString(cx, nullptr, frames, &stack, 4) && stack) {
             auto s = to_utf8(cx, stack);
             while (!s.empty() && s.back() == '\n') s.pop_back();
             if (!s.empty()) out += "\n" + s;
@@ -232,6 +247,11 @@ struct program {
     RefPtr<JS::Stencil> prelude;
 
     JSRuntime* parent = nullptr;
+    // The modules rewritten to await instead of block (transform.hpp), by
+    // path; `transformed` when the whole program was, else why not.
+    std::map<std::string, std::string, std::less<>> sources;
+    bool transformed = false;
+    std::string transform_note;
     std::set<std::string, std::less<>> functions;  // exported functions of the main module
     std::set<std::string, std::less<>> async_functions;  // those that are async functions
     nlohmann::json options;                        // the exported options, or null
@@ -250,7 +270,9 @@ struct program {
                 source = builtin_module_source(name, names);
                 builtin = true;
             }
-        if (!builtin) {
+        if (auto it = sources.find(key); !builtin && it != sources.end()) {
+            source = it->second;
+        } else if (!builtin) {
             std::ifstream f(key, std::ios::binary);
             if (!f) {
                 throw_error(cx, "cannot open module '" + key + "'");
@@ -531,7 +553,7 @@ struct instance {
         // (measured at 1000 VUs: 210 -> 143 KiB per async VU, 566 -> 444 per
         // sync VU, and start-up 2.4 -> 1.4 s of CPU).
         JS::SetModuleResolveHook(JS_GetRuntime(cx), &instance::resolve_hook);
-        if (!define_natives(cx, g, async_mode)) return false;
+        if (!define_natives(cx, g, async_mode, prog.transformed)) return false;
         JS::Stencil* pre = prog.prelude_stencil(cx);
         if (!pre) return false;
         JS::InstantiateOptions iopts;
@@ -673,7 +695,7 @@ struct instance {
     }
 
     // --- natives (the __lk object the prelude wraps) ---
-    static bool define_natives(JSContext* cx, JS::HandleObject global, bool async_mode) {
+    static bool define_natives(JSContext* cx, JS::HandleObject global, bool async_mode, bool transformed) {
         static const JSFunctionSpec natives[] = {
             JS_FN("request", &instance::n_request, 5, 0),       JS_FN("sleep", &instance::n_sleep, 1, 0),
             JS_FN("check", &instance::n_check, 3, 0),           JS_FN("groupEnter", &instance::n_group_enter, 1, 0),
@@ -690,7 +712,8 @@ struct instance {
         if (!lk || !JS_DefineFunctions(cx, lk, natives)) return false;
         if (async_mode && !JS_DefineFunctions(cx, lk, async_natives)) return false;
         JS::RootedValue mode(cx, JS::BooleanValue(async_mode));
-        if (!JS_SetProperty(cx, lk, "asyncMode", mode)) return false;
+        JS::RootedValue rewritten(cx, JS::BooleanValue(transformed));
+        if (!JS_SetProperty(cx, lk, "asyncMode", mode) || !JS_SetProperty(cx, lk, "transformed", rewritten)) return false;
         JS::RootedValue v(cx, JS::ObjectValue(*lk));
         return JS_DefineProperty(cx, global, "__lk", v, 0);
     }

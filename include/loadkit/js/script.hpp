@@ -15,6 +15,7 @@
 
 #include "async.hpp"
 #include "runtime.hpp"
+#include "transform.hpp"
 
 namespace loadkit::js {
 
@@ -83,6 +84,7 @@ class script final : public loadkit::script {
         prog_.parent = JS_GetRuntime(cx_);
         try {
             detail::setup_context(cx_, 4u << 20);  // the calling thread's stack (8 MB by default)
+            detail::transform_program(cx_, prog_);
             init_ = std::make_unique<detail::instance>(cx_, prog_, nullptr);
             if (!init_->boot()) throw script_error(init_->error);
             JSAutoRealm realm(cx_, init_->global);
@@ -144,6 +146,14 @@ class script final : public loadkit::script {
     // before the run with whether every scenario's exec function is async.
     void use_jit(bool on) { detail::set_jit(cx_, on); }
     bool is_async(std::string_view function) const { return prog_.async_functions.count(function) > 0; }
+    // Whether VUs running `function` (empty: a YAML flow calling the
+    // script's hooks) are async VUs: the function is async, or the script
+    // was rewritten to await (transform.hpp), which makes every function
+    // that blocks async and leaves the others nothing to wait for.
+    bool runs_async(std::string_view function) const { return prog_.transformed || (!function.empty() && is_async(function)); }
+    // Why the script's synchronous VUs run on threads ("" when rewritten).
+    const std::string& threads_reason() const noexcept { return prog_.transform_note; }
+    bool rewritten() const noexcept { return prog_.transformed; }
 
     bool has_function(std::string_view name) const override { return prog_.exports(name); }
     bool has_setup() const override { return prog_.exports("setup"); }
@@ -158,11 +168,12 @@ class script final : public loadkit::script {
         t.link().cmd = detail::bridge::command::teardown;
         co_await t.drive(c);
     }
-    // A scenario whose exec function is async runs its VUs as globals of
-    // one context per worker thread (async.hpp); any other VU gets a thread.
+    // A scenario whose exec function is async (or rewritten to be: see
+    // transform.hpp) runs its VUs in the one realm of their worker thread
+    // (async.hpp); any other VU gets a thread.
     std::unique_ptr<script_vu> create_vu(loadkit::detail::vu_context& vu, client& http, vars_map& vars,
                                          std::string_view exec_function) override {
-        if (!exec_function.empty() && prog_.async_functions.count(exec_function))
+        if (runs_async(exec_function))
             return std::make_unique<detail::async_vu>(prog_, vu, http, vars);
         return std::make_unique<detail::js_vu>(prog_, vu, http, vars);
     }

@@ -1,0 +1,371 @@
+#pragma once
+// Synchronous k6 scripts on async VUs.
+//
+// k6's API blocks (`http.get` returns the response), which on its own needs
+// a thread per VU: at 1000 VUs the context switches and a realm per VU cost
+// several times the CPU per request of C++. Before anything runs, the
+// script's modules are rewritten so that the same code awaits instead: every
+// function that (transitively) makes a request, sleeps, or groups one that
+// does becomes `async`, and each of its calls becomes `(await call(...))`.
+// The functions are found with SpiderMonkey's own parser (Reflect.parse) in
+// JavaScript below; the rewrite inserts text only, so lines stay where they
+// were (columns on a rewritten line shift by the inserted words).
+//
+// Awaiting is only the same program when every blocking function is called
+// directly. When one is used as a value (`urls.forEach(u => http.get(u))`,
+// `const f = get`), is a generator, or the rewritten code does not compile,
+// the script runs unchanged on threads (one per VU), and `loadkit validate`
+// says why. LOADKIT_JS_SYNC=threads keeps every script on threads.
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <string_view>
+
+#include "runtime.hpp"
+
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wdangling-pointer"
+
+namespace loadkit::js::detail {
+
+inline constexpr std::string_view transform_source = R"JS(
+(function (host) {
+'use strict';
+// host.read(path) -> source text or null; host.resolve(referrerPath, specifier) -> absolute path or null (not a user module)
+const HTTP_BLOCKING = new Set(['get', 'post', 'put', 'patch', 'del', 'head', 'options', 'request', 'batch']);
+const K6_BLOCKING = new Set(['sleep']);
+
+class Fallback extends Error {}
+const where = (file, node) => file + ':' + (node.loc ? node.loc.start.line + ':' + (node.loc.start.column + 1) : '?');
+const isFn = n => n && (n.type === 'FunctionDeclaration' || n.type === 'FunctionExpression' || n.type === 'ArrowFunctionExpression');
+
+// Children of a node that are nodes, in source order (every key but loc).
+function children(n) {
+  const out = [];
+  for (const k of Object.keys(n)) {
+    if (k === 'loc') continue;
+    const v = n[k];
+    if (Array.isArray(v)) { for (const e of v) if (e && typeof e.type === 'string') out.push(e); }
+    else if (v && typeof v.type === 'string') out.push(v);
+  }
+  return out;
+}
+
+const done = new Map();        // path -> {exports: Map(name -> blocking), code}
+const active = new Set();
+
+function analyse(path) {
+  if (done.has(path)) return done.get(path);
+  if (active.has(path)) throw new Fallback(path + ': circular imports');
+  active.add(path);
+  const source = host.read(path);
+  if (source === null || source === undefined) throw new Fallback(path + ': cannot read it');
+  let ast;
+  try { ast = Reflect.parse(source, { target: 'module', source: path }); }
+  catch (e) { throw new Fallback(path + ': ' + e); }   // the real compile reports it with its location
+
+  // What the names imported from k6 modules and the user's modules are.
+  const httpObjects = new Set(['http']);     // http.get(...)
+  const blockingNames = new Set(['sleep']);  // sleep(...), get(...) from k6/http, blocking functions
+  const groupNames = new Set(['group']);
+  const k6Objects = new Set();               // k6.sleep(...), k6.group(...)
+  const userNamespaces = new Map();          // lib.login(...) -> the module's exports
+  for (const st of ast.body) {
+    if (st.type !== 'ImportDeclaration') continue;
+    const from = st.moduleRequest.source.value;
+    const user = host.resolve(path, from);
+    const dep = user ? analyse(user) : null;
+    for (const sp of st.specifiers) {
+      const local = sp.name.name;
+      const imported = sp.type === 'ImportNamespaceSpecifier' ? '*' : sp.id.name;
+      if (dep) {
+        if (imported === '*') userNamespaces.set(local, dep.exports);
+        else if (dep.exports.get(imported)) blockingNames.add(local);
+      } else if (from === 'k6/http') {
+        if (imported === '*' || imported === 'default') httpObjects.add(local);
+        else if (HTTP_BLOCKING.has(imported)) blockingNames.add(local);
+      } else if (from === 'k6') {
+        if (imported === '*' || imported === 'default') k6Objects.add(local);
+        else if (K6_BLOCKING.has(imported)) blockingNames.add(local);
+        else if (imported === 'group') groupNames.add(local);
+      }
+    }
+  }
+
+  // Every function, its binding name, and the calls made directly in it.
+  const fns = [];            // {node, name, calls: [], parent, blocking}
+  const byName = new Map();  // name -> [fn]
+  const calls = [];          // every call: {node, fn, kind, arg}
+  const refs = [];           // identifiers used as values: {name, node}
+  function callee(c) {
+    const e = c.callee;
+    if (e.type === 'Identifier') {
+      if (groupNames.has(e.name)) return { kind: 'group' };
+      return { kind: 'name', name: e.name };
+    }
+    if (e.type === 'MemberExpression' && !e.computed && e.object.type === 'Identifier') {
+      const o = e.object.name, p = e.property.name;
+      if (httpObjects.has(o) && HTTP_BLOCKING.has(p)) return { kind: 'prim' };
+      if (k6Objects.has(o) && K6_BLOCKING.has(p)) return { kind: 'prim' };
+      if (k6Objects.has(o) && p === 'group') return { kind: 'group' };
+      if (userNamespaces.has(o)) return { kind: 'export', blocking: !!userNamespaces.get(o).get(p) };
+    }
+    return { kind: 'other' };
+  }
+  function fnName(node, parent) {
+    if (node.type === 'FunctionDeclaration' && node.id) return node.id.name;
+    if (parent && parent.type === 'VariableDeclarator' && parent.id.type === 'Identifier') return parent.id.name;
+    return null;
+  }
+  function visitFn(node, parent, outer, role) {
+    const f = { node, name: fnName(node, parent), parent: outer, blocking: false, role, calls: [] };
+    if (role === 'exportDefault' && f.name === 'default') f.exportedDefault = true;
+    fns.push(f);
+    if (f.name) { if (!byName.has(f.name)) byName.set(f.name, []); byName.get(f.name).push(f); }
+    // params (their defaults) are skipped: an await cannot go there; a
+    // blocking call in them is left as it is (and blocks: k6's behaviour)
+    visit(node.body, node, f);
+    return f;
+  }
+  function visit(n, parent, fn) {
+    if (!n || typeof n.type !== 'string') return;
+    switch (n.type) {
+      case 'FunctionDeclaration': case 'FunctionExpression': case 'ArrowFunctionExpression':
+        visitFn(n, parent, fn, parent && parent.type === 'ExportDeclaration' ? 'exportDefault' : parent && parent.type === 'VariableDeclarator' ? 'bound' : 'value');
+        return;
+      case 'ImportDeclaration': return;
+      case 'ExportDeclaration':
+        if (n.declaration && n.declaration.type !== 'Identifier') visit(n.declaration, n, fn);
+        return;   // export { a, b }: not uses as values
+      case 'MemberExpression':
+        visit(n.object, n, fn);
+        if (n.computed) visit(n.property, n, fn);
+        return;
+      case 'Property':
+        if (n.computed) visit(n.key, n, fn);
+        visit(n.value, n, fn);
+        return;
+      case 'ClassMethod': case 'ClassField':
+        if (n.computed) visit(n.name, n, fn);
+        visit(n.body || n.init, n, fn);
+        return;
+      case 'VariableDeclarator':
+        visit(n.init, n, fn);
+        return;
+      case 'LabeledStatement': visit(n.body, n, fn); return;
+      case 'BreakStatement': case 'ContinueStatement': return;
+      case 'CatchClause': visit(n.guard, n, fn); visit(n.body, n, fn); return;
+      case 'CallExpression': {
+        const c = Object.assign({ node: n, fn }, callee(n));
+        calls.push(c);
+        if (fn) fn.calls.push(c);
+        if (n.callee.type !== 'Identifier') visit(n.callee, n, fn);
+        n.arguments.forEach((a, i) => {
+          if (c.kind === 'group' && i === 1) {
+            if (isFn(a)) { c.inline = visitFn(a, n, fn, 'group'); return; }
+            if (a.type === 'Identifier') { c.named = a.name; return; }
+          }
+          visit(a, n, fn);
+        });
+        return;
+      }
+      case 'Identifier': refs.push({ name: n.name, node: n }); return;
+      default:
+        for (const ch of children(n)) visit(ch, n, fn);
+    }
+  }
+  for (const st of ast.body) visit(st, null, null);
+
+  // Blocking functions, to a fixed point: a sync function that makes a
+  // request, sleeps, or calls (or groups) a blocking function.
+  const isBlockingName = name => blockingNames.has(name) || (byName.get(name) || []).some(f => f.blocking);
+  const blocks = c => c.kind === 'prim' || (c.kind === 'name' && isBlockingName(c.name)) || (c.kind === 'export' && c.blocking) ||
+                      (c.kind === 'group' && ((c.inline && c.inline.blocking) || (c.named && isBlockingName(c.named))));
+  for (let changed = true; changed;) {
+    changed = false;
+    for (const f of fns) {
+      if (f.blocking || f.node.async) continue;
+      if (f.calls.some(blocks)) { f.blocking = true; changed = true; }
+    }
+  }
+
+  // Where a blocking function cannot become async: the VU stays a thread.
+  for (const f of fns) {
+    if (!f.blocking) continue;
+    if (f.node.generator) throw new Fallback(where(path, f.node) + ': a generator that makes requests');
+    if (!f.name && f.role !== 'group' && !(f.role === 'exportDefault')) throw new Fallback(where(path, f.node) + ': a function that makes requests is passed as a value');
+  }
+  for (const r of refs)
+    if ((byName.get(r.name) || []).some(f => f.blocking)) throw new Fallback(where(path, r.node) + ': ' + r.name + '() makes requests and is used as a value');
+
+  // The edits: `async ` before each blocking function, `(await ` ... `)`
+  // around each blocking call inside a function.
+  const lineStart = [0, 0];
+  for (let i = 0; i < source.length; ++i) if (source.charCodeAt(i) === 10) lineStart.push(i + 1);
+  const at = p => lineStart[p.line] + p.column;
+  // At one offset: closes first (inner calls first), then opens (outer
+  // calls first), then `async `.
+  const edits = [];  // [offset, rank, tie, text]
+  // A function declaration's or named expression's location starts at its
+  // name: `async` goes before its `function` keyword.
+  const fnStart = f => {
+    const s = at(f.node.loc.start);
+    return f.node.type === 'ArrowFunctionExpression' || source.startsWith('function', s) ? s : source.lastIndexOf('function', s);
+  };
+  for (const f of fns) if (f.blocking) edits.push([fnStart(f), 2, 0, 'async ']);
+  for (const c of calls) {
+    if (!c.fn || !blocks(c)) continue;
+    const s = at(c.node.loc.start), e = at(c.node.loc.end);
+    edits.push([s, 1, -(e - s), '(await ']);
+    edits.push([e, 0, e - s, ')']);
+  }
+  edits.sort((a, b) => a[0] - b[0] || a[1] - b[1] || a[2] - b[2]);
+  let code = '', from = 0;
+  for (const [off, , , text] of edits) { code += source.slice(from, off) + text; from = off; }
+  code += source.slice(from);
+
+  const exports = new Map();
+  for (const st of ast.body) {
+    if (st.type !== 'ExportDeclaration') continue;
+    const d = st.declaration;
+    if (d && isFn(d)) exports.set(st.isDefault || !d.id ? 'default' : d.id.name, fns.find(f => f.node === d).blocking);
+    else if (d && d.type === 'Identifier' && st.isDefault) exports.set('default', isBlockingName(d.name));
+    else if (d && d.type === 'VariableDeclaration')
+      for (const v of d.declarations) if (v.id.type === 'Identifier') exports.set(v.id.name, isBlockingName(v.id.name));
+    if (st.specifiers) {
+      const target = st.moduleRequest ? host.resolve(path, st.moduleRequest.source.value) : null;
+      const dep = target ? analyse(target) : null;
+      for (const sp of st.specifiers) {
+        if (sp.type === 'ExportBatchSpecifier') { if (dep) for (const [k, v] of dep.exports) exports.set(k, v); continue; }
+        const local = sp.id.name, name = sp.name ? sp.name.name : local;
+        exports.set(name, dep ? !!dep.exports.get(local) : !st.moduleRequest && isBlockingName(local));
+      }
+    }
+  }
+  const out = { exports, code, changed: edits.length > 0 };
+  active.delete(path);
+  done.set(path, out);
+  return out;
+}
+
+// The program from its main module: {ok, sources: {path: code}} or {ok: false, reason}.
+return function transformProgram(main) {
+  done.clear(); active.clear();
+  try {
+    analyse(main);
+  } catch (e) {
+    if (e instanceof Fallback) return { ok: false, reason: e.message };
+    throw e;
+  }
+  const sources = {};
+  for (const [path, m] of done) sources[path] = m.code;
+  return { ok: true, sources };
+};
+})
+)JS";
+
+// host.read(path): the file's text, or null.
+inline bool transform_read(JSContext* cx, unsigned argc, JS::Value* vp) {
+    auto args = JS::CallArgsFromVp(argc, vp);
+    std::ifstream f(to_utf8(cx, args.get(0)), std::ios::binary);
+    if (!f) {
+        args.rval().setNull();
+        return true;
+    }
+    std::stringstream ss;
+    ss << f.rdbuf();
+    JSString* s = new_string(cx, ss.str());
+    if (!s) return false;
+    args.rval().setString(s);
+    return true;
+}
+// host.resolve(referrer, specifier): the path of a module of the user's own,
+// as the module hook finds it, or null (k6/* and anything else).
+inline bool transform_resolve(JSContext* cx, unsigned argc, JS::Value* vp) {
+    auto args = JS::CallArgsFromVp(argc, vp);
+    std::string spec = to_utf8(cx, args.get(1));
+    args.rval().setNull();
+    if (!(spec.starts_with("./") || spec.starts_with("../") || spec.starts_with("/"))) return true;
+    auto base = std::filesystem::path(to_utf8(cx, args.get(0))).parent_path();
+    auto path = spec.starts_with("/") ? std::filesystem::path(spec) : (base / spec);
+    JSString* s = new_string(cx, path.lexically_normal().string());
+    if (!s) return false;
+    args.rval().setString(s);
+    return true;
+}
+
+// Rewrites the program's modules into prog.sources (prog.transformed), or
+// leaves them and says why in prog.transform_note. The rewritten modules are
+// compiled here, so a rewrite that does not compile falls back too; a script
+// that does not parse is left to the real compile, which names the place.
+inline void transform_program(JSContext* cx, program& prog) {
+    prog.transformed = false;
+    if (const char* e = std::getenv("LOADKIT_JS_SYNC"); e && std::string_view(e) == "threads") {
+        prog.transform_note = "LOADKIT_JS_SYNC=threads";
+        return;
+    }
+    static JSClass global_class = {"transform", JSCLASS_GLOBAL_FLAGS, &JS::DefaultGlobalClassOps, nullptr, nullptr, nullptr};
+    JS::RealmOptions options;
+    JS::RootedObject g(cx, JS_NewGlobalObject(cx, &global_class, nullptr, JS::FireOnNewGlobalHook, options));
+    if (!g) {
+        prog.transform_note = "cannot create the transformer's global";
+        JS_ClearPendingException(cx);
+        return;
+    }
+    JSAutoRealm ar(cx, g);
+    auto fail = [&](std::string why) {
+        prog.transform_note = std::move(why);
+        prog.sources.clear();
+        JS_ClearPendingException(cx);
+    };
+    JS::RootedObject host(cx, JS_NewPlainObject(cx));
+    static const JSFunctionSpec natives[] = {JS_FN("read", &transform_read, 1, 0), JS_FN("resolve", &transform_resolve, 2, 0), JS_FS_END};
+    if (!host || !JS_InitReflectParse(cx, g) || !JS_DefineFunctions(cx, host, natives)) return fail("cannot set up the transformer");
+    JS::CompileOptions opts(cx);
+    opts.setFileAndLine("loadkit:transform", 1);
+    JS::SourceText<mozilla::Utf8Unit> text;
+    JS::RootedValue factory(cx), transform(cx), result(cx);
+    if (!text.init(cx, transform_source.data(), transform_source.size(), JS::SourceOwnership::Borrowed) ||
+        !JS::Evaluate(cx, opts, text, &factory))
+        return fail("the transformer: " + take_exception(cx));
+    JS::RootedValueArray<1> args(cx);
+    args[0].setObject(*host);
+    if (!JS_CallFunctionValue(cx, nullptr, factory, args, &transform)) return fail("the transformer: " + take_exception(cx));
+    JSString* main = new_string(cx, prog.main.string());
+    if (!main) return fail("out of memory");
+    args[0].setString(main);
+    if (!JS_CallFunctionValue(cx, nullptr, transform, args, &result) || !result.isObject())
+        return fail("the transformer: " + take_exception(cx));
+    JS::RootedObject r(cx, &result.toObject());
+    JS::RootedValue v(cx);
+    if (!JS_GetProperty(cx, r, "ok", &v)) return fail(take_exception(cx));
+    if (!v.isTrue()) {
+        if (!JS_GetProperty(cx, r, "reason", &v)) return fail(take_exception(cx));
+        return fail(to_utf8(cx, v));
+    }
+    if (!JS_GetProperty(cx, r, "sources", &v) || !v.isObject()) return fail(take_exception(cx));
+    JS::RootedObject sources(cx, &v.toObject());
+    JS::Rooted<JS::IdVector> ids(cx, JS::IdVector(cx));
+    if (!JS_Enumerate(cx, sources, &ids)) return fail(take_exception(cx));
+    JS::RootedValue key(cx);
+    JS::RootedId id(cx);
+    for (std::size_t i = 0; i < ids.length(); ++i) {
+        id = ids[i];
+        if (!JS_IdToValue(cx, id, &key) || !JS_GetPropertyById(cx, sources, id, &v)) return fail(take_exception(cx));
+        prog.sources[to_utf8(cx, key)] = to_utf8(cx, v);
+    }
+    for (auto& [path, code] : prog.sources) {
+        if (!prog.module(cx, path)) {
+            std::string why = "the rewritten " + path + " does not compile: " + take_exception(cx);
+            std::lock_guard lock(prog.mu);
+            prog.modules.clear();
+            return fail(std::move(why));
+        }
+    }
+    prog.transformed = true;
+}
+
+}  // namespace loadkit::js::detail
+
+#pragma GCC diagnostic pop
