@@ -139,29 +139,56 @@ class async_vu final : public loadkit::script_vu, public async_host {
     task<> after_request(const response& r) override { return run(bridge::command::after, {}, nullptr, &r); }
 
     // --- async_host: what the natives start ---
-    bool start_request(std::unique_ptr<request_spec> spec, JS::HandleObject promise) override {
-        auto op = std::make_unique<pending_op>(shared_->cx, promise, generation_);
-        op->spec = std::move(spec);
-        ++inflight_;
-        ld::spawn(perform(std::move(op)), [](std::exception_ptr) {});
+    request_spec& next_request() override {
+        if (!next_) next_ = take_op();
+        return next_->spec;
+    }
+    bool start_request(JS::HandleObject promise) override {
+        auto op = std::move(next_);
+        op->is_request = true;
+        launch(std::move(op), promise);
         return true;
     }
     bool start_sleep(double seconds, JS::HandleObject promise) override {
-        auto op = std::make_unique<pending_op>(shared_->cx, promise, generation_);
+        auto op = take_op();
+        op->is_request = false;
         op->sleep_ns = static_cast<std::int64_t>(seconds * 1e9);
-        ++inflight_;
-        ld::spawn(perform(std::move(op)), [](std::exception_ptr) {});
+        launch(std::move(op), promise);
         return true;
     }
 
   private:
+    // A request or a sleep the engine runs; kept for reuse once settled, so
+    // a request's spec keeps its buffers.
     struct pending_op {
-        pending_op(JSContext* cx, JS::HandleObject p, std::uint64_t g) : promise(cx, p), generation(g) {}
+        explicit pending_op(JSContext* cx) : promise(cx) {}
         JS::PersistentRootedObject promise;
-        std::uint64_t generation;
-        std::unique_ptr<request_spec> spec;  // a request, or
-        std::int64_t sleep_ns = 0;           // a sleep
+        std::uint64_t generation = 0;
+        bool is_request = false;
+        request_spec spec;         // a request, or
+        std::int64_t sleep_ns = 0; // a sleep
     };
+    std::unique_ptr<pending_op> take_op() {
+        if (spare_ops_.empty()) return std::make_unique<pending_op>(shared_->cx);
+        auto op = std::move(spare_ops_.back());
+        spare_ops_.pop_back();
+        return op;
+    }
+    // Started once the JavaScript that asked has returned (flush): the
+    // promise must not settle, and run jobs, while its caller still runs.
+    void launch(std::unique_ptr<pending_op> op, JS::HandleObject promise) {
+        op->promise = promise;
+        op->generation = generation_;
+        ++inflight_;
+        launching_.push_back(std::move(op));
+    }
+    void flush() {
+        while (!launching_.empty()) {
+            auto ops = std::move(launching_);
+            launching_.clear();
+            for (auto& op : ops) ld::spawn(perform(std::move(op)), [](std::exception_ptr) {});
+        }
+    }
 
     // Runs an exported function; waits for the promise it returns (if any)
     // and for every request and sleep it started.
@@ -171,6 +198,7 @@ class async_vu final : public loadkit::script_vu, public async_host {
         interrupted_ = false;
         std::string failure;
         bool pending = start(cmd, function, req, res, failure);
+        flush();
         if (pending || inflight_ > 0) co_await settled{*this};
         if (interrupted_ || ctx_.interrupted) {
             in_.abort_reason.reset();
@@ -249,14 +277,11 @@ class async_vu final : public loadkit::script_vu, public async_host {
         const response* res = nullptr;
         std::string error;
         client* c = nullptr;
-        // Start from the event loop, not inside the native that asked: the
-        // promise must not settle (and run jobs) while its caller still runs.
-        co_await ld::io([&](auto h) { boost::asio::post(ctx_.thread->ioc, [h]() mutable { h(ld::sys_error{}, 0); }); });
         try {
-            if (op->spec) {
+            if (op->is_request) {
                 c = take_client();
-                auto p = op->spec->to_params();
-                res = &co_await c->send(op->spec->method, op->spec->url, op->spec->body, p);
+                auto p = op->spec.to_params();
+                res = &co_await c->send(op->spec.method, op->spec.url, op->spec.body, p);
             } else {
                 boost::asio::steady_timer t(ctx_.thread->ioc);
                 timers_.push_back(&t);
@@ -272,6 +297,8 @@ class async_vu final : public loadkit::script_vu, public async_host {
             error = e.what();
         }
         if (op->generation == generation_ && !interrupted_) settle(*op, res, error);
+        op->promise = nullptr;
+        spare_ops_.push_back(std::move(op));
         if (c) free_.push_back(c);
         --inflight_;
         wake_if_settled();
@@ -298,6 +325,7 @@ class async_vu final : public loadkit::script_vu, public async_host {
         if (!ok) JS_ClearPendingException(cx);
         ::js::RunJobs(cx);
         JS_ClearPendingException(cx);
+        flush();
     }
 
     client* take_client() {
@@ -343,6 +371,9 @@ class async_vu final : public loadkit::script_vu, public async_host {
     std::vector<client*> free_;
     std::vector<std::unique_ptr<client>> extra_;
     std::vector<boost::asio::steady_timer*> timers_;
+    std::unique_ptr<pending_op> next_;                   // the request being filled
+    std::vector<std::unique_ptr<pending_op>> launching_;  // asked for by the running JavaScript
+    std::vector<std::unique_ptr<pending_op>> spare_ops_;
     JS::PersistentRootedObject pending_;   // the running function's promise
     JS::PersistentRootedValue result_;
     JS::PersistentRootedObject request_obj_;

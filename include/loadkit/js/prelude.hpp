@@ -71,34 +71,37 @@ function prepare(method, url, body, params) {
   }
   return [String(method).toUpperCase(), String(url), body === undefined || body === null ? '' : body, params || {}, headers];
 }
-function request(method, url, body, params) {
+// `m`: an upper-case method (http.get and the like pass theirs as it is).
+function send(m, url, body, params) {
   if (params === undefined && (body === undefined || body === null) && typeof url === 'string')
-    return lk.request(String(method).toUpperCase(), url, '', undefined, undefined);   // the common case, without copies
-  const a = prepare(method, url, body, params);
+    return lk.request(m, url, '', undefined, undefined);   // the common case, without copies
+  const a = prepare(m, url, body, params);
   return lk.request(a[0], a[1], a[2], a[3], a[4]);
 }
 // In async VUs (an async exec function) requests and sleeps are promises the
 // engine settles; elsewhere they block the VU's own thread.
-const asyncRequest = lk.asyncMode
-  ? (method, url, body, params) => {
+const sendAsync = lk.asyncMode
+  ? (m, url, body, params) => {
       if (params === undefined && (body === undefined || body === null) && typeof url === 'string')
-        return lk.requestAsync(String(method).toUpperCase(), url, '', undefined, undefined);
-      const a = prepare(method, url, body, params);
+        return lk.requestAsync(m, url, '', undefined, undefined);
+      const a = prepare(m, url, body, params);
       return lk.requestAsync(a[0], a[1], a[2], a[3], a[4]);
     }
-  : (method, url, body, params) => new Promise(resolve => resolve(request(method, url, body, params)));
+  : (m, url, body, params) => new Promise(resolve => resolve(send(m, url, body, params)));
+const request = (method, url, body, params) => send(String(method).toUpperCase(), url, body, params);
+const asyncRequest = (method, url, body, params) => sendAsync(String(method).toUpperCase(), url, body, params);
 // A synchronous script rewritten to await (transform.hpp) runs in async VUs:
 // there its blocking calls return promises, which the rewritten code awaits.
 const promises = lk.asyncMode && lk.transformed;
-const call = promises ? asyncRequest : request;
+const call = promises ? sendAsync : send;
 // [method, url, body, params], {method, url, body, params} or a URL string.
 function batchOne(r) {
   if (typeof r === 'string') return call('GET', r, null, undefined);
-  if (Array.isArray(r)) return call(r[0], r[1], r[2], r[3]);
-  return call(r.method || 'GET', r.url, r.body, r.params);
+  if (Array.isArray(r)) return call(String(r[0]).toUpperCase(), r[1], r[2], r[3]);
+  return call(String(r.method || 'GET').toUpperCase(), r.url, r.body, r.params);
 }
 const http = {
-  request: call,
+  request: promises ? asyncRequest : request,
   get: (url, params) => call('GET', url, null, params),
   head: (url, params) => call('HEAD', url, null, params),
   options: (url, body, params) => call('OPTIONS', url, body, params),
@@ -208,7 +211,8 @@ function deepFreeze(o) {
 for (const [k, v] of Object.entries({ http, check, group, sleep, console, crypto, encoding, Counter, Gauge, Rate, Trend, exec, SharedArray, fail,
                                        open: (path, mode) => lk.open(String(path), mode === 'b' ? 'b' : 't') }))
   hide(k, v);
-hide('__loadkit', { deepFreeze, Response, makeResponse, isAsync: (f) => Object.prototype.toString.call(f) === '[object AsyncFunction]', modules: {
+const callExec = (fn, data, vu, iteration, scenario) => fn(data, { vu, iteration, scenario });
+hide('__loadkit', { deepFreeze, Response, makeResponse, callExec, isAsync: (f) => Object.prototype.toString.call(f) === '[object AsyncFunction]', modules: {
   'k6': { check, group, sleep, fail, default: { check, group, sleep, fail } },
   'k6/http': Object.assign({ default: http }, http),
   'k6/metrics': { Counter, Gauge, Rate, Trend, default: { Counter, Gauge, Rate, Trend } },

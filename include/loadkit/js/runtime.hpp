@@ -150,8 +150,22 @@ inline std::string to_utf8(JSContext* cx, JSString* str) {
     JS::UniqueChars c = JS_EncodeStringToUTF8(cx, s);
     return c ? std::string(c.get()) : std::string();
 }
-// UTF-8 when it is valid, bytes as Latin-1 otherwise (a binary body).
+inline bool is_ascii(std::string_view s) noexcept {
+    std::size_t i = 0;
+    for (; i + 8 <= s.size(); i += 8) {
+        std::uint64_t w;
+        std::memcpy(&w, s.data() + i, 8);
+        if (w & 0x8080808080808080ull) return false;
+    }
+    for (; i < s.size(); ++i)
+        if (static_cast<unsigned char>(s[i]) >= 0x80) return false;
+    return true;
+}
+// UTF-8 when it is valid, bytes as Latin-1 otherwise (a binary body). ASCII,
+// the common case, is copied as Latin-1 without decoding.
 inline JSString* new_string(JSContext* cx, std::string_view s) {
+    if (s.empty()) return JS_GetEmptyString(cx);
+    if (is_ascii(s)) return JS_NewStringCopyN(cx, s.data(), s.size());
     if (JSString* r = JS_NewStringCopyUTF8N(cx, JS::UTF8Chars(s.data(), s.size()))) return r;
     JS_ClearPendingException(cx);
     return JS_NewStringCopyN(cx, s.data(), s.size());
@@ -163,6 +177,21 @@ inline bool set_string(JSContext* cx, JS::HandleObject o, const char* name, std:
 inline bool set_number(JSContext* cx, JS::HandleObject o, const char* name, double d) {
     JS::RootedValue v(cx, JS::NumberValue(d));
     return JS_SetProperty(cx, o, name, v);
+}
+// A string value's UTF-8 into `out`, reusing its buffer: an ASCII string
+// (stored as Latin-1) is copied as it is, without an allocation.
+inline void assign_utf8(JSContext* cx, JS::HandleValue v, std::string& out) {
+    if (v.isString()) {
+        if (JSLinearString* lin = JS_EnsureLinearString(cx, v.toString()); lin && JS::LinearStringHasLatin1Chars(lin)) {
+            JS::AutoCheckCannotGC nogc;
+            std::string_view chars(reinterpret_cast<const char*>(JS::GetLatin1LinearStringChars(nogc, lin)), JS::GetLinearStringLength(lin));
+            if (is_ascii(chars)) {
+                out.assign(chars);
+                return;
+            }
+        }
+    }
+    out = to_utf8(cx, v);
 }
 // Bytes of a string (as UTF-8) or of an ArrayBuffer.
 inline std::string bytes_of(JSContext* cx, JS::HandleValue v) {
@@ -436,7 +465,10 @@ struct instance;
 // each settling `promise` when done.
 struct async_host {
     virtual ~async_host() = default;
-    virtual bool start_request(std::unique_ptr<request_spec> spec, JS::HandleObject promise) = 0;
+    // The spec of the next request, to fill (its buffers are reused), then
+    // start_request starts it.
+    virtual request_spec& next_request() = 0;
+    virtual bool start_request(JS::HandleObject promise) = 0;
     virtual bool start_sleep(double seconds, JS::HandleObject promise) = 0;
 };
 
@@ -449,9 +481,27 @@ struct async_host {
 // realm shares the prelude's objects, shapes, ICs and JIT code, which at a
 // thousand VUs decided the CPU per request: one realm per VU did not stay
 // in cache (see the README's JavaScript numbers).
+// The JavaScript string of a text that repeats (a method, a status text):
+// made once, and made again only when the text changes.
+struct repeated_string {
+    std::string text;
+    std::unique_ptr<JS::PersistentRootedString> str;
+    JSString* get(JSContext* cx, std::string_view s) {
+        if (str && text == s) return *str;
+        JSString* made = new_string(cx, s);
+        if (!made) return nullptr;
+        text.assign(s);
+        if (str) *str = made;
+        else str = std::make_unique<JS::PersistentRootedString>(cx, made);
+        return made;
+    }
+};
+
 struct realm_state {
     instance* current = nullptr;
     bool async_mode = false;
+    repeated_string method, status_text;  // of responses
+    std::string header_block;             // a response's headers, as makeResponse takes them
     // __ENV objects by the scenario's env (null: none), and setup()'s data,
     // parsed and deeply frozen once per realm: both read-only in VUs.
     std::map<const void*, std::unique_ptr<JS::PersistentRootedObject>> envs;
@@ -459,6 +509,8 @@ struct realm_state {
     void release() {  // before the context goes
         envs.clear();
         data.reset();
+        method.str.reset();
+        status_text.str.reset();
     }
 };
 
@@ -737,9 +789,10 @@ struct instance {
 
     // http.*'s arguments (method, url, body, params, headers) into `spec`.
     bool read_request_args(const JS::CallArgs& args, request_spec& spec) {
-        spec.method = to_utf8(cx, args.get(0));
-        spec.url = to_utf8(cx, args.get(1));
-        spec.body = bytes_of(cx, args.get(2));
+        assign_utf8(cx, args.get(0), spec.method);
+        assign_utf8(cx, args.get(1), spec.url);
+        if (args.get(2).isString()) assign_utf8(cx, args.get(2), spec.body);
+        else spec.body = bytes_of(cx, args.get(2));
         spec.headers.clear();
         spec.tags.clear();
         spec.name.clear();
@@ -797,9 +850,8 @@ struct instance {
         if (!self.host || self.in_init) return throw_error(cx, "http.asyncRequest cannot be called in the init context");
         JS::RootedObject promise(cx, JS::NewPromiseObject(cx, nullptr));
         if (!promise) return false;
-        auto spec = std::make_unique<request_spec>();
-        if (!self.read_request_args(args, *spec)) return false;
-        if (!self.host->start_request(std::move(spec), promise)) return false;
+        if (!self.read_request_args(args, self.host->next_request())) return false;
+        if (!self.host->start_request(promise)) return false;
         args.rval().setObject(*promise);
         return true;
     }
@@ -840,56 +892,35 @@ struct instance {
         return out.isString() ? to_utf8(cx, out) : std::string();
     }
 
-    // Names set on every call (the exec function's ctx, __ITER), atomized
-    // once: JS_SetProperty with a C string atomizes it on each call.
-    struct keys_t {
-        JS::PropertyKey vu, iteration, scenario;
-    };
-    std::optional<keys_t> keys;
-    bool init_keys() {
-        keys_t k;
-        bool ok = true;
-        auto pin = [&](const char* text, JS::PropertyKey& key) {
-            JSString* atom = ok ? JS_AtomizeAndPinString(cx, text) : nullptr;
-            if (!atom) ok = false;
-            else key = JS::PropertyKey::fromPinnedString(atom);
-        };
-        pin("vu", k.vu), pin("iteration", k.iteration), pin("scenario", k.scenario);
-        if (ok) keys = k;
-        return ok;
-    }
-    bool define(JS::HandleObject o, JS::PropertyKey key, JS::HandleValue v) {
-        JS::RootedId id(cx, key);
-        return JS_DefinePropertyById(cx, o, id, v, JSPROP_ENUMERATE);
-    }
-    bool define(JS::HandleObject o, JS::PropertyKey key, std::string_view text) {
-        JSString* str = new_string(cx, text);
-        if (!str) return false;
-        JS::RootedValue v(cx, JS::StringValue(str));
-        return define(o, key, v);
-    }
-    bool define(JS::HandleObject o, JS::PropertyKey key, double d) {
-        JS::RootedValue v(cx, JS::NumberValue(d));
-        return define(o, key, v);
-    }
-
     // A response object, made by the prelude's makeResponse (JIT-compiled,
     // one shape for all) from 16 values: cheaper than defining its
     // properties through the API (16k instructions per response, measured).
     // headers and request are built on first use by Response.prototype.
     JS::PersistentRootedValue make_response{cx};
+    JS::PersistentRootedValue call_exec{cx};
+    repeated_string scenario_name;
     JSObject* response_object(const response& r) {
         if (make_response.isUndefined() && !loadkit_helper("makeResponse", &make_response)) return nullptr;
-        std::string block;
+        std::string& block = realm->header_block;
+        block.clear();
         for (auto& [name, value] : r.headers()) block.append(name).append(":").append(value).append("\n");
         auto& t = r.timings;
         JS::RootedValueArray<16> a(cx);
-        std::string_view texts[] = {r.body, r.url, r.error, r.name, block, r.method, r.status_text};
+        // body, url, error, name, headers, method, status text
+        std::string_view texts[] = {r.body, r.url, r.error, {}, block};
         for (std::size_t i = 0; i < std::size(texts); ++i) {
-            JSString* str = new_string(cx, texts[i]);
-            if (!str) return nullptr;
-            a[i + 2].setString(str);
+            JSString* str = i == 3 ? nullptr : new_string(cx, texts[i]);
+            if (!str && i != 3) return nullptr;
+            if (str) a[i + 2].setString(str);
         }
+        if (r.name == r.url) a[5].set(a[3]);  // the name is the URL unless one was given
+        else if (JSString* str = new_string(cx, r.name)) a[5].setString(str);
+        else return nullptr;
+        JSString* method = realm->method.get(cx, r.method);
+        JSString* status_text = method ? realm->status_text.get(cx, r.status_text) : nullptr;
+        if (!status_text) return nullptr;
+        a[7].setString(method);
+        a[8].setString(status_text);
         a[0].setInt32(r.status);
         a[1].setInt32(static_cast<int>(r.error_code));
         double ms[] = {timings::ms(t.blocked), timings::ms(t.connecting), timings::ms(t.tls_handshaking), timings::ms(t.sending),
@@ -1167,9 +1198,18 @@ struct instance {
             default: return throw_error(cx, "the async function's promise never settled (it awaits something that never resolves)");
         }
     }
-    bool get_export(const std::string& name, JS::MutableHandleValue fn) {
-        if (!JS_GetProperty(cx, ns, name.c_str(), fn)) return false;
-        if (!fn.isObject() || !JS_ObjectIsFunction(&fn.toObject())) return throw_error(cx, "the script exports no function '" + name + "'");
+    // An exported function, looked up once (exports are declarations; one
+    // that a script reassigns later keeps its first value here).
+    std::map<std::string, std::unique_ptr<JS::PersistentRootedValue>, std::less<>> exports_seen;
+    bool get_export(std::string_view name, JS::MutableHandleValue fn) {
+        if (auto it = exports_seen.find(name); it != exports_seen.end()) {
+            fn.set(*it->second);
+            return true;
+        }
+        std::string key(name);
+        if (!JS_GetProperty(cx, ns, key.c_str(), fn)) return false;
+        if (!fn.isObject() || !JS_ObjectIsFunction(&fn.toObject())) return throw_error(cx, "the script exports no function '" + key + "'");
+        exports_seen.emplace(std::move(key), std::make_unique<JS::PersistentRootedValue>(cx, fn));
         return true;
     }
 
@@ -1181,10 +1221,6 @@ struct instance {
         reset_group();
         if (needs_data && !load_data()) {
             failure = "setup data: " + take_exception(cx);
-            return false;
-        }
-        if (!keys && !init_keys()) {
-            failure = take_exception(cx);
             return false;
         }
         if (!vars_in()) {
@@ -1201,28 +1237,32 @@ struct instance {
     bool call_export(bridge::command cmd, const std::string& function, const request* req, const response* res, JS::MutableHandleValue result,
                      JS::MutableHandleObject arg) {
         using command = bridge::command;
-        const std::string& name = cmd == command::setup      ? std::string("setup")
-                                  : cmd == command::teardown ? std::string("teardown")
-                                  : cmd == command::before   ? std::string("beforeRequest")
-                                  : cmd == command::after    ? std::string("afterRequest")
-                                                             : function;
+        std::string_view name = cmd == command::setup      ? std::string_view("setup")
+                                : cmd == command::teardown ? std::string_view("teardown")
+                                : cmd == command::before   ? std::string_view("beforeRequest")
+                                : cmd == command::after    ? std::string_view("afterRequest")
+                                                           : std::string_view(function);
         JS::RootedValue fn(cx);
         if (!get_export(name, &fn)) return false;
+        if (cmd == command::call) {
+            // through the prelude's callExec, which makes the ctx object in
+            // JavaScript: cheaper than defining its properties from here
+            if (call_exec.isUndefined() && !loadkit_helper("callExec", &call_exec)) return false;
+            JS::RootedValueArray<5> a(cx);
+            a[0].set(fn);
+            a[1].set(data());
+            if (auto* v = vu()) {
+                JSString* scenario = scenario_name.get(cx, v->scenario);
+                if (!scenario) return false;
+                a[2].setNumber(static_cast<double>(v->id));
+                a[3].setNumber(static_cast<double>(v->iteration));
+                a[4].setString(scenario);
+            }
+            return JS_CallFunctionValue(cx, nullptr, call_exec, a, result);
+        }
         JS::RootedValueArray<2> args(cx);
         std::size_t argc = 0;
         switch (cmd) {
-            case command::call: {
-                JS::RootedObject info(cx, JS_NewPlainObject(cx));
-                auto* v = vu();
-                if (!info || (v && !(define(info, keys->vu, static_cast<double>(v->id)) &&
-                                     define(info, keys->iteration, static_cast<double>(v->iteration)) &&
-                                     define(info, keys->scenario, v->scenario))))
-                    return false;
-                args[0].set(data());
-                args[1].setObject(*info);
-                argc = 2;
-                break;
-            }
             case command::teardown: args[0].set(data()), argc = 1; break;
             case command::before:
             case command::after:
