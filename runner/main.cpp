@@ -529,7 +529,10 @@ int validate(const std::string& file) {
         if (t.script) std::cout << "  script " << p.script << ": compiled, init code ran, functions found\n";
 #if LOADKIT_RUNNER_JS
         if (auto* js = dynamic_cast<loadkit::js::script*>(t.script.get())) {
-            if (js->rewritten()) std::cout << "  JavaScript VUs: async, many per thread (blocking calls are awaited)\n";
+            if (js->rewritten())
+                std::cout << "  JavaScript VUs: async, many per thread (blocking calls are awaited), "
+                          << (js->shares_modules() ? "sharing the script's module instances\n"
+                                                   : "each with its own module instances, because " + js->own_modules_reason() + "\n");
             else std::cout << "  JavaScript VUs: synchronous ones get a thread each, because " << js->threads_reason() << "\n";
         }
 #endif

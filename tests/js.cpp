@@ -466,6 +466,41 @@ export default function () {
         CHECK(v.code == 0);
         CHECK_THAT(v.out, Catch::Contains(rewrites() ? "JavaScript VUs: async" : "a thread each, because LOADKIT_JS_SYNC=threads"));
     }
+    SECTION("VUs of a thread share a module that keeps no state of its own, and still see their own __VU") {
+        s.write("users.json", R"([{"name": "ann"}, {"name": "bob"}, {"name": "cid"}])");
+        s.write("helpers.js", "import http from 'k6/http';\nexport function fetch(base, vu) {\n"
+                              "  return http.get(`${base}/echo`, { headers: { 'X-Vu': String(vu) } });\n}\n");
+        auto f = s.write("stateless.js", R"JS(
+import { check } from 'k6';
+import { SharedArray } from 'k6/data';
+import { Trend } from 'k6/metrics';
+import { fetch } from './helpers.js';
+const BASE = __ENV.TARGET;
+const users = new SharedArray('users', () => JSON.parse(open('./users.json')));
+const seen = new Trend('vu_seen');
+export const options = { scenarios: { s: { executor: 'per-vu-iterations', vus: 6, iterations: 4 } } };
+export default function () {
+  const user = users[__VU % users.length];
+  const res = fetch(BASE, __VU);
+  // after the await inside fetch: still this VU's __VU and __ITER
+  check(res, { 'own VU after awaiting': (r) => r.json().headers['X-Vu'] === String(__VU),
+               'user picked by VU': () => user.name === users[__VU % 3].name });
+  seen.add(__VU);
+}
+)JS");
+        auto r = run_script(f, server.url());
+        CHECK(r.code == 0);
+        CHECK(server.count("/echo") == 24);
+        CHECK(all_checks_pass(r.summary, 48));
+        CHECK(agg(r.summary, "vu_seen", "count") == 24);
+        CHECK(agg(r.summary, "vu_seen", "min") == 1);
+        CHECK(agg(r.summary, "vu_seen", "max") == 6);
+        auto v = run_runner({"validate", f});
+        if (rewrites()) CHECK_THAT(v.out, Catch::Contains("sharing the script's module instances"));
+        // a module with state of its own: each VU gets its instance, and says why
+        auto g = s.write("stateful.js", "let n = 0;\nexport default function () { n++; }\n");
+        if (rewrites()) CHECK_THAT(run_runner({"validate", g}).out, Catch::Contains("stateful.js:2:30: changes module state (n)"));
+    }
     SECTION("a blocking function used as a value keeps the script on threads, with a reason") {
         auto f = s.write("foreach.js", "export const options = { vus: 2, iterations: 4 };\nexport default function () {\n"
                                        "  ['/json', '/items'].forEach((p) => http.get(`${__ENV.TARGET}${p}`));\n}\n");

@@ -281,6 +281,10 @@ struct program {
     std::map<std::string, std::string, std::less<>> sources;
     bool transformed = false;
     std::string transform_note;
+    // Whether the async VUs of a thread share the instances of the user's
+    // modules (transform.hpp decides), else why not.
+    bool shared_modules = false;
+    std::string share_note;
     std::set<std::string, std::less<>> functions;  // exported functions of the main module
     std::set<std::string, std::less<>> async_functions;  // those that are async functions
     nlohmann::json options;                        // the exported options, or null
@@ -501,6 +505,12 @@ struct realm_state {
     instance* current = nullptr;
     bool async_mode = false;
     repeated_string method, status_text;  // of responses
+    repeated_string scenario;             // the exec function's ctx.scenario
+    // the prelude's makeResponse and callExec, looked up once
+    std::unique_ptr<JS::PersistentRootedValue> make_response, call_exec;
+    // Module instances the realm's VUs share: k6/* always; the user's when
+    // the program allows it, by scenario environment and path.
+    std::map<std::string, std::unique_ptr<JS::PersistentRootedObject>, std::less<>> modules;
     std::string header_block;             // a response's headers, as makeResponse takes them
     // __ENV objects by the scenario's env (null: none), and setup()'s data,
     // parsed and deeply frozen once per realm: both read-only in VUs.
@@ -511,6 +521,10 @@ struct realm_state {
         data.reset();
         method.str.reset();
         status_text.str.reset();
+        scenario.str.reset();
+        make_response.reset();
+        call_exec.reset();
+        modules.clear();
     }
 };
 
@@ -717,6 +731,16 @@ struct instance {
     // --- modules ---
     JSObject* load_module(const std::string& key) {
         if (auto it = modules.find(key); it != modules.end()) return *it->second;
+        // One instance per realm of k6/* (re-exports of the prelude); of the
+        // user's modules when the program lets VUs share them.
+        std::string shared_key;
+        bool builtin = false;
+        for (auto& [name, names] : builtin_modules()) builtin = builtin || key == name;
+        if (builtin) shared_key = key;
+        else if (prog.shared_modules && realm->async_mode)
+            shared_key = std::to_string(reinterpret_cast<std::uintptr_t>(vu() ? vu()->env : nullptr)) + "|" + key;
+        if (!shared_key.empty())
+            if (auto it = realm->modules.find(shared_key); it != realm->modules.end()) return *(modules[key] = it->second.get());
         JS::Stencil* st = prog.module(cx, key);
         if (!st) return nullptr;
         JS::InstantiateOptions iopts;
@@ -725,7 +749,8 @@ struct instance {
         JS::SetModulePrivate(m, JS::StringValue(new_string(cx, key)));
         auto root = std::make_unique<JS::PersistentRootedObject>(cx, m);
         modules[key] = root.get();
-        module_roots.push_back(std::move(root));
+        if (shared_key.empty()) module_roots.push_back(std::move(root));
+        else realm->modules.emplace(std::move(shared_key), std::move(root));
         return m;
     }
     static JSObject* resolve_hook(JSContext* cx, JS::HandleValue referrer, JS::HandleObject request) {
@@ -896,11 +921,18 @@ struct instance {
     // one shape for all) from 16 values: cheaper than defining its
     // properties through the API (16k instructions per response, measured).
     // headers and request are built on first use by Response.prototype.
-    JS::PersistentRootedValue make_response{cx};
-    JS::PersistentRootedValue call_exec{cx};
-    repeated_string scenario_name;
+    // __loadkit.<name>, found once per realm
+    bool realm_helper(std::unique_ptr<JS::PersistentRootedValue>& slot, const char* name, JS::MutableHandleValue out) {
+        if (!slot) {
+            if (!loadkit_helper(name, out)) return false;
+            slot = std::make_unique<JS::PersistentRootedValue>(cx, out);
+        }
+        out.set(*slot);
+        return true;
+    }
     JSObject* response_object(const response& r) {
-        if (make_response.isUndefined() && !loadkit_helper("makeResponse", &make_response)) return nullptr;
+        JS::RootedValue make_response(cx);
+        if (!realm_helper(realm->make_response, "makeResponse", &make_response)) return nullptr;
         std::string& block = realm->header_block;
         block.clear();
         for (auto& [name, value] : r.headers()) block.append(name).append(":").append(value).append("\n");
@@ -1200,16 +1232,26 @@ struct instance {
     }
     // An exported function, looked up once (exports are declarations; one
     // that a script reassigns later keeps its first value here).
+    // The last one is kept inline: a VU calls the same function every
+    // iteration, and at a thousand VUs a lookup elsewhere is a cache miss.
+    std::string last_export;
+    JS::PersistentRootedValue last_export_fn{cx};
     std::map<std::string, std::unique_ptr<JS::PersistentRootedValue>, std::less<>> exports_seen;
     bool get_export(std::string_view name, JS::MutableHandleValue fn) {
-        if (auto it = exports_seen.find(name); it != exports_seen.end()) {
-            fn.set(*it->second);
+        if (!last_export_fn.isUndefined() && last_export == name) {
+            fn.set(last_export_fn);
             return true;
         }
-        std::string key(name);
-        if (!JS_GetProperty(cx, ns, key.c_str(), fn)) return false;
-        if (!fn.isObject() || !JS_ObjectIsFunction(&fn.toObject())) return throw_error(cx, "the script exports no function '" + key + "'");
-        exports_seen.emplace(std::move(key), std::make_unique<JS::PersistentRootedValue>(cx, fn));
+        if (auto it = exports_seen.find(name); it != exports_seen.end()) {
+            fn.set(*it->second);
+        } else {
+            std::string key(name);
+            if (!JS_GetProperty(cx, ns, key.c_str(), fn)) return false;
+            if (!fn.isObject() || !JS_ObjectIsFunction(&fn.toObject())) return throw_error(cx, "the script exports no function '" + key + "'");
+            exports_seen.emplace(std::move(key), std::make_unique<JS::PersistentRootedValue>(cx, fn));
+        }
+        last_export.assign(name);
+        last_export_fn = fn;
         return true;
     }
 
@@ -1247,12 +1289,13 @@ struct instance {
         if (cmd == command::call) {
             // through the prelude's callExec, which makes the ctx object in
             // JavaScript: cheaper than defining its properties from here
-            if (call_exec.isUndefined() && !loadkit_helper("callExec", &call_exec)) return false;
+            JS::RootedValue call_exec(cx);
+            if (!realm_helper(realm->call_exec, "callExec", &call_exec)) return false;
             JS::RootedValueArray<5> a(cx);
             a[0].set(fn);
             a[1].set(data());
             if (auto* v = vu()) {
-                JSString* scenario = scenario_name.get(cx, v->scenario);
+                JSString* scenario = realm->scenario.get(cx, v->scenario);
                 if (!scenario) return false;
                 a[2].setNumber(static_cast<double>(v->id));
                 a[3].setNumber(static_cast<double>(v->iteration));

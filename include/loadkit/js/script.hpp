@@ -154,6 +154,10 @@ class script final : public loadkit::script {
     // Why the script's synchronous VUs run on threads ("" when rewritten).
     const std::string& threads_reason() const noexcept { return prog_.transform_note; }
     bool rewritten() const noexcept { return prog_.transformed; }
+    // Whether async VUs of a thread share the script's module instances,
+    // and why not when they do not.
+    bool shares_modules() const noexcept { return prog_.shared_modules; }
+    const std::string& own_modules_reason() const noexcept { return prog_.share_note; }
 
     bool has_function(std::string_view name) const override { return prog_.exports(name); }
     bool has_setup() const override { return prog_.exports("setup"); }

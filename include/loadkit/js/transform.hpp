@@ -52,6 +52,174 @@ function children(n) {
   return out;
 }
 
+// --- Whether the VUs of a thread may share one instance of a module ---
+//
+// k6 gives every VU its own instance of every module. Sharing one per thread
+// (and scenario environment) shares its code, ICs and JIT code, which at a
+// thousand VUs is a fifth of the CPU per request; it is the same program
+// only when no VU can tell: the module's init code must compute the same
+// values for every VU (no __VU, exec, session, console, randomness or time;
+// only declarations), and no function may change module state (no
+// assignment to a module binding or into an object it holds) or hand a
+// module-level object to code that could (only http.* and JSON.stringify
+// take them). Returns null when shareable, else why not.
+class NotShared extends Error {}
+function shareability(ast, path, importKinds) {
+  const kinds = new Map(importKinds);   // top-level binding -> primitive | function | metric | frozen | mutable | module
+  const BANNED = new Set(['__VU', '__ITER', 'exec', 'session', 'console']);
+  const PURE_CALLS = new Map([['open', 'primitive'], ['JSON.parse', 'mutable'], ['JSON.stringify', 'primitive'], ['String', 'primitive'],
+    ['Number', 'primitive'], ['Boolean', 'primitive'], ['parseInt', 'primitive'], ['parseFloat', 'primitive'],
+    ['encodeURIComponent', 'primitive'], ['encodeURI', 'primitive']]);
+  const NONDETERMINISTIC = /^(Math\.random|Date\.now|Date|performance\.now|crypto\..*|randomBytes|randomString|randomIntBetween)$/;
+  const METRICS = new Set(['Counter', 'Gauge', 'Rate', 'Trend']);
+  const GLOBAL_PRIMITIVES = new Set(['undefined', 'NaN', 'Infinity']);
+  const no = (node, why) => { throw new NotShared(where(path, node) + ': ' + why); };
+  const nameOf = e => e.type === 'Identifier' ? e.name
+    : e.type === 'MemberExpression' && !e.computed && e.object.type === 'Identifier' ? e.object.name + '.' + e.property.name : null;
+  const rootOf = e => { while (e.type === 'MemberExpression') e = e.object; return e.type === 'Identifier' ? e.name : null; };
+  const join = (a, b) => a === b ? a : 'mutable';
+
+  // Init code: the kind of value an expression makes, the same for every VU.
+  function initKind(n) {
+    switch (n.type) {
+      case 'Literal': return n.value !== null && typeof n.value === 'object' ? 'mutable' : 'primitive';
+      case 'Identifier':
+        if (BANNED.has(n.name)) no(n, n.name + ' in init code differs between VUs');
+        if (GLOBAL_PRIMITIVES.has(n.name)) return 'primitive';
+        return kinds.get(n.name) || 'mutable';
+      case 'TemplateLiteral': n.elements.forEach(initKind); return 'primitive';
+      case 'UnaryExpression':
+        if (n.operator === 'delete') no(n, 'delete in init code');
+        initKind(n.argument);
+        return 'primitive';
+      case 'BinaryExpression': initKind(n.left); initKind(n.right); return 'primitive';
+      case 'LogicalExpression': return join(initKind(n.left), initKind(n.right));
+      case 'ConditionalExpression': initKind(n.test); return join(initKind(n.consequent), initKind(n.alternate));
+      case 'MemberExpression': {
+        const root = rootOf(n);
+        if (n.computed) initKind(n.property);
+        const k = initKind(n.object);
+        if (root === '__ENV') return 'primitive';
+        return k === 'frozen' || k === 'primitive' ? k : 'mutable';
+      }
+      case 'ArrowFunctionExpression': case 'FunctionExpression': return 'function';
+      case 'ObjectExpression':
+        for (const p of n.properties) {
+          if (p.type !== 'Property') no(p, 'a spread in init code');
+          if (p.key.type === 'ComputedName') initKind(p.key.name);
+          initKind(p.value);
+        }
+        return 'mutable';
+      case 'ArrayExpression': n.elements.forEach(e => e && initKind(e)); return 'mutable';
+      case 'CallExpression': {
+        const name = nameOf(n.callee);
+        if (!PURE_CALLS.has(name)) no(n, 'init code calls ' + (name || 'a function') + '()');
+        n.arguments.forEach(initKind);
+        return PURE_CALLS.get(name);
+      }
+      case 'NewExpression': {
+        const name = nameOf(n.callee);
+        if (METRICS.has(name)) { n.arguments.forEach(initKind); return 'metric'; }
+        if (name === 'SharedArray') {
+          initKind(n.arguments[0]);
+          const fn = n.arguments[1];
+          if (fn && (fn.type === 'ArrowFunctionExpression' || fn.type === 'FunctionExpression')) deterministic(fn.body);
+          else if (fn) initKind(fn);
+          return 'frozen';
+        }
+        no(n, 'init code makes a new ' + (name || 'object'));
+      }
+      default: no(n, 'init code with ' + n.type);
+    }
+  }
+  // SharedArray's callback runs once per thread instead of once per VU: its
+  // result is frozen, so it only has to be the same every time.
+  function deterministic(n) {
+    if (!n || typeof n.type !== 'string') return;
+    if (n.type === 'Identifier' && BANNED.has(n.name)) no(n, n.name + ' in a SharedArray callback');
+    if ((n.type === 'CallExpression' || n.type === 'NewExpression') && NONDETERMINISTIC.test(nameOf(n.callee) || '')) no(n, 'randomness or time in init code');
+    for (const ch of children(n)) deterministic(ch);
+  }
+
+  const functions = [];
+  for (const st of ast.body) {
+    const d = st.type === 'ExportDeclaration' ? st.declaration : st;
+    if (st.type === 'ImportDeclaration' || st.type === 'EmptyStatement' || !d) continue;
+    if (d.type === 'FunctionDeclaration') { kinds.set(d.id.name, 'function'); functions.push(d); continue; }
+    if (d.type === 'VariableDeclaration') {
+      for (const v of d.declarations) {
+        if (v.id.type !== 'Identifier') no(v, 'a destructuring declaration in init code');
+        kinds.set(v.id.name, v.init ? initKind(v.init) : 'primitive');
+      }
+      continue;
+    }
+    if (st.type === 'ExportDeclaration' && st.isDefault) { kinds.set('*default*', initKind(d)); continue; }
+    no(st, 'top-level code other than declarations runs once per VU');
+  }
+  // Function bodies: what they do with module state.
+  const collectFns = n => {
+    if (!n || typeof n.type !== 'string') return;
+    if (isFn(n)) { functions.push(n); return; }
+    for (const ch of children(n)) collectFns(ch);
+  };
+  for (const st of ast.body) if (st.type !== 'ImportDeclaration') { const d = st.type === 'ExportDeclaration' ? st.declaration : st; if (d && !isFn(d)) collectFns(d); }
+  const topLevel = name => kinds.has(name) && !importKinds.has(name) || (importKinds.has(name) && importKinds.get(name) !== 'module');
+  const HANDS_OFF = c => {   // calls that may be given module-level objects: they do not change them
+    const e = c.callee;
+    if (e.type === 'MemberExpression' && !e.computed && e.object.type === 'Identifier' && kinds.get(e.object.name) === 'module') return true;
+    return nameOf(e) === 'JSON.stringify';
+  };
+  function body(n, parent) {
+    if (!n || typeof n.type !== 'string') return;
+    switch (n.type) {
+      case 'AssignmentExpression': case 'UpdateExpression': {
+        const target = n.type === 'AssignmentExpression' ? n.left : n.argument;
+        const root = rootOf(target);
+        if (root && topLevel(root)) no(n, 'changes module state (' + root + ')');
+        break;
+      }
+      case 'UnaryExpression':
+        if (n.operator === 'delete') { const root = rootOf(n.argument); if (root && topLevel(root)) no(n, 'changes module state (' + root + ')'); }
+        break;
+      case 'MemberExpression':
+        body(n.object, n);
+        if (n.computed) body(n.property, n);
+        return;
+      case 'Property':
+        if (n.key.type === 'ComputedName') body(n.key.name, n);
+        body(n.value, n);
+        return;
+      case 'VariableDeclarator': body(n.init, n); return;
+      case 'FunctionDeclaration': case 'FunctionExpression': case 'ArrowFunctionExpression':
+        body(n.body, n);
+        return;
+      case 'LabeledStatement': body(n.body, n); return;
+      case 'BreakStatement': case 'ContinueStatement': return;
+      case 'Identifier':
+        if (n.name === 'eval' || n.name === 'Function') no(n, n.name + ' could change module state');
+        if (kinds.get(n.name) === 'mutable' && !(parent && parent.type === 'CallExpression' && parent.callee !== n && HANDS_OFF(parent)))
+          no(n, 'uses ' + n.name + ', an object of module state, which VUs would share');
+        return;
+    }
+    for (const ch of children(n)) body(ch, n);
+  }
+  for (const f of functions) body(f.body, f);
+  // what importers see of this module's bindings
+  const exportKinds = new Map();
+  for (const st of ast.body) {
+    if (st.type !== 'ExportDeclaration') continue;
+    const d = st.declaration;
+    if (st.isDefault) exportKinds.set('default', d && isFn(d) ? 'function' : kinds.get('*default*') || 'mutable');
+    else if (d && d.type === 'FunctionDeclaration') exportKinds.set(d.id.name, 'function');
+    else if (d && d.type === 'VariableDeclaration') for (const v of d.declarations) exportKinds.set(v.id.name, kinds.get(v.id.name));
+    if (st.specifiers) for (const sp of st.specifiers) {
+      if (sp.type === 'ExportBatchSpecifier' || st.moduleRequest) no(st, 're-exports');
+      exportKinds.set(sp.name ? sp.name.name : sp.id.name, kinds.get(sp.id.name) || 'mutable');
+    }
+  }
+  return exportKinds;
+}
+
 const done = new Map();        // path -> {exports: Map(name -> blocking), code}
 const active = new Set();
 
@@ -243,7 +411,30 @@ function analyse(path) {
       }
     }
   }
-  const out = { exports, code, changed: edits.length > 0 };
+  // sharing: on the original tree (the rewrite only adds async and await)
+  const importKinds = new Map();
+  for (const st of ast.body) {
+    if (st.type !== 'ImportDeclaration') continue;
+    const target = host.resolve(path, st.moduleRequest.source.value);
+    const dep = target ? done.get(target) : null;
+    for (const sp of st.specifiers) {
+      const imported = sp.type === 'ImportNamespaceSpecifier' ? '*' : sp.id.name;
+      importKinds.set(sp.name.name, !dep ? 'module' : imported === '*' ? 'frozen' : (dep.exportKinds && dep.exportKinds.get(imported)) || 'mutable');
+    }
+  }
+  let exportKinds = null, notShared = null;
+  for (const st of ast.body) {
+    if (st.type !== 'ImportDeclaration') continue;
+    const target = host.resolve(path, st.moduleRequest.source.value);
+    if (target && done.get(target).notShared) notShared = done.get(target).notShared;
+  }
+  try {
+    exportKinds = shareability(ast, path, importKinds);
+  } catch (e) {
+    if (!(e instanceof NotShared)) throw e;
+    notShared = notShared || e.message;
+  }
+  const out = { exports, exportKinds, notShared, code, changed: edits.length > 0 };
   active.delete(path);
   done.set(path, out);
   return out;
@@ -259,8 +450,12 @@ return function transformProgram(main) {
     throw e;
   }
   const sources = {};
-  for (const [path, m] of done) sources[path] = m.code;
-  return { ok: true, sources };
+  let notShared = null;
+  for (const [path, m] of done) {
+    sources[path] = m.code;
+    notShared = notShared || m.notShared;
+  }
+  return { ok: true, sources, shared: !notShared, notShared };
 };
 })
 )JS";
@@ -301,6 +496,7 @@ inline bool transform_resolve(JSContext* cx, unsigned argc, JS::Value* vp) {
 // that does not parse is left to the real compile, which names the place.
 inline void transform_program(JSContext* cx, program& prog) {
     prog.transformed = false;
+    prog.shared_modules = false;
     if (const char* e = std::getenv("LOADKIT_JS_SYNC"); e && std::string_view(e) == "threads") {
         prog.transform_note = "LOADKIT_JS_SYNC=threads";
         return;
@@ -344,6 +540,10 @@ inline void transform_program(JSContext* cx, program& prog) {
         if (!JS_GetProperty(cx, r, "reason", &v)) return fail(take_exception(cx));
         return fail(to_utf8(cx, v));
     }
+    if (!JS_GetProperty(cx, r, "shared", &v)) return fail(take_exception(cx));
+    bool shared = v.isTrue();
+    if (!JS_GetProperty(cx, r, "notShared", &v)) return fail(take_exception(cx));
+    std::string not_shared = v.isString() ? to_utf8(cx, v) : std::string();
     if (!JS_GetProperty(cx, r, "sources", &v) || !v.isObject()) return fail(take_exception(cx));
     JS::RootedObject sources(cx, &v.toObject());
     JS::Rooted<JS::IdVector> ids(cx, JS::IdVector(cx));
@@ -364,6 +564,8 @@ inline void transform_program(JSContext* cx, program& prog) {
         }
     }
     prog.transformed = true;
+    prog.shared_modules = shared && !std::getenv("LOADKIT_JS_MODULE_PER_VU");
+    prog.share_note = shared ? "LOADKIT_JS_MODULE_PER_VU is set" : not_shared;
 }
 
 }  // namespace loadkit::js::detail
