@@ -473,10 +473,11 @@ export default function () {
         auto f = s.write("stateless.js", R"JS(
 import { check } from 'k6';
 import { SharedArray } from 'k6/data';
-import { Trend } from 'k6/metrics';
+import { Counter, Trend } from 'k6/metrics';
 import { fetch } from './helpers.js';
 const BASE = __ENV.TARGET;
-const users = new SharedArray('users', () => JSON.parse(open('./users.json')));
+const loads = new Counter('shared_array_loads');
+const users = new SharedArray('users', () => { loads.add(1); return JSON.parse(open('./users.json')); });
 const seen = new Trend('vu_seen');
 export const options = { scenarios: { s: { executor: 'per-vu-iterations', vus: 6, iterations: 4 } } };
 export default function () {
@@ -495,6 +496,8 @@ export default function () {
         CHECK(agg(r.summary, "vu_seen", "count") == 24);
         CHECK(agg(r.summary, "vu_seen", "min") == 1);
         CHECK(agg(r.summary, "vu_seen", "max") == 6);
+        // SharedArray's callback: once per realm (two worker threads), not once per VU
+        if (rewrites()) CHECK(agg(r.summary, "shared_array_loads", "count") <= 3);
         auto v = run_runner({"validate", f});
         if (rewrites()) CHECK_THAT(v.out, Catch::Contains("sharing the script's module instances"));
         // a module with state of its own: each VU gets its instance, and says why

@@ -191,12 +191,18 @@ const exec = {
   test: { abort(reason) { lk.abort(reason === undefined ? 'test aborted' : String(reason)); } },
 };
 
-// k6/data's SharedArray: the callback's array, frozen (each VU holds its own copy).
+// k6/data's SharedArray: the callback runs once per realm (one per worker
+// thread for async VUs, so once per thread instead of once per VU); its
+// array is deeply frozen and shared, by name, as in k6.
+const sharedArrays = new Map();
 class SharedArray {
   constructor(name, fn) {
+    const key = String(name);
+    if (sharedArrays.has(key)) return sharedArrays.get(key);
     const a = fn();
     if (!Array.isArray(a)) throw new TypeError('SharedArray: the callback must return an array');
-    return Object.freeze(a);
+    sharedArrays.set(key, deepFreeze(a));
+    return a;
   }
 }
 
