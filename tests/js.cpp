@@ -516,14 +516,15 @@ export default function () {
         if (rewrites()) CHECK_THAT(v.out, Catch::Contains("foreach.js:3:31: a function that makes requests is passed as a value"));
     }
     SECTION("errors in rewritten code keep their line and stack") {
-        // (the column on a rewritten line moves by what was inserted, and the
-        // stack ends at the first await: async stacks are not captured)
+        // (columns are the original file's; the stack ends at the first
+        // await: async stacks are not captured)
         auto f = s.write("late.js", "export const options = { iterations: 1 };\nfunction step() {\n"
                                     "  http.get('/json'); throw new Error('after the request');\n}\nexport default function () { step(); }\n");
         auto r = run_runner({"run", f, "--target", server.url(), "-q"});
         CHECK(r.code == 0);
         CHECK(server.count("/json") == 1);
-        CHECK_THAT(r.err, Catch::Contains("late.js:3:") && Catch::Contains("Error: after the request") && Catch::Contains("step@"));
+        CHECK_THAT(r.err, Catch::Contains("late.js:3:28: Error: after the request") && Catch::Contains("step@") &&
+                              Catch::Contains("late.js:3:28\n"));
     }
 }
 

@@ -390,7 +390,14 @@ function analyse(path) {
   }
   edits.sort((a, b) => a[0] - b[0] || a[1] - b[1] || a[2] - b[2]);
   let code = '', from = 0;
-  for (const [off, , , text] of edits) { code += source.slice(from, off) + text; from = off; }
+  const inserted = [];  // [line, column in the original, length], in order: to report original columns
+  let line = 1;
+  for (const [off, , , text] of edits) {
+    code += source.slice(from, off) + text;
+    from = off;
+    while (line + 1 < lineStart.length && lineStart[line + 1] <= off) ++line;
+    inserted.push(line, off - lineStart[line], text.length);
+  }
   code += source.slice(from);
 
   const exports = new Map();
@@ -434,7 +441,7 @@ function analyse(path) {
     if (!(e instanceof NotShared)) throw e;
     notShared = notShared || e.message;
   }
-  const out = { exports, exportKinds, notShared, code, changed: edits.length > 0 };
+  const out = { exports, exportKinds, notShared, code, inserted, changed: edits.length > 0 };
   active.delete(path);
   done.set(path, out);
   return out;
@@ -449,13 +456,14 @@ return function transformProgram(main) {
     if (e instanceof Fallback) return { ok: false, reason: e.message };
     throw e;
   }
-  const sources = {};
+  const sources = {}, inserted = {};
   let notShared = null;
   for (const [path, m] of done) {
     sources[path] = m.code;
+    inserted[path] = m.inserted;
     notShared = notShared || m.notShared;
   }
-  return { ok: true, sources, shared: !notShared, notShared };
+  return { ok: true, sources, inserted, shared: !notShared, notShared };
 };
 })
 )JS";
@@ -497,6 +505,10 @@ inline bool transform_resolve(JSContext* cx, unsigned argc, JS::Value* vp) {
 inline void transform_program(JSContext* cx, program& prog) {
     prog.transformed = false;
     prog.shared_modules = false;
+    {
+        std::lock_guard lock(column_maps_mutex());
+        column_maps().erase(prog.main.string());
+    }
     if (const char* e = std::getenv("LOADKIT_JS_SYNC"); e && std::string_view(e) == "threads") {
         prog.transform_note = "LOADKIT_JS_SYNC=threads";
         return;
@@ -555,6 +567,27 @@ inline void transform_program(JSContext* cx, program& prog) {
         if (!JS_IdToValue(cx, id, &key) || !JS_GetPropertyById(cx, sources, id, &v)) return fail(take_exception(cx));
         prog.sources[to_utf8(cx, key)] = to_utf8(cx, v);
     }
+    // where text was inserted, to report the original columns (runtime.hpp)
+    if (!JS_GetProperty(cx, r, "inserted", &v) || !v.isObject()) return fail(take_exception(cx));
+    JS::RootedObject inserted(cx, &v.toObject());
+    std::map<std::string, column_map, std::less<>> maps;
+    for (auto& [path, code] : prog.sources) {
+        bool is_array = false;
+        std::uint32_t n = 0;
+        if (!JS_GetProperty(cx, inserted, path.c_str(), &v) || !v.isObject()) return fail("the transformer gave no insertions for " + path);
+        JS::RootedObject list(cx, &v.toObject());
+        if (!JS::IsArrayObject(cx, list, &is_array) || !is_array || !JS::GetArrayLength(cx, list, &n)) return fail(take_exception(cx));
+        auto& map = maps[path];
+        JS::RootedValue e(cx);
+        for (std::uint32_t i = 0; i + 2 < n; i += 3) {
+            std::uint32_t at[3];
+            for (std::uint32_t j = 0; j < 3; ++j) {
+                if (!JS_GetElement(cx, list, i + j, &e) || !e.isNumber()) return fail("the transformer's insertions are not numbers");
+                at[j] = static_cast<std::uint32_t>(e.toNumber());
+            }
+            map.lines[at[0]].push_back({at[1], at[2]});
+        }
+    }
     for (auto& [path, code] : prog.sources) {
         if (!prog.module(cx, path)) {
             std::string why = "the rewritten " + path + " does not compile: " + take_exception(cx);
@@ -562,6 +595,10 @@ inline void transform_program(JSContext* cx, program& prog) {
             prog.modules.clear();
             return fail(std::move(why));
         }
+    }
+    {
+        std::lock_guard lock(column_maps_mutex());
+        for (auto& [path, map] : maps) column_maps()[path] = std::move(map);
     }
     prog.transformed = true;
     prog.shared_modules = shared && !std::getenv("LOADKIT_JS_MODULE_PER_VU");
