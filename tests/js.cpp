@@ -514,6 +514,9 @@ export default function () {
         auto v = run_runner({"validate", f});
         CHECK_THAT(v.out, Catch::Contains("a thread each, because"));
         if (rewrites()) CHECK_THAT(v.out, Catch::Contains("foreach.js:3:31: a function that makes requests is passed as a value"));
+        // a request in a default parameter value cannot be awaited there
+        auto g = s.write("param.js", "function fetch(r = http.get('/json')) { return r; }\nexport default function () { fetch(); }\n");
+        if (rewrites()) CHECK_THAT(run_runner({"validate", g}).out, Catch::Contains("param.js:1:20: a request in a default parameter value"));
     }
     SECTION("errors in rewritten code keep their line and stack") {
         // (columns are the original file's; the stack ends at the first

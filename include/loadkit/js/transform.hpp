@@ -9,7 +9,9 @@
 // does becomes `async`, and each of its calls becomes `(await call(...))`.
 // The functions are found with SpiderMonkey's own parser (Reflect.parse) in
 // JavaScript below; the rewrite inserts text only, so lines stay where they
-// were (columns on a rewritten line shift by the inserted words).
+// were, and errors map columns back to the original (runtime.hpp's
+// column_map). The same pass decides whether the async VUs of a thread may
+// share the modules' instances (shareability, below).
 //
 // Awaiting is only the same program when every blocking function is called
 // directly. When one is used as a value (`urls.forEach(u => http.get(u))`,
@@ -291,11 +293,19 @@ function analyse(path) {
     if (role === 'exportDefault' && f.name === 'default') f.exportedDefault = true;
     fns.push(f);
     if (f.name) { if (!byName.has(f.name)) byName.set(f.name, []); byName.get(f.name).push(f); }
-    // params (their defaults) are skipped: an await cannot go there; a
-    // blocking call in them is left as it is (and blocks: k6's behaviour)
+    // Default parameter values are not rewritten (an await cannot go
+    // there): a blocking call in one keeps the script on threads (below).
+    const inParams = n => {
+      if (!n || typeof n.type !== 'string') return;
+      if (n.type === 'CallExpression') paramCalls.push(Object.assign({ node: n }, callee(n)));
+      for (const ch of children(n)) inParams(ch);
+    };
+    (node.defaults || []).forEach(inParams);
+    node.params.forEach(inParams);
     visit(node.body, node, f);
     return f;
   }
+  const paramCalls = [];
   function visit(n, parent, fn) {
     if (!n || typeof n.type !== 'string') return;
     switch (n.type) {
@@ -366,6 +376,8 @@ function analyse(path) {
   }
   for (const r of refs)
     if ((byName.get(r.name) || []).some(f => f.blocking)) throw new Fallback(where(path, r.node) + ': ' + r.name + '() makes requests and is used as a value');
+  for (const c of paramCalls)
+    if (blocks(c)) throw new Fallback(where(path, c.node) + ': a request in a default parameter value');
 
   // The edits: `async ` before each blocking function, `(await ` ... `)`
   // around each blocking call inside a function.
