@@ -1,11 +1,13 @@
 #pragma once
 // SpiderMonkey 102 under the JavaScript adapter.
 //
-// k6's API is synchronous (`http.get` returns the response), so a JavaScript
-// VU needs a stack of its own while it waits. Each VU gets a thread of its
-// own running a JSContext created as a child of the script's parent runtime
-// (which shares atoms and self-hosted code: about 550 KB per context instead
-// of 3 MB). The engine still owns the VU: its iteration is a coroutine on a
+// Most VUs are async (async.hpp: one realm per worker thread), synchronous
+// k6 scripts included once rewritten to await (transform.hpp). A script
+// that cannot be rewritten keeps k6's blocking API the direct way: a
+// JavaScript VU needs a stack of its own while it waits, so each VU gets a
+// thread of its own running a JSContext created as a child of the script's
+// parent runtime (which shares atoms and self-hosted code: about 550 KB per
+// context instead of 3 MB). The engine still owns the VU: its iteration is a coroutine on a
 // worker thread that hands the VU's turn to the JavaScript thread and serves
 // what that thread asks for (a request on the VU's own client, a sleep) on
 // the worker's event loop, so executors, metrics, timeouts and interrupts are
