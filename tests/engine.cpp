@@ -1135,7 +1135,16 @@ class fixed_delay_server {
 };
 }  // namespace
 
-TEST_CASE("accuracy: the reported median of a fixed-delay target is within 0.5 ms of the delay") {
+// The slack is loadkit's own time on the path (parsing, metrics): under
+// ASan at -O0 (the CI's second pass) that alone is about half a
+// millisecond, so the bound there is looser.
+#if defined(__SANITIZE_ADDRESS__)
+constexpr double median_slack_ms = 1.5;
+#else
+constexpr double median_slack_ms = 0.5;
+#endif
+
+TEST_CASE("accuracy: the reported median of a fixed-delay target is within 0.5 ms of the delay (1.5 ms under ASan)") {
     fixed_delay_server server(10ms);
     Getter::path = server.url();
     loadkit::options o;
@@ -1150,7 +1159,7 @@ TEST_CASE("accuracy: the reported median of a fixed-delay target is within 0.5 m
     CHECK(agg(r.summary, "http_reqs", "count") == 200);
     CHECK(agg(r.summary, "http_req_failed", "rate") == 0);
     CHECK(med >= 10.0);
-    CHECK(med <= 10.5);
+    CHECK(med <= 10.0 + median_slack_ms);
 }
 
 TEST_CASE("accuracy: 4 threads and 1 thread make exactly the same requests for per-vu-iterations") {
