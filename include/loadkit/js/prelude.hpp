@@ -218,7 +218,16 @@ for (const [k, v] of Object.entries({ http, check, group, sleep, console, crypto
                                        open: (path, mode) => lk.open(String(path), mode === 'b' ? 'b' : 't') }))
   hide(k, v);
 const callExec = (fn, data, vu, iteration, scenario) => fn(data, { vu, iteration, scenario });
-hide('__loadkit', { deepFreeze, Response, makeResponse, callExec, isAsync: (f) => Object.prototype.toString.call(f) === '[object AsyncFunction]', modules: {
+// A rewritten x.forEach(fn) whose fn makes requests (transform.hpp): fn is
+// async, so each call is awaited before the next, as the blocking calls ran.
+const awaitable = x => ({
+  async forEach(fn, thisArg) {
+    const calls = [];
+    x.forEach((...a) => { calls.push(a); });
+    for (const a of calls) await fn.apply(thisArg, a);
+  },
+});
+hide('__loadkit', { deepFreeze, Response, makeResponse, callExec, awaitable, isAsync: (f) => Object.prototype.toString.call(f) === '[object AsyncFunction]', modules: {
   'k6': { check, group, sleep, fail, default: { check, group, sleep, fail } },
   'k6/http': Object.assign({ default: http }, http),
   'k6/metrics': { Counter, Gauge, Rate, Trend, default: { Counter, Gauge, Rate, Trend } },

@@ -14,7 +14,8 @@
 // share the modules' instances (shareability, below).
 //
 // Awaiting is only the same program when every blocking function is called
-// directly. When one is used as a value (`urls.forEach(u => http.get(u))`,
+// directly, or given to `x.forEach(fn)` (rewritten to await each call in
+// turn). When one is used as a value otherwise (`urls.map(u => http.get(u))`,
 // `const f = get`), is a generator, or the rewritten code does not compile,
 // the script runs unchanged on threads (one per VU), and `loadkit validate`
 // says why. LOADKIT_JS_SYNC=threads keeps every script on threads.
@@ -281,6 +282,8 @@ function analyse(path) {
       if (k6Objects.has(o) && p === 'group') return { kind: 'group' };
       if (userNamespaces.has(o)) return { kind: 'export', blocking: !!userNamespaces.get(o).get(p) };
     }
+    // x.forEach(fn): awaited in turn when fn blocks (see the edits below)
+    if (e.type === 'MemberExpression' && !e.computed && e.property.name === 'forEach') return { kind: 'forEach', object: e.object };
     return { kind: 'other' };
   }
   function fnName(node, parent) {
@@ -340,7 +343,7 @@ function analyse(path) {
         if (fn) fn.calls.push(c);
         if (n.callee.type !== 'Identifier') visit(n.callee, n, fn);
         n.arguments.forEach((a, i) => {
-          if (c.kind === 'group' && i === 1) {
+          if ((c.kind === 'group' && i === 1) || (c.kind === 'forEach' && i === 0)) {
             if (isFn(a)) { c.inline = visitFn(a, n, fn, 'group'); return; }
             if (a.type === 'Identifier') { c.named = a.name; return; }
           }
@@ -359,7 +362,7 @@ function analyse(path) {
   // request, sleeps, or calls (or groups) a blocking function.
   const isBlockingName = name => blockingNames.has(name) || (byName.get(name) || []).some(f => f.blocking);
   const blocks = c => c.kind === 'prim' || (c.kind === 'name' && isBlockingName(c.name)) || (c.kind === 'export' && c.blocking) ||
-                      (c.kind === 'group' && ((c.inline && c.inline.blocking) || (c.named && isBlockingName(c.named))));
+                      ((c.kind === 'group' || c.kind === 'forEach') && ((c.inline && c.inline.blocking) || (c.named && isBlockingName(c.named))));
   for (let changed = true; changed;) {
     changed = false;
     for (const f of fns) {
@@ -399,6 +402,13 @@ function analyse(path) {
     const s = at(c.node.loc.start), e = at(c.node.loc.end);
     edits.push([s, 1, -(e - s), '(await ']);
     edits.push([e, 0, e - s, ')']);
+    if (c.kind === 'forEach') {
+      // x.forEach(fn) -> (await __loadkit.awaitable(x).forEach(fn)): the
+      // prelude's forEach calls fn for each of x's items in turn, awaiting each
+      const os = at(c.object.loc.start), oe = at(c.object.loc.end);
+      edits.push([os, 1, -(oe - os), '__loadkit.awaitable(']);
+      edits.push([oe, 0, oe - os, ')']);
+    }
   }
   edits.sort((a, b) => a[0] - b[0] || a[1] - b[1] || a[2] - b[2]);
   let code = '', from = 0;
