@@ -994,21 +994,19 @@ struct instance {
         for (auto& [name, value] : r.headers()) block.append(name).append(":").append(value).append("\n");
         auto& t = r.timings;
         JS::RootedValueArray<16> a(cx);
-        // body, url, error, name, headers, method, status text
-        std::string_view texts[] = {r.body, r.url, r.error, {}, block};
-        for (std::size_t i = 0; i < std::size(texts); ++i) {
-            JSString* str = i == 3 ? nullptr : new_string(cx, texts[i]);
-            if (!str && i != 3) return nullptr;
-            if (str) a[i + 2].setString(str);
-        }
-        if (r.name == r.url) a[5].set(a[3]);  // the name is the URL unless one was given
-        else if (JSString* str = new_string(cx, r.name)) a[5].setString(str);
-        else return nullptr;
-        JSString* method = realm->method.get(cx, r.method);
-        JSString* status_text = method ? realm->status_text.get(cx, r.status_text) : nullptr;
-        if (!status_text) return nullptr;
-        a[7].setString(method);
-        a[8].setString(status_text);
+        // a[2..8]: body, url, error, name, headers, method, status text. Each
+        // goes into the rooted `a` as soon as it is made: the next allocation
+        // may run a GC that moves it. The name is the URL unless one was
+        // given; the method and status text repeat (one string each).
+        auto put = [&](std::size_t i, JSString* str) {
+            if (!str) return false;
+            a[i].setString(str);
+            return true;
+        };
+        if (!put(2, new_string(cx, r.body)) || !put(3, new_string(cx, r.url)) || !put(4, new_string(cx, r.error)) ||
+            !(r.name == r.url ? (a[5].set(a[3]), true) : put(5, new_string(cx, r.name))) || !put(6, new_string(cx, block)) ||
+            !put(7, realm->method.get(cx, r.method)) || !put(8, realm->status_text.get(cx, r.status_text)))
+            return nullptr;
         a[0].setInt32(r.status);
         a[1].setInt32(static_cast<int>(r.error_code));
         double ms[] = {timings::ms(t.blocked), timings::ms(t.connecting), timings::ms(t.tls_handshaking), timings::ms(t.sending),
