@@ -318,6 +318,16 @@ inline bool throw_error(JSContext* cx, const std::string& message) {
     return false;
 }
 
+// The path of one of the script's own modules that `spec` names from a
+// module in `base_dir` (./x.js, ../x.js, /x.js), or nothing: k6/* and
+// anything else are not files. The loader and the rewrite (transform.hpp)
+// both name modules this way, so they agree on which file is which.
+inline std::optional<std::string> user_module_path(const std::filesystem::path& base_dir, std::string_view spec) {
+    if (!(spec.starts_with("./") || spec.starts_with("../") || spec.starts_with("/"))) return std::nullopt;
+    auto path = spec.starts_with("/") ? std::filesystem::path(spec) : (base_dir / spec);
+    return path.lexically_normal().string();
+}
+
 // --- the script, shared by all threads ----------------------------------
 
 // Compiled once: every module of the script (the user's files and the k6/*
@@ -816,12 +826,9 @@ struct instance {
         std::string spec = to_utf8(cx, spec_s);
         for (auto& [name, names] : builtin_modules())
             if (spec == name) return self.load_module(spec);
-        if (spec.starts_with("./") || spec.starts_with("../") || spec.starts_with("/")) {
-            std::filesystem::path base = self.prog.dir;
-            if (referrer.isString()) base = std::filesystem::path(to_utf8(cx, referrer.toString())).parent_path();
-            auto path = spec.starts_with("/") ? std::filesystem::path(spec) : (base / spec);
-            return self.load_module(path.lexically_normal().string());
-        }
+        std::filesystem::path base = self.prog.dir;
+        if (referrer.isString()) base = std::filesystem::path(to_utf8(cx, referrer.toString())).parent_path();
+        if (auto path = user_module_path(base, spec)) return self.load_module(*path);
         throw_error(cx, "cannot import '" + spec +
                             "': loadkit imports k6/* modules and the script's own files (a path starting with ./ or ../), and never downloads anything");
         return nullptr;

@@ -509,12 +509,10 @@ inline bool transform_read(JSContext* cx, unsigned argc, JS::Value* vp) {
 // as the module hook finds it, or null (k6/* and anything else).
 inline bool transform_resolve(JSContext* cx, unsigned argc, JS::Value* vp) {
     auto args = JS::CallArgsFromVp(argc, vp);
-    std::string spec = to_utf8(cx, args.get(1));
     args.rval().setNull();
-    if (!(spec.starts_with("./") || spec.starts_with("../") || spec.starts_with("/"))) return true;
-    auto base = std::filesystem::path(to_utf8(cx, args.get(0))).parent_path();
-    auto path = spec.starts_with("/") ? std::filesystem::path(spec) : (base / spec);
-    JSString* s = new_string(cx, path.lexically_normal().string());
+    auto path = user_module_path(std::filesystem::path(to_utf8(cx, args.get(0))).parent_path(), to_utf8(cx, args.get(1)));
+    if (!path) return true;
+    JSString* s = new_string(cx, *path);
     if (!s) return false;
     args.rval().setString(s);
     return true;
