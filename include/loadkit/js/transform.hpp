@@ -65,7 +65,8 @@ function children(n) {
 // only declarations), and no function may change module state (no
 // assignment to a module binding or into an object it holds) or hand a
 // module-level object to code that could (only http.* and JSON.stringify
-// take them). Returns null when shareable, else why not.
+// take them). Returns the kinds of the module's exports (for importers), or
+// throws NotShared saying why not.
 class NotShared extends Error {}
 function shareability(ast, path, importKinds) {
   const kinds = new Map(importKinds);   // top-level binding -> primitive | function | metric | frozen | mutable | module
@@ -223,7 +224,7 @@ function shareability(ast, path, importKinds) {
   return exportKinds;
 }
 
-const done = new Map();        // path -> {exports: Map(name -> blocking), code}
+const done = new Map();        // path -> {exports: Map(name -> blocking), exportKinds, notShared, code, inserted}
 const active = new Set();
 
 function analyse(path) {
@@ -242,14 +243,18 @@ function analyse(path) {
   const groupNames = new Set(['group']);
   const k6Objects = new Set();               // k6.sleep(...), k6.group(...)
   const userNamespaces = new Map();          // lib.login(...) -> the module's exports
+  const importKinds = new Map();             // for sharing: what each imported name holds
+  let notShared = null;                      // why a module this one imports cannot be shared
   for (const st of ast.body) {
     if (st.type !== 'ImportDeclaration') continue;
     const from = st.moduleRequest.source.value;
     const user = host.resolve(path, from);
     const dep = user ? analyse(user) : null;
+    if (dep && dep.notShared) notShared = dep.notShared;
     for (const sp of st.specifiers) {
       const local = sp.name.name;
       const imported = sp.type === 'ImportNamespaceSpecifier' ? '*' : sp.id.name;
+      importKinds.set(local, !dep ? 'module' : imported === '*' ? 'frozen' : (dep.exportKinds && dep.exportKinds.get(imported)) || 'mutable');
       if (dep) {
         if (imported === '*') userNamespaces.set(local, dep.exports);
         else if (dep.exports.get(imported)) blockingNames.add(local);
@@ -265,7 +270,7 @@ function analyse(path) {
   }
 
   // Every function, its binding name, and the calls made directly in it.
-  const fns = [];            // {node, name, calls: [], parent, blocking}
+  const fns = [];            // {node, name, role, calls: [], blocking}
   const byName = new Map();  // name -> [fn]
   const calls = [];          // every call: {node, fn, kind, arg}
   const refs = [];           // identifiers used as values: {name, node}
@@ -291,9 +296,8 @@ function analyse(path) {
     if (parent && parent.type === 'VariableDeclarator' && parent.id.type === 'Identifier') return parent.id.name;
     return null;
   }
-  function visitFn(node, parent, outer, role) {
-    const f = { node, name: fnName(node, parent), parent: outer, blocking: false, role, calls: [] };
-    if (role === 'exportDefault' && f.name === 'default') f.exportedDefault = true;
+  function visitFn(node, parent, role) {
+    const f = { node, name: fnName(node, parent), blocking: false, role, calls: [] };
     fns.push(f);
     if (f.name) { if (!byName.has(f.name)) byName.set(f.name, []); byName.get(f.name).push(f); }
     // Default parameter values are not rewritten (an await cannot go
@@ -313,7 +317,7 @@ function analyse(path) {
     if (!n || typeof n.type !== 'string') return;
     switch (n.type) {
       case 'FunctionDeclaration': case 'FunctionExpression': case 'ArrowFunctionExpression':
-        visitFn(n, parent, fn, parent && parent.type === 'ExportDeclaration' ? 'exportDefault' : parent && parent.type === 'VariableDeclarator' ? 'bound' : 'value');
+        visitFn(n, parent, parent && parent.type === 'ExportDeclaration' ? 'exportDefault' : parent && parent.type === 'VariableDeclarator' ? 'bound' : 'value');
         return;
       case 'ImportDeclaration': return;
       case 'ExportDeclaration':
@@ -344,7 +348,7 @@ function analyse(path) {
         if (n.callee.type !== 'Identifier') visit(n.callee, n, fn);
         n.arguments.forEach((a, i) => {
           if ((c.kind === 'group' && i === 1) || (c.kind === 'forEach' && i === 0)) {
-            if (isFn(a)) { c.inline = visitFn(a, n, fn, 'group'); return; }
+            if (isFn(a)) { c.inline = visitFn(a, n, 'group'); return; }
             if (a.type === 'Identifier') { c.named = a.name; return; }
           }
           visit(a, n, fn);
@@ -441,29 +445,14 @@ function analyse(path) {
     }
   }
   // sharing: on the original tree (the rewrite only adds async and await)
-  const importKinds = new Map();
-  for (const st of ast.body) {
-    if (st.type !== 'ImportDeclaration') continue;
-    const target = host.resolve(path, st.moduleRequest.source.value);
-    const dep = target ? done.get(target) : null;
-    for (const sp of st.specifiers) {
-      const imported = sp.type === 'ImportNamespaceSpecifier' ? '*' : sp.id.name;
-      importKinds.set(sp.name.name, !dep ? 'module' : imported === '*' ? 'frozen' : (dep.exportKinds && dep.exportKinds.get(imported)) || 'mutable');
-    }
-  }
-  let exportKinds = null, notShared = null;
-  for (const st of ast.body) {
-    if (st.type !== 'ImportDeclaration') continue;
-    const target = host.resolve(path, st.moduleRequest.source.value);
-    if (target && done.get(target).notShared) notShared = done.get(target).notShared;
-  }
+  let exportKinds = null;
   try {
     exportKinds = shareability(ast, path, importKinds);
   } catch (e) {
     if (!(e instanceof NotShared)) throw e;
     notShared = notShared || e.message;
   }
-  const out = { exports, exportKinds, notShared, code, inserted, changed: edits.length > 0 };
+  const out = { exports, exportKinds, notShared, code, inserted };
   active.delete(path);
   done.set(path, out);
   return out;
