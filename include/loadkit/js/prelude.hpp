@@ -250,6 +250,15 @@ inline std::string builtin_module_source(std::string_view specifier, const std::
 }
 
 // The exported names of each built-in module (the prelude's __loadkit.modules).
+inline const std::vector<std::pair<std::string_view, std::vector<std::string>>>& builtin_modules();
+
+// The exported names of the k6/* module `specifier`, or null when it is not one.
+inline const std::vector<std::string>* builtin_module(std::string_view specifier) {
+    for (auto& [name, names] : builtin_modules())
+        if (specifier == name) return &names;
+    return nullptr;
+}
+
 inline const std::vector<std::pair<std::string_view, std::vector<std::string>>>& builtin_modules() {
     static const std::vector<std::pair<std::string_view, std::vector<std::string>>> m{
         {"k6", {"check", "group", "sleep", "fail", "default"}},

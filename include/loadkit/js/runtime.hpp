@@ -364,11 +364,10 @@ struct program {
         if (auto it = modules.find(key); it != modules.end()) return it->second.get();
         std::string source;
         bool builtin = false;
-        for (auto& [name, names] : builtin_modules())
-            if (key == name) {
-                source = builtin_module_source(name, names);
-                builtin = true;
-            }
+        if (auto* names = builtin_module(key)) {
+            source = builtin_module_source(key, *names);
+            builtin = true;
+        }
         if (auto it = sources.find(key); !builtin && it != sources.end()) {
             source = it->second;
         } else if (!builtin) {
@@ -800,9 +799,7 @@ struct instance {
         // One instance per realm of k6/* (re-exports of the prelude); of the
         // user's modules when the program lets VUs share them.
         std::string shared_key;
-        bool builtin = false;
-        for (auto& [name, names] : builtin_modules()) builtin = builtin || key == name;
-        if (builtin) shared_key = key;
+        if (builtin_module(key)) shared_key = key;
         else if (prog.shared_modules && realm->async_mode)
             shared_key = std::to_string(reinterpret_cast<std::uintptr_t>(vu() ? vu()->env : nullptr)) + "|" + key;
         if (!shared_key.empty())
@@ -824,8 +821,7 @@ struct instance {
         JS::RootedString spec_s(cx, JS::GetModuleRequestSpecifier(cx, request));
         if (!spec_s) return nullptr;
         std::string spec = to_utf8(cx, spec_s);
-        for (auto& [name, names] : builtin_modules())
-            if (spec == name) return self.load_module(spec);
+        if (builtin_module(spec)) return self.load_module(spec);
         std::filesystem::path base = self.prog.dir;
         if (referrer.isString()) base = std::filesystem::path(to_utf8(cx, referrer.toString())).parent_path();
         if (auto path = user_module_path(base, spec)) return self.load_module(*path);
