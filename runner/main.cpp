@@ -339,6 +339,11 @@ int run(const run_flags& f, phase what = phase::run) {
     } catch (const loadkit::config_error& e) {
         return fail(loadkit::exit_code::invalid_config, plan.file + ": " + e.what());
     }
+    // From here on a signal must not kill the process (exit 130) and lose
+    // the verdict: while outputs are written and the Prometheus endpoint
+    // lingers, Ctrl-C only ends the wait.
+    loadkit::detail::signal_scope after_run_signals(true);
+    const int signals_before = loadkit::detail::signal_counter::count.load();
     int code = r.exit_code();
     if (what == phase::setup && code == 0) {
         if (!write_output(f.setup_out, test.script->setup_data_json() + "\n")) return fail(output_error, "setup: cannot write " + f.setup_out);
@@ -365,7 +370,15 @@ int run(const run_flags& f, phase what = phase::run) {
         // has scraped them: at most two scrape intervals, a minute at most,
         // and not at all when nothing ever scraped
         prometheus->update(*r.metrics);
-        if (prometheus->scrapes() > 0) prometheus->linger(std::chrono::seconds(60));
+        if (prometheus->scrapes() > 0) {
+            auto bound = prometheus->linger_bound(std::chrono::seconds(60));
+            if (bound.count() > 0 && !f.quiet)
+                std::cerr << "loadkit: waiting up to " << loadkit::detail::format_duration(bound) << " for Prometheus to scrape the final values from "
+                          << prometheus->url() << " (Ctrl-C stops waiting; the exit code stays " << code << ")" << std::endl;
+            prometheus->linger(std::chrono::seconds(60), [&] {
+                return loadkit::detail::signal_counter::count.load() != signals_before;
+            });
+        }
     }
     return code;
 }

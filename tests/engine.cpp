@@ -546,6 +546,37 @@ TEST_CASE("executors: ramping-vus follows its stages") {
 }
 
 namespace {
+// One GET and a fixed sleep per iteration.
+struct Paced : loadkit::Scenario<Paced> {
+    static inline loadkit::nanoseconds pause = 500ms;
+    struct User : loadkit::VU<Paced> {
+        loadkit::task<> iteration() {
+            co_await http.get("/");
+            co_await sleep(pause);
+        }
+    };
+};
+}  // namespace
+
+// Issue 13 (numbers 5): ramping-vus ramped down one VU step early. k6 v0.48.0
+// on `stages: 5s->5, 10s->5, 5s->0` (startVUs 1) with an iteration of
+// http.get + sleep(1): 79 iterations, 20.0 s (4 runs out of 4; loadkit made
+// 74 in 19.1 s). The same shape at half the time (2.5s->5, 5s->5, 2.5s->0,
+// sleep 0.5 s): k6 v0.48.0 makes 79 too (2 runs), as does its step arithmetic:
+// 20 + 18 + 16 + 14 + 11 iterations for VUs 1..5.
+TEST_CASE("executors: ramping-vus makes k6's iteration count (79), ramping down on k6's steps") {
+    loadkit::target_server server;
+    Paced::pause = 500ms;
+    loadkit::test<Paced> t(quiet(server, 2));
+    t.scenario("ramp", loadkit::ramping_vus{.start_vus = 1, .stages = {{2500ms, 5}, {5s, 5}, {2500ms, 0}}});
+    auto r = t.run();
+    CHECK(agg(r.summary, "iterations", "count") == 79);
+    CHECK(agg(r.summary, "iterations_interrupted", "count") == 0);
+    CHECK(agg(r.summary, "vus", "max") == 5);
+    CHECK(r.summary["duration_secs"].get<double>() >= 9.99);  // the last VU's last iteration ends after 10 s, as k6's
+}
+
+namespace {
 // One GET per iteration, to a path set per test.
 struct Getter : loadkit::Scenario<Getter> {
     static inline std::string path = "/";
@@ -651,6 +682,32 @@ TEST_CASE("open model: the schedule is exact (unit)") {
     CHECK(r.arrival_offset(50) == -1);
     // a quarter of the second stage: 10t + 5t^2 = 10 at t = 0.732 s (with t the time into the stage)
     CHECK(std::abs(r.arrival_offset(20) - 1'732'050'807) < 100);
+}
+
+// Issue 13 (runs 2): rate 5,000,000/s for 2 s took 18.8 s, every dropped
+// iteration walked one by one. Dropped ones are now counted in bulk: the run
+// keeps to its duration, and every scheduled iteration is either started or
+// dropped, exactly.
+TEST_CASE("open model: an arrival rate far beyond what can start keeps to the duration and counts every drop") {
+    loadkit::target_server server;
+    Getter::path = "/";
+    for (int threads : {1, 2}) {
+        INFO("threads " << threads);
+        loadkit::test<Getter> t(quiet(server, threads));
+        t.scenario("flood", loadkit::constant_arrival_rate{.rate = 20'000'000, .time_unit = 1s, .duration = 1s,
+                                                           .pre_allocated_vus = 4, .max_vus = 4, .graceful_stop = 1s});
+        auto r = t.run();
+        auto count = [&](std::string_view m) {
+            auto* a = loadkit::find_metric(r.summary, m);
+            return a ? (*a)["count"].get<double>() : 0.0;
+        };
+        double started = count("iterations") + count("iterations_interrupted");
+        auto* dropped = loadkit::find_metric(r.summary, "dropped_iterations");
+        REQUIRE(dropped);
+        CHECK(started + (*dropped)["count"].get<double>() == 20'000'000);
+        // 1 s and gracefulStop; one by one, 20 million drops took about 40 s
+        CHECK(r.summary["duration_secs"].get<double>() < 6);
+    }
 }
 
 TEST_CASE("executors: gracefulStop cuts an iteration that runs too long, on_stop still runs") {
@@ -916,6 +973,41 @@ TEST_CASE("metrics: custom metrics, groups, request and scenario tags, sub-metri
     CHECK(r.thresholds_passed);
 }
 
+namespace {
+// A new URL (and so a new request name) for every request.
+struct UniqueUrls : loadkit::Scenario<UniqueUrls> {
+    static inline std::atomic<std::uint64_t> next{0};
+    struct User : loadkit::VU<UniqueUrls> {
+        loadkit::task<> iteration() { co_await http.get("/?r=" + std::to_string(next++)); }
+    };
+};
+}  // namespace
+
+// Issue 13 (runs 8): the 10,000-name cap was per thread, so --threads
+// multiplied it (20,000 rows on 2 threads), and nothing said so.
+TEST_CASE("metrics: at most 10,000 request names over the whole run whatever the threads, the rest in (other)") {
+    loadkit::target_server server;
+    UniqueUrls::next = 0;
+    auto warnings = loadkit::detail::logger::instance().count(loadkit::log_level::warn);
+    loadkit::test<UniqueUrls> t(quiet(server, 4));
+    t.scenario("s", loadkit::per_vu_iterations{.vus = 8, .iterations = 2000});
+    auto r = t.run();
+    std::set<std::string> names;
+    std::uint64_t reqs = 0, other = 0;
+    for (auto& [k, row] : r.metrics->http) {
+        names.insert(k.name);
+        reqs += row.reqs;
+        if (k.name == "(other)") other += row.reqs;
+    }
+    CHECK(reqs == 16000);  // nothing lost: folded, not dropped
+    CHECK(names.count("(other)") == 1);
+    // every string of the run counts (names, methods, the tag-less ""): so fewer than 10,000 URLs
+    CHECK(names.size() <= loadkit::detail::name_budget::limit);
+    CHECK(names.size() > loadkit::detail::name_budget::limit - 10);
+    CHECK(other == 16000 - (names.size() - 1));
+    CHECK(loadkit::detail::logger::instance().count(loadkit::log_level::warn) == warnings + 1);  // said once
+}
+
 TEST_CASE("thresholds: a failed threshold fails the run with exit code 99, the summary says which") {
     loadkit::target_server server;
     Getter::path = "/delay/5";
@@ -965,6 +1057,46 @@ TEST_CASE("thresholds: abortOnFail stops the run early (after delayAbortEval), t
     CHECK(r.aborted->find("http_req_failed: rate<0.5") != std::string::npos);
     CHECK(r.summary["thresholds"][0]["ok"] == false);
     CHECK(r.summary["thresholds"][0]["abort_on_fail"] == true);
+}
+
+namespace {
+// A failed request, then a long wait: an iteration that is in flight when a
+// threshold on the failure aborts the run.
+struct FailThenWait : loadkit::Scenario<FailThenWait> {
+    static inline std::atomic<int> teardowns{0};
+    static loadkit::task<> teardown(loadkit::client& http, const std::monostate&) {
+        ++teardowns;
+        co_await http.get("/");
+    }
+    struct User : loadkit::VU<FailThenWait> {
+        loadkit::task<> iteration() {
+            co_await http.get("/status/500");
+            co_await sleep(5s);
+        }
+    };
+};
+}  // namespace
+
+// Issue 13 (numbers 6): abortOnFail let the iterations in flight run to their
+// end (the run ended at 4.6 s). k6 v0.48.0 (vus 2, duration 10s,
+// http_req_failed rate<0.5 abortOnFail, an iteration of a GET /status/500 and
+// sleep(5)): ends at 2.0 s (its first evaluation), 0 complete and 2
+// interrupted iterations, exit 99.
+TEST_CASE("thresholds: abortOnFail interrupts the iterations in flight at once, as k6, teardown runs, exit 99") {
+    loadkit::target_server server;
+    FailThenWait::teardowns = 0;
+    auto o = quiet(server, 2);  // thresholds are evaluated every 2 s, as k6
+    o.thresholds = {{"http_req_failed", {{"rate<0.5", true}}}};
+    loadkit::test<FailThenWait> t(o);
+    t.scenario("s", loadkit::constant_vus{.vus = 2, .duration = 10s});
+    auto r = t.run();
+    CHECK(r.code == loadkit::exit_code::thresholds_failed);
+    REQUIRE(r.aborted);
+    CHECK(agg(r.summary, "iterations_interrupted", "count") == 2);
+    auto* done = loadkit::find_metric(r.summary, "iterations");
+    CHECK((!done || (*done)["count"].get<double>() == 0));  // none completed
+    CHECK(r.summary["duration_secs"].get<double>() < 5);  // not after the 5 s wait of the iterations in flight
+    CHECK(FailThenWait::teardowns == 1);
 }
 
 TEST_CASE("thresholds: malformed ones are errors before any request, naming the metric and the expression") {
@@ -1062,6 +1194,46 @@ TEST_CASE("signals: SIGINT stops gracefully (on_stop, teardown, summary, exit 10
         std::ifstream f(file);
         CHECK(nlohmann::json::parse(f)["aborted"] == "interrupted by SIGTERM");
     }
+    std::remove(file.c_str());
+}
+
+namespace {
+// A teardown that waits on a request that never answers.
+struct HangingTeardown : loadkit::Scenario<HangingTeardown> {
+    static inline std::atomic<bool> in_teardown{false};
+    static loadkit::task<> teardown(loadkit::client& http, const std::monostate&) {
+        in_teardown = true;
+        co_await http.get("/hang");
+    }
+    struct User : loadkit::VU<HangingTeardown> {
+        loadkit::task<> iteration() { co_await http.get("/"); }
+    };
+};
+}  // namespace
+
+// Issue 13 (runs 9): SIGINT during teardown exited 0 with aborted: null.
+TEST_CASE("signals: SIGINT during teardown cuts it, and the run is aborted (exit 105, the reason in the summary)") {
+    loadkit::target_server server;
+    HangingTeardown::in_teardown = false;
+    auto file = std::string("/tmp/loadkit-teardown-signal-") + std::to_string(::getpid()) + ".json";
+    auto o = quiet(server, 2);
+    o.summary_export = file;
+    loadkit::test<HangingTeardown> t(o);
+    t.scenario("s", loadkit::per_vu_iterations{.vus = 1, .iterations = 3});
+    std::thread killer([] {
+        for (int i = 0; i < 1000 && !HangingTeardown::in_teardown; ++i) std::this_thread::sleep_for(10ms);
+        std::this_thread::sleep_for(100ms);
+        ::kill(::getpid(), SIGINT);
+    });
+    auto r = t.run();
+    killer.join();
+    CHECK(r.code == loadkit::exit_code::external_abort);
+    REQUIRE(r.aborted);
+    CHECK(*r.aborted == "interrupted by SIGINT during teardown");
+    CHECK(agg(r.summary, "iterations", "count") == 3);  // the run itself was complete
+    std::ifstream f(file);
+    CHECK(nlohmann::json::parse(f)["aborted"] == "interrupted by SIGINT during teardown");
+    f.close();
     std::remove(file.c_str());
 }
 

@@ -829,3 +829,44 @@ TEST_CASE("prometheus: a real Prometheus scrapes a real run and agrees with the 
                     std::chrono::duration<double>(std::chrono::steady_clock::now() - t_begin).count());
     CHECK(std::chrono::steady_clock::now() - t_begin < 40s);
 }
+
+#ifdef LOADKIT_RUNNER_PATH
+// Issue 13 (runs 9): Ctrl-C while the endpoint lingered for a last scrape
+// killed the runner (exit 130) and lost the run's verdict, and nothing said
+// why the runner had not ended.
+TEST_CASE("prometheus: the runner says it waits for a last scrape, and Ctrl-C then keeps the run's exit code (0 or 99)") {
+    loadkit::target_server server;
+    test_support::scratch dir;
+    for (bool failing : {false, true}) {
+        INFO((failing ? "a failed threshold" : "a passing run"));
+        auto port = test_support::free_port();
+        auto test = dir.write(failing ? "failing.yaml" : "passing.yaml",
+                              "target: " + server.url() + "\n" + (failing ? "thresholds:\n  http_reqs: ['count<0']\n" : "") +
+                                  "scenarios:\n  s:\n    executor: constant-vus\n    vus: 1\n    duration: 1s\n"
+                                  "    flow:\n      - request: { name: items, url: /items }\n");
+        auto name = std::string(failing ? "failing" : "passing");
+        auto run = test_support::start_runner({"run", test, "--out", "prometheus=127.0.0.1:" + std::to_string(port)}, dir, name);
+        // one scrape during the run: the endpoint then lingers for the final values
+        bool scraped = false;
+        for (int i = 0; i < 400 && !scraped && run->running(); ++i) {
+            try {
+                scraped = fetch(port, "/metrics").status == 200;
+            } catch (const std::exception&) {
+                std::this_thread::sleep_for(25ms);
+            }
+        }
+        REQUIRE(scraped);
+        auto err = [&] { return test_support::read_text(dir.dir / (name + ".err")); };
+        bool waiting = false;
+        for (int i = 0; i < 600 && !waiting && run->running(); ++i) {
+            waiting = err().find("waiting up to") != std::string::npos;
+            if (!waiting) std::this_thread::sleep_for(50ms);
+        }
+        INFO(err());
+        REQUIRE(waiting);
+        CHECK(err().find("for Prometheus to scrape the final values") != std::string::npos);
+        ::kill(run->pid, SIGINT);
+        CHECK(run->wait(20s) == (failing ? 99 : 0));
+    }
+}
+#endif

@@ -8,6 +8,7 @@
 #include <random>
 #include <set>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <loadkit/exec/executors.hpp>
@@ -15,6 +16,7 @@
 #include <loadkit/http/parser.hpp>
 #include <loadkit/http/url.hpp>
 #include <loadkit/metrics/histogram.hpp>
+#include <loadkit/metrics/shard.hpp>
 #include <loadkit/report/summary.hpp>
 #include <loadkit/task.hpp>
 
@@ -306,8 +308,9 @@ TEST_CASE("schedule: ramping-vus activates VU i while the target is above i") {
     CHECK(std::abs(d.at - sec(5)) < 1'000'000);
     d = s.next(4, 0, sec(6));
     REQUIRE(d.kind == decision::iterate);
-    // it is deactivated when the ramp-down passes below 5 (t=25s), plus gracefulRampDown
-    CHECK(std::abs(d.deadline - sec(27)) < 1'000'000);
+    // k6 steps the ramp-down rounding up: the count drops to 4 when the line
+    // reaches 4 (t=26s), not as soon as it is below 5; plus gracefulRampDown
+    CHECK(d.deadline == sec(28));
     // after that it never comes back: it retires
     CHECK(s.next(4, 3, sec(26)).kind == decision::stop);
     // VU 0 is active through the hold and until the very end
@@ -315,6 +318,126 @@ TEST_CASE("schedule: ramping-vus activates VU i while the target is above i") {
     CHECK(loadkit::detail::schedule::max_vus(r) == 10);
     // a VU above the maximum never runs
     CHECK(s.next(10, 0, sec(1)).kind == decision::stop);
+}
+
+// Issue 13 (numbers 5): stages 5s->5, 10s->5, 5s->0 (startVUs 1) with a 1 s
+// iteration made 74 iterations in 19.1 s; k6 v0.48.0 makes 79 in 20.0 s. Its
+// steps (lib/executor/ramping_vus.go): up, the count reaches c at
+// end - D*(b-c)/(b-a); down, it drops below c at end - D*(c-1-b)/(a-b).
+TEST_CASE("schedule: ramping-vus steps up and down at k6's times, to the nanosecond") {
+    using loadkit::detail::decision;
+    auto sec = [](double x) { return static_cast<std::int64_t>(x * 1e9); };
+    loadkit::ramping_vus r{.start_vus = 1, .stages = {{5s, 5}, {10s, 5}, {5s, 0}}, .graceful_ramp_down = 30s};
+    loadkit::detail::schedule s(r, 0);
+    // VU i starts at: 0, 1.25, 2.5, 3.75, 5 s (the line 1 -> 5 over 5 s, rounded down)
+    const double on[] = {0, 1.25, 2.5, 3.75, 5};
+    // and stops at 20, 19, 18, 17, 16 s (the line 5 -> 0 over 15..20 s, rounded up)
+    const double off[] = {20, 19, 18, 17, 16};
+    for (std::uint64_t i = 0; i < 5; ++i) {
+        INFO("VU " << i);
+        if (on[i] > 0) {
+            auto d = s.next(i, 0, sec(on[i]) - 1);
+            REQUIRE(d.kind == decision::wait);
+            CHECK(d.at == sec(on[i]));
+        }
+        CHECK(s.next(i, 0, sec(on[i])).kind == decision::iterate);
+        auto d = s.next(i, 0, sec(off[i]) - 1);
+        REQUIRE(d.kind == decision::iterate);  // one nanosecond before its stop it still starts iterations
+        // an iteration in flight when the VU is ramped down gets gracefulRampDown,
+        // within the scenario's end plus gracefulStop (30 s)
+        CHECK(d.deadline == std::min(sec(off[i]) + sec(30), sec(20) + sec(30)));
+        if (off[i] < 20) CHECK(s.next(i, 0, sec(off[i])).kind == decision::stop);
+    }
+    // what the 1 s iteration makes: k6 v0.48.0's 79 (20 + 18 + 16 + 14 + 11)
+    std::int64_t total = 0;
+    for (std::uint64_t i = 0; i < 5; ++i) {
+        std::int64_t t = 0;
+        for (;;) {
+            auto d = s.next(i, 0, t);
+            if (d.kind == decision::stop) break;
+            if (d.kind == decision::wait) { t = d.at; continue; }
+            ++total;
+            t += sec(1.001);
+        }
+    }
+    CHECK(total == 79);
+}
+
+TEST_CASE("schedule: ramping-vus gracefulRampDown, a VU brought back within it, zero-length stages, uneven steps") {
+    using loadkit::detail::decision;
+    auto sec = [](double x) { return static_cast<std::int64_t>(x * 1e9); };
+    // 3 -> 1 over 2 s (VU 2 stops at 1 s, VU 1 at 2 s), hold, 1 -> 3 over 2 s
+    // (VU 1 back at 5 s, VU 2 at 6 s), then down to 0 at once at 10 s
+    loadkit::ramping_vus r{.start_vus = 3, .stages = {{2s, 1}, {2s, 1}, {2s, 3}, {4s, 3}, {0s, 0}}, .graceful_ramp_down = 4s,
+                           .graceful_stop = 1s};
+    loadkit::detail::schedule s(r, 0);
+    // VU 2 stops at 1 s and comes back at 6 s: more than 4 s later, so it is cut at 5 s
+    CHECK(s.next(2, 0, sec(0.5)).deadline == sec(5));
+    // VU 1 stops at 2 s and comes back at 5 s, within its 4 s: an iteration in
+    // flight goes on, until the next ramp-down (10 s, the end: gracefulStop)
+    CHECK(s.next(1, 0, sec(1.5)).deadline == sec(11));
+    CHECK(s.next(1, 0, sec(3)).kind == decision::wait);
+    CHECK(s.next(1, 0, sec(3)).at == sec(5));
+    CHECK(s.next(2, 0, sec(3)).at == sec(6));
+    // gracefulRampDown 0: cut at the step itself
+    loadkit::ramping_vus z{.start_vus = 0, .stages = {{3s, 3}, {3s, 0}}, .graceful_ramp_down = 0s};
+    loadkit::detail::schedule sz(z, 0);
+    // up: 1 s, 2 s, 3 s; down from 3 over 3..6 s: VU 2 at 4 s, VU 1 at 5 s, VU 0 at 6 s
+    CHECK(sz.next(0, 0, 0).at == sec(1));
+    CHECK(sz.next(2, 0, sec(3)).deadline == sec(4));
+    CHECK(sz.next(1, 0, sec(3)).deadline == sec(5));
+    CHECK(sz.next(0, 0, sec(3)).deadline == sec(6));
+    // uneven: 0 -> 3 over 1 s steps at 1/3 s and 2/3 s, in integer nanoseconds as k6
+    loadkit::ramping_vus u{.start_vus = 0, .stages = {{1s, 3}}};
+    loadkit::detail::schedule su(u, 0);
+    CHECK(su.next(0, 0, 0).at == 1'000'000'000 - 666'666'666);
+    CHECK(su.next(1, 0, 0).at == 1'000'000'000 - 333'333'333);
+    CHECK(su.next(2, 0, 0).at == 1'000'000'000);
+}
+
+// Issue 13 (runs 2): rate 5,000,000/s for 2 s took 18.8 s (each dropped
+// iteration walked one by one), rate 1e300 passed and never ended.
+TEST_CASE("schedule: absurd arrival rates are refused, and the due iterations are counted, not walked") {
+    using S = loadkit::detail::schedule;
+    using loadkit::constant_arrival_rate;
+    using loadkit::ramping_arrival_rate;
+    auto refused = [](const loadkit::executor& e, std::string_view key) {
+        try {
+            S::validate("flood", e);
+        } catch (const loadkit::config_error& x) {
+            CHECK(std::string(x.what()).find("flood") != std::string::npos);
+            CHECK(x.key == key);
+            return true;
+        }
+        return false;
+    };
+    CHECK(refused(constant_arrival_rate{.rate = 1e300, .duration = 2s}, "rate"));
+    CHECK(refused(constant_arrival_rate{.rate = std::numeric_limits<double>::infinity(), .duration = 2s}, "rate"));
+    CHECK(refused(constant_arrival_rate{.rate = std::nan(""), .duration = 2s}, "rate"));
+    CHECK(refused(constant_arrival_rate{.rate = 5e18, .duration = 2s}, "rate"));  // 1e19 iterations
+    CHECK(refused(ramping_arrival_rate{.start_rate = 1e300, .stages = {{1s, 1}}}, "startRate"));
+    CHECK(refused(ramping_arrival_rate{.start_rate = 0, .time_unit = 1ns, .stages = {{std::chrono::hours(10000), 2000000000}}}, "stages"));
+    CHECK_NOTHROW(S::validate("ok", constant_arrival_rate{.rate = 5e6, .duration = 2s}));
+    CHECK_NOTHROW(S::validate("ok", constant_arrival_rate{.rate = 1e-300, .duration = 2s}));
+
+    // a tiny rate: the second iteration is past the end (not an int64 overflow)
+    S tiny(constant_arrival_rate{.rate = 1e-300, .duration = 2s}, 0);
+    CHECK(tiny.arrival_offset(0) == 0);
+    CHECK(tiny.arrival_offset(1) == -1);
+
+    // 5,000,000/s: every 200 ns. By 1 ms, iterations 0..5000 are due.
+    S flood(constant_arrival_rate{.rate = 5e6, .duration = 2s}, 0);
+    CHECK(flood.last_due(0, 1, 1'000'000) == 5000);
+    CHECK(flood.last_due(7, 1, 1'000'000) == 5000);
+    CHECK(flood.last_due(1, 2, 1'000'000) == 4999);  // lane 1 of 2: 1, 3, ..., 4999
+    CHECK(flood.last_due(0, 2, 1'000'000) == 5000);
+    CHECK(flood.last_due(5000, 1, 1'000'000) == 5000);  // only itself
+    // past the end: the last iteration of the schedule (10,000,000 in 2 s)
+    CHECK(flood.last_due(0, 1, 5'000'000'000) == 9'999'999);
+    CHECK(flood.last_due(3, 4, 5'000'000'000) == 9'999'999);
+    S ramp(ramping_arrival_rate{.start_rate = 10, .time_unit = 1s, .stages = {{1s, 10}, {2s, 30}}}, 0);
+    CHECK(ramp.last_due(0, 1, 999'999'999) == 9);
+    CHECK(ramp.last_due(0, 1, 10'000'000'000) == 49);
 }
 
 TEST_CASE("schedule: validation names the scenario and the mistake") {
@@ -328,6 +451,44 @@ TEST_CASE("schedule: validation names the scenario and the mistake") {
     CHECK(loadkit::detail::format_duration(90s) == "1m30s");
     CHECK(loadkit::detail::format_duration(1500ms) == "1.5s");
     CHECK(loadkit::detail::format_duration(250ms) == "250ms");
+}
+
+// Issue 13 (runs 8): the 10,000-name cap was per thread (a shard each), so it
+// multiplied with --threads, and folding into "(other)" was silent.
+TEST_CASE("metrics: the distinct-name cap is over the run, not per thread, a known name is never folded, one warning") {
+    using loadkit::detail::string_table;
+    using loadkit::detail::name_budget;
+    const auto cap = name_budget::limit;
+    name_budget::global().reset();
+    auto warnings = loadkit::detail::logger::instance().count(loadkit::log_level::warn);
+    {
+        // two threads' tables: 6000 names each, all different
+        string_table a, b;
+        for (std::size_t i = 0; i < 6000; ++i) a.intern("/a?" + std::to_string(i));
+        std::size_t own = 0;
+        for (std::size_t i = 0; i < 6000; ++i) own += b.name(b.intern("/b?" + std::to_string(i))) != "(other)";
+        CHECK(own == cap - 6000);  // the run's room, not another 10,000
+        CHECK(name_budget::global().used() == cap);
+        // a name the run knows keeps its own id on any thread, even past the cap
+        CHECK(b.name(b.intern("/a?17")) == "/a?17");
+        CHECK(a.name(a.intern("/a?17")) == "/a?17");
+        CHECK(a.name(a.intern("/c")) == "(other)");
+        // said once, naming the fix
+        CHECK(loadkit::detail::logger::instance().count(loadkit::log_level::warn) == warnings + 1);
+    }
+    // the same names on 4 threads: counted once each, nothing folded
+    name_budget::global().reset();
+    std::vector<std::thread> threads;
+    std::atomic<int> folded{0};
+    for (int t = 0; t < 4; ++t)
+        threads.emplace_back([&] {
+            string_table own;
+            for (std::size_t i = 0; i + 1 < cap; ++i) folded += own.name(own.intern("/x/" + std::to_string(i))) == "(other)";
+        });
+    for (auto& t : threads) t.join();
+    CHECK(folded == 0);
+    CHECK(name_budget::global().used() == cap - 1);
+    name_budget::global().reset();
 }
 
 // -------------------------------------------------------------------- summary

@@ -233,6 +233,15 @@ struct engine_state {
         auto now = now_ns();
         if (in_teardown.load()) {
             log(log_level::warn, name + ": cutting teardown");
+            // an interrupted teardown is an aborted run (exit 105, `aborted`
+            // says why), unless the run had already ended otherwise
+            {
+                std::lock_guard lock(mu);
+                if (!abort_reason) {
+                    abort_reason = "interrupted by " + name + " during teardown";
+                    kind.store(static_cast<int>(abort_kind::external));
+                }
+            }
             hard_stop_ns.store(now);
             return;
         }

@@ -277,6 +277,7 @@ class engine {
             if (!t.selector.filter.empty()) in.submetrics.push_back(t.selector.text());
         in.started_ms = wall_ms();
         started_ns_ = now_ns();
+        name_budget::global().reset();  // distinct names are counted per run (before any shard interns one)
         {
             auto& o = orphan_metrics::get();
             std::lock_guard lock(o.mu);
@@ -453,8 +454,10 @@ class engine {
         std::string failure;
         evaluate_thresholds(thresholds_, m, static_cast<double>(elapsed) / 1e9, passed, true, elapsed, &failure);
         if (!passed) {
+            // at once, as k6: iterations in flight are interrupted (k6 v0.48
+            // ends there, not after their gracefulStop)
             detail::log(log_level::warn, "threshold crossed with abortOnFail, stopping: " + failure);
-            state_.abort("threshold crossed: " + failure, abort_kind::thresholds);
+            state_.abort("threshold crossed: " + failure, abort_kind::thresholds, true);
         }
     }
 
@@ -695,7 +698,11 @@ class engine {
                 v = take_vu(ln, max, new_vu);
             }
             if (!v) {
-                ++stats.dropped;
+                // No VU is free now, so none is for any other iteration due by
+                // now: drop them all at once (counted, not walked one by one).
+                auto last = sc.plan.last_due(k, ln.lanes, now_ns() - sc.plan.start_ns());
+                stats.dropped += (last - k) / ln.lanes + 1;
+                k = last;
                 continue;
             }
             v->intended_start = at;

@@ -3,6 +3,7 @@
 // only writer, so recording a sample is plain arithmetic: no lock, no atomic.
 // Shards are read only after their thread has stopped (or by that thread when
 // asked for a snapshot), and merged by name (see summary.hpp).
+#include <atomic>
 #include <cstdint>
 #include <deque>
 #include <memory>
@@ -12,6 +13,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "../detail/log.hpp"
 #include "histogram.hpp"
 
 namespace loadkit::detail {
@@ -21,16 +23,70 @@ struct string_hash {
     std::size_t operator()(std::string_view s) const noexcept { return std::hash<std::string_view>{}(s); }
 };
 
+// Distinct strings (request names, tag sets, groups, check names) over all
+// threads of a run. A shard's string table knows its own strings; only a
+// string new to that shard comes here, so a known name costs nothing. The
+// set is lock-free and fixed in size: 64-bit hashes in an open-addressing
+// table filled by compare-and-swap, so a thread seeing a new name takes no
+// lock and the whole run, whatever --threads says, keeps at most `limit`
+// distinct strings (a cap per thread multiplied with the threads: a random
+// query string per request once took 678 MB).
+class name_budget {
+  public:
+    static constexpr std::size_t limit = 10000;
+
+    // The run's budget (the engine resets it when a run starts).
+    static name_budget& global() noexcept {
+        static name_budget b;
+        return b;
+    }
+    // True when `s` may have an id of its own: it is known to the run, or
+    // the run has room for it (it is then known).
+    bool admit(std::string_view s) noexcept {
+        std::uint64_t h = std::hash<std::string_view>{}(s);
+        h = (h ^ (h >> 31)) * 0x9E3779B97F4A7C15ull;
+        h |= 1;  // 0 marks an empty slot
+        for (std::size_t i = static_cast<std::size_t>(h >> 17) & (slots - 1);; i = (i + 1) & (slots - 1)) {
+            std::uint64_t v = table_[i].load(std::memory_order_acquire);
+            while (v == 0) {
+                if (used_.fetch_add(1, std::memory_order_relaxed) >= limit) {
+                    used_.fetch_sub(1, std::memory_order_relaxed);
+                    return false;
+                }
+                if (table_[i].compare_exchange_strong(v, h, std::memory_order_acq_rel)) return true;
+                used_.fetch_sub(1, std::memory_order_relaxed);  // another thread took the slot: v is its hash
+            }
+            if (v == h) return true;
+        }
+    }
+    // True for the first caller only: who says that names are being folded.
+    bool first_fold() noexcept { return !warned_.exchange(true, std::memory_order_relaxed); }
+    std::size_t used() const noexcept { return used_.load(std::memory_order_relaxed); }
+    // Between runs, while no thread records.
+    void reset() noexcept {
+        for (auto& t : table_) t.store(0, std::memory_order_relaxed);
+        used_.store(0);
+        warned_.store(false);
+    }
+
+  private:
+    static constexpr std::size_t slots = 32768;  // a power of two, over 3 x limit: short probes when full
+    std::atomic<std::uint64_t> table_[slots]{};
+    std::atomic<std::size_t> used_{0};
+    std::atomic<bool> warned_{false};
+};
+
 // Interned strings with stable addresses; ids are per shard.
 class string_table {
   public:
     // Names past this many become "(other)": a URL with an id in it must not
-    // grow memory without bound (k6's "too many metric series" problem).
-    static constexpr std::size_t max_names = 10000;
+    // grow memory without bound (k6's "too many metric series" problem). The
+    // limit is over the whole run (name_budget), not per thread.
+    static constexpr std::size_t max_names = name_budget::limit;
 
     std::uint32_t intern(std::string_view s) {
         if (auto it = ids_.find(s); it != ids_.end()) return it->second;
-        if (names_.size() >= max_names) return intern_overflow();
+        if (names_.size() >= max_names || !name_budget::global().admit(s)) return intern_overflow();
         names_.emplace_back(s);
         auto id = static_cast<std::uint32_t>(names_.size() - 1);
         ids_.emplace(names_.back(), id);
@@ -43,6 +99,13 @@ class string_table {
     std::uint32_t intern_overflow() {
         static constexpr std::string_view other = "(other)";
         if (auto it = ids_.find(other); it != ids_.end()) return it->second;
+        if (name_budget::global().first_fold())
+            log(log_level::warn,
+                "more than " + std::to_string(max_names) +
+                    " distinct request names, tags, groups and checks in this run: the rest are counted as \"(other)\". "
+                    "A URL with an id or a random query string in it makes a new name per request: give such requests one "
+                    "name (JavaScript: tags: {name: 'GET /items/:id'} in the request's params; YAML flows: 'name:' on the "
+                    "request; C++: params.name), as k6 recommends for grouping URLs");
         names_.emplace_back(other);
         auto id = static_cast<std::uint32_t>(names_.size() - 1);
         ids_.emplace(names_.back(), id);

@@ -55,6 +55,7 @@
 #include <cmath>
 #include <condition_variable>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -631,18 +632,33 @@ class prometheus_output {
     // /metrics answered with it), so that Prometheus holds the final values;
     // bounded by `max` and, once two scrapes have shown the scrape interval,
     // by twice that interval (a scrape that has not come by then will not).
-    // True when the latest text was scraped. Returns at once if it was.
-    bool linger(std::chrono::milliseconds max) {
+    // `give_up`, when given, is asked every 100 ms and ends the wait when
+    // true (the runner: Ctrl-C). True when the latest text was scraped.
+    // Returns at once if it was.
+    bool linger(std::chrono::milliseconds max, const std::function<bool()>& give_up = {}) {
         using clock = std::chrono::steady_clock;
         std::unique_lock lock(mu_);
-        const auto start = clock::now();
+        const auto deadline = clock::now() + linger_bound_locked(max);
         for (;;) {
             if (served_generation_ >= generation_) return true;
-            auto deadline = start + max;
-            if (interval_ > clock::duration::zero()) deadline = std::min(deadline, start + 2 * interval_ + std::chrono::milliseconds(100));
             if (clock::now() >= deadline) return false;
-            cv_.wait_until(lock, deadline);
+            if (give_up) {
+                lock.unlock();
+                bool stop = give_up();
+                lock.lock();
+                if (stop) return served_generation_ >= generation_;
+                cv_.wait_until(lock, std::min(deadline, clock::now() + std::chrono::milliseconds(100)));
+            } else {
+                cv_.wait_until(lock, deadline);
+            }
         }
+    }
+    // How long linger(max) would wait at most from now (zero when the latest
+    // text was scraped already): for saying so before waiting.
+    std::chrono::milliseconds linger_bound(std::chrono::milliseconds max) const {
+        std::lock_guard lock(mu_);
+        if (served_generation_ >= generation_) return std::chrono::milliseconds(0);
+        return linger_bound_locked(max);
     }
 
     // Closes the listener and every connection and joins the thread (the destructor does it).
@@ -658,6 +674,12 @@ class prometheus_output {
 
   private:
     using tcp = boost::asio::ip::tcp;
+
+    std::chrono::milliseconds linger_bound_locked(std::chrono::milliseconds max) const {
+        if (interval_ > std::chrono::steady_clock::duration::zero())
+            max = std::min(max, std::chrono::duration_cast<std::chrono::milliseconds>(2 * interval_) + std::chrono::milliseconds(100));
+        return max;
+    }
 
     struct session : std::enable_shared_from_this<session> {
         session(prometheus_output& o, tcp::socket s) : owner(o), socket(std::move(s)) {}

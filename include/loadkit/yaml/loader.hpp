@@ -384,7 +384,8 @@ class loader {
         try {
             loadkit::detail::schedule::validate(s.name, s.exec);
         } catch (const config_error& e) {
-            fail(n, e.what());
+            auto at = e.key.empty() ? YAML::Node() : n[e.key];  // the option it is about, where written
+            fail(at ? at : n, e.what());
         }
         for (auto [k, field, pos] : {std::tuple{"exec", &s.exec_function, &s.exec_where}, std::tuple{"on_start", &s.on_start, &s.on_start_where},
                                      std::tuple{"on_stop", &s.on_stop, &s.on_stop_where}}) {
