@@ -1203,7 +1203,7 @@ struct HangingTeardown : loadkit::Scenario<HangingTeardown> {
     static inline std::atomic<bool> in_teardown{false};
     static loadkit::task<> teardown(loadkit::client& http, const std::monostate&) {
         in_teardown = true;
-        co_await http.get("/hang");
+        co_await http.get("/hang", {.timeout = 5s});  // bounded, whatever a signal does to teardown
     }
     struct User : loadkit::VU<HangingTeardown> {
         loadkit::task<> iteration() { co_await http.get("/"); }

@@ -573,6 +573,27 @@ export function write() { const r = http.post(`${__ENV.TARGET}/status/500`); che
     CHECK(failed_rate);
 }
 
+// Issue 13 (numbers 6): an abortOnFail threshold let the iterations in flight
+// run to their end. k6 v0.48.0 with this script (the first variant): ends at
+// 2.0 s, 0 complete and 2 interrupted iterations, exit 99. Here in async VUs
+// and (the LOADKIT_JS_SYNC=threads run) on threads, while sleeping and while
+// spinning in JavaScript.
+TEST_CASE("js: an abortOnFail threshold interrupts the iterations in flight at once, as k6") {
+    loadkit::target_server server;
+    scratch s;
+    for (const char* wait : {"sleep(5);", "for (;;) {}"}) {
+        INFO(wait);
+        auto f = s.write(std::string("abort-on-fail-") + (wait[0] == 's' ? "sleep" : "spin") + ".js",
+                         std::string("export const options = { vus: 2, duration: '10s',\n"
+                                     "  thresholds: { http_req_failed: [{ threshold: 'rate<0.5', abortOnFail: true }] } };\n"
+                                     "export default function () { http.get(`${__ENV.TARGET}/status/500`); ") + wait + " }\n");
+        auto r = run_script(f, server.url());
+        CHECK(r.code == loadkit::exit_code::thresholds_failed);
+        CHECK(agg(r.summary, "iterations_interrupted", "count") == 2);
+        CHECK(r.summary["duration_secs"].get<double>() < 5);  // not after the 5 s sleep
+    }
+}
+
 TEST_CASE("js: exec.test.abort() stops the run in sync and async VUs") {
     loadkit::target_server server;
     scratch s;

@@ -493,6 +493,30 @@ TEST_CASE("metrics: the distinct-name cap is over the run, not per thread, a kno
 
 // -------------------------------------------------------------------- summary
 
+// Issue 13 (runs 8): a random query string per request printed 19,997 rows
+// of "requests by name" on the console.
+TEST_CASE("summary: the console lists the 50 busiest request names and says how many more there are") {
+    loadkit::detail::name_budget::global().reset();
+    loadkit::detail::merged_metrics m;
+    loadkit::detail::metrics_shard shard;
+    std::vector<std::string> names{"", "users"};
+    for (int i = 0; i < 60; ++i) {  // /n00 with 1 request ... /n59 with 60
+        char n[8];
+        std::snprintf(n, sizeof n, "/n%02d", i);
+        auto& row = shard.http({1, shard.strings.intern(n), shard.strings.intern("GET"), 200, 0, true, 0});
+        row.reqs = static_cast<std::uint64_t>(i + 1);
+        row.duration.record(1'000'000);
+    }
+    m.add(shard, names);
+    loadkit::detail::summary_input in{"shop", "abc", 1000, 11000, {"users"}, std::nullopt, nlohmann::json::array(), true, {}};
+    auto text = loadkit::detail::console_report(loadkit::detail::build_summary(in, m), m, {});
+    CHECK(text.find("/n10 ") != std::string::npos);  // the busiest 50: /n10../n59
+    CHECK(text.find("/n59 ") != std::string::npos);
+    CHECK(text.find("/n09 ") == std::string::npos);
+    CHECK(text.find("... and 10 less busy names (55 requests): the summary export has every one") != std::string::npos);
+    loadkit::detail::name_budget::global().reset();
+}
+
 TEST_CASE("summary: the seed's JSON shape") {
     loadkit::detail::merged_metrics m;
     loadkit::detail::metrics_shard shard;

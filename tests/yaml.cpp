@@ -153,6 +153,23 @@ TEST_CASE("yaml loader: mistakes name FILE:LINE:COL, what was expected and what 
     }
 }
 
+// Issue 13 (runs 2): rate: 1e300 passed validation and the run never ended.
+TEST_CASE("yaml loader: an arrival rate beyond 64-bit counts or not finite is refused at the option's own line") {
+    scratch s;
+    auto flow = "    preAllocatedVUs: 2\n    flow:\n      - request: { url: / }\n";
+    auto car = [&](const std::string& rate) {
+        return "scenarios:\n  flood:\n    executor: constant-arrival-rate\n    rate: " + rate + "\n    duration: 2s\n" + flow;
+    };
+    CHECK_THAT(load_error_of(car("1e300"), s),
+               Catch::Contains("t.yaml:4:11: scenario 'flood': rate 1e+300 per 1s for 2s starts 2e+300 iterations in all, more than a 64-bit counter holds"));
+    CHECK_THAT(load_error_of(car(".inf"), s), Catch::Contains("t.yaml:4:11: expected a number for 'rate'"));
+    CHECK_THAT(load_error_of(car("nan"), s), Catch::Contains("t.yaml:4:11: expected a number for 'rate'"));
+    CHECK(load_error_of(car("5000000"), s).empty());
+    auto rar = "scenarios:\n  flood:\n    executor: ramping-arrival-rate\n    startRate: 1e300\n    stages: [{duration: 2s, target: 1}]\n" +
+               std::string(flow);
+    CHECK_THAT(load_error_of(rar, s), Catch::Contains("t.yaml:4:16: scenario 'flood': startRate 1e+300 with these stages starts"));
+}
+
 TEST_CASE("yaml loader: a CSV mistake points into the CSV file, and a valid file loads whole") {
     scratch s;
     s.write("users.csv", "email,password\nann@x,1\nbob@x\n");

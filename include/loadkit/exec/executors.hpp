@@ -391,7 +391,7 @@ class schedule {
                 auto off = now - start_;
                 if (active(x, index, off)) {
                     auto cut = ramp_down_cut(x, index, off);
-                    std::int64_t d = cut < 0 ? hard : start_ + cut;
+                    std::int64_t d = cut < 0 || cut > hard - start_ ? hard : start_ + cut;
                     return {decision::iterate, 0, std::min(d, hard)};
                 }
                 auto on = change(x, index, true, off);
@@ -457,14 +457,17 @@ class schedule {
     // back up for it within that time (the iteration then simply goes on);
     // -1 when it is never ramped down (gracefulStop applies at the end).
     static std::int64_t ramp_down_cut(const ramping_vus& r, std::uint64_t i, std::int64_t off) {
-        auto grace = r.graceful_ramp_down.count();
+        auto grace = std::max<std::int64_t>(0, r.graceful_ramp_down.count());
+        auto plus_grace = [&](std::int64_t t) {  // saturating: a huge gracefulRampDown is "never"
+            return t > std::numeric_limits<std::int64_t>::max() - grace ? std::numeric_limits<std::int64_t>::max() : t + grace;
+        };
         auto down = change(r, i, false, off);
         for (std::size_t n = 0; down >= 0 && n <= r.stages.size(); ++n) {
             auto up = change(r, i, true, down);
-            if (up < 0 || up > down + grace) return down + grace;
+            if (up < 0 || up > plus_grace(down)) return plus_grace(down);
             down = change(r, i, false, up);
         }
-        return down < 0 ? -1 : down + grace;
+        return down < 0 ? -1 : plus_grace(down);
     }
 
     executor exec_;

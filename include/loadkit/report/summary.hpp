@@ -488,23 +488,50 @@ inline std::string console_report(const nlohmann::json& s, const merged_metrics&
             out += b;
         }
     }
-    // per request name
-    std::map<std::pair<std::string, std::string>, merged_metrics::http_row> by_name;
-    for (auto& [t, r] : m.http) by_name[{t.name, t.method}].merge(r);
+    // per request name: the busiest ones (a URL with an id in it once printed
+    // 19,997 rows); only what the table shows is merged, not every histogram
+    struct name_row {
+        std::uint64_t reqs = 0, failed = 0;
+        histogram duration;
+    };
+    std::map<std::pair<std::string_view, std::string_view>, name_row> by_name;
+    for (auto& [t, r] : m.http) {
+        auto& row = by_name[{t.name, t.method}];
+        row.reqs += r.reqs;
+        row.failed += r.failed;
+        row.duration.merge(r.duration);
+    }
     if (!by_name.empty()) {
+        constexpr std::size_t max_rows = 50;
+        std::uint64_t hidden_reqs = 0;
+        std::size_t hidden = 0;
+        if (by_name.size() > max_rows) {
+            std::vector<decltype(by_name)::iterator> order;
+            for (auto it = by_name.begin(); it != by_name.end(); ++it) order.push_back(it);
+            // the busiest first; among equals, the first by name (the map's order)
+            std::stable_sort(order.begin(), order.end(), [](auto a, auto b) { return a->second.reqs > b->second.reqs; });
+            for (std::size_t i = max_rows; i < order.size(); ++i) {
+                hidden_reqs += order[i]->second.reqs;
+                ++hidden;
+                by_name.erase(order[i]);
+            }
+        }
         std::size_t w = 4;
         for (auto& [k, r] : by_name) w = std::max(w, std::min<std::size_t>(k.first.size(), 48));
         std::snprintf(b, sizeof b, "\n  requests by name:\n    %-*s %-7s %10s %8s %10s %10s %10s %10s\n", static_cast<int>(w), "name",
                       "method", "count", "failed", "avg", "p(95)", "p(99)", "max");
         out += b;
         for (auto& [k, r] : by_name) {
-            auto n = k.first.size() > 48 ? k.first.substr(0, 45) + "..." : k.first;
-            std::snprintf(b, sizeof b, "    %-*s %-7s %10llu %8llu %10s %10s %10s %10s\n", static_cast<int>(w), n.c_str(), k.second.c_str(),
-                          static_cast<unsigned long long>(r.reqs), static_cast<unsigned long long>(r.failed),
+            auto n = k.first.size() > 48 ? std::string(k.first.substr(0, 45)) + "..." : std::string(k.first);
+            std::snprintf(b, sizeof b, "    %-*s %-7s %10llu %8llu %10s %10s %10s %10s\n", static_cast<int>(w), n.c_str(),
+                          std::string(k.second).c_str(), static_cast<unsigned long long>(r.reqs), static_cast<unsigned long long>(r.failed),
                           fmt_ms(r.duration.mean() / 1e6).c_str(), fmt_ms(r.duration.quantile(0.95) / 1e6).c_str(),
                           fmt_ms(r.duration.quantile(0.99) / 1e6).c_str(), fmt_ms(static_cast<double>(r.duration.max()) / 1e6).c_str());
             out += b;
         }
+        if (hidden)
+            out += "    ... and " + std::to_string(hidden) + " less busy names (" + std::to_string(hidden_reqs) +
+                   " requests): the summary export has every one\n";
     }
     // failures by error
     std::map<int, std::uint64_t> errors;
