@@ -577,7 +577,9 @@ export function write() { const r = http.post(`${__ENV.TARGET}/status/500`); che
 // run to their end. k6 v0.48.0 with this script (the first variant): ends at
 // 2.0 s, 0 complete and 2 interrupted iterations, exit 99. Here in async VUs
 // and (the LOADKIT_JS_SYNC=threads run) on threads, while sleeping and while
-// spinning in JavaScript.
+// spinning in JavaScript (an async VU that spins holds its thread's event
+// loop: the threshold's snapshot of that thread is then taken from the
+// script's interrupt check, or the abort came only at gracefulStop, 40 s).
 TEST_CASE("js: an abortOnFail threshold interrupts the iterations in flight at once, as k6") {
     loadkit::target_server server;
     scratch s;

@@ -7,6 +7,7 @@
 #include <coroutine>
 #include <cstdlib>
 #include <cstdint>
+#include <functional>
 #include <limits>
 #include <map>
 #include <memory>
@@ -105,6 +106,22 @@ struct thread_context {
     std::unordered_map<std::string, std::vector<boost::asio::ip::tcp::endpoint>, string_hash, std::equal_to<>> dns;
 
     std::vector<boost::asio::steady_timer*> stop_timers;  // woken when the run stops (arrival dispatchers)
+
+    // A live snapshot of this thread's shard (abortOnFail thresholds,
+    // progress) is normally a handler posted to ioc. While JavaScript spins
+    // on this thread the loop cannot run it, so the script's interrupt
+    // callback (every 50 ms, on this thread, between two JavaScript steps:
+    // never while the shard is being written) answers it instead.
+    std::mutex snapshot_mu;
+    std::function<void()>* snapshot_wanted = nullptr;  // guarded by snapshot_mu
+    std::atomic<bool> snapshot_pending{false};
+    void answer_snapshot() {
+        if (!snapshot_pending.load(std::memory_order_acquire)) return;
+        std::lock_guard lock(snapshot_mu);
+        if (snapshot_wanted) (*snapshot_wanted)();
+        snapshot_wanted = nullptr;
+        snapshot_pending.store(false);
+    }
 
     boost::asio::steady_timer sweep_timer;
     nanoseconds sweep_period = std::chrono::milliseconds(10);

@@ -429,17 +429,40 @@ class engine {
             std::condition_variable cv;
             std::shared_ptr<merged_metrics> m = std::make_shared<merged_metrics>();
             std::size_t pending = 0;
+            std::deque<std::function<void()>> answers;  // one per worker, run once on its thread
         };
         auto snap = std::make_shared<snapshot>();
         snap->pending = workers.size();
-        for (auto& w : workers)
-            boost::asio::post(w->ioc, [snap, w = w.get(), names = &state_.scenario_names] {
-                std::lock_guard lock(snap->mu);
-                snap->m->add(w->shard, *names);
-                if (--snap->pending == 0) snap->cv.notify_one();
+        for (auto& w : workers) {
+            auto done = std::make_shared<bool>(false);  // touched on the worker's thread only
+            auto& answer = snap->answers.emplace_back([s = snap.get(), w = w.get(), names = &state_.scenario_names, done] {
+                if (*done) return;
+                *done = true;
+                std::lock_guard lock(s->mu);
+                s->m->add(w->shard, *names);
+                if (--s->pending == 0) s->cv.notify_one();
             });
-        std::unique_lock lock(snap->mu);
-        if (!snap->cv.wait_for(lock, std::chrono::seconds(1), [&] { return snap->pending == 0; })) return nullptr;
+            {  // also answerable from a JavaScript interrupt while the loop is stuck
+                std::lock_guard lock(w->snapshot_mu);
+                w->snapshot_wanted = &answer;
+                w->snapshot_pending.store(true, std::memory_order_release);
+            }
+            boost::asio::post(w->ioc, [snap, w = w.get(), &answer] {
+                std::lock_guard lock(w->snapshot_mu);  // not at the same time as the interrupt's answer
+                answer();
+            });
+        }
+        bool complete;
+        {
+            std::unique_lock lock(snap->mu);
+            complete = snap->cv.wait_for(lock, std::chrono::seconds(1), [&] { return snap->pending == 0; });
+        }
+        for (auto& w : workers) {  // no answer after this returns (the handler still owns `snap`)
+            std::lock_guard lock(w->snapshot_mu);
+            w->snapshot_wanted = nullptr;
+            w->snapshot_pending.store(false);
+        }
+        if (!complete) return nullptr;
         auto m = snap->m;
         add_control_side(*m, control, specs);
         m->vus = gauges.vus;

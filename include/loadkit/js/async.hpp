@@ -50,6 +50,7 @@ class watchdog {
         JS::Realm* realm = JS::GetCurrentRealmOrNull(cx);
         auto* state = realm ? static_cast<realm_state*>(JS::GetRealmPrivate(realm)) : nullptr;
         ld::vu_context* v = state && state->current ? state->current->vu() : nullptr;
+        if (v && v->thread) v->thread->answer_snapshot();  // the loop may be stuck in this JavaScript
         if (!v || !v->thread || !v->running || ld::now_ns() < v->thread->stop_limit(*v)) return true;
         if (!v->interrupted) v->interrupt();
         return false;  // uncatchable: the VU's code stops here
