@@ -705,14 +705,16 @@ inline task<const response&> client::perform(std::string_view method, std::strin
         canonical_tags(std::span<const string_pair>(p.tags), canonical);
         tags_id_ = thread_->shard.strings.intern(canonical);
     }
-    bool explicit_name = !name.empty();
-    name_.assign(explicit_name ? name : url);
-    if (!explicit_name && url.find('@') != std::string_view::npos) mask_credentials(name_);
-    res_.name = name_;
-    req_cookies_ = p.cookies;
-
     bool use_cache = query.empty() || query.front().first.empty();
     bool cached = use_cache && cached_conn_ && url == cached_ref_;
+    bool explicit_name = !name.empty();
+    name_.assign(explicit_name ? name : url);
+    // the default name never shows a URL's password (k6 masks it too); the
+    // cached URL's parts say whether it has one without searching it again
+    if (!explicit_name && (cached ? !cached_parts_.userinfo.empty() : url.find('@') != std::string_view::npos))
+        mask_credentials(name_);
+    res_.name = name_;
+    req_cookies_ = p.cookies;
     if (cached) {
         res_.url.assign(cached_abs_);
     } else if (!resolve_url(opts_->base_url, url, res_.url)) {
