@@ -443,6 +443,86 @@ export default function () {
     CHECK(server.connections() == (rewrites() ? 2 : 1));
 }
 
+// k6 starts every iteration of a VU with an empty cookie jar unless the
+// option noCookiesReset is true; loadkit's JS scripts do the same, keeping
+// what a scenario's on_start (per-VU login, the seed) left as the baseline.
+// The target server sets the cookie on /cookies/set (the login) and echoes
+// each request's Cookie header on /echo. k6 v0.48.0, this script (2 VUs x 3
+// iterations, per-vu-iterations) against `loadkit serve` on 127.0.0.1: the
+// first request of every iteration had no Cookie (6 of 6, iterations 1 and 2
+// too), the request after the login "session=<vu>" (6 of 6), checks 12/12;
+// with noCookiesReset: true the first request of iterations 1 and 2 had
+// "session=<vu>" (4 of 4). loadkit before this test: "session=<vu>" on the
+// first request of iterations 1 and 2 without noCookiesReset (4 of 6 failed).
+const char* const jar_reset_script = R"JS(
+import http from 'k6/http';
+import { check } from 'k6';
+export const options = { scenarios: { users: { executor: 'per-vu-iterations', vus: 2, iterations: 3 } } };
+export default function () {
+  const B = __ENV.TARGET;
+  const first = http.get(`${B}/echo`).json().headers.Cookie;
+  check(first, { 'first request of every iteration: no cookie': (c) => c === undefined });
+  http.get(`${B}/cookies/set?session=${__VU}`);
+  check(http.get(`${B}/echo`).json().headers.Cookie, { 'after the login: session': (c) => c === `session=${__VU}` });
+}
+)JS";
+
+TEST_CASE("js: each iteration starts with an empty cookie jar, as in k6") {
+    loadkit::target_server server;
+    scratch s;
+    auto r = run_script(s.write("reset.js", jar_reset_script), server.url(), 1);
+    CHECK(r.code == 0);
+    CHECK(all_checks_pass(r.summary, 12));
+    CHECK(agg(r.summary, "iterations", "count") == 6);
+}
+
+TEST_CASE("js: noCookiesReset: true keeps the jar across iterations, as in k6") {
+    loadkit::target_server server;
+    scratch s;
+    std::string text = jar_reset_script;
+    auto at = text.find("} } };");
+    REQUIRE(at != std::string::npos);
+    text.replace(at, 6, "} }, noCookiesReset: true };");
+    at = text.find("(c) => c === undefined");
+    REQUIRE(at != std::string::npos);
+    text.replace(at, 22, "(c) => c === (__ITER === 0 ? undefined : `session=${__VU}`)");
+    auto r = run_script(s.write("noreset.js", text), server.url(), 1);
+    CHECK(r.code == 0);
+    CHECK(all_checks_pass(r.summary, 12));
+    CHECK(agg(r.summary, "iterations", "count") == 6);
+    // k6 refuses a value that is not a boolean; so does loadkit, before any load
+    loadkit::js::script bad(s.write("bad.js", "export const options = { noCookiesReset: 'yes' };\nexport default function () {}\n"), {});
+    CHECK_THROWS_AS(loadkit::js::make_plan(bad), loadkit::config_error);
+}
+
+// on_start (a loadkit scenario key, the seed's per-VU login) runs before the
+// VU's first iteration: the cookies it gets are the jar every iteration
+// starts from (k6 has no on_start). A cookie an iteration adds is gone in
+// the next one; the login's cookie, replaced in an iteration, is back.
+TEST_CASE("js: cookies set by on_start are in every iteration's jar") {
+    loadkit::target_server server;
+    scratch s;
+    auto f = s.write("login.js", R"JS(
+import http from 'k6/http';
+import { check } from 'k6';
+export const options = { scenarios: { users: { executor: 'per-vu-iterations', vus: 2, iterations: 3, on_start: 'login' } } };
+export function login() {
+  http.get(`${__ENV.TARGET}/cookies/set?session=${__VU}`);
+}
+export default function () {
+  const B = __ENV.TARGET;
+  check(http.get(`${B}/echo`).json().headers.Cookie, { 'first request: the login cookie only': (c) => c === `session=${__VU}` });
+  http.get(`${B}/cookies/set?cart=${__ITER}`);
+  http.get(`${B}/cookies/set?session=changed`);
+  check(http.get(`${B}/echo`).json().headers.Cookie, { 'then the iteration\'s cookies': (c) => c === `session=changed; cart=${__ITER}` });
+}
+)JS");
+    auto r = run_script(f, server.url(), 1);
+    CHECK(r.code == 0);
+    CHECK(all_checks_pass(r.summary, 12));
+    CHECK(agg(r.summary, "iterations", "count") == 6);
+}
+
 TEST_CASE("js: async VUs share a context per thread") {
     loadkit::target_server server;
     scratch s;
