@@ -290,7 +290,7 @@ export default function (data, ctx) {
   g.add(twice(21));
   ok.add(res.status === 200);
   check(res, {
-    'form body': (r) => r.json().body === 'a=1&b=x%20y',
+    'form body': (r) => r.json().body === 'a=1&b=x+y',  // k6 v0.48.0 (Go's url.Values): space as '+'
     'sha256 hex': () => sha256('abc', 'hex') === 'ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad',
     'hmac base64': () => crypto.hmac('sha256', 'key', 'msg', 'base64').length === 44,
     'b64 roundtrip': () => encoding.b64decode(encoding.b64encode('héllo'), 'std', 's') === 'héllo',
@@ -336,6 +336,191 @@ export default async function () {
     CHECK(server.count("/json") == 12);
     CHECK(server.count("/items") == 6);
     CHECK(all_checks_pass(r.summary, 6));
+}
+
+// A VU keeps one client: one cookie jar and one kept-alive connection for
+// all its sequential requests, in async VUs (the default: the script is
+// rewritten to await) as on threads (LOADKIT_JS_SYNC=threads). k6 v0.48.0,
+// same script shape against a loopback server recording each request's
+// Cookie header and its connections: the cookie on every request after the
+// Set-Cookie ("a=1" x4), and 1 connection. loadkit before this test: the
+// cookie every other request ("a=1", none, "a=1", none) and 2 connections.
+// The same run checks params.cookies, form bodies and URL credentials as
+// k6 v0.48.0 sent them:
+//   {cookies: {b: '2', a: {value: 'x', replace: true}}}  -> Cookie "b=2; a=x"
+//   {cookies: {a: 'y'}}                                  -> Cookie "a=y; a=1"
+//   {headers: {Cookie: 'h=1'}}                           -> Cookie "h=1; a=1"
+//   the form body below                                  -> FORM (keys sorted, arrays repeat the key, Go's %v)
+//   http://user:p%40ss@host/                             -> Authorization "Basic dXNlcjpwQHNz"
+TEST_CASE("js: a VU keeps one jar and one connection; params.cookies, form bodies, URL credentials as k6") {
+    loadkit::target_server server;
+    scratch s;
+    auto f = s.write("jar.js", R"JS(
+import http from 'k6/http';
+import { check } from 'k6';
+export const options = { vus: 1, iterations: 1 };
+const FORM = 'arr2=%5B1+2%5D&arr2=3&f=1.2345675e%2B06&g=1e-05&h=1e%2B21&i=123.25&j=true&n=%3Cnil%3E' +
+  '&nested=map%5Ba%3A%5B1+x%5D+b%3A2%5D&topping=onion&topping=bacon&z=a+b%21%2A%28%29%27~';
+export default function () {
+  const B = __ENV.TARGET;
+  http.get(`${B}/cookies/set?a=1`);
+  const seen = [];
+  for (let i = 0; i < 4; i++) seen.push(http.get(`${B}/echo`).json().headers.Cookie);
+  check(seen, { 'the cookie on every request: a=1|a=1|a=1|a=1': (s) => s.join('|') === 'a=1|a=1|a=1|a=1' });
+  const cookie = (params) => http.get(`${B}/echo`, params).json().headers.Cookie;
+  check(cookie({ cookies: { b: '2', a: { value: 'x', replace: true } } }), { 'replace: b=2; a=x': (c) => c === 'b=2; a=x' });
+  check(cookie({ cookies: { a: 'y' } }), { 'no replace: a=y; a=1': (c) => c === 'a=y; a=1' });
+  check(cookie({ cookies: { c: 3, d: { value: 'v' }, e: null } }), { 'values: c=3; d=v; a=1': (c) => c === 'c=3; d=v; a=1' });
+  check(cookie({ headers: { Cookie: 'h=1' } }), { 'one header: h=1; a=1': (c) => c === 'h=1; a=1' });
+  const form = http.post(`${B}/echo`, { topping: ['onion', 'bacon'], z: "a b!*()'~", nested: { b: 2, a: [1, 'x'] }, n: null,
+    f: 1234567.5, g: 0.00001, h: 1e21, i: 123.25, j: true, arr2: [[1, 2], 3], e: [] }).json();
+  check(form, {
+    'form body as k6': (r) => r.body === FORM,
+    'form content type': (r) => r.headers['Content-Type'] === 'application/x-www-form-urlencoded',
+  });
+  const auth = http.get(B.replace('http://', 'http://user:p%40ss@') + '/echo');
+  check(auth, { 'URL credentials as basic auth': (r) => r.status === 200 && r.json().headers.Authorization === 'Basic dXNlcjpwQHNz' });
+}
+)JS");
+    auto r = run_script(f, server.url(), 1);
+    CHECK(r.code == 0);
+    CHECK(all_checks_pass(r.summary, 8));
+    CHECK(agg(r.summary, "http_reqs", "count") == 11);
+    CHECK(agg(r.summary, "http_req_failed", "sum") == 0);
+    CHECK(server.connections() == 1);
+}
+
+// http.batch in async VUs runs its requests concurrently on the VU's idle
+// connections first, at most batchPerHost (default 6) to one host. k6 v0.48.0,
+// 1 VU, 2 iterations of: get; batch of 3 slow requests; batch of 8; get,
+// against one loopback host: 6 connections in all (3 for the first batch,
+// 3 more for the second, none in the second iteration), and the jar's cookie
+// on every batched request. loadkit before: a connection for every batched
+// request beyond the free ones, none kept for the next request. A VU on a
+// thread (LOADKIT_JS_SYNC=threads) sends a batch one request after another,
+// on its one connection.
+TEST_CASE("js: http.batch reuses the VU's connections, batchPerHost at a time") {
+    loadkit::target_server server;
+    scratch s;
+    auto f = s.write("batch.js", R"JS(
+import http from 'k6/http';
+import { check } from 'k6';
+export const options = { vus: 1, iterations: 2 };
+export default function () {
+  const B = __ENV.TARGET;
+  http.get(`${B}/cookies/set?a=1`);
+  const three = http.batch([`${B}/delay/30`, ['GET', `${B}/echo`], { method: 'GET', url: `${B}/delay/30` }]);
+  check(three, { 'batch of 3 with the cookie': (rs) => rs.length === 3 && rs[1].json().headers.Cookie === 'a=1' && rs[2].status === 200 });
+  const reqs = {};
+  for (let i = 0; i < 8; i++) reqs['r' + i] = ['GET', `${B}/delay/30`];
+  const eight = http.batch(reqs);
+  check(eight, { 'batch of 8 by name': (rs) => Object.keys(rs).length === 8 && rs.r7.status === 200 });
+  http.get(`${B}/echo`);
+}
+)JS");
+    auto r = run_script(f, server.url(), 1);
+    CHECK(r.code == 0);
+    CHECK(all_checks_pass(r.summary, 4));
+    CHECK(agg(r.summary, "http_reqs", "count") == 2 * 13);
+    CHECK(server.connections() == (rewrites() ? 6 : 1));
+}
+
+// options.batchPerHost limits a batch's concurrency to one host (k6 v0.48.0
+// with batchPerHost: 2 and a batch of 5 slow requests: 2 connections).
+TEST_CASE("js: options.batchPerHost limits http.batch") {
+    loadkit::target_server server;
+    scratch s;
+    auto f = s.write("batch2.js", R"JS(
+import http from 'k6/http';
+export const options = { vus: 1, iterations: 1, batchPerHost: 2 };
+export default function () {
+  http.batch([1, 2, 3, 4, 5].map(() => `${__ENV.TARGET}/delay/30`));
+}
+)JS");
+    auto r = run_script(f, server.url(), 1);
+    CHECK(r.code == 0);
+    CHECK(agg(r.summary, "http_reqs", "count") == 5);
+    CHECK(server.connections() == (rewrites() ? 2 : 1));
+}
+
+// k6 starts every iteration of a VU with an empty cookie jar unless the
+// option noCookiesReset is true; loadkit's JS scripts do the same, keeping
+// what a scenario's on_start (per-VU login, the seed) left as the baseline.
+// The target server sets the cookie on /cookies/set (the login) and echoes
+// each request's Cookie header on /echo. k6 v0.48.0, this script (2 VUs x 3
+// iterations, per-vu-iterations) against `loadkit serve` on 127.0.0.1: the
+// first request of every iteration had no Cookie (6 of 6, iterations 1 and 2
+// too), the request after the login "session=<vu>" (6 of 6), checks 12/12;
+// with noCookiesReset: true the first request of iterations 1 and 2 had
+// "session=<vu>" (4 of 4). loadkit before this test: "session=<vu>" on the
+// first request of iterations 1 and 2 without noCookiesReset (4 of 6 failed).
+const char* const jar_reset_script = R"JS(
+import http from 'k6/http';
+import { check } from 'k6';
+export const options = { scenarios: { users: { executor: 'per-vu-iterations', vus: 2, iterations: 3 } } };
+export default function () {
+  const B = __ENV.TARGET;
+  const first = http.get(`${B}/echo`).json().headers.Cookie;
+  check(first, { 'first request of every iteration: no cookie': (c) => c === undefined });
+  http.get(`${B}/cookies/set?session=${__VU}`);
+  check(http.get(`${B}/echo`).json().headers.Cookie, { 'after the login: session': (c) => c === `session=${__VU}` });
+}
+)JS";
+
+TEST_CASE("js: each iteration starts with an empty cookie jar, as in k6") {
+    loadkit::target_server server;
+    scratch s;
+    auto r = run_script(s.write("reset.js", jar_reset_script), server.url(), 1);
+    CHECK(r.code == 0);
+    CHECK(all_checks_pass(r.summary, 12));
+    CHECK(agg(r.summary, "iterations", "count") == 6);
+}
+
+TEST_CASE("js: noCookiesReset: true keeps the jar across iterations, as in k6") {
+    loadkit::target_server server;
+    scratch s;
+    std::string text = jar_reset_script;
+    auto at = text.find("} } };");
+    REQUIRE(at != std::string::npos);
+    text.replace(at, 6, "} }, noCookiesReset: true };");
+    at = text.find("(c) => c === undefined");
+    REQUIRE(at != std::string::npos);
+    text.replace(at, 22, "(c) => c === (__ITER === 0 ? undefined : `session=${__VU}`)");
+    auto r = run_script(s.write("noreset.js", text), server.url(), 1);
+    CHECK(r.code == 0);
+    CHECK(all_checks_pass(r.summary, 12));
+    CHECK(agg(r.summary, "iterations", "count") == 6);
+    // k6 refuses a value that is not a boolean; so does loadkit, before any load
+    loadkit::js::script bad(s.write("bad.js", "export const options = { noCookiesReset: 'yes' };\nexport default function () {}\n"), {});
+    CHECK_THROWS_AS(loadkit::js::make_plan(bad), loadkit::config_error);
+}
+
+// on_start (a loadkit scenario key, the seed's per-VU login) runs before the
+// VU's first iteration: the cookies it gets are the jar every iteration
+// starts from (k6 has no on_start). A cookie an iteration adds is gone in
+// the next one; the login's cookie, replaced in an iteration, is back.
+TEST_CASE("js: cookies set by on_start are in every iteration's jar") {
+    loadkit::target_server server;
+    scratch s;
+    auto f = s.write("login.js", R"JS(
+import http from 'k6/http';
+import { check } from 'k6';
+export const options = { scenarios: { users: { executor: 'per-vu-iterations', vus: 2, iterations: 3, on_start: 'login' } } };
+export function login() {
+  http.get(`${__ENV.TARGET}/cookies/set?session=${__VU}`);
+}
+export default function () {
+  const B = __ENV.TARGET;
+  check(http.get(`${B}/echo`).json().headers.Cookie, { 'first request: the login cookie only': (c) => c === `session=${__VU}` });
+  http.get(`${B}/cookies/set?cart=${__ITER}`);
+  http.get(`${B}/cookies/set?session=changed`);
+  check(http.get(`${B}/echo`).json().headers.Cookie, { 'then the iteration\'s cookies': (c) => c === `session=changed; cart=${__ITER}` });
+}
+)JS");
+    auto r = run_script(f, server.url(), 1);
+    CHECK(r.code == 0);
+    CHECK(all_checks_pass(r.summary, 12));
+    CHECK(agg(r.summary, "iterations", "count") == 6);
 }
 
 TEST_CASE("js: async VUs share a context per thread") {

@@ -157,8 +157,31 @@ TEST_CASE("url: split") {
     CHECK(u.port == 9000);
     REQUIRE(loadkit::detail::split_url("http://h?q=1", u));
     CHECK(u.target == "?q=1");
-    for (auto bad : {"ftp://h/", "http://", "http://:80/", "http://h:0/", "http://h:99999/", "http://u@h/", "/relative", "http://[::1/"})
+    for (auto bad : {"ftp://h/", "http://", "http://:80/", "http://h:0/", "http://h:99999/", "http://u@/", "/relative", "http://[::1/"})
         CHECK_FALSE(loadkit::detail::split_url(bad, u));
+    // credentials: kept apart from the authority (the Host header), sent as basic auth
+    REQUIRE(loadkit::detail::split_url("http://us%3Aer:p@ss@h:81/x?a@b", u));
+    CHECK(u.userinfo == "us%3Aer:p@ss");
+    CHECK(u.authority == "h:81");
+    CHECK(u.host == "h");
+    CHECK(u.target == "/x?a@b");
+    REQUIRE(loadkit::detail::split_url("http://h/x?a@b", u));
+    CHECK(u.userinfo.empty());
+    std::string auth;
+    loadkit::detail::append_basic_auth(auth, "us%3Aer:p@ss");
+    CHECK(auth == "Basic dXM6ZXI6cEBzcw==");  // "us:er:p@ss"
+    auth.clear();
+    loadkit::detail::append_basic_auth(auth, "user");  // no password: "user:"
+    CHECK(auth == "Basic dXNlcjo=");
+    std::string m = "http://user:secret@h/a@b";
+    loadkit::detail::mask_credentials(m);
+    CHECK(m == "http://****:****@h/a@b");
+    m = "https://user@h";
+    loadkit::detail::mask_credentials(m);
+    CHECK(m == "https://****@h");
+    m = "http://h/a@b";
+    loadkit::detail::mask_credentials(m);
+    CHECK(m == "http://h/a@b");
 }
 
 TEST_CASE("url: resolve relative references") {

@@ -174,7 +174,11 @@ class client {
         return send(r.method, r.url, r.body, request_params_);
     }
 
-    cookie_jar& cookies() noexcept { return jar_; }
+    cookie_jar& cookies() noexcept { return *jar_; }
+    // Makes this client use `other`'s cookie jar: the clients a VU adds for
+    // its concurrent requests (http.batch, several asyncRequest in flight)
+    // share the VU's one jar, as in k6. `other` must outlive this client.
+    void share_cookies(client& other) noexcept { jar_ = other.jar_; }
     const client_options& settings() const noexcept { return *opts_; }
     const response& last() const noexcept { return res_; }
     detail::vu_context* vu() const noexcept { return vu_; }
@@ -263,7 +267,9 @@ class client {
     std::string cached_ref_, cached_abs_;
     detail::url_parts cached_parts_;
     detail::connection* cached_conn_ = nullptr;
-    cookie_jar jar_;
+    cookie_jar own_jar_;
+    cookie_jar* jar_ = &own_jar_;  // own_jar_, or the VU's first client's (share_cookies)
+    std::span<const request_cookie> req_cookies_;  // this request's params.cookies
     std::string wbuf_;
     bool wbuf_plain_ = false;  // wbuf_ holds a request with no headers, body or cookies for:
     std::string wbuf_method_, wbuf_target_, wbuf_authority_;
@@ -294,17 +300,26 @@ inline void client::serialize(const detail::url_parts& u, std::string_view metho
     // A request without headers, body or cookies is the same bytes as the last
     // one when its method and URL are: most load tests repeat a few such GETs.
     bool plain = h1.empty() || h1.front().first.empty();
-    plain = plain && h2.empty() && body.empty() && jar_.empty();
+    plain = plain && h2.empty() && body.empty() && jar_->empty() && req_cookies_.empty() && u.userinfo.empty();
     if (plain && wbuf_plain_ && method == wbuf_method_ && u.target == wbuf_target_ && u.authority == wbuf_authority_) return;
     wbuf_plain_ = false;
     w.clear();
     w.append(method).append(" "sv).append(u.target).append(" HTTP/1.1\r\n"sv);
-    bool has_host = false, has_ua = false, has_len = false;
+    bool has_host = false, has_ua = false, has_len = false, has_auth = false;
+    bool with_cookies = !jar_->empty() || !req_cookies_.empty();
+    std::string_view given_cookie;  // merged into the one Cookie header with the jar's
     auto add = [&](std::string_view k, std::string_view v) {
         if (k.empty() || k.find_first_of(":\r\n") != std::string_view::npos || v.find_first_of("\r\n") != std::string_view::npos)
             return;  // would split the request (header injection): dropped
         switch (k.size()) {
             case 4: has_host |= detail::iequals(k, "host"); break;
+            case 6:
+                if (with_cookies && given_cookie.empty() && detail::iequals(k, "cookie")) {
+                    given_cookie = v;
+                    return;
+                }
+                break;
+            case 13: has_auth |= detail::iequals(k, "authorization"); break;
             case 10: has_ua |= detail::iequals(k, "user-agent"); break;
             case 14: has_len |= detail::iequals(k, "content-length"); break;
             default: break;
@@ -318,7 +333,12 @@ inline void client::serialize(const detail::url_parts& u, std::string_view metho
     for (auto& [k, v] : h2) add(k, v);
     if (!has_host) w.append("Host: "sv).append(u.authority).append("\r\n"sv);
     if (!has_ua && !opts_->user_agent.empty()) w.append("User-Agent: "sv).append(opts_->user_agent).append("\r\n"sv);
-    if (!jar_.empty()) jar_.append_header(w, u.host, u.path(), u.secure);
+    if (with_cookies) jar_->append_header(w, u.host, u.path(), u.secure, req_cookies_, given_cookie);
+    if (!u.userinfo.empty() && !has_auth) {  // http://user:pass@host/: basic auth, unless the request has its own
+        w.append("Authorization: "sv);
+        detail::append_basic_auth(w, u.userinfo);
+        w.append("\r\n"sv);
+    }
     if (!has_len && (!body.empty() || method == "POST" || method == "PUT" || method == "PATCH")) {
         char num[24];
         auto r = std::to_chars(num, num + sizeof num, body.size());
@@ -685,12 +705,16 @@ inline task<const response&> client::perform(std::string_view method, std::strin
         canonical_tags(std::span<const string_pair>(p.tags), canonical);
         tags_id_ = thread_->shard.strings.intern(canonical);
     }
-    bool explicit_name = !name.empty();
-    name_.assign(explicit_name ? name : url);
-    res_.name = name_;
-
     bool use_cache = query.empty() || query.front().first.empty();
     bool cached = use_cache && cached_conn_ && url == cached_ref_;
+    bool explicit_name = !name.empty();
+    name_.assign(explicit_name ? name : url);
+    // the default name never shows a URL's password (k6 masks it too); the
+    // cached URL's parts say whether it has one without searching it again
+    if (!explicit_name && (cached ? !cached_parts_.userinfo.empty() : url.find('@') != std::string_view::npos))
+        mask_credentials(name_);
+    res_.name = name_;
+    req_cookies_ = p.cookies;
     if (cached) {
         res_.url.assign(cached_abs_);
     } else if (!resolve_url(opts_->base_url, url, res_.url)) {
@@ -742,7 +766,7 @@ inline task<const response&> client::perform(std::string_view method, std::strin
         if (res_.status >= 400) res_.error_code = static_cast<error_code>(1000 + std::min(res_.status, 599));
         if (opts_->cookies)
             for (auto& [k, v] : res_.headers_)
-                if (k.size() == 10 && iequals_lower(k, "set-cookie")) jar_.store(u.host, u.path(), v);
+                if (k.size() == 10 && iequals_lower(k, "set-cookie")) jar_->store(u.host, u.path(), v);
         record(name_);
         if (!is_redirect(res_.status) || static_cast<int>(res_.redirects) >= max_redirects) break;
         auto location = res_.header("location");
@@ -755,10 +779,15 @@ inline task<const response&> client::perform(std::string_view method, std::strin
             res_.method = method_;
             body = {};
         }
-        if (!explicit_name) { name_.assign(res_.url); res_.name = name_; }
+        if (!explicit_name) {
+            name_.assign(res_.url);
+            if (res_.url.find('@') != std::string::npos) mask_credentials(name_);
+            res_.name = name_;
+        }
         res_.body.clear();
     }
     deadline_ns_ = 0;
+    req_cookies_ = {};  // a view into the caller's params, which end with this request
     current_vu = vu_;  // other VUs ran while this one waited
     if (vu_ && vu_->after_request) vu_->after_request(vu_->hook_self, res_);
     co_return res_;

@@ -6,6 +6,7 @@
 #include <charconv>
 #include <cstdint>
 #include <ctime>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -93,12 +94,29 @@ class cookie_jar {
         upsert(std::move(c));
     }
 
-    // Appends "Cookie: ...\r\n" for a request, if any cookie matches.
-    void append_header(std::string& out, std::string_view host, std::string_view path, bool secure) const {
+    // Appends "Cookie: ...\r\n" for a request, if any cookie matches: first
+    // `given` (a Cookie header of the request's own, as written), then the
+    // request's params.cookies, then the jar's cookies that no params cookie
+    // with `replace` names; one header, as k6 (Go's AddCookie) sends it.
+    void append_header(std::string& out, std::string_view host, std::string_view path, bool secure,
+                       std::span<const request_cookie> extra = {}, std::string_view given = {}) const {
         auto now = detail::wall_ms();
         bool first = true;
+        if (!given.empty()) {
+            out.append("Cookie: ").append(given);
+            first = false;
+        }
+        for (auto& c : extra) {
+            if (c.name.empty() || c.name.find_first_of("\r\n") != std::string::npos || c.value.find_first_of("\r\n") != std::string::npos)
+                continue;  // would split the request (header injection): dropped
+            out.append(first ? "Cookie: " : "; ");
+            first = false;
+            out.append(c.name).append("=").append(c.value);
+        }
         for (auto& c : cookies_) {
             if (!matches(c, host, path, secure, now)) continue;
+            if (!extra.empty() && std::any_of(extra.begin(), extra.end(), [&](const request_cookie& r) { return r.replace && r.name == c.name; }))
+                continue;
             out.append(first ? "Cookie: " : "; ");
             first = false;
             out.append(c.name).append("=").append(c.value);

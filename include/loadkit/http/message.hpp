@@ -33,6 +33,14 @@ struct request {
     std::string body;
 };
 
+// A cookie one request sends besides the jar's (k6's params.cookies). It goes
+// first in the Cookie header; with `replace`, the jar's cookie of that name is
+// left out, else both are sent (k6's {value, replace} objects).
+struct request_cookie {
+    std::string name, value;
+    bool replace = false;
+};
+
 // Per-call options of client::get/post/... (k6's params). Views must outlive
 // the co_await, which they do when the call is awaited in the same statement:
 //   co_await http.get("/items", {.headers = {{"Authorization", "Bearer " + token}}});
@@ -49,6 +57,7 @@ struct params {
     std::optional<nanoseconds> timeout{};  // default: the client's
     int redirects = -1;               // max redirects to follow; -1: the client's
     std::span<const std::pair<std::string, std::string>> header_list{};  // runtime-built headers
+    std::span<const request_cookie> cookies{};  // sent with the jar's, on every hop of redirects
 };
 
 // Per-request phase timings, in the k6 sense (nanoseconds).

@@ -13,8 +13,9 @@ struct url_parts {
     bool secure = false;
     std::string_view host;      // without brackets for IPv6 literals
     std::uint16_t port = 0;
-    std::string_view authority; // host[:port] as written (for the Host header)
+    std::string_view authority; // host[:port] as written (for the Host header), without credentials
     std::string_view target;    // path?query, at least "/"
+    std::string_view userinfo;  // "user:pass" of http://user:pass@host/ as written (percent-encoded), or empty
     std::string_view path() const noexcept { return target.substr(0, target.find('?')); }
 };
 
@@ -30,7 +31,15 @@ inline bool split_url(std::string_view u, url_parts& out) noexcept {
     else return false;
     auto end = u.find_first_of("/?#", p);
     auto auth = u.substr(p, end == std::string_view::npos ? std::string_view::npos : end - p);
-    if (auth.empty() || auth.find('@') != std::string_view::npos) return false;
+    // Credentials in the URL (http://user:pass@host/) are sent as basic auth,
+    // as browsers' fetch, curl and k6 (Go's client) do; the last '@' ends them
+    // (an unescaped '@' in a password is common enough to accept).
+    out.userinfo = {};
+    if (auto at = auth.rfind('@'); at != std::string_view::npos) {
+        out.userinfo = auth.substr(0, at);
+        auth = auth.substr(at + 1);
+    }
+    if (auth.empty()) return false;
     out.authority = auth;
     std::string_view host = auth, port;
     if (auth.front() == '[') {
@@ -94,6 +103,63 @@ inline bool resolve_url(std::string_view base, std::string_view ref, std::string
     out.append(slash == std::string_view::npos ? std::string_view("/") : path.substr(0, slash + 1));
     out.append(ref);
     return true;
+}
+
+// Appends "Basic base64(user:pass)" for a URL's userinfo, its percent-escapes
+// decoded first (Go's URL.User.Username()/Password(), which k6 sends).
+inline void append_basic_auth(std::string& out, std::string_view userinfo) {
+    static constexpr char b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    auto hexval = [](char c) -> int {
+        if (c >= '0' && c <= '9') return c - '0';
+        if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+        if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+        return -1;
+    };
+    out.append("Basic ");
+    unsigned acc = 0;
+    int have = 0;
+    auto put = [&](unsigned char byte) {
+        acc = (acc << 8) | byte;
+        if (++have == 3) {
+            out.push_back(b64[(acc >> 18) & 63]); out.push_back(b64[(acc >> 12) & 63]);
+            out.push_back(b64[(acc >> 6) & 63]);  out.push_back(b64[acc & 63]);
+            acc = 0;
+            have = 0;
+        }
+    };
+    bool user_only = userinfo.find(':') == std::string_view::npos;
+    for (std::size_t i = 0; i < userinfo.size(); ++i) {
+        char c = userinfo[i];
+        int hi, lo;
+        if (c == '%' && i + 2 < userinfo.size() && (hi = hexval(userinfo[i + 1])) >= 0 && (lo = hexval(userinfo[i + 2])) >= 0) {
+            put(static_cast<unsigned char>(hi * 16 + lo));
+            i += 2;
+        } else {
+            put(static_cast<unsigned char>(c));
+        }
+    }
+    if (user_only) put(':');  // http://user@host/: user and an empty password, as Go sends
+    if (have == 1) {
+        acc <<= 16;
+        out.push_back(b64[(acc >> 18) & 63]); out.push_back(b64[(acc >> 12) & 63]); out.append("==");
+    } else if (have == 2) {
+        acc <<= 8;
+        out.push_back(b64[(acc >> 18) & 63]); out.push_back(b64[(acc >> 12) & 63]); out.push_back(b64[(acc >> 6) & 63]);
+        out.push_back('=');
+    }
+}
+
+// The URL with its credentials masked, as k6 tags it ("http://****:****@h/"):
+// a password never reaches a metric name or an export. Unchanged without '@'.
+inline void mask_credentials(std::string& u) {
+    auto start = u.find("://");
+    if (start == std::string::npos) return;
+    start += 3;
+    auto end = u.find_first_of("/?#", start);
+    auto at = u.rfind('@', end == std::string::npos ? std::string::npos : end);
+    if (at == std::string::npos || at < start) return;
+    bool has_password = u.find(':', start) < at;
+    u.replace(start, at - start, has_password ? "****:****" : "****");
 }
 
 // Appends `s` percent-encoded for a query component.

@@ -16,6 +16,7 @@
 #include <string>
 #include <thread>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include <boost/asio/post.hpp>
@@ -283,6 +284,12 @@ class async_vu final : public loadkit::script_vu, public async_host {
                 c = take_client();
                 auto p = op->spec.to_params();
                 res = &co_await c->send(op->spec.method, op->spec.url, op->spec.body, p);
+                // The client is free again before the promise settles: the
+                // continuation settle() runs may send the VU's next request,
+                // which must find this client (its kept-alive connection),
+                // not make another. The response it read stays valid until
+                // that request starts, after settle() has made the JS object.
+                free_.push_back(std::exchange(c, nullptr));
             } else {
                 boost::asio::steady_timer t(ctx_.thread->ioc);
                 timers_.push_back(&t);
@@ -329,14 +336,19 @@ class async_vu final : public loadkit::script_vu, public async_host {
         flush();
     }
 
+    // A VU's sequential requests all take the client that was free last
+    // (LIFO), so they reuse its kept-alive connection as k6's one transport
+    // does. Concurrent requests (Promise.all, http.batch) take the VU's
+    // other idle clients, or add one with a connection of its own; every
+    // client of the VU shares the first one's cookie jar (one jar per VU).
     client* take_client() {
         if (!free_.empty()) {
             auto* c = free_.back();
             free_.pop_back();
             return c;
         }
-        // concurrent requests of one VU (Promise.all) get connections of their own
         extra_.push_back(std::make_unique<client>(*ctx_.thread, &ctx_, http_.settings()));
+        extra_.back()->share_cookies(http_);
         return extra_.back().get();
     }
 

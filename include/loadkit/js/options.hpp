@@ -39,6 +39,7 @@ inline yaml::plan make_plan(script& s) {
             else if (k == "vus" || k == "duration" || k == "iterations" || k == "stages") shortcut[k] = v;
             else if (k == "insecureSkipTLSVerify" || k == "userAgent" || k == "discardResponseBodies" || k == "maxRedirects") http[k] = v;
             else if (k == "env" || k == "name") doc[k] = v;
+            else if (k == "batch" || k == "batchPerHost") continue;  // read by http.batch (runtime.hpp)
             else loadkit::detail::log_once(log_level::warn, s.path() + ": option '" + k + "' is not supported by loadkit; it is ignored");
         }
     }

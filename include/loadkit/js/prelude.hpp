@@ -15,7 +15,6 @@ inline constexpr std::string_view prelude_source = R"JS(
 'use strict';
 const g = globalThis;
 const hide = (name, value) => Object.defineProperty(g, name, { value, writable: true, configurable: true, enumerable: false });
-const text = v => typeof v === 'string' ? v : (v === undefined || v === null ? '' : (typeof v === 'object' && !(v instanceof ArrayBuffer) ? JSON.stringify(v) : String(v)));
 
 // res.json('a.b.0.c'), as k6's gjson selectors for the common case; '#' is an array's length.
 function pick(v, path) {
@@ -60,7 +59,41 @@ function makeResponse(status, code, body, url, error, name, rawHeaders, method, 
   return r;
 }
 function own(o, k, v) { Object.defineProperty(o, k, { value: v, enumerable: true, writable: true, configurable: true }); return v; }
-const formEncode = o => Object.keys(o).map(k => encodeURIComponent(k) + '=' + encodeURIComponent(text(o[k]))).join('&');
+// An object body is form-encoded as k6 does it (Go's url.Values): keys sorted,
+// an array's elements under its key repeated, each value as Go's %v prints
+// it (objects "map[k:v ...]", nested arrays "[a b]", null "<nil>"), escaped
+// by Go's QueryEscape (space as '+', only A-Z a-z 0-9 - _ . ~ kept).
+function goNumber(v) {
+  if (Number.isInteger(v) && Math.abs(v) < 9223372036854775808) return String(v);  // an int64 in k6
+  if (Number.isNaN(v)) return 'NaN';
+  if (!Number.isFinite(v)) return v > 0 ? '+Inf' : '-Inf';
+  const [m, e] = v.toExponential().split('e');
+  const exp = +e;
+  if (exp < -4 || exp >= 6) return m + 'e' + (exp < 0 ? '-' : '+') + String(Math.abs(exp)).padStart(2, '0');
+  return String(v);
+}
+function goValue(v) {
+  if (v === null || v === undefined) return '<nil>';
+  if (typeof v === 'number') return goNumber(v);
+  if (Array.isArray(v)) return '[' + v.map(goValue).join(' ') + ']';
+  if (typeof v === 'object' && !(v instanceof ArrayBuffer)) return 'map[' + Object.keys(v).sort().map(k => k + ':' + goValue(v[k])).join(' ') + ']';
+  return String(v);
+}
+function goEscape(s) {
+  let e;
+  try { e = encodeURIComponent(s); }
+  catch (_) { e = encodeURIComponent(s.replace(/[\uD800-\uDFFF]/g, '\uFFFD')); }  // a lone surrogate
+  return e.replace(/%20/g, '+').replace(/[!'()*]/g, c => '%' + c.charCodeAt(0).toString(16).toUpperCase());
+}
+function formEncode(o) {
+  const parts = [];
+  for (const k of Object.keys(o).sort()) {
+    const v = o[k], key = goEscape(k) + '=';
+    if (Array.isArray(v)) for (const el of v) parts.push(key + goEscape(goValue(el)));
+    else parts.push(key + goEscape(goValue(v)));
+  }
+  return parts.join('&');
+}
 
 // The natives' arguments: method, URL, body (objects form-encoded), params, headers.
 function prepare(method, url, body, params) {
@@ -100,6 +133,42 @@ function batchOne(r) {
   if (Array.isArray(r)) return call(String(r[0]).toUpperCase(), r[1], r[2], r[3]);
   return call(String(r.method || 'GET').toUpperCase(), r.url, r.body, r.params);
 }
+// The host a batch request goes to (Go's URL.Host: host[:port], without
+// credentials), for the per-host limit; '' for a relative URL.
+function batchHost(r) {
+  const u = String(typeof r === 'string' ? r : Array.isArray(r) ? r[1] : r.url);
+  const m = /^[a-zA-Z][a-zA-Z0-9+.-]*:\/\/([^/?#]*)/.exec(u);
+  return m ? m[1].slice(m[1].lastIndexOf('@') + 1).toLowerCase() : '';
+}
+// k6's MakeBatchRequests: min(batch, n) workers take the requests in order;
+// each waits for a slot of its request's host (batchPerHost) before sending.
+function batchConcurrent(list) {
+  const n = list.length, out = new Array(n);
+  const workers = lk.batch > 0 ? Math.min(lk.batch, n) : n, perHost = lk.batchPerHost > 0 ? lk.batchPerHost : Infinity;
+  const busy = new Map(), queued = new Map();
+  const acquire = host => {
+    const b = busy.get(host) || 0;
+    if (b < perHost) { busy.set(host, b + 1); return null; }
+    return new Promise(resolve => { if (!queued.has(host)) queued.set(host, []); queued.get(host).push(resolve); });
+  };
+  const release = host => {
+    const q = queued.get(host);
+    if (q && q.length) q.shift()();   // the slot passes to the next waiter
+    else busy.set(host, busy.get(host) - 1);
+  };
+  let next = 0;
+  const worker = async () => {
+    while (next < n) {
+      const i = next++, host = batchHost(list[i]);
+      const wait = acquire(host);
+      if (wait) await wait;
+      try { out[i] = await batchOne(list[i]); } finally { release(host); }
+    }
+  };
+  const ws = [];
+  for (let w = 0; w < workers; w++) ws.push(worker());
+  return Promise.all(ws).then(() => out);
+}
 const http = {
   request: promises ? asyncRequest : request,
   get: (url, params) => call('GET', url, null, params),
@@ -109,16 +178,15 @@ const http = {
   put: (url, body, params) => call('PUT', url, body, params),
   patch: (url, body, params) => call('PATCH', url, body, params),
   del: (url, body, params) => call('DELETE', url, body, params),
-  // In async VUs the requests are sent at once, each on a connection of its
-  // own, as k6 does; a VU on a thread sends them one after another.
+  // In async VUs the requests run concurrently, as in k6: at most
+  // options.batch at once and options.batchPerHost to one host (20 and 6),
+  // on the VU's idle connections first; a VU on a thread sends them one
+  // after another, on its one connection.
   batch(requests) {
-    if (Array.isArray(requests)) {
-      const all = requests.map(batchOne);
-      return promises ? Promise.all(all) : all;
-    }
-    const keys = Object.keys(requests), all = keys.map(k => batchOne(requests[k]));
-    const assemble = rs => { const out = {}; keys.forEach((k, i) => { out[k] = rs[i]; }); return out; };
-    return promises ? Promise.all(all).then(assemble) : assemble(all);
+    const keys = Array.isArray(requests) ? null : Object.keys(requests);
+    const list = keys ? keys.map(k => requests[k]) : requests;
+    const assemble = rs => { if (!keys) return rs; const out = {}; keys.forEach((k, i) => { out[k] = rs[i]; }); return out; };
+    return promises ? batchConcurrent(list).then(assemble) : assemble(list.map(batchOne));
   },
   asyncRequest,
   url: (strings, ...values) => strings.reduce((a, s, i) => a + s + (i < values.length ? values[i] : ''), ''),

@@ -426,6 +426,7 @@ struct request_spec {
     std::string method, url, body, name;
     header_list headers;
     std::vector<std::pair<std::string, std::string>> tags;
+    std::vector<request_cookie> cookies;  // params.cookies
     std::optional<nanoseconds> timeout;
     int redirects = -1;
 
@@ -439,6 +440,7 @@ struct request_spec {
         p.timeout = timeout;
         p.redirects = redirects;
         p.header_list = headers;
+        p.cookies = cookies;
         return p;
     }
 };
@@ -684,7 +686,7 @@ struct instance {
         // (measured at 1000 VUs: 210 -> 143 KiB per async VU, 566 -> 444 per
         // sync VU, and start-up 2.4 -> 1.4 s of CPU).
         JS::SetModuleResolveHook(JS_GetRuntime(cx), &instance::resolve_hook);
-        if (!define_natives(cx, g, async_mode, prog.transformed)) return false;
+        if (!define_natives(cx, g, async_mode, prog.transformed, prog.options)) return false;
         JS::Stencil* pre = prog.prelude_stencil(cx);
         if (!pre) return false;
         JS::InstantiateOptions iopts;
@@ -831,7 +833,7 @@ struct instance {
     }
 
     // --- natives (the __lk object the prelude wraps) ---
-    static bool define_natives(JSContext* cx, JS::HandleObject global, bool async_mode, bool transformed) {
+    static bool define_natives(JSContext* cx, JS::HandleObject global, bool async_mode, bool transformed, const nlohmann::json& options) {
         static const JSFunctionSpec natives[] = {
             JS_FN("request", &instance::n_request, 5, 0),       JS_FN("sleep", &instance::n_sleep, 1, 0),
             JS_FN("check", &instance::n_check, 3, 0),           JS_FN("groupEnter", &instance::n_group_enter, 1, 0),
@@ -850,6 +852,14 @@ struct instance {
         JS::RootedValue mode(cx, JS::BooleanValue(async_mode));
         JS::RootedValue rewritten(cx, JS::BooleanValue(transformed));
         if (!JS_SetProperty(cx, lk, "asyncMode", mode) || !JS_SetProperty(cx, lk, "transformed", rewritten)) return false;
+        // http.batch's limits: at most `batch` requests at once, `batchPerHost`
+        // to one host (k6's options, defaults 20 and 6; 0: no limit)
+        auto limit = [&](const char* key, double fallback) {
+            auto it = options.is_object() ? options.find(key) : options.end();
+            return it != options.end() && it->is_number() && it->get<double>() >= 0 ? it->get<double>() : fallback;
+        };
+        JS::RootedValue batch(cx, JS::NumberValue(limit("batch", 20))), per_host(cx, JS::NumberValue(limit("batchPerHost", 6)));
+        if (!JS_SetProperty(cx, lk, "batch", batch) || !JS_SetProperty(cx, lk, "batchPerHost", per_host)) return false;
         JS::RootedValue v(cx, JS::ObjectValue(*lk));
         return JS_DefineProperty(cx, global, "__lk", v, 0);
     }
@@ -879,6 +889,7 @@ struct instance {
         else spec.body = bytes_of(cx, args.get(2));
         spec.headers.clear();
         spec.tags.clear();
+        spec.cookies.clear();
         spec.name.clear();
         spec.timeout.reset();
         spec.redirects = -1;
@@ -910,6 +921,48 @@ struct instance {
         }
         if (!JS_GetProperty(cx, p, "redirects", &v)) return false;
         if (v.isNumber()) spec.redirects = static_cast<int>(v.toNumber());
+        if (!JS_GetProperty(cx, p, "cookies", &v)) return false;
+        if (v.isObject() && !read_cookies(v, spec.cookies)) return false;
+        return true;
+    }
+    // params.cookies as k6 reads them: {name: value} sends String(value);
+    // {name: {value, replace}} (keys in any case) also drops the jar's cookie
+    // of that name when `replace` is truthy; null and undefined are skipped.
+    bool read_cookies(JS::HandleValue v, std::vector<request_cookie>& out) {
+        JS::RootedObject c(cx, &v.toObject());
+        JS::Rooted<JS::IdVector> ids(cx, JS::IdVector(cx));
+        if (!JS_Enumerate(cx, c, &ids)) return false;
+        JS::RootedValue key(cx), val(cx), attr_key(cx), attr(cx);
+        JS::RootedId id(cx), attr_id(cx);
+        for (std::size_t i = 0; i < ids.length(); ++i) {
+            id = ids[i];
+            if (!JS_IdToValue(cx, id, &key) || !JS_GetPropertyById(cx, c, id, &val)) return false;
+            if (val.isNullOrUndefined()) continue;
+            auto& rc = out.emplace_back();
+            rc.name = to_utf8(cx, key);
+            bool plain = false;
+            if (val.isObject()) {
+                JS::RootedObject o(cx, &val.toObject());
+                bool array = false;
+                if (!JS::IsArrayObject(cx, o, &array)) return false;
+                plain = !array && !JS_ObjectIsFunction(o);
+            }
+            if (!plain) {
+                rc.value = to_utf8(cx, val);
+                continue;
+            }
+            JS::RootedObject o(cx, &val.toObject());
+            JS::Rooted<JS::IdVector> attrs(cx, JS::IdVector(cx));
+            if (!JS_Enumerate(cx, o, &attrs)) return false;
+            for (std::size_t j = 0; j < attrs.length(); ++j) {
+                attr_id = attrs[j];
+                if (!JS_IdToValue(cx, attr_id, &attr_key) || !JS_GetPropertyById(cx, o, attr_id, &attr)) return false;
+                auto name = to_utf8(cx, attr_key);
+                for (auto& ch : name) ch = static_cast<char>(ch >= 'A' && ch <= 'Z' ? ch + 32 : ch);
+                if (name == "replace") rc.replace = JS::ToBoolean(attr);
+                else if (name == "value") rc.value = to_utf8(cx, attr);
+            }
+        }
         return true;
     }
 
