@@ -102,7 +102,8 @@ inline std::optional<std::chrono::system_clock::time_point> parse_rfc3339(const 
         offset = (s[i] == '+' ? 1 : -1) * (oh * 3600L + om * 60L);
         i += 6;
     } else return std::nullopt;
-    if (i != s.size() || y < 1970 || y > 9999 || mo < 1 || mo > 12 || d < 1 || d > 31 || h < 0 || h > 23 || mi < 0 || mi > 59 || sec < 0 ||
+    if (i != s.size() || y < 1970 || y > 2200 ||  // (nanoseconds since 1970 overflow in 2262)
+        mo < 1 || mo > 12 || d < 1 || d > 31 || h < 0 || h > 23 || mi < 0 || mi > 59 || sec < 0 ||
         sec > 60)
         return std::nullopt;
     std::tm tm{};
@@ -296,8 +297,8 @@ class command_line {
             else if (*setup_cmd) run = validate(sf);
             else if (*teardown_cmd) run = validate(tf);
             else if (*serve_cmd && (port < 0 || port > 65535)) throw usage_error("--port: expected 0..65535, found " + std::to_string(port));
-            else if (*serve_cmd && (serve_threads < 1 || serve_threads > max_threads()))
-                throw usage_error("--threads: expected 1.." + std::to_string(max_threads()) + ", found " + std::to_string(serve_threads));
+            else if (*serve_cmd && (serve_threads < 0 || serve_threads > max_threads()))
+                throw usage_error("--threads: expected 0.." + std::to_string(max_threads()) + ", found " + std::to_string(serve_threads));
             else if (*merge_cmd)
                 for (auto& kv : mf.env)
                     if (kv.find('=') == std::string::npos || kv.find('=') == 0) throw usage_error("-e/--env: expected KEY=VALUE, found '" + kv + "'");

@@ -165,7 +165,7 @@ inline nlohmann::json export_state(const merged_metrics& m, const run_state_info
 inline void import_state(const nlohmann::json& st, const std::string& file, merged_metrics& m, run_state_info& info, bool first) {
     auto bad = [&](const std::string& what) { throw std::invalid_argument(file + ": " + what); };
     // (a "format" that is not a string must not throw a type_error here)
-    if (!st.is_object() || !st.contains("format") || st["format"] != state_format)
+    if (!st.is_object() || !st.contains("format") || !st.at("format").is_string() || st.at("format").get<std::string>() != state_format)
         bad("expected a summary exported by loadkit (--summary-export) with \"state\": {\"format\": \"" + std::string(state_format) + "\"}");
     try {
         if (first) {
