@@ -177,11 +177,19 @@ int load_failed() {
     }
 }
 
-// The VUs a plan allocates at most, over all its scenarios (in 64 bits:
-// each scenario's count fits an int, their sum need not).
+// The VUs a scenario allocates before it starts: all of a closed model's;
+// an arrival-rate executor's preAllocatedVUs (its maxVUs come one at a
+// time, when iterations need them: a generous maxVUs must not be refused).
+std::int64_t upfront_vus(const loadkit::executor& e) {
+    return std::visit([](auto& x) -> std::int64_t {
+        if constexpr (requires { x.pre_allocated_vus; }) return x.pre_allocated_vus;
+        else return loadkit::detail::schedule::max_vus(loadkit::executor(x));
+    }, e);
+}
+// Over all scenarios, in 64 bits (each count fits an int, their sum need not).
 std::int64_t plan_max_vus(const loadkit::yaml::plan& p) {
     std::int64_t n = 0;
-    for (auto& s : p.scenarios) n += loadkit::detail::schedule::max_vus(s.exec);
+    for (auto& s : p.scenarios) n += upfront_vus(s.exec);
     return n;
 }
 
@@ -198,7 +206,7 @@ void check_vus_fit(const loadkit::yaml::plan& p, bool js, const loadkit::executi
     std::string where = p.file;
     const loadkit::yaml::scenario_plan* biggest = nullptr;
     for (auto& s : p.scenarios)
-        if (!biggest || loadkit::detail::schedule::max_vus(s.exec) > loadkit::detail::schedule::max_vus(biggest->exec)) biggest = &s;
+        if (!biggest || upfront_vus(s.exec) > upfront_vus(biggest->exec)) biggest = &s;
     if (biggest && biggest->where.line > 0)
         where += ":" + std::to_string(biggest->where.line) + ":" + std::to_string(biggest->where.column);
     throw loadkit::config_error(where + ": " + std::to_string(vus) + " VUs" + (biggest ? " (scenario '" + biggest->name + "' has the most)" : "") +

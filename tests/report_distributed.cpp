@@ -589,7 +589,7 @@ TEST_CASE("merge: an export whose state is not an object, and exports of differe
         auto r = test_support::run_runner({"merge", a0, null_state});
         CHECK(r.code == 104);  // was: nlohmann::json type_error, SIGABRT (134)
         CHECK_THAT(r.err, Catch::Contains("merge: " + null_state + ": expected a summary written by `loadkit run --summary-export` (its \"state\" is not an object)"));
-        auto number_format = dir.write("format.json", text.substr(0, at) + "\"state\": {\"format\": 7}\n}\n");
+        auto number_format = dir.write("format.json", text.substr(0, at) + "\"state\": {\"format\": 7, \"name\": \"shop\"}\n}\n");
         r = test_support::run_runner({"merge", a0, number_format});
         CHECK(r.code == 104);
         CHECK_THAT(r.err, Catch::Contains("expected a summary exported by loadkit"));
