@@ -554,12 +554,14 @@ scenarios:
         CHECK(r.code == code);
         CHECK(r.err.find(part) != std::string::npos);
     };
-    bad({"run", test, "--start-at", "tomorrow"}, "--start-at: expected an RFC 3339 time");
-    bad({"run", test, "--instance", "2/2"}, "--instance: expected I/N");
-    bad({"run", test, "--execution-segment", "1/2"}, "expected FROM:TO");
-    bad({"run", test, "--execution-segment", "0:1/3", "--execution-segment-sequence", "0,1/2,1"}, "is not one of the sequence's segments");
-    bad({"run", test, "--setup-data", (dir.dir / "missing.json").string()}, "--setup-data: cannot read");
-    bad({"merge", (dir.dir / "missing.json").string()}, "merge: cannot read");
+    // a flag's value alone: a command-line mistake, 2 (issue 13: they were 104)
+    bad({"run", test, "--start-at", "tomorrow"}, "--start-at: expected an RFC 3339 time", 2);
+    bad({"run", test, "--instance", "2/2"}, "--instance: expected I/N", 2);
+    bad({"run", test, "--execution-segment", "1/2"}, "expected FROM:TO", 2);
+    bad({"run", test, "--execution-segment", "0:1/3", "--execution-segment-sequence", "0,1/2,1"}, "is not one of the sequence's segments", 2);
+    bad({"run", test, "--setup-data", (dir.dir / "missing.json").string()},
+        "--setup-data: cannot open '" + (dir.dir / "missing.json").string() + "': No such file or directory");
+    bad({"merge", (dir.dir / "missing.json").string()}, "merge: cannot open '" + (dir.dir / "missing.json").string() + "': No such file or directory");
     bad({"merge", test}, "expected a summary written by `loadkit run --summary-export`");
 }
 #endif
