@@ -7,6 +7,7 @@
 //   loadkit setup FILE -o SETUP.json        only setup(): its data, for every instance's --setup-data
 //   loadkit teardown FILE --setup-data SETUP.json
 //   loadkit merge A.json B.json... [-o MERGED.json] [--test FILE] [--report FILE.html] [--require-whole]
+//                                           [--allow-different-tests]
 //                                           one summary from instances' exports (exit 99 on thresholds)
 //   loadkit report RESULTS.json -o REPORT.html
 //   loadkit validate FILE.yaml|FILE.js
@@ -16,8 +17,10 @@
 // Exit codes (k6's): 0 ok, 99 thresholds failed, 104 invalid configuration,
 // 105 aborted from outside (SIGINT/SIGTERM), 107 script error, 108 aborted by
 // the test; 2 for a command-line mistake, 1 when an output (summary, report,
-// setup data) could not be written.
+// setup data) could not be written, 109 for an internal failure (out of memory).
+#include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <csignal>
 #include <cstdio>
 #include <ctime>
@@ -29,15 +32,19 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <system_error>
 #include <map>
 #include <vector>
 
+#include <fcntl.h>
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
 #include <boost/version.hpp>
 #include <openssl/opensslv.h>
 
+#include <loadkit/detail/file.hpp>
+#include <loadkit/detail/memory.hpp>
 #include <loadkit/report/html.hpp>
 #include <loadkit/report/json_lines.hpp>
 #include <loadkit/report/prometheus.hpp>
@@ -48,13 +55,16 @@
 #include <loadkit/js.hpp>
 #endif
 
+#include "cli.hpp"
 #include "progress.hpp"
 
 namespace {
 
-constexpr int usage_error = 2;
-
-constexpr int output_error = 1;  // a summary, report or data file could not be written
+using loadkit::runner::run_flags;
+using loadkit::runner::run_settings;
+using loadkit::runner::merge_flags;
+constexpr int usage_error = loadkit::runner::usage_exit;
+constexpr int output_error = loadkit::runner::output_exit;  // a summary, report or data file could not be written
 
 int fail(int code, const std::string& message) {
     std::cerr << "loadkit: " << message << "\n";
@@ -62,24 +72,6 @@ int fail(int code, const std::string& message) {
 }
 
 bool has_suffix(const std::string& s, std::string_view suffix) { return std::string_view(s).ends_with(suffix); }
-
-struct run_flags {
-    std::string file;
-    int vus = -1;
-    std::string duration;
-    std::int64_t iterations = -1;
-    std::vector<std::string> env;
-    std::string target;
-    int threads = 0;
-    std::string summary_export;
-    std::vector<std::string> out;
-    bool quiet = false, no_color = false, no_thresholds = false;
-    std::string segment, segment_sequence, instance;  // --execution-segment, --execution-segment-sequence, --instance
-    std::string setup_data;                            // --setup-data: setup() ran elsewhere (`loadkit setup`)
-    std::string start_at;                              // --start-at
-    std::string setup_out;                             // `loadkit setup -o`
-    std::string report;                                // --report FILE.html
-};
 
 // What a command runs of the test: all of it, or only setup() or teardown()
 // (a test split over machines runs those once, on their own).
@@ -99,39 +91,35 @@ bool write_output(const std::string& path, const std::string& text) {
     return static_cast<bool>(out);
 }
 
-std::optional<std::string> read_file(const std::string& path) {
-    std::ifstream in(path, std::ios::binary);
-    if (!in) return std::nullopt;
-    return std::string(std::istreambuf_iterator<char>(in), {});
+// An input (an export, setup data) whole; nullopt with `error` when it is not
+// a regular file of at most the data-file limit.
+std::optional<std::string> read_file(const std::string& path, std::string& error) {
+    std::string text;
+    if (!loadkit::detail::read_input_file(path, loadkit::detail::max_data_file_bytes, text, error)) return std::nullopt;
+    return text;
 }
 
-// RFC 3339 ("2026-11-22T10:00:00Z", "2026-11-22T11:00:00.5+01:00") to a
-// system_clock time; nullopt when it is not one.
-std::optional<std::chrono::system_clock::time_point> parse_rfc3339(const std::string& s) {
-    int y, mo, d, h, mi, sec, n = 0;
-    if (std::sscanf(s.c_str(), "%4d-%2d-%2d%*1[Tt ]%2d:%2d:%2d%n", &y, &mo, &d, &h, &mi, &sec, &n) != 6 || n != 19) return std::nullopt;
-    std::size_t i = 19;
-    double frac = 0;
-    if (i < s.size() && s[i] == '.') {
-        std::size_t j = i + 1;
-        while (j < s.size() && std::isdigit(static_cast<unsigned char>(s[j]))) ++j;
-        if (j == i + 1) return std::nullopt;
-        frac = std::stod("0" + s.substr(i, j - i));
-        i = j;
+// Whether an output can be written, checked before any load (a run must not
+// find out at its end that its summary has nowhere to go): its directory is
+// made, and the file is created if missing (and removed again) or must be
+// writable if present. False with the reason.
+bool output_writable(const std::string& path, std::string& error) {
+    std::error_code ec;
+    auto p = std::filesystem::path(path);
+    if (!p.parent_path().empty()) std::filesystem::create_directories(p.parent_path(), ec);
+    if (std::filesystem::is_directory(p, ec)) {
+        error = "'" + path + "' is a directory";
+        return false;
     }
-    long offset = 0;
-    if (i < s.size() && (s[i] == 'Z' || s[i] == 'z')) ++i;
-    else if (i + 6 == s.size() && (s[i] == '+' || s[i] == '-') && s[i + 3] == ':') {
-        int oh, om;
-        if (std::sscanf(s.c_str() + i + 1, "%2d:%2d", &oh, &om) != 2) return std::nullopt;
-        offset = (s[i] == '+' ? 1 : -1) * (oh * 3600L + om * 60L);
-        i += 6;
-    } else return std::nullopt;
-    if (i != s.size() || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || sec > 60) return std::nullopt;
-    std::tm tm{};
-    tm.tm_year = y - 1900; tm.tm_mon = mo - 1; tm.tm_mday = d; tm.tm_hour = h; tm.tm_min = mi; tm.tm_sec = sec;
-    auto t = ::timegm(&tm) - offset;
-    return std::chrono::system_clock::from_time_t(t) + std::chrono::microseconds(static_cast<long long>(frac * 1e6));
+    bool existed = std::filesystem::exists(p, ec);
+    int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC | O_NONBLOCK, 0644);
+    if (fd < 0) {
+        error = "cannot write '" + path + "': " + std::generic_category().message(errno);
+        return false;
+    }
+    ::close(fd);
+    if (!existed) ::unlink(path.c_str());
+    return true;
 }
 
 using env_map = std::map<std::string, std::string, std::less<>>;
@@ -147,6 +135,8 @@ struct loaded_test {
 // std::invalid_argument without the adapter) on a script that cannot run.
 loaded_test load_test(const std::string& file, const env_map& env) {
     loaded_test t;
+    std::string why;  // missing, a directory, /dev/zero, too large: said before anything reads it
+    if (!loadkit::detail::check_input_file(file, loadkit::detail::max_test_file_bytes, why)) throw loadkit::config_error(why);
     bool js_file = has_suffix(file, ".js") || has_suffix(file, ".mjs");
 #if LOADKIT_RUNNER_JS
     if (js_file) {
@@ -180,66 +170,69 @@ int load_failed() {
         throw;
     } catch (const loadkit::config_error& e) {
         return fail(loadkit::exit_code::invalid_config, e.what());
+    } catch (const std::bad_alloc&) {
+        throw;  // main's: exit 109
     } catch (const std::exception& e) {  // std::invalid_argument, js::script_error, ...
         return fail(loadkit::exit_code::script_error, e.what());
     }
 }
 
-// -u/-d/-i applied to the plan.
-void apply_flags(const run_flags& f, loadkit::yaml::plan& p) {
-    std::optional<int> vus;
-    std::optional<loadkit::nanoseconds> duration;
-    std::optional<std::int64_t> iterations;
-    if (f.vus >= 0) {
-        if (f.vus < 1) throw loadkit::config_error("--vus must be at least 1");
-        vus = f.vus;
-    }
-    if (!f.duration.empty()) {
-        duration = loadkit::detail::parse_duration(f.duration);
-        if (!duration || duration->count() <= 0)
-            throw loadkit::config_error("--duration: expected a duration like 30s, 1m30s or 500ms, found '" + f.duration + "'");
-    }
-    if (f.iterations >= 0) {
-        if (f.iterations < 1) throw loadkit::config_error("--iterations must be at least 1");
-        iterations = f.iterations;
-    }
-    loadkit::yaml::apply_shortcuts(p, vus, duration, iterations);
+// The VUs a scenario allocates before it starts: all of a closed model's;
+// an arrival-rate executor's preAllocatedVUs (its maxVUs come one at a
+// time, when iterations need them: a generous maxVUs must not be refused).
+std::int64_t upfront_vus(const loadkit::executor& e) {
+    return std::visit([](auto& x) -> std::int64_t {
+        if constexpr (requires { x.pre_allocated_vus; }) return x.pre_allocated_vus;
+        else return loadkit::detail::schedule::max_vus(loadkit::executor(x));
+    }, e);
+}
+// Over all scenarios, in 64 bits (each count fits an int, their sum need not).
+std::int64_t plan_max_vus(const loadkit::yaml::plan& p) {
+    std::int64_t n = 0;
+    for (auto& s : p.scenarios) n += upfront_vus(s.exec);
+    return n;
 }
 
-// --execution-segment/--execution-segment-sequence/--instance to a segment.
-loadkit::execution_segment segment_of(const run_flags& f) {
-    loadkit::execution_segment seg;
-    if (!f.instance.empty()) {
-        if (!f.segment.empty() || !f.segment_sequence.empty())
-            throw loadkit::config_error("--instance is a shorthand for --execution-segment and --execution-segment-sequence: give one or the other");
-        return loadkit::instance_segment(f.instance);
-    }
-    if (!f.segment.empty()) seg = loadkit::parse_execution_segment(f.segment);
-    if (!f.segment_sequence.empty()) {
-        seg.sequence = loadkit::parse_segment_sequence(f.segment_sequence);
-        if (f.segment.empty()) throw loadkit::config_error("--execution-segment-sequence needs --execution-segment");
-    }
-    loadkit::detail::make_stripe(seg);  // the segment must be in its sequence: say so now
-    return seg;
+// Refuses a plan whose VUs cannot fit in the memory this process may use
+// (estimated per VU), before any is allocated: `vus: 100000000` under a
+// memory limit ended in std::bad_alloc and a core dump.
+void check_vus_fit(const loadkit::yaml::plan& p, bool js, const loadkit::execution_segment& seg) {
+    // this instance's share (rounded up: a segment runs at least its share)
+    double share = static_cast<double>(seg.to.num) / static_cast<double>(seg.to.den) - static_cast<double>(seg.from.num) / static_cast<double>(seg.from.den);
+    auto vus = static_cast<std::int64_t>(std::ceil(static_cast<double>(plan_max_vus(p)) * std::clamp(share, 0.0, 1.0)));
+    auto per_vu = loadkit::detail::vu_memory_estimate(js);
+    auto avail = loadkit::detail::available_memory();
+    if (!avail.bytes || static_cast<double>(vus) * static_cast<double>(per_vu) <= static_cast<double>(avail.bytes)) return;
+    std::string where = p.file;
+    const loadkit::yaml::scenario_plan* biggest = nullptr;
+    for (auto& s : p.scenarios)
+        if (!biggest || upfront_vus(s.exec) > upfront_vus(biggest->exec)) biggest = &s;
+    if (biggest && biggest->where.line > 0)
+        where += ":" + std::to_string(biggest->where.line) + ":" + std::to_string(biggest->where.column);
+    throw loadkit::config_error(where + ": " + std::to_string(vus) + " VUs" + (biggest ? " (scenario '" + biggest->name + "' has the most)" : "") +
+                                " need about " + loadkit::detail::memory_text(static_cast<double>(vus) * static_cast<double>(per_vu)) + " (" +
+                                loadkit::detail::memory_text(static_cast<double>(per_vu)) + " each), but only " +
+                                loadkit::detail::memory_text(static_cast<double>(avail.bytes)) + " is available (" + avail.source +
+                                "): use fewer VUs, or split the test over machines (--execution-segment)");
 }
 
-int run(const run_flags& f, phase what = phase::run) {
+int run(const run_flags& f, const run_settings& rs, phase what = phase::run) {
     loadkit::options o;
-    o.threads = f.threads;
+    o.threads = rs.threads;
     o.run_thresholds = !f.no_thresholds;
-    for (auto& kv : f.env) {
-        auto eq = kv.find('=');
-        if (eq == std::string::npos || eq == 0) return fail(usage_error, "-e/--env: expected KEY=VALUE, found '" + kv + "'");
-        o.env[kv.substr(0, eq)] = kv.substr(eq + 1);
+    for (auto& [k, v] : rs.env) o.env[k] = v;
+    // every output must be writable before any load (exit 1 now, not after the run)
+    for (auto [flag, path] : {std::pair{"--summary-export", &f.summary_export}, std::pair{"--report", &f.report}, std::pair{"-o/--output", &f.setup_out}}) {
+        std::string why;
+        if (!path->empty() && !output_writable(*path, why)) return fail(output_error, std::string(flag) + ": " + why);
     }
     loaded_test test;
-    std::optional<std::chrono::system_clock::time_point> start_at;
+    auto& start_at = rs.start_at;
     try {
         test = load_test(f.file, env_map(o.env.begin(), o.env.end()));
-        apply_flags(f, test.plan);
-        o.segment = segment_of(f);
-        if (!f.start_at.empty() && !(start_at = parse_rfc3339(f.start_at)))
-            throw loadkit::config_error("--start-at: expected an RFC 3339 time like 2026-11-22T10:00:00Z, found '" + f.start_at + "'");
+        loadkit::yaml::apply_shortcuts(test.plan, rs.vus, rs.duration, rs.iterations);
+        o.segment = rs.segment;
+        if (what == phase::run) check_vus_fit(test.plan, test.script != nullptr, rs.segment);
     } catch (...) {
         return load_failed();
     }
@@ -256,8 +249,9 @@ int run(const run_flags& f, phase what = phase::run) {
         return 0;
     }
     if (!f.setup_data.empty()) {
-        auto text = read_file(f.setup_data);
-        if (!text) return fail(loadkit::exit_code::invalid_config, "--setup-data: cannot read " + f.setup_data);
+        std::string why;
+        auto text = read_file(f.setup_data, why);
+        if (!text) return fail(loadkit::exit_code::invalid_config, "--setup-data: " + why);
         if (nlohmann::json::parse(*text, nullptr, false).is_discarded())
             return fail(loadkit::exit_code::invalid_config, "--setup-data: " + f.setup_data + " is not JSON (write it with `loadkit setup FILE -o " +
                                                                 f.setup_data + "`)");
@@ -293,19 +287,16 @@ int run(const run_flags& f, phase what = phase::run) {
         auto arg = eq == std::string::npos ? std::string() : spec.substr(eq + 1);
         if ((kind == "json" || kind == "csv") && !arg.empty()) {
             auto& file = files.emplace_back(open_output(arg));
-            if (!file) return fail(loadkit::exit_code::invalid_config, "--out: cannot write " + arg);
+            if (!file) return fail(output_error, "--out: cannot write " + arg);
             point_outs.push_back(std::make_unique<loadkit::json_lines_output>(
                 file, kind == "csv" ? loadkit::json_lines_output::format::csv : loadkit::json_lines_output::format::json));
-        } else if (kind == "prometheus" && !arg.empty()) {
-            if (prometheus) return fail(usage_error, "--out prometheus=HOST:PORT may be given once");
+        } else {  // prometheus (validate() took nothing else)
             try {
                 prometheus = std::make_unique<loadkit::prometheus_output>(arg);
             } catch (const std::exception& e) {
                 return fail(loadkit::exit_code::invalid_config, std::string("--out ") + e.what());
             }
             if (!f.quiet) std::cerr << "loadkit: Prometheus metrics on " << prometheus->url() << "\n";
-        } else {
-            return fail(usage_error, "--out: expected json=FILE, csv=FILE or prometheus=HOST:PORT, found '" + spec + "'");
         }
     }
     // the charts of --report and of the export (`loadkit report` draws them later)
@@ -325,7 +316,6 @@ int run(const run_flags& f, phase what = phase::run) {
     // start together: every instance waits for the same moment
     if (start_at) {
         auto wait = *start_at - std::chrono::system_clock::now();
-        if (wait > std::chrono::hours(24)) return fail(loadkit::exit_code::invalid_config, "--start-at: " + f.start_at + " is more than a day away");
         if (wait.count() < 0) std::cerr << "loadkit: --start-at " << f.start_at << " has passed: starting now\n";
         else {
             if (!f.quiet) std::cerr << "loadkit: waiting until " << f.start_at << " to start\n";
@@ -383,14 +373,6 @@ int run(const run_flags& f, phase what = phase::run) {
     return code;
 }
 
-// Exports of a test's instances (--summary-export) merged into one result.
-struct merge_flags {
-    std::vector<std::string> inputs;
-    std::string output, test, report;
-    std::vector<std::string> env;
-    bool quiet = false, no_thresholds = false, require_whole = false;
-};
-
 // Instances' timelines on one time axis (wall-clock seconds): counts add;
 // percentiles are the requests-weighted mean of the instances' (marked
 // approximate: interval histograms are not exported).
@@ -438,15 +420,38 @@ int merge(const merge_flags& mf) {
     std::vector<std::pair<std::string, nlohmann::json>> states;
     std::vector<loadkit::execution_segment> segments;
     std::string recorded_test;
+    for (auto [flag, path] : {std::pair{"-o/--output", &mf.output}, std::pair{"--report", &mf.report}}) {
+        std::string why;
+        if (!path->empty() && !output_writable(*path, why)) return fail(output_error, std::string("merge: ") + flag + ": " + why);
+    }
+    // which test each export is of: its file (by name: instances on other
+    // machines have other paths to it) and its name
+    std::string first_file, first_test, first_name;
     for (auto& file : inputs) {
-        auto text = read_file(file);
-        if (!text) return fail(loadkit::exit_code::invalid_config, "merge: cannot read " + file);
+        std::string why;
+        auto text = read_file(file, why);
+        if (!text) return fail(loadkit::exit_code::invalid_config, "merge: " + why);
         auto j = nlohmann::json::parse(*text, nullptr, false);
-        if (j.is_discarded() || !j.is_object() || !j.contains("state"))
-            return fail(loadkit::exit_code::invalid_config, "merge: " + file + ": expected a summary written by `loadkit run --summary-export`");
+        if (j.is_discarded() || !j.is_object() || !j.contains("state") || !j["state"].is_object())
+            return fail(loadkit::exit_code::invalid_config, "merge: " + file + ": expected a summary written by `loadkit run --summary-export`" +
+                                                                (j.is_object() && j.contains("state") ? " (its \"state\" is not an object)" : ""));
         if (recorded_test.empty() && j.contains("test") && j["test"].is_string()) recorded_test = j["test"];
+        auto text_of = [](const nlohmann::json& v) { return v.is_string() ? v.get<std::string>() : std::string(); };
+        auto test = std::filesystem::path(text_of(j.value("test", nlohmann::json()))).filename().string();
+        auto name = text_of(j["state"].value("name", nlohmann::json()));
+        if (first_file.empty()) {
+            first_file = file;
+            first_test = test;
+            first_name = name;
+        } else if ((test != first_test || name != first_name) && !mf.allow_different_tests) {
+            return fail(loadkit::exit_code::invalid_config,
+                        "merge: " + file + " is an export of another test than " + first_file + " (" +
+                            (test != first_test ? "test '" + test + "', not '" + first_test + "'" : "name '" + name + "', not '" + first_name + "'") +
+                            "): merging them would mix unrelated numbers; give --allow-different-tests to merge them anyway");
+        }
         if (j.contains("timeline")) timelines.push_back(j["timeline"]);
-        auto seg = j["state"].value("segment", std::string());
+        auto segv = j["state"].value("segment", nlohmann::json());
+        auto seg = segv.is_string() ? segv.get<std::string>() : std::string();
         try {
             segments.push_back(seg.empty() ? loadkit::execution_segment{} : loadkit::parse_execution_segment(seg));
         } catch (const loadkit::config_error& e) {
@@ -514,8 +519,9 @@ int merge(const merge_flags& mf) {
 
 // An exported run (--summary-export, or `loadkit merge -o`) as an HTML report.
 int report(const std::string& input, const std::string& output) {
-    auto text = read_file(input);
-    if (!text) return fail(loadkit::exit_code::invalid_config, "report: cannot read " + input);
+    std::string why;
+    auto text = read_file(input, why);
+    if (!text) return fail(loadkit::exit_code::invalid_config, "report: " + why);
     auto j = nlohmann::json::parse(*text, nullptr, false);
     if (j.is_discarded() || !j.is_object() || !j.contains("metrics"))
         return fail(loadkit::exit_code::invalid_config, "report: " + input + ": expected a summary written by `loadkit run --summary-export`");
@@ -581,100 +587,44 @@ int serve(const std::string& address, int port, bool tls, int threads) {
     return 0;
 }
 
-}  // namespace
-
-int main(int argc, char** argv) {
-    CLI::App app{"loadkit " LOADKIT_VERSION_STRING ": load tests as YAML flows, on the engine of loadkit's C++ DSL", "loadkit"};
-    app.require_subcommand(1);
-    app.set_version_flag("--version", "loadkit " LOADKIT_VERSION_STRING);
-
-    run_flags rf;
-    auto* run_cmd = app.add_subcommand("run", "Run a load test");
-    run_cmd->add_option("file", rf.file, "The test: a YAML file or a k6-style JavaScript module")->required();
-    run_cmd->add_option("-u,--vus", rf.vus, "VUs (overrides the file: with -d, constant-vus; with -i, shared-iterations)");
-    run_cmd->add_option("-d,--duration", rf.duration, "Duration, e.g. 30s or 1m30s (overrides the file: constant-vus)");
-    run_cmd->add_option("-i,--iterations", rf.iterations, "Iterations in total (overrides the file: shared-iterations)");
-    run_cmd->add_option("-e,--env", rf.env, "KEY=VALUE for env (repeatable); over the file's env")->take_all();
-    run_cmd->add_option("--target", rf.target, "Base URL for relative URLs, or 'builtin' (overrides the file)");
-    run_cmd->add_option("--threads", rf.threads, "Worker threads (default: one per core)")->check(CLI::NonNegativeNumber);
-    run_cmd->add_option("--summary-export", rf.summary_export, "Write the summary JSON here");
-    run_cmd->add_option("--out", rf.out,
-                        "Outputs (repeatable): json=FILE or csv=FILE (a point per metric series and second), "
-                        "prometheus=HOST:PORT (a /metrics endpoint during the run)")->take_all();
-    run_cmd->add_option("--report", rf.report, "Write a self-contained HTML report here");
-    run_cmd->add_flag("-q,--quiet", rf.quiet, "No progress display");
-    run_cmd->add_flag("--no-color", rf.no_color, "No colors (also: NO_COLOR in the environment)");
-    run_cmd->add_flag("--no-thresholds", rf.no_thresholds, "Do not evaluate thresholds");
-    run_cmd->add_option("--execution-segment", rf.segment, "This instance's share of the test, e.g. 1/4:2/4 (k6's)");
-    run_cmd->add_option("--execution-segment-sequence", rf.segment_sequence, "Every instance's segments' points, e.g. 0,1/4,2/4,3/4,1");
-    run_cmd->add_option("--instance", rf.instance, "I/N (I from 0): segment I/N:(I+1)/N of N equal ones");
-    run_cmd->add_option("--setup-data", rf.setup_data, "Skip setup(): hand VUs this file's data (from `loadkit setup`)");
-    run_cmd->add_option("--start-at", rf.start_at, "Wait until this RFC 3339 time to start, e.g. 2026-11-22T10:00:00Z");
-
-    // setup and teardown on their own, for a test split over machines
-    run_flags sf, tf;
-    auto* setup_cmd = app.add_subcommand("setup", "Run only setup() and write its data (for every instance's --setup-data)");
-    setup_cmd->add_option("file", sf.file, "The test")->required();
-    setup_cmd->add_option("-o,--output", sf.setup_out, "Where to write setup()'s data (JSON)")->required();
-    setup_cmd->add_option("-e,--env", sf.env, "KEY=VALUE for env (repeatable)")->take_all();
-    setup_cmd->add_option("--target", sf.target, "Base URL for relative URLs");
-    setup_cmd->add_flag("-q,--quiet", sf.quiet, "Say nothing");
-    auto* teardown_cmd = app.add_subcommand("teardown", "Run only teardown(data), with the data `loadkit setup` wrote");
-    teardown_cmd->add_option("file", tf.file, "The test")->required();
-    teardown_cmd->add_option("--setup-data", tf.setup_data, "setup()'s data (from `loadkit setup`)")->required();
-    teardown_cmd->add_option("-e,--env", tf.env, "KEY=VALUE for env (repeatable)")->take_all();
-    teardown_cmd->add_option("--target", tf.target, "Base URL for relative URLs");
-    teardown_cmd->add_flag("-q,--quiet", tf.quiet, "Say nothing");
-
-    merge_flags mf;
-    auto* merge_cmd = app.add_subcommand("merge", "Merge instances' exports (--summary-export) into one summary");
-    merge_cmd->add_option("files", mf.inputs, "Exports of the test's instances")->required();
-    merge_cmd->add_option("-o,--output", mf.output, "Write the merged summary here (it merges again)");
-    merge_cmd->add_option("--test", mf.test, "The test whose handleSummary to run (default: the one the exports name)");
-    merge_cmd->add_option("-e,--env", mf.env, "KEY=VALUE for env, for handleSummary (repeatable)")->take_all();
-    merge_cmd->add_option("--report", mf.report, "Write a self-contained HTML report here");
-    merge_cmd->add_flag("-q,--quiet", mf.quiet, "Do not print the report");
-    merge_cmd->add_flag("--no-thresholds", mf.no_thresholds, "Do not evaluate thresholds");
-    merge_cmd->add_flag("--require-whole", mf.require_whole, "Fail (exit 104) unless the segments cover the test exactly once");
-
-    std::string report_input, report_output;
-    auto* report_cmd = app.add_subcommand("report", "Build the HTML report of an exported run");
-    report_cmd->add_option("file", report_input, "A summary written by --summary-export or `loadkit merge -o`")->required();
-    report_cmd->add_option("-o,--output", report_output, "The HTML file to write")->required();
-
-    std::string validate_file;
-    auto* validate_cmd = app.add_subcommand("validate", "Check a file (parse and validate, send nothing)");
-    validate_cmd->add_option("file", validate_file, "The test: a YAML file or a k6-style JavaScript module")->required();
-
-    std::string address = "127.0.0.1";
-    int port = 8080, serve_threads = 1;
-    bool tls = false;
-    auto* serve_cmd = app.add_subcommand("serve", "Serve the built-in target (for trying things out)");
-    serve_cmd->add_option("--port", port, "Port (0: any free one)");
-    serve_cmd->add_option("--address", address, "Address to listen on");
-    serve_cmd->add_option("--threads", serve_threads, "Server threads");
-    serve_cmd->add_flag("--tls", tls, "HTTPS with a self-signed certificate");
-
-    auto* version_cmd = app.add_subcommand("version", "Print the version");
-
-    try {
-        app.parse(argc, argv);
-    } catch (const CLI::ParseError& e) {
-        if (e.get_exit_code() == 0) return app.exit(e);  // --help, --version
-        std::cerr << "loadkit: " << e.what() << "\n(see: loadkit --help, loadkit run --help)\n";
-        return usage_error;
-    }
-    if (*run_cmd) return run(rf);
-    if (*setup_cmd) return run(sf, phase::setup);
-    if (*teardown_cmd) return run(tf, phase::teardown);
-    if (*merge_cmd) return merge(mf);
-    if (*report_cmd) return report(report_input, report_output);
-    if (*validate_cmd) return validate(validate_file);
-    if (*serve_cmd) return serve(address, port, tls, serve_threads);
-    if (*version_cmd) {
+// The subcommand argv names. Whatever it throws is caught here: no input
+// ends loadkit with SIGABRT and a core dump, but with a message and exit 109
+// (an internal failure; out of memory among them).
+int dispatch(loadkit::runner::command_line& cl) {
+    if (*cl.run_cmd) return run(cl.rf, cl.run);
+    if (*cl.setup_cmd) return run(cl.sf, cl.run, phase::setup);
+    if (*cl.teardown_cmd) return run(cl.tf, cl.run, phase::teardown);
+    if (*cl.merge_cmd) return merge(cl.mf);
+    if (*cl.report_cmd) return report(cl.report_input, cl.report_output);
+    if (*cl.validate_cmd) return validate(cl.validate_file);
+    if (*cl.serve_cmd) return serve(cl.address, cl.port, cl.tls, cl.serve_threads);
+    if (*cl.version_cmd) {
         std::cout << "loadkit " LOADKIT_VERSION_STRING " (Boost " << BOOST_VERSION / 100000 << "." << BOOST_VERSION / 100 % 1000 << ", "
                   << OPENSSL_VERSION_TEXT << ")\n";
         return 0;
     }
     return usage_error;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    try {
+        auto cl = std::make_unique<loadkit::runner::command_line>();
+        if (auto code = cl->parse(argc, argv, std::cout, std::cerr)) return *code;
+        return dispatch(*cl);
+    } catch (const std::bad_alloc&) {
+        std::fputs("loadkit: out of memory: the test needs more memory than this process may use (see ulimit -v and the "
+                   "container's memory limit); use fewer VUs or split the test over machines (--execution-segment)\n", stderr);
+        return loadkit::runner::internal_exit;
+    } catch (const std::system_error& e) {
+        std::cerr << "loadkit: " << e.what() << (e.code() == std::errc::too_many_files_open ? " (raise ulimit -n, or use fewer --threads)" : "") << "\n";
+        return loadkit::runner::internal_exit;
+    } catch (const std::exception& e) {
+        std::cerr << "loadkit: internal error: " << e.what() << "\n";
+        return loadkit::runner::internal_exit;
+    } catch (...) {
+        std::cerr << "loadkit: internal error: an unknown exception\n";
+        return loadkit::runner::internal_exit;
+    }
 }

@@ -554,12 +554,76 @@ scenarios:
         CHECK(r.code == code);
         CHECK(r.err.find(part) != std::string::npos);
     };
-    bad({"run", test, "--start-at", "tomorrow"}, "--start-at: expected an RFC 3339 time");
-    bad({"run", test, "--instance", "2/2"}, "--instance: expected I/N");
-    bad({"run", test, "--execution-segment", "1/2"}, "expected FROM:TO");
-    bad({"run", test, "--execution-segment", "0:1/3", "--execution-segment-sequence", "0,1/2,1"}, "is not one of the sequence's segments");
-    bad({"run", test, "--setup-data", (dir.dir / "missing.json").string()}, "--setup-data: cannot read");
-    bad({"merge", (dir.dir / "missing.json").string()}, "merge: cannot read");
+    // a flag's value alone: a command-line mistake, 2 (issue 13: they were 104)
+    bad({"run", test, "--start-at", "tomorrow"}, "--start-at: expected an RFC 3339 time", 2);
+    bad({"run", test, "--instance", "2/2"}, "--instance: expected I/N", 2);
+    bad({"run", test, "--execution-segment", "1/2"}, "expected FROM:TO", 2);
+    bad({"run", test, "--execution-segment", "0:1/3", "--execution-segment-sequence", "0,1/2,1"}, "is not one of the sequence's segments", 2);
+    bad({"run", test, "--setup-data", (dir.dir / "missing.json").string()},
+        "--setup-data: cannot open '" + (dir.dir / "missing.json").string() + "': No such file or directory");
+    bad({"merge", (dir.dir / "missing.json").string()}, "merge: cannot open '" + (dir.dir / "missing.json").string() + "': No such file or directory");
     bad({"merge", test}, "expected a summary written by `loadkit run --summary-export`");
+}
+#endif
+
+#ifdef LOADKIT_RUNNER_PATH
+TEST_CASE("merge: an export whose state is not an object, and exports of different tests, are refused (issue 13, 4 and 7)") {
+    loadkit::target_server server;
+    scratch dir;
+    auto yaml = [&](const std::string& file, const std::string& name) {
+        return dir.write(file, "name: " + name + "\ntarget: " + server.url() +
+                                   "\nscenarios:\n  users:\n    executor: shared-iterations\n    vus: 2\n    iterations: 4\n"
+                                   "    flow:\n      - request: { url: / }\n");
+    };
+    auto run = [&](const std::string& test, const std::string& instance, const std::string& out) {
+        auto r = test_support::run_runner({"run", test, "-q", "--instance", instance, "--summary-export", out});
+        INFO(r.err);
+        REQUIRE(r.code == 0);
+        return out;
+    };
+    auto a = yaml("a.yaml", "shop"), b = yaml("b.yaml", "shop"), c = yaml("a2.yaml", "other");
+    auto a0 = run(a, "0/2", (dir.dir / "a0.json").string()), a1 = run(a, "1/2", (dir.dir / "a1.json").string());
+    SECTION("\"state\": null ends with 104 and a message, not SIGABRT") {
+        auto text = test_support::read_text(a1);
+        auto at = text.find("\"state\": ");
+        REQUIRE(at != std::string::npos);
+        auto null_state = dir.write("null.json", text.substr(0, at) + "\"state\": null\n}\n");
+        auto r = test_support::run_runner({"merge", a0, null_state});
+        CHECK(r.code == 104);  // was: nlohmann::json type_error, SIGABRT (134)
+        CHECK_THAT(r.err, Catch::Contains("merge: " + null_state + ": expected a summary written by `loadkit run --summary-export` (its \"state\" is not an object)"));
+        auto number_format = dir.write("format.json", text.substr(0, at) + "\"state\": {\"format\": 7, \"name\": \"shop\"}\n}\n");
+        r = test_support::run_runner({"merge", a0, number_format});
+        CHECK(r.code == 104);
+        CHECK_THAT(r.err, Catch::Contains("expected a summary exported by loadkit"));
+    }
+    SECTION("the same test's instances merge") {
+        auto r = test_support::run_runner({"merge", a0, a1, "-q"});
+        INFO(r.err);
+        CHECK(r.code == 0);
+    }
+    SECTION("another test file, or another name, is refused unless --allow-different-tests") {
+        auto b1 = run(b, "1/2", (dir.dir / "b1.json").string());
+        auto r = test_support::run_runner({"merge", a0, b1, "-q"});
+        CHECK(r.code == 104);  // was: merged silently, exit 0
+        CHECK_THAT(r.err, Catch::Contains("merge: " + b1 + " is an export of another test than " + a0 +
+                                          " (test 'b.yaml', not 'a.yaml'): merging them would mix unrelated numbers; give --allow-different-tests"));
+        auto c1 = run(c, "1/2", (dir.dir / "c1.json").string());
+        // the same file name in another directory with another name: what differs is the name
+        std::filesystem::create_directories(dir.dir / "elsewhere");
+        auto moved = yaml("elsewhere/a.yaml", "other");
+        auto m1 = run(moved, "1/2", (dir.dir / "m1.json").string());
+        r = test_support::run_runner({"merge", a0, m1, "-q"});
+        CHECK(r.code == 104);
+        CHECK_THAT(r.err, Catch::Contains("(name 'other', not 'shop')"));
+        r = test_support::run_runner({"merge", a0, c1, "-q", "--allow-different-tests"});
+        INFO(r.err);
+        CHECK(r.code == 0);
+    }
+    SECTION("an unwritable -o or --report is said before merging") {
+        auto file = dir.write("a-file", "x");
+        auto r = test_support::run_runner({"merge", a0, a1, "-q", "-o", file + "/m.json"});
+        CHECK(r.code == 1);
+        CHECK_THAT(r.err, Catch::Contains("merge: -o/--output: cannot write '" + file + "/m.json': Not a directory"));
+    }
 }
 #endif

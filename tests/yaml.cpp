@@ -489,8 +489,8 @@ TEST_CASE("runner: exit codes and messages (ok, thresholds, invalid config, scri
         CHECK(run_runner({"run", ok, "--vus", "lots"}).code == 2);
         CHECK(run_runner({"frobnicate"}).code == 2);
         auto r = run_runner({"run", ok, "-d", "forever"});
-        CHECK(r.code == 104);
-        CHECK_THAT(r.err, Catch::Contains("--duration: expected a duration like 30s"));
+        CHECK(r.code == 2);  // a flag's value: a command-line mistake (was 104)
+        CHECK_THAT(r.err, Catch::Contains("-d/--duration: expected a duration like 30s, 1m30s or 500ms, found 'forever'"));
         CHECK(run_runner({"run", ok, "-e", "NOEQUALS"}).code == 2);
         CHECK(run_runner({"run", ok, "--out", "xml=a"}).code == 2);
     }
@@ -499,6 +499,289 @@ TEST_CASE("runner: exit codes and messages (ok, thresholds, invalid config, scri
         CHECK(r.code == 0);
         CHECK_THAT(r.out, Catch::StartsWith("loadkit " LOADKIT_VERSION_STRING));
     }
+}
+
+// ------------------------------------------------------------ the runner and bad input (issue 13)
+
+namespace {
+// The runner under /bin/sh with `ulimits` (e.g. "-v 1000000") applied first:
+// a memory or file-descriptor limit for this run only.
+process_result run_runner_limited(const std::string& ulimits, std::vector<std::string> args, const scratch& s,
+                                  std::chrono::milliseconds limit = 60s) {
+    std::vector<std::string> argv{"/bin/sh", "-c", "ulimit " + ulimits + " && exec \"$@\"", "sh", LOADKIT_RUNNER_PATH};
+    argv.insert(argv.end(), args.begin(), args.end());
+    static std::atomic<int> n{0};
+    auto name = "limited" + std::to_string(n++);
+    test_support::child c(argv, (s.dir / (name + ".out")).string(), (s.dir / (name + ".err")).string());
+    process_result r;
+    r.code = c.wait(limit);
+    r.out = c.out();
+    r.err = c.err();
+    return r;
+}
+
+// A scenario with `body` (its executor's keys) against `url`.
+std::string scenario_file(const std::string& url, const std::string& body) {
+    return "name: counts\ntarget: " + url + "\nscenarios:\n  users:\n" + body + "    flow:\n      - request: { url: / }\n";
+}
+}  // namespace
+
+TEST_CASE("runner: counts are read in 64 bits and refused as written, at their own FILE:LINE:COL (issue 13, 3)") {
+    loadkit::target_server server;
+    scratch s;
+    auto url = server.url();
+    SECTION("vus, preAllocatedVUs, maxVUs, stage targets and iterations in YAML") {
+        struct bad_count { std::string body, where, message; };
+        std::vector<bad_count> cases{
+            // 4294967297 was cut to 1 VU; 1000000000000 said "got -727379968" at the scenario's line
+            {"    executor: shared-iterations\n    vus: 4294967297\n    iterations: 1\n", ":6:10:",
+             "expected 'vus' to be at most 2147483647, found 4294967297"},
+            {"    executor: shared-iterations\n    vus: 1000000000000\n    iterations: 1\n", ":6:10:",
+             "expected 'vus' to be at most 2147483647, found 1000000000000"},
+            {"    executor: constant-arrival-rate\n    rate: 1\n    duration: 1s\n    preAllocatedVUs: 4294967297\n", ":8:22:",
+             "expected 'preAllocatedVUs' to be at most 2147483647, found 4294967297"},
+            {"    executor: ramping-arrival-rate\n    stages: [{duration: 1s, target: 1}]\n    preAllocatedVUs: 1\n    maxVUs: 4294967296\n",
+             ":8:13:", "expected 'maxVUs' to be at most 2147483647, found 4294967296"},
+            {"    executor: ramping-vus\n    stages:\n      - duration: 1s\n        target: 4294967297\n", ":8:17:",
+             "expected 'target' to be at most 2147483647, found 4294967297"},
+            {"    executor: shared-iterations\n    iterations: 99999999999999999999\n", ":6:17:",
+             "expected 'iterations' to be at most 9223372036854775807, found 99999999999999999999"},
+            {"    executor: shared-iterations\n    vus: -4294967297\n", ":6:10:", "expected 'vus' to be at least 1, found -4294967297"},
+        };
+        for (auto& c : cases) {
+            auto f = s.write("count.yaml", scenario_file(url, c.body));
+            auto r = run_runner({"run", f, "-q"});
+            INFO(c.body << r.err);
+            CHECK(r.code == 104);
+            CHECK_THAT(r.err, Catch::Contains(f + c.where + " " + c.message));
+        }
+        CHECK(server.total() == 0);
+    }
+    SECTION("-u, -i and --threads") {
+        auto f = s.write("ok.yaml", scenario_file(url, "    executor: shared-iterations\n    vus: 1\n    iterations: 1\n"));
+        auto r = run_runner({"run", f, "-q", "-u", "4294967297", "-d", "1s"});
+        CHECK(r.code == 2);
+        CHECK_THAT(r.err, Catch::Contains("-u/--vus: expected a whole number from 1 to 2147483647, found '4294967297'"));
+        r = run_runner({"run", f, "-q", "-i", "99999999999999999999"});
+        CHECK(r.code == 2);
+        CHECK_THAT(r.err, Catch::Contains("-i/--iterations: expected a whole number from 1 to 9223372036854775807, found '99999999999999999999'"));
+        r = run_runner({"run", f, "-q", "--threads", "4294967298"});
+        CHECK(r.code == 2);
+        CHECK_THAT(r.err, Catch::Contains("--threads: at most"));
+        CHECK_THAT(r.err, Catch::Contains("found '4294967298'"));
+        CHECK(server.total() == 0);
+    }
+#ifdef LOADKIT_TEST_RUNNER_JS
+    SECTION("vus in a script's options, as k6 writes them") {
+        // k6 v0.48.0 refuses both too (its options are 64-bit; it does not cut them)
+        auto js = s.write("big.js", "export const options = { vus: 4294967297, iterations: 1 };\nexport default function () {}\n");
+        auto r = run_runner({"validate", js});
+        CHECK(r.code == 104);
+        CHECK_THAT(r.err, Catch::Contains("expected 'vus' to be at most 2147483647, found 4294967297"));
+        js = s.write("big2.js", "export const options = { scenarios: { a: { executor: 'constant-arrival-rate', rate: 1, duration: '1s',\n"
+                                "  preAllocatedVUs: 1000000000000 } } };\nexport default function () {}\n");
+        r = run_runner({"validate", js});
+        CHECK(r.code == 104);
+        CHECK_THAT(r.err, Catch::Contains("expected 'preAllocatedVUs' to be at most 2147483647, found 1000000000000"));
+    }
+#endif
+}
+
+TEST_CASE("runner: no input ends it with SIGABRT: VUs that cannot fit, --threads 100000 (issue 13, 4)") {
+    loadkit::target_server server;
+    scratch s;
+    SECTION("a VU count whose memory cannot fit is refused before any VU is allocated") {
+        // was: std::bad_alloc, SIGABRT (exit 134) and no summary
+        auto f = s.write("huge.yaml", scenario_file(server.url(), "    executor: constant-vus\n    vus: 100000000\n    duration: 1s\n"));
+#if defined(__SANITIZE_ADDRESS__)
+        // ASan reserves terabytes of address space: no ulimit -v; the refusal
+        // then comes from MemAvailable (100 million VUs fit on no machine)
+        const std::string limit = "-v unlimited";
+#else
+        const std::string limit = "-v 2000000";  // 2 GB of address space
+#endif
+        auto r = run_runner_limited(limit, {"run", f, "-q"}, s);
+        INFO(r.err);
+        CHECK(r.code == 104);
+        CHECK_THAT(r.err, Catch::Contains(f + ":4:3: 100000000 VUs (scenario 'users' has the most) need about"));
+#if !defined(__SANITIZE_ADDRESS__)
+        CHECK_THAT(r.err, Catch::Contains("ulimit -v"));
+#endif
+        CHECK(server.total() == 0);
+        // and a test that fits runs under the same limit
+        auto small = s.write("small.yaml", scenario_file(server.url(), "    executor: shared-iterations\n    vus: 2\n    iterations: 4\n"));
+        auto ok = run_runner_limited(limit, {"run", small, "-q"}, s);
+        INFO(ok.err);
+        CHECK(ok.code == 0);
+        CHECK(server.total() == 4);
+    }
+    SECTION("--threads is capped with a message") {
+        // was: "Too many open files" from a thread's event loop, SIGABRT
+        auto f = s.write("ok.yaml", scenario_file(server.url(), "    executor: shared-iterations\n    vus: 1\n    iterations: 1\n"));
+        auto r = run_runner({"run", f, "-q", "--threads", "100000"});
+        CHECK(r.code == 2);
+        CHECK_THAT(r.err, Catch::Contains("--threads: at most "));
+        CHECK_THAT(r.err, Catch::Contains("found '100000'"));
+        CHECK(server.total() == 0);
+    }
+}
+
+TEST_CASE("runner: flag-value mistakes are command-line mistakes, exit 2, named as written (issue 13, 5 and 11)") {
+    loadkit::target_server server;
+    scratch s;
+    auto f = s.write("ok.yaml", scenario_file(server.url(), "    executor: shared-iterations\n    vus: 1\n    iterations: 1\n"));
+    struct bad_flag { std::vector<std::string> args; std::string message; };
+    std::vector<bad_flag> cases{
+        {{"-u", "-5"}, "-u/--vus: expected a whole number from 1 to 2147483647, found '-5'"},  // was ignored, exit 0
+        {{"-i", "-1"}, "-i/--iterations: expected a whole number from 1 to 9223372036854775807, found '-1'"},  // was ignored, exit 0
+        {{"-u", "0"}, "-u/--vus: expected a whole number from 1 to 2147483647, found '0'"},  // was 104
+        {{"-d", "abc"}, "-d/--duration: expected a duration like 30s, 1m30s or 500ms, found 'abc'"},  // was 104
+        {{"--threads", "-3"}, "--threads: expected a whole number from 0 (one per core) to "},
+        {{"--execution-segment", "3/2:1"}, "--execution-segment: expected a fraction between 0 and 1 like 1/4, 0.25 or 25%, found '3/2'"},
+        {{"--start-at", "tomorrow"}, "--start-at: expected an RFC 3339 time like 2026-11-22T10:00:00Z, found 'tomorrow'"},
+        {{"--target", "ftp://x"}, "--target: expected an http:// or https:// URL or 'builtin', found 'ftp://x'"},
+    };
+    for (auto& c : cases) {
+        std::vector<std::string> args{"run", f, "-q"};
+        args.insert(args.end(), c.args.begin(), c.args.end());
+        auto r = run_runner(args);
+        INFO(c.args[0] << " " << c.args[1] << ": " << r.err);
+        CHECK(r.code == 2);
+        CHECK_THAT(r.err, Catch::Contains(c.message));
+    }
+    CHECK(server.total() == 0);
+}
+
+TEST_CASE("runner: only regular files of a bounded size are read: /dev/zero is refused (issue 13, 6)") {
+    loadkit::target_server server;
+    scratch s;
+    auto zero = (s.dir / "zero.yaml").string();
+    fs::create_symlink("/dev/zero", zero);
+    SECTION("a test file") {
+        for (auto& f : {std::string("/dev/zero"), zero}) {
+            auto r = run_runner({"run", f, "-q"}, 20s);  // was: read without end, gigabytes in seconds
+            INFO(r.err);
+            CHECK(r.code == 104);
+            CHECK_THAT(r.err, Catch::Contains("is not a regular file (a character device): only regular files are read"));
+        }
+        auto r = run_runner({"validate", zero}, 20s);
+        CHECK(r.code == 104);
+    }
+    SECTION("a CSV data file") {
+        fs::create_symlink("/dev/zero", s.dir / "users.csv");
+        auto f = s.write("data.yaml", "name: d\ntarget: " + server.url() +
+                                          "\nscenarios:\n  users:\n    executor: shared-iterations\n    data: { file: users.csv }\n"
+                                          "    flow:\n      - request: { url: / }\n");
+        auto r = run_runner({"run", f, "-q"}, 20s);
+        INFO(r.err);
+        CHECK(r.code == 104);
+        CHECK_THAT(r.err, Catch::Contains(f + ":6:19: data file 'users.csv': '"));
+        CHECK_THAT(r.err, Catch::Contains("users.csv' is not a regular file (a character device)"));
+    }
+    SECTION("a file over the size limit") {
+        auto big = (s.dir / "big.yaml").string();
+        { std::ofstream(big) << "name: x\n"; }
+        fs::resize_file(big, (std::uint64_t{64} << 20) + 1);  // sparse: no disk used
+        auto r = run_runner({"validate", big}, 20s);
+        CHECK(r.code == 104);
+        CHECK_THAT(r.err, Catch::Contains("big.yaml' is larger than the limit of 64 MiB for such a file"));
+    }
+#ifdef LOADKIT_TEST_RUNNER_JS
+    SECTION("a script, its script: in YAML, and open() in a script") {
+        auto js = (s.dir / "zero.js").string();
+        fs::create_symlink("/dev/zero", js);
+        auto r = run_runner({"run", js, "-q"}, 20s);
+        CHECK(r.code == 104);
+        CHECK_THAT(r.err, Catch::Contains("zero.js' is not a regular file (a character device)"));
+        auto f = s.write("script.yaml", "name: d\ntarget: " + server.url() + "\nscript: zero.js\nscenarios:\n  users:\n"
+                                        "    executor: shared-iterations\n    exec: default\n");
+        r = run_runner({"run", f, "-q"}, 20s);
+        CHECK(r.code == 104);
+        CHECK_THAT(r.err, Catch::Contains(f + ":3:9: script: '"));
+        auto opener = s.write("open.js", "const data = open('/dev/zero');\nexport default function () {}\n");
+        r = run_runner({"run", opener, "-q"}, 20s);
+        CHECK(r.code == 107);
+        CHECK_THAT(r.err, Catch::Contains("open(): '/dev/zero' is not a regular file (a character device)"));
+        auto shared = s.write("shared.js", "import { SharedArray } from 'k6/data';\n"
+                                           "const rows = new SharedArray('rows', () => open('zero.js').split('\\n'));\n"
+                                           "export default function () {}\n");
+        r = run_runner({"run", shared, "-q"}, 20s);
+        CHECK(r.code == 107);
+        CHECK_THAT(r.err, Catch::Contains("zero.js' is not a regular file (a character device)"));
+    }
+#endif
+    CHECK(server.total() == 0);
+}
+
+TEST_CASE("runner: every output path is checked before any load (issue 13, 10)") {
+    loadkit::target_server server;
+    scratch s;
+    auto f = s.write("ok.yaml", scenario_file(server.url(), "    executor: shared-iterations\n    vus: 1\n    iterations: 1\n"));
+    auto file = s.write("a-file", "x");  // a path under a file can never be written, even by root
+    for (auto& flag : {std::string("--summary-export"), std::string("--report")}) {
+        auto r = run_runner({"run", f, "-q", flag, file + "/out.json"});
+        INFO(flag << ": " << r.err);
+        CHECK(r.code == 1);  // was 1 too, but after the whole run
+        CHECK_THAT(r.err, Catch::Contains(flag + ": cannot write '" + file + "/out.json': Not a directory"));
+    }
+    auto r = run_runner({"run", f, "-q", "--summary-export", s.dir.string()});
+    CHECK(r.code == 1);
+    CHECK_THAT(r.err, Catch::Contains("--summary-export: '" + s.dir.string() + "' is a directory"));
+    CHECK(server.total() == 0);  // before any load
+    // and a good path is neither left behind by the check nor refused
+    auto summary = (s.dir / "sub" / "summary.json").string();
+    r = run_runner({"run", f, "-q", "--summary-export", summary});
+    CHECK(r.code == 0);
+    CHECK(fs::exists(summary));
+}
+
+TEST_CASE("runner: messages say what is wrong: a missing file, a directory, an unknown subcommand, no file descriptors left (issue 13, 11)") {
+    loadkit::target_server server;
+    scratch s;
+    SECTION("a missing file gives the OS's reason, without a made-up 0:0") {
+        auto missing = (s.dir / "missing.yaml").string();
+        auto r = run_runner({"run", missing});
+        CHECK(r.code == 104);
+        CHECK_THAT(r.err, Catch::Contains("cannot open '" + missing + "': No such file or directory"));
+        CHECK_THAT(r.err, !Catch::Contains(":0:0"));
+    }
+    SECTION("a directory is said to be one") {
+        auto r = run_runner({"run", s.dir.string()});  // was: "found nothing"
+        CHECK(r.code == 104);
+        CHECK_THAT(r.err, Catch::Contains("'" + s.dir.string() + "' is a directory, not a file"));
+    }
+    SECTION("an unknown subcommand is named, with the known ones") {
+        auto r = run_runner({"frobnicate"});  // was: "A subcommand is required"
+        CHECK(r.code == 2);
+        CHECK_THAT(r.err, Catch::Contains("unknown subcommand 'frobnicate'; expected one of: run, setup, teardown, merge, report, validate, serve, version"));
+    }
+    SECTION("running out of file descriptors is said once, with the limit") {
+        // 200 VUs, each holding a connection, in a process allowed 64 descriptors
+        auto f = s.write("fds.yaml", scenario_file(server.url(), "    executor: constant-vus\n    vus: 200\n    duration: 1s\n"));
+        auto r = run_runner_limited("-n 64", {"run", f, "-q", "--threads", "1"}, s, 30s);
+        INFO(r.err);
+        auto said = std::string("loadkit: too many open files: connects fail; raise ulimit -n (now 64) or use fewer VUs");
+        CHECK_THAT(r.err, Catch::Contains(said));
+        CHECK(r.err.find(said) == r.err.rfind(said));  // once
+    }
+}
+
+TEST_CASE("runner: a misspelled required key is reported at its own line with the nearest key (issue 13, 13)") {
+    loadkit::target_server server;
+    scratch s;
+    auto f = s.write("typo.yaml", scenario_file(server.url(), "    executer: constant-vus\n    vus: 1\n    duration: 1s\n"));
+    auto r = run_runner({"run", f});
+    CHECK(r.code == 104);
+    // was: ":4:3: expected 'executor' in scenario 'users'", at the scenario's line
+    CHECK_THAT(r.err, Catch::Contains(f + ":5:5: unknown key 'executer' in scenario 'users'; did you mean 'executor'?"));
+#ifdef LOADKIT_TEST_RUNNER_JS
+    auto js = s.write("typo.js", "export const options = { scenarios: { users: { executer: 'constant-vus', vus: 1, duration: '1s' } } };\n"
+                                 "export default function () {}\n");
+    r = run_runner({"validate", js});
+    CHECK(r.code == 104);
+    CHECK_THAT(r.err, Catch::Contains("unknown key 'executer' in scenario 'users'; did you mean 'executor'?"));
+#endif
+    CHECK(server.total() == 0);
 }
 
 TEST_CASE("runner: -u/-d/-i and -e override the file, --target too, and --out json writes lines") {

@@ -29,6 +29,7 @@
 #include <boost/asio/ssl/stream.hpp>
 #include <boost/asio/write.hpp>
 
+#include "../detail/fd_limit.hpp"
 #include "../detail/io.hpp"
 #include "../exec/context.hpp"
 #include "../task.hpp"
@@ -104,7 +105,10 @@ inline error_code classify(const sys_error& ec, phase p, SSL* ssl) {
         if (p == phase::handshake || ec != boost::asio::ssl::error::stream_truncated) return error_code::tls_error;
     }
     if (ec == ae::eof || ec == boost::asio::ssl::error::stream_truncated) return error_code::connection_closed;
-    if (p == phase::connect) return error_code::dial_failed;
+    if (p == phase::connect) {
+        if (ec.category() == boost::system::system_category() && is_out_of_descriptors(ec.value())) warn_out_of_descriptors(ec.value());
+        return error_code::dial_failed;
+    }
     return error_code::tcp_error;
 }
 

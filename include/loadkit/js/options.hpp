@@ -49,9 +49,11 @@ inline yaml::plan make_plan(script& s) {
             if (sc.is_object() && !sc.contains("exec")) sc["exec"] = "default";
     } else {
         json sc = json::object();
-        int vus = shortcut.contains("vus") && shortcut["vus"].is_number() ? shortcut["vus"].get<int>() : 1;
+        // the value as the script wrote it: the loader checks it (in 64 bits,
+        // naming it as written), where get<int>() would cut 4294967297 to 1
+        json vus = shortcut.contains("vus") ? shortcut["vus"] : json(1);
         if (shortcut.contains("stages")) {
-            sc = {{"executor", "ramping-vus"}, {"startVUs", shortcut.contains("vus") ? vus : 1}, {"stages", shortcut["stages"]}};
+            sc = {{"executor", "ramping-vus"}, {"startVUs", vus}, {"stages", shortcut["stages"]}};
         } else if (shortcut.contains("iterations")) {
             sc = {{"executor", "shared-iterations"}, {"vus", vus}, {"iterations", shortcut["iterations"]}};
             if (shortcut.contains("duration")) sc["maxDuration"] = shortcut["duration"];

@@ -73,6 +73,7 @@
 #include <nlohmann/json.hpp>
 
 #include "../detail/duration.hpp"
+#include "../detail/file.hpp"
 #include "../detail/log.hpp"
 #include "../exec/script.hpp"
 #include "../http/client.hpp"
@@ -371,14 +372,11 @@ struct program {
         if (auto it = sources.find(key); !builtin && it != sources.end()) {
             source = it->second;
         } else if (!builtin) {
-            std::ifstream f(key, std::ios::binary);
-            if (!f) {
-                throw_error(cx, "cannot open module '" + key + "'");
+            std::string why;  // a regular file within the limit (not /dev/zero)
+            if (!loadkit::detail::read_input_file(key, loadkit::detail::max_test_file_bytes, source, why)) {
+                throw_error(cx, "cannot load module: " + why);
                 return nullptr;
             }
-            std::stringstream ss;
-            ss << f.rdbuf();
-            source = ss.str();
         }
         JS::CompileOptions opts(cx);
         opts.setFileAndLine(key.c_str(), 1);
@@ -1258,12 +1256,10 @@ struct instance {
         if (!self.in_init) return throw_error(cx, "open() can only be called in the init context (top-level code), as in k6");
         std::filesystem::path p(to_utf8(cx, args.get(0)));
         if (p.is_relative()) p = self.prog.dir / p;
-        std::ifstream f(p, std::ios::binary);
-        if (!f) return throw_error(cx, "open(): cannot read '" + p.string() + "'");
-        std::stringstream ss;
-        ss << f.rdbuf();
-        if (to_utf8(cx, args.get(1)) == "b") return encode_out(cx, ss.str(), "binary", args.rval());
-        args.rval().setString(new_string(cx, ss.str()));
+        std::string text, why;  // a regular file within the limit (not /dev/zero)
+        if (!loadkit::detail::read_input_file(p.string(), loadkit::detail::max_data_file_bytes, text, why)) return throw_error(cx, "open(): " + why);
+        if (to_utf8(cx, args.get(1)) == "b") return encode_out(cx, text, "binary", args.rval());
+        args.rval().setString(new_string(cx, text));
         return true;
     }
     static bool n_exec_info(JSContext* cx, unsigned argc, JS::Value* vp) {

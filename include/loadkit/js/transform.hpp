@@ -482,14 +482,12 @@ return function transformProgram(main) {
 // host.read(path): the file's text, or null.
 inline bool transform_read(JSContext* cx, unsigned argc, JS::Value* vp) {
     auto args = JS::CallArgsFromVp(argc, vp);
-    std::ifstream f(to_utf8(cx, args.get(0)), std::ios::binary);
-    if (!f) {
+    std::string text, why;  // null for what the module hook would refuse too (/dev/zero, too large)
+    if (!loadkit::detail::read_input_file(to_utf8(cx, args.get(0)), loadkit::detail::max_test_file_bytes, text, why)) {
         args.rval().setNull();
         return true;
     }
-    std::stringstream ss;
-    ss << f.rdbuf();
-    JSString* s = new_string(cx, ss.str());
+    JSString* s = new_string(cx, text);
     if (!s) return false;
     args.rval().setString(s);
     return true;

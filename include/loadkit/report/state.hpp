@@ -164,7 +164,8 @@ inline nlohmann::json export_state(const merged_metrics& m, const run_state_info
 // and what was expected.
 inline void import_state(const nlohmann::json& st, const std::string& file, merged_metrics& m, run_state_info& info, bool first) {
     auto bad = [&](const std::string& what) { throw std::invalid_argument(file + ": " + what); };
-    if (!st.is_object() || st.value("format", "") != state_format)
+    // (a "format" that is not a string must not throw a type_error here)
+    if (!st.is_object() || !st.contains("format") || !st.at("format").is_string() || st.at("format").get<std::string>() != state_format)
         bad("expected a summary exported by loadkit (--summary-export) with \"state\": {\"format\": \"" + std::string(state_format) + "\"}");
     try {
         if (first) {
@@ -260,6 +261,13 @@ inline std::string export_text(const nlohmann::json& summary, const nlohmann::js
     return text + "\n}\n";
 }
 
+// o[key] when it is a string, else "" (an export's fields are input: a wrong
+// type is not an exception)
+inline std::string string_field(const nlohmann::json& o, const char* key) {
+    auto it = o.find(key);
+    return it != o.end() && it->is_string() ? it->get<std::string>() : std::string();
+}
+
 struct merged_run {
     nlohmann::json summary;       // the seed's shape, from the merged data
     nlohmann::json state;         // the merged state (merges again)
@@ -278,12 +286,15 @@ inline merged_run merge_runs(const std::vector<std::pair<std::string, nlohmann::
     std::vector<std::string> segments;
     for (std::size_t i = 0; i < states.size(); ++i) {
         import_state(states[i].second, states[i].first, out.metrics, info, i == 0);
-        segments.push_back(states[i].second.value("segment", ""));
+        segments.push_back(string_field(states[i].second, "segment"));
     }
     summary_input in;
     in.name = info.name;
     in.run_id = "merged";
-    for (auto& st : states) in.run_id += "-" + st.second.value("run_id", std::string("?")).substr(0, 6);
+    for (auto& st : states) {
+        auto id = string_field(st.second, "run_id");
+        in.run_id += "-" + (id.empty() ? std::string("?") : id.substr(0, 6));
+    }
     in.started_ms = info.started_ms;
     in.ended_ms = info.ended_ms;
     in.scenarios = info.scenarios;

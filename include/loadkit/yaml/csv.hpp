@@ -40,6 +40,8 @@
 #include <utility>
 #include <vector>
 
+#include "../detail/file.hpp"
+
 namespace loadkit::yaml {
 
 struct csv_table {
@@ -165,23 +167,11 @@ inline bool parse_csv(std::string_view text, csv_table& out, std::string& error,
     return true;
 }
 
-// Reads and parses the file at `path`; "cannot open '...': <reason>" with line 0.
+// Reads and parses the file at `path` (a regular file of at most
+// loadkit::detail::max_data_file_bytes); "cannot open '...': <reason>" with line 0.
 inline bool load_csv(const std::string& path, csv_table& out, std::string& error, std::size_t& line) {
-    std::FILE* f = std::fopen(path.c_str(), "rb");
-    if (!f) {
-        error = "cannot open '" + path + "': " + std::generic_category().message(errno);
-        line = 0;
-        return false;
-    }
     std::string text;
-    char buf[1 << 16];
-    std::size_t got;
-    while ((got = std::fread(buf, 1, sizeof buf, f)) > 0) text.append(buf, got);
-    bool failed = std::ferror(f) != 0;
-    int err = errno;
-    std::fclose(f);
-    if (failed) {
-        error = "cannot read '" + path + "': " + std::generic_category().message(err);
+    if (!loadkit::detail::read_input_file(path, loadkit::detail::max_data_file_bytes, text, error)) {
         line = 0;
         return false;
     }

@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <fstream>
 #include <initializer_list>
+#include <limits>
 #include <sstream>
 #include <string>
 #include <string_view>
@@ -17,6 +18,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include "../detail/duration.hpp"
+#include "../detail/file.hpp"
 #include "flow.hpp"
 
 namespace loadkit::yaml {
@@ -101,6 +103,8 @@ class loader {
             auto s = scalar(n, "script");
             p.script = (base_ / s).lexically_normal().string();
             if (!std::filesystem::exists(p.script)) fail(n, "script '" + s + "' does not exist (looked for " + p.script + ")");
+            std::string why;
+            if (!loadkit::detail::check_input_file(p.script, loadkit::detail::max_test_file_bytes, why)) fail(n, "script: " + why);
             script_node_ = n;
         }
         if (auto n = root["env"]) p.env = string_map(n, "env");
@@ -165,14 +169,25 @@ class loader {
         if (!d) fail(n, "expected a duration for '" + std::string(what) + "' (like 30s, 1m30s or 500ms), found '" + s + "'");
         return *d;
     }
-    std::int64_t integer(const YAML::Node& n, std::string_view what, std::int64_t min) const {
+    // A whole number in min..max, parsed in 64 bits and refused (with the
+    // value as written, at its own position) outside: never cut to fit.
+    std::int64_t integer(const YAML::Node& n, std::string_view what, std::int64_t min,
+                         std::int64_t max = std::numeric_limits<std::int64_t>::max()) const {
         auto s = scalar(n, what);
         std::int64_t v = 0;
         auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
-        if (ec != std::errc() || p != s.data() + s.size())
+        bool all = p == s.data() + s.size();
+        if (ec == std::errc::result_out_of_range && all)
+            fail(n, "expected '" + std::string(what) + "' to be " + (s[0] == '-' ? "at least " + std::to_string(min) : "at most " + std::to_string(max)) + ", found " + s);
+        if (ec != std::errc() || !all)
             fail(n, "expected a whole number for '" + std::string(what) + "', found '" + s + "'");
         if (v < min) fail(n, "expected '" + std::string(what) + "' to be at least " + std::to_string(min) + ", found " + s);
+        if (v > max) fail(n, "expected '" + std::string(what) + "' to be at most " + std::to_string(max) + ", found " + s);
         return v;
+    }
+    // A count the engine holds in an int (VUs, stage targets, redirects).
+    int count(const YAML::Node& n, std::string_view what, int min) const {
+        return static_cast<int>(integer(n, what, min, std::numeric_limits<int>::max()));
     }
     double number(const YAML::Node& n, std::string_view what, double min) const {
         auto s = scalar(n, what);
@@ -244,7 +259,7 @@ class loader {
              "in 'http'");
         client_options o;
         if (auto v = n["timeout"]) o.timeout = duration(v, "timeout");
-        if (auto v = n["maxRedirects"]) o.max_redirects = static_cast<int>(integer(v, "maxRedirects", 0));
+        if (auto v = n["maxRedirects"]) o.max_redirects = count(v, "maxRedirects", 0);
         if (auto v = n["insecureSkipTLSVerify"]) o.insecure_skip_tls_verify = boolean(v, "insecureSkipTLSVerify");
         if (auto v = n["userAgent"]) o.user_agent = scalar(v, "userAgent");
         if (auto v = n["discardResponseBodies"]) o.discard_response_bodies = boolean(v, "discardResponseBodies");
@@ -302,11 +317,15 @@ class loader {
             if (!s.IsMap()) fail(s, "expected a stage {duration, target}, found " + describe(s));
             keys(s, {"duration", "target"}, "in a stage");
             if (!s["duration"] || !s["target"]) fail(s, "expected a stage to have both 'duration' and 'target'");
-            out.push_back({duration(s["duration"], "duration"), static_cast<int>(integer(s["target"], "target", 0))});
+            out.push_back({duration(s["duration"], "duration"), count(s["target"], "target", 0)});
         }
         return out;
     }
 
+// Every key a scenario may have, whatever its executor.
+#define LOADKIT_SCENARIO_KEYS "executor", "startTime", "gracefulStop", "exec", "on_start", "on_stop", "flow", "env", "tags", "data", \
+    "vus", "duration", "startVUs", "stages", "gracefulRampDown", "iterations", "maxDuration", "rate", "timeUnit", "preAllocatedVUs", \
+    "maxVUs", "startRate"
     scenario_plan scenario(const YAML::Node& key, const YAML::Node& n, bool have_script) const {
         scenario_plan s;
         s.name = scalar(key, "scenario name");
@@ -314,8 +333,11 @@ class loader {
         std::string ctx = "in scenario '" + s.name + "'";
         if (!n.IsMap()) fail(n, "expected scenario '" + s.name + "' to be a mapping with an executor, found " + describe(n));
         auto ex = n["executor"];
-        if (!ex) fail(key, "expected 'executor' " + ctx + " (constant-vus, ramping-vus, per-vu-iterations, shared-iterations, "
+        if (!ex) {  // a misspelled 'executor' (or another key) is reported at the key itself
+            keys(n, {LOADKIT_SCENARIO_KEYS}, ctx);
+            fail(key, "expected 'executor' " + ctx + " (constant-vus, ramping-vus, per-vu-iterations, shared-iterations, "
                            "constant-arrival-rate or ramping-arrival-rate)");
+        }
         auto name = scalar(ex, "executor");
         static const std::vector<std::string_view> executors{"constant-vus",      "ramping-vus",           "per-vu-iterations",
                                                              "shared-iterations", "constant-arrival-rate", "ramping-arrival-rate"};
@@ -336,14 +358,14 @@ class loader {
         if (name == "constant-vus") {
             keys(n, {LOADKIT_COMMON_KEYS, "vus", "duration"}, ctx);
             constant_vus x;
-            if (auto v = n["vus"]) x.vus = static_cast<int>(integer(v, "vus", 1));
+            if (auto v = n["vus"]) x.vus = count(v, "vus", 1);
             x.duration = duration(require("duration"), "duration");
             common(x);
             s.exec = x;
         } else if (name == "ramping-vus") {
             keys(n, {LOADKIT_COMMON_KEYS, "startVUs", "stages", "gracefulRampDown"}, ctx);
             ramping_vus x;
-            if (auto v = n["startVUs"]) x.start_vus = static_cast<int>(integer(v, "startVUs", 0));
+            if (auto v = n["startVUs"]) x.start_vus = count(v, "startVUs", 0);
             x.stages = stages(require("stages"));
             if (auto v = n["gracefulRampDown"]) x.graceful_ramp_down = duration(v, "gracefulRampDown");
             common(x);
@@ -351,7 +373,7 @@ class loader {
         } else if (name == "per-vu-iterations" || name == "shared-iterations") {
             keys(n, {LOADKIT_COMMON_KEYS, "vus", "iterations", "maxDuration"}, ctx);
             auto fill = [&](auto x) {
-                if (auto v = n["vus"]) x.vus = static_cast<int>(integer(v, "vus", 1));
+                if (auto v = n["vus"]) x.vus = count(v, "vus", 1);
                 if (auto v = n["iterations"]) x.iterations = integer(v, "iterations", 1);
                 if (auto v = n["maxDuration"]) x.max_duration = duration(v, "maxDuration");
                 common(x);
@@ -365,8 +387,8 @@ class loader {
             x.rate = number(require("rate"), "rate", 0);
             if (auto v = n["timeUnit"]) x.time_unit = duration(v, "timeUnit");
             x.duration = duration(require("duration"), "duration");
-            x.pre_allocated_vus = static_cast<int>(integer(require("preAllocatedVUs"), "preAllocatedVUs", 0));
-            if (auto v = n["maxVUs"]) x.max_vus = static_cast<int>(integer(v, "maxVUs", 0));
+            x.pre_allocated_vus = count(require("preAllocatedVUs"), "preAllocatedVUs", 0);
+            if (auto v = n["maxVUs"]) x.max_vus = count(v, "maxVUs", 0);
             common(x);
             s.exec = x;
         } else {
@@ -375,12 +397,13 @@ class loader {
             if (auto v = n["startRate"]) x.start_rate = number(v, "startRate", 0);
             if (auto v = n["timeUnit"]) x.time_unit = duration(v, "timeUnit");
             x.stages = stages(require("stages"));
-            x.pre_allocated_vus = static_cast<int>(integer(require("preAllocatedVUs"), "preAllocatedVUs", 0));
-            if (auto v = n["maxVUs"]) x.max_vus = static_cast<int>(integer(v, "maxVUs", 0));
+            x.pre_allocated_vus = count(require("preAllocatedVUs"), "preAllocatedVUs", 0);
+            if (auto v = n["maxVUs"]) x.max_vus = count(v, "maxVUs", 0);
             common(x);
             s.exec = x;
         }
 #undef LOADKIT_COMMON_KEYS
+#undef LOADKIT_SCENARIO_KEYS
         try {
             loadkit::detail::schedule::validate(s.name, s.exec);
         } catch (const config_error& e) {
@@ -603,12 +626,12 @@ class loader {
 inline plan load_string(const std::string& text, const std::string& file = "<string>") {
     return detail::loader(file, text).load();
 }
+// A file that cannot be read (missing, a directory, not a regular file, over
+// loadkit::detail::max_test_file_bytes) throws a config_error with the reason.
 inline plan load_file(const std::string& path) {
-    std::ifstream f(path, std::ios::binary);
-    if (!f) throw load_error(path, 0, 0, "cannot open the file");
-    std::stringstream ss;
-    ss << f.rdbuf();
-    return load_string(ss.str(), path);
+    std::string text, error;
+    if (!loadkit::detail::read_input_file(path, loadkit::detail::max_test_file_bytes, text, error)) throw config_error(error);
+    return load_string(text, path);
 }
 
 // After the script is loaded: every function the file names must exist.

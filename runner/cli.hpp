@@ -1,0 +1,315 @@
+#pragma once
+// The runner's command line: its subcommands and flags (CLI11), and the
+// checks of every flag's value that need no file and no network. It is apart
+// from main.cpp so that a fuzzer (tests/fuzz/fuzz_cli.cpp) can feed it random
+// argv without running anything: parse() and validate() only read their
+// arguments and the machine's CPU count.
+//
+// Command-line mistakes (a flag's value, an unknown subcommand or flag) are
+// exit 2, always, and say what was expected and what was found, as written.
+#include <algorithm>
+#include <charconv>
+#include <chrono>
+#include <cstdint>
+#include <cstdio>
+#include <ctime>
+#include <limits>
+#include <optional>
+#include <ostream>
+#include <stdexcept>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <CLI/CLI.hpp>
+
+#include <loadkit/config.hpp>
+#include <loadkit/detail/duration.hpp>
+#include <loadkit/exec/segment.hpp>
+#include <loadkit/http/url.hpp>
+
+namespace loadkit::runner {
+
+inline constexpr int usage_exit = 2;       // a command-line mistake
+inline constexpr int output_exit = 1;      // a summary, report or data file could not be written
+inline constexpr int internal_exit = 109;  // an unexpected failure (out of memory, ...): k6's code for a Go panic
+
+// A mistake in a flag's value (exit 2).
+struct usage_error : std::runtime_error {
+    using std::runtime_error::runtime_error;
+};
+
+// The most worker threads --threads takes: more than this many per core only
+// adds contention (and each thread holds file descriptors: --threads 100000
+// ran out of them and aborted).
+inline int max_threads() {
+    unsigned cores = std::max(1u, std::thread::hardware_concurrency());
+    return static_cast<int>(std::max(64u, 16 * cores));
+}
+
+struct run_flags {
+    std::string file;
+    std::string vus, duration, iterations, threads;  // as written: checked by validate()
+    std::vector<std::string> env;
+    std::string target;
+    std::string summary_export;
+    std::vector<std::string> out;
+    bool quiet = false, no_color = false, no_thresholds = false;
+    std::string segment, segment_sequence, instance;  // --execution-segment, --execution-segment-sequence, --instance
+    std::string setup_data;                            // --setup-data: setup() ran elsewhere (`loadkit setup`)
+    std::string start_at;                              // --start-at
+    std::string setup_out;                             // `loadkit setup -o`
+    std::string report;                                // --report FILE.html
+};
+
+// What validate() made of run_flags' values.
+struct run_settings {
+    std::optional<int> vus;
+    std::optional<loadkit::nanoseconds> duration;
+    std::optional<std::int64_t> iterations;
+    int threads = 0;  // 0: one per core
+    std::vector<std::pair<std::string, std::string>> env;
+    execution_segment segment;
+    std::optional<std::chrono::system_clock::time_point> start_at;
+};
+
+struct merge_flags {
+    std::vector<std::string> inputs;
+    std::string output, test, report;
+    std::vector<std::string> env;
+    bool quiet = false, no_thresholds = false, require_whole = false, allow_different_tests = false;
+};
+
+// RFC 3339 ("2026-11-22T10:00:00Z", "2026-11-22T11:00:00.5+01:00") to a
+// system_clock time; nullopt when it is not one.
+inline std::optional<std::chrono::system_clock::time_point> parse_rfc3339(const std::string& s) {
+    int y, mo, d, h, mi, sec, n = 0;
+    if (std::sscanf(s.c_str(), "%4d-%2d-%2d%*1[Tt ]%2d:%2d:%2d%n", &y, &mo, &d, &h, &mi, &sec, &n) != 6 || n != 19) return std::nullopt;
+    std::size_t i = 19;
+    double frac = 0;
+    if (i < s.size() && s[i] == '.') {
+        std::size_t j = i + 1;
+        while (j < s.size() && std::isdigit(static_cast<unsigned char>(s[j]))) ++j;
+        if (j == i + 1 || j - i > 10) return std::nullopt;
+        frac = std::stod("0" + s.substr(i, j - i));
+        i = j;
+    }
+    long offset = 0;
+    if (i < s.size() && (s[i] == 'Z' || s[i] == 'z')) ++i;
+    else if (i + 6 == s.size() && (s[i] == '+' || s[i] == '-') && s[i + 3] == ':') {
+        int oh, om;
+        if (std::sscanf(s.c_str() + i + 1, "%2d:%2d", &oh, &om) != 2 || oh > 23 || om > 59) return std::nullopt;
+        offset = (s[i] == '+' ? 1 : -1) * (oh * 3600L + om * 60L);
+        i += 6;
+    } else return std::nullopt;
+    if (i != s.size() || y < 1970 || y > 2200 ||  // (nanoseconds since 1970 overflow in 2262)
+        mo < 1 || mo > 12 || d < 1 || d > 31 || h < 0 || h > 23 || mi < 0 || mi > 59 || sec < 0 ||
+        sec > 60)
+        return std::nullopt;
+    std::tm tm{};
+    tm.tm_year = y - 1900; tm.tm_mon = mo - 1; tm.tm_mday = d; tm.tm_hour = h; tm.tm_min = mi; tm.tm_sec = sec;
+    auto t = ::timegm(&tm) - offset;
+    return std::chrono::system_clock::from_time_t(t) + std::chrono::microseconds(static_cast<long long>(frac * 1e6));
+}
+
+// A whole number of at least `min` and at most `max`, parsed in 64 bits and
+// named as written when it is not one: "-u/--vus: expected a whole number
+// from 1 to 2147483647, found '4294967297'".
+inline std::int64_t whole_flag(const std::string& flag, const std::string& s, std::int64_t min, std::int64_t max) {
+    std::int64_t v = 0;
+    auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+    if (s.empty() || ec != std::errc() || p != s.data() + s.size() || v < min || v > max)
+        throw usage_error(flag + ": expected a whole number from " + std::to_string(min) + " to " + std::to_string(max) + ", found '" + s + "'");
+    return v;
+}
+
+// The values of run/setup/teardown's flags, checked: a usage_error (exit 2)
+// naming the flag and the value as written for the first that is wrong.
+inline run_settings validate(const run_flags& f) {
+    run_settings r;
+    if (!f.vus.empty()) r.vus = static_cast<int>(whole_flag("-u/--vus", f.vus, 1, std::numeric_limits<int>::max()));
+    if (!f.iterations.empty()) r.iterations = whole_flag("-i/--iterations", f.iterations, 1, std::numeric_limits<std::int64_t>::max());
+    if (!f.duration.empty()) {
+        r.duration = loadkit::detail::parse_duration(f.duration);
+        if (!r.duration || r.duration->count() <= 0)
+            throw usage_error("-d/--duration: expected a duration like 30s, 1m30s or 500ms, found '" + f.duration + "'");
+    }
+    if (!f.threads.empty()) {
+        auto max = max_threads();
+        std::int64_t v = 0;
+        auto [p, ec] = std::from_chars(f.threads.data(), f.threads.data() + f.threads.size(), v);
+        if (ec != std::errc() || p != f.threads.data() + f.threads.size() || v < 0)
+            throw usage_error("--threads: expected a whole number from 0 (one per core) to " + std::to_string(max) + ", found '" + f.threads + "'");
+        if (v > max)
+            throw usage_error("--threads: at most " + std::to_string(max) + " worker threads (16 per core, at least 64) are allowed, found '" +
+                              f.threads + "'; more only add contention and use up file descriptors");
+        r.threads = static_cast<int>(v);
+    }
+    for (auto& kv : f.env) {
+        auto eq = kv.find('=');
+        if (eq == std::string::npos || eq == 0) throw usage_error("-e/--env: expected KEY=VALUE, found '" + kv + "'");
+        r.env.emplace_back(kv.substr(0, eq), kv.substr(eq + 1));
+    }
+    if (!f.target.empty() && f.target != "builtin") {
+        loadkit::detail::url_parts u;
+        if (!loadkit::detail::split_url(f.target, u))
+            throw usage_error("--target: expected an http:// or https:// URL or 'builtin', found '" + f.target + "'");
+    }
+    int prometheus = 0;
+    for (auto& spec : f.out) {
+        auto eq = spec.find('=');
+        auto kind = spec.substr(0, eq);
+        bool has_arg = eq != std::string::npos && eq + 1 < spec.size();
+        if (!has_arg || (kind != "json" && kind != "csv" && kind != "prometheus"))
+            throw usage_error("--out: expected json=FILE, csv=FILE or prometheus=HOST:PORT, found '" + spec + "'");
+        if (kind == "prometheus" && ++prometheus > 1) throw usage_error("--out prometheus=HOST:PORT may be given once");
+    }
+    try {
+        if (!f.instance.empty()) {
+            if (!f.segment.empty() || !f.segment_sequence.empty())
+                throw usage_error("--instance is a shorthand for --execution-segment and --execution-segment-sequence: give one or the other");
+            r.segment = loadkit::instance_segment(f.instance);
+        } else {
+            if (!f.segment.empty()) r.segment = loadkit::parse_execution_segment(f.segment);
+            if (!f.segment_sequence.empty()) {
+                if (f.segment.empty()) throw usage_error("--execution-segment-sequence needs --execution-segment");
+                r.segment.sequence = loadkit::parse_segment_sequence(f.segment_sequence);
+            }
+        }
+        loadkit::detail::make_stripe(r.segment);  // the segment must be in its sequence: say so now
+    } catch (const config_error& e) {
+        throw usage_error(e.what());
+    }
+    if (!f.start_at.empty()) {
+        r.start_at = parse_rfc3339(f.start_at);
+        if (!r.start_at) throw usage_error("--start-at: expected an RFC 3339 time like 2026-11-22T10:00:00Z, found '" + f.start_at + "'");
+        if (*r.start_at - std::chrono::system_clock::now() > std::chrono::hours(24))
+            throw usage_error("--start-at: " + f.start_at + " is more than a day away");
+    }
+    return r;
+}
+
+// The subcommands, for the message on an unknown one.
+inline constexpr const char* subcommands = "run, setup, teardown, merge, report, validate, serve, version";
+
+inline bool is_subcommand(std::string_view word) {
+    for (auto name : {"run", "setup", "teardown", "merge", "report", "validate", "serve", "version"})
+        if (word == name) return true;
+    return false;
+}
+
+// The command line: CLI11's app with every subcommand and flag bound to the
+// members below. parse() says whether to go on (nullopt) or exit with a code.
+class command_line {
+  public:
+    CLI::App app{"loadkit " LOADKIT_VERSION_STRING ": load tests as YAML flows, on the engine of loadkit's C++ DSL", "loadkit"};
+    run_flags rf, sf, tf;
+    merge_flags mf;
+    std::string report_input, report_output, validate_file;
+    std::string address = "127.0.0.1";
+    int port = 8080, serve_threads = 1;
+    bool tls = false;
+    CLI::App *run_cmd, *setup_cmd, *teardown_cmd, *merge_cmd, *report_cmd, *validate_cmd, *serve_cmd, *version_cmd;
+
+    command_line() {
+        app.require_subcommand(1);
+        app.set_version_flag("--version", "loadkit " LOADKIT_VERSION_STRING);
+
+        run_cmd = app.add_subcommand("run", "Run a load test");
+        run_cmd->add_option("file", rf.file, "The test: a YAML file or a k6-style JavaScript module")->required();
+        run_cmd->add_option("-u,--vus", rf.vus, "VUs (overrides the file: with -d, constant-vus; with -i, shared-iterations)")->type_name("N");
+        run_cmd->add_option("-d,--duration", rf.duration, "Duration, e.g. 30s or 1m30s (overrides the file: constant-vus)")->type_name("DURATION");
+        run_cmd->add_option("-i,--iterations", rf.iterations, "Iterations in total (overrides the file: shared-iterations)")->type_name("N");
+        run_cmd->add_option("-e,--env", rf.env, "KEY=VALUE for env (repeatable); over the file's env")->take_all();
+        run_cmd->add_option("--target", rf.target, "Base URL for relative URLs, or 'builtin' (overrides the file)");
+        run_cmd->add_option("--threads", rf.threads, "Worker threads (default: one per core; at most 16 per core, at least 64)")->type_name("N");
+        run_cmd->add_option("--summary-export", rf.summary_export, "Write the summary JSON here");
+        run_cmd->add_option("--out", rf.out,
+                            "Outputs (repeatable): json=FILE or csv=FILE (a point per metric series and second), "
+                            "prometheus=HOST:PORT (a /metrics endpoint during the run)")->take_all();
+        run_cmd->add_option("--report", rf.report, "Write a self-contained HTML report here");
+        run_cmd->add_flag("-q,--quiet", rf.quiet, "No progress display");
+        run_cmd->add_flag("--no-color", rf.no_color, "No colors (also: NO_COLOR in the environment)");
+        run_cmd->add_flag("--no-thresholds", rf.no_thresholds, "Do not evaluate thresholds");
+        run_cmd->add_option("--execution-segment", rf.segment, "This instance's share of the test, e.g. 1/4:2/4 (k6's)");
+        run_cmd->add_option("--execution-segment-sequence", rf.segment_sequence, "Every instance's segments' points, e.g. 0,1/4,2/4,3/4,1");
+        run_cmd->add_option("--instance", rf.instance, "I/N (I from 0): segment I/N:(I+1)/N of N equal ones");
+        run_cmd->add_option("--setup-data", rf.setup_data, "Skip setup(): hand VUs this file's data (from `loadkit setup`)");
+        run_cmd->add_option("--start-at", rf.start_at, "Wait until this RFC 3339 time to start, e.g. 2026-11-22T10:00:00Z");
+
+        // setup and teardown on their own, for a test split over machines
+        setup_cmd = app.add_subcommand("setup", "Run only setup() and write its data (for every instance's --setup-data)");
+        setup_cmd->add_option("file", sf.file, "The test")->required();
+        setup_cmd->add_option("-o,--output", sf.setup_out, "Where to write setup()'s data (JSON)")->required();
+        setup_cmd->add_option("-e,--env", sf.env, "KEY=VALUE for env (repeatable)")->take_all();
+        setup_cmd->add_option("--target", sf.target, "Base URL for relative URLs");
+        setup_cmd->add_flag("-q,--quiet", sf.quiet, "Say nothing");
+        teardown_cmd = app.add_subcommand("teardown", "Run only teardown(data), with the data `loadkit setup` wrote");
+        teardown_cmd->add_option("file", tf.file, "The test")->required();
+        teardown_cmd->add_option("--setup-data", tf.setup_data, "setup()'s data (from `loadkit setup`)")->required();
+        teardown_cmd->add_option("-e,--env", tf.env, "KEY=VALUE for env (repeatable)")->take_all();
+        teardown_cmd->add_option("--target", tf.target, "Base URL for relative URLs");
+        teardown_cmd->add_flag("-q,--quiet", tf.quiet, "Say nothing");
+
+        merge_cmd = app.add_subcommand("merge", "Merge instances' exports (--summary-export) into one summary");
+        merge_cmd->add_option("files", mf.inputs, "Exports of the test's instances")->required();
+        merge_cmd->add_option("-o,--output", mf.output, "Write the merged summary here (it merges again)");
+        merge_cmd->add_option("--test", mf.test, "The test whose handleSummary to run (default: the one the exports name)");
+        merge_cmd->add_option("-e,--env", mf.env, "KEY=VALUE for env, for handleSummary (repeatable)")->take_all();
+        merge_cmd->add_option("--report", mf.report, "Write a self-contained HTML report here");
+        merge_cmd->add_flag("-q,--quiet", mf.quiet, "Do not print the report");
+        merge_cmd->add_flag("--no-thresholds", mf.no_thresholds, "Do not evaluate thresholds");
+        merge_cmd->add_flag("--require-whole", mf.require_whole, "Fail (exit 104) unless the segments cover the test exactly once");
+        merge_cmd->add_flag("--allow-different-tests", mf.allow_different_tests,
+                            "Merge exports of different tests (another test file or name); refused (exit 104) without it");
+
+        report_cmd = app.add_subcommand("report", "Build the HTML report of an exported run");
+        report_cmd->add_option("file", report_input, "A summary written by --summary-export or `loadkit merge -o`")->required();
+        report_cmd->add_option("-o,--output", report_output, "The HTML file to write")->required();
+
+        validate_cmd = app.add_subcommand("validate", "Check a file (parse and validate, send nothing)");
+        validate_cmd->add_option("file", validate_file, "The test: a YAML file or a k6-style JavaScript module")->required();
+
+        serve_cmd = app.add_subcommand("serve", "Serve the built-in target (for trying things out)");
+        serve_cmd->add_option("--port", port, "Port (0: any free one)");
+        serve_cmd->add_option("--address", address, "Address to listen on");
+        serve_cmd->add_option("--threads", serve_threads, "Server threads");
+        serve_cmd->add_flag("--tls", tls, "HTTPS with a self-signed certificate");
+
+        version_cmd = app.add_subcommand("version", "Print the version");
+    }
+
+    // Parses argv: nullopt to go on, or the exit code (0 after --help or
+    // --version, which CLI11 prints to `out`; 2 after a mistake, said on `err`).
+    std::optional<int> parse(int argc, const char* const* argv, std::ostream& out, std::ostream& err) {
+        try {
+            app.parse(argc, argv);
+        } catch (const CLI::ParseError& e) {
+            if (e.get_exit_code() == 0) return app.exit(e, out, err);  // --help, --version
+            // an unknown first word is an unknown subcommand, not a missing one
+            if (argc > 1 && argv[1][0] != '-' && !is_subcommand(argv[1]))
+                err << "loadkit: unknown subcommand '" << argv[1] << "'; expected one of: " << subcommands << "\n(see: loadkit --help)\n";
+            else err << "loadkit: " << e.what() << "\n(see: loadkit --help, loadkit run --help)\n";
+            return usage_exit;
+        }
+        try {  // the flags' values, before any file is read
+            if (*run_cmd) run = validate(rf);
+            else if (*setup_cmd) run = validate(sf);
+            else if (*teardown_cmd) run = validate(tf);
+            else if (*serve_cmd && (port < 0 || port > 65535)) throw usage_error("--port: expected 0..65535, found " + std::to_string(port));
+            else if (*serve_cmd && (serve_threads < 0 || serve_threads > max_threads()))
+                throw usage_error("--threads: expected 0.." + std::to_string(max_threads()) + ", found " + std::to_string(serve_threads));
+            else if (*merge_cmd)
+                for (auto& kv : mf.env)
+                    if (kv.find('=') == std::string::npos || kv.find('=') == 0) throw usage_error("-e/--env: expected KEY=VALUE, found '" + kv + "'");
+        } catch (const usage_error& e) {
+            err << "loadkit: " << e.what() << "\n";
+            return usage_exit;
+        }
+        return std::nullopt;
+    }
+
+    run_settings run;  // validate()'s result for run, setup or teardown
+};
+
+}  // namespace loadkit::runner
