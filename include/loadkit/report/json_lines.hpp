@@ -88,7 +88,7 @@ class json_lines_output {
                 if (auto it = prev_->checks.find(k); it != prev_->checks.end()) before = it->second;
             auto passes = c.passes - before.passes, fails = c.fails - before.fails;
             if (passes + fails == 0) continue;
-            point("checks", static_cast<double>(passes) / static_cast<double>(passes + fails), {{"scenario", k.first}, {"check", k.second}},
+            point("checks", static_cast<double>(passes) / static_cast<double>(passes + fails), {{"scenario", k.scenario}, {"check", k.name}, {"group", k.group}},
                   {{"count", passes + fails}});
         }
         for (auto& [t, v] : m.custom) {
