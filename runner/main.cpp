@@ -575,6 +575,11 @@ int main(int argc, char** argv) {
     app.require_subcommand(1);
     app.set_version_flag("--version", "loadkit " LOADKIT_VERSION_STRING);
 
+    // -v/--verbose (k6's): debug messages too, console.debug's among them;
+    // before or after the subcommand
+    bool verbose = false;
+    app.add_flag("-v,--verbose", verbose, "Show debug messages (console.debug among them)");
+
     run_flags rf;
     auto* run_cmd = app.add_subcommand("run", "Run a load test");
     run_cmd->add_option("file", rf.file, "The test: a YAML file or a k6-style JavaScript module")->required();
@@ -590,6 +595,7 @@ int main(int argc, char** argv) {
                         "prometheus=HOST:PORT (a /metrics endpoint during the run)")->take_all();
     run_cmd->add_option("--report", rf.report, "Write a self-contained HTML report here");
     run_cmd->add_flag("-q,--quiet", rf.quiet, "No progress display");
+    run_cmd->add_flag("-v,--verbose", verbose, "Show debug messages (console.debug among them)");
     run_cmd->add_flag("--no-color", rf.no_color, "No colors (also: NO_COLOR in the environment)");
     run_cmd->add_flag("--no-thresholds", rf.no_thresholds, "Do not evaluate thresholds");
     run_cmd->add_option("--execution-segment", rf.segment, "This instance's share of the test, e.g. 1/4:2/4 (k6's)");
@@ -606,12 +612,14 @@ int main(int argc, char** argv) {
     setup_cmd->add_option("-e,--env", sf.env, "KEY=VALUE for env (repeatable)")->take_all();
     setup_cmd->add_option("--target", sf.target, "Base URL for relative URLs");
     setup_cmd->add_flag("-q,--quiet", sf.quiet, "Say nothing");
+    setup_cmd->add_flag("-v,--verbose", verbose, "Show debug messages (console.debug among them)");
     auto* teardown_cmd = app.add_subcommand("teardown", "Run only teardown(data), with the data `loadkit setup` wrote");
     teardown_cmd->add_option("file", tf.file, "The test")->required();
     teardown_cmd->add_option("--setup-data", tf.setup_data, "setup()'s data (from `loadkit setup`)")->required();
     teardown_cmd->add_option("-e,--env", tf.env, "KEY=VALUE for env (repeatable)")->take_all();
     teardown_cmd->add_option("--target", tf.target, "Base URL for relative URLs");
     teardown_cmd->add_flag("-q,--quiet", tf.quiet, "Say nothing");
+    teardown_cmd->add_flag("-v,--verbose", verbose, "Show debug messages (console.debug among them)");
 
     merge_flags mf;
     auto* merge_cmd = app.add_subcommand("merge", "Merge instances' exports (--summary-export) into one summary");
@@ -651,6 +659,7 @@ int main(int argc, char** argv) {
         std::cerr << "loadkit: " << e.what() << "\n(see: loadkit --help, loadkit run --help)\n";
         return usage_error;
     }
+    if (verbose) loadkit::detail::logger::instance().min_level = loadkit::log_level::debug;
     if (*run_cmd) return run(rf);
     if (*setup_cmd) return run(sf, phase::setup);
     if (*teardown_cmd) return run(tf, phase::teardown);
