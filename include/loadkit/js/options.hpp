@@ -138,7 +138,10 @@ inline yaml::plan make_plan(script& s) {
             if (k == "scenarios" || k == "thresholds" || k == "tags") doc[k] = v;
             else if (k == "vus" || k == "duration" || k == "iterations" || k == "stages") shortcut[k] = v;
             else if (k == "insecureSkipTLSVerify" || k == "userAgent" || k == "discardResponseBodies" || k == "maxRedirects") http[k] = v;
-            else if (k == "env" || k == "name" || k == "setupTimeout" || k == "teardownTimeout") doc[k] = v;
+            else if (k == "env" || k == "name") doc[k] = v;
+            // k6 reads a number as milliseconds
+            else if (k == "setupTimeout" || k == "teardownTimeout")
+                doc[k] = v.is_number() && v.get<double>() >= 0 ? json(std::to_string(v.get<double>()) + "ms") : v;
             else loadkit::detail::log_once(log_level::warn, s.path() + ": option '" + k + "' is not supported by loadkit; it is ignored");
         }
     }

@@ -154,7 +154,7 @@ function check(value, checks, tags) {
 // An async fn (a rewritten one, or the user's) keeps the group until its
 // promise settles.
 function group(name, fn) {
-  if (typeof fn !== 'function') throw new TypeError('group() requires a callback as a second argument');
+  if (typeof fn !== 'function') throw new TypeError('group() needs a function as its second argument: group(name, () => { ... })');
   const started = lk.groupEnter(String(name));
   let r;
   try {

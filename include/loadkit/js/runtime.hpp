@@ -1287,8 +1287,10 @@ struct instance {
             auto& si = *v->scenario_state;
             auto now = ld::now_ns();
             double progress = 0;
+            // k6: iterations done of those to do. Those started but this one
+            // (the one asking is running): the same while VUs take turns.
             if (si.total_iterations)
-                progress = static_cast<double>(si.started.load(std::memory_order_relaxed)) / static_cast<double>(si.total_iterations);
+                progress = static_cast<double>(si.started.load(std::memory_order_relaxed) - 1) / static_cast<double>(si.total_iterations);
             else if (si.end_ns > si.start_ns)
                 progress = static_cast<double>(now - si.start_ns) / static_cast<double>(si.end_ns - si.start_ns);
             progress = std::clamp(progress, 0.0, 1.0);
