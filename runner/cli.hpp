@@ -209,11 +209,14 @@ class command_line {
     std::string address = "127.0.0.1";
     int port = 8080, serve_threads = 1;
     bool tls = false;
+    bool verbose = false;  // -v/--verbose (k6's): debug messages too, console.debug's among them
     CLI::App *run_cmd, *setup_cmd, *teardown_cmd, *merge_cmd, *report_cmd, *validate_cmd, *serve_cmd, *version_cmd;
 
     command_line() {
         app.require_subcommand(1);
         app.set_version_flag("--version", "loadkit " LOADKIT_VERSION_STRING);
+        // before or after the subcommand
+        app.add_flag("-v,--verbose", verbose, "Show debug messages (console.debug among them)");
 
         run_cmd = app.add_subcommand("run", "Run a load test");
         run_cmd->add_option("file", rf.file, "The test: a YAML file or a k6-style JavaScript module")->required();
@@ -229,6 +232,7 @@ class command_line {
                             "prometheus=HOST:PORT (a /metrics endpoint during the run)")->take_all();
         run_cmd->add_option("--report", rf.report, "Write a self-contained HTML report here");
         run_cmd->add_flag("-q,--quiet", rf.quiet, "No progress display");
+        run_cmd->add_flag("-v,--verbose", verbose, "Show debug messages (console.debug among them)");
         run_cmd->add_flag("--no-color", rf.no_color, "No colors (also: NO_COLOR in the environment)");
         run_cmd->add_flag("--no-thresholds", rf.no_thresholds, "Do not evaluate thresholds");
         run_cmd->add_option("--execution-segment", rf.segment, "This instance's share of the test, e.g. 1/4:2/4 (k6's)");
@@ -244,12 +248,14 @@ class command_line {
         setup_cmd->add_option("-e,--env", sf.env, "KEY=VALUE for env (repeatable)")->take_all();
         setup_cmd->add_option("--target", sf.target, "Base URL for relative URLs");
         setup_cmd->add_flag("-q,--quiet", sf.quiet, "Say nothing");
+        setup_cmd->add_flag("-v,--verbose", verbose, "Show debug messages (console.debug among them)");
         teardown_cmd = app.add_subcommand("teardown", "Run only teardown(data), with the data `loadkit setup` wrote");
         teardown_cmd->add_option("file", tf.file, "The test")->required();
         teardown_cmd->add_option("--setup-data", tf.setup_data, "setup()'s data (from `loadkit setup`)")->required();
         teardown_cmd->add_option("-e,--env", tf.env, "KEY=VALUE for env (repeatable)")->take_all();
         teardown_cmd->add_option("--target", tf.target, "Base URL for relative URLs");
         teardown_cmd->add_flag("-q,--quiet", tf.quiet, "Say nothing");
+        teardown_cmd->add_flag("-v,--verbose", verbose, "Show debug messages (console.debug among them)");
 
         merge_cmd = app.add_subcommand("merge", "Merge instances' exports (--summary-export) into one summary");
         merge_cmd->add_option("files", mf.inputs, "Exports of the test's instances")->required();

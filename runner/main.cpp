@@ -612,6 +612,7 @@ int main(int argc, char** argv) {
     try {
         auto cl = std::make_unique<loadkit::runner::command_line>();
         if (auto code = cl->parse(argc, argv, std::cout, std::cerr)) return *code;
+        if (cl->verbose) loadkit::detail::logger::instance().min_level = loadkit::log_level::debug;
         return dispatch(*cl);
     } catch (const std::bad_alloc&) {
         std::fputs("loadkit: out of memory: the test needs more memory than this process may use (see ulimit -v and the "

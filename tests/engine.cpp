@@ -1403,3 +1403,125 @@ TEST_CASE("hot path: an arrival-rate iteration allocates nothing in the steady s
     CHECK(SteadyOpen::at_1500 - SteadyOpen::at_500 == 0);
 }
 #endif  // LOADKIT_COUNT_ALLOCATIONS
+
+namespace {
+// A teardown that waits for another thread, as a JavaScript teardown does:
+// its thread posts back to the control loop when it is done, and the loop
+// has nothing else of the teardown's to wait for meanwhile.
+std::atomic<int> offthread_teardowns{0};
+struct OffThread : loadkit::Scenario<OffThread> {
+    static loadkit::task<> teardown(loadkit::client& http) {
+        struct elsewhere {
+            boost::asio::io_context& ioc;
+            std::thread t;
+            bool await_ready() const noexcept { return false; }
+            void await_suspend(std::coroutine_handle<> h) {
+                t = std::thread([io = &ioc, h] {
+                    std::this_thread::sleep_for(2ms);
+                    boost::asio::post(*io, [h] { h.resume(); });
+                });
+            }
+            void await_resume() { t.join(); }
+        };
+        co_await elsewhere{http.thread().ioc, {}};
+        ++offthread_teardowns;
+    }
+    struct User : loadkit::VU<OffThread> {
+        loadkit::task<> iteration() { co_return; }
+    };
+};
+}  // namespace
+
+// Issue 13 (runs 12): under CPU load, every VU could end before the control
+// loop started; the last one's stop_sweeper stayed queued, ran inside
+// teardown's loop, and that loop returned before the teardown was done
+// ("teardown() failed: did not complete", teardown unrun, exit 0).
+TEST_CASE("teardown: runs every time, also when every VU ends before the control loop starts (runs under CPU load)") {
+    loadkit::target_server server;
+    std::atomic<bool> hogging{true};
+    std::vector<std::thread> hogs;
+    for (int i = 0; i < 4; ++i)
+        hogs.emplace_back([&] {
+            std::uint64_t x = 0;
+            while (hogging.load(std::memory_order_relaxed)) asm volatile("" : "+r"(x));
+        });
+    auto& log = loadkit::detail::logger::instance();
+    log.reset();
+    constexpr int runs = 60;
+    offthread_teardowns = 0;
+    int ok = 0;
+    for (int i = 0; i < runs; ++i) {
+        loadkit::test<OffThread> t(quiet(server, 2));
+        t.scenario("s", loadkit::per_vu_iterations{.vus = 1, .iterations = 1});
+        ok += t.run().exit_code() == 0;
+    }
+    hogging = false;
+    for (auto& h : hogs) h.join();
+    CHECK(ok == runs);
+    CHECK(offthread_teardowns == runs);
+    CHECK(log.count(loadkit::log_level::error) == 0);
+}
+
+namespace {
+struct SlowHooks : loadkit::Scenario<SlowHooks> {
+    static inline bool slow_setup = false;
+    static inline std::atomic<int> iterations{0}, teardowns{0};
+    static loadkit::task<std::monostate> setup(loadkit::client& http) {
+        if (slow_setup) co_await http.get("/hang");
+        co_return std::monostate{};
+    }
+    static loadkit::task<> teardown(loadkit::client& http) {
+        ++teardowns;
+        if (!slow_setup) co_await http.get("/hang");
+    }
+    struct User : loadkit::VU<SlowHooks> {
+        loadkit::task<> iteration() {
+            ++iterations;
+            co_return;
+        }
+    };
+};
+}  // namespace
+
+// k6 v0.48.0 (source, errext/exitcodes and js/timeout_error.go): "setup()
+// execution timed out after 1 seconds", exit 100, no VU and no teardown;
+// teardown past teardownTimeout: exit 101. Both write the summary.
+TEST_CASE("timeouts: setup_timeout and teardown_timeout cut the hook, exit 100 / 101, the summary says why") {
+    loadkit::target_server server;
+    auto& log = loadkit::detail::logger::instance();
+    log.reset();
+    log.quiet = true;
+    SlowHooks::iterations = 0;
+    SlowHooks::teardowns = 0;
+    auto o = quiet(server);
+    o.setup_timeout = 1s;
+    o.teardown_timeout = 1s;
+    SECTION("setup") {
+        SlowHooks::slow_setup = true;
+        loadkit::test<SlowHooks> t(o);
+        t.scenario("s", loadkit::per_vu_iterations{.vus = 1, .iterations = 1});
+        auto t0 = std::chrono::steady_clock::now();
+        auto r = t.run();
+        CHECK(std::chrono::steady_clock::now() - t0 < 10s);
+        CHECK(r.exit_code() == 100);
+        REQUIRE(r.aborted);
+        CHECK(*r.aborted == "setup() execution timed out after 1 seconds");
+        CHECK(r.summary["aborted"] == "setup() execution timed out after 1 seconds");
+        CHECK(SlowHooks::iterations == 0);
+        CHECK(SlowHooks::teardowns == 0);
+    }
+    SECTION("teardown") {
+        SlowHooks::slow_setup = false;
+        loadkit::test<SlowHooks> t(o);
+        t.scenario("s", loadkit::per_vu_iterations{.vus = 1, .iterations = 1});
+        auto t0 = std::chrono::steady_clock::now();
+        auto r = t.run();
+        CHECK(std::chrono::steady_clock::now() - t0 < 10s);
+        CHECK(r.exit_code() == 101);
+        REQUIRE(r.aborted);
+        CHECK(*r.aborted == "teardown() execution timed out after 1 seconds");
+        CHECK(SlowHooks::iterations == 1);
+        CHECK(SlowHooks::teardowns == 1);
+    }
+    log.quiet = false;
+}

@@ -50,7 +50,7 @@ struct named_check {
 
 inline bool record_check(vu_context* ctx, std::string_view name, bool ok) {
     if (ctx && ctx->thread) {
-        auto& c = ctx->thread->shard.check(ctx->scenario_id, name);
+        auto& c = ctx->thread->shard.check(ctx->scenario_id, name, ctx->group);
         ok ? ++c.passes : ++c.fails;
     }
     return ok;

@@ -90,6 +90,19 @@ struct vu_context;
 // thread's shard and the VU's scenario and group.
 inline thread_local vu_context* current_vu = nullptr;
 
+// What k6/execution's exec.scenario reads about a scenario (one per
+// scenario of the run, owned by the engine).
+struct scenario_info {
+    std::string_view executor;               // k6's name: "constant-vus", ...
+    std::int64_t start_ns = 0, end_ns = 0;   // its schedule, on the steady clock
+    std::int64_t start_unix_ms = 0;          // when it starts, in Unix milliseconds
+    std::uint64_t total_iterations = 0;      // iteration-based executors (this instance's share); 0: time-based
+    // Iterations started in this instance: exec.scenario.iterationInInstance,
+    // and (through the instance's stripe) iterationInTest. One relaxed add
+    // per iteration.
+    std::atomic<std::uint64_t> started{0};
+};
+
 struct thread_context {
     thread_context(engine_state* e, int idx) : engine(e), index(idx), sweep_timer(ioc) {}
     thread_context(const thread_context&) = delete;
@@ -100,6 +113,15 @@ struct thread_context {
     metrics_shard shard;
     engine_state* engine;
     int index;
+
+    // Iterations ended on this thread (k6's exec.instance.iterationsCompleted
+    // and iterationsInterrupted): written by this thread only (a load and a
+    // store, no contended add), read by any.
+    std::atomic<std::uint64_t> iterations_completed{0}, iterations_interrupted{0};
+    void count_iteration(bool completed) noexcept {
+        auto& n = completed ? iterations_completed : iterations_interrupted;
+        n.store(n.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+    }
 
     client* clients = nullptr;            // intrusive list, for timeouts
     std::vector<vu_context*> vus;         // every VU of this thread, for deadlines
@@ -144,6 +166,10 @@ struct vu_context {
     std::uint64_t local_id = 0;          // 1-based, in this instance (k6's exec.vu.idInInstance)
     std::uint64_t index = 0;             // 0-based within its scenario
     std::uint64_t iteration = 0;         // this VU's current iteration, 0-based (k6's __ITER)
+    // The current iteration's number in its scenario: in this instance, and
+    // in the whole test (unique over every instance of a split test).
+    std::uint64_t scenario_iteration = 0, scenario_iteration_in_test = 0;
+    scenario_info* scenario_state = nullptr;  // null in setup/teardown
     std::uint32_t group = 0;             // current group (string id in the thread's shard; 0 = none)
 
     bool running = false;                // inside an iteration (or on_start/on_stop)
@@ -201,7 +227,7 @@ struct vu_context {
 };
 
 
-enum class abort_kind : int { none = 0, external = 1, script = 2, setup_failed = 3, thresholds = 4, vu_init = 5 };
+enum class abort_kind : int { none = 0, external = 1, script = 2, setup_failed = 3, thresholds = 4, vu_init = 5, setup_timeout = 6, teardown_timeout = 7 };
 
 struct engine_state {
     std::atomic<bool> stopping{false};    // no new iterations anywhere
@@ -209,6 +235,9 @@ struct engine_state {
     std::atomic<std::int64_t> hard_stop_ns{std::numeric_limits<std::int64_t>::max()}; // everything is cut from here
     std::atomic<int> kind{0};             // abort_kind of the first abort
     std::atomic<std::int64_t> active_vus{0};
+    std::atomic<std::int64_t> initialized_vus{0};  // VUs whose code was created (k6's vusInitialized)
+    std::int64_t started_ns = 0;          // when the run started (k6's currentTestRunDuration counts from it)
+    std::vector<thread_context*> workers; // for exec.instance's iteration counts (set while VUs run)
     std::atomic<bool> force_stop{false};  // cut on_stop too (a second signal)
     std::atomic<bool> in_teardown{false};
     std::atomic<int> signals_seen{0};     // signal_counter::count already acted on
@@ -249,16 +278,10 @@ struct engine_state {
         std::string name = sig == SIGTERM ? "SIGTERM" : sig == SIGINT ? "SIGINT" : "signal " + std::to_string(sig);
         auto now = now_ns();
         if (in_teardown.load()) {
+            // teardown runs once the VUs are done: a signal now cuts it at
+            // once, and the run counts as aborted from outside (105)
             log(log_level::warn, name + ": cutting teardown");
-            // an interrupted teardown is an aborted run (exit 105, `aborted`
-            // says why), unless the run had already ended otherwise
-            {
-                std::lock_guard lock(mu);
-                if (!abort_reason) {
-                    abort_reason = "interrupted by " + name + " during teardown";
-                    kind.store(static_cast<int>(abort_kind::external));
-                }
-            }
+            abort("interrupted by " + name + " during teardown", abort_kind::external, true);
             hard_stop_ns.store(now);
             return;
         }

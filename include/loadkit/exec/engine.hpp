@@ -44,6 +44,8 @@ namespace loadkit {
 namespace exit_code {
 inline constexpr int ok = 0;
 inline constexpr int thresholds_failed = 99;
+inline constexpr int setup_timeout = 100;     // setup() ran past its setupTimeout (k6's code)
+inline constexpr int teardown_timeout = 101;  // teardown() ran past its teardownTimeout (k6's code)
 inline constexpr int invalid_config = 104;
 inline constexpr int external_abort = 105;   // SIGINT/SIGTERM, or test::abort from outside
 inline constexpr int script_error = 107;     // setup() failed, a script could not load
@@ -89,6 +91,9 @@ struct options {
     std::function<nlohmann::json(const nlohmann::json&)> handle_summary;
     loadkit::events events;
     nanoseconds on_stop_grace = 30s;         // how long a VU's on_stop may run after the run was stopped
+    // How long setup() and teardown() may run before they are cut (k6's
+    // setupTimeout/teardownTimeout, 60 s by default): exit 100 or 101.
+    nanoseconds setup_timeout = 60s, teardown_timeout = 60s;
     // Pass/fail criteria (k6's thresholds): {{"http_req_duration{name:login}", {"p(95)<200"}}, ...}
     loadkit::threshold_set thresholds;
     bool run_thresholds = true;              // false: report no thresholds, never fail on them (--no-thresholds)
@@ -171,8 +176,16 @@ struct scenario_runtime {
         : name(s.name), id(id_), plan(s.exec, t0, st), factory(s.factory), first_vu_id(first), vu_stripe(&st),
           max_vus(schedule::max_vus(s.exec, st)), open(is_open_model(s.exec)), env(&s.env) {
         std::visit([&](auto& x) {
+            using T = std::decay_t<decltype(x)>;
             if constexpr (requires { x.pre_allocated_vus; }) pre_allocated = x.pre_allocated_vus;
+            if constexpr (std::is_same_v<T, shared_iterations>) info.total_iterations = static_cast<std::uint64_t>(x.iterations);
+            if constexpr (std::is_same_v<T, per_vu_iterations>)
+                info.total_iterations = static_cast<std::uint64_t>(x.iterations) * static_cast<std::uint64_t>(x.vus);
         }, s.exec);
+        info.executor = executor_name(s.exec);
+        info.start_ns = plan.start_ns();
+        info.end_ns = plan.end_ns();
+        info.start_unix_ms = wall_ms() + (plan.start_ns() - now_ns()) / 1'000'000;
     }
     std::string name;
     std::uint32_t id;
@@ -186,6 +199,7 @@ struct scenario_runtime {
     int pre_allocated = 0;
     const std::map<std::string, std::string, std::less<>>* env;
     std::atomic<std::int64_t> active{0};   // VUs that have started and not retired
+    scenario_info info;           // what exec.scenario reads
 };
 
 // Open model: one thread's share ("lane") of a scenario's arrivals. Lane j of
@@ -289,20 +303,28 @@ class engine {
         thread_context control(&state_, -1);
         std::vector<std::unique_ptr<thread_context>> workers;
         for (int i = 0; i < nthreads; ++i) workers.push_back(std::make_unique<thread_context>(&state_, i));
+        state_.started_ns = started_ns_;
+        state_.workers.clear();
+        for (auto& w : workers) state_.workers.push_back(w.get());
+        struct forget_workers {  // the threads go when run() returns
+            engine_state& s;
+            ~forget_workers() { s.workers.clear(); }
+        } forget{state_};
 
         test_info info{opts_.name, in.run_id, state_.http.base_url, nullptr};
         state_.with_events([&](events& ev) { ev.test_start.fire(info); });
 
         // ---- setup, once, before any VU
-        bool setup_ok = true;
+        bool setup_ok = true, timed_out = false;
         std::string failure;
         if (setup && opts_.run_setup) {
-            auto err = run_on_control(control, setup);
+            auto err = run_on_control(control, setup, opts_.setup_timeout, timed_out);
             if (err) {
                 setup_ok = false;
-                failure = "setup() failed: " + describe_exception(err);
+                failure = timed_out ? "setup() execution timed out after " + seconds_text(opts_.setup_timeout)
+                                    : "setup() failed: " + describe_exception(err);
                 detail::log(log_level::error, failure);
-                state_.abort(failure, abort_kind::setup_failed, true);
+                state_.abort(failure, timed_out ? abort_kind::setup_timeout : abort_kind::setup_failed, true);
             }
         }
 
@@ -318,9 +340,15 @@ class engine {
             state_.hard_stop_ns.store(std::numeric_limits<std::int64_t>::max());
             state_.abort_at_ns.store(std::numeric_limits<std::int64_t>::max());
             state_.in_teardown.store(true);
-            auto err = run_on_control(control, teardown);
+            auto err = run_on_control(control, teardown, opts_.teardown_timeout, timed_out);
             state_.in_teardown.store(false);
-            if (err) detail::log(log_level::error, "teardown() failed: " + describe_exception(err));
+            if (err && timed_out) {
+                auto why = "teardown() execution timed out after " + seconds_text(opts_.teardown_timeout);
+                detail::log(log_level::error, why);
+                state_.abort(why, abort_kind::teardown_timeout, true);
+            } else if (err) {
+                detail::log(log_level::error, "teardown() failed: " + describe_exception(err));
+            }
         }
 
         // ---- the summary
@@ -362,6 +390,8 @@ class engine {
 
         auto kind = static_cast<abort_kind>(state_.kind.load());
         if (kind == abort_kind::external) result.code = exit_code::external_abort;
+        else if (kind == abort_kind::setup_timeout) result.code = exit_code::setup_timeout;
+        else if (kind == abort_kind::teardown_timeout) result.code = exit_code::teardown_timeout;
         else if (!setup_ok || kind == abort_kind::setup_failed || kind == abort_kind::vu_init) result.code = exit_code::script_error;
         else if (kind == abort_kind::script) result.code = exit_code::aborted_by_script;
         else if (kind == abort_kind::thresholds || !result.thresholds_passed) result.code = exit_code::thresholds_failed;
@@ -389,19 +419,28 @@ class engine {
     }
 
     // Runs setup or teardown on the calling thread, with a client of its own.
-    // A signal cuts it (it is a running "VU" with no gracefulStop).
-    std::exception_ptr run_on_control(thread_context& control, hook_fn& fn) {
+    // A signal cuts it (it is a running "VU" with no gracefulStop), and so
+    // does `timeout` (zero or less: none); `timed_out` says which.
+    std::exception_ptr run_on_control(thread_context& control, hook_fn& fn, nanoseconds timeout, bool& timed_out) {
         vu_context v;
         v.thread = &control;
         v.scenario_id = 0;
         v.running = true;
+        if (timeout.count() > 0) v.hard_deadline = now_ns() + timeout.count();
         client c(control, &v, state_.http);
         control.vus.push_back(&v);
         current_vu = &v;
         auto err = run_blocking(control, fn(c));
         current_vu = nullptr;
         control.vus.clear();
+        timed_out = err && v.interrupted && now_ns() >= v.hard_deadline;
         return err;
+    }
+    // k6's wording: "after 60 seconds" (whole seconds, as k6 prints them)
+    static std::string seconds_text(nanoseconds d) {
+        char b[48];
+        std::snprintf(b, sizeof b, "%.f seconds", static_cast<double>(d.count()) / 1e9);
+        return b;
     }
 
     // What every merge adds to the workers' shards (summary, snapshots, the
@@ -570,16 +609,24 @@ class engine {
                 if (inst->has_on_start) co_await guarded_hook(v, *inst, true);
             }
             v.running = true;
+            // k6's exec.scenario.iterationInInstance / iterationInTest: in the
+            // order iterations start, the instance's numbers striped over the
+            // whole test as its VUs are
+            v.scenario_iteration = sc.info.started.fetch_add(1, std::memory_order_relaxed);
+            v.scenario_iteration_in_test = sc.vu_stripe->global(v.scenario_iteration);
             auto t0 = now_ns();
             current_vu = &v;
+            bool completed = true;
             try {
                 co_await inst->iteration();
                 ++stats.iterations;
                 stats.iteration_duration.record(static_cast<std::uint64_t>(now_ns() - t0));
             } catch (const interrupted_error&) {
                 ++stats.interrupted;
+                completed = false;
             } catch (const script_abort&) {
                 ++stats.interrupted;
+                completed = false;
             } catch (const std::exception& e) {
                 ++stats.iterations;
                 ++stats.failed;
@@ -590,6 +637,7 @@ class engine {
                 ++stats.failed;
                 detail::log_once(log_level::warn, "scenario '" + sc.name + "': iteration failed with a non-standard exception");
             }
+            v.thread->count_iteration(completed);
             v.running = false;
             v.interrupted = false;
             v.hard_deadline = std::numeric_limits<std::int64_t>::max();
@@ -615,7 +663,9 @@ class engine {
     std::unique_ptr<vu_instance> create_vu(vu_context& v, scenario_runtime& sc) {
         std::string why;
         try {
-            return sc.factory->create(v);
+            auto made = sc.factory->create(v);
+            state_.initialized_vus.fetch_add(1, std::memory_order_relaxed);
+            return made;
         } catch (const std::exception& e) {
             why = e.what();
         } catch (...) {
@@ -772,6 +822,7 @@ class engine {
             v.local_id = sc.first_local_id + index;
             v.graceful_stop_ns = sc.plan.graceful_stop_ns();
             v.env = sc.env;
+            v.scenario_state = &sc.info;
             w.vus.push_back(&v);
             return v;
         };
@@ -862,6 +913,15 @@ class engine {
         // the workers have no work left once their VUs are done and their sweepers stop
         for (auto& w : workers) boost::asio::post(w->ioc, [p = w.get()] { p->stop_sweeper(); });
         for (auto& t : threads) t.join();
+        // The last VU to end posted stop_sweeper to the control loop, maybe
+        // after the loop had decided it had nothing to wait for (every VU done
+        // before it started). Run it now: left queued, it ran inside
+        // teardown's loop (run_blocking) and stopped that loop's sweeper, so
+        // that a teardown waiting on another thread (a JavaScript one) found
+        // an empty loop and was reported as "did not complete" unrun.
+        control.ioc.restart();
+        control.ioc.poll();
+        control.stop_sweeper();
         for (auto& w : workers) w->vus.clear();
         if (opts_.on_progress) {  // the workers have stopped: their shards can be read here
             merged_metrics m;

@@ -23,6 +23,7 @@
 #include <vector>
 
 #include <boost/asio/connect.hpp>
+#include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/ip/address.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl/error.hpp>
@@ -808,15 +809,21 @@ inline void vu_context::interrupt() {
 
 // Runs `t` to completion on `ctx` from the calling thread, with the sweeper
 // on for timeouts: setup, teardown and fetch() drive the client this way.
+// The loop is kept running until the task is done, whatever else happens
+// to its sweeper: a task may wait for another thread (a JavaScript
+// setup/teardown thread posts back when it is done) with nothing of its own
+// pending on the loop meanwhile.
 inline std::exception_ptr run_blocking(thread_context& ctx, task<> t) {
     std::exception_ptr err;
     bool done = false;
     ctx.ioc.restart();
+    auto busy = boost::asio::make_work_guard(ctx.ioc);
     ctx.start_sweeper();
     spawn(std::move(t), [&](std::exception_ptr e) {
         err = e;
         done = true;
         ctx.stop_sweeper();
+        busy.reset();
     });
     ctx.ioc.run();
     if (!done) err = std::make_exception_ptr(std::runtime_error("did not complete"));

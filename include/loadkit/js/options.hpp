@@ -4,7 +4,12 @@
 // the top level. The options are turned into the YAML loader's document
 // (JSON is YAML), so a script and a YAML file are validated by one loader,
 // with the same messages.
+#include <cctype>
+#include <fstream>
+#include <iterator>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -13,6 +18,101 @@
 #include "script.hpp"
 
 namespace loadkit::js {
+
+namespace detail {
+
+// The keys leading to line `line` (1-based) of JSON dumped with an indent:
+// {"scenarios", "users", "executor"} for the line of that key.
+inline std::vector<std::string> json_keys_at(const std::string& text, int line) {
+    std::vector<std::pair<std::size_t, std::string>> open;  // (indent, key)
+    std::size_t at = 0;
+    for (int n = 1; n <= line && at <= text.size(); ++n) {
+        auto end = text.find('\n', at);
+        std::string_view l(text.data() + at, (end == std::string::npos ? text.size() : end) - at);
+        at = end == std::string::npos ? text.size() + 1 : end + 1;
+        auto indent = l.find_first_not_of(' ');
+        if (indent == std::string_view::npos) continue;
+        while (!open.empty() && open.back().first >= indent) open.pop_back();
+        if (l[indent] != '"') continue;
+        auto close = l.find("\": ", indent + 1);
+        if (close == std::string_view::npos) continue;
+        auto key = nlohmann::json::parse(l.substr(indent, close + 1 - indent), nullptr, false);
+        if (key.is_string()) open.emplace_back(indent, key.get<std::string>());
+    }
+    std::vector<std::string> out;
+    for (auto& [i, k] : open) out.push_back(k);
+    return out;
+}
+
+// Where the exported options' `keys` are written in `source`: the line and
+// column of the value of the deepest key found (in order, each after the
+// one before, inside the options object), else of the options themselves;
+// (1, 1) when the script exports no options literal.
+inline std::pair<int, int> options_position(const std::string& source, const std::vector<std::string>& keys) {
+    auto is_ident = [](char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '$'; };
+    std::size_t begin = std::string::npos;
+    for (std::size_t p = source.find("options"); p != std::string::npos; p = source.find("options", p + 1)) {
+        if ((p > 0 && is_ident(source[p - 1])) || (p + 7 < source.size() && is_ident(source[p + 7]))) continue;
+        auto q = source.find_first_not_of(" \t\r\n", p + 7);
+        if (q == std::string::npos || source[q] != '=' || (q + 1 < source.size() && source[q + 1] == '=')) continue;
+        auto brace = source.find_first_not_of(" \t\r\n", q + 1);
+        if (brace != std::string::npos && source[brace] == '{') {
+            begin = brace;
+            break;
+        }
+    }
+    auto position = [&](std::size_t off) {
+        int line = 1, column = 1;
+        for (std::size_t i = 0; i < off && i < source.size(); ++i) {
+            if (source[i] == '\n') line++, column = 1;
+            else if ((static_cast<unsigned char>(source[i]) & 0xC0) != 0x80) ++column;
+        }
+        return std::pair{line, column};
+    };
+    if (begin == std::string::npos) return {1, 1};
+    // the object's end: its closing brace (strings and comments skipped)
+    std::size_t end = source.size();
+    int depth = 0;
+    for (std::size_t i = begin; i < source.size(); ++i) {
+        char c = source[i];
+        if (c == '"' || c == '\'' || c == '`') {
+            for (++i; i < source.size() && source[i] != c; ++i)
+                if (source[i] == '\\') ++i;
+        } else if (c == '/' && i + 1 < source.size() && source[i + 1] == '/') {
+            i = source.find('\n', i);
+            if (i == std::string::npos) break;
+        } else if (c == '/' && i + 1 < source.size() && source[i + 1] == '*') {
+            i = source.find("*/", i + 2);
+            if (i == std::string::npos) break;
+            ++i;
+        } else if (c == '{' || c == '[') {
+            ++depth;
+        } else if ((c == '}' || c == ']') && --depth == 0) {
+            end = i;
+            break;
+        }
+    }
+    std::size_t at = begin, found = std::string::npos;
+    for (auto& key : keys) {
+        std::size_t hit = std::string::npos;
+        for (std::size_t p = source.find(key, at); p != std::string::npos && p < end; p = source.find(key, p + 1)) {
+            std::size_t after = p + key.size();
+            bool quoted = p > 0 && (source[p - 1] == '"' || source[p - 1] == '\'') && after < source.size() && source[after] == source[p - 1];
+            if (quoted) ++after;
+            else if ((p > 0 && is_ident(source[p - 1])) || (after < source.size() && is_ident(source[after]))) continue;
+            auto colon = source.find_first_not_of(" \t\r\n", after);
+            if (colon == std::string::npos || source[colon] != ':') continue;
+            hit = colon + 1;
+            break;
+        }
+        if (hit == std::string::npos) continue;  // a key loadkit made (the shortcuts' scenario)
+        at = hit;
+        found = source.find_first_not_of(" \t\r\n", hit);
+    }
+    return position(found == std::string::npos ? begin : found);
+}
+
+}  // namespace detail
 
 // Chooses the JIT for a plan run with `s`: on when every scenario's VUs are
 // async (sharing one realm per thread), off when any has its own thread.
@@ -40,6 +140,9 @@ inline yaml::plan make_plan(script& s) {
             else if (k == "insecureSkipTLSVerify" || k == "userAgent" || k == "discardResponseBodies" || k == "maxRedirects") http[k] = v;
             else if (k == "env" || k == "name") doc[k] = v;
             else if (k == "batch" || k == "batchPerHost") continue;  // read by http.batch (runtime.hpp)
+            // k6 reads a number as milliseconds
+            else if (k == "setupTimeout" || k == "teardownTimeout")
+                doc[k] = v.is_number() && v.get<double>() >= 0 ? json(std::to_string(v.get<double>()) + "ms") : v;
             else loadkit::detail::log_once(log_level::warn, s.path() + ": option '" + k + "' is not supported by loadkit; it is ignored");
         }
     }
@@ -65,9 +168,36 @@ inline yaml::plan make_plan(script& s) {
         sc["exec"] = "default";
         doc["scenarios"] = {{"default", sc}};
     }
-    auto p = yaml::load_string(doc.dump(2), (file.parent_path() / (file.filename().string() + " (options)")).string());
+    // Mistakes are reported where the script has them: the loader's
+    // position in the text made here is turned into the keys it is at, and
+    // those are looked for in the script's options.
+    auto text = doc.dump(2);
+    auto in_script = [&](const yaml::load_error& e) {
+        std::ifstream f(s.path(), std::ios::binary);
+        std::string source((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+        auto keys = detail::json_keys_at(text, e.line);
+        bool made = !o.is_object() || !o.contains("scenarios");  // the shortcuts' scenario (or k6's default one)
+        if (made && keys.size() >= 2 && keys[0] == "scenarios") keys.erase(keys.begin(), keys.begin() + 2);
+        auto [line, column] = detail::options_position(source, keys);
+        return yaml::load_error(s.path(), line, column, e.message);
+    };
+    yaml::plan p;
+    try {
+        p = yaml::load_string(text, s.path() + " (options)");
+    } catch (const yaml::load_error& e) {
+        throw in_script(e);
+    }
     p.file = s.path();
-    yaml::check_script_functions(p, s);
+    // exec.test.options, as k6 gives it: the shortcuts as the scenarios they became
+    json test_options = o.is_object() ? o : json::object();
+    for (auto* k : {"vus", "duration", "iterations", "stages"}) test_options.erase(k);
+    test_options["scenarios"] = doc["scenarios"];
+    s.set_test_options(test_options);
+    try {
+        yaml::check_script_functions(p, s);
+    } catch (const yaml::load_error& e) {
+        throw in_script(e);
+    }
     choose_jit(p, s);
     return p;
 }

@@ -104,10 +104,21 @@ function prepare(method, url, body, params) {
   }
   return [String(method).toUpperCase(), String(url), body === undefined || body === null ? '' : body, params || {}, headers];
 }
+// Tags set on exec.vu.tags, by VU id (a realm runs many async VUs), and the
+// VUs' metadata (exec.vu.metrics.metadata). A VU's tags go on its requests
+// and custom metric samples from then on, as in k6; nothing is looked up
+// while no VU has set any.
+const userTags = new Map(), userMeta = new Map();
+function tagged(params) {
+  const t = userTags.get(g.__VU);
+  if (!t) return params;
+  return Object.assign({}, params, { tags: Object.assign({}, t, params && params.tags) });
+}
 // `m`: an upper-case method (http.get and the like pass theirs as it is).
 function send(m, url, body, params) {
-  if (params === undefined && (body === undefined || body === null) && typeof url === 'string')
+  if (params === undefined && (body === undefined || body === null) && typeof url === 'string' && userTags.size === 0)
     return lk.request(m, url, '', undefined, undefined);   // the common case, without copies
+  if (userTags.size) params = tagged(params);
   const a = prepare(m, url, body, params);
   return lk.request(a[0], a[1], a[2], a[3], a[4]);
 }
@@ -115,8 +126,9 @@ function send(m, url, body, params) {
 // engine settles; elsewhere they block the VU's own thread.
 const sendAsync = lk.asyncMode
   ? (m, url, body, params) => {
-      if (params === undefined && (body === undefined || body === null) && typeof url === 'string')
+      if (params === undefined && (body === undefined || body === null) && typeof url === 'string' && userTags.size === 0)
         return lk.requestAsync(m, url, '', undefined, undefined);
+      if (userTags.size) params = tagged(params);
       const a = prepare(m, url, body, params);
       return lk.requestAsync(a[0], a[1], a[2], a[3], a[4]);
     }
@@ -192,9 +204,13 @@ const http = {
   url: (strings, ...values) => strings.reduce((a, s, i) => a + s + (i < values.length ? values[i] : ''), ''),
 };
 
+// Mistakes in calling the k6 API throw here; the message points at the
+// user's line that called (take_exception skips the prelude's frames).
 function check(value, checks, tags) {
+  if (checks === undefined || checks === null)
+    throw new TypeError('check() expects an object of named checks as its second argument, e.g. check(res, { "status is 200": (r) => r.status === 200 })');
   let all = true;
-  for (const name of Object.keys(checks || {})) {
+  for (const name of Object.keys(checks)) {
     const c = checks[name];
     let ok;
     try { ok = typeof c === 'function' ? !!c(value) : !!c; } catch (e) { ok = false; }  // k6: a throwing check fails
@@ -206,6 +222,7 @@ function check(value, checks, tags) {
 // An async fn (a rewritten one, or the user's) keeps the group until its
 // promise settles.
 function group(name, fn) {
+  if (typeof fn !== 'function') throw new TypeError('group() needs a function as its second argument: group(name, () => { ... })');
   const started = lk.groupEnter(String(name));
   let r;
   try {
@@ -234,7 +251,11 @@ class Metric {
     Object.defineProperty(this, '__kind', { value: kind });
     Object.defineProperty(this, '__time', { value: !!isTime });
   }
-  add(value, tags) { lk.metricAdd(this.__id, this.__kind, typeof value === 'boolean' ? (value ? 1 : 0) : +value, tags, this.__time); return true; }
+  add(value, tags) {
+    if (userTags.size) tags = Object.assign({}, userTags.get(g.__VU), tags);
+    lk.metricAdd(this.__id, this.__kind, typeof value === 'boolean' ? (value ? 1 : 0) : +value, tags, this.__time);
+    return true;
+  }
 }
 class Counter extends Metric { constructor(name) { super(name, false, 0); } }
 class Gauge extends Metric { constructor(name) { super(name, false, 1); } }
@@ -252,11 +273,59 @@ const encoding = {
   b64decode: (input, variant, format) => lk.b64decode(String(input), format === 's' ? 's' : 'b'),
 };
 
+// k6's tag and metadata values: strings, numbers and booleans, kept as strings.
+function tagValue(kind, k, v) {
+  const t = typeof v;
+  if (t === 'string' || t === 'number' || t === 'boolean') return String(v);
+  throw new TypeError(`invalid value for metric ${kind} '${String(k)}': only String, Boolean and Number types are accepted as a metric ${kind} value`);
+}
+// A VU's tags or metadata as k6's dynamic object: what the VU set, over
+// `system()` (the scenario and group tags) for tags.
+function bag(store, id, kind, system) {
+  const own = () => store.get(id);
+  const read = k => {
+    const o = own();
+    if (o && Object.prototype.hasOwnProperty.call(o, k)) return o[k];
+    const s = system ? system() : null;
+    return s && Object.prototype.hasOwnProperty.call(s, k) ? s[k] : undefined;
+  };
+  return new Proxy({}, {
+    get: (_, k) => typeof k === 'string' ? read(k) : undefined,
+    has: (_, k) => typeof k === 'string' && read(k) !== undefined,
+    set: (_, k, v) => {
+      let o = own();
+      const value = tagValue(kind, k, v);
+      if (!o) store.set(id, o = Object.create(null));
+      o[k] = value;
+      return true;
+    },
+    deleteProperty: (_, k) => { const o = own(); if (o) delete o[k]; return true; },
+    ownKeys: () => [...new Set([...Object.keys(system ? system() : {}), ...Object.keys(own() || {})])],
+    getOwnPropertyDescriptor: (_, k) => {
+      const v = typeof k === 'string' ? read(k) : undefined;
+      return v === undefined ? undefined : { value: v, writable: true, enumerable: true, configurable: true };
+    },
+  });
+}
+const systemTags = () => {
+  const i = lk.execInfo(0), t = {};
+  if (i.group !== undefined) t.group = i.group;
+  if (i.scenario) t.scenario = i.scenario;
+  return t;
+};
+let testOptions;
 const exec = {
-  get vu() { return lk.execInfo().vu; },
-  get scenario() { return lk.execInfo().scenario; },
-  get instance() { return lk.execInfo().instance; },
-  test: { abort(reason) { lk.abort(reason === undefined ? 'test aborted' : String(reason)); } },
+  get vu() {
+    const i = lk.execInfo(0), tags = bag(userTags, i.idInTest, 'tag', systemTags);
+    return { idInInstance: i.idInInstance, idInTest: i.idInTest, iterationInInstance: i.iterationInInstance,
+             iterationInScenario: i.iterationInScenario, tags, metrics: { tags, metadata: bag(userMeta, i.idInTest, 'metadata', null) } };
+  },
+  get scenario() { return lk.execInfo(1); },
+  get instance() { return lk.execInfo(2); },
+  test: {
+    abort(reason) { lk.abort(reason === undefined ? 'test aborted' : String(reason)); },
+    get options() { return testOptions || (testOptions = deepFreeze(JSON.parse(lk.testOptions()))); },
+  },
 };
 
 // k6/data's SharedArray: the callback runs once per realm (one per worker
@@ -267,6 +336,7 @@ class SharedArray {
   constructor(name, fn) {
     const key = String(name);
     if (sharedArrays.has(key)) return sharedArrays.get(key);
+    if (typeof fn !== 'function') throw new TypeError('SharedArray: a function is expected as the second argument');
     const a = fn();
     if (!Array.isArray(a)) throw new TypeError('SharedArray: the callback must return an array');
     sharedArrays.set(key, deepFreeze(a));

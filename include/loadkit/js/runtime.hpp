@@ -18,6 +18,7 @@
 // Metric samples made in JavaScript (checks, custom metrics, groups) are kept
 // in the VU's queue and applied on the worker at the next hand-back, where the
 // thread's shard lives.
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <coroutine>
@@ -35,6 +36,7 @@
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <tuple>
 #include <utility>
 #include <vector>
 
@@ -274,6 +276,28 @@ inline std::string original_columns(std::string text) {
     return text;
 }
 
+// The file name of loadkit's own JavaScript (the prelude).
+inline constexpr const char* internal_source_prefix = "loadkit:";
+
+// The newest frame of `frames` in the user's code: (file, line, column).
+inline std::optional<std::tuple<std::string, std::uint32_t, std::uint32_t>> first_user_frame(JSContext* cx, JS::HandleObject frames) {
+    JS::RootedObject f(cx, frames), parent(cx);
+    JS::RootedString source(cx);
+    for (int depth = 0; f && depth < 64; ++depth) {
+        std::uint32_t line = 0, column = 0;
+        if (JS::GetSavedFrameSource(cx, nullptr, f, &source, JS::SavedFrameSelfHosted::Exclude) == JS::SavedFrameResult::Ok && source) {
+            auto file = to_utf8(cx, source);
+            if (!file.empty() && !file.starts_with(internal_source_prefix) &&
+                JS::GetSavedFrameLine(cx, nullptr, f, &line, JS::SavedFrameSelfHosted::Exclude) == JS::SavedFrameResult::Ok &&
+                JS::GetSavedFrameColumn(cx, nullptr, f, &column, JS::SavedFrameSelfHosted::Exclude) == JS::SavedFrameResult::Ok)
+                return std::tuple{file, line, column};
+        }
+        if (JS::GetSavedFrameParent(cx, nullptr, f, &parent, JS::SavedFrameSelfHosted::Exclude) != JS::SavedFrameResult::Ok) break;
+        f = parent;
+    }
+    return std::nullopt;
+}
+
 // The pending exception as "file:line:col: message", then its stack.
 inline std::string take_exception(JSContext* cx) {
     if (!JS_IsExceptionPending(cx)) return "the script was terminated";
@@ -300,14 +324,27 @@ inline std::string take_exception(JSContext* cx) {
         std::uint32_t line = 0, column = 0;
         bool same = frames && JS::GetSavedFrameLine(cx, nullptr, frames, &line) == JS::SavedFrameResult::Ok && line == r->lineno &&
                     JS::GetSavedFrameColumn(cx, nullptr, frames, &column) == JS::SavedFrameResult::Ok;
-        out = std::string(r->filename) + ":" + std::to_string(r->lineno) + ":" + std::to_string(same ? column : r->column + 1) + ": ";
+        std::string file = r->filename;
+        std::uint32_t at_line = r->lineno, at_column = same ? column : r->column + 1;
+        // Raised inside loadkit's own JavaScript (a k6 API called wrongly):
+        // the user's frame that called it is where the mistake is.
+        if (file.starts_with(internal_source_prefix) && frames)
+            if (auto user = first_user_frame(cx, frames)) std::tie(file, at_line, at_column) = *user;
+        out = file + ":" + std::to_string(at_line) + ":" + std::to_string(at_column) + ": ";
     }
     out += report.toStringResult().c_str() ? report.toStringResult().c_str() : "error";
     if (frames) {
         JS::RootedString stack(cx);
         if (JS::BuildStackString(cx, nullptr, frames, &stack, 4) && stack) {
-            auto s = to_utf8(cx, stack);
-            while (!s.empty() && s.back() == '\n') s.pop_back();
+            // loadkit's own frames say nothing to the user
+            std::string s, all = to_utf8(cx, stack);
+            for (std::size_t at = 0; at < all.size();) {
+                auto end = all.find('\n', at);
+                auto frame = all.substr(at, end == std::string::npos ? std::string::npos : end - at);
+                if (!frame.empty() && frame.find(std::string("@") + internal_source_prefix) == std::string::npos) s += (s.empty() ? "" : "\n") + frame;
+                if (end == std::string::npos) break;
+                at = end + 1;
+            }
             if (!s.empty()) out += "\n" + s;
         }
     }
@@ -356,6 +393,9 @@ struct program {
     std::set<std::string, std::less<>> async_functions;  // those that are async functions
     nlohmann::json options;                        // the exported options, or null
     std::string setup_json = "null";               // what setup() returned, as JSON
+    // k6's exec.test.options: the exported options as the run uses them (the
+    // vus/duration/iterations/stages shortcuts turned into scenarios), JSON
+    std::string test_options = "{}";
 
     bool exports(std::string_view name) const { return functions.find(name) != functions.end(); }
 
@@ -464,6 +504,10 @@ struct bridge {
     request* req = nullptr;
     const response* res = nullptr;
     ld::vu_context* vu = nullptr;
+    // The engine's VU this command runs for: `vu`, or for setup/teardown
+    // (whose instance has no VU of its own) the engine's control VU, whose
+    // shard records their checks and whose deadline and interrupts apply.
+    ld::vu_context* host_vu = nullptr;
 
     // JavaScript -> engine
     ask asked = ask::done;
@@ -631,6 +675,8 @@ struct instance {
     // hook find it through the realm.
     static instance& of(JSContext* cx) { return *static_cast<realm_state*>(JS::GetRealmPrivate(JS::GetCurrentRealmOrNull(cx)))->current; }
     ld::vu_context* vu() const { return link ? link->vu : direct_vu; }
+    // The engine VU running this code: vu(), or setup/teardown's control VU.
+    ld::vu_context* engine_vu() const { return link ? (link->vu ? link->vu : link->host_vu) : direct_vu; }
     // Makes this instance the one whose code runs (before entering JavaScript).
     void make_current() noexcept { realm->current = this; }
 
@@ -840,7 +886,8 @@ struct instance {
             JS_FN("hash", &instance::n_hash, 3, 0),             JS_FN("hmac", &instance::n_hmac, 4, 0),
             JS_FN("randomBytes", &instance::n_random_bytes, 1, 0), JS_FN("b64encode", &instance::n_b64encode, 2, 0),
             JS_FN("b64decode", &instance::n_b64decode, 2, 0),   JS_FN("open", &instance::n_open, 2, 0),
-            JS_FN("execInfo", &instance::n_exec_info, 0, 0),    JS_FN("abort", &instance::n_abort, 1, 0),
+            JS_FN("execInfo", &instance::n_exec_info, 1, 0),    JS_FN("abort", &instance::n_abort, 1, 0),
+            JS_FN("testOptions", &instance::n_test_options, 0, 0),
             JS_FS_END};
         static const JSFunctionSpec async_natives[] = {
             JS_FN("requestAsync", &instance::n_request_async, 5, 0), JS_FN("sleepAsync", &instance::n_sleep_async, 1, 0), JS_FS_END};
@@ -1166,7 +1213,7 @@ struct instance {
         auto text = to_utf8(cx, args.get(1));
         auto* v = of(cx).vu();
         std::string prefix = v ? "[VU " + std::to_string(v->id) + "] " : std::string();
-        ld::log(level <= 1 ? log_level::info : level == 2 ? log_level::warn : log_level::error, prefix + text);
+        ld::log(level <= 0 ? log_level::debug : level == 1 ? log_level::info : level == 2 ? log_level::warn : log_level::error, prefix + text);
         args.rval().setUndefined();
         return true;
     }
@@ -1262,23 +1309,64 @@ struct instance {
         args.rval().setString(new_string(cx, text));
         return true;
     }
+    // k6/execution's values, read when asked: part 0 exec.vu, 1
+    // exec.scenario, 2 exec.instance (k6 v0.48's fields; the prelude builds
+    // the objects). Outside a VU it throws k6's messages.
     static bool n_exec_info(JSContext* cx, unsigned argc, JS::Value* vp) {
         auto args = JS::CallArgsFromVp(argc, vp);
-        auto* v = of(cx).vu();
-        JS::RootedObject o(cx, JS_NewPlainObject(cx)), vuo(cx, JS_NewPlainObject(cx)), sco(cx, JS_NewPlainObject(cx)),
-            ins(cx, JS_NewPlainObject(cx));
-        if (!o || !vuo || !sco || !ins) return false;
-        double id = v ? static_cast<double>(v->id) : 0, iter = v ? static_cast<double>(v->iteration) : 0;
-        set_number(cx, vuo, "idInTest", id);
-        set_number(cx, vuo, "idInInstance", v ? static_cast<double>(v->local_id) : 0);
-        set_number(cx, vuo, "iterationInInstance", iter);
-        set_number(cx, vuo, "iterationInScenario", iter);
-        set_string(cx, sco, "name", v ? v->scenario : std::string_view{});
-        set_number(cx, sco, "iterationInTest", iter);
-        set_number(cx, ins, "vusActive", v && v->thread ? static_cast<double>(v->thread->engine->active_vus.load()) : 0);
-        JS::RootedValue a(cx, JS::ObjectValue(*vuo)), b(cx, JS::ObjectValue(*sco)), c(cx, JS::ObjectValue(*ins));
-        if (!JS_SetProperty(cx, o, "vu", a) || !JS_SetProperty(cx, o, "scenario", b) || !JS_SetProperty(cx, o, "instance", c)) return false;
+        auto& self = of(cx);
+        int part = args.get(0).isInt32() ? args.get(0).toInt32() : 0;
+        auto* v = self.vu();             // null in setup/teardown
+        auto* ev = self.engine_vu();     // setup/teardown's control VU too
+        auto* es = ev && ev->thread ? ev->thread->engine : nullptr;
+        if (part == 1 && (self.in_init || !v || !v->scenario_state))
+            return throw_error(cx, "getting scenario information outside of the VU context is not supported");
+        if (self.in_init || !es)
+            return throw_error(cx, std::string("getting ") + (part == 0 ? "VU" : "instance") + " information in the init context is not supported");
+        JS::RootedObject o(cx, JS_NewPlainObject(cx));
+        if (!o) return false;
+        auto n = [&](const char* name, double d) { return set_number(cx, o, name, d); };
+        bool ok = true;
+        if (part == 0) {
+            ok = n("idInInstance", v ? static_cast<double>(v->local_id) : 0) && n("idInTest", v ? static_cast<double>(v->id) : 0) &&
+                 n("iterationInInstance", v ? static_cast<double>(v->iteration) : 0) &&
+                 n("iterationInScenario", v ? static_cast<double>(v->iteration) : 0) &&
+                 set_string(cx, o, "scenario", v ? v->scenario : std::string_view{}) && set_string(cx, o, "group", self.group_path);
+        } else if (part == 1) {
+            auto& si = *v->scenario_state;
+            auto now = ld::now_ns();
+            double progress = 0;
+            // k6: iterations done of those to do. Those started but this one
+            // (the one asking is running): the same while VUs take turns.
+            if (si.total_iterations)
+                progress = static_cast<double>(si.started.load(std::memory_order_relaxed) - 1) / static_cast<double>(si.total_iterations);
+            else if (si.end_ns > si.start_ns)
+                progress = static_cast<double>(now - si.start_ns) / static_cast<double>(si.end_ns - si.start_ns);
+            progress = std::clamp(progress, 0.0, 1.0);
+            ok = set_string(cx, o, "name", v->scenario) && set_string(cx, o, "executor", si.executor) &&
+                 n("startTime", static_cast<double>(si.start_unix_ms)) && n("progress", progress) &&
+                 n("iterationInInstance", static_cast<double>(v->scenario_iteration)) &&
+                 n("iterationInTest", static_cast<double>(v->scenario_iteration_in_test));
+        } else {
+            double completed = 0, interrupted = 0;
+            for (auto* t : es->workers) {
+                completed += static_cast<double>(t->iterations_completed.load(std::memory_order_relaxed));
+                interrupted += static_cast<double>(t->iterations_interrupted.load(std::memory_order_relaxed));
+            }
+            ok = n("currentTestRunDuration", static_cast<double>(ld::now_ns() - es->started_ns) / 1e6) && n("iterationsCompleted", completed) &&
+                 n("iterationsInterrupted", interrupted) && n("vusActive", static_cast<double>(es->active_vus.load())) &&
+                 n("vusInitialized", static_cast<double>(es->initialized_vus.load()));
+        }
+        if (!ok) return false;
         args.rval().setObject(*o);
+        return true;
+    }
+    // exec.test.options: the test's options as JSON (see program::test_options)
+    static bool n_test_options(JSContext* cx, unsigned argc, JS::Value* vp) {
+        auto args = JS::CallArgsFromVp(argc, vp);
+        JSString* str = new_string(cx, of(cx).prog.test_options);
+        if (!str) return false;
+        args.rval().setString(str);
         return true;
     }
     static bool n_abort(JSContext* cx, unsigned argc, JS::Value* vp) {
@@ -1439,6 +1527,12 @@ struct instance {
         b.interrupted = false;
         b.abort_reason.reset();
         if (!enter_call(b.cmd != bridge::command::setup, b.failure)) return;  // setup() has run before any other call
+        if (b.cmd == bridge::command::setup || b.cmd == bridge::command::teardown) {
+            // k6 runs them in a group of their name: their checks and
+            // requests are under "::setup" and "::teardown"
+            group_path = b.cmd == bridge::command::setup ? "::setup" : "::teardown";
+            push(group_op(group_path));
+        }
         JS::RootedValue result(cx);
         JS::RootedObject arg(cx);
         bool ok = call_export(b.cmd, b.function, b.req, b.res, &result, &arg) && await_here(&result);
@@ -1548,10 +1642,14 @@ class vu_thread {
     // requests and sleeps it asks for on `http` (the VU's client).
     task<> drive(client& http) {
         b_.ioc = &http.thread().ioc;
+        // setup/teardown: the engine's control VU (checks, groups, sleeps
+        // that a deadline or a signal can cut)
+        ld::vu_context* vu = b_.vu ? b_.vu : http.vu();
+        b_.host_vu = vu;
+        b_.stop.store(false);
+        if (vu && vu->interrupted) interrupt();  // cut before it got here
         co_await bridge::ready{b_};
         if (!b_.init_error.empty()) throw std::runtime_error(b_.init_error);
-        b_.stop.store(false);
-        ld::vu_context* vu = b_.vu;
         for (;;) {
             co_await bridge::give_turn{b_};
             ld::current_vu = vu;

@@ -162,16 +162,10 @@ class script final : public loadkit::script {
     bool has_function(std::string_view name) const override { return prog_.exports(name); }
     bool has_setup() const override { return prog_.exports("setup"); }
     bool has_teardown() const override { return prog_.exports("teardown"); }
-    task<> setup(client& c) override {
-        auto& t = control();
-        t.link().cmd = detail::bridge::command::setup;
-        co_await t.drive(c);
-    }
-    task<> teardown(client& c) override {
-        auto& t = control();
-        t.link().cmd = detail::bridge::command::teardown;
-        co_await t.drive(c);
-    }
+    task<> setup(client& c) override { return run_control(c, detail::bridge::command::setup); }
+    task<> teardown(client& c) override { return run_control(c, detail::bridge::command::teardown); }
+    // k6's exec.test.options (JSON), set by make_plan.
+    void set_test_options(const nlohmann::json& o) { prog_.test_options = o.dump(); }
     // A scenario whose exec function is async (or rewritten to be: see
     // transform.hpp) runs its VUs in the one realm of their worker thread
     // (async.hpp); any other VU gets a thread.
@@ -202,6 +196,25 @@ class script final : public loadkit::script {
     }
 
   private:
+    // setup() or teardown() on the control thread. The engine's control VU
+    // (the client's) is cut by a signal or by setupTimeout/teardownTimeout:
+    // that interrupts the JavaScript too, even a busy loop.
+    task<> run_control(client& c, detail::bridge::command cmd) {
+        auto& t = control();
+        t.link().cmd = cmd;
+        auto* v = c.vu();
+        struct unhook {
+            loadkit::detail::vu_context* v;
+            ~unhook() {
+                if (v) v->on_interrupt = nullptr, v->interrupt_self = nullptr;
+            }
+        } guard{v};
+        if (v) {
+            v->interrupt_self = &t;
+            v->on_interrupt = [](void* self) { static_cast<detail::vu_thread*>(self)->interrupt(); };
+        }
+        co_await t.drive(c);
+    }
     detail::vu_thread& control() {
         if (!control_) control_ = std::make_unique<detail::vu_thread>(prog_, nullptr, nullptr);
         return *control_;

@@ -163,12 +163,16 @@ struct scenario_series {
     histogram iteration_duration;
 };
 
+// A check per scenario and group (as k6 keeps them: the same name in two
+// groups is two checks).
 struct check_key {
-    std::uint32_t scenario, name;
+    std::uint32_t scenario, name, group = 0;
     bool operator==(const check_key&) const = default;
 };
 struct check_key_hash {
-    std::size_t operator()(const check_key& k) const noexcept { return (std::size_t{k.scenario} << 32) ^ k.name; }
+    std::size_t operator()(const check_key& k) const noexcept {
+        return ((std::size_t{k.scenario} << 32) ^ k.name) * 0x9E3779B97F4A7C15ull ^ k.group;
+    }
 };
 struct check_series { std::uint64_t passes = 0, fails = 0; };
 
@@ -240,8 +244,9 @@ class metrics_shard {
         }
         return scenarios_[id];
     }
-    check_series& check(std::uint32_t scenario, std::string_view name) {
-        check_key k{scenario, strings.intern(name)};
+    // `group`: the group's string id in this shard (0: none)
+    check_series& check(std::uint32_t scenario, std::string_view name, std::uint32_t group = 0) {
+        check_key k{scenario, strings.intern(name), group};
         return checks_[k];
     }
 

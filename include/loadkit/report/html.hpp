@@ -452,7 +452,10 @@ inline std::string checks(const json& r) {
     for (auto& c : items(at(r, "checks"))) {
         double p = num(at(c, "passes")).value_or(0), f = num(at(c, "fails")).value_or(0);
         double rate = p + f > 0 ? p / (p + f) : 1;
-        rows += "<tr><td>" + badge(f == 0) + "</td><td class=\"l name\">" + esc(text(at(c, "name"))) + "</td><td>" + count_str(p) + "</td><td" +
+        // a check is per group (summary.hpp's check_rows): its group path before its name
+        auto group = text(at(c, "group"));
+        auto name = group.empty() ? text(at(c, "name")) : group.substr(group.starts_with("::") ? 2 : 0) + " \u203a " + text(at(c, "name"));
+        rows += "<tr><td>" + badge(f == 0) + "</td><td class=\"l name\">" + esc(name) + "</td><td>" + count_str(p) + "</td><td" +
                 (f > 0 ? " class=\"bad\"" : "") + ">" + count_str(f) + "</td><td>" + percent_str(rate) +
                 printf_str("<span class=\"bar\"><i style=\"width:%.1f%%\"></i></span>", rate * 100) + "</td></tr>\n";
     }

@@ -88,8 +88,9 @@ class json_lines_output {
                 if (auto it = prev_->checks.find(k); it != prev_->checks.end()) before = it->second;
             auto passes = c.passes - before.passes, fails = c.fails - before.fails;
             if (passes + fails == 0) continue;
-            point("checks", static_cast<double>(passes) / static_cast<double>(passes + fails), {{"scenario", k.first}, {"check", k.second}},
-                  {{"count", passes + fails}});
+            nlohmann::json tags{{"scenario", k.scenario}, {"check", k.name}};
+            if (!k.group.empty()) tags["group"] = k.group;
+            point("checks", static_cast<double>(passes) / static_cast<double>(passes + fails), std::move(tags), {{"count", passes + fails}});
         }
         for (auto& [t, v] : m.custom) {
             const merged_metrics::custom_value* before = nullptr;

@@ -432,9 +432,10 @@ inline std::string prometheus_text(const merged_metrics& m, const prometheus_for
         for (int pass = 1; pass >= 0; --pass) {
             prom_labels l;
             l.add("result", pass ? "pass" : "fail");
-            l.add("scenario", k.first);
-            l.add("check", k.second);
-            l.add_map(scenario_tags(k.first));
+            l.add("scenario", k.scenario);
+            l.add("check", k.name);
+            if (!k.group.empty()) l.add("group", k.group);
+            l.add_map(scenario_tags(k.scenario));
             l.add_map(&m.run_tags);
             checks[l.str()] += pass ? c.passes : c.fails;
         }

@@ -123,7 +123,8 @@ inline nlohmann::json export_state(const merged_metrics& m, const run_state_info
                              {"dropped", s.dropped}, {"data_sent", s.data_sent}, {"data_received", s.data_received},
                              {"iteration_duration", histogram_json(s.iteration_duration)}});
     nlohmann::json checks = nlohmann::json::array();
-    for (auto& [k, c] : m.checks) checks.push_back({{"scenario", k.first}, {"name", k.second}, {"passes", c.passes}, {"fails", c.fails}});
+    for (auto& [k, c] : m.checks)
+        checks.push_back({{"scenario", k.scenario}, {"name", k.name}, {"group", k.group}, {"passes", c.passes}, {"fails", c.fails}});
     nlohmann::json custom = nlohmann::json::array();
     auto& reg = metric_registry::get();
     for (auto& [t, v] : m.custom) {
@@ -202,7 +203,7 @@ inline void import_state(const nlohmann::json& st, const std::string& file, merg
         }
         for (auto& c : st.at("checks")) {
             auto name = c.at("name").get<std::string>();
-            auto& d = m.checks[{c.at("scenario").get<std::string>(), name}];
+            auto& d = m.checks[{c.at("scenario").get<std::string>(), name, c.value("group", std::string())}];
             d.passes += c.at("passes").get<std::uint64_t>();
             d.fails += c.at("fails").get<std::uint64_t>();
             if (!std::binary_search(m.check_order.begin(), m.check_order.end(), name))

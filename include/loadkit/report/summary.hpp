@@ -80,7 +80,13 @@ struct merged_metrics {
 
     std::map<http_tags, http_row> http;
     std::map<std::string, scenario_series> scenarios;
-    std::map<std::pair<std::string, std::string>, check_series> checks;  // (scenario, check name)
+    // A check's tags: its scenario, its name and its group's path ("" for
+    // none, "::outer::inner" as k6 writes it).
+    struct check_tags {
+        std::string scenario, name, group;
+        auto operator<=>(const check_tags&) const = default;
+    };
+    std::map<check_tags, check_series> checks;
     std::vector<std::string> check_order;  // check names, sorted
     std::map<custom_tags, custom_value> custom;
     gauge vus, vus_max;
@@ -105,7 +111,7 @@ struct merged_metrics {
         }
         for (auto& [k, c] : s.checks()) {
             std::string name(s.strings.name(k.name));
-            auto& dst = checks[{scenario_names[k.scenario], name}];
+            auto& dst = checks[{scenario_names[k.scenario], name, std::string(s.strings.name(k.group))}];
             if (std::find(check_order.begin(), check_order.end(), name) == check_order.end()) {
                 // sorted, so that the order does not depend on thread scheduling
                 check_order.insert(std::lower_bound(check_order.begin(), check_order.end(), name), name);
@@ -288,9 +294,10 @@ inline bool collect(const merged_metrics& m, const metric_selector& sel, aggrega
     if (name == "checks") {
         for (auto& [k, c] : m.checks) {
             tag_source src;
-            src.add("scenario", k.first);
-            src.add("check", k.second);
-            src.scenario = scenario_tags(k.first);
+            src.add("scenario", k.scenario);
+            src.add("check", k.name);
+            src.add("group", k.group);
+            src.scenario = scenario_tags(k.scenario);
             src.run = &m.run_tags;
             if (!src.matches(sel.filter)) continue;
             out.trues += static_cast<double>(c.passes);
@@ -377,17 +384,61 @@ struct summary_input {
     std::vector<std::string> submetrics;  // selectors with tags to report too (the thresholds')
 };
 
+// The summary's checks, the one rule every front end and report uses: one
+// row per check name per group path, over scenarios (k6 keeps a check per
+// group: root_group.groups[].checks), in group path then name order. Each
+// row says its group ("" at the top) and k6's path ("::group::name").
+inline nlohmann::json check_rows(const merged_metrics& m) {
+    std::map<std::pair<std::string, std::string>, check_series> rows;  // (group, name)
+    for (auto& [k, c] : m.checks) {
+        auto& r = rows[{k.group, k.name}];
+        r.passes += c.passes;
+        r.fails += c.fails;
+    }
+    nlohmann::json out = nlohmann::json::array();
+    for (auto& [k, c] : rows)
+        out.push_back({{"name", k.second}, {"group", k.first}, {"path", k.first + "::" + k.second},
+                       {"passes", static_cast<double>(c.passes)}, {"fails", static_cast<double>(c.fails)}});
+    return out;
+}
+
+// The checks of a summary as k6's console shows them: those outside any
+// group first, then each group under "█ name" with its checks and its
+// own groups indented below it (rows come in group path order, so a group's
+// rows follow its parent's).
+inline std::string checks_text(const nlohmann::json& checks) {
+    auto names = [](const std::string& group) {  // "::a::b" -> {a, b}
+        std::vector<std::string> out;
+        for (std::size_t at = 0; at + 2 <= group.size() && group.compare(at, 2, "::") == 0;) {
+            auto next = group.find("::", at + 2);
+            out.push_back(group.substr(at + 2, next == std::string::npos ? std::string::npos : next - at - 2));
+            if (next == std::string::npos) break;
+            at = next;
+        }
+        return out;
+    };
+    std::string out;
+    std::vector<std::string> open;  // the groups of the row before
+    bool first = true;
+    for (auto& c : checks) {
+        auto path = names(c.value("group", std::string()));
+        std::size_t same = 0;
+        while (same < open.size() && same < path.size() && open[same] == path[same]) ++same;
+        if (!first && (same != open.size() || same != path.size())) out += "\n";
+        for (std::size_t i = same; i < path.size(); ++i) out += "    " + std::string(2 * i, ' ') + "\xe2\x96\x88 " + path[i] + "\n\n";
+        double p = c["passes"], f = c["fails"];
+        char b[64];
+        std::snprintf(b, sizeof b, "  %.0f passed, %.0f failed\n", p, f);
+        out += "    " + std::string(2 * path.size(), ' ') + (f == 0 ? "ok   " : "FAIL ") + c["name"].get<std::string>() + b;
+        open = std::move(path);
+        first = false;
+    }
+    return out;
+}
+
 inline nlohmann::json build_summary(const summary_input& in, const merged_metrics& m) {
     double secs = static_cast<double>(in.ended_ms - in.started_ms) / 1000.0;
-    double passes = 0, fails = 0;
-    nlohmann::json checks = nlohmann::json::array();
-    for (auto& name : m.check_order) {
-        double p = 0, f = 0;
-        for (auto& [k, c] : m.checks)
-            if (k.second == name) { p += static_cast<double>(c.passes); f += static_cast<double>(c.fails); }
-        passes += p; fails += f;
-        checks.push_back({{"name", name}, {"passes", p}, {"fails", f}});
-    }
+    nlohmann::json checks = check_rows(m);
     // built-ins always; custom metrics and group_duration when they have samples
     std::vector<std::string> names;
     for (auto& info : metric_registry::get().all())
@@ -482,11 +533,7 @@ inline std::string console_report(const nlohmann::json& s, const merged_metrics&
     }
     if (!s["checks"].empty()) {
         out += "\n  checks:\n";
-        for (auto& c : s["checks"]) {
-            double p = c["passes"], f = c["fails"];
-            std::snprintf(b, sizeof b, "    %s %s  %.0f passed, %.0f failed\n", f == 0 ? "ok  " : "FAIL", c["name"].get<std::string>().c_str(), p, f);
-            out += b;
-        }
+        out += checks_text(s["checks"]);
     }
     // per request name: the busiest ones (a URL with an id in it once printed
     // 19,997 rows); only what the table shows is merged, not every histogram

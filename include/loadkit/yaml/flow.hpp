@@ -102,6 +102,8 @@ struct plan {
     threshold_set thresholds;
     client_options http;
     std::vector<scenario_plan> scenarios;
+    // how long setup() and teardown() may run (k6's setupTimeout/teardownTimeout)
+    nanoseconds setup_timeout = std::chrono::seconds(60), teardown_timeout = std::chrono::seconds(60);
 };
 
 namespace detail {
@@ -300,6 +302,8 @@ inline run_result run(const plan& p, options o, script* s = nullptr) {
     for (auto& [k, v] : p.tags) o.tags.emplace(k, v);
     if (o.thresholds.empty()) o.thresholds = p.thresholds;
     o.http = p.http;
+    o.setup_timeout = p.setup_timeout;
+    o.teardown_timeout = p.teardown_timeout;
     if (s && s->has_handle_summary() && !o.handle_summary)
         o.handle_summary = [s](const nlohmann::json& j) { return s->handle_summary(j); };
     std::vector<loadkit::detail::scenario_spec> specs;

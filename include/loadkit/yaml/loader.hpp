@@ -89,7 +89,8 @@ class loader {
         plan p;
         p.file = file_;
         if (!root.IsMap()) fail(root, "expected a mapping with 'scenarios' at the top of the file, found " + describe(root));
-        keys(root, {"name", "target", "script", "env", "tags", "thresholds", "scenarios", "http"}, "at the top level");
+        keys(root, {"name", "target", "script", "env", "tags", "thresholds", "scenarios", "http", "setupTimeout", "teardownTimeout"},
+             "at the top level");
         if (auto n = root["name"]) p.name = scalar(n, "name");
         if (auto n = root["target"]) {
             p.target = scalar(n, "target");
@@ -110,6 +111,8 @@ class loader {
         if (auto n = root["env"]) p.env = string_map(n, "env");
         if (auto n = root["tags"]) p.tags = string_map(n, "tags");
         if (auto n = root["http"]) p.http = http(n);
+        if (auto n = root["setupTimeout"]) p.setup_timeout = duration(n, "setupTimeout");
+        if (auto n = root["teardownTimeout"]) p.teardown_timeout = duration(n, "teardownTimeout");
         if (auto n = root["thresholds"]) p.thresholds = thresholds(n);
         auto sc = root["scenarios"];
         if (!sc) fail(root, "expected 'scenarios': a mapping from scenario names to their executor and flow");
