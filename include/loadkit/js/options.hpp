@@ -33,6 +33,7 @@ inline yaml::plan make_plan(script& s) {
     doc["script"] = file.filename().string();
     json http = json::object();
     json shortcut = json::object();
+    bool no_cookies_reset = false;
     if (o.is_object()) {
         for (auto& [k, v] : o.items()) {
             if (k == "scenarios" || k == "thresholds" || k == "tags") doc[k] = v;
@@ -40,6 +41,10 @@ inline yaml::plan make_plan(script& s) {
             else if (k == "insecureSkipTLSVerify" || k == "userAgent" || k == "discardResponseBodies" || k == "maxRedirects") http[k] = v;
             else if (k == "env" || k == "name") doc[k] = v;
             else if (k == "batch" || k == "batchPerHost") continue;  // read by http.batch (runtime.hpp)
+            else if (k == "noCookiesReset") {
+                if (!v.is_boolean()) throw config_error(s.path() + ": options.noCookiesReset: expected true or false, got " + v.dump());
+                no_cookies_reset = v.get<bool>();
+            }
             else loadkit::detail::log_once(log_level::warn, s.path() + ": option '" + k + "' is not supported by loadkit; it is ignored");
         }
     }
@@ -65,6 +70,7 @@ inline yaml::plan make_plan(script& s) {
     }
     auto p = yaml::load_string(doc.dump(2), (file.parent_path() / (file.filename().string() + " (options)")).string());
     p.file = s.path();
+    for (auto& sc : p.scenarios) sc.reset_cookies = !no_cookies_reset;  // k6: a new jar each iteration
     yaml::check_script_functions(p, s);
     choose_jit(p, s);
     return p;
