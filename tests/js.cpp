@@ -352,7 +352,7 @@ export default async function () {
 //   {headers: {Cookie: 'h=1'}}                           -> Cookie "h=1; a=1"
 //   the form body below                                  -> FORM (keys sorted, arrays repeat the key, Go's %v)
 //   http://user:p%40ss@host/                             -> Authorization "Basic dXNlcjpwQHNz"
-TEST_CASE("js: a VU keeps one jar and one connection; params.cookies, form bodies, URL credentials as k6") {
+TEST_CASE("js: a VU keeps one jar and one connection, params.cookies, form bodies, URL credentials as k6") {
     loadkit::target_server server;
     scratch s;
     auto f = s.write("jar.js", R"JS(
