@@ -355,7 +355,7 @@ export default async function () {
 //   {headers: {Cookie: 'h=1'}}                           -> Cookie "h=1; a=1"
 //   the form body below                                  -> FORM (keys sorted, arrays repeat the key, Go's %v)
 //   http://user:p%40ss@host/                             -> Authorization "Basic dXNlcjpwQHNz"
-TEST_CASE("js: a VU keeps one jar and one connection; params.cookies, form bodies, URL credentials as k6") {
+TEST_CASE("js: a VU keeps one jar and one connection, params.cookies, form bodies, URL credentials as k6") {
     loadkit::target_server server;
     scratch s;
     auto f = s.write("jar.js", R"JS(
@@ -523,6 +523,37 @@ export default function () {
     auto r = run_script(f, server.url(), 1);
     CHECK(r.code == 0);
     CHECK(all_checks_pass(r.summary, 12));
+    CHECK(agg(r.summary, "iterations", "count") == 6);
+}
+
+// A YAML flow, even with a script, keeps the VU's jar across iterations (a
+// Locust HttpUser session, logged in once): only scripts run as scripts get
+// k6's reset (README, "Cookies per iteration").
+TEST_CASE("js: a YAML scenario with a script keeps the VU's jar across iterations") {
+    loadkit::target_server server;
+    scratch s;
+    s.write("keep.js", R"JS(
+import http from 'k6/http';
+import { check } from 'k6';
+export function browse() {
+  check(http.get('/echo').json().headers.Cookie, { 'kept from the previous iteration': (c) => c === (__ITER === 0 ? undefined : `session=${__VU}`) });
+  http.get(`/cookies/set?session=${__VU}`);
+}
+)JS");
+    auto yaml = s.write("keep.yaml", "name: keep\ntarget: " + server.url() + R"Y(
+script: keep.js
+scenarios:
+  users:
+    executor: per-vu-iterations
+    vus: 2
+    iterations: 3
+    exec: browse
+)Y");
+    auto plan = loadkit::yaml::load_file(yaml);
+    loadkit::js::script js(plan.script);
+    auto r = loadkit::yaml::run(plan, quiet_options(server.url(), 1), &js);
+    CHECK(r.code == 0);
+    CHECK(all_checks_pass(r.summary, 6));
     CHECK(agg(r.summary, "iterations", "count") == 6);
 }
 

@@ -13,6 +13,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "../detail/file.hpp"
 #include "../detail/log.hpp"
 #include "../yaml/loader.hpp"
 #include "script.hpp"
@@ -133,6 +134,7 @@ inline yaml::plan make_plan(script& s) {
     doc["script"] = file.filename().string();
     json http = json::object();
     json shortcut = json::object();
+    bool no_cookies_reset = false;
     if (o.is_object()) {
         for (auto& [k, v] : o.items()) {
             if (k == "scenarios" || k == "thresholds" || k == "tags") doc[k] = v;
@@ -143,6 +145,10 @@ inline yaml::plan make_plan(script& s) {
             // k6 reads a number as milliseconds
             else if (k == "setupTimeout" || k == "teardownTimeout")
                 doc[k] = v.is_number() && v.get<double>() >= 0 ? json(std::to_string(v.get<double>()) + "ms") : v;
+            else if (k == "noCookiesReset") {
+                if (!v.is_boolean()) throw config_error(s.path() + ": options.noCookiesReset: expected true or false, got " + v.dump());
+                no_cookies_reset = v.get<bool>();
+            }
             else loadkit::detail::log_once(log_level::warn, s.path() + ": option '" + k + "' is not supported by loadkit; it is ignored");
         }
     }
@@ -173,8 +179,8 @@ inline yaml::plan make_plan(script& s) {
     // those are looked for in the script's options.
     auto text = doc.dump(2);
     auto in_script = [&](const yaml::load_error& e) {
-        std::ifstream f(s.path(), std::ios::binary);
-        std::string source((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+        std::string source, unread;  // the script was read once already: within the limit
+        loadkit::detail::read_input_file(s.path(), loadkit::detail::max_test_file_bytes, source, unread);
         auto keys = detail::json_keys_at(text, e.line);
         bool made = !o.is_object() || !o.contains("scenarios");  // the shortcuts' scenario (or k6's default one)
         if (made && keys.size() >= 2 && keys[0] == "scenarios") keys.erase(keys.begin(), keys.begin() + 2);
@@ -193,6 +199,7 @@ inline yaml::plan make_plan(script& s) {
     for (auto* k : {"vus", "duration", "iterations", "stages"}) test_options.erase(k);
     test_options["scenarios"] = doc["scenarios"];
     s.set_test_options(test_options);
+    for (auto& sc : p.scenarios) sc.reset_cookies = !no_cookies_reset;  // k6: a new jar each iteration
     try {
         yaml::check_script_functions(p, s);
     } catch (const yaml::load_error& e) {

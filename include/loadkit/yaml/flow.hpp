@@ -90,6 +90,11 @@ struct scenario_plan {
     std::map<std::string, std::string> env, tags;
     std::optional<data_source> data;
     position where, exec_where, on_start_where, on_stop_where;
+    // Each iteration starts from the VU's jar as it was before its first
+    // iteration (what on_start left): k6's behaviour for scripts (a new jar
+    // per iteration unless noCookiesReset), set by js::make_plan. A YAML
+    // flow keeps its jar for the VU's lifetime (a Locust HttpUser session).
+    bool reset_cookies = false;
 };
 
 // A loaded file: everything a run needs, validated.
@@ -124,6 +129,7 @@ class flow_vu final : public loadkit::detail::vu_instance {
     task<> on_start() override { return script_->call(sc_.on_start); }
     task<> on_stop() override { return script_->call(sc_.on_stop); }
     task<> iteration() override {
+        if (sc_.reset_cookies) reset_cookies();
         row_ = nullptr;
         if (sc_.data) {
             row_ = sc_.data->rows->next();
@@ -136,6 +142,16 @@ class flow_vu final : public loadkit::detail::vu_instance {
     vars_map& vars() noexcept { return vars_; }
 
   private:
+    // The one place the per-iteration jar reset happens, for async VUs and
+    // VUs on threads alike (their clients all use http_'s jar). The first
+    // call keeps the jar as the baseline; later ones copy it back, which
+    // reuses the jar's storage: a cost per iteration, none per request.
+    void reset_cookies() {
+        auto& jar = http_.cookies();
+        if (!cookie_baseline_) cookie_baseline_.emplace(jar);
+        else if (!jar.empty() || !cookie_baseline_->empty()) jar = *cookie_baseline_;
+    }
+
     task<> run(const std::vector<step>& steps) {
         for (auto& s : steps) {
             if (auto* r = std::get_if<request_step>(&s.what)) {
@@ -275,6 +291,7 @@ class flow_vu final : public loadkit::detail::vu_instance {
     std::unique_ptr<script_vu> script_;
     const std::vector<std::string>* row_ = nullptr;
     loadkit::request req_;  // reused by every request step
+    std::optional<cookie_jar> cookie_baseline_;  // sc_.reset_cookies: the jar before the first iteration
 };
 
 class flow_factory final : public loadkit::detail::vu_factory {
