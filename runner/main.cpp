@@ -10,7 +10,7 @@
 //                                           one summary from instances' exports (exit 99 on thresholds)
 //   loadkit report RESULTS.json -o REPORT.html
 //   loadkit validate FILE.yaml|FILE.js
-//   loadkit serve [--port N] [--address A] [--tls] [--threads N]
+//   loadkit serve [--port N] [--address A] [--tls] [--threads N] [--faults]
 //   loadkit version
 //
 // Exit codes (k6's): 0 ok, 99 thresholds failed, 104 invalid configuration,
@@ -542,7 +542,7 @@ int validate(const std::string& file) {
     }
 }
 
-int serve(const std::string& address, int port, bool tls, int threads) {
+int serve(const std::string& address, int port, bool tls, int threads, bool faults) {
     if (port < 0 || port > 65535) return fail(usage_error, "--port: expected 0..65535");
     sigset_t set;
     sigemptyset(&set);
@@ -554,6 +554,8 @@ int serve(const std::string& address, int port, bool tls, int threads) {
     to.port = static_cast<std::uint16_t>(port);
     to.tls = tls;
     to.threads = threads > 0 ? threads : 1;
+    to.faults = faults;
+    if (faults && port > 65533) return fail(usage_error, "--faults: uses --port+1 and --port+2: expected --port 0..65533");
     std::unique_ptr<loadkit::target_server> server;
     try {
         server = std::make_unique<loadkit::target_server>(to);
@@ -561,6 +563,12 @@ int serve(const std::string& address, int port, bool tls, int threads) {
         return fail(1, std::string("serve: ") + e.what());
     }
     std::cout << "loadkit: the built-in target serves on " << server->url() << " (Ctrl-C stops it)" << std::endl;
+    if (faults) {
+        auto u = server->url();
+        std::cout << "loadkit: faults: " << u << "/fault/{refuse,reset,hang,garbage,truncate,drip,big-header,close}\n"
+                  << "loadkit: faults: connections refused at " << server->refused_url() << "\n"
+                  << "loadkit: faults: a self-signed certificate at " << server->tls_fault_url() << std::endl;
+    }
     int sig = 0;
     sigwait(&set, &sig);
     server->stop();
@@ -635,12 +643,13 @@ int main(int argc, char** argv) {
 
     std::string address = "127.0.0.1";
     int port = 8080, serve_threads = 1;
-    bool tls = false;
+    bool tls = false, faults = false;
     auto* serve_cmd = app.add_subcommand("serve", "Serve the built-in target (for trying things out)");
     serve_cmd->add_option("--port", port, "Port (0: any free one)");
     serve_cmd->add_option("--address", address, "Address to listen on");
     serve_cmd->add_option("--threads", serve_threads, "Server threads");
     serve_cmd->add_flag("--tls", tls, "HTTPS with a self-signed certificate");
+    serve_cmd->add_flag("--faults", faults, "Also a port that refuses connections (--port+1) and an HTTPS one with a self-signed certificate (--port+2); the /fault/* routes are always on");
 
     auto* version_cmd = app.add_subcommand("version", "Print the version");
 
@@ -657,7 +666,7 @@ int main(int argc, char** argv) {
     if (*merge_cmd) return merge(mf);
     if (*report_cmd) return report(report_input, report_output);
     if (*validate_cmd) return validate(validate_file);
-    if (*serve_cmd) return serve(address, port, tls, serve_threads);
+    if (*serve_cmd) return serve(address, port, tls, serve_threads, faults);
     if (*version_cmd) {
         std::cout << "loadkit " LOADKIT_VERSION_STRING " (Boost " << BOOST_VERSION / 100000 << "." << BOOST_VERSION / 100 % 1000 << ", "
                   << OPENSSL_VERSION_TEXT << ")\n";
