@@ -167,6 +167,12 @@ inline void import_state(const nlohmann::json& st, const std::string& file, merg
     if (!st.is_object() || st.value("format", "") != state_format)
         bad("expected a summary exported by loadkit (--summary-export) with \"state\": {\"format\": \"" + std::string(state_format) + "\"}");
     try {
+        // times in ms since 1970, bounded so that durations (ended - started)
+        // cannot overflow: 0 to 10^15 (the year 33658)
+        for (const char* key : {"started_ms", "ended_ms"})
+            if (auto t = st.find(key); t != st.end() && !(t->is_number_integer() && t->get<std::int64_t>() >= 0 &&
+                                                          t->get<std::int64_t>() <= 1'000'000'000'000'000))
+                bad(std::string("\"") + key + "\": expected milliseconds since 1970, found " + t->dump());
         if (first) {
             info.name = st.value("name", "loadkit");
             info.started_ms = st.value("started_ms", std::int64_t{0});
@@ -179,7 +185,9 @@ inline void import_state(const nlohmann::json& st, const std::string& file, merg
             for (auto& s : st.value("scenarios_run", std::vector<std::string>{}))
                 if (std::find(info.scenarios.begin(), info.scenarios.end(), s) == info.scenarios.end()) info.scenarios.push_back(s);
         }
-        if (!st["aborted"].is_null() && !info.aborted) info.aborted = st["aborted"].get<std::string>();
+        // find(), not operator[]: on a const object, [] of a missing key is
+        // undefined behaviour (an assertion, or a read past the map's end)
+        if (auto a = st.find("aborted"); a != st.end() && !a->is_null() && !info.aborted) info.aborted = a->get<std::string>();
         for (auto& r : st.at("http")) {
             merged_metrics::http_tags t{r.at("scenario"), r.at("name"), r.at("method"), r.at("status"), r.at("error"),
                                         r.at("expected"), r.at("group"), r.at("tags")};
@@ -260,6 +268,14 @@ inline std::string export_text(const nlohmann::json& summary, const nlohmann::js
     return text + "\n}\n";
 }
 
+// A string field of an imported state, or `fallback` when absent or not a
+// string (json::value would throw a type_error, which is not the
+// invalid_argument merge_runs promises).
+inline std::string string_field(const nlohmann::json& j, const char* key, const char* fallback) {
+    auto it = j.find(key);
+    return it != j.end() && it->is_string() ? it->get<std::string>() : std::string(fallback);
+}
+
 struct merged_run {
     nlohmann::json summary;       // the seed's shape, from the merged data
     nlohmann::json state;         // the merged state (merges again)
@@ -278,12 +294,12 @@ inline merged_run merge_runs(const std::vector<std::pair<std::string, nlohmann::
     std::vector<std::string> segments;
     for (std::size_t i = 0; i < states.size(); ++i) {
         import_state(states[i].second, states[i].first, out.metrics, info, i == 0);
-        segments.push_back(states[i].second.value("segment", ""));
+        segments.push_back(string_field(states[i].second, "segment", ""));
     }
     summary_input in;
     in.name = info.name;
     in.run_id = "merged";
-    for (auto& st : states) in.run_id += "-" + st.second.value("run_id", std::string("?")).substr(0, 6);
+    for (auto& st : states) in.run_id += "-" + string_field(st.second, "run_id", "?").substr(0, 6);
     in.started_ms = info.started_ms;
     in.ended_ms = info.ended_ms;
     in.scenarios = info.scenarios;
