@@ -267,12 +267,17 @@ TEST_CASE("state: a malformed state is refused with std::invalid_argument, never
     // a state as loadkit writes it (tests/fuzz/corpus/merge/minimal.json)
     auto good = nlohmann::json::parse(R"({"format":"loadkit-state/1","name":"t","run_id":"abcdef12","segment":"0:1/2",
       "started_ms":1000,"ended_ms":3000,"aborted":null,"scenarios_run":["users"],"thresholds":[],"declared":[],
-      "http":[{"scenario":"users","name":"/","method":"GET","status":200,"error":"","expected":true,"group":"","tags":{},
-               "reqs":1,"failed":0,"duration":{"n":1,"sum":1000,"min":1000,"max":1000,"b":[1000,1]},"blocked":{"n":0},
-               "connecting":{"n":0},"tls_handshaking":{"n":0},"sending":{"n":0},"waiting":{"n":0},"receiving":{"n":0},
-               "duration_intended":{"n":0}}],
+      "http":[{"scenario":"users","name":"/","method":"GET","status":200,"error":0,"expected":true,"group":"","tags":"",
+               "reqs":1,"failed":0,"http_req_duration":{"n":1,"sum":1000,"min":1000,"max":1000,"b":[1000,1]},"http_req_blocked":{"n":0},
+               "http_req_connecting":{"n":0},"http_req_tls_handshaking":{"n":0},"http_req_sending":{"n":0},"http_req_waiting":{"n":0},"http_req_receiving":{"n":0},
+               "http_req_duration_intended":{"n":0}}],
       "scenarios":[],"checks":[],"custom":[],"vus":{},"vus_max":{},"scenario_tags":{},"run_tags":{}})");
     REQUIRE(loadkit::find_metric(loadkit::detail::merge_runs({{"good.json", good}}).summary, "http_reqs")->at("count") == 1);
+    SECTION("a merged state merges again, in memory as through a file (an empty histogram's count was a signed 0)") {
+        auto once = loadkit::detail::merge_runs({{"a.json", good}, {"b.json", good}});
+        auto again = loadkit::detail::merge_runs({{"ab.json", once.state}, {"c.json", good}});
+        CHECK(loadkit::find_metric(again.summary, "http_reqs")->at("count") == 3);
+    }
     SECTION("no \"aborted\" at all: merged as not aborted (it was a read past the end of the object)") {
         auto st = good;
         st.erase("aborted");
@@ -286,6 +291,11 @@ TEST_CASE("state: a malformed state is refused with std::invalid_argument, never
         st["run_id"] = nlohmann::json::array();
         auto m = loadkit::detail::merge_runs({{"a.json", st}});
         CHECK(loadkit::find_metric(m.summary, "http_reqs")->at("count") == 1);
+    }
+    SECTION("a \"format\" that is not a string is refused as not a state (it was a json type_error)") {
+        auto st = good;
+        st["format"] = 1000;
+        CHECK_THROWS_AS(loadkit::detail::merge_runs({{"a.json", st}}), std::invalid_argument);
     }
     SECTION("times whose difference overflows are refused, naming the file (it was signed overflow)") {
         auto st = good;

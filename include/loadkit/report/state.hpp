@@ -37,7 +37,10 @@ inline constexpr std::string_view state_format = "loadkit-state/1";
 
 // {"n": count, "sum", "min", "max", "b": [lowest value, count, lowest value, count, ...]}
 inline nlohmann::json histogram_json(const histogram& h) {
-    if (h.count() == 0) return {{"n", 0}};
+    // unsigned, as every count here: merge_histogram_json takes unsigned
+    // integers, and a merged state is merged again in memory, not only
+    // through text (where a plain 0 would parse as unsigned anyway)
+    if (h.count() == 0) return {{"n", std::uint64_t{0}}};
     nlohmann::json b = nlohmann::json::array();
     h.for_each_bucket([&](std::uint64_t lo, std::uint64_t, std::uint64_t n) {
         b.push_back(lo);
@@ -158,13 +161,21 @@ inline nlohmann::json export_state(const merged_metrics& m, const run_state_info
             {"run_tags", m.run_tags}};
 }
 
+// A string field of an imported state, or `fallback` when absent or not a
+// string (json::value would throw a type_error, which is not the
+// invalid_argument merge_runs promises).
+inline std::string string_field(const nlohmann::json& j, const char* key, const char* fallback) {
+    auto it = j.find(key);
+    return it != j.end() && it->is_string() ? it->get<std::string>() : std::string(fallback);
+}
+
 // Adds one exported state to `m` (and its metadata to `info`). Counts and
 // histograms add; VU gauges add too (instances run side by side); other
 // gauges keep the latest value. Throws std::invalid_argument naming `file`
 // and what was expected.
 inline void import_state(const nlohmann::json& st, const std::string& file, merged_metrics& m, run_state_info& info, bool first) {
     auto bad = [&](const std::string& what) { throw std::invalid_argument(file + ": " + what); };
-    if (!st.is_object() || st.value("format", "") != state_format)
+    if (!st.is_object() || string_field(st, "format", "") != state_format)
         bad("expected a summary exported by loadkit (--summary-export) with \"state\": {\"format\": \"" + std::string(state_format) + "\"}");
     try {
         // times in ms since 1970, bounded so that durations (ended - started)
@@ -266,14 +277,6 @@ inline std::string export_text(const nlohmann::json& summary, const nlohmann::js
             if (!summary.contains(k)) text += ",\n  \"" + k + "\": " + v.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
     if (!state.is_null()) text += ",\n  \"state\": " + state.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
     return text + "\n}\n";
-}
-
-// A string field of an imported state, or `fallback` when absent or not a
-// string (json::value would throw a type_error, which is not the
-// invalid_argument merge_runs promises).
-inline std::string string_field(const nlohmann::json& j, const char* key, const char* fallback) {
-    auto it = j.find(key);
-    return it != j.end() && it->is_string() ? it->get<std::string>() : std::string(fallback);
 }
 
 struct merged_run {
