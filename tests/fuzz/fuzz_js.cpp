@@ -34,6 +34,10 @@ struct fixture {
         std::filesystem::create_directories(dir);
         main = dir / "script.js";
     }
+    ~fixture() {
+        std::error_code ec;
+        std::filesystem::remove_all(dir, ec);
+    }
 };
 
 }  // namespace
