@@ -108,9 +108,10 @@ class target_server {
         if (opts_.faults) {
             std::uint16_t base = opts_.port ? static_cast<std::uint16_t>(opts_.port + 1) : std::uint16_t{0};
             // bound but never listening: the kernel answers a SYN with RST
-            // (ECONNREFUSED), which a closed listener cannot be relied on for
+            // (ECONNREFUSED), and the port stays ours, where a port merely
+            // closed could be taken by another process meanwhile (no
+            // SO_REUSEADDR, so that nothing else can bind it either)
             refuser_.open(addr.is_v6() ? asio::ip::tcp::v6() : asio::ip::tcp::v4());
-            refuser_.set_option(asio::socket_base::reuse_address(true));
             refuser_.bind({addr, base});
             target_options t;
             t.address = opts_.address;
