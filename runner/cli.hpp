@@ -208,7 +208,7 @@ class command_line {
     std::string report_input, report_output, validate_file;
     std::string address = "127.0.0.1";
     int port = 8080, serve_threads = 1;
-    bool tls = false;
+    bool tls = false, faults = false;
     bool verbose = false;  // -v/--verbose (k6's): debug messages too, console.debug's among them
     CLI::App *run_cmd, *setup_cmd, *teardown_cmd, *merge_cmd, *report_cmd, *validate_cmd, *serve_cmd, *version_cmd;
 
@@ -281,6 +281,7 @@ class command_line {
         serve_cmd->add_option("--address", address, "Address to listen on");
         serve_cmd->add_option("--threads", serve_threads, "Server threads");
         serve_cmd->add_flag("--tls", tls, "HTTPS with a self-signed certificate");
+        serve_cmd->add_flag("--faults", faults, "Also a port that refuses connections (--port+1) and an HTTPS one with a self-signed certificate (--port+2); the /fault/* routes are always on");
 
         version_cmd = app.add_subcommand("version", "Print the version");
     }

@@ -11,7 +11,7 @@
 //                                           one summary from instances' exports (exit 99 on thresholds)
 //   loadkit report RESULTS.json -o REPORT.html
 //   loadkit validate FILE.yaml|FILE.js
-//   loadkit serve [--port N] [--address A] [--tls] [--threads N]
+//   loadkit serve [--port N] [--address A] [--tls] [--threads N] [--faults]
 //   loadkit version
 //
 // Exit codes (k6's): 0 ok, 99 thresholds failed, 104 invalid configuration,
@@ -561,7 +561,7 @@ int validate(const std::string& file) {
     }
 }
 
-int serve(const std::string& address, int port, bool tls, int threads) {
+int serve(const std::string& address, int port, bool tls, int threads, bool faults) {
     if (port < 0 || port > 65535) return fail(usage_error, "--port: expected 0..65535");
     sigset_t set;
     sigemptyset(&set);
@@ -573,6 +573,8 @@ int serve(const std::string& address, int port, bool tls, int threads) {
     to.port = static_cast<std::uint16_t>(port);
     to.tls = tls;
     to.threads = threads > 0 ? threads : 1;
+    to.faults = faults;
+    if (faults && port > 65533) return fail(usage_error, "--faults: uses --port+1 and --port+2: expected --port 0..65533");
     std::unique_ptr<loadkit::target_server> server;
     try {
         server = std::make_unique<loadkit::target_server>(to);
@@ -580,6 +582,12 @@ int serve(const std::string& address, int port, bool tls, int threads) {
         return fail(1, std::string("serve: ") + e.what());
     }
     std::cout << "loadkit: the built-in target serves on " << server->url() << " (Ctrl-C stops it)" << std::endl;
+    if (faults) {
+        auto u = server->url();
+        std::cout << "loadkit: faults: " << u << "/fault/{refuse,reset,hang,garbage,truncate,drip,big-header,close}\n"
+                  << "loadkit: faults: connections refused at " << server->refused_url() << "\n"
+                  << "loadkit: faults: a self-signed certificate at " << server->tls_fault_url() << std::endl;
+    }
     int sig = 0;
     sigwait(&set, &sig);
     server->stop();
@@ -597,7 +605,7 @@ int dispatch(loadkit::runner::command_line& cl) {
     if (*cl.merge_cmd) return merge(cl.mf);
     if (*cl.report_cmd) return report(cl.report_input, cl.report_output);
     if (*cl.validate_cmd) return validate(cl.validate_file);
-    if (*cl.serve_cmd) return serve(cl.address, cl.port, cl.tls, cl.serve_threads);
+    if (*cl.serve_cmd) return serve(cl.address, cl.port, cl.tls, cl.serve_threads, cl.faults);
     if (*cl.version_cmd) {
         std::cout << "loadkit " LOADKIT_VERSION_STRING " (Boost " << BOOST_VERSION / 100000 << "." << BOOST_VERSION / 100 % 1000 << ", "
                   << OPENSSL_VERSION_TEXT << ")\n";

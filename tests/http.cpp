@@ -1071,6 +1071,102 @@ TEST_CASE("errors: a reset connection and a malformed response are failed reques
     CHECK(metric(result.summary, "iterations_failed", "sum") == 0);
 }
 
+// The built-in target's faults (target/server.hpp, `loadkit serve --faults`):
+// each is a failed request with its error code, within the request's timeout,
+// and the VU's next request works. k6 v0.48.0 against the same target
+// (`loadkit serve --faults`, one http.get each, timeout 3s) gave:
+//   refused port     1212 "dial: connection refused"
+//   /fault/refuse    1000 "EOF"                                (loadkit: 1230)
+//   /fault/reset     1220 "read: connection reset by peer"     (the 100 bytes of body kept, as here)
+//   /fault/hang      1050 "request timeout"
+//   /fault/garbage   1000 "net/http: HTTP/1.x transport connection broken: malformed HTTP status code \"is\""  (loadkit: 1700)
+//   /fault/truncate  1000 "unexpected EOF"                     (loadkit: 1230)
+//   /fault/drip      1050 "request timeout"
+//   /fault/big-header  status 200, no error: Go reads heads up to 10 MB (loadkit: 1700, heads over 64 KiB)
+//   self-signed      1310 "x509: unknown authority"
+// k6 files EOF, a truncated body and a response that is not HTTP under its
+// generic 1000; loadkit keeps them apart (1230 closed early, 1700 not HTTP),
+// as the README's table of faults says.
+TEST_CASE("faults: every fault of the built-in target is a failed request with its error code, bounded by the timeout", "[http][errors][faults]") {
+    loadkit::target_options to;
+    to.faults = true;
+    loadkit::target_server server(to);
+    REQUIRE_FALSE(server.refused_url().empty());
+    REQUIRE_FALSE(server.tls_fault_url().empty());
+    struct fault {
+        std::string url;
+        std::chrono::milliseconds timeout;
+    };
+    const std::vector<fault> faults = {
+        {server.refused_url() + "/", 2s},
+        {"/fault/refuse", 2s},
+        {"/fault/reset", 2s},
+        {"/fault/hang", 300ms},
+        {"/fault/garbage", 2s},
+        {"/fault/truncate", 2s},
+        {"/fault/drip", 1500ms},
+        {"/fault/big-header", 2s},
+        {server.tls_fault_url() + "/", 2s},
+    };
+    std::vector<seen> got, after;
+    auto result = run_vus(base_options(server.url()), [&](Generic::User& vu) -> loadkit::task<> {
+        for (auto& f : faults) {
+            auto t0 = steady::now();
+            auto& r = co_await vu.http.get(f.url, {.timeout = f.timeout});
+            got.push_back(snap(r, t0));
+            auto& ok = co_await vu.http.get("/");  // the VU goes on
+            after.push_back(snap(ok));
+        }
+    });
+    REQUIRE(got.size() == faults.size());
+    const error_code want[] = {
+        error_code::connection_refused,  // 1212
+        error_code::connection_closed,   // 1230: EOF before any byte, on a fresh connection
+        error_code::connection_reset,    // 1220
+        error_code::request_timeout,     // 1050
+        error_code::malformed_response,  // 1700
+        error_code::connection_closed,   // 1230: EOF inside the body
+        error_code::request_timeout,     // 1050
+        error_code::malformed_response,  // 1700: a head over 64 KiB
+        error_code::tls_unknown_authority,  // 1310
+    };
+    for (std::size_t i = 0; i < faults.size(); ++i) {
+        INFO(faults[i].url << ": " << got[i].error_text);
+        CHECK(got[i].status == 0);
+        CHECK(got[i].error == want[i]);
+        CHECK(got[i].failed_io);
+        CHECK_FALSE(got[i].ok);
+        CHECK_FALSE(got[i].error_text.empty());
+        CHECK(got[i].elapsed_ms < static_cast<double>(faults[i].timeout.count()) + 1000);  // never longer than the timeout
+        CHECK(after[i].status == 200);
+    }
+    CHECK(got[3].elapsed_ms >= 290);   // hang and drip end by their timeout
+    CHECK(got[6].elapsed_ms >= 1490);
+    require_counts(result, 2.0 * static_cast<double>(faults.size()), static_cast<double>(faults.size()));
+    CHECK(metric(result.summary, "iterations", "sum") == 1);
+}
+
+TEST_CASE("faults: a server that closes after every response without saying so costs a connection, not a failed request", "[http][errors][faults]") {
+    // k6 v0.48.0 (Go's transport) alike: 3 x /fault/close, status 200 each, no error.
+    loadkit::target_server server;
+    std::vector<seen> got;
+    auto result = run_vus(base_options(server.url()), [&](Generic::User& vu) -> loadkit::task<> {
+        for (int i = 0; i < 3; ++i) {
+            auto& r = co_await vu.http.get("/fault/close", {.timeout = 2s});
+            got.push_back(snap(r));
+        }
+    });
+    REQUIRE(got.size() == 3);
+    for (auto& g : got) {
+        INFO(g.error_text);
+        CHECK(g.status == 200);
+        CHECK(g.body == root_body);
+    }
+    CHECK(server.count("/fault/close") == 3);
+    CHECK(server.connections() == 3);
+    require_counts(result, 3, 0);
+}
+
 TEST_CASE("responses the target never sends: interim 1xx, body until EOF, truncated, oversized head", "[http][errors]") {
     std::string big_head = "HTTP/1.1 200 OK\r\nX-Big: " + std::string(70000, 'a') + "\r\n\r\n";
     raw_server raw({

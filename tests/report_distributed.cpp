@@ -2,6 +2,7 @@
 // exported state that merges exactly, and the runner's setup/run/teardown/
 // merge commands, as separate processes against a server the test starts.
 #include <catch2/catch.hpp>
+#include <limits>
 
 #include <algorithm>
 #include <chrono>
@@ -259,6 +260,53 @@ thresholds:
         FAIL("no error");
     } catch (const std::invalid_argument& e) {
         CHECK(std::string(e.what()).find("broken.json") != std::string::npos);
+    }
+}
+
+TEST_CASE("state: a malformed state is refused with std::invalid_argument, never a crash or another exception (fuzz_merge)") {
+    // a state as loadkit writes it (tests/fuzz/corpus/merge/minimal.json)
+    auto good = nlohmann::json::parse(R"({"format":"loadkit-state/1","name":"t","run_id":"abcdef12","segment":"0:1/2",
+      "started_ms":1000,"ended_ms":3000,"aborted":null,"scenarios_run":["users"],"thresholds":[],"declared":[],
+      "http":[{"scenario":"users","name":"/","method":"GET","status":200,"error":0,"expected":true,"group":"","tags":"",
+               "reqs":1,"failed":0,"http_req_duration":{"n":1,"sum":1000,"min":1000,"max":1000,"b":[1000,1]},"http_req_blocked":{"n":0},
+               "http_req_connecting":{"n":0},"http_req_tls_handshaking":{"n":0},"http_req_sending":{"n":0},"http_req_waiting":{"n":0},"http_req_receiving":{"n":0},
+               "http_req_duration_intended":{"n":0}}],
+      "scenarios":[],"checks":[],"custom":[],"vus":{},"vus_max":{},"scenario_tags":{},"run_tags":{}})");
+    REQUIRE(loadkit::find_metric(loadkit::detail::merge_runs({{"good.json", good}}).summary, "http_reqs")->at("count") == 1);
+    SECTION("a merged state merges again, in memory as through a file (an empty histogram's count was a signed 0)") {
+        auto once = loadkit::detail::merge_runs({{"a.json", good}, {"b.json", good}});
+        auto again = loadkit::detail::merge_runs({{"ab.json", once.state}, {"c.json", good}});
+        CHECK(loadkit::find_metric(again.summary, "http_reqs")->at("count") == 3);
+    }
+    SECTION("no \"aborted\" at all: merged as not aborted (it was a read past the end of the object)") {
+        auto st = good;
+        st.erase("aborted");
+        auto m = loadkit::detail::merge_runs({{"a.json", st}, {"b.json", st}});
+        CHECK(m.summary["aborted"].is_null());
+        CHECK(loadkit::find_metric(m.summary, "http_reqs")->at("count") == 2);
+    }
+    SECTION("a \"segment\" or \"run_id\" that is not a string is ignored (it was a json type_error)") {
+        auto st = good;
+        st["segment"] = 5;
+        st["run_id"] = nlohmann::json::array();
+        auto m = loadkit::detail::merge_runs({{"a.json", st}});
+        CHECK(loadkit::find_metric(m.summary, "http_reqs")->at("count") == 1);
+    }
+    SECTION("a \"format\" that is not a string is refused as not a state (it was a json type_error)") {
+        auto st = good;
+        st["format"] = 1000;
+        CHECK_THROWS_AS(loadkit::detail::merge_runs({{"a.json", st}}), std::invalid_argument);
+    }
+    SECTION("times whose difference overflows are refused, naming the file (it was signed overflow)") {
+        auto st = good;
+        st["started_ms"] = std::numeric_limits<std::int64_t>::min();
+        st["ended_ms"] = std::numeric_limits<std::int64_t>::max();
+        try {
+            loadkit::detail::merge_runs({{"times.json", st}});
+            FAIL("no error");
+        } catch (const std::invalid_argument& e) {
+            CHECK_THAT(e.what(), Catch::Contains("times.json: \"started_ms\": expected milliseconds since 1970"));
+        }
     }
 }
 

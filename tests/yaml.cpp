@@ -4,6 +4,7 @@
 // and the `loadkit` executable itself (exit codes, flags, outputs, the
 // progress display through a pseudo-terminal).
 #include <catch2/catch.hpp>
+#include <cmath>
 
 #include <atomic>
 #include <chrono>
@@ -865,6 +866,88 @@ TEST_CASE("runner: serve runs the built-in target until SIGINT") {
     CHECK(r.code == 0);
     CHECK_THAT(r.out, Catch::Contains("the built-in target serves on http://127.0.0.1:" + port));
     CHECK_THAT(r.out, Catch::Contains("requests served"));
+}
+
+TEST_CASE("runner: a run against the faulty target counts every failed request, exits on its threshold and ends on time") {
+    loadkit::target_options to;
+    to.faults = true;
+    loadkit::target_server server(to);
+    scratch s;
+    auto f = s.write("faults.yaml", with_target(R"(
+name: faults
+target: %TARGET%
+http: { timeout: 500ms }
+scenarios:
+  users:
+    executor: constant-vus
+    vus: 2
+    duration: 2s
+    flow:
+      - request: { name: reset, url: /fault/reset }
+      - request: { name: garbage, url: /fault/garbage }
+      - request: { name: truncate, url: /fault/truncate }
+      - request: { name: hang, url: /fault/hang }
+      - request: { name: refused, url: "REFUSED/" }
+      - request: { name: ok, url: / }
+thresholds:
+  http_req_failed: ['rate<0.5']
+)", server.url()));
+    {
+        auto text = test_support::read_text(f);
+        text.replace(text.find("REFUSED"), 7, server.refused_url());
+        s.write("faults.yaml", text);
+    }
+    auto summary = (s.dir / "s.json").string();
+    auto t0 = std::chrono::steady_clock::now();
+    auto r = run_runner({"run", f, "-q", "--summary-export", summary}, 30s);
+    auto took = std::chrono::steady_clock::now() - t0;
+    INFO(r.err);
+    CHECK(r.code == 99);  // the threshold on http_req_failed failed: not a crash, not a hang
+    CHECK(took < 10s);    // 2 s, then the last iterations (about 0.6 s each): nothing waits for a fault
+    std::ifstream sf(summary);
+    auto j = nlohmann::json::parse(sf);
+    auto reqs = agg(j, "http_reqs", "count");
+    CHECK(reqs >= 12);
+    CHECK(std::fmod(reqs, 6) == 0);  // whole iterations: a fault never ends one early
+    CHECK(agg(j, "http_req_failed", "sum") == reqs * 5 / 6);  // every fault is a failed request, the last step is not
+    CHECK(agg(j, "iterations", "count") == reqs / 6);
+}
+
+TEST_CASE("runner: serve --faults adds a port that refuses connections and one with a self-signed certificate") {
+    int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    REQUIRE(::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
+    socklen_t len = sizeof a;
+    ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
+    int p = ntohs(a.sin_port);
+    ::close(fd);
+    if (p > 65000) p -= 1000;  // room for p+1 and p+2
+    auto port = std::to_string(p);
+    std::thread client;
+    loadkit::fetched garbage, refused, tls, ok;
+    auto r = run_runner({"serve", "--port", port, "--faults"}, 30s, [&](pid_t pid) {
+        client = std::thread([&, pid] {
+            auto base = "http://127.0.0.1:" + port;
+            for (int i = 0; i < 100 && ok.status != 200; ++i) {
+                std::this_thread::sleep_for(50ms);
+                ok = loadkit::fetch("GET", base + "/");
+            }
+            garbage = loadkit::fetch("GET", base + "/fault/garbage");
+            refused = loadkit::fetch("GET", "http://127.0.0.1:" + std::to_string(p + 1) + "/");
+            tls = loadkit::fetch("GET", "https://127.0.0.1:" + std::to_string(p + 2) + "/");
+            ::kill(pid, SIGINT);
+        });
+    });
+    client.join();
+    CHECK(r.code == 0);
+    CHECK(ok.status == 200);
+    CHECK(garbage.error_code == loadkit::error_code::malformed_response);
+    CHECK(refused.error_code == loadkit::error_code::connection_refused);
+    CHECK(tls.error_code == loadkit::error_code::tls_unknown_authority);
+    CHECK_THAT(r.out, Catch::Contains("connections refused at http://127.0.0.1:" + std::to_string(p + 1)));
+    CHECK_THAT(r.out, Catch::Contains("a self-signed certificate at https://127.0.0.1:" + std::to_string(p + 2)));
 }
 
 TEST_CASE("runner: target builtin, SIGINT stops gracefully with exit 105 and the summary") {

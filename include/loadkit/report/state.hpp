@@ -37,7 +37,10 @@ inline constexpr std::string_view state_format = "loadkit-state/1";
 
 // {"n": count, "sum", "min", "max", "b": [lowest value, count, lowest value, count, ...]}
 inline nlohmann::json histogram_json(const histogram& h) {
-    if (h.count() == 0) return {{"n", 0}};
+    // unsigned, as every count here: merge_histogram_json takes unsigned
+    // integers, and a merged state is merged again in memory, not only
+    // through text (where a plain 0 would parse as unsigned anyway)
+    if (h.count() == 0) return {{"n", std::uint64_t{0}}};
     nlohmann::json b = nlohmann::json::array();
     h.for_each_bucket([&](std::uint64_t lo, std::uint64_t, std::uint64_t n) {
         b.push_back(lo);
@@ -159,16 +162,29 @@ inline nlohmann::json export_state(const merged_metrics& m, const run_state_info
             {"run_tags", m.run_tags}};
 }
 
+// A string field of an imported state, or `fallback` when absent or not a
+// string (json::value would throw a type_error, which is not the
+// invalid_argument merge_runs promises).
+inline std::string string_field(const nlohmann::json& j, const char* key, const char* fallback) {
+    auto it = j.find(key);
+    return it != j.end() && it->is_string() ? it->get<std::string>() : std::string(fallback);
+}
+
 // Adds one exported state to `m` (and its metadata to `info`). Counts and
 // histograms add; VU gauges add too (instances run side by side); other
 // gauges keep the latest value. Throws std::invalid_argument naming `file`
 // and what was expected.
 inline void import_state(const nlohmann::json& st, const std::string& file, merged_metrics& m, run_state_info& info, bool first) {
     auto bad = [&](const std::string& what) { throw std::invalid_argument(file + ": " + what); };
-    // (a "format" that is not a string must not throw a type_error here)
-    if (!st.is_object() || !st.contains("format") || !st.at("format").is_string() || st.at("format").get<std::string>() != state_format)
+    if (!st.is_object() || string_field(st, "format", "") != state_format)
         bad("expected a summary exported by loadkit (--summary-export) with \"state\": {\"format\": \"" + std::string(state_format) + "\"}");
     try {
+        // times in ms since 1970, bounded so that durations (ended - started)
+        // cannot overflow: 0 to 10^15 (the year 33658)
+        for (const char* key : {"started_ms", "ended_ms"})
+            if (auto t = st.find(key); t != st.end() && !(t->is_number_integer() && t->get<std::int64_t>() >= 0 &&
+                                                          t->get<std::int64_t>() <= 1'000'000'000'000'000))
+                bad(std::string("\"") + key + "\": expected milliseconds since 1970, found " + t->dump());
         if (first) {
             info.name = st.value("name", "loadkit");
             info.started_ms = st.value("started_ms", std::int64_t{0});
@@ -181,7 +197,9 @@ inline void import_state(const nlohmann::json& st, const std::string& file, merg
             for (auto& s : st.value("scenarios_run", std::vector<std::string>{}))
                 if (std::find(info.scenarios.begin(), info.scenarios.end(), s) == info.scenarios.end()) info.scenarios.push_back(s);
         }
-        if (!st["aborted"].is_null() && !info.aborted) info.aborted = st["aborted"].get<std::string>();
+        // find(), not operator[]: on a const object, [] of a missing key is
+        // undefined behaviour (an assertion, or a read past the map's end)
+        if (auto a = st.find("aborted"); a != st.end() && !a->is_null() && !info.aborted) info.aborted = a->get<std::string>();
         for (auto& r : st.at("http")) {
             merged_metrics::http_tags t{r.at("scenario"), r.at("name"), r.at("method"), r.at("status"), r.at("error"),
                                         r.at("expected"), r.at("group"), r.at("tags")};
@@ -264,11 +282,6 @@ inline std::string export_text(const nlohmann::json& summary, const nlohmann::js
 
 // o[key] when it is a string, else "" (an export's fields are input: a wrong
 // type is not an exception)
-inline std::string string_field(const nlohmann::json& o, const char* key) {
-    auto it = o.find(key);
-    return it != o.end() && it->is_string() ? it->get<std::string>() : std::string();
-}
-
 struct merged_run {
     nlohmann::json summary;       // the seed's shape, from the merged data
     nlohmann::json state;         // the merged state (merges again)
@@ -287,15 +300,12 @@ inline merged_run merge_runs(const std::vector<std::pair<std::string, nlohmann::
     std::vector<std::string> segments;
     for (std::size_t i = 0; i < states.size(); ++i) {
         import_state(states[i].second, states[i].first, out.metrics, info, i == 0);
-        segments.push_back(string_field(states[i].second, "segment"));
+        segments.push_back(string_field(states[i].second, "segment", ""));
     }
     summary_input in;
     in.name = info.name;
     in.run_id = "merged";
-    for (auto& st : states) {
-        auto id = string_field(st.second, "run_id");
-        in.run_id += "-" + (id.empty() ? std::string("?") : id.substr(0, 6));
-    }
+    for (auto& st : states) in.run_id += "-" + string_field(st.second, "run_id", "?").substr(0, 6);
     in.started_ms = info.started_ms;
     in.ended_ms = info.ended_ms;
     in.scenarios = info.scenarios;

@@ -19,10 +19,24 @@
 //   GET  /redirect-to?url=U     302 to U
 //   GET  /chunked               a chunked body
 //   GET  /close                 answers with Connection: close, then closes
-//   GET  /malformed             a response that is not HTTP
+//   GET  /malformed             a response that is not HTTP (as /fault/garbage)
 //   GET  /reset                 resets the connection without answering
 //   GET  /hang                  never answers (until the server stops)
 //   GET  /stats                 requests seen per path, as JSON; /stats/reset clears
+// Faults, for testing a client (any method):
+//   /fault/refuse       closes the connection as soon as the request arrives
+//   /fault/reset        sends the head and part of the body, then resets (RST)
+//   /fault/hang         never answers
+//   /fault/garbage      answers bytes that are not HTTP, then closes
+//   /fault/truncate     Content-Length: 1000, 100 bytes of it, then closes
+//   /fault/drip         a whole response, one byte a second (about 100 s)
+//   /fault/big-header   a response with a 1 MiB header line
+//   /fault/close        a normal keep-alive response, then closes the
+//                       connection anyway (as a server closing idle
+//                       connections at once does)
+// With target_options::faults, two more ports: refused_url() refuses every
+// connection (a bound socket that does not listen), and tls_fault_url()
+// serves the routes over HTTPS with a self-signed certificate.
 #include <atomic>
 #include <charconv>
 #include <chrono>
@@ -60,6 +74,10 @@ struct target_options {
     int threads = 1;
     bool tls = false;             // https with a self-signed certificate (or cert below)
     certificate cert;             // used when tls is set and cert_pem is not empty
+    // Also a port that refuses connections and an HTTPS port with a
+    // self-signed certificate (see refused_url(), tls_fault_url()): on
+    // port+1 and port+2 when `port` is set, else on ephemeral ports.
+    bool faults = false;
 };
 
 class target_server {
@@ -87,6 +105,20 @@ class target_server {
             workers_.push_back(std::move(w));
         }
         port_ = port;
+        if (opts_.faults) {
+            std::uint16_t base = opts_.port ? static_cast<std::uint16_t>(opts_.port + 1) : std::uint16_t{0};
+            // bound but never listening: the kernel answers a SYN with RST
+            // (ECONNREFUSED), and the port stays ours, where a port merely
+            // closed could be taken by another process meanwhile (no
+            // SO_REUSEADDR, so that nothing else can bind it either)
+            refuser_.open(addr.is_v6() ? asio::ip::tcp::v6() : asio::ip::tcp::v4());
+            refuser_.bind({addr, base});
+            target_options t;
+            t.address = opts_.address;
+            t.port = base ? static_cast<std::uint16_t>(base + 1) : std::uint16_t{0};
+            t.tls = true;
+            tls_fault_ = std::make_unique<target_server>(std::move(t));
+        }
         for (auto& w : workers_) {
             detail::spawn(accept_loop(*w), [](std::exception_ptr) {});
             w->thread = std::thread([p = w.get()] { p->ioc.run(); });
@@ -103,6 +135,15 @@ class target_server {
         return std::string(opts_.tls ? "https://" : "http://") + host + ":" + std::to_string(port_);
     }
     const certificate& cert() const noexcept { return opts_.cert; }
+    // With target_options::faults: a URL whose connections are refused, and
+    // the routes over HTTPS with a self-signed certificate (empty otherwise).
+    std::string refused_url() const {
+        if (!refuser_.is_open()) return {};
+        boost::system::error_code ec;
+        auto host = opts_.address.find(':') != std::string::npos ? "[" + opts_.address + "]" : opts_.address;
+        return "http://" + host + ":" + std::to_string(refuser_.local_endpoint(ec).port());
+    }
+    std::string tls_fault_url() const { return tls_fault_ ? tls_fault_->url() : std::string(); }
 
     // Requests seen for a path (without query), over all threads.
     std::uint64_t count(std::string_view path) const {
@@ -150,6 +191,9 @@ class target_server {
             });
         for (auto& w : workers_)
             if (w->thread.joinable()) w->thread.join();
+        if (tls_fault_) tls_fault_->stop();
+        boost::system::error_code ec;
+        refuser_.close(ec);
     }
 
   private:
@@ -243,25 +287,9 @@ class target_server {
                 std::lock_guard lock(w.stats_mu);
                 ++w.stats[std::string(path)];
             }
-            // routes that do not answer normally
-            if (path == "/reset") {
-                boost::system::error_code ig;
-                s.socket().set_option(boost::asio::socket_base::linger(true, 0), ig);
-                s.close();
-                co_return;
-            }
-            if (path == "/malformed") {
-                co_await detail::io([&](auto h) {
-                    static constexpr char junk[] = "this is not HTTP\r\n\r\n";
-                    boost::asio::async_write(s.stream, boost::asio::buffer(junk, sizeof junk - 1), std::move(h));
-                });
-                s.close();
-                co_return;
-            }
-            if (path == "/hang") {
-                s.timer.emplace(w.ioc);
-                s.timer->expires_after(std::chrono::hours(24));
-                co_await detail::io([&](auto h) { s.timer->async_wait(std::move(h)); });
+            // routes that do not answer normally: they end the connection
+            if (auto f = fault_of(path); f != fault::none) {
+                co_await serve_fault(w, s, f);
                 co_return;
             }
             if (path.starts_with("/delay/")) {
@@ -302,6 +330,124 @@ class target_server {
                 s.socket().shutdown(tcp::socket::shutdown_send, ig);
                 s.close();
                 co_return;
+            }
+        }
+    }
+
+    enum class fault : unsigned char { none, refuse, reset_now, reset, hang, garbage, truncate, drip, big_header, close };
+
+    // One switch on the path's second character, so that a normal route pays
+    // at most one comparison for the faults (the benchmarks' target).
+    static fault fault_of(std::string_view path) noexcept {
+        if (path.size() < 5) return fault::none;
+        switch (path[1]) {
+            case 'f': {
+                if (!path.starts_with("/fault/")) return fault::none;
+                auto n = path.substr(7);
+                if (n == "refuse") return fault::refuse;
+                if (n == "reset") return fault::reset;
+                if (n == "hang") return fault::hang;
+                if (n == "garbage") return fault::garbage;
+                if (n == "truncate") return fault::truncate;
+                if (n == "drip") return fault::drip;
+                if (n == "big-header") return fault::big_header;
+                if (n == "close") return fault::close;
+                return fault::none;  // unknown: 404
+            }
+            case 'r': return path == "/reset" ? fault::reset_now : fault::none;
+            case 'm': return path == "/malformed" ? fault::garbage : fault::none;
+            case 'h': return path == "/hang" ? fault::hang : fault::none;
+            default: return fault::none;
+        }
+    }
+
+    // Sends bytes; false when the connection is gone.
+    template <class Stream>
+    static task<bool> send(session<Stream>& s, std::string_view bytes) {
+        auto [ec, n] = co_await detail::io([&](auto h) { boost::asio::async_write(s.stream, boost::asio::buffer(bytes.data(), bytes.size()), std::move(h)); });
+        (void)n;
+        co_return !ec && !s.closed;
+    }
+    // Waits; false when the connection was closed meanwhile (server stop).
+    template <class Stream>
+    static task<bool> pause(worker& w, session<Stream>& s, std::chrono::milliseconds d) {
+        if (!s.timer) s.timer.emplace(w.ioc);
+        s.timer->expires_after(d);
+        co_await detail::io([&](auto h) { s.timer->async_wait(std::move(h)); });
+        co_return !s.closed;
+    }
+    template <class Stream>
+    static void reset(session<Stream>& s) {
+        boost::system::error_code ig;
+        s.socket().set_option(boost::asio::socket_base::linger(true, 0), ig);  // close() sends RST
+        s.close();
+    }
+    template <class Stream>
+    static void finish(session<Stream>& s) {
+        boost::system::error_code ig;
+        s.socket().shutdown(tcp::socket::shutdown_send, ig);  // FIN (TLS: without close_notify)
+        s.close();
+    }
+
+    template <class Stream>
+    task<> serve_fault(worker& w, session<Stream>& s, fault f) {
+        static constexpr std::string_view ok_head = "HTTP/1.1 200 OK\r\nServer: loadkit-target\r\nContent-Type: text/plain\r\n";
+        switch (f) {
+            case fault::none: break;
+            case fault::refuse: finish(s); break;
+            case fault::reset_now: reset(s); break;
+            case fault::reset: {
+                // the head and a tenth of the body, a pause so they arrive
+                // (an abortive close drops unsent data), then RST
+                std::string r(ok_head);
+                r += "Content-Length: 1000\r\n\r\n";
+                r.append(100, 'x');
+                if (co_await send(s, r) && co_await pause(w, s, std::chrono::milliseconds(100))) reset(s);
+                break;
+            }
+            case fault::hang:
+                co_await pause(w, s, std::chrono::hours(24));
+                break;
+            case fault::garbage:
+                if (co_await send(s, "this is not HTTP\r\n\r\n")) finish(s);
+                break;
+            case fault::truncate: {
+                std::string r(ok_head);
+                r += "Content-Length: 1000\r\n\r\n";
+                r.append(100, 'x');
+                if (co_await send(s, r)) finish(s);
+                break;
+            }
+            case fault::drip: {
+                std::string r(ok_head);
+                r += "Content-Length: 64\r\n\r\n";
+                r.append(63, '.');
+                r += '\n';
+                for (std::size_t i = 0; i < r.size(); ++i) {
+                    if (i && !co_await pause(w, s, std::chrono::seconds(1))) co_return;
+                    if (!co_await send(s, std::string_view(r).substr(i, 1))) co_return;
+                }
+                finish(s);
+                break;
+            }
+            case fault::big_header: {
+                static const std::string r = [] {
+                    std::string t(ok_head);
+                    t += "X-Big: ";
+                    t.append(std::size_t{1} << 20, 'a');
+                    t += "\r\nContent-Length: 3\r\n\r\nbig";
+                    return t;
+                }();
+                if (co_await send(s, r)) finish(s);
+                break;
+            }
+            case fault::close: {
+                // no "Connection: close": the client learns it only by reading
+                static constexpr std::string_view r =
+                    "HTTP/1.1 200 OK\r\nServer: loadkit-target\r\nContent-Type: text/plain\r\nContent-Length: 24\r\n\r\n"
+                    "loadkit built-in target\n";
+                if (co_await send(s, r)) finish(s);
+                break;
             }
         }
     }
@@ -425,6 +571,9 @@ class target_server {
     std::unique_ptr<boost::asio::ssl::context> tls_;
     std::vector<std::unique_ptr<worker>> workers_;
     std::uint16_t port_ = 0;
+    boost::asio::io_context refuser_ioc_{1};  // only owns the refusing socket, never runs
+    boost::asio::ip::tcp::acceptor refuser_{refuser_ioc_};
+    std::unique_ptr<target_server> tls_fault_;
     std::atomic<bool> stopped_{false};
     std::atomic<std::uint64_t> tokens_{0};
     std::atomic<std::uint64_t> connections_{0};

@@ -1,0 +1,4 @@
+export default function () {
+  http.get('/');
+  let x = ;
+}

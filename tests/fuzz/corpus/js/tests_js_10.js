@@ -1,0 +1,2 @@
+export function setup() { return { n: 10n }; }
+export default function () {}

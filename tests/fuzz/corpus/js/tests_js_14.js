@@ -1,0 +1,1 @@
+export default async function () { const r = http.get(`${__ENV.TARGET}/json`);

@@ -1,0 +1,1 @@
+export default async function () { http.get(`${__ENV.TARGET}/json2`); }
