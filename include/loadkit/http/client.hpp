@@ -46,6 +46,13 @@ namespace detail {
 using tcp = boost::asio::ip::tcp;
 using sys_error = boost::system::error_code;
 
+// A connection's read buffer starts small (most response heads fit 2 KiB)
+// and doubles for a longer head, up to Go's limit on response heads, which
+// is k6's (10 MiB: a 1 MiB header is a normal response there, and here).
+inline constexpr std::size_t initial_read_buffer = 2048;
+inline constexpr std::size_t usual_read_buffer = 64 * 1024;  // past this, given back after the response
+inline constexpr std::size_t max_response_head = std::size_t{10} << 20;
+
 // Sockets bound to io_context's own executor type rather than
 // any_io_executor: no type-erased executor work on every completion.
 using socket_t = boost::asio::basic_stream_socket<tcp, boost::asio::io_context::executor_type>;
@@ -220,7 +227,7 @@ class client {
         c.host.assign(u.host);
         c.port = u.port;
         c.secure = u.secure;
-        c.rbuf.resize(2048);
+        c.rbuf.resize(detail::initial_read_buffer);
         return c;
     }
 
@@ -459,6 +466,15 @@ inline task<bool> client::open(detail::connection& c) {
 inline task<bool> client::read_response(detail::connection& c, std::string_view method, std::int64_t t_sent) {
     using namespace detail;
     std::int64_t t_first = 0;
+    // a head that grew the buffer past its usual size (a rare, huge header)
+    // gives the memory back before the next response: a VU does not keep
+    // megabytes per connection after one such answer
+    if (c.rlen == 0 && c.rbuf.size() > detail::usual_read_buffer) [[unlikely]] {
+        c.rbuf.resize(detail::initial_read_buffer);
+        c.rbuf.shrink_to_fit();
+        c.head.clear();
+        c.head.shrink_to_fit();
+    }
     for (;;) {
         // the head: parsed as it arrives, in place (one pass finds its end too)
         response_head h;
@@ -475,14 +491,14 @@ inline task<bool> client::read_response(detail::connection& c, std::string_view 
                 if (r > 0) { head_len = static_cast<std::size_t>(r); break; }
             }
             if (c.rlen == c.rbuf.size()) {
-                if (c.rbuf.size() >= 64 * 1024) {
-                    fail(error_code::malformed_response, "response head over 64 KiB");
+                if (c.rbuf.size() >= detail::max_response_head) {
+                    fail(error_code::malformed_response, "response head over 10 MiB");
                     // closed like every other failure: left open with a full buffer,
                     // every later request on it failed the same way without any I/O
                     c.close();
                     co_return false;
                 }
-                c.rbuf.resize(c.rbuf.size() * 2);
+                c.rbuf.resize(std::min(c.rbuf.size() * 2, detail::max_response_head));
             }
             auto [e, n] = co_await c.read_some(c.rbuf.data() + c.rlen, c.rbuf.size() - c.rlen);
             if (e || n == 0) {
