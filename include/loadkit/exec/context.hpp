@@ -184,7 +184,7 @@ struct vu_context {
 };
 
 
-enum class abort_kind : int { none = 0, external = 1, script = 2, setup_failed = 3, thresholds = 4, vu_init = 5 };
+enum class abort_kind : int { none = 0, external = 1, script = 2, setup_failed = 3, thresholds = 4, vu_init = 5, internal = 6 };
 
 struct engine_state {
     std::atomic<bool> stopping{false};    // no new iterations anywhere
