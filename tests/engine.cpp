@@ -744,7 +744,7 @@ namespace {
 // sweeper or an arrival lane does. The VU's iteration posts it to its own
 // thread's io_context, which is where such a failure surfaces.
 std::atomic<int> crasher_torn_down{0};
-std::atomic<int> crasher_kind{0};  // 0: std::bad_alloc, 1: std::system_error (EMFILE)
+std::atomic<int> crasher_kind{0};  // 0: std::bad_alloc, 1: std::system_error (EMFILE), 2: nothing
 struct Crasher : loadkit::Scenario<Crasher> {
     static loadkit::task<> teardown(loadkit::client&) {
         ++crasher_torn_down;
@@ -752,7 +752,7 @@ struct Crasher : loadkit::Scenario<Crasher> {
     }
     struct User : loadkit::VU<Crasher> {
         loadkit::task<> iteration() {
-            if (id() == 1 && iteration_index() == 3)
+            if (crasher_kind < 2 && id() == 1 && iteration_index() == 3)
                 boost::asio::post(context().thread->ioc, [] {
                     if (crasher_kind == 0) throw std::bad_alloc();
                     throw std::system_error(EMFILE, std::generic_category(), "accept");
@@ -804,6 +804,47 @@ TEST_CASE("errors: an exception in a worker's event loop aborts the run with exi
     CHECK(res["console"].get<std::string>().find("aborted: internal error on worker") != std::string::npos);
     auto exported = nlohmann::json::parse(test_support::read_text(export_path));
     CHECK(exported["aborted"].get<std::string>() == aborted);
+}
+
+TEST_CASE("errors: an exception on the control thread during a run aborts it with exit 109 too") {
+    // on_progress runs on the thread that called run(); a std::exception from
+    // it is a warning, anything else left the control loop and, with the
+    // worker threads still joinable, ended the process (std::terminate: 134)
+    // before the fix.
+    crasher_kind = 2;
+    crasher_torn_down = 0;
+    test_support::scratch dir;
+    auto result_path = (dir.dir / "result.json").string();
+    int status = test_support::run_forked([&] {
+        auto& log = loadkit::detail::logger::instance();
+        log.reset();
+        log.quiet = true;
+        loadkit::options o;
+        o.threads = 2;
+        o.print_summary = false;
+        o.handle_signals = false;
+        o.progress_period = 100ms;
+        o.on_progress = [](const loadkit::progress& p) {
+            if (!p.final && p.elapsed_secs > 0.3) throw 42;
+        };
+        loadkit::test<Crasher> t(o);
+        t.scenario("c", loadkit::constant_vus{.vus = 2, .duration = 30s});
+        auto started = std::chrono::steady_clock::now();
+        auto r = t.run();
+        auto secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+        std::ofstream(result_path) << nlohmann::json{{"code", r.exit_code()}, {"aborted", r.aborted ? *r.aborted : std::string()},
+                                                     {"torn_down", crasher_torn_down.load()}, {"secs", secs},
+                                                     {"summary_aborted", r.summary["aborted"]}}
+                                          .dump();
+        return 0;
+    }, 60s);
+    REQUIRE(status == 0);  // not 134 (SIGABRT) nor -1 (a hang)
+    auto res = nlohmann::json::parse(test_support::read_text(result_path));
+    CHECK(res["code"] == 109);
+    CHECK(res["secs"].get<double>() < 20);
+    CHECK(res["aborted"] == "internal error on the control thread: unknown exception");
+    CHECK(res["summary_aborted"] == res["aborted"]);
+    CHECK(res["torn_down"] == 1);
 }
 
 TEST_CASE("errors: a target that refuses connections gives failed requests and a summary") {
