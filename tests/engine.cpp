@@ -25,10 +25,13 @@
 #include <set>
 #include <sstream>
 #include <string>
+#include <system_error>
 #include <thread>
 #include <vector>
 
 #include <loadkit.hpp>
+
+#include "support.hpp"
 
 using namespace std::chrono_literals;
 
@@ -789,6 +792,116 @@ TEST_CASE("errors: a VU that cannot be made stops the run with exit 107, teardow
     CHECK(r.aborted->find("no room for this VU") != std::string::npos);
     CHECK(torn_down == 1);
     CHECK(r.summary["aborted"].get<std::string>().find("could not create VU") != std::string::npos);
+}
+
+namespace {
+// An exception that reaches a worker's event loop itself (not an iteration,
+// not a VU's constructor: those are caught where they run): what a failed
+// allocation or an exhausted descriptor table in a completion handler, the
+// sweeper or an arrival lane does. The VU's iteration posts it to its own
+// thread's io_context, which is where such a failure surfaces.
+std::atomic<int> crasher_torn_down{0};
+std::atomic<int> crasher_kind{0};  // 0: std::bad_alloc, 1: std::system_error (EMFILE), 2: nothing
+struct Crasher : loadkit::Scenario<Crasher> {
+    static loadkit::task<> teardown(loadkit::client&) {
+        ++crasher_torn_down;
+        co_return;
+    }
+    struct User : loadkit::VU<Crasher> {
+        loadkit::task<> iteration() {
+            if (crasher_kind < 2 && id() == 1 && iteration_index() == 3)
+                boost::asio::post(context().thread->ioc, [] {
+                    if (crasher_kind == 0) throw std::bad_alloc();
+                    throw std::system_error(EMFILE, std::generic_category(), "accept");
+                });
+            co_await sleep(20ms);
+        }
+    };
+};
+}  // namespace
+
+TEST_CASE("errors: an exception in a worker's event loop aborts the run with exit 109, teardown and summary still happen") {
+    // Run in a forked copy of the test: before the fix the exception left the
+    // worker's thread function and std::terminate ended the process (134,
+    // SIGABRT), with no teardown and no summary.
+    int kind = GENERATE(0, 1);
+    crasher_kind = kind;
+    crasher_torn_down = 0;
+    test_support::scratch dir;
+    auto export_path = (dir.dir / "summary.json").string();
+    auto result_path = (dir.dir / "result.json").string();
+    int status = test_support::run_forked([&] {
+        auto& log = loadkit::detail::logger::instance();
+        log.reset();
+        log.quiet = true;
+        std::ostringstream console;
+        loadkit::options o;
+        o.threads = 2;
+        o.out = &console;
+        o.summary_export = export_path;
+        o.handle_signals = false;
+        loadkit::test<Crasher> t(o);
+        t.scenario("c", loadkit::constant_vus{.vus = 4, .duration = 30s});
+        auto started = std::chrono::steady_clock::now();
+        auto r = t.run();
+        auto secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+        std::ofstream(result_path) << nlohmann::json{{"code", r.exit_code()}, {"aborted", r.aborted ? *r.aborted : std::string()},
+                                                     {"torn_down", crasher_torn_down.load()}, {"console", console.str()}, {"secs", secs}}
+                                          .dump();
+        return 0;
+    }, 60s);
+    REQUIRE(status == 0);  // not 134 (SIGABRT) nor -1 (a hang)
+    auto res = nlohmann::json::parse(test_support::read_text(result_path));
+    CHECK(res["code"] == 109);
+    CHECK(res["secs"].get<double>() < 20);  // stopped, not run for its 30 s
+    auto aborted = res["aborted"].get<std::string>();
+    CHECK(aborted.find("internal error on worker") != std::string::npos);
+    CHECK(aborted.find(kind == 0 ? "std::bad_alloc" : "Too many open files") != std::string::npos);
+    CHECK(res["torn_down"] == 1);
+    CHECK(res["console"].get<std::string>().find("aborted: internal error on worker") != std::string::npos);
+    auto exported = nlohmann::json::parse(test_support::read_text(export_path));
+    CHECK(exported["aborted"].get<std::string>() == aborted);
+}
+
+TEST_CASE("errors: an exception on the control thread during a run aborts it with exit 109 too") {
+    // on_progress runs on the thread that called run(); a std::exception from
+    // it is a warning, anything else left the control loop and, with the
+    // worker threads still joinable, ended the process (std::terminate: 134)
+    // before the fix.
+    crasher_kind = 2;
+    crasher_torn_down = 0;
+    test_support::scratch dir;
+    auto result_path = (dir.dir / "result.json").string();
+    int status = test_support::run_forked([&] {
+        auto& log = loadkit::detail::logger::instance();
+        log.reset();
+        log.quiet = true;
+        loadkit::options o;
+        o.threads = 2;
+        o.print_summary = false;
+        o.handle_signals = false;
+        o.progress_period = 100ms;
+        o.on_progress = [](const loadkit::progress& p) {
+            if (!p.final && p.elapsed_secs > 0.3) throw 42;
+        };
+        loadkit::test<Crasher> t(o);
+        t.scenario("c", loadkit::constant_vus{.vus = 2, .duration = 30s});
+        auto started = std::chrono::steady_clock::now();
+        auto r = t.run();
+        auto secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+        std::ofstream(result_path) << nlohmann::json{{"code", r.exit_code()}, {"aborted", r.aborted ? *r.aborted : std::string()},
+                                                     {"torn_down", crasher_torn_down.load()}, {"secs", secs},
+                                                     {"summary_aborted", r.summary["aborted"]}}
+                                          .dump();
+        return 0;
+    }, 60s);
+    REQUIRE(status == 0);  // not 134 (SIGABRT) nor -1 (a hang)
+    auto res = nlohmann::json::parse(test_support::read_text(result_path));
+    CHECK(res["code"] == 109);
+    CHECK(res["secs"].get<double>() < 20);
+    CHECK(res["aborted"] == "internal error on the control thread: unknown exception");
+    CHECK(res["summary_aborted"] == res["aborted"]);
+    CHECK(res["torn_down"] == 1);
 }
 
 TEST_CASE("errors: a target that refuses connections gives failed requests and a summary") {

@@ -12,6 +12,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <cstdio>
 #include <csignal>
 #include <filesystem>
 #include <fstream>
@@ -193,6 +194,39 @@ struct child {
         return true;
     }
 };
+
+// Runs `fn` in a forked copy of this test process and returns what it
+// returned as the exit code, 128 + the signal if it died of one (134: SIGABRT,
+// std::terminate), or -1 if it did not end within `limit` (it is killed then).
+// For code that may crash the process: the test binary survives to say so.
+// Fork only while this process runs no other thread (start servers in `fn`).
+inline int run_forked(const std::function<int()>& fn, std::chrono::milliseconds limit = 60s) {
+    pid_t pid = ::fork();
+    REQUIRE(pid >= 0);
+    if (pid == 0) {
+        ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+        int code = 125;
+        try {
+            code = fn();
+        } catch (...) {
+            code = 126;  // an exception left fn: not what is tested (a crash is)
+        }
+        std::fflush(nullptr);
+        ::_exit(code);
+    }
+    auto deadline = std::chrono::steady_clock::now() + limit;
+    int status = 0;
+    for (;;) {
+        pid_t r = ::waitpid(pid, &status, WNOHANG);
+        if (r == pid) return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+        if (std::chrono::steady_clock::now() > deadline) {
+            ::kill(pid, SIGKILL);
+            ::waitpid(pid, &status, 0);
+            return -1;
+        }
+        std::this_thread::sleep_for(10ms);
+    }
+}
 
 #ifdef LOADKIT_RUNNER_PATH  // the runner tests need the executable (LOADKIT_BUILD_RUNNER)
 // ------------------------------------------------------------ running the runner

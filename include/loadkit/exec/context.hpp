@@ -227,7 +227,7 @@ struct vu_context {
 };
 
 
-enum class abort_kind : int { none = 0, external = 1, script = 2, setup_failed = 3, thresholds = 4, vu_init = 5, setup_timeout = 6, teardown_timeout = 7 };
+enum class abort_kind : int { none = 0, external = 1, script = 2, setup_failed = 3, thresholds = 4, vu_init = 5, setup_timeout = 6, teardown_timeout = 7, internal = 8 };
 
 struct engine_state {
     std::atomic<bool> stopping{false};    // no new iterations anywhere

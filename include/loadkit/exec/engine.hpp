@@ -50,6 +50,7 @@ inline constexpr int invalid_config = 104;
 inline constexpr int external_abort = 105;   // SIGINT/SIGTERM, or test::abort from outside
 inline constexpr int script_error = 107;     // setup() failed, a script could not load
 inline constexpr int aborted_by_script = 108;  // abort_test() from VU code
+inline constexpr int internal_error = 109;     // an unexpected exception in the engine (out of memory, ...): k6's code for a Go panic
 }  // namespace exit_code
 
 // Per-scenario settings beside the executor (k6's scenario `env` and `tags`).
@@ -394,6 +395,7 @@ class engine {
         else if (kind == abort_kind::teardown_timeout) result.code = exit_code::teardown_timeout;
         else if (!setup_ok || kind == abort_kind::setup_failed || kind == abort_kind::vu_init) result.code = exit_code::script_error;
         else if (kind == abort_kind::script) result.code = exit_code::aborted_by_script;
+        else if (kind == abort_kind::internal) result.code = exit_code::internal_error;
         else if (kind == abort_kind::thresholds || !result.thresholds_passed) result.code = exit_code::thresholds_failed;
         return result;
     }
@@ -415,6 +417,29 @@ class engine {
             return "interrupted";
         } catch (...) {
             return "unknown exception";
+        }
+    }
+
+    // An exception that reached an event loop (a worker's, or the control
+    // thread's during the run) instead of ending the process: the run is
+    // aborted as by a first SIGINT (in-flight iterations get their
+    // gracefulStop, teardown runs, the summary is written) with a reason that
+    // names it, and the exit code is 109. `worker` is the worker's index, -1
+    // for the control thread, -2 for a worker not known. Never throws: it
+    // runs in a catch block, perhaps out of memory.
+    void internal_error(int worker, std::exception_ptr e) noexcept {
+        try {
+            auto reason = "internal error on " +
+                          (worker == -1 ? std::string("the control thread") : worker < 0 ? std::string("a worker") : "worker " + std::to_string(worker + 1)) +
+                          ": " + describe_exception(e);
+            detail::log(log_level::error, reason);
+            state_.abort(std::move(reason), abort_kind::internal);
+        } catch (...) {
+            try {
+                state_.abort("internal error", abort_kind::internal);
+            } catch (...) {
+                state_.stopping.store(true);  // no memory left even for the reason: stop all the same
+            }
         }
     }
 
@@ -746,49 +771,62 @@ class engine {
         ln.w->stop_timers.push_back(&ln.timer);
         auto max = static_cast<std::uint64_t>(sc.max_vus);
         std::int64_t last_wake = 0;
-        for (std::uint64_t k = ln.lane;; k += ln.lanes) {
-            auto off = sc.plan.arrival_offset(k);
-            if (off < 0 || state_.stopping.load(std::memory_order_relaxed)) break;
-            std::int64_t at = sc.plan.start_ns() + off;
-            if (at > now_ns()) {
-                // Re-arming the timer for every arrival was a third of the
-                // generator's CPU at 70k arrivals/s (timerfd_settime): wake at
-                // most every wake_coalesce_ns and start what is due then. An
-                // arrival is never early, at most that late, and its lateness
-                // is in http_req_duration_intended.
-                co_await sleep_until(ln.timer, std::max(at, last_wake + wake_coalesce_ns));
-                last_wake = now_ns();
-                if (state_.stopping.load(std::memory_order_relaxed)) break;
+        // An exception here (a new VU out of memory) aborts the run and must
+        // still release the lane's parked VUs below, or they wait forever and
+        // the run never ends.
+        try {
+            for (std::uint64_t k = ln.lane;; k += ln.lanes) {
+                auto off = sc.plan.arrival_offset(k);
+                if (off < 0 || state_.stopping.load(std::memory_order_relaxed)) break;
+                std::int64_t at = sc.plan.start_ns() + off;
+                if (at > now_ns()) {
+                    // Re-arming the timer for every arrival was a third of the
+                    // generator's CPU at 70k arrivals/s (timerfd_settime): wake at
+                    // most every wake_coalesce_ns and start what is due then. An
+                    // arrival is never early, at most that late, and its lateness
+                    // is in http_req_duration_intended.
+                    co_await sleep_until(ln.timer, std::max(at, last_wake + wake_coalesce_ns));
+                    last_wake = now_ns();
+                    if (state_.stopping.load(std::memory_order_relaxed)) break;
+                }
+                vu_context* v = take_vu(ln, max, new_vu);
+                if (!v && at + wake_coalesce_ns < now_ns()) {
+                    // Late, and every VU busy: the responses that would free one
+                    // may already be waiting. Let the event loop run them once
+                    // before dropping (measured: 2-4% drops became about 1% at
+                    // 100k/s in catch-up bursts).
+                    co_await yield_to(ln.w->ioc);
+                    if (state_.stopping.load(std::memory_order_relaxed)) break;
+                    v = take_vu(ln, max, new_vu);
+                }
+                if (!v) {
+                    // No VU is free now, so none is for any other iteration due by
+                    // now: drop them all at once (counted, not walked one by one).
+                    auto last = sc.plan.last_due(k, ln.lanes, now_ns() - sc.plan.start_ns());
+                    stats.dropped += (last - k) / ln.lanes + 1;
+                    k = last;
+                    continue;
+                }
+                v->intended_start = at;
+                v->parked.resume();
             }
-            vu_context* v = take_vu(ln, max, new_vu);
-            if (!v && at + wake_coalesce_ns < now_ns()) {
-                // Late, and every VU busy: the responses that would free one
-                // may already be waiting. Let the event loop run them once
-                // before dropping (measured: 2-4% drops became about 1% at
-                // 100k/s in catch-up bursts).
-                co_await yield_to(ln.w->ioc);
-                if (state_.stopping.load(std::memory_order_relaxed)) break;
-                v = take_vu(ln, max, new_vu);
-            }
-            if (!v) {
-                // No VU is free now, so none is for any other iteration due by
-                // now: drop them all at once (counted, not walked one by one).
-                auto last = sc.plan.last_due(k, ln.lanes, now_ns() - sc.plan.start_ns());
-                stats.dropped += (last - k) / ln.lanes + 1;
-                k = last;
-                continue;
-            }
-            v->intended_start = at;
-            v->parked.resume();
+        } catch (...) {
+            internal_error(ln.w->index, std::current_exception());
         }
         ln.done = true;
         auto& timers = ln.w->stop_timers;
         timers.erase(std::remove(timers.begin(), timers.end(), &ln.timer), timers.end());
+        release_idle(ln);
+    }
+
+    // The lane is done: its parked VUs leave (on_stop, user_stop).
+    static void release_idle(arrival_lane& ln) {
+        ln.done = true;
         std::vector<vu_context*> idle;
         while (!ln.idle.empty()) idle.push_back(ln.idle.pop());
         for (auto* v : idle) {
             v->released = true;
-            v->parked.resume();  // it leaves: on_stop, user_stop
+            v->parked.resume();
         }
     }
 
@@ -844,9 +882,17 @@ class engine {
         // ends (not from inside them: whatever happens in a VU, the run must end).
         std::atomic<int> remaining{static_cast<int>(lanes.size())};
         for (auto& c : closed_vus) remaining += static_cast<int>(c.size());
-        auto ended = [&remaining, &control](std::exception_ptr e) {
-            if (e) detail::log(log_level::error, "a VU ended with an unexpected error");
-            if (remaining.fetch_sub(1) == 1) boost::asio::post(control.ioc, [&control] { control.stop_sweeper(); });
+        // An exception out of a VU's or a lane's coroutine (outside the
+        // iteration, whose exceptions are failed iterations) is an internal error.
+        auto ended = [this, &remaining, &control](std::exception_ptr e) noexcept {
+            if (e) internal_error(current_vu && current_vu->thread ? current_vu->thread->index : -2, e);
+            if (remaining.fetch_sub(1) == 1) {
+                try {
+                    boost::asio::post(control.ioc, [&control] { control.stop_sweeper(); });
+                } catch (...) {
+                    control.ioc.stop();  // (out of memory) the control loop still returns
+                }
+            }
         };
         // open model: a new VU for a lane (on the lane's thread), parked at once
         auto lane_vu = [&](arrival_lane& ln) -> vu_context& {
@@ -854,7 +900,12 @@ class engine {
             auto& v = make_vu(t, *ln.sc, ln.next_index);
             ln.next_index += ln.lanes;
             remaining.fetch_add(1);
-            spawn(vu_main(v, *ln.sc, &ln), ended);
+            try {
+                spawn(vu_main(v, *ln.sc, &ln), ended);
+            } catch (...) {  // it did not start (out of memory): it will not end either
+                ended(nullptr);
+                throw;
+            }
             return v;
         };
         std::vector<std::thread> threads;
@@ -864,17 +915,48 @@ class engine {
             // stop_sweeper posted below, even when there is nothing to run (an
             // execution segment with no VUs of its own)
             boost::asio::post(w.ioc, [&, t] {
-                w.start_sweeper();
-                for (auto* v : closed_vus[t]) spawn(vu_main(*v, runtimes[v->scenario_id - 1], nullptr), ended);
-                for (auto* ln : thread_lanes[t]) {
-                    auto pre = static_cast<std::uint64_t>(ln->sc->pre_allocated);
-                    while (ln->next_index < pre) lane_vu(*ln);
-                    spawn(arrivals(*ln, lane_vu), ended);
+                // what has not started when an exception comes (it goes on to
+                // the thread's catch) will not end: counted as ended here
+                std::size_t unstarted = closed_vus[t].size() + thread_lanes[t].size(), lanes_started = 0;
+                try {
+                    w.start_sweeper();
+                    for (auto* v : closed_vus[t]) {
+                        spawn(vu_main(*v, runtimes[v->scenario_id - 1], nullptr), ended);
+                        --unstarted;
+                    }
+                    for (auto* ln : thread_lanes[t]) {
+                        auto pre = static_cast<std::uint64_t>(ln->sc->pre_allocated);
+                        while (ln->next_index < pre) lane_vu(*ln);
+                        spawn(arrivals(*ln, lane_vu), ended);
+                        --unstarted;
+                        ++lanes_started;
+                    }
+                } catch (...) {
+                    // the VUs already made for a lane that did not start leave
+                    for (auto i = lanes_started; i < thread_lanes[t].size(); ++i) release_idle(*thread_lanes[t][i]);
+                    for (; unstarted > 0; --unstarted) ended(nullptr);
+                    throw;
                 }
                 // a thread without VUs keeps its sweeper too: it answers threshold
                 // snapshots and signals until the run ends
             });
-            threads.emplace_back([&w] { w.ioc.run(); });
+            // An exception out of a handler (not from a coroutine: those keep
+            // theirs) is caught here, not per request: the run is aborted and
+            // the loop goes on, so this thread's VUs take the abort path too.
+            threads.emplace_back([this, &w] {
+                for (;;) {
+                    try {
+                        w.ioc.run();
+                        return;
+                    } catch (...) {
+                        internal_error(w.index, std::current_exception());
+                    }
+                    try {
+                        if (w.sweeping) w.start_sweeper();  // it may be the sweeper that threw
+                    } catch (...) {
+                    }
+                }
+            });
         }
         // the control loop: the vus gauge, and waiting for every VU to end
         merged_metrics::sample(merged.vus_max, total_vus);
@@ -883,6 +965,7 @@ class engine {
             control.sweeping = true;
             // the first sample once VUs have had a moment to start, then every 100 ms
             bool first = true;
+            bool failed = false;  // an exception left the loop: only the vus gauge and the wait go on
             bool live_thresholds = std::any_of(thresholds_.begin(), thresholds_.end(), [](auto& t) { return t.abort_on_fail; });
             auto next_check = now_ns() + opts_.threshold_period.count();
             auto next_progress = now_ns() + opts_.progress_period.count();
@@ -890,8 +973,8 @@ class engine {
                 if (!first) merged_metrics::sample(merged.vus, static_cast<double>(state_.active_vus.load()));
                 first = false;
                 auto now = now_ns();
-                bool check = live_thresholds && !state_.stopping.load() && now >= next_check;
-                bool report = opts_.on_progress && now >= next_progress;
+                bool check = !failed && live_thresholds && !state_.stopping.load() && now >= next_check;
+                bool report = !failed && opts_.on_progress && now >= next_progress;
                 if (check || report) {
                     if (auto snap = take_snapshot(workers, control, specs, merged)) {
                         if (check) check_thresholds_live(*snap);
@@ -906,8 +989,20 @@ class engine {
                     if (!ec) tick();
                 });
             };
-            tick();
-            control.ioc.run();
+            // An exception on this thread during the run (a snapshot's merge
+            // out of memory, anything on_progress throws that is not a
+            // std::exception) aborts the run like one on a worker; the loop
+            // goes on waiting for the VUs, which take the abort path.
+            for (bool again = false;; again = true) {
+                try {
+                    if (!again || control.sweeping) tick();
+                    control.ioc.run();
+                    break;
+                } catch (...) {
+                    internal_error(-1, std::current_exception());
+                    failed = true;
+                }
+            }
             if (merged.vus.count == 0) merged_metrics::sample(merged.vus, static_cast<double>(state_.active_vus.load()));
         }
         // the workers have no work left once their VUs are done and their sweepers stop
@@ -929,7 +1024,11 @@ class engine {
             add_control_side(m, control, specs);
             m.vus = merged.vus;
             m.vus_max = merged.vus_max;
-            report_progress(m, runtimes, t0, true);
+            try {
+                report_progress(m, runtimes, t0, true);
+            } catch (...) {
+                internal_error(-1, std::current_exception());
+            }
         }
     }
 
