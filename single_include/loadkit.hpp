@@ -568,6 +568,7 @@ class histogram {
 #include <coroutine>
 #include <cstdlib>
 #include <cstdint>
+#include <functional>
 #include <limits>
 #include <map>
 #include <memory>
@@ -700,6 +701,7 @@ inline void log_once(log_level lv, std::string_view msg) { logger::instance().wr
 // only writer, so recording a sample is plain arithmetic: no lock, no atomic.
 // Shards are read only after their thread has stopped (or by that thread when
 // asked for a snapshot), and merged by name (see summary.hpp).
+#include <atomic>
 #include <cstdint>
 #include <deque>
 #include <memory>
@@ -717,16 +719,70 @@ struct string_hash {
     std::size_t operator()(std::string_view s) const noexcept { return std::hash<std::string_view>{}(s); }
 };
 
+// Distinct strings (request names, tag sets, groups, check names) over all
+// threads of a run. A shard's string table knows its own strings; only a
+// string new to that shard comes here, so a known name costs nothing. The
+// set is lock-free and fixed in size: 64-bit hashes in an open-addressing
+// table filled by compare-and-swap, so a thread seeing a new name takes no
+// lock and the whole run, whatever --threads says, keeps at most `limit`
+// distinct strings (a cap per thread multiplied with the threads: a random
+// query string per request once took 678 MB).
+class name_budget {
+  public:
+    static constexpr std::size_t limit = 10000;
+
+    // The run's budget (the engine resets it when a run starts).
+    static name_budget& global() noexcept {
+        static name_budget b;
+        return b;
+    }
+    // True when `s` may have an id of its own: it is known to the run, or
+    // the run has room for it (it is then known).
+    bool admit(std::string_view s) noexcept {
+        std::uint64_t h = std::hash<std::string_view>{}(s);
+        h = (h ^ (h >> 31)) * 0x9E3779B97F4A7C15ull;
+        h |= 1;  // 0 marks an empty slot
+        for (std::size_t i = static_cast<std::size_t>(h >> 17) & (slots - 1);; i = (i + 1) & (slots - 1)) {
+            std::uint64_t v = table_[i].load(std::memory_order_acquire);
+            while (v == 0) {
+                if (used_.fetch_add(1, std::memory_order_relaxed) >= limit) {
+                    used_.fetch_sub(1, std::memory_order_relaxed);
+                    return false;
+                }
+                if (table_[i].compare_exchange_strong(v, h, std::memory_order_acq_rel)) return true;
+                used_.fetch_sub(1, std::memory_order_relaxed);  // another thread took the slot: v is its hash
+            }
+            if (v == h) return true;
+        }
+    }
+    // True for the first caller only: who says that names are being folded.
+    bool first_fold() noexcept { return !warned_.exchange(true, std::memory_order_relaxed); }
+    std::size_t used() const noexcept { return used_.load(std::memory_order_relaxed); }
+    // Between runs, while no thread records.
+    void reset() noexcept {
+        for (auto& t : table_) t.store(0, std::memory_order_relaxed);
+        used_.store(0);
+        warned_.store(false);
+    }
+
+  private:
+    static constexpr std::size_t slots = 32768;  // a power of two, over 3 x limit: short probes when full
+    std::atomic<std::uint64_t> table_[slots]{};
+    std::atomic<std::size_t> used_{0};
+    std::atomic<bool> warned_{false};
+};
+
 // Interned strings with stable addresses; ids are per shard.
 class string_table {
   public:
     // Names past this many become "(other)": a URL with an id in it must not
-    // grow memory without bound (k6's "too many metric series" problem).
-    static constexpr std::size_t max_names = 10000;
+    // grow memory without bound (k6's "too many metric series" problem). The
+    // limit is over the whole run (name_budget), not per thread.
+    static constexpr std::size_t max_names = name_budget::limit;
 
     std::uint32_t intern(std::string_view s) {
         if (auto it = ids_.find(s); it != ids_.end()) return it->second;
-        if (names_.size() >= max_names) return intern_overflow();
+        if (names_.size() >= max_names || !name_budget::global().admit(s)) return intern_overflow();
         names_.emplace_back(s);
         auto id = static_cast<std::uint32_t>(names_.size() - 1);
         ids_.emplace(names_.back(), id);
@@ -739,6 +795,13 @@ class string_table {
     std::uint32_t intern_overflow() {
         static constexpr std::string_view other = "(other)";
         if (auto it = ids_.find(other); it != ids_.end()) return it->second;
+        if (name_budget::global().first_fold())
+            log(log_level::warn,
+                "more than " + std::to_string(max_names) +
+                    " distinct request names, tags, groups and checks in this run: the rest are counted as \"(other)\". "
+                    "A URL with an id or a random query string in it makes a new name per request: give such requests one "
+                    "name (JavaScript: tags: {name: 'GET /items/:id'} in the request's params; YAML flows: 'name:' on the "
+                    "request; C++: params.name), as k6 recommends for grouping URLs");
         names_.emplace_back(other);
         auto id = static_cast<std::uint32_t>(names_.size() - 1);
         ids_.emplace(names_.back(), id);
@@ -796,12 +859,16 @@ struct scenario_series {
     histogram iteration_duration;
 };
 
+// A check per scenario and group (as k6 keeps them: the same name in two
+// groups is two checks).
 struct check_key {
-    std::uint32_t scenario, name;
+    std::uint32_t scenario, name, group = 0;
     bool operator==(const check_key&) const = default;
 };
 struct check_key_hash {
-    std::size_t operator()(const check_key& k) const noexcept { return (std::size_t{k.scenario} << 32) ^ k.name; }
+    std::size_t operator()(const check_key& k) const noexcept {
+        return ((std::size_t{k.scenario} << 32) ^ k.name) * 0x9E3779B97F4A7C15ull ^ k.group;
+    }
 };
 struct check_series { std::uint64_t passes = 0, fails = 0; };
 
@@ -873,8 +940,9 @@ class metrics_shard {
         }
         return scenarios_[id];
     }
-    check_series& check(std::uint32_t scenario, std::string_view name) {
-        check_key k{scenario, strings.intern(name)};
+    // `group`: the group's string id in this shard (0: none)
+    check_series& check(std::uint32_t scenario, std::string_view name, std::uint32_t group = 0) {
+        check_key k{scenario, strings.intern(name), group};
         return checks_[k];
     }
 
@@ -998,6 +1066,14 @@ struct request {
     std::string body;
 };
 
+// A cookie one request sends besides the jar's (k6's params.cookies). It goes
+// first in the Cookie header; with `replace`, the jar's cookie of that name is
+// left out, else both are sent (k6's {value, replace} objects).
+struct request_cookie {
+    std::string name, value;
+    bool replace = false;
+};
+
 // Per-call options of client::get/post/... (k6's params). Views must outlive
 // the co_await, which they do when the call is awaited in the same statement:
 //   co_await http.get("/items", {.headers = {{"Authorization", "Bearer " + token}}});
@@ -1014,6 +1090,7 @@ struct params {
     std::optional<nanoseconds> timeout{};  // default: the client's
     int redirects = -1;               // max redirects to follow; -1: the client's
     std::span<const std::pair<std::string, std::string>> header_list{};  // runtime-built headers
+    std::span<const request_cookie> cookies{};  // sent with the jar's, on every hop of redirects
 };
 
 // Per-request phase timings, in the k6 sense (nanoseconds).
@@ -1292,6 +1369,19 @@ struct vu_context;
 // thread's shard and the VU's scenario and group.
 inline thread_local vu_context* current_vu = nullptr;
 
+// What k6/execution's exec.scenario reads about a scenario (one per
+// scenario of the run, owned by the engine).
+struct scenario_info {
+    std::string_view executor;               // k6's name: "constant-vus", ...
+    std::int64_t start_ns = 0, end_ns = 0;   // its schedule, on the steady clock
+    std::int64_t start_unix_ms = 0;          // when it starts, in Unix milliseconds
+    std::uint64_t total_iterations = 0;      // iteration-based executors (this instance's share); 0: time-based
+    // Iterations started in this instance: exec.scenario.iterationInInstance,
+    // and (through the instance's stripe) iterationInTest. One relaxed add
+    // per iteration.
+    std::atomic<std::uint64_t> started{0};
+};
+
 struct thread_context {
     thread_context(engine_state* e, int idx) : engine(e), index(idx), sweep_timer(ioc) {}
     thread_context(const thread_context&) = delete;
@@ -1303,11 +1393,36 @@ struct thread_context {
     engine_state* engine;
     int index;
 
+    // Iterations ended on this thread (k6's exec.instance.iterationsCompleted
+    // and iterationsInterrupted): written by this thread only (a load and a
+    // store, no contended add), read by any.
+    std::atomic<std::uint64_t> iterations_completed{0}, iterations_interrupted{0};
+    void count_iteration(bool completed) noexcept {
+        auto& n = completed ? iterations_completed : iterations_interrupted;
+        n.store(n.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+    }
+
     client* clients = nullptr;            // intrusive list, for timeouts
     std::vector<vu_context*> vus;         // every VU of this thread, for deadlines
     std::unordered_map<std::string, std::vector<boost::asio::ip::tcp::endpoint>, string_hash, std::equal_to<>> dns;
 
     std::vector<boost::asio::steady_timer*> stop_timers;  // woken when the run stops (arrival dispatchers)
+
+    // A live snapshot of this thread's shard (abortOnFail thresholds,
+    // progress) is normally a handler posted to ioc. While JavaScript spins
+    // on this thread the loop cannot run it, so the script's interrupt
+    // callback (every 50 ms, on this thread, between two JavaScript steps:
+    // never while the shard is being written) answers it instead.
+    std::mutex snapshot_mu;
+    std::function<void()>* snapshot_wanted = nullptr;  // guarded by snapshot_mu
+    std::atomic<bool> snapshot_pending{false};
+    void answer_snapshot() {
+        if (!snapshot_pending.load(std::memory_order_acquire)) return;
+        std::lock_guard lock(snapshot_mu);
+        if (snapshot_wanted) (*snapshot_wanted)();
+        snapshot_wanted = nullptr;
+        snapshot_pending.store(false);
+    }
 
     boost::asio::steady_timer sweep_timer;
     nanoseconds sweep_period = std::chrono::milliseconds(10);
@@ -1330,6 +1445,10 @@ struct vu_context {
     std::uint64_t local_id = 0;          // 1-based, in this instance (k6's exec.vu.idInInstance)
     std::uint64_t index = 0;             // 0-based within its scenario
     std::uint64_t iteration = 0;         // this VU's current iteration, 0-based (k6's __ITER)
+    // The current iteration's number in its scenario: in this instance, and
+    // in the whole test (unique over every instance of a split test).
+    std::uint64_t scenario_iteration = 0, scenario_iteration_in_test = 0;
+    scenario_info* scenario_state = nullptr;  // null in setup/teardown
     std::uint32_t group = 0;             // current group (string id in the thread's shard; 0 = none)
 
     bool running = false;                // inside an iteration (or on_start/on_stop)
@@ -1387,7 +1506,7 @@ struct vu_context {
 };
 
 
-enum class abort_kind : int { none = 0, external = 1, script = 2, setup_failed = 3, thresholds = 4, vu_init = 5 };
+enum class abort_kind : int { none = 0, external = 1, script = 2, setup_failed = 3, thresholds = 4, vu_init = 5, setup_timeout = 6, teardown_timeout = 7, internal = 8 };
 
 struct engine_state {
     std::atomic<bool> stopping{false};    // no new iterations anywhere
@@ -1395,6 +1514,9 @@ struct engine_state {
     std::atomic<std::int64_t> hard_stop_ns{std::numeric_limits<std::int64_t>::max()}; // everything is cut from here
     std::atomic<int> kind{0};             // abort_kind of the first abort
     std::atomic<std::int64_t> active_vus{0};
+    std::atomic<std::int64_t> initialized_vus{0};  // VUs whose code was created (k6's vusInitialized)
+    std::int64_t started_ns = 0;          // when the run started (k6's currentTestRunDuration counts from it)
+    std::vector<thread_context*> workers; // for exec.instance's iteration counts (set while VUs run)
     std::atomic<bool> force_stop{false};  // cut on_stop too (a second signal)
     std::atomic<bool> in_teardown{false};
     std::atomic<int> signals_seen{0};     // signal_counter::count already acted on
@@ -1435,7 +1557,10 @@ struct engine_state {
         std::string name = sig == SIGTERM ? "SIGTERM" : sig == SIGINT ? "SIGINT" : "signal " + std::to_string(sig);
         auto now = now_ns();
         if (in_teardown.load()) {
+            // teardown runs once the VUs are done: a signal now cuts it at
+            // once, and the run counts as aborted from outside (105)
             log(log_level::warn, name + ": cutting teardown");
+            abort("interrupted by " + name + " during teardown", abort_kind::external, true);
             hard_stop_ns.store(now);
             return;
         }
@@ -1771,12 +1896,45 @@ class trend : public detail::metric<metric_kind::trend> {
 #include <vector>
 
 #include <boost/asio/connect.hpp>
+#include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/ip/address.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl/error.hpp>
 #include <boost/asio/ssl/stream.hpp>
 #include <boost/asio/write.hpp>
 
+// ---- begin loadkit/detail/fd_limit.hpp
+// Running out of file descriptors shows in a run only as failed connects
+// (error 1210), one per request: the cause is said once, on stderr, with
+// the limit and how to raise it. Called only when a connect has failed
+// (never on a request's normal path); the once-flag keeps it one exchange.
+#include <atomic>
+#include <cerrno>
+#include <cstdio>
+
+#include <sys/resource.h>
+
+namespace loadkit::detail {
+
+// True for EMFILE/ENFILE ("Too many open files" in this process / the system).
+inline bool is_out_of_descriptors(int err) noexcept { return err == EMFILE || err == ENFILE; }
+
+inline void warn_out_of_descriptors(int err) noexcept {
+    static std::atomic<bool> said{false};
+    if (said.load(std::memory_order_relaxed) || said.exchange(true)) return;
+    rlimit r{};
+    ::getrlimit(RLIMIT_NOFILE, &r);
+    if (err == ENFILE)
+        std::fputs("loadkit: too many open files in the system (ENFILE): connects fail; raise fs.file-max or use fewer VUs\n", stderr);
+    else if (r.rlim_cur == RLIM_INFINITY)
+        std::fputs("loadkit: too many open files: connects fail; raise ulimit -n or use fewer VUs\n", stderr);
+    else
+        std::fprintf(stderr, "loadkit: too many open files: connects fail; raise ulimit -n (now %llu) or use fewer VUs\n",
+                     static_cast<unsigned long long>(r.rlim_cur));
+}
+
+}  // namespace loadkit::detail
+// ---- end loadkit/detail/fd_limit.hpp
 // ---- begin loadkit/http/cookies.hpp
 // A per-VU cookie jar (RFC 6265 subset: Domain, Path, Max-Age, Expires,
 // Secure; host-only cookies). The jar is empty for most load tests, and then
@@ -1785,6 +1943,7 @@ class trend : public detail::metric<metric_kind::trend> {
 #include <charconv>
 #include <cstdint>
 #include <ctime>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -1996,8 +2155,9 @@ struct url_parts {
     bool secure = false;
     std::string_view host;      // without brackets for IPv6 literals
     std::uint16_t port = 0;
-    std::string_view authority; // host[:port] as written (for the Host header)
+    std::string_view authority; // host[:port] as written (for the Host header), without credentials
     std::string_view target;    // path?query, at least "/"
+    std::string_view userinfo;  // "user:pass" of http://user:pass@host/ as written (percent-encoded), or empty
     std::string_view path() const noexcept { return target.substr(0, target.find('?')); }
 };
 
@@ -2013,7 +2173,15 @@ inline bool split_url(std::string_view u, url_parts& out) noexcept {
     else return false;
     auto end = u.find_first_of("/?#", p);
     auto auth = u.substr(p, end == std::string_view::npos ? std::string_view::npos : end - p);
-    if (auth.empty() || auth.find('@') != std::string_view::npos) return false;
+    // Credentials in the URL (http://user:pass@host/) are sent as basic auth,
+    // as browsers' fetch, curl and k6 (Go's client) do; the last '@' ends them
+    // (an unescaped '@' in a password is common enough to accept).
+    out.userinfo = {};
+    if (auto at = auth.rfind('@'); at != std::string_view::npos) {
+        out.userinfo = auth.substr(0, at);
+        auth = auth.substr(at + 1);
+    }
+    if (auth.empty()) return false;
     out.authority = auth;
     std::string_view host = auth, port;
     if (auth.front() == '[') {
@@ -2077,6 +2245,63 @@ inline bool resolve_url(std::string_view base, std::string_view ref, std::string
     out.append(slash == std::string_view::npos ? std::string_view("/") : path.substr(0, slash + 1));
     out.append(ref);
     return true;
+}
+
+// Appends "Basic base64(user:pass)" for a URL's userinfo, its percent-escapes
+// decoded first (Go's URL.User.Username()/Password(), which k6 sends).
+inline void append_basic_auth(std::string& out, std::string_view userinfo) {
+    static constexpr char b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    auto hexval = [](char c) -> int {
+        if (c >= '0' && c <= '9') return c - '0';
+        if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+        if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+        return -1;
+    };
+    out.append("Basic ");
+    unsigned acc = 0;
+    int have = 0;
+    auto put = [&](unsigned char byte) {
+        acc = (acc << 8) | byte;
+        if (++have == 3) {
+            out.push_back(b64[(acc >> 18) & 63]); out.push_back(b64[(acc >> 12) & 63]);
+            out.push_back(b64[(acc >> 6) & 63]);  out.push_back(b64[acc & 63]);
+            acc = 0;
+            have = 0;
+        }
+    };
+    bool user_only = userinfo.find(':') == std::string_view::npos;
+    for (std::size_t i = 0; i < userinfo.size(); ++i) {
+        char c = userinfo[i];
+        int hi, lo;
+        if (c == '%' && i + 2 < userinfo.size() && (hi = hexval(userinfo[i + 1])) >= 0 && (lo = hexval(userinfo[i + 2])) >= 0) {
+            put(static_cast<unsigned char>(hi * 16 + lo));
+            i += 2;
+        } else {
+            put(static_cast<unsigned char>(c));
+        }
+    }
+    if (user_only) put(':');  // http://user@host/: user and an empty password, as Go sends
+    if (have == 1) {
+        acc <<= 16;
+        out.push_back(b64[(acc >> 18) & 63]); out.push_back(b64[(acc >> 12) & 63]); out.append("==");
+    } else if (have == 2) {
+        acc <<= 8;
+        out.push_back(b64[(acc >> 18) & 63]); out.push_back(b64[(acc >> 12) & 63]); out.push_back(b64[(acc >> 6) & 63]);
+        out.push_back('=');
+    }
+}
+
+// The URL with its credentials masked, as k6 tags it ("http://****:****@h/"):
+// a password never reaches a metric name or an export. Unchanged without '@'.
+inline void mask_credentials(std::string& u) {
+    auto start = u.find("://");
+    if (start == std::string::npos) return;
+    start += 3;
+    auto end = u.find_first_of("/?#", start);
+    auto at = u.rfind('@', end == std::string::npos ? std::string::npos : end);
+    if (at == std::string::npos || at < start) return;
+    bool has_password = u.find(':', start) < at;
+    u.replace(start, at - start, has_password ? "****:****" : "****");
 }
 
 // Appends `s` percent-encoded for a query component.
@@ -2170,12 +2395,29 @@ class cookie_jar {
         upsert(std::move(c));
     }
 
-    // Appends "Cookie: ...\r\n" for a request, if any cookie matches.
-    void append_header(std::string& out, std::string_view host, std::string_view path, bool secure) const {
+    // Appends "Cookie: ...\r\n" for a request, if any cookie matches: first
+    // `given` (a Cookie header of the request's own, as written), then the
+    // request's params.cookies, then the jar's cookies that no params cookie
+    // with `replace` names; one header, as k6 (Go's AddCookie) sends it.
+    void append_header(std::string& out, std::string_view host, std::string_view path, bool secure,
+                       std::span<const request_cookie> extra = {}, std::string_view given = {}) const {
         auto now = detail::wall_ms();
         bool first = true;
+        if (!given.empty()) {
+            out.append("Cookie: ").append(given);
+            first = false;
+        }
+        for (auto& c : extra) {
+            if (c.name.empty() || c.name.find_first_of("\r\n") != std::string::npos || c.value.find_first_of("\r\n") != std::string::npos)
+                continue;  // would split the request (header injection): dropped
+            out.append(first ? "Cookie: " : "; ");
+            first = false;
+            out.append(c.name).append("=").append(c.value);
+        }
         for (auto& c : cookies_) {
             if (!matches(c, host, path, secure, now)) continue;
+            if (!extra.empty() && std::any_of(extra.begin(), extra.end(), [&](const request_cookie& r) { return r.replace && r.name == c.name; }))
+                continue;
             out.append(first ? "Cookie: " : "; ");
             first = false;
             out.append(c.name).append("=").append(c.value);
@@ -2255,6 +2497,13 @@ namespace detail {
 using tcp = boost::asio::ip::tcp;
 using sys_error = boost::system::error_code;
 
+// A connection's read buffer starts small (most response heads fit 2 KiB)
+// and doubles for a longer head, up to Go's limit on response heads, which
+// is k6's (10 MiB: a 1 MiB header is a normal response there, and here).
+inline constexpr std::size_t initial_read_buffer = 2048;
+inline constexpr std::size_t usual_read_buffer = 64 * 1024;  // past this, given back after the response
+inline constexpr std::size_t max_response_head = std::size_t{10} << 20;
+
 // Sockets bound to io_context's own executor type rather than
 // any_io_executor: no type-erased executor work on every completion.
 using socket_t = boost::asio::basic_stream_socket<tcp, boost::asio::io_context::executor_type>;
@@ -2315,7 +2564,10 @@ inline error_code classify(const sys_error& ec, phase p, SSL* ssl) {
         if (p == phase::handshake || ec != boost::asio::ssl::error::stream_truncated) return error_code::tls_error;
     }
     if (ec == ae::eof || ec == boost::asio::ssl::error::stream_truncated) return error_code::connection_closed;
-    if (p == phase::connect) return error_code::dial_failed;
+    if (p == phase::connect) {
+        if (ec.category() == boost::system::system_category() && is_out_of_descriptors(ec.value())) warn_out_of_descriptors(ec.value());
+        return error_code::dial_failed;
+    }
     return error_code::tcp_error;
 }
 
@@ -2385,7 +2637,11 @@ class client {
         return send(r.method, r.url, r.body, request_params_);
     }
 
-    cookie_jar& cookies() noexcept { return jar_; }
+    cookie_jar& cookies() noexcept { return *jar_; }
+    // Makes this client use `other`'s cookie jar: the clients a VU adds for
+    // its concurrent requests (http.batch, several asyncRequest in flight)
+    // share the VU's one jar, as in k6. `other` must outlive this client.
+    void share_cookies(client& other) noexcept { jar_ = other.jar_; }
     const client_options& settings() const noexcept { return *opts_; }
     const response& last() const noexcept { return res_; }
     detail::vu_context* vu() const noexcept { return vu_; }
@@ -2422,7 +2678,7 @@ class client {
         c.host.assign(u.host);
         c.port = u.port;
         c.secure = u.secure;
-        c.rbuf.resize(2048);
+        c.rbuf.resize(detail::initial_read_buffer);
         return c;
     }
 
@@ -2474,7 +2730,9 @@ class client {
     std::string cached_ref_, cached_abs_;
     detail::url_parts cached_parts_;
     detail::connection* cached_conn_ = nullptr;
-    cookie_jar jar_;
+    cookie_jar own_jar_;
+    cookie_jar* jar_ = &own_jar_;  // own_jar_, or the VU's first client's (share_cookies)
+    std::span<const request_cookie> req_cookies_;  // this request's params.cookies
     std::string wbuf_;
     bool wbuf_plain_ = false;  // wbuf_ holds a request with no headers, body or cookies for:
     std::string wbuf_method_, wbuf_target_, wbuf_authority_;
@@ -2505,17 +2763,26 @@ inline void client::serialize(const detail::url_parts& u, std::string_view metho
     // A request without headers, body or cookies is the same bytes as the last
     // one when its method and URL are: most load tests repeat a few such GETs.
     bool plain = h1.empty() || h1.front().first.empty();
-    plain = plain && h2.empty() && body.empty() && jar_.empty();
+    plain = plain && h2.empty() && body.empty() && jar_->empty() && req_cookies_.empty() && u.userinfo.empty();
     if (plain && wbuf_plain_ && method == wbuf_method_ && u.target == wbuf_target_ && u.authority == wbuf_authority_) return;
     wbuf_plain_ = false;
     w.clear();
     w.append(method).append(" "sv).append(u.target).append(" HTTP/1.1\r\n"sv);
-    bool has_host = false, has_ua = false, has_len = false;
+    bool has_host = false, has_ua = false, has_len = false, has_auth = false;
+    bool with_cookies = !jar_->empty() || !req_cookies_.empty();
+    std::string_view given_cookie;  // merged into the one Cookie header with the jar's
     auto add = [&](std::string_view k, std::string_view v) {
         if (k.empty() || k.find_first_of(":\r\n") != std::string_view::npos || v.find_first_of("\r\n") != std::string_view::npos)
             return;  // would split the request (header injection): dropped
         switch (k.size()) {
             case 4: has_host |= detail::iequals(k, "host"); break;
+            case 6:
+                if (with_cookies && given_cookie.empty() && detail::iequals(k, "cookie")) {
+                    given_cookie = v;
+                    return;
+                }
+                break;
+            case 13: has_auth |= detail::iequals(k, "authorization"); break;
             case 10: has_ua |= detail::iequals(k, "user-agent"); break;
             case 14: has_len |= detail::iequals(k, "content-length"); break;
             default: break;
@@ -2529,7 +2796,12 @@ inline void client::serialize(const detail::url_parts& u, std::string_view metho
     for (auto& [k, v] : h2) add(k, v);
     if (!has_host) w.append("Host: "sv).append(u.authority).append("\r\n"sv);
     if (!has_ua && !opts_->user_agent.empty()) w.append("User-Agent: "sv).append(opts_->user_agent).append("\r\n"sv);
-    if (!jar_.empty()) jar_.append_header(w, u.host, u.path(), u.secure);
+    if (with_cookies) jar_->append_header(w, u.host, u.path(), u.secure, req_cookies_, given_cookie);
+    if (!u.userinfo.empty() && !has_auth) {  // http://user:pass@host/: basic auth, unless the request has its own
+        w.append("Authorization: "sv);
+        detail::append_basic_auth(w, u.userinfo);
+        w.append("\r\n"sv);
+    }
     if (!has_len && (!body.empty() || method == "POST" || method == "PUT" || method == "PATCH")) {
         char num[24];
         auto r = std::to_chars(num, num + sizeof num, body.size());
@@ -2645,6 +2917,15 @@ inline task<bool> client::open(detail::connection& c) {
 inline task<bool> client::read_response(detail::connection& c, std::string_view method, std::int64_t t_sent) {
     using namespace detail;
     std::int64_t t_first = 0;
+    // a head that grew the buffer past its usual size (a rare, huge header)
+    // gives the memory back before the next response: a VU does not keep
+    // megabytes per connection after one such answer
+    if (c.rlen == 0 && c.rbuf.size() > detail::usual_read_buffer) [[unlikely]] {
+        c.rbuf.resize(detail::initial_read_buffer);
+        c.rbuf.shrink_to_fit();
+        c.head.clear();
+        c.head.shrink_to_fit();
+    }
     for (;;) {
         // the head: parsed as it arrives, in place (one pass finds its end too)
         response_head h;
@@ -2661,14 +2942,14 @@ inline task<bool> client::read_response(detail::connection& c, std::string_view 
                 if (r > 0) { head_len = static_cast<std::size_t>(r); break; }
             }
             if (c.rlen == c.rbuf.size()) {
-                if (c.rbuf.size() >= 64 * 1024) {
-                    fail(error_code::malformed_response, "response head over 64 KiB");
+                if (c.rbuf.size() >= detail::max_response_head) {
+                    fail(error_code::malformed_response, "response head over 10 MiB");
                     // closed like every other failure: left open with a full buffer,
                     // every later request on it failed the same way without any I/O
                     c.close();
                     co_return false;
                 }
-                c.rbuf.resize(c.rbuf.size() * 2);
+                c.rbuf.resize(std::min(c.rbuf.size() * 2, detail::max_response_head));
             }
             auto [e, n] = co_await c.read_some(c.rbuf.data() + c.rlen, c.rbuf.size() - c.rlen);
             if (e || n == 0) {
@@ -2896,12 +3177,16 @@ inline task<const response&> client::perform(std::string_view method, std::strin
         canonical_tags(std::span<const string_pair>(p.tags), canonical);
         tags_id_ = thread_->shard.strings.intern(canonical);
     }
-    bool explicit_name = !name.empty();
-    name_.assign(explicit_name ? name : url);
-    res_.name = name_;
-
     bool use_cache = query.empty() || query.front().first.empty();
     bool cached = use_cache && cached_conn_ && url == cached_ref_;
+    bool explicit_name = !name.empty();
+    name_.assign(explicit_name ? name : url);
+    // the default name never shows a URL's password (k6 masks it too); the
+    // cached URL's parts say whether it has one without searching it again
+    if (!explicit_name && (cached ? !cached_parts_.userinfo.empty() : url.find('@') != std::string_view::npos))
+        mask_credentials(name_);
+    res_.name = name_;
+    req_cookies_ = p.cookies;
     if (cached) {
         res_.url.assign(cached_abs_);
     } else if (!resolve_url(opts_->base_url, url, res_.url)) {
@@ -2953,7 +3238,7 @@ inline task<const response&> client::perform(std::string_view method, std::strin
         if (res_.status >= 400) res_.error_code = static_cast<error_code>(1000 + std::min(res_.status, 599));
         if (opts_->cookies)
             for (auto& [k, v] : res_.headers_)
-                if (k.size() == 10 && iequals_lower(k, "set-cookie")) jar_.store(u.host, u.path(), v);
+                if (k.size() == 10 && iequals_lower(k, "set-cookie")) jar_->store(u.host, u.path(), v);
         record(name_);
         if (!is_redirect(res_.status) || static_cast<int>(res_.redirects) >= max_redirects) break;
         auto location = res_.header("location");
@@ -2966,10 +3251,15 @@ inline task<const response&> client::perform(std::string_view method, std::strin
             res_.method = method_;
             body = {};
         }
-        if (!explicit_name) { name_.assign(res_.url); res_.name = name_; }
+        if (!explicit_name) {
+            name_.assign(res_.url);
+            if (res_.url.find('@') != std::string::npos) mask_credentials(name_);
+            res_.name = name_;
+        }
         res_.body.clear();
     }
     deadline_ns_ = 0;
+    req_cookies_ = {};  // a view into the caller's params, which end with this request
     current_vu = vu_;  // other VUs ran while this one waited
     if (vu_ && vu_->after_request) vu_->after_request(vu_->hook_self, res_);
     co_return res_;
@@ -2986,15 +3276,21 @@ inline void vu_context::interrupt() {
 
 // Runs `t` to completion on `ctx` from the calling thread, with the sweeper
 // on for timeouts: setup, teardown and fetch() drive the client this way.
+// The loop is kept running until the task is done, whatever else happens
+// to its sweeper: a task may wait for another thread (a JavaScript
+// setup/teardown thread posts back when it is done) with nothing of its own
+// pending on the loop meanwhile.
 inline std::exception_ptr run_blocking(thread_context& ctx, task<> t) {
     std::exception_ptr err;
     bool done = false;
     ctx.ioc.restart();
+    auto busy = boost::asio::make_work_guard(ctx.ioc);
     ctx.start_sweeper();
     spawn(std::move(t), [&](std::exception_ptr e) {
         err = e;
         done = true;
         ctx.stop_sweeper();
+        busy.reset();
     });
     ctx.ioc.run();
     if (!done) err = std::make_exception_ptr(std::runtime_error("did not complete"));
@@ -3135,6 +3431,10 @@ using namespace std::chrono_literals;
 // A configuration mistake found before any load starts.
 struct config_error : std::runtime_error {
     using std::runtime_error::runtime_error;
+    config_error(const std::string& what, std::string option) : std::runtime_error(what), key(std::move(option)) {}
+    // The option the mistake is in ("rate"), when one is: a loader that knows
+    // where each option was written points there rather than at its scenario.
+    std::string key;
 };
 
 struct stage {
@@ -3254,6 +3554,10 @@ struct stripe {
     }
 };
 
+// The most iterations an arrival-rate scenario may start: what a signed
+// 64-bit counter holds (rounded down to a double).
+inline constexpr double max_arrivals = 9.2e18;
+
 // What a VU does next.
 struct decision {
     enum kind_t { iterate, wait, stop } kind = stop;
@@ -3290,28 +3594,50 @@ class schedule {
     }
 
     static void validate(const std::string& scenario, const executor& e) {
-        auto bad = [&](const std::string& what) { throw config_error("scenario '" + scenario + "': " + what); };
+        auto bad = [&](const std::string& what, const char* key = "") {
+            throw config_error("scenario '" + scenario + "': " + what, key);
+        };
         std::visit([&](auto& x) {
             using T = std::decay_t<decltype(x)>;
             if (x.start_time.count() < 0) bad("startTime must not be negative");
             if (x.graceful_stop.count() < 0) bad("gracefulStop must not be negative");
             if constexpr (std::is_same_v<T, constant_arrival_rate> || std::is_same_v<T, ramping_arrival_rate>) {
-                if (x.time_unit.count() <= 0) bad("timeUnit must be positive");
+                if (x.time_unit.count() <= 0) bad("timeUnit must be positive", "timeUnit");
                 if (x.pre_allocated_vus < 0) bad("preAllocatedVUs must not be negative");
                 if (x.max_vus != 0 && x.max_vus < x.pre_allocated_vus)
                     bad("maxVUs (" + std::to_string(x.max_vus) + ") must not be less than preAllocatedVUs (" +
                         std::to_string(x.pre_allocated_vus) + ")");
                 if (std::max(x.max_vus, x.pre_allocated_vus) < 1) bad("preAllocatedVUs or maxVUs must be at least 1");
+                // Iterations are numbered with 64-bit counters: a schedule that
+                // starts more than they hold cannot be run (rate: 1e300 once
+                // passed and never ended). Far below that the engine drops what
+                // it cannot start, at O(1) per wake-up whatever the rate.
+                auto too_many = [&](double n, const char* key, const std::string& what) {
+                    if (!(n <= max_arrivals))
+                        bad(what + " starts " + format_number(n) + " iterations in all, more than a 64-bit counter holds (" +
+                                format_number(max_arrivals) + ")", key);
+                };
+                double unit = static_cast<double>(x.time_unit.count());
                 if constexpr (std::is_same_v<T, constant_arrival_rate>) {
-                    if (!(x.rate > 0) || !std::isfinite(x.rate)) bad("rate must be positive");
-                    if (x.duration.count() <= 0) bad("duration must be positive");
+                    if (!std::isfinite(x.rate)) bad("rate must be a finite number, got " + format_number(x.rate), "rate");
+                    if (!(x.rate > 0)) bad("rate must be positive", "rate");
+                    if (x.duration.count() <= 0) bad("duration must be positive", "duration");
+                    too_many(x.rate * (static_cast<double>(x.duration.count()) / unit), "rate",
+                             "rate " + format_number(x.rate) + " per " + format_duration(x.time_unit) + " for " + format_duration(x.duration));
                 } else {
-                    if (!(x.start_rate >= 0) || !std::isfinite(x.start_rate)) bad("startRate must not be negative");
-                    if (x.stages.empty()) bad("ramping-arrival-rate needs at least one stage");
+                    if (!std::isfinite(x.start_rate)) bad("startRate must be a finite number, got " + format_number(x.start_rate), "startRate");
+                    if (!(x.start_rate >= 0)) bad("startRate must not be negative", "startRate");
+                    if (x.stages.empty()) bad("ramping-arrival-rate needs at least one stage", "stages");
+                    double a = x.start_rate, n = 0;
                     for (auto& s : x.stages) {
-                        if (s.duration.count() < 0) bad("a stage's duration must not be negative");
-                        if (s.target < 0) bad("a stage's target must not be negative");
+                        if (s.duration.count() < 0) bad("a stage's duration must not be negative", "stages");
+                        if (s.target < 0) bad("a stage's target must not be negative", "stages");
+                        n += (a + s.target) / 2.0 * (static_cast<double>(s.duration.count()) / unit);
+                        a = s.target;
                     }
+                    int peak = 0;
+                    for (auto& s : x.stages) peak = std::max(peak, s.target);
+                    too_many(n, x.start_rate > peak ? "startRate" : "stages", "startRate " + format_number(x.start_rate) + " with these stages");
                 }
             } else if constexpr (std::is_same_v<T, ramping_vus>) {
                 if (x.start_vus < 0) bad("startVUs must not be negative");
@@ -3414,8 +3740,37 @@ class schedule {
             double t = denom > 0 ? 2.0 * m / denom : 0.0;
             off = static_cast<double>(t0) + std::min(t, span);
         }
+        // compared as a double first: a tiny rate puts late iterations past
+        // what an int64 holds (the cast would be undefined)
+        if (!(off < static_cast<double>(end_ - start_))) return -1;
         auto o = static_cast<std::int64_t>(off);
         return o < end_ - start_ ? o : -1;
+    }
+
+    // Open model: the last of the iterations k, k+step, k+2*step, ... that
+    // is due by `off` (an offset from the scenario's start), given that k
+    // is. A lane with no free VU drops every iteration due so far at once:
+    // counted, not walked one by one, so a rate far beyond what the machine
+    // can start costs O(log n) per wake-up instead of overrunning the
+    // duration (5,000,000/s once took 18.8 s for 2 s).
+    std::uint64_t last_due(std::uint64_t k, std::uint64_t step, std::int64_t off) const {
+        auto due = [&](std::uint64_t m) {  // is k + m*step due?
+            if (m > (std::numeric_limits<std::uint64_t>::max() - k) / step) return false;
+            auto o = arrival_offset(k + m * step);
+            return o >= 0 && o <= off;
+        };
+        std::uint64_t lo = 0, hi = 1;  // due(lo), and !due(hi) once found
+        while (due(hi)) {
+            lo = hi;
+            if (hi > std::numeric_limits<std::uint64_t>::max() / 2) break;
+            hi *= 2;
+        }
+        if (lo == hi) return k + lo * step;
+        while (hi - lo > 1) {
+            auto mid = lo + (hi - lo) / 2;
+            (due(mid) ? lo : hi) = mid;
+        }
+        return k + lo * step;
     }
 
     std::int64_t start_ns() const noexcept { return start_; }
@@ -3441,8 +3796,8 @@ class schedule {
                 index = stripe_.global(index);  // the stages count VUs over the whole test
                 auto off = now - start_;
                 if (active(x, index, off)) {
-                    auto off_change = change(x, index, false, off);
-                    std::int64_t d = off_change < 0 ? hard : start_ + off_change + x.graceful_ramp_down.count();
+                    auto cut = ramp_down_cut(x, index, off);
+                    std::int64_t d = cut < 0 || cut > hard - start_ ? hard : start_ + cut;
                     return {decision::iterate, 0, std::min(d, hard)};
                 }
                 auto on = change(x, index, true, off);
@@ -3455,50 +3810,70 @@ class schedule {
     }
 
   private:
-    // ramping-vus: the VU count at `off` is floor(linear interpolation);
-    // VU `i` is active while that count is above i.
-    static double target_at(const ramping_vus& r, std::int64_t off) {
-        double a = r.start_vus;
-        std::int64_t t0 = 0;
+    // ramping-vus, as k6 (v0.48, lib/executor/ramping_vus.go) steps it. In a
+    // stage going from a to b VUs over D (ending at t1), the count reaches c
+    // (a < c <= b) at t1 - D*(b-c)/(b-a) on the way up, and drops below c
+    // (b < c <= a) at t1 - D*(c-1-b)/(a-b) on the way down, in integer
+    // nanoseconds: the count is the line rounded down while it rises and
+    // rounded up while it falls. A zero-length stage jumps at its end.
+    // (Rounding down both ways ended every ramp-down one step early: 5s->5,
+    // 10s->5, 5s->0 of a 1 s iteration made 74 iterations in 19.1 s where k6
+    // makes 79 in 20.0 s.) VU i is active while the count is above i.
+    struct toggle_t {
+        std::int64_t at = -1;  // -1: VU i does not change in this stage
+        bool on = false;
+    };
+    static toggle_t toggle(std::int64_t a, std::int64_t b, std::int64_t t0, std::int64_t t1, std::uint64_t i) {
+        auto c = static_cast<std::int64_t>(std::min<std::uint64_t>(i, std::numeric_limits<std::int64_t>::max() - 1)) + 1;
+        __int128 d = t1 - t0;
+        if (b > a && a < c && c <= b)
+            return {d == 0 ? t1 : t1 - static_cast<std::int64_t>(d * (b - c) / (b - a)), true};
+        if (b < a && b < c && c <= a)
+            return {d == 0 ? t1 : t1 - static_cast<std::int64_t>(d * (c - 1 - b) / (a - b)), false};
+        return {};
+    }
+    static bool active(const ramping_vus& r, std::uint64_t i, std::int64_t off) {
+        bool on = static_cast<std::uint64_t>(std::max(r.start_vus, 0)) > i;
+        std::int64_t a = r.start_vus, t0 = 0;
         for (auto& s : r.stages) {
+            if (t0 > off) break;
             std::int64_t t1 = t0 + s.duration.count();
-            if (off < t1) {
-                double f = static_cast<double>(off - t0) / static_cast<double>(t1 - t0);
-                return a + (s.target - a) * f;
-            }
+            auto t = toggle(a, s.target, t0, t1, i);
+            if (t.at >= 0 && t.at <= off) on = t.on;
             a = s.target;
             t0 = t1;
         }
-        return a;
-    }
-    static bool active(const ramping_vus& r, std::uint64_t i, std::int64_t off) {
-        return std::floor(target_at(r, off) + 1e-9) >= static_cast<double>(i + 1);
+        return on;
     }
     // The first offset after `off` at which active() becomes `want`; -1: never.
     static std::int64_t change(const ramping_vus& r, std::uint64_t i, bool want, std::int64_t off) {
-        double thr = static_cast<double>(i + 1);
-        double a = r.start_vus;
-        std::int64_t t0 = 0;
+        std::int64_t a = r.start_vus, t0 = 0;
         for (auto& s : r.stages) {
             std::int64_t t1 = t0 + s.duration.count();
-            double b = s.target;
-            if (t1 > off) {
-                std::int64_t lo = std::max(t0, off + 1);
-                if (lo < t1 && active(r, i, lo) == want) return lo;
-                double span = static_cast<double>(t1 - t0);
-                if (want && b > a && b >= thr) {
-                    auto t = t0 + static_cast<std::int64_t>(std::ceil((thr - a) / (b - a) * span));
-                    return std::max(t, off + 1);
-                }
-                if (!want && b < a && b < thr) {
-                    auto t = t0 + static_cast<std::int64_t>(std::floor((a - thr) / (a - b) * span)) + 1;
-                    return std::max(t, off + 1);
-                }
-            }
-            a = b;
+            auto t = toggle(a, s.target, t0, t1, i);
+            // (zero-length stages may undo a change at the same instant)
+            if (t.at > off && t.on == want && active(r, i, t.at) == want) return t.at;
+            a = s.target;
             t0 = t1;
         }
         return -1;
+    }
+    // When an iteration that VU i runs at `off` is cut, from the start: k6's
+    // gracefulRampDown after the VU is ramped down, unless the count comes
+    // back up for it within that time (the iteration then simply goes on);
+    // -1 when it is never ramped down (gracefulStop applies at the end).
+    static std::int64_t ramp_down_cut(const ramping_vus& r, std::uint64_t i, std::int64_t off) {
+        auto grace = std::max<std::int64_t>(0, r.graceful_ramp_down.count());
+        auto plus_grace = [&](std::int64_t t) {  // saturating: a huge gracefulRampDown is "never"
+            return t > std::numeric_limits<std::int64_t>::max() - grace ? std::numeric_limits<std::int64_t>::max() : t + grace;
+        };
+        auto down = change(r, i, false, off);
+        for (std::size_t n = 0; down >= 0 && n <= r.stages.size(); ++n) {
+            auto up = change(r, i, true, down);
+            if (up < 0 || up > plus_grace(down)) return plus_grace(down);
+            down = change(r, i, false, up);
+        }
+        return down < 0 ? -1 : plus_grace(down);
     }
 
     executor exec_;
@@ -3863,7 +4238,13 @@ struct merged_metrics {
 
     std::map<http_tags, http_row> http;
     std::map<std::string, scenario_series> scenarios;
-    std::map<std::pair<std::string, std::string>, check_series> checks;  // (scenario, check name)
+    // A check's tags: its scenario, its name and its group's path ("" for
+    // none, "::outer::inner" as k6 writes it).
+    struct check_tags {
+        std::string scenario, name, group;
+        auto operator<=>(const check_tags&) const = default;
+    };
+    std::map<check_tags, check_series> checks;
     std::vector<std::string> check_order;  // check names, sorted
     std::map<custom_tags, custom_value> custom;
     gauge vus, vus_max;
@@ -3888,7 +4269,7 @@ struct merged_metrics {
         }
         for (auto& [k, c] : s.checks()) {
             std::string name(s.strings.name(k.name));
-            auto& dst = checks[{scenario_names[k.scenario], name}];
+            auto& dst = checks[{scenario_names[k.scenario], name, std::string(s.strings.name(k.group))}];
             if (std::find(check_order.begin(), check_order.end(), name) == check_order.end()) {
                 // sorted, so that the order does not depend on thread scheduling
                 check_order.insert(std::lower_bound(check_order.begin(), check_order.end(), name), name);
@@ -4071,9 +4452,10 @@ inline bool collect(const merged_metrics& m, const metric_selector& sel, aggrega
     if (name == "checks") {
         for (auto& [k, c] : m.checks) {
             tag_source src;
-            src.add("scenario", k.first);
-            src.add("check", k.second);
-            src.scenario = scenario_tags(k.first);
+            src.add("scenario", k.scenario);
+            src.add("check", k.name);
+            src.add("group", k.group);
+            src.scenario = scenario_tags(k.scenario);
             src.run = &m.run_tags;
             if (!src.matches(sel.filter)) continue;
             out.trues += static_cast<double>(c.passes);
@@ -4160,17 +4542,61 @@ struct summary_input {
     std::vector<std::string> submetrics;  // selectors with tags to report too (the thresholds')
 };
 
+// The summary's checks, the one rule every front end and report uses: one
+// row per check name per group path, over scenarios (k6 keeps a check per
+// group: root_group.groups[].checks), in group path then name order. Each
+// row says its group ("" at the top) and k6's path ("::group::name").
+inline nlohmann::json check_rows(const merged_metrics& m) {
+    std::map<std::pair<std::string, std::string>, check_series> rows;  // (group, name)
+    for (auto& [k, c] : m.checks) {
+        auto& r = rows[{k.group, k.name}];
+        r.passes += c.passes;
+        r.fails += c.fails;
+    }
+    nlohmann::json out = nlohmann::json::array();
+    for (auto& [k, c] : rows)
+        out.push_back({{"name", k.second}, {"group", k.first}, {"path", k.first + "::" + k.second},
+                       {"passes", static_cast<double>(c.passes)}, {"fails", static_cast<double>(c.fails)}});
+    return out;
+}
+
+// The checks of a summary as k6's console shows them: those outside any
+// group first, then each group under "█ name" with its checks and its
+// own groups indented below it (rows come in group path order, so a group's
+// rows follow its parent's).
+inline std::string checks_text(const nlohmann::json& checks) {
+    auto names = [](const std::string& group) {  // "::a::b" -> {a, b}
+        std::vector<std::string> out;
+        for (std::size_t at = 0; at + 2 <= group.size() && group.compare(at, 2, "::") == 0;) {
+            auto next = group.find("::", at + 2);
+            out.push_back(group.substr(at + 2, next == std::string::npos ? std::string::npos : next - at - 2));
+            if (next == std::string::npos) break;
+            at = next;
+        }
+        return out;
+    };
+    std::string out;
+    std::vector<std::string> open;  // the groups of the row before
+    bool first = true;
+    for (auto& c : checks) {
+        auto path = names(c.value("group", std::string()));
+        std::size_t same = 0;
+        while (same < open.size() && same < path.size() && open[same] == path[same]) ++same;
+        if (!first && (same != open.size() || same != path.size())) out += "\n";
+        for (std::size_t i = same; i < path.size(); ++i) out += "    " + std::string(2 * i, ' ') + "\xe2\x96\x88 " + path[i] + "\n\n";
+        double p = c["passes"], f = c["fails"];
+        char b[64];
+        std::snprintf(b, sizeof b, "  %.0f passed, %.0f failed\n", p, f);
+        out += "    " + std::string(2 * path.size(), ' ') + (f == 0 ? "ok   " : "FAIL ") + c["name"].get<std::string>() + b;
+        open = std::move(path);
+        first = false;
+    }
+    return out;
+}
+
 inline nlohmann::json build_summary(const summary_input& in, const merged_metrics& m) {
     double secs = static_cast<double>(in.ended_ms - in.started_ms) / 1000.0;
-    double passes = 0, fails = 0;
-    nlohmann::json checks = nlohmann::json::array();
-    for (auto& name : m.check_order) {
-        double p = 0, f = 0;
-        for (auto& [k, c] : m.checks)
-            if (k.second == name) { p += static_cast<double>(c.passes); f += static_cast<double>(c.fails); }
-        passes += p; fails += f;
-        checks.push_back({{"name", name}, {"passes", p}, {"fails", f}});
-    }
+    nlohmann::json checks = check_rows(m);
     // built-ins always; custom metrics and group_duration when they have samples
     std::vector<std::string> names;
     for (auto& info : metric_registry::get().all())
@@ -4265,29 +4691,52 @@ inline std::string console_report(const nlohmann::json& s, const merged_metrics&
     }
     if (!s["checks"].empty()) {
         out += "\n  checks:\n";
-        for (auto& c : s["checks"]) {
-            double p = c["passes"], f = c["fails"];
-            std::snprintf(b, sizeof b, "    %s %s  %.0f passed, %.0f failed\n", f == 0 ? "ok  " : "FAIL", c["name"].get<std::string>().c_str(), p, f);
-            out += b;
-        }
+        out += checks_text(s["checks"]);
     }
-    // per request name
-    std::map<std::pair<std::string, std::string>, merged_metrics::http_row> by_name;
-    for (auto& [t, r] : m.http) by_name[{t.name, t.method}].merge(r);
+    // per request name: the busiest ones (a URL with an id in it once printed
+    // 19,997 rows); only what the table shows is merged, not every histogram
+    struct name_row {
+        std::uint64_t reqs = 0, failed = 0;
+        histogram duration;
+    };
+    std::map<std::pair<std::string_view, std::string_view>, name_row> by_name;
+    for (auto& [t, r] : m.http) {
+        auto& row = by_name[{t.name, t.method}];
+        row.reqs += r.reqs;
+        row.failed += r.failed;
+        row.duration.merge(r.duration);
+    }
     if (!by_name.empty()) {
+        constexpr std::size_t max_rows = 50;
+        std::uint64_t hidden_reqs = 0;
+        std::size_t hidden = 0;
+        if (by_name.size() > max_rows) {
+            std::vector<decltype(by_name)::iterator> order;
+            for (auto it = by_name.begin(); it != by_name.end(); ++it) order.push_back(it);
+            // the busiest first; among equals, the first by name (the map's order)
+            std::stable_sort(order.begin(), order.end(), [](auto a, auto b) { return a->second.reqs > b->second.reqs; });
+            for (std::size_t i = max_rows; i < order.size(); ++i) {
+                hidden_reqs += order[i]->second.reqs;
+                ++hidden;
+                by_name.erase(order[i]);
+            }
+        }
         std::size_t w = 4;
         for (auto& [k, r] : by_name) w = std::max(w, std::min<std::size_t>(k.first.size(), 48));
         std::snprintf(b, sizeof b, "\n  requests by name:\n    %-*s %-7s %10s %8s %10s %10s %10s %10s\n", static_cast<int>(w), "name",
                       "method", "count", "failed", "avg", "p(95)", "p(99)", "max");
         out += b;
         for (auto& [k, r] : by_name) {
-            auto n = k.first.size() > 48 ? k.first.substr(0, 45) + "..." : k.first;
-            std::snprintf(b, sizeof b, "    %-*s %-7s %10llu %8llu %10s %10s %10s %10s\n", static_cast<int>(w), n.c_str(), k.second.c_str(),
-                          static_cast<unsigned long long>(r.reqs), static_cast<unsigned long long>(r.failed),
+            auto n = k.first.size() > 48 ? std::string(k.first.substr(0, 45)) + "..." : std::string(k.first);
+            std::snprintf(b, sizeof b, "    %-*s %-7s %10llu %8llu %10s %10s %10s %10s\n", static_cast<int>(w), n.c_str(),
+                          std::string(k.second).c_str(), static_cast<unsigned long long>(r.reqs), static_cast<unsigned long long>(r.failed),
                           fmt_ms(r.duration.mean() / 1e6).c_str(), fmt_ms(r.duration.quantile(0.95) / 1e6).c_str(),
                           fmt_ms(r.duration.quantile(0.99) / 1e6).c_str(), fmt_ms(static_cast<double>(r.duration.max()) / 1e6).c_str());
             out += b;
         }
+        if (hidden)
+            out += "    ... and " + std::to_string(hidden) + " less busy names (" + std::to_string(hidden_reqs) +
+                   " requests): the summary export has every one\n";
     }
     // failures by error
     std::map<int, std::uint64_t> errors;
@@ -4559,7 +5008,10 @@ inline constexpr std::string_view state_format = "loadkit-state/1";
 
 // {"n": count, "sum", "min", "max", "b": [lowest value, count, lowest value, count, ...]}
 inline nlohmann::json histogram_json(const histogram& h) {
-    if (h.count() == 0) return {{"n", 0}};
+    // unsigned, as every count here: merge_histogram_json takes unsigned
+    // integers, and a merged state is merged again in memory, not only
+    // through text (where a plain 0 would parse as unsigned anyway)
+    if (h.count() == 0) return {{"n", std::uint64_t{0}}};
     nlohmann::json b = nlohmann::json::array();
     h.for_each_bucket([&](std::uint64_t lo, std::uint64_t, std::uint64_t n) {
         b.push_back(lo);
@@ -4645,7 +5097,8 @@ inline nlohmann::json export_state(const merged_metrics& m, const run_state_info
                              {"dropped", s.dropped}, {"data_sent", s.data_sent}, {"data_received", s.data_received},
                              {"iteration_duration", histogram_json(s.iteration_duration)}});
     nlohmann::json checks = nlohmann::json::array();
-    for (auto& [k, c] : m.checks) checks.push_back({{"scenario", k.first}, {"name", k.second}, {"passes", c.passes}, {"fails", c.fails}});
+    for (auto& [k, c] : m.checks)
+        checks.push_back({{"scenario", k.scenario}, {"name", k.name}, {"group", k.group}, {"passes", c.passes}, {"fails", c.fails}});
     nlohmann::json custom = nlohmann::json::array();
     auto& reg = metric_registry::get();
     for (auto& [t, v] : m.custom) {
@@ -4680,15 +5133,29 @@ inline nlohmann::json export_state(const merged_metrics& m, const run_state_info
             {"run_tags", m.run_tags}};
 }
 
+// A string field of an imported state, or `fallback` when absent or not a
+// string (json::value would throw a type_error, which is not the
+// invalid_argument merge_runs promises).
+inline std::string string_field(const nlohmann::json& j, const char* key, const char* fallback) {
+    auto it = j.find(key);
+    return it != j.end() && it->is_string() ? it->get<std::string>() : std::string(fallback);
+}
+
 // Adds one exported state to `m` (and its metadata to `info`). Counts and
 // histograms add; VU gauges add too (instances run side by side); other
 // gauges keep the latest value. Throws std::invalid_argument naming `file`
 // and what was expected.
 inline void import_state(const nlohmann::json& st, const std::string& file, merged_metrics& m, run_state_info& info, bool first) {
     auto bad = [&](const std::string& what) { throw std::invalid_argument(file + ": " + what); };
-    if (!st.is_object() || st.value("format", "") != state_format)
+    if (!st.is_object() || string_field(st, "format", "") != state_format)
         bad("expected a summary exported by loadkit (--summary-export) with \"state\": {\"format\": \"" + std::string(state_format) + "\"}");
     try {
+        // times in ms since 1970, bounded so that durations (ended - started)
+        // cannot overflow: 0 to 10^15 (the year 33658)
+        for (const char* key : {"started_ms", "ended_ms"})
+            if (auto t = st.find(key); t != st.end() && !(t->is_number_integer() && t->get<std::int64_t>() >= 0 &&
+                                                          t->get<std::int64_t>() <= 1'000'000'000'000'000))
+                bad(std::string("\"") + key + "\": expected milliseconds since 1970, found " + t->dump());
         if (first) {
             info.name = st.value("name", "loadkit");
             info.started_ms = st.value("started_ms", std::int64_t{0});
@@ -4701,7 +5168,9 @@ inline void import_state(const nlohmann::json& st, const std::string& file, merg
             for (auto& s : st.value("scenarios_run", std::vector<std::string>{}))
                 if (std::find(info.scenarios.begin(), info.scenarios.end(), s) == info.scenarios.end()) info.scenarios.push_back(s);
         }
-        if (!st["aborted"].is_null() && !info.aborted) info.aborted = st["aborted"].get<std::string>();
+        // find(), not operator[]: on a const object, [] of a missing key is
+        // undefined behaviour (an assertion, or a read past the map's end)
+        if (auto a = st.find("aborted"); a != st.end() && !a->is_null() && !info.aborted) info.aborted = a->get<std::string>();
         for (auto& r : st.at("http")) {
             merged_metrics::http_tags t{r.at("scenario"), r.at("name"), r.at("method"), r.at("status"), r.at("error"),
                                         r.at("expected"), r.at("group"), r.at("tags")};
@@ -4723,7 +5192,7 @@ inline void import_state(const nlohmann::json& st, const std::string& file, merg
         }
         for (auto& c : st.at("checks")) {
             auto name = c.at("name").get<std::string>();
-            auto& d = m.checks[{c.at("scenario").get<std::string>(), name}];
+            auto& d = m.checks[{c.at("scenario").get<std::string>(), name, c.value("group", std::string())}];
             d.passes += c.at("passes").get<std::uint64_t>();
             d.fails += c.at("fails").get<std::uint64_t>();
             if (!std::binary_search(m.check_order.begin(), m.check_order.end(), name))
@@ -4782,6 +5251,8 @@ inline std::string export_text(const nlohmann::json& summary, const nlohmann::js
     return text + "\n}\n";
 }
 
+// o[key] when it is a string, else "" (an export's fields are input: a wrong
+// type is not an exception)
 struct merged_run {
     nlohmann::json summary;       // the seed's shape, from the merged data
     nlohmann::json state;         // the merged state (merges again)
@@ -4800,12 +5271,12 @@ inline merged_run merge_runs(const std::vector<std::pair<std::string, nlohmann::
     std::vector<std::string> segments;
     for (std::size_t i = 0; i < states.size(); ++i) {
         import_state(states[i].second, states[i].first, out.metrics, info, i == 0);
-        segments.push_back(states[i].second.value("segment", ""));
+        segments.push_back(string_field(states[i].second, "segment", ""));
     }
     summary_input in;
     in.name = info.name;
     in.run_id = "merged";
-    for (auto& st : states) in.run_id += "-" + st.second.value("run_id", std::string("?")).substr(0, 6);
+    for (auto& st : states) in.run_id += "-" + string_field(st.second, "run_id", "?").substr(0, 6);
     in.started_ms = info.started_ms;
     in.ended_ms = info.ended_ms;
     in.scenarios = info.scenarios;
@@ -4845,10 +5316,13 @@ namespace loadkit {
 namespace exit_code {
 inline constexpr int ok = 0;
 inline constexpr int thresholds_failed = 99;
+inline constexpr int setup_timeout = 100;     // setup() ran past its setupTimeout (k6's code)
+inline constexpr int teardown_timeout = 101;  // teardown() ran past its teardownTimeout (k6's code)
 inline constexpr int invalid_config = 104;
 inline constexpr int external_abort = 105;   // SIGINT/SIGTERM, or test::abort from outside
 inline constexpr int script_error = 107;     // setup() failed, a script could not load
 inline constexpr int aborted_by_script = 108;  // abort_test() from VU code
+inline constexpr int internal_error = 109;     // an unexpected exception in the engine (out of memory, ...): k6's code for a Go panic
 }  // namespace exit_code
 
 // Per-scenario settings beside the executor (k6's scenario `env` and `tags`).
@@ -4890,6 +5364,9 @@ struct options {
     std::function<nlohmann::json(const nlohmann::json&)> handle_summary;
     loadkit::events events;
     nanoseconds on_stop_grace = 30s;         // how long a VU's on_stop may run after the run was stopped
+    // How long setup() and teardown() may run before they are cut (k6's
+    // setupTimeout/teardownTimeout, 60 s by default): exit 100 or 101.
+    nanoseconds setup_timeout = 60s, teardown_timeout = 60s;
     // Pass/fail criteria (k6's thresholds): {{"http_req_duration{name:login}", {"p(95)<200"}}, ...}
     loadkit::threshold_set thresholds;
     bool run_thresholds = true;              // false: report no thresholds, never fail on them (--no-thresholds)
@@ -4972,8 +5449,16 @@ struct scenario_runtime {
         : name(s.name), id(id_), plan(s.exec, t0, st), factory(s.factory), first_vu_id(first), vu_stripe(&st),
           max_vus(schedule::max_vus(s.exec, st)), open(is_open_model(s.exec)), env(&s.env) {
         std::visit([&](auto& x) {
+            using T = std::decay_t<decltype(x)>;
             if constexpr (requires { x.pre_allocated_vus; }) pre_allocated = x.pre_allocated_vus;
+            if constexpr (std::is_same_v<T, shared_iterations>) info.total_iterations = static_cast<std::uint64_t>(x.iterations);
+            if constexpr (std::is_same_v<T, per_vu_iterations>)
+                info.total_iterations = static_cast<std::uint64_t>(x.iterations) * static_cast<std::uint64_t>(x.vus);
         }, s.exec);
+        info.executor = executor_name(s.exec);
+        info.start_ns = plan.start_ns();
+        info.end_ns = plan.end_ns();
+        info.start_unix_ms = wall_ms() + (plan.start_ns() - now_ns()) / 1'000'000;
     }
     std::string name;
     std::uint32_t id;
@@ -4987,6 +5472,7 @@ struct scenario_runtime {
     int pre_allocated = 0;
     const std::map<std::string, std::string, std::less<>>* env;
     std::atomic<std::int64_t> active{0};   // VUs that have started and not retired
+    scenario_info info;           // what exec.scenario reads
 };
 
 // Open model: one thread's share ("lane") of a scenario's arrivals. Lane j of
@@ -5078,6 +5564,7 @@ class engine {
             if (!t.selector.filter.empty()) in.submetrics.push_back(t.selector.text());
         in.started_ms = wall_ms();
         started_ns_ = now_ns();
+        name_budget::global().reset();  // distinct names are counted per run (before any shard interns one)
         {
             auto& o = orphan_metrics::get();
             std::lock_guard lock(o.mu);
@@ -5089,20 +5576,28 @@ class engine {
         thread_context control(&state_, -1);
         std::vector<std::unique_ptr<thread_context>> workers;
         for (int i = 0; i < nthreads; ++i) workers.push_back(std::make_unique<thread_context>(&state_, i));
+        state_.started_ns = started_ns_;
+        state_.workers.clear();
+        for (auto& w : workers) state_.workers.push_back(w.get());
+        struct forget_workers {  // the threads go when run() returns
+            engine_state& s;
+            ~forget_workers() { s.workers.clear(); }
+        } forget{state_};
 
         test_info info{opts_.name, in.run_id, state_.http.base_url, nullptr};
         state_.with_events([&](events& ev) { ev.test_start.fire(info); });
 
         // ---- setup, once, before any VU
-        bool setup_ok = true;
+        bool setup_ok = true, timed_out = false;
         std::string failure;
         if (setup && opts_.run_setup) {
-            auto err = run_on_control(control, setup);
+            auto err = run_on_control(control, setup, opts_.setup_timeout, timed_out);
             if (err) {
                 setup_ok = false;
-                failure = "setup() failed: " + describe_exception(err);
+                failure = timed_out ? "setup() execution timed out after " + seconds_text(opts_.setup_timeout)
+                                    : "setup() failed: " + describe_exception(err);
                 detail::log(log_level::error, failure);
-                state_.abort(failure, abort_kind::setup_failed, true);
+                state_.abort(failure, timed_out ? abort_kind::setup_timeout : abort_kind::setup_failed, true);
             }
         }
 
@@ -5118,9 +5613,15 @@ class engine {
             state_.hard_stop_ns.store(std::numeric_limits<std::int64_t>::max());
             state_.abort_at_ns.store(std::numeric_limits<std::int64_t>::max());
             state_.in_teardown.store(true);
-            auto err = run_on_control(control, teardown);
+            auto err = run_on_control(control, teardown, opts_.teardown_timeout, timed_out);
             state_.in_teardown.store(false);
-            if (err) detail::log(log_level::error, "teardown() failed: " + describe_exception(err));
+            if (err && timed_out) {
+                auto why = "teardown() execution timed out after " + seconds_text(opts_.teardown_timeout);
+                detail::log(log_level::error, why);
+                state_.abort(why, abort_kind::teardown_timeout, true);
+            } else if (err) {
+                detail::log(log_level::error, "teardown() failed: " + describe_exception(err));
+            }
         }
 
         // ---- the summary
@@ -5162,8 +5663,11 @@ class engine {
 
         auto kind = static_cast<abort_kind>(state_.kind.load());
         if (kind == abort_kind::external) result.code = exit_code::external_abort;
+        else if (kind == abort_kind::setup_timeout) result.code = exit_code::setup_timeout;
+        else if (kind == abort_kind::teardown_timeout) result.code = exit_code::teardown_timeout;
         else if (!setup_ok || kind == abort_kind::setup_failed || kind == abort_kind::vu_init) result.code = exit_code::script_error;
         else if (kind == abort_kind::script) result.code = exit_code::aborted_by_script;
+        else if (kind == abort_kind::internal) result.code = exit_code::internal_error;
         else if (kind == abort_kind::thresholds || !result.thresholds_passed) result.code = exit_code::thresholds_failed;
         return result;
     }
@@ -5188,20 +5692,52 @@ class engine {
         }
     }
 
+    // An exception that reached an event loop (a worker's, or the control
+    // thread's during the run) instead of ending the process: the run is
+    // aborted as by a first SIGINT (in-flight iterations get their
+    // gracefulStop, teardown runs, the summary is written) with a reason that
+    // names it, and the exit code is 109. `worker` is the worker's index, -1
+    // for the control thread, -2 for a worker not known. Never throws: it
+    // runs in a catch block, perhaps out of memory.
+    void internal_error(int worker, std::exception_ptr e) noexcept {
+        try {
+            auto reason = "internal error on " +
+                          (worker == -1 ? std::string("the control thread") : worker < 0 ? std::string("a worker") : "worker " + std::to_string(worker + 1)) +
+                          ": " + describe_exception(e);
+            detail::log(log_level::error, reason);
+            state_.abort(std::move(reason), abort_kind::internal);
+        } catch (...) {
+            try {
+                state_.abort("internal error", abort_kind::internal);
+            } catch (...) {
+                state_.stopping.store(true);  // no memory left even for the reason: stop all the same
+            }
+        }
+    }
+
     // Runs setup or teardown on the calling thread, with a client of its own.
-    // A signal cuts it (it is a running "VU" with no gracefulStop).
-    std::exception_ptr run_on_control(thread_context& control, hook_fn& fn) {
+    // A signal cuts it (it is a running "VU" with no gracefulStop), and so
+    // does `timeout` (zero or less: none); `timed_out` says which.
+    std::exception_ptr run_on_control(thread_context& control, hook_fn& fn, nanoseconds timeout, bool& timed_out) {
         vu_context v;
         v.thread = &control;
         v.scenario_id = 0;
         v.running = true;
+        if (timeout.count() > 0) v.hard_deadline = now_ns() + timeout.count();
         client c(control, &v, state_.http);
         control.vus.push_back(&v);
         current_vu = &v;
         auto err = run_blocking(control, fn(c));
         current_vu = nullptr;
         control.vus.clear();
+        timed_out = err && v.interrupted && now_ns() >= v.hard_deadline;
         return err;
+    }
+    // k6's wording: "after 60 seconds" (whole seconds, as k6 prints them)
+    static std::string seconds_text(nanoseconds d) {
+        char b[48];
+        std::snprintf(b, sizeof b, "%.f seconds", static_cast<double>(d.count()) / 1e9);
+        return b;
     }
 
     // What every merge adds to the workers' shards (summary, snapshots, the
@@ -5229,17 +5765,40 @@ class engine {
             std::condition_variable cv;
             std::shared_ptr<merged_metrics> m = std::make_shared<merged_metrics>();
             std::size_t pending = 0;
+            std::deque<std::function<void()>> answers;  // one per worker, run once on its thread
         };
         auto snap = std::make_shared<snapshot>();
         snap->pending = workers.size();
-        for (auto& w : workers)
-            boost::asio::post(w->ioc, [snap, w = w.get(), names = &state_.scenario_names] {
-                std::lock_guard lock(snap->mu);
-                snap->m->add(w->shard, *names);
-                if (--snap->pending == 0) snap->cv.notify_one();
+        for (auto& w : workers) {
+            auto done = std::make_shared<bool>(false);  // touched on the worker's thread only
+            auto& answer = snap->answers.emplace_back([s = snap.get(), w = w.get(), names = &state_.scenario_names, done] {
+                if (*done) return;
+                *done = true;
+                std::lock_guard lock(s->mu);
+                s->m->add(w->shard, *names);
+                if (--s->pending == 0) s->cv.notify_one();
             });
-        std::unique_lock lock(snap->mu);
-        if (!snap->cv.wait_for(lock, std::chrono::seconds(1), [&] { return snap->pending == 0; })) return nullptr;
+            {  // also answerable from a JavaScript interrupt while the loop is stuck
+                std::lock_guard lock(w->snapshot_mu);
+                w->snapshot_wanted = &answer;
+                w->snapshot_pending.store(true, std::memory_order_release);
+            }
+            boost::asio::post(w->ioc, [snap, w = w.get(), &answer] {
+                std::lock_guard lock(w->snapshot_mu);  // not at the same time as the interrupt's answer
+                answer();
+            });
+        }
+        bool complete;
+        {
+            std::unique_lock lock(snap->mu);
+            complete = snap->cv.wait_for(lock, std::chrono::seconds(1), [&] { return snap->pending == 0; });
+        }
+        for (auto& w : workers) {  // no answer after this returns (the handler still owns `snap`)
+            std::lock_guard lock(w->snapshot_mu);
+            w->snapshot_wanted = nullptr;
+            w->snapshot_pending.store(false);
+        }
+        if (!complete) return nullptr;
         auto m = snap->m;
         add_control_side(*m, control, specs);
         m->vus = gauges.vus;
@@ -5254,8 +5813,10 @@ class engine {
         std::string failure;
         evaluate_thresholds(thresholds_, m, static_cast<double>(elapsed) / 1e9, passed, true, elapsed, &failure);
         if (!passed) {
+            // at once, as k6: iterations in flight are interrupted (k6 v0.48
+            // ends there, not after their gracefulStop)
             detail::log(log_level::warn, "threshold crossed with abortOnFail, stopping: " + failure);
-            state_.abort("threshold crossed: " + failure, abort_kind::thresholds);
+            state_.abort("threshold crossed: " + failure, abort_kind::thresholds, true);
         }
     }
 
@@ -5345,16 +5906,24 @@ class engine {
                 if (inst->has_on_start) co_await guarded_hook(v, *inst, true);
             }
             v.running = true;
+            // k6's exec.scenario.iterationInInstance / iterationInTest: in the
+            // order iterations start, the instance's numbers striped over the
+            // whole test as its VUs are
+            v.scenario_iteration = sc.info.started.fetch_add(1, std::memory_order_relaxed);
+            v.scenario_iteration_in_test = sc.vu_stripe->global(v.scenario_iteration);
             auto t0 = now_ns();
             current_vu = &v;
+            bool completed = true;
             try {
                 co_await inst->iteration();
                 ++stats.iterations;
                 stats.iteration_duration.record(static_cast<std::uint64_t>(now_ns() - t0));
             } catch (const interrupted_error&) {
                 ++stats.interrupted;
+                completed = false;
             } catch (const script_abort&) {
                 ++stats.interrupted;
+                completed = false;
             } catch (const std::exception& e) {
                 ++stats.iterations;
                 ++stats.failed;
@@ -5365,6 +5934,7 @@ class engine {
                 ++stats.failed;
                 detail::log_once(log_level::warn, "scenario '" + sc.name + "': iteration failed with a non-standard exception");
             }
+            v.thread->count_iteration(completed);
             v.running = false;
             v.interrupted = false;
             v.hard_deadline = std::numeric_limits<std::int64_t>::max();
@@ -5390,7 +5960,9 @@ class engine {
     std::unique_ptr<vu_instance> create_vu(vu_context& v, scenario_runtime& sc) {
         std::string why;
         try {
-            return sc.factory->create(v);
+            auto made = sc.factory->create(v);
+            state_.initialized_vus.fetch_add(1, std::memory_order_relaxed);
+            return made;
         } catch (const std::exception& e) {
             why = e.what();
         } catch (...) {
@@ -5471,45 +6043,62 @@ class engine {
         ln.w->stop_timers.push_back(&ln.timer);
         auto max = static_cast<std::uint64_t>(sc.max_vus);
         std::int64_t last_wake = 0;
-        for (std::uint64_t k = ln.lane;; k += ln.lanes) {
-            auto off = sc.plan.arrival_offset(k);
-            if (off < 0 || state_.stopping.load(std::memory_order_relaxed)) break;
-            std::int64_t at = sc.plan.start_ns() + off;
-            if (at > now_ns()) {
-                // Re-arming the timer for every arrival was a third of the
-                // generator's CPU at 70k arrivals/s (timerfd_settime): wake at
-                // most every wake_coalesce_ns and start what is due then. An
-                // arrival is never early, at most that late, and its lateness
-                // is in http_req_duration_intended.
-                co_await sleep_until(ln.timer, std::max(at, last_wake + wake_coalesce_ns));
-                last_wake = now_ns();
-                if (state_.stopping.load(std::memory_order_relaxed)) break;
+        // An exception here (a new VU out of memory) aborts the run and must
+        // still release the lane's parked VUs below, or they wait forever and
+        // the run never ends.
+        try {
+            for (std::uint64_t k = ln.lane;; k += ln.lanes) {
+                auto off = sc.plan.arrival_offset(k);
+                if (off < 0 || state_.stopping.load(std::memory_order_relaxed)) break;
+                std::int64_t at = sc.plan.start_ns() + off;
+                if (at > now_ns()) {
+                    // Re-arming the timer for every arrival was a third of the
+                    // generator's CPU at 70k arrivals/s (timerfd_settime): wake at
+                    // most every wake_coalesce_ns and start what is due then. An
+                    // arrival is never early, at most that late, and its lateness
+                    // is in http_req_duration_intended.
+                    co_await sleep_until(ln.timer, std::max(at, last_wake + wake_coalesce_ns));
+                    last_wake = now_ns();
+                    if (state_.stopping.load(std::memory_order_relaxed)) break;
+                }
+                vu_context* v = take_vu(ln, max, new_vu);
+                if (!v && at + wake_coalesce_ns < now_ns()) {
+                    // Late, and every VU busy: the responses that would free one
+                    // may already be waiting. Let the event loop run them once
+                    // before dropping (measured: 2-4% drops became about 1% at
+                    // 100k/s in catch-up bursts).
+                    co_await yield_to(ln.w->ioc);
+                    if (state_.stopping.load(std::memory_order_relaxed)) break;
+                    v = take_vu(ln, max, new_vu);
+                }
+                if (!v) {
+                    // No VU is free now, so none is for any other iteration due by
+                    // now: drop them all at once (counted, not walked one by one).
+                    auto last = sc.plan.last_due(k, ln.lanes, now_ns() - sc.plan.start_ns());
+                    stats.dropped += (last - k) / ln.lanes + 1;
+                    k = last;
+                    continue;
+                }
+                v->intended_start = at;
+                v->parked.resume();
             }
-            vu_context* v = take_vu(ln, max, new_vu);
-            if (!v && at + wake_coalesce_ns < now_ns()) {
-                // Late, and every VU busy: the responses that would free one
-                // may already be waiting. Let the event loop run them once
-                // before dropping (measured: 2-4% drops became about 1% at
-                // 100k/s in catch-up bursts).
-                co_await yield_to(ln.w->ioc);
-                if (state_.stopping.load(std::memory_order_relaxed)) break;
-                v = take_vu(ln, max, new_vu);
-            }
-            if (!v) {
-                ++stats.dropped;
-                continue;
-            }
-            v->intended_start = at;
-            v->parked.resume();
+        } catch (...) {
+            internal_error(ln.w->index, std::current_exception());
         }
         ln.done = true;
         auto& timers = ln.w->stop_timers;
         timers.erase(std::remove(timers.begin(), timers.end(), &ln.timer), timers.end());
+        release_idle(ln);
+    }
+
+    // The lane is done: its parked VUs leave (on_stop, user_stop).
+    static void release_idle(arrival_lane& ln) {
+        ln.done = true;
         std::vector<vu_context*> idle;
         while (!ln.idle.empty()) idle.push_back(ln.idle.pop());
         for (auto* v : idle) {
             v->released = true;
-            v->parked.resume();  // it leaves: on_stop, user_stop
+            v->parked.resume();
         }
     }
 
@@ -5543,6 +6132,7 @@ class engine {
             v.local_id = sc.first_local_id + index;
             v.graceful_stop_ns = sc.plan.graceful_stop_ns();
             v.env = sc.env;
+            v.scenario_state = &sc.info;
             w.vus.push_back(&v);
             return v;
         };
@@ -5564,9 +6154,17 @@ class engine {
         // ends (not from inside them: whatever happens in a VU, the run must end).
         std::atomic<int> remaining{static_cast<int>(lanes.size())};
         for (auto& c : closed_vus) remaining += static_cast<int>(c.size());
-        auto ended = [&remaining, &control](std::exception_ptr e) {
-            if (e) detail::log(log_level::error, "a VU ended with an unexpected error");
-            if (remaining.fetch_sub(1) == 1) boost::asio::post(control.ioc, [&control] { control.stop_sweeper(); });
+        // An exception out of a VU's or a lane's coroutine (outside the
+        // iteration, whose exceptions are failed iterations) is an internal error.
+        auto ended = [this, &remaining, &control](std::exception_ptr e) noexcept {
+            if (e) internal_error(current_vu && current_vu->thread ? current_vu->thread->index : -2, e);
+            if (remaining.fetch_sub(1) == 1) {
+                try {
+                    boost::asio::post(control.ioc, [&control] { control.stop_sweeper(); });
+                } catch (...) {
+                    control.ioc.stop();  // (out of memory) the control loop still returns
+                }
+            }
         };
         // open model: a new VU for a lane (on the lane's thread), parked at once
         auto lane_vu = [&](arrival_lane& ln) -> vu_context& {
@@ -5574,7 +6172,12 @@ class engine {
             auto& v = make_vu(t, *ln.sc, ln.next_index);
             ln.next_index += ln.lanes;
             remaining.fetch_add(1);
-            spawn(vu_main(v, *ln.sc, &ln), ended);
+            try {
+                spawn(vu_main(v, *ln.sc, &ln), ended);
+            } catch (...) {  // it did not start (out of memory): it will not end either
+                ended(nullptr);
+                throw;
+            }
             return v;
         };
         std::vector<std::thread> threads;
@@ -5584,17 +6187,48 @@ class engine {
             // stop_sweeper posted below, even when there is nothing to run (an
             // execution segment with no VUs of its own)
             boost::asio::post(w.ioc, [&, t] {
-                w.start_sweeper();
-                for (auto* v : closed_vus[t]) spawn(vu_main(*v, runtimes[v->scenario_id - 1], nullptr), ended);
-                for (auto* ln : thread_lanes[t]) {
-                    auto pre = static_cast<std::uint64_t>(ln->sc->pre_allocated);
-                    while (ln->next_index < pre) lane_vu(*ln);
-                    spawn(arrivals(*ln, lane_vu), ended);
+                // what has not started when an exception comes (it goes on to
+                // the thread's catch) will not end: counted as ended here
+                std::size_t unstarted = closed_vus[t].size() + thread_lanes[t].size(), lanes_started = 0;
+                try {
+                    w.start_sweeper();
+                    for (auto* v : closed_vus[t]) {
+                        spawn(vu_main(*v, runtimes[v->scenario_id - 1], nullptr), ended);
+                        --unstarted;
+                    }
+                    for (auto* ln : thread_lanes[t]) {
+                        auto pre = static_cast<std::uint64_t>(ln->sc->pre_allocated);
+                        while (ln->next_index < pre) lane_vu(*ln);
+                        spawn(arrivals(*ln, lane_vu), ended);
+                        --unstarted;
+                        ++lanes_started;
+                    }
+                } catch (...) {
+                    // the VUs already made for a lane that did not start leave
+                    for (auto i = lanes_started; i < thread_lanes[t].size(); ++i) release_idle(*thread_lanes[t][i]);
+                    for (; unstarted > 0; --unstarted) ended(nullptr);
+                    throw;
                 }
                 // a thread without VUs keeps its sweeper too: it answers threshold
                 // snapshots and signals until the run ends
             });
-            threads.emplace_back([&w] { w.ioc.run(); });
+            // An exception out of a handler (not from a coroutine: those keep
+            // theirs) is caught here, not per request: the run is aborted and
+            // the loop goes on, so this thread's VUs take the abort path too.
+            threads.emplace_back([this, &w] {
+                for (;;) {
+                    try {
+                        w.ioc.run();
+                        return;
+                    } catch (...) {
+                        internal_error(w.index, std::current_exception());
+                    }
+                    try {
+                        if (w.sweeping) w.start_sweeper();  // it may be the sweeper that threw
+                    } catch (...) {
+                    }
+                }
+            });
         }
         // the control loop: the vus gauge, and waiting for every VU to end
         merged_metrics::sample(merged.vus_max, total_vus);
@@ -5603,6 +6237,7 @@ class engine {
             control.sweeping = true;
             // the first sample once VUs have had a moment to start, then every 100 ms
             bool first = true;
+            bool failed = false;  // an exception left the loop: only the vus gauge and the wait go on
             bool live_thresholds = std::any_of(thresholds_.begin(), thresholds_.end(), [](auto& t) { return t.abort_on_fail; });
             auto next_check = now_ns() + opts_.threshold_period.count();
             auto next_progress = now_ns() + opts_.progress_period.count();
@@ -5610,8 +6245,8 @@ class engine {
                 if (!first) merged_metrics::sample(merged.vus, static_cast<double>(state_.active_vus.load()));
                 first = false;
                 auto now = now_ns();
-                bool check = live_thresholds && !state_.stopping.load() && now >= next_check;
-                bool report = opts_.on_progress && now >= next_progress;
+                bool check = !failed && live_thresholds && !state_.stopping.load() && now >= next_check;
+                bool report = !failed && opts_.on_progress && now >= next_progress;
                 if (check || report) {
                     if (auto snap = take_snapshot(workers, control, specs, merged)) {
                         if (check) check_thresholds_live(*snap);
@@ -5626,13 +6261,34 @@ class engine {
                     if (!ec) tick();
                 });
             };
-            tick();
-            control.ioc.run();
+            // An exception on this thread during the run (a snapshot's merge
+            // out of memory, anything on_progress throws that is not a
+            // std::exception) aborts the run like one on a worker; the loop
+            // goes on waiting for the VUs, which take the abort path.
+            for (bool again = false;; again = true) {
+                try {
+                    if (!again || control.sweeping) tick();
+                    control.ioc.run();
+                    break;
+                } catch (...) {
+                    internal_error(-1, std::current_exception());
+                    failed = true;
+                }
+            }
             if (merged.vus.count == 0) merged_metrics::sample(merged.vus, static_cast<double>(state_.active_vus.load()));
         }
         // the workers have no work left once their VUs are done and their sweepers stop
         for (auto& w : workers) boost::asio::post(w->ioc, [p = w.get()] { p->stop_sweeper(); });
         for (auto& t : threads) t.join();
+        // The last VU to end posted stop_sweeper to the control loop, maybe
+        // after the loop had decided it had nothing to wait for (every VU done
+        // before it started). Run it now: left queued, it ran inside
+        // teardown's loop (run_blocking) and stopped that loop's sweeper, so
+        // that a teardown waiting on another thread (a JavaScript one) found
+        // an empty loop and was reported as "did not complete" unrun.
+        control.ioc.restart();
+        control.ioc.poll();
+        control.stop_sweeper();
         for (auto& w : workers) w->vus.clear();
         if (opts_.on_progress) {  // the workers have stopped: their shards can be read here
             merged_metrics m;
@@ -5640,7 +6296,11 @@ class engine {
             add_control_side(m, control, specs);
             m.vus = merged.vus;
             m.vus_max = merged.vus_max;
-            report_progress(m, runtimes, t0, true);
+            try {
+                report_progress(m, runtimes, t0, true);
+            } catch (...) {
+                internal_error(-1, std::current_exception());
+            }
         }
     }
 
@@ -5727,7 +6387,7 @@ struct named_check {
 
 inline bool record_check(vu_context* ctx, std::string_view name, bool ok) {
     if (ctx && ctx->thread) {
-        auto& c = ctx->thread->shard.check(ctx->scenario_id, name);
+        auto& c = ctx->thread->shard.check(ctx->scenario_id, name, ctx->group);
         ok ? ++c.passes : ++c.fails;
     }
     return ok;
@@ -6017,10 +6677,24 @@ run_result run(executor e, options o = {}) {
 //   GET  /redirect-to?url=U     302 to U
 //   GET  /chunked               a chunked body
 //   GET  /close                 answers with Connection: close, then closes
-//   GET  /malformed             a response that is not HTTP
+//   GET  /malformed             a response that is not HTTP (as /fault/garbage)
 //   GET  /reset                 resets the connection without answering
 //   GET  /hang                  never answers (until the server stops)
 //   GET  /stats                 requests seen per path, as JSON; /stats/reset clears
+// Faults, for testing a client (any method):
+//   /fault/refuse       closes the connection as soon as the request arrives
+//   /fault/reset        sends the head and part of the body, then resets (RST)
+//   /fault/hang         never answers
+//   /fault/garbage      answers bytes that are not HTTP, then closes
+//   /fault/truncate     Content-Length: 1000, 100 bytes of it, then closes
+//   /fault/drip         a whole response, one byte a second (about 100 s)
+//   /fault/big-header   a response with a 1 MiB header line
+//   /fault/close        a normal keep-alive response, then closes the
+//                       connection anyway (as a server closing idle
+//                       connections at once does)
+// With target_options::faults, two more ports: refused_url() refuses every
+// connection (a bound socket that does not listen), and tls_fault_url()
+// serves the routes over HTTPS with a self-signed certificate.
 #include <atomic>
 #include <charconv>
 #include <chrono>
@@ -6121,6 +6795,10 @@ struct target_options {
     int threads = 1;
     bool tls = false;             // https with a self-signed certificate (or cert below)
     certificate cert;             // used when tls is set and cert_pem is not empty
+    // Also a port that refuses connections and an HTTPS port with a
+    // self-signed certificate (see refused_url(), tls_fault_url()): on
+    // port+1 and port+2 when `port` is set, else on ephemeral ports.
+    bool faults = false;
 };
 
 class target_server {
@@ -6148,6 +6826,20 @@ class target_server {
             workers_.push_back(std::move(w));
         }
         port_ = port;
+        if (opts_.faults) {
+            std::uint16_t base = opts_.port ? static_cast<std::uint16_t>(opts_.port + 1) : std::uint16_t{0};
+            // bound but never listening: the kernel answers a SYN with RST
+            // (ECONNREFUSED), and the port stays ours, where a port merely
+            // closed could be taken by another process meanwhile (no
+            // SO_REUSEADDR, so that nothing else can bind it either)
+            refuser_.open(addr.is_v6() ? asio::ip::tcp::v6() : asio::ip::tcp::v4());
+            refuser_.bind({addr, base});
+            target_options t;
+            t.address = opts_.address;
+            t.port = base ? static_cast<std::uint16_t>(base + 1) : std::uint16_t{0};
+            t.tls = true;
+            tls_fault_ = std::make_unique<target_server>(std::move(t));
+        }
         for (auto& w : workers_) {
             detail::spawn(accept_loop(*w), [](std::exception_ptr) {});
             w->thread = std::thread([p = w.get()] { p->ioc.run(); });
@@ -6164,6 +6856,15 @@ class target_server {
         return std::string(opts_.tls ? "https://" : "http://") + host + ":" + std::to_string(port_);
     }
     const certificate& cert() const noexcept { return opts_.cert; }
+    // With target_options::faults: a URL whose connections are refused, and
+    // the routes over HTTPS with a self-signed certificate (empty otherwise).
+    std::string refused_url() const {
+        if (!refuser_.is_open()) return {};
+        boost::system::error_code ec;
+        auto host = opts_.address.find(':') != std::string::npos ? "[" + opts_.address + "]" : opts_.address;
+        return "http://" + host + ":" + std::to_string(refuser_.local_endpoint(ec).port());
+    }
+    std::string tls_fault_url() const { return tls_fault_ ? tls_fault_->url() : std::string(); }
 
     // Requests seen for a path (without query), over all threads.
     std::uint64_t count(std::string_view path) const {
@@ -6211,6 +6912,9 @@ class target_server {
             });
         for (auto& w : workers_)
             if (w->thread.joinable()) w->thread.join();
+        if (tls_fault_) tls_fault_->stop();
+        boost::system::error_code ec;
+        refuser_.close(ec);
     }
 
   private:
@@ -6304,25 +7008,9 @@ class target_server {
                 std::lock_guard lock(w.stats_mu);
                 ++w.stats[std::string(path)];
             }
-            // routes that do not answer normally
-            if (path == "/reset") {
-                boost::system::error_code ig;
-                s.socket().set_option(boost::asio::socket_base::linger(true, 0), ig);
-                s.close();
-                co_return;
-            }
-            if (path == "/malformed") {
-                co_await detail::io([&](auto h) {
-                    static constexpr char junk[] = "this is not HTTP\r\n\r\n";
-                    boost::asio::async_write(s.stream, boost::asio::buffer(junk, sizeof junk - 1), std::move(h));
-                });
-                s.close();
-                co_return;
-            }
-            if (path == "/hang") {
-                s.timer.emplace(w.ioc);
-                s.timer->expires_after(std::chrono::hours(24));
-                co_await detail::io([&](auto h) { s.timer->async_wait(std::move(h)); });
+            // routes that do not answer normally: they end the connection
+            if (auto f = fault_of(path); f != fault::none) {
+                co_await serve_fault(w, s, f);
                 co_return;
             }
             if (path.starts_with("/delay/")) {
@@ -6363,6 +7051,124 @@ class target_server {
                 s.socket().shutdown(tcp::socket::shutdown_send, ig);
                 s.close();
                 co_return;
+            }
+        }
+    }
+
+    enum class fault : unsigned char { none, refuse, reset_now, reset, hang, garbage, truncate, drip, big_header, close };
+
+    // One switch on the path's second character, so that a normal route pays
+    // at most one comparison for the faults (the benchmarks' target).
+    static fault fault_of(std::string_view path) noexcept {
+        if (path.size() < 5) return fault::none;
+        switch (path[1]) {
+            case 'f': {
+                if (!path.starts_with("/fault/")) return fault::none;
+                auto n = path.substr(7);
+                if (n == "refuse") return fault::refuse;
+                if (n == "reset") return fault::reset;
+                if (n == "hang") return fault::hang;
+                if (n == "garbage") return fault::garbage;
+                if (n == "truncate") return fault::truncate;
+                if (n == "drip") return fault::drip;
+                if (n == "big-header") return fault::big_header;
+                if (n == "close") return fault::close;
+                return fault::none;  // unknown: 404
+            }
+            case 'r': return path == "/reset" ? fault::reset_now : fault::none;
+            case 'm': return path == "/malformed" ? fault::garbage : fault::none;
+            case 'h': return path == "/hang" ? fault::hang : fault::none;
+            default: return fault::none;
+        }
+    }
+
+    // Sends bytes; false when the connection is gone.
+    template <class Stream>
+    static task<bool> send(session<Stream>& s, std::string_view bytes) {
+        auto [ec, n] = co_await detail::io([&](auto h) { boost::asio::async_write(s.stream, boost::asio::buffer(bytes.data(), bytes.size()), std::move(h)); });
+        (void)n;
+        co_return !ec && !s.closed;
+    }
+    // Waits; false when the connection was closed meanwhile (server stop).
+    template <class Stream>
+    static task<bool> pause(worker& w, session<Stream>& s, std::chrono::milliseconds d) {
+        if (!s.timer) s.timer.emplace(w.ioc);
+        s.timer->expires_after(d);
+        co_await detail::io([&](auto h) { s.timer->async_wait(std::move(h)); });
+        co_return !s.closed;
+    }
+    template <class Stream>
+    static void reset(session<Stream>& s) {
+        boost::system::error_code ig;
+        s.socket().set_option(boost::asio::socket_base::linger(true, 0), ig);  // close() sends RST
+        s.close();
+    }
+    template <class Stream>
+    static void finish(session<Stream>& s) {
+        boost::system::error_code ig;
+        s.socket().shutdown(tcp::socket::shutdown_send, ig);  // FIN (TLS: without close_notify)
+        s.close();
+    }
+
+    template <class Stream>
+    task<> serve_fault(worker& w, session<Stream>& s, fault f) {
+        static constexpr std::string_view ok_head = "HTTP/1.1 200 OK\r\nServer: loadkit-target\r\nContent-Type: text/plain\r\n";
+        switch (f) {
+            case fault::none: break;
+            case fault::refuse: finish(s); break;
+            case fault::reset_now: reset(s); break;
+            case fault::reset: {
+                // the head and a tenth of the body, a pause so they arrive
+                // (an abortive close drops unsent data), then RST
+                std::string r(ok_head);
+                r += "Content-Length: 1000\r\n\r\n";
+                r.append(100, 'x');
+                if (co_await send(s, r) && co_await pause(w, s, std::chrono::milliseconds(100))) reset(s);
+                break;
+            }
+            case fault::hang:
+                co_await pause(w, s, std::chrono::hours(24));
+                break;
+            case fault::garbage:
+                if (co_await send(s, "this is not HTTP\r\n\r\n")) finish(s);
+                break;
+            case fault::truncate: {
+                std::string r(ok_head);
+                r += "Content-Length: 1000\r\n\r\n";
+                r.append(100, 'x');
+                if (co_await send(s, r)) finish(s);
+                break;
+            }
+            case fault::drip: {
+                std::string r(ok_head);
+                r += "Content-Length: 64\r\n\r\n";
+                r.append(63, '.');
+                r += '\n';
+                for (std::size_t i = 0; i < r.size(); ++i) {
+                    if (i && !co_await pause(w, s, std::chrono::seconds(1))) co_return;
+                    if (!co_await send(s, std::string_view(r).substr(i, 1))) co_return;
+                }
+                finish(s);
+                break;
+            }
+            case fault::big_header: {
+                static const std::string r = [] {
+                    std::string t(ok_head);
+                    t += "X-Big: ";
+                    t.append(std::size_t{1} << 20, 'a');
+                    t += "\r\nContent-Length: 3\r\n\r\nbig";
+                    return t;
+                }();
+                if (co_await send(s, r)) finish(s);
+                break;
+            }
+            case fault::close: {
+                // no "Connection: close": the client learns it only by reading
+                static constexpr std::string_view r =
+                    "HTTP/1.1 200 OK\r\nServer: loadkit-target\r\nContent-Type: text/plain\r\nContent-Length: 24\r\n\r\n"
+                    "loadkit built-in target\n";
+                if (co_await send(s, r)) finish(s);
+                break;
             }
         }
     }
@@ -6486,6 +7292,9 @@ class target_server {
     std::unique_ptr<boost::asio::ssl::context> tls_;
     std::vector<std::unique_ptr<worker>> workers_;
     std::uint16_t port_ = 0;
+    boost::asio::io_context refuser_ioc_{1};  // only owns the refusing socket, never runs
+    boost::asio::ip::tcp::acceptor refuser_{refuser_ioc_};
+    std::unique_ptr<target_server> tls_fault_;
     std::atomic<bool> stopped_{false};
     std::atomic<std::uint64_t> tokens_{0};
     std::atomic<std::uint64_t> connections_{0};
