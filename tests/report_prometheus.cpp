@@ -381,7 +381,7 @@ TEST_CASE("prometheus: the exposition text of hand-made metrics parses line by l
     auto& sc = m.scenarios["shop"];
     sc.iterations = 7; sc.failed = 1; sc.interrupted = 2; sc.dropped = 0; sc.data_sent = 1234; sc.data_received = 56789;
     for (int i = 0; i < 7; ++i) sc.iteration_duration.record(3'000'000);
-    m.checks[{"shop", "items ok"}] = {9, 1};
+    m.checks[{"shop", "items ok", ""}] = {9, 1};
     m.check_order = {"items ok"};
     merged_metrics::sample(m.vus, 4);
     merged_metrics::sample(m.vus_max, 5);

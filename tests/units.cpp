@@ -593,7 +593,8 @@ TEST_CASE("summary: the seed's JSON shape") {
     auto* checks = loadkit::find_metric(j, "checks");
     CHECK((*checks)["rate"] == 0.5);
     REQUIRE(j["checks"].size() == 1);
-    CHECK(j["checks"][0] == nlohmann::json{{"name", "status 200"}, {"passes", 1}, {"fails", 1}});
+    // the seed's fields, and the group with k6's path ("::" + name at the root)
+    CHECK(j["checks"][0] == nlohmann::json{{"name", "status 200"}, {"passes", 1}, {"fails", 1}, {"group", ""}, {"path", "::status 200"}});
 }
 
 // ----------------------------------------------------------------------- task
