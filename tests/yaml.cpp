@@ -757,6 +757,14 @@ TEST_CASE("runner: messages say what is wrong: a missing file, a directory, an u
         CHECK_THAT(r.err, Catch::Contains("unknown subcommand 'frobnicate'; expected one of: run, setup, teardown, merge, report, validate, serve, version"));
     }
     SECTION("running out of file descriptors is said once, with the limit") {
+#if defined(__SANITIZE_ADDRESS__)
+        // Not under the sanitizers: UBSan's vptr check probes memory through a
+        // pipe, which a process with no descriptors left cannot make, so it
+        // reports a valid Boost error_category as "invalid vptr" and stops
+        // the runner (seen in the ASan+UBSan pass). The plain pass runs it.
+        SUCCEED("skipped under AddressSanitizer/UndefinedBehaviorSanitizer");
+        return;
+#endif
         // 200 VUs, each holding a connection, in a process allowed 64 descriptors
         auto f = s.write("fds.yaml", scenario_file(server.url(), "    executor: constant-vus\n    vus: 200\n    duration: 1s\n"));
         auto r = run_runner_limited("-n 64", {"run", f, "-q", "--threads", "1"}, s, 30s);
