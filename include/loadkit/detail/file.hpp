@@ -28,6 +28,27 @@ inline std::string size_text(std::uint64_t bytes) {
     return std::to_string(bytes) + " bytes";
 }
 
+// The one rule for what may be read, on a file's stat: a regular file
+// within `limit` (not a directory, device, FIFO or socket, through a
+// symlink or not); false with `error` saying which.
+inline bool readable_kind(const std::string& path, const struct stat& st, std::uint64_t limit, std::string& error) {
+    if (S_ISDIR(st.st_mode)) {
+        error = "'" + path + "' is a directory, not a file";
+        return false;
+    }
+    if (!S_ISREG(st.st_mode)) {
+        error = "'" + path + "' is not a regular file (" +
+                std::string(S_ISCHR(st.st_mode) ? "a character device" : S_ISBLK(st.st_mode) ? "a block device" : S_ISFIFO(st.st_mode) ? "a pipe" : S_ISSOCK(st.st_mode) ? "a socket" : "not a file") +
+                "): only regular files are read";
+        return false;
+    }
+    if (static_cast<std::uint64_t>(st.st_size) > limit) {
+        error = "'" + path + "' is larger than the limit of " + size_text(limit) + " for such a file";
+        return false;
+    }
+    return true;
+}
+
 // Whether the file at `path` would be read by read_input_file (without
 // reading it): false with the same `error` when it would not.
 inline bool check_input_file(const std::string& path, std::uint64_t limit, std::string& error) {
@@ -36,19 +57,7 @@ inline bool check_input_file(const std::string& path, std::uint64_t limit, std::
         error = "cannot open '" + path + "': " + std::generic_category().message(errno);
         return false;
     }
-    if (S_ISDIR(st.st_mode)) {
-        error = "'" + path + "' is a directory, not a file";
-        return false;
-    }
-    if (!S_ISREG(st.st_mode)) {
-        error = "'" + path + "' is not a regular file (" + std::string(S_ISCHR(st.st_mode) ? "a character device" : S_ISBLK(st.st_mode) ? "a block device" : S_ISFIFO(st.st_mode) ? "a pipe" : S_ISSOCK(st.st_mode) ? "a socket" : "not a file") +
-                "): only regular files are read";
-        return false;
-    }
-    if (static_cast<std::uint64_t>(st.st_size) > limit) {
-        error = "'" + path + "' is larger than the limit of " + size_text(limit) + " for such a file";
-        return false;
-    }
+    if (!readable_kind(path, st, limit, error)) return false;
     if (::access(path.c_str(), R_OK) != 0) {
         error = "cannot open '" + path + "': " + std::generic_category().message(errno);
         return false;
@@ -75,21 +84,11 @@ inline bool read_input_file(const std::string& path, std::uint64_t limit, std::s
         error = "cannot read '" + path + "': " + std::generic_category().message(errno);
         return false;
     }
-    if (S_ISDIR(st.st_mode)) {
-        error = "'" + path + "' is a directory, not a file";
-        return false;
-    }
-    if (!S_ISREG(st.st_mode)) {
-        error = "'" + path + "' is not a regular file (" +
-                std::string(S_ISCHR(st.st_mode) ? "a character device" : S_ISBLK(st.st_mode) ? "a block device" : S_ISFIFO(st.st_mode) ? "a pipe" : S_ISSOCK(st.st_mode) ? "a socket" : "not a file") +
-                "): only regular files are read";
-        return false;
-    }
+    if (!readable_kind(path, st, limit, error)) return false;
     auto too_big = [&] {
         error = "'" + path + "' is larger than the limit of " + size_text(limit) + " for such a file";
         return false;
     };
-    if (static_cast<std::uint64_t>(st.st_size) > limit) return too_big();
     ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) & ~O_NONBLOCK);
     std::string text;
     text.reserve(static_cast<std::size_t>(st.st_size));
