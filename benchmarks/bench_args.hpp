@@ -16,7 +16,7 @@
 #include <string>
 #include <string_view>
 
-#include <loadkit/exec/engine.hpp>
+#include <loadkit/engine/engine.hpp>
 
 namespace bench {
 

@@ -7,8 +7,8 @@
 //
 // benchmarks/compare_wrk runs it next to wrk against nginx.
 // Only what it uses (not <loadkit.hpp>, which also brings the built-in target).
-#include <loadkit/exec/engine.hpp>
-#include <loadkit/scenario.hpp>
+#include <loadkit/engine/engine.hpp>
+#include <loadkit/dsl/scenario.hpp>
 
 #include "bench_args.hpp"
 

@@ -9,8 +9,8 @@
 //
 // benchmarks/scaling searches for the highest rate one thread sustains.
 // Only what it uses (not <loadkit.hpp>, which also brings the built-in target).
-#include <loadkit/exec/engine.hpp>
-#include <loadkit/scenario.hpp>
+#include <loadkit/engine/engine.hpp>
+#include <loadkit/dsl/scenario.hpp>
 
 #include "bench_args.hpp"
 

@@ -8,8 +8,8 @@
 //
 // benchmarks/scaling runs it at 10,000 and at 100 VUs for the memory per VU.
 // Only what it uses (not <loadkit.hpp>, which also brings the built-in target).
-#include <loadkit/exec/engine.hpp>
-#include <loadkit/scenario.hpp>
+#include <loadkit/engine/engine.hpp>
+#include <loadkit/dsl/scenario.hpp>
 
 #include "bench_args.hpp"
 

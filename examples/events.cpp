@@ -6,6 +6,7 @@
 // never called concurrently, so plain shared state is safe. handle_summary
 // then replaces the console report with a few lines of its own (seed 003).
 #include <loadkit.hpp>
+#include <loadkit/target.hpp>
 
 #include <cstdio>
 

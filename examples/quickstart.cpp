@@ -4,6 +4,7 @@
 // (on_start), browses with the shared token, checks what it got, and logs
 // out when it retires (on_stop). teardown() revokes the setup token.
 #include <loadkit.hpp>
+#include <loadkit/target.hpp>
 
 #include <cstdlib>
 #include <iostream>

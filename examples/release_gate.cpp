@@ -11,6 +11,7 @@
 //
 //   release_gate [TARGET_URL] [SUMMARY.json]
 #include <loadkit.hpp>
+#include <loadkit/target.hpp>
 
 using namespace std::chrono_literals;
 

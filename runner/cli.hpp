@@ -23,9 +23,9 @@
 
 #include <CLI/CLI.hpp>
 
-#include <loadkit/config.hpp>
-#include <loadkit/detail/duration.hpp>
-#include <loadkit/exec/segment.hpp>
+#include <loadkit/core/config.hpp>
+#include <loadkit/core/duration.hpp>
+#include <loadkit/engine/segment.hpp>
 #include <loadkit/http/url.hpp>
 
 namespace loadkit::runner {

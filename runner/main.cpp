@@ -43,12 +43,12 @@
 #include <boost/version.hpp>
 #include <openssl/opensslv.h>
 
-#include <loadkit/detail/file.hpp>
-#include <loadkit/detail/memory.hpp>
-#include <loadkit/report/html.hpp>
-#include <loadkit/report/json_lines.hpp>
-#include <loadkit/report/prometheus.hpp>
-#include <loadkit/report/timeline.hpp>
+#include <loadkit/core/file.hpp>
+#include <loadkit/core/memory.hpp>
+#include <loadkit/outputs/html.hpp>
+#include <loadkit/outputs/json_lines.hpp>
+#include <loadkit/outputs/prometheus.hpp>
+#include <loadkit/engine/timeline.hpp>
 #include <loadkit/target/server.hpp>
 #include <loadkit/yaml.hpp>
 #if LOADKIT_RUNNER_JS

@@ -6,7 +6,7 @@
 #include <map>
 #include <string>
 
-#include <loadkit/exec/engine.hpp>
+#include <loadkit/engine/engine.hpp>
 
 namespace loadkit::runner {
 

@@ -5,10 +5,11 @@
 //
 //   #include <loadkit.hpp>
 //
-// brings the engine, the HTTP client, the executors, the summary and the
-// built-in target. It needs Boost (Asio, Beast), OpenSSL and nlohmann/json;
-// the YAML loader and the JavaScript adapter have headers of their own.
-// ---- begin loadkit/config.hpp
+// brings the engine, the HTTP client, the executors and the summary. It needs
+// Boost (Asio), OpenSSL and nlohmann/json. The YAML loader, the JavaScript
+// adapter and the built-in target server have headers of their own:
+// <loadkit/yaml.hpp>, <loadkit/js.hpp>, <loadkit/target.hpp>.
+// ---- begin loadkit/core/config.hpp
 // loadkit: header-only C++20 load testing. https://example.invalid/loadkit (MIT)
 
 #define LOADKIT_VERSION_MAJOR 0
@@ -40,8 +41,8 @@ inline std::int64_t wall_ms() noexcept {
 }
 }  // namespace detail
 }  // namespace loadkit
-// ---- end loadkit/config.hpp
-// ---- begin loadkit/task.hpp
+// ---- end loadkit/core/config.hpp
+// ---- begin loadkit/core/task.hpp
 // task<T>: the coroutine type VU code is written in.
 //
 // Why not asio::awaitable: a task must be able to return references (a VU's
@@ -304,7 +305,7 @@ class function_ref<R(A...)> {
 
 }  // namespace detail
 }  // namespace loadkit
-// ---- end loadkit/task.hpp
+// ---- end loadkit/core/task.hpp
 // ---- begin loadkit/metrics/histogram.hpp
 // A log-linear (HDR-style) histogram of non-negative integers (loadkit records
 // nanoseconds). Each power of two is cut into 64 equal buckets, so a bucket is
@@ -538,7 +539,7 @@ class histogram {
 
 }  // namespace loadkit
 // ---- end loadkit/metrics/histogram.hpp
-// ---- begin loadkit/metrics/custom.hpp
+// ---- begin loadkit/runtime/custom_metrics.hpp
 // Custom metrics (k6's Counter, Gauge, Rate, Trend). Declare them anywhere,
 // usually as globals, and add samples from VU code, hooks, setup or
 // teardown; they appear in the summary and take thresholds like built-ins:
@@ -559,7 +560,7 @@ class histogram {
 #include <string_view>
 #include <type_traits>
 
-// ---- begin loadkit/exec/context.hpp
+// ---- begin loadkit/runtime/context.hpp
 // Execution contexts. One thread_context per worker thread (its io_context,
 // its metric shard, its DNS cache, its sweeper); one vu_context per VU, living
 // on the thread that runs the VU. Nothing here is shared between threads but
@@ -580,10 +581,38 @@ class histogram {
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
-#include <boost/asio/ssl/context.hpp>
 #include <boost/asio/steady_timer.hpp>
 
-// ---- begin loadkit/detail/io.hpp
+// ---- begin loadkit/core/errors.hpp
+// The exceptions loadkit throws across layers: a configuration mistake found
+// before any load, and the two ways a VU's code is cut short.
+#include <stdexcept>
+#include <string>
+
+namespace loadkit {
+
+// A configuration mistake found before any load starts.
+struct config_error : std::runtime_error {
+    using std::runtime_error::runtime_error;
+    config_error(const std::string& what, std::string option) : std::runtime_error(what), key(std::move(option)) {}
+    // The option the mistake is in ("rate"), when one is: a loader that knows
+    // where each option was written points there rather than at its scenario.
+    std::string key;
+};
+
+// Thrown inside a VU whose iteration is cut (gracefulStop, abort); the engine
+// catches it. VU code that catches everything should rethrow it.
+struct interrupted_error {};
+
+namespace detail {
+
+// Thrown by abort_test() in VU code, after the abort is recorded.
+struct script_abort {};
+
+}  // namespace detail
+}  // namespace loadkit
+// ---- end loadkit/core/errors.hpp
+// ---- begin loadkit/core/io.hpp
 // Awaiting Asio operations from a loadkit::task without asio::awaitable: the
 // completion handler stores the result in the awaiter (which lives in the
 // suspended coroutine's frame) and resumes the coroutine directly. Handlers
@@ -631,8 +660,8 @@ template <class F>
 auto pooled(F f) { return boost::asio::bind_allocator(pool_allocator<void>{}, std::move(f)); }
 
 }  // namespace loadkit::detail
-// ---- end loadkit/detail/io.hpp
-// ---- begin loadkit/detail/log.hpp
+// ---- end loadkit/core/io.hpp
+// ---- begin loadkit/core/log.hpp
 // The engine's own log: warnings about hooks and VU code, errors. One lock,
 // used only off the hot path (a failed hook, a new distinct message).
 #include <cstdio>
@@ -695,7 +724,7 @@ inline void log_once(log_level lv, std::string_view msg) { logger::instance().wr
 
 }  // namespace detail
 }  // namespace loadkit
-// ---- end loadkit/detail/log.hpp
+// ---- end loadkit/core/log.hpp
 // ---- begin loadkit/metrics/shard.hpp
 // Per-thread metric storage. Every worker thread owns one shard and is its
 // only writer, so recording a sample is plain arithmetic: no lock, no atomic.
@@ -966,7 +995,7 @@ class metrics_shard {
 
 }  // namespace loadkit::detail
 // ---- end loadkit/metrics/shard.hpp
-// ---- begin loadkit/exec/events.hpp
+// ---- begin loadkit/runtime/events.hpp
 // Locust-style events. test_start/test_stop fire once per process (per run),
 // user_start/user_stop once per VU that iterated, request after every request.
 // Listeners are never called concurrently (the engine serialises them), so a
@@ -979,24 +1008,7 @@ class metrics_shard {
 
 #include <nlohmann/json.hpp>
 
-// ---- begin loadkit/http/message.hpp
-// The request and response vocabulary, shared by the C++ DSL, the YAML loader
-// and the JavaScript adapter. `request` is exactly the seed's req object
-// {name, method, url, headers, body}.
-#include <chrono>
-#include <cstdint>
-#include <cstring>
-#include <initializer_list>
-#include <optional>
-#include <span>
-#include <string>
-#include <string_view>
-#include <utility>
-#include <vector>
-
-#include <nlohmann/json.hpp>
-
-// ---- begin loadkit/http/errors.hpp
+// ---- begin loadkit/core/error_code.hpp
 // Error codes of failed requests. They follow k6's numbering where k6 has one
 // (so dashboards and thresholds written for k6 keep their meaning); the
 // `error_code` tag of a failed request carries the number.
@@ -1049,166 +1061,12 @@ inline constexpr std::string_view describe(error_code e) noexcept {
 }
 
 }  // namespace loadkit
-// ---- end loadkit/http/errors.hpp
+// ---- end loadkit/core/error_code.hpp
 
 namespace loadkit {
 
-using header_list = std::vector<std::pair<std::string, std::string>>;
-using string_pair = std::pair<std::string_view, std::string_view>;
-
-// A request as a hook sees it: before_request may change url, method, headers
-// and body; name is the metrics tag (defaults to the URL as written).
-struct request {
-    std::string name;
-    std::string method = "GET";
-    std::string url;
-    header_list headers;
-    std::string body;
-};
-
-// A cookie one request sends besides the jar's (k6's params.cookies). It goes
-// first in the Cookie header; with `replace`, the jar's cookie of that name is
-// left out, else both are sent (k6's {value, replace} objects).
-struct request_cookie {
-    std::string name, value;
-    bool replace = false;
-};
-
-// Per-call options of client::get/post/... (k6's params). Views must outlive
-// the co_await, which they do when the call is awaited in the same statement:
-//   co_await http.get("/items", {.headers = {{"Authorization", "Bearer " + token}}});
-// headers and query are inline arrays, not std::initializer_list: g++ 12
-// cannot keep an initializer_list's array alive across a co_await ("array
-// used as initializer"). Entries end at the first empty name; more headers
-// than fit go in header_list.
-struct params {
-    static constexpr std::size_t inline_headers = 8;
-    std::string_view name{};          // the `name` tag; default: the URL as given
-    string_pair headers[inline_headers] = {};
-    string_pair query[4] = {};        // appended to the URL, percent-encoded
-    string_pair tags[4] = {};         // extra tags on this request's samples (k6's params.tags)
-    std::optional<nanoseconds> timeout{};  // default: the client's
-    int redirects = -1;               // max redirects to follow; -1: the client's
-    std::span<const std::pair<std::string, std::string>> header_list{};  // runtime-built headers
-    std::span<const request_cookie> cookies{};  // sent with the jar's, on every hop of redirects
-};
-
-// Per-request phase timings, in the k6 sense (nanoseconds).
-struct timings {
-    std::int64_t blocked = 0;          // DNS lookup and waiting before a connection attempt
-    std::int64_t connecting = 0;       // TCP connect
-    std::int64_t tls_handshaking = 0;
-    std::int64_t sending = 0;
-    std::int64_t waiting = 0;          // time to first byte after sending
-    std::int64_t receiving = 0;
-    std::int64_t duration = 0;         // sending + waiting + receiving
-    static double ms(std::int64_t ns) noexcept { return static_cast<double>(ns) / 1e6; }
-};
-
-namespace detail {
-struct vu_context;
-// ASCII case-insensitive equality (header names), branch-free per byte.
-inline bool iequals(std::string_view a, std::string_view b) noexcept {
-    if (a.size() != b.size()) return false;
-    auto lower = [](unsigned char c) noexcept { return static_cast<unsigned char>(c | ((static_cast<unsigned>(c - 'A') < 26u) << 5)); };
-    for (std::size_t i = 0; i < a.size(); ++i)
-        if (lower(static_cast<unsigned char>(a[i])) != lower(static_cast<unsigned char>(b[i]))) return false;
-    return true;
-}
-// Equality with a lowercase literal (letters, digits, '-'), 8 bytes at a time:
-// setting bit 0x20 lowercases ASCII letters and leaves digits and '-' alone.
-// Header names are compared with known names this way on every response.
-inline bool iequals_lower(std::string_view a, std::string_view lower) noexcept {
-    if (a.size() != lower.size()) return false;
-    std::size_t i = 0;
-    for (; i + 8 <= a.size(); i += 8) {
-        std::uint64_t x, y;
-        std::memcpy(&x, a.data() + i, 8);
-        std::memcpy(&y, lower.data() + i, 8);
-        if ((x | 0x2020202020202020ull) != y) return false;
-    }
-    for (; i < a.size(); ++i)
-        if ((static_cast<unsigned char>(a[i]) | 0x20) != static_cast<unsigned char>(lower[i])) return false;
-    return true;
-}
-// The value at a dotted path ("items.0.id": object keys and array indexes)
-// inside `j`; nullptr when absent.
-inline const nlohmann::json* json_at(const nlohmann::json& j, std::string_view path) {
-    const nlohmann::json* cur = &j;
-    while (!path.empty() && cur) {
-        auto dot = path.find('.');
-        auto key = path.substr(0, dot);
-        path = dot == std::string_view::npos ? std::string_view{} : path.substr(dot + 1);
-        if (cur->is_object()) {
-            auto it = cur->find(key);
-            cur = it == cur->end() ? nullptr : &*it;
-        } else if (cur->is_array()) {
-            std::size_t i = 0;
-            bool digits = !key.empty();
-            for (char c : key) {
-                if (c < '0' || c > '9') { digits = false; break; }
-                i = i * 10 + static_cast<std::size_t>(c - '0');
-            }
-            cur = digits && i < cur->size() ? &(*cur)[i] : nullptr;
-        } else {
-            cur = nullptr;
-        }
-    }
-    return cur;
-}
-}  // namespace detail
-
-// A response. It belongs to the client that made it and stays valid until that
-// client's next request, so no request copies its body or headers.
-class response {
-  public:
-    int status = 0;
-    std::string_view status_text;
-    std::string body;
-    std::string url;                 // the final URL, after redirects
-    loadkit::timings timings;
-    loadkit::error_code error_code = error_code::none;   // none, a network error, or 1000+status for >= 400
-    std::string error;               // human-readable, empty on success
-    std::string_view method;
-    std::string_view name;           // the name tag it was recorded under
-    std::size_t redirects = 0;       // redirects followed to get here
-
-    // true for 2xx and 3xx: the default `expected_response` of k6
-    bool ok() const noexcept { return status >= 200 && status < 400 && !failed_io(); }
-    bool failed_io() const noexcept {
-        return (error_code != loadkit::error_code::none && static_cast<int>(error_code) < 1400) ||
-               static_cast<int>(error_code) >= 1600;
-    }
-
-    // Case-insensitive; the first value of that name, or "" if absent.
-    std::string_view header(std::string_view name) const noexcept {
-        for (auto& h : headers_)
-            if (detail::iequals(h.first, name)) return h.second;
-        return {};
-    }
-    std::span<const std::pair<std::string_view, std::string_view>> headers() const noexcept { return headers_; }
-
-    // The body parsed as JSON; a JSON null on a body that is not JSON.
-    nlohmann::json json() const { return nlohmann::json::parse(body, nullptr, false); }
-    // A value at a dotted path ("items.0.id") of the JSON body; null if absent.
-    nlohmann::json json(std::string_view path) const {
-        nlohmann::json j = json();
-        auto* v = detail::json_at(j, path);
-        return v ? *v : nlohmann::json();
-    }
-
-    detail::vu_context* context() const noexcept { return ctx_; }
-
-  private:
-    friend class client;
-    std::vector<std::pair<std::string_view, std::string_view>> headers_;
-    detail::vu_context* ctx_ = nullptr;
-};
-
-}  // namespace loadkit
-// ---- end loadkit/http/message.hpp
-
-namespace loadkit {
+struct request;   // http/message.hpp: listeners that read them include it
+class response;
 
 struct test_info {
     std::string_view name;
@@ -1258,8 +1116,8 @@ struct events {
 };
 
 }  // namespace loadkit
-// ---- end loadkit/exec/events.hpp
-// ---- begin loadkit/exec/signals.hpp
+// ---- end loadkit/runtime/events.hpp
+// ---- begin loadkit/core/signals.hpp
 // SIGINT and SIGTERM during a run. The handler only counts (an atomic add is
 // all a signal handler may safely do); every thread's sweeper polls the count
 // every few milliseconds and turns it into an abort: the first signal stops
@@ -1307,58 +1165,16 @@ class signal_scope {
 };
 
 }  // namespace loadkit::detail
-// ---- end loadkit/exec/signals.hpp
+// ---- end loadkit/core/signals.hpp
 
 namespace loadkit {
 
 class client;
-
-// Defaults for every VU's HTTP client (k6's options of the same names).
-struct client_options {
-    std::string base_url;                  // relative URLs resolve against it
-    nanoseconds timeout = std::chrono::seconds(60);
-    int max_redirects = 10;
-    bool insecure_skip_tls_verify = false;
-    std::string tls_ca_file;               // extra trusted CA certificates (PEM file)
-    std::string tls_ca_pem;                // the same, in memory
-    std::string user_agent = "loadkit/" LOADKIT_VERSION_STRING;
-    bool cookies = true;                   // a cookie jar per VU
-    bool discard_response_bodies = false;  // read bodies but do not keep them
-};
-
-// Thrown inside a VU whose iteration is cut (gracefulStop, abort); the engine
-// catches it. VU code that catches everything should rethrow it.
-struct interrupted_error {};
+struct request;
+class response;
+struct client_options;
 
 namespace detail {
-
-// Thrown by abort_test() in VU code, after the abort is recorded.
-struct script_abort {};
-
-// TLS contexts are expensive to build (CA store load), so there is one per
-// (verify, CA) combination per process.
-inline boost::asio::ssl::context& tls_context(const client_options& o) {
-    static std::mutex mu;
-    static std::map<std::string, std::unique_ptr<boost::asio::ssl::context>> contexts;
-    std::string key = (o.insecure_skip_tls_verify ? "0|" : "1|") + o.tls_ca_file + "|" + o.tls_ca_pem;
-    std::lock_guard lock(mu);
-    auto& c = contexts[key];
-    if (!c) {
-        c = std::make_unique<boost::asio::ssl::context>(boost::asio::ssl::context::tls_client);
-        c->set_options(boost::asio::ssl::context::default_workarounds | boost::asio::ssl::context::no_sslv2 |
-                       boost::asio::ssl::context::no_sslv3);
-        if (o.insecure_skip_tls_verify) {
-            c->set_verify_mode(boost::asio::ssl::verify_none);
-        } else {
-            boost::system::error_code ec;
-            c->set_default_verify_paths(ec);
-            if (!o.tls_ca_file.empty()) c->load_verify_file(o.tls_ca_file, ec);
-            if (!o.tls_ca_pem.empty()) c->add_certificate_authority(boost::asio::buffer(o.tls_ca_pem), ec);
-            c->set_verify_mode(boost::asio::ssl::verify_peer);
-        }
-    }
-    return *c;
-}
 
 struct engine_state;
 struct vu_context;
@@ -1525,7 +1341,7 @@ struct engine_state {
     std::optional<std::string> abort_reason;
     loadkit::events* events = nullptr;
     bool has_request_listeners = false;
-    client_options http;
+    const client_options* http = nullptr;  // the run's client defaults (owned by the engine)
     std::vector<std::string> scenario_names{""};  // id 0: setup/teardown, no scenario
     std::map<std::string, std::string, std::less<>> env;  // options::env
 
@@ -1618,7 +1434,7 @@ inline void thread_context::start_sweeper() {
 
 }  // namespace detail
 }  // namespace loadkit
-// ---- end loadkit/exec/context.hpp
+// ---- end loadkit/runtime/context.hpp
 // ---- begin loadkit/metrics/registry.hpp
 // Every metric's name and kind, built-in or custom, in one process-wide table:
 // thresholds are checked against it before a run starts, and the summary
@@ -1870,7 +1686,181 @@ class trend : public detail::metric<metric_kind::trend> {
 };
 
 }  // namespace loadkit
-// ---- end loadkit/metrics/custom.hpp
+// ---- end loadkit/runtime/custom_metrics.hpp
+// ---- begin loadkit/http/message.hpp
+// The request and response vocabulary, shared by the C++ DSL, the YAML loader
+// and the JavaScript adapter. `request` is exactly the seed's req object
+// {name, method, url, headers, body}.
+#include <chrono>
+#include <cstdint>
+#include <cstring>
+#include <initializer_list>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+
+namespace loadkit {
+
+using header_list = std::vector<std::pair<std::string, std::string>>;
+using string_pair = std::pair<std::string_view, std::string_view>;
+
+// A request as a hook sees it: before_request may change url, method, headers
+// and body; name is the metrics tag (defaults to the URL as written).
+struct request {
+    std::string name;
+    std::string method = "GET";
+    std::string url;
+    header_list headers;
+    std::string body;
+};
+
+// A cookie one request sends besides the jar's (k6's params.cookies). It goes
+// first in the Cookie header; with `replace`, the jar's cookie of that name is
+// left out, else both are sent (k6's {value, replace} objects).
+struct request_cookie {
+    std::string name, value;
+    bool replace = false;
+};
+
+// Per-call options of client::get/post/... (k6's params). Views must outlive
+// the co_await, which they do when the call is awaited in the same statement:
+//   co_await http.get("/items", {.headers = {{"Authorization", "Bearer " + token}}});
+// headers and query are inline arrays, not std::initializer_list: g++ 12
+// cannot keep an initializer_list's array alive across a co_await ("array
+// used as initializer"). Entries end at the first empty name; more headers
+// than fit go in header_list.
+struct params {
+    static constexpr std::size_t inline_headers = 8;
+    std::string_view name{};          // the `name` tag; default: the URL as given
+    string_pair headers[inline_headers] = {};
+    string_pair query[4] = {};        // appended to the URL, percent-encoded
+    string_pair tags[4] = {};         // extra tags on this request's samples (k6's params.tags)
+    std::optional<nanoseconds> timeout{};  // default: the client's
+    int redirects = -1;               // max redirects to follow; -1: the client's
+    std::span<const std::pair<std::string, std::string>> header_list{};  // runtime-built headers
+    std::span<const request_cookie> cookies{};  // sent with the jar's, on every hop of redirects
+};
+
+// Per-request phase timings, in the k6 sense (nanoseconds).
+struct timings {
+    std::int64_t blocked = 0;          // DNS lookup and waiting before a connection attempt
+    std::int64_t connecting = 0;       // TCP connect
+    std::int64_t tls_handshaking = 0;
+    std::int64_t sending = 0;
+    std::int64_t waiting = 0;          // time to first byte after sending
+    std::int64_t receiving = 0;
+    std::int64_t duration = 0;         // sending + waiting + receiving
+    static double ms(std::int64_t ns) noexcept { return static_cast<double>(ns) / 1e6; }
+};
+
+namespace detail {
+struct vu_context;
+// ASCII case-insensitive equality (header names), branch-free per byte.
+inline bool iequals(std::string_view a, std::string_view b) noexcept {
+    if (a.size() != b.size()) return false;
+    auto lower = [](unsigned char c) noexcept { return static_cast<unsigned char>(c | ((static_cast<unsigned>(c - 'A') < 26u) << 5)); };
+    for (std::size_t i = 0; i < a.size(); ++i)
+        if (lower(static_cast<unsigned char>(a[i])) != lower(static_cast<unsigned char>(b[i]))) return false;
+    return true;
+}
+// Equality with a lowercase literal (letters, digits, '-'), 8 bytes at a time:
+// setting bit 0x20 lowercases ASCII letters and leaves digits and '-' alone.
+// Header names are compared with known names this way on every response.
+inline bool iequals_lower(std::string_view a, std::string_view lower) noexcept {
+    if (a.size() != lower.size()) return false;
+    std::size_t i = 0;
+    for (; i + 8 <= a.size(); i += 8) {
+        std::uint64_t x, y;
+        std::memcpy(&x, a.data() + i, 8);
+        std::memcpy(&y, lower.data() + i, 8);
+        if ((x | 0x2020202020202020ull) != y) return false;
+    }
+    for (; i < a.size(); ++i)
+        if ((static_cast<unsigned char>(a[i]) | 0x20) != static_cast<unsigned char>(lower[i])) return false;
+    return true;
+}
+// The value at a dotted path ("items.0.id": object keys and array indexes)
+// inside `j`; nullptr when absent.
+inline const nlohmann::json* json_at(const nlohmann::json& j, std::string_view path) {
+    const nlohmann::json* cur = &j;
+    while (!path.empty() && cur) {
+        auto dot = path.find('.');
+        auto key = path.substr(0, dot);
+        path = dot == std::string_view::npos ? std::string_view{} : path.substr(dot + 1);
+        if (cur->is_object()) {
+            auto it = cur->find(key);
+            cur = it == cur->end() ? nullptr : &*it;
+        } else if (cur->is_array()) {
+            std::size_t i = 0;
+            bool digits = !key.empty();
+            for (char c : key) {
+                if (c < '0' || c > '9') { digits = false; break; }
+                i = i * 10 + static_cast<std::size_t>(c - '0');
+            }
+            cur = digits && i < cur->size() ? &(*cur)[i] : nullptr;
+        } else {
+            cur = nullptr;
+        }
+    }
+    return cur;
+}
+}  // namespace detail
+
+// A response. It belongs to the client that made it and stays valid until that
+// client's next request, so no request copies its body or headers.
+class response {
+  public:
+    int status = 0;
+    std::string_view status_text;
+    std::string body;
+    std::string url;                 // the final URL, after redirects
+    loadkit::timings timings;
+    loadkit::error_code error_code = error_code::none;   // none, a network error, or 1000+status for >= 400
+    std::string error;               // human-readable, empty on success
+    std::string_view method;
+    std::string_view name;           // the name tag it was recorded under
+    std::size_t redirects = 0;       // redirects followed to get here
+
+    // true for 2xx and 3xx: the default `expected_response` of k6
+    bool ok() const noexcept { return status >= 200 && status < 400 && !failed_io(); }
+    bool failed_io() const noexcept {
+        return (error_code != loadkit::error_code::none && static_cast<int>(error_code) < 1400) ||
+               static_cast<int>(error_code) >= 1600;
+    }
+
+    // Case-insensitive; the first value of that name, or "" if absent.
+    std::string_view header(std::string_view name) const noexcept {
+        for (auto& h : headers_)
+            if (detail::iequals(h.first, name)) return h.second;
+        return {};
+    }
+    std::span<const std::pair<std::string_view, std::string_view>> headers() const noexcept { return headers_; }
+
+    // The body parsed as JSON; a JSON null on a body that is not JSON.
+    nlohmann::json json() const { return nlohmann::json::parse(body, nullptr, false); }
+    // A value at a dotted path ("items.0.id") of the JSON body; null if absent.
+    nlohmann::json json(std::string_view path) const {
+        nlohmann::json j = json();
+        auto* v = detail::json_at(j, path);
+        return v ? *v : nlohmann::json();
+    }
+
+    detail::vu_context* context() const noexcept { return ctx_; }
+
+  private:
+    friend class client;
+    std::vector<std::pair<std::string_view, std::string_view>> headers_;
+    detail::vu_context* ctx_ = nullptr;
+};
+
+}  // namespace loadkit
+// ---- end loadkit/http/message.hpp
 // ---- begin loadkit/http/client.hpp
 // The HTTP/1.1 client every VU owns: keep-alive connections, TLS, redirects,
 // cookies, timeouts, phase timings and metrics.
@@ -1903,7 +1893,7 @@ class trend : public detail::metric<metric_kind::trend> {
 #include <boost/asio/ssl/stream.hpp>
 #include <boost/asio/write.hpp>
 
-// ---- begin loadkit/detail/fd_limit.hpp
+// ---- begin loadkit/core/fd_limit.hpp
 // Running out of file descriptors shows in a run only as failed connects
 // (error 1210), one per request: the cause is said once, on stderr, with
 // the limit and how to raise it. Called only when a connect has failed
@@ -1934,7 +1924,7 @@ inline void warn_out_of_descriptors(int err) noexcept {
 }
 
 }  // namespace loadkit::detail
-// ---- end loadkit/detail/fd_limit.hpp
+// ---- end loadkit/core/fd_limit.hpp
 // ---- begin loadkit/http/cookies.hpp
 // A per-VU cookie jar (RFC 6265 subset: Domain, Path, Max-Age, Expires,
 // Secure; host-only cookies). The jar is empty for most load tests, and then
@@ -2489,6 +2479,62 @@ class cookie_jar {
 
 }  // namespace loadkit
 // ---- end loadkit/http/cookies.hpp
+// ---- begin loadkit/http/options.hpp
+// The HTTP client's options (k6's option names) and the TLS contexts built
+// from them.
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+
+#include <boost/asio/ssl/context.hpp>
+
+
+namespace loadkit {
+
+// Defaults for every VU's HTTP client (k6's options of the same names).
+struct client_options {
+    std::string base_url;                  // relative URLs resolve against it
+    nanoseconds timeout = std::chrono::seconds(60);
+    int max_redirects = 10;
+    bool insecure_skip_tls_verify = false;
+    std::string tls_ca_file;               // extra trusted CA certificates (PEM file)
+    std::string tls_ca_pem;                // the same, in memory
+    std::string user_agent = "loadkit/" LOADKIT_VERSION_STRING;
+    bool cookies = true;                   // a cookie jar per VU
+    bool discard_response_bodies = false;  // read bodies but do not keep them
+};
+
+namespace detail {
+
+// TLS contexts are expensive to build (CA store load), so there is one per
+// (verify, CA) combination per process.
+inline boost::asio::ssl::context& tls_context(const client_options& o) {
+    static std::mutex mu;
+    static std::map<std::string, std::unique_ptr<boost::asio::ssl::context>> contexts;
+    std::string key = (o.insecure_skip_tls_verify ? "0|" : "1|") + o.tls_ca_file + "|" + o.tls_ca_pem;
+    std::lock_guard lock(mu);
+    auto& c = contexts[key];
+    if (!c) {
+        c = std::make_unique<boost::asio::ssl::context>(boost::asio::ssl::context::tls_client);
+        c->set_options(boost::asio::ssl::context::default_workarounds | boost::asio::ssl::context::no_sslv2 |
+                       boost::asio::ssl::context::no_sslv3);
+        if (o.insecure_skip_tls_verify) {
+            c->set_verify_mode(boost::asio::ssl::verify_none);
+        } else {
+            boost::system::error_code ec;
+            c->set_default_verify_paths(ec);
+            if (!o.tls_ca_file.empty()) c->load_verify_file(o.tls_ca_file, ec);
+            if (!o.tls_ca_pem.empty()) c->add_certificate_authority(boost::asio::buffer(o.tls_ca_pem), ec);
+            c->set_verify_mode(boost::asio::ssl::verify_peer);
+        }
+    }
+    return *c;
+}
+
+}  // namespace detail
+}  // namespace loadkit
+// ---- end loadkit/http/options.hpp
 
 namespace loadkit {
 
@@ -3405,7 +3451,7 @@ inline fetched fetch(std::string_view method, std::string_view url, std::string_
 
 }  // namespace loadkit
 // ---- end loadkit/http/fetch.hpp
-// ---- begin loadkit/exec/executors.hpp
+// ---- begin loadkit/engine/executors.hpp
 // Executors: how many VUs run, and when they iterate (k6's executors). In the
 // closed model the schedule is a pure function of the time and the VU's index;
 // in the open model (arrival rates) it is a pure function of the iteration's
@@ -3427,15 +3473,6 @@ inline fetched fetch(std::string_view method, std::string_view url, std::string_
 namespace loadkit {
 
 using namespace std::chrono_literals;
-
-// A configuration mistake found before any load starts.
-struct config_error : std::runtime_error {
-    using std::runtime_error::runtime_error;
-    config_error(const std::string& what, std::string option) : std::runtime_error(what), key(std::move(option)) {}
-    // The option the mistake is in ("rate"), when one is: a loader that knows
-    // where each option was written points there rather than at its scenario.
-    std::string key;
-};
 
 struct stage {
     nanoseconds duration{};
@@ -3885,8 +3922,8 @@ class schedule {
 
 }  // namespace detail
 }  // namespace loadkit
-// ---- end loadkit/exec/executors.hpp
-// ---- begin loadkit/exec/segment.hpp
+// ---- end loadkit/engine/executors.hpp
+// ---- begin loadkit/engine/segment.hpp
 // Execution segments (k6's): one instance of a test runs only its share
 // [from, to) of every scenario, so N instances started apart (Kubernetes
 // Indexed Jobs, Slurm tasks) together run exactly the whole test, with no
@@ -4113,8 +4150,8 @@ inline bool scale_executor(executor& e, const stripe& share) {
 
 }  // namespace detail
 }  // namespace loadkit
-// ---- end loadkit/exec/segment.hpp
-// ---- begin loadkit/exec/engine.hpp
+// ---- end loadkit/engine/segment.hpp
+// ---- begin loadkit/engine/engine.hpp
 // The engine: the one mechanism that the C++ DSL, the YAML loader and the
 // JavaScript adapter all drive. It owns the worker threads (one io_context
 // each, no cross-thread posting on the hot path), runs setup once, spreads
@@ -4144,7 +4181,7 @@ inline bool scale_executor(executor& e, const stripe& share) {
 #include <boost/asio/post.hpp>
 #include <nlohmann/json.hpp>
 
-// ---- begin loadkit/report/state.hpp
+// ---- begin loadkit/engine/state.hpp
 // A run's metrics as data that merges exactly: every series with its counts
 // and its histograms' buckets (not percentiles, which do not add). Each
 // instance of a test split over machines exports this with its summary;
@@ -4161,7 +4198,7 @@ inline bool scale_executor(executor& e, const stripe& share) {
 
 #include <nlohmann/json.hpp>
 
-// ---- begin loadkit/report/summary.hpp
+// ---- begin loadkit/engine/summary.hpp
 // The run summary: shards merged by name into the seed's JSON shape
 // {name, run_id, started_ms, ended_ms, duration_secs, scenarios, metrics,
 //  checks, thresholds, thresholds_passed, aborted}, and the console report.
@@ -4779,8 +4816,8 @@ inline const nlohmann::json* find_metric(const nlohmann::json& summary, std::str
 }
 
 }  // namespace loadkit
-// ---- end loadkit/report/summary.hpp
-// ---- begin loadkit/report/thresholds.hpp
+// ---- end loadkit/engine/summary.hpp
+// ---- begin loadkit/engine/thresholds.hpp
 // Thresholds in k6's grammar: pass/fail criteria on metrics, evaluated while
 // the run goes (for abortOnFail) and at its end (for the exit code).
 //
@@ -4989,7 +5026,7 @@ inline nlohmann::json evaluate_thresholds(std::vector<parsed_threshold>& list, c
 
 }  // namespace detail
 }  // namespace loadkit
-// ---- end loadkit/report/thresholds.hpp
+// ---- end loadkit/engine/thresholds.hpp
 
 namespace loadkit {
 
@@ -5308,7 +5345,7 @@ inline merged_run merge_runs(const std::vector<std::pair<std::string, nlohmann::
 
 }  // namespace detail
 }  // namespace loadkit
-// ---- end loadkit/report/state.hpp
+// ---- end loadkit/engine/state.hpp
 
 namespace loadkit {
 
@@ -5550,10 +5587,11 @@ class engine {
 
         state_.events = &opts_.events;
         state_.has_request_listeners = !opts_.events.request.empty();
-        state_.http = opts_.http;
+        http_ = opts_.http;
+        state_.http = &http_;
         state_.env.clear();
         state_.env.insert(opts_.env.begin(), opts_.env.end());
-        if (!opts_.target.empty()) state_.http.base_url = opts_.target;
+        if (!opts_.target.empty()) http_.base_url = opts_.target;
         for (auto& s : specs) state_.scenario_names.push_back(s.name);
 
         summary_input in;
@@ -5584,7 +5622,7 @@ class engine {
             ~forget_workers() { s.workers.clear(); }
         } forget{state_};
 
-        test_info info{opts_.name, in.run_id, state_.http.base_url, nullptr};
+        test_info info{opts_.name, in.run_id, http_.base_url, nullptr};
         state_.with_events([&](events& ev) { ev.test_start.fire(info); });
 
         // ---- setup, once, before any VU
@@ -5724,7 +5762,7 @@ class engine {
         v.scenario_id = 0;
         v.running = true;
         if (timeout.count() > 0) v.hard_deadline = now_ns() + timeout.count();
-        client c(control, &v, state_.http);
+        client c(control, &v, http_);
         control.vus.push_back(&v);
         current_vu = &v;
         auto err = run_blocking(control, fn(c));
@@ -6329,6 +6367,7 @@ class engine {
     }
 
     options& opts_;
+    client_options http_;   // the run's client defaults (target as base URL); VUs read them through state_.http
     engine_state state_;
     std::vector<parsed_threshold> thresholds_;
     std::int64_t started_ns_ = 0;
@@ -6338,8 +6377,8 @@ class engine {
 
 }  // namespace detail
 }  // namespace loadkit
-// ---- end loadkit/exec/engine.hpp
-// ---- begin loadkit/scenario.hpp
+// ---- end loadkit/engine/engine.hpp
+// ---- begin loadkit/dsl/scenario.hpp
 // The C++ DSL. A scenario is a type; its hooks are optional members found at
 // compile time:
 //
@@ -6423,7 +6462,7 @@ class VU {
     detail::vu_context* ctx_;
 
   public:
-    VU() : ctx_(detail::constructing_vu), http(*ctx_->thread, ctx_, ctx_->thread->engine->http) {}
+    VU() : ctx_(detail::constructing_vu), http(*ctx_->thread, ctx_, *ctx_->thread->engine->http) {}
     VU(const VU&) = delete;
     VU& operator=(const VU&) = delete;
 
@@ -6655,651 +6694,5 @@ run_result run(executor e, options o = {}) {
 }
 
 }  // namespace loadkit
-// ---- end loadkit/scenario.hpp
-// ---- begin loadkit/target/server.hpp
-// The built-in target: a small, fast HTTP/1.1 server (Beast) on loopback, so
-// that examples, tests and the quick start need no external service.
-//
-// Each server thread has its own io_context and its own SO_REUSEPORT listener
-// on the same port (the kernel spreads connections), so no session is ever
-// touched by two threads. Routes:
-//   GET  /                      a short text body
-//   GET  /bytes/N               N bytes
-//   GET  /json, /items, /feed   JSON documents
-//   ANY  /echo                  {method, path, query, headers, body} of the request
-//   ANY  /status/N              that status
-//   ANY  /delay/MS              answers after MS milliseconds
-//   POST /auth/login|token      {"token": "..."} (login also sets a session cookie)
-//   POST /auth/logout|revoke    200
-//   GET  /auth/check            200 with a valid "Authorization: Bearer <token>", else 401
-//   GET  /cookies/set?k=v...    sets those cookies;  GET /cookies: the cookies received
-//   GET  /redirect/N            302 to /redirect/N-1 ... /redirect/0 (200)
-//   GET  /redirect-to?url=U     302 to U
-//   GET  /chunked               a chunked body
-//   GET  /close                 answers with Connection: close, then closes
-//   GET  /malformed             a response that is not HTTP (as /fault/garbage)
-//   GET  /reset                 resets the connection without answering
-//   GET  /hang                  never answers (until the server stops)
-//   GET  /stats                 requests seen per path, as JSON; /stats/reset clears
-// Faults, for testing a client (any method):
-//   /fault/refuse       closes the connection as soon as the request arrives
-//   /fault/reset        sends the head and part of the body, then resets (RST)
-//   /fault/hang         never answers
-//   /fault/garbage      answers bytes that are not HTTP, then closes
-//   /fault/truncate     Content-Length: 1000, 100 bytes of it, then closes
-//   /fault/drip         a whole response, one byte a second (about 100 s)
-//   /fault/big-header   a response with a 1 MiB header line
-//   /fault/close        a normal keep-alive response, then closes the
-//                       connection anyway (as a server closing idle
-//                       connections at once does)
-// With target_options::faults, two more ports: refused_url() refuses every
-// connection (a bound socket that does not listen), and tls_fault_url()
-// serves the routes over HTTPS with a self-signed certificate.
-#include <atomic>
-#include <charconv>
-#include <chrono>
-#include <memory>
-#include <mutex>
-#include <set>
-#include <string>
-#include <string_view>
-#include <thread>
-#include <unordered_map>
-#include <vector>
-
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/ip/tcp.hpp>
-#include <boost/asio/post.hpp>
-#include <boost/asio/ssl/context.hpp>
-#include <boost/asio/ssl/stream.hpp>
-#include <boost/asio/steady_timer.hpp>
-#include <boost/asio/write.hpp>
-#include <boost/beast/core/flat_buffer.hpp>
-#include <boost/beast/http/read.hpp>
-#include <boost/beast/http/string_body.hpp>
-#include <boost/beast/http/write.hpp>
-#include <nlohmann/json.hpp>
-
-// ---- begin loadkit/target/cert.hpp
-// A self-signed certificate made in memory with OpenSSL, for the built-in
-// target's https mode and the TLS tests: nothing is read from or written to
-// disk, nothing is fetched.
-#include <memory>
-#include <stdexcept>
-#include <string>
-
-#include <openssl/evp.h>
-#include <openssl/pem.h>
-#include <openssl/x509.h>
-#include <openssl/x509v3.h>
-
-namespace loadkit {
-
-struct certificate {
-    std::string cert_pem;  // also the CA to trust: it signs itself
-    std::string key_pem;
-};
-
-namespace detail {
-inline std::string bio_string(BIO* b) {
-    char* data = nullptr;
-    long n = BIO_get_mem_data(b, &data);
-    return std::string(data, static_cast<std::size_t>(n));
-}
-}  // namespace detail
-
-// A certificate for `common_name`, valid for DNS `localhost` and IP 127.0.0.1
-// (plus common_name), for `days` days.
-inline certificate make_self_signed_certificate(const std::string& common_name = "localhost", int days = 30) {
-    auto fail = [](const char* what) { throw std::runtime_error(std::string("self-signed certificate: ") + what); };
-    std::unique_ptr<EVP_PKEY, decltype(&EVP_PKEY_free)> key(EVP_EC_gen("P-256"), EVP_PKEY_free);
-    if (!key) fail("key generation failed");
-    std::unique_ptr<X509, decltype(&X509_free)> x(X509_new(), X509_free);
-    X509_set_version(x.get(), 2);
-    ASN1_INTEGER_set(X509_get_serialNumber(x.get()), static_cast<long>(std::time(nullptr)));
-    X509_gmtime_adj(X509_getm_notBefore(x.get()), -3600);
-    X509_gmtime_adj(X509_getm_notAfter(x.get()), 60L * 60 * 24 * days);
-    X509_set_pubkey(x.get(), key.get());
-    X509_NAME* name = X509_get_subject_name(x.get());
-    X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, reinterpret_cast<const unsigned char*>(common_name.c_str()), -1, -1, 0);
-    X509_set_issuer_name(x.get(), name);
-    X509V3_CTX ctx;
-    X509V3_set_ctx_nodb(&ctx);
-    X509V3_set_ctx(&ctx, x.get(), x.get(), nullptr, nullptr, 0);
-    std::string san = "DNS:localhost,IP:127.0.0.1";
-    if (common_name != "localhost") san += ",DNS:" + common_name;
-    for (auto [nid, value] : {std::pair{NID_subject_alt_name, san}, std::pair{NID_basic_constraints, std::string("critical,CA:TRUE")}}) {
-        X509_EXTENSION* ext = X509V3_EXT_conf_nid(nullptr, &ctx, nid, value.c_str());
-        if (!ext) fail("extension");
-        X509_add_ext(x.get(), ext, -1);
-        X509_EXTENSION_free(ext);
-    }
-    if (!X509_sign(x.get(), key.get(), EVP_sha256())) fail("signing failed");
-    certificate c;
-    std::unique_ptr<BIO, decltype(&BIO_free)> b1(BIO_new(BIO_s_mem()), BIO_free), b2(BIO_new(BIO_s_mem()), BIO_free);
-    PEM_write_bio_X509(b1.get(), x.get());
-    PEM_write_bio_PrivateKey(b2.get(), key.get(), nullptr, nullptr, 0, nullptr, nullptr);
-    c.cert_pem = detail::bio_string(b1.get());
-    c.key_pem = detail::bio_string(b2.get());
-    return c;
-}
-
-}  // namespace loadkit
-// ---- end loadkit/target/cert.hpp
-
-namespace loadkit {
-
-struct target_options {
-    std::string address = "127.0.0.1";
-    std::uint16_t port = 0;       // 0: an ephemeral port
-    int threads = 1;
-    bool tls = false;             // https with a self-signed certificate (or cert below)
-    certificate cert;             // used when tls is set and cert_pem is not empty
-    // Also a port that refuses connections and an HTTPS port with a
-    // self-signed certificate (see refused_url(), tls_fault_url()): on
-    // port+1 and port+2 when `port` is set, else on ephemeral ports.
-    bool faults = false;
-};
-
-class target_server {
-  public:
-    explicit target_server(target_options o = {}) : opts_(std::move(o)) {
-        namespace asio = boost::asio;
-        if (opts_.threads < 1) opts_.threads = 1;
-        if (opts_.tls) {
-            if (opts_.cert.cert_pem.empty()) opts_.cert = make_self_signed_certificate();
-            tls_ = std::make_unique<asio::ssl::context>(asio::ssl::context::tls_server);
-            tls_->use_certificate_chain(asio::buffer(opts_.cert.cert_pem));
-            tls_->use_private_key(asio::buffer(opts_.cert.key_pem), asio::ssl::context::pem);
-        }
-        auto addr = asio::ip::make_address(opts_.address);
-        std::uint16_t port = opts_.port;
-        for (int i = 0; i < opts_.threads; ++i) {
-            auto w = std::make_unique<worker>();
-            w->owner = this;
-            w->acceptor.open(addr.is_v6() ? asio::ip::tcp::v6() : asio::ip::tcp::v4());
-            w->acceptor.set_option(asio::socket_base::reuse_address(true));
-            w->acceptor.set_option(asio::detail::socket_option::boolean<SOL_SOCKET, SO_REUSEPORT>(true));
-            w->acceptor.bind({addr, port});
-            w->acceptor.listen(4096);
-            port = w->acceptor.local_endpoint().port();
-            workers_.push_back(std::move(w));
-        }
-        port_ = port;
-        if (opts_.faults) {
-            std::uint16_t base = opts_.port ? static_cast<std::uint16_t>(opts_.port + 1) : std::uint16_t{0};
-            // bound but never listening: the kernel answers a SYN with RST
-            // (ECONNREFUSED), and the port stays ours, where a port merely
-            // closed could be taken by another process meanwhile (no
-            // SO_REUSEADDR, so that nothing else can bind it either)
-            refuser_.open(addr.is_v6() ? asio::ip::tcp::v6() : asio::ip::tcp::v4());
-            refuser_.bind({addr, base});
-            target_options t;
-            t.address = opts_.address;
-            t.port = base ? static_cast<std::uint16_t>(base + 1) : std::uint16_t{0};
-            t.tls = true;
-            tls_fault_ = std::make_unique<target_server>(std::move(t));
-        }
-        for (auto& w : workers_) {
-            detail::spawn(accept_loop(*w), [](std::exception_ptr) {});
-            w->thread = std::thread([p = w.get()] { p->ioc.run(); });
-        }
-    }
-    ~target_server() { stop(); }
-    target_server(const target_server&) = delete;
-    target_server& operator=(const target_server&) = delete;
-
-    std::uint16_t port() const noexcept { return port_; }
-    // "http://127.0.0.1:PORT" (https when tls)
-    std::string url() const {
-        auto host = opts_.address.find(':') != std::string::npos ? "[" + opts_.address + "]" : opts_.address;
-        return std::string(opts_.tls ? "https://" : "http://") + host + ":" + std::to_string(port_);
-    }
-    const certificate& cert() const noexcept { return opts_.cert; }
-    // With target_options::faults: a URL whose connections are refused, and
-    // the routes over HTTPS with a self-signed certificate (empty otherwise).
-    std::string refused_url() const {
-        if (!refuser_.is_open()) return {};
-        boost::system::error_code ec;
-        auto host = opts_.address.find(':') != std::string::npos ? "[" + opts_.address + "]" : opts_.address;
-        return "http://" + host + ":" + std::to_string(refuser_.local_endpoint(ec).port());
-    }
-    std::string tls_fault_url() const { return tls_fault_ ? tls_fault_->url() : std::string(); }
-
-    // Requests seen for a path (without query), over all threads.
-    std::uint64_t count(std::string_view path) const {
-        std::uint64_t n = 0;
-        for (auto& w : workers_) {
-            std::lock_guard lock(w->stats_mu);
-            if (auto it = w->stats.find(std::string(path)); it != w->stats.end()) n += it->second;
-        }
-        return n;
-    }
-    std::uint64_t total() const {
-        std::uint64_t n = 0;
-        for (auto& w : workers_) {
-            std::lock_guard lock(w->stats_mu);
-            for (auto& [k, v] : w->stats) n += v;
-        }
-        return n;
-    }
-    nlohmann::json stats() const {
-        nlohmann::json j = nlohmann::json::object();
-        for (auto& w : workers_) {
-            std::lock_guard lock(w->stats_mu);
-            for (auto& [k, v] : w->stats) j[k] = j.value(k, std::uint64_t{0}) + v;
-        }
-        return j;
-    }
-    void reset_stats() {
-        for (auto& w : workers_) {
-            std::lock_guard lock(w->stats_mu);
-            w->stats.clear();
-        }
-    }
-    // Connections accepted so far.
-    std::uint64_t connections() const noexcept { return connections_.load(); }
-
-    // Closes the listeners and every connection, then joins the threads.
-    void stop() {
-        if (stopped_.exchange(true)) return;
-        for (auto& w : workers_)
-            boost::asio::post(w->ioc, [p = w.get()] {
-                p->stopping = true;
-                boost::system::error_code ec;
-                p->acceptor.close(ec);
-                for (auto* s : p->sessions) s->close();
-            });
-        for (auto& w : workers_)
-            if (w->thread.joinable()) w->thread.join();
-        if (tls_fault_) tls_fault_->stop();
-        boost::system::error_code ec;
-        refuser_.close(ec);
-    }
-
-  private:
-    struct session_base {
-        virtual ~session_base() = default;
-        virtual void close() = 0;
-    };
-    struct worker {
-        boost::asio::io_context ioc{1};
-        boost::asio::ip::tcp::acceptor acceptor{ioc};
-        std::thread thread;
-        target_server* owner = nullptr;
-        std::set<session_base*> sessions;
-        bool stopping = false;
-        mutable std::mutex stats_mu;  // uncontended but for stats() readers
-        std::unordered_map<std::string, std::uint64_t> stats;
-    };
-    using tcp = boost::asio::ip::tcp;
-    using request_t = boost::beast::http::request<boost::beast::http::string_body>;
-    using response_t = boost::beast::http::response<boost::beast::http::string_body>;
-
-    template <class Stream>
-    struct session final : session_base {
-        template <class... A>
-        explicit session(A&&... a) : stream(std::forward<A>(a)...) {}
-        Stream stream;
-        std::optional<boost::asio::steady_timer> timer;
-        bool closed = false;
-        tcp::socket& socket() {
-            if constexpr (std::is_same_v<Stream, tcp::socket>) return stream;
-            else return stream.next_layer();
-        }
-        void close() override {
-            closed = true;
-            boost::system::error_code ec;
-            socket().close(ec);
-            if (timer) timer->cancel();
-        }
-    };
-
-    task<> accept_loop(worker& w) {
-        for (;;) {
-            tcp::socket s(w.ioc);
-            auto [ec, n] = co_await detail::io([&](auto h) { w.acceptor.async_accept(s, std::move(h)); });
-            (void)n;
-            if (ec) {
-                if (w.stopping || ec == boost::asio::error::operation_aborted) co_return;
-                continue;  // e.g. EMFILE: keep serving the connections we have
-            }
-            boost::system::error_code ig;
-            s.set_option(tcp::no_delay(true), ig);
-            connections_.fetch_add(1, std::memory_order_relaxed);
-            if (tls_) {
-                using tls_stream = boost::asio::ssl::stream<tcp::socket>;
-                auto* sess = new session<tls_stream>(std::move(s), *tls_);
-                w.sessions.insert(sess);
-                detail::spawn(serve_tls(w, *sess), [&w, sess](std::exception_ptr) { w.sessions.erase(sess); delete sess; });
-            } else {
-                auto* sess = new session<tcp::socket>(std::move(s));
-                w.sessions.insert(sess);
-                detail::spawn(serve(w, *sess), [&w, sess](std::exception_ptr) { w.sessions.erase(sess); delete sess; });
-            }
-        }
-    }
-
-    task<> serve_tls(worker& w, session<boost::asio::ssl::stream<tcp::socket>>& s) {
-        auto [ec, n] = co_await detail::io([&](auto h) { s.stream.async_handshake(boost::asio::ssl::stream_base::server, std::move(h)); });
-        (void)n;
-        if (ec) co_return;
-        co_await serve(w, s);
-    }
-
-    template <class Stream>
-    task<> serve(worker& w, session<Stream>& s) {
-        namespace http = boost::beast::http;
-        boost::beast::flat_buffer buf;
-        for (;;) {
-            http::request_parser<http::string_body> parser;
-            parser.body_limit(64 * 1024 * 1024);
-            auto [ec, n] = co_await detail::io([&](auto h) { http::async_read(s.stream, buf, parser, std::move(h)); });
-            (void)n;
-            if (ec || s.closed) co_return;
-            request_t& req = parser.get();
-            response_t res{http::status::ok, req.version()};
-            res.set(http::field::server, "loadkit-target");
-            res.keep_alive(req.keep_alive());
-            auto path = std::string_view(req.target());
-            auto query = std::string_view{};
-            if (auto q = path.find('?'); q != std::string_view::npos) { query = path.substr(q + 1); path = path.substr(0, q); }
-            {
-                std::lock_guard lock(w.stats_mu);
-                ++w.stats[std::string(path)];
-            }
-            // routes that do not answer normally: they end the connection
-            if (auto f = fault_of(path); f != fault::none) {
-                co_await serve_fault(w, s, f);
-                co_return;
-            }
-            if (path.starts_with("/delay/")) {
-                int ms = 0;
-                auto d = path.substr(7);
-                std::from_chars(d.data(), d.data() + d.size(), ms);
-                if (ms > 0) {
-                    if (!s.timer) s.timer.emplace(w.ioc);
-                    s.timer->expires_after(std::chrono::milliseconds(ms));
-                    co_await detail::io([&](auto h) { s.timer->async_wait(std::move(h)); });
-                    if (s.closed) co_return;
-                }
-                res.set(http::field::content_type, "application/json");
-                res.body() = "{\"delay_ms\":" + std::to_string(ms) + "}";
-            } else {
-                route(req, path, query, res);
-            }
-            if (path == "/close") res.keep_alive(false);
-            // prepare_payload() would turn a chunked body (/chunked) into a
-            // Content-Length one: only bodies not already chunked get it
-            if (!res.chunked()) res.prepare_payload();
-            boost::system::error_code ec2;
-            if (req.method() == http::verb::head) {
-                // HEAD: the GET response's headers and no body (RFC 9110 9.3.2);
-                // async_write would send the body, which the client then read
-                // as the start of the next response on the connection
-                http::response_serializer<http::string_body> sr(res);
-                auto [e, n2] = co_await detail::io([&](auto h) { http::async_write_header(s.stream, sr, std::move(h)); });
-                (void)n2;
-                ec2 = e;
-            } else {
-                auto [e, n2] = co_await detail::io([&](auto h) { http::async_write(s.stream, res, std::move(h)); });
-                (void)n2;
-                ec2 = e;
-            }
-            if (ec2 || !res.keep_alive() || s.closed) {
-                boost::system::error_code ig;
-                s.socket().shutdown(tcp::socket::shutdown_send, ig);
-                s.close();
-                co_return;
-            }
-        }
-    }
-
-    enum class fault : unsigned char { none, refuse, reset_now, reset, hang, garbage, truncate, drip, big_header, close };
-
-    // One switch on the path's second character, so that a normal route pays
-    // at most one comparison for the faults (the benchmarks' target).
-    static fault fault_of(std::string_view path) noexcept {
-        if (path.size() < 5) return fault::none;
-        switch (path[1]) {
-            case 'f': {
-                if (!path.starts_with("/fault/")) return fault::none;
-                auto n = path.substr(7);
-                if (n == "refuse") return fault::refuse;
-                if (n == "reset") return fault::reset;
-                if (n == "hang") return fault::hang;
-                if (n == "garbage") return fault::garbage;
-                if (n == "truncate") return fault::truncate;
-                if (n == "drip") return fault::drip;
-                if (n == "big-header") return fault::big_header;
-                if (n == "close") return fault::close;
-                return fault::none;  // unknown: 404
-            }
-            case 'r': return path == "/reset" ? fault::reset_now : fault::none;
-            case 'm': return path == "/malformed" ? fault::garbage : fault::none;
-            case 'h': return path == "/hang" ? fault::hang : fault::none;
-            default: return fault::none;
-        }
-    }
-
-    // Sends bytes; false when the connection is gone.
-    template <class Stream>
-    static task<bool> send(session<Stream>& s, std::string_view bytes) {
-        auto [ec, n] = co_await detail::io([&](auto h) { boost::asio::async_write(s.stream, boost::asio::buffer(bytes.data(), bytes.size()), std::move(h)); });
-        (void)n;
-        co_return !ec && !s.closed;
-    }
-    // Waits; false when the connection was closed meanwhile (server stop).
-    template <class Stream>
-    static task<bool> pause(worker& w, session<Stream>& s, std::chrono::milliseconds d) {
-        if (!s.timer) s.timer.emplace(w.ioc);
-        s.timer->expires_after(d);
-        co_await detail::io([&](auto h) { s.timer->async_wait(std::move(h)); });
-        co_return !s.closed;
-    }
-    template <class Stream>
-    static void reset(session<Stream>& s) {
-        boost::system::error_code ig;
-        s.socket().set_option(boost::asio::socket_base::linger(true, 0), ig);  // close() sends RST
-        s.close();
-    }
-    template <class Stream>
-    static void finish(session<Stream>& s) {
-        boost::system::error_code ig;
-        s.socket().shutdown(tcp::socket::shutdown_send, ig);  // FIN (TLS: without close_notify)
-        s.close();
-    }
-
-    template <class Stream>
-    task<> serve_fault(worker& w, session<Stream>& s, fault f) {
-        static constexpr std::string_view ok_head = "HTTP/1.1 200 OK\r\nServer: loadkit-target\r\nContent-Type: text/plain\r\n";
-        switch (f) {
-            case fault::none: break;
-            case fault::refuse: finish(s); break;
-            case fault::reset_now: reset(s); break;
-            case fault::reset: {
-                // the head and a tenth of the body, a pause so they arrive
-                // (an abortive close drops unsent data), then RST
-                std::string r(ok_head);
-                r += "Content-Length: 1000\r\n\r\n";
-                r.append(100, 'x');
-                if (co_await send(s, r) && co_await pause(w, s, std::chrono::milliseconds(100))) reset(s);
-                break;
-            }
-            case fault::hang:
-                co_await pause(w, s, std::chrono::hours(24));
-                break;
-            case fault::garbage:
-                if (co_await send(s, "this is not HTTP\r\n\r\n")) finish(s);
-                break;
-            case fault::truncate: {
-                std::string r(ok_head);
-                r += "Content-Length: 1000\r\n\r\n";
-                r.append(100, 'x');
-                if (co_await send(s, r)) finish(s);
-                break;
-            }
-            case fault::drip: {
-                std::string r(ok_head);
-                r += "Content-Length: 64\r\n\r\n";
-                r.append(63, '.');
-                r += '\n';
-                for (std::size_t i = 0; i < r.size(); ++i) {
-                    if (i && !co_await pause(w, s, std::chrono::seconds(1))) co_return;
-                    if (!co_await send(s, std::string_view(r).substr(i, 1))) co_return;
-                }
-                finish(s);
-                break;
-            }
-            case fault::big_header: {
-                static const std::string r = [] {
-                    std::string t(ok_head);
-                    t += "X-Big: ";
-                    t.append(std::size_t{1} << 20, 'a');
-                    t += "\r\nContent-Length: 3\r\n\r\nbig";
-                    return t;
-                }();
-                if (co_await send(s, r)) finish(s);
-                break;
-            }
-            case fault::close: {
-                // no "Connection: close": the client learns it only by reading
-                static constexpr std::string_view r =
-                    "HTTP/1.1 200 OK\r\nServer: loadkit-target\r\nContent-Type: text/plain\r\nContent-Length: 24\r\n\r\n"
-                    "loadkit built-in target\n";
-                if (co_await send(s, r)) finish(s);
-                break;
-            }
-        }
-    }
-
-    static std::string_view query_value(std::string_view q, std::string_view key) {
-        while (!q.empty()) {
-            auto amp = q.find('&');
-            auto kv = q.substr(0, amp);
-            auto eq = kv.find('=');
-            if (kv.substr(0, eq) == key) return eq == std::string_view::npos ? std::string_view{} : kv.substr(eq + 1);
-            if (amp == std::string_view::npos) break;
-            q.remove_prefix(amp + 1);
-        }
-        return {};
-    }
-
-    void route(const request_t& req, std::string_view path, std::string_view query, response_t& res) {
-        namespace http = boost::beast::http;
-        auto json = [&](const nlohmann::json& j) {
-            res.set(http::field::content_type, "application/json");
-            res.body() = j.dump();
-        };
-        if (path == "/" || path == "/close") {
-            res.set(http::field::content_type, "text/plain");
-            res.body() = "loadkit built-in target\n";
-        } else if (path.starts_with("/bytes/")) {
-            std::size_t n = 0;
-            auto d = path.substr(7);
-            std::from_chars(d.data(), d.data() + d.size(), n);
-            res.set(http::field::content_type, "application/octet-stream");
-            res.body().assign(std::min<std::size_t>(n, 64u << 20), 'x');
-        } else if (path == "/json") {
-            json({{"id", 1}, {"ok", true}, {"items", {{{"id", 1}, {"name", "apple"}}, {{"id", 2}, {"name", "pear"}}}}});
-        } else if (path == "/items") {
-            json({{"items", {{{"id", 1}, {"name", "apple"}, {"price", 3}}, {{"id", 2}, {"name", "pear"}, {"price", 4}}}}});
-        } else if (path == "/feed") {
-            bool authed = req[http::field::authorization].starts_with("Bearer ");
-            if (!authed) res.result(http::status::unauthorized);
-            json({{"feed", {"post-1", "post-2", "post-3"}}, {"authenticated", authed}});
-        } else if (path == "/echo") {
-            nlohmann::json h = nlohmann::json::object();
-            for (auto& f : req) h[std::string(f.name_string())] = std::string(f.value());
-            json({{"method", std::string(req.method_string())}, {"path", std::string(path)}, {"query", std::string(query)},
-                  {"headers", h}, {"body", req.body()}});
-        } else if (path.starts_with("/status/")) {
-            unsigned code = 200;
-            auto d = path.substr(8);
-            std::from_chars(d.data(), d.data() + d.size(), code);
-            if (code < 100 || code > 999) code = 400;
-            res.result(code);
-            res.set(http::field::content_type, "text/plain");
-            if (code != 204 && code != 304 && code >= 200) res.body() = std::to_string(code);
-        } else if (path == "/auth/login" || path == "/auth/token") {
-            auto token = "tok-" + std::to_string(tokens_.fetch_add(1) + 1);
-            if (path == "/auth/login") res.set(http::field::set_cookie, "session=" + token + "; Path=/; HttpOnly");
-            json({{"token", token}});
-        } else if (path == "/auth/logout" || path == "/auth/revoke") {
-            json({{"ok", true}});
-        } else if (path == "/auth/check") {
-            auto a = std::string_view(req[http::field::authorization]);
-            bool ok = a.starts_with("Bearer tok-");
-            if (!ok) res.result(http::status::unauthorized);
-            json({{"ok", ok}});
-        } else if (path == "/cookies/set") {
-            std::string_view q = query;
-            while (!q.empty()) {
-                auto amp = q.find('&');
-                auto kv = q.substr(0, amp);
-                if (!kv.empty()) res.insert(http::field::set_cookie, std::string(kv) + "; Path=/");
-                if (amp == std::string_view::npos) break;
-                q.remove_prefix(amp + 1);
-            }
-            json(nlohmann::json::object());
-        } else if (path == "/cookies") {
-            nlohmann::json c = nlohmann::json::object();
-            std::string_view all = req[http::field::cookie];
-            while (!all.empty()) {
-                auto semi = all.find(';');
-                auto kv = all.substr(0, semi);
-                while (!kv.empty() && kv.front() == ' ') kv.remove_prefix(1);
-                auto eq = kv.find('=');
-                if (eq != std::string_view::npos) c[std::string(kv.substr(0, eq))] = std::string(kv.substr(eq + 1));
-                if (semi == std::string_view::npos) break;
-                all.remove_prefix(semi + 1);
-            }
-            json({{"cookies", c}});
-        } else if (path.starts_with("/redirect/")) {
-            int n = 0;
-            auto d = path.substr(10);
-            std::from_chars(d.data(), d.data() + d.size(), n);
-            if (n > 0) {
-                res.result(http::status::found);
-                res.set(http::field::location, "/redirect/" + std::to_string(n - 1));
-            } else {
-                res.set(http::field::content_type, "text/plain");
-                res.body() = "redirected";
-            }
-        } else if (path == "/redirect-to") {
-            auto status = query_value(query, "status");
-            unsigned code = 302;
-            if (!status.empty()) std::from_chars(status.data(), status.data() + status.size(), code);
-            res.result(code);
-            res.set(http::field::location, std::string(query_value(query, "url")));
-        } else if (path == "/chunked") {
-            res.chunked(true);
-            res.set(http::field::content_type, "text/plain");
-            res.body() = "chunked body from the built-in target";
-        } else if (path == "/stats") {
-            json(stats());
-        } else if (path == "/stats/reset") {
-            reset_stats();
-            json({{"ok", true}});
-        } else {
-            res.result(http::status::not_found);
-            res.set(http::field::content_type, "text/plain");
-            res.body() = "not found";
-        }
-    }
-
-    target_options opts_;
-    std::unique_ptr<boost::asio::ssl::context> tls_;
-    std::vector<std::unique_ptr<worker>> workers_;
-    std::uint16_t port_ = 0;
-    boost::asio::io_context refuser_ioc_{1};  // only owns the refusing socket, never runs
-    boost::asio::ip::tcp::acceptor refuser_{refuser_ioc_};
-    std::unique_ptr<target_server> tls_fault_;
-    std::atomic<bool> stopped_{false};
-    std::atomic<std::uint64_t> tokens_{0};
-    std::atomic<std::uint64_t> connections_{0};
-};
-
-}  // namespace loadkit
-// ---- end loadkit/target/server.hpp
+// ---- end loadkit/dsl/scenario.hpp
 // ---- end loadkit.hpp

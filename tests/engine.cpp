@@ -30,6 +30,7 @@
 #include <vector>
 
 #include <loadkit.hpp>
+#include <loadkit/target.hpp>
 
 #include "support.hpp"
 

@@ -8,6 +8,7 @@
 // a failed iteration).
 #include <catch2/catch.hpp>
 #include <loadkit.hpp>
+#include <loadkit/target.hpp>
 
 #include <algorithm>
 #include <atomic>

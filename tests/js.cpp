@@ -14,6 +14,7 @@
 
 #include <loadkit.hpp>
 #include <loadkit/js.hpp>
+#include <loadkit/target.hpp>
 
 #include "support.hpp"
 

@@ -15,8 +15,9 @@
 #include <unistd.h>
 
 #include <loadkit.hpp>
-#include <loadkit/report/html.hpp>
-#include <loadkit/report/timeline.hpp>
+#include <loadkit/outputs/html.hpp>
+#include <loadkit/engine/timeline.hpp>
+#include <loadkit/target.hpp>
 
 #include "support.hpp"
 

@@ -10,7 +10,8 @@
 #include <catch2/catch.hpp>
 
 #include <loadkit.hpp>
-#include <loadkit/report/prometheus.hpp>
+#include <loadkit/outputs/prometheus.hpp>
+#include <loadkit/target.hpp>
 
 #include <atomic>
 #include <chrono>

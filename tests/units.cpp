@@ -11,14 +11,14 @@
 #include <thread>
 #include <vector>
 
-#include <loadkit/exec/executors.hpp>
+#include <loadkit/engine/executors.hpp>
 #include <loadkit/http/cookies.hpp>
 #include <loadkit/http/parser.hpp>
 #include <loadkit/http/url.hpp>
 #include <loadkit/metrics/histogram.hpp>
 #include <loadkit/metrics/shard.hpp>
-#include <loadkit/report/summary.hpp>
-#include <loadkit/task.hpp>
+#include <loadkit/engine/summary.hpp>
+#include <loadkit/core/task.hpp>
 
 using namespace std::chrono_literals;
 
@@ -635,7 +635,7 @@ TEST_CASE("task: values, references, exceptions, symmetric transfer") {
 
 // -------------------------------------------------------------------- durations
 
-#include <loadkit/detail/duration.hpp>
+#include <loadkit/core/duration.hpp>
 
 TEST_CASE("durations: k6's spelling") {
     using loadkit::detail::parse_duration;

@@ -29,6 +29,7 @@
 
 #include <loadkit.hpp>
 #include <loadkit/yaml.hpp>
+#include <loadkit/target.hpp>
 
 #include "support.hpp"
 

@@ -24,8 +24,8 @@
 
 #include <unistd.h>
 
-#include <loadkit/yaml/csv.hpp>
-#include <loadkit/yaml/template.hpp>
+#include <loadkit/plan/csv.hpp>
+#include <loadkit/plan/template.hpp>
 
 using loadkit::yaml::csv_table;
 using loadkit::yaml::expression;

@@ -5,6 +5,6 @@
 //   loadkit::js::script s("test.js");
 //   auto plan = loadkit::js::make_plan(s);       // from its exported options
 //   auto result = loadkit::yaml::run(plan, {}, &s);
-#include "loadkit/yaml.hpp"
-#include "loadkit/js/script.hpp"
-#include "loadkit/js/options.hpp"
+#include "yaml.hpp"
+#include "js/script.hpp"
+#include "js/options.hpp"

@@ -5,8 +5,8 @@
 //   auto result = loadkit::yaml::run(plan, options);
 #pragma once
 
-#include "loadkit.hpp"
-#include "loadkit/yaml/csv.hpp"
-#include "loadkit/yaml/flow.hpp"
-#include "loadkit/yaml/loader.hpp"
-#include "loadkit/yaml/template.hpp"
+#include "../loadkit.hpp"
+#include "plan/csv.hpp"
+#include "plan/flow.hpp"
+#include "yaml/loader.hpp"
+#include "plan/template.hpp"

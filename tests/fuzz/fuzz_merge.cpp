@@ -14,7 +14,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include <loadkit/report/state.hpp>
+#include <loadkit/engine/state.hpp>
 
 namespace {
 

@@ -7,8 +7,8 @@
 #include <random>
 #include <string>
 
-#include <loadkit/yaml/csv.hpp>
-#include <loadkit/yaml/template.hpp>
+#include <loadkit/plan/csv.hpp>
+#include <loadkit/plan/template.hpp>
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
     std::string_view text(reinterpret_cast<const char*>(data), size);

@@ -30,12 +30,13 @@
 #include <boost/asio/ssl/stream.hpp>
 #include <boost/asio/write.hpp>
 
-#include "../detail/fd_limit.hpp"
-#include "../detail/io.hpp"
-#include "../exec/context.hpp"
-#include "../task.hpp"
+#include "../core/fd_limit.hpp"
+#include "../core/io.hpp"
+#include "../runtime/context.hpp"
+#include "../core/task.hpp"
 #include "cookies.hpp"
 #include "message.hpp"
+#include "options.hpp"
 #include "parser.hpp"
 #include "url.hpp"
 

@@ -11,7 +11,7 @@
 #include <string_view>
 #include <vector>
 
-#include "../config.hpp"
+#include "../core/config.hpp"
 #include "message.hpp"
 #include "parser.hpp"
 #include "url.hpp"

@@ -12,7 +12,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "../task.hpp"
+#include "../core/task.hpp"
 #include "client.hpp"
 
 namespace loadkit {

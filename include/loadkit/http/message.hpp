@@ -15,8 +15,8 @@
 
 #include <nlohmann/json.hpp>
 
-#include "../config.hpp"
-#include "errors.hpp"
+#include "../core/config.hpp"
+#include "../core/error_code.hpp"
 
 namespace loadkit {
 

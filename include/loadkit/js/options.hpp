@@ -13,8 +13,8 @@
 
 #include <nlohmann/json.hpp>
 
-#include "../detail/file.hpp"
-#include "../detail/log.hpp"
+#include "../core/file.hpp"
+#include "../core/log.hpp"
 #include "../yaml/loader.hpp"
 #include "script.hpp"
 

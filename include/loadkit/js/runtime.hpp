@@ -74,13 +74,13 @@
 #include <boost/asio/post.hpp>
 #include <nlohmann/json.hpp>
 
-#include "../detail/duration.hpp"
-#include "../detail/file.hpp"
-#include "../detail/log.hpp"
-#include "../exec/script.hpp"
+#include "../core/duration.hpp"
+#include "../core/file.hpp"
+#include "../core/log.hpp"
+#include "../engine/script.hpp"
 #include "../http/client.hpp"
-#include "../metrics/custom.hpp"
-#include "../scenario.hpp"
+#include "../runtime/custom_metrics.hpp"
+#include "../dsl/scenario.hpp"
 #include "crypto.hpp"
 #include "prelude.hpp"
 

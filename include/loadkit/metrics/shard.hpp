@@ -13,7 +13,7 @@
 #include <unordered_map>
 #include <vector>
 
-#include "../detail/log.hpp"
+#include "../core/log.hpp"
 #include "histogram.hpp"
 
 namespace loadkit::detail {

@@ -62,8 +62,8 @@
 #include <boost/beast/http/write.hpp>
 #include <nlohmann/json.hpp>
 
-#include "../detail/io.hpp"
-#include "../task.hpp"
+#include "../core/io.hpp"
+#include "../core/task.hpp"
 #include "cert.hpp"
 
 namespace loadkit {

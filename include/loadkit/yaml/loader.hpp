@@ -17,9 +17,9 @@
 
 #include <yaml-cpp/yaml.h>
 
-#include "../detail/duration.hpp"
-#include "../detail/file.hpp"
-#include "flow.hpp"
+#include "../core/duration.hpp"
+#include "../core/file.hpp"
+#include "../plan/flow.hpp"
 
 namespace loadkit::yaml {
 

@@ -15,8 +15,8 @@
 
 #include <nlohmann/json.hpp>
 
-#include "../config.hpp"
-#include "../exec/executors.hpp"
+#include "../core/config.hpp"
+#include "../core/errors.hpp"
 #include "../metrics/registry.hpp"
 #include "summary.hpp"
 

@@ -25,7 +25,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "summary.hpp"
+#include "../engine/summary.hpp"
 
 namespace loadkit {
 

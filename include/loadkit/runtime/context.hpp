@@ -19,67 +19,25 @@
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
-#include <boost/asio/ssl/context.hpp>
 #include <boost/asio/steady_timer.hpp>
 
-#include "../config.hpp"
-#include "../detail/io.hpp"
-#include "../detail/log.hpp"
+#include "../core/config.hpp"
+#include "../core/errors.hpp"
+#include "../core/io.hpp"
+#include "../core/log.hpp"
 #include "../metrics/shard.hpp"
-#include "../task.hpp"
+#include "../core/task.hpp"
 #include "events.hpp"
-#include "signals.hpp"
+#include "../core/signals.hpp"
 
 namespace loadkit {
 
 class client;
-
-// Defaults for every VU's HTTP client (k6's options of the same names).
-struct client_options {
-    std::string base_url;                  // relative URLs resolve against it
-    nanoseconds timeout = std::chrono::seconds(60);
-    int max_redirects = 10;
-    bool insecure_skip_tls_verify = false;
-    std::string tls_ca_file;               // extra trusted CA certificates (PEM file)
-    std::string tls_ca_pem;                // the same, in memory
-    std::string user_agent = "loadkit/" LOADKIT_VERSION_STRING;
-    bool cookies = true;                   // a cookie jar per VU
-    bool discard_response_bodies = false;  // read bodies but do not keep them
-};
-
-// Thrown inside a VU whose iteration is cut (gracefulStop, abort); the engine
-// catches it. VU code that catches everything should rethrow it.
-struct interrupted_error {};
+struct request;
+class response;
+struct client_options;
 
 namespace detail {
-
-// Thrown by abort_test() in VU code, after the abort is recorded.
-struct script_abort {};
-
-// TLS contexts are expensive to build (CA store load), so there is one per
-// (verify, CA) combination per process.
-inline boost::asio::ssl::context& tls_context(const client_options& o) {
-    static std::mutex mu;
-    static std::map<std::string, std::unique_ptr<boost::asio::ssl::context>> contexts;
-    std::string key = (o.insecure_skip_tls_verify ? "0|" : "1|") + o.tls_ca_file + "|" + o.tls_ca_pem;
-    std::lock_guard lock(mu);
-    auto& c = contexts[key];
-    if (!c) {
-        c = std::make_unique<boost::asio::ssl::context>(boost::asio::ssl::context::tls_client);
-        c->set_options(boost::asio::ssl::context::default_workarounds | boost::asio::ssl::context::no_sslv2 |
-                       boost::asio::ssl::context::no_sslv3);
-        if (o.insecure_skip_tls_verify) {
-            c->set_verify_mode(boost::asio::ssl::verify_none);
-        } else {
-            boost::system::error_code ec;
-            c->set_default_verify_paths(ec);
-            if (!o.tls_ca_file.empty()) c->load_verify_file(o.tls_ca_file, ec);
-            if (!o.tls_ca_pem.empty()) c->add_certificate_authority(boost::asio::buffer(o.tls_ca_pem), ec);
-            c->set_verify_mode(boost::asio::ssl::verify_peer);
-        }
-    }
-    return *c;
-}
 
 struct engine_state;
 struct vu_context;
@@ -246,7 +204,7 @@ struct engine_state {
     std::optional<std::string> abort_reason;
     loadkit::events* events = nullptr;
     bool has_request_listeners = false;
-    client_options http;
+    const client_options* http = nullptr;  // the run's client defaults (owned by the engine)
     std::vector<std::string> scenario_names{""};  // id 0: setup/teardown, no scenario
     std::map<std::string, std::string, std::less<>> env;  // options::env
 

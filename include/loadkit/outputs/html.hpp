@@ -24,7 +24,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "../config.hpp"
+#include "../core/config.hpp"
 
 namespace loadkit {
 

@@ -77,10 +77,10 @@
 #include <boost/beast/http/string_body.hpp>
 #include <boost/beast/http/write.hpp>
 
-#include "../exec/executors.hpp"
+#include "../core/errors.hpp"
 #include "../metrics/histogram.hpp"
 #include "../metrics/registry.hpp"
-#include "summary.hpp"
+#include "../engine/summary.hpp"
 
 namespace loadkit {
 

@@ -11,9 +11,12 @@
 
 #include <nlohmann/json.hpp>
 
-#include "../http/message.hpp"
+#include "../core/error_code.hpp"
 
 namespace loadkit {
+
+struct request;   // http/message.hpp: listeners that read them include it
+class response;
 
 struct test_info {
     std::string_view name;

@@ -14,10 +14,10 @@
 #include <nlohmann/json.hpp>
 
 #include "../metrics/histogram.hpp"
-#include "../http/errors.hpp"
+#include "../core/error_code.hpp"
 #include "../metrics/registry.hpp"
 #include "../metrics/shard.hpp"
-#include "../config.hpp"
+#include "../core/config.hpp"
 #include <optional>
 
 namespace loadkit {

@@ -29,12 +29,12 @@
 #include <nlohmann/json.hpp>
 
 #include "../http/client.hpp"
-#include "../metrics/custom.hpp"
-#include "../report/state.hpp"
-#include "../report/summary.hpp"
-#include "../report/thresholds.hpp"
-#include "../task.hpp"
-#include "context.hpp"
+#include "../runtime/custom_metrics.hpp"
+#include "state.hpp"
+#include "summary.hpp"
+#include "thresholds.hpp"
+#include "../core/task.hpp"
+#include "../runtime/context.hpp"
 #include "executors.hpp"
 #include "segment.hpp"
 
@@ -278,10 +278,11 @@ class engine {
 
         state_.events = &opts_.events;
         state_.has_request_listeners = !opts_.events.request.empty();
-        state_.http = opts_.http;
+        http_ = opts_.http;
+        state_.http = &http_;
         state_.env.clear();
         state_.env.insert(opts_.env.begin(), opts_.env.end());
-        if (!opts_.target.empty()) state_.http.base_url = opts_.target;
+        if (!opts_.target.empty()) http_.base_url = opts_.target;
         for (auto& s : specs) state_.scenario_names.push_back(s.name);
 
         summary_input in;
@@ -312,7 +313,7 @@ class engine {
             ~forget_workers() { s.workers.clear(); }
         } forget{state_};
 
-        test_info info{opts_.name, in.run_id, state_.http.base_url, nullptr};
+        test_info info{opts_.name, in.run_id, http_.base_url, nullptr};
         state_.with_events([&](events& ev) { ev.test_start.fire(info); });
 
         // ---- setup, once, before any VU
@@ -452,7 +453,7 @@ class engine {
         v.scenario_id = 0;
         v.running = true;
         if (timeout.count() > 0) v.hard_deadline = now_ns() + timeout.count();
-        client c(control, &v, state_.http);
+        client c(control, &v, http_);
         control.vus.push_back(&v);
         current_vu = &v;
         auto err = run_blocking(control, fn(c));
@@ -1057,6 +1058,7 @@ class engine {
     }
 
     options& opts_;
+    client_options http_;   // the run's client defaults (target as base URL); VUs read them through state_.http
     engine_state state_;
     std::vector<parsed_threshold> thresholds_;
     std::int64_t started_ns_ = 0;

@@ -19,9 +19,9 @@
 #include <string_view>
 #include <type_traits>
 
-#include "../exec/context.hpp"
-#include "registry.hpp"
-#include "shard.hpp"
+#include "context.hpp"
+#include "../metrics/registry.hpp"
+#include "../metrics/shard.hpp"
 
 namespace loadkit {
 

@@ -12,7 +12,7 @@
 #include <nlohmann/json.hpp>
 
 #include "../http/client.hpp"
-#include "../task.hpp"
+#include "../core/task.hpp"
 
 namespace loadkit {
 

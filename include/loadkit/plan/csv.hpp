@@ -40,7 +40,7 @@
 #include <utility>
 #include <vector>
 
-#include "../detail/file.hpp"
+#include "../core/file.hpp"
 
 namespace loadkit::yaml {
 

@@ -11,7 +11,7 @@
 #include <boost/asio/bind_allocator.hpp>
 #include <boost/system/error_code.hpp>
 
-#include "../task.hpp"
+#include "task.hpp"
 
 namespace loadkit::detail {
 

@@ -26,10 +26,10 @@
 #include <variant>
 #include <vector>
 
-#include "exec/engine.hpp"
-#include "http/client.hpp"
-#include "metrics/custom.hpp"
-#include "task.hpp"
+#include "../engine/engine.hpp"
+#include "../http/client.hpp"
+#include "../runtime/custom_metrics.hpp"
+#include "../core/task.hpp"
 
 namespace loadkit {
 
@@ -86,7 +86,7 @@ class VU {
     detail::vu_context* ctx_;
 
   public:
-    VU() : ctx_(detail::constructing_vu), http(*ctx_->thread, ctx_, ctx_->thread->engine->http) {}
+    VU() : ctx_(detail::constructing_vu), http(*ctx_->thread, ctx_, *ctx_->thread->engine->http) {}
     VU(const VU&) = delete;
     VU& operator=(const VU&) = delete;
 

@@ -17,11 +17,11 @@
 
 #include <nlohmann/json.hpp>
 
-#include "../exec/engine.hpp"
-#include "../exec/script.hpp"
+#include "../engine/engine.hpp"
+#include "../engine/script.hpp"
 #include "../http/client.hpp"
-#include "../report/thresholds.hpp"
-#include "../scenario.hpp"
+#include "../engine/thresholds.hpp"
+#include "../dsl/scenario.hpp"
 #include "csv.hpp"
 #include "template.hpp"
 
@@ -119,7 +119,7 @@ using loadkit::detail::vu_context;
 class flow_vu final : public loadkit::detail::vu_instance {
   public:
     flow_vu(vu_context& ctx, const scenario_plan& sc, script* s)
-        : ctx_(ctx), sc_(sc), http_(*ctx.thread, &ctx, ctx.thread->engine->http),
+        : ctx_(ctx), sc_(sc), http_(*ctx.thread, &ctx, *ctx.thread->engine->http),
           rng_(std::random_device{}() ^ (ctx.id * 0x9E3779B97F4A7C15ull)) {
         if (s) script_ = s->create_vu(ctx, http_, vars_, sc.exec_function);
         has_on_start = script_ && !sc.on_start.empty();

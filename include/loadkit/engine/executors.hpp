@@ -16,20 +16,12 @@
 #include <variant>
 #include <vector>
 
-#include "../config.hpp"
+#include "../core/config.hpp"
+#include "../core/errors.hpp"
 
 namespace loadkit {
 
 using namespace std::chrono_literals;
-
-// A configuration mistake found before any load starts.
-struct config_error : std::runtime_error {
-    using std::runtime_error::runtime_error;
-    config_error(const std::string& what, std::string option) : std::runtime_error(what), key(std::move(option)) {}
-    // The option the mistake is in ("rate"), when one is: a loader that knows
-    // where each option was written points there rather than at its scenario.
-    std::string key;
-};
 
 struct stage {
     nanoseconds duration{};
