@@ -22,7 +22,14 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 
-#include "runtime.hpp"
+#include "bridge.hpp"
+#include "context.hpp"
+#include "errors.hpp"
+#include "instance.hpp"
+#include "loader.hpp"
+#include "program.hpp"
+#include "realm.hpp"
+#include "spidermonkey.hpp"
 
 namespace loadkit::js::detail {
 
@@ -85,7 +92,7 @@ struct shared_context {
             setup_context(cx, 4u << 20, 16u << 20);  // on a worker thread's stack (8 MB)
             realm.async_mode = true;
             std::string error;
-            JSObject* g = instance::new_global(cx, p, realm, error);
+            JSObject* g = new_global(cx, p, realm, error);
             if (!g) throw script_error("init code: " + error);
             global = std::make_unique<JS::PersistentRootedObject>(cx, g);
             JS_AddInterruptCallback(cx, &watchdog::check);
@@ -123,7 +130,7 @@ class async_vu final : public loadkit::script_vu, public async_host {
         in_.direct_vu = &ctx;
         in_.host = this;
         in_.vars = &vars;
-        if (!in_.boot_in(shared_->realm, *shared_->global)) error_ = "init code: " + in_.error;
+        if (!boot_in(in_, shared_->realm, *shared_->global)) error_ = "init code: " + in_.error;
         free_.push_back(&http_);
         ctx.interrupt_self = this;
         ctx.on_interrupt = [](void* self) { static_cast<async_vu*>(self)->interrupt(); };

@@ -1,7 +1,7 @@
 #pragma once
 // The JavaScript side of the adapter: k6's API written in JavaScript over a
-// few natives (`__lk`, defined in runtime.hpp), and the k6/* modules that
-// re-export it. Compiled once per script to a stencil and instantiated in
+// few natives (`__lk`, the k6 modules' natives: modules.hpp), and the k6/*
+// modules that re-export it. Compiled once per script to a stencil and instantiated in
 // every VU's global, so a VU pays for instantiation, not for parsing.
 #include <string>
 #include <string_view>
@@ -377,7 +377,8 @@ hide('__loadkit', { deepFreeze, Response, makeResponse, callExec, awaitable, isA
 })(__lk);
 )JS";
 
-// The module text for a k6/* specifier, re-exporting what the prelude made.
+// The module text for a k6/* specifier, re-exporting what the prelude made
+// (`names`: its exports, from the table in modules.hpp).
 inline std::string builtin_module_source(std::string_view specifier, const std::vector<std::string>& names) {
     std::string src = "const m = globalThis.__loadkit.modules['" + std::string(specifier) + "'];\n";
     for (auto& n : names) {
@@ -385,29 +386,6 @@ inline std::string builtin_module_source(std::string_view specifier, const std::
         else src += "export const " + n + " = m." + n + ";\n";
     }
     return src;
-}
-
-// The exported names of each built-in module (the prelude's __loadkit.modules).
-inline const std::vector<std::pair<std::string_view, std::vector<std::string>>>& builtin_modules();
-
-// The exported names of the k6/* module `specifier`, or null when it is not one.
-inline const std::vector<std::string>* builtin_module(std::string_view specifier) {
-    for (auto& [name, names] : builtin_modules())
-        if (specifier == name) return &names;
-    return nullptr;
-}
-
-inline const std::vector<std::pair<std::string_view, std::vector<std::string>>>& builtin_modules() {
-    static const std::vector<std::pair<std::string_view, std::vector<std::string>>> m{
-        {"k6", {"check", "group", "sleep", "fail", "default"}},
-        {"k6/http", {"default", "request", "get", "head", "options", "post", "put", "patch", "del", "batch", "asyncRequest", "url"}},
-        {"k6/metrics", {"Counter", "Gauge", "Rate", "Trend", "default"}},
-        {"k6/crypto", {"default", "md5", "sha1", "sha224", "sha256", "sha384", "sha512", "hmac", "randomBytes"}},
-        {"k6/encoding", {"default", "b64encode", "b64decode"}},
-        {"k6/execution", {"default"}},
-        {"k6/data", {"SharedArray", "default"}},
-    };
-    return m;
 }
 
 }  // namespace loadkit::js::detail

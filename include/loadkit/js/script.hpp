@@ -14,8 +14,15 @@
 #include <nlohmann/json.hpp>
 
 #include "async.hpp"
-#include "runtime.hpp"
+#include "context.hpp"
+#include "errors.hpp"
+#include "instance.hpp"
+#include "loader.hpp"
+#include "program.hpp"
+#include "spidermonkey.hpp"
+#include "strings.hpp"
 #include "transform.hpp"
+#include "vu_thread.hpp"
 
 namespace loadkit::js {
 
@@ -86,7 +93,7 @@ class script final : public loadkit::script {
             detail::setup_context(cx_, 4u << 20);  // the calling thread's stack (8 MB by default)
             detail::transform_program(cx_, prog_);
             init_ = std::make_unique<detail::instance>(cx_, prog_, nullptr);
-            if (!init_->boot()) throw script_error(init_->error);
+            if (!detail::boot(*init_)) throw script_error(init_->error);
             JSAutoRealm realm(cx_, init_->global);
             JS::Rooted<JS::IdVector> ids(cx_, JS::IdVector(cx_));
             if (!JS_Enumerate(cx_, init_->ns, &ids)) throw script_error(detail::take_exception(cx_));

@@ -9,7 +9,7 @@
 // does becomes `async`, and each of its calls becomes `(await call(...))`.
 // The functions are found with SpiderMonkey's own parser (Reflect.parse) in
 // JavaScript below; the rewrite inserts text only, so lines stay where they
-// were, and errors map columns back to the original (runtime.hpp's
+// were, and errors map columns back to the original (column_map.hpp's
 // column_map). The same pass decides whether the async VUs of a thread may
 // share the modules' instances (shareability, below).
 //
@@ -25,7 +25,12 @@
 #include <string>
 #include <string_view>
 
-#include "runtime.hpp"
+#include "../core/file.hpp"
+#include "column_map.hpp"
+#include "errors.hpp"
+#include "program.hpp"
+#include "spidermonkey.hpp"
+#include "strings.hpp"
 
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wdangling-pointer"
@@ -574,7 +579,7 @@ inline void transform_program(JSContext* cx, program& prog) {
         if (!JS_IdToValue(cx, id, &key) || !JS_GetPropertyById(cx, sources, id, &v)) return fail(take_exception(cx));
         prog.sources[to_utf8(cx, key)] = to_utf8(cx, v);
     }
-    // where text was inserted, to report the original columns (runtime.hpp)
+    // where text was inserted, to report the original columns (column_map.hpp)
     if (!JS_GetProperty(cx, r, "inserted", &v) || !v.isObject()) return fail(take_exception(cx));
     JS::RootedObject inserted(cx, &v.toObject());
     std::map<std::string, column_map, std::less<>> maps;
@@ -596,7 +601,7 @@ inline void transform_program(JSContext* cx, program& prog) {
         }
     }
     for (auto& [path, code] : prog.sources) {
-        if (!prog.module(cx, path)) {
+        if (!prog.module(cx, path, nullptr)) {  // a file of the script, never a k6/* module
             std::string why = "the rewritten " + path + " does not compile: " + take_exception(cx);
             std::lock_guard lock(prog.mu);
             prog.modules.clear();

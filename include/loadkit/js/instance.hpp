@@ -1,0 +1,436 @@
+#pragma once
+// One VU's JavaScript (or the init context's, or setup/teardown's): its
+// instance of the script's modules in a global (realm.hpp), and the calls
+// the engine makes into it (exec functions, setup, teardown, the request
+// hooks). The realm and the modules are set up by loader.hpp; the natives
+// the k6 modules give it are in modules/.
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "../core/log.hpp"
+#include "../dsl/scenario.hpp"
+#include "../engine/script.hpp"
+#include "../http/client.hpp"
+#include "../runtime/custom_metrics.hpp"
+#include "bridge.hpp"
+#include "errors.hpp"
+#include "program.hpp"
+#include "realm.hpp"
+#include "spidermonkey.hpp"
+#include "strings.hpp"
+
+// SpiderMonkey's rooting keeps stack roots' addresses (see spidermonkey.hpp).
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wdangling-pointer"
+
+namespace loadkit::js::detail {
+
+namespace ld = loadkit::detail;
+
+struct instance {
+    JSContext* cx;
+    program& prog;
+    bridge* link;                      // null in the init context (no requests there)
+    vars_map* vars = nullptr;
+    bool in_init = true;
+    ld::vu_context* direct_vu = nullptr;   // async VUs: the VU, on this very thread
+    async_host* host = nullptr;     // async VUs: starts requests and sleeps
+    std::optional<std::string> abort_reason;
+    bool terminating = false;          // an answer said "interrupted": unwind without catching
+
+    realm_state own_realm;             // when the global is this instance's own
+    realm_state* realm = &own_realm;
+    JS::PersistentRootedObject global;
+    JS::PersistentRootedObject ns;     // the main module's namespace
+    JS::PersistentRootedObject session;  // this VU's `session` ({vars})
+    JS::PersistentRootedObject session_vars;
+    std::map<std::string, JS::PersistentRootedObject*, std::less<>> modules;
+    std::vector<std::unique_ptr<JS::PersistentRootedObject>> module_roots;
+    std::string group_path;
+    std::vector<std::size_t> group_stack;
+
+
+    instance(JSContext* c, program& p, bridge* b)
+        : cx(c), prog(p), link(b), global(c), ns(c), session(c), session_vars(c) {}
+    ~instance() {
+        if (realm == &own_realm) {
+            own_realm.release();
+            if (global) JS::SetRealmPrivate(JS::GetObjectRealmOrNull(global), nullptr);
+        } else if (realm->current == this) {
+            realm->current = nullptr;
+        }
+    }
+
+    // The instance whose code is running: natives, accessors and the module
+    // hook find it through the realm.
+    static instance& of(JSContext* cx) { return *static_cast<realm_state*>(JS::GetRealmPrivate(JS::GetCurrentRealmOrNull(cx)))->current; }
+    ld::vu_context* vu() const { return link ? link->vu : direct_vu; }
+    // The engine VU running this code: vu(), or setup/teardown's control VU.
+    ld::vu_context* engine_vu() const { return link ? (link->vu ? link->vu : link->host_vu) : direct_vu; }
+    // Makes this instance the one whose code runs (before entering JavaScript).
+    void make_current() noexcept { realm->current = this; }
+
+
+    // Why boot() or boot_in() (loader.hpp) failed: the exception's text.
+    std::string error;
+
+    // The setup data, parsed and deeply frozen once per realm (read-only in
+    // every VU; loaded at the first call after setup() has run).
+    bool load_data() {
+        if (realm->data) return true;
+        JS::RootedString s(cx, new_string(cx, prog.setup_json));
+        JS::RootedValue v(cx);
+        if (!s || !JS_ParseJSON(cx, s, &v)) return false;
+        if (v.isObject()) {
+            JS::RootedValue helper(cx);
+            if (!loadkit_helper("deepFreeze", &helper)) return false;
+            JS::RootedValue out(cx);
+            JS::RootedValueArray<1> args(cx);
+            args[0].set(v);
+            if (!JS_CallFunctionValue(cx, nullptr, helper, args, &out)) return false;
+        }
+        realm->data = std::make_unique<JS::PersistentRootedValue>(cx, v);
+        return true;
+    }
+    JS::Value data() const { return realm->data ? realm->data->get() : JS::UndefinedValue(); }
+    bool loadkit_helper(const char* name, JS::MutableHandleValue out) {
+        JS::RootedValue lk(cx);
+        if (!JS_GetProperty(cx, global, "__loadkit", &lk) || !lk.isObject()) return false;
+        JS::RootedObject o(cx, &lk.toObject());
+        return JS_GetProperty(cx, o, name, out);
+    }
+
+    // Hands the VU to the engine with `what` asked; false when the answer is
+    // that the VU was interrupted (the caller then unwinds, uncatchable).
+    bool ask(bridge::ask what) {
+        link->asked = what;
+        link->answer_interrupted = false;
+        link->hand_back();
+        if (link->answer_interrupted) {
+            terminating = true;
+            return false;
+        }
+        return true;
+    }
+    bool can_ask(const char* what) {
+        if (link && !in_init) return true;
+        return throw_error(cx, std::string(what) + " cannot be called in the init context (outside exported functions)");
+    }
+
+    template <class F>
+    bool for_each_string(JS::HandleObject o, F&& f) {
+        JS::Rooted<JS::IdVector> ids(cx, JS::IdVector(cx));
+        if (!JS_Enumerate(cx, o, &ids)) return false;
+        JS::RootedValue key(cx), val(cx);
+        JS::RootedId id(cx);
+        for (std::size_t i = 0; i < ids.length(); ++i) {
+            id = ids[i];
+            if (!JS_IdToValue(cx, id, &key) || !JS_GetPropertyById(cx, o, id, &val)) return false;
+            if (val.isUndefined()) continue;
+            f(to_utf8(cx, key), val.isObject() ? stringify(val) : to_utf8(cx, val));
+        }
+        return true;
+    }
+    std::string stringify(JS::HandleValue v) {
+        JS::RootedObject json(cx);
+        JS::RootedValue jv(cx), out(cx);
+        if (!JS_GetProperty(cx, global, "JSON", &jv) || !jv.isObject()) return {};
+        json = &jv.toObject();
+        JS::RootedValueArray<1> args(cx);
+        args[0].set(v);
+        if (!JS_CallFunctionName(cx, json, "stringify", args, &out)) return {};
+        return out.isString() ? to_utf8(cx, out) : std::string();
+    }
+
+    // __loadkit.<name>, found once per realm
+    bool realm_helper(std::unique_ptr<JS::PersistentRootedValue>& slot, const char* name, JS::MutableHandleValue out) {
+        if (!slot) {
+            if (!loadkit_helper(name, out)) return false;
+            slot = std::make_unique<JS::PersistentRootedValue>(cx, out);
+        }
+        out.set(*slot);
+        return true;
+    }
+    // A response object, made by the prelude's makeResponse (JIT-compiled,
+    // one shape for all) from 16 values: cheaper than defining its
+    // properties through the API (16k instructions per response, measured).
+    // headers and request are built on first use by Response.prototype.
+    JSObject* response_object(const response& r) {
+        JS::RootedValue make_response(cx);
+        if (!realm_helper(realm->make_response, "makeResponse", &make_response)) return nullptr;
+        std::string& block = realm->header_block;
+        block.clear();
+        for (auto& [name, value] : r.headers()) block.append(name).append(":").append(value).append("\n");
+        auto& t = r.timings;
+        JS::RootedValueArray<16> a(cx);
+        // a[2..8]: body, url, error, name, headers, method, status text. Each
+        // goes into the rooted `a` as soon as it is made: the next allocation
+        // may run a GC that moves it. The name is the URL unless one was
+        // given; the method and status text repeat (one string each).
+        auto put = [&](std::size_t i, JSString* str) {
+            if (!str) return false;
+            a[i].setString(str);
+            return true;
+        };
+        if (!put(2, new_string(cx, r.body)) || !put(3, new_string(cx, r.url)) || !put(4, new_string(cx, r.error)) ||
+            !(r.name == r.url ? (a[5].set(a[3]), true) : put(5, new_string(cx, r.name))) || !put(6, new_string(cx, block)) ||
+            !put(7, realm->method.get(cx, r.method)) || !put(8, realm->status_text.get(cx, r.status_text)))
+            return nullptr;
+        a[0].setInt32(r.status);
+        a[1].setInt32(static_cast<int>(r.error_code));
+        double ms[] = {timings::ms(t.blocked), timings::ms(t.connecting), timings::ms(t.tls_handshaking), timings::ms(t.sending),
+                       timings::ms(t.waiting),  timings::ms(t.receiving),  timings::ms(t.duration)};
+        for (std::size_t i = 0; i < std::size(ms); ++i) a[9 + i].setDouble(ms[i]);
+        JS::RootedValue out(cx);
+        if (!JS_CallFunctionValue(cx, nullptr, make_response, a, &out) || !out.isObject()) return nullptr;
+        return &out.toObject();
+    }
+
+    // A sample for the worker (or, in the init context, recorded at once).
+    void push(metric_op op) {
+        if (link) {
+            link->ops.push_back(std::move(op));
+            return;
+        }
+        apply(op, vu());  // the init context (no VU), or an async VU on its own thread
+    }
+    static void apply(const metric_op& op, ld::vu_context* v) {
+        ld::current_vu = v;
+        switch (op.kind) {
+            case metric_op::check: ld::record_check(v, op.name, op.flag); break;
+            case metric_op::group:
+                if (v) v->group = op.name.empty() ? 0 : v->thread->shard.strings.intern(op.name);
+                break;
+            case metric_op::sample: {
+                std::vector<ld::tag_pair> tags;
+                tags.reserve(op.tags.size());
+                for (auto& [k, val] : op.tags) tags.push_back({k, val});
+                ld::record_sample(op.metric, op.metric_kind_, op.flag, op.value, tags);
+                break;
+            }
+        }
+    }
+    void reset_group() {
+        if (group_path.empty()) return;
+        group_path.clear();
+        group_stack.clear();
+        push(group_op({}));
+    }
+
+    // --- calls into the script ---
+
+    // session.vars <- the VU's vars
+    bool vars_in() {
+        if (!vars) return true;
+        JS::Rooted<JS::IdVector> ids(cx, JS::IdVector(cx));
+        if (!JS_Enumerate(cx, session_vars, &ids)) return false;
+        JS::RootedId id(cx);
+        for (std::size_t i = 0; i < ids.length(); ++i) {
+            id = ids[i];
+            JS::ObjectOpResult deleted;
+            if (!JS_DeletePropertyById(cx, session_vars, id, deleted)) return false;
+        }
+        for (auto& [k, v] : *vars)
+            if (!set_string(cx, session_vars, k.c_str(), v)) return false;
+        return true;
+    }
+    // session.vars -> the VU's vars (strings; other values as JSON)
+    bool vars_out() {
+        if (!vars) return true;
+        vars->clear();
+        return for_each_string(session_vars, [&](std::string k, std::string v) { (*vars)[std::move(k)] = std::move(v); });
+    }
+
+    // Calls `fn` with `args`; waits for a returned promise (async functions).
+    bool invoke(JS::HandleValue fn, const JS::HandleValueArray& args, JS::MutableHandleValue result) {
+        return JS_CallFunctionValue(cx, nullptr, fn, args, result) && await_here(result);
+    }
+    // A promise result, settled by running the job queue on this thread (a VU
+    // thread or the init context; async VUs wait on the engine instead).
+    bool await_here(JS::MutableHandleValue result) {
+        if (!result.isObject()) return true;
+        JS::RootedObject p(cx, &result.toObject());
+        if (!JS::IsPromiseObject(p)) return true;
+        ::js::RunJobs(cx);
+        if (terminating) return false;
+        switch (JS::GetPromiseState(p)) {
+            case JS::PromiseState::Fulfilled: result.set(JS::GetPromiseResult(p)); return true;
+            case JS::PromiseState::Rejected: {
+                JS::RootedValue reason(cx, JS::GetPromiseResult(p));
+                JS_SetPendingException(cx, reason);
+                return false;
+            }
+            default: return throw_error(cx, "the async function's promise never settled (it awaits something that never resolves)");
+        }
+    }
+    // An exported function, looked up once (exports are declarations; one
+    // that a script reassigns later keeps its first value here).
+    // The last one is kept inline: a VU calls the same function every
+    // iteration, and at a thousand VUs a lookup elsewhere is a cache miss.
+    std::string last_export;
+    JS::PersistentRootedValue last_export_fn{cx};
+    std::map<std::string, std::unique_ptr<JS::PersistentRootedValue>, std::less<>> exports_seen;
+    bool get_export(std::string_view name, JS::MutableHandleValue fn) {
+        if (!last_export_fn.isUndefined() && last_export == name) {
+            fn.set(last_export_fn);
+            return true;
+        }
+        if (auto it = exports_seen.find(name); it != exports_seen.end()) {
+            fn.set(*it->second);
+        } else {
+            std::string key(name);
+            if (!JS_GetProperty(cx, ns, key.c_str(), fn)) return false;
+            if (!fn.isObject() || !JS_ObjectIsFunction(&fn.toObject())) return throw_error(cx, "the script exports no function '" + key + "'");
+            exports_seen.emplace(std::move(key), std::make_unique<JS::PersistentRootedValue>(cx, fn));
+        }
+        last_export.assign(name);
+        last_export_fn = fn;
+        return true;
+    }
+
+    // Before every call into the script (in its realm): setup's data, loaded
+    // once setup has run; session.vars from the VU. False with
+    // `failure` set when the data cannot be loaded.
+    bool enter_call(bool needs_data, std::string& failure) {
+        terminating = false;
+        reset_group();
+        if (needs_data && !load_data()) {
+            failure = "setup data: " + take_exception(cx);
+            return false;
+        }
+        if (!vars_in()) {
+            failure = take_exception(cx);
+            return false;
+        }
+        return true;
+    }
+
+    // Calls the export a command names, without waiting for a promise it
+    // returns: exec/on_start/on_stop get (data, {vu, iteration, scenario}),
+    // setup (), teardown (data), beforeRequest the request object (left in
+    // `arg` to be read back), afterRequest the response object.
+    bool call_export(bridge::command cmd, const std::string& function, const request* req, const response* res, JS::MutableHandleValue result,
+                     JS::MutableHandleObject arg) {
+        using command = bridge::command;
+        std::string_view name = cmd == command::setup      ? std::string_view("setup")
+                                : cmd == command::teardown ? std::string_view("teardown")
+                                : cmd == command::before   ? std::string_view("beforeRequest")
+                                : cmd == command::after    ? std::string_view("afterRequest")
+                                                           : std::string_view(function);
+        JS::RootedValue fn(cx);
+        if (!get_export(name, &fn)) return false;
+        if (cmd == command::call) {
+            // through the prelude's callExec, which makes the ctx object in
+            // JavaScript: cheaper than defining its properties from here
+            JS::RootedValue call_exec(cx);
+            if (!realm_helper(realm->call_exec, "callExec", &call_exec)) return false;
+            JS::RootedValueArray<5> a(cx);
+            a[0].set(fn);
+            a[1].set(data());
+            if (auto* v = vu()) {
+                JSString* scenario = realm->scenario.get(cx, v->scenario);
+                if (!scenario) return false;
+                a[2].setNumber(static_cast<double>(v->id));
+                a[3].setNumber(static_cast<double>(v->iteration));
+                a[4].setString(scenario);
+            }
+            return JS_CallFunctionValue(cx, nullptr, call_exec, a, result);
+        }
+        JS::RootedValueArray<2> args(cx);
+        std::size_t argc = 0;
+        switch (cmd) {
+            case command::teardown: args[0].set(data()), argc = 1; break;
+            case command::before:
+            case command::after:
+                arg.set(cmd == command::before ? request_object(*req) : response_object(*res));
+                if (!arg) return false;
+                args[0].setObject(*arg);
+                argc = 1;
+                break;
+            default: break;
+        }
+        return JS_CallFunctionValue(cx, nullptr, fn, JS::HandleValueArray::subarray(args, 0, argc), result);
+    }
+    // beforeRequest's outcome into `r`: the object it returned, or else its
+    // (possibly changed) argument.
+    bool read_back(JS::HandleValue result, JS::HandleObject arg, request& r) {
+        JS::RootedObject o(cx, result.isObject() ? &result.toObject() : arg.get());
+        return read_request(o, r);
+    }
+
+    // Runs one command from the engine, on this VU's thread; leaves the
+    // outcome in the bridge.
+    void serve(bridge& b) {
+        JSAutoRealm realm(cx, global);
+        b.failure.clear();
+        b.interrupted = false;
+        b.abort_reason.reset();
+        if (!enter_call(b.cmd != bridge::command::setup, b.failure)) return;  // setup() has run before any other call
+        if (b.cmd == bridge::command::setup || b.cmd == bridge::command::teardown) {
+            // k6 runs them in a group of their name: their checks and
+            // requests are under "::setup" and "::teardown"
+            group_path = b.cmd == bridge::command::setup ? "::setup" : "::teardown";
+            push(group_op(group_path));
+        }
+        JS::RootedValue result(cx);
+        JS::RootedObject arg(cx);
+        bool ok = call_export(b.cmd, b.function, b.req, b.res, &result, &arg) && await_here(&result);
+        if (ok && b.cmd == bridge::command::setup) {
+            if (result.isUndefined()) {
+                prog.setup_json = "null";
+            } else {
+                std::string json = stringify(result);
+                if (json.empty() || JS_IsExceptionPending(cx)) {
+                    std::string why = JS_IsExceptionPending(cx) ? take_exception(cx) : "it is not JSON";
+                    b.failure = "setup() must return JSON-serialisable data (it is shared with every VU as JSON): " + why;
+                } else {
+                    prog.setup_json = std::move(json);
+                }
+            }
+        }
+        if (ok && b.cmd == bridge::command::before) ok = read_back(result, arg, *b.req);
+        if (!ok) {
+            bool cut = terminating || b.stop.load();  // uncatchable: interrupted, or exec.test.abort()
+            b.interrupted = cut && !b.abort_reason;
+            if (!cut && !b.abort_reason) b.failure = take_exception(cx);
+        }
+        vars_out();
+        JS_ClearPendingException(cx);
+    }
+
+    JSObject* request_object(const request& r) {
+        JS::RootedObject o(cx, JS_NewPlainObject(cx)), h(cx, JS_NewPlainObject(cx));
+        if (!o || !h) return nullptr;
+        for (auto& [k, v] : r.headers) set_string(cx, h, k.c_str(), v);
+        JS::RootedValue hv(cx, JS::ObjectValue(*h));
+        bool ok = set_string(cx, o, "name", r.name) && set_string(cx, o, "method", r.method) && set_string(cx, o, "url", r.url) &&
+                  set_string(cx, o, "body", r.body) && JS_SetProperty(cx, o, "headers", hv);
+        return ok ? o.get() : nullptr;
+    }
+    bool read_request(JS::HandleObject o, request& r) {
+        JS::RootedValue v(cx);
+        for (auto [key, field] : {std::pair{"name", &r.name}, std::pair{"method", &r.method}, std::pair{"url", &r.url}, std::pair{"body", &r.body}}) {
+            if (!JS_GetProperty(cx, o, key, &v)) return false;
+            if (!v.isUndefined()) *field = v.isObject() ? stringify(v) : to_utf8(cx, v);
+        }
+        if (!JS_GetProperty(cx, o, "headers", &v)) return false;
+        if (v.isObject()) {
+            r.headers.clear();
+            JS::RootedObject h(cx, &v.toObject());
+            return for_each_string(h, [&](std::string k, std::string val) { r.headers.emplace_back(std::move(k), std::move(val)); });
+        }
+        return true;
+    }
+};
+
+}  // namespace loadkit::js::detail
+
+#pragma GCC diagnostic pop

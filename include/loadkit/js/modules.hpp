@@ -1,0 +1,47 @@
+#pragma once
+// Every k6 module of the JavaScript adapter, in one table, as k6's
+// js/modules/k6/*: each is a file under modules/ and a row here. A realm
+// installs the natives of every row (loader.hpp); `import` finds a k6/*
+// module by its name here (a file of re-exports of the prelude's objects).
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "module.hpp"
+#include "modules/console.hpp"
+#include "modules/crypto.hpp"
+#include "modules/data.hpp"
+#include "modules/encoding.hpp"
+#include "modules/execution.hpp"
+#include "modules/globals.hpp"
+#include "modules/http.hpp"
+#include "modules/k6.hpp"
+#include "modules/metrics.hpp"
+
+namespace loadkit::js::detail {
+
+// In the order their natives are installed; the exports are the names of
+// the prelude's __loadkit.modules[name].
+inline const std::vector<module_entry>& module_table() {
+    static const std::vector<module_entry> table{
+        {"k6", {"check", "group", "sleep", "fail", "default"}, &k6_module::install},
+        {"k6/http", {"default", "request", "get", "head", "options", "post", "put", "patch", "del", "batch", "asyncRequest", "url"}, &http_module::install},
+        {"k6/metrics", {"Counter", "Gauge", "Rate", "Trend", "default"}, &metrics_module::install},
+        {"k6/crypto", {"default", "md5", "sha1", "sha224", "sha256", "sha384", "sha512", "hmac", "randomBytes"}, &crypto_module::install},
+        {"k6/encoding", {"default", "b64encode", "b64decode"}, &encoding_module::install},
+        {"k6/execution", {"default"}, &execution_module::install},
+        {"k6/data", {"SharedArray", "default"}},  // JavaScript only (data.hpp)
+        {"", {}, &console_module::install},       // the console global
+        {"", {}, &globals_module::install, &globals_module::define_globals},  // open, __VU, __ITER, __ENV, session
+    };
+    return table;
+}
+
+// The exported names of the k6/* module `specifier`, or null when it is not one.
+inline const std::vector<std::string>* builtin_module(std::string_view specifier) {
+    for (auto& m : module_table())
+        if (!m.name.empty() && specifier == m.name) return &m.exports;
+    return nullptr;
+}
+
+}  // namespace loadkit::js::detail

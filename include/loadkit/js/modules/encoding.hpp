@@ -1,0 +1,44 @@
+#pragma once
+// k6/encoding: base64 in k6's variants (../crypto.hpp), strings or
+// ArrayBuffers.
+#include <string>
+
+#include "../crypto.hpp"
+#include "../errors.hpp"
+#include "../instance.hpp"
+#include "../module.hpp"
+#include "../spidermonkey.hpp"
+#include "../strings.hpp"
+#include "crypto.hpp"
+
+// SpiderMonkey's rooting keeps stack roots' addresses (see spidermonkey.hpp).
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wdangling-pointer"
+
+namespace loadkit::js::detail::encoding_module {
+
+inline bool n_b64encode(JSContext* cx, unsigned argc, JS::Value* vp) {
+    auto args = JS::CallArgsFromVp(argc, vp);
+    args.rval().setString(new_string(cx, b64encode(bytes_of(cx, args.get(0)), to_utf8(cx, args.get(1)))));
+    return true;
+}
+inline bool n_b64decode(JSContext* cx, unsigned argc, JS::Value* vp) {
+    auto args = JS::CallArgsFromVp(argc, vp);
+    auto raw = b64decode(to_utf8(cx, args.get(0)));
+    if (!raw) return throw_error(cx, "b64decode: the input is not base64");
+    if (to_utf8(cx, args.get(1)) == "s") {
+        args.rval().setString(new_string(cx, *raw));
+        return true;
+    }
+    return crypto_module::encode_out(cx, *raw, "binary", args.rval());
+}
+
+// b64encode, b64decode.
+inline bool install(JSContext* cx, JS::HandleObject lk, const install_args&) {
+    static const JSFunctionSpec natives[] = {JS_FN("b64encode", &n_b64encode, 2, 0), JS_FN("b64decode", &n_b64decode, 2, 0), JS_FS_END};
+    return JS_DefineFunctions(cx, lk, natives);
+}
+
+}  // namespace loadkit::js::detail::encoding_module
+
+#pragma GCC diagnostic pop

@@ -1,0 +1,99 @@
+#pragma once
+// k6: sleep, check, group (and fail, in the prelude). A check or a group's
+// change is a metric_op for the worker (bridge.hpp); the group path is the
+// instance's.
+#include <string>
+#include <utility>
+
+#include "../../core/duration.hpp"
+#include "../bridge.hpp"
+#include "../errors.hpp"
+#include "../instance.hpp"
+#include "../module.hpp"
+#include "../spidermonkey.hpp"
+#include "../strings.hpp"
+
+// SpiderMonkey's rooting keeps stack roots' addresses (see spidermonkey.hpp).
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wdangling-pointer"
+
+namespace loadkit::js::detail::k6_module {
+
+namespace ld = loadkit::detail;
+
+inline bool n_sleep(JSContext* cx, unsigned argc, JS::Value* vp) {
+    auto args = JS::CallArgsFromVp(argc, vp);
+    auto& self = instance::of(cx);
+    if (!self.can_ask("sleep()")) return false;
+    double s = 0;
+    if (!JS::ToNumber(cx, args.get(0), &s)) return false;
+    self.link->sleep_seconds = s > 0 ? s : 0;
+    if (!self.ask(bridge::ask::sleep)) return false;
+    args.rval().setUndefined();
+    return true;
+}
+inline bool n_sleep_async(JSContext* cx, unsigned argc, JS::Value* vp) {
+    auto args = JS::CallArgsFromVp(argc, vp);
+    auto& self = instance::of(cx);
+    if (!self.host || self.in_init) return throw_error(cx, "sleep() cannot be called in the init context");
+    double seconds = 0;
+    if (!JS::ToNumber(cx, args.get(0), &seconds)) return false;
+    JS::RootedObject promise(cx, JS::NewPromiseObject(cx, nullptr));
+    if (!promise || !self.host->start_sleep(seconds > 0 ? seconds : 0, promise)) return false;
+    args.rval().setObject(*promise);
+    return true;
+}
+
+inline bool n_check(JSContext* cx, unsigned argc, JS::Value* vp) {
+    auto args = JS::CallArgsFromVp(argc, vp);
+    auto& self = instance::of(cx);
+    metric_op op{metric_op::check};
+    op.name = to_utf8(cx, args.get(0));
+    op.flag = JS::ToBoolean(args.get(1));
+    self.push(std::move(op));
+    args.rval().setUndefined();
+    return true;
+}
+inline bool n_group_enter(JSContext* cx, unsigned argc, JS::Value* vp) {
+    auto args = JS::CallArgsFromVp(argc, vp);
+    auto& self = instance::of(cx);
+    auto name = to_utf8(cx, args.get(0));
+    if (name.find("::") != std::string::npos) return throw_error(cx, "group names must not contain '::'");
+    self.group_stack.push_back(self.group_path.size());
+    self.group_path += "::" + name;
+    self.push(group_op(self.group_path));
+    args.rval().setNumber(static_cast<double>(ld::now_ns()));
+    return true;
+}
+inline bool n_group_leave(JSContext* cx, unsigned argc, JS::Value* vp) {
+    auto args = JS::CallArgsFromVp(argc, vp);
+    auto& self = instance::of(cx);
+    if (self.group_stack.empty()) return true;
+    if (JS::ToBoolean(args.get(1)) && args.get(0).isNumber())
+    {
+        metric_op op{metric_op::sample};
+        op.flag = true;
+        op.metric_kind_ = metric_kind::trend;
+        op.metric = ld::metric_registry::get().group_duration_id();
+        op.value = (static_cast<double>(ld::now_ns()) - args.get(0).toNumber()) / 1e6;
+        self.push(std::move(op));
+    }
+    self.group_path.resize(self.group_stack.back());
+    self.group_stack.pop_back();
+    self.push(group_op(self.group_path));
+    args.rval().setUndefined();
+    return true;
+}
+
+// sleep (sleepAsync for async VUs), check, group; fail is the prelude's.
+inline bool install(JSContext* cx, JS::HandleObject lk, const install_args& a) {
+    static const JSFunctionSpec natives[] = {JS_FN("sleep", &n_sleep, 1, 0), JS_FN("check", &n_check, 3, 0),
+                                             JS_FN("groupEnter", &n_group_enter, 1, 0), JS_FN("groupLeave", &n_group_leave, 2, 0),
+                                             JS_FS_END};
+    static const JSFunctionSpec async_natives[] = {JS_FN("sleepAsync", &n_sleep_async, 1, 0), JS_FS_END};
+    return JS_DefineFunctions(cx, lk, natives) && (!a.async_mode || JS_DefineFunctions(cx, lk, async_natives));
+}
+
+}  // namespace loadkit::js::detail::k6_module
+
+#pragma GCC diagnostic pop
