@@ -14,6 +14,7 @@
 
 #include <loadkit.hpp>
 #include <loadkit/js.hpp>
+#include <loadkit/yaml.hpp>  // YAML flows that call into a script (load_file)
 #include <loadkit/target.hpp>
 
 #include "support.hpp"

@@ -58,14 +58,13 @@ void operator delete(void* p, std::size_t) noexcept { std::free(p); }
 namespace {
 
 text_template compiled(std::string_view src) {
-    text_template t;
-    std::string err;
-    std::size_t at = 0;
     INFO("source: " << src);
-    bool ok = text_template::compile(src, t, err, at);
-    INFO("error at " << at << ": " << err);
-    REQUIRE(ok);
-    return t;
+    try {
+        return text_template::compile(src);
+    } catch (const loadkit::yaml::load_error& e) {
+        FAIL("error at " << e.line << ":" << e.column << ": " << e.message);
+        throw;
+    }
 }
 
 // The one expression of a template like "{{ x }}".
@@ -79,13 +78,19 @@ struct compile_error {
     std::string message;
     std::size_t offset;
 };
+// The mistake's line and column (the column in bytes) as a byte offset into src.
 compile_error error_of(std::string_view src) {
-    text_template t;
-    std::string err;
-    std::size_t at = 12345;
     INFO("source: " << src);
-    REQUIRE_FALSE(text_template::compile(src, t, err, at));
-    return {err, at};
+    try {
+        text_template::compile(src);
+    } catch (const loadkit::yaml::load_error& e) {
+        CHECK(e.file.empty());
+        std::size_t line_start = 0;
+        for (int line = 1; line < e.line; ++line) line_start = src.find('\n', line_start) + 1;
+        return {e.message, line_start + static_cast<std::size_t>(e.column - 1)};
+    }
+    FAIL("compiled without an error");
+    return {};
 }
 
 // Renders with values from a map keyed "<root>:<path>" (functions: their name).
@@ -332,13 +337,11 @@ TEST_CASE("template: errors carry what was expected, what was found and the offs
 
 TEST_CASE("template: a failed compile leaves the previous template in place") {
     text_template t = compiled("ok {{ page }}");
-    std::string err;
-    std::size_t at = 0;
-    REQUIRE_FALSE(text_template::compile("bad {{", t, err, at));
+    CHECK_THROWS_AS(t = text_template::compile("bad {{"), loadkit::yaml::load_error);
     CHECK(t.source() == "ok {{ page }}");
     CHECK(render_with(t, {{"bare:page", "1"}}) == "ok 1");
     // and a second compile into the same object replaces it entirely
-    REQUIRE(text_template::compile("{{ vu }}", t, err, at));
+    REQUIRE_NOTHROW(t = text_template::compile("{{ vu }}"));
     CHECK(t.source() == "{{ vu }}");
     REQUIRE(t.expressions().size() == 1);
     CHECK(t.expressions()[0].kind == root::vu);
@@ -579,26 +582,29 @@ TEST_CASE("template: render_function ignores expressions that are not functions"
 
 namespace {
 csv_table parsed(std::string_view text) {
-    csv_table t;
-    std::string err;
-    std::size_t line = 0;
     INFO("csv: " << text);
-    bool ok = loadkit::yaml::parse_csv(text, t, err, line);
-    INFO("line " << line << ": " << err);
-    REQUIRE(ok);
-    return t;
+    try {
+        return loadkit::yaml::parse_csv(text);
+    } catch (const loadkit::yaml::load_error& e) {
+        FAIL("line " << e.line << ": " << e.message);
+        throw;
+    }
 }
 struct csv_error {
     std::string message;
     std::size_t line;
 };
 csv_error csv_error_of(std::string_view text) {
-    csv_table t;
-    std::string err;
-    std::size_t line = 999;
     INFO("csv: " << text);
-    REQUIRE_FALSE(loadkit::yaml::parse_csv(text, t, err, line));
-    return {err, line};
+    try {
+        loadkit::yaml::parse_csv(text);
+    } catch (const loadkit::yaml::load_error& e) {
+        CHECK(e.file.empty());
+        CHECK(e.column == 1);
+        return {e.message, static_cast<std::size_t>(e.line)};
+    }
+    FAIL("parsed without an error");
+    return {};
 }
 using rows_t = std::vector<std::vector<std::string>>;
 using cols_t = std::vector<std::string>;
@@ -741,12 +747,10 @@ TEST_CASE("csv: duplicate column names") {
 
 TEST_CASE("csv: a failed parse leaves the table unchanged") {
     csv_table t = parsed("a\n1\n");
-    std::string err;
-    std::size_t line = 0;
-    REQUIRE_FALSE(loadkit::yaml::parse_csv("x,y\n1\n", t, err, line));
+    CHECK_THROWS_AS(t = loadkit::yaml::parse_csv("x,y\n1\n"), loadkit::yaml::load_error);
     CHECK(t.columns == cols_t{"a"});
     CHECK(t.rows == rows_t{{"1"}});
-    REQUIRE(loadkit::yaml::parse_csv("x,y\n1,2\n", t, err, line));
+    REQUIRE_NOTHROW(t = loadkit::yaml::parse_csv("x,y\n1,2\n"));
     CHECK(t.columns == cols_t{"x", "y"});
     CHECK(t.rows == rows_t{{"1", "2"}});
 }
@@ -759,28 +763,39 @@ TEST_CASE("csv: load_csv reads a file, and reports one it cannot open") {
         f << "\xEF\xBB\xBFuser,pass\r\nann,\"p,1\"\r\nbob,p2\r\n";
     }
     csv_table t;
-    std::string err;
-    std::size_t line = 99;
-    bool ok = loadkit::yaml::load_csv(path, t, err, line);
+    try {
+        t = loadkit::yaml::load_csv(path);
+    } catch (const loadkit::config_error& e) {
+        FAIL(e.what());
+    }
     std::filesystem::remove(path);
-    INFO(err);
-    REQUIRE(ok);
     CHECK(t.columns == cols_t{"user", "pass"});
     CHECK(t.rows == rows_t{{"ann", "p,1"}, {"bob", "p2"}});
 
+    // a file that cannot be read: a config_error with the reason, no position
     std::string missing = (dir / "loadkit_yaml_text_no_such_dir" / "users.csv").string();
-    REQUIRE_FALSE(loadkit::yaml::load_csv(missing, t, err, line));
-    CHECK(err == "cannot open '" + missing + "': No such file or directory");
-    CHECK(line == 0);
+    try {
+        t = loadkit::yaml::load_csv(missing);
+        FAIL("no error");
+    } catch (const loadkit::yaml::load_error& e) {
+        FAIL("a load_error: " << e.what());
+    } catch (const loadkit::config_error& e) {
+        CHECK(std::string(e.what()) == "cannot open '" + missing + "': No such file or directory");
+    }
     // an error inside the file has its line
     {
         std::ofstream f(path, std::ios::binary);
         f << "a,b\n1\n";
     }
-    ok = loadkit::yaml::load_csv(path, t, err, line);
+    try {
+        t = loadkit::yaml::load_csv(path);
+        FAIL("no error");
+    } catch (const loadkit::yaml::load_error& e) {
+        CHECK(e.file == path);
+        CHECK(e.line == 2);
+        CHECK(std::string(e.what()) == path + ":2:1: row has 1 field, the header has 2");
+    }
     std::filesystem::remove(path);
-    CHECK_FALSE(ok);
-    CHECK(line == 2);
     CHECK(t.columns == cols_t{"user", "pass"});  // unchanged
 }
 

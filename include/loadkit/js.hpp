@@ -1,10 +1,14 @@
 #pragma once
 // The optional JavaScript adapter (SpiderMonkey 102; CMake target loadkit::js):
-// k6 scripts, unchanged, and the seed's hooks for YAML flows.
+// k6 scripts, unchanged, and the seed's hooks for YAML flows. It needs no
+// yaml-cpp: a script's options are built into a plan by plan/build.hpp
+// directly. To run YAML files too, include <loadkit/yaml.hpp> (loadkit::yaml).
 //
 //   loadkit::js::script s("test.js");
 //   auto plan = loadkit::js::make_plan(s);       // from its exported options
 //   auto result = loadkit::yaml::run(plan, {}, &s);
-#include "yaml.hpp"
+#include "engine/engine.hpp"
+#include "plan/build.hpp"
+#include "plan/flow.hpp"
 #include "js/script.hpp"
 #include "js/options.hpp"

@@ -3,9 +3,7 @@
 // into a csv_table, and a feeder shared by every VU of the run hands its rows
 // to iterations (`{{ data.COLUMN }}` or a bare `{{ COLUMN }}` in templates).
 //
-//   auto table = std::make_shared<csv_table>();
-//   std::string err; std::size_t line;
-//   if (!load_csv("users.csv", *table, err, line)) ... "users.csv:" + line + ": " + err
+//   auto table = std::make_shared<csv_table>(load_csv("users.csv"));  // or throws: "users.csv:LINE:1: ..."
 //   feeder users(table, feed_mode::unique);
 //   if (auto* row = users.next()) ... (*row)[table->column("email")]
 //
@@ -21,8 +19,8 @@
 // Errors are reported with the 1-based line where they start (for a record
 // spanning lines, its first line).
 //
-// Only the standard library: the YAML loader and the fuzz target include this
-// cheaply.
+// Only the standard library (and core/file.hpp, error.hpp): the loaders and
+// the fuzz target include this cheaply.
 #include <atomic>
 #include <cerrno>
 #include <chrono>
@@ -41,6 +39,7 @@
 #include <vector>
 
 #include "../core/file.hpp"
+#include "error.hpp"
 
 namespace loadkit::yaml {
 
@@ -63,24 +62,24 @@ inline std::string plural(std::size_t n, const char* one, const char* many) {
     return std::to_string(n) + " " + (n == 1 ? one : many);
 }
 
+// A mistake at `line` of a CSV text (column 1: the record's start).
+[[noreturn]] inline void csv_fail(std::string msg, std::size_t line) {
+    throw load_error("", static_cast<int>(line), 1, std::move(msg));
+}
+
 }  // namespace detail
 
-// Parses `text` (a header row, then data rows). On error returns false, leaves
-// `out` unchanged and sets `error` and `line` (1-based), e.g.
+// Parses `text` (a header row, then data rows). A mistake throws load_error
+// (no file) at its line (1-based) and column 1, e.g.
 // "unterminated quoted field (the quote on line 3 is never closed)" or
 // "row has 3 fields, the header has 2".
-inline bool parse_csv(std::string_view text, csv_table& out, std::string& error, std::size_t& line) {
+inline csv_table parse_csv(std::string_view text) {
     csv_table t;
     bool have_header = false;
     std::size_t pos = text.starts_with("\xEF\xBB\xBF") ? 3 : 0;
     const std::size_t n = text.size();
     std::size_t cur = 1;  // the physical line at pos
     std::vector<std::string> fields;
-    auto fail = [&](std::string msg, std::size_t at) {
-        error = std::move(msg);
-        line = at;
-        return false;
-    };
     // Consumes the line break at pos (CRLF, LF or CR), if any.
     auto eat_break = [&] {
         if (pos < n && text[pos] == '\r') {
@@ -106,9 +105,9 @@ inline bool parse_csv(std::string_view text, csv_table& out, std::string& error,
                 ++pos;
                 for (;;) {
                     if (pos >= n)
-                        return fail("unterminated quoted field (the quote on line " + std::to_string(quote_line) +
-                                        " is never closed)",
-                                    quote_line);
+                        detail::csv_fail("unterminated quoted field (the quote on line " + std::to_string(quote_line) +
+                                             " is never closed)",
+                                         quote_line);
                     char c = text[pos];
                     if (c == '"') {
                         if (pos + 1 < n && text[pos + 1] == '"') {
@@ -125,10 +124,10 @@ inline bool parse_csv(std::string_view text, csv_table& out, std::string& error,
                     ++pos;
                 }
                 if (pos < n && text[pos] != ',' && text[pos] != '\n' && text[pos] != '\r')
-                    return fail(std::string("expected ',' or the end of the line after a quoted field's closing "
-                                            "quote, found '") +
-                                    text[pos] + "' (a quote inside a quoted field is written \"\")",
-                                cur);
+                    detail::csv_fail(std::string("expected ',' or the end of the line after a quoted field's closing "
+                                                 "quote, found '") +
+                                         text[pos] + "' (a quote inside a quoted field is written \"\")",
+                                     cur);
             } else {
                 std::size_t b = pos;
                 while (pos < n && text[pos] != ',' && text[pos] != '\n' && text[pos] != '\r') ++pos;
@@ -146,36 +145,38 @@ inline bool parse_csv(std::string_view text, csv_table& out, std::string& error,
             for (std::size_t i = 0; i < fields.size(); ++i)
                 for (std::size_t j = 0; j < i; ++j)
                     if (fields[i] == fields[j])
-                        return fail("duplicate column name '" + fields[i] + "' in the header (columns " +
-                                        std::to_string(j + 1) + " and " + std::to_string(i + 1) + ")",
-                                    record_line);
+                        detail::csv_fail("duplicate column name '" + fields[i] + "' in the header (columns " +
+                                             std::to_string(j + 1) + " and " + std::to_string(i + 1) + ")",
+                                         record_line);
             t.columns = std::move(fields);
             fields = {};
             have_header = true;
         } else {
             if (fields.size() != t.columns.size())
-                return fail("row has " + detail::plural(fields.size(), "field", "fields") + ", the header has " +
-                                std::to_string(t.columns.size()),
-                            record_line);
+                detail::csv_fail("row has " + detail::plural(fields.size(), "field", "fields") + ", the header has " +
+                                     std::to_string(t.columns.size()),
+                                 record_line);
             t.rows.push_back(std::move(fields));
             fields = {};
             fields.reserve(t.columns.size());
         }
     }
-    if (!have_header) return fail("the file is empty: expected a header row", 1);
-    out = std::move(t);
-    return true;
+    if (!have_header) detail::csv_fail("the file is empty: expected a header row", 1);
+    return t;
 }
 
 // Reads and parses the file at `path` (a regular file of at most
-// loadkit::detail::max_data_file_bytes); "cannot open '...': <reason>" with line 0.
-inline bool load_csv(const std::string& path, csv_table& out, std::string& error, std::size_t& line) {
-    std::string text;
-    if (!loadkit::detail::read_input_file(path, loadkit::detail::max_data_file_bytes, text, error)) {
-        line = 0;
-        return false;
+// loadkit::detail::max_data_file_bytes). A file that cannot be read throws a
+// config_error with the reason ("cannot open '...': <reason>"), as
+// yaml::load_file does; a mistake inside it, a load_error "PATH:LINE:1: ...".
+inline csv_table load_csv(const std::string& path) {
+    std::string text, error;
+    if (!loadkit::detail::read_input_file(path, loadkit::detail::max_data_file_bytes, text, error)) throw config_error(error);
+    try {
+        return parse_csv(text);
+    } catch (const load_error& e) {
+        throw load_error(path, e.line, e.column, e.message);
     }
-    return parse_csv(text, out, error, line);
 }
 
 // How iterations take rows (the three k6 and Artillery users expect).

@@ -1,7 +1,7 @@
 #pragma once
 // YAML flows at run time. A flow is the list of steps a scenario runs on every
 // iteration (request, think, loop, group) before its `exec` function. The
-// loader (loader.hpp) builds these structures once, templates compiled; a
+// loaders (build.hpp) build these structures once, templates compiled; a
 // flow_vu walks them with reused buffers, so a request step costs a template
 // render, a request and its checks: no parsing, and no allocation beyond what
 // the response needs.
@@ -23,14 +23,10 @@
 #include "../engine/thresholds.hpp"
 #include "../dsl/scenario.hpp"
 #include "csv.hpp"
+#include "error.hpp"
 #include "template.hpp"
 
 namespace loadkit::yaml {
-
-// Where something was written (1-based), for messages.
-struct position {
-    int line = 0, column = 0;
-};
 
 // What checks and captures read from a response.
 enum class response_part { status, json, header, body };

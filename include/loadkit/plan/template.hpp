@@ -2,9 +2,7 @@
 // `{{ }}` templates in YAML flows (URLs, header values, bodies), compiled once
 // when the flow is loaded and rendered for every request:
 //
-//   text_template t;
-//   std::string err; std::size_t at;
-//   if (!text_template::compile("/feed?page={{ page }}&u={{ vars.user }}", t, err, at)) ...
+//   auto t = text_template::compile("/feed?page={{ page }}&u={{ vars.user }}");  // or throws load_error
 //   std::string url;                    // reused: after it has grown, rendering allocates nothing
 //   url.clear();
 //   t.render(url, [&](const expression& e, std::string& out) { ... out.append(value) ... });
@@ -27,8 +25,8 @@
 // characters can use two literals). Outside `{{`, everything is text, including
 // a lone "}}" (so JSON bodies ending in "}}}" need no escaping).
 //
-// Only the standard library: the YAML loader and the fuzz target include this
-// cheaply.
+// Only the standard library (and error.hpp): the loaders and the fuzz target
+// include this cheaply.
 #include <array>
 #include <charconv>
 #include <chrono>
@@ -41,6 +39,8 @@
 #include <system_error>
 #include <utility>
 #include <vector>
+
+#include "error.hpp"
 
 namespace loadkit::yaml {
 
@@ -109,35 +109,33 @@ inline function_signature signature_of(std::string_view n) noexcept {
 // One expression parser per compile; `pos` walks the source.
 class template_parser {
   public:
-    template_parser(std::string_view src, std::string& error, std::size_t& error_offset)
-        : s_(src), error_(error), error_offset_(error_offset) {}
+    explicit template_parser(std::string_view src) : s_(src) {}
 
     // Parses the expression after the "{{" at `open` (pos_ is just past it),
-    // up to and including its "}}". A string literal goes to `literal` and
-    // returns true with is_literal set.
-    bool parse(std::size_t open, std::size_t& pos, expression& e, bool& is_literal, std::string& literal) {
+    // up to and including its "}}". A string literal goes to `literal`, with
+    // is_literal set. Throws load_error on a mistake.
+    void parse(std::size_t open, std::size_t& pos, expression& e, bool& is_literal, std::string& literal) {
         open_ = open;
         pos_ = pos;
         is_literal = false;
         skip_space();
         if (at_end() || s_.substr(pos_).starts_with("}}"))
-            return fail("expected an expression after '{{' (a name, a $function or a quoted string)");
+            fail("expected an expression after '{{' (a name, a $function or a quoted string)");
         char c = s_[pos_];
         if (c == '\'' || c == '"') {
-            if (!parse_literal(literal)) return false;
+            parse_literal(literal);
             is_literal = true;
         } else if (c == '$') {
-            if (!parse_function(e)) return false;
+            parse_function(e);
         } else if (is_ident_start(c)) {
-            if (!parse_named(e)) return false;
+            parse_named(e);
         } else {
-            return fail("expected an expression after '{{' (a name, a $function or a quoted string)");
+            fail("expected an expression after '{{' (a name, a $function or a quoted string)");
         }
         skip_space();
         if (!s_.substr(pos_).starts_with("}}"))
-            return fail("expected '}}' to close '{{' opened at offset " + std::to_string(open_));
+            fail("expected '}}' to close '{{' opened at offset " + std::to_string(open_));
         pos = pos_ + 2;
-        return true;
     }
 
   private:
@@ -145,54 +143,56 @@ class template_parser {
     void skip_space() noexcept {
         while (!at_end() && is_space(s_[pos_])) ++pos_;
     }
-    // Records "<what>, found <what is at pos_>" at pos_.
-    bool fail(std::string what) { return fail_at(pos_, std::move(what) + ", found " + describe_at(s_, pos_)); }
-    bool fail_at(std::size_t at, std::string msg) {
-        error_ = std::move(msg);
-        error_offset_ = at;
-        return false;
+    // Throws "<what>, found <what is at pos_>" at pos_.
+    [[noreturn]] void fail(std::string what) { fail_at(pos_, std::move(what) + ", found " + describe_at(s_, pos_)); }
+    // Throws `msg` at byte `at` of the source, as the line and column there
+    // (1-based, the column in bytes): a one-line template's column is its
+    // offset + 1.
+    [[noreturn]] void fail_at(std::size_t at, std::string msg) {
+        int line = 1;
+        std::size_t line_start = 0;
+        for (std::size_t i = 0; i < at && i < s_.size(); ++i)
+            if (s_[i] == '\n') ++line, line_start = i + 1;
+        throw load_error("", line, static_cast<int>(at - line_start) + 1, std::move(msg));
     }
 
-    bool parse_literal(std::string& literal) {
+    void parse_literal(std::string& literal) {
         char q = s_[pos_];
         std::size_t start = pos_;
         auto close = s_.find(q, pos_ + 1);
         if (close == std::string_view::npos) {
             pos_ = s_.size();
-            return fail(std::string("expected a closing ") + q + " for the string opened at offset " +
-                        std::to_string(start));
+            fail(std::string("expected a closing ") + q + " for the string opened at offset " +
+                 std::to_string(start));
         }
         literal.append(s_.substr(start + 1, close - start - 1));
         pos_ = close + 1;
-        return true;
     }
 
     // One SEG: an identifier or a decimal index. Appends it to `out`.
-    bool parse_segment(std::string& out, const char* after) {
+    void parse_segment(std::string& out, const char* after) {
         std::size_t b = pos_;
         if (!at_end() && is_ident_start(s_[pos_])) {
             while (!at_end() && is_ident_char(s_[pos_])) ++pos_;
         } else if (!at_end() && is_digit(s_[pos_])) {
             while (!at_end() && is_digit(s_[pos_])) ++pos_;
         } else {
-            return fail(std::string("expected a key or an index after ") + after);
+            fail(std::string("expected a key or an index after ") + after);
         }
         out.append(s_.substr(b, pos_ - b));
-        return true;
     }
 
     // SEG ('.' SEG)*, starting at a segment.
-    bool parse_path(std::string& out) {
-        if (!parse_segment(out, "'.'")) return false;
+    void parse_path(std::string& out) {
+        parse_segment(out, "'.'");
         while (!at_end() && s_[pos_] == '.') {
             ++pos_;
             out.push_back('.');
-            if (!parse_segment(out, "'.'")) return false;
+            parse_segment(out, "'.'");
         }
-        return true;
     }
 
-    bool parse_named(expression& e) {
+    void parse_named(expression& e) {
         std::size_t b = pos_;
         while (!at_end() && is_ident_char(s_[pos_])) ++pos_;
         std::string_view word = s_.substr(b, pos_ - b);
@@ -200,44 +200,43 @@ class template_parser {
         if (word == "vu" || word == "iter" || word == "scenario") {
             e.kind = word == "vu" ? root::vu : word == "iter" ? root::iter : root::scenario;
             if (!at_end() && s_[pos_] == '.')
-                return fail_at(pos_, "'" + std::string(word) + "' takes no path, found '.'");
-            return true;
+                fail_at(pos_, "'" + std::string(word) + "' takes no path, found '.'");
+            return;
         }
         if (word == "vars" || word == "data" || word == "env") {
             e.kind = word == "vars" ? root::vars : word == "data" ? root::data : root::env;
             if (at_end() || s_[pos_] != '.') {
                 skip_space();  // "{{ vars }}": point at what follows, not at the space
                 const char* what = e.kind == root::env ? ".NAME" : e.kind == root::data ? ".COLUMN" : ".KEY";
-                return fail("expected '" + std::string(word) + what + "'");
+                fail("expected '" + std::string(word) + what + "'");
             }
             ++pos_;
             if (e.kind != root::env) return parse_path(e.path);
             // An environment variable is one name: "env.A.B" is a mistake, not a lookup.
-            if (at_end() || !is_ident_start(s_[pos_])) return fail("expected a variable name after 'env.'");
+            if (at_end() || !is_ident_start(s_[pos_])) fail("expected a variable name after 'env.'");
             std::size_t nb = pos_;
             while (!at_end() && is_ident_char(s_[pos_])) ++pos_;
             e.path.assign(s_.substr(nb, pos_ - nb));
             if (!at_end() && s_[pos_] == '.')
-                return fail_at(pos_, "environment variable names have no path, found '.'");
-            return true;
+                fail_at(pos_, "environment variable names have no path, found '.'");
+            return;
         }
         e.kind = root::bare;
         e.path.assign(word);
         while (!at_end() && s_[pos_] == '.') {
             ++pos_;
             e.path.push_back('.');
-            if (!parse_segment(e.path, "'.'")) return false;
+            parse_segment(e.path, "'.'");
         }
-        return true;
     }
 
-    bool parse_function(expression& e) {
+    void parse_function(expression& e) {
         std::size_t b = pos_++;
         while (!at_end() && is_ident_char(s_[pos_])) ++pos_;
         std::string_view name = s_.substr(b, pos_ - b);
         if (!is_function_name(name))
-            return fail_at(b, "unknown function '" + std::string(name) +
-                                  "' (expected $uuid, $timestamp, $randomInt or $randomString)");
+            fail_at(b, "unknown function '" + std::string(name) +
+                           "' (expected $uuid, $timestamp, $randomInt or $randomString)");
         e.kind = expression::root::function;
         e.function.assign(name);
         auto sig = signature_of(name);
@@ -246,10 +245,10 @@ class template_parser {
         if (at_end() || s_[pos_] != '(') {
             if (sig.count == 0) {  // "$uuid" without parentheses
                 pos_ = save;
-                return true;
+                return;
             }
-            return fail("expected '(' after " + std::string(name) + " (it takes " + std::to_string(sig.count) +
-                        (sig.count == 1 ? " argument " : " arguments ") + sig.names + ")");
+            fail("expected '(' after " + std::string(name) + " (it takes " + std::to_string(sig.count) +
+                 (sig.count == 1 ? " argument " : " arguments ") + sig.names + ")");
         }
         std::size_t paren = pos_++;
         skip_space();
@@ -265,13 +264,13 @@ class template_parser {
                 if (!num.empty() && num.front() == '+') num.remove_prefix(1);
                 if (num.empty() || num == "-" || (!at_end() && is_ident_char(s_[pos_]))) {
                     pos_ = ab;
-                    return fail("expected an integer argument to " + std::string(name));
+                    fail("expected an integer argument to " + std::string(name));
                 }
                 std::int64_t v = 0;
                 auto r = std::from_chars(num.data(), num.data() + num.size(), v);
                 if (r.ec != std::errc())
-                    return fail_at(ab, "integer argument " + std::string(s_.substr(ab, pos_ - ab)) + " to " +
-                                           std::string(name) + " is out of range");
+                    fail_at(ab, "integer argument " + std::string(s_.substr(ab, pos_ - ab)) + " to " +
+                                    std::string(name) + " is out of range");
                 e.args.push_back(v);
                 skip_space();
                 if (!at_end() && s_[pos_] == ',') {
@@ -282,28 +281,25 @@ class template_parser {
                     ++pos_;
                     break;
                 }
-                return fail("expected ',' or ')' in the arguments of " + std::string(name));
+                fail("expected ',' or ')' in the arguments of " + std::string(name));
             }
         }
         if (e.args.size() != sig.count)
-            return fail_at(paren, std::string(name) +
-                                      (sig.count == 0   ? std::string(" takes no arguments")
-                                       : sig.count == 1 ? " takes 1 argument " + std::string(sig.names)
-                                                        : " takes " + std::to_string(sig.count) + " arguments " +
-                                                              sig.names) +
-                                      ", found " + std::to_string(e.args.size()));
+            fail_at(paren, std::string(name) +
+                               (sig.count == 0   ? std::string(" takes no arguments")
+                                : sig.count == 1 ? " takes 1 argument " + std::string(sig.names)
+                                                 : " takes " + std::to_string(sig.count) + " arguments " +
+                                                       sig.names) +
+                               ", found " + std::to_string(e.args.size()));
         if (name == "$randomInt" && e.args[0] > e.args[1])
-            return fail_at(paren, "$randomInt(MIN, MAX): MIN (" + std::to_string(e.args[0]) +
-                                      ") is greater than MAX (" + std::to_string(e.args[1]) + ")");
+            fail_at(paren, "$randomInt(MIN, MAX): MIN (" + std::to_string(e.args[0]) +
+                               ") is greater than MAX (" + std::to_string(e.args[1]) + ")");
         if (name == "$randomString" && (e.args[0] < 0 || e.args[0] > max_random_string))
-            return fail_at(paren, "$randomString(LEN): LEN must be between 0 and " +
-                                      std::to_string(max_random_string) + ", found " + std::to_string(e.args[0]));
-        return true;
+            fail_at(paren, "$randomString(LEN): LEN must be between 0 and " +
+                               std::to_string(max_random_string) + ", found " + std::to_string(e.args[0]));
     }
 
     std::string_view s_;
-    std::string& error_;
-    std::size_t& error_offset_;
     std::size_t open_ = 0;
     std::size_t pos_ = 0;
 };
@@ -312,13 +308,14 @@ class template_parser {
 
 class text_template {
   public:
-    // Parses src. On error returns false, leaves `out` unchanged and sets
-    // `error` (what was expected and what was found) and `error_offset` (a
-    // byte offset into src, which the loader turns into line:column).
-    static bool compile(std::string_view src, text_template& out, std::string& error, std::size_t& error_offset) {
+    // Parses src. A mistake throws load_error (no file) with what was
+    // expected and what was found, at the line and column of src where it
+    // is (1-based, the column in bytes: in a one-line template, the byte
+    // offset + 1), which the loader turns into a position in its file.
+    static text_template compile(std::string_view src) {
         text_template t;
         t.source_.assign(src);
-        detail::template_parser parser(src, error, error_offset);
+        detail::template_parser parser(src);
         std::size_t pos = 0;
         while (pos < src.size()) {
             auto open = src.find("{{", pos);
@@ -330,7 +327,7 @@ class text_template {
             bool is_literal = false;
             std::string literal;
             pos = open + 2;
-            if (!parser.parse(open, pos, e, is_literal, literal)) return false;
+            parser.parse(open, pos, e, is_literal, literal);
             if (is_literal) {
                 t.add_text(literal);
             } else {
@@ -338,8 +335,7 @@ class text_template {
                 t.expressions_.push_back(std::move(e));
             }
         }
-        out = std::move(t);
-        return true;
+        return t;
     }
 
     // No expressions: render is a copy of the text.

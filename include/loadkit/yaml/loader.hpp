@@ -1,633 +1,87 @@
 #pragma once
 // The YAML loader: a file in, a validated plan out, or a load_error that says
-// FILE:LINE:COL, what was expected and what was found, with the nearest valid
-// key for a misspelling. Everything the engine will take (durations, stages,
-// executors, thresholds, templates, data files) is checked here, before any
-// load starts.
-#include <algorithm>
-#include <filesystem>
-#include <fstream>
-#include <initializer_list>
-#include <limits>
-#include <sstream>
+// FILE:LINE:COL. yaml-cpp parses; plan/build.hpp validates and builds the
+// plan from yaml-cpp's nodes, adapted here (with their marks: where each is
+// written in the file).
+#include <cstddef>
 #include <string>
 #include <string_view>
-#include <tuple>
+#include <utility>
 #include <vector>
 
 #include <yaml-cpp/yaml.h>
 
-#include "../core/duration.hpp"
 #include "../core/file.hpp"
-#include "../plan/flow.hpp"
+#include "../plan/build.hpp"
 
 namespace loadkit::yaml {
 
-// A mistake in a file, with where it is. Thrown before any load starts.
-struct load_error : config_error {
-    load_error(std::string file_, int line_, int column_, std::string what_)
-        : config_error(file_ + ":" + std::to_string(line_) + ":" + std::to_string(column_) + ": " + what_),
-          file(std::move(file_)), line(line_), column(column_), message(std::move(what_)) {}
-    std::string file;
-    int line, column;
-    std::string message;
-};
-
 namespace detail {
 
-// Edit distance, for "did you mean".
-inline std::size_t edit_distance(std::string_view a, std::string_view b) {
-    std::vector<std::size_t> row(b.size() + 1);
-    for (std::size_t j = 0; j <= b.size(); ++j) row[j] = j;
-    for (std::size_t i = 1; i <= a.size(); ++i) {
-        std::size_t diag = row[0];
-        row[0] = i;
-        for (std::size_t j = 1; j <= b.size(); ++j) {
-            std::size_t up = row[j];
-            bool same = std::tolower(static_cast<unsigned char>(a[i - 1])) == std::tolower(static_cast<unsigned char>(b[j - 1]));
-            row[j] = std::min({row[j] + 1, row[j - 1] + 1, diag + (same ? 0 : 1)});
-            diag = up;
-        }
-    }
-    return row[b.size()];
-}
-
-// The closest of `candidates` to `word`, if it is close enough to be a typo.
-inline std::string nearest(std::string_view word, const std::vector<std::string_view>& candidates) {
-    std::string best;
-    std::size_t best_d = std::max<std::size_t>(2, word.size() / 3) + 1;
-    for (auto c : candidates) {
-        auto d = edit_distance(word, c);
-        if (d < best_d) { best_d = d; best = std::string(c); }
-    }
-    return best;
-}
-
-inline std::string describe(const YAML::Node& n) {
-    switch (n.Type()) {
-        case YAML::NodeType::Null: return "nothing";
-        case YAML::NodeType::Scalar: return "'" + n.Scalar() + "'";
-        case YAML::NodeType::Sequence: return "a list";
-        case YAML::NodeType::Map: return "a mapping";
-        default: return "nothing";
-    }
-}
-
-class loader {
+// A yaml-cpp node as plan/document.hpp's document_node. `text` is the file's
+// text, which a template mistake's column is counted in.
+class yaml_node {
   public:
-    loader(std::string file, std::string text) : file_(std::move(file)), text_(std::move(text)) {
-        base_ = std::filesystem::path(file_).parent_path();
-    }
+    yaml_node(YAML::Node n, const std::string* text) : node_(std::move(n)), text_(text) {}
 
-    plan load() {
-        YAML::Node root;
-        try {
-            root = YAML::Load(text_);
-        } catch (const YAML::ParserException& e) {
-            throw load_error(file_, e.mark.line + 1, e.mark.column + 1, "invalid YAML: " + e.msg);
+    explicit operator bool() const { return node_.IsDefined(); }
+    node_kind kind() const {
+        switch (node_.Type()) {
+            case YAML::NodeType::Scalar: return node_kind::scalar;
+            case YAML::NodeType::Sequence: return node_kind::sequence;
+            case YAML::NodeType::Map: return node_kind::map;
+            default: return node_kind::null;
         }
-        plan p;
-        p.file = file_;
-        if (!root.IsMap()) fail(root, "expected a mapping with 'scenarios' at the top of the file, found " + describe(root));
-        keys(root, {"name", "target", "script", "env", "tags", "thresholds", "scenarios", "http", "setupTimeout", "teardownTimeout"},
-             "at the top level");
-        if (auto n = root["name"]) p.name = scalar(n, "name");
-        if (auto n = root["target"]) {
-            p.target = scalar(n, "target");
-            if (p.target != "builtin") {
-                loadkit::detail::url_parts u;
-                if (!loadkit::detail::split_url(p.target, u))
-                    fail(n, "expected an http:// or https:// URL (or 'builtin') for 'target', found '" + p.target + "'");
-            }
-        }
-        if (auto n = root["script"]) {
-            auto s = scalar(n, "script");
-            p.script = (base_ / s).lexically_normal().string();
-            if (!std::filesystem::exists(p.script)) fail(n, "script '" + s + "' does not exist (looked for " + p.script + ")");
-            std::string why;
-            if (!loadkit::detail::check_input_file(p.script, loadkit::detail::max_test_file_bytes, why)) fail(n, "script: " + why);
-            script_node_ = n;
-        }
-        if (auto n = root["env"]) p.env = string_map(n, "env");
-        if (auto n = root["tags"]) p.tags = string_map(n, "tags");
-        if (auto n = root["http"]) p.http = http(n);
-        if (auto n = root["setupTimeout"]) p.setup_timeout = duration(n, "setupTimeout");
-        if (auto n = root["teardownTimeout"]) p.teardown_timeout = duration(n, "teardownTimeout");
-        if (auto n = root["thresholds"]) p.thresholds = thresholds(n);
-        auto sc = root["scenarios"];
-        if (!sc) fail(root, "expected 'scenarios': a mapping from scenario names to their executor and flow");
-        if (!sc.IsMap() || sc.size() == 0) fail(sc, "expected 'scenarios' to map scenario names to scenarios, found " + describe(sc));
-        for (auto it = sc.begin(); it != sc.end(); ++it) p.scenarios.push_back(scenario(it->first, it->second, !p.script.empty()));
-        return p;
     }
-
-  private:
-    // ------------------------------------------------------------ errors and positions
-    [[noreturn]] void fail(const YAML::Node& n, const std::string& what) const {
-        auto m = n.Mark();
-        if (m.is_null()) throw load_error(file_, 1, 1, what);
-        throw load_error(file_, m.line + 1, m.column + 1, what);
+    const std::string& scalar() const { return node_.Scalar(); }
+    bool quoted() const { return node_.Tag() == "!"; }
+    std::size_t size() const { return node_.size(); }
+    yaml_node operator[](std::string_view key) const {
+        const YAML::Node& n = node_;  // the const lookup: it never adds the key
+        return {n[std::string(key)], text_};
     }
-    // `offset` bytes into a scalar's value: the position of a template mistake
-    [[noreturn]] void fail_at(const YAML::Node& n, std::size_t offset, const std::string& what) const {
-        auto m = n.Mark();
-        if (m.is_null() || m.pos < 0 || static_cast<std::size_t>(m.pos) >= text_.size()) fail(n, what);
-        auto pos = static_cast<std::size_t>(m.pos);
-        bool quoted = text_[pos] == '"' || text_[pos] == '\'';
-        if (n.Scalar().find('\n') != std::string::npos) fail(n, what);
-        throw load_error(file_, m.line + 1, m.column + 1 + static_cast<int>(offset) + (quoted ? 1 : 0), what);
+    std::vector<std::pair<yaml_node, yaml_node>> entries() const {
+        std::vector<std::pair<yaml_node, yaml_node>> out;
+        for (auto it = node_.begin(); it != node_.end(); ++it) out.emplace_back(yaml_node(it->first, text_), yaml_node(it->second, text_));
+        return out;
     }
-    static position where(const YAML::Node& n) {
-        auto m = n.Mark();
+    std::vector<yaml_node> elements() const {
+        std::vector<yaml_node> out;
+        for (auto it = node_.begin(); it != node_.end(); ++it) out.emplace_back(*it, text_);
+        return out;
+    }
+    position where() const {
+        auto m = node_.Mark();
         return m.is_null() ? position{} : position{m.line + 1, m.column + 1};
     }
-
-    // Unknown keys are mistakes, reported with the nearest known one.
-    void keys(const YAML::Node& map, std::initializer_list<std::string_view> allowed, std::string_view context) const {
-        std::vector<std::string_view> list(allowed);
-        for (auto it = map.begin(); it != map.end(); ++it) {
-            if (!it->first.IsScalar()) fail(it->first, "expected a key name " + std::string(context));
-            auto k = it->first.Scalar();
-            if (std::find(list.begin(), list.end(), k) != list.end()) continue;
-            std::string msg = "unknown key '" + k + "' " + std::string(context);
-            auto near = nearest(k, list);
-            if (!near.empty()) {
-                msg.append("; did you mean '").append(near).append("'?");
-            } else {
-                msg += "; expected one of:";
-                for (auto a : list) msg.append(" ").append(a);
-            }
-            fail(it->first, msg);
-        }
-    }
-
-    // ------------------------------------------------------------ scalars
-    std::string scalar(const YAML::Node& n, std::string_view what) const {
-        if (!n.IsScalar()) fail(n, "expected a value for '" + std::string(what) + "', found " + describe(n));
-        return n.Scalar();
-    }
-    nanoseconds duration(const YAML::Node& n, std::string_view what) const {
-        auto s = scalar(n, what);
-        auto d = loadkit::detail::parse_duration(s);
-        if (!d) fail(n, "expected a duration for '" + std::string(what) + "' (like 30s, 1m30s or 500ms), found '" + s + "'");
-        return *d;
-    }
-    // A whole number in min..max, parsed in 64 bits and refused (with the
-    // value as written, at its own position) outside: never cut to fit.
-    std::int64_t integer(const YAML::Node& n, std::string_view what, std::int64_t min,
-                         std::int64_t max = std::numeric_limits<std::int64_t>::max()) const {
-        auto s = scalar(n, what);
-        std::int64_t v = 0;
-        auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
-        bool all = p == s.data() + s.size();
-        if (ec == std::errc::result_out_of_range && all)
-            fail(n, "expected '" + std::string(what) + "' to be " + (s[0] == '-' ? "at least " + std::to_string(min) : "at most " + std::to_string(max)) + ", found " + s);
-        if (ec != std::errc() || !all)
-            fail(n, "expected a whole number for '" + std::string(what) + "', found '" + s + "'");
-        if (v < min) fail(n, "expected '" + std::string(what) + "' to be at least " + std::to_string(min) + ", found " + s);
-        if (v > max) fail(n, "expected '" + std::string(what) + "' to be at most " + std::to_string(max) + ", found " + s);
-        return v;
-    }
-    // A count the engine holds in an int (VUs, stage targets, redirects).
-    int count(const YAML::Node& n, std::string_view what, int min) const {
-        return static_cast<int>(integer(n, what, min, std::numeric_limits<int>::max()));
-    }
-    double number(const YAML::Node& n, std::string_view what, double min) const {
-        auto s = scalar(n, what);
-        double v = 0;
-        auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
-        if (ec != std::errc() || p != s.data() + s.size() || !std::isfinite(v))
-            fail(n, "expected a number for '" + std::string(what) + "', found '" + s + "'");
-        if (v < min) fail(n, "expected '" + std::string(what) + "' to be at least " + std::to_string(min) + ", found " + s);
-        return v;
-    }
-    bool boolean(const YAML::Node& n, std::string_view what) const {
-        auto s = scalar(n, what);
-        if (s == "true" || s == "yes" || s == "on") return true;
-        if (s == "false" || s == "no" || s == "off") return false;
-        fail(n, "expected true or false for '" + std::string(what) + "', found '" + s + "'");
-    }
-    std::map<std::string, std::string> string_map(const YAML::Node& n, std::string_view what) const {
-        if (!n.IsMap()) fail(n, "expected a mapping for '" + std::string(what) + "', found " + describe(n));
-        std::map<std::string, std::string> m;
-        for (auto it = n.begin(); it != n.end(); ++it) m[scalar(it->first, what)] = scalar(it->second, std::string(what) + "." + it->first.Scalar());
-        return m;
-    }
-    // a YAML scalar as JSON: numbers and booleans keep their type
-    static nlohmann::json scalar_json(const YAML::Node& n) {
-        const auto& s = n.Scalar();
-        if (n.Tag() == "!") return s;  // quoted in the file: a string
-        if (s == "true") return true;
-        if (s == "false") return false;
-        if (s == "null" || s == "~") return nullptr;
-        double d;
-        auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), d);
-        if (!s.empty() && ec == std::errc() && p == s.data() + s.size()) {
-            std::int64_t i;
-            auto [q, ec2] = std::from_chars(s.data(), s.data() + s.size(), i);
-            if (ec2 == std::errc() && q == s.data() + s.size()) return i;
-            return d;
-        }
-        return s;
-    }
-    static nlohmann::json to_json(const YAML::Node& n) {
-        if (n.IsScalar()) return scalar_json(n);
-        if (n.IsSequence()) {
-            auto a = nlohmann::json::array();
-            for (auto& e : n) a.push_back(to_json(e));
-            return a;
-        }
-        if (n.IsMap()) {
-            auto o = nlohmann::json::object();
-            for (auto it = n.begin(); it != n.end(); ++it) o[it->first.Scalar()] = to_json(it->second);
-            return o;
-        }
-        return nullptr;
-    }
-    text_template templ(const YAML::Node& n, std::string_view what) const {
-        return templ_text(n, scalar(n, what));
-    }
-    text_template templ_text(const YAML::Node& n, const std::string& src) const {
-        text_template t;
-        std::string err;
-        std::size_t off = 0;
-        if (!text_template::compile(src, t, err, off)) fail_at(n, off, "in template '" + src + "': " + err);
-        return t;
-    }
-
-    // ------------------------------------------------------------ sections
-    client_options http(const YAML::Node& n) const {
-        if (!n.IsMap()) fail(n, "expected a mapping for 'http', found " + describe(n));
-        keys(n, {"timeout", "maxRedirects", "insecureSkipTLSVerify", "userAgent", "discardResponseBodies", "tlsCAFile", "cookies"},
-             "in 'http'");
-        client_options o;
-        if (auto v = n["timeout"]) o.timeout = duration(v, "timeout");
-        if (auto v = n["maxRedirects"]) o.max_redirects = count(v, "maxRedirects", 0);
-        if (auto v = n["insecureSkipTLSVerify"]) o.insecure_skip_tls_verify = boolean(v, "insecureSkipTLSVerify");
-        if (auto v = n["userAgent"]) o.user_agent = scalar(v, "userAgent");
-        if (auto v = n["discardResponseBodies"]) o.discard_response_bodies = boolean(v, "discardResponseBodies");
-        if (auto v = n["cookies"]) o.cookies = boolean(v, "cookies");
-        if (auto v = n["tlsCAFile"]) {
-            o.tls_ca_file = (base_ / scalar(v, "tlsCAFile")).lexically_normal().string();
-            if (!std::filesystem::exists(o.tls_ca_file)) fail(v, "tlsCAFile '" + v.Scalar() + "' does not exist");
-        }
-        return o;
-    }
-
-    threshold_set thresholds(const YAML::Node& n) const {
-        if (!n.IsMap()) fail(n, "expected 'thresholds' to map metric names to lists of expressions, found " + describe(n));
-        threshold_set out;
-        for (auto it = n.begin(); it != n.end(); ++it) {
-            // copies: `it->second` is a member of a temporary proxy, which a
-            // range-for over it would outlive (found by the fuzzer)
-            YAML::Node key = it->first, value = it->second;
-            auto metric = scalar(key, "thresholds");
-            std::vector<std::pair<threshold, YAML::Node>> list;
-            auto one = [&](const YAML::Node& e) {
-                if (e.IsScalar()) return list.emplace_back(threshold(e.Scalar()), e);
-                if (!e.IsMap()) fail(e, "expected a threshold like 'p(95)<200' or {threshold, abortOnFail, delayAbortEval}, found " + describe(e));
-                keys(e, {"threshold", "abortOnFail", "delayAbortEval"}, "in a threshold");
-                if (!e["threshold"]) fail(e, "expected 'threshold: EXPRESSION' in this threshold");
-                threshold t(scalar(e["threshold"], "threshold"));
-                if (auto a = e["abortOnFail"]) t.abort_on_fail = boolean(a, "abortOnFail");
-                if (auto d = e["delayAbortEval"]) t.delay_abort_eval = duration(d, "delayAbortEval");
-                return list.emplace_back(std::move(t), e);
-            };
-            if (value.IsSequence()) {
-                if (value.size() == 0) fail(value, "expected at least one threshold for '" + metric + "'");
-                for (auto e : value) one(e);
-            } else {
-                one(value);
-            }
-            std::vector<threshold> exprs;
-            for (auto& [t, node] : list) {
-                try {  // each on its own, to point at the one that is wrong
-                    loadkit::detail::parse_thresholds({{metric, {t}}});
-                } catch (const config_error& e) {
-                    fail(node, e.what());
-                }
-                exprs.push_back(t);
-            }
-            out.emplace_back(metric, std::move(exprs));
-        }
-        return out;
-    }
-
-    std::vector<stage> stages(const YAML::Node& n) const {
-        if (!n.IsSequence() || n.size() == 0) fail(n, "expected 'stages' to be a list of {duration, target}, found " + describe(n));
-        std::vector<stage> out;
-        for (auto& s : n) {
-            if (!s.IsMap()) fail(s, "expected a stage {duration, target}, found " + describe(s));
-            keys(s, {"duration", "target"}, "in a stage");
-            if (!s["duration"] || !s["target"]) fail(s, "expected a stage to have both 'duration' and 'target'");
-            out.push_back({duration(s["duration"], "duration"), count(s["target"], "target", 0)});
-        }
-        return out;
-    }
-
-// Every key a scenario may have, whatever its executor.
-#define LOADKIT_SCENARIO_KEYS "executor", "startTime", "gracefulStop", "exec", "on_start", "on_stop", "flow", "env", "tags", "data", \
-    "vus", "duration", "startVUs", "stages", "gracefulRampDown", "iterations", "maxDuration", "rate", "timeUnit", "preAllocatedVUs", \
-    "maxVUs", "startRate"
-    scenario_plan scenario(const YAML::Node& key, const YAML::Node& n, bool have_script) const {
-        scenario_plan s;
-        s.name = scalar(key, "scenario name");
-        s.where = where(key);
-        std::string ctx = "in scenario '" + s.name + "'";
-        if (!n.IsMap()) fail(n, "expected scenario '" + s.name + "' to be a mapping with an executor, found " + describe(n));
-        auto ex = n["executor"];
-        if (!ex) {  // a misspelled 'executor' (or another key) is reported at the key itself
-            keys(n, {LOADKIT_SCENARIO_KEYS}, ctx);
-            fail(key, "expected 'executor' " + ctx + " (constant-vus, ramping-vus, per-vu-iterations, shared-iterations, "
-                           "constant-arrival-rate or ramping-arrival-rate)");
-        }
-        auto name = scalar(ex, "executor");
-        static const std::vector<std::string_view> executors{"constant-vus",      "ramping-vus",           "per-vu-iterations",
-                                                             "shared-iterations", "constant-arrival-rate", "ramping-arrival-rate"};
-        if (std::find(executors.begin(), executors.end(), name) == executors.end()) {
-            auto near = nearest(name, executors);
-            fail(ex, "unknown executor '" + name + "'" + (near.empty() ? "; expected constant-vus, ramping-vus, per-vu-iterations, shared-iterations, constant-arrival-rate or ramping-arrival-rate"
-                                                                   : "; did you mean '" + near + "'?"));
-        }
-        auto common = [&](auto& x) {
-            if (auto v = n["startTime"]) x.start_time = duration(v, "startTime");
-            if (auto v = n["gracefulStop"]) x.graceful_stop = duration(v, "gracefulStop");
-        };
-        auto require = [&](const char* k) {
-            if (!n[k]) fail(key, "expected '" + std::string(k) + "' " + ctx + " (" + name + " needs it)");
-            return n[k];
-        };
-#define LOADKIT_COMMON_KEYS "executor", "startTime", "gracefulStop", "exec", "on_start", "on_stop", "flow", "env", "tags", "data"
-        if (name == "constant-vus") {
-            keys(n, {LOADKIT_COMMON_KEYS, "vus", "duration"}, ctx);
-            constant_vus x;
-            if (auto v = n["vus"]) x.vus = count(v, "vus", 1);
-            x.duration = duration(require("duration"), "duration");
-            common(x);
-            s.exec = x;
-        } else if (name == "ramping-vus") {
-            keys(n, {LOADKIT_COMMON_KEYS, "startVUs", "stages", "gracefulRampDown"}, ctx);
-            ramping_vus x;
-            if (auto v = n["startVUs"]) x.start_vus = count(v, "startVUs", 0);
-            x.stages = stages(require("stages"));
-            if (auto v = n["gracefulRampDown"]) x.graceful_ramp_down = duration(v, "gracefulRampDown");
-            common(x);
-            s.exec = x;
-        } else if (name == "per-vu-iterations" || name == "shared-iterations") {
-            keys(n, {LOADKIT_COMMON_KEYS, "vus", "iterations", "maxDuration"}, ctx);
-            auto fill = [&](auto x) {
-                if (auto v = n["vus"]) x.vus = count(v, "vus", 1);
-                if (auto v = n["iterations"]) x.iterations = integer(v, "iterations", 1);
-                if (auto v = n["maxDuration"]) x.max_duration = duration(v, "maxDuration");
-                common(x);
-                s.exec = x;
-            };
-            if (name == "per-vu-iterations") fill(per_vu_iterations{});
-            else fill(shared_iterations{});
-        } else if (name == "constant-arrival-rate") {
-            keys(n, {LOADKIT_COMMON_KEYS, "rate", "timeUnit", "duration", "preAllocatedVUs", "maxVUs"}, ctx);
-            constant_arrival_rate x;
-            x.rate = number(require("rate"), "rate", 0);
-            if (auto v = n["timeUnit"]) x.time_unit = duration(v, "timeUnit");
-            x.duration = duration(require("duration"), "duration");
-            x.pre_allocated_vus = count(require("preAllocatedVUs"), "preAllocatedVUs", 0);
-            if (auto v = n["maxVUs"]) x.max_vus = count(v, "maxVUs", 0);
-            common(x);
-            s.exec = x;
-        } else {
-            keys(n, {LOADKIT_COMMON_KEYS, "startRate", "timeUnit", "stages", "preAllocatedVUs", "maxVUs"}, ctx);
-            ramping_arrival_rate x;
-            if (auto v = n["startRate"]) x.start_rate = number(v, "startRate", 0);
-            if (auto v = n["timeUnit"]) x.time_unit = duration(v, "timeUnit");
-            x.stages = stages(require("stages"));
-            x.pre_allocated_vus = count(require("preAllocatedVUs"), "preAllocatedVUs", 0);
-            if (auto v = n["maxVUs"]) x.max_vus = count(v, "maxVUs", 0);
-            common(x);
-            s.exec = x;
-        }
-#undef LOADKIT_COMMON_KEYS
-#undef LOADKIT_SCENARIO_KEYS
-        try {
-            loadkit::detail::schedule::validate(s.name, s.exec);
-        } catch (const config_error& e) {
-            auto at = e.key.empty() ? YAML::Node() : n[e.key];  // the option it is about, where written
-            fail(at ? at : n, e.what());
-        }
-        for (auto [k, field, pos] : {std::tuple{"exec", &s.exec_function, &s.exec_where}, std::tuple{"on_start", &s.on_start, &s.on_start_where},
-                                     std::tuple{"on_stop", &s.on_stop, &s.on_stop_where}}) {
-            if (auto v = n[k]) {
-                *field = scalar(v, k);
-                *pos = where(v);
-                if (!have_script)
-                    fail(v, std::string(k) + " '" + *field + "' names a script function, but the file has no 'script: FILE.js'");
-            }
-        }
-        if (auto v = n["env"]) s.env = string_map(v, "env");
-        if (auto v = n["tags"]) s.tags = string_map(v, "tags");
-        if (auto v = n["data"]) s.data = data(v);
-        if (auto v = n["flow"]) s.flow = steps(v, s);
-        if (s.flow.empty() && s.exec_function.empty())
-            fail(key, "scenario '" + s.name + "' has nothing to do: give it a 'flow' or an 'exec' function");
-        return s;
-    }
-
-    data_source data(const YAML::Node& n) const {
-        if (!n.IsMap()) fail(n, "expected 'data' to be {file, mode}, found " + describe(n));
-        keys(n, {"file", "mode"}, "in 'data'");
-        if (!n["file"]) fail(n, "expected 'file: PATH.csv' in 'data'");
-        data_source d;
-        d.file = scalar(n["file"], "file");
-        auto path = (base_ / d.file).lexically_normal().string();
-        if (auto m = n["mode"]) {
-            auto s = scalar(m, "mode");
-            if (s == "sequential") d.mode = feed_mode::sequential;
-            else if (s == "random") d.mode = feed_mode::random;
-            else if (s == "unique") d.mode = feed_mode::unique;
-            else fail(m, "expected 'mode' to be sequential, random or unique, found '" + s + "'");
-        }
-        auto table = std::make_shared<csv_table>();
-        std::string err;
-        std::size_t line = 0;
-        if (!load_csv(path, *table, err, line)) {
-            if (line == 0) fail(n["file"], "data file '" + d.file + "': " + err);
-            throw load_error(path, static_cast<int>(line), 1, err);
-        }
-        if (table->rows.empty()) fail(n["file"], "data file '" + d.file + "' has a header but no rows");
-        d.rows = std::make_shared<feeder>(table, d.mode);
-        return d;
-    }
-
-    std::vector<step> steps(const YAML::Node& n, const scenario_plan& sc) const {
-        if (!n.IsSequence()) fail(n, "expected a list of steps (request, think, loop, group), found " + describe(n));
-        std::vector<step> out;
-        for (auto& s : n) out.push_back(one_step(s, sc));
-        return out;
-    }
-
-    step one_step(const YAML::Node& n, const scenario_plan& sc) const {
-        if (!n.IsMap()) fail(n, "expected a step (request, think, loop or group), found " + describe(n));
-        step st;
-        st.where = where(n);
-        if (auto r = n["request"]) {
-            keys(n, {"request", "check", "capture"}, "in a request step");
-            st.what = request(r, n["check"], n["capture"], sc);
-        } else if (auto t = n["think"]) {
-            keys(n, {"think"}, "in a think step");
-            st.what = think(t);
-        } else if (auto l = n["loop"]) {
-            keys(n, {"loop"}, "in a loop step");
-            if (!l.IsMap()) fail(l, "expected 'loop' to be {count, steps}, found " + describe(l));
-            keys(l, {"count", "steps"}, "in 'loop'");
-            if (!l["count"] || !l["steps"]) fail(l, "expected 'loop' to have 'count' and 'steps'");
-            loop_step x;
-            x.count = integer(l["count"], "count", 0);
-            x.steps = steps(l["steps"], sc);
-            st.what = std::move(x);
-        } else if (auto g = n["group"]) {
-            keys(n, {"group"}, "in a group step");
-            if (!g.IsMap()) fail(g, "expected 'group' to be {name, steps}, found " + describe(g));
-            keys(g, {"name", "steps"}, "in 'group'");
-            if (!g["name"] || !g["steps"]) fail(g, "expected 'group' to have 'name' and 'steps'");
-            group_step x;
-            x.name = scalar(g["name"], "name");
-            if (x.name.find("::") != std::string::npos) fail(g["name"], "a group name must not contain '::'");
-            x.steps = steps(g["steps"], sc);
-            st.what = std::move(x);
-        } else {
-            std::string k = n.begin() != n.end() && n.begin()->first.IsScalar() ? n.begin()->first.Scalar() : "";
-            auto near = nearest(k, {"request", "think", "loop", "group"});
-            fail(n.begin() != n.end() ? n.begin()->first : n,
-                 "expected a step (request, think, loop or group), found '" + k + "'" + (near.empty() ? "" : "; did you mean '" + near + "'?"));
-        }
-        return st;
-    }
-
-    think_step think(const YAML::Node& n) const {
-        think_step t;
-        if (n.IsMap()) {
-            keys(n, {"min", "max"}, "in 'think'");
-            if (!n["min"] || !n["max"]) fail(n, "expected 'think' to have both 'min' and 'max'");
-            t.min = duration(n["min"], "min");
-            t.max = duration(n["max"], "max");
-        } else {
-            auto s = scalar(n, "think");
-            auto dash = s.find('-');
-            if (dash == std::string::npos) {
-                t.min = t.max = duration(n, "think");
-            } else {
-                auto a = loadkit::detail::parse_duration(s.substr(0, dash)), b = loadkit::detail::parse_duration(s.substr(dash + 1));
-                if (!a || !b) fail(n, "expected 'think' to be a duration (500ms) or a range (1s-3s), found '" + s + "'");
-                t.min = *a;
-                t.max = *b;
-            }
-        }
-        if (t.max < t.min) fail(n, "expected the think range's max to be at least its min");
-        return t;
-    }
-
-    void check_template(const YAML::Node& n, const text_template& t, const scenario_plan& sc) const {
-        for (auto& e : t.expressions())
-            if (e.kind == expression::root::data) {
-                if (!sc.data) fail(n, "'{{ data." + e.path + " }}' needs a 'data' file in scenario '" + sc.name + "'");
-                if (sc.data->rows->table().column(e.path) < 0)
-                    fail(n, "'{{ data." + e.path + " }}': data file '" + sc.data->file + "' has no column '" + e.path + "'");
-            }
-    }
-
-    request_step request(const YAML::Node& n, const YAML::Node& check, const YAML::Node& capture, const scenario_plan& sc) const {
-        if (!n.IsMap()) fail(n, "expected 'request' to be a mapping with at least 'url', found " + describe(n));
-        keys(n, {"name", "method", "url", "headers", "body", "json"}, "in 'request'");
-        request_step r;
-        if (!n["url"]) fail(n, "expected 'url' in this request");
-        r.url = templ(n["url"], "url");
-        check_template(n["url"], r.url, sc);
-        r.name = n["name"] ? scalar(n["name"], "name") : r.url.source();
-        if (auto m = n["method"]) {
-            r.method = scalar(m, "method");
-            static const std::vector<std::string_view> methods{"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"};
-            std::transform(r.method.begin(), r.method.end(), r.method.begin(), [](unsigned char c) { return std::toupper(c); });
-            if (std::find(methods.begin(), methods.end(), r.method) == methods.end())
-                fail(m, "expected a method (GET, POST, PUT, PATCH, DELETE, HEAD or OPTIONS), found '" + m.Scalar() + "'");
-        }
-        bool content_type = false;
-        if (auto h = n["headers"]) {
-            if (!h.IsMap()) fail(h, "expected 'headers' to be a mapping, found " + describe(h));
-            for (auto it = h.begin(); it != h.end(); ++it) {
-                auto name = scalar(it->first, "header name");
-                content_type |= loadkit::detail::iequals(name, "content-type");
-                auto t = templ(it->second, name);
-                check_template(it->second, t, sc);
-                r.headers.emplace_back(name, std::move(t));
-            }
-        }
-        if (n["body"] && n["json"]) fail(n["json"], "a request has either 'body' or 'json', not both");
-        if (auto b = n["body"]) {
-            r.body = templ(b, "body");
-            check_template(b, *r.body, sc);
-        }
-        if (auto j = n["json"]) {
-            r.body = templ_text(j, to_json(j).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
-            check_template(j, *r.body, sc);
-            if (!content_type) r.headers.emplace_back("Content-Type", templ_text(j, "application/json"));
-        }
-        if (check) {
-            if (!check.IsMap()) fail(check, "expected 'check' to map what to check (status, json.PATH, header.NAME, body) to the expected value, found " + describe(check));
-            for (auto it = check.begin(); it != check.end(); ++it) {
-                auto what = scalar(it->first, "check");
-                check_rule c;
-                c.expected = scalar_json(it->second);
-                if (!it->second.IsScalar()) fail(it->second, "expected a single value to compare '" + what + "' with, found " + describe(it->second));
-                part(it->first, what, c.from, c.path, true);
-                if (c.from == response_part::status && c.expected.is_string()) {  // status: '200'
-                    int code = 0;
-                    auto& t = c.expected.get_ref<const std::string&>();
-                    auto [p, ec] = std::from_chars(t.data(), t.data() + t.size(), code);
-                    if (ec == std::errc() && p == t.data() + t.size()) c.expected = code;
-                }
-                if (c.from == response_part::status && !c.expected.is_number())
-                    fail(it->second, "expected a status code for 'status', found '" + it->second.Scalar() + "'");
-                c.name = r.name + ": " + what + (c.from == response_part::body ? " contains " : " is ") + it->second.Scalar();
-                r.needs_json |= c.from == response_part::json;
-                r.checks.push_back(std::move(c));
-            }
-        }
-        if (capture) {
-            if (!capture.IsMap()) fail(capture, "expected 'capture' to map variable names to json.PATH, header.NAME, status or body, found " + describe(capture));
-            for (auto it = capture.begin(); it != capture.end(); ++it) {
-                capture_rule c;
-                c.var = scalar(it->first, "capture");
-                part(it->second, scalar(it->second, c.var), c.from, c.path, false);
-                r.needs_json |= c.from == response_part::json;
-                r.captures.push_back(std::move(c));
-            }
-        }
-        return r;
-    }
-
-    // "status", "body", "json.a.b", "header.Name"
-    void part(const YAML::Node& n, const std::string& s, response_part& from, std::string& path, bool in_check) const {
-        if (s == "status") from = response_part::status;
-        else if (s == "body") from = response_part::body;
-        else if (s.starts_with("json.") && s.size() > 5) { from = response_part::json; path = s.substr(5); }
-        else if (s.starts_with("header.") && s.size() > 7) { from = response_part::header; path = s.substr(7); }
-        else {
-            auto near = nearest(s.substr(0, s.find('.')), {"status", "body", "json", "header"});
-            fail(n, std::string("expected ") + (in_check ? "what to check" : "where to capture from") +
-                        ": status, body, json.PATH or header.NAME, found '" + s + "'" + (near.empty() ? "" : "; did you mean '" + near + "...'?"));
-        }
+    // `offset` bytes into a scalar's value: past its opening quote, if it
+    // has one; a value on more than one line is pointed at as a whole
+    position where(std::size_t offset) const {
+        auto m = node_.Mark();
+        if (m.is_null() || m.pos < 0 || static_cast<std::size_t>(m.pos) >= text_->size()) return where();
+        auto pos = static_cast<std::size_t>(m.pos);
+        bool quoted = (*text_)[pos] == '"' || (*text_)[pos] == '\'';
+        if (node_.Scalar().find('\n') != std::string::npos) return where();
+        return {m.line + 1, m.column + 1 + static_cast<int>(offset) + (quoted ? 1 : 0)};
     }
 
   private:
-    std::string file_, text_;
-    std::filesystem::path base_;
-    YAML::Node script_node_;
+    YAML::Node node_;
+    const std::string* text_;
 };
+static_assert(document_node<yaml_node>);
 
 }  // namespace detail
 
 // Loads a YAML file; throws load_error (a config_error) on any mistake.
 inline plan load_string(const std::string& text, const std::string& file = "<string>") {
-    return detail::loader(file, text).load();
+    YAML::Node root;
+    try {
+        root = YAML::Load(text);
+    } catch (const YAML::ParserException& e) {
+        throw load_error(file, e.mark.line + 1, e.mark.column + 1, "invalid YAML: " + e.msg);
+    }
+    return build_plan(detail::yaml_node(root, &text), file);
 }
 // A file that cannot be read (missing, a directory, not a regular file, over
 // loadkit::detail::max_test_file_bytes) throws a config_error with the reason.
@@ -635,46 +89,6 @@ inline plan load_file(const std::string& path) {
     std::string text, error;
     if (!loadkit::detail::read_input_file(path, loadkit::detail::max_test_file_bytes, text, error)) throw config_error(error);
     return load_string(text, path);
-}
-
-// After the script is loaded: every function the file names must exist.
-inline void check_script_functions(const plan& p, const script& s) {
-    for (auto& sc : p.scenarios)
-        for (auto [name, pos] : {std::pair{&sc.exec_function, &sc.exec_where}, std::pair{&sc.on_start, &sc.on_start_where},
-                                 std::pair{&sc.on_stop, &sc.on_stop_where}})
-            if (!name->empty() && !s.has_function(*name))
-                throw load_error(p.file, pos->line, pos->column, "the script has no exported function '" + *name + "'");
-}
-
-// k6's execution shortcuts (-u, -d, -i) applied to every scenario of a plan,
-// keeping each scenario's flow, exec, env and tags: -d (with -u) makes
-// constant-vus; -i (with -u, and -d as maxDuration) makes shared-iterations;
-// -u alone sets the VU count of executors that have one.
-inline void apply_shortcuts(plan& p, std::optional<int> vus, std::optional<nanoseconds> duration,
-                            std::optional<std::int64_t> iterations) {
-    for (auto& s : p.scenarios) {
-        int current = std::visit([](auto& x) -> int {
-            if constexpr (requires { x.vus; }) return x.vus;
-            else return 1;
-        }, s.exec);
-        int v = vus.value_or(current);
-        if (iterations) {
-            shared_iterations x{.vus = v, .iterations = *iterations};
-            if (duration) x.max_duration = *duration;
-            s.exec = x;
-        } else if (duration) {
-            s.exec = constant_vus{.vus = v, .duration = *duration};
-        } else if (vus) {
-            bool has_vus = std::visit([&](auto& x) {
-                if constexpr (requires { x.vus; }) { x.vus = *vus; return true; }
-                else return false;
-            }, s.exec);
-            if (!has_vus)
-                throw config_error("--vus: scenario '" + s.name + "' uses " + std::string(executor_name(s.exec)) +
-                                   ", which has no fixed VU count; give --duration or --iterations too");
-        }
-        loadkit::detail::schedule::validate(s.name, s.exec);
-    }
 }
 
 }  // namespace loadkit::yaml
