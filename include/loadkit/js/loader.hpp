@@ -93,7 +93,7 @@ inline bool init_global(JSContext* cx, program& prog, JS::HandleObject g, bool a
     // sync VU, and start-up 2.4 -> 1.4 s of CPU).
     JS::SetModuleResolveHook(JS_GetRuntime(cx), &resolve_hook);
     if (!define_natives(cx, g, async_mode, prog.transformed, prog.options)) return false;
-    JS::Stencil* pre = prog.prelude_stencil(cx);
+    JS::Stencil* pre = prog.prelude_stencil(cx, prelude_source());
     if (!pre) return false;
     JS::InstantiateOptions iopts;
     JS::RootedScript script(cx, JS::InstantiateGlobalStencil(cx, iopts, pre));

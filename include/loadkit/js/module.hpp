@@ -1,7 +1,7 @@
 #pragma once
 // What a k6 module file (modules/*.hpp) gives the table (modules.hpp): its
-// natives, installed on the `__lk` object that the prelude's JavaScript
-// wraps, and any globals of its own.
+// natives, installed on the `__lk` object, its JavaScript over them (a part
+// of the prelude, prelude.hpp), and any globals of its own.
 #include <string>
 #include <string_view>
 #include <vector>
@@ -24,6 +24,13 @@ struct module_entry {
     std::string_view name;
     // What `import` gives: names of the prelude's __loadkit.modules[name].
     std::vector<std::string> exports;
+    // Its k6 API in JavaScript, over its natives: statements run in the
+    // prelude's scope (prelude.hpp) after the shared helpers and the rows
+    // before it; they hide() the module's globals (empty: none).
+    std::string_view javascript;
+    // The expression, in that scope, that __loadkit.modules[name] is (the
+    // object whose `exports` import takes); empty for globals.
+    std::string_view module_object;
     // Its natives on __lk, before the prelude runs (null: none).
     bool (*install)(JSContext* cx, JS::HandleObject lk, const install_args& args) = nullptr;
     // Its globals, after the prelude has run (null: none).

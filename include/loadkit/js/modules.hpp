@@ -1,8 +1,9 @@
 #pragma once
 // Every k6 module of the JavaScript adapter, in one table, as k6's
 // js/modules/k6/*: each is a file under modules/ and a row here. A realm
-// installs the natives of every row (loader.hpp); `import` finds a k6/*
-// module by its name here (a file of re-exports of the prelude's objects).
+// installs the natives of every row (loader.hpp) and runs the prelude made
+// of every row's JavaScript; `import` finds a k6/* module by its name here
+// (a file of re-exports of the prelude's objects).
 #include <string>
 #include <string_view>
 #include <vector>
@@ -17,24 +18,37 @@
 #include "modules/http.hpp"
 #include "modules/k6.hpp"
 #include "modules/metrics.hpp"
+#include "prelude.hpp"
 
 namespace loadkit::js::detail {
 
-// In the order their natives are installed; the exports are the names of
-// the prelude's __loadkit.modules[name].
+// In the order their natives are installed and their JavaScript runs in the
+// prelude (prelude.hpp); the exports are the names of the prelude's
+// __loadkit.modules[name].
 inline const std::vector<module_entry>& module_table() {
     static const std::vector<module_entry> table{
-        {"k6", {"check", "group", "sleep", "fail", "default"}, &k6_module::install},
-        {"k6/http", {"default", "request", "get", "head", "options", "post", "put", "patch", "del", "batch", "asyncRequest", "url"}, &http_module::install},
-        {"k6/metrics", {"Counter", "Gauge", "Rate", "Trend", "default"}, &metrics_module::install},
-        {"k6/crypto", {"default", "md5", "sha1", "sha224", "sha256", "sha384", "sha512", "hmac", "randomBytes"}, &crypto_module::install},
-        {"k6/encoding", {"default", "b64encode", "b64decode"}, &encoding_module::install},
-        {"k6/execution", {"default"}, &execution_module::install},
-        {"k6/data", {"SharedArray", "default"}},  // JavaScript only (data.hpp)
-        {"", {}, &console_module::install},       // the console global
-        {"", {}, &globals_module::install, &globals_module::define_globals},  // open, __VU, __ITER, __ENV, session
+        {"k6", {"check", "group", "sleep", "fail", "default"}, k6_module::javascript, k6_module::module_object, &k6_module::install},
+        {"k6/http", {"default", "request", "get", "head", "options", "post", "put", "patch", "del", "batch", "asyncRequest", "url"},
+         http_module::javascript, http_module::module_object, &http_module::install},
+        {"k6/metrics", {"Counter", "Gauge", "Rate", "Trend", "default"}, metrics_module::javascript, metrics_module::module_object,
+         &metrics_module::install},
+        {"k6/crypto", {"default", "md5", "sha1", "sha224", "sha256", "sha384", "sha512", "hmac", "randomBytes"}, crypto_module::javascript,
+         crypto_module::module_object, &crypto_module::install},
+        {"k6/encoding", {"default", "b64encode", "b64decode"}, encoding_module::javascript, encoding_module::module_object,
+         &encoding_module::install},
+        {"k6/execution", {"default"}, execution_module::javascript, execution_module::module_object, &execution_module::install},
+        {"k6/data", {"SharedArray", "default"}, data_module::javascript, data_module::module_object},  // JavaScript only (data.hpp)
+        {"", {}, console_module::javascript, {}, &console_module::install},  // the console global
+        {"", {}, globals_module::javascript, {}, &globals_module::install, &globals_module::define_globals},  // open, __VU, __ITER, __ENV, session
     };
     return table;
+}
+
+// The prelude (prelude.hpp) of this table, assembled once for the process;
+// each script compiles it once to a stencil (program.hpp).
+inline const std::string& prelude_source() {
+    static const std::string source = assemble_prelude(module_table());
+    return source;
 }
 
 // The exported names of the k6/* module `specifier`, or null when it is not one.

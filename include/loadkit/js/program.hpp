@@ -97,13 +97,15 @@ struct program {
         if (!st) return nullptr;
         return (modules[key] = std::move(st)).get();
     }
-    JS::Stencil* prelude_stencil(JSContext* cx) {
+    // `source`: the prelude (modules.hpp's prelude_source), which outlives
+    // the stencil.
+    JS::Stencil* prelude_stencil(JSContext* cx, std::string_view source) {
         std::lock_guard lock(mu);
         if (prelude) return prelude.get();
         JS::CompileOptions opts(cx);
         opts.setFileAndLine("loadkit:prelude", 1);
         JS::SourceText<mozilla::Utf8Unit> text;
-        if (!text.init(cx, prelude_source.data(), prelude_source.size(), JS::SourceOwnership::Borrowed)) return nullptr;
+        if (!text.init(cx, source.data(), source.size(), JS::SourceOwnership::Borrowed)) return nullptr;
         prelude = JS::CompileGlobalScriptToStencil(cx, opts, text);
         return prelude.get();
     }

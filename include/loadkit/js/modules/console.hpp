@@ -2,6 +2,7 @@
 // console (a global, as in k6): its methods log through loadkit's logger,
 // prefixed with the VU.
 #include <string>
+#include <string_view>
 
 #include "../../core/log.hpp"
 #include "../errors.hpp"
@@ -29,11 +30,20 @@ inline bool n_log(JSContext* cx, unsigned argc, JS::Value* vp) {
     return true;
 }
 
-// log: console.log/info/debug/warn/error (the prelude's) at a level 0-3.
+// log: console.log/info/debug/warn/error (its JavaScript, below) at a level 0-3.
 inline bool install(JSContext* cx, JS::HandleObject lk, const install_args&) {
     static const JSFunctionSpec natives[] = {JS_FN("log", &n_log, 2, 0), JS_FS_END};
     return JS_DefineFunctions(cx, lk, natives);
 }
+
+// console in JavaScript over the native above, statements in the
+// prelude's scope (prelude.hpp).
+inline constexpr std::string_view javascript = R"JS(
+const show = v => typeof v === 'string' ? v : (v instanceof Error ? String(v) : (typeof v === 'object' && v !== null ? JSON.stringify(v) : String(v)));
+const say = level => (...args) => lk.log(level, args.map(show).join(' '));
+const console = { log: say(1), info: say(1), debug: say(0), warn: say(2), error: say(3) };
+hide('console', console);
+)JS";
 
 }  // namespace loadkit::js::detail::console_module
 

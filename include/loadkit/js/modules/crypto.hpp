@@ -5,6 +5,7 @@
 #include <cstddef>
 #include <exception>
 #include <string>
+#include <string_view>
 
 #include "../crypto.hpp"
 #include "../errors.hpp"
@@ -64,6 +65,20 @@ inline bool install(JSContext* cx, JS::HandleObject lk, const install_args&) {
                                              JS_FN("randomBytes", &n_random_bytes, 1, 0), JS_FS_END};
     return JS_DefineFunctions(cx, lk, natives);
 }
+
+// k6/crypto's API in JavaScript over the natives above: the crypto object,
+// statements in the prelude's scope (prelude.hpp).
+inline constexpr std::string_view javascript = R"JS(
+const hashOf = alg => (data, encoding) => lk.hash(alg, data, encoding || 'binary');
+const crypto = {
+  md5: hashOf('md5'), sha1: hashOf('sha1'), sha224: hashOf('sha224'), sha256: hashOf('sha256'), sha384: hashOf('sha384'), sha512: hashOf('sha512'),
+  hmac: (alg, key, data, encoding) => lk.hmac(String(alg), key, data, encoding || 'binary'),
+  randomBytes: n => lk.randomBytes(n | 0),
+};
+hide('crypto', crypto);
+)JS";
+// What __loadkit.modules['k6/crypto'] is.
+inline constexpr std::string_view module_object = "Object.assign({ default: crypto }, crypto)";
 
 }  // namespace loadkit::js::detail::crypto_module
 

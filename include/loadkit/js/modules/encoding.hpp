@@ -2,6 +2,7 @@
 // k6/encoding: base64 in k6's variants (../crypto.hpp), strings or
 // ArrayBuffers.
 #include <string>
+#include <string_view>
 
 #include "../crypto.hpp"
 #include "../errors.hpp"
@@ -38,6 +39,18 @@ inline bool install(JSContext* cx, JS::HandleObject lk, const install_args&) {
     static const JSFunctionSpec natives[] = {JS_FN("b64encode", &n_b64encode, 2, 0), JS_FN("b64decode", &n_b64decode, 2, 0), JS_FS_END};
     return JS_DefineFunctions(cx, lk, natives);
 }
+
+// k6/encoding's API in JavaScript over the natives above: the encoding
+// object, statements in the prelude's scope (prelude.hpp).
+inline constexpr std::string_view javascript = R"JS(
+const encoding = {
+  b64encode: (input, variant) => lk.b64encode(input, variant || 'std'),
+  b64decode: (input, variant, format) => lk.b64decode(String(input), format === 's' ? 's' : 'b'),
+};
+hide('encoding', encoding);
+)JS";
+// What __loadkit.modules['k6/encoding'] is.
+inline constexpr std::string_view module_object = "Object.assign({ default: encoding }, encoding)";
 
 }  // namespace loadkit::js::detail::encoding_module
 

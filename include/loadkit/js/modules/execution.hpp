@@ -1,6 +1,6 @@
 #pragma once
 // k6/execution: exec.vu, exec.scenario, exec.instance and exec.test (the
-// objects are built by the prelude from what these natives read).
+// objects are built by its JavaScript, below, from what these natives read).
 #include <algorithm>
 #include <atomic>
 #include <string>
@@ -22,7 +22,7 @@ namespace loadkit::js::detail::execution_module {
 namespace ld = loadkit::detail;
 
 // k6/execution's values, read when asked: part 0 exec.vu, 1
-// exec.scenario, 2 exec.instance (k6 v0.48's fields; the prelude builds
+// exec.scenario, 2 exec.instance (k6 v0.48's fields; its JavaScript builds
 // the objects). Outside a VU it throws k6's messages.
 inline bool n_exec_info(JSContext* cx, unsigned argc, JS::Value* vp) {
     auto args = JS::CallArgsFromVp(argc, vp);
@@ -96,6 +96,68 @@ inline bool install(JSContext* cx, JS::HandleObject lk, const install_args&) {
                                              JS_FN("testOptions", &n_test_options, 0, 0), JS_FS_END};
     return JS_DefineFunctions(cx, lk, natives);
 }
+
+// k6/execution's API in JavaScript over the natives above: exec, its
+// objects built on each read, statements in the prelude's scope (prelude.hpp).
+inline constexpr std::string_view javascript = R"JS(
+// k6's tag and metadata values: strings, numbers and booleans, kept as strings.
+function tagValue(kind, k, v) {
+  const t = typeof v;
+  if (t === 'string' || t === 'number' || t === 'boolean') return String(v);
+  throw new TypeError(`invalid value for metric ${kind} '${String(k)}': only String, Boolean and Number types are accepted as a metric ${kind} value`);
+}
+// A VU's tags or metadata as k6's dynamic object: what the VU set, over
+// `system()` (the scenario and group tags) for tags.
+function bag(store, id, kind, system) {
+  const own = () => store.get(id);
+  const read = k => {
+    const o = own();
+    if (o && Object.prototype.hasOwnProperty.call(o, k)) return o[k];
+    const s = system ? system() : null;
+    return s && Object.prototype.hasOwnProperty.call(s, k) ? s[k] : undefined;
+  };
+  return new Proxy({}, {
+    get: (_, k) => typeof k === 'string' ? read(k) : undefined,
+    has: (_, k) => typeof k === 'string' && read(k) !== undefined,
+    set: (_, k, v) => {
+      let o = own();
+      const value = tagValue(kind, k, v);
+      if (!o) store.set(id, o = Object.create(null));
+      o[k] = value;
+      return true;
+    },
+    deleteProperty: (_, k) => { const o = own(); if (o) delete o[k]; return true; },
+    ownKeys: () => [...new Set([...Object.keys(system ? system() : {}), ...Object.keys(own() || {})])],
+    getOwnPropertyDescriptor: (_, k) => {
+      const v = typeof k === 'string' ? read(k) : undefined;
+      return v === undefined ? undefined : { value: v, writable: true, enumerable: true, configurable: true };
+    },
+  });
+}
+const systemTags = () => {
+  const i = lk.execInfo(0), t = {};
+  if (i.group !== undefined) t.group = i.group;
+  if (i.scenario) t.scenario = i.scenario;
+  return t;
+};
+let testOptions;
+const exec = {
+  get vu() {
+    const i = lk.execInfo(0), tags = bag(userTags, i.idInTest, 'tag', systemTags);
+    return { idInInstance: i.idInInstance, idInTest: i.idInTest, iterationInInstance: i.iterationInInstance,
+             iterationInScenario: i.iterationInScenario, tags, metrics: { tags, metadata: bag(userMeta, i.idInTest, 'metadata', null) } };
+  },
+  get scenario() { return lk.execInfo(1); },
+  get instance() { return lk.execInfo(2); },
+  test: {
+    abort(reason) { lk.abort(reason === undefined ? 'test aborted' : String(reason)); },
+    get options() { return testOptions || (testOptions = deepFreeze(JSON.parse(lk.testOptions()))); },
+  },
+};
+hide('exec', exec);
+)JS";
+// What __loadkit.modules['k6/execution'] is.
+inline constexpr std::string_view module_object = "{ default: exec }";
 
 }  // namespace loadkit::js::detail::execution_module
 

@@ -89,6 +89,13 @@ inline bool define_globals(JSContext* cx, JS::HandleObject g) {
            JS_DefineProperty(cx, g, "session", &g_session, nullptr, 0);
 }
 
+// open() in JavaScript over the native above, statements in the prelude's
+// scope (prelude.hpp).
+inline constexpr std::string_view javascript = R"JS(
+const open = (path, mode) => lk.open(String(path), mode === 'b' ? 'b' : 't');
+hide('open', open);
+)JS";
+
 }  // namespace loadkit::js::detail::globals_module
 
 #pragma GCC diagnostic pop

@@ -1,9 +1,10 @@
 #pragma once
 // k6/http: the request natives under http.* (sync: the VU's thread asks the
 // engine through the bridge; async: a promise the engine settles). The
-// methods, batch and form bodies are the prelude's JavaScript.
+// methods, batch and form bodies are its JavaScript (below).
 #include <optional>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -157,6 +158,197 @@ inline bool install(JSContext* cx, JS::HandleObject lk, const install_args& a) {
     if (!JS_SetProperty(cx, lk, "batch", batch) || !JS_SetProperty(cx, lk, "batchPerHost", per_host)) return false;
     return true;
 }
+
+// k6/http's API in JavaScript over the natives above: http (requests,
+// batch, form bodies) and Response, statements in the prelude's scope
+// (prelude.hpp).
+inline constexpr std::string_view javascript = R"JS(
+// res.json('a.b.0.c'), as k6's gjson selectors for the common case; '#' is an array's length.
+function pick(v, path) {
+  for (const part of String(path).split('.')) {
+    if (v === null || v === undefined) return undefined;
+    v = part === '#' && Array.isArray(v) ? v.length : v[part];
+  }
+  return v;
+}
+const RAW_HEADERS = Symbol('rawHeaders'), METHOD = Symbol('method');
+class Response {
+  json(selector) {
+    if (!Object.prototype.hasOwnProperty.call(this, '__json')) Object.defineProperty(this, '__json', { value: JSON.parse(this.body) });
+    return selector === undefined ? this.__json : pick(this.__json, selector);
+  }
+  html() { throw new Error('res.html() is not supported by loadkit'); }
+  // Built on first use from the raw header block ("Name:value" lines):
+  // canonical names (content-type -> Content-Type), repeats joined with ", ".
+  get headers() {
+    const h = {};
+    for (const line of (this[RAW_HEADERS] || '').split('\n')) {
+      const i = line.indexOf(':');
+      if (i <= 0) continue;
+      const k = line.slice(0, i).toLowerCase().replace(/(^|-)([a-z])/g, (m, a, b) => a + b.toUpperCase());
+      const v = line.slice(i + 1);
+      h[k] = Object.prototype.hasOwnProperty.call(h, k) ? h[k] + ', ' + v : v;
+    }
+    return own(this, 'headers', h);
+  }
+  set headers(v) { own(this, 'headers', v); }
+  get request() { return own(this, 'request', { method: this[METHOD], url: this.url }); }
+  set request(v) { own(this, 'request', v); }
+}
+function makeResponse(status, code, body, url, error, name, rawHeaders, method, statusText,
+                      blocked, connecting, tls, sending, waiting, receiving, duration) {
+  const r = new Response();
+  r.status = status; r.status_text = statusText; r.body = body; r.url = url; r.error = error; r.error_code = code;
+  r.name = name; r.proto = 'HTTP/1.1';
+  r.timings = { blocked, connecting, tls_handshaking: tls, sending, waiting, receiving, duration };
+  r[RAW_HEADERS] = rawHeaders;   // symbols: not enumerable by JSON.stringify or Object.keys
+  r[METHOD] = method;
+  return r;
+}
+function own(o, k, v) { Object.defineProperty(o, k, { value: v, enumerable: true, writable: true, configurable: true }); return v; }
+// An object body is form-encoded as k6 does it (Go's url.Values): keys sorted,
+// an array's elements under its key repeated, each value as Go's %v prints
+// it (objects "map[k:v ...]", nested arrays "[a b]", null "<nil>"), escaped
+// by Go's QueryEscape (space as '+', only A-Z a-z 0-9 - _ . ~ kept).
+function goNumber(v) {
+  if (Number.isInteger(v) && Math.abs(v) < 9223372036854775808) return String(v);  // an int64 in k6
+  if (Number.isNaN(v)) return 'NaN';
+  if (!Number.isFinite(v)) return v > 0 ? '+Inf' : '-Inf';
+  const [m, e] = v.toExponential().split('e');
+  const exp = +e;
+  if (exp < -4 || exp >= 6) return m + 'e' + (exp < 0 ? '-' : '+') + String(Math.abs(exp)).padStart(2, '0');
+  return String(v);
+}
+function goValue(v) {
+  if (v === null || v === undefined) return '<nil>';
+  if (typeof v === 'number') return goNumber(v);
+  if (Array.isArray(v)) return '[' + v.map(goValue).join(' ') + ']';
+  if (typeof v === 'object' && !(v instanceof ArrayBuffer)) return 'map[' + Object.keys(v).sort().map(k => k + ':' + goValue(v[k])).join(' ') + ']';
+  return String(v);
+}
+function goEscape(s) {
+  let e;
+  try { e = encodeURIComponent(s); }
+  catch (_) { e = encodeURIComponent(s.replace(/[\uD800-\uDFFF]/g, '\uFFFD')); }  // a lone surrogate
+  return e.replace(/%20/g, '+').replace(/[!'()*]/g, c => '%' + c.charCodeAt(0).toString(16).toUpperCase());
+}
+function formEncode(o) {
+  const parts = [];
+  for (const k of Object.keys(o).sort()) {
+    const v = o[k], key = goEscape(k) + '=';
+    if (Array.isArray(v)) for (const el of v) parts.push(key + goEscape(goValue(el)));
+    else parts.push(key + goEscape(goValue(v)));
+  }
+  return parts.join('&');
+}
+
+// The natives' arguments: method, URL, body (objects form-encoded), params, headers.
+function prepare(method, url, body, params) {
+  const headers = Object.assign({}, params && params.headers);
+  if (body !== null && body !== undefined && typeof body === 'object' && !(body instanceof ArrayBuffer)) {
+    body = formEncode(body);
+    if (!Object.keys(headers).some(h => h.toLowerCase() === 'content-type')) headers['Content-Type'] = 'application/x-www-form-urlencoded';
+  }
+  return [String(method).toUpperCase(), String(url), body === undefined || body === null ? '' : body, params || {}, headers];
+}
+function tagged(params) {
+  const t = userTags.get(g.__VU);
+  if (!t) return params;
+  return Object.assign({}, params, { tags: Object.assign({}, t, params && params.tags) });
+}
+// `m`: an upper-case method (http.get and the like pass theirs as it is).
+function send(m, url, body, params) {
+  if (params === undefined && (body === undefined || body === null) && typeof url === 'string' && userTags.size === 0)
+    return lk.request(m, url, '', undefined, undefined);   // the common case, without copies
+  if (userTags.size) params = tagged(params);
+  const a = prepare(m, url, body, params);
+  return lk.request(a[0], a[1], a[2], a[3], a[4]);
+}
+// In async VUs (an async exec function) requests and sleeps are promises the
+// engine settles; elsewhere they block the VU's own thread.
+const sendAsync = lk.asyncMode
+  ? (m, url, body, params) => {
+      if (params === undefined && (body === undefined || body === null) && typeof url === 'string' && userTags.size === 0)
+        return lk.requestAsync(m, url, '', undefined, undefined);
+      if (userTags.size) params = tagged(params);
+      const a = prepare(m, url, body, params);
+      return lk.requestAsync(a[0], a[1], a[2], a[3], a[4]);
+    }
+  : (m, url, body, params) => new Promise(resolve => resolve(send(m, url, body, params)));
+const request = (method, url, body, params) => send(String(method).toUpperCase(), url, body, params);
+const asyncRequest = (method, url, body, params) => sendAsync(String(method).toUpperCase(), url, body, params);
+// A synchronous script rewritten to await (transform.hpp) runs in async VUs:
+// there its blocking calls return promises, which the rewritten code awaits.
+const promises = lk.asyncMode && lk.transformed;
+const call = promises ? sendAsync : send;
+// [method, url, body, params], {method, url, body, params} or a URL string.
+function batchOne(r) {
+  if (typeof r === 'string') return call('GET', r, null, undefined);
+  if (Array.isArray(r)) return call(String(r[0]).toUpperCase(), r[1], r[2], r[3]);
+  return call(String(r.method || 'GET').toUpperCase(), r.url, r.body, r.params);
+}
+// The host a batch request goes to (Go's URL.Host: host[:port], without
+// credentials), for the per-host limit; '' for a relative URL.
+function batchHost(r) {
+  const u = String(typeof r === 'string' ? r : Array.isArray(r) ? r[1] : r.url);
+  const m = /^[a-zA-Z][a-zA-Z0-9+.-]*:\/\/([^/?#]*)/.exec(u);
+  return m ? m[1].slice(m[1].lastIndexOf('@') + 1).toLowerCase() : '';
+}
+// k6's MakeBatchRequests: min(batch, n) workers take the requests in order;
+// each waits for a slot of its request's host (batchPerHost) before sending.
+function batchConcurrent(list) {
+  const n = list.length, out = new Array(n);
+  const workers = lk.batch > 0 ? Math.min(lk.batch, n) : n, perHost = lk.batchPerHost > 0 ? lk.batchPerHost : Infinity;
+  const busy = new Map(), queued = new Map();
+  const acquire = host => {
+    const b = busy.get(host) || 0;
+    if (b < perHost) { busy.set(host, b + 1); return null; }
+    return new Promise(resolve => { if (!queued.has(host)) queued.set(host, []); queued.get(host).push(resolve); });
+  };
+  const release = host => {
+    const q = queued.get(host);
+    if (q && q.length) q.shift()();   // the slot passes to the next waiter
+    else busy.set(host, busy.get(host) - 1);
+  };
+  let next = 0;
+  const worker = async () => {
+    while (next < n) {
+      const i = next++, host = batchHost(list[i]);
+      const wait = acquire(host);
+      if (wait) await wait;
+      try { out[i] = await batchOne(list[i]); } finally { release(host); }
+    }
+  };
+  const ws = [];
+  for (let w = 0; w < workers; w++) ws.push(worker());
+  return Promise.all(ws).then(() => out);
+}
+const http = {
+  request: promises ? asyncRequest : request,
+  get: (url, params) => call('GET', url, null, params),
+  head: (url, params) => call('HEAD', url, null, params),
+  options: (url, body, params) => call('OPTIONS', url, body, params),
+  post: (url, body, params) => call('POST', url, body, params),
+  put: (url, body, params) => call('PUT', url, body, params),
+  patch: (url, body, params) => call('PATCH', url, body, params),
+  del: (url, body, params) => call('DELETE', url, body, params),
+  // In async VUs the requests run concurrently, as in k6: at most
+  // options.batch at once and options.batchPerHost to one host (20 and 6),
+  // on the VU's idle connections first; a VU on a thread sends them one
+  // after another, on its one connection.
+  batch(requests) {
+    const keys = Array.isArray(requests) ? null : Object.keys(requests);
+    const list = keys ? keys.map(k => requests[k]) : requests;
+    const assemble = rs => { if (!keys) return rs; const out = {}; keys.forEach((k, i) => { out[k] = rs[i]; }); return out; };
+    return promises ? batchConcurrent(list).then(assemble) : assemble(list.map(batchOne));
+  },
+  asyncRequest,
+  url: (strings, ...values) => strings.reduce((a, s, i) => a + s + (i < values.length ? values[i] : ''), ''),
+};
+hide('http', http);
+)JS";
+// What __loadkit.modules['k6/http'] is.
+inline constexpr std::string_view module_object = "Object.assign({ default: http }, http)";
 
 }  // namespace loadkit::js::detail::http_module
 

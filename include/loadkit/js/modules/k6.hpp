@@ -1,8 +1,9 @@
 #pragma once
-// k6: sleep, check, group (and fail, in the prelude). A check or a group's
+// k6: sleep, check, group (and fail, in JavaScript below). A check or a group's
 // change is a metric_op for the worker (bridge.hpp); the group path is the
 // instance's.
 #include <string>
+#include <string_view>
 #include <utility>
 
 #include "../../core/duration.hpp"
@@ -85,7 +86,7 @@ inline bool n_group_leave(JSContext* cx, unsigned argc, JS::Value* vp) {
     return true;
 }
 
-// sleep (sleepAsync for async VUs), check, group; fail is the prelude's.
+// sleep (sleepAsync for async VUs), check, group; fail is JavaScript only.
 inline bool install(JSContext* cx, JS::HandleObject lk, const install_args& a) {
     static const JSFunctionSpec natives[] = {JS_FN("sleep", &n_sleep, 1, 0), JS_FN("check", &n_check, 3, 0),
                                              JS_FN("groupEnter", &n_group_enter, 1, 0), JS_FN("groupLeave", &n_group_leave, 2, 0),
@@ -93,6 +94,52 @@ inline bool install(JSContext* cx, JS::HandleObject lk, const install_args& a) {
     static const JSFunctionSpec async_natives[] = {JS_FN("sleepAsync", &n_sleep_async, 1, 0), JS_FS_END};
     return JS_DefineFunctions(cx, lk, natives) && (!a.async_mode || JS_DefineFunctions(cx, lk, async_natives));
 }
+
+// k6's API in JavaScript over the natives above: check, group, sleep and
+// fail, statements in the prelude's scope (prelude.hpp).
+inline constexpr std::string_view javascript = R"JS(
+// Mistakes in calling the k6 API throw here; the message points at the
+// user's line that called (take_exception skips the prelude's frames).
+function check(value, checks, tags) {
+  if (checks === undefined || checks === null)
+    throw new TypeError('check() expects an object of named checks as its second argument, e.g. check(res, { "status is 200": (r) => r.status === 200 })');
+  let all = true;
+  for (const name of Object.keys(checks)) {
+    const c = checks[name];
+    let ok;
+    try { ok = typeof c === 'function' ? !!c(value) : !!c; } catch (e) { ok = false; }  // k6: a throwing check fails
+    lk.check(name, ok, tags);
+    all = all && ok;
+  }
+  return all;
+}
+// An async fn (a rewritten one, or the user's) keeps the group until its
+// promise settles.
+function group(name, fn) {
+  if (typeof fn !== 'function') throw new TypeError('group() needs a function as its second argument: group(name, () => { ... })');
+  const started = lk.groupEnter(String(name));
+  let r;
+  try {
+    r = fn();
+  } catch (e) {
+    lk.groupLeave(started, false);
+    throw e;
+  }
+  if (!(r instanceof Promise)) {
+    lk.groupLeave(started, true);
+    return r;
+  }
+  return r.then(v => { lk.groupLeave(started, true); return v; }, e => { lk.groupLeave(started, false); throw e; });
+}
+const sleep = lk.asyncMode ? (seconds) => lk.sleepAsync(+seconds) : (seconds) => { lk.sleep(+seconds); };
+function fail(message) { throw new Error(message === undefined ? 'fail' : String(message)); }
+hide('check', check);
+hide('group', group);
+hide('sleep', sleep);
+hide('fail', fail);
+)JS";
+// What __loadkit.modules['k6'] is.
+inline constexpr std::string_view module_object = "{ check, group, sleep, fail, default: { check, group, sleep, fail } }";
 
 }  // namespace loadkit::js::detail::k6_module
 

@@ -1,9 +1,10 @@
 #pragma once
-// k6/metrics: Counter, Gauge, Rate and Trend (classes in the prelude) over
+// k6/metrics: Counter, Gauge, Rate and Trend (classes in JavaScript, below) over
 // two natives; a sample is a metric_op for the worker (bridge.hpp).
 #include <cstdint>
 #include <exception>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -62,6 +63,34 @@ inline bool install(JSContext* cx, JS::HandleObject lk, const install_args&) {
     static const JSFunctionSpec natives[] = {JS_FN("metric", &n_metric, 3, 0), JS_FN("metricAdd", &n_metric_add, 4, 0), JS_FS_END};
     return JS_DefineFunctions(cx, lk, natives);
 }
+
+// k6/metrics' API in JavaScript over the natives above: the metric
+// classes, statements in the prelude's scope (prelude.hpp).
+inline constexpr std::string_view javascript = R"JS(
+class Metric {
+  constructor(name, isTime, kind) {
+    Object.defineProperty(this, 'name', { value: String(name), enumerable: true });
+    Object.defineProperty(this, '__id', { value: lk.metric(String(name), kind, !!isTime) });
+    Object.defineProperty(this, '__kind', { value: kind });
+    Object.defineProperty(this, '__time', { value: !!isTime });
+  }
+  add(value, tags) {
+    if (userTags.size) tags = Object.assign({}, userTags.get(g.__VU), tags);
+    lk.metricAdd(this.__id, this.__kind, typeof value === 'boolean' ? (value ? 1 : 0) : +value, tags, this.__time);
+    return true;
+  }
+}
+class Counter extends Metric { constructor(name) { super(name, false, 0); } }
+class Gauge extends Metric { constructor(name) { super(name, false, 1); } }
+class Rate extends Metric { constructor(name) { super(name, false, 2); } }
+class Trend extends Metric { constructor(name, isTime) { super(name, isTime, 3); } }
+hide('Counter', Counter);
+hide('Gauge', Gauge);
+hide('Rate', Rate);
+hide('Trend', Trend);
+)JS";
+// What __loadkit.modules['k6/metrics'] is.
+inline constexpr std::string_view module_object = "{ Counter, Gauge, Rate, Trend, default: { Counter, Gauge, Rate, Trend } }";
 
 }  // namespace loadkit::js::detail::metrics_module
 
