@@ -2,9 +2,10 @@
 // lifecycle (setup, teardown even on abort, on_start/on_stop and their skip
 // and warning rules, hooks around requests), Locust-style events, checks,
 // executors, aborts, handle_summary and the summary file.
-// The replacement operator new/delete below pair malloc with free, which is
-// correct; g++ 12 still warns when it inlines them into library code.
-#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
+// Allocations are counted per thread (alloc_counter.hpp: the hot-path test
+// reads the count on the VU's own thread, so the server threads' allocations
+// do not count); only this TU of test_engine includes it.
+#include "alloc_counter.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -35,27 +36,6 @@
 #include "support.hpp"
 
 using namespace std::chrono_literals;
-
-// Allocation counting, per thread: the hot-path test below reads it on the
-// VU's own thread, so the server threads' allocations do not count. Not
-// under AddressSanitizer, whose allocator must own every allocation.
-#if defined(__SANITIZE_ADDRESS__)
-#define LOADKIT_COUNT_ALLOCATIONS 0
-#else
-#define LOADKIT_COUNT_ALLOCATIONS 1
-#endif
-#if LOADKIT_COUNT_ALLOCATIONS
-namespace {
-thread_local std::uint64_t allocations_on_this_thread = 0;
-}
-void* operator new(std::size_t n) {
-    ++allocations_on_this_thread;
-    if (void* p = std::malloc(n ? n : 1)) return p;
-    throw std::bad_alloc();
-}
-void operator delete(void* p) noexcept { std::free(p); }
-void operator delete(void* p, std::size_t) noexcept { std::free(p); }
-#endif
 
 namespace {
 

@@ -2,9 +2,9 @@
 // every compile error with its offset, rendering, the $functions, no
 // allocation when rendering into a reused string) and CSV data files with the
 // three feed modes. Only the standard library and the two headers under test.
-// The replacement operator new/delete below pair malloc with free, which is
-// correct; g++ 12 still warns when it inlines them into library code.
-#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
+// Allocations are counted per thread (alloc_counter.hpp: Catch's and other
+// tests' threads do not count); only this TU of test_yaml includes it.
+#include "alloc_counter.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -33,27 +33,6 @@ using loadkit::yaml::feed_mode;
 using loadkit::yaml::feeder;
 using loadkit::yaml::text_template;
 using root = loadkit::yaml::expression::root;
-
-// Allocation counting, per thread (Catch and other tests' threads do not
-// count). Not under AddressSanitizer, whose allocator must own every
-// allocation. Only this TU of test_yaml replaces operator new.
-#if defined(__SANITIZE_ADDRESS__)
-#define LOADKIT_COUNT_ALLOCATIONS 0
-#else
-#define LOADKIT_COUNT_ALLOCATIONS 1
-#endif
-#if LOADKIT_COUNT_ALLOCATIONS
-namespace {
-thread_local std::uint64_t allocations_on_this_thread = 0;
-}
-void* operator new(std::size_t n) {
-    ++allocations_on_this_thread;
-    if (void* p = std::malloc(n ? n : 1)) return p;
-    throw std::bad_alloc();
-}
-void operator delete(void* p) noexcept { std::free(p); }
-void operator delete(void* p, std::size_t) noexcept { std::free(p); }
-#endif
 
 namespace {
 
