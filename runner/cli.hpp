@@ -130,7 +130,7 @@ inline run_settings validate(const run_flags& f) {
     if (!f.vus.empty()) r.vus = static_cast<int>(whole_flag("-u/--vus", f.vus, 1, std::numeric_limits<int>::max()));
     if (!f.iterations.empty()) r.iterations = whole_flag("-i/--iterations", f.iterations, 1, std::numeric_limits<std::int64_t>::max());
     if (!f.duration.empty()) {
-        r.duration = loadkit::detail::parse_duration(f.duration);
+        r.duration = loadkit::parse_duration(f.duration);
         if (!r.duration || r.duration->count() <= 0)
             throw usage_error("-d/--duration: expected a duration like 30s, 1m30s or 500ms, found '" + f.duration + "'");
     }
@@ -151,8 +151,7 @@ inline run_settings validate(const run_flags& f) {
         r.env.emplace_back(kv.substr(0, eq), kv.substr(eq + 1));
     }
     if (!f.target.empty() && f.target != "builtin") {
-        loadkit::detail::url_parts u;
-        if (!loadkit::detail::split_url(f.target, u))
+        if (!loadkit::is_http_url(f.target))
             throw usage_error("--target: expected an http:// or https:// URL or 'builtin', found '" + f.target + "'");
     }
     int prometheus = 0;
@@ -176,7 +175,7 @@ inline run_settings validate(const run_flags& f) {
                 r.segment.sequence = loadkit::parse_segment_sequence(f.segment_sequence);
             }
         }
-        loadkit::detail::make_stripe(r.segment);  // the segment must be in its sequence: say so now
+        loadkit::validate_execution_segment(r.segment);  // the segment must be in its sequence: say so now
     } catch (const config_error& e) {
         throw usage_error(e.what());
     }

@@ -45,6 +45,7 @@
 
 #include <loadkit/core/file.hpp>
 #include <loadkit/core/memory.hpp>
+#include <loadkit/core/signals.hpp>
 #include <loadkit/outputs/html.hpp>
 #include <loadkit/outputs/json_lines.hpp>
 #include <loadkit/outputs/prometheus.hpp>
@@ -95,7 +96,7 @@ bool write_output(const std::string& path, const std::string& text) {
 // a regular file of at most the data-file limit.
 std::optional<std::string> read_file(const std::string& path, std::string& error) {
     std::string text;
-    if (!loadkit::detail::read_input_file(path, loadkit::detail::max_data_file_bytes, text, error)) return std::nullopt;
+    if (!loadkit::read_input_file(path, loadkit::max_data_file_bytes, text, error)) return std::nullopt;
     return text;
 }
 
@@ -136,7 +137,7 @@ struct loaded_test {
 loaded_test load_test(const std::string& file, const env_map& env) {
     loaded_test t;
     std::string why;  // missing, a directory, /dev/zero, too large: said before anything reads it
-    if (!loadkit::detail::check_input_file(file, loadkit::detail::max_test_file_bytes, why)) throw loadkit::config_error(why);
+    if (!loadkit::check_input_file(file, loadkit::max_test_file_bytes, why)) throw loadkit::config_error(why);
     bool js_file = has_suffix(file, ".js") || has_suffix(file, ".mjs");
 #if LOADKIT_RUNNER_JS
     if (js_file) {
@@ -183,7 +184,7 @@ int load_failed() {
 std::int64_t upfront_vus(const loadkit::executor& e) {
     return std::visit([](auto& x) -> std::int64_t {
         if constexpr (requires { x.pre_allocated_vus; }) return x.pre_allocated_vus;
-        else return loadkit::detail::schedule::max_vus(loadkit::executor(x));
+        else return loadkit::executor_max_vus(loadkit::executor(x));
     }, e);
 }
 // Over all scenarios, in 64 bits (each count fits an int, their sum need not).
@@ -200,8 +201,8 @@ void check_vus_fit(const loadkit::yaml::plan& p, bool js, const loadkit::executi
     // this instance's share (rounded up: a segment runs at least its share)
     double share = static_cast<double>(seg.to.num) / static_cast<double>(seg.to.den) - static_cast<double>(seg.from.num) / static_cast<double>(seg.from.den);
     auto vus = static_cast<std::int64_t>(std::ceil(static_cast<double>(plan_max_vus(p)) * std::clamp(share, 0.0, 1.0)));
-    auto per_vu = loadkit::detail::vu_memory_estimate(js);
-    auto avail = loadkit::detail::available_memory();
+    auto per_vu = loadkit::vu_memory_estimate(js);
+    auto avail = loadkit::available_memory();
     if (!avail.bytes || static_cast<double>(vus) * static_cast<double>(per_vu) <= static_cast<double>(avail.bytes)) return;
     std::string where = p.file;
     const loadkit::yaml::scenario_plan* biggest = nullptr;
@@ -210,9 +211,9 @@ void check_vus_fit(const loadkit::yaml::plan& p, bool js, const loadkit::executi
     if (biggest && biggest->where.line > 0)
         where += ":" + std::to_string(biggest->where.line) + ":" + std::to_string(biggest->where.column);
     throw loadkit::config_error(where + ": " + std::to_string(vus) + " VUs" + (biggest ? " (scenario '" + biggest->name + "' has the most)" : "") +
-                                " need about " + loadkit::detail::memory_text(static_cast<double>(vus) * static_cast<double>(per_vu)) + " (" +
-                                loadkit::detail::memory_text(static_cast<double>(per_vu)) + " each), but only " +
-                                loadkit::detail::memory_text(static_cast<double>(avail.bytes)) + " is available (" + avail.source +
+                                " need about " + loadkit::memory_text(static_cast<double>(vus) * static_cast<double>(per_vu)) + " (" +
+                                loadkit::memory_text(static_cast<double>(per_vu)) + " each), but only " +
+                                loadkit::memory_text(static_cast<double>(avail.bytes)) + " is available (" + avail.source +
                                 "): use fewer VUs, or split the test over machines (--execution-segment)");
 }
 
@@ -270,8 +271,7 @@ int run(const run_flags& f, const run_settings& rs, phase what = phase::run) {
         target = builtin->url();
         if (!f.quiet) std::cerr << "loadkit: the built-in target serves on " << target << "\n";
     } else if (!target.empty()) {
-        loadkit::detail::url_parts u;
-        if (!loadkit::detail::split_url(target, u))
+        if (!loadkit::is_http_url(target))
             return fail(loadkit::exit_code::invalid_config, "--target: expected an http:// or https:// URL or 'builtin', found '" + target + "'");
     }
     o.target = target;
@@ -332,8 +332,8 @@ int run(const run_flags& f, const run_settings& rs, phase what = phase::run) {
     // From here on a signal must not kill the process (exit 130) and lose
     // the verdict: while outputs are written and the Prometheus endpoint
     // lingers, Ctrl-C only ends the wait.
-    loadkit::detail::signal_scope after_run_signals(true);
-    const int signals_before = loadkit::detail::signal_counter::count.load();
+    loadkit::signal_scope after_run_signals(true);
+    const int signals_before = loadkit::signals_received();
     int code = r.exit_code();
     if (what == phase::setup && code == 0) {
         if (!write_output(f.setup_out, test.script->setup_data_json() + "\n")) return fail(output_error, "setup: cannot write " + f.setup_out);
@@ -341,7 +341,7 @@ int run(const run_flags& f, const run_settings& rs, phase what = phase::run) {
     }
     if (what != phase::run) return code;
     nlohmann::json extra{{"test", f.file}, {"timeline", timeline.json()}, {"requests", loadkit::requests_table(*r.metrics)}};
-    if (!f.summary_export.empty() && !write_output(f.summary_export, loadkit::detail::export_text(r.summary, r.state, extra))) {
+    if (!f.summary_export.empty() && !write_output(f.summary_export, loadkit::export_text(r.summary, r.state, extra))) {
         std::cerr << "loadkit: could not write the summary to " << f.summary_export << "\n";
         if (code == 0) code = output_error;
     }
@@ -363,54 +363,14 @@ int run(const run_flags& f, const run_settings& rs, phase what = phase::run) {
         if (prometheus->scrapes() > 0) {
             auto bound = prometheus->linger_bound(std::chrono::seconds(60));
             if (bound.count() > 0 && !f.quiet)
-                std::cerr << "loadkit: waiting up to " << loadkit::detail::format_duration(bound) << " for Prometheus to scrape the final values from "
+                std::cerr << "loadkit: waiting up to " << loadkit::format_duration(bound) << " for Prometheus to scrape the final values from "
                           << prometheus->url() << " (Ctrl-C stops waiting; the exit code stays " << code << ")" << std::endl;
             prometheus->linger(std::chrono::seconds(60), [&] {
-                return loadkit::detail::signal_counter::count.load() != signals_before;
+                return loadkit::signals_received() != signals_before;
             });
         }
     }
     return code;
-}
-
-// Instances' timelines on one time axis (wall-clock seconds): counts add;
-// percentiles are the requests-weighted mean of the instances' (marked
-// approximate: interval histograms are not exported).
-nlohmann::json merge_timelines(const std::vector<nlohmann::json>& timelines, std::int64_t started_ms) {
-    struct slot { double reqs = 0, failed = 0, iterations = 0, vus = 0, wsum[4] = {0, 0, 0, 0}, w = 0, max = 0; bool any_latency = false; };
-    std::map<std::int64_t, slot> slots;
-    for (auto& tl : timelines) {
-        if (!tl.is_array()) continue;
-        for (auto& p : tl) {
-            if (!p.is_object() || !p.contains("time_ms")) continue;
-            auto& s = slots[p.value("time_ms", std::int64_t{0}) / 1000];
-            auto num = [&](const char* k) { return p.contains(k) && p[k].is_number() ? p[k].get<double>() : 0.0; };
-            s.reqs += num("reqs"); s.failed += num("failed"); s.iterations += num("iterations"); s.vus += num("vus");
-            const char* q[] = {"p50", "p95", "p99"};
-            if (p.contains("p50") && p["p50"].is_number()) {
-                for (int i = 0; i < 3; ++i) s.wsum[i] += num(q[i]) * num("reqs");
-                s.w += num("reqs");
-                s.max = std::max(s.max, num("max"));
-                s.any_latency = true;
-            }
-        }
-    }
-    nlohmann::json out = nlohmann::json::array();
-    std::int64_t prev = -1;
-    for (auto& [sec, s] : slots) {
-        double interval = prev < 0 ? 1.0 : static_cast<double>(sec - prev);
-        prev = sec;
-        nlohmann::json p{{"t", static_cast<double>(sec * 1000 - started_ms) / 1000.0}, {"interval_secs", interval}, {"time_ms", sec * 1000},
-                         {"vus", s.vus}, {"reqs", s.reqs}, {"rps", s.reqs / interval}, {"failed", s.failed}, {"iterations", s.iterations},
-                         {"approximate", true}};
-        if (s.any_latency && s.w > 0) {
-            p["p50"] = s.wsum[0] / s.w; p["p95"] = s.wsum[1] / s.w; p["p99"] = s.wsum[2] / s.w; p["max"] = s.max;
-        } else {
-            p["p50"] = p["p95"] = p["p99"] = p["max"] = nullptr;
-        }
-        out.push_back(std::move(p));
-    }
-    return out;
 }
 
 int merge(const merge_flags& mf) {
@@ -479,9 +439,9 @@ int merge(const merge_flags& mf) {
         env[kv.substr(0, eq)] = kv.substr(eq + 1);
     }
 
-    loadkit::detail::merged_run m;
+    loadkit::merged_run m;
     try {
-        m = loadkit::detail::merge_runs(states, !mf.no_thresholds);
+        m = loadkit::merge_runs(states, !mf.no_thresholds);
     } catch (const std::exception& e) {
         return fail(loadkit::exit_code::invalid_config, std::string("merge: ") + e.what());
     }
@@ -505,9 +465,9 @@ int merge(const merge_flags& mf) {
         if (!printed.empty() && printed.back() != '\n') std::cout << '\n';
     }
     nlohmann::json extra{{"test", script_file}, {"merged_from", inputs},
-                         {"timeline", merge_timelines(timelines, m.summary.value("started_ms", std::int64_t{0}))},
+                         {"timeline", loadkit::merge_timelines(timelines, m.summary.value("started_ms", std::int64_t{0}))},
                          {"requests", loadkit::requests_table(m.metrics)}};
-    if (!mf.output.empty() && !write_output(mf.output, loadkit::detail::export_text(m.summary, m.state, extra)))
+    if (!mf.output.empty() && !write_output(mf.output, loadkit::export_text(m.summary, m.state, extra)))
         return fail(output_error, "merge: cannot write " + mf.output);
     if (!mf.report.empty()) {
         auto results = m.summary;
@@ -543,7 +503,7 @@ int validate(const std::string& file) {
         std::cout << file << ": valid, " << p.scenarios.size() << (p.scenarios.size() == 1 ? " scenario" : " scenarios") << "\n";
         for (auto& s : p.scenarios)
             std::cout << "  * " << s.name << ": " << loadkit::executor_name(s.exec) << ", "
-                      << loadkit::detail::schedule::describe(s.exec) << ", " << s.flow.size() << (s.flow.size() == 1 ? " step" : " steps")
+                      << loadkit::executor_description(s.exec) << ", " << s.flow.size() << (s.flow.size() == 1 ? " step" : " steps")
                       << (s.exec_function.empty() ? "" : ", exec " + s.exec_function) << "\n";
         if (t.script) std::cout << "  script " << p.script << ": compiled, init code ran, functions found\n";
 #if LOADKIT_RUNNER_JS
@@ -620,7 +580,7 @@ int main(int argc, char** argv) {
     try {
         auto cl = std::make_unique<loadkit::runner::command_line>();
         if (auto code = cl->parse(argc, argv, std::cout, std::cerr)) return *code;
-        if (cl->verbose) loadkit::detail::logger::instance().min_level = loadkit::log_level::debug;
+        if (cl->verbose) loadkit::set_log_level(loadkit::log_level::debug);
         return dispatch(*cl);
     } catch (const std::bad_alloc&) {
         std::fputs("loadkit: out of memory: the test needs more memory than this process may use (see ulimit -v and the "

@@ -6,7 +6,7 @@
 #include <map>
 #include <string>
 
-#include <loadkit/engine/engine.hpp>
+#include <loadkit/engine/options.hpp>
 
 namespace loadkit::runner {
 

@@ -244,9 +244,9 @@ TEST_CASE("html report: partial summaries render and nonsense is refused with a 
 }
 
 TEST_CASE("timeline: points are the intervals between snapshots and coarsen past the cap") {
-    loadkit::detail::merged_metrics m;
-    loadkit::detail::merged_metrics::http_tags ok{"s", "a", "GET", 200, 0, true, "", ""};
-    loadkit::detail::merged_metrics::http_tags bad{"s", "b", "POST", 500, 0, false, "", ""};
+    loadkit::merged_metrics m;
+    loadkit::merged_metrics::http_tags ok{"s", "a", "GET", 200, 0, true, "", ""};
+    loadkit::merged_metrics::http_tags bad{"s", "b", "POST", 500, 0, false, "", ""};
     loadkit::timeline_recorder rec(4);
 
     // first second: 10 requests at 1 ms; second: 10 at 100 ms, 2 of them failed; third: nothing

@@ -44,7 +44,7 @@ namespace {
 using namespace std::chrono_literals;
 namespace fs = std::filesystem;
 namespace http = boost::beast::http;
-using loadkit::detail::merged_metrics;
+using loadkit::merged_metrics;
 using test_support::fetch;
 using test_support::fetch_all;
 

@@ -471,9 +471,21 @@ TEST_CASE("schedule: validation names the scenario and the mistake") {
     CHECK_THROWS_WITH(S::validate("u", loadkit::ramping_vus{}), Catch::Contains("stage"));
     CHECK_THROWS_WITH(S::validate("u", loadkit::shared_iterations{.start_time = -1s}), Catch::Contains("startTime"));
     CHECK_NOTHROW(S::validate("u", loadkit::ramping_vus{.stages = {{1s, 3}}}));
-    CHECK(loadkit::detail::format_duration(90s) == "1m30s");
-    CHECK(loadkit::detail::format_duration(1500ms) == "1.5s");
-    CHECK(loadkit::detail::format_duration(250ms) == "250ms");
+    CHECK(loadkit::format_duration(90s) == "1m30s");
+    CHECK(loadkit::format_duration(1500ms) == "1.5s");
+    CHECK(loadkit::format_duration(250ms) == "250ms");
+}
+
+TEST_CASE("executors: every one has k6's startTime and gracefulStop with k6's defaults, set by name") {
+    std::vector<loadkit::executor> all{loadkit::constant_vus{},      loadkit::ramping_vus{},           loadkit::per_vu_iterations{},
+                                       loadkit::shared_iterations{}, loadkit::constant_arrival_rate{}, loadkit::ramping_arrival_rate{}};
+    for (auto& e : all)
+        std::visit([](auto& x) {
+            CHECK(x.start_time == 0s);
+            CHECK(x.graceful_stop == 30s);
+        }, e);
+    auto c = loadkit::constant_vus{.vus = 10, .duration = 30s, .start_time = 2s, .graceful_stop = 5s};
+    CHECK((c.vus == 10 && c.start_time == 2s && c.graceful_stop == 5s));
 }
 
 // Issue 13 (runs 8): the 10,000-name cap was per thread (a shard each), so it
@@ -520,7 +532,7 @@ TEST_CASE("metrics: the distinct-name cap is over the run, not per thread, a kno
 // of "requests by name" on the console.
 TEST_CASE("summary: the console lists the 50 busiest request names and says how many more there are") {
     loadkit::detail::name_budget::global().reset();
-    loadkit::detail::merged_metrics m;
+    loadkit::merged_metrics m;
     loadkit::detail::metrics_shard shard;
     std::vector<std::string> names{"", "users"};
     for (int i = 0; i < 60; ++i) {  // /n00 with 1 request ... /n59 with 60
@@ -541,7 +553,7 @@ TEST_CASE("summary: the console lists the 50 busiest request names and says how 
 }
 
 TEST_CASE("summary: the seed's JSON shape") {
-    loadkit::detail::merged_metrics m;
+    loadkit::merged_metrics m;
     loadkit::detail::metrics_shard shard;
     std::vector<std::string> names{"", "users"};
     auto& s = shard.http({1, shard.strings.intern("/items"), shard.strings.intern("GET"), 200, 0, true, 0});
@@ -557,7 +569,7 @@ TEST_CASE("summary: the seed's JSON shape") {
     ++shard.check(1, "status 200").passes;
     ++shard.check(1, "status 200").fails;
     m.add(shard, names);
-    loadkit::detail::merged_metrics::sample(m.vus, 10);
+    loadkit::merged_metrics::sample(m.vus, 10);
     loadkit::detail::summary_input in{"shop", "abc", 1000, 11000, {"users"}, std::nullopt, nlohmann::json::array(), true, {}};
     auto j = loadkit::detail::build_summary(in, m);
 
@@ -638,7 +650,7 @@ TEST_CASE("task: values, references, exceptions, symmetric transfer") {
 #include <loadkit/core/duration.hpp>
 
 TEST_CASE("durations: k6's spelling") {
-    using loadkit::detail::parse_duration;
+    using loadkit::parse_duration;
     CHECK(parse_duration("30s") == 30s);
     CHECK(parse_duration("1m30s") == 90s);
     CHECK(parse_duration("1.5s") == 1500ms);

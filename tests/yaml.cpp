@@ -1,8 +1,9 @@
 // YAML flows and the runner, against servers the tests start on 127.0.0.1:
 // every loader error with its FILE:LINE:COL message, templating and captures,
 // checks, loops, groups, CSV feeders, the hook order around request steps,
-// and the `loadkit` executable itself (exit codes, flags, outputs, the
-// progress display through a pseudo-terminal).
+// and the `loadkit` executable on YAML input (bad input, faults, signals, the
+// progress display through a pseudo-terminal). Its command line (flags,
+// subcommands, exit codes) is tested in runner_cli.cpp.
 #include <catch2/catch.hpp>
 #include <cmath>
 
@@ -39,7 +40,6 @@ namespace fs = std::filesystem;
 namespace {
 using test_support::scratch;
 #ifdef LOADKIT_RUNNER_PATH
-using test_support::process_result;
 using test_support::run_runner;
 #endif
 
@@ -73,20 +73,6 @@ double check_passes(const nlohmann::json& summary, std::string_view name, bool f
     FAIL("no check named " << name);
     return 0;
 }
-
-
-const char* smoke_flow = R"(
-name: smoke
-target: %TARGET%
-scenarios:
-  users:
-    executor: per-vu-iterations
-    vus: 2
-    iterations: 3
-    flow:
-      - request: { name: root, url: / }
-        check: { status: 200 }
-)";
 
 std::string with_target(std::string text, const std::string& url) {
     auto at = text.find("%TARGET%");
@@ -444,84 +430,9 @@ scenarios:
 }
 
 #ifdef LOADKIT_RUNNER_PATH
-// ------------------------------------------------------------ the runner
-
-TEST_CASE("runner: exit codes and messages (ok, thresholds, invalid config, script, usage, validate, version)") {
-    loadkit::target_server server;
-    scratch s;
-    auto ok = s.write("ok.yaml", with_target(smoke_flow, server.url()));
-    SECTION("a passing run exits 0 and writes the summary") {
-        auto summary = (s.dir / "summary.json").string();
-        auto r = run_runner({"run", ok, "--quiet", "--summary-export", summary});
-        INFO(r.err);
-        CHECK(r.code == 0);
-        CHECK_THAT(r.out, Catch::Contains("http_reqs"));
-        std::ifstream f(summary);
-        auto j = nlohmann::json::parse(f);
-        CHECK(j["name"] == "smoke");
-        CHECK(agg(j, "http_reqs", "count") == 6);
-    }
-    SECTION("failed thresholds exit 99") {
-        auto f = s.write("th.yaml", with_target(std::string(smoke_flow) + "thresholds:\n  http_reqs: ['count>100']\n", server.url()));
-        auto r = run_runner({"run", f, "-q"});
-        CHECK(r.code == 99);
-        CHECK_THAT(r.out, Catch::Contains("FAIL http_reqs  count>100"));
-        CHECK(run_runner({"run", f, "-q", "--no-thresholds"}).code == 0);
-    }
-    SECTION("an invalid file exits 104 with FILE:LINE:COL, and sends nothing") {
-        auto before = server.total();
-        auto f = s.write("bad.yaml", with_target(std::string(smoke_flow) + "    iteratons: 3\n", server.url()));
-        auto r = run_runner({"run", f});
-        CHECK(r.code == 104);
-        CHECK_THAT(r.err, Catch::Contains(f + ":12:5: unknown key 'iteratons' in scenario 'users'; did you mean 'iterations'?"));
-        CHECK(server.total() == before);
-        auto v = run_runner({"validate", f});
-        CHECK(v.code == 104);
-        CHECK_THAT(v.err, Catch::Contains(":12:5:"));
-    }
-    SECTION("validate accepts a good file without sending anything") {
-        auto before = server.total();
-        auto r = run_runner({"validate", ok});
-        CHECK(r.code == 0);
-        CHECK_THAT(r.out, Catch::Contains("valid, 1 scenario"));
-        CHECK(server.total() == before);
-    }
-    SECTION("command-line mistakes exit 2") {
-        CHECK(run_runner({"run"}).code == 2);
-        CHECK(run_runner({"run", ok, "--vus", "lots"}).code == 2);
-        CHECK(run_runner({"frobnicate"}).code == 2);
-        auto r = run_runner({"run", ok, "-d", "forever"});
-        CHECK(r.code == 2);  // a flag's value: a command-line mistake (was 104)
-        CHECK_THAT(r.err, Catch::Contains("-d/--duration: expected a duration like 30s, 1m30s or 500ms, found 'forever'"));
-        CHECK(run_runner({"run", ok, "-e", "NOEQUALS"}).code == 2);
-        CHECK(run_runner({"run", ok, "--out", "xml=a"}).code == 2);
-    }
-    SECTION("version") {
-        auto r = run_runner({"version"});
-        CHECK(r.code == 0);
-        CHECK_THAT(r.out, Catch::StartsWith("loadkit " LOADKIT_VERSION_STRING));
-    }
-}
-
-// ------------------------------------------------------------ the runner and bad input (issue 13)
+// ------------------------------------------------------------ the runner on YAML input: bad input (issue 13), faults, signals
 
 namespace {
-// The runner under /bin/sh with `ulimits` (e.g. "-v 1000000") applied first:
-// a memory or file-descriptor limit for this run only.
-process_result run_runner_limited(const std::string& ulimits, std::vector<std::string> args, const scratch& s,
-                                  std::chrono::milliseconds limit = 60s) {
-    std::vector<std::string> argv{"/bin/sh", "-c", "ulimit " + ulimits + " && exec \"$@\"", "sh", LOADKIT_RUNNER_PATH};
-    argv.insert(argv.end(), args.begin(), args.end());
-    static std::atomic<int> n{0};
-    auto name = "limited" + std::to_string(n++);
-    test_support::child c(argv, (s.dir / (name + ".out")).string(), (s.dir / (name + ".err")).string());
-    process_result r;
-    r.code = c.wait(limit);
-    r.out = c.out();
-    r.err = c.err();
-    return r;
-}
-
 // A scenario with `body` (its executor's keys) against `url`.
 std::string scenario_file(const std::string& url, const std::string& body) {
     return "name: counts\ntarget: " + url + "\nscenarios:\n  users:\n" + body + "    flow:\n      - request: { url: / }\n";
@@ -589,71 +500,6 @@ TEST_CASE("runner: counts are read in 64 bits and refused as written, at their o
 #endif
 }
 
-TEST_CASE("runner: no input ends it with SIGABRT: VUs that cannot fit, --threads 100000 (issue 13, 4)") {
-    loadkit::target_server server;
-    scratch s;
-    SECTION("a VU count whose memory cannot fit is refused before any VU is allocated") {
-        // was: std::bad_alloc, SIGABRT (exit 134) and no summary
-        auto f = s.write("huge.yaml", scenario_file(server.url(), "    executor: constant-vus\n    vus: 100000000\n    duration: 1s\n"));
-#if defined(__SANITIZE_ADDRESS__)
-        // ASan reserves terabytes of address space: no ulimit -v; the refusal
-        // then comes from MemAvailable (100 million VUs fit on no machine)
-        const std::string limit = "-v unlimited";
-#else
-        const std::string limit = "-v 2000000";  // 2 GB of address space
-#endif
-        auto r = run_runner_limited(limit, {"run", f, "-q"}, s);
-        INFO(r.err);
-        CHECK(r.code == 104);
-        CHECK_THAT(r.err, Catch::Contains(f + ":4:3: 100000000 VUs (scenario 'users' has the most) need about"));
-#if !defined(__SANITIZE_ADDRESS__)
-        CHECK_THAT(r.err, Catch::Contains("ulimit -v"));
-#endif
-        CHECK(server.total() == 0);
-        // and a test that fits runs under the same limit
-        auto small = s.write("small.yaml", scenario_file(server.url(), "    executor: shared-iterations\n    vus: 2\n    iterations: 4\n"));
-        auto ok = run_runner_limited(limit, {"run", small, "-q"}, s);
-        INFO(ok.err);
-        CHECK(ok.code == 0);
-        CHECK(server.total() == 4);
-    }
-    SECTION("--threads is capped with a message") {
-        // was: "Too many open files" from a thread's event loop, SIGABRT
-        auto f = s.write("ok.yaml", scenario_file(server.url(), "    executor: shared-iterations\n    vus: 1\n    iterations: 1\n"));
-        auto r = run_runner({"run", f, "-q", "--threads", "100000"});
-        CHECK(r.code == 2);
-        CHECK_THAT(r.err, Catch::Contains("--threads: at most "));
-        CHECK_THAT(r.err, Catch::Contains("found '100000'"));
-        CHECK(server.total() == 0);
-    }
-}
-
-TEST_CASE("runner: flag-value mistakes are command-line mistakes, exit 2, named as written (issue 13, 5 and 11)") {
-    loadkit::target_server server;
-    scratch s;
-    auto f = s.write("ok.yaml", scenario_file(server.url(), "    executor: shared-iterations\n    vus: 1\n    iterations: 1\n"));
-    struct bad_flag { std::vector<std::string> args; std::string message; };
-    std::vector<bad_flag> cases{
-        {{"-u", "-5"}, "-u/--vus: expected a whole number from 1 to 2147483647, found '-5'"},  // was ignored, exit 0
-        {{"-i", "-1"}, "-i/--iterations: expected a whole number from 1 to 9223372036854775807, found '-1'"},  // was ignored, exit 0
-        {{"-u", "0"}, "-u/--vus: expected a whole number from 1 to 2147483647, found '0'"},  // was 104
-        {{"-d", "abc"}, "-d/--duration: expected a duration like 30s, 1m30s or 500ms, found 'abc'"},  // was 104
-        {{"--threads", "-3"}, "--threads: expected a whole number from 0 (one per core) to "},
-        {{"--execution-segment", "3/2:1"}, "--execution-segment: expected a fraction between 0 and 1 like 1/4, 0.25 or 25%, found '3/2'"},
-        {{"--start-at", "tomorrow"}, "--start-at: expected an RFC 3339 time like 2026-11-22T10:00:00Z, found 'tomorrow'"},
-        {{"--target", "ftp://x"}, "--target: expected an http:// or https:// URL or 'builtin', found 'ftp://x'"},
-    };
-    for (auto& c : cases) {
-        std::vector<std::string> args{"run", f, "-q"};
-        args.insert(args.end(), c.args.begin(), c.args.end());
-        auto r = run_runner(args);
-        INFO(c.args[0] << " " << c.args[1] << ": " << r.err);
-        CHECK(r.code == 2);
-        CHECK_THAT(r.err, Catch::Contains(c.message));
-    }
-    CHECK(server.total() == 0);
-}
-
 TEST_CASE("runner: only regular files of a bounded size are read: /dev/zero is refused (issue 13, 6)") {
     loadkit::target_server server;
     scratch s;
@@ -715,67 +561,6 @@ TEST_CASE("runner: only regular files of a bounded size are read: /dev/zero is r
     CHECK(server.total() == 0);
 }
 
-TEST_CASE("runner: every output path is checked before any load (issue 13, 10)") {
-    loadkit::target_server server;
-    scratch s;
-    auto f = s.write("ok.yaml", scenario_file(server.url(), "    executor: shared-iterations\n    vus: 1\n    iterations: 1\n"));
-    auto file = s.write("a-file", "x");  // a path under a file can never be written, even by root
-    for (auto& flag : {std::string("--summary-export"), std::string("--report")}) {
-        auto r = run_runner({"run", f, "-q", flag, file + "/out.json"});
-        INFO(flag << ": " << r.err);
-        CHECK(r.code == 1);  // was 1 too, but after the whole run
-        CHECK_THAT(r.err, Catch::Contains(flag + ": cannot write '" + file + "/out.json': Not a directory"));
-    }
-    auto r = run_runner({"run", f, "-q", "--summary-export", s.dir.string()});
-    CHECK(r.code == 1);
-    CHECK_THAT(r.err, Catch::Contains("--summary-export: '" + s.dir.string() + "' is a directory"));
-    CHECK(server.total() == 0);  // before any load
-    // and a good path is neither left behind by the check nor refused
-    auto summary = (s.dir / "sub" / "summary.json").string();
-    r = run_runner({"run", f, "-q", "--summary-export", summary});
-    CHECK(r.code == 0);
-    CHECK(fs::exists(summary));
-}
-
-TEST_CASE("runner: messages say what is wrong: a missing file, a directory, an unknown subcommand, no file descriptors left (issue 13, 11)") {
-    loadkit::target_server server;
-    scratch s;
-    SECTION("a missing file gives the OS's reason, without a made-up 0:0") {
-        auto missing = (s.dir / "missing.yaml").string();
-        auto r = run_runner({"run", missing});
-        CHECK(r.code == 104);
-        CHECK_THAT(r.err, Catch::Contains("cannot open '" + missing + "': No such file or directory"));
-        CHECK_THAT(r.err, !Catch::Contains(":0:0"));
-    }
-    SECTION("a directory is said to be one") {
-        auto r = run_runner({"run", s.dir.string()});  // was: "found nothing"
-        CHECK(r.code == 104);
-        CHECK_THAT(r.err, Catch::Contains("'" + s.dir.string() + "' is a directory, not a file"));
-    }
-    SECTION("an unknown subcommand is named, with the known ones") {
-        auto r = run_runner({"frobnicate"});  // was: "A subcommand is required"
-        CHECK(r.code == 2);
-        CHECK_THAT(r.err, Catch::Contains("unknown subcommand 'frobnicate'; expected one of: run, setup, teardown, merge, report, validate, serve, version"));
-    }
-    SECTION("running out of file descriptors is said once, with the limit") {
-#if defined(__SANITIZE_ADDRESS__)
-        // Not under the sanitizers: UBSan's vptr check probes memory through a
-        // pipe, which a process with no descriptors left cannot make, so it
-        // reports a valid Boost error_category as "invalid vptr" and stops
-        // the runner (seen in the ASan+UBSan pass). The plain pass runs it.
-        SUCCEED("skipped under AddressSanitizer/UndefinedBehaviorSanitizer");
-        return;
-#endif
-        // 200 VUs, each holding a connection, in a process allowed 64 descriptors
-        auto f = s.write("fds.yaml", scenario_file(server.url(), "    executor: constant-vus\n    vus: 200\n    duration: 1s\n"));
-        auto r = run_runner_limited("-n 64", {"run", f, "-q", "--threads", "1"}, s, 30s);
-        INFO(r.err);
-        auto said = std::string("loadkit: too many open files: connects fail; raise ulimit -n (now 64) or use fewer VUs");
-        CHECK_THAT(r.err, Catch::Contains(said));
-        CHECK(r.err.find(said) == r.err.rfind(said));  // once
-    }
-}
-
 TEST_CASE("runner: a misspelled required key is reported at its own line with the nearest key (issue 13, 13)") {
     loadkit::target_server server;
     scratch s;
@@ -792,89 +577,6 @@ TEST_CASE("runner: a misspelled required key is reported at its own line with th
     CHECK_THAT(r.err, Catch::Contains("unknown key 'executer' in scenario 'users'; did you mean 'executor'?"));
 #endif
     CHECK(server.total() == 0);
-}
-
-TEST_CASE("runner: -u/-d/-i and -e override the file, --target too, and --out json writes lines") {
-    loadkit::target_server server, other;
-    scratch s;
-    auto f = s.write("env.yaml", with_target(R"(
-target: %TARGET%
-env: { WHO: file }
-scenarios:
-  users:
-    executor: per-vu-iterations
-    vus: 2
-    iterations: 3
-    flow:
-      - request: { name: who, url: '/echo?who={{ env.WHO }}' }
-        check: { 'json.query': 'who=cli' }
-)", server.url()));
-    auto summary = (s.dir / "s.json").string();
-    auto out = (s.dir / "points.jsonl").string();
-    auto r = run_runner({"run", f, "-q", "-u", "3", "-i", "7", "-e", "WHO=cli", "--target", other.url(), "--summary-export", summary,
-                         "--out", "json=" + out});
-    INFO(r.err);
-    CHECK(r.code == 0);
-    std::ifstream sf(summary);
-    auto j = nlohmann::json::parse(sf);
-    CHECK(agg(j, "http_reqs", "count") == 7);  // shared-iterations: 7 in all
-    CHECK(check_passes(j, "who: json.query is who=cli") == 7);
-    CHECK(other.count("/echo") == 7);
-    CHECK(server.count("/echo") == 0);
-    std::ifstream pf(out);
-    std::string line;
-    double reqs = 0;
-    int lines = 0;
-    while (std::getline(pf, line)) {
-        auto p = nlohmann::json::parse(line);
-        ++lines;
-        CHECK(p["type"] == "Point");
-        CHECK(p.contains("time"));
-        if (p["metric"] == "http_reqs") {
-            reqs += p["value"].get<double>();
-            CHECK(p["tags"]["name"] == "who");
-            CHECK(p["tags"]["scenario"] == "users");
-        }
-    }
-    CHECK(lines > 0);
-    CHECK(reqs == 7);
-
-    // -d with -u: constant-vus for that long
-    auto d = run_runner({"run", f, "-q", "-u", "2", "-d", "300ms", "-e", "WHO=cli", "--summary-export", summary});
-    CHECK(d.code == 0);
-    std::ifstream df(summary);
-    auto dj = nlohmann::json::parse(df);
-    CHECK(agg(dj, "iterations", "count") > 2);
-    CHECK(agg(dj, "vus_max", "last") == 2);
-}
-
-TEST_CASE("runner: serve runs the built-in target until SIGINT") {
-    // a port that was free a moment ago
-    int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    REQUIRE(::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
-    socklen_t len = sizeof a;
-    ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-    auto port = std::to_string(ntohs(a.sin_port));
-    ::close(fd);
-    std::thread client;
-    int status = 0;
-    auto r = run_runner({"serve", "--port", port}, 30s, [&](pid_t pid) {
-        client = std::thread([&status, pid, port] {
-            for (int i = 0; i < 100 && status != 200; ++i) {
-                std::this_thread::sleep_for(50ms);
-                status = loadkit::fetch("GET", "http://127.0.0.1:" + port + "/json").status;
-            }
-            ::kill(pid, SIGINT);
-        });
-    });
-    client.join();
-    CHECK(status == 200);
-    CHECK(r.code == 0);
-    CHECK_THAT(r.out, Catch::Contains("the built-in target serves on http://127.0.0.1:" + port));
-    CHECK_THAT(r.out, Catch::Contains("requests served"));
 }
 
 TEST_CASE("runner: a run against the faulty target counts every failed request, exits on its threshold and ends on time") {
@@ -920,43 +622,6 @@ thresholds:
     CHECK(std::fmod(reqs, 6) == 0);  // whole iterations: a fault never ends one early
     CHECK(agg(j, "http_req_failed", "sum") == reqs * 5 / 6);  // every fault is a failed request, the last step is not
     CHECK(agg(j, "iterations", "count") == reqs / 6);
-}
-
-TEST_CASE("runner: serve --faults adds a port that refuses connections and one with a self-signed certificate") {
-    int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    REQUIRE(::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
-    socklen_t len = sizeof a;
-    ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-    int p = ntohs(a.sin_port);
-    ::close(fd);
-    if (p > 65000) p -= 1000;  // room for p+1 and p+2
-    auto port = std::to_string(p);
-    std::thread client;
-    loadkit::fetched garbage, refused, tls, ok;
-    auto r = run_runner({"serve", "--port", port, "--faults"}, 30s, [&](pid_t pid) {
-        client = std::thread([&, pid] {
-            auto base = "http://127.0.0.1:" + port;
-            for (int i = 0; i < 100 && ok.status != 200; ++i) {
-                std::this_thread::sleep_for(50ms);
-                ok = loadkit::fetch("GET", base + "/");
-            }
-            garbage = loadkit::fetch("GET", base + "/fault/garbage");
-            refused = loadkit::fetch("GET", "http://127.0.0.1:" + std::to_string(p + 1) + "/");
-            tls = loadkit::fetch("GET", "https://127.0.0.1:" + std::to_string(p + 2) + "/");
-            ::kill(pid, SIGINT);
-        });
-    });
-    client.join();
-    CHECK(r.code == 0);
-    CHECK(ok.status == 200);
-    CHECK(garbage.error_code == loadkit::error_code::malformed_response);
-    CHECK(refused.error_code == loadkit::error_code::connection_refused);
-    CHECK(tls.error_code == loadkit::error_code::tls_unknown_authority);
-    CHECK_THAT(r.out, Catch::Contains("connections refused at http://127.0.0.1:" + std::to_string(p + 1)));
-    CHECK_THAT(r.out, Catch::Contains("a self-signed certificate at https://127.0.0.1:" + std::to_string(p + 2)));
 }
 
 TEST_CASE("runner: target builtin, SIGINT stops gracefully with exit 105 and the summary") {

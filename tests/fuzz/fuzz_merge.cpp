@@ -20,10 +20,10 @@ namespace {
 
 bool merge(const std::vector<std::pair<std::string, nlohmann::json>>& states, nlohmann::json* merged) {
     try {
-        auto m = loadkit::detail::merge_runs(states);
+        auto m = loadkit::merge_runs(states);
         if (m.summary.is_discarded() || m.state.is_null()) std::abort();
         // what the runner writes must serialise (invalid UTF-8 is replaced)
-        auto text = loadkit::detail::export_text(m.summary, m.state);
+        auto text = loadkit::export_text(m.summary, m.state);
         if (text.empty()) std::abort();
         if (merged) *merged = std::move(m.state);
         return true;

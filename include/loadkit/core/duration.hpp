@@ -8,7 +8,7 @@
 
 #include "config.hpp"
 
-namespace loadkit::detail {
+namespace loadkit {
 
 // Parses a k6 duration; nullopt when `s` is not one. A sequence of
 // <number><unit> with units h, m, s, ms, us (or µs) and ns; "0" alone is zero.
@@ -41,4 +41,22 @@ inline std::optional<nanoseconds> parse_duration(std::string_view s) {
     return nanoseconds{static_cast<std::int64_t>(total + 0.5L)};
 }
 
-}  // namespace loadkit::detail
+// A duration as k6 prints it: "1m30s", "1.5s", "250ms", "0s" (to the millisecond).
+inline std::string format_duration(nanoseconds d) {
+    auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(d).count();
+    std::string s;
+    if (ms >= 3600000) { s += std::to_string(ms / 3600000) + "h"; ms %= 3600000; }
+    if (ms >= 60000) { s += std::to_string(ms / 60000) + "m"; ms %= 60000; }
+    if (ms >= 1000 || (s.empty() && ms == 0)) {
+        s += std::to_string(ms / 1000);
+        if (ms % 1000) { auto f = std::to_string(1000 + ms % 1000).substr(1); while (f.back() == '0') f.pop_back(); s += "." + f; }
+        s += "s";
+    } else if (ms) s += std::to_string(ms) + "ms";
+    return s;
+}
+
+namespace detail {
+using loadkit::parse_duration;  // (the loaders name it so)
+}  // namespace detail
+
+}  // namespace loadkit

@@ -13,13 +13,15 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-namespace loadkit::detail {
+namespace loadkit {
 
 // The limits (the README's "Limits" lists them): a test or script is text a
 // person wrote; a data file may be a large export, but must still fit in
 // memory once per run.
 inline constexpr std::uint64_t max_test_file_bytes = std::uint64_t{64} << 20;  // YAML files, scripts and their modules
 inline constexpr std::uint64_t max_data_file_bytes = std::uint64_t{1} << 30;   // CSV data files, open() in scripts
+
+namespace detail {
 
 // "64 MiB", "1 GiB"
 inline std::string size_text(std::uint64_t bytes) {
@@ -49,6 +51,8 @@ inline bool readable_kind(const std::string& path, const struct stat& st, std::u
     return true;
 }
 
+}  // namespace detail
+
 // Whether the file at `path` would be read by read_input_file (without
 // reading it): false with the same `error` when it would not.
 inline bool check_input_file(const std::string& path, std::uint64_t limit, std::string& error) {
@@ -57,7 +61,7 @@ inline bool check_input_file(const std::string& path, std::uint64_t limit, std::
         error = "cannot open '" + path + "': " + std::generic_category().message(errno);
         return false;
     }
-    if (!readable_kind(path, st, limit, error)) return false;
+    if (!detail::readable_kind(path, st, limit, error)) return false;
     if (::access(path.c_str(), R_OK) != 0) {
         error = "cannot open '" + path + "': " + std::generic_category().message(errno);
         return false;
@@ -84,9 +88,9 @@ inline bool read_input_file(const std::string& path, std::uint64_t limit, std::s
         error = "cannot read '" + path + "': " + std::generic_category().message(errno);
         return false;
     }
-    if (!readable_kind(path, st, limit, error)) return false;
+    if (!detail::readable_kind(path, st, limit, error)) return false;
     auto too_big = [&] {
-        error = "'" + path + "' is larger than the limit of " + size_text(limit) + " for such a file";
+        error = "'" + path + "' is larger than the limit of " + detail::size_text(limit) + " for such a file";
         return false;
     };
     ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) & ~O_NONBLOCK);
@@ -108,4 +112,11 @@ inline bool read_input_file(const std::string& path, std::uint64_t limit, std::s
     return true;
 }
 
-}  // namespace loadkit::detail
+namespace detail {
+using loadkit::check_input_file;  // (the loaders and the JavaScript adapter name them so)
+using loadkit::max_data_file_bytes;
+using loadkit::max_test_file_bytes;
+using loadkit::read_input_file;
+}  // namespace detail
+
+}  // namespace loadkit

@@ -60,4 +60,9 @@ inline void log(log_level lv, std::string_view msg) { logger::instance().write(l
 inline void log_once(log_level lv, std::string_view msg) { logger::instance().write_once(lv, msg); }
 
 }  // namespace detail
+
+// The least level the engine's log prints (info by default; debug for
+// `loadkit -v`, and for console.debug in scripts).
+inline void set_log_level(log_level lv) { detail::logger::instance().min_level = lv; }
+
 }  // namespace loadkit

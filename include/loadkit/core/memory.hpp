@@ -14,7 +14,7 @@
 
 #include <sys/resource.h>
 
-namespace loadkit::detail {
+namespace loadkit {
 
 // Bytes a VU takes at least, rounded up from measurements (the runner's peak
 // RSS with 20,000 YAML VUs less that with 1: 6.4 KB each; with 5,000 async
@@ -41,7 +41,7 @@ inline std::string memory_text(double bytes) {
     return buf;
 }
 
-namespace memory_impl {
+namespace detail::memory_impl {
 // A "Key:   123 kB" line of a /proc file, in bytes; 0 when absent.
 inline std::uint64_t proc_kb(const char* file, const std::string& key) {
     std::ifstream in(file);
@@ -62,7 +62,7 @@ inline std::uint64_t file_number(const std::string& path, bool& unlimited) {
     }
     return std::strtoull(s.c_str(), nullptr, 10);
 }
-}  // namespace memory_impl
+}  // namespace detail::memory_impl
 
 // The least of: what RLIMIT_AS leaves of the address space, what the cgroup
 // (v2) memory.max leaves, and the system's MemAvailable.
@@ -74,10 +74,10 @@ inline memory_budget available_memory() {
             b.source = source;
         }
     };
-    if (auto avail = memory_impl::proc_kb("/proc/meminfo", "MemAvailable")) take(avail, "MemAvailable in /proc/meminfo");
+    if (auto avail = detail::memory_impl::proc_kb("/proc/meminfo", "MemAvailable")) take(avail, "MemAvailable in /proc/meminfo");
     rlimit as{};
     if (::getrlimit(RLIMIT_AS, &as) == 0 && as.rlim_cur != RLIM_INFINITY) {
-        auto used = memory_impl::proc_kb("/proc/self/status", "VmSize");
+        auto used = detail::memory_impl::proc_kb("/proc/self/status", "VmSize");
         take(as.rlim_cur > used ? as.rlim_cur - used : 1, "the address-space limit, ulimit -v");
     }
     // cgroup v2: "0::/path" in /proc/self/cgroup
@@ -87,11 +87,11 @@ inline memory_budget available_memory() {
         if (line.compare(0, 3, "0::") != 0) continue;
         auto dir = "/sys/fs/cgroup" + line.substr(3);
         bool unlimited = false, u2 = false;
-        auto max = memory_impl::file_number(dir + "/memory.max", unlimited);
-        auto current = memory_impl::file_number(dir + "/memory.current", u2);
+        auto max = detail::memory_impl::file_number(dir + "/memory.max", unlimited);
+        auto current = detail::memory_impl::file_number(dir + "/memory.current", u2);
         if (!unlimited && max > 0) take(max > current ? max - current : 1, "the container's memory limit, cgroup memory.max");
     }
     return b;
 }
 
-}  // namespace loadkit::detail
+}  // namespace loadkit

@@ -19,6 +19,10 @@ struct signal_counter {
     }
 };
 
+}  // namespace loadkit::detail
+
+namespace loadkit {
+
 // Installs the counting handler for SIGINT and SIGTERM for its lifetime and
 // puts the previous handlers back afterwards (nesting runs is harmless).
 class signal_scope {
@@ -26,7 +30,7 @@ class signal_scope {
     explicit signal_scope(bool enable) : enabled_(enable) {
         if (!enabled_) return;
         struct sigaction sa {};
-        sa.sa_handler = &signal_counter::handler;
+        sa.sa_handler = &detail::signal_counter::handler;
         sigemptyset(&sa.sa_mask);
         sa.sa_flags = SA_RESTART;
         sigaction(SIGINT, &sa, &old_int_);
@@ -45,4 +49,8 @@ class signal_scope {
     struct sigaction old_int_ {}, old_term_ {};
 };
 
-}  // namespace loadkit::detail
+// How many SIGINTs and SIGTERMs have come while a signal_scope was installed
+// (in this process, ever): a change means someone asked to stop.
+inline int signals_received() noexcept { return detail::signal_counter::count.load(); }
+
+}  // namespace loadkit

@@ -251,7 +251,7 @@ class test {
     // Runs the test to the end and returns its summary and exit code. Throws
     // config_error, before any load, when the configuration is invalid.
     run_result run() {
-        detail::engine e(opts_);
+        engine e(opts_);
         {
             std::lock_guard lock(mu_);
             running_ = &e;
@@ -303,10 +303,10 @@ class test {
     }
 
     options opts_;
-    std::vector<detail::scenario_spec> specs_;
+    std::vector<scenario_spec> specs_;
     std::optional<data_type> data_;
     std::mutex mu_;
-    detail::engine* running_ = nullptr;
+    engine* running_ = nullptr;
 };
 
 // One scenario named "default" running S::User.

@@ -13,10 +13,12 @@
 #include <limits>
 #include <stdexcept>
 #include <string>
+#include <type_traits>
 #include <variant>
 #include <vector>
 
 #include "../core/config.hpp"
+#include "../core/duration.hpp"
 #include "../core/errors.hpp"
 
 namespace loadkit {
@@ -88,6 +90,22 @@ struct ramping_arrival_rate {
 using executor = std::variant<constant_vus, ramping_vus, per_vu_iterations, shared_iterations, constant_arrival_rate,
                               ramping_arrival_rate>;
 
+// k6's options shared by every executor, startTime and gracefulStop, are the
+// last two fields of each struct, with the same defaults (0 and 30s), rather
+// than members of a common base: C++20 designated initializers cannot name a
+// base's members, and loadkit::constant_vus{.vus = 10, .duration = 30s,
+// .graceful_stop = 5s} must keep compiling. The engine reads them through
+// std::visit, written once (schedule, validate, describe); their types are
+// checked here, their defaults in tests/units.cpp.
+namespace detail {
+template <class... E>
+constexpr bool shared_executor_fields(const std::variant<E...>*) {
+    return (... && (std::is_same_v<decltype(E::start_time), nanoseconds> && std::is_same_v<decltype(E::graceful_stop), nanoseconds>));
+}
+static_assert(shared_executor_fields(static_cast<const executor*>(nullptr)),
+              "every executor has start_time and graceful_stop (k6's startTime and gracefulStop)");
+}  // namespace detail
+
 inline std::string_view executor_name(const executor& e) {
     static constexpr std::string_view names[] = {"constant-vus",      "ramping-vus",           "per-vu-iterations",
                                                  "shared-iterations", "constant-arrival-rate", "ramping-arrival-rate"};
@@ -96,19 +114,6 @@ inline std::string_view executor_name(const executor& e) {
 inline bool is_open_model(const executor& e) noexcept { return e.index() >= 4; }
 
 namespace detail {
-
-inline std::string format_duration(nanoseconds d) {
-    auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(d).count();
-    std::string s;
-    if (ms >= 3600000) { s += std::to_string(ms / 3600000) + "h"; ms %= 3600000; }
-    if (ms >= 60000) { s += std::to_string(ms / 60000) + "m"; ms %= 60000; }
-    if (ms >= 1000 || (s.empty() && ms == 0)) {
-        s += std::to_string(ms / 1000);
-        if (ms % 1000) { auto f = std::to_string(1000 + ms % 1000).substr(1); while (f.back() == '0') f.pop_back(); s += "." + f; }
-        s += "s";
-    } else if (ms) s += std::to_string(ms) + "ms";
-    return s;
-}
 
 inline std::string format_number(double v) {
     char b[32];
@@ -470,4 +475,13 @@ class schedule {
 };
 
 }  // namespace detail
+
+// The most VUs `e` runs at once, in the whole test (before any execution
+// segment takes its share): an arrival-rate executor's maxVUs.
+inline int executor_max_vus(const executor& e) { return detail::schedule::max_vus(e); }
+
+// `e` in words, as `loadkit validate` and the console report print it:
+// "10 looping VUs for 30s, gracefulStop: 30s".
+inline std::string executor_description(const executor& e) { return detail::schedule::describe(e); }
+
 }  // namespace loadkit

@@ -194,6 +194,15 @@ inline stripe make_stripe(const execution_segment& seg) {
     return st;
 }
 
+}  // namespace detail
+
+// Throws config_error, saying why, when `seg` cannot be run: it is not one of
+// its sequence's segments, or the sequence's denominators are too fine.
+// (run() says the same; a front end may check its flags before any load.)
+inline void validate_execution_segment(const execution_segment& seg) { (void)detail::make_stripe(seg); }
+
+namespace detail {
+
 // The executor as this instance runs it: counts scaled to its share. Closed
 // models keep their schedule's shape (ramping-vus' stages stay global: the
 // schedule maps VU indices through the share); open models keep their global

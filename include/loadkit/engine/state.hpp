@@ -2,7 +2,7 @@
 // A run's metrics as data that merges exactly: every series with its counts
 // and its histograms' buckets (not percentiles, which do not add). Each
 // instance of a test split over machines exports this with its summary;
-// `loadkit merge` (detail::merge_runs) adds them up, so the merged summary's
+// `loadkit merge` (merge_runs) adds them up, so the merged summary's
 // percentiles come from the merged histograms, and its thresholds are judged
 // on the whole test's data.
 #include <algorithm>
@@ -267,6 +267,8 @@ inline void import_state(const nlohmann::json& st, const std::string& file, merg
     }
 }
 
+}  // namespace detail
+
 // A summary file with its state: the summary pretty-printed for people, the
 // state (thousands of bucket counts) on one line at the end.
 inline std::string export_text(const nlohmann::json& summary, const nlohmann::json& state, const nlohmann::json& extra = nullptr) {
@@ -280,8 +282,7 @@ inline std::string export_text(const nlohmann::json& summary, const nlohmann::js
     return text + "\n}\n";
 }
 
-// o[key] when it is a string, else "" (an export's fields are input: a wrong
-// type is not an exception)
+// What `loadkit merge` makes of several runs' exports.
 struct merged_run {
     nlohmann::json summary;       // the seed's shape, from the merged data
     nlohmann::json state;         // the merged state (merges again)
@@ -299,41 +300,40 @@ inline merged_run merge_runs(const std::vector<std::pair<std::string, nlohmann::
     run_state_info info;
     std::vector<std::string> segments;
     for (std::size_t i = 0; i < states.size(); ++i) {
-        import_state(states[i].second, states[i].first, out.metrics, info, i == 0);
-        segments.push_back(string_field(states[i].second, "segment", ""));
+        detail::import_state(states[i].second, states[i].first, out.metrics, info, i == 0);
+        segments.push_back(detail::string_field(states[i].second, "segment", ""));
     }
-    summary_input in;
+    detail::summary_input in;
     in.name = info.name;
     in.run_id = "merged";
-    for (auto& st : states) in.run_id += "-" + string_field(st.second, "run_id", "?").substr(0, 6);
+    for (auto& st : states) in.run_id += "-" + detail::string_field(st.second, "run_id", "?").substr(0, 6);
     in.started_ms = info.started_ms;
     in.ended_ms = info.ended_ms;
     in.scenarios = info.scenarios;
     in.aborted = info.aborted;
-    std::vector<parsed_threshold> thresholds;
+    std::vector<detail::parsed_threshold> thresholds;
     if (run_thresholds) {
         try {
-            thresholds = parse_thresholds(info.thresholds);
+            thresholds = detail::parse_thresholds(info.thresholds);
         } catch (const config_error& e) {
             throw std::invalid_argument(states[0].first + ": thresholds: " + e.what());
         }
         for (auto& t : thresholds)
             if (!t.selector.filter.empty()) in.submetrics.push_back(t.selector.text());
         bool passed = true;
-        in.thresholds = evaluate_thresholds(thresholds, out.metrics, static_cast<double>(in.ended_ms - in.started_ms) / 1000.0, passed);
+        in.thresholds = detail::evaluate_thresholds(thresholds, out.metrics, static_cast<double>(in.ended_ms - in.started_ms) / 1000.0, passed);
         in.thresholds_passed = passed;
     }
     out.thresholds_passed = in.thresholds_passed;
-    out.summary = build_summary(in, out.metrics);
+    out.summary = detail::build_summary(in, out.metrics);
     std::string segs;
     for (auto& s : segments) segs += (segs.empty() ? "" : ", ") + (s.empty() ? std::string("0:1") : s);
-    out.report = console_report(out.summary, out.metrics,
+    out.report = detail::console_report(out.summary, out.metrics,
                                 {"merged: " + std::to_string(states.size()) + (states.size() == 1 ? " run" : " runs") +
                                  " (execution segments " + segs + ")"});
     info.run_id = in.run_id;
-    out.state = export_state(out.metrics, info);
+    out.state = detail::export_state(out.metrics, info);
     return out;
 }
 
-}  // namespace detail
 }  // namespace loadkit

@@ -22,9 +22,16 @@
 
 namespace loadkit {
 
-namespace detail {
-
-// Everything measured in a run, merged across threads, keyed by names.
+// Everything measured in a run, merged across threads and keyed by names:
+// what run_result::metrics and progress::metrics hold, what the summary,
+// the thresholds, the exported state and the outputs (HTML, Prometheus,
+// JSON/CSV lines) are made of. Plain data: HTTP requests by their tags
+// (http_tags: scenario, name, method, status, error, expected, group, the
+// request's own tags) with their counts and timing histograms (http_row);
+// iterations and data per scenario; checks by scenario, name and group;
+// custom metrics (Counter, Gauge, Rate, Trend) by their tags; the vus and
+// vus_max gauges. Merges exactly: add() takes a thread's shard, the rows'
+// merge() take another run's.
 struct merged_metrics {
     struct http_row {
         std::uint64_t reqs = 0, failed = 0;
@@ -94,7 +101,7 @@ struct merged_metrics {
     std::map<std::string, std::map<std::string, std::string, std::less<>>> scenario_tags;
     std::map<std::string, std::string, std::less<>> run_tags;
 
-    void add(const metrics_shard& s, const std::vector<std::string>& scenario_names) {
+    void add(const detail::metrics_shard& s, const std::vector<std::string>& scenario_names) {
         for (auto& p : s.http_all()) {
             auto& k = p->key;
             http_tags t{scenario_names[k.scenario], std::string(s.strings.name(k.name)), std::string(s.strings.name(k.method)),
@@ -118,7 +125,7 @@ struct merged_metrics {
             }
             dst.passes += c.passes; dst.fails += c.fails;
         }
-        auto& reg = metric_registry::get();
+        auto& reg = detail::metric_registry::get();
         for (auto& [k, c] : s.customs()) {
             custom_tags t{reg.info(k.metric).name, scenario_names[k.scenario], std::string(s.strings.name(k.group)),
                           std::string(s.strings.name(k.tags))};
@@ -131,6 +138,8 @@ struct merged_metrics {
         g.last = v; g.sum += v; ++g.count;
     }
 };
+
+namespace detail {
 
 // The HTTP timing trends by metric name: one table for the summary, the
 // thresholds and the exported state (report/state.hpp).

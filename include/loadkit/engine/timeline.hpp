@@ -12,7 +12,8 @@
 // rather than charting a few requests over a few ms as a huge rate. Long runs
 // are coarsened (see timeline_recorder).
 // Also requests_table(): the per (name, method) rows of the console's
-// "requests by name".
+// "requests by name"; and merge_timelines(): instances' timelines as one
+// (`loadkit merge`).
 #include <algorithm>
 #include <chrono>
 #include <cstddef>
@@ -60,7 +61,7 @@ class timeline_recorder {
     explicit timeline_recorder(std::size_t max_points = 3600) : max_points_(std::max<std::size_t>(max_points, 2)) {}
 
     // One cumulative snapshot; elapsed_secs counts from the run's start.
-    void add(const detail::merged_metrics& m, double elapsed_secs) {
+    void add(const merged_metrics& m, double elapsed_secs) {
         totals now;
         now.secs = elapsed_secs;
         for (auto& [tags, row] : m.http) {
@@ -187,8 +188,8 @@ class timeline_recorder {
 
 // One row per (request name, method), like the console's "requests by name":
 // {"name","method","count","failed","avg","med","p90","p95","p99","max"} in ms.
-inline nlohmann::json requests_table(const detail::merged_metrics& m) {
-    std::map<std::pair<std::string, std::string>, detail::merged_metrics::http_row> by_name;
+inline nlohmann::json requests_table(const merged_metrics& m) {
+    std::map<std::pair<std::string, std::string>, merged_metrics::http_row> by_name;
     for (auto& [t, r] : m.http) by_name[{t.name, t.method}].merge(r);
     nlohmann::json rows = nlohmann::json::array();
     for (auto& [k, r] : by_name) {
@@ -199,6 +200,46 @@ inline nlohmann::json requests_table(const detail::merged_metrics& m) {
                         {"max", static_cast<double>(h.max()) / 1e6}});
     }
     return rows;
+}
+
+// Instances' timelines on one time axis (wall-clock seconds): counts add;
+// percentiles are the requests-weighted mean of the instances' (marked
+// approximate: interval histograms are not exported).
+inline nlohmann::json merge_timelines(const std::vector<nlohmann::json>& timelines, std::int64_t started_ms) {
+    struct slot { double reqs = 0, failed = 0, iterations = 0, vus = 0, wsum[4] = {0, 0, 0, 0}, w = 0, max = 0; bool any_latency = false; };
+    std::map<std::int64_t, slot> slots;
+    for (auto& tl : timelines) {
+        if (!tl.is_array()) continue;
+        for (auto& p : tl) {
+            if (!p.is_object() || !p.contains("time_ms")) continue;
+            auto& s = slots[p.value("time_ms", std::int64_t{0}) / 1000];
+            auto num = [&](const char* k) { return p.contains(k) && p[k].is_number() ? p[k].get<double>() : 0.0; };
+            s.reqs += num("reqs"); s.failed += num("failed"); s.iterations += num("iterations"); s.vus += num("vus");
+            const char* q[] = {"p50", "p95", "p99"};
+            if (p.contains("p50") && p["p50"].is_number()) {
+                for (int i = 0; i < 3; ++i) s.wsum[i] += num(q[i]) * num("reqs");
+                s.w += num("reqs");
+                s.max = std::max(s.max, num("max"));
+                s.any_latency = true;
+            }
+        }
+    }
+    nlohmann::json out = nlohmann::json::array();
+    std::int64_t prev = -1;
+    for (auto& [sec, s] : slots) {
+        double interval = prev < 0 ? 1.0 : static_cast<double>(sec - prev);
+        prev = sec;
+        nlohmann::json p{{"t", static_cast<double>(sec * 1000 - started_ms) / 1000.0}, {"interval_secs", interval}, {"time_ms", sec * 1000},
+                         {"vus", s.vus}, {"reqs", s.reqs}, {"rps", s.reqs / interval}, {"failed", s.failed}, {"iterations", s.iterations},
+                         {"approximate", true}};
+        if (s.any_latency && s.w > 0) {
+            p["p50"] = s.wsum[0] / s.w; p["p95"] = s.wsum[1] / s.w; p["p99"] = s.wsum[2] / s.w; p["max"] = s.max;
+        } else {
+            p["p50"] = p["p95"] = p["p99"] = p["max"] = nullptr;
+        }
+        out.push_back(std::move(p));
+    }
+    return out;
 }
 
 }  // namespace loadkit

@@ -299,7 +299,7 @@ class client {
     std::uint32_t tags_id_ = 0;          // this request's params.tags, interned
     detail::http_key cached_key_{~0u};
     detail::http_series* cached_series_ = nullptr;
-    detail::scenario_series* scenario_series_ = nullptr;
+    scenario_series* scenario_series_ = nullptr;
 
 };
 

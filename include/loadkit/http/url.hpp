@@ -173,3 +173,14 @@ inline void append_query_escaped(std::string& out, std::string_view s) {
 }
 
 }  // namespace loadkit::detail
+
+namespace loadkit {
+
+// Whether `u` is an absolute http:// or https:// URL that requests can be
+// sent to (as a run's target must be).
+inline bool is_http_url(std::string_view u) noexcept {
+    detail::url_parts p;
+    return detail::split_url(u, p);
+}
+
+}  // namespace loadkit

@@ -16,6 +16,25 @@
 #include "../core/log.hpp"
 #include "histogram.hpp"
 
+namespace loadkit {
+
+// A scenario's iterations, their durations and its bytes (one thread's in a
+// shard; merged, in merged_metrics::scenarios).
+struct scenario_series {
+    std::uint64_t iterations = 0;
+    std::uint64_t interrupted = 0;     // cut by gracefulStop or abort
+    std::uint64_t failed = 0;          // ended by an exception in VU code
+    std::uint64_t dropped = 0;         // open model: scheduled, but no VU was free
+    std::uint64_t data_sent = 0;
+    std::uint64_t data_received = 0;
+    histogram iteration_duration;
+};
+
+// A check's passes and fails (one thread's in a shard; merged, in merged_metrics::checks).
+struct check_series { std::uint64_t passes = 0, fails = 0; };
+
+}  // namespace loadkit
+
 namespace loadkit::detail {
 
 struct string_hash {
@@ -152,16 +171,6 @@ struct http_series {
     histogram duration_intended;
 };
 
-// Per scenario (and per group): iterations and their durations, bytes.
-struct scenario_series {
-    std::uint64_t iterations = 0;
-    std::uint64_t interrupted = 0;     // cut by gracefulStop or abort
-    std::uint64_t failed = 0;          // ended by an exception in VU code
-    std::uint64_t dropped = 0;         // open model: scheduled, but no VU was free
-    std::uint64_t data_sent = 0;
-    std::uint64_t data_received = 0;
-    histogram iteration_duration;
-};
 
 // A check per scenario and group (as k6 keeps them: the same name in two
 // groups is two checks).
@@ -174,7 +183,6 @@ struct check_key_hash {
         return ((std::size_t{k.scenario} << 32) ^ k.name) * 0x9E3779B97F4A7C15ull ^ k.group;
     }
 };
-struct check_series { std::uint64_t passes = 0, fails = 0; };
 
 // A custom metric's samples (and group_duration's) under one tag set.
 struct custom_key {

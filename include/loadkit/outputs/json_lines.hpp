@@ -39,7 +39,7 @@ class json_lines_output {
     }
 
     // Writes the points of everything that changed since the last call.
-    void write(const detail::merged_metrics& m, double elapsed_secs) {
+    void write(const merged_metrics& m, double elapsed_secs) {
         using namespace detail;
         double interval = elapsed_secs - last_secs_;
         last_secs_ = elapsed_secs;
@@ -121,7 +121,7 @@ class json_lines_output {
         }
         point("vus", m.vus.last, nlohmann::json::object());
         out_.flush();
-        prev_ = std::make_shared<detail::merged_metrics>(m);
+        prev_ = std::make_shared<merged_metrics>(m);
     }
 
   private:
@@ -209,7 +209,7 @@ class json_lines_output {
 
     std::ostream& out_;
     format format_ = format::json;
-    std::shared_ptr<detail::merged_metrics> prev_;
+    std::shared_ptr<merged_metrics> prev_;
     double last_secs_ = 0;
 };
 

@@ -595,7 +595,7 @@ class prometheus_output {
         auto local = acceptor_.local_endpoint();
         port_ = local.port();
         host_ = local.address().to_string();
-        text_ = std::make_shared<const std::string>(detail::prometheus_text(detail::merged_metrics{}, fmt_));
+        text_ = std::make_shared<const std::string>(detail::prometheus_text(merged_metrics{}, fmt_));
         accept();
         thread_ = std::thread([this] { ioc_.run(); });
     }
@@ -612,7 +612,7 @@ class prometheus_output {
     }
 
     // Renders a cumulative snapshot (on the caller's thread) and serves it from now on.
-    void update(const detail::merged_metrics& m) {
+    void update(const merged_metrics& m) {
         auto t = std::make_shared<const std::string>(detail::prometheus_text(m, fmt_));
         std::lock_guard lock(mu_);
         text_ = std::move(t);

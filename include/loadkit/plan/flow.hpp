@@ -112,7 +112,7 @@ namespace detail {
 using loadkit::detail::vu_context;
 
 // The per-VU walker of a scenario's flow.
-class flow_vu final : public loadkit::detail::vu_instance {
+class flow_vu final : public loadkit::vu_instance {
   public:
     flow_vu(vu_context& ctx, const scenario_plan& sc, script* s)
         : ctx_(ctx), sc_(sc), http_(*ctx.thread, &ctx, *ctx.thread->engine->http),
@@ -290,10 +290,10 @@ class flow_vu final : public loadkit::detail::vu_instance {
     std::optional<cookie_jar> cookie_baseline_;  // sc_.reset_cookies: the jar before the first iteration
 };
 
-class flow_factory final : public loadkit::detail::vu_factory {
+class flow_factory final : public loadkit::vu_factory {
   public:
     flow_factory(const scenario_plan& sc, script* s) : sc_(sc), script_(s) {}
-    std::unique_ptr<loadkit::detail::vu_instance> create(vu_context& ctx) override {
+    std::unique_ptr<loadkit::vu_instance> create(vu_context& ctx) override {
         return std::make_unique<flow_vu>(ctx, sc_, script_);
     }
 
@@ -319,12 +319,12 @@ inline run_result run(const plan& p, options o, script* s = nullptr) {
     o.teardown_timeout = p.teardown_timeout;
     if (s && s->has_handle_summary() && !o.handle_summary)
         o.handle_summary = [s](const nlohmann::json& j) { return s->handle_summary(j); };
-    std::vector<loadkit::detail::scenario_spec> specs;
+    std::vector<loadkit::scenario_spec> specs;
     for (auto& sc : p.scenarios)
         specs.push_back({sc.name, sc.exec, std::make_shared<detail::flow_factory>(sc, s), {sc.env.begin(), sc.env.end()},
                          {sc.tags.begin(), sc.tags.end()}});
-    loadkit::detail::engine e(o);
-    loadkit::detail::engine::hook_fn setup, teardown;
+    loadkit::engine e(o);
+    loadkit::engine::hook_fn setup, teardown;
     if (s && s->has_setup()) setup = [s](client& c) { return s->setup(c); };
     if (s && s->has_teardown()) teardown = [s](client& c) { return s->teardown(c); };
     return e.run(specs, setup, teardown);

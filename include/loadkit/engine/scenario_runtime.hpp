@@ -1,0 +1,95 @@
+#pragma once
+// A scenario while it runs: its schedule in this instance, its VU ids and
+// counts (scenario_runtime), and in the open model each thread's share of its
+// arrivals (arrival_lane). The engine's own bookkeeping, read by its VU loops.
+#include <atomic>
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <memory>
+#include <string>
+#include <type_traits>
+#include <variant>
+#include <vector>
+
+#include <boost/asio/steady_timer.hpp>
+
+#include "../runtime/context.hpp"
+#include "executors.hpp"
+#include "segment.hpp"
+#include "vu.hpp"
+
+namespace loadkit::detail {
+
+struct scenario_runtime {
+    // `s.exec` is this instance's (scaled to its segment), `st` its stripe
+    scenario_runtime(const scenario_spec& s, std::uint32_t id_, std::int64_t t0, std::uint64_t first, const stripe& st)
+        : name(s.name), id(id_), plan(s.exec, t0, st), factory(s.factory), first_vu_id(first), vu_stripe(&st),
+          max_vus(schedule::max_vus(s.exec, st)), open(is_open_model(s.exec)), env(&s.env) {
+        std::visit([&](auto& x) {
+            using T = std::decay_t<decltype(x)>;
+            if constexpr (requires { x.pre_allocated_vus; }) pre_allocated = x.pre_allocated_vus;
+            if constexpr (std::is_same_v<T, shared_iterations>) info.total_iterations = static_cast<std::uint64_t>(x.iterations);
+            if constexpr (std::is_same_v<T, per_vu_iterations>)
+                info.total_iterations = static_cast<std::uint64_t>(x.iterations) * static_cast<std::uint64_t>(x.vus);
+        }, s.exec);
+        info.executor = executor_name(s.exec);
+        info.start_ns = plan.start_ns();
+        info.end_ns = plan.end_ns();
+        info.start_unix_ms = wall_ms() + (plan.start_ns() - now_ns()) / 1'000'000;
+    }
+    std::string name;
+    std::uint32_t id;
+    schedule plan;
+    std::shared_ptr<vu_factory> factory;
+    std::uint64_t first_vu_id;    // over the whole test: VU ids are unique across instances
+    std::uint64_t first_local_id = 1;  // in this instance
+    const stripe* vu_stripe;      // a VU's index here to its index in the whole test
+    int max_vus;
+    bool open;
+    int pre_allocated = 0;
+    const std::map<std::string, std::string, std::less<>>* env;
+    std::atomic<std::int64_t> active{0};   // VUs that have started and not retired
+    scenario_info info;           // what exec.scenario reads
+};
+
+// Open model: one thread's share ("lane") of a scenario's arrivals. Lane j of
+// D starts iterations j, j+D, j+2D... on VUs j, j+D, ... of the scenario, so
+// the lanes never talk to each other and together start exactly the
+// scenario's schedule.
+struct arrival_lane {
+    arrival_lane(scenario_runtime& s, thread_context& t, std::deque<vu_context>& c, std::uint64_t j, std::uint64_t d)
+        : sc(&s), w(&t), contexts(&c), lane(j), lanes(d), next_index(j), timer(t.ioc) {
+        // VU indices j, j+d, ... below the scenario's max
+        auto max = static_cast<std::uint64_t>(s.max_vus);
+        idle.slots.resize(max > j ? static_cast<std::size_t>((max - j + d - 1) / d) : 1);
+    }
+    scenario_runtime* sc;
+    thread_context* w;
+    std::deque<vu_context>* contexts;  // the thread's VU contexts
+    std::uint64_t lane, lanes;
+    std::uint64_t next_index;          // the next VU index this lane may create
+    // VUs waiting for an iteration, first in first out (as k6's pool): every
+    // pre-allocated VU takes turns, so all are warm (connected) early rather
+    // than a cold one showing up in a burst late in the run. A ring sized
+    // for every VU the lane may have: no allocation when VUs come and go.
+    struct idle_ring {
+        std::vector<vu_context*> slots;
+        std::size_t head = 0, count = 0;
+        bool empty() const noexcept { return count == 0; }
+        void push(vu_context* v) {
+            slots[(head + count) % slots.size()] = v;
+            ++count;
+        }
+        vu_context* pop() {
+            auto* v = slots[head];
+            head = (head + 1) % slots.size();
+            --count;
+            return v;
+        }
+    } idle;
+    bool done = false;
+    boost::asio::steady_timer timer;
+};
+
+}  // namespace loadkit::detail
