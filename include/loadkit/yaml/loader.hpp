@@ -20,6 +20,7 @@
 #include "../core/duration.hpp"
 #include "../core/file.hpp"
 #include "../plan/flow.hpp"
+#include "../runtime/groups.hpp"
 
 namespace loadkit::yaml {
 
@@ -490,7 +491,7 @@ class loader {
             if (!g["name"] || !g["steps"]) fail(g, "expected 'group' to have 'name' and 'steps'");
             group_step x;
             x.name = scalar(g["name"], "name");
-            if (x.name.find("::") != std::string::npos) fail(g["name"], "a group name must not contain '::'");
+            if (auto why = loadkit::detail::group_name_error(x.name)) fail(g["name"], why);
             x.steps = steps(g["steps"], sc);
             st.what = std::move(x);
         } else {
