@@ -1068,6 +1068,36 @@ TEST_CASE("metrics: custom metrics, groups, request and scenario tags, sub-metri
 }
 
 namespace {
+struct BadGroup : loadkit::Scenario<BadGroup> {
+    static inline std::atomic<int> ran{0};
+    static inline std::string message;
+    struct User : loadkit::VU<BadGroup> {
+        loadkit::task<> iteration() {
+            try {
+                co_await group("a::b", [&]() -> loadkit::task<> { ++ran; co_return; });
+            } catch (const std::invalid_argument& e) {
+                message = e.what();
+            }
+        }
+    };
+};
+}  // namespace
+
+// The group-name rule is runtime/groups.hpp's, with the message the YAML
+// loader and JavaScript's group() give: the body never runs, no group_duration.
+TEST_CASE("metrics: a group name with '::' throws std::invalid_argument before the group is entered") {
+    loadkit::target_server server;
+    loadkit::test<BadGroup> t(quiet(server, 1));
+    t.scenario("s", loadkit::per_vu_iterations{.vus = 1, .iterations = 1});
+    auto r = t.run();
+    CHECK(r.code == 0);
+    CHECK(BadGroup::message == "a group name must not contain '::'");
+    CHECK(BadGroup::ran == 0);
+    auto* d = loadkit::find_metric(r.summary, "group_duration");
+    CHECK((!d || (*d)["count"].get<double>() == 0));
+}
+
+namespace {
 // A new URL (and so a new request name) for every request.
 struct UniqueUrls : loadkit::Scenario<UniqueUrls> {
     static inline std::atomic<std::uint64_t> next{0};

@@ -129,6 +129,9 @@ TEST_CASE("yaml loader: mistakes name FILE:LINE:COL, what was expected and what 
         {"scenarios:\n  u:\n    executor: per-vu-iterations\n    flow:\n      - think: 1s-soon\n",
          "t.yaml:5:16: expected 'think' to be a duration (500ms) or a range (1s-3s), found '1s-soon'"},
         {"scenarios:\n  u:\n    executor: per-vu-iterations\n    flow:\n      - loop: { count: 2 }\n", "t.yaml:5:15: expected 'loop' to have 'count' and 'steps'"},
+        // the message the DSL's group() and JavaScript's group() give too (runtime/groups.hpp)
+        {"scenarios:\n  u:\n    executor: per-vu-iterations\n    flow:\n      - group: { name: 'a::b', steps: [] }\n",
+         "t.yaml:5:24: a group name must not contain '::'"},
         {"scenarios:\n  u:\n    executor: per-vu-iterations\n    data: { file: missing.csv }\n    flow: []\n",
          "t.yaml:4:19: data file 'missing.csv': cannot open"},
         {"scenarios: [a, b\n", "t.yaml:2:1: invalid YAML: end of sequence flow not found"},  // not YAML at all

@@ -28,7 +28,9 @@
 
 #include "../engine/engine.hpp"
 #include "../http/client.hpp"
+#include "../runtime/checks.hpp"
 #include "../runtime/custom_metrics.hpp"
+#include "../runtime/groups.hpp"
 #include "../core/task.hpp"
 
 namespace loadkit {
@@ -41,35 +43,6 @@ struct Scenario {
 
 namespace detail {
 inline thread_local vu_context* constructing_vu = nullptr;
-
-template <class T>
-struct named_check {
-    std::string_view name;
-    function_ref<bool(const T&)> predicate;
-};
-
-inline bool record_check(vu_context* ctx, std::string_view name, bool ok) {
-    if (ctx && ctx->thread) {
-        auto& c = ctx->thread->shard.check(ctx->scenario_id, name, ctx->group);
-        ok ? ++c.passes : ++c.fails;
-    }
-    return ok;
-}
-
-template <class T>
-bool run_checks(vu_context* ctx, const T& value, std::initializer_list<named_check<T>> checks) {
-    bool all = true;
-    for (auto& c : checks) {
-        bool ok;
-        try {
-            ok = c.predicate(value);
-        } catch (...) {
-            ok = false;  // a throwing predicate is a failed check, as in k6
-        }
-        all &= record_check(ctx, c.name, ok);
-    }
-    return all;
-}
 }  // namespace detail
 
 // k6's check(): each named predicate is counted as a pass or a fail (the
@@ -116,18 +89,10 @@ class VU {
     // tag set to "::name" (nested: "::outer::inner") on every sample it makes,
     // and records its duration in group_duration.
     //   co_await group("checkout", [&]() -> loadkit::task<> { co_await http.post("/cart"); });
+    // A name with "::" throws std::invalid_argument (when awaited).
     template <class F>
     task<> group(std::string_view name, F body) {
-        if (name.find("::") != std::string_view::npos) throw std::invalid_argument("a group name must not contain '::'");
-        auto outer = detail::enter_group(*ctx_, name);
-        auto t0 = detail::now_ns();
-        try {
-            co_await body();
-        } catch (...) {
-            detail::leave_group(*ctx_, outer, t0, false);
-            throw;
-        }
-        detail::leave_group(*ctx_, outer, t0, true);
+        return detail::in_group(*ctx_, name, std::move(body));
     }
 
     // Stops the whole run now (k6's exec.test.abort): teardown still runs, the

@@ -3,6 +3,7 @@
 // {name, run_id, started_ms, ended_ms, duration_secs, scenarios, metrics,
 //  checks, thresholds, thresholds_passed, aborted}, and the console report.
 #include <algorithm>
+#include <charconv>
 #include <iterator>
 #include <cmath>
 #include <cstdio>
@@ -204,6 +205,36 @@ inline bool parse_selector(std::string_view text, metric_selector& out, std::str
     return true;
 }
 
+// k6's own tags of an HTTP sample, the one list the summary, thresholds and
+// every output read: scenario, name, method, status, expected_response, and
+// error_code (a failed request) and group (inside one) when they apply.
+// Each reader adds them its own way (an output may drop empty values).
+class http_sample_tags {
+  public:
+    explicit http_sample_tags(const merged_metrics::http_tags& t) {
+        add("scenario", t.scenario);
+        add("name", t.name);
+        add("method", t.method);
+        add("status", text(status_, t.status));
+        add("expected_response", t.expected ? "true" : "false");
+        if (t.error) add("error_code", text(error_, t.error));
+        if (!t.group.empty()) add("group", t.group);
+    }
+    http_sample_tags(const http_sample_tags&) = delete;  // the views point into it
+    http_sample_tags& operator=(const http_sample_tags&) = delete;
+    const tag_pair* begin() const noexcept { return tags_; }
+    const tag_pair* end() const noexcept { return tags_ + n_; }
+
+  private:
+    void add(std::string_view k, std::string_view v) noexcept { tags_[n_++] = {k, v}; }
+    static std::string_view text(char (&buf)[12], int n) noexcept {
+        return {buf, static_cast<std::size_t>(std::to_chars(buf, buf + sizeof buf, n).ptr - buf)};
+    }
+    tag_pair tags_[7];
+    std::size_t n_ = 0;
+    char status_[12], error_[12];
+};
+
 // The tags of one merged series: a few fixed ones, the request's or sample's
 // own (canonical string), the scenario's and the run's.
 struct tag_source {
@@ -265,15 +296,9 @@ inline bool collect(const merged_metrics& m, const metric_selector& sel, aggrega
         auto trend = std::find_if(std::begin(http_trends), std::end(http_trends), [&](auto& t) { return t.first == name; });
         for (auto& [t, r] : m.http) {
             tag_source src;
-            auto status = std::to_string(t.status), error = std::to_string(t.error);
-            src.add("scenario", t.scenario);
-            src.add("name", t.name);
-            src.add("url", t.name);
-            src.add("method", t.method);
-            src.add("status", status);
-            if (t.error) src.add("error_code", error);
-            src.add("expected_response", t.expected ? "true" : "false");
-            if (!t.group.empty()) src.add("group", t.group);
+            http_sample_tags fixed(t);
+            for (auto& [k, v] : fixed) src.add(k, v);
+            src.add("url", t.name);  // thresholds may select by url: k6's url tag is the name
             src.canonical = t.tags;
             src.scenario = scenario_tags(t.scenario);
             src.run = &m.run_tags;

@@ -721,11 +721,7 @@ inline task<const response&> client::perform(std::string_view method, std::strin
     deadline_ns_ = now_ns() + timeout.count();
     if (max_redirects < 0) max_redirects = opts_->max_redirects;
     tags_id_ = 0;
-    if (!p.tags[0].first.empty() && vu_) {
-        thread_local std::string canonical;
-        canonical_tags(std::span<const string_pair>(p.tags), canonical);
-        tags_id_ = thread_->shard.strings.intern(canonical);
-    }
+    if (!p.tags[0].first.empty() && vu_) tags_id_ = intern_tags(thread_->shard.strings, std::span<const string_pair>(p.tags));
     bool use_cache = query.empty() || query.front().first.empty();
     bool cached = use_cache && cached_conn_ && url == cached_ref_;
     bool explicit_name = !name.empty();

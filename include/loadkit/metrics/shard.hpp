@@ -231,6 +231,14 @@ inline void canonical_tags(std::span<const tag_pair> tags, std::string& out) {
     }
 }
 
+// The id of a tag set in `strings`: its canonical string, interned (the one
+// way a request's tags and a custom sample's tags become a series' key).
+inline std::uint32_t intern_tags(string_table& strings, std::span<const tag_pair> tags) {
+    thread_local std::string canonical;
+    canonical_tags(tags, canonical);
+    return strings.intern(canonical);
+}
+
 class metrics_shard {
   public:
     chunk_pool pool;  // first: every histogram of the shard draws on it

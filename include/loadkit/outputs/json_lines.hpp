@@ -58,10 +58,8 @@ class json_lines_output {
                 if (auto it = prev_->http.find(t); it != prev_->http.end()) before = &it->second;
             auto reqs = r.reqs - (before ? before->reqs : 0);
             if (reqs == 0) continue;
-            nlohmann::json tags{{"scenario", t.scenario}, {"name", t.name}, {"method", t.method}, {"status", std::to_string(t.status)},
-                                {"expected_response", t.expected ? "true" : "false"}};
-            if (t.error) tags["error_code"] = std::to_string(t.error);
-            if (!t.group.empty()) tags["group"] = t.group;
+            nlohmann::json tags = nlohmann::json::object();
+            for (auto& [k, v] : http_sample_tags(t)) tags[std::string(k)] = std::string(v);
             add_canonical(tags, t.tags);
             point("http_reqs", reqs, tags);
             auto failed = r.failed - (before ? before->failed : 0);

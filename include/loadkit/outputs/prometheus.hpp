@@ -368,13 +368,7 @@ inline std::string prometheus_text(const merged_metrics& m, const prometheus_for
     std::map<std::string, http_acc> http;
     for (auto& [t, r] : m.http) {
         prom_labels l;
-        l.add("scenario", t.scenario);
-        l.add("name", t.name);
-        l.add("method", t.method);
-        l.add("status", std::to_string(t.status));
-        l.add("expected_response", t.expected ? "true" : "false");
-        l.add("group", t.group);
-        if (t.error) l.add("error_code", std::to_string(t.error));
+        for (auto& [k, v] : http_sample_tags(t)) l.add(k, v);
         l.add_canonical(t.tags);
         l.add_map(scenario_tags(t.scenario));
         l.add_map(&m.run_tags);

@@ -32,6 +32,7 @@
 #include "../engine/thresholds.hpp"
 #include "../http/message.hpp"
 #include "../http/url.hpp"
+#include "../runtime/groups.hpp"
 #include "csv.hpp"
 #include "document.hpp"
 #include "error.hpp"
@@ -498,7 +499,7 @@ class plan_builder {
             if (!g["name"] || !g["steps"]) fail(g, "expected 'group' to have 'name' and 'steps'");
             group_step x;
             x.name = scalar(g["name"], "name");
-            if (x.name.find("::") != std::string::npos) fail(g["name"], "a group name must not contain '::'");
+            if (auto why = loadkit::detail::group_name_error(x.name)) fail(g["name"], why);
             x.steps = steps(g["steps"], sc);
             st.what = std::move(x);
         } else {

@@ -21,7 +21,8 @@
 #include "../engine/script.hpp"
 #include "../http/client.hpp"
 #include "../engine/thresholds.hpp"
-#include "../dsl/scenario.hpp"
+#include "../runtime/checks.hpp"
+#include "../runtime/groups.hpp"
 #include "csv.hpp"
 #include "error.hpp"
 #include "template.hpp"
@@ -165,17 +166,10 @@ class flow_vu final : public loadkit::vu_instance {
         }
     }
 
-    // k6's group(), as VU::group does it for C++ scenarios.
+    // k6's group(), as VU::group does it for C++ scenarios (the loader
+    // has checked the name).
     task<> group(const group_step& g) {
-        auto outer = loadkit::detail::enter_group(ctx_, g.name);
-        auto t0 = loadkit::detail::now_ns();
-        try {
-            co_await run(g.steps);
-        } catch (...) {
-            loadkit::detail::leave_group(ctx_, outer, t0, false);
-            throw;
-        }
-        loadkit::detail::leave_group(ctx_, outer, t0, true);
+        return loadkit::detail::in_group(ctx_, g.name, [this, &g] { return run(g.steps); }, true);
     }
 
     // Appends one template expression's value.

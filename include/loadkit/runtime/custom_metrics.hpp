@@ -41,12 +41,7 @@ struct orphan_metrics {
 
 inline void record_sample(metrics_shard& shard, std::uint32_t scenario, std::uint32_t group, std::uint32_t metric,
                           metric_kind kind, bool time, double v, std::span<const tag_pair> tags) {
-    std::uint32_t tag_id = 0;
-    if (tags.size()) {
-        thread_local std::string buf;
-        canonical_tags(tags, buf);
-        tag_id = shard.strings.intern(buf);
-    }
+    std::uint32_t tag_id = tags.size() ? intern_tags(shard.strings, tags) : 0;
     auto& s = shard.custom(custom_key{metric, scenario, group, tag_id});
     ++s.n;
     switch (kind) {
@@ -71,29 +66,6 @@ inline void record_sample(std::uint32_t metric, metric_kind kind, bool time, dou
     auto& o = orphan_metrics::get();
     std::lock_guard lock(o.mu);
     record_sample(*o.shard, 0, 0, metric, kind, time, v, tags);
-}
-
-// k6's group(), shared by the C++ DSL and YAML flows: entering sets the VU's
-// group tag to "<outer>::name" (interned in its thread's shard) and returns
-// the outer group to go back to; leaving after a normal exit records
-// group_duration under the group's own tag.
-inline std::uint32_t enter_group(vu_context& v, std::string_view name) {
-    auto& shard = v.thread->shard;
-    auto outer = v.group;
-    thread_local std::string path;
-    path.assign(shard.strings.name(outer));
-    path += "::";
-    path += name;
-    v.group = shard.strings.intern(path);
-    return outer;
-}
-inline void leave_group(vu_context& v, std::uint32_t outer, std::int64_t started_ns, bool completed) {
-    if (completed) {
-        current_vu = &v;
-        record_sample(v.thread->shard, v.scenario_id, v.group, metric_registry::get().group_duration_id(), metric_kind::trend, true,
-                      static_cast<double>(now_ns() - started_ns) / 1e6, {});
-    }
-    v.group = outer;
 }
 
 template <metric_kind Kind>
