@@ -17,11 +17,19 @@
 #define LOADKIT_VERSION_PATCH 0
 #define LOADKIT_VERSION_STRING "0.1.0"
 
+// Every name of loadkit is in an inline namespace named after the version
+// (loadkit::v0_1::engine), as {fmt}'s `inline namespace v11`: two versions
+// linked into one program are then different types, not a silent ODR
+// violation. Code names them loadkit::engine as usual.
+#define LOADKIT_ABI_NAME2(major, minor) v##major##_##minor
+#define LOADKIT_ABI_NAME(major, minor) LOADKIT_ABI_NAME2(major, minor)
+#define LOADKIT_ABI LOADKIT_ABI_NAME(LOADKIT_VERSION_MAJOR, LOADKIT_VERSION_MINOR)
+
 #include <chrono>
 #include <cstdint>
 #include <string_view>
 
-namespace loadkit {
+namespace loadkit::inline LOADKIT_ABI {
 
 inline constexpr std::string_view version = LOADKIT_VERSION_STRING;
 
@@ -66,7 +74,8 @@ inline std::int64_t wall_ms() noexcept {
 #include <type_traits>
 #include <utility>
 
-namespace loadkit {
+
+namespace loadkit::inline LOADKIT_ABI {
 namespace detail {
 
 // Size-classed free lists, one set per thread. Frames freed on another thread
@@ -325,7 +334,8 @@ class function_ref<R(A...)> {
 #include <memory>
 #include <vector>
 
-namespace loadkit {
+
+namespace loadkit::inline LOADKIT_ABI {
 
 namespace detail {
 // Chunks of 64 counters, carved out of 64 KiB slabs. Each thread's metric
@@ -589,7 +599,8 @@ class histogram {
 #include <stdexcept>
 #include <string>
 
-namespace loadkit {
+
+namespace loadkit::inline LOADKIT_ABI {
 
 // A configuration mistake found before any load starts.
 struct config_error : std::runtime_error {
@@ -626,7 +637,7 @@ struct script_abort {};
 #include <boost/system/error_code.hpp>
 
 
-namespace loadkit::detail {
+namespace loadkit::inline LOADKIT_ABI::detail {
 
 using sys_error = boost::system::error_code;
 
@@ -670,7 +681,8 @@ auto pooled(F f) { return boost::asio::bind_allocator(pool_allocator<void>{}, st
 #include <string>
 #include <string_view>
 
-namespace loadkit {
+
+namespace loadkit::inline LOADKIT_ABI {
 
 enum class log_level { debug, info, warn, error };
 
@@ -723,6 +735,11 @@ inline void log(log_level lv, std::string_view msg) { logger::instance().write(l
 inline void log_once(log_level lv, std::string_view msg) { logger::instance().write_once(lv, msg); }
 
 }  // namespace detail
+
+// The least level the engine's log prints (info by default; debug for
+// `loadkit -v`, and for console.debug in scripts).
+inline void set_log_level(log_level lv) { detail::logger::instance().min_level = lv; }
+
 }  // namespace loadkit
 // ---- end loadkit/core/log.hpp
 // ---- begin loadkit/metrics/shard.hpp
@@ -741,7 +758,26 @@ inline void log_once(log_level lv, std::string_view msg) { logger::instance().wr
 #include <vector>
 
 
-namespace loadkit::detail {
+namespace loadkit::inline LOADKIT_ABI {
+
+// A scenario's iterations, their durations and its bytes (one thread's in a
+// shard; merged, in merged_metrics::scenarios).
+struct scenario_series {
+    std::uint64_t iterations = 0;
+    std::uint64_t interrupted = 0;     // cut by gracefulStop or abort
+    std::uint64_t failed = 0;          // ended by an exception in VU code
+    std::uint64_t dropped = 0;         // open model: scheduled, but no VU was free
+    std::uint64_t data_sent = 0;
+    std::uint64_t data_received = 0;
+    histogram iteration_duration;
+};
+
+// A check's passes and fails (one thread's in a shard; merged, in merged_metrics::checks).
+struct check_series { std::uint64_t passes = 0, fails = 0; };
+
+}  // namespace loadkit
+
+namespace loadkit::inline LOADKIT_ABI::detail {
 
 struct string_hash {
     using is_transparent = void;
@@ -877,16 +913,6 @@ struct http_series {
     histogram duration_intended;
 };
 
-// Per scenario (and per group): iterations and their durations, bytes.
-struct scenario_series {
-    std::uint64_t iterations = 0;
-    std::uint64_t interrupted = 0;     // cut by gracefulStop or abort
-    std::uint64_t failed = 0;          // ended by an exception in VU code
-    std::uint64_t dropped = 0;         // open model: scheduled, but no VU was free
-    std::uint64_t data_sent = 0;
-    std::uint64_t data_received = 0;
-    histogram iteration_duration;
-};
 
 // A check per scenario and group (as k6 keeps them: the same name in two
 // groups is two checks).
@@ -899,7 +925,6 @@ struct check_key_hash {
         return ((std::size_t{k.scenario} << 32) ^ k.name) * 0x9E3779B97F4A7C15ull ^ k.group;
     }
 };
-struct check_series { std::uint64_t passes = 0, fails = 0; };
 
 // A custom metric's samples (and group_duration's) under one tag set.
 struct custom_key {
@@ -946,6 +971,14 @@ inline void canonical_tags(std::span<const tag_pair> tags, std::string& out) {
         out += '\x1f';
         out += sorted[i]->second;
     }
+}
+
+// The id of a tag set in `strings`: its canonical string, interned (the one
+// way a request's tags and a custom sample's tags become a series' key).
+inline std::uint32_t intern_tags(string_table& strings, std::span<const tag_pair> tags) {
+    thread_local std::string canonical;
+    canonical_tags(tags, canonical);
+    return strings.intern(canonical);
 }
 
 class metrics_shard {
@@ -1014,7 +1047,8 @@ class metrics_shard {
 // `error_code` tag of a failed request carries the number.
 #include <string_view>
 
-namespace loadkit {
+
+namespace loadkit::inline LOADKIT_ABI {
 
 enum class error_code : int {
     none = 0,
@@ -1063,7 +1097,7 @@ inline constexpr std::string_view describe(error_code e) noexcept {
 }  // namespace loadkit
 // ---- end loadkit/core/error_code.hpp
 
-namespace loadkit {
+namespace loadkit::inline LOADKIT_ABI {
 
 struct request;   // http/message.hpp: listeners that read them include it
 class response;
@@ -1125,7 +1159,8 @@ struct events {
 #include <atomic>
 #include <csignal>
 
-namespace loadkit::detail {
+
+namespace loadkit::inline LOADKIT_ABI::detail {
 
 struct signal_counter {
     static inline std::atomic<int> count{0};
@@ -1138,6 +1173,10 @@ struct signal_counter {
     }
 };
 
+}  // namespace loadkit::detail
+
+namespace loadkit::inline LOADKIT_ABI {
+
 // Installs the counting handler for SIGINT and SIGTERM for its lifetime and
 // puts the previous handlers back afterwards (nesting runs is harmless).
 class signal_scope {
@@ -1145,7 +1184,7 @@ class signal_scope {
     explicit signal_scope(bool enable) : enabled_(enable) {
         if (!enabled_) return;
         struct sigaction sa {};
-        sa.sa_handler = &signal_counter::handler;
+        sa.sa_handler = &detail::signal_counter::handler;
         sigemptyset(&sa.sa_mask);
         sa.sa_flags = SA_RESTART;
         sigaction(SIGINT, &sa, &old_int_);
@@ -1164,10 +1203,14 @@ class signal_scope {
     struct sigaction old_int_ {}, old_term_ {};
 };
 
-}  // namespace loadkit::detail
+// How many SIGINTs and SIGTERMs have come while a signal_scope was installed
+// (in this process, ever): a change means someone asked to stop.
+inline int signals_received() noexcept { return detail::signal_counter::count.load(); }
+
+}  // namespace loadkit
 // ---- end loadkit/core/signals.hpp
 
-namespace loadkit {
+namespace loadkit::inline LOADKIT_ABI {
 
 class client;
 struct request;
@@ -1449,7 +1492,8 @@ inline void thread_context::start_sweeper() {
 #include <string_view>
 #include <vector>
 
-namespace loadkit {
+
+namespace loadkit::inline LOADKIT_ABI {
 
 enum class metric_kind { counter, gauge, rate, trend };
 
@@ -1564,7 +1608,7 @@ class metric_registry {
 }  // namespace loadkit
 // ---- end loadkit/metrics/registry.hpp
 
-namespace loadkit {
+namespace loadkit::inline LOADKIT_ABI {
 
 using tag_list = std::initializer_list<detail::tag_pair>;
 
@@ -1582,12 +1626,7 @@ struct orphan_metrics {
 
 inline void record_sample(metrics_shard& shard, std::uint32_t scenario, std::uint32_t group, std::uint32_t metric,
                           metric_kind kind, bool time, double v, std::span<const tag_pair> tags) {
-    std::uint32_t tag_id = 0;
-    if (tags.size()) {
-        thread_local std::string buf;
-        canonical_tags(tags, buf);
-        tag_id = shard.strings.intern(buf);
-    }
+    std::uint32_t tag_id = tags.size() ? intern_tags(shard.strings, tags) : 0;
     auto& s = shard.custom(custom_key{metric, scenario, group, tag_id});
     ++s.n;
     switch (kind) {
@@ -1612,29 +1651,6 @@ inline void record_sample(std::uint32_t metric, metric_kind kind, bool time, dou
     auto& o = orphan_metrics::get();
     std::lock_guard lock(o.mu);
     record_sample(*o.shard, 0, 0, metric, kind, time, v, tags);
-}
-
-// k6's group(), shared by the C++ DSL and YAML flows: entering sets the VU's
-// group tag to "<outer>::name" (interned in its thread's shard) and returns
-// the outer group to go back to; leaving after a normal exit records
-// group_duration under the group's own tag.
-inline std::uint32_t enter_group(vu_context& v, std::string_view name) {
-    auto& shard = v.thread->shard;
-    auto outer = v.group;
-    thread_local std::string path;
-    path.assign(shard.strings.name(outer));
-    path += "::";
-    path += name;
-    v.group = shard.strings.intern(path);
-    return outer;
-}
-inline void leave_group(vu_context& v, std::uint32_t outer, std::int64_t started_ns, bool completed) {
-    if (completed) {
-        current_vu = &v;
-        record_sample(v.thread->shard, v.scenario_id, v.group, metric_registry::get().group_duration_id(), metric_kind::trend, true,
-                      static_cast<double>(now_ns() - started_ns) / 1e6, {});
-    }
-    v.group = outer;
 }
 
 template <metric_kind Kind>
@@ -1705,7 +1721,7 @@ class trend : public detail::metric<metric_kind::trend> {
 #include <nlohmann/json.hpp>
 
 
-namespace loadkit {
+namespace loadkit::inline LOADKIT_ABI {
 
 using header_list = std::vector<std::pair<std::string, std::string>>;
 using string_pair = std::pair<std::string_view, std::string_view>;
@@ -1885,7 +1901,6 @@ class response {
 #include <utility>
 #include <vector>
 
-#include <boost/asio/connect.hpp>
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/ip/address.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -1904,7 +1919,8 @@ class response {
 
 #include <sys/resource.h>
 
-namespace loadkit::detail {
+
+namespace loadkit::inline LOADKIT_ABI::detail {
 
 // True for EMFILE/ENFILE ("Too many open files" in this process / the system).
 inline bool is_out_of_descriptors(int err) noexcept { return err == EMFILE || err == ENFILE; }
@@ -1952,7 +1968,7 @@ inline void warn_out_of_descriptors(int err) noexcept {
 #include <vector>
 
 
-namespace loadkit::detail {
+namespace loadkit::inline LOADKIT_ABI::detail {
 
 struct response_head {
     int status = 0;
@@ -2139,7 +2155,8 @@ class chunked_decoder {
 #include <string>
 #include <string_view>
 
-namespace loadkit::detail {
+
+namespace loadkit::inline LOADKIT_ABI::detail {
 
 struct url_parts {
     bool secure = false;
@@ -2305,9 +2322,20 @@ inline void append_query_escaped(std::string& out, std::string_view s) {
 }
 
 }  // namespace loadkit::detail
+
+namespace loadkit::inline LOADKIT_ABI {
+
+// Whether `u` is an absolute http:// or https:// URL that requests can be
+// sent to (as a run's target must be).
+inline bool is_http_url(std::string_view u) noexcept {
+    detail::url_parts p;
+    return detail::split_url(u, p);
+}
+
+}  // namespace loadkit
 // ---- end loadkit/http/url.hpp
 
-namespace loadkit {
+namespace loadkit::inline LOADKIT_ABI {
 
 class cookie_jar {
   public:
@@ -2490,7 +2518,7 @@ class cookie_jar {
 #include <boost/asio/ssl/context.hpp>
 
 
-namespace loadkit {
+namespace loadkit::inline LOADKIT_ABI {
 
 // Defaults for every VU's HTTP client (k6's options of the same names).
 struct client_options {
@@ -2536,7 +2564,7 @@ inline boost::asio::ssl::context& tls_context(const client_options& o) {
 }  // namespace loadkit
 // ---- end loadkit/http/options.hpp
 
-namespace loadkit {
+namespace loadkit::inline LOADKIT_ABI {
 
 namespace detail {
 
@@ -2796,7 +2824,7 @@ class client {
     std::uint32_t tags_id_ = 0;          // this request's params.tags, interned
     detail::http_key cached_key_{~0u};
     detail::http_series* cached_series_ = nullptr;
-    detail::scenario_series* scenario_series_ = nullptr;
+    scenario_series* scenario_series_ = nullptr;
 
 };
 
@@ -3218,11 +3246,7 @@ inline task<const response&> client::perform(std::string_view method, std::strin
     deadline_ns_ = now_ns() + timeout.count();
     if (max_redirects < 0) max_redirects = opts_->max_redirects;
     tags_id_ = 0;
-    if (!p.tags[0].first.empty() && vu_) {
-        thread_local std::string canonical;
-        canonical_tags(std::span<const string_pair>(p.tags), canonical);
-        tags_id_ = thread_->shard.strings.intern(canonical);
-    }
+    if (!p.tags[0].first.empty() && vu_) tags_id_ = intern_tags(thread_->shard.strings, std::span<const string_pair>(p.tags));
     bool use_cache = query.empty() || query.front().first.empty();
     bool cached = use_cache && cached_conn_ && url == cached_ref_;
     bool explicit_name = !name.empty();
@@ -3390,7 +3414,7 @@ inline void thread_context::sweep() {
 #include <nlohmann/json.hpp>
 
 
-namespace loadkit {
+namespace loadkit::inline LOADKIT_ABI {
 
 // An owning copy of a response (a client's own response lives in the client).
 struct fetched {
@@ -3466,11 +3490,74 @@ inline fetched fetch(std::string_view method, std::string_view url, std::string_
 #include <limits>
 #include <stdexcept>
 #include <string>
+#include <type_traits>
 #include <variant>
 #include <vector>
 
+// ---- begin loadkit/core/duration.hpp
+// Durations as k6 writes them: "30s", "1m30s", "1.5s", "500ms", "2h", "250us".
+#include <charconv>
+#include <chrono>
+#include <optional>
+#include <string>
+#include <string_view>
 
-namespace loadkit {
+
+namespace loadkit::inline LOADKIT_ABI {
+
+// Parses a k6 duration; nullopt when `s` is not one. A sequence of
+// <number><unit> with units h, m, s, ms, us (or µs) and ns; "0" alone is zero.
+inline std::optional<nanoseconds> parse_duration(std::string_view s) {
+    while (!s.empty() && s.front() == ' ') s.remove_prefix(1);
+    while (!s.empty() && s.back() == ' ') s.remove_suffix(1);
+    if (s == "0") return nanoseconds{0};
+    if (s.empty()) return std::nullopt;
+    long double total = 0;
+    while (!s.empty()) {
+        std::size_t i = 0;
+        while (i < s.size() && ((s[i] >= '0' && s[i] <= '9') || s[i] == '.')) ++i;
+        if (i == 0) return std::nullopt;
+        double v = 0;
+        auto [p, ec] = std::from_chars(s.data(), s.data() + i, v);
+        if (ec != std::errc() || p != s.data() + i) return std::nullopt;
+        s.remove_prefix(i);
+        long double unit;
+        if (s.starts_with("ms")) { unit = 1e6L; s.remove_prefix(2); }
+        else if (s.starts_with("us")) { unit = 1e3L; s.remove_prefix(2); }
+        else if (s.starts_with("\xc2\xb5s")) { unit = 1e3L; s.remove_prefix(3); }
+        else if (s.starts_with("ns")) { unit = 1; s.remove_prefix(2); }
+        else if (s.starts_with("h")) { unit = 3600e9L; s.remove_prefix(1); }
+        else if (s.starts_with("m")) { unit = 60e9L; s.remove_prefix(1); }
+        else if (s.starts_with("s")) { unit = 1e9L; s.remove_prefix(1); }
+        else return std::nullopt;
+        total += static_cast<long double>(v) * unit;
+    }
+    if (total > 9.2e18L) return std::nullopt;
+    return nanoseconds{static_cast<std::int64_t>(total + 0.5L)};
+}
+
+// A duration as k6 prints it: "1m30s", "1.5s", "250ms", "0s" (to the millisecond).
+inline std::string format_duration(nanoseconds d) {
+    auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(d).count();
+    std::string s;
+    if (ms >= 3600000) { s += std::to_string(ms / 3600000) + "h"; ms %= 3600000; }
+    if (ms >= 60000) { s += std::to_string(ms / 60000) + "m"; ms %= 60000; }
+    if (ms >= 1000 || (s.empty() && ms == 0)) {
+        s += std::to_string(ms / 1000);
+        if (ms % 1000) { auto f = std::to_string(1000 + ms % 1000).substr(1); while (f.back() == '0') f.pop_back(); s += "." + f; }
+        s += "s";
+    } else if (ms) s += std::to_string(ms) + "ms";
+    return s;
+}
+
+namespace detail {
+using loadkit::parse_duration;  // (the loaders name it so)
+}  // namespace detail
+
+}  // namespace loadkit
+// ---- end loadkit/core/duration.hpp
+
+namespace loadkit::inline LOADKIT_ABI {
 
 using namespace std::chrono_literals;
 
@@ -3539,6 +3626,22 @@ struct ramping_arrival_rate {
 using executor = std::variant<constant_vus, ramping_vus, per_vu_iterations, shared_iterations, constant_arrival_rate,
                               ramping_arrival_rate>;
 
+// k6's options shared by every executor, startTime and gracefulStop, are the
+// last two fields of each struct, with the same defaults (0 and 30s), rather
+// than members of a common base: C++20 designated initializers cannot name a
+// base's members, and loadkit::constant_vus{.vus = 10, .duration = 30s,
+// .graceful_stop = 5s} must keep compiling. The engine reads them through
+// std::visit, written once (schedule, validate, describe); their types are
+// checked here, their defaults in tests/units.cpp.
+namespace detail {
+template <class... E>
+constexpr bool shared_executor_fields(const std::variant<E...>*) {
+    return (... && (std::is_same_v<decltype(E::start_time), nanoseconds> && std::is_same_v<decltype(E::graceful_stop), nanoseconds>));
+}
+static_assert(shared_executor_fields(static_cast<const executor*>(nullptr)),
+              "every executor has start_time and graceful_stop (k6's startTime and gracefulStop)");
+}  // namespace detail
+
 inline std::string_view executor_name(const executor& e) {
     static constexpr std::string_view names[] = {"constant-vus",      "ramping-vus",           "per-vu-iterations",
                                                  "shared-iterations", "constant-arrival-rate", "ramping-arrival-rate"};
@@ -3547,19 +3650,6 @@ inline std::string_view executor_name(const executor& e) {
 inline bool is_open_model(const executor& e) noexcept { return e.index() >= 4; }
 
 namespace detail {
-
-inline std::string format_duration(nanoseconds d) {
-    auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(d).count();
-    std::string s;
-    if (ms >= 3600000) { s += std::to_string(ms / 3600000) + "h"; ms %= 3600000; }
-    if (ms >= 60000) { s += std::to_string(ms / 60000) + "m"; ms %= 60000; }
-    if (ms >= 1000 || (s.empty() && ms == 0)) {
-        s += std::to_string(ms / 1000);
-        if (ms % 1000) { auto f = std::to_string(1000 + ms % 1000).substr(1); while (f.back() == '0') f.pop_back(); s += "." + f; }
-        s += "s";
-    } else if (ms) s += std::to_string(ms) + "ms";
-    return s;
-}
 
 inline std::string format_number(double v) {
     char b[32];
@@ -3921,6 +4011,15 @@ class schedule {
 };
 
 }  // namespace detail
+
+// The most VUs `e` runs at once, in the whole test (before any execution
+// segment takes its share): an arrival-rate executor's maxVUs.
+inline int executor_max_vus(const executor& e) { return detail::schedule::max_vus(e); }
+
+// `e` in words, as `loadkit validate` and the console report print it:
+// "10 looping VUs for 30s, gracefulStop: 30s".
+inline std::string executor_description(const executor& e) { return detail::schedule::describe(e); }
+
 }  // namespace loadkit
 // ---- end loadkit/engine/executors.hpp
 // ---- begin loadkit/engine/segment.hpp
@@ -3945,7 +4044,7 @@ class schedule {
 #include <vector>
 
 
-namespace loadkit {
+namespace loadkit::inline LOADKIT_ABI {
 
 // A fraction in [0, 1], exact.
 struct fraction {
@@ -4118,6 +4217,15 @@ inline stripe make_stripe(const execution_segment& seg) {
     return st;
 }
 
+}  // namespace detail
+
+// Throws config_error, saying why, when `seg` cannot be run: it is not one of
+// its sequence's segments, or the sequence's denominators are too fine.
+// (run() says the same; a front end may check its flags before any load.)
+inline void validate_execution_segment(const execution_segment& seg) { (void)detail::make_stripe(seg); }
+
+namespace detail {
+
 // The executor as this instance runs it: counts scaled to its share. Closed
 // models keep their schedule's shape (ramping-vus' stages stay global: the
 // schedule maps VU indices through the share); open models keep their global
@@ -4157,26 +4265,37 @@ inline bool scale_executor(executor& e, const stripe& share) {
 // each, no cross-thread posting on the hot path), runs setup once, spreads
 // VUs over threads, runs the seed's lifecycle for every VU, runs teardown
 // once even on abort, and merges the per-thread shards into the summary.
+//
+//   loadkit::options o;                        // threads, target, thresholds, outputs...
+//   std::vector<loadkit::scenario_spec> specs; // a name, an executor and a vu_factory each
+//   loadkit::engine e(o);
+//   loadkit::run_result r = e.run(specs, setup, teardown);  // setup/teardown may be empty
+//   return r.exit_code();
+#include <functional>
+#include <string>
+#include <utility>
+#include <vector>
+
+// ---- begin loadkit/engine/engine_impl.hpp
+// The engine's implementation (loadkit::engine in engine.hpp is its public
+// face): the worker threads, setup and teardown, the VU loops and arrival
+// lanes, the live threshold checks and progress, and the summary.
 #include <algorithm>
 #include <atomic>
 #include <cmath>
 #include <condition_variable>
 #include <cstdio>
 #include <deque>
-#include <fstream>
 #include <map>
 #include <functional>
 #include <iostream>
 #include <memory>
 #include <optional>
-#include <random>
 #include <string>
 #include <thread>
 #include <vector>
 
-#ifdef __linux__
-#include <sched.h>
-#endif
+#include <unistd.h>  // getentropy
 
 #include <boost/asio/post.hpp>
 #include <nlohmann/json.hpp>
@@ -4185,7 +4304,7 @@ inline bool scale_executor(executor& e, const stripe& share) {
 // A run's metrics as data that merges exactly: every series with its counts
 // and its histograms' buckets (not percentiles, which do not add). Each
 // instance of a test split over machines exports this with its summary;
-// `loadkit merge` (detail::merge_runs) adds them up, so the merged summary's
+// `loadkit merge` (merge_runs) adds them up, so the merged summary's
 // percentiles come from the merged histograms, and its thresholds are judged
 // on the whole test's data.
 #include <algorithm>
@@ -4203,6 +4322,7 @@ inline bool scale_executor(executor& e, const stripe& share) {
 // {name, run_id, started_ms, ended_ms, duration_secs, scenarios, metrics,
 //  checks, thresholds, thresholds_passed, aborted}, and the console report.
 #include <algorithm>
+#include <charconv>
 #include <iterator>
 #include <cmath>
 #include <cstdio>
@@ -4215,11 +4335,18 @@ inline bool scale_executor(executor& e, const stripe& share) {
 
 #include <optional>
 
-namespace loadkit {
+namespace loadkit::inline LOADKIT_ABI {
 
-namespace detail {
-
-// Everything measured in a run, merged across threads, keyed by names.
+// Everything measured in a run, merged across threads and keyed by names:
+// what run_result::metrics and progress::metrics hold, what the summary,
+// the thresholds, the exported state and the outputs (HTML, Prometheus,
+// JSON/CSV lines) are made of. Plain data: HTTP requests by their tags
+// (http_tags: scenario, name, method, status, error, expected, group, the
+// request's own tags) with their counts and timing histograms (http_row);
+// iterations and data per scenario; checks by scenario, name and group;
+// custom metrics (Counter, Gauge, Rate, Trend) by their tags; the vus and
+// vus_max gauges. Merges exactly: add() takes a thread's shard, the rows'
+// merge() take another run's.
 struct merged_metrics {
     struct http_row {
         std::uint64_t reqs = 0, failed = 0;
@@ -4289,7 +4416,7 @@ struct merged_metrics {
     std::map<std::string, std::map<std::string, std::string, std::less<>>> scenario_tags;
     std::map<std::string, std::string, std::less<>> run_tags;
 
-    void add(const metrics_shard& s, const std::vector<std::string>& scenario_names) {
+    void add(const detail::metrics_shard& s, const std::vector<std::string>& scenario_names) {
         for (auto& p : s.http_all()) {
             auto& k = p->key;
             http_tags t{scenario_names[k.scenario], std::string(s.strings.name(k.name)), std::string(s.strings.name(k.method)),
@@ -4313,7 +4440,7 @@ struct merged_metrics {
             }
             dst.passes += c.passes; dst.fails += c.fails;
         }
-        auto& reg = metric_registry::get();
+        auto& reg = detail::metric_registry::get();
         for (auto& [k, c] : s.customs()) {
             custom_tags t{reg.info(k.metric).name, scenario_names[k.scenario], std::string(s.strings.name(k.group)),
                           std::string(s.strings.name(k.tags))};
@@ -4326,6 +4453,8 @@ struct merged_metrics {
         g.last = v; g.sum += v; ++g.count;
     }
 };
+
+namespace detail {
 
 // The HTTP timing trends by metric name: one table for the summary, the
 // thresholds and the exported state (report/state.hpp).
@@ -4390,6 +4519,36 @@ inline bool parse_selector(std::string_view text, metric_selector& out, std::str
     return true;
 }
 
+// k6's own tags of an HTTP sample, the one list the summary, thresholds and
+// every output read: scenario, name, method, status, expected_response, and
+// error_code (a failed request) and group (inside one) when they apply.
+// Each reader adds them its own way (an output may drop empty values).
+class http_sample_tags {
+  public:
+    explicit http_sample_tags(const merged_metrics::http_tags& t) {
+        add("scenario", t.scenario);
+        add("name", t.name);
+        add("method", t.method);
+        add("status", text(status_, t.status));
+        add("expected_response", t.expected ? "true" : "false");
+        if (t.error) add("error_code", text(error_, t.error));
+        if (!t.group.empty()) add("group", t.group);
+    }
+    http_sample_tags(const http_sample_tags&) = delete;  // the views point into it
+    http_sample_tags& operator=(const http_sample_tags&) = delete;
+    const tag_pair* begin() const noexcept { return tags_; }
+    const tag_pair* end() const noexcept { return tags_ + n_; }
+
+  private:
+    void add(std::string_view k, std::string_view v) noexcept { tags_[n_++] = {k, v}; }
+    static std::string_view text(char (&buf)[12], int n) noexcept {
+        return {buf, static_cast<std::size_t>(std::to_chars(buf, buf + sizeof buf, n).ptr - buf)};
+    }
+    tag_pair tags_[7];
+    std::size_t n_ = 0;
+    char status_[12], error_[12];
+};
+
 // The tags of one merged series: a few fixed ones, the request's or sample's
 // own (canonical string), the scenario's and the run's.
 struct tag_source {
@@ -4451,15 +4610,9 @@ inline bool collect(const merged_metrics& m, const metric_selector& sel, aggrega
         auto trend = std::find_if(std::begin(http_trends), std::end(http_trends), [&](auto& t) { return t.first == name; });
         for (auto& [t, r] : m.http) {
             tag_source src;
-            auto status = std::to_string(t.status), error = std::to_string(t.error);
-            src.add("scenario", t.scenario);
-            src.add("name", t.name);
-            src.add("url", t.name);
-            src.add("method", t.method);
-            src.add("status", status);
-            if (t.error) src.add("error_code", error);
-            src.add("expected_response", t.expected ? "true" : "false");
-            if (!t.group.empty()) src.add("group", t.group);
+            http_sample_tags fixed(t);
+            for (auto& [k, v] : fixed) src.add(k, v);
+            src.add("url", t.name);  // thresholds may select by url: k6's url tag is the name
             src.canonical = t.tags;
             src.scenario = scenario_tags(t.scenario);
             src.run = &m.run_tags;
@@ -4835,7 +4988,7 @@ inline const nlohmann::json* find_metric(const nlohmann::json& summary, std::str
 #include <nlohmann/json.hpp>
 
 
-namespace loadkit {
+namespace loadkit::inline LOADKIT_ABI {
 
 // One criterion; a plain string converts to one ("p(95)<200").
 struct threshold {
@@ -5028,7 +5181,7 @@ inline nlohmann::json evaluate_thresholds(std::vector<parsed_threshold>& list, c
 }  // namespace loadkit
 // ---- end loadkit/engine/thresholds.hpp
 
-namespace loadkit {
+namespace loadkit::inline LOADKIT_ABI {
 
 // The run's metadata that merging needs besides the metrics.
 struct run_state_info {
@@ -5275,6 +5428,8 @@ inline void import_state(const nlohmann::json& st, const std::string& file, merg
     }
 }
 
+}  // namespace detail
+
 // A summary file with its state: the summary pretty-printed for people, the
 // state (thousands of bucket counts) on one line at the end.
 inline std::string export_text(const nlohmann::json& summary, const nlohmann::json& state, const nlohmann::json& extra = nullptr) {
@@ -5288,8 +5443,7 @@ inline std::string export_text(const nlohmann::json& summary, const nlohmann::js
     return text + "\n}\n";
 }
 
-// o[key] when it is a string, else "" (an export's fields are input: a wrong
-// type is not an exception)
+// What `loadkit merge` makes of several runs' exports.
 struct merged_run {
     nlohmann::json summary;       // the seed's shape, from the merged data
     nlohmann::json state;         // the merged state (merges again)
@@ -5307,47 +5461,100 @@ inline merged_run merge_runs(const std::vector<std::pair<std::string, nlohmann::
     run_state_info info;
     std::vector<std::string> segments;
     for (std::size_t i = 0; i < states.size(); ++i) {
-        import_state(states[i].second, states[i].first, out.metrics, info, i == 0);
-        segments.push_back(string_field(states[i].second, "segment", ""));
+        detail::import_state(states[i].second, states[i].first, out.metrics, info, i == 0);
+        segments.push_back(detail::string_field(states[i].second, "segment", ""));
     }
-    summary_input in;
+    detail::summary_input in;
     in.name = info.name;
     in.run_id = "merged";
-    for (auto& st : states) in.run_id += "-" + string_field(st.second, "run_id", "?").substr(0, 6);
+    for (auto& st : states) in.run_id += "-" + detail::string_field(st.second, "run_id", "?").substr(0, 6);
     in.started_ms = info.started_ms;
     in.ended_ms = info.ended_ms;
     in.scenarios = info.scenarios;
     in.aborted = info.aborted;
-    std::vector<parsed_threshold> thresholds;
+    std::vector<detail::parsed_threshold> thresholds;
     if (run_thresholds) {
         try {
-            thresholds = parse_thresholds(info.thresholds);
+            thresholds = detail::parse_thresholds(info.thresholds);
         } catch (const config_error& e) {
             throw std::invalid_argument(states[0].first + ": thresholds: " + e.what());
         }
         for (auto& t : thresholds)
             if (!t.selector.filter.empty()) in.submetrics.push_back(t.selector.text());
         bool passed = true;
-        in.thresholds = evaluate_thresholds(thresholds, out.metrics, static_cast<double>(in.ended_ms - in.started_ms) / 1000.0, passed);
+        in.thresholds = detail::evaluate_thresholds(thresholds, out.metrics, static_cast<double>(in.ended_ms - in.started_ms) / 1000.0, passed);
         in.thresholds_passed = passed;
     }
     out.thresholds_passed = in.thresholds_passed;
-    out.summary = build_summary(in, out.metrics);
+    out.summary = detail::build_summary(in, out.metrics);
     std::string segs;
     for (auto& s : segments) segs += (segs.empty() ? "" : ", ") + (s.empty() ? std::string("0:1") : s);
-    out.report = console_report(out.summary, out.metrics,
+    out.report = detail::console_report(out.summary, out.metrics,
                                 {"merged: " + std::to_string(states.size()) + (states.size() == 1 ? " run" : " runs") +
                                  " (execution segments " + segs + ")"});
     info.run_id = in.run_id;
-    out.state = export_state(out.metrics, info);
+    out.state = detail::export_state(out.metrics, info);
     return out;
 }
 
-}  // namespace detail
 }  // namespace loadkit
 // ---- end loadkit/engine/state.hpp
+// ---- begin loadkit/core/cores.hpp
+// How many worker threads a run gets by default: one per core it may use.
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <string_view>
+#include <thread>
 
-namespace loadkit {
+#ifdef __linux__
+#include <sched.h>
+
+#endif
+
+namespace loadkit::inline LOADKIT_ABI::detail {
+
+// The cores this process may use: its CPU affinity and its cgroup's CPU quota
+// (a container's limit), not the machine's count.
+inline int available_cores() {
+    int n = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+#ifdef __linux__
+    cpu_set_t set;
+    if (::sched_getaffinity(0, sizeof set, &set) == 0) n = std::max(1, CPU_COUNT(&set));
+    // cgroup v2: "QUOTA PERIOD" or "max PERIOD" (stdio: <fstream> would cost
+    // every TU of <loadkit.hpp> its parse for one read)
+    if (std::FILE* quota = std::fopen("/sys/fs/cgroup/cpu.max", "r")) {
+        char q[64] = {};
+        double period = 0;
+        if (std::fscanf(quota, "%63s %lf", q, &period) == 2 && std::string_view(q) != "max" && period > 0) {
+            double cores = std::ceil(std::strtod(q, nullptr) / period);
+            if (cores >= 1) n = std::min(n, static_cast<int>(cores));
+        }
+        std::fclose(quota);
+    }
+#endif
+    return n;
+}
+
+}  // namespace loadkit::detail
+// ---- end loadkit/core/cores.hpp
+// ---- begin loadkit/engine/options.hpp
+// What a run is asked to do and how it reports back while it goes: the
+// engine's options, the progress it hands to options::on_progress, the
+// per-scenario options beside an executor, and the exit codes a run ends with.
+#include <cstdint>
+#include <functional>
+#include <iostream>
+#include <map>
+#include <ostream>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+
+namespace loadkit::inline LOADKIT_ABI {
 
 // Exit codes, the same numbers as k6's so CI scripts keep working.
 namespace exit_code {
@@ -5383,7 +5590,7 @@ struct progress {
     double total_secs = 0;                   // the longest scenario's end (gracefulStop not included)
     bool final = false;                      // the last call, after every VU has ended
     std::vector<scenario_progress> scenarios;
-    const detail::merged_metrics* metrics = nullptr;  // cumulative, merged across threads
+    const merged_metrics* metrics = nullptr;  // cumulative, merged across threads
 };
 
 struct options {
@@ -5422,32 +5629,26 @@ struct options {
     bool run_setup = true, run_vus = true, run_teardown = true;
 };
 
-namespace detail {
-// The cores this process may use: its CPU affinity and its cgroup's CPU quota
-// (a container's limit), not the machine's count.
-inline int available_cores() {
-    int n = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-#ifdef __linux__
-    cpu_set_t set;
-    if (::sched_getaffinity(0, sizeof set, &set) == 0) n = std::max(1, CPU_COUNT(&set));
-    std::ifstream quota("/sys/fs/cgroup/cpu.max");  // cgroup v2: "QUOTA PERIOD" or "max PERIOD"
-    std::string q;
-    double period = 0;
-    if (quota >> q >> period && q != "max" && period > 0) {
-        double cores = std::ceil(std::strtod(q.c_str(), nullptr) / period);
-        if (cores >= 1) n = std::min(n, static_cast<int>(cores));
-    }
-#endif
-    return n;
-}
-}  // namespace detail
+}  // namespace loadkit
+// ---- end loadkit/engine/options.hpp
+// ---- begin loadkit/engine/result.hpp
+// What a run returns: the summary, the state that merges exactly, the
+// metrics it was built from, the report, the verdict and the exit code.
+#include <memory>
+#include <optional>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+
+namespace loadkit::inline LOADKIT_ABI {
 
 struct run_result {
     nlohmann::json summary;
     // The metrics as data that merges exactly (`loadkit merge`): also written
     // into options::summary_export's file as "state".
     nlohmann::json state;
-    std::shared_ptr<const detail::merged_metrics> metrics;  // what the summary was built from
+    std::shared_ptr<const merged_metrics> metrics;  // what the summary was built from
     std::string report;                      // what was (or would have been) printed
     bool thresholds_passed = true;
     std::optional<std::string> aborted;
@@ -5455,7 +5656,40 @@ struct run_result {
     int exit_code() const noexcept { return code; }
 };
 
+}  // namespace loadkit
+// ---- end loadkit/engine/result.hpp
+// ---- begin loadkit/engine/scenario_runtime.hpp
+// A scenario while it runs: its schedule in this instance, its VU ids and
+// counts (scenario_runtime), and in the open model each thread's share of its
+// arrivals (arrival_lane). The engine's own bookkeeping, read by its VU loops.
+#include <atomic>
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <memory>
+#include <string>
+#include <type_traits>
+#include <variant>
+#include <vector>
+
+#include <boost/asio/steady_timer.hpp>
+
+// ---- begin loadkit/engine/vu.hpp
+// What a front end gives the engine: a scenario (its name, executor and
+// options) and a factory of VUs, each VU an object with an iteration. The
+// templated C++ DSL, the flow runtime (YAML, JavaScript plans) and the
+// JavaScript adapter each implement vu_instance and vu_factory.
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+
+
+namespace loadkit::inline LOADKIT_ABI {
+
 namespace detail {
+struct vu_context;  // the VU's place in its thread (runtime/context.hpp): handed through to what the VU runs
+}  // namespace detail
 
 // A VU as the engine sees it: the templated DSL, YAML and JS each provide one.
 struct vu_instance {
@@ -5469,7 +5703,7 @@ struct vu_instance {
 struct vu_factory {
     virtual ~vu_factory() = default;
     // Called on the VU's thread, when the VU first iterates.
-    virtual std::unique_ptr<vu_instance> create(vu_context& ctx) = 0;
+    virtual std::unique_ptr<vu_instance> create(detail::vu_context& ctx) = 0;
 };
 
 struct scenario_spec {
@@ -5479,6 +5713,11 @@ struct scenario_spec {
     std::map<std::string, std::string, std::less<>> env;   // over options::env, for this scenario's VUs
     std::map<std::string, std::string, std::less<>> tags;  // on every sample of this scenario
 };
+
+}  // namespace loadkit
+// ---- end loadkit/engine/vu.hpp
+
+namespace loadkit::inline LOADKIT_ABI::detail {
 
 struct scenario_runtime {
     // `s.exec` is this instance's (scaled to its segment), `st` its stripe
@@ -5551,11 +5790,16 @@ struct arrival_lane {
     boost::asio::steady_timer timer;
 };
 
-class engine {
+}  // namespace loadkit::detail
+// ---- end loadkit/engine/scenario_runtime.hpp
+
+namespace loadkit::inline LOADKIT_ABI::detail {
+
+class engine_impl {
   public:
     using hook_fn = std::function<task<>(client&)>;
 
-    engine(options& o) : opts_(o) {}
+    explicit engine_impl(options& o) : opts_(o) {}
 
     // Stops the run from outside (another thread, a signal handler's thread,
     // an event listener): iterations in flight get their gracefulStop.
@@ -5712,8 +5956,11 @@ class engine {
 
   private:
     static std::string make_run_id() {
-        std::random_device rd;
-        std::uint64_t v = (std::uint64_t{rd()} << 32) ^ rd() ^ static_cast<std::uint64_t>(now_ns());
+        // getentropy, not <random>'s random_device: the same kernel source
+        // without <random>'s parse in every TU of <loadkit.hpp>
+        std::uint64_t r = 0;
+        if (::getentropy(&r, sizeof r) != 0) r = 0;
+        std::uint64_t v = r ^ static_cast<std::uint64_t>(now_ns());
         char b[17];
         std::snprintf(b, sizeof b, "%016llx", static_cast<unsigned long long>(v));
         return b;
@@ -6360,9 +6607,11 @@ class engine {
             opts_.out->flush();
         }
         if (!opts_.summary_export.empty()) {
-            std::ofstream f(opts_.summary_export);
-            f << export_text(r.summary, r.state);
-            if (!f) detail::log(log_level::error, "could not write the summary to " + opts_.summary_export);
+            auto text = export_text(r.summary, r.state);
+            std::FILE* f = std::fopen(opts_.summary_export.c_str(), "w");
+            bool ok = f && std::fwrite(text.data(), 1, text.size(), f) == text.size();
+            if (f && std::fclose(f) != 0) ok = false;
+            if (!ok) detail::log(log_level::error, "could not write the summary to " + opts_.summary_export);
         }
     }
 
@@ -6375,7 +6624,37 @@ class engine {
     std::vector<int> global_max_vus_;
 };
 
-}  // namespace detail
+}  // namespace loadkit::detail
+// ---- end loadkit/engine/engine_impl.hpp
+
+namespace loadkit::inline LOADKIT_ABI {
+
+class engine {
+  public:
+    // setup() and teardown(): run once, on the engine's control thread, with a client of their own.
+    using hook_fn = std::function<task<>(client&)>;
+
+    // `o` must outlive the engine (run() reads it, on_progress and the events are called from it).
+    explicit engine(options& o) : impl_(o) {}
+    engine(const engine&) = delete;
+    engine& operator=(const engine&) = delete;
+
+    // Runs the scenarios: validates them (config_error before any load),
+    // runs setup() once, the VUs, teardown() once even on abort, and returns
+    // the summary, the state, the metrics and the exit code.
+    run_result run(std::vector<scenario_spec>& specs, hook_fn setup, hook_fn teardown) {
+        return impl_.run(specs, std::move(setup), std::move(teardown));
+    }
+
+    // Stops the run from outside (another thread, a signal handler's thread,
+    // an event listener): iterations in flight get their gracefulStop;
+    // `immediate` cuts them at once.
+    void abort(std::string reason, bool immediate = false) { impl_.abort(std::move(reason), immediate); }
+
+  private:
+    detail::engine_impl impl_;
+};
+
 }  // namespace loadkit
 // ---- end loadkit/engine/engine.hpp
 // ---- begin loadkit/dsl/scenario.hpp
@@ -6406,24 +6685,19 @@ class engine {
 #include <variant>
 #include <vector>
 
+// ---- begin loadkit/runtime/checks.hpp
+// k6's check(): each named check is counted as a pass or a fail under the
+// VU's scenario and group (the `checks` rate and the summary's per-check
+// rows; the same name in two groups is two checks). The one way every front
+// end records one: the DSL's check(), a YAML request step's `check:`, and
+// JavaScript's check().
+#include <initializer_list>
+#include <string_view>
 
-namespace loadkit {
 
-// Base of a scenario type; Data is what setup() returns (shared read-only).
-template <class Derived, class Data = std::monostate>
-struct Scenario {
-    using data_type = Data;
-};
+namespace loadkit::inline LOADKIT_ABI::detail {
 
-namespace detail {
-inline thread_local vu_context* constructing_vu = nullptr;
-
-template <class T>
-struct named_check {
-    std::string_view name;
-    function_ref<bool(const T&)> predicate;
-};
-
+// Counts one check of the VU `ctx` (none: not counted); returns `ok`.
 inline bool record_check(vu_context* ctx, std::string_view name, bool ok) {
     if (ctx && ctx->thread) {
         auto& c = ctx->thread->shard.check(ctx->scenario_id, name, ctx->group);
@@ -6432,6 +6706,13 @@ inline bool record_check(vu_context* ctx, std::string_view name, bool ok) {
     return ok;
 }
 
+template <class T>
+struct named_check {
+    std::string_view name;
+    function_ref<bool(const T&)> predicate;
+};
+
+// Runs and counts each named predicate on `value`; true if all passed.
 template <class T>
 bool run_checks(vu_context* ctx, const T& value, std::initializer_list<named_check<T>> checks) {
     bool all = true;
@@ -6446,6 +6727,104 @@ bool run_checks(vu_context* ctx, const T& value, std::initializer_list<named_che
     }
     return all;
 }
+
+}  // namespace loadkit::detail
+// ---- end loadkit/runtime/checks.hpp
+// ---- begin loadkit/runtime/groups.hpp
+// k6's group(): the one rule for group names and paths, and the one way a VU
+// enters and leaves a group, for the C++ DSL, YAML flows and (through the
+// same functions) JavaScript. A group's path is the names of the groups it is
+// in and its own, each after "::" ("::outer::inner"; "" outside any group):
+// the `group` tag of every sample made inside it, and the tag its
+// group_duration is recorded under.
+#include <cstdint>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+
+
+namespace loadkit::inline LOADKIT_ABI::detail {
+
+inline constexpr std::string_view group_separator = "::";
+
+// Why `name` cannot name a group (the one message every front end gives:
+// the DSL throws it, the YAML loader reports it at the name, JavaScript
+// throws it as an Error), or nullptr when it can.
+constexpr const char* group_name_error(std::string_view name) noexcept {
+    return name.find(group_separator) != std::string_view::npos ? "a group name must not contain '::'" : nullptr;
+}
+
+// `path` (a group path, "" outside any group) becomes the path of its group `name`.
+inline void append_group(std::string& path, std::string_view name) {
+    path += group_separator;
+    path += name;
+}
+
+// The VU's group tag becomes `path` (interned in its thread's shard; "" is
+// no group). For a front end that keeps the path itself (JavaScript).
+inline void set_group(vu_context& v, std::string_view path) {
+    v.group = path.empty() ? 0 : v.thread->shard.strings.intern(path);
+}
+
+// group_duration's value for a group entered at `started_ns` (now_ns()), in ms.
+inline double group_duration_ms(std::int64_t started_ns) noexcept {
+    return static_cast<double>(now_ns() - started_ns) / 1e6;
+}
+
+// Entering sets the VU's group tag to "<outer>::name" (interned in its
+// thread's shard) and returns the outer group to go back to; leaving after a
+// normal exit records group_duration under the group's own tag.
+inline std::uint32_t enter_group(vu_context& v, std::string_view name) {
+    auto& shard = v.thread->shard;
+    auto outer = v.group;
+    thread_local std::string path;
+    path.assign(shard.strings.name(outer));
+    append_group(path, name);
+    v.group = shard.strings.intern(path);
+    return outer;
+}
+inline void leave_group(vu_context& v, std::uint32_t outer, std::int64_t started_ns, bool completed) {
+    if (completed) {
+        current_vu = &v;
+        record_sample(v.thread->shard, v.scenario_id, v.group, metric_registry::get().group_duration_id(), metric_kind::trend, true,
+                      group_duration_ms(started_ns), {});
+    }
+    v.group = outer;
+}
+
+// Runs `body` (a callable returning task<>) in group `name` of VU `v`: the
+// DSL's VU::group and a YAML flow's group step. A name with "::" throws
+// std::invalid_argument when awaited, before the group is entered, unless
+// the caller has checked it already (`name_checked`: a loaded flow, whose
+// names the loader checked where they were written).
+template <class F>
+task<> in_group(vu_context& v, std::string_view name, F body, bool name_checked = false) {
+    if (!name_checked)
+        if (auto why = group_name_error(name)) throw std::invalid_argument(why);
+    auto outer = enter_group(v, name);
+    auto t0 = now_ns();
+    try {
+        co_await body();
+    } catch (...) {
+        leave_group(v, outer, t0, false);
+        throw;
+    }
+    leave_group(v, outer, t0, true);
+}
+
+}  // namespace loadkit::detail
+// ---- end loadkit/runtime/groups.hpp
+
+namespace loadkit::inline LOADKIT_ABI {
+
+// Base of a scenario type; Data is what setup() returns (shared read-only).
+template <class Derived, class Data = std::monostate>
+struct Scenario {
+    using data_type = Data;
+};
+
+namespace detail {
+inline thread_local vu_context* constructing_vu = nullptr;
 }  // namespace detail
 
 // k6's check(): each named predicate is counted as a pass or a fail (the
@@ -6492,18 +6871,10 @@ class VU {
     // tag set to "::name" (nested: "::outer::inner") on every sample it makes,
     // and records its duration in group_duration.
     //   co_await group("checkout", [&]() -> loadkit::task<> { co_await http.post("/cart"); });
+    // A name with "::" throws std::invalid_argument (when awaited).
     template <class F>
     task<> group(std::string_view name, F body) {
-        if (name.find("::") != std::string_view::npos) throw std::invalid_argument("a group name must not contain '::'");
-        auto outer = detail::enter_group(*ctx_, name);
-        auto t0 = detail::now_ns();
-        try {
-            co_await body();
-        } catch (...) {
-            detail::leave_group(*ctx_, outer, t0, false);
-            throw;
-        }
-        detail::leave_group(*ctx_, outer, t0, true);
+        return detail::in_group(*ctx_, name, std::move(body));
     }
 
     // Stops the whole run now (k6's exec.test.abort): teardown still runs, the
@@ -6627,7 +6998,7 @@ class test {
     // Runs the test to the end and returns its summary and exit code. Throws
     // config_error, before any load, when the configuration is invalid.
     run_result run() {
-        detail::engine e(opts_);
+        engine e(opts_);
         {
             std::lock_guard lock(mu_);
             running_ = &e;
@@ -6679,10 +7050,10 @@ class test {
     }
 
     options opts_;
-    std::vector<detail::scenario_spec> specs_;
+    std::vector<scenario_spec> specs_;
     std::optional<data_type> data_;
     std::mutex mu_;
-    detail::engine* running_ = nullptr;
+    engine* running_ = nullptr;
 };
 
 // One scenario named "default" running S::User.

@@ -85,7 +85,8 @@
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
-namespace loadkit {
+
+namespace loadkit::inline LOADKIT_ABI {
 
 struct certificate {
     std::string cert_pem;  // also the CA to trust: it signs itself
@@ -139,7 +140,7 @@ inline certificate make_self_signed_certificate(const std::string& common_name =
 }  // namespace loadkit
 // ---- end loadkit/target/cert.hpp
 
-namespace loadkit {
+namespace loadkit::inline LOADKIT_ABI {
 
 struct target_options {
     std::string address = "127.0.0.1";

@@ -8,7 +8,7 @@
 
 #include "config.hpp"
 
-namespace loadkit {
+namespace loadkit::inline LOADKIT_ABI {
 
 // Parses a k6 duration; nullopt when `s` is not one. A sequence of
 // <number><unit> with units h, m, s, ms, us (or µs) and ns; "0" alone is zero.

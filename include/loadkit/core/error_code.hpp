@@ -4,7 +4,9 @@
 // `error_code` tag of a failed request carries the number.
 #include <string_view>
 
-namespace loadkit {
+#include "config.hpp"
+
+namespace loadkit::inline LOADKIT_ABI {
 
 enum class error_code : int {
     none = 0,

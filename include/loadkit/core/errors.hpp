@@ -4,7 +4,9 @@
 #include <stdexcept>
 #include <string>
 
-namespace loadkit {
+#include "config.hpp"
+
+namespace loadkit::inline LOADKIT_ABI {
 
 // A configuration mistake found before any load starts.
 struct config_error : std::runtime_error {

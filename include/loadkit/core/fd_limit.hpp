@@ -9,7 +9,9 @@
 
 #include <sys/resource.h>
 
-namespace loadkit::detail {
+#include "config.hpp"
+
+namespace loadkit::inline LOADKIT_ABI::detail {
 
 // True for EMFILE/ENFILE ("Too many open files" in this process / the system).
 inline bool is_out_of_descriptors(int err) noexcept { return err == EMFILE || err == ENFILE; }

@@ -13,7 +13,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-namespace loadkit {
+#include "config.hpp"
+
+namespace loadkit::inline LOADKIT_ABI {
 
 // The limits (the README's "Limits" lists them): a test or script is text a
 // person wrote; a data file may be a large export, but must still fit in

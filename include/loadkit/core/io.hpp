@@ -11,9 +11,10 @@
 #include <boost/asio/bind_allocator.hpp>
 #include <boost/system/error_code.hpp>
 
+#include "config.hpp"
 #include "task.hpp"
 
-namespace loadkit::detail {
+namespace loadkit::inline LOADKIT_ABI::detail {
 
 using sys_error = boost::system::error_code;
 

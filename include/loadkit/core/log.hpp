@@ -7,7 +7,9 @@
 #include <string>
 #include <string_view>
 
-namespace loadkit {
+#include "config.hpp"
+
+namespace loadkit::inline LOADKIT_ABI {
 
 enum class log_level { debug, info, warn, error };
 

@@ -14,7 +14,9 @@
 
 #include <sys/resource.h>
 
-namespace loadkit {
+#include "config.hpp"
+
+namespace loadkit::inline LOADKIT_ABI {
 
 // Bytes a VU takes at least, rounded up from measurements (the runner's peak
 // RSS with 20,000 YAML VUs less that with 1: 6.4 KB each; with 5,000 async

@@ -6,7 +6,9 @@
 #include <atomic>
 #include <csignal>
 
-namespace loadkit::detail {
+#include "config.hpp"
+
+namespace loadkit::inline LOADKIT_ABI::detail {
 
 struct signal_counter {
     static inline std::atomic<int> count{0};
@@ -21,7 +23,7 @@ struct signal_counter {
 
 }  // namespace loadkit::detail
 
-namespace loadkit {
+namespace loadkit::inline LOADKIT_ABI {
 
 // Installs the counting handler for SIGINT and SIGTERM for its lifetime and
 // puts the previous handlers back afterwards (nesting runs is harmless).

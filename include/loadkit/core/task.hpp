@@ -22,7 +22,9 @@
 #include <type_traits>
 #include <utility>
 
-namespace loadkit {
+#include "config.hpp"
+
+namespace loadkit::inline LOADKIT_ABI {
 namespace detail {
 
 // Size-classed free lists, one set per thread. Frames freed on another thread

@@ -26,6 +26,7 @@
 #include <variant>
 #include <vector>
 
+#include "../core/config.hpp"
 #include "../engine/engine.hpp"
 #include "../http/client.hpp"
 #include "../runtime/checks.hpp"
@@ -33,7 +34,7 @@
 #include "../runtime/groups.hpp"
 #include "../core/task.hpp"
 
-namespace loadkit {
+namespace loadkit::inline LOADKIT_ABI {
 
 // Base of a scenario type; Data is what setup() returns (shared read-only).
 template <class Derived, class Data = std::monostate>

@@ -15,13 +15,14 @@
 #include <utility>
 #include <vector>
 
+#include "../core/config.hpp"
 #include "../core/task.hpp"
 #include "engine_impl.hpp"
 #include "options.hpp"
 #include "result.hpp"
 #include "vu.hpp"
 
-namespace loadkit {
+namespace loadkit::inline LOADKIT_ABI {
 
 class engine {
   public:

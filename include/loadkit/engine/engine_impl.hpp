@@ -8,20 +8,21 @@
 #include <condition_variable>
 #include <cstdio>
 #include <deque>
-#include <fstream>
 #include <map>
 #include <functional>
 #include <iostream>
 #include <memory>
 #include <optional>
-#include <random>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include <unistd.h>  // getentropy
+
 #include <boost/asio/post.hpp>
 #include <nlohmann/json.hpp>
 
+#include "../core/config.hpp"
 #include "../http/client.hpp"
 #include "../runtime/custom_metrics.hpp"
 #include "state.hpp"
@@ -37,7 +38,7 @@
 #include "scenario_runtime.hpp"
 #include "vu.hpp"
 
-namespace loadkit::detail {
+namespace loadkit::inline LOADKIT_ABI::detail {
 
 class engine_impl {
   public:
@@ -200,8 +201,11 @@ class engine_impl {
 
   private:
     static std::string make_run_id() {
-        std::random_device rd;
-        std::uint64_t v = (std::uint64_t{rd()} << 32) ^ rd() ^ static_cast<std::uint64_t>(now_ns());
+        // getentropy, not <random>'s random_device: the same kernel source
+        // without <random>'s parse in every TU of <loadkit.hpp>
+        std::uint64_t r = 0;
+        if (::getentropy(&r, sizeof r) != 0) r = 0;
+        std::uint64_t v = r ^ static_cast<std::uint64_t>(now_ns());
         char b[17];
         std::snprintf(b, sizeof b, "%016llx", static_cast<unsigned long long>(v));
         return b;
@@ -848,9 +852,11 @@ class engine_impl {
             opts_.out->flush();
         }
         if (!opts_.summary_export.empty()) {
-            std::ofstream f(opts_.summary_export);
-            f << export_text(r.summary, r.state);
-            if (!f) detail::log(log_level::error, "could not write the summary to " + opts_.summary_export);
+            auto text = export_text(r.summary, r.state);
+            std::FILE* f = std::fopen(opts_.summary_export.c_str(), "w");
+            bool ok = f && std::fwrite(text.data(), 1, text.size(), f) == text.size();
+            if (f && std::fclose(f) != 0) ok = false;
+            if (!ok) detail::log(log_level::error, "could not write the summary to " + opts_.summary_export);
         }
     }
 

@@ -21,7 +21,7 @@
 #include "../core/duration.hpp"
 #include "../core/errors.hpp"
 
-namespace loadkit {
+namespace loadkit::inline LOADKIT_ABI {
 
 using namespace std::chrono_literals;
 

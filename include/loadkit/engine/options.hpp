@@ -19,7 +19,7 @@
 #include "summary.hpp"
 #include "thresholds.hpp"
 
-namespace loadkit {
+namespace loadkit::inline LOADKIT_ABI {
 
 // Exit codes, the same numbers as k6's so CI scripts keep working.
 namespace exit_code {

@@ -7,10 +7,11 @@
 
 #include <nlohmann/json.hpp>
 
+#include "../core/config.hpp"
 #include "options.hpp"
 #include "summary.hpp"
 
-namespace loadkit {
+namespace loadkit::inline LOADKIT_ABI {
 
 struct run_result {
     nlohmann::json summary;

@@ -14,12 +14,13 @@
 
 #include <boost/asio/steady_timer.hpp>
 
+#include "../core/config.hpp"
 #include "../runtime/context.hpp"
 #include "executors.hpp"
 #include "segment.hpp"
 #include "vu.hpp"
 
-namespace loadkit::detail {
+namespace loadkit::inline LOADKIT_ABI::detail {
 
 struct scenario_runtime {
     // `s.exec` is this instance's (scaled to its segment), `st` its stripe

@@ -11,10 +11,11 @@
 
 #include <nlohmann/json.hpp>
 
+#include "../core/config.hpp"
 #include "../http/client.hpp"
 #include "../core/task.hpp"
 
-namespace loadkit {
+namespace loadkit::inline LOADKIT_ABI {
 
 // A VU's session.vars: captures from flow steps, read and written by script
 // functions, alive for the VU's lifetime.

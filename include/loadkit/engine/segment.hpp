@@ -19,9 +19,10 @@
 #include <string_view>
 #include <vector>
 
+#include "../core/config.hpp"
 #include "executors.hpp"
 
-namespace loadkit {
+namespace loadkit::inline LOADKIT_ABI {
 
 // A fraction in [0, 1], exact.
 struct fraction {

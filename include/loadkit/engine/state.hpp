@@ -15,12 +15,13 @@
 
 #include <nlohmann/json.hpp>
 
+#include "../core/config.hpp"
 #include "../metrics/histogram.hpp"
 #include "../metrics/registry.hpp"
 #include "summary.hpp"
 #include "thresholds.hpp"
 
-namespace loadkit {
+namespace loadkit::inline LOADKIT_ABI {
 
 // The run's metadata that merging needs besides the metrics.
 struct run_state_info {

@@ -21,7 +21,7 @@
 #include "../core/config.hpp"
 #include <optional>
 
-namespace loadkit {
+namespace loadkit::inline LOADKIT_ABI {
 
 // Everything measured in a run, merged across threads and keyed by names:
 // what run_result::metrics and progress::metrics hold, what the summary,

@@ -20,7 +20,7 @@
 #include "../metrics/registry.hpp"
 #include "summary.hpp"
 
-namespace loadkit {
+namespace loadkit::inline LOADKIT_ABI {
 
 // One criterion; a plain string converts to one ("p(95)<200").
 struct threshold {

@@ -26,10 +26,11 @@
 
 #include <nlohmann/json.hpp>
 
+#include "../core/config.hpp"
 #include "../metrics/histogram.hpp"
 #include "summary.hpp"
 
-namespace loadkit {
+namespace loadkit::inline LOADKIT_ABI {
 
 namespace detail {
 

@@ -8,10 +8,11 @@
 #include <memory>
 #include <string>
 
+#include "../core/config.hpp"
 #include "../core/task.hpp"
 #include "executors.hpp"
 
-namespace loadkit {
+namespace loadkit::inline LOADKIT_ABI {
 
 namespace detail {
 struct vu_context;  // the VU's place in its thread (runtime/context.hpp): handed through to what the VU runs

@@ -29,6 +29,7 @@
 #include <boost/asio/ssl/stream.hpp>
 #include <boost/asio/write.hpp>
 
+#include "../core/config.hpp"
 #include "../core/fd_limit.hpp"
 #include "../core/io.hpp"
 #include "../runtime/context.hpp"
@@ -39,7 +40,7 @@
 #include "parser.hpp"
 #include "url.hpp"
 
-namespace loadkit {
+namespace loadkit::inline LOADKIT_ABI {
 
 namespace detail {
 

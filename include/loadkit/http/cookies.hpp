@@ -16,7 +16,7 @@
 #include "parser.hpp"
 #include "url.hpp"
 
-namespace loadkit {
+namespace loadkit::inline LOADKIT_ABI {
 
 class cookie_jar {
   public:

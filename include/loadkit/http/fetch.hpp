@@ -12,10 +12,11 @@
 
 #include <nlohmann/json.hpp>
 
+#include "../core/config.hpp"
 #include "../core/task.hpp"
 #include "client.hpp"
 
-namespace loadkit {
+namespace loadkit::inline LOADKIT_ABI {
 
 // An owning copy of a response (a client's own response lives in the client).
 struct fetched {

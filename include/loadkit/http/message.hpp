@@ -18,7 +18,7 @@
 #include "../core/config.hpp"
 #include "../core/error_code.hpp"
 
-namespace loadkit {
+namespace loadkit::inline LOADKIT_ABI {
 
 using header_list = std::vector<std::pair<std::string, std::string>>;
 using string_pair = std::pair<std::string_view, std::string_view>;

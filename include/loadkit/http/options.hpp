@@ -10,7 +10,7 @@
 
 #include "../core/config.hpp"
 
-namespace loadkit {
+namespace loadkit::inline LOADKIT_ABI {
 
 // Defaults for every VU's HTTP client (k6's options of the same names).
 struct client_options {

@@ -11,9 +11,10 @@
 #include <utility>
 #include <vector>
 
+#include "../core/config.hpp"
 #include "message.hpp"
 
-namespace loadkit::detail {
+namespace loadkit::inline LOADKIT_ABI::detail {
 
 struct response_head {
     int status = 0;

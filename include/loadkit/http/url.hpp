@@ -7,7 +7,9 @@
 #include <string>
 #include <string_view>
 
-namespace loadkit::detail {
+#include "../core/config.hpp"
+
+namespace loadkit::inline LOADKIT_ABI::detail {
 
 struct url_parts {
     bool secure = false;
@@ -174,7 +176,7 @@ inline void append_query_escaped(std::string& out, std::string_view s) {
 
 }  // namespace loadkit::detail
 
-namespace loadkit {
+namespace loadkit::inline LOADKIT_ABI {
 
 // Whether `u` is an absolute http:// or https:// URL that requests can be
 // sent to (as a run's target must be).

@@ -22,6 +22,7 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 
+#include "../core/config.hpp"
 #include "bridge.hpp"
 #include "context.hpp"
 #include "errors.hpp"
@@ -31,7 +32,7 @@
 #include "realm.hpp"
 #include "spidermonkey.hpp"
 
-namespace loadkit::js::detail {
+namespace loadkit::inline LOADKIT_ABI::js::detail {
 
 // Async VUs run their JavaScript on the worker's own thread, so a busy loop
 // would also stop the sweeper there that enforces gracefulStop. A watchdog

@@ -18,6 +18,7 @@
 
 #include <boost/asio/post.hpp>
 
+#include "../core/config.hpp"
 #include "../http/client.hpp"
 #include "../runtime/custom_metrics.hpp"
 #include "spidermonkey.hpp"
@@ -26,7 +27,7 @@
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wdangling-pointer"
 
-namespace loadkit::js::detail {
+namespace loadkit::inline LOADKIT_ABI::js::detail {
 
 namespace ld = loadkit::detail;
 

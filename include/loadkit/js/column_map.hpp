@@ -11,7 +11,9 @@
 #include <utility>
 #include <vector>
 
-namespace loadkit::js::detail {
+#include "../core/config.hpp"
+
+namespace loadkit::inline LOADKIT_ABI::js::detail {
 
 // Where the rewrite to await (transform.hpp) inserted text in a module: per
 // line, (column in the original, length) in order. Errors report columns of

@@ -7,6 +7,7 @@
 #include <mutex>
 #include <string_view>
 
+#include "../core/config.hpp"
 #include "errors.hpp"
 #include "spidermonkey.hpp"
 
@@ -14,7 +15,7 @@
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wdangling-pointer"
 
-namespace loadkit::js::detail {
+namespace loadkit::inline LOADKIT_ABI::js::detail {
 
 // JS_Init once per process; JS_ShutDown at exit, after every context is gone.
 inline void init_process() {

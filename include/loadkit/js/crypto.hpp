@@ -13,7 +13,9 @@
 #include <openssl/hmac.h>
 #include <openssl/rand.h>
 
-namespace loadkit::js::detail {
+#include "../core/config.hpp"
+
+namespace loadkit::inline LOADKIT_ABI::js::detail {
 
 inline const EVP_MD* digest_named(std::string_view name) {
     if (name == "md5") return EVP_md5();

@@ -9,6 +9,7 @@
 #include <tuple>
 #include <utility>
 
+#include "../core/config.hpp"
 #include "column_map.hpp"
 #include "spidermonkey.hpp"
 #include "strings.hpp"
@@ -17,7 +18,7 @@
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wdangling-pointer"
 
-namespace loadkit::js {
+namespace loadkit::inline LOADKIT_ABI::js {
 
 // A script that cannot run: a syntax error, an exception in init code, a
 // module that cannot be found. The runner exits with script_error (107).

@@ -15,8 +15,10 @@
 #include <utility>
 #include <vector>
 
+#include "../core/config.hpp"
 #include "../core/log.hpp"
-#include "../dsl/scenario.hpp"
+#include "../runtime/checks.hpp"
+#include "../runtime/groups.hpp"
 #include "../engine/script.hpp"
 #include "../http/client.hpp"
 #include "../runtime/custom_metrics.hpp"
@@ -31,7 +33,7 @@
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wdangling-pointer"
 
-namespace loadkit::js::detail {
+namespace loadkit::inline LOADKIT_ABI::js::detail {
 
 namespace ld = loadkit::detail;
 
@@ -207,7 +209,7 @@ struct instance {
         switch (op.kind) {
             case metric_op::check: ld::record_check(v, op.name, op.flag); break;
             case metric_op::group:
-                if (v) v->group = op.name.empty() ? 0 : v->thread->shard.strings.intern(op.name);
+                if (v) ld::set_group(*v, op.name);
                 break;
             case metric_op::sample: {
                 std::vector<ld::tag_pair> tags;
@@ -377,7 +379,8 @@ struct instance {
         if (b.cmd == bridge::command::setup || b.cmd == bridge::command::teardown) {
             // k6 runs them in a group of their name: their checks and
             // requests are under "::setup" and "::teardown"
-            group_path = b.cmd == bridge::command::setup ? "::setup" : "::teardown";
+            group_path.clear();
+            ld::append_group(group_path, b.cmd == bridge::command::setup ? "setup" : "teardown");
             push(group_op(group_path));
         }
         JS::RootedValue result(cx);

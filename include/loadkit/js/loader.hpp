@@ -11,6 +11,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "../core/config.hpp"
 #include "errors.hpp"
 #include "instance.hpp"
 #include "module.hpp"
@@ -24,7 +25,7 @@
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wdangling-pointer"
 
-namespace loadkit::js::detail {
+namespace loadkit::inline LOADKIT_ABI::js::detail {
 
 // --- modules ---
 inline JSObject* load_module(instance& self, const std::string& key) {

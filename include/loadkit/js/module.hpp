@@ -8,9 +8,10 @@
 
 #include <nlohmann/json.hpp>
 
+#include "../core/config.hpp"
 #include "spidermonkey.hpp"
 
-namespace loadkit::js::detail {
+namespace loadkit::inline LOADKIT_ABI::js::detail {
 
 // What the realm being made tells the install functions.
 struct install_args {

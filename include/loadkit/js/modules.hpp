@@ -8,6 +8,7 @@
 #include <string_view>
 #include <vector>
 
+#include "../core/config.hpp"
 #include "module.hpp"
 #include "modules/console.hpp"
 #include "modules/crypto.hpp"
@@ -20,7 +21,7 @@
 #include "modules/metrics.hpp"
 #include "prelude.hpp"
 
-namespace loadkit::js::detail {
+namespace loadkit::inline LOADKIT_ABI::js::detail {
 
 // In the order their natives are installed and their JavaScript runs in the
 // prelude (prelude.hpp); the exports are the names of the prelude's

@@ -16,6 +16,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "../core/config.hpp"
 #include "../core/file.hpp"
 #include "../core/log.hpp"
 #include "../plan/build.hpp"
@@ -23,7 +24,7 @@
 #include "../plan/flow.hpp"
 #include "script.hpp"
 
-namespace loadkit::js {
+namespace loadkit::inline LOADKIT_ABI::js {
 
 namespace detail {
 

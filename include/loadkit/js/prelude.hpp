@@ -11,9 +11,10 @@
 #include <utility>
 #include <vector>
 
+#include "../core/config.hpp"
 #include "module.hpp"
 
-namespace loadkit::js::detail {
+namespace loadkit::inline LOADKIT_ABI::js::detail {
 
 // The prelude's start: its scope (one function over __lk, so that the
 // modules' parts see each other and these helpers) and the shared helpers.

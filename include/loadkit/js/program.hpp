@@ -14,6 +14,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "../core/config.hpp"
 #include "../core/file.hpp"
 #include "errors.hpp"
 #include "prelude.hpp"
@@ -23,7 +24,7 @@
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wdangling-pointer"
 
-namespace loadkit::js::detail {
+namespace loadkit::inline LOADKIT_ABI::js::detail {
 
 // The path of one of the script's own modules that `spec` names from a
 // module in `base_dir` (./x.js, ../x.js, /x.js), or nothing: k6/* and

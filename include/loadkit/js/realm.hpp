@@ -5,6 +5,7 @@
 #include <memory>
 #include <string>
 
+#include "../core/config.hpp"
 #include "spidermonkey.hpp"
 #include "strings.hpp"
 
@@ -12,7 +13,7 @@
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wdangling-pointer"
 
-namespace loadkit::js::detail {
+namespace loadkit::inline LOADKIT_ABI::js::detail {
 
 struct instance;
 

@@ -13,6 +13,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "../core/config.hpp"
 #include "async.hpp"
 #include "context.hpp"
 #include "errors.hpp"
@@ -24,7 +25,7 @@
 #include "transform.hpp"
 #include "vu_thread.hpp"
 
-namespace loadkit::js {
+namespace loadkit::inline LOADKIT_ABI::js {
 
 struct load_options {
     std::map<std::string, std::string, std::less<>> env;  // -e values: __ENV in the init context

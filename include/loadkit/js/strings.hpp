@@ -8,13 +8,14 @@
 #include <string>
 #include <string_view>
 
+#include "../core/config.hpp"
 #include "spidermonkey.hpp"
 
 // SpiderMonkey's rooting keeps stack roots' addresses (see spidermonkey.hpp).
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wdangling-pointer"
 
-namespace loadkit::js::detail {
+namespace loadkit::inline LOADKIT_ABI::js::detail {
 
 inline std::string to_utf8(JSContext* cx, JS::HandleValue v) {
     JS::RootedString s(cx, JS::ToString(cx, v));

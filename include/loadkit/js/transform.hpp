@@ -25,6 +25,7 @@
 #include <string>
 #include <string_view>
 
+#include "../core/config.hpp"
 #include "../core/file.hpp"
 #include "column_map.hpp"
 #include "errors.hpp"
@@ -35,7 +36,7 @@
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wdangling-pointer"
 
-namespace loadkit::js::detail {
+namespace loadkit::inline LOADKIT_ABI::js::detail {
 
 inline constexpr std::string_view transform_source = R"JS(
 (function (host) {

@@ -29,6 +29,7 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 
+#include "../core/config.hpp"
 #include "../core/errors.hpp"
 #include "../http/client.hpp"
 #include "../runtime/context.hpp"
@@ -43,7 +44,7 @@
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wdangling-pointer"
 
-namespace loadkit::js::detail {
+namespace loadkit::inline LOADKIT_ABI::js::detail {
 
 namespace ld = loadkit::detail;
 

@@ -17,7 +17,9 @@
 #include <memory>
 #include <vector>
 
-namespace loadkit {
+#include "../core/config.hpp"
+
+namespace loadkit::inline LOADKIT_ABI {
 
 namespace detail {
 // Chunks of 64 counters, carved out of 64 KiB slabs. Each thread's metric

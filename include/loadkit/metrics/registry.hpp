@@ -12,7 +12,9 @@
 #include <string_view>
 #include <vector>
 
-namespace loadkit {
+#include "../core/config.hpp"
+
+namespace loadkit::inline LOADKIT_ABI {
 
 enum class metric_kind { counter, gauge, rate, trend };
 

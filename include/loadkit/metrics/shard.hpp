@@ -13,10 +13,11 @@
 #include <unordered_map>
 #include <vector>
 
+#include "../core/config.hpp"
 #include "../core/log.hpp"
 #include "histogram.hpp"
 
-namespace loadkit {
+namespace loadkit::inline LOADKIT_ABI {
 
 // A scenario's iterations, their durations and its bytes (one thread's in a
 // shard; merged, in merged_metrics::scenarios).
@@ -35,7 +36,7 @@ struct check_series { std::uint64_t passes = 0, fails = 0; };
 
 }  // namespace loadkit
 
-namespace loadkit::detail {
+namespace loadkit::inline LOADKIT_ABI::detail {
 
 struct string_hash {
     using is_transparent = void;

@@ -26,7 +26,7 @@
 
 #include "../core/config.hpp"
 
-namespace loadkit {
+namespace loadkit::inline LOADKIT_ABI {
 
 namespace detail::html {
 

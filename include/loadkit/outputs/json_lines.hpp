@@ -25,9 +25,10 @@
 
 #include <nlohmann/json.hpp>
 
+#include "../core/config.hpp"
 #include "../engine/summary.hpp"
 
-namespace loadkit {
+namespace loadkit::inline LOADKIT_ABI {
 
 class json_lines_output {
   public:

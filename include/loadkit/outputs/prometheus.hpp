@@ -77,12 +77,13 @@
 #include <boost/beast/http/string_body.hpp>
 #include <boost/beast/http/write.hpp>
 
+#include "../core/config.hpp"
 #include "../core/errors.hpp"
 #include "../metrics/histogram.hpp"
 #include "../metrics/registry.hpp"
 #include "../engine/summary.hpp"
 
-namespace loadkit {
+namespace loadkit::inline LOADKIT_ABI {
 
 struct prometheus_format {
     int buckets_per_power = 4;       // histogram buckets per power of two: 1, 2, 4, ... 64

@@ -25,6 +25,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "../core/config.hpp"
 #include "../core/duration.hpp"
 #include "../core/file.hpp"
 #include "../engine/executors.hpp"
@@ -39,7 +40,7 @@
 #include "flow.hpp"
 #include "template.hpp"
 
-namespace loadkit::yaml {
+namespace loadkit::inline LOADKIT_ABI::yaml {
 
 namespace detail {
 

@@ -38,10 +38,11 @@
 #include <utility>
 #include <vector>
 
+#include "../core/config.hpp"
 #include "../core/file.hpp"
 #include "error.hpp"
 
-namespace loadkit::yaml {
+namespace loadkit::inline LOADKIT_ABI::yaml {
 
 struct csv_table {
     std::vector<std::string> columns;  // from the header row

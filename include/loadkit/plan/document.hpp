@@ -11,9 +11,10 @@
 #include <utility>
 #include <vector>
 
+#include "../core/config.hpp"
 #include "error.hpp"
 
-namespace loadkit::yaml {
+namespace loadkit::inline LOADKIT_ABI::yaml {
 
 enum class node_kind { null, scalar, sequence, map };
 

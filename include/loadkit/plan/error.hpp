@@ -6,9 +6,10 @@
 #include <string>
 #include <utility>
 
+#include "../core/config.hpp"
 #include "../core/errors.hpp"
 
-namespace loadkit::yaml {
+namespace loadkit::inline LOADKIT_ABI::yaml {
 
 // Where something was written (1-based), for messages; {0, 0} when unknown.
 struct position {

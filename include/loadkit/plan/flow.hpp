@@ -17,6 +17,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "../core/config.hpp"
 #include "../engine/engine.hpp"
 #include "../engine/script.hpp"
 #include "../http/client.hpp"
@@ -27,7 +28,7 @@
 #include "error.hpp"
 #include "template.hpp"
 
-namespace loadkit::yaml {
+namespace loadkit::inline LOADKIT_ABI::yaml {
 
 // What checks and captures read from a response.
 enum class response_part { status, json, header, body };

@@ -40,9 +40,10 @@
 #include <utility>
 #include <vector>
 
+#include "../core/config.hpp"
 #include "error.hpp"
 
-namespace loadkit::yaml {
+namespace loadkit::inline LOADKIT_ABI::yaml {
 
 struct expression {
     enum class root { vars, env, vu, iter, scenario, data, bare, function };

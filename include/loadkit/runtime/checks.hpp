@@ -7,10 +7,11 @@
 #include <initializer_list>
 #include <string_view>
 
+#include "../core/config.hpp"
 #include "../core/task.hpp"
 #include "context.hpp"
 
-namespace loadkit::detail {
+namespace loadkit::inline LOADKIT_ABI::detail {
 
 // Counts one check of the VU `ctx` (none: not counted); returns `ok`.
 inline bool record_check(vu_context* ctx, std::string_view name, bool ok) {

@@ -30,7 +30,7 @@
 #include "events.hpp"
 #include "../core/signals.hpp"
 
-namespace loadkit {
+namespace loadkit::inline LOADKIT_ABI {
 
 class client;
 struct request;

@@ -19,11 +19,12 @@
 #include <string_view>
 #include <type_traits>
 
+#include "../core/config.hpp"
 #include "context.hpp"
 #include "../metrics/registry.hpp"
 #include "../metrics/shard.hpp"
 
-namespace loadkit {
+namespace loadkit::inline LOADKIT_ABI {
 
 using tag_list = std::initializer_list<detail::tag_pair>;
 

@@ -11,9 +11,10 @@
 
 #include <nlohmann/json.hpp>
 
+#include "../core/config.hpp"
 #include "../core/error_code.hpp"
 
-namespace loadkit {
+namespace loadkit::inline LOADKIT_ABI {
 
 struct request;   // http/message.hpp: listeners that read them include it
 class response;

@@ -10,11 +10,12 @@
 #include <string>
 #include <string_view>
 
+#include "../core/config.hpp"
 #include "../core/task.hpp"
 #include "context.hpp"
 #include "custom_metrics.hpp"
 
-namespace loadkit::detail {
+namespace loadkit::inline LOADKIT_ABI::detail {
 
 inline constexpr std::string_view group_separator = "::";
 

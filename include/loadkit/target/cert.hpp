@@ -11,7 +11,9 @@
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
-namespace loadkit {
+#include "../core/config.hpp"
+
+namespace loadkit::inline LOADKIT_ABI {
 
 struct certificate {
     std::string cert_pem;  // also the CA to trust: it signs itself

@@ -62,11 +62,12 @@
 #include <boost/beast/http/write.hpp>
 #include <nlohmann/json.hpp>
 
+#include "../core/config.hpp"
 #include "../core/io.hpp"
 #include "../core/task.hpp"
 #include "cert.hpp"
 
-namespace loadkit {
+namespace loadkit::inline LOADKIT_ABI {
 
 struct target_options {
     std::string address = "127.0.0.1";

@@ -11,10 +11,11 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include "../core/config.hpp"
 #include "../core/file.hpp"
 #include "../plan/build.hpp"
 
-namespace loadkit::yaml {
+namespace loadkit::inline LOADKIT_ABI::yaml {
 
 namespace detail {
 

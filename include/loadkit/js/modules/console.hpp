@@ -4,6 +4,7 @@
 #include <string>
 #include <string_view>
 
+#include "../../core/config.hpp"
 #include "../../core/log.hpp"
 #include "../errors.hpp"
 #include "../instance.hpp"
@@ -15,7 +16,7 @@
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wdangling-pointer"
 
-namespace loadkit::js::detail::console_module {
+namespace loadkit::inline LOADKIT_ABI::js::detail::console_module {
 
 namespace ld = loadkit::detail;
 

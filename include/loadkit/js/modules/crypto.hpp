@@ -7,6 +7,7 @@
 #include <string>
 #include <string_view>
 
+#include "../../core/config.hpp"
 #include "../crypto.hpp"
 #include "../errors.hpp"
 #include "../instance.hpp"
@@ -18,7 +19,7 @@
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wdangling-pointer"
 
-namespace loadkit::js::detail::crypto_module {
+namespace loadkit::inline LOADKIT_ABI::js::detail::crypto_module {
 
 // k6/crypto output encodings: hex, base64, base64url, base64rawurl, binary (an ArrayBuffer)
 inline bool encode_out(JSContext* cx, const std::string& raw, const std::string& enc, JS::MutableHandleValue out) {

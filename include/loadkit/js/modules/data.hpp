@@ -4,7 +4,9 @@
 // has no install function. A native part would go here.
 #include <string_view>
 
-namespace loadkit::js::detail::data_module {
+#include "../../core/config.hpp"
+
+namespace loadkit::inline LOADKIT_ABI::js::detail::data_module {
 
 // k6/data's API in JavaScript: SharedArray, statements in the prelude's
 // scope (prelude.hpp).

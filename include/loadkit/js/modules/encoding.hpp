@@ -4,6 +4,7 @@
 #include <string>
 #include <string_view>
 
+#include "../../core/config.hpp"
 #include "../crypto.hpp"
 #include "../errors.hpp"
 #include "../instance.hpp"
@@ -16,7 +17,7 @@
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wdangling-pointer"
 
-namespace loadkit::js::detail::encoding_module {
+namespace loadkit::inline LOADKIT_ABI::js::detail::encoding_module {
 
 inline bool n_b64encode(JSContext* cx, unsigned argc, JS::Value* vp) {
     auto args = JS::CallArgsFromVp(argc, vp);

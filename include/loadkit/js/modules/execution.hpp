@@ -6,6 +6,7 @@
 #include <string>
 #include <string_view>
 
+#include "../../core/config.hpp"
 #include "../../runtime/context.hpp"
 #include "../errors.hpp"
 #include "../instance.hpp"
@@ -17,7 +18,7 @@
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wdangling-pointer"
 
-namespace loadkit::js::detail::execution_module {
+namespace loadkit::inline LOADKIT_ABI::js::detail::execution_module {
 
 namespace ld = loadkit::detail;
 

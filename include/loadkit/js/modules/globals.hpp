@@ -6,6 +6,7 @@
 #include <string>
 #include <string_view>
 
+#include "../../core/config.hpp"
 #include "../../core/file.hpp"
 #include "../../runtime/context.hpp"
 #include "../errors.hpp"
@@ -21,7 +22,7 @@ extern char** environ;
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wdangling-pointer"
 
-namespace loadkit::js::detail::globals_module {
+namespace loadkit::inline LOADKIT_ABI::js::detail::globals_module {
 
 inline bool n_open(JSContext* cx, unsigned argc, JS::Value* vp) {
     auto args = JS::CallArgsFromVp(argc, vp);

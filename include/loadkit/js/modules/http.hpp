@@ -10,6 +10,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "../../core/config.hpp"
 #include "../../core/duration.hpp"
 #include "../../http/client.hpp"
 #include "../bridge.hpp"
@@ -23,7 +24,7 @@
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wdangling-pointer"
 
-namespace loadkit::js::detail::http_module {
+namespace loadkit::inline LOADKIT_ABI::js::detail::http_module {
 
 namespace ld = loadkit::detail;
 

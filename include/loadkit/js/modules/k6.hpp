@@ -6,6 +6,7 @@
 #include <string_view>
 #include <utility>
 
+#include "../../core/config.hpp"
 #include "../../core/duration.hpp"
 #include "../bridge.hpp"
 #include "../errors.hpp"
@@ -18,7 +19,7 @@
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wdangling-pointer"
 
-namespace loadkit::js::detail::k6_module {
+namespace loadkit::inline LOADKIT_ABI::js::detail::k6_module {
 
 namespace ld = loadkit::detail;
 
@@ -59,9 +60,9 @@ inline bool n_group_enter(JSContext* cx, unsigned argc, JS::Value* vp) {
     auto args = JS::CallArgsFromVp(argc, vp);
     auto& self = instance::of(cx);
     auto name = to_utf8(cx, args.get(0));
-    if (name.find("::") != std::string::npos) return throw_error(cx, "group names must not contain '::'");
+    if (auto why = ld::group_name_error(name)) return throw_error(cx, why);
     self.group_stack.push_back(self.group_path.size());
-    self.group_path += "::" + name;
+    ld::append_group(self.group_path, name);
     self.push(group_op(self.group_path));
     args.rval().setNumber(static_cast<double>(ld::now_ns()));
     return true;
@@ -76,7 +77,7 @@ inline bool n_group_leave(JSContext* cx, unsigned argc, JS::Value* vp) {
         op.flag = true;
         op.metric_kind_ = metric_kind::trend;
         op.metric = ld::metric_registry::get().group_duration_id();
-        op.value = (static_cast<double>(ld::now_ns()) - args.get(0).toNumber()) / 1e6;
+        op.value = ld::group_duration_ms(static_cast<std::int64_t>(args.get(0).toNumber()));
         self.push(std::move(op));
     }
     self.group_path.resize(self.group_stack.back());

@@ -8,6 +8,7 @@
 #include <utility>
 #include <vector>
 
+#include "../../core/config.hpp"
 #include "../../metrics/registry.hpp"
 #include "../../runtime/custom_metrics.hpp"
 #include "../bridge.hpp"
@@ -21,7 +22,7 @@
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wdangling-pointer"
 
-namespace loadkit::js::detail::metrics_module {
+namespace loadkit::inline LOADKIT_ABI::js::detail::metrics_module {
 
 namespace ld = loadkit::detail;
 
