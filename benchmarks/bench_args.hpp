@@ -71,7 +71,8 @@ struct args {
         if (it == values.end()) return true;
         auto& s = it->second;
         auto r = std::from_chars(s.data(), s.data() + s.size(), out);
-        if (s.empty() || r.ec != std::errc() || r.ptr != s.data() + s.size() || !std::isfinite(out) || out < lo || out > hi)
+        if (s.empty() || r.ec != std::errc() || r.ptr != s.data() + s.size() || !std::isfinite(out) || out < lo ||
+            out > hi)
             return fail(std::string(k) + ": bad value '" + s + "'", exit_code);
         return true;
     }
@@ -79,7 +80,8 @@ struct args {
     bool url(std::string& out, int& exit_code) const {
         auto it = values.find("--url");
         if (it == values.end()) return fail("--url is required", exit_code);
-        if (!loadkit::detail::is_absolute_url(it->second)) return fail("--url must be an absolute http(s) URL", exit_code);
+        if (!loadkit::detail::is_absolute_url(it->second))
+            return fail("--url must be an absolute http(s) URL", exit_code);
         out = it->second;
         return true;
     }

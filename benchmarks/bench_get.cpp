@@ -16,7 +16,7 @@ using namespace std::chrono_literals;
 
 namespace {
 
-std::string g_url;          // set once in main, before the run; read by every VU
+std::string g_url;           // set once in main, before the run; read by every VU
 std::int64_t g_work_ns = 0;  // --work-us: CPU the iteration spends besides its request
 
 struct Bench : loadkit::Scenario<Bench> {
@@ -45,15 +45,15 @@ int main(int argc, char** argv) {
     int code = 0;
     std::int64_t vus = -1, requests = -1, threads = 0, work_us = 0;
     if (!a.parse(argc, argv, {"--url", "--vus", "--requests", "--threads", "--work-us"}, code) || !a.url(g_url, code) ||
-        !a.integer("--work-us", 0, 1'000'000, work_us, code) ||
-        !a.integer("--vus", 1, 1'000'000, vus, code) || !a.integer("--requests", 1, INT64_MAX, requests, code) ||
-        !a.integer("--threads", 1, 1024, threads, code))
+        !a.integer("--work-us", 0, 1'000'000, work_us, code) || !a.integer("--vus", 1, 1'000'000, vus, code) ||
+        !a.integer("--requests", 1, INT64_MAX, requests, code) || !a.integer("--threads", 1, 1024, threads, code))
         return code;
     if (vus < 1) return a.usage("--vus is required");
     if (requests < 1) return a.usage("--requests is required");
     g_work_ns = work_us * 1000;
     return bench::run_and_print(a.program, [&] {
-        return loadkit::run<Bench>(loadkit::shared_iterations{.vus = static_cast<int>(vus), .iterations = requests, .max_duration = 24h},
-                                   bench::quiet_options(a.program, threads));
+        return loadkit::run<Bench>(
+            loadkit::shared_iterations{.vus = static_cast<int>(vus), .iterations = requests, .max_duration = 24h},
+            bench::quiet_options(a.program, threads));
     });
 }

@@ -40,10 +40,10 @@ int main(int argc, char** argv) {
     int code = 0;
     std::int64_t vus = 50, max_vus = -1, threads = 0;
     double rate = -1, duration = -1;
-    if (!a.parse(argc, argv, {"--url", "--rate", "--duration", "--vus", "--max-vus", "--threads"}, code) || !a.url(g_url, code) ||
-        !a.real("--rate", 1e-9, 1e9, rate, code) || !a.real("--duration", 1e-3, 86400, duration, code) ||
-        !a.integer("--vus", 1, 1'000'000, vus, code) || !a.integer("--max-vus", 1, 1'000'000, max_vus, code) ||
-        !a.integer("--threads", 1, 1024, threads, code))
+    if (!a.parse(argc, argv, {"--url", "--rate", "--duration", "--vus", "--max-vus", "--threads"}, code) ||
+        !a.url(g_url, code) || !a.real("--rate", 1e-9, 1e9, rate, code) ||
+        !a.real("--duration", 1e-3, 86400, duration, code) || !a.integer("--vus", 1, 1'000'000, vus, code) ||
+        !a.integer("--max-vus", 1, 1'000'000, max_vus, code) || !a.integer("--threads", 1, 1024, threads, code))
         return code;
     if (rate <= 0) return a.usage("--rate is required");
     if (duration <= 0) return a.usage("--duration is required");

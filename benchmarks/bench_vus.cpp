@@ -17,7 +17,7 @@ using namespace std::chrono_literals;
 
 namespace {
 
-std::string g_url;              // set once in main, before the run; read by every VU
+std::string g_url;               // set once in main, before the run; read by every VU
 loadkit::nanoseconds g_sleep{};  // think time after each GET
 
 struct Bench : loadkit::Scenario<Bench> {
@@ -32,13 +32,12 @@ struct Bench : loadkit::Scenario<Bench> {
 }  // namespace
 
 int main(int argc, char** argv) {
-    bench::args a{"bench_vus",
-                  "usage: bench_vus --url URL --vus N --duration S [--sleep S] [--threads T]\n"
-                  "  --url URL       absolute http:// or https:// URL, fetched once per iteration\n"
-                  "  --vus N         concurrent VUs (>= 1), each with its own keep-alive connection\n"
-                  "  --duration S    seconds the VUs run (> 0; fractions allowed)\n"
-                  "  --sleep S       seconds each VU sleeps after its GET (>= 0; default 1)\n"
-                  "  --threads T     worker threads (>= 1; default: one per core)\n"};
+    bench::args a{"bench_vus", "usage: bench_vus --url URL --vus N --duration S [--sleep S] [--threads T]\n"
+                               "  --url URL       absolute http:// or https:// URL, fetched once per iteration\n"
+                               "  --vus N         concurrent VUs (>= 1), each with its own keep-alive connection\n"
+                               "  --duration S    seconds the VUs run (> 0; fractions allowed)\n"
+                               "  --sleep S       seconds each VU sleeps after its GET (>= 0; default 1)\n"
+                               "  --threads T     worker threads (>= 1; default: one per core)\n"};
     int code = 0;
     std::int64_t vus = -1, threads = 0;
     double duration = -1, sleep_s = 1;
@@ -51,7 +50,8 @@ int main(int argc, char** argv) {
     g_sleep = bench::seconds(sleep_s);
     bench::raise_fd_limit();
     return bench::run_and_print(a.program, [&] {
-        return loadkit::run<Bench>(loadkit::constant_vus{.vus = static_cast<int>(vus), .duration = bench::seconds(duration)},
-                                   bench::quiet_options(a.program, threads));
+        return loadkit::run<Bench>(
+            loadkit::constant_vus{.vus = static_cast<int>(vus), .duration = bench::seconds(duration)},
+            bench::quiet_options(a.program, threads));
     });
 }

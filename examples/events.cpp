@@ -46,31 +46,36 @@ int main(int argc, char** argv) {
     });
     opts.events.test_stop.add_listener([&](const loadkit::test_info&) {
         std::puts("--- Test stopping ---");
-        if (!shared_state.config_applied) return std::puts("No global configuration was applied, skipping cleanup."), void();
+        if (!shared_state.config_applied)
+            return std::puts("No global configuration was applied, skipping cleanup."), void();
         auto res = loadkit::fetch("DELETE", host + "/echo");
-        std::puts(res.status == 200 ? "Global configuration cleaned up successfully." : "Failed to clean up global configuration.");
+        std::puts(res.status == 200 ? "Global configuration cleaned up successfully."
+                                    : "Failed to clean up global configuration.");
         shared_state.config_applied = false;
     });
     opts.events.user_start.add_listener([&](const loadkit::user_info& u) {
         shared_state.peak_users = std::max(shared_state.peak_users, ++shared_state.user_count);
-        std::printf("User %llu started. Total users: %d\n", static_cast<unsigned long long>(u.vu), shared_state.user_count);
+        std::printf("User %llu started. Total users: %d\n", static_cast<unsigned long long>(u.vu),
+                    shared_state.user_count);
     });
     opts.events.user_stop.add_listener([&](const loadkit::user_info& u) {
         --shared_state.user_count;
-        std::printf("User %llu stopped. Total users: %d\n", static_cast<unsigned long long>(u.vu), shared_state.user_count);
+        std::printf("User %llu stopped. Total users: %d\n", static_cast<unsigned long long>(u.vu),
+                    shared_state.user_count);
     });
     opts.handle_summary = [&](const nlohmann::json& data) -> nlohmann::json {
         auto* reqs = loadkit::find_metric(data, "http_reqs");
         auto* dur = loadkit::find_metric(data, "http_req_duration");
         char line[256];
         std::snprintf(line, sizeof line, "run %s: %.1fs, %.0f requests, p95 %.2f ms, peak users %d",
-                      data["run_id"].get<std::string>().c_str(), data["duration_secs"].get<double>(), (*reqs)["count"].get<double>(),
-                      (*dur)["p95"].get<double>(), shared_state.peak_users);
+                      data["run_id"].get<std::string>().c_str(), data["duration_secs"].get<double>(),
+                      (*reqs)["count"].get<double>(), (*dur)["p95"].get<double>(), shared_state.peak_users);
         return std::string(line);  // a string replaces the default console report
     };
 
     loadkit::test<Website> t(opts);
-    t.scenario("users", loadkit::ramping_vus{.start_vus = 0, .stages = {{1s, 5}, {1s, 5}, {500ms, 0}}, .graceful_ramp_down = 1s});
+    t.scenario("users", loadkit::ramping_vus{
+                            .start_vus = 0, .stages = {{1s, 5}, {1s, 5}, {500ms, 0}}, .graceful_ramp_down = 1s});
     auto result = t.run();
     return result.exit_code() == 0 && shared_state.user_count == 0 && !shared_state.config_applied ? 0 : 1;
 }

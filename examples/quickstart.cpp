@@ -35,16 +35,14 @@ struct Shop : loadkit::Scenario<Shop, Token> {
             std::string bearer = "Bearer " + t.value;
             auto& items = co_await http.get("/items", {.headers = {{"Authorization", bearer}}});
             loadkit::check(items, {
-                {"items: status 200", [](auto& r) { return r.status == 200; }},
-                {"items: has 2", [](auto& r) { return r.json("items").size() == 2; }},
-            });
+                                      {"items: status 200", [](auto& r) { return r.status == 200; }},
+                                      {"items: has 2", [](auto& r) { return r.json("items").size() == 2; }},
+                                  });
             auto& feed = co_await http.get("/feed", {.headers = {{"Authorization", "Bearer " + session}}});
             loadkit::check(feed, {{"feed: status 200", [](auto& r) { return r.status == 200; }}});
             co_await sleep(10ms);
         }
-        loadkit::task<> on_stop(const Token&) {
-            co_await http.post("/auth/logout", "{}", {.name = "logout"});
-        }
+        loadkit::task<> on_stop(const Token&) { co_await http.post("/auth/logout", "{}", {.name = "logout"}); }
     };
 };
 

@@ -25,7 +25,8 @@ struct Store : loadkit::Scenario<Store> {
             auto& items = co_await http.get("/items", {.name = "items"});
             check(items, {{"items: status 200", [](auto& r) { return r.status == 200; }}});
             co_await group("checkout", [&]() -> loadkit::task<> {
-                auto& paid = co_await http.post("/echo", R"({"sku":1})", {.name = "pay", .tags = {{"payment", "card"}}});
+                auto& paid = co_await http.post("/echo", R"({"sku":1})",
+                                                {.name = "pay", .tags = {{"payment", "card"}}});
                 check(paid, {{"pay: status 200", [](auto& r) { return r.status == 200; }}});
                 orders.add(1, {{"region", std::string_view(env("REGION", "eu"))}});
                 checkout_time.add(paid.timings.duration / 1e6);
@@ -57,8 +58,8 @@ int main(int argc, char** argv) {
         {"dropped_iterations", {"count<10"}},
     };
     loadkit::test<Store> t(opts);
-    t.scenario("shoppers", loadkit::constant_arrival_rate{.rate = 200, .time_unit = 1s, .duration = 2s,
-                                                          .pre_allocated_vus = 10, .max_vus = 100});
+    t.scenario("shoppers", loadkit::constant_arrival_rate{
+                               .rate = 200, .time_unit = 1s, .duration = 2s, .pre_allocated_vus = 10, .max_vus = 100});
     t.scenario("browsers", loadkit::constant_vus{.vus = 5, .duration = 2s}, &Store::User::browse,
                {.env = {{"REGION", "us"}}, .tags = {{"team", "web"}}});
     return t.run().exit_code();

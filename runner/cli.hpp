@@ -56,10 +56,10 @@ struct run_flags {
     std::vector<std::string> out;
     bool quiet = false, no_color = false, no_thresholds = false;
     std::string segment, segment_sequence, instance;  // --execution-segment, --execution-segment-sequence, --instance
-    std::string setup_data;                            // --setup-data: setup() ran elsewhere (`loadkit setup`)
-    std::string start_at;                              // --start-at
-    std::string setup_out;                             // `loadkit setup -o`
-    std::string report;                                // --report FILE.html
+    std::string setup_data;                           // --setup-data: setup() ran elsewhere (`loadkit setup`)
+    std::string start_at;                             // --start-at
+    std::string setup_out;                            // `loadkit setup -o`
+    std::string report;                               // --report FILE.html
 };
 
 // What validate() made of run_flags' values.
@@ -84,7 +84,8 @@ struct merge_flags {
 // system_clock time; nullopt when it is not one.
 inline std::optional<std::chrono::system_clock::time_point> parse_rfc3339(const std::string& s) {
     int y, mo, d, h, mi, sec, n = 0;
-    if (std::sscanf(s.c_str(), "%4d-%2d-%2d%*1[Tt ]%2d:%2d:%2d%n", &y, &mo, &d, &h, &mi, &sec, &n) != 6 || n != 19) return std::nullopt;
+    if (std::sscanf(s.c_str(), "%4d-%2d-%2d%*1[Tt ]%2d:%2d:%2d%n", &y, &mo, &d, &h, &mi, &sec, &n) != 6 || n != 19)
+        return std::nullopt;
     std::size_t i = 19;
     double frac = 0;
     if (i < s.size() && s[i] == '.') {
@@ -103,11 +104,15 @@ inline std::optional<std::chrono::system_clock::time_point> parse_rfc3339(const 
         i += 6;
     } else return std::nullopt;
     if (i != s.size() || y < 1970 || y > 2200 ||  // (nanoseconds since 1970 overflow in 2262)
-        mo < 1 || mo > 12 || d < 1 || d > 31 || h < 0 || h > 23 || mi < 0 || mi > 59 || sec < 0 ||
-        sec > 60)
+        mo < 1 || mo > 12 || d < 1 || d > 31 || h < 0 || h > 23 || mi < 0 || mi > 59 || sec < 0 || sec > 60)
         return std::nullopt;
     std::tm tm{};
-    tm.tm_year = y - 1900; tm.tm_mon = mo - 1; tm.tm_mday = d; tm.tm_hour = h; tm.tm_min = mi; tm.tm_sec = sec;
+    tm.tm_year = y - 1900;
+    tm.tm_mon = mo - 1;
+    tm.tm_mday = d;
+    tm.tm_hour = h;
+    tm.tm_min = mi;
+    tm.tm_sec = sec;
     auto t = ::timegm(&tm) - offset;
     return std::chrono::system_clock::from_time_t(t) + std::chrono::microseconds(static_cast<long long>(frac * 1e6));
 }
@@ -119,7 +124,8 @@ inline std::int64_t whole_flag(const std::string& flag, const std::string& s, st
     std::int64_t v = 0;
     auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
     if (s.empty() || ec != std::errc() || p != s.data() + s.size() || v < min || v > max)
-        throw usage_error(flag + ": expected a whole number from " + std::to_string(min) + " to " + std::to_string(max) + ", found '" + s + "'");
+        throw usage_error(flag + ": expected a whole number from " + std::to_string(min) + " to " +
+                          std::to_string(max) + ", found '" + s + "'");
     return v;
 }
 
@@ -128,21 +134,25 @@ inline std::int64_t whole_flag(const std::string& flag, const std::string& s, st
 inline run_settings validate(const run_flags& f) {
     run_settings r;
     if (!f.vus.empty()) r.vus = static_cast<int>(whole_flag("-u/--vus", f.vus, 1, std::numeric_limits<int>::max()));
-    if (!f.iterations.empty()) r.iterations = whole_flag("-i/--iterations", f.iterations, 1, std::numeric_limits<std::int64_t>::max());
+    if (!f.iterations.empty())
+        r.iterations = whole_flag("-i/--iterations", f.iterations, 1, std::numeric_limits<std::int64_t>::max());
     if (!f.duration.empty()) {
         r.duration = loadkit::parse_duration(f.duration);
         if (!r.duration || r.duration->count() <= 0)
-            throw usage_error("-d/--duration: expected a duration like 30s, 1m30s or 500ms, found '" + f.duration + "'");
+            throw usage_error("-d/--duration: expected a duration like 30s, 1m30s or 500ms, found '" + f.duration +
+                              "'");
     }
     if (!f.threads.empty()) {
         auto max = max_threads();
         std::int64_t v = 0;
         auto [p, ec] = std::from_chars(f.threads.data(), f.threads.data() + f.threads.size(), v);
         if (ec != std::errc() || p != f.threads.data() + f.threads.size() || v < 0)
-            throw usage_error("--threads: expected a whole number from 0 (one per core) to " + std::to_string(max) + ", found '" + f.threads + "'");
+            throw usage_error("--threads: expected a whole number from 0 (one per core) to " + std::to_string(max) +
+                              ", found '" + f.threads + "'");
         if (v > max)
-            throw usage_error("--threads: at most " + std::to_string(max) + " worker threads (16 per core, at least 64) are allowed, found '" +
-                              f.threads + "'; more only add contention and use up file descriptors");
+            throw usage_error("--threads: at most " + std::to_string(max) +
+                              " worker threads (16 per core, at least 64) are allowed, found '" + f.threads +
+                              "'; more only add contention and use up file descriptors");
         r.threads = static_cast<int>(v);
     }
     for (auto& kv : f.env) {
@@ -166,7 +176,8 @@ inline run_settings validate(const run_flags& f) {
     try {
         if (!f.instance.empty()) {
             if (!f.segment.empty() || !f.segment_sequence.empty())
-                throw usage_error("--instance is a shorthand for --execution-segment and --execution-segment-sequence: give one or the other");
+                throw usage_error(
+                    "--instance is a shorthand for --execution-segment and --execution-segment-sequence: give one or the other");
             r.segment = loadkit::instance_segment(f.instance);
         } else {
             if (!f.segment.empty()) r.segment = loadkit::parse_execution_segment(f.segment);
@@ -181,7 +192,9 @@ inline run_settings validate(const run_flags& f) {
     }
     if (!f.start_at.empty()) {
         r.start_at = parse_rfc3339(f.start_at);
-        if (!r.start_at) throw usage_error("--start-at: expected an RFC 3339 time like 2026-11-22T10:00:00Z, found '" + f.start_at + "'");
+        if (!r.start_at)
+            throw usage_error("--start-at: expected an RFC 3339 time like 2026-11-22T10:00:00Z, found '" + f.start_at +
+                              "'");
         if (*r.start_at - std::chrono::system_clock::now() > std::chrono::hours(24))
             throw usage_error("--start-at: " + f.start_at + " is more than a day away");
     }
@@ -201,7 +214,8 @@ inline bool is_subcommand(std::string_view word) {
 // members below. parse() says whether to go on (nullopt) or exit with a code.
 class command_line {
   public:
-    CLI::App app{"loadkit " LOADKIT_VERSION_STRING ": load tests as YAML flows, on the engine of loadkit's C++ DSL", "loadkit"};
+    CLI::App app{"loadkit " LOADKIT_VERSION_STRING ": load tests as YAML flows, on the engine of loadkit's C++ DSL",
+                 "loadkit"};
     run_flags rf, sf, tf;
     merge_flags mf;
     std::string report_input, report_output, validate_file;
@@ -219,29 +233,47 @@ class command_line {
 
         run_cmd = app.add_subcommand("run", "Run a load test");
         run_cmd->add_option("file", rf.file, "The test: a YAML file or a k6-style JavaScript module")->required();
-        run_cmd->add_option("-u,--vus", rf.vus, "VUs (overrides the file: with -d, constant-vus; with -i, shared-iterations)")->type_name("N");
-        run_cmd->add_option("-d,--duration", rf.duration, "Duration, e.g. 30s or 1m30s (overrides the file: constant-vus)")->type_name("DURATION");
-        run_cmd->add_option("-i,--iterations", rf.iterations, "Iterations in total (overrides the file: shared-iterations)")->type_name("N");
+        run_cmd
+            ->add_option("-u,--vus", rf.vus,
+                         "VUs (overrides the file: with -d, constant-vus; with -i, shared-iterations)")
+            ->type_name("N");
+        run_cmd
+            ->add_option("-d,--duration", rf.duration, "Duration, e.g. 30s or 1m30s (overrides the file: constant-vus)")
+            ->type_name("DURATION");
+        run_cmd
+            ->add_option("-i,--iterations", rf.iterations,
+                         "Iterations in total (overrides the file: shared-iterations)")
+            ->type_name("N");
         run_cmd->add_option("-e,--env", rf.env, "KEY=VALUE for env (repeatable); over the file's env")->take_all();
         run_cmd->add_option("--target", rf.target, "Base URL for relative URLs, or 'builtin' (overrides the file)");
-        run_cmd->add_option("--threads", rf.threads, "Worker threads (default: one per core; at most 16 per core, at least 64)")->type_name("N");
+        run_cmd
+            ->add_option("--threads", rf.threads,
+                         "Worker threads (default: one per core; at most 16 per core, at least 64)")
+            ->type_name("N");
         run_cmd->add_option("--summary-export", rf.summary_export, "Write the summary JSON here");
-        run_cmd->add_option("--out", rf.out,
-                            "Outputs (repeatable): json=FILE or csv=FILE (a point per metric series and second), "
-                            "prometheus=HOST:PORT (a /metrics endpoint during the run)")->take_all();
+        run_cmd
+            ->add_option("--out", rf.out,
+                         "Outputs (repeatable): json=FILE or csv=FILE (a point per metric series and second), "
+                         "prometheus=HOST:PORT (a /metrics endpoint during the run)")
+            ->take_all();
         run_cmd->add_option("--report", rf.report, "Write a self-contained HTML report here");
         run_cmd->add_flag("-q,--quiet", rf.quiet, "No progress display");
         run_cmd->add_flag("-v,--verbose", verbose, "Show debug messages (console.debug among them)");
         run_cmd->add_flag("--no-color", rf.no_color, "No colors (also: NO_COLOR in the environment)");
         run_cmd->add_flag("--no-thresholds", rf.no_thresholds, "Do not evaluate thresholds");
-        run_cmd->add_option("--execution-segment", rf.segment, "This instance's share of the test, e.g. 1/4:2/4 (k6's)");
-        run_cmd->add_option("--execution-segment-sequence", rf.segment_sequence, "Every instance's segments' points, e.g. 0,1/4,2/4,3/4,1");
+        run_cmd->add_option("--execution-segment", rf.segment,
+                            "This instance's share of the test, e.g. 1/4:2/4 (k6's)");
+        run_cmd->add_option("--execution-segment-sequence", rf.segment_sequence,
+                            "Every instance's segments' points, e.g. 0,1/4,2/4,3/4,1");
         run_cmd->add_option("--instance", rf.instance, "I/N (I from 0): segment I/N:(I+1)/N of N equal ones");
-        run_cmd->add_option("--setup-data", rf.setup_data, "Skip setup(): hand VUs this file's data (from `loadkit setup`)");
-        run_cmd->add_option("--start-at", rf.start_at, "Wait until this RFC 3339 time to start, e.g. 2026-11-22T10:00:00Z");
+        run_cmd->add_option("--setup-data", rf.setup_data,
+                            "Skip setup(): hand VUs this file's data (from `loadkit setup`)");
+        run_cmd->add_option("--start-at", rf.start_at,
+                            "Wait until this RFC 3339 time to start, e.g. 2026-11-22T10:00:00Z");
 
         // setup and teardown on their own, for a test split over machines
-        setup_cmd = app.add_subcommand("setup", "Run only setup() and write its data (for every instance's --setup-data)");
+        setup_cmd = app.add_subcommand("setup",
+                                       "Run only setup() and write its data (for every instance's --setup-data)");
         setup_cmd->add_option("file", sf.file, "The test")->required();
         setup_cmd->add_option("-o,--output", sf.setup_out, "Where to write setup()'s data (JSON)")->required();
         setup_cmd->add_option("-e,--env", sf.env, "KEY=VALUE for env (repeatable)")->take_all();
@@ -259,28 +291,35 @@ class command_line {
         merge_cmd = app.add_subcommand("merge", "Merge instances' exports (--summary-export) into one summary");
         merge_cmd->add_option("files", mf.inputs, "Exports of the test's instances")->required();
         merge_cmd->add_option("-o,--output", mf.output, "Write the merged summary here (it merges again)");
-        merge_cmd->add_option("--test", mf.test, "The test whose handleSummary to run (default: the one the exports name)");
+        merge_cmd->add_option("--test", mf.test,
+                              "The test whose handleSummary to run (default: the one the exports name)");
         merge_cmd->add_option("-e,--env", mf.env, "KEY=VALUE for env, for handleSummary (repeatable)")->take_all();
         merge_cmd->add_option("--report", mf.report, "Write a self-contained HTML report here");
         merge_cmd->add_flag("-q,--quiet", mf.quiet, "Do not print the report");
         merge_cmd->add_flag("--no-thresholds", mf.no_thresholds, "Do not evaluate thresholds");
-        merge_cmd->add_flag("--require-whole", mf.require_whole, "Fail (exit 104) unless the segments cover the test exactly once");
-        merge_cmd->add_flag("--allow-different-tests", mf.allow_different_tests,
-                            "Merge exports of different tests (another test file or name); refused (exit 104) without it");
+        merge_cmd->add_flag("--require-whole", mf.require_whole,
+                            "Fail (exit 104) unless the segments cover the test exactly once");
+        merge_cmd->add_flag(
+            "--allow-different-tests", mf.allow_different_tests,
+            "Merge exports of different tests (another test file or name); refused (exit 104) without it");
 
         report_cmd = app.add_subcommand("report", "Build the HTML report of an exported run");
-        report_cmd->add_option("file", report_input, "A summary written by --summary-export or `loadkit merge -o`")->required();
+        report_cmd->add_option("file", report_input, "A summary written by --summary-export or `loadkit merge -o`")
+            ->required();
         report_cmd->add_option("-o,--output", report_output, "The HTML file to write")->required();
 
         validate_cmd = app.add_subcommand("validate", "Check a file (parse and validate, send nothing)");
-        validate_cmd->add_option("file", validate_file, "The test: a YAML file or a k6-style JavaScript module")->required();
+        validate_cmd->add_option("file", validate_file, "The test: a YAML file or a k6-style JavaScript module")
+            ->required();
 
         serve_cmd = app.add_subcommand("serve", "Serve the built-in target (for trying things out)");
         serve_cmd->add_option("--port", port, "Port (0: any free one)");
         serve_cmd->add_option("--address", address, "Address to listen on");
         serve_cmd->add_option("--threads", serve_threads, "Server threads");
         serve_cmd->add_flag("--tls", tls, "HTTPS with a self-signed certificate");
-        serve_cmd->add_flag("--faults", faults, "Also a port that refuses connections (--port+1) and an HTTPS one with a self-signed certificate (--port+2); the /fault/* routes are always on");
+        serve_cmd->add_flag(
+            "--faults", faults,
+            "Also a port that refuses connections (--port+1) and an HTTPS one with a self-signed certificate (--port+2); the /fault/* routes are always on");
 
         version_cmd = app.add_subcommand("version", "Print the version");
     }
@@ -294,7 +333,8 @@ class command_line {
             if (e.get_exit_code() == 0) return app.exit(e, out, err);  // --help, --version
             // an unknown first word is an unknown subcommand, not a missing one
             if (argc > 1 && argv[1][0] != '-' && !is_subcommand(argv[1]))
-                err << "loadkit: unknown subcommand '" << argv[1] << "'; expected one of: " << subcommands << "\n(see: loadkit --help)\n";
+                err << "loadkit: unknown subcommand '" << argv[1] << "'; expected one of: " << subcommands
+                    << "\n(see: loadkit --help)\n";
             else err << "loadkit: " << e.what() << "\n(see: loadkit --help, loadkit run --help)\n";
             return usage_exit;
         }
@@ -302,12 +342,15 @@ class command_line {
             if (*run_cmd) run = validate(rf);
             else if (*setup_cmd) run = validate(sf);
             else if (*teardown_cmd) run = validate(tf);
-            else if (*serve_cmd && (port < 0 || port > 65535)) throw usage_error("--port: expected 0..65535, found " + std::to_string(port));
+            else if (*serve_cmd && (port < 0 || port > 65535))
+                throw usage_error("--port: expected 0..65535, found " + std::to_string(port));
             else if (*serve_cmd && (serve_threads < 0 || serve_threads > max_threads()))
-                throw usage_error("--threads: expected 0.." + std::to_string(max_threads()) + ", found " + std::to_string(serve_threads));
+                throw usage_error("--threads: expected 0.." + std::to_string(max_threads()) + ", found " +
+                                  std::to_string(serve_threads));
             else if (*merge_cmd)
                 for (auto& kv : mf.env)
-                    if (kv.find('=') == std::string::npos || kv.find('=') == 0) throw usage_error("-e/--env: expected KEY=VALUE, found '" + kv + "'");
+                    if (kv.find('=') == std::string::npos || kv.find('=') == 0)
+                        throw usage_error("-e/--env: expected KEY=VALUE, found '" + kv + "'");
         } catch (const usage_error& e) {
             err << "loadkit: " << e.what() << "\n";
             return usage_exit;

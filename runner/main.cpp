@@ -61,9 +61,9 @@
 
 namespace {
 
+using loadkit::runner::merge_flags;
 using loadkit::runner::run_flags;
 using loadkit::runner::run_settings;
-using loadkit::runner::merge_flags;
 constexpr int usage_error = loadkit::runner::usage_exit;
 constexpr int output_error = loadkit::runner::output_exit;  // a summary, report or data file could not be written
 
@@ -155,10 +155,13 @@ loaded_test load_test(const std::string& file, const env_map& env) {
     }
 #else
     (void)env;
-    if (js_file) throw std::invalid_argument(file + ": running a JavaScript file needs the JavaScript adapter, which this build does not have");
+    if (js_file)
+        throw std::invalid_argument(
+            file + ": running a JavaScript file needs the JavaScript adapter, which this build does not have");
     t.plan = loadkit::yaml::load_file(file);
     if (!t.plan.script.empty())
-        throw std::invalid_argument(t.plan.file + ": script '" + t.plan.script + "' needs the JavaScript adapter, which this build does not have");
+        throw std::invalid_argument(t.plan.file + ": script '" + t.plan.script +
+                                    "' needs the JavaScript adapter, which this build does not have");
 #endif
     return t;
 }
@@ -172,7 +175,7 @@ int load_failed() {
     } catch (const loadkit::config_error& e) {
         return fail(loadkit::exit_code::invalid_config, e.what());
     } catch (const std::bad_alloc&) {
-        throw;  // main's: exit 109
+        throw;                           // main's: exit 109
     } catch (const std::exception& e) {  // std::invalid_argument, js::script_error, ...
         return fail(loadkit::exit_code::script_error, e.what());
     }
@@ -182,10 +185,12 @@ int load_failed() {
 // an arrival-rate executor's preAllocatedVUs (its maxVUs come one at a
 // time, when iterations need them: a generous maxVUs must not be refused).
 std::int64_t upfront_vus(const loadkit::executor& e) {
-    return std::visit([](auto& x) -> std::int64_t {
-        if constexpr (requires { x.pre_allocated_vus; }) return x.pre_allocated_vus;
-        else return loadkit::executor_max_vus(loadkit::executor(x));
-    }, e);
+    return std::visit(
+        [](auto& x) -> std::int64_t {
+            if constexpr (requires { x.pre_allocated_vus; }) return x.pre_allocated_vus;
+            else return loadkit::executor_max_vus(loadkit::executor(x));
+        },
+        e);
 }
 // Over all scenarios, in 64 bits (each count fits an int, their sum need not).
 std::int64_t plan_max_vus(const loadkit::yaml::plan& p) {
@@ -199,21 +204,25 @@ std::int64_t plan_max_vus(const loadkit::yaml::plan& p) {
 // memory limit ended in std::bad_alloc and a core dump.
 void check_vus_fit(const loadkit::yaml::plan& p, bool js, const loadkit::execution_segment& seg) {
     // this instance's share (rounded up: a segment runs at least its share)
-    double share = static_cast<double>(seg.to.num) / static_cast<double>(seg.to.den) - static_cast<double>(seg.from.num) / static_cast<double>(seg.from.den);
+    double share = static_cast<double>(seg.to.num) / static_cast<double>(seg.to.den) -
+                   static_cast<double>(seg.from.num) / static_cast<double>(seg.from.den);
     auto vus = static_cast<std::int64_t>(std::ceil(static_cast<double>(plan_max_vus(p)) * std::clamp(share, 0.0, 1.0)));
     auto per_vu = loadkit::vu_memory_estimate(js);
     auto avail = loadkit::available_memory();
-    if (!avail.bytes || static_cast<double>(vus) * static_cast<double>(per_vu) <= static_cast<double>(avail.bytes)) return;
+    if (!avail.bytes || static_cast<double>(vus) * static_cast<double>(per_vu) <= static_cast<double>(avail.bytes))
+        return;
     std::string where = p.file;
     const loadkit::yaml::scenario_plan* biggest = nullptr;
     for (auto& s : p.scenarios)
         if (!biggest || upfront_vus(s.exec) > upfront_vus(biggest->exec)) biggest = &s;
     if (biggest && biggest->where.line > 0)
         where += ":" + std::to_string(biggest->where.line) + ":" + std::to_string(biggest->where.column);
-    throw loadkit::config_error(where + ": " + std::to_string(vus) + " VUs" + (biggest ? " (scenario '" + biggest->name + "' has the most)" : "") +
-                                " need about " + loadkit::memory_text(static_cast<double>(vus) * static_cast<double>(per_vu)) + " (" +
+    throw loadkit::config_error(where + ": " + std::to_string(vus) + " VUs" +
+                                (biggest ? " (scenario '" + biggest->name + "' has the most)" : "") + " need about " +
+                                loadkit::memory_text(static_cast<double>(vus) * static_cast<double>(per_vu)) + " (" +
                                 loadkit::memory_text(static_cast<double>(per_vu)) + " each), but only " +
-                                loadkit::memory_text(static_cast<double>(avail.bytes)) + " is available (" + avail.source +
+                                loadkit::memory_text(static_cast<double>(avail.bytes)) + " is available (" +
+                                avail.source +
                                 "): use fewer VUs, or split the test over machines (--execution-segment)");
 }
 
@@ -223,7 +232,8 @@ int run(const run_flags& f, const run_settings& rs, phase what = phase::run) {
     o.run_thresholds = !f.no_thresholds;
     for (auto& [k, v] : rs.env) o.env[k] = v;
     // every output must be writable before any load (exit 1 now, not after the run)
-    for (auto [flag, path] : {std::pair{"--summary-export", &f.summary_export}, std::pair{"--report", &f.report}, std::pair{"-o/--output", &f.setup_out}}) {
+    for (auto [flag, path] : {std::pair{"--summary-export", &f.summary_export}, std::pair{"--report", &f.report},
+                              std::pair{"-o/--output", &f.setup_out}}) {
         std::string why;
         if (!path->empty() && !output_writable(*path, why)) return fail(output_error, std::string(flag) + ": " + why);
     }
@@ -254,7 +264,8 @@ int run(const run_flags& f, const run_settings& rs, phase what = phase::run) {
         auto text = read_file(f.setup_data, why);
         if (!text) return fail(loadkit::exit_code::invalid_config, "--setup-data: " + why);
         if (nlohmann::json::parse(*text, nullptr, false).is_discarded())
-            return fail(loadkit::exit_code::invalid_config, "--setup-data: " + f.setup_data + " is not JSON (write it with `loadkit setup FILE -o " +
+            return fail(loadkit::exit_code::invalid_config, "--setup-data: " + f.setup_data +
+                                                                " is not JSON (write it with `loadkit setup FILE -o " +
                                                                 f.setup_data + "`)");
         if (test.script) test.script->set_setup_data_json(*text);
     }
@@ -272,7 +283,8 @@ int run(const run_flags& f, const run_settings& rs, phase what = phase::run) {
         if (!f.quiet) std::cerr << "loadkit: the built-in target serves on " << target << "\n";
     } else if (!target.empty()) {
         if (!loadkit::is_http_url(target))
-            return fail(loadkit::exit_code::invalid_config, "--target: expected an http:// or https:// URL or 'builtin', found '" + target + "'");
+            return fail(loadkit::exit_code::invalid_config,
+                        "--target: expected an http:// or https:// URL or 'builtin', found '" + target + "'");
     }
     o.target = target;
 
@@ -289,7 +301,8 @@ int run(const run_flags& f, const run_settings& rs, phase what = phase::run) {
             auto& file = files.emplace_back(open_output(arg));
             if (!file) return fail(output_error, "--out: cannot write " + arg);
             point_outs.push_back(std::make_unique<loadkit::json_lines_output>(
-                file, kind == "csv" ? loadkit::json_lines_output::format::csv : loadkit::json_lines_output::format::json));
+                file,
+                kind == "csv" ? loadkit::json_lines_output::format::csv : loadkit::json_lines_output::format::json));
         } else {  // prometheus (validate() took nothing else)
             try {
                 prometheus = std::make_unique<loadkit::prometheus_output>(arg);
@@ -336,11 +349,13 @@ int run(const run_flags& f, const run_settings& rs, phase what = phase::run) {
     const int signals_before = loadkit::signals_received();
     int code = r.exit_code();
     if (what == phase::setup && code == 0) {
-        if (!write_output(f.setup_out, test.script->setup_data_json() + "\n")) return fail(output_error, "setup: cannot write " + f.setup_out);
+        if (!write_output(f.setup_out, test.script->setup_data_json() + "\n"))
+            return fail(output_error, "setup: cannot write " + f.setup_out);
         if (!f.quiet) std::cerr << "loadkit: setup() ran; its data is in " << f.setup_out << "\n";
     }
     if (what != phase::run) return code;
-    nlohmann::json extra{{"test", f.file}, {"timeline", timeline.json()}, {"requests", loadkit::requests_table(*r.metrics)}};
+    nlohmann::json extra{
+        {"test", f.file}, {"timeline", timeline.json()}, {"requests", loadkit::requests_table(*r.metrics)}};
     if (!f.summary_export.empty() && !write_output(f.summary_export, loadkit::export_text(r.summary, r.state, extra))) {
         std::cerr << "loadkit: could not write the summary to " << f.summary_export << "\n";
         if (code == 0) code = output_error;
@@ -363,11 +378,10 @@ int run(const run_flags& f, const run_settings& rs, phase what = phase::run) {
         if (prometheus->scrapes() > 0) {
             auto bound = prometheus->linger_bound(std::chrono::seconds(60));
             if (bound.count() > 0 && !f.quiet)
-                std::cerr << "loadkit: waiting up to " << loadkit::format_duration(bound) << " for Prometheus to scrape the final values from "
-                          << prometheus->url() << " (Ctrl-C stops waiting; the exit code stays " << code << ")" << std::endl;
-            prometheus->linger(std::chrono::seconds(60), [&] {
-                return loadkit::signals_received() != signals_before;
-            });
+                std::cerr << "loadkit: waiting up to " << loadkit::format_duration(bound)
+                          << " for Prometheus to scrape the final values from " << prometheus->url()
+                          << " (Ctrl-C stops waiting; the exit code stays " << code << ")" << std::endl;
+            prometheus->linger(std::chrono::seconds(60), [&] { return loadkit::signals_received() != signals_before; });
         }
     }
     return code;
@@ -382,7 +396,8 @@ int merge(const merge_flags& mf) {
     std::string recorded_test;
     for (auto [flag, path] : {std::pair{"-o/--output", &mf.output}, std::pair{"--report", &mf.report}}) {
         std::string why;
-        if (!path->empty() && !output_writable(*path, why)) return fail(output_error, std::string("merge: ") + flag + ": " + why);
+        if (!path->empty() && !output_writable(*path, why))
+            return fail(output_error, std::string("merge: ") + flag + ": " + why);
     }
     // which test each export is of: its file (by name: instances on other
     // machines have other paths to it) and its name
@@ -393,8 +408,9 @@ int merge(const merge_flags& mf) {
         if (!text) return fail(loadkit::exit_code::invalid_config, "merge: " + why);
         auto j = nlohmann::json::parse(*text, nullptr, false);
         if (j.is_discarded() || !j.is_object() || !j.contains("state") || !j["state"].is_object())
-            return fail(loadkit::exit_code::invalid_config, "merge: " + file + ": expected a summary written by `loadkit run --summary-export`" +
-                                                                (j.is_object() && j.contains("state") ? " (its \"state\" is not an object)" : ""));
+            return fail(loadkit::exit_code::invalid_config,
+                        "merge: " + file + ": expected a summary written by `loadkit run --summary-export`" +
+                            (j.is_object() && j.contains("state") ? " (its \"state\" is not an object)" : ""));
         if (recorded_test.empty() && j.contains("test") && j["test"].is_string()) recorded_test = j["test"];
         auto text_of = [](const nlohmann::json& v) { return v.is_string() ? v.get<std::string>() : std::string(); };
         auto test = std::filesystem::path(text_of(j.value("test", nlohmann::json()))).filename().string();
@@ -404,10 +420,12 @@ int merge(const merge_flags& mf) {
             first_test = test;
             first_name = name;
         } else if ((test != first_test || name != first_name) && !mf.allow_different_tests) {
-            return fail(loadkit::exit_code::invalid_config,
-                        "merge: " + file + " is an export of another test than " + first_file + " (" +
-                            (test != first_test ? "test '" + test + "', not '" + first_test + "'" : "name '" + name + "', not '" + first_name + "'") +
-                            "): merging them would mix unrelated numbers; give --allow-different-tests to merge them anyway");
+            return fail(
+                loadkit::exit_code::invalid_config,
+                "merge: " + file + " is an export of another test than " + first_file + " (" +
+                    (test != first_test ? "test '" + test + "', not '" + first_test + "'"
+                                        : "name '" + name + "', not '" + first_name + "'") +
+                    "): merging them would mix unrelated numbers; give --allow-different-tests to merge them anyway");
         }
         if (j.contains("timeline")) timelines.push_back(j["timeline"]);
         auto segv = j["state"].value("segment", nlohmann::json());
@@ -429,13 +447,17 @@ int merge(const merge_flags& mf) {
     }
     if (!tiled || !(at == loadkit::fraction{1, 1})) {
         if (mf.require_whole)
-            return fail(loadkit::exit_code::invalid_config, "merge: the runs' execution segments do not cover the test exactly once (0 to 1 without gaps or overlaps)");
-        std::cerr << "loadkit: merge: warning: the runs' execution segments do not cover the test exactly once (0 to 1 without gaps or overlaps)\n";
+            return fail(
+                loadkit::exit_code::invalid_config,
+                "merge: the runs' execution segments do not cover the test exactly once (0 to 1 without gaps or overlaps)");
+        std::cerr
+            << "loadkit: merge: warning: the runs' execution segments do not cover the test exactly once (0 to 1 without gaps or overlaps)\n";
     }
     env_map env;
     for (auto& kv : mf.env) {
         auto eq = kv.find('=');
-        if (eq == std::string::npos || eq == 0) return fail(usage_error, "-e/--env: expected KEY=VALUE, found '" + kv + "'");
+        if (eq == std::string::npos || eq == 0)
+            return fail(usage_error, "-e/--env: expected KEY=VALUE, found '" + kv + "'");
         env[kv.substr(0, eq)] = kv.substr(eq + 1);
     }
 
@@ -454,25 +476,30 @@ int merge(const merge_flags& mf) {
             if (t.script && t.script->has_handle_summary()) {
                 auto custom = t.script->handle_summary(m.summary);
                 if (custom.is_string()) printed = custom.get<std::string>();
-                else if (!custom.is_null()) printed = custom.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
+                else if (!custom.is_null())
+                    printed = custom.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
             }
         } catch (const std::exception& e) {
-            std::cerr << "loadkit: merge: handleSummary of " << script_file << " failed, using the default report: " << e.what() << "\n";
+            std::cerr << "loadkit: merge: handleSummary of " << script_file
+                      << " failed, using the default report: " << e.what() << "\n";
         }
     }
     if (!mf.quiet) {
         std::cout << printed;
         if (!printed.empty() && printed.back() != '\n') std::cout << '\n';
     }
-    nlohmann::json extra{{"test", script_file}, {"merged_from", inputs},
-                         {"timeline", loadkit::merge_timelines(timelines, m.summary.value("started_ms", std::int64_t{0}))},
-                         {"requests", loadkit::requests_table(m.metrics)}};
+    nlohmann::json extra{
+        {"test", script_file},
+        {"merged_from", inputs},
+        {"timeline", loadkit::merge_timelines(timelines, m.summary.value("started_ms", std::int64_t{0}))},
+        {"requests", loadkit::requests_table(m.metrics)}};
     if (!mf.output.empty() && !write_output(mf.output, loadkit::export_text(m.summary, m.state, extra)))
         return fail(output_error, "merge: cannot write " + mf.output);
     if (!mf.report.empty()) {
         auto results = m.summary;
         results.update(extra);
-        if (!write_output(mf.report, loadkit::html_report(results))) return fail(output_error, "merge: cannot write " + mf.report);
+        if (!write_output(mf.report, loadkit::html_report(results)))
+            return fail(output_error, "merge: cannot write " + mf.report);
     }
     return m.thresholds_passed ? 0 : loadkit::exit_code::thresholds_failed;
 }
@@ -484,7 +511,8 @@ int report(const std::string& input, const std::string& output) {
     if (!text) return fail(loadkit::exit_code::invalid_config, "report: " + why);
     auto j = nlohmann::json::parse(*text, nullptr, false);
     if (j.is_discarded() || !j.is_object() || !j.contains("metrics"))
-        return fail(loadkit::exit_code::invalid_config, "report: " + input + ": expected a summary written by `loadkit run --summary-export`");
+        return fail(loadkit::exit_code::invalid_config,
+                    "report: " + input + ": expected a summary written by `loadkit run --summary-export`");
     j.erase("state");
     std::string html;
     try {
@@ -500,19 +528,24 @@ int validate(const std::string& file) {
     try {
         auto t = load_test(file, {});
         auto& p = t.plan;
-        std::cout << file << ": valid, " << p.scenarios.size() << (p.scenarios.size() == 1 ? " scenario" : " scenarios") << "\n";
+        std::cout << file << ": valid, " << p.scenarios.size() << (p.scenarios.size() == 1 ? " scenario" : " scenarios")
+                  << "\n";
         for (auto& s : p.scenarios)
             std::cout << "  * " << s.name << ": " << loadkit::executor_name(s.exec) << ", "
-                      << loadkit::executor_description(s.exec) << ", " << s.flow.size() << (s.flow.size() == 1 ? " step" : " steps")
+                      << loadkit::executor_description(s.exec) << ", " << s.flow.size()
+                      << (s.flow.size() == 1 ? " step" : " steps")
                       << (s.exec_function.empty() ? "" : ", exec " + s.exec_function) << "\n";
         if (t.script) std::cout << "  script " << p.script << ": compiled, init code ran, functions found\n";
 #if LOADKIT_RUNNER_JS
         if (auto* js = dynamic_cast<loadkit::js::script*>(t.script.get())) {
             if (js->rewritten())
                 std::cout << "  JavaScript VUs: async, many per thread (blocking calls are awaited), "
-                          << (js->shares_modules() ? "sharing the script's module instances\n"
-                                                   : "each with its own module instances, because " + js->own_modules_reason() + "\n");
-            else std::cout << "  JavaScript VUs: synchronous ones get a thread each, because " << js->threads_reason() << "\n";
+                          << (js->shares_modules()
+                                  ? "sharing the script's module instances\n"
+                                  : "each with its own module instances, because " + js->own_modules_reason() + "\n");
+            else
+                std::cout << "  JavaScript VUs: synchronous ones get a thread each, because " << js->threads_reason()
+                          << "\n";
         }
 #endif
         return 0;
@@ -534,7 +567,8 @@ int serve(const std::string& address, int port, bool tls, int threads, bool faul
     to.tls = tls;
     to.threads = threads > 0 ? threads : 1;
     to.faults = faults;
-    if (faults && port > 65533) return fail(usage_error, "--faults: uses --port+1 and --port+2: expected --port 0..65533");
+    if (faults && port > 65533)
+        return fail(usage_error, "--faults: uses --port+1 and --port+2: expected --port 0..65533");
     std::unique_ptr<loadkit::target_server> server;
     try {
         server = std::make_unique<loadkit::target_server>(to);
@@ -567,8 +601,8 @@ int dispatch(loadkit::runner::command_line& cl) {
     if (*cl.validate_cmd) return validate(cl.validate_file);
     if (*cl.serve_cmd) return serve(cl.address, cl.port, cl.tls, cl.serve_threads, cl.faults);
     if (*cl.version_cmd) {
-        std::cout << "loadkit " LOADKIT_VERSION_STRING " (Boost " << BOOST_VERSION / 100000 << "." << BOOST_VERSION / 100 % 1000 << ", "
-                  << OPENSSL_VERSION_TEXT << ")\n";
+        std::cout << "loadkit " LOADKIT_VERSION_STRING " (Boost " << BOOST_VERSION / 100000 << "."
+                  << BOOST_VERSION / 100 % 1000 << ", " << OPENSSL_VERSION_TEXT << ")\n";
         return 0;
     }
     return usage_error;
@@ -583,11 +617,15 @@ int main(int argc, char** argv) {
         if (cl->verbose) loadkit::set_log_level(loadkit::log_level::debug);
         return dispatch(*cl);
     } catch (const std::bad_alloc&) {
-        std::fputs("loadkit: out of memory: the test needs more memory than this process may use (see ulimit -v and the "
-                   "container's memory limit); use fewer VUs or split the test over machines (--execution-segment)\n", stderr);
+        std::fputs(
+            "loadkit: out of memory: the test needs more memory than this process may use (see ulimit -v and the "
+            "container's memory limit); use fewer VUs or split the test over machines (--execution-segment)\n",
+            stderr);
         return loadkit::runner::internal_exit;
     } catch (const std::system_error& e) {
-        std::cerr << "loadkit: " << e.what() << (e.code() == std::errc::too_many_files_open ? " (raise ulimit -n, or use fewer --threads)" : "") << "\n";
+        std::cerr << "loadkit: " << e.what()
+                  << (e.code() == std::errc::too_many_files_open ? " (raise ulimit -n, or use fewer --threads)" : "")
+                  << "\n";
         return loadkit::runner::internal_exit;
     } catch (const std::exception& e) {
         std::cerr << "loadkit: internal error: " << e.what() << "\n";

@@ -25,8 +25,9 @@ class progress_display {
             double rps = dt > 0 ? static_cast<double>(s.requests - before) / dt : 0;
             if (p.final) rps = p.elapsed_secs > 0 ? static_cast<double>(s.requests) / p.elapsed_secs : 0;
             before = s.requests;
-            std::snprintf(b, sizeof b, " %s: %lld/%d VUs, %llu it, %.1f req/s, ", s.name.c_str(), static_cast<long long>(s.active_vus),
-                          s.max_vus, static_cast<unsigned long long>(s.iterations), rps);
+            std::snprintf(b, sizeof b, " %s: %lld/%d VUs, %llu it, %.1f req/s, ", s.name.c_str(),
+                          static_cast<long long>(s.active_vus), s.max_vus,
+                          static_cast<unsigned long long>(s.iterations), rps);
             line += b;
             std::snprintf(b, sizeof b, "%llu failed", static_cast<unsigned long long>(s.failed_requests));
             line += s.failed_requests && color_ ? std::string("\x1b[31m") + b + "\x1b[0m" : std::string(b);

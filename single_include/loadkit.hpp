@@ -48,7 +48,7 @@ inline std::int64_t wall_ms() noexcept {
     return std::chrono::duration_cast<milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
 }
 }  // namespace detail
-}  // namespace loadkit
+}  // namespace loadkit::inline LOADKIT_ABI
 // ---- end loadkit/core/config.hpp
 // ---- begin loadkit/core/task.hpp
 // task<T>: the coroutine type VU code is written in.
@@ -107,8 +107,12 @@ class frame_pool {
     }
 
   private:
-    struct alignas(16) header { std::size_t size_class; };
-    struct node { node* next; };
+    struct alignas(16) header {
+        std::size_t size_class;
+    };
+    struct node {
+        node* next;
+    };
     static void* wrap(void* raw, std::size_t c) {
         if (!raw) throw std::bad_alloc();
         auto* h = static_cast<header*>(raw);
@@ -119,7 +123,11 @@ class frame_pool {
         node* heads[classes] = {};
         ~lists_t() {
             for (auto* h : heads)
-                while (h) { node* n = h->next; std::free(h); h = n; }
+                while (h) {
+                    node* n = h->next;
+                    std::free(h);
+                    h = n;
+                }
         }
         node*& operator[](std::size_t i) { return heads[i]; }
     };
@@ -143,7 +151,9 @@ struct pool_allocator {
     T* allocate(std::size_t n) { return static_cast<T*>(frame_pool::allocate(n * sizeof(T))); }
     void deallocate(T* p, std::size_t) noexcept { frame_pool::deallocate(p); }
     template <class U>
-    bool operator==(const pool_allocator<U>&) const noexcept { return true; }
+    bool operator==(const pool_allocator<U>&) const noexcept {
+        return true;
+    }
 };
 
 struct pooled_frame {
@@ -225,7 +235,10 @@ class [[nodiscard]] task {
     explicit task(handle h) noexcept : h_(h) {}
     task(task&& o) noexcept : h_(std::exchange(o.h_, {})) {}
     task& operator=(task&& o) noexcept {
-        if (this != &o) { destroy(); h_ = std::exchange(o.h_, {}); }
+        if (this != &o) {
+            destroy();
+            h_ = std::exchange(o.h_, {});
+        }
         return *this;
     }
     ~task() { destroy(); }
@@ -301,10 +314,12 @@ template <class R, class... A>
 class function_ref<R(A...)> {
   public:
     template <class F>
-        requires(!std::is_same_v<std::remove_cvref_t<F>, function_ref> && std::is_invocable_r_v<R, F&, A...>)
-    function_ref(F&& f) noexcept  // NOLINT: implicit by design
-        : obj_(const_cast<void*>(static_cast<const void*>(std::addressof(f)))),
-          call_([](void* o, A... a) -> R { return std::invoke(*static_cast<std::remove_reference_t<F>*>(o), std::forward<A>(a)...); }) {}
+    requires(!std::is_same_v<std::remove_cvref_t<F>, function_ref> && std::is_invocable_r_v<R, F&, A...>)
+        function_ref(F&& f)
+    noexcept  // NOLINT: implicit by design
+        : obj_(const_cast<void*>(static_cast<const void*>(std::addressof(f)))), call_([](void* o, A... a) -> R {
+              return std::invoke(*static_cast<std::remove_reference_t<F>*>(o), std::forward<A>(a)...);
+          }) {}
     R operator()(A... a) const { return call_(obj_, std::forward<A>(a)...); }
 
   private:
@@ -313,7 +328,7 @@ class function_ref<R(A...)> {
 };
 
 }  // namespace detail
-}  // namespace loadkit
+}  // namespace loadkit::inline LOADKIT_ABI
 // ---- end loadkit/core/task.hpp
 // ---- begin loadkit/metrics/histogram.hpp
 // A log-linear (HDR-style) histogram of non-negative integers (loadkit records
@@ -350,7 +365,8 @@ class chunk_pool {
     chunk_pool(const chunk_pool&) = delete;
     chunk_pool& operator=(const chunk_pool&) = delete;
     std::uint64_t* take() {
-        if (next_ == end_) [[unlikely]] refill();
+        if (next_ == end_) [[unlikely]]
+            refill();
         auto* p = next_;
         next_ += chunk;
         return p;  // slabs are zeroed when made, chunks are never reused
@@ -371,9 +387,9 @@ class chunk_pool {
 
 class histogram {
   public:
-    static constexpr int sub_bits = 6;                    // 64 buckets per power of two
+    static constexpr int sub_bits = 6;  // 64 buckets per power of two
     static constexpr std::uint64_t sub_count = 1u << sub_bits;
-    static constexpr int max_bits = 43;                   // values up to 2^43 ns (2.4 hours); larger clamp
+    static constexpr int max_bits = 43;                     // values up to 2^43 ns (2.4 hours); larger clamp
     static constexpr int chunks = max_bits - sub_bits + 1;  // chunk 0: [0, 64) exactly; chunk c: [2^(c+5), 2^(c+6))
     static constexpr std::uint64_t max_value = (std::uint64_t{1} << max_bits) - 1;
 
@@ -381,14 +397,20 @@ class histogram {
     // A histogram whose chunks come from `pool` (which must outlive it).
     explicit histogram(detail::chunk_pool* pool) noexcept : pool_(pool) {}
     histogram(const histogram& o) { merge(o); }
-    histogram(histogram&& o) noexcept : chunks_(o.chunks_), pool_(o.pool_), count_(o.count_), sum_(o.sum_), min_(o.min_), max_(o.max_) {
+    histogram(histogram&& o) noexcept
+        : chunks_(o.chunks_), pool_(o.pool_), count_(o.count_), sum_(o.sum_), min_(o.min_), max_(o.max_) {
         o.chunks_ = {};
         o.count_ = 0;
     }
     histogram& operator=(histogram&& o) noexcept {
         if (this != &o) {
             release();
-            chunks_ = o.chunks_; pool_ = o.pool_; count_ = o.count_; sum_ = o.sum_; min_ = o.min_; max_ = o.max_;
+            chunks_ = o.chunks_;
+            pool_ = o.pool_;
+            count_ = o.count_;
+            sum_ = o.sum_;
+            min_ = o.min_;
+            max_ = o.max_;
             o.chunks_ = {};
             o.count_ = 0;
         }
@@ -411,7 +433,8 @@ class histogram {
         v = std::min(v, max_value);
         auto [c, i] = locate(v);
         auto*& chunk = chunks_[c];
-        if (!chunk) [[unlikely]] chunk = make_chunk();
+        if (!chunk) [[unlikely]]
+            chunk = make_chunk();
         ++chunk[i];
         ++count_;
         sum_ += v;
@@ -435,7 +458,10 @@ class histogram {
     void clear() noexcept {
         for (auto* c : chunks_)
             if (c) std::fill(c, c + sub_count, std::uint64_t{0});
-        count_ = 0; sum_ = 0; min_ = std::numeric_limits<std::uint64_t>::max(); max_ = 0;
+        count_ = 0;
+        sum_ = 0;
+        min_ = std::numeric_limits<std::uint64_t>::max();
+        max_ = 0;
     }
 
     std::uint64_t count() const noexcept { return count_; }
@@ -498,7 +524,9 @@ class histogram {
     // were exported with them (bucket midpoints would lose them).
     void restore_exact(std::uint64_t sum, std::uint64_t min, std::uint64_t max) noexcept {
         if (count_ == 0) return;
-        sum_ = sum; min_ = min; max_ = max;
+        sum_ = sum;
+        min_ = min;
+        max_ = max;
     }
 
     // Bytes this histogram holds (for memory accounting in tests).
@@ -547,7 +575,7 @@ class histogram {
     std::uint64_t max_ = 0;
 };
 
-}  // namespace loadkit
+}  // namespace loadkit::inline LOADKIT_ABI
 // ---- end loadkit/metrics/histogram.hpp
 // ---- begin loadkit/runtime/custom_metrics.hpp
 // Custom metrics (k6's Counter, Gauge, Rate, Trend). Declare them anywhere,
@@ -621,7 +649,7 @@ namespace detail {
 struct script_abort {};
 
 }  // namespace detail
-}  // namespace loadkit
+}  // namespace loadkit::inline LOADKIT_ABI
 // ---- end loadkit/core/errors.hpp
 // ---- begin loadkit/core/io.hpp
 // Awaiting Asio operations from a loadkit::task without asio::awaitable: the
@@ -664,13 +692,17 @@ struct io_awaiter {
     std::pair<sys_error, std::size_t> await_resume() const noexcept { return {ec, n}; }
 };
 template <class Init>
-io_awaiter<Init> io(Init i) { return io_awaiter<Init>{std::move(i)}; }
+io_awaiter<Init> io(Init i) {
+    return io_awaiter<Init>{std::move(i)};
+}
 
 // A completion handler whose operation state comes from the per-thread pool.
 template <class F>
-auto pooled(F f) { return boost::asio::bind_allocator(pool_allocator<void>{}, std::move(f)); }
+auto pooled(F f) {
+    return boost::asio::bind_allocator(pool_allocator<void>{}, std::move(f));
+}
 
-}  // namespace loadkit::detail
+}  // namespace loadkit::inline LOADKIT_ABI::detail
 // ---- end loadkit/core/io.hpp
 // ---- begin loadkit/core/log.hpp
 // The engine's own log: warnings about hooks and VU code, errors. One lock,
@@ -699,14 +731,18 @@ class logger {
         ++counts_[static_cast<int>(lv)];
         if (lv < min_level || quiet) return;
         static constexpr const char* names[] = {"DEBUG", "INFO", "WARN", "ERROR"};
-        std::fprintf(stderr, "%s[%s] %.*s\n", prefix_.c_str(), names[static_cast<int>(lv)], static_cast<int>(msg.size()), msg.data());
+        std::fprintf(stderr, "%s[%s] %.*s\n", prefix_.c_str(), names[static_cast<int>(lv)],
+                     static_cast<int>(msg.size()), msg.data());
     }
     // Logs a message once per distinct text (VU code that fails every iteration
     // would otherwise drown the output); returns true the first time.
     bool write_once(log_level lv, std::string_view msg) {
         {
             std::lock_guard lock(mu_);
-            if (!seen_.emplace(msg).second) { ++suppressed_; return false; }
+            if (!seen_.emplace(msg).second) {
+                ++suppressed_;
+                return false;
+            }
         }
         write(lv, msg);
         return true;
@@ -717,7 +753,8 @@ class logger {
     }
     void reset() {
         std::lock_guard lock(mu_);
-        seen_.clear(); suppressed_ = 0;
+        seen_.clear();
+        suppressed_ = 0;
         for (auto& c : counts_) c = 0;
     }
     log_level min_level = log_level::info;
@@ -740,7 +777,7 @@ inline void log_once(log_level lv, std::string_view msg) { logger::instance().wr
 // `loadkit -v`, and for console.debug in scripts).
 inline void set_log_level(log_level lv) { detail::logger::instance().min_level = lv; }
 
-}  // namespace loadkit
+}  // namespace loadkit::inline LOADKIT_ABI
 // ---- end loadkit/core/log.hpp
 // ---- begin loadkit/metrics/shard.hpp
 // Per-thread metric storage. Every worker thread owns one shard and is its
@@ -764,18 +801,20 @@ namespace loadkit::inline LOADKIT_ABI {
 // shard; merged, in merged_metrics::scenarios).
 struct scenario_series {
     std::uint64_t iterations = 0;
-    std::uint64_t interrupted = 0;     // cut by gracefulStop or abort
-    std::uint64_t failed = 0;          // ended by an exception in VU code
-    std::uint64_t dropped = 0;         // open model: scheduled, but no VU was free
+    std::uint64_t interrupted = 0;  // cut by gracefulStop or abort
+    std::uint64_t failed = 0;       // ended by an exception in VU code
+    std::uint64_t dropped = 0;      // open model: scheduled, but no VU was free
     std::uint64_t data_sent = 0;
     std::uint64_t data_received = 0;
     histogram iteration_duration;
 };
 
 // A check's passes and fails (one thread's in a shard; merged, in merged_metrics::checks).
-struct check_series { std::uint64_t passes = 0, fails = 0; };
+struct check_series {
+    std::uint64_t passes = 0, fails = 0;
+};
 
-}  // namespace loadkit
+}  // namespace loadkit::inline LOADKIT_ABI
 
 namespace loadkit::inline LOADKIT_ABI::detail {
 
@@ -886,7 +925,7 @@ struct http_key {
     std::uint16_t error = 0;
     bool expected = true;
     std::uint32_t group = 0;
-    std::uint32_t tags = 0;    // the request's own tags, canonical (see canonical_tags); 0 = none
+    std::uint32_t tags = 0;  // the request's own tags, canonical (see canonical_tags); 0 = none
     bool operator==(const http_key&) const = default;
 };
 struct http_key_hash {
@@ -903,7 +942,14 @@ struct http_key_hash {
 
 struct http_series {
     explicit http_series(chunk_pool* p)
-        : duration(p), blocked(p), connecting(p), tls_handshaking(p), sending(p), waiting(p), receiving(p), duration_intended(p) {}
+        : duration(p),
+          blocked(p),
+          connecting(p),
+          tls_handshaking(p),
+          sending(p),
+          waiting(p),
+          receiving(p),
+          duration_intended(p) {}
     http_key key;
     std::uint64_t reqs = 0;
     std::uint64_t failed = 0;
@@ -928,7 +974,7 @@ struct check_key_hash {
 
 // A custom metric's samples (and group_duration's) under one tag set.
 struct custom_key {
-    std::uint32_t metric = 0;    // id in metric_registry
+    std::uint32_t metric = 0;  // id in metric_registry
     std::uint32_t scenario = 0;
     std::uint32_t group = 0;
     std::uint32_t tags = 0;
@@ -943,12 +989,12 @@ struct custom_key_hash {
 };
 struct custom_series {
     explicit custom_series(chunk_pool* p) : values(p) {}
-    histogram values;                 // trend
-    double sum = 0;                   // counter
+    histogram values;                    // trend
+    double sum = 0;                      // counter
     std::uint64_t trues = 0, total = 0;  // rate
     double last = 0, min = 0, max = 0;   // gauge
     std::int64_t last_ns = 0;
-    std::uint64_t n = 0;              // samples of any kind
+    std::uint64_t n = 0;  // samples of any kind
 };
 
 // "k\x1fv\x1ek\x1fv", sorted by key: one string per tag set, so a tag set
@@ -962,7 +1008,10 @@ inline void canonical_tags(std::span<const tag_pair> tags, std::string& out) {
     for (auto& t : tags) {
         if (t.first.empty() || n == 16) continue;
         std::size_t i = n++;
-        while (i > 0 && sorted[i - 1]->first > t.first) { sorted[i] = sorted[i - 1]; --i; }
+        while (i > 0 && sorted[i - 1]->first > t.first) {
+            sorted[i] = sorted[i - 1];
+            --i;
+        }
         sorted[i] = &t;
     }
     for (std::size_t i = 0; i < n; ++i) {
@@ -1014,7 +1063,9 @@ class metrics_shard {
     }
 
     const std::vector<std::unique_ptr<http_series>>& http_all() const noexcept { return http_; }
-    const std::unordered_map<custom_key, std::unique_ptr<custom_series>, custom_key_hash>& customs() const noexcept { return custom_; }
+    const std::unordered_map<custom_key, std::unique_ptr<custom_series>, custom_key_hash>& customs() const noexcept {
+        return custom_;
+    }
     const std::deque<scenario_series>& scenarios() const noexcept { return scenarios_; }
     const std::unordered_map<check_key, check_series, check_key_hash>& checks() const noexcept { return checks_; }
 
@@ -1026,7 +1077,7 @@ class metrics_shard {
     std::unordered_map<custom_key, std::unique_ptr<custom_series>, custom_key_hash> custom_;
 };
 
-}  // namespace loadkit::detail
+}  // namespace loadkit::inline LOADKIT_ABI::detail
 // ---- end loadkit/metrics/shard.hpp
 // ---- begin loadkit/runtime/events.hpp
 // Locust-style events. test_start/test_stop fire once per process (per run),
@@ -1056,19 +1107,19 @@ enum class error_code : int {
     invalid_url = 1020,
     request_timeout = 1050,
     dns_failed = 1100,
-    tcp_error = 1200,              // read or write failed on an established connection
+    tcp_error = 1200,  // read or write failed on an established connection
     broken_pipe = 1201,
     dial_failed = 1210,
     dial_timeout = 1211,
     connection_refused = 1212,
     connection_reset = 1220,
-    connection_closed = 1230,      // the peer closed before the response was complete
+    connection_closed = 1230,  // the peer closed before the response was complete
     tls_error = 1300,
     tls_unknown_authority = 1310,  // certificate not trusted (self-signed, unknown CA, expired)
     tls_hostname_mismatch = 1311,
     // 1400..1599: the response had status 400..599 (1000 + status), as in k6
-    malformed_response = 1700,     // not HTTP/1.x, bad framing, headers over the limit
-    interrupted = 1900,            // cut by gracefulStop or an abort
+    malformed_response = 1700,  // not HTTP/1.x, bad framing, headers over the limit
+    interrupted = 1900,         // cut by gracefulStop or an abort
 };
 
 inline constexpr std::string_view describe(error_code e) noexcept {
@@ -1094,12 +1145,12 @@ inline constexpr std::string_view describe(error_code e) noexcept {
     return "request failed";
 }
 
-}  // namespace loadkit
+}  // namespace loadkit::inline LOADKIT_ABI
 // ---- end loadkit/core/error_code.hpp
 
 namespace loadkit::inline LOADKIT_ABI {
 
-struct request;   // http/message.hpp: listeners that read them include it
+struct request;  // http/message.hpp: listeners that read them include it
 class response;
 
 struct test_info {
@@ -1110,9 +1161,9 @@ struct test_info {
 };
 
 struct user_info {
-    std::uint64_t vu;               // the VU id, 1-based, unique in the run (k6's __VU)
+    std::uint64_t vu;  // the VU id, 1-based, unique in the run (k6's __VU)
     std::string_view scenario;
-    std::uint64_t iterations;       // iterations completed (0 at user_start)
+    std::uint64_t iterations;  // iterations completed (0 at user_start)
 };
 
 struct request_info {
@@ -1130,7 +1181,9 @@ template <class... Args>
 class event {
   public:
     template <class F>
-    void add_listener(F&& f) { listeners_.emplace_back(std::forward<F>(f)); }
+    void add_listener(F&& f) {
+        listeners_.emplace_back(std::forward<F>(f));
+    }
     bool empty() const noexcept { return listeners_.empty(); }
     void clear() noexcept { listeners_.clear(); }
     void fire(const Args&... a) const {
@@ -1149,7 +1202,7 @@ struct events {
     event<request_info> request;
 };
 
-}  // namespace loadkit
+}  // namespace loadkit::inline LOADKIT_ABI
 // ---- end loadkit/runtime/events.hpp
 // ---- begin loadkit/core/signals.hpp
 // SIGINT and SIGTERM during a run. The handler only counts (an atomic add is
@@ -1173,7 +1226,7 @@ struct signal_counter {
     }
 };
 
-}  // namespace loadkit::detail
+}  // namespace loadkit::inline LOADKIT_ABI::detail
 
 namespace loadkit::inline LOADKIT_ABI {
 
@@ -1200,14 +1253,15 @@ class signal_scope {
 
   private:
     bool enabled_;
-    struct sigaction old_int_ {}, old_term_ {};
+    struct sigaction old_int_ {
+    }, old_term_{};
 };
 
 // How many SIGINTs and SIGTERMs have come while a signal_scope was installed
 // (in this process, ever): a change means someone asked to stop.
 inline int signals_received() noexcept { return detail::signal_counter::count.load(); }
 
-}  // namespace loadkit
+}  // namespace loadkit::inline LOADKIT_ABI
 // ---- end loadkit/core/signals.hpp
 
 namespace loadkit::inline LOADKIT_ABI {
@@ -1231,10 +1285,10 @@ inline thread_local vu_context* current_vu = nullptr;
 // What k6/execution's exec.scenario reads about a scenario (one per
 // scenario of the run, owned by the engine).
 struct scenario_info {
-    std::string_view executor;               // k6's name: "constant-vus", ...
-    std::int64_t start_ns = 0, end_ns = 0;   // its schedule, on the steady clock
-    std::int64_t start_unix_ms = 0;          // when it starts, in Unix milliseconds
-    std::uint64_t total_iterations = 0;      // iteration-based executors (this instance's share); 0: time-based
+    std::string_view executor;              // k6's name: "constant-vus", ...
+    std::int64_t start_ns = 0, end_ns = 0;  // its schedule, on the steady clock
+    std::int64_t start_unix_ms = 0;         // when it starts, in Unix milliseconds
+    std::uint64_t total_iterations = 0;     // iteration-based executors (this instance's share); 0: time-based
     // Iterations started in this instance: exec.scenario.iterationInInstance,
     // and (through the instance's stripe) iterationInTest. One relaxed add
     // per iteration.
@@ -1261,8 +1315,8 @@ struct thread_context {
         n.store(n.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
     }
 
-    client* clients = nullptr;            // intrusive list, for timeouts
-    std::vector<vu_context*> vus;         // every VU of this thread, for deadlines
+    client* clients = nullptr;     // intrusive list, for timeouts
+    std::vector<vu_context*> vus;  // every VU of this thread, for deadlines
     std::unordered_map<std::string, std::vector<boost::asio::ip::tcp::endpoint>, string_hash, std::equal_to<>> dns;
 
     std::vector<boost::asio::steady_timer*> stop_timers;  // woken when the run stops (arrival dispatchers)
@@ -1288,7 +1342,10 @@ struct thread_context {
     bool sweeping = false;
 
     void start_sweeper();
-    void stop_sweeper() { sweeping = false; sweep_timer.cancel(); }
+    void stop_sweeper() {
+        sweeping = false;
+        sweep_timer.cancel();
+    }
     void sweep();
     // When a running VU's iteration must be cut: its own deadline, the
     // test's hard stop, or an abort's gracefulStop (defined in client.hpp).
@@ -1298,33 +1355,33 @@ struct thread_context {
 // One VU's identity and state, as the engine, its client and its code see it.
 struct vu_context {
     thread_context* thread = nullptr;
-    std::uint32_t scenario_id = 0;       // index into engine_state::scenario_names
+    std::uint32_t scenario_id = 0;  // index into engine_state::scenario_names
     std::string_view scenario;
-    std::uint64_t id = 0;                // 1-based, unique in the run (k6's __VU), and over instances of a split test
-    std::uint64_t local_id = 0;          // 1-based, in this instance (k6's exec.vu.idInInstance)
-    std::uint64_t index = 0;             // 0-based within its scenario
-    std::uint64_t iteration = 0;         // this VU's current iteration, 0-based (k6's __ITER)
+    std::uint64_t id = 0;         // 1-based, unique in the run (k6's __VU), and over instances of a split test
+    std::uint64_t local_id = 0;   // 1-based, in this instance (k6's exec.vu.idInInstance)
+    std::uint64_t index = 0;      // 0-based within its scenario
+    std::uint64_t iteration = 0;  // this VU's current iteration, 0-based (k6's __ITER)
     // The current iteration's number in its scenario: in this instance, and
     // in the whole test (unique over every instance of a split test).
     std::uint64_t scenario_iteration = 0, scenario_iteration_in_test = 0;
     scenario_info* scenario_state = nullptr;  // null in setup/teardown
-    std::uint32_t group = 0;             // current group (string id in the thread's shard; 0 = none)
+    std::uint32_t group = 0;                  // current group (string id in the thread's shard; 0 = none)
 
-    bool running = false;                // inside an iteration (or on_start/on_stop)
+    bool running = false;  // inside an iteration (or on_start/on_stop)
     bool interrupted = false;
-    bool ignore_global_stop = false;     // on_stop after an abort: only its own deadline applies
+    bool ignore_global_stop = false;  // on_stop after an abort: only its own deadline applies
     std::int64_t hard_deadline = std::numeric_limits<std::int64_t>::max();
-    std::int64_t graceful_stop_ns = 0;   // the scenario's gracefulStop, applied after an abort
+    std::int64_t graceful_stop_ns = 0;  // the scenario's gracefulStop, applied after an abort
 
     // Open model: the iteration handed to this VU by its arrival dispatcher.
-    std::coroutine_handle<> parked{};    // set while the VU waits for an iteration
-    bool released = false;               // the dispatcher is done: leave instead of iterating
-    std::int64_t intended_start = 0;     // when the iteration was scheduled to start
-    std::int64_t start_lag = -1;         // how late it started; -1 in the closed model
+    std::coroutine_handle<> parked{};  // set while the VU waits for an iteration
+    bool released = false;             // the dispatcher is done: leave instead of iterating
+    std::int64_t intended_start = 0;   // when the iteration was scheduled to start
+    std::int64_t start_lag = -1;       // how late it started; -1 in the closed model
 
     const std::map<std::string, std::string, std::less<>>* env = nullptr;  // the scenario's env
 
-    client* clients = nullptr;           // this VU's clients, to cut their I/O on interrupt
+    client* clients = nullptr;                       // this VU's clients, to cut their I/O on interrupt
     std::optional<boost::asio::steady_timer> timer;  // sleep and start waits
 
     // Hooks of the VU type, bound by the engine when the type has them.
@@ -1336,7 +1393,7 @@ struct vu_context {
     void* interrupt_self = nullptr;
     void (*on_interrupt)(void*) = nullptr;
 
-    void interrupt();                    // cut the current iteration (defined in client.hpp)
+    void interrupt();  // cut the current iteration (defined in client.hpp)
 
     boost::asio::steady_timer& get_timer() {
         if (!timer) timer.emplace(thread->ioc);
@@ -1365,27 +1422,38 @@ struct vu_context {
 };
 
 
-enum class abort_kind : int { none = 0, external = 1, script = 2, setup_failed = 3, thresholds = 4, vu_init = 5, setup_timeout = 6, teardown_timeout = 7, internal = 8 };
+enum class abort_kind : int {
+    none = 0,
+    external = 1,
+    script = 2,
+    setup_failed = 3,
+    thresholds = 4,
+    vu_init = 5,
+    setup_timeout = 6,
+    teardown_timeout = 7,
+    internal = 8
+};
 
 struct engine_state {
-    std::atomic<bool> stopping{false};    // no new iterations anywhere
-    std::atomic<std::int64_t> abort_at_ns{std::numeric_limits<std::int64_t>::max()};  // VUs get their gracefulStop from here
-    std::atomic<std::int64_t> hard_stop_ns{std::numeric_limits<std::int64_t>::max()}; // everything is cut from here
-    std::atomic<int> kind{0};             // abort_kind of the first abort
+    std::atomic<bool> stopping{false};  // no new iterations anywhere
+    std::atomic<std::int64_t> abort_at_ns{
+        std::numeric_limits<std::int64_t>::max()};  // VUs get their gracefulStop from here
+    std::atomic<std::int64_t> hard_stop_ns{std::numeric_limits<std::int64_t>::max()};  // everything is cut from here
+    std::atomic<int> kind{0};                                                          // abort_kind of the first abort
     std::atomic<std::int64_t> active_vus{0};
     std::atomic<std::int64_t> initialized_vus{0};  // VUs whose code was created (k6's vusInitialized)
-    std::int64_t started_ns = 0;          // when the run started (k6's currentTestRunDuration counts from it)
-    std::vector<thread_context*> workers; // for exec.instance's iteration counts (set while VUs run)
-    std::atomic<bool> force_stop{false};  // cut on_stop too (a second signal)
+    std::int64_t started_ns = 0;                   // when the run started (k6's currentTestRunDuration counts from it)
+    std::vector<thread_context*> workers;          // for exec.instance's iteration counts (set while VUs run)
+    std::atomic<bool> force_stop{false};           // cut on_stop too (a second signal)
     std::atomic<bool> in_teardown{false};
-    std::atomic<int> signals_seen{0};     // signal_counter::count already acted on
-    std::mutex mu;                        // abort reason
-    std::recursive_mutex events_mu;       // event dispatch (a listener may fire another event)
+    std::atomic<int> signals_seen{0};  // signal_counter::count already acted on
+    std::mutex mu;                     // abort reason
+    std::recursive_mutex events_mu;    // event dispatch (a listener may fire another event)
     std::optional<std::string> abort_reason;
     loadkit::events* events = nullptr;
     bool has_request_listeners = false;
-    const client_options* http = nullptr;  // the run's client defaults (owned by the engine)
-    std::vector<std::string> scenario_names{""};  // id 0: setup/teardown, no scenario
+    const client_options* http = nullptr;                 // the run's client defaults (owned by the engine)
+    std::vector<std::string> scenario_names{""};          // id 0: setup/teardown, no scenario
     std::map<std::string, std::string, std::less<>> env;  // options::env
 
     // Stops the run: no new iterations; an iteration in flight gets its
@@ -1476,7 +1544,7 @@ inline void thread_context::start_sweeper() {
 }
 
 }  // namespace detail
-}  // namespace loadkit
+}  // namespace loadkit::inline LOADKIT_ABI
 // ---- end loadkit/runtime/context.hpp
 // ---- begin loadkit/metrics/registry.hpp
 // Every metric's name and kind, built-in or custom, in one process-wide table:
@@ -1516,7 +1584,7 @@ inline double trend_scale(bool time) noexcept { return time ? 1e-6 : 1e-3; }
 struct metric_info {
     std::string name;
     metric_kind kind;
-    bool time = false;     // a trend of durations, reported in ms
+    bool time = false;  // a trend of durations, reported in ms
     bool builtin = false;
 };
 
@@ -1577,8 +1645,8 @@ class metric_registry {
   private:
     metric_registry() {
         using k = metric_kind;
-        for (auto n : {"data_received", "data_sent", "dropped_iterations", "http_reqs", "iterations", "iterations_failed",
-                       "iterations_interrupted"})
+        for (auto n : {"data_received", "data_sent", "dropped_iterations", "http_reqs", "iterations",
+                       "iterations_failed", "iterations_interrupted"})
             insert(n, k::counter, false, true);
         for (auto n : {"http_req_blocked", "http_req_connecting", "http_req_duration", "http_req_duration_intended",
                        "http_req_receiving", "http_req_sending", "http_req_tls_handshaking", "http_req_waiting",
@@ -1605,7 +1673,7 @@ class metric_registry {
 };
 
 }  // namespace detail
-}  // namespace loadkit
+}  // namespace loadkit::inline LOADKIT_ABI
 // ---- end loadkit/metrics/registry.hpp
 
 namespace loadkit::inline LOADKIT_ABI {
@@ -1631,7 +1699,10 @@ inline void record_sample(metrics_shard& shard, std::uint32_t scenario, std::uin
     ++s.n;
     switch (kind) {
         case metric_kind::counter: s.sum += v; break;
-        case metric_kind::rate: ++s.total; s.trues += v != 0; break;
+        case metric_kind::rate:
+            ++s.total;
+            s.trues += v != 0;
+            break;
         case metric_kind::trend: s.values.record(trend_units(v, time)); break;
         case metric_kind::gauge:
             if (s.n == 1) s.min = s.max = v;
@@ -1691,7 +1762,7 @@ class rate : public detail::metric<metric_kind::rate> {
   public:
     using metric::metric;
     template <class T>
-        requires std::is_arithmetic_v<T>
+    requires std::is_arithmetic_v<T>
     void add(T v, tag_list tags = {}) const { record(v ? 1.0 : 0.0, tags); }
 };
 // A distribution: avg, min, med, max, p(N) from a histogram (error < 1%).
@@ -1701,7 +1772,7 @@ class trend : public detail::metric<metric_kind::trend> {
     void add(double v, tag_list tags = {}) const { record(v, tags); }
 };
 
-}  // namespace loadkit
+}  // namespace loadkit::inline LOADKIT_ABI
 // ---- end loadkit/runtime/custom_metrics.hpp
 // ---- begin loadkit/http/message.hpp
 // The request and response vocabulary, shared by the C++ DSL, the YAML loader
@@ -1753,25 +1824,25 @@ struct request_cookie {
 // than fit go in header_list.
 struct params {
     static constexpr std::size_t inline_headers = 8;
-    std::string_view name{};          // the `name` tag; default: the URL as given
+    std::string_view name{};  // the `name` tag; default: the URL as given
     string_pair headers[inline_headers] = {};
-    string_pair query[4] = {};        // appended to the URL, percent-encoded
-    string_pair tags[4] = {};         // extra tags on this request's samples (k6's params.tags)
+    string_pair query[4] = {};             // appended to the URL, percent-encoded
+    string_pair tags[4] = {};              // extra tags on this request's samples (k6's params.tags)
     std::optional<nanoseconds> timeout{};  // default: the client's
-    int redirects = -1;               // max redirects to follow; -1: the client's
+    int redirects = -1;                    // max redirects to follow; -1: the client's
     std::span<const std::pair<std::string, std::string>> header_list{};  // runtime-built headers
     std::span<const request_cookie> cookies{};  // sent with the jar's, on every hop of redirects
 };
 
 // Per-request phase timings, in the k6 sense (nanoseconds).
 struct timings {
-    std::int64_t blocked = 0;          // DNS lookup and waiting before a connection attempt
-    std::int64_t connecting = 0;       // TCP connect
+    std::int64_t blocked = 0;     // DNS lookup and waiting before a connection attempt
+    std::int64_t connecting = 0;  // TCP connect
     std::int64_t tls_handshaking = 0;
     std::int64_t sending = 0;
-    std::int64_t waiting = 0;          // time to first byte after sending
+    std::int64_t waiting = 0;  // time to first byte after sending
     std::int64_t receiving = 0;
-    std::int64_t duration = 0;         // sending + waiting + receiving
+    std::int64_t duration = 0;  // sending + waiting + receiving
     static double ms(std::int64_t ns) noexcept { return static_cast<double>(ns) / 1e6; }
 };
 
@@ -1780,7 +1851,9 @@ struct vu_context;
 // ASCII case-insensitive equality (header names), branch-free per byte.
 inline bool iequals(std::string_view a, std::string_view b) noexcept {
     if (a.size() != b.size()) return false;
-    auto lower = [](unsigned char c) noexcept { return static_cast<unsigned char>(c | ((static_cast<unsigned>(c - 'A') < 26u) << 5)); };
+    auto lower = [](unsigned char c) noexcept {
+        return static_cast<unsigned char>(c | ((static_cast<unsigned>(c - 'A') < 26u) << 5));
+    };
     for (std::size_t i = 0; i < a.size(); ++i)
         if (lower(static_cast<unsigned char>(a[i])) != lower(static_cast<unsigned char>(b[i]))) return false;
     return true;
@@ -1816,7 +1889,10 @@ inline const nlohmann::json* json_at(const nlohmann::json& j, std::string_view p
             std::size_t i = 0;
             bool digits = !key.empty();
             for (char c : key) {
-                if (c < '0' || c > '9') { digits = false; break; }
+                if (c < '0' || c > '9') {
+                    digits = false;
+                    break;
+                }
                 i = i * 10 + static_cast<std::size_t>(c - '0');
             }
             cur = digits && i < cur->size() ? &(*cur)[i] : nullptr;
@@ -1835,13 +1911,13 @@ class response {
     int status = 0;
     std::string_view status_text;
     std::string body;
-    std::string url;                 // the final URL, after redirects
+    std::string url;  // the final URL, after redirects
     loadkit::timings timings;
-    loadkit::error_code error_code = error_code::none;   // none, a network error, or 1000+status for >= 400
-    std::string error;               // human-readable, empty on success
+    loadkit::error_code error_code = error_code::none;  // none, a network error, or 1000+status for >= 400
+    std::string error;                                  // human-readable, empty on success
     std::string_view method;
-    std::string_view name;           // the name tag it was recorded under
-    std::size_t redirects = 0;       // redirects followed to get here
+    std::string_view name;      // the name tag it was recorded under
+    std::size_t redirects = 0;  // redirects followed to get here
 
     // true for 2xx and 3xx: the default `expected_response` of k6
     bool ok() const noexcept { return status >= 200 && status < 400 && !failed_io(); }
@@ -1875,7 +1951,7 @@ class response {
     detail::vu_context* ctx_ = nullptr;
 };
 
-}  // namespace loadkit
+}  // namespace loadkit::inline LOADKIT_ABI
 // ---- end loadkit/http/message.hpp
 // ---- begin loadkit/http/client.hpp
 // The HTTP/1.1 client every VU owns: keep-alive connections, TLS, redirects,
@@ -1931,15 +2007,18 @@ inline void warn_out_of_descriptors(int err) noexcept {
     rlimit r{};
     ::getrlimit(RLIMIT_NOFILE, &r);
     if (err == ENFILE)
-        std::fputs("loadkit: too many open files in the system (ENFILE): connects fail; raise fs.file-max or use fewer VUs\n", stderr);
+        std::fputs(
+            "loadkit: too many open files in the system (ENFILE): connects fail; raise fs.file-max or use fewer VUs\n",
+            stderr);
     else if (r.rlim_cur == RLIM_INFINITY)
         std::fputs("loadkit: too many open files: connects fail; raise ulimit -n or use fewer VUs\n", stderr);
     else
-        std::fprintf(stderr, "loadkit: too many open files: connects fail; raise ulimit -n (now %llu) or use fewer VUs\n",
+        std::fprintf(stderr,
+                     "loadkit: too many open files: connects fail; raise ulimit -n (now %llu) or use fewer VUs\n",
                      static_cast<unsigned long long>(r.rlim_cur));
 }
 
-}  // namespace loadkit::detail
+}  // namespace loadkit::inline LOADKIT_ABI::detail
 // ---- end loadkit/core/fd_limit.hpp
 // ---- begin loadkit/http/cookies.hpp
 // A per-VU cookie jar (RFC 6265 subset: Domain, Path, Max-Age, Expires,
@@ -1991,8 +2070,9 @@ inline bool contains_token(std::string_view list, std::string_view token) noexce
 // (one pass: no separate search for the empty line). Returns the head's length
 // when it is complete, 0 when more bytes are needed, -1 when it is not a
 // well-formed HTTP/1.x response head. Header views point into `buf`.
-inline std::ptrdiff_t parse_response_head(std::string_view buf, response_head& out,
-                                          std::vector<std::pair<std::string_view, std::string_view>>& headers) noexcept {
+inline std::ptrdiff_t parse_response_head(
+    std::string_view buf, response_head& out,
+    std::vector<std::pair<std::string_view, std::string_view>>& headers) noexcept {
     headers.clear();
     out = {};
     const char* base = buf.data();
@@ -2072,7 +2152,11 @@ class chunked_decoder {
   public:
     enum class result { need_more, done, error };
 
-    void reset() noexcept { state_ = size; remaining_ = 0; digits_ = 0; }
+    void reset() noexcept {
+        state_ = size;
+        remaining_ = 0;
+        digits_ = 0;
+    }
 
     result feed(std::string_view in, std::size_t& used, std::string* out) {
         used = 0;
@@ -2084,9 +2168,14 @@ class chunked_decoder {
                         if (++digits_ > 15) return result::error;
                         remaining_ = remaining_ * 16 + static_cast<std::uint64_t>(d);
                         ++used;
-                    } else if (c == ';' || c == ' ' || c == '\t') { state_ = ext; ++used; }
-                    else if (c == '\r') { if (!digits_) return result::error; state_ = size_lf; ++used; }
-                    else return result::error;
+                    } else if (c == ';' || c == ' ' || c == '\t') {
+                        state_ = ext;
+                        ++used;
+                    } else if (c == '\r') {
+                        if (!digits_) return result::error;
+                        state_ = size_lf;
+                        ++used;
+                    } else return result::error;
                     break;
                 case ext:
                     if (c == '\r') state_ = size_lf;
@@ -2106,11 +2195,24 @@ class chunked_decoder {
                     if (!remaining_) state_ = data_cr;
                     break;
                 }
-                case data_cr: if (c != '\r') return result::error; ++used; state_ = data_lf; break;
-                case data_lf: if (c != '\n') return result::error; ++used; state_ = size; break;
+                case data_cr:
+                    if (c != '\r') return result::error;
+                    ++used;
+                    state_ = data_lf;
+                    break;
+                case data_lf:
+                    if (c != '\n') return result::error;
+                    ++used;
+                    state_ = size;
+                    break;
                 case trailer_start:  // after the last chunk: trailers, then an empty line
-                    if (c == '\r') { state_ = final_lf; ++used; }
-                    else { state_ = trailer; ++used; }
+                    if (c == '\r') {
+                        state_ = final_lf;
+                        ++used;
+                    } else {
+                        state_ = trailer;
+                        ++used;
+                    }
                     break;
                 case trailer:
                     if (c == '\r') state_ = trailer_lf;
@@ -2144,7 +2246,7 @@ class chunked_decoder {
     int digits_ = 0;
 };
 
-}  // namespace loadkit::detail
+}  // namespace loadkit::inline LOADKIT_ABI::detail
 // ---- end loadkit/http/parser.hpp
 // ---- begin loadkit/http/url.hpp
 // URL splitting and resolution for the client: just what HTTP/1.1 needs
@@ -2160,11 +2262,11 @@ namespace loadkit::inline LOADKIT_ABI::detail {
 
 struct url_parts {
     bool secure = false;
-    std::string_view host;      // without brackets for IPv6 literals
+    std::string_view host;  // without brackets for IPv6 literals
     std::uint16_t port = 0;
-    std::string_view authority; // host[:port] as written (for the Host header), without credentials
-    std::string_view target;    // path?query, at least "/"
-    std::string_view userinfo;  // "user:pass" of http://user:pass@host/ as written (percent-encoded), or empty
+    std::string_view authority;  // host[:port] as written (for the Host header), without credentials
+    std::string_view target;     // path?query, at least "/"
+    std::string_view userinfo;   // "user:pass" of http://user:pass@host/ as written (percent-encoded), or empty
     std::string_view path() const noexcept { return target.substr(0, target.find('?')); }
 };
 
@@ -2175,9 +2277,13 @@ inline bool is_absolute_url(std::string_view u) noexcept {
 // Splits an absolute http(s) URL. Returns false for anything else.
 inline bool split_url(std::string_view u, url_parts& out) noexcept {
     std::size_t p;
-    if (u.starts_with("http://")) { out.secure = false; p = 7; }
-    else if (u.starts_with("https://")) { out.secure = true; p = 8; }
-    else return false;
+    if (u.starts_with("http://")) {
+        out.secure = false;
+        p = 7;
+    } else if (u.starts_with("https://")) {
+        out.secure = true;
+        p = 8;
+    } else return false;
     auto end = u.find_first_of("/?#", p);
     auto auth = u.substr(p, end == std::string_view::npos ? std::string_view::npos : end - p);
     // Credentials in the URL (http://user:pass@host/) are sent as basic auth,
@@ -2225,29 +2331,44 @@ inline bool split_url(std::string_view u, url_parts& out) noexcept {
 // Resolves `ref` (absolute, or relative to `base`) into `out`. Returns false
 // when the result is not an http(s) URL.
 inline bool resolve_url(std::string_view base, std::string_view ref, std::string& out) {
-    if (is_absolute_url(ref)) { out.assign(ref); return true; }
+    if (is_absolute_url(ref)) {
+        out.assign(ref);
+        return true;
+    }
     // A reference with another scheme ("ftp://h/x", "mailto:a") is absolute too
     // (RFC 3986 4.3), and not http(s): without this check it was resolved as a
     // relative path ("http://target/ftp://h/x") and sent to the target.
     if (auto colon = ref.find(':'); colon != std::string_view::npos && colon > 0 &&
-        ((ref[0] >= 'a' && ref[0] <= 'z') || (ref[0] >= 'A' && ref[0] <= 'Z'))) {
+                                    ((ref[0] >= 'a' && ref[0] <= 'z') || (ref[0] >= 'A' && ref[0] <= 'Z'))) {
         auto scheme = ref.substr(0, colon);
-        if (scheme.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789+-.") == std::string_view::npos)
+        if (scheme.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789+-.") ==
+            std::string_view::npos)
             return false;
     }
     url_parts b;
     if (!split_url(base, b)) return false;
-    std::string_view origin = base.substr(0, static_cast<std::size_t>(b.authority.data() + b.authority.size() - base.data()));
+    std::string_view origin = base.substr(
+        0, static_cast<std::size_t>(b.authority.data() + b.authority.size() - base.data()));
     out.assign(origin);
     if (ref.starts_with("//")) {  // scheme-relative
         out.assign(b.secure ? "https:" : "http:");
         out.append(ref);
         return true;
     }
-    if (ref.starts_with('/')) { out.append(ref); return true; }
+    if (ref.starts_with('/')) {
+        out.append(ref);
+        return true;
+    }
     auto path = b.path();
-    if (ref.empty()) { out.append(b.target); return true; }
-    if (ref.front() == '?') { out.append(path.empty() ? "/" : path); out.append(ref); return true; }
+    if (ref.empty()) {
+        out.append(b.target);
+        return true;
+    }
+    if (ref.front() == '?') {
+        out.append(path.empty() ? "/" : path);
+        out.append(ref);
+        return true;
+    }
     auto slash = path.rfind('/');
     out.append(slash == std::string_view::npos ? std::string_view("/") : path.substr(0, slash + 1));
     out.append(ref);
@@ -2270,8 +2391,10 @@ inline void append_basic_auth(std::string& out, std::string_view userinfo) {
     auto put = [&](unsigned char byte) {
         acc = (acc << 8) | byte;
         if (++have == 3) {
-            out.push_back(b64[(acc >> 18) & 63]); out.push_back(b64[(acc >> 12) & 63]);
-            out.push_back(b64[(acc >> 6) & 63]);  out.push_back(b64[acc & 63]);
+            out.push_back(b64[(acc >> 18) & 63]);
+            out.push_back(b64[(acc >> 12) & 63]);
+            out.push_back(b64[(acc >> 6) & 63]);
+            out.push_back(b64[acc & 63]);
             acc = 0;
             have = 0;
         }
@@ -2280,7 +2403,8 @@ inline void append_basic_auth(std::string& out, std::string_view userinfo) {
     for (std::size_t i = 0; i < userinfo.size(); ++i) {
         char c = userinfo[i];
         int hi, lo;
-        if (c == '%' && i + 2 < userinfo.size() && (hi = hexval(userinfo[i + 1])) >= 0 && (lo = hexval(userinfo[i + 2])) >= 0) {
+        if (c == '%' && i + 2 < userinfo.size() && (hi = hexval(userinfo[i + 1])) >= 0 &&
+            (lo = hexval(userinfo[i + 2])) >= 0) {
             put(static_cast<unsigned char>(hi * 16 + lo));
             i += 2;
         } else {
@@ -2290,10 +2414,14 @@ inline void append_basic_auth(std::string& out, std::string_view userinfo) {
     if (user_only) put(':');  // http://user@host/: user and an empty password, as Go sends
     if (have == 1) {
         acc <<= 16;
-        out.push_back(b64[(acc >> 18) & 63]); out.push_back(b64[(acc >> 12) & 63]); out.append("==");
+        out.push_back(b64[(acc >> 18) & 63]);
+        out.push_back(b64[(acc >> 12) & 63]);
+        out.append("==");
     } else if (have == 2) {
         acc <<= 8;
-        out.push_back(b64[(acc >> 18) & 63]); out.push_back(b64[(acc >> 12) & 63]); out.push_back(b64[(acc >> 6) & 63]);
+        out.push_back(b64[(acc >> 18) & 63]);
+        out.push_back(b64[(acc >> 12) & 63]);
+        out.push_back(b64[(acc >> 6) & 63]);
         out.push_back('=');
     }
 }
@@ -2315,13 +2443,18 @@ inline void mask_credentials(std::string& u) {
 inline void append_query_escaped(std::string& out, std::string_view s) {
     static constexpr char hex[] = "0123456789ABCDEF";
     for (unsigned char c : s) {
-        if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '.' || c == '_' || c == '~')
+        if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '.' ||
+            c == '_' || c == '~')
             out.push_back(static_cast<char>(c));
-        else { out.push_back('%'); out.push_back(hex[c >> 4]); out.push_back(hex[c & 15]); }
+        else {
+            out.push_back('%');
+            out.push_back(hex[c >> 4]);
+            out.push_back(hex[c & 15]);
+        }
     }
 }
 
-}  // namespace loadkit::detail
+}  // namespace loadkit::inline LOADKIT_ABI::detail
 
 namespace loadkit::inline LOADKIT_ABI {
 
@@ -2332,7 +2465,7 @@ inline bool is_http_url(std::string_view u) noexcept {
     return detail::split_url(u, p);
 }
 
-}  // namespace loadkit
+}  // namespace loadkit::inline LOADKIT_ABI
 // ---- end loadkit/http/url.hpp
 
 namespace loadkit::inline LOADKIT_ABI {
@@ -2401,13 +2534,18 @@ class cookie_jar {
             } else if (detail::iequals(key, "max-age")) {
                 std::int64_t s = 0;
                 auto r = std::from_chars(val.data(), val.data() + val.size(), s);
-                if (r.ec == std::errc()) { c.expires_ms = s <= 0 ? -1 : now + s * 1000; have_max_age = true; }
+                if (r.ec == std::errc()) {
+                    c.expires_ms = s <= 0 ? -1 : now + s * 1000;
+                    have_max_age = true;
+                }
             } else if (detail::iequals(key, "expires") && !have_max_age) {
                 if (auto t = parse_http_date(val); t != 0) c.expires_ms = t <= now ? -1 : t;
             }
         }
         if (c.expires_ms == -1) {  // expiry in the past deletes
-            std::erase_if(cookies_, [&](const cookie& o) { return o.name == c.name && o.domain == c.domain && o.path == c.path; });
+            std::erase_if(cookies_, [&](const cookie& o) {
+                return o.name == c.name && o.domain == c.domain && o.path == c.path;
+            });
             return;
         }
         upsert(std::move(c));
@@ -2426,7 +2564,8 @@ class cookie_jar {
             first = false;
         }
         for (auto& c : extra) {
-            if (c.name.empty() || c.name.find_first_of("\r\n") != std::string::npos || c.value.find_first_of("\r\n") != std::string::npos)
+            if (c.name.empty() || c.name.find_first_of("\r\n") != std::string::npos ||
+                c.value.find_first_of("\r\n") != std::string::npos)
                 continue;  // would split the request (header injection): dropped
             out.append(first ? "Cookie: " : "; ");
             first = false;
@@ -2434,7 +2573,8 @@ class cookie_jar {
         }
         for (auto& c : cookies_) {
             if (!matches(c, host, path, secure, now)) continue;
-            if (!extra.empty() && std::any_of(extra.begin(), extra.end(), [&](const request_cookie& r) { return r.replace && r.name == c.name; }))
+            if (!extra.empty() && std::any_of(extra.begin(), extra.end(),
+                                              [&](const request_cookie& r) { return r.replace && r.name == c.name; }))
                 continue;
             out.append(first ? "Cookie: " : "; ");
             first = false;
@@ -2470,15 +2610,20 @@ class cookie_jar {
         s.remove_prefix(1);
         if (!num(ss)) return 0;
         std::tm tm{};
-        tm.tm_year = year - 1900; tm.tm_mon = static_cast<int>(m / 3); tm.tm_mday = day;
-        tm.tm_hour = hh; tm.tm_min = mm; tm.tm_sec = ss;
+        tm.tm_year = year - 1900;
+        tm.tm_mon = static_cast<int>(m / 3);
+        tm.tm_mday = day;
+        tm.tm_hour = hh;
+        tm.tm_min = mm;
+        tm.tm_sec = ss;
         return static_cast<std::int64_t>(timegm(&tm)) * 1000;
     }
 
   private:
     static std::string lower(std::string_view s) {
         std::string r(s);
-        for (auto& c : r) if (c >= 'A' && c <= 'Z') c = static_cast<char>(c + 32);
+        for (auto& c : r)
+            if (c >= 'A' && c <= 'Z') c = static_cast<char>(c + 32);
         return r;
     }
     static std::string default_path(std::string_view p) {
@@ -2486,11 +2631,13 @@ class cookie_jar {
         auto last = p.rfind('/');
         return last == 0 ? std::string("/") : std::string(p.substr(0, last));
     }
-    static bool matches(const cookie& c, std::string_view host, std::string_view path, bool secure, std::int64_t now) noexcept {
+    static bool matches(const cookie& c, std::string_view host, std::string_view path, bool secure,
+                        std::int64_t now) noexcept {
         if (c.secure && !secure) return false;
         if (c.expires_ms > 0 && c.expires_ms <= now) return false;
         bool dom = detail::iequals(host, c.domain) ||
-                   (!c.host_only && host.size() > c.domain.size() && detail::iequals(host.substr(host.size() - c.domain.size()), c.domain) &&
+                   (!c.host_only && host.size() > c.domain.size() &&
+                    detail::iequals(host.substr(host.size() - c.domain.size()), c.domain) &&
                     host[host.size() - c.domain.size() - 1] == '.');
         if (!dom) return false;
         if (path.empty()) path = "/";
@@ -2499,13 +2646,16 @@ class cookie_jar {
     }
     void upsert(cookie c) {
         for (auto& o : cookies_)
-            if (o.name == c.name && o.domain == c.domain && o.path == c.path) { o = std::move(c); return; }
+            if (o.name == c.name && o.domain == c.domain && o.path == c.path) {
+                o = std::move(c);
+                return;
+            }
         cookies_.push_back(std::move(c));
     }
     std::vector<cookie> cookies_;
 };
 
-}  // namespace loadkit
+}  // namespace loadkit::inline LOADKIT_ABI
 // ---- end loadkit/http/cookies.hpp
 // ---- begin loadkit/http/options.hpp
 // The HTTP client's options (k6's option names) and the TLS contexts built
@@ -2522,12 +2672,12 @@ namespace loadkit::inline LOADKIT_ABI {
 
 // Defaults for every VU's HTTP client (k6's options of the same names).
 struct client_options {
-    std::string base_url;                  // relative URLs resolve against it
+    std::string base_url;  // relative URLs resolve against it
     nanoseconds timeout = std::chrono::seconds(60);
     int max_redirects = 10;
     bool insecure_skip_tls_verify = false;
-    std::string tls_ca_file;               // extra trusted CA certificates (PEM file)
-    std::string tls_ca_pem;                // the same, in memory
+    std::string tls_ca_file;  // extra trusted CA certificates (PEM file)
+    std::string tls_ca_pem;   // the same, in memory
     std::string user_agent = "loadkit/" LOADKIT_VERSION_STRING;
     bool cookies = true;                   // a cookie jar per VU
     bool discard_response_bodies = false;  // read bodies but do not keep them
@@ -2561,7 +2711,7 @@ inline boost::asio::ssl::context& tls_context(const client_options& o) {
 }
 
 }  // namespace detail
-}  // namespace loadkit
+}  // namespace loadkit::inline LOADKIT_ABI
 // ---- end loadkit/http/options.hpp
 
 namespace loadkit::inline LOADKIT_ABI {
@@ -2595,9 +2745,9 @@ struct connection {
     bool open = false;
     std::uint64_t served = 0;  // responses read since connect
 
-    std::string rbuf;          // read buffer; its size is its capacity
+    std::string rbuf;  // read buffer; its size is its capacity
     std::size_t rlen = 0;
-    std::string head;          // the current response head; header views point here
+    std::string head;  // the current response head; header views point here
 
     socket_t& lowest() { return tls ? tls->next_layer() : sock; }
     void close() noexcept {
@@ -2632,14 +2782,16 @@ inline error_code classify(const sys_error& ec, phase p, SSL* ssl) {
     if (p == phase::handshake || ec.category() == boost::asio::error::get_ssl_category()) {
         if (ssl) {
             long v = SSL_get_verify_result(ssl);
-            if (v == X509_V_ERR_HOSTNAME_MISMATCH || v == X509_V_ERR_IP_ADDRESS_MISMATCH) return error_code::tls_hostname_mismatch;
+            if (v == X509_V_ERR_HOSTNAME_MISMATCH || v == X509_V_ERR_IP_ADDRESS_MISMATCH)
+                return error_code::tls_hostname_mismatch;
             if (v != X509_V_OK) return error_code::tls_unknown_authority;
         }
         if (p == phase::handshake || ec != boost::asio::ssl::error::stream_truncated) return error_code::tls_error;
     }
     if (ec == ae::eof || ec == boost::asio::ssl::error::stream_truncated) return error_code::connection_closed;
     if (p == phase::connect) {
-        if (ec.category() == boost::system::system_category() && is_out_of_descriptors(ec.value())) warn_out_of_descriptors(ec.value());
+        if (ec.category() == boost::system::system_category() && is_out_of_descriptors(ec.value()))
+            warn_out_of_descriptors(ec.value());
         return error_code::dial_failed;
     }
     return error_code::tcp_error;
@@ -2657,7 +2809,10 @@ class client {
         next_ = t.clients;
         if (next_) next_->prev_ = this;
         t.clients = this;
-        if (vu_) { next_in_vu_ = vu_->clients; vu_->clients = this; }
+        if (vu_) {
+            next_in_vu_ = vu_->clients;
+            vu_->clients = this;
+        }
         res_.ctx_ = vu_;
     }
     ~client() {
@@ -2666,7 +2821,10 @@ class client {
         if (next_) next_->prev_ = prev_;
         if (vu_)
             for (client** p = &vu_->clients; *p; p = &(*p)->next_in_vu_)
-                if (*p == this) { *p = next_in_vu_; break; }
+                if (*p == this) {
+                    *p = next_in_vu_;
+                    break;
+                }
     }
     client(const client&) = delete;
     client& operator=(const client&) = delete;
@@ -2675,14 +2833,25 @@ class client {
     // temporary written in the same statement does (the default is a static).
     task<const response&> get(std::string_view url, const params& p = no_params) { return send("GET", url, {}, p); }
     task<const response&> head(std::string_view url, const params& p = no_params) { return send("HEAD", url, {}, p); }
-    task<const response&> del(std::string_view url, std::string_view body = {}, const params& p = no_params) { return send("DELETE", url, body, p); }
-    task<const response&> options(std::string_view url, const params& p = no_params) { return send("OPTIONS", url, {}, p); }
-    task<const response&> post(std::string_view url, std::string_view body = {}, const params& p = no_params) { return send("POST", url, body, p); }
-    task<const response&> put(std::string_view url, std::string_view body = {}, const params& p = no_params) { return send("PUT", url, body, p); }
-    task<const response&> patch(std::string_view url, std::string_view body = {}, const params& p = no_params) { return send("PATCH", url, body, p); }
+    task<const response&> del(std::string_view url, std::string_view body = {}, const params& p = no_params) {
+        return send("DELETE", url, body, p);
+    }
+    task<const response&> options(std::string_view url, const params& p = no_params) {
+        return send("OPTIONS", url, {}, p);
+    }
+    task<const response&> post(std::string_view url, std::string_view body = {}, const params& p = no_params) {
+        return send("POST", url, body, p);
+    }
+    task<const response&> put(std::string_view url, std::string_view body = {}, const params& p = no_params) {
+        return send("PUT", url, body, p);
+    }
+    task<const response&> patch(std::string_view url, std::string_view body = {}, const params& p = no_params) {
+        return send("PATCH", url, body, p);
+    }
 
     // Any method. The VU's before_request/after_request hooks run around it.
-    task<const response&> send(std::string_view method, std::string_view url, std::string_view body = {}, const params& p = no_params) {
+    task<const response&> send(std::string_view method, std::string_view url, std::string_view body = {},
+                               const params& p = no_params) {
         if (vu_ && vu_->before_request) {
             hooked_.name.assign(p.name.empty() ? url : p.name);
             hooked_.method.assign(method);
@@ -2730,7 +2899,8 @@ class client {
     // fail() itself makes it a timeout, or an interrupt, when that is why.
     void fail_io(detail::connection& c, const detail::sys_error& e, detail::phase p) {
         c.close();
-        fail(detail::classify(e ? e : make_error_code(boost::asio::error::eof), p, nullptr), e ? e.message() : std::string("eof"));
+        fail(detail::classify(e ? e : make_error_code(boost::asio::error::eof), p, nullptr),
+             e ? e.message() : std::string("eof"));
     }
 
     // Called by the sweeper when the deadline has passed, and on interrupt.
@@ -2772,14 +2942,16 @@ class client {
     }
 
     static inline const params no_params{};
-    task<const response&> perform(std::string_view method, std::string_view url, std::string_view body, const params& p);
+    task<const response&> perform(std::string_view method, std::string_view url, std::string_view body,
+                                  const params& p);
 
-    task<bool> exchange(detail::connection& c, const detail::url_parts& u, std::string_view method, std::string_view body,
-                        std::span<const string_pair> h1, std::span<const std::pair<std::string, std::string>> h2);
+    task<bool> exchange(detail::connection& c, const detail::url_parts& u, std::string_view method,
+                        std::string_view body, std::span<const string_pair> h1,
+                        std::span<const std::pair<std::string, std::string>> h2);
     task<bool> open(detail::connection& c);
     task<bool> read_response(detail::connection& c, std::string_view method, std::int64_t t_sent);
-    void serialize(const detail::url_parts& u, std::string_view method, std::string_view body, std::span<const string_pair> h1,
-                   std::span<const std::pair<std::string, std::string>> h2);
+    void serialize(const detail::url_parts& u, std::string_view method, std::string_view body,
+                   std::span<const string_pair> h1, std::span<const std::pair<std::string, std::string>> h2);
     void record(std::string_view name);
 
     detail::thread_context* thread_;
@@ -2805,7 +2977,7 @@ class client {
     detail::url_parts cached_parts_;
     detail::connection* cached_conn_ = nullptr;
     cookie_jar own_jar_;
-    cookie_jar* jar_ = &own_jar_;  // own_jar_, or the VU's first client's (share_cookies)
+    cookie_jar* jar_ = &own_jar_;                  // own_jar_, or the VU's first client's (share_cookies)
     std::span<const request_cookie> req_cookies_;  // this request's params.cookies
     std::string wbuf_;
     bool wbuf_plain_ = false;  // wbuf_ holds a request with no headers, body or cookies for:
@@ -2821,16 +2993,16 @@ class client {
     std::uint32_t cached_name_id_ = 0;
     std::string_view cached_method_;
     std::uint32_t cached_method_id_ = 0;
-    std::uint32_t tags_id_ = 0;          // this request's params.tags, interned
+    std::uint32_t tags_id_ = 0;  // this request's params.tags, interned
     detail::http_key cached_key_{~0u};
     detail::http_series* cached_series_ = nullptr;
     scenario_series* scenario_series_ = nullptr;
-
 };
 
 // ---------------------------------------------------------------- implementation
 
-inline void client::serialize(const detail::url_parts& u, std::string_view method, std::string_view body, std::span<const string_pair> h1,
+inline void client::serialize(const detail::url_parts& u, std::string_view method, std::string_view body,
+                              std::span<const string_pair> h1,
                               std::span<const std::pair<std::string, std::string>> h2) {
     using namespace std::string_view_literals;  // literals: no strlen per append
     auto& w = wbuf_;
@@ -2838,7 +3010,8 @@ inline void client::serialize(const detail::url_parts& u, std::string_view metho
     // one when its method and URL are: most load tests repeat a few such GETs.
     bool plain = h1.empty() || h1.front().first.empty();
     plain = plain && h2.empty() && body.empty() && jar_->empty() && req_cookies_.empty() && u.userinfo.empty();
-    if (plain && wbuf_plain_ && method == wbuf_method_ && u.target == wbuf_target_ && u.authority == wbuf_authority_) return;
+    if (plain && wbuf_plain_ && method == wbuf_method_ && u.target == wbuf_target_ && u.authority == wbuf_authority_)
+        return;
     wbuf_plain_ = false;
     w.clear();
     w.append(method).append(" "sv).append(u.target).append(" HTTP/1.1\r\n"sv);
@@ -2846,7 +3019,8 @@ inline void client::serialize(const detail::url_parts& u, std::string_view metho
     bool with_cookies = !jar_->empty() || !req_cookies_.empty();
     std::string_view given_cookie;  // merged into the one Cookie header with the jar's
     auto add = [&](std::string_view k, std::string_view v) {
-        if (k.empty() || k.find_first_of(":\r\n") != std::string_view::npos || v.find_first_of("\r\n") != std::string_view::npos)
+        if (k.empty() || k.find_first_of(":\r\n") != std::string_view::npos ||
+            v.find_first_of("\r\n") != std::string_view::npos)
             return;  // would split the request (header injection): dropped
         switch (k.size()) {
             case 4: has_host |= detail::iequals(k, "host"); break;
@@ -2950,7 +3124,10 @@ inline task<bool> client::open(detail::connection& c) {
         if (s.is_open()) s.close(e2);
         auto [e, n] = co_await io([&s, &ep](auto h) { s.async_connect(ep, std::move(h)); });
         (void)n;
-        if (!e) { connected = true; break; }
+        if (!e) {
+            connected = true;
+            break;
+        }
         last = e;
         if (stop_requested()) break;
     }
@@ -2972,7 +3149,8 @@ inline task<bool> client::open(detail::connection& c) {
             if (!ec) X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl), c.host.c_str());
             else SSL_set1_host(ssl, c.host.c_str());
         }
-        auto [e, n] = co_await io([&c](auto h) { c.tls->async_handshake(boost::asio::ssl::stream_base::client, std::move(h)); });
+        auto [e, n] = co_await io(
+            [&c](auto h) { c.tls->async_handshake(boost::asio::ssl::stream_base::client, std::move(h)); });
         (void)n;
         if (e) {
             fail(classify(e, phase::handshake, ssl), e.message());
@@ -3013,7 +3191,10 @@ inline task<bool> client::read_response(detail::connection& c, std::string_view 
                     c.close();
                     co_return false;
                 }
-                if (r > 0) { head_len = static_cast<std::size_t>(r); break; }
+                if (r > 0) {
+                    head_len = static_cast<std::size_t>(r);
+                    break;
+                }
             }
             if (c.rlen == c.rbuf.size()) {
                 if (c.rbuf.size() >= detail::max_response_head) {
@@ -3051,7 +3232,10 @@ inline task<bool> client::read_response(detail::connection& c, std::string_view 
         auto rebase = [from = c.rbuf.data(), to = c.head.data()](std::string_view v) {
             return v.empty() ? v : std::string_view(to + (v.data() - from), v.size());
         };
-        for (auto& [k, v] : res_.headers_) { k = rebase(k); v = rebase(v); }
+        for (auto& [k, v] : res_.headers_) {
+            k = rebase(k);
+            v = rebase(v);
+        }
         h.reason = rebase(h.reason);
         std::size_t avail = c.rlen - head_len;
         const char* rest = c.rbuf.data() + head_len;
@@ -3074,7 +3258,10 @@ inline task<bool> client::read_response(detail::connection& c, std::string_view 
             // reserving the announced length up front made a bogus Content-Length
             // (say 10^15) throw bad_alloc out of the request (a failed iteration,
             // no http_reqs sample) instead of failing the request.
-            if (sink) { sink->reserve(std::min<std::size_t>(cl, std::size_t{16} << 20)); sink->assign(rest, have); }
+            if (sink) {
+                sink->reserve(std::min<std::size_t>(cl, std::size_t{16} << 20));
+                sink->assign(rest, have);
+            }
             while (have < cl) {
                 char* dst;
                 std::size_t room;
@@ -3133,7 +3320,10 @@ inline task<bool> client::read_response(detail::connection& c, std::string_view 
         std::int64_t t_end = now_ns();
         res_.timings.receiving = t_end - t_first;
         if (h.close || until_eof) c.close();
-        else { c.rlen = 0; ++c.served; }
+        else {
+            c.rlen = 0;
+            ++c.served;
+        }
         co_return true;
     }
 }
@@ -3174,7 +3364,10 @@ inline task<bool> client::exchange(detail::connection& c, const detail::url_part
         }
         if (res_.status == 0 && res_.error_code == error_code::connection_closed && res_.error.empty()) {
             // a kept-alive connection the server had closed before answering: retry once on a new one
-            if (attempt == 0) { res_.error_code = error_code::none; continue; }
+            if (attempt == 0) {
+                res_.error_code = error_code::none;
+                continue;
+            }
             fail(error_code::connection_closed);
         }
         res_.timings.duration = now_ns() - t_send;
@@ -3195,8 +3388,14 @@ inline void client::record(std::string_view name) {
         cached_method_ = shard.strings.name(cached_method_id_);
     }
     bool expected = res_.ok();
-    http_key k{vu_->scenario_id, cached_name_id_, cached_method_id_, static_cast<std::uint16_t>(res_.status),
-               static_cast<std::uint16_t>(res_.error_code), expected, vu_->group, tags_id_};
+    http_key k{vu_->scenario_id,
+               cached_name_id_,
+               cached_method_id_,
+               static_cast<std::uint16_t>(res_.status),
+               static_cast<std::uint16_t>(res_.error_code),
+               expected,
+               vu_->group,
+               tags_id_};
     if (!(k == cached_key_) || !cached_series_) {
         cached_series_ = &shard.http(k);
         cached_key_ = k;
@@ -3218,13 +3417,15 @@ inline void client::record(std::string_view name) {
     scenario_series_->data_received += bytes_in_;
     bytes_out_ = bytes_in_ = 0;
     if (thread_->engine && thread_->engine->has_request_listeners) {
-        request_info info{vu_->scenario, vu_->id, name, res_.method, res_.url, res_.status, res_.error_code,
-                          timings::ms(t.duration), res_.body.size(), &res_};
+        request_info info{
+            vu_->scenario,           vu_->id,          name, res_.method, res_.url, res_.status, res_.error_code,
+            timings::ms(t.duration), res_.body.size(), &res_};
         thread_->engine->with_events([&](events& ev) { ev.request.fire(info); });
     }
 }
 
-inline task<const response&> client::perform(std::string_view method, std::string_view url, std::string_view body, const params& p) {
+inline task<const response&> client::perform(std::string_view method, std::string_view url, std::string_view body,
+                                             const params& p) {
     using namespace detail;
     std::string_view name = p.name;
     std::span<const string_pair> h1 = p.headers, query = p.query;
@@ -3246,7 +3447,8 @@ inline task<const response&> client::perform(std::string_view method, std::strin
     deadline_ns_ = now_ns() + timeout.count();
     if (max_redirects < 0) max_redirects = opts_->max_redirects;
     tags_id_ = 0;
-    if (!p.tags[0].first.empty() && vu_) tags_id_ = intern_tags(thread_->shard.strings, std::span<const string_pair>(p.tags));
+    if (!p.tags[0].first.empty() && vu_)
+        tags_id_ = intern_tags(thread_->shard.strings, std::span<const string_pair>(p.tags));
     bool use_cache = query.empty() || query.front().first.empty();
     bool cached = use_cache && cached_conn_ && url == cached_ref_;
     bool explicit_name = !name.empty();
@@ -3330,7 +3532,7 @@ inline task<const response&> client::perform(std::string_view method, std::strin
     }
     deadline_ns_ = 0;
     req_cookies_ = {};  // a view into the caller's params, which end with this request
-    current_vu = vu_;  // other VUs ran while this one waited
+    current_vu = vu_;   // other VUs ran while this one waited
     if (vu_ && vu_->after_request) vu_->after_request(vu_->hook_self, res_);
     co_return res_;
 }
@@ -3373,7 +3575,8 @@ inline std::int64_t thread_context::stop_limit(const vu_context& v) const {
     if (!v.ignore_global_stop || engine->force_stop.load(std::memory_order_relaxed)) {
         limit = std::min(limit, engine->hard_stop_ns.load(std::memory_order_relaxed));
         auto abort_at = engine->abort_at_ns.load(std::memory_order_relaxed);
-        if (abort_at != std::numeric_limits<std::int64_t>::max()) limit = std::min(limit, abort_at + v.graceful_stop_ns);
+        if (abort_at != std::numeric_limits<std::int64_t>::max())
+            limit = std::min(limit, abort_at + v.graceful_stop_ns);
     }
     return limit;
 }
@@ -3397,7 +3600,7 @@ inline void thread_context::sweep() {
 }
 
 }  // namespace detail
-}  // namespace loadkit
+}  // namespace loadkit::inline LOADKIT_ABI
 // ---- end loadkit/http/client.hpp
 // ---- begin loadkit/http/fetch.hpp
 // fetch(): one blocking request from the calling thread, outside any VU.
@@ -3436,8 +3639,8 @@ struct fetched {
 };
 
 namespace detail {
-inline task<> fetch_into(client& c, std::string_view method, std::string_view url, std::string_view body, const params& p,
-                         fetched& out) {
+inline task<> fetch_into(client& c, std::string_view method, std::string_view url, std::string_view body,
+                         const params& p, fetched& out) {
     auto& r = co_await c.send(method, url, body, p);
     out.status = r.status;
     out.body = r.body;
@@ -3473,7 +3676,7 @@ inline fetched fetch(std::string_view method, std::string_view url, std::string_
     return out;
 }
 
-}  // namespace loadkit
+}  // namespace loadkit::inline LOADKIT_ABI
 // ---- end loadkit/http/fetch.hpp
 // ---- begin loadkit/engine/executors.hpp
 // Executors: how many VUs run, and when they iterate (k6's executors). In the
@@ -3522,14 +3725,28 @@ inline std::optional<nanoseconds> parse_duration(std::string_view s) {
         if (ec != std::errc() || p != s.data() + i) return std::nullopt;
         s.remove_prefix(i);
         long double unit;
-        if (s.starts_with("ms")) { unit = 1e6L; s.remove_prefix(2); }
-        else if (s.starts_with("us")) { unit = 1e3L; s.remove_prefix(2); }
-        else if (s.starts_with("\xc2\xb5s")) { unit = 1e3L; s.remove_prefix(3); }
-        else if (s.starts_with("ns")) { unit = 1; s.remove_prefix(2); }
-        else if (s.starts_with("h")) { unit = 3600e9L; s.remove_prefix(1); }
-        else if (s.starts_with("m")) { unit = 60e9L; s.remove_prefix(1); }
-        else if (s.starts_with("s")) { unit = 1e9L; s.remove_prefix(1); }
-        else return std::nullopt;
+        if (s.starts_with("ms")) {
+            unit = 1e6L;
+            s.remove_prefix(2);
+        } else if (s.starts_with("us")) {
+            unit = 1e3L;
+            s.remove_prefix(2);
+        } else if (s.starts_with("\xc2\xb5s")) {
+            unit = 1e3L;
+            s.remove_prefix(3);
+        } else if (s.starts_with("ns")) {
+            unit = 1;
+            s.remove_prefix(2);
+        } else if (s.starts_with("h")) {
+            unit = 3600e9L;
+            s.remove_prefix(1);
+        } else if (s.starts_with("m")) {
+            unit = 60e9L;
+            s.remove_prefix(1);
+        } else if (s.starts_with("s")) {
+            unit = 1e9L;
+            s.remove_prefix(1);
+        } else return std::nullopt;
         total += static_cast<long double>(v) * unit;
     }
     if (total > 9.2e18L) return std::nullopt;
@@ -3540,11 +3757,21 @@ inline std::optional<nanoseconds> parse_duration(std::string_view s) {
 inline std::string format_duration(nanoseconds d) {
     auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(d).count();
     std::string s;
-    if (ms >= 3600000) { s += std::to_string(ms / 3600000) + "h"; ms %= 3600000; }
-    if (ms >= 60000) { s += std::to_string(ms / 60000) + "m"; ms %= 60000; }
+    if (ms >= 3600000) {
+        s += std::to_string(ms / 3600000) + "h";
+        ms %= 3600000;
+    }
+    if (ms >= 60000) {
+        s += std::to_string(ms / 60000) + "m";
+        ms %= 60000;
+    }
     if (ms >= 1000 || (s.empty() && ms == 0)) {
         s += std::to_string(ms / 1000);
-        if (ms % 1000) { auto f = std::to_string(1000 + ms % 1000).substr(1); while (f.back() == '0') f.pop_back(); s += "." + f; }
+        if (ms % 1000) {
+            auto f = std::to_string(1000 + ms % 1000).substr(1);
+            while (f.back() == '0') f.pop_back();
+            s += "." + f;
+        }
         s += "s";
     } else if (ms) s += std::to_string(ms) + "ms";
     return s;
@@ -3554,7 +3781,7 @@ namespace detail {
 using loadkit::parse_duration;  // (the loaders name it so)
 }  // namespace detail
 
-}  // namespace loadkit
+}  // namespace loadkit::inline LOADKIT_ABI
 // ---- end loadkit/core/duration.hpp
 
 namespace loadkit::inline LOADKIT_ABI {
@@ -3607,7 +3834,7 @@ struct constant_arrival_rate {
     nanoseconds time_unit = 1s;
     nanoseconds duration = 10s;
     int pre_allocated_vus = 1;
-    int max_vus = 0;                   // 0: pre_allocated_vus
+    int max_vus = 0;  // 0: pre_allocated_vus
     nanoseconds start_time{};
     nanoseconds graceful_stop = 30s;
 };
@@ -3618,7 +3845,7 @@ struct ramping_arrival_rate {
     nanoseconds time_unit = 1s;
     std::vector<stage> stages;
     int pre_allocated_vus = 1;
-    int max_vus = 0;                   // 0: pre_allocated_vus
+    int max_vus = 0;  // 0: pre_allocated_vus
     nanoseconds start_time{};
     nanoseconds graceful_stop = 30s;
 };
@@ -3636,7 +3863,8 @@ using executor = std::variant<constant_vus, ramping_vus, per_vu_iterations, shar
 namespace detail {
 template <class... E>
 constexpr bool shared_executor_fields(const std::variant<E...>*) {
-    return (... && (std::is_same_v<decltype(E::start_time), nanoseconds> && std::is_same_v<decltype(E::graceful_stop), nanoseconds>));
+    return (... && (std::is_same_v<decltype(E::start_time), nanoseconds> &&
+                    std::is_same_v<decltype(E::graceful_stop), nanoseconds>));
 }
 static_assert(shared_executor_fields(static_cast<const executor*>(nullptr)),
               "every executor has start_time and graceful_stop (k6's startTime and gracefulStop)");
@@ -3696,24 +3924,31 @@ struct decision {
 class schedule {
   public:
     schedule(const executor& e, std::int64_t run_start_ns, stripe st = {}) : exec_(e), stripe_(std::move(st)) {
-        std::visit([&](auto& x) {
+        std::visit(
+            [&](auto& x) {
             start_ = run_start_ns + x.start_time.count();
             graceful_stop_ = x.graceful_stop.count();
-        }, exec_);
-        end_ = start_ + std::visit([](auto& x) -> std::int64_t {
-            using T = std::decay_t<decltype(x)>;
-            if constexpr (std::is_same_v<T, constant_vus> || std::is_same_v<T, constant_arrival_rate>) return x.duration.count();
-            else if constexpr (std::is_same_v<T, ramping_vus> || std::is_same_v<T, ramping_arrival_rate>) {
-                std::int64_t t = 0;
-                for (auto& s : x.stages) t += s.duration.count();
-                return t;
-            } else return x.max_duration.count();
-        }, exec_);
+            },
+            exec_);
+        end_ = start_ +
+               std::visit(
+                   [](auto& x) -> std::int64_t {
+                       using T = std::decay_t<decltype(x)>;
+                       if constexpr (std::is_same_v<T, constant_vus> || std::is_same_v<T, constant_arrival_rate>)
+                           return x.duration.count();
+                       else if constexpr (std::is_same_v<T, ramping_vus> || std::is_same_v<T, ramping_arrival_rate>) {
+                           std::int64_t t = 0;
+                           for (auto& s : x.stages) t += s.duration.count();
+                           return t;
+                       } else return x.max_duration.count();
+                   },
+                   exec_);
         if (auto* r = std::get_if<ramping_arrival_rate>(&exec_)) {
             // iterations started by the end of each stage, for arrival_offset()
             double a = r->start_rate, n = 0;
             for (auto& st : r->stages) {
-                n += (a + st.target) / 2.0 * static_cast<double>(st.duration.count()) / static_cast<double>(r->time_unit.count());
+                n += (a + st.target) / 2.0 * static_cast<double>(st.duration.count()) /
+                     static_cast<double>(r->time_unit.count());
                 stage_counts_.push_back(n);
                 a = st.target;
             }
@@ -3724,7 +3959,8 @@ class schedule {
         auto bad = [&](const std::string& what, const char* key = "") {
             throw config_error("scenario '" + scenario + "': " + what, key);
         };
-        std::visit([&](auto& x) {
+        std::visit(
+            [&](auto& x) {
             using T = std::decay_t<decltype(x)>;
             if (x.start_time.count() < 0) bad("startTime must not be negative");
             if (x.graceful_stop.count() < 0) bad("gracefulStop must not be negative");
@@ -3741,18 +3977,23 @@ class schedule {
                 // it cannot start, at O(1) per wake-up whatever the rate.
                 auto too_many = [&](double n, const char* key, const std::string& what) {
                     if (!(n <= max_arrivals))
-                        bad(what + " starts " + format_number(n) + " iterations in all, more than a 64-bit counter holds (" +
-                                format_number(max_arrivals) + ")", key);
+                        bad(what + " starts " + format_number(n) +
+                                " iterations in all, more than a 64-bit counter holds (" + format_number(max_arrivals) +
+                                ")",
+                            key);
                 };
                 double unit = static_cast<double>(x.time_unit.count());
                 if constexpr (std::is_same_v<T, constant_arrival_rate>) {
-                    if (!std::isfinite(x.rate)) bad("rate must be a finite number, got " + format_number(x.rate), "rate");
+                    if (!std::isfinite(x.rate))
+                        bad("rate must be a finite number, got " + format_number(x.rate), "rate");
                     if (!(x.rate > 0)) bad("rate must be positive", "rate");
                     if (x.duration.count() <= 0) bad("duration must be positive", "duration");
                     too_many(x.rate * (static_cast<double>(x.duration.count()) / unit), "rate",
-                             "rate " + format_number(x.rate) + " per " + format_duration(x.time_unit) + " for " + format_duration(x.duration));
+                             "rate " + format_number(x.rate) + " per " + format_duration(x.time_unit) + " for " +
+                                 format_duration(x.duration));
                 } else {
-                    if (!std::isfinite(x.start_rate)) bad("startRate must be a finite number, got " + format_number(x.start_rate), "startRate");
+                    if (!std::isfinite(x.start_rate))
+                        bad("startRate must be a finite number, got " + format_number(x.start_rate), "startRate");
                     if (!(x.start_rate >= 0)) bad("startRate must not be negative", "startRate");
                     if (x.stages.empty()) bad("ramping-arrival-rate needs at least one stage", "stages");
                     double a = x.start_rate, n = 0;
@@ -3764,7 +4005,8 @@ class schedule {
                     }
                     int peak = 0;
                     for (auto& s : x.stages) peak = std::max(peak, s.target);
-                    too_many(n, x.start_rate > peak ? "startRate" : "stages", "startRate " + format_number(x.start_rate) + " with these stages");
+                    too_many(n, x.start_rate > peak ? "startRate" : "stages",
+                             "startRate " + format_number(x.start_rate) + " with these stages");
                 }
             } else if constexpr (std::is_same_v<T, ramping_vus>) {
                 if (x.start_vus < 0) bad("startVUs must not be negative");
@@ -3784,7 +4026,8 @@ class schedule {
                         if (x.iterations < x.vus) {}  // allowed: VUs past the count just do nothing
                 }
             }
-        }, e);
+            },
+            e);
     }
 
     // The most VUs the scenario ever runs at once (on this instance: only
@@ -3794,47 +4037,57 @@ class schedule {
         return std::holds_alternative<ramping_vus>(e) ? static_cast<int>(st.scale(m)) : m;
     }
     static int max_vus(const executor& e) {
-        return std::visit([](auto& x) -> int {
-            using T = std::decay_t<decltype(x)>;
-            if constexpr (std::is_same_v<T, ramping_vus>) {
-                int m = x.start_vus;
-                for (auto& s : x.stages) m = std::max(m, s.target);
-                return m;
-            } else if constexpr (std::is_same_v<T, constant_arrival_rate> || std::is_same_v<T, ramping_arrival_rate>) {
-                return std::max(x.max_vus, x.pre_allocated_vus);
-            } else return x.vus;
-        }, e);
+        return std::visit(
+            [](auto& x) -> int {
+                using T = std::decay_t<decltype(x)>;
+                if constexpr (std::is_same_v<T, ramping_vus>) {
+                    int m = x.start_vus;
+                    for (auto& s : x.stages) m = std::max(m, s.target);
+                    return m;
+                } else if constexpr (std::is_same_v<T, constant_arrival_rate> ||
+                                     std::is_same_v<T, ramping_arrival_rate>) {
+                    return std::max(x.max_vus, x.pre_allocated_vus);
+                } else return x.vus;
+            },
+            e);
     }
 
     static std::string describe(const executor& e) {
-        return std::visit([](auto& x) -> std::string {
-            using T = std::decay_t<decltype(x)>;
-            std::string s;
-            if constexpr (std::is_same_v<T, constant_vus>)
-                s = std::to_string(x.vus) + " looping VUs for " + format_duration(x.duration);
-            else if constexpr (std::is_same_v<T, ramping_vus>) {
-                nanoseconds total{};
-                for (auto& st : x.stages) total += st.duration;
-                s = "up to " + std::to_string(max_vus(x)) + " looping VUs for " + format_duration(total) + " over " +
-                    std::to_string(x.stages.size()) + " stages (gracefulRampDown: " + format_duration(x.graceful_ramp_down) + ")";
-            } else if constexpr (std::is_same_v<T, per_vu_iterations>)
-                s = std::to_string(x.iterations) + " iterations for each of " + std::to_string(x.vus) + " VUs (maxDuration: " +
-                    format_duration(x.max_duration) + ")";
-            else if constexpr (std::is_same_v<T, constant_arrival_rate>)
-                s = format_number(x.rate) + " iterations/" + format_duration(x.time_unit) + " for " + format_duration(x.duration) +
-                    " (maxVUs: " + std::to_string(max_vus(x)) + ")";
-            else if constexpr (std::is_same_v<T, ramping_arrival_rate>) {
-                nanoseconds total{};
-                double peak = x.start_rate;
-                for (auto& st : x.stages) { total += st.duration; peak = std::max(peak, static_cast<double>(st.target)); }
-                s = "up to " + format_number(peak) + " iterations/" + format_duration(x.time_unit) + " for " + format_duration(total) +
-                    " over " + std::to_string(x.stages.size()) + " stages (maxVUs: " + std::to_string(max_vus(x)) + ")";
-            } else
-                s = std::to_string(x.iterations) + " iterations shared among " + std::to_string(x.vus) + " VUs (maxDuration: " +
-                    format_duration(x.max_duration) + ")";
-            if (x.start_time.count()) s += ", startTime: " + format_duration(x.start_time);
-            return s + ", gracefulStop: " + format_duration(x.graceful_stop);
-        }, e);
+        return std::visit(
+            [](auto& x) -> std::string {
+                using T = std::decay_t<decltype(x)>;
+                std::string s;
+                if constexpr (std::is_same_v<T, constant_vus>)
+                    s = std::to_string(x.vus) + " looping VUs for " + format_duration(x.duration);
+                else if constexpr (std::is_same_v<T, ramping_vus>) {
+                    nanoseconds total{};
+                    for (auto& st : x.stages) total += st.duration;
+                    s = "up to " + std::to_string(max_vus(x)) + " looping VUs for " + format_duration(total) +
+                        " over " + std::to_string(x.stages.size()) +
+                        " stages (gracefulRampDown: " + format_duration(x.graceful_ramp_down) + ")";
+                } else if constexpr (std::is_same_v<T, per_vu_iterations>)
+                    s = std::to_string(x.iterations) + " iterations for each of " + std::to_string(x.vus) +
+                        " VUs (maxDuration: " + format_duration(x.max_duration) + ")";
+                else if constexpr (std::is_same_v<T, constant_arrival_rate>)
+                    s = format_number(x.rate) + " iterations/" + format_duration(x.time_unit) + " for " +
+                        format_duration(x.duration) + " (maxVUs: " + std::to_string(max_vus(x)) + ")";
+                else if constexpr (std::is_same_v<T, ramping_arrival_rate>) {
+                    nanoseconds total{};
+                    double peak = x.start_rate;
+                    for (auto& st : x.stages) {
+                        total += st.duration;
+                        peak = std::max(peak, static_cast<double>(st.target));
+                    }
+                    s = "up to " + format_number(peak) + " iterations/" + format_duration(x.time_unit) + " for " +
+                        format_duration(total) + " over " + std::to_string(x.stages.size()) +
+                        " stages (maxVUs: " + std::to_string(max_vus(x)) + ")";
+                } else
+                    s = std::to_string(x.iterations) + " iterations shared among " + std::to_string(x.vus) +
+                        " VUs (maxDuration: " + format_duration(x.max_duration) + ")";
+                if (x.start_time.count()) s += ", startTime: " + format_duration(x.start_time);
+                return s + ", gracefulStop: " + format_duration(x.graceful_stop);
+            },
+            e);
     }
 
     // Open model: iteration `k`'s (0-based, counted over the whole scenario)
@@ -3856,7 +4109,8 @@ class schedule {
             auto i = static_cast<std::size_t>(it - stage_counts_.begin());
             double before = i ? stage_counts_[i - 1] : 0.0;
             double a = i ? r.stages[i - 1].target : r.start_rate, b = r.stages[i].target;
-            double unit = static_cast<double>(r.time_unit.count()), span = static_cast<double>(r.stages[i].duration.count());
+            double unit = static_cast<double>(r.time_unit.count()),
+                   span = static_cast<double>(r.stages[i].duration.count());
             std::int64_t t0 = 0;
             for (std::size_t j = 0; j < i; ++j) t0 += r.stages[j].duration.count();
             // solve a*t + (b-a)*t^2/(2*span) = (n - before)*unit for t, in the
@@ -3909,31 +4163,33 @@ class schedule {
         if (now < start_) return {decision::wait, start_, 0};
         if (now >= end_) return {};
         std::int64_t hard = end_ + graceful_stop_;
-        return std::visit([&](auto& x) -> decision {
-            using T = std::decay_t<decltype(x)>;
-            if constexpr (std::is_same_v<T, constant_vus>) {
-                return {decision::iterate, 0, hard};
-            } else if constexpr (std::is_same_v<T, per_vu_iterations>) {
-                if (done >= static_cast<std::uint64_t>(x.iterations)) return decision{};
-                return {decision::iterate, 0, hard};
-            } else if constexpr (std::is_same_v<T, shared_iterations>) {
-                if (claimed_.fetch_add(1, std::memory_order_relaxed) >= x.iterations) return decision{};
-                return {decision::iterate, 0, hard};
-            } else if constexpr (std::is_same_v<T, ramping_vus>) {
-                index = stripe_.global(index);  // the stages count VUs over the whole test
-                auto off = now - start_;
-                if (active(x, index, off)) {
-                    auto cut = ramp_down_cut(x, index, off);
-                    std::int64_t d = cut < 0 || cut > hard - start_ ? hard : start_ + cut;
-                    return {decision::iterate, 0, std::min(d, hard)};
+        return std::visit(
+            [&](auto& x) -> decision {
+                using T = std::decay_t<decltype(x)>;
+                if constexpr (std::is_same_v<T, constant_vus>) {
+                    return {decision::iterate, 0, hard};
+                } else if constexpr (std::is_same_v<T, per_vu_iterations>) {
+                    if (done >= static_cast<std::uint64_t>(x.iterations)) return decision{};
+                    return {decision::iterate, 0, hard};
+                } else if constexpr (std::is_same_v<T, shared_iterations>) {
+                    if (claimed_.fetch_add(1, std::memory_order_relaxed) >= x.iterations) return decision{};
+                    return {decision::iterate, 0, hard};
+                } else if constexpr (std::is_same_v<T, ramping_vus>) {
+                    index = stripe_.global(index);  // the stages count VUs over the whole test
+                    auto off = now - start_;
+                    if (active(x, index, off)) {
+                        auto cut = ramp_down_cut(x, index, off);
+                        std::int64_t d = cut < 0 || cut > hard - start_ ? hard : start_ + cut;
+                        return {decision::iterate, 0, std::min(d, hard)};
+                    }
+                    auto on = change(x, index, true, off);
+                    if (on < 0) return decision{};  // never active again: the VU retires
+                    return {decision::wait, start_ + on, 0};
+                } else {
+                    return decision{};  // open model: the arrival dispatcher hands out iterations
                 }
-                auto on = change(x, index, true, off);
-                if (on < 0) return decision{};  // never active again: the VU retires
-                return {decision::wait, start_ + on, 0};
-            } else {
-                return decision{};  // open model: the arrival dispatcher hands out iterations
-            }
-        }, exec_);
+            },
+            exec_);
     }
 
   private:
@@ -3951,7 +4207,8 @@ class schedule {
         bool on = false;
     };
     static toggle_t toggle(std::int64_t a, std::int64_t b, std::int64_t t0, std::int64_t t1, std::uint64_t i) {
-        auto c = static_cast<std::int64_t>(std::min<std::uint64_t>(i, std::numeric_limits<std::int64_t>::max() - 1)) + 1;
+        auto c = static_cast<std::int64_t>(std::min<std::uint64_t>(i, std::numeric_limits<std::int64_t>::max() - 1)) +
+                 1;
         __int128 d = t1 - t0;
         if (b > a && a < c && c <= b)
             return {d == 0 ? t1 : t1 - static_cast<std::int64_t>(d * (b - c) / (b - a)), true};
@@ -3992,7 +4249,8 @@ class schedule {
     static std::int64_t ramp_down_cut(const ramping_vus& r, std::uint64_t i, std::int64_t off) {
         auto grace = std::max<std::int64_t>(0, r.graceful_ramp_down.count());
         auto plus_grace = [&](std::int64_t t) {  // saturating: a huge gracefulRampDown is "never"
-            return t > std::numeric_limits<std::int64_t>::max() - grace ? std::numeric_limits<std::int64_t>::max() : t + grace;
+            return t > std::numeric_limits<std::int64_t>::max() - grace ? std::numeric_limits<std::int64_t>::max()
+                                                                        : t + grace;
         };
         auto down = change(r, i, false, off);
         for (std::size_t n = 0; down >= 0 && n <= r.stages.size(); ++n) {
@@ -4020,7 +4278,7 @@ inline int executor_max_vus(const executor& e) { return detail::schedule::max_vu
 // "10 looping VUs for 30s, gracefulStop: 30s".
 inline std::string executor_description(const executor& e) { return detail::schedule::describe(e); }
 
-}  // namespace loadkit
+}  // namespace loadkit::inline LOADKIT_ABI
 // ---- end loadkit/engine/executors.hpp
 // ---- begin loadkit/engine/segment.hpp
 // Execution segments (k6's): one instance of a test runs only its share
@@ -4051,7 +4309,9 @@ struct fraction {
     std::int64_t num = 0, den = 1;
     friend bool operator==(const fraction& a, const fraction& b) { return a.num * b.den == b.num * a.den; }
     friend bool operator<(const fraction& a, const fraction& b) { return a.num * b.den < b.num * a.den; }
-    std::string text() const { return den == 1 ? std::to_string(num) : std::to_string(num) + "/" + std::to_string(den); }
+    std::string text() const {
+        return den == 1 ? std::to_string(num) : std::to_string(num) + "/" + std::to_string(den);
+    }
 };
 
 struct execution_segment {
@@ -4071,7 +4331,8 @@ inline fraction reduce(std::int64_t n, std::int64_t d) {
 // "1/4", "0.25", "25%", "0", "1"; throws config_error saying what was expected.
 inline fraction parse_fraction(std::string_view s, std::string_view what) {
     auto bad = [&]() -> fraction {
-        throw config_error(std::string(what) + ": expected a fraction between 0 and 1 like 1/4, 0.25 or 25%, found '" + std::string(s) + "'");
+        throw config_error(std::string(what) + ": expected a fraction between 0 and 1 like 1/4, 0.25 or 25%, found '" +
+                           std::string(s) + "'");
     };
     if (s.empty() || s.size() > 24) return bad();
     auto digits = [&](std::string_view t, std::int64_t& v) {
@@ -4130,8 +4391,8 @@ inline std::vector<fraction> parse_segment_sequence(std::string_view s) {
         auto comma = s.find(',');
         out.push_back(detail::parse_fraction(s.substr(0, comma), "--execution-segment-sequence"));
         if (out.size() > 1 && !(out[out.size() - 2] < out.back()))
-            throw config_error("--execution-segment-sequence: expected increasing points, found " + out[out.size() - 2].text() +
-                               " then " + out.back().text());
+            throw config_error("--execution-segment-sequence: expected increasing points, found " +
+                               out[out.size() - 2].text() + " then " + out.back().text());
         if (comma == std::string_view::npos) break;
         s = s.substr(comma + 1);
     }
@@ -4143,8 +4404,9 @@ inline std::vector<fraction> parse_segment_sequence(std::string_view s) {
 // "I/N" (I from 0): segment I/N:(I+1)/N of the sequence 0, 1/N, ..., 1.
 inline execution_segment instance_segment(std::string_view s) {
     auto bad = [&]() -> execution_segment {
-        throw config_error("--instance: expected I/N with 0 <= I < N (I counts from 0, as JOB_COMPLETION_INDEX and SLURM_PROCID do), found '" +
-                           std::string(s) + "'");
+        throw config_error(
+            "--instance: expected I/N with 0 <= I < N (I counts from 0, as JOB_COMPLETION_INDEX and SLURM_PROCID do), found '" +
+            std::string(s) + "'");
     };
     auto slash = s.find('/');
     if (slash == std::string_view::npos) return bad();
@@ -4183,13 +4445,16 @@ inline stripe make_stripe(const execution_segment& seg) {
     std::int64_t l = 1;
     for (auto& p : points) {
         l = std::lcm(l, p.den);
-        if (l > 1'000'000) throw config_error("--execution-segment-sequence: the denominators' least common multiple is over 1,000,000");
+        if (l > 1'000'000)
+            throw config_error(
+                "--execution-segment-sequence: the denominators' least common multiple is over 1,000,000");
     }
     std::size_t mine = points.size();
     for (std::size_t i = 0; i + 1 < points.size(); ++i)
         if (points[i] == seg.from && points[i + 1] == seg.to) mine = i;
     if (mine == points.size())
-        throw config_error("--execution-segment " + seg.text() + " is not one of the sequence's segments (between two neighbouring points)");
+        throw config_error("--execution-segment " + seg.text() +
+                           " is not one of the sequence's segments (between two neighbouring points)");
     // each segment's weight in slots of 1/L; slots dealt out by largest deficit
     std::vector<std::int64_t> weight, given(points.size() - 1, 0);
     for (std::size_t i = 0; i + 1 < points.size(); ++i)
@@ -4202,14 +4467,18 @@ inline stripe make_stripe(const execution_segment& seg) {
         return st;
     }
     if (static_cast<std::int64_t>(weight.size()) * l > 100'000'000)
-        throw config_error("--execution-segment-sequence: too many segments for its denominators (" + std::to_string(weight.size()) +
-                           " segments of 1/" + std::to_string(l) + "); use fewer or rounder fractions");
+        throw config_error("--execution-segment-sequence: too many segments for its denominators (" +
+                           std::to_string(weight.size()) + " segments of 1/" + std::to_string(l) +
+                           "); use fewer or rounder fractions");
     for (std::int64_t slot = 0; slot < l; ++slot) {
         std::size_t best = 0;
         std::int64_t best_deficit = std::numeric_limits<std::int64_t>::min();
         for (std::size_t s = 0; s < weight.size(); ++s) {
             std::int64_t deficit = (slot + 1) * weight[s] - l * given[s];
-            if (given[s] < weight[s] && deficit > best_deficit) { best = s; best_deficit = deficit; }
+            if (given[s] < weight[s] && deficit > best_deficit) {
+                best = s;
+                best_deficit = deficit;
+            }
         }
         ++given[best];
         if (best == mine) st.own.push_back(slot);
@@ -4233,31 +4502,33 @@ namespace detail {
 // Returns false when the instance has nothing of this scenario to run.
 inline bool scale_executor(executor& e, const stripe& share) {
     if (share.whole()) return true;
-    return std::visit([&](auto& x) -> bool {
-        using T = std::decay_t<decltype(x)>;
-        auto scaled = [&](std::int64_t n) { return static_cast<int>(share.scale(n)); };
-        if constexpr (std::is_same_v<T, constant_vus> || std::is_same_v<T, per_vu_iterations>) {
-            x.vus = scaled(x.vus);
-            return x.vus > 0;
-        } else if constexpr (std::is_same_v<T, shared_iterations>) {
-            // iterations are the contract, VUs the means: an instance with
-            // iterations of its own gets at least one VU to run them
-            x.iterations = share.scale(x.iterations);
-            x.vus = static_cast<int>(std::min<std::int64_t>(std::max(1, scaled(x.vus)), x.iterations));
-            return x.iterations > 0;
-        } else if constexpr (std::is_same_v<T, ramping_vus>) {
-            return true;  // VU counts come from the global stages through the share
-        } else {
-            int pre = scaled(x.pre_allocated_vus), max = scaled(std::max(x.max_vus, x.pre_allocated_vus));
-            x.pre_allocated_vus = std::max(1, pre);
-            x.max_vus = std::max(x.pre_allocated_vus, max);
-            return true;
-        }
-    }, e);
+    return std::visit(
+        [&](auto& x) -> bool {
+            using T = std::decay_t<decltype(x)>;
+            auto scaled = [&](std::int64_t n) { return static_cast<int>(share.scale(n)); };
+            if constexpr (std::is_same_v<T, constant_vus> || std::is_same_v<T, per_vu_iterations>) {
+                x.vus = scaled(x.vus);
+                return x.vus > 0;
+            } else if constexpr (std::is_same_v<T, shared_iterations>) {
+                // iterations are the contract, VUs the means: an instance with
+                // iterations of its own gets at least one VU to run them
+                x.iterations = share.scale(x.iterations);
+                x.vus = static_cast<int>(std::min<std::int64_t>(std::max(1, scaled(x.vus)), x.iterations));
+                return x.iterations > 0;
+            } else if constexpr (std::is_same_v<T, ramping_vus>) {
+                return true;  // VU counts come from the global stages through the share
+            } else {
+                int pre = scaled(x.pre_allocated_vus), max = scaled(std::max(x.max_vus, x.pre_allocated_vus));
+                x.pre_allocated_vus = std::max(1, pre);
+                x.max_vus = std::max(x.pre_allocated_vus, max);
+                return true;
+            }
+        },
+        e);
 }
 
 }  // namespace detail
-}  // namespace loadkit
+}  // namespace loadkit::inline LOADKIT_ABI
 // ---- end loadkit/engine/segment.hpp
 // ---- begin loadkit/engine/engine.hpp
 // The engine: the one mechanism that the C++ DSL, the YAML loader and the
@@ -4354,10 +4625,16 @@ struct merged_metrics {
         // from a thread's series or from another row: the same fields
         template <class Series>
         void merge(const Series& s) {
-            reqs += s.reqs; failed += s.failed;
-            duration.merge(s.duration); blocked.merge(s.blocked); connecting.merge(s.connecting);
-            tls_handshaking.merge(s.tls_handshaking); sending.merge(s.sending); waiting.merge(s.waiting);
-            receiving.merge(s.receiving); duration_intended.merge(s.duration_intended);
+            reqs += s.reqs;
+            failed += s.failed;
+            duration.merge(s.duration);
+            blocked.merge(s.blocked);
+            connecting.merge(s.connecting);
+            tls_handshaking.merge(s.tls_handshaking);
+            sending.merge(s.sending);
+            waiting.merge(s.waiting);
+            receiving.merge(s.receiving);
+            duration_intended.merge(s.duration_intended);
         }
     };
     struct http_tags {
@@ -4376,10 +4653,16 @@ struct merged_metrics {
         // Another thread's (or series') gauge: min and max widen, the later value is the last.
         void merge(double o_min, double o_max, double o_last, std::int64_t o_last_ns, std::uint64_t o_count) {
             if (o_count == 0) return;
-            if (count == 0) { min = o_min; max = o_max; }
+            if (count == 0) {
+                min = o_min;
+                max = o_max;
+            }
             min = std::min(min, o_min);
             max = std::max(max, o_max);
-            if (o_last_ns >= last_ns) { last = o_last; last_ns = o_last_ns; }
+            if (o_last_ns >= last_ns) {
+                last = o_last;
+                last_ns = o_last_ns;
+            }
             count += o_count;
         }
     };
@@ -4395,7 +4678,9 @@ struct merged_metrics {
         template <class Series>
         void merge_series(const Series& s) {
             values.merge(s.values);
-            sum += s.sum; trues += s.trues; total += s.total;
+            sum += s.sum;
+            trues += s.trues;
+            total += s.total;
             if (s.last_ns) g.merge(s.min, s.max, s.last, s.last_ns, s.n);
         }
     };
@@ -4419,16 +4704,25 @@ struct merged_metrics {
     void add(const detail::metrics_shard& s, const std::vector<std::string>& scenario_names) {
         for (auto& p : s.http_all()) {
             auto& k = p->key;
-            http_tags t{scenario_names[k.scenario], std::string(s.strings.name(k.name)), std::string(s.strings.name(k.method)),
-                        k.status, k.error, k.expected, std::string(s.strings.name(k.group)), std::string(s.strings.name(k.tags))};
+            http_tags t{scenario_names[k.scenario],
+                        std::string(s.strings.name(k.name)),
+                        std::string(s.strings.name(k.method)),
+                        k.status,
+                        k.error,
+                        k.expected,
+                        std::string(s.strings.name(k.group)),
+                        std::string(s.strings.name(k.tags))};
             http[t].merge(*p);
         }
         for (std::size_t i = 0; i < s.scenarios().size(); ++i) {
             auto& src = s.scenarios()[i];
             auto& dst = scenarios[scenario_names[i]];
-            dst.iterations += src.iterations; dst.interrupted += src.interrupted; dst.failed += src.failed;
+            dst.iterations += src.iterations;
+            dst.interrupted += src.interrupted;
+            dst.failed += src.failed;
             dst.dropped += src.dropped;
-            dst.data_sent += src.data_sent; dst.data_received += src.data_received;
+            dst.data_sent += src.data_sent;
+            dst.data_received += src.data_received;
             dst.iteration_duration.merge(src.iteration_duration);
         }
         for (auto& [k, c] : s.checks()) {
@@ -4438,7 +4732,8 @@ struct merged_metrics {
                 // sorted, so that the order does not depend on thread scheduling
                 check_order.insert(std::lower_bound(check_order.begin(), check_order.end(), name), name);
             }
-            dst.passes += c.passes; dst.fails += c.fails;
+            dst.passes += c.passes;
+            dst.fails += c.fails;
         }
         auto& reg = detail::metric_registry::get();
         for (auto& [k, c] : s.customs()) {
@@ -4448,9 +4743,14 @@ struct merged_metrics {
         }
     }
     static void sample(gauge& g, double v) {
-        if (g.count == 0) { g.min = g.max = v; }
-        g.min = std::min(g.min, v); g.max = std::max(g.max, v);
-        g.last = v; g.sum += v; ++g.count;
+        if (g.count == 0) {
+            g.min = g.max = v;
+        }
+        g.min = std::min(g.min, v);
+        g.max = std::max(g.max, v);
+        g.last = v;
+        g.sum += v;
+        ++g.count;
     }
 };
 
@@ -4497,9 +4797,15 @@ inline bool parse_selector(std::string_view text, metric_selector& out, std::str
     out = {};
     auto brace = text.find('{');
     out.metric = std::string(trim(text.substr(0, brace)));
-    if (out.metric.empty()) { error = "expected a metric name"; return false; }
+    if (out.metric.empty()) {
+        error = "expected a metric name";
+        return false;
+    }
     if (brace == std::string_view::npos) return true;
-    if (text.back() != '}') { error = "expected '}' at the end of the tag filter"; return false; }
+    if (text.back() != '}') {
+        error = "expected '}' at the end of the tag filter";
+        return false;
+    }
     auto body = text.substr(brace + 1, text.size() - brace - 2);
     while (!body.empty()) {
         auto comma = body.find(',');
@@ -4511,11 +4817,18 @@ inline bool parse_selector(std::string_view text, metric_selector& out, std::str
             return false;
         }
         auto k = trim(pair.substr(0, colon)), v = trim(pair.substr(colon + 1));
-        if (v.size() >= 2 && (v.front() == '"' || v.front() == '\'') && v.back() == v.front()) v = v.substr(1, v.size() - 2);
-        if (k.empty()) { error = "expected a tag name before ':' in the tag filter"; return false; }
+        if (v.size() >= 2 && (v.front() == '"' || v.front() == '\'') && v.back() == v.front())
+            v = v.substr(1, v.size() - 2);
+        if (k.empty()) {
+            error = "expected a tag name before ':' in the tag filter";
+            return false;
+        }
         out.filter.emplace_back(std::string(k), std::string(v));
     }
-    if (out.filter.empty()) { error = "expected 'tag:value' between '{' and '}'"; return false; }
+    if (out.filter.empty()) {
+        error = "expected 'tag:value' between '{' and '}'";
+        return false;
+    }
     return true;
 }
 
@@ -4587,9 +4900,9 @@ struct tag_source {
 // One metric's samples, merged over every series that a filter selects.
 struct aggregate {
     metric_kind kind = metric_kind::counter;
-    double scale = 1e-6;   // trend units to reported units
-    histogram values;      // trend
-    double sum = 0;        // counter
+    double scale = 1e-6;          // trend units to reported units
+    histogram values;             // trend
+    double sum = 0;               // counter
     double trues = 0, total = 0;  // rate
     merged_metrics::gauge g;      // gauge
 };
@@ -4607,7 +4920,8 @@ inline bool collect(const merged_metrics& m, const metric_selector& sel, aggrega
         return it == m.scenario_tags.end() ? nullptr : &it->second;
     };
     if (name.starts_with("http_req")) {
-        auto trend = std::find_if(std::begin(http_trends), std::end(http_trends), [&](auto& t) { return t.first == name; });
+        auto trend = std::find_if(std::begin(http_trends), std::end(http_trends),
+                                  [&](auto& t) { return t.first == name; });
         for (auto& [t, r] : m.http) {
             tag_source src;
             http_sample_tags fixed(t);
@@ -4619,14 +4933,20 @@ inline bool collect(const merged_metrics& m, const metric_selector& sel, aggrega
             if (!src.matches(sel.filter)) continue;
             if (trend != std::end(http_trends)) out.values.merge(r.*(trend->second));
             else if (name == "http_reqs") out.sum += static_cast<double>(r.reqs);
-            else if (name == "http_req_failed") { out.trues += static_cast<double>(r.failed); out.total += static_cast<double>(r.reqs); }
+            else if (name == "http_req_failed") {
+                out.trues += static_cast<double>(r.failed);
+                out.total += static_cast<double>(r.reqs);
+            }
         }
         return true;
     }
     static const std::map<std::string_view, std::uint64_t scenario_series::*> scenario_counters{
-        {"iterations", &scenario_series::iterations}, {"iterations_failed", &scenario_series::failed},
-        {"iterations_interrupted", &scenario_series::interrupted}, {"dropped_iterations", &scenario_series::dropped},
-        {"data_sent", &scenario_series::data_sent}, {"data_received", &scenario_series::data_received}};
+        {"iterations", &scenario_series::iterations},
+        {"iterations_failed", &scenario_series::failed},
+        {"iterations_interrupted", &scenario_series::interrupted},
+        {"dropped_iterations", &scenario_series::dropped},
+        {"data_sent", &scenario_series::data_sent},
+        {"data_received", &scenario_series::data_received}};
     if (auto c = scenario_counters.find(name); c != scenario_counters.end() || name == "iteration_duration") {
         for (auto& [sc, s] : m.scenarios) {
             tag_source src;
@@ -4680,11 +5000,20 @@ inline bool collect(const merged_metrics& m, const metric_selector& sel, aggrega
 
 // Values keep full precision: rounding milliseconds to 3 decimals would cost
 // 5% at the 20 us latencies of loopback targets.
-inline nlohmann::json agg_json(double avg, double min, double med, double max, double p90, double p95, double p99, double sum,
-                               double count, double rate, double per_second, double last) {
-    return {{"avg", avg},   {"min", min},   {"med", med},     {"max", max},
-            {"p90", p90},   {"p95", p95},   {"p99", p99},     {"sum", sum},
-            {"count", count}, {"rate", rate}, {"per_second", per_second}, {"last", last}};
+inline nlohmann::json agg_json(double avg, double min, double med, double max, double p90, double p95, double p99,
+                               double sum, double count, double rate, double per_second, double last) {
+    return {{"avg", avg},
+            {"min", min},
+            {"med", med},
+            {"max", max},
+            {"p90", p90},
+            {"p95", p95},
+            {"p99", p99},
+            {"sum", sum},
+            {"count", count},
+            {"rate", rate},
+            {"per_second", per_second},
+            {"last", last}};
 }
 
 // A trend's aggregate; `scale` converts recorded units (ns) to reported ones (ms).
@@ -4745,8 +5074,11 @@ inline nlohmann::json check_rows(const merged_metrics& m) {
     }
     nlohmann::json out = nlohmann::json::array();
     for (auto& [k, c] : rows)
-        out.push_back({{"name", k.second}, {"group", k.first}, {"path", k.first + "::" + k.second},
-                       {"passes", static_cast<double>(c.passes)}, {"fails", static_cast<double>(c.fails)}});
+        out.push_back({{"name", k.second},
+                       {"group", k.first},
+                       {"path", k.first + "::" + k.second},
+                       {"passes", static_cast<double>(c.passes)},
+                       {"fails", static_cast<double>(c.fails)}});
     return out;
 }
 
@@ -4773,11 +5105,13 @@ inline std::string checks_text(const nlohmann::json& checks) {
         std::size_t same = 0;
         while (same < open.size() && same < path.size() && open[same] == path[same]) ++same;
         if (!first && (same != open.size() || same != path.size())) out += "\n";
-        for (std::size_t i = same; i < path.size(); ++i) out += "    " + std::string(2 * i, ' ') + "\xe2\x96\x88 " + path[i] + "\n\n";
+        for (std::size_t i = same; i < path.size(); ++i)
+            out += "    " + std::string(2 * i, ' ') + "\xe2\x96\x88 " + path[i] + "\n\n";
         double p = c["passes"], f = c["fails"];
         char b[64];
         std::snprintf(b, sizeof b, "  %.0f passed, %.0f failed\n", p, f);
-        out += "    " + std::string(2 * path.size(), ' ') + (f == 0 ? "ok   " : "FAIL ") + c["name"].get<std::string>() + b;
+        out += "    " + std::string(2 * path.size(), ' ') + (f == 0 ? "ok   " : "FAIL ") +
+               c["name"].get<std::string>() + b;
         open = std::move(path);
         first = false;
     }
@@ -4800,7 +5134,8 @@ inline nlohmann::json build_summary(const summary_input& in, const merged_metric
         selectors.push_back(n);
         if (n == "http_req_duration") selectors.push_back("http_req_duration{expected_response:true}");
         for (auto& sub : in.submetrics)
-            if (sub.starts_with(n + "{") && std::find(selectors.begin(), selectors.end(), sub) == selectors.end()) selectors.push_back(sub);
+            if (sub.starts_with(n + "{") && std::find(selectors.begin(), selectors.end(), sub) == selectors.end())
+                selectors.push_back(sub);
     }
     nlohmann::json metrics = nlohmann::json::array();
     for (auto& text : selectors) {
@@ -4838,7 +5173,10 @@ inline std::string fmt_ms(double ms) {
 inline std::string fmt_bytes(double v) {
     static const char* units[] = {"B", "kB", "MB", "GB", "TB"};
     int u = 0;
-    while (v >= 1000 && u < 4) { v /= 1000; ++u; }
+    while (v >= 1000 && u < 4) {
+        v /= 1000;
+        ++u;
+    }
     char b[32];
     std::snprintf(b, sizeof b, u ? "%.1f %s" : "%.0f %s", v, units[u]);
     return b;
@@ -4849,10 +5187,12 @@ inline std::string dotted(std::string name, std::size_t width = 44) {
     return name;
 }
 
-inline std::string console_report(const nlohmann::json& s, const merged_metrics& m, const std::vector<std::string>& scenario_lines) {
+inline std::string console_report(const nlohmann::json& s, const merged_metrics& m,
+                                  const std::vector<std::string>& scenario_lines) {
     std::string out;
     char b[512];
-    out += "\n  loadkit " LOADKIT_VERSION_STRING "   run " + s["run_id"].get<std::string>() + "   " + s["name"].get<std::string>() + "\n\n";
+    out += "\n  loadkit " LOADKIT_VERSION_STRING "   run " + s["run_id"].get<std::string>() + "   " +
+           s["name"].get<std::string>() + "\n\n";
     for (auto& l : scenario_lines) out += "  " + l + "\n";
     out += "\n";
     for (auto& e : s["metrics"]) {
@@ -4860,22 +5200,24 @@ inline std::string console_report(const nlohmann::json& s, const merged_metrics&
         auto kind = e["kind"].get<std::string>();
         auto& a = e["agg"];
         // metrics that only some runs have (sub-metrics, the open model's) are left out when empty
-        bool optional = name.find('{') != std::string::npos || name == "http_req_duration_intended" || name == "dropped_iterations";
+        bool optional = name.find('{') != std::string::npos || name == "http_req_duration_intended" ||
+                        name == "dropped_iterations";
         if (optional && a["count"].get<double>() == 0) continue;
         if (kind == "trend") {
             std::snprintf(b, sizeof b, "avg=%s min=%s med=%s max=%s p(90)=%s p(95)=%s p(99)=%s",
-                          fmt_ms(a["avg"]).c_str(), fmt_ms(a["min"]).c_str(), fmt_ms(a["med"]).c_str(), fmt_ms(a["max"]).c_str(),
-                          fmt_ms(a["p90"]).c_str(), fmt_ms(a["p95"]).c_str(), fmt_ms(a["p99"]).c_str());
+                          fmt_ms(a["avg"]).c_str(), fmt_ms(a["min"]).c_str(), fmt_ms(a["med"]).c_str(),
+                          fmt_ms(a["max"]).c_str(), fmt_ms(a["p90"]).c_str(), fmt_ms(a["p95"]).c_str(),
+                          fmt_ms(a["p99"]).c_str());
         } else if (kind == "rate") {
-            std::snprintf(b, sizeof b, "%.2f%%  %.0f out of %.0f", a["rate"].get<double>() * 100, a["sum"].get<double>(),
-                          a["count"].get<double>());
+            std::snprintf(b, sizeof b, "%.2f%%  %.0f out of %.0f", a["rate"].get<double>() * 100,
+                          a["sum"].get<double>(), a["count"].get<double>());
         } else if (kind == "counter") {
             if (name.starts_with("data_"))
                 std::snprintf(b, sizeof b, "%s  %s/s", fmt_bytes(a["sum"]).c_str(), fmt_bytes(a["per_second"]).c_str());
-            else
-                std::snprintf(b, sizeof b, "%.0f  %.2f/s", a["sum"].get<double>(), a["per_second"].get<double>());
+            else std::snprintf(b, sizeof b, "%.0f  %.2f/s", a["sum"].get<double>(), a["per_second"].get<double>());
         } else {
-            std::snprintf(b, sizeof b, "%.0f  min=%.0f max=%.0f", a["last"].get<double>(), a["min"].get<double>(), a["max"].get<double>());
+            std::snprintf(b, sizeof b, "%.0f  min=%.0f max=%.0f", a["last"].get<double>(), a["min"].get<double>(),
+                          a["max"].get<double>());
         }
         out += "    " + dotted(name) + " " + b + "\n";
     }
@@ -4904,7 +5246,8 @@ inline std::string console_report(const nlohmann::json& s, const merged_metrics&
             std::vector<decltype(by_name)::iterator> order;
             for (auto it = by_name.begin(); it != by_name.end(); ++it) order.push_back(it);
             // the busiest first; among equals, the first by name (the map's order)
-            std::stable_sort(order.begin(), order.end(), [](auto a, auto b) { return a->second.reqs > b->second.reqs; });
+            std::stable_sort(order.begin(), order.end(),
+                             [](auto a, auto b) { return a->second.reqs > b->second.reqs; });
             for (std::size_t i = max_rows; i < order.size(); ++i) {
                 hidden_reqs += order[i]->second.reqs;
                 ++hidden;
@@ -4913,15 +5256,17 @@ inline std::string console_report(const nlohmann::json& s, const merged_metrics&
         }
         std::size_t w = 4;
         for (auto& [k, r] : by_name) w = std::max(w, std::min<std::size_t>(k.first.size(), 48));
-        std::snprintf(b, sizeof b, "\n  requests by name:\n    %-*s %-7s %10s %8s %10s %10s %10s %10s\n", static_cast<int>(w), "name",
-                      "method", "count", "failed", "avg", "p(95)", "p(99)", "max");
+        std::snprintf(b, sizeof b, "\n  requests by name:\n    %-*s %-7s %10s %8s %10s %10s %10s %10s\n",
+                      static_cast<int>(w), "name", "method", "count", "failed", "avg", "p(95)", "p(99)", "max");
         out += b;
         for (auto& [k, r] : by_name) {
             auto n = k.first.size() > 48 ? std::string(k.first.substr(0, 45)) + "..." : std::string(k.first);
-            std::snprintf(b, sizeof b, "    %-*s %-7s %10llu %8llu %10s %10s %10s %10s\n", static_cast<int>(w), n.c_str(),
-                          std::string(k.second).c_str(), static_cast<unsigned long long>(r.reqs), static_cast<unsigned long long>(r.failed),
-                          fmt_ms(r.duration.mean() / 1e6).c_str(), fmt_ms(r.duration.quantile(0.95) / 1e6).c_str(),
-                          fmt_ms(r.duration.quantile(0.99) / 1e6).c_str(), fmt_ms(static_cast<double>(r.duration.max()) / 1e6).c_str());
+            std::snprintf(b, sizeof b, "    %-*s %-7s %10llu %8llu %10s %10s %10s %10s\n", static_cast<int>(w),
+                          n.c_str(), std::string(k.second).c_str(), static_cast<unsigned long long>(r.reqs),
+                          static_cast<unsigned long long>(r.failed), fmt_ms(r.duration.mean() / 1e6).c_str(),
+                          fmt_ms(r.duration.quantile(0.95) / 1e6).c_str(),
+                          fmt_ms(r.duration.quantile(0.99) / 1e6).c_str(),
+                          fmt_ms(static_cast<double>(r.duration.max()) / 1e6).c_str());
             out += b;
         }
         if (hidden)
@@ -4946,9 +5291,9 @@ inline std::string console_report(const nlohmann::json& s, const merged_metrics&
     if (!s["thresholds"].empty()) {
         out += s["thresholds_passed"].get<bool>() ? "  thresholds: all passed\n" : "  thresholds: FAILED\n";
         for (auto& t : s["thresholds"]) {
-            std::snprintf(b, sizeof b, "    %s %s  %s  (%g)%s\n", t["ok"].get<bool>() ? "ok  " : "FAIL", t["metric"].get<std::string>().c_str(),
-                          t["threshold"].get<std::string>().c_str(), t["value"].get<double>(),
-                          t["abort_on_fail"].get<bool>() ? "  abortOnFail" : "");
+            std::snprintf(b, sizeof b, "    %s %s  %s  (%g)%s\n", t["ok"].get<bool>() ? "ok  " : "FAIL",
+                          t["metric"].get<std::string>().c_str(), t["threshold"].get<std::string>().c_str(),
+                          t["value"].get<double>(), t["abort_on_fail"].get<bool>() ? "  abortOnFail" : "");
             out += b;
         }
         out += "\n";
@@ -4968,7 +5313,7 @@ inline const nlohmann::json* find_metric(const nlohmann::json& summary, std::str
     return nullptr;
 }
 
-}  // namespace loadkit
+}  // namespace loadkit::inline LOADKIT_ABI
 // ---- end loadkit/engine/summary.hpp
 // ---- begin loadkit/engine/thresholds.hpp
 // Thresholds in k6's grammar: pass/fail criteria on metrics, evaluated while
@@ -4993,8 +5338,8 @@ namespace loadkit::inline LOADKIT_ABI {
 // One criterion; a plain string converts to one ("p(95)<200").
 struct threshold {
     std::string expression;
-    bool abort_on_fail = false;        // stop the run as soon as it fails
-    nanoseconds delay_abort_eval{};    // ...but not before this much of the run has passed
+    bool abort_on_fail = false;                  // stop the run as soon as it fails
+    nanoseconds delay_abort_eval{};              // ...but not before this much of the run has passed
     threshold(const char* e) : expression(e) {}  // NOLINT: implicit by design
     threshold(std::string e, bool abort = false, nanoseconds delay = {})  // NOLINT
         : expression(std::move(e)), abort_on_fail(abort), delay_abort_eval(delay) {}
@@ -5006,11 +5351,11 @@ using threshold_set = std::vector<std::pair<std::string, std::vector<threshold>>
 namespace detail {
 
 struct parsed_threshold {
-    std::string selector_text;   // as written
+    std::string selector_text;  // as written
     metric_selector selector;
-    std::string expression;      // as written
+    std::string expression;  // as written
     enum class stat { avg, min, max, med, pct, rate, count, value } what = stat::avg;
-    double percentile = 0;       // for pct, 0..100
+    double percentile = 0;  // for pct, 0..100
     enum class op { lt, le, gt, ge, eq, ne } cmp = op::lt;
     double bound = 0;
     bool abort_on_fail = false;
@@ -5082,7 +5427,8 @@ inline std::vector<parsed_threshold> parse_thresholds(const threshold_set& all) 
             bool fits = false;
             switch (info->kind) {
                 case metric_kind::trend:
-                    fits = p.what == stat::avg || p.what == stat::min || p.what == stat::max || p.what == stat::med || p.what == stat::pct;
+                    fits = p.what == stat::avg || p.what == stat::min || p.what == stat::max || p.what == stat::med ||
+                           p.what == stat::pct;
                     break;
                 case metric_kind::rate: fits = p.what == stat::rate; break;
                 case metric_kind::counter: fits = p.what == stat::count || p.what == stat::rate; break;
@@ -5107,8 +5453,9 @@ inline std::vector<parsed_threshold> parse_thresholds(const threshold_set& all) 
             else if (starts("!==") || starts("!=")) p.cmp = op::ne;
             else if (starts("<")) p.cmp = op::lt;
             else if (starts(">")) p.cmp = op::gt;
-            else bad("expected an operator (<, <=, >, >=, ==, !=) after '" + std::string(word) + (p.what == stat::pct ? "(...)" : "") +
-                     "', found '" + std::string(e) + "'");
+            else
+                bad("expected an operator (<, <=, >, >=, ==, !=) after '" + std::string(word) +
+                    (p.what == stat::pct ? "(...)" : "") + "', found '" + std::string(e) + "'");
             // the number
             e = trim(e);
             if (e.starts_with('+')) e.remove_prefix(1);
@@ -5171,14 +5518,17 @@ inline nlohmann::json evaluate_thresholds(std::vector<parsed_threshold>& list, c
             passed = false;
             if (abort_only) t.failed_during_run = true;
         }
-        out.push_back({{"metric", t.selector.text()}, {"threshold", t.expression}, {"ok", ok}, {"value", v},
+        out.push_back({{"metric", t.selector.text()},
+                       {"threshold", t.expression},
+                       {"ok", ok},
+                       {"value", v},
                        {"abort_on_fail", t.abort_on_fail}});
     }
     return out;
 }
 
 }  // namespace detail
-}  // namespace loadkit
+}  // namespace loadkit::inline LOADKIT_ABI
 // ---- end loadkit/engine/thresholds.hpp
 
 namespace loadkit::inline LOADKIT_ABI {
@@ -5207,13 +5557,18 @@ inline nlohmann::json histogram_json(const histogram& h) {
         b.push_back(lo);
         b.push_back(n);
     });
-    return {{"n", h.count()}, {"sum", static_cast<std::uint64_t>(h.sum())}, {"min", h.min()}, {"max", h.max()}, {"b", std::move(b)}};
+    return {{"n", h.count()},
+            {"sum", static_cast<std::uint64_t>(h.sum())},
+            {"min", h.min()},
+            {"max", h.max()},
+            {"b", std::move(b)}};
 }
 
 // Malformed input throws std::invalid_argument naming `where`.
 inline void merge_histogram_json(histogram& into, const nlohmann::json& j, const std::string& where) {
     auto bad = [&](const std::string& what) { throw std::invalid_argument(where + ": " + what); };
-    if (!j.is_object() || !j.contains("n") || !j["n"].is_number_unsigned()) bad("expected a histogram {\"n\": count, ...}");
+    if (!j.is_object() || !j.contains("n") || !j["n"].is_number_unsigned())
+        bad("expected a histogram {\"n\": count, ...}");
     auto n = j["n"].get<std::uint64_t>();
     if (n == 0) return;
     auto b = j.value("b", nlohmann::json());
@@ -5221,14 +5576,16 @@ inline void merge_histogram_json(histogram& into, const nlohmann::json& j, const
     histogram h;
     std::uint64_t total = 0;
     for (std::size_t i = 0; i < b.size(); i += 2) {
-        if (!b[i].is_number_unsigned() || !b[i + 1].is_number_unsigned()) bad("expected non-negative integers in \"b\"");
+        if (!b[i].is_number_unsigned() || !b[i + 1].is_number_unsigned())
+            bad("expected non-negative integers in \"b\"");
         auto k = b[i + 1].get<std::uint64_t>();
         h.record_n(b[i].get<std::uint64_t>(), k);
         total += k;
     }
     if (total != n) bad("bucket counts add up to " + std::to_string(total) + ", not " + std::to_string(n));
     auto num = [&](const char* key) {
-        if (!j.contains(key) || !j[key].is_number_unsigned()) bad(std::string("expected \"") + key + "\": a non-negative integer");
+        if (!j.contains(key) || !j[key].is_number_unsigned())
+            bad(std::string("expected \"") + key + "\": a non-negative integer");
         return j[key].get<std::uint64_t>();
     };
     h.restore_exact(num("sum"), num("min"), num("max"));
@@ -5236,7 +5593,8 @@ inline void merge_histogram_json(histogram& into, const nlohmann::json& j, const
 }
 
 inline nlohmann::json gauge_json(const merged_metrics::gauge& g) {
-    return {{"last", g.last}, {"min", g.min}, {"max", g.max}, {"sum", g.sum}, {"count", g.count}, {"last_ns", g.last_ns}};
+    return {{"last", g.last}, {"min", g.min},     {"max", g.max},
+            {"sum", g.sum},   {"count", g.count}, {"last_ns", g.last_ns}};
 }
 inline merged_metrics::gauge gauge_from_json(const nlohmann::json& j) {
     merged_metrics::gauge g;
@@ -5254,7 +5612,8 @@ inline nlohmann::json thresholds_json(const threshold_set& set) {
     for (auto& [metric, list] : set) {
         nlohmann::json criteria = nlohmann::json::array();
         for (auto& t : list)
-            criteria.push_back({{"expression", t.expression}, {"abort_on_fail", t.abort_on_fail},
+            criteria.push_back({{"expression", t.expression},
+                                {"abort_on_fail", t.abort_on_fail},
                                 {"delay_abort_eval_ns", t.delay_abort_eval.count()}});
         out.push_back({{"metric", metric}, {"criteria", std::move(criteria)}});
     }
@@ -5276,26 +5635,42 @@ inline threshold_set thresholds_from_json(const nlohmann::json& j) {
 inline nlohmann::json export_state(const merged_metrics& m, const run_state_info& info) {
     nlohmann::json http = nlohmann::json::array();
     for (auto& [t, r] : m.http) {
-        nlohmann::json row{{"scenario", t.scenario}, {"name", t.name}, {"method", t.method}, {"status", t.status}, {"error", t.error},
-                           {"expected", t.expected}, {"group", t.group}, {"tags", t.tags}, {"reqs", r.reqs}, {"failed", r.failed}};
+        nlohmann::json row{{"scenario", t.scenario}, {"name", t.name},   {"method", t.method},
+                           {"status", t.status},     {"error", t.error}, {"expected", t.expected},
+                           {"group", t.group},       {"tags", t.tags},   {"reqs", r.reqs},
+                           {"failed", r.failed}};
         for (auto& [metric, field] : http_trends) row[std::string(metric)] = histogram_json(r.*field);
         http.push_back(std::move(row));
     }
     nlohmann::json scenarios = nlohmann::json::array();
     for (auto& [name, s] : m.scenarios)
-        scenarios.push_back({{"name", name}, {"iterations", s.iterations}, {"interrupted", s.interrupted}, {"failed", s.failed},
-                             {"dropped", s.dropped}, {"data_sent", s.data_sent}, {"data_received", s.data_received},
+        scenarios.push_back({{"name", name},
+                             {"iterations", s.iterations},
+                             {"interrupted", s.interrupted},
+                             {"failed", s.failed},
+                             {"dropped", s.dropped},
+                             {"data_sent", s.data_sent},
+                             {"data_received", s.data_received},
                              {"iteration_duration", histogram_json(s.iteration_duration)}});
     nlohmann::json checks = nlohmann::json::array();
     for (auto& [k, c] : m.checks)
-        checks.push_back({{"scenario", k.scenario}, {"name", k.name}, {"group", k.group}, {"passes", c.passes}, {"fails", c.fails}});
+        checks.push_back(
+            {{"scenario", k.scenario}, {"name", k.name}, {"group", k.group}, {"passes", c.passes}, {"fails", c.fails}});
     nlohmann::json custom = nlohmann::json::array();
     auto& reg = metric_registry::get();
     for (auto& [t, v] : m.custom) {
         auto* mi = reg.find(t.metric);
-        custom.push_back({{"metric", t.metric}, {"kind", mi ? kind_name(mi->kind) : "trend"}, {"time", mi && mi->time},
-                          {"scenario", t.scenario}, {"group", t.group}, {"tags", t.tags}, {"values", histogram_json(v.values)},
-                          {"sum", v.sum}, {"trues", v.trues}, {"total", v.total}, {"gauge", gauge_json(v.g)}});
+        custom.push_back({{"metric", t.metric},
+                          {"kind", mi ? kind_name(mi->kind) : "trend"},
+                          {"time", mi && mi->time},
+                          {"scenario", t.scenario},
+                          {"group", t.group},
+                          {"tags", t.tags},
+                          {"values", histogram_json(v.values)},
+                          {"sum", v.sum},
+                          {"trues", v.trues},
+                          {"total", v.total},
+                          {"gauge", gauge_json(v.g)}});
     }
     nlohmann::json scenario_tags = nlohmann::json::object();
     for (auto& [sc, tags] : m.scenario_tags) scenario_tags[sc] = tags;
@@ -5335,10 +5710,12 @@ inline std::string string_field(const nlohmann::json& j, const char* key, const 
 // histograms add; VU gauges add too (instances run side by side); other
 // gauges keep the latest value. Throws std::invalid_argument naming `file`
 // and what was expected.
-inline void import_state(const nlohmann::json& st, const std::string& file, merged_metrics& m, run_state_info& info, bool first) {
+inline void import_state(const nlohmann::json& st, const std::string& file, merged_metrics& m, run_state_info& info,
+                         bool first) {
     auto bad = [&](const std::string& what) { throw std::invalid_argument(file + ": " + what); };
     if (!st.is_object() || string_field(st, "format", "") != state_format)
-        bad("expected a summary exported by loadkit (--summary-export) with \"state\": {\"format\": \"" + std::string(state_format) + "\"}");
+        bad("expected a summary exported by loadkit (--summary-export) with \"state\": {\"format\": \"" +
+            std::string(state_format) + "\"}");
     try {
         // times in ms since 1970, bounded so that durations (ended - started)
         // cannot overflow: 0 to 10^15 (the year 33658)
@@ -5356,19 +5733,22 @@ inline void import_state(const nlohmann::json& st, const std::string& file, merg
             info.started_ms = std::min(info.started_ms, st.value("started_ms", info.started_ms));
             info.ended_ms = std::max(info.ended_ms, st.value("ended_ms", info.ended_ms));
             for (auto& s : st.value("scenarios_run", std::vector<std::string>{}))
-                if (std::find(info.scenarios.begin(), info.scenarios.end(), s) == info.scenarios.end()) info.scenarios.push_back(s);
+                if (std::find(info.scenarios.begin(), info.scenarios.end(), s) == info.scenarios.end())
+                    info.scenarios.push_back(s);
         }
         // find(), not operator[]: on a const object, [] of a missing key is
         // undefined behaviour (an assertion, or a read past the map's end)
-        if (auto a = st.find("aborted"); a != st.end() && !a->is_null() && !info.aborted) info.aborted = a->get<std::string>();
+        if (auto a = st.find("aborted"); a != st.end() && !a->is_null() && !info.aborted)
+            info.aborted = a->get<std::string>();
         for (auto& r : st.at("http")) {
-            merged_metrics::http_tags t{r.at("scenario"), r.at("name"), r.at("method"), r.at("status"), r.at("error"),
-                                        r.at("expected"), r.at("group"), r.at("tags")};
+            merged_metrics::http_tags t{r.at("scenario"), r.at("name"),     r.at("method"), r.at("status"),
+                                        r.at("error"),    r.at("expected"), r.at("group"),  r.at("tags")};
             auto& row = m.http[t];
             row.reqs += r.at("reqs").get<std::uint64_t>();
             row.failed += r.at("failed").get<std::uint64_t>();
             for (auto& [metric, field] : http_trends)
-                merge_histogram_json(row.*field, r.at(std::string(metric)), file + ": http row " + t.name + ": " + std::string(metric));
+                merge_histogram_json(row.*field, r.at(std::string(metric)),
+                                     file + ": http row " + t.name + ": " + std::string(metric));
         }
         for (auto& s : st.at("scenarios")) {
             auto& d = m.scenarios[s.at("name").get<std::string>()];
@@ -5378,7 +5758,8 @@ inline void import_state(const nlohmann::json& st, const std::string& file, merg
             d.dropped += s.at("dropped").get<std::uint64_t>();
             d.data_sent += s.at("data_sent").get<std::uint64_t>();
             d.data_received += s.at("data_received").get<std::uint64_t>();
-            merge_histogram_json(d.iteration_duration, s.at("iteration_duration"), file + ": scenario " + s.at("name").get<std::string>());
+            merge_histogram_json(d.iteration_duration, s.at("iteration_duration"),
+                                 file + ": scenario " + s.at("name").get<std::string>());
         }
         for (auto& c : st.at("checks")) {
             auto name = c.at("name").get<std::string>();
@@ -5393,8 +5774,10 @@ inline void import_state(const nlohmann::json& st, const std::string& file, merg
             auto metric = c.at("metric").get<std::string>();
             if (reg.find(metric)) return metric;
             auto kind = c.at("kind").get<std::string>();
-            metric_kind k = kind == "counter" ? metric_kind::counter : kind == "gauge" ? metric_kind::gauge
-                          : kind == "rate"    ? metric_kind::rate    : metric_kind::trend;
+            metric_kind k = kind == "counter" ? metric_kind::counter
+                            : kind == "gauge" ? metric_kind::gauge
+                            : kind == "rate"  ? metric_kind::rate
+                                              : metric_kind::trend;
             reg.add(metric, k, c.value("time", false));
             return metric;
         };
@@ -5416,7 +5799,10 @@ inline void import_state(const nlohmann::json& st, const std::string& file, merg
             auto g = gauge_from_json(st.at(key));
             if (first) *gauge = g;
             else {
-                gauge->last += g.last; gauge->min += g.min; gauge->max += g.max; gauge->sum += g.sum;
+                gauge->last += g.last;
+                gauge->min += g.min;
+                gauge->max += g.max;
+                gauge->sum += g.sum;
                 gauge->count = std::max(gauge->count, g.count);
             }
         }
@@ -5432,22 +5818,25 @@ inline void import_state(const nlohmann::json& st, const std::string& file, merg
 
 // A summary file with its state: the summary pretty-printed for people, the
 // state (thousands of bucket counts) on one line at the end.
-inline std::string export_text(const nlohmann::json& summary, const nlohmann::json& state, const nlohmann::json& extra = nullptr) {
+inline std::string export_text(const nlohmann::json& summary, const nlohmann::json& state,
+                               const nlohmann::json& extra = nullptr) {
     auto text = summary.dump(2, ' ', false, nlohmann::json::error_handler_t::replace);
     text.pop_back();  // the closing brace
     while (!text.empty() && (text.back() == '\n' || text.back() == ' ')) text.pop_back();
     if (extra.is_object())
         for (auto& [k, v] : extra.items())
-            if (!summary.contains(k)) text += ",\n  \"" + k + "\": " + v.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
-    if (!state.is_null()) text += ",\n  \"state\": " + state.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+            if (!summary.contains(k))
+                text += ",\n  \"" + k + "\": " + v.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+    if (!state.is_null())
+        text += ",\n  \"state\": " + state.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
     return text + "\n}\n";
 }
 
 // What `loadkit merge` makes of several runs' exports.
 struct merged_run {
-    nlohmann::json summary;       // the seed's shape, from the merged data
-    nlohmann::json state;         // the merged state (merges again)
-    std::string report;           // the console report
+    nlohmann::json summary;  // the seed's shape, from the merged data
+    nlohmann::json state;    // the merged state (merges again)
+    std::string report;      // the console report
     merged_metrics metrics;
     bool thresholds_passed = true;
 };
@@ -5455,7 +5844,8 @@ struct merged_run {
 // Merges exported runs ({file name, the export's "state"}): counts add,
 // histograms merge, the run spans the earliest start to the latest end, and
 // thresholds (the first export's) are judged on the merged data.
-inline merged_run merge_runs(const std::vector<std::pair<std::string, nlohmann::json>>& states, bool run_thresholds = true) {
+inline merged_run merge_runs(const std::vector<std::pair<std::string, nlohmann::json>>& states,
+                             bool run_thresholds = true) {
     if (states.empty()) throw std::invalid_argument("nothing to merge");
     merged_run out;
     run_state_info info;
@@ -5482,22 +5872,24 @@ inline merged_run merge_runs(const std::vector<std::pair<std::string, nlohmann::
         for (auto& t : thresholds)
             if (!t.selector.filter.empty()) in.submetrics.push_back(t.selector.text());
         bool passed = true;
-        in.thresholds = detail::evaluate_thresholds(thresholds, out.metrics, static_cast<double>(in.ended_ms - in.started_ms) / 1000.0, passed);
+        in.thresholds = detail::evaluate_thresholds(thresholds, out.metrics,
+                                                    static_cast<double>(in.ended_ms - in.started_ms) / 1000.0, passed);
         in.thresholds_passed = passed;
     }
     out.thresholds_passed = in.thresholds_passed;
     out.summary = detail::build_summary(in, out.metrics);
     std::string segs;
     for (auto& s : segments) segs += (segs.empty() ? "" : ", ") + (s.empty() ? std::string("0:1") : s);
-    out.report = detail::console_report(out.summary, out.metrics,
-                                {"merged: " + std::to_string(states.size()) + (states.size() == 1 ? " run" : " runs") +
-                                 " (execution segments " + segs + ")"});
+    out.report = detail::console_report(
+        out.summary, out.metrics,
+        {"merged: " + std::to_string(states.size()) + (states.size() == 1 ? " run" : " runs") +
+         " (execution segments " + segs + ")"});
     info.run_id = in.run_id;
     out.state = detail::export_state(out.metrics, info);
     return out;
 }
 
-}  // namespace loadkit
+}  // namespace loadkit::inline LOADKIT_ABI
 // ---- end loadkit/engine/state.hpp
 // ---- begin loadkit/core/cores.hpp
 // How many worker threads a run gets by default: one per core it may use.
@@ -5537,7 +5929,7 @@ inline int available_cores() {
     return n;
 }
 
-}  // namespace loadkit::detail
+}  // namespace loadkit::inline LOADKIT_ABI::detail
 // ---- end loadkit/core/cores.hpp
 // ---- begin loadkit/engine/options.hpp
 // What a run is asked to do and how it reports back while it goes: the
@@ -5563,10 +5955,11 @@ inline constexpr int thresholds_failed = 99;
 inline constexpr int setup_timeout = 100;     // setup() ran past its setupTimeout (k6's code)
 inline constexpr int teardown_timeout = 101;  // teardown() ran past its teardownTimeout (k6's code)
 inline constexpr int invalid_config = 104;
-inline constexpr int external_abort = 105;   // SIGINT/SIGTERM, or test::abort from outside
-inline constexpr int script_error = 107;     // setup() failed, a script could not load
+inline constexpr int external_abort = 105;     // SIGINT/SIGTERM, or test::abort from outside
+inline constexpr int script_error = 107;       // setup() failed, a script could not load
 inline constexpr int aborted_by_script = 108;  // abort_test() from VU code
-inline constexpr int internal_error = 109;     // an unexpected exception in the engine (out of memory, ...): k6's code for a Go panic
+inline constexpr int internal_error =
+    109;  // an unexpected exception in the engine (out of memory, ...): k6's code for a Go panic
 }  // namespace exit_code
 
 // Per-scenario settings beside the executor (k6's scenario `env` and `tags`).
@@ -5583,39 +5976,39 @@ struct scenario_progress {
     std::int64_t active_vus = 0;
     int max_vus = 0;
     std::uint64_t iterations = 0, requests = 0, failed_requests = 0, dropped_iterations = 0;
-    double end_secs = 0;                     // when the scenario's schedule ends (from the run's start)
+    double end_secs = 0;  // when the scenario's schedule ends (from the run's start)
 };
 struct progress {
     double elapsed_secs = 0;
-    double total_secs = 0;                   // the longest scenario's end (gracefulStop not included)
-    bool final = false;                      // the last call, after every VU has ended
+    double total_secs = 0;  // the longest scenario's end (gracefulStop not included)
+    bool final = false;     // the last call, after every VU has ended
     std::vector<scenario_progress> scenarios;
     const merged_metrics* metrics = nullptr;  // cumulative, merged across threads
 };
 
 struct options {
-    std::string name = "loadkit";            // the summary's "name"
-    std::map<std::string, std::string> env;  // k6's -e: what VU::env() sees before the process environment
-    std::map<std::string, std::string> tags; // added to every sample of the run
-    std::string target;                      // base URL for relative request URLs
-    int threads = 0;                         // worker threads; 0: one per core
-    client_options http;                     // client defaults (http.base_url is set from target)
-    std::string summary_export;              // write the summary JSON here
-    bool print_summary = true;               // print the console report (or handle_summary's output)
-    std::ostream* out = &std::cout;          // where the report goes
+    std::string name = "loadkit";             // the summary's "name"
+    std::map<std::string, std::string> env;   // k6's -e: what VU::env() sees before the process environment
+    std::map<std::string, std::string> tags;  // added to every sample of the run
+    std::string target;                       // base URL for relative request URLs
+    int threads = 0;                          // worker threads; 0: one per core
+    client_options http;                      // client defaults (http.base_url is set from target)
+    std::string summary_export;               // write the summary JSON here
+    bool print_summary = true;                // print the console report (or handle_summary's output)
+    std::ostream* out = &std::cout;           // where the report goes
     // Receives the summary; returns a string (replaces the console report), an
     // object or array (printed as pretty JSON instead), or null (keeps the default).
     std::function<nlohmann::json(const nlohmann::json&)> handle_summary;
     loadkit::events events;
-    nanoseconds on_stop_grace = 30s;         // how long a VU's on_stop may run after the run was stopped
+    nanoseconds on_stop_grace = 30s;  // how long a VU's on_stop may run after the run was stopped
     // How long setup() and teardown() may run before they are cut (k6's
     // setupTimeout/teardownTimeout, 60 s by default): exit 100 or 101.
     nanoseconds setup_timeout = 60s, teardown_timeout = 60s;
     // Pass/fail criteria (k6's thresholds): {{"http_req_duration{name:login}", {"p(95)<200"}}, ...}
     loadkit::threshold_set thresholds;
-    bool run_thresholds = true;              // false: report no thresholds, never fail on them (--no-thresholds)
-    nanoseconds threshold_period = 2s;       // how often abortOnFail thresholds are checked during the run
-    bool handle_signals = true;              // SIGINT/SIGTERM stop the run gracefully (twice: at once)
+    bool run_thresholds = true;         // false: report no thresholds, never fail on them (--no-thresholds)
+    nanoseconds threshold_period = 2s;  // how often abortOnFail thresholds are checked during the run
+    bool handle_signals = true;         // SIGINT/SIGTERM stop the run gracefully (twice: at once)
     // Called on the main thread every progress_period while VUs run, and once
     // more at the end (progress::final). Each call costs a merge of every
     // thread's shard, done on that thread: nothing changes on the hot path.
@@ -5629,7 +6022,7 @@ struct options {
     bool run_setup = true, run_vus = true, run_teardown = true;
 };
 
-}  // namespace loadkit
+}  // namespace loadkit::inline LOADKIT_ABI
 // ---- end loadkit/engine/options.hpp
 // ---- begin loadkit/engine/result.hpp
 // What a run returns: the summary, the state that merges exactly, the
@@ -5649,14 +6042,14 @@ struct run_result {
     // into options::summary_export's file as "state".
     nlohmann::json state;
     std::shared_ptr<const merged_metrics> metrics;  // what the summary was built from
-    std::string report;                      // what was (or would have been) printed
+    std::string report;                             // what was (or would have been) printed
     bool thresholds_passed = true;
     std::optional<std::string> aborted;
     int code = exit_code::ok;
     int exit_code() const noexcept { return code; }
 };
 
-}  // namespace loadkit
+}  // namespace loadkit::inline LOADKIT_ABI
 // ---- end loadkit/engine/result.hpp
 // ---- begin loadkit/engine/scenario_runtime.hpp
 // A scenario while it runs: its schedule in this instance, its VU ids and
@@ -5714,7 +6107,7 @@ struct scenario_spec {
     std::map<std::string, std::string, std::less<>> tags;  // on every sample of this scenario
 };
 
-}  // namespace loadkit
+}  // namespace loadkit::inline LOADKIT_ABI
 // ---- end loadkit/engine/vu.hpp
 
 namespace loadkit::inline LOADKIT_ABI::detail {
@@ -5722,15 +6115,25 @@ namespace loadkit::inline LOADKIT_ABI::detail {
 struct scenario_runtime {
     // `s.exec` is this instance's (scaled to its segment), `st` its stripe
     scenario_runtime(const scenario_spec& s, std::uint32_t id_, std::int64_t t0, std::uint64_t first, const stripe& st)
-        : name(s.name), id(id_), plan(s.exec, t0, st), factory(s.factory), first_vu_id(first), vu_stripe(&st),
-          max_vus(schedule::max_vus(s.exec, st)), open(is_open_model(s.exec)), env(&s.env) {
-        std::visit([&](auto& x) {
+        : name(s.name),
+          id(id_),
+          plan(s.exec, t0, st),
+          factory(s.factory),
+          first_vu_id(first),
+          vu_stripe(&st),
+          max_vus(schedule::max_vus(s.exec, st)),
+          open(is_open_model(s.exec)),
+          env(&s.env) {
+        std::visit(
+            [&](auto& x) {
             using T = std::decay_t<decltype(x)>;
             if constexpr (requires { x.pre_allocated_vus; }) pre_allocated = x.pre_allocated_vus;
-            if constexpr (std::is_same_v<T, shared_iterations>) info.total_iterations = static_cast<std::uint64_t>(x.iterations);
+            if constexpr (std::is_same_v<T, shared_iterations>)
+                info.total_iterations = static_cast<std::uint64_t>(x.iterations);
             if constexpr (std::is_same_v<T, per_vu_iterations>)
                 info.total_iterations = static_cast<std::uint64_t>(x.iterations) * static_cast<std::uint64_t>(x.vus);
-        }, s.exec);
+            },
+            s.exec);
         info.executor = executor_name(s.exec);
         info.start_ns = plan.start_ns();
         info.end_ns = plan.end_ns();
@@ -5740,15 +6143,15 @@ struct scenario_runtime {
     std::uint32_t id;
     schedule plan;
     std::shared_ptr<vu_factory> factory;
-    std::uint64_t first_vu_id;    // over the whole test: VU ids are unique across instances
+    std::uint64_t first_vu_id;         // over the whole test: VU ids are unique across instances
     std::uint64_t first_local_id = 1;  // in this instance
-    const stripe* vu_stripe;      // a VU's index here to its index in the whole test
+    const stripe* vu_stripe;           // a VU's index here to its index in the whole test
     int max_vus;
     bool open;
     int pre_allocated = 0;
     const std::map<std::string, std::string, std::less<>>* env;
-    std::atomic<std::int64_t> active{0};   // VUs that have started and not retired
-    scenario_info info;           // what exec.scenario reads
+    std::atomic<std::int64_t> active{0};  // VUs that have started and not retired
+    scenario_info info;                   // what exec.scenario reads
 };
 
 // Open model: one thread's share ("lane") of a scenario's arrivals. Lane j of
@@ -5766,7 +6169,7 @@ struct arrival_lane {
     thread_context* w;
     std::deque<vu_context>* contexts;  // the thread's VU contexts
     std::uint64_t lane, lanes;
-    std::uint64_t next_index;          // the next VU index this lane may create
+    std::uint64_t next_index;  // the next VU index this lane may create
     // VUs waiting for an iteration, first in first out (as k6's pool): every
     // pre-allocated VU takes turns, so all are warm (connected) early rather
     // than a cold one showing up in a burst late in the run. A ring sized
@@ -5790,7 +6193,7 @@ struct arrival_lane {
     boost::asio::steady_timer timer;
 };
 
-}  // namespace loadkit::detail
+}  // namespace loadkit::inline LOADKIT_ABI::detail
 // ---- end loadkit/engine/scenario_runtime.hpp
 
 namespace loadkit::inline LOADKIT_ABI::detail {
@@ -5803,7 +6206,9 @@ class engine_impl {
 
     // Stops the run from outside (another thread, a signal handler's thread,
     // an event listener): iterations in flight get their gracefulStop.
-    void abort(std::string reason, bool immediate = false) { state_.abort(std::move(reason), abort_kind::external, immediate); }
+    void abort(std::string reason, bool immediate = false) {
+        state_.abort(std::move(reason), abort_kind::external, immediate);
+    }
 
     run_result run(std::vector<scenario_spec>& specs, hook_fn setup, hook_fn teardown) {
         run_result result;
@@ -5812,7 +6217,8 @@ class engine_impl {
         for (std::size_t i = 0; i < specs.size(); ++i) {
             if (specs[i].name.empty()) throw config_error("a scenario needs a name");
             for (std::size_t j = 0; j < i; ++j)
-                if (specs[j].name == specs[i].name) throw config_error("two scenarios are named '" + specs[i].name + "'");
+                if (specs[j].name == specs[i].name)
+                    throw config_error("two scenarios are named '" + specs[i].name + "'");
             schedule::validate(specs[i].name, specs[i].exec);
         }
         for (auto& e : metric_registry::get().errors()) throw config_error(e);
@@ -5825,7 +6231,8 @@ class engine_impl {
         if (opts_.run_thresholds) thresholds_ = parse_thresholds(opts_.thresholds);
         if (!opts_.target.empty()) {
             url_parts u;
-            if (!split_url(opts_.target, u)) throw config_error("target '" + opts_.target + "' is not an http:// or https:// URL");
+            if (!split_url(opts_.target, u))
+                throw config_error("target '" + opts_.target + "' is not an http:// or https:// URL");
         }
         int nthreads = opts_.threads > 0 ? opts_.threads : available_cores();
 
@@ -5916,7 +6323,8 @@ class engine_impl {
         }
         if (opts_.run_thresholds) {
             bool passed = true;
-            in.thresholds = evaluate_thresholds(thresholds_, merged, static_cast<double>(in.ended_ms - in.started_ms) / 1000.0, passed);
+            in.thresholds = evaluate_thresholds(thresholds_, merged,
+                                                static_cast<double>(in.ended_ms - in.started_ms) / 1000.0, passed);
             in.thresholds_passed = passed;
         }
         std::vector<std::string> lines;
@@ -5926,14 +6334,16 @@ class engine_impl {
                         std::to_string(nthreads) + (nthreads == 1 ? " thread" : " threads") +
                         (stripe_.whole() ? "" : ", execution segment " + opts_.segment.text()));
         for (auto& s : specs)  // as written: the whole test's schedule
-            lines.push_back("  * " + s.name + ": " + std::string(executor_name(s.exec)) + ", " + schedule::describe(s.exec));
+            lines.push_back("  * " + s.name + ": " + std::string(executor_name(s.exec)) + ", " +
+                            schedule::describe(s.exec));
         result.summary = build_summary(in, merged);
         result.aborted = in.aborted;
         result.thresholds_passed = in.thresholds_passed;
         result.report = console_report(result.summary, merged, lines);
         {
-            run_state_info si{opts_.name, in.run_id, stripe_.whole() ? "" : opts_.segment.text(), in.started_ms, in.ended_ms,
-                              in.aborted, in.scenarios, opts_.thresholds};  // (even unjudged here: a merge judges them)
+            run_state_info si{opts_.name,    in.run_id,       stripe_.whole() ? "" : opts_.segment.text(),
+                              in.started_ms, in.ended_ms,     in.aborted,
+                              in.scenarios,  opts_.thresholds};  // (even unjudged here: a merge judges them)
             result.state = export_state(merged, si);
         }
 
@@ -5947,10 +6357,12 @@ class engine_impl {
         if (kind == abort_kind::external) result.code = exit_code::external_abort;
         else if (kind == abort_kind::setup_timeout) result.code = exit_code::setup_timeout;
         else if (kind == abort_kind::teardown_timeout) result.code = exit_code::teardown_timeout;
-        else if (!setup_ok || kind == abort_kind::setup_failed || kind == abort_kind::vu_init) result.code = exit_code::script_error;
+        else if (!setup_ok || kind == abort_kind::setup_failed || kind == abort_kind::vu_init)
+            result.code = exit_code::script_error;
         else if (kind == abort_kind::script) result.code = exit_code::aborted_by_script;
         else if (kind == abort_kind::internal) result.code = exit_code::internal_error;
-        else if (kind == abort_kind::thresholds || !result.thresholds_passed) result.code = exit_code::thresholds_failed;
+        else if (kind == abort_kind::thresholds || !result.thresholds_passed)
+            result.code = exit_code::thresholds_failed;
         return result;
     }
 
@@ -5987,7 +6399,9 @@ class engine_impl {
     void internal_error(int worker, std::exception_ptr e) noexcept {
         try {
             auto reason = "internal error on " +
-                          (worker == -1 ? std::string("the control thread") : worker < 0 ? std::string("a worker") : "worker " + std::to_string(worker + 1)) +
+                          (worker == -1 ? std::string("the control thread")
+                           : worker < 0 ? std::string("a worker")
+                                        : "worker " + std::to_string(worker + 1)) +
                           ": " + describe_exception(e);
             detail::log(log_level::error, reason);
             state_.abort(std::move(reason), abort_kind::internal);
@@ -6043,8 +6457,9 @@ class engine_impl {
     // worker merges its own shard on its own thread (a post, off the hot
     // path), so no shard is read while it is written. Null when a worker
     // stayed busy in user code for a whole second (the caller tries later).
-    std::shared_ptr<merged_metrics> take_snapshot(std::vector<std::unique_ptr<thread_context>>& workers, thread_context& control,
-                                                  const std::vector<scenario_spec>& specs, const merged_metrics& gauges) {
+    std::shared_ptr<merged_metrics> take_snapshot(std::vector<std::unique_ptr<thread_context>>& workers,
+                                                  thread_context& control, const std::vector<scenario_spec>& specs,
+                                                  const merged_metrics& gauges) {
         struct snapshot {
             std::mutex mu;
             std::condition_variable cv;
@@ -6056,7 +6471,8 @@ class engine_impl {
         snap->pending = workers.size();
         for (auto& w : workers) {
             auto done = std::make_shared<bool>(false);  // touched on the worker's thread only
-            auto& answer = snap->answers.emplace_back([s = snap.get(), w = w.get(), names = &state_.scenario_names, done] {
+            auto& answer = snap->answers.emplace_back(
+                [s = snap.get(), w = w.get(), names = &state_.scenario_names, done] {
                 if (*done) return;
                 *done = true;
                 std::lock_guard lock(s->mu);
@@ -6105,7 +6521,8 @@ class engine_impl {
         }
     }
 
-    void report_progress(const merged_metrics& m, const std::deque<scenario_runtime>& runtimes, std::int64_t t0, bool final) {
+    void report_progress(const merged_metrics& m, const std::deque<scenario_runtime>& runtimes, std::int64_t t0,
+                         bool final) {
         progress p;
         p.final = final;
         p.metrics = &m;
@@ -6217,7 +6634,8 @@ class engine_impl {
             } catch (...) {
                 ++stats.iterations;
                 ++stats.failed;
-                detail::log_once(log_level::warn, "scenario '" + sc.name + "': iteration failed with a non-standard exception");
+                detail::log_once(log_level::warn,
+                                 "scenario '" + sc.name + "': iteration failed with a non-standard exception");
             }
             v.thread->count_iteration(completed);
             v.running = false;
@@ -6312,7 +6730,9 @@ class engine_impl {
         struct awaiter {
             boost::asio::io_context& ioc;
             bool await_ready() const noexcept { return false; }
-            void await_suspend(std::coroutine_handle<> h) { boost::asio::post(ioc, pooled([h] { h.resume(); })); }
+            void await_suspend(std::coroutine_handle<> h) {
+                boost::asio::post(ioc, pooled([h] { h.resume(); }));
+            }
             void await_resume() const noexcept {}
         };
         return awaiter{ioc};
@@ -6510,8 +6930,7 @@ class engine_impl {
                     }
                     try {
                         if (w.sweeping) w.start_sweeper();  // it may be the sweeper that threw
-                    } catch (...) {
-                    }
+                    } catch (...) {}
                 }
             });
         }
@@ -6523,7 +6942,8 @@ class engine_impl {
             // the first sample once VUs have had a moment to start, then every 100 ms
             bool first = true;
             bool failed = false;  // an exception left the loop: only the vus gauge and the wait go on
-            bool live_thresholds = std::any_of(thresholds_.begin(), thresholds_.end(), [](auto& t) { return t.abort_on_fail; });
+            bool live_thresholds = std::any_of(thresholds_.begin(), thresholds_.end(),
+                                               [](auto& t) { return t.abort_on_fail; });
             auto next_check = now_ns() + opts_.threshold_period.count();
             auto next_progress = now_ns() + opts_.progress_period.count();
             std::function<void()> tick = [&] {
@@ -6560,7 +6980,8 @@ class engine_impl {
                     failed = true;
                 }
             }
-            if (merged.vus.count == 0) merged_metrics::sample(merged.vus, static_cast<double>(state_.active_vus.load()));
+            if (merged.vus.count == 0)
+                merged_metrics::sample(merged.vus, static_cast<double>(state_.active_vus.load()));
         }
         // the workers have no work left once their VUs are done and their sweepers stop
         for (auto& w : workers) boost::asio::post(w->ioc, [p = w.get()] { p->stop_sweeper(); });
@@ -6595,9 +7016,11 @@ class engine_impl {
             try {
                 nlohmann::json custom = opts_.handle_summary(r.summary);
                 if (custom.is_string()) printed = custom.get<std::string>();
-                else if (!custom.is_null()) printed = custom.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
+                else if (!custom.is_null())
+                    printed = custom.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
             } catch (const std::exception& e) {
-                detail::log(log_level::warn, std::string("handle_summary failed, using the default report: ") + e.what());
+                detail::log(log_level::warn,
+                            std::string("handle_summary failed, using the default report: ") + e.what());
             }
         }
         r.report = printed;
@@ -6616,7 +7039,7 @@ class engine_impl {
     }
 
     options& opts_;
-    client_options http_;   // the run's client defaults (target as base URL); VUs read them through state_.http
+    client_options http_;  // the run's client defaults (target as base URL); VUs read them through state_.http
     engine_state state_;
     std::vector<parsed_threshold> thresholds_;
     std::int64_t started_ns_ = 0;
@@ -6624,7 +7047,7 @@ class engine_impl {
     std::vector<int> global_max_vus_;
 };
 
-}  // namespace loadkit::detail
+}  // namespace loadkit::inline LOADKIT_ABI::detail
 // ---- end loadkit/engine/engine_impl.hpp
 
 namespace loadkit::inline LOADKIT_ABI {
@@ -6655,7 +7078,7 @@ class engine {
     detail::engine_impl impl_;
 };
 
-}  // namespace loadkit
+}  // namespace loadkit::inline LOADKIT_ABI
 // ---- end loadkit/engine/engine.hpp
 // ---- begin loadkit/dsl/scenario.hpp
 // The C++ DSL. A scenario is a type; its hooks are optional members found at
@@ -6728,7 +7151,7 @@ bool run_checks(vu_context* ctx, const T& value, std::initializer_list<named_che
     return all;
 }
 
-}  // namespace loadkit::detail
+}  // namespace loadkit::inline LOADKIT_ABI::detail
 // ---- end loadkit/runtime/checks.hpp
 // ---- begin loadkit/runtime/groups.hpp
 // k6's group(): the one rule for group names and paths, and the one way a VU
@@ -6786,8 +7209,8 @@ inline std::uint32_t enter_group(vu_context& v, std::string_view name) {
 inline void leave_group(vu_context& v, std::uint32_t outer, std::int64_t started_ns, bool completed) {
     if (completed) {
         current_vu = &v;
-        record_sample(v.thread->shard, v.scenario_id, v.group, metric_registry::get().group_duration_id(), metric_kind::trend, true,
-                      group_duration_ms(started_ns), {});
+        record_sample(v.thread->shard, v.scenario_id, v.group, metric_registry::get().group_duration_id(),
+                      metric_kind::trend, true, group_duration_ms(started_ns), {});
     }
     v.group = outer;
 }
@@ -6812,7 +7235,7 @@ task<> in_group(vu_context& v, std::string_view name, F body, bool name_checked 
     leave_group(v, outer, t0, true);
 }
 
-}  // namespace loadkit::detail
+}  // namespace loadkit::inline LOADKIT_ABI::detail
 // ---- end loadkit/runtime/groups.hpp
 
 namespace loadkit::inline LOADKIT_ABI {
@@ -6847,7 +7270,7 @@ class VU {
 
     client http;  // this VU's client: keep-alive connections and cookie jar of its own
 
-    std::uint64_t id() const noexcept { return ctx_->id; }               // k6's __VU (1-based)
+    std::uint64_t id() const noexcept { return ctx_->id; }  // k6's __VU (1-based)
     // k6's __ITER: this VU's iteration in its scenario, from 0 (not named
     // iteration(): that is the name of the VU's exec function)
     std::uint64_t iteration_index() const noexcept { return ctx_->iteration; }
@@ -6890,16 +7313,25 @@ class VU {
 namespace detail {
 
 template <class S>
-concept has_setup = requires(client& c) { { S::setup(c) }; };
+concept has_setup = requires(client& c) {
+    {S::setup(c)};
+};
 template <class S, class D>
-concept has_teardown = requires(client& c, const D& d) { { S::teardown(c, d) } -> std::same_as<task<>>; };
+concept has_teardown = requires(client& c, const D& d) {
+    { S::teardown(c, d) } -> std::same_as<task<>>;
+};
 // a scenario without setup data may leave the data out
 template <class S>
-concept has_plain_teardown = requires(client& c) { { S::teardown(c) } -> std::same_as<task<>>; };
+concept has_plain_teardown = requires(client& c) {
+    { S::teardown(c) } -> std::same_as<task<>>;
+};
 
 template <class U, class D>
 task<> call_iteration(U& u, const D& d) {
-    if constexpr (requires { { u.iteration(d) } -> std::same_as<task<>>; }) return u.iteration(d);
+    if constexpr (requires {
+                      { u.iteration(d) } -> std::same_as<task<>>;
+                  })
+        return u.iteration(d);
     else return u.iteration();
 }
 
@@ -6910,8 +7342,12 @@ struct exec_fn {
 };
 
 template <class U, class D>
-concept has_iteration = requires(U& u, const D& d) { { u.iteration(d) } -> std::same_as<task<>>; } ||
-                        requires(U& u) { { u.iteration() } -> std::same_as<task<>>; };
+concept has_iteration = requires(U& u, const D& d) {
+    { u.iteration(d) } -> std::same_as<task<>>;
+}
+|| requires(U& u) {
+    { u.iteration() } -> std::same_as<task<>>;
+};
 
 template <class U, class D>
 struct dsl_vu final : vu_instance {
@@ -6919,8 +7355,10 @@ struct dsl_vu final : vu_instance {
     exec_fn<U, D> exec;
     U user;
     dsl_vu(const D* d, exec_fn<U, D> e) : data(d), exec(e) {
-        has_on_start = requires(U& u, const D& x) { u.on_start(x); } || requires(U& u) { u.on_start(); };
-        has_on_stop = requires(U& u, const D& x) { u.on_stop(x); } || requires(U& u) { u.on_stop(); };
+        has_on_start = requires(U & u, const D& x) { u.on_start(x); }
+        || requires(U & u) { u.on_start(); };
+        has_on_stop = requires(U & u, const D& x) { u.on_stop(x); }
+        || requires(U & u) { u.on_stop(); };
     }
     task<> iteration() override {
         if (exec.with_data) return (user.*exec.with_data)(*data);
@@ -6929,13 +7367,25 @@ struct dsl_vu final : vu_instance {
         else throw std::logic_error("no exec function");  // scenario() does not allow this
     }
     task<> on_start() override {
-        if constexpr (requires { { user.on_start(*data) } -> std::same_as<task<>>; }) return user.on_start(*data);
-        else if constexpr (requires { { user.on_start() } -> std::same_as<task<>>; }) return user.on_start();
+        if constexpr (requires {
+                          { user.on_start(*data) } -> std::same_as<task<>>;
+                      })
+            return user.on_start(*data);
+        else if constexpr (requires {
+                               { user.on_start() } -> std::same_as<task<>>;
+                           })
+            return user.on_start();
         else return vu_instance::on_start();
     }
     task<> on_stop() override {
-        if constexpr (requires { { user.on_stop(*data) } -> std::same_as<task<>>; }) return user.on_stop(*data);
-        else if constexpr (requires { { user.on_stop() } -> std::same_as<task<>>; }) return user.on_stop();
+        if constexpr (requires {
+                          { user.on_stop(*data) } -> std::same_as<task<>>;
+                      })
+            return user.on_stop(*data);
+        else if constexpr (requires {
+                               { user.on_stop() } -> std::same_as<task<>>;
+                           })
+            return user.on_stop();
         else return vu_instance::on_stop();
     }
 };
@@ -6948,13 +7398,15 @@ struct dsl_factory final : vu_factory {
 
     std::unique_ptr<vu_instance> create(vu_context& ctx) override {
         constructing_vu = &ctx;
-        struct reset { ~reset() { constructing_vu = nullptr; } } r;
+        struct reset {
+            ~reset() { constructing_vu = nullptr; }
+        } r;
         auto p = std::make_unique<dsl_vu<U, D>>(&**data, exec);
-        if constexpr (requires(U& u, request& q) { u.before_request(q); }) {
+        if constexpr (requires(U & u, request & q) { u.before_request(q); }) {
             ctx.hook_self = &p->user;
             ctx.before_request = [](void* self, request& q) { static_cast<U*>(self)->before_request(q); };
         }
-        if constexpr (requires(U& u, const response& q) { u.after_request(q); }) {
+        if constexpr (requires(U & u, const response& q) { u.after_request(q); }) {
             ctx.hook_self = &p->user;
             ctx.after_request = [](void* self, const response& q) { static_cast<U*>(self)->after_request(q); };
         }
@@ -7012,7 +7464,9 @@ class test {
         } c{this};
         data_.reset();
         if (!opts_.run_setup) default_data();
-        return e.run(specs_, [this](client& http) { return do_setup(http); }, [this](client& http) { return do_teardown(http); });
+        return e.run(
+            specs_, [this](client& http) { return do_setup(http); },
+            [this](client& http) { return do_teardown(http); });
     }
 
     // Stops a running test from another thread: iterations in flight get
@@ -7027,8 +7481,11 @@ class test {
   private:
     template <class U>
     test& add(std::string name, executor e, detail::exec_fn<U, data_type> exec, scenario_options so) {
-        specs_.push_back({std::move(name), std::move(e), std::make_shared<detail::dsl_factory<U, data_type>>(&data_, exec),
-                          {so.env.begin(), so.env.end()}, {so.tags.begin(), so.tags.end()}});
+        specs_.push_back({std::move(name),
+                          std::move(e),
+                          std::make_shared<detail::dsl_factory<U, data_type>>(&data_, exec),
+                          {so.env.begin(), so.env.end()},
+                          {so.tags.begin(), so.tags.end()}});
         return *this;
     }
 
@@ -7045,7 +7502,8 @@ class test {
     }
     task<> do_teardown(client& http) {
         if constexpr (detail::has_teardown<S, data_type>) co_await S::teardown(http, *data_);
-        else if constexpr (std::is_same_v<data_type, std::monostate> && detail::has_plain_teardown<S>) co_await S::teardown(http);
+        else if constexpr (std::is_same_v<data_type, std::monostate> && detail::has_plain_teardown<S>)
+            co_await S::teardown(http);
         co_return;
     }
 
@@ -7064,6 +7522,6 @@ run_result run(executor e, options o = {}) {
     return t.run();
 }
 
-}  // namespace loadkit
+}  // namespace loadkit::inline LOADKIT_ABI
 // ---- end loadkit/dsl/scenario.hpp
 // ---- end loadkit.hpp

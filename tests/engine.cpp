@@ -421,10 +421,10 @@ struct Checker : loadkit::Scenario<Checker> {
         loadkit::task<> iteration() {
             auto& res = co_await http.get("/status/404");
             check(res, {
-                {"is 404", [](const loadkit::response& r) { return r.status == 404; }},
-                {"is 200", [](const loadkit::response& r) { return r.status == 200; }},
-                {"throws", [](const loadkit::response&) -> bool { throw std::runtime_error("x"); }},
-            });
+                           {"is 404", [](const loadkit::response& r) { return r.status == 404; }},
+                           {"is 200", [](const loadkit::response& r) { return r.status == 200; }},
+                           {"throws", [](const loadkit::response&) -> bool { throw std::runtime_error("x"); }},
+                       });
             check(iteration_index(), {{"even iteration", [](const std::uint64_t& i) { return i % 2 == 0; }}});
         }
     };
@@ -520,8 +520,9 @@ TEST_CASE("executors: constant-vus runs for its duration, startTime delays a sce
 TEST_CASE("executors: ramping-vus follows its stages") {
     loadkit::target_server server;
     loadkit::test<Sleeper> t(quiet(server));
-    t.scenario("ramp", loadkit::ramping_vus{.start_vus = 0, .stages = {{300ms, 6}, {300ms, 6}, {200ms, 0}},
-                                            .graceful_ramp_down = 100ms});
+    t.scenario("ramp",
+               loadkit::ramping_vus{
+                   .start_vus = 0, .stages = {{300ms, 6}, {300ms, 6}, {200ms, 0}}, .graceful_ramp_down = 100ms});
     auto r = t.run();
     CHECK(agg(r.summary, "vus", "max") == 6);
     CHECK(agg(r.summary, "vus_max", "last") == 6);
@@ -591,8 +592,8 @@ TEST_CASE("open model: iterations start at the asked rate, within 1%") {
     loadkit::target_server server;
     Stamped::starts.clear();
     loadkit::test<Stamped> t(quiet(server, 2));
-    t.scenario("car", loadkit::constant_arrival_rate{.rate = 400, .time_unit = 1s, .duration = 1500ms,
-                                                     .pre_allocated_vus = 20, .max_vus = 100});
+    t.scenario("car", loadkit::constant_arrival_rate{
+                          .rate = 400, .time_unit = 1s, .duration = 1500ms, .pre_allocated_vus = 20, .max_vus = 100});
     auto r = t.run();
     auto& s = Stamped::starts;
     REQUIRE(s.size() == 600);
@@ -610,8 +611,8 @@ TEST_CASE("open model: constant-arrival-rate starts exactly rate x duration iter
     for (int threads : {1, 2}) {
         INFO("threads " << threads);
         loadkit::test<Getter> t(quiet(server, threads));
-        t.scenario("car", loadkit::constant_arrival_rate{.rate = 500, .time_unit = 1s, .duration = 1s,
-                                                         .pre_allocated_vus = 10, .max_vus = 50});
+        t.scenario("car", loadkit::constant_arrival_rate{
+                              .rate = 500, .time_unit = 1s, .duration = 1s, .pre_allocated_vus = 10, .max_vus = 50});
         auto r = t.run();
         CHECK(agg(r.summary, "iterations", "count") == 500);
         CHECK(agg(r.summary, "http_reqs", "count") == 500);
@@ -629,8 +630,12 @@ TEST_CASE("open model: a stalled target gives dropped iterations, exactly the on
     Getter::path = "/hang";
     loadkit::test<Getter> t(quiet(server, 2));
     // 100 iterations scheduled; 5 VUs, each stuck on its first request until gracefulStop cuts it
-    t.scenario("car", loadkit::constant_arrival_rate{.rate = 200, .time_unit = 1s, .duration = 500ms,
-                                                     .pre_allocated_vus = 2, .max_vus = 5, .graceful_stop = 100ms});
+    t.scenario("car", loadkit::constant_arrival_rate{.rate = 200,
+                                                     .time_unit = 1s,
+                                                     .duration = 500ms,
+                                                     .pre_allocated_vus = 2,
+                                                     .max_vus = 5,
+                                                     .graceful_stop = 100ms});
     auto r = t.run();
     Getter::path = "/";
     CHECK(agg(r.summary, "dropped_iterations", "count") == 95);
@@ -644,9 +649,11 @@ TEST_CASE("open model: ramping-arrival-rate follows the integral of its stages")
     Getter::path = "/";
     loadkit::test<Getter> t(quiet(server, 2));
     // 0 -> 400/s over 0.5 s (100 iterations), 400/s for 0.25 s (100), 400 -> 0 over 0.25 s (50)
-    t.scenario("rar", loadkit::ramping_arrival_rate{.start_rate = 0, .time_unit = 1s,
+    t.scenario("rar", loadkit::ramping_arrival_rate{.start_rate = 0,
+                                                    .time_unit = 1s,
                                                     .stages = {{500ms, 400}, {250ms, 400}, {250ms, 0}},
-                                                    .pre_allocated_vus = 5, .max_vus = 40});
+                                                    .pre_allocated_vus = 5,
+                                                    .max_vus = 40});
     auto r = t.run();
     CHECK(agg(r.summary, "iterations", "count") == 250);
     CHECK(agg(r.summary, "dropped_iterations", "count") == 0);
@@ -659,7 +666,8 @@ TEST_CASE("open model: the schedule is exact (unit)") {
     CHECK(c.arrival_offset(1) == 333'333'333);
     CHECK(c.arrival_offset(5) == 1'666'666'666);
     CHECK(c.arrival_offset(6) == -1);
-    loadkit::detail::schedule r(loadkit::ramping_arrival_rate{.start_rate = 10, .time_unit = 1s, .stages = {{1s, 10}, {2s, 30}}}, t0);
+    loadkit::detail::schedule r(
+        loadkit::ramping_arrival_rate{.start_rate = 10, .time_unit = 1s, .stages = {{1s, 10}, {2s, 30}}}, t0);
     // 10 in the first second, then 10 -> 30 over 2 s: 40 more
     CHECK(r.arrival_offset(9) == 900'000'000);
     CHECK(r.arrival_offset(49) > 2'900'000'000);
@@ -678,8 +686,12 @@ TEST_CASE("open model: an arrival rate far beyond what can start keeps to the du
     for (int threads : {1, 2}) {
         INFO("threads " << threads);
         loadkit::test<Getter> t(quiet(server, threads));
-        t.scenario("flood", loadkit::constant_arrival_rate{.rate = 20'000'000, .time_unit = 1s, .duration = 1s,
-                                                           .pre_allocated_vus = 4, .max_vus = 4, .graceful_stop = 1s});
+        t.scenario("flood", loadkit::constant_arrival_rate{.rate = 20'000'000,
+                                                           .time_unit = 1s,
+                                                           .duration = 1s,
+                                                           .pre_allocated_vus = 4,
+                                                           .max_vus = 4,
+                                                           .graceful_stop = 1s});
         auto r = t.run();
         auto count = [&](std::string_view m) {
             auto* a = loadkit::find_metric(r.summary, m);
@@ -801,7 +813,8 @@ struct Crasher : loadkit::Scenario<Crasher> {
 };
 }  // namespace
 
-TEST_CASE("errors: an exception in a worker's event loop aborts the run with exit 109, teardown and summary still happen") {
+TEST_CASE(
+    "errors: an exception in a worker's event loop aborts the run with exit 109, teardown and summary still happen") {
     // Run in a forked copy of the test: before the fix the exception left the
     // worker's thread function and std::terminate ended the process (134,
     // SIGABRT), with no teardown and no summary.
@@ -811,7 +824,8 @@ TEST_CASE("errors: an exception in a worker's event loop aborts the run with exi
     test_support::scratch dir;
     auto export_path = (dir.dir / "summary.json").string();
     auto result_path = (dir.dir / "result.json").string();
-    int status = test_support::run_forked([&] {
+    int status = test_support::run_forked(
+        [&] {
         auto& log = loadkit::detail::logger::instance();
         log.reset();
         log.quiet = true;
@@ -826,11 +840,15 @@ TEST_CASE("errors: an exception in a worker's event loop aborts the run with exi
         auto started = std::chrono::steady_clock::now();
         auto r = t.run();
         auto secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-        std::ofstream(result_path) << nlohmann::json{{"code", r.exit_code()}, {"aborted", r.aborted ? *r.aborted : std::string()},
-                                                     {"torn_down", crasher_torn_down.load()}, {"console", console.str()}, {"secs", secs}}
-                                          .dump();
+        std::ofstream(result_path) << nlohmann::json{
+            {"code", r.exit_code()},
+            {"aborted", r.aborted ? *r.aborted : std::string()},
+            {"torn_down", crasher_torn_down.load()},
+            {"console", console.str()},
+            {"secs", secs}}.dump();
         return 0;
-    }, 60s);
+        },
+        60s);
     REQUIRE(status == 0);  // not 134 (SIGABRT) nor -1 (a hang)
     auto res = nlohmann::json::parse(test_support::read_text(result_path));
     CHECK(res["code"] == 109);
@@ -853,7 +871,8 @@ TEST_CASE("errors: an exception on the control thread during a run aborts it wit
     crasher_torn_down = 0;
     test_support::scratch dir;
     auto result_path = (dir.dir / "result.json").string();
-    int status = test_support::run_forked([&] {
+    int status = test_support::run_forked(
+        [&] {
         auto& log = loadkit::detail::logger::instance();
         log.reset();
         log.quiet = true;
@@ -870,12 +889,16 @@ TEST_CASE("errors: an exception on the control thread during a run aborts it wit
         auto started = std::chrono::steady_clock::now();
         auto r = t.run();
         auto secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-        std::ofstream(result_path) << nlohmann::json{{"code", r.exit_code()}, {"aborted", r.aborted ? *r.aborted : std::string()},
-                                                     {"torn_down", crasher_torn_down.load()}, {"secs", secs},
-                                                     {"summary_aborted", r.summary["aborted"]}}
-                                          .dump();
+        std::ofstream(result_path) << nlohmann::json{
+            {"code", r.exit_code()},
+            {"aborted", r.aborted ? *r.aborted : std::string()},
+            {"torn_down", crasher_torn_down.load()},
+            {"secs", secs},
+            {"summary_aborted",
+             r.summary["aborted"]}}.dump();
         return 0;
-    }, 60s);
+        },
+        60s);
     REQUIRE(status == 0);  // not 134 (SIGABRT) nor -1 (a hang)
     auto res = nlohmann::json::parse(test_support::read_text(result_path));
     CHECK(res["code"] == 109);
@@ -948,7 +971,8 @@ TEST_CASE("handle_summary: a string replaces the report, an object prints as JSO
         return out.str();
     };
     auto custom = run_with([](const nlohmann::json& d) {
-        return "requests: " + std::to_string(static_cast<int>((*loadkit::find_metric(d, "http_reqs"))["count"].get<double>()));
+        return "requests: " +
+               std::to_string(static_cast<int>((*loadkit::find_metric(d, "http_reqs"))["count"].get<double>()));
     });
     CHECK(custom == "requests: 3\n");
     auto object = run_with([](const nlohmann::json& d) { return nlohmann::json{{"run", d["run_id"]}}; });
@@ -1074,7 +1098,10 @@ struct BadGroup : loadkit::Scenario<BadGroup> {
     struct User : loadkit::VU<BadGroup> {
         loadkit::task<> iteration() {
             try {
-                co_await group("a::b", [&]() -> loadkit::task<> { ++ran; co_return; });
+                co_await group("a::b", [&]() -> loadkit::task<> {
+                    ++ran;
+                    co_return;
+                });
             } catch (const std::invalid_argument& e) {
                 message = e.what();
             }
@@ -1137,7 +1164,8 @@ TEST_CASE("thresholds: a failed threshold fails the run with exit code 99, the s
     loadkit::target_server server;
     Getter::path = "/delay/5";
     auto o = quiet(server, 1);
-    o.thresholds = {{"http_req_duration", {"p(95)<1", "avg<10000"}}, {"http_req_failed", {"rate<0.01"}}, {"checks", {"rate>=0"}}};
+    o.thresholds = {
+        {"http_req_duration", {"p(95)<1", "avg<10000"}}, {"http_req_failed", {"rate<0.01"}}, {"checks", {"rate>=0"}}};
     loadkit::test<Getter> t(o);
     t.scenario("s", loadkit::per_vu_iterations{.vus = 2, .iterations = 3});
     auto r = t.run();
@@ -1220,7 +1248,7 @@ TEST_CASE("thresholds: abortOnFail interrupts the iterations in flight at once, 
     CHECK(agg(r.summary, "iterations_interrupted", "count") == 2);
     auto* done = loadkit::find_metric(r.summary, "iterations");
     CHECK((!done || (*done)["count"].get<double>() == 0));  // none completed
-    CHECK(r.summary["duration_secs"].get<double>() < 5);  // not after the 5 s wait of the iterations in flight
+    CHECK(r.summary["duration_secs"].get<double>() < 5);    // not after the 5 s wait of the iterations in flight
     CHECK(FailThenWait::teardowns == 1);
 }
 
@@ -1235,7 +1263,8 @@ TEST_CASE("thresholds: malformed ones are errors before any request, naming the 
         CHECK_THROWS_WITH(t.run(), Catch::Contains(std::string(needle)));
         CHECK(server.total() == before);
     };
-    expect_error({{"http_req_duration", {"p(95)<<200"}}}, "threshold on 'http_req_duration': 'p(95)<<200': expected a number");
+    expect_error({{"http_req_duration", {"p(95)<<200"}}},
+                 "threshold on 'http_req_duration': 'p(95)<<200': expected a number");
     expect_error({{"http_req_duration", {"rate<0.1"}}}, "'rate' does not apply to trend 'http_req_duration'");
     expect_error({{"http_req_durations", {"p(95)<200"}}}, "no metric named 'http_req_durations'");
     expect_error({{"http_req_duration{name}", {"p(95)<200"}}}, "expected 'tag:value'");
@@ -1519,8 +1548,8 @@ TEST_CASE("hot path: a steady-state request allocates nothing (request, response
 TEST_CASE("hot path: an arrival-rate iteration allocates nothing in the steady state") {
     loadkit::target_server server;
     loadkit::test<SteadyOpen> t(quiet(server, 1));
-    t.scenario("open", loadkit::constant_arrival_rate{.rate = 4000, .time_unit = 1s, .duration = 600ms,
-                                                      .pre_allocated_vus = 8, .max_vus = 8});
+    t.scenario("open", loadkit::constant_arrival_rate{
+                           .rate = 4000, .time_unit = 1s, .duration = 600ms, .pre_allocated_vus = 8, .max_vus = 8});
     auto r = t.run();
     REQUIRE(SteadyOpen::count >= 1500);
     INFO("allocations in 1000 iterations: " << SteadyOpen::at_1500 - SteadyOpen::at_500);

@@ -178,13 +178,13 @@ class raw_server {
             auto buf = std::make_shared<std::string>();
             boost::asio::async_read_until(*sock, boost::asio::dynamic_buffer(*buf), "\r\n\r\n",
                                           [this, sock, buf, index](boost::system::error_code e, std::size_t) {
-                                              if (e) return;
-                                              boost::asio::async_write(*sock, boost::asio::buffer(responses_[index]),
-                                                                       [sock](boost::system::error_code, std::size_t) {
-                                                                           boost::system::error_code ig;
-                                                                           sock->shutdown(tcp::socket::shutdown_send, ig);
-                                                                       });
-                                          });
+                if (e) return;
+                boost::asio::async_write(*sock, boost::asio::buffer(responses_[index]),
+                                         [sock](boost::system::error_code, std::size_t) {
+                    boost::system::error_code ig;
+                    sock->shutdown(tcp::socket::shutdown_send, ig);
+                });
+            });
             accept_next();
         });
     }
@@ -274,12 +274,15 @@ TEST_CASE("keep-alive: Connection: close makes the next request connect again", 
 TEST_CASE("keep-alive: every VU has connections of its own", "[http][keepalive]") {
     loadkit::target_server server;
     std::atomic<int> ok{0};
-    auto result = run_vus(base_options(server.url()), [&](Generic::User& vu) -> loadkit::task<> {
-        for (int i = 0; i < 3; ++i) {
-            auto& r = co_await vu.http.get("/json");
-            if (r.status == 200 && r.json("ok") == true) ++ok;
-        }
-    }, 3, 2);
+    auto result = run_vus(
+        base_options(server.url()),
+        [&](Generic::User& vu) -> loadkit::task<> {
+            for (int i = 0; i < 3; ++i) {
+                auto& r = co_await vu.http.get("/json");
+                if (r.status == 200 && r.json("ok") == true) ++ok;
+            }
+        },
+        3, 2);
     CHECK(ok == 18);
     CHECK(server.connections() == 3);
     require_counts(result, 18, 0);
@@ -333,7 +336,8 @@ TEST_CASE("query strings: params.query is percent-encoded and appended", "[http]
     loadkit::target_server server;
     std::vector<seen> got;
     auto result = run_vus(base_options(server.url()), [&](Generic::User& vu) -> loadkit::task<> {
-        auto& a = co_await vu.http.get("/echo", {.query = {{"q", "a b&c=d"}, {"name", "\xC3\xBC/?#%+"}, {"safe", "AZaz09-._~"}}});
+        auto& a = co_await vu.http.get(
+            "/echo", {.query = {{"q", "a b&c=d"}, {"name", "\xC3\xBC/?#%+"}, {"safe", "AZaz09-._~"}}});
         got.push_back(snap(a));
         auto& b = co_await vu.http.get("/echo?z=1", {.query = {{"k", "v"}}});
         got.push_back(snap(b));
@@ -356,10 +360,12 @@ TEST_CASE("headers: params.headers and params.header_list reach the server", "[h
     auto result = run_vus(base_options(server.url()), [&](Generic::User& vu) -> loadkit::task<> {
         std::vector<std::pair<std::string, std::string>> list{{"X-List-A", "1"}, {"X-List-B", "two words"}};
         std::string bearer = "Bearer abc";
-        auto& a = co_await vu.http.get("/echo", {.headers = {{"X-Inline", "yes"}, {"Authorization", bearer}}, .header_list = list});
+        auto& a = co_await vu.http.get(
+            "/echo", {.headers = {{"X-Inline", "yes"}, {"Authorization", bearer}}, .header_list = list});
         got.push_back(snap(a));
         // CR/LF in a header would split the request: such headers are dropped
-        auto& b = co_await vu.http.get("/echo", {.headers = {{"X-Bad", "a\r\nX-Injected: 1"}, {"X-Good", "g"}, {"Bad:Name", "v"}}});
+        auto& b = co_await vu.http.get(
+            "/echo", {.headers = {{"X-Bad", "a\r\nX-Injected: 1"}, {"X-Good", "g"}, {"Bad:Name", "v"}}});
         got.push_back(snap(b));
         // Host and User-Agent given by the caller replace the defaults
         auto& c = co_await vu.http.get("/echo", {.headers = {{"host", "example.test"}, {"User-Agent", "custom/1"}}});
@@ -823,18 +829,21 @@ TEST_CASE("URLs: credentials in the URL are sent as basic auth", "[http][url]") 
 TEST_CASE("cookies: two VUs do not share a jar", "[http][cookies]") {
     loadkit::target_server server;
     std::map<std::uint64_t, nlohmann::json> before, after;
-    auto result = run_vus(base_options(server.url()), [&](Generic::User& vu) -> loadkit::task<> {
-        auto id = vu.id();
-        // VU 2 starts after VU 1 has its cookie
-        if (id == 2) co_await vu.sleep(50ms);
-        auto& a = co_await vu.http.get("/cookies");
-        before[id] = a.json("cookies");
-        auto& b = co_await vu.http.get("/cookies/set?who=" + std::to_string(id));
-        (void)b;
-        if (id == 1) co_await vu.sleep(100ms);  // until VU 2 has set its own
-        auto& c = co_await vu.http.get("/cookies");
-        after[id] = c.json("cookies");
-    }, 2, 1);
+    auto result = run_vus(
+        base_options(server.url()),
+        [&](Generic::User& vu) -> loadkit::task<> {
+            auto id = vu.id();
+            // VU 2 starts after VU 1 has its cookie
+            if (id == 2) co_await vu.sleep(50ms);
+            auto& a = co_await vu.http.get("/cookies");
+            before[id] = a.json("cookies");
+            auto& b = co_await vu.http.get("/cookies/set?who=" + std::to_string(id));
+            (void)b;
+            if (id == 1) co_await vu.sleep(100ms);  // until VU 2 has set its own
+            auto& c = co_await vu.http.get("/cookies");
+            after[id] = c.json("cookies");
+        },
+        2, 1);
     REQUIRE(before.size() == 2);
     REQUIRE(after.size() == 2);
     CHECK(before[1] == nlohmann::json::object());
@@ -1013,15 +1022,16 @@ TEST_CASE("errors: connection refused is a failed request", "[http][errors]") {
     auto port = closed_port();
     std::vector<seen> got;
     std::string good = server.url() + "/";
-    auto result = run_vus(base_options("http://127.0.0.1:" + std::to_string(port)), [&](Generic::User& vu) -> loadkit::task<> {
-        auto t0 = steady::now();
-        auto& a = co_await vu.http.get("/");
-        got.push_back(snap(a, t0));
-        auto& b = co_await vu.http.post("/x", "body");
-        got.push_back(snap(b));
-        auto& c = co_await vu.http.get(good);
-        got.push_back(snap(c));
-    });
+    auto result = run_vus(base_options("http://127.0.0.1:" + std::to_string(port)),
+                          [&](Generic::User& vu) -> loadkit::task<> {
+                              auto t0 = steady::now();
+                              auto& a = co_await vu.http.get("/");
+                              got.push_back(snap(a, t0));
+                              auto& b = co_await vu.http.post("/x", "body");
+                              got.push_back(snap(b));
+                              auto& c = co_await vu.http.get(good);
+                              got.push_back(snap(c));
+                          });
     REQUIRE(got.size() == 3);
     CHECK(got[0].status == 0);
     CHECK(got[0].error == error_code::connection_refused);
@@ -1088,7 +1098,8 @@ TEST_CASE("errors: a reset connection and a malformed response are failed reques
 // k6 files EOF, a truncated body and a response that is not HTTP under its
 // generic 1000; loadkit keeps them apart (1230 closed early, 1700 not HTTP),
 // as the README's table of faults says.
-TEST_CASE("faults: every fault of the built-in target is a failed request with its error code, bounded by the timeout", "[http][errors][faults]") {
+TEST_CASE("faults: every fault of the built-in target is a failed request with its error code, bounded by the timeout",
+          "[http][errors][faults]") {
     loadkit::target_options to;
     to.faults = true;
     loadkit::target_server server(to);
@@ -1120,13 +1131,13 @@ TEST_CASE("faults: every fault of the built-in target is a failed request with i
     });
     REQUIRE(got.size() == faults.size());
     const error_code want[] = {
-        error_code::connection_refused,  // 1212
-        error_code::connection_closed,   // 1230: EOF before any byte, on a fresh connection
-        error_code::connection_reset,    // 1220
-        error_code::request_timeout,     // 1050
-        error_code::malformed_response,  // 1700
-        error_code::connection_closed,   // 1230: EOF inside the body
-        error_code::request_timeout,     // 1050
+        error_code::connection_refused,     // 1212
+        error_code::connection_closed,      // 1230: EOF before any byte, on a fresh connection
+        error_code::connection_reset,       // 1220
+        error_code::request_timeout,        // 1050
+        error_code::malformed_response,     // 1700
+        error_code::connection_closed,      // 1230: EOF inside the body
+        error_code::request_timeout,        // 1050
         error_code::tls_unknown_authority,  // 1310
     };
     for (std::size_t i = 0; i < faults.size(); ++i) {
@@ -1136,16 +1147,18 @@ TEST_CASE("faults: every fault of the built-in target is a failed request with i
         CHECK(got[i].failed_io);
         CHECK_FALSE(got[i].ok);
         CHECK_FALSE(got[i].error_text.empty());
-        CHECK(got[i].elapsed_ms < static_cast<double>(faults[i].timeout.count()) + 1000);  // never longer than the timeout
+        CHECK(got[i].elapsed_ms <
+              static_cast<double>(faults[i].timeout.count()) + 1000);  // never longer than the timeout
         CHECK(after[i].status == 200);
     }
-    CHECK(got[3].elapsed_ms >= 290);   // hang and drip end by their timeout
+    CHECK(got[3].elapsed_ms >= 290);  // hang and drip end by their timeout
     CHECK(got[6].elapsed_ms >= 1490);
     require_counts(result, 2.0 * static_cast<double>(faults.size()), static_cast<double>(faults.size()));
     CHECK(metric(result.summary, "iterations", "sum") == 1);
 }
 
-TEST_CASE("faults: a 1 MiB header is a normal response, as in k6 (heads up to 10 MiB, as Go's)", "[http][errors][faults]") {
+TEST_CASE("faults: a 1 MiB header is a normal response, as in k6 (heads up to 10 MiB, as Go's)",
+          "[http][errors][faults]") {
     // k6 v0.48.0: /fault/big-header gave status 200 and no error. Before, loadkit
     // failed it (1700, heads were limited to 64 KiB).
     loadkit::target_server server;
@@ -1170,7 +1183,9 @@ TEST_CASE("faults: a 1 MiB header is a normal response, as in k6 (heads up to 10
     require_counts(result, 4, 0);
 }
 
-TEST_CASE("faults: a server that closes after every response without saying so costs a connection, not a failed request", "[http][errors][faults]") {
+TEST_CASE(
+    "faults: a server that closes after every response without saying so costs a connection, not a failed request",
+    "[http][errors][faults]") {
     // k6 v0.48.0 (Go's transport) alike: 3 x /fault/close, status 200 each, no error.
     loadkit::target_server server;
     std::vector<seen> got;
@@ -1191,7 +1206,8 @@ TEST_CASE("faults: a server that closes after every response without saying so c
     require_counts(result, 3, 0);
 }
 
-TEST_CASE("responses the target never sends: interim 1xx, body until EOF, truncated, oversized head", "[http][errors]") {
+TEST_CASE("responses the target never sends: interim 1xx, body until EOF, truncated, oversized head",
+          "[http][errors]") {
     std::string big_head = "HTTP/1.1 200 OK\r\nX-Big: " + std::string((std::size_t{10} << 20) + 1, 'a') + "\r\n\r\n";
     raw_server raw({
         "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 5\r\nConnection: close\r\n\r\nhello",
@@ -1200,7 +1216,8 @@ TEST_CASE("responses the target never sends: interim 1xx, body until EOF, trunca
         "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\nzz\r\nnot a chunk\r\n",
         big_head,
         "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok",
-        "HTTP/1.1 200 OK\r\nX-Long: " + std::string(10000, 'b') + "\r\nContent-Length: 4\r\nConnection: close\r\n\r\nlong",
+        "HTTP/1.1 200 OK\r\nX-Long: " + std::string(10000, 'b') +
+            "\r\nContent-Length: 4\r\nConnection: close\r\n\r\nlong",
         "HTTP/1.1 201 Created\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
         "5;ext=1\r\nhello\r\n1\r\n \r\nA\r\nworld, ok!\r\n0\r\nX-Trailer: t\r\n\r\n",
     });
@@ -1544,7 +1561,8 @@ struct Hooked : loadkit::Scenario<Hooked> {
             auto& d = co_await http.send(req);
             g_hooks->results.push_back(snap(d));
             std::vector<std::pair<std::string, std::string>> list{{"X-List", "l"}};
-            auto& e = co_await http.get("/echo", {.name = "given", .headers = {{"X-Inline", "i"}}, .header_list = list});
+            auto& e = co_await http.get("/echo",
+                                        {.name = "given", .headers = {{"X-Inline", "i"}}, .header_list = list});
             g_hooks->results.push_back(snap(e));
         }
     };

@@ -201,7 +201,7 @@ scenarios:
     auto summary = nlohmann::json::parse(std::ifstream(s.dir / "summary.json"));
     CHECK(agg(summary, "before_calls", "count") == 12);  // 2 YAML steps x 6 iterations
     CHECK(agg(summary, "after_calls", "count") == 12);
-    CHECK(agg(summary, "http_reqs", "count") == 18);     // and one own request per iteration
+    CHECK(agg(summary, "http_reqs", "count") == 18);  // and one own request per iteration
     CHECK(server.count("/status/201") == 6);
     CHECK(server.count("/status/500") == 0);
     CHECK(all_checks_pass(summary, 18));
@@ -220,9 +220,12 @@ TEST_CASE("js: script errors") {
         CHECK(run_runner({"validate", f}).code == 107);
     }
     SECTION("an exception fails its iteration, counted, logged once with its stack") {
-        auto f = s.write("throws.js", "export const options = { vus: 2, iterations: 6 };\nfunction inner() {\n  throw new Error('boom');\n}\n"
-                                      "export default function () {\n  http.get('/json');\n  inner();\n}\n");
-        auto r = run_runner({"run", f, "--target", server.url(), "-q", "--summary-export", (s.dir / "s.json").string()});
+        auto f = s.write(
+            "throws.js",
+            "export const options = { vus: 2, iterations: 6 };\nfunction inner() {\n  throw new Error('boom');\n}\n"
+            "export default function () {\n  http.get('/json');\n  inner();\n}\n");
+        auto r = run_runner(
+            {"run", f, "--target", server.url(), "-q", "--summary-export", (s.dir / "s.json").string()});
         CHECK(r.code == 0);
         auto summary = nlohmann::json::parse(std::ifstream(s.dir / "s.json"));
         CHECK(agg(summary, "iterations", "count") == 6);
@@ -246,8 +249,10 @@ TEST_CASE("js: script errors") {
         CHECK(run_runner({"run", g}).code == 107);
     }
     SECTION("an exec function that does not exist") {
-        auto f = s.write("noexec.js", "export const options = { scenarios: { a: { executor: 'per-vu-iterations', exec: 'nope' } } };\n"
-                                      "export default function () {}\n");
+        auto f = s.write(
+            "noexec.js",
+            "export const options = { scenarios: { a: { executor: 'per-vu-iterations', exec: 'nope' } } };\n"
+            "export default function () {}\n");
         auto r = run_runner({"run", f});
         CHECK(r.code == 104);
         CHECK_THAT(r.err, Catch::Contains("no exported function 'nope'"));
@@ -255,9 +260,10 @@ TEST_CASE("js: script errors") {
     SECTION("a failing on_start is a warning, not an abort") {
         s.write("onstart.js", "export function login() { throw new Error('no login today'); }\n"
                               "export default function () { http.get('/json'); }\n");
-        auto yaml = s.write("onstart.yaml", "name: x\ntarget: " + server.url() +
-                                                "\nscript: onstart.js\nscenarios:\n  a:\n    executor: per-vu-iterations\n"
-                                                "    vus: 2\n    iterations: 2\n    on_start: login\n    exec: default\n");
+        auto yaml = s.write("onstart.yaml",
+                            "name: x\ntarget: " + server.url() +
+                                "\nscript: onstart.js\nscenarios:\n  a:\n    executor: per-vu-iterations\n"
+                                "    vus: 2\n    iterations: 2\n    on_start: login\n    exec: default\n");
         auto r = run_runner({"run", yaml, "-q"});
         CHECK(r.code == 0);
         CHECK(server.count("/json") == 4);
@@ -496,7 +502,8 @@ TEST_CASE("js: noCookiesReset: true keeps the jar across iterations, as in k6") 
     CHECK(all_checks_pass(r.summary, 12));
     CHECK(agg(r.summary, "iterations", "count") == 6);
     // k6 refuses a value that is not a boolean; so does loadkit, before any load
-    loadkit::js::script bad(s.write("bad.js", "export const options = { noCookiesReset: 'yes' };\nexport default function () {}\n"), {});
+    loadkit::js::script bad(
+        s.write("bad.js", "export const options = { noCookiesReset: 'yes' };\nexport default function () {}\n"), {});
     CHECK_THROWS_AS(loadkit::js::make_plan(bad), loadkit::config_error);
 }
 
@@ -622,8 +629,10 @@ export default async function () { await http.asyncRequest('GET', `${__ENV.TARGE
         CHECK(server.count("/json") == (rewrites() ? 1 : 0));
         // a blocking function used as a value: not rewritten, so the async
         // function's http.get is refused with what to use instead
-        auto g = s.write("escape.js", "export const options = { iterations: 1 };\nconst get = (u) => http.get(u);\nexport const use = [get];\n"
-                                      "export default async function () { http.get(`${__ENV.TARGET}/json2`); }\n");
+        auto g = s.write(
+            "escape.js",
+            "export const options = { iterations: 1 };\nconst get = (u) => http.get(u);\nexport const use = [get];\n"
+            "export default async function () { http.get(`${__ENV.TARGET}/json2`); }\n");
         r = run_script(g, server.url(), 1);
         CHECK(agg(r.summary, "iterations_failed", "count") == 1);
         CHECK(server.count("/json2") == 0);
@@ -688,7 +697,8 @@ export default function () {
         CHECK(all_checks_pass(r.summary, 12 * 5));
         auto v = run_runner({"validate", f});
         CHECK(v.code == 0);
-        CHECK_THAT(v.out, Catch::Contains(rewrites() ? "JavaScript VUs: async" : "a thread each, because LOADKIT_JS_SYNC=threads"));
+        CHECK_THAT(v.out, Catch::Contains(rewrites() ? "JavaScript VUs: async"
+                                                     : "a thread each, because LOADKIT_JS_SYNC=threads"));
     }
     SECTION("VUs of a thread share a module that keeps no state of its own, and still see their own __VU") {
         s.write("users.json", R"([{"name": "ann"}, {"name": "bob"}, {"name": "cid"}])");
@@ -726,7 +736,8 @@ export default function () {
         if (rewrites()) CHECK_THAT(v.out, Catch::Contains("sharing the script's module instances"));
         // a module with state of its own: each VU gets its instance, and says why
         auto g = s.write("stateful.js", "let n = 0;\nexport default function () { n++; }\n");
-        if (rewrites()) CHECK_THAT(run_runner({"validate", g}).out, Catch::Contains("stateful.js:2:30: changes module state (n)"));
+        if (rewrites())
+            CHECK_THAT(run_runner({"validate", g}).out, Catch::Contains("stateful.js:2:30: changes module state (n)"));
     }
     SECTION("a blocking function used as a value keeps the script on threads, with a reason") {
         auto f = s.write("map.js", "export const options = { vus: 2, iterations: 4 };\nexport default function () {\n"
@@ -737,16 +748,23 @@ export default function () {
         CHECK(server.count("/items") == 4);
         auto v = run_runner({"validate", f});
         CHECK_THAT(v.out, Catch::Contains("a thread each, because"));
-        if (rewrites()) CHECK_THAT(v.out, Catch::Contains("map.js:3:27: a function that makes requests is passed as a value"));
+        if (rewrites())
+            CHECK_THAT(v.out, Catch::Contains("map.js:3:27: a function that makes requests is passed as a value"));
         // a request in a default parameter value cannot be awaited there
-        auto g = s.write("param.js", "function fetch(r = http.get('/json')) { return r; }\nexport default function () { fetch(); }\n");
-        if (rewrites()) CHECK_THAT(run_runner({"validate", g}).out, Catch::Contains("param.js:1:20: a request in a default parameter value"));
+        auto g = s.write(
+            "param.js",
+            "function fetch(r = http.get('/json')) { return r; }\nexport default function () { fetch(); }\n");
+        if (rewrites())
+            CHECK_THAT(run_runner({"validate", g}).out,
+                       Catch::Contains("param.js:1:20: a request in a default parameter value"));
     }
     SECTION("errors in rewritten code keep their line and stack") {
         // (columns are the original file's; the stack ends at the first
         // await: async stacks are not captured)
-        auto f = s.write("late.js", "export const options = { iterations: 1 };\nfunction step() {\n"
-                                    "  http.get('/json'); throw new Error('after the request');\n}\nexport default function () { step(); }\n");
+        auto f = s.write(
+            "late.js",
+            "export const options = { iterations: 1 };\nfunction step() {\n"
+            "  http.get('/json'); throw new Error('after the request');\n}\nexport default function () { step(); }\n");
         auto r = run_runner({"run", f, "--target", server.url(), "-q"});
         CHECK(r.code == 0);
         CHECK(server.count("/json") == 1);
@@ -806,10 +824,12 @@ TEST_CASE("js: an abortOnFail threshold interrupts the iterations in flight at o
     scratch s;
     for (const char* wait : {"sleep(5);", "for (;;) {}"}) {
         INFO(wait);
-        auto f = s.write(std::string("abort-on-fail-") + (wait[0] == 's' ? "sleep" : "spin") + ".js",
-                         std::string("export const options = { vus: 2, duration: '10s',\n"
-                                     "  thresholds: { http_req_failed: [{ threshold: 'rate<0.5', abortOnFail: true }] } };\n"
-                                     "export default function () { http.get(`${__ENV.TARGET}/status/500`); ") + wait + " }\n");
+        auto f = s.write(
+            std::string("abort-on-fail-") + (wait[0] == 's' ? "sleep" : "spin") + ".js",
+            std::string("export const options = { vus: 2, duration: '10s',\n"
+                        "  thresholds: { http_req_failed: [{ threshold: 'rate<0.5', abortOnFail: true }] } };\n"
+                        "export default function () { http.get(`${__ENV.TARGET}/status/500`); ") +
+                wait + " }\n");
         auto r = run_script(f, server.url());
         CHECK(r.code == loadkit::exit_code::thresholds_failed);
         CHECK(agg(r.summary, "iterations_interrupted", "count") == 2);
@@ -822,12 +842,18 @@ TEST_CASE("js: exec.test.abort() stops the run in sync and async VUs") {
     scratch s;
     for (const char* kind : {"function", "async function"}) {
         INFO(kind);
-        auto f = s.write(std::string("abort-") + (kind[0] == 'a' ? "async" : "sync") + ".js",
-                         std::string("import exec from 'k6/execution';\n"
-                                     "export const options = { scenarios: { s: { executor: 'per-vu-iterations', vus: 1, iterations: 50 } } };\n"
-                                     "export default ") + kind + " () {\n"
-                         "  if (__ITER === 3) exec.test.abort('enough at ' + __ITER);\n" + (kind[0] == 'a' ? "  await http.asyncRequest('GET', `${__ENV.TARGET}/json`);\n}\n" : "  http.get(`${__ENV.TARGET}/json`);\n}\n") +
-                         "export function teardown() { http.get(`${__ENV.TARGET}/items`); }\n");
+        auto f = s.write(
+            std::string("abort-") + (kind[0] == 'a' ? "async" : "sync") + ".js",
+            std::string(
+                "import exec from 'k6/execution';\n"
+                "export const options = { scenarios: { s: { executor: 'per-vu-iterations', vus: 1, iterations: 50 } } };\n"
+                "export default ") +
+                kind +
+                " () {\n"
+                "  if (__ITER === 3) exec.test.abort('enough at ' + __ITER);\n" +
+                (kind[0] == 'a' ? "  await http.asyncRequest('GET', `${__ENV.TARGET}/json`);\n}\n"
+                                : "  http.get(`${__ENV.TARGET}/json`);\n}\n") +
+                "export function teardown() { http.get(`${__ENV.TARGET}/items`); }\n");
         auto before = server.count("/json");
         auto r = run_script(f, server.url(), 1);
         CHECK(r.code == loadkit::exit_code::aborted_by_script);
@@ -843,7 +869,8 @@ namespace {
 std::map<std::string, std::pair<double, double>> check_table(const nlohmann::json& summary) {
     std::map<std::string, std::pair<double, double>> out;
     for (auto& c : summary["checks"])
-        out[c.value("group", std::string("?")) + "|" + c["name"].get<std::string>()] = {c["passes"].get<double>(), c["fails"].get<double>()};
+        out[c.value("group", std::string("?")) + "|" + c["name"].get<std::string>()] = {c["passes"].get<double>(),
+                                                                                        c["fails"].get<double>()};
     return out;
 }
 }  // namespace
@@ -899,9 +926,12 @@ export default function () {
     for (auto& c : r.summary["checks"])
         if (c["group"] == "::a::inner") CHECK(c["path"] == "::a::inner::same");
     INFO(r.report);
-    CHECK_THAT(r.report, Catch::Contains("    ok   same  2 passed, 0 failed\n\n    \xe2\x96\x88 a\n\n"
-                                         "      FAIL same  1 passed, 1 failed\n\n      \xe2\x96\x88 inner\n\n"
-                                         "        ok   same  2 passed, 0 failed\n\n    \xe2\x96\x88 b\n\n      FAIL same  0 passed, 2 failed\n"));
+    CHECK_THAT(
+        r.report,
+        Catch::Contains(
+            "    ok   same  2 passed, 0 failed\n\n    \xe2\x96\x88 a\n\n"
+            "      FAIL same  1 passed, 1 failed\n\n      \xe2\x96\x88 inner\n\n"
+            "        ok   same  2 passed, 0 failed\n\n    \xe2\x96\x88 b\n\n      FAIL same  0 passed, 2 failed\n"));
 }
 
 // Issue 13 (numbers 4): every field of k6 v0.48.0's k6/execution
@@ -1012,7 +1042,8 @@ export default function () { check(null, { ['iit ' + exec.scenario.iterationInTe
 // Before: printed as INFO always.
 TEST_CASE("js: console.debug shows only with --verbose") {
     scratch s;
-    auto f = s.write("debug.js", "export default function () { console.debug('debug-marker'); console.log('log-marker'); }\n");
+    auto f = s.write("debug.js",
+                     "export default function () { console.debug('debug-marker'); console.log('log-marker'); }\n");
     auto quiet = run_runner({"run", f, "-q"});
     CHECK(quiet.code == 0);
     CHECK_THAT(quiet.err, Catch::Contains("log-marker") && !Catch::Contains("debug-marker"));
@@ -1038,14 +1069,17 @@ TEST_CASE("js: setupTimeout/teardownTimeout and signals stop a busy or sleeping 
     auto summary = (s.dir / "summary.json").string();
     auto run = [&](const std::string& file, std::function<void(pid_t)> on_start = {}) {
         std::remove(summary.c_str());
-        auto r = run_runner({"run", file, "--target", server.url(), "-q", "--summary-export", summary}, 30s, std::move(on_start));
+        auto r = run_runner({"run", file, "--target", server.url(), "-q", "--summary-export", summary}, 30s,
+                            std::move(on_start));
         INFO(r.err);
         return r;
     };
     auto aborted = [&] { return nlohmann::json::parse(std::ifstream(summary))["aborted"]; };
     SECTION("a busy setup() past setupTimeout: exit 100") {
-        auto f = s.write("busy_setup.js", "export const options = { setupTimeout: '1s', vus: 1, iterations: 1 };\n"
-                                          "export function setup() { for (;;) {} }\nexport default function () { http.get('/json'); }\n");
+        auto f = s.write(
+            "busy_setup.js",
+            "export const options = { setupTimeout: '1s', vus: 1, iterations: 1 };\n"
+            "export function setup() { for (;;) {} }\nexport default function () { http.get('/json'); }\n");
         auto start = std::chrono::steady_clock::now();
         auto r = run(f);
         CHECK(std::chrono::steady_clock::now() - start < 15s);
@@ -1055,9 +1089,12 @@ TEST_CASE("js: setupTimeout/teardownTimeout and signals stop a busy or sleeping 
         CHECK(server.count("/json") == 0);
     }
     SECTION("a sleeping setup() past setupTimeout, set in YAML: exit 100") {
-        s.write("sleepy.js", "export function setup() { sleep(100); }\nexport default function () { http.get('/json'); }\n");
-        auto y = s.write("sleepy.yaml", "name: sleepy\nscript: sleepy.js\nsetupTimeout: 1s\nscenarios:\n  a:\n    executor: per-vu-iterations\n"
-                                        "    exec: default\n");
+        s.write("sleepy.js",
+                "export function setup() { sleep(100); }\nexport default function () { http.get('/json'); }\n");
+        auto y = s.write(
+            "sleepy.yaml",
+            "name: sleepy\nscript: sleepy.js\nsetupTimeout: 1s\nscenarios:\n  a:\n    executor: per-vu-iterations\n"
+            "    exec: default\n");
         auto start = std::chrono::steady_clock::now();
         auto r = run(y);
         CHECK(std::chrono::steady_clock::now() - start < 15s);
@@ -1066,8 +1103,9 @@ TEST_CASE("js: setupTimeout/teardownTimeout and signals stop a busy or sleeping 
     }
     SECTION("a busy teardown() past teardownTimeout: exit 101") {
         // a number is milliseconds, as in k6
-        auto f = s.write("busy_teardown.js", "export const options = { teardownTimeout: 1000, vus: 1, iterations: 1 };\n"
-                                             "export default function () {}\nexport function teardown() { for (;;) {} }\n");
+        auto f = s.write("busy_teardown.js",
+                         "export const options = { teardownTimeout: 1000, vus: 1, iterations: 1 };\n"
+                         "export default function () {}\nexport function teardown() { for (;;) {} }\n");
         auto r = run(f);
         CHECK(r.code == 101);
         CHECK(aborted() == "teardown() execution timed out after 1 seconds");
@@ -1119,26 +1157,42 @@ TEST_CASE("js: mistakes are reported at the script's own line") {
     };
     CHECK_THAT(err("nodefault.js", "export function f() {}\n", 104),
                Catch::Contains("nodefault.js:1:1: the script has no exported function 'default'"));
-    CHECK_THAT(err("vus.js", "export const options = { vus: 'x', duration: '1s' };\nexport default function () {}\n", 104),
-               Catch::Contains("vus.js:1:31: expected a whole number for 'vus', found 'x'"));
-    CHECK_THAT(err("executor.js", "export const options = {\n  scenarios: {\n    s: { executor: 'nope', vus: 1 },\n  },\n};\n"
-                                  "export default function () {}\n", 104),
+    CHECK_THAT(
+        err("vus.js", "export const options = { vus: 'x', duration: '1s' };\nexport default function () {}\n", 104),
+        Catch::Contains("vus.js:1:31: expected a whole number for 'vus', found 'x'"));
+    CHECK_THAT(err("executor.js",
+                   "export const options = {\n  scenarios: {\n    s: { executor: 'nope', vus: 1 },\n  },\n};\n"
+                   "export default function () {}\n",
+                   104),
                Catch::Contains("executor.js:3:20: unknown executor 'nope'"));
-    CHECK_THAT(err("duration.js", "export const options = {\n  vus: 1,\n  duration: 'abc',\n};\nexport default function () {}\n", 104),
+    CHECK_THAT(err("duration.js",
+                   "export const options = {\n  vus: 1,\n  duration: 'abc',\n};\nexport default function () {}\n", 104),
                Catch::Contains("duration.js:3:13: expected a duration for 'duration'"));
-    CHECK_THAT(err("threshold.js", "export const options = {\n  thresholds: {\n    http_req_duration: ['p(95)<'],\n  },\n};\n"
-                                   "export default function () {}\n", 104),
+    CHECK_THAT(err("threshold.js",
+                   "export const options = {\n  thresholds: {\n    http_req_duration: ['p(95)<'],\n  },\n};\n"
+                   "export default function () {}\n",
+                   104),
                Catch::Contains("threshold.js:3:24: threshold on 'http_req_duration'"));
-    CHECK_THAT(err("exec.js", "export const options = {\n  scenarios: {\n    s: { executor: 'per-vu-iterations', exec: 'nope' },\n  },\n};\n"
-                              "export default function () {}\n", 104),
-               Catch::Contains("exec.js:3:47: the script has no exported function 'nope'"));
+    CHECK_THAT(
+        err("exec.js",
+            "export const options = {\n  scenarios: {\n    s: { executor: 'per-vu-iterations', exec: 'nope' },\n  },\n};\n"
+            "export default function () {}\n",
+            104),
+        Catch::Contains("exec.js:3:47: the script has no exported function 'nope'"));
     // k6 API calls that are wrong: the error is at the caller's line, with no prelude frames
-    auto group = err("group.js", "export const options = { iterations: 1 };\nexport default function () {\n  group('g');\n}\n", 0);
-    CHECK_THAT(group, Catch::Contains("group.js:3:") && Catch::Contains("group() needs a function") && !Catch::Contains("loadkit:prelude"));
+    auto group = err("group.js",
+                     "export const options = { iterations: 1 };\nexport default function () {\n  group('g');\n}\n", 0);
+    CHECK_THAT(group, Catch::Contains("group.js:3:") && Catch::Contains("group() needs a function") &&
+                          !Catch::Contains("loadkit:prelude"));
     auto check = err("check.js", "export default function () {\n  check(1);\n}\n", 0);
-    CHECK_THAT(check, Catch::Contains("check.js:2:") && Catch::Contains("check() expects an object") && !Catch::Contains("loadkit:prelude"));
-    auto shared = err("shared.js", "import { SharedArray } from 'k6/data';\nconst a = new SharedArray('x', 5);\nexport default function () {}\n", 107);
-    CHECK_THAT(shared, Catch::Contains("shared.js:2:") && Catch::Contains("a function is expected") && !Catch::Contains("loadkit:prelude"));
+    CHECK_THAT(check, Catch::Contains("check.js:2:") && Catch::Contains("check() expects an object") &&
+                          !Catch::Contains("loadkit:prelude"));
+    auto shared = err(
+        "shared.js",
+        "import { SharedArray } from 'k6/data';\nconst a = new SharedArray('x', 5);\nexport default function () {}\n",
+        107);
+    CHECK_THAT(shared, Catch::Contains("shared.js:2:") && Catch::Contains("a function is expected") &&
+                           !Catch::Contains("loadkit:prelude"));
 }
 #endif
 
@@ -1148,8 +1202,10 @@ TEST_CASE("js: mistakes are reported at the script's own line") {
 // here the same with JavaScript's teardown, 40 short runs beside CPU hogs.
 TEST_CASE("js: teardown runs every time, 40 short runs under CPU load") {
     scratch s;
-    auto f = s.write("teardown_load.js", "export const options = { vus: 1, iterations: 1 };\nexport default function () {}\n"
-                                         "export function teardown() { console.log('teardown'); check(1, { 'teardown ran': () => true }); }\n");
+    auto f = s.write(
+        "teardown_load.js",
+        "export const options = { vus: 1, iterations: 1 };\nexport default function () {}\n"
+        "export function teardown() { console.log('teardown'); check(1, { 'teardown ran': () => true }); }\n");
     std::atomic<bool> hogging{true};
     std::vector<std::thread> hogs;
     for (int i = 0; i < 3; ++i)

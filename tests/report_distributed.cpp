@@ -89,11 +89,13 @@ TEST_CASE("segments: mistakes say what was expected") {
     says([] { loadkit::instance_segment("x"); }, "expected I/N");
     says([] { loadkit::parse_segment_sequence("0,1/2"); }, "from 0 to 1");
     says([] { loadkit::parse_segment_sequence("0,1/2,1/4,1"); }, "increasing");
-    says([] {
+    says(
+        [] {
         auto s = loadkit::parse_execution_segment("0:1/3");
         s.sequence = loadkit::parse_segment_sequence("0,1/4,1");
         loadkit::detail::make_stripe(s);
-    }, "is not one of the sequence's segments");
+        },
+        "is not one of the sequence's segments");
 }
 
 TEST_CASE("segments: executors' counts scale exactly") {
@@ -164,12 +166,14 @@ TEST_CASE("segments: ramping-vus instances together follow the whole test's VU c
     loadkit::detail::schedule whole(r, 0);
     for (std::int64_t t = 0; t < 25'000'000'000; t += 370'000'000) {
         int expected = 0;
-        for (std::uint64_t i = 0; i < 10; ++i) expected += whole.next(i, 0, t).kind == loadkit::detail::decision::iterate;
+        for (std::uint64_t i = 0; i < 10; ++i)
+            expected += whole.next(i, 0, t).kind == loadkit::detail::decision::iterate;
         int sum = 0;
         for (auto& st : stripes) {
             loadkit::detail::schedule plan(r, 0, st);
             auto n = loadkit::detail::schedule::max_vus(r, st);
-            for (int i = 0; i < n; ++i) sum += plan.next(static_cast<std::uint64_t>(i), 0, t).kind == loadkit::detail::decision::iterate;
+            for (int i = 0; i < n; ++i)
+                sum += plan.next(static_cast<std::uint64_t>(i), 0, t).kind == loadkit::detail::decision::iterate;
         }
         INFO("at " << t / 1e9 << " s");
         CHECK(sum == expected);
@@ -209,7 +213,7 @@ scenarios:
         auto r = loadkit::yaml::run(plan, o);
         CHECK(starts == 1);  // seed 000: once per process, on every instance
         CHECK(stops == 1);
-        CHECK(vus.size() == (i == 0 ? 3u : 2u));  // VUs 1, 3, 5 and 2, 4
+        CHECK(vus.size() == (i == 0 ? 3u : 2u));             // VUs 1, 3, 5 and 2, 4
         for (auto v : vus) CHECK(all_vus.insert(v).second);  // ids unique over the instances
         requests += loadkit::find_metric(r.summary, "http_reqs")->at("count").get<double>();
     }
@@ -264,7 +268,8 @@ thresholds:
     }
 }
 
-TEST_CASE("state: a malformed state is refused with std::invalid_argument, never a crash or another exception (fuzz_merge)") {
+TEST_CASE(
+    "state: a malformed state is refused with std::invalid_argument, never a crash or another exception (fuzz_merge)") {
     // a state as loadkit writes it (tests/fuzz/corpus/merge/minimal.json)
     auto good = nlohmann::json::parse(R"({"format":"loadkit-state/1","name":"t","run_id":"abcdef12","segment":"0:1/2",
       "started_ms":1000,"ended_ms":3000,"aborted":null,"scenarios_run":["users"],"thresholds":[],"declared":[],
@@ -385,11 +390,13 @@ export function handleSummary(data) {
     const char* reduced[] = {"0:1/4", "1/4:1/2", "1/2:3/4", "3/4:1"};
     for (int i = 0; i < 4; ++i) {
         exports.push_back((dir.dir / ("part" + std::to_string(i) + ".json")).string());
-        std::vector<std::string> args{"run", test, "-q", "-e", env, "--setup-data", setup_file, "--summary-export", exports.back()};
+        std::vector<std::string> args{
+            "run", test, "-q", "-e", env, "--setup-data", setup_file, "--summary-export", exports.back()};
         if (i == 3) {
             args.insert(args.end(), {"--instance", "3/4"});
         } else {
-            args.insert(args.end(), {"--execution-segment", segments[i], "--execution-segment-sequence", "0,1/4,2/4,3/4,1"});
+            args.insert(args.end(),
+                        {"--execution-segment", segments[i], "--execution-segment-sequence", "0,1/4,2/4,3/4,1"});
         }
         procs.push_back(test_support::start_runner(args, dir, "part" + std::to_string(i)));
     }
@@ -416,7 +423,7 @@ export function handleSummary(data) {
     args.insert(args.end(), exports.begin(), exports.end());
     auto merged = test_support::run_runner(args);
     INFO(merged.out << merged.err);
-    CHECK(merged.code == 0);  // the merged thresholds hold
+    CHECK(merged.code == 0);                                              // the merged thresholds hold
     CHECK(merged.out.find("HANDLED http_reqs=40") != std::string::npos);  // handleSummary, once
     CHECK(merged.err.find("warning") == std::string::npos);
     auto m = read_json(merged_file);
@@ -424,7 +431,8 @@ export function handleSummary(data) {
     // the same test in one process, with the same setup data (so that setup()
     // and teardown() send nothing here either)
     auto whole_file = (dir.dir / "whole.json").string();
-    auto whole = test_support::run_runner({"run", test, "-q", "-e", env, "--setup-data", setup_file, "--summary-export", whole_file});
+    auto whole = test_support::run_runner(
+        {"run", test, "-q", "-e", env, "--setup-data", setup_file, "--summary-export", whole_file});
     CHECK(whole.code == 0);
     auto w = read_json(whole_file);
     for (auto metric : {"http_reqs", "iterations", "marks", "checks", "data_sent"}) {
@@ -447,7 +455,8 @@ export function handleSummary(data) {
         for (int it = 0; it < 5; ++it) raw.push_back(vu * 1000 + it);
     CHECK(agg(m, "marks", "min") == 1000);
     CHECK(agg(m, "marks", "max") == 8004);
-    for (auto [field, q] : {std::pair{"med", 0.5}, std::pair{"p90", 0.9}, std::pair{"p95", 0.95}, std::pair{"p99", 0.99}}) {
+    for (auto [field, q] :
+         {std::pair{"med", 0.5}, std::pair{"p90", 0.9}, std::pair{"p95", 0.95}, std::pair{"p99", 0.99}}) {
         INFO(field);
         CHECK(agg(m, "marks", field) == Approx(exact_quantile(raw, q)).epsilon(0.01));
         CHECK(agg(m, "marks", field) == agg(w, "marks", field));
@@ -470,7 +479,8 @@ double sum_series(const std::string& text, const std::string& family) {
     double sum = 0;
     std::istringstream in(text);
     for (std::string line; std::getline(in, line);)
-        if (line.rfind(family + "{", 0) == 0 || line.rfind(family + " ", 0) == 0) sum += std::stod(line.substr(line.rfind(' ') + 1));
+        if (line.rfind(family + "{", 0) == 0 || line.rfind(family + " ", 0) == 0)
+            sum += std::stod(line.substr(line.rfind(' ') + 1));
     return sum;
 }
 }  // namespace
@@ -492,11 +502,14 @@ scenarios:
       - think: 5ms
 )");
     auto port = test_support::free_port();
-    auto out = [&](const char* f) { return (dir.dir / "out" / f).string(); };  // out/ does not exist: the runner makes it
-    auto run = test_support::start_runner({"run", test, "-q", "--target", server.url(), "--summary-export", out("s.json"), "--report",
-                                           out("r.html"), "--out", "csv=" + out("c.csv"), "--out", "json=" + out("j.json"), "--out",
-                                           "prometheus=127.0.0.1:" + std::to_string(port)},
-                                          dir, "outputs");
+    auto out = [&](const char* f) {
+        return (dir.dir / "out" / f).string();
+    };  // out/ does not exist: the runner makes it
+    auto run = test_support::start_runner(
+        {"run", test, "-q", "--target", server.url(), "--summary-export", out("s.json"), "--report", out("r.html"),
+         "--out", "csv=" + out("c.csv"), "--out", "json=" + out("j.json"), "--out",
+         "prometheus=127.0.0.1:" + std::to_string(port)},
+        dir, "outputs");
     // scrape while it runs, and after its final update (it lingers for that)
     std::string last;
     int code = -2;
@@ -578,14 +591,14 @@ scenarios:
     std::tm tm{};
     ::gmtime_r(&secs, &tm);
     char at[64];
-    std::snprintf(at, sizeof at, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
-                  tm.tm_sec, static_cast<int>(ms));
+    std::snprintf(at, sizeof at, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
+                  tm.tm_hour, tm.tm_min, tm.tm_sec, static_cast<int>(ms));
     auto start_ms = std::chrono::duration_cast<std::chrono::milliseconds>(start.time_since_epoch()).count();
     std::vector<std::unique_ptr<test_support::child>> procs;
     for (int i = 0; i < 2; ++i)
         procs.push_back(test_support::start_runner(
-            {"run", test, "-q", "--target", server.url(), "--instance", std::to_string(i) + "/2", "--start-at", at, "--summary-export",
-             (dir.dir / ("s" + std::to_string(i) + ".json")).string()},
+            {"run", test, "-q", "--target", server.url(), "--instance", std::to_string(i) + "/2", "--start-at", at,
+             "--summary-export", (dir.dir / ("s" + std::to_string(i) + ".json")).string()},
             dir, "s" + std::to_string(i)));
     std::vector<std::int64_t> started;
     for (int i = 0; i < 2; ++i) {
@@ -596,18 +609,19 @@ scenarios:
         CHECK(started.back() < start_ms + 1000);
     }
     CHECK(server.count("/items") == 6);
-
 }
 #endif
 
 #ifdef LOADKIT_RUNNER_PATH
-TEST_CASE("merge: an export whose state is not an object, and exports of different tests, are refused (issue 13, 4 and 7)") {
+TEST_CASE(
+    "merge: an export whose state is not an object, and exports of different tests, are refused (issue 13, 4 and 7)") {
     loadkit::target_server server;
     scratch dir;
     auto yaml = [&](const std::string& file, const std::string& name) {
-        return dir.write(file, "name: " + name + "\ntarget: " + server.url() +
-                                   "\nscenarios:\n  users:\n    executor: shared-iterations\n    vus: 2\n    iterations: 4\n"
-                                   "    flow:\n      - request: { url: / }\n");
+        return dir.write(file,
+                         "name: " + name + "\ntarget: " + server.url() +
+                             "\nscenarios:\n  users:\n    executor: shared-iterations\n    vus: 2\n    iterations: 4\n"
+                             "    flow:\n      - request: { url: / }\n");
     };
     auto run = [&](const std::string& test, const std::string& instance, const std::string& out) {
         auto r = test_support::run_runner({"run", test, "-q", "--instance", instance, "--summary-export", out});
@@ -624,8 +638,13 @@ TEST_CASE("merge: an export whose state is not an object, and exports of differe
         auto null_state = dir.write("null.json", text.substr(0, at) + "\"state\": null\n}\n");
         auto r = test_support::run_runner({"merge", a0, null_state});
         CHECK(r.code == 104);  // was: nlohmann::json type_error, SIGABRT (134)
-        CHECK_THAT(r.err, Catch::Contains("merge: " + null_state + ": expected a summary written by `loadkit run --summary-export` (its \"state\" is not an object)"));
-        auto number_format = dir.write("format.json", text.substr(0, at) + "\"state\": {\"format\": 7, \"name\": \"shop\"}\n}\n");
+        CHECK_THAT(
+            r.err,
+            Catch::Contains(
+                "merge: " + null_state +
+                ": expected a summary written by `loadkit run --summary-export` (its \"state\" is not an object)"));
+        auto number_format = dir.write("format.json",
+                                       text.substr(0, at) + "\"state\": {\"format\": 7, \"name\": \"shop\"}\n}\n");
         r = test_support::run_runner({"merge", a0, number_format});
         CHECK(r.code == 104);
         CHECK_THAT(r.err, Catch::Contains("expected a summary exported by loadkit"));
@@ -639,8 +658,11 @@ TEST_CASE("merge: an export whose state is not an object, and exports of differe
         auto b1 = run(b, "1/2", (dir.dir / "b1.json").string());
         auto r = test_support::run_runner({"merge", a0, b1, "-q"});
         CHECK(r.code == 104);  // was: merged silently, exit 0
-        CHECK_THAT(r.err, Catch::Contains("merge: " + b1 + " is an export of another test than " + a0 +
-                                          " (test 'b.yaml', not 'a.yaml'): merging them would mix unrelated numbers; give --allow-different-tests"));
+        CHECK_THAT(
+            r.err,
+            Catch::Contains(
+                "merge: " + b1 + " is an export of another test than " + a0 +
+                " (test 'b.yaml', not 'a.yaml'): merging them would mix unrelated numbers; give --allow-different-tests"));
         auto c1 = run(c, "1/2", (dir.dir / "c1.json").string());
         // the same file name in another directory with another name: what differs is the name
         std::filesystem::create_directories(dir.dir / "elsewhere");

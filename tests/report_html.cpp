@@ -62,7 +62,9 @@ const real_run& run_once() {
             if (p.final) requests = loadkit::requests_table(*p.metrics);
         };
         loadkit::test<Site> t(o);
-        t.scenario("browse", loadkit::ramping_vus{.start_vus = 1, .stages = {{800ms, 4}, {1000ms, 4}, {500ms, 1}}, .graceful_ramp_down = 1s});
+        t.scenario("browse",
+                   loadkit::ramping_vus{
+                       .start_vus = 1, .stages = {{800ms, 4}, {1000ms, 4}, {500ms, 1}}, .graceful_ramp_down = 1s});
         auto result = t.run();
         real_run out;
         out.summary = result.summary;
@@ -81,14 +83,17 @@ std::size_t occurrences(const std::string& s, std::string_view what) {
 }
 
 // Headless Chromium on a file, never for more than a minute; returns the exit status.
-int chromium(const std::string& dir, const std::string& extra, const std::string& page, const std::string& stdout_file) {
+int chromium(const std::string& dir, const std::string& extra, const std::string& page,
+             const std::string& stdout_file) {
     static int runs = 0;
     auto profile = dir + "/profile-" + std::to_string(++runs);  // a new, empty profile each time
     std::filesystem::create_directories(profile);
-    std::string cmd = "timeout 60 /usr/bin/chromium --headless --no-sandbox --disable-gpu --disable-quic --no-first-run "
-                      "--disable-background-networking --disable-component-update --disable-sync --disable-dev-shm-usage "
-                      "--user-data-dir=" + profile + " --virtual-time-budget=2000 " + extra + " file://" + page + " > " +
-                      stdout_file + " 2> " + dir + "/chromium.log";
+    std::string cmd =
+        "timeout 60 /usr/bin/chromium --headless --no-sandbox --disable-gpu --disable-quic --no-first-run "
+        "--disable-background-networking --disable-component-update --disable-sync --disable-dev-shm-usage "
+        "--user-data-dir=" +
+        profile + " --virtual-time-budget=2000 " + extra + " file://" + page + " > " + stdout_file + " 2> " + dir +
+        "/chromium.log";
     int status = std::system(cmd.c_str());
     return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
@@ -102,8 +107,17 @@ nlohmann::json small_summary() {
             {"duration_secs", 10.0},
             {"scenarios", {"users"}},
             {"metrics",
-             {{{"metric", "http_req_duration"}, {"kind", "trend"},
-               {"agg", {{"avg", 1.5}, {"min", 0.2}, {"med", 1.1}, {"max", 9.0}, {"p90", 2.0}, {"p95", 3.0}, {"p99", 5.0}, {"count", 100}}}},
+             {{{"metric", "http_req_duration"},
+               {"kind", "trend"},
+               {"agg",
+                {{"avg", 1.5},
+                 {"min", 0.2},
+                 {"med", 1.1},
+                 {"max", 9.0},
+                 {"p90", 2.0},
+                 {"p95", 3.0},
+                 {"p99", 5.0},
+                 {"count", 100}}}},
               {{"metric", "http_reqs"}, {"kind", "counter"}, {"agg", {{"count", 100}, {"per_second", 10.0}}}},
               {{"metric", "http_req_failed"}, {"kind", "rate"}, {"agg", {{"rate", 0.1}, {"sum", 10}, {"count", 100}}}},
               {{"metric", "vus"}, {"kind", "gauge"}, {"agg", {{"last", 2}, {"min", 1}, {"max", 3}}}}}},
@@ -171,7 +185,10 @@ TEST_CASE("html report: every string from the input is escaped") {
     s["scenarios"] = {"a&b"};
     s["checks"] = {{{"name", "<img src=x onerror=alert(1)>"}, {"passes", 1}, {"fails", 2}}};
     s["requests"] = {{{"name", "\"quoted\" 'single'"}, {"method", "<GET>"}, {"count", 3}, {"failed", 0}, {"avg", 1.0}}};
-    s["thresholds"] = {{{"metric", "http_req_duration{name:<x>}"}, {"threshold", "p(95)<200"}, {"ok", false}, {"value", 250.5},
+    s["thresholds"] = {{{"metric", "http_req_duration{name:<x>}"},
+                        {"threshold", "p(95)<200"},
+                        {"ok", false},
+                        {"value", 250.5},
                         {"abort_on_fail", true}}};
     s["thresholds_passed"] = false;
     auto html = loadkit::html_report(s);
@@ -211,7 +228,14 @@ TEST_CASE("html report: partial summaries render and nonsense is refused with a 
 
     // a single point: dots, no line (a line of one point has no width)
     auto one = small_summary();
-    one["timeline"] = {{{"t", 1.0}, {"interval_secs", 1.0}, {"rps", 5}, {"vus", 1}, {"failed", 0}, {"p50", 1.0}, {"p95", 2.0}, {"p99", 3.0}}};
+    one["timeline"] = {{{"t", 1.0},
+                        {"interval_secs", 1.0},
+                        {"rps", 5},
+                        {"vus", 1},
+                        {"failed", 0},
+                        {"p50", 1.0},
+                        {"p95", 2.0},
+                        {"p99", 3.0}}};
     html = loadkit::html_report(one);
     CHECK(occurrences(html, "data-series-points=\"1\"") == 4);
     CHECK(html.find("<polyline") == std::string::npos);
@@ -221,19 +245,33 @@ TEST_CASE("html report: partial summaries render and nonsense is refused with a 
     auto gaps = small_summary();
     gaps["timeline"] = json::array();
     for (int i = 1; i <= 6; ++i)
-        gaps["timeline"].push_back({{"t", i}, {"rps", i == 3 ? 0 : 10}, {"vus", 2}, {"failed", 0},
-                                    {"p50", i == 3 ? json() : json(1.0)}, {"p95", i == 3 ? json() : json(2.0)}, {"p99", nullptr}});
+        gaps["timeline"].push_back({{"t", i},
+                                    {"rps", i == 3 ? 0 : 10},
+                                    {"vus", 2},
+                                    {"failed", 0},
+                                    {"p50", i == 3 ? json() : json(1.0)},
+                                    {"p95", i == 3 ? json() : json(2.0)},
+                                    {"p99", nullptr}});
     html = loadkit::html_report(gaps);
     CHECK(occurrences(html, "<polyline") == 3 + 2 * 2);  // rps, VUs, failures; p50 and p95 in two pieces; no p99
 
     // wrong types anywhere: shown as they are, or left out
-    json odd = {{"name", 42}, {"run_id", {{"x", 1}}}, {"started_ms", "yesterday"}, {"duration_secs", "long"}, {"scenarios", "s"},
-                {"metrics", {1, "x", {{"metric", 5}, {"kind", "trend"}, {"agg", "q"}}, {{"metric", "m"}, {"kind", "weird"}, {"agg", {1, 2}}}}},
-                {"checks", {{{"name", nullptr}, {"passes", "many"}}}},
-                {"thresholds", {{{"ok", "yes"}, {"value", "high"}}, 7}},
-                {"timeline", {1, {{"t", "soon"}}, {{"t", 1e300}, {"rps", -1e300}, {"p50", 1e300}}, {{"t", -5}, {"vus", 1e20}}}},
-                {"requests", {{{"name", json::array()}, {"count", -1}}}},
-                {"aborted", false}};
+    json odd = {
+        {"name", 42},
+        {"run_id", {{"x", 1}}},
+        {"started_ms", "yesterday"},
+        {"duration_secs", "long"},
+        {"scenarios", "s"},
+        {"metrics",
+         {1,
+          "x",
+          {{"metric", 5}, {"kind", "trend"}, {"agg", "q"}},
+          {{"metric", "m"}, {"kind", "weird"}, {"agg", {1, 2}}}}},
+        {"checks", {{{"name", nullptr}, {"passes", "many"}}}},
+        {"thresholds", {{{"ok", "yes"}, {"value", "high"}}, 7}},
+        {"timeline", {1, {{"t", "soon"}}, {{"t", 1e300}, {"rps", -1e300}, {"p50", 1e300}}, {{"t", -5}, {"vus", 1e20}}}},
+        {"requests", {{{"name", json::array()}, {"count", -1}}}},
+        {"aborted", false}};
     CHECK_NOTHROW(loadkit::html_report(odd));
     CHECK(occurrences(loadkit::html_report(odd), "data-series-points=\"2\"") == 4);  // the points that say when
 
@@ -273,7 +311,7 @@ TEST_CASE("timeline: points are the intervals between snapshots and coarsen past
     CHECK(j[1]["failed"] == 2);
     CHECK(j[1]["iterations"] == 5);
     CHECK(j[1]["p50"].get<double>() == Approx(100.0).epsilon(0.01));  // this interval's, not the run's
-    CHECK(j[1]["max"].get<double>() == 100.0);                         // exact: it was set in this interval
+    CHECK(j[1]["max"].get<double>() == 100.0);                        // exact: it was set in this interval
     CHECK(j[2]["reqs"] == 0);
     CHECK(j[2]["interval_secs"] == 0.5);
     CHECK(j[2]["p99"].is_null());
@@ -336,7 +374,8 @@ TEST_CASE("html report: headless Chromium renders the charts") {
     CHECK(dom.find("data-rendered=\"ok\"") != std::string::npos);
 
     auto png = dir + "/report.png";
-    rc = chromium(dir, "--screenshot=" + png + " --window-size=1280,2400 --hide-scrollbars", page, dir + "/screenshot.out");
+    rc = chromium(dir, "--screenshot=" + png + " --window-size=1280,2400 --hide-scrollbars", page,
+                  dir + "/screenshot.out");
     INFO("chromium exit status " << rc << "; log: " << test_support::read_text(dir + "/chromium.log").substr(0, 2000));
     REQUIRE(std::filesystem::exists(png));
     CHECK(std::filesystem::file_size(png) > 20'000);

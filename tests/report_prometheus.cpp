@@ -108,12 +108,15 @@ bool metric_name_ok(std::string_view n) {
     if (n.empty()) return false;
     for (std::size_t i = 0; i < n.size(); ++i) {
         char c = n[i];
-        bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' || c == ':' || (i > 0 && c >= '0' && c <= '9');
+        bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' || c == ':' ||
+                  (i > 0 && c >= '0' && c <= '9');
         if (!ok) return false;
     }
     return true;
 }
-bool label_name_ok(std::string_view n) { return metric_name_ok(n) && n.find(':') == std::string_view::npos && !n.starts_with("__"); }
+bool label_name_ok(std::string_view n) {
+    return metric_name_ok(n) && n.find(':') == std::string_view::npos && !n.starts_with("__");
+}
 bool utf8_ok(std::string_view v) {
     bool ok = true;
     std::string copy;
@@ -141,7 +144,7 @@ exposition parse_exposition(const std::string& text) {
         e.errors.push_back("line " + std::to_string(line) + ": " + what + ": " + std::string(l.substr(0, 160)));
     };
     if (!text.empty() && text.back() != '\n') e.errors.push_back("the text does not end with a newline");
-    std::string current;         // the family whose samples come now
+    std::string current;           // the family whose samples come now
     std::set<std::string> closed;  // families whose samples are over
     std::set<std::string> series;
     std::size_t lineno = 0;
@@ -186,36 +189,58 @@ exposition parse_exposition(const std::string& text) {
         std::size_t i = 0;
         while (i < line.size() && line[i] != '{' && line[i] != ' ') ++i;
         s.name = std::string(line.substr(0, i));
-        if (!metric_name_ok(s.name)) { err(lineno, "bad metric name", line); continue; }
+        if (!metric_name_ok(s.name)) {
+            err(lineno, "bad metric name", line);
+            continue;
+        }
         bool bad = false;
         if (i < line.size() && line[i] == '{') {
             ++i;
             while (i < line.size() && line[i] != '}') {
                 auto eq = line.find('=', i);
-                if (eq == std::string_view::npos) { bad = true; break; }
+                if (eq == std::string_view::npos) {
+                    bad = true;
+                    break;
+                }
                 std::string ln(line.substr(i, eq - i));
-                if (!label_name_ok(ln)) { err(lineno, "bad label name '" + ln + "'", line); bad = true; break; }
+                if (!label_name_ok(ln)) {
+                    err(lineno, "bad label name '" + ln + "'", line);
+                    bad = true;
+                    break;
+                }
                 if (s.has(ln)) err(lineno, "label " + ln + " twice", line);
                 i = eq + 1;
-                if (i >= line.size() || line[i] != '"') { bad = true; break; }
+                if (i >= line.size() || line[i] != '"') {
+                    bad = true;
+                    break;
+                }
                 ++i;
                 std::string v;
                 bool closed_quote = false;
                 while (i < line.size()) {
                     char c = line[i++];
-                    if (c == '"') { closed_quote = true; break; }
+                    if (c == '"') {
+                        closed_quote = true;
+                        break;
+                    }
                     if (c == '\\') {
                         if (i >= line.size()) break;
                         char n = line[i++];
                         if (n == '\\') v += '\\';
                         else if (n == '"') v += '"';
                         else if (n == 'n') v += '\n';
-                        else { err(lineno, "bad escape", line); v += n; }
+                        else {
+                            err(lineno, "bad escape", line);
+                            v += n;
+                        }
                     } else {
                         v += c;
                     }
                 }
-                if (!closed_quote) { bad = true; break; }
+                if (!closed_quote) {
+                    bad = true;
+                    break;
+                }
                 if (!utf8_ok(v)) err(lineno, "label value not UTF-8", line);
                 if (v.empty()) err(lineno, "empty label value (absent in Prometheus)", line);
                 s.labels.emplace_back(ln, v);
@@ -224,19 +249,31 @@ exposition parse_exposition(const std::string& text) {
             if (i >= line.size() || line[i] != '}') bad = true;
             else ++i;
         }
-        if (bad) { err(lineno, "malformed labels", line); continue; }
-        if (i >= line.size() || line[i] != ' ') { err(lineno, "no space before the value", line); continue; }
+        if (bad) {
+            err(lineno, "malformed labels", line);
+            continue;
+        }
+        if (i >= line.size() || line[i] != ' ') {
+            err(lineno, "no space before the value", line);
+            continue;
+        }
         s.value_text = std::string(line.substr(i + 1));
         if (s.value_text.find(' ') != std::string::npos) err(lineno, "a timestamp (the exporter sends none)", line);
         auto v = parse_float(s.value_text);
-        if (!v) { err(lineno, "bad value", line); continue; }
+        if (!v) {
+            err(lineno, "bad value", line);
+            continue;
+        }
         s.value = *v;
         // which family
         auto& f = e.families[current];
         bool belongs = s.name == current;
         if (f.type == "histogram")
             belongs = s.name == current + "_bucket" || s.name == current + "_sum" || s.name == current + "_count";
-        if (current.empty() || f.type.empty() || !belongs) { err(lineno, "sample outside its family (" + current + ")", line); continue; }
+        if (current.empty() || f.type.empty() || !belongs) {
+            err(lineno, "sample outside its family (" + current + ")", line);
+            continue;
+        }
         if (!series.insert(s.name + "\x1e" + s.key(false)).second) err(lineno, "duplicate series", line);
         f.samples.push_back(std::move(s));
     }
@@ -303,10 +340,15 @@ std::uint64_t le_units(const std::string& s, int decimals) {
     int fd = 0;
     bool dot = false;
     for (char c : s) {
-        if (c == '.') { dot = true; continue; }
+        if (c == '.') {
+            dot = true;
+            continue;
+        }
         REQUIRE((c >= '0' && c <= '9'));
-        if (dot) { frac = frac * 10 + static_cast<std::uint64_t>(c - '0'); ++fd; }
-        else whole = whole * 10 + static_cast<std::uint64_t>(c - '0');
+        if (dot) {
+            frac = frac * 10 + static_cast<std::uint64_t>(c - '0');
+            ++fd;
+        } else whole = whole * 10 + static_cast<std::uint64_t>(c - '0');
     }
     REQUIRE(fd <= decimals);
     for (; fd < decimals; ++fd) frac *= 10;
@@ -315,8 +357,8 @@ std::uint64_t le_units(const std::string& s, int decimals) {
     return whole * scale + frac;
 }
 
-merged_metrics::http_tags http_key(std::string scenario, std::string name, int status, std::string tags = "", int error = 0,
-                                    std::string group = "") {
+merged_metrics::http_tags http_key(std::string scenario, std::string name, int status, std::string tags = "",
+                                   int error = 0, std::string group = "") {
     merged_metrics::http_tags t;
     t.scenario = std::move(scenario);
     t.name = std::move(name);
@@ -338,7 +380,8 @@ std::uint32_t reg(const char* name, loadkit::metric_kind kind, bool time = false
 std::string url_encode(std::string_view s) {
     std::string o;
     for (unsigned char c : s) {
-        if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '_' || c == '.' || c == '~') {
+        if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '_' ||
+            c == '.' || c == '~') {
             o += static_cast<char>(c);
         } else {
             char b[4];
@@ -371,7 +414,10 @@ TEST_CASE("prometheus: the exposition text of hand-made metrics parses line by l
     merged_metrics m;
     auto& a = m.http[http_key("shop", "/items", 200, "kind\x1flist")];
     a.reqs = 10;
-    for (int i = 1; i <= 10; ++i) { a.duration.record(static_cast<std::uint64_t>(i) * 100'000); a.waiting.record(static_cast<std::uint64_t>(i) * 50'000); }
+    for (int i = 1; i <= 10; ++i) {
+        a.duration.record(static_cast<std::uint64_t>(i) * 100'000);
+        a.waiting.record(static_cast<std::uint64_t>(i) * 50'000);
+    }
     auto& b = m.http[http_key("shop", "/missing", 404, "", 1404, "checkout")];
     b.reqs = 3;
     b.failed = 3;
@@ -380,7 +426,12 @@ TEST_CASE("prometheus: the exposition text of hand-made metrics parses line by l
     setup.reqs = 1;
     setup.duration.record(1'000'000);
     auto& sc = m.scenarios["shop"];
-    sc.iterations = 7; sc.failed = 1; sc.interrupted = 2; sc.dropped = 0; sc.data_sent = 1234; sc.data_received = 56789;
+    sc.iterations = 7;
+    sc.failed = 1;
+    sc.interrupted = 2;
+    sc.dropped = 0;
+    sc.data_sent = 1234;
+    sc.data_received = 56789;
     for (int i = 0; i < 7; ++i) sc.iteration_duration.record(3'000'000);
     m.checks[{"shop", "items ok", ""}] = {9, 1};
     m.check_order = {"items ok"};
@@ -394,11 +445,15 @@ TEST_CASE("prometheus: the exposition text of hand-made metrics parses line by l
     reg("promtest_ok", loadkit::metric_kind::rate);
     reg("promtest_latency", loadkit::metric_kind::trend, true);
     reg("promtest_size", loadkit::metric_kind::trend, false);
-    m.custom[{"promtest_orders", "shop", "", "shop_id\x1f" "eu"}].sum = 2.5;
+    m.custom[{"promtest_orders", "shop", "",
+              "shop_id\x1f"
+              "eu"}]
+        .sum = 2.5;
     auto& q = m.custom[{"promtest_queue", "shop", "", ""}];
     q.g.merge(1, 9, 3, 100, 5);
     auto& ok = m.custom[{"promtest_ok", "shop", "", ""}];
-    ok.trues = 8; ok.total = 10;
+    ok.trues = 8;
+    ok.total = 10;
     m.custom[{"promtest_latency", "shop", "", ""}].values.record(12'000'000);
     m.custom[{"promtest_size", "shop", "", ""}].values.record(loadkit::detail::trend_units(512, false));
     m.custom[{"group_duration", "shop", "checkout", ""}].values.record(5'000'000);
@@ -409,14 +464,26 @@ TEST_CASE("prometheus: the exposition text of hand-made metrics parses line by l
     auto e = parse_exposition(text);
 
     // the families, their types, in a stable order
-    std::map<std::string, std::string> want{
-        {"http_reqs_total", "counter"}, {"http_req_failed_total", "counter"}, {"http_req_duration_seconds", "histogram"},
-        {"http_req_waiting_seconds", "histogram"}, {"iterations_total", "counter"}, {"iterations_failed_total", "counter"},
-        {"iterations_interrupted_total", "counter"}, {"dropped_iterations_total", "counter"}, {"data_sent_bytes_total", "counter"},
-        {"data_received_bytes_total", "counter"}, {"iteration_duration_seconds", "histogram"}, {"checks_total", "counter"},
-        {"vus", "gauge"}, {"vus_max", "gauge"}, {"promtest_orders_total", "counter"}, {"promtest_queue", "gauge"},
-        {"promtest_ok_total", "counter"}, {"promtest_latency_seconds", "histogram"}, {"promtest_size", "histogram"},
-        {"group_duration_seconds", "histogram"}};
+    std::map<std::string, std::string> want{{"http_reqs_total", "counter"},
+                                            {"http_req_failed_total", "counter"},
+                                            {"http_req_duration_seconds", "histogram"},
+                                            {"http_req_waiting_seconds", "histogram"},
+                                            {"iterations_total", "counter"},
+                                            {"iterations_failed_total", "counter"},
+                                            {"iterations_interrupted_total", "counter"},
+                                            {"dropped_iterations_total", "counter"},
+                                            {"data_sent_bytes_total", "counter"},
+                                            {"data_received_bytes_total", "counter"},
+                                            {"iteration_duration_seconds", "histogram"},
+                                            {"checks_total", "counter"},
+                                            {"vus", "gauge"},
+                                            {"vus_max", "gauge"},
+                                            {"promtest_orders_total", "counter"},
+                                            {"promtest_queue", "gauge"},
+                                            {"promtest_ok_total", "counter"},
+                                            {"promtest_latency_seconds", "histogram"},
+                                            {"promtest_size", "histogram"},
+                                            {"group_duration_seconds", "histogram"}};
     for (auto& [n, t] : want) {
         INFO(n);
         CHECK(e.at(n).type == t);
@@ -425,10 +492,19 @@ TEST_CASE("prometheus: the exposition text of hand-made metrics parses line by l
     CHECK(loadkit::detail::prometheus_text(m) == text);  // the same metrics, the same text
 
     // values and labels
-    CHECK(e.value("http_reqs_total", "http_reqs_total", {{"name", "/items"}, {"status", "200"}, {"kind", "list"}, {"scenario", "shop"},
-                                                          {"method", "GET"}, {"expected_response", "true"}, {"team", "web"}, {"env", "ci"}}) == 10);
-    CHECK(e.value("http_req_failed_total", "http_req_failed_total", {{"name", "/missing"}, {"error_code", "1404"}, {"group", "checkout"},
-                                                                      {"expected_response", "false"}}) == 3);
+    CHECK(e.value("http_reqs_total", "http_reqs_total",
+                  {{"name", "/items"},
+                   {"status", "200"},
+                   {"kind", "list"},
+                   {"scenario", "shop"},
+                   {"method", "GET"},
+                   {"expected_response", "true"},
+                   {"team", "web"},
+                   {"env", "ci"}}) == 10);
+    CHECK(e.value(
+              "http_req_failed_total", "http_req_failed_total",
+              {{"name", "/missing"}, {"error_code", "1404"}, {"group", "checkout"}, {"expected_response", "false"}}) ==
+          3);
     auto setup_row = std::find_if(e.at("http_reqs_total").samples.begin(), e.at("http_reqs_total").samples.end(),
                                   [](auto& s) { return s.label("name") == "/auth/token"; });
     REQUIRE(setup_row != e.at("http_reqs_total").samples.end());
@@ -440,9 +516,12 @@ TEST_CASE("prometheus: the exposition text of hand-made metrics parses line by l
     for (auto& s : e.at("http_reqs_total").samples) total += s.value;
     CHECK(total == 14);
     CHECK(e.value("http_req_duration_seconds", "http_req_duration_seconds_count", {{"name", "/items"}}) == 10);
-    CHECK(e.value("http_req_duration_seconds", "http_req_duration_seconds_sum", {{"name", "/items"}}) == Approx(5.5e-3));
-    CHECK(e.value("http_req_duration_seconds", "http_req_duration_seconds_bucket", {{"name", "/items"}, {"le", "0.000131071"}}) == 1);
-    CHECK(e.value("http_req_duration_seconds", "http_req_duration_seconds_bucket", {{"name", "/items"}, {"le", "+Inf"}}) == 10);
+    CHECK(e.value("http_req_duration_seconds", "http_req_duration_seconds_sum", {{"name", "/items"}}) ==
+          Approx(5.5e-3));
+    CHECK(e.value("http_req_duration_seconds", "http_req_duration_seconds_bucket",
+                  {{"name", "/items"}, {"le", "0.000131071"}}) == 1);
+    CHECK(e.value("http_req_duration_seconds", "http_req_duration_seconds_bucket",
+                  {{"name", "/items"}, {"le", "+Inf"}}) == 10);
     CHECK(e.value("http_req_waiting_seconds", "http_req_waiting_seconds_count", {{"name", "/missing"}}) == 0);
     CHECK(e.value("iterations_total", "iterations_total", {{"scenario", "shop"}, {"team", "web"}}) == 7);
     CHECK(e.value("iterations_failed_total", "iterations_failed_total", {{"scenario", "shop"}}) == 1);
@@ -539,8 +618,10 @@ TEST_CASE("prometheus: histogram buckets are the engine's own boundaries so ever
         }
         CHECK(checked == 94);
         CHECK(std::vector<std::string>(les.begin(), les.end() - 1) == tb.text);
-        CHECK(e.value("http_req_duration_seconds", "http_req_duration_seconds_count", {{"name", "n"}}) == static_cast<double>(raw.size()));
-        CHECK(*e.value("http_req_duration_seconds", "http_req_duration_seconds_sum", {{"name", "n"}}) == Approx(sum * 1e-9).epsilon(1e-12));
+        CHECK(e.value("http_req_duration_seconds", "http_req_duration_seconds_count", {{"name", "n"}}) ==
+              static_cast<double>(raw.size()));
+        CHECK(*e.value("http_req_duration_seconds", "http_req_duration_seconds_sum", {{"name", "n"}}) ==
+              Approx(sum * 1e-9).epsilon(1e-12));
         // the empty series has the same le set, all zero
         std::size_t zeros = 0;
         for (auto& s : f.samples)
@@ -569,7 +650,8 @@ TEST_CASE("prometheus: histogram buckets are the engine's own boundaries so ever
             double expected = static_cast<double>(raw.size());
             if (s.label("le") != "+Inf") {
                 auto le = le_units(s.label("le"), 3);
-                expected = static_cast<double>(std::count_if(raw.begin(), raw.end(), [&](std::uint64_t x) { return x <= le; }));
+                expected = static_cast<double>(
+                    std::count_if(raw.begin(), raw.end(), [&](std::uint64_t x) { return x <= le; }));
             }
             INFO("le=" << s.label("le"));
             CHECK(s.value == expected);
@@ -582,12 +664,26 @@ TEST_CASE("prometheus: histogram buckets are the engine's own boundaries so ever
 
 TEST_CASE("prometheus: label values are escaped and label names sanitised") {
     merged_metrics m;
-    std::string tags = std::string("1st\x1f" "one\x1e") + "__hidden\x1fh\x1e" + "back\x1f" "a\\b\x1e" + "le\x1f" "bad\x1e" +
-                       "my-tag\x1fq\"uote\x1e" + "name\x1fshadow\x1e" + "nl\x1fline1\nline2\x1e" + "utf\x1fok\xC3\xA9" "bad\xFF";
+    std::string tags = std::string("1st\x1f"
+                                   "one\x1e") +
+                       "__hidden\x1fh\x1e" +
+                       "back\x1f"
+                       "a\\b\x1e" +
+                       "le\x1f"
+                       "bad\x1e" +
+                       "my-tag\x1fq\"uote\x1e" + "name\x1fshadow\x1e" + "nl\x1fline1\nline2\x1e" +
+                       "utf\x1fok\xC3\xA9"
+                       "bad\xFF";
     m.http[http_key("s", "/x", 200, tags)].reqs = 2;
     // two tag sets that sanitise to the same labels: one series, summed
-    m.http[http_key("s", "/y", 200, "a-b\x1f" "1")].reqs = 3;
-    m.http[http_key("s", "/y", 200, "a.b\x1f" "1")].reqs = 4;
+    m.http[http_key("s", "/y", 200,
+                    "a-b\x1f"
+                    "1")]
+        .reqs = 3;
+    m.http[http_key("s", "/y", 200,
+                    "a.b\x1f"
+                    "1")]
+        .reqs = 4;
     auto text = loadkit::detail::prometheus_text(m);
     INFO(text.substr(0, 2000));
     require_valid(text);
@@ -599,15 +695,19 @@ TEST_CASE("prometheus: label values are escaped and label names sanitised") {
     };
     CHECK(line("http_reqs_total{") ==
           "http_reqs_total{_1st=\"one\",back=\"a\\\\b\",expected_response=\"true\",method=\"GET\",my_tag=\"q\\\"uote\","
-          "name=\"/x\",nl=\"line1\\nline2\",scenario=\"s\",status=\"200\",utf=\"ok\xC3\xA9" "bad\xEF\xBF\xBD\"} 2");
+          "name=\"/x\",nl=\"line1\\nline2\",scenario=\"s\",status=\"200\",utf=\"ok\xC3\xA9"
+          "bad\xEF\xBF\xBD\"} 2");
     CHECK(text.find("hidden") == std::string::npos);
     CHECK(text.find("shadow") == std::string::npos);
     CHECK(text.find("\"bad\"") == std::string::npos);
     auto e = parse_exposition(text);
-    CHECK(e.value("http_reqs_total", "http_reqs_total", {{"back", "a\\b"}, {"my_tag", "q\"uote"}, {"nl", "line1\nline2"}}) == 2);
+    CHECK(e.value("http_reqs_total", "http_reqs_total",
+                  {{"back", "a\\b"}, {"my_tag", "q\"uote"}, {"nl", "line1\nline2"}}) == 2);
     CHECK(e.value("http_reqs_total", "http_reqs_total", {{"a_b", "1"}}) == 7);
     // bucket lines carry the same labels plus le
-    CHECK(line("http_req_duration_seconds_bucket{_1st").find(",utf=\"ok\xC3\xA9" "bad\xEF\xBF\xBD\",le=\"0.000008191\"} 0") != std::string::npos);
+    CHECK(line("http_req_duration_seconds_bucket{_1st")
+              .find(",utf=\"ok\xC3\xA9"
+                    "bad\xEF\xBF\xBD\",le=\"0.000008191\"} 0") != std::string::npos);
 
     // names and HELP text
     CHECK(loadkit::detail::prom_sanitize_name("a.b-c d") == "a_b_c_d");
@@ -625,7 +725,8 @@ TEST_CASE("prometheus: label values are escaped and label names sanitised") {
 // ============================================================ the endpoint
 
 TEST_CASE("prometheus: the output validates its address and serves GET /metrics") {
-    for (auto spec : {"", "9464", "localhost", "127.0.0.1:", "127.0.0.1:abc", "127.0.0.1:70000", "::1:9000", "[::1]9000", ":9000", "[::1"}) {
+    for (auto spec : {"", "9464", "localhost", "127.0.0.1:", "127.0.0.1:abc", "127.0.0.1:70000", "::1:9000",
+                      "[::1]9000", ":9000", "[::1"}) {
         INFO("spec '" << spec << "'");
         try {
             loadkit::prometheus_output bad(spec);
@@ -664,8 +765,10 @@ TEST_CASE("prometheus: the output validates its address and serves GET /metrics"
     auto many = fetch_all(out.port(), {"/metrics", "/nope", "/metrics?x=1"});
     REQUIRE(many.size() == 3);
     CHECK(many[0].keep_alive);
-    CHECK(many[0].body.find("http_reqs_total{expected_response=\"true\",method=\"GET\",name=\"/a\",scenario=\"s\",status=\"200\"} 42") !=
-          std::string::npos);
+    CHECK(
+        many[0].body.find(
+            "http_reqs_total{expected_response=\"true\",method=\"GET\",name=\"/a\",scenario=\"s\",status=\"200\"} 42") !=
+        std::string::npos);
     CHECK(many[1].status == 404);
     CHECK(many[2].body == many[0].body);
 
@@ -722,8 +825,8 @@ TEST_CASE("prometheus: a real Prometheus scrapes a real run and agrees with the 
             << out.port() << "']\n";
     }
     test_support::child prom({prometheus, "--config.file=" + (dir.dir / "prometheus.yml").string(),
-                        "--storage.tsdb.path=" + (dir.dir / "data").string(),
-                        "--web.listen-address=127.0.0.1:" + std::to_string(prom_port), "--log.level=warn"},
+                              "--storage.tsdb.path=" + (dir.dir / "data").string(),
+                              "--web.listen-address=127.0.0.1:" + std::to_string(prom_port), "--log.level=warn"},
                              (dir.dir / "prometheus.log").string());
     REQUIRE(prom.pid > 0);
     auto log = [&] { return test_support::read_text(dir.dir / "prometheus.log"); };
@@ -738,8 +841,7 @@ TEST_CASE("prometheus: a real Prometheus scrapes a real run and agrees with the 
         }
         try {
             ready = fetch(prom_port, "/-/ready").status == 200;
-        } catch (const std::exception&) {
-        }
+        } catch (const std::exception&) {}
         if (!ready) std::this_thread::sleep_for(100ms);
     }
     INFO(log());
@@ -813,7 +915,8 @@ TEST_CASE("prometheus: a real Prometheus scrapes a real run and agrees with the 
     REQUIRE(hi != b.le.end());
     REQUIRE(hi != b.le.begin());
     double lo_s = static_cast<double>(*(hi - 1)) * 1e-9, hi_s = static_cast<double>(*hi) * 1e-9;
-    INFO("summary p95 " << p95_ms << " ms, Prometheus " << *q95 * 1e3 << " ms, bucket [" << lo_s * 1e3 << ", " << hi_s * 1e3 << "] ms");
+    INFO("summary p95 " << p95_ms << " ms, Prometheus " << *q95 * 1e3 << " ms, bucket [" << lo_s * 1e3 << ", "
+                        << hi_s * 1e3 << "] ms");
     CHECK(*q95 >= lo_s * (1 - 1e-9));
     CHECK(*q95 <= hi_s * (1 + 1e-9));
 
@@ -824,10 +927,11 @@ TEST_CASE("prometheus: a real Prometheus scrapes a real run and agrees with the 
     CHECK(active[0]["health"] == "up");
     CHECK(active[0]["lastError"] == "");
     if (std::getenv("LOADKIT_TEST_VERBOSE"))
-        std::printf("prometheus e2e: http_reqs summary %.0f = Prometheus %.0f; p95 summary %.3f ms, Prometheus %.3f ms (bucket %.3f..%.3f ms); "
-                    "%llu scrapes, %d updates, %.1f s\n",
-                    reqs, *got, p95_ms, *q95 * 1e3, lo_s * 1e3, hi_s * 1e3, static_cast<unsigned long long>(out.scrapes()), updates,
-                    std::chrono::duration<double>(std::chrono::steady_clock::now() - t_begin).count());
+        std::printf(
+            "prometheus e2e: http_reqs summary %.0f = Prometheus %.0f; p95 summary %.3f ms, Prometheus %.3f ms (bucket %.3f..%.3f ms); "
+            "%llu scrapes, %d updates, %.1f s\n",
+            reqs, *got, p95_ms, *q95 * 1e3, lo_s * 1e3, hi_s * 1e3, static_cast<unsigned long long>(out.scrapes()),
+            updates, std::chrono::duration<double>(std::chrono::steady_clock::now() - t_begin).count());
     CHECK(std::chrono::steady_clock::now() - t_begin < 40s);
 }
 
@@ -835,18 +939,21 @@ TEST_CASE("prometheus: a real Prometheus scrapes a real run and agrees with the 
 // Issue 13 (runs 9): Ctrl-C while the endpoint lingered for a last scrape
 // killed the runner (exit 130) and lost the run's verdict, and nothing said
 // why the runner had not ended.
-TEST_CASE("prometheus: the runner says it waits for a last scrape, and Ctrl-C then keeps the run's exit code (0 or 99)") {
+TEST_CASE(
+    "prometheus: the runner says it waits for a last scrape, and Ctrl-C then keeps the run's exit code (0 or 99)") {
     loadkit::target_server server;
     test_support::scratch dir;
     for (bool failing : {false, true}) {
         INFO((failing ? "a failed threshold" : "a passing run"));
         auto port = test_support::free_port();
         auto test = dir.write(failing ? "failing.yaml" : "passing.yaml",
-                              "target: " + server.url() + "\n" + (failing ? "thresholds:\n  http_reqs: ['count<0']\n" : "") +
+                              "target: " + server.url() + "\n" +
+                                  (failing ? "thresholds:\n  http_reqs: ['count<0']\n" : "") +
                                   "scenarios:\n  s:\n    executor: constant-vus\n    vus: 1\n    duration: 1s\n"
                                   "    flow:\n      - request: { name: items, url: /items }\n");
         auto name = std::string(failing ? "failing" : "passing");
-        auto run = test_support::start_runner({"run", test, "--out", "prometheus=127.0.0.1:" + std::to_string(port)}, dir, name);
+        auto run = test_support::start_runner({"run", test, "--out", "prometheus=127.0.0.1:" + std::to_string(port)},
+                                              dir, name);
         // one scrape during the run: the endpoint then lingers for the final values
         bool scraped = false;
         for (int i = 0; i < 400 && !scraped && run->running(); ++i) {

@@ -69,7 +69,8 @@ std::string with_target(std::string text, const std::string& url) {
 
 // A scenario with `body` (its executor's keys) against `url`.
 std::string scenario_file(const std::string& url, const std::string& body) {
-    return "name: counts\ntarget: " + url + "\nscenarios:\n  users:\n" + body + "    flow:\n      - request: { url: / }\n";
+    return "name: counts\ntarget: " + url + "\nscenarios:\n  users:\n" + body +
+           "    flow:\n      - request: { url: / }\n";
 }
 
 // The runner under /bin/sh with `ulimits` (e.g. "-v 1000000") applied first:
@@ -105,7 +106,8 @@ TEST_CASE("runner: exit codes and messages (ok, thresholds, invalid config, scri
         CHECK(agg(j, "http_reqs", "count") == 6);
     }
     SECTION("failed thresholds exit 99") {
-        auto f = s.write("th.yaml", with_target(std::string(smoke_flow) + "thresholds:\n  http_reqs: ['count>100']\n", server.url()));
+        auto f = s.write("th.yaml", with_target(std::string(smoke_flow) + "thresholds:\n  http_reqs: ['count>100']\n",
+                                                server.url()));
         auto r = run_runner({"run", f, "-q"});
         CHECK(r.code == 99);
         CHECK_THAT(r.out, Catch::Contains("FAIL http_reqs  count>100"));
@@ -116,7 +118,8 @@ TEST_CASE("runner: exit codes and messages (ok, thresholds, invalid config, scri
         auto f = s.write("bad.yaml", with_target(std::string(smoke_flow) + "    iteratons: 3\n", server.url()));
         auto r = run_runner({"run", f});
         CHECK(r.code == 104);
-        CHECK_THAT(r.err, Catch::Contains(f + ":12:5: unknown key 'iteratons' in scenario 'users'; did you mean 'iterations'?"));
+        CHECK_THAT(r.err, Catch::Contains(
+                              f + ":12:5: unknown key 'iteratons' in scenario 'users'; did you mean 'iterations'?"));
         CHECK(server.total() == before);
         auto v = run_runner({"validate", f});
         CHECK(v.code == 104);
@@ -135,7 +138,8 @@ TEST_CASE("runner: exit codes and messages (ok, thresholds, invalid config, scri
         CHECK(run_runner({"frobnicate"}).code == 2);
         auto r = run_runner({"run", ok, "-d", "forever"});
         CHECK(r.code == 2);  // a flag's value: a command-line mistake (was 104)
-        CHECK_THAT(r.err, Catch::Contains("-d/--duration: expected a duration like 30s, 1m30s or 500ms, found 'forever'"));
+        CHECK_THAT(r.err,
+                   Catch::Contains("-d/--duration: expected a duration like 30s, 1m30s or 500ms, found 'forever'"));
         CHECK(run_runner({"run", ok, "-e", "NOEQUALS"}).code == 2);
         CHECK(run_runner({"run", ok, "--out", "xml=a"}).code == 2);
     }
@@ -151,7 +155,9 @@ TEST_CASE("runner: no input ends it with SIGABRT: VUs that cannot fit, --threads
     scratch s;
     SECTION("a VU count whose memory cannot fit is refused before any VU is allocated") {
         // was: std::bad_alloc, SIGABRT (exit 134) and no summary
-        auto f = s.write("huge.yaml", scenario_file(server.url(), "    executor: constant-vus\n    vus: 100000000\n    duration: 1s\n"));
+        auto f = s.write(
+            "huge.yaml",
+            scenario_file(server.url(), "    executor: constant-vus\n    vus: 100000000\n    duration: 1s\n"));
 #if defined(__SANITIZE_ADDRESS__)
         // ASan reserves terabytes of address space: no ulimit -v; the refusal
         // then comes from MemAvailable (100 million VUs fit on no machine)
@@ -168,7 +174,9 @@ TEST_CASE("runner: no input ends it with SIGABRT: VUs that cannot fit, --threads
 #endif
         CHECK(server.total() == 0);
         // and a test that fits runs under the same limit
-        auto small = s.write("small.yaml", scenario_file(server.url(), "    executor: shared-iterations\n    vus: 2\n    iterations: 4\n"));
+        auto small = s.write(
+            "small.yaml",
+            scenario_file(server.url(), "    executor: shared-iterations\n    vus: 2\n    iterations: 4\n"));
         auto ok = run_runner_limited(limit, {"run", small, "-q"}, s);
         INFO(ok.err);
         CHECK(ok.code == 0);
@@ -176,7 +184,8 @@ TEST_CASE("runner: no input ends it with SIGABRT: VUs that cannot fit, --threads
     }
     SECTION("--threads is capped with a message") {
         // was: "Too many open files" from a thread's event loop, SIGABRT
-        auto f = s.write("ok.yaml", scenario_file(server.url(), "    executor: shared-iterations\n    vus: 1\n    iterations: 1\n"));
+        auto f = s.write(
+            "ok.yaml", scenario_file(server.url(), "    executor: shared-iterations\n    vus: 1\n    iterations: 1\n"));
         auto r = run_runner({"run", f, "-q", "--threads", "100000"});
         CHECK(r.code == 2);
         CHECK_THAT(r.err, Catch::Contains("--threads: at most "));
@@ -188,16 +197,23 @@ TEST_CASE("runner: no input ends it with SIGABRT: VUs that cannot fit, --threads
 TEST_CASE("runner: flag-value mistakes are command-line mistakes, exit 2, named as written (issue 13, 5 and 11)") {
     loadkit::target_server server;
     scratch s;
-    auto f = s.write("ok.yaml", scenario_file(server.url(), "    executor: shared-iterations\n    vus: 1\n    iterations: 1\n"));
-    struct bad_flag { std::vector<std::string> args; std::string message; };
+    auto f = s.write("ok.yaml",
+                     scenario_file(server.url(), "    executor: shared-iterations\n    vus: 1\n    iterations: 1\n"));
+    struct bad_flag {
+        std::vector<std::string> args;
+        std::string message;
+    };
     std::vector<bad_flag> cases{
         {{"-u", "-5"}, "-u/--vus: expected a whole number from 1 to 2147483647, found '-5'"},  // was ignored, exit 0
-        {{"-i", "-1"}, "-i/--iterations: expected a whole number from 1 to 9223372036854775807, found '-1'"},  // was ignored, exit 0
-        {{"-u", "0"}, "-u/--vus: expected a whole number from 1 to 2147483647, found '0'"},  // was 104
+        {{"-i", "-1"},
+         "-i/--iterations: expected a whole number from 1 to 9223372036854775807, found '-1'"},  // was ignored, exit 0
+        {{"-u", "0"}, "-u/--vus: expected a whole number from 1 to 2147483647, found '0'"},      // was 104
         {{"-d", "abc"}, "-d/--duration: expected a duration like 30s, 1m30s or 500ms, found 'abc'"},  // was 104
         {{"--threads", "-3"}, "--threads: expected a whole number from 0 (one per core) to "},
-        {{"--execution-segment", "3/2:1"}, "--execution-segment: expected a fraction between 0 and 1 like 1/4, 0.25 or 25%, found '3/2'"},
-        {{"--start-at", "tomorrow"}, "--start-at: expected an RFC 3339 time like 2026-11-22T10:00:00Z, found 'tomorrow'"},
+        {{"--execution-segment", "3/2:1"},
+         "--execution-segment: expected a fraction between 0 and 1 like 1/4, 0.25 or 25%, found '3/2'"},
+        {{"--start-at", "tomorrow"},
+         "--start-at: expected an RFC 3339 time like 2026-11-22T10:00:00Z, found 'tomorrow'"},
         {{"--target", "ftp://x"}, "--target: expected an http:// or https:// URL or 'builtin', found 'ftp://x'"},
     };
     for (auto& c : cases) {
@@ -214,7 +230,8 @@ TEST_CASE("runner: flag-value mistakes are command-line mistakes, exit 2, named 
 TEST_CASE("runner: every output path is checked before any load (issue 13, 10)") {
     loadkit::target_server server;
     scratch s;
-    auto f = s.write("ok.yaml", scenario_file(server.url(), "    executor: shared-iterations\n    vus: 1\n    iterations: 1\n"));
+    auto f = s.write("ok.yaml",
+                     scenario_file(server.url(), "    executor: shared-iterations\n    vus: 1\n    iterations: 1\n"));
     auto file = s.write("a-file", "x");  // a path under a file can never be written, even by root
     for (auto& flag : {std::string("--summary-export"), std::string("--report")}) {
         auto r = run_runner({"run", f, "-q", flag, file + "/out.json"});
@@ -233,7 +250,8 @@ TEST_CASE("runner: every output path is checked before any load (issue 13, 10)")
     CHECK(fs::exists(summary));
 }
 
-TEST_CASE("runner: messages say what is wrong: a missing file, a directory, an unknown subcommand, no file descriptors left (issue 13, 11)") {
+TEST_CASE(
+    "runner: messages say what is wrong: a missing file, a directory, an unknown subcommand, no file descriptors left (issue 13, 11)") {
     loadkit::target_server server;
     scratch s;
     SECTION("a missing file gives the OS's reason, without a made-up 0:0") {
@@ -251,7 +269,10 @@ TEST_CASE("runner: messages say what is wrong: a missing file, a directory, an u
     SECTION("an unknown subcommand is named, with the known ones") {
         auto r = run_runner({"frobnicate"});  // was: "A subcommand is required"
         CHECK(r.code == 2);
-        CHECK_THAT(r.err, Catch::Contains("unknown subcommand 'frobnicate'; expected one of: run, setup, teardown, merge, report, validate, serve, version"));
+        CHECK_THAT(
+            r.err,
+            Catch::Contains(
+                "unknown subcommand 'frobnicate'; expected one of: run, setup, teardown, merge, report, validate, serve, version"));
     }
     SECTION("running out of file descriptors is said once, with the limit") {
 #if defined(__SANITIZE_ADDRESS__)
@@ -263,10 +284,12 @@ TEST_CASE("runner: messages say what is wrong: a missing file, a directory, an u
         return;
 #endif
         // 200 VUs, each holding a connection, in a process allowed 64 descriptors
-        auto f = s.write("fds.yaml", scenario_file(server.url(), "    executor: constant-vus\n    vus: 200\n    duration: 1s\n"));
+        auto f = s.write("fds.yaml",
+                         scenario_file(server.url(), "    executor: constant-vus\n    vus: 200\n    duration: 1s\n"));
         auto r = run_runner_limited("-n 64", {"run", f, "-q", "--threads", "1"}, s, 30s);
         INFO(r.err);
-        auto said = std::string("loadkit: too many open files: connects fail; raise ulimit -n (now 64) or use fewer VUs");
+        auto said = std::string(
+            "loadkit: too many open files: connects fail; raise ulimit -n (now 64) or use fewer VUs");
         CHECK_THAT(r.err, Catch::Contains(said));
         CHECK(r.err.find(said) == r.err.rfind(said));  // once
     }
@@ -286,11 +309,12 @@ scenarios:
     flow:
       - request: { name: who, url: '/echo?who={{ env.WHO }}' }
         check: { 'json.query': 'who=cli' }
-)", server.url()));
+)",
+                                             server.url()));
     auto summary = (s.dir / "s.json").string();
     auto out = (s.dir / "points.jsonl").string();
-    auto r = run_runner({"run", f, "-q", "-u", "3", "-i", "7", "-e", "WHO=cli", "--target", other.url(), "--summary-export", summary,
-                         "--out", "json=" + out});
+    auto r = run_runner({"run", f, "-q", "-u", "3", "-i", "7", "-e", "WHO=cli", "--target", other.url(),
+                         "--summary-export", summary, "--out", "json=" + out});
     INFO(r.err);
     CHECK(r.code == 0);
     std::ifstream sf(summary);
@@ -414,10 +438,12 @@ scenarios:
     bad({"run", test, "--start-at", "tomorrow"}, "--start-at: expected an RFC 3339 time", 2);
     bad({"run", test, "--instance", "2/2"}, "--instance: expected I/N", 2);
     bad({"run", test, "--execution-segment", "1/2"}, "expected FROM:TO", 2);
-    bad({"run", test, "--execution-segment", "0:1/3", "--execution-segment-sequence", "0,1/2,1"}, "is not one of the sequence's segments", 2);
+    bad({"run", test, "--execution-segment", "0:1/3", "--execution-segment-sequence", "0,1/2,1"},
+        "is not one of the sequence's segments", 2);
     bad({"run", test, "--setup-data", (dir.dir / "missing.json").string()},
         "--setup-data: cannot open '" + (dir.dir / "missing.json").string() + "': No such file or directory");
-    bad({"merge", (dir.dir / "missing.json").string()}, "merge: cannot open '" + (dir.dir / "missing.json").string() + "': No such file or directory");
+    bad({"merge", (dir.dir / "missing.json").string()},
+        "merge: cannot open '" + (dir.dir / "missing.json").string() + "': No such file or directory");
     bad({"merge", test}, "expected a summary written by `loadkit run --summary-export`");
 }
 

@@ -41,7 +41,8 @@ namespace fs = std::filesystem;
 struct scratch {
     fs::path dir;
     scratch() {
-        dir = fs::temp_directory_path() / ("loadkit-test-" + std::to_string(::getpid()) + "-" + std::to_string(counter()++));
+        dir = fs::temp_directory_path() /
+              ("loadkit-test-" + std::to_string(::getpid()) + "-" + std::to_string(counter()++));
         fs::create_directories(dir);
     }
     ~scratch() {
@@ -86,7 +87,8 @@ struct http_reply {
     bool keep_alive = false;
 };
 
-inline std::vector<http_reply> fetch_all(std::uint16_t port, const std::vector<std::string>& targets, boost::beast::http::verb method = boost::beast::http::verb::get) {
+inline std::vector<http_reply> fetch_all(std::uint16_t port, const std::vector<std::string>& targets,
+                                         boost::beast::http::verb method = boost::beast::http::verb::get) {
     namespace asio = boost::asio;
     asio::io_context ioc;
     boost::beast::tcp_stream stream(ioc);
@@ -103,29 +105,42 @@ inline std::vector<http_reply> fetch_all(std::uint16_t port, const std::vector<s
         req.keep_alive(true);
         stream.expires_after(10s);
         boost::beast::http::async_write(stream, req, [&](boost::system::error_code ec, std::size_t) {
-            if (ec) { failure = ec; return; }
+            if (ec) {
+                failure = ec;
+                return;
+            }
             parser.emplace();
             parser->body_limit(64 * 1024 * 1024);
             if (method == boost::beast::http::verb::head) parser->skip(true);
             boost::beast::http::async_read(stream, buf, *parser, [&](boost::system::error_code ec2, std::size_t) {
-                if (ec2) { failure = ec2; return; }
+                if (ec2) {
+                    failure = ec2;
+                    return;
+                }
                 auto& res = parser->get();
-                out.push_back({static_cast<int>(res.result_int()), std::string(res[boost::beast::http::field::content_type]), res.body(), res.keep_alive()});
+                out.push_back({static_cast<int>(res.result_int()),
+                               std::string(res[boost::beast::http::field::content_type]), res.body(),
+                               res.keep_alive()});
                 ++i;
                 next();
             });
         });
     };
     stream.expires_after(10s);
-    stream.async_connect(asio::ip::tcp::endpoint(asio::ip::make_address("127.0.0.1"), port), [&](boost::system::error_code ec) {
-        if (ec) { failure = ec; return; }
+    stream.async_connect(asio::ip::tcp::endpoint(asio::ip::make_address("127.0.0.1"), port),
+                         [&](boost::system::error_code ec) {
+        if (ec) {
+            failure = ec;
+            return;
+        }
         next();
     });
     ioc.run();
     if (failure) throw std::runtime_error("http to 127.0.0.1:" + std::to_string(port) + ": " + failure.message());
     return out;
 }
-inline http_reply fetch(std::uint16_t port, const std::string& target, boost::beast::http::verb method = boost::beast::http::verb::get) {
+inline http_reply fetch(std::uint16_t port, const std::string& target,
+                        boost::beast::http::verb method = boost::beast::http::verb::get) {
     return fetch_all(port, {target}, method).at(0);
 }
 
@@ -242,11 +257,12 @@ struct process_result {
 // DIR/NAME.out and DIR/NAME.err.
 inline std::unique_ptr<child> start_runner(std::vector<std::string> args, const scratch& dir, const std::string& name) {
     args.insert(args.begin(), LOADKIT_RUNNER_PATH);
-    return std::make_unique<child>(std::move(args), (dir.dir / (name + ".out")).string(), (dir.dir / (name + ".err")).string());
+    return std::make_unique<child>(std::move(args), (dir.dir / (name + ".out")).string(),
+                                   (dir.dir / (name + ".err")).string());
 }
 
 inline process_result run_runner(std::vector<std::string> args, std::chrono::milliseconds limit = 60s,
-                          std::function<void(pid_t)> on_start = {}) {
+                                 std::function<void(pid_t)> on_start = {}) {
     args.insert(args.begin(), LOADKIT_RUNNER_PATH);
     int out[2], err[2];
     REQUIRE(::pipe(out) == 0);
@@ -273,7 +289,8 @@ inline process_result run_runner(std::vector<std::string> args, std::chrono::mil
     int open = 2;
     char buf[65536];
     while (open > 0) {
-        auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now()).count();
+        auto left =
+            std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now()).count();
         if (left <= 0) {
             ::kill(pid, SIGKILL);
             break;

@@ -157,7 +157,8 @@ TEST_CASE("url: split") {
     CHECK(u.port == 9000);
     REQUIRE(loadkit::detail::split_url("http://h?q=1", u));
     CHECK(u.target == "?q=1");
-    for (auto bad : {"ftp://h/", "http://", "http://:80/", "http://h:0/", "http://h:99999/", "http://u@/", "/relative", "http://[::1/"})
+    for (auto bad : {"ftp://h/", "http://", "http://:80/", "http://h:0/", "http://h:99999/", "http://u@/", "/relative",
+                     "http://[::1/"})
         CHECK_FALSE(loadkit::detail::split_url(bad, u));
     // credentials: kept apart from the authority (the Host header), sent as basic auth
     REQUIRE(loadkit::detail::split_url("http://us%3Aer:p@ss@h:81/x?a@b", u));
@@ -219,7 +220,8 @@ TEST_CASE("parser: response heads") {
     CHECK(hs[1].second == "v");
     // every proper prefix is incomplete, not an error
     for (std::size_t k = 0; k < full.find("body"); ++k) CHECK(parse_response_head(full.substr(0, k), h, hs) == 0);
-    REQUIRE(parse_response_head("HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip, chunked\r\nContent-Length: 5\r\n\r\n", h, hs) > 0);
+    REQUIRE(parse_response_head("HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip, chunked\r\nContent-Length: 5\r\n\r\n", h,
+                                hs) > 0);
     CHECK(h.chunked);
     CHECK(h.content_length == -1);
     REQUIRE(parse_response_head("HTTP/1.0 204\r\n\r\n", h, hs) > 0);
@@ -227,10 +229,11 @@ TEST_CASE("parser: response heads") {
     CHECK(h.close);  // HTTP/1.0 closes unless keep-alive
     REQUIRE(parse_response_head("HTTP/1.1 200 OK\r\nConnection: close\r\n\r\n", h, hs) > 0);
     CHECK(h.close);
-    for (auto bad : {"HTTP/2 200 OK\r\n\r\n", "HTTP/1.1 20 OK\r\n\r\n", "HTTP/1.1 abc OK\r\n\r\n", "this is not HTTP\r\n\r\n",
-                     "HTTP/1.1 200 OK\r\nNoColon\r\n\r\n", "HTTP/1.1 200 OK\r\nContent-Length: x\r\n\r\n",
-                     "HTTP/1.1 200 OK\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n",
-                     "HTTP/1.1 200 OK\r\nBad : x\r\n\r\n", "HTTP/1.1 200 OK\nX: y\r\n\r\n", "HTTP/1.1 200 OK\r\nX: y\n\r\n"})
+    for (auto bad :
+         {"HTTP/2 200 OK\r\n\r\n", "HTTP/1.1 20 OK\r\n\r\n", "HTTP/1.1 abc OK\r\n\r\n", "this is not HTTP\r\n\r\n",
+          "HTTP/1.1 200 OK\r\nNoColon\r\n\r\n", "HTTP/1.1 200 OK\r\nContent-Length: x\r\n\r\n",
+          "HTTP/1.1 200 OK\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n", "HTTP/1.1 200 OK\r\nBad : x\r\n\r\n",
+          "HTTP/1.1 200 OK\nX: y\r\n\r\n", "HTTP/1.1 200 OK\r\nX: y\n\r\n"})
         CHECK(parse_response_head(bad, h, hs) == -1);
     CHECK(parse_response_head("this is not HTTP", h, hs) == -1);  // fails before its line ends
     CHECK(loadkit::detail::iequals_lower("Content-Length", "content-length"));
@@ -298,7 +301,8 @@ TEST_CASE("cookie jar: domain, path, secure, expiry") {
 TEST_CASE("schedule: constant-vus, per-vu-iterations, shared-iterations") {
     using loadkit::detail::decision;
     const std::int64_t t0 = 1'000'000'000;
-    loadkit::detail::schedule c(loadkit::constant_vus{.vus = 2, .duration = 10s, .start_time = 1s, .graceful_stop = 3s}, t0);
+    loadkit::detail::schedule c(loadkit::constant_vus{.vus = 2, .duration = 10s, .start_time = 1s, .graceful_stop = 3s},
+                                t0);
     auto d = c.next(0, 0, t0);
     CHECK(d.kind == decision::wait);
     CHECK(d.at == t0 + 1'000'000'000);
@@ -378,7 +382,10 @@ TEST_CASE("schedule: ramping-vus steps up and down at k6's times, to the nanosec
         for (;;) {
             auto d = s.next(i, 0, t);
             if (d.kind == decision::stop) break;
-            if (d.kind == decision::wait) { t = d.at; continue; }
+            if (d.kind == decision::wait) {
+                t = d.at;
+                continue;
+            }
             ++total;
             t += sec(1.001);
         }
@@ -391,7 +398,9 @@ TEST_CASE("schedule: ramping-vus gracefulRampDown, a VU brought back within it, 
     auto sec = [](double x) { return static_cast<std::int64_t>(x * 1e9); };
     // 3 -> 1 over 2 s (VU 2 stops at 1 s, VU 1 at 2 s), hold, 1 -> 3 over 2 s
     // (VU 1 back at 5 s, VU 2 at 6 s), then down to 0 at once at 10 s
-    loadkit::ramping_vus r{.start_vus = 3, .stages = {{2s, 1}, {2s, 1}, {2s, 3}, {4s, 3}, {0s, 0}}, .graceful_ramp_down = 4s,
+    loadkit::ramping_vus r{.start_vus = 3,
+                           .stages = {{2s, 1}, {2s, 1}, {2s, 3}, {4s, 3}, {0s, 0}},
+                           .graceful_ramp_down = 4s,
                            .graceful_stop = 1s};
     loadkit::detail::schedule s(r, 0);
     // VU 2 stops at 1 s and comes back at 6 s: more than 4 s later, so it is cut at 5 s
@@ -439,7 +448,9 @@ TEST_CASE("schedule: absurd arrival rates are refused, and the due iterations ar
     CHECK(refused(constant_arrival_rate{.rate = std::nan(""), .duration = 2s}, "rate"));
     CHECK(refused(constant_arrival_rate{.rate = 5e18, .duration = 2s}, "rate"));  // 1e19 iterations
     CHECK(refused(ramping_arrival_rate{.start_rate = 1e300, .stages = {{1s, 1}}}, "startRate"));
-    CHECK(refused(ramping_arrival_rate{.start_rate = 0, .time_unit = 1ns, .stages = {{std::chrono::hours(10000), 2000000000}}}, "stages"));
+    CHECK(refused(
+        ramping_arrival_rate{.start_rate = 0, .time_unit = 1ns, .stages = {{std::chrono::hours(10000), 2000000000}}},
+        "stages"));
     CHECK_NOTHROW(S::validate("ok", constant_arrival_rate{.rate = 5e6, .duration = 2s}));
     CHECK_NOTHROW(S::validate("ok", constant_arrival_rate{.rate = 1e-300, .duration = 2s}));
 
@@ -465,7 +476,8 @@ TEST_CASE("schedule: absurd arrival rates are refused, and the due iterations ar
 
 TEST_CASE("schedule: validation names the scenario and the mistake") {
     using S = loadkit::detail::schedule;
-    CHECK_THROWS_WITH(S::validate("users", loadkit::constant_vus{.vus = 0}), Catch::Contains("users") && Catch::Contains("vus"));
+    CHECK_THROWS_WITH(S::validate("users", loadkit::constant_vus{.vus = 0}),
+                      Catch::Contains("users") && Catch::Contains("vus"));
     CHECK_THROWS_WITH(S::validate("u", loadkit::constant_vus{.duration = 0s}), Catch::Contains("duration"));
     CHECK_THROWS_WITH(S::validate("u", loadkit::per_vu_iterations{.iterations = 0}), Catch::Contains("iterations"));
     CHECK_THROWS_WITH(S::validate("u", loadkit::ramping_vus{}), Catch::Contains("stage"));
@@ -477,13 +489,16 @@ TEST_CASE("schedule: validation names the scenario and the mistake") {
 }
 
 TEST_CASE("executors: every one has k6's startTime and gracefulStop with k6's defaults, set by name") {
-    std::vector<loadkit::executor> all{loadkit::constant_vus{},      loadkit::ramping_vus{},           loadkit::per_vu_iterations{},
-                                       loadkit::shared_iterations{}, loadkit::constant_arrival_rate{}, loadkit::ramping_arrival_rate{}};
+    std::vector<loadkit::executor> all{loadkit::constant_vus{},          loadkit::ramping_vus{},
+                                       loadkit::per_vu_iterations{},     loadkit::shared_iterations{},
+                                       loadkit::constant_arrival_rate{}, loadkit::ramping_arrival_rate{}};
     for (auto& e : all)
-        std::visit([](auto& x) {
+        std::visit(
+            [](auto& x) {
             CHECK(x.start_time == 0s);
             CHECK(x.graceful_stop == 30s);
-        }, e);
+            },
+            e);
     auto c = loadkit::constant_vus{.vus = 10, .duration = 30s, .start_time = 2s, .graceful_stop = 5s};
     CHECK((c.vus == 10 && c.start_time == 2s && c.graceful_stop == 5s));
 }
@@ -491,8 +506,8 @@ TEST_CASE("executors: every one has k6's startTime and gracefulStop with k6's de
 // Issue 13 (runs 8): the 10,000-name cap was per thread (a shard each), so it
 // multiplied with --threads, and folding into "(other)" was silent.
 TEST_CASE("metrics: the distinct-name cap is over the run, not per thread, a known name is never folded, one warning") {
-    using loadkit::detail::string_table;
     using loadkit::detail::name_budget;
+    using loadkit::detail::string_table;
     const auto cap = name_budget::limit;
     name_budget::global().reset();
     auto warnings = loadkit::detail::logger::instance().count(loadkit::log_level::warn);
@@ -518,7 +533,8 @@ TEST_CASE("metrics: the distinct-name cap is over the run, not per thread, a kno
     for (int t = 0; t < 4; ++t)
         threads.emplace_back([&] {
             string_table own;
-            for (std::size_t i = 0; i + 1 < cap; ++i) folded += own.name(own.intern("/x/" + std::to_string(i))) == "(other)";
+            for (std::size_t i = 0; i + 1 < cap; ++i)
+                folded += own.name(own.intern("/x/" + std::to_string(i))) == "(other)";
         });
     for (auto& t : threads) t.join();
     CHECK(folded == 0);
@@ -543,7 +559,8 @@ TEST_CASE("summary: the console lists the 50 busiest request names and says how 
         row.duration.record(1'000'000);
     }
     m.add(shard, names);
-    loadkit::detail::summary_input in{"shop", "abc", 1000, 11000, {"users"}, std::nullopt, nlohmann::json::array(), true, {}};
+    loadkit::detail::summary_input in{"shop", "abc", 1000, 11000, {"users"}, std::nullopt, nlohmann::json::array(),
+                                      true,   {}};
     auto text = loadkit::detail::console_report(loadkit::detail::build_summary(in, m), m, {});
     CHECK(text.find("/n10 ") != std::string::npos);  // the busiest 50: /n10../n59
     CHECK(text.find("/n59 ") != std::string::npos);
@@ -570,13 +587,14 @@ TEST_CASE("summary: the seed's JSON shape") {
     ++shard.check(1, "status 200").fails;
     m.add(shard, names);
     loadkit::merged_metrics::sample(m.vus, 10);
-    loadkit::detail::summary_input in{"shop", "abc", 1000, 11000, {"users"}, std::nullopt, nlohmann::json::array(), true, {}};
+    loadkit::detail::summary_input in{"shop", "abc", 1000, 11000, {"users"}, std::nullopt, nlohmann::json::array(),
+                                      true,   {}};
     auto j = loadkit::detail::build_summary(in, m);
 
     std::set<std::string> keys;
     for (auto& [k, v] : j.items()) keys.insert(k);
-    CHECK(keys == std::set<std::string>{"name", "run_id", "started_ms", "ended_ms", "duration_secs", "scenarios", "metrics", "checks",
-                                        "thresholds", "thresholds_passed", "aborted"});
+    CHECK(keys == std::set<std::string>{"name", "run_id", "started_ms", "ended_ms", "duration_secs", "scenarios",
+                                        "metrics", "checks", "thresholds", "thresholds_passed", "aborted"});
     CHECK(j["duration_secs"] == 10.0);
     CHECK(j["aborted"].is_null());
     CHECK(j["thresholds_passed"] == true);
@@ -586,12 +604,14 @@ TEST_CASE("summary: the seed's JSON shape") {
             agg.insert(k);
             CHECK(v.is_number());
         }
-        CHECK(agg == std::set<std::string>{"avg", "min", "med", "max", "p90", "p95", "p99", "sum", "count", "rate", "per_second", "last"});
+        CHECK(agg == std::set<std::string>{"avg", "min", "med", "max", "p90", "p95", "p99", "sum", "count", "rate",
+                                           "per_second", "last"});
         CHECK(metric.contains("kind"));
     }
-    for (auto name : {"http_reqs", "http_req_duration", "http_req_blocked", "http_req_connecting", "http_req_tls_handshaking",
-                      "http_req_sending", "http_req_waiting", "http_req_receiving", "http_req_failed", "iterations",
-                      "iteration_duration", "vus", "vus_max", "data_sent", "data_received", "checks"})
+    for (auto name :
+         {"http_reqs", "http_req_duration", "http_req_blocked", "http_req_connecting", "http_req_tls_handshaking",
+          "http_req_sending", "http_req_waiting", "http_req_receiving", "http_req_failed", "iterations",
+          "iteration_duration", "vus", "vus_max", "data_sent", "data_received", "checks"})
         CHECK(loadkit::find_metric(j, name) != nullptr);
     auto* reqs = loadkit::find_metric(j, "http_reqs");
     CHECK((*reqs)["count"] == 101);
@@ -606,7 +626,8 @@ TEST_CASE("summary: the seed's JSON shape") {
     CHECK((*checks)["rate"] == 0.5);
     REQUIRE(j["checks"].size() == 1);
     // the seed's fields, and the group with k6's path ("::" + name at the root)
-    CHECK(j["checks"][0] == nlohmann::json{{"name", "status 200"}, {"passes", 1}, {"fails", 1}, {"group", ""}, {"path", "::status 200"}});
+    CHECK(j["checks"][0] ==
+          nlohmann::json{{"name", "status 200"}, {"passes", 1}, {"fails", 1}, {"group", ""}, {"path", "::status 200"}});
 }
 
 // ----------------------------------------------------------------------- task
@@ -626,11 +647,13 @@ TEST_CASE("task: values, references, exceptions, symmetric transfer") {
     int got = 0;
     std::exception_ptr err;
     auto drive = [](loadkit::task<> t, auto done) { loadkit::detail::spawn(std::move(t), done); };
-    drive([](int& out) -> loadkit::task<> {
-        out = co_await add(1);
-        int& r = co_await ref();
-        r = 8;
-    }(got), [&](std::exception_ptr e) { err = e; });
+    drive(
+        [](int& out) -> loadkit::task<> {
+            out = co_await add(1);
+            int& r = co_await ref();
+            r = 8;
+        }(got),
+        [&](std::exception_ptr e) { err = e; });
     CHECK(got == 50);
     CHECK(global_value == 8);
     CHECK_FALSE(err);
@@ -639,9 +662,11 @@ TEST_CASE("task: values, references, exceptions, symmetric transfer") {
     CHECK_THROWS_WITH(std::rethrow_exception(err), "boom");
     // a long chain of awaits does not grow the stack (symmetric transfer)
     int depth = 0;
-    drive([](int& d) -> loadkit::task<> {
-        for (int i = 0; i < 1'000'000; ++i) d += co_await answer() == 42;
-    }(depth), [](std::exception_ptr) {});
+    drive(
+        [](int& d) -> loadkit::task<> {
+            for (int i = 0; i < 1'000'000; ++i) d += co_await answer() == 42;
+        }(depth),
+        [](std::exception_ptr) {});
     CHECK(depth == 1'000'000);
 }
 

@@ -92,14 +92,18 @@ TEST_CASE("yaml loader: mistakes name FILE:LINE:COL, what was expected and what 
     std::vector<mistake> mistakes = {
         {"scenarioz: {}\n", "t.yaml:1:1: unknown key 'scenarioz' at the top level; did you mean 'scenarios'?"},
         {"name: x\n", "t.yaml:1:1: expected 'scenarios'"},
-        {"scenarios:\n  u:\n    executor: constant-vu\n    duration: 1s\n", "t.yaml:3:15: unknown executor 'constant-vu'; did you mean 'constant-vus'?"},
+        {"scenarios:\n  u:\n    executor: constant-vu\n    duration: 1s\n",
+         "t.yaml:3:15: unknown executor 'constant-vu'; did you mean 'constant-vus'?"},
         {"scenarios:\n  u:\n    executor: constant-vus\n    duration: 5 minutes\n",
          "t.yaml:4:15: expected a duration for 'duration' (like 30s, 1m30s or 500ms), found '5 minutes'"},
-        {"scenarios:\n  u:\n    executor: constant-vus\n    duraton: 1s\n", "t.yaml:4:5: unknown key 'duraton' in scenario 'u'; did you mean 'duration'?"},
-        {"scenarios:\n  u:\n    executor: constant-vus\n", "t.yaml:2:3: expected 'duration' in scenario 'u' (constant-vus needs it)"},
+        {"scenarios:\n  u:\n    executor: constant-vus\n    duraton: 1s\n",
+         "t.yaml:4:5: unknown key 'duraton' in scenario 'u'; did you mean 'duration'?"},
+        {"scenarios:\n  u:\n    executor: constant-vus\n",
+         "t.yaml:2:3: expected 'duration' in scenario 'u' (constant-vus needs it)"},
         {"scenarios:\n  u:\n    executor: constant-vus\n    vus: many\n    duration: 1s\n",
          "t.yaml:4:10: expected a whole number for 'vus', found 'many'"},
-        {"scenarios:\n  u:\n    executor: constant-vus\n    vus: 0\n    duration: 1s\n", "t.yaml:4:10: expected 'vus' to be at least 1, found 0"},
+        {"scenarios:\n  u:\n    executor: constant-vus\n    vus: 0\n    duration: 1s\n",
+         "t.yaml:4:10: expected 'vus' to be at least 1, found 0"},
         {"scenarios:\n  u:\n    executor: ramping-vus\n    stages: [{duration: 1s, targit: 3}]\n",
          "t.yaml:4:29: unknown key 'targit' in a stage; did you mean 'target'?"},
         {"scenarios:\n  u:\n    executor: constant-arrival-rate\n    rate: 10\n    duration: 1s\n    preAllocatedVUs: 5\n    maxVUs: 2\n",
@@ -109,11 +113,14 @@ TEST_CASE("yaml loader: mistakes name FILE:LINE:COL, what was expected and what 
         {"thresholds:\n  http_req_durations: ['p(95)<200']\nscenarios: {}\n", "no metric named 'http_req_durations'"},
         {"thresholds:\n  http_req_failed: [{threshold: 'rate<0.1', abortOnFail: maybe}]\nscenarios: {}\n",
          "expected true or false for 'abortOnFail', found 'maybe'"},
-        {"scenarios:\n  u:\n    executor: per-vu-iterations\n", "t.yaml:2:3: scenario 'u' has nothing to do: give it a 'flow' or an 'exec' function"},
-        {"scenarios:\n  u:\n    executor: per-vu-iterations\n    exec: browse\n", "t.yaml:4:11: exec 'browse' names a script function, but the file has no 'script: FILE.js'"},
+        {"scenarios:\n  u:\n    executor: per-vu-iterations\n",
+         "t.yaml:2:3: scenario 'u' has nothing to do: give it a 'flow' or an 'exec' function"},
+        {"scenarios:\n  u:\n    executor: per-vu-iterations\n    exec: browse\n",
+         "t.yaml:4:11: exec 'browse' names a script function, but the file has no 'script: FILE.js'"},
         {"scenarios:\n  u:\n    executor: per-vu-iterations\n    flow:\n      - requets: { url: / }\n",
          "t.yaml:5:9: expected a step (request, think, loop or group), found 'requets'; did you mean 'request'?"},
-        {"scenarios:\n  u:\n    executor: per-vu-iterations\n    flow:\n      - request: { name: a }\n", "t.yaml:5:18: expected 'url' in this request"},
+        {"scenarios:\n  u:\n    executor: per-vu-iterations\n    flow:\n      - request: { name: a }\n",
+         "t.yaml:5:18: expected 'url' in this request"},
         {"scenarios:\n  u:\n    executor: per-vu-iterations\n    flow:\n      - request: { url: '/a/{{ vars.x' }\n",
          "t.yaml:5:38: in template '/a/{{ vars.x': expected '}}' to close '{{' opened at offset 3, found end of input"},
         {"scenarios:\n  u:\n    executor: per-vu-iterations\n    flow:\n      - request: { url: /a, method: FETCH }\n",
@@ -128,14 +135,16 @@ TEST_CASE("yaml loader: mistakes name FILE:LINE:COL, what was expected and what 
          "t.yaml:5:25: '{{ data.email }}' needs a 'data' file in scenario 'u'"},
         {"scenarios:\n  u:\n    executor: per-vu-iterations\n    flow:\n      - think: 1s-soon\n",
          "t.yaml:5:16: expected 'think' to be a duration (500ms) or a range (1s-3s), found '1s-soon'"},
-        {"scenarios:\n  u:\n    executor: per-vu-iterations\n    flow:\n      - loop: { count: 2 }\n", "t.yaml:5:15: expected 'loop' to have 'count' and 'steps'"},
+        {"scenarios:\n  u:\n    executor: per-vu-iterations\n    flow:\n      - loop: { count: 2 }\n",
+         "t.yaml:5:15: expected 'loop' to have 'count' and 'steps'"},
         // the message the DSL's group() and JavaScript's group() give too (runtime/groups.hpp)
         {"scenarios:\n  u:\n    executor: per-vu-iterations\n    flow:\n      - group: { name: 'a::b', steps: [] }\n",
          "t.yaml:5:24: a group name must not contain '::'"},
         {"scenarios:\n  u:\n    executor: per-vu-iterations\n    data: { file: missing.csv }\n    flow: []\n",
          "t.yaml:4:19: data file 'missing.csv': cannot open"},
         {"scenarios: [a, b\n", "t.yaml:2:1: invalid YAML: end of sequence flow not found"},  // not YAML at all
-        {"target: ftp://x\nscenarios: {}\n", "t.yaml:1:9: expected an http:// or https:// URL (or 'builtin') for 'target', found 'ftp://x'"},
+        {"target: ftp://x\nscenarios: {}\n",
+         "t.yaml:1:9: expected an http:// or https:// URL (or 'builtin') for 'target', found 'ftp://x'"},
     };
     for (auto& m : mistakes) {
         INFO(m.yaml);
@@ -149,23 +158,29 @@ TEST_CASE("yaml loader: an arrival rate beyond 64-bit counts or not finite is re
     scratch s;
     auto flow = "    preAllocatedVUs: 2\n    flow:\n      - request: { url: / }\n";
     auto car = [&](const std::string& rate) {
-        return "scenarios:\n  flood:\n    executor: constant-arrival-rate\n    rate: " + rate + "\n    duration: 2s\n" + flow;
+        return "scenarios:\n  flood:\n    executor: constant-arrival-rate\n    rate: " + rate + "\n    duration: 2s\n" +
+               flow;
     };
-    CHECK_THAT(load_error_of(car("1e300"), s),
-               Catch::Contains("t.yaml:4:11: scenario 'flood': rate 1e+300 per 1s for 2s starts 2e+300 iterations in all, more than a 64-bit counter holds"));
+    CHECK_THAT(
+        load_error_of(car("1e300"), s),
+        Catch::Contains(
+            "t.yaml:4:11: scenario 'flood': rate 1e+300 per 1s for 2s starts 2e+300 iterations in all, more than a 64-bit counter holds"));
     CHECK_THAT(load_error_of(car(".inf"), s), Catch::Contains("t.yaml:4:11: expected a number for 'rate'"));
     CHECK_THAT(load_error_of(car("nan"), s), Catch::Contains("t.yaml:4:11: expected a number for 'rate'"));
     CHECK(load_error_of(car("5000000"), s).empty());
-    auto rar = "scenarios:\n  flood:\n    executor: ramping-arrival-rate\n    startRate: 1e300\n    stages: [{duration: 2s, target: 1}]\n" +
-               std::string(flow);
-    CHECK_THAT(load_error_of(rar, s), Catch::Contains("t.yaml:4:16: scenario 'flood': startRate 1e+300 with these stages starts"));
+    auto rar =
+        "scenarios:\n  flood:\n    executor: ramping-arrival-rate\n    startRate: 1e300\n    stages: [{duration: 2s, target: 1}]\n" +
+        std::string(flow);
+    CHECK_THAT(load_error_of(rar, s),
+               Catch::Contains("t.yaml:4:16: scenario 'flood': startRate 1e+300 with these stages starts"));
 }
 
 TEST_CASE("yaml loader: a CSV mistake points into the CSV file, and a valid file loads whole") {
     scratch s;
     s.write("users.csv", "email,password\nann@x,1\nbob@x\n");
     auto err = load_error_of(
-        "scenarios:\n  u:\n    executor: per-vu-iterations\n    data: { file: users.csv }\n    flow:\n      - request: { url: / }\n", s);
+        "scenarios:\n  u:\n    executor: per-vu-iterations\n    data: { file: users.csv }\n    flow:\n      - request: { url: / }\n",
+        s);
     CHECK_THAT(err, Catch::Contains("users.csv:3:1:"));
     s.write("ok.csv", "email,password\nann@x,1\nbob@x,2\n");
     auto path = s.write("ok.yaml", R"(
@@ -268,7 +283,8 @@ scenarios:
             - think: 1ms-3ms
       - request: { name: missing, url: /status/404 }
         check: { status: 200 }
-)", server.url()));
+)",
+                                                 server.url()));
     auto plan = loadkit::yaml::load_file(path);
     auto r = loadkit::yaml::run(plan, quiet_options());
     INFO(r.report);
@@ -334,14 +350,15 @@ struct recording_script : loadkit::script {
             co_return;
         }
     };
-    std::unique_ptr<loadkit::script_vu> create_vu(loadkit::detail::vu_context&, loadkit::client& http, loadkit::vars_map& vars,
-                                                    std::string_view) override {
+    std::unique_ptr<loadkit::script_vu> create_vu(loadkit::detail::vu_context&, loadkit::client& http,
+                                                  loadkit::vars_map& vars, std::string_view) override {
         return std::make_unique<vu>(*this, http, vars);
     }
 };
 }  // namespace
 
-TEST_CASE("yaml flows: beforeRequest/afterRequest wrap every request step, not the script's own calls, in the seed's order") {
+TEST_CASE(
+    "yaml flows: beforeRequest/afterRequest wrap every request step, not the script's own calls, in the seed's order") {
     loadkit::target_server server;
     scratch s;
     s.write("hooks.js", "// stands in for the JavaScript module\n");
@@ -361,7 +378,8 @@ scenarios:
         check: { 'json.headers.X-Hooked': 'yes' }
       - request: { name: rewritten, url: /status/500 }
         check: { status: 201 }
-)", server.url()));
+)",
+                                                  server.url()));
     auto plan = loadkit::yaml::load_file(path);
     recording_script script;
     loadkit::yaml::check_script_functions(plan, script);
@@ -398,17 +416,21 @@ scenarios:
   s:
     executor: shared-iterations
     vus: 4
-    iterations: )") + std::to_string(iterations) + R"(
-    data: { file: users.csv, mode: )" + mode + R"( }
+    iterations: )") + std::to_string(iterations) +
+                               R"(
+    data: { file: users.csv, mode: )" +
+                               mode + R"( }
     flow:
       - request: { name: row, url: '/echo?user={{ data.user }}&n={{ n }}' }
         check: { 'json.query': 'user={{ data.user }}' }
-)", server.url());
+)",
+                           server.url());
     };
     SECTION("sequential wraps around") {
         std::map<std::string, int> seen;
         auto o = quiet_options();
-        o.events.request.add_listener([&](const loadkit::request_info& i) { ++seen[std::string(i.url.substr(i.url.find("user=")))]; });
+        o.events.request.add_listener(
+            [&](const loadkit::request_info& i) { ++seen[std::string(i.url.substr(i.url.find("user=")))]; });
         auto r = loadkit::yaml::run(loadkit::yaml::load_file(s.write("seq.yaml", flow("sequential", 30))), o);
         CHECK(r.code == 0);
         REQUIRE(seen.size() == 10);
@@ -417,16 +439,16 @@ scenarios:
     SECTION("unique: each row once, then iterations fail") {
         std::set<std::string> seen;
         auto o = quiet_options();
-        o.events.request.add_listener([&](const loadkit::request_info& i) {
-            CHECK(seen.insert(std::string(i.url)).second);
-        });
+        o.events.request.add_listener(
+            [&](const loadkit::request_info& i) { CHECK(seen.insert(std::string(i.url)).second); });
         auto r = loadkit::yaml::run(loadkit::yaml::load_file(s.write("uniq.yaml", flow("unique", 14))), o);
         CHECK(seen.size() == 10);
         CHECK(agg(r.summary, "http_reqs", "count") == 10);
         CHECK(agg(r.summary, "iterations_failed", "count") == 4);
     }
     SECTION("random") {
-        auto r = loadkit::yaml::run(loadkit::yaml::load_file(s.write("rand.yaml", flow("random", 50))), quiet_options());
+        auto r = loadkit::yaml::run(loadkit::yaml::load_file(s.write("rand.yaml", flow("random", 50))),
+                                    quiet_options());
         CHECK(r.code == 0);
         CHECK(agg(r.summary, "http_reqs", "count") == 50);
     }
@@ -438,7 +460,8 @@ scenarios:
 namespace {
 // A scenario with `body` (its executor's keys) against `url`.
 std::string scenario_file(const std::string& url, const std::string& body) {
-    return "name: counts\ntarget: " + url + "\nscenarios:\n  users:\n" + body + "    flow:\n      - request: { url: / }\n";
+    return "name: counts\ntarget: " + url + "\nscenarios:\n  users:\n" + body +
+           "    flow:\n      - request: { url: / }\n";
 }
 }  // namespace
 
@@ -447,22 +470,25 @@ TEST_CASE("runner: counts are read in 64 bits and refused as written, at their o
     scratch s;
     auto url = server.url();
     SECTION("vus, preAllocatedVUs, maxVUs, stage targets and iterations in YAML") {
-        struct bad_count { std::string body, where, message; };
+        struct bad_count {
+            std::string body, where, message;
+        };
         std::vector<bad_count> cases{
             // 4294967297 was cut to 1 VU; 1000000000000 said "got -727379968" at the scenario's line
-            {"    executor: shared-iterations\n    vus: 4294967297\n    iterations: 1\n", ":6:10:",
-             "expected 'vus' to be at most 2147483647, found 4294967297"},
-            {"    executor: shared-iterations\n    vus: 1000000000000\n    iterations: 1\n", ":6:10:",
-             "expected 'vus' to be at most 2147483647, found 1000000000000"},
-            {"    executor: constant-arrival-rate\n    rate: 1\n    duration: 1s\n    preAllocatedVUs: 4294967297\n", ":8:22:",
-             "expected 'preAllocatedVUs' to be at most 2147483647, found 4294967297"},
+            {"    executor: shared-iterations\n    vus: 4294967297\n    iterations: 1\n",
+             ":6:10:", "expected 'vus' to be at most 2147483647, found 4294967297"},
+            {"    executor: shared-iterations\n    vus: 1000000000000\n    iterations: 1\n",
+             ":6:10:", "expected 'vus' to be at most 2147483647, found 1000000000000"},
+            {"    executor: constant-arrival-rate\n    rate: 1\n    duration: 1s\n    preAllocatedVUs: 4294967297\n",
+             ":8:22:", "expected 'preAllocatedVUs' to be at most 2147483647, found 4294967297"},
             {"    executor: ramping-arrival-rate\n    stages: [{duration: 1s, target: 1}]\n    preAllocatedVUs: 1\n    maxVUs: 4294967296\n",
              ":8:13:", "expected 'maxVUs' to be at most 2147483647, found 4294967296"},
-            {"    executor: ramping-vus\n    stages:\n      - duration: 1s\n        target: 4294967297\n", ":8:17:",
-             "expected 'target' to be at most 2147483647, found 4294967297"},
-            {"    executor: shared-iterations\n    iterations: 99999999999999999999\n", ":6:17:",
-             "expected 'iterations' to be at most 9223372036854775807, found 99999999999999999999"},
-            {"    executor: shared-iterations\n    vus: -4294967297\n", ":6:10:", "expected 'vus' to be at least 1, found -4294967297"},
+            {"    executor: ramping-vus\n    stages:\n      - duration: 1s\n        target: 4294967297\n",
+             ":8:17:", "expected 'target' to be at most 2147483647, found 4294967297"},
+            {"    executor: shared-iterations\n    iterations: 99999999999999999999\n",
+             ":6:17:", "expected 'iterations' to be at most 9223372036854775807, found 99999999999999999999"},
+            {"    executor: shared-iterations\n    vus: -4294967297\n",
+             ":6:10:", "expected 'vus' to be at least 1, found -4294967297"},
         };
         for (auto& c : cases) {
             auto f = s.write("count.yaml", scenario_file(url, c.body));
@@ -474,13 +500,18 @@ TEST_CASE("runner: counts are read in 64 bits and refused as written, at their o
         CHECK(server.total() == 0);
     }
     SECTION("-u, -i and --threads") {
-        auto f = s.write("ok.yaml", scenario_file(url, "    executor: shared-iterations\n    vus: 1\n    iterations: 1\n"));
+        auto f = s.write("ok.yaml",
+                         scenario_file(url, "    executor: shared-iterations\n    vus: 1\n    iterations: 1\n"));
         auto r = run_runner({"run", f, "-q", "-u", "4294967297", "-d", "1s"});
         CHECK(r.code == 2);
-        CHECK_THAT(r.err, Catch::Contains("-u/--vus: expected a whole number from 1 to 2147483647, found '4294967297'"));
+        CHECK_THAT(r.err,
+                   Catch::Contains("-u/--vus: expected a whole number from 1 to 2147483647, found '4294967297'"));
         r = run_runner({"run", f, "-q", "-i", "99999999999999999999"});
         CHECK(r.code == 2);
-        CHECK_THAT(r.err, Catch::Contains("-i/--iterations: expected a whole number from 1 to 9223372036854775807, found '99999999999999999999'"));
+        CHECK_THAT(
+            r.err,
+            Catch::Contains(
+                "-i/--iterations: expected a whole number from 1 to 9223372036854775807, found '99999999999999999999'"));
         r = run_runner({"run", f, "-q", "--threads", "4294967298"});
         CHECK(r.code == 2);
         CHECK_THAT(r.err, Catch::Contains("--threads: at most"));
@@ -490,12 +521,15 @@ TEST_CASE("runner: counts are read in 64 bits and refused as written, at their o
 #ifdef LOADKIT_TEST_RUNNER_JS
     SECTION("vus in a script's options, as k6 writes them") {
         // k6 v0.48.0 refuses both too (its options are 64-bit; it does not cut them)
-        auto js = s.write("big.js", "export const options = { vus: 4294967297, iterations: 1 };\nexport default function () {}\n");
+        auto js = s.write(
+            "big.js", "export const options = { vus: 4294967297, iterations: 1 };\nexport default function () {}\n");
         auto r = run_runner({"validate", js});
         CHECK(r.code == 104);
         CHECK_THAT(r.err, Catch::Contains("expected 'vus' to be at most 2147483647, found 4294967297"));
-        js = s.write("big2.js", "export const options = { scenarios: { a: { executor: 'constant-arrival-rate', rate: 1, duration: '1s',\n"
-                                "  preAllocatedVUs: 1000000000000 } } };\nexport default function () {}\n");
+        js = s.write(
+            "big2.js",
+            "export const options = { scenarios: { a: { executor: 'constant-arrival-rate', rate: 1, duration: '1s',\n"
+            "  preAllocatedVUs: 1000000000000 } } };\nexport default function () {}\n");
         r = run_runner({"validate", js});
         CHECK(r.code == 104);
         CHECK_THAT(r.err, Catch::Contains("expected 'preAllocatedVUs' to be at most 2147483647, found 1000000000000"));
@@ -513,16 +547,18 @@ TEST_CASE("runner: only regular files of a bounded size are read: /dev/zero is r
             auto r = run_runner({"run", f, "-q"}, 20s);  // was: read without end, gigabytes in seconds
             INFO(r.err);
             CHECK(r.code == 104);
-            CHECK_THAT(r.err, Catch::Contains("is not a regular file (a character device): only regular files are read"));
+            CHECK_THAT(r.err,
+                       Catch::Contains("is not a regular file (a character device): only regular files are read"));
         }
         auto r = run_runner({"validate", zero}, 20s);
         CHECK(r.code == 104);
     }
     SECTION("a CSV data file") {
         fs::create_symlink("/dev/zero", s.dir / "users.csv");
-        auto f = s.write("data.yaml", "name: d\ntarget: " + server.url() +
-                                          "\nscenarios:\n  users:\n    executor: shared-iterations\n    data: { file: users.csv }\n"
-                                          "    flow:\n      - request: { url: / }\n");
+        auto f = s.write("data.yaml",
+                         "name: d\ntarget: " + server.url() +
+                             "\nscenarios:\n  users:\n    executor: shared-iterations\n    data: { file: users.csv }\n"
+                             "    flow:\n      - request: { url: / }\n");
         auto r = run_runner({"run", f, "-q"}, 20s);
         INFO(r.err);
         CHECK(r.code == 104);
@@ -544,8 +580,9 @@ TEST_CASE("runner: only regular files of a bounded size are read: /dev/zero is r
         auto r = run_runner({"run", js, "-q"}, 20s);
         CHECK(r.code == 104);
         CHECK_THAT(r.err, Catch::Contains("zero.js' is not a regular file (a character device)"));
-        auto f = s.write("script.yaml", "name: d\ntarget: " + server.url() + "\nscript: zero.js\nscenarios:\n  users:\n"
-                                        "    executor: shared-iterations\n    exec: default\n");
+        auto f = s.write("script.yaml", "name: d\ntarget: " + server.url() +
+                                            "\nscript: zero.js\nscenarios:\n  users:\n"
+                                            "    executor: shared-iterations\n    exec: default\n");
         r = run_runner({"run", f, "-q"}, 20s);
         CHECK(r.code == 104);
         CHECK_THAT(r.err, Catch::Contains(f + ":3:9: script: '"));
@@ -567,14 +604,18 @@ TEST_CASE("runner: only regular files of a bounded size are read: /dev/zero is r
 TEST_CASE("runner: a misspelled required key is reported at its own line with the nearest key (issue 13, 13)") {
     loadkit::target_server server;
     scratch s;
-    auto f = s.write("typo.yaml", scenario_file(server.url(), "    executer: constant-vus\n    vus: 1\n    duration: 1s\n"));
+    auto f = s.write("typo.yaml",
+                     scenario_file(server.url(), "    executer: constant-vus\n    vus: 1\n    duration: 1s\n"));
     auto r = run_runner({"run", f});
     CHECK(r.code == 104);
     // was: ":4:3: expected 'executor' in scenario 'users'", at the scenario's line
-    CHECK_THAT(r.err, Catch::Contains(f + ":5:5: unknown key 'executer' in scenario 'users'; did you mean 'executor'?"));
+    CHECK_THAT(r.err,
+               Catch::Contains(f + ":5:5: unknown key 'executer' in scenario 'users'; did you mean 'executor'?"));
 #ifdef LOADKIT_TEST_RUNNER_JS
-    auto js = s.write("typo.js", "export const options = { scenarios: { users: { executer: 'constant-vus', vus: 1, duration: '1s' } } };\n"
-                                 "export default function () {}\n");
+    auto js = s.write(
+        "typo.js",
+        "export const options = { scenarios: { users: { executer: 'constant-vus', vus: 1, duration: '1s' } } };\n"
+        "export default function () {}\n");
     r = run_runner({"validate", js});
     CHECK(r.code == 104);
     CHECK_THAT(r.err, Catch::Contains("unknown key 'executer' in scenario 'users'; did you mean 'executor'?"));
@@ -582,7 +623,8 @@ TEST_CASE("runner: a misspelled required key is reported at its own line with th
     CHECK(server.total() == 0);
 }
 
-TEST_CASE("runner: a run against the faulty target counts every failed request, exits on its threshold and ends on time") {
+TEST_CASE(
+    "runner: a run against the faulty target counts every failed request, exits on its threshold and ends on time") {
     loadkit::target_options to;
     to.faults = true;
     loadkit::target_server server(to);
@@ -605,7 +647,8 @@ scenarios:
       - request: { name: ok, url: / }
 thresholds:
   http_req_failed: ['rate<0.5']
-)", server.url()));
+)",
+                                                server.url()));
     {
         auto text = test_support::read_text(f);
         text.replace(text.find("REFUSED"), 7, server.refused_url());
@@ -622,7 +665,7 @@ thresholds:
     auto j = nlohmann::json::parse(sf);
     auto reqs = agg(j, "http_reqs", "count");
     CHECK(reqs >= 12);
-    CHECK(std::fmod(reqs, 6) == 0);  // whole iterations: a fault never ends one early
+    CHECK(std::fmod(reqs, 6) == 0);                           // whole iterations: a fault never ends one early
     CHECK(agg(j, "http_req_failed", "sum") == reqs * 5 / 6);  // every fault is a failed request, the last step is not
     CHECK(agg(j, "iterations", "count") == reqs / 6);
 }
@@ -664,7 +707,8 @@ scenarios:
     duration: 2500ms
     flow:
       - request: { url: /delay/5 }
-)", server.url()));
+)",
+                                           server.url()));
     SECTION("through a pseudo-terminal") {
         int master = -1;
         pid_t pid = ::forkpty(&master, nullptr, nullptr, nullptr);
@@ -690,7 +734,9 @@ scenarios:
         CHECK(WEXITSTATUS(status) == 0);
         // redrawn in place: carriage return + erase line, at least twice, then the final line
         std::size_t redraws = 0;
-        for (auto at = seen.find("\r\x1b[2Krunning ["); at != std::string::npos; at = seen.find("\r\x1b[2Krunning [", at + 1)) ++redraws;
+        for (auto at = seen.find("\r\x1b[2Krunning ["); at != std::string::npos;
+             at = seen.find("\r\x1b[2Krunning [", at + 1))
+            ++redraws;
         CHECK(redraws >= 2);
         CHECK_THAT(seen, Catch::Contains("\r\x1b[2Kdone    ["));
         CHECK_THAT(seen, Catch::Contains("users: "));

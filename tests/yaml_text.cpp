@@ -337,8 +337,8 @@ TEST_CASE("template: error offsets on later lines point into the right line") {
 
 TEST_CASE("template: render with a resolver, appending to the output") {
     auto t = compiled("/feed?page={{ page }}&u={{ vars.user }}&q={{ env.QUERY }}&vu={{vu}}-{{iter}}-{{ scenario }}");
-    std::map<std::string, std::string> values{{"bare:page", "3"},  {"vars:user", "ann"}, {"env:QUERY", "shoes"},
-                                              {"vu:", "12"},       {"iter:", "7"},       {"scenario:", "browse"}};
+    std::map<std::string, std::string> values{{"bare:page", "3"}, {"vars:user", "ann"}, {"env:QUERY", "shoes"},
+                                              {"vu:", "12"},      {"iter:", "7"},       {"scenario:", "browse"}};
     CHECK(render_with(t, values) == "/feed?page=3&u=ann&q=shoes&vu=12-7-browse");
 
     std::string out = "GET ";
@@ -881,8 +881,7 @@ TEST_CASE("feeder: random picks every row, roughly uniformly, from any thread") 
         CHECK(total < 11000);
     }
     // each thread alone also sees every row (its own generator is not stuck)
-    for (int t = 0; t < 4; ++t)
-        CHECK(std::count(counts[t].begin(), counts[t].end(), std::size_t{0}) == 0);
+    for (int t = 0; t < 4; ++t) CHECK(std::count(counts[t].begin(), counts[t].end(), std::size_t{0}) == 0);
 }
 
 TEST_CASE("feeder: unique hands each row out once, in order, then none") {

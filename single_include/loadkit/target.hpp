@@ -114,14 +114,16 @@ inline certificate make_self_signed_certificate(const std::string& common_name =
     X509_gmtime_adj(X509_getm_notAfter(x.get()), 60L * 60 * 24 * days);
     X509_set_pubkey(x.get(), key.get());
     X509_NAME* name = X509_get_subject_name(x.get());
-    X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, reinterpret_cast<const unsigned char*>(common_name.c_str()), -1, -1, 0);
+    X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, reinterpret_cast<const unsigned char*>(common_name.c_str()),
+                               -1, -1, 0);
     X509_set_issuer_name(x.get(), name);
     X509V3_CTX ctx;
     X509V3_set_ctx_nodb(&ctx);
     X509V3_set_ctx(&ctx, x.get(), x.get(), nullptr, nullptr, 0);
     std::string san = "DNS:localhost,IP:127.0.0.1";
     if (common_name != "localhost") san += ",DNS:" + common_name;
-    for (auto [nid, value] : {std::pair{NID_subject_alt_name, san}, std::pair{NID_basic_constraints, std::string("critical,CA:TRUE")}}) {
+    for (auto [nid, value] :
+         {std::pair{NID_subject_alt_name, san}, std::pair{NID_basic_constraints, std::string("critical,CA:TRUE")}}) {
         X509_EXTENSION* ext = X509V3_EXT_conf_nid(nullptr, &ctx, nid, value.c_str());
         if (!ext) fail("extension");
         X509_add_ext(x.get(), ext, -1);
@@ -137,17 +139,17 @@ inline certificate make_self_signed_certificate(const std::string& common_name =
     return c;
 }
 
-}  // namespace loadkit
+}  // namespace loadkit::inline LOADKIT_ABI
 // ---- end loadkit/target/cert.hpp
 
 namespace loadkit::inline LOADKIT_ABI {
 
 struct target_options {
     std::string address = "127.0.0.1";
-    std::uint16_t port = 0;       // 0: an ephemeral port
+    std::uint16_t port = 0;  // 0: an ephemeral port
     int threads = 1;
-    bool tls = false;             // https with a self-signed certificate (or cert below)
-    certificate cert;             // used when tls is set and cert_pem is not empty
+    bool tls = false;  // https with a self-signed certificate (or cert below)
+    certificate cert;  // used when tls is set and cert_pem is not empty
     // Also a port that refuses connections and an HTTPS port with a
     // self-signed certificate (see refused_url(), tls_fault_url()): on
     // port+1 and port+2 when `port` is set, else on ephemeral ports.
@@ -324,17 +326,24 @@ class target_server {
                 using tls_stream = boost::asio::ssl::stream<tcp::socket>;
                 auto* sess = new session<tls_stream>(std::move(s), *tls_);
                 w.sessions.insert(sess);
-                detail::spawn(serve_tls(w, *sess), [&w, sess](std::exception_ptr) { w.sessions.erase(sess); delete sess; });
+                detail::spawn(serve_tls(w, *sess), [&w, sess](std::exception_ptr) {
+                    w.sessions.erase(sess);
+                    delete sess;
+                });
             } else {
                 auto* sess = new session<tcp::socket>(std::move(s));
                 w.sessions.insert(sess);
-                detail::spawn(serve(w, *sess), [&w, sess](std::exception_ptr) { w.sessions.erase(sess); delete sess; });
+                detail::spawn(serve(w, *sess), [&w, sess](std::exception_ptr) {
+                    w.sessions.erase(sess);
+                    delete sess;
+                });
             }
         }
     }
 
     task<> serve_tls(worker& w, session<boost::asio::ssl::stream<tcp::socket>>& s) {
-        auto [ec, n] = co_await detail::io([&](auto h) { s.stream.async_handshake(boost::asio::ssl::stream_base::server, std::move(h)); });
+        auto [ec, n] = co_await detail::io(
+            [&](auto h) { s.stream.async_handshake(boost::asio::ssl::stream_base::server, std::move(h)); });
         (void)n;
         if (ec) co_return;
         co_await serve(w, s);
@@ -356,7 +365,10 @@ class target_server {
             res.keep_alive(req.keep_alive());
             auto path = std::string_view(req.target());
             auto query = std::string_view{};
-            if (auto q = path.find('?'); q != std::string_view::npos) { query = path.substr(q + 1); path = path.substr(0, q); }
+            if (auto q = path.find('?'); q != std::string_view::npos) {
+                query = path.substr(q + 1);
+                path = path.substr(0, q);
+            }
             {
                 std::lock_guard lock(w.stats_mu);
                 ++w.stats[std::string(path)];
@@ -391,7 +403,8 @@ class target_server {
                 // async_write would send the body, which the client then read
                 // as the start of the next response on the connection
                 http::response_serializer<http::string_body> sr(res);
-                auto [e, n2] = co_await detail::io([&](auto h) { http::async_write_header(s.stream, sr, std::move(h)); });
+                auto [e,
+                      n2] = co_await detail::io([&](auto h) { http::async_write_header(s.stream, sr, std::move(h)); });
                 (void)n2;
                 ec2 = e;
             } else {
@@ -408,7 +421,18 @@ class target_server {
         }
     }
 
-    enum class fault : unsigned char { none, refuse, reset_now, reset, hang, garbage, truncate, drip, big_header, close };
+    enum class fault : unsigned char {
+        none,
+        refuse,
+        reset_now,
+        reset,
+        hang,
+        garbage,
+        truncate,
+        drip,
+        big_header,
+        close
+    };
 
     // One switch on the path's second character, so that a normal route pays
     // at most one comparison for the faults (the benchmarks' target).
@@ -438,7 +462,9 @@ class target_server {
     // Sends bytes; false when the connection is gone.
     template <class Stream>
     static task<bool> send(session<Stream>& s, std::string_view bytes) {
-        auto [ec, n] = co_await detail::io([&](auto h) { boost::asio::async_write(s.stream, boost::asio::buffer(bytes.data(), bytes.size()), std::move(h)); });
+        auto [ec, n] = co_await detail::io([&](auto h) {
+            boost::asio::async_write(s.stream, boost::asio::buffer(bytes.data(), bytes.size()), std::move(h));
+        });
         (void)n;
         co_return !ec && !s.closed;
     }
@@ -465,7 +491,8 @@ class target_server {
 
     template <class Stream>
     task<> serve_fault(worker& w, session<Stream>& s, fault f) {
-        static constexpr std::string_view ok_head = "HTTP/1.1 200 OK\r\nServer: loadkit-target\r\nContent-Type: text/plain\r\n";
+        static constexpr std::string_view ok_head =
+            "HTTP/1.1 200 OK\r\nServer: loadkit-target\r\nContent-Type: text/plain\r\n";
         switch (f) {
             case fault::none: break;
             case fault::refuse: finish(s); break;
@@ -479,9 +506,7 @@ class target_server {
                 if (co_await send(s, r) && co_await pause(w, s, std::chrono::milliseconds(100))) reset(s);
                 break;
             }
-            case fault::hang:
-                co_await pause(w, s, std::chrono::hours(24));
-                break;
+            case fault::hang: co_await pause(w, s, std::chrono::hours(24)); break;
             case fault::garbage:
                 if (co_await send(s, "this is not HTTP\r\n\r\n")) finish(s);
                 break;
@@ -556,7 +581,8 @@ class target_server {
         } else if (path == "/json") {
             json({{"id", 1}, {"ok", true}, {"items", {{{"id", 1}, {"name", "apple"}}, {{"id", 2}, {"name", "pear"}}}}});
         } else if (path == "/items") {
-            json({{"items", {{{"id", 1}, {"name", "apple"}, {"price", 3}}, {{"id", 2}, {"name", "pear"}, {"price", 4}}}}});
+            json({{"items",
+                   {{{"id", 1}, {"name", "apple"}, {"price", 3}}, {{"id", 2}, {"name", "pear"}, {"price", 4}}}}});
         } else if (path == "/feed") {
             bool authed = req[http::field::authorization].starts_with("Bearer ");
             if (!authed) res.result(http::status::unauthorized);
@@ -564,8 +590,11 @@ class target_server {
         } else if (path == "/echo") {
             nlohmann::json h = nlohmann::json::object();
             for (auto& f : req) h[std::string(f.name_string())] = std::string(f.value());
-            json({{"method", std::string(req.method_string())}, {"path", std::string(path)}, {"query", std::string(query)},
-                  {"headers", h}, {"body", req.body()}});
+            json({{"method", std::string(req.method_string())},
+                  {"path", std::string(path)},
+                  {"query", std::string(query)},
+                  {"headers", h},
+                  {"body", req.body()}});
         } else if (path.starts_with("/status/")) {
             unsigned code = 200;
             auto d = path.substr(8);
@@ -653,6 +682,6 @@ class target_server {
     std::atomic<std::uint64_t> connections_{0};
 };
 
-}  // namespace loadkit
+}  // namespace loadkit::inline LOADKIT_ABI
 // ---- end loadkit/target/server.hpp
 // ---- end loadkit/target.hpp

@@ -33,11 +33,13 @@ void check_head(std::string_view buf) {
     if (h.chunked && h.content_length != -1) std::abort();
     if (!inside(buf.substr(0, static_cast<std::size_t>(n)), h.reason)) std::abort();
     for (auto& [k, v] : hs)
-        if (k.empty() || !inside(buf.substr(0, static_cast<std::size_t>(n)), k) || !inside(buf.substr(0, static_cast<std::size_t>(n)), v))
+        if (k.empty() || !inside(buf.substr(0, static_cast<std::size_t>(n)), k) ||
+            !inside(buf.substr(0, static_cast<std::size_t>(n)), v))
             std::abort();
     // the same head cut short is incomplete, not malformed (the client keeps
     // reading): a few prefixes, not all, to keep each run short
-    for (std::size_t k : {std::size_t{0}, std::size_t{1}, static_cast<std::size_t>(n) / 2, static_cast<std::size_t>(n) - 1}) {
+    for (std::size_t k :
+         {std::size_t{0}, std::size_t{1}, static_cast<std::size_t>(n) / 2, static_cast<std::size_t>(n) - 1}) {
         headers_t hs2;
         loadkit::detail::response_head h2;
         if (loadkit::detail::parse_response_head(buf.substr(0, k), h2, hs2) != 0) std::abort();

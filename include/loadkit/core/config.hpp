@@ -37,4 +37,4 @@ inline std::int64_t wall_ms() noexcept {
     return std::chrono::duration_cast<milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
 }
 }  // namespace detail
-}  // namespace loadkit
+}  // namespace loadkit::inline LOADKIT_ABI

@@ -37,4 +37,4 @@ inline int available_cores() {
     return n;
 }
 
-}  // namespace loadkit::detail
+}  // namespace loadkit::inline LOADKIT_ABI::detail

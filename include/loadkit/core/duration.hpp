@@ -27,14 +27,28 @@ inline std::optional<nanoseconds> parse_duration(std::string_view s) {
         if (ec != std::errc() || p != s.data() + i) return std::nullopt;
         s.remove_prefix(i);
         long double unit;
-        if (s.starts_with("ms")) { unit = 1e6L; s.remove_prefix(2); }
-        else if (s.starts_with("us")) { unit = 1e3L; s.remove_prefix(2); }
-        else if (s.starts_with("\xc2\xb5s")) { unit = 1e3L; s.remove_prefix(3); }
-        else if (s.starts_with("ns")) { unit = 1; s.remove_prefix(2); }
-        else if (s.starts_with("h")) { unit = 3600e9L; s.remove_prefix(1); }
-        else if (s.starts_with("m")) { unit = 60e9L; s.remove_prefix(1); }
-        else if (s.starts_with("s")) { unit = 1e9L; s.remove_prefix(1); }
-        else return std::nullopt;
+        if (s.starts_with("ms")) {
+            unit = 1e6L;
+            s.remove_prefix(2);
+        } else if (s.starts_with("us")) {
+            unit = 1e3L;
+            s.remove_prefix(2);
+        } else if (s.starts_with("\xc2\xb5s")) {
+            unit = 1e3L;
+            s.remove_prefix(3);
+        } else if (s.starts_with("ns")) {
+            unit = 1;
+            s.remove_prefix(2);
+        } else if (s.starts_with("h")) {
+            unit = 3600e9L;
+            s.remove_prefix(1);
+        } else if (s.starts_with("m")) {
+            unit = 60e9L;
+            s.remove_prefix(1);
+        } else if (s.starts_with("s")) {
+            unit = 1e9L;
+            s.remove_prefix(1);
+        } else return std::nullopt;
         total += static_cast<long double>(v) * unit;
     }
     if (total > 9.2e18L) return std::nullopt;
@@ -45,11 +59,21 @@ inline std::optional<nanoseconds> parse_duration(std::string_view s) {
 inline std::string format_duration(nanoseconds d) {
     auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(d).count();
     std::string s;
-    if (ms >= 3600000) { s += std::to_string(ms / 3600000) + "h"; ms %= 3600000; }
-    if (ms >= 60000) { s += std::to_string(ms / 60000) + "m"; ms %= 60000; }
+    if (ms >= 3600000) {
+        s += std::to_string(ms / 3600000) + "h";
+        ms %= 3600000;
+    }
+    if (ms >= 60000) {
+        s += std::to_string(ms / 60000) + "m";
+        ms %= 60000;
+    }
     if (ms >= 1000 || (s.empty() && ms == 0)) {
         s += std::to_string(ms / 1000);
-        if (ms % 1000) { auto f = std::to_string(1000 + ms % 1000).substr(1); while (f.back() == '0') f.pop_back(); s += "." + f; }
+        if (ms % 1000) {
+            auto f = std::to_string(1000 + ms % 1000).substr(1);
+            while (f.back() == '0') f.pop_back();
+            s += "." + f;
+        }
         s += "s";
     } else if (ms) s += std::to_string(ms) + "ms";
     return s;
@@ -59,4 +83,4 @@ namespace detail {
 using loadkit::parse_duration;  // (the loaders name it so)
 }  // namespace detail
 
-}  // namespace loadkit
+}  // namespace loadkit::inline LOADKIT_ABI

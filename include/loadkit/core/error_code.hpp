@@ -14,19 +14,19 @@ enum class error_code : int {
     invalid_url = 1020,
     request_timeout = 1050,
     dns_failed = 1100,
-    tcp_error = 1200,              // read or write failed on an established connection
+    tcp_error = 1200,  // read or write failed on an established connection
     broken_pipe = 1201,
     dial_failed = 1210,
     dial_timeout = 1211,
     connection_refused = 1212,
     connection_reset = 1220,
-    connection_closed = 1230,      // the peer closed before the response was complete
+    connection_closed = 1230,  // the peer closed before the response was complete
     tls_error = 1300,
     tls_unknown_authority = 1310,  // certificate not trusted (self-signed, unknown CA, expired)
     tls_hostname_mismatch = 1311,
     // 1400..1599: the response had status 400..599 (1000 + status), as in k6
-    malformed_response = 1700,     // not HTTP/1.x, bad framing, headers over the limit
-    interrupted = 1900,            // cut by gracefulStop or an abort
+    malformed_response = 1700,  // not HTTP/1.x, bad framing, headers over the limit
+    interrupted = 1900,         // cut by gracefulStop or an abort
 };
 
 inline constexpr std::string_view describe(error_code e) noexcept {
@@ -52,4 +52,4 @@ inline constexpr std::string_view describe(error_code e) noexcept {
     return "request failed";
 }
 
-}  // namespace loadkit
+}  // namespace loadkit::inline LOADKIT_ABI

@@ -27,4 +27,4 @@ namespace detail {
 struct script_abort {};
 
 }  // namespace detail
-}  // namespace loadkit
+}  // namespace loadkit::inline LOADKIT_ABI

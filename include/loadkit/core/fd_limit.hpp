@@ -22,12 +22,15 @@ inline void warn_out_of_descriptors(int err) noexcept {
     rlimit r{};
     ::getrlimit(RLIMIT_NOFILE, &r);
     if (err == ENFILE)
-        std::fputs("loadkit: too many open files in the system (ENFILE): connects fail; raise fs.file-max or use fewer VUs\n", stderr);
+        std::fputs(
+            "loadkit: too many open files in the system (ENFILE): connects fail; raise fs.file-max or use fewer VUs\n",
+            stderr);
     else if (r.rlim_cur == RLIM_INFINITY)
         std::fputs("loadkit: too many open files: connects fail; raise ulimit -n or use fewer VUs\n", stderr);
     else
-        std::fprintf(stderr, "loadkit: too many open files: connects fail; raise ulimit -n (now %llu) or use fewer VUs\n",
+        std::fprintf(stderr,
+                     "loadkit: too many open files: connects fail; raise ulimit -n (now %llu) or use fewer VUs\n",
                      static_cast<unsigned long long>(r.rlim_cur));
 }
 
-}  // namespace loadkit::detail
+}  // namespace loadkit::inline LOADKIT_ABI::detail

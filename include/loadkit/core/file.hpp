@@ -27,8 +27,10 @@ namespace detail {
 
 // "64 MiB", "1 GiB"
 inline std::string size_text(std::uint64_t bytes) {
-    if (bytes >= (std::uint64_t{1} << 30) && bytes % (std::uint64_t{1} << 30) == 0) return std::to_string(bytes >> 30) + " GiB";
-    if (bytes >= (std::uint64_t{1} << 20) && bytes % (std::uint64_t{1} << 20) == 0) return std::to_string(bytes >> 20) + " MiB";
+    if (bytes >= (std::uint64_t{1} << 30) && bytes % (std::uint64_t{1} << 30) == 0)
+        return std::to_string(bytes >> 30) + " GiB";
+    if (bytes >= (std::uint64_t{1} << 20) && bytes % (std::uint64_t{1} << 20) == 0)
+        return std::to_string(bytes >> 20) + " MiB";
     return std::to_string(bytes) + " bytes";
 }
 
@@ -42,7 +44,11 @@ inline bool readable_kind(const std::string& path, const struct stat& st, std::u
     }
     if (!S_ISREG(st.st_mode)) {
         error = "'" + path + "' is not a regular file (" +
-                std::string(S_ISCHR(st.st_mode) ? "a character device" : S_ISBLK(st.st_mode) ? "a block device" : S_ISFIFO(st.st_mode) ? "a pipe" : S_ISSOCK(st.st_mode) ? "a socket" : "not a file") +
+                std::string(S_ISCHR(st.st_mode)    ? "a character device"
+                            : S_ISBLK(st.st_mode)  ? "a block device"
+                            : S_ISFIFO(st.st_mode) ? "a pipe"
+                            : S_ISSOCK(st.st_mode) ? "a socket"
+                                                   : "not a file") +
                 "): only regular files are read";
         return false;
     }
@@ -58,7 +64,7 @@ inline bool readable_kind(const std::string& path, const struct stat& st, std::u
 // Whether the file at `path` would be read by read_input_file (without
 // reading it): false with the same `error` when it would not.
 inline bool check_input_file(const std::string& path, std::uint64_t limit, std::string& error) {
-    struct stat st{};
+    struct stat st {};
     if (::stat(path.c_str(), &st) != 0) {
         error = "cannot open '" + path + "': " + std::generic_category().message(errno);
         return false;
@@ -85,7 +91,7 @@ inline bool read_input_file(const std::string& path, std::uint64_t limit, std::s
         int fd;
         ~closer() { ::close(fd); }
     } guard{fd};
-    struct stat st{};
+    struct stat st {};
     if (::fstat(fd, &st) != 0) {
         error = "cannot read '" + path + "': " + std::generic_category().message(errno);
         return false;
@@ -121,4 +127,4 @@ using loadkit::max_test_file_bytes;
 using loadkit::read_input_file;
 }  // namespace detail
 
-}  // namespace loadkit
+}  // namespace loadkit::inline LOADKIT_ABI

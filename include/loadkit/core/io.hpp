@@ -41,10 +41,14 @@ struct io_awaiter {
     std::pair<sys_error, std::size_t> await_resume() const noexcept { return {ec, n}; }
 };
 template <class Init>
-io_awaiter<Init> io(Init i) { return io_awaiter<Init>{std::move(i)}; }
+io_awaiter<Init> io(Init i) {
+    return io_awaiter<Init>{std::move(i)};
+}
 
 // A completion handler whose operation state comes from the per-thread pool.
 template <class F>
-auto pooled(F f) { return boost::asio::bind_allocator(pool_allocator<void>{}, std::move(f)); }
+auto pooled(F f) {
+    return boost::asio::bind_allocator(pool_allocator<void>{}, std::move(f));
+}
 
-}  // namespace loadkit::detail
+}  // namespace loadkit::inline LOADKIT_ABI::detail

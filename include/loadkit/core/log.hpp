@@ -26,14 +26,18 @@ class logger {
         ++counts_[static_cast<int>(lv)];
         if (lv < min_level || quiet) return;
         static constexpr const char* names[] = {"DEBUG", "INFO", "WARN", "ERROR"};
-        std::fprintf(stderr, "%s[%s] %.*s\n", prefix_.c_str(), names[static_cast<int>(lv)], static_cast<int>(msg.size()), msg.data());
+        std::fprintf(stderr, "%s[%s] %.*s\n", prefix_.c_str(), names[static_cast<int>(lv)],
+                     static_cast<int>(msg.size()), msg.data());
     }
     // Logs a message once per distinct text (VU code that fails every iteration
     // would otherwise drown the output); returns true the first time.
     bool write_once(log_level lv, std::string_view msg) {
         {
             std::lock_guard lock(mu_);
-            if (!seen_.emplace(msg).second) { ++suppressed_; return false; }
+            if (!seen_.emplace(msg).second) {
+                ++suppressed_;
+                return false;
+            }
         }
         write(lv, msg);
         return true;
@@ -44,7 +48,8 @@ class logger {
     }
     void reset() {
         std::lock_guard lock(mu_);
-        seen_.clear(); suppressed_ = 0;
+        seen_.clear();
+        suppressed_ = 0;
         for (auto& c : counts_) c = 0;
     }
     log_level min_level = log_level::info;
@@ -67,4 +72,4 @@ inline void log_once(log_level lv, std::string_view msg) { logger::instance().wr
 // `loadkit -v`, and for console.debug in scripts).
 inline void set_log_level(log_level lv) { detail::logger::instance().min_level = lv; }
 
-}  // namespace loadkit
+}  // namespace loadkit::inline LOADKIT_ABI

@@ -76,7 +76,8 @@ inline memory_budget available_memory() {
             b.source = source;
         }
     };
-    if (auto avail = detail::memory_impl::proc_kb("/proc/meminfo", "MemAvailable")) take(avail, "MemAvailable in /proc/meminfo");
+    if (auto avail = detail::memory_impl::proc_kb("/proc/meminfo", "MemAvailable"))
+        take(avail, "MemAvailable in /proc/meminfo");
     rlimit as{};
     if (::getrlimit(RLIMIT_AS, &as) == 0 && as.rlim_cur != RLIM_INFINITY) {
         auto used = detail::memory_impl::proc_kb("/proc/self/status", "VmSize");
@@ -91,9 +92,10 @@ inline memory_budget available_memory() {
         bool unlimited = false, u2 = false;
         auto max = detail::memory_impl::file_number(dir + "/memory.max", unlimited);
         auto current = detail::memory_impl::file_number(dir + "/memory.current", u2);
-        if (!unlimited && max > 0) take(max > current ? max - current : 1, "the container's memory limit, cgroup memory.max");
+        if (!unlimited && max > 0)
+            take(max > current ? max - current : 1, "the container's memory limit, cgroup memory.max");
     }
     return b;
 }
 
-}  // namespace loadkit
+}  // namespace loadkit::inline LOADKIT_ABI

@@ -21,7 +21,7 @@ struct signal_counter {
     }
 };
 
-}  // namespace loadkit::detail
+}  // namespace loadkit::inline LOADKIT_ABI::detail
 
 namespace loadkit::inline LOADKIT_ABI {
 
@@ -48,11 +48,12 @@ class signal_scope {
 
   private:
     bool enabled_;
-    struct sigaction old_int_ {}, old_term_ {};
+    struct sigaction old_int_ {
+    }, old_term_{};
 };
 
 // How many SIGINTs and SIGTERMs have come while a signal_scope was installed
 // (in this process, ever): a change means someone asked to stop.
 inline int signals_received() noexcept { return detail::signal_counter::count.load(); }
 
-}  // namespace loadkit
+}  // namespace loadkit::inline LOADKIT_ABI

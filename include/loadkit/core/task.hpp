@@ -56,8 +56,12 @@ class frame_pool {
     }
 
   private:
-    struct alignas(16) header { std::size_t size_class; };
-    struct node { node* next; };
+    struct alignas(16) header {
+        std::size_t size_class;
+    };
+    struct node {
+        node* next;
+    };
     static void* wrap(void* raw, std::size_t c) {
         if (!raw) throw std::bad_alloc();
         auto* h = static_cast<header*>(raw);
@@ -68,7 +72,11 @@ class frame_pool {
         node* heads[classes] = {};
         ~lists_t() {
             for (auto* h : heads)
-                while (h) { node* n = h->next; std::free(h); h = n; }
+                while (h) {
+                    node* n = h->next;
+                    std::free(h);
+                    h = n;
+                }
         }
         node*& operator[](std::size_t i) { return heads[i]; }
     };
@@ -92,7 +100,9 @@ struct pool_allocator {
     T* allocate(std::size_t n) { return static_cast<T*>(frame_pool::allocate(n * sizeof(T))); }
     void deallocate(T* p, std::size_t) noexcept { frame_pool::deallocate(p); }
     template <class U>
-    bool operator==(const pool_allocator<U>&) const noexcept { return true; }
+    bool operator==(const pool_allocator<U>&) const noexcept {
+        return true;
+    }
 };
 
 struct pooled_frame {
@@ -174,7 +184,10 @@ class [[nodiscard]] task {
     explicit task(handle h) noexcept : h_(h) {}
     task(task&& o) noexcept : h_(std::exchange(o.h_, {})) {}
     task& operator=(task&& o) noexcept {
-        if (this != &o) { destroy(); h_ = std::exchange(o.h_, {}); }
+        if (this != &o) {
+            destroy();
+            h_ = std::exchange(o.h_, {});
+        }
         return *this;
     }
     ~task() { destroy(); }
@@ -250,10 +263,12 @@ template <class R, class... A>
 class function_ref<R(A...)> {
   public:
     template <class F>
-        requires(!std::is_same_v<std::remove_cvref_t<F>, function_ref> && std::is_invocable_r_v<R, F&, A...>)
-    function_ref(F&& f) noexcept  // NOLINT: implicit by design
-        : obj_(const_cast<void*>(static_cast<const void*>(std::addressof(f)))),
-          call_([](void* o, A... a) -> R { return std::invoke(*static_cast<std::remove_reference_t<F>*>(o), std::forward<A>(a)...); }) {}
+    requires(!std::is_same_v<std::remove_cvref_t<F>, function_ref> && std::is_invocable_r_v<R, F&, A...>)
+        function_ref(F&& f)
+    noexcept  // NOLINT: implicit by design
+        : obj_(const_cast<void*>(static_cast<const void*>(std::addressof(f)))), call_([](void* o, A... a) -> R {
+              return std::invoke(*static_cast<std::remove_reference_t<F>*>(o), std::forward<A>(a)...);
+          }) {}
     R operator()(A... a) const { return call_(obj_, std::forward<A>(a)...); }
 
   private:
@@ -262,4 +277,4 @@ class function_ref<R(A...)> {
 };
 
 }  // namespace detail
-}  // namespace loadkit
+}  // namespace loadkit::inline LOADKIT_ABI

@@ -66,7 +66,7 @@ class VU {
 
     client http;  // this VU's client: keep-alive connections and cookie jar of its own
 
-    std::uint64_t id() const noexcept { return ctx_->id; }               // k6's __VU (1-based)
+    std::uint64_t id() const noexcept { return ctx_->id; }  // k6's __VU (1-based)
     // k6's __ITER: this VU's iteration in its scenario, from 0 (not named
     // iteration(): that is the name of the VU's exec function)
     std::uint64_t iteration_index() const noexcept { return ctx_->iteration; }
@@ -109,16 +109,25 @@ class VU {
 namespace detail {
 
 template <class S>
-concept has_setup = requires(client& c) { { S::setup(c) }; };
+concept has_setup = requires(client& c) {
+    {S::setup(c)};
+};
 template <class S, class D>
-concept has_teardown = requires(client& c, const D& d) { { S::teardown(c, d) } -> std::same_as<task<>>; };
+concept has_teardown = requires(client& c, const D& d) {
+    { S::teardown(c, d) } -> std::same_as<task<>>;
+};
 // a scenario without setup data may leave the data out
 template <class S>
-concept has_plain_teardown = requires(client& c) { { S::teardown(c) } -> std::same_as<task<>>; };
+concept has_plain_teardown = requires(client& c) {
+    { S::teardown(c) } -> std::same_as<task<>>;
+};
 
 template <class U, class D>
 task<> call_iteration(U& u, const D& d) {
-    if constexpr (requires { { u.iteration(d) } -> std::same_as<task<>>; }) return u.iteration(d);
+    if constexpr (requires {
+                      { u.iteration(d) } -> std::same_as<task<>>;
+                  })
+        return u.iteration(d);
     else return u.iteration();
 }
 
@@ -129,8 +138,12 @@ struct exec_fn {
 };
 
 template <class U, class D>
-concept has_iteration = requires(U& u, const D& d) { { u.iteration(d) } -> std::same_as<task<>>; } ||
-                        requires(U& u) { { u.iteration() } -> std::same_as<task<>>; };
+concept has_iteration = requires(U& u, const D& d) {
+    { u.iteration(d) } -> std::same_as<task<>>;
+}
+|| requires(U& u) {
+    { u.iteration() } -> std::same_as<task<>>;
+};
 
 template <class U, class D>
 struct dsl_vu final : vu_instance {
@@ -138,8 +151,10 @@ struct dsl_vu final : vu_instance {
     exec_fn<U, D> exec;
     U user;
     dsl_vu(const D* d, exec_fn<U, D> e) : data(d), exec(e) {
-        has_on_start = requires(U& u, const D& x) { u.on_start(x); } || requires(U& u) { u.on_start(); };
-        has_on_stop = requires(U& u, const D& x) { u.on_stop(x); } || requires(U& u) { u.on_stop(); };
+        has_on_start = requires(U & u, const D& x) { u.on_start(x); }
+        || requires(U & u) { u.on_start(); };
+        has_on_stop = requires(U & u, const D& x) { u.on_stop(x); }
+        || requires(U & u) { u.on_stop(); };
     }
     task<> iteration() override {
         if (exec.with_data) return (user.*exec.with_data)(*data);
@@ -148,13 +163,25 @@ struct dsl_vu final : vu_instance {
         else throw std::logic_error("no exec function");  // scenario() does not allow this
     }
     task<> on_start() override {
-        if constexpr (requires { { user.on_start(*data) } -> std::same_as<task<>>; }) return user.on_start(*data);
-        else if constexpr (requires { { user.on_start() } -> std::same_as<task<>>; }) return user.on_start();
+        if constexpr (requires {
+                          { user.on_start(*data) } -> std::same_as<task<>>;
+                      })
+            return user.on_start(*data);
+        else if constexpr (requires {
+                               { user.on_start() } -> std::same_as<task<>>;
+                           })
+            return user.on_start();
         else return vu_instance::on_start();
     }
     task<> on_stop() override {
-        if constexpr (requires { { user.on_stop(*data) } -> std::same_as<task<>>; }) return user.on_stop(*data);
-        else if constexpr (requires { { user.on_stop() } -> std::same_as<task<>>; }) return user.on_stop();
+        if constexpr (requires {
+                          { user.on_stop(*data) } -> std::same_as<task<>>;
+                      })
+            return user.on_stop(*data);
+        else if constexpr (requires {
+                               { user.on_stop() } -> std::same_as<task<>>;
+                           })
+            return user.on_stop();
         else return vu_instance::on_stop();
     }
 };
@@ -167,13 +194,15 @@ struct dsl_factory final : vu_factory {
 
     std::unique_ptr<vu_instance> create(vu_context& ctx) override {
         constructing_vu = &ctx;
-        struct reset { ~reset() { constructing_vu = nullptr; } } r;
+        struct reset {
+            ~reset() { constructing_vu = nullptr; }
+        } r;
         auto p = std::make_unique<dsl_vu<U, D>>(&**data, exec);
-        if constexpr (requires(U& u, request& q) { u.before_request(q); }) {
+        if constexpr (requires(U & u, request & q) { u.before_request(q); }) {
             ctx.hook_self = &p->user;
             ctx.before_request = [](void* self, request& q) { static_cast<U*>(self)->before_request(q); };
         }
-        if constexpr (requires(U& u, const response& q) { u.after_request(q); }) {
+        if constexpr (requires(U & u, const response& q) { u.after_request(q); }) {
             ctx.hook_self = &p->user;
             ctx.after_request = [](void* self, const response& q) { static_cast<U*>(self)->after_request(q); };
         }
@@ -231,7 +260,9 @@ class test {
         } c{this};
         data_.reset();
         if (!opts_.run_setup) default_data();
-        return e.run(specs_, [this](client& http) { return do_setup(http); }, [this](client& http) { return do_teardown(http); });
+        return e.run(
+            specs_, [this](client& http) { return do_setup(http); },
+            [this](client& http) { return do_teardown(http); });
     }
 
     // Stops a running test from another thread: iterations in flight get
@@ -246,8 +277,11 @@ class test {
   private:
     template <class U>
     test& add(std::string name, executor e, detail::exec_fn<U, data_type> exec, scenario_options so) {
-        specs_.push_back({std::move(name), std::move(e), std::make_shared<detail::dsl_factory<U, data_type>>(&data_, exec),
-                          {so.env.begin(), so.env.end()}, {so.tags.begin(), so.tags.end()}});
+        specs_.push_back({std::move(name),
+                          std::move(e),
+                          std::make_shared<detail::dsl_factory<U, data_type>>(&data_, exec),
+                          {so.env.begin(), so.env.end()},
+                          {so.tags.begin(), so.tags.end()}});
         return *this;
     }
 
@@ -264,7 +298,8 @@ class test {
     }
     task<> do_teardown(client& http) {
         if constexpr (detail::has_teardown<S, data_type>) co_await S::teardown(http, *data_);
-        else if constexpr (std::is_same_v<data_type, std::monostate> && detail::has_plain_teardown<S>) co_await S::teardown(http);
+        else if constexpr (std::is_same_v<data_type, std::monostate> && detail::has_plain_teardown<S>)
+            co_await S::teardown(http);
         co_return;
     }
 
@@ -283,4 +318,4 @@ run_result run(executor e, options o = {}) {
     return t.run();
 }
 
-}  // namespace loadkit
+}  // namespace loadkit::inline LOADKIT_ABI

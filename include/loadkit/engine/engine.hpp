@@ -50,4 +50,4 @@ class engine {
     detail::engine_impl impl_;
 };
 
-}  // namespace loadkit
+}  // namespace loadkit::inline LOADKIT_ABI

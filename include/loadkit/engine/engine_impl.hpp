@@ -48,7 +48,9 @@ class engine_impl {
 
     // Stops the run from outside (another thread, a signal handler's thread,
     // an event listener): iterations in flight get their gracefulStop.
-    void abort(std::string reason, bool immediate = false) { state_.abort(std::move(reason), abort_kind::external, immediate); }
+    void abort(std::string reason, bool immediate = false) {
+        state_.abort(std::move(reason), abort_kind::external, immediate);
+    }
 
     run_result run(std::vector<scenario_spec>& specs, hook_fn setup, hook_fn teardown) {
         run_result result;
@@ -57,7 +59,8 @@ class engine_impl {
         for (std::size_t i = 0; i < specs.size(); ++i) {
             if (specs[i].name.empty()) throw config_error("a scenario needs a name");
             for (std::size_t j = 0; j < i; ++j)
-                if (specs[j].name == specs[i].name) throw config_error("two scenarios are named '" + specs[i].name + "'");
+                if (specs[j].name == specs[i].name)
+                    throw config_error("two scenarios are named '" + specs[i].name + "'");
             schedule::validate(specs[i].name, specs[i].exec);
         }
         for (auto& e : metric_registry::get().errors()) throw config_error(e);
@@ -70,7 +73,8 @@ class engine_impl {
         if (opts_.run_thresholds) thresholds_ = parse_thresholds(opts_.thresholds);
         if (!opts_.target.empty()) {
             url_parts u;
-            if (!split_url(opts_.target, u)) throw config_error("target '" + opts_.target + "' is not an http:// or https:// URL");
+            if (!split_url(opts_.target, u))
+                throw config_error("target '" + opts_.target + "' is not an http:// or https:// URL");
         }
         int nthreads = opts_.threads > 0 ? opts_.threads : available_cores();
 
@@ -161,7 +165,8 @@ class engine_impl {
         }
         if (opts_.run_thresholds) {
             bool passed = true;
-            in.thresholds = evaluate_thresholds(thresholds_, merged, static_cast<double>(in.ended_ms - in.started_ms) / 1000.0, passed);
+            in.thresholds = evaluate_thresholds(thresholds_, merged,
+                                                static_cast<double>(in.ended_ms - in.started_ms) / 1000.0, passed);
             in.thresholds_passed = passed;
         }
         std::vector<std::string> lines;
@@ -171,14 +176,16 @@ class engine_impl {
                         std::to_string(nthreads) + (nthreads == 1 ? " thread" : " threads") +
                         (stripe_.whole() ? "" : ", execution segment " + opts_.segment.text()));
         for (auto& s : specs)  // as written: the whole test's schedule
-            lines.push_back("  * " + s.name + ": " + std::string(executor_name(s.exec)) + ", " + schedule::describe(s.exec));
+            lines.push_back("  * " + s.name + ": " + std::string(executor_name(s.exec)) + ", " +
+                            schedule::describe(s.exec));
         result.summary = build_summary(in, merged);
         result.aborted = in.aborted;
         result.thresholds_passed = in.thresholds_passed;
         result.report = console_report(result.summary, merged, lines);
         {
-            run_state_info si{opts_.name, in.run_id, stripe_.whole() ? "" : opts_.segment.text(), in.started_ms, in.ended_ms,
-                              in.aborted, in.scenarios, opts_.thresholds};  // (even unjudged here: a merge judges them)
+            run_state_info si{opts_.name,    in.run_id,       stripe_.whole() ? "" : opts_.segment.text(),
+                              in.started_ms, in.ended_ms,     in.aborted,
+                              in.scenarios,  opts_.thresholds};  // (even unjudged here: a merge judges them)
             result.state = export_state(merged, si);
         }
 
@@ -192,10 +199,12 @@ class engine_impl {
         if (kind == abort_kind::external) result.code = exit_code::external_abort;
         else if (kind == abort_kind::setup_timeout) result.code = exit_code::setup_timeout;
         else if (kind == abort_kind::teardown_timeout) result.code = exit_code::teardown_timeout;
-        else if (!setup_ok || kind == abort_kind::setup_failed || kind == abort_kind::vu_init) result.code = exit_code::script_error;
+        else if (!setup_ok || kind == abort_kind::setup_failed || kind == abort_kind::vu_init)
+            result.code = exit_code::script_error;
         else if (kind == abort_kind::script) result.code = exit_code::aborted_by_script;
         else if (kind == abort_kind::internal) result.code = exit_code::internal_error;
-        else if (kind == abort_kind::thresholds || !result.thresholds_passed) result.code = exit_code::thresholds_failed;
+        else if (kind == abort_kind::thresholds || !result.thresholds_passed)
+            result.code = exit_code::thresholds_failed;
         return result;
     }
 
@@ -232,7 +241,9 @@ class engine_impl {
     void internal_error(int worker, std::exception_ptr e) noexcept {
         try {
             auto reason = "internal error on " +
-                          (worker == -1 ? std::string("the control thread") : worker < 0 ? std::string("a worker") : "worker " + std::to_string(worker + 1)) +
+                          (worker == -1 ? std::string("the control thread")
+                           : worker < 0 ? std::string("a worker")
+                                        : "worker " + std::to_string(worker + 1)) +
                           ": " + describe_exception(e);
             detail::log(log_level::error, reason);
             state_.abort(std::move(reason), abort_kind::internal);
@@ -288,8 +299,9 @@ class engine_impl {
     // worker merges its own shard on its own thread (a post, off the hot
     // path), so no shard is read while it is written. Null when a worker
     // stayed busy in user code for a whole second (the caller tries later).
-    std::shared_ptr<merged_metrics> take_snapshot(std::vector<std::unique_ptr<thread_context>>& workers, thread_context& control,
-                                                  const std::vector<scenario_spec>& specs, const merged_metrics& gauges) {
+    std::shared_ptr<merged_metrics> take_snapshot(std::vector<std::unique_ptr<thread_context>>& workers,
+                                                  thread_context& control, const std::vector<scenario_spec>& specs,
+                                                  const merged_metrics& gauges) {
         struct snapshot {
             std::mutex mu;
             std::condition_variable cv;
@@ -301,7 +313,8 @@ class engine_impl {
         snap->pending = workers.size();
         for (auto& w : workers) {
             auto done = std::make_shared<bool>(false);  // touched on the worker's thread only
-            auto& answer = snap->answers.emplace_back([s = snap.get(), w = w.get(), names = &state_.scenario_names, done] {
+            auto& answer = snap->answers.emplace_back(
+                [s = snap.get(), w = w.get(), names = &state_.scenario_names, done] {
                 if (*done) return;
                 *done = true;
                 std::lock_guard lock(s->mu);
@@ -350,7 +363,8 @@ class engine_impl {
         }
     }
 
-    void report_progress(const merged_metrics& m, const std::deque<scenario_runtime>& runtimes, std::int64_t t0, bool final) {
+    void report_progress(const merged_metrics& m, const std::deque<scenario_runtime>& runtimes, std::int64_t t0,
+                         bool final) {
         progress p;
         p.final = final;
         p.metrics = &m;
@@ -462,7 +476,8 @@ class engine_impl {
             } catch (...) {
                 ++stats.iterations;
                 ++stats.failed;
-                detail::log_once(log_level::warn, "scenario '" + sc.name + "': iteration failed with a non-standard exception");
+                detail::log_once(log_level::warn,
+                                 "scenario '" + sc.name + "': iteration failed with a non-standard exception");
             }
             v.thread->count_iteration(completed);
             v.running = false;
@@ -557,7 +572,9 @@ class engine_impl {
         struct awaiter {
             boost::asio::io_context& ioc;
             bool await_ready() const noexcept { return false; }
-            void await_suspend(std::coroutine_handle<> h) { boost::asio::post(ioc, pooled([h] { h.resume(); })); }
+            void await_suspend(std::coroutine_handle<> h) {
+                boost::asio::post(ioc, pooled([h] { h.resume(); }));
+            }
             void await_resume() const noexcept {}
         };
         return awaiter{ioc};
@@ -755,8 +772,7 @@ class engine_impl {
                     }
                     try {
                         if (w.sweeping) w.start_sweeper();  // it may be the sweeper that threw
-                    } catch (...) {
-                    }
+                    } catch (...) {}
                 }
             });
         }
@@ -768,7 +784,8 @@ class engine_impl {
             // the first sample once VUs have had a moment to start, then every 100 ms
             bool first = true;
             bool failed = false;  // an exception left the loop: only the vus gauge and the wait go on
-            bool live_thresholds = std::any_of(thresholds_.begin(), thresholds_.end(), [](auto& t) { return t.abort_on_fail; });
+            bool live_thresholds = std::any_of(thresholds_.begin(), thresholds_.end(),
+                                               [](auto& t) { return t.abort_on_fail; });
             auto next_check = now_ns() + opts_.threshold_period.count();
             auto next_progress = now_ns() + opts_.progress_period.count();
             std::function<void()> tick = [&] {
@@ -805,7 +822,8 @@ class engine_impl {
                     failed = true;
                 }
             }
-            if (merged.vus.count == 0) merged_metrics::sample(merged.vus, static_cast<double>(state_.active_vus.load()));
+            if (merged.vus.count == 0)
+                merged_metrics::sample(merged.vus, static_cast<double>(state_.active_vus.load()));
         }
         // the workers have no work left once their VUs are done and their sweepers stop
         for (auto& w : workers) boost::asio::post(w->ioc, [p = w.get()] { p->stop_sweeper(); });
@@ -840,9 +858,11 @@ class engine_impl {
             try {
                 nlohmann::json custom = opts_.handle_summary(r.summary);
                 if (custom.is_string()) printed = custom.get<std::string>();
-                else if (!custom.is_null()) printed = custom.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
+                else if (!custom.is_null())
+                    printed = custom.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
             } catch (const std::exception& e) {
-                detail::log(log_level::warn, std::string("handle_summary failed, using the default report: ") + e.what());
+                detail::log(log_level::warn,
+                            std::string("handle_summary failed, using the default report: ") + e.what());
             }
         }
         r.report = printed;
@@ -861,7 +881,7 @@ class engine_impl {
     }
 
     options& opts_;
-    client_options http_;   // the run's client defaults (target as base URL); VUs read them through state_.http
+    client_options http_;  // the run's client defaults (target as base URL); VUs read them through state_.http
     engine_state state_;
     std::vector<parsed_threshold> thresholds_;
     std::int64_t started_ns_ = 0;
@@ -869,4 +889,4 @@ class engine_impl {
     std::vector<int> global_max_vus_;
 };
 
-}  // namespace loadkit::detail
+}  // namespace loadkit::inline LOADKIT_ABI::detail

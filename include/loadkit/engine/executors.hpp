@@ -71,7 +71,7 @@ struct constant_arrival_rate {
     nanoseconds time_unit = 1s;
     nanoseconds duration = 10s;
     int pre_allocated_vus = 1;
-    int max_vus = 0;                   // 0: pre_allocated_vus
+    int max_vus = 0;  // 0: pre_allocated_vus
     nanoseconds start_time{};
     nanoseconds graceful_stop = 30s;
 };
@@ -82,7 +82,7 @@ struct ramping_arrival_rate {
     nanoseconds time_unit = 1s;
     std::vector<stage> stages;
     int pre_allocated_vus = 1;
-    int max_vus = 0;                   // 0: pre_allocated_vus
+    int max_vus = 0;  // 0: pre_allocated_vus
     nanoseconds start_time{};
     nanoseconds graceful_stop = 30s;
 };
@@ -100,7 +100,8 @@ using executor = std::variant<constant_vus, ramping_vus, per_vu_iterations, shar
 namespace detail {
 template <class... E>
 constexpr bool shared_executor_fields(const std::variant<E...>*) {
-    return (... && (std::is_same_v<decltype(E::start_time), nanoseconds> && std::is_same_v<decltype(E::graceful_stop), nanoseconds>));
+    return (... && (std::is_same_v<decltype(E::start_time), nanoseconds> &&
+                    std::is_same_v<decltype(E::graceful_stop), nanoseconds>));
 }
 static_assert(shared_executor_fields(static_cast<const executor*>(nullptr)),
               "every executor has start_time and graceful_stop (k6's startTime and gracefulStop)");
@@ -160,24 +161,31 @@ struct decision {
 class schedule {
   public:
     schedule(const executor& e, std::int64_t run_start_ns, stripe st = {}) : exec_(e), stripe_(std::move(st)) {
-        std::visit([&](auto& x) {
+        std::visit(
+            [&](auto& x) {
             start_ = run_start_ns + x.start_time.count();
             graceful_stop_ = x.graceful_stop.count();
-        }, exec_);
-        end_ = start_ + std::visit([](auto& x) -> std::int64_t {
-            using T = std::decay_t<decltype(x)>;
-            if constexpr (std::is_same_v<T, constant_vus> || std::is_same_v<T, constant_arrival_rate>) return x.duration.count();
-            else if constexpr (std::is_same_v<T, ramping_vus> || std::is_same_v<T, ramping_arrival_rate>) {
-                std::int64_t t = 0;
-                for (auto& s : x.stages) t += s.duration.count();
-                return t;
-            } else return x.max_duration.count();
-        }, exec_);
+            },
+            exec_);
+        end_ = start_ +
+               std::visit(
+                   [](auto& x) -> std::int64_t {
+                       using T = std::decay_t<decltype(x)>;
+                       if constexpr (std::is_same_v<T, constant_vus> || std::is_same_v<T, constant_arrival_rate>)
+                           return x.duration.count();
+                       else if constexpr (std::is_same_v<T, ramping_vus> || std::is_same_v<T, ramping_arrival_rate>) {
+                           std::int64_t t = 0;
+                           for (auto& s : x.stages) t += s.duration.count();
+                           return t;
+                       } else return x.max_duration.count();
+                   },
+                   exec_);
         if (auto* r = std::get_if<ramping_arrival_rate>(&exec_)) {
             // iterations started by the end of each stage, for arrival_offset()
             double a = r->start_rate, n = 0;
             for (auto& st : r->stages) {
-                n += (a + st.target) / 2.0 * static_cast<double>(st.duration.count()) / static_cast<double>(r->time_unit.count());
+                n += (a + st.target) / 2.0 * static_cast<double>(st.duration.count()) /
+                     static_cast<double>(r->time_unit.count());
                 stage_counts_.push_back(n);
                 a = st.target;
             }
@@ -188,7 +196,8 @@ class schedule {
         auto bad = [&](const std::string& what, const char* key = "") {
             throw config_error("scenario '" + scenario + "': " + what, key);
         };
-        std::visit([&](auto& x) {
+        std::visit(
+            [&](auto& x) {
             using T = std::decay_t<decltype(x)>;
             if (x.start_time.count() < 0) bad("startTime must not be negative");
             if (x.graceful_stop.count() < 0) bad("gracefulStop must not be negative");
@@ -205,18 +214,23 @@ class schedule {
                 // it cannot start, at O(1) per wake-up whatever the rate.
                 auto too_many = [&](double n, const char* key, const std::string& what) {
                     if (!(n <= max_arrivals))
-                        bad(what + " starts " + format_number(n) + " iterations in all, more than a 64-bit counter holds (" +
-                                format_number(max_arrivals) + ")", key);
+                        bad(what + " starts " + format_number(n) +
+                                " iterations in all, more than a 64-bit counter holds (" + format_number(max_arrivals) +
+                                ")",
+                            key);
                 };
                 double unit = static_cast<double>(x.time_unit.count());
                 if constexpr (std::is_same_v<T, constant_arrival_rate>) {
-                    if (!std::isfinite(x.rate)) bad("rate must be a finite number, got " + format_number(x.rate), "rate");
+                    if (!std::isfinite(x.rate))
+                        bad("rate must be a finite number, got " + format_number(x.rate), "rate");
                     if (!(x.rate > 0)) bad("rate must be positive", "rate");
                     if (x.duration.count() <= 0) bad("duration must be positive", "duration");
                     too_many(x.rate * (static_cast<double>(x.duration.count()) / unit), "rate",
-                             "rate " + format_number(x.rate) + " per " + format_duration(x.time_unit) + " for " + format_duration(x.duration));
+                             "rate " + format_number(x.rate) + " per " + format_duration(x.time_unit) + " for " +
+                                 format_duration(x.duration));
                 } else {
-                    if (!std::isfinite(x.start_rate)) bad("startRate must be a finite number, got " + format_number(x.start_rate), "startRate");
+                    if (!std::isfinite(x.start_rate))
+                        bad("startRate must be a finite number, got " + format_number(x.start_rate), "startRate");
                     if (!(x.start_rate >= 0)) bad("startRate must not be negative", "startRate");
                     if (x.stages.empty()) bad("ramping-arrival-rate needs at least one stage", "stages");
                     double a = x.start_rate, n = 0;
@@ -228,7 +242,8 @@ class schedule {
                     }
                     int peak = 0;
                     for (auto& s : x.stages) peak = std::max(peak, s.target);
-                    too_many(n, x.start_rate > peak ? "startRate" : "stages", "startRate " + format_number(x.start_rate) + " with these stages");
+                    too_many(n, x.start_rate > peak ? "startRate" : "stages",
+                             "startRate " + format_number(x.start_rate) + " with these stages");
                 }
             } else if constexpr (std::is_same_v<T, ramping_vus>) {
                 if (x.start_vus < 0) bad("startVUs must not be negative");
@@ -248,7 +263,8 @@ class schedule {
                         if (x.iterations < x.vus) {}  // allowed: VUs past the count just do nothing
                 }
             }
-        }, e);
+            },
+            e);
     }
 
     // The most VUs the scenario ever runs at once (on this instance: only
@@ -258,47 +274,57 @@ class schedule {
         return std::holds_alternative<ramping_vus>(e) ? static_cast<int>(st.scale(m)) : m;
     }
     static int max_vus(const executor& e) {
-        return std::visit([](auto& x) -> int {
-            using T = std::decay_t<decltype(x)>;
-            if constexpr (std::is_same_v<T, ramping_vus>) {
-                int m = x.start_vus;
-                for (auto& s : x.stages) m = std::max(m, s.target);
-                return m;
-            } else if constexpr (std::is_same_v<T, constant_arrival_rate> || std::is_same_v<T, ramping_arrival_rate>) {
-                return std::max(x.max_vus, x.pre_allocated_vus);
-            } else return x.vus;
-        }, e);
+        return std::visit(
+            [](auto& x) -> int {
+                using T = std::decay_t<decltype(x)>;
+                if constexpr (std::is_same_v<T, ramping_vus>) {
+                    int m = x.start_vus;
+                    for (auto& s : x.stages) m = std::max(m, s.target);
+                    return m;
+                } else if constexpr (std::is_same_v<T, constant_arrival_rate> ||
+                                     std::is_same_v<T, ramping_arrival_rate>) {
+                    return std::max(x.max_vus, x.pre_allocated_vus);
+                } else return x.vus;
+            },
+            e);
     }
 
     static std::string describe(const executor& e) {
-        return std::visit([](auto& x) -> std::string {
-            using T = std::decay_t<decltype(x)>;
-            std::string s;
-            if constexpr (std::is_same_v<T, constant_vus>)
-                s = std::to_string(x.vus) + " looping VUs for " + format_duration(x.duration);
-            else if constexpr (std::is_same_v<T, ramping_vus>) {
-                nanoseconds total{};
-                for (auto& st : x.stages) total += st.duration;
-                s = "up to " + std::to_string(max_vus(x)) + " looping VUs for " + format_duration(total) + " over " +
-                    std::to_string(x.stages.size()) + " stages (gracefulRampDown: " + format_duration(x.graceful_ramp_down) + ")";
-            } else if constexpr (std::is_same_v<T, per_vu_iterations>)
-                s = std::to_string(x.iterations) + " iterations for each of " + std::to_string(x.vus) + " VUs (maxDuration: " +
-                    format_duration(x.max_duration) + ")";
-            else if constexpr (std::is_same_v<T, constant_arrival_rate>)
-                s = format_number(x.rate) + " iterations/" + format_duration(x.time_unit) + " for " + format_duration(x.duration) +
-                    " (maxVUs: " + std::to_string(max_vus(x)) + ")";
-            else if constexpr (std::is_same_v<T, ramping_arrival_rate>) {
-                nanoseconds total{};
-                double peak = x.start_rate;
-                for (auto& st : x.stages) { total += st.duration; peak = std::max(peak, static_cast<double>(st.target)); }
-                s = "up to " + format_number(peak) + " iterations/" + format_duration(x.time_unit) + " for " + format_duration(total) +
-                    " over " + std::to_string(x.stages.size()) + " stages (maxVUs: " + std::to_string(max_vus(x)) + ")";
-            } else
-                s = std::to_string(x.iterations) + " iterations shared among " + std::to_string(x.vus) + " VUs (maxDuration: " +
-                    format_duration(x.max_duration) + ")";
-            if (x.start_time.count()) s += ", startTime: " + format_duration(x.start_time);
-            return s + ", gracefulStop: " + format_duration(x.graceful_stop);
-        }, e);
+        return std::visit(
+            [](auto& x) -> std::string {
+                using T = std::decay_t<decltype(x)>;
+                std::string s;
+                if constexpr (std::is_same_v<T, constant_vus>)
+                    s = std::to_string(x.vus) + " looping VUs for " + format_duration(x.duration);
+                else if constexpr (std::is_same_v<T, ramping_vus>) {
+                    nanoseconds total{};
+                    for (auto& st : x.stages) total += st.duration;
+                    s = "up to " + std::to_string(max_vus(x)) + " looping VUs for " + format_duration(total) +
+                        " over " + std::to_string(x.stages.size()) +
+                        " stages (gracefulRampDown: " + format_duration(x.graceful_ramp_down) + ")";
+                } else if constexpr (std::is_same_v<T, per_vu_iterations>)
+                    s = std::to_string(x.iterations) + " iterations for each of " + std::to_string(x.vus) +
+                        " VUs (maxDuration: " + format_duration(x.max_duration) + ")";
+                else if constexpr (std::is_same_v<T, constant_arrival_rate>)
+                    s = format_number(x.rate) + " iterations/" + format_duration(x.time_unit) + " for " +
+                        format_duration(x.duration) + " (maxVUs: " + std::to_string(max_vus(x)) + ")";
+                else if constexpr (std::is_same_v<T, ramping_arrival_rate>) {
+                    nanoseconds total{};
+                    double peak = x.start_rate;
+                    for (auto& st : x.stages) {
+                        total += st.duration;
+                        peak = std::max(peak, static_cast<double>(st.target));
+                    }
+                    s = "up to " + format_number(peak) + " iterations/" + format_duration(x.time_unit) + " for " +
+                        format_duration(total) + " over " + std::to_string(x.stages.size()) +
+                        " stages (maxVUs: " + std::to_string(max_vus(x)) + ")";
+                } else
+                    s = std::to_string(x.iterations) + " iterations shared among " + std::to_string(x.vus) +
+                        " VUs (maxDuration: " + format_duration(x.max_duration) + ")";
+                if (x.start_time.count()) s += ", startTime: " + format_duration(x.start_time);
+                return s + ", gracefulStop: " + format_duration(x.graceful_stop);
+            },
+            e);
     }
 
     // Open model: iteration `k`'s (0-based, counted over the whole scenario)
@@ -320,7 +346,8 @@ class schedule {
             auto i = static_cast<std::size_t>(it - stage_counts_.begin());
             double before = i ? stage_counts_[i - 1] : 0.0;
             double a = i ? r.stages[i - 1].target : r.start_rate, b = r.stages[i].target;
-            double unit = static_cast<double>(r.time_unit.count()), span = static_cast<double>(r.stages[i].duration.count());
+            double unit = static_cast<double>(r.time_unit.count()),
+                   span = static_cast<double>(r.stages[i].duration.count());
             std::int64_t t0 = 0;
             for (std::size_t j = 0; j < i; ++j) t0 += r.stages[j].duration.count();
             // solve a*t + (b-a)*t^2/(2*span) = (n - before)*unit for t, in the
@@ -373,31 +400,33 @@ class schedule {
         if (now < start_) return {decision::wait, start_, 0};
         if (now >= end_) return {};
         std::int64_t hard = end_ + graceful_stop_;
-        return std::visit([&](auto& x) -> decision {
-            using T = std::decay_t<decltype(x)>;
-            if constexpr (std::is_same_v<T, constant_vus>) {
-                return {decision::iterate, 0, hard};
-            } else if constexpr (std::is_same_v<T, per_vu_iterations>) {
-                if (done >= static_cast<std::uint64_t>(x.iterations)) return decision{};
-                return {decision::iterate, 0, hard};
-            } else if constexpr (std::is_same_v<T, shared_iterations>) {
-                if (claimed_.fetch_add(1, std::memory_order_relaxed) >= x.iterations) return decision{};
-                return {decision::iterate, 0, hard};
-            } else if constexpr (std::is_same_v<T, ramping_vus>) {
-                index = stripe_.global(index);  // the stages count VUs over the whole test
-                auto off = now - start_;
-                if (active(x, index, off)) {
-                    auto cut = ramp_down_cut(x, index, off);
-                    std::int64_t d = cut < 0 || cut > hard - start_ ? hard : start_ + cut;
-                    return {decision::iterate, 0, std::min(d, hard)};
+        return std::visit(
+            [&](auto& x) -> decision {
+                using T = std::decay_t<decltype(x)>;
+                if constexpr (std::is_same_v<T, constant_vus>) {
+                    return {decision::iterate, 0, hard};
+                } else if constexpr (std::is_same_v<T, per_vu_iterations>) {
+                    if (done >= static_cast<std::uint64_t>(x.iterations)) return decision{};
+                    return {decision::iterate, 0, hard};
+                } else if constexpr (std::is_same_v<T, shared_iterations>) {
+                    if (claimed_.fetch_add(1, std::memory_order_relaxed) >= x.iterations) return decision{};
+                    return {decision::iterate, 0, hard};
+                } else if constexpr (std::is_same_v<T, ramping_vus>) {
+                    index = stripe_.global(index);  // the stages count VUs over the whole test
+                    auto off = now - start_;
+                    if (active(x, index, off)) {
+                        auto cut = ramp_down_cut(x, index, off);
+                        std::int64_t d = cut < 0 || cut > hard - start_ ? hard : start_ + cut;
+                        return {decision::iterate, 0, std::min(d, hard)};
+                    }
+                    auto on = change(x, index, true, off);
+                    if (on < 0) return decision{};  // never active again: the VU retires
+                    return {decision::wait, start_ + on, 0};
+                } else {
+                    return decision{};  // open model: the arrival dispatcher hands out iterations
                 }
-                auto on = change(x, index, true, off);
-                if (on < 0) return decision{};  // never active again: the VU retires
-                return {decision::wait, start_ + on, 0};
-            } else {
-                return decision{};  // open model: the arrival dispatcher hands out iterations
-            }
-        }, exec_);
+            },
+            exec_);
     }
 
   private:
@@ -415,7 +444,8 @@ class schedule {
         bool on = false;
     };
     static toggle_t toggle(std::int64_t a, std::int64_t b, std::int64_t t0, std::int64_t t1, std::uint64_t i) {
-        auto c = static_cast<std::int64_t>(std::min<std::uint64_t>(i, std::numeric_limits<std::int64_t>::max() - 1)) + 1;
+        auto c = static_cast<std::int64_t>(std::min<std::uint64_t>(i, std::numeric_limits<std::int64_t>::max() - 1)) +
+                 1;
         __int128 d = t1 - t0;
         if (b > a && a < c && c <= b)
             return {d == 0 ? t1 : t1 - static_cast<std::int64_t>(d * (b - c) / (b - a)), true};
@@ -456,7 +486,8 @@ class schedule {
     static std::int64_t ramp_down_cut(const ramping_vus& r, std::uint64_t i, std::int64_t off) {
         auto grace = std::max<std::int64_t>(0, r.graceful_ramp_down.count());
         auto plus_grace = [&](std::int64_t t) {  // saturating: a huge gracefulRampDown is "never"
-            return t > std::numeric_limits<std::int64_t>::max() - grace ? std::numeric_limits<std::int64_t>::max() : t + grace;
+            return t > std::numeric_limits<std::int64_t>::max() - grace ? std::numeric_limits<std::int64_t>::max()
+                                                                        : t + grace;
         };
         auto down = change(r, i, false, off);
         for (std::size_t n = 0; down >= 0 && n <= r.stages.size(); ++n) {
@@ -484,4 +515,4 @@ inline int executor_max_vus(const executor& e) { return detail::schedule::max_vu
 // "10 looping VUs for 30s, gracefulStop: 30s".
 inline std::string executor_description(const executor& e) { return detail::schedule::describe(e); }
 
-}  // namespace loadkit
+}  // namespace loadkit::inline LOADKIT_ABI

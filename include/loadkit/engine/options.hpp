@@ -28,10 +28,11 @@ inline constexpr int thresholds_failed = 99;
 inline constexpr int setup_timeout = 100;     // setup() ran past its setupTimeout (k6's code)
 inline constexpr int teardown_timeout = 101;  // teardown() ran past its teardownTimeout (k6's code)
 inline constexpr int invalid_config = 104;
-inline constexpr int external_abort = 105;   // SIGINT/SIGTERM, or test::abort from outside
-inline constexpr int script_error = 107;     // setup() failed, a script could not load
+inline constexpr int external_abort = 105;     // SIGINT/SIGTERM, or test::abort from outside
+inline constexpr int script_error = 107;       // setup() failed, a script could not load
 inline constexpr int aborted_by_script = 108;  // abort_test() from VU code
-inline constexpr int internal_error = 109;     // an unexpected exception in the engine (out of memory, ...): k6's code for a Go panic
+inline constexpr int internal_error =
+    109;  // an unexpected exception in the engine (out of memory, ...): k6's code for a Go panic
 }  // namespace exit_code
 
 // Per-scenario settings beside the executor (k6's scenario `env` and `tags`).
@@ -48,39 +49,39 @@ struct scenario_progress {
     std::int64_t active_vus = 0;
     int max_vus = 0;
     std::uint64_t iterations = 0, requests = 0, failed_requests = 0, dropped_iterations = 0;
-    double end_secs = 0;                     // when the scenario's schedule ends (from the run's start)
+    double end_secs = 0;  // when the scenario's schedule ends (from the run's start)
 };
 struct progress {
     double elapsed_secs = 0;
-    double total_secs = 0;                   // the longest scenario's end (gracefulStop not included)
-    bool final = false;                      // the last call, after every VU has ended
+    double total_secs = 0;  // the longest scenario's end (gracefulStop not included)
+    bool final = false;     // the last call, after every VU has ended
     std::vector<scenario_progress> scenarios;
     const merged_metrics* metrics = nullptr;  // cumulative, merged across threads
 };
 
 struct options {
-    std::string name = "loadkit";            // the summary's "name"
-    std::map<std::string, std::string> env;  // k6's -e: what VU::env() sees before the process environment
-    std::map<std::string, std::string> tags; // added to every sample of the run
-    std::string target;                      // base URL for relative request URLs
-    int threads = 0;                         // worker threads; 0: one per core
-    client_options http;                     // client defaults (http.base_url is set from target)
-    std::string summary_export;              // write the summary JSON here
-    bool print_summary = true;               // print the console report (or handle_summary's output)
-    std::ostream* out = &std::cout;          // where the report goes
+    std::string name = "loadkit";             // the summary's "name"
+    std::map<std::string, std::string> env;   // k6's -e: what VU::env() sees before the process environment
+    std::map<std::string, std::string> tags;  // added to every sample of the run
+    std::string target;                       // base URL for relative request URLs
+    int threads = 0;                          // worker threads; 0: one per core
+    client_options http;                      // client defaults (http.base_url is set from target)
+    std::string summary_export;               // write the summary JSON here
+    bool print_summary = true;                // print the console report (or handle_summary's output)
+    std::ostream* out = &std::cout;           // where the report goes
     // Receives the summary; returns a string (replaces the console report), an
     // object or array (printed as pretty JSON instead), or null (keeps the default).
     std::function<nlohmann::json(const nlohmann::json&)> handle_summary;
     loadkit::events events;
-    nanoseconds on_stop_grace = 30s;         // how long a VU's on_stop may run after the run was stopped
+    nanoseconds on_stop_grace = 30s;  // how long a VU's on_stop may run after the run was stopped
     // How long setup() and teardown() may run before they are cut (k6's
     // setupTimeout/teardownTimeout, 60 s by default): exit 100 or 101.
     nanoseconds setup_timeout = 60s, teardown_timeout = 60s;
     // Pass/fail criteria (k6's thresholds): {{"http_req_duration{name:login}", {"p(95)<200"}}, ...}
     loadkit::threshold_set thresholds;
-    bool run_thresholds = true;              // false: report no thresholds, never fail on them (--no-thresholds)
-    nanoseconds threshold_period = 2s;       // how often abortOnFail thresholds are checked during the run
-    bool handle_signals = true;              // SIGINT/SIGTERM stop the run gracefully (twice: at once)
+    bool run_thresholds = true;         // false: report no thresholds, never fail on them (--no-thresholds)
+    nanoseconds threshold_period = 2s;  // how often abortOnFail thresholds are checked during the run
+    bool handle_signals = true;         // SIGINT/SIGTERM stop the run gracefully (twice: at once)
     // Called on the main thread every progress_period while VUs run, and once
     // more at the end (progress::final). Each call costs a merge of every
     // thread's shard, done on that thread: nothing changes on the hot path.
@@ -94,4 +95,4 @@ struct options {
     bool run_setup = true, run_vus = true, run_teardown = true;
 };
 
-}  // namespace loadkit
+}  // namespace loadkit::inline LOADKIT_ABI

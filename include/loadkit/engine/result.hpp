@@ -19,11 +19,11 @@ struct run_result {
     // into options::summary_export's file as "state".
     nlohmann::json state;
     std::shared_ptr<const merged_metrics> metrics;  // what the summary was built from
-    std::string report;                      // what was (or would have been) printed
+    std::string report;                             // what was (or would have been) printed
     bool thresholds_passed = true;
     std::optional<std::string> aborted;
     int code = exit_code::ok;
     int exit_code() const noexcept { return code; }
 };
 
-}  // namespace loadkit
+}  // namespace loadkit::inline LOADKIT_ABI

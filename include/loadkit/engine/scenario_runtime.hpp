@@ -25,15 +25,25 @@ namespace loadkit::inline LOADKIT_ABI::detail {
 struct scenario_runtime {
     // `s.exec` is this instance's (scaled to its segment), `st` its stripe
     scenario_runtime(const scenario_spec& s, std::uint32_t id_, std::int64_t t0, std::uint64_t first, const stripe& st)
-        : name(s.name), id(id_), plan(s.exec, t0, st), factory(s.factory), first_vu_id(first), vu_stripe(&st),
-          max_vus(schedule::max_vus(s.exec, st)), open(is_open_model(s.exec)), env(&s.env) {
-        std::visit([&](auto& x) {
+        : name(s.name),
+          id(id_),
+          plan(s.exec, t0, st),
+          factory(s.factory),
+          first_vu_id(first),
+          vu_stripe(&st),
+          max_vus(schedule::max_vus(s.exec, st)),
+          open(is_open_model(s.exec)),
+          env(&s.env) {
+        std::visit(
+            [&](auto& x) {
             using T = std::decay_t<decltype(x)>;
             if constexpr (requires { x.pre_allocated_vus; }) pre_allocated = x.pre_allocated_vus;
-            if constexpr (std::is_same_v<T, shared_iterations>) info.total_iterations = static_cast<std::uint64_t>(x.iterations);
+            if constexpr (std::is_same_v<T, shared_iterations>)
+                info.total_iterations = static_cast<std::uint64_t>(x.iterations);
             if constexpr (std::is_same_v<T, per_vu_iterations>)
                 info.total_iterations = static_cast<std::uint64_t>(x.iterations) * static_cast<std::uint64_t>(x.vus);
-        }, s.exec);
+            },
+            s.exec);
         info.executor = executor_name(s.exec);
         info.start_ns = plan.start_ns();
         info.end_ns = plan.end_ns();
@@ -43,15 +53,15 @@ struct scenario_runtime {
     std::uint32_t id;
     schedule plan;
     std::shared_ptr<vu_factory> factory;
-    std::uint64_t first_vu_id;    // over the whole test: VU ids are unique across instances
+    std::uint64_t first_vu_id;         // over the whole test: VU ids are unique across instances
     std::uint64_t first_local_id = 1;  // in this instance
-    const stripe* vu_stripe;      // a VU's index here to its index in the whole test
+    const stripe* vu_stripe;           // a VU's index here to its index in the whole test
     int max_vus;
     bool open;
     int pre_allocated = 0;
     const std::map<std::string, std::string, std::less<>>* env;
-    std::atomic<std::int64_t> active{0};   // VUs that have started and not retired
-    scenario_info info;           // what exec.scenario reads
+    std::atomic<std::int64_t> active{0};  // VUs that have started and not retired
+    scenario_info info;                   // what exec.scenario reads
 };
 
 // Open model: one thread's share ("lane") of a scenario's arrivals. Lane j of
@@ -69,7 +79,7 @@ struct arrival_lane {
     thread_context* w;
     std::deque<vu_context>* contexts;  // the thread's VU contexts
     std::uint64_t lane, lanes;
-    std::uint64_t next_index;          // the next VU index this lane may create
+    std::uint64_t next_index;  // the next VU index this lane may create
     // VUs waiting for an iteration, first in first out (as k6's pool): every
     // pre-allocated VU takes turns, so all are warm (connected) early rather
     // than a cold one showing up in a burst late in the run. A ring sized
@@ -93,4 +103,4 @@ struct arrival_lane {
     boost::asio::steady_timer timer;
 };
 
-}  // namespace loadkit::detail
+}  // namespace loadkit::inline LOADKIT_ABI::detail

@@ -58,4 +58,4 @@ class script {
     virtual nlohmann::json handle_summary(const nlohmann::json&) { return nullptr; }
 };
 
-}  // namespace loadkit
+}  // namespace loadkit::inline LOADKIT_ABI

@@ -29,7 +29,9 @@ struct fraction {
     std::int64_t num = 0, den = 1;
     friend bool operator==(const fraction& a, const fraction& b) { return a.num * b.den == b.num * a.den; }
     friend bool operator<(const fraction& a, const fraction& b) { return a.num * b.den < b.num * a.den; }
-    std::string text() const { return den == 1 ? std::to_string(num) : std::to_string(num) + "/" + std::to_string(den); }
+    std::string text() const {
+        return den == 1 ? std::to_string(num) : std::to_string(num) + "/" + std::to_string(den);
+    }
 };
 
 struct execution_segment {
@@ -49,7 +51,8 @@ inline fraction reduce(std::int64_t n, std::int64_t d) {
 // "1/4", "0.25", "25%", "0", "1"; throws config_error saying what was expected.
 inline fraction parse_fraction(std::string_view s, std::string_view what) {
     auto bad = [&]() -> fraction {
-        throw config_error(std::string(what) + ": expected a fraction between 0 and 1 like 1/4, 0.25 or 25%, found '" + std::string(s) + "'");
+        throw config_error(std::string(what) + ": expected a fraction between 0 and 1 like 1/4, 0.25 or 25%, found '" +
+                           std::string(s) + "'");
     };
     if (s.empty() || s.size() > 24) return bad();
     auto digits = [&](std::string_view t, std::int64_t& v) {
@@ -108,8 +111,8 @@ inline std::vector<fraction> parse_segment_sequence(std::string_view s) {
         auto comma = s.find(',');
         out.push_back(detail::parse_fraction(s.substr(0, comma), "--execution-segment-sequence"));
         if (out.size() > 1 && !(out[out.size() - 2] < out.back()))
-            throw config_error("--execution-segment-sequence: expected increasing points, found " + out[out.size() - 2].text() +
-                               " then " + out.back().text());
+            throw config_error("--execution-segment-sequence: expected increasing points, found " +
+                               out[out.size() - 2].text() + " then " + out.back().text());
         if (comma == std::string_view::npos) break;
         s = s.substr(comma + 1);
     }
@@ -121,8 +124,9 @@ inline std::vector<fraction> parse_segment_sequence(std::string_view s) {
 // "I/N" (I from 0): segment I/N:(I+1)/N of the sequence 0, 1/N, ..., 1.
 inline execution_segment instance_segment(std::string_view s) {
     auto bad = [&]() -> execution_segment {
-        throw config_error("--instance: expected I/N with 0 <= I < N (I counts from 0, as JOB_COMPLETION_INDEX and SLURM_PROCID do), found '" +
-                           std::string(s) + "'");
+        throw config_error(
+            "--instance: expected I/N with 0 <= I < N (I counts from 0, as JOB_COMPLETION_INDEX and SLURM_PROCID do), found '" +
+            std::string(s) + "'");
     };
     auto slash = s.find('/');
     if (slash == std::string_view::npos) return bad();
@@ -161,13 +165,16 @@ inline stripe make_stripe(const execution_segment& seg) {
     std::int64_t l = 1;
     for (auto& p : points) {
         l = std::lcm(l, p.den);
-        if (l > 1'000'000) throw config_error("--execution-segment-sequence: the denominators' least common multiple is over 1,000,000");
+        if (l > 1'000'000)
+            throw config_error(
+                "--execution-segment-sequence: the denominators' least common multiple is over 1,000,000");
     }
     std::size_t mine = points.size();
     for (std::size_t i = 0; i + 1 < points.size(); ++i)
         if (points[i] == seg.from && points[i + 1] == seg.to) mine = i;
     if (mine == points.size())
-        throw config_error("--execution-segment " + seg.text() + " is not one of the sequence's segments (between two neighbouring points)");
+        throw config_error("--execution-segment " + seg.text() +
+                           " is not one of the sequence's segments (between two neighbouring points)");
     // each segment's weight in slots of 1/L; slots dealt out by largest deficit
     std::vector<std::int64_t> weight, given(points.size() - 1, 0);
     for (std::size_t i = 0; i + 1 < points.size(); ++i)
@@ -180,14 +187,18 @@ inline stripe make_stripe(const execution_segment& seg) {
         return st;
     }
     if (static_cast<std::int64_t>(weight.size()) * l > 100'000'000)
-        throw config_error("--execution-segment-sequence: too many segments for its denominators (" + std::to_string(weight.size()) +
-                           " segments of 1/" + std::to_string(l) + "); use fewer or rounder fractions");
+        throw config_error("--execution-segment-sequence: too many segments for its denominators (" +
+                           std::to_string(weight.size()) + " segments of 1/" + std::to_string(l) +
+                           "); use fewer or rounder fractions");
     for (std::int64_t slot = 0; slot < l; ++slot) {
         std::size_t best = 0;
         std::int64_t best_deficit = std::numeric_limits<std::int64_t>::min();
         for (std::size_t s = 0; s < weight.size(); ++s) {
             std::int64_t deficit = (slot + 1) * weight[s] - l * given[s];
-            if (given[s] < weight[s] && deficit > best_deficit) { best = s; best_deficit = deficit; }
+            if (given[s] < weight[s] && deficit > best_deficit) {
+                best = s;
+                best_deficit = deficit;
+            }
         }
         ++given[best];
         if (best == mine) st.own.push_back(slot);
@@ -211,28 +222,30 @@ namespace detail {
 // Returns false when the instance has nothing of this scenario to run.
 inline bool scale_executor(executor& e, const stripe& share) {
     if (share.whole()) return true;
-    return std::visit([&](auto& x) -> bool {
-        using T = std::decay_t<decltype(x)>;
-        auto scaled = [&](std::int64_t n) { return static_cast<int>(share.scale(n)); };
-        if constexpr (std::is_same_v<T, constant_vus> || std::is_same_v<T, per_vu_iterations>) {
-            x.vus = scaled(x.vus);
-            return x.vus > 0;
-        } else if constexpr (std::is_same_v<T, shared_iterations>) {
-            // iterations are the contract, VUs the means: an instance with
-            // iterations of its own gets at least one VU to run them
-            x.iterations = share.scale(x.iterations);
-            x.vus = static_cast<int>(std::min<std::int64_t>(std::max(1, scaled(x.vus)), x.iterations));
-            return x.iterations > 0;
-        } else if constexpr (std::is_same_v<T, ramping_vus>) {
-            return true;  // VU counts come from the global stages through the share
-        } else {
-            int pre = scaled(x.pre_allocated_vus), max = scaled(std::max(x.max_vus, x.pre_allocated_vus));
-            x.pre_allocated_vus = std::max(1, pre);
-            x.max_vus = std::max(x.pre_allocated_vus, max);
-            return true;
-        }
-    }, e);
+    return std::visit(
+        [&](auto& x) -> bool {
+            using T = std::decay_t<decltype(x)>;
+            auto scaled = [&](std::int64_t n) { return static_cast<int>(share.scale(n)); };
+            if constexpr (std::is_same_v<T, constant_vus> || std::is_same_v<T, per_vu_iterations>) {
+                x.vus = scaled(x.vus);
+                return x.vus > 0;
+            } else if constexpr (std::is_same_v<T, shared_iterations>) {
+                // iterations are the contract, VUs the means: an instance with
+                // iterations of its own gets at least one VU to run them
+                x.iterations = share.scale(x.iterations);
+                x.vus = static_cast<int>(std::min<std::int64_t>(std::max(1, scaled(x.vus)), x.iterations));
+                return x.iterations > 0;
+            } else if constexpr (std::is_same_v<T, ramping_vus>) {
+                return true;  // VU counts come from the global stages through the share
+            } else {
+                int pre = scaled(x.pre_allocated_vus), max = scaled(std::max(x.max_vus, x.pre_allocated_vus));
+                x.pre_allocated_vus = std::max(1, pre);
+                x.max_vus = std::max(x.pre_allocated_vus, max);
+                return true;
+            }
+        },
+        e);
 }
 
 }  // namespace detail
-}  // namespace loadkit
+}  // namespace loadkit::inline LOADKIT_ABI

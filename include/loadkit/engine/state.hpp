@@ -47,13 +47,18 @@ inline nlohmann::json histogram_json(const histogram& h) {
         b.push_back(lo);
         b.push_back(n);
     });
-    return {{"n", h.count()}, {"sum", static_cast<std::uint64_t>(h.sum())}, {"min", h.min()}, {"max", h.max()}, {"b", std::move(b)}};
+    return {{"n", h.count()},
+            {"sum", static_cast<std::uint64_t>(h.sum())},
+            {"min", h.min()},
+            {"max", h.max()},
+            {"b", std::move(b)}};
 }
 
 // Malformed input throws std::invalid_argument naming `where`.
 inline void merge_histogram_json(histogram& into, const nlohmann::json& j, const std::string& where) {
     auto bad = [&](const std::string& what) { throw std::invalid_argument(where + ": " + what); };
-    if (!j.is_object() || !j.contains("n") || !j["n"].is_number_unsigned()) bad("expected a histogram {\"n\": count, ...}");
+    if (!j.is_object() || !j.contains("n") || !j["n"].is_number_unsigned())
+        bad("expected a histogram {\"n\": count, ...}");
     auto n = j["n"].get<std::uint64_t>();
     if (n == 0) return;
     auto b = j.value("b", nlohmann::json());
@@ -61,14 +66,16 @@ inline void merge_histogram_json(histogram& into, const nlohmann::json& j, const
     histogram h;
     std::uint64_t total = 0;
     for (std::size_t i = 0; i < b.size(); i += 2) {
-        if (!b[i].is_number_unsigned() || !b[i + 1].is_number_unsigned()) bad("expected non-negative integers in \"b\"");
+        if (!b[i].is_number_unsigned() || !b[i + 1].is_number_unsigned())
+            bad("expected non-negative integers in \"b\"");
         auto k = b[i + 1].get<std::uint64_t>();
         h.record_n(b[i].get<std::uint64_t>(), k);
         total += k;
     }
     if (total != n) bad("bucket counts add up to " + std::to_string(total) + ", not " + std::to_string(n));
     auto num = [&](const char* key) {
-        if (!j.contains(key) || !j[key].is_number_unsigned()) bad(std::string("expected \"") + key + "\": a non-negative integer");
+        if (!j.contains(key) || !j[key].is_number_unsigned())
+            bad(std::string("expected \"") + key + "\": a non-negative integer");
         return j[key].get<std::uint64_t>();
     };
     h.restore_exact(num("sum"), num("min"), num("max"));
@@ -76,7 +83,8 @@ inline void merge_histogram_json(histogram& into, const nlohmann::json& j, const
 }
 
 inline nlohmann::json gauge_json(const merged_metrics::gauge& g) {
-    return {{"last", g.last}, {"min", g.min}, {"max", g.max}, {"sum", g.sum}, {"count", g.count}, {"last_ns", g.last_ns}};
+    return {{"last", g.last}, {"min", g.min},     {"max", g.max},
+            {"sum", g.sum},   {"count", g.count}, {"last_ns", g.last_ns}};
 }
 inline merged_metrics::gauge gauge_from_json(const nlohmann::json& j) {
     merged_metrics::gauge g;
@@ -94,7 +102,8 @@ inline nlohmann::json thresholds_json(const threshold_set& set) {
     for (auto& [metric, list] : set) {
         nlohmann::json criteria = nlohmann::json::array();
         for (auto& t : list)
-            criteria.push_back({{"expression", t.expression}, {"abort_on_fail", t.abort_on_fail},
+            criteria.push_back({{"expression", t.expression},
+                                {"abort_on_fail", t.abort_on_fail},
                                 {"delay_abort_eval_ns", t.delay_abort_eval.count()}});
         out.push_back({{"metric", metric}, {"criteria", std::move(criteria)}});
     }
@@ -116,26 +125,42 @@ inline threshold_set thresholds_from_json(const nlohmann::json& j) {
 inline nlohmann::json export_state(const merged_metrics& m, const run_state_info& info) {
     nlohmann::json http = nlohmann::json::array();
     for (auto& [t, r] : m.http) {
-        nlohmann::json row{{"scenario", t.scenario}, {"name", t.name}, {"method", t.method}, {"status", t.status}, {"error", t.error},
-                           {"expected", t.expected}, {"group", t.group}, {"tags", t.tags}, {"reqs", r.reqs}, {"failed", r.failed}};
+        nlohmann::json row{{"scenario", t.scenario}, {"name", t.name},   {"method", t.method},
+                           {"status", t.status},     {"error", t.error}, {"expected", t.expected},
+                           {"group", t.group},       {"tags", t.tags},   {"reqs", r.reqs},
+                           {"failed", r.failed}};
         for (auto& [metric, field] : http_trends) row[std::string(metric)] = histogram_json(r.*field);
         http.push_back(std::move(row));
     }
     nlohmann::json scenarios = nlohmann::json::array();
     for (auto& [name, s] : m.scenarios)
-        scenarios.push_back({{"name", name}, {"iterations", s.iterations}, {"interrupted", s.interrupted}, {"failed", s.failed},
-                             {"dropped", s.dropped}, {"data_sent", s.data_sent}, {"data_received", s.data_received},
+        scenarios.push_back({{"name", name},
+                             {"iterations", s.iterations},
+                             {"interrupted", s.interrupted},
+                             {"failed", s.failed},
+                             {"dropped", s.dropped},
+                             {"data_sent", s.data_sent},
+                             {"data_received", s.data_received},
                              {"iteration_duration", histogram_json(s.iteration_duration)}});
     nlohmann::json checks = nlohmann::json::array();
     for (auto& [k, c] : m.checks)
-        checks.push_back({{"scenario", k.scenario}, {"name", k.name}, {"group", k.group}, {"passes", c.passes}, {"fails", c.fails}});
+        checks.push_back(
+            {{"scenario", k.scenario}, {"name", k.name}, {"group", k.group}, {"passes", c.passes}, {"fails", c.fails}});
     nlohmann::json custom = nlohmann::json::array();
     auto& reg = metric_registry::get();
     for (auto& [t, v] : m.custom) {
         auto* mi = reg.find(t.metric);
-        custom.push_back({{"metric", t.metric}, {"kind", mi ? kind_name(mi->kind) : "trend"}, {"time", mi && mi->time},
-                          {"scenario", t.scenario}, {"group", t.group}, {"tags", t.tags}, {"values", histogram_json(v.values)},
-                          {"sum", v.sum}, {"trues", v.trues}, {"total", v.total}, {"gauge", gauge_json(v.g)}});
+        custom.push_back({{"metric", t.metric},
+                          {"kind", mi ? kind_name(mi->kind) : "trend"},
+                          {"time", mi && mi->time},
+                          {"scenario", t.scenario},
+                          {"group", t.group},
+                          {"tags", t.tags},
+                          {"values", histogram_json(v.values)},
+                          {"sum", v.sum},
+                          {"trues", v.trues},
+                          {"total", v.total},
+                          {"gauge", gauge_json(v.g)}});
     }
     nlohmann::json scenario_tags = nlohmann::json::object();
     for (auto& [sc, tags] : m.scenario_tags) scenario_tags[sc] = tags;
@@ -175,10 +200,12 @@ inline std::string string_field(const nlohmann::json& j, const char* key, const 
 // histograms add; VU gauges add too (instances run side by side); other
 // gauges keep the latest value. Throws std::invalid_argument naming `file`
 // and what was expected.
-inline void import_state(const nlohmann::json& st, const std::string& file, merged_metrics& m, run_state_info& info, bool first) {
+inline void import_state(const nlohmann::json& st, const std::string& file, merged_metrics& m, run_state_info& info,
+                         bool first) {
     auto bad = [&](const std::string& what) { throw std::invalid_argument(file + ": " + what); };
     if (!st.is_object() || string_field(st, "format", "") != state_format)
-        bad("expected a summary exported by loadkit (--summary-export) with \"state\": {\"format\": \"" + std::string(state_format) + "\"}");
+        bad("expected a summary exported by loadkit (--summary-export) with \"state\": {\"format\": \"" +
+            std::string(state_format) + "\"}");
     try {
         // times in ms since 1970, bounded so that durations (ended - started)
         // cannot overflow: 0 to 10^15 (the year 33658)
@@ -196,19 +223,22 @@ inline void import_state(const nlohmann::json& st, const std::string& file, merg
             info.started_ms = std::min(info.started_ms, st.value("started_ms", info.started_ms));
             info.ended_ms = std::max(info.ended_ms, st.value("ended_ms", info.ended_ms));
             for (auto& s : st.value("scenarios_run", std::vector<std::string>{}))
-                if (std::find(info.scenarios.begin(), info.scenarios.end(), s) == info.scenarios.end()) info.scenarios.push_back(s);
+                if (std::find(info.scenarios.begin(), info.scenarios.end(), s) == info.scenarios.end())
+                    info.scenarios.push_back(s);
         }
         // find(), not operator[]: on a const object, [] of a missing key is
         // undefined behaviour (an assertion, or a read past the map's end)
-        if (auto a = st.find("aborted"); a != st.end() && !a->is_null() && !info.aborted) info.aborted = a->get<std::string>();
+        if (auto a = st.find("aborted"); a != st.end() && !a->is_null() && !info.aborted)
+            info.aborted = a->get<std::string>();
         for (auto& r : st.at("http")) {
-            merged_metrics::http_tags t{r.at("scenario"), r.at("name"), r.at("method"), r.at("status"), r.at("error"),
-                                        r.at("expected"), r.at("group"), r.at("tags")};
+            merged_metrics::http_tags t{r.at("scenario"), r.at("name"),     r.at("method"), r.at("status"),
+                                        r.at("error"),    r.at("expected"), r.at("group"),  r.at("tags")};
             auto& row = m.http[t];
             row.reqs += r.at("reqs").get<std::uint64_t>();
             row.failed += r.at("failed").get<std::uint64_t>();
             for (auto& [metric, field] : http_trends)
-                merge_histogram_json(row.*field, r.at(std::string(metric)), file + ": http row " + t.name + ": " + std::string(metric));
+                merge_histogram_json(row.*field, r.at(std::string(metric)),
+                                     file + ": http row " + t.name + ": " + std::string(metric));
         }
         for (auto& s : st.at("scenarios")) {
             auto& d = m.scenarios[s.at("name").get<std::string>()];
@@ -218,7 +248,8 @@ inline void import_state(const nlohmann::json& st, const std::string& file, merg
             d.dropped += s.at("dropped").get<std::uint64_t>();
             d.data_sent += s.at("data_sent").get<std::uint64_t>();
             d.data_received += s.at("data_received").get<std::uint64_t>();
-            merge_histogram_json(d.iteration_duration, s.at("iteration_duration"), file + ": scenario " + s.at("name").get<std::string>());
+            merge_histogram_json(d.iteration_duration, s.at("iteration_duration"),
+                                 file + ": scenario " + s.at("name").get<std::string>());
         }
         for (auto& c : st.at("checks")) {
             auto name = c.at("name").get<std::string>();
@@ -233,8 +264,10 @@ inline void import_state(const nlohmann::json& st, const std::string& file, merg
             auto metric = c.at("metric").get<std::string>();
             if (reg.find(metric)) return metric;
             auto kind = c.at("kind").get<std::string>();
-            metric_kind k = kind == "counter" ? metric_kind::counter : kind == "gauge" ? metric_kind::gauge
-                          : kind == "rate"    ? metric_kind::rate    : metric_kind::trend;
+            metric_kind k = kind == "counter" ? metric_kind::counter
+                            : kind == "gauge" ? metric_kind::gauge
+                            : kind == "rate"  ? metric_kind::rate
+                                              : metric_kind::trend;
             reg.add(metric, k, c.value("time", false));
             return metric;
         };
@@ -256,7 +289,10 @@ inline void import_state(const nlohmann::json& st, const std::string& file, merg
             auto g = gauge_from_json(st.at(key));
             if (first) *gauge = g;
             else {
-                gauge->last += g.last; gauge->min += g.min; gauge->max += g.max; gauge->sum += g.sum;
+                gauge->last += g.last;
+                gauge->min += g.min;
+                gauge->max += g.max;
+                gauge->sum += g.sum;
                 gauge->count = std::max(gauge->count, g.count);
             }
         }
@@ -272,22 +308,25 @@ inline void import_state(const nlohmann::json& st, const std::string& file, merg
 
 // A summary file with its state: the summary pretty-printed for people, the
 // state (thousands of bucket counts) on one line at the end.
-inline std::string export_text(const nlohmann::json& summary, const nlohmann::json& state, const nlohmann::json& extra = nullptr) {
+inline std::string export_text(const nlohmann::json& summary, const nlohmann::json& state,
+                               const nlohmann::json& extra = nullptr) {
     auto text = summary.dump(2, ' ', false, nlohmann::json::error_handler_t::replace);
     text.pop_back();  // the closing brace
     while (!text.empty() && (text.back() == '\n' || text.back() == ' ')) text.pop_back();
     if (extra.is_object())
         for (auto& [k, v] : extra.items())
-            if (!summary.contains(k)) text += ",\n  \"" + k + "\": " + v.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
-    if (!state.is_null()) text += ",\n  \"state\": " + state.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+            if (!summary.contains(k))
+                text += ",\n  \"" + k + "\": " + v.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+    if (!state.is_null())
+        text += ",\n  \"state\": " + state.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
     return text + "\n}\n";
 }
 
 // What `loadkit merge` makes of several runs' exports.
 struct merged_run {
-    nlohmann::json summary;       // the seed's shape, from the merged data
-    nlohmann::json state;         // the merged state (merges again)
-    std::string report;           // the console report
+    nlohmann::json summary;  // the seed's shape, from the merged data
+    nlohmann::json state;    // the merged state (merges again)
+    std::string report;      // the console report
     merged_metrics metrics;
     bool thresholds_passed = true;
 };
@@ -295,7 +334,8 @@ struct merged_run {
 // Merges exported runs ({file name, the export's "state"}): counts add,
 // histograms merge, the run spans the earliest start to the latest end, and
 // thresholds (the first export's) are judged on the merged data.
-inline merged_run merge_runs(const std::vector<std::pair<std::string, nlohmann::json>>& states, bool run_thresholds = true) {
+inline merged_run merge_runs(const std::vector<std::pair<std::string, nlohmann::json>>& states,
+                             bool run_thresholds = true) {
     if (states.empty()) throw std::invalid_argument("nothing to merge");
     merged_run out;
     run_state_info info;
@@ -322,19 +362,21 @@ inline merged_run merge_runs(const std::vector<std::pair<std::string, nlohmann::
         for (auto& t : thresholds)
             if (!t.selector.filter.empty()) in.submetrics.push_back(t.selector.text());
         bool passed = true;
-        in.thresholds = detail::evaluate_thresholds(thresholds, out.metrics, static_cast<double>(in.ended_ms - in.started_ms) / 1000.0, passed);
+        in.thresholds = detail::evaluate_thresholds(thresholds, out.metrics,
+                                                    static_cast<double>(in.ended_ms - in.started_ms) / 1000.0, passed);
         in.thresholds_passed = passed;
     }
     out.thresholds_passed = in.thresholds_passed;
     out.summary = detail::build_summary(in, out.metrics);
     std::string segs;
     for (auto& s : segments) segs += (segs.empty() ? "" : ", ") + (s.empty() ? std::string("0:1") : s);
-    out.report = detail::console_report(out.summary, out.metrics,
-                                {"merged: " + std::to_string(states.size()) + (states.size() == 1 ? " run" : " runs") +
-                                 " (execution segments " + segs + ")"});
+    out.report = detail::console_report(
+        out.summary, out.metrics,
+        {"merged: " + std::to_string(states.size()) + (states.size() == 1 ? " run" : " runs") +
+         " (execution segments " + segs + ")"});
     info.run_id = in.run_id;
     out.state = detail::export_state(out.metrics, info);
     return out;
 }
 
-}  // namespace loadkit
+}  // namespace loadkit::inline LOADKIT_ABI

@@ -40,10 +40,16 @@ struct merged_metrics {
         // from a thread's series or from another row: the same fields
         template <class Series>
         void merge(const Series& s) {
-            reqs += s.reqs; failed += s.failed;
-            duration.merge(s.duration); blocked.merge(s.blocked); connecting.merge(s.connecting);
-            tls_handshaking.merge(s.tls_handshaking); sending.merge(s.sending); waiting.merge(s.waiting);
-            receiving.merge(s.receiving); duration_intended.merge(s.duration_intended);
+            reqs += s.reqs;
+            failed += s.failed;
+            duration.merge(s.duration);
+            blocked.merge(s.blocked);
+            connecting.merge(s.connecting);
+            tls_handshaking.merge(s.tls_handshaking);
+            sending.merge(s.sending);
+            waiting.merge(s.waiting);
+            receiving.merge(s.receiving);
+            duration_intended.merge(s.duration_intended);
         }
     };
     struct http_tags {
@@ -62,10 +68,16 @@ struct merged_metrics {
         // Another thread's (or series') gauge: min and max widen, the later value is the last.
         void merge(double o_min, double o_max, double o_last, std::int64_t o_last_ns, std::uint64_t o_count) {
             if (o_count == 0) return;
-            if (count == 0) { min = o_min; max = o_max; }
+            if (count == 0) {
+                min = o_min;
+                max = o_max;
+            }
             min = std::min(min, o_min);
             max = std::max(max, o_max);
-            if (o_last_ns >= last_ns) { last = o_last; last_ns = o_last_ns; }
+            if (o_last_ns >= last_ns) {
+                last = o_last;
+                last_ns = o_last_ns;
+            }
             count += o_count;
         }
     };
@@ -81,7 +93,9 @@ struct merged_metrics {
         template <class Series>
         void merge_series(const Series& s) {
             values.merge(s.values);
-            sum += s.sum; trues += s.trues; total += s.total;
+            sum += s.sum;
+            trues += s.trues;
+            total += s.total;
             if (s.last_ns) g.merge(s.min, s.max, s.last, s.last_ns, s.n);
         }
     };
@@ -105,16 +119,25 @@ struct merged_metrics {
     void add(const detail::metrics_shard& s, const std::vector<std::string>& scenario_names) {
         for (auto& p : s.http_all()) {
             auto& k = p->key;
-            http_tags t{scenario_names[k.scenario], std::string(s.strings.name(k.name)), std::string(s.strings.name(k.method)),
-                        k.status, k.error, k.expected, std::string(s.strings.name(k.group)), std::string(s.strings.name(k.tags))};
+            http_tags t{scenario_names[k.scenario],
+                        std::string(s.strings.name(k.name)),
+                        std::string(s.strings.name(k.method)),
+                        k.status,
+                        k.error,
+                        k.expected,
+                        std::string(s.strings.name(k.group)),
+                        std::string(s.strings.name(k.tags))};
             http[t].merge(*p);
         }
         for (std::size_t i = 0; i < s.scenarios().size(); ++i) {
             auto& src = s.scenarios()[i];
             auto& dst = scenarios[scenario_names[i]];
-            dst.iterations += src.iterations; dst.interrupted += src.interrupted; dst.failed += src.failed;
+            dst.iterations += src.iterations;
+            dst.interrupted += src.interrupted;
+            dst.failed += src.failed;
             dst.dropped += src.dropped;
-            dst.data_sent += src.data_sent; dst.data_received += src.data_received;
+            dst.data_sent += src.data_sent;
+            dst.data_received += src.data_received;
             dst.iteration_duration.merge(src.iteration_duration);
         }
         for (auto& [k, c] : s.checks()) {
@@ -124,7 +147,8 @@ struct merged_metrics {
                 // sorted, so that the order does not depend on thread scheduling
                 check_order.insert(std::lower_bound(check_order.begin(), check_order.end(), name), name);
             }
-            dst.passes += c.passes; dst.fails += c.fails;
+            dst.passes += c.passes;
+            dst.fails += c.fails;
         }
         auto& reg = detail::metric_registry::get();
         for (auto& [k, c] : s.customs()) {
@@ -134,9 +158,14 @@ struct merged_metrics {
         }
     }
     static void sample(gauge& g, double v) {
-        if (g.count == 0) { g.min = g.max = v; }
-        g.min = std::min(g.min, v); g.max = std::max(g.max, v);
-        g.last = v; g.sum += v; ++g.count;
+        if (g.count == 0) {
+            g.min = g.max = v;
+        }
+        g.min = std::min(g.min, v);
+        g.max = std::max(g.max, v);
+        g.last = v;
+        g.sum += v;
+        ++g.count;
     }
 };
 
@@ -183,9 +212,15 @@ inline bool parse_selector(std::string_view text, metric_selector& out, std::str
     out = {};
     auto brace = text.find('{');
     out.metric = std::string(trim(text.substr(0, brace)));
-    if (out.metric.empty()) { error = "expected a metric name"; return false; }
+    if (out.metric.empty()) {
+        error = "expected a metric name";
+        return false;
+    }
     if (brace == std::string_view::npos) return true;
-    if (text.back() != '}') { error = "expected '}' at the end of the tag filter"; return false; }
+    if (text.back() != '}') {
+        error = "expected '}' at the end of the tag filter";
+        return false;
+    }
     auto body = text.substr(brace + 1, text.size() - brace - 2);
     while (!body.empty()) {
         auto comma = body.find(',');
@@ -197,11 +232,18 @@ inline bool parse_selector(std::string_view text, metric_selector& out, std::str
             return false;
         }
         auto k = trim(pair.substr(0, colon)), v = trim(pair.substr(colon + 1));
-        if (v.size() >= 2 && (v.front() == '"' || v.front() == '\'') && v.back() == v.front()) v = v.substr(1, v.size() - 2);
-        if (k.empty()) { error = "expected a tag name before ':' in the tag filter"; return false; }
+        if (v.size() >= 2 && (v.front() == '"' || v.front() == '\'') && v.back() == v.front())
+            v = v.substr(1, v.size() - 2);
+        if (k.empty()) {
+            error = "expected a tag name before ':' in the tag filter";
+            return false;
+        }
         out.filter.emplace_back(std::string(k), std::string(v));
     }
-    if (out.filter.empty()) { error = "expected 'tag:value' between '{' and '}'"; return false; }
+    if (out.filter.empty()) {
+        error = "expected 'tag:value' between '{' and '}'";
+        return false;
+    }
     return true;
 }
 
@@ -273,9 +315,9 @@ struct tag_source {
 // One metric's samples, merged over every series that a filter selects.
 struct aggregate {
     metric_kind kind = metric_kind::counter;
-    double scale = 1e-6;   // trend units to reported units
-    histogram values;      // trend
-    double sum = 0;        // counter
+    double scale = 1e-6;          // trend units to reported units
+    histogram values;             // trend
+    double sum = 0;               // counter
     double trues = 0, total = 0;  // rate
     merged_metrics::gauge g;      // gauge
 };
@@ -293,7 +335,8 @@ inline bool collect(const merged_metrics& m, const metric_selector& sel, aggrega
         return it == m.scenario_tags.end() ? nullptr : &it->second;
     };
     if (name.starts_with("http_req")) {
-        auto trend = std::find_if(std::begin(http_trends), std::end(http_trends), [&](auto& t) { return t.first == name; });
+        auto trend = std::find_if(std::begin(http_trends), std::end(http_trends),
+                                  [&](auto& t) { return t.first == name; });
         for (auto& [t, r] : m.http) {
             tag_source src;
             http_sample_tags fixed(t);
@@ -305,14 +348,20 @@ inline bool collect(const merged_metrics& m, const metric_selector& sel, aggrega
             if (!src.matches(sel.filter)) continue;
             if (trend != std::end(http_trends)) out.values.merge(r.*(trend->second));
             else if (name == "http_reqs") out.sum += static_cast<double>(r.reqs);
-            else if (name == "http_req_failed") { out.trues += static_cast<double>(r.failed); out.total += static_cast<double>(r.reqs); }
+            else if (name == "http_req_failed") {
+                out.trues += static_cast<double>(r.failed);
+                out.total += static_cast<double>(r.reqs);
+            }
         }
         return true;
     }
     static const std::map<std::string_view, std::uint64_t scenario_series::*> scenario_counters{
-        {"iterations", &scenario_series::iterations}, {"iterations_failed", &scenario_series::failed},
-        {"iterations_interrupted", &scenario_series::interrupted}, {"dropped_iterations", &scenario_series::dropped},
-        {"data_sent", &scenario_series::data_sent}, {"data_received", &scenario_series::data_received}};
+        {"iterations", &scenario_series::iterations},
+        {"iterations_failed", &scenario_series::failed},
+        {"iterations_interrupted", &scenario_series::interrupted},
+        {"dropped_iterations", &scenario_series::dropped},
+        {"data_sent", &scenario_series::data_sent},
+        {"data_received", &scenario_series::data_received}};
     if (auto c = scenario_counters.find(name); c != scenario_counters.end() || name == "iteration_duration") {
         for (auto& [sc, s] : m.scenarios) {
             tag_source src;
@@ -366,11 +415,20 @@ inline bool collect(const merged_metrics& m, const metric_selector& sel, aggrega
 
 // Values keep full precision: rounding milliseconds to 3 decimals would cost
 // 5% at the 20 us latencies of loopback targets.
-inline nlohmann::json agg_json(double avg, double min, double med, double max, double p90, double p95, double p99, double sum,
-                               double count, double rate, double per_second, double last) {
-    return {{"avg", avg},   {"min", min},   {"med", med},     {"max", max},
-            {"p90", p90},   {"p95", p95},   {"p99", p99},     {"sum", sum},
-            {"count", count}, {"rate", rate}, {"per_second", per_second}, {"last", last}};
+inline nlohmann::json agg_json(double avg, double min, double med, double max, double p90, double p95, double p99,
+                               double sum, double count, double rate, double per_second, double last) {
+    return {{"avg", avg},
+            {"min", min},
+            {"med", med},
+            {"max", max},
+            {"p90", p90},
+            {"p95", p95},
+            {"p99", p99},
+            {"sum", sum},
+            {"count", count},
+            {"rate", rate},
+            {"per_second", per_second},
+            {"last", last}};
 }
 
 // A trend's aggregate; `scale` converts recorded units (ns) to reported ones (ms).
@@ -431,8 +489,11 @@ inline nlohmann::json check_rows(const merged_metrics& m) {
     }
     nlohmann::json out = nlohmann::json::array();
     for (auto& [k, c] : rows)
-        out.push_back({{"name", k.second}, {"group", k.first}, {"path", k.first + "::" + k.second},
-                       {"passes", static_cast<double>(c.passes)}, {"fails", static_cast<double>(c.fails)}});
+        out.push_back({{"name", k.second},
+                       {"group", k.first},
+                       {"path", k.first + "::" + k.second},
+                       {"passes", static_cast<double>(c.passes)},
+                       {"fails", static_cast<double>(c.fails)}});
     return out;
 }
 
@@ -459,11 +520,13 @@ inline std::string checks_text(const nlohmann::json& checks) {
         std::size_t same = 0;
         while (same < open.size() && same < path.size() && open[same] == path[same]) ++same;
         if (!first && (same != open.size() || same != path.size())) out += "\n";
-        for (std::size_t i = same; i < path.size(); ++i) out += "    " + std::string(2 * i, ' ') + "\xe2\x96\x88 " + path[i] + "\n\n";
+        for (std::size_t i = same; i < path.size(); ++i)
+            out += "    " + std::string(2 * i, ' ') + "\xe2\x96\x88 " + path[i] + "\n\n";
         double p = c["passes"], f = c["fails"];
         char b[64];
         std::snprintf(b, sizeof b, "  %.0f passed, %.0f failed\n", p, f);
-        out += "    " + std::string(2 * path.size(), ' ') + (f == 0 ? "ok   " : "FAIL ") + c["name"].get<std::string>() + b;
+        out += "    " + std::string(2 * path.size(), ' ') + (f == 0 ? "ok   " : "FAIL ") +
+               c["name"].get<std::string>() + b;
         open = std::move(path);
         first = false;
     }
@@ -486,7 +549,8 @@ inline nlohmann::json build_summary(const summary_input& in, const merged_metric
         selectors.push_back(n);
         if (n == "http_req_duration") selectors.push_back("http_req_duration{expected_response:true}");
         for (auto& sub : in.submetrics)
-            if (sub.starts_with(n + "{") && std::find(selectors.begin(), selectors.end(), sub) == selectors.end()) selectors.push_back(sub);
+            if (sub.starts_with(n + "{") && std::find(selectors.begin(), selectors.end(), sub) == selectors.end())
+                selectors.push_back(sub);
     }
     nlohmann::json metrics = nlohmann::json::array();
     for (auto& text : selectors) {
@@ -524,7 +588,10 @@ inline std::string fmt_ms(double ms) {
 inline std::string fmt_bytes(double v) {
     static const char* units[] = {"B", "kB", "MB", "GB", "TB"};
     int u = 0;
-    while (v >= 1000 && u < 4) { v /= 1000; ++u; }
+    while (v >= 1000 && u < 4) {
+        v /= 1000;
+        ++u;
+    }
     char b[32];
     std::snprintf(b, sizeof b, u ? "%.1f %s" : "%.0f %s", v, units[u]);
     return b;
@@ -535,10 +602,12 @@ inline std::string dotted(std::string name, std::size_t width = 44) {
     return name;
 }
 
-inline std::string console_report(const nlohmann::json& s, const merged_metrics& m, const std::vector<std::string>& scenario_lines) {
+inline std::string console_report(const nlohmann::json& s, const merged_metrics& m,
+                                  const std::vector<std::string>& scenario_lines) {
     std::string out;
     char b[512];
-    out += "\n  loadkit " LOADKIT_VERSION_STRING "   run " + s["run_id"].get<std::string>() + "   " + s["name"].get<std::string>() + "\n\n";
+    out += "\n  loadkit " LOADKIT_VERSION_STRING "   run " + s["run_id"].get<std::string>() + "   " +
+           s["name"].get<std::string>() + "\n\n";
     for (auto& l : scenario_lines) out += "  " + l + "\n";
     out += "\n";
     for (auto& e : s["metrics"]) {
@@ -546,22 +615,24 @@ inline std::string console_report(const nlohmann::json& s, const merged_metrics&
         auto kind = e["kind"].get<std::string>();
         auto& a = e["agg"];
         // metrics that only some runs have (sub-metrics, the open model's) are left out when empty
-        bool optional = name.find('{') != std::string::npos || name == "http_req_duration_intended" || name == "dropped_iterations";
+        bool optional = name.find('{') != std::string::npos || name == "http_req_duration_intended" ||
+                        name == "dropped_iterations";
         if (optional && a["count"].get<double>() == 0) continue;
         if (kind == "trend") {
             std::snprintf(b, sizeof b, "avg=%s min=%s med=%s max=%s p(90)=%s p(95)=%s p(99)=%s",
-                          fmt_ms(a["avg"]).c_str(), fmt_ms(a["min"]).c_str(), fmt_ms(a["med"]).c_str(), fmt_ms(a["max"]).c_str(),
-                          fmt_ms(a["p90"]).c_str(), fmt_ms(a["p95"]).c_str(), fmt_ms(a["p99"]).c_str());
+                          fmt_ms(a["avg"]).c_str(), fmt_ms(a["min"]).c_str(), fmt_ms(a["med"]).c_str(),
+                          fmt_ms(a["max"]).c_str(), fmt_ms(a["p90"]).c_str(), fmt_ms(a["p95"]).c_str(),
+                          fmt_ms(a["p99"]).c_str());
         } else if (kind == "rate") {
-            std::snprintf(b, sizeof b, "%.2f%%  %.0f out of %.0f", a["rate"].get<double>() * 100, a["sum"].get<double>(),
-                          a["count"].get<double>());
+            std::snprintf(b, sizeof b, "%.2f%%  %.0f out of %.0f", a["rate"].get<double>() * 100,
+                          a["sum"].get<double>(), a["count"].get<double>());
         } else if (kind == "counter") {
             if (name.starts_with("data_"))
                 std::snprintf(b, sizeof b, "%s  %s/s", fmt_bytes(a["sum"]).c_str(), fmt_bytes(a["per_second"]).c_str());
-            else
-                std::snprintf(b, sizeof b, "%.0f  %.2f/s", a["sum"].get<double>(), a["per_second"].get<double>());
+            else std::snprintf(b, sizeof b, "%.0f  %.2f/s", a["sum"].get<double>(), a["per_second"].get<double>());
         } else {
-            std::snprintf(b, sizeof b, "%.0f  min=%.0f max=%.0f", a["last"].get<double>(), a["min"].get<double>(), a["max"].get<double>());
+            std::snprintf(b, sizeof b, "%.0f  min=%.0f max=%.0f", a["last"].get<double>(), a["min"].get<double>(),
+                          a["max"].get<double>());
         }
         out += "    " + dotted(name) + " " + b + "\n";
     }
@@ -590,7 +661,8 @@ inline std::string console_report(const nlohmann::json& s, const merged_metrics&
             std::vector<decltype(by_name)::iterator> order;
             for (auto it = by_name.begin(); it != by_name.end(); ++it) order.push_back(it);
             // the busiest first; among equals, the first by name (the map's order)
-            std::stable_sort(order.begin(), order.end(), [](auto a, auto b) { return a->second.reqs > b->second.reqs; });
+            std::stable_sort(order.begin(), order.end(),
+                             [](auto a, auto b) { return a->second.reqs > b->second.reqs; });
             for (std::size_t i = max_rows; i < order.size(); ++i) {
                 hidden_reqs += order[i]->second.reqs;
                 ++hidden;
@@ -599,15 +671,17 @@ inline std::string console_report(const nlohmann::json& s, const merged_metrics&
         }
         std::size_t w = 4;
         for (auto& [k, r] : by_name) w = std::max(w, std::min<std::size_t>(k.first.size(), 48));
-        std::snprintf(b, sizeof b, "\n  requests by name:\n    %-*s %-7s %10s %8s %10s %10s %10s %10s\n", static_cast<int>(w), "name",
-                      "method", "count", "failed", "avg", "p(95)", "p(99)", "max");
+        std::snprintf(b, sizeof b, "\n  requests by name:\n    %-*s %-7s %10s %8s %10s %10s %10s %10s\n",
+                      static_cast<int>(w), "name", "method", "count", "failed", "avg", "p(95)", "p(99)", "max");
         out += b;
         for (auto& [k, r] : by_name) {
             auto n = k.first.size() > 48 ? std::string(k.first.substr(0, 45)) + "..." : std::string(k.first);
-            std::snprintf(b, sizeof b, "    %-*s %-7s %10llu %8llu %10s %10s %10s %10s\n", static_cast<int>(w), n.c_str(),
-                          std::string(k.second).c_str(), static_cast<unsigned long long>(r.reqs), static_cast<unsigned long long>(r.failed),
-                          fmt_ms(r.duration.mean() / 1e6).c_str(), fmt_ms(r.duration.quantile(0.95) / 1e6).c_str(),
-                          fmt_ms(r.duration.quantile(0.99) / 1e6).c_str(), fmt_ms(static_cast<double>(r.duration.max()) / 1e6).c_str());
+            std::snprintf(b, sizeof b, "    %-*s %-7s %10llu %8llu %10s %10s %10s %10s\n", static_cast<int>(w),
+                          n.c_str(), std::string(k.second).c_str(), static_cast<unsigned long long>(r.reqs),
+                          static_cast<unsigned long long>(r.failed), fmt_ms(r.duration.mean() / 1e6).c_str(),
+                          fmt_ms(r.duration.quantile(0.95) / 1e6).c_str(),
+                          fmt_ms(r.duration.quantile(0.99) / 1e6).c_str(),
+                          fmt_ms(static_cast<double>(r.duration.max()) / 1e6).c_str());
             out += b;
         }
         if (hidden)
@@ -632,9 +706,9 @@ inline std::string console_report(const nlohmann::json& s, const merged_metrics&
     if (!s["thresholds"].empty()) {
         out += s["thresholds_passed"].get<bool>() ? "  thresholds: all passed\n" : "  thresholds: FAILED\n";
         for (auto& t : s["thresholds"]) {
-            std::snprintf(b, sizeof b, "    %s %s  %s  (%g)%s\n", t["ok"].get<bool>() ? "ok  " : "FAIL", t["metric"].get<std::string>().c_str(),
-                          t["threshold"].get<std::string>().c_str(), t["value"].get<double>(),
-                          t["abort_on_fail"].get<bool>() ? "  abortOnFail" : "");
+            std::snprintf(b, sizeof b, "    %s %s  %s  (%g)%s\n", t["ok"].get<bool>() ? "ok  " : "FAIL",
+                          t["metric"].get<std::string>().c_str(), t["threshold"].get<std::string>().c_str(),
+                          t["value"].get<double>(), t["abort_on_fail"].get<bool>() ? "  abortOnFail" : "");
             out += b;
         }
         out += "\n";
@@ -654,4 +728,4 @@ inline const nlohmann::json* find_metric(const nlohmann::json& summary, std::str
     return nullptr;
 }
 
-}  // namespace loadkit
+}  // namespace loadkit::inline LOADKIT_ABI

@@ -25,8 +25,8 @@ namespace loadkit::inline LOADKIT_ABI {
 // One criterion; a plain string converts to one ("p(95)<200").
 struct threshold {
     std::string expression;
-    bool abort_on_fail = false;        // stop the run as soon as it fails
-    nanoseconds delay_abort_eval{};    // ...but not before this much of the run has passed
+    bool abort_on_fail = false;                  // stop the run as soon as it fails
+    nanoseconds delay_abort_eval{};              // ...but not before this much of the run has passed
     threshold(const char* e) : expression(e) {}  // NOLINT: implicit by design
     threshold(std::string e, bool abort = false, nanoseconds delay = {})  // NOLINT
         : expression(std::move(e)), abort_on_fail(abort), delay_abort_eval(delay) {}
@@ -38,11 +38,11 @@ using threshold_set = std::vector<std::pair<std::string, std::vector<threshold>>
 namespace detail {
 
 struct parsed_threshold {
-    std::string selector_text;   // as written
+    std::string selector_text;  // as written
     metric_selector selector;
-    std::string expression;      // as written
+    std::string expression;  // as written
     enum class stat { avg, min, max, med, pct, rate, count, value } what = stat::avg;
-    double percentile = 0;       // for pct, 0..100
+    double percentile = 0;  // for pct, 0..100
     enum class op { lt, le, gt, ge, eq, ne } cmp = op::lt;
     double bound = 0;
     bool abort_on_fail = false;
@@ -114,7 +114,8 @@ inline std::vector<parsed_threshold> parse_thresholds(const threshold_set& all) 
             bool fits = false;
             switch (info->kind) {
                 case metric_kind::trend:
-                    fits = p.what == stat::avg || p.what == stat::min || p.what == stat::max || p.what == stat::med || p.what == stat::pct;
+                    fits = p.what == stat::avg || p.what == stat::min || p.what == stat::max || p.what == stat::med ||
+                           p.what == stat::pct;
                     break;
                 case metric_kind::rate: fits = p.what == stat::rate; break;
                 case metric_kind::counter: fits = p.what == stat::count || p.what == stat::rate; break;
@@ -139,8 +140,9 @@ inline std::vector<parsed_threshold> parse_thresholds(const threshold_set& all) 
             else if (starts("!==") || starts("!=")) p.cmp = op::ne;
             else if (starts("<")) p.cmp = op::lt;
             else if (starts(">")) p.cmp = op::gt;
-            else bad("expected an operator (<, <=, >, >=, ==, !=) after '" + std::string(word) + (p.what == stat::pct ? "(...)" : "") +
-                     "', found '" + std::string(e) + "'");
+            else
+                bad("expected an operator (<, <=, >, >=, ==, !=) after '" + std::string(word) +
+                    (p.what == stat::pct ? "(...)" : "") + "', found '" + std::string(e) + "'");
             // the number
             e = trim(e);
             if (e.starts_with('+')) e.remove_prefix(1);
@@ -203,11 +205,14 @@ inline nlohmann::json evaluate_thresholds(std::vector<parsed_threshold>& list, c
             passed = false;
             if (abort_only) t.failed_during_run = true;
         }
-        out.push_back({{"metric", t.selector.text()}, {"threshold", t.expression}, {"ok", ok}, {"value", v},
+        out.push_back({{"metric", t.selector.text()},
+                       {"threshold", t.expression},
+                       {"ok", ok},
+                       {"value", v},
                        {"abort_on_fail", t.abort_on_fail}});
     }
     return out;
 }
 
 }  // namespace detail
-}  // namespace loadkit
+}  // namespace loadkit::inline LOADKIT_ABI

@@ -99,10 +99,18 @@ class timeline_recorder {
         nlohmann::json out = nlohmann::json::array();
         for (auto& p : points_) {
             auto ms = [](const std::optional<double>& v) { return v ? nlohmann::json(*v) : nlohmann::json(); };
-            out.push_back({{"t", p.t}, {"interval_secs", p.interval}, {"time_ms", p.time_ms}, {"vus", p.vus},
-                           {"reqs", p.reqs}, {"rps", p.interval > 0 ? static_cast<double>(p.reqs) / p.interval : 0.0},
-                           {"failed", p.failed}, {"iterations", p.iterations},
-                           {"p50", ms(p.p50)}, {"p95", ms(p.p95)}, {"p99", ms(p.p99)}, {"max", ms(p.max)}});
+            out.push_back({{"t", p.t},
+                           {"interval_secs", p.interval},
+                           {"time_ms", p.time_ms},
+                           {"vus", p.vus},
+                           {"reqs", p.reqs},
+                           {"rps", p.interval > 0 ? static_cast<double>(p.reqs) / p.interval : 0.0},
+                           {"failed", p.failed},
+                           {"iterations", p.iterations},
+                           {"p50", ms(p.p50)},
+                           {"p95", ms(p.p95)},
+                           {"p99", ms(p.p99)},
+                           {"max", ms(p.max)}});
         }
         return out;
     }
@@ -120,7 +128,7 @@ class timeline_recorder {
         std::int64_t time_ms = 0;
         std::uint64_t reqs = 0, failed = 0, iterations = 0;
         std::optional<double> p50, p95, p99, max;  // ms
-        std::size_t snapshots = 0;                  // how many add() calls it covers
+        std::size_t snapshots = 0;                 // how many add() calls it covers
     };
 
     // Counters never go down; if a caller feeds an unrelated snapshot anyway,
@@ -134,13 +142,16 @@ class timeline_recorder {
         p.reqs = grew(now.reqs, before.reqs);
         p.failed = grew(now.failed, before.failed);
         p.iterations = grew(now.iterations, before.iterations);
-        auto d = now.duration.count() >= before.duration.count() ? detail::histogram_delta(now.duration, before.duration) : now.duration;
+        auto d = now.duration.count() >= before.duration.count()
+                     ? detail::histogram_delta(now.duration, before.duration)
+                     : now.duration;
         if (d.count()) {
             p.p50 = d.quantile(0.50) / 1e6;
             p.p95 = d.quantile(0.95) / 1e6;
             p.p99 = d.quantile(0.99) / 1e6;
             // the exact maximum when it was set in this interval, else the bucket's midpoint
-            p.max = static_cast<double>(now.duration.max() > before.duration.max() ? now.duration.max() : d.max()) / 1e6;
+            p.max = static_cast<double>(now.duration.max() > before.duration.max() ? now.duration.max() : d.max()) /
+                    1e6;
         }
         return p;
     }
@@ -184,7 +195,7 @@ class timeline_recorder {
     std::size_t max_points_;
     std::size_t stride_ = 1;  // snapshots per point from now on
     std::vector<point> points_;
-    totals base_;             // the snapshot where the open (or next) point starts
+    totals base_;  // the snapshot where the open (or next) point starts
 };
 
 // One row per (request name, method), like the console's "requests by name":
@@ -195,9 +206,15 @@ inline nlohmann::json requests_table(const merged_metrics& m) {
     nlohmann::json rows = nlohmann::json::array();
     for (auto& [k, r] : by_name) {
         auto& h = r.duration;
-        rows.push_back({{"name", k.first}, {"method", k.second}, {"count", r.reqs}, {"failed", r.failed},
-                        {"avg", h.mean() / 1e6}, {"med", h.quantile(0.5) / 1e6}, {"p90", h.quantile(0.9) / 1e6},
-                        {"p95", h.quantile(0.95) / 1e6}, {"p99", h.quantile(0.99) / 1e6},
+        rows.push_back({{"name", k.first},
+                        {"method", k.second},
+                        {"count", r.reqs},
+                        {"failed", r.failed},
+                        {"avg", h.mean() / 1e6},
+                        {"med", h.quantile(0.5) / 1e6},
+                        {"p90", h.quantile(0.9) / 1e6},
+                        {"p95", h.quantile(0.95) / 1e6},
+                        {"p99", h.quantile(0.99) / 1e6},
                         {"max", static_cast<double>(h.max()) / 1e6}});
     }
     return rows;
@@ -207,7 +224,10 @@ inline nlohmann::json requests_table(const merged_metrics& m) {
 // percentiles are the requests-weighted mean of the instances' (marked
 // approximate: interval histograms are not exported).
 inline nlohmann::json merge_timelines(const std::vector<nlohmann::json>& timelines, std::int64_t started_ms) {
-    struct slot { double reqs = 0, failed = 0, iterations = 0, vus = 0, wsum[4] = {0, 0, 0, 0}, w = 0, max = 0; bool any_latency = false; };
+    struct slot {
+        double reqs = 0, failed = 0, iterations = 0, vus = 0, wsum[4] = {0, 0, 0, 0}, w = 0, max = 0;
+        bool any_latency = false;
+    };
     std::map<std::int64_t, slot> slots;
     for (auto& tl : timelines) {
         if (!tl.is_array()) continue;
@@ -215,7 +235,10 @@ inline nlohmann::json merge_timelines(const std::vector<nlohmann::json>& timelin
             if (!p.is_object() || !p.contains("time_ms")) continue;
             auto& s = slots[p.value("time_ms", std::int64_t{0}) / 1000];
             auto num = [&](const char* k) { return p.contains(k) && p[k].is_number() ? p[k].get<double>() : 0.0; };
-            s.reqs += num("reqs"); s.failed += num("failed"); s.iterations += num("iterations"); s.vus += num("vus");
+            s.reqs += num("reqs");
+            s.failed += num("failed");
+            s.iterations += num("iterations");
+            s.vus += num("vus");
             const char* q[] = {"p50", "p95", "p99"};
             if (p.contains("p50") && p["p50"].is_number()) {
                 for (int i = 0; i < 3; ++i) s.wsum[i] += num(q[i]) * num("reqs");
@@ -230,11 +253,20 @@ inline nlohmann::json merge_timelines(const std::vector<nlohmann::json>& timelin
     for (auto& [sec, s] : slots) {
         double interval = prev < 0 ? 1.0 : static_cast<double>(sec - prev);
         prev = sec;
-        nlohmann::json p{{"t", static_cast<double>(sec * 1000 - started_ms) / 1000.0}, {"interval_secs", interval}, {"time_ms", sec * 1000},
-                         {"vus", s.vus}, {"reqs", s.reqs}, {"rps", s.reqs / interval}, {"failed", s.failed}, {"iterations", s.iterations},
+        nlohmann::json p{{"t", static_cast<double>(sec * 1000 - started_ms) / 1000.0},
+                         {"interval_secs", interval},
+                         {"time_ms", sec * 1000},
+                         {"vus", s.vus},
+                         {"reqs", s.reqs},
+                         {"rps", s.reqs / interval},
+                         {"failed", s.failed},
+                         {"iterations", s.iterations},
                          {"approximate", true}};
         if (s.any_latency && s.w > 0) {
-            p["p50"] = s.wsum[0] / s.w; p["p95"] = s.wsum[1] / s.w; p["p99"] = s.wsum[2] / s.w; p["max"] = s.max;
+            p["p50"] = s.wsum[0] / s.w;
+            p["p95"] = s.wsum[1] / s.w;
+            p["p99"] = s.wsum[2] / s.w;
+            p["max"] = s.max;
         } else {
             p["p50"] = p["p95"] = p["p99"] = p["max"] = nullptr;
         }
@@ -243,4 +275,4 @@ inline nlohmann::json merge_timelines(const std::vector<nlohmann::json>& timelin
     return out;
 }
 
-}  // namespace loadkit
+}  // namespace loadkit::inline LOADKIT_ABI

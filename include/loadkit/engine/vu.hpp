@@ -41,4 +41,4 @@ struct scenario_spec {
     std::map<std::string, std::string, std::less<>> tags;  // on every sample of this scenario
 };
 
-}  // namespace loadkit
+}  // namespace loadkit::inline LOADKIT_ABI

@@ -71,9 +71,9 @@ struct connection {
     bool open = false;
     std::uint64_t served = 0;  // responses read since connect
 
-    std::string rbuf;          // read buffer; its size is its capacity
+    std::string rbuf;  // read buffer; its size is its capacity
     std::size_t rlen = 0;
-    std::string head;          // the current response head; header views point here
+    std::string head;  // the current response head; header views point here
 
     socket_t& lowest() { return tls ? tls->next_layer() : sock; }
     void close() noexcept {
@@ -108,14 +108,16 @@ inline error_code classify(const sys_error& ec, phase p, SSL* ssl) {
     if (p == phase::handshake || ec.category() == boost::asio::error::get_ssl_category()) {
         if (ssl) {
             long v = SSL_get_verify_result(ssl);
-            if (v == X509_V_ERR_HOSTNAME_MISMATCH || v == X509_V_ERR_IP_ADDRESS_MISMATCH) return error_code::tls_hostname_mismatch;
+            if (v == X509_V_ERR_HOSTNAME_MISMATCH || v == X509_V_ERR_IP_ADDRESS_MISMATCH)
+                return error_code::tls_hostname_mismatch;
             if (v != X509_V_OK) return error_code::tls_unknown_authority;
         }
         if (p == phase::handshake || ec != boost::asio::ssl::error::stream_truncated) return error_code::tls_error;
     }
     if (ec == ae::eof || ec == boost::asio::ssl::error::stream_truncated) return error_code::connection_closed;
     if (p == phase::connect) {
-        if (ec.category() == boost::system::system_category() && is_out_of_descriptors(ec.value())) warn_out_of_descriptors(ec.value());
+        if (ec.category() == boost::system::system_category() && is_out_of_descriptors(ec.value()))
+            warn_out_of_descriptors(ec.value());
         return error_code::dial_failed;
     }
     return error_code::tcp_error;
@@ -133,7 +135,10 @@ class client {
         next_ = t.clients;
         if (next_) next_->prev_ = this;
         t.clients = this;
-        if (vu_) { next_in_vu_ = vu_->clients; vu_->clients = this; }
+        if (vu_) {
+            next_in_vu_ = vu_->clients;
+            vu_->clients = this;
+        }
         res_.ctx_ = vu_;
     }
     ~client() {
@@ -142,7 +147,10 @@ class client {
         if (next_) next_->prev_ = prev_;
         if (vu_)
             for (client** p = &vu_->clients; *p; p = &(*p)->next_in_vu_)
-                if (*p == this) { *p = next_in_vu_; break; }
+                if (*p == this) {
+                    *p = next_in_vu_;
+                    break;
+                }
     }
     client(const client&) = delete;
     client& operator=(const client&) = delete;
@@ -151,14 +159,25 @@ class client {
     // temporary written in the same statement does (the default is a static).
     task<const response&> get(std::string_view url, const params& p = no_params) { return send("GET", url, {}, p); }
     task<const response&> head(std::string_view url, const params& p = no_params) { return send("HEAD", url, {}, p); }
-    task<const response&> del(std::string_view url, std::string_view body = {}, const params& p = no_params) { return send("DELETE", url, body, p); }
-    task<const response&> options(std::string_view url, const params& p = no_params) { return send("OPTIONS", url, {}, p); }
-    task<const response&> post(std::string_view url, std::string_view body = {}, const params& p = no_params) { return send("POST", url, body, p); }
-    task<const response&> put(std::string_view url, std::string_view body = {}, const params& p = no_params) { return send("PUT", url, body, p); }
-    task<const response&> patch(std::string_view url, std::string_view body = {}, const params& p = no_params) { return send("PATCH", url, body, p); }
+    task<const response&> del(std::string_view url, std::string_view body = {}, const params& p = no_params) {
+        return send("DELETE", url, body, p);
+    }
+    task<const response&> options(std::string_view url, const params& p = no_params) {
+        return send("OPTIONS", url, {}, p);
+    }
+    task<const response&> post(std::string_view url, std::string_view body = {}, const params& p = no_params) {
+        return send("POST", url, body, p);
+    }
+    task<const response&> put(std::string_view url, std::string_view body = {}, const params& p = no_params) {
+        return send("PUT", url, body, p);
+    }
+    task<const response&> patch(std::string_view url, std::string_view body = {}, const params& p = no_params) {
+        return send("PATCH", url, body, p);
+    }
 
     // Any method. The VU's before_request/after_request hooks run around it.
-    task<const response&> send(std::string_view method, std::string_view url, std::string_view body = {}, const params& p = no_params) {
+    task<const response&> send(std::string_view method, std::string_view url, std::string_view body = {},
+                               const params& p = no_params) {
         if (vu_ && vu_->before_request) {
             hooked_.name.assign(p.name.empty() ? url : p.name);
             hooked_.method.assign(method);
@@ -206,7 +225,8 @@ class client {
     // fail() itself makes it a timeout, or an interrupt, when that is why.
     void fail_io(detail::connection& c, const detail::sys_error& e, detail::phase p) {
         c.close();
-        fail(detail::classify(e ? e : make_error_code(boost::asio::error::eof), p, nullptr), e ? e.message() : std::string("eof"));
+        fail(detail::classify(e ? e : make_error_code(boost::asio::error::eof), p, nullptr),
+             e ? e.message() : std::string("eof"));
     }
 
     // Called by the sweeper when the deadline has passed, and on interrupt.
@@ -248,14 +268,16 @@ class client {
     }
 
     static inline const params no_params{};
-    task<const response&> perform(std::string_view method, std::string_view url, std::string_view body, const params& p);
+    task<const response&> perform(std::string_view method, std::string_view url, std::string_view body,
+                                  const params& p);
 
-    task<bool> exchange(detail::connection& c, const detail::url_parts& u, std::string_view method, std::string_view body,
-                        std::span<const string_pair> h1, std::span<const std::pair<std::string, std::string>> h2);
+    task<bool> exchange(detail::connection& c, const detail::url_parts& u, std::string_view method,
+                        std::string_view body, std::span<const string_pair> h1,
+                        std::span<const std::pair<std::string, std::string>> h2);
     task<bool> open(detail::connection& c);
     task<bool> read_response(detail::connection& c, std::string_view method, std::int64_t t_sent);
-    void serialize(const detail::url_parts& u, std::string_view method, std::string_view body, std::span<const string_pair> h1,
-                   std::span<const std::pair<std::string, std::string>> h2);
+    void serialize(const detail::url_parts& u, std::string_view method, std::string_view body,
+                   std::span<const string_pair> h1, std::span<const std::pair<std::string, std::string>> h2);
     void record(std::string_view name);
 
     detail::thread_context* thread_;
@@ -281,7 +303,7 @@ class client {
     detail::url_parts cached_parts_;
     detail::connection* cached_conn_ = nullptr;
     cookie_jar own_jar_;
-    cookie_jar* jar_ = &own_jar_;  // own_jar_, or the VU's first client's (share_cookies)
+    cookie_jar* jar_ = &own_jar_;                  // own_jar_, or the VU's first client's (share_cookies)
     std::span<const request_cookie> req_cookies_;  // this request's params.cookies
     std::string wbuf_;
     bool wbuf_plain_ = false;  // wbuf_ holds a request with no headers, body or cookies for:
@@ -297,16 +319,16 @@ class client {
     std::uint32_t cached_name_id_ = 0;
     std::string_view cached_method_;
     std::uint32_t cached_method_id_ = 0;
-    std::uint32_t tags_id_ = 0;          // this request's params.tags, interned
+    std::uint32_t tags_id_ = 0;  // this request's params.tags, interned
     detail::http_key cached_key_{~0u};
     detail::http_series* cached_series_ = nullptr;
     scenario_series* scenario_series_ = nullptr;
-
 };
 
 // ---------------------------------------------------------------- implementation
 
-inline void client::serialize(const detail::url_parts& u, std::string_view method, std::string_view body, std::span<const string_pair> h1,
+inline void client::serialize(const detail::url_parts& u, std::string_view method, std::string_view body,
+                              std::span<const string_pair> h1,
                               std::span<const std::pair<std::string, std::string>> h2) {
     using namespace std::string_view_literals;  // literals: no strlen per append
     auto& w = wbuf_;
@@ -314,7 +336,8 @@ inline void client::serialize(const detail::url_parts& u, std::string_view metho
     // one when its method and URL are: most load tests repeat a few such GETs.
     bool plain = h1.empty() || h1.front().first.empty();
     plain = plain && h2.empty() && body.empty() && jar_->empty() && req_cookies_.empty() && u.userinfo.empty();
-    if (plain && wbuf_plain_ && method == wbuf_method_ && u.target == wbuf_target_ && u.authority == wbuf_authority_) return;
+    if (plain && wbuf_plain_ && method == wbuf_method_ && u.target == wbuf_target_ && u.authority == wbuf_authority_)
+        return;
     wbuf_plain_ = false;
     w.clear();
     w.append(method).append(" "sv).append(u.target).append(" HTTP/1.1\r\n"sv);
@@ -322,7 +345,8 @@ inline void client::serialize(const detail::url_parts& u, std::string_view metho
     bool with_cookies = !jar_->empty() || !req_cookies_.empty();
     std::string_view given_cookie;  // merged into the one Cookie header with the jar's
     auto add = [&](std::string_view k, std::string_view v) {
-        if (k.empty() || k.find_first_of(":\r\n") != std::string_view::npos || v.find_first_of("\r\n") != std::string_view::npos)
+        if (k.empty() || k.find_first_of(":\r\n") != std::string_view::npos ||
+            v.find_first_of("\r\n") != std::string_view::npos)
             return;  // would split the request (header injection): dropped
         switch (k.size()) {
             case 4: has_host |= detail::iequals(k, "host"); break;
@@ -426,7 +450,10 @@ inline task<bool> client::open(detail::connection& c) {
         if (s.is_open()) s.close(e2);
         auto [e, n] = co_await io([&s, &ep](auto h) { s.async_connect(ep, std::move(h)); });
         (void)n;
-        if (!e) { connected = true; break; }
+        if (!e) {
+            connected = true;
+            break;
+        }
         last = e;
         if (stop_requested()) break;
     }
@@ -448,7 +475,8 @@ inline task<bool> client::open(detail::connection& c) {
             if (!ec) X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl), c.host.c_str());
             else SSL_set1_host(ssl, c.host.c_str());
         }
-        auto [e, n] = co_await io([&c](auto h) { c.tls->async_handshake(boost::asio::ssl::stream_base::client, std::move(h)); });
+        auto [e, n] = co_await io(
+            [&c](auto h) { c.tls->async_handshake(boost::asio::ssl::stream_base::client, std::move(h)); });
         (void)n;
         if (e) {
             fail(classify(e, phase::handshake, ssl), e.message());
@@ -489,7 +517,10 @@ inline task<bool> client::read_response(detail::connection& c, std::string_view 
                     c.close();
                     co_return false;
                 }
-                if (r > 0) { head_len = static_cast<std::size_t>(r); break; }
+                if (r > 0) {
+                    head_len = static_cast<std::size_t>(r);
+                    break;
+                }
             }
             if (c.rlen == c.rbuf.size()) {
                 if (c.rbuf.size() >= detail::max_response_head) {
@@ -527,7 +558,10 @@ inline task<bool> client::read_response(detail::connection& c, std::string_view 
         auto rebase = [from = c.rbuf.data(), to = c.head.data()](std::string_view v) {
             return v.empty() ? v : std::string_view(to + (v.data() - from), v.size());
         };
-        for (auto& [k, v] : res_.headers_) { k = rebase(k); v = rebase(v); }
+        for (auto& [k, v] : res_.headers_) {
+            k = rebase(k);
+            v = rebase(v);
+        }
         h.reason = rebase(h.reason);
         std::size_t avail = c.rlen - head_len;
         const char* rest = c.rbuf.data() + head_len;
@@ -550,7 +584,10 @@ inline task<bool> client::read_response(detail::connection& c, std::string_view 
             // reserving the announced length up front made a bogus Content-Length
             // (say 10^15) throw bad_alloc out of the request (a failed iteration,
             // no http_reqs sample) instead of failing the request.
-            if (sink) { sink->reserve(std::min<std::size_t>(cl, std::size_t{16} << 20)); sink->assign(rest, have); }
+            if (sink) {
+                sink->reserve(std::min<std::size_t>(cl, std::size_t{16} << 20));
+                sink->assign(rest, have);
+            }
             while (have < cl) {
                 char* dst;
                 std::size_t room;
@@ -609,7 +646,10 @@ inline task<bool> client::read_response(detail::connection& c, std::string_view 
         std::int64_t t_end = now_ns();
         res_.timings.receiving = t_end - t_first;
         if (h.close || until_eof) c.close();
-        else { c.rlen = 0; ++c.served; }
+        else {
+            c.rlen = 0;
+            ++c.served;
+        }
         co_return true;
     }
 }
@@ -650,7 +690,10 @@ inline task<bool> client::exchange(detail::connection& c, const detail::url_part
         }
         if (res_.status == 0 && res_.error_code == error_code::connection_closed && res_.error.empty()) {
             // a kept-alive connection the server had closed before answering: retry once on a new one
-            if (attempt == 0) { res_.error_code = error_code::none; continue; }
+            if (attempt == 0) {
+                res_.error_code = error_code::none;
+                continue;
+            }
             fail(error_code::connection_closed);
         }
         res_.timings.duration = now_ns() - t_send;
@@ -671,8 +714,14 @@ inline void client::record(std::string_view name) {
         cached_method_ = shard.strings.name(cached_method_id_);
     }
     bool expected = res_.ok();
-    http_key k{vu_->scenario_id, cached_name_id_, cached_method_id_, static_cast<std::uint16_t>(res_.status),
-               static_cast<std::uint16_t>(res_.error_code), expected, vu_->group, tags_id_};
+    http_key k{vu_->scenario_id,
+               cached_name_id_,
+               cached_method_id_,
+               static_cast<std::uint16_t>(res_.status),
+               static_cast<std::uint16_t>(res_.error_code),
+               expected,
+               vu_->group,
+               tags_id_};
     if (!(k == cached_key_) || !cached_series_) {
         cached_series_ = &shard.http(k);
         cached_key_ = k;
@@ -694,13 +743,15 @@ inline void client::record(std::string_view name) {
     scenario_series_->data_received += bytes_in_;
     bytes_out_ = bytes_in_ = 0;
     if (thread_->engine && thread_->engine->has_request_listeners) {
-        request_info info{vu_->scenario, vu_->id, name, res_.method, res_.url, res_.status, res_.error_code,
-                          timings::ms(t.duration), res_.body.size(), &res_};
+        request_info info{
+            vu_->scenario,           vu_->id,          name, res_.method, res_.url, res_.status, res_.error_code,
+            timings::ms(t.duration), res_.body.size(), &res_};
         thread_->engine->with_events([&](events& ev) { ev.request.fire(info); });
     }
 }
 
-inline task<const response&> client::perform(std::string_view method, std::string_view url, std::string_view body, const params& p) {
+inline task<const response&> client::perform(std::string_view method, std::string_view url, std::string_view body,
+                                             const params& p) {
     using namespace detail;
     std::string_view name = p.name;
     std::span<const string_pair> h1 = p.headers, query = p.query;
@@ -722,7 +773,8 @@ inline task<const response&> client::perform(std::string_view method, std::strin
     deadline_ns_ = now_ns() + timeout.count();
     if (max_redirects < 0) max_redirects = opts_->max_redirects;
     tags_id_ = 0;
-    if (!p.tags[0].first.empty() && vu_) tags_id_ = intern_tags(thread_->shard.strings, std::span<const string_pair>(p.tags));
+    if (!p.tags[0].first.empty() && vu_)
+        tags_id_ = intern_tags(thread_->shard.strings, std::span<const string_pair>(p.tags));
     bool use_cache = query.empty() || query.front().first.empty();
     bool cached = use_cache && cached_conn_ && url == cached_ref_;
     bool explicit_name = !name.empty();
@@ -806,7 +858,7 @@ inline task<const response&> client::perform(std::string_view method, std::strin
     }
     deadline_ns_ = 0;
     req_cookies_ = {};  // a view into the caller's params, which end with this request
-    current_vu = vu_;  // other VUs ran while this one waited
+    current_vu = vu_;   // other VUs ran while this one waited
     if (vu_ && vu_->after_request) vu_->after_request(vu_->hook_self, res_);
     co_return res_;
 }
@@ -849,7 +901,8 @@ inline std::int64_t thread_context::stop_limit(const vu_context& v) const {
     if (!v.ignore_global_stop || engine->force_stop.load(std::memory_order_relaxed)) {
         limit = std::min(limit, engine->hard_stop_ns.load(std::memory_order_relaxed));
         auto abort_at = engine->abort_at_ns.load(std::memory_order_relaxed);
-        if (abort_at != std::numeric_limits<std::int64_t>::max()) limit = std::min(limit, abort_at + v.graceful_stop_ns);
+        if (abort_at != std::numeric_limits<std::int64_t>::max())
+            limit = std::min(limit, abort_at + v.graceful_stop_ns);
     }
     return limit;
 }
@@ -873,4 +926,4 @@ inline void thread_context::sweep() {
 }
 
 }  // namespace detail
-}  // namespace loadkit
+}  // namespace loadkit::inline LOADKIT_ABI

@@ -82,13 +82,18 @@ class cookie_jar {
             } else if (detail::iequals(key, "max-age")) {
                 std::int64_t s = 0;
                 auto r = std::from_chars(val.data(), val.data() + val.size(), s);
-                if (r.ec == std::errc()) { c.expires_ms = s <= 0 ? -1 : now + s * 1000; have_max_age = true; }
+                if (r.ec == std::errc()) {
+                    c.expires_ms = s <= 0 ? -1 : now + s * 1000;
+                    have_max_age = true;
+                }
             } else if (detail::iequals(key, "expires") && !have_max_age) {
                 if (auto t = parse_http_date(val); t != 0) c.expires_ms = t <= now ? -1 : t;
             }
         }
         if (c.expires_ms == -1) {  // expiry in the past deletes
-            std::erase_if(cookies_, [&](const cookie& o) { return o.name == c.name && o.domain == c.domain && o.path == c.path; });
+            std::erase_if(cookies_, [&](const cookie& o) {
+                return o.name == c.name && o.domain == c.domain && o.path == c.path;
+            });
             return;
         }
         upsert(std::move(c));
@@ -107,7 +112,8 @@ class cookie_jar {
             first = false;
         }
         for (auto& c : extra) {
-            if (c.name.empty() || c.name.find_first_of("\r\n") != std::string::npos || c.value.find_first_of("\r\n") != std::string::npos)
+            if (c.name.empty() || c.name.find_first_of("\r\n") != std::string::npos ||
+                c.value.find_first_of("\r\n") != std::string::npos)
                 continue;  // would split the request (header injection): dropped
             out.append(first ? "Cookie: " : "; ");
             first = false;
@@ -115,7 +121,8 @@ class cookie_jar {
         }
         for (auto& c : cookies_) {
             if (!matches(c, host, path, secure, now)) continue;
-            if (!extra.empty() && std::any_of(extra.begin(), extra.end(), [&](const request_cookie& r) { return r.replace && r.name == c.name; }))
+            if (!extra.empty() && std::any_of(extra.begin(), extra.end(),
+                                              [&](const request_cookie& r) { return r.replace && r.name == c.name; }))
                 continue;
             out.append(first ? "Cookie: " : "; ");
             first = false;
@@ -151,15 +158,20 @@ class cookie_jar {
         s.remove_prefix(1);
         if (!num(ss)) return 0;
         std::tm tm{};
-        tm.tm_year = year - 1900; tm.tm_mon = static_cast<int>(m / 3); tm.tm_mday = day;
-        tm.tm_hour = hh; tm.tm_min = mm; tm.tm_sec = ss;
+        tm.tm_year = year - 1900;
+        tm.tm_mon = static_cast<int>(m / 3);
+        tm.tm_mday = day;
+        tm.tm_hour = hh;
+        tm.tm_min = mm;
+        tm.tm_sec = ss;
         return static_cast<std::int64_t>(timegm(&tm)) * 1000;
     }
 
   private:
     static std::string lower(std::string_view s) {
         std::string r(s);
-        for (auto& c : r) if (c >= 'A' && c <= 'Z') c = static_cast<char>(c + 32);
+        for (auto& c : r)
+            if (c >= 'A' && c <= 'Z') c = static_cast<char>(c + 32);
         return r;
     }
     static std::string default_path(std::string_view p) {
@@ -167,11 +179,13 @@ class cookie_jar {
         auto last = p.rfind('/');
         return last == 0 ? std::string("/") : std::string(p.substr(0, last));
     }
-    static bool matches(const cookie& c, std::string_view host, std::string_view path, bool secure, std::int64_t now) noexcept {
+    static bool matches(const cookie& c, std::string_view host, std::string_view path, bool secure,
+                        std::int64_t now) noexcept {
         if (c.secure && !secure) return false;
         if (c.expires_ms > 0 && c.expires_ms <= now) return false;
         bool dom = detail::iequals(host, c.domain) ||
-                   (!c.host_only && host.size() > c.domain.size() && detail::iequals(host.substr(host.size() - c.domain.size()), c.domain) &&
+                   (!c.host_only && host.size() > c.domain.size() &&
+                    detail::iequals(host.substr(host.size() - c.domain.size()), c.domain) &&
                     host[host.size() - c.domain.size() - 1] == '.');
         if (!dom) return false;
         if (path.empty()) path = "/";
@@ -180,10 +194,13 @@ class cookie_jar {
     }
     void upsert(cookie c) {
         for (auto& o : cookies_)
-            if (o.name == c.name && o.domain == c.domain && o.path == c.path) { o = std::move(c); return; }
+            if (o.name == c.name && o.domain == c.domain && o.path == c.path) {
+                o = std::move(c);
+                return;
+            }
         cookies_.push_back(std::move(c));
     }
     std::vector<cookie> cookies_;
 };
 
-}  // namespace loadkit
+}  // namespace loadkit::inline LOADKIT_ABI

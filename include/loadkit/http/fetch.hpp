@@ -38,8 +38,8 @@ struct fetched {
 };
 
 namespace detail {
-inline task<> fetch_into(client& c, std::string_view method, std::string_view url, std::string_view body, const params& p,
-                         fetched& out) {
+inline task<> fetch_into(client& c, std::string_view method, std::string_view url, std::string_view body,
+                         const params& p, fetched& out) {
     auto& r = co_await c.send(method, url, body, p);
     out.status = r.status;
     out.body = r.body;
@@ -75,4 +75,4 @@ inline fetched fetch(std::string_view method, std::string_view url, std::string_
     return out;
 }
 
-}  // namespace loadkit
+}  // namespace loadkit::inline LOADKIT_ABI

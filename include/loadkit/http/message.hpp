@@ -50,25 +50,25 @@ struct request_cookie {
 // than fit go in header_list.
 struct params {
     static constexpr std::size_t inline_headers = 8;
-    std::string_view name{};          // the `name` tag; default: the URL as given
+    std::string_view name{};  // the `name` tag; default: the URL as given
     string_pair headers[inline_headers] = {};
-    string_pair query[4] = {};        // appended to the URL, percent-encoded
-    string_pair tags[4] = {};         // extra tags on this request's samples (k6's params.tags)
+    string_pair query[4] = {};             // appended to the URL, percent-encoded
+    string_pair tags[4] = {};              // extra tags on this request's samples (k6's params.tags)
     std::optional<nanoseconds> timeout{};  // default: the client's
-    int redirects = -1;               // max redirects to follow; -1: the client's
+    int redirects = -1;                    // max redirects to follow; -1: the client's
     std::span<const std::pair<std::string, std::string>> header_list{};  // runtime-built headers
     std::span<const request_cookie> cookies{};  // sent with the jar's, on every hop of redirects
 };
 
 // Per-request phase timings, in the k6 sense (nanoseconds).
 struct timings {
-    std::int64_t blocked = 0;          // DNS lookup and waiting before a connection attempt
-    std::int64_t connecting = 0;       // TCP connect
+    std::int64_t blocked = 0;     // DNS lookup and waiting before a connection attempt
+    std::int64_t connecting = 0;  // TCP connect
     std::int64_t tls_handshaking = 0;
     std::int64_t sending = 0;
-    std::int64_t waiting = 0;          // time to first byte after sending
+    std::int64_t waiting = 0;  // time to first byte after sending
     std::int64_t receiving = 0;
-    std::int64_t duration = 0;         // sending + waiting + receiving
+    std::int64_t duration = 0;  // sending + waiting + receiving
     static double ms(std::int64_t ns) noexcept { return static_cast<double>(ns) / 1e6; }
 };
 
@@ -77,7 +77,9 @@ struct vu_context;
 // ASCII case-insensitive equality (header names), branch-free per byte.
 inline bool iequals(std::string_view a, std::string_view b) noexcept {
     if (a.size() != b.size()) return false;
-    auto lower = [](unsigned char c) noexcept { return static_cast<unsigned char>(c | ((static_cast<unsigned>(c - 'A') < 26u) << 5)); };
+    auto lower = [](unsigned char c) noexcept {
+        return static_cast<unsigned char>(c | ((static_cast<unsigned>(c - 'A') < 26u) << 5));
+    };
     for (std::size_t i = 0; i < a.size(); ++i)
         if (lower(static_cast<unsigned char>(a[i])) != lower(static_cast<unsigned char>(b[i]))) return false;
     return true;
@@ -113,7 +115,10 @@ inline const nlohmann::json* json_at(const nlohmann::json& j, std::string_view p
             std::size_t i = 0;
             bool digits = !key.empty();
             for (char c : key) {
-                if (c < '0' || c > '9') { digits = false; break; }
+                if (c < '0' || c > '9') {
+                    digits = false;
+                    break;
+                }
                 i = i * 10 + static_cast<std::size_t>(c - '0');
             }
             cur = digits && i < cur->size() ? &(*cur)[i] : nullptr;
@@ -132,13 +137,13 @@ class response {
     int status = 0;
     std::string_view status_text;
     std::string body;
-    std::string url;                 // the final URL, after redirects
+    std::string url;  // the final URL, after redirects
     loadkit::timings timings;
-    loadkit::error_code error_code = error_code::none;   // none, a network error, or 1000+status for >= 400
-    std::string error;               // human-readable, empty on success
+    loadkit::error_code error_code = error_code::none;  // none, a network error, or 1000+status for >= 400
+    std::string error;                                  // human-readable, empty on success
     std::string_view method;
-    std::string_view name;           // the name tag it was recorded under
-    std::size_t redirects = 0;       // redirects followed to get here
+    std::string_view name;      // the name tag it was recorded under
+    std::size_t redirects = 0;  // redirects followed to get here
 
     // true for 2xx and 3xx: the default `expected_response` of k6
     bool ok() const noexcept { return status >= 200 && status < 400 && !failed_io(); }
@@ -172,4 +177,4 @@ class response {
     detail::vu_context* ctx_ = nullptr;
 };
 
-}  // namespace loadkit
+}  // namespace loadkit::inline LOADKIT_ABI

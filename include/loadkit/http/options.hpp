@@ -14,12 +14,12 @@ namespace loadkit::inline LOADKIT_ABI {
 
 // Defaults for every VU's HTTP client (k6's options of the same names).
 struct client_options {
-    std::string base_url;                  // relative URLs resolve against it
+    std::string base_url;  // relative URLs resolve against it
     nanoseconds timeout = std::chrono::seconds(60);
     int max_redirects = 10;
     bool insecure_skip_tls_verify = false;
-    std::string tls_ca_file;               // extra trusted CA certificates (PEM file)
-    std::string tls_ca_pem;                // the same, in memory
+    std::string tls_ca_file;  // extra trusted CA certificates (PEM file)
+    std::string tls_ca_pem;   // the same, in memory
     std::string user_agent = "loadkit/" LOADKIT_VERSION_STRING;
     bool cookies = true;                   // a cookie jar per VU
     bool discard_response_bodies = false;  // read bodies but do not keep them
@@ -53,4 +53,4 @@ inline boost::asio::ssl::context& tls_context(const client_options& o) {
 }
 
 }  // namespace detail
-}  // namespace loadkit
+}  // namespace loadkit::inline LOADKIT_ABI

@@ -37,8 +37,9 @@ inline bool contains_token(std::string_view list, std::string_view token) noexce
 // (one pass: no separate search for the empty line). Returns the head's length
 // when it is complete, 0 when more bytes are needed, -1 when it is not a
 // well-formed HTTP/1.x response head. Header views point into `buf`.
-inline std::ptrdiff_t parse_response_head(std::string_view buf, response_head& out,
-                                          std::vector<std::pair<std::string_view, std::string_view>>& headers) noexcept {
+inline std::ptrdiff_t parse_response_head(
+    std::string_view buf, response_head& out,
+    std::vector<std::pair<std::string_view, std::string_view>>& headers) noexcept {
     headers.clear();
     out = {};
     const char* base = buf.data();
@@ -118,7 +119,11 @@ class chunked_decoder {
   public:
     enum class result { need_more, done, error };
 
-    void reset() noexcept { state_ = size; remaining_ = 0; digits_ = 0; }
+    void reset() noexcept {
+        state_ = size;
+        remaining_ = 0;
+        digits_ = 0;
+    }
 
     result feed(std::string_view in, std::size_t& used, std::string* out) {
         used = 0;
@@ -130,9 +135,14 @@ class chunked_decoder {
                         if (++digits_ > 15) return result::error;
                         remaining_ = remaining_ * 16 + static_cast<std::uint64_t>(d);
                         ++used;
-                    } else if (c == ';' || c == ' ' || c == '\t') { state_ = ext; ++used; }
-                    else if (c == '\r') { if (!digits_) return result::error; state_ = size_lf; ++used; }
-                    else return result::error;
+                    } else if (c == ';' || c == ' ' || c == '\t') {
+                        state_ = ext;
+                        ++used;
+                    } else if (c == '\r') {
+                        if (!digits_) return result::error;
+                        state_ = size_lf;
+                        ++used;
+                    } else return result::error;
                     break;
                 case ext:
                     if (c == '\r') state_ = size_lf;
@@ -152,11 +162,24 @@ class chunked_decoder {
                     if (!remaining_) state_ = data_cr;
                     break;
                 }
-                case data_cr: if (c != '\r') return result::error; ++used; state_ = data_lf; break;
-                case data_lf: if (c != '\n') return result::error; ++used; state_ = size; break;
+                case data_cr:
+                    if (c != '\r') return result::error;
+                    ++used;
+                    state_ = data_lf;
+                    break;
+                case data_lf:
+                    if (c != '\n') return result::error;
+                    ++used;
+                    state_ = size;
+                    break;
                 case trailer_start:  // after the last chunk: trailers, then an empty line
-                    if (c == '\r') { state_ = final_lf; ++used; }
-                    else { state_ = trailer; ++used; }
+                    if (c == '\r') {
+                        state_ = final_lf;
+                        ++used;
+                    } else {
+                        state_ = trailer;
+                        ++used;
+                    }
                     break;
                 case trailer:
                     if (c == '\r') state_ = trailer_lf;
@@ -190,4 +213,4 @@ class chunked_decoder {
     int digits_ = 0;
 };
 
-}  // namespace loadkit::detail
+}  // namespace loadkit::inline LOADKIT_ABI::detail

@@ -13,11 +13,11 @@ namespace loadkit::inline LOADKIT_ABI::detail {
 
 struct url_parts {
     bool secure = false;
-    std::string_view host;      // without brackets for IPv6 literals
+    std::string_view host;  // without brackets for IPv6 literals
     std::uint16_t port = 0;
-    std::string_view authority; // host[:port] as written (for the Host header), without credentials
-    std::string_view target;    // path?query, at least "/"
-    std::string_view userinfo;  // "user:pass" of http://user:pass@host/ as written (percent-encoded), or empty
+    std::string_view authority;  // host[:port] as written (for the Host header), without credentials
+    std::string_view target;     // path?query, at least "/"
+    std::string_view userinfo;   // "user:pass" of http://user:pass@host/ as written (percent-encoded), or empty
     std::string_view path() const noexcept { return target.substr(0, target.find('?')); }
 };
 
@@ -28,9 +28,13 @@ inline bool is_absolute_url(std::string_view u) noexcept {
 // Splits an absolute http(s) URL. Returns false for anything else.
 inline bool split_url(std::string_view u, url_parts& out) noexcept {
     std::size_t p;
-    if (u.starts_with("http://")) { out.secure = false; p = 7; }
-    else if (u.starts_with("https://")) { out.secure = true; p = 8; }
-    else return false;
+    if (u.starts_with("http://")) {
+        out.secure = false;
+        p = 7;
+    } else if (u.starts_with("https://")) {
+        out.secure = true;
+        p = 8;
+    } else return false;
     auto end = u.find_first_of("/?#", p);
     auto auth = u.substr(p, end == std::string_view::npos ? std::string_view::npos : end - p);
     // Credentials in the URL (http://user:pass@host/) are sent as basic auth,
@@ -78,29 +82,44 @@ inline bool split_url(std::string_view u, url_parts& out) noexcept {
 // Resolves `ref` (absolute, or relative to `base`) into `out`. Returns false
 // when the result is not an http(s) URL.
 inline bool resolve_url(std::string_view base, std::string_view ref, std::string& out) {
-    if (is_absolute_url(ref)) { out.assign(ref); return true; }
+    if (is_absolute_url(ref)) {
+        out.assign(ref);
+        return true;
+    }
     // A reference with another scheme ("ftp://h/x", "mailto:a") is absolute too
     // (RFC 3986 4.3), and not http(s): without this check it was resolved as a
     // relative path ("http://target/ftp://h/x") and sent to the target.
     if (auto colon = ref.find(':'); colon != std::string_view::npos && colon > 0 &&
-        ((ref[0] >= 'a' && ref[0] <= 'z') || (ref[0] >= 'A' && ref[0] <= 'Z'))) {
+                                    ((ref[0] >= 'a' && ref[0] <= 'z') || (ref[0] >= 'A' && ref[0] <= 'Z'))) {
         auto scheme = ref.substr(0, colon);
-        if (scheme.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789+-.") == std::string_view::npos)
+        if (scheme.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789+-.") ==
+            std::string_view::npos)
             return false;
     }
     url_parts b;
     if (!split_url(base, b)) return false;
-    std::string_view origin = base.substr(0, static_cast<std::size_t>(b.authority.data() + b.authority.size() - base.data()));
+    std::string_view origin = base.substr(
+        0, static_cast<std::size_t>(b.authority.data() + b.authority.size() - base.data()));
     out.assign(origin);
     if (ref.starts_with("//")) {  // scheme-relative
         out.assign(b.secure ? "https:" : "http:");
         out.append(ref);
         return true;
     }
-    if (ref.starts_with('/')) { out.append(ref); return true; }
+    if (ref.starts_with('/')) {
+        out.append(ref);
+        return true;
+    }
     auto path = b.path();
-    if (ref.empty()) { out.append(b.target); return true; }
-    if (ref.front() == '?') { out.append(path.empty() ? "/" : path); out.append(ref); return true; }
+    if (ref.empty()) {
+        out.append(b.target);
+        return true;
+    }
+    if (ref.front() == '?') {
+        out.append(path.empty() ? "/" : path);
+        out.append(ref);
+        return true;
+    }
     auto slash = path.rfind('/');
     out.append(slash == std::string_view::npos ? std::string_view("/") : path.substr(0, slash + 1));
     out.append(ref);
@@ -123,8 +142,10 @@ inline void append_basic_auth(std::string& out, std::string_view userinfo) {
     auto put = [&](unsigned char byte) {
         acc = (acc << 8) | byte;
         if (++have == 3) {
-            out.push_back(b64[(acc >> 18) & 63]); out.push_back(b64[(acc >> 12) & 63]);
-            out.push_back(b64[(acc >> 6) & 63]);  out.push_back(b64[acc & 63]);
+            out.push_back(b64[(acc >> 18) & 63]);
+            out.push_back(b64[(acc >> 12) & 63]);
+            out.push_back(b64[(acc >> 6) & 63]);
+            out.push_back(b64[acc & 63]);
             acc = 0;
             have = 0;
         }
@@ -133,7 +154,8 @@ inline void append_basic_auth(std::string& out, std::string_view userinfo) {
     for (std::size_t i = 0; i < userinfo.size(); ++i) {
         char c = userinfo[i];
         int hi, lo;
-        if (c == '%' && i + 2 < userinfo.size() && (hi = hexval(userinfo[i + 1])) >= 0 && (lo = hexval(userinfo[i + 2])) >= 0) {
+        if (c == '%' && i + 2 < userinfo.size() && (hi = hexval(userinfo[i + 1])) >= 0 &&
+            (lo = hexval(userinfo[i + 2])) >= 0) {
             put(static_cast<unsigned char>(hi * 16 + lo));
             i += 2;
         } else {
@@ -143,10 +165,14 @@ inline void append_basic_auth(std::string& out, std::string_view userinfo) {
     if (user_only) put(':');  // http://user@host/: user and an empty password, as Go sends
     if (have == 1) {
         acc <<= 16;
-        out.push_back(b64[(acc >> 18) & 63]); out.push_back(b64[(acc >> 12) & 63]); out.append("==");
+        out.push_back(b64[(acc >> 18) & 63]);
+        out.push_back(b64[(acc >> 12) & 63]);
+        out.append("==");
     } else if (have == 2) {
         acc <<= 8;
-        out.push_back(b64[(acc >> 18) & 63]); out.push_back(b64[(acc >> 12) & 63]); out.push_back(b64[(acc >> 6) & 63]);
+        out.push_back(b64[(acc >> 18) & 63]);
+        out.push_back(b64[(acc >> 12) & 63]);
+        out.push_back(b64[(acc >> 6) & 63]);
         out.push_back('=');
     }
 }
@@ -168,13 +194,18 @@ inline void mask_credentials(std::string& u) {
 inline void append_query_escaped(std::string& out, std::string_view s) {
     static constexpr char hex[] = "0123456789ABCDEF";
     for (unsigned char c : s) {
-        if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '.' || c == '_' || c == '~')
+        if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '.' ||
+            c == '_' || c == '~')
             out.push_back(static_cast<char>(c));
-        else { out.push_back('%'); out.push_back(hex[c >> 4]); out.push_back(hex[c & 15]); }
+        else {
+            out.push_back('%');
+            out.push_back(hex[c >> 4]);
+            out.push_back(hex[c & 15]);
+        }
     }
 }
 
-}  // namespace loadkit::detail
+}  // namespace loadkit::inline LOADKIT_ABI::detail
 
 namespace loadkit::inline LOADKIT_ABI {
 
@@ -185,4 +216,4 @@ inline bool is_http_url(std::string_view u) noexcept {
     return detail::split_url(u, p);
 }
 
-}  // namespace loadkit
+}  // namespace loadkit::inline LOADKIT_ABI

@@ -126,8 +126,13 @@ struct shared_context {
 class async_vu final : public loadkit::script_vu, public async_host {
   public:
     async_vu(program& p, ld::vu_context& ctx, client& http, vars_map& vars)
-        : shared_(shared_context::for_this_thread(p)), in_(shared_->cx, p, nullptr), ctx_(ctx), http_(http),
-          pending_(shared_->cx), result_(shared_->cx), request_obj_(shared_->cx) {
+        : shared_(shared_context::for_this_thread(p)),
+          in_(shared_->cx, p, nullptr),
+          ctx_(ctx),
+          http_(http),
+          pending_(shared_->cx),
+          result_(shared_->cx),
+          request_obj_(shared_->cx) {
         in_.direct_vu = &ctx;
         in_.host = this;
         in_.vars = &vars;
@@ -142,7 +147,9 @@ class async_vu final : public loadkit::script_vu, public async_host {
     }
     async_vu(const async_vu&) = delete;
 
-    task<> call(std::string_view function) override { return run(bridge::command::call, std::string(function), nullptr, nullptr); }
+    task<> call(std::string_view function) override {
+        return run(bridge::command::call, std::string(function), nullptr, nullptr);
+    }
     bool has_before_request() const noexcept override { return in_.prog.exports("beforeRequest"); }
     bool has_after_request() const noexcept override { return in_.prog.exports("afterRequest"); }
     task<> before_request(request& r) override { return run(bridge::command::before, {}, &r, nullptr); }
@@ -175,8 +182,8 @@ class async_vu final : public loadkit::script_vu, public async_host {
         JS::PersistentRootedObject promise;
         std::uint64_t generation = 0;
         bool is_request = false;
-        request_spec spec;         // a request, or
-        std::int64_t sleep_ns = 0; // a sleep
+        request_spec spec;          // a request, or
+        std::int64_t sleep_ns = 0;  // a sleep
     };
     std::unique_ptr<pending_op> take_op() {
         if (spare_ops_.empty()) return std::make_unique<pending_op>(shared_->cx);
@@ -225,7 +232,8 @@ class async_vu final : public loadkit::script_vu, public async_host {
     }
 
     // Calls the function; true while its promise is pending.
-    bool start(bridge::command cmd, const std::string& function, request* req, const response* res, std::string& failure) {
+    bool start(bridge::command cmd, const std::string& function, request* req, const response* res,
+               std::string& failure) {
         auto* cx = shared_->cx;
         JSAutoRealm realm(cx, in_.global);
         in_.make_current();
@@ -270,11 +278,14 @@ class async_vu final : public loadkit::script_vu, public async_host {
                     break;
                 }
                 default:
-                    if (!in_.abort_reason) failure = "the async function's promise never settled (it awaits something that never resolves)";
+                    if (!in_.abort_reason)
+                        failure =
+                            "the async function's promise never settled (it awaits something that never resolves)";
             }
             pending_ = nullptr;
         }
-        if (failure.empty() && cmd == bridge::command::before && request_obj_ && !in_.read_back(result_, request_obj_, *req))
+        if (failure.empty() && cmd == bridge::command::before && request_obj_ &&
+            !in_.read_back(result_, request_obj_, *req))
             failure = take_exception(cx);
         in_.vars_out();
         JS_ClearPendingException(cx);
@@ -337,7 +348,8 @@ class async_vu final : public loadkit::script_vu, public async_host {
         }
         // a failure rejects the promise with its exception: never left pending
         bool ok = made ? JS::ResolvePromise(cx, promise, v)
-                       : JS_GetPendingException(cx, &v) && (JS_ClearPendingException(cx), JS::RejectPromise(cx, promise, v));
+                       : JS_GetPendingException(cx, &v) &&
+                             (JS_ClearPendingException(cx), JS::RejectPromise(cx, promise, v));
         if (!ok) JS_ClearPendingException(cx);
         ::js::RunJobs(cx);
         JS_ClearPendingException(cx);
@@ -392,10 +404,10 @@ class async_vu final : public loadkit::script_vu, public async_host {
     std::vector<client*> free_;
     std::vector<std::unique_ptr<client>> extra_;
     std::vector<boost::asio::steady_timer*> timers_;
-    std::unique_ptr<pending_op> next_;                   // the request being filled
+    std::unique_ptr<pending_op> next_;                    // the request being filled
     std::vector<std::unique_ptr<pending_op>> launching_;  // asked for by the running JavaScript
     std::vector<std::unique_ptr<pending_op>> spare_ops_;
-    JS::PersistentRootedObject pending_;   // the running function's promise
+    JS::PersistentRootedObject pending_;  // the running function's promise
     JS::PersistentRootedValue result_;
     JS::PersistentRootedObject request_obj_;
     std::coroutine_handle<> waiting_{};
@@ -405,4 +417,4 @@ class async_vu final : public loadkit::script_vu, public async_host {
     std::string error_;
 };
 
-}  // namespace loadkit::js::detail
+}  // namespace loadkit::inline LOADKIT_ABI::js::detail

@@ -37,11 +37,11 @@ namespace ld = loadkit::detail;
 struct metric_op {
     enum kind_t : std::uint8_t { check, sample, group } kind;
     explicit metric_op(kind_t k) : kind(k) {}
-    bool flag = false;                 // check: passed; sample: time values
+    bool flag = false;  // check: passed; sample: time values
     metric_kind metric_kind_ = metric_kind::counter;
     std::uint32_t metric = 0;
     double value = 0;
-    std::string name;                  // check name, or the group path
+    std::string name;  // check name, or the group path
     std::vector<std::pair<std::string, std::string>> tags;
 };
 
@@ -89,7 +89,7 @@ struct bridge {
     std::coroutine_handle<> waiting{};
     boost::asio::io_context* ioc = nullptr;
     std::atomic<JSContext*> cx{nullptr};
-    std::atomic<bool> stop{false};     // the VU was interrupted: terminate the JavaScript
+    std::atomic<bool> stop{false};  // the VU was interrupted: terminate the JavaScript
 
     // engine -> JavaScript
     command cmd = command::none;
@@ -175,6 +175,6 @@ struct async_host {
     virtual bool start_sleep(double seconds, JS::HandleObject promise) = 0;
 };
 
-}  // namespace loadkit::js::detail
+}  // namespace loadkit::inline LOADKIT_ABI::js::detail
 
 #pragma GCC diagnostic pop

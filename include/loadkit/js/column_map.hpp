@@ -53,7 +53,8 @@ inline std::string original_columns(std::string text) {
                 if (p >= text.size() || text[p] != ':') return false;
                 std::size_t q = ++p;
                 out = 0;
-                while (p < text.size() && std::isdigit(static_cast<unsigned char>(text[p]))) out = out * 10 + (text[p++] - '0');
+                while (p < text.size() && std::isdigit(static_cast<unsigned char>(text[p])))
+                    out = out * 10 + (text[p++] - '0');
                 return p > q;
             };
             std::uint32_t line = 0, column = 0;
@@ -68,4 +69,4 @@ inline std::string original_columns(std::string text) {
     return text;
 }
 
-}  // namespace loadkit::js::detail
+}  // namespace loadkit::inline LOADKIT_ABI::js::detail

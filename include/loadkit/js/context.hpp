@@ -39,8 +39,8 @@ inline void set_jit(JSContext* cx, bool on) {
     JS_SetGlobalJitCompilerOption(cx, JSJITCOMPILER_ION_ENABLE, on);
 }
 
-inline constexpr std::uint32_t heap_max_bytes = 1u << 30;      // the 32 MB default is too small for big data files
-inline constexpr std::size_t vu_stack_bytes = 2u << 20;         // virtual; a VU touches a few pages of it
+inline constexpr std::uint32_t heap_max_bytes = 1u << 30;  // the 32 MB default is too small for big data files
+inline constexpr std::size_t vu_stack_bytes = 2u << 20;    // virtual; a VU touches a few pages of it
 inline constexpr std::size_t stack_quota_bytes = vu_stack_bytes - (256u << 10);
 
 // `nursery_bytes`: the young generation's limit. A VU thread's runtime keeps
@@ -57,6 +57,6 @@ inline void setup_context(JSContext* cx, std::size_t stack_quota, std::uint32_t 
     if (!JS::InitSelfHostedCode(cx)) throw script_error("SpiderMonkey: cannot initialise self-hosted code");
 }
 
-}  // namespace loadkit::js::detail
+}  // namespace loadkit::inline LOADKIT_ABI::js::detail
 
 #pragma GCC diagnostic pop

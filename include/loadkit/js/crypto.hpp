@@ -24,7 +24,8 @@ inline const EVP_MD* digest_named(std::string_view name) {
     if (name == "sha384") return EVP_sha384();
     if (name == "sha512") return EVP_sha512();
     if (name == "sha224") return EVP_sha224();
-    throw std::invalid_argument("unknown hash algorithm '" + std::string(name) + "' (expected md5, sha1, sha224, sha256, sha384 or sha512)");
+    throw std::invalid_argument("unknown hash algorithm '" + std::string(name) +
+                                "' (expected md5, sha1, sha224, sha256, sha384 or sha512)");
 }
 
 // Raw digest bytes.
@@ -39,8 +40,8 @@ inline std::string digest(std::string_view algorithm, std::string_view data) {
 inline std::string hmac(std::string_view algorithm, std::string_view key, std::string_view data) {
     unsigned char out[EVP_MAX_MD_SIZE];
     unsigned int n = 0;
-    if (!HMAC(digest_named(algorithm), key.data(), static_cast<int>(key.size()), reinterpret_cast<const unsigned char*>(data.data()),
-              data.size(), out, &n))
+    if (!HMAC(digest_named(algorithm), key.data(), static_cast<int>(key.size()),
+              reinterpret_cast<const unsigned char*>(data.data()), data.size(), out, &n))
         throw std::runtime_error("hmac failed");
     return std::string(reinterpret_cast<char*>(out), n);
 }
@@ -73,8 +74,8 @@ inline std::string b64encode(std::string_view bytes, std::string_view variant = 
     out.reserve((bytes.size() + 2) / 3 * 4);
     std::size_t i = 0;
     for (; i + 3 <= bytes.size(); i += 3) {
-        std::uint32_t v = (std::uint32_t(std::uint8_t(bytes[i])) << 16) | (std::uint32_t(std::uint8_t(bytes[i + 1])) << 8) |
-                          std::uint8_t(bytes[i + 2]);
+        std::uint32_t v = (std::uint32_t(std::uint8_t(bytes[i])) << 16) |
+                          (std::uint32_t(std::uint8_t(bytes[i + 1])) << 8) | std::uint8_t(bytes[i + 2]);
         out += alphabet[v >> 18];
         out += alphabet[(v >> 12) & 63];
         out += alphabet[(v >> 6) & 63];
@@ -116,4 +117,4 @@ inline std::optional<std::string> b64decode(std::string_view text) {
     return out;
 }
 
-}  // namespace loadkit::js::detail
+}  // namespace loadkit::inline LOADKIT_ABI::js::detail

@@ -32,19 +32,26 @@ namespace detail {
 inline constexpr const char* internal_source_prefix = "loadkit:";
 
 // The newest frame of `frames` in the user's code: (file, line, column).
-inline std::optional<std::tuple<std::string, std::uint32_t, std::uint32_t>> first_user_frame(JSContext* cx, JS::HandleObject frames) {
+inline std::optional<std::tuple<std::string, std::uint32_t, std::uint32_t>> first_user_frame(JSContext* cx,
+                                                                                             JS::HandleObject frames) {
     JS::RootedObject f(cx, frames), parent(cx);
     JS::RootedString source(cx);
     for (int depth = 0; f && depth < 64; ++depth) {
         std::uint32_t line = 0, column = 0;
-        if (JS::GetSavedFrameSource(cx, nullptr, f, &source, JS::SavedFrameSelfHosted::Exclude) == JS::SavedFrameResult::Ok && source) {
+        if (JS::GetSavedFrameSource(cx, nullptr, f, &source, JS::SavedFrameSelfHosted::Exclude) ==
+                JS::SavedFrameResult::Ok &&
+            source) {
             auto file = to_utf8(cx, source);
             if (!file.empty() && !file.starts_with(internal_source_prefix) &&
-                JS::GetSavedFrameLine(cx, nullptr, f, &line, JS::SavedFrameSelfHosted::Exclude) == JS::SavedFrameResult::Ok &&
-                JS::GetSavedFrameColumn(cx, nullptr, f, &column, JS::SavedFrameSelfHosted::Exclude) == JS::SavedFrameResult::Ok)
+                JS::GetSavedFrameLine(cx, nullptr, f, &line, JS::SavedFrameSelfHosted::Exclude) ==
+                    JS::SavedFrameResult::Ok &&
+                JS::GetSavedFrameColumn(cx, nullptr, f, &column, JS::SavedFrameSelfHosted::Exclude) ==
+                    JS::SavedFrameResult::Ok)
                 return std::tuple{file, line, column};
         }
-        if (JS::GetSavedFrameParent(cx, nullptr, f, &parent, JS::SavedFrameSelfHosted::Exclude) != JS::SavedFrameResult::Ok) break;
+        if (JS::GetSavedFrameParent(cx, nullptr, f, &parent, JS::SavedFrameSelfHosted::Exclude) !=
+            JS::SavedFrameResult::Ok)
+            break;
         f = parent;
     }
     return std::nullopt;
@@ -74,7 +81,8 @@ inline std::string take_exception(JSContext* cx) {
         // for an Error object; the top frame, when it is the same line,
         // counts from 1 always.
         std::uint32_t line = 0, column = 0;
-        bool same = frames && JS::GetSavedFrameLine(cx, nullptr, frames, &line) == JS::SavedFrameResult::Ok && line == r->lineno &&
+        bool same = frames && JS::GetSavedFrameLine(cx, nullptr, frames, &line) == JS::SavedFrameResult::Ok &&
+                    line == r->lineno &&
                     JS::GetSavedFrameColumn(cx, nullptr, frames, &column) == JS::SavedFrameResult::Ok;
         std::string file = r->filename;
         std::uint32_t at_line = r->lineno, at_column = same ? column : r->column + 1;
@@ -93,7 +101,8 @@ inline std::string take_exception(JSContext* cx) {
             for (std::size_t at = 0; at < all.size();) {
                 auto end = all.find('\n', at);
                 auto frame = all.substr(at, end == std::string::npos ? std::string::npos : end - at);
-                if (!frame.empty() && frame.find(std::string("@") + internal_source_prefix) == std::string::npos) s += (s.empty() ? "" : "\n") + frame;
+                if (!frame.empty() && frame.find(std::string("@") + internal_source_prefix) == std::string::npos)
+                    s += (s.empty() ? "" : "\n") + frame;
                 if (end == std::string::npos) break;
                 at = end + 1;
             }
@@ -109,6 +118,6 @@ inline bool throw_error(JSContext* cx, const std::string& message) {
 }
 
 }  // namespace detail
-}  // namespace loadkit::js
+}  // namespace loadkit::inline LOADKIT_ABI::js
 
 #pragma GCC diagnostic pop

@@ -40,18 +40,18 @@ namespace ld = loadkit::detail;
 struct instance {
     JSContext* cx;
     program& prog;
-    bridge* link;                      // null in the init context (no requests there)
+    bridge* link;  // null in the init context (no requests there)
     vars_map* vars = nullptr;
     bool in_init = true;
-    ld::vu_context* direct_vu = nullptr;   // async VUs: the VU, on this very thread
-    async_host* host = nullptr;     // async VUs: starts requests and sleeps
+    ld::vu_context* direct_vu = nullptr;  // async VUs: the VU, on this very thread
+    async_host* host = nullptr;           // async VUs: starts requests and sleeps
     std::optional<std::string> abort_reason;
-    bool terminating = false;          // an answer said "interrupted": unwind without catching
+    bool terminating = false;  // an answer said "interrupted": unwind without catching
 
-    realm_state own_realm;             // when the global is this instance's own
+    realm_state own_realm;  // when the global is this instance's own
     realm_state* realm = &own_realm;
     JS::PersistentRootedObject global;
-    JS::PersistentRootedObject ns;     // the main module's namespace
+    JS::PersistentRootedObject ns;       // the main module's namespace
     JS::PersistentRootedObject session;  // this VU's `session` ({vars})
     JS::PersistentRootedObject session_vars;
     std::map<std::string, JS::PersistentRootedObject*, std::less<>> modules;
@@ -73,7 +73,9 @@ struct instance {
 
     // The instance whose code is running: natives, accessors and the module
     // hook find it through the realm.
-    static instance& of(JSContext* cx) { return *static_cast<realm_state*>(JS::GetRealmPrivate(JS::GetCurrentRealmOrNull(cx)))->current; }
+    static instance& of(JSContext* cx) {
+        return *static_cast<realm_state*>(JS::GetRealmPrivate(JS::GetCurrentRealmOrNull(cx)))->current;
+    }
     ld::vu_context* vu() const { return link ? link->vu : direct_vu; }
     // The engine VU running this code: vu(), or setup/teardown's control VU.
     ld::vu_context* engine_vu() const { return link ? (link->vu ? link->vu : link->host_vu) : direct_vu; }
@@ -124,7 +126,8 @@ struct instance {
     }
     bool can_ask(const char* what) {
         if (link && !in_init) return true;
-        return throw_error(cx, std::string(what) + " cannot be called in the init context (outside exported functions)");
+        return throw_error(cx,
+                           std::string(what) + " cannot be called in the init context (outside exported functions)");
     }
 
     template <class F>
@@ -183,13 +186,15 @@ struct instance {
             return true;
         };
         if (!put(2, new_string(cx, r.body)) || !put(3, new_string(cx, r.url)) || !put(4, new_string(cx, r.error)) ||
-            !(r.name == r.url ? (a[5].set(a[3]), true) : put(5, new_string(cx, r.name))) || !put(6, new_string(cx, block)) ||
-            !put(7, realm->method.get(cx, r.method)) || !put(8, realm->status_text.get(cx, r.status_text)))
+            !(r.name == r.url ? (a[5].set(a[3]), true) : put(5, new_string(cx, r.name))) ||
+            !put(6, new_string(cx, block)) || !put(7, realm->method.get(cx, r.method)) ||
+            !put(8, realm->status_text.get(cx, r.status_text)))
             return nullptr;
         a[0].setInt32(r.status);
         a[1].setInt32(static_cast<int>(r.error_code));
-        double ms[] = {timings::ms(t.blocked), timings::ms(t.connecting), timings::ms(t.tls_handshaking), timings::ms(t.sending),
-                       timings::ms(t.waiting),  timings::ms(t.receiving),  timings::ms(t.duration)};
+        double ms[] = {timings::ms(t.blocked), timings::ms(t.connecting), timings::ms(t.tls_handshaking),
+                       timings::ms(t.sending), timings::ms(t.waiting),    timings::ms(t.receiving),
+                       timings::ms(t.duration)};
         for (std::size_t i = 0; i < std::size(ms); ++i) a[9 + i].setDouble(ms[i]);
         JS::RootedValue out(cx);
         if (!JS_CallFunctionValue(cx, nullptr, make_response, a, &out) || !out.isObject()) return nullptr;
@@ -248,7 +253,8 @@ struct instance {
     bool vars_out() {
         if (!vars) return true;
         vars->clear();
-        return for_each_string(session_vars, [&](std::string k, std::string v) { (*vars)[std::move(k)] = std::move(v); });
+        return for_each_string(session_vars,
+                               [&](std::string k, std::string v) { (*vars)[std::move(k)] = std::move(v); });
     }
 
     // Calls `fn` with `args`; waits for a returned promise (async functions).
@@ -270,7 +276,9 @@ struct instance {
                 JS_SetPendingException(cx, reason);
                 return false;
             }
-            default: return throw_error(cx, "the async function's promise never settled (it awaits something that never resolves)");
+            default:
+                return throw_error(
+                    cx, "the async function's promise never settled (it awaits something that never resolves)");
         }
     }
     // An exported function, looked up once (exports are declarations; one
@@ -290,7 +298,8 @@ struct instance {
         } else {
             std::string key(name);
             if (!JS_GetProperty(cx, ns, key.c_str(), fn)) return false;
-            if (!fn.isObject() || !JS_ObjectIsFunction(&fn.toObject())) return throw_error(cx, "the script exports no function '" + key + "'");
+            if (!fn.isObject() || !JS_ObjectIsFunction(&fn.toObject()))
+                return throw_error(cx, "the script exports no function '" + key + "'");
             exports_seen.emplace(std::move(key), std::make_unique<JS::PersistentRootedValue>(cx, fn));
         }
         last_export.assign(name);
@@ -319,8 +328,8 @@ struct instance {
     // returns: exec/on_start/on_stop get (data, {vu, iteration, scenario}),
     // setup (), teardown (data), beforeRequest the request object (left in
     // `arg` to be read back), afterRequest the response object.
-    bool call_export(bridge::command cmd, const std::string& function, const request* req, const response* res, JS::MutableHandleValue result,
-                     JS::MutableHandleObject arg) {
+    bool call_export(bridge::command cmd, const std::string& function, const request* req, const response* res,
+                     JS::MutableHandleValue result, JS::MutableHandleObject arg) {
         using command = bridge::command;
         std::string_view name = cmd == command::setup      ? std::string_view("setup")
                                 : cmd == command::teardown ? std::string_view("teardown")
@@ -393,7 +402,8 @@ struct instance {
                 std::string json = stringify(result);
                 if (json.empty() || JS_IsExceptionPending(cx)) {
                     std::string why = JS_IsExceptionPending(cx) ? take_exception(cx) : "it is not JSON";
-                    b.failure = "setup() must return JSON-serialisable data (it is shared with every VU as JSON): " + why;
+                    b.failure = "setup() must return JSON-serialisable data (it is shared with every VU as JSON): " +
+                                why;
                 } else {
                     prog.setup_json = std::move(json);
                 }
@@ -414,13 +424,15 @@ struct instance {
         if (!o || !h) return nullptr;
         for (auto& [k, v] : r.headers) set_string(cx, h, k.c_str(), v);
         JS::RootedValue hv(cx, JS::ObjectValue(*h));
-        bool ok = set_string(cx, o, "name", r.name) && set_string(cx, o, "method", r.method) && set_string(cx, o, "url", r.url) &&
-                  set_string(cx, o, "body", r.body) && JS_SetProperty(cx, o, "headers", hv);
+        bool ok = set_string(cx, o, "name", r.name) && set_string(cx, o, "method", r.method) &&
+                  set_string(cx, o, "url", r.url) && set_string(cx, o, "body", r.body) &&
+                  JS_SetProperty(cx, o, "headers", hv);
         return ok ? o.get() : nullptr;
     }
     bool read_request(JS::HandleObject o, request& r) {
         JS::RootedValue v(cx);
-        for (auto [key, field] : {std::pair{"name", &r.name}, std::pair{"method", &r.method}, std::pair{"url", &r.url}, std::pair{"body", &r.body}}) {
+        for (auto [key, field] : {std::pair{"name", &r.name}, std::pair{"method", &r.method}, std::pair{"url", &r.url},
+                                  std::pair{"body", &r.body}}) {
             if (!JS_GetProperty(cx, o, key, &v)) return false;
             if (!v.isUndefined()) *field = v.isObject() ? stringify(v) : to_utf8(cx, v);
         }
@@ -428,12 +440,13 @@ struct instance {
         if (v.isObject()) {
             r.headers.clear();
             JS::RootedObject h(cx, &v.toObject());
-            return for_each_string(h, [&](std::string k, std::string val) { r.headers.emplace_back(std::move(k), std::move(val)); });
+            return for_each_string(
+                h, [&](std::string k, std::string val) { r.headers.emplace_back(std::move(k), std::move(val)); });
         }
         return true;
     }
 };
 
-}  // namespace loadkit::js::detail
+}  // namespace loadkit::inline LOADKIT_ABI::js::detail
 
 #pragma GCC diagnostic pop

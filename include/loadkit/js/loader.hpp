@@ -42,7 +42,8 @@ inline JSObject* load_module(instance& self, const std::string& key) {
     else if (prog.shared_modules && realm->async_mode)
         shared_key = std::to_string(reinterpret_cast<std::uintptr_t>(self.vu() ? self.vu()->env : nullptr)) + "|" + key;
     if (!shared_key.empty())
-        if (auto it = realm->modules.find(shared_key); it != realm->modules.end()) return *(modules[key] = it->second.get());
+        if (auto it = realm->modules.find(shared_key); it != realm->modules.end())
+            return *(modules[key] = it->second.get());
     JS::Stencil* st = prog.module(cx, key, names);
     if (!st) return nullptr;
     JS::InstantiateOptions iopts;
@@ -64,15 +65,18 @@ inline JSObject* resolve_hook(JSContext* cx, JS::HandleValue referrer, JS::Handl
     std::filesystem::path base = self.prog.dir;
     if (referrer.isString()) base = std::filesystem::path(to_utf8(cx, referrer.toString())).parent_path();
     if (auto path = user_module_path(base, spec)) return load_module(self, *path);
-    throw_error(cx, "cannot import '" + spec +
-                        "': loadkit imports k6/* modules and the script's own files (a path starting with ./ or ../), and never downloads anything");
+    throw_error(
+        cx,
+        "cannot import '" + spec +
+            "': loadkit imports k6/* modules and the script's own files (a path starting with ./ or ../), and never downloads anything");
     return nullptr;
 }
 
 // --- natives (the __lk object the prelude wraps) ---
 // Every module's, from the table (modules.hpp), then what the prelude reads
 // of the realm.
-inline bool define_natives(JSContext* cx, JS::HandleObject global, bool async_mode, bool transformed, const nlohmann::json& options) {
+inline bool define_natives(JSContext* cx, JS::HandleObject global, bool async_mode, bool transformed,
+                           const nlohmann::json& options) {
     JS::RootedObject lk(cx, JS_NewPlainObject(cx));
     if (!lk) return false;
     install_args args{async_mode, options};
@@ -109,7 +113,8 @@ inline bool init_global(JSContext* cx, program& prog, JS::HandleObject g, bool a
 // failure null, with the exception pending in the new realm's context
 // (taken by the caller inside that realm) or reported in `error`.
 inline JSObject* new_global(JSContext* cx, program& prog, realm_state& state, std::string& error) {
-    static JSClass global_class = {"global", JSCLASS_GLOBAL_FLAGS, &JS::DefaultGlobalClassOps, nullptr, nullptr, nullptr};
+    static JSClass global_class = {"global", JSCLASS_GLOBAL_FLAGS, &JS::DefaultGlobalClassOps, nullptr, nullptr,
+                                   nullptr};
     JS::RealmOptions options;
     JS::RootedObject g(cx, JS_NewGlobalObject(cx, &global_class, nullptr, JS::FireOnNewGlobalHook, options));
     if (!g) {
@@ -177,6 +182,6 @@ inline bool boot(instance& self) {
     return boot_in(self, self.own_realm, self.global);
 }
 
-}  // namespace loadkit::js::detail
+}  // namespace loadkit::inline LOADKIT_ABI::js::detail
 
 #pragma GCC diagnostic pop

@@ -15,8 +15,8 @@ namespace loadkit::inline LOADKIT_ABI::js::detail {
 
 // What the realm being made tells the install functions.
 struct install_args {
-    bool async_mode;                  // the realm runs async VUs (async.hpp)
-    const nlohmann::json& options;    // the script's exported options, or null
+    bool async_mode;                // the realm runs async VUs (async.hpp)
+    const nlohmann::json& options;  // the script's exported options, or null
 };
 
 // One row of the table: a k6 module, or globals that no import names.
@@ -38,4 +38,4 @@ struct module_entry {
     bool (*define_globals)(JSContext* cx, JS::HandleObject global) = nullptr;
 };
 
-}  // namespace loadkit::js::detail
+}  // namespace loadkit::inline LOADKIT_ABI::js::detail

@@ -28,19 +28,48 @@ namespace loadkit::inline LOADKIT_ABI::js::detail {
 // __loadkit.modules[name].
 inline const std::vector<module_entry>& module_table() {
     static const std::vector<module_entry> table{
-        {"k6", {"check", "group", "sleep", "fail", "default"}, k6_module::javascript, k6_module::module_object, &k6_module::install},
-        {"k6/http", {"default", "request", "get", "head", "options", "post", "put", "patch", "del", "batch", "asyncRequest", "url"},
-         http_module::javascript, http_module::module_object, &http_module::install},
-        {"k6/metrics", {"Counter", "Gauge", "Rate", "Trend", "default"}, metrics_module::javascript, metrics_module::module_object,
+        {"k6",
+         {"check", "group", "sleep", "fail", "default"},
+         k6_module::javascript,
+         k6_module::module_object,
+         &k6_module::install},
+        {"k6/http",
+         {"default", "request", "get", "head", "options", "post", "put", "patch", "del", "batch", "asyncRequest",
+          "url"},
+         http_module::javascript,
+         http_module::module_object,
+         &http_module::install},
+        {"k6/metrics",
+         {"Counter", "Gauge", "Rate", "Trend", "default"},
+         metrics_module::javascript,
+         metrics_module::module_object,
          &metrics_module::install},
-        {"k6/crypto", {"default", "md5", "sha1", "sha224", "sha256", "sha384", "sha512", "hmac", "randomBytes"}, crypto_module::javascript,
-         crypto_module::module_object, &crypto_module::install},
-        {"k6/encoding", {"default", "b64encode", "b64decode"}, encoding_module::javascript, encoding_module::module_object,
+        {"k6/crypto",
+         {"default", "md5", "sha1", "sha224", "sha256", "sha384", "sha512", "hmac", "randomBytes"},
+         crypto_module::javascript,
+         crypto_module::module_object,
+         &crypto_module::install},
+        {"k6/encoding",
+         {"default", "b64encode", "b64decode"},
+         encoding_module::javascript,
+         encoding_module::module_object,
          &encoding_module::install},
-        {"k6/execution", {"default"}, execution_module::javascript, execution_module::module_object, &execution_module::install},
-        {"k6/data", {"SharedArray", "default"}, data_module::javascript, data_module::module_object},  // JavaScript only (data.hpp)
+        {"k6/execution",
+         {"default"},
+         execution_module::javascript,
+         execution_module::module_object,
+         &execution_module::install},
+        {"k6/data",
+         {"SharedArray", "default"},
+         data_module::javascript,
+         data_module::module_object},                                        // JavaScript only (data.hpp)
         {"", {}, console_module::javascript, {}, &console_module::install},  // the console global
-        {"", {}, globals_module::javascript, {}, &globals_module::install, &globals_module::define_globals},  // open, __VU, __ITER, __ENV, session
+        {"",
+         {},
+         globals_module::javascript,
+         {},
+         &globals_module::install,
+         &globals_module::define_globals},  // open, __VU, __ITER, __ENV, session
     };
     return table;
 }
@@ -59,4 +88,4 @@ inline const std::vector<std::string>* builtin_module(std::string_view specifier
     return nullptr;
 }
 
-}  // namespace loadkit::js::detail
+}  // namespace loadkit::inline LOADKIT_ABI::js::detail

@@ -104,7 +104,8 @@ inline std::pair<int, int> options_position(const std::string& source, const std
         std::size_t hit = std::string::npos;
         for (std::size_t p = source.find(key, at); p != std::string::npos && p < end; p = source.find(key, p + 1)) {
             std::size_t after = p + key.size();
-            bool quoted = p > 0 && (source[p - 1] == '"' || source[p - 1] == '\'') && after < source.size() && source[after] == source[p - 1];
+            bool quoted = p > 0 && (source[p - 1] == '"' || source[p - 1] == '\'') && after < source.size() &&
+                          source[after] == source[p - 1];
             if (quoted) ++after;
             else if ((p > 0 && is_ident(source[p - 1])) || (after < source.size() && is_ident(source[after]))) continue;
             auto colon = source.find_first_not_of(" \t\r\n", after);
@@ -234,17 +235,21 @@ inline yaml::plan make_plan(script& s) {
         for (auto& [k, v] : o.items()) {
             if (k == "scenarios" || k == "thresholds" || k == "tags") doc[k] = v;
             else if (k == "vus" || k == "duration" || k == "iterations" || k == "stages") shortcut[k] = v;
-            else if (k == "insecureSkipTLSVerify" || k == "userAgent" || k == "discardResponseBodies" || k == "maxRedirects") http[k] = v;
+            else if (k == "insecureSkipTLSVerify" || k == "userAgent" || k == "discardResponseBodies" ||
+                     k == "maxRedirects")
+                http[k] = v;
             else if (k == "env" || k == "name") doc[k] = v;
             else if (k == "batch" || k == "batchPerHost") continue;  // read by http.batch (runtime.hpp)
             // k6 reads a number as milliseconds
             else if (k == "setupTimeout" || k == "teardownTimeout")
                 doc[k] = v.is_number() && v.get<double>() >= 0 ? json(std::to_string(v.get<double>()) + "ms") : v;
             else if (k == "noCookiesReset") {
-                if (!v.is_boolean()) throw config_error(s.path() + ": options.noCookiesReset: expected true or false, got " + v.dump());
+                if (!v.is_boolean())
+                    throw config_error(s.path() + ": options.noCookiesReset: expected true or false, got " + v.dump());
                 no_cookies_reset = v.get<bool>();
-            }
-            else loadkit::detail::log_once(log_level::warn, s.path() + ": option '" + k + "' is not supported by loadkit; it is ignored");
+            } else
+                loadkit::detail::log_once(log_level::warn,
+                                          s.path() + ": option '" + k + "' is not supported by loadkit; it is ignored");
         }
     }
     if (!http.empty()) doc["http"] = http;
@@ -293,9 +298,9 @@ inline yaml::plan make_plan(script& s) {
     test_options["scenarios"] = doc["scenarios"];
     s.set_test_options(test_options);
     for (auto& sc : p.scenarios) sc.reset_cookies = !no_cookies_reset;  // k6: a new jar each iteration
-    yaml::check_script_functions(p, s);  // its positions are in the script already
+    yaml::check_script_functions(p, s);                                 // its positions are in the script already
     choose_jit(p, s);
     return p;
 }
 
-}  // namespace loadkit::js
+}  // namespace loadkit::inline LOADKIT_ABI::js

@@ -79,4 +79,4 @@ inline std::string builtin_module_source(std::string_view specifier, const std::
     return src;
 }
 
-}  // namespace loadkit::js::detail
+}  // namespace loadkit::inline LOADKIT_ABI::js::detail

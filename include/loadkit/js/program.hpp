@@ -59,10 +59,10 @@ struct program {
     // modules (transform.hpp decides), else why not.
     bool shared_modules = false;
     std::string share_note;
-    std::set<std::string, std::less<>> functions;  // exported functions of the main module
+    std::set<std::string, std::less<>> functions;        // exported functions of the main module
     std::set<std::string, std::less<>> async_functions;  // those that are async functions
-    nlohmann::json options;                        // the exported options, or null
-    std::string setup_json = "null";               // what setup() returned, as JSON
+    nlohmann::json options;                              // the exported options, or null
+    std::string setup_json = "null";                     // what setup() returned, as JSON
     // k6's exec.test.options: the exported options as the run uses them (the
     // vus/duration/iterations/stages shortcuts turned into scenarios), JSON
     std::string test_options = "{}";
@@ -112,6 +112,6 @@ struct program {
     }
 };
 
-}  // namespace loadkit::js::detail
+}  // namespace loadkit::inline LOADKIT_ABI::js::detail
 
 #pragma GCC diagnostic pop

@@ -36,7 +36,7 @@ struct realm_state {
     // Module instances the realm's VUs share: k6/* always; the user's when
     // the program allows it, by scenario environment and path.
     std::map<std::string, std::unique_ptr<JS::PersistentRootedObject>, std::less<>> modules;
-    std::string header_block;             // a response's headers, as makeResponse takes them
+    std::string header_block;  // a response's headers, as makeResponse takes them
     // __ENV objects by the scenario's env (null: none), and setup()'s data,
     // parsed and deeply frozen once per realm: both read-only in VUs.
     std::map<const void*, std::unique_ptr<JS::PersistentRootedObject>> envs;
@@ -53,6 +53,6 @@ struct realm_state {
     }
 };
 
-}  // namespace loadkit::js::detail
+}  // namespace loadkit::inline LOADKIT_ABI::js::detail
 
 #pragma GCC diagnostic pop

@@ -36,7 +36,8 @@ namespace detail {
 // The engine's side of a JavaScript VU: commands go to the VU's own thread.
 class js_vu final : public loadkit::script_vu {
   public:
-    js_vu(program& p, ld::vu_context& ctx, client& http, vars_map& vars) : thread_(p, &ctx, &vars), http_(http), ctx_(ctx), prog_(p) {
+    js_vu(program& p, ld::vu_context& ctx, client& http, vars_map& vars)
+        : thread_(p, &ctx, &vars), http_(http), ctx_(ctx), prog_(p) {
         ctx.interrupt_self = this;
         ctx.on_interrupt = [](void* self) { static_cast<js_vu*>(self)->thread_.interrupt(); };
     }
@@ -102,20 +103,22 @@ class script final : public loadkit::script {
             JS::RootedId id(cx_);
             for (std::size_t i = 0; i < ids.length(); ++i) {
                 id = ids[i];
-                if (!JS_IdToValue(cx_, id, &key) || !JS_GetPropertyById(cx_, init_->ns, id, &val)) throw script_error(detail::take_exception(cx_));
+                if (!JS_IdToValue(cx_, id, &key) || !JS_GetPropertyById(cx_, init_->ns, id, &val))
+                    throw script_error(detail::take_exception(cx_));
                 auto name = detail::to_utf8(cx_, key);
                 if (val.isObject() && JS_ObjectIsFunction(&val.toObject())) {
                     prog_.functions.insert(name);
                     JS::RootedValue is_async(cx_), out(cx_);
                     JS::RootedValueArray<1> args(cx_);
                     args[0].set(val);
-                    if (init_->loadkit_helper("isAsync", &is_async) && JS_CallFunctionValue(cx_, nullptr, is_async, args, &out) &&
-                        out.isTrue())
+                    if (init_->loadkit_helper("isAsync", &is_async) &&
+                        JS_CallFunctionValue(cx_, nullptr, is_async, args, &out) && out.isTrue())
                         prog_.async_functions.insert(name);
                 }
                 if (name == "options" && val.isObject()) {
                     auto text = init_->stringify(val);
-                    if (JS_IsExceptionPending(cx_)) throw script_error(path + ": options: " + detail::take_exception(cx_));
+                    if (JS_IsExceptionPending(cx_))
+                        throw script_error(path + ": options: " + detail::take_exception(cx_));
                     prog_.options = nlohmann::json::parse(text, nullptr, false);
                     if (prog_.options.is_discarded()) throw script_error(path + ": the exported options are not JSON");
                 }
@@ -146,7 +149,8 @@ class script final : public loadkit::script {
     std::string setup_data_json() const override { return prog_.setup_json; }
     // Checked here: VUs parse it with JSON.parse, which must not fail later.
     void set_setup_data_json(std::string json) override {
-        if (nlohmann::json::parse(json, nullptr, false).is_discarded()) throw std::invalid_argument("setup data is not valid JSON");
+        if (nlohmann::json::parse(json, nullptr, false).is_discarded())
+            throw std::invalid_argument("setup data is not valid JSON");
         prog_.setup_json = std::move(json);
     }
 
@@ -158,7 +162,9 @@ class script final : public loadkit::script {
     // script's hooks) are async VUs: the function is async, or the script
     // was rewritten to await (transform.hpp), which makes every function
     // that blocks async and leaves the others nothing to wait for.
-    bool runs_async(std::string_view function) const { return prog_.transformed || (!function.empty() && is_async(function)); }
+    bool runs_async(std::string_view function) const {
+        return prog_.transformed || (!function.empty() && is_async(function));
+    }
     // Why the script's synchronous VUs run on threads ("" when rewritten).
     const std::string& threads_reason() const noexcept { return prog_.transform_note; }
     bool rewritten() const noexcept { return prog_.transformed; }
@@ -179,8 +185,7 @@ class script final : public loadkit::script {
     // (async.hpp); any other VU gets a thread.
     std::unique_ptr<script_vu> create_vu(loadkit::detail::vu_context& vu, client& http, vars_map& vars,
                                          std::string_view exec_function) override {
-        if (runs_async(exec_function))
-            return std::make_unique<detail::async_vu>(prog_, vu, http, vars);
+        if (runs_async(exec_function)) return std::make_unique<detail::async_vu>(prog_, vu, http, vars);
         return std::make_unique<detail::js_vu>(prog_, vu, http, vars);
     }
     bool has_handle_summary() const override { return prog_.exports("handleSummary"); }
@@ -190,7 +195,8 @@ class script final : public loadkit::script {
             throw std::logic_error("handleSummary must run on the thread that loaded the script");
         JSAutoRealm realm(cx_, init_->global);
         JS::RootedValue fn(cx_), result(cx_), arg(cx_);
-        JS::RootedString text(cx_, detail::new_string(cx_, data.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)));
+        JS::RootedString text(
+            cx_, detail::new_string(cx_, data.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)));
         bool ok = text && JS_ParseJSON(cx_, text, &arg) && init_->get_export("handleSummary", &fn);
         JS::RootedValueArray<1> args(cx_);
         args[0].set(arg);
@@ -199,7 +205,8 @@ class script final : public loadkit::script {
         if (result.isNullOrUndefined()) return nullptr;
         if (result.isString()) return detail::to_utf8(cx_, result);
         auto json = nlohmann::json::parse(init_->stringify(result), nullptr, false);
-        if (json.is_discarded()) throw std::runtime_error("handleSummary returned something that is neither a string nor JSON");
+        if (json.is_discarded())
+            throw std::runtime_error("handleSummary returned something that is neither a string nor JSON");
         return json;
     }
 
@@ -235,4 +242,4 @@ class script final : public loadkit::script {
     std::thread::id owner_;
 };
 
-}  // namespace loadkit::js
+}  // namespace loadkit::inline LOADKIT_ABI::js

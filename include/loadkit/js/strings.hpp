@@ -62,7 +62,8 @@ inline void assign_utf8(JSContext* cx, JS::HandleValue v, std::string& out) {
     if (v.isString()) {
         if (JSLinearString* lin = JS_EnsureLinearString(cx, v.toString()); lin && JS::LinearStringHasLatin1Chars(lin)) {
             JS::AutoCheckCannotGC nogc;
-            std::string_view chars(reinterpret_cast<const char*>(JS::GetLatin1LinearStringChars(nogc, lin)), JS::GetLinearStringLength(lin));
+            std::string_view chars(reinterpret_cast<const char*>(JS::GetLatin1LinearStringChars(nogc, lin)),
+                                   JS::GetLinearStringLength(lin));
             if (is_ascii(chars)) {
                 out.assign(chars);
                 return;
@@ -111,6 +112,6 @@ struct repeated_string {
     }
 };
 
-}  // namespace loadkit::js::detail
+}  // namespace loadkit::inline LOADKIT_ABI::js::detail
 
 #pragma GCC diagnostic pop

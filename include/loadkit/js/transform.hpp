@@ -503,7 +503,8 @@ inline bool transform_read(JSContext* cx, unsigned argc, JS::Value* vp) {
 inline bool transform_resolve(JSContext* cx, unsigned argc, JS::Value* vp) {
     auto args = JS::CallArgsFromVp(argc, vp);
     args.rval().setNull();
-    auto path = user_module_path(std::filesystem::path(to_utf8(cx, args.get(0))).parent_path(), to_utf8(cx, args.get(1)));
+    auto path = user_module_path(std::filesystem::path(to_utf8(cx, args.get(0))).parent_path(),
+                                 to_utf8(cx, args.get(1)));
     if (!path) return true;
     JSString* s = new_string(cx, *path);
     if (!s) return false;
@@ -526,7 +527,8 @@ inline void transform_program(JSContext* cx, program& prog) {
         prog.transform_note = "LOADKIT_JS_SYNC=threads";
         return;
     }
-    static JSClass global_class = {"transform", JSCLASS_GLOBAL_FLAGS, &JS::DefaultGlobalClassOps, nullptr, nullptr, nullptr};
+    static JSClass global_class = {"transform", JSCLASS_GLOBAL_FLAGS, &JS::DefaultGlobalClassOps, nullptr, nullptr,
+                                   nullptr};
     JS::RealmOptions options;
     JS::RootedObject g(cx, JS_NewGlobalObject(cx, &global_class, nullptr, JS::FireOnNewGlobalHook, options));
     if (!g) {
@@ -541,8 +543,10 @@ inline void transform_program(JSContext* cx, program& prog) {
         JS_ClearPendingException(cx);
     };
     JS::RootedObject host(cx, JS_NewPlainObject(cx));
-    static const JSFunctionSpec natives[] = {JS_FN("read", &transform_read, 1, 0), JS_FN("resolve", &transform_resolve, 2, 0), JS_FS_END};
-    if (!host || !JS_InitReflectParse(cx, g) || !JS_DefineFunctions(cx, host, natives)) return fail("cannot set up the transformer");
+    static const JSFunctionSpec natives[] = {JS_FN("read", &transform_read, 1, 0),
+                                             JS_FN("resolve", &transform_resolve, 2, 0), JS_FS_END};
+    if (!host || !JS_InitReflectParse(cx, g) || !JS_DefineFunctions(cx, host, natives))
+        return fail("cannot set up the transformer");
     JS::CompileOptions opts(cx);
     opts.setFileAndLine("loadkit:transform", 1);
     JS::SourceText<mozilla::Utf8Unit> text;
@@ -552,7 +556,8 @@ inline void transform_program(JSContext* cx, program& prog) {
         return fail("the transformer: " + take_exception(cx));
     JS::RootedValueArray<1> args(cx);
     args[0].setObject(*host);
-    if (!JS_CallFunctionValue(cx, nullptr, factory, args, &transform)) return fail("the transformer: " + take_exception(cx));
+    if (!JS_CallFunctionValue(cx, nullptr, factory, args, &transform))
+        return fail("the transformer: " + take_exception(cx));
     JSString* main = new_string(cx, prog.main.string());
     if (!main) return fail("out of memory");
     args[0].setString(main);
@@ -587,15 +592,18 @@ inline void transform_program(JSContext* cx, program& prog) {
     for (auto& [path, code] : prog.sources) {
         bool is_array = false;
         std::uint32_t n = 0;
-        if (!JS_GetProperty(cx, inserted, path.c_str(), &v) || !v.isObject()) return fail("the transformer gave no insertions for " + path);
+        if (!JS_GetProperty(cx, inserted, path.c_str(), &v) || !v.isObject())
+            return fail("the transformer gave no insertions for " + path);
         JS::RootedObject list(cx, &v.toObject());
-        if (!JS::IsArrayObject(cx, list, &is_array) || !is_array || !JS::GetArrayLength(cx, list, &n)) return fail(take_exception(cx));
+        if (!JS::IsArrayObject(cx, list, &is_array) || !is_array || !JS::GetArrayLength(cx, list, &n))
+            return fail(take_exception(cx));
         auto& map = maps[path];
         JS::RootedValue e(cx);
         for (std::uint32_t i = 0; i + 2 < n; i += 3) {
             std::uint32_t at[3];
             for (std::uint32_t j = 0; j < 3; ++j) {
-                if (!JS_GetElement(cx, list, i + j, &e) || !e.isNumber()) return fail("the transformer's insertions are not numbers");
+                if (!JS_GetElement(cx, list, i + j, &e) || !e.isNumber())
+                    return fail("the transformer's insertions are not numbers");
                 at[j] = static_cast<std::uint32_t>(e.toNumber());
             }
             map.lines[at[0]].push_back({at[1], at[2]});
@@ -618,6 +626,6 @@ inline void transform_program(JSContext* cx, program& prog) {
     prog.share_note = shared ? "LOADKIT_JS_MODULE_PER_VU is set" : not_shared;
 }
 
-}  // namespace loadkit::js::detail
+}  // namespace loadkit::inline LOADKIT_ABI::js::detail
 
 #pragma GCC diagnostic pop

@@ -73,9 +73,10 @@ class vu_thread {
         long limit = (max_maps - 4096) / maps_per_vu_thread;
         if (live.fetch_add(1) >= limit) {
             live.fetch_sub(1);
-            throw std::runtime_error("too many synchronous JavaScript VUs for vm.max_map_count (" + std::to_string(max_maps) + "): at most " +
-                                     std::to_string(limit) + " here; raise it (sysctl -w vm.max_map_count=" +
-                                     std::to_string(max_maps * 4) + "), or make the exec function async (one thread for many VUs)");
+            throw std::runtime_error("too many synchronous JavaScript VUs for vm.max_map_count (" +
+                                     std::to_string(max_maps) + "): at most " + std::to_string(limit) +
+                                     " here; raise it (sysctl -w vm.max_map_count=" + std::to_string(max_maps * 4) +
+                                     "), or make the exec function async (one thread for many VUs)");
         }
         live_ = &live;
         b_.vu = vu;
@@ -208,6 +209,6 @@ class vu_thread {
     std::atomic<long>* live_ = nullptr;
 };
 
-}  // namespace loadkit::js::detail
+}  // namespace loadkit::inline LOADKIT_ABI::js::detail
 
 #pragma GCC diagnostic pop

@@ -34,7 +34,8 @@ class chunk_pool {
     chunk_pool(const chunk_pool&) = delete;
     chunk_pool& operator=(const chunk_pool&) = delete;
     std::uint64_t* take() {
-        if (next_ == end_) [[unlikely]] refill();
+        if (next_ == end_) [[unlikely]]
+            refill();
         auto* p = next_;
         next_ += chunk;
         return p;  // slabs are zeroed when made, chunks are never reused
@@ -55,9 +56,9 @@ class chunk_pool {
 
 class histogram {
   public:
-    static constexpr int sub_bits = 6;                    // 64 buckets per power of two
+    static constexpr int sub_bits = 6;  // 64 buckets per power of two
     static constexpr std::uint64_t sub_count = 1u << sub_bits;
-    static constexpr int max_bits = 43;                   // values up to 2^43 ns (2.4 hours); larger clamp
+    static constexpr int max_bits = 43;                     // values up to 2^43 ns (2.4 hours); larger clamp
     static constexpr int chunks = max_bits - sub_bits + 1;  // chunk 0: [0, 64) exactly; chunk c: [2^(c+5), 2^(c+6))
     static constexpr std::uint64_t max_value = (std::uint64_t{1} << max_bits) - 1;
 
@@ -65,14 +66,20 @@ class histogram {
     // A histogram whose chunks come from `pool` (which must outlive it).
     explicit histogram(detail::chunk_pool* pool) noexcept : pool_(pool) {}
     histogram(const histogram& o) { merge(o); }
-    histogram(histogram&& o) noexcept : chunks_(o.chunks_), pool_(o.pool_), count_(o.count_), sum_(o.sum_), min_(o.min_), max_(o.max_) {
+    histogram(histogram&& o) noexcept
+        : chunks_(o.chunks_), pool_(o.pool_), count_(o.count_), sum_(o.sum_), min_(o.min_), max_(o.max_) {
         o.chunks_ = {};
         o.count_ = 0;
     }
     histogram& operator=(histogram&& o) noexcept {
         if (this != &o) {
             release();
-            chunks_ = o.chunks_; pool_ = o.pool_; count_ = o.count_; sum_ = o.sum_; min_ = o.min_; max_ = o.max_;
+            chunks_ = o.chunks_;
+            pool_ = o.pool_;
+            count_ = o.count_;
+            sum_ = o.sum_;
+            min_ = o.min_;
+            max_ = o.max_;
             o.chunks_ = {};
             o.count_ = 0;
         }
@@ -95,7 +102,8 @@ class histogram {
         v = std::min(v, max_value);
         auto [c, i] = locate(v);
         auto*& chunk = chunks_[c];
-        if (!chunk) [[unlikely]] chunk = make_chunk();
+        if (!chunk) [[unlikely]]
+            chunk = make_chunk();
         ++chunk[i];
         ++count_;
         sum_ += v;
@@ -119,7 +127,10 @@ class histogram {
     void clear() noexcept {
         for (auto* c : chunks_)
             if (c) std::fill(c, c + sub_count, std::uint64_t{0});
-        count_ = 0; sum_ = 0; min_ = std::numeric_limits<std::uint64_t>::max(); max_ = 0;
+        count_ = 0;
+        sum_ = 0;
+        min_ = std::numeric_limits<std::uint64_t>::max();
+        max_ = 0;
     }
 
     std::uint64_t count() const noexcept { return count_; }
@@ -182,7 +193,9 @@ class histogram {
     // were exported with them (bucket midpoints would lose them).
     void restore_exact(std::uint64_t sum, std::uint64_t min, std::uint64_t max) noexcept {
         if (count_ == 0) return;
-        sum_ = sum; min_ = min; max_ = max;
+        sum_ = sum;
+        min_ = min;
+        max_ = max;
     }
 
     // Bytes this histogram holds (for memory accounting in tests).
@@ -231,4 +244,4 @@ class histogram {
     std::uint64_t max_ = 0;
 };
 
-}  // namespace loadkit
+}  // namespace loadkit::inline LOADKIT_ABI

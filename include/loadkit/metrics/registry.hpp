@@ -37,7 +37,7 @@ inline double trend_scale(bool time) noexcept { return time ? 1e-6 : 1e-3; }
 struct metric_info {
     std::string name;
     metric_kind kind;
-    bool time = false;     // a trend of durations, reported in ms
+    bool time = false;  // a trend of durations, reported in ms
     bool builtin = false;
 };
 
@@ -98,8 +98,8 @@ class metric_registry {
   private:
     metric_registry() {
         using k = metric_kind;
-        for (auto n : {"data_received", "data_sent", "dropped_iterations", "http_reqs", "iterations", "iterations_failed",
-                       "iterations_interrupted"})
+        for (auto n : {"data_received", "data_sent", "dropped_iterations", "http_reqs", "iterations",
+                       "iterations_failed", "iterations_interrupted"})
             insert(n, k::counter, false, true);
         for (auto n : {"http_req_blocked", "http_req_connecting", "http_req_duration", "http_req_duration_intended",
                        "http_req_receiving", "http_req_sending", "http_req_tls_handshaking", "http_req_waiting",
@@ -126,4 +126,4 @@ class metric_registry {
 };
 
 }  // namespace detail
-}  // namespace loadkit
+}  // namespace loadkit::inline LOADKIT_ABI

@@ -23,18 +23,20 @@ namespace loadkit::inline LOADKIT_ABI {
 // shard; merged, in merged_metrics::scenarios).
 struct scenario_series {
     std::uint64_t iterations = 0;
-    std::uint64_t interrupted = 0;     // cut by gracefulStop or abort
-    std::uint64_t failed = 0;          // ended by an exception in VU code
-    std::uint64_t dropped = 0;         // open model: scheduled, but no VU was free
+    std::uint64_t interrupted = 0;  // cut by gracefulStop or abort
+    std::uint64_t failed = 0;       // ended by an exception in VU code
+    std::uint64_t dropped = 0;      // open model: scheduled, but no VU was free
     std::uint64_t data_sent = 0;
     std::uint64_t data_received = 0;
     histogram iteration_duration;
 };
 
 // A check's passes and fails (one thread's in a shard; merged, in merged_metrics::checks).
-struct check_series { std::uint64_t passes = 0, fails = 0; };
+struct check_series {
+    std::uint64_t passes = 0, fails = 0;
+};
 
-}  // namespace loadkit
+}  // namespace loadkit::inline LOADKIT_ABI
 
 namespace loadkit::inline LOADKIT_ABI::detail {
 
@@ -145,7 +147,7 @@ struct http_key {
     std::uint16_t error = 0;
     bool expected = true;
     std::uint32_t group = 0;
-    std::uint32_t tags = 0;    // the request's own tags, canonical (see canonical_tags); 0 = none
+    std::uint32_t tags = 0;  // the request's own tags, canonical (see canonical_tags); 0 = none
     bool operator==(const http_key&) const = default;
 };
 struct http_key_hash {
@@ -162,7 +164,14 @@ struct http_key_hash {
 
 struct http_series {
     explicit http_series(chunk_pool* p)
-        : duration(p), blocked(p), connecting(p), tls_handshaking(p), sending(p), waiting(p), receiving(p), duration_intended(p) {}
+        : duration(p),
+          blocked(p),
+          connecting(p),
+          tls_handshaking(p),
+          sending(p),
+          waiting(p),
+          receiving(p),
+          duration_intended(p) {}
     http_key key;
     std::uint64_t reqs = 0;
     std::uint64_t failed = 0;
@@ -187,7 +196,7 @@ struct check_key_hash {
 
 // A custom metric's samples (and group_duration's) under one tag set.
 struct custom_key {
-    std::uint32_t metric = 0;    // id in metric_registry
+    std::uint32_t metric = 0;  // id in metric_registry
     std::uint32_t scenario = 0;
     std::uint32_t group = 0;
     std::uint32_t tags = 0;
@@ -202,12 +211,12 @@ struct custom_key_hash {
 };
 struct custom_series {
     explicit custom_series(chunk_pool* p) : values(p) {}
-    histogram values;                 // trend
-    double sum = 0;                   // counter
+    histogram values;                    // trend
+    double sum = 0;                      // counter
     std::uint64_t trues = 0, total = 0;  // rate
     double last = 0, min = 0, max = 0;   // gauge
     std::int64_t last_ns = 0;
-    std::uint64_t n = 0;              // samples of any kind
+    std::uint64_t n = 0;  // samples of any kind
 };
 
 // "k\x1fv\x1ek\x1fv", sorted by key: one string per tag set, so a tag set
@@ -221,7 +230,10 @@ inline void canonical_tags(std::span<const tag_pair> tags, std::string& out) {
     for (auto& t : tags) {
         if (t.first.empty() || n == 16) continue;
         std::size_t i = n++;
-        while (i > 0 && sorted[i - 1]->first > t.first) { sorted[i] = sorted[i - 1]; --i; }
+        while (i > 0 && sorted[i - 1]->first > t.first) {
+            sorted[i] = sorted[i - 1];
+            --i;
+        }
         sorted[i] = &t;
     }
     for (std::size_t i = 0; i < n; ++i) {
@@ -273,7 +285,9 @@ class metrics_shard {
     }
 
     const std::vector<std::unique_ptr<http_series>>& http_all() const noexcept { return http_; }
-    const std::unordered_map<custom_key, std::unique_ptr<custom_series>, custom_key_hash>& customs() const noexcept { return custom_; }
+    const std::unordered_map<custom_key, std::unique_ptr<custom_series>, custom_key_hash>& customs() const noexcept {
+        return custom_;
+    }
     const std::deque<scenario_series>& scenarios() const noexcept { return scenarios_; }
     const std::unordered_map<check_key, check_series, check_key_hash>& checks() const noexcept { return checks_; }
 
@@ -285,4 +299,4 @@ class metrics_shard {
     std::unordered_map<custom_key, std::unique_ptr<custom_series>, custom_key_hash> custom_;
 };
 
-}  // namespace loadkit::detail
+}  // namespace loadkit::inline LOADKIT_ABI::detail

@@ -112,8 +112,11 @@ inline std::string count_str(double v) {
 inline std::string time_label(double s) {
     if (std::fabs(s) < 60) return printf_str("%gs", std::round(s * 100) / 100);
     auto whole = static_cast<long long>(std::llround(s));
-    if (std::fabs(s) < 3600) return whole % 60 ? printf_str("%lldm%02llds", whole / 60, whole % 60) : printf_str("%lldm", whole / 60);
-    if (std::fabs(s) < 1e9) return whole % 3600 ? printf_str("%lldh%02lldm", whole / 3600, whole % 3600 / 60) : printf_str("%lldh", whole / 3600);
+    if (std::fabs(s) < 3600)
+        return whole % 60 ? printf_str("%lldm%02llds", whole / 60, whole % 60) : printf_str("%lldm", whole / 60);
+    if (std::fabs(s) < 1e9)
+        return whole % 3600 ? printf_str("%lldh%02lldm", whole / 3600, whole % 3600 / 60)
+                            : printf_str("%lldh", whole / 3600);
     return printf_str("%.3gs", s);
 }
 // Milliseconds in the unit that reads best.
@@ -129,7 +132,10 @@ inline std::string duration_str(double ms) {
 inline std::string bytes_str(double v) {
     static const char* units[] = {"B", "kB", "MB", "GB", "TB", "PB"};
     int u = 0;
-    while (std::fabs(v) >= 1000 && u < 5) { v /= 1000; ++u; }
+    while (std::fabs(v) >= 1000 && u < 5) {
+        v /= 1000;
+        ++u;
+    }
     return printf_str(u ? "%.1f %s" : "%.0f %s", v, units[u]);
 }
 inline std::string percent_str(double ratio) { return printf_str("%.2f%%", ratio * 100); }
@@ -167,8 +173,8 @@ inline double nice_step(double span, int target) {
 }
 // Seconds steps that a clock reader expects (15 s, 1 min, 5 min...), not 20 s or 50 s.
 inline double time_step(double span) {
-    static const double steps[] = {0.1, 0.2, 0.25, 0.5, 1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200,
-                                   10800, 21600, 43200, 86400};
+    static const double steps[] = {0.1, 0.2, 0.25, 0.5, 1,    2,    5,    10,    15,    30,    60,
+                                   120, 300, 600,  900, 1800, 3600, 7200, 10800, 21600, 43200, 86400};
     for (double s : steps)
         if (span / s <= 7) return s;
     return nice_step(span, 6);
@@ -235,15 +241,19 @@ inline std::string svg_chart(std::string_view title, std::string_view axis_name,
     auto ny = std::min(20, static_cast<int>(std::lround((ytop - ybot) / ystep)));
     for (int i = 0; i <= ny; ++i) {
         double v = ybot + i * ystep;
-        s += printf_str("<line class=\"grid\" x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\"/>", L, py(v), W - R, py(v));
-        s += printf_str("<text class=\"tick\" x=\"%.1f\" y=\"%.1f\" text-anchor=\"end\">", L - 8, py(v) + 4) + esc(tick_label(v, u)) + "</text>";
+        s += printf_str("<line class=\"grid\" x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\"/>", L, py(v), W - R,
+                        py(v));
+        s += printf_str("<text class=\"tick\" x=\"%.1f\" y=\"%.1f\" text-anchor=\"end\">", L - 8, py(v) + 4) +
+             esc(tick_label(v, u)) + "</text>";
     }
     double xstep = time_step(x1 - x0);
     for (int i = 0; i <= 40; ++i) {
         double v = std::ceil(x0 / xstep) * xstep + i * xstep;
         if (v > x1 + xstep * 1e-6) break;
-        s += printf_str("<line class=\"grid\" x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\"/>", px(v), T, px(v), T + ph);
-        s += printf_str("<text class=\"tick\" x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">", px(v), H - B + 17) + esc(time_label(v)) + "</text>";
+        s += printf_str("<line class=\"grid\" x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\"/>", px(v), T, px(v),
+                        T + ph);
+        s += printf_str("<text class=\"tick\" x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">", px(v), H - B + 17) +
+             esc(time_label(v)) + "</text>";
     }
     s += printf_str("<line class=\"axis\" x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\"/>", L, T + ph, W - R, T + ph);
     s += printf_str("<line class=\"axis\" x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\"/>", L, T, L, T + ph);
@@ -251,16 +261,19 @@ inline std::string svg_chart(std::string_view title, std::string_view axis_name,
 
     // legend, right-aligned above the plot (text width estimated, as no font is measured here)
     double lx = W - R;
-    for (auto it = all.rbegin(); it != all.rend(); ++it) lx -= 26 + 6.6 * static_cast<double>(std::string_view(it->name).size()) + 14;
+    for (auto it = all.rbegin(); it != all.rend(); ++it)
+        lx -= 26 + 6.6 * static_cast<double>(std::string_view(it->name).size()) + 14;
     for (auto& se : all) {
-        s += printf_str("<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"%s\" stroke-width=\"3\" stroke-linecap=\"round\"/>",
-                        lx, T - 18, lx + 18, T - 18, se.color);
+        s += printf_str(
+            "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"%s\" stroke-width=\"3\" stroke-linecap=\"round\"/>",
+            lx, T - 18, lx + 18, T - 18, se.color);
         s += printf_str("<text class=\"legend\" x=\"%.1f\" y=\"%.1f\">", lx + 24, T - 14) + esc(se.name) + "</text>";
         lx += 26 + 6.6 * static_cast<double>(std::string_view(se.name).size()) + 14;
     }
 
     if (!any) {
-        s += printf_str("<text class=\"nodata\" x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">no data</text></svg>", L + pw / 2, T + ph / 2);
+        s += printf_str("<text class=\"nodata\" x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">no data</text></svg>",
+                        L + pw / 2, T + ph / 2);
         return s;
     }
     for (auto& se : all) {
@@ -275,16 +288,22 @@ inline std::string svg_chart(std::string_view title, std::string_view axis_name,
             for (std::size_t k = i + 1; k < j; ++k) flat = flat && x[k] == x[i];
             if (j - i >= 2 && !flat) {
                 std::string pts;
-                for (std::size_t k = i; k < j; ++k) pts += printf_str("%s%.1f,%.1f", k > i ? " " : "", px(x[k]), py(*se.y[k]));
+                for (std::size_t k = i; k < j; ++k)
+                    pts += printf_str("%s%.1f,%.1f", k > i ? " " : "", px(x[k]), py(*se.y[k]));
                 if (all.size() == 1)  // a single series gets a light area under it
-                    s += printf_str("<polygon points=\"%.1f,%.1f %s %.1f,%.1f\" fill=\"%s\" fill-opacity=\"0.10\" stroke=\"none\"/>", px(x[i]),
-                                    py(std::max(ybot, 0.0)), pts.c_str(), px(x[j - 1]), py(std::max(ybot, 0.0)), se.color);
-                s += "<polyline points=\"" + pts + printf_str("\" fill=\"none\" stroke=\"%s\" stroke-width=\"2\" stroke-linejoin=\"round\"/>", se.color);
+                    s += printf_str(
+                        "<polygon points=\"%.1f,%.1f %s %.1f,%.1f\" fill=\"%s\" fill-opacity=\"0.10\" stroke=\"none\"/>",
+                        px(x[i]), py(std::max(ybot, 0.0)), pts.c_str(), px(x[j - 1]), py(std::max(ybot, 0.0)),
+                        se.color);
+                s += "<polyline points=\"" + pts +
+                     printf_str("\" fill=\"none\" stroke=\"%s\" stroke-width=\"2\" stroke-linejoin=\"round\"/>",
+                                se.color);
             }
             // dots where a line alone would hide the values: few points, or lone ones
             if (j - i < 2 || flat || x.size() <= 30)
                 for (std::size_t k = i; k < j; ++k)
-                    s += printf_str("<circle cx=\"%.1f\" cy=\"%.1f\" r=\"3\" fill=\"%s\"/>", px(x[k]), py(*se.y[k]), se.color);
+                    s += printf_str("<circle cx=\"%.1f\" cy=\"%.1f\" r=\"3\" fill=\"%s\"/>", px(x[k]), py(*se.y[k]),
+                                    se.color);
             i = j;
         }
     }
@@ -350,7 +369,9 @@ footer { color: var(--muted); font-size: 12px; margin: 28px 0 8px; }
 </style>
 )";
 
-inline std::string badge(bool ok) { return ok ? "<span class=\"badge pass\">PASS</span>" : "<span class=\"badge fail\">FAIL</span>"; }
+inline std::string badge(bool ok) {
+    return ok ? "<span class=\"badge pass\">PASS</span>" : "<span class=\"badge fail\">FAIL</span>";
+}
 
 inline std::string section(std::string_view title, const std::string& body) {
     return "<h2>" + std::string(title) + "</h2><div class=\"panel\" style=\"padding:0\">" + body + "</div>\n";
@@ -366,21 +387,25 @@ inline const json* metric_agg(const json& results, std::string_view name) {
 inline std::string cards(const json& r) {
     std::string out;
     auto card = [&](const char* k, const std::string& v, const std::string& sub, bool bad = false) {
-        out += "<div class=\"card\"><div class=\"k\">" + std::string(k) + "</div><div class=\"v" + (bad ? " bad" : "") + "\">" + esc(v) +
-               "</div><div class=\"s\">" + esc(sub) + "</div></div>";
+        out += "<div class=\"card\"><div class=\"k\">" + std::string(k) + "</div><div class=\"v" + (bad ? " bad" : "") +
+               "\">" + esc(v) + "</div><div class=\"s\">" + esc(sub) + "</div></div>";
     };
     if (auto* a = metric_agg(r, "http_reqs"))
-        card("Requests", count_str(num(at(a, "count")).value_or(0)), printf_str("%.1f/s", num(at(a, "per_second")).value_or(0)));
+        card("Requests", count_str(num(at(a, "count")).value_or(0)),
+             printf_str("%.1f/s", num(at(a, "per_second")).value_or(0)));
     if (auto* a = metric_agg(r, "http_req_failed"))
-        card("Failed requests", percent_str(num(at(a, "rate")).value_or(0)), count_str(num(at(a, "sum")).value_or(0)) + " failed",
-             num(at(a, "rate")).value_or(0) > 0);
+        card("Failed requests", percent_str(num(at(a, "rate")).value_or(0)),
+             count_str(num(at(a, "sum")).value_or(0)) + " failed", num(at(a, "rate")).value_or(0) > 0);
     if (auto* a = metric_agg(r, "http_req_duration"))
-        card("Latency p(95)", opt_str(num(at(a, "p95")), duration_str), "median " + opt_str(num(at(a, "med")), duration_str));
+        card("Latency p(95)", opt_str(num(at(a, "p95")), duration_str),
+             "median " + opt_str(num(at(a, "med")), duration_str));
     if (auto* a = metric_agg(r, "iterations"))
-        card("Iterations", count_str(num(at(a, "count")).value_or(0)), printf_str("%.1f/s", num(at(a, "per_second")).value_or(0)));
+        card("Iterations", count_str(num(at(a, "count")).value_or(0)),
+             printf_str("%.1f/s", num(at(a, "per_second")).value_or(0)));
     if (auto* a = metric_agg(r, "vus"))
         card("Peak VUs", count_str(num(at(a, "max")).value_or(0)),
-             "max configured " + count_str(num(at(metric_agg(r, "vus_max"), "last")).value_or(num(at(a, "max")).value_or(0))));
+             "max configured " +
+                 count_str(num(at(metric_agg(r, "vus_max"), "last")).value_or(num(at(a, "max")).value_or(0))));
     if (auto* a = metric_agg(r, "checks"))
         card("Checks passed", percent_str(num(at(a, "rate")).value_or(0)),
              count_str(num(at(a, "sum")).value_or(0)) + " of " + count_str(num(at(a, "count")).value_or(0)),
@@ -403,12 +428,17 @@ inline std::string charts(const json& r) {
         p95.y.push_back(num(at(p, "p95")));
         p99.y.push_back(num(at(p, "p99")));
     }
-    auto panel = [](const char* title, std::string svg) { return "<div class=\"panel\"><h3>" + std::string(title) + "</h3>" + svg + "</div>\n"; };
+    auto panel = [](const char* title, std::string svg) {
+        return "<div class=\"panel\"><h3>" + std::string(title) + "</h3>" + svg + "</div>\n";
+    };
     return "<h2>Over time</h2><div class=\"charts\">\n" +
            panel("Requests per second", svg_chart("Requests per second", "req/s", unit::count, x, {rps})) +
            panel("Virtual users", svg_chart("Virtual users", "VUs", unit::integer, x, {vus})) +
-           panel("Failed requests per interval", svg_chart("Failed requests per interval", "failed", unit::integer, x, {failed})) +
-           panel("Latency (http_req_duration)", svg_chart("Latency (http_req_duration)", "", unit::ms, x, {p50, p95, p99})) + "</div>\n";
+           panel("Failed requests per interval",
+                 svg_chart("Failed requests per interval", "failed", unit::integer, x, {failed})) +
+           panel("Latency (http_req_duration)",
+                 svg_chart("Latency (http_req_duration)", "", unit::ms, x, {p50, p95, p99})) +
+           "</div>\n";
 }
 
 inline std::string thresholds(const json& r) {
@@ -420,31 +450,38 @@ inline std::string thresholds(const json& r) {
         auto metric = text(at(t, "metric"));
         // a time trend's statistic is in ms; anything else (a rate, a count) is a plain number
         auto expr = text(at(t, "threshold"));
-        bool ms = is_time_trend(t, metric) && expr.find("count") == std::string::npos && expr.find("rate") == std::string::npos;
-        rows += "<tr><td>" + badge(ok && ok->is_boolean() && ok->get<bool>()) + "</td><td class=\"l name\"><code>" + esc(metric) + "</code></td><td class=\"l\"><code>" + esc(expr) +
-                "</code></td><td>" + (value ? esc(printf_str(ms ? "%.4g ms" : "%.4g", *value)) : "–") + "</td><td class=\"l\">" +
+        bool ms = is_time_trend(t, metric) && expr.find("count") == std::string::npos &&
+                  expr.find("rate") == std::string::npos;
+        rows += "<tr><td>" + badge(ok && ok->is_boolean() && ok->get<bool>()) + "</td><td class=\"l name\"><code>" +
+                esc(metric) + "</code></td><td class=\"l\"><code>" + esc(expr) + "</code></td><td>" +
+                (value ? esc(printf_str(ms ? "%.4g ms" : "%.4g", *value)) : "–") + "</td><td class=\"l\">" +
                 (abort && abort->is_boolean() && abort->get<bool>() ? "abortOnFail" : "") + "</td></tr>\n";
     }
     if (rows.empty()) return section("Thresholds", "<div class=\"empty\">No thresholds.</div>");
-    return section("Thresholds",
-                   "<table><tr><th style=\"width:64px\"></th><th class=\"l\">metric</th><th class=\"l\">threshold</th><th>value</th>"
-                   "<th class=\"l\" style=\"width:120px\"></th></tr>\n" + rows + "</table>");
+    return section(
+        "Thresholds",
+        "<table><tr><th style=\"width:64px\"></th><th class=\"l\">metric</th><th class=\"l\">threshold</th><th>value</th>"
+        "<th class=\"l\" style=\"width:120px\"></th></tr>\n" +
+            rows + "</table>");
 }
 
 inline std::string requests(const json& r) {
     std::string rows;
     for (auto& q : items(at(r, "requests"))) {
         auto count = num(at(q, "count")).value_or(0), failed = num(at(q, "failed")).value_or(0);
-        rows += "<tr><td class=\"name\">" + esc(text(at(q, "name"))) + "</td><td class=\"l\">" + esc(text(at(q, "method"))) + "</td><td>" +
-                count_str(count) + "</td><td" + (failed > 0 ? " class=\"bad\"" : "") + ">" + count_str(failed) +
+        rows += "<tr><td class=\"name\">" + esc(text(at(q, "name"))) + "</td><td class=\"l\">" +
+                esc(text(at(q, "method"))) + "</td><td>" + count_str(count) + "</td><td" +
+                (failed > 0 ? " class=\"bad\"" : "") + ">" + count_str(failed) +
                 (count > 0 && failed > 0 ? printf_str(" (%.1f%%)", failed / count * 100) : "") + "</td>";
-        for (auto* k : {"avg", "med", "p90", "p95", "p99", "max"}) rows += "<td>" + opt_str(num(at(q, k)), duration_str) + "</td>";
+        for (auto* k : {"avg", "med", "p90", "p95", "p99", "max"})
+            rows += "<td>" + opt_str(num(at(q, k)), duration_str) + "</td>";
         rows += "</tr>\n";
     }
     if (rows.empty()) return section("Requests by name", "<div class=\"empty\">No per-request data.</div>");
-    return section("Requests by name", "<table><tr><th>name</th><th class=\"l\">method</th><th>count</th><th>failed</th><th>avg</th>"
-                                       "<th>med</th><th>p(90)</th><th>p(95)</th><th>p(99)</th><th>max</th></tr>\n" +
-                                           rows + "</table>");
+    return section("Requests by name",
+                   "<table><tr><th>name</th><th class=\"l\">method</th><th>count</th><th>failed</th><th>avg</th>"
+                   "<th>med</th><th>p(90)</th><th>p(95)</th><th>p(99)</th><th>max</th></tr>\n" +
+                       rows + "</table>");
 }
 
 inline std::string checks(const json& r) {
@@ -454,13 +491,17 @@ inline std::string checks(const json& r) {
         double rate = p + f > 0 ? p / (p + f) : 1;
         // a check is per group (summary.hpp's check_rows): its group path before its name
         auto group = text(at(c, "group"));
-        auto name = group.empty() ? text(at(c, "name")) : group.substr(group.starts_with("::") ? 2 : 0) + " \u203a " + text(at(c, "name"));
-        rows += "<tr><td>" + badge(f == 0) + "</td><td class=\"l name\">" + esc(name) + "</td><td>" + count_str(p) + "</td><td" +
-                (f > 0 ? " class=\"bad\"" : "") + ">" + count_str(f) + "</td><td>" + percent_str(rate) +
+        auto name = group.empty() ? text(at(c, "name"))
+                                  : group.substr(group.starts_with("::") ? 2 : 0) + " \u203a " + text(at(c, "name"));
+        rows += "<tr><td>" + badge(f == 0) + "</td><td class=\"l name\">" + esc(name) + "</td><td>" + count_str(p) +
+                "</td><td" + (f > 0 ? " class=\"bad\"" : "") + ">" + count_str(f) + "</td><td>" + percent_str(rate) +
                 printf_str("<span class=\"bar\"><i style=\"width:%.1f%%\"></i></span>", rate * 100) + "</td></tr>\n";
     }
     if (rows.empty()) return section("Checks", "<div class=\"empty\">No checks.</div>");
-    return section("Checks", "<table><tr><th></th><th class=\"l\">check</th><th>passed</th><th>failed</th><th>pass rate</th></tr>\n" + rows + "</table>");
+    return section(
+        "Checks",
+        "<table><tr><th></th><th class=\"l\">check</th><th>passed</th><th>failed</th><th>pass rate</th></tr>\n" + rows +
+            "</table>");
 }
 
 inline std::string metrics(const json& r) {
@@ -472,7 +513,8 @@ inline std::string metrics(const json& r) {
         const json* a = at(e, "agg");
         auto count = num(at(a, "count"));
         // as in the console: sub-metrics and the open model's metrics only when they have samples
-        bool optional = name.find('{') != std::string::npos || name == "http_req_duration_intended" || name == "dropped_iterations";
+        bool optional = name.find('{') != std::string::npos || name == "http_req_duration_intended" ||
+                        name == "dropped_iterations";
         if (optional && count.value_or(0) == 0) continue;
         auto cell = [](const std::string& v) { return "<td>" + esc(v) + "</td>"; };
         if (kind == "trend") {
@@ -497,16 +539,21 @@ inline std::string metrics(const json& r) {
         } else {
             value = a ? text(a) : "–";  // not a kind this page knows: its raw aggregate
         }
-        others += "<tr><td class=\"name\"><code>" + esc(name) + "</code></td><td class=\"l\">" + esc(kind) + "</td>" + cell(value) +
-                  "<td class=\"l\">" + esc(detail) + "</td></tr>\n";
+        others += "<tr><td class=\"name\"><code>" + esc(name) + "</code></td><td class=\"l\">" + esc(kind) + "</td>" +
+                  cell(value) + "<td class=\"l\">" + esc(detail) + "</td></tr>\n";
     }
     std::string body;
     if (!trends.empty())
-        body += section("Trends", "<table><tr><th>metric</th><th>avg</th><th>min</th><th>med</th><th>max</th><th>p(90)</th><th>p(95)</th>"
-                                  "<th>p(99)</th><th>count</th></tr>\n" + trends + "</table>");
+        body += section(
+            "Trends",
+            "<table><tr><th>metric</th><th>avg</th><th>min</th><th>med</th><th>max</th><th>p(90)</th><th>p(95)</th>"
+            "<th>p(99)</th><th>count</th></tr>\n" +
+                trends + "</table>");
     if (!others.empty())
-        body += section("Counters, rates and gauges",
-                        "<table><tr><th>metric</th><th class=\"l\">kind</th><th>value</th><th class=\"l\"></th></tr>\n" + others + "</table>");
+        body += section(
+            "Counters, rates and gauges",
+            "<table><tr><th>metric</th><th class=\"l\">kind</th><th>value</th><th class=\"l\"></th></tr>\n" + others +
+                "</table>");
     return body.empty() ? section("Metrics", "<div class=\"empty\">No metrics.</div>") : body;
 }
 
@@ -517,7 +564,7 @@ inline std::string header(const json& r) {
     for (auto& t : items(at(r, "thresholds")))
         if (auto* ok = at(t, "ok"); ok && ok->is_boolean() && !ok->get<bool>()) failed = true;
     auto* aborted = at(r, "aborted");
-    const char* status = failed ? "<span class=\"status fail\">FAILED</span>"
+    const char* status = failed    ? "<span class=\"status fail\">FAILED</span>"
                          : aborted ? "<span class=\"status warn\">ABORTED</span>"
                                    : "<span class=\"status pass\">PASSED</span>";
     std::string meta;
@@ -530,8 +577,9 @@ inline std::string header(const json& r) {
     std::string scenarios;
     for (auto& s : items(at(r, "scenarios"))) scenarios += (scenarios.empty() ? "" : ", ") + text(&s);
     add("scenarios", scenarios);
-    std::string out = "<header><div><div class=\"brand\">loadkit report</div><h1>" + (name.empty() ? std::string("Load test") : esc(name)) +
-                      "</h1><div class=\"meta\">" + meta + "</div></div>" + status + "</header>\n";
+    std::string out = "<header><div><div class=\"brand\">loadkit report</div><h1>" +
+                      (name.empty() ? std::string("Load test") : esc(name)) + "</h1><div class=\"meta\">" + meta +
+                      "</div></div>" + status + "</header>\n";
     if (aborted) out += "<div class=\"banner warn\"><b>Aborted:</b> " + esc(text(aborted)) + "</div>\n";
     return out;
 }
@@ -542,11 +590,13 @@ inline std::string header(const json& r) {
 inline std::string html_report(const nlohmann::json& results) {
     namespace h = detail::html;
     if (!results.is_object())
-        throw std::invalid_argument(std::string("html_report: expected the run summary, a JSON object, got ") + results.type_name());
+        throw std::invalid_argument(std::string("html_report: expected the run summary, a JSON object, got ") +
+                                    results.type_name());
     auto name = h::text(h::at(results, "name"));
     std::string page = "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n"
                        "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n<title>" +
-                       h::esc(name.empty() ? "loadkit report" : name + " - loadkit report") + "</title>\n" + h::style + "</head>\n<body><main>\n";
+                       h::esc(name.empty() ? "loadkit report" : name + " - loadkit report") + "</title>\n" + h::style +
+                       "</head>\n<body><main>\n";
     page += h::header(results);
     page += h::cards(results);
     page += h::thresholds(results);
@@ -554,9 +604,10 @@ inline std::string html_report(const nlohmann::json& results) {
     page += h::requests(results);
     page += h::checks(results);
     page += h::metrics(results);
-    page += "<footer>Generated by loadkit " LOADKIT_VERSION_STRING ". This page is self-contained: it loads nothing.</footer>\n</main>\n";
+    page += "<footer>Generated by loadkit " LOADKIT_VERSION_STRING
+            ". This page is self-contained: it loads nothing.</footer>\n</main>\n";
     page += h::render_check;
     return page + "</body></html>\n";
 }
 
-}  // namespace loadkit
+}  // namespace loadkit::inline LOADKIT_ABI

@@ -46,10 +46,11 @@ class json_lines_output {
         last_secs_ = elapsed_secs;
         auto time = now_rfc3339();
         auto unix_secs = std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
-        auto point = [&](std::string_view metric, nlohmann::json value, nlohmann::json tags, nlohmann::json extra = nullptr) {
+        auto point =
+            [&](std::string_view metric, nlohmann::json value, nlohmann::json tags, nlohmann::json extra = nullptr) {
             if (format_ == format::csv) return csv_row(metric, unix_secs, interval, value, tags, extra);
-            nlohmann::json j{{"type", "Point"}, {"metric", metric}, {"time", time}, {"interval_secs", interval}, {"value", std::move(value)},
-                             {"tags", std::move(tags)}};
+            nlohmann::json j{{"type", "Point"},           {"metric", metric},          {"time", time},
+                             {"interval_secs", interval}, {"value", std::move(value)}, {"tags", std::move(tags)}};
             if (extra.is_object()) j.update(extra);
             out_ << j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << '\n';
         };
@@ -79,7 +80,8 @@ class json_lines_output {
             if (auto d = delta(&scenario_series::dropped)) point("dropped_iterations", d, tags);
             if (auto d = delta(&scenario_series::data_sent)) point("data_sent", d, tags);
             if (auto d = delta(&scenario_series::data_received)) point("data_received", d, tags);
-            trend_point(point, "iteration_duration", sc.iteration_duration, before ? &before->iteration_duration : nullptr, tags);
+            trend_point(point, "iteration_duration", sc.iteration_duration,
+                        before ? &before->iteration_duration : nullptr, tags);
         }
         for (auto& [k, c] : m.checks) {
             check_series before{};
@@ -89,7 +91,8 @@ class json_lines_output {
             if (passes + fails == 0) continue;
             nlohmann::json tags{{"scenario", k.scenario}, {"check", k.name}};
             if (!k.group.empty()) tags["group"] = k.group;
-            point("checks", static_cast<double>(passes) / static_cast<double>(passes + fails), std::move(tags), {{"count", passes + fails}});
+            point("checks", static_cast<double>(passes) / static_cast<double>(passes + fails), std::move(tags),
+                  {{"count", passes + fails}});
         }
         for (auto& [t, v] : m.custom) {
             const merged_metrics::custom_value* before = nullptr;
@@ -107,14 +110,18 @@ class json_lines_output {
                     break;
                 case metric_kind::rate: {
                     auto total = v.total - (before ? before->total : 0);
-                    if (total) point(t.metric, static_cast<double>(v.trues - (before ? before->trues : 0)) / static_cast<double>(total), tags, {{"count", total}});
+                    if (total)
+                        point(t.metric,
+                              static_cast<double>(v.trues - (before ? before->trues : 0)) / static_cast<double>(total),
+                              tags, {{"count", total}});
                     break;
                 }
                 case metric_kind::gauge:
                     if (v.g.count != (before ? before->g.count : 0)) point(t.metric, v.g.last, tags);
                     break;
                 case metric_kind::trend:
-                    trend_point(point, t.metric, v.values, before ? &before->values : nullptr, tags, trend_scale(info->time));
+                    trend_point(point, t.metric, v.values, before ? &before->values : nullptr, tags,
+                                trend_scale(info->time));
                     break;
             }
         }
@@ -143,9 +150,10 @@ class json_lines_output {
         }
         return v.dump();
     }
-    void csv_row(std::string_view metric, double unix_secs, double interval, const nlohmann::json& value, const nlohmann::json& tags,
-                 const nlohmann::json& extra) {
-        static constexpr std::string_view columns[] = {"scenario", "name", "method", "status", "expected_response", "error_code", "group", "check"};
+    void csv_row(std::string_view metric, double unix_secs, double interval, const nlohmann::json& value,
+                 const nlohmann::json& tags, const nlohmann::json& extra) {
+        static constexpr std::string_view columns[] = {"scenario",          "name",       "method", "status",
+                                                       "expected_response", "error_code", "group",  "check"};
         auto get = [&](const char* k) { return extra.is_object() && extra.contains(k) ? extra[k] : nlohmann::json(); };
         char ts[32];
         std::snprintf(ts, sizeof ts, "%.3f", unix_secs);
@@ -185,14 +193,18 @@ class json_lines_output {
         return d;
     }
     template <class Point>
-    static void trend_point(Point& point, std::string_view metric, const histogram& now, const histogram* before, const nlohmann::json& tags,
-                            double scale = 1e-6) {
+    static void trend_point(Point& point, std::string_view metric, const histogram& now, const histogram* before,
+                            const nlohmann::json& tags, double scale = 1e-6) {
         if (before && now.count() == before->count()) return;
         if (now.count() == 0) return;
         auto d = delta(now, before);
         point(metric, d.mean() * scale, tags,
-              {{"count", d.count()}, {"min", static_cast<double>(d.min()) * scale}, {"med", d.quantile(0.5) * scale},
-               {"p95", d.quantile(0.95) * scale}, {"p99", d.quantile(0.99) * scale}, {"max", static_cast<double>(d.max()) * scale}});
+              {{"count", d.count()},
+               {"min", static_cast<double>(d.min()) * scale},
+               {"med", d.quantile(0.5) * scale},
+               {"p95", d.quantile(0.95) * scale},
+               {"p99", d.quantile(0.99) * scale},
+               {"max", static_cast<double>(d.max()) * scale}});
     }
     static std::string now_rfc3339() {
         auto now = std::chrono::system_clock::now();
@@ -201,8 +213,8 @@ class json_lines_output {
         std::tm tm{};
         gmtime_r(&secs, &tm);
         char b[96];
-        std::snprintf(b, sizeof b, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
-                      tm.tm_sec, static_cast<int>(ms));
+        std::snprintf(b, sizeof b, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
+                      tm.tm_hour, tm.tm_min, tm.tm_sec, static_cast<int>(ms));
         return b;
     }
 
@@ -212,4 +224,4 @@ class json_lines_output {
     double last_secs_ = 0;
 };
 
-}  // namespace loadkit
+}  // namespace loadkit::inline LOADKIT_ABI

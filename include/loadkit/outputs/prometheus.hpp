@@ -86,8 +86,9 @@
 namespace loadkit::inline LOADKIT_ABI {
 
 struct prometheus_format {
-    int buckets_per_power = 4;       // histogram buckets per power of two: 1, 2, 4, ... 64
-    bool all_http_timings = false;   // also http_req_blocked/connecting/tls_handshaking/sending/receiving/duration_intended
+    int buckets_per_power = 4;  // histogram buckets per power of two: 1, 2, 4, ... 64
+    bool all_http_timings =
+        false;  // also http_req_blocked/connecting/tls_handshaking/sending/receiving/duration_intended
 };
 
 namespace detail {
@@ -166,13 +167,24 @@ void prom_utf8(std::string_view v, Put put) {
         unsigned char lo = 0x80, hi = 0xBF;  // the second byte's range
         if (c < 0x80) len = 1;
         else if (c >= 0xC2 && c <= 0xDF) len = 2;
-        else if (c == 0xE0) { len = 3; lo = 0xA0; }
-        else if (c >= 0xE1 && c <= 0xEC) len = 3;
-        else if (c == 0xED) { len = 3; hi = 0x9F; }  // no surrogates
-        else if (c >= 0xEE && c <= 0xEF) len = 3;
-        else if (c == 0xF0) { len = 4; lo = 0x90; }
-        else if (c >= 0xF1 && c <= 0xF3) len = 4;
-        else if (c == 0xF4) { len = 4; hi = 0x8F; }
+        else if (c == 0xE0) {
+            len = 3;
+            lo = 0xA0;
+        } else if (c >= 0xE1 && c <= 0xEC) len = 3;
+        else if (c == 0xED) {
+            len = 3;
+            hi = 0x9F;
+        }  // no surrogates
+        else if (c >= 0xEE && c <= 0xEF)
+            len = 3;
+        else if (c == 0xF0) {
+            len = 4;
+            lo = 0x90;
+        } else if (c >= 0xF1 && c <= 0xF3) len = 4;
+        else if (c == 0xF4) {
+            len = 4;
+            hi = 0x8F;
+        }
         bool ok = len > 0 && i + len <= v.size();
         for (std::size_t k = 1; ok && k < len; ++k) {
             unsigned char b = u(i + k);
@@ -315,7 +327,8 @@ class prom_writer {
     }
     // `per_unit`: histogram units per reported unit (1e9 ns per second); dividing
     // keeps sums short (150000 ns is 0.00015, not 0.00015000000000000001).
-    void histogram(const std::string& name, const std::string& labels, const prom_hist& h, const prom_buckets& b, double per_unit) {
+    void histogram(const std::string& name, const std::string& labels, const prom_hist& h, const prom_buckets& b,
+                   double per_unit) {
         std::string pre = labels.empty() ? std::string() : labels + ",";
         std::uint64_t cum = 0;
         for (std::size_t i = 0; i < b.le.size(); ++i) {
@@ -351,16 +364,22 @@ inline std::string prometheus_text(const merged_metrics& m, const prometheus_for
         const char* help;
     };
     std::vector<timing> timings{
-        {"http_req_duration_seconds", &row::duration, "Time from sending a request to the end of its response (k6's http_req_duration)"},
+        {"http_req_duration_seconds", &row::duration,
+         "Time from sending a request to the end of its response (k6's http_req_duration)"},
         {"http_req_waiting_seconds", &row::waiting, "Time to the first byte of a response (k6's http_req_waiting)"}};
     if (f.all_http_timings) {
-        timings.push_back({"http_req_blocked_seconds", &row::blocked, "Time waiting for a free connection (k6's http_req_blocked)"});
-        timings.push_back({"http_req_connecting_seconds", &row::connecting, "Time establishing TCP connections (k6's http_req_connecting)"});
-        timings.push_back({"http_req_tls_handshaking_seconds", &row::tls_handshaking, "Time in TLS handshakes (k6's http_req_tls_handshaking)"});
+        timings.push_back(
+            {"http_req_blocked_seconds", &row::blocked, "Time waiting for a free connection (k6's http_req_blocked)"});
+        timings.push_back({"http_req_connecting_seconds", &row::connecting,
+                           "Time establishing TCP connections (k6's http_req_connecting)"});
+        timings.push_back({"http_req_tls_handshaking_seconds", &row::tls_handshaking,
+                           "Time in TLS handshakes (k6's http_req_tls_handshaking)"});
         timings.push_back({"http_req_sending_seconds", &row::sending, "Time sending requests (k6's http_req_sending)"});
-        timings.push_back({"http_req_receiving_seconds", &row::receiving, "Time receiving responses (k6's http_req_receiving)"});
-        timings.push_back({"http_req_duration_intended_seconds", &row::duration_intended,
-                           "Duration from each request's scheduled time (open model, k6's http_req_duration_intended)"});
+        timings.push_back(
+            {"http_req_receiving_seconds", &row::receiving, "Time receiving responses (k6's http_req_receiving)"});
+        timings.push_back(
+            {"http_req_duration_intended_seconds", &row::duration_intended,
+             "Duration from each request's scheduled time (open model, k6's http_req_duration_intended)"});
     }
     struct http_acc {
         std::uint64_t reqs = 0, failed = 0;
@@ -381,7 +400,8 @@ inline std::string prometheus_text(const merged_metrics& m, const prometheus_for
     }
     if (w.family("http_reqs_total", "counter", "HTTP requests made (k6's http_reqs)"))
         for (auto& [l, a] : http) w.sample("http_reqs_total", l, prom_value(a.reqs));
-    if (w.family("http_req_failed_total", "counter", "HTTP requests that failed (k6's http_req_failed rate: its share of http_reqs_total)"))
+    if (w.family("http_req_failed_total", "counter",
+                 "HTTP requests that failed (k6's http_req_failed rate: its share of http_reqs_total)"))
         for (auto& [l, a] : http) w.sample("http_req_failed_total", l, prom_value(a.failed));
     for (std::size_t i = 0; i < timings.size(); ++i)
         if (w.family(timings[i].family, "histogram", timings[i].help))
@@ -399,8 +419,12 @@ inline std::string prometheus_text(const merged_metrics& m, const prometheus_for
         l.add_map(scenario_tags(name));
         l.add_map(&m.run_tags);
         auto& a = scenarios[l.str()];
-        a.iterations += s.iterations; a.failed += s.failed; a.interrupted += s.interrupted; a.dropped += s.dropped;
-        a.sent += s.data_sent; a.received += s.data_received;
+        a.iterations += s.iterations;
+        a.failed += s.failed;
+        a.interrupted += s.interrupted;
+        a.dropped += s.dropped;
+        a.sent += s.data_sent;
+        a.received += s.data_received;
         a.duration.add(s.iteration_duration, time_b);
     }
     struct scenario_counter {
@@ -412,7 +436,8 @@ inline std::string prometheus_text(const merged_metrics& m, const prometheus_for
         {"iterations_total", &scenario_acc::iterations, "Iterations completed (k6's iterations)"},
         {"iterations_failed_total", &scenario_acc::failed, "Iterations ended by an error in VU code"},
         {"iterations_interrupted_total", &scenario_acc::interrupted, "Iterations cut by gracefulStop or an abort"},
-        {"dropped_iterations_total", &scenario_acc::dropped, "Iterations scheduled but not started: no VU was free (k6's dropped_iterations)"},
+        {"dropped_iterations_total", &scenario_acc::dropped,
+         "Iterations scheduled but not started: no VU was free (k6's dropped_iterations)"},
         {"data_sent_bytes_total", &scenario_acc::sent, "Bytes sent (k6's data_sent)"},
         {"data_received_bytes_total", &scenario_acc::received, "Bytes received (k6's data_received)"}};
     for (auto& c : counters)
@@ -444,8 +469,10 @@ inline std::string prometheus_text(const merged_metrics& m, const prometheus_for
         l.add_map(&m.run_tags);
         run_labels = l.str();
     }
-    if (w.family("vus", "gauge", "Active virtual users (k6's vus)")) w.sample("vus", run_labels, prom_value(m.vus.last));
-    if (w.family("vus_max", "gauge", "Virtual users allocated (k6's vus_max)")) w.sample("vus_max", run_labels, prom_value(m.vus_max.last));
+    if (w.family("vus", "gauge", "Active virtual users (k6's vus)"))
+        w.sample("vus", run_labels, prom_value(m.vus.last));
+    if (w.family("vus_max", "gauge", "Virtual users allocated (k6's vus_max)"))
+        w.sample("vus_max", run_labels, prom_value(m.vus_max.last));
 
     // ---- custom metrics (and group_duration), by kind
     struct custom_acc {
@@ -467,7 +494,9 @@ inline std::string prometheus_text(const merged_metrics& m, const prometheus_for
             continue;
         }
         const bool time = info->time;
-        const prom_buckets b = info->kind == metric_kind::trend ? (time ? time_b : prom_value_buckets(f.buckets_per_power)) : prom_buckets{};
+        const prom_buckets b = info->kind == metric_kind::trend
+                                   ? (time ? time_b : prom_value_buckets(f.buckets_per_power))
+                                   : prom_buckets{};
         std::map<std::string, custom_acc> series;
         for (; it != next; ++it) {
             auto& [t, v] = *it;
@@ -490,7 +519,10 @@ inline std::string prometheus_text(const merged_metrics& m, const prometheus_for
                 case metric_kind::gauge: {
                     if (v.g.count == 0) break;
                     auto& a = series[make(std::nullopt)];
-                    if (a.n == 0 || v.g.last_ns >= a.last_ns) { a.last = v.g.last; a.last_ns = v.g.last_ns; }
+                    if (a.n == 0 || v.g.last_ns >= a.last_ns) {
+                        a.last = v.g.last;
+                        a.last_ns = v.g.last_ns;
+                    }
                     a.n += v.g.count;
                     break;
                 }
@@ -505,7 +537,8 @@ inline std::string prometheus_text(const merged_metrics& m, const prometheus_for
                     for (auto& [l, a] : series) w.sample(base + "_total", l, prom_value(a.sum));
                 break;
             case metric_kind::rate:
-                if (w.family(base + "_total", "counter", what + "rate " + metric + ": samples by result (the rate is the share of true)"))
+                if (w.family(base + "_total", "counter",
+                             what + "rate " + metric + ": samples by result (the rate is the share of true)"))
                     for (auto& [l, a] : series) w.sample(base + "_total", l, prom_value(a.trues));
                 break;
             case metric_kind::gauge:
@@ -538,11 +571,14 @@ class prometheus_output {
     explicit prometheus_output(std::string_view spec, prometheus_format f = {}) : fmt_(f) {
         namespace asio = boost::asio;
         auto bad = [&](const std::string& why) {
-            return config_error("prometheus: expected HOST:PORT (e.g. 127.0.0.1:9464, [::1]:9464, 0.0.0.0:0 for any free port), found '" +
-                                std::string(spec) + "': " + why);
+            return config_error(
+                "prometheus: expected HOST:PORT (e.g. 127.0.0.1:9464, [::1]:9464, 0.0.0.0:0 for any free port), found '" +
+                std::string(spec) + "': " + why);
         };
-        if (f.buckets_per_power < 1 || f.buckets_per_power > 64 || !std::has_single_bit(static_cast<unsigned>(f.buckets_per_power)))
-            throw config_error("prometheus: buckets_per_power must be 1, 2, 4, 8, 16, 32 or 64, found " + std::to_string(f.buckets_per_power));
+        if (f.buckets_per_power < 1 || f.buckets_per_power > 64 ||
+            !std::has_single_bit(static_cast<unsigned>(f.buckets_per_power)))
+            throw config_error("prometheus: buckets_per_power must be 1, 2, 4, 8, 16, 32 or 64, found " +
+                               std::to_string(f.buckets_per_power));
         std::string_view host, port;
         if (spec.starts_with('[')) {
             auto close = spec.find(']');
@@ -568,7 +604,8 @@ class prometheus_output {
         if (err) {  // a host name: its first address, IPv4 first
             asio::ip::tcp::resolver resolver(ioc_);
             auto results = resolver.resolve(std::string(host), std::to_string(p), err);
-            if (err || results.empty()) throw config_error("prometheus: cannot resolve host '" + std::string(host) + "'");
+            if (err || results.empty())
+                throw config_error("prometheus: cannot resolve host '" + std::string(host) + "'");
             std::optional<asio::ip::address> v4, any;
             for (auto& r : results) {
                 if (!any) any = r.endpoint().address();
@@ -578,7 +615,8 @@ class prometheus_output {
         }
         asio::ip::tcp::endpoint ep(addr, static_cast<std::uint16_t>(p));
         auto fail = [&](const char* what) {
-            return config_error("prometheus: cannot listen on " + std::string(spec) + ": " + what + ": " + err.message());
+            return config_error("prometheus: cannot listen on " + std::string(spec) + ": " + what + ": " +
+                                err.message());
         };
         acceptor_.open(ep.protocol(), err);
         if (err) throw fail("open");
@@ -673,7 +711,8 @@ class prometheus_output {
 
     std::chrono::milliseconds linger_bound_locked(std::chrono::milliseconds max) const {
         if (interval_ > std::chrono::steady_clock::duration::zero())
-            max = std::min(max, std::chrono::duration_cast<std::chrono::milliseconds>(2 * interval_) + std::chrono::milliseconds(100));
+            max = std::min(max, std::chrono::duration_cast<std::chrono::milliseconds>(2 * interval_) +
+                                    std::chrono::milliseconds(100));
         return max;
     }
 
@@ -691,7 +730,8 @@ class prometheus_output {
             namespace http = boost::beast::http;
             parser.emplace();
             parser->body_limit(64 * 1024);
-            http::async_read(socket, buf, *parser, [self = shared_from_this()](boost::system::error_code ec, std::size_t) {
+            http::async_read(socket, buf, *parser,
+                             [self = shared_from_this()](boost::system::error_code ec, std::size_t) {
                 if (ec) return;
                 self->respond();
             });
@@ -737,7 +777,8 @@ class prometheus_output {
             };
             if (req.method() == http::verb::head) {
                 auto sr = std::make_shared<http::response_serializer<http::span_body<const char>>>(*res);
-                http::async_write_header(socket, *sr, [sr, done](boost::system::error_code ec, std::size_t n) { done(ec, n); });
+                http::async_write_header(socket, *sr,
+                                         [sr, done](boost::system::error_code ec, std::size_t n) { done(ec, n); });
             } else {
                 http::async_write(socket, *res, done);
             }
@@ -792,4 +833,4 @@ class prometheus_output {
     std::chrono::steady_clock::duration interval_{};
 };
 
-}  // namespace loadkit
+}  // namespace loadkit::inline LOADKIT_ABI

@@ -53,7 +53,8 @@ inline std::size_t edit_distance(std::string_view a, std::string_view b) {
         row[0] = i;
         for (std::size_t j = 1; j <= b.size(); ++j) {
             std::size_t up = row[j];
-            bool same = std::tolower(static_cast<unsigned char>(a[i - 1])) == std::tolower(static_cast<unsigned char>(b[j - 1]));
+            bool same = std::tolower(static_cast<unsigned char>(a[i - 1])) ==
+                        std::tolower(static_cast<unsigned char>(b[j - 1]));
             row[j] = std::min({row[j] + 1, row[j - 1] + 1, diag + (same ? 0 : 1)});
             diag = up;
         }
@@ -67,17 +68,26 @@ inline std::string nearest(std::string_view word, const std::vector<std::string_
     std::size_t best_d = std::max<std::size_t>(2, word.size() / 3) + 1;
     for (auto c : candidates) {
         auto d = edit_distance(word, c);
-        if (d < best_d) { best_d = d; best = std::string(c); }
+        if (d < best_d) {
+            best_d = d;
+            best = std::string(c);
+        }
     }
     return best;
 }
 
 template <document_node Node>
-bool is_map(const Node& n) { return n.kind() == node_kind::map; }
+bool is_map(const Node& n) {
+    return n.kind() == node_kind::map;
+}
 template <document_node Node>
-bool is_sequence(const Node& n) { return n.kind() == node_kind::sequence; }
+bool is_sequence(const Node& n) {
+    return n.kind() == node_kind::sequence;
+}
 template <document_node Node>
-bool is_scalar(const Node& n) { return n.kind() == node_kind::scalar; }
+bool is_scalar(const Node& n) {
+    return n.kind() == node_kind::scalar;
+}
 
 template <document_node Node>
 std::string describe(const Node& n) {
@@ -103,8 +113,11 @@ class plan_builder {
     plan build(const Node& root) const {
         plan p;
         p.file = file_;
-        if (!is_map(root)) fail(root, "expected a mapping with 'scenarios' at the top of the file, found " + describe(root));
-        keys(root, {"name", "target", "script", "env", "tags", "thresholds", "scenarios", "http", "setupTimeout", "teardownTimeout"},
+        if (!is_map(root))
+            fail(root, "expected a mapping with 'scenarios' at the top of the file, found " + describe(root));
+        keys(root,
+             {"name", "target", "script", "env", "tags", "thresholds", "scenarios", "http", "setupTimeout",
+              "teardownTimeout"},
              "at the top level");
         if (auto n = root["name"]) p.name = scalar(n, "name");
         if (auto n = root["target"]) {
@@ -112,15 +125,18 @@ class plan_builder {
             if (p.target != "builtin") {
                 loadkit::detail::url_parts u;
                 if (!loadkit::detail::split_url(p.target, u))
-                    fail(n, "expected an http:// or https:// URL (or 'builtin') for 'target', found '" + p.target + "'");
+                    fail(n,
+                         "expected an http:// or https:// URL (or 'builtin') for 'target', found '" + p.target + "'");
             }
         }
         if (auto n = root["script"]) {
             auto s = scalar(n, "script");
             p.script = (base_ / s).lexically_normal().string();
-            if (!std::filesystem::exists(p.script)) fail(n, "script '" + s + "' does not exist (looked for " + p.script + ")");
+            if (!std::filesystem::exists(p.script))
+                fail(n, "script '" + s + "' does not exist (looked for " + p.script + ")");
             std::string why;
-            if (!loadkit::detail::check_input_file(p.script, loadkit::detail::max_test_file_bytes, why)) fail(n, "script: " + why);
+            if (!loadkit::detail::check_input_file(p.script, loadkit::detail::max_test_file_bytes, why))
+                fail(n, "script: " + why);
         }
         if (auto n = root["env"]) p.env = string_map(n, "env");
         if (auto n = root["tags"]) p.tags = string_map(n, "tags");
@@ -130,7 +146,8 @@ class plan_builder {
         if (auto n = root["thresholds"]) p.thresholds = thresholds(n);
         auto sc = root["scenarios"];
         if (!sc) fail(root, "expected 'scenarios': a mapping from scenario names to their executor and flow");
-        if (!is_map(sc) || sc.size() == 0) fail(sc, "expected 'scenarios' to map scenario names to scenarios, found " + describe(sc));
+        if (!is_map(sc) || sc.size() == 0)
+            fail(sc, "expected 'scenarios' to map scenario names to scenarios, found " + describe(sc));
         for (auto& [key, value] : sc.entries()) p.scenarios.push_back(scenario(key, value, !p.script.empty()));
         return p;
     }
@@ -175,7 +192,9 @@ class plan_builder {
     nanoseconds duration(const Node& n, std::string_view what) const {
         auto s = scalar(n, what);
         auto d = loadkit::detail::parse_duration(s);
-        if (!d) fail(n, "expected a duration for '" + std::string(what) + "' (like 30s, 1m30s or 500ms), found '" + s + "'");
+        if (!d)
+            fail(n,
+                 "expected a duration for '" + std::string(what) + "' (like 30s, 1m30s or 500ms), found '" + s + "'");
         return *d;
     }
     // A whole number in min..max, parsed in 64 bits and refused (with the
@@ -187,11 +206,15 @@ class plan_builder {
         auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
         bool all = p == s.data() + s.size();
         if (ec == std::errc::result_out_of_range && all)
-            fail(n, "expected '" + std::string(what) + "' to be " + (s[0] == '-' ? "at least " + std::to_string(min) : "at most " + std::to_string(max)) + ", found " + s);
+            fail(n, "expected '" + std::string(what) + "' to be " +
+                        (s[0] == '-' ? "at least " + std::to_string(min) : "at most " + std::to_string(max)) +
+                        ", found " + s);
         if (ec != std::errc() || !all)
             fail(n, "expected a whole number for '" + std::string(what) + "', found '" + s + "'");
-        if (v < min) fail(n, "expected '" + std::string(what) + "' to be at least " + std::to_string(min) + ", found " + s);
-        if (v > max) fail(n, "expected '" + std::string(what) + "' to be at most " + std::to_string(max) + ", found " + s);
+        if (v < min)
+            fail(n, "expected '" + std::string(what) + "' to be at least " + std::to_string(min) + ", found " + s);
+        if (v > max)
+            fail(n, "expected '" + std::string(what) + "' to be at most " + std::to_string(max) + ", found " + s);
         return v;
     }
     // A count the engine holds in an int (VUs, stage targets, redirects).
@@ -204,7 +227,8 @@ class plan_builder {
         auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
         if (ec != std::errc() || p != s.data() + s.size() || !std::isfinite(v))
             fail(n, "expected a number for '" + std::string(what) + "', found '" + s + "'");
-        if (v < min) fail(n, "expected '" + std::string(what) + "' to be at least " + std::to_string(min) + ", found " + s);
+        if (v < min)
+            fail(n, "expected '" + std::string(what) + "' to be at least " + std::to_string(min) + ", found " + s);
         return v;
     }
     bool boolean(const Node& n, std::string_view what) const {
@@ -216,7 +240,8 @@ class plan_builder {
     std::map<std::string, std::string> string_map(const Node& n, std::string_view what) const {
         if (!is_map(n)) fail(n, "expected a mapping for '" + std::string(what) + "', found " + describe(n));
         std::map<std::string, std::string> m;
-        for (auto& [key, value] : n.entries()) m[scalar(key, what)] = scalar(value, std::string(what) + "." + std::string(key.scalar()));
+        for (auto& [key, value] : n.entries())
+            m[scalar(key, what)] = scalar(value, std::string(what) + "." + std::string(key.scalar()));
         return m;
     }
     // a scalar as JSON: numbers and booleans keep their type
@@ -250,9 +275,7 @@ class plan_builder {
         }
         return nullptr;
     }
-    text_template templ(const Node& n, std::string_view what) const {
-        return templ_text(n, scalar(n, what));
-    }
+    text_template templ(const Node& n, std::string_view what) const { return templ_text(n, scalar(n, what)); }
     text_template templ_text(const Node& n, const std::string& src) const {
         try {
             return text_template::compile(src);
@@ -266,7 +289,9 @@ class plan_builder {
     // ------------------------------------------------------------ sections
     client_options http(const Node& n) const {
         if (!is_map(n)) fail(n, "expected a mapping for 'http', found " + describe(n));
-        keys(n, {"timeout", "maxRedirects", "insecureSkipTLSVerify", "userAgent", "discardResponseBodies", "tlsCAFile", "cookies"},
+        keys(n,
+             {"timeout", "maxRedirects", "insecureSkipTLSVerify", "userAgent", "discardResponseBodies", "tlsCAFile",
+              "cookies"},
              "in 'http'");
         client_options o;
         if (auto v = n["timeout"]) o.timeout = duration(v, "timeout");
@@ -277,13 +302,15 @@ class plan_builder {
         if (auto v = n["cookies"]) o.cookies = boolean(v, "cookies");
         if (auto v = n["tlsCAFile"]) {
             o.tls_ca_file = (base_ / scalar(v, "tlsCAFile")).lexically_normal().string();
-            if (!std::filesystem::exists(o.tls_ca_file)) fail(v, "tlsCAFile '" + std::string(v.scalar()) + "' does not exist");
+            if (!std::filesystem::exists(o.tls_ca_file))
+                fail(v, "tlsCAFile '" + std::string(v.scalar()) + "' does not exist");
         }
         return o;
     }
 
     threshold_set thresholds(const Node& n) const {
-        if (!is_map(n)) fail(n, "expected 'thresholds' to map metric names to lists of expressions, found " + describe(n));
+        if (!is_map(n))
+            fail(n, "expected 'thresholds' to map metric names to lists of expressions, found " + describe(n));
         threshold_set out;
         for (auto& [key, value] : n.entries()) {
             // (entries() copies: with yaml-cpp, `it->second` is a member of a
@@ -293,7 +320,10 @@ class plan_builder {
             std::vector<std::pair<threshold, Node>> list;
             auto one = [&](const Node& e) {
                 if (is_scalar(e)) return list.emplace_back(threshold(e.scalar()), e);
-                if (!is_map(e)) fail(e, "expected a threshold like 'p(95)<200' or {threshold, abortOnFail, delayAbortEval}, found " + describe(e));
+                if (!is_map(e))
+                    fail(e,
+                         "expected a threshold like 'p(95)<200' or {threshold, abortOnFail, delayAbortEval}, found " +
+                             describe(e));
                 keys(e, {"threshold", "abortOnFail", "delayAbortEval"}, "in a threshold");
                 if (!e["threshold"]) fail(e, "expected 'threshold: EXPRESSION' in this threshold");
                 threshold t(scalar(e["threshold"], "threshold"));
@@ -322,7 +352,8 @@ class plan_builder {
     }
 
     std::vector<stage> stages(const Node& n) const {
-        if (!is_sequence(n) || n.size() == 0) fail(n, "expected 'stages' to be a list of {duration, target}, found " + describe(n));
+        if (!is_sequence(n) || n.size() == 0)
+            fail(n, "expected 'stages' to be a list of {duration, target}, found " + describe(n));
         std::vector<stage> out;
         for (auto& s : n.elements()) {
             if (!is_map(s)) fail(s, "expected a stage {duration, target}, found " + describe(s));
@@ -334,28 +365,36 @@ class plan_builder {
     }
 
 // Every key a scenario may have, whatever its executor.
-#define LOADKIT_SCENARIO_KEYS "executor", "startTime", "gracefulStop", "exec", "on_start", "on_stop", "flow", "env", "tags", "data", \
-    "vus", "duration", "startVUs", "stages", "gracefulRampDown", "iterations", "maxDuration", "rate", "timeUnit", "preAllocatedVUs", \
-    "maxVUs", "startRate"
+#define LOADKIT_SCENARIO_KEYS                                                                                     \
+    "executor", "startTime", "gracefulStop", "exec", "on_start", "on_stop", "flow", "env", "tags", "data", "vus", \
+        "duration", "startVUs", "stages", "gracefulRampDown", "iterations", "maxDuration", "rate", "timeUnit",    \
+        "preAllocatedVUs", "maxVUs", "startRate"
     scenario_plan scenario(const Node& key, const Node& n, bool have_script) const {
         scenario_plan s;
         s.name = scalar(key, "scenario name");
         s.where = where(key);
         std::string ctx = "in scenario '" + s.name + "'";
-        if (!is_map(n)) fail(n, "expected scenario '" + s.name + "' to be a mapping with an executor, found " + describe(n));
+        if (!is_map(n))
+            fail(n, "expected scenario '" + s.name + "' to be a mapping with an executor, found " + describe(n));
         auto ex = n["executor"];
         if (!ex) {  // a misspelled 'executor' (or another key) is reported at the key itself
             keys(n, {LOADKIT_SCENARIO_KEYS}, ctx);
-            fail(key, "expected 'executor' " + ctx + " (constant-vus, ramping-vus, per-vu-iterations, shared-iterations, "
-                           "constant-arrival-rate or ramping-arrival-rate)");
+            fail(key, "expected 'executor' " + ctx +
+                          " (constant-vus, ramping-vus, per-vu-iterations, shared-iterations, "
+                          "constant-arrival-rate or ramping-arrival-rate)");
         }
         auto name = scalar(ex, "executor");
-        static const std::vector<std::string_view> executors{"constant-vus",      "ramping-vus",           "per-vu-iterations",
-                                                             "shared-iterations", "constant-arrival-rate", "ramping-arrival-rate"};
+        static const std::vector<std::string_view> executors{"constant-vus",          "ramping-vus",
+                                                             "per-vu-iterations",     "shared-iterations",
+                                                             "constant-arrival-rate", "ramping-arrival-rate"};
         if (std::find(executors.begin(), executors.end(), name) == executors.end()) {
             auto near = nearest(name, executors);
-            fail(ex, "unknown executor '" + name + "'" + (near.empty() ? "; expected constant-vus, ramping-vus, per-vu-iterations, shared-iterations, constant-arrival-rate or ramping-arrival-rate"
-                                                                   : "; did you mean '" + near + "'?"));
+            fail(
+                ex,
+                "unknown executor '" + name + "'" +
+                    (near.empty()
+                         ? "; expected constant-vus, ramping-vus, per-vu-iterations, shared-iterations, constant-arrival-rate or ramping-arrival-rate"
+                         : "; did you mean '" + near + "'?"));
         }
         auto common = [&](auto& x) {
             if (auto v = n["startTime"]) x.start_time = duration(v, "startTime");
@@ -365,7 +404,8 @@ class plan_builder {
             if (!n[k]) fail(key, "expected '" + std::string(k) + "' " + ctx + " (" + name + " needs it)");
             return n[k];
         };
-#define LOADKIT_COMMON_KEYS "executor", "startTime", "gracefulStop", "exec", "on_start", "on_stop", "flow", "env", "tags", "data"
+#define LOADKIT_COMMON_KEYS \
+    "executor", "startTime", "gracefulStop", "exec", "on_start", "on_stop", "flow", "env", "tags", "data"
         if (name == "constant-vus") {
             keys(n, {LOADKIT_COMMON_KEYS, "vus", "duration"}, ctx);
             constant_vus x;
@@ -422,13 +462,15 @@ class plan_builder {
                 if (auto at = n[e.key]) fail(at, e.what());  // the option it is about, where written
             fail(n, e.what());
         }
-        for (auto [k, field, pos] : {std::tuple{"exec", &s.exec_function, &s.exec_where}, std::tuple{"on_start", &s.on_start, &s.on_start_where},
+        for (auto [k, field, pos] : {std::tuple{"exec", &s.exec_function, &s.exec_where},
+                                     std::tuple{"on_start", &s.on_start, &s.on_start_where},
                                      std::tuple{"on_stop", &s.on_stop, &s.on_stop_where}}) {
             if (auto v = n[k]) {
                 *field = scalar(v, k);
                 *pos = where(v);
                 if (!have_script)
-                    fail(v, std::string(k) + " '" + *field + "' names a script function, but the file has no 'script: FILE.js'");
+                    fail(v, std::string(k) + " '" + *field +
+                                "' names a script function, but the file has no 'script: FILE.js'");
             }
         }
         if (auto v = n["env"]) s.env = string_map(v, "env");
@@ -505,10 +547,12 @@ class plan_builder {
             st.what = std::move(x);
         } else {
             auto entries = n.entries();
-            std::string k = !entries.empty() && is_scalar(entries[0].first) ? std::string(entries[0].first.scalar()) : "";
+            std::string k = !entries.empty() && is_scalar(entries[0].first) ? std::string(entries[0].first.scalar())
+                                                                            : "";
             auto near = nearest(k, {"request", "think", "loop", "group"});
-            fail(!entries.empty() ? entries[0].first : n,
-                 "expected a step (request, think, loop or group), found '" + k + "'" + (near.empty() ? "" : "; did you mean '" + near + "'?"));
+            fail(!entries.empty() ? entries[0].first : n, "expected a step (request, think, loop or group), found '" +
+                                                              k + "'" +
+                                                              (near.empty() ? "" : "; did you mean '" + near + "'?"));
         }
         return st;
     }
@@ -526,8 +570,10 @@ class plan_builder {
             if (dash == std::string::npos) {
                 t.min = t.max = duration(n, "think");
             } else {
-                auto a = loadkit::detail::parse_duration(s.substr(0, dash)), b = loadkit::detail::parse_duration(s.substr(dash + 1));
-                if (!a || !b) fail(n, "expected 'think' to be a duration (500ms) or a range (1s-3s), found '" + s + "'");
+                auto a = loadkit::detail::parse_duration(s.substr(0, dash)),
+                     b = loadkit::detail::parse_duration(s.substr(dash + 1));
+                if (!a || !b)
+                    fail(n, "expected 'think' to be a duration (500ms) or a range (1s-3s), found '" + s + "'");
                 t.min = *a;
                 t.max = *b;
             }
@@ -541,7 +587,8 @@ class plan_builder {
             if (e.kind == expression::root::data) {
                 if (!sc.data) fail(n, "'{{ data." + e.path + " }}' needs a 'data' file in scenario '" + sc.name + "'");
                 if (sc.data->rows->table().column(e.path) < 0)
-                    fail(n, "'{{ data." + e.path + " }}': data file '" + sc.data->file + "' has no column '" + e.path + "'");
+                    fail(n, "'{{ data." + e.path + " }}': data file '" + sc.data->file + "' has no column '" + e.path +
+                                "'");
             }
     }
 
@@ -555,10 +602,13 @@ class plan_builder {
         r.name = n["name"] ? scalar(n["name"], "name") : r.url.source();
         if (auto m = n["method"]) {
             r.method = scalar(m, "method");
-            static const std::vector<std::string_view> methods{"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"};
-            std::transform(r.method.begin(), r.method.end(), r.method.begin(), [](unsigned char c) { return std::toupper(c); });
+            static const std::vector<std::string_view> methods{"GET",    "POST", "PUT",    "PATCH",
+                                                               "DELETE", "HEAD", "OPTIONS"};
+            std::transform(r.method.begin(), r.method.end(), r.method.begin(),
+                           [](unsigned char c) { return std::toupper(c); });
             if (std::find(methods.begin(), methods.end(), r.method) == methods.end())
-                fail(m, "expected a method (GET, POST, PUT, PATCH, DELETE, HEAD or OPTIONS), found '" + std::string(m.scalar()) + "'");
+                fail(m, "expected a method (GET, POST, PUT, PATCH, DELETE, HEAD or OPTIONS), found '" +
+                            std::string(m.scalar()) + "'");
         }
         bool content_type = false;
         if (auto h = n["headers"]) {
@@ -582,12 +632,17 @@ class plan_builder {
             if (!content_type) r.headers.emplace_back("Content-Type", templ_text(j, "application/json"));
         }
         if (check) {
-            if (!is_map(check)) fail(check, "expected 'check' to map what to check (status, json.PATH, header.NAME, body) to the expected value, found " + describe(check));
+            if (!is_map(check))
+                fail(
+                    check,
+                    "expected 'check' to map what to check (status, json.PATH, header.NAME, body) to the expected value, found " +
+                        describe(check));
             for (auto& [key, value] : check.entries()) {
                 auto what = scalar(key, "check");
                 check_rule c;
                 c.expected = scalar_json(value);
-                if (!is_scalar(value)) fail(value, "expected a single value to compare '" + what + "' with, found " + describe(value));
+                if (!is_scalar(value))
+                    fail(value, "expected a single value to compare '" + what + "' with, found " + describe(value));
                 part(key, what, c.from, c.path, true);
                 if (c.from == response_part::status && c.expected.is_string()) {  // status: '200'
                     int code = 0;
@@ -597,13 +652,17 @@ class plan_builder {
                 }
                 if (c.from == response_part::status && !c.expected.is_number())
                     fail(value, "expected a status code for 'status', found '" + std::string(value.scalar()) + "'");
-                c.name = r.name + ": " + what + (c.from == response_part::body ? " contains " : " is ") + std::string(value.scalar());
+                c.name = r.name + ": " + what + (c.from == response_part::body ? " contains " : " is ") +
+                         std::string(value.scalar());
                 r.needs_json |= c.from == response_part::json;
                 r.checks.push_back(std::move(c));
             }
         }
         if (capture) {
-            if (!is_map(capture)) fail(capture, "expected 'capture' to map variable names to json.PATH, header.NAME, status or body, found " + describe(capture));
+            if (!is_map(capture))
+                fail(capture,
+                     "expected 'capture' to map variable names to json.PATH, header.NAME, status or body, found " +
+                         describe(capture));
             for (auto& [key, value] : capture.entries()) {
                 capture_rule c;
                 c.var = scalar(key, "capture");
@@ -619,12 +678,17 @@ class plan_builder {
     void part(const Node& n, const std::string& s, response_part& from, std::string& path, bool in_check) const {
         if (s == "status") from = response_part::status;
         else if (s == "body") from = response_part::body;
-        else if (s.starts_with("json.") && s.size() > 5) { from = response_part::json; path = s.substr(5); }
-        else if (s.starts_with("header.") && s.size() > 7) { from = response_part::header; path = s.substr(7); }
-        else {
+        else if (s.starts_with("json.") && s.size() > 5) {
+            from = response_part::json;
+            path = s.substr(5);
+        } else if (s.starts_with("header.") && s.size() > 7) {
+            from = response_part::header;
+            path = s.substr(7);
+        } else {
             auto near = nearest(s.substr(0, s.find('.')), {"status", "body", "json", "header"});
             fail(n, std::string("expected ") + (in_check ? "what to check" : "where to capture from") +
-                        ": status, body, json.PATH or header.NAME, found '" + s + "'" + (near.empty() ? "" : "; did you mean '" + near + "...'?"));
+                        ": status, body, json.PATH or header.NAME, found '" + s + "'" +
+                        (near.empty() ? "" : "; did you mean '" + near + "...'?"));
         }
     }
 
@@ -646,8 +710,9 @@ plan build_plan(const Node& root, std::string file) {
 // After the script is loaded: every function the file names must exist.
 inline void check_script_functions(const plan& p, const script& s) {
     for (auto& sc : p.scenarios)
-        for (auto [name, pos] : {std::pair{&sc.exec_function, &sc.exec_where}, std::pair{&sc.on_start, &sc.on_start_where},
-                                 std::pair{&sc.on_stop, &sc.on_stop_where}})
+        for (auto [name, pos] :
+             {std::pair{&sc.exec_function, &sc.exec_where}, std::pair{&sc.on_start, &sc.on_start_where},
+              std::pair{&sc.on_stop, &sc.on_stop_where}})
             if (!name->empty() && !s.has_function(*name))
                 throw load_error(p.file, pos->line, pos->column, "the script has no exported function '" + *name + "'");
 }
@@ -659,10 +724,12 @@ inline void check_script_functions(const plan& p, const script& s) {
 inline void apply_shortcuts(plan& p, std::optional<int> vus, std::optional<nanoseconds> duration,
                             std::optional<std::int64_t> iterations) {
     for (auto& s : p.scenarios) {
-        int current = std::visit([](auto& x) -> int {
-            if constexpr (requires { x.vus; }) return x.vus;
-            else return 1;
-        }, s.exec);
+        int current = std::visit(
+            [](auto& x) -> int {
+                if constexpr (requires { x.vus; }) return x.vus;
+                else return 1;
+            },
+            s.exec);
         int v = vus.value_or(current);
         if (iterations) {
             shared_iterations x{.vus = v, .iterations = *iterations};
@@ -671,10 +738,14 @@ inline void apply_shortcuts(plan& p, std::optional<int> vus, std::optional<nanos
         } else if (duration) {
             s.exec = constant_vus{.vus = v, .duration = *duration};
         } else if (vus) {
-            bool has_vus = std::visit([&](auto& x) {
-                if constexpr (requires { x.vus; }) { x.vus = *vus; return true; }
-                else return false;
-            }, s.exec);
+            bool has_vus = std::visit(
+                [&](auto& x) {
+                if constexpr (requires { x.vus; }) {
+                    x.vus = *vus;
+                    return true;
+                } else return false;
+                },
+                s.exec);
             if (!has_vus)
                 throw config_error("--vus: scenario '" + s.name + "' uses " + std::string(executor_name(s.exec)) +
                                    ", which has no fixed VU count; give --duration or --iterations too");
@@ -683,4 +754,4 @@ inline void apply_shortcuts(plan& p, std::optional<int> vus, std::optional<nanos
     }
 }
 
-}  // namespace loadkit::yaml
+}  // namespace loadkit::inline LOADKIT_ABI::yaml

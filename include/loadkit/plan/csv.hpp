@@ -45,7 +45,7 @@
 namespace loadkit::inline LOADKIT_ABI::yaml {
 
 struct csv_table {
-    std::vector<std::string> columns;  // from the header row
+    std::vector<std::string> columns;            // from the header row
     std::vector<std::vector<std::string>> rows;  // each has columns.size() fields
 
     // The index of the column called `name`, -1 if absent. Linear: data files
@@ -172,7 +172,8 @@ inline csv_table parse_csv(std::string_view text) {
 // yaml::load_file does; a mistake inside it, a load_error "PATH:LINE:1: ...".
 inline csv_table load_csv(const std::string& path) {
     std::string text, error;
-    if (!loadkit::detail::read_input_file(path, loadkit::detail::max_data_file_bytes, text, error)) throw config_error(error);
+    if (!loadkit::detail::read_input_file(path, loadkit::detail::max_data_file_bytes, text, error))
+        throw config_error(error);
     try {
         return parse_csv(text);
     } catch (const load_error& e) {
@@ -256,8 +257,7 @@ class feeder {
         const std::size_t n = rows.size();
         if (n == 0) return nullptr;
         switch (mode_) {
-            case feed_mode::sequential:
-                return &rows[next_.fetch_add(1, std::memory_order_relaxed) % n];
+            case feed_mode::sequential: return &rows[next_.fetch_add(1, std::memory_order_relaxed) % n];
             case feed_mode::random: {
                 std::uniform_int_distribution<std::size_t> pick(0, n - 1);
                 return &rows[pick(detail::thread_feeder_rng())];
@@ -285,4 +285,4 @@ class feeder {
     alignas(64) std::atomic<std::size_t> next_{0};
 };
 
-}  // namespace loadkit::yaml
+}  // namespace loadkit::inline LOADKIT_ABI::yaml

@@ -45,4 +45,4 @@ concept document_node = std::copyable<N> && requires(const N& n, std::string_vie
     { n.where(offset) } -> std::same_as<position>;
 };
 
-}  // namespace loadkit::yaml
+}  // namespace loadkit::inline LOADKIT_ABI::yaml

@@ -22,11 +22,15 @@ struct position {
 // knows where that text was written and reports it there).
 struct load_error : config_error {
     load_error(std::string file_, int line_, int column_, std::string what_)
-        : config_error((file_.empty() ? std::string() : file_ + ":") + std::to_string(line_) + ":" + std::to_string(column_) + ": " + what_),
-          file(std::move(file_)), line(line_), column(column_), message(std::move(what_)) {}
+        : config_error((file_.empty() ? std::string() : file_ + ":") + std::to_string(line_) + ":" +
+                       std::to_string(column_) + ": " + what_),
+          file(std::move(file_)),
+          line(line_),
+          column(column_),
+          message(std::move(what_)) {}
     std::string file;
     int line, column;
     std::string message;
 };
 
-}  // namespace loadkit::yaml
+}  // namespace loadkit::inline LOADKIT_ABI::yaml

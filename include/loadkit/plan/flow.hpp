@@ -35,10 +35,10 @@ enum class response_part { status, json, header, body };
 
 // `check: { status: 200, 'json.items.0.id': 1, 'header.Content-Type': application/json, body: ok }`
 struct check_rule {
-    std::string name;           // as counted in the summary: "feed: status is 200"
+    std::string name;  // as counted in the summary: "feed: status is 200"
     response_part from = response_part::status;
-    std::string path;           // JSON path or header name
-    nlohmann::json expected;    // a scalar; for body: a substring
+    std::string path;         // JSON path or header name
+    nlohmann::json expected;  // a scalar; for body: a substring
 };
 // `capture: { token: json.token, etag: header.ETag }` into the VU's vars
 struct capture_rule {
@@ -48,17 +48,17 @@ struct capture_rule {
 };
 
 struct request_step {
-    std::string name;           // the name tag
+    std::string name;  // the name tag
     std::string method = "GET";
     text_template url;
     std::vector<std::pair<std::string, text_template>> headers;
     std::optional<text_template> body;
     std::vector<check_rule> checks;
     std::vector<capture_rule> captures;
-    bool needs_json = false;    // a check or capture reads the body as JSON
+    bool needs_json = false;  // a check or capture reads the body as JSON
 };
 struct think_step {
-    nanoseconds min{}, max{};   // equal for a fixed think time
+    nanoseconds min{}, max{};  // equal for a fixed think time
 };
 struct step;
 struct loop_step {
@@ -84,7 +84,7 @@ struct scenario_plan {
     std::string name;
     executor exec;
     std::vector<step> flow;
-    std::string exec_function, on_start, on_stop;   // script functions by name
+    std::string exec_function, on_start, on_stop;  // script functions by name
     std::map<std::string, std::string> env, tags;
     std::optional<data_source> data;
     position where, exec_where, on_start_where, on_stop_where;
@@ -100,7 +100,7 @@ struct plan {
     std::string file;
     std::string name = "loadkit";
     std::string target;
-    std::string script;              // path of the script module, resolved against the file
+    std::string script;  // path of the script module, resolved against the file
     std::map<std::string, std::string> env, tags;
     threshold_set thresholds;
     client_options http;
@@ -117,7 +117,9 @@ using loadkit::detail::vu_context;
 class flow_vu final : public loadkit::vu_instance {
   public:
     flow_vu(vu_context& ctx, const scenario_plan& sc, script* s)
-        : ctx_(ctx), sc_(sc), http_(*ctx.thread, &ctx, *ctx.thread->engine->http),
+        : ctx_(ctx),
+          sc_(sc),
+          http_(*ctx.thread, &ctx, *ctx.thread->engine->http),
           rng_(std::random_device{}() ^ (ctx.id * 0x9E3779B97F4A7C15ull)) {
         if (s) script_ = s->create_vu(ctx, http_, vars_, sc.exec_function);
         has_on_start = script_ && !sc.on_start.empty();
@@ -170,7 +172,8 @@ class flow_vu final : public loadkit::vu_instance {
     // k6's group(), as VU::group does it for C++ scenarios (the loader
     // has checked the name).
     task<> group(const group_step& g) {
-        return loadkit::detail::in_group(ctx_, g.name, [this, &g] { return run(g.steps); }, true);
+        return loadkit::detail::in_group(
+            ctx_, g.name, [this, &g] { return run(g.steps); }, true);
     }
 
     // Appends one template expression's value.
@@ -240,7 +243,9 @@ class flow_vu final : public loadkit::vu_instance {
         for (auto& c : r.captures) capture(c, res, doc);
     }
 
-    static std::string scalar_text(const nlohmann::json& v) { return v.is_string() ? v.get<std::string>() : v.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace); }
+    static std::string scalar_text(const nlohmann::json& v) {
+        return v.is_string() ? v.get<std::string>() : v.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+    }
 
     static bool check(const check_rule& c, const response& res, const nlohmann::json& doc) {
         switch (c.from) {
@@ -251,7 +256,8 @@ class flow_vu final : public loadkit::vu_instance {
                 auto* v = loadkit::detail::json_at(doc, c.path);
                 if (!v) return false;
                 if (v->is_number() && c.expected.is_number()) return v->get<double>() == c.expected.get<double>();
-                if (v->is_string() && !c.expected.is_string()) return v->get_ref<const std::string&>() == scalar_text(c.expected);
+                if (v->is_string() && !c.expected.is_string())
+                    return v->get_ref<const std::string&>() == scalar_text(c.expected);
                 return *v == c.expected;
             }
         }
@@ -281,7 +287,7 @@ class flow_vu final : public loadkit::vu_instance {
     vars_map vars_;
     std::unique_ptr<script_vu> script_;
     const std::vector<std::string>* row_ = nullptr;
-    loadkit::request req_;  // reused by every request step
+    loadkit::request req_;                       // reused by every request step
     std::optional<cookie_jar> cookie_baseline_;  // sc_.reset_cookies: the jar before the first iteration
 };
 
@@ -316,7 +322,10 @@ inline run_result run(const plan& p, options o, script* s = nullptr) {
         o.handle_summary = [s](const nlohmann::json& j) { return s->handle_summary(j); };
     std::vector<loadkit::scenario_spec> specs;
     for (auto& sc : p.scenarios)
-        specs.push_back({sc.name, sc.exec, std::make_shared<detail::flow_factory>(sc, s), {sc.env.begin(), sc.env.end()},
+        specs.push_back({sc.name,
+                         sc.exec,
+                         std::make_shared<detail::flow_factory>(sc, s),
+                         {sc.env.begin(), sc.env.end()},
                          {sc.tags.begin(), sc.tags.end()}});
     loadkit::engine e(o);
     loadkit::engine::hook_fn setup, teardown;
@@ -325,4 +334,4 @@ inline run_result run(const plan& p, options o, script* s = nullptr) {
     return e.run(specs, setup, teardown);
 }
 
-}  // namespace loadkit::yaml
+}  // namespace loadkit::inline LOADKIT_ABI::yaml

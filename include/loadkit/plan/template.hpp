@@ -163,8 +163,7 @@ class template_parser {
         auto close = s_.find(q, pos_ + 1);
         if (close == std::string_view::npos) {
             pos_ = s_.size();
-            fail(std::string("expected a closing ") + q + " for the string opened at offset " +
-                 std::to_string(start));
+            fail(std::string("expected a closing ") + q + " for the string opened at offset " + std::to_string(start));
         }
         literal.append(s_.substr(start + 1, close - start - 1));
         pos_ = close + 1;
@@ -200,8 +199,7 @@ class template_parser {
         using root = expression::root;
         if (word == "vu" || word == "iter" || word == "scenario") {
             e.kind = word == "vu" ? root::vu : word == "iter" ? root::iter : root::scenario;
-            if (!at_end() && s_[pos_] == '.')
-                fail_at(pos_, "'" + std::string(word) + "' takes no path, found '.'");
+            if (!at_end() && s_[pos_] == '.') fail_at(pos_, "'" + std::string(word) + "' takes no path, found '.'");
             return;
         }
         if (word == "vars" || word == "data" || word == "env") {
@@ -218,8 +216,7 @@ class template_parser {
             std::size_t nb = pos_;
             while (!at_end() && is_ident_char(s_[pos_])) ++pos_;
             e.path.assign(s_.substr(nb, pos_ - nb));
-            if (!at_end() && s_[pos_] == '.')
-                fail_at(pos_, "environment variable names have no path, found '.'");
+            if (!at_end() && s_[pos_] == '.') fail_at(pos_, "environment variable names have no path, found '.'");
             return;
         }
         e.kind = root::bare;
@@ -289,15 +286,14 @@ class template_parser {
             fail_at(paren, std::string(name) +
                                (sig.count == 0   ? std::string(" takes no arguments")
                                 : sig.count == 1 ? " takes 1 argument " + std::string(sig.names)
-                                                 : " takes " + std::to_string(sig.count) + " arguments " +
-                                                       sig.names) +
+                                                 : " takes " + std::to_string(sig.count) + " arguments " + sig.names) +
                                ", found " + std::to_string(e.args.size()));
         if (name == "$randomInt" && e.args[0] > e.args[1])
-            fail_at(paren, "$randomInt(MIN, MAX): MIN (" + std::to_string(e.args[0]) +
-                               ") is greater than MAX (" + std::to_string(e.args[1]) + ")");
+            fail_at(paren, "$randomInt(MIN, MAX): MIN (" + std::to_string(e.args[0]) + ") is greater than MAX (" +
+                               std::to_string(e.args[1]) + ")");
         if (name == "$randomString" && (e.args[0] < 0 || e.args[0] > max_random_string))
-            fail_at(paren, "$randomString(LEN): LEN must be between 0 and " +
-                               std::to_string(max_random_string) + ", found " + std::to_string(e.args[0]));
+            fail_at(paren, "$randomString(LEN): LEN must be between 0 and " + std::to_string(max_random_string) +
+                               ", found " + std::to_string(e.args[0]));
     }
 
     std::string_view s_;
@@ -389,7 +385,7 @@ inline void render_function(const expression& e, std::string& out, std::mt19937_
     const std::string& f = e.function;
     if (f == "$uuid") {
         std::uint64_t hi = rng(), lo = rng();
-        hi = (hi & ~std::uint64_t{0xf000}) | 0x4000;                       // version 4
+        hi = (hi & ~std::uint64_t{0xf000}) | 0x4000;                           // version 4
         lo = (lo & ~(std::uint64_t{0xc} << 60)) | (std::uint64_t{0x8} << 60);  // variant 10xx
         static constexpr char hex[] = "0123456789abcdef";
         std::array<char, 36> buf;
@@ -423,4 +419,4 @@ inline void render_function(const expression& e, std::string& out, std::mt19937_
     }
 }
 
-}  // namespace loadkit::yaml
+}  // namespace loadkit::inline LOADKIT_ABI::yaml

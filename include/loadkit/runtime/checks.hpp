@@ -44,4 +44,4 @@ bool run_checks(vu_context* ctx, const T& value, std::initializer_list<named_che
     return all;
 }
 
-}  // namespace loadkit::detail
+}  // namespace loadkit::inline LOADKIT_ABI::detail

@@ -51,10 +51,10 @@ inline thread_local vu_context* current_vu = nullptr;
 // What k6/execution's exec.scenario reads about a scenario (one per
 // scenario of the run, owned by the engine).
 struct scenario_info {
-    std::string_view executor;               // k6's name: "constant-vus", ...
-    std::int64_t start_ns = 0, end_ns = 0;   // its schedule, on the steady clock
-    std::int64_t start_unix_ms = 0;          // when it starts, in Unix milliseconds
-    std::uint64_t total_iterations = 0;      // iteration-based executors (this instance's share); 0: time-based
+    std::string_view executor;              // k6's name: "constant-vus", ...
+    std::int64_t start_ns = 0, end_ns = 0;  // its schedule, on the steady clock
+    std::int64_t start_unix_ms = 0;         // when it starts, in Unix milliseconds
+    std::uint64_t total_iterations = 0;     // iteration-based executors (this instance's share); 0: time-based
     // Iterations started in this instance: exec.scenario.iterationInInstance,
     // and (through the instance's stripe) iterationInTest. One relaxed add
     // per iteration.
@@ -81,8 +81,8 @@ struct thread_context {
         n.store(n.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
     }
 
-    client* clients = nullptr;            // intrusive list, for timeouts
-    std::vector<vu_context*> vus;         // every VU of this thread, for deadlines
+    client* clients = nullptr;     // intrusive list, for timeouts
+    std::vector<vu_context*> vus;  // every VU of this thread, for deadlines
     std::unordered_map<std::string, std::vector<boost::asio::ip::tcp::endpoint>, string_hash, std::equal_to<>> dns;
 
     std::vector<boost::asio::steady_timer*> stop_timers;  // woken when the run stops (arrival dispatchers)
@@ -108,7 +108,10 @@ struct thread_context {
     bool sweeping = false;
 
     void start_sweeper();
-    void stop_sweeper() { sweeping = false; sweep_timer.cancel(); }
+    void stop_sweeper() {
+        sweeping = false;
+        sweep_timer.cancel();
+    }
     void sweep();
     // When a running VU's iteration must be cut: its own deadline, the
     // test's hard stop, or an abort's gracefulStop (defined in client.hpp).
@@ -118,33 +121,33 @@ struct thread_context {
 // One VU's identity and state, as the engine, its client and its code see it.
 struct vu_context {
     thread_context* thread = nullptr;
-    std::uint32_t scenario_id = 0;       // index into engine_state::scenario_names
+    std::uint32_t scenario_id = 0;  // index into engine_state::scenario_names
     std::string_view scenario;
-    std::uint64_t id = 0;                // 1-based, unique in the run (k6's __VU), and over instances of a split test
-    std::uint64_t local_id = 0;          // 1-based, in this instance (k6's exec.vu.idInInstance)
-    std::uint64_t index = 0;             // 0-based within its scenario
-    std::uint64_t iteration = 0;         // this VU's current iteration, 0-based (k6's __ITER)
+    std::uint64_t id = 0;         // 1-based, unique in the run (k6's __VU), and over instances of a split test
+    std::uint64_t local_id = 0;   // 1-based, in this instance (k6's exec.vu.idInInstance)
+    std::uint64_t index = 0;      // 0-based within its scenario
+    std::uint64_t iteration = 0;  // this VU's current iteration, 0-based (k6's __ITER)
     // The current iteration's number in its scenario: in this instance, and
     // in the whole test (unique over every instance of a split test).
     std::uint64_t scenario_iteration = 0, scenario_iteration_in_test = 0;
     scenario_info* scenario_state = nullptr;  // null in setup/teardown
-    std::uint32_t group = 0;             // current group (string id in the thread's shard; 0 = none)
+    std::uint32_t group = 0;                  // current group (string id in the thread's shard; 0 = none)
 
-    bool running = false;                // inside an iteration (or on_start/on_stop)
+    bool running = false;  // inside an iteration (or on_start/on_stop)
     bool interrupted = false;
-    bool ignore_global_stop = false;     // on_stop after an abort: only its own deadline applies
+    bool ignore_global_stop = false;  // on_stop after an abort: only its own deadline applies
     std::int64_t hard_deadline = std::numeric_limits<std::int64_t>::max();
-    std::int64_t graceful_stop_ns = 0;   // the scenario's gracefulStop, applied after an abort
+    std::int64_t graceful_stop_ns = 0;  // the scenario's gracefulStop, applied after an abort
 
     // Open model: the iteration handed to this VU by its arrival dispatcher.
-    std::coroutine_handle<> parked{};    // set while the VU waits for an iteration
-    bool released = false;               // the dispatcher is done: leave instead of iterating
-    std::int64_t intended_start = 0;     // when the iteration was scheduled to start
-    std::int64_t start_lag = -1;         // how late it started; -1 in the closed model
+    std::coroutine_handle<> parked{};  // set while the VU waits for an iteration
+    bool released = false;             // the dispatcher is done: leave instead of iterating
+    std::int64_t intended_start = 0;   // when the iteration was scheduled to start
+    std::int64_t start_lag = -1;       // how late it started; -1 in the closed model
 
     const std::map<std::string, std::string, std::less<>>* env = nullptr;  // the scenario's env
 
-    client* clients = nullptr;           // this VU's clients, to cut their I/O on interrupt
+    client* clients = nullptr;                       // this VU's clients, to cut their I/O on interrupt
     std::optional<boost::asio::steady_timer> timer;  // sleep and start waits
 
     // Hooks of the VU type, bound by the engine when the type has them.
@@ -156,7 +159,7 @@ struct vu_context {
     void* interrupt_self = nullptr;
     void (*on_interrupt)(void*) = nullptr;
 
-    void interrupt();                    // cut the current iteration (defined in client.hpp)
+    void interrupt();  // cut the current iteration (defined in client.hpp)
 
     boost::asio::steady_timer& get_timer() {
         if (!timer) timer.emplace(thread->ioc);
@@ -185,27 +188,38 @@ struct vu_context {
 };
 
 
-enum class abort_kind : int { none = 0, external = 1, script = 2, setup_failed = 3, thresholds = 4, vu_init = 5, setup_timeout = 6, teardown_timeout = 7, internal = 8 };
+enum class abort_kind : int {
+    none = 0,
+    external = 1,
+    script = 2,
+    setup_failed = 3,
+    thresholds = 4,
+    vu_init = 5,
+    setup_timeout = 6,
+    teardown_timeout = 7,
+    internal = 8
+};
 
 struct engine_state {
-    std::atomic<bool> stopping{false};    // no new iterations anywhere
-    std::atomic<std::int64_t> abort_at_ns{std::numeric_limits<std::int64_t>::max()};  // VUs get their gracefulStop from here
-    std::atomic<std::int64_t> hard_stop_ns{std::numeric_limits<std::int64_t>::max()}; // everything is cut from here
-    std::atomic<int> kind{0};             // abort_kind of the first abort
+    std::atomic<bool> stopping{false};  // no new iterations anywhere
+    std::atomic<std::int64_t> abort_at_ns{
+        std::numeric_limits<std::int64_t>::max()};  // VUs get their gracefulStop from here
+    std::atomic<std::int64_t> hard_stop_ns{std::numeric_limits<std::int64_t>::max()};  // everything is cut from here
+    std::atomic<int> kind{0};                                                          // abort_kind of the first abort
     std::atomic<std::int64_t> active_vus{0};
     std::atomic<std::int64_t> initialized_vus{0};  // VUs whose code was created (k6's vusInitialized)
-    std::int64_t started_ns = 0;          // when the run started (k6's currentTestRunDuration counts from it)
-    std::vector<thread_context*> workers; // for exec.instance's iteration counts (set while VUs run)
-    std::atomic<bool> force_stop{false};  // cut on_stop too (a second signal)
+    std::int64_t started_ns = 0;                   // when the run started (k6's currentTestRunDuration counts from it)
+    std::vector<thread_context*> workers;          // for exec.instance's iteration counts (set while VUs run)
+    std::atomic<bool> force_stop{false};           // cut on_stop too (a second signal)
     std::atomic<bool> in_teardown{false};
-    std::atomic<int> signals_seen{0};     // signal_counter::count already acted on
-    std::mutex mu;                        // abort reason
-    std::recursive_mutex events_mu;       // event dispatch (a listener may fire another event)
+    std::atomic<int> signals_seen{0};  // signal_counter::count already acted on
+    std::mutex mu;                     // abort reason
+    std::recursive_mutex events_mu;    // event dispatch (a listener may fire another event)
     std::optional<std::string> abort_reason;
     loadkit::events* events = nullptr;
     bool has_request_listeners = false;
-    const client_options* http = nullptr;  // the run's client defaults (owned by the engine)
-    std::vector<std::string> scenario_names{""};  // id 0: setup/teardown, no scenario
+    const client_options* http = nullptr;                 // the run's client defaults (owned by the engine)
+    std::vector<std::string> scenario_names{""};          // id 0: setup/teardown, no scenario
     std::map<std::string, std::string, std::less<>> env;  // options::env
 
     // Stops the run: no new iterations; an iteration in flight gets its
@@ -296,4 +310,4 @@ inline void thread_context::start_sweeper() {
 }
 
 }  // namespace detail
-}  // namespace loadkit
+}  // namespace loadkit::inline LOADKIT_ABI

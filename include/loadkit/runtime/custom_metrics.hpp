@@ -47,7 +47,10 @@ inline void record_sample(metrics_shard& shard, std::uint32_t scenario, std::uin
     ++s.n;
     switch (kind) {
         case metric_kind::counter: s.sum += v; break;
-        case metric_kind::rate: ++s.total; s.trues += v != 0; break;
+        case metric_kind::rate:
+            ++s.total;
+            s.trues += v != 0;
+            break;
         case metric_kind::trend: s.values.record(trend_units(v, time)); break;
         case metric_kind::gauge:
             if (s.n == 1) s.min = s.max = v;
@@ -107,7 +110,7 @@ class rate : public detail::metric<metric_kind::rate> {
   public:
     using metric::metric;
     template <class T>
-        requires std::is_arithmetic_v<T>
+    requires std::is_arithmetic_v<T>
     void add(T v, tag_list tags = {}) const { record(v ? 1.0 : 0.0, tags); }
 };
 // A distribution: avg, min, med, max, p(N) from a histogram (error < 1%).
@@ -117,4 +120,4 @@ class trend : public detail::metric<metric_kind::trend> {
     void add(double v, tag_list tags = {}) const { record(v, tags); }
 };
 
-}  // namespace loadkit
+}  // namespace loadkit::inline LOADKIT_ABI

@@ -16,7 +16,7 @@
 
 namespace loadkit::inline LOADKIT_ABI {
 
-struct request;   // http/message.hpp: listeners that read them include it
+struct request;  // http/message.hpp: listeners that read them include it
 class response;
 
 struct test_info {
@@ -27,9 +27,9 @@ struct test_info {
 };
 
 struct user_info {
-    std::uint64_t vu;               // the VU id, 1-based, unique in the run (k6's __VU)
+    std::uint64_t vu;  // the VU id, 1-based, unique in the run (k6's __VU)
     std::string_view scenario;
-    std::uint64_t iterations;       // iterations completed (0 at user_start)
+    std::uint64_t iterations;  // iterations completed (0 at user_start)
 };
 
 struct request_info {
@@ -47,7 +47,9 @@ template <class... Args>
 class event {
   public:
     template <class F>
-    void add_listener(F&& f) { listeners_.emplace_back(std::forward<F>(f)); }
+    void add_listener(F&& f) {
+        listeners_.emplace_back(std::forward<F>(f));
+    }
     bool empty() const noexcept { return listeners_.empty(); }
     void clear() noexcept { listeners_.clear(); }
     void fire(const Args&... a) const {
@@ -66,4 +68,4 @@ struct events {
     event<request_info> request;
 };
 
-}  // namespace loadkit
+}  // namespace loadkit::inline LOADKIT_ABI

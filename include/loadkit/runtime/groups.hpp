@@ -58,8 +58,8 @@ inline std::uint32_t enter_group(vu_context& v, std::string_view name) {
 inline void leave_group(vu_context& v, std::uint32_t outer, std::int64_t started_ns, bool completed) {
     if (completed) {
         current_vu = &v;
-        record_sample(v.thread->shard, v.scenario_id, v.group, metric_registry::get().group_duration_id(), metric_kind::trend, true,
-                      group_duration_ms(started_ns), {});
+        record_sample(v.thread->shard, v.scenario_id, v.group, metric_registry::get().group_duration_id(),
+                      metric_kind::trend, true, group_duration_ms(started_ns), {});
     }
     v.group = outer;
 }
@@ -84,4 +84,4 @@ task<> in_group(vu_context& v, std::string_view name, F body, bool name_checked 
     leave_group(v, outer, t0, true);
 }
 
-}  // namespace loadkit::detail
+}  // namespace loadkit::inline LOADKIT_ABI::detail

@@ -41,14 +41,16 @@ inline certificate make_self_signed_certificate(const std::string& common_name =
     X509_gmtime_adj(X509_getm_notAfter(x.get()), 60L * 60 * 24 * days);
     X509_set_pubkey(x.get(), key.get());
     X509_NAME* name = X509_get_subject_name(x.get());
-    X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, reinterpret_cast<const unsigned char*>(common_name.c_str()), -1, -1, 0);
+    X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, reinterpret_cast<const unsigned char*>(common_name.c_str()),
+                               -1, -1, 0);
     X509_set_issuer_name(x.get(), name);
     X509V3_CTX ctx;
     X509V3_set_ctx_nodb(&ctx);
     X509V3_set_ctx(&ctx, x.get(), x.get(), nullptr, nullptr, 0);
     std::string san = "DNS:localhost,IP:127.0.0.1";
     if (common_name != "localhost") san += ",DNS:" + common_name;
-    for (auto [nid, value] : {std::pair{NID_subject_alt_name, san}, std::pair{NID_basic_constraints, std::string("critical,CA:TRUE")}}) {
+    for (auto [nid, value] :
+         {std::pair{NID_subject_alt_name, san}, std::pair{NID_basic_constraints, std::string("critical,CA:TRUE")}}) {
         X509_EXTENSION* ext = X509V3_EXT_conf_nid(nullptr, &ctx, nid, value.c_str());
         if (!ext) fail("extension");
         X509_add_ext(x.get(), ext, -1);
@@ -64,4 +66,4 @@ inline certificate make_self_signed_certificate(const std::string& common_name =
     return c;
 }
 
-}  // namespace loadkit
+}  // namespace loadkit::inline LOADKIT_ABI

@@ -71,10 +71,10 @@ namespace loadkit::inline LOADKIT_ABI {
 
 struct target_options {
     std::string address = "127.0.0.1";
-    std::uint16_t port = 0;       // 0: an ephemeral port
+    std::uint16_t port = 0;  // 0: an ephemeral port
     int threads = 1;
-    bool tls = false;             // https with a self-signed certificate (or cert below)
-    certificate cert;             // used when tls is set and cert_pem is not empty
+    bool tls = false;  // https with a self-signed certificate (or cert below)
+    certificate cert;  // used when tls is set and cert_pem is not empty
     // Also a port that refuses connections and an HTTPS port with a
     // self-signed certificate (see refused_url(), tls_fault_url()): on
     // port+1 and port+2 when `port` is set, else on ephemeral ports.
@@ -251,17 +251,24 @@ class target_server {
                 using tls_stream = boost::asio::ssl::stream<tcp::socket>;
                 auto* sess = new session<tls_stream>(std::move(s), *tls_);
                 w.sessions.insert(sess);
-                detail::spawn(serve_tls(w, *sess), [&w, sess](std::exception_ptr) { w.sessions.erase(sess); delete sess; });
+                detail::spawn(serve_tls(w, *sess), [&w, sess](std::exception_ptr) {
+                    w.sessions.erase(sess);
+                    delete sess;
+                });
             } else {
                 auto* sess = new session<tcp::socket>(std::move(s));
                 w.sessions.insert(sess);
-                detail::spawn(serve(w, *sess), [&w, sess](std::exception_ptr) { w.sessions.erase(sess); delete sess; });
+                detail::spawn(serve(w, *sess), [&w, sess](std::exception_ptr) {
+                    w.sessions.erase(sess);
+                    delete sess;
+                });
             }
         }
     }
 
     task<> serve_tls(worker& w, session<boost::asio::ssl::stream<tcp::socket>>& s) {
-        auto [ec, n] = co_await detail::io([&](auto h) { s.stream.async_handshake(boost::asio::ssl::stream_base::server, std::move(h)); });
+        auto [ec, n] = co_await detail::io(
+            [&](auto h) { s.stream.async_handshake(boost::asio::ssl::stream_base::server, std::move(h)); });
         (void)n;
         if (ec) co_return;
         co_await serve(w, s);
@@ -283,7 +290,10 @@ class target_server {
             res.keep_alive(req.keep_alive());
             auto path = std::string_view(req.target());
             auto query = std::string_view{};
-            if (auto q = path.find('?'); q != std::string_view::npos) { query = path.substr(q + 1); path = path.substr(0, q); }
+            if (auto q = path.find('?'); q != std::string_view::npos) {
+                query = path.substr(q + 1);
+                path = path.substr(0, q);
+            }
             {
                 std::lock_guard lock(w.stats_mu);
                 ++w.stats[std::string(path)];
@@ -318,7 +328,8 @@ class target_server {
                 // async_write would send the body, which the client then read
                 // as the start of the next response on the connection
                 http::response_serializer<http::string_body> sr(res);
-                auto [e, n2] = co_await detail::io([&](auto h) { http::async_write_header(s.stream, sr, std::move(h)); });
+                auto [e,
+                      n2] = co_await detail::io([&](auto h) { http::async_write_header(s.stream, sr, std::move(h)); });
                 (void)n2;
                 ec2 = e;
             } else {
@@ -335,7 +346,18 @@ class target_server {
         }
     }
 
-    enum class fault : unsigned char { none, refuse, reset_now, reset, hang, garbage, truncate, drip, big_header, close };
+    enum class fault : unsigned char {
+        none,
+        refuse,
+        reset_now,
+        reset,
+        hang,
+        garbage,
+        truncate,
+        drip,
+        big_header,
+        close
+    };
 
     // One switch on the path's second character, so that a normal route pays
     // at most one comparison for the faults (the benchmarks' target).
@@ -365,7 +387,9 @@ class target_server {
     // Sends bytes; false when the connection is gone.
     template <class Stream>
     static task<bool> send(session<Stream>& s, std::string_view bytes) {
-        auto [ec, n] = co_await detail::io([&](auto h) { boost::asio::async_write(s.stream, boost::asio::buffer(bytes.data(), bytes.size()), std::move(h)); });
+        auto [ec, n] = co_await detail::io([&](auto h) {
+            boost::asio::async_write(s.stream, boost::asio::buffer(bytes.data(), bytes.size()), std::move(h));
+        });
         (void)n;
         co_return !ec && !s.closed;
     }
@@ -392,7 +416,8 @@ class target_server {
 
     template <class Stream>
     task<> serve_fault(worker& w, session<Stream>& s, fault f) {
-        static constexpr std::string_view ok_head = "HTTP/1.1 200 OK\r\nServer: loadkit-target\r\nContent-Type: text/plain\r\n";
+        static constexpr std::string_view ok_head =
+            "HTTP/1.1 200 OK\r\nServer: loadkit-target\r\nContent-Type: text/plain\r\n";
         switch (f) {
             case fault::none: break;
             case fault::refuse: finish(s); break;
@@ -406,9 +431,7 @@ class target_server {
                 if (co_await send(s, r) && co_await pause(w, s, std::chrono::milliseconds(100))) reset(s);
                 break;
             }
-            case fault::hang:
-                co_await pause(w, s, std::chrono::hours(24));
-                break;
+            case fault::hang: co_await pause(w, s, std::chrono::hours(24)); break;
             case fault::garbage:
                 if (co_await send(s, "this is not HTTP\r\n\r\n")) finish(s);
                 break;
@@ -483,7 +506,8 @@ class target_server {
         } else if (path == "/json") {
             json({{"id", 1}, {"ok", true}, {"items", {{{"id", 1}, {"name", "apple"}}, {{"id", 2}, {"name", "pear"}}}}});
         } else if (path == "/items") {
-            json({{"items", {{{"id", 1}, {"name", "apple"}, {"price", 3}}, {{"id", 2}, {"name", "pear"}, {"price", 4}}}}});
+            json({{"items",
+                   {{{"id", 1}, {"name", "apple"}, {"price", 3}}, {{"id", 2}, {"name", "pear"}, {"price", 4}}}}});
         } else if (path == "/feed") {
             bool authed = req[http::field::authorization].starts_with("Bearer ");
             if (!authed) res.result(http::status::unauthorized);
@@ -491,8 +515,11 @@ class target_server {
         } else if (path == "/echo") {
             nlohmann::json h = nlohmann::json::object();
             for (auto& f : req) h[std::string(f.name_string())] = std::string(f.value());
-            json({{"method", std::string(req.method_string())}, {"path", std::string(path)}, {"query", std::string(query)},
-                  {"headers", h}, {"body", req.body()}});
+            json({{"method", std::string(req.method_string())},
+                  {"path", std::string(path)},
+                  {"query", std::string(query)},
+                  {"headers", h},
+                  {"body", req.body()}});
         } else if (path.starts_with("/status/")) {
             unsigned code = 200;
             auto d = path.substr(8);
@@ -580,4 +607,4 @@ class target_server {
     std::atomic<std::uint64_t> connections_{0};
 };
 
-}  // namespace loadkit
+}  // namespace loadkit::inline LOADKIT_ABI

@@ -43,7 +43,8 @@ class yaml_node {
     }
     std::vector<std::pair<yaml_node, yaml_node>> entries() const {
         std::vector<std::pair<yaml_node, yaml_node>> out;
-        for (auto it = node_.begin(); it != node_.end(); ++it) out.emplace_back(yaml_node(it->first, text_), yaml_node(it->second, text_));
+        for (auto it = node_.begin(); it != node_.end(); ++it)
+            out.emplace_back(yaml_node(it->first, text_), yaml_node(it->second, text_));
         return out;
     }
     std::vector<yaml_node> elements() const {
@@ -88,8 +89,9 @@ inline plan load_string(const std::string& text, const std::string& file = "<str
 // loadkit::detail::max_test_file_bytes) throws a config_error with the reason.
 inline plan load_file(const std::string& path) {
     std::string text, error;
-    if (!loadkit::detail::read_input_file(path, loadkit::detail::max_test_file_bytes, text, error)) throw config_error(error);
+    if (!loadkit::detail::read_input_file(path, loadkit::detail::max_test_file_bytes, text, error))
+        throw config_error(error);
     return load_string(text, path);
 }
 
-}  // namespace loadkit::yaml
+}  // namespace loadkit::inline LOADKIT_ABI::yaml

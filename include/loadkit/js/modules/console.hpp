@@ -26,7 +26,11 @@ inline bool n_log(JSContext* cx, unsigned argc, JS::Value* vp) {
     auto text = to_utf8(cx, args.get(1));
     auto* v = instance::of(cx).vu();
     std::string prefix = v ? "[VU " + std::to_string(v->id) + "] " : std::string();
-    ld::log(level <= 0 ? log_level::debug : level == 1 ? log_level::info : level == 2 ? log_level::warn : log_level::error, prefix + text);
+    ld::log(level <= 0   ? log_level::debug
+            : level == 1 ? log_level::info
+            : level == 2 ? log_level::warn
+                         : log_level::error,
+            prefix + text);
     args.rval().setUndefined();
     return true;
 }
@@ -46,6 +50,6 @@ const console = { log: say(1), info: say(1), debug: say(0), warn: say(2), error:
 hide('console', console);
 )JS";
 
-}  // namespace loadkit::js::detail::console_module
+}  // namespace loadkit::inline LOADKIT_ABI::js::detail::console_module
 
 #pragma GCC diagnostic pop

@@ -31,7 +31,9 @@ inline bool encode_out(JSContext* cx, const std::string& raw, const std::string&
         JSObject* ab = new_array_buffer(cx, raw);
         if (!ab) return false;
         out.setObject(*ab);
-    } else return throw_error(cx, "unknown output encoding '" + enc + "' (expected hex, base64, base64url, base64rawurl or binary)");
+    } else
+        return throw_error(
+            cx, "unknown output encoding '" + enc + "' (expected hex, base64, base64url, base64rawurl or binary)");
     return true;
 }
 inline bool n_hash(JSContext* cx, unsigned argc, JS::Value* vp) {
@@ -81,6 +83,6 @@ hide('crypto', crypto);
 // What __loadkit.modules['k6/crypto'] is.
 inline constexpr std::string_view module_object = "Object.assign({ default: crypto }, crypto)";
 
-}  // namespace loadkit::js::detail::crypto_module
+}  // namespace loadkit::inline LOADKIT_ABI::js::detail::crypto_module
 
 #pragma GCC diagnostic pop

@@ -31,4 +31,4 @@ hide('SharedArray', SharedArray);
 // What __loadkit.modules['k6/data'] is.
 inline constexpr std::string_view module_object = "{ SharedArray, default: { SharedArray } }";
 
-}  // namespace loadkit::js::detail::data_module
+}  // namespace loadkit::inline LOADKIT_ABI::js::detail::data_module

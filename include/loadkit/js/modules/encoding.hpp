@@ -37,7 +37,8 @@ inline bool n_b64decode(JSContext* cx, unsigned argc, JS::Value* vp) {
 
 // b64encode, b64decode.
 inline bool install(JSContext* cx, JS::HandleObject lk, const install_args&) {
-    static const JSFunctionSpec natives[] = {JS_FN("b64encode", &n_b64encode, 2, 0), JS_FN("b64decode", &n_b64decode, 2, 0), JS_FS_END};
+    static const JSFunctionSpec natives[] = {JS_FN("b64encode", &n_b64encode, 2, 0),
+                                             JS_FN("b64decode", &n_b64decode, 2, 0), JS_FS_END};
     return JS_DefineFunctions(cx, lk, natives);
 }
 
@@ -53,6 +54,6 @@ hide('encoding', encoding);
 // What __loadkit.modules['k6/encoding'] is.
 inline constexpr std::string_view module_object = "Object.assign({ default: encoding }, encoding)";
 
-}  // namespace loadkit::js::detail::encoding_module
+}  // namespace loadkit::inline LOADKIT_ABI::js::detail::encoding_module
 
 #pragma GCC diagnostic pop

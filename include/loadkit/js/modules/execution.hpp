@@ -29,22 +29,25 @@ inline bool n_exec_info(JSContext* cx, unsigned argc, JS::Value* vp) {
     auto args = JS::CallArgsFromVp(argc, vp);
     auto& self = instance::of(cx);
     int part = args.get(0).isInt32() ? args.get(0).toInt32() : 0;
-    auto* v = self.vu();             // null in setup/teardown
-    auto* ev = self.engine_vu();     // setup/teardown's control VU too
+    auto* v = self.vu();          // null in setup/teardown
+    auto* ev = self.engine_vu();  // setup/teardown's control VU too
     auto* es = ev && ev->thread ? ev->thread->engine : nullptr;
     if (part == 1 && (self.in_init || !v || !v->scenario_state))
         return throw_error(cx, "getting scenario information outside of the VU context is not supported");
     if (self.in_init || !es)
-        return throw_error(cx, std::string("getting ") + (part == 0 ? "VU" : "instance") + " information in the init context is not supported");
+        return throw_error(cx, std::string("getting ") + (part == 0 ? "VU" : "instance") +
+                                   " information in the init context is not supported");
     JS::RootedObject o(cx, JS_NewPlainObject(cx));
     if (!o) return false;
     auto n = [&](const char* name, double d) { return set_number(cx, o, name, d); };
     bool ok = true;
     if (part == 0) {
-        ok = n("idInInstance", v ? static_cast<double>(v->local_id) : 0) && n("idInTest", v ? static_cast<double>(v->id) : 0) &&
+        ok = n("idInInstance", v ? static_cast<double>(v->local_id) : 0) &&
+             n("idInTest", v ? static_cast<double>(v->id) : 0) &&
              n("iterationInInstance", v ? static_cast<double>(v->iteration) : 0) &&
              n("iterationInScenario", v ? static_cast<double>(v->iteration) : 0) &&
-             set_string(cx, o, "scenario", v ? v->scenario : std::string_view{}) && set_string(cx, o, "group", self.group_path);
+             set_string(cx, o, "scenario", v ? v->scenario : std::string_view{}) &&
+             set_string(cx, o, "group", self.group_path);
     } else if (part == 1) {
         auto& si = *v->scenario_state;
         auto now = ld::now_ns();
@@ -52,7 +55,8 @@ inline bool n_exec_info(JSContext* cx, unsigned argc, JS::Value* vp) {
         // k6: iterations done of those to do. Those started but this one
         // (the one asking is running): the same while VUs take turns.
         if (si.total_iterations)
-            progress = static_cast<double>(si.started.load(std::memory_order_relaxed) - 1) / static_cast<double>(si.total_iterations);
+            progress = static_cast<double>(si.started.load(std::memory_order_relaxed) - 1) /
+                       static_cast<double>(si.total_iterations);
         else if (si.end_ns > si.start_ns)
             progress = static_cast<double>(now - si.start_ns) / static_cast<double>(si.end_ns - si.start_ns);
         progress = std::clamp(progress, 0.0, 1.0);
@@ -66,8 +70,9 @@ inline bool n_exec_info(JSContext* cx, unsigned argc, JS::Value* vp) {
             completed += static_cast<double>(t->iterations_completed.load(std::memory_order_relaxed));
             interrupted += static_cast<double>(t->iterations_interrupted.load(std::memory_order_relaxed));
         }
-        ok = n("currentTestRunDuration", static_cast<double>(ld::now_ns() - es->started_ns) / 1e6) && n("iterationsCompleted", completed) &&
-             n("iterationsInterrupted", interrupted) && n("vusActive", static_cast<double>(es->active_vus.load())) &&
+        ok = n("currentTestRunDuration", static_cast<double>(ld::now_ns() - es->started_ns) / 1e6) &&
+             n("iterationsCompleted", completed) && n("iterationsInterrupted", interrupted) &&
+             n("vusActive", static_cast<double>(es->active_vus.load())) &&
              n("vusInitialized", static_cast<double>(es->initialized_vus.load()));
     }
     if (!ok) return false;
@@ -85,7 +90,8 @@ inline bool n_test_options(JSContext* cx, unsigned argc, JS::Value* vp) {
 inline bool n_abort(JSContext* cx, unsigned argc, JS::Value* vp) {
     auto args = JS::CallArgsFromVp(argc, vp);
     auto& self = instance::of(cx);
-    if (self.in_init || (!self.link && !self.host)) return throw_error(cx, "exec.test.abort() cannot be called in the init context");
+    if (self.in_init || (!self.link && !self.host))
+        return throw_error(cx, "exec.test.abort() cannot be called in the init context");
     (self.link ? self.link->abort_reason : self.abort_reason) = to_utf8(cx, args.get(0));
     self.terminating = true;
     return false;  // uncatchable: unwinds the whole call
@@ -160,6 +166,6 @@ hide('exec', exec);
 // What __loadkit.modules['k6/execution'] is.
 inline constexpr std::string_view module_object = "{ default: exec }";
 
-}  // namespace loadkit::js::detail::execution_module
+}  // namespace loadkit::inline LOADKIT_ABI::js::detail::execution_module
 
 #pragma GCC diagnostic pop

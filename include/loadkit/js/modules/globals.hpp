@@ -27,11 +27,13 @@ namespace loadkit::inline LOADKIT_ABI::js::detail::globals_module {
 inline bool n_open(JSContext* cx, unsigned argc, JS::Value* vp) {
     auto args = JS::CallArgsFromVp(argc, vp);
     auto& self = instance::of(cx);
-    if (!self.in_init) return throw_error(cx, "open() can only be called in the init context (top-level code), as in k6");
+    if (!self.in_init)
+        return throw_error(cx, "open() can only be called in the init context (top-level code), as in k6");
     std::filesystem::path p(to_utf8(cx, args.get(0)));
     if (p.is_relative()) p = self.prog.dir / p;
     std::string text, why;  // a regular file within the limit (not /dev/zero)
-    if (!loadkit::detail::read_input_file(p.string(), loadkit::detail::max_data_file_bytes, text, why)) return throw_error(cx, "open(): " + why);
+    if (!loadkit::detail::read_input_file(p.string(), loadkit::detail::max_data_file_bytes, text, why))
+        return throw_error(cx, "open(): " + why);
     if (to_utf8(cx, args.get(1)) == "b") return crypto_module::encode_out(cx, text, "binary", args.rval());
     args.rval().setString(new_string(cx, text));
     return true;
@@ -97,6 +99,6 @@ const open = (path, mode) => lk.open(String(path), mode === 'b' ? 'b' : 't');
 hide('open', open);
 )JS";
 
-}  // namespace loadkit::js::detail::globals_module
+}  // namespace loadkit::inline LOADKIT_ABI::js::detail::globals_module
 
 #pragma GCC diagnostic pop

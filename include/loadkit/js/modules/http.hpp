@@ -84,7 +84,8 @@ inline bool read_request_args(instance& self, const JS::CallArgs& args, request_
     spec.redirects = -1;
     if (args.get(4).isObject()) {
         JS::RootedObject h(cx, &args.get(4).toObject());
-        if (!self.for_each_string(h, [&](std::string k, std::string v) { spec.headers.emplace_back(std::move(k), std::move(v)); }))
+        if (!self.for_each_string(
+                h, [&](std::string k, std::string v) { spec.headers.emplace_back(std::move(k), std::move(v)); }))
             return false;
     }
     if (!args.get(3).isObject()) return true;
@@ -105,7 +106,9 @@ inline bool read_request_args(instance& self, const JS::CallArgs& args, request_
     } else if (v.isString()) {
         auto text = to_utf8(cx, v);
         auto d = ld::parse_duration(text);
-        if (!d) return throw_error(cx, "params.timeout: expected a duration like '10s' or a number of milliseconds, found '" + text + "'");
+        if (!d)
+            return throw_error(
+                cx, "params.timeout: expected a duration like '10s' or a number of milliseconds, found '" + text + "'");
         spec.timeout = *d;
     }
     if (!JS_GetProperty(cx, p, "redirects", &v)) return false;
@@ -119,7 +122,9 @@ inline bool n_request(JSContext* cx, unsigned argc, JS::Value* vp) {
     auto args = JS::CallArgsFromVp(argc, vp);
     auto& self = instance::of(cx);
     if (self.host)
-        return throw_error(cx, "http.get/post/... block, which an async exec function cannot do: use await http.asyncRequest(method, url, body, params)");
+        return throw_error(
+            cx,
+            "http.get/post/... block, which an async exec function cannot do: use await http.asyncRequest(method, url, body, params)");
     if (!self.can_ask("http requests")) return false;
     auto& b = *self.link;
     if (!read_request_args(self, args, b.spec)) return false;
@@ -155,7 +160,8 @@ inline bool install(JSContext* cx, JS::HandleObject lk, const install_args& a) {
         auto it = options.is_object() ? options.find(key) : options.end();
         return it != options.end() && it->is_number() && it->get<double>() >= 0 ? it->get<double>() : fallback;
     };
-    JS::RootedValue batch(cx, JS::NumberValue(limit("batch", 20))), per_host(cx, JS::NumberValue(limit("batchPerHost", 6)));
+    JS::RootedValue batch(cx, JS::NumberValue(limit("batch", 20))),
+        per_host(cx, JS::NumberValue(limit("batchPerHost", 6)));
     if (!JS_SetProperty(cx, lk, "batch", batch) || !JS_SetProperty(cx, lk, "batchPerHost", per_host)) return false;
     return true;
 }
@@ -351,6 +357,6 @@ hide('http', http);
 // What __loadkit.modules['k6/http'] is.
 inline constexpr std::string_view module_object = "Object.assign({ default: http }, http)";
 
-}  // namespace loadkit::js::detail::http_module
+}  // namespace loadkit::inline LOADKIT_ABI::js::detail::http_module
 
 #pragma GCC diagnostic pop

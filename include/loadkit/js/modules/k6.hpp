@@ -71,8 +71,7 @@ inline bool n_group_leave(JSContext* cx, unsigned argc, JS::Value* vp) {
     auto args = JS::CallArgsFromVp(argc, vp);
     auto& self = instance::of(cx);
     if (self.group_stack.empty()) return true;
-    if (JS::ToBoolean(args.get(1)) && args.get(0).isNumber())
-    {
+    if (JS::ToBoolean(args.get(1)) && args.get(0).isNumber()) {
         metric_op op{metric_op::sample};
         op.flag = true;
         op.metric_kind_ = metric_kind::trend;
@@ -90,8 +89,8 @@ inline bool n_group_leave(JSContext* cx, unsigned argc, JS::Value* vp) {
 // sleep (sleepAsync for async VUs), check, group; fail is JavaScript only.
 inline bool install(JSContext* cx, JS::HandleObject lk, const install_args& a) {
     static const JSFunctionSpec natives[] = {JS_FN("sleep", &n_sleep, 1, 0), JS_FN("check", &n_check, 3, 0),
-                                             JS_FN("groupEnter", &n_group_enter, 1, 0), JS_FN("groupLeave", &n_group_leave, 2, 0),
-                                             JS_FS_END};
+                                             JS_FN("groupEnter", &n_group_enter, 1, 0),
+                                             JS_FN("groupLeave", &n_group_leave, 2, 0), JS_FS_END};
     static const JSFunctionSpec async_natives[] = {JS_FN("sleepAsync", &n_sleep_async, 1, 0), JS_FS_END};
     return JS_DefineFunctions(cx, lk, natives) && (!a.async_mode || JS_DefineFunctions(cx, lk, async_natives));
 }
@@ -140,8 +139,9 @@ hide('sleep', sleep);
 hide('fail', fail);
 )JS";
 // What __loadkit.modules['k6'] is.
-inline constexpr std::string_view module_object = "{ check, group, sleep, fail, default: { check, group, sleep, fail } }";
+inline constexpr std::string_view module_object =
+    "{ check, group, sleep, fail, default: { check, group, sleep, fail } }";
 
-}  // namespace loadkit::js::detail::k6_module
+}  // namespace loadkit::inline LOADKIT_ABI::js::detail::k6_module
 
 #pragma GCC diagnostic pop

@@ -30,7 +30,8 @@ inline bool read_tags(instance& self, JS::HandleValue v, std::vector<std::pair<s
     JSContext* cx = self.cx;
     if (!v.isObject()) return true;
     JS::RootedObject o(cx, &v.toObject());
-    return self.for_each_string(o, [&](std::string k, std::string val) { out.emplace_back(std::move(k), std::move(val)); });
+    return self.for_each_string(
+        o, [&](std::string k, std::string val) { out.emplace_back(std::move(k), std::move(val)); });
 }
 
 inline bool n_metric(JSContext* cx, unsigned argc, JS::Value* vp) {
@@ -61,7 +62,8 @@ inline bool n_metric_add(JSContext* cx, unsigned argc, JS::Value* vp) {
 
 // metric (a custom metric's id, made once per name) and metricAdd (a sample).
 inline bool install(JSContext* cx, JS::HandleObject lk, const install_args&) {
-    static const JSFunctionSpec natives[] = {JS_FN("metric", &n_metric, 3, 0), JS_FN("metricAdd", &n_metric_add, 4, 0), JS_FS_END};
+    static const JSFunctionSpec natives[] = {JS_FN("metric", &n_metric, 3, 0), JS_FN("metricAdd", &n_metric_add, 4, 0),
+                                             JS_FS_END};
     return JS_DefineFunctions(cx, lk, natives);
 }
 
@@ -91,8 +93,9 @@ hide('Rate', Rate);
 hide('Trend', Trend);
 )JS";
 // What __loadkit.modules['k6/metrics'] is.
-inline constexpr std::string_view module_object = "{ Counter, Gauge, Rate, Trend, default: { Counter, Gauge, Rate, Trend } }";
+inline constexpr std::string_view module_object =
+    "{ Counter, Gauge, Rate, Trend, default: { Counter, Gauge, Rate, Trend } }";
 
-}  // namespace loadkit::js::detail::metrics_module
+}  // namespace loadkit::inline LOADKIT_ABI::js::detail::metrics_module
 
 #pragma GCC diagnostic pop
