@@ -1524,11 +1524,13 @@ struct SteadyOpen : loadkit::Scenario<SteadyOpen> {
     static inline int count = 0;
     struct User : loadkit::VU<SteadyOpen> {
         loadkit::task<> iteration() {
-            ++count;  // one thread: no race
-            if (count == 500) at_500 = allocations_on_this_thread;
+            // This iteration's number, kept: 8 VUs interleave at the co_await,
+            // so `count` may have moved past 1500 when the response is back.
+            const int mine = ++count;  // one thread: no race
+            if (mine == 500) at_500 = allocations_on_this_thread;
             auto& res = co_await http.get("/json");
             check(res, {{"status 200", [](const loadkit::response& r) { return r.status == 200; }}});
-            if (count == 1500) at_1500 = allocations_on_this_thread;
+            if (mine == 1500) at_1500 = allocations_on_this_thread;
         }
     };
 };
