@@ -3807,6 +3807,23 @@ namespace loadkit::inline LOADKIT_ABI {
 
 using namespace std::chrono_literals;
 
+// k6's options that every executor has, written once: startTime (when the
+// scenario starts, from the run's start) and gracefulStop (how long an
+// iteration in flight may finish once the scenario is over). They are the
+// last fields of each executor rather than members of a common base: C++20
+// designated initializers cannot name a base's members, and
+// loadkit::constant_vus{.vus = 10, .duration = 30s, .graceful_stop = 5s}
+// must keep compiling. The engine reads them through std::visit, also once
+// (schedule, validate, describe). The macro is #undef'd below.
+#define LOADKIT_EXECUTOR_SHARED_OPTIONS \
+    nanoseconds start_time{};           \
+    nanoseconds graceful_stop = 30s
+
+namespace detail {
+// The iteration-based executors' maxDuration default (k6's).
+inline constexpr nanoseconds default_max_duration = 10min;
+}  // namespace detail
+
 struct stage {
     nanoseconds duration{};
     int target = 0;
@@ -3816,32 +3833,28 @@ struct stage {
 struct constant_vus {
     int vus = 1;
     nanoseconds duration = 10s;
-    nanoseconds start_time{};
-    nanoseconds graceful_stop = 30s;
+    LOADKIT_EXECUTOR_SHARED_OPTIONS;
 };
 // The VU count follows `stages` linearly from `start_vus`.
 struct ramping_vus {
     int start_vus = 1;
     std::vector<stage> stages;
     nanoseconds graceful_ramp_down = 30s;
-    nanoseconds start_time{};
-    nanoseconds graceful_stop = 30s;
+    LOADKIT_EXECUTOR_SHARED_OPTIONS;
 };
 // Each of `vus` VUs runs exactly `iterations` iterations.
 struct per_vu_iterations {
     int vus = 1;
     std::int64_t iterations = 1;
-    nanoseconds max_duration = 10min;
-    nanoseconds start_time{};
-    nanoseconds graceful_stop = 30s;
+    nanoseconds max_duration = detail::default_max_duration;
+    LOADKIT_EXECUTOR_SHARED_OPTIONS;
 };
 // `iterations` iterations in total, shared by `vus` VUs (the fastest do more).
 struct shared_iterations {
     int vus = 1;
     std::int64_t iterations = 1;
-    nanoseconds max_duration = 10min;
-    nanoseconds start_time{};
-    nanoseconds graceful_stop = 30s;
+    nanoseconds max_duration = detail::default_max_duration;
+    LOADKIT_EXECUTOR_SHARED_OPTIONS;
 };
 
 // Open model: `rate` iterations start per `time_unit` for `duration`, on
@@ -3854,8 +3867,7 @@ struct constant_arrival_rate {
     nanoseconds duration = 10s;
     int pre_allocated_vus = 1;
     int max_vus = 0;  // 0: pre_allocated_vus
-    nanoseconds start_time{};
-    nanoseconds graceful_stop = 30s;
+    LOADKIT_EXECUTOR_SHARED_OPTIONS;
 };
 // Open model: the rate follows `stages` (targets are iterations per
 // `time_unit`) linearly from `start_rate`.
@@ -3865,29 +3877,13 @@ struct ramping_arrival_rate {
     std::vector<stage> stages;
     int pre_allocated_vus = 1;
     int max_vus = 0;  // 0: pre_allocated_vus
-    nanoseconds start_time{};
-    nanoseconds graceful_stop = 30s;
+    LOADKIT_EXECUTOR_SHARED_OPTIONS;
 };
 
 using executor = std::variant<constant_vus, ramping_vus, per_vu_iterations, shared_iterations, constant_arrival_rate,
                               ramping_arrival_rate>;
 
-// k6's options shared by every executor, startTime and gracefulStop, are the
-// last two fields of each struct, with the same defaults (0 and 30s), rather
-// than members of a common base: C++20 designated initializers cannot name a
-// base's members, and loadkit::constant_vus{.vus = 10, .duration = 30s,
-// .graceful_stop = 5s} must keep compiling. The engine reads them through
-// std::visit, written once (schedule, validate, describe); their types are
-// checked here, their defaults in tests/units.cpp.
-namespace detail {
-template <class... E>
-constexpr bool shared_executor_fields(const std::variant<E...>*) {
-    return (... && (std::is_same_v<decltype(E::start_time), nanoseconds> &&
-                    std::is_same_v<decltype(E::graceful_stop), nanoseconds>));
-}
-static_assert(shared_executor_fields(static_cast<const executor*>(nullptr)),
-              "every executor has start_time and graceful_stop (k6's startTime and gracefulStop)");
-}  // namespace detail
+#undef LOADKIT_EXECUTOR_SHARED_OPTIONS
 
 inline std::string_view executor_name(const executor& e) {
     static constexpr std::string_view names[] = {"constant-vus",      "ramping-vus",           "per-vu-iterations",
