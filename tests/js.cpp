@@ -507,6 +507,28 @@ TEST_CASE("js: noCookiesReset: true keeps the jar across iterations, as in k6") 
     CHECK_THROWS_AS(loadkit::js::make_plan(bad), loadkit::config_error);
 }
 
+// A malformed data file named in a script's scenario is reported where the
+// mistake is, in that file (as for a YAML file). Before issue 14's follow-up
+// its line was looked up as a line of the script's options, pointing at an
+// unrelated key of the script and not naming the file.
+TEST_CASE("js: a mistake in a scenario's data file is reported at its line in that file") {
+    scratch s;
+    auto csv = s.write("users.csv", "email,password\na@x,1\nb@x,2,extra\n");
+    loadkit::js::script bad(s.write("data.js",
+                                    "export const options = { scenarios: { users: {\n"
+                                    "  executor: 'shared-iterations', iterations: 1,\n"
+                                    "  data: { file: 'users.csv' } } } };\n"
+                                    "export default function () {}\n"),
+                            {});
+    try {
+        loadkit::js::make_plan(bad);
+        FAIL("no error");
+    } catch (const loadkit::yaml::load_error& e) {
+        INFO(e.what());
+        CHECK(std::string(e.what()).rfind(csv + ":3:1: row has 3 fields", 0) == 0);
+    }
+}
+
 // on_start (a loadkit scenario key, the seed's per-VU login) runs before the
 // VU's first iteration: the cookies it gets are the jar every iteration
 // starts from (k6 has no on_start). A cookie an iteration adds is gone in

@@ -28,29 +28,6 @@ namespace loadkit::inline LOADKIT_ABI::js {
 
 namespace detail {
 
-// The keys leading to line `line` (1-based) of JSON dumped with an indent:
-// {"scenarios", "users", "executor"} for the line of that key.
-inline std::vector<std::string> json_keys_at(const std::string& text, int line) {
-    std::vector<std::pair<std::size_t, std::string>> open;  // (indent, key)
-    std::size_t at = 0;
-    for (int n = 1; n <= line && at <= text.size(); ++n) {
-        auto end = text.find('\n', at);
-        std::string_view l(text.data() + at, (end == std::string::npos ? text.size() : end) - at);
-        at = end == std::string::npos ? text.size() + 1 : end + 1;
-        auto indent = l.find_first_not_of(' ');
-        if (indent == std::string_view::npos) continue;
-        while (!open.empty() && open.back().first >= indent) open.pop_back();
-        if (l[indent] != '"') continue;
-        auto close = l.find("\": ", indent + 1);
-        if (close == std::string_view::npos) continue;
-        auto key = nlohmann::json::parse(l.substr(indent, close + 1 - indent), nullptr, false);
-        if (key.is_string()) open.emplace_back(indent, key.get<std::string>());
-    }
-    std::vector<std::string> out;
-    for (auto& [i, k] : open) out.push_back(k);
-    return out;
-}
-
 // Where the exported options' `keys` are written in `source`: the line and
 // column of the value of the deepest key found (in order, each after the
 // one before, inside the options object), else of the options themselves;
@@ -278,20 +255,9 @@ inline yaml::plan make_plan(script& s) {
     // is that of the keys leading to it in the script's options.
     bool made = !o.is_object() || !o.contains("scenarios");  // the shortcuts' scenario (or k6's default one)
     detail::options_source source(s.path(), made);
-    yaml::plan p;
-    try {
-        p = yaml::build_plan(detail::json_node(&doc, {}, &source), s.path());
-    } catch (const yaml::load_error& e) {
-        if (e.file == s.path()) throw;
-        // A mistake inside a data file (scenarios.NAME.data) comes with its
-        // line in that file, which was turned, like the options' own
-        // mistakes, into the options key at that line of the options
-        // dumped as text for the YAML loader. Kept as it was (issue 14
-        // changes no behaviour), though the position means little and the
-        // data file goes unnamed: to be fixed on its own.
-        auto at = source.where(detail::json_keys_at(doc.dump(2), e.line));
-        throw yaml::load_error(s.path(), at.line, at.column, e.message);
-    }
+    // A mistake inside a data file (scenarios.NAME.data) is reported where
+    // it is in that file (data.csv:LINE:1), as for a YAML file.
+    yaml::plan p = yaml::build_plan(detail::json_node(&doc, {}, &source), s.path());
     // exec.test.options, as k6 gives it: the shortcuts as the scenarios they became
     json test_options = o.is_object() ? o : json::object();
     for (auto* k : {"vus", "duration", "iterations", "stages"}) test_options.erase(k);
