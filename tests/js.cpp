@@ -514,11 +514,10 @@ TEST_CASE("js: noCookiesReset: true keeps the jar across iterations, as in k6") 
 TEST_CASE("js: a mistake in a scenario's data file is reported at its line in that file") {
     scratch s;
     auto csv = s.write("users.csv", "email,password\na@x,1\nb@x,2,extra\n");
-    loadkit::js::script bad(s.write("data.js",
-                                    "export const options = { scenarios: { users: {\n"
-                                    "  executor: 'shared-iterations', iterations: 1,\n"
-                                    "  data: { file: 'users.csv' } } } };\n"
-                                    "export default function () {}\n"),
+    loadkit::js::script bad(s.write("data.js", "export const options = { scenarios: { users: {\n"
+                                               "  executor: 'shared-iterations', iterations: 1,\n"
+                                               "  data: { file: 'users.csv' } } } };\n"
+                                               "export default function () {}\n"),
                             {});
     try {
         loadkit::js::make_plan(bad);
