@@ -15,6 +15,7 @@
 
 #include <unistd.h>
 
+#include <loadkit/js/context.hpp>
 #include <loadkit/js/transform.hpp>
 
 namespace {

@@ -11,7 +11,9 @@
 
 // SpiderMonkey's rooting keeps stack roots' addresses (see spidermonkey.hpp).
 #pragma GCC diagnostic push
+#if !defined(__clang__)  // g++ 12's warning; clang has no such group
 #pragma GCC diagnostic ignored "-Wdangling-pointer"
+#endif
 
 namespace loadkit::inline LOADKIT_ABI::js::detail {
 
