@@ -172,7 +172,8 @@ export default function () {
 }
 )",
                  server.url());
-    INFO(r.error);
+    INFO(r.report);
+    CHECK(count(r.summary, "iterations_failed") == 0);
     CHECK(r.code == 0);
     all_passed(r.summary, 11);
     // 2 + 2 + 2 + 2 (digest, each a 401 first) + 4
@@ -255,7 +256,8 @@ export default function () {
 }
 )",
                  server.url());
-    INFO(r.error);
+    INFO(r.report);
+    CHECK(count(r.summary, "iterations_failed") == 0);
     CHECK(r.code == 0);
     all_passed(r.summary, 17);
 }
@@ -304,7 +306,8 @@ export default function () {
 }
 )",
                  server.url());
-    INFO(r.error);
+    INFO(r.report);
+    CHECK(count(r.summary, "iterations_failed") == 0);
     CHECK(r.code == 0);
     all_passed(r.summary, 9);
 }
@@ -354,7 +357,46 @@ export default function () {
 }
 )",
                  server.url());
-    INFO(r.error);
+    INFO(r.report);
+    CHECK(count(r.summary, "iterations_failed") == 0);
     CHECK(r.code == 0);
     all_passed(r.summary, 8);
+}
+
+// The same digest answer from a YAML flow (a request step's `auth`).
+TEST_CASE("js http request: a YAML request step with auth: digest") {
+    echo server;
+    scratch s;
+    auto yaml = s.write("digest.yaml", R"(
+name: digest
+target: )" + server.url() + R"(
+scenarios:
+  one:
+    executor: shared-iterations
+    vus: 1
+    iterations: 1
+    flow:
+      - request:
+          url: )" + server.url().replace(0, 7, "http://u:p@") + R"(/digest/u/p
+          auth: digest
+        check: { status: 200 }
+      - request:
+          url: /plain
+          auth: basic
+        check: { status: 200 }
+)");
+    auto plan = loadkit::yaml::load_file(yaml);
+    loadkit::options o;
+    o.threads = 1;
+    o.print_summary = false;
+    o.handle_signals = false;
+    auto r = loadkit::yaml::run(plan, o);
+    CHECK(r.code == 0);
+    all_passed(r.summary, 2);
+    CHECK(count(r.summary, "http_reqs") == 3);
+    scratch bad;
+    auto wrong = bad.write("bad.yaml",
+                           "name: x\ntarget: http://127.0.0.1:1\nscenarios:\n  one:\n    executor: shared-iterations\n"
+                           "    iterations: 1\n    flow:\n      - request: { url: /, auth: ntlm }\n");
+    CHECK_THROWS_WITH(loadkit::yaml::load_file(wrong), Catch::Contains("expected 'auth' to be 'basic' or 'digest'"));
 }

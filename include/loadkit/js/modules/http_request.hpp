@@ -115,7 +115,7 @@ function multipartBody(o, headers) {
 // and method ([cookies, url, method]). As k6: the first hop's method and
 // URL; headers as {Name: [value]} with canonical names: the User-Agent,
 // the call's headers, the Content-Type of a form and the Cookie header sent
-// (not Host, Content-Length, or an Authorization made from the URL);
+// (not the Host, Content-Length or Authorization the client adds);
 // cookies parsed from that Cookie header, {name: [{name, value, replace}]}.
 function sentWith(r, a) { r[SENT] = a; return r; }
 function canonicalHeader(k) {
@@ -128,7 +128,9 @@ function requestOf(r) {
   const ua = lk.userAgent();
   if (ua) headers['User-Agent'] = [ua];
   const given = sent && sent[4];
-  if (given) for (const k of Object.keys(given)) if (given[k] !== undefined) headers[canonicalHeader(k)] = [String(given[k])];
+  if (given)  // k6 drops a Content-Length of the call's own from these
+    for (const k of Object.keys(given))
+      if (given[k] !== undefined && k.toLowerCase() !== 'content-length') headers[canonicalHeader(k)] = [String(given[k])];
   if (engine !== undefined && engine[0] !== undefined) headers.Cookie = [engine[0]];
   const cookies = {};
   for (const part of headers.Cookie ? headers.Cookie[0].split(';') : []) {
