@@ -126,7 +126,8 @@ TEST_CASE("js http request: digest challenge and response (RFC 2617's example)")
         c));
     CHECK(c.realm == "testrealm@host.com");
     CHECK(c.qop == "auth,auth-int");
-    auto a = loadkit::detail::digest_authorization(c, "GET", "/dir/index.html", "Mufasa:Circle%20Of%20Life", "0a4f113b");
+    auto a = loadkit::detail::digest_authorization(c, "GET", "/dir/index.html", "Mufasa:Circle%20Of%20Life",
+                                                   "0a4f113b");
     CHECK(a == R"(Digest username="Mufasa", realm="testrealm@host.com", nonce="dcd98b7102dd2f0e8b11d0f600bfb0c093", )"
                R"(uri="/dir/index.html", qop=auth, nc=00000001, cnonce="0a4f113b", )"
                R"(response="6629fae49393a05397450978507c4ef1", opaque="5ccc069c403ebaf9f0171e9517f40e41")");
@@ -377,7 +378,8 @@ scenarios:
     iterations: 1
     flow:
       - request:
-          url: )" + server.url().replace(0, 7, "http://u:p@") + R"(/digest/u/p
+          url: )" + server.url().replace(0, 7, "http://u:p@") +
+                                           R"(/digest/u/p
           auth: digest
         check: { status: 200 }
       - request:

@@ -133,7 +133,7 @@ inline std::string digest_authorization(const digest_challenge& c, std::string_v
     std::string ha2 = digest_hex(md, std::string(method) + ":" + std::string(uri));
     std::string response = qop_auth ? digest_hex(md, ha1 + ":" + c.nonce + ":" + std::string(nc) + ":" + cnonce +
                                                          ":auth:" + ha2)
-                                     : digest_hex(md, ha1 + ":" + c.nonce + ":" + ha2);
+                                    : digest_hex(md, ha1 + ":" + c.nonce + ":" + ha2);
     auto quoted = [](std::string& out, std::string_view v) {
         out.push_back('"');
         for (char ch : v) {

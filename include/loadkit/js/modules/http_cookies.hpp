@@ -26,13 +26,11 @@
 
 namespace loadkit::inline LOADKIT_ABI::js::detail::http_cookies {
 
-inline void finalize_jar(JS::GCContext*, JSObject* obj) {
-    delete JS::GetMaybePtrFromReservedSlot<cookie_jar>(obj, 0);
-}
-inline constexpr JSClassOps jar_ops = {nullptr, nullptr, nullptr, nullptr, nullptr,
+inline void finalize_jar(JS::GCContext*, JSObject* obj) { delete JS::GetMaybePtrFromReservedSlot<cookie_jar>(obj, 0); }
+inline constexpr JSClassOps jar_ops = {nullptr, nullptr,       nullptr, nullptr, nullptr,
                                        nullptr, &finalize_jar, nullptr, nullptr, nullptr};
-inline constexpr JSClass jar_class = {"CookieJar", JSCLASS_HAS_RESERVED_SLOTS(1) | JSCLASS_FOREGROUND_FINALIZE,
-                                      &jar_ops, nullptr, nullptr, nullptr};
+inline constexpr JSClass jar_class = {
+    "CookieJar", JSCLASS_HAS_RESERVED_SLOTS(1) | JSCLASS_FOREGROUND_FINALIZE, &jar_ops, nullptr, nullptr, nullptr};
 
 // params.jar: the jar of a script's own CookieJar; null for anything else
 // (the VU's jar, null, other values: the request uses the VU's jar, as k6).

@@ -43,8 +43,8 @@ inline bool n_text_of(JSContext* cx, unsigned argc, JS::Value* vp) {
 }
 
 inline bool install(JSContext* cx, JS::HandleObject lk, const install_args&) {
-    static const JSFunctionSpec natives[] = {JS_FN("utf8Bytes", &n_utf8_bytes, 1, 0),
-                                             JS_FN("textOf", &n_text_of, 1, 0), JS_FS_END};
+    static const JSFunctionSpec natives[] = {JS_FN("utf8Bytes", &n_utf8_bytes, 1, 0), JS_FN("textOf", &n_text_of, 1, 0),
+                                             JS_FS_END};
     return JS_DefineFunctions(cx, lk, natives);
 }
 
