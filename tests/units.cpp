@@ -278,7 +278,7 @@ TEST_CASE("cookie jar: domain, path, secure, expiry") {
     CHECK(jar.all().size() == 4);
     std::string h;
     jar.append_header(h, "shop.example.test", "/cart/view", false);
-    CHECK(h == "Cookie: sid=abc; cart=1; wide=1\r\n");
+    CHECK(h == "Cookie: cart=1; sid=abc; wide=1\r\n");  // longer paths first, as Go's jar (k6) sends them
     h.clear();
     jar.append_header(h, "api.example.test", "/", true);
     CHECK(h == "Cookie: wide=1\r\n");

@@ -36,6 +36,7 @@
 #include "../core/task.hpp"
 #include "connection.hpp"
 #include "cookies.hpp"
+#include "digest.hpp"
 #include "message.hpp"
 #include "options.hpp"
 #include "parser.hpp"
@@ -226,6 +227,9 @@ class client {
     detail::connection* cached_conn_ = nullptr;
     cookie_jar own_jar_;
     cookie_jar* jar_ = &own_jar_;                  // own_jar_, or the VU's first client's (share_cookies)
+    cookie_jar* cur_jar_ = &own_jar_;              // this request's: jar_, or its params.jar
+    std::string digest_auth_;                      // params.auth 'digest': the retry's Authorization
+    bool force_expected_ = false;                  // that 401 counts as expected, as in k6
     std::span<const request_cookie> req_cookies_;  // this request's params.cookies
     std::string wbuf_;
     bool wbuf_plain_ = false;  // wbuf_ holds a request with no headers, body or cookies for:
@@ -257,14 +261,14 @@ inline void client::serialize(const detail::url_parts& u, std::string_view metho
     // A request without headers, body or cookies is the same bytes as the last
     // one when its method and URL are: most load tests repeat a few such GETs.
     bool plain = h1.empty() || h1.front().first.empty();
-    plain = plain && h2.empty() && body.empty() && jar_->empty() && req_cookies_.empty() && u.userinfo.empty();
+    plain = plain && h2.empty() && body.empty() && cur_jar_->empty() && req_cookies_.empty() && u.userinfo.empty();
     if (plain && wbuf_plain_ && method == wbuf_method_ && u.target == wbuf_target_ && u.authority == wbuf_authority_)
         return;
     wbuf_plain_ = false;
     w.clear();
     w.append(method).append(" "sv).append(u.target).append(" HTTP/1.1\r\n"sv);
     bool has_host = false, has_ua = false, has_len = false, has_auth = false;
-    bool with_cookies = !jar_->empty() || !req_cookies_.empty();
+    bool with_cookies = !cur_jar_->empty() || !req_cookies_.empty();
     std::string_view given_cookie;  // merged into the one Cookie header with the jar's
     auto add = [&](std::string_view k, std::string_view v) {
         if (k.empty() || k.find_first_of(":\r\n") != std::string_view::npos ||
@@ -292,10 +296,16 @@ inline void client::serialize(const detail::url_parts& u, std::string_view metho
     for (auto& [k, v] : h2) add(k, v);
     if (!has_host) w.append("Host: "sv).append(u.authority).append("\r\n"sv);
     if (!has_ua && !opts_->user_agent.empty()) w.append("User-Agent: "sv).append(opts_->user_agent).append("\r\n"sv);
-    if (with_cookies) jar_->append_header(w, u.host, u.path(), u.secure, req_cookies_, given_cookie);
+    if (with_cookies) {
+        auto at = w.size();
+        cur_jar_->append_header(w, u.host, u.path(), u.secure, req_cookies_, given_cookie);
+        if (res_.redirects == 0 && w.size() > at)  // "Cookie: ...\r\n": its value, for k6's res.request
+            res_.sent_cookies.assign(w, at + 8, w.size() - at - 10);
+    }
     if (!u.userinfo.empty() && !has_auth) {  // http://user:pass@host/: basic auth, unless the request has its own
         w.append("Authorization: "sv);
-        detail::append_basic_auth(w, u.userinfo);
+        if (!digest_auth_.empty()) w.append(digest_auth_);  // the answer to a digest challenge
+        else detail::append_basic_auth(w, u.userinfo);
         w.append("\r\n"sv);
     }
     if (!has_len && (!body.empty() || method == "POST" || method == "PUT" || method == "PATCH")) {
@@ -635,7 +645,7 @@ inline void client::record(std::string_view name) {
         cached_method_id_ = shard.strings.intern(res_.method);
         cached_method_ = shard.strings.name(cached_method_id_);
     }
-    bool expected = res_.ok();
+    bool expected = res_.ok() || force_expected_;
     http_key k{vu_->scenario_id,
                cached_name_id_,
                cached_method_id_,
@@ -707,6 +717,8 @@ inline task<const response&> client::perform(std::string_view method, std::strin
         mask_credentials(name_);
     res_.name = name_;
     req_cookies_ = p.cookies;
+    cur_jar_ = p.jar ? p.jar : jar_;
+    res_.sent_cookies.clear();
     if (cached) {
         res_.url.assign(cached_abs_);
     } else if (!resolve_url(opts_->base_url, url, res_.url)) {
@@ -750,6 +762,24 @@ inline task<const response&> client::perform(std::string_view method, std::strin
         auto& c = *conn;
         bool ok = co_await exchange(c, u, method_, body, h1, h2);
         active_ = nullptr;
+        // params.auth 'digest' (k6's digest transport): a 401 with a Digest
+        // challenge is recorded (as expected, as k6 does), then answered once
+        if (ok && p.digest_auth && res_.status == 401 && !u.userinfo.empty()) {
+            detail::digest_challenge ch;
+            if (detail::parse_digest_challenge(res_.header("www-authenticate"), ch))
+                digest_auth_ = detail::digest_authorization(ch, method_, u.target, u.userinfo);
+            if (!digest_auth_.empty()) {
+                res_.error_code = static_cast<error_code>(1401);
+                force_expected_ = true;
+                record(name_);
+                force_expected_ = false;
+                res_.headers_.clear();
+                res_.body.clear();
+                ok = co_await exchange(c, u, method_, body, h1, h2);
+                active_ = nullptr;
+                digest_auth_.clear();
+            }
+        }
         if (!ok) {
             if (res_.error_code == error_code::none) fail(error_code::generic);
             record(name_);
@@ -758,12 +788,13 @@ inline task<const response&> client::perform(std::string_view method, std::strin
         if (res_.status >= 400) res_.error_code = static_cast<error_code>(1000 + std::min(res_.status, 599));
         if (opts_->cookies)
             for (auto& [k, v] : res_.headers_)
-                if (k.size() == 10 && iequals_lower(k, "set-cookie")) jar_->store(u.host, u.path(), v);
+                if (k.size() == 10 && iequals_lower(k, "set-cookie")) cur_jar_->store(u.host, u.path(), v);
         record(name_);
         if (!is_redirect(res_.status) || static_cast<int>(res_.redirects) >= max_redirects) break;
         auto location = res_.header("location");
         if (location.empty()) break;
         if (!resolve_url(res_.url, location, next_url_)) break;
+        if (res_.redirects == 0) res_.first_url = res_.url, res_.first_method = method_;  // k6's res.request
         std::swap(res_.url, next_url_);
         ++res_.redirects;
         if (res_.status == 303 || ((res_.status == 301 || res_.status == 302) && method_ == "POST")) {

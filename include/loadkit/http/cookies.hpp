@@ -1,7 +1,8 @@
 #pragma once
 // A per-VU cookie jar (RFC 6265 subset: Domain, Path, Max-Age, Expires,
-// Secure; host-only cookies). The jar is empty for most load tests, and then
-// costs one branch per request.
+// Secure; host-only cookies), with the operations of k6's CookieJar (Go's
+// net/http/cookiejar without a public suffix list). The jar is empty for
+// most load tests, and then costs one branch per request.
 #include <algorithm>
 #include <charconv>
 #include <cstdint>
@@ -25,6 +26,15 @@ class cookie_jar {
         bool host_only = true;
         bool secure = false;
         std::int64_t expires_ms = 0;  // 0: session cookie
+        bool http_only = false;
+        bool raw = false;  // set by a script (jar.set): sanitized when sent, as Go's AddCookie does
+    };
+    // jar.set's options (k6's {domain, path, expires, max_age, secure, http_only}).
+    struct set_options {
+        std::string domain, path;
+        std::int64_t expires_ms = 0;  // 0: none
+        std::int64_t max_age = 0;     // seconds; 0: none; < 0: delete
+        bool secure = false, http_only = false;
     };
 
     bool empty() const noexcept { return cookies_.empty(); }
@@ -37,6 +47,71 @@ class cookie_jar {
         if (!detail::split_url(url, u)) return;
         upsert(cookie{std::string(name), std::string(value), lower(u.host), "/", true, false, 0});
     }
+    // Sets one cookie for `url` as Go's Jar.SetCookies does (k6's jar.set):
+    // no Domain: host-only; a Domain that does not domain-match the host
+    // (or, on an IP address, is not that address): ignored; no or a relative
+    // path: the URL's directory; max_age < 0 or an expiry past: deletes.
+    // A URL that is not http(s) is ignored, as Go's jar does.
+    void set(std::string_view url, std::string_view name, std::string_view value, const set_options& o) {
+        detail::url_parts u;
+        if (!detail::split_url(url, u)) return;
+        cookie c{std::string(name), std::string(value), lower(u.host), {}, true, o.secure, 0, o.http_only, true};
+        c.path = o.path.starts_with('/') ? o.path : default_path(u.path());
+        if (!o.domain.empty()) {
+            std::string_view d = o.domain;
+            if (is_ip(c.domain)) {
+                if (d != c.domain) return;
+            } else {
+                if (d.front() == '.') d.remove_prefix(1);
+                auto ld = lower(d);
+                if (ld.empty() || ld.front() == '.' || ld.back() == '.') return;
+                if (ld != c.domain && !(c.domain.size() > ld.size() && c.domain.ends_with(ld) &&
+                                        c.domain[c.domain.size() - ld.size() - 1] == '.'))
+                    return;
+                c.domain = std::move(ld);
+                c.host_only = false;
+            }
+        }
+        auto now = detail::wall_ms();
+        bool remove = o.max_age < 0;
+        if (o.max_age > 0) c.expires_ms = now + o.max_age * 1000;
+        else if (o.max_age == 0 && o.expires_ms != 0) {
+            if (o.expires_ms <= now) remove = true;
+            else c.expires_ms = o.expires_ms;
+        }
+        if (remove) erase(c.domain, c.path, [&](const cookie& x) { return x.name == c.name; });
+        else upsert(std::move(c));
+    }
+    // The cookies a request to `url` sends, in Go's order (longer paths
+    // first, then older first): k6's jar.cookiesForURL.
+    std::vector<const cookie*> cookies_for(std::string_view url) const {
+        std::vector<const cookie*> out;
+        detail::url_parts u;
+        if (!detail::split_url(url, u)) return out;
+        auto now = detail::wall_ms();
+        for (auto& c : cookies_)
+            if (matches(c, u.host, u.path(), u.secure, now)) out.push_back(&c);
+        return out;
+    }
+    // k6's jar.delete(url, name): Go's jar deletes the host-only cookie of
+    // that name for the URL's host and directory (a cookie set with a Domain
+    // or another path stays).
+    void remove(std::string_view url, std::string_view name) {
+        detail::url_parts u;
+        if (!detail::split_url(url, u)) return;
+        erase(lower(u.host), default_path(u.path()), [&](const cookie& x) { return x.name == name; });
+    }
+    // k6's jar.clear(url): each cookie the URL would send is deleted as
+    // jar.delete(url, its name) deletes it.
+    void clear(std::string_view url) {
+        std::vector<std::string> names;
+        for (auto* c : cookies_for(url)) names.push_back(c->name);
+        detail::url_parts u;
+        if (names.empty() || !detail::split_url(url, u)) return;
+        erase(lower(u.host), default_path(u.path()),
+              [&](const cookie& x) { return std::find(names.begin(), names.end(), x.name) != names.end(); });
+    }
+
     // The value a request to `url` would send for `name`, or "".
     std::string get(std::string_view url, std::string_view name) const {
         detail::url_parts u;
@@ -53,8 +128,11 @@ class cookie_jar {
         auto pair = detail::trim_ows(header.substr(0, semi));
         auto eq = pair.find('=');
         if (eq == std::string_view::npos || eq == 0) return;
+        auto name = detail::trim_ows(pair.substr(0, eq));
+        if (name.empty() || name.find_first_of(" \t\"(),/:;<=>?@[\\]{}") != std::string_view::npos)
+            return;  // not a token: Go's parser (k6) drops the cookie
         cookie c;
-        c.name.assign(detail::trim_ows(pair.substr(0, eq)));
+        c.name.assign(name);
         c.value.assign(detail::trim_ows(pair.substr(eq + 1)));
         c.domain = lower(host);
         c.path = default_path(request_path);
@@ -79,6 +157,8 @@ class cookie_jar {
                 c.path.assign(val);
             } else if (detail::iequals(key, "secure")) {
                 c.secure = true;
+            } else if (detail::iequals(key, "httponly")) {
+                c.http_only = true;
             } else if (detail::iequals(key, "max-age")) {
                 std::int64_t s = 0;
                 auto r = std::from_chars(val.data(), val.data() + val.size(), s);
@@ -126,7 +206,8 @@ class cookie_jar {
                 continue;
             out.append(first ? "Cookie: " : "; ");
             first = false;
-            out.append(c.name).append("=").append(c.value);
+            if (c.raw) append_sanitized(out, c);
+            else out.append(c.name).append("=").append(c.value);
         }
         if (!first) out.append("\r\n");
     }
@@ -168,6 +249,28 @@ class cookie_jar {
     }
 
   private:
+    // A script's cookie as Go's AddCookie writes it: CR and LF in the name
+    // as '-'; in the value only printable ASCII but '"', ';' and '\\', and
+    // the value quoted when it has a space or a comma.
+    static void append_sanitized(std::string& out, const cookie& c) {
+        for (char ch : c.name) out.push_back(ch == '\r' || ch == '\n' ? '-' : ch);
+        out.push_back('=');
+        std::string v;
+        for (char ch : c.value)
+            if (ch >= 0x20 && ch < 0x7f && ch != '"' && ch != ';' && ch != '\\') v.push_back(ch);
+        bool quote = v.find_first_of(" ,") != std::string::npos;
+        if (quote) out.push_back('"');
+        out.append(v);
+        if (quote) out.push_back('"');
+    }
+    static bool is_ip(std::string_view h) noexcept {
+        return h.find(':') != std::string_view::npos ||
+               (!h.empty() && h.find_first_not_of("0123456789.") == std::string_view::npos);
+    }
+    template <class Pred>
+    void erase(std::string_view domain, std::string_view path, Pred&& pred) {
+        std::erase_if(cookies_, [&](const cookie& o) { return o.domain == domain && o.path == path && pred(o); });
+    }
     static std::string lower(std::string_view s) {
         std::string r(s);
         for (auto& c : r)
@@ -192,13 +295,17 @@ class cookie_jar {
         if (!path.starts_with(c.path)) return false;
         return path.size() == c.path.size() || c.path.back() == '/' || path[c.path.size()] == '/';
     }
+    // Kept in the order Go's jar sends them: longer paths first, then older
+    // first (a replaced cookie keeps its place, as it keeps its creation time).
     void upsert(cookie c) {
         for (auto& o : cookies_)
             if (o.name == c.name && o.domain == c.domain && o.path == c.path) {
                 o = std::move(c);
                 return;
             }
-        cookies_.push_back(std::move(c));
+        auto at = std::find_if(cookies_.begin(), cookies_.end(),
+                               [&](const cookie& o) { return o.path.size() < c.path.size(); });
+        cookies_.insert(at, std::move(c));
     }
     std::vector<cookie> cookies_;
 };

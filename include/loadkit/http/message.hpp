@@ -22,6 +22,7 @@ namespace loadkit::inline LOADKIT_ABI {
 
 using header_list = std::vector<std::pair<std::string, std::string>>;
 using string_pair = std::pair<std::string_view, std::string_view>;
+class cookie_jar;  // cookies.hpp
 
 // A request as a hook sees it: before_request may change url, method, headers
 // and body; name is the metrics tag (defaults to the URL as written).
@@ -58,6 +59,12 @@ struct params {
     int redirects = -1;                    // max redirects to follow; -1: the client's
     std::span<const std::pair<std::string, std::string>> header_list{};  // runtime-built headers
     std::span<const request_cookie> cookies{};  // sent with the jar's, on every hop of redirects
+    // k6's params.jar: this request's cookies from and into `jar` instead of
+    // the client's own (which must outlive the request); null: the client's.
+    cookie_jar* jar = nullptr;
+    // k6's params.auth = 'digest': a 401 with a Digest challenge is answered
+    // once with the URL's credentials (digest.hpp); both requests count.
+    bool digest_auth = false;
 };
 
 // Per-request phase timings, in the k6 sense (nanoseconds).
@@ -144,6 +151,10 @@ class response {
     std::string_view method;
     std::string_view name;      // the name tag it was recorded under
     std::size_t redirects = 0;  // redirects followed to get here
+    // What the first hop sent, for k6's res.request: its Cookie header's value
+    // (empty when it sent none from the jar or params.cookies), and, only once
+    // redirected, its URL and method.
+    std::string sent_cookies, first_url, first_method;
 
     // true for 2xx and 3xx: the default `expected_response` of k6
     bool ok() const noexcept { return status >= 200 && status < 400 && !failed_io(); }

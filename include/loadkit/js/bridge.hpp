@@ -62,6 +62,8 @@ struct request_spec {
     std::vector<request_cookie> cookies;  // params.cookies
     std::optional<nanoseconds> timeout;
     int redirects = -1;
+    cookie_jar* jar = nullptr;  // params.jar (a script's CookieJar), or null: the VU's
+    bool digest_auth = false;   // params.auth 'digest'
 
     // params viewing this spec (valid while the spec lives and is unchanged)
     params to_params() const {
@@ -74,6 +76,8 @@ struct request_spec {
         p.redirects = redirects;
         p.header_list = headers;
         p.cookies = cookies;
+        p.jar = jar;
+        p.digest_auth = digest_auth;
         return p;
     }
 };

@@ -177,7 +177,7 @@ struct instance {
         block.clear();
         for (auto& [name, value] : r.headers()) block.append(name).append(":").append(value).append("\n");
         auto& t = r.timings;
-        JS::RootedValueArray<16> a(cx);
+        JS::RootedValueArray<17> a(cx);
         // a[2..8]: body, url, error, name, headers, method, status text. Each
         // goes into the rooted `a` as soon as it is made: the next allocation
         // may run a GC that moves it. The name is the URL unless one was
@@ -198,9 +198,30 @@ struct instance {
                        timings::ms(t.sending), timings::ms(t.waiting),    timings::ms(t.receiving),
                        timings::ms(t.duration)};
         for (std::size_t i = 0; i < std::size(ms); ++i) a[9 + i].setDouble(ms[i]);
+        if (!r.sent_cookies.empty() || r.redirects > 0) {  // a[16]: for res.request (modules/http_request.hpp)
+            if (!request_sent(r, a[16])) return nullptr;
+        }
         JS::RootedValue out(cx);
         if (!JS_CallFunctionValue(cx, nullptr, make_response, a, &out) || !out.isObject()) return nullptr;
         return &out.toObject();
+    }
+
+    // res.request's part that only the engine knows, [Cookie header sent or
+    // undefined, first hop's URL, its method] (undefined unless redirected):
+    // made only for a response that sent cookies or was redirected.
+    bool request_sent(const response& r, JS::MutableHandleValue out) {
+        JS::RootedValueArray<3> x(cx);
+        auto put = [&](std::size_t i, const std::string& s) {
+            JSString* str = new_string(cx, s);
+            if (str) x[i].setString(str);
+            return str != nullptr;
+        };
+        if (!r.sent_cookies.empty() && !put(0, r.sent_cookies)) return false;
+        if (r.redirects > 0 && (!put(1, r.first_url) || !put(2, r.first_method))) return false;
+        JSObject* arr = JS::NewArrayObject(cx, x);
+        if (!arr) return false;
+        out.setObject(*arr);
+        return true;
     }
 
     // A sample for the worker (or, in the init context, recorded at once).

@@ -17,6 +17,8 @@
 #include "modules/execution.hpp"
 #include "modules/globals.hpp"
 #include "modules/http.hpp"
+#include "modules/http_cookies.hpp"
+#include "modules/http_request.hpp"
 #include "modules/k6.hpp"
 #include "modules/metrics.hpp"
 #include "prelude.hpp"
@@ -35,10 +37,14 @@ inline const std::vector<module_entry>& module_table() {
          &k6_module::install},
         {"k6/http",
          {"default", "request", "get", "head", "options", "post", "put", "patch", "del", "batch", "asyncRequest",
-          "url"},
+          "url",
+          "file", "cookieJar", "CookieJar"},  // the request side (http_cookies.hpp, http_request.hpp)
          http_module::javascript,
          http_module::module_object,
          &http_module::install},
+        // k6/http's request side: added to `http` before its module object is made
+        {"", {}, http_cookies::javascript, {}, &http_cookies::install},
+        {"", {}, http_request::javascript, {}, &http_request::install},
         {"k6/metrics",
          {"Counter", "Gauge", "Rate", "Trend", "default"},
          metrics_module::javascript,

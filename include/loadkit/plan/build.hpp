@@ -594,7 +594,7 @@ class plan_builder {
 
     request_step request(const Node& n, const Node& check, const Node& capture, const scenario_plan& sc) const {
         if (!is_map(n)) fail(n, "expected 'request' to be a mapping with at least 'url', found " + describe(n));
-        keys(n, {"name", "method", "url", "headers", "body", "json"}, "in 'request'");
+        keys(n, {"name", "method", "url", "headers", "body", "json", "auth"}, "in 'request'");
         request_step r;
         if (!n["url"]) fail(n, "expected 'url' in this request");
         r.url = templ(n["url"], "url");
@@ -609,6 +609,11 @@ class plan_builder {
             if (std::find(methods.begin(), methods.end(), r.method) == methods.end())
                 fail(m, "expected a method (GET, POST, PUT, PATCH, DELETE, HEAD or OPTIONS), found '" +
                             std::string(m.scalar()) + "'");
+        }
+        if (auto a = n["auth"]) {  // k6's params.auth: credentials in the URL are basic auth already
+            auto v = scalar(a, "auth");
+            if (v == "digest") r.digest_auth = true;
+            else if (v != "basic") fail(a, "expected 'auth' to be 'basic' or 'digest', found '" + v + "'");
         }
         bool content_type = false;
         if (auto h = n["headers"]) {

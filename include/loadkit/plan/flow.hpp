@@ -56,6 +56,7 @@ struct request_step {
     std::vector<check_rule> checks;
     std::vector<capture_rule> captures;
     bool needs_json = false;  // a check or capture reads the body as JSON
+    bool digest_auth = false;  // auth: digest (the URL's credentials answer a Digest challenge)
 };
 struct think_step {
     nanoseconds min{}, max{};  // equal for a fixed think time
@@ -234,7 +235,9 @@ class flow_vu final : public loadkit::vu_instance {
         if (r.body) render(*r.body, req_.body);
         else req_.body.clear();
         if (script_ && script_->has_before_request()) co_await script_->before_request(req_);
-        auto& res = co_await http_.send(req_);
+        // (not a ?: of two send() tasks inside co_await: g++ 12 destroys such a temporary twice)
+        static const params none{}, digest_auth{.digest_auth = true};
+        auto& res = co_await http_.send(req_, r.digest_auth ? digest_auth : none);
         if (script_ && script_->has_after_request()) co_await script_->after_request(res);
         if (r.checks.empty() && r.captures.empty()) co_return;
         nlohmann::json doc;

@@ -19,6 +19,8 @@
 #include "../module.hpp"
 #include "../spidermonkey.hpp"
 #include "../strings.hpp"
+#include "http_cookies.hpp"  // the request side: jars, params.jar, res.cookies
+#include "http_request.hpp"  // the request side: http.file, multipart, res.request
 
 // SpiderMonkey's rooting keeps stack roots' addresses (see spidermonkey.hpp).
 #pragma GCC diagnostic push
@@ -71,6 +73,26 @@ inline bool read_cookies(instance& self, JS::HandleValue v, std::vector<request_
     }
     return true;
 }
+// params.auth and params.jar (the request side, http_cookies.hpp): 'digest'
+// answers a digest challenge with the URL's credentials; 'basic' is what
+// credentials in the URL give anyway (and any other value is ignored, as
+// k6 does); 'ntlm' is not supported. A CookieJar of the script's own takes
+// the request's cookies; the VU's jar, null or anything else: the VU's.
+inline bool read_request_side(instance& self, JS::HandleObject p, request_spec& spec) {
+    JSContext* cx = self.cx;
+    JS::RootedValue v(cx);
+    if (!JS_GetProperty(cx, p, "auth", &v)) return false;
+    if (v.isString()) {
+        auto auth = to_utf8(cx, v);
+        if (auth == "digest") spec.digest_auth = true;
+        else if (auth == "ntlm")
+            return throw_error(cx, "params.auth 'ntlm': NTLM authentication is not supported by loadkit ('basic' and "
+                                   "'digest' are, with the credentials in the URL)");
+    }
+    if (!JS_GetProperty(cx, p, "jar", &v)) return false;
+    spec.jar = http_cookies::request_jar(v);
+    return true;
+}
 // http.*'s arguments (method, url, body, params, headers) into `spec`.
 inline bool read_request_args(instance& self, const JS::CallArgs& args, request_spec& spec) {
     JSContext* cx = self.cx;
@@ -84,6 +106,8 @@ inline bool read_request_args(instance& self, const JS::CallArgs& args, request_
     spec.name.clear();
     spec.timeout.reset();
     spec.redirects = -1;
+    spec.jar = nullptr;  // request side: params.jar, params.auth
+    spec.digest_auth = false;
     if (args.get(4).isObject()) {
         JS::RootedObject h(cx, &args.get(4).toObject());
         if (!self.for_each_string(
@@ -117,7 +141,7 @@ inline bool read_request_args(instance& self, const JS::CallArgs& args, request_
     if (v.isNumber()) spec.redirects = static_cast<int>(v.toNumber());
     if (!JS_GetProperty(cx, p, "cookies", &v)) return false;
     if (v.isObject() && !read_cookies(self, v, spec.cookies)) return false;
-    return true;
+    return read_request_side(self, p, spec);
 }
 
 inline bool n_request(JSContext* cx, unsigned argc, JS::Value* vp) {
@@ -181,6 +205,7 @@ function pick(v, path) {
   return v;
 }
 const RAW_HEADERS = Symbol('rawHeaders'), METHOD = Symbol('method');
+const SENT = Symbol('sent'), SENT_EXTRA = Symbol('sentExtra');  // res.request's (http_request.hpp)
 class Response {
   json(selector) {
     if (!Object.prototype.hasOwnProperty.call(this, '__json')) Object.defineProperty(this, '__json', { value: JSON.parse(this.body) });
@@ -201,17 +226,21 @@ class Response {
     return own(this, 'headers', h);
   }
   set headers(v) { own(this, 'headers', v); }
-  get request() { return own(this, 'request', { method: this[METHOD], url: this.url }); }
+  get request() { return own(this, 'request', requestOf(this)); }  // http_request.hpp
   set request(v) { own(this, 'request', v); }
+  get cookies() { return own(this, 'cookies', responseCookies(this[RAW_HEADERS])); }  // http_cookies.hpp
+  set cookies(v) { own(this, 'cookies', v); }
 }
 function makeResponse(status, code, body, url, error, name, rawHeaders, method, statusText,
-                      blocked, connecting, tls, sending, waiting, receiving, duration) {
+                      blocked, connecting, tls, sending, waiting, receiving, duration,
+                      sentExtra) {
   const r = new Response();
   r.status = status; r.status_text = statusText; r.body = body; r.url = url; r.error = error; r.error_code = code;
   r.name = name; r.proto = 'HTTP/1.1';
   r.timings = { blocked, connecting, tls_handshaking: tls, sending, waiting, receiving, duration };
   r[RAW_HEADERS] = rawHeaders;   // symbols: not enumerable by JSON.stringify or Object.keys
   r[METHOD] = method;
+  if (sentExtra !== undefined) r[SENT_EXTRA] = sentExtra;  // res.request: what the first hop sent
   return r;
 }
 function own(o, k, v) { Object.defineProperty(o, k, { value: v, enumerable: true, writable: true, configurable: true }); return v; }
@@ -255,8 +284,12 @@ function formEncode(o) {
 function prepare(method, url, body, params) {
   const headers = Object.assign({}, params && params.headers);
   if (body !== null && body !== undefined && typeof body === 'object' && !(body instanceof ArrayBuffer)) {
-    body = formEncode(body);
-    if (!Object.keys(headers).some(h => h.toLowerCase() === 'content-type')) headers['Content-Type'] = 'application/x-www-form-urlencoded';
+    if (hasFile(body)) {
+      body = multipartBody(body, headers);  // http.file() in it (http_request.hpp)
+    } else {
+      body = formEncode(body);
+      if (!Object.keys(headers).some(h => h.toLowerCase() === 'content-type')) headers['Content-Type'] = 'application/x-www-form-urlencoded';
+    }
   }
   return [String(method).toUpperCase(), String(url), body === undefined || body === null ? '' : body, params || {}, headers];
 }
@@ -271,7 +304,7 @@ function send(m, url, body, params) {
     return lk.request(m, url, '', undefined, undefined);   // the common case, without copies
   if (userTags.size) params = tagged(params);
   const a = prepare(m, url, body, params);
-  return lk.request(a[0], a[1], a[2], a[3], a[4]);
+  return sentWith(lk.request(a[0], a[1], a[2], a[3], a[4]), a);  // res.request (http_request.hpp)
 }
 // In async VUs (an async exec function) requests and sleeps are promises the
 // engine settles; elsewhere they block the VU's own thread.
@@ -281,7 +314,7 @@ const sendAsync = lk.asyncMode
         return lk.requestAsync(m, url, '', undefined, undefined);
       if (userTags.size) params = tagged(params);
       const a = prepare(m, url, body, params);
-      return lk.requestAsync(a[0], a[1], a[2], a[3], a[4]);
+      return lk.requestAsync(a[0], a[1], a[2], a[3], a[4]).then(r => sentWith(r, a));  // res.request
     }
   : (m, url, body, params) => new Promise(resolve => resolve(send(m, url, body, params)));
 const request = (method, url, body, params) => send(String(method).toUpperCase(), url, body, params);
