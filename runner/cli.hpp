@@ -12,8 +12,10 @@
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
+#include <cstdlib>
 #include <ctime>
 #include <limits>
+#include <map>
 #include <optional>
 #include <ostream>
 #include <stdexcept>
@@ -25,6 +27,7 @@
 
 #include <loadkit/core/config.hpp>
 #include <loadkit/core/duration.hpp>
+#include <loadkit/engine/executors.hpp>
 #include <loadkit/engine/segment.hpp>
 #include <loadkit/http/url.hpp>
 
@@ -60,7 +63,27 @@ struct run_flags {
     std::string start_at;                             // --start-at
     std::string setup_out;                            // `loadkit setup -o`
     std::string report;                               // --report FILE.html
+    // k6's flags of a test's outputs (--tag, --http-debug, the summary's),
+    // as written; filled from K6_*/LOADKIT_* variables when not given
+    // (apply_environment), checked by validate()
+    std::vector<std::string> tags;    // --tag NAME=VALUE
+    std::vector<std::string> stages;  // -s/--stage DURATION:TARGET
+    std::string http_debug;           // --http-debug[=full]: "headers" or "full"
+    std::string summary_trend_stats;  // --summary-trend-stats avg,p(99.9),...
+    std::string summary_time_unit;    // --summary-time-unit s|ms|us
+    std::string console_output;       // --console-output FILE
+    bool no_summary = false;          // --no-summary
+    // The flags whose value came from the environment, and the variable it
+    // came from: a mistake in it names the variable, not the flag.
+    std::map<std::string, std::string> from_env;
+    std::string name_of(const std::string& flag) const {
+        auto it = from_env.find(flag);
+        return it == from_env.end() ? flag : it->second;
+    }
 };
+
+// --http-debug: off, the requests' and responses' heads, or with bodies.
+enum class http_debug_mode { off, headers, full };
 
 // What validate() made of run_flags' values.
 struct run_settings {
@@ -71,6 +94,11 @@ struct run_settings {
     std::vector<std::pair<std::string, std::string>> env;
     execution_segment segment;
     std::optional<std::chrono::system_clock::time_point> start_at;
+    std::map<std::string, std::string> tags;              // --tag: replaces the file's tags (k6's)
+    std::optional<std::vector<loadkit::stage>> stages;    // -s: one ramping-vus scenario
+    std::optional<std::vector<std::string>> trend_stats;  // --summary-trend-stats
+    std::optional<std::string> time_unit;                 // --summary-time-unit
+    http_debug_mode http_debug = http_debug_mode::off;
 };
 
 struct merge_flags {
@@ -129,19 +157,176 @@ inline std::int64_t whole_flag(const std::string& flag, const std::string& s, st
     return v;
 }
 
+// k6's trend stats (--summary-trend-stats, summaryTrendStats): avg, min,
+// med, max, count and p(N) for 0 <= N <= 100, comma-separated; the names as
+// k6 writes them ("p(99.9)"). `what` names the flag or variable in a mistake.
+inline std::vector<std::string> parse_trend_stats(const std::string& what, const std::string& text) {
+    std::vector<std::string> out;
+    std::size_t at = 0;
+    auto expected = [&](const std::string& found) {
+        return usage_error(what + ": expected trend stats from avg, min, med, max, count and p(N) with N from 0 to " +
+                           "100, separated by commas (e.g. avg,p(95),p(99.9)), found '" + found + "'");
+    };
+    while (at <= text.size()) {
+        auto comma = text.find(',', at);
+        auto stat = text.substr(at, comma == std::string::npos ? std::string::npos : comma - at);
+        while (!stat.empty() && stat.front() == ' ') stat.erase(0, 1);
+        while (!stat.empty() && stat.back() == ' ') stat.pop_back();
+        if (stat == "avg" || stat == "min" || stat == "med" || stat == "max" || stat == "count") {
+            out.push_back(stat);
+        } else if (stat.size() > 3 && stat.starts_with("p(") && stat.back() == ')') {
+            auto num = stat.substr(2, stat.size() - 3);
+            double v = -1;
+            auto [p, ec] = std::from_chars(num.data(), num.data() + num.size(), v);
+            if (ec != std::errc() || p != num.data() + num.size() || !(v >= 0 && v <= 100)) throw expected(stat);
+            out.push_back(stat);
+        } else {
+            throw expected(stat.empty() ? text : stat);
+        }
+        if (comma == std::string::npos) break;
+        at = comma + 1;
+    }
+    return out;
+}
+
+// k6's summary time unit: s, ms or us ("" when not given: each value in the
+// unit that suits it).
+inline std::string parse_time_unit(const std::string& what, const std::string& text) {
+    if (text == "s" || text == "ms" || text == "us") return text;
+    throw usage_error(what + ": expected s, ms or us, found '" + text + "'");
+}
+
+// A k6 stage, DURATION:TARGET ("30s:10", "1m30s:0").
+inline loadkit::stage parse_stage(const std::string& what, const std::string& text) {
+    auto colon = text.rfind(':');
+    auto expected = [&] {
+        return usage_error(what + ": expected DURATION:TARGET like 30s:10 (a duration and a VU count), found '" + text +
+                           "'");
+    };
+    if (colon == std::string::npos) throw expected();
+    auto d = loadkit::parse_duration(text.substr(0, colon));
+    if (!d || d->count() < 0) throw expected();
+    auto t = text.substr(colon + 1);
+    std::int64_t v = -1;
+    auto [p, ec] = std::from_chars(t.data(), t.data() + t.size(), v);
+    if (t.empty() || ec != std::errc() || p != t.data() + t.size() || v < 0 || v > std::numeric_limits<int>::max())
+        throw expected();
+    return loadkit::stage{*d, static_cast<int>(v)};
+}
+
+// k6's boolean environment values (Go's strconv.ParseBool).
+inline bool parse_env_bool(const std::string& name, const std::string& v) {
+    for (auto* t : {"1", "t", "T", "true", "TRUE", "True"})
+        if (v == t) return true;
+    for (auto* f : {"0", "f", "F", "false", "FALSE", "False"})
+        if (v == f) return false;
+    throw usage_error(name + ": expected true or false, found '" + v + "'");
+}
+
+// The K6_* (and LOADKIT_*, which win over them) environment variables of
+// k6's options, for every flag not given: flags > environment > the file.
+// Lists (K6_STAGES, K6_OUT, K6_SUMMARY_TREND_STATS) are comma-separated, as
+// k6 reads them; K6_TAGS is name:value,name:value. `get` is getenv (a test
+// or the fuzzer gives its own).
+inline void apply_environment(run_flags& f, const char* (*get)(const char*)) {
+    auto lookup = [&](const char* name, std::string& var) -> std::optional<std::string> {
+        for (auto prefix : {"LOADKIT_", "K6_"}) {
+            var = std::string(prefix) + name;
+            if (auto* v = get(var.c_str())) return std::string(v);
+        }
+        return std::nullopt;
+    };
+    auto split = [](const std::string& s) {
+        std::vector<std::string> out;
+        std::size_t at = 0;
+        for (;;) {
+            auto comma = s.find(',', at);
+            out.push_back(s.substr(at, comma == std::string::npos ? std::string::npos : comma - at));
+            if (comma == std::string::npos) break;
+            at = comma + 1;
+        }
+        return out;
+    };
+    std::string var;
+    auto text = [&](const char* name, std::string& field, const char* flag) {
+        if (!field.empty()) return;
+        if (auto v = lookup(name, var)) {
+            field = *v;
+            f.from_env[flag] = var;
+        }
+    };
+    text("VUS", f.vus, "-u/--vus");
+    text("DURATION", f.duration, "-d/--duration");
+    text("ITERATIONS", f.iterations, "-i/--iterations");
+    text("SUMMARY_EXPORT", f.summary_export, "--summary-export");
+    text("SUMMARY_TREND_STATS", f.summary_trend_stats, "--summary-trend-stats");
+    text("SUMMARY_TIME_UNIT", f.summary_time_unit, "--summary-time-unit");
+    text("CONSOLE_OUTPUT", f.console_output, "--console-output");
+    text("HTTP_DEBUG", f.http_debug, "--http-debug");
+    if (f.stages.empty())
+        if (auto v = lookup("STAGES", var)) {
+            f.stages = split(*v);
+            f.from_env["-s/--stage"] = var;
+        }
+    if (f.out.empty())
+        if (auto v = lookup("OUT", var)) {
+            f.out = split(*v);
+            f.from_env["-o/--out"] = var;
+        }
+    if (f.tags.empty())
+        if (auto v = lookup("TAGS", var)) {
+            for (auto& item : split(*v)) {
+                auto colon = item.find(':');
+                if (colon == std::string::npos || colon == 0 || colon + 1 == item.size())
+                    throw usage_error(var + ": expected name:value pairs separated by commas, found '" + item + "'");
+                f.tags.push_back(item.substr(0, colon) + "=" + item.substr(colon + 1));
+            }
+            f.from_env["--tag"] = var;
+        }
+    if (!f.no_summary)
+        if (auto v = lookup("NO_SUMMARY", var)) f.no_summary = parse_env_bool(var, *v);
+    if (!f.no_thresholds)
+        if (auto v = lookup("NO_THRESHOLDS", var)) f.no_thresholds = parse_env_bool(var, *v);
+}
+
 // The values of run/setup/teardown's flags, checked: a usage_error (exit 2)
 // naming the flag and the value as written for the first that is wrong.
 inline run_settings validate(const run_flags& f) {
     run_settings r;
-    if (!f.vus.empty()) r.vus = static_cast<int>(whole_flag("-u/--vus", f.vus, 1, std::numeric_limits<int>::max()));
+    if (!f.vus.empty())
+        r.vus = static_cast<int>(whole_flag(f.name_of("-u/--vus"), f.vus, 1, std::numeric_limits<int>::max()));
     if (!f.iterations.empty())
-        r.iterations = whole_flag("-i/--iterations", f.iterations, 1, std::numeric_limits<std::int64_t>::max());
+        r.iterations = whole_flag(f.name_of("-i/--iterations"), f.iterations, 1,
+                                  std::numeric_limits<std::int64_t>::max());
     if (!f.duration.empty()) {
         r.duration = loadkit::parse_duration(f.duration);
         if (!r.duration || r.duration->count() <= 0)
-            throw usage_error("-d/--duration: expected a duration like 30s, 1m30s or 500ms, found '" + f.duration +
-                              "'");
+            throw usage_error(f.name_of("-d/--duration") + ": expected a duration like 30s, 1m30s or 500ms, found '" +
+                              f.duration + "'");
     }
+    if (!f.stages.empty()) {
+        if (!f.duration.empty() || !f.iterations.empty())
+            throw usage_error(f.name_of("-s/--stage") + " cannot be combined with " +
+                              f.name_of(f.duration.empty() ? "-i/--iterations" : "-d/--duration") +
+                              ": the stages are the schedule (k6 refuses it too)");
+        r.stages.emplace();
+        for (auto& st : f.stages) r.stages->push_back(parse_stage(f.name_of("-s/--stage"), st));
+    }
+    for (auto& kv : f.tags) {
+        auto eq = kv.find('=');
+        if (eq == std::string::npos || eq == 0 || eq + 1 == kv.size())
+            throw usage_error(f.name_of("--tag") + ": expected NAME=VALUE (both not empty), found '" + kv + "'");
+        r.tags[kv.substr(0, eq)] = kv.substr(eq + 1);
+    }
+    if (!f.summary_trend_stats.empty())
+        r.trend_stats = parse_trend_stats(f.name_of("--summary-trend-stats"), f.summary_trend_stats);
+    if (!f.summary_time_unit.empty())
+        r.time_unit = parse_time_unit(f.name_of("--summary-time-unit"), f.summary_time_unit);
+    if (f.http_debug == "headers") r.http_debug = http_debug_mode::headers;
+    else if (f.http_debug == "full") r.http_debug = http_debug_mode::full;
+    else if (!f.http_debug.empty())
+        throw usage_error(f.name_of("--http-debug") + ": expected nothing (the heads) or =full (with bodies), found '" +
+                          f.http_debug + "'");
     if (!f.threads.empty()) {
         auto max = max_threads();
         std::int64_t v = 0;
@@ -170,7 +355,8 @@ inline run_settings validate(const run_flags& f) {
         auto kind = spec.substr(0, eq);
         bool has_arg = eq != std::string::npos && eq + 1 < spec.size();
         if (!has_arg || (kind != "json" && kind != "csv" && kind != "prometheus"))
-            throw usage_error("--out: expected json=FILE, csv=FILE or prometheus=HOST:PORT, found '" + spec + "'");
+            throw usage_error(f.name_of("-o/--out") +
+                              ": expected json=FILE, csv=FILE or prometheus=HOST:PORT, found '" + spec + "'");
         if (kind == "prometheus" && ++prometheus > 1) throw usage_error("--out prometheus=HOST:PORT may be given once");
     }
     try {
@@ -202,10 +388,10 @@ inline run_settings validate(const run_flags& f) {
 }
 
 // The subcommands, for the message on an unknown one.
-inline constexpr const char* subcommands = "run, setup, teardown, merge, report, validate, serve, version";
+inline constexpr const char* subcommands = "run, setup, teardown, merge, report, validate, inspect, serve, version";
 
 inline bool is_subcommand(std::string_view word) {
-    for (auto name : {"run", "setup", "teardown", "merge", "report", "validate", "serve", "version"})
+    for (auto name : {"run", "setup", "teardown", "merge", "report", "validate", "inspect", "serve", "version"})
         if (word == name) return true;
     return false;
 }
@@ -216,14 +402,19 @@ class command_line {
   public:
     CLI::App app{"loadkit " LOADKIT_VERSION_STRING ": load tests as YAML flows, on the engine of loadkit's C++ DSL",
                  "loadkit"};
-    run_flags rf, sf, tf;
+    run_flags rf, sf, tf, inf;            // run, setup, teardown, inspect
+    bool execution_requirements = false;  // inspect --execution-requirements
+    // The environment's K6_*/LOADKIT_* options are read through this (a test
+    // or the fuzzer gives its own).
+    const char* (*getenv)(const char*) = [](const char* n) -> const char* { return std::getenv(n); };
     merge_flags mf;
     std::string report_input, report_output, validate_file;
     std::string address = "127.0.0.1";
     int port = 8080, serve_threads = 1;
     bool tls = false, faults = false;
     bool verbose = false;  // -v/--verbose (k6's): debug messages too, console.debug's among them
-    CLI::App *run_cmd, *setup_cmd, *teardown_cmd, *merge_cmd, *report_cmd, *validate_cmd, *serve_cmd, *version_cmd;
+    CLI::App *run_cmd, *setup_cmd, *teardown_cmd, *merge_cmd, *report_cmd, *validate_cmd, *inspect_cmd, *serve_cmd,
+        *version_cmd;
 
     command_line() {
         app.require_subcommand(1);
@@ -252,11 +443,25 @@ class command_line {
             ->type_name("N");
         run_cmd->add_option("--summary-export", rf.summary_export, "Write the summary JSON here");
         run_cmd
-            ->add_option("--out", rf.out,
+            ->add_option("-o,--out", rf.out,
                          "Outputs (repeatable): json=FILE or csv=FILE (a point per metric series and second), "
                          "prometheus=HOST:PORT (a /metrics endpoint during the run)")
             ->take_all();
         run_cmd->add_option("--report", rf.report, "Write a self-contained HTML report here");
+        // k6's flags of the same names
+        run_cmd->add_option("--tag", rf.tags, "NAME=VALUE: a tag on every sample of the run (repeatable; k6's)")
+            ->take_all();
+        run_cmd
+            ->add_option("-s,--stage", rf.stages,
+                         "DURATION:TARGET (repeatable): one ramping-vus scenario with these stages, as k6's -s")
+            ->take_all();
+        run_cmd->add_flag("--http-debug{headers}", rf.http_debug,
+                          "Print each request's and response's head to stderr (=full: with bodies)");
+        run_cmd->add_option("--summary-trend-stats", rf.summary_trend_stats,
+                            "The summary's trend columns, e.g. avg,min,med,max,p(90),p(95),p(99.9),count");
+        run_cmd->add_option("--summary-time-unit", rf.summary_time_unit, "The summary's time unit: s, ms or us");
+        run_cmd->add_flag("--no-summary", rf.no_summary, "No end-of-test summary (handleSummary does not run either)");
+        run_cmd->add_option("--console-output", rf.console_output, "Write console.log/info/... messages to this file");
         run_cmd->add_flag("-q,--quiet", rf.quiet, "No progress display");
         run_cmd->add_flag("-v,--verbose", verbose, "Show debug messages (console.debug among them)");
         run_cmd->add_flag("--no-color", rf.no_color, "No colors (also: NO_COLOR in the environment)");
@@ -312,6 +517,19 @@ class command_line {
         validate_cmd->add_option("file", validate_file, "The test: a YAML file or a k6-style JavaScript module")
             ->required();
 
+        inspect_cmd = app.add_subcommand("inspect", "Print a test's options, resolved, as JSON (k6 inspect)");
+        inspect_cmd->add_option("file", inf.file, "The test: a YAML file or a k6-style JavaScript module")->required();
+        inspect_cmd->add_flag("--execution-requirements", execution_requirements,
+                              "Also the run's longest duration and its most VUs (totalDuration, maxVUs)");
+        inspect_cmd->add_option("-e,--env", inf.env, "KEY=VALUE for env (repeatable)")->take_all();
+        inspect_cmd->add_option("-u,--vus", inf.vus, "VUs, as for run")->type_name("N");
+        inspect_cmd->add_option("-d,--duration", inf.duration, "Duration, as for run")->type_name("DURATION");
+        inspect_cmd->add_option("-i,--iterations", inf.iterations, "Iterations, as for run")->type_name("N");
+        inspect_cmd->add_option("-s,--stage", inf.stages, "DURATION:TARGET, as for run")->take_all();
+        inspect_cmd->add_option("--tag", inf.tags, "NAME=VALUE, as for run")->take_all();
+        inspect_cmd->add_option("--summary-trend-stats", inf.summary_trend_stats, "As for run");
+        inspect_cmd->add_option("--summary-time-unit", inf.summary_time_unit, "As for run");
+
         serve_cmd = app.add_subcommand("serve", "Serve the built-in target (for trying things out)");
         serve_cmd->add_option("--port", port, "Port (0: any free one)");
         serve_cmd->add_option("--address", address, "Address to listen on");
@@ -339,8 +557,13 @@ class command_line {
             return usage_exit;
         }
         try {  // the flags' values, before any file is read
-            if (*run_cmd) run = validate(rf);
-            else if (*setup_cmd) run = validate(sf);
+            if (*run_cmd) {
+                apply_environment(rf, getenv);
+                run = validate(rf);
+            } else if (*inspect_cmd) {
+                apply_environment(inf, getenv);
+                run = validate(inf);
+            } else if (*setup_cmd) run = validate(sf);
             else if (*teardown_cmd) run = validate(tf);
             else if (*serve_cmd && (port < 0 || port > 65535))
                 throw usage_error("--port: expected 0..65535, found " + std::to_string(port));

@@ -4,6 +4,9 @@
 //                         [--threads N] [--summary-export FILE] [--out json=FILE|csv=FILE]...
 //                         [--execution-segment A:B [--execution-segment-sequence P,...] | --instance I/N]
 //                         [--setup-data FILE] [--start-at RFC3339] [--quiet] [--no-color] [--no-thresholds]
+//                         k6's: [-o/--out ...] [--tag NAME=VALUE]... [-s DURATION:TARGET]... [--http-debug[=full]]
+//                         [--summary-trend-stats LIST] [--summary-time-unit s|ms|us] [--no-summary]
+//                         [--console-output FILE]; K6_*/LOADKIT_* variables for the same (flags win)
 //   loadkit setup FILE -o SETUP.json        only setup(): its data, for every instance's --setup-data
 //   loadkit teardown FILE --setup-data SETUP.json
 //   loadkit merge A.json B.json... [-o MERGED.json] [--test FILE] [--report FILE.html] [--require-whole]
@@ -11,6 +14,7 @@
 //                                           one summary from instances' exports (exit 99 on thresholds)
 //   loadkit report RESULTS.json -o REPORT.html
 //   loadkit validate FILE.yaml|FILE.js
+//   loadkit inspect FILE.yaml|FILE.js [--execution-requirements]   the resolved options as JSON (k6 inspect)
 //   loadkit serve [--port N] [--address A] [--tls] [--threads N] [--faults]
 //   loadkit version
 //
@@ -57,6 +61,7 @@
 #endif
 
 #include "cli.hpp"
+#include "inspect.hpp"
 #include "progress.hpp"
 
 namespace {
@@ -226,6 +231,111 @@ void check_vus_fit(const loadkit::yaml::plan& p, bool js, const loadkit::executi
                                 "): use fewer VUs, or split the test over machines (--execution-segment)");
 }
 
+// ------------------------------------------------------------ k6's command-line options
+
+// -s/--stage (and K6_STAGES): the test's scenarios become one ramping-vus
+// scenario "default" with these stages, starting at -u VUs (1 without), as
+// k6 does. It keeps the flow (YAML) or the function (a script: `default`
+// when it exports one) of the scenario named "default", else the first.
+void apply_stages(loadkit::yaml::plan& p, const std::vector<loadkit::stage>& stages, std::optional<int> vus,
+                  const loadkit::script* s) {
+    if (p.scenarios.empty()) return;
+    auto it = std::find_if(p.scenarios.begin(), p.scenarios.end(),
+                           [](auto& sc) { return sc.name == "default" || sc.exec_function == "default"; });
+    auto sc = it == p.scenarios.end() ? p.scenarios.front() : *it;
+    sc.name = "default";
+    if (s && s->has_function("default")) sc.exec_function = "default";
+    sc.exec = loadkit::ramping_vus{.start_vus = vus.value_or(1), .stages = stages};
+    loadkit::validate_executor(sc.name, sc.exec);
+    p.scenarios.assign(1, std::move(sc));
+}
+
+// The file's own k6 options that the runner reads (a script's options.
+// summaryTrendStats, summaryTimeUnit, httpDebug), or null.
+nlohmann::json script_option([[maybe_unused]] const loaded_test& t, [[maybe_unused]] const char* key) {
+#if LOADKIT_RUNNER_JS
+    if (auto* js = dynamic_cast<const loadkit::js::script*>(t.script.get()))
+        if (auto& o = js->options(); o.is_object() && o.contains(key)) return o[key];
+#endif
+    return nullptr;
+}
+
+// The summary's trend stats and time unit: the flags (or K6_* variables),
+// else the script's options, else k6's defaults. A mistake in the script's is
+// a config_error (exit 104) naming the option.
+loadkit::summary_options summary_settings(const loaded_test& t, const std::string& file, const run_settings& rs) {
+    loadkit::summary_options so;
+    try {
+        if (rs.trend_stats) so.trend_stats = *rs.trend_stats;
+        else if (auto v = script_option(t, "summaryTrendStats"); !v.is_null()) {
+            if (!v.is_array() || v.empty())
+                throw loadkit::runner::usage_error("options.summaryTrendStats: expected a list of trend stats like "
+                                                   "[\"avg\", \"p(95)\"], found " +
+                                                   v.dump());
+            std::string list;
+            for (auto& x : v) list += (list.empty() ? "" : ",") + (x.is_string() ? x.get<std::string>() : x.dump());
+            so.trend_stats = loadkit::runner::parse_trend_stats("options.summaryTrendStats", list);
+        }
+        if (rs.time_unit) so.time_unit = *rs.time_unit;
+        else if (auto v = script_option(t, "summaryTimeUnit"); !v.is_null())
+            so.time_unit = loadkit::runner::parse_time_unit("options.summaryTimeUnit",
+                                                            v.is_string() ? v.get<std::string>() : v.dump());
+    } catch (const loadkit::runner::usage_error& e) {
+        throw loadkit::config_error(file + ": " + e.what());
+    }
+    return so;
+}
+
+// What the flags change in a loaded test, before it runs or is inspected:
+// --tag (replaces the file's tags, as k6's does), -s, -u/-d/-i.
+void apply_flags(loaded_test& t, const run_settings& rs) {
+    if (!rs.tags.empty()) t.plan.tags = {rs.tags.begin(), rs.tags.end()};
+    if (rs.stages) apply_stages(t.plan, *rs.stages, rs.vus, t.script.get());
+    loadkit::yaml::apply_shortcuts(t.plan, rs.stages ? std::nullopt : rs.vus, rs.duration, rs.iterations);
+}
+
+// --http-debug: each request's and response's head (and bodies with =full)
+// on the log, as k6 prints them. It listens to the engine's request event,
+// which costs nothing while no one listens. Differs from k6: the request is
+// shown by its line and Host only (the client keeps no copy of the headers
+// it wrote), and the response's protocol is written HTTP/1.1.
+void add_http_debug(loadkit::options& o, loadkit::runner::http_debug_mode mode) {
+    if (mode == loadkit::runner::http_debug_mode::off) return;
+    bool full = mode == loadkit::runner::http_debug_mode::full;
+    o.events.request.add_listener([full](const loadkit::request_info& i) {
+        std::string_view url = i.url;
+        auto scheme = url.find("://");
+        auto rest = scheme == std::string_view::npos ? url : url.substr(scheme + 3);
+        auto slash = rest.find('/');
+        auto host = rest.substr(0, slash);
+        auto target = slash == std::string_view::npos ? std::string_view("/") : rest.substr(slash);
+        if (auto at = host.rfind('@'); at != std::string_view::npos) host = host.substr(at + 1);
+        std::string text = "Request:\n" + std::string(i.method) + " " + std::string(target) +
+                           " HTTP/1.1\nHost: " + std::string(host) + "\n";
+        loadkit::log_message(loadkit::log_level::info, text);
+        if (!i.response || i.status == 0) return;  // no response: the error is the failed request's
+        auto& r = *i.response;
+        text = "Response:\nHTTP/1.1 " + std::to_string(r.status) + " " + std::string(r.status_text) + "\n";
+        for (auto& [k, v] : r.headers()) text += std::string(k) + ": " + std::string(v) + "\n";
+        if (full) text += "\n" + r.body;
+        loadkit::log_message(loadkit::log_level::info, text);
+    });
+}
+
+// --console-output FILE: console.* messages go there, from the init code on
+// (the file is kept open until the process exits).
+bool open_console_output(const std::string& path, std::string& error) {
+    if (path.empty()) return true;
+    if (!output_writable(path, error)) return false;
+    std::FILE* f = std::fopen(path.c_str(), "w");
+    if (!f) {
+        error = "cannot write '" + path + "'";
+        return false;
+    }
+    loadkit::set_console_output(f);
+    return true;
+}
+
 int run(const run_flags& f, const run_settings& rs, phase what = phase::run) {
     loadkit::options o;
     o.threads = rs.threads;
@@ -235,13 +345,24 @@ int run(const run_flags& f, const run_settings& rs, phase what = phase::run) {
     for (auto [flag, path] : {std::pair{"--summary-export", &f.summary_export}, std::pair{"--report", &f.report},
                               std::pair{"-o/--output", &f.setup_out}}) {
         std::string why;
-        if (!path->empty() && !output_writable(*path, why)) return fail(output_error, std::string(flag) + ": " + why);
+        if (!path->empty() && !output_writable(*path, why)) return fail(output_error, f.name_of(flag) + ": " + why);
     }
+    if (std::string why; what == phase::run && !open_console_output(f.console_output, why))
+        return fail(output_error, f.name_of("--console-output") + ": " + why);
     loaded_test test;
     auto& start_at = rs.start_at;
     try {
         test = load_test(f.file, env_map(o.env.begin(), o.env.end()));
-        loadkit::yaml::apply_shortcuts(test.plan, rs.vus, rs.duration, rs.iterations);
+        apply_flags(test, rs);
+        o.summary = summary_settings(test, f.file, rs);
+        o.summary.enabled = !f.no_summary;
+        auto debug = rs.http_debug;
+        // options.httpDebug: "headers" or "full", as the flag's values (the flag wins)
+        if (auto v = script_option(test, "httpDebug"); debug == loadkit::runner::http_debug_mode::off) {
+            if (v == "full") debug = loadkit::runner::http_debug_mode::full;
+            else if (v == "headers") debug = loadkit::runner::http_debug_mode::headers;
+        }
+        if (what == phase::run) add_http_debug(o, debug);
         o.segment = rs.segment;
         if (what == phase::run) check_vus_fit(test.plan, test.script != nullptr, rs.segment);
     } catch (...) {
@@ -554,6 +675,33 @@ int validate(const std::string& file) {
     }
 }
 
+// The test's options after the flags and the environment, as JSON (k6 inspect).
+int inspect(const run_flags& f, const run_settings& rs, bool execution_requirements) {
+    try {
+        env_map env;
+        for (auto& [k, v] : rs.env) env[k] = v;
+        auto t = load_test(f.file, env);
+        apply_flags(t, rs);
+        loadkit::runner::inspect_input in;
+        in.plan = &t.plan;
+        for (auto* k : {"vus", "duration", "iterations", "stages"})
+            if (auto v = script_option(t, k); !v.is_null()) in.shortcuts[k] = v;
+        if (rs.vus) in.shortcuts["vus"] = *rs.vus;
+        if (rs.duration) in.shortcuts["duration"] = loadkit::format_duration(*rs.duration);
+        if (rs.iterations) in.shortcuts["iterations"] = *rs.iterations;
+        if (rs.stages) in.shortcuts["stages"] = nlohmann::json::parse(loadkit::runner::stages_json(*rs.stages).dump());
+        auto so = summary_settings(t, f.file, rs);
+        in.trend_stats = so.trend_stats;
+        in.time_unit = so.time_unit;
+        in.execution_requirements = execution_requirements;
+        std::cout << loadkit::runner::inspect_json(in).dump(2, ' ', false, nlohmann::json::error_handler_t::replace)
+                  << "\n";
+        return 0;
+    } catch (...) {
+        return load_failed();
+    }
+}
+
 int serve(const std::string& address, int port, bool tls, int threads, bool faults) {
     if (port < 0 || port > 65535) return fail(usage_error, "--port: expected 0..65535");
     sigset_t set;
@@ -599,6 +747,7 @@ int dispatch(loadkit::runner::command_line& cl) {
     if (*cl.merge_cmd) return merge(cl.mf);
     if (*cl.report_cmd) return report(cl.report_input, cl.report_output);
     if (*cl.validate_cmd) return validate(cl.validate_file);
+    if (*cl.inspect_cmd) return inspect(cl.inf, cl.run, cl.execution_requirements);
     if (*cl.serve_cmd) return serve(cl.address, cl.port, cl.tls, cl.serve_threads, cl.faults);
     if (*cl.version_cmd) {
         std::cout << "loadkit " LOADKIT_VERSION_STRING " (Boost " << BOOST_VERSION / 100000 << "."

@@ -11,6 +11,7 @@
 #include <csignal>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <string>
 #include <string_view>
 #include <thread>
@@ -272,7 +273,7 @@ TEST_CASE(
         CHECK_THAT(
             r.err,
             Catch::Contains(
-                "unknown subcommand 'frobnicate'; expected one of: run, setup, teardown, merge, report, validate, serve, version"));
+                "unknown subcommand 'frobnicate'; expected one of: run, setup, teardown, merge, report, validate, inspect, serve, version"));
     }
     SECTION("running out of file descriptors is said once, with the limit") {
 #if defined(__SANITIZE_ADDRESS__)
@@ -446,5 +447,358 @@ scenarios:
         "merge: cannot open '" + (dir.dir / "missing.json").string() + "': No such file or directory");
     bad({"merge", test}, "expected a summary written by `loadkit run --summary-export`");
 }
+
+// ============================================================================
+// k6's command line and outputs (issue 15): -o/--out, --tag, -s/--stage,
+// --http-debug, --summary-trend-stats, --summary-time-unit, --no-summary,
+// --console-output, the K6_*/LOADKIT_* variables, `loadkit inspect`, and the
+// run's and scenarios' tags in JSON/CSV points.
+// ============================================================================
+namespace {
+
+// The runner with extra environment variables (through /usr/bin/env).
+process_result run_with_env(const std::vector<std::string>& vars, std::vector<std::string> args, const scratch& s) {
+    std::vector<std::string> argv{"/usr/bin/env"};
+    argv.insert(argv.end(), vars.begin(), vars.end());
+    argv.push_back(LOADKIT_RUNNER_PATH);
+    argv.insert(argv.end(), args.begin(), args.end());
+    static std::atomic<int> n{0};
+    auto name = "env" + std::to_string(n++);
+    test_support::child c(argv, (s.dir / (name + ".out")).string(), (s.dir / (name + ".err")).string());
+    process_result r;
+    r.code = c.wait(60s);
+    r.out = c.out();
+    r.err = c.err();
+    return r;
+}
+
+std::vector<nlohmann::json> json_points(const std::string& path) {
+    std::vector<nlohmann::json> out;
+    std::ifstream f(path);
+    for (std::string line; std::getline(f, line);)
+        if (!line.empty()) out.push_back(nlohmann::json::parse(line));
+    return out;
+}
+
+const char* tagged_flow = R"(
+name: tagged
+target: %TARGET%
+tags: { team: web }
+scenarios:
+  users:
+    executor: per-vu-iterations
+    vus: 1
+    iterations: 2
+    tags: { sc: one }
+    flow:
+      - group:
+          name: g1
+          steps:
+            - request: { name: root, url: / }
+              check: { status: 200 }
+)";
+
+}  // namespace
+
+TEST_CASE("runner k6 flags: --out json and csv points carry the run's and the scenario's tags and the group path") {
+    loadkit::target_server server;
+    scratch s;
+    auto f = s.write("tagged.yaml", with_target(tagged_flow, server.url()));
+    auto json = (s.dir / "points.json").string(), csv = (s.dir / "points.csv").string();
+    // k6 (same test as a script, --tag cli=yes): http_reqs tags {cli, expected_response, group: "::g1", method,
+    // name, proto, sc, scenario, status, url}; checks {check, cli, group: "::g1", sc, scenario}; iterations
+    // {cli, group: "", sc, scenario}; and --tag replaced options.tags (no "team")
+    SECTION("-o json=FILE with --tag: the flag's tags replace the file's, as k6's do") {
+        auto r = run_runner({"run", f, "-q", "-o", "json=" + json, "--tag", "cli=yes", "--tag", "run=7"});
+        INFO(r.err);
+        REQUIRE(r.code == 0);
+        bool http = false, check = false, iter = false;
+        for (auto& p : json_points(json)) {
+            auto& t = p["tags"];
+            if (p["metric"] == "vus") continue;
+            CHECK(t["cli"] == "yes");
+            CHECK(t["run"] == "7");
+            CHECK_FALSE(t.contains("team"));
+            CHECK(t["sc"] == "one");
+            CHECK(t["scenario"] == "users");
+            if (p["metric"] == "http_reqs") {
+                http = true;
+                CHECK(t["group"] == "::g1");
+                CHECK(t["name"] == "root");
+                CHECK(t["status"] == "200");
+            } else if (p["metric"] == "checks") {
+                check = true;
+                CHECK(t["group"] == "::g1");
+                CHECK(t.contains("check"));
+            } else if (p["metric"] == "iterations") {
+                iter = true;
+                CHECK(t["group"] == "");
+            }
+        }
+        CHECK(http);
+        CHECK(check);
+        CHECK(iter);
+    }
+    SECTION("without --tag the file's tags are on every point; csv puts them in extra_tags") {
+        auto r = run_runner({"run", f, "-q", "--out", "json=" + json, "-o", "csv=" + csv});
+        INFO(r.err);
+        REQUIRE(r.code == 0);
+        for (auto& p : json_points(json))
+            if (p["metric"] == "http_reqs") CHECK(p["tags"]["team"] == "web");
+        std::ifstream in(csv);
+        std::string header, row;
+        std::getline(in, header);
+        bool found = false;
+        while (std::getline(in, row))
+            if (row.starts_with("http_reqs,")) {
+                found = true;
+                CHECK_THAT(row, Catch::Contains(",users,root,GET,200,"));
+                CHECK_THAT(row, Catch::Contains(",::g1,"));
+                CHECK_THAT(row, Catch::Contains("sc=one"));
+                CHECK_THAT(row, Catch::Contains("team=web"));
+            }
+        CHECK(found);
+    }
+}
+
+TEST_CASE("runner k6 flags: bad values are refused before any load, exit 2, naming the flag or variable") {
+    loadkit::target_server server;
+    scratch s;
+    auto f = s.write("ok.yaml", with_target(smoke_flow, server.url()));
+    auto bad = [&](std::vector<std::string> args, const std::string& part, std::vector<std::string> vars = {}) {
+        auto r = vars.empty() ? run_runner(args) : run_with_env(vars, args, s);
+        INFO(r.err);
+        CHECK(r.code == 2);
+        CHECK_THAT(r.err, Catch::Contains(part));
+    };
+    // k6: "invalid trend stat 'foo', unknown format"
+    bad({"run", f, "--summary-trend-stats", "avg,foo"}, "--summary-trend-stats: expected trend stats from avg, min, "
+                                                        "med, max, count and p(N) with N from 0 to 100");
+    bad({"run", f, "--summary-trend-stats", "avg,p(101)"}, "found 'p(101)'");
+    // k6: "invalid summary time unit 'h', use 's', 'ms' or 'us'"
+    bad({"run", f, "--summary-time-unit", "h"}, "--summary-time-unit: expected s, ms or us, found 'h'");
+    // k6: "error parsing tag 'bad': invalid tag, empty value"
+    bad({"run", f, "--tag", "bad"}, "--tag: expected NAME=VALUE (both not empty), found 'bad'");
+    bad({"run", f, "--tag", "a="}, "found 'a='");
+    // k6: "error for stage 0: time: invalid duration \"xx\""
+    bad({"run", f, "-s", "xx:3"}, "-s/--stage: expected DURATION:TARGET like 30s:10");
+    bad({"run", f, "--stage", "10s"}, "found '10s'");
+    bad({"run", f, "-s", "10s:2", "-d", "5s"}, "-s/--stage cannot be combined with -d/--duration");
+    bad({"run", f, "--http-debug=part"}, "--http-debug: expected nothing (the heads) or =full");
+    bad({"run", f, "-o", "xml=a"}, "-o/--out: expected json=FILE");
+    // from the environment: the variable is named
+    bad({"run", f}, "K6_SUMMARY_TIME_UNIT: expected s, ms or us, found 'h'", {"K6_SUMMARY_TIME_UNIT=h"});
+    bad({"run", f}, "K6_TAGS: expected name:value pairs", {"K6_TAGS=a=1"});
+    bad({"run", f}, "LOADKIT_VUS: expected a whole number", {"LOADKIT_VUS=many"});
+    bad({"run", f}, "K6_NO_SUMMARY: expected true or false, found 'yes'", {"K6_NO_SUMMARY=yes"});
+    bad({"run", f}, "K6_STAGES: expected DURATION:TARGET", {"K6_STAGES=1s:2,oops"});
+    CHECK(server.total() == 0);
+}
+
+TEST_CASE("runner k6 flags: the summary's trend stats and time unit, --no-summary") {
+    loadkit::target_server server;
+    scratch s;
+    auto f = s.write("ok.yaml", with_target(smoke_flow, server.url()));
+    auto summary = (s.dir / "summary.json").string();
+    SECTION("k6's default columns") {
+        auto r = run_runner({"run", f, "-q"});
+        REQUIRE(r.code == 0);
+        CHECK_THAT(r.out, Catch::Matches("[\\s\\S]*http_req_duration\\.*: avg=\\S+ min=\\S+ med=\\S+ max=\\S+ "
+                                         "p\\(90\\)=\\S+ p\\(95\\)=\\S+\\n[\\s\\S]*"));
+    }
+    SECTION("--summary-trend-stats and --summary-time-unit: the columns, in the unit; the export has p99.9") {
+        // k6 --summary-trend-stats "avg,min,p(99.9),count" --summary-time-unit s:
+        //   http_req_duration..........: avg=0.00s min=0.00s p(99.9)=0.00s count=1
+        auto r = run_runner({"run", f, "-q", "--summary-trend-stats", "avg,min,p(99.9),count", "--summary-time-unit",
+                             "s", "--summary-export", summary});
+        INFO(r.err);
+        REQUIRE(r.code == 0);
+        CHECK_THAT(r.out, Catch::Matches("[\\s\\S]*http_req_duration\\.*: avg=\\d+\\.\\d\\ds min=\\d+\\.\\d\\ds "
+                                         "p\\(99\\.9\\)=\\d+\\.\\d\\ds count=6\\n[\\s\\S]*"));
+        std::ifstream in(summary);
+        auto j = nlohmann::json::parse(in);
+        CHECK(agg(j, "http_req_duration", "p99.9") > 0);
+    }
+    SECTION("from the environment, and the flag wins over it") {
+        auto r = run_with_env({"K6_SUMMARY_TREND_STATS=max,count", "K6_SUMMARY_TIME_UNIT=us"}, {"run", f, "-q"}, s);
+        INFO(r.err);
+        REQUIRE(r.code == 0);
+        CHECK_THAT(r.out, Catch::Matches("[\\s\\S]*http_req_duration\\.*: max=\\d+\\.\\d\\dus count=6\\n[\\s\\S]*"));
+        r = run_with_env({"K6_SUMMARY_TREND_STATS=max,count"}, {"run", f, "-q", "--summary-trend-stats", "min"}, s);
+        CHECK_THAT(r.out, Catch::Matches("[\\s\\S]*http_req_duration\\.*: min=\\S+\\n[\\s\\S]*"));
+    }
+    SECTION("--no-summary (and K6_NO_SUMMARY): no summary; the export is still written") {
+        auto r = run_runner({"run", f, "-q", "--no-summary", "--summary-export", summary});
+        REQUIRE(r.code == 0);
+        CHECK(r.out.find("http_reqs") == std::string::npos);
+        CHECK(fs::exists(summary));
+        r = run_with_env({"K6_NO_SUMMARY=true"}, {"run", f, "-q"}, s);
+        REQUIRE(r.code == 0);
+        CHECK(r.out.find("http_reqs") == std::string::npos);
+    }
+}
+
+TEST_CASE("runner k6 flags: -s/--stage and K6_STAGES make one ramping-vus scenario; K6_VUS, K6_ITERATIONS") {
+    loadkit::target_server server;
+    scratch s;
+    auto f = s.write("ok.yaml", with_target(smoke_flow, server.url()));
+    SECTION("-s") {
+        auto r = run_runner({"run", f, "-q", "-s", "300ms:2", "--stage", "200ms:0"});
+        INFO(r.err);
+        REQUIRE(r.code == 0);
+        CHECK_THAT(r.out, Catch::Contains("* default: ramping-vus"));
+    }
+    SECTION("K6_STAGES, and LOADKIT_* over K6_*") {
+        auto r = run_with_env({"K6_STAGES=300ms:2,200ms:0"}, {"run", f, "-q"}, s);
+        INFO(r.err);
+        REQUIRE(r.code == 0);
+        CHECK_THAT(r.out, Catch::Contains("* default: ramping-vus"));
+        auto summary = (s.dir / "s.json").string();
+        r = run_with_env({"K6_VUS=3", "K6_ITERATIONS=5", "LOADKIT_ITERATIONS=7", "K6_SUMMARY_EXPORT=" + summary},
+                         {"run", f, "-q"}, s);
+        REQUIRE(r.code == 0);
+        std::ifstream in(summary);
+        auto j = nlohmann::json::parse(in);
+        CHECK(agg(j, "iterations", "count") == 7);
+        // the flag over both
+        r = run_with_env({"K6_ITERATIONS=5"}, {"run", f, "-q", "-i", "2", "--summary-export", summary}, s);
+        REQUIRE(r.code == 0);
+        std::ifstream in2(summary);
+        CHECK(agg(nlohmann::json::parse(in2), "iterations", "count") == 2);
+    }
+}
+
+TEST_CASE("runner k6 flags: loadkit inspect prints the resolved options with k6's keys") {
+    scratch s;
+    auto f = s.write("t.yaml", R"(
+name: inspected
+tags: { team: web }
+thresholds: { http_req_duration: ['p(95)<200'] }
+scenarios:
+  users:
+    executor: ramping-vus
+    stages: [ { duration: 10s, target: 5 }, { duration: 5s, target: 0 } ]
+    flow:
+      - request: { url: http://127.0.0.1:1/ }
+)");
+    auto r = run_runner({"inspect", f, "--execution-requirements"});
+    INFO(r.err);
+    REQUIRE(r.code == 0);
+    auto j = nlohmann::json::parse(r.out);
+    // k6 inspect --execution-requirements (the same as a script): scenarios.users {executor: "ramping-vus",
+    // startTime, gracefulStop, env, exec, tags, startVUs, stages, gracefulRampDown}, thresholds, tags,
+    // summaryTrendStats [avg, min, med, max, p(90), p(95)], totalDuration "45s", maxVUs 5
+    for (auto* k : {"vus", "duration", "iterations", "stages", "scenarios", "thresholds", "tags", "setupTimeout",
+                    "teardownTimeout", "summaryTrendStats", "summaryTimeUnit", "totalDuration", "maxVUs"})
+        CHECK(j.contains(k));
+    auto& sc = j["scenarios"]["users"];
+    CHECK(sc["executor"] == "ramping-vus");
+    CHECK(sc["stages"][0] == nlohmann::json{{"duration", "10s"}, {"target", 5}});
+    CHECK(sc["gracefulRampDown"] == "30s");
+    CHECK(j["tags"]["team"] == "web");
+    CHECK(j["thresholds"]["http_req_duration"][0] == "p(95)<200");
+    CHECK(j["summaryTrendStats"] == nlohmann::json{"avg", "min", "med", "max", "p(90)", "p(95)"});
+    CHECK(j["totalDuration"] == "45s");
+    CHECK(j["maxVUs"] == 5);
+    // the flags and the environment apply as for run
+    r = run_with_env({"K6_VUS=4", "K6_DURATION=20s"}, {"inspect", f, "--tag", "a=b"}, s);
+    REQUIRE(r.code == 0);
+    j = nlohmann::json::parse(r.out);
+    CHECK(j["vus"] == 4);
+    CHECK(j["duration"] == "20s");
+    CHECK(j["scenarios"]["users"]["executor"] == "constant-vus");
+    CHECK(j["tags"] == nlohmann::json{{"a", "b"}});
+    CHECK_FALSE(j.contains("totalDuration"));
+    auto bad = run_runner({"inspect", f, "--summary-time-unit", "h"});
+    CHECK(bad.code == 2);
+}
+
+#ifdef LOADKIT_TEST_RUNNER_JS
+TEST_CASE("runner k6 flags: a script's group path on checks, --http-debug, --console-output, options.summary*") {
+    loadkit::target_server server;
+    scratch s;
+    auto script = s.write("t.js", R"(
+import http from 'k6/http';
+import { check, group } from 'k6';
+export const options = {
+  tags: { team: 'web' },
+  summaryTrendStats: ['avg', 'p(99.9)'],
+  summaryTimeUnit: 'ms',
+  scenarios: { s1: { executor: 'shared-iterations', vus: 1, iterations: 1, tags: { sc: 'one' } } },
+};
+export default function () {
+  console.log('hello from the VU');
+  group('g1', function () {
+    group('g2', function () {
+      const r = http.get(')" + server.url() +
+                                      R"(/', { tags: { own: 'x' } });
+      check(r, { 'is 200': (r) => r.status === 200 });
+    });
+  });
+  check(1, { top: () => true });
+}
+export function handleSummary(data) { return { stdout: 'HANDLED\n' }; }
+)");
+    auto json = (s.dir / "p.json").string();
+    SECTION("checks keep their group path; the script's and the scenario's tags are on every point") {
+        // k6 --out json: checks {check: "is 200", group: "::g1::g2", sc: "one", scenario: "s1", team: "web"},
+        // {check: "top", group: "", ...}; http_reqs has own: "x" and group "::g1::g2"
+        auto r = run_runner({"run", script, "-q", "--out", "json=" + json});
+        INFO(r.err);
+        REQUIRE(r.code == 0);
+        std::map<std::string, std::string> check_groups;
+        for (auto& p : json_points(json)) {
+            if (p["metric"] == "vus") continue;
+            CHECK(p["tags"]["team"] == "web");
+            if (p["metric"] == "checks") check_groups[p["tags"]["check"]] = p["tags"]["group"];
+            if (p["metric"] == "http_reqs") {
+                CHECK(p["tags"]["own"] == "x");
+                CHECK(p["tags"]["sc"] == "one");
+                CHECK(p["tags"]["group"] == "::g1::g2");
+            }
+        }
+        CHECK(check_groups["is 200"] == "::g1::g2");
+        CHECK(check_groups["top"] == "");
+    }
+    SECTION("--http-debug=full prints the request and the response with its body on stderr") {
+        // k6: Request:\nGET / HTTP/1.1\nHost: 127.0.0.1:PORT\n...  Response:\nHTTP/1.1 200 OK\n...headers\n\nbody
+        auto r = run_runner({"run", script, "-q", "--http-debug=full"});
+        INFO(r.err);
+        REQUIRE(r.code == 0);
+        CHECK_THAT(r.err, Catch::Contains("Request:\nGET / HTTP/1.1\nHost: 127.0.0.1:"));
+        CHECK_THAT(r.err, Catch::Contains("Response:\nHTTP/1.1 200 "));
+        auto heads = run_runner({"run", script, "-q", "--http-debug"});
+        CHECK_THAT(heads.err, Catch::Contains("Response:\nHTTP/1.1 200 "));
+        CHECK(heads.err.size() <= r.err.size());
+    }
+    SECTION("--console-output FILE takes console.log's lines; --no-summary skips handleSummary as k6 does") {
+        auto cons = (s.dir / "console.log").string();
+        auto r = run_runner({"run", script, "-q", "--console-output", cons});
+        INFO(r.err);
+        REQUIRE(r.code == 0);
+        CHECK(r.err.find("hello from the VU") == std::string::npos);
+        std::ifstream in(cons);
+        std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+        // k6: time="..." level=info msg="hello from the VU" (source=console)
+        CHECK_THAT(text, Catch::Contains("level=info msg=\"[VU 1] hello from the VU\""));
+        CHECK_THAT(r.out, Catch::Contains("HANDLED"));
+        auto quiet = run_runner({"run", script, "-q", "--no-summary"});
+        CHECK(quiet.code == 0);
+        CHECK(quiet.out.find("HANDLED") == std::string::npos);
+    }
+    SECTION("options.summaryTrendStats and summaryTimeUnit; a bad one is the file's mistake (104)") {
+        auto r = run_runner({"inspect", script});
+        REQUIRE(r.code == 0);
+        auto j = nlohmann::json::parse(r.out);
+        CHECK(j["summaryTrendStats"] == nlohmann::json{"avg", "p(99.9)"});
+        CHECK(j["summaryTimeUnit"] == "ms");
+        auto bad = s.write("bad.js",
+                           "export const options = { summaryTimeUnit: 'h' };\nexport default function () {}\n");
+        auto b = run_runner({"run", bad, "-q"});
+        CHECK(b.code == 104);
+        CHECK_THAT(b.err, Catch::Contains("options.summaryTimeUnit: expected s, ms or us, found 'h'"));
+    }
+}
+#endif  // LOADKIT_TEST_RUNNER_JS
 
 #endif  // LOADKIT_RUNNER_PATH

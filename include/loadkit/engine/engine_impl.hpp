@@ -178,10 +178,11 @@ class engine_impl {
         for (auto& s : specs)  // as written: the whole test's schedule
             lines.push_back("  * " + s.name + ": " + std::string(executor_name(s.exec)) + ", " +
                             schedule::describe(s.exec));
+        in.trend_stats = opts_.summary.trend_stats;
         result.summary = build_summary(in, merged);
         result.aborted = in.aborted;
         result.thresholds_passed = in.thresholds_passed;
-        result.report = console_report(result.summary, merged, lines);
+        result.report = console_report(result.summary, merged, lines, opts_.summary);
         {
             run_state_info si{opts_.name,    in.run_id,       stripe_.whole() ? "" : opts_.segment.text(),
                               in.started_ms, in.ended_ms,     in.aborted,
@@ -854,7 +855,7 @@ class engine_impl {
 
     void write_outputs(run_result& r) {
         std::string printed = r.report;
-        if (opts_.handle_summary) {
+        if (opts_.handle_summary && opts_.summary.enabled) {
             try {
                 nlohmann::json custom = opts_.handle_summary(r.summary);
                 if (custom.is_string()) printed = custom.get<std::string>();
@@ -866,7 +867,7 @@ class engine_impl {
             }
         }
         r.report = printed;
-        if (opts_.print_summary && opts_.out) {
+        if (opts_.print_summary && opts_.summary.enabled && opts_.out) {
             *opts_.out << printed;
             if (!printed.empty() && printed.back() != '\n') *opts_.out << '\n';
             opts_.out->flush();

@@ -511,4 +511,10 @@ inline int executor_max_vus(const executor& e) { return detail::schedule::max_vu
 // "10 looping VUs for 30s, gracefulStop: 30s".
 inline std::string executor_description(const executor& e) { return detail::schedule::describe(e); }
 
+// Checks `e` as the loaders do (stages, VU counts, durations); a
+// config_error naming `scenario` when it cannot run.
+inline void validate_executor(const std::string& scenario, const executor& e) {
+    detail::schedule::validate(scenario, e);
+}
+
 }  // namespace loadkit::inline LOADKIT_ABI

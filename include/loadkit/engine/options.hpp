@@ -69,6 +69,10 @@ struct options {
     std::string summary_export;               // write the summary JSON here
     bool print_summary = true;                // print the console report (or handle_summary's output)
     std::ostream* out = &std::cout;           // where the report goes
+    // The summary's trend stats and time unit (k6's summaryTrendStats,
+    // summaryTimeUnit), and whether there is one at all (--no-summary: no
+    // console summary, handle_summary is not called).
+    summary_options summary;
     // Receives the summary; returns a string (replaces the console report), an
     // object or array (printed as pretty JSON instead), or null (keeps the default).
     std::function<nlohmann::json(const nlohmann::json&)> handle_summary;

@@ -7,6 +7,7 @@
 #include <iterator>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <map>
 #include <string>
 #include <tuple>
@@ -167,6 +168,18 @@ struct merged_metrics {
         g.sum += v;
         ++g.count;
     }
+};
+
+// How the end-of-test summary shows trends (k6's summaryTrendStats and
+// summaryTimeUnit, --summary-trend-stats and --summary-time-unit): each
+// trend row's stats in order (avg, min, med, max, count, p(N)), and the unit
+// of its times ("s", "ms", "us"; "" for each value in the unit that suits
+// it). A p(N) the summary's agg does not carry (p90, p95, p99 always) is
+// added to each trend's agg as "pN" ("p99.9", "p50").
+struct summary_options {
+    std::vector<std::string> trend_stats{"avg", "min", "med", "max", "p(90)", "p(95)"};
+    std::string time_unit;
+    bool enabled = true;  // false: no console summary and no handleSummary (k6's --no-summary)
 };
 
 namespace detail {
@@ -466,6 +479,13 @@ inline nlohmann::json metric_entry(std::string name, std::string_view kind, nloh
     return {{"metric", std::move(name)}, {"kind", kind}, {"agg", std::move(agg)}};
 }
 
+// "p(99.9)" -> "p99.9", the key of a percentile in a summary's agg; "" for
+// a stat that is no percentile.
+inline std::string percentile_key(std::string_view stat) {
+    if (stat.size() < 4 || !stat.starts_with("p(") || stat.back() != ')') return {};
+    return "p" + std::string(stat.substr(2, stat.size() - 3));
+}
+
 struct summary_input {
     std::string name, run_id;
     std::int64_t started_ms = 0, ended_ms = 0;
@@ -473,7 +493,8 @@ struct summary_input {
     std::optional<std::string> aborted;
     nlohmann::json thresholds = nlohmann::json::array();
     bool thresholds_passed = true;
-    std::vector<std::string> submetrics;  // selectors with tags to report too (the thresholds')
+    std::vector<std::string> submetrics;   // selectors with tags to report too (the thresholds')
+    std::vector<std::string> trend_stats;  // summary_options::trend_stats: percentiles to add to trends' agg
 };
 
 // The summary's checks, the one rule every front end and report uses: one
@@ -558,7 +579,15 @@ inline nlohmann::json build_summary(const summary_input& in, const merged_metric
         std::string err;
         aggregate a;
         if (!parse_selector(text, sel, err) || !collect(m, sel, a)) continue;
-        metrics.push_back(metric_entry(text, kind_name(a.kind), agg_of(a, secs)));
+        auto agg = agg_of(a, secs);
+        if (a.kind == metric_kind::trend)
+            for (auto& stat : in.trend_stats) {
+                auto key = percentile_key(stat);
+                if (key.empty() || agg.contains(key)) continue;
+                double q = std::strtod(key.c_str() + 1, nullptr) / 100;
+                agg[key] = a.values.count() ? a.values.quantile(q) * a.scale : 0.0;
+            }
+        metrics.push_back(metric_entry(text, kind_name(a.kind), std::move(agg)));
     }
 
     nlohmann::json j;
@@ -585,6 +614,15 @@ inline std::string fmt_ms(double ms) {
     else std::snprintf(b, sizeof b, "%.2fus", ms * 1000);
     return b;
 }
+// A time in ms, in `unit` ("s", "ms", "us"; "" for the unit that suits it).
+inline std::string fmt_time(double ms, std::string_view unit) {
+    if (unit.empty()) return fmt_ms(ms);
+    char b[32];
+    if (unit == "s") std::snprintf(b, sizeof b, "%.2fs", ms / 1000);
+    else if (unit == "us") std::snprintf(b, sizeof b, "%.2fus", ms * 1000);
+    else std::snprintf(b, sizeof b, "%.2fms", ms);
+    return b;
+}
 inline std::string fmt_bytes(double v) {
     static const char* units[] = {"B", "kB", "MB", "GB", "TB"};
     int u = 0;
@@ -603,7 +641,7 @@ inline std::string dotted(std::string name, std::size_t width = 44) {
 }
 
 inline std::string console_report(const nlohmann::json& s, const merged_metrics& m,
-                                  const std::vector<std::string>& scenario_lines) {
+                                  const std::vector<std::string>& scenario_lines, const summary_options& format = {}) {
     std::string out;
     char b[512];
     out += "\n  loadkit " LOADKIT_VERSION_STRING "   run " + s["run_id"].get<std::string>() + "   " +
@@ -619,10 +657,18 @@ inline std::string console_report(const nlohmann::json& s, const merged_metrics&
                         name == "dropped_iterations";
         if (optional && a["count"].get<double>() == 0) continue;
         if (kind == "trend") {
-            std::snprintf(b, sizeof b, "avg=%s min=%s med=%s max=%s p(90)=%s p(95)=%s p(99)=%s",
-                          fmt_ms(a["avg"]).c_str(), fmt_ms(a["min"]).c_str(), fmt_ms(a["med"]).c_str(),
-                          fmt_ms(a["max"]).c_str(), fmt_ms(a["p90"]).c_str(), fmt_ms(a["p95"]).c_str(),
-                          fmt_ms(a["p99"]).c_str());
+            std::string row;
+            for (auto& stat : format.trend_stats) {
+                auto key = percentile_key(stat);  // "p(95)" -> "p95"; avg, min, med, max, count as they are
+                if (key.empty()) key = stat;
+                auto it = a.find(key);
+                double v = it != a.end() && it->is_number() ? it->get<double>() : 0.0;
+                char n[32];
+                if (stat == "count") std::snprintf(n, sizeof n, "%.0f", v);
+                row += (row.empty() ? "" : " ") + stat + "=" + (stat == "count" ? n : fmt_time(v, format.time_unit));
+            }
+            out += "    " + dotted(name) + " " + row + "\n";
+            continue;
         } else if (kind == "rate") {
             std::snprintf(b, sizeof b, "%.2f%%  %.0f out of %.0f", a["rate"].get<double>() * 100,
                           a["sum"].get<double>(), a["count"].get<double>());

@@ -217,6 +217,8 @@ inline yaml::plan make_plan(script& s) {
                 http[k] = v;
             else if (k == "env" || k == "name") doc[k] = v;
             else if (k == "batch" || k == "batchPerHost") continue;  // read by http.batch (runtime.hpp)
+            else if (k == "summaryTrendStats" || k == "summaryTimeUnit" || k == "httpDebug")
+                continue;  // read by the runner (runner/main.cpp), where the flags of the same name are
             // k6 reads a number as milliseconds
             else if (k == "setupTimeout" || k == "teardownTimeout")
                 doc[k] = v.is_number() && v.get<double>() >= 0 ? json(std::to_string(v.get<double>()) + "ms") : v;

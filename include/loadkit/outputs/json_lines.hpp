@@ -3,7 +3,9 @@
 // interval (what changed since the previous snapshot), k6-style:
 //   {"type":"Point","metric":"http_reqs","time":"2026-11-22T10:00:01.000Z","interval_secs":1,
 //    "value":812,"tags":{"scenario":"users","name":"feed","method":"GET","status":"200",...}}
-// Counters give the interval's increase, rates the interval's ratio (with
+// Every point has the run's tags (--tag, options.tags) and its scenario's
+// under its own, and "group" ("" outside groups, "::g1::g2" inside), as k6
+// writes them. Counters give the interval's increase, rates the interval's ratio (with
 // "count"), gauges their last value, trends the interval's mean in ms with
 // "count", "min", "med", "p95", "p99" and "max". It is fed from the engine's
 // progress snapshots (options::on_progress), so writing it never touches the
@@ -60,9 +62,13 @@ class json_lines_output {
                 if (auto it = prev_->http.find(t); it != prev_->http.end()) before = &it->second;
             auto reqs = r.reqs - (before ? before->reqs : 0);
             if (reqs == 0) continue;
-            nlohmann::json tags = nlohmann::json::object();
+            nlohmann::json tags = base_tags(m, t.scenario);
             for (auto& [k, v] : http_sample_tags(t)) tags[std::string(k)] = std::string(v);
             add_canonical(tags, t.tags);
+            if (!tags.contains("group")) tags["group"] = "";  // k6 writes it outside groups too
+            // k6's url tag: the URL, which is the name unless the script named
+            // the request (the series keep only the name)
+            if (t.name.starts_with("http://") || t.name.starts_with("https://")) tags.emplace("url", t.name);
             point("http_reqs", reqs, tags);
             auto failed = r.failed - (before ? before->failed : 0);
             point("http_req_failed", static_cast<double>(failed) / static_cast<double>(reqs), tags, {{"count", reqs}});
@@ -74,7 +80,9 @@ class json_lines_output {
             const scenario_series* before = nullptr;
             if (prev_)
                 if (auto it = prev_->scenarios.find(name); it != prev_->scenarios.end()) before = &it->second;
-            nlohmann::json tags{{"scenario", name}};
+            nlohmann::json tags = base_tags(m, name);
+            tags["scenario"] = name;
+            tags["group"] = "";  // an iteration's samples are outside any group (k6 writes it so)
             auto delta = [&](std::uint64_t scenario_series::*f) { return sc.*f - (before ? before->*f : 0); };
             if (auto d = delta(&scenario_series::iterations)) point("iterations", d, tags);
             if (auto d = delta(&scenario_series::dropped)) point("dropped_iterations", d, tags);
@@ -89,8 +97,10 @@ class json_lines_output {
                 if (auto it = prev_->checks.find(k); it != prev_->checks.end()) before = it->second;
             auto passes = c.passes - before.passes, fails = c.fails - before.fails;
             if (passes + fails == 0) continue;
-            nlohmann::json tags{{"scenario", k.scenario}, {"check", k.name}};
-            if (!k.group.empty()) tags["group"] = k.group;
+            nlohmann::json tags = base_tags(m, k.scenario);
+            tags["scenario"] = k.scenario;
+            tags["check"] = k.name;
+            tags["group"] = k.group;  // "::outer::inner", or "" outside any group (k6 writes both)
             point("checks", static_cast<double>(passes) / static_cast<double>(passes + fails), std::move(tags),
                   {{"count", passes + fails}});
         }
@@ -98,9 +108,9 @@ class json_lines_output {
             const merged_metrics::custom_value* before = nullptr;
             if (prev_)
                 if (auto it = prev_->custom.find(t); it != prev_->custom.end()) before = &it->second;
-            nlohmann::json tags = nlohmann::json::object();
+            nlohmann::json tags = base_tags(m, t.scenario);
             if (!t.scenario.empty()) tags["scenario"] = t.scenario;
-            if (!t.group.empty()) tags["group"] = t.group;
+            if (!t.scenario.empty() || !t.group.empty()) tags["group"] = t.group;
             add_canonical(tags, t.tags);
             auto* info = metric_registry::get().find(t.metric);
             if (!info) continue;
@@ -125,12 +135,24 @@ class json_lines_output {
                     break;
             }
         }
-        point("vus", m.vus.last, nlohmann::json::object());
+        point("vus", m.vus.last, base_tags(m, {}));
         out_.flush();
         prev_ = std::make_shared<merged_metrics>(m);
     }
 
   private:
+    // The tags every point of a scenario carries before its own: the run's
+    // (--tag, options.tags), then the scenario's over them; a sample's own
+    // tags go over both (k6's order). They are options, not in the shard's
+    // keys: the thresholds read them the same way (detail::tag_source).
+    static nlohmann::json base_tags(const merged_metrics& m, const std::string& scenario) {
+        nlohmann::json tags = nlohmann::json::object();
+        for (auto& [k, v] : m.run_tags) tags[k] = v;
+        if (!scenario.empty())
+            if (auto it = m.scenario_tags.find(scenario); it != m.scenario_tags.end())
+                for (auto& [k, v] : it->second) tags[k] = v;
+        return tags;
+    }
     // RFC 4180: quoted when it holds a comma, a quote or a line break.
     static std::string csv_field(std::string_view v) {
         if (v.find_first_of(",\"\r\n") == std::string_view::npos) return std::string(v);

@@ -28,11 +28,11 @@ inline bool n_log(JSContext* cx, unsigned argc, JS::Value* vp) {
     auto text = to_utf8(cx, args.get(1));
     auto* v = instance::of(cx).vu();
     std::string prefix = v ? "[VU " + std::to_string(v->id) + "] " : std::string();
-    ld::log(level <= 0   ? log_level::debug
-            : level == 1 ? log_level::info
-            : level == 2 ? log_level::warn
-                         : log_level::error,
-            prefix + text);
+    ld::log_console(level <= 0   ? log_level::debug
+                    : level == 1 ? log_level::info
+                    : level == 2 ? log_level::warn
+                                 : log_level::error,
+                    prefix + text);
     args.rval().setUndefined();
     return true;
 }
