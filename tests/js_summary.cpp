@@ -282,7 +282,7 @@ TEST_CASE("js_summary: k6-summary's textSummary and jUnit, served without a netw
     scratch s;
     auto file = s.write("jslib.js", R"(
 import { textSummary, jUnit } from 'https://jslib.k6.io/k6-summary/0.0.2/index.js';
-import summary from 'https://jslib.k6.io/k6-summary/0.1.0/index.js';
+import summary, { humanizeValue } from 'https://jslib.k6.io/k6-summary/0.1.0/index.js';
 export const options = {
   vus: 1, iterations: 2,
   thresholds: { http_req_duration: ['p(95)<60000'], http_reqs: ['count>1000'] },
@@ -293,6 +293,9 @@ export function handleSummary(data) {
     stdout: textSummary(data, { indent: ' ', enableColors: true }),
     [__ENV.DIR + '/plain.txt']: summary.textSummary(data),
     [__ENV.DIR + '/junit.xml']: jUnit(data, { name: 'my <suite>' }),
+    [__ENV.DIR + '/human.txt']: [humanizeValue(0.5, { type: 'rate' }), humanizeValue(1500, { type: 'counter', contains: 'data' }),
+      humanizeValue(12.5, { type: 'trend', contains: 'time' }), humanizeValue(1500, { type: 'trend', contains: 'time' }, 'ms'),
+      humanizeValue(0.25, { type: 'trend', contains: 'time' }), humanizeValue(2, { type: 'counter', contains: 'default' })].join(' '),
   };
 }
 )");
@@ -307,6 +310,7 @@ export function handleSummary(data) {
     auto plain = slurp(s.dir / "plain.txt");
     CHECK_THAT(plain, Catch::Contains("\n    http_reqs....") && Catch::Contains(".: 2  "));  // no indent
     CHECK_THAT(plain, Catch::StartsWith("\n  loadkit "));
+    CHECK(slurp(s.dir / "human.txt") == "50.00% 1.5 kB 12.50ms 1500.00ms 250.00us 2");
     auto xml = slurp(s.dir / "junit.xml");
     CHECK_THAT(xml, Catch::StartsWith("<?xml version=\"1.0\"?>\n<testsuites tests=\"2\" failures=\"1\">"));
     CHECK_THAT(xml, Catch::Contains("<testsuite name=\"my &lt;suite&gt;\" tests=\"2\" failures=\"1\">"));

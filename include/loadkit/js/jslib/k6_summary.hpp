@@ -11,6 +11,7 @@
 //     summary has no colours).
 //   jUnit(data, {name, classname}): the thresholds as JUnit XML, one
 //     testcase per threshold ("metric - expression"), as k6-summary's.
+//   humanizeValue(value, metric, timeUnit): one value as a summary shows it.
 // `data` is handleSummary's (summary_data.hpp); an object in k6's form only
 // (data.metrics.NAME.values, root_group, state) is read too.
 #include <exception>
@@ -82,6 +83,29 @@ export function textSummary(data, options = {}) {
   return __lk.summaryText(seedOf(data), indent);
 }
 
+// One value as the summary shows it: a rate as a percentage, data as bytes
+// (B, kB, MB: powers of 1000), a duration in `timeUnit` (ms, s, us, m, h)
+// or, without one, in us/ms/s as loadkit's console does; other numbers
+// with up to 6 decimals.
+export function humanizeValue(val, metric, timeUnit) {
+  const m = metric || {};
+  if (m.type === 'rate') return `${(Math.trunc(val * 10000) / 100).toFixed(2)}%`;
+  if (m.contains === 'data') {
+    const units = ['B', 'kB', 'MB', 'GB', 'TB'];
+    let v = val, u = 0;
+    while (v >= 1000 && u < units.length - 1) { v /= 1000; u++; }
+    return u === 0 ? `${Math.round(v)} B` : `${v.toFixed(1)} ${units[u]}`;
+  }
+  if (m.contains === 'time') {
+    const per = { us: 0.001, ms: 1, s: 1000, m: 60000, h: 3600000 };
+    if (timeUnit && per[timeUnit]) return `${(val / per[timeUnit]).toFixed(2)}${timeUnit}`;
+    if (val >= 1000) return `${(val / 1000).toFixed(2)}s`;
+    if (val >= 1) return `${val.toFixed(2)}ms`;
+    return `${(val * 1000).toFixed(2)}us`;
+  }
+  return String(Number(Number(val).toFixed(6)));
+}
+
 const xml = (s) => String(s).replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;')
   .replace(/"/g, '&quot;').replace(/'/g, '&#39;');
 
@@ -107,7 +131,7 @@ export function jUnit(data, options = {}) {
     cases.map((c) => c + '\n').join('') + '</testsuite>\n</testsuites>\n';
 }
 
-export default { textSummary, jUnit };
+export default { textSummary, jUnit, humanizeValue };
 )JS";
 
 // The summary JSON in the seed's shape, with every field the console
