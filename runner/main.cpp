@@ -356,6 +356,7 @@ int run(const run_flags& f, const run_settings& rs, phase what = phase::run) {
         apply_flags(test, rs);
         o.summary = summary_settings(test, f.file, rs);
         o.summary.enabled = !f.no_summary;
+        if (test.script) test.script->use_summary_options(o.summary, f.no_color);  // handleSummary's data.options
         auto debug = rs.http_debug;
         // options.httpDebug: "headers" or "full", as the flag's values (the flag wins)
         if (auto v = script_option(test, "httpDebug"); debug == loadkit::runner::http_debug_mode::off) {

@@ -13,6 +13,7 @@
 
 #include "../core/config.hpp"
 #include "../http/client.hpp"
+#include "summary.hpp"
 #include "../core/task.hpp"
 
 namespace loadkit::inline LOADKIT_ABI {
@@ -56,6 +57,9 @@ class script {
     // handleSummary(data): a string, an object, or null (see options::handle_summary).
     virtual bool has_handle_summary() const { return false; }
     virtual nlohmann::json handle_summary(const nlohmann::json&) { return nullptr; }
+    // The summary settings the run resolved (--summary-trend-stats, options,
+    // k6's defaults), for a script whose handleSummary data describes them.
+    virtual void use_summary_options(const summary_options&, bool /*no_color*/) {}
 };
 
 }  // namespace loadkit::inline LOADKIT_ABI

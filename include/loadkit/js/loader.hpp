@@ -1,7 +1,8 @@
 #pragma once
 // The realm and the module loader: a global with every k6 module's natives
 // (the table, modules.hpp) and the prelude, `import` resolved to the k6/*
-// modules and the script's own files, and a VU's boot: its instance of the
+// modules, the jslib.k6.io libraries loadkit serves (jslib/) and the
+// script's own files, and a VU's boot: its instance of the
 // main module, whose init code runs in that global.
 #include <cstdint>
 #include <filesystem>
@@ -14,6 +15,7 @@
 #include "../core/config.hpp"
 #include "errors.hpp"
 #include "instance.hpp"
+#include "jslib/jslib.hpp"
 #include "module.hpp"
 #include "modules.hpp"
 #include "program.hpp"
@@ -64,6 +66,11 @@ inline JSObject* resolve_hook(JSContext* cx, JS::HandleValue referrer, JS::Handl
     if (!spec_s) return nullptr;
     std::string spec = to_utf8(cx, spec_s);
     if (builtin_module(spec)) return load_module(self, spec);
+    if (auto key = jslib::module_key(spec)) return load_module(self, *key);  // served here, never downloaded
+    if (jslib::is_remote(spec)) {
+        throw_error(cx, jslib::remote_import_message(spec));
+        return nullptr;
+    }
     std::filesystem::path base = self.prog.dir;
     if (referrer.isString()) base = std::filesystem::path(to_utf8(cx, referrer.toString())).parent_path();
     if (auto path = user_module_path(base, spec)) return load_module(self, *path);

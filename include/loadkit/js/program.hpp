@@ -17,6 +17,7 @@
 #include "../core/config.hpp"
 #include "../core/file.hpp"
 #include "errors.hpp"
+#include "jslib/jslib.hpp"
 #include "prelude.hpp"
 #include "spidermonkey.hpp"
 
@@ -81,6 +82,9 @@ struct program {
         bool builtin = false;
         if (names) {
             source = builtin_module_source(key, *names);
+            builtin = true;
+        } else if (auto* jslib_source = jslib::module_source(key)) {  // a jslib.k6.io library (jslib/)
+            source = *jslib_source;
             builtin = true;
         }
         if (auto it = sources.find(key); !builtin && it != sources.end()) {

@@ -22,13 +22,19 @@
 #include "program.hpp"
 #include "spidermonkey.hpp"
 #include "strings.hpp"
+#include "summary_data.hpp"
 #include "transform.hpp"
 #include "vu_thread.hpp"
 
 namespace loadkit::inline LOADKIT_ABI::js {
 
 struct load_options {
-    std::map<std::string, std::string, std::less<>> env;  // -e values: __ENV in the init context
+    using env_map = std::map<std::string, std::string, std::less<>>;
+    load_options() = default;
+    load_options(env_map e, summary_options s = {}) : env(std::move(e)), summary(std::move(s)) {}
+    env_map env;  // -e values: __ENV in the init context
+    // handleSummary's data.options and the trend values of data.metrics (summary_data.hpp)
+    summary_options summary;
 };
 
 namespace detail {
@@ -88,6 +94,7 @@ class script final : public loadkit::script {
         prog_.main = abs;
         prog_.dir = abs.parent_path();
         prog_.env = std::move(o.env);
+        summary_ = std::move(o.summary);
         cx_ = JS_NewContext(detail::heap_max_bytes);
         if (!cx_) throw script_error("cannot create a JavaScript context");
         prog_.parent = JS_GetRuntime(cx_);
@@ -189,25 +196,26 @@ class script final : public loadkit::script {
         return std::make_unique<detail::js_vu>(prog_, vu, http, vars);
     }
     bool has_handle_summary() const override { return prog_.exports("handleSummary"); }
-    // handleSummary(data) in the init context: a string, an object, or null.
+    // handleSummary(data) in the init context: a string, an object, or null
+    // (summary_data.hpp: data serves the seed's and k6's readers; an output
+    // map's files are written here, its stdout returned to print).
     nlohmann::json handle_summary(const nlohmann::json& data) override {
         if (std::this_thread::get_id() != owner_)
             throw std::logic_error("handleSummary must run on the thread that loaded the script");
         JSAutoRealm realm(cx_, init_->global);
-        JS::RootedValue fn(cx_), result(cx_), arg(cx_);
-        JS::RootedString text(
-            cx_, detail::new_string(cx_, data.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)));
-        bool ok = text && JS_ParseJSON(cx_, text, &arg) && init_->get_export("handleSummary", &fn);
-        JS::RootedValueArray<1> args(cx_);
-        args[0].set(arg);
-        ok = ok && init_->invoke(fn, args, &result);
-        if (!ok) throw std::runtime_error(detail::take_exception(cx_));
-        if (result.isNullOrUndefined()) return nullptr;
-        if (result.isString()) return detail::to_utf8(cx_, result);
-        auto json = nlohmann::json::parse(init_->stringify(result), nullptr, false);
-        if (json.is_discarded())
-            throw std::runtime_error("handleSummary returned something that is neither a string nor JSON");
-        return json;
+        auto view = detail::resolve_summary_view(summary_, prog_.options);
+        view.setup_json = prog_.setup_json;
+        view.has_setup = prog_.exports("setup");
+        view.has_teardown = prog_.exports("teardown");
+        return detail::call_handle_summary(*init_, data, view);
+    }
+    // Where handleSummary's data.options and trend values come from (the
+    // command line's --summary-trend-stats, --summary-time-unit, --no-color).
+    summary_options& summary() noexcept { return summary_; }
+    void use_summary_options(const loadkit::summary_options& o, bool no_color) override {
+        summary_.trend_stats = o.trend_stats;
+        summary_.time_unit = o.time_unit;
+        if (no_color) summary_.no_color = true;
     }
 
   private:
@@ -240,6 +248,7 @@ class script final : public loadkit::script {
     std::unique_ptr<detail::instance> init_;      // the init context: options, exports, handleSummary
     std::unique_ptr<detail::vu_thread> control_;  // setup and teardown
     std::thread::id owner_;
+    summary_options summary_;
 };
 
 }  // namespace loadkit::inline LOADKIT_ABI::js
