@@ -62,6 +62,12 @@ struct request_spec {
     std::vector<request_cookie> cookies;  // params.cookies
     std::optional<nanoseconds> timeout;
     int redirects = -1;
+    // the response side: the expected statuses (the VU's setResponseCallback
+    // or params.responseCallback) and params.responseType
+    enum class body_type : std::uint8_t { unset, text, binary, none };
+    body_type response_type = body_type::unset;
+    bool has_expected = false;
+    expected_statuses expected;
 
     // params viewing this spec (valid while the spec lives and is unchanged)
     params to_params() const {
@@ -74,6 +80,8 @@ struct request_spec {
         p.redirects = redirects;
         p.header_list = headers;
         p.cookies = cookies;
+        if (has_expected) p.expected = &expected;
+        if (response_type != body_type::unset) p.discard_body = response_type == body_type::none;
         return p;
     }
 };
