@@ -24,7 +24,9 @@ namespace {
 loadkit::run_result run_script(const std::string& file, const std::string& target,
                                std::map<std::string, std::string> env = {}) {
     env["TARGET"] = target;
-    loadkit::js::script s(file, {env});
+    loadkit::js::load_options lo;
+    lo.env.insert(env.begin(), env.end());
+    loadkit::js::script s(file, lo);
     auto plan = loadkit::js::make_plan(s);
     loadkit::options o;
     o.threads = 1;
@@ -147,9 +149,8 @@ export default function () {
 }
 
 // k6 v0.48.0 against `loadkit serve --tls` (a self-signed P-256 certificate),
-// with insecureSkipTLSVerify: tls1.3 TLS_AES_128_GCM_SHA256 (Go prefers
-// AES-128, OpenSSL's client AES-256: loadkit reports TLS_AES_256_GCM_SHA384),
-// ocsp {produced_at: 0, this_update: 0, next_update: 0, revoked_at: 0,
+// with insecureSkipTLSVerify: tls1.3 TLS_AES_128_GCM_SHA256 (loadkit asks
+// for Go's order of suites, so the same), ocsp {produced_at: 0, this_update: 0, next_update: 0, revoked_at: 0,
 // revocation_reason: '', status: 'unknown'} (nothing stapled); on plain
 // HTTP tls_version '' and status ''. With tlsVersion 'tls1.2':
 // tls1.2 TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256; with tlsCipherSuites
@@ -170,7 +171,7 @@ export default function () {
   const p = http.get(`${__ENV.PLAIN}/bytes/3`);
   check(null, {
     'tls1.3': () => r.status === 200 && r.tls_version === http.TLS_1_3,
-    'a TLS 1.3 suite by its name': () => ['TLS_AES_128_GCM_SHA256', 'TLS_AES_256_GCM_SHA384', 'TLS_CHACHA20_POLY1305_SHA256'].includes(r.tls_cipher_suite),
+    'TLS_AES_128_GCM_SHA256 as k6': () => r.tls_cipher_suite === 'TLS_AES_128_GCM_SHA256',
     'nothing stapled': () => JSON.stringify(r.ocsp) === '{"produced_at":0,"this_update":0,"next_update":0,"revoked_at":0,"revocation_reason":"","status":"unknown"}',
     'plain: no TLS': () => p.tls_version === '' && p.tls_cipher_suite === '' && p.ocsp.status === '',
     'constants': () => http.TLS_1_0 === 'tls1.0' && http.OCSP_STATUS_REVOKED === 'revoked' && http.OCSP_REASON_KEY_COMPROMISE === 'key_compromise',
@@ -187,7 +188,7 @@ import { check } from 'k6';
 export const options = { vus: 1, iterations: 1, insecureSkipTLSVerify: true, tlsVersion: http.TLS_1_2 };
 export default function () {
   const r = http.get(`${__ENV.TARGET}/bytes/3`);
-  check(r, { 'tls1.2, ECDHE-ECDSA': (r) => r.tls_version === 'tls1.2' && r.tls_cipher_suite.startsWith('TLS_ECDHE_ECDSA_WITH_') });
+  check(r, { 'tls1.2 as k6': (r) => r.tls_version === 'tls1.2' && r.tls_cipher_suite === 'TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256' });
 }
 )JS");
     r = run_script(g, tls.url());
@@ -216,14 +217,18 @@ export default function () {
 export const options = { tlsVersion: 'tls9', tlsCipherSuites: ['NOPE'] };
 export default function () {}
 )JS");
-    loadkit::js::script sc(bad, {});
-    CHECK_THROWS_WITH(loadkit::js::make_plan(sc), Catch::Contains("tls9"));
+    {
+        loadkit::js::script sc(bad, {});
+        CHECK_THROWS_WITH(loadkit::js::make_plan(sc), Catch::Contains("tls9"));
+    }
     auto bad2 = s.write("bad2.js", R"JS(
 export const options = { tlsCipherSuites: ['NOPE'] };
 export default function () {}
 )JS");
-    loadkit::js::script sc2(bad2, {});
-    CHECK_THROWS_WITH(loadkit::js::make_plan(sc2), Catch::Contains("unknown cipher suite 'NOPE'"));
+    {
+        loadkit::js::script sc(bad2, {});
+        CHECK_THROWS_WITH(loadkit::js::make_plan(sc), Catch::Contains("unknown cipher suite 'NOPE'"));
+    }
 }
 
 // A server that asks for a client certificate (the built-in target with
@@ -336,4 +341,69 @@ export default function () {
     auto r = run_script(f, "https://127.0.0.1:" + std::to_string(port));
     CHECK(r.code == 0);
     CHECK(checks_passed(r.summary) == 4);
+}
+
+// The same rule and TLS options from YAML (the http section): one rule in
+// the client for YAML, C++ and scripts.
+TEST_CASE("yaml: http.expectedStatuses and the TLS options") {
+    loadkit::target_options t;
+    t.tls = true;
+    loadkit::target_server server(t);
+    auto plan = loadkit::yaml::load_string(R"(
+target: )" + server.url() + R"(
+http:
+  insecureSkipTLSVerify: true
+  expectedStatuses: [404, { min: 200, max: 299 }]
+  tlsVersion: { min: tls1.2, max: tls1.2 }
+  tlsCipherSuites: [TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384]
+scenarios:
+  u:
+    executor: per-vu-iterations
+    vus: 1
+    iterations: 2
+    flow:
+      - request: { url: /status/404 }
+      - request: { url: /status/500 }
+      - request: { url: /bytes/3 }
+)");
+    loadkit::options o;
+    o.threads = 1;
+    o.print_summary = false;
+    o.handle_signals = false;
+    auto r = loadkit::yaml::run(plan, o);
+    CHECK(agg(r.summary, "http_reqs", "count") == 6);
+    CHECK(agg(r.summary, "http_req_failed", "sum") == 2);  // the 500s
+    CHECK(agg(r.summary, "http_req_tls_handshaking", "count") == 6);
+
+    CHECK_THROWS_WITH(loadkit::yaml::load_string("http:\n  tlsVersion: tls1.9\nscenarios:\n  u:\n    executor: "
+                                                 "per-vu-iterations\n    flow:\n      - request: { url: / }\n"),
+                      Catch::Contains("tls1.9"));
+    CHECK_THROWS_WITH(loadkit::yaml::load_string("http:\n  expectedStatuses: [{ min: 200 }]\nscenarios:\n  u:\n    "
+                                                 "executor: per-vu-iterations\n    flow:\n      - request: { url: / }\n"),
+                      Catch::Contains("min and max"));
+}
+
+// From C++: the same options in client_options, what was negotiated in
+// response::tls() (here through fetch()), the rule in client_options::expected.
+TEST_CASE("c++: client_options' TLS settings and response::tls()") {
+    loadkit::target_options t;
+    t.tls = true;
+    loadkit::target_server server(t);
+    loadkit::client_options o;
+    o.insecure_skip_tls_verify = true;
+    auto r = loadkit::fetch("GET", server.url() + "/bytes/3", {}, {}, o);
+    REQUIRE(r.tls);
+    CHECK(r.tls->version == "tls1.3");
+    CHECK(r.tls->cipher_suite == "TLS_AES_128_GCM_SHA256");
+    CHECK(r.tls->ocsp.status == "unknown");
+    o.tls_min_version = o.tls_max_version = TLS1_2_VERSION;
+    o.tls_cipher_suites = {"TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305"};
+    r = loadkit::fetch("GET", server.url() + "/bytes/3", {}, {}, o);
+    REQUIRE(r.tls);
+    CHECK(r.tls->version == "tls1.2");
+    CHECK(r.tls->cipher_suite == "TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305");
+    loadkit::target_server plain;
+    r = loadkit::fetch("GET", plain.url() + "/bytes/3");
+    CHECK(r.status == 200);
+    CHECK(!r.tls);
 }

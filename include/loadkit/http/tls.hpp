@@ -222,6 +222,14 @@ inline tls_setup& tls_context(const client_options& o) {
     if (o.tls_min_version && o.tls_min_version < TLS1_2_VERSION) SSL_CTX_set_security_level(native, 0);
     if (o.tls_min_version) SSL_CTX_set_min_proto_version(native, o.tls_min_version);
     if (o.tls_max_version) SSL_CTX_set_max_proto_version(native, o.tls_max_version);
+    // Go's client preference (AES-128-GCM first; OpenSSL's puts AES-256
+    // first): a server that follows the client's order (OpenSSL's default)
+    // then picks the suite it picks for k6. The rest of OpenSSL's defaults
+    // follow.
+    SSL_CTX_set_ciphersuites(native, "TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256");
+    SSL_CTX_set_cipher_list(native,
+                            "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384:"
+                            "ECDHE-RSA-AES256-GCM-SHA384:ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305:DEFAULT");
     if (!o.tls_cipher_suites.empty()) {
         // TLS 1.2 suites by OpenSSL's names; TLS 1.3 suites only when some are
         // named (Go does not restrict TLS 1.3 suites at all: k6's lists of
