@@ -306,17 +306,19 @@ TEST_CASE("js: res.ocsp reads a stapled OCSP response") {
     };
     sh(openssl + " req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout ca.key -out ca.crt "
                  "-subj /CN=testca -days 2 -addext basicConstraints=critical,CA:TRUE");
-    sh(openssl + " req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout srv.key -out srv.csr -subj /CN=localhost");
+    sh(openssl +
+       " req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout srv.key -out srv.csr -subj /CN=localhost");
     sh(openssl + " x509 -req -in srv.csr -CA ca.crt -CAkey ca.key -CAcreateserial -out srv.crt -days 2");
     sh("sh -c \"printf 'R\\t301231000000Z\\t261201000000Z,keyCompromise\\t%s\\tunknown\\t/CN=localhost\\n' "
-       "$(" + openssl + " x509 -in srv.crt -noout -serial | cut -d= -f2) > index.txt\"");
+       "$(" +
+       openssl + " x509 -in srv.crt -noout -serial | cut -d= -f2) > index.txt\"");
     sh(openssl + " ocsp -index index.txt -rsigner ca.crt -rkey ca.key -CA ca.crt -issuer ca.crt -cert srv.crt "
                  "-respout resp.der -ndays 1");
     auto port = test_support::free_port();
-    test_support::child server({"/usr/bin/timeout", "60", openssl, "s_server", "-accept",
-                                "127.0.0.1:" + std::to_string(port), "-cert", d + "/srv.crt", "-key", d + "/srv.key",
-                                "-status_file", d + "/resp.der", "-www"},
-                               d + "/s_server.log");
+    test_support::child server(
+        {"/usr/bin/timeout", "60", openssl, "s_server", "-accept", "127.0.0.1:" + std::to_string(port), "-cert",
+         d + "/srv.crt", "-key", d + "/srv.key", "-status_file", d + "/resp.der", "-www"},
+        d + "/s_server.log");
     bool up = false;
     for (int i = 0; i < 100 && !up; ++i) {
         std::this_thread::sleep_for(50ms);
@@ -378,9 +380,10 @@ scenarios:
     CHECK_THROWS_WITH(loadkit::yaml::load_string("http:\n  tlsVersion: tls1.9\nscenarios:\n  u:\n    executor: "
                                                  "per-vu-iterations\n    flow:\n      - request: { url: / }\n"),
                       Catch::Contains("tls1.9"));
-    CHECK_THROWS_WITH(loadkit::yaml::load_string("http:\n  expectedStatuses: [{ min: 200 }]\nscenarios:\n  u:\n    "
-                                                 "executor: per-vu-iterations\n    flow:\n      - request: { url: / }\n"),
-                      Catch::Contains("min and max"));
+    CHECK_THROWS_WITH(
+        loadkit::yaml::load_string("http:\n  expectedStatuses: [{ min: 200 }]\nscenarios:\n  u:\n    "
+                                   "executor: per-vu-iterations\n    flow:\n      - request: { url: / }\n"),
+        Catch::Contains("min and max"));
 }
 
 // From C++: the same options in client_options, what was negotiated in

@@ -131,7 +131,8 @@ inline std::string parse_client_identity(const tls_client_cert& in, client_ident
                                                     BIO_free);
     out.cert.reset(PEM_read_bio_X509(certs.get(), nullptr, nullptr, nullptr));
     if (!out.cert) return "tlsAuth: the cert is not a PEM certificate";
-    while (X509* extra = PEM_read_bio_X509(certs.get(), nullptr, nullptr, nullptr)) out.chain.emplace_back(extra, X509_free);
+    while (X509* extra = PEM_read_bio_X509(certs.get(), nullptr, nullptr, nullptr))
+        out.chain.emplace_back(extra, X509_free);
     ERR_clear_error();  // the end of the PEM text
     std::unique_ptr<BIO, decltype(&BIO_free)> key(BIO_new_mem_buf(in.key.data(), static_cast<int>(in.key.size())),
                                                   BIO_free);
@@ -227,9 +228,9 @@ inline tls_setup& tls_context(const client_options& o) {
     // then picks the suite it picks for k6. The rest of OpenSSL's defaults
     // follow.
     SSL_CTX_set_ciphersuites(native, "TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256");
-    SSL_CTX_set_cipher_list(native,
-                            "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384:"
-                            "ECDHE-RSA-AES256-GCM-SHA384:ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305:DEFAULT");
+    SSL_CTX_set_cipher_list(
+        native, "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384:"
+                "ECDHE-RSA-AES256-GCM-SHA384:ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305:DEFAULT");
     if (!o.tls_cipher_suites.empty()) {
         // TLS 1.2 suites by OpenSSL's names; TLS 1.3 suites only when some are
         // named (Go does not restrict TLS 1.3 suites at all: k6's lists of
@@ -296,8 +297,7 @@ inline ocsp_info read_ocsp(SSL* ssl) {
     // Go reports reason 0 (unspecified) for a response without one: so do we
     if (status == V_OCSP_CERTSTATUS_REVOKED)
         out.revocation_reason = reason >= 0 && reason < 11 ? reasons[reason] : reasons[0];
-    else
-        out.revocation_reason = reasons[0];
+    else out.revocation_reason = reasons[0];
     // a time the response leaves out is Go's zero time, whose Unix() k6
     // reports as it is: -62135596800 (year 1)
     constexpr std::int64_t go_zero_time = -62135596800;

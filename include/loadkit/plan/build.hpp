@@ -317,7 +317,8 @@ class plan_builder {
         auto version = [&](const Node& v, std::string_view what) {
             auto s = scalar(v, what);
             auto num = loadkit::detail::tls_version_number(s);
-            if (!num) fail(v, "expected tls1.0, tls1.1, tls1.2 or tls1.3 for '" + std::string(what) + "', found '" + s + "'");
+            if (!num)
+                fail(v, "expected tls1.0, tls1.1, tls1.2 or tls1.3 for '" + std::string(what) + "', found '" + s + "'");
             return *num;
         };
         if (auto v = n["tlsVersion"]) {
@@ -330,11 +331,13 @@ class plan_builder {
             }
         }
         if (auto v = n["tlsCipherSuites"]) {
-            if (!is_sequence(v)) fail(v, "expected a list of cipher suites for 'tlsCipherSuites', found " + describe(v));
+            if (!is_sequence(v))
+                fail(v, "expected a list of cipher suites for 'tlsCipherSuites', found " + describe(v));
             for (auto& e : v.elements()) {
                 auto s = scalar(e, "tlsCipherSuites");
                 if (!loadkit::detail::known_cipher_suite(s))
-                    fail(e, "unknown cipher suite '" + s + "' in 'tlsCipherSuites' (k6's names, like TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256)");
+                    fail(e, "unknown cipher suite '" + s +
+                                "' in 'tlsCipherSuites' (k6's names, like TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256)");
                 o.tls_cipher_suites.push_back(s);
             }
         }
@@ -345,7 +348,8 @@ class plan_builder {
                 keys(e, {"domains", "cert", "key", "password"}, "in 'tlsAuth'");
                 tls_client_cert c;
                 if (auto d = e["domains"]) {
-                    if (!is_sequence(d)) fail(d, "expected a list of host names for 'tlsAuth.domains', found " + describe(d));
+                    if (!is_sequence(d))
+                        fail(d, "expected a list of host names for 'tlsAuth.domains', found " + describe(d));
                     for (auto& h : d.elements()) c.domains.push_back(scalar(h, "tlsAuth.domains"));
                 }
                 auto cert = e["cert"], key = e["key"];
@@ -361,7 +365,8 @@ class plan_builder {
     }
     // [200, {min: 200, max: 399}]: k6's http.expectedStatuses as an option
     expected_statuses expected(const Node& n) const {
-        if (!is_sequence(n)) fail(n, "expected a list of statuses and {min, max} ranges for 'expectedStatuses', found " + describe(n));
+        if (!is_sequence(n))
+            fail(n, "expected a list of statuses and {min, max} ranges for 'expectedStatuses', found " + describe(n));
         expected_statuses e;
         for (auto& s : n.elements()) {
             if (is_map(s)) {

@@ -277,7 +277,10 @@ class Response {
   set tls_version(v) { own(this, 'tls_version', v); }
   get tls_cipher_suite() { return ''; }
   set tls_cipher_suite(v) { own(this, 'tls_cipher_suite', v); }
-  get ocsp() { return own(this, 'ocsp', { produced_at: 0, this_update: 0, next_update: 0, revoked_at: 0, revocation_reason: '', status: '' }); }
+  get ocsp() {
+    return own(this, 'ocsp',
+      { produced_at: 0, this_update: 0, next_update: 0, revoked_at: 0, revocation_reason: '', status: '' });
+  }
   set ocsp(v) { own(this, 'ocsp', v); }
 }
 function makeResponse(status, code, body, url, error, name, rawHeaders, method, statusText,
@@ -417,7 +420,9 @@ function expectedStatuses(...args) {
   args.forEach((a, i) => {
     if (Number.isInteger(a)) { ranges.push(a, a); return; }
     const ok = a !== null && typeof a === 'object' && a.min !== undefined && a.max !== undefined;
-    if (!ok) throw new Error('http.expectedStatuses: argument ' + (i + 1) + ' is neither an integer status nor a {min, max} range');
+    if (!ok)
+      throw new Error('http.expectedStatuses: argument ' + (i + 1) +
+                      ' is neither an integer status nor a {min, max} range');
     if (!Number.isInteger(a.min) || !Number.isInteger(a.max))
       throw new Error('http.expectedStatuses: argument ' + (i + 1) + ': min and max must be integers');
     ranges.push(a.min, a.max);
