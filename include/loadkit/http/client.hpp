@@ -206,7 +206,7 @@ class client {
     detail::thread_context* thread_;
     detail::vu_context* vu_;
     const client_options* opts_;
-    boost::asio::ssl::context* tls_ctx_;
+    detail::tls_setup* tls_ctx_;
     client* prev_ = nullptr;
     client* next_ = nullptr;
     client* next_in_vu_ = nullptr;
@@ -246,6 +246,7 @@ class client {
     std::string_view cached_method_;
     std::uint32_t cached_method_id_ = 0;
     std::uint32_t tags_id_ = 0;  // this request's params.tags, interned
+    const expected_statuses* rule_ = nullptr;  // this request's; nullptr: k6's default (response::ok)
     detail::http_key cached_key_{~0u};
     detail::http_series* cached_series_ = nullptr;
     scenario_series* scenario_series_ = nullptr;
@@ -371,7 +372,7 @@ inline task<bool> client::open(detail::connection& c) {
 
     if (c.secure) {
         if (!tls_ctx_) tls_ctx_ = &tls_context(*opts_);
-        c.tls = std::make_unique<boost::asio::ssl::stream<socket_t>>(thread_->ioc.get_executor(), *tls_ctx_);
+        c.tls = std::make_unique<boost::asio::ssl::stream<socket_t>>(thread_->ioc.get_executor(), tls_ctx_->ctx);
     }
     active_ = &c;
     sys_error last;
@@ -407,6 +408,7 @@ inline task<bool> client::open(detail::connection& c) {
             if (!ec) X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl), c.host.c_str());
             else SSL_set1_host(ssl, c.host.c_str());
         }
+        if (!tls_ctx_->identities.empty()) tls_ctx_->apply(ssl, c.host);  // tlsAuth
         auto [e, n] = co_await io(
             [&c](auto h) { c.tls->async_handshake(boost::asio::ssl::stream_base::client, std::move(h)); });
         (void)n;
@@ -416,6 +418,7 @@ inline task<bool> client::open(detail::connection& c) {
             co_return false;
         }
         res_.timings.tls_handshaking = now_ns() - t2;
+        c.tls_state = read_tls_info(ssl);
     }
     c.open = true;
     c.served = 0;
@@ -505,7 +508,7 @@ inline task<bool> client::read_response(detail::connection& c, std::string_view 
         res_.status = h.status;
         res_.status_text = h.reason;
         res_.timings.waiting = t_first - t_sent;
-        std::string* sink = opts_->discard_response_bodies ? nullptr : &res_.body;
+        std::string* sink = res_.body_discarded ? nullptr : &res_.body;
         bool until_eof = false;
         if (method == "HEAD" || h.status == 204 || h.status == 304 || h.status == 101) {
             // no body
@@ -645,7 +648,7 @@ inline void client::record(std::string_view name) {
         cached_method_id_ = shard.strings.intern(res_.method);
         cached_method_ = shard.strings.name(cached_method_id_);
     }
-    bool expected = res_.ok() || force_expected_;
+    bool expected = force_expected_ || (rule_ ? rule_->match(res_.status) : res_.ok());
     http_key k{vu_->scenario_id,
                cached_name_id_,
                cached_method_id_,
@@ -700,7 +703,10 @@ inline task<const response&> client::perform(std::string_view method, std::strin
     res_.body.clear();
     res_.headers_.clear();
     res_.redirects = 0;
+    res_.tls_ = nullptr;
     res_.timings = {};
+    res_.body_discarded = p.discard_body < 0 ? opts_->discard_response_bodies : p.discard_body > 0;
+    rule_ = p.expected ? p.expected : opts_->expected ? &*opts_->expected : nullptr;
     timed_out_ = false;
     deadline_ns_ = now_ns() + timeout.count();
     if (max_redirects < 0) max_redirects = opts_->max_redirects;
@@ -780,6 +786,7 @@ inline task<const response&> client::perform(std::string_view method, std::strin
                 digest_auth_.clear();
             }
         }
+        res_.tls_ = ok && c.secure ? &c.tls_state : nullptr;
         if (!ok) {
             if (res_.error_code == error_code::none) fail(error_code::generic);
             record(name_);

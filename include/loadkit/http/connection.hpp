@@ -16,6 +16,7 @@
 #include "../core/error_code.hpp"
 #include "../core/fd_limit.hpp"
 #include "../core/io.hpp"
+#include "tls.hpp"
 
 namespace loadkit::inline LOADKIT_ABI::detail {
 
@@ -43,6 +44,7 @@ struct connection {
 
     socket_t sock;  // plain connections
     std::unique_ptr<boost::asio::ssl::stream<socket_t>> tls;
+    tls_info tls_state;  // what its handshake negotiated
     bool open = false;
     std::uint64_t served = 0;  // responses read since connect
 

@@ -6,6 +6,7 @@
 // run, tools. It drives the same client as the VUs on a private io_context,
 // so TLS, redirects, cookies within the call and timeouts all behave the same;
 // its requests are not part of any run's metrics.
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -15,6 +16,7 @@
 #include "../core/config.hpp"
 #include "../core/task.hpp"
 #include "client.hpp"
+#include "tls.hpp"
 
 namespace loadkit::inline LOADKIT_ABI {
 
@@ -27,6 +29,7 @@ struct fetched {
     loadkit::error_code error_code = error_code::none;
     std::string error;
     loadkit::timings timings;
+    std::optional<tls_info> tls;  // what its connection's TLS negotiated (https)
 
     bool ok() const noexcept { return status >= 200 && status < 400; }
     std::string_view header(std::string_view name) const noexcept {
@@ -48,6 +51,7 @@ inline task<> fetch_into(client& c, std::string_view method, std::string_view ur
     out.error_code = r.error_code;
     out.error = r.error;
     out.timings = r.timings;
+    if (r.tls()) out.tls = *r.tls();  // static strings: safe to keep
 }
 }  // namespace detail
 

@@ -42,6 +42,21 @@ struct request_cookie {
     bool replace = false;
 };
 
+// Which response statuses count as expected: k6's http.expectedStatuses and
+// responseCallback. A failed request (no status) is status 0, as in k6. An
+// unexpected response counts in http_req_failed and is tagged
+// expected_response:false; the default (no rule anywhere) is k6's 200-399.
+struct expected_statuses {
+    std::vector<std::pair<int, int>> ranges;  // inclusive [min, max]; one status is [s, s]
+    bool all = false;                         // every status, failures too (k6: responseCallback null)
+    bool match(int status) const noexcept {
+        if (all) return true;
+        for (auto& [lo, hi] : ranges)
+            if (lo <= status && status <= hi) return true;
+        return false;
+    }
+};
+
 // Per-call options of client::get/post/... (k6's params). Views must outlive
 // the co_await, which they do when the call is awaited in the same statement:
 //   co_await http.get("/items", {.headers = {{"Authorization", "Bearer " + token}}});
@@ -65,6 +80,9 @@ struct params {
     // k6's params.auth = 'digest': a 401 with a Digest challenge is answered
     // once with the URL's credentials (digest.hpp); both requests count.
     bool digest_auth = false;
+    // the response side (k6's params.responseCallback and responseType 'none'):
+    const expected_statuses* expected = nullptr;  // nullptr: the client's (client_options::expected)
+    std::int8_t discard_body = -1;                // 1: read the body, keep none; 0: keep it; -1: the client's
 };
 
 // Per-request phase timings, in the k6 sense (nanoseconds).
@@ -78,6 +96,8 @@ struct timings {
     std::int64_t duration = 0;  // sending + waiting + receiving
     static double ms(std::int64_t ns) noexcept { return static_cast<double>(ns) / 1e6; }
 };
+
+struct tls_info;  // tls.hpp
 
 namespace detail {
 struct vu_context;
@@ -155,6 +175,7 @@ class response {
     // (empty when it sent none from the jar or params.cookies), and, only once
     // redirected, its URL and method.
     std::string sent_cookies, first_url, first_method;
+    bool body_discarded = false;  // the body was read but not kept (discard_response_bodies, discard_body)
 
     // true for 2xx and 3xx: the default `expected_response` of k6
     bool ok() const noexcept { return status >= 200 && status < 400 && !failed_io(); }
@@ -181,11 +202,15 @@ class response {
     }
 
     detail::vu_context* context() const noexcept { return ctx_; }
+    // The TLS of the connection it came on (k6's res.tls_version,
+    // tls_cipher_suite, ocsp); nullptr for plain HTTP or a failed request.
+    const loadkit::tls_info* tls() const noexcept { return tls_; }
 
   private:
     friend class client;
     std::vector<std::pair<std::string_view, std::string_view>> headers_;
     detail::vu_context* ctx_ = nullptr;
+    const loadkit::tls_info* tls_ = nullptr;
 };
 
 }  // namespace loadkit::inline LOADKIT_ABI

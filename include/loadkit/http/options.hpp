@@ -1,16 +1,22 @@
 #pragma once
-// The HTTP client's options (k6's option names) and the TLS contexts built
-// from them.
-#include <map>
-#include <memory>
-#include <mutex>
+// The HTTP client's options (k6's option names). The TLS contexts built from
+// them are in tls.hpp.
+#include <optional>
 #include <string>
-
-#include <boost/asio/ssl/context.hpp>
+#include <vector>
 
 #include "../core/config.hpp"
+#include "message.hpp"
 
 namespace loadkit::inline LOADKIT_ABI {
+
+// A client certificate (k6's tlsAuth entry), PEM text: offered to the hosts
+// in `domains` ("*.example.com" too), else as the first entry (see tls.hpp).
+struct tls_client_cert {
+    std::vector<std::string> domains;
+    std::string cert, key;  // the certificate (then its chain, if any) and its private key
+    std::string password;   // of an encrypted key
+};
 
 // Defaults for every VU's HTTP client (k6's options of the same names).
 struct client_options {
@@ -23,34 +29,13 @@ struct client_options {
     std::string user_agent = "loadkit/" LOADKIT_VERSION_STRING;
     bool cookies = true;                   // a cookie jar per VU
     bool discard_response_bodies = false;  // read bodies but do not keep them
+    // which statuses are expected (k6's expectedStatuses); none: k6's 200-399
+    std::optional<expected_statuses> expected;
+    // k6's tlsVersion (as OpenSSL's TLS1_2_VERSION...; 0: OpenSSL's default),
+    // tlsCipherSuites (k6's names, as Go's) and tlsAuth
+    int tls_min_version = 0, tls_max_version = 0;
+    std::vector<std::string> tls_cipher_suites;
+    std::vector<tls_client_cert> tls_auth;
 };
 
-namespace detail {
-
-// TLS contexts are expensive to build (CA store load), so there is one per
-// (verify, CA) combination per process.
-inline boost::asio::ssl::context& tls_context(const client_options& o) {
-    static std::mutex mu;
-    static std::map<std::string, std::unique_ptr<boost::asio::ssl::context>> contexts;
-    std::string key = (o.insecure_skip_tls_verify ? "0|" : "1|") + o.tls_ca_file + "|" + o.tls_ca_pem;
-    std::lock_guard lock(mu);
-    auto& c = contexts[key];
-    if (!c) {
-        c = std::make_unique<boost::asio::ssl::context>(boost::asio::ssl::context::tls_client);
-        c->set_options(boost::asio::ssl::context::default_workarounds | boost::asio::ssl::context::no_sslv2 |
-                       boost::asio::ssl::context::no_sslv3);
-        if (o.insecure_skip_tls_verify) {
-            c->set_verify_mode(boost::asio::ssl::verify_none);
-        } else {
-            boost::system::error_code ec;
-            c->set_default_verify_paths(ec);
-            if (!o.tls_ca_file.empty()) c->load_verify_file(o.tls_ca_file, ec);
-            if (!o.tls_ca_pem.empty()) c->add_certificate_authority(boost::asio::buffer(o.tls_ca_pem), ec);
-            c->set_verify_mode(boost::asio::ssl::verify_peer);
-        }
-    }
-    return *c;
-}
-
-}  // namespace detail
 }  // namespace loadkit::inline LOADKIT_ABI

@@ -342,7 +342,7 @@ class async_vu final : public loadkit::script_vu, public async_host {
             JS_ReportErrorUTF8(cx, "%s", error.c_str());
             made = false;
         } else if (res) {
-            JSObject* o = in_.response_object(*res);
+            JSObject* o = in_.response_object(*res, op.spec.response_type);
             if (o) v.setObject(*o);
             made = o != nullptr;
         }

@@ -64,6 +64,12 @@ struct request_spec {
     int redirects = -1;
     cookie_jar* jar = nullptr;  // params.jar (a script's CookieJar), or null: the VU's
     bool digest_auth = false;   // params.auth 'digest'
+    // the response side: the expected statuses (the VU's setResponseCallback
+    // or params.responseCallback) and params.responseType
+    enum class body_type : std::uint8_t { unset, text, binary, none };
+    body_type response_type = body_type::unset;
+    bool has_expected = false;
+    expected_statuses expected;
 
     // params viewing this spec (valid while the spec lives and is unchanged)
     params to_params() const {
@@ -78,6 +84,8 @@ struct request_spec {
         p.cookies = cookies;
         p.jar = jar;
         p.digest_auth = digest_auth;
+        if (has_expected) p.expected = &expected;
+        if (response_type != body_type::unset) p.discard_body = response_type == body_type::none;
         return p;
     }
 };

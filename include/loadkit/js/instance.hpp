@@ -60,6 +60,8 @@ struct instance {
     std::vector<std::unique_ptr<JS::PersistentRootedObject>> module_roots;
     std::string group_path;
     std::vector<std::size_t> group_stack;
+    // http.setResponseCallback's rule for this VU's requests; none: k6's default
+    std::optional<expected_statuses> response_callback;
 
 
     instance(JSContext* c, program& p, bridge* b)
@@ -170,7 +172,7 @@ struct instance {
     // one shape for all) from 16 values: cheaper than defining its
     // properties through the API (16k instructions per response, measured).
     // headers and request are built on first use by Response.prototype.
-    JSObject* response_object(const response& r) {
+    JSObject* response_object(const response& r, request_spec::body_type type = request_spec::body_type::unset) {
         JS::RootedValue make_response(cx);
         if (!realm_helper(realm->make_response, "makeResponse", &make_response)) return nullptr;
         std::string& block = realm->header_block;
@@ -187,7 +189,7 @@ struct instance {
             a[i].setString(str);
             return true;
         };
-        if (!put(2, new_string(cx, r.body)) || !put(3, new_string(cx, r.url)) || !put(4, new_string(cx, r.error)) ||
+        if (!response_body(r, type, a[2]) || !put(3, new_string(cx, r.url)) || !put(4, new_string(cx, r.error)) ||
             !(r.name == r.url ? (a[5].set(a[3]), true) : put(5, new_string(cx, r.name))) ||
             !put(6, new_string(cx, block)) || !put(7, realm->method.get(cx, r.method)) ||
             !put(8, realm->status_text.get(cx, r.status_text)))
@@ -203,7 +205,49 @@ struct instance {
         }
         JS::RootedValue out(cx);
         if (!JS_CallFunctionValue(cx, nullptr, make_response, a, &out) || !out.isObject()) return nullptr;
-        return &out.toObject();
+        JS::RootedObject res(cx, &out.toObject());
+        if (r.tls() && !tls_fields(res, *r.tls())) return nullptr;
+        return res;
+    }
+
+    // k6's res.tls_version, tls_cipher_suite and ocsp, on a response that
+    // came over TLS (a plain one finds '' and an empty ocsp on Response's
+    // prototype, as k6 gives them).
+    bool tls_fields(JS::HandleObject res, const tls_info& t) {
+        auto str = [&](JS::HandleObject o, const char* name, std::string_view s) {
+            JS::RootedValue v(cx, JS::StringValue(new_string(cx, s)));
+            return v.toString() && JS_DefineProperty(cx, o, name, v, JSPROP_ENUMERATE);
+        };
+        auto num = [&](JS::HandleObject o, const char* name, std::int64_t n) {
+            JS::RootedValue v(cx, JS::NumberValue(static_cast<double>(n)));
+            return JS_DefineProperty(cx, o, name, v, JSPROP_ENUMERATE);
+        };
+        JS::RootedObject ocsp(cx, JS_NewPlainObject(cx));
+        if (!ocsp || !num(ocsp, "produced_at", t.ocsp.produced_at) || !num(ocsp, "this_update", t.ocsp.this_update) ||
+            !num(ocsp, "next_update", t.ocsp.next_update) || !num(ocsp, "revoked_at", t.ocsp.revoked_at) ||
+            !str(ocsp, "revocation_reason", t.ocsp.revocation_reason) || !str(ocsp, "status", t.ocsp.status))
+            return false;
+        JS::RootedValue ov(cx, JS::ObjectValue(*ocsp));
+        return str(res, "tls_version", t.version) && str(res, "tls_cipher_suite", t.cipher_suite) &&
+               JS_DefineProperty(cx, res, "ocsp", ov, JSPROP_ENUMERATE);
+    }
+
+    // res.body as params.responseType asks: a string, an ArrayBuffer
+    // ('binary'), or null when the body was not kept ('none', or
+    // discardResponseBodies without a responseType), as in k6.
+    bool response_body(const response& r, request_spec::body_type type, JS::MutableHandleValue out) {
+        if (r.body_discarded) {
+            out.setNull();
+            return true;
+        }
+        JSObject* ab = nullptr;
+        JSString* str = nullptr;
+        if (type == request_spec::body_type::binary) ab = new_array_buffer(cx, r.body);
+        else str = new_string(cx, r.body);
+        if (!ab && !str) return false;
+        if (ab) out.setObject(*ab);
+        else out.setString(str);
+        return true;
     }
 
     // res.request's part that only the engine knows, [Cookie header sent or

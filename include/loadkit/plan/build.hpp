@@ -32,6 +32,7 @@
 #include "../engine/script.hpp"
 #include "../engine/thresholds.hpp"
 #include "../http/message.hpp"
+#include "../http/tls.hpp"
 #include "../http/url.hpp"
 #include "../runtime/groups.hpp"
 #include "csv.hpp"
@@ -291,7 +292,7 @@ class plan_builder {
         if (!is_map(n)) fail(n, "expected a mapping for 'http', found " + describe(n));
         keys(n,
              {"timeout", "maxRedirects", "insecureSkipTLSVerify", "userAgent", "discardResponseBodies", "tlsCAFile",
-              "cookies"},
+              "cookies", "tlsVersion", "tlsCipherSuites", "tlsAuth", "expectedStatuses"},
              "in 'http'");
         client_options o;
         if (auto v = n["timeout"]) o.timeout = duration(v, "timeout");
@@ -300,12 +301,85 @@ class plan_builder {
         if (auto v = n["userAgent"]) o.user_agent = scalar(v, "userAgent");
         if (auto v = n["discardResponseBodies"]) o.discard_response_bodies = boolean(v, "discardResponseBodies");
         if (auto v = n["cookies"]) o.cookies = boolean(v, "cookies");
+        tls_options(n, o);
+        if (auto v = n["expectedStatuses"]) o.expected = expected(v);
         if (auto v = n["tlsCAFile"]) {
             o.tls_ca_file = (base_ / scalar(v, "tlsCAFile")).lexically_normal().string();
             if (!std::filesystem::exists(o.tls_ca_file))
                 fail(v, "tlsCAFile '" + std::string(v.scalar()) + "' does not exist");
         }
         return o;
+    }
+
+    // k6's tlsVersion ('tls1.2', or {min, max}), tlsCipherSuites (k6's
+    // names) and tlsAuth ([{domains, cert, key, password}], PEM text).
+    void tls_options(const Node& n, client_options& o) const {
+        auto version = [&](const Node& v, std::string_view what) {
+            auto s = scalar(v, what);
+            auto num = loadkit::detail::tls_version_number(s);
+            if (!num)
+                fail(v, "expected tls1.0, tls1.1, tls1.2 or tls1.3 for '" + std::string(what) + "', found '" + s + "'");
+            return *num;
+        };
+        if (auto v = n["tlsVersion"]) {
+            if (is_map(v)) {
+                keys(v, {"min", "max"}, "in 'tlsVersion'");
+                if (auto m = v["min"]) o.tls_min_version = version(m, "tlsVersion.min");
+                if (auto m = v["max"]) o.tls_max_version = version(m, "tlsVersion.max");
+            } else {
+                o.tls_min_version = o.tls_max_version = version(v, "tlsVersion");
+            }
+        }
+        if (auto v = n["tlsCipherSuites"]) {
+            if (!is_sequence(v))
+                fail(v, "expected a list of cipher suites for 'tlsCipherSuites', found " + describe(v));
+            for (auto& e : v.elements()) {
+                auto s = scalar(e, "tlsCipherSuites");
+                if (!loadkit::detail::known_cipher_suite(s))
+                    fail(e, "unknown cipher suite '" + s +
+                                "' in 'tlsCipherSuites' (k6's names, like TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256)");
+                o.tls_cipher_suites.push_back(s);
+            }
+        }
+        if (auto v = n["tlsAuth"]) {
+            if (!is_sequence(v)) fail(v, "expected a list of {domains, cert, key} for 'tlsAuth', found " + describe(v));
+            for (auto& e : v.elements()) {
+                if (!is_map(e)) fail(e, "expected {domains, cert, key} in 'tlsAuth', found " + describe(e));
+                keys(e, {"domains", "cert", "key", "password"}, "in 'tlsAuth'");
+                tls_client_cert c;
+                if (auto d = e["domains"]) {
+                    if (!is_sequence(d))
+                        fail(d, "expected a list of host names for 'tlsAuth.domains', found " + describe(d));
+                    for (auto& h : d.elements()) c.domains.push_back(scalar(h, "tlsAuth.domains"));
+                }
+                auto cert = e["cert"], key = e["key"];
+                if (!cert || !key) fail(e, "a 'tlsAuth' entry needs 'cert' and 'key' (PEM text)");
+                c.cert = scalar(cert, "tlsAuth.cert");
+                c.key = scalar(key, "tlsAuth.key");
+                if (auto p = e["password"]) c.password = scalar(p, "tlsAuth.password");
+                loadkit::detail::client_identity id;
+                if (auto err = loadkit::detail::parse_client_identity(c, id); !err.empty()) fail(e, err);
+                o.tls_auth.push_back(std::move(c));
+            }
+        }
+    }
+    // [200, {min: 200, max: 399}]: k6's http.expectedStatuses as an option
+    expected_statuses expected(const Node& n) const {
+        if (!is_sequence(n))
+            fail(n, "expected a list of statuses and {min, max} ranges for 'expectedStatuses', found " + describe(n));
+        expected_statuses e;
+        for (auto& s : n.elements()) {
+            if (is_map(s)) {
+                keys(s, {"min", "max"}, "in 'expectedStatuses'");
+                auto lo = s["min"], hi = s["max"];
+                if (!lo || !hi) fail(s, "a range in 'expectedStatuses' needs both min and max");
+                e.ranges.emplace_back(count(lo, "expectedStatuses.min", 0), count(hi, "expectedStatuses.max", 0));
+            } else {
+                int c = count(s, "expectedStatuses", 0);
+                e.ranges.emplace_back(c, c);
+            }
+        }
+        return e;
     }
 
     threshold_set thresholds(const Node& n) const {

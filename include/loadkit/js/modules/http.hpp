@@ -93,6 +93,73 @@ inline bool read_request_side(instance& self, JS::HandleObject p, request_spec& 
     spec.jar = http_cookies::request_jar(v);
     return true;
 }
+// --- the response side: expected statuses and responseType ---------------
+
+// http.expectedStatuses(...)'s ranges (a flat [min, max, ...] array the
+// JavaScript below checked) or null (every status expected) into `out`.
+inline bool read_statuses(JSContext* cx, JS::HandleValue v, expected_statuses& out) {
+    out.ranges.clear();
+    out.all = v.isNull();
+    if (out.all) return true;
+    JS::RootedObject rule(cx, v.isObject() ? &v.toObject() : nullptr);
+    JS::RootedValue ranges(cx);
+    if (rule && !JS_GetProperty(cx, rule, "__ranges", &ranges)) return false;
+    bool array = false;
+    if (!ranges.isObject() || !JS::IsArrayObject(cx, ranges, &array) || !array)
+        return throw_error(cx, "responseCallback: expected http.expectedStatuses(...) or null");
+    JS::RootedObject a(cx, &ranges.toObject());
+    std::uint32_t n = 0;
+    if (!JS::GetArrayLength(cx, a, &n)) return false;
+    JS::RootedValue lo(cx), hi(cx);
+    for (std::uint32_t i = 0; i + 1 < n; i += 2) {
+        if (!JS_GetElement(cx, a, i, &lo) || !JS_GetElement(cx, a, i + 1, &hi)) return false;
+        if (!lo.isNumber() || !hi.isNumber()) return throw_error(cx, "responseCallback: malformed expectedStatuses");
+        out.ranges.emplace_back(static_cast<int>(lo.toNumber()), static_cast<int>(hi.toNumber()));
+    }
+    return true;
+}
+// params.responseCallback (else the VU's setResponseCallback) and
+// params.responseType into `spec`. Nothing is copied when neither is used.
+inline bool read_response_params(instance& self, JS::HandleObject p, request_spec& spec) {
+    JSContext* cx = self.cx;
+    spec.response_type = request_spec::body_type::unset;
+    spec.has_expected = false;
+    JS::RootedValue v(cx);
+    if (p) {
+        if (!JS_GetProperty(cx, p, "responseType", &v)) return false;
+        if (!v.isUndefined()) {
+            auto t = to_utf8(cx, v);
+            if (t == "text") spec.response_type = request_spec::body_type::text;
+            else if (t == "binary") spec.response_type = request_spec::body_type::binary;
+            else if (t == "none") spec.response_type = request_spec::body_type::none;
+            else return throw_error(cx, "params.responseType: expected 'text', 'binary' or 'none', found '" + t + "'");
+        }
+        if (!JS_GetProperty(cx, p, "responseCallback", &v)) return false;
+        if (!v.isUndefined()) {
+            spec.has_expected = true;
+            return read_statuses(cx, v, spec.expected);
+        }
+    }
+    if (self.response_callback) {
+        spec.has_expected = true;
+        spec.expected.all = self.response_callback->all;
+        spec.expected.ranges.assign(self.response_callback->ranges.begin(), self.response_callback->ranges.end());
+    }
+    return true;
+}
+// http.setResponseCallback(rule): this VU's rule from now on (k6 keeps it
+// per VU too); null or undefined: every status expected.
+inline bool n_set_response_callback(JSContext* cx, unsigned argc, JS::Value* vp) {
+    auto args = JS::CallArgsFromVp(argc, vp);
+    auto& self = instance::of(cx);
+    expected_statuses rule;
+    JS::RootedValue v(cx, args.get(0).isUndefined() ? JS::NullValue() : args.get(0));
+    if (!read_statuses(cx, v, rule)) return false;
+    self.response_callback = std::move(rule);
+    args.rval().setUndefined();
+    return true;
+}
+
 // http.*'s arguments (method, url, body, params, headers) into `spec`.
 inline bool read_request_args(instance& self, const JS::CallArgs& args, request_spec& spec) {
     JSContext* cx = self.cx;
@@ -114,8 +181,9 @@ inline bool read_request_args(instance& self, const JS::CallArgs& args, request_
                 h, [&](std::string k, std::string v) { spec.headers.emplace_back(std::move(k), std::move(v)); }))
             return false;
     }
-    if (!args.get(3).isObject()) return true;
-    JS::RootedObject p(cx, &args.get(3).toObject());
+    JS::RootedObject p(cx, args.get(3).isObject() ? &args.get(3).toObject() : nullptr);
+    if (!read_response_params(self, p, spec)) return false;
+    if (!p) return true;
     JS::RootedValue v(cx);
     if (!JS_GetProperty(cx, p, "tags", &v)) return false;
     if (v.isObject()) {
@@ -155,7 +223,7 @@ inline bool n_request(JSContext* cx, unsigned argc, JS::Value* vp) {
     auto& b = *self.link;
     if (!read_request_args(self, args, b.spec)) return false;
     if (!self.ask(bridge::ask::http)) return false;
-    JS::RootedObject res(cx, self.response_object(*b.answer));
+    JS::RootedObject res(cx, self.response_object(*b.answer, b.spec.response_type));
     if (!res) return false;
     args.rval().setObject(*res);
     return true;
@@ -175,7 +243,8 @@ inline bool n_request_async(JSContext* cx, unsigned argc, JS::Value* vp) {
 
 // request (requestAsync for async VUs), and http.batch's limits.
 inline bool install(JSContext* cx, JS::HandleObject lk, const install_args& a) {
-    static const JSFunctionSpec natives[] = {JS_FN("request", &n_request, 5, 0), JS_FS_END};
+    static const JSFunctionSpec natives[] = {JS_FN("request", &n_request, 5, 0),
+                                             JS_FN("setResponseCallback", &n_set_response_callback, 1, 0), JS_FS_END};
     static const JSFunctionSpec async_natives[] = {JS_FN("requestAsync", &n_request_async, 5, 0), JS_FS_END};
     if (!JS_DefineFunctions(cx, lk, natives)) return false;
     if (a.async_mode && !JS_DefineFunctions(cx, lk, async_natives)) return false;
@@ -230,6 +299,16 @@ class Response {
   set request(v) { own(this, 'request', v); }
   get cookies() { return own(this, 'cookies', responseCookies(this[RAW_HEADERS])); }  // http_cookies.hpp
   set cookies(v) { own(this, 'cookies', v); }
+  // plain HTTP: k6's empty TLS fields (a TLS response has its own, instance.hpp)
+  get tls_version() { return ''; }
+  set tls_version(v) { own(this, 'tls_version', v); }
+  get tls_cipher_suite() { return ''; }
+  set tls_cipher_suite(v) { own(this, 'tls_cipher_suite', v); }
+  get ocsp() {
+    return own(this, 'ocsp',
+      { produced_at: 0, this_update: 0, next_update: 0, revoked_at: 0, revocation_reason: '', status: '' });
+  }
+  set ocsp(v) { own(this, 'ocsp', v); }
 }
 function makeResponse(status, code, body, url, error, name, rawHeaders, method, statusText,
                       blocked, connecting, tls, sending, waiting, receiving, duration,
@@ -365,6 +444,31 @@ function batchConcurrent(list) {
   for (let w = 0; w < workers; w++) ws.push(worker());
   return Promise.all(ws).then(() => out);
 }
+// http.expectedStatuses(200, {min: 200, max: 399}, ...): the rule
+// responseCallback and setResponseCallback take (k6 takes no other).
+class ExpectedStatuses {}
+function expectedStatuses(...args) {
+  if (args.length === 0) throw new Error('http.expectedStatuses: give at least one status or {min, max} range');
+  const ranges = [];
+  args.forEach((a, i) => {
+    if (Number.isInteger(a)) { ranges.push(a, a); return; }
+    const ok = a !== null && typeof a === 'object' && a.min !== undefined && a.max !== undefined;
+    if (!ok)
+      throw new Error('http.expectedStatuses: argument ' + (i + 1) +
+                      ' is neither an integer status nor a {min, max} range');
+    if (!Number.isInteger(a.min) || !Number.isInteger(a.max))
+      throw new Error('http.expectedStatuses: argument ' + (i + 1) + ': min and max must be integers');
+    ranges.push(a.min, a.max);
+  });
+  const r = new ExpectedStatuses();
+  Object.defineProperty(r, '__ranges', { value: ranges });
+  return r;
+}
+function setResponseCallback(cb) {
+  if (cb !== null && cb !== undefined && !(cb instanceof ExpectedStatuses))
+    throw new Error('http.setResponseCallback: expected http.expectedStatuses(...) or null');
+  lk.setResponseCallback(cb === undefined ? null : cb);
+}
 const http = {
   request: promises ? asyncRequest : request,
   get: (url, params) => call('GET', url, null, params),
@@ -385,6 +489,17 @@ const http = {
     return promises ? batchConcurrent(list).then(assemble) : assemble(list.map(batchOne));
   },
   asyncRequest,
+  expectedStatuses,
+  setResponseCallback,
+  // k6's TLS version names and OCSP statuses and reasons
+  TLS_1_0: 'tls1.0', TLS_1_1: 'tls1.1', TLS_1_2: 'tls1.2', TLS_1_3: 'tls1.3',
+  OCSP_STATUS_GOOD: 'good', OCSP_STATUS_REVOKED: 'revoked', OCSP_STATUS_SERVER_FAILED: 'server_failed',
+  OCSP_STATUS_UNKNOWN: 'unknown',
+  OCSP_REASON_UNSPECIFIED: 'unspecified', OCSP_REASON_KEY_COMPROMISE: 'key_compromise',
+  OCSP_REASON_CA_COMPROMISE: 'ca_compromise', OCSP_REASON_AFFILIATION_CHANGED: 'affiliation_changed',
+  OCSP_REASON_SUPERSEDED: 'superseded', OCSP_REASON_CESSATION_OF_OPERATION: 'cessation_of_operation',
+  OCSP_REASON_CERTIFICATE_HOLD: 'certificate_hold', OCSP_REASON_REMOVE_FROM_CRL: 'remove_from_crl',
+  OCSP_REASON_PRIVILEGE_WITHDRAWN: 'privilege_withdrawn', OCSP_REASON_AA_COMPROMISE: 'aa_compromise',
   url: (strings, ...values) => strings.reduce((a, s, i) => a + s + (i < values.length ? values[i] : ''), ''),
 };
 hide('http', http);
