@@ -16,6 +16,7 @@
 #include "modules/encoding.hpp"
 #include "modules/execution.hpp"
 #include "modules/globals.hpp"
+#include "modules/html.hpp"
 #include "modules/http.hpp"
 #include "modules/k6.hpp"
 #include "modules/metrics.hpp"
@@ -39,6 +40,11 @@ inline const std::vector<module_entry>& module_table() {
          http_module::javascript,
          http_module::module_object,
          &http_module::install},
+        {"k6/html",  // after k6/http: its JavaScript adds html() and the like to http's Response
+         {"default", "parseHTML"},
+         html_module::javascript(),
+         html_module::module_object,
+         &html_module::install},
         {"k6/metrics",
          {"Counter", "Gauge", "Rate", "Trend", "default"},
          metrics_module::javascript,
