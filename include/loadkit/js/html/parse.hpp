@@ -59,8 +59,7 @@ inline void json_string(std::string& out, std::string_view s) {
             out += "\\u00";
             out += hex[c >> 4];
             out += hex[c & 15];
-        } else
-            out += ch;
+        } else out += ch;
     }
     out += '"';
 }
@@ -119,35 +118,37 @@ inline std::string parse_to_json(std::string_view source) {
         std::size_t index = count++;
         out += ",[";
         switch (node->type) {
-        case GUMBO_NODE_ELEMENT:
-        case GUMBO_NODE_TEMPLATE: {
-            const GumboElement& e = node->v.element;
-            out += "1," + std::to_string(parent) + ',';
-            json_string(out, tag_name(e));
-            out += ",[";
-            for (unsigned i = 0; i < e.attributes.length; ++i) {
-                auto* a = static_cast<const GumboAttribute*>(e.attributes.data[i]);
-                if (i) out += ',';
-                json_string(out, a->name);
-                out += ',';
-                json_string(out, a->value);
+            case GUMBO_NODE_ELEMENT:
+            case GUMBO_NODE_TEMPLATE: {
+                const GumboElement& e = node->v.element;
+                out += "1," + std::to_string(parent) + ',';
+                json_string(out, tag_name(e));
+                out += ",[";
+                for (unsigned i = 0; i < e.attributes.length; ++i) {
+                    auto* a = static_cast<const GumboAttribute*>(e.attributes.data[i]);
+                    if (i) out += ',';
+                    json_string(out, a->name);
+                    out += ',';
+                    json_string(out, a->value);
+                }
+                out += "],";
+                out += e.tag_namespace == GUMBO_NAMESPACE_SVG      ? '1'
+                       : e.tag_namespace == GUMBO_NAMESPACE_MATHML ? '2'
+                                                                   : '0';
+                out += ']';
+                push_children(e.children, index);
+                break;
             }
-            out += "],";
-            out += e.tag_namespace == GUMBO_NAMESPACE_SVG ? '1' : e.tag_namespace == GUMBO_NAMESPACE_MATHML ? '2' : '0';
-            out += ']';
-            push_children(e.children, index);
-            break;
-        }
-        case GUMBO_NODE_COMMENT:
-            out += "8," + std::to_string(parent) + ',';
-            json_string(out, node->v.text.text);
-            out += ']';
-            break;
-        default:  // text, whitespace, CDATA
-            out += "3," + std::to_string(parent) + ',';
-            json_string(out, node->v.text.text);
-            out += ']';
-            break;
+            case GUMBO_NODE_COMMENT:
+                out += "8," + std::to_string(parent) + ',';
+                json_string(out, node->v.text.text);
+                out += ']';
+                break;
+            default:  // text, whitespace, CDATA
+                out += "3," + std::to_string(parent) + ',';
+                json_string(out, node->v.text.text);
+                out += ']';
+                break;
         }
     }
     out += ']';

@@ -15,12 +15,13 @@ const k6html = (() => {
 // --- The document: nodes from the parser's flat array (html/parse.hpp) ---
 // A node: t (1 element, 3 text, 8 comment, 9 document, 10 doctype), name
 // (elements), attrs ([k, v, ...]), data (text, comment, doctype name),
-// parent, kids, k (its index in parent.kids), ns (0 HTML, 1 SVG, 2 MathML).
+// parent, kids, k (its index in parent.kids), ns (0 HTML, 1 SVG, 2 MathML),
+// and the positions that position() numbers.
 function buildDocument(json) {
   const rows = JSON.parse(json), nodes = new Array(rows.length);
   for (let i = 0; i < rows.length; i++) {
     const r = rows[i];
-    const n = { t: r[0], name: '', attrs: null, data: '', parent: null, kids: [], k: 0, ns: 0 };
+    const n = { t: r[0], name: '', attrs: null, data: '', parent: null, kids: [], k: 0, ns: 0, pos: 0, posType: 0, positions: undefined };
     if (r[0] === 1) { n.name = r[2]; n.attrs = r[3]; n.ns = r[4]; }
     else if (r[0] !== 9) n.data = r[2];
     if (i) { const p = nodes[r[1]]; n.parent = p; n.k = p.kids.length; p.kids.push(n); }
@@ -274,14 +275,20 @@ function nthMatch(ab, pos) {
   const d = pos - b;
   return d % a === 0 && d / a >= 0;
 }
+// n's 1-based position among its parent's elements (of its type), from the
+// start or the end: numbered once per parent (the document does not change),
+// so :nth-child over a long list costs linear time, not a walk per element.
 function position(n, ofType, fromEnd) {
   const p = n.parent;
   if (!p) return 1;
-  let pos = 0;
-  const sib = p.kids;
-  if (!fromEnd) { for (let j = 0; j <= n.k; j++) { const c = sib[j]; if (c.t === 1 && (!ofType || c.name === n.name)) pos++; } }
-  else for (let j = sib.length - 1; j >= n.k; j--) { const c = sib[j]; if (c.t === 1 && (!ofType || c.name === n.name)) pos++; }
-  return pos;
+  if (p.positions === undefined) {
+    const counts = new Map();
+    let all = 0;
+    for (const c of p.kids) if (c.t === 1) { c.pos = ++all; const k = (counts.get(c.name) || 0) + 1; counts.set(c.name, k); c.posType = k; }
+    p.positions = { all, counts };
+  }
+  if (!ofType) return fromEnd ? p.positions.all - n.pos + 1 : n.pos;
+  return fromEnd ? p.positions.counts.get(n.name) - n.posType + 1 : n.posType;
 }
 const FORM_CONTROLS = new Set(['button', 'input', 'select', 'textarea', 'optgroup', 'option', 'fieldset']);
 function matchPart(n, part) {

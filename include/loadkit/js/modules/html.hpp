@@ -58,9 +58,8 @@ inline bool install(JSContext* cx, JS::HandleObject lk, const install_args&) {
 
 // Its JavaScript: the three parts, one scope (k6html) in the prelude's.
 inline std::string_view javascript() {
-    static const std::string source =
-        std::string(html::select_javascript) + std::string(html::selection_javascript) +
-        std::string(html::element_javascript);
+    static const std::string source = std::string(html::select_javascript) + std::string(html::selection_javascript) +
+                                      std::string(html::element_javascript);
     return source;
 }
 // What __loadkit.modules['k6/html'] is.
