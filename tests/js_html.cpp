@@ -249,8 +249,16 @@ TEST_CASE("js html: Element objects as k6's") {
                 tr.cells().length, tr.rowIndex(), doc.find('td').get(0).colSpan(), doc.find('table').get(0).rows().length, doc.find('table').get(0).tHead(),
                 doc.find('title').get(0).text(), doc.find('meta').get(0).content(), doc.find('meta').get(0).name()],
      ['submit', 'yes', 'go', 'textarea', '', 0, '/i.png', 'pic', 0, 0, 2, 0, 1, 1, undefined, 'Shop & co', 'd', 'description']);
+  // k6: 300 150 2 fieldset 2 1 1 4 0.25 0.25 1 0 -1 /a
+  const more = parseHTML('<canvas width="300"></canvas><datalist><option value="1"><option value="2"></datalist><fieldset><input name="a"><select></select></fieldset>' +
+    '<map name="m"><area href="/a"></map><video><track src="t.vtt"></video><progress max="4" value="1"></progress><progress></progress>');
+  const g = (sel, i) => more.find(sel).get(i || 0);
+  eq('more elements', [g('canvas').width(), g('canvas').height(), g('datalist').options().length, g('fieldset').type(), g('fieldset').elements().length, g('map').areas().length,
+                       g('video').textTracks().length, g('progress').max(), g('progress').value(), g('progress').position(), g('progress', 1).max(), g('progress', 1).value(),
+                       g('progress', 1).position(), g('area').href()],
+     [300, 150, 2, 'fieldset', 2, 1, 1, 4, 0.25, 0.25, 1, 0, -1, '/a']);
 )JS");
-    all_pass(run_html_script(f, server.url()), 15);
+    all_pass(run_html_script(f, server.url()), 16);
 }
 
 // res.html(), res.submitForm() and res.clickLink() against the built-in

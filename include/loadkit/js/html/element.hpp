@@ -110,9 +110,9 @@ const ELEMENT_PROPS = {
 };
 // Which groups of ELEMENT_PROPS (and of the methods below) each tag has.
 const TAG_GROUPS = {
-  a: ['href'], area: ['href'], audio: ['media'], video: ['media'], base: ['base'], button: ['field', 'button'], data: ['data'],
-  embed: ['embed'], fieldset: ['fieldset', 'owned'], form: ['form'], iframe: ['iframe'], img: ['img'], input: ['field', 'input'], keygen: ['keygen', 'owned'],
-  label: ['label', 'owned'], legend: ['legend', 'owned'], li: ['li'], link: ['link'], map: ['map'], meta: ['meta'], meter: ['meter'], del: ['mod'], ins: ['mod'],
+  a: ['href'], area: ['href'], audio: ['media', 'tracks'], video: ['media', 'tracks'], canvas: ['canvas'], datalist: ['datalist'], progress: ['progress'], base: ['base'], button: ['field', 'button'], data: ['data'],
+  embed: ['embed'], fieldset: ['fieldset', 'owned', 'fieldsetList'], form: ['form'], iframe: ['iframe'], img: ['img'], input: ['field', 'input'], keygen: ['keygen', 'owned'],
+  label: ['label', 'owned'], legend: ['legend', 'owned'], li: ['li'], link: ['link'], map: ['map', 'mapList'], meta: ['meta'], meter: ['meter'], del: ['mod'], ins: ['mod'],
   object: ['object', 'owned'], ol: ['ol'], optgroup: ['optgroup'], option: ['option'], output: ['output', 'owned'], param: ['param'], pre: ['pre'], q: ['q'],
   blockquote: ['blockquote'], script: ['script'], select: ['field', 'select'], source: ['source'], style: ['style'], table: ['table'],
   td: ['cell'], th: ['cell', 'th'], textarea: ['field', 'textarea'], time: ['time'], title: ['title'], track: ['track'], ul: ['ul'], tr: ['tr'],
@@ -225,7 +225,21 @@ const GROUP_METHODS = {
     rowIndex() { for (let p = this[NODE].parent; p; p = p.parent) if (p.t === 1 && p.name === 'table') return findIn(new Selection([p], null), matcher('tr')).indexOf(this[NODE]); return -1; },
   },
   style: { type() { return attrOf(this[NODE], 'type') || 'text/css'; } },
+  canvas: { width() { return intAttr(this[NODE], 'width', 150); }, height() { return intAttr(this[NODE], 'height', 150); } },
+  datalist: { options() { return this.querySelectorAll('option'); } },
+  fieldsetList: { type() { return 'fieldset'; }, elements() { return this.querySelectorAll('input,select,button,textarea'); }, validity() { return undefined; } },
+  mapList: { areas() { return this.querySelectorAll('area'); } },
+  tracks: { textTracks() { return this.querySelectorAll('track'); } },
+  progress: {
+    max() { const v = parseFloat(attrOf(this[NODE], 'max')); return Number.isNaN(v) || v < 0 ? 1 : v; },
+    value() { const v = parseFloat(attrOf(this[NODE], 'value')); return Number.isNaN(v) || v < 0 ? 0 : v / this.max(); },
+    position() { const v = parseFloat(attrOf(this[NODE], 'value')); return Number.isNaN(v) || v < 0 ? -1 : v / this.max(); },
+  },
 };
+function intAttr(n, name, def) {
+  const v = attrOf(n, name);
+  return v !== undefined && /^[+-]?\d+$/.test(v.trim()) ? parseInt(v, 10) : def;
+}
 // One class per tag that has methods of its own, made on first use.
 const elementClasses = new Map();
 function propertyMethod(spec) {
