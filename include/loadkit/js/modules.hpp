@@ -16,6 +16,7 @@
 #include "modules/encoding.hpp"
 #include "modules/execution.hpp"
 #include "modules/globals.hpp"
+#include "modules/html.hpp"
 #include "modules/http.hpp"
 #include "modules/http_cookies.hpp"
 #include "modules/http_request.hpp"
@@ -52,6 +53,11 @@ inline const std::vector<module_entry>& module_table() {
         // k6/http's request side: added to `http` before its module object is made
         {"", {}, http_cookies::javascript, {}, &http_cookies::install},
         {"", {}, http_request::javascript, {}, &http_request::install},
+        {"k6/html",  // after k6/http: its JavaScript adds html() and the like to http's Response
+         {"default", "parseHTML"},
+         html_module::javascript(),
+         html_module::module_object,
+         &html_module::install},
         {"k6/metrics",
          {"Counter", "Gauge", "Rate", "Trend", "default"},
          metrics_module::javascript,

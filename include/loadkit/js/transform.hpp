@@ -295,6 +295,8 @@ function analyse(path) {
       if (k6Objects.has(o) && p === 'group') return { kind: 'group' };
       if (userNamespaces.has(o)) return { kind: 'export', blocking: !!userNamespaces.get(o).get(p) };
     }
+    // res.submitForm(...), res.clickLink(...) (k6/html) make a request
+    if (e.type === 'MemberExpression' && !e.computed && (e.property.name === 'submitForm' || e.property.name === 'clickLink')) return { kind: 'prim' };
     // x.forEach(fn): awaited in turn when fn blocks (see the edits below)
     if (e.type === 'MemberExpression' && !e.computed && e.property.name === 'forEach') return { kind: 'forEach', object: e.object };
     return { kind: 'other' };
