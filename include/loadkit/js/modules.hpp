@@ -19,6 +19,7 @@
 #include "modules/http.hpp"
 #include "modules/k6.hpp"
 #include "modules/metrics.hpp"
+#include "modules/timers.hpp"
 #include "prelude.hpp"
 
 namespace loadkit::inline LOADKIT_ABI::js::detail {
@@ -63,6 +64,15 @@ inline const std::vector<module_entry>& module_table() {
          {"SharedArray", "default"},
          data_module::javascript,
          data_module::module_object},                                        // JavaScript only (data.hpp)
+        {"k6/timers",
+         {"default", "setTimeout", "clearTimeout", "setInterval", "clearInterval"},
+         timers_module::javascript,
+         timers_module::module_object,
+         &timers_module::install},  // also the four globals
+        {"k6/experimental/timers",  // k6 v0.48's name: the same module, no JavaScript of its own
+         {"default", "setTimeout", "clearTimeout", "setInterval", "clearInterval"},
+         {},
+         timers_module::module_object},
         {"", {}, console_module::javascript, {}, &console_module::install},  // the console global
         {"",
          {},
