@@ -235,3 +235,131 @@ export function teardown() {
     CHECK(server.count("/feed") == 1);
     CHECK(checks_pass(r.summary, 4));
 }
+
+// --- crypto ---------------------------------------------------------------
+
+// Vectors: RFC 1320 (MD4 "abc"), RIPEMD-160's authors ("abc"), FIPS 180-4
+// (SHA-512/224, SHA-512/256 "abc"), RFC 4231 test case 2 (HMAC-SHA-256,
+// key "Jefe"); the AES ciphertexts are `openssl enc -aes-128-cbc/-ctr -K
+// 01..01 -iv 02..02` of "hello world".
+TEST_CASE("js crypto: OpenSSL digests, HMACs and AES against known vectors") {
+    using namespace loadkit::js::detail;
+    CHECK(hex(digest("md4", "abc")) == "a448017aaf21d8525fc10ae87aa6729d");
+    CHECK(hex(digest("ripemd160", "abc")) == "8eb208f7e05d987a9b044a8e98c6b087f15a0bfc");
+    CHECK(hex(digest("sha512_224", "abc")) == "4634270f707b6a54daae7530460842e20e37ed265ceee9a43e8924aa");
+    CHECK(hex(digest("sha512_256", "abc")) == "53048e2681941ef99b2e29b76b4c7dabe4c2d0c634fc6d46e0e2f13107e7af23");
+    CHECK(hex(hmac("sha256", "Jefe", "what do ya want for nothing?")) ==
+          "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
+    hash_stream h("sha256");
+    h.update("a");
+    h.update("bc");
+    CHECK(hex(h.final()) == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+    std::string key(16, '\x01'), iv(16, '\x02'), iv12(12, '\x03');
+    CHECK(hex(aes_crypt("cbc", true, key, iv, "hello world")) == "1c90dd4078388a2f2cdee31205b1f222");
+    CHECK(hex(aes_crypt("ctr", true, key, iv, "hello world")) == "7fb3789f168942ff058531");
+    auto sealed = aes_crypt("gcm", true, key, iv12, "hello world", "aad");
+    CHECK(sealed.size() == 11 + 16);
+    CHECK(aes_crypt("gcm", false, key, iv12, sealed, "aad") == "hello world");
+    sealed[0] ^= 1;
+    CHECK_THROWS_AS(aes_crypt("gcm", false, key, iv12, sealed, "aad"), crypto_failure);
+    CHECK_THROWS(digest("sha3", "x"));
+}
+
+// k6 v0.48.0 printed, for the same calls (its cmp script, by hand): md4
+// a448017a..., createHash(alg) with update('a') + update(ArrayBuffer 'bb'):
+// sha256 715edf8b..., createHMAC('sha256', 'key') over the fox sentence in
+// two updates f7bc83f4..., hexEncode('hi!') 686921; subtle.digest('SHA-1',
+// 'hello') aaf4c61d...; AES-GCM of "hello world" with key 01..01, iv 03..03
+// (12 bytes), additionalData 040404: 51204745315d352b86728bcceda88eb7634aa9
+// 9fb1721125e2165e; HMAC SHA-256 key "key" sign f7bc83f4..., verify true;
+// an imported key {"type":"secret","extractable":true,"algorithm":{"name":
+// "AES-CBC","length":128},"usages":["encrypt","decrypt"]}.
+TEST_CASE("js crypto: k6/crypto hashers and the web-crypto globals give k6's results") {
+    loadkit::target_server server;
+    scratch s;
+    auto f = s.write("crypto.js", R"(
+import k6crypto, { createHash, createHMAC, sha512_256 } from 'k6/crypto';
+import { crypto as wc } from 'k6/experimental/webcrypto';
+export const options = { vus: 1, iterations: 2 };
+const hex = (buf) => Array.from(new Uint8Array(buf), (x) => (x < 16 ? '0' : '') + x.toString(16)).join('');
+const ascii = (s) => new Uint8Array(Array.from(s, (c) => c.charCodeAt(0)));
+const bytes = (n, v) => new Uint8Array(n).fill(v);
+const fox = 'The quick brown fox jumps over the lazy dog';
+async function rejects(p) { try { await p; return 'no error'; } catch (e) { return e.name; } }
+export default async function () {
+  const h = createHash('sha256');
+  h.update('a').update(ascii('bb').buffer);
+  const m = createHMAC('sha256', 'key');
+  m.update('The quick brown fox ');
+  m.update('jumps over the lazy dog');
+  let bad = '';
+  try { createHMAC('nope', 'k'); } catch (e) { bad = e.message; }
+  check(null, {
+    'md4': () => k6crypto.md4('abc', 'hex') === 'a448017aaf21d8525fc10ae87aa6729d',
+    'ripemd160': () => k6crypto.ripemd160('abc', 'hex') === '8eb208f7e05d987a9b044a8e98c6b087f15a0bfc',
+    'sha512_256': () => sha512_256('abc', 'hex') === '53048e2681941ef99b2e29b76b4c7dabe4c2d0c634fc6d46e0e2f13107e7af23',
+    'hasher': () => h.digest('hex') === '715edf8ba8729420cd4d1ce85ed61954a9f531f8c548df728c407effe839296d' && h.digest('base64') === 'cV7fi6hylCDNTRzoXtYZVKn1MfjFSN9yjEB+/+g5KW0=',
+    'hmac hasher': () => m.digest('hex') === 'f7bc83f430538424b13298e6aa6fb143ef4d59a14946175997479dbc2d1a3cd8',
+    'unknown algorithm': () => bad.includes('nope'),
+    'hexEncode': () => k6crypto.hexEncode('hi!') === '686921',
+    // the global crypto is the web-crypto object with k6/crypto's functions
+    'global crypto': () => typeof crypto.subtle.digest === 'function' && typeof crypto.hmac === 'function' && crypto !== k6crypto,
+  });
+  const raw = bytes(16, 1);
+  const gcm = { name: 'AES-GCM', iv: bytes(12, 3), additionalData: bytes(3, 4) };
+  const key = await wc.subtle.importKey('raw', raw, { name: 'aes-gcm' }, true, ['encrypt', 'decrypt']);
+  const sealed = await wc.subtle.encrypt(gcm, key, ascii('hello world'));
+  const opened = await crypto.subtle.decrypt(gcm, key, sealed);
+  const cbcKey = await crypto.subtle.importKey('raw', raw, 'AES-CBC', true, ['encrypt', 'decrypt']);
+  const cbc = await crypto.subtle.encrypt({ name: 'AES-CBC', iv: bytes(16, 2) }, cbcKey, ascii('hello world'));
+  const ctrKey = await crypto.subtle.importKey('raw', raw, 'AES-CTR', false, ['encrypt']);
+  const ctr = await crypto.subtle.encrypt({ name: 'AES-CTR', counter: bytes(16, 2), length: 64 }, ctrKey, ascii('hello world'));
+  const hk = await wc.subtle.importKey('raw', ascii('key'), { name: 'HMAC', hash: { name: 'SHA-256' } }, false, ['sign', 'verify']);
+  const sig = await wc.subtle.sign('HMAC', hk, ascii(fox));
+  const gen = await crypto.subtle.generateKey({ name: 'HMAC', hash: 'SHA-512' }, true, ['sign']);
+  const aes = await crypto.subtle.generateKey({ name: 'AES-GCM', length: 256 }, true, ['encrypt', 'decrypt']);
+  const jwk = await crypto.subtle.exportKey('jwk', cbcKey);
+  const back = await crypto.subtle.importKey('jwk', jwk, 'AES-CBC', true, ['decrypt']);
+  const ta = new Uint32Array(4);
+  check(null, {
+    'aes-gcm': () => hex(sealed) === '51204745315d352b86728bcceda88eb7634aa99fb1721125e2165e' && String.fromCharCode(...new Uint8Array(opened)) === 'hello world',
+    'aes-cbc': () => hex(cbc) === '1c90dd4078388a2f2cdee31205b1f222',
+    'aes-ctr': () => hex(ctr) === '7fb3789f168942ff058531',
+    'key': () => JSON.stringify(cbcKey) === '{"type":"secret","extractable":true,"algorithm":{"name":"AES-CBC","length":128},"usages":["encrypt","decrypt"]}',
+    'hmac sign': () => hex(sig) === 'f7bc83f430538424b13298e6aa6fb143ef4d59a14946175997479dbc2d1a3cd8',
+    'generated': () => gen.algorithm.length === 1024 && aes.algorithm.length === 256,
+    'jwk': () => jwk.kty === 'oct' && jwk.alg === 'A128CBC' && back.algorithm.name === 'AES-CBC',
+    'getRandomValues': () => crypto.getRandomValues(ta) === ta,
+    'randomUUID': () => /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/.test(crypto.randomUUID()),
+  });
+  const results = {
+    digestSha1: hex(await wc.subtle.digest('SHA-1', ascii('hello'))),
+    verify: await wc.subtle.verify('HMAC', hk, sig, ascii(fox)),
+    verifyBad: await wc.subtle.verify('HMAC', hk, sig, ascii('x')),
+    md5: await rejects(wc.subtle.digest('MD5', bytes(1, 0))),
+    aesLength: await rejects(wc.subtle.importKey('raw', bytes(5, 1), { name: 'AES-CBC' }, true, ['encrypt'])),
+    usage: await rejects(wc.subtle.importKey('raw', raw, 'AES-CBC', true, ['sign'])),
+    notExtractable: await rejects(wc.subtle.exportKey('raw', hk)),
+    tampered: await rejects(wc.subtle.decrypt(gcm, key, bytes(32, 9))),
+    wrongKey: await rejects(wc.subtle.encrypt({ name: 'AES-CBC', iv: bytes(16, 3) }, key, raw)),
+    noUsage: await rejects(wc.subtle.encrypt({ name: 'AES-CTR', counter: bytes(16, 3), length: 64 }, ctrKey, raw).then(() => wc.subtle.decrypt({ name: 'AES-CTR', counter: bytes(16, 3), length: 64 }, ctrKey, raw))),
+    rsa: await rejects(wc.subtle.generateKey({ name: 'RSA-OAEP' }, true, ['encrypt'])),
+  };
+  let quota = '', mismatch = '';
+  try { crypto.getRandomValues(new Uint8Array(65537)); } catch (e) { quota = e.name; }
+  try { crypto.getRandomValues(new Float32Array(4)); } catch (e) { mismatch = e.name; }
+  check(results, {
+    'digest sha-1': (r) => r.digestSha1 === 'aaf4c61ddcc5e8a2dabede0f3b482cd9aea9434d',
+    'verify': (r) => r.verify === true && r.verifyBad === false,
+    'errors': (r) => JSON.stringify(r) === JSON.stringify(Object.assign({}, r, {
+      md5: 'NotSupportedError', aesLength: 'DataError', usage: 'SyntaxError', notExtractable: 'InvalidAccessError',
+      tampered: 'OperationError', wrongKey: 'InvalidAccessError', noUsage: 'InvalidAccessError', rsa: 'NotSupportedError' })),
+    'getRandomValues limits': () => quota === 'QuotaExceededError' && mismatch === 'TypeMismatchError',
+  });
+}
+)");
+    auto r = run(f, server.url());
+    CHECK(r.code == 0);
+    CHECK(metric(r.summary, "iterations_failed", "count") == 0);
+    CHECK(checks_pass(r.summary, 2 * 22));
+}

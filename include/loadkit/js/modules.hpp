@@ -20,6 +20,7 @@
 #include "modules/k6.hpp"
 #include "modules/metrics.hpp"
 #include "modules/timers.hpp"
+#include "modules/webcrypto.hpp"
 #include "prelude.hpp"
 
 namespace loadkit::inline LOADKIT_ABI::js::detail {
@@ -46,7 +47,8 @@ inline const std::vector<module_entry>& module_table() {
          metrics_module::module_object,
          &metrics_module::install},
         {"k6/crypto",
-         {"default", "md5", "sha1", "sha224", "sha256", "sha384", "sha512", "hmac", "randomBytes"},
+         {"default", "md4", "md5", "sha1", "sha224", "sha256", "sha384", "sha512", "sha512_224", "sha512_256",
+          "ripemd160", "hmac", "createHash", "createHMAC", "hexEncode", "randomBytes"},
          crypto_module::javascript,
          crypto_module::module_object,
          &crypto_module::install},
@@ -55,6 +57,11 @@ inline const std::vector<module_entry>& module_table() {
          encoding_module::javascript,
          encoding_module::module_object,
          &encoding_module::install},
+        {"k6/experimental/webcrypto",  // also the global crypto (with k6/crypto's functions)
+         {"default", "crypto"},
+         webcrypto_module::javascript,
+         webcrypto_module::module_object,
+         &webcrypto_module::install},
         {"k6/execution",
          {"default"},
          execution_module::javascript,
