@@ -361,5 +361,5 @@ export default async function () {
     auto r = run(f, server.url());
     CHECK(r.code == 0);
     CHECK(metric(r.summary, "iterations_failed", "count") == 0);
-    CHECK(checks_pass(r.summary, 2 * 22));
+    CHECK(checks_pass(r.summary, 2 * 21));
 }
