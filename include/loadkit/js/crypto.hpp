@@ -46,11 +46,16 @@ inline const EVP_MD* digest_named(std::string_view name) {
         bool legacy;
     };
     static constexpr known names[] = {
-        {"md4", "MD4", true},         {"md5", "MD5", false},
-        {"sha1", "SHA1", false},      {"sha224", "SHA224", false},
-        {"sha256", "SHA256", false},  {"sha384", "SHA384", false},
-        {"sha512", "SHA512", false},  {"sha512_224", "SHA512-224", false},
-        {"sha512_256", "SHA512-256", false}, {"ripemd160", "RIPEMD160", false},
+        {"md4", "MD4", true},
+        {"md5", "MD5", false},
+        {"sha1", "SHA1", false},
+        {"sha224", "SHA224", false},
+        {"sha256", "SHA256", false},
+        {"sha384", "SHA384", false},
+        {"sha512", "SHA512", false},
+        {"sha512_224", "SHA512-224", false},
+        {"sha512_256", "SHA512-256", false},
+        {"ripemd160", "RIPEMD160", false},
     };
     static const auto fetched = [] {
         std::map<std::string_view, EVP_MD*> m;

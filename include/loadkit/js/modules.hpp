@@ -70,7 +70,7 @@ inline const std::vector<module_entry>& module_table() {
         {"k6/data",
          {"SharedArray", "default"},
          data_module::javascript,
-         data_module::module_object},                                        // JavaScript only (data.hpp)
+         data_module::module_object},  // JavaScript only (data.hpp)
         {"k6/timers",
          {"default", "setTimeout", "clearTimeout", "setInterval", "clearInterval"},
          timers_module::javascript,

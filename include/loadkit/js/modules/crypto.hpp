@@ -101,10 +101,12 @@ inline bool n_random_bytes(JSContext* cx, unsigned argc, JS::Value* vp) {
 
 // hash, hmac, randomBytes.
 inline bool install(JSContext* cx, JS::HandleObject lk, const install_args&) {
-    static const JSFunctionSpec natives[] = {JS_FN("hash", &n_hash, 3, 0), JS_FN("hmac", &n_hmac, 4, 0),
+    static const JSFunctionSpec natives[] = {JS_FN("hash", &n_hash, 3, 0),
+                                             JS_FN("hmac", &n_hmac, 4, 0),
                                              JS_FN("hashParts", &n_hash_parts, 5, 0),
                                              JS_FN("encodeBytes", &n_encode_bytes, 2, 0),
-                                             JS_FN("randomBytes", &n_random_bytes, 1, 0), JS_FS_END};
+                                             JS_FN("randomBytes", &n_random_bytes, 1, 0),
+                                             JS_FS_END};
     return JS_DefineFunctions(cx, lk, natives);
 }
 
