@@ -103,8 +103,10 @@ export default function () {
     CHECK(metric(r.summary, "iteration_duration", "min") >= 59);
 }
 
-// k6 v0.48.0, the same script with k6/experimental/timers imports: 10
-// iterations, 30 requests, checks 100%.
+// k6 v0.48.0, the same scripts with k6/experimental/timers imports, against
+// a local server: the first 10 iterations, 20 requests, 10 checks passed;
+// the second 10 iterations, 30 requests (20 /json, 10 /feed), 20 checks
+// passed.
 TEST_CASE("js timers: an iteration waits for its timers and the requests they make") {
     loadkit::target_server server;
     scratch s;
@@ -122,14 +124,15 @@ export default async function () {
   const t0 = Date.now();
   await new Promise((resolve) => setTimeout(resolve, 30));
   const waited = Date.now() - t0;
-  let got = 0;
+  let ticks = 0;
+  const started = [];
   await new Promise((resolve) => {
-    const iv = setInterval(async () => {
-      const res = await http.asyncRequest('GET', `${__ENV.TARGET}/json`);
-      got += res.status === 200 ? 1 : 0;
-      if (got >= 2) { clearInterval(iv); resolve(); }
+    const iv = setInterval(() => {
+      started.push(http.asyncRequest('GET', `${__ENV.TARGET}/json`));
+      if (++ticks === 2) { clearInterval(iv); resolve(); }
     }, 5);
   });
+  const got = (await Promise.all(started)).filter((r) => r.status === 200).length;
   setTimeout(() => { http.asyncRequest('GET', `${__ENV.TARGET}/feed`); }, 1);
   check(waited, { 'awaited a timer': (w) => w >= 29, 'two requests from an interval': () => got === 2 });
 }
