@@ -12,6 +12,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <string>
 #include <thread>
@@ -142,6 +143,7 @@ class async_vu final : public loadkit::script_vu, public async_host {
         ctx.on_interrupt = [](void* self) { static_cast<async_vu*>(self)->interrupt(); };
     }
     ~async_vu() override {
+        *alive_ = false;  // a timer wait still queued must not touch this VU
         ctx_.on_interrupt = nullptr;
         ctx_.interrupt_self = nullptr;
     }
@@ -205,6 +207,62 @@ class async_vu final : public loadkit::script_vu, public async_host {
             launching_.clear();
             for (auto& op : ops) ld::spawn(perform(std::move(op)), [](std::exception_ptr) {});
         }
+        arm_timers();
+    }
+
+    // --- k6/timers (timer_queue.hpp): one wait on the worker's event loop
+    // for the VU's first timer, re-armed whenever JavaScript has run. ---
+    void arm_timers() {
+        if (in_.timers.empty() || interrupted_) {
+            if (armed_) {
+                ++timer_arm_;  // a wait that already completed finds a newer arm
+                js_timer_->cancel();
+            }
+            armed_ = false;
+            return;
+        }
+        std::int64_t when = in_.timers.next_deadline();
+        if (armed_ && armed_at_ <= when) return;
+        if (!js_timer_) js_timer_.emplace(ctx_.thread->ioc);
+        armed_ = true;
+        armed_at_ = when;
+        auto arm = ++timer_arm_;  // a wait replaced by this one finds a newer arm and does nothing
+        js_timer_->expires_at(clock::time_point(nanoseconds(when)));
+        js_timer_->async_wait([this, arm, alive = alive_](const boost::system::error_code&) {
+            if (*alive && arm == timer_arm_) on_timer();
+        });
+    }
+    // The first timer is due: run every timer due now, each followed by its
+    // jobs; a callback that throws fails the iteration (done()).
+    void on_timer() {
+        armed_ = false;
+        if (interrupted_ || ctx_.interrupted) return;
+        ld::current_vu = &ctx_;
+        {
+            auto* cx = shared_->cx;
+            JSAutoRealm realm(cx, in_.global);
+            in_.make_current();
+            for (bool ran = true; ran && timer_failure_.empty() && !in_.timer_failed;) {
+                if (in_.run_due_timer(ran)) continue;
+                if (!in_.terminating && !in_.abort_reason && JS_IsExceptionPending(cx))
+                    timer_failure_ = take_exception(cx);
+                else if (timer_failure_.empty())
+                    timer_failure_ = " ";  // cut (exec.test.abort(), the watchdog): run() knows why
+                JS_ClearPendingException(cx);
+                break;
+            }
+        }
+        flush();
+        wake_if_settled();
+    }
+    // At the end of a call: its timers left by a failure or an interrupt never run.
+    void drop_timers(bool interrupted) {
+        in_.timers.clear(interrupted);
+        in_.timer_failed = false;
+        in_.timer_rejection.setUndefined();
+        timer_failure_.clear();
+        start_failed_ = false;
+        arm_timers();
     }
 
     // Runs an exported function; waits for the promise it returns (if any)
@@ -215,13 +273,16 @@ class async_vu final : public loadkit::script_vu, public async_host {
         interrupted_ = false;
         std::string failure;
         bool pending = start(cmd, function, req, res, failure);
+        start_failed_ = !failure.empty();
         flush();
-        if (pending || inflight_ > 0) co_await settled{*this};
+        if (pending || inflight_ > 0 || (!start_failed_ && !in_.timers.empty())) co_await settled{*this};
         if (interrupted_ || ctx_.interrupted) {
             in_.abort_reason.reset();
+            drop_timers(true);
             throw interrupted_error{};
         }
         finish(cmd, req, failure);
+        drop_timers(false);
         if (in_.abort_reason) {
             auto reason = std::move(*in_.abort_reason);
             in_.abort_reason.reset();
@@ -278,11 +339,18 @@ class async_vu final : public loadkit::script_vu, public async_host {
                     break;
                 }
                 default:
-                    if (!in_.abort_reason)
+                    if (!in_.abort_reason && timer_failure_.empty() && !in_.timer_failed)
                         failure =
                             "the async function's promise never settled (it awaits something that never resolves)";
             }
             pending_ = nullptr;
+        }
+        // a timer's callback threw, or the promise it returned was rejected
+        if (failure.empty() && !in_.abort_reason && !timer_failure_.empty() && timer_failure_ != " ")
+            failure = timer_failure_;
+        if (failure.empty() && !in_.abort_reason && in_.timer_failed) {
+            JS_SetPendingException(cx, in_.timer_rejection);
+            failure = take_exception(cx);
         }
         if (failure.empty() && cmd == bridge::command::before && request_obj_ &&
             !in_.read_back(result_, request_obj_, *req))
@@ -372,10 +440,18 @@ class async_vu final : public loadkit::script_vu, public async_host {
         return extra_.back().get();
     }
 
+    // Settled, and (as k6's event loop) no timer left, unless the call
+    // failed: then its timers are dropped (drop_timers).
     bool done() const {
         if (inflight_ > 0) return false;
-        if (interrupted_ || in_.abort_reason || !pending_) return true;
-        return JS::GetPromiseState(pending_) != JS::PromiseState::Pending;
+        if (interrupted_ || in_.abort_reason || start_failed_ || !timer_failure_.empty() || in_.timer_failed)
+            return true;
+        if (pending_) {
+            auto state = JS::GetPromiseState(pending_);
+            if (state == JS::PromiseState::Pending) return false;
+            if (state == JS::PromiseState::Rejected) return true;
+        }
+        return in_.timers.empty();
     }
     void wake_if_settled() {
         if (waiting_ && done()) {
@@ -387,6 +463,7 @@ class async_vu final : public loadkit::script_vu, public async_host {
     void interrupt() {
         interrupted_ = true;
         for (auto* t : timers_) t->cancel();
+        arm_timers();  // cancels the wait for the script's timers
         wake_if_settled();
     }
 
@@ -411,6 +488,14 @@ class async_vu final : public loadkit::script_vu, public async_host {
     JS::PersistentRootedValue result_;
     JS::PersistentRootedObject request_obj_;
     std::coroutine_handle<> waiting_{};
+    // k6/timers: the wait for the VU's first timer (arm_timers)
+    std::optional<boost::asio::steady_timer> js_timer_;
+    std::int64_t armed_at_ = 0;
+    std::uint64_t timer_arm_ = 0;
+    bool armed_ = false;
+    bool start_failed_ = false;  // the call threw before it returned: its timers never run
+    std::string timer_failure_;  // a timer callback's exception (" ": cut without one)
+    std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
     std::uint64_t generation_ = 1;
     int inflight_ = 0;
     bool interrupted_ = false;

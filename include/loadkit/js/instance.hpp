@@ -4,6 +4,8 @@
 // the engine makes into it (exec functions, setup, teardown, the request
 // hooks). The realm and the modules are set up by loader.hpp; the natives
 // the k6 modules give it are in modules/.
+#include <algorithm>
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
@@ -12,6 +14,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -28,6 +31,7 @@
 #include "realm.hpp"
 #include "spidermonkey.hpp"
 #include "strings.hpp"
+#include "timer_queue.hpp"
 
 // SpiderMonkey's rooting keeps stack roots' addresses (see spidermonkey.hpp).
 #pragma GCC diagnostic push
@@ -63,6 +67,12 @@ struct instance {
     // http.setResponseCallback's rule for this VU's requests; none: k6's default
     std::optional<expected_statuses> response_callback;
 
+    // k6/timers: this VU's pending timers, and the rejection of a promise
+    // that an async timer callback returned (fails the iteration, as k6's
+    // unhandled rejections do).
+    timer_queue timers;
+    bool timer_failed = false;
+    JS::PersistentRootedValue timer_rejection{cx};
 
     instance(JSContext* c, program& p, bridge* b)
         : cx(c), prog(p), link(b), global(c), ns(c), session(c), session_vars(c) {}
@@ -330,12 +340,16 @@ struct instance {
     }
     // A promise result, settled by running the job queue on this thread (a VU
     // thread or the init context; async VUs wait on the engine instead).
+    // Timers set by the call run first (k6's event loop: the call ends when
+    // none is left).
     bool await_here(JS::MutableHandleValue result) {
-        if (!result.isObject()) return true;
-        JS::RootedObject p(cx, &result.toObject());
-        if (!JS::IsPromiseObject(p)) return true;
+        JS::RootedObject p(cx, result.isObject() ? &result.toObject() : nullptr);
+        if (p && !JS::IsPromiseObject(p)) p = nullptr;
+        if (!p && timers.empty()) return true;
         ::js::RunJobs(cx);
         if (terminating) return false;
+        if (!run_timers(p)) return false;
+        if (!p) return true;
         switch (JS::GetPromiseState(p)) {
             case JS::PromiseState::Fulfilled: result.set(JS::GetPromiseResult(p)); return true;
             case JS::PromiseState::Rejected: {
@@ -348,6 +362,61 @@ struct instance {
                     cx, "the async function's promise never settled (it awaits something that never resolves)");
         }
     }
+    // --- k6/timers (timer_queue.hpp) ---
+
+    // Runs the first timer due now, if any (`ran`): its callback through
+    // the prelude's callTimer (modules/timers.hpp), then the jobs it queued.
+    // False when the callback threw (the exception is pending) or was cut.
+    bool run_due_timer(bool& ran) {
+        JS::RootedObject call(cx);
+        ran = timers.pop_due(ld::now_ns(), &call);
+        if (!ran) return true;
+        JS::RootedValue lk(cx), call_timer(cx), rv(cx);
+        if (!JS_GetProperty(cx, global, "__lk", &lk) || !lk.isObject()) return false;
+        JS::RootedObject lko(cx, &lk.toObject());
+        if (!JS_GetProperty(cx, lko, "callTimer", &call_timer)) return false;
+        JS::RootedValueArray<1> args(cx);
+        args[0].setObject(*call);
+        if (!JS_CallFunctionValue(cx, nullptr, call_timer, args, &rv)) return false;
+        ::js::RunJobs(cx);
+        return !terminating;
+    }
+    // The event loop of a VU's own thread, the init context and
+    // handleSummary: waits for each timer and runs it until none is left,
+    // or `p` (the call's promise) is rejected. A VU's thread asks the engine
+    // to sleep (interruptible, as sleep()); init code, which has no engine
+    // yet, sleeps here and stops when its VU is cut. False with the
+    // exception pending when a callback threw or its promise was rejected.
+    bool run_timers(JS::HandleObject p) {
+        while (!timers.empty() && !timer_failed) {
+            if (p && JS::GetPromiseState(p) == JS::PromiseState::Rejected) break;  // k6: fails now
+            std::int64_t wait = timers.next_deadline() - ld::now_ns();
+            if (wait > 0) {
+                if (link && !in_init) {
+                    link->sleep_seconds = static_cast<double>(wait) / 1e9;
+                    if (!ask(bridge::ask::sleep)) return false;
+                } else {
+                    auto slice = std::chrono::nanoseconds(std::min<std::int64_t>(wait, 50'000'000));
+                    std::this_thread::sleep_for(slice);
+                    if (link && link->stop.load()) {
+                        terminating = true;
+                        return false;
+                    }
+                    continue;
+                }
+            }
+            for (bool ran = true; ran && !timer_failed;)
+                if (!run_due_timer(ran)) return false;
+        }
+        if (timer_failed) {
+            timer_failed = false;
+            JS_SetPendingException(cx, timer_rejection);
+            timer_rejection.setUndefined();
+            return false;
+        }
+        return true;
+    }
+
     // An exported function, looked up once (exports are declarations; one
     // that a script reassigns later keeps its first value here).
     // The last one is kept inline: a VU calls the same function every
@@ -484,6 +553,8 @@ struct instance {
         }
         vars_out();
         JS_ClearPendingException(cx);
+        timers.clear(b.interrupted);  // left by a failure or an interrupt: never run (k6)
+        timer_failed = false;
     }
 
     JSObject* request_object(const request& r) {

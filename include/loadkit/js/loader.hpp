@@ -157,7 +157,11 @@ inline bool boot_in_realm(instance& self) {
     JS::RootedValue result(cx);
     if (!JS::ModuleEvaluate(cx, mod, &result)) return false;
     ::js::RunJobs(cx);
-    if (result.isObject()) {  // top-level await: a promise
+    JS::RootedObject tla(cx, result.isObject() ? &result.toObject() : nullptr);  // top-level await: a promise
+    if (tla && !JS::IsPromiseObject(tla)) tla = nullptr;
+    // k6 runs the init code's timers (k6/timers) before the init context ends
+    if (!self.run_timers(tla)) return false;
+    if (result.isObject()) {
         JS::RootedObject p(cx, &result.toObject());
         if (JS::IsPromiseObject(p) && JS::GetPromiseState(p) == JS::PromiseState::Rejected) {
             JS::RootedValue reason(cx, JS::GetPromiseResult(p));

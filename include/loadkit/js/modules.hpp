@@ -22,6 +22,8 @@
 #include "modules/http_request.hpp"
 #include "modules/k6.hpp"
 #include "modules/metrics.hpp"
+#include "modules/timers.hpp"
+#include "modules/webcrypto.hpp"
 #include "prelude.hpp"
 
 namespace loadkit::inline LOADKIT_ABI::js::detail {
@@ -64,7 +66,8 @@ inline const std::vector<module_entry>& module_table() {
          metrics_module::module_object,
          &metrics_module::install},
         {"k6/crypto",
-         {"default", "md5", "sha1", "sha224", "sha256", "sha384", "sha512", "hmac", "randomBytes"},
+         {"default", "md4", "md5", "sha1", "sha224", "sha256", "sha384", "sha512", "sha512_224", "sha512_256",
+          "ripemd160", "hmac", "createHash", "createHMAC", "hexEncode", "randomBytes"},
          crypto_module::javascript,
          crypto_module::module_object,
          &crypto_module::install},
@@ -73,6 +76,11 @@ inline const std::vector<module_entry>& module_table() {
          encoding_module::javascript,
          encoding_module::module_object,
          &encoding_module::install},
+        {"k6/experimental/webcrypto",  // also the global crypto (with k6/crypto's functions)
+         {"default", "crypto"},
+         webcrypto_module::javascript,
+         webcrypto_module::module_object,
+         &webcrypto_module::install},
         {"k6/execution",
          {"default"},
          execution_module::javascript,
@@ -81,7 +89,16 @@ inline const std::vector<module_entry>& module_table() {
         {"k6/data",
          {"SharedArray", "default"},
          data_module::javascript,
-         data_module::module_object},                                        // JavaScript only (data.hpp)
+         data_module::module_object},  // JavaScript only (data.hpp)
+        {"k6/timers",
+         {"default", "setTimeout", "clearTimeout", "setInterval", "clearInterval"},
+         timers_module::javascript,
+         timers_module::module_object,
+         &timers_module::install},  // also the four globals
+        {"k6/experimental/timers",  // k6 v0.48's name: the same module, no JavaScript of its own
+         {"default", "setTimeout", "clearTimeout", "setInterval", "clearInterval"},
+         {},
+         timers_module::module_object},
         {"", {}, console_module::javascript, {}, &console_module::install},  // the console global
         {"",
          {},

@@ -29,3 +29,4 @@
 #include <js/SavedFrameAPI.h>
 #include <js/Stack.h>
 #include <js/experimental/JSStencil.h>
+#include <js/experimental/TypedData.h>

@@ -85,6 +85,13 @@ inline std::string bytes_of(JSContext* cx, JS::HandleValue v) {
             JS::GetArrayBufferLengthAndData(o, &n, &shared, &data);
             return std::string(reinterpret_cast<const char*>(data), n);
         }
+        if (JS_IsArrayBufferViewObject(o)) {  // a typed array or a DataView: the bytes it views
+            std::size_t n = 0;
+            bool shared = false;
+            std::uint8_t* data = nullptr;
+            JS_GetObjectAsArrayBufferView(o, &n, &shared, &data);
+            return std::string(reinterpret_cast<const char*>(data), n);
+        }
     }
     if (v.isNullOrUndefined()) return {};
     return to_utf8(cx, v);

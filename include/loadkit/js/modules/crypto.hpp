@@ -1,9 +1,14 @@
 #pragma once
 // k6/crypto: digests, HMACs and random bytes (OpenSSL, in ../crypto.hpp)
 // as natives, with k6's output encodings (encode_out, also used by
-// k6/encoding and open()).
+// k6/encoding and open()), and k6's hasher objects (createHash, createHMAC).
+// The global `crypto` is the web-crypto object with these functions too
+// (webcrypto.hpp); `import crypto from 'k6/crypto'` shadows it in the
+// importing module, as any import does.
 #include <cstddef>
+#include <cstdint>
 #include <exception>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -56,6 +61,36 @@ inline bool n_hmac(JSContext* cx, unsigned argc, JS::Value* vp) {
         return throw_error(cx, e.what());
     }
 }
+// hashParts(algorithm, hasKey, key, parts, encoding): the digest (an HMAC
+// with the key when hasKey) of the parts (strings as UTF-8, ArrayBuffers)
+// one after the other: a hasher's digest() of what its update()s gave.
+inline bool n_hash_parts(JSContext* cx, unsigned argc, JS::Value* vp) {
+    auto args = JS::CallArgsFromVp(argc, vp);
+    try {
+        auto alg = to_utf8(cx, args.get(0));
+        std::optional<hash_stream> h;
+        if (JS::ToBoolean(args.get(1))) h.emplace(alg, bytes_of(cx, args.get(2)));
+        else h.emplace(alg);
+        if (args.get(3).isObject()) {
+            JS::RootedObject parts(cx, &args.get(3).toObject());
+            std::uint32_t n = 0;
+            if (!JS::GetArrayLength(cx, parts, &n)) return false;
+            JS::RootedValue part(cx);
+            for (std::uint32_t i = 0; i < n; ++i) {
+                if (!JS_GetElement(cx, parts, i, &part)) return false;
+                h->update(bytes_of(cx, part));
+            }
+        }
+        return encode_out(cx, h->final(), to_utf8(cx, args.get(4)), args.rval());
+    } catch (const std::exception& e) {
+        return throw_error(cx, e.what());
+    }
+}
+// encodeBytes(data, encoding): the bytes of data in an output encoding (hexEncode).
+inline bool n_encode_bytes(JSContext* cx, unsigned argc, JS::Value* vp) {
+    auto args = JS::CallArgsFromVp(argc, vp);
+    return encode_out(cx, bytes_of(cx, args.get(0)), to_utf8(cx, args.get(1)), args.rval());
+}
 inline bool n_random_bytes(JSContext* cx, unsigned argc, JS::Value* vp) {
     auto args = JS::CallArgsFromVp(argc, vp);
     double n = 0;
@@ -66,8 +101,12 @@ inline bool n_random_bytes(JSContext* cx, unsigned argc, JS::Value* vp) {
 
 // hash, hmac, randomBytes.
 inline bool install(JSContext* cx, JS::HandleObject lk, const install_args&) {
-    static const JSFunctionSpec natives[] = {JS_FN("hash", &n_hash, 3, 0), JS_FN("hmac", &n_hmac, 4, 0),
-                                             JS_FN("randomBytes", &n_random_bytes, 1, 0), JS_FS_END};
+    static const JSFunctionSpec natives[] = {JS_FN("hash", &n_hash, 3, 0),
+                                             JS_FN("hmac", &n_hmac, 4, 0),
+                                             JS_FN("hashParts", &n_hash_parts, 5, 0),
+                                             JS_FN("encodeBytes", &n_encode_bytes, 2, 0),
+                                             JS_FN("randomBytes", &n_random_bytes, 1, 0),
+                                             JS_FS_END};
     return JS_DefineFunctions(cx, lk, natives);
 }
 
@@ -75,12 +114,35 @@ inline bool install(JSContext* cx, JS::HandleObject lk, const install_args&) {
 // statements in the prelude's scope (prelude.hpp).
 inline constexpr std::string_view javascript = R"JS(
 const hashOf = alg => (data, encoding) => lk.hash(alg, data, encoding || 'binary');
+// What k6 hashes: strings (as UTF-8) and ArrayBuffers; typed arrays and
+// DataViews too here. Copied when given, as k6 does.
+function hashInput(data) {
+  if (typeof data === 'string') return data;
+  if (data instanceof ArrayBuffer) return data.slice(0);
+  if (ArrayBuffer.isView(data)) return data.buffer.slice(data.byteOffset, data.byteOffset + data.byteLength);
+  throw new TypeError('expected a string or an ArrayBuffer to hash, got ' + (data === null ? 'null' : typeof data));
+}
+// k6's Hasher: update() adds data (and returns the hasher, as in Node),
+// digest(encoding) hashes all of it so far, and may be called again.
+function makeHasher(alg, hasKey, key) {
+  alg = String(alg);
+  const parts = [];
+  lk.hashParts(alg, hasKey, key, parts, 'binary');  // an unknown algorithm throws here
+  const h = {
+    update(data) { parts.push(hashInput(data)); return h; },
+    digest: encoding => lk.hashParts(alg, hasKey, key, parts, encoding || 'binary'),
+  };
+  return h;
+}
 const crypto = {
-  md5: hashOf('md5'), sha1: hashOf('sha1'), sha224: hashOf('sha224'), sha256: hashOf('sha256'), sha384: hashOf('sha384'), sha512: hashOf('sha512'),
+  md4: hashOf('md4'), md5: hashOf('md5'), sha1: hashOf('sha1'), sha224: hashOf('sha224'), sha256: hashOf('sha256'), sha384: hashOf('sha384'), sha512: hashOf('sha512'),
+  sha512_224: hashOf('sha512_224'), sha512_256: hashOf('sha512_256'), ripemd160: hashOf('ripemd160'),
   hmac: (alg, key, data, encoding) => lk.hmac(String(alg), key, data, encoding || 'binary'),
+  createHash: alg => makeHasher(alg, false, ''),
+  createHMAC: (alg, key) => makeHasher(alg, true, hashInput(key)),
+  hexEncode: data => lk.encodeBytes(hashInput(data), 'hex'),
   randomBytes: n => lk.randomBytes(n | 0),
 };
-hide('crypto', crypto);
 )JS";
 // What __loadkit.modules['k6/crypto'] is.
 inline constexpr std::string_view module_object = "Object.assign({ default: crypto }, crypto)";
