@@ -112,6 +112,28 @@ TEST_CASE("js: a plain k6 script runs unchanged") {
 #ifdef LOADKIT_RUNNER_PATH
 using test_support::run_runner;
 
+// examples/js/every_module.js: every k6 module in one script, with k6's
+// numbers (its header says what k6 v0.48.0 printed for it).
+TEST_CASE("js: a script using every module gives k6's numbers") {
+    loadkit::target_server server;
+    scratch s;
+    auto exported = (s.dir / "summary.json").string();
+    auto r = run_runner({"run", LOADKIT_SOURCE_DIR "/examples/js/every_module.js", "-e", "BASE_URL=" + server.url(),
+                         "--summary-export", exported});
+    INFO(r.err);
+    CHECK(r.code == 0);  // its thresholds: every check passed, every 404 expected
+    CHECK(server.count("/json") == 1);
+    CHECK(server.count("/echo") == 4);
+    CHECK(server.count("/status/404") == 4);
+    auto summary = nlohmann::json::parse(test_support::read_text(exported));
+    CHECK(agg(summary, "http_reqs", "count") == 9);
+    CHECK(agg(summary, "http_req_failed", "rate") == 0);
+    CHECK(agg(summary, "not_found", "rate") == 1);
+    CHECK(agg(summary, "last_status", "last") == 404);
+    CHECK(all_checks_pass(summary, 48));
+    CHECK_THAT(r.out, Catch::Contains("http_reqs"));  // k6-summary's textSummary went to stdout
+}
+
 TEST_CASE("js: the seed's lifecycle runs as written") {
     loadkit::target_server server;
     auto yaml = LOADKIT_SOURCE_DIR "/examples/js/lifecycle.yaml";

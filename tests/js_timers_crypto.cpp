@@ -242,6 +242,28 @@ export function teardown() {
     CHECK(checks_pass(r.summary, 4));
 }
 
+// k6 v0.48.0 waits forever for an interval that init code never clears
+// (`k6 run` and `k6 inspect` both hung until killed); loadkit ends the init
+// context with an error after init_timers_limit (60 s, k6's setupTimeout).
+TEST_CASE("js timers: an interval init code never clears is an init error, not a hang") {
+    scratch s;
+    auto f = s.write("forever.js", R"(
+let n = 0;
+setInterval(() => { n++; }, 10);
+export default function () {}
+)");
+    auto saved = loadkit::js::detail::init_timers_limit;
+    loadkit::js::detail::init_timers_limit = std::chrono::milliseconds(300);
+    std::string what;
+    try {
+        loadkit::js::script script(f, {});
+    } catch (const std::exception& e) {
+        what = e.what();
+    }
+    loadkit::js::detail::init_timers_limit = saved;
+    CHECK_THAT(what, Catch::Contains("timers (k6/timers) were still pending after 300 ms"));
+}
+
 // --- crypto ---------------------------------------------------------------
 
 // Vectors: RFC 1320 (MD4 "abc"), RIPEMD-160's authors ("abc"), FIPS 180-4

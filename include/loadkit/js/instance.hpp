@@ -43,6 +43,12 @@ namespace loadkit::inline LOADKIT_ABI::js::detail {
 
 namespace ld = loadkit::detail;
 
+// How long init code's timers (k6/timers) may keep the init context alive.
+// k6 waits forever: an interval that init code never clears hangs `k6 run`
+// and `k6 inspect` (k6 v0.48.0, tried); here it is an init error after
+// k6's setupTimeout default. A variable so the tests can shorten it.
+inline std::chrono::nanoseconds init_timers_limit = std::chrono::seconds(60);
+
 struct instance {
     JSContext* cx;
     program& prog;
@@ -388,6 +394,7 @@ struct instance {
     // yet, sleeps here and stops when its VU is cut. False with the
     // exception pending when a callback threw or its promise was rejected.
     bool run_timers(JS::HandleObject p) {
+        const std::int64_t started = ld::now_ns();
         while (!timers.empty() && !timer_failed) {
             if (p && JS::GetPromiseState(p) == JS::PromiseState::Rejected) break;  // k6: fails now
             std::int64_t wait = timers.next_deadline() - ld::now_ns();
@@ -396,6 +403,12 @@ struct instance {
                     link->sleep_seconds = static_cast<double>(wait) / 1e9;
                     if (!ask(bridge::ask::sleep)) return false;
                 } else {
+                    if (ld::now_ns() - started > init_timers_limit.count()) {
+                        timers.clear(false);
+                        return throw_error(cx, "the init code's timers (k6/timers) were still pending after " +
+                                                   std::to_string(init_timers_limit.count() / 1'000'000) +
+                                                   " ms: an interval it never clears keeps init from ending");
+                    }
                     auto slice = std::chrono::nanoseconds(std::min<std::int64_t>(wait, 50'000'000));
                     std::this_thread::sleep_for(slice);
                     if (link && link->stop.load()) {
