@@ -708,6 +708,7 @@ auto pooled(F f) {
 // The engine's own log: warnings about hooks and VU code, errors. One lock,
 // used only off the hot path (a failed hook, a new distinct message).
 #include <cstdio>
+#include <ctime>
 #include <mutex>
 #include <set>
 #include <string>
@@ -734,6 +735,33 @@ class logger {
         std::fprintf(stderr, "%s[%s] %.*s\n", prefix_.c_str(), names[static_cast<int>(lv)],
                      static_cast<int>(msg.size()), msg.data());
     }
+    // A script's console.* message: to console_file in k6's logfmt
+    // (time="..." level=info msg="...") when one is set (--console-output),
+    // else to the log like any other message.
+    void write_console(log_level lv, std::string_view msg) {
+        if (!console_file) return write(lv, msg);
+        std::lock_guard lock(mu_);
+        ++counts_[static_cast<int>(lv)];
+        if (lv < min_level) return;
+        static constexpr const char* names[] = {"debug", "info", "warning", "error"};
+        char t[32];
+        std::time_t now = std::time(nullptr);
+        std::tm tm{};
+        gmtime_r(&now, &tm);
+        std::strftime(t, sizeof t, "%Y-%m-%dT%H:%M:%SZ", &tm);
+        std::string m;
+        bool quote = msg.empty();
+        for (unsigned char c : msg) {
+            if (c <= ' ' || c == '"' || c == '=' || c == '\\') quote = true;
+            if (c == '"' || c == '\\') m += '\\';
+            if (c == '\n') m += "\\n";
+            else if (c == '\t') m += "\\t";
+            else if (c != '\r') m += static_cast<char>(c);
+        }
+        std::fprintf(console_file, "time=\"%s\" level=%s msg=%s%s%s\n", t, names[static_cast<int>(lv)],
+                     quote ? "\"" : "", m.c_str(), quote ? "\"" : "");
+        std::fflush(console_file);
+    }
     // Logs a message once per distinct text (VU code that fails every iteration
     // would otherwise drown the output); returns true the first time.
     bool write_once(log_level lv, std::string_view msg) {
@@ -759,6 +787,7 @@ class logger {
     }
     log_level min_level = log_level::info;
     bool quiet = false;
+    std::FILE* console_file = nullptr;  // console.* messages go here when set (--console-output)
 
   private:
     std::mutex mu_;
@@ -770,12 +799,20 @@ class logger {
 
 inline void log(log_level lv, std::string_view msg) { logger::instance().write(lv, msg); }
 inline void log_once(log_level lv, std::string_view msg) { logger::instance().write_once(lv, msg); }
+inline void log_console(log_level lv, std::string_view msg) { logger::instance().write_console(lv, msg); }
 
 }  // namespace detail
 
 // The least level the engine's log prints (info by default; debug for
 // `loadkit -v`, and for console.debug in scripts).
 inline void set_log_level(log_level lv) { detail::logger::instance().min_level = lv; }
+
+// A message on the engine's log, at `lv` (the runner's own, --http-debug's).
+inline void log_message(log_level lv, std::string_view msg) { detail::log(lv, msg); }
+
+// Where a script's console.* messages go: `f` (k6's --console-output; the
+// caller keeps it open until the process ends), or the log when null.
+inline void set_console_output(std::FILE* f) { detail::logger::instance().console_file = f; }
 
 }  // namespace loadkit::inline LOADKIT_ABI
 // ---- end loadkit/core/log.hpp
@@ -1796,6 +1833,7 @@ namespace loadkit::inline LOADKIT_ABI {
 
 using header_list = std::vector<std::pair<std::string, std::string>>;
 using string_pair = std::pair<std::string_view, std::string_view>;
+class cookie_jar;  // cookies.hpp
 
 // A request as a hook sees it: before_request may change url, method, headers
 // and body; name is the metrics tag (defaults to the URL as written).
@@ -1815,6 +1853,21 @@ struct request_cookie {
     bool replace = false;
 };
 
+// Which response statuses count as expected: k6's http.expectedStatuses and
+// responseCallback. A failed request (no status) is status 0, as in k6. An
+// unexpected response counts in http_req_failed and is tagged
+// expected_response:false; the default (no rule anywhere) is k6's 200-399.
+struct expected_statuses {
+    std::vector<std::pair<int, int>> ranges;  // inclusive [min, max]; one status is [s, s]
+    bool all = false;                         // every status, failures too (k6: responseCallback null)
+    bool match(int status) const noexcept {
+        if (all) return true;
+        for (auto& [lo, hi] : ranges)
+            if (lo <= status && status <= hi) return true;
+        return false;
+    }
+};
+
 // Per-call options of client::get/post/... (k6's params). Views must outlive
 // the co_await, which they do when the call is awaited in the same statement:
 //   co_await http.get("/items", {.headers = {{"Authorization", "Bearer " + token}}});
@@ -1832,6 +1885,15 @@ struct params {
     int redirects = -1;                    // max redirects to follow; -1: the client's
     std::span<const std::pair<std::string, std::string>> header_list{};  // runtime-built headers
     std::span<const request_cookie> cookies{};  // sent with the jar's, on every hop of redirects
+    // k6's params.jar: this request's cookies from and into `jar` instead of
+    // the client's own (which must outlive the request); null: the client's.
+    cookie_jar* jar = nullptr;
+    // k6's params.auth = 'digest': a 401 with a Digest challenge is answered
+    // once with the URL's credentials (digest.hpp); both requests count.
+    bool digest_auth = false;
+    // the response side (k6's params.responseCallback and responseType 'none'):
+    const expected_statuses* expected = nullptr;  // nullptr: the client's (client_options::expected)
+    std::int8_t discard_body = -1;                // 1: read the body, keep none; 0: keep it; -1: the client's
 };
 
 // Per-request phase timings, in the k6 sense (nanoseconds).
@@ -1845,6 +1907,8 @@ struct timings {
     std::int64_t duration = 0;  // sending + waiting + receiving
     static double ms(std::int64_t ns) noexcept { return static_cast<double>(ns) / 1e6; }
 };
+
+struct tls_info;  // tls.hpp
 
 namespace detail {
 struct vu_context;
@@ -1918,6 +1982,11 @@ class response {
     std::string_view method;
     std::string_view name;      // the name tag it was recorded under
     std::size_t redirects = 0;  // redirects followed to get here
+    // What the first hop sent, for k6's res.request: its Cookie header's value
+    // (empty when it sent none from the jar or params.cookies), and, only once
+    // redirected, its URL and method.
+    std::string sent_cookies, first_url, first_method;
+    bool body_discarded = false;  // the body was read but not kept (discard_response_bodies, discard_body)
 
     // true for 2xx and 3xx: the default `expected_response` of k6
     bool ok() const noexcept { return status >= 200 && status < 400 && !failed_io(); }
@@ -1944,11 +2013,15 @@ class response {
     }
 
     detail::vu_context* context() const noexcept { return ctx_; }
+    // The TLS of the connection it came on (k6's res.tls_version,
+    // tls_cipher_suite, ocsp); nullptr for plain HTTP or a failed request.
+    const loadkit::tls_info* tls() const noexcept { return tls_; }
 
   private:
     friend class client;
     std::vector<std::pair<std::string_view, std::string_view>> headers_;
     detail::vu_context* ctx_ = nullptr;
+    const loadkit::tls_info* tls_ = nullptr;
 };
 
 }  // namespace loadkit::inline LOADKIT_ABI
@@ -2034,6 +2107,365 @@ inline void warn_out_of_descriptors(int err) noexcept {
 #include <boost/asio/ssl/stream.hpp>
 #include <boost/asio/write.hpp>
 
+// ---- begin loadkit/http/tls.hpp
+// TLS for the HTTP client: k6's TLS options (tlsVersion, tlsCipherSuites,
+// tlsAuth, insecureSkipTLSVerify) applied to OpenSSL contexts, and what a
+// response reports of its connection's TLS (k6's res.tls_version,
+// tls_cipher_suite and ocsp).
+//
+// k6 names cipher suites as Go does (TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256);
+// OpenSSL's TLS 1.2 names differ (ECDHE-RSA-AES128-GCM-SHA256), so a table
+// maps the two. TLS 1.3 suites have the same names in both.
+#include <array>
+#include <cstdint>
+#include <ctime>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <boost/asio/ssl/context.hpp>
+#include <openssl/ocsp.h>
+#include <openssl/pem.h>
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
+
+// ---- begin loadkit/http/options.hpp
+// The HTTP client's options (k6's option names). The TLS contexts built from
+// them are in tls.hpp.
+#include <optional>
+#include <string>
+#include <vector>
+
+
+namespace loadkit::inline LOADKIT_ABI {
+
+// A client certificate (k6's tlsAuth entry), PEM text: offered to the hosts
+// in `domains` ("*.example.com" too), else as the first entry (see tls.hpp).
+struct tls_client_cert {
+    std::vector<std::string> domains;
+    std::string cert, key;  // the certificate (then its chain, if any) and its private key
+    std::string password;   // of an encrypted key
+};
+
+// Defaults for every VU's HTTP client (k6's options of the same names).
+struct client_options {
+    std::string base_url;  // relative URLs resolve against it
+    nanoseconds timeout = std::chrono::seconds(60);
+    int max_redirects = 10;
+    bool insecure_skip_tls_verify = false;
+    std::string tls_ca_file;  // extra trusted CA certificates (PEM file)
+    std::string tls_ca_pem;   // the same, in memory
+    std::string user_agent = "loadkit/" LOADKIT_VERSION_STRING;
+    bool cookies = true;                   // a cookie jar per VU
+    bool discard_response_bodies = false;  // read bodies but do not keep them
+    // which statuses are expected (k6's expectedStatuses); none: k6's 200-399
+    std::optional<expected_statuses> expected;
+    // k6's tlsVersion (as OpenSSL's TLS1_2_VERSION...; 0: OpenSSL's default),
+    // tlsCipherSuites (k6's names, as Go's) and tlsAuth
+    int tls_min_version = 0, tls_max_version = 0;
+    std::vector<std::string> tls_cipher_suites;
+    std::vector<tls_client_cert> tls_auth;
+};
+
+}  // namespace loadkit::inline LOADKIT_ABI
+// ---- end loadkit/http/options.hpp
+
+namespace loadkit::inline LOADKIT_ABI {
+
+// k6's res.ocsp: the OCSP response the server stapled to its handshake.
+// Times are Unix seconds. status is "unknown" on a TLS connection without a
+// stapled response, as in k6, and "" on plain HTTP.
+struct ocsp_info {
+    std::int64_t produced_at = 0, this_update = 0, next_update = 0, revoked_at = 0;
+    std::string_view revocation_reason;  // "" unless revoked
+    std::string_view status;             // good, revoked, server_failed, unknown
+};
+
+// A connection's TLS, as a response reports it.
+struct tls_info {
+    std::string_view version;       // tls1.0 .. tls1.3
+    std::string_view cipher_suite;  // k6's (Go's) name
+    ocsp_info ocsp;
+};
+
+namespace detail {
+
+// k6's (Go's) TLS 1.2 cipher suite names and OpenSSL's.
+inline constexpr std::array<std::pair<std::string_view, std::string_view>, 22> tls12_suites{{
+    {"TLS_RSA_WITH_RC4_128_SHA", "RC4-SHA"},
+    {"TLS_RSA_WITH_3DES_EDE_CBC_SHA", "DES-CBC3-SHA"},
+    {"TLS_RSA_WITH_AES_128_CBC_SHA", "AES128-SHA"},
+    {"TLS_RSA_WITH_AES_256_CBC_SHA", "AES256-SHA"},
+    {"TLS_RSA_WITH_AES_128_CBC_SHA256", "AES128-SHA256"},
+    {"TLS_RSA_WITH_AES_128_GCM_SHA256", "AES128-GCM-SHA256"},
+    {"TLS_RSA_WITH_AES_256_GCM_SHA384", "AES256-GCM-SHA384"},
+    {"TLS_ECDHE_ECDSA_WITH_RC4_128_SHA", "ECDHE-ECDSA-RC4-SHA"},
+    {"TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA", "ECDHE-ECDSA-AES128-SHA"},
+    {"TLS_ECDHE_ECDSA_WITH_AES_256_CBC_SHA", "ECDHE-ECDSA-AES256-SHA"},
+    {"TLS_ECDHE_RSA_WITH_RC4_128_SHA", "ECDHE-RSA-RC4-SHA"},
+    {"TLS_ECDHE_RSA_WITH_3DES_EDE_CBC_SHA", "ECDHE-RSA-DES-CBC3-SHA"},
+    {"TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA", "ECDHE-RSA-AES128-SHA"},
+    {"TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA", "ECDHE-RSA-AES256-SHA"},
+    {"TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256", "ECDHE-RSA-AES128-GCM-SHA256"},
+    {"TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256", "ECDHE-ECDSA-AES128-GCM-SHA256"},
+    {"TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384", "ECDHE-RSA-AES256-GCM-SHA384"},
+    {"TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384", "ECDHE-ECDSA-AES256-GCM-SHA384"},
+    {"TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA256", "ECDHE-ECDSA-AES128-SHA256"},
+    {"TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305", "ECDHE-RSA-CHACHA20-POLY1305"},
+    {"TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305", "ECDHE-ECDSA-CHACHA20-POLY1305"},
+    {"TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA256", "ECDHE-RSA-AES128-SHA256"},
+}};
+inline constexpr std::array<std::string_view, 3> tls13_suites{"TLS_AES_128_GCM_SHA256", "TLS_AES_256_GCM_SHA384",
+                                                              "TLS_CHACHA20_POLY1305_SHA256"};
+
+inline bool is_tls13_suite(std::string_view k6_name) {
+    for (auto s : tls13_suites)
+        if (s == k6_name) return true;
+    return false;
+}
+// OpenSSL's name of a k6 TLS 1.2 suite; "" when k6 has no such name.
+inline std::string_view openssl_suite(std::string_view k6_name) {
+    for (auto& [k6, ossl] : tls12_suites)
+        if (k6 == k6_name) return ossl;
+    return {};
+}
+inline bool known_cipher_suite(std::string_view k6_name) {
+    return is_tls13_suite(k6_name) || !openssl_suite(k6_name).empty();
+}
+// k6's name of a negotiated suite (OpenSSL's name in; static storage out).
+inline std::string_view k6_suite(const SSL_CIPHER* c) {
+    if (!c) return {};
+    std::string_view name = SSL_CIPHER_get_name(c);
+    for (auto& [k6, ossl] : tls12_suites)
+        if (ossl == name) return k6;
+    const char* standard = SSL_CIPHER_standard_name(c);  // TLS 1.3 suites and any other (RFC names)
+    return standard ? std::string_view(standard) : name;
+}
+
+// "tls1.2" -> TLS1_2_VERSION (k6's version names); nullopt for another name.
+inline std::optional<int> tls_version_number(std::string_view name) {
+    if (name == "tls1.0") return TLS1_VERSION;
+    if (name == "tls1.1") return TLS1_1_VERSION;
+    if (name == "tls1.2") return TLS1_2_VERSION;
+    if (name == "tls1.3") return TLS1_3_VERSION;
+    return std::nullopt;
+}
+inline std::string_view tls_version_name(int v) {
+    switch (v) {
+        case TLS1_VERSION: return "tls1.0";
+        case TLS1_1_VERSION: return "tls1.1";
+        case TLS1_2_VERSION: return "tls1.2";
+        case TLS1_3_VERSION: return "tls1.3";
+        default: return {};
+    }
+}
+
+// A tlsAuth entry parsed once: its certificate (and chain) and key.
+struct client_identity {
+    std::vector<std::string> domains;
+    std::unique_ptr<X509, decltype(&X509_free)> cert{nullptr, X509_free};
+    std::vector<std::unique_ptr<X509, decltype(&X509_free)>> chain;
+    std::unique_ptr<EVP_PKEY, decltype(&EVP_PKEY_free)> key{nullptr, EVP_PKEY_free};
+};
+// Parses a tlsAuth entry; "" on success, else what is wrong.
+inline std::string parse_client_identity(const tls_client_cert& in, client_identity& out) {
+    std::unique_ptr<BIO, decltype(&BIO_free)> certs(BIO_new_mem_buf(in.cert.data(), static_cast<int>(in.cert.size())),
+                                                    BIO_free);
+    out.cert.reset(PEM_read_bio_X509(certs.get(), nullptr, nullptr, nullptr));
+    if (!out.cert) return "tlsAuth: the cert is not a PEM certificate";
+    while (X509* extra = PEM_read_bio_X509(certs.get(), nullptr, nullptr, nullptr))
+        out.chain.emplace_back(extra, X509_free);
+    ERR_clear_error();  // the end of the PEM text
+    std::unique_ptr<BIO, decltype(&BIO_free)> key(BIO_new_mem_buf(in.key.data(), static_cast<int>(in.key.size())),
+                                                  BIO_free);
+    auto pass = const_cast<char*>(in.password.c_str());
+    out.key.reset(PEM_read_bio_PrivateKey(key.get(), nullptr, nullptr, in.password.empty() ? nullptr : pass));
+    if (!out.key) {
+        ERR_clear_error();
+        return "tlsAuth: the key is not a PEM private key" +
+               std::string(in.password.empty() ? "" : " (or the password does not decrypt it)");
+    }
+    if (X509_check_private_key(out.cert.get(), out.key.get()) != 1) {
+        ERR_clear_error();
+        return "tlsAuth: the key does not belong to the certificate";
+    }
+    out.domains = in.domains;
+    return {};
+}
+// Whether `host` is one of `domains` ("*.example.com" matches one label).
+inline bool domain_matches(const std::vector<std::string>& domains, std::string_view host) {
+    for (std::string_view d : domains) {
+        if (d.size() == host.size() && iequals(d, host)) return true;
+        if (d.starts_with("*.")) {
+            auto dot = host.find('.');
+            if (dot != std::string_view::npos && iequals(host.substr(dot), d.substr(1))) return true;
+        }
+    }
+    return false;
+}
+
+// A TLS client context and the client certificates for it.
+struct tls_setup {
+    boost::asio::ssl::context ctx{boost::asio::ssl::context::tls_client};
+    std::vector<client_identity> identities;
+
+    // The certificate for `host`: the first whose domains name it, else the
+    // first one. k6 (Go) offers its first certificate the server's request
+    // accepts whatever the host, as Go ignores NameToCertificate in clients;
+    // here the domains choose first, so that one script can hold
+    // certificates for several hosts.
+    const client_identity* identity_for(std::string_view host) const {
+        for (auto& id : identities)
+            if (domain_matches(id.domains, host)) return &id;
+        return identities.empty() ? nullptr : &identities.front();
+    }
+    // Sets the certificate for `host` on a connection about to handshake.
+    void apply(SSL* ssl, std::string_view host) const {
+        auto* id = identity_for(host);
+        if (!id) return;
+        SSL_use_certificate(ssl, id->cert.get());
+        SSL_use_PrivateKey(ssl, id->key.get());
+        for (auto& c : id->chain) SSL_add1_chain_cert(ssl, c.get());
+    }
+};
+
+// TLS contexts are expensive to build (CA store load), so there is one per
+// combination of TLS options per process.
+inline tls_setup& tls_context(const client_options& o) {
+    static std::mutex mu;
+    static std::map<std::string, std::unique_ptr<tls_setup>> contexts;
+    std::string key = (o.insecure_skip_tls_verify ? "0|" : "1|") + o.tls_ca_file + "|" + o.tls_ca_pem + "|" +
+                      std::to_string(o.tls_min_version) + "|" + std::to_string(o.tls_max_version);
+    for (auto& s : o.tls_cipher_suites) key.append("|").append(s);
+    for (auto& a : o.tls_auth) {
+        key.append("|").append(a.cert).append(a.key).append(a.password);
+        for (auto& d : a.domains) key.append(",").append(d);
+    }
+    std::lock_guard lock(mu);
+    auto& s = contexts[key];
+    if (s) return *s;
+    s = std::make_unique<tls_setup>();
+    auto& c = s->ctx;
+    c.set_options(boost::asio::ssl::context::default_workarounds | boost::asio::ssl::context::no_sslv2 |
+                  boost::asio::ssl::context::no_sslv3);
+    SSL_CTX* native = c.native_handle();
+    if (o.insecure_skip_tls_verify) {
+        c.set_verify_mode(boost::asio::ssl::verify_none);
+    } else {
+        boost::system::error_code ec;
+        c.set_default_verify_paths(ec);
+        if (!o.tls_ca_file.empty()) c.load_verify_file(o.tls_ca_file, ec);
+        if (!o.tls_ca_pem.empty()) c.add_certificate_authority(boost::asio::buffer(o.tls_ca_pem), ec);
+        c.set_verify_mode(boost::asio::ssl::verify_peer);
+    }
+    // Go's client asks for a stapled OCSP response on every handshake: so do we
+    SSL_CTX_set_tlsext_status_type(native, TLSEXT_STATUSTYPE_ocsp);
+    // k6 allows TLS 1.0 and 1.1 when asked for (OpenSSL 3's default security
+    // level refuses them): level 0 only when the script asks for them
+    if (o.tls_min_version && o.tls_min_version < TLS1_2_VERSION) SSL_CTX_set_security_level(native, 0);
+    if (o.tls_min_version) SSL_CTX_set_min_proto_version(native, o.tls_min_version);
+    if (o.tls_max_version) SSL_CTX_set_max_proto_version(native, o.tls_max_version);
+    // Go's client preference (AES-128-GCM first; OpenSSL's puts AES-256
+    // first): a server that follows the client's order (OpenSSL's default)
+    // then picks the suite it picks for k6. The rest of OpenSSL's defaults
+    // follow.
+    SSL_CTX_set_ciphersuites(native, "TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256");
+    SSL_CTX_set_cipher_list(
+        native, "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384:"
+                "ECDHE-RSA-AES256-GCM-SHA384:ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305:DEFAULT");
+    if (!o.tls_cipher_suites.empty()) {
+        // TLS 1.2 suites by OpenSSL's names; TLS 1.3 suites only when some are
+        // named (Go does not restrict TLS 1.3 suites at all: k6's lists of
+        // TLS 1.2 suites leave TLS 1.3 as it is, here too)
+        std::string v12, v13;
+        for (auto& name : o.tls_cipher_suites) {
+            if (is_tls13_suite(name)) (v13.empty() ? v13 : v13.append(":")).append(name);
+            else if (auto n = openssl_suite(name); !n.empty()) (v12.empty() ? v12 : v12.append(":")).append(n);
+        }
+        if (!v12.empty() && SSL_CTX_set_cipher_list(native, v12.c_str()) != 1) {
+            ERR_clear_error();
+            log_once(log_level::warn, "tlsCipherSuites: this OpenSSL supports none of the TLS 1.2 suites named");
+        }
+        if (!v13.empty()) SSL_CTX_set_ciphersuites(native, v13.c_str());
+        ERR_clear_error();
+    }
+    for (auto& a : o.tls_auth) {
+        auto& id = s->identities.emplace_back();
+        if (auto err = parse_client_identity(a, id); !err.empty()) {
+            log_once(log_level::warn, err + "; it is not used");
+            s->identities.pop_back();
+        }
+    }
+    return *s;
+}
+
+inline std::int64_t unix_seconds(const ASN1_GENERALIZEDTIME* t) {
+    std::tm tm{};
+    if (!t || ASN1_TIME_to_tm(t, &tm) != 1) return 0;
+    return static_cast<std::int64_t>(timegm(&tm));
+}
+// The stapled OCSP response of a finished handshake, as k6 reads it (Go's
+// ocsp.ParseResponse without an issuer: the signature is not checked).
+inline ocsp_info read_ocsp(SSL* ssl) {
+    ocsp_info out;
+    out.status = "unknown";
+    const unsigned char* p = nullptr;
+    long n = SSL_get_tlsext_status_ocsp_resp(ssl, &p);
+    if (n <= 0 || !p) return out;
+    std::unique_ptr<OCSP_RESPONSE, decltype(&OCSP_RESPONSE_free)> resp(d2i_OCSP_RESPONSE(nullptr, &p, n),
+                                                                       OCSP_RESPONSE_free);
+    if (!resp || OCSP_response_status(resp.get()) != OCSP_RESPONSE_STATUS_SUCCESSFUL) return ERR_clear_error(), out;
+    std::unique_ptr<OCSP_BASICRESP, decltype(&OCSP_BASICRESP_free)> basic(OCSP_response_get1_basic(resp.get()),
+                                                                          OCSP_BASICRESP_free);
+    OCSP_SINGLERESP* single = basic ? OCSP_resp_get0(basic.get(), 0) : nullptr;
+    if (!single) return ERR_clear_error(), out;
+    int reason = -1;
+    ASN1_GENERALIZEDTIME *revoked = nullptr, *this_update = nullptr, *next_update = nullptr;
+    int status = OCSP_single_get0_status(single, &reason, &revoked, &this_update, &next_update);
+    out.status = status == V_OCSP_CERTSTATUS_GOOD      ? "good"
+                 : status == V_OCSP_CERTSTATUS_REVOKED ? "revoked"
+                                                       : "unknown";
+    static constexpr std::string_view reasons[] = {"unspecified",
+                                                   "key_compromise",
+                                                   "ca_compromise",
+                                                   "affiliation_changed",
+                                                   "superseded",
+                                                   "cessation_of_operation",
+                                                   "certificate_hold",
+                                                   "",  // 7 is unused
+                                                   "remove_from_crl",
+                                                   "privilege_withdrawn",
+                                                   "aa_compromise"};
+    // Go reports reason 0 (unspecified) for a response without one: so do we
+    if (status == V_OCSP_CERTSTATUS_REVOKED)
+        out.revocation_reason = reason >= 0 && reason < 11 ? reasons[reason] : reasons[0];
+    else out.revocation_reason = reasons[0];
+    // a time the response leaves out is Go's zero time, whose Unix() k6
+    // reports as it is: -62135596800 (year 1)
+    constexpr std::int64_t go_zero_time = -62135596800;
+    out.produced_at = unix_seconds(OCSP_resp_get0_produced_at(basic.get()));
+    out.this_update = this_update ? unix_seconds(this_update) : go_zero_time;
+    out.next_update = next_update ? unix_seconds(next_update) : go_zero_time;
+    out.revoked_at = revoked ? unix_seconds(revoked) : go_zero_time;
+    return out;
+}
+
+// The TLS a connection negotiated, read once after its handshake.
+inline tls_info read_tls_info(SSL* ssl) {
+    tls_info t;
+    t.version = tls_version_name(SSL_version(ssl));
+    t.cipher_suite = k6_suite(SSL_get_current_cipher(ssl));
+    t.ocsp = read_ocsp(ssl);
+    return t;
+}
+
+}  // namespace detail
+}  // namespace loadkit::inline LOADKIT_ABI
+// ---- end loadkit/http/tls.hpp
 
 namespace loadkit::inline LOADKIT_ABI::detail {
 
@@ -2061,6 +2493,7 @@ struct connection {
 
     socket_t sock;  // plain connections
     std::unique_ptr<boost::asio::ssl::stream<socket_t>> tls;
+    tls_info tls_state;  // what its handshake negotiated
     bool open = false;
     std::uint64_t served = 0;  // responses read since connect
 
@@ -2120,8 +2553,9 @@ inline error_code classify(const sys_error& ec, phase p, SSL* ssl) {
 // ---- end loadkit/http/connection.hpp
 // ---- begin loadkit/http/cookies.hpp
 // A per-VU cookie jar (RFC 6265 subset: Domain, Path, Max-Age, Expires,
-// Secure; host-only cookies). The jar is empty for most load tests, and then
-// costs one branch per request.
+// Secure; host-only cookies), with the operations of k6's CookieJar (Go's
+// net/http/cookiejar without a public suffix list). The jar is empty for
+// most load tests, and then costs one branch per request.
 #include <algorithm>
 #include <charconv>
 #include <cstdint>
@@ -2575,6 +3009,15 @@ class cookie_jar {
         bool host_only = true;
         bool secure = false;
         std::int64_t expires_ms = 0;  // 0: session cookie
+        bool http_only = false;
+        bool raw = false;  // set by a script (jar.set): sanitized when sent, as Go's AddCookie does
+    };
+    // jar.set's options (k6's {domain, path, expires, max_age, secure, http_only}).
+    struct set_options {
+        std::string domain, path;
+        std::int64_t expires_ms = 0;  // 0: none
+        std::int64_t max_age = 0;     // seconds; 0: none; < 0: delete
+        bool secure = false, http_only = false;
     };
 
     bool empty() const noexcept { return cookies_.empty(); }
@@ -2587,6 +3030,71 @@ class cookie_jar {
         if (!detail::split_url(url, u)) return;
         upsert(cookie{std::string(name), std::string(value), lower(u.host), "/", true, false, 0});
     }
+    // Sets one cookie for `url` as Go's Jar.SetCookies does (k6's jar.set):
+    // no Domain: host-only; a Domain that does not domain-match the host
+    // (or, on an IP address, is not that address): ignored; no or a relative
+    // path: the URL's directory; max_age < 0 or an expiry past: deletes.
+    // A URL that is not http(s) is ignored, as Go's jar does.
+    void set(std::string_view url, std::string_view name, std::string_view value, const set_options& o) {
+        detail::url_parts u;
+        if (!detail::split_url(url, u)) return;
+        cookie c{std::string(name), std::string(value), lower(u.host), {}, true, o.secure, 0, o.http_only, true};
+        c.path = o.path.starts_with('/') ? o.path : default_path(u.path());
+        if (!o.domain.empty()) {
+            std::string_view d = o.domain;
+            if (is_ip(c.domain)) {
+                if (d != c.domain) return;
+            } else {
+                if (d.front() == '.') d.remove_prefix(1);
+                auto ld = lower(d);
+                if (ld.empty() || ld.front() == '.' || ld.back() == '.') return;
+                if (ld != c.domain && !(c.domain.size() > ld.size() && c.domain.ends_with(ld) &&
+                                        c.domain[c.domain.size() - ld.size() - 1] == '.'))
+                    return;
+                c.domain = std::move(ld);
+                c.host_only = false;
+            }
+        }
+        auto now = detail::wall_ms();
+        bool remove = o.max_age < 0;
+        if (o.max_age > 0) c.expires_ms = now + o.max_age * 1000;
+        else if (o.max_age == 0 && o.expires_ms != 0) {
+            if (o.expires_ms <= now) remove = true;
+            else c.expires_ms = o.expires_ms;
+        }
+        if (remove) erase(c.domain, c.path, [&](const cookie& x) { return x.name == c.name; });
+        else upsert(std::move(c));
+    }
+    // The cookies a request to `url` sends, in Go's order (longer paths
+    // first, then older first): k6's jar.cookiesForURL.
+    std::vector<const cookie*> cookies_for(std::string_view url) const {
+        std::vector<const cookie*> out;
+        detail::url_parts u;
+        if (!detail::split_url(url, u)) return out;
+        auto now = detail::wall_ms();
+        for (auto& c : cookies_)
+            if (matches(c, u.host, u.path(), u.secure, now)) out.push_back(&c);
+        return out;
+    }
+    // k6's jar.delete(url, name): Go's jar deletes the host-only cookie of
+    // that name for the URL's host and directory (a cookie set with a Domain
+    // or another path stays).
+    void remove(std::string_view url, std::string_view name) {
+        detail::url_parts u;
+        if (!detail::split_url(url, u)) return;
+        erase(lower(u.host), default_path(u.path()), [&](const cookie& x) { return x.name == name; });
+    }
+    // k6's jar.clear(url): each cookie the URL would send is deleted as
+    // jar.delete(url, its name) deletes it.
+    void clear(std::string_view url) {
+        std::vector<std::string> names;
+        for (auto* c : cookies_for(url)) names.push_back(c->name);
+        detail::url_parts u;
+        if (names.empty() || !detail::split_url(url, u)) return;
+        erase(lower(u.host), default_path(u.path()),
+              [&](const cookie& x) { return std::find(names.begin(), names.end(), x.name) != names.end(); });
+    }
+
     // The value a request to `url` would send for `name`, or "".
     std::string get(std::string_view url, std::string_view name) const {
         detail::url_parts u;
@@ -2603,8 +3111,11 @@ class cookie_jar {
         auto pair = detail::trim_ows(header.substr(0, semi));
         auto eq = pair.find('=');
         if (eq == std::string_view::npos || eq == 0) return;
+        auto name = detail::trim_ows(pair.substr(0, eq));
+        if (name.empty() || name.find_first_of(" \t\"(),/:;<=>?@[\\]{}") != std::string_view::npos)
+            return;  // not a token: Go's parser (k6) drops the cookie
         cookie c;
-        c.name.assign(detail::trim_ows(pair.substr(0, eq)));
+        c.name.assign(name);
         c.value.assign(detail::trim_ows(pair.substr(eq + 1)));
         c.domain = lower(host);
         c.path = default_path(request_path);
@@ -2629,6 +3140,8 @@ class cookie_jar {
                 c.path.assign(val);
             } else if (detail::iequals(key, "secure")) {
                 c.secure = true;
+            } else if (detail::iequals(key, "httponly")) {
+                c.http_only = true;
             } else if (detail::iequals(key, "max-age")) {
                 std::int64_t s = 0;
                 auto r = std::from_chars(val.data(), val.data() + val.size(), s);
@@ -2676,7 +3189,8 @@ class cookie_jar {
                 continue;
             out.append(first ? "Cookie: " : "; ");
             first = false;
-            out.append(c.name).append("=").append(c.value);
+            if (c.raw) append_sanitized(out, c);
+            else out.append(c.name).append("=").append(c.value);
         }
         if (!first) out.append("\r\n");
     }
@@ -2718,6 +3232,28 @@ class cookie_jar {
     }
 
   private:
+    // A script's cookie as Go's AddCookie writes it: CR and LF in the name
+    // as '-'; in the value only printable ASCII but '"', ';' and '\\', and
+    // the value quoted when it has a space or a comma.
+    static void append_sanitized(std::string& out, const cookie& c) {
+        for (char ch : c.name) out.push_back(ch == '\r' || ch == '\n' ? '-' : ch);
+        out.push_back('=');
+        std::string v;
+        for (char ch : c.value)
+            if (ch >= 0x20 && ch < 0x7f && ch != '"' && ch != ';' && ch != '\\') v.push_back(ch);
+        bool quote = v.find_first_of(" ,") != std::string::npos;
+        if (quote) out.push_back('"');
+        out.append(v);
+        if (quote) out.push_back('"');
+    }
+    static bool is_ip(std::string_view h) noexcept {
+        return h.find(':') != std::string_view::npos ||
+               (!h.empty() && h.find_first_not_of("0123456789.") == std::string_view::npos);
+    }
+    template <class Pred>
+    void erase(std::string_view domain, std::string_view path, Pred&& pred) {
+        std::erase_if(cookies_, [&](const cookie& o) { return o.domain == domain && o.path == path && pred(o); });
+    }
     static std::string lower(std::string_view s) {
         std::string r(s);
         for (auto& c : r)
@@ -2742,75 +3278,185 @@ class cookie_jar {
         if (!path.starts_with(c.path)) return false;
         return path.size() == c.path.size() || c.path.back() == '/' || path[c.path.size()] == '/';
     }
+    // Kept in the order Go's jar sends them: longer paths first, then older
+    // first (a replaced cookie keeps its place, as it keeps its creation time).
     void upsert(cookie c) {
         for (auto& o : cookies_)
             if (o.name == c.name && o.domain == c.domain && o.path == c.path) {
                 o = std::move(c);
                 return;
             }
-        cookies_.push_back(std::move(c));
+        auto at = std::find_if(cookies_.begin(), cookies_.end(),
+                               [&](const cookie& o) { return o.path.size() < c.path.size(); });
+        cookies_.insert(at, std::move(c));
     }
     std::vector<cookie> cookies_;
 };
 
 }  // namespace loadkit::inline LOADKIT_ABI
 // ---- end loadkit/http/cookies.hpp
-// ---- begin loadkit/http/options.hpp
-// The HTTP client's options (k6's option names) and the TLS contexts built
-// from them.
-#include <map>
-#include <memory>
-#include <mutex>
+// ---- begin loadkit/http/digest.hpp
+// HTTP digest authentication (RFC 7616, and RFC 2617's qop-less form), as
+// k6's params.auth = 'digest' uses it: the request goes out first without
+// it, and when the server answers 401 with a Digest challenge the client
+// sends it again with the Authorization this computes from the URL's
+// credentials. Only the client's digest path includes it: a plain request
+// never reaches this code.
+#include <cstdint>
+#include <random>
 #include <string>
+#include <string_view>
+#include <utility>
 
-#include <boost/asio/ssl/context.hpp>
+#include <openssl/evp.h>
 
 
-namespace loadkit::inline LOADKIT_ABI {
+namespace loadkit::inline LOADKIT_ABI::detail {
 
-// Defaults for every VU's HTTP client (k6's options of the same names).
-struct client_options {
-    std::string base_url;  // relative URLs resolve against it
-    nanoseconds timeout = std::chrono::seconds(60);
-    int max_redirects = 10;
-    bool insecure_skip_tls_verify = false;
-    std::string tls_ca_file;  // extra trusted CA certificates (PEM file)
-    std::string tls_ca_pem;   // the same, in memory
-    std::string user_agent = "loadkit/" LOADKIT_VERSION_STRING;
-    bool cookies = true;                   // a cookie jar per VU
-    bool discard_response_bodies = false;  // read bodies but do not keep them
+// A WWW-Authenticate Digest challenge's parameters (quoted strings unquoted).
+struct digest_challenge {
+    std::string realm, nonce, opaque, algorithm, qop;
+    bool has_opaque = false;
 };
 
-namespace detail {
-
-// TLS contexts are expensive to build (CA store load), so there is one per
-// (verify, CA) combination per process.
-inline boost::asio::ssl::context& tls_context(const client_options& o) {
-    static std::mutex mu;
-    static std::map<std::string, std::unique_ptr<boost::asio::ssl::context>> contexts;
-    std::string key = (o.insecure_skip_tls_verify ? "0|" : "1|") + o.tls_ca_file + "|" + o.tls_ca_pem;
-    std::lock_guard lock(mu);
-    auto& c = contexts[key];
-    if (!c) {
-        c = std::make_unique<boost::asio::ssl::context>(boost::asio::ssl::context::tls_client);
-        c->set_options(boost::asio::ssl::context::default_workarounds | boost::asio::ssl::context::no_sslv2 |
-                       boost::asio::ssl::context::no_sslv3);
-        if (o.insecure_skip_tls_verify) {
-            c->set_verify_mode(boost::asio::ssl::verify_none);
+// Parses a WWW-Authenticate value; false unless it is a Digest challenge.
+// Values may be tokens or quoted strings (with \-escapes); the commas between
+// parameters may carry spaces around them.
+inline bool parse_digest_challenge(std::string_view h, digest_challenge& out) {
+    h = trim_ows(h);
+    if (h.size() < 7 || !iequals(h.substr(0, 6), "digest") || (h[6] != ' ' && h[6] != '\t')) return false;
+    h.remove_prefix(7);
+    while (!h.empty()) {
+        while (!h.empty() && (h.front() == ' ' || h.front() == '\t' || h.front() == ',')) h.remove_prefix(1);
+        auto eq = h.find('=');
+        if (eq == std::string_view::npos) break;
+        auto key = trim_ows(h.substr(0, eq));
+        h.remove_prefix(eq + 1);
+        h = trim_ows(h);
+        std::string value;
+        if (!h.empty() && h.front() == '"') {
+            std::size_t i = 1;
+            for (; i < h.size() && h[i] != '"'; ++i) {
+                if (h[i] == '\\' && i + 1 < h.size()) ++i;
+                value.push_back(h[i]);
+            }
+            h.remove_prefix(i < h.size() ? i + 1 : i);
         } else {
-            boost::system::error_code ec;
-            c->set_default_verify_paths(ec);
-            if (!o.tls_ca_file.empty()) c->load_verify_file(o.tls_ca_file, ec);
-            if (!o.tls_ca_pem.empty()) c->add_certificate_authority(boost::asio::buffer(o.tls_ca_pem), ec);
-            c->set_verify_mode(boost::asio::ssl::verify_peer);
+            auto end = h.find(',');
+            value.assign(trim_ows(h.substr(0, end)));
+            h.remove_prefix(end == std::string_view::npos ? h.size() : end);
         }
+        if (iequals(key, "realm")) out.realm = std::move(value);
+        else if (iequals(key, "nonce")) out.nonce = std::move(value);
+        else if (iequals(key, "opaque")) out.opaque = std::move(value), out.has_opaque = true;
+        else if (iequals(key, "algorithm")) out.algorithm = std::move(value);
+        else if (iequals(key, "qop")) out.qop = std::move(value);
     }
-    return *c;
+    return !out.nonce.empty() || !out.realm.empty();
 }
 
-}  // namespace detail
-}  // namespace loadkit::inline LOADKIT_ABI
-// ---- end loadkit/http/options.hpp
+inline std::string digest_hex(const EVP_MD* md, std::string_view s) {
+    unsigned char out[EVP_MAX_MD_SIZE];
+    unsigned n = 0;
+    EVP_Digest(s.data(), s.size(), out, &n, md, nullptr);
+    static constexpr char hex[] = "0123456789abcdef";
+    std::string r;
+    r.reserve(2 * n);
+    for (unsigned i = 0; i < n; ++i) {
+        r.push_back(hex[out[i] >> 4]);
+        r.push_back(hex[out[i] & 15]);
+    }
+    return r;
+}
+
+// A URL's userinfo ("user:pass", percent-escaped) as user and password.
+inline void split_userinfo(std::string_view userinfo, std::string& user, std::string& pass) {
+    auto decode = [](std::string_view s, std::string& out) {
+        out.clear();
+        auto hexval = [](char c) -> int {
+            if (c >= '0' && c <= '9') return c - '0';
+            if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+            if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+            return -1;
+        };
+        for (std::size_t i = 0; i < s.size(); ++i) {
+            int hi, lo;
+            if (s[i] == '%' && i + 2 < s.size() && (hi = hexval(s[i + 1])) >= 0 && (lo = hexval(s[i + 2])) >= 0) {
+                out.push_back(static_cast<char>(hi * 16 + lo));
+                i += 2;
+            } else {
+                out.push_back(s[i]);
+            }
+        }
+    };
+    auto colon = userinfo.find(':');
+    decode(userinfo.substr(0, colon), user);
+    decode(colon == std::string_view::npos ? std::string_view{} : userinfo.substr(colon + 1), pass);
+}
+
+// The Authorization value answering `c` for `method` on `uri` (the request
+// target: path and query). MD5 (the default) and SHA-256, with or without
+// -sess; qop "auth" when the server offers it (k6's library always answers
+// qop=auth-less or auth; auth-int, which hashes the body, is not offered
+// by the servers this targets and falls back to auth), else RFC 2069's form.
+// An unknown algorithm: empty (the 401 stands). `fixed_cnonce`: for tests.
+inline std::string digest_authorization(const digest_challenge& c, std::string_view method, std::string_view uri,
+                                        std::string_view userinfo, std::string_view fixed_cnonce = {}) {
+    std::string algo = c.algorithm.empty() ? std::string("MD5") : c.algorithm;
+    bool sess = algo.size() > 5 && iequals(std::string_view(algo).substr(algo.size() - 5), "-sess");
+    std::string_view base = std::string_view(algo).substr(0, algo.size() - (sess ? 5 : 0));
+    const EVP_MD* md = iequals(base, "md5") ? EVP_md5() : iequals(base, "sha-256") ? EVP_sha256() : nullptr;
+    if (!md) return {};
+    std::string user, pass;
+    split_userinfo(userinfo, user, pass);
+    // qop: "auth" if listed (a comma-separated list)
+    bool qop_auth = false;
+    for (std::string_view q = c.qop; !q.empty();) {
+        auto comma = q.find(',');
+        if (iequals(trim_ows(q.substr(0, comma)), "auth")) qop_auth = true;
+        q = comma == std::string_view::npos ? std::string_view{} : q.substr(comma + 1);
+    }
+    static thread_local std::mt19937_64 rng{std::random_device{}()};
+    std::string cnonce(fixed_cnonce);
+    static constexpr char hex[] = "0123456789abcdef";
+    if (cnonce.empty())
+        for (auto [r, i] = std::pair{rng(), 0}; i < 16; ++i, r >>= 4) cnonce.push_back(hex[r & 15]);
+    std::string_view nc = "00000001";
+    std::string ha1 = digest_hex(md, user + ":" + c.realm + ":" + pass);
+    if (sess) ha1 = digest_hex(md, ha1 + ":" + c.nonce + ":" + cnonce);
+    std::string ha2 = digest_hex(md, std::string(method) + ":" + std::string(uri));
+    std::string response = qop_auth ? digest_hex(md, ha1 + ":" + c.nonce + ":" + std::string(nc) + ":" + cnonce +
+                                                         ":auth:" + ha2)
+                                    : digest_hex(md, ha1 + ":" + c.nonce + ":" + ha2);
+    auto quoted = [](std::string& out, std::string_view v) {
+        out.push_back('"');
+        for (char ch : v) {
+            if (ch == '\r' || ch == '\n') continue;  // would split the request
+            if (ch == '"' || ch == '\\') out.push_back('\\');
+            out.push_back(ch);
+        }
+        out.push_back('"');
+    };
+    std::string out = "Digest username=";
+    quoted(out, user);
+    out.append(", realm=");
+    quoted(out, c.realm);
+    out.append(", nonce=");
+    quoted(out, c.nonce);
+    out.append(", uri=");
+    quoted(out, uri);
+    if (!c.algorithm.empty()) out.append(", algorithm=").append(c.algorithm);
+    if (qop_auth) out.append(", qop=auth, nc=").append(nc).append(", cnonce=\"").append(cnonce).append("\"");
+    out.append(", response=\"").append(response).append("\"");
+    if (c.has_opaque) {
+        out.append(", opaque=");
+        quoted(out, c.opaque);
+    }
+    return out;
+}
+
+}  // namespace loadkit::inline LOADKIT_ABI::detail
+// ---- end loadkit/http/digest.hpp
 
 namespace loadkit::inline LOADKIT_ABI {
 
@@ -2976,7 +3622,7 @@ class client {
     detail::thread_context* thread_;
     detail::vu_context* vu_;
     const client_options* opts_;
-    boost::asio::ssl::context* tls_ctx_;
+    detail::tls_setup* tls_ctx_;
     client* prev_ = nullptr;
     client* next_ = nullptr;
     client* next_in_vu_ = nullptr;
@@ -2997,6 +3643,9 @@ class client {
     detail::connection* cached_conn_ = nullptr;
     cookie_jar own_jar_;
     cookie_jar* jar_ = &own_jar_;                  // own_jar_, or the VU's first client's (share_cookies)
+    cookie_jar* cur_jar_ = &own_jar_;              // this request's: jar_, or its params.jar
+    std::string digest_auth_;                      // params.auth 'digest': the retry's Authorization
+    bool force_expected_ = false;                  // that 401 counts as expected, as in k6
     std::span<const request_cookie> req_cookies_;  // this request's params.cookies
     std::string wbuf_;
     bool wbuf_plain_ = false;  // wbuf_ holds a request with no headers, body or cookies for:
@@ -3013,6 +3662,7 @@ class client {
     std::string_view cached_method_;
     std::uint32_t cached_method_id_ = 0;
     std::uint32_t tags_id_ = 0;  // this request's params.tags, interned
+    const expected_statuses* rule_ = nullptr;  // this request's; nullptr: k6's default (response::ok)
     detail::http_key cached_key_{~0u};
     detail::http_series* cached_series_ = nullptr;
     scenario_series* scenario_series_ = nullptr;
@@ -3028,14 +3678,14 @@ inline void client::serialize(const detail::url_parts& u, std::string_view metho
     // A request without headers, body or cookies is the same bytes as the last
     // one when its method and URL are: most load tests repeat a few such GETs.
     bool plain = h1.empty() || h1.front().first.empty();
-    plain = plain && h2.empty() && body.empty() && jar_->empty() && req_cookies_.empty() && u.userinfo.empty();
+    plain = plain && h2.empty() && body.empty() && cur_jar_->empty() && req_cookies_.empty() && u.userinfo.empty();
     if (plain && wbuf_plain_ && method == wbuf_method_ && u.target == wbuf_target_ && u.authority == wbuf_authority_)
         return;
     wbuf_plain_ = false;
     w.clear();
     w.append(method).append(" "sv).append(u.target).append(" HTTP/1.1\r\n"sv);
     bool has_host = false, has_ua = false, has_len = false, has_auth = false;
-    bool with_cookies = !jar_->empty() || !req_cookies_.empty();
+    bool with_cookies = !cur_jar_->empty() || !req_cookies_.empty();
     std::string_view given_cookie;  // merged into the one Cookie header with the jar's
     auto add = [&](std::string_view k, std::string_view v) {
         if (k.empty() || k.find_first_of(":\r\n") != std::string_view::npos ||
@@ -3063,10 +3713,16 @@ inline void client::serialize(const detail::url_parts& u, std::string_view metho
     for (auto& [k, v] : h2) add(k, v);
     if (!has_host) w.append("Host: "sv).append(u.authority).append("\r\n"sv);
     if (!has_ua && !opts_->user_agent.empty()) w.append("User-Agent: "sv).append(opts_->user_agent).append("\r\n"sv);
-    if (with_cookies) jar_->append_header(w, u.host, u.path(), u.secure, req_cookies_, given_cookie);
+    if (with_cookies) {
+        auto at = w.size();
+        cur_jar_->append_header(w, u.host, u.path(), u.secure, req_cookies_, given_cookie);
+        if (res_.redirects == 0 && w.size() > at)  // "Cookie: ...\r\n": its value, for k6's res.request
+            res_.sent_cookies.assign(w, at + 8, w.size() - at - 10);
+    }
     if (!u.userinfo.empty() && !has_auth) {  // http://user:pass@host/: basic auth, unless the request has its own
         w.append("Authorization: "sv);
-        detail::append_basic_auth(w, u.userinfo);
+        if (!digest_auth_.empty()) w.append(digest_auth_);  // the answer to a digest challenge
+        else detail::append_basic_auth(w, u.userinfo);
         w.append("\r\n"sv);
     }
     if (!has_len && (!body.empty() || method == "POST" || method == "PUT" || method == "PATCH")) {
@@ -3132,7 +3788,7 @@ inline task<bool> client::open(detail::connection& c) {
 
     if (c.secure) {
         if (!tls_ctx_) tls_ctx_ = &tls_context(*opts_);
-        c.tls = std::make_unique<boost::asio::ssl::stream<socket_t>>(thread_->ioc.get_executor(), *tls_ctx_);
+        c.tls = std::make_unique<boost::asio::ssl::stream<socket_t>>(thread_->ioc.get_executor(), tls_ctx_->ctx);
     }
     active_ = &c;
     sys_error last;
@@ -3168,6 +3824,7 @@ inline task<bool> client::open(detail::connection& c) {
             if (!ec) X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl), c.host.c_str());
             else SSL_set1_host(ssl, c.host.c_str());
         }
+        if (!tls_ctx_->identities.empty()) tls_ctx_->apply(ssl, c.host);  // tlsAuth
         auto [e, n] = co_await io(
             [&c](auto h) { c.tls->async_handshake(boost::asio::ssl::stream_base::client, std::move(h)); });
         (void)n;
@@ -3177,6 +3834,7 @@ inline task<bool> client::open(detail::connection& c) {
             co_return false;
         }
         res_.timings.tls_handshaking = now_ns() - t2;
+        c.tls_state = read_tls_info(ssl);
     }
     c.open = true;
     c.served = 0;
@@ -3266,7 +3924,7 @@ inline task<bool> client::read_response(detail::connection& c, std::string_view 
         res_.status = h.status;
         res_.status_text = h.reason;
         res_.timings.waiting = t_first - t_sent;
-        std::string* sink = opts_->discard_response_bodies ? nullptr : &res_.body;
+        std::string* sink = res_.body_discarded ? nullptr : &res_.body;
         bool until_eof = false;
         if (method == "HEAD" || h.status == 204 || h.status == 304 || h.status == 101) {
             // no body
@@ -3406,7 +4064,7 @@ inline void client::record(std::string_view name) {
         cached_method_id_ = shard.strings.intern(res_.method);
         cached_method_ = shard.strings.name(cached_method_id_);
     }
-    bool expected = res_.ok();
+    bool expected = force_expected_ || (rule_ ? rule_->match(res_.status) : res_.ok());
     http_key k{vu_->scenario_id,
                cached_name_id_,
                cached_method_id_,
@@ -3461,7 +4119,10 @@ inline task<const response&> client::perform(std::string_view method, std::strin
     res_.body.clear();
     res_.headers_.clear();
     res_.redirects = 0;
+    res_.tls_ = nullptr;
     res_.timings = {};
+    res_.body_discarded = p.discard_body < 0 ? opts_->discard_response_bodies : p.discard_body > 0;
+    rule_ = p.expected ? p.expected : opts_->expected ? &*opts_->expected : nullptr;
     timed_out_ = false;
     deadline_ns_ = now_ns() + timeout.count();
     if (max_redirects < 0) max_redirects = opts_->max_redirects;
@@ -3478,6 +4139,8 @@ inline task<const response&> client::perform(std::string_view method, std::strin
         mask_credentials(name_);
     res_.name = name_;
     req_cookies_ = p.cookies;
+    cur_jar_ = p.jar ? p.jar : jar_;
+    res_.sent_cookies.clear();
     if (cached) {
         res_.url.assign(cached_abs_);
     } else if (!resolve_url(opts_->base_url, url, res_.url)) {
@@ -3521,6 +4184,25 @@ inline task<const response&> client::perform(std::string_view method, std::strin
         auto& c = *conn;
         bool ok = co_await exchange(c, u, method_, body, h1, h2);
         active_ = nullptr;
+        // params.auth 'digest' (k6's digest transport): a 401 with a Digest
+        // challenge is recorded (as expected, as k6 does), then answered once
+        if (ok && p.digest_auth && res_.status == 401 && !u.userinfo.empty()) {
+            detail::digest_challenge ch;
+            if (detail::parse_digest_challenge(res_.header("www-authenticate"), ch))
+                digest_auth_ = detail::digest_authorization(ch, method_, u.target, u.userinfo);
+            if (!digest_auth_.empty()) {
+                res_.error_code = static_cast<error_code>(1401);
+                force_expected_ = true;
+                record(name_);
+                force_expected_ = false;
+                res_.headers_.clear();
+                res_.body.clear();
+                ok = co_await exchange(c, u, method_, body, h1, h2);
+                active_ = nullptr;
+                digest_auth_.clear();
+            }
+        }
+        res_.tls_ = ok && c.secure ? &c.tls_state : nullptr;
         if (!ok) {
             if (res_.error_code == error_code::none) fail(error_code::generic);
             record(name_);
@@ -3529,12 +4211,13 @@ inline task<const response&> client::perform(std::string_view method, std::strin
         if (res_.status >= 400) res_.error_code = static_cast<error_code>(1000 + std::min(res_.status, 599));
         if (opts_->cookies)
             for (auto& [k, v] : res_.headers_)
-                if (k.size() == 10 && iequals_lower(k, "set-cookie")) jar_->store(u.host, u.path(), v);
+                if (k.size() == 10 && iequals_lower(k, "set-cookie")) cur_jar_->store(u.host, u.path(), v);
         record(name_);
         if (!is_redirect(res_.status) || static_cast<int>(res_.redirects) >= max_redirects) break;
         auto location = res_.header("location");
         if (location.empty()) break;
         if (!resolve_url(res_.url, location, next_url_)) break;
+        if (res_.redirects == 0) res_.first_url = res_.url, res_.first_method = method_;  // k6's res.request
         std::swap(res_.url, next_url_);
         ++res_.redirects;
         if (res_.status == 303 || ((res_.status == 301 || res_.status == 302) && method_ == "POST")) {
@@ -3629,6 +4312,7 @@ inline void thread_context::sweep() {
 // run, tools. It drives the same client as the VUs on a private io_context,
 // so TLS, redirects, cookies within the call and timeouts all behave the same;
 // its requests are not part of any run's metrics.
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -3647,6 +4331,7 @@ struct fetched {
     loadkit::error_code error_code = error_code::none;
     std::string error;
     loadkit::timings timings;
+    std::optional<tls_info> tls;  // what its connection's TLS negotiated (https)
 
     bool ok() const noexcept { return status >= 200 && status < 400; }
     std::string_view header(std::string_view name) const noexcept {
@@ -3668,6 +4353,7 @@ inline task<> fetch_into(client& c, std::string_view method, std::string_view ur
     out.error_code = r.error_code;
     out.error = r.error;
     out.timings = r.timings;
+    if (r.tls()) out.tls = *r.tls();  // static strings: safe to keep
 }
 }  // namespace detail
 
@@ -4293,6 +4979,12 @@ inline int executor_max_vus(const executor& e) { return detail::schedule::max_vu
 // "10 looping VUs for 30s, gracefulStop: 30s".
 inline std::string executor_description(const executor& e) { return detail::schedule::describe(e); }
 
+// Checks `e` as the loaders do (stages, VU counts, durations); a
+// config_error naming `scenario` when it cannot run.
+inline void validate_executor(const std::string& scenario, const executor& e) {
+    detail::schedule::validate(scenario, e);
+}
+
 }  // namespace loadkit::inline LOADKIT_ABI
 // ---- end loadkit/engine/executors.hpp
 // ---- begin loadkit/engine/segment.hpp
@@ -4612,6 +5304,7 @@ inline bool scale_executor(executor& e, const stripe& share) {
 #include <iterator>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <map>
 #include <string>
 #include <tuple>
@@ -4767,6 +5460,18 @@ struct merged_metrics {
         g.sum += v;
         ++g.count;
     }
+};
+
+// How the end-of-test summary shows trends (k6's summaryTrendStats and
+// summaryTimeUnit, --summary-trend-stats and --summary-time-unit): each
+// trend row's stats in order (avg, min, med, max, count, p(N)), and the unit
+// of its times ("s", "ms", "us"; "" for each value in the unit that suits
+// it). A p(N) the summary's agg does not carry (p90, p95, p99 always) is
+// added to each trend's agg as "pN" ("p99.9", "p50").
+struct summary_options {
+    std::vector<std::string> trend_stats{"avg", "min", "med", "max", "p(90)", "p(95)"};
+    std::string time_unit;
+    bool enabled = true;  // false: no console summary and no handleSummary (k6's --no-summary)
 };
 
 namespace detail {
@@ -5066,6 +5771,13 @@ inline nlohmann::json metric_entry(std::string name, std::string_view kind, nloh
     return {{"metric", std::move(name)}, {"kind", kind}, {"agg", std::move(agg)}};
 }
 
+// "p(99.9)" -> "p99.9", the key of a percentile in a summary's agg; "" for
+// a stat that is no percentile.
+inline std::string percentile_key(std::string_view stat) {
+    if (stat.size() < 4 || !stat.starts_with("p(") || stat.back() != ')') return {};
+    return "p" + std::string(stat.substr(2, stat.size() - 3));
+}
+
 struct summary_input {
     std::string name, run_id;
     std::int64_t started_ms = 0, ended_ms = 0;
@@ -5073,7 +5785,8 @@ struct summary_input {
     std::optional<std::string> aborted;
     nlohmann::json thresholds = nlohmann::json::array();
     bool thresholds_passed = true;
-    std::vector<std::string> submetrics;  // selectors with tags to report too (the thresholds')
+    std::vector<std::string> submetrics;   // selectors with tags to report too (the thresholds')
+    std::vector<std::string> trend_stats;  // summary_options::trend_stats: percentiles to add to trends' agg
 };
 
 // The summary's checks, the one rule every front end and report uses: one
@@ -5158,7 +5871,15 @@ inline nlohmann::json build_summary(const summary_input& in, const merged_metric
         std::string err;
         aggregate a;
         if (!parse_selector(text, sel, err) || !collect(m, sel, a)) continue;
-        metrics.push_back(metric_entry(text, kind_name(a.kind), agg_of(a, secs)));
+        auto agg = agg_of(a, secs);
+        if (a.kind == metric_kind::trend)
+            for (auto& stat : in.trend_stats) {
+                auto key = percentile_key(stat);
+                if (key.empty() || agg.contains(key)) continue;
+                double q = std::strtod(key.c_str() + 1, nullptr) / 100;
+                agg[key] = a.values.count() ? a.values.quantile(q) * a.scale : 0.0;
+            }
+        metrics.push_back(metric_entry(text, kind_name(a.kind), std::move(agg)));
     }
 
     nlohmann::json j;
@@ -5185,6 +5906,15 @@ inline std::string fmt_ms(double ms) {
     else std::snprintf(b, sizeof b, "%.2fus", ms * 1000);
     return b;
 }
+// A time in ms, in `unit` ("s", "ms", "us"; "" for the unit that suits it).
+inline std::string fmt_time(double ms, std::string_view unit) {
+    if (unit.empty()) return fmt_ms(ms);
+    char b[32];
+    if (unit == "s") std::snprintf(b, sizeof b, "%.2fs", ms / 1000);
+    else if (unit == "us") std::snprintf(b, sizeof b, "%.2fus", ms * 1000);
+    else std::snprintf(b, sizeof b, "%.2fms", ms);
+    return b;
+}
 inline std::string fmt_bytes(double v) {
     static const char* units[] = {"B", "kB", "MB", "GB", "TB"};
     int u = 0;
@@ -5203,7 +5933,7 @@ inline std::string dotted(std::string name, std::size_t width = 44) {
 }
 
 inline std::string console_report(const nlohmann::json& s, const merged_metrics& m,
-                                  const std::vector<std::string>& scenario_lines) {
+                                  const std::vector<std::string>& scenario_lines, const summary_options& format = {}) {
     std::string out;
     char b[512];
     out += "\n  loadkit " LOADKIT_VERSION_STRING "   run " + s["run_id"].get<std::string>() + "   " +
@@ -5219,10 +5949,18 @@ inline std::string console_report(const nlohmann::json& s, const merged_metrics&
                         name == "dropped_iterations";
         if (optional && a["count"].get<double>() == 0) continue;
         if (kind == "trend") {
-            std::snprintf(b, sizeof b, "avg=%s min=%s med=%s max=%s p(90)=%s p(95)=%s p(99)=%s",
-                          fmt_ms(a["avg"]).c_str(), fmt_ms(a["min"]).c_str(), fmt_ms(a["med"]).c_str(),
-                          fmt_ms(a["max"]).c_str(), fmt_ms(a["p90"]).c_str(), fmt_ms(a["p95"]).c_str(),
-                          fmt_ms(a["p99"]).c_str());
+            std::string row;
+            for (auto& stat : format.trend_stats) {
+                auto key = percentile_key(stat);  // "p(95)" -> "p95"; avg, min, med, max, count as they are
+                if (key.empty()) key = stat;
+                auto it = a.find(key);
+                double v = it != a.end() && it->is_number() ? it->get<double>() : 0.0;
+                char n[32];
+                if (stat == "count") std::snprintf(n, sizeof n, "%.0f", v);
+                row += (row.empty() ? "" : " ") + stat + "=" + (stat == "count" ? n : fmt_time(v, format.time_unit));
+            }
+            out += "    " + dotted(name) + " " + row + "\n";
+            continue;
         } else if (kind == "rate") {
             std::snprintf(b, sizeof b, "%.2f%%  %.0f out of %.0f", a["rate"].get<double>() * 100,
                           a["sum"].get<double>(), a["count"].get<double>());
@@ -6011,6 +6749,10 @@ struct options {
     std::string summary_export;               // write the summary JSON here
     bool print_summary = true;                // print the console report (or handle_summary's output)
     std::ostream* out = &std::cout;           // where the report goes
+    // The summary's trend stats and time unit (k6's summaryTrendStats,
+    // summaryTimeUnit), and whether there is one at all (--no-summary: no
+    // console summary, handle_summary is not called).
+    summary_options summary;
     // Receives the summary; returns a string (replaces the console report), an
     // object or array (printed as pretty JSON instead), or null (keeps the default).
     std::function<nlohmann::json(const nlohmann::json&)> handle_summary;
@@ -6351,10 +7093,11 @@ class engine_impl {
         for (auto& s : specs)  // as written: the whole test's schedule
             lines.push_back("  * " + s.name + ": " + std::string(executor_name(s.exec)) + ", " +
                             schedule::describe(s.exec));
+        in.trend_stats = opts_.summary.trend_stats;
         result.summary = build_summary(in, merged);
         result.aborted = in.aborted;
         result.thresholds_passed = in.thresholds_passed;
-        result.report = console_report(result.summary, merged, lines);
+        result.report = console_report(result.summary, merged, lines, opts_.summary);
         {
             run_state_info si{opts_.name,    in.run_id,       stripe_.whole() ? "" : opts_.segment.text(),
                               in.started_ms, in.ended_ms,     in.aborted,
@@ -7027,7 +7770,7 @@ class engine_impl {
 
     void write_outputs(run_result& r) {
         std::string printed = r.report;
-        if (opts_.handle_summary) {
+        if (opts_.handle_summary && opts_.summary.enabled) {
             try {
                 nlohmann::json custom = opts_.handle_summary(r.summary);
                 if (custom.is_string()) printed = custom.get<std::string>();
@@ -7039,7 +7782,7 @@ class engine_impl {
             }
         }
         r.report = printed;
-        if (opts_.print_summary && opts_.out) {
+        if (opts_.print_summary && opts_.summary.enabled && opts_.out) {
             *opts_.out << printed;
             if (!printed.empty() && printed.back() != '\n') *opts_.out << '\n';
             opts_.out->flush();

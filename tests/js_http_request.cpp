@@ -142,7 +142,7 @@ TEST_CASE("js http request: digest challenge and response (RFC 2617's example)")
 // password 401 after 2 requests (the second failed), auth 'bogus' ignored
 // (Basic from the URL); 10 http_reqs here (k6 ran NTLM, which loadkit
 // refuses with an exception, so that request is not made).
-TEST_CASE("js http request: credentials in the URL, params.auth basic and digest; ntlm refused") {
+TEST_CASE("js http request: credentials in the URL, params.auth basic and digest, ntlm refused") {
     echo server;
     auto r = run(R"(
 import http from 'k6/http';

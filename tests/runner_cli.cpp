@@ -638,7 +638,7 @@ TEST_CASE("runner k6 flags: the summary's trend stats and time unit, --no-summar
     }
 }
 
-TEST_CASE("runner k6 flags: -s/--stage and K6_STAGES make one ramping-vus scenario; K6_VUS, K6_ITERATIONS") {
+TEST_CASE("runner k6 flags: -s/--stage and K6_STAGES make one ramping-vus scenario, as do K6_VUS and K6_ITERATIONS") {
     loadkit::target_server server;
     scratch s;
     auto f = s.write("ok.yaml", with_target(smoke_flow, server.url()));

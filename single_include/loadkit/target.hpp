@@ -154,6 +154,9 @@ struct target_options {
     // self-signed certificate (see refused_url(), tls_fault_url()): on
     // port+1 and port+2 when `port` is set, else on ephemeral ports.
     bool faults = false;
+    // With tls: clients must present a certificate this CA (PEM) signed; a
+    // self-signed client certificate is its own CA (tests of tlsAuth).
+    std::string client_ca_pem;
 };
 
 class target_server {
@@ -166,6 +169,10 @@ class target_server {
             tls_ = std::make_unique<asio::ssl::context>(asio::ssl::context::tls_server);
             tls_->use_certificate_chain(asio::buffer(opts_.cert.cert_pem));
             tls_->use_private_key(asio::buffer(opts_.cert.key_pem), asio::ssl::context::pem);
+            if (!opts_.client_ca_pem.empty()) {
+                tls_->add_certificate_authority(asio::buffer(opts_.client_ca_pem));
+                tls_->set_verify_mode(asio::ssl::verify_peer | asio::ssl::verify_fail_if_no_peer_cert);
+            }
         }
         auto addr = asio::ip::make_address(opts_.address);
         std::uint16_t port = opts_.port;
