@@ -295,23 +295,20 @@ void apply_flags(loaded_test& t, const run_settings& rs) {
 }
 
 // --http-debug: each request's and response's head (and bodies with =full)
-// on the log, as k6 prints them. It listens to the engine's request event,
-// which costs nothing while no one listens. Differs from k6: the request is
-// shown by its line and Host only (the client keeps no copy of the headers
-// it wrote), and the response's protocol is written HTTP/1.1.
+// on the log, as k6 prints them: the request's head as the client wrote it.
+// It listens to the engine's request event, which costs nothing while no one
+// listens. Differs from k6: the response's protocol is written HTTP/1.1, and
+// a request that was never written (a refused connection) is one line.
 void add_http_debug(loadkit::options& o, loadkit::runner::http_debug_mode mode) {
     if (mode == loadkit::runner::http_debug_mode::off) return;
     bool full = mode == loadkit::runner::http_debug_mode::full;
     o.events.request.add_listener([full](const loadkit::request_info& i) {
-        std::string_view url = i.url;
-        auto scheme = url.find("://");
-        auto rest = scheme == std::string_view::npos ? url : url.substr(scheme + 3);
-        auto slash = rest.find('/');
-        auto host = rest.substr(0, slash);
-        auto target = slash == std::string_view::npos ? std::string_view("/") : rest.substr(slash);
-        if (auto at = host.rfind('@'); at != std::string_view::npos) host = host.substr(at + 1);
-        std::string text = "Request:\n" + std::string(i.method) + " " + std::string(target) +
-                           " HTTP/1.1\nHost: " + std::string(host) + "\n";
+        // the head as sent, CRLFs as newlines (k6 prints Go's dump the same way)
+        std::string text = "Request:\n";
+        for (char c : i.request_head)
+            if (c != '\r') text += c;
+        if (i.request_head.empty()) text.append(i.method).append(" ").append(i.url).append(" (not sent)\n");
+        if (full && !i.request_body.empty()) text.append(i.request_body).append("\n");
         loadkit::log_message(loadkit::log_level::info, text);
         if (!i.response || i.status == 0) return;  // no response: the error is the failed request's
         auto& r = *i.response;

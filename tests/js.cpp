@@ -112,6 +112,32 @@ TEST_CASE("js: a plain k6 script runs unchanged") {
 #ifdef LOADKIT_RUNNER_PATH
 using test_support::run_runner;
 
+// k6's randomSeed: the same seed, the same draws (k6 v0.48.0 printed the
+// same number twice for this script, and numbers in [0, 1)).
+TEST_CASE("js: randomSeed repeats Math.random's draws") {
+    loadkit::target_server server;
+    scratch s;
+    auto f = s.write("seed.js", R"(
+import { check, randomSeed } from 'k6';
+export const options = { vus: 1, iterations: 2 };
+export default function () {
+  randomSeed(7);
+  const a = [Math.random(), Math.random()];
+  randomSeed(7);
+  const b = [Math.random(), Math.random()];
+  check(a, {
+    'the same seed draws the same': () => a[0] === b[0] && a[1] === b[1],
+    'draws are in [0, 1) and differ': () => a.every((x) => x >= 0 && x < 1) && a[0] !== a[1],
+  });
+}
+)");
+    auto r = run_runner({"run", f, "-q", "--summary-export", (s.dir / "out.json").string()});
+    INFO(r.err);
+    CHECK(r.code == 0);
+    auto summary = nlohmann::json::parse(test_support::read_text(s.dir / "out.json"));
+    CHECK(all_checks_pass(summary, 4));
+}
+
 // examples/js/every_module.js: every k6 module in one script, with k6's
 // numbers (its header says what k6 v0.48.0 printed for it).
 TEST_CASE("js: a script using every module gives k6's numbers") {

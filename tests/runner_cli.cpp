@@ -766,6 +766,7 @@ export function handleSummary(data) { return { stdout: 'HANDLED\n' }; }
         INFO(r.err);
         REQUIRE(r.code == 0);
         CHECK_THAT(r.err, Catch::Contains("Request:\nGET / HTTP/1.1\nHost: 127.0.0.1:"));
+        CHECK_THAT(r.err, Catch::Contains("\nUser-Agent: loadkit/"));  // the head as the client wrote it
         CHECK_THAT(r.err, Catch::Contains("Response:\nHTTP/1.1 200 "));
         auto heads = run_runner({"run", script, "-q", "--http-debug"});
         CHECK_THAT(heads.err, Catch::Contains("Response:\nHTTP/1.1 200 "));

@@ -34,7 +34,7 @@ namespace loadkit::inline LOADKIT_ABI::js::detail {
 inline const std::vector<module_entry>& module_table() {
     static const std::vector<module_entry> table{
         {"k6",
-         {"check", "group", "sleep", "fail", "default"},
+         {"check", "group", "sleep", "fail", "randomSeed", "default"},
          k6_module::javascript,
          k6_module::module_object,
          &k6_module::install},

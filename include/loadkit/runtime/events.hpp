@@ -41,6 +41,9 @@ struct request_info {
     double duration_ms;
     std::size_t response_length;
     const loadkit::response* response;
+    // This hop's request as the client sent it: its head (request line and
+    // headers, CRLF-separated) and its body. Views, valid during the event.
+    std::string_view request_head, request_body;
 };
 
 template <class... Args>

@@ -135,6 +135,21 @@ function group(name, fn) {
 }
 const sleep = lk.asyncMode ? (seconds) => lk.sleepAsync(+seconds) : (seconds) => { lk.sleep(+seconds); };
 function fail(message) { throw new Error(message === undefined ? 'fail' : String(message)); }
+// randomSeed(n): from then on Math.random draws from a generator seeded with
+// n (mulberry32 of its low 32 bits), so a script repeats its draws, as k6's
+// does. Differs from k6: async VUs of a thread share one global, so they
+// draw from one sequence (a VU on its own thread has its own, as in k6).
+function randomSeed(seed) {
+  if (seed === undefined || Number.isNaN(Number(seed))) throw new TypeError('randomSeed() expects an integer seed');
+  let state = Number(seed) >>> 0;
+  Math.random = function random() {
+    state = (state + 0x6D2B79F5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
 hide('check', check);
 hide('group', group);
 hide('sleep', sleep);
@@ -142,7 +157,7 @@ hide('fail', fail);
 )JS";
 // What __loadkit.modules['k6'] is.
 inline constexpr std::string_view module_object =
-    "{ check, group, sleep, fail, default: { check, group, sleep, fail } }";
+    "{ check, group, sleep, fail, randomSeed, default: { check, group, sleep, fail, randomSeed } }";
 
 }  // namespace loadkit::inline LOADKIT_ABI::js::detail::k6_module
 
