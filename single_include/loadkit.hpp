@@ -1212,6 +1212,9 @@ struct request_info {
     double duration_ms;
     std::size_t response_length;
     const loadkit::response* response;
+    // This hop's request as the client sent it: its head (request line and
+    // headers, CRLF-separated) and its body. Views, valid during the event.
+    std::string_view request_head, request_body;
 };
 
 template <class... Args>
@@ -3647,7 +3650,9 @@ class client {
     std::string digest_auth_;                      // params.auth 'digest': the retry's Authorization
     bool force_expected_ = false;                  // that 401 counts as expected, as in k6
     std::span<const request_cookie> req_cookies_;  // this request's params.cookies
-    std::string wbuf_;
+    std::string wbuf_;          // this hop's request head, as sent
+    std::string_view sent_body_;  // and its body (the caller's, valid while the request runs)
+    bool head_written_ = false;   // wbuf_ is this hop's (for the request event)
     bool wbuf_plain_ = false;  // wbuf_ holds a request with no headers, body or cookies for:
     std::string wbuf_method_, wbuf_target_, wbuf_authority_;
     std::string next_url_;
@@ -4009,11 +4014,13 @@ inline task<bool> client::exchange(detail::connection& c, const detail::url_part
                                    std::string_view body, std::span<const string_pair> h1,
                                    std::span<const std::pair<std::string, std::string>> h2) {
     using namespace detail;
+    head_written_ = false, sent_body_ = {};  // nothing written yet (a refused connection shows no request)
     for (int attempt = 0;; ++attempt) {
         res_.timings = {};
         if (!c.open && !co_await open(c)) co_return false;
         active_ = &c;
         serialize(u, method, body, h1, h2);
+        head_written_ = true, sent_body_ = body;
         std::int64_t t_send = now_ns();
         // (Writing speculatively before the reactor's own attempt was measured:
         // it moved the read earlier, before the response, and cost a recvfrom.)
@@ -4096,7 +4103,9 @@ inline void client::record(std::string_view name) {
     if (thread_->engine && thread_->engine->has_request_listeners) {
         request_info info{
             vu_->scenario,           vu_->id,          name, res_.method, res_.url, res_.status, res_.error_code,
-            timings::ms(t.duration), res_.body.size(), &res_};
+            timings::ms(t.duration), res_.body.size(), &res_,
+            head_written_ ? std::string_view(wbuf_) : std::string_view{}, sent_body_};
+        head_written_ = false;
         thread_->engine->with_events([&](events& ev) { ev.request.fire(info); });
     }
 }
