@@ -42,6 +42,7 @@
 #include <nlohmann/json.hpp>
 
 #include "../core/config.hpp"
+#include "../engine/summary.hpp"
 #include "../metrics/registry.hpp"
 #include "crypto.hpp"
 #include "errors.hpp"
@@ -69,9 +70,9 @@ struct summary_options {
     std::optional<bool> no_color;          // unset: options.noColor, else false
 };
 
-// k6's default summaryTrendStats.
+// k6's default summaryTrendStats: the engine's (loadkit::summary_options), one list.
 inline const std::vector<std::string>& default_trend_stats() {
-    static const std::vector<std::string> stats{"avg", "min", "med", "max", "p(90)", "p(95)"};
+    static const std::vector<std::string> stats = loadkit::summary_options{}.trend_stats;
     return stats;
 }
 
