@@ -557,10 +557,10 @@ inline std::string checks_text(const nlohmann::json& checks) {
 inline nlohmann::json build_summary(const summary_input& in, const merged_metrics& m) {
     double secs = static_cast<double>(in.ended_ms - in.started_ms) / 1000.0;
     nlohmann::json checks = check_rows(m);
-    // built-ins always; custom metrics and group_duration when they have samples
+    // built-ins always; custom metrics, group_duration and ws_* (as in k6) when they have samples
     std::vector<std::string> names;
     for (auto& info : metric_registry::get().all())
-        if (info.builtin && info.name != "group_duration") names.push_back(info.name);
+        if (info.builtin && info.name != "group_duration" && !info.name.starts_with("ws_")) names.push_back(info.name);
     for (auto& [t, v] : m.custom)
         if (names.empty() || names.back() != t.metric) names.push_back(t.metric);
     std::sort(names.begin(), names.end());

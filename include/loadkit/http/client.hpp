@@ -835,6 +835,7 @@ inline void vu_context::interrupt() {
     interrupted = true;
     if (timer) timer->cancel();
     for (client* c = clients; c; c = c->next_in_vu_) c->cut();
+    if (thread) thread->interrupt_watches(this);
     if (on_interrupt) on_interrupt(interrupt_self);
 }
 
@@ -877,6 +878,7 @@ inline void thread_context::sweep() {
     auto now = now_ns();
     for (client* c = clients; c; c = c->next_)
         if (c->deadline_ns_ && now >= c->deadline_ns_ && !c->timed_out_) c->on_timeout();
+    if (watches) sweep_watches(now);
     if (!engine) return;
     engine->poll_signals();
     bool stopping = engine->stopping.load(std::memory_order_relaxed);

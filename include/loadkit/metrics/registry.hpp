@@ -105,6 +105,9 @@ class metric_registry {
                        "http_req_receiving", "http_req_sending", "http_req_tls_handshaking", "http_req_waiting",
                        "iteration_duration", "group_duration"})
             insert(n, k::trend, true, true);
+        // WebSocket sessions (ws/): k6's names and kinds; in the summary only once used
+        for (auto n : {"ws_msgs_received", "ws_msgs_sent", "ws_sessions"}) insert(n, k::counter, false, true);
+        for (auto n : {"ws_connecting", "ws_ping", "ws_session_duration"}) insert(n, k::trend, true, true);
         insert("checks", k::rate, false, true);
         insert("http_req_failed", k::rate, false, true);
         insert("vus", k::gauge, false, true);

@@ -42,6 +42,19 @@ namespace detail {
 struct engine_state;
 struct vu_context;
 
+// Something other than an HTTP client that a VU waits on (a WebSocket
+// session, ws/): the sweeper calls `fire(self, false)` once `deadline_ns`
+// (steady clock; 0: none) has passed, and the VU's interrupt calls
+// `fire(self, true)`. An intrusive list on the thread, walked off the hot
+// path only (every sweep, and on interrupt); empty unless such a thing is open.
+struct io_watch {
+    io_watch *prev = nullptr, *next = nullptr;
+    vu_context* vu = nullptr;
+    std::int64_t deadline_ns = 0;
+    void* self = nullptr;
+    void (*fire)(void* self, bool interrupted) = nullptr;
+};
+
 // The VU whose code runs on this thread now. Every awaitable of loadkit's
 // (requests, sleep, group) sets it again when it resumes its VU, so code
 // between two awaits sees its own VU: custom metrics use it to find the
@@ -82,6 +95,36 @@ struct thread_context {
     }
 
     client* clients = nullptr;     // intrusive list, for timeouts
+    io_watch* watches = nullptr;   // other things with timeouts and interrupts (see io_watch)
+    void watch(io_watch& w) noexcept {
+        w.prev = nullptr;
+        w.next = watches;
+        if (watches) watches->prev = &w;
+        watches = &w;
+    }
+    void unwatch(io_watch& w) noexcept {
+        if (w.prev) w.prev->next = w.next;
+        else if (watches == &w) watches = w.next;
+        if (w.next) w.next->prev = w.prev;
+        w.prev = w.next = nullptr;
+    }
+    // The sweeper's and an interrupt's walk over the watches (a fired watch
+    // may unwatch itself, so the next one is taken first).
+    void sweep_watches(std::int64_t now) {
+        for (io_watch *w = watches, *n; w; w = n) {
+            n = w->next;
+            if (w->deadline_ns && now >= w->deadline_ns) {
+                w->deadline_ns = 0;
+                w->fire(w->self, false);
+            }
+        }
+    }
+    void interrupt_watches(const vu_context* v) {
+        for (io_watch *w = watches, *n; w; w = n) {
+            n = w->next;
+            if (w->vu == v) w->fire(w->self, true);
+        }
+    }
     std::vector<vu_context*> vus;  // every VU of this thread, for deadlines
     std::unordered_map<std::string, std::vector<boost::asio::ip::tcp::endpoint>, string_hash, std::equal_to<>> dns;
 

@@ -23,6 +23,10 @@
 //   GET  /reset                 resets the connection without answering
 //   GET  /hang                  never answers (until the server stops)
 //   GET  /stats                 requests seen per path, as JSON; /stats/reset clears
+// WebSocket (an upgrade request; target/websocket.hpp):
+//   /ws/echo                    every message back (text or binary as sent)
+//   /ws/broadcast               every message to every client of /ws/broadcast
+//   /ws/close?code=N            closes at once with code N;  /ws/drop: drops the connection
 // Faults, for testing a client (any method):
 //   /fault/refuse       closes the connection as soon as the request arrives
 //   /fault/reset        sends the head and part of the body, then resets (RST)
@@ -66,6 +70,7 @@
 #include "../core/io.hpp"
 #include "../core/task.hpp"
 #include "cert.hpp"
+#include "websocket.hpp"
 
 namespace loadkit::inline LOADKIT_ABI {
 
@@ -304,6 +309,10 @@ class target_server {
             {
                 std::lock_guard lock(w.stats_mu);
                 ++w.stats[std::string(path)];
+            }
+            if (path.starts_with("/ws/") && boost::beast::websocket::is_upgrade(req)) {
+                co_await detail::serve_websocket(w.ioc, s.stream, req, std::string(req.target()), ws_hub_);
+                co_return;
             }
             // routes that do not answer normally: they end the connection
             if (auto f = fault_of(path); f != fault::none) {
@@ -612,6 +621,7 @@ class target_server {
     std::atomic<bool> stopped_{false};
     std::atomic<std::uint64_t> tokens_{0};
     std::atomic<std::uint64_t> connections_{0};
+    detail::ws_hub ws_hub_;  // the clients of /ws/broadcast
 };
 
 }  // namespace loadkit::inline LOADKIT_ABI
