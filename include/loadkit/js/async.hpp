@@ -175,6 +175,13 @@ class async_vu final : public loadkit::script_vu, public async_host {
         launch(std::move(op), promise);
         return true;
     }
+    bool start_job(engine_job& job, JS::HandleObject promise) override {
+        auto op = take_op();
+        op->is_request = false;
+        op->job = &job;
+        launch(std::move(op), promise);
+        return true;
+    }
 
   private:
     // A request or a sleep the engine runs; kept for reuse once settled, so
@@ -184,8 +191,9 @@ class async_vu final : public loadkit::script_vu, public async_host {
         JS::PersistentRootedObject promise;
         std::uint64_t generation = 0;
         bool is_request = false;
-        request_spec spec;          // a request, or
-        std::int64_t sleep_ns = 0;  // a sleep
+        request_spec spec;             // a request, or
+        std::int64_t sleep_ns = 0;     // a sleep, or
+        engine_job* job = nullptr;     // a module's job
     };
     std::unique_ptr<pending_op> take_op() {
         if (spare_ops_.empty()) return std::make_unique<pending_op>(shared_->cx);
@@ -377,6 +385,8 @@ class async_vu final : public loadkit::script_vu, public async_host {
                 // not make another. The response it read stays valid until
                 // that request starts, after settle() has made the JS object.
                 free_.push_back(std::exchange(c, nullptr));
+            } else if (op->job) {
+                co_await std::exchange(op->job, nullptr)->run(http_);
             } else {
                 boost::asio::steady_timer t(ctx_.thread->ioc);
                 timers_.push_back(&t);
@@ -387,8 +397,10 @@ class async_vu final : public loadkit::script_vu, public async_host {
                 if (ec || ctx_.interrupted) throw interrupted_error{};
             }
         } catch (const interrupted_error&) {
+            op->job = nullptr;
             op->generation = 0;  // never settled: the iteration is gone
         } catch (const std::exception& e) {
+            op->job = nullptr;
             error = e.what();
         }
         if (op->generation == generation_ && !interrupted_) settle(*op, res, error);

@@ -90,9 +90,18 @@ struct request_spec {
     }
 };
 
+// Work a module asks the engine to do on the VU's worker (k6/ws's session
+// steps: connect, wait for an event, write): a VU's own thread waits for it
+// (ask::job); an async VU's promise settles (undefined) when it is done. An
+// interrupt ends it with interrupted_error, as a request.
+struct engine_job {
+    virtual ~engine_job() = default;
+    virtual task<> run(client& http) = 0;
+};
+
 struct bridge {
     enum class command { none, call, setup, teardown, before, after, quit };
-    enum class ask { done, http, sleep };
+    enum class ask { done, http, sleep, job };
 
     // 1: the JavaScript thread owns the VU; 0: the engine does; 2: the engine
     // does and the JavaScript thread sleeps on the futex.
@@ -120,6 +129,7 @@ struct bridge {
     ask asked = ask::done;
     request_spec spec;
     double sleep_seconds = 0;
+    engine_job* job = nullptr;
     std::vector<metric_op> ops;
 
     // answers
@@ -187,6 +197,8 @@ struct async_host {
     virtual request_spec& next_request() = 0;
     virtual bool start_request(JS::HandleObject promise) = 0;
     virtual bool start_sleep(double seconds, JS::HandleObject promise) = 0;
+    // Runs `job` (which must live until then) and settles `promise` with undefined.
+    virtual bool start_job(engine_job& job, JS::HandleObject promise) = 0;
 };
 
 }  // namespace loadkit::inline LOADKIT_ABI::js::detail

@@ -57,6 +57,7 @@ struct instance {
     bool in_init = true;
     ld::vu_context* direct_vu = nullptr;  // async VUs: the VU, on this very thread
     async_host* host = nullptr;           // async VUs: starts requests and sleeps
+    std::shared_ptr<void> ws_sessions;    // k6/ws's open sessions (modules/ws.hpp)
     std::optional<std::string> abort_reason;
     bool terminating = false;  // an answer said "interrupted": unwind without catching
 

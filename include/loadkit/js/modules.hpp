@@ -24,6 +24,8 @@
 #include "modules/metrics.hpp"
 #include "modules/timers.hpp"
 #include "modules/webcrypto.hpp"
+#include "modules/websockets.hpp"
+#include "modules/ws.hpp"
 #include "prelude.hpp"
 
 namespace loadkit::inline LOADKIT_ABI::js::detail {
@@ -60,6 +62,12 @@ inline const std::vector<module_entry>& module_table() {
          html_module::javascript(),
          html_module::module_object,
          &html_module::install},
+        {"k6/ws", {"default", "connect"}, ws_module::javascript, ws_module::module_object, &ws_module::install},
+        {"k6/experimental/websockets",  // over k6/ws's natives and helpers (after it)
+         {"default", "WebSocket", "EventName"},
+         websockets_module::javascript,
+         websockets_module::module_object,
+         nullptr},
         {"k6/metrics",
          {"Counter", "Gauge", "Rate", "Trend", "default"},
          metrics_module::javascript,

@@ -46,6 +46,7 @@ inline constexpr std::string_view transform_source = R"JS(
 // host.read(path) -> source text or null; host.resolve(referrerPath, specifier) -> absolute path or null (not a user module)
 const HTTP_BLOCKING = new Set(['get', 'post', 'put', 'patch', 'del', 'head', 'options', 'request', 'batch']);
 const K6_BLOCKING = new Set(['sleep']);
+const WS_BLOCKING = new Set(['connect']);  // k6/ws: ws.connect runs the session to its end
 
 class Fallback extends Error {}
 const where = (file, node) => file + ':' + (node.loc ? node.loc.start.line + ':' + (node.loc.start.column + 1) : '?');
@@ -250,6 +251,7 @@ function analyse(path) {
   const blockingNames = new Set(['sleep']);  // sleep(...), get(...) from k6/http, blocking functions
   const groupNames = new Set(['group']);
   const k6Objects = new Set();               // k6.sleep(...), k6.group(...)
+  const wsObjects = new Set();               // ws.connect(...) (k6/ws)
   const userNamespaces = new Map();          // lib.login(...) -> the module's exports
   const importKinds = new Map();             // for sharing: what each imported name holds
   let notShared = null;                      // why a module this one imports cannot be shared
@@ -269,6 +271,9 @@ function analyse(path) {
       } else if (from === 'k6/http') {
         if (imported === '*' || imported === 'default') httpObjects.add(local);
         else if (HTTP_BLOCKING.has(imported)) blockingNames.add(local);
+      } else if (from === 'k6/ws') {
+        if (imported === '*' || imported === 'default') wsObjects.add(local);
+        else if (WS_BLOCKING.has(imported)) blockingNames.add(local);
       } else if (from === 'k6') {
         if (imported === '*' || imported === 'default') k6Objects.add(local);
         else if (K6_BLOCKING.has(imported)) blockingNames.add(local);
@@ -292,6 +297,7 @@ function analyse(path) {
       const o = e.object.name, p = e.property.name;
       if (httpObjects.has(o) && HTTP_BLOCKING.has(p)) return { kind: 'prim' };
       if (k6Objects.has(o) && K6_BLOCKING.has(p)) return { kind: 'prim' };
+      if (wsObjects.has(o) && WS_BLOCKING.has(p)) return { kind: 'prim' };
       if (k6Objects.has(o) && p === 'group') return { kind: 'group' };
       if (userNamespaces.has(o)) return { kind: 'export', blocking: !!userNamespaces.get(o).get(p) };
     }

@@ -107,6 +107,8 @@ std::string describe(const Node& n) {
 template <document_node Node>
 class plan_builder {
   public:
+    template <class B, class N, class S>  // WebSocket steps (ws_steps.hpp) use the checks below
+    friend ws_step build_ws_step(const B&, const N&, std::string_view, const S&);
     explicit plan_builder(std::string file) : file_(std::move(file)) {
         base_ = std::filesystem::path(file_).parent_path();
     }
@@ -597,6 +599,8 @@ class plan_builder {
         if (auto r = n["request"]) {
             keys(n, {"request", "check", "capture"}, "in a request step");
             st.what = request(r, n["check"], n["capture"], sc);
+        } else if (auto k = ws_step_key(n); !k.empty()) {
+            st.what = build_ws_step(*this, n, k, sc);  // ws_steps.hpp
         } else if (auto t = n["think"]) {
             keys(n, {"think"}, "in a think step");
             st.what = think(t);
@@ -623,8 +627,8 @@ class plan_builder {
             auto entries = n.entries();
             std::string k = !entries.empty() && is_scalar(entries[0].first) ? std::string(entries[0].first.scalar())
                                                                             : "";
-            auto near = nearest(k, {"request", "think", "loop", "group"});
-            fail(!entries.empty() ? entries[0].first : n, "expected a step (request, think, loop or group), found '" +
+            auto near = nearest(k, {"request", "think", "loop", "group", "ws_connect", "ws_send", "ws_receive", "ws_close"});
+            fail(!entries.empty() ? entries[0].first : n, "expected a step (request, think, loop, group or ws_*), found '" +
                                                               k + "'" +
                                                               (near.empty() ? "" : "; did you mean '" + near + "'?"));
         }

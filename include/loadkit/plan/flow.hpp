@@ -26,26 +26,11 @@
 #include "../runtime/groups.hpp"
 #include "csv.hpp"
 #include "error.hpp"
+#include "rules.hpp"
 #include "template.hpp"
+#include "ws_steps.hpp"
 
 namespace loadkit::inline LOADKIT_ABI::yaml {
-
-// What checks and captures read from a response.
-enum class response_part { status, json, header, body };
-
-// `check: { status: 200, 'json.items.0.id': 1, 'header.Content-Type': application/json, body: ok }`
-struct check_rule {
-    std::string name;  // as counted in the summary: "feed: status is 200"
-    response_part from = response_part::status;
-    std::string path;         // JSON path or header name
-    nlohmann::json expected;  // a scalar; for body: a substring
-};
-// `capture: { token: json.token, etag: header.ETag }` into the VU's vars
-struct capture_rule {
-    std::string var;
-    response_part from = response_part::json;
-    std::string path;
-};
 
 struct request_step {
     std::string name;  // the name tag
@@ -71,7 +56,7 @@ struct group_step {
     std::vector<step> steps;
 };
 struct step {
-    std::variant<request_step, think_step, loop_step, group_step> what;
+    std::variant<request_step, think_step, loop_step, group_step, ws_step> what;
     position where;
 };
 
@@ -137,6 +122,7 @@ class flow_vu final : public loadkit::vu_instance {
             if (!row_) throw std::runtime_error("data file " + sc_.data->file + " has no rows left (mode unique)");
         }
         co_await run(sc_.flow);
+        if (ws_.is_open()) co_await ws_.close();  // a flow's session ends with its iteration
         if (script_ && !sc_.exec_function.empty()) co_await script_->call(sc_.exec_function);
     }
 
@@ -166,6 +152,8 @@ class flow_vu final : public loadkit::vu_instance {
                 for (std::int64_t i = 0; i < l->count; ++i) co_await run(l->steps);
             } else if (auto* g = std::get_if<group_step>(&s.what)) {
                 co_await group(*g);
+            } else if (auto* w = std::get_if<ws_step>(&s.what)) {
+                co_await websocket(*w);
             }
         }
     }
@@ -246,6 +234,56 @@ class flow_vu final : public loadkit::vu_instance {
         for (auto& c : r.captures) capture(c, res, doc);
     }
 
+    // A WebSocket step (ws_steps.hpp) on the VU's one session.
+    task<> websocket(const ws_step& w) {
+        switch (w.what) {
+            case ws_step::op::connect: {
+                render(w.text, req_.url);
+                ws_params p;
+                for (auto& [k, t] : w.headers) render(t, p.headers.emplace_back(k, std::string()).second);
+                p.protocols = w.protocols;
+                if (!w.name.empty()) p.tags.emplace_back("name", w.name);
+                p.timeout = w.timeout;
+                ws_ = co_await loadkit::websocket(http_, req_.url, p);
+                break;
+            }
+            case ws_step::op::send:
+                render(w.text, req_.body);
+                if (w.binary) co_await ws_.send_binary(req_.body);  // (not a ?: of two tasks: see request())
+                else co_await ws_.send(req_.body);
+                break;
+            case ws_step::op::receive: {
+                const ws_event* ev = nullptr;
+                while (ws_.state()) {  // pings and pongs are not messages
+                    ev = &co_await ws_.receive(w.timeout.value_or(std::chrono::seconds(5)));
+                    if (ev->kind != ws_kind::ping && ev->kind != ws_kind::pong) break;
+                }
+                bool message = ev && (ev->kind == ws_kind::text || ev->kind == ws_kind::binary);
+                static const std::string none;
+                const std::string& body = message ? ev->data : none;
+                nlohmann::json doc;
+                if (w.needs_json && message) doc = nlohmann::json::parse(body, nullptr, false);
+                for (auto& c : w.checks) loadkit::detail::record_check(&ctx_, c.name, message && check_message(c, body, doc));
+                for (auto& c : w.captures) {
+                    if (!message) vars_.erase(c.var);
+                    else if (c.from == response_part::body) vars_[c.var] = body;
+                    else if (auto* v = loadkit::detail::json_at(doc, c.path)) append_json(*v, vars_[c.var] = {});
+                    else vars_.erase(c.var);
+                }
+                break;
+            }
+            case ws_step::op::close: co_await ws_.close(w.code); break;
+        }
+    }
+    static bool check_message(const check_rule& c, const std::string& body, const nlohmann::json& doc) {
+        if (c.from == response_part::body) return body.find(scalar_text(c.expected)) != std::string::npos;
+        auto* v = loadkit::detail::json_at(doc, c.path);
+        if (!v) return false;
+        if (v->is_number() && c.expected.is_number()) return v->get<double>() == c.expected.get<double>();
+        if (v->is_string() && !c.expected.is_string()) return v->get_ref<const std::string&>() == scalar_text(c.expected);
+        return *v == c.expected;
+    }
+
     static std::string scalar_text(const nlohmann::json& v) {
         return v.is_string() ? v.get<std::string>() : v.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
     }
@@ -291,6 +329,7 @@ class flow_vu final : public loadkit::vu_instance {
     std::unique_ptr<script_vu> script_;
     const std::vector<std::string>* row_ = nullptr;
     loadkit::request req_;                       // reused by every request step
+    ws_session ws_;                              // the session of the ws_* steps
     std::optional<cookie_jar> cookie_baseline_;  // sc_.reset_cookies: the jar before the first iteration
 };
 
