@@ -186,9 +186,9 @@ ws_step build_ws_step(const B& b, const Node& n, std::string_view key, const Sce
         b.keys(n, {"ws_close"}, "in a ws_close step");
         if (ws_is_map(v)) {
             b.keys(v, {"code"}, "in 'ws_close'");
-            if (auto c = v["code"]) w.code = static_cast<int>(b.integer(c, "code", 1000));
+            if (auto c = v["code"]) w.code = static_cast<int>(b.integer(c, "code", 0));
         } else if (ws_is_scalar(v) && !v.scalar().empty()) {
-            w.code = static_cast<int>(b.integer(v, "ws_close", 1000));
+            w.code = static_cast<int>(b.integer(v, "ws_close", 0));
         }
         if (w.code < 1000 || w.code > 4999) b.fail(v, "expected a close code from 1000 to 4999");
     }

@@ -99,7 +99,7 @@ struct ws_state : std::enable_shared_from_this<ws_state> {
 
     // what the handshake gave (k6's response: status, headers, error)
     int status = 0;
-    std::string error, protocol, url;
+    std::string error, protocol, url, body;  // body: of a refused upgrade
     std::vector<std::pair<std::string, std::string>> headers;
     bool connecting = false, is_open = false, closing = false, ended = false, reading = false;
     std::int64_t started_ns = 0;
@@ -182,6 +182,14 @@ struct ws_state : std::enable_shared_from_this<ws_state> {
         s.values.record(static_cast<std::uint64_t>(ns < 0 ? 0 : ns));
     }
     bool recording() const noexcept { return vu != nullptr; }
+    // data_sent and data_received: a frame's bytes (its payload and header;
+    // a client's frames are masked). The handshake is not counted.
+    void count_bytes(std::size_t payload, bool sent) {
+        if (!recording()) return;
+        std::size_t n = payload + 2 + (payload > 65535 ? 8 : payload > 125 ? 2 : 0) + (sent ? 4 : 0);
+        auto& sc = thread->shard.scenario(scenario);
+        (sent ? sc.data_sent : sc.data_received) += n;
+    }
 
     // The session is over (closed, dropped, failed, or its owner gone):
     // ws_session_duration, once, as k6 records it from the dial's start.
@@ -251,6 +259,7 @@ struct ws_state : std::enable_shared_from_this<ws_state> {
                 auto d = s.rbuf.data();
                 e.data.assign(static_cast<const char*>(d.data()), d.size());
                 if (s.received_series) count(*s.received_series);
+                s.count_bytes(d.size(), false);
                 s.wake();
                 continue;
             }
@@ -263,7 +272,9 @@ struct ws_state : std::enable_shared_from_this<ws_state> {
             } else {
                 if (!s.closing && !s.ended) {  // k6: 'error', then 'close' with 1006
                     auto& err = s.push(ws_kind::error);
-                    err.data = ec.message();
+                    if (ec == boost::asio::error::eof || ec == boost::asio::ssl::error::stream_truncated)
+                        err.data = "websocket: close 1006 (abnormal closure): unexpected EOF";  // k6's words
+                    else err.data = "websocket: " + ec.message();
                 }
                 auto& e = s.push(ws_kind::close);
                 e.code = 1006;
@@ -294,6 +305,7 @@ struct ws_state : std::enable_shared_from_this<ws_state> {
                 });
                 ec = e;
                 if (!ec && s.sent_series) count(*s.sent_series);
+                if (!ec) s.count_bytes(m.data.size(), true);
             } else if (m.kind == ws_kind::ping || m.kind == ws_kind::pong) {
                 ws::ping_data pd(m.data.data(), std::min<std::size_t>(m.data.size(), ws::ping_data::static_capacity));
                 if (m.kind == ws_kind::ping) s.pings.push_back(now_ns());
@@ -452,6 +464,7 @@ inline task<bool> ws_state::connect(std::string_view given_url, const ws_params&
         }
     }
 
+    if (vu && vu->interrupted) co_return failed("interrupted");
     if (u.secure) tls = std::make_unique<ws_tls>(thread->ioc.get_executor(), tls_context(*opts).ctx);
     else plain = std::make_unique<ws_plain>(thread->ioc.get_executor());
     sys_error last;
@@ -469,6 +482,7 @@ inline task<bool> ws_state::connect(std::string_view given_url, const ws_params&
         if (vu && vu->interrupted) break;
     }
     if (!connected) co_return failed(last ? "dial: " + last.message() : std::string("dial failed"));
+    if (vu && vu->interrupted) co_return failed("interrupted");
     {
         sys_error e2;
         lowest().set_option(tcp::no_delay(true), e2);
@@ -508,6 +522,7 @@ inline task<bool> ws_state::connect(std::string_view given_url, const ws_params&
         [&](auto h) { with([&](auto& w) { w.async_handshake(res, authority, target, std::move(h)); }); });
     status = res.result_int();
     for (auto& f : res) headers.emplace_back(std::string(f.name_string()), std::string(f.value()));
+    body = std::move(res.body());
     if (status) {
         tags.emplace_back("status", std::to_string(status));
         protocol.assign(res[boost::beast::http::field::sec_websocket_protocol]);
@@ -609,9 +624,9 @@ class ws_session {
                 s.current.data.clear();
             }
         } else {
-            s.spare.push_back(std::move(s.current));
-            s.current = {};
             s.current.kind = ws_kind::timeout;
+            s.current.data.clear();
+            s.current.code = 0;
         }
         co_return s.current;
     }
@@ -662,7 +677,12 @@ class ws_session {
         co_return s_->is_open;
     }
     void drop() noexcept {
-        if (s_) s_->end();
+        if (s_) {
+            // a wake already posted must not resume a frame that is gone
+            s_->waiter = {};
+            s_->drain_waiter = {};
+            s_->end();
+        }
         s_.reset();
     }
     std::shared_ptr<detail::ws_state> s_;

@@ -166,7 +166,7 @@ inline bool n_connect(JSContext* cx, unsigned argc, JS::Value* vp) {
         s->params.timeout = nanoseconds(static_cast<std::int64_t>(args.get(5).toNumber() * 1e6));
     return run_job(cx, self, s->connect, args);
 }
-// wsInfo(id) -> [status, error, protocol, "name: value\n..."]
+// wsInfo(id) -> [status, error, protocol, "name: value\n...", body]
 inline bool n_info(JSContext* cx, unsigned argc, JS::Value* vp) {
     auto args = JS::CallArgsFromVp(argc, vp);
     auto& self = instance::of(cx);
@@ -175,14 +175,15 @@ inline bool n_info(JSContext* cx, unsigned argc, JS::Value* vp) {
     auto& w = s->session;
     std::string block;
     for (auto& [k, v] : w.headers()) block.append(k).append(":").append(v).append("\n");
-    JS::RootedValueArray<4> a(cx);
+    JS::RootedValueArray<5> a(cx);
     a[0].setInt32(w.status());
     JSString *e = new_string(cx, w.ok() ? std::string_view{} : w.error()), *p = new_string(cx, w.protocol()),
-             *h = new_string(cx, block);
-    if (!e || !p || !h) return false;
+             *h = new_string(cx, block), *b = new_string(cx, w.state() ? std::string_view(w.state()->body) : "");
+    if (!e || !p || !h || !b) return false;
     a[1].setString(e);
     a[2].setString(p);
     a[3].setString(h);
+    a[4].setString(b);
     JSObject* arr = JS::NewArrayObject(cx, a);
     if (!arr) return false;
     args.rval().setObject(*arr);
@@ -295,7 +296,9 @@ const wsDrive = lk.asyncMode
   ? async gen => { let r = gen.next(); while (!r.done) r = gen.next(await r.value); return r.value; }
   : gen => { let r = gen.next(); while (!r.done) r = gen.next(r.value); return r.value; };
 const wsFlat = o => { const out = []; if (o && typeof o === 'object') for (const k of Object.keys(o)) if (o[k] !== undefined) out.push(k, String(o[k])); return out; };
-const wsHeaders = block => { const h = {}; for (const line of block.split('\n')) { const i = line.indexOf(':'); if (i > 0) { const k = line.slice(0, i); h[k] = k in h ? h[k] + ', ' + line.slice(i + 1) : line.slice(i + 1); } } return h; };
+// header names as Go's canonical form (Sec-Websocket-Protocol), as k6 shows them
+const wsCanonical = k => k.toLowerCase().replace(/(^|-)([a-z])/g, (m, d, c) => d + c.toUpperCase());
+const wsHeaders = block => { const h = {}; for (const line of block.split('\n')) { const i = line.indexOf(':'); if (i > 0) { const k = wsCanonical(line.slice(0, i)); h[k] = k in h ? h[k] + ', ' + line.slice(i + 1) : line.slice(i + 1); } } return h; };
 const wsConnectArgs = (id, url, params, protocols) => {
   params = params || {};
   const headers = wsFlat(params.headers);
@@ -348,14 +351,15 @@ class Socket {
   }
 }
 
-class WsError extends Error {}
+// What 'error' handlers get: its text is the reason, as k6's Go error prints
+class WsError extends Error { toString() { return this.message; } }
 
 function* wsSession(url, params, setup) {
   const id = lk.wsNew();
   try {
     yield lk.wsConnect(...wsConnectArgs(id, url, params));
-    const [status, error, , headerBlock] = lk.wsInfo(id);
-    const res = { url: String(url), status, headers: wsHeaders(headerBlock), body: '', error };
+    const [status, error, , headerBlock, body] = lk.wsInfo(id);
+    const res = { url: String(url), status, headers: wsHeaders(headerBlock), body, error };
     const socket = new Socket(id);
     if (error) {
       socket._emit('error', new WsError(error));  // (no handler is set yet, as in k6)
