@@ -38,9 +38,8 @@ static loadkit::options quiet_options(const loadkit::target_server& target) {
 TEST_CASE("the shop holds its SLO under 5 VUs") {
     loadkit::target_server target;
     auto o = quiet_options(target);
-    o.thresholds = {{"http_req_duration", {"p(95)<500"}},
-                    {"http_req_failed", {"rate<0.01"}},
-                    {"checks", {"rate>0.99"}}};
+    o.thresholds = {
+        {"http_req_duration", {"p(95)<500"}}, {"http_req_failed", {"rate<0.01"}}, {"checks", {"rate>0.99"}}};
     auto r = loadkit::run<Shop>(loadkit::constant_vus{.vus = 5, .duration = 1s}, o);
 
     LOADKIT_REQUIRE_THRESHOLDS(r);  // fails with every threshold and its value when one fails

@@ -140,7 +140,7 @@ int main(int argc, char** argv) {
 
 // The files of a project of `kind` named `name`: (relative path, text).
 inline std::vector<std::pair<std::string, std::string>> new_project_files(const std::string& kind,
-                                                                         const std::string& name) {
+                                                                          const std::string& name) {
     auto fill = [&](std::string text) {
         for (auto at = text.find("@NAME@"); at != std::string::npos; at = text.find("@NAME@", at + name.size()))
             text.replace(at, 6, name);

@@ -65,7 +65,7 @@ TEST_CASE("run_result: typed metrics, checks, requests and thresholds read what 
     CHECK(d.p(50) == agg(r, "http_req_duration")["med"].get<double>());
     CHECK(d.avg == agg(r, "http_req_duration")["avg"].get<double>());
     CHECK(d.max == agg(r, "http_req_duration")["max"].get<double>());
-    CHECK(d.p(100) == Approx(d.max));
+    CHECK(d.p(100) <= d.max);  // (a bucket's midpoint, clamped to the exact min and max)
     CHECK(d.p(99.9) >= d.p(95));
     auto failed = r.metric("http_req_failed");
     CHECK(failed.kind == loadkit::metric_kind::rate);

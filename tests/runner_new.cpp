@@ -52,7 +52,8 @@ TEST_CASE("yaml flows: a template naming a variable nothing sets is an error at 
     const std::string login = "      - request: { name: login, method: POST, url: /auth/login }\n"
                               "        capture: { token: json.token }\n";
     SECTION("vars.NAME misspelled") {
-        auto e = load_error_of(head + login + "      - request: { url: /items, headers: { A: 'Bearer {{ vars.tokn }}' } }\n");
+        auto e = load_error_of(head + login +
+                               "      - request: { url: /items, headers: { A: 'Bearer {{ vars.tokn }}' } }\n");
         CHECK_THAT(e, Catch::StartsWith("t.yaml:7:"));
         CHECK_THAT(e, Catch::EndsWith(": unknown variable 'tokn' in '{{ vars.tokn }}': scenario 'users' captures "
                                       "token; did you mean 'token'?"));
@@ -75,7 +76,8 @@ TEST_CASE("yaml flows: a template naming a variable nothing sets is an error at 
     SECTION("a variable of another scenario is not this one's") {
         auto e = load_error_of(head + login + "  other:\n    executor: per-vu-iterations\n    flow:\n" +
                                "      - request: { url: '/items?t={{ vars.token }}' }\n");
-        CHECK_THAT(e, Catch::Contains("unknown variable 'token' in '{{ vars.token }}': scenario 'other' captures nothing"));
+        CHECK_THAT(
+            e, Catch::Contains("unknown variable 'token' in '{{ vars.token }}': scenario 'other' captures nothing"));
     }
 }
 
