@@ -23,7 +23,7 @@
 //     run 'shop': 2.00 s, 1208 requests (3 failed), exit code 99
 //       FAIL http_req_duration  p(95)<1  (value 1.82)
 //       ok   http_req_failed  rate<0.01  (value 0.0025)
-//     passes its thresholds
+//      passes its thresholds
 //
 // Catch2 is included here as the test's main includes it; this header does
 // not define CATCH_CONFIG_MAIN.
@@ -75,7 +75,8 @@ inline passes_thresholds_matcher passes_thresholds() { return {}; }
 namespace Catch {
 template <>
 struct StringMaker<loadkit::run_result> {
-    static std::string convert(const loadkit::run_result& r) { return loadkit::catch2::describe_run(r); }
+    // (a line break last: Catch2 appends the matcher's description after a space)
+    static std::string convert(const loadkit::run_result& r) { return loadkit::catch2::describe_run(r) + "\n"; }
 };
 }  // namespace Catch
 
