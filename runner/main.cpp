@@ -16,6 +16,7 @@
 //   loadkit validate FILE.yaml|FILE.js
 //   loadkit inspect FILE.yaml|FILE.js [--execution-requirements]   the resolved options as JSON (k6 inspect)
 //   loadkit serve [--port N] [--address A] [--tls] [--threads N] [--faults]
+//   loadkit new cpp|yaml|js DIR             a starting project that runs against `loadkit serve`
 //   loadkit version
 //
 // Exit codes (k6's): 0 ok, 99 thresholds failed, 104 invalid configuration,
@@ -62,6 +63,7 @@
 
 #include "cli.hpp"
 #include "inspect.hpp"
+#include "new_project.hpp"
 #include "progress.hpp"
 
 namespace {
@@ -735,6 +737,20 @@ int serve(const std::string& address, int port, bool tls, int threads, bool faul
     return 0;
 }
 
+// `loadkit new KIND DIR`: the files, and what to do next.
+int new_project(const std::string& kind, const std::string& dir) {
+    std::vector<std::string> written;
+    std::string error;
+    if (!loadkit::runner::write_new_project(kind, dir, written, error)) return fail(output_error, "new: " + error);
+    for (auto& f : written) std::cout << "loadkit: wrote " << f << "\n";
+    std::cout << "next:\n  loadkit serve &                    # the built-in target on http://127.0.0.1:8080\n";
+    if (kind == "cpp")
+        std::cout << "  cmake -S " << dir << " -B " << dir << "/build && cmake --build " << dir << "/build\n  " << dir
+                  << "/build/load_test\n";
+    else std::cout << "  loadkit run " << written.front() << "\n";
+    return 0;
+}
+
 // The subcommand argv names. Whatever it throws is caught here: no input
 // ends loadkit with SIGABRT and a core dump, but with a message and exit 109
 // (an internal failure; out of memory among them).
@@ -747,6 +763,7 @@ int dispatch(loadkit::runner::command_line& cl) {
     if (*cl.validate_cmd) return validate(cl.validate_file);
     if (*cl.inspect_cmd) return inspect(cl.inf, cl.run, cl.execution_requirements);
     if (*cl.serve_cmd) return serve(cl.address, cl.port, cl.tls, cl.serve_threads, cl.faults);
+    if (*cl.new_cmd) return new_project(cl.new_kind, cl.new_dir);
     if (*cl.version_cmd) {
         std::cout << "loadkit " LOADKIT_VERSION_STRING " (Boost " << BOOST_VERSION / 100000 << "."
                   << BOOST_VERSION / 100 % 1000 << ", " << OPENSSL_VERSION_TEXT << ")\n";

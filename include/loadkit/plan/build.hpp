@@ -551,6 +551,7 @@ class plan_builder {
         if (auto v = n["tags"]) s.tags = string_map(v, "tags");
         if (auto v = n["data"]) s.data = data(v);
         if (auto v = n["flow"]) s.flow = steps(v, s);
+        check_variables(s, have_script);
         if (s.flow.empty() && s.exec_function.empty())
             fail(key, "scenario '" + s.name + "' has nothing to do: give it a 'flow' or an 'exec' function");
         return s;
@@ -658,7 +659,10 @@ class plan_builder {
 
     void check_template(const Node& n, const text_template& t, const scenario_plan& sc) const {
         for (auto& e : t.expressions())
-            if (e.kind == expression::root::data) {
+            if (e.kind == expression::root::vars || e.kind == expression::root::bare)
+                uses_.push_back({is_scalar(n) ? n.where(e.offset) : n.where(), e.path.substr(0, e.path.find('.')),
+                                 (e.kind == expression::root::vars ? "vars." : "") + e.path});
+            else if (e.kind == expression::root::data) {
                 if (!sc.data) fail(n, "'{{ data." + e.path + " }}' needs a 'data' file in scenario '" + sc.name + "'");
                 if (sc.data->rows->table().column(e.path) < 0)
                     fail(n, "'{{ data." + e.path + " }}': data file '" + sc.data->file + "' has no column '" + e.path +
@@ -746,6 +750,7 @@ class plan_builder {
                 capture_rule c;
                 c.var = scalar(key, "capture");
                 part(value, scalar(value, c.var), c.from, c.path, false);
+                c.check_name = r.name + ": captured " + c.var;
                 r.needs_json |= c.from == response_part::json;
                 r.captures.push_back(std::move(c));
             }
@@ -771,9 +776,42 @@ class plan_builder {
         }
     }
 
+    // A variable a template reads ({{ vars.token }}, a bare {{ token }})
+    // must be one the scenario captures (or, bare, a data column): known at
+    // load time unless a script may set vars (session.vars). A typo would
+    // otherwise render as nothing and show up as 401s.
+    void check_variables(const scenario_plan& s, bool have_script) const {
+        auto uses = std::move(uses_);
+        uses_.clear();
+        if (have_script) return;
+        std::vector<std::string> vars;
+        captured_variables(s.flow, vars);
+        for (auto& u : uses) {
+            bool bare = !u.text.starts_with("vars.");
+            if (std::find(vars.begin(), vars.end(), u.name) != vars.end()) continue;
+            if (bare && s.data && s.data->rows->table().column(u.name) >= 0) continue;
+            std::vector<std::string_view> known(vars.begin(), vars.end());
+            auto near = nearest(u.name, known);
+            std::sort(vars.begin(), vars.end());
+            vars.erase(std::unique(vars.begin(), vars.end()), vars.end());
+            std::string names;
+            for (auto& v : vars) names += (names.empty() ? "" : ", ") + v;
+            fail(u.at, "unknown variable '" + u.name + "' in '{{ " + u.text + " }}': scenario '" + s.name +
+                           (vars.empty() ? "' captures nothing (capture: { NAME: json.PATH } on a request sets one)"
+                                         : "' captures " + names) +
+                           (bare && s.data ? " and its data file has no such column" : "") +
+                           (near.empty() ? "" : "; did you mean '" + near + "'?"));
+        }
+    }
+
   private:
+    struct variable_use {
+        position at;
+        std::string name, text;  // "token", "vars.token.a"
+    };
     std::string file_;
     std::filesystem::path base_;
+    mutable std::vector<variable_use> uses_;  // of the scenario being built
 };
 
 

@@ -22,7 +22,9 @@
 #include "../engine/script.hpp"
 #include "../http/client.hpp"
 #include "../engine/thresholds.hpp"
+#include "../core/log.hpp"
 #include "../runtime/checks.hpp"
+#include "../runtime/custom_metrics.hpp"
 #include "../runtime/groups.hpp"
 #include "csv.hpp"
 #include "error.hpp"
@@ -45,6 +47,7 @@ struct capture_rule {
     std::string var;
     response_part from = response_part::json;
     std::string path;
+    std::string check_name;  // its check row: "login: captured token"
 };
 
 struct request_step {
@@ -113,6 +116,24 @@ struct plan {
 namespace detail {
 
 using loadkit::detail::vu_context;
+
+// Captures that found nothing (a JSON path the body does not have, a header
+// the response lacks): counted here, tagged with the request's name and the
+// variable, besides a check row per capture ("login: captured token"), so
+// that a flow whose token never arrived says so instead of showing 401s.
+inline const std::uint32_t captures_failed_metric =
+    loadkit::detail::metric_registry::get().add("captures_failed", metric_kind::counter, false);
+
+// The variables a flow's captures set (in any step: a later iteration reads
+// what an earlier one captured), for the loader's unknown-variable check.
+inline void captured_variables(const std::vector<step>& steps, std::vector<std::string>& out) {
+    for (auto& s : steps) {
+        if (auto* r = std::get_if<request_step>(&s.what))
+            for (auto& c : r->captures) out.push_back(c.var);
+        else if (auto* l = std::get_if<loop_step>(&s.what)) captured_variables(l->steps, out);
+        else if (auto* g = std::get_if<group_step>(&s.what)) captured_variables(g->steps, out);
+    }
+}
 
 // The per-VU walker of a scenario's flow.
 class flow_vu final : public loadkit::vu_instance {
@@ -243,7 +264,8 @@ class flow_vu final : public loadkit::vu_instance {
         nlohmann::json doc;
         if (r.needs_json) doc = nlohmann::json::parse(res.body, nullptr, false);
         for (auto& c : r.checks) loadkit::detail::record_check(&ctx_, c.name, check(c, res, doc));
-        for (auto& c : r.captures) capture(c, res, doc);
+        for (auto& c : r.captures)
+            if (!capture(c, res, doc)) capture_failed(r, c);
     }
 
     static std::string scalar_text(const nlohmann::json& v) {
@@ -266,21 +288,41 @@ class flow_vu final : public loadkit::vu_instance {
         }
         return false;
     }
-    void capture(const capture_rule& c, const response& res, const nlohmann::json& doc) {
+    // False when the capture found nothing (json, header); status and body always find something.
+    bool capture(const capture_rule& c, const response& res, const nlohmann::json& doc) {
         switch (c.from) {
-            case response_part::status: vars_[c.var] = std::to_string(res.status); break;
-            case response_part::header: vars_[c.var] = std::string(res.header(c.path)); break;
-            case response_part::body: vars_[c.var] = res.body; break;
+            case response_part::status: vars_[c.var] = std::to_string(res.status); return true;
+            case response_part::body: vars_[c.var] = res.body; return true;
+            case response_part::header: {
+                auto v = res.header(c.path);
+                vars_[c.var] = std::string(v);
+                return record_capture(c, !v.empty());
+            }
             case response_part::json:
                 if (auto* v = loadkit::detail::json_at(doc, c.path)) {
                     std::string s;
                     append_json(*v, s);
                     vars_[c.var] = std::move(s);
-                } else {
-                    vars_.erase(c.var);  // absent: an empty value, not the previous one
+                    return record_capture(c, true);
                 }
-                break;
+                vars_.erase(c.var);  // absent: an empty value, not the previous one
+                return record_capture(c, false);
         }
+        return true;
+    }
+    // The capture's check row ("login: captured token"), named once at load time.
+    bool record_capture(const capture_rule& c, bool found) {
+        return loadkit::detail::record_check(&ctx_, c.check_name, found);
+    }
+    void capture_failed(const request_step& r, const capture_rule& c) {
+        const loadkit::detail::tag_pair tags[] = {{"name", r.name}, {"capture", c.var}};
+        if (ctx_.thread)
+            loadkit::detail::record_sample(ctx_.thread->shard, ctx_.scenario_id, ctx_.group, captures_failed_metric,
+                                           metric_kind::counter, false, 1, tags);
+        loadkit::detail::log_once(log_level::warn, "capture '" + c.var + "' of request '" + r.name + "' found no " +
+                                                       (c.from == response_part::json ? "json." : "header ") + c.path +
+                                                       " in the response: {{ vars." + c.var +
+                                                       " }} is empty; counted in captures_failed, logged once");
     }
 
     vu_context& ctx_;
