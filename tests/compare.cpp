@@ -392,8 +392,10 @@ TEST_CASE("compare: 10 ms against 12 ms is flagged, 10 ms against 10 ms is not (
         CHECK_THAT(r.err, Catch::Contains("warning: " + plain + ": no histograms"));
     }
     {  // run --baseline: the table under the summary, and its gates in the exit code
+        // a gate that trips whatever the machine's load did to this run: max is
+        // never tested against noise, and any change is more than -100%
         auto r = test_support::run_runner(
-            {"run", t12, "--target", server.url(), "-q", "--baseline", a, "--fail-on", "p(95)>+10%"});
+            {"run", t12, "--target", server.url(), "-q", "--baseline", a, "--fail-on", "max>-100%"});
         INFO(r.out << r.err);
         CHECK(r.code == 99);
         auto summary = r.out.find("requests by name:");
