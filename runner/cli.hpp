@@ -31,6 +31,8 @@
 #include <loadkit/engine/segment.hpp>
 #include <loadkit/http/url.hpp>
 
+#include "compare.hpp"
+
 namespace loadkit::runner {
 
 inline constexpr int usage_exit = 2;       // a command-line mistake
@@ -389,10 +391,10 @@ inline run_settings validate(const run_flags& f) {
 
 // The subcommands, for the message on an unknown one.
 inline constexpr const char* subcommands =
-    "run, new, setup, teardown, merge, report, validate, inspect, serve, version";
+    "run, new, setup, teardown, merge, compare, report, validate, inspect, serve, version";
 
 inline bool is_subcommand(std::string_view word) {
-    for (auto name : {"run", "new", "setup", "teardown", "merge", "report", "validate", "inspect", "serve", "version"})
+    for (auto name : {"run", "new", "setup", "teardown", "merge", "compare", "report", "validate", "inspect", "serve", "version"})
         if (word == name) return true;
     return false;
 }
@@ -411,6 +413,8 @@ class command_line {
     // or the fuzzer gives its own).
     const char* (*getenv)(const char*) = [](const char* n) -> const char* { return std::getenv(n); };
     merge_flags mf;
+    compare_flags cf, bf;  // compare; run --baseline
+    CLI::App* compare_cmd = nullptr;
     std::string report_input, report_output, validate_file;
     std::string new_kind, new_dir;  // `loadkit new cpp|yaml|js DIR`
     std::string address = "127.0.0.1";
@@ -527,6 +531,9 @@ Exit codes: 0 ok, 99 thresholds failed, 104 invalid test, 105 interrupted, 107 s
             "--allow-different-tests", mf.allow_different_tests,
             "Merge exports of different tests (another test file or name); refused (exit 104) without it");
 
+        compare_cmd = add_compare_command(app, cf);
+        add_baseline_flags(run_cmd, bf);
+
         report_cmd = app.add_subcommand("report", "Build the HTML report of an exported run");
         report_cmd->add_option("file", report_input, "A summary written by --summary-export or `loadkit merge -o`")
             ->required();
@@ -586,6 +593,8 @@ Exit codes: 0 ok, 99 thresholds failed, 104 invalid test, 105 interrupted, 107 s
             return usage_exit;
         }
         try {  // the flags' values, before any file is read
+            if (*run_cmd && !bf.fail_on.empty() && bf.baseline.empty())
+                throw usage_error("--fail-on needs --baseline FILE: the run's changes are measured against it");
             if (*run_cmd) {
                 apply_environment(rf, getenv);
                 run = validate(rf);

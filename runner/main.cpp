@@ -12,6 +12,8 @@
 //   loadkit merge A.json B.json... [-o MERGED.json] [--test FILE] [--report FILE.html] [--require-whole]
 //                                           [--allow-different-tests]
 //                                           one summary from instances' exports (exit 99 on thresholds)
+//   loadkit compare BASE.json NEW.json [...] [--fail-on GATE]... [--format text|markdown|json] [--report FILE.html]
+//                                           what changed beyond noise (exit 99 on a gate, 104 on a bad input)
 //   loadkit report RESULTS.json -o REPORT.html
 //   loadkit validate FILE.yaml|FILE.js
 //   loadkit inspect FILE.yaml|FILE.js [--execution-requirements]   the resolved options as JSON (k6 inspect)
@@ -62,6 +64,7 @@
 #endif
 
 #include "cli.hpp"
+#include "compare_command.hpp"
 #include "inspect.hpp"
 #include "new_project.hpp"
 #include "progress.hpp"
@@ -335,7 +338,9 @@ bool open_console_output(const std::string& path, std::string& error) {
     return true;
 }
 
-int run(const run_flags& f, const run_settings& rs, phase what = phase::run) {
+// `compare`: --baseline and its --fail-on gates (run only).
+int run(const run_flags& f, const run_settings& rs, phase what = phase::run,
+        const loadkit::runner::compare_flags* compare = nullptr) {
     loadkit::options o;
     o.threads = rs.threads;
     o.run_thresholds = !f.no_thresholds;
@@ -369,6 +374,14 @@ int run(const run_flags& f, const run_settings& rs, phase what = phase::run) {
         return load_failed();
     }
     auto& plan = test.plan;
+    // --baseline: read (and its gates parsed, the test's metrics declared)
+    // before any load: a bad file is exit 104 now, not after the run
+    std::optional<loadkit::runner::baseline_run> baseline;
+    if (what == phase::run && compare && !compare->baseline.empty()) {
+        int code = 0;
+        baseline = loadkit::runner::load_baseline(*compare, code, std::cerr);
+        if (!baseline) return code;
+    }
 
     // the phases: setup() alone, teardown() alone, or a run whose setup() and
     // teardown() run elsewhere, once (--setup-data)
@@ -490,6 +503,14 @@ int run(const run_flags& f, const run_settings& rs, phase what = phase::run) {
         } else if (!f.quiet) {
             std::cerr << "loadkit: report written to " << f.report << "\n";
         }
+    }
+    if (baseline) {  // the comparison, under the summary
+        auto now = r.summary;
+        now.update(extra);
+        now["state"] = r.state;
+        std::cout.flush();
+        int c = loadkit::runner::compare_with_baseline(*baseline, now, std::cout, std::cerr);
+        if (code == 0) code = c;
     }
     if (prometheus) {
         // the final values (teardown's requests too), kept up until Prometheus
@@ -755,10 +776,11 @@ int new_project(const std::string& kind, const std::string& dir) {
 // ends loadkit with SIGABRT and a core dump, but with a message and exit 109
 // (an internal failure; out of memory among them).
 int dispatch(loadkit::runner::command_line& cl) {
-    if (*cl.run_cmd) return run(cl.rf, cl.run);
+    if (*cl.run_cmd) return run(cl.rf, cl.run, phase::run, &cl.bf);
     if (*cl.setup_cmd) return run(cl.sf, cl.run, phase::setup);
     if (*cl.teardown_cmd) return run(cl.tf, cl.run, phase::teardown);
     if (*cl.merge_cmd) return merge(cl.mf);
+    if (*cl.compare_cmd) return loadkit::runner::compare_command(cl.cf, std::cout, std::cerr);
     if (*cl.report_cmd) return report(cl.report_input, cl.report_output);
     if (*cl.validate_cmd) return validate(cl.validate_file);
     if (*cl.inspect_cmd) return inspect(cl.inf, cl.run, cl.execution_requirements);
