@@ -4,6 +4,7 @@
 // protosets or server reflection (libprotobuf and libprotoc), JSON in and
 // out as k6's protojson. Not part of <loadkit.hpp>: it needs protobuf.
 #include "loadkit.hpp"
+#include "loadkit/http2.hpp"  // the transport
 #include "loadkit/grpc/call.hpp"
 #include "loadkit/grpc/client.hpp"
 #include "loadkit/grpc/descriptors.hpp"

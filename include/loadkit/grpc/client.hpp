@@ -115,11 +115,14 @@ class client {
             co_return false;
         }
         std::int64_t deadline = loadkit::detail::now_ns() + o.timeout.count();
-        if (!co_await conn_.connect(host_, static_cast<std::uint16_t>(port), !o.plaintext, deadline, error_))
+        if (!co_await conn_.connect(host_, static_cast<std::uint16_t>(port), !o.plaintext, o.timeout, error_))
             co_return false;
-        if (o.reflect && !co_await reflect(deadline)) {
-            conn_.close();
-            co_return false;
+        if (o.reflect) {
+            bool reflected = co_await reflect(deadline);
+            if (!reflected) {
+                conn_.close();
+                co_return false;
+            }
         }
         co_return true;
     }
@@ -135,7 +138,8 @@ class client {
         std::int64_t deadline = t0 + timeout.count();
         detail::call_state st;
         st.reset(out, opts_.max_receive_size);
-        detail::wire_stream s(conn_);
+        auto& s = wire_;
+        co_await ensure_connected();
         if (!conn_.is_open()) {
             st.fail(status_code::unavailable, error_.empty() ? "no connection, you must call connect first" : error_);
         } else if (!co_await s.start(request_headers(m, p, timeout), deadline, wbuf_)) {
@@ -152,6 +156,7 @@ class client {
             });
         }
         if (s.timed_out || (!st.done() && loadkit::detail::now_ns() >= deadline)) st.fail(status_code::deadline_exceeded, "context deadline exceeded");
+        s.cancel();  // (ended already: disarms its timer)
         if (out.ok() && !out.has_message && !st.failed())
             st.fail(status_code::internal, "server returned no response message");
         out.duration_ns = loadkit::detail::now_ns() - t0;
@@ -171,7 +176,9 @@ class client {
         std::string err;
         if (!m->set->to_binary(m->input_url, json, req_bytes_, err)) throw std::invalid_argument(err);
         co_await invoke(*m, req_bytes_, p, res_);
-        if (res_.has_message && !m->set->to_json(m->output_url, res_.message, json_, err)) {
+        if (!res_.has_message) {
+            res_.message.clear();
+        } else if (!m->set->to_json(m->output_url, res_.message, json_, err)) {
             res_.status = static_cast<int>(status_code::internal);
             res_.error = err;
         } else {
@@ -205,6 +212,15 @@ class client {
 
   private:
     friend class stream;
+
+    // The connection went away (the server closed it, or a timed-out call
+    // was its only stream): connect again, as grpc-go does, before a call.
+    task<> ensure_connected() {
+        if (conn_.is_open() || !conn_.was_connected()) co_return;
+        std::string why;
+        bool ok = co_await conn_.reconnect(why);
+        if (!ok) error_ = why;
+    }
 
     const metadata& request_headers(const method_info& m, const call_params& p, nanoseconds timeout) {
         hdrs_.clear();
@@ -288,6 +304,7 @@ class client {
     task<bool> reflect(std::int64_t deadline);
 
     detail::wire_conn conn_;
+    detail::wire_stream wire_{conn_};  // unary calls' stream, reused
     connect_options opts_;
     std::vector<std::shared_ptr<const descriptor_set>> sets_;
     std::string host_, addr_, authority_, error_, url_;
@@ -316,6 +333,7 @@ class stream {
         nanoseconds timeout = p_.timeout.value_or(nanoseconds(0));
         deadline_ = timeout.count() > 0 ? t0_ + timeout.count() : 0;
         std::string err;
+        co_await c_.ensure_connected();
         if (!c_.conn_.is_open()) {
             st_.fail(status_code::unavailable, "no gRPC connection, you must call connect first");
         } else if (!co_await s_.start(c_.request_headers(m_, p_, timeout.count() > 0 ? timeout : std::chrono::hours(24 * 365)),
@@ -330,7 +348,8 @@ class stream {
     }
     // Sends one message (protobuf bytes); false once the stream has ended.
     task<bool> write(std::string_view msg) {
-        if (!co_await open() || half_closed_ || st_.done()) co_return false;
+        bool is_open = co_await open();
+        if (!is_open || half_closed_ || st_.done()) co_return false;
         wbuf_.clear();
         detail::append_frame_header(wbuf_, msg.size());
         wbuf_.append(msg);
@@ -340,7 +359,8 @@ class stream {
     }
     // Half-closes: the server sees the end of the requests.
     task<> close_send() {
-        if (!co_await open() || half_closed_ || st_.done()) co_return;
+        bool is_open = co_await open();
+        if (!is_open || half_closed_ || st_.done()) co_return;
         half_closed_ = true;
         co_await s_.send({}, true);
     }
@@ -434,7 +454,11 @@ inline task<bool> client::reflect(std::int64_t deadline) {
         s.quiet();
         std::string msg;
         reflection_answer a;
-        if (!co_await s.write(reflection_request(reflection_ask::list_services, "*")) || !co_await s.read(msg))
+        // (each co_await its own statement: g++ 12 mis-destroys temporaries of a co_await inside || )
+        bool sent = co_await s.write(reflection_request(reflection_ask::list_services, "*"));
+        bool got = false;
+        if (sent) got = co_await s.read(msg);
+        if (!got)
             co_return fail(s.result().error.empty() ? "the server answered nothing" : s.result().error);
         if (!parse_reflection_response(msg, a)) co_return fail("malformed reflection response");
         if (a.error_code) co_return fail(a.error_message);
@@ -442,8 +466,10 @@ inline task<bool> client::reflect(std::int64_t deadline) {
         for (auto& svc : a.services) {
             if (svc.rfind("grpc.reflection.", 0) == 0) continue;
             a.files.clear();
-            if (!co_await s.write(reflection_request(reflection_ask::file_containing_symbol, svc)) ||
-                !co_await s.read(msg) || !parse_reflection_response(msg, a))
+            sent = co_await s.write(reflection_request(reflection_ask::file_containing_symbol, svc));
+            got = false;
+            if (sent) got = co_await s.read(msg);
+            if (!got || !parse_reflection_response(msg, a))
                 co_return fail("no descriptor for " + svc);
             if (a.error_code) co_return fail(svc + ": " + a.error_message);
             for (auto& f : a.files) {
@@ -460,8 +486,10 @@ inline task<bool> client::reflect(std::int64_t deadline) {
                 google::protobuf::DescriptorPool::generated_pool()->FindFileByName(wanted[i]))
                 continue;
             a.files.clear();
-            if (!co_await s.write(reflection_request(reflection_ask::file_by_filename, wanted[i])) ||
-                !co_await s.read(msg) || !parse_reflection_response(msg, a) || a.error_code)
+            sent = co_await s.write(reflection_request(reflection_ask::file_by_filename, wanted[i]));
+            got = false;
+            if (sent) got = co_await s.read(msg);
+            if (!got || !parse_reflection_response(msg, a) || a.error_code)
                 co_return fail("cannot get " + wanted[i] + " by reflection");
             for (auto& f : a.files) {
                 google::protobuf::FileDescriptorProto fd;
