@@ -7,6 +7,7 @@ reflection service (grpc.reflection.v1alpha) is served by hand with generic
 handlers. Prints "port N" once listening; runs until killed (or, with
 --exit-after S, until S seconds have passed: a test never leaves it behind).
   grpc_server.py [--port N] [--exit-after S] [--no-reflection]
+Tests start it with PR_SET_PDEATHSIG (support.hpp child): it dies with them.
 """
 import argparse
 import os
@@ -86,13 +87,19 @@ def reflection_file():
     field(m, "file_descriptor_response", 4, F.TYPE_MESSAGE, type_name=p + "FileDescriptorResponse")
     field(m, "list_services_response", 6, F.TYPE_MESSAGE, type_name=p + "ListServiceResponse")
     field(m, "error_response", 7, F.TYPE_MESSAGE, type_name=p + "ErrorResponse")
+    svc = fd.service.add(name="ServerReflection")
+    svc.method.add(name="ServerReflectionInfo", input_type=p + "ServerReflectionRequest",
+                   output_type=p + "ServerReflectionResponse", client_streaming=True, server_streaming=True)
     return fd
 
 
 pool = descriptor_pool.DescriptorPool()
 TEST_FILE = test_file()
 pool.Add(TEST_FILE)
-pool.Add(reflection_file())
+REFLECTION_FILE = reflection_file()
+pool.Add(REFLECTION_FILE)
+FILES = {f.package: f for f in (TEST_FILE, REFLECTION_FILE)}
+BY_NAME = {f.name: f for f in (TEST_FILE, REFLECTION_FILE)}
 Req = message_class(pool.FindMessageTypeByName("loadkit.test.Req"))
 Reply = message_class(pool.FindMessageTypeByName("loadkit.test.Reply"))
 RRequest = message_class(pool.FindMessageTypeByName("grpc.reflection.v1alpha.ServerReflectionRequest"))
@@ -149,14 +156,15 @@ def reflection(requests, context):
             for name in ("loadkit.test.Echo", "grpc.reflection.v1alpha.ServerReflection"):
                 out.list_services_response.service.add(name=name)
         elif r.file_containing_symbol:
-            if r.file_containing_symbol.startswith("loadkit.test"):
-                out.file_descriptor_response.file_descriptor_proto.append(TEST_FILE.SerializeToString())
+            f = next((f for p, f in FILES.items() if r.file_containing_symbol.startswith(p + ".")), None)
+            if f is not None:
+                out.file_descriptor_response.file_descriptor_proto.append(f.SerializeToString())
             else:
                 out.error_response.error_code = grpc.StatusCode.NOT_FOUND.value[0]
                 out.error_response.error_message = "symbol not found"
         elif r.file_by_filename:
-            if r.file_by_filename == TEST_FILE.name:
-                out.file_descriptor_response.file_descriptor_proto.append(TEST_FILE.SerializeToString())
+            if r.file_by_filename in BY_NAME:
+                out.file_descriptor_response.file_descriptor_proto.append(BY_NAME[r.file_by_filename].SerializeToString())
             else:
                 out.error_response.error_code = grpc.StatusCode.NOT_FOUND.value[0]
                 out.error_response.error_message = "file not found"
@@ -193,8 +201,6 @@ def main():
     port = server.add_insecure_port("127.0.0.1:%d" % a.port)
     server.start()
     print("port %d" % port, flush=True)
-    # stdin closing (the test ended) or the time limit stops it
-    threading.Thread(target=lambda: (sys.stdin.read(), os._exit(0)), daemon=True).start()
     time.sleep(a.exit_after)
     os._exit(0)
 

@@ -71,6 +71,9 @@ class client {
     client(loadkit::detail::thread_context& t, loadkit::detail::vu_context* vu) : conn_(t, vu) {
         (void)detail::grpc_metrics::get();
     }
+    // A VU's gRPC client beside its HTTP client (the C++ DSL: a member of the
+    // VU, `loadkit::grpc::client rpc{http};`): its thread, its VU.
+    explicit client(loadkit::client& http) : client(http.thread(), http.vu()) {}
     client(const client&) = delete;
     client& operator=(const client&) = delete;
 
@@ -128,6 +131,9 @@ class client {
     }
     const std::string& error() const noexcept { return error_; }
     bool connected() const noexcept { return conn_.is_open(); }
+    // connect() succeeded once and close() was not called since (calls
+    // connect again when the connection went away)
+    bool was_connected() const noexcept { return conn_.was_connected(); }
     const std::string& address() const noexcept { return addr_; }
     void close() noexcept { conn_.close(); }
 
@@ -416,10 +422,13 @@ class stream {
         void await_resume() const noexcept {}
     };
     std::vector<std::coroutine_handle<>> waiters_;
+    // The end: grpc_req_duration for the whole stream, as k6's (grpc-go's
+    // stats handler times every RPC, reflection's too).
     void finish() {
         if (recorded_) return;
         recorded_ = true;
         res_.duration_ns = loadkit::detail::now_ns() - t0_;
+        c_.record(m_, p_, res_.status, res_.duration_ns);
     }
     client& c_;
     const method_info& m_;

@@ -19,6 +19,8 @@
 #include <string_view>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include <google/protobuf/compiler/importer.h>
 #include <google/protobuf/descriptor.h>
 #include <google/protobuf/descriptor.pb.h>
@@ -45,6 +47,7 @@ struct method_info {
     const pb::Descriptor* input = nullptr;
     const pb::Descriptor* output = nullptr;
     bool client_streaming = false, server_streaming = false;
+    bool output_nulls = false;  // the output has message fields k6 prints as null when unset
 };
 
 class descriptor_set {
@@ -142,10 +145,13 @@ class descriptor_set {
     // Wire bytes to JSON as k6 prints them (protojson with EmitUnpopulated:
     // lowerCamelCase names, int64 as strings, zero values present).
     // Differs from k6: an unset message field is absent, where k6 prints null.
-    bool to_json(const std::string& type_url, std::string_view bytes, std::string& out, std::string& error) const {
+    // Stream messages are printed without the zero values (k6's streams use
+    // protojson's defaults there): `zero_values` false.
+    bool to_json(const std::string& type_url, std::string_view bytes, std::string& out, std::string& error,
+                 bool zero_values = true) const {
         out.clear();
         pb::util::JsonPrintOptions o;
-        o.always_print_primitive_fields = true;
+        o.always_print_primitive_fields = zero_values;
         auto s = pb::util::BinaryToJsonString(resolver_.get(), type_url, std::string(bytes), &out, o);
         if (s.ok()) return true;
         error.assign("unable to parse the response message: ").append(s.message().data(), s.message().size());
@@ -154,7 +160,52 @@ class descriptor_set {
 
     static constexpr const char* url_prefix = "type.googleapis.com";
 
+    // Whether messages of `d` have a singular message field (at any depth),
+    // which k6 prints as null when unset: only those need with_nulls().
+    static bool has_message_fields(const pb::Descriptor* d, int depth = 0) {
+        if (!d || depth > 32) return false;
+        for (int i = 0; i < d->field_count(); ++i) {
+            auto* f = d->field(i);
+            if (f->cpp_type() != pb::FieldDescriptor::CPPTYPE_MESSAGE || f->is_map()) continue;
+            if (!f->is_repeated() && !f->real_containing_oneof()) return true;
+            if (!is_well_known(f->message_type()) && has_message_fields(f->message_type(), depth + 1)) return true;
+        }
+        return false;
+    }
+    // `json` (to_json's, with zero values) with null for every unset singular
+    // message field, in field order, as protojson's EmitUnpopulated prints it.
+    static std::string with_nulls(const pb::Descriptor* d, const std::string& json) {
+        auto j = nlohmann::ordered_json::parse(json, nullptr, false);
+        if (j.is_discarded()) return json;
+        fill_nulls(d, j, 0);
+        return j.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
+    }
+
   private:
+    static bool is_well_known(const pb::Descriptor* d) { return d->file()->package() == "google.protobuf"; }
+    static void fill_nulls(const pb::Descriptor* d, nlohmann::ordered_json& j, int depth) {
+        if (!j.is_object() || depth > 32 || is_well_known(d)) return;
+        nlohmann::ordered_json out = nlohmann::ordered_json::object();
+        for (int i = 0; i < d->field_count(); ++i) {
+            auto* f = d->field(i);
+            auto it = j.find(f->json_name());
+            bool message = f->cpp_type() == pb::FieldDescriptor::CPPTYPE_MESSAGE && !f->is_map();
+            if (it == j.end()) {
+                if (message && !f->is_repeated() && !f->real_containing_oneof()) out[f->json_name()] = nullptr;
+                continue;
+            }
+            if (message && f->is_repeated()) {
+                for (auto& e : *it) fill_nulls(f->message_type(), e, depth + 1);
+            } else if (message) {
+                fill_nulls(f->message_type(), *it, depth + 1);
+            }
+            out[f->json_name()] = std::move(*it);
+        }
+        for (auto& [k, v] : j.items())  // anything else (extensions): kept
+            if (!out.contains(k)) out[k] = std::move(v);
+        j = std::move(out);
+    }
+
     struct collector : pb::compiler::MultiFileErrorCollector {
         std::string text;
         void AddError(const std::string& file, int line, int column, const std::string& message) override {
@@ -222,6 +273,7 @@ class descriptor_set {
                 mi.output = md->output_type();
                 mi.input_url = std::string(url_prefix) + "/" + mi.input->full_name();
                 mi.output_url = std::string(url_prefix) + "/" + mi.output->full_name();
+                mi.output_nulls = has_message_fields(mi.output);
                 mi.client_streaming = md->client_streaming();
                 mi.server_streaming = md->server_streaming();
                 methods_.emplace(mi.path, std::move(mi));

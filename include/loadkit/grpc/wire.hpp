@@ -56,6 +56,7 @@ class wire_conn {
         if (!session_) {
             auto& r = http_->last();
             error = r.error.empty() ? "cannot connect to " + url_ : r.error;
+            url_.clear();
             co_return false;
         }
         co_return true;
@@ -75,6 +76,7 @@ class wire_conn {
     void close() noexcept {
         if (session_) session_->fail_all(error_code::connection_closed);
         session_.reset();
+        url_.clear();  // closed on purpose: no reconnecting
     }
     ld::h2_session* session() const noexcept { return session_.get(); }
     ld::thread_context& thread() const noexcept { return *thread_; }

@@ -43,13 +43,13 @@ namespace g = loadkit::grpc;
 
 // Appends `{"k":["v"],...}` for metadata.
 inline void append_metadata(std::string& out, const g::metadata& md) {
-    nlohmann::json j = nlohmann::json::object();
+    nlohmann::ordered_json j = nlohmann::ordered_json::object();
     for (auto& [k, v] : md) j[k].push_back(v);
     out += j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 // k6's error object: {code, message, details}.
 inline void append_error(std::string& out, const g::response& r) {
-    nlohmann::json e{{"code", r.status}, {"message", r.error}, {"details", nlohmann::json::array()}};
+    nlohmann::ordered_json e{{"code", r.status}, {"message", r.error}, {"details", nlohmann::json::array()}};
     out += e.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 inline bool parse_into(JSContext* cx, const std::string& json, JS::MutableHandleValue out) {
@@ -181,6 +181,8 @@ inline bool call_job::result(JSContext* cx, JS::MutableHandleValue out) {
     if (!method->set->to_json(method->output_url, res.has_message ? std::string_view(res.message) : std::string_view(),
                               msg, why))
         msg = "null";
+    else if (method->output_nulls)
+        msg = g::descriptor_set::with_nulls(method->output, msg);  // k6's null for an unset message field
     json += msg;
     json += ",\"error\":";
     if (res.ok()) json += "null";
@@ -219,7 +221,7 @@ inline bool stream_job::result(JSContext* cx, JS::MutableHandleValue out) {
     if (got) {
         std::string m, why;
         auto& md = s->call.method();
-        if (!md.set || !md.set->to_json(md.output_url, msg, m, why)) m = "null";
+        if (!md.set || !md.set->to_json(md.output_url, msg, m, why, false)) m = "null";  // as k6's streams: no zero values
         json = "{\"type\":\"data\",\"message\":" + m + "}";
     } else {
         auto& r = s->call.result();
@@ -376,7 +378,7 @@ inline bool n_invoke(JSContext* cx, unsigned argc, JS::Value* vp) {
     if (self.in_init) return throw_error(cx, "invoking RPC methods in the init context is not supported");
     auto* c = resource<client_state>(self, args.get(0));
     if (!c) return throw_error(cx, "grpc: not a Client");
-    if (!c->rpc || !c->rpc->connected()) return throw_error(cx, "no gRPC connection, you must call connect first");
+    if (!c->rpc || !c->rpc->was_connected()) return throw_error(cx, "no gRPC connection, you must call connect first");
     auto method = to_utf8(cx, args.get(1));
     if (method.empty()) return throw_error(cx, "method to invoke cannot be empty");
     if (method[0] != '/') method.insert(0, "/");
@@ -410,7 +412,7 @@ inline bool n_stream_open(JSContext* cx, unsigned argc, JS::Value* vp) {
     if (self.in_init) return throw_error(cx, "creating a stream in the init context is not supported");
     auto* c = resource<client_state>(self, args.get(0));
     if (!c) return throw_error(cx, "grpc: not a Client");
-    if (!c->rpc || !c->rpc->connected()) return throw_error(cx, "no gRPC connection, you must call connect first");
+    if (!c->rpc || !c->rpc->was_connected()) return throw_error(cx, "no gRPC connection, you must call connect first");
     auto method = to_utf8(cx, args.get(1));
     if (method.empty()) return throw_error(cx, "method to invoke cannot be empty");
     if (method[0] != '/') method.insert(0, "/");
