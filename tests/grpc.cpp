@@ -122,7 +122,7 @@ TEST_CASE("grpc: framing, grpc-timeout and grpc-message encoding") {
     char buf[16];
     CHECK(g::detail::format_timeout(2'000'000'000, buf) == "2000000u");
     CHECK(g::detail::format_timeout(1, buf) == "1n");
-    CHECK(g::detail::format_timeout(3'600'000'000'000'000, buf) == "1000000H");
+    CHECK(g::detail::format_timeout(3'600'000'000'000'000, buf) == "3600000S");
     std::string out;
     g::detail::percent_decode("bad%20name %C3%BC%", out);
     CHECK(out == "bad name \xC3\xBC%");
@@ -150,7 +150,7 @@ struct Rpc : loadkit::Scenario<Rpc> {
             got.ok = r.status;
             for (auto& [k, v] : r.headers)
                 if (k == "x-echo") got.echo_header = v;
-            loadkit::check(r, {{"unary ok", [](auto& r) { return r.ok() && r.message.find("hello bob") != std::string::npos; }}});
+            check(r, {{"unary ok", [](const g::response& r) { return r.ok() && r.message.find("hello bob") != std::string::npos; }}});
             auto& nf = co_await rpc.invoke_json("loadkit.test.Echo/Say", R"({"name":"notfound"})");
             got.not_found = nf.status;
             got.error_message = nf.error;
