@@ -61,7 +61,7 @@ struct client_state;
 
 // A connect or an invoke: run on the engine, answered in JavaScript.
 struct call_job final : engine_job {
-    enum class kind { connect, invoke } what = kind::invoke;
+    enum class kind { connect, invoke, close } what = kind::invoke;
     client_state* owner = nullptr;
     bool busy = false;
     std::string address;
@@ -163,12 +163,18 @@ inline task<> call_job::run(client&) {
     if (what == kind::connect) {
         ok = co_await rpc.connect(address, connect_opts);
         error = ok ? std::string() : rpc.error();
+    } else if (what == kind::close) {
+        rpc.close();
     } else {
         co_await rpc.invoke(*method, request, params, res);
     }
 }
 inline bool call_job::result(JSContext* cx, JS::MutableHandleValue out) {
     busy = false;
+    if (what == kind::close) {
+        out.setUndefined();
+        return true;
+    }
     if (what == kind::connect) {
         if (!ok) return throw_error(cx, error);
         out.setBoolean(true);
@@ -401,9 +407,17 @@ inline bool n_invoke(JSContext* cx, unsigned argc, JS::Value* vp) {
 inline bool n_close(JSContext* cx, unsigned argc, JS::Value* vp) {
     auto args = JS::CallArgsFromVp(argc, vp);
     auto& self = instance::of(cx);
-    if (auto* c = resource<client_state>(self, args.get(0)); c && c->rpc) c->rpc->close();
     args.rval().setUndefined();
-    return true;
+    auto* c = resource<client_state>(self, args.get(0));
+    if (!c || !c->rpc || self.in_init) return true;
+    if (self.host) {  // async VUs: this is the engine's thread
+        c->rpc->close();
+        return true;
+    }
+    // a VU's thread: the connection is the engine thread's to close
+    auto& job = c->take();
+    job.what = call_job::kind::close;
+    return run_job(self, job, args.rval());
 }
 // streamOpen(h, method, paramsJSON) -> stream handle
 inline bool n_stream_open(JSContext* cx, unsigned argc, JS::Value* vp) {
