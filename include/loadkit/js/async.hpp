@@ -168,6 +168,13 @@ class async_vu final : public loadkit::script_vu, public async_host {
         launch(std::move(op), promise);
         return true;
     }
+    bool start_job(engine_job& job, JS::HandleObject promise) override {
+        auto op = take_op();
+        op->is_request = false;
+        op->job = &job;
+        launch(std::move(op), promise);
+        return true;
+    }
     bool start_sleep(double seconds, JS::HandleObject promise) override {
         auto op = take_op();
         op->is_request = false;
@@ -185,7 +192,8 @@ class async_vu final : public loadkit::script_vu, public async_host {
         std::uint64_t generation = 0;
         bool is_request = false;
         request_spec spec;          // a request, or
-        std::int64_t sleep_ns = 0;  // a sleep
+        std::int64_t sleep_ns = 0;  // a sleep, or
+        engine_job* job = nullptr;  // a module's job (start_job)
     };
     std::unique_ptr<pending_op> take_op() {
         if (spare_ops_.empty()) return std::make_unique<pending_op>(shared_->cx);
@@ -367,7 +375,9 @@ class async_vu final : public loadkit::script_vu, public async_host {
         std::string error;
         client* c = nullptr;
         try {
-            if (op->is_request) {
+            if (op->job) {
+                co_await op->job->run(http_);
+            } else if (op->is_request) {
                 c = take_client();
                 auto p = op->spec.to_params();
                 res = &co_await c->send(op->spec.method, op->spec.url, op->spec.body, p);
@@ -393,6 +403,7 @@ class async_vu final : public loadkit::script_vu, public async_host {
         }
         if (op->generation == generation_ && !interrupted_) settle(*op, res, error);
         op->promise = nullptr;
+        op->job = nullptr;
         spare_ops_.push_back(std::move(op));
         if (c) free_.push_back(c);
         --inflight_;
@@ -409,6 +420,8 @@ class async_vu final : public loadkit::script_vu, public async_host {
         if (!error.empty()) {
             JS_ReportErrorUTF8(cx, "%s", error.c_str());
             made = false;
+        } else if (op.job) {
+            made = op.job->result(cx, &v);
         } else if (res) {
             JSObject* o = in_.response_object(*res, op.spec.response_type);
             if (o) v.setObject(*o);

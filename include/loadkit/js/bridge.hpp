@@ -90,9 +90,22 @@ struct request_spec {
     }
 };
 
+// Work a module's native hands to the engine other than an HTTP request (a
+// gRPC call, a stream's next message): run() on the VU's worker thread,
+// then result() on the JavaScript side makes the value the native returns
+// (threads) or its promise settles with (async VUs). The native owns it and
+// keeps it alive until result() has run.
+struct engine_job {
+    virtual ~engine_job() = default;
+    // On the worker, with the VU's HTTP client (its thread, its VU).
+    virtual task<> run(client& http) = 0;
+    // On the JavaScript side; false with an exception pending.
+    virtual bool result(JSContext* cx, JS::MutableHandleValue out) = 0;
+};
+
 struct bridge {
     enum class command { none, call, setup, teardown, before, after, quit };
-    enum class ask { done, http, sleep };
+    enum class ask { done, http, sleep, job };
 
     // 1: the JavaScript thread owns the VU; 0: the engine does; 2: the engine
     // does and the JavaScript thread sleeps on the futex.
@@ -120,6 +133,7 @@ struct bridge {
     ask asked = ask::done;
     request_spec spec;
     double sleep_seconds = 0;
+    engine_job* job = nullptr;  // ask::job
     std::vector<metric_op> ops;
 
     // answers
@@ -187,6 +201,9 @@ struct async_host {
     virtual request_spec& next_request() = 0;
     virtual bool start_request(JS::HandleObject promise) = 0;
     virtual bool start_sleep(double seconds, JS::HandleObject promise) = 0;
+    // Runs `job` on the engine, then settles `promise` with its result();
+    // the job must live until then (the iteration waits for it).
+    virtual bool start_job(engine_job& job, JS::HandleObject promise) = 0;
 };
 
 }  // namespace loadkit::inline LOADKIT_ABI::js::detail

@@ -77,6 +77,10 @@ struct instance {
     // that an async timer callback returned (fails the iteration, as k6's
     // unhandled rejections do).
     timer_queue timers;
+    // Native state a module keeps for this VU (a gRPC client and its
+    // streams): freed with the instance, never by the GC, so that an engine
+    // job still running never outlives what it works on.
+    std::vector<std::shared_ptr<void>> resources;
     bool timer_failed = false;
     JS::PersistentRootedValue timer_rejection{cx};
 

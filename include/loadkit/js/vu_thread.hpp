@@ -128,6 +128,8 @@ class vu_thread {
                 if (b_.asked == bridge::ask::http) {
                     auto p = b_.spec.to_params();
                     b_.answer = &co_await http.send(b_.spec.method, b_.spec.url, b_.spec.body, p);
+                } else if (b_.asked == bridge::ask::job) {
+                    co_await b_.job->run(http);
                 } else {
                     auto until = ld::now_ns() + static_cast<std::int64_t>(b_.sleep_seconds * 1e9);
                     if (vu) {
