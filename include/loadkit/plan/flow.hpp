@@ -31,7 +31,7 @@
 namespace loadkit::inline LOADKIT_ABI::yaml {
 
 // What checks and captures read from a response.
-enum class response_part { status, json, header, body };
+enum class response_part { status, json, header, body, proto };  // proto: HTTP/1.1 or HTTP/2.0
 
 // `check: { status: 200, 'json.items.0.id': 1, 'header.Content-Type': application/json, body: ok }`
 struct check_rule {
@@ -255,6 +255,7 @@ class flow_vu final : public loadkit::vu_instance {
             case response_part::status: return c.expected.is_number() && res.status == c.expected.get<double>();
             case response_part::header: return res.header(c.path) == scalar_text(c.expected);
             case response_part::body: return res.body.find(scalar_text(c.expected)) != std::string::npos;
+            case response_part::proto: return res.proto == scalar_text(c.expected);
             case response_part::json: {
                 auto* v = loadkit::detail::json_at(doc, c.path);
                 if (!v) return false;
@@ -271,6 +272,7 @@ class flow_vu final : public loadkit::vu_instance {
             case response_part::status: vars_[c.var] = std::to_string(res.status); break;
             case response_part::header: vars_[c.var] = std::string(res.header(c.path)); break;
             case response_part::body: vars_[c.var] = res.body; break;
+            case response_part::proto: vars_[c.var] = std::string(res.proto); break;
             case response_part::json:
                 if (auto* v = loadkit::detail::json_at(doc, c.path)) {
                     std::string s;
