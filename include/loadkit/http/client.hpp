@@ -232,6 +232,7 @@ class client {
     detail::h2_stream_base* h2_active_ = nullptr;
     std::vector<std::shared_ptr<detail::h2_session_base>> h2_pool_;
     client* pool_owner_ = this;
+    std::uint32_t h2_tags_from_ = ~0u, h2_tags_to_ = 0;  // request tags -> the same with proto:HTTP/2.0
     detail::connection* active_ = nullptr;
     std::unique_ptr<detail::resolver_t> resolver_;
     std::int64_t deadline_ns_ = 0;

@@ -59,6 +59,7 @@ struct h2_access final : h2_transport {
     struct pick {
         std::shared_ptr<h2_session> s;
         int r = 1;
+        bool opened = false;  // this call opened the connection
     };
 
     static task<pick> acquire(client& cl, connection& c, bool prior_knowledge) {
@@ -115,7 +116,32 @@ struct h2_access final : h2_transport {
         }
         c.h2 = s;
         s->settle(h2_session::state::ready);
-        co_return pick{std::move(s), 1};
+        co_return pick{std::move(s), 1, true};
+    }
+
+    // k6 tags every HTTP sample with its proto; here HTTP/2 samples carry
+    // proto:HTTP/2.0 with the request's own tags, and HTTP/1.1 samples no
+    // proto tag (which keeps HTTP/1.1's series and outputs as they were). One
+    // comparison per request once the client has seen its tag set.
+    static void tag_proto(client& cl) {
+        if (!cl.vu_ || (cl.tags_id_ == cl.h2_tags_to_ && cl.h2_tags_from_ != ~0u)) return;  // (a redirect's next hop)
+        if (cl.tags_id_ != cl.h2_tags_from_) {
+            auto& strings = cl.thread_->shard.strings;
+            std::string_view canonical = cl.tags_id_ ? strings.name(cl.tags_id_) : std::string_view{};
+            tag_pair pairs[16];
+            std::size_t n = 0;
+            while (!canonical.empty() && n < 15) {  // "k\x1fv\x1ek\x1fv" back into pairs
+                auto end = canonical.find('\x1e');
+                auto one = canonical.substr(0, end);
+                auto sep = one.find('\x1f');
+                pairs[n++] = {one.substr(0, sep), sep == std::string_view::npos ? "" : one.substr(sep + 1)};
+                canonical = end == std::string_view::npos ? std::string_view{} : canonical.substr(end + 1);
+            }
+            pairs[n++] = {"proto", "HTTP/2.0"};
+            cl.h2_tags_from_ = cl.tags_id_;
+            cl.h2_tags_to_ = intern_tags(strings, std::span<const tag_pair>(pairs, n));
+        }
+        cl.tags_id_ = cl.h2_tags_to_;
     }
 
     task<int> exchange(client& cl, connection& c, const url_parts& u, std::string_view method, std::string_view body,
@@ -123,65 +149,80 @@ struct h2_access final : h2_transport {
                        std::span<const std::pair<std::string, std::string>> h2) override {
         bool prior = cl.opts_->http2 == http2_mode::prior_knowledge;
         if (!c.h2 && (c.open || (!c.secure && !prior))) co_return -1;
-        auto p = co_await acquire(cl, c, prior);
-        if (p.r <= 0) co_return p.r;
-        auto& s = *p.s;
         auto& res = cl.res_;
-        res.proto = "HTTP/2.0";
-        c.tls_state = s.conn.tls_state;  // res.tls(): the shared connection's
-        // the client's own request head (every header rule), as HTTP/2 headers
-        cl.serialize(u, method, body, h1, h2);
-        cl.head_written_ = true, cl.sent_body_ = body;
-        if (!cl.h2_stream_) cl.h2_stream_ = std::make_unique<h2_stream>();
-        auto& st = static_cast<h2_stream&>(*cl.h2_stream_);
-        auto& hv = st.request_headers;
-        hv.clear();
-        std::string_view head = cl.wbuf_;
-        for (auto nl = head.find("\r\n"); nl != std::string_view::npos;) {
-            auto from = nl + 2;
-            nl = head.find("\r\n", from);
-            if (nl == std::string_view::npos || nl == from) break;
-            auto line = head.substr(from, nl - from);
-            auto colon = line.find(':');
-            if (colon == std::string_view::npos) continue;
-            auto v = line.substr(colon + 1);
-            while (!v.empty() && v.front() == ' ') v.remove_prefix(1);
-            hv.emplace_back(line.substr(0, colon), v);
+        for (int attempt = 0;; ++attempt) {
+            auto p = co_await acquire(cl, c, prior);
+            if (p.r <= 0) co_return p.r;
+            auto& s = *p.s;
+            res.proto = "HTTP/2.0";
+            c.tls_state = s.conn.tls_state;  // res.tls(): the shared connection's
+            tag_proto(cl);
+            // the client's own request head (every header rule), as HTTP/2 headers
+            cl.serialize(u, method, body, h1, h2);
+            cl.head_written_ = true, cl.sent_body_ = body;
+            if (!cl.h2_stream_) cl.h2_stream_ = std::make_unique<h2_stream>();
+            auto& st = static_cast<h2_stream&>(*cl.h2_stream_);
+            auto& hv = st.request_headers;
+            hv.clear();
+            std::string_view head = cl.wbuf_;
+            for (auto nl = head.find("\r\n"); nl != std::string_view::npos;) {
+                auto from = nl + 2;
+                nl = head.find("\r\n", from);
+                if (nl == std::string_view::npos || nl == from) break;
+                auto line = head.substr(from, nl - from);
+                auto colon = line.find(':');
+                if (colon == std::string_view::npos) continue;
+                auto v = line.substr(colon + 1);
+                while (!v.empty() && v.front() == ' ') v.remove_prefix(1);
+                hv.emplace_back(line.substr(0, colon), v);
+            }
+            st.set_sink(res.body_discarded ? nullptr : &res.body, res.body_discarded);
+            res.body.clear();
+            std::int64_t t_send = now_ns();
+            auto& t = res.timings;
+            if (!st.open(s, method, u.secure ? "https" : "http", {}, u.target, hv, body.empty())) {
+                c.h2.reset();
+                if (attempt == 0) continue;  // it closed meanwhile: once more, on a new connection
+                cl.fail(st.error(), "the HTTP/2 connection takes no new stream");
+                t.duration = now_ns() - t_send;
+                co_return 0;
+            }
+            if (!body.empty()) st.write(body, true);
+            cl.h2_active_ = &st;
+            while (!st.done()) co_await st.wait();
+            cl.h2_active_ = nullptr;
+            current_vu = cl.vu_;  // other VUs ran meanwhile
+            cl.bytes_out_ += st.bytes_out, cl.bytes_in_ += st.bytes_in;
+            std::int64_t sent = st.t_sent ? st.t_sent : t_send;
+            t.sending = sent - t_send;
+            if (!st.ended_well() || cl.stop_requested()) {
+                // not processed (refused past a GOAWAY, as nginx sends after
+                // http2_max_requests), or a kept connection the server had
+                // closed: once more on a new one, as Go's client does
+                bool retry = st.refused() || (!p.opened && st.error() == error_code::connection_closed && !st.bytes_in);
+                if (retry && attempt == 0 && !cl.stop_requested()) {
+                    c.h2.reset();
+                    res.timings = {};
+                    continue;
+                }
+                auto e = st.error() == error_code::none ? error_code::connection_closed : st.error();
+                std::string msg;
+                if (e != error_code::request_timeout && st.h2_code())
+                    msg = "HTTP/2 error code " + std::to_string(st.h2_code());
+                cl.fail(e, msg);  // a timeout or an interrupt, when that is why
+                t.duration = now_ns() - t_send;
+                co_return 0;
+            }
+            std::int64_t first = st.t_first ? st.t_first : st.t_end;
+            t.waiting = first - sent;
+            t.receiving = st.t_end - first;
+            t.duration = t.sending + t.waiting + t.receiving;
+            res.status = st.status();
+            res.status_text = h2_reason(st.status());
+            auto hs = st.headers();
+            res.headers_.assign(hs.begin(), hs.end());
+            co_return 1;
         }
-        st.set_sink(res.body_discarded ? nullptr : &res.body, res.body_discarded);
-        std::int64_t t_send = now_ns();
-        auto& t = res.timings;
-        if (!st.open(s, method, u.secure ? "https" : "http", {}, u.target, hv, body.empty())) {
-            cl.fail(st.error(), "the HTTP/2 connection takes no new stream");
-            t.duration = now_ns() - t_send;
-            co_return 0;
-        }
-        if (!body.empty()) st.write(body, true);
-        cl.h2_active_ = &st;
-        while (!st.done()) co_await st.wait();
-        cl.h2_active_ = nullptr;
-        current_vu = cl.vu_;  // other VUs ran meanwhile
-        cl.bytes_out_ += st.bytes_out, cl.bytes_in_ += st.bytes_in;
-        std::int64_t sent = st.t_sent ? st.t_sent : t_send;
-        t.sending = sent - t_send;
-        if (!st.ended_well() || cl.stop_requested()) {
-            auto e = st.error() == error_code::none ? error_code::connection_closed : st.error();
-            std::string msg;
-            if (e != error_code::request_timeout && st.h2_code())
-                msg = "HTTP/2 error code " + std::to_string(st.h2_code());
-            cl.fail(e, msg);  // a timeout or an interrupt, when that is why
-            t.duration = now_ns() - t_send;
-            co_return 0;
-        }
-        std::int64_t first = st.t_first ? st.t_first : st.t_end;
-        t.waiting = first - sent;
-        t.receiving = st.t_end - first;
-        t.duration = t.sending + t.waiting + t.receiving;
-        res.status = st.status();
-        res.status_text = h2_reason(st.status());
-        auto hs = st.headers();
-        res.headers_.assign(hs.begin(), hs.end());
-        co_return 1;
     }
 
     // The stream API's way in (gRPC): the VU's HTTP/2 connection to `url`'s

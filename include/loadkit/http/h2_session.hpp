@@ -112,6 +112,9 @@ class h2_stream final : public h2_stream_base {
     // closed and nothing left to wait for
     bool done() const noexcept { return !attached_ && !changed_; }
     bool ended_well() const noexcept { return remote_end_ && err_ == error_code::none; }
+    // the server did not process it (refused by GOAWAY's last stream id, or
+    // never sent): safe to send again on another connection
+    bool refused() const noexcept { return refused_; }
     error_code error() const noexcept { return err_; }
     std::uint32_t h2_code() const noexcept { return h2_code_; }  // the RST_STREAM/GOAWAY code, if any
     // timestamps (now_ns): the request's last frame handed to the socket, the
@@ -145,7 +148,7 @@ class h2_stream final : public h2_stream_base {
     bool changed_ = false, queued_ = false;
     std::coroutine_handle<> waiter_{};
     int status_ = 0;
-    bool headers_done_ = false, remote_end_ = false, sent_end_ = false;
+    bool headers_done_ = false, remote_end_ = false, sent_end_ = false, refused_ = false;
     error_code err_ = error_code::none;
     std::uint32_t h2_code_ = 0;
     std::string arena_;  // header names and values
@@ -408,9 +411,11 @@ class h2_session final : public h2_session_base, public std::enable_shared_from_
         if (!st) return 0;
         nghttp2_session_set_stream_user_data(ns, id, nullptr);
         if (st->remote_end_) st->finish(error_code::none, code);  // the whole response came
-        else if (s.goaway_ && code == NGHTTP2_REFUSED_STREAM)     // past the GOAWAY's last stream
-            st->finish(h2_error(error_code::http2_goaway, s.goaway_code_), s.goaway_code_);
-        else st->finish(h2_error(error_code::http2_stream, code), code);
+        else if (code == NGHTTP2_REFUSED_STREAM) {  // past a GOAWAY's last stream, or refused: not processed
+            st->refused_ = true;
+            if (s.goaway_) st->finish(h2_error(error_code::http2_goaway, s.goaway_code_), s.goaway_code_);
+            else st->finish(h2_error(error_code::http2_stream, code), code);
+        } else st->finish(h2_error(error_code::http2_stream, code), code);
         return 0;
     }
     static int on_frame_send(nghttp2_session* ns, const nghttp2_frame* f, void* self) {
@@ -435,6 +440,7 @@ class h2_session final : public h2_session_base, public std::enable_shared_from_
         auto* st = stream_of(ns, f->hd.stream_id);
         if (!st) return 0;
         nghttp2_session_set_stream_user_data(ns, f->hd.stream_id, nullptr);
+        st->refused_ = true;
         st->finish(s.goaway_ ? h2_error(error_code::http2_goaway, s.goaway_code_)
                              : h2_error(error_code::http2_stream, NGHTTP2_REFUSED_STREAM),
                    NGHTTP2_REFUSED_STREAM);
@@ -483,7 +489,7 @@ inline bool h2_stream::open(h2_session& s, std::string_view method, std::string_
     changed_ = queued_ = false;
     waiter_ = {};
     status_ = 0;
-    headers_done_ = remote_end_ = sent_end_ = false;
+    headers_done_ = remote_end_ = sent_end_ = refused_ = false;
     err_ = error_code::none;
     h2_code_ = 0;
     arena_.clear(), hdrs_.clear(), data_.clear();

@@ -213,7 +213,8 @@ inline yaml::plan make_plan(script& s) {
             if (k == "scenarios" || k == "thresholds" || k == "tags") doc[k] = v;
             else if (k == "vus" || k == "duration" || k == "iterations" || k == "stages") shortcut[k] = v;
             else if (k == "insecureSkipTLSVerify" || k == "userAgent" || k == "discardResponseBodies" ||
-                     k == "maxRedirects" || k == "tlsVersion" || k == "tlsCipherSuites" || k == "tlsAuth")
+                     k == "maxRedirects" || k == "tlsVersion" || k == "tlsCipherSuites" || k == "tlsAuth" ||
+                     k == "http2")  // http2: loadkit's, not k6's (auto, prior-knowledge, off)
                 http[k] = v;
             else if (k == "env" || k == "name") doc[k] = v;
             else if (k == "batch" || k == "batchPerHost") continue;  // read by http.batch (runtime.hpp)

@@ -292,7 +292,7 @@ class plan_builder {
         if (!is_map(n)) fail(n, "expected a mapping for 'http', found " + describe(n));
         keys(n,
              {"timeout", "maxRedirects", "insecureSkipTLSVerify", "userAgent", "discardResponseBodies", "tlsCAFile",
-              "cookies", "tlsVersion", "tlsCipherSuites", "tlsAuth", "expectedStatuses"},
+              "cookies", "tlsVersion", "tlsCipherSuites", "tlsAuth", "expectedStatuses", "http2"},
              "in 'http'");
         client_options o;
         if (auto v = n["timeout"]) o.timeout = duration(v, "timeout");
@@ -301,6 +301,7 @@ class plan_builder {
         if (auto v = n["userAgent"]) o.user_agent = scalar(v, "userAgent");
         if (auto v = n["discardResponseBodies"]) o.discard_response_bodies = boolean(v, "discardResponseBodies");
         if (auto v = n["cookies"]) o.cookies = boolean(v, "cookies");
+        if (auto v = n["http2"]) o.http2 = http2_mode_of(v);
         tls_options(n, o);
         if (auto v = n["expectedStatuses"]) o.expected = expected(v);
         if (auto v = n["tlsCAFile"]) {
@@ -309,6 +310,17 @@ class plan_builder {
                 fail(v, "tlsCAFile '" + std::string(v.scalar()) + "' does not exist");
         }
         return o;
+    }
+
+    // http2: auto (k6's: ALPN over TLS picks h2 when the server offers it),
+    // prior-knowledge (h2c on plain TCP too), off (HTTP/1.1 only). HTTP/2
+    // needs loadkit::http2 (the runner has it); without it, HTTP/1.1 always.
+    http2_mode http2_mode_of(const Node& v) const {
+        auto s = scalar(v, "http2");
+        if (s == "auto") return http2_mode::alpn;
+        if (s == "prior-knowledge") return http2_mode::prior_knowledge;
+        if (s == "off") return http2_mode::http1;
+        fail(v, "expected auto, prior-knowledge or off for 'http2', found '" + s + "'");
     }
 
     // k6's tlsVersion ('tls1.2', or {min, max}), tlsCipherSuites (k6's
@@ -758,9 +770,10 @@ class plan_builder {
         return r;
     }
 
-    // "status", "body", "json.a.b", "header.Name"
+    // "status", "body", "json.a.b", "header.Name", "proto" (HTTP/1.1 or HTTP/2.0)
     void part(const Node& n, const std::string& s, response_part& from, std::string& path, bool in_check) const {
         if (s == "status") from = response_part::status;
+        else if (s == "proto") from = response_part::proto;
         else if (s == "body") from = response_part::body;
         else if (s.starts_with("json.") && s.size() > 5) {
             from = response_part::json;
@@ -769,9 +782,9 @@ class plan_builder {
             from = response_part::header;
             path = s.substr(7);
         } else {
-            auto near = nearest(s.substr(0, s.find('.')), {"status", "body", "json", "header"});
+            auto near = nearest(s.substr(0, s.find('.')), {"status", "body", "json", "header", "proto"});
             fail(n, std::string("expected ") + (in_check ? "what to check" : "where to capture from") +
-                        ": status, body, json.PATH or header.NAME, found '" + s + "'" +
+                        ": status, body, proto, json.PATH or header.NAME, found '" + s + "'" +
                         (near.empty() ? "" : "; did you mean '" + near + "...'?"));
         }
     }

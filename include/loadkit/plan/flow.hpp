@@ -33,7 +33,7 @@
 namespace loadkit::inline LOADKIT_ABI::yaml {
 
 // What checks and captures read from a response.
-enum class response_part { status, json, header, body };
+enum class response_part { status, json, header, body, proto };  // proto: HTTP/1.1 or HTTP/2.0
 
 // `check: { status: 200, 'json.items.0.id': 1, 'header.Content-Type': application/json, body: ok }`
 struct check_rule {
@@ -277,6 +277,7 @@ class flow_vu final : public loadkit::vu_instance {
             case response_part::status: return c.expected.is_number() && res.status == c.expected.get<double>();
             case response_part::header: return res.header(c.path) == scalar_text(c.expected);
             case response_part::body: return res.body.find(scalar_text(c.expected)) != std::string::npos;
+            case response_part::proto: return res.proto == scalar_text(c.expected);
             case response_part::json: {
                 auto* v = loadkit::detail::json_at(doc, c.path);
                 if (!v) return false;
@@ -298,6 +299,7 @@ class flow_vu final : public loadkit::vu_instance {
                 vars_[c.var] = std::string(v);
                 return record_capture(c, !v.empty());
             }
+            case response_part::proto: vars_[c.var] = std::string(res.proto); return true;
             case response_part::json:
                 if (auto* v = loadkit::detail::json_at(doc, c.path)) {
                     std::string s;
