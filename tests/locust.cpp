@@ -266,6 +266,14 @@ TEST_CASE("locust wait times: constant_throughput(20) starts an iteration every 
     }
 }
 
+TEST_CASE("locust wait times: shared-iterations loses no iteration to a wait") {
+    loadkit::target_server server;
+    loadkit::test<Timed<0>> t(quiet(server, 2));
+    t.scenario("s", loadkit::shared_iterations{.vus = 3, .iterations = 10}, {.wait = loadkit::constant(10ms)});
+    auto r = t.run();
+    CHECK(agg(r.summary, "iterations", "count") == 10);
+}
+
 TEST_CASE("locust wait times: a VU waiting is woken by the end of its scenario and by an abort") {
     loadkit::target_server server;
     {

@@ -10,6 +10,8 @@
 #include <loadkit/target.hpp>
 #include <loadkit/yaml.hpp>
 
+#include "support.hpp"
+
 namespace {
 
 loadkit::options quiet_yaml(const loadkit::target_server& server) {
@@ -143,3 +145,25 @@ scenarios:
 )"),
                Catch::Contains("t.yaml:8:") && Catch::Contains("arrival-rate executor"));
 }
+
+#ifdef LOADKIT_RUNNER_PATH
+TEST_CASE("yaml tasks: the runner's --tags, --exclude-tags and --seed") {
+    loadkit::target_server server;
+    test_support::scratch dir;
+    auto file = dir.write("shop.yaml", shop);
+    auto r = test_support::run_runner(
+        {"run", file, "-q", "--no-summary", "--target", server.url(), "--tags", "write,other", "--seed", "7"});
+    CHECK(r.code == 0);
+    CHECK(server.count("/items") == 0);
+    CHECK(server.count("/echo") == 10000);
+    server.reset_stats();
+    r = test_support::run_runner(
+        {"run", file, "-q", "--no-summary", "--target", server.url(), "--exclude-tags", "write"});
+    CHECK(r.code == 0);
+    CHECK(server.count("/items") == 10000);
+    CHECK(server.count("/echo") == 0);
+    r = test_support::run_runner({"run", file, "-q", "--target", server.url(), "--tags", "nothing"});
+    CHECK(r.code == loadkit::exit_code::invalid_config);
+    CHECK_THAT(r.err + r.out, Catch::Contains("no task is left after --tags/--exclude-tags"));
+}
+#endif

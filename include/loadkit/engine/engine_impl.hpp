@@ -432,9 +432,9 @@ class engine_impl {
                 v.start_lag = std::max<std::int64_t>(0, now_ns() - v.intended_start);
             } else {
                 auto now = now_ns();
-                auto d = sc.plan.next(v.index, done, now);
+                auto d = sc.paced(not_before, now, done);  // the wait time, before next() claims an iteration
+                if (d.kind != decision::wait) d = sc.plan.next(v.index, done, now);
                 if (d.kind == decision::stop) break;
-                d = sc.paced(d, not_before, now);  // the wait time, as a wait for the schedule
                 if (d.kind == decision::wait) {
                     try {
                         co_await v.wait_until(d.at);

@@ -76,13 +76,16 @@ struct scenario_runtime {
     loadkit::wait_time wait;
     std::uint64_t seed = 0;
 
-    // An iteration the schedule allows now, delayed to `not_before` by the
-    // wait time: a wait like the schedule's own, so that a VU waiting is not
-    // in an iteration and the end of the schedule (or a stop) wakes it.
-    decision paced(decision d, std::int64_t not_before, std::int64_t now) const noexcept {
-        if (d.kind == decision::iterate && not_before > now && plan.end_ns() > now)
-            return {decision::wait, std::min(not_before, plan.end_ns())};
-        return d;
+    // The wait time before a VU's next iteration (until `not_before`), as a
+    // wait like the schedule's own: a VU waiting is not in an iteration, and
+    // the end of the schedule (or a stop) wakes it. Asked before the
+    // schedule, whose next() may claim an iteration (shared-iterations); not
+    // waited when the VU has nothing left to run. Otherwise: iterate (ask
+    // the schedule).
+    decision paced(std::int64_t not_before, std::int64_t now, std::uint64_t done) const noexcept {
+        if (not_before > now && plan.end_ns() > now && !plan.exhausted(done))
+            return {decision::wait, std::min(not_before, plan.end_ns()), 0};
+        return {decision::iterate, 0, 0};
     }
     static std::uint64_t random_seed() {
         std::uint64_t r = 0;
