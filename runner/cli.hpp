@@ -75,6 +75,9 @@ struct run_flags {
     std::string summary_time_unit;    // --summary-time-unit s|ms|us
     std::string console_output;       // --console-output FILE
     bool no_summary = false;          // --no-summary
+    // Locust's --tags / --exclude-tags (tasks to run), and the VUs' seed
+    std::vector<std::string> task_tags, exclude_task_tags;
+    std::uint64_t seed = 0;
     // The flags whose value came from the environment, and the variable it
     // came from: a mistake in it names the variable, not the flag.
     std::map<std::string, std::string> from_env;
@@ -471,6 +474,12 @@ Exit codes: 0 ok, 99 thresholds failed, 104 invalid test, 105 interrupted, 107 s
                          "prometheus=HOST:PORT (a /metrics endpoint during the run)")
             ->take_all();
         run_cmd->add_option("--report", rf.report, "Write a self-contained HTML report here");
+        // Locust's flags of the same names (tasks: a scenario's `tasks`)
+        run_cmd->add_option("--tags", rf.task_tags, "TAG,...: run only the tasks with one of these tags (Locust's)")
+            ->delimiter(',');
+        run_cmd->add_option("--exclude-tags", rf.exclude_task_tags, "TAG,...: do not run tasks with these tags")
+            ->delimiter(',');
+        run_cmd->add_option("--seed", rf.seed, "N: seeds the VUs' task picks and wait times (0: random)");
         // k6's flags of the same names
         run_cmd->add_option("--tag", rf.tags, "NAME=VALUE: a tag on every sample of the run (repeatable; k6's)")
             ->take_all();

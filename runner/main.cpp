@@ -344,6 +344,9 @@ int run(const run_flags& f, const run_settings& rs, phase what = phase::run,
     loadkit::options o;
     o.threads = rs.threads;
     o.run_thresholds = !f.no_thresholds;
+    o.include_tags = f.task_tags;
+    o.exclude_tags = f.exclude_task_tags;
+    o.seed = f.seed;
     for (auto& [k, v] : rs.env) o.env[k] = v;
     // every output must be writable before any load (exit 1 now, not after the run)
     for (auto [flag, path] : {std::pair{"--summary-export", &f.summary_export}, std::pair{"--report", &f.report},

@@ -11,7 +11,7 @@
 #ifdef LOADKIT_HAS_HTTP2  // loadkit::http2 is linked: scripts speak HTTP/2 too
 #include "http2.hpp"
 #endif
-#include "plan/build.hpp"
+#include "plan/finish.hpp"
 #include "plan/flow.hpp"
 #include "js/script.hpp"
 #include "js/options.hpp"

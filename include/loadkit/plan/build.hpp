@@ -451,10 +451,12 @@ class plan_builder {
     }
 
 // Every key a scenario may have, whatever its executor.
-#define LOADKIT_SCENARIO_KEYS                                                                                     \
-    "executor", "startTime", "gracefulStop", "exec", "on_start", "on_stop", "flow", "env", "tags", "data", "vus", \
-        "duration", "startVUs", "stages", "gracefulRampDown", "iterations", "maxDuration", "rate", "timeUnit",    \
-        "preAllocatedVUs", "maxVUs", "startRate"
+#define LOADKIT_COMMON_KEYS                                                                                         \
+    "executor", "startTime", "gracefulStop", "exec", "on_start", "on_stop", "flow", "env", "tags", "data", "tasks", \
+        "taskOrder", "waitTime"
+#define LOADKIT_SCENARIO_KEYS                                                                                      \
+    LOADKIT_COMMON_KEYS, "vus", "duration", "startVUs", "stages", "gracefulRampDown", "iterations", "maxDuration", \
+        "rate", "timeUnit", "preAllocatedVUs", "maxVUs", "startRate"
     scenario_plan scenario(const Node& key, const Node& n, bool have_script) const {
         scenario_plan s;
         s.name = scalar(key, "scenario name");
@@ -490,8 +492,6 @@ class plan_builder {
             if (!n[k]) fail(key, "expected '" + std::string(k) + "' " + ctx + " (" + name + " needs it)");
             return n[k];
         };
-#define LOADKIT_COMMON_KEYS \
-    "executor", "startTime", "gracefulStop", "exec", "on_start", "on_stop", "flow", "env", "tags", "data"
         if (name == "constant-vus") {
             keys(n, {LOADKIT_COMMON_KEYS, "vus", "duration"}, ctx);
             constant_vus x;
@@ -541,8 +541,10 @@ class plan_builder {
         }
 #undef LOADKIT_COMMON_KEYS
 #undef LOADKIT_SCENARIO_KEYS
+        auto wait = n["waitTime"] ? scalar(n["waitTime"], "waitTime") : std::string();
         try {
             loadkit::detail::schedule::validate(s.name, s.exec);
+            if (!wait.empty()) s.wait = loadkit::detail::parse_wait_time(wait, s.name, is_open_model(s.exec));
         } catch (const config_error& e) {
             if (!e.key.empty())
                 if (auto at = n[e.key]) fail(at, e.what());  // the option it is about, where written
@@ -563,11 +565,66 @@ class plan_builder {
         if (auto v = n["tags"]) s.tags = string_map(v, "tags");
         if (auto v = n["data"]) s.data = data(v);
         if (auto v = n["flow"]) s.flow = steps(v, s);
+        if (auto v = n["tasks"]) tasks(v, s, have_script);
+        if (auto v = n["taskOrder"]) {
+            auto o = scalar(v, "taskOrder");
+            if (o != "weighted" && o != "sequential") fail(v, "expected 'taskOrder' to be weighted or sequential");
+            s.task_weights.sequential = o == "sequential";
+        }
         check_variables(s, have_script);
-        if (s.flow.empty() && s.exec_function.empty())
-            fail(key, "scenario '" + s.name + "' has nothing to do: give it a 'flow' or an 'exec' function");
+        if (s.flow.empty() && s.exec_function.empty() && s.tasks.empty())
+            fail(key, "scenario '" + s.name + "' has nothing to do: give it a 'flow', an 'exec' function or 'tasks'");
         return s;
     }
+
+    // Locust's tasks: a list of {flow, exec, weight, tags, name} or function names, or functions to weights: {browse: 3}
+    void tasks(const Node& n, scenario_plan& s, bool have_script) const {
+        if (!s.flow.empty() || !s.exec_function.empty())
+            fail(n, "scenario '" + s.name + "' has 'tasks' and also 'flow' or 'exec': give each task its own");
+        auto add = [&](const Node& at, std::string name, const Node* weight, const Node* tags) {
+            task_info t{std::move(name), 1, {}};
+            if (weight) t.weight = static_cast<unsigned>(integer(*weight, "weight", 0, 1'000'000));
+            if (tags && is_sequence(*tags))
+                for (auto& x : tags->elements()) t.tags.push_back(scalar(x, "tags"));
+            else if (tags) t.tags.push_back(scalar(*tags, "tags"));
+            s.task_weights.tasks.push_back(std::move(t));
+            s.tasks.push_back({{}, {}, where(at)});
+        };
+        auto script_fn = [&](const Node& at, std::string f) {
+            if (!have_script)
+                fail(at, "task '" + f + "' names a script function, but the file has no 'script: FILE.js'");
+            s.tasks.back().exec = std::move(f);
+        };
+        if (!is_map(n) && !is_sequence(n))
+            fail(n, "expected 'tasks' to be a list of {flow, exec, weight}, or functions to weights, found " +
+                        describe(n));
+        if (is_map(n)) {
+            for (auto& [key, value] : n.entries()) {
+                auto f = scalar(key, "tasks");  // {browse: 3} or {browse: {weight: 3, tags: [read]}}
+                if (is_map(value)) keys(value, {"weight", "tags"}, "in task '" + f + "'");
+                auto w = is_map(value) ? value["weight"] : value, t = is_map(value) ? value["tags"] : value;
+                add(key, f, w ? &w : nullptr, is_map(value) && t ? &t : nullptr);
+                script_fn(key, f);
+            }
+        } else {
+            for (auto& e : n.elements()) {
+                if (is_scalar(e)) {  // a script function's name: [login, browse, logout] (taskOrder: sequential)
+                    add(e, scalar(e, "tasks"), nullptr, nullptr);
+                    script_fn(e, scalar(e, "tasks"));
+                    continue;
+                }
+                if (!is_map(e)) fail(e, "expected a task {flow, exec, weight, tags, name}, found " + describe(e));
+                keys(e, {"flow", "exec", "weight", "tags", "name"}, "in a task");
+                auto w = e["weight"], t = e["tags"], nm = e["name"], fl = e["flow"], ex = e["exec"];
+                add(e, nm ? scalar(nm, "name") : "task " + std::to_string(s.tasks.size() + 1), w ? &w : nullptr,
+                    t ? &t : nullptr);
+                if (fl) s.tasks.back().flow = steps(fl, s);
+                if (ex) script_fn(ex, scalar(ex, "exec"));
+                if (!fl && !ex) fail(e, "expected a task to have a 'flow' or an 'exec' function");
+            }
+        }
+        if (s.tasks.empty()) fail(n, "expected at least one task in 'tasks'");
+    }  // (the engine checks the weights and --tags before any load)
 
     data_source data(const Node& n) const {
         if (!is_map(n)) fail(n, "expected 'data' to be {file, mode}, found " + describe(n));
@@ -835,53 +892,6 @@ class plan_builder {
 template <document_node Node>
 plan build_plan(const Node& root, std::string file) {
     return detail::plan_builder<Node>(std::move(file)).build(root);
-}
-
-// After the script is loaded: every function the file names must exist.
-inline void check_script_functions(const plan& p, const script& s) {
-    for (auto& sc : p.scenarios)
-        for (auto [name, pos] :
-             {std::pair{&sc.exec_function, &sc.exec_where}, std::pair{&sc.on_start, &sc.on_start_where},
-              std::pair{&sc.on_stop, &sc.on_stop_where}})
-            if (!name->empty() && !s.has_function(*name))
-                throw load_error(p.file, pos->line, pos->column, "the script has no exported function '" + *name + "'");
-}
-
-// k6's execution shortcuts (-u, -d, -i) applied to every scenario of a plan,
-// keeping each scenario's flow, exec, env and tags: -d (with -u) makes
-// constant-vus; -i (with -u, and -d as maxDuration) makes shared-iterations;
-// -u alone sets the VU count of executors that have one.
-inline void apply_shortcuts(plan& p, std::optional<int> vus, std::optional<nanoseconds> duration,
-                            std::optional<std::int64_t> iterations) {
-    for (auto& s : p.scenarios) {
-        int current = std::visit(
-            [](auto& x) -> int {
-                if constexpr (requires { x.vus; }) return x.vus;
-                else return 1;
-            },
-            s.exec);
-        int v = vus.value_or(current);
-        if (iterations) {
-            shared_iterations x{.vus = v, .iterations = *iterations};
-            if (duration) x.max_duration = *duration;
-            s.exec = x;
-        } else if (duration) {
-            s.exec = constant_vus{.vus = v, .duration = *duration};
-        } else if (vus) {
-            bool has_vus = std::visit(
-                [&](auto& x) {
-                if constexpr (requires { x.vus; }) {
-                    x.vus = *vus;
-                    return true;
-                } else return false;
-                },
-                s.exec);
-            if (!has_vus)
-                throw config_error("--vus: scenario '" + s.name + "' uses " + std::string(executor_name(s.exec)) +
-                                   ", which has no fixed VU count; give --duration or --iterations too");
-        }
-        loadkit::detail::schedule::validate(s.name, s.exec);
-    }
 }
 
 }  // namespace loadkit::inline LOADKIT_ABI::yaml

@@ -58,7 +58,7 @@ struct request_step {
     std::optional<text_template> body;
     std::vector<check_rule> checks;
     std::vector<capture_rule> captures;
-    bool needs_json = false;  // a check or capture reads the body as JSON
+    bool needs_json = false;   // a check or capture reads the body as JSON
     bool digest_auth = false;  // auth: digest (the URL's credentials answer a Digest challenge)
 };
 struct think_step {
@@ -84,6 +84,14 @@ struct data_source {
     std::shared_ptr<feeder> rows;
 };
 
+// One of a scenario's tasks (Locust's user model, engine/tasks.hpp): a flow
+// and/or a script function; each iteration runs one task, flow first.
+struct task_plan {
+    std::vector<step> flow;
+    std::string exec;
+    position where;
+};
+
 struct scenario_plan {
     std::string name;
     executor exec;
@@ -97,6 +105,10 @@ struct scenario_plan {
     // per iteration unless noCookiesReset), set by js::make_plan. A YAML
     // flow keeps its jar for the VU's lifetime (a Locust HttpUser session).
     bool reset_cookies = false;
+    // tasks: (weighted or in order) instead of flow/exec; waitTime: after each iteration
+    std::vector<task_plan> tasks;
+    task_list task_weights;
+    loadkit::wait_time wait;
 };
 
 // A loaded file: everything a run needs, validated.
@@ -143,7 +155,8 @@ class flow_vu final : public loadkit::vu_instance {
           sc_(sc),
           http_(*ctx.thread, &ctx, *ctx.thread->engine->http),
           rng_(std::random_device{}() ^ (ctx.id * 0x9E3779B97F4A7C15ull)) {
-        if (s) script_ = s->create_vu(ctx, http_, vars_, sc.exec_function);
+        // (with tasks, the first task's function says which kind of script VU runs them all)
+        if (s) script_ = s->create_vu(ctx, http_, vars_, sc.tasks.empty() ? sc.exec_function : sc.tasks[0].exec);
         has_on_start = script_ && !sc.on_start.empty();
         has_on_stop = script_ && !sc.on_stop.empty();
     }
@@ -156,6 +169,12 @@ class flow_vu final : public loadkit::vu_instance {
         if (sc_.data) {
             row_ = sc_.data->rows->next();
             if (!row_) throw std::runtime_error("data file " + sc_.data->file + " has no rows left (mode unique)");
+        }
+        if (!sc_.tasks.empty()) {  // the task the engine picked (vu_context::task)
+            auto& t = sc_.tasks[ctx_.task];
+            co_await run(t.flow);
+            if (script_ && !t.exec.empty()) co_await script_->call(t.exec);
+            co_return;
         }
         co_await run(sc_.flow);
         if (script_ && !sc_.exec_function.empty()) co_await script_->call(sc_.exec_function);
@@ -373,7 +392,9 @@ inline run_result run(const plan& p, options o, script* s = nullptr) {
                          sc.exec,
                          std::make_shared<detail::flow_factory>(sc, s),
                          {sc.env.begin(), sc.env.end()},
-                         {sc.tags.begin(), sc.tags.end()}});
+                         {sc.tags.begin(), sc.tags.end()},
+                         sc.task_weights,
+                         sc.wait});
     loadkit::engine e(o);
     loadkit::engine::hook_fn setup, teardown;
     if (s && s->has_setup()) setup = [s](client& c) { return s->setup(c); };
