@@ -273,7 +273,7 @@ TEST_CASE(
         CHECK_THAT(
             r.err,
             Catch::Contains(
-                "unknown subcommand 'frobnicate'; expected one of: run, setup, teardown, merge, report, validate, inspect, serve, version"));
+                "unknown subcommand 'frobnicate'; expected one of: run, new, setup, teardown, merge, compare, report, validate, inspect, serve, version"));
     }
     SECTION("running out of file descriptors is said once, with the limit") {
 #if defined(__SANITIZE_ADDRESS__)

@@ -114,7 +114,7 @@ TEST_CASE("yaml loader: mistakes name FILE:LINE:COL, what was expected and what 
         {"thresholds:\n  http_req_failed: [{threshold: 'rate<0.1', abortOnFail: maybe}]\nscenarios: {}\n",
          "expected true or false for 'abortOnFail', found 'maybe'"},
         {"scenarios:\n  u:\n    executor: per-vu-iterations\n",
-         "t.yaml:2:3: scenario 'u' has nothing to do: give it a 'flow' or an 'exec' function"},
+         "t.yaml:2:3: scenario 'u' has nothing to do: give it a 'flow', an 'exec' function or 'tasks'"},
         {"scenarios:\n  u:\n    executor: per-vu-iterations\n    exec: browse\n",
          "t.yaml:4:11: exec 'browse' names a script function, but the file has no 'script: FILE.js'"},
         {"scenarios:\n  u:\n    executor: per-vu-iterations\n    flow:\n      - requets: { url: / }\n",

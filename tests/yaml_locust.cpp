@@ -85,7 +85,7 @@ TEST_CASE("yaml tasks: --tags and --exclude-tags (options) choose the flows") {
     CHECK_THROWS_WITH(loadkit::yaml::run(p, o), Catch::Contains("no task is left"));
 }
 
-TEST_CASE("yaml tasks: taskOrder sequential runs the flows in turn; waitTime waits outside the iteration") {
+TEST_CASE("yaml tasks: taskOrder sequential runs the flows in turn, and waitTime waits outside the iteration") {
     loadkit::target_server server;
     auto p = loadkit::yaml::load_string(R"(
 scenarios:
