@@ -49,6 +49,8 @@ loadkit::run_result run_script(const std::string& file, const std::string& addre
     o.threads = 1;
     o.print_summary = false;
     o.handle_signals = false;
+    o.env["ADDR"] = address;  // __ENV in VU code (the script's load options are the init context's)
+    o.env["PROTOS"] = std::string(LOADKIT_SOURCE_DIR) + "/tests";
     return loadkit::yaml::run(plan, o, &s);
 }
 double count_of(const nlohmann::json& summary, std::string_view name) {

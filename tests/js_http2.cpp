@@ -29,6 +29,7 @@ loadkit::run_result run_js(const std::string& file, std::map<std::string, std::s
     o.threads = 1;
     o.print_summary = false;
     o.handle_signals = false;
+    o.env.insert(env.begin(), env.end());  // __ENV in VU code (lo.env is the init context's)
     return loadkit::yaml::run(plan, o, &s);
 }
 double agg(const nlohmann::json& summary, std::string_view metric, const char* field) {
