@@ -295,7 +295,7 @@ TEST_CASE("compare: 10 ms against 12 ms is flagged, 10 ms against 10 ms is not (
     }
     CHECK(row_of(j, "metrics", "http_req_duration", "max")["verdict"] == "n/a");  // one sample: never tested
     CHECK(row_of(j, "metrics", "http_req_failed", "rate")["verdict"] == "within noise");
-    CHECK(row_of(j, "checks", "status 200", "rate")["verdict"] == "within noise");
+    CHECK(row_of(j, "checks", "delay: status is 200", "rate")["verdict"] == "within noise");
     CHECK(j["base"]["histograms"] == true);
 
     // 10 ms against 10 ms, four pairs run side by side (one of them merged instances): nothing beyond noise
