@@ -18,8 +18,11 @@ say() { echo "deb: $*"; }
 deb=$(ls "$work"/pkg/loadkit_*.deb)
 say "built $(basename "$deb") ($(du -k "$deb" | cut -f1) KiB)"
 dpkg-deb -f "$deb" Package Version Architecture Depends
-dpkg-deb -c "$deb" | grep -q './usr/bin/loadkit$' || { echo "deb: no usr/bin/loadkit in the package"; exit 1; }
-dpkg-deb -c "$deb" | grep -q './usr/include/loadkit.hpp$' || { echo "deb: no usr/include/loadkit.hpp"; exit 1; }
+# the listing goes to a file first: `grep -q` stops reading at its first match,
+# and under pipefail dpkg-deb's broken pipe would fail the test
+dpkg-deb -c "$deb" >"$work/contents"
+grep -q './usr/bin/loadkit$' "$work/contents" || { echo "deb: no usr/bin/loadkit in the package"; exit 1; }
+grep -q './usr/include/loadkit.hpp$' "$work/contents" || { echo "deb: no usr/include/loadkit.hpp"; exit 1; }
 dpkg-deb -f "$deb" Depends | grep -q 'libssl' || { echo "deb: Depends does not name OpenSSL's library"; exit 1; }
 
 root="$work/root"
