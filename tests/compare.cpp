@@ -17,6 +17,9 @@
 #include <loadkit/target.hpp>
 
 #include "support.hpp"
+#include "unit.hpp"
+
+namespace LOADKIT_TEST_UNIT {
 
 using test_support::scratch;
 
@@ -416,3 +419,5 @@ TEST_CASE("compare: 10 ms against 12 ms is flagged, 10 ms against 10 ms is not (
     }
 }
 #endif
+
+}  // namespace LOADKIT_TEST_UNIT

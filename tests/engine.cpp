@@ -34,6 +34,9 @@
 #include <loadkit/target.hpp>
 
 #include "support.hpp"
+#include "unit.hpp"
+
+namespace LOADKIT_TEST_UNIT {
 
 using namespace std::chrono_literals;
 
@@ -1708,3 +1711,5 @@ TEST_CASE("timeouts: setup_timeout and teardown_timeout cut the hook, exit 100 /
     }
     log.quiet = false;
 }
+
+}  // namespace LOADKIT_TEST_UNIT

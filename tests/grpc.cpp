@@ -14,6 +14,9 @@
 #include <loadkit/grpc.hpp>
 
 #include "support.hpp"
+#include "unit.hpp"
+
+namespace LOADKIT_TEST_UNIT {
 
 using namespace std::chrono_literals;
 namespace g = loadkit::grpc;
@@ -256,3 +259,5 @@ TEST_CASE("grpc: a server that goes away: calls fail as Unavailable, counted, ne
     CHECK(!gone_connect_error.empty());
     CHECK(count_of(r.summary, "grpc_req_duration") == 2);
 }
+
+}  // namespace LOADKIT_TEST_UNIT

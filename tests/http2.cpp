@@ -12,6 +12,9 @@
 #include <vector>
 
 #include "h2_servers.hpp"
+#include "unit.hpp"
+
+namespace LOADKIT_TEST_UNIT {
 
 using namespace std::chrono_literals;
 using loadkit::error_code;
@@ -268,3 +271,5 @@ TEST_CASE("http2: a reset stream, GOAWAY, a close mid-response and a silent serv
     CHECK(got[1].body == "ok");
     CHECK(ok.connections() == 1);
 }
+
+}  // namespace LOADKIT_TEST_UNIT

@@ -16,6 +16,9 @@
 #include <loadkit/yaml.hpp>
 
 #include "support.hpp"
+#include "unit.hpp"
+
+namespace LOADKIT_TEST_UNIT {
 
 using namespace std::chrono_literals;
 using test_support::scratch;
@@ -202,3 +205,5 @@ export default function () {
     all_checks_pass(r.summary, 4);
 }
 #endif
+
+}  // namespace LOADKIT_TEST_UNIT

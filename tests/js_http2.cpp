@@ -13,6 +13,9 @@
 
 #include "h2_servers.hpp"
 #include "support.hpp"
+#include "unit.hpp"
+
+namespace LOADKIT_TEST_UNIT {
 
 using test_support::scratch;
 
@@ -124,3 +127,5 @@ TEST_CASE("yaml http2: the http2 key and the proto check", "[yaml][http2]") {
 }
 
 #endif  // LOADKIT_HAS_HTTP2
+
+}  // namespace LOADKIT_TEST_UNIT

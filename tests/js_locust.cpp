@@ -13,6 +13,9 @@
 #include <loadkit/yaml.hpp>
 
 #include "support.hpp"
+#include "unit.hpp"
+
+namespace LOADKIT_TEST_UNIT {
 
 using namespace std::chrono_literals;
 using test_support::scratch;
@@ -117,3 +120,5 @@ export function f() {}
 )");
     CHECK_THROWS_WITH(run_js(bad_wait, server.url(), js_options(server.url())), Catch::Contains("min <= max"));
 }
+
+}  // namespace LOADKIT_TEST_UNIT

@@ -19,6 +19,9 @@
 
 #define LOADKIT_EXAMPLE_NO_MAIN
 #include "../examples/locust_seed.cpp"
+#include "unit.hpp"
+
+namespace LOADKIT_TEST_UNIT {
 
 using namespace std::chrono_literals;
 
@@ -364,3 +367,5 @@ TEST_CASE("seed 000 in C++: test_start applies /admin/config, test_stop removes 
     CHECK_FALSE(server.config());               // removed
     CHECK(server.count("/") >= 3);
 }
+
+}  // namespace LOADKIT_TEST_UNIT

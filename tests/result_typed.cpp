@@ -9,6 +9,9 @@
 #include <loadkit.hpp>
 #include <loadkit/catch2.hpp>
 #include <loadkit/target.hpp>
+#include "unit.hpp"
+
+namespace LOADKIT_TEST_UNIT {
 
 using namespace std::chrono_literals;
 
@@ -141,3 +144,5 @@ TEST_CASE("catch2 matcher: a run that fails a threshold says which, with its val
     LOADKIT_REQUIRE_THRESHOLDS(ok);
     CHECK(m.match(ok));
 }
+
+}  // namespace LOADKIT_TEST_UNIT

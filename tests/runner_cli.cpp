@@ -26,6 +26,9 @@
 #include <loadkit/target.hpp>
 
 #include "support.hpp"
+#include "unit.hpp"
+
+namespace LOADKIT_TEST_UNIT {
 
 #ifdef LOADKIT_RUNNER_PATH
 
@@ -803,3 +806,5 @@ export function handleSummary(data) { return { stdout: 'HANDLED\n' }; }
 #endif  // LOADKIT_TEST_RUNNER_JS
 
 #endif  // LOADKIT_RUNNER_PATH
+
+}  // namespace LOADKIT_TEST_UNIT

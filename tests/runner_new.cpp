@@ -21,6 +21,9 @@
 #include <loadkit/yaml.hpp>
 
 #include "support.hpp"
+#include "unit.hpp"
+
+namespace LOADKIT_TEST_UNIT {
 
 using namespace std::chrono_literals;
 namespace fs = std::filesystem;
@@ -320,3 +323,5 @@ scenarios:
 }
 
 #endif  // LOADKIT_RUNNER_PATH
+
+}  // namespace LOADKIT_TEST_UNIT

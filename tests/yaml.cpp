@@ -33,6 +33,9 @@
 #include <loadkit/target.hpp>
 
 #include "support.hpp"
+#include "unit.hpp"
+
+namespace LOADKIT_TEST_UNIT {
 
 using namespace std::chrono_literals;
 namespace fs = std::filesystem;
@@ -756,3 +759,5 @@ scenarios:
     }
 }
 #endif  // LOADKIT_RUNNER_PATH
+
+}  // namespace LOADKIT_TEST_UNIT

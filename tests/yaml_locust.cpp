@@ -11,6 +11,9 @@
 #include <loadkit/yaml.hpp>
 
 #include "support.hpp"
+#include "unit.hpp"
+
+namespace LOADKIT_TEST_UNIT {
 
 namespace {
 
@@ -167,3 +170,5 @@ TEST_CASE("yaml tasks: the runner's --tags, --exclude-tags and --seed") {
     CHECK_THAT(r.err + r.out, Catch::Contains("no task is left after --tags/--exclude-tags"));
 }
 #endif
+
+}  // namespace LOADKIT_TEST_UNIT
