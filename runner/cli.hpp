@@ -31,6 +31,8 @@
 #include <loadkit/engine/segment.hpp>
 #include <loadkit/http/url.hpp>
 
+#include "compare.hpp"
+
 namespace loadkit::runner {
 
 inline constexpr int usage_exit = 2;       // a command-line mistake
@@ -73,6 +75,9 @@ struct run_flags {
     std::string summary_time_unit;    // --summary-time-unit s|ms|us
     std::string console_output;       // --console-output FILE
     bool no_summary = false;          // --no-summary
+    // Locust's --tags / --exclude-tags (tasks to run), and the VUs' seed
+    std::vector<std::string> task_tags, exclude_task_tags;
+    std::uint64_t seed = 0;
     // The flags whose value came from the environment, and the variable it
     // came from: a mistake in it names the variable, not the flag.
     std::map<std::string, std::string> from_env;
@@ -388,10 +393,11 @@ inline run_settings validate(const run_flags& f) {
 }
 
 // The subcommands, for the message on an unknown one.
-inline constexpr const char* subcommands = "run, setup, teardown, merge, report, validate, inspect, serve, version";
+inline constexpr const char* subcommands =
+    "run, new, setup, teardown, merge, compare, report, validate, inspect, serve, version";
 
 inline bool is_subcommand(std::string_view word) {
-    for (auto name : {"run", "setup", "teardown", "merge", "report", "validate", "inspect", "serve", "version"})
+    for (auto name : {"run", "new", "setup", "teardown", "merge", "compare", "report", "validate", "inspect", "serve", "version"})
         if (word == name) return true;
     return false;
 }
@@ -400,7 +406,9 @@ inline bool is_subcommand(std::string_view word) {
 // members below. parse() says whether to go on (nullopt) or exit with a code.
 class command_line {
   public:
-    CLI::App app{"loadkit " LOADKIT_VERSION_STRING ": load tests as YAML flows, on the engine of loadkit's C++ DSL",
+    CLI::App app{"loadkit " LOADKIT_VERSION_STRING
+                 ": load tests as YAML flows or k6 JavaScript scripts (run unchanged), on the engine of loadkit's "
+                 "C++ DSL",
                  "loadkit"};
     run_flags rf, sf, tf, inf;            // run, setup, teardown, inspect
     bool execution_requirements = false;  // inspect --execution-requirements
@@ -408,22 +416,40 @@ class command_line {
     // or the fuzzer gives its own).
     const char* (*getenv)(const char*) = [](const char* n) -> const char* { return std::getenv(n); };
     merge_flags mf;
+    compare_flags cf, bf;  // compare; run --baseline
+    CLI::App* compare_cmd = nullptr;
     std::string report_input, report_output, validate_file;
+    std::string new_kind, new_dir;  // `loadkit new cpp|yaml|js DIR`
     std::string address = "127.0.0.1";
     int port = 8080, serve_threads = 1;
     bool tls = false, faults = false;
     bool verbose = false;  // -v/--verbose (k6's): debug messages too, console.debug's among them
     CLI::App *run_cmd, *setup_cmd, *teardown_cmd, *merge_cmd, *report_cmd, *validate_cmd, *inspect_cmd, *serve_cmd,
-        *version_cmd;
+        *version_cmd, *new_cmd;
 
     command_line() {
         app.require_subcommand(1);
+        app.footer(R"(Examples:
+  loadkit new yaml shop && loadkit serve &      a starting project, and the built-in target on :8080
+  loadkit run shop/test.yaml                    a YAML flow
+  loadkit run script.js -u 50 -d 30s            a k6 script, unchanged (k6's flags and K6_* variables)
+  loadkit run test.yaml --report report.html    with a self-contained HTML report
+  loadkit run test.yaml --target builtin        against a built-in target the runner starts itself
+See `loadkit run --help` for every flag of a run.)");
         app.set_version_flag("--version", "loadkit " LOADKIT_VERSION_STRING);
         // before or after the subcommand
         app.add_flag("-v,--verbose", verbose, "Show debug messages (console.debug among them)");
 
         run_cmd = app.add_subcommand("run", "Run a load test");
         run_cmd->add_option("file", rf.file, "The test: a YAML file or a k6-style JavaScript module")->required();
+        run_cmd->footer(R"(Examples:
+  loadkit run test.yaml                          the file's scenarios, as written
+  loadkit run script.js                          a k6 script (k6/http, checks, thresholds, options, scenarios)
+  loadkit run script.js -u 10 -d 30s             10 VUs for 30 s (constant-vus), whatever the file says
+  loadkit run script.js -s 30s:20 -s 1m:20 -s 30s:0   ramping VUs, as k6's --stage
+  loadkit run test.yaml --target http://127.0.0.1:8080 -e TOKEN=abc
+  loadkit run test.yaml --summary-export out.json --report report.html --out csv=points.csv
+Exit codes: 0 ok, 99 thresholds failed, 104 invalid test, 105 interrupted, 107 script error, 2 a flag's mistake.)");
         run_cmd
             ->add_option("-u,--vus", rf.vus,
                          "VUs (overrides the file: with -d, constant-vus; with -i, shared-iterations)")
@@ -448,6 +474,12 @@ class command_line {
                          "prometheus=HOST:PORT (a /metrics endpoint during the run)")
             ->take_all();
         run_cmd->add_option("--report", rf.report, "Write a self-contained HTML report here");
+        // Locust's flags of the same names (tasks: a scenario's `tasks`)
+        run_cmd->add_option("--tags", rf.task_tags, "TAG,...: run only the tasks with one of these tags (Locust's)")
+            ->delimiter(',');
+        run_cmd->add_option("--exclude-tags", rf.exclude_task_tags, "TAG,...: do not run tasks with these tags")
+            ->delimiter(',');
+        run_cmd->add_option("--seed", rf.seed, "N: seeds the VUs' task picks and wait times (0: random)");
         // k6's flags of the same names
         run_cmd->add_option("--tag", rf.tags, "NAME=VALUE: a tag on every sample of the run (repeatable; k6's)")
             ->take_all();
@@ -508,6 +540,9 @@ class command_line {
             "--allow-different-tests", mf.allow_different_tests,
             "Merge exports of different tests (another test file or name); refused (exit 104) without it");
 
+        compare_cmd = add_compare_command(app, cf);
+        add_baseline_flags(run_cmd, bf);
+
         report_cmd = app.add_subcommand("report", "Build the HTML report of an exported run");
         report_cmd->add_option("file", report_input, "A summary written by --summary-export or `loadkit merge -o`")
             ->required();
@@ -540,6 +575,16 @@ class command_line {
             "Also a port that refuses connections (--port+1) and an HTTPS one with a self-signed certificate (--port+2); the /fault/* routes are always on");
 
         version_cmd = app.add_subcommand("version", "Print the version");
+
+        new_cmd = app.add_subcommand("new", "Write a starting project into a new directory: cpp, yaml or js");
+        new_cmd->add_option("kind", new_kind, "cpp (a CMake project), yaml (a YAML flow) or js (a k6-style script)")
+            ->required()
+            ->check(CLI::IsMember({"cpp", "yaml", "js"}));
+        new_cmd->add_option("dir", new_dir, "The directory to create (it must not exist, or be empty)")->required();
+        new_cmd->footer(R"(Examples:
+  loadkit new yaml shop      shop/test.yaml; then: loadkit serve & loadkit run shop/test.yaml
+  loadkit new js shop        shop/test.js (runs under k6 too)
+  loadkit new cpp shop       shop/CMakeLists.txt and shop/load_test.cpp (find_package(loadkit)))");
     }
 
     // Parses argv: nullopt to go on, or the exit code (0 after --help or
@@ -557,6 +602,8 @@ class command_line {
             return usage_exit;
         }
         try {  // the flags' values, before any file is read
+            if (*run_cmd && !bf.fail_on.empty() && bf.baseline.empty())
+                throw usage_error("--fail-on needs --baseline FILE: the run's changes are measured against it");
             if (*run_cmd) {
                 apply_environment(rf, getenv);
                 run = validate(rf);

@@ -121,6 +121,9 @@ inline ordered_json inspect_json(const inspect_input& in) {
     j["userAgent"] = p.http.user_agent;
     j["insecureSkipTLSVerify"] = p.http.insecure_skip_tls_verify;
     j["discardResponseBodies"] = p.http.discard_response_bodies;
+    j["http2"] = p.http.http2 == loadkit::http2_mode::alpn              ? "auto"
+                 : p.http.http2 == loadkit::http2_mode::prior_knowledge ? "prior-knowledge"
+                                                                        : "off";
     ordered_json thresholds = ordered_json::object();
     for (auto& [metric, list] : p.thresholds) {
         auto& a = thresholds[metric] = ordered_json::array();

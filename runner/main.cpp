@@ -12,10 +12,13 @@
 //   loadkit merge A.json B.json... [-o MERGED.json] [--test FILE] [--report FILE.html] [--require-whole]
 //                                           [--allow-different-tests]
 //                                           one summary from instances' exports (exit 99 on thresholds)
+//   loadkit compare BASE.json NEW.json [...] [--fail-on GATE]... [--format text|markdown|json] [--report FILE.html]
+//                                           what changed beyond noise (exit 99 on a gate, 104 on a bad input)
 //   loadkit report RESULTS.json -o REPORT.html
 //   loadkit validate FILE.yaml|FILE.js
 //   loadkit inspect FILE.yaml|FILE.js [--execution-requirements]   the resolved options as JSON (k6 inspect)
 //   loadkit serve [--port N] [--address A] [--tls] [--threads N] [--faults]
+//   loadkit new cpp|yaml|js DIR             a starting project that runs against `loadkit serve`
 //   loadkit version
 //
 // Exit codes (k6's): 0 ok, 99 thresholds failed, 104 invalid configuration,
@@ -61,7 +64,9 @@
 #endif
 
 #include "cli.hpp"
+#include "compare_command.hpp"
 #include "inspect.hpp"
+#include "new_project.hpp"
 #include "progress.hpp"
 
 namespace {
@@ -333,10 +338,15 @@ bool open_console_output(const std::string& path, std::string& error) {
     return true;
 }
 
-int run(const run_flags& f, const run_settings& rs, phase what = phase::run) {
+// `compare`: --baseline and its --fail-on gates (run only).
+int run(const run_flags& f, const run_settings& rs, phase what = phase::run,
+        const loadkit::runner::compare_flags* compare = nullptr) {
     loadkit::options o;
     o.threads = rs.threads;
     o.run_thresholds = !f.no_thresholds;
+    o.include_tags = f.task_tags;
+    o.exclude_tags = f.exclude_task_tags;
+    o.seed = f.seed;
     for (auto& [k, v] : rs.env) o.env[k] = v;
     // every output must be writable before any load (exit 1 now, not after the run)
     for (auto [flag, path] : {std::pair{"--summary-export", &f.summary_export}, std::pair{"--report", &f.report},
@@ -367,6 +377,14 @@ int run(const run_flags& f, const run_settings& rs, phase what = phase::run) {
         return load_failed();
     }
     auto& plan = test.plan;
+    // --baseline: read (and its gates parsed, the test's metrics declared)
+    // before any load: a bad file is exit 104 now, not after the run
+    std::optional<loadkit::runner::baseline_run> baseline;
+    if (what == phase::run && compare && !compare->baseline.empty()) {
+        int code = 0;
+        baseline = loadkit::runner::load_baseline(*compare, code, std::cerr);
+        if (!baseline) return code;
+    }
 
     // the phases: setup() alone, teardown() alone, or a run whose setup() and
     // teardown() run elsewhere, once (--setup-data)
@@ -488,6 +506,14 @@ int run(const run_flags& f, const run_settings& rs, phase what = phase::run) {
         } else if (!f.quiet) {
             std::cerr << "loadkit: report written to " << f.report << "\n";
         }
+    }
+    if (baseline) {  // the comparison, under the summary
+        auto now = r.summary;
+        now.update(extra);
+        now["state"] = r.state;
+        std::cout.flush();
+        int c = loadkit::runner::compare_with_baseline(*baseline, now, std::cout, std::cerr);
+        if (code == 0) code = c;
     }
     if (prometheus) {
         // the final values (teardown's requests too), kept up until Prometheus
@@ -735,18 +761,34 @@ int serve(const std::string& address, int port, bool tls, int threads, bool faul
     return 0;
 }
 
+// `loadkit new KIND DIR`: the files, and what to do next.
+int new_project(const std::string& kind, const std::string& dir) {
+    std::vector<std::string> written;
+    std::string error;
+    if (!loadkit::runner::write_new_project(kind, dir, written, error)) return fail(output_error, "new: " + error);
+    for (auto& f : written) std::cout << "loadkit: wrote " << f << "\n";
+    std::cout << "next:\n  loadkit serve &                    # the built-in target on http://127.0.0.1:8080\n";
+    if (kind == "cpp")
+        std::cout << "  cmake -S " << dir << " -B " << dir << "/build && cmake --build " << dir << "/build\n  " << dir
+                  << "/build/load_test\n";
+    else std::cout << "  loadkit run " << written.front() << "\n";
+    return 0;
+}
+
 // The subcommand argv names. Whatever it throws is caught here: no input
 // ends loadkit with SIGABRT and a core dump, but with a message and exit 109
 // (an internal failure; out of memory among them).
 int dispatch(loadkit::runner::command_line& cl) {
-    if (*cl.run_cmd) return run(cl.rf, cl.run);
+    if (*cl.run_cmd) return run(cl.rf, cl.run, phase::run, &cl.bf);
     if (*cl.setup_cmd) return run(cl.sf, cl.run, phase::setup);
     if (*cl.teardown_cmd) return run(cl.tf, cl.run, phase::teardown);
     if (*cl.merge_cmd) return merge(cl.mf);
+    if (*cl.compare_cmd) return loadkit::runner::compare_command(cl.cf, std::cout, std::cerr);
     if (*cl.report_cmd) return report(cl.report_input, cl.report_output);
     if (*cl.validate_cmd) return validate(cl.validate_file);
     if (*cl.inspect_cmd) return inspect(cl.inf, cl.run, cl.execution_requirements);
     if (*cl.serve_cmd) return serve(cl.address, cl.port, cl.tls, cl.serve_threads, cl.faults);
+    if (*cl.new_cmd) return new_project(cl.new_kind, cl.new_dir);
     if (*cl.version_cmd) {
         std::cout << "loadkit " LOADKIT_VERSION_STRING " (Boost " << BOOST_VERSION / 100000 << "."
                   << BOOST_VERSION / 100 % 1000 << ", " << OPENSSL_VERSION_TEXT << ")\n";

@@ -1155,6 +1155,11 @@ enum class error_code : int {
     tls_unknown_authority = 1310,  // certificate not trusted (self-signed, unknown CA, expired)
     tls_hostname_mismatch = 1311,
     // 1400..1599: the response had status 400..599 (1000 + status), as in k6
+    // HTTP/2, as k6 numbers them: the base, or base + 1 + the HTTP/2 error
+    // code (RFC 9113 section 7: 0 NO_ERROR .. 13 HTTP_1_1_REQUIRED)
+    http2_goaway = 1610,      // the server's GOAWAY ended the request's stream
+    http2_stream = 1630,      // the server reset the request's stream (RST_STREAM)
+    http2_connection = 1650,  // the connection failed (a protocol error on it)
     malformed_response = 1700,  // not HTTP/1.x, bad framing, headers over the limit
     interrupted = 1900,         // cut by gracefulStop or an abort
 };
@@ -1176,6 +1181,9 @@ inline constexpr std::string_view describe(error_code e) noexcept {
         case error_code::tls_error: return "TLS error";
         case error_code::tls_unknown_authority: return "TLS certificate verification failed";
         case error_code::tls_hostname_mismatch: return "TLS certificate does not match the host";
+        case error_code::http2_goaway: return "HTTP/2 GOAWAY received";
+        case error_code::http2_stream: return "HTTP/2 stream reset";
+        case error_code::http2_connection: return "HTTP/2 connection error";
         case error_code::malformed_response: return "malformed HTTP response";
         case error_code::interrupted: return "interrupted";
     }
@@ -1406,6 +1414,11 @@ struct vu_context {
     std::uint64_t scenario_iteration = 0, scenario_iteration_in_test = 0;
     scenario_info* scenario_state = nullptr;  // null in setup/teardown
     std::uint32_t group = 0;                  // current group (string id in the thread's shard; 0 = none)
+    // Locust's tasks (engine/tasks.hpp): the task this iteration runs (an
+    // index into the front end's list), the VU's own generator (weighted
+    // picks, between() waits) and how many tasks a sequence has handed out.
+    std::uint32_t task = 0;
+    std::uint64_t rng = 0, task_seq = 0;
 
     bool running = false;  // inside an iteration (or on_start/on_stop)
     bool interrupted = false;
@@ -1915,6 +1928,7 @@ struct tls_info;  // tls.hpp
 
 namespace detail {
 struct vu_context;
+struct h2_access;
 // ASCII case-insensitive equality (header names), branch-free per byte.
 inline bool iequals(std::string_view a, std::string_view b) noexcept {
     if (a.size() != b.size()) return false;
@@ -1983,6 +1997,7 @@ class response {
     loadkit::error_code error_code = error_code::none;  // none, a network error, or 1000+status for >= 400
     std::string error;                                  // human-readable, empty on success
     std::string_view method;
+    std::string_view proto = "HTTP/1.1";  // k6's res.proto: "HTTP/1.1" or "HTTP/2.0"
     std::string_view name;      // the name tag it was recorded under
     std::size_t redirects = 0;  // redirects followed to get here
     // What the first hop sent, for k6's res.request: its Cookie header's value
@@ -2022,6 +2037,7 @@ class response {
 
   private:
     friend class client;
+    friend struct detail::h2_access;
     std::vector<std::pair<std::string_view, std::string_view>> headers_;
     detail::vu_context* ctx_ = nullptr;
     const loadkit::tls_info* tls_ = nullptr;
@@ -2030,8 +2046,11 @@ class response {
 }  // namespace loadkit::inline LOADKIT_ABI
 // ---- end loadkit/http/message.hpp
 // ---- begin loadkit/http/client.hpp
-// The HTTP/1.1 client every VU owns: keep-alive connections, TLS, redirects,
-// cookies, timeouts, phase timings and metrics.
+// The HTTP client every VU owns: keep-alive connections, TLS, redirects,
+// cookies, timeouts, phase timings and metrics. It speaks HTTP/1.1 itself;
+// HTTP/2 is an optional transport behind h2_link.hpp (<loadkit/http2.hpp>)
+// that only replaces exchange(): redirects, cookies, hooks and metrics are
+// this file's for both.
 //
 // Why it does not use Beast's http::message: measured here, async_write of a
 // Beast request alone cost ~11,000 instructions. This client writes each
@@ -2110,6 +2129,61 @@ inline void warn_out_of_descriptors(int err) noexcept {
 #include <boost/asio/ssl/stream.hpp>
 #include <boost/asio/write.hpp>
 
+// ---- begin loadkit/http/h2_link.hpp
+// The seam between the HTTP/1.1 client and the optional HTTP/2 transport.
+//
+// HTTP/2 needs libnghttp2, which a plain `#include <loadkit.hpp>` must not:
+// the transport lives in <loadkit/http2.hpp> (CMake target loadkit::http2)
+// and installs itself here when a program includes it. The client only sees
+// these abstract types: on the HTTP/1.1 path it pays one test of a pointer
+// per request (h2_transport installed and the connection not open, or the
+// connection carrying an HTTP/2 session), never a virtual call.
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+#include <utility>
+
+
+namespace loadkit::inline LOADKIT_ABI {
+class client;
+namespace detail {
+struct connection;
+struct url_parts;
+
+// An HTTP/2 connection, shared by the clients of one VU (h2_session.hpp).
+struct h2_session_base {
+    virtual ~h2_session_base() = default;
+};
+
+// A client's stream state, kept between requests so that a warm client
+// reuses its buffers (h2_session.hpp's h2_stream). cut() ends the stream in
+// flight: the sweeper's timeout, or the VU's interrupt.
+struct h2_stream_base {
+    virtual ~h2_stream_base() = default;
+    virtual void cut() noexcept = 0;
+};
+
+// The HTTP/2 side of client::exchange. Returns 1 when the request was made
+// over HTTP/2 (the response is in the client), 0 when it failed (the error
+// is in the client), -1 when the connection speaks HTTP/1.1 (for plain TCP
+// without prior knowledge, or when ALPN chose http/1.1: then `c` may be
+// open, and the client goes on as HTTP/1.1).
+struct h2_transport {
+    virtual task<int> exchange(client& cl, connection& c, const url_parts& u, std::string_view method,
+                               std::string_view body, std::span<const string_pair> h1,
+                               std::span<const std::pair<std::string, std::string>> h2) = 0;
+
+  protected:
+    ~h2_transport() = default;
+};
+
+// Set (once, before main) by <loadkit/http2.hpp>; null without it.
+inline h2_transport* h2_installed = nullptr;
+
+}  // namespace detail
+}  // namespace loadkit::inline LOADKIT_ABI
+// ---- end loadkit/http/h2_link.hpp
 // ---- begin loadkit/http/tls.hpp
 // TLS for the HTTP client: k6's TLS options (tlsVersion, tlsCipherSuites,
 // tlsAuth, insecureSkipTLSVerify) applied to OpenSSL contexts, and what a
@@ -2154,6 +2228,15 @@ struct tls_client_cert {
     std::string password;   // of an encrypted key
 };
 
+// Which HTTP version a client speaks (HTTP/2 needs <loadkit/http2.hpp> and
+// loadkit::http2; without them every mode is HTTP/1.1):
+//   alpn             k6's behaviour: TLS offers h2 and http/1.1 by ALPN and
+//                    speaks the one the server picks; plain TCP is HTTP/1.1
+//   prior_knowledge  also h2c on plain TCP, without an upgrade (RFC 9113 3.3;
+//                    k6 cannot do this: Go's client has no h2c)
+//   http1            HTTP/1.1 only, ALPN offers nothing
+enum class http2_mode : unsigned char { alpn, prior_knowledge, http1 };
+
 // Defaults for every VU's HTTP client (k6's options of the same names).
 struct client_options {
     std::string base_url;  // relative URLs resolve against it
@@ -2172,6 +2255,7 @@ struct client_options {
     int tls_min_version = 0, tls_max_version = 0;
     std::vector<std::string> tls_cipher_suites;
     std::vector<tls_client_cert> tls_auth;
+    http2_mode http2 = http2_mode::alpn;
 };
 
 }  // namespace loadkit::inline LOADKIT_ABI
@@ -2503,6 +2587,12 @@ struct connection {
     std::string rbuf;  // read buffer; its size is its capacity
     std::size_t rlen = 0;
     std::string head;  // the current response head; header views point here
+
+    // HTTP/2: the session this connection's requests go on (this client's,
+    // or one another client of the VU opened), or null for HTTP/1.1; and
+    // whether ALPN chose h2 in the last handshake.
+    std::shared_ptr<h2_session_base> h2;
+    bool alpn_h2 = false;
 
     socket_t& lowest() { return tls ? tls->next_layer() : sock; }
     void close() noexcept {
@@ -3466,13 +3556,15 @@ namespace loadkit::inline LOADKIT_ABI {
 namespace detail {
 
 inline bool is_redirect(int s) noexcept { return s == 301 || s == 302 || s == 303 || s == 307 || s == 308; }
+struct h2_access;
 
 }  // namespace detail
 
 class client {
   public:
     client(detail::thread_context& t, detail::vu_context* vu, const client_options& o)
-        : thread_(&t), vu_(vu), opts_(&o), tls_ctx_(nullptr) {
+        : thread_(&t), vu_(vu), opts_(&o), tls_ctx_(nullptr),
+          h2_(o.http2 != http2_mode::http1 ? detail::h2_installed : nullptr) {
         // register for the sweeper (timeouts) and for the VU (interrupts)
         next_ = t.clients;
         if (next_) next_->prev_ = this;
@@ -3551,8 +3643,13 @@ class client {
     cookie_jar& cookies() noexcept { return *jar_; }
     // Makes this client use `other`'s cookie jar: the clients a VU adds for
     // its concurrent requests (http.batch, several asyncRequest in flight)
-    // share the VU's one jar, as in k6. `other` must outlive this client.
-    void share_cookies(client& other) noexcept { jar_ = other.jar_; }
+    // share the VU's one jar, as in k6, and its HTTP/2 connections (their
+    // requests are streams on one connection, as Go's client makes them).
+    // `other` must outlive this client.
+    void share_cookies(client& other) noexcept {
+        jar_ = other.jar_;
+        pool_owner_ = other.pool_owner_;
+    }
     const client_options& settings() const noexcept { return *opts_; }
     const response& last() const noexcept { return res_; }
     detail::vu_context* vu() const noexcept { return vu_; }
@@ -3561,6 +3658,7 @@ class client {
   private:
     friend struct detail::thread_context;
     friend struct detail::vu_context;
+    friend struct detail::h2_access;  // the HTTP/2 transport (h2_exchange.hpp)
 
     // A read or write that ended early (an error, or the peer's EOF): the
     // connection is closed and the request fails with that error's code;
@@ -3573,6 +3671,7 @@ class client {
 
     // Called by the sweeper when the deadline has passed, and on interrupt.
     void cut() noexcept {
+        if (h2_active_) h2_active_->cut();
         if (active_) active_->close();
         if (resolver_) resolver_->cancel();
     }
@@ -3631,6 +3730,15 @@ class client {
     client* next_in_vu_ = nullptr;
 
     std::vector<std::unique_ptr<detail::connection>> conns_;
+    // HTTP/2 (null without <loadkit/http2.hpp>): the transport, this
+    // client's stream state and the stream in flight, the VU's HTTP/2
+    // connections (kept by its first client, pool_owner_)
+    detail::h2_transport* h2_;
+    std::unique_ptr<detail::h2_stream_base> h2_stream_;
+    detail::h2_stream_base* h2_active_ = nullptr;
+    std::vector<std::shared_ptr<detail::h2_session_base>> h2_pool_;
+    client* pool_owner_ = this;
+    std::uint32_t h2_tags_from_ = ~0u, h2_tags_to_ = 0;  // request tags -> the same with proto:HTTP/2.0
     detail::connection* active_ = nullptr;
     std::unique_ptr<detail::resolver_t> resolver_;
     std::int64_t deadline_ns_ = 0;
@@ -3830,6 +3938,7 @@ inline task<bool> client::open(detail::connection& c) {
             else SSL_set1_host(ssl, c.host.c_str());
         }
         if (!tls_ctx_->identities.empty()) tls_ctx_->apply(ssl, c.host);  // tlsAuth
+        if (h2_) SSL_set_alpn_protos(ssl, reinterpret_cast<const unsigned char*>("\x02h2\x08http/1.1"), 12);
         auto [e, n] = co_await io(
             [&c](auto h) { c.tls->async_handshake(boost::asio::ssl::stream_base::client, std::move(h)); });
         (void)n;
@@ -3840,6 +3949,10 @@ inline task<bool> client::open(detail::connection& c) {
         }
         res_.timings.tls_handshaking = now_ns() - t2;
         c.tls_state = read_tls_info(ssl);
+        const unsigned char* alpn = nullptr;
+        unsigned alpn_len = 0;
+        if (h2_) SSL_get0_alpn_selected(ssl, &alpn, &alpn_len);
+        c.alpn_h2 = alpn_len == 2 && alpn[0] == 'h' && alpn[1] == '2';
     }
     c.open = true;
     c.served = 0;
@@ -4017,6 +4130,10 @@ inline task<bool> client::exchange(detail::connection& c, const detail::url_part
     head_written_ = false, sent_body_ = {};  // nothing written yet (a refused connection shows no request)
     for (int attempt = 0;; ++attempt) {
         res_.timings = {};
+        if (h2_ && (c.h2 || !c.open)) [[unlikely]] {  // HTTP/2 possible: a new connection, or one already
+            int r = co_await h2_->exchange(*this, c, u, method, body, h1, h2);
+            if (r >= 0) co_return r > 0;
+        }
         if (!c.open && !co_await open(c)) co_return false;
         active_ = &c;
         serialize(u, method, body, h1, h2);
@@ -4129,6 +4246,7 @@ inline task<const response&> client::perform(std::string_view method, std::strin
     res_.headers_.clear();
     res_.redirects = 0;
     res_.tls_ = nullptr;
+    res_.proto = "HTTP/1.1";  // the HTTP/2 transport says otherwise
     res_.timings = {};
     res_.body_discarded = p.discard_body < 0 ? opts_->discard_response_bodies : p.discard_body > 0;
     rule_ = p.expected ? p.expected : opts_->expected ? &*opts_->expected : nullptr;
@@ -4248,6 +4366,21 @@ inline task<const response&> client::perform(std::string_view method, std::strin
     co_return res_;
 }
 
+}  // namespace loadkit::inline LOADKIT_ABI
+
+// ---- begin loadkit/http/sweep.hpp
+// The client's side of a thread's housekeeping, apart from client.hpp: the
+// sweeper that times requests out and stops VUs at their deadlines, a VU's
+// interrupt, and run_blocking (a task driven to its end from the calling
+// thread). Included by client.hpp, whose private members these use.
+#include <exception>
+#include <limits>
+#include <stdexcept>
+
+#include <boost/asio/executor_work_guard.hpp>
+
+
+namespace loadkit::inline LOADKIT_ABI {
 namespace detail {
 
 inline void vu_context::interrupt() {
@@ -4312,6 +4445,7 @@ inline void thread_context::sweep() {
 
 }  // namespace detail
 }  // namespace loadkit::inline LOADKIT_ABI
+// ---- end loadkit/http/sweep.hpp
 // ---- end loadkit/http/client.hpp
 // ---- begin loadkit/http/fetch.hpp
 // fetch(): one blocking request from the calling thread, outside any VU.
@@ -4869,6 +5003,14 @@ class schedule {
     std::int64_t graceful_stop_ns() const noexcept { return graceful_stop_; }
 
     // What VU `index`, which has completed `done` iterations, does at `now`.
+    // No iteration left for a VU that has done `done`, whatever the time
+    // (per-vu-iterations done, shared-iterations all claimed): claims nothing.
+    bool exhausted(std::uint64_t done) const noexcept {
+        if (auto* p = std::get_if<per_vu_iterations>(&exec_)) return done >= static_cast<std::uint64_t>(p->iterations);
+        if (auto* s = std::get_if<shared_iterations>(&exec_))
+            return claimed_.load(std::memory_order_relaxed) >= s->iterations;
+        return false;
+    }
     decision next(std::uint64_t index, std::uint64_t done, std::int64_t now) {
         if (now < start_) return {decision::wait, start_, 0};
         if (now >= end_) return {};
@@ -6701,12 +6843,331 @@ inline int available_cores() {
 #include <functional>
 #include <iostream>
 #include <map>
+#include <optional>
 #include <ostream>
 #include <string>
 #include <vector>
 
 #include <nlohmann/json.hpp>
 
+// ---- begin loadkit/engine/tasks.hpp
+// Locust's user model, once for every front end: a scenario's weighted (or
+// sequential) tasks, filtered by tags, and its wait time between iterations.
+// The C++ DSL, YAML and JavaScript only say what their tasks are and how to
+// run task number i; which task runs next, and when, is decided here and in
+// the engine's VU loop.
+//
+// One task per iteration: each iteration runs the task the picker chose, as
+// each of a Locust user's loops runs one @task. iteration_duration is the
+// task's duration; the wait time runs after it, outside the iteration, and is
+// not part of iteration_duration (Locust waits between tasks; k6's sleep()
+// inside the exec function is, and stays, part of the iteration).
+#include <algorithm>
+#include <charconv>
+#include <cmath>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+
+namespace loadkit::inline LOADKIT_ABI {
+
+// How long a VU waits after an iteration before the next one may start
+// (Locust's wait_time). A VU waiting is not running an iteration: the end of
+// its scenario and a stop of the run wake it at once.
+struct wait_time {
+    enum kind_t : int {
+        none,                 // the next iteration starts at once (k6's looping VUs)
+        constant,             // `a` after the iteration ended
+        between,              // uniformly in [a, b] after the iteration ended (the VU's own generator)
+        constant_pacing,      // iterations start every `a`, whatever they took (none when one took longer)
+        constant_throughput,  // `rate` iterations per second per VU: constant_pacing(1 s / rate)
+    };
+    kind_t kind = none;
+    std::int64_t a = 0, b = 0;  // nanoseconds
+    double rate = 0;
+
+    constexpr explicit operator bool() const noexcept { return kind != none; }
+    friend constexpr bool operator==(const wait_time&, const wait_time&) = default;
+};
+
+// Locust's wait_time functions, under C++ names.
+constexpr wait_time constant(nanoseconds d) { return {wait_time::constant, d.count(), d.count()}; }
+constexpr wait_time between(nanoseconds min, nanoseconds max) { return {wait_time::between, min.count(), max.count()}; }
+constexpr wait_time constant_pacing(nanoseconds d) { return {wait_time::constant_pacing, d.count(), d.count()}; }
+constexpr wait_time constant_throughput(double per_second) {
+    return {wait_time::constant_throughput, 0, 0, per_second};
+}
+
+// A task as the engine sees it: a weight and tags (Locust's @task(3) and
+// @tag). The front end keeps what the task does, in the same order.
+struct task_info {
+    std::string name;  // for messages ("browse"); a front end may leave it empty
+    unsigned weight = 1;
+    std::vector<std::string> tags;
+};
+struct task_list {
+    std::vector<task_info> tasks;  // empty: the scenario has one exec function, no tasks
+    bool sequential = false;       // Locust's SequentialTaskSet: in order, one per iteration, round and round
+    explicit operator bool() const noexcept { return !tasks.empty(); }
+};
+
+namespace detail {
+
+// splitmix64: a VU's own generator (8 bytes of state in its vu_context), so
+// that a pick costs a few multiplications and no lock or allocation.
+inline std::uint64_t next_random(std::uint64_t& state) noexcept {
+    std::uint64_t z = (state += 0x9E3779B97F4A7C15ull);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    return z ^ (z >> 31);
+}
+// Uniform in [0, n) for n > 0 (Lemire's multiply-shift: bias below 2^-64 * n).
+inline std::uint64_t random_below(std::uint64_t& state, std::uint64_t n) noexcept {
+    return static_cast<std::uint64_t>((static_cast<unsigned __int128>(next_random(state)) * n) >> 64);
+}
+
+// Which task runs next. Built once per scenario (tags applied), read by
+// every VU: the cumulative weights of the enabled tasks and their indices in
+// the front end's list. A pick is a random number and a binary search.
+class task_picker {
+  public:
+    task_picker() = default;
+    // Throws config_error when tags leave no task, or a weight is 0 for all.
+    task_picker(std::string_view scenario, const task_list& l, const std::vector<std::string>& include_tags,
+                const std::vector<std::string>& exclude_tags)
+        : sequential_(l.sequential) {
+        auto has = [](const task_info& t, const std::vector<std::string>& tags) {
+            for (auto& x : tags)
+                if (std::find(t.tags.begin(), t.tags.end(), x) != t.tags.end()) return true;
+            return false;
+        };
+        std::uint64_t sum = 0;
+        for (std::size_t i = 0; i < l.tasks.size(); ++i) {
+            auto& t = l.tasks[i];
+            // Locust's --tags: only tasks with one of them; --exclude-tags: none of them
+            if (!include_tags.empty() && !has(t, include_tags)) continue;
+            if (has(t, exclude_tags)) continue;
+            if (t.weight == 0) continue;
+            sum += t.weight;
+            cumulative_.push_back(sum);
+            index_.push_back(static_cast<std::uint32_t>(i));
+        }
+        if (!l.tasks.empty() && index_.empty())
+            throw config_error("scenario '" + std::string(scenario) + "': " +
+                               (include_tags.empty() && exclude_tags.empty()
+                                    ? std::string("every task has weight 0")
+                                    : std::string("no task is left after --tags/--exclude-tags")));
+    }
+    explicit operator bool() const noexcept { return !index_.empty(); }
+    std::size_t size() const noexcept { return index_.size(); }
+
+    // The front end's index of the task to run; `seq` counts this VU's picks
+    // (for sequences), `rng` is its generator.
+    std::uint32_t pick(std::uint64_t& rng, std::uint64_t& seq) const noexcept {
+        if (index_.size() == 1) return index_[0];
+        if (sequential_) return index_[static_cast<std::size_t>(seq++ % index_.size())];
+        auto r = random_below(rng, cumulative_.back());
+        auto it = std::upper_bound(cumulative_.begin(), cumulative_.end(), r);
+        return index_[static_cast<std::size_t>(it - cumulative_.begin())];
+    }
+
+  private:
+    std::vector<std::uint64_t> cumulative_;
+    std::vector<std::uint32_t> index_;
+    bool sequential_ = false;
+};
+
+// When the next iteration may start, given when this one started and ended.
+inline std::int64_t next_start(const wait_time& w, std::int64_t started, std::int64_t ended,
+                               std::uint64_t& rng) noexcept {
+    switch (w.kind) {
+        case wait_time::none: return ended;
+        case wait_time::constant: return ended + w.a;
+        case wait_time::between:
+            return ended + w.a +
+                   (w.b > w.a ? static_cast<std::int64_t>(random_below(rng, static_cast<std::uint64_t>(w.b - w.a) + 1))
+                              : 0);
+        case wait_time::constant_pacing: return started + w.a;
+        case wait_time::constant_throughput: return started + static_cast<std::int64_t>(1e9 / w.rate);
+    }
+    return ended;
+}
+
+// A wait time's own checks (the engine runs them before any load).
+inline void validate(std::string_view scenario, const wait_time& w, bool open_model) {
+    auto bad = [&](const std::string& what) {
+        throw config_error("scenario '" + std::string(scenario) + "': wait time: " + what, "waitTime");
+    };
+    if (!w) return;
+    if (open_model) bad("an arrival-rate executor sets when iterations start; wait times are for VU-based executors");
+    if (w.a < 0 || w.b < 0) bad("durations must not be negative");
+    if (w.kind == wait_time::between && w.b < w.a) bad("between(min, max) needs min <= max");
+    if (w.kind == wait_time::constant_throughput && !(w.rate > 0 && std::isfinite(w.rate)))
+        bad("constant_throughput needs a rate above 0");
+}
+
+// "constant(2s)", "between(1, 5)", "between(100ms, 1s)", "constant_pacing(10)",
+// "constant_throughput(0.5)" (also camelCase: constantPacing, constantThroughput):
+// how YAML files and JavaScript options write a wait time (the scenario
+// option waitTime). A number alone is seconds, as Locust writes them. Throws
+// config_error with what was expected.
+inline wait_time parse_wait_time(std::string_view s) {
+    auto fail = [&](std::string_view why) -> wait_time {
+        throw config_error(
+            "wait time '" + std::string(s) + "': " + std::string(why) +
+                " (expected constant(2), between(1, 5), constant_pacing(10) or constant_throughput(0.5); "
+                "durations in seconds or with a unit: 500ms)",
+            "waitTime");
+    };
+    auto trim = [](std::string_view x) {
+        while (!x.empty() && (x.front() == ' ' || x.front() == '\t')) x.remove_prefix(1);
+        while (!x.empty() && (x.back() == ' ' || x.back() == '\t')) x.remove_suffix(1);
+        return x;
+    };
+    auto t = trim(s);
+    auto open = t.find('(');
+    if (open == std::string_view::npos || t.back() != ')') return fail("not a function call");
+    auto fn = trim(t.substr(0, open));
+    auto args = t.substr(open + 1, t.size() - open - 2);
+    std::vector<std::string_view> a;
+    while (true) {
+        auto comma = args.find(',');
+        a.push_back(trim(args.substr(0, comma)));
+        if (comma == std::string_view::npos) break;
+        args.remove_prefix(comma + 1);
+    }
+    auto number = [&](std::string_view x, double& out) {
+        auto r = std::from_chars(x.data(), x.data() + x.size(), out);
+        return r.ec == std::errc{} && r.ptr == x.data() + x.size();
+    };
+    auto duration = [&](std::string_view x) -> std::int64_t {
+        double secs = 0;
+        if (number(x, secs)) {
+            if (!(secs >= 0) || secs > 1e9) fail("a duration must be between 0 and 1e9 seconds");
+            return static_cast<std::int64_t>(std::llround(secs * 1e9));
+        }
+        auto d = parse_duration(x);
+        if (!d) fail("'" + std::string(x) + "' is not a duration");
+        return d->count();
+    };
+    auto want = [&](std::size_t n) {
+        if (a.size() != n || a[0].empty()) fail(std::string(fn) + " takes " + std::to_string(n) + " argument(s)");
+    };
+    if (fn == "constant") {
+        want(1);
+        return {wait_time::constant, duration(a[0]), duration(a[0])};
+    }
+    if (fn == "between") {
+        want(2);
+        auto lo = duration(a[0]), hi = duration(a[1]);
+        if (hi < lo) fail("between(min, max) needs min <= max");
+        return {wait_time::between, lo, hi};
+    }
+    if (fn == "constant_pacing" || fn == "constantPacing") {
+        want(1);
+        auto d = duration(a[0]);
+        return {wait_time::constant_pacing, d, d};
+    }
+    if (fn == "constant_throughput" || fn == "constantThroughput") {
+        want(1);
+        double r = 0;
+        if (!number(a[0], r) || !(r > 0) || !std::isfinite(r)) fail("the rate must be a number above 0");
+        return constant_throughput(r);
+    }
+    return fail("unknown function '" + std::string(fn) + "'");
+}
+
+// Parsed and checked for `scenario` (a loader's one call).
+inline wait_time parse_wait_time(std::string_view s, std::string_view scenario, bool open_model) {
+    auto w = parse_wait_time(s);
+    validate(scenario, w, open_model);
+    return w;
+}
+
+}  // namespace detail
+}  // namespace loadkit::inline LOADKIT_ABI
+// ---- end loadkit/engine/tasks.hpp
+// ---- begin loadkit/engine/summary_handler.hpp
+// options::handle_summary: what receives the run summary at the end (k6's
+// handleSummary). It accepts the callables users write, taking the summary
+// (`const nlohmann::json&`) and returning a std::string (replaces the console
+// report), an nlohmann::json (an object or array is printed as pretty JSON,
+// null keeps the default), a std::optional of either (nullopt keeps the
+// default), or nothing (void: keeps the default). Anything else stops the
+// build at one static_assert that says so, instead of std::function's pages.
+#include <concepts>
+#include <cstddef>
+#include <functional>
+#include <optional>
+#include <type_traits>
+#include <utility>
+
+#include <nlohmann/json.hpp>
+
+
+namespace loadkit::inline LOADKIT_ABI {
+
+namespace detail {
+template <class T>
+struct is_optional : std::false_type {};
+template <class T>
+struct is_optional<std::optional<T>> : std::true_type {};
+
+// A return type handle_summary can use: void, something that becomes JSON
+// (std::string, nlohmann::json, ...), or an optional of that.
+template <class R>
+concept summary_return = std::is_void_v<R> || std::is_constructible_v<nlohmann::json, R> ||
+    (is_optional<std::remove_cvref_t<R>>::value&&
+         std::is_constructible_v<nlohmann::json, typename std::remove_cvref_t<R>::value_type>);
+}  // namespace detail
+
+class summary_handler {
+  public:
+    summary_handler() = default;
+    summary_handler(std::nullptr_t) {}
+
+    template <class F>
+    requires(!std::same_as<std::remove_cvref_t<F>, summary_handler> &&
+             !std::same_as<std::remove_cvref_t<F>, std::nullptr_t>)
+        summary_handler(F f) {  // NOLINT: implicit, so that `o.handle_summary = [](...) {...};` reads as it should
+        constexpr bool callable = std::is_invocable_v<F&, const nlohmann::json&>;
+        static_assert(callable,
+                      "options::handle_summary: the function must take the summary as `(const nlohmann::json& "
+                      "summary)` and return std::string, nlohmann::json, std::optional<std::string or json>, or void");
+        if constexpr (callable) {
+            using R = std::invoke_result_t<F&, const nlohmann::json&>;
+            static_assert(detail::summary_return<R>,
+                          "options::handle_summary: the function returns a type that is not a report: return "
+                          "std::string (the report), nlohmann::json (printed as JSON; null keeps the default), "
+                          "std::optional<std::string or json> (nullopt keeps the default) or void");
+            if constexpr (detail::summary_return<R>) {
+                fn_ = [f = std::move(f)](const nlohmann::json& s) mutable -> nlohmann::json {
+                    if constexpr (std::is_void_v<R>) {
+                        f(s);
+                        return nullptr;
+                    } else if constexpr (detail::is_optional<std::remove_cvref_t<R>>::value) {
+                        auto r = f(s);
+                        if (!r) return nullptr;
+                        return nlohmann::json(std::move(*r));
+                    } else {
+                        return nlohmann::json(f(s));
+                    }
+                };
+            }
+        }
+    }
+
+    explicit operator bool() const noexcept { return static_cast<bool>(fn_); }
+    nlohmann::json operator()(const nlohmann::json& summary) const { return fn_(summary); }
+
+  private:
+    std::function<nlohmann::json(const nlohmann::json&)> fn_;
+};
+
+}  // namespace loadkit::inline LOADKIT_ABI
+// ---- end loadkit/engine/summary_handler.hpp
 
 namespace loadkit::inline LOADKIT_ABI {
 
@@ -6726,8 +7187,12 @@ inline constexpr int internal_error =
 
 // Per-scenario settings beside the executor (k6's scenario `env` and `tags`).
 struct scenario_options {
-    std::map<std::string, std::string> env;   // over options::env, for this scenario's VUs
-    std::map<std::string, std::string> tags;  // added to every sample of the scenario
+    // ({} initializers: `{.env = ...}` need not name every field, and -Wextra agrees)
+    std::map<std::string, std::string> env{};   // over options::env, for this scenario's VUs
+    std::map<std::string, std::string> tags{};  // added to every sample of the scenario
+    // The wait after each iteration (Locust's wait_time, engine/tasks.hpp);
+    // over the VU type's own `static constexpr loadkit::wait_time wait_time`.
+    std::optional<loadkit::wait_time> wait{};
 };
 
 // What a run looks like while it goes, for progress displays and live
@@ -6763,8 +7228,9 @@ struct options {
     // console summary, handle_summary is not called).
     summary_options summary;
     // Receives the summary; returns a string (replaces the console report), an
-    // object or array (printed as pretty JSON instead), or null (keeps the default).
-    std::function<nlohmann::json(const nlohmann::json&)> handle_summary;
+    // object or array (printed as pretty JSON instead), or null, nullopt or
+    // nothing (keeps the default): see summary_handler.hpp.
+    summary_handler handle_summary;
     loadkit::events events;
     nanoseconds on_stop_grace = 30s;  // how long a VU's on_stop may run after the run was stopped
     // How long setup() and teardown() may run before they are cut (k6's
@@ -6786,21 +7252,98 @@ struct options {
     // Phases to run: a test split over machines runs setup() once on one of
     // them (`loadkit setup`) and teardown() once on another (`loadkit teardown`).
     bool run_setup = true, run_vus = true, run_teardown = true;
+    // Locust's --tags / --exclude-tags: of a scenario's tasks, run only those
+    // with one of `include_tags` (all when empty) and none of `exclude_tags`.
+    std::vector<std::string> include_tags, exclude_tags;
+    // Seeds every VU's generator (task picks, between() waits): the same
+    // seed picks the same tasks in the same order per VU. 0: random.
+    std::uint64_t seed = 0;
 };
 
 }  // namespace loadkit::inline LOADKIT_ABI
 // ---- end loadkit/engine/options.hpp
 // ---- begin loadkit/engine/result.hpp
 // What a run returns: the summary, the state that merges exactly, the
-// metrics it was built from, the report, the verdict and the exit code.
+// metrics it was built from, the report, the verdict and the exit code; and
+// typed access to them for load tests inside test code:
+//
+//   auto r = loadkit::run<Shop>(...);
+//   CHECK(r.metric("http_req_duration").p(95) < 200);          // ms, as thresholds read it
+//   CHECK(r.metric("http_reqs{name:login}").count > 0);         // the same selectors as thresholds
+//   CHECK(r.check("status is 200").rate() == 1.0);
+//   CHECK(r.requests("login").failed == 0);
+//   for (auto& t : r.thresholds()) if (!t.passed) ...
+//
+// Every view is read from the same merged metrics (and, for checks and
+// thresholds, the same rows) as the summary: detail::collect() is the one
+// mechanism behind the summary, thresholds and these views, so a number read
+// here is the number the summary and the thresholds saw.
 #include <memory>
 #include <optional>
+#include <stdexcept>
 #include <string>
+#include <string_view>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
 
 namespace loadkit::inline LOADKIT_ABI {
+
+// One metric (or sub-metric) of a run, as the summary aggregates it. Trends
+// are in the summary's units (time trends in ms); p(N) works for any N.
+struct metric_values {
+    std::string name;  // as asked for, e.g. "http_req_duration{name:login}"
+    metric_kind kind = metric_kind::counter;
+    double count = 0;  // trend: samples; counter: its total (k6's count); rate: samples; gauge: samples
+    double rate = 0;   // counter, trend: per second; rate: the share of non-zero samples (0..1)
+    double sum = 0;    // trend: sum of values; counter: its total; rate: non-zero samples
+    double avg = 0, min = 0, med = 0, max = 0;
+    double value = 0;  // gauge: its last value; rate: as `rate`; counter: as `count`
+    // The value at the N-th percentile (0..100), e.g. p(95), p(99.9); 0 for a
+    // metric that is no trend or has no samples.
+    double p(double n) const noexcept {
+        if (kind != metric_kind::trend || !values_.count()) return 0;
+        return values_.quantile(n / 100) * scale_;
+    }
+
+  private:
+    friend struct run_result;
+    histogram values_;
+    double scale_ = 1e-6;
+};
+
+// One check (every group and scenario it ran in, added up).
+struct check_values {
+    std::string name;
+    std::uint64_t passes = 0, fails = 0;
+    double rate() const noexcept {
+        auto n = passes + fails;
+        return n ? static_cast<double>(passes) / static_cast<double>(n) : 0.0;
+    }
+};
+
+// The requests of one name tag (every method, status and scenario), as the
+// summary's "requests by name" table counts them; durations in ms.
+struct request_values {
+    std::string name;
+    std::uint64_t count = 0, failed = 0;
+    double avg = 0, min = 0, max = 0;
+    double p(double n) const noexcept { return duration_.count() ? duration_.quantile(n / 100) * 1e-6 : 0; }
+
+  private:
+    friend struct run_result;
+    histogram duration_;
+};
+
+// One threshold as the run evaluated it (the summary's "thresholds" rows).
+struct threshold_values {
+    std::string name;        // the metric (with its tag filter): "http_req_duration{name:login}"
+    std::string expression;  // "p(95)<200"
+    bool passed = true;
+    double value = 0;  // what the expression's left side came to
+    bool abort_on_fail = false;
+};
 
 struct run_result {
     nlohmann::json summary;
@@ -6813,6 +7356,106 @@ struct run_result {
     std::optional<std::string> aborted;
     int code = exit_code::ok;
     int exit_code() const noexcept { return code; }
+
+    // A metric by name or selector ("http_reqs", "http_req_duration{name:login}",
+    // a custom metric's name). Throws std::out_of_range for a name no metric
+    // has (a typo must not read as a passing zero).
+    metric_values metric(std::string_view selector) const {
+        detail::metric_selector sel;
+        std::string error;
+        if (!detail::parse_selector(selector, sel, error))
+            throw std::invalid_argument("run_result::metric(\"" + std::string(selector) + "\"): " + error);
+        detail::aggregate a;
+        static const merged_metrics none;
+        if (!detail::collect(metrics ? *metrics : none, sel, a))
+            throw std::out_of_range("run_result::metric: no metric named '" + sel.metric + "'");
+        metric_values v;
+        v.name = std::string(selector);
+        v.kind = a.kind;
+        double secs = duration_secs();
+        switch (a.kind) {
+            case metric_kind::trend: {
+                auto& h = a.values;
+                v.count = static_cast<double>(h.count());
+                v.rate = secs > 0 ? v.count / secs : 0;
+                v.sum = h.sum() * a.scale;
+                v.avg = h.mean() * a.scale;
+                v.min = static_cast<double>(h.min()) * a.scale;
+                v.med = h.quantile(0.5) * a.scale;
+                v.max = static_cast<double>(h.max()) * a.scale;
+                v.values_ = std::move(a.values);
+                v.scale_ = a.scale;
+                break;
+            }
+            case metric_kind::counter:
+                v.count = v.sum = v.value = a.sum;
+                v.rate = secs > 0 ? a.sum / secs : 0;
+                break;
+            case metric_kind::rate:
+                v.count = a.total;
+                v.sum = a.trues;
+                v.rate = v.value = a.total > 0 ? a.trues / a.total : 0;
+                break;
+            case metric_kind::gauge:
+                v.count = static_cast<double>(a.g.count);
+                v.min = a.g.min;
+                v.max = a.g.max;
+                v.value = a.g.last;
+                v.avg = a.g.count && a.g.sum != 0 ? a.g.sum / static_cast<double>(a.g.count) : a.g.last;
+                break;
+        }
+        return v;
+    }
+
+    // A check by name (or by k6's path, "::group::name"), over every group
+    // and scenario; zero passes and fails when no such check ran.
+    check_values check(std::string_view name) const {
+        check_values c;
+        c.name = std::string(name);
+        if (!summary.contains("checks")) return c;
+        for (auto& row : summary["checks"]) {
+            if (row.value("name", std::string()) != name && row.value("path", std::string()) != name) continue;
+            c.passes += static_cast<std::uint64_t>(row.value("passes", 0.0));
+            c.fails += static_cast<std::uint64_t>(row.value("fails", 0.0));
+        }
+        return c;
+    }
+
+    // The requests whose name tag is `name` (a YAML step's name, a DSL
+    // request's name, the URL when none was given).
+    request_values requests(std::string_view name) const {
+        request_values r;
+        r.name = std::string(name);
+        if (!metrics) return r;
+        for (auto& [t, row] : metrics->http) {
+            if (t.name != name) continue;
+            r.count += row.reqs;
+            r.failed += row.failed;
+            r.duration_.merge(row.duration);
+        }
+        r.avg = r.duration_.mean() * 1e-6;
+        r.min = static_cast<double>(r.duration_.min()) * 1e-6;
+        r.max = static_cast<double>(r.duration_.max()) * 1e-6;
+        return r;
+    }
+
+    // Every threshold, in the order the summary lists them.
+    std::vector<threshold_values> thresholds() const {
+        std::vector<threshold_values> out;
+        if (!summary.contains("thresholds")) return out;
+        for (auto& t : summary["thresholds"])
+            out.push_back({t.value("metric", std::string()), t.value("threshold", std::string()), t.value("ok", true),
+                           t.value("value", 0.0), t.value("abort_on_fail", false)});
+        return out;
+    }
+    // The thresholds that failed (none when thresholds_passed).
+    std::vector<threshold_values> failed_thresholds() const {
+        auto all = thresholds();
+        std::erase_if(all, [](const threshold_values& t) { return t.passed; });
+        return all;
+    }
+
+    double duration_secs() const { return summary.is_object() ? summary.value("duration_secs", 0.0) : 0.0; }
 };
 
 }  // namespace loadkit::inline LOADKIT_ABI
@@ -6830,6 +7473,8 @@ struct run_result {
 #include <type_traits>
 #include <variant>
 #include <vector>
+
+#include <unistd.h>  // getentropy
 
 #include <boost/asio/steady_timer.hpp>
 
@@ -6871,6 +7516,11 @@ struct scenario_spec {
     std::shared_ptr<vu_factory> factory;
     std::map<std::string, std::string, std::less<>> env;   // over options::env, for this scenario's VUs
     std::map<std::string, std::string, std::less<>> tags;  // on every sample of this scenario
+    // Locust's user model (tasks.hpp): the VU's tasks, of which each
+    // iteration runs one (the engine picks; vu_context::task says which),
+    // and the wait after each iteration.
+    task_list tasks{};
+    loadkit::wait_time wait{};
 };
 
 }  // namespace loadkit::inline LOADKIT_ABI
@@ -6880,7 +7530,8 @@ namespace loadkit::inline LOADKIT_ABI::detail {
 
 struct scenario_runtime {
     // `s.exec` is this instance's (scaled to its segment), `st` its stripe
-    scenario_runtime(const scenario_spec& s, std::uint32_t id_, std::int64_t t0, std::uint64_t first, const stripe& st)
+    scenario_runtime(const scenario_spec& s, std::uint32_t id_, std::int64_t t0, std::uint64_t first, const stripe& st,
+                     const options* o = nullptr)
         : name(s.name),
           id(id_),
           plan(s.exec, t0, st),
@@ -6889,7 +7540,10 @@ struct scenario_runtime {
           vu_stripe(&st),
           max_vus(schedule::max_vus(s.exec, st)),
           open(is_open_model(s.exec)),
-          env(&s.env) {
+          env(&s.env),
+          wait(s.wait) {
+        if (o && s.tasks) picker = task_picker(s.name, s.tasks, o->include_tags, o->exclude_tags);
+        seed = o && o->seed ? o->seed : random_seed();
         std::visit(
             [&](auto& x) {
             using T = std::decay_t<decltype(x)>;
@@ -6918,7 +7572,35 @@ struct scenario_runtime {
     const std::map<std::string, std::string, std::less<>>* env;
     std::atomic<std::int64_t> active{0};  // VUs that have started and not retired
     scenario_info info;                   // what exec.scenario reads
+    // Locust's user model (tasks.hpp): which task each iteration runs, the
+    // wait after it, and what seeds the VUs' generators (VU i: seed ^ f(id)).
+    task_picker picker;
+    loadkit::wait_time wait;
+    std::uint64_t seed = 0;
+
+    // The wait time before a VU's next iteration (until `not_before`), as a
+    // wait like the schedule's own: a VU waiting is not in an iteration, and
+    // the end of the schedule (or a stop) wakes it. Asked before the
+    // schedule, whose next() may claim an iteration (shared-iterations); not
+    // waited when the VU has nothing left to run. Otherwise: iterate (ask
+    // the schedule).
+    decision paced(std::int64_t not_before, std::int64_t now, std::uint64_t done) const noexcept {
+        if (not_before > now && plan.end_ns() > now && !plan.exhausted(done))
+            return {decision::wait, std::min(not_before, plan.end_ns()), 0};
+        return {decision::iterate, 0, 0};
+    }
+    static std::uint64_t random_seed() {
+        std::uint64_t r = 0;
+        if (::getentropy(&r, sizeof r) != 0) r = 0;
+        return r ^ static_cast<std::uint64_t>(now_ns());
+    }
 };
+
+// A scenario's tasks and wait time, checked before any load.
+inline void validate_user_model(const scenario_spec& s, const options& o) {
+    validate(s.name, s.wait, is_open_model(s.exec));
+    if (s.tasks) task_picker(s.name, s.tasks, o.include_tags, o.exclude_tags);
+}
 
 // Open model: one thread's share ("lane") of a scenario's arrivals. Lane j of
 // D starts iterations j, j+D, j+2D... on VUs j, j+D, ... of the scenario, so
@@ -6986,6 +7668,7 @@ class engine_impl {
                 if (specs[j].name == specs[i].name)
                     throw config_error("two scenarios are named '" + specs[i].name + "'");
             schedule::validate(specs[i].name, specs[i].exec);
+            validate_user_model(specs[i], opts_);
         }
         for (auto& e : metric_registry::get().errors()) throw config_error(e);
         // this instance's share: global counts kept for VU ids, scaled ones run
@@ -7341,6 +8024,7 @@ class engine_impl {
         std::unique_ptr<vu_instance> inst;
         bool started = false;
         std::uint64_t done = 0;
+        std::int64_t not_before = 0;  // the wait time (tasks.hpp): when the next iteration may start
         // k6's preAllocatedVUs are initialized before the run: build their
         // instances now, so that a VU first used in the middle of the run (a
         // burst) does not allocate on the request path. Being built is not
@@ -7353,7 +8037,9 @@ class engine_impl {
                 v.hard_deadline = sc.plan.end_ns() + sc.plan.graceful_stop_ns();
                 v.start_lag = std::max<std::int64_t>(0, now_ns() - v.intended_start);
             } else {
-                auto d = sc.plan.next(v.index, done, now_ns());
+                auto now = now_ns();
+                auto d = sc.paced(not_before, now, done);  // the wait time, before next() claims an iteration
+                if (d.kind != decision::wait) d = sc.plan.next(v.index, done, now);
                 if (d.kind == decision::stop) break;
                 if (d.kind == decision::wait) {
                     try {
@@ -7380,6 +8066,7 @@ class engine_impl {
             // whole test as its VUs are
             v.scenario_iteration = sc.info.started.fetch_add(1, std::memory_order_relaxed);
             v.scenario_iteration_in_test = sc.vu_stripe->global(v.scenario_iteration);
+            if (sc.picker) v.task = sc.picker.pick(v.rng, v.task_seq);
             auto t0 = now_ns();
             current_vu = &v;
             bool completed = true;
@@ -7404,6 +8091,7 @@ class engine_impl {
                 detail::log_once(log_level::warn,
                                  "scenario '" + sc.name + "': iteration failed with a non-standard exception");
             }
+            if (sc.wait) not_before = next_start(sc.wait, t0, now_ns(), v.rng);  // not in iteration_duration
             v.thread->count_iteration(completed);
             v.running = false;
             v.interrupted = false;
@@ -7582,7 +8270,7 @@ class engine_impl {
         std::uint64_t next_vu = 1;
         int total_vus = 0;
         for (std::size_t i = 0; i < specs.size(); ++i) {
-            runtimes.emplace_back(specs[i], static_cast<std::uint32_t>(i + 1), t0, next_vu, stripe_);
+            runtimes.emplace_back(specs[i], static_cast<std::uint32_t>(i + 1), t0, next_vu, stripe_, &opts_);
             runtimes.back().first_local_id = static_cast<std::uint64_t>(total_vus) + 1;
             next_vu += static_cast<std::uint64_t>(global_max_vus_[i]);
             total_vus += runtimes.back().max_vus;
@@ -7605,6 +8293,7 @@ class engine_impl {
             v.graceful_stop_ns = sc.plan.graceful_stop_ns();
             v.env = sc.env;
             v.scenario_state = &sc.info;
+            v.rng = sc.seed ^ (v.id * 0xD1B54A32D192ED03ull);
             w.vus.push_back(&v);
             return v;
         };
@@ -7863,7 +8552,10 @@ class engine {
 //     };
 //   };
 //
-// Every hook that takes the setup data may also be written without it.
+// Every hook that takes the setup data may also be written without it. A hook
+// with the wrong signature or a misspelled name fails the build (hooks.hpp).
+// Instead of iteration(), a VU may list weighted tasks, and have a wait time
+// between iterations (Locust's user model: dsl/tasks.hpp).
 #include <concepts>
 #include <initializer_list>
 #include <memory>
@@ -8004,6 +8696,230 @@ task<> in_group(vu_context& v, std::string_view name, F body, bool name_checked 
 
 }  // namespace loadkit::inline LOADKIT_ABI::detail
 // ---- end loadkit/runtime/groups.hpp
+// ---- begin loadkit/dsl/hooks.hpp
+// Diagnostics for the C++ DSL's hooks. The DSL finds hooks by name at compile
+// time, so a hook with the wrong signature (`void on_start(const Token&)`) or
+// a misspelled name (`onStop`) would compile and never run. These checks
+// turn both into one static_assert that shows the expected signature.
+//
+// What is caught: a member with a hook's exact name whose signature does not
+// fit; and a member named like one of the near-misses listed below (case,
+// camelCase, a missing or swapped letter, a plural). A member can be seen
+// when `&T::name` is valid: a data member, or a function with one overload
+// (two overloads of a misspelled name go unseen; a hook's own name is also
+// checked by calling it). Near-misses that are ordinary words (start, stop,
+// begin, iterate) are not listed: a VU may well have such members.
+#include <concepts>
+
+
+namespace loadkit::inline LOADKIT_ABI::detail {
+
+template <class U, class D>
+concept valid_vu_hook_on_start = requires(U& u, const D& d) {
+    { u.on_start(d) } -> std::same_as<task<>>;
+}
+|| requires(U& u) {
+    { u.on_start() } -> std::same_as<task<>>;
+};
+template <class U, class D>
+concept valid_vu_hook_on_stop = requires(U& u, const D& d) {
+    { u.on_stop(d) } -> std::same_as<task<>>;
+}
+|| requires(U& u) {
+    { u.on_stop() } -> std::same_as<task<>>;
+};
+template <class U, class D>
+concept valid_vu_hook_iteration = requires(U& u, const D& d) {
+    { u.iteration(d) } -> std::same_as<task<>>;
+}
+|| requires(U& u) {
+    { u.iteration() } -> std::same_as<task<>>;
+};
+
+// "member `X` is not a hook": a near-miss of a hook's name.
+#define LOADKIT_NEAR_MISS(T, NAME, HOOK)                                                          \
+    static_assert(                                                                                \
+        !requires { &T::NAME; }, "loadkit: the member `" #NAME "` looks like a misspelled hook; " \
+                                 "the hook is `" HOOK "` (rename it, or it never runs)")
+
+// Checks a VU type's hooks (test::scenario instantiates it).
+template <class U, class D>
+constexpr bool check_vu_hooks() {
+    if constexpr (requires { &U::on_start; })
+        static_assert(valid_vu_hook_on_start<U, D>,
+                      "loadkit: VU hook on_start has the wrong signature; expected "
+                      "`loadkit::task<> on_start(const Data&)` or `loadkit::task<> on_start()` "
+                      "(Data: what the scenario's setup() returns)");
+    if constexpr (requires { &U::on_stop; })
+        static_assert(valid_vu_hook_on_stop<U, D>,
+                      "loadkit: VU hook on_stop has the wrong signature; expected "
+                      "`loadkit::task<> on_stop(const Data&)` or `loadkit::task<> on_stop()`");
+    if constexpr (requires { &U::iteration; })
+        static_assert(valid_vu_hook_iteration<U, D>,
+                      "loadkit: VU function iteration has the wrong signature; expected "
+                      "`loadkit::task<> iteration(const Data&)` or `loadkit::task<> iteration()`");
+    if constexpr (requires { &U::before_request; })
+        static_assert(
+            requires(U & u, request & q) { u.before_request(q); },
+            "loadkit: VU hook before_request has the wrong signature; expected "
+            "`void before_request(loadkit::request&)`");
+    if constexpr (requires { &U::after_request; })
+        static_assert(
+            requires(U & u, const response& r) { u.after_request(r); },
+            "loadkit: VU hook after_request has the wrong signature; expected "
+            "`void after_request(const loadkit::response&)`");
+    if constexpr (requires { &U::wait_time; })
+        static_assert(
+            requires { wait_time{U::wait_time}; },
+            "loadkit: VU member wait_time must be a `static constexpr loadkit::wait_time` "
+            "(loadkit::between(1s, 5s), loadkit::constant(2s), ...)");
+    LOADKIT_NEAR_MISS(U, onStart, "loadkit::task<> on_start(const Data&)");
+    LOADKIT_NEAR_MISS(U, OnStart, "loadkit::task<> on_start(const Data&)");
+    LOADKIT_NEAR_MISS(U, on_Start, "loadkit::task<> on_start(const Data&)");
+    LOADKIT_NEAR_MISS(U, onstart, "loadkit::task<> on_start(const Data&)");
+    LOADKIT_NEAR_MISS(U, on_stat, "loadkit::task<> on_start(const Data&)");
+    LOADKIT_NEAR_MISS(U, on_strat, "loadkit::task<> on_start(const Data&)");
+    LOADKIT_NEAR_MISS(U, on_star, "loadkit::task<> on_start(const Data&)");
+    LOADKIT_NEAR_MISS(U, on_starts, "loadkit::task<> on_start(const Data&)");
+    LOADKIT_NEAR_MISS(U, on_started, "loadkit::task<> on_start(const Data&)");
+    LOADKIT_NEAR_MISS(U, onStop, "loadkit::task<> on_stop(const Data&)");
+    LOADKIT_NEAR_MISS(U, OnStop, "loadkit::task<> on_stop(const Data&)");
+    LOADKIT_NEAR_MISS(U, on_Stop, "loadkit::task<> on_stop(const Data&)");
+    LOADKIT_NEAR_MISS(U, onstop, "loadkit::task<> on_stop(const Data&)");
+    LOADKIT_NEAR_MISS(U, on_stp, "loadkit::task<> on_stop(const Data&)");
+    LOADKIT_NEAR_MISS(U, on_sotp, "loadkit::task<> on_stop(const Data&)");
+    LOADKIT_NEAR_MISS(U, on_stops, "loadkit::task<> on_stop(const Data&)");
+    LOADKIT_NEAR_MISS(U, on_stopped, "loadkit::task<> on_stop(const Data&)");
+    LOADKIT_NEAR_MISS(U, Iteration, "loadkit::task<> iteration(const Data&)");
+    LOADKIT_NEAR_MISS(U, iterations, "loadkit::task<> iteration(const Data&)");
+    LOADKIT_NEAR_MISS(U, iteraton, "loadkit::task<> iteration(const Data&)");
+    LOADKIT_NEAR_MISS(U, itteration, "loadkit::task<> iteration(const Data&)");
+    LOADKIT_NEAR_MISS(U, beforeRequest, "void before_request(loadkit::request&)");
+    LOADKIT_NEAR_MISS(U, BeforeRequest, "void before_request(loadkit::request&)");
+    LOADKIT_NEAR_MISS(U, before_requests, "void before_request(loadkit::request&)");
+    LOADKIT_NEAR_MISS(U, before_reqest, "void before_request(loadkit::request&)");
+    LOADKIT_NEAR_MISS(U, befor_request, "void before_request(loadkit::request&)");
+    LOADKIT_NEAR_MISS(U, before_Request, "void before_request(loadkit::request&)");
+    LOADKIT_NEAR_MISS(U, afterRequest, "void after_request(const loadkit::response&)");
+    LOADKIT_NEAR_MISS(U, AfterRequest, "void after_request(const loadkit::response&)");
+    LOADKIT_NEAR_MISS(U, after_requests, "void after_request(const loadkit::response&)");
+    LOADKIT_NEAR_MISS(U, after_reqest, "void after_request(const loadkit::response&)");
+    LOADKIT_NEAR_MISS(U, after_Request, "void after_request(const loadkit::response&)");
+    LOADKIT_NEAR_MISS(U, after_response, "void after_request(const loadkit::response&)");
+    LOADKIT_NEAR_MISS(U, waitTime, "static constexpr loadkit::wait_time wait_time");
+    LOADKIT_NEAR_MISS(U, wait_times, "static constexpr loadkit::wait_time wait_time");
+    LOADKIT_NEAR_MISS(U, Tasks, "static auto tasks()");
+    return true;
+}
+
+// Checks a scenario type's setup and teardown (test<S> instantiates it).
+template <class S, class D>
+constexpr bool check_scenario_hooks() {
+    if constexpr (requires { &S::setup; })
+        static_assert(
+            requires(client & c) { S::setup(c); }, "loadkit: scenario hook setup has the wrong signature; expected "
+                                                   "`static loadkit::task<Data> setup(loadkit::client&)`");
+    if constexpr (requires { &S::teardown; })
+        static_assert(
+            requires(client & c, const D& d) {
+                { S::teardown(c, d) } -> std::same_as<task<>>;
+            } ||
+                requires(client & c) {
+                    { S::teardown(c) } -> std::same_as<task<>>;
+                },
+            "loadkit: scenario hook teardown has the wrong signature; expected "
+            "`static loadkit::task<> teardown(loadkit::client&, const Data&)` "
+            "(or `static loadkit::task<> teardown(loadkit::client&)` without setup data)");
+    LOADKIT_NEAR_MISS(S, setUp, "static loadkit::task<Data> setup(loadkit::client&)");
+    LOADKIT_NEAR_MISS(S, SetUp, "static loadkit::task<Data> setup(loadkit::client&)");
+    LOADKIT_NEAR_MISS(S, Setup, "static loadkit::task<Data> setup(loadkit::client&)");
+    LOADKIT_NEAR_MISS(S, set_up, "static loadkit::task<Data> setup(loadkit::client&)");
+    LOADKIT_NEAR_MISS(S, tearDown, "static loadkit::task<> teardown(loadkit::client&, const Data&)");
+    LOADKIT_NEAR_MISS(S, TearDown, "static loadkit::task<> teardown(loadkit::client&, const Data&)");
+    LOADKIT_NEAR_MISS(S, Teardown, "static loadkit::task<> teardown(loadkit::client&, const Data&)");
+    LOADKIT_NEAR_MISS(S, tear_down, "static loadkit::task<> teardown(loadkit::client&, const Data&)");
+    return true;
+}
+
+#undef LOADKIT_NEAR_MISS
+
+}  // namespace loadkit::inline LOADKIT_ABI::detail
+// ---- end loadkit/dsl/hooks.hpp
+// ---- begin loadkit/dsl/tasks.hpp
+// Locust's tasks in the C++ DSL: a VU type lists the member functions its
+// iterations run, with weights (Locust's @task(3)) and tags (@tag), in a
+// static member function `tasks()`; each iteration runs one of them, picked
+// by the engine (engine/tasks.hpp). Its wait time is a static member too:
+//
+//   struct User : loadkit::VU<Shop> {
+//       loadkit::task<> browse(const Token&);
+//       loadkit::task<> buy();
+//       static auto tasks() { return loadkit::task_set<User>{{&User::browse, 3}, {&User::buy, 1, {"checkout"}}}; }
+//       static constexpr loadkit::wait_time wait_time = loadkit::between(1s, 5s);
+//   };
+//
+// loadkit::sequence<User>{&User::a, &User::b} runs them in order, one per
+// iteration (Locust's SequentialTaskSet). `tasks()` is a function (its body
+// sees the finished class; a static data member's initializer would not).
+#include <initializer_list>
+#include <string>
+#include <utility>
+#include <vector>
+
+
+namespace loadkit::inline LOADKIT_ABI {
+
+template <class S>
+class VU;
+
+namespace detail {
+template <class S>
+S scenario_of(const VU<S>*);
+// The setup data type of the scenario a VU type belongs to.
+template <class U>
+using vu_data_t = typename decltype(scenario_of(static_cast<U*>(nullptr)))::data_type;
+}  // namespace detail
+
+// One task: a member function of the VU type (with or without the setup
+// data), its weight and its tags.
+template <class U, class D = detail::vu_data_t<U>>
+struct task_def {
+    task<> (U::*with_data)(const D&) = nullptr;
+    task<> (U::*plain)() = nullptr;
+    unsigned weight = 1;
+    std::vector<std::string> tags;
+
+    task_def(task<> (U::*f)(const D&), unsigned w = 1, std::vector<std::string> t = {})
+        : with_data(f), weight(w), tags(std::move(t)) {}
+    task_def(task<> (U::*f)(), unsigned w = 1, std::vector<std::string> t = {})
+        : plain(f), weight(w), tags(std::move(t)) {}
+};
+
+// A VU type's tasks: one runs per iteration, picked by weight.
+template <class U, class D = detail::vu_data_t<U>>
+struct task_set {
+    std::vector<task_def<U, D>> tasks;
+    bool sequential = false;
+    task_set(std::initializer_list<task_def<U, D>> l) : tasks(l) {}
+
+    // What the engine needs: weights and tags, in the same order.
+    task_list info() const {
+        task_list l;
+        l.sequential = sequential;
+        for (std::size_t i = 0; i < tasks.size(); ++i)
+            l.tasks.push_back({"task " + std::to_string(i + 1), tasks[i].weight, tasks[i].tags});
+        return l;
+    }
+};
+// Locust's SequentialTaskSet: the tasks in order, one per iteration, round
+// and round (a weight is ignored).
+template <class U, class D = detail::vu_data_t<U>>
+struct sequence : task_set<U, D> {
+    sequence(std::initializer_list<task_def<U, D>> l) : task_set<U, D>(l) { this->sequential = true; }
+};
+
+}  // namespace loadkit::inline LOADKIT_ABI
+// ---- end loadkit/dsl/tasks.hpp
 
 namespace loadkit::inline LOADKIT_ABI {
 
@@ -8116,18 +9032,30 @@ concept has_iteration = requires(U& u, const D& d) {
     { u.iteration() } -> std::same_as<task<>>;
 };
 
+template <class U>
+concept has_tasks = requires {
+    U::tasks();
+};
+
 template <class U, class D>
 struct dsl_vu final : vu_instance {
     const D* data;
     exec_fn<U, D> exec;
+    const std::vector<task_def<U, D>>* tasks;  // the VU type's tasks (vu_context::task says which runs)
+    const vu_context* ctx;
     U user;
-    dsl_vu(const D* d, exec_fn<U, D> e) : data(d), exec(e) {
+    dsl_vu(const D* d, exec_fn<U, D> e, const std::vector<task_def<U, D>>* t, const vu_context* c)
+        : data(d), exec(e), tasks(t), ctx(c) {
         has_on_start = requires(U & u, const D& x) { u.on_start(x); }
         || requires(U & u) { u.on_start(); };
         has_on_stop = requires(U & u, const D& x) { u.on_stop(x); }
         || requires(U & u) { u.on_stop(); };
     }
     task<> iteration() override {
+        if (tasks && !tasks->empty()) {
+            auto& t = (*tasks)[ctx->task];
+            return t.with_data ? (user.*t.with_data)(*data) : (user.*t.plain)();
+        }
         if (exec.with_data) return (user.*exec.with_data)(*data);
         if (exec.plain) return (user.*exec.plain)();
         if constexpr (has_iteration<U, D>) return call_iteration(user, *data);
@@ -8159,16 +9087,20 @@ struct dsl_vu final : vu_instance {
 
 template <class U, class D>
 struct dsl_factory final : vu_factory {
-    dsl_factory(const std::optional<D>* d, exec_fn<U, D> e) : data(d), exec(e) {}
+    dsl_factory(const std::optional<D>* d, exec_fn<U, D> e) : data(d), exec(e) {
+        if constexpr (has_tasks<U>)
+            if (!e.with_data && !e.plain) tasks = U::tasks().tasks;  // a named exec function wins
+    }
     const std::optional<D>* data;
     exec_fn<U, D> exec;
+    std::vector<task_def<U, D>> tasks;
 
     std::unique_ptr<vu_instance> create(vu_context& ctx) override {
         constructing_vu = &ctx;
         struct reset {
             ~reset() { constructing_vu = nullptr; }
         } r;
-        auto p = std::make_unique<dsl_vu<U, D>>(&**data, exec);
+        auto p = std::make_unique<dsl_vu<U, D>>(&**data, exec, &tasks, &ctx);
         if constexpr (requires(U & u, request & q) { u.before_request(q); }) {
             ctx.hook_self = &p->user;
             ctx.before_request = [](void* self, request& q) { static_cast<U*>(self)->before_request(q); };
@@ -8190,14 +9122,17 @@ class test {
   public:
     using data_type = typename S::data_type;
 
-    explicit test(options o = {}) : opts_(std::move(o)) {}
+    explicit test(options o = {}) : opts_(std::move(o)) {
+        static_assert(detail::check_scenario_hooks<S, data_type>());  // a misspelled setup/teardown fails here
+    }
 
     // A scenario whose VUs are U and whose exec function is U::iteration.
     template <class U = typename S::User>
     test& scenario(std::string name, executor e, scenario_options so = {}) {
-        static_assert(detail::has_iteration<U, data_type>,
+        static_assert(detail::has_iteration<U, data_type> || detail::has_tasks<U>,
                       "a VU type needs `loadkit::task<> iteration(const Data&)` or `loadkit::task<> iteration()`, "
-                      "or name its exec function: scenario(name, executor, &User::browse)");
+                      "or tasks (`static auto tasks()`), or name its exec function: "
+                      "scenario(name, executor, &User::browse)");
         return add(std::move(name), std::move(e), detail::exec_fn<U, data_type>{}, std::move(so));
     }
     // A scenario whose exec function is another member of its VU type (k6's
@@ -8248,11 +9183,16 @@ class test {
   private:
     template <class U>
     test& add(std::string name, executor e, detail::exec_fn<U, data_type> exec, scenario_options so) {
-        specs_.push_back({std::move(name),
-                          std::move(e),
-                          std::make_shared<detail::dsl_factory<U, data_type>>(&data_, exec),
-                          {so.env.begin(), so.env.end()},
-                          {so.tags.begin(), so.tags.end()}});
+        static_assert(detail::check_vu_hooks<U, data_type>());
+        auto f = std::make_shared<detail::dsl_factory<U, data_type>>(&data_, exec);
+        specs_.push_back(
+            {std::move(name), std::move(e), f, {so.env.begin(), so.env.end()}, {so.tags.begin(), so.tags.end()}});
+        auto& spec = specs_.back();
+        if constexpr (detail::has_tasks<U>)
+            if (!f->tasks.empty()) spec.tasks = U::tasks().info();
+        // the wait time: the scenario's, else the VU type's (Locust's class attribute)
+        if constexpr (requires { wait_time{U::wait_time}; }) spec.wait = U::wait_time;
+        if (so.wait) spec.wait = *so.wait;
         return *this;
     }
 
@@ -8269,8 +9209,7 @@ class test {
     }
     task<> do_teardown(client& http) {
         if constexpr (detail::has_teardown<S, data_type>) co_await S::teardown(http, *data_);
-        else if constexpr (std::is_same_v<data_type, std::monostate> && detail::has_plain_teardown<S>)
-            co_await S::teardown(http);
+        else if constexpr (detail::has_plain_teardown<S>) co_await S::teardown(http);
         co_return;
     }
 

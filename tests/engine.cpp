@@ -34,6 +34,9 @@
 #include <loadkit/target.hpp>
 
 #include "support.hpp"
+#include "unit.hpp"
+
+namespace LOADKIT_TEST_UNIT {
 
 using namespace std::chrono_literals;
 
@@ -1534,7 +1537,35 @@ struct SteadyOpen : loadkit::Scenario<SteadyOpen> {
         }
     };
 };
+
+// Locust's user model (tests/locust.cpp): a weighted pick among tasks and a
+// wait time after each iteration, on top of the request.
+struct SteadyTasks : loadkit::Scenario<SteadyTasks> {
+    static inline std::uint64_t at_1000 = 0, at_2000 = 0;
+    struct User : loadkit::VU<SteadyTasks> {
+        loadkit::task<> get(const char* path) {
+            if (iteration_index() == 1000) at_1000 = allocations_on_this_thread;
+            co_await http.get(path);
+            if (iteration_index() == 1999) at_2000 = allocations_on_this_thread;
+        }
+        loadkit::task<> browse() { return get("/items"); }
+        loadkit::task<> buy() { return get("/json"); }
+        static auto tasks() { return loadkit::task_set<User>{{&User::browse, 3}, {&User::buy, 1, {"write"}}}; }
+        static constexpr loadkit::wait_time wait_time = loadkit::between(1us, 20us);
+    };
+};
 }  // namespace
+
+TEST_CASE("hot path: a weighted task pick and a wait time allocate nothing in the steady state") {
+    loadkit::target_server server;
+    loadkit::test<SteadyTasks> t(quiet(server, 1));
+    t.scenario("tasks", loadkit::per_vu_iterations{.vus = 1, .iterations = 2000});
+    auto r = t.run();
+    CHECK(agg(r.summary, "http_reqs", "count") == 2000);
+    CHECK(server.count("/items") > 1000);
+    INFO("allocations in 1000 iterations: " << SteadyTasks::at_2000 - SteadyTasks::at_1000);
+    CHECK(SteadyTasks::at_2000 - SteadyTasks::at_1000 == 0);
+}
 
 TEST_CASE("hot path: a steady-state request allocates nothing (request, response, metrics, check)") {
     loadkit::target_server server;
@@ -1680,3 +1711,5 @@ TEST_CASE("timeouts: setup_timeout and teardown_timeout cut the hook, exit 100 /
     }
     log.quiet = false;
 }
+
+}  // namespace LOADKIT_TEST_UNIT

@@ -24,6 +24,9 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/read_until.hpp>
 #include <boost/asio/write.hpp>
+#include "unit.hpp"
+
+namespace LOADKIT_TEST_UNIT {
 
 using namespace std::chrono_literals;
 using loadkit::error_code;
@@ -1657,3 +1660,5 @@ TEST_CASE("errors: a bogus huge Content-Length is a failed request, not an excep
     require_counts(result, 2, 1);
     CHECK(metric(result.summary, "iterations_failed", "sum") == 0);
 }
+
+}  // namespace LOADKIT_TEST_UNIT

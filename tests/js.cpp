@@ -18,6 +18,9 @@
 #include <loadkit/target.hpp>
 
 #include "support.hpp"
+#include "unit.hpp"
+
+namespace LOADKIT_TEST_UNIT {
 
 using namespace std::chrono_literals;
 using test_support::scratch;
@@ -1296,3 +1299,5 @@ TEST_CASE("js: teardown runs every time, 40 short runs under CPU load") {
     CHECK(ran == 40);
     CHECK(log.count(loadkit::log_level::error) == 0);
 }
+
+}  // namespace LOADKIT_TEST_UNIT

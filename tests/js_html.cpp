@@ -13,6 +13,9 @@
 #include <loadkit/yaml.hpp>
 
 #include "support.hpp"
+#include "unit.hpp"
+
+namespace LOADKIT_TEST_UNIT {
 
 using test_support::scratch;
 
@@ -344,3 +347,5 @@ export default function () {
 )JS");
     all_pass(run_html_script(f, server.url()), 11);
 }
+
+}  // namespace LOADKIT_TEST_UNIT

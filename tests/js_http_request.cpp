@@ -15,6 +15,9 @@
 #include <loadkit/yaml.hpp>
 
 #include "support.hpp"
+#include "unit.hpp"
+
+namespace LOADKIT_TEST_UNIT {
 
 using namespace std::chrono_literals;
 using test_support::scratch;
@@ -402,3 +405,5 @@ scenarios:
                            "    iterations: 1\n    flow:\n      - request: { url: /, auth: ntlm }\n");
     CHECK_THROWS_WITH(loadkit::yaml::load_file(wrong), Catch::Contains("expected 'auth' to be 'basic' or 'digest'"));
 }
+
+}  // namespace LOADKIT_TEST_UNIT

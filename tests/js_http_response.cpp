@@ -15,6 +15,9 @@
 #include <loadkit/yaml.hpp>
 
 #include "support.hpp"
+#include "unit.hpp"
+
+namespace LOADKIT_TEST_UNIT {
 
 using namespace std::chrono_literals;
 using test_support::scratch;
@@ -413,3 +416,5 @@ TEST_CASE("c++: client_options' TLS settings and response::tls()") {
     CHECK(r.status == 200);
     CHECK(!r.tls);
 }
+
+}  // namespace LOADKIT_TEST_UNIT

@@ -32,6 +32,9 @@
 #include <loadkit/yaml.hpp>
 
 #include "support.hpp"
+#include "unit.hpp"
+
+namespace LOADKIT_TEST_UNIT {
 
 using namespace std::chrono_literals;
 using test_support::scratch;
@@ -412,3 +415,5 @@ import exec from 'k6/execution';
         CHECK(c["passes"].get<double>() >= 1);
     }
 }
+
+}  // namespace LOADKIT_TEST_UNIT

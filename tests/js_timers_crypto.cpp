@@ -12,6 +12,9 @@
 #include <loadkit/yaml.hpp>
 
 #include "support.hpp"
+#include "unit.hpp"
+
+namespace LOADKIT_TEST_UNIT {
 
 using test_support::scratch;
 
@@ -391,3 +394,5 @@ export default async function () {
     CHECK(metric(r.summary, "iterations_failed", "count") == 0);
     CHECK(checks_pass(r.summary, 2 * 21));
 }
+
+}  // namespace LOADKIT_TEST_UNIT

@@ -15,6 +15,9 @@
 
 #include "support.hpp"
 #include "ws_peer.hpp"
+#include "unit.hpp"
+
+namespace LOADKIT_TEST_UNIT {
 
 using namespace std::chrono_literals;
 using test_support::scratch;
@@ -204,3 +207,5 @@ export default function () { ws.connect(__ENV.B + '/ws/echo', function (s) { s.o
     CHECK(ws_js_count(r.summary, "iterations_interrupted") == 2);
     CHECK(ws_js_count(r.summary, "ws_sessions") == 2);
 }
+
+}  // namespace LOADKIT_TEST_UNIT

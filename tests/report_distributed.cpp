@@ -20,6 +20,9 @@
 #include <loadkit/target.hpp>
 
 #include "support.hpp"
+#include "unit.hpp"
+
+namespace LOADKIT_TEST_UNIT {
 
 using namespace std::chrono_literals;
 using test_support::scratch;
@@ -683,3 +686,5 @@ TEST_CASE(
     }
 }
 #endif
+
+}  // namespace LOADKIT_TEST_UNIT

@@ -20,6 +20,9 @@
 #include <loadkit/target.hpp>
 
 #include "support.hpp"
+#include "unit.hpp"
+
+namespace LOADKIT_TEST_UNIT {
 
 using namespace std::chrono_literals;
 
@@ -382,3 +385,5 @@ TEST_CASE("html report: headless Chromium renders the charts") {
     if (auto* keep = std::getenv("LOADKIT_KEEP_SCREENSHOT"); keep && *keep)
         std::filesystem::copy_file(png, keep, std::filesystem::copy_options::overwrite_existing);
 }
+
+}  // namespace LOADKIT_TEST_UNIT

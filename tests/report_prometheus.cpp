@@ -38,6 +38,9 @@
 #include <nlohmann/json.hpp>
 
 #include "support.hpp"
+#include "unit.hpp"
+
+namespace LOADKIT_TEST_UNIT {
 
 namespace {
 
@@ -978,3 +981,5 @@ TEST_CASE(
     }
 }
 #endif
+
+}  // namespace LOADKIT_TEST_UNIT

@@ -26,6 +26,9 @@
 #include <loadkit/target.hpp>
 
 #include "support.hpp"
+#include "unit.hpp"
+
+namespace LOADKIT_TEST_UNIT {
 
 #ifdef LOADKIT_RUNNER_PATH
 
@@ -273,7 +276,7 @@ TEST_CASE(
         CHECK_THAT(
             r.err,
             Catch::Contains(
-                "unknown subcommand 'frobnicate'; expected one of: run, setup, teardown, merge, report, validate, inspect, serve, version"));
+                "unknown subcommand 'frobnicate'; expected one of: run, new, setup, teardown, merge, compare, report, validate, inspect, serve, version"));
     }
     SECTION("running out of file descriptors is said once, with the limit") {
 #if defined(__SANITIZE_ADDRESS__)
@@ -803,3 +806,5 @@ export function handleSummary(data) { return { stdout: 'HANDLED\n' }; }
 #endif  // LOADKIT_TEST_RUNNER_JS
 
 #endif  // LOADKIT_RUNNER_PATH
+
+}  // namespace LOADKIT_TEST_UNIT

@@ -19,6 +19,10 @@
 #include <loadkit/metrics/shard.hpp>
 #include <loadkit/engine/summary.hpp>
 #include <loadkit/core/task.hpp>
+#include <loadkit/core/duration.hpp>
+#include "unit.hpp"
+
+namespace LOADKIT_TEST_UNIT {
 
 using namespace std::chrono_literals;
 
@@ -672,8 +676,6 @@ TEST_CASE("task: values, references, exceptions, symmetric transfer") {
 
 // -------------------------------------------------------------------- durations
 
-#include <loadkit/core/duration.hpp>
-
 TEST_CASE("durations: k6's spelling") {
     using loadkit::parse_duration;
     CHECK(parse_duration("30s") == 30s);
@@ -691,3 +693,5 @@ TEST_CASE("durations: k6's spelling") {
         CHECK_FALSE(parse_duration(bad));
     }
 }
+
+}  // namespace LOADKIT_TEST_UNIT

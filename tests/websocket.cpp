@@ -15,6 +15,9 @@
 
 #include "support.hpp"
 #include "ws_peer.hpp"
+#include "unit.hpp"
+
+namespace LOADKIT_TEST_UNIT {
 
 using namespace std::chrono_literals;
 
@@ -304,3 +307,5 @@ TEST_CASE("websocket: YAML steps are validated with the file and line of the mis
     auto e5 = bad("      - ws_connect: { url: /ws/echo, protocol: chat }\n");
     CHECK(e5.find("protocol") != std::string::npos);
 }
+
+}  // namespace LOADKIT_TEST_UNIT

@@ -33,6 +33,9 @@
 #include <loadkit/target.hpp>
 
 #include "support.hpp"
+#include "unit.hpp"
+
+namespace LOADKIT_TEST_UNIT {
 
 using namespace std::chrono_literals;
 namespace fs = std::filesystem;
@@ -114,7 +117,7 @@ TEST_CASE("yaml loader: mistakes name FILE:LINE:COL, what was expected and what 
         {"thresholds:\n  http_req_failed: [{threshold: 'rate<0.1', abortOnFail: maybe}]\nscenarios: {}\n",
          "expected true or false for 'abortOnFail', found 'maybe'"},
         {"scenarios:\n  u:\n    executor: per-vu-iterations\n",
-         "t.yaml:2:3: scenario 'u' has nothing to do: give it a 'flow' or an 'exec' function"},
+         "t.yaml:2:3: scenario 'u' has nothing to do: give it a 'flow', an 'exec' function or 'tasks'"},
         {"scenarios:\n  u:\n    executor: per-vu-iterations\n    exec: browse\n",
          "t.yaml:4:11: exec 'browse' names a script function, but the file has no 'script: FILE.js'"},
         {"scenarios:\n  u:\n    executor: per-vu-iterations\n    flow:\n      - requets: { url: / }\n",
@@ -126,11 +129,11 @@ TEST_CASE("yaml loader: mistakes name FILE:LINE:COL, what was expected and what 
         {"scenarios:\n  u:\n    executor: per-vu-iterations\n    flow:\n      - request: { url: /a, method: FETCH }\n",
          "t.yaml:5:37: expected a method (GET, POST, PUT, PATCH, DELETE, HEAD or OPTIONS), found 'FETCH'"},
         {"scenarios:\n  u:\n    executor: per-vu-iterations\n    flow:\n      - request: { url: / }\n        check: { statuz: 200 }\n",
-         "t.yaml:6:18: expected what to check: status, body, json.PATH or header.NAME, found 'statuz'; did you mean 'status...'?"},
+         "t.yaml:6:18: expected what to check: status, body, proto, json.PATH or header.NAME, found 'statuz'; did you mean 'status...'?"},
         {"scenarios:\n  u:\n    executor: per-vu-iterations\n    flow:\n      - request: { url: / }\n        check: { status: ok }\n",
          "t.yaml:6:26: expected a status code for 'status', found 'ok'"},
         {"scenarios:\n  u:\n    executor: per-vu-iterations\n    flow:\n      - request: { url: / }\n        capture: { t: jsn.token }\n",
-         "t.yaml:6:23: expected where to capture from: status, body, json.PATH or header.NAME, found 'jsn.token'; did you mean 'json...'?"},
+         "t.yaml:6:23: expected where to capture from: status, body, proto, json.PATH or header.NAME, found 'jsn.token'; did you mean 'json...'?"},
         {"scenarios:\n  u:\n    executor: per-vu-iterations\n    flow:\n      - request: { url: '/u/{{ data.email }}' }\n",
          "t.yaml:5:25: '{{ data.email }}' needs a 'data' file in scenario 'u'"},
         {"scenarios:\n  u:\n    executor: per-vu-iterations\n    flow:\n      - think: 1s-soon\n",
@@ -756,3 +759,5 @@ scenarios:
     }
 }
 #endif  // LOADKIT_RUNNER_PATH
+
+}  // namespace LOADKIT_TEST_UNIT

@@ -26,6 +26,9 @@
 
 #include <loadkit/plan/csv.hpp>
 #include <loadkit/plan/template.hpp>
+#include "unit.hpp"
+
+namespace LOADKIT_TEST_UNIT {
 
 using loadkit::yaml::csv_table;
 using loadkit::yaml::expression;
@@ -924,3 +927,5 @@ TEST_CASE("feeder: unique across 4 threads runs out after exactly N rows, none t
     CHECK(*seen.rbegin() == n - 1);
     CHECK(f.next() == nullptr);
 }
+
+}  // namespace LOADKIT_TEST_UNIT

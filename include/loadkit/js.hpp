@@ -8,7 +8,10 @@
 //   auto plan = loadkit::js::make_plan(s);       // from its exported options
 //   auto result = loadkit::yaml::run(plan, {}, &s);
 #include "engine/engine.hpp"
-#include "plan/build.hpp"
+#ifdef LOADKIT_HAS_HTTP2  // loadkit::http2 is linked: scripts speak HTTP/2 too
+#include "http2.hpp"
+#endif
+#include "plan/finish.hpp"
 #include "plan/flow.hpp"
 #include "js/script.hpp"
 #include "js/options.hpp"

@@ -6,6 +6,9 @@
 #pragma once
 
 #include "../loadkit.hpp"
+#ifdef LOADKIT_HAS_HTTP2  // loadkit::http2 is linked: flows speak HTTP/2 too
+#include "http2.hpp"
+#endif
 #include "plan/csv.hpp"
 #include "plan/flow.hpp"
 #include "yaml/loader.hpp"

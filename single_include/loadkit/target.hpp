@@ -33,6 +33,9 @@
 //   GET  /reset                 resets the connection without answering
 //   GET  /hang                  never answers (until the server stops)
 //   GET  /stats                 requests seen per path, as JSON; /stats/reset clears
+//   POST /admin/config          stores the body (JSON) as the server's configuration: 200
+//   GET  /admin/config          the stored configuration (404 when none)
+//   DELETE /admin/config        removes it: 200, or 404 when none (seed 000's test_start/test_stop)
 // Faults, for testing a client (any method):
 //   /fault/refuse       closes the connection as soon as the request arrives
 //   /fault/reset        sends the head and part of the body, then resets (RST)
@@ -52,6 +55,7 @@
 #include <chrono>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <string>
 #include <string_view>
@@ -258,6 +262,11 @@ class target_server {
             std::lock_guard lock(w->stats_mu);
             w->stats.clear();
         }
+    }
+    // What POST /admin/config stored, if anything.
+    std::optional<std::string> config() const {
+        std::lock_guard lock(config_mu_);
+        return config_;
     }
     // Connections accepted so far.
     std::uint64_t connections() const noexcept { return connections_.load(); }
@@ -570,6 +579,26 @@ class target_server {
         return {};
     }
 
+    // /admin/config: a configuration a test applies at test_start and
+    // removes at test_stop (seed 000), shared by every server thread.
+    void admin_config(const request_t& req, response_t& res) {
+        namespace http = boost::beast::http;
+        std::lock_guard lock(config_mu_);
+        res.set(http::field::content_type, "application/json");
+        if (req.method() == http::verb::post || req.method() == http::verb::put) {
+            config_ = req.body();
+            res.body() = R"({"ok":true})";
+        } else if (req.method() == http::verb::delete_ && config_) {
+            config_.reset();
+            res.body() = R"({"ok":true})";
+        } else if (req.method() == http::verb::get && config_) {
+            res.body() = *config_;
+        } else {
+            res.result(http::status::not_found);
+            res.body() = R"({"ok":false})";
+        }
+    }
+
     void route(const request_t& req, std::string_view path, std::string_view query, response_t& res) {
         namespace http = boost::beast::http;
         auto json = [&](const nlohmann::json& j) {
@@ -665,6 +694,8 @@ class target_server {
             res.chunked(true);
             res.set(http::field::content_type, "text/plain");
             res.body() = "chunked body from the built-in target";
+        } else if (path == "/admin/config") {
+            admin_config(req, res);
         } else if (path == "/stats") {
             json(stats());
         } else if (path == "/stats/reset") {
@@ -686,6 +717,8 @@ class target_server {
     std::unique_ptr<target_server> tls_fault_;
     std::atomic<bool> stopped_{false};
     std::atomic<std::uint64_t> tokens_{0};
+    mutable std::mutex config_mu_;
+    std::optional<std::string> config_;  // /admin/config
     std::atomic<std::uint64_t> connections_{0};
 };
 

@@ -25,6 +25,11 @@ enum class error_code : int {
     tls_unknown_authority = 1310,  // certificate not trusted (self-signed, unknown CA, expired)
     tls_hostname_mismatch = 1311,
     // 1400..1599: the response had status 400..599 (1000 + status), as in k6
+    // HTTP/2, as k6 numbers them: the base, or base + 1 + the HTTP/2 error
+    // code (RFC 9113 section 7: 0 NO_ERROR .. 13 HTTP_1_1_REQUIRED)
+    http2_goaway = 1610,      // the server's GOAWAY ended the request's stream
+    http2_stream = 1630,      // the server reset the request's stream (RST_STREAM)
+    http2_connection = 1650,  // the connection failed (a protocol error on it)
     malformed_response = 1700,  // not HTTP/1.x, bad framing, headers over the limit
     interrupted = 1900,         // cut by gracefulStop or an abort
 };
@@ -46,6 +51,9 @@ inline constexpr std::string_view describe(error_code e) noexcept {
         case error_code::tls_error: return "TLS error";
         case error_code::tls_unknown_authority: return "TLS certificate verification failed";
         case error_code::tls_hostname_mismatch: return "TLS certificate does not match the host";
+        case error_code::http2_goaway: return "HTTP/2 GOAWAY received";
+        case error_code::http2_stream: return "HTTP/2 stream reset";
+        case error_code::http2_connection: return "HTTP/2 connection error";
         case error_code::malformed_response: return "malformed HTTP response";
         case error_code::interrupted: return "interrupted";
     }

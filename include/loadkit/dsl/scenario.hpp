@@ -14,7 +14,10 @@
 //     };
 //   };
 //
-// Every hook that takes the setup data may also be written without it.
+// Every hook that takes the setup data may also be written without it. A hook
+// with the wrong signature or a misspelled name fails the build (hooks.hpp).
+// Instead of iteration(), a VU may list weighted tasks, and have a wait time
+// between iterations (Locust's user model: dsl/tasks.hpp).
 #include <concepts>
 #include <initializer_list>
 #include <memory>
@@ -33,6 +36,8 @@
 #include "../runtime/custom_metrics.hpp"
 #include "../runtime/groups.hpp"
 #include "../core/task.hpp"
+#include "hooks.hpp"
+#include "tasks.hpp"
 
 namespace loadkit::inline LOADKIT_ABI {
 
@@ -145,18 +150,30 @@ concept has_iteration = requires(U& u, const D& d) {
     { u.iteration() } -> std::same_as<task<>>;
 };
 
+template <class U>
+concept has_tasks = requires {
+    U::tasks();
+};
+
 template <class U, class D>
 struct dsl_vu final : vu_instance {
     const D* data;
     exec_fn<U, D> exec;
+    const std::vector<task_def<U, D>>* tasks;  // the VU type's tasks (vu_context::task says which runs)
+    const vu_context* ctx;
     U user;
-    dsl_vu(const D* d, exec_fn<U, D> e) : data(d), exec(e) {
+    dsl_vu(const D* d, exec_fn<U, D> e, const std::vector<task_def<U, D>>* t, const vu_context* c)
+        : data(d), exec(e), tasks(t), ctx(c) {
         has_on_start = requires(U & u, const D& x) { u.on_start(x); }
         || requires(U & u) { u.on_start(); };
         has_on_stop = requires(U & u, const D& x) { u.on_stop(x); }
         || requires(U & u) { u.on_stop(); };
     }
     task<> iteration() override {
+        if (tasks && !tasks->empty()) {
+            auto& t = (*tasks)[ctx->task];
+            return t.with_data ? (user.*t.with_data)(*data) : (user.*t.plain)();
+        }
         if (exec.with_data) return (user.*exec.with_data)(*data);
         if (exec.plain) return (user.*exec.plain)();
         if constexpr (has_iteration<U, D>) return call_iteration(user, *data);
@@ -188,16 +205,20 @@ struct dsl_vu final : vu_instance {
 
 template <class U, class D>
 struct dsl_factory final : vu_factory {
-    dsl_factory(const std::optional<D>* d, exec_fn<U, D> e) : data(d), exec(e) {}
+    dsl_factory(const std::optional<D>* d, exec_fn<U, D> e) : data(d), exec(e) {
+        if constexpr (has_tasks<U>)
+            if (!e.with_data && !e.plain) tasks = U::tasks().tasks;  // a named exec function wins
+    }
     const std::optional<D>* data;
     exec_fn<U, D> exec;
+    std::vector<task_def<U, D>> tasks;
 
     std::unique_ptr<vu_instance> create(vu_context& ctx) override {
         constructing_vu = &ctx;
         struct reset {
             ~reset() { constructing_vu = nullptr; }
         } r;
-        auto p = std::make_unique<dsl_vu<U, D>>(&**data, exec);
+        auto p = std::make_unique<dsl_vu<U, D>>(&**data, exec, &tasks, &ctx);
         if constexpr (requires(U & u, request & q) { u.before_request(q); }) {
             ctx.hook_self = &p->user;
             ctx.before_request = [](void* self, request& q) { static_cast<U*>(self)->before_request(q); };
@@ -219,14 +240,17 @@ class test {
   public:
     using data_type = typename S::data_type;
 
-    explicit test(options o = {}) : opts_(std::move(o)) {}
+    explicit test(options o = {}) : opts_(std::move(o)) {
+        static_assert(detail::check_scenario_hooks<S, data_type>());  // a misspelled setup/teardown fails here
+    }
 
     // A scenario whose VUs are U and whose exec function is U::iteration.
     template <class U = typename S::User>
     test& scenario(std::string name, executor e, scenario_options so = {}) {
-        static_assert(detail::has_iteration<U, data_type>,
+        static_assert(detail::has_iteration<U, data_type> || detail::has_tasks<U>,
                       "a VU type needs `loadkit::task<> iteration(const Data&)` or `loadkit::task<> iteration()`, "
-                      "or name its exec function: scenario(name, executor, &User::browse)");
+                      "or tasks (`static auto tasks()`), or name its exec function: "
+                      "scenario(name, executor, &User::browse)");
         return add(std::move(name), std::move(e), detail::exec_fn<U, data_type>{}, std::move(so));
     }
     // A scenario whose exec function is another member of its VU type (k6's
@@ -277,11 +301,16 @@ class test {
   private:
     template <class U>
     test& add(std::string name, executor e, detail::exec_fn<U, data_type> exec, scenario_options so) {
-        specs_.push_back({std::move(name),
-                          std::move(e),
-                          std::make_shared<detail::dsl_factory<U, data_type>>(&data_, exec),
-                          {so.env.begin(), so.env.end()},
-                          {so.tags.begin(), so.tags.end()}});
+        static_assert(detail::check_vu_hooks<U, data_type>());
+        auto f = std::make_shared<detail::dsl_factory<U, data_type>>(&data_, exec);
+        specs_.push_back(
+            {std::move(name), std::move(e), f, {so.env.begin(), so.env.end()}, {so.tags.begin(), so.tags.end()}});
+        auto& spec = specs_.back();
+        if constexpr (detail::has_tasks<U>)
+            if (!f->tasks.empty()) spec.tasks = U::tasks().info();
+        // the wait time: the scenario's, else the VU type's (Locust's class attribute)
+        if constexpr (requires { wait_time{U::wait_time}; }) spec.wait = U::wait_time;
+        if (so.wait) spec.wait = *so.wait;
         return *this;
     }
 
@@ -298,8 +327,7 @@ class test {
     }
     task<> do_teardown(client& http) {
         if constexpr (detail::has_teardown<S, data_type>) co_await S::teardown(http, *data_);
-        else if constexpr (std::is_same_v<data_type, std::monostate> && detail::has_plain_teardown<S>)
-            co_await S::teardown(http);
+        else if constexpr (detail::has_plain_teardown<S>) co_await S::teardown(http);
         co_return;
     }
 

@@ -62,6 +62,7 @@ class engine_impl {
                 if (specs[j].name == specs[i].name)
                     throw config_error("two scenarios are named '" + specs[i].name + "'");
             schedule::validate(specs[i].name, specs[i].exec);
+            validate_user_model(specs[i], opts_);
         }
         for (auto& e : metric_registry::get().errors()) throw config_error(e);
         // this instance's share: global counts kept for VU ids, scaled ones run
@@ -417,6 +418,7 @@ class engine_impl {
         std::unique_ptr<vu_instance> inst;
         bool started = false;
         std::uint64_t done = 0;
+        std::int64_t not_before = 0;  // the wait time (tasks.hpp): when the next iteration may start
         // k6's preAllocatedVUs are initialized before the run: build their
         // instances now, so that a VU first used in the middle of the run (a
         // burst) does not allocate on the request path. Being built is not
@@ -429,7 +431,9 @@ class engine_impl {
                 v.hard_deadline = sc.plan.end_ns() + sc.plan.graceful_stop_ns();
                 v.start_lag = std::max<std::int64_t>(0, now_ns() - v.intended_start);
             } else {
-                auto d = sc.plan.next(v.index, done, now_ns());
+                auto now = now_ns();
+                auto d = sc.paced(not_before, now, done);  // the wait time, before next() claims an iteration
+                if (d.kind != decision::wait) d = sc.plan.next(v.index, done, now);
                 if (d.kind == decision::stop) break;
                 if (d.kind == decision::wait) {
                     try {
@@ -456,6 +460,7 @@ class engine_impl {
             // whole test as its VUs are
             v.scenario_iteration = sc.info.started.fetch_add(1, std::memory_order_relaxed);
             v.scenario_iteration_in_test = sc.vu_stripe->global(v.scenario_iteration);
+            if (sc.picker) v.task = sc.picker.pick(v.rng, v.task_seq);
             auto t0 = now_ns();
             current_vu = &v;
             bool completed = true;
@@ -480,6 +485,7 @@ class engine_impl {
                 detail::log_once(log_level::warn,
                                  "scenario '" + sc.name + "': iteration failed with a non-standard exception");
             }
+            if (sc.wait) not_before = next_start(sc.wait, t0, now_ns(), v.rng);  // not in iteration_duration
             v.thread->count_iteration(completed);
             v.running = false;
             v.interrupted = false;
@@ -658,7 +664,7 @@ class engine_impl {
         std::uint64_t next_vu = 1;
         int total_vus = 0;
         for (std::size_t i = 0; i < specs.size(); ++i) {
-            runtimes.emplace_back(specs[i], static_cast<std::uint32_t>(i + 1), t0, next_vu, stripe_);
+            runtimes.emplace_back(specs[i], static_cast<std::uint32_t>(i + 1), t0, next_vu, stripe_, &opts_);
             runtimes.back().first_local_id = static_cast<std::uint64_t>(total_vus) + 1;
             next_vu += static_cast<std::uint64_t>(global_max_vus_[i]);
             total_vus += runtimes.back().max_vus;
@@ -681,6 +687,7 @@ class engine_impl {
             v.graceful_stop_ns = sc.plan.graceful_stop_ns();
             v.env = sc.env;
             v.scenario_state = &sc.info;
+            v.rng = sc.seed ^ (v.id * 0xD1B54A32D192ED03ull);
             w.vus.push_back(&v);
             return v;
         };

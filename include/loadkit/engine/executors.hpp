@@ -392,6 +392,14 @@ class schedule {
     std::int64_t graceful_stop_ns() const noexcept { return graceful_stop_; }
 
     // What VU `index`, which has completed `done` iterations, does at `now`.
+    // No iteration left for a VU that has done `done`, whatever the time
+    // (per-vu-iterations done, shared-iterations all claimed): claims nothing.
+    bool exhausted(std::uint64_t done) const noexcept {
+        if (auto* p = std::get_if<per_vu_iterations>(&exec_)) return done >= static_cast<std::uint64_t>(p->iterations);
+        if (auto* s = std::get_if<shared_iterations>(&exec_))
+            return claimed_.load(std::memory_order_relaxed) >= s->iterations;
+        return false;
+    }
     decision next(std::uint64_t index, std::uint64_t done, std::int64_t now) {
         if (now < start_) return {decision::wait, start_, 0};
         if (now >= end_) return {};

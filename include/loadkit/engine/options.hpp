@@ -6,6 +6,7 @@
 #include <functional>
 #include <iostream>
 #include <map>
+#include <optional>
 #include <ostream>
 #include <string>
 #include <vector>
@@ -15,8 +16,10 @@
 #include "../core/config.hpp"
 #include "../http/options.hpp"
 #include "../runtime/events.hpp"
+#include "tasks.hpp"
 #include "segment.hpp"
 #include "summary.hpp"
+#include "summary_handler.hpp"
 #include "thresholds.hpp"
 
 namespace loadkit::inline LOADKIT_ABI {
@@ -37,8 +40,12 @@ inline constexpr int internal_error =
 
 // Per-scenario settings beside the executor (k6's scenario `env` and `tags`).
 struct scenario_options {
-    std::map<std::string, std::string> env;   // over options::env, for this scenario's VUs
-    std::map<std::string, std::string> tags;  // added to every sample of the scenario
+    // ({} initializers: `{.env = ...}` need not name every field, and -Wextra agrees)
+    std::map<std::string, std::string> env{};   // over options::env, for this scenario's VUs
+    std::map<std::string, std::string> tags{};  // added to every sample of the scenario
+    // The wait after each iteration (Locust's wait_time, engine/tasks.hpp);
+    // over the VU type's own `static constexpr loadkit::wait_time wait_time`.
+    std::optional<loadkit::wait_time> wait{};
 };
 
 // What a run looks like while it goes, for progress displays and live
@@ -74,8 +81,9 @@ struct options {
     // console summary, handle_summary is not called).
     summary_options summary;
     // Receives the summary; returns a string (replaces the console report), an
-    // object or array (printed as pretty JSON instead), or null (keeps the default).
-    std::function<nlohmann::json(const nlohmann::json&)> handle_summary;
+    // object or array (printed as pretty JSON instead), or null, nullopt or
+    // nothing (keeps the default): see summary_handler.hpp.
+    summary_handler handle_summary;
     loadkit::events events;
     nanoseconds on_stop_grace = 30s;  // how long a VU's on_stop may run after the run was stopped
     // How long setup() and teardown() may run before they are cut (k6's
@@ -97,6 +105,12 @@ struct options {
     // Phases to run: a test split over machines runs setup() once on one of
     // them (`loadkit setup`) and teardown() once on another (`loadkit teardown`).
     bool run_setup = true, run_vus = true, run_teardown = true;
+    // Locust's --tags / --exclude-tags: of a scenario's tasks, run only those
+    // with one of `include_tags` (all when empty) and none of `exclude_tags`.
+    std::vector<std::string> include_tags, exclude_tags;
+    // Seeds every VU's generator (task picks, between() waits): the same
+    // seed picks the same tasks in the same order per VU. 0: random.
+    std::uint64_t seed = 0;
 };
 
 }  // namespace loadkit::inline LOADKIT_ABI

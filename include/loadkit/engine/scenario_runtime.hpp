@@ -12,19 +12,24 @@
 #include <variant>
 #include <vector>
 
+#include <unistd.h>  // getentropy
+
 #include <boost/asio/steady_timer.hpp>
 
 #include "../core/config.hpp"
 #include "../runtime/context.hpp"
 #include "executors.hpp"
+#include "options.hpp"
 #include "segment.hpp"
+#include "tasks.hpp"
 #include "vu.hpp"
 
 namespace loadkit::inline LOADKIT_ABI::detail {
 
 struct scenario_runtime {
     // `s.exec` is this instance's (scaled to its segment), `st` its stripe
-    scenario_runtime(const scenario_spec& s, std::uint32_t id_, std::int64_t t0, std::uint64_t first, const stripe& st)
+    scenario_runtime(const scenario_spec& s, std::uint32_t id_, std::int64_t t0, std::uint64_t first, const stripe& st,
+                     const options* o = nullptr)
         : name(s.name),
           id(id_),
           plan(s.exec, t0, st),
@@ -33,7 +38,10 @@ struct scenario_runtime {
           vu_stripe(&st),
           max_vus(schedule::max_vus(s.exec, st)),
           open(is_open_model(s.exec)),
-          env(&s.env) {
+          env(&s.env),
+          wait(s.wait) {
+        if (o && s.tasks) picker = task_picker(s.name, s.tasks, o->include_tags, o->exclude_tags);
+        seed = o && o->seed ? o->seed : random_seed();
         std::visit(
             [&](auto& x) {
             using T = std::decay_t<decltype(x)>;
@@ -62,7 +70,35 @@ struct scenario_runtime {
     const std::map<std::string, std::string, std::less<>>* env;
     std::atomic<std::int64_t> active{0};  // VUs that have started and not retired
     scenario_info info;                   // what exec.scenario reads
+    // Locust's user model (tasks.hpp): which task each iteration runs, the
+    // wait after it, and what seeds the VUs' generators (VU i: seed ^ f(id)).
+    task_picker picker;
+    loadkit::wait_time wait;
+    std::uint64_t seed = 0;
+
+    // The wait time before a VU's next iteration (until `not_before`), as a
+    // wait like the schedule's own: a VU waiting is not in an iteration, and
+    // the end of the schedule (or a stop) wakes it. Asked before the
+    // schedule, whose next() may claim an iteration (shared-iterations); not
+    // waited when the VU has nothing left to run. Otherwise: iterate (ask
+    // the schedule).
+    decision paced(std::int64_t not_before, std::int64_t now, std::uint64_t done) const noexcept {
+        if (not_before > now && plan.end_ns() > now && !plan.exhausted(done))
+            return {decision::wait, std::min(not_before, plan.end_ns()), 0};
+        return {decision::iterate, 0, 0};
+    }
+    static std::uint64_t random_seed() {
+        std::uint64_t r = 0;
+        if (::getentropy(&r, sizeof r) != 0) r = 0;
+        return r ^ static_cast<std::uint64_t>(now_ns());
+    }
 };
+
+// A scenario's tasks and wait time, checked before any load.
+inline void validate_user_model(const scenario_spec& s, const options& o) {
+    validate(s.name, s.wait, is_open_model(s.exec));
+    if (s.tasks) task_picker(s.name, s.tasks, o.include_tags, o.exclude_tags);
+}
 
 // Open model: one thread's share ("lane") of a scenario's arrivals. Lane j of
 // D starts iterations j, j+D, j+2D... on VUs j, j+D, ... of the scenario, so

@@ -11,6 +11,7 @@
 #include "../core/config.hpp"
 #include "../core/task.hpp"
 #include "executors.hpp"
+#include "tasks.hpp"
 
 namespace loadkit::inline LOADKIT_ABI {
 
@@ -39,6 +40,11 @@ struct scenario_spec {
     std::shared_ptr<vu_factory> factory;
     std::map<std::string, std::string, std::less<>> env;   // over options::env, for this scenario's VUs
     std::map<std::string, std::string, std::less<>> tags;  // on every sample of this scenario
+    // Locust's user model (tasks.hpp): the VU's tasks, of which each
+    // iteration runs one (the engine picks; vu_context::task says which),
+    // and the wait after each iteration.
+    task_list tasks{};
+    loadkit::wait_time wait{};
 };
 
 }  // namespace loadkit::inline LOADKIT_ABI

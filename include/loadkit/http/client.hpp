@@ -1,6 +1,9 @@
 #pragma once
-// The HTTP/1.1 client every VU owns: keep-alive connections, TLS, redirects,
-// cookies, timeouts, phase timings and metrics.
+// The HTTP client every VU owns: keep-alive connections, TLS, redirects,
+// cookies, timeouts, phase timings and metrics. It speaks HTTP/1.1 itself;
+// HTTP/2 is an optional transport behind h2_link.hpp (<loadkit/http2.hpp>)
+// that only replaces exchange(): redirects, cookies, hooks and metrics are
+// this file's for both.
 //
 // Why it does not use Beast's http::message: measured here, async_write of a
 // Beast request alone cost ~11,000 instructions. This client writes each
@@ -47,13 +50,15 @@ namespace loadkit::inline LOADKIT_ABI {
 namespace detail {
 
 inline bool is_redirect(int s) noexcept { return s == 301 || s == 302 || s == 303 || s == 307 || s == 308; }
+struct h2_access;
 
 }  // namespace detail
 
 class client {
   public:
     client(detail::thread_context& t, detail::vu_context* vu, const client_options& o)
-        : thread_(&t), vu_(vu), opts_(&o), tls_ctx_(nullptr) {
+        : thread_(&t), vu_(vu), opts_(&o), tls_ctx_(nullptr),
+          h2_(o.http2 != http2_mode::http1 ? detail::h2_installed : nullptr) {
         // register for the sweeper (timeouts) and for the VU (interrupts)
         next_ = t.clients;
         if (next_) next_->prev_ = this;
@@ -132,8 +137,13 @@ class client {
     cookie_jar& cookies() noexcept { return *jar_; }
     // Makes this client use `other`'s cookie jar: the clients a VU adds for
     // its concurrent requests (http.batch, several asyncRequest in flight)
-    // share the VU's one jar, as in k6. `other` must outlive this client.
-    void share_cookies(client& other) noexcept { jar_ = other.jar_; }
+    // share the VU's one jar, as in k6, and its HTTP/2 connections (their
+    // requests are streams on one connection, as Go's client makes them).
+    // `other` must outlive this client.
+    void share_cookies(client& other) noexcept {
+        jar_ = other.jar_;
+        pool_owner_ = other.pool_owner_;
+    }
     const client_options& settings() const noexcept { return *opts_; }
     const response& last() const noexcept { return res_; }
     detail::vu_context* vu() const noexcept { return vu_; }
@@ -142,6 +152,7 @@ class client {
   private:
     friend struct detail::thread_context;
     friend struct detail::vu_context;
+    friend struct detail::h2_access;  // the HTTP/2 transport (h2_exchange.hpp)
 
     // A read or write that ended early (an error, or the peer's EOF): the
     // connection is closed and the request fails with that error's code;
@@ -154,6 +165,7 @@ class client {
 
     // Called by the sweeper when the deadline has passed, and on interrupt.
     void cut() noexcept {
+        if (h2_active_) h2_active_->cut();
         if (active_) active_->close();
         if (resolver_) resolver_->cancel();
     }
@@ -212,6 +224,15 @@ class client {
     client* next_in_vu_ = nullptr;
 
     std::vector<std::unique_ptr<detail::connection>> conns_;
+    // HTTP/2 (null without <loadkit/http2.hpp>): the transport, this
+    // client's stream state and the stream in flight, the VU's HTTP/2
+    // connections (kept by its first client, pool_owner_)
+    detail::h2_transport* h2_;
+    std::unique_ptr<detail::h2_stream_base> h2_stream_;
+    detail::h2_stream_base* h2_active_ = nullptr;
+    std::vector<std::shared_ptr<detail::h2_session_base>> h2_pool_;
+    client* pool_owner_ = this;
+    std::uint32_t h2_tags_from_ = ~0u, h2_tags_to_ = 0;  // request tags -> the same with proto:HTTP/2.0
     detail::connection* active_ = nullptr;
     std::unique_ptr<detail::resolver_t> resolver_;
     std::int64_t deadline_ns_ = 0;
@@ -411,6 +432,7 @@ inline task<bool> client::open(detail::connection& c) {
             else SSL_set1_host(ssl, c.host.c_str());
         }
         if (!tls_ctx_->identities.empty()) tls_ctx_->apply(ssl, c.host);  // tlsAuth
+        if (h2_) SSL_set_alpn_protos(ssl, reinterpret_cast<const unsigned char*>("\x02h2\x08http/1.1"), 12);
         auto [e, n] = co_await io(
             [&c](auto h) { c.tls->async_handshake(boost::asio::ssl::stream_base::client, std::move(h)); });
         (void)n;
@@ -421,6 +443,10 @@ inline task<bool> client::open(detail::connection& c) {
         }
         res_.timings.tls_handshaking = now_ns() - t2;
         c.tls_state = read_tls_info(ssl);
+        const unsigned char* alpn = nullptr;
+        unsigned alpn_len = 0;
+        if (h2_) SSL_get0_alpn_selected(ssl, &alpn, &alpn_len);
+        c.alpn_h2 = alpn_len == 2 && alpn[0] == 'h' && alpn[1] == '2';
     }
     c.open = true;
     c.served = 0;
@@ -598,6 +624,10 @@ inline task<bool> client::exchange(detail::connection& c, const detail::url_part
     head_written_ = false, sent_body_ = {};  // nothing written yet (a refused connection shows no request)
     for (int attempt = 0;; ++attempt) {
         res_.timings = {};
+        if (h2_ && (c.h2 || !c.open)) [[unlikely]] {  // HTTP/2 possible: a new connection, or one already
+            int r = co_await h2_->exchange(*this, c, u, method, body, h1, h2);
+            if (r >= 0) co_return r > 0;
+        }
         if (!c.open && !co_await open(c)) co_return false;
         active_ = &c;
         serialize(u, method, body, h1, h2);
@@ -710,6 +740,7 @@ inline task<const response&> client::perform(std::string_view method, std::strin
     res_.headers_.clear();
     res_.redirects = 0;
     res_.tls_ = nullptr;
+    res_.proto = "HTTP/1.1";  // the HTTP/2 transport says otherwise
     res_.timings = {};
     res_.body_discarded = p.discard_body < 0 ? opts_->discard_response_bodies : p.discard_body > 0;
     rule_ = p.expected ? p.expected : opts_->expected ? &*opts_->expected : nullptr;
@@ -829,69 +860,6 @@ inline task<const response&> client::perform(std::string_view method, std::strin
     co_return res_;
 }
 
-namespace detail {
-
-inline void vu_context::interrupt() {
-    interrupted = true;
-    if (timer) timer->cancel();
-    for (client* c = clients; c; c = c->next_in_vu_) c->cut();
-    if (thread) thread->interrupt_watches(this);
-    if (on_interrupt) on_interrupt(interrupt_self);
-}
-
-// Runs `t` to completion on `ctx` from the calling thread, with the sweeper
-// on for timeouts: setup, teardown and fetch() drive the client this way.
-// The loop is kept running until the task is done, whatever else happens
-// to its sweeper: a task may wait for another thread (a JavaScript
-// setup/teardown thread posts back when it is done) with nothing of its own
-// pending on the loop meanwhile.
-inline std::exception_ptr run_blocking(thread_context& ctx, task<> t) {
-    std::exception_ptr err;
-    bool done = false;
-    ctx.ioc.restart();
-    auto busy = boost::asio::make_work_guard(ctx.ioc);
-    ctx.start_sweeper();
-    spawn(std::move(t), [&](std::exception_ptr e) {
-        err = e;
-        done = true;
-        ctx.stop_sweeper();
-        busy.reset();
-    });
-    ctx.ioc.run();
-    if (!done) err = std::make_exception_ptr(std::runtime_error("did not complete"));
-    return err;
-}
-
-inline std::int64_t thread_context::stop_limit(const vu_context& v) const {
-    auto limit = v.hard_deadline;
-    if (!engine) return limit;
-    if (!v.ignore_global_stop || engine->force_stop.load(std::memory_order_relaxed)) {
-        limit = std::min(limit, engine->hard_stop_ns.load(std::memory_order_relaxed));
-        auto abort_at = engine->abort_at_ns.load(std::memory_order_relaxed);
-        if (abort_at != std::numeric_limits<std::int64_t>::max())
-            limit = std::min(limit, abort_at + v.graceful_stop_ns);
-    }
-    return limit;
-}
-
-inline void thread_context::sweep() {
-    auto now = now_ns();
-    for (client* c = clients; c; c = c->next_)
-        if (c->deadline_ns_ && now >= c->deadline_ns_ && !c->timed_out_) c->on_timeout();
-    if (watches) sweep_watches(now);
-    if (!engine) return;
-    engine->poll_signals();
-    bool stopping = engine->stopping.load(std::memory_order_relaxed);
-    for (vu_context* v : vus) {
-        if (v->running) {
-            if (!v->interrupted && now >= stop_limit(*v)) v->interrupt();
-        } else if (stopping && v->timer) {
-            v->timer->cancel();  // wake VUs waiting to start so they see the stop
-        }
-    }
-    if (stopping)
-        for (auto* t : stop_timers) t->cancel();
-}
-
-}  // namespace detail
 }  // namespace loadkit::inline LOADKIT_ABI
+
+#include "sweep.hpp"

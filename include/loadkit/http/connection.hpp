@@ -16,6 +16,7 @@
 #include "../core/error_code.hpp"
 #include "../core/fd_limit.hpp"
 #include "../core/io.hpp"
+#include "h2_link.hpp"
 #include "tls.hpp"
 
 namespace loadkit::inline LOADKIT_ABI::detail {
@@ -51,6 +52,12 @@ struct connection {
     std::string rbuf;  // read buffer; its size is its capacity
     std::size_t rlen = 0;
     std::string head;  // the current response head; header views point here
+
+    // HTTP/2: the session this connection's requests go on (this client's,
+    // or one another client of the VU opened), or null for HTTP/1.1; and
+    // whether ALPN chose h2 in the last handshake.
+    std::shared_ptr<h2_session_base> h2;
+    bool alpn_h2 = false;
 
     socket_t& lowest() { return tls ? tls->next_layer() : sock; }
     void close() noexcept {

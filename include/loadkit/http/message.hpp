@@ -101,6 +101,7 @@ struct tls_info;  // tls.hpp
 
 namespace detail {
 struct vu_context;
+struct h2_access;
 // ASCII case-insensitive equality (header names), branch-free per byte.
 inline bool iequals(std::string_view a, std::string_view b) noexcept {
     if (a.size() != b.size()) return false;
@@ -169,6 +170,7 @@ class response {
     loadkit::error_code error_code = error_code::none;  // none, a network error, or 1000+status for >= 400
     std::string error;                                  // human-readable, empty on success
     std::string_view method;
+    std::string_view proto = "HTTP/1.1";  // k6's res.proto: "HTTP/1.1" or "HTTP/2.0"
     std::string_view name;      // the name tag it was recorded under
     std::size_t redirects = 0;  // redirects followed to get here
     // What the first hop sent, for k6's res.request: its Cookie header's value
@@ -208,6 +210,7 @@ class response {
 
   private:
     friend class client;
+    friend struct detail::h2_access;
     std::vector<std::pair<std::string_view, std::string_view>> headers_;
     detail::vu_context* ctx_ = nullptr;
     const loadkit::tls_info* tls_ = nullptr;

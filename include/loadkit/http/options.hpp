@@ -18,6 +18,15 @@ struct tls_client_cert {
     std::string password;   // of an encrypted key
 };
 
+// Which HTTP version a client speaks (HTTP/2 needs <loadkit/http2.hpp> and
+// loadkit::http2; without them every mode is HTTP/1.1):
+//   alpn             k6's behaviour: TLS offers h2 and http/1.1 by ALPN and
+//                    speaks the one the server picks; plain TCP is HTTP/1.1
+//   prior_knowledge  also h2c on plain TCP, without an upgrade (RFC 9113 3.3;
+//                    k6 cannot do this: Go's client has no h2c)
+//   http1            HTTP/1.1 only, ALPN offers nothing
+enum class http2_mode : unsigned char { alpn, prior_knowledge, http1 };
+
 // Defaults for every VU's HTTP client (k6's options of the same names).
 struct client_options {
     std::string base_url;  // relative URLs resolve against it
@@ -36,6 +45,7 @@ struct client_options {
     int tls_min_version = 0, tls_max_version = 0;
     std::vector<std::string> tls_cipher_suites;
     std::vector<tls_client_cert> tls_auth;
+    http2_mode http2 = http2_mode::alpn;
 };
 
 }  // namespace loadkit::inline LOADKIT_ABI

@@ -168,17 +168,17 @@ class async_vu final : public loadkit::script_vu, public async_host {
         launch(std::move(op), promise);
         return true;
     }
-    bool start_sleep(double seconds, JS::HandleObject promise) override {
-        auto op = take_op();
-        op->is_request = false;
-        op->sleep_ns = static_cast<std::int64_t>(seconds * 1e9);
-        launch(std::move(op), promise);
-        return true;
-    }
     bool start_job(engine_job& job, JS::HandleObject promise) override {
         auto op = take_op();
         op->is_request = false;
         op->job = &job;
+        launch(std::move(op), promise);
+        return true;
+    }
+    bool start_sleep(double seconds, JS::HandleObject promise) override {
+        auto op = take_op();
+        op->is_request = false;
+        op->sleep_ns = static_cast<std::int64_t>(seconds * 1e9);
         launch(std::move(op), promise);
         return true;
     }
@@ -191,9 +191,9 @@ class async_vu final : public loadkit::script_vu, public async_host {
         JS::PersistentRootedObject promise;
         std::uint64_t generation = 0;
         bool is_request = false;
-        request_spec spec;             // a request, or
-        std::int64_t sleep_ns = 0;     // a sleep, or
-        engine_job* job = nullptr;     // a module's job
+        request_spec spec;          // a request, or
+        std::int64_t sleep_ns = 0;  // a sleep, or
+        engine_job* job = nullptr;  // a module's job (start_job)
     };
     std::unique_ptr<pending_op> take_op() {
         if (spare_ops_.empty()) return std::make_unique<pending_op>(shared_->cx);
@@ -375,7 +375,9 @@ class async_vu final : public loadkit::script_vu, public async_host {
         std::string error;
         client* c = nullptr;
         try {
-            if (op->is_request) {
+            if (op->job) {
+                co_await op->job->run(http_);
+            } else if (op->is_request) {
                 c = take_client();
                 auto p = op->spec.to_params();
                 res = &co_await c->send(op->spec.method, op->spec.url, op->spec.body, p);
@@ -385,8 +387,6 @@ class async_vu final : public loadkit::script_vu, public async_host {
                 // not make another. The response it read stays valid until
                 // that request starts, after settle() has made the JS object.
                 free_.push_back(std::exchange(c, nullptr));
-            } else if (op->job) {
-                co_await std::exchange(op->job, nullptr)->run(http_);
             } else {
                 boost::asio::steady_timer t(ctx_.thread->ioc);
                 timers_.push_back(&t);
@@ -397,14 +397,13 @@ class async_vu final : public loadkit::script_vu, public async_host {
                 if (ec || ctx_.interrupted) throw interrupted_error{};
             }
         } catch (const interrupted_error&) {
-            op->job = nullptr;
             op->generation = 0;  // never settled: the iteration is gone
         } catch (const std::exception& e) {
-            op->job = nullptr;
             error = e.what();
         }
         if (op->generation == generation_ && !interrupted_) settle(*op, res, error);
         op->promise = nullptr;
+        op->job = nullptr;
         spare_ops_.push_back(std::move(op));
         if (c) free_.push_back(c);
         --inflight_;
@@ -421,6 +420,8 @@ class async_vu final : public loadkit::script_vu, public async_host {
         if (!error.empty()) {
             JS_ReportErrorUTF8(cx, "%s", error.c_str());
             made = false;
+        } else if (op.job) {
+            made = op.job->result(cx, &v);
         } else if (res) {
             JSObject* o = in_.response_object(*res, op.spec.response_type);
             if (o) v.setObject(*o);

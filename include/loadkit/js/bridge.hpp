@@ -90,13 +90,23 @@ struct request_spec {
     }
 };
 
-// Work a module asks the engine to do on the VU's worker (k6/ws's session
-// steps: connect, wait for an event, write): a VU's own thread waits for it
-// (ask::job); an async VU's promise settles (undefined) when it is done. An
-// interrupt ends it with interrupted_error, as a request.
+// Work a module's native hands to the engine other than an HTTP request (a
+// gRPC call, a stream's next message, k6/ws's session steps: connect, wait
+// for an event, write): run() on the VU's worker thread, then result() on the
+// JavaScript side makes the value the native returns (threads: ask::job) or
+// its promise settles with (async VUs). The native owns it and keeps it alive
+// until result() has run. An interrupt ends run() with interrupted_error, as
+// a request.
 struct engine_job {
     virtual ~engine_job() = default;
+    // On the worker, with the VU's HTTP client (its thread, its VU).
     virtual task<> run(client& http) = 0;
+    // On the JavaScript side; false with an exception pending. By default
+    // undefined (k6/ws's steps report through their events instead).
+    virtual bool result(JSContext*, JS::MutableHandleValue out) {
+        out.setUndefined();
+        return true;
+    }
 };
 
 struct bridge {
@@ -129,7 +139,7 @@ struct bridge {
     ask asked = ask::done;
     request_spec spec;
     double sleep_seconds = 0;
-    engine_job* job = nullptr;
+    engine_job* job = nullptr;  // ask::job
     std::vector<metric_op> ops;
 
     // answers
@@ -197,7 +207,8 @@ struct async_host {
     virtual request_spec& next_request() = 0;
     virtual bool start_request(JS::HandleObject promise) = 0;
     virtual bool start_sleep(double seconds, JS::HandleObject promise) = 0;
-    // Runs `job` (which must live until then) and settles `promise` with undefined.
+    // Runs `job` on the engine, then settles `promise` with its result();
+    // the job must live until then (the iteration waits for it).
     virtual bool start_job(engine_job& job, JS::HandleObject promise) = 0;
 };
 

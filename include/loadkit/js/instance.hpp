@@ -78,6 +78,10 @@ struct instance {
     // that an async timer callback returned (fails the iteration, as k6's
     // unhandled rejections do).
     timer_queue timers;
+    // Native state a module keeps for this VU (a gRPC client and its
+    // streams): freed with the instance, never by the GC, so that an engine
+    // job still running never outlives what it works on.
+    std::vector<std::shared_ptr<void>> resources;
     bool timer_failed = false;
     JS::PersistentRootedValue timer_rejection{cx};
 
@@ -196,7 +200,7 @@ struct instance {
         block.clear();
         for (auto& [name, value] : r.headers()) block.append(name).append(":").append(value).append("\n");
         auto& t = r.timings;
-        JS::RootedValueArray<17> a(cx);
+        JS::RootedValueArray<18> a(cx);
         // a[2..8]: body, url, error, name, headers, method, status text. Each
         // goes into the rooted `a` as soon as it is made: the next allocation
         // may run a GC that moves it. The name is the URL unless one was
@@ -220,6 +224,7 @@ struct instance {
         if (!r.sent_cookies.empty() || r.redirects > 0) {  // a[16]: for res.request (modules/http_request.hpp)
             if (!request_sent(r, a[16])) return nullptr;
         }
+        if (r.proto != "HTTP/1.1" && !put(17, realm->proto.get(cx, r.proto))) return nullptr;  // a[17]: HTTP/2.0
         JS::RootedValue out(cx);
         if (!JS_CallFunctionValue(cx, nullptr, make_response, a, &out) || !out.isObject()) return nullptr;
         JS::RootedObject res(cx, &out.toObject());

@@ -16,6 +16,9 @@
 #include "modules/encoding.hpp"
 #include "modules/execution.hpp"
 #include "modules/globals.hpp"
+#if defined(LOADKIT_WITH_GRPC)  // loadkit::grpc (protobuf) linked: k6/net/grpc
+#include "modules/grpc.hpp"
+#endif
 #include "modules/html.hpp"
 #include "modules/http.hpp"
 #include "modules/http_cookies.hpp"
@@ -107,6 +110,12 @@ inline const std::vector<module_entry>& module_table() {
          {"default", "setTimeout", "clearTimeout", "setInterval", "clearInterval"},
          {},
          timers_module::module_object},
+#if defined(LOADKIT_WITH_GRPC)
+        {"k6/net/grpc", grpc_module::exports(), grpc_module::javascript, grpc_module::module_object,
+         &grpc_module::install},
+        {"k6/experimental/grpc",  // k6 v0.48's name of the module with Stream: the same module
+         grpc_module::exports(), {}, grpc_module::module_object},
+#endif
         {"", {}, console_module::javascript, {}, &console_module::install},  // the console global
         {"",
          {},

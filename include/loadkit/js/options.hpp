@@ -19,7 +19,7 @@
 #include "../core/config.hpp"
 #include "../core/file.hpp"
 #include "../core/log.hpp"
-#include "../plan/build.hpp"
+#include "../plan/finish.hpp"
 #include "../plan/document.hpp"
 #include "../plan/flow.hpp"
 #include "script.hpp"
@@ -192,7 +192,8 @@ static_assert(yaml::document_node<json_node>);
 // async (sharing one realm per thread), off when any has its own thread.
 inline void choose_jit(const yaml::plan& p, script& s) {
     bool all_async = !p.scenarios.empty();
-    for (auto& sc : p.scenarios) all_async = all_async && s.runs_async(sc.exec_function);
+    for (auto& sc : p.scenarios)  // (a scenario with tasks: its first task's function, as flow_vu chooses)
+        all_async = all_async && s.runs_async(sc.tasks.empty() ? sc.exec_function : sc.tasks[0].exec);
     s.use_jit(all_async);
 }
 
@@ -213,7 +214,8 @@ inline yaml::plan make_plan(script& s) {
             if (k == "scenarios" || k == "thresholds" || k == "tags") doc[k] = v;
             else if (k == "vus" || k == "duration" || k == "iterations" || k == "stages") shortcut[k] = v;
             else if (k == "insecureSkipTLSVerify" || k == "userAgent" || k == "discardResponseBodies" ||
-                     k == "maxRedirects" || k == "tlsVersion" || k == "tlsCipherSuites" || k == "tlsAuth")
+                     k == "maxRedirects" || k == "tlsVersion" || k == "tlsCipherSuites" || k == "tlsAuth" ||
+                     k == "http2")  // http2: loadkit's, not k6's (auto, prior-knowledge, off)
                 http[k] = v;
             else if (k == "env" || k == "name") doc[k] = v;
             else if (k == "batch" || k == "batchPerHost") continue;  // read by http.batch (runtime.hpp)
@@ -234,7 +236,7 @@ inline yaml::plan make_plan(script& s) {
     if (!http.empty()) doc["http"] = http;
     if (doc.contains("scenarios") && doc["scenarios"].is_object()) {
         for (auto& [name, sc] : doc["scenarios"].items())
-            if (sc.is_object() && !sc.contains("exec")) sc["exec"] = "default";
+            if (sc.is_object() && !sc.contains("exec") && !sc.contains("tasks")) sc["exec"] = "default";
     } else {
         json sc = json::object();
         // the value as the script wrote it: the loader checks it (in 64 bits,

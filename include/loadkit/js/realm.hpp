@@ -31,7 +31,7 @@ struct instance;
 struct realm_state {
     instance* current = nullptr;
     bool async_mode = false;
-    repeated_string method, status_text;  // of responses
+    repeated_string method, status_text, proto;  // of responses
     repeated_string scenario;             // the exec function's ctx.scenario
     // the prelude's makeResponse and callExec, looked up once
     std::unique_ptr<JS::PersistentRootedValue> make_response, call_exec;
@@ -48,6 +48,7 @@ struct realm_state {
         data.reset();
         method.str.reset();
         status_text.str.reset();
+        proto.str.reset();
         scenario.str.reset();
         make_response.reset();
         call_exec.reset();

@@ -255,6 +255,7 @@ function analyse(path) {
   const userNamespaces = new Map();          // lib.login(...) -> the module's exports
   const importKinds = new Map();             // for sharing: what each imported name holds
   let notShared = null;                      // why a module this one imports cannot be shared
+  let grpcImported = false;                  // k6/net/grpc: its clients' connect and invoke block
   for (const st of ast.body) {
     if (st.type !== 'ImportDeclaration') continue;
     const from = st.moduleRequest.source.value;
@@ -274,6 +275,8 @@ function analyse(path) {
       } else if (from === 'k6/ws') {
         if (imported === '*' || imported === 'default') wsObjects.add(local);
         else if (WS_BLOCKING.has(imported)) blockingNames.add(local);
+      } else if (from === 'k6/net/grpc' || from === 'k6/experimental/grpc') {
+        grpcImported = true;   // client.connect(...) and client.invoke(...) block
       } else if (from === 'k6') {
         if (imported === '*' || imported === 'default') k6Objects.add(local);
         else if (K6_BLOCKING.has(imported)) blockingNames.add(local);
@@ -303,6 +306,8 @@ function analyse(path) {
     }
     // res.submitForm(...), res.clickLink(...) (k6/html) make a request
     if (e.type === 'MemberExpression' && !e.computed && (e.property.name === 'submitForm' || e.property.name === 'clickLink')) return { kind: 'prim' };
+    // client.connect(...), client.invoke(...) of k6/net/grpc (any object's, once the module is imported)
+    if (grpcImported && e.type === 'MemberExpression' && !e.computed && (e.property.name === 'invoke' || e.property.name === 'connect')) return { kind: 'prim' };
     // x.forEach(fn): awaited in turn when fn blocks (see the edits below)
     if (e.type === 'MemberExpression' && !e.computed && e.property.name === 'forEach') return { kind: 'forEach', object: e.object };
     return { kind: 'other' };

@@ -202,11 +202,13 @@ struct series {
     std::vector<std::optional<double>> y;  // one per point; nothing where there is no value
 };
 
-// An SVG line chart over the run's elapsed seconds `x`. Lines break where a
+// An SVG line chart over the run's elapsed seconds `x` (or, with `x_label`,
+// any x: its ticks every `x_step`, labelled by x_label). Lines break where a
 // value is missing; a value with no neighbour becomes a dot, so no polyline
 // ever has a single point (the render check relies on that).
 inline std::string svg_chart(std::string_view title, std::string_view axis_name, unit u, const std::vector<double>& x,
-                             const std::vector<series>& all) {
+                             const std::vector<series>& all, std::string (*x_label)(double) = nullptr,
+                             double x_step = 0) {
     constexpr double W = 640, H = 260, L = 58, R = 16, T = 34, B = 30;
     constexpr double pw = W - L - R, ph = H - T - B;
     std::string s = printf_str("<svg class=\"lk-chart\" data-series-points=\"%zu\" viewBox=\"0 0 %.0f %.0f\" "
@@ -246,14 +248,14 @@ inline std::string svg_chart(std::string_view title, std::string_view axis_name,
         s += printf_str("<text class=\"tick\" x=\"%.1f\" y=\"%.1f\" text-anchor=\"end\">", L - 8, py(v) + 4) +
              esc(tick_label(v, u)) + "</text>";
     }
-    double xstep = time_step(x1 - x0);
+    double xstep = x_label && x_step > 0 ? x_step : time_step(x1 - x0);
     for (int i = 0; i <= 40; ++i) {
         double v = std::ceil(x0 / xstep) * xstep + i * xstep;
         if (v > x1 + xstep * 1e-6) break;
         s += printf_str("<line class=\"grid\" x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\"/>", px(v), T, px(v),
                         T + ph);
         s += printf_str("<text class=\"tick\" x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">", px(v), H - B + 17) +
-             esc(time_label(v)) + "</text>";
+             esc(x_label ? x_label(v) : time_label(v)) + "</text>";
     }
     s += printf_str("<line class=\"axis\" x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\"/>", L, T + ph, W - R, T + ph);
     s += printf_str("<line class=\"axis\" x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\"/>", L, T, L, T + ph);

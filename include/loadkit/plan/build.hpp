@@ -77,30 +77,6 @@ inline std::string nearest(std::string_view word, const std::vector<std::string_
     return best;
 }
 
-template <document_node Node>
-bool is_map(const Node& n) {
-    return n.kind() == node_kind::map;
-}
-template <document_node Node>
-bool is_sequence(const Node& n) {
-    return n.kind() == node_kind::sequence;
-}
-template <document_node Node>
-bool is_scalar(const Node& n) {
-    return n.kind() == node_kind::scalar;
-}
-
-template <document_node Node>
-std::string describe(const Node& n) {
-    switch (n.kind()) {
-        case node_kind::null: return "nothing";
-        case node_kind::scalar: return "'" + std::string(n.scalar()) + "'";
-        case node_kind::sequence: return "a list";
-        case node_kind::map: return "a mapping";
-    }
-    return "nothing";
-}
-
 // A document in, a validated plan out, or a load_error at the node that is
 // wrong. `file` names the document in messages; relative paths in it
 // (script, data files, tlsCAFile) are resolved against its folder.
@@ -294,7 +270,7 @@ class plan_builder {
         if (!is_map(n)) fail(n, "expected a mapping for 'http', found " + describe(n));
         keys(n,
              {"timeout", "maxRedirects", "insecureSkipTLSVerify", "userAgent", "discardResponseBodies", "tlsCAFile",
-              "cookies", "tlsVersion", "tlsCipherSuites", "tlsAuth", "expectedStatuses"},
+              "cookies", "tlsVersion", "tlsCipherSuites", "tlsAuth", "expectedStatuses", "http2"},
              "in 'http'");
         client_options o;
         if (auto v = n["timeout"]) o.timeout = duration(v, "timeout");
@@ -303,6 +279,7 @@ class plan_builder {
         if (auto v = n["userAgent"]) o.user_agent = scalar(v, "userAgent");
         if (auto v = n["discardResponseBodies"]) o.discard_response_bodies = boolean(v, "discardResponseBodies");
         if (auto v = n["cookies"]) o.cookies = boolean(v, "cookies");
+        if (auto v = n["http2"]) o.http2 = http2_mode_of(v);
         tls_options(n, o);
         if (auto v = n["expectedStatuses"]) o.expected = expected(v);
         if (auto v = n["tlsCAFile"]) {
@@ -311,6 +288,17 @@ class plan_builder {
                 fail(v, "tlsCAFile '" + std::string(v.scalar()) + "' does not exist");
         }
         return o;
+    }
+
+    // http2: auto (k6's: ALPN over TLS picks h2 when the server offers it),
+    // prior-knowledge (h2c on plain TCP too), off (HTTP/1.1 only). HTTP/2
+    // needs loadkit::http2 (the runner has it); without it, HTTP/1.1 always.
+    http2_mode http2_mode_of(const Node& v) const {
+        auto s = scalar(v, "http2");
+        if (s == "auto") return http2_mode::alpn;
+        if (s == "prior-knowledge") return http2_mode::prior_knowledge;
+        if (s == "off") return http2_mode::http1;
+        fail(v, "expected auto, prior-knowledge or off for 'http2', found '" + s + "'");
     }
 
     // k6's tlsVersion ('tls1.2', or {min, max}), tlsCipherSuites (k6's
@@ -441,10 +429,12 @@ class plan_builder {
     }
 
 // Every key a scenario may have, whatever its executor.
-#define LOADKIT_SCENARIO_KEYS                                                                                     \
-    "executor", "startTime", "gracefulStop", "exec", "on_start", "on_stop", "flow", "env", "tags", "data", "vus", \
-        "duration", "startVUs", "stages", "gracefulRampDown", "iterations", "maxDuration", "rate", "timeUnit",    \
-        "preAllocatedVUs", "maxVUs", "startRate"
+#define LOADKIT_COMMON_KEYS                                                                                         \
+    "executor", "startTime", "gracefulStop", "exec", "on_start", "on_stop", "flow", "env", "tags", "data", "tasks", \
+        "taskOrder", "waitTime"
+#define LOADKIT_SCENARIO_KEYS                                                                                      \
+    LOADKIT_COMMON_KEYS, "vus", "duration", "startVUs", "stages", "gracefulRampDown", "iterations", "maxDuration", \
+        "rate", "timeUnit", "preAllocatedVUs", "maxVUs", "startRate"
     scenario_plan scenario(const Node& key, const Node& n, bool have_script) const {
         scenario_plan s;
         s.name = scalar(key, "scenario name");
@@ -480,8 +470,6 @@ class plan_builder {
             if (!n[k]) fail(key, "expected '" + std::string(k) + "' " + ctx + " (" + name + " needs it)");
             return n[k];
         };
-#define LOADKIT_COMMON_KEYS \
-    "executor", "startTime", "gracefulStop", "exec", "on_start", "on_stop", "flow", "env", "tags", "data"
         if (name == "constant-vus") {
             keys(n, {LOADKIT_COMMON_KEYS, "vus", "duration"}, ctx);
             constant_vus x;
@@ -531,8 +519,10 @@ class plan_builder {
         }
 #undef LOADKIT_COMMON_KEYS
 #undef LOADKIT_SCENARIO_KEYS
+        auto wait = n["waitTime"] ? scalar(n["waitTime"], "waitTime") : std::string();
         try {
             loadkit::detail::schedule::validate(s.name, s.exec);
+            if (!wait.empty()) s.wait = loadkit::detail::parse_wait_time(wait, s.name, is_open_model(s.exec));
         } catch (const config_error& e) {
             if (!e.key.empty())
                 if (auto at = n[e.key]) fail(at, e.what());  // the option it is about, where written
@@ -553,10 +543,66 @@ class plan_builder {
         if (auto v = n["tags"]) s.tags = string_map(v, "tags");
         if (auto v = n["data"]) s.data = data(v);
         if (auto v = n["flow"]) s.flow = steps(v, s);
-        if (s.flow.empty() && s.exec_function.empty())
-            fail(key, "scenario '" + s.name + "' has nothing to do: give it a 'flow' or an 'exec' function");
+        if (auto v = n["tasks"]) tasks(v, s, have_script);
+        if (auto v = n["taskOrder"]) {
+            auto o = scalar(v, "taskOrder");
+            if (o != "weighted" && o != "sequential") fail(v, "expected 'taskOrder' to be weighted or sequential");
+            s.task_weights.sequential = o == "sequential";
+        }
+        check_variables(s, have_script);
+        if (s.flow.empty() && s.exec_function.empty() && s.tasks.empty())
+            fail(key, "scenario '" + s.name + "' has nothing to do: give it a 'flow', an 'exec' function or 'tasks'");
         return s;
     }
+
+    // Locust's tasks: a list of {flow, exec, weight, tags, name} or function names, or functions to weights: {browse: 3}
+    void tasks(const Node& n, scenario_plan& s, bool have_script) const {
+        if (!s.flow.empty() || !s.exec_function.empty())
+            fail(n, "scenario '" + s.name + "' has 'tasks' and also 'flow' or 'exec': give each task its own");
+        auto add = [&](const Node& at, std::string name, const Node* weight, const Node* tags) {
+            task_info t{std::move(name), 1, {}};
+            if (weight) t.weight = static_cast<unsigned>(integer(*weight, "weight", 0, 1'000'000));
+            if (tags && is_sequence(*tags))
+                for (auto& x : tags->elements()) t.tags.push_back(scalar(x, "tags"));
+            else if (tags) t.tags.push_back(scalar(*tags, "tags"));
+            s.task_weights.tasks.push_back(std::move(t));
+            s.tasks.push_back({{}, {}, where(at)});
+        };
+        auto script_fn = [&](const Node& at, std::string f) {
+            if (!have_script)
+                fail(at, "task '" + f + "' names a script function, but the file has no 'script: FILE.js'");
+            s.tasks.back().exec = std::move(f);
+        };
+        if (!is_map(n) && !is_sequence(n))
+            fail(n, "expected 'tasks' to be a list of {flow, exec, weight}, or functions to weights, found " +
+                        describe(n));
+        if (is_map(n)) {
+            for (auto& [key, value] : n.entries()) {
+                auto f = scalar(key, "tasks");  // {browse: 3} or {browse: {weight: 3, tags: [read]}}
+                if (is_map(value)) keys(value, {"weight", "tags"}, "in task '" + f + "'");
+                auto w = is_map(value) ? value["weight"] : value, t = is_map(value) ? value["tags"] : value;
+                add(key, f, w ? &w : nullptr, is_map(value) && t ? &t : nullptr);
+                script_fn(key, f);
+            }
+        } else {
+            for (auto& e : n.elements()) {
+                if (is_scalar(e)) {  // a script function's name: [login, browse, logout] (taskOrder: sequential)
+                    add(e, scalar(e, "tasks"), nullptr, nullptr);
+                    script_fn(e, scalar(e, "tasks"));
+                    continue;
+                }
+                if (!is_map(e)) fail(e, "expected a task {flow, exec, weight, tags, name}, found " + describe(e));
+                keys(e, {"flow", "exec", "weight", "tags", "name"}, "in a task");
+                auto w = e["weight"], t = e["tags"], nm = e["name"], fl = e["flow"], ex = e["exec"];
+                add(e, nm ? scalar(nm, "name") : "task " + std::to_string(s.tasks.size() + 1), w ? &w : nullptr,
+                    t ? &t : nullptr);
+                if (fl) s.tasks.back().flow = steps(fl, s);
+                if (ex) script_fn(ex, scalar(ex, "exec"));
+                if (!fl && !ex) fail(e, "expected a task to have a 'flow' or an 'exec' function");
+            }
+        }
+        if (s.tasks.empty()) fail(n, "expected at least one task in 'tasks'");
+    }  // (the engine checks the weights and --tags before any load)
 
     data_source data(const Node& n) const {
         if (!is_map(n)) fail(n, "expected 'data' to be {file, mode}, found " + describe(n));
@@ -662,7 +708,10 @@ class plan_builder {
 
     void check_template(const Node& n, const text_template& t, const scenario_plan& sc) const {
         for (auto& e : t.expressions())
-            if (e.kind == expression::root::data) {
+            if (e.kind == expression::root::vars || e.kind == expression::root::bare)
+                uses_.push_back({is_scalar(n) ? n.where(e.offset) : n.where(), e.path.substr(0, e.path.find('.')),
+                                 (e.kind == expression::root::vars ? "vars." : "") + e.path});
+            else if (e.kind == expression::root::data) {
                 if (!sc.data) fail(n, "'{{ data." + e.path + " }}' needs a 'data' file in scenario '" + sc.name + "'");
                 if (sc.data->rows->table().column(e.path) < 0)
                     fail(n, "'{{ data." + e.path + " }}': data file '" + sc.data->file + "' has no column '" + e.path +
@@ -750,6 +799,7 @@ class plan_builder {
                 capture_rule c;
                 c.var = scalar(key, "capture");
                 part(value, scalar(value, c.var), c.from, c.path, false);
+                c.check_name = r.name + ": captured " + c.var;
                 r.needs_json |= c.from == response_part::json;
                 r.captures.push_back(std::move(c));
             }
@@ -757,9 +807,10 @@ class plan_builder {
         return r;
     }
 
-    // "status", "body", "json.a.b", "header.Name"
+    // "status", "body", "json.a.b", "header.Name", "proto" (HTTP/1.1 or HTTP/2.0)
     void part(const Node& n, const std::string& s, response_part& from, std::string& path, bool in_check) const {
         if (s == "status") from = response_part::status;
+        else if (s == "proto") from = response_part::proto;
         else if (s == "body") from = response_part::body;
         else if (s.starts_with("json.") && s.size() > 5) {
             from = response_part::json;
@@ -768,16 +819,49 @@ class plan_builder {
             from = response_part::header;
             path = s.substr(7);
         } else {
-            auto near = nearest(s.substr(0, s.find('.')), {"status", "body", "json", "header"});
+            auto near = nearest(s.substr(0, s.find('.')), {"status", "body", "json", "header", "proto"});
             fail(n, std::string("expected ") + (in_check ? "what to check" : "where to capture from") +
-                        ": status, body, json.PATH or header.NAME, found '" + s + "'" +
+                        ": status, body, proto, json.PATH or header.NAME, found '" + s + "'" +
                         (near.empty() ? "" : "; did you mean '" + near + "...'?"));
         }
     }
 
+    // A variable a template reads ({{ vars.token }}, a bare {{ token }})
+    // must be one the scenario captures (or, bare, a data column): known at
+    // load time unless a script may set vars (session.vars). A typo would
+    // otherwise render as nothing and show up as 401s.
+    void check_variables(const scenario_plan& s, bool have_script) const {
+        auto uses = std::move(uses_);
+        uses_.clear();
+        if (have_script) return;
+        std::vector<std::string> vars;
+        captured_variables(s.flow, vars);
+        for (auto& u : uses) {
+            bool bare = !u.text.starts_with("vars.");
+            if (std::find(vars.begin(), vars.end(), u.name) != vars.end()) continue;
+            if (bare && s.data && s.data->rows->table().column(u.name) >= 0) continue;
+            std::vector<std::string_view> known(vars.begin(), vars.end());
+            auto near = nearest(u.name, known);
+            std::sort(vars.begin(), vars.end());
+            vars.erase(std::unique(vars.begin(), vars.end()), vars.end());
+            std::string names;
+            for (auto& v : vars) names += (names.empty() ? "" : ", ") + v;
+            fail(u.at, "unknown variable '" + u.name + "' in '{{ " + u.text + " }}': scenario '" + s.name +
+                           (vars.empty() ? "' captures nothing (capture: { NAME: json.PATH } on a request sets one)"
+                                         : "' captures " + names) +
+                           (bare && s.data ? " and its data file has no such column" : "") +
+                           (near.empty() ? "" : "; did you mean '" + near + "'?"));
+        }
+    }
+
   private:
+    struct variable_use {
+        position at;
+        std::string name, text;  // "token", "vars.token.a"
+    };
     std::string file_;
     std::filesystem::path base_;
+    mutable std::vector<variable_use> uses_;  // of the scenario being built
 };
 
 
@@ -788,53 +872,6 @@ class plan_builder {
 template <document_node Node>
 plan build_plan(const Node& root, std::string file) {
     return detail::plan_builder<Node>(std::move(file)).build(root);
-}
-
-// After the script is loaded: every function the file names must exist.
-inline void check_script_functions(const plan& p, const script& s) {
-    for (auto& sc : p.scenarios)
-        for (auto [name, pos] :
-             {std::pair{&sc.exec_function, &sc.exec_where}, std::pair{&sc.on_start, &sc.on_start_where},
-              std::pair{&sc.on_stop, &sc.on_stop_where}})
-            if (!name->empty() && !s.has_function(*name))
-                throw load_error(p.file, pos->line, pos->column, "the script has no exported function '" + *name + "'");
-}
-
-// k6's execution shortcuts (-u, -d, -i) applied to every scenario of a plan,
-// keeping each scenario's flow, exec, env and tags: -d (with -u) makes
-// constant-vus; -i (with -u, and -d as maxDuration) makes shared-iterations;
-// -u alone sets the VU count of executors that have one.
-inline void apply_shortcuts(plan& p, std::optional<int> vus, std::optional<nanoseconds> duration,
-                            std::optional<std::int64_t> iterations) {
-    for (auto& s : p.scenarios) {
-        int current = std::visit(
-            [](auto& x) -> int {
-                if constexpr (requires { x.vus; }) return x.vus;
-                else return 1;
-            },
-            s.exec);
-        int v = vus.value_or(current);
-        if (iterations) {
-            shared_iterations x{.vus = v, .iterations = *iterations};
-            if (duration) x.max_duration = *duration;
-            s.exec = x;
-        } else if (duration) {
-            s.exec = constant_vus{.vus = v, .duration = *duration};
-        } else if (vus) {
-            bool has_vus = std::visit(
-                [&](auto& x) {
-                if constexpr (requires { x.vus; }) {
-                    x.vus = *vus;
-                    return true;
-                } else return false;
-                },
-                s.exec);
-            if (!has_vus)
-                throw config_error("--vus: scenario '" + s.name + "' uses " + std::string(executor_name(s.exec)) +
-                                   ", which has no fixed VU count; give --duration or --iterations too");
-        }
-        loadkit::detail::schedule::validate(s.name, s.exec);
-    }
 }
 
 }  // namespace loadkit::inline LOADKIT_ABI::yaml

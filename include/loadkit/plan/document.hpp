@@ -45,4 +45,37 @@ concept document_node = std::copyable<N> && requires(const N& n, std::string_vie
     { n.where(offset) } -> std::same_as<position>;
 };
 
+namespace detail {
+
+// What loaders ask of a node, and how messages name what was found.
+template <document_node Node>
+bool is_map(const Node& n) {
+    return n.kind() == node_kind::map;
+}
+template <document_node Node>
+bool is_sequence(const Node& n) {
+    return n.kind() == node_kind::sequence;
+}
+template <document_node Node>
+bool is_scalar(const Node& n) {
+    return n.kind() == node_kind::scalar;
+}
+template <document_node Node>
+bool is_null(const Node& n) {  // absent, or written with no value
+    return !n || n.kind() == node_kind::null;
+}
+
+template <document_node Node>
+std::string describe(const Node& n) {
+    switch (n.kind()) {
+        case node_kind::null: return "nothing";
+        case node_kind::scalar: return "'" + std::string(n.scalar()) + "'";
+        case node_kind::sequence: return "a list";
+        case node_kind::map: return "a mapping";
+    }
+    return "nothing";
+}
+
+}  // namespace detail
+
 }  // namespace loadkit::inline LOADKIT_ABI::yaml

@@ -22,7 +22,9 @@
 #include "../engine/script.hpp"
 #include "../http/client.hpp"
 #include "../engine/thresholds.hpp"
+#include "../core/log.hpp"
 #include "../runtime/checks.hpp"
+#include "../runtime/custom_metrics.hpp"
 #include "../runtime/groups.hpp"
 #include "csv.hpp"
 #include "error.hpp"
@@ -40,7 +42,7 @@ struct request_step {
     std::optional<text_template> body;
     std::vector<check_rule> checks;
     std::vector<capture_rule> captures;
-    bool needs_json = false;  // a check or capture reads the body as JSON
+    bool needs_json = false;   // a check or capture reads the body as JSON
     bool digest_auth = false;  // auth: digest (the URL's credentials answer a Digest challenge)
 };
 struct think_step {
@@ -66,6 +68,14 @@ struct data_source {
     std::shared_ptr<feeder> rows;
 };
 
+// One of a scenario's tasks (Locust's user model, engine/tasks.hpp): a flow
+// and/or a script function; each iteration runs one task, flow first.
+struct task_plan {
+    std::vector<step> flow;
+    std::string exec;
+    position where;
+};
+
 struct scenario_plan {
     std::string name;
     executor exec;
@@ -79,6 +89,10 @@ struct scenario_plan {
     // per iteration unless noCookiesReset), set by js::make_plan. A YAML
     // flow keeps its jar for the VU's lifetime (a Locust HttpUser session).
     bool reset_cookies = false;
+    // tasks: (weighted or in order) instead of flow/exec; waitTime: after each iteration
+    std::vector<task_plan> tasks;
+    task_list task_weights;
+    loadkit::wait_time wait;
 };
 
 // A loaded file: everything a run needs, validated.
@@ -99,6 +113,26 @@ namespace detail {
 
 using loadkit::detail::vu_context;
 
+// Captures that found nothing (a JSON path the body does not have, a header
+// the response lacks): counted here, tagged with the request's name and the
+// variable, besides a check row per capture ("login: captured token"), so
+// that a flow whose token never arrived says so instead of showing 401s.
+inline const std::uint32_t captures_failed_metric =
+    loadkit::detail::metric_registry::get().add("captures_failed", metric_kind::counter, false);
+
+// The variables a flow's captures set (in any step: a later iteration reads
+// what an earlier one captured), for the loader's unknown-variable check.
+inline void captured_variables(const std::vector<step>& steps, std::vector<std::string>& out) {
+    for (auto& s : steps) {
+        if (auto* r = std::get_if<request_step>(&s.what))
+            for (auto& c : r->captures) out.push_back(c.var);
+        else if (auto* l = std::get_if<loop_step>(&s.what)) captured_variables(l->steps, out);
+        else if (auto* g = std::get_if<group_step>(&s.what)) captured_variables(g->steps, out);
+        else if (auto* w = std::get_if<ws_step>(&s.what))
+            for (auto& c : w->captures) out.push_back(c.var);
+    }
+}
+
 // The per-VU walker of a scenario's flow.
 class flow_vu final : public loadkit::vu_instance {
   public:
@@ -107,7 +141,8 @@ class flow_vu final : public loadkit::vu_instance {
           sc_(sc),
           http_(*ctx.thread, &ctx, *ctx.thread->engine->http),
           rng_(std::random_device{}() ^ (ctx.id * 0x9E3779B97F4A7C15ull)) {
-        if (s) script_ = s->create_vu(ctx, http_, vars_, sc.exec_function);
+        // (with tasks, the first task's function says which kind of script VU runs them all)
+        if (s) script_ = s->create_vu(ctx, http_, vars_, sc.tasks.empty() ? sc.exec_function : sc.tasks[0].exec);
         has_on_start = script_ && !sc.on_start.empty();
         has_on_stop = script_ && !sc.on_stop.empty();
     }
@@ -120,6 +155,12 @@ class flow_vu final : public loadkit::vu_instance {
         if (sc_.data) {
             row_ = sc_.data->rows->next();
             if (!row_) throw std::runtime_error("data file " + sc_.data->file + " has no rows left (mode unique)");
+        }
+        if (!sc_.tasks.empty()) {  // the task the engine picked (vu_context::task)
+            auto& t = sc_.tasks[ctx_.task];
+            co_await run(t.flow);
+            if (script_ && !t.exec.empty()) co_await script_->call(t.exec);
+            co_return;
         }
         co_await run(sc_.flow);
         if (ws_.is_open()) co_await ws_.close();  // a flow's session ends with its iteration
@@ -231,7 +272,8 @@ class flow_vu final : public loadkit::vu_instance {
         nlohmann::json doc;
         if (r.needs_json) doc = nlohmann::json::parse(res.body, nullptr, false);
         for (auto& c : r.checks) loadkit::detail::record_check(&ctx_, c.name, check(c, res, doc));
-        for (auto& c : r.captures) capture(c, res, doc);
+        for (auto& c : r.captures)
+            if (!capture(c, res, doc)) capture_failed(r.name, c);
     }
 
     // A WebSocket step (ws_steps.hpp) on the VU's one session.
@@ -264,11 +306,13 @@ class flow_vu final : public loadkit::vu_instance {
                 nlohmann::json doc;
                 if (w.needs_json && message) doc = nlohmann::json::parse(body, nullptr, false);
                 for (auto& c : w.checks) loadkit::detail::record_check(&ctx_, c.name, message && check_message(c, body, doc));
-                for (auto& c : w.captures) {
+                for (auto& c : w.captures) {  // counted as a request step's captures are
+                    bool found = message;
                     if (!message) vars_.erase(c.var);
                     else if (c.from == response_part::body) vars_[c.var] = body;
                     else if (auto* v = loadkit::detail::json_at(doc, c.path)) append_json(*v, vars_[c.var] = {});
-                    else vars_.erase(c.var);
+                    else vars_.erase(c.var), found = false;
+                    if (!record_capture(c, found)) capture_failed("ws_receive", c);
                 }
                 break;
             }
@@ -293,6 +337,7 @@ class flow_vu final : public loadkit::vu_instance {
             case response_part::status: return c.expected.is_number() && res.status == c.expected.get<double>();
             case response_part::header: return res.header(c.path) == scalar_text(c.expected);
             case response_part::body: return res.body.find(scalar_text(c.expected)) != std::string::npos;
+            case response_part::proto: return res.proto == scalar_text(c.expected);
             case response_part::json: {
                 auto* v = loadkit::detail::json_at(doc, c.path);
                 if (!v) return false;
@@ -304,21 +349,44 @@ class flow_vu final : public loadkit::vu_instance {
         }
         return false;
     }
-    void capture(const capture_rule& c, const response& res, const nlohmann::json& doc) {
+    // False when the capture found nothing (json, header); status and body always find something.
+    bool capture(const capture_rule& c, const response& res, const nlohmann::json& doc) {
         switch (c.from) {
-            case response_part::status: vars_[c.var] = std::to_string(res.status); break;
-            case response_part::header: vars_[c.var] = std::string(res.header(c.path)); break;
-            case response_part::body: vars_[c.var] = res.body; break;
+            case response_part::status: vars_[c.var] = std::to_string(res.status); return true;
+            case response_part::body: vars_[c.var] = res.body; return true;
+            case response_part::header: {
+                auto v = res.header(c.path);
+                vars_[c.var] = std::string(v);
+                return record_capture(c, !v.empty());
+            }
+            case response_part::proto: vars_[c.var] = std::string(res.proto); return true;
             case response_part::json:
                 if (auto* v = loadkit::detail::json_at(doc, c.path)) {
                     std::string s;
                     append_json(*v, s);
                     vars_[c.var] = std::move(s);
-                } else {
-                    vars_.erase(c.var);  // absent: an empty value, not the previous one
+                    return record_capture(c, true);
                 }
-                break;
+                vars_.erase(c.var);  // absent: an empty value, not the previous one
+                return record_capture(c, false);
         }
+        return true;
+    }
+    // The capture's check row ("login: captured token"), named once at load time.
+    bool record_capture(const capture_rule& c, bool found) {
+        return loadkit::detail::record_check(&ctx_, c.check_name, found);
+    }
+    void capture_failed(const std::string& step_name, const capture_rule& c) {
+        const loadkit::detail::tag_pair tags[] = {{"name", step_name}, {"capture", c.var}};
+        if (ctx_.thread)
+            loadkit::detail::record_sample(ctx_.thread->shard, ctx_.scenario_id, ctx_.group, captures_failed_metric,
+                                           metric_kind::counter, false, 1, tags);
+        loadkit::detail::log_once(log_level::warn, "capture '" + c.var + "' of '" + step_name + "' found no " +
+                                                       (c.from == response_part::json     ? "json." + c.path
+                                                        : c.from == response_part::header ? "header " + c.path
+                                                                                          : std::string("message")) +
+                                                       " in the response: {{ vars." + c.var +
+                                                       " }} is empty; counted in captures_failed, logged once");
     }
 
     vu_context& ctx_;
@@ -368,7 +436,9 @@ inline run_result run(const plan& p, options o, script* s = nullptr) {
                          sc.exec,
                          std::make_shared<detail::flow_factory>(sc, s),
                          {sc.env.begin(), sc.env.end()},
-                         {sc.tags.begin(), sc.tags.end()}});
+                         {sc.tags.begin(), sc.tags.end()},
+                         sc.task_weights,
+                         sc.wait});
     loadkit::engine e(o);
     loadkit::engine::hook_fn setup, teardown;
     if (s && s->has_setup()) setup = [s](client& c) { return s->setup(c); };

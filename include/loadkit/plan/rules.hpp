@@ -10,7 +10,7 @@
 namespace loadkit::inline LOADKIT_ABI::yaml {
 
 // What checks and captures read from a response.
-enum class response_part { status, json, header, body };
+enum class response_part { status, json, header, body, proto };  // proto: HTTP/1.1 or HTTP/2.0
 
 // `check: { status: 200, 'json.items.0.id': 1, 'header.Content-Type': application/json, body: ok }`
 struct check_rule {
@@ -24,6 +24,7 @@ struct capture_rule {
     std::string var;
     response_part from = response_part::json;
     std::string path;
+    std::string check_name;  // its check row: "login: captured token"
 };
 
 }  // namespace loadkit::inline LOADKIT_ABI::yaml

@@ -46,34 +46,6 @@ struct ws_step {
 
 namespace detail {
 
-// (build.hpp's is_map, describe... come after this header)
-template <class Node>
-bool ws_is_map(const Node& n) {
-    return n.kind() == node_kind::map;
-}
-template <class Node>
-bool ws_is_scalar(const Node& n) {
-    return n.kind() == node_kind::scalar;
-}
-template <class Node>
-bool ws_is_sequence(const Node& n) {
-    return n.kind() == node_kind::sequence;
-}
-template <class Node>
-bool ws_is_null(const Node& n) {
-    return !n || n.kind() == node_kind::null;
-}
-template <class Node>
-std::string ws_describe(const Node& n) {
-    switch (n.kind()) {
-        case node_kind::null: return "nothing";
-        case node_kind::scalar: return "'" + std::string(n.scalar()) + "'";
-        case node_kind::sequence: return "a list";
-        case node_kind::map: return "a mapping";
-    }
-    return "nothing";
-}
-
 inline constexpr std::string_view ws_step_names[] = {"ws_connect", "ws_send", "ws_receive", "ws_close"};
 
 // The step's key when `n` is a WebSocket step, else empty.
@@ -94,13 +66,13 @@ ws_step build_ws_step(const B& b, const Node& n, std::string_view key, const Sce
         w.what = ws_step::op::connect;
         b.keys(n, {"ws_connect"}, "in a ws_connect step");
         Node url = v;
-        if (ws_is_map(v)) {
+        if (is_map(v)) {
             b.keys(v, {"url", "name", "headers", "protocols", "timeout"}, "in 'ws_connect'");
             if (!v["url"]) b.fail(v, "expected 'url' in 'ws_connect' (ws://, wss:// or a path on the target)");
             url = v["url"];
             if (auto nm = v["name"]) w.name = b.scalar(nm, "name");
             if (auto h = v["headers"]) {
-                if (!ws_is_map(h)) b.fail(h, "expected 'headers' to be a mapping, found " + ws_describe(h));
+                if (!is_map(h)) b.fail(h, "expected 'headers' to be a mapping, found " + describe(h));
                 for (auto& [k, val] : h.entries()) {
                     auto name = b.scalar(k, "header name");
                     auto t = b.templ(val, name);
@@ -109,10 +81,10 @@ ws_step build_ws_step(const B& b, const Node& n, std::string_view key, const Sce
                 }
             }
             if (auto p = v["protocols"]) {
-                if (ws_is_scalar(p)) w.protocols.push_back(b.scalar(p, "protocols"));
-                else if (ws_is_sequence(p))
+                if (is_scalar(p)) w.protocols.push_back(b.scalar(p, "protocols"));
+                else if (is_sequence(p))
                     for (auto& e : p.elements()) w.protocols.push_back(b.scalar(e, "protocol"));
-                else b.fail(p, "expected 'protocols' to be a list of subprotocols, found " + ws_describe(p));
+                else b.fail(p, "expected 'protocols' to be a list of subprotocols, found " + describe(p));
             }
             if (auto t = v["timeout"]) w.timeout = b.duration(t, "timeout");
         }
@@ -126,32 +98,32 @@ ws_step build_ws_step(const B& b, const Node& n, std::string_view key, const Sce
         w.what = ws_step::op::send;
         b.keys(n, {"ws_send"}, "in a ws_send step");
         Node text = v;
-        if (ws_is_map(v)) {
+        if (is_map(v)) {
             b.keys(v, {"text", "binary"}, "in 'ws_send'");
             if (v["text"] && v["binary"]) b.fail(v, "a ws_send has either 'text' or 'binary', not both");
             if (!v["text"] && !v["binary"]) b.fail(v, "expected 'text' or 'binary' in 'ws_send'");
             w.binary = static_cast<bool>(v["binary"]);
             text = w.binary ? v["binary"] : v["text"];
         }
-        if (!ws_is_scalar(text)) b.fail(text, "expected the message to send, found " + ws_describe(text));
+        if (!is_scalar(text)) b.fail(text, "expected the message to send, found " + describe(text));
         w.text = b.templ(text, "ws_send");
         b.check_template(text, w.text, sc);
     } else if (key == "ws_receive") {
         w.what = ws_step::op::receive;
         b.keys(n, {"ws_receive"}, "in a ws_receive step");
-        if (ws_is_map(v)) {
+        if (is_map(v)) {
             b.keys(v, {"timeout", "check", "capture"}, "in 'ws_receive'");
             if (auto t = v["timeout"]) w.timeout = b.duration(t, "timeout");
             if (auto c = v["check"]) {
-                if (!ws_is_map(c))
+                if (!is_map(c))
                     b.fail(c, "expected 'check' to map what to check (body, json.PATH) to the expected value, found " +
-                                  ws_describe(c));
+                                  describe(c));
                 for (auto& [k, val] : c.entries()) {
                     auto what = b.scalar(k, "check");
                     check_rule r;
-                    if (!ws_is_scalar(val))
+                    if (!is_scalar(val))
                         b.fail(val,
-                               "expected a single value to compare '" + what + "' with, found " + ws_describe(val));
+                               "expected a single value to compare '" + what + "' with, found " + describe(val));
                     r.expected = B::scalar_json(val);
                     b.part(k, what, r.from, r.path, true);
                     if (r.from != response_part::body && r.from != response_part::json)
@@ -164,8 +136,8 @@ ws_step build_ws_step(const B& b, const Node& n, std::string_view key, const Sce
                 }
             }
             if (auto c = v["capture"]) {
-                if (!ws_is_map(c))
-                    b.fail(c, "expected 'capture' to map variable names to body or json.PATH, found " + ws_describe(c));
+                if (!is_map(c))
+                    b.fail(c, "expected 'capture' to map variable names to body or json.PATH, found " + describe(c));
                 for (auto& [k, val] : c.entries()) {
                     capture_rule r;
                     r.var = b.scalar(k, "capture");
@@ -175,19 +147,20 @@ ws_step build_ws_step(const B& b, const Node& n, std::string_view key, const Sce
                         b.fail(val, "a message has no status or headers: capture its body or json.PATH, found '" +
                                         from + "'");
                     w.needs_json |= r.from == response_part::json;
+                    r.check_name = "ws_receive: captured " + r.var;
                     w.captures.push_back(std::move(r));
                 }
             }
-        } else if (!ws_is_null(v) && !(ws_is_scalar(v) && v.scalar().empty())) {
+        } else if (!is_null(v) && !(is_scalar(v) && v.scalar().empty())) {
             w.timeout = b.duration(v, "ws_receive");  // ws_receive: 2s
         }
     } else {
         w.what = ws_step::op::close;
         b.keys(n, {"ws_close"}, "in a ws_close step");
-        if (ws_is_map(v)) {
+        if (is_map(v)) {
             b.keys(v, {"code"}, "in 'ws_close'");
             if (auto c = v["code"]) w.code = static_cast<int>(b.integer(c, "code", 0));
-        } else if (ws_is_scalar(v) && !v.scalar().empty()) {
+        } else if (is_scalar(v) && !v.scalar().empty()) {
             w.code = static_cast<int>(b.integer(v, "ws_close", 0));
         }
         if (w.code < 1000 || w.code > 4999) b.fail(v, "expected a close code from 1000 to 4999");

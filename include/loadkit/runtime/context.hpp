@@ -175,6 +175,11 @@ struct vu_context {
     std::uint64_t scenario_iteration = 0, scenario_iteration_in_test = 0;
     scenario_info* scenario_state = nullptr;  // null in setup/teardown
     std::uint32_t group = 0;                  // current group (string id in the thread's shard; 0 = none)
+    // Locust's tasks (engine/tasks.hpp): the task this iteration runs (an
+    // index into the front end's list), the VU's own generator (weighted
+    // picks, between() waits) and how many tasks a sequence has handed out.
+    std::uint32_t task = 0;
+    std::uint64_t rng = 0, task_seq = 0;
 
     bool running = false;  // inside an iteration (or on_start/on_stop)
     bool interrupted = false;

@@ -13,7 +13,7 @@
 
 #include "../core/config.hpp"
 #include "../core/file.hpp"
-#include "../plan/build.hpp"
+#include "../plan/finish.hpp"
 
 namespace loadkit::inline LOADKIT_ABI::yaml {
 

@@ -312,10 +312,10 @@ class Response {
 }
 function makeResponse(status, code, body, url, error, name, rawHeaders, method, statusText,
                       blocked, connecting, tls, sending, waiting, receiving, duration,
-                      sentExtra) {
+                      sentExtra, proto) {
   const r = new Response();
   r.status = status; r.status_text = statusText; r.body = body; r.url = url; r.error = error; r.error_code = code;
-  r.name = name; r.proto = 'HTTP/1.1';
+  r.name = name; r.proto = proto === undefined ? 'HTTP/1.1' : proto;
   r.timings = { blocked, connecting, tls_handshaking: tls, sending, waiting, receiving, duration };
   r[RAW_HEADERS] = rawHeaders;   // symbols: not enumerable by JSON.stringify or Object.keys
   r[METHOD] = method;

@@ -1,0 +1,11 @@
+// One unary gRPC call per iteration (benchmarks/compare_grpc): the same
+// script for k6 v0.48 and loadkit, against tests/grpc_server.py.
+import grpc from 'k6/net/grpc';
+
+const client = new grpc.Client();
+client.load([__ENV.PROTOS], 'grpc_test.proto');
+
+export default function () {
+  if (__ITER === 0) client.connect(__ENV.ADDR, { plaintext: true });
+  client.invoke('loadkit.test.Echo/Say', { name: 'bench', bigNum: 7 });
+}
