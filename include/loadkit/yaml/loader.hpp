@@ -38,6 +38,10 @@ class yaml_node {
     bool quoted() const { return node_.Tag() == "!"; }
     std::size_t size() const { return node_.size(); }
     yaml_node operator[](std::string_view key) const {
+        // Absent unless this is a map: yaml-cpp throws on a scalar's lookup
+        // ("operator[] call on a scalar"), and a step written as `ws_send: hi`
+        // is asked for its keys as `ws_send: {text: hi}` is.
+        if (!node_.IsMap()) return {YAML::Node(YAML::NodeType::Undefined), text_};
         const YAML::Node& n = node_;  // the const lookup: it never adds the key
         return {n[std::string(key)], text_};
     }
