@@ -225,7 +225,8 @@ class descriptor_set {
     void add(const pb::FileDescriptorProto& f) {
         if (!pool_.FindFileByName(f.name())) pending_.emplace(f.name(), f);
     }
-    void build_one(const std::string& name, std::set<std::string>& visiting) {
+    // `name` by value: the caller's is often the key of the entry erased below.
+    void build_one(std::string name, std::set<std::string>& visiting) {
         auto it = pending_.find(name);
         if (it == pending_.end()) return;
         if (!visiting.insert(name).second) throw config_error("grpc: import cycle at " + name);
