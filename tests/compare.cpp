@@ -301,8 +301,12 @@ TEST_CASE("compare: 10 ms against 12 ms is flagged, 10 ms against 10 ms is not (
     CHECK(row_of(j, "checks", "delay: status is 200", "rate")["verdict"] == "within noise");
     CHECK(j["base"]["histograms"] == true);
 
-    // 10 ms against 10 ms, four pairs run side by side (one of them merged instances): nothing beyond noise
+    // 10 ms against 10 ms, four pairs run side by side (one of them merged instances): nothing beyond noise.
+    // Not on a machine too loaded to tell 10 ms from 12 ms (a sanitizer's build of the runner, a busy CI):
+    // there one process against two merged ones is not the same experiment (they compete for the CPU
+    // differently), and a verdict on it says nothing about compare.
     std::vector<std::pair<std::string, std::string>> same{{a, c}, {a, d}, {c, d}, {f, m}};
+    if (base_median > 11) same.clear();
     int rows = 0, flagged_rows = 0, significant = 0;
     for (auto& [x, y] : same) {
         auto k = compare_json({x, y});
