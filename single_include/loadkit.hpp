@@ -1324,6 +1324,19 @@ namespace detail {
 struct engine_state;
 struct vu_context;
 
+// Something other than an HTTP client that a VU waits on (a WebSocket
+// session, ws/): the sweeper calls `fire(self, false)` once `deadline_ns`
+// (steady clock; 0: none) has passed, and the VU's interrupt calls
+// `fire(self, true)`. An intrusive list on the thread, walked off the hot
+// path only (every sweep, and on interrupt); empty unless such a thing is open.
+struct io_watch {
+    io_watch *prev = nullptr, *next = nullptr;
+    vu_context* vu = nullptr;
+    std::int64_t deadline_ns = 0;
+    void* self = nullptr;
+    void (*fire)(void* self, bool interrupted) = nullptr;
+};
+
 // The VU whose code runs on this thread now. Every awaitable of loadkit's
 // (requests, sleep, group) sets it again when it resumes its VU, so code
 // between two awaits sees its own VU: custom metrics use it to find the
@@ -1364,6 +1377,36 @@ struct thread_context {
     }
 
     client* clients = nullptr;     // intrusive list, for timeouts
+    io_watch* watches = nullptr;   // other things with timeouts and interrupts (see io_watch)
+    void watch(io_watch& w) noexcept {
+        w.prev = nullptr;
+        w.next = watches;
+        if (watches) watches->prev = &w;
+        watches = &w;
+    }
+    void unwatch(io_watch& w) noexcept {
+        if (w.prev) w.prev->next = w.next;
+        else if (watches == &w) watches = w.next;
+        if (w.next) w.next->prev = w.prev;
+        w.prev = w.next = nullptr;
+    }
+    // The sweeper's and an interrupt's walk over the watches (a fired watch
+    // may unwatch itself, so the next one is taken first).
+    void sweep_watches(std::int64_t now) {
+        for (io_watch *w = watches, *n; w; w = n) {
+            n = w->next;
+            if (w->deadline_ns && now >= w->deadline_ns) {
+                w->deadline_ns = 0;
+                w->fire(w->self, false);
+            }
+        }
+    }
+    void interrupt_watches(const vu_context* v) {
+        for (io_watch *w = watches, *n; w; w = n) {
+            n = w->next;
+            if (w->vu == v) w->fire(w->self, true);
+        }
+    }
     std::vector<vu_context*> vus;  // every VU of this thread, for deadlines
     std::unordered_map<std::string, std::vector<boost::asio::ip::tcp::endpoint>, string_hash, std::equal_to<>> dns;
 
@@ -1705,6 +1748,9 @@ class metric_registry {
                        "http_req_receiving", "http_req_sending", "http_req_tls_handshaking", "http_req_waiting",
                        "iteration_duration", "group_duration"})
             insert(n, k::trend, true, true);
+        // WebSocket sessions (ws/): k6's names and kinds; in the summary only once used
+        for (auto n : {"ws_msgs_received", "ws_msgs_sent", "ws_sessions"}) insert(n, k::counter, false, true);
+        for (auto n : {"ws_connecting", "ws_ping", "ws_session_duration"}) insert(n, k::trend, true, true);
         insert("checks", k::rate, false, true);
         insert("http_req_failed", k::rate, false, true);
         insert("vus", k::gauge, false, true);
@@ -4387,6 +4433,7 @@ inline void vu_context::interrupt() {
     interrupted = true;
     if (timer) timer->cancel();
     for (client* c = clients; c; c = c->next_in_vu_) c->cut();
+    if (thread) thread->interrupt_watches(this);
     if (on_interrupt) on_interrupt(interrupt_self);
 }
 
@@ -4429,6 +4476,7 @@ inline void thread_context::sweep() {
     auto now = now_ns();
     for (client* c = clients; c; c = c->next_)
         if (c->deadline_ns_ && now >= c->deadline_ns_ && !c->timed_out_) c->on_timeout();
+    if (watches) sweep_watches(now);
     if (!engine) return;
     engine->poll_signals();
     bool stopping = engine->stopping.load(std::memory_order_relaxed);
@@ -6000,10 +6048,10 @@ inline std::string checks_text(const nlohmann::json& checks) {
 inline nlohmann::json build_summary(const summary_input& in, const merged_metrics& m) {
     double secs = static_cast<double>(in.ended_ms - in.started_ms) / 1000.0;
     nlohmann::json checks = check_rows(m);
-    // built-ins always; custom metrics and group_duration when they have samples
+    // built-ins always; custom metrics, group_duration and ws_* (as in k6) when they have samples
     std::vector<std::string> names;
     for (auto& info : metric_registry::get().all())
-        if (info.builtin && info.name != "group_duration") names.push_back(info.name);
+        if (info.builtin && info.name != "group_duration" && !info.name.starts_with("ws_")) names.push_back(info.name);
     for (auto& [t, v] : m.custom)
         if (names.empty() || names.back() != t.metric) names.push_back(t.metric);
     std::sort(names.begin(), names.end());

@@ -67,7 +67,7 @@ struct Echo : loadkit::Scenario<Echo> {
 
 }  // namespace
 
-TEST_CASE("websocket: echo of text and binary, ping and pong, close; ws_* metrics with k6's kinds and tags") {
+TEST_CASE("websocket: echo of text and binary, ping and pong, close, ws_* metrics with k6's kinds and tags") {
     loadkit::target_server server;
     auto o = quiet_ws(server.url(), 2);
     // the url tag is the URL as the script gave it, a path here (a request's url/name tags are too)
@@ -280,7 +280,10 @@ scenarios:
     CHECK(got["ws_receive: body contains again vu"] == std::pair{4, 0});
     CHECK(ws_count(r.summary, "ws_msgs_sent") == 8);
     CHECK(ws_count(r.summary, "ws_msgs_received") == 8);
-    for (auto& th : r.summary["thresholds"]) CHECK(th["ok"] == true);
+    for (auto& th : r.summary["thresholds"]) {
+        INFO(th.dump());
+        CHECK(th["ok"] == true);
+    }
 }
 
 TEST_CASE("websocket: YAML steps are validated with the file and line of the mistake") {

@@ -24,6 +24,15 @@ namespace detail {
 class yaml_node {
   public:
     yaml_node(YAML::Node n, const std::string* text) : node_(std::move(n)), text_(text) {}
+    yaml_node(const yaml_node&) = default;
+    // Rebinds, as a handle should: YAML::Node's own operator= writes through
+    // to the node it refers to, so `Node url = v; url = v["url"];` turned the
+    // document's `v` itself into its url scalar.
+    yaml_node& operator=(const yaml_node& o) {
+        node_.reset(o.node_);
+        text_ = o.text_;
+        return *this;
+    }
 
     explicit operator bool() const { return node_.IsDefined(); }
     node_kind kind() const {
