@@ -273,7 +273,7 @@ class flow_vu final : public loadkit::vu_instance {
         if (r.needs_json) doc = nlohmann::json::parse(res.body, nullptr, false);
         for (auto& c : r.checks) loadkit::detail::record_check(&ctx_, c.name, check(c, res, doc));
         for (auto& c : r.captures)
-            if (!capture(c, res, doc)) capture_failed(r.name, c);
+            if (!capture(c, res, doc)) capture_failed("request", r.name, c);
     }
 
     // A WebSocket step (ws_steps.hpp) on the VU's one session.
@@ -312,7 +312,7 @@ class flow_vu final : public loadkit::vu_instance {
                     else if (c.from == response_part::body) vars_[c.var] = body;
                     else if (auto* v = loadkit::detail::json_at(doc, c.path)) append_json(*v, vars_[c.var] = {});
                     else vars_.erase(c.var), found = false;
-                    if (!record_capture(c, found)) capture_failed("ws_receive", c);
+                    if (!record_capture(c, found)) capture_failed("step", "ws_receive", c);
                 }
                 break;
             }
@@ -376,12 +376,12 @@ class flow_vu final : public loadkit::vu_instance {
     bool record_capture(const capture_rule& c, bool found) {
         return loadkit::detail::record_check(&ctx_, c.check_name, found);
     }
-    void capture_failed(const std::string& step_name, const capture_rule& c) {
+    void capture_failed(std::string_view kind, const std::string& step_name, const capture_rule& c) {
         const loadkit::detail::tag_pair tags[] = {{"name", step_name}, {"capture", c.var}};
         if (ctx_.thread)
             loadkit::detail::record_sample(ctx_.thread->shard, ctx_.scenario_id, ctx_.group, captures_failed_metric,
                                            metric_kind::counter, false, 1, tags);
-        loadkit::detail::log_once(log_level::warn, "capture '" + c.var + "' of '" + step_name + "' found no " +
+        loadkit::detail::log_once(log_level::warn, "capture '" + c.var + "' of " + std::string(kind) + " '" + step_name + "' found no " +
                                                        (c.from == response_part::json     ? "json." + c.path
                                                         : c.from == response_part::header ? "header " + c.path
                                                                                           : std::string("message")) +
