@@ -355,16 +355,9 @@ scenarios:
 }
 
 TEST_CASE("runner: serve runs the built-in target until SIGINT") {
-    // a port that was free a moment ago
-    int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    REQUIRE(::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
-    socklen_t len = sizeof a;
-    ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-    auto port = std::to_string(ntohs(a.sin_port));
-    ::close(fd);
+    auto free = test_support::free_port();  // free a moment ago
+    REQUIRE(free != 0);
+    auto port = std::to_string(free);
     std::thread client;
     int status = 0;
     auto r = run_runner({"serve", "--port", port}, 30s, [&](pid_t pid) {
@@ -393,15 +386,8 @@ TEST_CASE("runner: serve --faults adds a port that refuses connections and one w
     loadkit::fetched garbage, refused, tls, ok;
     test_support::process_result r;
     for (int attempt = 0; attempt < 3; ++attempt) {
-        int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-        sockaddr_in a{};
-        a.sin_family = AF_INET;
-        a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-        REQUIRE(::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
-        socklen_t len = sizeof a;
-        ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-        p = ntohs(a.sin_port);
-        ::close(fd);
+        p = test_support::free_port();
+        REQUIRE(p != 0);
         if (p > 65000) p -= 1000;  // room for p+1 and p+2
         port = std::to_string(p);
         ok = {};
