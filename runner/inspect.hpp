@@ -67,6 +67,10 @@ inline ordered_json scenario_json(const loadkit::yaml::scenario_plan& sc) {
             j["duration"] = format_duration(x.duration);
             j["preAllocatedVUs"] = x.pre_allocated_vus;
             j["maxVUs"] = x.max_vus ? x.max_vus : x.pre_allocated_vus;
+        } else if constexpr (std::is_same_v<T, loadkit::externally_controlled>) {
+            j["vus"] = x.vus;
+            j["maxVUs"] = x.max_vus ? x.max_vus : x.vus;
+            j["duration"] = format_duration(x.duration);
         } else {
             j["startRate"] = x.start_rate;
             j["timeUnit"] = format_duration(x.time_unit);

@@ -17,6 +17,7 @@
 
 #include "../core/config.hpp"
 #include "../core/task.hpp"
+#include "control.hpp"
 #include "engine_impl.hpp"
 #include "options.hpp"
 #include "result.hpp"
@@ -45,6 +46,10 @@ class engine {
     // an event listener): iterations in flight get their gracefulStop;
     // `immediate` cuts them at once.
     void abort(std::string reason, bool immediate = false) { impl_.abort(std::move(reason), immediate); }
+
+    // Pause, resume, scale, stop, abort and status, from any thread
+    // (engine/control.hpp): options::control when given, else the engine's own.
+    run_control& control() noexcept { return impl_.control(); }
 
   private:
     detail::engine_impl impl_;

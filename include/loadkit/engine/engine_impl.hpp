@@ -36,6 +36,8 @@
 #include "options.hpp"
 #include "result.hpp"
 #include "scenario_runtime.hpp"
+#include "control.hpp"
+#include "engine_parts.hpp"
 #include "vu.hpp"
 
 namespace loadkit::inline LOADKIT_ABI::detail {
@@ -45,6 +47,9 @@ class engine_impl {
     using hook_fn = std::function<task<>(client&)>;
 
     explicit engine_impl(options& o) : opts_(o) {}
+
+    // The run's control: options::control, or the engine's own.
+    run_control& control() noexcept { return opts_.control ? *opts_.control : own_control_; }
 
     // Stops the run from outside (another thread, a signal handler's thread,
     // an event listener): iterations in flight get their gracefulStop.
@@ -119,10 +124,34 @@ class engine_impl {
         test_info info{opts_.name, in.run_id, http_.base_url, nullptr};
         state_.with_events([&](events& ev) { ev.test_start.fire(info); });
 
+        // ---- the run's control; a pause before the start (--paused) waits here, before setup (as k6)
+        auto& ctl = this->control();
+        {
+            std::vector<executor> execs;
+            std::int64_t total = 0;
+            for (auto& s : scaled) {
+                execs.push_back(s.exec);
+                total += schedule::max_vus(s.exec, stripe_);
+            }
+            ctl.attach(state_, started_ns_, execs, total);
+        }
+        struct detach_control {  // whatever happens, the control forgets this run's state
+            run_control& c;
+            engine_state& s;
+            ~detach_control() {
+                std::lock_guard lock(s.mu);
+                c.add_signals(s.signal_actions);
+                c.detach(s.stopping.load() ? run_status::interrupted : run_status::ended);
+            }
+        } detach_ctl{ctl, state_};
+        if (opts_.start_paused && opts_.run_vus) ctl.start_paused("option");
+        bool started = ctl.wait_if_paused(state_);
+        ctl.set_status(run_status::setup);
+
         // ---- setup, once, before any VU
-        bool setup_ok = true, timed_out = false;
+        bool setup_ok = started, timed_out = false;
         std::string failure;
-        if (setup && opts_.run_setup) {
+        if (started && setup && opts_.run_setup) {
             auto err = run_on_control(control, setup, opts_.setup_timeout, timed_out);
             if (err) {
                 setup_ok = false;
@@ -136,8 +165,10 @@ class engine_impl {
         // ---- the VUs
         merged_metrics merged;
         if (setup_ok && !state_.aborted() && opts_.run_vus) {
+            ctl.set_status(run_status::running);
             run_scenarios(scaled, workers, control, merged);
         }
+        ctl.set_status(run_status::teardown);
 
         // ---- teardown, once, even on abort (not when setup failed: there is no data to give it)
         if (setup_ok && teardown && opts_.run_teardown) {
@@ -180,7 +211,15 @@ class engine_impl {
             lines.push_back("  * " + s.name + ": " + std::string(executor_name(s.exec)) + ", " +
                             schedule::describe(s.exec));
         in.trend_stats = opts_.summary.trend_stats;
+        {
+            std::lock_guard lock(state_.mu);
+            ctl.add_signals(state_.signal_actions);
+            state_.signal_actions.clear();
+        }
+        auto actions = ctl.actions();
+        if (!actions.empty()) lines.push_back("control: " + control_actions_text(actions));
         result.summary = build_summary(in, merged);
+        if (!actions.empty()) result.summary["control"] = control_actions_json(actions);
         result.aborted = in.aborted;
         result.thresholds_passed = in.thresholds_passed;
         result.report = console_report(result.summary, merged, lines, opts_.summary);
@@ -194,11 +233,12 @@ class engine_impl {
         info.summary = &result.summary;
         state_.with_events([&](events& ev) { ev.test_stop.fire(info); });
 
-        write_outputs(result);
+        write_outputs(opts_, result);
         result.metrics = std::make_shared<const merged_metrics>(std::move(merged));
 
         auto kind = static_cast<abort_kind>(state_.kind.load());
         if (kind == abort_kind::external) result.code = exit_code::external_abort;
+        else if (kind == abort_kind::api) result.code = exit_code::stopped_from_api;
         else if (kind == abort_kind::setup_timeout) result.code = exit_code::setup_timeout;
         else if (kind == abort_kind::teardown_timeout) result.code = exit_code::teardown_timeout;
         else if (!setup_ok || kind == abort_kind::setup_failed || kind == abort_kind::vu_init)
@@ -211,28 +251,6 @@ class engine_impl {
     }
 
   private:
-    static std::string make_run_id() {
-        // getentropy, not <random>'s random_device: the same kernel source
-        // without <random>'s parse in every TU of <loadkit.hpp>
-        std::uint64_t r = 0;
-        if (::getentropy(&r, sizeof r) != 0) r = 0;
-        std::uint64_t v = r ^ static_cast<std::uint64_t>(now_ns());
-        char b[17];
-        std::snprintf(b, sizeof b, "%016llx", static_cast<unsigned long long>(v));
-        return b;
-    }
-    static std::string describe_exception(std::exception_ptr e) {
-        try {
-            std::rethrow_exception(e);
-        } catch (const std::exception& x) {
-            return x.what();
-        } catch (const interrupted_error&) {
-            return "interrupted";
-        } catch (...) {
-            return "unknown exception";
-        }
-    }
-
     // An exception that reached an event loop (a worker's, or the control
     // thread's during the run) instead of ending the process: the run is
     // aborted as by a first SIGINT (in-flight iterations get their
@@ -276,13 +294,6 @@ class engine_impl {
         timed_out = err && v.interrupted && now_ns() >= v.hard_deadline;
         return err;
     }
-    // k6's wording: "after 60 seconds" (whole seconds, as k6 prints them)
-    static std::string seconds_text(nanoseconds d) {
-        char b[48];
-        std::snprintf(b, sizeof b, "%.f seconds", static_cast<double>(d.count()) / 1e9);
-        return b;
-    }
-
     // What every merge adds to the workers' shards (summary, snapshots, the
     // last progress report): the control thread's shard (setup, teardown),
     // samples recorded outside any VU, and the scenario and run tags.
@@ -376,7 +387,8 @@ class engine_impl {
             s.name = sc.name;
             s.active_vus = sc.active.load(std::memory_order_relaxed);
             s.max_vus = sc.max_vus;
-            s.end_secs = static_cast<double>(sc.plan.end_ns() - t0) / 1e9;
+            auto end = sc.plan.live_end_ns();  // (externally-controlled's moves with pauses; none: 0)
+            s.end_secs = end >= sc.plan.start_ns() + no_end_ns ? 0.0 : static_cast<double>(end - t0) / 1e9;
             p.total_secs = std::max(p.total_secs, s.end_secs);
             if (auto it = m.scenarios.find(sc.name); it != m.scenarios.end()) {
                 s.iterations = it->second.iterations;
@@ -396,21 +408,6 @@ class engine_impl {
         }
     }
 
-    // Open model: a VU waits here for its lane to hand it an iteration.
-    struct park {
-        vu_context& v;
-        arrival_lane& lane;
-        bool await_ready() const noexcept { return lane.done; }
-        void await_suspend(std::coroutine_handle<> h) {
-            v.parked = h;
-            lane.idle.push(&v);
-        }
-        bool await_resume() noexcept {  // true: an iteration was handed over
-            v.parked = {};
-            return !lane.done && !v.released;
-        }
-    };
-
     // Every VU runs this: the seed's lifecycle around the executor's decisions.
     task<> vu_main(vu_context& v, scenario_runtime& sc, arrival_lane* lane) {
         auto& st = state_;
@@ -419,6 +416,7 @@ class engine_impl {
         bool started = false;
         std::uint64_t done = 0;
         std::int64_t not_before = 0;  // the wait time (tasks.hpp): when the next iteration may start
+        bool idle = false;            // scaled down: not counted among the active VUs
         // k6's preAllocatedVUs are initialized before the run: build their
         // instances now, so that a VU first used in the middle of the run (a
         // burst) does not allocate on the request path. Being built is not
@@ -432,9 +430,21 @@ class engine_impl {
                 v.start_lag = std::max<std::int64_t>(0, now_ns() - v.intended_start);
             } else {
                 auto now = now_ns();
-                auto d = sc.paced(not_before, now, done);  // the wait time, before next() claims an iteration
-                if (d.kind != decision::wait) d = sc.plan.next(v.index, done, now);
+                decision d;
+                bool paused = st.paused->load(std::memory_order_relaxed) && now < sc.plan.end_ns();
+                if (paused) {
+                    // paused (control.hpp): until a resume wakes it (the sweeper), or the schedule's end
+                    d = {decision::wait, sc.plan.end_ns(), 0};
+                } else {
+                    d = sc.paced(not_before, now, done);  // the wait time, before next() claims an iteration
+                    if (d.kind != decision::wait) d = sc.plan.next(v.index, done, now);
+                }
                 if (d.kind == decision::stop) break;
+                if (!paused && d.idle != idle && started) {  // externally-controlled: scaled down (or up again)
+                    idle = d.idle;
+                    st.active_vus.fetch_add(idle ? -1 : 1, std::memory_order_relaxed);
+                    sc.active.fetch_add(idle ? -1 : 1, std::memory_order_relaxed);
+                }
                 if (d.kind == decision::wait) {
                     try {
                         co_await v.wait_until(d.at);
@@ -497,8 +507,10 @@ class engine_impl {
         if (started) {
             if (inst->has_on_stop) co_await guarded_hook(v, *inst, false);
             st.with_events([&](events& ev) { ev.user_stop.fire(user_info{v.id, sc.name, done}); });
-            st.active_vus.fetch_sub(1, std::memory_order_relaxed);
-            sc.active.fetch_sub(1, std::memory_order_relaxed);
+            if (!idle) {
+                st.active_vus.fetch_sub(1, std::memory_order_relaxed);
+                sc.active.fetch_sub(1, std::memory_order_relaxed);
+            }
         }
         inst.reset();
     }
@@ -548,45 +560,6 @@ class engine_impl {
         v.ignore_global_stop = false;
     }
 
-    // A timer wait that the sweeper cuts short when the run stops.
-    static auto sleep_until(boost::asio::steady_timer& t, std::int64_t at_ns) {
-        struct awaiter {
-            boost::asio::steady_timer& t;
-            std::int64_t at;
-            bool await_ready() const noexcept { return at <= now_ns(); }
-            void await_suspend(std::coroutine_handle<> h) {
-                t.expires_at(clock::time_point(nanoseconds(at)));
-                t.async_wait(pooled([h](const boost::system::error_code&) { h.resume(); }));
-            }
-            void await_resume() const noexcept {}
-        };
-        return awaiter{t, at_ns};
-    }
-
-    static constexpr std::int64_t wake_coalesce_ns = 100'000;
-
-    // An idle VU of the lane, a new one while the lane may create more, or null.
-    static vu_context* take_vu(arrival_lane& ln, std::uint64_t max, function_ref<vu_context&(arrival_lane&)> new_vu) {
-        if (ln.idle.empty()) {
-            if (ln.next_index >= max) return nullptr;
-            new_vu(ln);  // parks at once, so it is idle now
-        }
-        return ln.idle.pop();
-    }
-
-    // Resumes the awaiting coroutine from the back of the event loop's queue.
-    static auto yield_to(boost::asio::io_context& ioc) {
-        struct awaiter {
-            boost::asio::io_context& ioc;
-            bool await_ready() const noexcept { return false; }
-            void await_suspend(std::coroutine_handle<> h) {
-                boost::asio::post(ioc, pooled([h] { h.resume(); }));
-            }
-            void await_resume() const noexcept {}
-        };
-        return awaiter{ioc};
-    }
-
     // Open model: starts this lane's share of the scenario's iterations on
     // schedule. An iteration that finds no idle VU gets a new one while the
     // lane may create more, and is dropped otherwise: it is never delayed, so
@@ -605,7 +578,7 @@ class engine_impl {
                 auto off = sc.plan.arrival_offset(k);
                 if (off < 0 || state_.stopping.load(std::memory_order_relaxed)) break;
                 std::int64_t at = sc.plan.start_ns() + off;
-                if (at > now_ns()) {
+                while (at > now_ns()) {  // (a loop: a resume or a scale may wake the timer early)
                     // Re-arming the timer for every arrival was a third of the
                     // generator's CPU at 70k arrivals/s (timerfd_settime): wake at
                     // most every wake_coalesce_ns and start what is due then. An
@@ -615,6 +588,15 @@ class engine_impl {
                     last_wake = now_ns();
                     if (state_.stopping.load(std::memory_order_relaxed)) break;
                 }
+                if (state_.paused->load(std::memory_order_relaxed)) {
+                    // paused (control.hpp): arrivals due meanwhile are not
+                    // started, and not counted as dropped (nobody asked for them)
+                    while (state_.paused->load() && !state_.stopping.load() && now_ns() < sc.plan.end_ns())
+                        co_await sleep_until(ln.timer, now_ns() + 100'000'000);
+                    k = sc.plan.last_due(k, ln.lanes, now_ns() - sc.plan.start_ns());
+                    continue;
+                }
+                if (state_.stopping.load(std::memory_order_relaxed)) break;
                 vu_context* v = take_vu(ln, max, new_vu);
                 if (!v && at + wake_coalesce_ns < now_ns()) {
                     // Late, and every VU busy: the responses that would free one
@@ -784,6 +766,35 @@ class engine_impl {
                 }
             });
         }
+        // the run's control may add VUs to an externally-controlled scenario
+        // (maxVUs raised): asked on any thread, done on the control loop,
+        // each new VU made and started on its worker's thread
+        auto grow = [&](scenario_runtime& sc, int new_max) {
+            boost::asio::post(control.ioc, [&, s = &sc, new_max] {
+                if (remaining.load() == 0 || state_.stopping.load()) return;
+                for (int k = s->max_vus; k < new_max; ++k, ++rr) {
+                    auto t = rr % nthreads;
+                    remaining.fetch_add(1);
+                    boost::asio::post(workers[t]->ioc, [&, s, t, k] {
+                        try {
+                            spawn(vu_main(make_vu(t, *s, static_cast<std::uint64_t>(k)), *s, nullptr), ended);
+                        } catch (...) {
+                            ended(std::current_exception());
+                        }
+                    });
+                }
+                total_vus += new_max - s->max_vus;
+                s->max_vus = new_max;
+                merged_metrics::sample(merged.vus_max, total_vus);
+            });
+        };
+        auto& ctl = this->control();
+        ctl.attach_run(runtimes, grow);
+        struct detach_run_guard {
+            run_control& c;
+            ~detach_run_guard() { c.detach_run(); }
+        } detach_guard{ctl};
+
         // the control loop: the vus gauge, and waiting for every VU to end
         merged_metrics::sample(merged.vus_max, total_vus);
         control.ioc.restart();
@@ -804,6 +815,11 @@ class engine_impl {
                 bool report = !failed && opts_.on_progress && now >= next_progress;
                 if (check || report) {
                     if (auto snap = take_snapshot(workers, control, specs, merged)) {
+                        if (!thresholds_.empty()) {  // k6's "tainted", for the control's status
+                            bool ok = true;
+                            evaluate_thresholds(thresholds_, *snap, static_cast<double>(now - started_ns_) / 1e9, ok);
+                            ctl.set_tainted(!ok);
+                        }
                         if (check) check_thresholds_live(*snap);
                         if (report) report_progress(*snap, runtimes, t0, false);
                     }
@@ -833,6 +849,7 @@ class engine_impl {
             if (merged.vus.count == 0)
                 merged_metrics::sample(merged.vus, static_cast<double>(state_.active_vus.load()));
         }
+        ctl.detach_run();  // before the control loop runs again (below, and teardown's): no more growing
         // the workers have no work left once their VUs are done and their sweepers stop
         for (auto& w : workers) boost::asio::post(w->ioc, [p = w.get()] { p->stop_sweeper(); });
         for (auto& t : threads) t.join();
@@ -860,35 +877,8 @@ class engine_impl {
         }
     }
 
-    void write_outputs(run_result& r) {
-        std::string printed = r.report;
-        if (opts_.handle_summary && opts_.summary.enabled) {
-            try {
-                nlohmann::json custom = opts_.handle_summary(r.summary);
-                if (custom.is_string()) printed = custom.get<std::string>();
-                else if (!custom.is_null())
-                    printed = custom.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
-            } catch (const std::exception& e) {
-                detail::log(log_level::warn,
-                            std::string("handle_summary failed, using the default report: ") + e.what());
-            }
-        }
-        r.report = printed;
-        if (opts_.print_summary && opts_.summary.enabled && opts_.out) {
-            *opts_.out << printed;
-            if (!printed.empty() && printed.back() != '\n') *opts_.out << '\n';
-            opts_.out->flush();
-        }
-        if (!opts_.summary_export.empty()) {
-            auto text = export_text(r.summary, r.state);
-            std::FILE* f = std::fopen(opts_.summary_export.c_str(), "w");
-            bool ok = f && std::fwrite(text.data(), 1, text.size(), f) == text.size();
-            if (f && std::fclose(f) != 0) ok = false;
-            if (!ok) detail::log(log_level::error, "could not write the summary to " + opts_.summary_export);
-        }
-    }
-
     options& opts_;
+    run_control own_control_;
     client_options http_;  // the run's client defaults (target as base URL); VUs read them through state_.http
     engine_state state_;
     std::vector<parsed_threshold> thresholds_;

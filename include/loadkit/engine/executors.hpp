@@ -40,6 +40,9 @@ using namespace std::chrono_literals;
 namespace detail {
 // The iteration-based executors' maxDuration default (k6's).
 inline constexpr nanoseconds default_max_duration = 10min;
+// "No end" (externally-controlled without a duration): about a century, far
+// enough from the int64 limit that adding a gracefulStop cannot overflow.
+inline constexpr std::int64_t no_end_ns = 3'000'000'000'000'000'000;
 }  // namespace detail
 
 struct stage {
@@ -98,17 +101,32 @@ struct ramping_arrival_rate {
     LOADKIT_EXECUTOR_SHARED_OPTIONS;
 };
 
+// k6's externally-controlled: `vus` VUs iterate as fast as they can until
+// the run is stopped or `duration` (0: no end) has passed, and the run's
+// control (engine/control.hpp: an API call, `loadkit scale`) changes `vus`
+// and raises `max_vus` while it runs. Pausing stops its clock, as in k6 (the
+// other executors' schedules go on while paused). Unlike k6, which refuses
+// gracefulStop here and cuts iterations in flight at the end, loadkit gives
+// them the usual gracefulStop.
+struct externally_controlled {
+    int vus = 1;
+    int max_vus = 0;             // 0: vus
+    nanoseconds duration = 0s;  // 0: until stopped
+    LOADKIT_EXECUTOR_SHARED_OPTIONS;
+};
+
 using executor = std::variant<constant_vus, ramping_vus, per_vu_iterations, shared_iterations, constant_arrival_rate,
-                              ramping_arrival_rate>;
+                              ramping_arrival_rate, externally_controlled>;
 
 #undef LOADKIT_EXECUTOR_SHARED_OPTIONS
 
 inline std::string_view executor_name(const executor& e) {
     static constexpr std::string_view names[] = {"constant-vus",      "ramping-vus",           "per-vu-iterations",
-                                                 "shared-iterations", "constant-arrival-rate", "ramping-arrival-rate"};
+                                                 "shared-iterations", "constant-arrival-rate", "ramping-arrival-rate",
+                                                 "externally-controlled"};
     return names[e.index()];
 }
-inline bool is_open_model(const executor& e) noexcept { return e.index() >= 4; }
+inline bool is_open_model(const executor& e) noexcept { return e.index() == 4 || e.index() == 5; }
 
 namespace detail {
 
@@ -151,6 +169,7 @@ struct decision {
     enum kind_t { iterate, wait, stop } kind = stop;
     std::int64_t at = 0;        // wait: until when
     std::int64_t deadline = 0;  // iterate: when the iteration is cut
+    bool idle = false;          // wait: the VU is not among the scenario's active ones (externally-controlled)
 };
 
 // A scenario's schedule, made absolute when the run starts.
@@ -169,6 +188,8 @@ class schedule {
                        using T = std::decay_t<decltype(x)>;
                        if constexpr (std::is_same_v<T, constant_vus> || std::is_same_v<T, constant_arrival_rate>)
                            return x.duration.count();
+                       else if constexpr (std::is_same_v<T, externally_controlled>)
+                           return detail::no_end_ns;  // its end moves with pauses: live_end_ (below)
                        else if constexpr (std::is_same_v<T, ramping_vus> || std::is_same_v<T, ramping_arrival_rate>) {
                            std::int64_t t = 0;
                            for (auto& s : x.stages) t += s.duration.count();
@@ -176,6 +197,10 @@ class schedule {
                        } else return x.max_duration.count();
                    },
                    exec_);
+        if (auto* x = std::get_if<externally_controlled>(&exec_)) {
+            live_end_.store(x->duration.count() > 0 ? start_ + x->duration.count() : end_);
+            target_.store(x->vus);
+        }
         if (auto* r = std::get_if<ramping_arrival_rate>(&exec_)) {
             // iterations started by the end of each stage, for arrival_offset()
             double a = r->start_rate, n = 0;
@@ -241,6 +266,14 @@ class schedule {
                     too_many(n, x.start_rate > peak ? "startRate" : "stages",
                              "startRate " + format_number(x.start_rate) + " with these stages");
                 }
+            } else if constexpr (std::is_same_v<T, externally_controlled>) {
+                if (x.vus < 0) bad("vus must not be negative, got " + std::to_string(x.vus), "vus");
+                if (x.max_vus != 0 && x.max_vus < x.vus)
+                    bad("maxVUs (" + std::to_string(x.max_vus) + ") must not be less than vus (" +
+                            std::to_string(x.vus) + ")",
+                        "maxVUs");
+                if (std::max(x.vus, x.max_vus) < 1) bad("vus or maxVUs must be at least 1", "maxVUs");
+                if (x.duration.count() < 0) bad("duration must not be negative (0: until stopped)", "duration");
             } else if constexpr (std::is_same_v<T, ramping_vus>) {
                 if (x.start_vus < 0) bad("startVUs must not be negative");
                 if (x.stages.empty()) bad("ramping-vus needs at least one stage");
@@ -280,6 +313,8 @@ class schedule {
                 } else if constexpr (std::is_same_v<T, constant_arrival_rate> ||
                                      std::is_same_v<T, ramping_arrival_rate>) {
                     return std::max(x.max_vus, x.pre_allocated_vus);
+                } else if constexpr (std::is_same_v<T, externally_controlled>) {
+                    return std::max(x.max_vus, x.vus);
                 } else return x.vus;
             },
             e);
@@ -314,7 +349,11 @@ class schedule {
                     s = "up to " + format_number(peak) + " iterations/" + format_duration(x.time_unit) + " for " +
                         format_duration(total) + " over " + std::to_string(x.stages.size()) +
                         " stages (maxVUs: " + std::to_string(max_vus(x)) + ")";
-                } else
+                } else if constexpr (std::is_same_v<T, externally_controlled>)
+                    s = std::to_string(x.vus) + " VUs (maxVUs: " + std::to_string(max_vus(x)) +
+                        ") under external control, " +
+                        (x.duration.count() ? "for " + format_duration(x.duration) : std::string("until stopped"));
+                else
                     s = std::to_string(x.iterations) + " iterations shared among " + std::to_string(x.vus) +
                         " VUs (maxDuration: " + format_duration(x.max_duration) + ")";
                 if (x.start_time.count()) s += ", startTime: " + format_duration(x.start_time);
@@ -389,6 +428,24 @@ class schedule {
 
     std::int64_t start_ns() const noexcept { return start_; }
     std::int64_t end_ns() const noexcept { return end_; }
+    // externally-controlled: the VU count and the end, changed by the run's
+    // control while it runs (scale; a pause moves the end); other executors:
+    // their fixed end.
+    bool controlled() const noexcept { return std::holds_alternative<externally_controlled>(exec_); }
+    std::int64_t live_end_ns() const noexcept { return controlled() ? live_end_.load() : end_; }
+    std::int64_t target_vus() const noexcept { return target_.load(std::memory_order_relaxed); }
+    void set_target_vus(std::int64_t n) noexcept { target_.store(n); }
+    // Moves the end `by` later (a pause's length); not when it has no end.
+    void extend(std::int64_t by) noexcept {
+        if (!controlled() || by <= 0) return;
+        auto e = live_end_.load();
+        if (e < end_) live_end_.compare_exchange_strong(e, e + by);
+    }
+    // A stop ends it now (its VUs' waits end there).
+    void end_now(std::int64_t now) noexcept {
+        auto e = live_end_.load();
+        while (now < e && !live_end_.compare_exchange_weak(e, now)) {}
+    }
     std::int64_t graceful_stop_ns() const noexcept { return graceful_stop_; }
 
     // What VU `index`, which has completed `done` iterations, does at `now`.
@@ -415,6 +472,14 @@ class schedule {
                 } else if constexpr (std::is_same_v<T, shared_iterations>) {
                     if (claimed_.fetch_add(1, std::memory_order_relaxed) >= x.iterations) return decision{};
                     return {decision::iterate, 0, hard};
+                } else if constexpr (std::is_same_v<T, externally_controlled>) {
+                    auto end = live_end_.load(std::memory_order_relaxed);
+                    if (now >= end) return decision{};
+                    // VUs above the current count wait (until scaled up, woken
+                    // by the sweeper, or the end); `idle`: not counted as active
+                    if (index >= static_cast<std::uint64_t>(target_.load(std::memory_order_relaxed)))
+                        return {decision::wait, end, 0, true};
+                    return {decision::iterate, 0, end + graceful_stop_};
                 } else if constexpr (std::is_same_v<T, ramping_vus>) {
                     index = stripe_.global(index);  // the stages count VUs over the whole test
                     auto off = now - start_;
@@ -507,6 +572,7 @@ class schedule {
     std::vector<double> stage_counts_;  // ramping-arrival-rate: iterations by each stage's end
     std::int64_t start_ = 0, end_ = 0, graceful_stop_ = 0;
     std::atomic<std::int64_t> claimed_{0};
+    std::atomic<std::int64_t> live_end_{0}, target_{0};  // externally-controlled
 };
 
 }  // namespace detail

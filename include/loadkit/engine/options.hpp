@@ -30,6 +30,7 @@ inline constexpr int ok = 0;
 inline constexpr int thresholds_failed = 99;
 inline constexpr int setup_timeout = 100;     // setup() ran past its setupTimeout (k6's code)
 inline constexpr int teardown_timeout = 101;  // teardown() ran past its teardownTimeout (k6's code)
+inline constexpr int stopped_from_api = 103;  // stopped or aborted through the run's control (k6's REST API code)
 inline constexpr int invalid_config = 104;
 inline constexpr int external_abort = 105;     // SIGINT/SIGTERM, or test::abort from outside
 inline constexpr int script_error = 107;       // setup() failed, a script could not load
@@ -37,6 +38,8 @@ inline constexpr int aborted_by_script = 108;  // abort_test() from VU code
 inline constexpr int internal_error =
     109;  // an unexpected exception in the engine (out of memory, ...): k6's code for a Go panic
 }  // namespace exit_code
+
+class run_control;  // engine/control.hpp
 
 // Per-scenario settings beside the executor (k6's scenario `env` and `tags`).
 struct scenario_options {
@@ -111,6 +114,12 @@ struct options {
     // Seeds every VU's generator (task picks, between() waits): the same
     // seed picks the same tasks in the same order per VU. 0: random.
     std::uint64_t seed = 0;
+    // Who steers the run while it goes (engine/control.hpp: pause, resume,
+    // scale, stop, abort, status); null: the engine's own (engine::control()).
+    // Must outlive run().
+    run_control* control = nullptr;
+    // Start paused (k6's --paused): setup() and the VUs wait for a resume.
+    bool start_paused = false;
 };
 
 }  // namespace loadkit::inline LOADKIT_ABI

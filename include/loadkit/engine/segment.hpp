@@ -237,6 +237,10 @@ inline bool scale_executor(executor& e, const stripe& share) {
                 return x.iterations > 0;
             } else if constexpr (std::is_same_v<T, ramping_vus>) {
                 return true;  // VU counts come from the global stages through the share
+            } else if constexpr (std::is_same_v<T, externally_controlled>) {
+                x.max_vus = scaled(std::max(x.max_vus, x.vus));
+                x.vus = scaled(x.vus);
+                return x.max_vus > 0;
             } else {
                 int pre = scaled(x.pre_allocated_vus), max = scaled(std::max(x.max_vus, x.pre_allocated_vus));
                 x.pre_allocated_vus = std::max(1, pre);

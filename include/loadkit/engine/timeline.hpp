@@ -18,6 +18,7 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <cstdio>
 #include <map>
 #include <optional>
 #include <string>
@@ -52,6 +53,46 @@ inline histogram histogram_delta(const histogram& now, const histogram& before) 
 }
 
 }  // namespace detail
+
+// One action on the run while it went (engine/control.hpp: pause, resume,
+// scale, stop, abort), as the summary's "control" list keeps it:
+//   {"t": 4.2, "time_ms": 1795600000000, "action": "pause", "by": "cli"}
+// (scale adds "vus" and "vus-max", a signal "signal"). t counts seconds from
+// the run's start, as the timeline's points do.
+struct control_action {
+    double t = 0;
+    std::int64_t time_ms = 0;
+    std::string action, by;
+    nlohmann::json detail;  // null, or an object merged into the row
+};
+inline nlohmann::json control_actions_json(const std::vector<control_action>& list) {
+    nlohmann::json out = nlohmann::json::array();
+    for (auto& a : list) {
+        nlohmann::json row{{"t", a.t}, {"time_ms", a.time_ms}, {"action", a.action}, {"by", a.by}};
+        if (a.detail.is_object()) row.update(a.detail);
+        out.push_back(std::move(row));
+    }
+    return out;
+}
+
+// The same list in words, for the console report's header:
+// "pause at 2.0s (cli), resume at 4.1s (cli), scale to 5/10 VUs at 5.0s (api)".
+inline std::string control_actions_text(const std::vector<control_action>& list) {
+    std::string out;
+    for (auto& a : list) {
+        if (!out.empty()) out += ", ";
+        out += a.action;
+        if (a.detail.is_object() && a.detail.contains("vus"))
+            out += " to " + a.detail["vus"].dump() + "/" + a.detail.value("vus-max", nlohmann::json()).dump() + " VUs";
+        char b[32];
+        std::snprintf(b, sizeof b, " at %.1fs", a.t);
+        out += b;
+        out += " (" + a.by;
+        if (a.detail.is_object() && a.detail.contains("signal")) out += " " + a.detail["signal"].get<std::string>();
+        out += ")";
+    }
+    return out;
+}
 
 class timeline_recorder {
   public:

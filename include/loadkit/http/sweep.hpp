@@ -68,14 +68,18 @@ inline void thread_context::sweep() {
     if (!engine) return;
     engine->poll_signals();
     bool stopping = engine->stopping.load(std::memory_order_relaxed);
+    // a resume or a scale (engine/control.hpp): waiting VUs look again
+    auto gen = engine->wake_gen.load(std::memory_order_relaxed);
+    bool wake = stopping || gen != wakes_seen;
+    wakes_seen = gen;
     for (vu_context* v : vus) {
         if (v->running) {
             if (!v->interrupted && now >= stop_limit(*v)) v->interrupt();
-        } else if (stopping && v->timer) {
-            v->timer->cancel();  // wake VUs waiting to start so they see the stop
+        } else if (wake && v->timer) {
+            v->timer->cancel();  // wake VUs waiting to start so they see the stop (or the resume)
         }
     }
-    if (stopping)
+    if (wake)
         for (auto* t : stop_timers) t->cancel();
 }
 

@@ -447,19 +447,20 @@ class plan_builder {
             keys(n, {LOADKIT_SCENARIO_KEYS}, ctx);
             fail(key, "expected 'executor' " + ctx +
                           " (constant-vus, ramping-vus, per-vu-iterations, shared-iterations, "
-                          "constant-arrival-rate or ramping-arrival-rate)");
+                          "constant-arrival-rate, ramping-arrival-rate or externally-controlled)");
         }
         auto name = scalar(ex, "executor");
-        static const std::vector<std::string_view> executors{"constant-vus",          "ramping-vus",
-                                                             "per-vu-iterations",     "shared-iterations",
-                                                             "constant-arrival-rate", "ramping-arrival-rate"};
+        static const std::vector<std::string_view> executors{
+            "constant-vus",          "ramping-vus",          "per-vu-iterations",    "shared-iterations",
+            "constant-arrival-rate", "ramping-arrival-rate", "externally-controlled"};
         if (std::find(executors.begin(), executors.end(), name) == executors.end()) {
             auto near = nearest(name, executors);
             fail(
                 ex,
                 "unknown executor '" + name + "'" +
                     (near.empty()
-                         ? "; expected constant-vus, ramping-vus, per-vu-iterations, shared-iterations, constant-arrival-rate or ramping-arrival-rate"
+                         ? "; expected constant-vus, ramping-vus, per-vu-iterations, shared-iterations, "
+                           "constant-arrival-rate, ramping-arrival-rate or externally-controlled"
                          : "; did you mean '" + near + "'?"));
         }
         auto common = [&](auto& x) {
@@ -504,6 +505,15 @@ class plan_builder {
             x.duration = duration(require("duration"), "duration");
             x.pre_allocated_vus = count(require("preAllocatedVUs"), "preAllocatedVUs", 0);
             if (auto v = n["maxVUs"]) x.max_vus = count(v, "maxVUs", 0);
+            common(x);
+            s.exec = x;
+        } else if (name == "externally-controlled") {
+            // k6's keys; 'duration' is required as in k6 (0: until stopped)
+            keys(n, {LOADKIT_COMMON_KEYS, "vus", "maxVUs", "duration"}, ctx);
+            externally_controlled x;
+            if (auto v = n["vus"]) x.vus = count(v, "vus", 0);
+            if (auto v = n["maxVUs"]) x.max_vus = count(v, "maxVUs", 0);
+            x.duration = duration(require("duration"), "duration");
             common(x);
             s.exec = x;
         } else {

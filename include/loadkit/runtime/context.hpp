@@ -147,6 +147,7 @@ struct thread_context {
     }
 
     boost::asio::steady_timer sweep_timer;
+    std::uint32_t wakes_seen = 0;  // engine_state::wake_gen already acted on by this thread's sweeper
     nanoseconds sweep_period = std::chrono::milliseconds(10);
     bool sweeping = false;
 
@@ -245,7 +246,8 @@ enum class abort_kind : int {
     vu_init = 5,
     setup_timeout = 6,
     teardown_timeout = 7,
-    internal = 8
+    internal = 8,
+    api = 9  // stopped or aborted through the run's control (engine/control.hpp): k6's exit code 103
 };
 
 struct engine_state {
@@ -261,6 +263,20 @@ struct engine_state {
     std::atomic<bool> force_stop{false};           // cut on_stop too (a second signal)
     std::atomic<bool> in_teardown{false};
     std::atomic<int> signals_seen{0};  // signal_counter::count already acted on
+    // The run's control (engine/control.hpp): paused (read by a VU once per
+    // iteration, never per request), and a count bumped by resume and scale
+    // that makes every sweeper wake its waiting VUs and dispatchers (so they
+    // look again), as a stop does.
+    const std::atomic<bool>* paused = &never_paused;
+    static inline const std::atomic<bool> never_paused{false};
+    std::atomic<std::uint32_t> wake_gen{0};
+    // The signals that stopped the run, for the summary's control actions.
+    struct signal_action {
+        std::int64_t at_ns;
+        std::string name;
+        bool at_once;
+    };
+    std::vector<signal_action> signal_actions;  // guarded by mu
     std::mutex mu;                     // abort reason
     std::recursive_mutex events_mu;    // event dispatch (a listener may fire another event)
     std::optional<std::string> abort_reason;
@@ -306,6 +322,10 @@ struct engine_state {
             return;
         }
         bool first = !stopping.load();
+        {
+            std::lock_guard lock(mu);
+            signal_actions.push_back({now, name, !(first && n - seen == 1)});
+        }
         if (first && n - seen == 1) {
             log(log_level::warn, name + ": stopping gracefully (gracefulStop applies; send it again to stop at once)");
             abort("interrupted by " + name, abort_kind::external, false);
