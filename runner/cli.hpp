@@ -32,6 +32,7 @@
 #include <loadkit/http/url.hpp>
 
 #include "compare.hpp"
+#include "control_command.hpp"
 
 namespace loadkit::runner {
 
@@ -65,6 +66,8 @@ struct run_flags {
     std::string start_at;                             // --start-at
     std::string setup_out;                            // `loadkit setup -o`
     std::string report;                               // --report FILE.html
+    std::string address;                              // --address ADDR:PORT: the control API (control_command.hpp)
+    bool paused = false;                              // -p/--paused: start paused
     // k6's flags of a test's outputs (--tag, --http-debug, the summary's),
     // as written; filled from K6_*/LOADKIT_* variables when not given
     // (apply_environment), checked by validate()
@@ -394,10 +397,12 @@ inline run_settings validate(const run_flags& f) {
 
 // The subcommands, for the message on an unknown one.
 inline constexpr const char* subcommands =
-    "run, new, setup, teardown, merge, compare, report, validate, inspect, serve, version";
+    "run, new, setup, teardown, merge, compare, report, validate, inspect, serve, status, pause, resume, scale, "
+    "stop, version";
 
 inline bool is_subcommand(std::string_view word) {
-    for (auto name : {"run", "new", "setup", "teardown", "merge", "compare", "report", "validate", "inspect", "serve", "version"})
+    for (auto name : {"run", "new", "setup", "teardown", "merge", "compare", "report", "validate", "inspect", "serve", "version",
+                      "status", "pause", "resume", "scale", "stop"})
         if (word == name) return true;
     return false;
 }
@@ -424,6 +429,8 @@ class command_line {
     int port = 8080, serve_threads = 1;
     bool tls = false, faults = false;
     bool verbose = false;  // -v/--verbose (k6's): debug messages too, console.debug's among them
+    control_flags ctlf;            // status, pause, resume, scale, stop (control_command.hpp)
+    control_commands control_cmds;
     CLI::App *run_cmd, *setup_cmd, *teardown_cmd, *merge_cmd, *report_cmd, *validate_cmd, *inspect_cmd, *serve_cmd,
         *version_cmd, *new_cmd;
 
@@ -449,7 +456,8 @@ See `loadkit run --help` for every flag of a run.)");
   loadkit run script.js -s 30s:20 -s 1m:20 -s 30s:0   ramping VUs, as k6's --stage
   loadkit run test.yaml --target http://127.0.0.1:8080 -e TOKEN=abc
   loadkit run test.yaml --summary-export out.json --report report.html --out csv=points.csv
-Exit codes: 0 ok, 99 thresholds failed, 104 invalid test, 105 interrupted, 107 script error, 2 a flag's mistake.)");
+Exit codes: 0 ok, 99 thresholds failed, 103 stopped through the control API, 104 invalid test, 105 interrupted,
+106 the control API (--address) could not listen, 107 script error, 2 a flag's mistake.)");
         run_cmd
             ->add_option("-u,--vus", rf.vus,
                          "VUs (overrides the file: with -d, constant-vus; with -i, shared-iterations)")
@@ -507,6 +515,12 @@ Exit codes: 0 ok, 99 thresholds failed, 104 invalid test, 105 interrupted, 107 s
                             "Skip setup(): hand VUs this file's data (from `loadkit setup`)");
         run_cmd->add_option("--start-at", rf.start_at,
                             "Wait until this RFC 3339 time to start, e.g. 2026-11-22T10:00:00Z");
+        // the run's control (control_command.hpp): k6's REST API, only when asked
+        run_cmd->add_option("--address", rf.address,
+                            "ADDR:PORT: serve the control API (k6's /v1/status) for loadkit status|pause|resume|"
+                            "scale|stop (e.g. localhost:6565, k6's address; :0 any free port)");
+        run_cmd->add_flag("-p,--paused", rf.paused,
+                          "Start paused, until `loadkit resume` (the API on --address, default localhost:6565)");
 
         // setup and teardown on their own, for a test split over machines
         setup_cmd = app.add_subcommand("setup",
@@ -574,6 +588,7 @@ Exit codes: 0 ok, 99 thresholds failed, 104 invalid test, 105 interrupted, 107 s
             "--faults", faults,
             "Also a port that refuses connections (--port+1) and an HTTPS one with a self-signed certificate (--port+2); the /fault/* routes are always on");
 
+        control_cmds = add_control_commands(app, ctlf);
         version_cmd = app.add_subcommand("version", "Print the version");
 
         new_cmd = app.add_subcommand("new", "Write a starting project into a new directory: cpp, yaml or js");

@@ -463,6 +463,23 @@ int run(const run_flags& f, const run_settings& rs, phase what = phase::run,
             if (!quiet) display.update(p);
         };
     }
+    // the run's control API (--address, --paused; control_command.hpp), before any load
+    loadkit::runner::run_control_api control_api;
+    if (what == phase::run) {
+        try {
+            control_api.start(f.address, f.paused);
+        } catch (const std::exception& e) {
+            return fail(loadkit::runner::cannot_serve_api_exit, std::string("--address: ") + e.what());
+        }
+        o.control = &control_api.control;
+        o.start_paused = f.paused;
+        if (control_api.server && !f.quiet)
+            std::cerr << "loadkit: control API on " << control_api.url()
+                      << (f.paused ? " (paused: `loadkit resume --address " + control_api.server->address() + ":" +
+                                         std::to_string(control_api.server->port()) + "` starts the run)"
+                                   : "")
+                      << "\n";
+    }
     // start together: every instance waits for the same moment
     if (start_at) {
         auto wait = *start_at - std::chrono::system_clock::now();
@@ -789,6 +806,7 @@ int dispatch(loadkit::runner::command_line& cl) {
     if (*cl.inspect_cmd) return inspect(cl.inf, cl.run, cl.execution_requirements);
     if (*cl.serve_cmd) return serve(cl.address, cl.port, cl.tls, cl.serve_threads, cl.faults);
     if (*cl.new_cmd) return new_project(cl.new_kind, cl.new_dir);
+    if (cl.control_cmds.any()) return loadkit::runner::control_command(cl.control_cmds, cl.ctlf, std::cout, std::cerr);
     if (*cl.version_cmd) {
         std::cout << "loadkit " LOADKIT_VERSION_STRING " (Boost " << BOOST_VERSION / 100000 << "."
                   << BOOST_VERSION / 100 % 1000 << ", " << OPENSSL_VERSION_TEXT << ")\n";
