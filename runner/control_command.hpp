@@ -152,8 +152,7 @@ inline bool control_request(const std::string& address, boost::beast::http::verb
 }  // namespace detail
 
 // Runs one of the subcommands; prints the status (stdout) or the error (stderr).
-inline int control_command(const control_commands& c, const control_flags& f, std::ostream& out,
-                           std::ostream& err) {
+inline int control_command(const control_commands& c, const control_flags& f, std::ostream& out, std::ostream& err) {
     using boost::beast::http::verb;
     nlohmann::json attrs = nlohmann::json::object();
     if (*c.pause) attrs["paused"] = true;

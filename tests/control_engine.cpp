@@ -75,7 +75,8 @@ loadkit::options quiet(const loadkit::target_server& server, loadkit::run_contro
 std::vector<std::string> actions(const loadkit::run_result& r) {
     std::vector<std::string> out;
     if (r.summary.contains("control"))
-        for (auto& a : r.summary["control"]) out.push_back(a["action"].get<std::string>() + "/" + a["by"].get<std::string>());
+        for (auto& a : r.summary["control"])
+            out.push_back(a["action"].get<std::string>() + "/" + a["by"].get<std::string>());
     return out;
 }
 
@@ -93,7 +94,7 @@ TEST_CASE("control: pause stops new iterations, resume restarts them, stop ends 
     CHECK(ctl.status().running);
     CHECK(ctl.status().status == loadkit::run_status::running);
     REQUIRE(ctl.pause("test").ok);
-    CHECK_FALSE(ctl.pause("test").ok);  // already paused
+    CHECK_FALSE(ctl.pause("test").ok);   // already paused
     std::this_thread::sleep_for(200ms);  // iterations in flight finish
     auto at_pause = iterations.load();
     std::this_thread::sleep_for(500ms);

@@ -47,8 +47,8 @@ class engine_impl;
 
 // k6's execution status numbers (lib.ExecutionStatus), as /v1/status gives them.
 namespace run_status {
-inline constexpr int created = 0, paused_before_run = 4, started = 5, setup = 6, running = 7, teardown = 8,
-                     ended = 9, interrupted = 10;
+inline constexpr int created = 0, paused_before_run = 4, started = 5, setup = 6, running = 7, teardown = 8, ended = 9,
+                     interrupted = 10;
 }
 
 // A run's state, as /v1/status and `loadkit status` show it.
@@ -121,9 +121,9 @@ class run_control {
         if (new_max > max_scale_vus)
             return control_outcome::error(400, title, "maxVUs must not exceed " + std::to_string(max_scale_vus));
         if (new_vus > new_max)
-            return control_outcome::error(400, title,
-                                          "vus (" + std::to_string(new_vus) + ") must not exceed maxVUs (" +
-                                              std::to_string(new_max) + ")");
+            return control_outcome::error(
+                400, title,
+                "vus (" + std::to_string(new_vus) + ") must not exceed maxVUs (" + std::to_string(new_max) + ")");
         vus_ = new_vus;
         if (new_max > max_vus_) {
             vus_max_.fetch_add(new_max - max_vus_);

@@ -120,8 +120,7 @@ inline void write_outputs(const options& opts_, run_result& r) {
             else if (!custom.is_null())
                 printed = custom.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
         } catch (const std::exception& e) {
-            detail::log(log_level::warn,
-                        std::string("handle_summary failed, using the default report: ") + e.what());
+            detail::log(log_level::warn, std::string("handle_summary failed, using the default report: ") + e.what());
         }
     }
     r.report = printed;
