@@ -276,7 +276,8 @@ TEST_CASE(
         CHECK_THAT(
             r.err,
             Catch::Contains(
-                "unknown subcommand 'frobnicate'; expected one of: run, new, setup, teardown, merge, compare, report, validate, inspect, serve, version"));
+                "unknown subcommand 'frobnicate'; expected one of: run, new, setup, teardown, merge, compare, report, "
+                "validate, inspect, serve, status, pause, resume, scale, stop, version"));
     }
     SECTION("running out of file descriptors is said once, with the limit") {
 #if defined(__SANITIZE_ADDRESS__)
