@@ -237,6 +237,26 @@ scenarios:
     CHECK_THAT(none.err, Catch::Contains("cannot reach"));
 }
 
+TEST_CASE("control: externally-controlled in YAML is checked before any load, as k6 checks it") {
+    scratch dir;
+    auto bad = [&](const std::string& body) {
+        auto file = dir.write("bad.yaml", "name: bad\nscenarios:\n  s:\n    executor: externally-controlled\n" + body +
+                                              "    flow:\n      - request:\n          url: /\n");
+        return test_support::run_runner({"validate", file}, 30s);
+    };
+    auto over = bad("    vus: 5\n    maxVUs: 3\n    duration: 1s\n");
+    CHECK(over.code == 104);
+    CHECK_THAT(over.err, Catch::Contains("maxVUs (3) must not be less than vus (5)"));
+    auto no_duration = bad("    vus: 1\n");
+    CHECK(no_duration.code == 104);
+    CHECK_THAT(no_duration.err, Catch::Contains("expected 'duration'"));
+    auto unknown = bad("    vus: 1\n    duration: 0\n    rate: 3\n");
+    CHECK(unknown.code == 104);
+    auto ok = bad("    vus: 0\n    maxVUs: 2\n    duration: 0\n");
+    CHECK(ok.code == 0);
+    CHECK_THAT(ok.out, Catch::Contains("0 VUs (maxVUs: 2) under external control, until stopped"));
+}
+
 TEST_CASE("control: k6's externally-controlled from JavaScript options, steered by loadkit scale") {
 #ifdef LOADKIT_RUNNER_JS
     scratch dir;
