@@ -75,7 +75,7 @@ inline control_commands add_control_commands(CLI::App& app, control_flags& f) {
     return c;
 }
 
-namespace detail {
+namespace control_client {
 
 // host and port of "ADDR:PORT", "[v6]:PORT", ":PORT" (localhost) or "PORT".
 inline bool split_address(const std::string& a, std::string& host, std::string& port) {
@@ -149,7 +149,7 @@ inline bool control_request(const std::string& address, boost::beast::http::verb
     }
 }
 
-}  // namespace detail
+}  // namespace control_client
 
 // Runs one of the subcommands; prints the status (stdout) or the error (stderr).
 inline int control_command(const control_commands& c, const control_flags& f, std::ostream& out, std::ostream& err) {
@@ -171,7 +171,7 @@ inline int control_command(const control_commands& c, const control_flags& f, st
         body = nlohmann::json{{"data", {{"type", "status"}, {"id", "default"}, {"attributes", attrs}}}}.dump();
     int status = 0;
     std::string answer, error;
-    if (!detail::control_request(f.address, *c.status ? verb::get : verb::patch, body, status, answer, error)) {
+    if (!control_client::control_request(f.address, *c.status ? verb::get : verb::patch, body, status, answer, error)) {
         err << "loadkit: " << error << "\n";
         return control_refused_exit;
     }
