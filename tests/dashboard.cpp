@@ -278,7 +278,7 @@ TEST_CASE("dashboard: a run's snapshots as events rendered by the report's templ
     o.print_summary = false;
     o.progress_period = 200ms;
     o.thresholds = {{"http_req_duration", {"p(95)<2000"}}, {"http_req_failed", {"rate<0.01"}}};
-    loadkit::dashboard dash(server, {.name = o.name, .thresholds = o.thresholds});
+    loadkit::dashboard dash(server, {.name = o.name, .thresholds = o.thresholds, .max_points = 600, .trend_stats = {}});
     server.start();
     auto port = server.port();
 
@@ -382,7 +382,7 @@ scenarios:
   shoppers:
     executor: constant-vus
     vus: 3
-    duration: 6s
+    duration: 8s
     flow:
       - request: { name: items, url: /items }
         check: { status: 200 }
@@ -438,7 +438,8 @@ scenarios:
     CHECK(badges == std::vector<std::string>{"FAIL", "PASS"});  // duration green, failure rate red
     CHECK(fin["rendered"] == "ok");
     CHECK(fin["conn"] == "run over");
-    CHECK(fin["control"] == "the control API is not served here");  // (until the control routes are on the server)
+    // the buttons' first call (GET /v1/status): answered, or 404 while the control routes are not on this server
+    CHECK((fin["control"] == "" || fin["control"] == "the control API is not served here"));
     REQUIRE(fin["requests"].size() == 2);
     auto png = j["screenshot"].get<std::string>();
     REQUIRE(std::filesystem::exists(png));
