@@ -56,6 +56,7 @@
 #include <loadkit/outputs/html.hpp>
 #include <loadkit/outputs/json_lines.hpp>
 #include <loadkit/outputs/prometheus.hpp>
+#include <loadkit/outputs/dashboard.hpp>
 #include <loadkit/engine/timeline.hpp>
 #include <loadkit/target/server.hpp>
 #include <loadkit/yaml.hpp>
@@ -449,9 +450,29 @@ int run(const run_flags& f, const run_settings& rs, phase what = phase::run,
             if (!f.quiet) std::cerr << "loadkit: Prometheus metrics on " << prometheus->url() << "\n";
         }
     }
-    // the charts of --report and of the export (`loadkit report` draws them later)
+    // ---- --dashboard: the live page on its own small server (the control
+    // API's routes, when served, go on the same server before start())
+    std::unique_ptr<loadkit::live_server> live;
+    std::unique_ptr<loadkit::dashboard> dashboard;
+    if (what == phase::run && !f.dashboard.empty()) {
+        try {
+            live = std::make_unique<loadkit::live_server>(f.dashboard);
+            dashboard = std::make_unique<loadkit::dashboard>(
+                *live, loadkit::dashboard_options{plan.name, !o.run_thresholds ? loadkit::threshold_set{}
+                                                             : o.thresholds.empty() ? plan.thresholds
+                                                                                    : o.thresholds,
+                                                  600, o.summary.trend_stats});
+        } catch (const std::exception& e) {
+            return fail(loadkit::exit_code::invalid_config, std::string("--dashboard: ") + e.what());
+        }
+        live->start();
+        std::cerr << "loadkit: dashboard on " << live->url() << std::endl;  // even with -q: it is what was asked
+    }
+    // ---- (end of --dashboard)
+    // the charts of --report, of the export (`loadkit report` draws them later) and of the dashboard's last page
     loadkit::timeline_recorder timeline;
-    bool record_timeline = what == phase::run && (!f.report.empty() || !f.summary_export.empty());
+    bool record_timeline =
+        what == phase::run && (!f.report.empty() || !f.summary_export.empty() || dashboard != nullptr);
     bool terminal = ::isatty(STDERR_FILENO) == 1;
     bool color = terminal && !f.no_color && std::getenv("NO_COLOR") == nullptr;
     loadkit::runner::progress_display display(stderr, terminal, color);
@@ -459,6 +480,7 @@ int run(const run_flags& f, const run_settings& rs, phase what = phase::run,
         o.on_progress = [&, quiet = f.quiet || what != phase::run](const loadkit::progress& p) {
             for (auto& out : point_outs) out->write(*p.metrics, p.elapsed_secs);
             if (prometheus) prometheus->update(*p.metrics);
+            if (dashboard) dashboard->update(p);
             if (record_timeline) timeline.add(*p.metrics, p.elapsed_secs);
             if (!quiet) display.update(p);
         };
@@ -506,6 +528,13 @@ int run(const run_flags& f, const run_settings& rs, phase what = phase::run,
         } else if (!f.quiet) {
             std::cerr << "loadkit: report written to " << f.report << "\n";
         }
+    }
+    if (dashboard) {  // --dashboard: the last event (the report's data), sent to every open page before exit
+        auto results = r.summary;
+        results.update(extra);
+        dashboard->finish(results);
+        if (!live->drain(std::chrono::seconds(3)) && !f.quiet)
+            std::cerr << "loadkit: a dashboard page did not receive the final event within 3 s\n";
     }
     if (baseline) {  // the comparison, under the summary
         auto now = r.summary;
