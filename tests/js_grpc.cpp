@@ -1,7 +1,8 @@
 // k6/net/grpc against tests/grpc_server.py (python3-grpcio) started on
 // 127.0.0.1: a script's client, its invoke() answers as k6 v0.48 gives them
 // (compared by hand with the same script and server), streams with their
-// events, reflection, deadlines and errors. test_js runs twice (async VUs,
+// events, reflection, deadlines and errors; TLS (k6's default) with its
+// tls params, and -bin metadata. test_js runs twice (async VUs,
 // and LOADKIT_JS_SYNC=threads): every script here runs both ways.
 #include <catch2/catch.hpp>
 

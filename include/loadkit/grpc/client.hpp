@@ -102,8 +102,10 @@ class client {
     }
     bool has_methods() const noexcept { return !sets_.empty(); }
 
-    // Connects to host:port (HTTP/2 with prior knowledge); with reflect,
-    // asks the server for its services' descriptors. False: error() says why.
+    // Connects to host:port (HTTP/2 with prior knowledge, or over TLS with
+    // ALPN h2 unless o.plaintext); with reflect, asks the server for its
+    // services' descriptors. False: error() says why (a failed TLS handshake
+    // in grpc-go's words), and calls fail as Unavailable, counted.
     task<bool> connect(std::string_view address, const connect_options& o = {}) {
         error_.clear();
         opts_ = o;

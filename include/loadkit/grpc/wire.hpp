@@ -75,7 +75,10 @@ class wire_conn {
         if (!session_) {
             auto& r = http_->last();
             error = r.error.empty() ? "cannot connect to " + url_ : r.error;
-            // k6 (grpc-go) words a failed handshake so
+            // k6 (grpc-go) words a failed handshake so. Differs from k6 v0.48,
+            // whose blocking dial retries until the connect timeout and then
+            // says "context canceled: connection error: ...": here it fails at
+            // once (the certificate will not change in between)
             if (r.error_code == error_code::tls_error || r.error_code == error_code::tls_unknown_authority ||
                 r.error_code == error_code::tls_hostname_mismatch)
                 error = "connection error: desc = \"transport: authentication handshake failed: " + error + "\"";

@@ -389,9 +389,11 @@ inline bool read_call_params(JSContext* cx, const std::string& json, g::call_par
             for (auto& [mk, mv] : v.items()) {
                 std::string key = mk;
                 for (auto& ch : key) ch = static_cast<char>(ch >= 'A' && ch <= 'Z' ? ch + 32 : ch);
-                // "-bin": bytes, an ArrayBuffer (or a view of one) that the
-                // JavaScript below sends as {"$bin": [bytes]}; a string is
-                // taken as its UTF-8 bytes (k6 wants an ArrayBuffer there)
+                // "-bin": bytes, an ArrayBuffer or a view of one (a typed
+                // array), which the JavaScript below sends as {"$bin": [bytes]};
+                // a string is taken as its UTF-8 bytes. Differs from k6 v0.48,
+                // which takes typed arrays only (an ArrayBuffer or a string:
+                // "value must be binary")
                 bool binary = g::detail::is_binary_key(key);
                 if (binary && mv.is_object() && mv.contains("$bin")) {
                     std::string bytes;
