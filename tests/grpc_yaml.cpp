@@ -205,6 +205,40 @@ scenarios:
     CHECK(count("grpc_req_duration{status:14}") == 4);
 }
 
+// What only the run can tell: a method the server's reflection lacks, a
+// templated value protobuf refuses. Each fails its iteration (k6's invoke
+// throws for both), counted in iterations_failed, and logged once.
+TEST_CASE("grpc yaml: run-time mistakes fail the iteration, counted") {
+    server plain;
+    folder f;
+    auto file = f.write("late.yaml", std::string(R"(scenarios:
+  reflected:
+    executor: per-vu-iterations
+    flow:
+      - grpc: {address: )") + plain.address +
+                                         R"(, plaintext: true, reflect: true, method: loadkit.test.Echo/Nope}
+  templated:
+    executor: per-vu-iterations
+    flow:
+      - grpc:
+          address: )" + plain.address + R"(
+          plaintext: true
+          protos: [grpc_test.proto]
+          method: loadkit.test.Echo/Say
+          message: {count: '{{ vu }}x'}
+)");
+    auto plan = loadkit::yaml::load_file(file);  // field names are right: it loads
+    loadkit::options o;
+    o.threads = 1;
+    o.print_summary = false;
+    o.handle_signals = false;
+    auto r = loadkit::yaml::run(plan, o);
+    INFO(r.report);
+    auto* failed = loadkit::find_metric(r.summary, "iterations_failed");
+    REQUIRE(failed);
+    CHECK((*failed)["count"].get<double>() == 2);
+}
+
 #if defined(LOADKIT_RUNNER_PATH)
 TEST_CASE("grpc yaml: the runner runs a YAML file with a grpc step") {
     server plain;
