@@ -68,6 +68,7 @@ struct run_flags {
     std::string report;                               // --report FILE.html
     std::string address;                              // --address ADDR:PORT: the control API (control_command.hpp)
     bool paused = false;                              // -p/--paused: start paused
+    std::string dashboard;                            // --dashboard[=ADDR:PORT]: the live page ("" when not asked)
     // k6's flags of a test's outputs (--tag, --http-debug, the summary's),
     // as written; filled from K6_*/LOADKIT_* variables when not given
     // (apply_environment), checked by validate()
@@ -482,6 +483,9 @@ Exit codes: 0 ok, 99 thresholds failed, 103 stopped through the control API, 104
                          "prometheus=HOST:PORT (a /metrics endpoint during the run)")
             ->take_all();
         run_cmd->add_option("--report", rf.report, "Write a self-contained HTML report here");
+        // --dashboard: the live page (outputs/dashboard.hpp); bare, on loopback only
+        run_cmd->add_flag("--dashboard{127.0.0.1:5665}", rf.dashboard,
+                          "Serve a live dashboard during the run (=ADDR:PORT; default 127.0.0.1:5665, loopback)");
         // Locust's flags of the same names (tasks: a scenario's `tasks`)
         run_cmd->add_option("--tags", rf.task_tags, "TAG,...: run only the tasks with one of these tags (Locust's)")
             ->delimiter(',');

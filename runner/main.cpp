@@ -56,6 +56,7 @@
 #include <loadkit/outputs/html.hpp>
 #include <loadkit/outputs/json_lines.hpp>
 #include <loadkit/outputs/prometheus.hpp>
+#include <loadkit/outputs/dashboard.hpp>
 #include <loadkit/engine/timeline.hpp>
 #include <loadkit/target/server.hpp>
 #include <loadkit/yaml.hpp>
@@ -449,9 +450,32 @@ int run(const run_flags& f, const run_settings& rs, phase what = phase::run,
             if (!f.quiet) std::cerr << "loadkit: Prometheus metrics on " << prometheus->url() << "\n";
         }
     }
-    // the charts of --report and of the export (`loadkit report` draws them later)
+    // the run's control (control_command.hpp): declared before the servers whose routes use it
+    loadkit::runner::run_control_api control_api;
+    // ---- --dashboard: the live page on its own small server (the control
+    // API's routes, when served, go on the same server before start())
+    std::unique_ptr<loadkit::live_server> live;
+    std::unique_ptr<loadkit::dashboard> dashboard;
+    if (what == phase::run && !f.dashboard.empty()) {
+        try {
+            live = std::make_unique<loadkit::live_server>(f.dashboard);
+            dashboard = std::make_unique<loadkit::dashboard>(
+                *live, loadkit::dashboard_options{plan.name, !o.run_thresholds ? loadkit::threshold_set{}
+                                                             : o.thresholds.empty() ? plan.thresholds
+                                                                                    : o.thresholds,
+                                                  600, o.summary.trend_stats});
+        } catch (const std::exception& e) {
+            return fail(loadkit::exit_code::invalid_config, std::string("--dashboard: ") + e.what());
+        }
+        loadkit::add_control_routes(*live, control_api.control);  // the page's buttons: k6's /v1/status
+        live->start();
+        std::cerr << "loadkit: dashboard on " << live->url() << std::endl;  // even with -q: it is what was asked
+    }
+    // ---- (end of --dashboard)
+    // the charts of --report, of the export (`loadkit report` draws them later) and of the dashboard's last page
     loadkit::timeline_recorder timeline;
-    bool record_timeline = what == phase::run && (!f.report.empty() || !f.summary_export.empty());
+    bool record_timeline =
+        what == phase::run && (!f.report.empty() || !f.summary_export.empty() || dashboard != nullptr);
     bool terminal = ::isatty(STDERR_FILENO) == 1;
     bool color = terminal && !f.no_color && std::getenv("NO_COLOR") == nullptr;
     loadkit::runner::progress_display display(stderr, terminal, color);
@@ -459,15 +483,16 @@ int run(const run_flags& f, const run_settings& rs, phase what = phase::run,
         o.on_progress = [&, quiet = f.quiet || what != phase::run](const loadkit::progress& p) {
             for (auto& out : point_outs) out->write(*p.metrics, p.elapsed_secs);
             if (prometheus) prometheus->update(*p.metrics);
+            if (dashboard) dashboard->update(p);
             if (record_timeline) timeline.add(*p.metrics, p.elapsed_secs);
             if (!quiet) display.update(p);
         };
     }
     // the run's control API (--address, --paused; control_command.hpp), before any load
-    loadkit::runner::run_control_api control_api;
     if (what == phase::run) {
         try {
-            control_api.start(f.address, f.paused);
+            // --paused with --dashboard: the page resumes it, no other port is needed
+            control_api.start(f.address, f.paused && !live);
         } catch (const std::exception& e) {
             return fail(loadkit::runner::cannot_serve_api_exit, std::string("--address: ") + e.what());
         }
@@ -523,6 +548,13 @@ int run(const run_flags& f, const run_settings& rs, phase what = phase::run,
         } else if (!f.quiet) {
             std::cerr << "loadkit: report written to " << f.report << "\n";
         }
+    }
+    if (dashboard) {  // --dashboard: the last event (the report's data), sent to every open page before exit
+        auto results = r.summary;
+        results.update(extra);
+        dashboard->finish(results);
+        if (!live->drain(std::chrono::seconds(3)) && !f.quiet)
+            std::cerr << "loadkit: a dashboard page did not receive the final event within 3 s\n";
     }
     if (baseline) {  // the comparison, under the summary
         auto now = r.summary;

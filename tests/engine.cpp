@@ -83,11 +83,7 @@ loadkit::options quiet(const loadkit::target_server& server, int threads = 2) {
     return o;
 }
 
-double agg(const nlohmann::json& summary, std::string_view metric, const char* field) {
-    auto* a = loadkit::find_metric(summary, metric);
-    REQUIRE(a);
-    return (*a)[field].get<double>();
-}
+using test_support::agg;
 
 // ------------------------------------------------------------ the seed's shop
 

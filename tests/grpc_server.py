@@ -6,7 +6,7 @@ tests/grpc_test.proto are built here from a FileDescriptorProto, and the
 reflection service (grpc.reflection.v1alpha) is served by hand with generic
 handlers. Prints "port N" once listening; runs until killed (or, with
 --exit-after S, until S seconds have passed: a test never leaves it behind).
-  grpc_server.py [--port N] [--exit-after S] [--no-reflection]
+  grpc_server.py [--port N] [--exit-after S] [--no-reflection] [--tls-cert PEM --tls-key PEM]
 Tests start it with PR_SET_PDEATHSIG (support.hpp child): it dies with them.
 """
 import argparse
@@ -108,9 +108,19 @@ RResponse = message_class(pool.FindMessageTypeByName("grpc.reflection.v1alpha.Se
 
 def echo_metadata(context):
     md = dict(context.invocation_metadata())
+    initial, trailing = [], []
     if "x-echo" in md:
-        context.send_initial_metadata((("x-echo", md["x-echo"]),))
-        context.set_trailing_metadata((("x-echo-trailer", md["x-echo"]),))
+        initial.append(("x-echo", md["x-echo"]))
+        trailing.append(("x-echo-trailer", md["x-echo"]))
+    if "x-echo-bin" in md:  # binary metadata: grpcio hands it over decoded (bytes) and encodes it again
+        initial.append(("x-echo-bin", md["x-echo-bin"]))
+        trailing.append(("x-echo-trailer-bin", md["x-echo-bin"] + b"\xff"))
+        # what arrived, readable: the bytes in hex
+        trailing.append(("x-echo-hex", md["x-echo-bin"].hex()))
+    if initial:
+        context.send_initial_metadata(tuple(initial))
+    if trailing:
+        context.set_trailing_metadata(tuple(trailing))
 
 
 def say(req, context):
@@ -180,6 +190,8 @@ def main():
     ap.add_argument("--exit-after", type=float, default=120)
     ap.add_argument("--no-reflection", action="store_true")
     ap.add_argument("--workers", type=int, default=16)
+    ap.add_argument("--tls-cert", help="serve TLS (ALPN h2) with this PEM certificate ...")
+    ap.add_argument("--tls-key", help="... and this PEM private key")
     a = ap.parse_args()
     ser = lambda m: m.SerializeToString()
     handlers = {
@@ -198,7 +210,12 @@ def main():
             {"ServerReflectionInfo": grpc.stream_stream_rpc_method_handler(
                 reflection, request_deserializer=RRequest.FromString, response_serializer=ser)}))
     server = grpc.server(futures.ThreadPoolExecutor(max_workers=a.workers), handlers=generic)
-    port = server.add_insecure_port("127.0.0.1:%d" % a.port)
+    if a.tls_cert:
+        with open(a.tls_cert, "rb") as c, open(a.tls_key, "rb") as k:
+            creds = grpc.ssl_server_credentials(((k.read(), c.read()),))
+        port = server.add_secure_port("127.0.0.1:%d" % a.port, creds)
+    else:
+        port = server.add_insecure_port("127.0.0.1:%d" % a.port)
     server.start()
     print("port %d" % port, flush=True)
     time.sleep(a.exit_after)

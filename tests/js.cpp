@@ -36,11 +36,7 @@ loadkit::options quiet_options(const std::string& target, int threads = 2) {
     return o;
 }
 
-double agg(const nlohmann::json& summary, std::string_view metric, const char* field) {
-    auto* a = loadkit::find_metric(summary, metric);
-    if (!a) FAIL("no metric " << metric);
-    return (*a)[field].get<double>();
-}
+using test_support::agg;
 bool all_checks_pass(const nlohmann::json& summary, double at_least = 1) {
     double passes = 0;
     for (auto& c : summary["checks"]) {

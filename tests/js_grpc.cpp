@@ -1,18 +1,21 @@
 // k6/net/grpc against tests/grpc_server.py (python3-grpcio) started on
 // 127.0.0.1: a script's client, its invoke() answers as k6 v0.48 gives them
 // (compared by hand with the same script and server), streams with their
-// events, reflection, deadlines and errors. test_js runs twice (async VUs,
+// events, reflection, deadlines and errors; TLS (k6's default) with its
+// tls params, and -bin metadata. test_js runs twice (async VUs,
 // and LOADKIT_JS_SYNC=threads): every script here runs both ways.
 #include <catch2/catch.hpp>
 
 #if defined(LOADKIT_WITH_GRPC)
 #include <chrono>
 #include <fstream>
+#include <map>
 #include <string>
 #include <thread>
 
 #include <loadkit.hpp>
 #include <loadkit/js.hpp>
+#include <loadkit/target/cert.hpp>
 #include <loadkit/yaml.hpp>
 
 #include "support.hpp"
@@ -203,6 +206,107 @@ export default function () {
     auto r = run_script(file, "127.0.0.1:1");
     INFO(r.report);
     all_checks_pass(r.summary, 4);
+}
+namespace {
+// The server over TLS with a certificate made here (PEM files for Python).
+struct tls_grpc_server {
+    scratch dir;
+    loadkit::certificate cert = loadkit::make_self_signed_certificate();
+    std::unique_ptr<test_support::child> proc;
+    std::string address;
+    tls_grpc_server() {
+        std::ofstream(dir.dir / "cert.pem") << cert.cert_pem;
+        std::ofstream(dir.dir / "key.pem") << cert.key_pem;
+        proc = std::make_unique<test_support::child>(
+            std::vector<std::string>{"/usr/bin/python3", std::string(LOADKIT_SOURCE_DIR) + "/tests/grpc_server.py",
+                                     "--exit-after", "60", "--tls-cert", (dir.dir / "cert.pem").string(),
+                                     "--tls-key", (dir.dir / "key.pem").string()},
+            (dir.dir / "server.out").string(), (dir.dir / "server.err").string());
+        for (int i = 0; i < 200 && address.empty(); ++i) {
+            auto out = proc->out();
+            if (auto at = out.find("port "); at != std::string::npos && out.find('\n', at) != std::string::npos)
+                address = "127.0.0.1:" + out.substr(at + 5, out.find('\n', at) - at - 5);
+            else std::this_thread::sleep_for(50ms);
+        }
+        INFO(proc->err());
+        REQUIRE(!address.empty());
+    }
+};
+loadkit::run_result run_with_env(const std::string& file, const std::map<std::string, std::string>& env) {
+    loadkit::js::script s(file, loadkit::js::load_options(loadkit::js::load_options::env_map(env.begin(), env.end())));
+    auto plan = loadkit::js::make_plan(s);
+    loadkit::options o;
+    o.threads = 1;
+    o.print_summary = false;
+    o.handle_signals = false;
+    for (auto& [k, v] : env) o.env[k] = v;
+    return loadkit::yaml::run(plan, o, &s);
+}
+}  // namespace
+
+// k6's default is TLS: connect() without plaintext verifies the server
+// (the `tls` map's cacerts, or the system's roots), and a failed handshake
+// throws as k6's connect does (grpc-go's "authentication handshake failed").
+TEST_CASE("js grpc: TLS by default, tls.cacerts, a wrong CA throws, insecureSkipTLSVerify; -bin metadata") {
+    tls_grpc_server server;
+    auto other = loadkit::make_self_signed_certificate();
+    scratch s;
+    auto file = s.write("tls.js", R"(
+import grpc from 'k6/net/grpc';
+import { check } from 'k6';
+const client = new grpc.Client();
+client.load([__ENV.PROTOS], 'grpc_test.proto');
+const wrong = new grpc.Client();
+wrong.load([__ENV.PROTOS], 'grpc_test.proto');
+export const options = { iterations: 1, vus: 1 };
+export default function () {
+  client.connect(__ENV.ADDR, { tls: { cacerts: [__ENV.CA] }, timeout: '10s' });
+  const r = client.invoke('loadkit.test.Echo/Say', { name: 'tls' },
+                          { metadata: { 'x-echo-bin': new Uint8Array([9, 0, 1, 254, 127]).subarray(1) } });
+  const r2 = client.invoke('loadkit.test.Echo/Say', { name: 'tls' }, { metadata: { 'X-Echo-Bin': 'hi' } });
+  const r3 = client.invoke('loadkit.test.Echo/Say', { name: 'tls' }, { metadata: { 'x-echo-bin': new Uint8Array([104, 105]).buffer } });
+  let notBinary = '';
+  try { client.invoke('loadkit.test.Echo/Say', {}, { metadata: { 'x-plain': new ArrayBuffer(2) } }); } catch (e) { notBinary = String(e); }
+  client.close();
+  let err = '', noca = '', badca = '', badtls = '';
+  try { wrong.connect(__ENV.ADDR, { tls: { cacerts: __ENV.OTHER_CA } }); } catch (e) { err = String(e); }
+  try { wrong.connect(__ENV.ADDR); } catch (e) { noca = String(e); }
+  try { wrong.connect(__ENV.ADDR, { tls: { cacerts: ['not a certificate'] } }); } catch (e) { badca = String(e); }
+  try { wrong.connect(__ENV.ADDR, { tls: 'x' }); } catch (e) { badtls = String(e); }
+  check(r, {
+    'tls call': (r) => r.status === grpc.StatusOK && r.message.message === 'hello tls',
+    'bin sent (a view)': (r) => r.trailers['x-echo-hex'][0] === '0001fe7f',
+    'bin sent (a string)': () => r2.trailers['x-echo-hex'][0] === '6869' && r2.headers['x-echo-bin'][0] === 'hi',
+    'bin sent (an ArrayBuffer)': () => r3.trailers['x-echo-hex'][0] === '6869',
+    'bin received decoded': () => r2.trailers['x-echo-trailer-bin'][0].startsWith('hi'),
+    'not binary': () => notBinary.includes('"x-plain" value must be a string'),
+    'wrong CA': () => err.includes('authentication handshake failed'),
+    'system roots': () => noca.includes('authentication handshake failed'),
+    'bad cacerts': () => badca.includes('failed to append ca certificate [0] from PEM'),
+    'bad tls': () => badtls.includes('invalid tls value'),
+  });
+}
+)");
+    auto r = run_with_env(file, {{"ADDR", server.address}, {"PROTOS", std::string(LOADKIT_SOURCE_DIR) + "/tests"},
+                                 {"CA", server.cert.cert_pem}, {"OTHER_CA", other.cert_pem}});
+    INFO(r.report);
+    all_checks_pass(r.summary, 10);
+    CHECK(count_of(r.summary, "grpc_req_duration") == 3);
+    // the global insecureSkipTLSVerify: k6's connect() over TLS without a CA
+    auto insecure = s.write("insecure.js", R"(
+import grpc from 'k6/net/grpc';
+import { check } from 'k6';
+const client = new grpc.Client();
+client.load([__ENV.PROTOS], 'grpc_test.proto');
+export const options = { iterations: 1, vus: 1, insecureSkipTLSVerify: true };
+export default function () {
+  client.connect(__ENV.ADDR);
+  check(client.invoke('loadkit.test.Echo/Say', { name: 'i' }), { 'insecure': (r) => r.status === grpc.StatusOK });
+}
+)");
+    auto r2 = run_with_env(insecure, {{"ADDR", server.address}, {"PROTOS", std::string(LOADKIT_SOURCE_DIR) + "/tests"}});
+    INFO(r2.report);
+    all_checks_pass(r2.summary, 1);
 }
 #endif
 

@@ -35,11 +35,7 @@ loadkit::run_result run_js(const std::string& file, std::map<std::string, std::s
     o.env.insert(env.begin(), env.end());  // __ENV in VU code (lo.env is the init context's)
     return loadkit::yaml::run(plan, o, &s);
 }
-double agg(const nlohmann::json& summary, std::string_view metric, const char* field) {
-    auto* a = loadkit::find_metric(summary, metric);
-    if (!a) FAIL("no metric " << metric);
-    return (*a)[field].get<double>();
-}
+using test_support::agg;
 void require_checks_pass(const nlohmann::json& summary, double expected) {
     double passes = 0;
     for (auto& c : summary["checks"]) {

@@ -38,11 +38,7 @@ loadkit::run_result run_script(const std::string& file, const std::string& targe
     o.env["TARGET"] = target;
     return loadkit::yaml::run(plan, o, &s);
 }
-double agg(const nlohmann::json& summary, std::string_view metric, const char* field) {
-    auto* a = loadkit::find_metric(summary, metric);
-    if (!a) FAIL("no metric " << metric);
-    return (*a)[field].get<double>();
-}
+using test_support::agg;
 double checks_passed(const nlohmann::json& summary) {
     double passes = 0;
     for (auto& c : summary["checks"]) {

@@ -17,6 +17,8 @@
 #include <loadkit.hpp>
 #include <loadkit/target.hpp>
 
+#include "support.hpp"
+
 #define LOADKIT_EXAMPLE_NO_MAIN
 #include "../examples/locust_seed.cpp"
 #include "unit.hpp"
@@ -141,11 +143,7 @@ std::pair<std::vector<double>, std::vector<double>> gaps(loadkit::wait_time w, i
     return {idle, period};
 }
 
-double agg(const nlohmann::json& summary, std::string_view metric, const char* field) {
-    auto* a = loadkit::find_metric(summary, metric);
-    REQUIRE(a);
-    return (*a)[field].get<double>();
-}
+using test_support::agg;
 
 }  // namespace
 

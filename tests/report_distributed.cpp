@@ -327,11 +327,7 @@ nlohmann::json read_json(const std::string& path) {
     REQUIRE(in);
     return nlohmann::json::parse(in);
 }
-double agg(const nlohmann::json& summary, std::string_view metric, const char* field) {
-    auto* a = loadkit::find_metric(summary, metric);
-    if (!a) FAIL("no metric " << metric);
-    return (*a)[field].get<double>();
-}
+using test_support::agg;
 // nearest rank, as the histogram reports
 double exact_quantile(std::vector<double> v, double q) {
     std::sort(v.begin(), v.end());

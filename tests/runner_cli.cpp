@@ -40,11 +40,7 @@ using test_support::process_result;
 using test_support::run_runner;
 using test_support::scratch;
 
-double agg(const nlohmann::json& summary, std::string_view metric, const char* field) {
-    auto* a = loadkit::find_metric(summary, metric);
-    REQUIRE(a);
-    return (*a)[field].get<double>();
-}
+using test_support::agg;
 double check_passes(const nlohmann::json& summary, std::string_view name, bool fails = false) {
     for (auto& c : summary["checks"])
         if (c["name"] == name) return c[fails ? "fails" : "passes"].get<double>();

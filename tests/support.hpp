@@ -32,6 +32,8 @@
 #include <thread>
 #include <unistd.h>
 
+#include <loadkit/engine/summary.hpp>
+
 namespace test_support {
 
 using namespace std::chrono_literals;
@@ -59,6 +61,14 @@ struct scratch {
         return c;
     }
 };
+
+// One aggregate of a summary's metric ("count", "rate", "p(95)"...); the
+// test fails, naming the metric, when the summary does not have it.
+inline double agg(const nlohmann::json& summary, std::string_view metric, const char* field) {
+    auto* a = loadkit::find_metric(summary, metric);
+    if (!a) FAIL("no metric " << metric);
+    return (*a)[field].get<double>();
+}
 
 // A whole file ("" when it cannot be read).
 inline std::string read_text(const fs::path& path) {

@@ -65,11 +65,7 @@ loadkit::options quiet_options(int threads = 2) {
     return o;
 }
 
-double agg(const nlohmann::json& summary, std::string_view metric, const char* field) {
-    auto* a = loadkit::find_metric(summary, metric);
-    REQUIRE(a);
-    return (*a)[field].get<double>();
-}
+using test_support::agg;
 double check_passes(const nlohmann::json& summary, std::string_view name, bool fails = false) {
     for (auto& c : summary["checks"])
         if (c["name"] == name) return c[fails ? "fails" : "passes"].get<double>();
@@ -121,7 +117,7 @@ TEST_CASE("yaml loader: mistakes name FILE:LINE:COL, what was expected and what 
         {"scenarios:\n  u:\n    executor: per-vu-iterations\n    exec: browse\n",
          "t.yaml:4:11: exec 'browse' names a script function, but the file has no 'script: FILE.js'"},
         {"scenarios:\n  u:\n    executor: per-vu-iterations\n    flow:\n      - requets: { url: / }\n",
-         "t.yaml:5:9: expected a step (request, think, loop, group or ws_*), found 'requets'; did you mean 'request'?"},
+         "t.yaml:5:9: expected a step (request, think, loop, group, ws_* or grpc), found 'requets'; did you mean 'request'?"},
         {"scenarios:\n  u:\n    executor: per-vu-iterations\n    flow:\n      - request: { name: a }\n",
          "t.yaml:5:18: expected 'url' in this request"},
         {"scenarios:\n  u:\n    executor: per-vu-iterations\n    flow:\n      - request: { url: '/a/{{ vars.x' }\n",

@@ -11,6 +11,9 @@
 #ifdef LOADKIT_HAS_HTTP2  // loadkit::http2 is linked: scripts speak HTTP/2 too
 #include "http2.hpp"
 #endif
+#ifdef LOADKIT_WITH_GRPC  // loadkit::grpc is linked: flows' grpc steps run
+#include "plan/grpc_run.hpp"
+#endif
 #include "plan/finish.hpp"
 #include "plan/flow.hpp"
 #include "js/script.hpp"

@@ -9,6 +9,9 @@
 #ifdef LOADKIT_HAS_HTTP2  // loadkit::http2 is linked: flows speak HTTP/2 too
 #include "http2.hpp"
 #endif
+#ifdef LOADKIT_WITH_GRPC  // loadkit::grpc is linked: flows' grpc steps run
+#include "plan/grpc_run.hpp"
+#endif
 #include "plan/csv.hpp"
 #include "plan/flow.hpp"
 #include "yaml/loader.hpp"

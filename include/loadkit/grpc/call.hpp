@@ -16,7 +16,8 @@
 
 namespace loadkit::inline LOADKIT_ABI::grpc {
 
-// Metadata: lower-case keys; "-bin" keys carry raw bytes (sent base64).
+// Metadata: lower-case keys; "-bin" keys carry raw bytes (base64 on the
+// wire: encoded by the client, decoded in responses' headers and trailers).
 using metadata = std::vector<std::pair<std::string, std::string>>;
 
 // A finished call: what invoke() answers, what a stream ends with.
@@ -76,8 +77,8 @@ class call_state {
             fail(status_code::internal, "transport: received unexpected content-type \"" + std::string(ctype) + "\"");
             return false;
         }
-        for (auto& kv : h)
-            if (!kv.first.empty() && kv.first[0] != ':') res_->headers.push_back(kv);
+        for (auto& [k, v] : h)
+            if (!k.empty() && k[0] != ':') add_metadata(res_->headers, k, v);
         return true;
     }
     // DATA: messages as they complete; `on_message(bytes)` per message
@@ -110,7 +111,7 @@ class call_state {
             } else if (k == "grpc-message") {
                 percent_decode(v, res_->error);
             } else if (!k.empty() && k[0] != ':') {
-                res_->trailers.emplace_back(k, v);
+                add_metadata(res_->trailers, k, v);
             }
         }
         if (!has_status) {
@@ -137,6 +138,12 @@ class call_state {
     bool failed() const noexcept { return failed_; }
 
   private:
+    // "-bin" values decoded (grpc-go hands them to k6 as bytes); one that is
+    // not base64 is kept as it came, rather than failing the call
+    static void add_metadata(metadata& to, const std::string& k, const std::string& v) {
+        auto& kv = to.emplace_back(k, std::string());
+        if (!is_binary_key(k) || !base64_decode(v, kv.second)) kv.second = v;
+    }
     response* res_ = nullptr;
     frame_reader frames_;
     bool got_headers_ = false, got_trailers_ = false, failed_ = false;

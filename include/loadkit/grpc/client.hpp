@@ -33,8 +33,13 @@
 namespace loadkit::inline LOADKIT_ABI::grpc {
 
 struct connect_options {
-    bool plaintext = true;  // loadkit speaks gRPC over h2c only for now (TLS: see the report)
-    bool reflect = false;   // build the descriptors from the server's reflection service
+    // h2c with prior knowledge; false: TLS with ALPN h2, verified as the
+    // engine's HTTP options say (insecureSkipTLSVerify, tlsCAFile, tlsAuth,
+    // tlsVersion, tlsCipherSuites). The C++ default stays plaintext; k6's
+    // (and the JS module's and the YAML step's) is TLS.
+    bool plaintext = true;
+    std::optional<connect_tls> tls;
+    bool reflect = false;  // build the descriptors from the server's reflection service
     nanoseconds timeout = std::chrono::seconds(60);
     metadata reflect_metadata;
     std::size_t max_receive_size = detail::default_max_message;
@@ -59,6 +64,10 @@ struct grpc_metrics {
         return m;
     }
 };
+
+// Registered before main: thresholds on grpc_* are checked before any VU
+// makes a client
+[[gnu::used]] inline const bool grpc_metrics_registered = (grpc_metrics::get(), true);
 
 inline constexpr nanoseconds default_call_timeout = std::chrono::minutes(2);
 
@@ -93,8 +102,10 @@ class client {
     }
     bool has_methods() const noexcept { return !sets_.empty(); }
 
-    // Connects to host:port (HTTP/2 with prior knowledge); with reflect,
-    // asks the server for its services' descriptors. False: error() says why.
+    // Connects to host:port (HTTP/2 with prior knowledge, or over TLS with
+    // ALPN h2 unless o.plaintext); with reflect, asks the server for its
+    // services' descriptors. False: error() says why (a failed TLS handshake
+    // in grpc-go's words), and calls fail as Unavailable, counted.
     task<bool> connect(std::string_view address, const connect_options& o = {}) {
         error_.clear();
         opts_ = o;
@@ -113,12 +124,9 @@ class client {
         if (host_.size() > 2 && host_.front() == '[' && host_.back() == ']') host_ = host_.substr(1, host_.size() - 2);
         addr_.assign(address);
         authority_.assign(address);
-        if (!o.plaintext) {
-            error_ = "grpc: TLS connections are not supported yet (use {plaintext: true})";
-            co_return false;
-        }
         std::int64_t deadline = loadkit::detail::now_ns() + o.timeout.count();
-        if (!co_await conn_.connect(host_, static_cast<std::uint16_t>(port), !o.plaintext, o.timeout, error_))
+        if (!co_await conn_.connect(host_, static_cast<std::uint16_t>(port), o.plaintext ? nullptr : &o.tls,
+                                    o.timeout, error_))
             co_return false;
         if (o.reflect) {
             bool reflected = co_await reflect(deadline);
@@ -241,7 +249,9 @@ class client {
         hdrs_.emplace_back("grpc-timeout", std::string(detail::format_timeout(timeout.count(), buf)));
         for (auto& [k, v] : p.md) {
             if (detail::is_reserved_header(k)) continue;
-            hdrs_.emplace_back(k, v);
+            auto& kv = hdrs_.emplace_back(k, std::string());
+            if (detail::is_binary_key(k)) detail::base64_encode(v, kv.second);
+            else kv.second = v;
         }
         return hdrs_;
     }

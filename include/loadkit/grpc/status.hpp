@@ -101,6 +101,50 @@ inline void percent_encode(std::string_view in, std::string& out) {
     }
 }
 
+// Binary metadata: a key ending in "-bin" carries bytes, base64 on the wire
+// (sent unpadded as grpc-go does; read padded or not).
+inline bool is_binary_key(std::string_view k) noexcept { return k.size() > 4 && k.substr(k.size() - 4) == "-bin"; }
+inline void base64_encode(std::string_view in, std::string& out) {
+    static constexpr char b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    out.clear();
+    std::size_t i = 0;
+    for (; i + 3 <= in.size(); i += 3) {
+        unsigned v = static_cast<unsigned char>(in[i]) << 16 | static_cast<unsigned char>(in[i + 1]) << 8 |
+                     static_cast<unsigned char>(in[i + 2]);
+        for (int s = 18; s >= 0; s -= 6) out.push_back(b64[(v >> s) & 63]);
+    }
+    if (std::size_t rest = in.size() - i) {
+        unsigned v = static_cast<unsigned char>(in[i]) << 16 | (rest > 1 ? static_cast<unsigned char>(in[i + 1]) << 8 : 0);
+        out.push_back(b64[(v >> 18) & 63]);
+        out.push_back(b64[(v >> 12) & 63]);
+        if (rest > 1) out.push_back(b64[(v >> 6) & 63]);
+    }
+}
+// False (out unspecified) when `in` is not base64; padding and the URL
+// alphabet are accepted, as gRPC implementations do.
+inline bool base64_decode(std::string_view in, std::string& out) {
+    out.clear();
+    while (!in.empty() && in.back() == '=') in.remove_suffix(1);
+    unsigned acc = 0;
+    int bits = 0;
+    for (char c : in) {
+        int v = c >= 'A' && c <= 'Z'   ? c - 'A'
+                : c >= 'a' && c <= 'z' ? c - 'a' + 26
+                : c >= '0' && c <= '9' ? c - '0' + 52
+                : c == '+' || c == '-' ? 62
+                : c == '/' || c == '_' ? 63
+                                       : -1;
+        if (v < 0) return false;
+        acc = (acc << 6) | static_cast<unsigned>(v);
+        bits += 6;
+        if (bits >= 8) {
+            bits -= 8;
+            out.push_back(static_cast<char>((acc >> bits) & 0xff));
+        }
+    }
+    return bits < 6;  // a lone sixth of a byte: not base64
+}
+
 // The status a non-200 HTTP response maps to (gRPC's HTTP-to-gRPC table):
 // a proxy or a server that is not gRPC answered.
 inline status_code from_http_status(int http) noexcept {

@@ -1,7 +1,7 @@
 #pragma once
 // The HTTP/2 a gRPC call rides on: one connection per gRPC client (an
-// h2_session from loadkit's HTTP/2 transport, opened by prior knowledge
-// through the client's own HTTP client, whose connect, DNS and interrupt
+// h2_session from loadkit's HTTP/2 transport, opened by prior knowledge, or
+// over TLS with ALPN h2, through the client's own HTTP client, whose connect, DNS and interrupt
 // rules it follows) and an h2_stream per call. This is the seam to the
 // transport (http/h2_session.hpp): nothing else in grpc/ knows its API.
 //
@@ -13,6 +13,7 @@
 #include <chrono>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -26,26 +27,44 @@
 #include "../http/client.hpp"
 #include "../http/h2_exchange.hpp"
 #include "../http/h2_session.hpp"
+#include "../http/tls.hpp"
 #include "../runtime/context.hpp"
 #include "call.hpp"
 
-namespace loadkit::inline LOADKIT_ABI::grpc::detail {
+namespace loadkit::inline LOADKIT_ABI::grpc {
+
+// k6's connect params' `tls`: when given, the server is verified against the
+// system's CAs and `cacerts` (the global tlsCAFile and tlsAuth are not used,
+// as in k6, where this map replaces the VU's TLS roots and certificates);
+// insecureSkipTLSVerify, tlsVersion and tlsCipherSuites still apply.
+struct connect_tls {
+    std::vector<std::string> cacerts;  // PEM text
+    std::string cert, key, password;   // a client certificate (PEM), offered to the server
+};
+
+namespace detail {
 
 namespace ld = loadkit::detail;
 
 class wire_conn {
   public:
     wire_conn(ld::thread_context& t, ld::vu_context* vu)
-        : thread_(&t), vu_(vu), opts_(t.engine && t.engine->http ? *t.engine->http : client_options{}) {
-        opts_.http2 = http2_mode::prior_knowledge;
-    }
+        : thread_(&t), vu_(vu), base_(t.engine && t.engine->http ? *t.engine->http : client_options{}) {}
     wire_conn(const wire_conn&) = delete;
 
-    // Opens the HTTP/2 connection to host:port (h2c) within `timeout`.
-    task<bool> connect(std::string_view host, std::uint16_t port, bool tls, nanoseconds timeout, std::string& error) {
+    // Opens the HTTP/2 connection to host:port within `timeout`: h2c by
+    // prior knowledge when `tls` is null, else TLS with ALPN (the engine's
+    // TLS options, or k6's `tls` map when *tls has one).
+    task<bool> connect(std::string_view host, std::uint16_t port, const std::optional<connect_tls>* tls,
+                       nanoseconds timeout, std::string& error) {
         close();
+        opts_ = base_;
+        opts_.http2 = http2_mode::prior_knowledge;
         opts_.timeout = timeout;
-        if (!http_) http_ = std::make_unique<client>(*thread_, vu_, opts_);
+        if (tls && *tls && !apply(**tls, error)) co_return false;
+        // a client of its own per connect: its TLS context follows these options
+        // (the session takes the socket over, so the last one may go)
+        http_ = std::make_unique<client>(*thread_, vu_, opts_);
         url_.assign(tls ? "https://" : "http://");
         bool v6 = host.find(':') != std::string_view::npos;
         if (v6) url_.push_back('[');
@@ -56,6 +75,13 @@ class wire_conn {
         if (!session_) {
             auto& r = http_->last();
             error = r.error.empty() ? "cannot connect to " + url_ : r.error;
+            // k6 (grpc-go) words a failed handshake so. Differs from k6 v0.48,
+            // whose blocking dial retries until the connect timeout and then
+            // says "context canceled: connection error: ...": here it fails at
+            // once (the certificate will not change in between)
+            if (r.error_code == error_code::tls_error || r.error_code == error_code::tls_unknown_authority ||
+                r.error_code == error_code::tls_hostname_mismatch)
+                error = "connection error: desc = \"transport: authentication handshake failed: " + error + "\"";
             url_.clear();
             co_return false;
         }
@@ -83,9 +109,39 @@ class wire_conn {
     ld::vu_context* vu() const noexcept { return vu_; }
 
   private:
+    // k6's tls map over the engine's options: its CAs (with the system's)
+    // and its certificate replace the global ones. False: a PEM is invalid.
+    bool apply(const connect_tls& t, std::string& error) {
+        opts_.tls_ca_file.clear();
+        opts_.tls_ca_pem.clear();
+        opts_.tls_auth.clear();
+        for (std::size_t i = 0; i < t.cacerts.size(); ++i) {
+            std::unique_ptr<BIO, decltype(&BIO_free)> b(
+                BIO_new_mem_buf(t.cacerts[i].data(), static_cast<int>(t.cacerts[i].size())), BIO_free);
+            std::unique_ptr<X509, decltype(&X509_free)> x(PEM_read_bio_X509(b.get(), nullptr, nullptr, nullptr),
+                                                          X509_free);
+            ERR_clear_error();
+            if (!x) {
+                error = "failed to append ca certificate [" + std::to_string(i) + "] from PEM";
+                return false;
+            }
+            opts_.tls_ca_pem.append(t.cacerts[i]).append("\n");
+        }
+        if (!t.cert.empty() && !t.key.empty()) {
+            tls_client_cert c{{}, t.cert, t.key, t.password};
+            ld::client_identity id;
+            if (auto why = ld::parse_client_identity(c, id); !why.empty()) {
+                error = "failed to append certificate from PEM: " + why;
+                return false;
+            }
+            opts_.tls_auth.push_back(std::move(c));
+        }
+        return true;
+    }
+
     ld::thread_context* thread_;
     ld::vu_context* vu_;
-    client_options opts_;
+    client_options base_, opts_;
     std::unique_ptr<client> http_;
     std::shared_ptr<ld::h2_session> session_;
     std::string url_;
@@ -248,4 +304,5 @@ class wire_stream {
     std::string dbuf_;
 };
 
-}  // namespace loadkit::inline LOADKIT_ABI::grpc::detail
+}  // namespace detail
+}  // namespace loadkit::inline LOADKIT_ABI::grpc

@@ -346,6 +346,8 @@ h3 { font-size: 13px; margin: 0 0 4px; font-weight: 600; color: #374151; }
 .meta { color: var(--muted); } .meta b { color: var(--fg); font-weight: 500; }
 code { font: 12px ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; }
 .status { font-weight: 700; font-size: 15px; padding: 8px 16px; border-radius: 8px; letter-spacing: .04em; white-space: nowrap; }
+.run { color: #1d4ed8; background: #dbeafe; }
+.progress { height: 6px; background: var(--line); border-radius: 3px; overflow: hidden; margin: -6px 0 16px; } .progress i { display: block; height: 100%; background: #2563eb; }
 .pass { color: var(--ok); background: var(--okbg); } .fail { color: var(--bad); background: var(--badbg); } .warn { color: var(--warn); background: var(--warnbg); }
 .banner { padding: 10px 14px; border-radius: 8px; margin-bottom: 16px; }
 .cards { display: grid; grid-template-columns: repeat(auto-fit, minmax(160px, 1fr)); gap: 12px; }
@@ -388,27 +390,49 @@ inline const json* metric_agg(const json& results, std::string_view name) {
 
 inline std::string cards(const json& r) {
     std::string out;
+    // data-metric/data-value: the number shown, unformatted, for whoever reads the page (the dashboard's test)
+    std::string metric;
+    double value = 0;
     auto card = [&](const char* k, const std::string& v, const std::string& sub, bool bad = false) {
-        out += "<div class=\"card\"><div class=\"k\">" + std::string(k) + "</div><div class=\"v" + (bad ? " bad" : "") +
-               "\">" + esc(v) + "</div><div class=\"s\">" + esc(sub) + "</div></div>";
+        out += "<div class=\"card\" data-metric=\"" + metric + "\" data-value=\"" + printf_str("%.17g", value) +
+               "\"><div class=\"k\">" + std::string(k) + "</div><div class=\"v" + (bad ? " bad" : "") + "\">" + esc(v) +
+               "</div><div class=\"s\">" + esc(sub) + "</div></div>";
     };
-    if (auto* a = metric_agg(r, "http_reqs"))
+    auto take = [&](const char* m, std::optional<double> v) {
+        metric = m;
+        value = v.value_or(0);
+    };
+    if (auto* p = at(r, "progress")) {  // a live page: where the run is
+        auto e = num(at(p, "elapsed_secs")).value_or(0), t = num(at(p, "total_secs")).value_or(0);
+        take("elapsed", e);
+        card("Elapsed", time_label(std::floor(e)), t > 0 ? "of " + time_label(t) : "");
+    }
+    if (auto* a = metric_agg(r, "http_reqs")) {
+        take("http_reqs", num(at(a, "count")));
         card("Requests", count_str(num(at(a, "count")).value_or(0)),
              printf_str("%.1f/s", num(at(a, "per_second")).value_or(0)));
-    if (auto* a = metric_agg(r, "http_req_failed"))
+    }
+    if (auto* p = at(r, "progress")) {
+        take("rps", num(at(p, "rps")));
+        card("Requests/s now", printf_str("%.1f", value), "the last interval");
+    }
+    if (auto* a = metric_agg(r, "http_req_failed")) {
+        take("http_req_failed", num(at(a, "sum")));
         card("Failed requests", percent_str(num(at(a, "rate")).value_or(0)),
              count_str(num(at(a, "sum")).value_or(0)) + " failed", num(at(a, "rate")).value_or(0) > 0);
-    if (auto* a = metric_agg(r, "http_req_duration"))
+    }
+    if (auto* a = metric_agg(r, "http_req_duration"); a && (take("p95", num(at(a, "p95"))), true))
         card("Latency p(95)", opt_str(num(at(a, "p95")), duration_str),
              "median " + opt_str(num(at(a, "med")), duration_str));
-    if (auto* a = metric_agg(r, "iterations"))
+    if (auto* a = metric_agg(r, "iterations"); a && (take("iterations", num(at(a, "count"))), true))
         card("Iterations", count_str(num(at(a, "count")).value_or(0)),
              printf_str("%.1f/s", num(at(a, "per_second")).value_or(0)));
-    if (auto* a = metric_agg(r, "vus"))
+    if (auto* p = at(r, "progress"); p && (take("vus", num(at(p, "vus"))), true)) card("VUs", count_str(value), "now");
+    if (auto* a = metric_agg(r, "vus"); a && (take("vus_peak", num(at(a, "max"))), true))
         card("Peak VUs", count_str(num(at(a, "max")).value_or(0)),
              "max configured " +
                  count_str(num(at(metric_agg(r, "vus_max"), "last")).value_or(num(at(a, "max")).value_or(0))));
-    if (auto* a = metric_agg(r, "checks"))
+    if (auto* a = metric_agg(r, "checks"); a && (take("checks", num(at(a, "rate"))), true))
         card("Checks passed", percent_str(num(at(a, "rate")).value_or(0)),
              count_str(num(at(a, "sum")).value_or(0)) + " of " + count_str(num(at(a, "count")).value_or(0)),
              num(at(a, "rate")).value_or(1) < 1);
@@ -566,9 +590,14 @@ inline std::string header(const json& r) {
     for (auto& t : items(at(r, "thresholds")))
         if (auto* ok = at(t, "ok"); ok && ok->is_boolean() && !ok->get<bool>()) failed = true;
     auto* aborted = at(r, "aborted");
-    const char* status = failed    ? "<span class=\"status fail\">FAILED</span>"
-                         : aborted ? "<span class=\"status warn\">ABORTED</span>"
-                                   : "<span class=\"status pass\">PASSED</span>";
+    // a live page (the dashboard's "progress"): running until its final event, thresholds failing so far in red
+    auto* live = at(r, "progress");
+    auto state = text(at(live, "state"));
+    const char* status = live && failed ? "<span class=\"status fail\">FAILING</span>"
+                         : live         ? "<span class=\"status run\">RUNNING</span>"
+                         : failed       ? "<span class=\"status fail\">FAILED</span>"
+                         : aborted      ? "<span class=\"status warn\">ABORTED</span>"
+                                        : "<span class=\"status pass\">PASSED</span>";
     std::string meta;
     auto add = [&](const char* k, const std::string& v) {
         if (!v.empty()) meta += std::string(meta.empty() ? "" : " &nbsp;·&nbsp; ") + k + " <b>" + esc(v) + "</b>";
@@ -579,37 +608,60 @@ inline std::string header(const json& r) {
     std::string scenarios;
     for (auto& s : items(at(r, "scenarios"))) scenarios += (scenarios.empty() ? "" : ", ") + text(&s);
     add("scenarios", scenarios);
-    std::string out = "<header><div><div class=\"brand\">loadkit report</div><h1>" +
-                      (name.empty() ? std::string("Load test") : esc(name)) + "</h1><div class=\"meta\">" + meta +
-                      "</div></div>" + status + "</header>\n";
+    if (live && !state.empty()) add("state", state);
+    std::string out = "<header><div><div class=\"brand\">loadkit " + std::string(live ? "live" : "report") +
+                      "</div><h1>" + (name.empty() ? std::string("Load test") : esc(name)) +
+                      "</h1><div class=\"meta\">" + meta + "</div></div>" + status + "</header>\n";
     if (aborted) out += "<div class=\"banner warn\"><b>Aborted:</b> " + esc(text(aborted)) + "</div>\n";
+    if (live) {
+        auto e = num(at(live, "elapsed_secs")).value_or(0), t = num(at(live, "total_secs")).value_or(0);
+        out += printf_str("<div class=\"progress\"><i style=\"width:%.1f%%\"></i></div>\n",
+                          t > 0 ? std::clamp(e / t, 0.0, 1.0) * 100 : 0.0);
+    }
     return out;
+}
+
+// The page's parts, in order, each by the id of the element that holds it:
+// the report writes them once; the live dashboard (dashboard.hpp) sends them
+// again with every snapshot and its page swaps each element's content.
+using section_list = std::vector<std::pair<const char*, std::string>>;
+inline section_list sections(const json& r) {
+    return {{"lk-header", header(r)},  {"lk-cards", cards(r)},       {"lk-thresholds", thresholds(r)},
+            {"lk-charts", charts(r)},  {"lk-requests", requests(r)}, {"lk-checks", checks(r)},
+            {"lk-metrics", metrics(r)}};
+}
+
+// The page: the report's, or (with `live`: a control bar and the script that
+// follows the event stream) the dashboard's. One template for both.
+struct page_parts {
+    std::string_view title_suffix = "loadkit report";
+    std::string_view before;  // after <main>, before the sections (the dashboard's controls)
+    std::string_view script;  // before </body> (the dashboard's event handling)
+};
+inline std::string page(const json& results, const page_parts& parts, const section_list& all) {
+    auto name = text(at(results, "name"));
+    std::string out = "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n"
+                      "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n<title>" +
+                      esc(name.empty() ? std::string(parts.title_suffix)
+                                       : name + " - " + std::string(parts.title_suffix)) +
+                      "</title>\n" + style + "</head>\n<body><main>\n";
+    out += parts.before;
+    for (auto& [id, html] : all) out += "<div id=\"" + std::string(id) + "\">" + html + "</div>\n";
+    out += "<footer>Generated by loadkit " LOADKIT_VERSION_STRING
+           ". This page is self-contained: it loads nothing.</footer>\n</main>\n";
+    out += render_check;
+    out += parts.script;
+    return out + "</body></html>\n";
 }
 
 }  // namespace detail::html
 
 // The report page for a run summary (see the top of this file).
 inline std::string html_report(const nlohmann::json& results) {
-    namespace h = detail::html;
     if (!results.is_object())
         throw std::invalid_argument(std::string("html_report: expected the run summary, a JSON object, got ") +
                                     results.type_name());
-    auto name = h::text(h::at(results, "name"));
-    std::string page = "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n"
-                       "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n<title>" +
-                       h::esc(name.empty() ? "loadkit report" : name + " - loadkit report") + "</title>\n" + h::style +
-                       "</head>\n<body><main>\n";
-    page += h::header(results);
-    page += h::cards(results);
-    page += h::thresholds(results);
-    page += h::charts(results);
-    page += h::requests(results);
-    page += h::checks(results);
-    page += h::metrics(results);
-    page += "<footer>Generated by loadkit " LOADKIT_VERSION_STRING
-            ". This page is self-contained: it loads nothing.</footer>\n</main>\n";
-    page += h::render_check;
-    return page + "</body></html>\n";
+    return detail::html::page(results, {}, detail::html::sections(results));
 }
 
 }  // namespace loadkit::inline LOADKIT_ABI

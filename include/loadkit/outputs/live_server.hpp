@@ -31,6 +31,7 @@
 #include <deque>
 #include <exception>
 #include <functional>
+#include <future>
 #include <map>
 #include <memory>
 #include <optional>
@@ -220,6 +221,27 @@ class live_server {
         });
     }
 
+    // Waits until every open event stream has been sent everything published
+    // before this call (a page must see the run's last event before the
+    // process exits), at most `max`. True when they all have.
+    bool drain(std::chrono::milliseconds max) {
+        if (!thread_.joinable() || stopped_) return true;
+        auto deadline = std::chrono::steady_clock::now() + max;
+        for (;;) {
+            auto done = std::make_shared<std::promise<bool>>();
+            auto answer = done->get_future();
+            boost::asio::post(ioc_, [this, done] {
+                bool idle = std::all_of(subscribers_.begin(), subscribers_.end(),
+                                        [](auto& s) { return s->closed || (!s->writing && s->outbox.empty()); });
+                done->set_value(idle);
+            });
+            if (answer.wait_until(deadline) != std::future_status::ready) return false;
+            if (answer.get()) return true;
+            if (std::chrono::steady_clock::now() >= deadline) return false;
+            std::this_thread::sleep_for(std::chrono::milliseconds(20));
+        }
+    }
+
     void start() {
         if (thread_.joinable() || stopped_) return;
         accept();
@@ -383,6 +405,7 @@ class live_server {
         void flush() {
             if (outbox.empty() || closed) {
                 writing = false;
+                if (closed) outbox.clear();  // (no write holds a buffer of it now)
                 return;
             }
             writing = true;
@@ -396,8 +419,7 @@ class live_server {
         }
         void close() {
             if (closed) return;
-            closed = true;
-            outbox.clear();
+            closed = true;  // the outbox stays until no write holds its front: flush() clears it
             boost::system::error_code ig;
             stream.socket().shutdown(tcp::socket::shutdown_both, ig);
             stream.socket().close(ig);

@@ -85,6 +85,10 @@ class plan_builder {
   public:
     template <class B, class N, class S>  // WebSocket steps (ws_steps.hpp) use the checks below
     friend ws_step build_ws_step(const B&, const N&, std::string_view, const S&);
+    template <class B, class N, class S>  // and the gRPC step (grpc_steps.hpp)
+    friend grpc_step build_grpc_step(const B&, const N&, const S&);
+    template <class B, class N>
+    friend std::string pem_of(const B&, const N&, std::string_view);
     explicit plan_builder(std::string file) : file_(std::move(file)) {
         base_ = std::filesystem::path(file_).parent_path();
     }
@@ -657,6 +661,8 @@ class plan_builder {
             st.what = request(r, n["check"], n["capture"], sc);
         } else if (auto k = ws_step_key(n); !k.empty()) {
             st.what = build_ws_step(*this, n, k, sc);  // ws_steps.hpp
+        } else if (n["grpc"]) {
+            st.what = build_grpc_step(*this, n, sc);  // grpc_steps.hpp
         } else if (auto t = n["think"]) {
             keys(n, {"think"}, "in a think step");
             st.what = think(t);
@@ -683,8 +689,8 @@ class plan_builder {
             auto entries = n.entries();
             std::string k = !entries.empty() && is_scalar(entries[0].first) ? std::string(entries[0].first.scalar())
                                                                             : "";
-            auto near = nearest(k, {"request", "think", "loop", "group", "ws_connect", "ws_send", "ws_receive", "ws_close"});
-            fail(!entries.empty() ? entries[0].first : n, "expected a step (request, think, loop, group or ws_*), found '" +
+            auto near = nearest(k, {"request", "think", "loop", "group", "ws_connect", "ws_send", "ws_receive", "ws_close", "grpc"});
+            fail(!entries.empty() ? entries[0].first : n, "expected a step (request, think, loop, group, ws_* or grpc), found '" +
                                                               k + "'" +
                                                               (near.empty() ? "" : "; did you mean '" + near + "'?"));
         }

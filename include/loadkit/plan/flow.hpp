@@ -28,6 +28,7 @@
 #include "../runtime/groups.hpp"
 #include "csv.hpp"
 #include "error.hpp"
+#include "grpc_steps.hpp"
 #include "rules.hpp"
 #include "template.hpp"
 #include "ws_steps.hpp"
@@ -58,7 +59,7 @@ struct group_step {
     std::vector<step> steps;
 };
 struct step {
-    std::variant<request_step, think_step, loop_step, group_step, ws_step> what;
+    std::variant<request_step, think_step, loop_step, group_step, ws_step, grpc_step> what;
     position where;
 };
 
@@ -130,6 +131,8 @@ inline void captured_variables(const std::vector<step>& steps, std::vector<std::
         else if (auto* g = std::get_if<group_step>(&s.what)) captured_variables(g->steps, out);
         else if (auto* w = std::get_if<ws_step>(&s.what))
             for (auto& c : w->captures) out.push_back(c.var);
+        else if (auto* rpc = std::get_if<grpc_step>(&s.what))
+            for (auto& c : rpc->captures) out.push_back(c.var);
     }
 }
 
@@ -195,6 +198,8 @@ class flow_vu final : public loadkit::vu_instance {
                 co_await group(*g);
             } else if (auto* w = std::get_if<ws_step>(&s.what)) {
                 co_await websocket(*w);
+            } else if (auto* rpc = std::get_if<grpc_step>(&s.what)) {
+                co_await grpc(*rpc);
             }
         }
     }
@@ -319,6 +324,48 @@ class flow_vu final : public loadkit::vu_instance {
             case ws_step::op::close: co_await ws_.close(w.code); break;
         }
     }
+    // A gRPC step (grpc_steps.hpp) on the VU's gRPC side, made at its first one.
+    task<> grpc(const grpc_step& g) {
+        if (!grpc_) grpc_ = grpc_installed->make_vu(http_);  // (a plan with a grpc step has it installed)
+        render(g.address, req_.url);
+        render(g.message, req_.body);
+        grpc_md_.resize(g.metadata.size());
+        for (std::size_t i = 0; i < g.metadata.size(); ++i) {
+            grpc_md_[i].first = g.metadata[i].first;
+            render(g.metadata[i].second, grpc_md_[i].second);
+        }
+        co_await grpc_->call(g, req_.url, req_.body, grpc_md_, grpc_out_);
+        if (g.checks.empty() && g.captures.empty()) co_return;
+        auto& o = grpc_out_;
+        nlohmann::json doc;
+        if (g.needs_json) doc = nlohmann::json::parse(o.message, nullptr, false);
+        auto header = [&o](const std::string& name) -> const std::string* {  // headers, then trailers
+            for (auto* md : {&o.headers, &o.trailers})
+                for (auto& [k, v] : *md)
+                    if (loadkit::detail::iequals(k, name)) return &v;
+            return nullptr;
+        };
+        for (auto& c : g.checks) {
+            bool pass = false;
+            if (c.from == response_part::status) pass = c.expected.is_number() && o.status == c.expected.get<double>();
+            else if (c.from == response_part::header) pass = header(c.path) && *header(c.path) == scalar_text(c.expected);
+            else pass = check_message(c, o.message, doc);
+            loadkit::detail::record_check(&ctx_, c.name, pass);
+        }
+        for (auto& c : g.captures) {  // counted as a request step's captures are
+            bool found = true;
+            if (c.from == response_part::status) vars_[c.var] = std::to_string(o.status);
+            else if (c.from == response_part::body) vars_[c.var] = o.message;
+            else if (c.from == response_part::header) {
+                auto* v = header(c.path);
+                vars_[c.var] = v ? *v : std::string();
+                found = v != nullptr;
+            } else if (auto* v = loadkit::detail::json_at(doc, c.path)) append_json(*v, vars_[c.var] = {});
+            else vars_.erase(c.var), found = false;
+            if (c.from != response_part::status && c.from != response_part::body && !record_capture(c, found))
+                capture_failed("grpc step", g.name, c);
+        }
+    }
     static bool check_message(const check_rule& c, const std::string& body, const nlohmann::json& doc) {
         if (c.from == response_part::body) return body.find(scalar_text(c.expected)) != std::string::npos;
         auto* v = loadkit::detail::json_at(doc, c.path);
@@ -399,6 +446,9 @@ class flow_vu final : public loadkit::vu_instance {
     loadkit::request req_;                       // reused by every request step
     ws_session ws_;                              // the session of the ws_* steps
     std::optional<cookie_jar> cookie_baseline_;  // sc_.reset_cookies: the jar before the first iteration
+    std::unique_ptr<grpc_step_vu> grpc_;         // the grpc steps' connections (before http_ goes)
+    std::vector<std::pair<std::string, std::string>> grpc_md_;
+    grpc_outcome grpc_out_;
 };
 
 class flow_factory final : public loadkit::vu_factory {

@@ -302,6 +302,33 @@ inline std::optional<nanoseconds> read_timeout(JSContext* cx, const nlohmann::js
     ok = throw_error(cx, std::string(what) + ": invalid timeout value: " + v.dump()) && false;
     return std::nullopt;
 }
+// connect()'s `tls`: {cert, key, password, cacerts (a PEM string or a list)}, as k6 checks it.
+inline bool read_tls(JSContext* cx, const nlohmann::json& v, g::connect_options& o) {
+    const std::string what = "invalid grpc.connect() parameters: ";
+    if (!v.is_object())
+        return throw_error(cx, what + "invalid tls value: '" + v.dump() +
+                                   "', expected (optional) keys: cert, key, password, and cacerts");
+    auto& t = o.tls.emplace();
+    for (auto& [k, x] : v.items()) {
+        if (k == "cert" || k == "key" || k == "password") {
+            if (!x.is_string())
+                return throw_error(cx, what + "invalid tls " + k + " value: '" + x.dump() + "', it needs to be " +
+                                           (k == "password" ? "a string" : "a PEM formatted string"));
+            (k == "cert" ? t.cert : k == "key" ? t.key : t.password) = x.get<std::string>();
+        } else if (k == "cacerts") {
+            bool ok = x.is_string() || x.is_array();
+            if (x.is_array())
+                for (auto& e : x) ok &= e.is_string();
+            if (!ok)
+                return throw_error(cx, what + "invalid tls cacerts value: '" + x.dump() +
+                                           "', it needs to be a string or an array of PEM formatted strings");
+            if (x.is_string()) t.cacerts.push_back(x.get<std::string>());
+            else
+                for (auto& e : x) t.cacerts.push_back(e.get<std::string>());
+        }  // (other keys: ignored, as k6 ignores them)
+    }
+    return true;
+}
 // connect(h, address, paramsJSON)
 inline bool n_connect(JSContext* cx, unsigned argc, JS::Value* vp) {
     auto args = JS::CallArgsFromVp(argc, vp);
@@ -314,6 +341,7 @@ inline bool n_connect(JSContext* cx, unsigned argc, JS::Value* vp) {
     job.what = call_job::kind::connect;
     assign_utf8(cx, args.get(1), job.address);
     job.connect_opts = {};
+    job.connect_opts.plaintext = false;  // k6's default: TLS
     try {
         auto p = nlohmann::json::parse(to_utf8(cx, args.get(2)));
         for (auto& [k, v] : p.items()) {
@@ -333,8 +361,10 @@ inline bool n_connect(JSContext* cx, unsigned argc, JS::Value* vp) {
             } else if (k == "maxReceiveSize") {
                 if (!v.is_number_integer() || v.get<std::int64_t>() <= 0) return job.busy = false, throw_error(cx, "invalid grpc.connect() parameters: invalid maxReceiveSize value: '" + v.dump() + "', it needs to be a positive integer");
                 job.connect_opts.max_receive_size = v.get<std::size_t>();
-            } else if (k == "maxSendSize" || k == "tls") {
-                // accepted (TLS: refused at connect while plaintext is false)
+            } else if (k == "tls") {
+                if (!read_tls(cx, v, job.connect_opts)) return job.busy = false, false;
+            } else if (k == "maxSendSize") {
+                // accepted, not enforced (the server enforces its own limit)
             } else {
                 job.busy = false;
                 return throw_error(cx, "invalid grpc.connect() parameters: unknown connect param: \"" + k + "\"");
@@ -357,9 +387,23 @@ inline bool read_call_params(JSContext* cx, const std::string& json, g::call_par
         if (k == "metadata") {
             if (!v.is_object()) return throw_error(cx, std::string(what) + ": invalid metadata param: must be an object with key-value pairs");
             for (auto& [mk, mv] : v.items()) {
-                if (!mv.is_string()) return throw_error(cx, std::string(what) + ": invalid metadata param: \"" + mk + "\" value must be a string");
                 std::string key = mk;
                 for (auto& ch : key) ch = static_cast<char>(ch >= 'A' && ch <= 'Z' ? ch + 32 : ch);
+                // "-bin": bytes, an ArrayBuffer or a view of one (a typed
+                // array), which the JavaScript below sends as {"$bin": [bytes]};
+                // a string is taken as its UTF-8 bytes. Differs from k6 v0.48,
+                // which takes typed arrays only (an ArrayBuffer or a string:
+                // "value must be binary")
+                bool binary = g::detail::is_binary_key(key);
+                if (binary && mv.is_object() && mv.contains("$bin")) {
+                    std::string bytes;
+                    for (auto& b : mv["$bin"]) bytes.push_back(static_cast<char>(b.is_number_integer() ? b.get<int>() : 0));
+                    p.md.emplace_back(std::move(key), std::move(bytes));
+                    continue;
+                }
+                if (!mv.is_string())
+                    return throw_error(cx, std::string(what) + ": invalid metadata param: \"" + mk + "\" value must be " +
+                                               (binary ? "binary" : "a string"));
                 p.md.emplace_back(std::move(key), mv.get<std::string>());
             }
         } else if (k == "tags") {
@@ -494,7 +538,14 @@ const grpcJSON = (v, what) => {
   if (v === null || v === undefined) throw new Error(what + ' cannot be nil');
   return JSON.stringify(v);
 };
-const grpcParams = p => JSON.stringify(p === null || p === undefined ? {} : p);
+// metadata's binary values (ArrayBuffer, typed arrays) as {"$bin": [bytes]}: JSON has no bytes
+const grpcParams = p => JSON.stringify(p === null || p === undefined ? {} : p, function (k, v) {
+  if (this && this === (p && p.metadata) && v !== null && typeof v === 'object') {
+    if (v instanceof ArrayBuffer) return { '$bin': Array.from(new Uint8Array(v)) };
+    if (ArrayBuffer.isView(v)) return { '$bin': Array.from(new Uint8Array(v.buffer, v.byteOffset, v.byteLength)) };
+  }
+  return v;
+});
 const GRPC = Symbol('grpcClient');
 class GrpcClient {
   constructor() { Object.defineProperty(this, GRPC, { value: lk.grpcClient() }); }
