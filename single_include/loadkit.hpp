@@ -1429,6 +1429,7 @@ struct thread_context {
     }
 
     boost::asio::steady_timer sweep_timer;
+    std::uint32_t wakes_seen = 0;  // engine_state::wake_gen already acted on by this thread's sweeper
     nanoseconds sweep_period = std::chrono::milliseconds(10);
     bool sweeping = false;
 
@@ -1527,7 +1528,8 @@ enum class abort_kind : int {
     vu_init = 5,
     setup_timeout = 6,
     teardown_timeout = 7,
-    internal = 8
+    internal = 8,
+    api = 9  // stopped or aborted through the run's control (engine/control.hpp): k6's exit code 103
 };
 
 struct engine_state {
@@ -1543,6 +1545,20 @@ struct engine_state {
     std::atomic<bool> force_stop{false};           // cut on_stop too (a second signal)
     std::atomic<bool> in_teardown{false};
     std::atomic<int> signals_seen{0};  // signal_counter::count already acted on
+    // The run's control (engine/control.hpp): paused (read by a VU once per
+    // iteration, never per request), and a count bumped by resume and scale
+    // that makes every sweeper wake its waiting VUs and dispatchers (so they
+    // look again), as a stop does.
+    const std::atomic<bool>* paused = &never_paused;
+    static inline const std::atomic<bool> never_paused{false};
+    std::atomic<std::uint32_t> wake_gen{0};
+    // The signals that stopped the run, for the summary's control actions.
+    struct signal_action {
+        std::int64_t at_ns;
+        std::string name;
+        bool at_once;
+    };
+    std::vector<signal_action> signal_actions;  // guarded by mu
     std::mutex mu;                     // abort reason
     std::recursive_mutex events_mu;    // event dispatch (a listener may fire another event)
     std::optional<std::string> abort_reason;
@@ -1588,6 +1604,10 @@ struct engine_state {
             return;
         }
         bool first = !stopping.load();
+        {
+            std::lock_guard lock(mu);
+            signal_actions.push_back({now, name, !(first && n - seen == 1)});
+        }
         if (first && n - seen == 1) {
             log(log_level::warn, name + ": stopping gracefully (gracefulStop applies; send it again to stop at once)");
             abort("interrupted by " + name, abort_kind::external, false);
@@ -4480,14 +4500,18 @@ inline void thread_context::sweep() {
     if (!engine) return;
     engine->poll_signals();
     bool stopping = engine->stopping.load(std::memory_order_relaxed);
+    // a resume or a scale (engine/control.hpp): waiting VUs look again
+    auto gen = engine->wake_gen.load(std::memory_order_relaxed);
+    bool wake = stopping || gen != wakes_seen;
+    wakes_seen = gen;
     for (vu_context* v : vus) {
         if (v->running) {
             if (!v->interrupted && now >= stop_limit(*v)) v->interrupt();
-        } else if (stopping && v->timer) {
-            v->timer->cancel();  // wake VUs waiting to start so they see the stop
+        } else if (wake && v->timer) {
+            v->timer->cancel();  // wake VUs waiting to start so they see the stop (or the resume)
         }
     }
-    if (stopping)
+    if (wake)
         for (auto* t : stop_timers) t->cancel();
 }
 
@@ -4699,6 +4723,9 @@ using namespace std::chrono_literals;
 namespace detail {
 // The iteration-based executors' maxDuration default (k6's).
 inline constexpr nanoseconds default_max_duration = 10min;
+// "No end" (externally-controlled without a duration): about a century, far
+// enough from the int64 limit that adding a gracefulStop cannot overflow.
+inline constexpr std::int64_t no_end_ns = 3'000'000'000'000'000'000;
 }  // namespace detail
 
 struct stage {
@@ -4757,17 +4784,32 @@ struct ramping_arrival_rate {
     LOADKIT_EXECUTOR_SHARED_OPTIONS;
 };
 
+// k6's externally-controlled: `vus` VUs iterate as fast as they can until
+// the run is stopped or `duration` (0: no end) has passed, and the run's
+// control (engine/control.hpp: an API call, `loadkit scale`) changes `vus`
+// and raises `max_vus` while it runs. Pausing stops its clock, as in k6 (the
+// other executors' schedules go on while paused). Unlike k6, which refuses
+// gracefulStop here and cuts iterations in flight at the end, loadkit gives
+// them the usual gracefulStop.
+struct externally_controlled {
+    int vus = 1;
+    int max_vus = 0;             // 0: vus
+    nanoseconds duration = 0s;  // 0: until stopped
+    LOADKIT_EXECUTOR_SHARED_OPTIONS;
+};
+
 using executor = std::variant<constant_vus, ramping_vus, per_vu_iterations, shared_iterations, constant_arrival_rate,
-                              ramping_arrival_rate>;
+                              ramping_arrival_rate, externally_controlled>;
 
 #undef LOADKIT_EXECUTOR_SHARED_OPTIONS
 
 inline std::string_view executor_name(const executor& e) {
     static constexpr std::string_view names[] = {"constant-vus",      "ramping-vus",           "per-vu-iterations",
-                                                 "shared-iterations", "constant-arrival-rate", "ramping-arrival-rate"};
+                                                 "shared-iterations", "constant-arrival-rate", "ramping-arrival-rate",
+                                                 "externally-controlled"};
     return names[e.index()];
 }
-inline bool is_open_model(const executor& e) noexcept { return e.index() >= 4; }
+inline bool is_open_model(const executor& e) noexcept { return e.index() == 4 || e.index() == 5; }
 
 namespace detail {
 
@@ -4810,6 +4852,7 @@ struct decision {
     enum kind_t { iterate, wait, stop } kind = stop;
     std::int64_t at = 0;        // wait: until when
     std::int64_t deadline = 0;  // iterate: when the iteration is cut
+    bool idle = false;          // wait: the VU is not among the scenario's active ones (externally-controlled)
 };
 
 // A scenario's schedule, made absolute when the run starts.
@@ -4828,6 +4871,8 @@ class schedule {
                        using T = std::decay_t<decltype(x)>;
                        if constexpr (std::is_same_v<T, constant_vus> || std::is_same_v<T, constant_arrival_rate>)
                            return x.duration.count();
+                       else if constexpr (std::is_same_v<T, externally_controlled>)
+                           return detail::no_end_ns;  // its end moves with pauses: live_end_ (below)
                        else if constexpr (std::is_same_v<T, ramping_vus> || std::is_same_v<T, ramping_arrival_rate>) {
                            std::int64_t t = 0;
                            for (auto& s : x.stages) t += s.duration.count();
@@ -4835,6 +4880,10 @@ class schedule {
                        } else return x.max_duration.count();
                    },
                    exec_);
+        if (auto* x = std::get_if<externally_controlled>(&exec_)) {
+            live_end_.store(x->duration.count() > 0 ? start_ + x->duration.count() : end_);
+            target_.store(x->vus);
+        }
         if (auto* r = std::get_if<ramping_arrival_rate>(&exec_)) {
             // iterations started by the end of each stage, for arrival_offset()
             double a = r->start_rate, n = 0;
@@ -4900,6 +4949,14 @@ class schedule {
                     too_many(n, x.start_rate > peak ? "startRate" : "stages",
                              "startRate " + format_number(x.start_rate) + " with these stages");
                 }
+            } else if constexpr (std::is_same_v<T, externally_controlled>) {
+                if (x.vus < 0) bad("vus must not be negative, got " + std::to_string(x.vus), "vus");
+                if (x.max_vus != 0 && x.max_vus < x.vus)
+                    bad("maxVUs (" + std::to_string(x.max_vus) + ") must not be less than vus (" +
+                            std::to_string(x.vus) + ")",
+                        "maxVUs");
+                if (std::max(x.vus, x.max_vus) < 1) bad("vus or maxVUs must be at least 1", "maxVUs");
+                if (x.duration.count() < 0) bad("duration must not be negative (0: until stopped)", "duration");
             } else if constexpr (std::is_same_v<T, ramping_vus>) {
                 if (x.start_vus < 0) bad("startVUs must not be negative");
                 if (x.stages.empty()) bad("ramping-vus needs at least one stage");
@@ -4939,6 +4996,8 @@ class schedule {
                 } else if constexpr (std::is_same_v<T, constant_arrival_rate> ||
                                      std::is_same_v<T, ramping_arrival_rate>) {
                     return std::max(x.max_vus, x.pre_allocated_vus);
+                } else if constexpr (std::is_same_v<T, externally_controlled>) {
+                    return std::max(x.max_vus, x.vus);
                 } else return x.vus;
             },
             e);
@@ -4973,7 +5032,11 @@ class schedule {
                     s = "up to " + format_number(peak) + " iterations/" + format_duration(x.time_unit) + " for " +
                         format_duration(total) + " over " + std::to_string(x.stages.size()) +
                         " stages (maxVUs: " + std::to_string(max_vus(x)) + ")";
-                } else
+                } else if constexpr (std::is_same_v<T, externally_controlled>)
+                    s = std::to_string(x.vus) + " VUs (maxVUs: " + std::to_string(max_vus(x)) +
+                        ") under external control, " +
+                        (x.duration.count() ? "for " + format_duration(x.duration) : std::string("until stopped"));
+                else
                     s = std::to_string(x.iterations) + " iterations shared among " + std::to_string(x.vus) +
                         " VUs (maxDuration: " + format_duration(x.max_duration) + ")";
                 if (x.start_time.count()) s += ", startTime: " + format_duration(x.start_time);
@@ -5048,6 +5111,24 @@ class schedule {
 
     std::int64_t start_ns() const noexcept { return start_; }
     std::int64_t end_ns() const noexcept { return end_; }
+    // externally-controlled: the VU count and the end, changed by the run's
+    // control while it runs (scale; a pause moves the end); other executors:
+    // their fixed end.
+    bool controlled() const noexcept { return std::holds_alternative<externally_controlled>(exec_); }
+    std::int64_t live_end_ns() const noexcept { return controlled() ? live_end_.load() : end_; }
+    std::int64_t target_vus() const noexcept { return target_.load(std::memory_order_relaxed); }
+    void set_target_vus(std::int64_t n) noexcept { target_.store(n); }
+    // Moves the end `by` later (a pause's length); not when it has no end.
+    void extend(std::int64_t by) noexcept {
+        if (!controlled() || by <= 0) return;
+        auto e = live_end_.load();
+        if (e < end_) live_end_.compare_exchange_strong(e, e + by);
+    }
+    // A stop ends it now (its VUs' waits end there).
+    void end_now(std::int64_t now) noexcept {
+        auto e = live_end_.load();
+        while (now < e && !live_end_.compare_exchange_weak(e, now)) {}
+    }
     std::int64_t graceful_stop_ns() const noexcept { return graceful_stop_; }
 
     // What VU `index`, which has completed `done` iterations, does at `now`.
@@ -5074,6 +5155,14 @@ class schedule {
                 } else if constexpr (std::is_same_v<T, shared_iterations>) {
                     if (claimed_.fetch_add(1, std::memory_order_relaxed) >= x.iterations) return decision{};
                     return {decision::iterate, 0, hard};
+                } else if constexpr (std::is_same_v<T, externally_controlled>) {
+                    auto end = live_end_.load(std::memory_order_relaxed);
+                    if (now >= end) return decision{};
+                    // VUs above the current count wait (until scaled up, woken
+                    // by the sweeper, or the end); `idle`: not counted as active
+                    if (index >= static_cast<std::uint64_t>(target_.load(std::memory_order_relaxed)))
+                        return {decision::wait, end, 0, true};
+                    return {decision::iterate, 0, end + graceful_stop_};
                 } else if constexpr (std::is_same_v<T, ramping_vus>) {
                     index = stripe_.global(index);  // the stages count VUs over the whole test
                     auto off = now - start_;
@@ -5166,6 +5255,7 @@ class schedule {
     std::vector<double> stage_counts_;  // ramping-arrival-rate: iterations by each stage's end
     std::int64_t start_ = 0, end_ = 0, graceful_stop_ = 0;
     std::atomic<std::int64_t> claimed_{0};
+    std::atomic<std::int64_t> live_end_{0}, target_{0};  // externally-controlled
 };
 
 }  // namespace detail
@@ -5423,6 +5513,10 @@ inline bool scale_executor(executor& e, const stripe& share) {
                 return x.iterations > 0;
             } else if constexpr (std::is_same_v<T, ramping_vus>) {
                 return true;  // VU counts come from the global stages through the share
+            } else if constexpr (std::is_same_v<T, externally_controlled>) {
+                x.max_vus = scaled(std::max(x.max_vus, x.vus));
+                x.vus = scaled(x.vus);
+                return x.max_vus > 0;
             } else {
                 int pre = scaled(x.pre_allocated_vus), max = scaled(std::max(x.max_vus, x.pre_allocated_vus));
                 x.pre_allocated_vus = std::max(1, pre);
@@ -5453,47 +5547,314 @@ inline bool scale_executor(executor& e, const stripe& share) {
 #include <utility>
 #include <vector>
 
-// ---- begin loadkit/engine/engine_impl.hpp
-// The engine's implementation (loadkit::engine in engine.hpp is its public
-// face): the worker threads, setup and teardown, the VU loops and arrival
-// lanes, the live threshold checks and progress, and the summary.
+// ---- begin loadkit/engine/control.hpp
+// Steering a run while it goes (k6's REST API, Locust's web UI): pause,
+// resume, scale an externally-controlled scenario, stop (as a first SIGINT)
+// and abort (as a second one), and the run's status. A run_control is made by
+// whoever steers (the runner, a test) and given to the engine through
+// options::control, or taken from loadkit::engine::control(); any thread may
+// call it, before, during or after the run. Each action is recorded with its
+// time for the summary's "control" list (timeline.hpp's control_action).
+//
+// Nothing here is on the request path: a pause is one relaxed load per
+// iteration in a VU's loop, and resume/scale wake waiting VUs through the
+// sweepers that already run every 10 ms (engine_state::wake_gen).
+//
+// How it differs from k6 v0.48 (lib/execution.go, execution/scheduler.go):
+//  - k6 refuses to pause after the start unless every scenario is
+//    externally-controlled; loadkit pauses any run. Running iterations
+//    finish; no new one starts. Time-based schedules go on while paused (a
+//    30 s constant-vus still ends at 30 s; arrivals due while paused are not
+//    started and not counted as dropped); externally-controlled's clock stops
+//    while paused, as in k6.
+//  - a paused run still ends on a stop, on a signal, and at its scenarios'
+//    ends; a pause before the start (--paused) waits before setup(), as k6.
 #include <algorithm>
 #include <atomic>
-#include <cmath>
 #include <condition_variable>
-#include <cstdio>
+#include <cstdint>
 #include <deque>
-#include <map>
 #include <functional>
-#include <iostream>
-#include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
-#include <thread>
+#include <string_view>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+// ---- begin loadkit/engine/scenario_runtime.hpp
+// A scenario while it runs: its schedule in this instance, its VU ids and
+// counts (scenario_runtime), and in the open model each thread's share of its
+// arrivals (arrival_lane). The engine's own bookkeeping, read by its VU loops.
+#include <atomic>
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <memory>
+#include <string>
+#include <type_traits>
+#include <variant>
 #include <vector>
 
 #include <unistd.h>  // getentropy
 
-#include <boost/asio/post.hpp>
-#include <nlohmann/json.hpp>
+#include <boost/asio/steady_timer.hpp>
 
-// ---- begin loadkit/engine/state.hpp
-// A run's metrics as data that merges exactly: every series with its counts
-// and its histograms' buckets (not percentiles, which do not add). Each
-// instance of a test split over machines exports this with its summary;
-// `loadkit merge` (merge_runs) adds them up, so the merged summary's
-// percentiles come from the merged histograms, and its thresholds are judged
-// on the whole test's data.
-#include <algorithm>
+// ---- begin loadkit/engine/options.hpp
+// What a run is asked to do and how it reports back while it goes: the
+// engine's options, the progress it hands to options::on_progress, the
+// per-scenario options beside an executor, and the exit codes a run ends with.
 #include <cstdint>
+#include <functional>
+#include <iostream>
 #include <map>
 #include <optional>
-#include <stdexcept>
+#include <ostream>
 #include <string>
 #include <vector>
 
 #include <nlohmann/json.hpp>
 
+// ---- begin loadkit/engine/tasks.hpp
+// Locust's user model, once for every front end: a scenario's weighted (or
+// sequential) tasks, filtered by tags, and its wait time between iterations.
+// The C++ DSL, YAML and JavaScript only say what their tasks are and how to
+// run task number i; which task runs next, and when, is decided here and in
+// the engine's VU loop.
+//
+// One task per iteration: each iteration runs the task the picker chose, as
+// each of a Locust user's loops runs one @task. iteration_duration is the
+// task's duration; the wait time runs after it, outside the iteration, and is
+// not part of iteration_duration (Locust waits between tasks; k6's sleep()
+// inside the exec function is, and stays, part of the iteration).
+#include <algorithm>
+#include <charconv>
+#include <cmath>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+
+namespace loadkit::inline LOADKIT_ABI {
+
+// How long a VU waits after an iteration before the next one may start
+// (Locust's wait_time). A VU waiting is not running an iteration: the end of
+// its scenario and a stop of the run wake it at once.
+struct wait_time {
+    enum kind_t : int {
+        none,                 // the next iteration starts at once (k6's looping VUs)
+        constant,             // `a` after the iteration ended
+        between,              // uniformly in [a, b] after the iteration ended (the VU's own generator)
+        constant_pacing,      // iterations start every `a`, whatever they took (none when one took longer)
+        constant_throughput,  // `rate` iterations per second per VU: constant_pacing(1 s / rate)
+    };
+    kind_t kind = none;
+    std::int64_t a = 0, b = 0;  // nanoseconds
+    double rate = 0;
+
+    constexpr explicit operator bool() const noexcept { return kind != none; }
+    friend constexpr bool operator==(const wait_time&, const wait_time&) = default;
+};
+
+// Locust's wait_time functions, under C++ names.
+constexpr wait_time constant(nanoseconds d) { return {wait_time::constant, d.count(), d.count()}; }
+constexpr wait_time between(nanoseconds min, nanoseconds max) { return {wait_time::between, min.count(), max.count()}; }
+constexpr wait_time constant_pacing(nanoseconds d) { return {wait_time::constant_pacing, d.count(), d.count()}; }
+constexpr wait_time constant_throughput(double per_second) {
+    return {wait_time::constant_throughput, 0, 0, per_second};
+}
+
+// A task as the engine sees it: a weight and tags (Locust's @task(3) and
+// @tag). The front end keeps what the task does, in the same order.
+struct task_info {
+    std::string name;  // for messages ("browse"); a front end may leave it empty
+    unsigned weight = 1;
+    std::vector<std::string> tags;
+};
+struct task_list {
+    std::vector<task_info> tasks;  // empty: the scenario has one exec function, no tasks
+    bool sequential = false;       // Locust's SequentialTaskSet: in order, one per iteration, round and round
+    explicit operator bool() const noexcept { return !tasks.empty(); }
+};
+
+namespace detail {
+
+// splitmix64: a VU's own generator (8 bytes of state in its vu_context), so
+// that a pick costs a few multiplications and no lock or allocation.
+inline std::uint64_t next_random(std::uint64_t& state) noexcept {
+    std::uint64_t z = (state += 0x9E3779B97F4A7C15ull);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    return z ^ (z >> 31);
+}
+// Uniform in [0, n) for n > 0 (Lemire's multiply-shift: bias below 2^-64 * n).
+inline std::uint64_t random_below(std::uint64_t& state, std::uint64_t n) noexcept {
+    return static_cast<std::uint64_t>((static_cast<unsigned __int128>(next_random(state)) * n) >> 64);
+}
+
+// Which task runs next. Built once per scenario (tags applied), read by
+// every VU: the cumulative weights of the enabled tasks and their indices in
+// the front end's list. A pick is a random number and a binary search.
+class task_picker {
+  public:
+    task_picker() = default;
+    // Throws config_error when tags leave no task, or a weight is 0 for all.
+    task_picker(std::string_view scenario, const task_list& l, const std::vector<std::string>& include_tags,
+                const std::vector<std::string>& exclude_tags)
+        : sequential_(l.sequential) {
+        auto has = [](const task_info& t, const std::vector<std::string>& tags) {
+            for (auto& x : tags)
+                if (std::find(t.tags.begin(), t.tags.end(), x) != t.tags.end()) return true;
+            return false;
+        };
+        std::uint64_t sum = 0;
+        for (std::size_t i = 0; i < l.tasks.size(); ++i) {
+            auto& t = l.tasks[i];
+            // Locust's --tags: only tasks with one of them; --exclude-tags: none of them
+            if (!include_tags.empty() && !has(t, include_tags)) continue;
+            if (has(t, exclude_tags)) continue;
+            if (t.weight == 0) continue;
+            sum += t.weight;
+            cumulative_.push_back(sum);
+            index_.push_back(static_cast<std::uint32_t>(i));
+        }
+        if (!l.tasks.empty() && index_.empty())
+            throw config_error("scenario '" + std::string(scenario) + "': " +
+                               (include_tags.empty() && exclude_tags.empty()
+                                    ? std::string("every task has weight 0")
+                                    : std::string("no task is left after --tags/--exclude-tags")));
+    }
+    explicit operator bool() const noexcept { return !index_.empty(); }
+    std::size_t size() const noexcept { return index_.size(); }
+
+    // The front end's index of the task to run; `seq` counts this VU's picks
+    // (for sequences), `rng` is its generator.
+    std::uint32_t pick(std::uint64_t& rng, std::uint64_t& seq) const noexcept {
+        if (index_.size() == 1) return index_[0];
+        if (sequential_) return index_[static_cast<std::size_t>(seq++ % index_.size())];
+        auto r = random_below(rng, cumulative_.back());
+        auto it = std::upper_bound(cumulative_.begin(), cumulative_.end(), r);
+        return index_[static_cast<std::size_t>(it - cumulative_.begin())];
+    }
+
+  private:
+    std::vector<std::uint64_t> cumulative_;
+    std::vector<std::uint32_t> index_;
+    bool sequential_ = false;
+};
+
+// When the next iteration may start, given when this one started and ended.
+inline std::int64_t next_start(const wait_time& w, std::int64_t started, std::int64_t ended,
+                               std::uint64_t& rng) noexcept {
+    switch (w.kind) {
+        case wait_time::none: return ended;
+        case wait_time::constant: return ended + w.a;
+        case wait_time::between:
+            return ended + w.a +
+                   (w.b > w.a ? static_cast<std::int64_t>(random_below(rng, static_cast<std::uint64_t>(w.b - w.a) + 1))
+                              : 0);
+        case wait_time::constant_pacing: return started + w.a;
+        case wait_time::constant_throughput: return started + static_cast<std::int64_t>(1e9 / w.rate);
+    }
+    return ended;
+}
+
+// A wait time's own checks (the engine runs them before any load).
+inline void validate(std::string_view scenario, const wait_time& w, bool open_model) {
+    auto bad = [&](const std::string& what) {
+        throw config_error("scenario '" + std::string(scenario) + "': wait time: " + what, "waitTime");
+    };
+    if (!w) return;
+    if (open_model) bad("an arrival-rate executor sets when iterations start; wait times are for VU-based executors");
+    if (w.a < 0 || w.b < 0) bad("durations must not be negative");
+    if (w.kind == wait_time::between && w.b < w.a) bad("between(min, max) needs min <= max");
+    if (w.kind == wait_time::constant_throughput && !(w.rate > 0 && std::isfinite(w.rate)))
+        bad("constant_throughput needs a rate above 0");
+}
+
+// "constant(2s)", "between(1, 5)", "between(100ms, 1s)", "constant_pacing(10)",
+// "constant_throughput(0.5)" (also camelCase: constantPacing, constantThroughput):
+// how YAML files and JavaScript options write a wait time (the scenario
+// option waitTime). A number alone is seconds, as Locust writes them. Throws
+// config_error with what was expected.
+inline wait_time parse_wait_time(std::string_view s) {
+    auto fail = [&](std::string_view why) -> wait_time {
+        throw config_error(
+            "wait time '" + std::string(s) + "': " + std::string(why) +
+                " (expected constant(2), between(1, 5), constant_pacing(10) or constant_throughput(0.5); "
+                "durations in seconds or with a unit: 500ms)",
+            "waitTime");
+    };
+    auto trim = [](std::string_view x) {
+        while (!x.empty() && (x.front() == ' ' || x.front() == '\t')) x.remove_prefix(1);
+        while (!x.empty() && (x.back() == ' ' || x.back() == '\t')) x.remove_suffix(1);
+        return x;
+    };
+    auto t = trim(s);
+    auto open = t.find('(');
+    if (open == std::string_view::npos || t.back() != ')') return fail("not a function call");
+    auto fn = trim(t.substr(0, open));
+    auto args = t.substr(open + 1, t.size() - open - 2);
+    std::vector<std::string_view> a;
+    while (true) {
+        auto comma = args.find(',');
+        a.push_back(trim(args.substr(0, comma)));
+        if (comma == std::string_view::npos) break;
+        args.remove_prefix(comma + 1);
+    }
+    auto number = [&](std::string_view x, double& out) {
+        auto r = std::from_chars(x.data(), x.data() + x.size(), out);
+        return r.ec == std::errc{} && r.ptr == x.data() + x.size();
+    };
+    auto duration = [&](std::string_view x) -> std::int64_t {
+        double secs = 0;
+        if (number(x, secs)) {
+            if (!(secs >= 0) || secs > 1e9) fail("a duration must be between 0 and 1e9 seconds");
+            return static_cast<std::int64_t>(std::llround(secs * 1e9));
+        }
+        auto d = parse_duration(x);
+        if (!d) fail("'" + std::string(x) + "' is not a duration");
+        return d->count();
+    };
+    auto want = [&](std::size_t n) {
+        if (a.size() != n || a[0].empty()) fail(std::string(fn) + " takes " + std::to_string(n) + " argument(s)");
+    };
+    if (fn == "constant") {
+        want(1);
+        return {wait_time::constant, duration(a[0]), duration(a[0])};
+    }
+    if (fn == "between") {
+        want(2);
+        auto lo = duration(a[0]), hi = duration(a[1]);
+        if (hi < lo) fail("between(min, max) needs min <= max");
+        return {wait_time::between, lo, hi};
+    }
+    if (fn == "constant_pacing" || fn == "constantPacing") {
+        want(1);
+        auto d = duration(a[0]);
+        return {wait_time::constant_pacing, d, d};
+    }
+    if (fn == "constant_throughput" || fn == "constantThroughput") {
+        want(1);
+        double r = 0;
+        if (!number(a[0], r) || !(r > 0) || !std::isfinite(r)) fail("the rate must be a number above 0");
+        return constant_throughput(r);
+    }
+    return fail("unknown function '" + std::string(fn) + "'");
+}
+
+// Parsed and checked for `scenario` (a loader's one call).
+inline wait_time parse_wait_time(std::string_view s, std::string_view scenario, bool open_model) {
+    auto w = parse_wait_time(s);
+    validate(scenario, w, open_model);
+    return w;
+}
+
+}  // namespace detail
+}  // namespace loadkit::inline LOADKIT_ABI
+// ---- end loadkit/engine/tasks.hpp
 // ---- begin loadkit/engine/summary.hpp
 // The run summary: shards merged by name into the seed's JSON shape
 // {name, run_id, started_ms, ended_ms, duration_secs, scenarios, metrics,
@@ -6267,6 +6628,85 @@ inline const nlohmann::json* find_metric(const nlohmann::json& summary, std::str
 
 }  // namespace loadkit::inline LOADKIT_ABI
 // ---- end loadkit/engine/summary.hpp
+// ---- begin loadkit/engine/summary_handler.hpp
+// options::handle_summary: what receives the run summary at the end (k6's
+// handleSummary). It accepts the callables users write, taking the summary
+// (`const nlohmann::json&`) and returning a std::string (replaces the console
+// report), an nlohmann::json (an object or array is printed as pretty JSON,
+// null keeps the default), a std::optional of either (nullopt keeps the
+// default), or nothing (void: keeps the default). Anything else stops the
+// build at one static_assert that says so, instead of std::function's pages.
+#include <concepts>
+#include <cstddef>
+#include <functional>
+#include <optional>
+#include <type_traits>
+#include <utility>
+
+#include <nlohmann/json.hpp>
+
+
+namespace loadkit::inline LOADKIT_ABI {
+
+namespace detail {
+template <class T>
+struct is_optional : std::false_type {};
+template <class T>
+struct is_optional<std::optional<T>> : std::true_type {};
+
+// A return type handle_summary can use: void, something that becomes JSON
+// (std::string, nlohmann::json, ...), or an optional of that.
+template <class R>
+concept summary_return = std::is_void_v<R> || std::is_constructible_v<nlohmann::json, R> ||
+    (is_optional<std::remove_cvref_t<R>>::value&&
+         std::is_constructible_v<nlohmann::json, typename std::remove_cvref_t<R>::value_type>);
+}  // namespace detail
+
+class summary_handler {
+  public:
+    summary_handler() = default;
+    summary_handler(std::nullptr_t) {}
+
+    template <class F>
+    requires(!std::same_as<std::remove_cvref_t<F>, summary_handler> &&
+             !std::same_as<std::remove_cvref_t<F>, std::nullptr_t>)
+        summary_handler(F f) {  // NOLINT: implicit, so that `o.handle_summary = [](...) {...};` reads as it should
+        constexpr bool callable = std::is_invocable_v<F&, const nlohmann::json&>;
+        static_assert(callable,
+                      "options::handle_summary: the function must take the summary as `(const nlohmann::json& "
+                      "summary)` and return std::string, nlohmann::json, std::optional<std::string or json>, or void");
+        if constexpr (callable) {
+            using R = std::invoke_result_t<F&, const nlohmann::json&>;
+            static_assert(detail::summary_return<R>,
+                          "options::handle_summary: the function returns a type that is not a report: return "
+                          "std::string (the report), nlohmann::json (printed as JSON; null keeps the default), "
+                          "std::optional<std::string or json> (nullopt keeps the default) or void");
+            if constexpr (detail::summary_return<R>) {
+                fn_ = [f = std::move(f)](const nlohmann::json& s) mutable -> nlohmann::json {
+                    if constexpr (std::is_void_v<R>) {
+                        f(s);
+                        return nullptr;
+                    } else if constexpr (detail::is_optional<std::remove_cvref_t<R>>::value) {
+                        auto r = f(s);
+                        if (!r) return nullptr;
+                        return nlohmann::json(std::move(*r));
+                    } else {
+                        return nlohmann::json(f(s));
+                    }
+                };
+            }
+        }
+    }
+
+    explicit operator bool() const noexcept { return static_cast<bool>(fn_); }
+    nlohmann::json operator()(const nlohmann::json& summary) const { return fn_(summary); }
+
+  private:
+    std::function<nlohmann::json(const nlohmann::json&)> fn_;
+};
+
+}  // namespace loadkit::inline LOADKIT_ABI
+// ---- end loadkit/engine/summary_handler.hpp
 // ---- begin loadkit/engine/thresholds.hpp
 // Thresholds in k6's grammar: pass/fail criteria on metrics, evaluated while
 // the run goes (for abortOnFail) and at its end (for the exit code).
@@ -6482,6 +6922,935 @@ inline nlohmann::json evaluate_thresholds(std::vector<parsed_threshold>& list, c
 }  // namespace detail
 }  // namespace loadkit::inline LOADKIT_ABI
 // ---- end loadkit/engine/thresholds.hpp
+
+namespace loadkit::inline LOADKIT_ABI {
+
+// Exit codes, the same numbers as k6's so CI scripts keep working.
+namespace exit_code {
+inline constexpr int ok = 0;
+inline constexpr int thresholds_failed = 99;
+inline constexpr int setup_timeout = 100;     // setup() ran past its setupTimeout (k6's code)
+inline constexpr int teardown_timeout = 101;  // teardown() ran past its teardownTimeout (k6's code)
+inline constexpr int stopped_from_api = 103;  // stopped or aborted through the run's control (k6's REST API code)
+inline constexpr int invalid_config = 104;
+inline constexpr int external_abort = 105;     // SIGINT/SIGTERM, or test::abort from outside
+inline constexpr int script_error = 107;       // setup() failed, a script could not load
+inline constexpr int aborted_by_script = 108;  // abort_test() from VU code
+inline constexpr int internal_error =
+    109;  // an unexpected exception in the engine (out of memory, ...): k6's code for a Go panic
+}  // namespace exit_code
+
+class run_control;  // engine/control.hpp
+
+// Per-scenario settings beside the executor (k6's scenario `env` and `tags`).
+struct scenario_options {
+    // ({} initializers: `{.env = ...}` need not name every field, and -Wextra agrees)
+    std::map<std::string, std::string> env{};   // over options::env, for this scenario's VUs
+    std::map<std::string, std::string> tags{};  // added to every sample of the scenario
+    // The wait after each iteration (Locust's wait_time, engine/tasks.hpp);
+    // over the VU type's own `static constexpr loadkit::wait_time wait_time`.
+    std::optional<loadkit::wait_time> wait{};
+};
+
+// What a run looks like while it goes, for progress displays and live
+// outputs (options::on_progress): the scenarios' counts and a merged
+// snapshot of every metric so far.
+struct scenario_progress {
+    std::string name;
+    std::int64_t active_vus = 0;
+    int max_vus = 0;
+    std::uint64_t iterations = 0, requests = 0, failed_requests = 0, dropped_iterations = 0;
+    double end_secs = 0;  // when the scenario's schedule ends (from the run's start)
+};
+struct progress {
+    double elapsed_secs = 0;
+    double total_secs = 0;  // the longest scenario's end (gracefulStop not included)
+    bool final = false;     // the last call, after every VU has ended
+    std::vector<scenario_progress> scenarios;
+    const merged_metrics* metrics = nullptr;  // cumulative, merged across threads
+};
+
+struct options {
+    std::string name = "loadkit";             // the summary's "name"
+    std::map<std::string, std::string> env;   // k6's -e: what VU::env() sees before the process environment
+    std::map<std::string, std::string> tags;  // added to every sample of the run
+    std::string target;                       // base URL for relative request URLs
+    int threads = 0;                          // worker threads; 0: one per core
+    client_options http;                      // client defaults (http.base_url is set from target)
+    std::string summary_export;               // write the summary JSON here
+    bool print_summary = true;                // print the console report (or handle_summary's output)
+    std::ostream* out = &std::cout;           // where the report goes
+    // The summary's trend stats and time unit (k6's summaryTrendStats,
+    // summaryTimeUnit), and whether there is one at all (--no-summary: no
+    // console summary, handle_summary is not called).
+    summary_options summary;
+    // Receives the summary; returns a string (replaces the console report), an
+    // object or array (printed as pretty JSON instead), or null, nullopt or
+    // nothing (keeps the default): see summary_handler.hpp.
+    summary_handler handle_summary;
+    loadkit::events events;
+    nanoseconds on_stop_grace = 30s;  // how long a VU's on_stop may run after the run was stopped
+    // How long setup() and teardown() may run before they are cut (k6's
+    // setupTimeout/teardownTimeout, 60 s by default): exit 100 or 101.
+    nanoseconds setup_timeout = 60s, teardown_timeout = 60s;
+    // Pass/fail criteria (k6's thresholds): {{"http_req_duration{name:login}", {"p(95)<200"}}, ...}
+    loadkit::threshold_set thresholds;
+    bool run_thresholds = true;         // false: report no thresholds, never fail on them (--no-thresholds)
+    nanoseconds threshold_period = 2s;  // how often abortOnFail thresholds are checked during the run
+    bool handle_signals = true;         // SIGINT/SIGTERM stop the run gracefully (twice: at once)
+    // Called on the main thread every progress_period while VUs run, and once
+    // more at the end (progress::final). Each call costs a merge of every
+    // thread's shard, done on that thread: nothing changes on the hot path.
+    std::function<void(const progress&)> on_progress;
+    nanoseconds progress_period = 1s;
+    // This instance's share of the test (k6's --execution-segment): VUs,
+    // iterations and arrivals split exactly and striped; the default is all.
+    execution_segment segment;
+    // Phases to run: a test split over machines runs setup() once on one of
+    // them (`loadkit setup`) and teardown() once on another (`loadkit teardown`).
+    bool run_setup = true, run_vus = true, run_teardown = true;
+    // Locust's --tags / --exclude-tags: of a scenario's tasks, run only those
+    // with one of `include_tags` (all when empty) and none of `exclude_tags`.
+    std::vector<std::string> include_tags, exclude_tags;
+    // Seeds every VU's generator (task picks, between() waits): the same
+    // seed picks the same tasks in the same order per VU. 0: random.
+    std::uint64_t seed = 0;
+    // Who steers the run while it goes (engine/control.hpp: pause, resume,
+    // scale, stop, abort, status); null: the engine's own (engine::control()).
+    // Must outlive run().
+    run_control* control = nullptr;
+    // Start paused (k6's --paused): setup() and the VUs wait for a resume.
+    bool start_paused = false;
+};
+
+}  // namespace loadkit::inline LOADKIT_ABI
+// ---- end loadkit/engine/options.hpp
+// ---- begin loadkit/engine/vu.hpp
+// What a front end gives the engine: a scenario (its name, executor and
+// options) and a factory of VUs, each VU an object with an iteration. The
+// templated C++ DSL, the flow runtime (YAML, JavaScript plans) and the
+// JavaScript adapter each implement vu_instance and vu_factory.
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+
+
+namespace loadkit::inline LOADKIT_ABI {
+
+namespace detail {
+struct vu_context;  // the VU's place in its thread (runtime/context.hpp): handed through to what the VU runs
+}  // namespace detail
+
+// A VU as the engine sees it: the templated DSL, YAML and JS each provide one.
+struct vu_instance {
+    virtual ~vu_instance() = default;
+    virtual task<> on_start() { co_return; }
+    virtual task<> iteration() = 0;
+    virtual task<> on_stop() { co_return; }
+    bool has_on_start = false;
+    bool has_on_stop = false;
+};
+struct vu_factory {
+    virtual ~vu_factory() = default;
+    // Called on the VU's thread, when the VU first iterates.
+    virtual std::unique_ptr<vu_instance> create(detail::vu_context& ctx) = 0;
+};
+
+struct scenario_spec {
+    std::string name;
+    executor exec;
+    std::shared_ptr<vu_factory> factory;
+    std::map<std::string, std::string, std::less<>> env;   // over options::env, for this scenario's VUs
+    std::map<std::string, std::string, std::less<>> tags;  // on every sample of this scenario
+    // Locust's user model (tasks.hpp): the VU's tasks, of which each
+    // iteration runs one (the engine picks; vu_context::task says which),
+    // and the wait after each iteration.
+    task_list tasks{};
+    loadkit::wait_time wait{};
+};
+
+}  // namespace loadkit::inline LOADKIT_ABI
+// ---- end loadkit/engine/vu.hpp
+
+namespace loadkit::inline LOADKIT_ABI::detail {
+
+struct scenario_runtime {
+    // `s.exec` is this instance's (scaled to its segment), `st` its stripe
+    scenario_runtime(const scenario_spec& s, std::uint32_t id_, std::int64_t t0, std::uint64_t first, const stripe& st,
+                     const options* o = nullptr)
+        : name(s.name),
+          id(id_),
+          plan(s.exec, t0, st),
+          factory(s.factory),
+          first_vu_id(first),
+          vu_stripe(&st),
+          max_vus(schedule::max_vus(s.exec, st)),
+          open(is_open_model(s.exec)),
+          env(&s.env),
+          wait(s.wait) {
+        if (o && s.tasks) picker = task_picker(s.name, s.tasks, o->include_tags, o->exclude_tags);
+        seed = o && o->seed ? o->seed : random_seed();
+        std::visit(
+            [&](auto& x) {
+            using T = std::decay_t<decltype(x)>;
+            if constexpr (requires { x.pre_allocated_vus; }) pre_allocated = x.pre_allocated_vus;
+            if constexpr (std::is_same_v<T, shared_iterations>)
+                info.total_iterations = static_cast<std::uint64_t>(x.iterations);
+            if constexpr (std::is_same_v<T, per_vu_iterations>)
+                info.total_iterations = static_cast<std::uint64_t>(x.iterations) * static_cast<std::uint64_t>(x.vus);
+            },
+            s.exec);
+        info.executor = executor_name(s.exec);
+        info.start_ns = plan.start_ns();
+        info.end_ns = plan.end_ns();
+        info.start_unix_ms = wall_ms() + (plan.start_ns() - now_ns()) / 1'000'000;
+    }
+    std::string name;
+    std::uint32_t id;
+    schedule plan;
+    std::shared_ptr<vu_factory> factory;
+    std::uint64_t first_vu_id;         // over the whole test: VU ids are unique across instances
+    std::uint64_t first_local_id = 1;  // in this instance
+    const stripe* vu_stripe;           // a VU's index here to its index in the whole test
+    int max_vus;
+    bool open;
+    int pre_allocated = 0;
+    const std::map<std::string, std::string, std::less<>>* env;
+    std::atomic<std::int64_t> active{0};  // VUs that have started and not retired
+    scenario_info info;                   // what exec.scenario reads
+    // Locust's user model (tasks.hpp): which task each iteration runs, the
+    // wait after it, and what seeds the VUs' generators (VU i: seed ^ f(id)).
+    task_picker picker;
+    loadkit::wait_time wait;
+    std::uint64_t seed = 0;
+
+    // The wait time before a VU's next iteration (until `not_before`), as a
+    // wait like the schedule's own: a VU waiting is not in an iteration, and
+    // the end of the schedule (or a stop) wakes it. Asked before the
+    // schedule, whose next() may claim an iteration (shared-iterations); not
+    // waited when the VU has nothing left to run. Otherwise: iterate (ask
+    // the schedule).
+    decision paced(std::int64_t not_before, std::int64_t now, std::uint64_t done) const noexcept {
+        if (not_before > now && plan.end_ns() > now && !plan.exhausted(done))
+            return {decision::wait, std::min(not_before, plan.end_ns()), 0};
+        return {decision::iterate, 0, 0};
+    }
+    static std::uint64_t random_seed() {
+        std::uint64_t r = 0;
+        if (::getentropy(&r, sizeof r) != 0) r = 0;
+        return r ^ static_cast<std::uint64_t>(now_ns());
+    }
+};
+
+// A scenario's tasks and wait time, checked before any load.
+inline void validate_user_model(const scenario_spec& s, const options& o) {
+    validate(s.name, s.wait, is_open_model(s.exec));
+    if (s.tasks) task_picker(s.name, s.tasks, o.include_tags, o.exclude_tags);
+}
+
+// Open model: one thread's share ("lane") of a scenario's arrivals. Lane j of
+// D starts iterations j, j+D, j+2D... on VUs j, j+D, ... of the scenario, so
+// the lanes never talk to each other and together start exactly the
+// scenario's schedule.
+struct arrival_lane {
+    arrival_lane(scenario_runtime& s, thread_context& t, std::deque<vu_context>& c, std::uint64_t j, std::uint64_t d)
+        : sc(&s), w(&t), contexts(&c), lane(j), lanes(d), next_index(j), timer(t.ioc) {
+        // VU indices j, j+d, ... below the scenario's max
+        auto max = static_cast<std::uint64_t>(s.max_vus);
+        idle.slots.resize(max > j ? static_cast<std::size_t>((max - j + d - 1) / d) : 1);
+    }
+    scenario_runtime* sc;
+    thread_context* w;
+    std::deque<vu_context>* contexts;  // the thread's VU contexts
+    std::uint64_t lane, lanes;
+    std::uint64_t next_index;  // the next VU index this lane may create
+    // VUs waiting for an iteration, first in first out (as k6's pool): every
+    // pre-allocated VU takes turns, so all are warm (connected) early rather
+    // than a cold one showing up in a burst late in the run. A ring sized
+    // for every VU the lane may have: no allocation when VUs come and go.
+    struct idle_ring {
+        std::vector<vu_context*> slots;
+        std::size_t head = 0, count = 0;
+        bool empty() const noexcept { return count == 0; }
+        void push(vu_context* v) {
+            slots[(head + count) % slots.size()] = v;
+            ++count;
+        }
+        vu_context* pop() {
+            auto* v = slots[head];
+            head = (head + 1) % slots.size();
+            --count;
+            return v;
+        }
+    } idle;
+    bool done = false;
+    boost::asio::steady_timer timer;
+};
+
+}  // namespace loadkit::inline LOADKIT_ABI::detail
+// ---- end loadkit/engine/scenario_runtime.hpp
+// ---- begin loadkit/engine/timeline.hpp
+// The run over time, for the HTML report's charts: one point per interval
+// between two of the engine's cumulative progress snapshots
+// (options::on_progress, about once per second, off the hot path):
+//   {"t": 12.0, "interval_secs": 1.0, "time_ms": 1795600000000, "vus": 20,
+//    "reqs": 812, "rps": 812.0, "failed": 3, "iterations": 406,
+//    "p50": 1.2, "p95": 3.4, "p99": 5.6, "max": 9.1}
+// t is the point's end (seconds since the run started), the latencies are
+// http_req_duration over the interval in ms (null when it had no request),
+// vus the gauge's last value. An interval under a tenth of the previous
+// point's (the final snapshot, just after a periodic one) joins that point
+// rather than charting a few requests over a few ms as a huge rate. Long runs
+// are coarsened (see timeline_recorder).
+// Also requests_table(): the per (name, method) rows of the console's
+// "requests by name"; and merge_timelines(): instances' timelines as one
+// (`loadkit merge`).
+#include <algorithm>
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <cstdio>
+#include <map>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+
+namespace loadkit::inline LOADKIT_ABI {
+
+namespace detail {
+
+// `now - before` for two cumulative histograms of the same series: the
+// buckets that grew, each at its midpoint (as json_lines_output does).
+// Both lists come lowest first, so one merge-like pass suffices.
+inline histogram histogram_delta(const histogram& now, const histogram& before) {
+    if (before.count() == 0) return now;
+    std::vector<std::pair<std::uint64_t, std::uint64_t>> old;  // (lowest value, count)
+    before.for_each_bucket([&](std::uint64_t lo, std::uint64_t, std::uint64_t k) { old.emplace_back(lo, k); });
+    histogram d;
+    std::size_t i = 0;
+    now.for_each_bucket([&](std::uint64_t lo, std::uint64_t hi, std::uint64_t k) {
+        while (i < old.size() && old[i].first < lo) ++i;
+        std::uint64_t was = i < old.size() && old[i].first == lo ? old[i].second : 0;
+        if (k > was) d.record_n(lo + (hi - lo) / 2, k - was);
+    });
+    return d;
+}
+
+}  // namespace detail
+
+// One action on the run while it went (engine/control.hpp: pause, resume,
+// scale, stop, abort), as the summary's "control" list keeps it:
+//   {"t": 4.2, "time_ms": 1795600000000, "action": "pause", "by": "cli"}
+// (scale adds "vus" and "vus-max", a signal "signal"). t counts seconds from
+// the run's start, as the timeline's points do.
+struct control_action {
+    double t = 0;
+    std::int64_t time_ms = 0;
+    std::string action, by;
+    nlohmann::json detail;  // null, or an object merged into the row
+};
+inline nlohmann::json control_actions_json(const std::vector<control_action>& list) {
+    nlohmann::json out = nlohmann::json::array();
+    for (auto& a : list) {
+        nlohmann::json row{{"t", a.t}, {"time_ms", a.time_ms}, {"action", a.action}, {"by", a.by}};
+        if (a.detail.is_object()) row.update(a.detail);
+        out.push_back(std::move(row));
+    }
+    return out;
+}
+
+// The same list in words, for the console report's header:
+// "pause at 2.0s (cli), resume at 4.1s (cli), scale to 5/10 VUs at 5.0s (api)".
+inline std::string control_actions_text(const std::vector<control_action>& list) {
+    std::string out;
+    for (auto& a : list) {
+        if (!out.empty()) out += ", ";
+        out += a.action;
+        if (a.detail.is_object() && a.detail.contains("vus"))
+            out += " to " + a.detail["vus"].dump() + "/" + a.detail.value("vus-max", nlohmann::json()).dump() + " VUs";
+        char b[32];
+        std::snprintf(b, sizeof b, " at %.1fs", a.t);
+        out += b;
+        out += " (" + a.by;
+        if (a.detail.is_object() && a.detail.contains("signal")) out += " " + a.detail["signal"].get<std::string>();
+        out += ")";
+    }
+    return out;
+}
+
+class timeline_recorder {
+  public:
+    // Past `max_points` points, neighbours are merged pairwise and later
+    // points cover twice as many snapshots: at one snapshot a second, an hour
+    // at full resolution, then 2 s points, 4 s after two hours... Memory stays
+    // at about max_points points plus two histograms, however long the run.
+    explicit timeline_recorder(std::size_t max_points = 3600) : max_points_(std::max<std::size_t>(max_points, 2)) {}
+
+    // One cumulative snapshot; elapsed_secs counts from the run's start.
+    void add(const merged_metrics& m, double elapsed_secs) {
+        totals now;
+        now.secs = elapsed_secs;
+        for (auto& [tags, row] : m.http) {
+            now.reqs += row.reqs;
+            now.failed += row.failed;
+            now.duration.merge(row.duration);
+        }
+        for (auto& [name, s] : m.scenarios)
+            if (!name.empty()) now.iterations += s.iterations;
+
+        point p = measure(base_, now);
+        p.vus = m.vus.last;
+        p.time_ms = detail::wall_ms();
+        if (!points_.empty() && points_.back().snapshots < stride_) {
+            // the last point is still open: it grows to cover this snapshot too,
+            // measured from its own start, so its percentiles stay exact
+            p.snapshots = points_.back().snapshots + 1;
+            points_.back() = p;
+        } else if (!points_.empty() && p.interval < 0.1 * points_.back().interval) {
+            // a sliver (the final snapshot right after a periodic one): on its
+            // own, a few requests over a few ms would chart as a huge rate
+            p.snapshots = 1;
+            points_.back() = combine(points_.back(), p);
+        } else {
+            p.snapshots = 1;
+            points_.push_back(p);
+        }
+        if (points_.back().snapshots >= stride_) base_ = std::move(now);  // closed: the next point starts here
+        if (points_.size() > max_points_ && points_.back().snapshots >= stride_) coarsen();
+    }
+
+    // The points, oldest first.
+    nlohmann::json json() const {
+        nlohmann::json out = nlohmann::json::array();
+        for (auto& p : points_) {
+            auto ms = [](const std::optional<double>& v) { return v ? nlohmann::json(*v) : nlohmann::json(); };
+            out.push_back({{"t", p.t},
+                           {"interval_secs", p.interval},
+                           {"time_ms", p.time_ms},
+                           {"vus", p.vus},
+                           {"reqs", p.reqs},
+                           {"rps", p.interval > 0 ? static_cast<double>(p.reqs) / p.interval : 0.0},
+                           {"failed", p.failed},
+                           {"iterations", p.iterations},
+                           {"p50", ms(p.p50)},
+                           {"p95", ms(p.p95)},
+                           {"p99", ms(p.p99)},
+                           {"max", ms(p.max)}});
+        }
+        return out;
+    }
+    std::size_t size() const noexcept { return points_.size(); }
+
+  private:
+    // What a point is measured from: run-wide totals at one snapshot.
+    struct totals {
+        double secs = 0;
+        std::uint64_t reqs = 0, failed = 0, iterations = 0;
+        histogram duration;  // http_req_duration over every request row
+    };
+    struct point {
+        double t = 0, interval = 0, vus = 0;
+        std::int64_t time_ms = 0;
+        std::uint64_t reqs = 0, failed = 0, iterations = 0;
+        std::optional<double> p50, p95, p99, max;  // ms
+        std::size_t snapshots = 0;                 // how many add() calls it covers
+    };
+
+    // Counters never go down; if a caller feeds an unrelated snapshot anyway,
+    // its whole value counts rather than wrapping around.
+    static std::uint64_t grew(std::uint64_t now, std::uint64_t before) { return now >= before ? now - before : now; }
+
+    static point measure(const totals& before, const totals& now) {
+        point p;
+        p.t = now.secs;
+        p.interval = std::max(0.0, now.secs - before.secs);
+        p.reqs = grew(now.reqs, before.reqs);
+        p.failed = grew(now.failed, before.failed);
+        p.iterations = grew(now.iterations, before.iterations);
+        auto d = now.duration.count() >= before.duration.count()
+                     ? detail::histogram_delta(now.duration, before.duration)
+                     : now.duration;
+        if (d.count()) {
+            p.p50 = d.quantile(0.50) / 1e6;
+            p.p95 = d.quantile(0.95) / 1e6;
+            p.p99 = d.quantile(0.99) / 1e6;
+            // the exact maximum when it was set in this interval, else the bucket's midpoint
+            p.max = static_cast<double>(now.duration.max() > before.duration.max() ? now.duration.max() : d.max()) /
+                    1e6;
+        }
+        return p;
+    }
+
+    // Two neighbouring points as one. Without the intervals' histograms, the
+    // percentiles are the larger of the two: an upper bound, and a latency
+    // spike stays visible.
+    static point combine(const point& a, const point& b) {
+        point m = b;  // the later point's end, time and VU gauge
+        m.interval = a.interval + b.interval;
+        m.reqs = a.reqs + b.reqs;
+        m.failed = a.failed + b.failed;
+        m.iterations = a.iterations + b.iterations;
+        m.snapshots = a.snapshots + b.snapshots;
+        auto larger = [](const std::optional<double>& x, const std::optional<double>& y) {
+            return x && y ? std::optional<double>(std::max(*x, *y)) : x ? x : y;
+        };
+        m.p50 = larger(a.p50, b.p50);
+        m.p95 = larger(a.p95, b.p95);
+        m.p99 = larger(a.p99, b.p99);
+        m.max = larger(a.max, b.max);
+        return m;
+    }
+
+    // Merges neighbours pairwise, newest first, so the last (closed) point
+    // gets the new stride; an odd one out stays at the start.
+    void coarsen() {
+        std::vector<point> out;
+        out.reserve(points_.size() / 2 + 1);
+        std::size_t i = points_.size();
+        while (i >= 2) {
+            out.push_back(combine(points_[i - 2], points_[i - 1]));
+            i -= 2;
+        }
+        if (i == 1) out.push_back(points_[0]);
+        std::reverse(out.begin(), out.end());
+        points_ = std::move(out);
+        stride_ *= 2;
+    }
+
+    std::size_t max_points_;
+    std::size_t stride_ = 1;  // snapshots per point from now on
+    std::vector<point> points_;
+    totals base_;  // the snapshot where the open (or next) point starts
+};
+
+// One row per (request name, method), like the console's "requests by name":
+// {"name","method","count","failed","avg","med","p90","p95","p99","max"} in ms.
+inline nlohmann::json requests_table(const merged_metrics& m) {
+    std::map<std::pair<std::string, std::string>, merged_metrics::http_row> by_name;
+    for (auto& [t, r] : m.http) by_name[{t.name, t.method}].merge(r);
+    nlohmann::json rows = nlohmann::json::array();
+    for (auto& [k, r] : by_name) {
+        auto& h = r.duration;
+        rows.push_back({{"name", k.first},
+                        {"method", k.second},
+                        {"count", r.reqs},
+                        {"failed", r.failed},
+                        {"avg", h.mean() / 1e6},
+                        {"med", h.quantile(0.5) / 1e6},
+                        {"p90", h.quantile(0.9) / 1e6},
+                        {"p95", h.quantile(0.95) / 1e6},
+                        {"p99", h.quantile(0.99) / 1e6},
+                        {"max", static_cast<double>(h.max()) / 1e6}});
+    }
+    return rows;
+}
+
+// Instances' timelines on one time axis (wall-clock seconds): counts add;
+// percentiles are the requests-weighted mean of the instances' (marked
+// approximate: interval histograms are not exported).
+inline nlohmann::json merge_timelines(const std::vector<nlohmann::json>& timelines, std::int64_t started_ms) {
+    struct slot {
+        double reqs = 0, failed = 0, iterations = 0, vus = 0, wsum[4] = {0, 0, 0, 0}, w = 0, max = 0;
+        bool any_latency = false;
+    };
+    std::map<std::int64_t, slot> slots;
+    for (auto& tl : timelines) {
+        if (!tl.is_array()) continue;
+        for (auto& p : tl) {
+            if (!p.is_object() || !p.contains("time_ms")) continue;
+            auto& s = slots[p.value("time_ms", std::int64_t{0}) / 1000];
+            auto num = [&](const char* k) { return p.contains(k) && p[k].is_number() ? p[k].get<double>() : 0.0; };
+            s.reqs += num("reqs");
+            s.failed += num("failed");
+            s.iterations += num("iterations");
+            s.vus += num("vus");
+            const char* q[] = {"p50", "p95", "p99"};
+            if (p.contains("p50") && p["p50"].is_number()) {
+                for (int i = 0; i < 3; ++i) s.wsum[i] += num(q[i]) * num("reqs");
+                s.w += num("reqs");
+                s.max = std::max(s.max, num("max"));
+                s.any_latency = true;
+            }
+        }
+    }
+    nlohmann::json out = nlohmann::json::array();
+    std::int64_t prev = -1;
+    for (auto& [sec, s] : slots) {
+        double interval = prev < 0 ? 1.0 : static_cast<double>(sec - prev);
+        prev = sec;
+        nlohmann::json p{{"t", static_cast<double>(sec * 1000 - started_ms) / 1000.0},
+                         {"interval_secs", interval},
+                         {"time_ms", sec * 1000},
+                         {"vus", s.vus},
+                         {"reqs", s.reqs},
+                         {"rps", s.reqs / interval},
+                         {"failed", s.failed},
+                         {"iterations", s.iterations},
+                         {"approximate", true}};
+        if (s.any_latency && s.w > 0) {
+            p["p50"] = s.wsum[0] / s.w;
+            p["p95"] = s.wsum[1] / s.w;
+            p["p99"] = s.wsum[2] / s.w;
+            p["max"] = s.max;
+        } else {
+            p["p50"] = p["p95"] = p["p99"] = p["max"] = nullptr;
+        }
+        out.push_back(std::move(p));
+    }
+    return out;
+}
+
+}  // namespace loadkit::inline LOADKIT_ABI
+// ---- end loadkit/engine/timeline.hpp
+
+namespace loadkit::inline LOADKIT_ABI {
+
+namespace detail {
+class engine_impl;
+}
+
+// k6's execution status numbers (lib.ExecutionStatus), as /v1/status gives them.
+namespace run_status {
+inline constexpr int created = 0, paused_before_run = 4, started = 5, setup = 6, running = 7, teardown = 8, ended = 9,
+                     interrupted = 10;
+}
+
+// A run's state, as /v1/status and `loadkit status` show it.
+struct control_status {
+    int status = run_status::created;
+    bool paused = false;
+    std::int64_t vus = 0, vus_max = 0;
+    bool stopped = false;  // a stop or an abort was asked (or the run was aborted otherwise)
+    bool running = false;  // started and not ended
+    bool tainted = false;  // a threshold is failing (k6's "tainted"), as of the last check
+    bool aborted = false;  // loadkit's: cut at once (abort, a second signal)
+};
+
+// What an action answered: ok, or why not and the HTTP status k6's API gives for it.
+struct control_outcome {
+    bool ok = true;
+    int http_status = 200;
+    std::string title, detail;  // k6's error "title" and "detail"
+    static control_outcome error(int status, std::string title, std::string detail) {
+        return {false, status, std::move(title), std::move(detail)};
+    }
+};
+
+class run_control {
+  public:
+    run_control() = default;
+    run_control(const run_control&) = delete;
+    run_control& operator=(const run_control&) = delete;
+
+    // `by` names who asked ("api", "cli", "dashboard", "code"...), for the record.
+    control_outcome pause(std::string_view by = "code") {
+        std::lock_guard lock(mu_);
+        if (ended()) return ended_error("Pause error");
+        if (paused_.load()) return control_outcome::error(500, "Pause error", "the test run is already paused");
+        paused_.store(true);
+        paused_at_ns_ = detail::now_ns();
+        record("pause", by);
+        return {};
+    }
+    control_outcome resume(std::string_view by = "code") {
+        std::lock_guard lock(mu_);
+        if (ended()) return ended_error("Pause error");
+        if (!paused_.load()) return control_outcome::error(500, "Pause error", "the test run is not paused");
+        paused_.store(false);
+        // externally-controlled's clock stood still while paused (not a pause before the start)
+        if (runtimes_)
+            for (auto& sc : *runtimes_) sc.plan.extend(detail::now_ns() - std::max(paused_at_ns_, sc.plan.start_ns()));
+        record("resume", by);
+        wake();
+        return {};
+    }
+    // The first externally-controlled scenario's VUs (k6's rule): `vus` of
+    // at most `max_vus`, which may rise over the starting maxVUs, never below.
+    control_outcome scale(std::optional<std::int64_t> vus, std::optional<std::int64_t> max_vus,
+                          std::string_view by = "code") {
+        std::lock_guard lock(mu_);
+        const char* title = "Config update error";
+        if (ended()) return ended_error(title);
+        if (!vus && !max_vus) return control_outcome::error(400, title, "give vus, vus-max or both");
+        if (!controlled_)
+            return control_outcome::error(500, "Execution config error",
+                                          "scaling needs an externally-controlled scenario, and this run has none");
+        auto new_max = max_vus.value_or(max_vus_);
+        auto new_vus = vus.value_or(std::min(vus_, new_max));
+        if (new_vus < 0) return control_outcome::error(400, title, "the number of VUs must not be negative");
+        if (new_max < start_max_vus_)
+            return control_outcome::error(400, title,
+                                          "maxVUs must not go below the starting maxVUs (" +
+                                              std::to_string(start_max_vus_) + "), got " + std::to_string(new_max));
+        if (new_max > max_scale_vus)
+            return control_outcome::error(400, title, "maxVUs must not exceed " + std::to_string(max_scale_vus));
+        if (new_vus > new_max)
+            return control_outcome::error(
+                400, title,
+                "vus (" + std::to_string(new_vus) + ") must not exceed maxVUs (" + std::to_string(new_max) + ")");
+        vus_ = new_vus;
+        if (new_max > max_vus_) {
+            vus_max_.fetch_add(new_max - max_vus_);
+            max_vus_ = new_max;
+        }
+        if (runtimes_) apply_scale();
+        record("scale", by, {{"vus", new_vus}, {"vus-max", new_max}});
+        wake();
+        return {};
+    }
+    // A graceful stop, as a first SIGINT: no new iterations, those in flight
+    // get their gracefulStop, teardown and the summary follow (exit 103, k6's
+    // code for a stop from its REST API).
+    control_outcome stop(std::string_view by = "code") { return end_run(by, false); }
+    // At once, as a second SIGINT: iterations in flight are cut.
+    control_outcome abort(std::string_view by = "code") { return end_run(by, true); }
+
+    control_status status() const {
+        control_status s;
+        s.status = status_.load();
+        s.paused = paused_.load();
+        s.vus_max = vus_max_.load();
+        s.tainted = tainted_.load();
+        std::lock_guard lock(mu_);
+        if (st_) {
+            s.vus = st_->active_vus.load();
+            s.stopped = st_->stopping.load();
+            s.aborted = st_->force_stop.load() || st_->hard_stop_ns.load() != std::numeric_limits<std::int64_t>::max();
+        } else {
+            s.stopped = stop_asked_ || s.status == run_status::interrupted;
+            s.aborted = abort_asked_;
+        }
+        s.running = s.status >= run_status::started && s.status < run_status::ended;
+        return s;
+    }
+    bool paused() const noexcept { return paused_.load(); }
+    // Every action so far, oldest first.
+    std::vector<control_action> actions() const {
+        std::lock_guard lock(mu_);
+        return actions_;
+    }
+    // The most VUs a scale may ask for (each is a coroutine and a VU instance).
+    static constexpr std::int64_t max_scale_vus = 1'000'000;
+
+  private:
+    friend class detail::engine_impl;
+    using runtimes = std::deque<detail::scenario_runtime>;
+
+    control_outcome end_run(std::string_view by, bool at_once) {
+        std::lock_guard lock(mu_);
+        if (ended()) return ended_error("Stop error");
+        record(at_once ? "abort" : "stop", by);
+        std::string reason = std::string(at_once ? "aborted" : "stopped") + " through the run's control (" +
+                             std::string(by) + ")";
+        if (st_) {
+            if (at_once) st_->force_stop.store(true);
+            st_->abort(reason, detail::abort_kind::api, at_once);
+            if (at_once) st_->hard_stop_ns.store(detail::now_ns());
+        } else {
+            stop_asked_ = true;
+            abort_asked_ = abort_asked_ || at_once;
+        }
+        cv_.notify_all();
+        return {};
+    }
+    bool ended() const { return status_.load() >= run_status::ended; }
+    static control_outcome ended_error(const char* title) {
+        return control_outcome::error(409, title, "the test run has ended");
+    }
+    void record(std::string_view action, std::string_view by, nlohmann::json detail = nullptr) {
+        control_action a;
+        a.t = started_ns_ ? static_cast<double>(detail::now_ns() - started_ns_) / 1e9 : 0.0;
+        a.time_ms = detail::wall_ms();
+        a.action = action;
+        a.by = by;
+        a.detail = std::move(detail);
+        actions_.push_back(std::move(a));
+    }
+    void wake() {
+        if (st_) st_->wake_gen.fetch_add(1);
+        cv_.notify_all();
+    }
+    // The target count into the scenario (its share of it, with a segment),
+    // and more VUs when maxVUs rose. Under mu_, runtimes_ set.
+    void apply_scale() {
+        auto& sc = (*runtimes_)[controlled_index_];
+        sc.plan.set_target_vus(sc.vu_stripe->scale(vus_));
+        auto local_max = static_cast<int>(sc.vu_stripe->scale(max_vus_));
+        if (local_max > grown_to_ && grow_) {
+            grow_(sc, local_max);
+            grown_to_ = local_max;
+        }
+    }
+
+    // ---- the engine's side (engine_impl)
+    // Before setup: the run's state; the executors tell which scenario scale() steers.
+    void attach(detail::engine_state& st, std::int64_t started_ns, const std::vector<executor>& execs,
+                std::int64_t total_max_vus) {
+        std::lock_guard lock(mu_);
+        st_ = &st;
+        started_ns_ = started_ns;
+        st.paused = &paused_;
+        vus_max_.store(total_max_vus);
+        controlled_ = false;
+        for (std::size_t i = 0; i < execs.size() && !controlled_; ++i)
+            if (auto* x = std::get_if<externally_controlled>(&execs[i])) {
+                controlled_ = true;
+                controlled_index_ = i;
+                start_max_vus_ = max_vus_ = std::max(x->max_vus, x->vus);
+                vus_ = x->vus;
+            }
+        if (stop_asked_) {
+            if (abort_asked_) st.force_stop.store(true);
+            st.abort("stopped through the run's control before the start", detail::abort_kind::api, abort_asked_);
+        }
+    }
+    // While the VUs run: the scenarios, and how to add VUs to one (on its threads).
+    void attach_run(runtimes& r, std::function<void(detail::scenario_runtime&, int)> grow) {
+        std::lock_guard lock(mu_);
+        runtimes_ = &r;
+        grow_ = std::move(grow);
+        if (controlled_) {
+            grown_to_ = r[controlled_index_].max_vus;
+            apply_scale();
+        }
+    }
+    void detach_run() {
+        std::lock_guard lock(mu_);
+        runtimes_ = nullptr;
+        grow_ = nullptr;
+    }
+    void detach(int final_status) {
+        std::lock_guard lock(mu_);
+        if (st_) {
+            stop_asked_ = st_->stopping.load();
+            abort_asked_ = abort_asked_ || st_->force_stop.load();
+            st_->paused = &detail::engine_state::never_paused;
+        }
+        st_ = nullptr;
+        status_.store(final_status);
+        cv_.notify_all();
+    }
+    // A pause before the start (--paused): wait for resume, a stop or a
+    // signal (polled: the signal handler only counts). False: stopped.
+    bool wait_if_paused(detail::engine_state& st) {
+        std::unique_lock lock(mu_);
+        if (!paused_.load()) return !st.stopping.load();
+        status_.store(run_status::paused_before_run);
+        while (paused_.load() && !st.stopping.load()) {
+            cv_.wait_for(lock, std::chrono::milliseconds(50));
+            lock.unlock();
+            st.poll_signals();
+            lock.lock();
+        }
+        return !st.stopping.load();
+    }
+    void set_status(int s) { status_.store(s); }
+    void set_tainted(bool t) { tainted_.store(t); }
+    void start_paused(std::string_view by) {
+        std::lock_guard lock(mu_);
+        if (paused_.load()) return;
+        paused_.store(true);
+        paused_at_ns_ = detail::now_ns();
+        record("pause", by);
+    }
+    // Signals that stopped the run, into the record (at the end).
+    void add_signals(const std::vector<detail::engine_state::signal_action>& list) {
+        std::lock_guard lock(mu_);
+        for (auto& s : list) {
+            control_action a;
+            a.t = static_cast<double>(s.at_ns - started_ns_) / 1e9;
+            a.time_ms = detail::wall_ms() - (detail::now_ns() - s.at_ns) / 1'000'000;
+            a.action = s.at_once ? "abort" : "stop";
+            a.by = "signal";
+            a.detail = {{"signal", s.name}};
+            actions_.push_back(std::move(a));
+        }
+        std::stable_sort(actions_.begin(), actions_.end(), [](auto& x, auto& y) { return x.t < y.t; });
+    }
+
+    mutable std::mutex mu_;
+    std::condition_variable cv_;
+    std::atomic<bool> paused_{false};
+    std::atomic<int> status_{run_status::created};
+    std::atomic<bool> tainted_{false};
+    std::atomic<std::int64_t> vus_max_{0};
+    detail::engine_state* st_ = nullptr;  // while run() runs
+    runtimes* runtimes_ = nullptr;        // while the VUs run
+    std::function<void(detail::scenario_runtime&, int)> grow_;
+    std::int64_t started_ns_ = 0, paused_at_ns_ = 0;
+    bool stop_asked_ = false, abort_asked_ = false;
+    // the externally-controlled scenario (k6: the first one)
+    bool controlled_ = false;
+    std::size_t controlled_index_ = 0;
+    std::int64_t vus_ = 0, max_vus_ = 0, start_max_vus_ = 0;
+    int grown_to_ = 0;  // VUs made for it in this instance
+    std::vector<control_action> actions_;
+};
+
+// k6's /v1/status document (JSON:API) for `s`, with loadkit's "aborted".
+inline nlohmann::json status_json(const control_status& s) {
+    return {{"data",
+             {{"type", "status"},
+              {"id", "default"},
+              {"attributes",
+               {{"status", s.status},
+                {"paused", s.paused},
+                {"vus", s.vus},
+                {"vus-max", s.vus_max},
+                {"stopped", s.stopped},
+                {"running", s.running},
+                {"tainted", s.tainted},
+                {"aborted", s.aborted}}}}}};
+}
+
+}  // namespace loadkit::inline LOADKIT_ABI
+// ---- end loadkit/engine/control.hpp
+// ---- begin loadkit/engine/engine_impl.hpp
+// The engine's implementation (loadkit::engine in engine.hpp is its public
+// face): the worker threads, setup and teardown, the VU loops and arrival
+// lanes, the live threshold checks and progress, and the summary.
+#include <algorithm>
+#include <atomic>
+#include <cmath>
+#include <condition_variable>
+#include <cstdio>
+#include <deque>
+#include <map>
+#include <functional>
+#include <iostream>
+#include <memory>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <unistd.h>  // getentropy
+
+#include <boost/asio/post.hpp>
+#include <nlohmann/json.hpp>
+
+// ---- begin loadkit/engine/state.hpp
+// A run's metrics as data that merges exactly: every series with its counts
+// and its histograms' buckets (not percentiles, which do not add). Each
+// instance of a test split over machines exports this with its summary;
+// `loadkit merge` (merge_runs) adds them up, so the merged summary's
+// percentiles come from the merged histograms, and its thresholds are judged
+// on the whole test's data.
+#include <algorithm>
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
 
 namespace loadkit::inline LOADKIT_ABI {
 
@@ -6883,433 +8252,6 @@ inline int available_cores() {
 
 }  // namespace loadkit::inline LOADKIT_ABI::detail
 // ---- end loadkit/core/cores.hpp
-// ---- begin loadkit/engine/options.hpp
-// What a run is asked to do and how it reports back while it goes: the
-// engine's options, the progress it hands to options::on_progress, the
-// per-scenario options beside an executor, and the exit codes a run ends with.
-#include <cstdint>
-#include <functional>
-#include <iostream>
-#include <map>
-#include <optional>
-#include <ostream>
-#include <string>
-#include <vector>
-
-#include <nlohmann/json.hpp>
-
-// ---- begin loadkit/engine/tasks.hpp
-// Locust's user model, once for every front end: a scenario's weighted (or
-// sequential) tasks, filtered by tags, and its wait time between iterations.
-// The C++ DSL, YAML and JavaScript only say what their tasks are and how to
-// run task number i; which task runs next, and when, is decided here and in
-// the engine's VU loop.
-//
-// One task per iteration: each iteration runs the task the picker chose, as
-// each of a Locust user's loops runs one @task. iteration_duration is the
-// task's duration; the wait time runs after it, outside the iteration, and is
-// not part of iteration_duration (Locust waits between tasks; k6's sleep()
-// inside the exec function is, and stays, part of the iteration).
-#include <algorithm>
-#include <charconv>
-#include <cmath>
-#include <cstdint>
-#include <string>
-#include <string_view>
-#include <vector>
-
-
-namespace loadkit::inline LOADKIT_ABI {
-
-// How long a VU waits after an iteration before the next one may start
-// (Locust's wait_time). A VU waiting is not running an iteration: the end of
-// its scenario and a stop of the run wake it at once.
-struct wait_time {
-    enum kind_t : int {
-        none,                 // the next iteration starts at once (k6's looping VUs)
-        constant,             // `a` after the iteration ended
-        between,              // uniformly in [a, b] after the iteration ended (the VU's own generator)
-        constant_pacing,      // iterations start every `a`, whatever they took (none when one took longer)
-        constant_throughput,  // `rate` iterations per second per VU: constant_pacing(1 s / rate)
-    };
-    kind_t kind = none;
-    std::int64_t a = 0, b = 0;  // nanoseconds
-    double rate = 0;
-
-    constexpr explicit operator bool() const noexcept { return kind != none; }
-    friend constexpr bool operator==(const wait_time&, const wait_time&) = default;
-};
-
-// Locust's wait_time functions, under C++ names.
-constexpr wait_time constant(nanoseconds d) { return {wait_time::constant, d.count(), d.count()}; }
-constexpr wait_time between(nanoseconds min, nanoseconds max) { return {wait_time::between, min.count(), max.count()}; }
-constexpr wait_time constant_pacing(nanoseconds d) { return {wait_time::constant_pacing, d.count(), d.count()}; }
-constexpr wait_time constant_throughput(double per_second) {
-    return {wait_time::constant_throughput, 0, 0, per_second};
-}
-
-// A task as the engine sees it: a weight and tags (Locust's @task(3) and
-// @tag). The front end keeps what the task does, in the same order.
-struct task_info {
-    std::string name;  // for messages ("browse"); a front end may leave it empty
-    unsigned weight = 1;
-    std::vector<std::string> tags;
-};
-struct task_list {
-    std::vector<task_info> tasks;  // empty: the scenario has one exec function, no tasks
-    bool sequential = false;       // Locust's SequentialTaskSet: in order, one per iteration, round and round
-    explicit operator bool() const noexcept { return !tasks.empty(); }
-};
-
-namespace detail {
-
-// splitmix64: a VU's own generator (8 bytes of state in its vu_context), so
-// that a pick costs a few multiplications and no lock or allocation.
-inline std::uint64_t next_random(std::uint64_t& state) noexcept {
-    std::uint64_t z = (state += 0x9E3779B97F4A7C15ull);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    return z ^ (z >> 31);
-}
-// Uniform in [0, n) for n > 0 (Lemire's multiply-shift: bias below 2^-64 * n).
-inline std::uint64_t random_below(std::uint64_t& state, std::uint64_t n) noexcept {
-    return static_cast<std::uint64_t>((static_cast<unsigned __int128>(next_random(state)) * n) >> 64);
-}
-
-// Which task runs next. Built once per scenario (tags applied), read by
-// every VU: the cumulative weights of the enabled tasks and their indices in
-// the front end's list. A pick is a random number and a binary search.
-class task_picker {
-  public:
-    task_picker() = default;
-    // Throws config_error when tags leave no task, or a weight is 0 for all.
-    task_picker(std::string_view scenario, const task_list& l, const std::vector<std::string>& include_tags,
-                const std::vector<std::string>& exclude_tags)
-        : sequential_(l.sequential) {
-        auto has = [](const task_info& t, const std::vector<std::string>& tags) {
-            for (auto& x : tags)
-                if (std::find(t.tags.begin(), t.tags.end(), x) != t.tags.end()) return true;
-            return false;
-        };
-        std::uint64_t sum = 0;
-        for (std::size_t i = 0; i < l.tasks.size(); ++i) {
-            auto& t = l.tasks[i];
-            // Locust's --tags: only tasks with one of them; --exclude-tags: none of them
-            if (!include_tags.empty() && !has(t, include_tags)) continue;
-            if (has(t, exclude_tags)) continue;
-            if (t.weight == 0) continue;
-            sum += t.weight;
-            cumulative_.push_back(sum);
-            index_.push_back(static_cast<std::uint32_t>(i));
-        }
-        if (!l.tasks.empty() && index_.empty())
-            throw config_error("scenario '" + std::string(scenario) + "': " +
-                               (include_tags.empty() && exclude_tags.empty()
-                                    ? std::string("every task has weight 0")
-                                    : std::string("no task is left after --tags/--exclude-tags")));
-    }
-    explicit operator bool() const noexcept { return !index_.empty(); }
-    std::size_t size() const noexcept { return index_.size(); }
-
-    // The front end's index of the task to run; `seq` counts this VU's picks
-    // (for sequences), `rng` is its generator.
-    std::uint32_t pick(std::uint64_t& rng, std::uint64_t& seq) const noexcept {
-        if (index_.size() == 1) return index_[0];
-        if (sequential_) return index_[static_cast<std::size_t>(seq++ % index_.size())];
-        auto r = random_below(rng, cumulative_.back());
-        auto it = std::upper_bound(cumulative_.begin(), cumulative_.end(), r);
-        return index_[static_cast<std::size_t>(it - cumulative_.begin())];
-    }
-
-  private:
-    std::vector<std::uint64_t> cumulative_;
-    std::vector<std::uint32_t> index_;
-    bool sequential_ = false;
-};
-
-// When the next iteration may start, given when this one started and ended.
-inline std::int64_t next_start(const wait_time& w, std::int64_t started, std::int64_t ended,
-                               std::uint64_t& rng) noexcept {
-    switch (w.kind) {
-        case wait_time::none: return ended;
-        case wait_time::constant: return ended + w.a;
-        case wait_time::between:
-            return ended + w.a +
-                   (w.b > w.a ? static_cast<std::int64_t>(random_below(rng, static_cast<std::uint64_t>(w.b - w.a) + 1))
-                              : 0);
-        case wait_time::constant_pacing: return started + w.a;
-        case wait_time::constant_throughput: return started + static_cast<std::int64_t>(1e9 / w.rate);
-    }
-    return ended;
-}
-
-// A wait time's own checks (the engine runs them before any load).
-inline void validate(std::string_view scenario, const wait_time& w, bool open_model) {
-    auto bad = [&](const std::string& what) {
-        throw config_error("scenario '" + std::string(scenario) + "': wait time: " + what, "waitTime");
-    };
-    if (!w) return;
-    if (open_model) bad("an arrival-rate executor sets when iterations start; wait times are for VU-based executors");
-    if (w.a < 0 || w.b < 0) bad("durations must not be negative");
-    if (w.kind == wait_time::between && w.b < w.a) bad("between(min, max) needs min <= max");
-    if (w.kind == wait_time::constant_throughput && !(w.rate > 0 && std::isfinite(w.rate)))
-        bad("constant_throughput needs a rate above 0");
-}
-
-// "constant(2s)", "between(1, 5)", "between(100ms, 1s)", "constant_pacing(10)",
-// "constant_throughput(0.5)" (also camelCase: constantPacing, constantThroughput):
-// how YAML files and JavaScript options write a wait time (the scenario
-// option waitTime). A number alone is seconds, as Locust writes them. Throws
-// config_error with what was expected.
-inline wait_time parse_wait_time(std::string_view s) {
-    auto fail = [&](std::string_view why) -> wait_time {
-        throw config_error(
-            "wait time '" + std::string(s) + "': " + std::string(why) +
-                " (expected constant(2), between(1, 5), constant_pacing(10) or constant_throughput(0.5); "
-                "durations in seconds or with a unit: 500ms)",
-            "waitTime");
-    };
-    auto trim = [](std::string_view x) {
-        while (!x.empty() && (x.front() == ' ' || x.front() == '\t')) x.remove_prefix(1);
-        while (!x.empty() && (x.back() == ' ' || x.back() == '\t')) x.remove_suffix(1);
-        return x;
-    };
-    auto t = trim(s);
-    auto open = t.find('(');
-    if (open == std::string_view::npos || t.back() != ')') return fail("not a function call");
-    auto fn = trim(t.substr(0, open));
-    auto args = t.substr(open + 1, t.size() - open - 2);
-    std::vector<std::string_view> a;
-    while (true) {
-        auto comma = args.find(',');
-        a.push_back(trim(args.substr(0, comma)));
-        if (comma == std::string_view::npos) break;
-        args.remove_prefix(comma + 1);
-    }
-    auto number = [&](std::string_view x, double& out) {
-        auto r = std::from_chars(x.data(), x.data() + x.size(), out);
-        return r.ec == std::errc{} && r.ptr == x.data() + x.size();
-    };
-    auto duration = [&](std::string_view x) -> std::int64_t {
-        double secs = 0;
-        if (number(x, secs)) {
-            if (!(secs >= 0) || secs > 1e9) fail("a duration must be between 0 and 1e9 seconds");
-            return static_cast<std::int64_t>(std::llround(secs * 1e9));
-        }
-        auto d = parse_duration(x);
-        if (!d) fail("'" + std::string(x) + "' is not a duration");
-        return d->count();
-    };
-    auto want = [&](std::size_t n) {
-        if (a.size() != n || a[0].empty()) fail(std::string(fn) + " takes " + std::to_string(n) + " argument(s)");
-    };
-    if (fn == "constant") {
-        want(1);
-        return {wait_time::constant, duration(a[0]), duration(a[0])};
-    }
-    if (fn == "between") {
-        want(2);
-        auto lo = duration(a[0]), hi = duration(a[1]);
-        if (hi < lo) fail("between(min, max) needs min <= max");
-        return {wait_time::between, lo, hi};
-    }
-    if (fn == "constant_pacing" || fn == "constantPacing") {
-        want(1);
-        auto d = duration(a[0]);
-        return {wait_time::constant_pacing, d, d};
-    }
-    if (fn == "constant_throughput" || fn == "constantThroughput") {
-        want(1);
-        double r = 0;
-        if (!number(a[0], r) || !(r > 0) || !std::isfinite(r)) fail("the rate must be a number above 0");
-        return constant_throughput(r);
-    }
-    return fail("unknown function '" + std::string(fn) + "'");
-}
-
-// Parsed and checked for `scenario` (a loader's one call).
-inline wait_time parse_wait_time(std::string_view s, std::string_view scenario, bool open_model) {
-    auto w = parse_wait_time(s);
-    validate(scenario, w, open_model);
-    return w;
-}
-
-}  // namespace detail
-}  // namespace loadkit::inline LOADKIT_ABI
-// ---- end loadkit/engine/tasks.hpp
-// ---- begin loadkit/engine/summary_handler.hpp
-// options::handle_summary: what receives the run summary at the end (k6's
-// handleSummary). It accepts the callables users write, taking the summary
-// (`const nlohmann::json&`) and returning a std::string (replaces the console
-// report), an nlohmann::json (an object or array is printed as pretty JSON,
-// null keeps the default), a std::optional of either (nullopt keeps the
-// default), or nothing (void: keeps the default). Anything else stops the
-// build at one static_assert that says so, instead of std::function's pages.
-#include <concepts>
-#include <cstddef>
-#include <functional>
-#include <optional>
-#include <type_traits>
-#include <utility>
-
-#include <nlohmann/json.hpp>
-
-
-namespace loadkit::inline LOADKIT_ABI {
-
-namespace detail {
-template <class T>
-struct is_optional : std::false_type {};
-template <class T>
-struct is_optional<std::optional<T>> : std::true_type {};
-
-// A return type handle_summary can use: void, something that becomes JSON
-// (std::string, nlohmann::json, ...), or an optional of that.
-template <class R>
-concept summary_return = std::is_void_v<R> || std::is_constructible_v<nlohmann::json, R> ||
-    (is_optional<std::remove_cvref_t<R>>::value&&
-         std::is_constructible_v<nlohmann::json, typename std::remove_cvref_t<R>::value_type>);
-}  // namespace detail
-
-class summary_handler {
-  public:
-    summary_handler() = default;
-    summary_handler(std::nullptr_t) {}
-
-    template <class F>
-    requires(!std::same_as<std::remove_cvref_t<F>, summary_handler> &&
-             !std::same_as<std::remove_cvref_t<F>, std::nullptr_t>)
-        summary_handler(F f) {  // NOLINT: implicit, so that `o.handle_summary = [](...) {...};` reads as it should
-        constexpr bool callable = std::is_invocable_v<F&, const nlohmann::json&>;
-        static_assert(callable,
-                      "options::handle_summary: the function must take the summary as `(const nlohmann::json& "
-                      "summary)` and return std::string, nlohmann::json, std::optional<std::string or json>, or void");
-        if constexpr (callable) {
-            using R = std::invoke_result_t<F&, const nlohmann::json&>;
-            static_assert(detail::summary_return<R>,
-                          "options::handle_summary: the function returns a type that is not a report: return "
-                          "std::string (the report), nlohmann::json (printed as JSON; null keeps the default), "
-                          "std::optional<std::string or json> (nullopt keeps the default) or void");
-            if constexpr (detail::summary_return<R>) {
-                fn_ = [f = std::move(f)](const nlohmann::json& s) mutable -> nlohmann::json {
-                    if constexpr (std::is_void_v<R>) {
-                        f(s);
-                        return nullptr;
-                    } else if constexpr (detail::is_optional<std::remove_cvref_t<R>>::value) {
-                        auto r = f(s);
-                        if (!r) return nullptr;
-                        return nlohmann::json(std::move(*r));
-                    } else {
-                        return nlohmann::json(f(s));
-                    }
-                };
-            }
-        }
-    }
-
-    explicit operator bool() const noexcept { return static_cast<bool>(fn_); }
-    nlohmann::json operator()(const nlohmann::json& summary) const { return fn_(summary); }
-
-  private:
-    std::function<nlohmann::json(const nlohmann::json&)> fn_;
-};
-
-}  // namespace loadkit::inline LOADKIT_ABI
-// ---- end loadkit/engine/summary_handler.hpp
-
-namespace loadkit::inline LOADKIT_ABI {
-
-// Exit codes, the same numbers as k6's so CI scripts keep working.
-namespace exit_code {
-inline constexpr int ok = 0;
-inline constexpr int thresholds_failed = 99;
-inline constexpr int setup_timeout = 100;     // setup() ran past its setupTimeout (k6's code)
-inline constexpr int teardown_timeout = 101;  // teardown() ran past its teardownTimeout (k6's code)
-inline constexpr int invalid_config = 104;
-inline constexpr int external_abort = 105;     // SIGINT/SIGTERM, or test::abort from outside
-inline constexpr int script_error = 107;       // setup() failed, a script could not load
-inline constexpr int aborted_by_script = 108;  // abort_test() from VU code
-inline constexpr int internal_error =
-    109;  // an unexpected exception in the engine (out of memory, ...): k6's code for a Go panic
-}  // namespace exit_code
-
-// Per-scenario settings beside the executor (k6's scenario `env` and `tags`).
-struct scenario_options {
-    // ({} initializers: `{.env = ...}` need not name every field, and -Wextra agrees)
-    std::map<std::string, std::string> env{};   // over options::env, for this scenario's VUs
-    std::map<std::string, std::string> tags{};  // added to every sample of the scenario
-    // The wait after each iteration (Locust's wait_time, engine/tasks.hpp);
-    // over the VU type's own `static constexpr loadkit::wait_time wait_time`.
-    std::optional<loadkit::wait_time> wait{};
-};
-
-// What a run looks like while it goes, for progress displays and live
-// outputs (options::on_progress): the scenarios' counts and a merged
-// snapshot of every metric so far.
-struct scenario_progress {
-    std::string name;
-    std::int64_t active_vus = 0;
-    int max_vus = 0;
-    std::uint64_t iterations = 0, requests = 0, failed_requests = 0, dropped_iterations = 0;
-    double end_secs = 0;  // when the scenario's schedule ends (from the run's start)
-};
-struct progress {
-    double elapsed_secs = 0;
-    double total_secs = 0;  // the longest scenario's end (gracefulStop not included)
-    bool final = false;     // the last call, after every VU has ended
-    std::vector<scenario_progress> scenarios;
-    const merged_metrics* metrics = nullptr;  // cumulative, merged across threads
-};
-
-struct options {
-    std::string name = "loadkit";             // the summary's "name"
-    std::map<std::string, std::string> env;   // k6's -e: what VU::env() sees before the process environment
-    std::map<std::string, std::string> tags;  // added to every sample of the run
-    std::string target;                       // base URL for relative request URLs
-    int threads = 0;                          // worker threads; 0: one per core
-    client_options http;                      // client defaults (http.base_url is set from target)
-    std::string summary_export;               // write the summary JSON here
-    bool print_summary = true;                // print the console report (or handle_summary's output)
-    std::ostream* out = &std::cout;           // where the report goes
-    // The summary's trend stats and time unit (k6's summaryTrendStats,
-    // summaryTimeUnit), and whether there is one at all (--no-summary: no
-    // console summary, handle_summary is not called).
-    summary_options summary;
-    // Receives the summary; returns a string (replaces the console report), an
-    // object or array (printed as pretty JSON instead), or null, nullopt or
-    // nothing (keeps the default): see summary_handler.hpp.
-    summary_handler handle_summary;
-    loadkit::events events;
-    nanoseconds on_stop_grace = 30s;  // how long a VU's on_stop may run after the run was stopped
-    // How long setup() and teardown() may run before they are cut (k6's
-    // setupTimeout/teardownTimeout, 60 s by default): exit 100 or 101.
-    nanoseconds setup_timeout = 60s, teardown_timeout = 60s;
-    // Pass/fail criteria (k6's thresholds): {{"http_req_duration{name:login}", {"p(95)<200"}}, ...}
-    loadkit::threshold_set thresholds;
-    bool run_thresholds = true;         // false: report no thresholds, never fail on them (--no-thresholds)
-    nanoseconds threshold_period = 2s;  // how often abortOnFail thresholds are checked during the run
-    bool handle_signals = true;         // SIGINT/SIGTERM stop the run gracefully (twice: at once)
-    // Called on the main thread every progress_period while VUs run, and once
-    // more at the end (progress::final). Each call costs a merge of every
-    // thread's shard, done on that thread: nothing changes on the hot path.
-    std::function<void(const progress&)> on_progress;
-    nanoseconds progress_period = 1s;
-    // This instance's share of the test (k6's --execution-segment): VUs,
-    // iterations and arrivals split exactly and striped; the default is all.
-    execution_segment segment;
-    // Phases to run: a test split over machines runs setup() once on one of
-    // them (`loadkit setup`) and teardown() once on another (`loadkit teardown`).
-    bool run_setup = true, run_vus = true, run_teardown = true;
-    // Locust's --tags / --exclude-tags: of a scenario's tasks, run only those
-    // with one of `include_tags` (all when empty) and none of `exclude_tags`.
-    std::vector<std::string> include_tags, exclude_tags;
-    // Seeds every VU's generator (task picks, between() waits): the same
-    // seed picks the same tasks in the same order per VU. 0: random.
-    std::uint64_t seed = 0;
-};
-
-}  // namespace loadkit::inline LOADKIT_ABI
-// ---- end loadkit/engine/options.hpp
 // ---- begin loadkit/engine/result.hpp
 // What a run returns: the summary, the state that merges exactly, the
 // metrics it was built from, the report, the verdict and the exit code; and
@@ -7508,189 +8450,139 @@ struct run_result {
 
 }  // namespace loadkit::inline LOADKIT_ABI
 // ---- end loadkit/engine/result.hpp
-// ---- begin loadkit/engine/scenario_runtime.hpp
-// A scenario while it runs: its schedule in this instance, its VU ids and
-// counts (scenario_runtime), and in the open model each thread's share of its
-// arrivals (arrival_lane). The engine's own bookkeeping, read by its VU loops.
-#include <atomic>
+// ---- begin loadkit/engine/engine_parts.hpp
+// The engine's parts that need none of its state (engine_impl.hpp uses them):
+// a run's id, the words for an exception and a timeout, the waits of the open
+// model's VUs and arrival lanes, and writing a run's report and export.
+#include <coroutine>
 #include <cstdint>
-#include <deque>
-#include <map>
-#include <memory>
+#include <cstdio>
+#include <exception>
+#include <cstdio>
+#include <ostream>
 #include <string>
-#include <type_traits>
-#include <variant>
-#include <vector>
 
 #include <unistd.h>  // getentropy
 
+#include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 
-// ---- begin loadkit/engine/vu.hpp
-// What a front end gives the engine: a scenario (its name, executor and
-// options) and a factory of VUs, each VU an object with an iteration. The
-// templated C++ DSL, the flow runtime (YAML, JavaScript plans) and the
-// JavaScript adapter each implement vu_instance and vu_factory.
-#include <functional>
-#include <map>
-#include <memory>
-#include <string>
-
-
-namespace loadkit::inline LOADKIT_ABI {
-
-namespace detail {
-struct vu_context;  // the VU's place in its thread (runtime/context.hpp): handed through to what the VU runs
-}  // namespace detail
-
-// A VU as the engine sees it: the templated DSL, YAML and JS each provide one.
-struct vu_instance {
-    virtual ~vu_instance() = default;
-    virtual task<> on_start() { co_return; }
-    virtual task<> iteration() = 0;
-    virtual task<> on_stop() { co_return; }
-    bool has_on_start = false;
-    bool has_on_stop = false;
-};
-struct vu_factory {
-    virtual ~vu_factory() = default;
-    // Called on the VU's thread, when the VU first iterates.
-    virtual std::unique_ptr<vu_instance> create(detail::vu_context& ctx) = 0;
-};
-
-struct scenario_spec {
-    std::string name;
-    executor exec;
-    std::shared_ptr<vu_factory> factory;
-    std::map<std::string, std::string, std::less<>> env;   // over options::env, for this scenario's VUs
-    std::map<std::string, std::string, std::less<>> tags;  // on every sample of this scenario
-    // Locust's user model (tasks.hpp): the VU's tasks, of which each
-    // iteration runs one (the engine picks; vu_context::task says which),
-    // and the wait after each iteration.
-    task_list tasks{};
-    loadkit::wait_time wait{};
-};
-
-}  // namespace loadkit::inline LOADKIT_ABI
-// ---- end loadkit/engine/vu.hpp
 
 namespace loadkit::inline LOADKIT_ABI::detail {
 
-struct scenario_runtime {
-    // `s.exec` is this instance's (scaled to its segment), `st` its stripe
-    scenario_runtime(const scenario_spec& s, std::uint32_t id_, std::int64_t t0, std::uint64_t first, const stripe& st,
-                     const options* o = nullptr)
-        : name(s.name),
-          id(id_),
-          plan(s.exec, t0, st),
-          factory(s.factory),
-          first_vu_id(first),
-          vu_stripe(&st),
-          max_vus(schedule::max_vus(s.exec, st)),
-          open(is_open_model(s.exec)),
-          env(&s.env),
-          wait(s.wait) {
-        if (o && s.tasks) picker = task_picker(s.name, s.tasks, o->include_tags, o->exclude_tags);
-        seed = o && o->seed ? o->seed : random_seed();
-        std::visit(
-            [&](auto& x) {
-            using T = std::decay_t<decltype(x)>;
-            if constexpr (requires { x.pre_allocated_vus; }) pre_allocated = x.pre_allocated_vus;
-            if constexpr (std::is_same_v<T, shared_iterations>)
-                info.total_iterations = static_cast<std::uint64_t>(x.iterations);
-            if constexpr (std::is_same_v<T, per_vu_iterations>)
-                info.total_iterations = static_cast<std::uint64_t>(x.iterations) * static_cast<std::uint64_t>(x.vus);
-            },
-            s.exec);
-        info.executor = executor_name(s.exec);
-        info.start_ns = plan.start_ns();
-        info.end_ns = plan.end_ns();
-        info.start_unix_ms = wall_ms() + (plan.start_ns() - now_ns()) / 1'000'000;
+inline std::string make_run_id() {
+    // getentropy, not <random>'s random_device: the same kernel source
+    // without <random>'s parse in every TU of <loadkit.hpp>
+    std::uint64_t r = 0;
+    if (::getentropy(&r, sizeof r) != 0) r = 0;
+    std::uint64_t v = r ^ static_cast<std::uint64_t>(now_ns());
+    char b[17];
+    std::snprintf(b, sizeof b, "%016llx", static_cast<unsigned long long>(v));
+    return b;
+}
+inline std::string describe_exception(std::exception_ptr e) {
+    try {
+        std::rethrow_exception(e);
+    } catch (const std::exception& x) {
+        return x.what();
+    } catch (const interrupted_error&) {
+        return "interrupted";
+    } catch (...) {
+        return "unknown exception";
     }
-    std::string name;
-    std::uint32_t id;
-    schedule plan;
-    std::shared_ptr<vu_factory> factory;
-    std::uint64_t first_vu_id;         // over the whole test: VU ids are unique across instances
-    std::uint64_t first_local_id = 1;  // in this instance
-    const stripe* vu_stripe;           // a VU's index here to its index in the whole test
-    int max_vus;
-    bool open;
-    int pre_allocated = 0;
-    const std::map<std::string, std::string, std::less<>>* env;
-    std::atomic<std::int64_t> active{0};  // VUs that have started and not retired
-    scenario_info info;                   // what exec.scenario reads
-    // Locust's user model (tasks.hpp): which task each iteration runs, the
-    // wait after it, and what seeds the VUs' generators (VU i: seed ^ f(id)).
-    task_picker picker;
-    loadkit::wait_time wait;
-    std::uint64_t seed = 0;
-
-    // The wait time before a VU's next iteration (until `not_before`), as a
-    // wait like the schedule's own: a VU waiting is not in an iteration, and
-    // the end of the schedule (or a stop) wakes it. Asked before the
-    // schedule, whose next() may claim an iteration (shared-iterations); not
-    // waited when the VU has nothing left to run. Otherwise: iterate (ask
-    // the schedule).
-    decision paced(std::int64_t not_before, std::int64_t now, std::uint64_t done) const noexcept {
-        if (not_before > now && plan.end_ns() > now && !plan.exhausted(done))
-            return {decision::wait, std::min(not_before, plan.end_ns()), 0};
-        return {decision::iterate, 0, 0};
-    }
-    static std::uint64_t random_seed() {
-        std::uint64_t r = 0;
-        if (::getentropy(&r, sizeof r) != 0) r = 0;
-        return r ^ static_cast<std::uint64_t>(now_ns());
-    }
-};
-
-// A scenario's tasks and wait time, checked before any load.
-inline void validate_user_model(const scenario_spec& s, const options& o) {
-    validate(s.name, s.wait, is_open_model(s.exec));
-    if (s.tasks) task_picker(s.name, s.tasks, o.include_tags, o.exclude_tags);
 }
 
-// Open model: one thread's share ("lane") of a scenario's arrivals. Lane j of
-// D starts iterations j, j+D, j+2D... on VUs j, j+D, ... of the scenario, so
-// the lanes never talk to each other and together start exactly the
-// scenario's schedule.
-struct arrival_lane {
-    arrival_lane(scenario_runtime& s, thread_context& t, std::deque<vu_context>& c, std::uint64_t j, std::uint64_t d)
-        : sc(&s), w(&t), contexts(&c), lane(j), lanes(d), next_index(j), timer(t.ioc) {
-        // VU indices j, j+d, ... below the scenario's max
-        auto max = static_cast<std::uint64_t>(s.max_vus);
-        idle.slots.resize(max > j ? static_cast<std::size_t>((max - j + d - 1) / d) : 1);
+// k6's wording: "after 60 seconds" (whole seconds, as k6 prints them)
+inline std::string seconds_text(nanoseconds d) {
+    char b[48];
+    std::snprintf(b, sizeof b, "%.f seconds", static_cast<double>(d.count()) / 1e9);
+    return b;
+}
+
+// Open model: a VU waits here for its lane to hand it an iteration.
+struct park {
+    vu_context& v;
+    arrival_lane& lane;
+    bool await_ready() const noexcept { return lane.done; }
+    void await_suspend(std::coroutine_handle<> h) {
+        v.parked = h;
+        lane.idle.push(&v);
     }
-    scenario_runtime* sc;
-    thread_context* w;
-    std::deque<vu_context>* contexts;  // the thread's VU contexts
-    std::uint64_t lane, lanes;
-    std::uint64_t next_index;  // the next VU index this lane may create
-    // VUs waiting for an iteration, first in first out (as k6's pool): every
-    // pre-allocated VU takes turns, so all are warm (connected) early rather
-    // than a cold one showing up in a burst late in the run. A ring sized
-    // for every VU the lane may have: no allocation when VUs come and go.
-    struct idle_ring {
-        std::vector<vu_context*> slots;
-        std::size_t head = 0, count = 0;
-        bool empty() const noexcept { return count == 0; }
-        void push(vu_context* v) {
-            slots[(head + count) % slots.size()] = v;
-            ++count;
-        }
-        vu_context* pop() {
-            auto* v = slots[head];
-            head = (head + 1) % slots.size();
-            --count;
-            return v;
-        }
-    } idle;
-    bool done = false;
-    boost::asio::steady_timer timer;
+    bool await_resume() noexcept {  // true: an iteration was handed over
+        v.parked = {};
+        return !lane.done && !v.released;
+    }
 };
 
+// A timer wait that the sweeper cuts short when the run stops.
+inline auto sleep_until(boost::asio::steady_timer& t, std::int64_t at_ns) {
+    struct awaiter {
+        boost::asio::steady_timer& t;
+        std::int64_t at;
+        bool await_ready() const noexcept { return at <= now_ns(); }
+        void await_suspend(std::coroutine_handle<> h) {
+            t.expires_at(clock::time_point(nanoseconds(at)));
+            t.async_wait(pooled([h](const boost::system::error_code&) { h.resume(); }));
+        }
+        void await_resume() const noexcept {}
+    };
+    return awaiter{t, at_ns};
+}
+
+inline constexpr std::int64_t wake_coalesce_ns = 100'000;
+
+// An idle VU of the lane, a new one while the lane may create more, or null.
+inline vu_context* take_vu(arrival_lane& ln, std::uint64_t max, function_ref<vu_context&(arrival_lane&)> new_vu) {
+    if (ln.idle.empty()) {
+        if (ln.next_index >= max) return nullptr;
+        new_vu(ln);  // parks at once, so it is idle now
+    }
+    return ln.idle.pop();
+}
+
+// Resumes the awaiting coroutine from the back of the event loop's queue.
+inline auto yield_to(boost::asio::io_context& ioc) {
+    struct awaiter {
+        boost::asio::io_context& ioc;
+        bool await_ready() const noexcept { return false; }
+        void await_suspend(std::coroutine_handle<> h) {
+            boost::asio::post(ioc, pooled([h] { h.resume(); }));
+        }
+        void await_resume() const noexcept {}
+    };
+    return awaiter{ioc};
+}
+
+inline void write_outputs(const options& opts_, run_result& r) {
+    std::string printed = r.report;
+    if (opts_.handle_summary && opts_.summary.enabled) {
+        try {
+            nlohmann::json custom = opts_.handle_summary(r.summary);
+            if (custom.is_string()) printed = custom.get<std::string>();
+            else if (!custom.is_null())
+                printed = custom.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
+        } catch (const std::exception& e) {
+            detail::log(log_level::warn, std::string("handle_summary failed, using the default report: ") + e.what());
+        }
+    }
+    r.report = printed;
+    if (opts_.print_summary && opts_.summary.enabled && opts_.out) {
+        *opts_.out << printed;
+        if (!printed.empty() && printed.back() != '\n') *opts_.out << '\n';
+        opts_.out->flush();
+    }
+    if (!opts_.summary_export.empty()) {
+        auto text = export_text(r.summary, r.state);
+        std::FILE* f = std::fopen(opts_.summary_export.c_str(), "w");
+        bool ok = f && std::fwrite(text.data(), 1, text.size(), f) == text.size();
+        if (f && std::fclose(f) != 0) ok = false;
+        if (!ok) detail::log(log_level::error, "could not write the summary to " + opts_.summary_export);
+    }
+}
+
+
 }  // namespace loadkit::inline LOADKIT_ABI::detail
-// ---- end loadkit/engine/scenario_runtime.hpp
+// ---- end loadkit/engine/engine_parts.hpp
 
 namespace loadkit::inline LOADKIT_ABI::detail {
 
@@ -7699,6 +8591,9 @@ class engine_impl {
     using hook_fn = std::function<task<>(client&)>;
 
     explicit engine_impl(options& o) : opts_(o) {}
+
+    // The run's control: options::control, or the engine's own.
+    run_control& control() noexcept { return opts_.control ? *opts_.control : own_control_; }
 
     // Stops the run from outside (another thread, a signal handler's thread,
     // an event listener): iterations in flight get their gracefulStop.
@@ -7773,10 +8668,34 @@ class engine_impl {
         test_info info{opts_.name, in.run_id, http_.base_url, nullptr};
         state_.with_events([&](events& ev) { ev.test_start.fire(info); });
 
+        // ---- the run's control; a pause before the start (--paused) waits here, before setup (as k6)
+        auto& ctl = this->control();
+        {
+            std::vector<executor> execs;
+            std::int64_t total = 0;
+            for (auto& s : scaled) {
+                execs.push_back(s.exec);
+                total += schedule::max_vus(s.exec, stripe_);
+            }
+            ctl.attach(state_, started_ns_, execs, total);
+        }
+        struct detach_control {  // whatever happens, the control forgets this run's state
+            run_control& c;
+            engine_state& s;
+            ~detach_control() {
+                std::lock_guard lock(s.mu);
+                c.add_signals(s.signal_actions);
+                c.detach(s.stopping.load() ? run_status::interrupted : run_status::ended);
+            }
+        } detach_ctl{ctl, state_};
+        if (opts_.start_paused && opts_.run_vus) ctl.start_paused("option");
+        bool started = ctl.wait_if_paused(state_);
+        ctl.set_status(run_status::setup);
+
         // ---- setup, once, before any VU
-        bool setup_ok = true, timed_out = false;
+        bool setup_ok = started, timed_out = false;
         std::string failure;
-        if (setup && opts_.run_setup) {
+        if (started && setup && opts_.run_setup) {
             auto err = run_on_control(control, setup, opts_.setup_timeout, timed_out);
             if (err) {
                 setup_ok = false;
@@ -7790,8 +8709,10 @@ class engine_impl {
         // ---- the VUs
         merged_metrics merged;
         if (setup_ok && !state_.aborted() && opts_.run_vus) {
+            ctl.set_status(run_status::running);
             run_scenarios(scaled, workers, control, merged);
         }
+        ctl.set_status(run_status::teardown);
 
         // ---- teardown, once, even on abort (not when setup failed: there is no data to give it)
         if (setup_ok && teardown && opts_.run_teardown) {
@@ -7834,7 +8755,15 @@ class engine_impl {
             lines.push_back("  * " + s.name + ": " + std::string(executor_name(s.exec)) + ", " +
                             schedule::describe(s.exec));
         in.trend_stats = opts_.summary.trend_stats;
+        {
+            std::lock_guard lock(state_.mu);
+            ctl.add_signals(state_.signal_actions);
+            state_.signal_actions.clear();
+        }
+        auto actions = ctl.actions();
+        if (!actions.empty()) lines.push_back("control: " + control_actions_text(actions));
         result.summary = build_summary(in, merged);
+        if (!actions.empty()) result.summary["control"] = control_actions_json(actions);
         result.aborted = in.aborted;
         result.thresholds_passed = in.thresholds_passed;
         result.report = console_report(result.summary, merged, lines, opts_.summary);
@@ -7848,11 +8777,12 @@ class engine_impl {
         info.summary = &result.summary;
         state_.with_events([&](events& ev) { ev.test_stop.fire(info); });
 
-        write_outputs(result);
+        write_outputs(opts_, result);
         result.metrics = std::make_shared<const merged_metrics>(std::move(merged));
 
         auto kind = static_cast<abort_kind>(state_.kind.load());
         if (kind == abort_kind::external) result.code = exit_code::external_abort;
+        else if (kind == abort_kind::api) result.code = exit_code::stopped_from_api;
         else if (kind == abort_kind::setup_timeout) result.code = exit_code::setup_timeout;
         else if (kind == abort_kind::teardown_timeout) result.code = exit_code::teardown_timeout;
         else if (!setup_ok || kind == abort_kind::setup_failed || kind == abort_kind::vu_init)
@@ -7865,28 +8795,6 @@ class engine_impl {
     }
 
   private:
-    static std::string make_run_id() {
-        // getentropy, not <random>'s random_device: the same kernel source
-        // without <random>'s parse in every TU of <loadkit.hpp>
-        std::uint64_t r = 0;
-        if (::getentropy(&r, sizeof r) != 0) r = 0;
-        std::uint64_t v = r ^ static_cast<std::uint64_t>(now_ns());
-        char b[17];
-        std::snprintf(b, sizeof b, "%016llx", static_cast<unsigned long long>(v));
-        return b;
-    }
-    static std::string describe_exception(std::exception_ptr e) {
-        try {
-            std::rethrow_exception(e);
-        } catch (const std::exception& x) {
-            return x.what();
-        } catch (const interrupted_error&) {
-            return "interrupted";
-        } catch (...) {
-            return "unknown exception";
-        }
-    }
-
     // An exception that reached an event loop (a worker's, or the control
     // thread's during the run) instead of ending the process: the run is
     // aborted as by a first SIGINT (in-flight iterations get their
@@ -7930,13 +8838,6 @@ class engine_impl {
         timed_out = err && v.interrupted && now_ns() >= v.hard_deadline;
         return err;
     }
-    // k6's wording: "after 60 seconds" (whole seconds, as k6 prints them)
-    static std::string seconds_text(nanoseconds d) {
-        char b[48];
-        std::snprintf(b, sizeof b, "%.f seconds", static_cast<double>(d.count()) / 1e9);
-        return b;
-    }
-
     // What every merge adds to the workers' shards (summary, snapshots, the
     // last progress report): the control thread's shard (setup, teardown),
     // samples recorded outside any VU, and the scenario and run tags.
@@ -8030,7 +8931,8 @@ class engine_impl {
             s.name = sc.name;
             s.active_vus = sc.active.load(std::memory_order_relaxed);
             s.max_vus = sc.max_vus;
-            s.end_secs = static_cast<double>(sc.plan.end_ns() - t0) / 1e9;
+            auto end = sc.plan.live_end_ns();  // (externally-controlled's moves with pauses; none: 0)
+            s.end_secs = end >= sc.plan.start_ns() + no_end_ns ? 0.0 : static_cast<double>(end - t0) / 1e9;
             p.total_secs = std::max(p.total_secs, s.end_secs);
             if (auto it = m.scenarios.find(sc.name); it != m.scenarios.end()) {
                 s.iterations = it->second.iterations;
@@ -8050,21 +8952,6 @@ class engine_impl {
         }
     }
 
-    // Open model: a VU waits here for its lane to hand it an iteration.
-    struct park {
-        vu_context& v;
-        arrival_lane& lane;
-        bool await_ready() const noexcept { return lane.done; }
-        void await_suspend(std::coroutine_handle<> h) {
-            v.parked = h;
-            lane.idle.push(&v);
-        }
-        bool await_resume() noexcept {  // true: an iteration was handed over
-            v.parked = {};
-            return !lane.done && !v.released;
-        }
-    };
-
     // Every VU runs this: the seed's lifecycle around the executor's decisions.
     task<> vu_main(vu_context& v, scenario_runtime& sc, arrival_lane* lane) {
         auto& st = state_;
@@ -8073,6 +8960,7 @@ class engine_impl {
         bool started = false;
         std::uint64_t done = 0;
         std::int64_t not_before = 0;  // the wait time (tasks.hpp): when the next iteration may start
+        bool idle = false;            // scaled down: not counted among the active VUs
         // k6's preAllocatedVUs are initialized before the run: build their
         // instances now, so that a VU first used in the middle of the run (a
         // burst) does not allocate on the request path. Being built is not
@@ -8086,9 +8974,21 @@ class engine_impl {
                 v.start_lag = std::max<std::int64_t>(0, now_ns() - v.intended_start);
             } else {
                 auto now = now_ns();
-                auto d = sc.paced(not_before, now, done);  // the wait time, before next() claims an iteration
-                if (d.kind != decision::wait) d = sc.plan.next(v.index, done, now);
+                decision d;
+                bool paused = st.paused->load(std::memory_order_relaxed) && now < sc.plan.end_ns();
+                if (paused) {
+                    // paused (control.hpp): until a resume wakes it (the sweeper), or the schedule's end
+                    d = {decision::wait, sc.plan.end_ns(), 0};
+                } else {
+                    d = sc.paced(not_before, now, done);  // the wait time, before next() claims an iteration
+                    if (d.kind != decision::wait) d = sc.plan.next(v.index, done, now);
+                }
                 if (d.kind == decision::stop) break;
+                if (!paused && d.idle != idle && started) {  // externally-controlled: scaled down (or up again)
+                    idle = d.idle;
+                    st.active_vus.fetch_add(idle ? -1 : 1, std::memory_order_relaxed);
+                    sc.active.fetch_add(idle ? -1 : 1, std::memory_order_relaxed);
+                }
                 if (d.kind == decision::wait) {
                     try {
                         co_await v.wait_until(d.at);
@@ -8151,8 +9051,10 @@ class engine_impl {
         if (started) {
             if (inst->has_on_stop) co_await guarded_hook(v, *inst, false);
             st.with_events([&](events& ev) { ev.user_stop.fire(user_info{v.id, sc.name, done}); });
-            st.active_vus.fetch_sub(1, std::memory_order_relaxed);
-            sc.active.fetch_sub(1, std::memory_order_relaxed);
+            if (!idle) {
+                st.active_vus.fetch_sub(1, std::memory_order_relaxed);
+                sc.active.fetch_sub(1, std::memory_order_relaxed);
+            }
         }
         inst.reset();
     }
@@ -8202,45 +9104,6 @@ class engine_impl {
         v.ignore_global_stop = false;
     }
 
-    // A timer wait that the sweeper cuts short when the run stops.
-    static auto sleep_until(boost::asio::steady_timer& t, std::int64_t at_ns) {
-        struct awaiter {
-            boost::asio::steady_timer& t;
-            std::int64_t at;
-            bool await_ready() const noexcept { return at <= now_ns(); }
-            void await_suspend(std::coroutine_handle<> h) {
-                t.expires_at(clock::time_point(nanoseconds(at)));
-                t.async_wait(pooled([h](const boost::system::error_code&) { h.resume(); }));
-            }
-            void await_resume() const noexcept {}
-        };
-        return awaiter{t, at_ns};
-    }
-
-    static constexpr std::int64_t wake_coalesce_ns = 100'000;
-
-    // An idle VU of the lane, a new one while the lane may create more, or null.
-    static vu_context* take_vu(arrival_lane& ln, std::uint64_t max, function_ref<vu_context&(arrival_lane&)> new_vu) {
-        if (ln.idle.empty()) {
-            if (ln.next_index >= max) return nullptr;
-            new_vu(ln);  // parks at once, so it is idle now
-        }
-        return ln.idle.pop();
-    }
-
-    // Resumes the awaiting coroutine from the back of the event loop's queue.
-    static auto yield_to(boost::asio::io_context& ioc) {
-        struct awaiter {
-            boost::asio::io_context& ioc;
-            bool await_ready() const noexcept { return false; }
-            void await_suspend(std::coroutine_handle<> h) {
-                boost::asio::post(ioc, pooled([h] { h.resume(); }));
-            }
-            void await_resume() const noexcept {}
-        };
-        return awaiter{ioc};
-    }
-
     // Open model: starts this lane's share of the scenario's iterations on
     // schedule. An iteration that finds no idle VU gets a new one while the
     // lane may create more, and is dropped otherwise: it is never delayed, so
@@ -8259,7 +9122,7 @@ class engine_impl {
                 auto off = sc.plan.arrival_offset(k);
                 if (off < 0 || state_.stopping.load(std::memory_order_relaxed)) break;
                 std::int64_t at = sc.plan.start_ns() + off;
-                if (at > now_ns()) {
+                while (at > now_ns()) {  // (a loop: a resume or a scale may wake the timer early)
                     // Re-arming the timer for every arrival was a third of the
                     // generator's CPU at 70k arrivals/s (timerfd_settime): wake at
                     // most every wake_coalesce_ns and start what is due then. An
@@ -8269,6 +9132,15 @@ class engine_impl {
                     last_wake = now_ns();
                     if (state_.stopping.load(std::memory_order_relaxed)) break;
                 }
+                if (state_.paused->load(std::memory_order_relaxed)) {
+                    // paused (control.hpp): arrivals due meanwhile are not
+                    // started, and not counted as dropped (nobody asked for them)
+                    while (state_.paused->load() && !state_.stopping.load() && now_ns() < sc.plan.end_ns())
+                        co_await sleep_until(ln.timer, now_ns() + 100'000'000);
+                    k = sc.plan.last_due(k, ln.lanes, now_ns() - sc.plan.start_ns());
+                    continue;
+                }
+                if (state_.stopping.load(std::memory_order_relaxed)) break;
                 vu_context* v = take_vu(ln, max, new_vu);
                 if (!v && at + wake_coalesce_ns < now_ns()) {
                     // Late, and every VU busy: the responses that would free one
@@ -8438,6 +9310,35 @@ class engine_impl {
                 }
             });
         }
+        // the run's control may add VUs to an externally-controlled scenario
+        // (maxVUs raised): asked on any thread, done on the control loop,
+        // each new VU made and started on its worker's thread
+        auto grow = [&](scenario_runtime& sc, int new_max) {
+            boost::asio::post(control.ioc, [&, s = &sc, new_max] {
+                if (remaining.load() == 0 || state_.stopping.load()) return;
+                for (int k = s->max_vus; k < new_max; ++k, ++rr) {
+                    auto t = rr % nthreads;
+                    remaining.fetch_add(1);
+                    boost::asio::post(workers[t]->ioc, [&, s, t, k] {
+                        try {
+                            spawn(vu_main(make_vu(t, *s, static_cast<std::uint64_t>(k)), *s, nullptr), ended);
+                        } catch (...) {
+                            ended(std::current_exception());
+                        }
+                    });
+                }
+                total_vus += new_max - s->max_vus;
+                s->max_vus = new_max;
+                merged_metrics::sample(merged.vus_max, total_vus);
+            });
+        };
+        auto& ctl = this->control();
+        ctl.attach_run(runtimes, grow);
+        struct detach_run_guard {
+            run_control& c;
+            ~detach_run_guard() { c.detach_run(); }
+        } detach_guard{ctl};
+
         // the control loop: the vus gauge, and waiting for every VU to end
         merged_metrics::sample(merged.vus_max, total_vus);
         control.ioc.restart();
@@ -8458,6 +9359,11 @@ class engine_impl {
                 bool report = !failed && opts_.on_progress && now >= next_progress;
                 if (check || report) {
                     if (auto snap = take_snapshot(workers, control, specs, merged)) {
+                        if (!thresholds_.empty()) {  // k6's "tainted", for the control's status
+                            bool ok = true;
+                            evaluate_thresholds(thresholds_, *snap, static_cast<double>(now - started_ns_) / 1e9, ok);
+                            ctl.set_tainted(!ok);
+                        }
                         if (check) check_thresholds_live(*snap);
                         if (report) report_progress(*snap, runtimes, t0, false);
                     }
@@ -8487,6 +9393,7 @@ class engine_impl {
             if (merged.vus.count == 0)
                 merged_metrics::sample(merged.vus, static_cast<double>(state_.active_vus.load()));
         }
+        ctl.detach_run();  // before the control loop runs again (below, and teardown's): no more growing
         // the workers have no work left once their VUs are done and their sweepers stop
         for (auto& w : workers) boost::asio::post(w->ioc, [p = w.get()] { p->stop_sweeper(); });
         for (auto& t : threads) t.join();
@@ -8514,35 +9421,8 @@ class engine_impl {
         }
     }
 
-    void write_outputs(run_result& r) {
-        std::string printed = r.report;
-        if (opts_.handle_summary && opts_.summary.enabled) {
-            try {
-                nlohmann::json custom = opts_.handle_summary(r.summary);
-                if (custom.is_string()) printed = custom.get<std::string>();
-                else if (!custom.is_null())
-                    printed = custom.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
-            } catch (const std::exception& e) {
-                detail::log(log_level::warn,
-                            std::string("handle_summary failed, using the default report: ") + e.what());
-            }
-        }
-        r.report = printed;
-        if (opts_.print_summary && opts_.summary.enabled && opts_.out) {
-            *opts_.out << printed;
-            if (!printed.empty() && printed.back() != '\n') *opts_.out << '\n';
-            opts_.out->flush();
-        }
-        if (!opts_.summary_export.empty()) {
-            auto text = export_text(r.summary, r.state);
-            std::FILE* f = std::fopen(opts_.summary_export.c_str(), "w");
-            bool ok = f && std::fwrite(text.data(), 1, text.size(), f) == text.size();
-            if (f && std::fclose(f) != 0) ok = false;
-            if (!ok) detail::log(log_level::error, "could not write the summary to " + opts_.summary_export);
-        }
-    }
-
     options& opts_;
+    run_control own_control_;
     client_options http_;  // the run's client defaults (target as base URL); VUs read them through state_.http
     engine_state state_;
     std::vector<parsed_threshold> thresholds_;
@@ -8577,6 +9457,10 @@ class engine {
     // an event listener): iterations in flight get their gracefulStop;
     // `immediate` cuts them at once.
     void abort(std::string reason, bool immediate = false) { impl_.abort(std::move(reason), immediate); }
+
+    // Pause, resume, scale, stop, abort and status, from any thread
+    // (engine/control.hpp): options::control when given, else the engine's own.
+    run_control& control() noexcept { return impl_.control(); }
 
   private:
     detail::engine_impl impl_;
