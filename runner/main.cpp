@@ -534,7 +534,9 @@ int run(const run_flags& f, const run_settings& rs, phase what = phase::run,
     }
     if (what != phase::run) return code;
     nlohmann::json extra{
-        {"test", f.file}, {"timeline", timeline.json()}, {"requests", loadkit::requests_table(*r.metrics)}};
+        {"test", f.file},
+        {"timeline", loadkit::with_control_actions(timeline.json(), r.summary.value("control", nlohmann::json()))},
+        {"requests", loadkit::requests_table(*r.metrics)}};
     if (!f.summary_export.empty() && !write_output(f.summary_export, loadkit::export_text(r.summary, r.state, extra))) {
         std::cerr << "loadkit: could not write the summary to " << f.summary_export << "\n";
         if (code == 0) code = output_error;

@@ -99,7 +99,8 @@ TEST_CASE("control: loadkit pause, status, resume, scale and stop steer a run, a
     loadkit::target_server target;  // counts the requests it sees
     auto requests = [&] { return target.count("/delay/20"); };
     auto run = test_support::start_runner({"run", file, "--target", target.url(), "-q", "--address",
-                                           "127.0.0.1:" + std::to_string(port), "--summary-export", summary},
+                                           "127.0.0.1:" + std::to_string(port), "--summary-export", summary,
+                                           "--report", (dir.dir / "report.html").string()},
                                           dir, "run");
     // up: the status answers, 2 VUs run
     REQUIRE(wait_for([&] {
@@ -178,6 +179,20 @@ TEST_CASE("control: loadkit pause, status, resume, scale and stop steer a run, a
     CHECK(j["control"][3]["vus"] == 5);
     CHECK(j["control"][3]["vus-max"] == 6);
     CHECK_THAT(run->out(), Catch::Contains("control: pause at"));
+    // the export's timeline holds them too, each on the point whose interval it fell in, in order
+    std::vector<std::string> on_timeline;
+    double last_t = 0;
+    for (auto& point : j["timeline"])
+        for (auto& a : point.value("control", nlohmann::json::array())) {
+            on_timeline.push_back(a["action"].get<std::string>() + "/" + a["by"].get<std::string>());
+            CHECK(a["t"].get<double>() <= point["t"].get<double>() + 1e-9);
+            CHECK(a["t"].get<double>() >= last_t);
+            last_t = a["t"].get<double>();
+        }
+    CHECK(on_timeline == acts);
+    // and the report says them above its charts
+    CHECK_THAT(test_support::read_text(dir.dir / "report.html"),
+               Catch::Contains("Control: pause at") && Catch::Contains("scale to 5 VUs at"));
     // once it has ended nothing answers
     CHECK(ctl({"status"}, port).code == 1);
 }

@@ -247,7 +247,7 @@ loadkit::run_result run_with_env(const std::string& file, const std::map<std::st
 // k6's default is TLS: connect() without plaintext verifies the server
 // (the `tls` map's cacerts, or the system's roots), and a failed handshake
 // throws as k6's connect does (grpc-go's "authentication handshake failed").
-TEST_CASE("js grpc: TLS by default, tls.cacerts, a wrong CA throws, insecureSkipTLSVerify; -bin metadata") {
+TEST_CASE("js grpc: TLS by default, tls.cacerts, a wrong CA throws, insecureSkipTLSVerify, and -bin metadata") {
     tls_grpc_server server;
     auto other = loadkit::make_self_signed_certificate();
     scratch s;

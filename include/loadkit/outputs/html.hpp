@@ -457,7 +457,16 @@ inline std::string charts(const json& r) {
     auto panel = [](const char* title, std::string svg) {
         return "<div class=\"panel\"><h3>" + std::string(title) + "</h3>" + svg + "</div>\n";
     };
-    return "<h2>Over time</h2><div class=\"charts\">\n" +
+    // the run's control actions (the summary's "control" list: pause, resume, scale, stop), when there were any
+    std::string actions;
+    for (auto& a : items(at(r, "control"))) {
+        actions += actions.empty() ? "" : ", ";
+        actions += esc(text(at(a, "action")));
+        if (auto vus = num(at(a, "vus"))) actions += " to " + count_str(*vus) + " VUs";
+        actions += printf_str(" at %.1f s (", num(at(a, "t")).value_or(0)) + esc(text(at(a, "by"))) + ")";
+    }
+    if (!actions.empty()) actions = "<p class=\"control\">Control: " + actions + "</p>\n";
+    return "<h2>Over time</h2>" + actions + "<div class=\"charts\">\n" +
            panel("Requests per second", svg_chart("Requests per second", "req/s", unit::count, x, {rps})) +
            panel("Virtual users", svg_chart("Virtual users", "VUs", unit::integer, x, {vus})) +
            panel("Failed requests per interval",
