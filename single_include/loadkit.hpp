@@ -7283,6 +7283,28 @@ inline std::string control_actions_text(const std::vector<control_action>& list)
     return out;
 }
 
+// The control actions (the summary's "control" list) placed on the timeline
+// too: each goes into the "control" list of the point whose interval holds
+// it (the first point ending at or after it; the last point for one after
+// the last snapshot), so that the export's timeline says when the run was
+// paused, scaled or stopped next to what it did then.
+inline nlohmann::json with_control_actions(nlohmann::json timeline, const nlohmann::json& actions) {
+    if (!timeline.is_array() || timeline.empty() || !actions.is_array()) return timeline;
+    for (auto& a : actions) {
+        if (!a.is_object() || !a.contains("t") || !a["t"].is_number()) continue;
+        double t = a["t"].get<double>();
+        auto* point = &timeline.back();
+        for (auto& p : timeline)
+            if (p.is_object() && p.contains("t") && p["t"].is_number() && p["t"].get<double>() >= t) {
+                point = &p;
+                break;
+            }
+        if (!point->is_object()) continue;
+        (*point)["control"].push_back(a);
+    }
+    return timeline;
+}
+
 class timeline_recorder {
   public:
     // Past `max_points` points, neighbours are merged pairwise and later
