@@ -78,7 +78,7 @@ struct run_flags {
     std::string summary_trend_stats;  // --summary-trend-stats avg,p(99.9),...
     std::string summary_time_unit;    // --summary-time-unit s|ms|us
     std::string console_output;       // --console-output FILE
-    std::string local_ips;            // --local-ips: checked when the test loads (a mistake is exit 104, as k6's)
+    std::string local_ips;            // --local-ips: checked when the test loads (a mistake: exit 104)
     bool no_summary = false;          // --no-summary
     // Locust's --tags / --exclude-tags (tasks to run), and the VUs' seed
     std::vector<std::string> task_tags, exclude_task_tags;

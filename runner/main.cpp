@@ -853,7 +853,7 @@ int dispatch(loadkit::runner::command_line& cl) {
 }  // namespace
 
 int main(int argc, char** argv) {
-    loadkit::raise_fd_limit();  // a descriptor per connection: the soft limit up to the hard one (as Go's runtime, k6's)
+    loadkit::raise_fd_limit();  // a descriptor per connection: soft limit up to the hard one (as Go, so k6)
     try {
         auto cl = std::make_unique<loadkit::runner::command_line>();
         if (auto code = cl->parse(argc, argv, std::cout, std::cerr)) return *code;
