@@ -92,8 +92,8 @@ inline bool local_ip_pool::one(std::string_view s, block& b, std::string& why) {
         b.count = last - first == ~u128{0} ? last - first : last - first + 1;
     };
     if (auto dash = s.find('-'); dash != std::string_view::npos) {
-        u128 first, last;
-        bool v6a, v6b;
+        u128 first = 0, last = 0;
+        bool v6a = false, v6b = false;
         if (!ip(s.substr(0, dash), first, v6a) || !ip(s.substr(dash + 1), last, v6b))
             return why = "wrong IP range format", false;
         if (v6a != v6b) return why = "mixed IP range format", false;
@@ -103,7 +103,7 @@ inline bool local_ip_pool::one(std::string_view s, block& b, std::string& why) {
         return true;
     }
     if (auto slash = s.find('/'); slash != std::string_view::npos) {
-        u128 addr;
+        u128 addr = 0;
         auto bits = s.substr(slash + 1);
         unsigned prefix = 0;
         bool digits = !bits.empty() && bits.size() <= 3;
@@ -117,7 +117,7 @@ inline bool local_ip_pool::one(std::string_view s, block& b, std::string& why) {
         if (!b.v6 && b.count > 2) b.first += 1, b.count -= 2;  // not the network and broadcast addresses
         return true;
     }
-    u128 addr;
+    u128 addr = 0;
     if (!ip(s, addr, b.v6)) return why = "not a valid IP, IP range or CIDR", false;
     span(addr, addr);
     return true;

@@ -49,7 +49,7 @@ struct client_options {
     http2_mode http2 = http2_mode::alpn;
     // k6's --local-ips: the source addresses VUs connect from, VU n taking
     // the n-th (local_ips.hpp); empty: the kernel's choice
-    local_ip_pool local_ips;
+    local_ip_pool local_ips{};
 };
 
 }  // namespace loadkit::inline LOADKIT_ABI
