@@ -78,6 +78,7 @@ struct run_flags {
     std::string summary_trend_stats;  // --summary-trend-stats avg,p(99.9),...
     std::string summary_time_unit;    // --summary-time-unit s|ms|us
     std::string console_output;       // --console-output FILE
+    std::string local_ips;            // --local-ips: checked when the test loads (a mistake: exit 104)
     bool no_summary = false;          // --no-summary
     // Locust's --tags / --exclude-tags (tasks to run), and the VUs' seed
     std::vector<std::string> task_tags, exclude_task_tags;
@@ -272,6 +273,7 @@ inline void apply_environment(run_flags& f, const char* (*get)(const char*)) {
     text("SUMMARY_TIME_UNIT", f.summary_time_unit, "--summary-time-unit");
     text("CONSOLE_OUTPUT", f.console_output, "--console-output");
     text("HTTP_DEBUG", f.http_debug, "--http-debug");
+    text("LOCAL_IPS", f.local_ips, "--local-ips");
     if (f.stages.empty())
         if (auto v = lookup("STAGES", var)) {
             f.stages = split(*v);
@@ -506,6 +508,9 @@ Exit codes: 0 ok, 99 thresholds failed, 103 stopped through the control API, 104
         run_cmd->add_option("--summary-time-unit", rf.summary_time_unit, "The summary's time unit: s, ms or us");
         run_cmd->add_flag("--no-summary", rf.no_summary, "No end-of-test summary (handleSummary does not run either)");
         run_cmd->add_option("--console-output", rf.console_output, "Write console.log/info/... messages to this file");
+        run_cmd->add_option("--local-ips", rf.local_ips,
+                            "Source addresses the VUs connect from, spread in turn: IPs, ranges and CIDRs, e.g. "
+                            "127.0.0.2-127.0.0.5,10.0.0.0/24 (k6's)");
         run_cmd->add_flag("-q,--quiet", rf.quiet, "No progress display");
         run_cmd->add_flag("-v,--verbose", verbose, "Show debug messages (console.debug among them)");
         run_cmd->add_flag("--no-color", rf.no_color, "No colors (also: NO_COLOR in the environment)");

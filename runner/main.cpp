@@ -362,6 +362,9 @@ int run(const run_flags& f, const run_settings& rs, phase what = phase::run,
     try {
         test = load_test(f.file, env_map(o.env.begin(), o.env.end()));
         apply_flags(test, rs);
+        // --local-ips (K6_LOCAL_IPS): over the file's http.localIPs; a mistake is exit 104 (k6's exits -1)
+        if (std::string why; !f.local_ips.empty() && !test.plan.http.local_ips.parse(f.local_ips, why))
+            throw loadkit::config_error(f.name_of("--local-ips") + ": " + why);
         o.summary = summary_settings(test, f.file, rs);
         o.summary.enabled = !f.no_summary;
         if (test.script) test.script->use_summary_options(o.summary, f.no_color);  // handleSummary's data.options
@@ -852,6 +855,7 @@ int dispatch(loadkit::runner::command_line& cl) {
 }  // namespace
 
 int main(int argc, char** argv) {
+    loadkit::raise_fd_limit();  // a descriptor per connection: soft limit up to the hard one (as Go, so k6)
     try {
         auto cl = std::make_unique<loadkit::runner::command_line>();
         if (auto code = cl->parse(argc, argv, std::cout, std::cerr)) return *code;

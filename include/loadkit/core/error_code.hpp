@@ -19,6 +19,7 @@ enum class error_code : int {
     dial_failed = 1210,
     dial_timeout = 1211,
     connection_refused = 1212,
+    dial_os_error = 1213,  // another OS error before the connect: a --local-ips address that is not local
     connection_reset = 1220,
     connection_closed = 1230,  // the peer closed before the response was complete
     tls_error = 1300,
@@ -46,6 +47,7 @@ inline constexpr std::string_view describe(error_code e) noexcept {
         case error_code::dial_failed: return "connect failed";
         case error_code::dial_timeout: return "connect timeout";
         case error_code::connection_refused: return "connection refused";
+        case error_code::dial_os_error: return "connect failed";
         case error_code::connection_reset: return "connection reset by peer";
         case error_code::connection_closed: return "connection closed before the response was complete";
         case error_code::tls_error: return "TLS error";

@@ -133,6 +133,8 @@ class engine_impl {
                 execs.push_back(s.exec);
                 total += schedule::max_vus(s.exec, stripe_);
             }
+            // a descriptor per VU's connection: the soft limit raised, said now if it still binds
+            if (opts_.run_vus) warn_if_fd_limit_binds(raise_fd_limit(), static_cast<std::uint64_t>(total));
             ctl.attach(state_, started_ns_, execs, total);
         }
         struct detach_control {  // whatever happens, the control forgets this run's state

@@ -400,10 +400,25 @@ inline task<bool> client::open(detail::connection& c) {
     active_ = &c;
     sys_error last;
     bool connected = false;
+    // k6's --local-ips: the VU's source address, bound before the connect;
+    // addresses of the other family are skipped (as Go's dialer does)
+    bool bind_local = !opts_->local_ips.empty(), tried = false;
+    auto source = bind_local ? opts_->local_ips.at(vu_ ? vu_->local_id : 0) : boost::asio::ip::address{};
     for (auto& ep : *eps) {
         auto& s = c.lowest();
         sys_error e2;
         if (s.is_open()) s.close(e2);
+        if (bind_local) {
+            if (ep.address().is_v6() != source.is_v6()) continue;
+            tried = true;
+            if (auto be = bind_source(s, source, ep)) {  // not local (EADDRNOTAVAIL): k6's 1213
+                fail(is_out_of_descriptors(be.value()) ? classify(be, phase::connect, nullptr)
+                                                       : error_code::dial_os_error,
+                     "bind " + source.to_string() + ": " + be.message());
+                c.close();
+                co_return false;
+            }
+        }
         auto [e, n] = co_await io([&s, &ep](auto h) { s.async_connect(ep, std::move(h)); });
         (void)n;
         if (!e) {
@@ -414,7 +429,8 @@ inline task<bool> client::open(detail::connection& c) {
         if (stop_requested()) break;
     }
     if (!connected) {
-        fail(classify(last, phase::connect, nullptr), last.message());
+        if (bind_local && !tried) fail(error_code::dial_failed, "no suitable address found");  // Go's words
+        else fail(classify(last, phase::connect, nullptr), last.message());
         c.close();
         co_return false;
     }

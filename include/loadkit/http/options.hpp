@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "../core/config.hpp"
+#include "local_ips.hpp"
 #include "message.hpp"
 
 namespace loadkit::inline LOADKIT_ABI {
@@ -46,6 +47,9 @@ struct client_options {
     std::vector<std::string> tls_cipher_suites;
     std::vector<tls_client_cert> tls_auth;
     http2_mode http2 = http2_mode::alpn;
+    // k6's --local-ips: the source addresses VUs connect from, VU n taking
+    // the n-th (local_ips.hpp); empty: the kernel's choice
+    local_ip_pool local_ips{};
 };
 
 }  // namespace loadkit::inline LOADKIT_ABI

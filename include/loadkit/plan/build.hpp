@@ -274,7 +274,7 @@ class plan_builder {
         if (!is_map(n)) fail(n, "expected a mapping for 'http', found " + describe(n));
         keys(n,
              {"timeout", "maxRedirects", "insecureSkipTLSVerify", "userAgent", "discardResponseBodies", "tlsCAFile",
-              "cookies", "tlsVersion", "tlsCipherSuites", "tlsAuth", "expectedStatuses", "http2"},
+              "cookies", "tlsVersion", "tlsCipherSuites", "tlsAuth", "expectedStatuses", "http2", "localIPs"},
              "in 'http'");
         client_options o;
         if (auto v = n["timeout"]) o.timeout = duration(v, "timeout");
@@ -284,6 +284,8 @@ class plan_builder {
         if (auto v = n["discardResponseBodies"]) o.discard_response_bodies = boolean(v, "discardResponseBodies");
         if (auto v = n["cookies"]) o.cookies = boolean(v, "cookies");
         if (auto v = n["http2"]) o.http2 = http2_mode_of(v);
+        std::string why;  // k6's --local-ips syntax (http/local_ips.hpp)
+        if (auto v = n["localIPs"]; v && !o.local_ips.parse(scalar(v, "localIPs"), why)) fail(v, "localIPs: " + why);
         tls_options(n, o);
         if (auto v = n["expectedStatuses"]) o.expected = expected(v);
         if (auto v = n["tlsCAFile"]) {

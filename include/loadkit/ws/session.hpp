@@ -469,10 +469,18 @@ inline task<bool> ws_state::connect(std::string_view given_url, const ws_params&
     else plain = std::make_unique<ws_plain>(thread->ioc.get_executor());
     sys_error last;
     bool connected = false;
+    // k6's --local-ips, as the HTTP client's (client::open)
+    bool bind_local = !opts->local_ips.empty();
+    auto source = bind_local ? opts->local_ips.at(vu ? vu->local_id : 0) : boost::asio::ip::address{};
     for (auto& ep : eps) {
         auto& sock = lowest();
         sys_error e2;
         if (sock.is_open()) sock.close(e2);
+        if (bind_local) {
+            if (ep.address().is_v6() != source.is_v6()) continue;
+            if (auto be = bind_source(sock, source, ep))
+                co_return failed("dial: bind " + source.to_string() + ": " + be.message());
+        }
         auto [e, n] = co_await io([&](auto h) { sock.async_connect(ep, std::move(h)); });
         if (!e) {
             connected = true;
