@@ -1149,6 +1149,7 @@ enum class error_code : int {
     dial_failed = 1210,
     dial_timeout = 1211,
     connection_refused = 1212,
+    dial_os_error = 1213,  // another OS error before the connect: a --local-ips address that is not local
     connection_reset = 1220,
     connection_closed = 1230,  // the peer closed before the response was complete
     tls_error = 1300,
@@ -1176,6 +1177,7 @@ inline constexpr std::string_view describe(error_code e) noexcept {
         case error_code::dial_failed: return "connect failed";
         case error_code::dial_timeout: return "connect timeout";
         case error_code::connection_refused: return "connection refused";
+        case error_code::dial_os_error: return "connect failed";
         case error_code::connection_reset: return "connection reset by peer";
         case error_code::connection_closed: return "connection closed before the response was complete";
         case error_code::tls_error: return "TLS error";
@@ -2146,18 +2148,77 @@ class response {
 #include <boost/asio/write.hpp>
 
 // ---- begin loadkit/core/fd_limit.hpp
-// Running out of file descriptors shows in a run only as failed connects
-// (error 1210), one per request: the cause is said once, on stderr, with
-// the limit and how to raise it. Called only when a connect has failed
-// (never on a request's normal path); the once-flag keeps it one exchange.
+// File descriptors: a connected VU holds one, and the soft limit is often
+// 1024. The limit is raised to the hard limit when a run starts (Go's
+// runtime does the same at start, so k6's runs have it too), and a limit
+// that still binds is said once, before any load. Running out shows in a
+// run only as failed connects (error 1210), one per request: the cause is
+// said once, on stderr, with the limit and how to raise it. Called only
+// when a connect has failed (never on a request's normal path); the
+// once-flag keeps it one exchange.
 #include <atomic>
 #include <cerrno>
+#include <cstdint>
 #include <cstdio>
 
+#include <dirent.h>
 #include <sys/resource.h>
 
 
+namespace loadkit::inline LOADKIT_ABI {
+
+// Raises this process's soft RLIMIT_NOFILE to its hard limit (needs no
+// privilege); returns the soft limit now (UINT64_MAX: unlimited). The
+// runner calls it at start, the engine when a run starts.
+inline std::uint64_t raise_fd_limit() noexcept {
+    rlimit r{};
+    if (::getrlimit(RLIMIT_NOFILE, &r) != 0) return UINT64_MAX;
+    if (r.rlim_cur != RLIM_INFINITY && (r.rlim_max == RLIM_INFINITY || r.rlim_cur < r.rlim_max)) {
+        rlimit n = r;
+        n.rlim_cur = r.rlim_max;
+        if (::setrlimit(RLIMIT_NOFILE, &n) == 0) r = n;
+    }
+    return r.rlim_cur == RLIM_INFINITY ? UINT64_MAX : static_cast<std::uint64_t>(r.rlim_cur);
+}
+
+}  // namespace loadkit::inline LOADKIT_ABI
+
 namespace loadkit::inline LOADKIT_ABI::detail {
+
+// Descriptors open now (/proc/self/fd's entries; 0 when it cannot be read).
+inline std::uint64_t open_descriptors() noexcept {
+    DIR* d = ::opendir("/proc/self/fd");
+    if (!d) return 0;
+    std::uint64_t n = 0;
+    while (auto* e = ::readdir(d))
+        if (e->d_name[0] != '.') ++n;
+    ::closedir(d);
+    return n > 0 ? n - 1 : 0;  // not the directory's own
+}
+
+// At a run's start: when `vus` VUs with `per_vu` connections each (and the
+// descriptors open now) do not fit under `limit`, says so on stderr, once
+// per run, before any load. Returns whether it binds.
+inline bool warn_if_fd_limit_binds(std::uint64_t limit, std::uint64_t vus, std::uint64_t per_vu = 1) noexcept {
+    if (limit == UINT64_MAX || vus == 0) return false;
+    std::uint64_t open = open_descriptors();
+    std::uint64_t need = vus * per_vu + open;
+    if (need <= limit) return false;
+    rlimit r{};
+    ::getrlimit(RLIMIT_NOFILE, &r);
+    char hard[32] = "unlimited";
+    if (r.rlim_max != RLIM_INFINITY)
+        std::snprintf(hard, sizeof hard, "%llu", static_cast<unsigned long long>(r.rlim_max));
+    std::fprintf(stderr,
+                 "loadkit: up to %llu VUs need about %llu file descriptors (%llu connection%s each, %llu open now), "
+                 "but this process may open %llu (ulimit -n; hard limit %s): connects past it fail (error 1210); "
+                 "raise the hard limit (ulimit -Hn, systemd's LimitNOFILE) or use fewer VUs\n",
+                 static_cast<unsigned long long>(vus), static_cast<unsigned long long>(need),
+                 static_cast<unsigned long long>(per_vu), per_vu == 1 ? "" : "s",
+                 static_cast<unsigned long long>(open), static_cast<unsigned long long>(limit),
+                 hard);
+    return true;
+}
 
 // True for EMFILE/ENFILE ("Too many open files" in this process / the system).
 inline bool is_out_of_descriptors(int err) noexcept { return err == EMFILE || err == ENFILE; }
@@ -2283,6 +2344,199 @@ inline h2_transport* h2_installed = nullptr;
 #include <string>
 #include <vector>
 
+// ---- begin loadkit/http/local_ips.hpp
+// The source addresses a run's VUs connect from (k6's --local-ips): one
+// source address holds about 28,000 connections to one target (its
+// ephemeral ports), so past that a test spreads its VUs over several.
+//
+// The syntax is k6's: IPs, ranges (FIRST-LAST) and CIDRs (ADDRESS/PREFIX),
+// separated by commas; an IPv4 CIDR wider than /31 leaves out its network
+// and broadcast addresses. VU n (1-based, in this instance) takes address
+// n-1 of the list, wrapping around, as k6's VUs do: "A,B,B" gives B twice
+// the VUs of A. The addresses must already be the machine's (the kernel
+// refuses to bind any other: those connects fail, as k6's do); on Linux all
+// of 127.0.0.0/8 is local.
+//
+// The address is chosen and bound once per connection, when it is opened
+// (client::open, the WebSocket dial); nothing of it is on a request's path.
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+#include <boost/asio/ip/address.hpp>
+#include <boost/asio/ip/tcp.hpp>
+
+
+namespace loadkit::inline LOADKIT_ABI {
+
+class local_ip_pool {
+  public:
+    local_ip_pool() = default;  // none: the kernel picks the source address
+    // Parses k6's syntax; config_error (what was expected, what was found) on a mistake.
+    explicit local_ip_pool(std::string_view text) {
+        std::string why;
+        if (!parse(text, why)) throw config_error(why);
+    }
+
+    // Parses k6's syntax into this pool (empty text: none); false, with
+    // `why`, on a mistake (the pool is then unchanged).
+    bool parse(std::string_view text, std::string& why);
+
+    bool empty() const noexcept { return blocks_.empty(); }
+    const std::string& text() const noexcept { return text_; }  // as given
+    // How many addresses (saturated at 2^64-1: a VU index never gets there).
+    std::uint64_t size() const noexcept {
+        return total_ > max64 ? ~std::uint64_t{0} : static_cast<std::uint64_t>(total_);
+    }
+    // The source address of VU `local_id` (1-based in this instance; 0, as
+    // setup's and teardown's, takes the first, as k6's).
+    boost::asio::ip::address at(std::uint64_t local_id) const;
+
+  private:
+    __extension__ typedef unsigned __int128 u128;
+    static constexpr u128 max64 = ~std::uint64_t{0};
+    struct block {
+        u128 first = 0, count = 0;  // count saturates at 2^128-1 (::/0)
+        u128 start = 0;             // the pool index of `first`
+        bool v6 = false;
+    };
+    static bool ip(std::string_view s, u128& value, bool& v6);
+    static bool one(std::string_view s, block& b, std::string& why);
+
+    std::vector<block> blocks_;
+    u128 total_ = 0;
+    std::string text_;
+};
+
+inline bool local_ip_pool::ip(std::string_view s, u128& value, bool& v6) {
+    // Go's net.ParseIP: dotted IPv4 or IPv6, no zone; an IPv4-mapped IPv6
+    // address counts as IPv4 (Go's To4())
+    if (s.empty() || s.find('%') != std::string_view::npos) return false;
+    boost::system::error_code ec;
+    auto a = boost::asio::ip::make_address(std::string(s), ec);
+    if (ec) return false;
+    if (a.is_v6() && a.to_v6().is_v4_mapped())
+        a = boost::asio::ip::make_address_v4(boost::asio::ip::v4_mapped, a.to_v6());
+    v6 = a.is_v6();
+    value = 0;
+    if (v6)
+        for (auto byte : a.to_v6().to_bytes()) value = (value << 8) | byte;
+    else value = a.to_v4().to_uint();
+    return true;
+}
+
+inline bool local_ip_pool::one(std::string_view s, block& b, std::string& why) {
+    // k6's reasons, in its words
+    auto span = [&b](u128 first, u128 last) {
+        b.first = first;
+        b.count = last - first == ~u128{0} ? last - first : last - first + 1;
+    };
+    if (auto dash = s.find('-'); dash != std::string_view::npos) {
+        u128 first = 0, last = 0;
+        bool v6a = false, v6b = false;
+        if (!ip(s.substr(0, dash), first, v6a) || !ip(s.substr(dash + 1), last, v6b))
+            return why = "wrong IP range format", false;
+        if (v6a != v6b) return why = "mixed IP range format", false;
+        if (last < first) return why = "negative IP range", false;
+        b.v6 = v6a;
+        span(first, last);
+        return true;
+    }
+    if (auto slash = s.find('/'); slash != std::string_view::npos) {
+        u128 addr = 0;
+        auto bits = s.substr(slash + 1);
+        unsigned prefix = 0;
+        bool digits = !bits.empty() && bits.size() <= 3;
+        for (char c : bits) digits = digits && c >= '0' && c <= '9', prefix = prefix * 10 + unsigned(c - '0');
+        if (!ip(s.substr(0, slash), addr, b.v6) || !digits || prefix > (b.v6 ? 128u : 32u))
+            return why = "invalid CIDR address", false;
+        unsigned width = b.v6 ? 128 : 32;
+        u128 host = prefix == 0 ? (width == 128 ? ~u128{0} : (u128{1} << 32) - 1)
+                                : (prefix == width ? u128{0} : (u128{1} << (width - prefix)) - 1);
+        span(addr & ~host, (addr & ~host) | host);
+        if (!b.v6 && b.count > 2) b.first += 1, b.count -= 2;  // not the network and broadcast addresses
+        return true;
+    }
+    u128 addr = 0;
+    if (!ip(s, addr, b.v6)) return why = "not a valid IP, IP range or CIDR", false;
+    span(addr, addr);
+    return true;
+}
+
+inline bool local_ip_pool::parse(std::string_view text, std::string& why) {
+    std::vector<block> blocks;
+    u128 total = 0;
+    if (!text.empty()) {
+        for (std::size_t at = 0;;) {
+            auto comma = text.find(',', at);
+            auto item = text.substr(at, comma == std::string_view::npos ? std::string_view::npos : comma - at);
+            // spaces around an item are allowed (differs from k6, which
+            // refuses "A, B": " B is not a valid IP")
+            while (!item.empty() && (item.front() == ' ' || item.front() == '\t')) item.remove_prefix(1);
+            while (!item.empty() && (item.back() == ' ' || item.back() == '\t')) item.remove_suffix(1);
+            block b;
+            std::string reason;
+            if (!one(item, b, reason)) {
+                why = "expected IPs, ranges (FIRST-LAST) or CIDRs (ADDRESS/PREFIX) separated by commas, like "
+                      "127.0.0.2-127.0.0.5,10.0.0.0/24; found '" +
+                      std::string(item.size() > 100 ? item.substr(0, 100) : item) + "' (" + reason + ")";
+                return false;
+            }
+            b.start = total;
+            total = ~u128{0} - total < b.count ? ~u128{0} : total + b.count;
+            blocks.push_back(b);
+            if (comma == std::string_view::npos) break;
+            at = comma + 1;
+        }
+    }
+    blocks_ = std::move(blocks);
+    total_ = total;
+    text_.assign(text);
+    return true;
+}
+
+inline boost::asio::ip::address local_ip_pool::at(std::uint64_t local_id) const {
+    if (blocks_.empty()) return {};
+    u128 index = u128{local_id > 0 ? local_id - 1 : 0} % total_;
+    const block* b = &blocks_.front();
+    for (auto& x : blocks_)
+        if (x.start <= index) b = &x;
+    u128 v = b->first + (index - b->start);
+    if (!b->v6) return boost::asio::ip::address_v4(static_cast<std::uint32_t>(v));
+    boost::asio::ip::address_v6::bytes_type bytes;
+    for (int i = 15; i >= 0; --i, v >>= 8) bytes[static_cast<std::size_t>(i)] = static_cast<unsigned char>(v & 0xff);
+    return boost::asio::ip::address_v6(bytes);
+}
+
+namespace detail {
+
+// Opens `s` for `remote`'s family and binds it to `local`, before its
+// connect. IP_BIND_ADDRESS_NO_PORT (Linux) leaves the port to the connect,
+// which picks one free for that destination: without it bind() reserves a
+// port of the address for any destination, and the address runs out of
+// ports sooner (Go's dialer, k6's, does not set it; nothing else differs).
+template <class Socket>
+boost::system::error_code bind_source(Socket& s, const boost::asio::ip::address& local,
+                                      const boost::asio::ip::tcp::endpoint& remote) {
+    boost::system::error_code ec;
+    if (s.is_open()) s.close(ec);
+    s.open(remote.protocol(), ec);
+    if (ec) return ec;
+#ifdef IP_BIND_ADDRESS_NO_PORT
+    int one = 1;
+    ::setsockopt(s.native_handle(), IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &one, sizeof one);
+#endif
+    s.bind(boost::asio::ip::tcp::endpoint(local, 0), ec);
+    return ec;
+}
+
+}  // namespace detail
+}  // namespace loadkit::inline LOADKIT_ABI
+// ---- end loadkit/http/local_ips.hpp
 
 namespace loadkit::inline LOADKIT_ABI {
 
@@ -2322,6 +2576,9 @@ struct client_options {
     std::vector<std::string> tls_cipher_suites;
     std::vector<tls_client_cert> tls_auth;
     http2_mode http2 = http2_mode::alpn;
+    // k6's --local-ips: the source addresses VUs connect from, VU n taking
+    // the n-th (local_ips.hpp); empty: the kernel's choice
+    local_ip_pool local_ips{};
 };
 
 }  // namespace loadkit::inline LOADKIT_ABI
@@ -3972,10 +4229,25 @@ inline task<bool> client::open(detail::connection& c) {
     active_ = &c;
     sys_error last;
     bool connected = false;
+    // k6's --local-ips: the VU's source address, bound before the connect;
+    // addresses of the other family are skipped (as Go's dialer does)
+    bool bind_local = !opts_->local_ips.empty(), tried = false;
+    auto source = bind_local ? opts_->local_ips.at(vu_ ? vu_->local_id : 0) : boost::asio::ip::address{};
     for (auto& ep : *eps) {
         auto& s = c.lowest();
         sys_error e2;
         if (s.is_open()) s.close(e2);
+        if (bind_local) {
+            if (ep.address().is_v6() != source.is_v6()) continue;
+            tried = true;
+            if (auto be = bind_source(s, source, ep)) {  // not local (EADDRNOTAVAIL): k6's 1213
+                fail(is_out_of_descriptors(be.value()) ? classify(be, phase::connect, nullptr)
+                                                       : error_code::dial_os_error,
+                     "bind " + source.to_string() + ": " + be.message());
+                c.close();
+                co_return false;
+            }
+        }
         auto [e, n] = co_await io([&s, &ep](auto h) { s.async_connect(ep, std::move(h)); });
         (void)n;
         if (!e) {
@@ -3986,7 +4258,8 @@ inline task<bool> client::open(detail::connection& c) {
         if (stop_requested()) break;
     }
     if (!connected) {
-        fail(classify(last, phase::connect, nullptr), last.message());
+        if (bind_local && !tried) fail(error_code::dial_failed, "no suitable address found");  // Go's words
+        else fail(classify(last, phase::connect, nullptr), last.message());
         c.close();
         co_return false;
     }
@@ -8699,6 +8972,8 @@ class engine_impl {
                 execs.push_back(s.exec);
                 total += schedule::max_vus(s.exec, stripe_);
             }
+            // a descriptor per VU's connection: the soft limit raised, said now if it still binds
+            if (opts_.run_vus) warn_if_fd_limit_binds(raise_fd_limit(), static_cast<std::uint64_t>(total));
             ctl.attach(state_, started_ns_, execs, total);
         }
         struct detach_control {  // whatever happens, the control forgets this run's state

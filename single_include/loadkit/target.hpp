@@ -33,6 +33,7 @@
 //   GET  /reset                 resets the connection without answering
 //   GET  /hang                  never answers (until the server stops)
 //   GET  /stats                 requests seen per path, as JSON; /stats/reset clears
+//   GET  /stats/peers           requests seen per client address, as JSON (source addresses: --local-ips)
 //   POST /admin/config          stores the body (JSON) as the server's configuration: 200
 //   GET  /admin/config          the stored configuration (404 when none)
 //   DELETE /admin/config        removes it: 200, or 404 when none (seed 000's test_start/test_stop)
@@ -429,7 +430,27 @@ class target_server {
         for (auto& w : workers_) {
             std::lock_guard lock(w->stats_mu);
             w->stats.clear();
+            for (auto& [k, v] : w->peers) v = 0;  // (sessions hold pointers to the counters)
         }
+    }
+    // Requests by the client's address ("127.0.0.2"), over all threads: what
+    // a test of source addresses (--local-ips) checks; also GET /stats/peers.
+    std::uint64_t requests_from(std::string_view address) const {
+        std::uint64_t n = 0;
+        for (auto& w : workers_) {
+            std::lock_guard lock(w->stats_mu);
+            if (auto it = w->peers.find(std::string(address)); it != w->peers.end()) n += it->second;
+        }
+        return n;
+    }
+    nlohmann::json peers() const {
+        nlohmann::json j = nlohmann::json::object();
+        for (auto& w : workers_) {
+            std::lock_guard lock(w->stats_mu);
+            for (auto& [k, v] : w->peers)
+                if (v) j[k] = j.value(k, std::uint64_t{0}) + v;
+        }
+        return j;
     }
     // What POST /admin/config stored, if anything.
     std::optional<std::string> config() const {
@@ -470,6 +491,7 @@ class target_server {
         bool stopping = false;
         mutable std::mutex stats_mu;  // uncontended but for stats() readers
         std::unordered_map<std::string, std::uint64_t> stats;
+        std::unordered_map<std::string, std::uint64_t> peers;  // requests by client address (stable nodes)
     };
     using tcp = boost::asio::ip::tcp;
     using request_t = boost::beast::http::request<boost::beast::http::string_body>;
@@ -481,6 +503,7 @@ class target_server {
         explicit session(A&&... a) : stream(std::forward<A>(a)...) {}
         Stream stream;
         std::optional<boost::asio::steady_timer> timer;
+        std::uint64_t* peer_requests = nullptr;  // the worker's counter of this client's address
         bool closed = false;
         tcp::socket& socket() {
             if constexpr (std::is_same_v<Stream, tcp::socket>) return stream;
@@ -506,9 +529,16 @@ class target_server {
             boost::system::error_code ig;
             s.set_option(tcp::no_delay(true), ig);
             connections_.fetch_add(1, std::memory_order_relaxed);
+            std::uint64_t* peer = nullptr;  // looked up once per connection, counted per request
+            {
+                auto ep = s.remote_endpoint(ig);
+                std::lock_guard lock(w.stats_mu);
+                peer = &w.peers[ig ? std::string("unknown") : ep.address().to_string()];
+            }
             if (tls_) {
                 using tls_stream = boost::asio::ssl::stream<tcp::socket>;
                 auto* sess = new session<tls_stream>(std::move(s), *tls_);
+                sess->peer_requests = peer;
                 w.sessions.insert(sess);
                 detail::spawn(serve_tls(w, *sess), [&w, sess](std::exception_ptr) {
                     w.sessions.erase(sess);
@@ -516,6 +546,7 @@ class target_server {
                 });
             } else {
                 auto* sess = new session<tcp::socket>(std::move(s));
+                sess->peer_requests = peer;
                 w.sessions.insert(sess);
                 detail::spawn(serve(w, *sess), [&w, sess](std::exception_ptr) {
                     w.sessions.erase(sess);
@@ -556,6 +587,7 @@ class target_server {
             {
                 std::lock_guard lock(w.stats_mu);
                 ++w.stats[std::string(path)];
+                ++*s.peer_requests;
             }
             if (path.starts_with("/ws/") && boost::beast::websocket::is_upgrade(req)) {
                 co_await detail::serve_websocket(w.ioc, s.stream, req, std::string(req.target()), ws_hub_);
@@ -870,6 +902,8 @@ class target_server {
             admin_config(req, res);
         } else if (path == "/stats") {
             json(stats());
+        } else if (path == "/stats/peers") {
+            json(peers());
         } else if (path == "/stats/reset") {
             reset_stats();
             json({{"ok", true}});
