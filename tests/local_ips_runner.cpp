@@ -111,7 +111,7 @@ TEST_CASE("runner: --local-ips spreads the VUs over source addresses, the target
     }
 }
 
-TEST_CASE("runner: --local-ips mistakes are exit 104 before any load; an address not local fails requests") {
+TEST_CASE("runner: --local-ips mistakes are exit 104 before any load, and an address not local fails requests") {
     loadkit::target_server server;
     scratch s;
     auto f = s.write("t.yaml", flow_file(server.url(), 2, 2));
