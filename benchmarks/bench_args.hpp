@@ -119,6 +119,8 @@ int run_and_print(const std::string& program, F run) {
     try {
         auto result = run();
         std::cout << result.summary.dump(2) << "\n";
+        // which event mechanism the run used (the compare scripts record it)
+        std::cerr << program << ": I/O: " << loadkit::io_mechanism() << "\n";
         return result.exit_code();
     } catch (const loadkit::config_error& e) {
         std::cerr << program << ": " << e.what() << "\n";

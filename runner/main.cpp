@@ -846,7 +846,10 @@ int dispatch(loadkit::runner::command_line& cl) {
     if (cl.control_cmds.any()) return loadkit::runner::control_command(cl.control_cmds, cl.ctlf, std::cout, std::cerr);
     if (*cl.version_cmd) {
         std::cout << "loadkit " LOADKIT_VERSION_STRING " (Boost " << BOOST_VERSION / 100000 << "."
-                  << BOOST_VERSION / 100 % 1000 << ", " << OPENSSL_VERSION_TEXT << ")\n";
+                  << BOOST_VERSION / 100 % 1000 << ", " << OPENSSL_VERSION_TEXT << ")\n"
+                  << "I/O: " << loadkit::io_mechanism()
+                  << (loadkit::io_mechanism() == "io_uring" ? " (LOADKIT_IO=epoll forces epoll)\n"
+                                                            : " (io_uring: not given by this kernel, or LOADKIT_IO=epoll)\n");
         return 0;
     }
     return usage_error;

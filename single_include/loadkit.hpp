@@ -816,6 +816,373 @@ inline void set_console_output(std::FILE* f) { detail::logger::instance().consol
 
 }  // namespace loadkit::inline LOADKIT_ABI
 // ---- end loadkit/core/log.hpp
+// ---- begin loadkit/core/uring.hpp
+// One io_uring per worker thread, without liburing: the ring is set up with
+// the raw system calls and <linux/io_uring.h> (the kernel's headers, always
+// there on Linux), so `#include <loadkit.hpp>` gains no library.
+//
+// Why not Asio's io_uring backend: it is chosen at compile time
+// (BOOST_ASIO_HAS_IO_URING changes every Asio type), and the runner must
+// choose at run time, falling back to epoll where the kernel (or a seccomp
+// profile, or kernel.io_uring_disabled) refuses. So the ring carries the
+// hot path, sends and receives on plain connections, and Asio keeps
+// everything rare (connects, timers, DNS, TLS, posted work):
+//
+//   - a coroutine queues its operation (an SQE) and suspends; nothing enters
+//     the kernel yet;
+//   - the thread waits in io_uring_enter, which in one call submits every
+//     queued operation and sleeps until one completes (DEFER_TASKRUN: the
+//     kernel finishes operations only then, in a batch, on this thread);
+//   - completions resume their coroutines directly (an operation is two
+//     words, a function and its awaiter: nothing is allocated per operation);
+//   - Asio's own epoll descriptor is one more operation in the ring (a
+//     poll): when a timer fires or another thread posts, the ring wakes and
+//     the loop runs Asio's ready handlers (io_context::poll).
+//
+// Why the ring waits and not epoll: the ring's descriptor in Asio's epoll set
+// was tried first. Without DEFER_TASKRUN a wakeup was lost now and then (a
+// run hung); with it, the kernel's eventfd signal came up to 15 ms late
+// (p99 7 ms at one VU). Waiting in io_uring_enter is the kernel's own path.
+//
+// Asio keeps its epoll descriptor private; the loop finds it once per thread
+// in /proc/self/fdinfo (the epoll set that holds a descriptor it just gave
+// Asio). Without /proc, or when the kernel refuses a ring, the thread stays
+// on epoll. The mode is one per process: LOADKIT_IO=epoll forces epoll.
+#include <algorithm>
+#include <cerrno>
+#include <charconv>
+#include <coroutine>
+#include <cstddef>
+#include <cstdint>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/posix/stream_descriptor.hpp>
+
+
+#if defined(__linux__) && __has_include(<linux/io_uring.h>)
+#include <dirent.h>
+#include <linux/io_uring.h>
+#include <linux/time_types.h>
+#include <poll.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+#define LOADKIT_HAS_URING_HEADERS 1
+#else
+#define LOADKIT_HAS_URING_HEADERS 0
+#endif
+
+namespace loadkit::inline LOADKIT_ABI::detail {
+
+// An operation in the ring: the completion calls `done` with the kernel's
+// result (bytes, or -errno) and the CQE's flags. The awaiter that owns it
+// lives in the suspended coroutine's frame until then.
+struct uring_op {
+    void (*done)(uring_op*, int res, unsigned flags) = nullptr;
+};
+
+#if LOADKIT_HAS_URING_HEADERS
+
+// The epoll descriptor of `ioc`'s reactor: the epoll set in this process
+// that holds a descriptor registered with `ioc` a moment ago. -1 if unknown.
+inline int asio_epoll_fd(boost::asio::io_context& ioc) {
+    int probe = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    if (probe < 0) return -1;
+    boost::asio::posix::stream_descriptor d(ioc);
+    boost::system::error_code ec;
+    d.assign(probe, ec);  // Asio adds it to its epoll set now
+    if (ec) {
+        ::close(probe);
+        return -1;
+    }
+    int found = -1;
+    if (DIR* dir = ::opendir("/proc/self/fd")) {
+        while (dirent* e = ::readdir(dir)) {
+            int fd = -1;
+            std::string_view name(e->d_name);
+            if (std::from_chars(name.data(), name.data() + name.size(), fd).ec != std::errc{} || fd == probe) continue;
+            char link[64] = {};
+            auto path = "/proc/self/fd/" + std::string(name);
+            auto n = ::readlink(path.c_str(), link, sizeof link - 1);
+            if (n <= 0 || std::string_view(link, static_cast<std::size_t>(n)) != "anon_inode:[eventpoll]") continue;
+            std::ifstream info("/proc/self/fdinfo/" + std::string(name));
+            std::string line;
+            int lines = 0;
+            while (lines++ < 4096 && std::getline(info, line)) {  // (bounded: a line per registered descriptor)
+                // "tfd:        3 events: ..." (the number right-aligned)
+                if (line.compare(0, 4, "tfd:") != 0) continue;
+                auto at = line.find_first_not_of(' ', 4);
+                int tfd = -1;
+                if (at != std::string::npos) std::from_chars(line.data() + at, line.data() + line.size(), tfd);
+                if (tfd == probe) found = fd;
+            }
+            if (found >= 0) break;
+        }
+        ::closedir(dir);
+    }
+    d.close(ec);  // (closes probe, leaving Asio's set)
+    return found;
+}
+
+class uring {
+  public:
+    // Null when the kernel refuses (too old, io_uring disabled, seccomp) or
+    // Asio's epoll descriptor cannot be found: the caller stays on epoll.
+    // Call on the thread that will run the loop (SINGLE_ISSUER binds the
+    // ring to its creator).
+    static std::unique_ptr<uring> open(boost::asio::io_context& ioc, unsigned entries = 1024) {
+        std::unique_ptr<uring> r(new uring(ioc));
+        if (!r->setup(entries)) return nullptr;
+        return r;
+    }
+    ~uring() {
+        if (sqes_) ::munmap(sqes_, sqes_bytes_);
+        if (ring_) ::munmap(ring_, ring_bytes_);
+        if (fd_ >= 0) ::close(fd_);
+    }
+    uring(const uring&) = delete;
+    uring& operator=(const uring&) = delete;
+
+    // A free SQE, zeroed, for `op`; the queue is submitted first when full.
+    // Submitted by the loop's next io_uring_enter.
+    io_uring_sqe* prepare(uring_op* op) {
+        io_uring_sqe* s = next_sqe();
+        s->user_data = reinterpret_cast<std::uintptr_t>(op);
+        if (in_flight_++ == 0) work_.emplace(ioc_.get_executor());  // run() goes on while the ring has work
+        return s;
+    }
+
+    // Cancels every operation on `fd`, now (before the descriptor is closed:
+    // an operation in the ring holds the socket, so closing the descriptor
+    // alone would not end a pending receive). Each ends with -ECANCELED.
+    void cancel_fd(int fd) {
+        io_uring_sqe* s = next_sqe();
+        s->opcode = IORING_OP_ASYNC_CANCEL;
+        s->fd = fd;
+        s->cancel_flags = IORING_ASYNC_CANCEL_FD | IORING_ASYNC_CANCEL_ALL;
+        s->user_data = cancel_tag;
+        enter(0, 0);
+    }
+
+    // Runs Asio's handlers and the ring's completions until neither has
+    // work left (as io_context::run). Exceptions from handlers propagate,
+    // as from run(); call again to go on.
+    void run() {
+        for (;;) {
+            if (ioc_.stopped() && in_flight_ > 0) ioc_.restart();
+            // Every turn: Asio's handlers may have been posted from here
+            // (outside a handler Asio does not wake its reactor for them),
+            // and its reactor may have events. One epoll_wait(0) per turn,
+            // shared by every completion of the turn.
+            ioc_.poll();
+            if (ioc_.stopped() && in_flight_ == 0) return;
+            arm_asio();
+            wait();
+            reap();
+        }
+    }
+
+    // Takes a connected socket out of Asio's epoll set: its reads and
+    // writes go through the ring from now on, and every response would
+    // otherwise also wake Asio's reactor for nothing. (Asio's own removal
+    // when the socket closes then finds it gone, which it ignores.)
+    void forget(int fd) noexcept { ::epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, fd, nullptr); }
+
+    // When the kernel took an operation: a send that completed at once
+    // completed inside the io_uring_enter that submitted it, though its
+    // completion is seen only after the loop's wait. `seq` is
+    // submit_seq() + 1 read when the operation was prepared (the enter that
+    // submits it); returns that enter's start, or now if it went later.
+    std::uint64_t submit_seq() const noexcept { return submit_seq_; }
+    std::int64_t submitted_at(std::uint64_t seq) const noexcept {
+        return seq == submit_seq_ ? submit_ns_ : now_ns();
+    }
+
+    std::size_t in_flight() const noexcept { return in_flight_; }
+    std::uint64_t enters() const noexcept { return enters_; }
+
+  private:
+    static constexpr std::uint64_t cancel_tag = 1, asio_tag = 2;  // (never an operation's address)
+
+    explicit uring(boost::asio::io_context& ioc) : ioc_(ioc) {}
+
+    io_uring_sqe* next_sqe() {
+        if (sq_tail_ - __atomic_load_n(sq_khead_, __ATOMIC_ACQUIRE) >= sq_entries_) enter(0, 0);
+        io_uring_sqe* s = &sqes_[sq_tail_ & sq_mask_];
+        std::memset(s, 0, sizeof *s);
+        ++sq_tail_;
+        return s;
+    }
+
+    bool setup(unsigned entries) {
+        epoll_fd_ = asio_epoll_fd(ioc_);
+        if (epoll_fd_ < 0) return false;
+        io_uring_params p{};
+        // DEFER_TASKRUN: the kernel finishes completed operations only when
+        // this thread waits for them, in one batch, never interrupting it.
+        p.flags = IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN | IORING_SETUP_CQSIZE |
+                  IORING_SETUP_SUBMIT_ALL;
+        p.cq_entries = entries * 8;  // many receives complete per turn at thousands of VUs
+        fd_ = static_cast<int>(::syscall(__NR_io_uring_setup, entries, &p));
+        if (fd_ < 0) return false;
+        if (!(p.features & IORING_FEAT_NODROP) || !(p.features & IORING_FEAT_SINGLE_MMAP)) return false;
+        ring_bytes_ = std::max<std::size_t>(p.sq_off.array + p.sq_entries * sizeof(unsigned),
+                                            p.cq_off.cqes + p.cq_entries * sizeof(io_uring_cqe));
+        void* r = ::mmap(nullptr, ring_bytes_, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, fd_,
+                         IORING_OFF_SQ_RING);
+        if (r == MAP_FAILED) return false;
+        ring_ = r;
+        sqes_bytes_ = p.sq_entries * sizeof(io_uring_sqe);
+        void* s = ::mmap(nullptr, sqes_bytes_, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, fd_,
+                         IORING_OFF_SQES);
+        if (s == MAP_FAILED) return false;
+        sqes_ = static_cast<io_uring_sqe*>(s);
+        auto* base = static_cast<char*>(ring_);
+        sq_khead_ = reinterpret_cast<unsigned*>(base + p.sq_off.head);
+        sq_ktail_ = reinterpret_cast<unsigned*>(base + p.sq_off.tail);
+        sq_mask_ = *reinterpret_cast<unsigned*>(base + p.sq_off.ring_mask);
+        sq_entries_ = p.sq_entries;
+        // SQE i always sits at array slot i: the array is written once, here
+        auto* array = reinterpret_cast<unsigned*>(base + p.sq_off.array);
+        for (unsigned i = 0; i < p.sq_entries; ++i) array[i] = i;
+        sq_tail_ = submitted_ = *sq_ktail_;
+        cq_khead_ = reinterpret_cast<unsigned*>(base + p.cq_off.head);
+        cq_ktail_ = reinterpret_cast<unsigned*>(base + p.cq_off.tail);
+        cq_mask_ = *reinterpret_cast<unsigned*>(base + p.cq_off.ring_mask);
+        cqes_ = reinterpret_cast<io_uring_cqe*>(base + p.cq_off.cqes);
+        return true;
+    }
+
+    // Submits what is queued (with GETEVENTS, also waits for `wait` completions).
+    void enter(unsigned wait, unsigned flags) {
+        unsigned pending = sq_tail_ - submitted_;
+        if (pending == 0 && !flags) return;
+        note_submit(pending);
+        __atomic_store_n(sq_ktail_, sq_tail_, __ATOMIC_RELEASE);
+        ++enters_;
+        long r = ::syscall(__NR_io_uring_enter, fd_, pending, wait, flags, nullptr, 0);
+        // SUBMIT_ALL: the kernel takes every queued SQE (a bad one fails in
+        // its own CQE) unless it refuses as a whole (EBUSY: completions must
+        // be reaped first; EINTR: a signal); what it did not take is
+        // submitted by the next enter
+        if (r > 0) submitted_ += static_cast<unsigned>(r);
+    }
+
+    // Submits what is queued and sleeps until something completes, or at
+    // most max_sleep: work another thread posts to Asio does not wake
+    // Asio's epoll (it believes nobody sleeps in it), so such work waits at
+    // most that long (the run's sweeper, every 10 ms, wakes the loop too).
+    static constexpr long max_sleep_ns = 2'000'000;
+    void wait() {
+        __kernel_timespec ts{0, max_sleep_ns};
+        io_uring_getevents_arg arg{};
+        arg.ts = reinterpret_cast<std::uintptr_t>(&ts);
+        unsigned pending = sq_tail_ - submitted_;
+        note_submit(pending);
+        __atomic_store_n(sq_ktail_, sq_tail_, __ATOMIC_RELEASE);
+        ++enters_;
+        long r = ::syscall(__NR_io_uring_enter, fd_, pending, 1u, IORING_ENTER_GETEVENTS | IORING_ENTER_EXT_ARG, &arg,
+                           sizeof arg);
+        if (r > 0) submitted_ += static_cast<unsigned>(r);
+    }
+
+    void note_submit(unsigned pending) noexcept {
+        if (pending == 0) return;
+        ++submit_seq_;
+        submit_ns_ = now_ns();
+    }
+
+    // Asio's epoll descriptor, polled once (re-armed each turn after poll()).
+    void arm_asio() {
+        if (asio_armed_) return;
+        asio_armed_ = true;
+        io_uring_sqe* s = next_sqe();
+        s->opcode = IORING_OP_POLL_ADD;
+        s->fd = epoll_fd_;
+        s->poll32_events = POLLIN;
+        s->user_data = asio_tag;
+    }
+
+    void reap() {
+        for (;;) {
+            unsigned head = *cq_khead_;
+            if (head == __atomic_load_n(cq_ktail_, __ATOMIC_ACQUIRE)) return;
+            io_uring_cqe c = cqes_[head & cq_mask_];
+            __atomic_store_n(cq_khead_, head + 1, __ATOMIC_RELEASE);
+            if (c.user_data == cancel_tag) continue;
+            if (c.user_data == asio_tag) {  // the next turn's poll() runs what is due
+                asio_armed_ = false;
+                continue;
+            }
+            if (!(c.flags & IORING_CQE_F_MORE) && --in_flight_ == 0) work_.reset();
+            auto* op = reinterpret_cast<uring_op*>(static_cast<std::uintptr_t>(c.user_data));
+            op->done(op, c.res, c.flags);
+        }
+    }
+
+    boost::asio::io_context& ioc_;
+    std::optional<boost::asio::executor_work_guard<boost::asio::io_context::executor_type>> work_;
+    int fd_ = -1, epoll_fd_ = -1;
+    void* ring_ = nullptr;
+    std::size_t ring_bytes_ = 0, sqes_bytes_ = 0;
+    io_uring_sqe* sqes_ = nullptr;
+    io_uring_cqe* cqes_ = nullptr;
+    unsigned *sq_khead_ = nullptr, *sq_ktail_ = nullptr, *cq_khead_ = nullptr, *cq_ktail_ = nullptr;
+    unsigned sq_mask_ = 0, cq_mask_ = 0, sq_entries_ = 0;
+    unsigned sq_tail_ = 0, submitted_ = 0;
+    std::size_t in_flight_ = 0;
+    std::uint64_t enters_ = 0, submit_seq_ = 0;
+    std::int64_t submit_ns_ = 0;
+    bool asio_armed_ = false;
+};
+
+#else
+
+class uring {
+  public:
+    static std::unique_ptr<uring> open(boost::asio::io_context&, unsigned = 0) { return nullptr; }
+    void run() {}
+};
+
+#endif
+
+// Which event mechanism the run's hot path uses. Decided once per process:
+// LOADKIT_IO=epoll forces epoll; otherwise io_uring where the kernel gives
+// a ring with what loadkit needs, else epoll.
+enum class io_mode { epoll, io_uring };
+
+inline io_mode io_backend() {
+    static const io_mode m = [] {
+        const char* v = std::getenv("LOADKIT_IO");
+        if (v && std::string_view(v) == "epoll") return io_mode::epoll;
+        boost::asio::io_context probe{1};
+        return uring::open(probe, 8) ? io_mode::io_uring : io_mode::epoll;
+    }();
+    return m;
+}
+
+inline std::string_view io_backend_name() { return io_backend() == io_mode::io_uring ? "io_uring" : "epoll"; }
+
+}  // namespace loadkit::inline LOADKIT_ABI::detail
+
+namespace loadkit::inline LOADKIT_ABI {
+
+// The event mechanism the engine's threads send and receive with:
+// "io_uring" where the kernel gives one, else (or with LOADKIT_IO=epoll) "epoll".
+inline std::string_view io_mechanism() { return detail::io_backend_name(); }
+
+}  // namespace loadkit::inline LOADKIT_ABI
+// ---- end loadkit/core/uring.hpp
 // ---- begin loadkit/metrics/shard.hpp
 // Per-thread metric storage. Every worker thread owns one shard and is its
 // only writer, so recording a sample is plain arithmetic: no lock, no atomic.
@@ -1365,6 +1732,17 @@ struct thread_context {
     // One thread runs it (hint 1). BOOST_ASIO_CONCURRENCY_HINT_UNSAFE_IO, which
     // drops the per-socket locks, was measured no cheaper here.
     boost::asio::io_context ioc{1};
+    // The thread's io_uring when the run's hot path uses one (io_backend()):
+    // made on the thread itself by start_ring(), destroyed before ioc.
+    // run_loop() is ioc.run(), or the ring's loop, which runs ioc too.
+    std::unique_ptr<uring> ring;
+    void start_ring() {
+        if (!ring && io_backend() == io_mode::io_uring) ring = uring::open(ioc);
+    }
+    void run_loop() {
+        if (ring) ring->run();
+        else ioc.run();
+    }
     metrics_shard shard;
     engine_state* engine;
     int index;
@@ -2247,8 +2625,12 @@ inline void warn_out_of_descriptors(int err) noexcept {
 // how a failed socket operation maps to k6's error codes.
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <memory>
 #include <string>
+
+#include <sys/socket.h>
+#include <sys/uio.h>
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -2894,8 +3276,28 @@ inline constexpr std::size_t max_response_head = std::size_t{10} << 20;
 using socket_t = boost::asio::basic_stream_socket<tcp, boost::asio::io_context::executor_type>;
 using resolver_t = boost::asio::ip::basic_resolver<tcp, boost::asio::io_context::executor_type>;
 
+struct connection;
+
+// A send or receive on a plain connection through the thread's io_uring
+// (core/uring.hpp), awaited as Asio's (error, bytes). A send goes on after
+// a partial write until everything is sent, as asio::async_write does.
+struct ring_io : uring_op {
+    static constexpr std::size_t max_buffers = 4;
+    connection* c = nullptr;
+    std::coroutine_handle<> h;
+    sys_error ec{};
+    std::size_t n = 0;
+    bool send = false;
+    std::uint64_t seq = 0;  // the ring's submission that carries it (uring::submitted_at)
+    ::iovec iov[max_buffers];
+    std::size_t niov = 0;
+    ::msghdr msg{};  // SENDMSG's, for more than one buffer
+    void submit();
+    static void complete(uring_op* o, int res, unsigned flags);
+};
+
 struct connection {
-    explicit connection(boost::asio::io_context& ioc) : sock(ioc.get_executor()) {}
+    explicit connection(boost::asio::io_context& ioc, uring* r = nullptr) : sock(ioc.get_executor()), ring(r) {}
 
     std::string host;
     std::uint16_t port = 0;
@@ -2917,27 +3319,136 @@ struct connection {
     std::shared_ptr<h2_session_base> h2;
     bool alpn_h2 = false;
 
+    // The thread's io_uring, or null (epoll; or not run by the engine's
+    // threads). TLS connections always go through Asio (OpenSSL's stream).
+    uring* ring = nullptr;
+    unsigned ring_ops = 0;  // this connection's operations in the ring
+    // When the ring's last write was taken whole by the kernel (0: not a
+    // ring write): the request's "sending" ends there, not when the loop
+    // next looked, so http_req_sending/waiting mean what they mean on epoll.
+    std::int64_t written_ns = 0;
+
     socket_t& lowest() { return tls ? tls->next_layer() : sock; }
     void close() noexcept {
         sys_error ec;
+        // an operation in the ring holds the socket: cancel it, or a pending
+        // receive would outlive the descriptor (it ends with operation_aborted)
+        if (ring_ops > 0 && lowest().is_open()) ring->cancel_fd(lowest().native_handle());
         lowest().close(ec);
         open = false;
         rlen = 0;
     }
+
+    // Awaits a write of every byte of `b` (or a read of some bytes into it):
+    // (error, bytes), through the ring on a plain connection, else Asio.
+    template <class Buffers, bool Send>
+    struct io_op {
+        connection& c;
+        Buffers b;
+        ring_io op;
+        struct handler {
+            io_op* self;
+            std::coroutine_handle<> h;
+            using allocator_type = pool_allocator<void>;
+            allocator_type get_allocator() const noexcept { return {}; }
+            void operator()(const sys_error& e, std::size_t k = 0) const {
+                self->op.ec = e;
+                self->op.n = k;
+                h.resume();
+            }
+        };
+        bool await_ready() const noexcept { return false; }
+        void await_suspend(std::coroutine_handle<> h) {
+            if (c.ring && !c.tls && fill()) {
+                op.c = &c;
+                op.h = h;
+                op.send = Send;
+                op.done = &ring_io::complete;
+                op.submit();
+                return;
+            }
+            if constexpr (Send) {
+                if (c.tls) boost::asio::async_write(*c.tls, b, handler{this, h});
+                else boost::asio::async_write(c.sock, b, handler{this, h});
+            } else {
+                if (c.tls) c.tls->async_read_some(b, handler{this, h});
+                else c.sock.async_read_some(b, handler{this, h});
+            }
+        }
+        std::pair<sys_error, std::size_t> await_resume() const noexcept { return {op.ec, op.n}; }
+
+      private:
+        bool fill() {  // the buffers as iovecs; more than max_buffers: through Asio
+            op.niov = 0;
+            for (auto it = boost::asio::buffer_sequence_begin(b); it != boost::asio::buffer_sequence_end(b); ++it) {
+                boost::asio::const_buffer x(*it);
+                if (x.size() == 0) continue;
+                if (op.niov == ring_io::max_buffers) return false;
+                op.iov[op.niov++] = {const_cast<void*>(x.data()), x.size()};
+            }
+            return op.niov > 0;
+        }
+    };
     template <class Buffers>
-    auto write(const Buffers& b) {
-        return io([this, b](auto h) {
-            if (tls) boost::asio::async_write(*tls, b, std::move(h));
-            else boost::asio::async_write(sock, b, std::move(h));
-        });
+    io_op<Buffers, true> write(const Buffers& b) {
+        return {*this, b, {}};
     }
-    auto read_some(char* p, std::size_t n) {
-        return io([this, p, n](auto h) {
-            if (tls) tls->async_read_some(boost::asio::buffer(p, n), std::move(h));
-            else sock.async_read_some(boost::asio::buffer(p, n), std::move(h));
-        });
+    io_op<boost::asio::mutable_buffer, false> read_some(char* p, std::size_t n) {
+        return {*this, boost::asio::buffer(p, n), {}};
     }
 };
+
+inline void ring_io::submit() {
+    io_uring_sqe* s = c->ring->prepare(this);
+    seq = c->ring->submit_seq() + 1;
+    int fd = c->sock.native_handle();
+    if (niov == 1) {
+        s->opcode = send ? IORING_OP_SEND : IORING_OP_RECV;
+        s->fd = fd;
+        s->addr = reinterpret_cast<std::uintptr_t>(iov[0].iov_base);
+        s->len = static_cast<unsigned>(iov[0].iov_len);
+        if (send) s->msg_flags = MSG_NOSIGNAL;
+    } else {  // (a request's head and body)
+        s->opcode = IORING_OP_SENDMSG;  // reads always have one buffer
+        s->fd = fd;
+        msg = {};
+        msg.msg_iov = iov;
+        msg.msg_iovlen = niov;
+        s->addr = reinterpret_cast<std::uintptr_t>(&msg);
+        s->msg_flags = MSG_NOSIGNAL;
+    }
+    ++c->ring_ops;
+}
+
+inline void ring_io::complete(uring_op* o, int res, unsigned) {
+    auto* self = static_cast<ring_io*>(o);
+    --self->c->ring_ops;
+    if (res < 0) {
+        self->ec = sys_error(-res, boost::system::system_category());  // Asio's errors are errno values
+    } else if (res == 0 && !self->send) {
+        self->ec = boost::asio::error::eof;
+    } else {
+        self->n += static_cast<std::size_t>(res);
+        if (self->send) {  // a partial write: the rest goes again
+            auto k = static_cast<std::size_t>(res);
+            std::size_t i = 0;
+            while (i < self->niov && k >= self->iov[i].iov_len) k -= self->iov[i++].iov_len;
+            if (i < self->niov) {
+                std::memmove(self->iov, self->iov + i, (self->niov - i) * sizeof(::iovec));
+                self->niov -= i;
+                self->iov[0].iov_base = static_cast<char*>(self->iov[0].iov_base) + k;
+                self->iov[0].iov_len -= k;
+                if (self->c->sock.is_open()) {
+                    self->submit();
+                    return;
+                }
+                self->ec = boost::asio::error::operation_aborted;
+            }
+            self->c->written_ns = self->c->ring->submitted_at(self->seq);
+        }
+    }
+    self->h.resume();
+}
 
 enum class phase { connect, handshake, write, read };  // (DNS failures are always dns_failed)
 
@@ -4007,7 +4518,7 @@ class client {
     detail::connection& connection_for(const detail::url_parts& u) {
         for (auto& c : conns_)
             if (c->port == u.port && c->secure == u.secure && c->host == u.host) return *c;
-        conns_.push_back(std::make_unique<detail::connection>(thread_->ioc));
+        conns_.push_back(std::make_unique<detail::connection>(thread_->ioc, thread_->ring.get()));
         auto& c = *conns_.back();
         c.host.assign(u.host);
         c.port = u.port;
@@ -4267,6 +4778,7 @@ inline task<bool> client::open(detail::connection& c) {
         sys_error e2;
         c.lowest().set_option(tcp::no_delay(true), e2);
     }
+    if (c.ring && !c.secure) c.ring->forget(c.sock.native_handle());  // its I/O is the ring's now
     std::int64_t t2 = now_ns();
     res_.timings.connecting = t2 - t1;
     if (c.secure) {
@@ -4488,7 +5000,8 @@ inline task<bool> client::exchange(detail::connection& c, const detail::url_part
             std::tie(e, n) = co_await c.write(bufs);
         }
         bytes_out_ += n;
-        std::int64_t t_sent = now_ns();
+        std::int64_t t_sent = c.written_ns ? std::exchange(c.written_ns, 0) : now_ns();
+        if (t_sent < t_send) t_sent = t_send;
         res_.timings.sending = t_sent - t_send;
         if (e) {
             if (c.served > 0 && attempt == 0 && !stop_requested()) {
@@ -9045,8 +9558,12 @@ class engine_impl {
         std::vector<std::string> lines;
         int max_total = 0;
         for (auto& s : scaled) max_total += schedule::max_vus(s.exec, stripe_);
+        // which event mechanism carried the requests (core/uring.hpp): every
+        // worker thread's ring, or epoll where the kernel gave none
+        bool rings = std::all_of(workers.begin(), workers.end(), [](auto& w) { return w->ring != nullptr; });
         lines.push_back("scenarios: " + std::to_string(specs.size()) + ", " + std::to_string(max_total) + " max VUs, " +
-                        std::to_string(nthreads) + (nthreads == 1 ? " thread" : " threads") +
+                        std::to_string(nthreads) + (nthreads == 1 ? " thread, " : " threads, ") +
+                        (rings ? "io_uring" : "epoll") +
                         (stripe_.whole() ? "" : ", execution segment " + opts_.segment.text()));
         for (auto& s : specs)  // as written: the whole test's schedule
             lines.push_back("  * " + s.name + ": " + std::string(executor_name(s.exec)) + ", " +
@@ -9594,9 +10111,10 @@ class engine_impl {
             // theirs) is caught here, not per request: the run is aborted and
             // the loop goes on, so this thread's VUs take the abort path too.
             threads.emplace_back([this, &w] {
+                w.start_ring();  // on this thread: the ring is bound to the thread that made it
                 for (;;) {
                     try {
-                        w.ioc.run();
+                        w.run_loop();
                         return;
                     } catch (...) {
                         internal_error(w.index, std::current_exception());

@@ -206,8 +206,12 @@ class engine_impl {
         std::vector<std::string> lines;
         int max_total = 0;
         for (auto& s : scaled) max_total += schedule::max_vus(s.exec, stripe_);
+        // which event mechanism carried the requests (core/uring.hpp): every
+        // worker thread's ring, or epoll where the kernel gave none
+        bool rings = std::all_of(workers.begin(), workers.end(), [](auto& w) { return w->ring != nullptr; });
         lines.push_back("scenarios: " + std::to_string(specs.size()) + ", " + std::to_string(max_total) + " max VUs, " +
-                        std::to_string(nthreads) + (nthreads == 1 ? " thread" : " threads") +
+                        std::to_string(nthreads) + (nthreads == 1 ? " thread, " : " threads, ") +
+                        (rings ? "io_uring" : "epoll") +
                         (stripe_.whole() ? "" : ", execution segment " + opts_.segment.text()));
         for (auto& s : specs)  // as written: the whole test's schedule
             lines.push_back("  * " + s.name + ": " + std::string(executor_name(s.exec)) + ", " +
@@ -755,9 +759,10 @@ class engine_impl {
             // theirs) is caught here, not per request: the run is aborted and
             // the loop goes on, so this thread's VUs take the abort path too.
             threads.emplace_back([this, &w] {
+                w.start_ring();  // on this thread: the ring is bound to the thread that made it
                 for (;;) {
                     try {
-                        w.ioc.run();
+                        w.run_loop();
                         return;
                     } catch (...) {
                         internal_error(w.index, std::current_exception());

@@ -178,7 +178,7 @@ class client {
     detail::connection& connection_for(const detail::url_parts& u) {
         for (auto& c : conns_)
             if (c->port == u.port && c->secure == u.secure && c->host == u.host) return *c;
-        conns_.push_back(std::make_unique<detail::connection>(thread_->ioc));
+        conns_.push_back(std::make_unique<detail::connection>(thread_->ioc, thread_->ring.get()));
         auto& c = *conns_.back();
         c.host.assign(u.host);
         c.port = u.port;
@@ -438,6 +438,7 @@ inline task<bool> client::open(detail::connection& c) {
         sys_error e2;
         c.lowest().set_option(tcp::no_delay(true), e2);
     }
+    if (c.ring && !c.secure) c.ring->forget(c.sock.native_handle());  // its I/O is the ring's now
     std::int64_t t2 = now_ns();
     res_.timings.connecting = t2 - t1;
     if (c.secure) {
@@ -659,7 +660,8 @@ inline task<bool> client::exchange(detail::connection& c, const detail::url_part
             std::tie(e, n) = co_await c.write(bufs);
         }
         bytes_out_ += n;
-        std::int64_t t_sent = now_ns();
+        std::int64_t t_sent = c.written_ns ? std::exchange(c.written_ns, 0) : now_ns();
+        if (t_sent < t_send) t_sent = t_send;
         res_.timings.sending = t_sent - t_send;
         if (e) {
             if (c.served > 0 && attempt == 0 && !stop_requested()) {

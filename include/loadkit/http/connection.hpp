@@ -3,8 +3,12 @@
 // how a failed socket operation maps to k6's error codes.
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <memory>
 #include <string>
+
+#include <sys/socket.h>
+#include <sys/uio.h>
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -16,6 +20,7 @@
 #include "../core/error_code.hpp"
 #include "../core/fd_limit.hpp"
 #include "../core/io.hpp"
+#include "../core/uring.hpp"
 #include "h2_link.hpp"
 #include "tls.hpp"
 
@@ -36,8 +41,28 @@ inline constexpr std::size_t max_response_head = std::size_t{10} << 20;
 using socket_t = boost::asio::basic_stream_socket<tcp, boost::asio::io_context::executor_type>;
 using resolver_t = boost::asio::ip::basic_resolver<tcp, boost::asio::io_context::executor_type>;
 
+struct connection;
+
+// A send or receive on a plain connection through the thread's io_uring
+// (core/uring.hpp), awaited as Asio's (error, bytes). A send goes on after
+// a partial write until everything is sent, as asio::async_write does.
+struct ring_io : uring_op {
+    static constexpr std::size_t max_buffers = 4;
+    connection* c = nullptr;
+    std::coroutine_handle<> h;
+    sys_error ec{};
+    std::size_t n = 0;
+    bool send = false;
+    std::uint64_t seq = 0;  // the ring's submission that carries it (uring::submitted_at)
+    ::iovec iov[max_buffers];
+    std::size_t niov = 0;
+    ::msghdr msg{};  // SENDMSG's, for more than one buffer
+    void submit();
+    static void complete(uring_op* o, int res, unsigned flags);
+};
+
 struct connection {
-    explicit connection(boost::asio::io_context& ioc) : sock(ioc.get_executor()) {}
+    explicit connection(boost::asio::io_context& ioc, uring* r = nullptr) : sock(ioc.get_executor()), ring(r) {}
 
     std::string host;
     std::uint16_t port = 0;
@@ -59,27 +84,136 @@ struct connection {
     std::shared_ptr<h2_session_base> h2;
     bool alpn_h2 = false;
 
+    // The thread's io_uring, or null (epoll; or not run by the engine's
+    // threads). TLS connections always go through Asio (OpenSSL's stream).
+    uring* ring = nullptr;
+    unsigned ring_ops = 0;  // this connection's operations in the ring
+    // When the ring's last write was taken whole by the kernel (0: not a
+    // ring write): the request's "sending" ends there, not when the loop
+    // next looked, so http_req_sending/waiting mean what they mean on epoll.
+    std::int64_t written_ns = 0;
+
     socket_t& lowest() { return tls ? tls->next_layer() : sock; }
     void close() noexcept {
         sys_error ec;
+        // an operation in the ring holds the socket: cancel it, or a pending
+        // receive would outlive the descriptor (it ends with operation_aborted)
+        if (ring_ops > 0 && lowest().is_open()) ring->cancel_fd(lowest().native_handle());
         lowest().close(ec);
         open = false;
         rlen = 0;
     }
+
+    // Awaits a write of every byte of `b` (or a read of some bytes into it):
+    // (error, bytes), through the ring on a plain connection, else Asio.
+    template <class Buffers, bool Send>
+    struct io_op {
+        connection& c;
+        Buffers b;
+        ring_io op;
+        struct handler {
+            io_op* self;
+            std::coroutine_handle<> h;
+            using allocator_type = pool_allocator<void>;
+            allocator_type get_allocator() const noexcept { return {}; }
+            void operator()(const sys_error& e, std::size_t k = 0) const {
+                self->op.ec = e;
+                self->op.n = k;
+                h.resume();
+            }
+        };
+        bool await_ready() const noexcept { return false; }
+        void await_suspend(std::coroutine_handle<> h) {
+            if (c.ring && !c.tls && fill()) {
+                op.c = &c;
+                op.h = h;
+                op.send = Send;
+                op.done = &ring_io::complete;
+                op.submit();
+                return;
+            }
+            if constexpr (Send) {
+                if (c.tls) boost::asio::async_write(*c.tls, b, handler{this, h});
+                else boost::asio::async_write(c.sock, b, handler{this, h});
+            } else {
+                if (c.tls) c.tls->async_read_some(b, handler{this, h});
+                else c.sock.async_read_some(b, handler{this, h});
+            }
+        }
+        std::pair<sys_error, std::size_t> await_resume() const noexcept { return {op.ec, op.n}; }
+
+      private:
+        bool fill() {  // the buffers as iovecs; more than max_buffers: through Asio
+            op.niov = 0;
+            for (auto it = boost::asio::buffer_sequence_begin(b); it != boost::asio::buffer_sequence_end(b); ++it) {
+                boost::asio::const_buffer x(*it);
+                if (x.size() == 0) continue;
+                if (op.niov == ring_io::max_buffers) return false;
+                op.iov[op.niov++] = {const_cast<void*>(x.data()), x.size()};
+            }
+            return op.niov > 0;
+        }
+    };
     template <class Buffers>
-    auto write(const Buffers& b) {
-        return io([this, b](auto h) {
-            if (tls) boost::asio::async_write(*tls, b, std::move(h));
-            else boost::asio::async_write(sock, b, std::move(h));
-        });
+    io_op<Buffers, true> write(const Buffers& b) {
+        return {*this, b, {}};
     }
-    auto read_some(char* p, std::size_t n) {
-        return io([this, p, n](auto h) {
-            if (tls) tls->async_read_some(boost::asio::buffer(p, n), std::move(h));
-            else sock.async_read_some(boost::asio::buffer(p, n), std::move(h));
-        });
+    io_op<boost::asio::mutable_buffer, false> read_some(char* p, std::size_t n) {
+        return {*this, boost::asio::buffer(p, n), {}};
     }
 };
+
+inline void ring_io::submit() {
+    io_uring_sqe* s = c->ring->prepare(this);
+    seq = c->ring->submit_seq() + 1;
+    int fd = c->sock.native_handle();
+    if (niov == 1) {
+        s->opcode = send ? IORING_OP_SEND : IORING_OP_RECV;
+        s->fd = fd;
+        s->addr = reinterpret_cast<std::uintptr_t>(iov[0].iov_base);
+        s->len = static_cast<unsigned>(iov[0].iov_len);
+        if (send) s->msg_flags = MSG_NOSIGNAL;
+    } else {  // (a request's head and body)
+        s->opcode = IORING_OP_SENDMSG;  // reads always have one buffer
+        s->fd = fd;
+        msg = {};
+        msg.msg_iov = iov;
+        msg.msg_iovlen = niov;
+        s->addr = reinterpret_cast<std::uintptr_t>(&msg);
+        s->msg_flags = MSG_NOSIGNAL;
+    }
+    ++c->ring_ops;
+}
+
+inline void ring_io::complete(uring_op* o, int res, unsigned) {
+    auto* self = static_cast<ring_io*>(o);
+    --self->c->ring_ops;
+    if (res < 0) {
+        self->ec = sys_error(-res, boost::system::system_category());  // Asio's errors are errno values
+    } else if (res == 0 && !self->send) {
+        self->ec = boost::asio::error::eof;
+    } else {
+        self->n += static_cast<std::size_t>(res);
+        if (self->send) {  // a partial write: the rest goes again
+            auto k = static_cast<std::size_t>(res);
+            std::size_t i = 0;
+            while (i < self->niov && k >= self->iov[i].iov_len) k -= self->iov[i++].iov_len;
+            if (i < self->niov) {
+                std::memmove(self->iov, self->iov + i, (self->niov - i) * sizeof(::iovec));
+                self->niov -= i;
+                self->iov[0].iov_base = static_cast<char*>(self->iov[0].iov_base) + k;
+                self->iov[0].iov_len -= k;
+                if (self->c->sock.is_open()) {
+                    self->submit();
+                    return;
+                }
+                self->ec = boost::asio::error::operation_aborted;
+            }
+            self->c->written_ns = self->c->ring->submitted_at(self->seq);
+        }
+    }
+    self->h.resume();
+}
 
 enum class phase { connect, handshake, write, read };  // (DNS failures are always dns_failed)
 

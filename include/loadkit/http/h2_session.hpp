@@ -184,6 +184,7 @@ class h2_session final : public h2_session_base, public std::enable_shared_from_
     // (the connection preface and SETTINGS). False when nghttp2 refuses.
     bool start(connection& c) {
         conn.host = c.host, conn.port = c.port, conn.secure = c.secure;
+        conn.ring = c.ring;  // a plain socket left Asio's epoll set when it connected (uring::forget)
         if (c.tls) conn.tls = std::move(c.tls);
         else conn.sock = std::move(c.sock);
         conn.tls_state = c.tls_state;

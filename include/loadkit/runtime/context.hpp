@@ -25,6 +25,7 @@
 #include "../core/errors.hpp"
 #include "../core/io.hpp"
 #include "../core/log.hpp"
+#include "../core/uring.hpp"
 #include "../metrics/shard.hpp"
 #include "../core/task.hpp"
 #include "events.hpp"
@@ -81,6 +82,17 @@ struct thread_context {
     // One thread runs it (hint 1). BOOST_ASIO_CONCURRENCY_HINT_UNSAFE_IO, which
     // drops the per-socket locks, was measured no cheaper here.
     boost::asio::io_context ioc{1};
+    // The thread's io_uring when the run's hot path uses one (io_backend()):
+    // made on the thread itself by start_ring(), destroyed before ioc.
+    // run_loop() is ioc.run(), or the ring's loop, which runs ioc too.
+    std::unique_ptr<uring> ring;
+    void start_ring() {
+        if (!ring && io_backend() == io_mode::io_uring) ring = uring::open(ioc);
+    }
+    void run_loop() {
+        if (ring) ring->run();
+        else ioc.run();
+    }
     metrics_shard shard;
     engine_state* engine;
     int index;
