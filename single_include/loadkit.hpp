@@ -669,6 +669,21 @@ namespace loadkit::inline LOADKIT_ABI::detail {
 
 using sys_error = boost::system::error_code;
 
+// An Asio completion handler that stores the result in `out->ec` and
+// `out->n` (an awaiter in the suspended coroutine's frame) and resumes `h`.
+template <class Out>
+struct resume_handler {
+    Out* out;
+    std::coroutine_handle<> h;
+    using allocator_type = pool_allocator<void>;
+    allocator_type get_allocator() const noexcept { return {}; }
+    void operator()(const sys_error& e, std::size_t k = 0) const {
+        out->ec = e;
+        out->n = k;
+        h.resume();
+    }
+};
+
 // Awaits an Asio operation whose handler is (error_code) or (error_code, n).
 template <class Init>
 struct io_awaiter {
@@ -676,17 +691,7 @@ struct io_awaiter {
     sys_error ec{};
     std::size_t n = 0;
 
-    struct handler {
-        io_awaiter* self;
-        std::coroutine_handle<> h;
-        using allocator_type = pool_allocator<void>;
-        allocator_type get_allocator() const noexcept { return {}; }
-        void operator()(const sys_error& e, std::size_t k = 0) const {
-            self->ec = e;
-            self->n = k;
-            h.resume();
-        }
-    };
+    using handler = resume_handler<io_awaiter>;
     bool await_ready() const noexcept { return false; }
     void await_suspend(std::coroutine_handle<> h) { init(handler{this, h}); }
     std::pair<sys_error, std::size_t> await_resume() const noexcept { return {ec, n}; }
@@ -867,7 +872,6 @@ inline void set_console_output(std::FILE* f) { detail::logger::instance().consol
 #include <boost/asio/posix/stream_descriptor.hpp>
 
 
-#if defined(__linux__) && __has_include(<linux/io_uring.h>)
 #include <dirent.h>
 #include <linux/io_uring.h>
 #include <linux/time_types.h>
@@ -877,10 +881,6 @@ inline void set_console_output(std::FILE* f) { detail::logger::instance().consol
 #include <sys/mman.h>
 #include <sys/syscall.h>
 #include <unistd.h>
-#define LOADKIT_HAS_URING_HEADERS 1
-#else
-#define LOADKIT_HAS_URING_HEADERS 0
-#endif
 
 namespace loadkit::inline LOADKIT_ABI::detail {
 
@@ -890,8 +890,6 @@ namespace loadkit::inline LOADKIT_ABI::detail {
 struct uring_op {
     void (*done)(uring_op*, int res, unsigned flags) = nullptr;
 };
-
-#if LOADKIT_HAS_URING_HEADERS
 
 // The epoll descriptor of `ioc`'s reactor: the epoll set in this process
 // that holds a descriptor registered with `ioc` a moment ago. -1 if unknown.
@@ -1008,8 +1006,6 @@ class uring {
         return seq == submit_seq_ ? submit_ns_ : now_ns();
     }
 
-    std::size_t in_flight() const noexcept { return in_flight_; }
-    std::uint64_t enters() const noexcept { return enters_; }
 
   private:
     static constexpr std::uint64_t cancel_tag = 1, asio_tag = 2;  // (never an operation's address)
@@ -1063,14 +1059,14 @@ class uring {
         return true;
     }
 
-    // Submits what is queued (with GETEVENTS, also waits for `wait` completions).
-    void enter(unsigned wait, unsigned flags) {
+    // Submits what is queued (with GETEVENTS, also waits for `wait`
+    // completions; `arg`: io_uring_getevents_arg with EXT_ARG).
+    void enter(unsigned wait, unsigned flags, const io_uring_getevents_arg* arg = nullptr) {
         unsigned pending = sq_tail_ - submitted_;
         if (pending == 0 && !flags) return;
         note_submit(pending);
         __atomic_store_n(sq_ktail_, sq_tail_, __ATOMIC_RELEASE);
-        ++enters_;
-        long r = ::syscall(__NR_io_uring_enter, fd_, pending, wait, flags, nullptr, 0);
+        long r = ::syscall(__NR_io_uring_enter, fd_, pending, wait, flags, arg, arg ? sizeof *arg : 0);
         // SUBMIT_ALL: the kernel takes every queued SQE (a bad one fails in
         // its own CQE) unless it refuses as a whole (EBUSY: completions must
         // be reaped first; EINTR: a signal); what it did not take is
@@ -1087,13 +1083,7 @@ class uring {
         __kernel_timespec ts{0, max_sleep_ns};
         io_uring_getevents_arg arg{};
         arg.ts = reinterpret_cast<std::uintptr_t>(&ts);
-        unsigned pending = sq_tail_ - submitted_;
-        note_submit(pending);
-        __atomic_store_n(sq_ktail_, sq_tail_, __ATOMIC_RELEASE);
-        ++enters_;
-        long r = ::syscall(__NR_io_uring_enter, fd_, pending, 1u, IORING_ENTER_GETEVENTS | IORING_ENTER_EXT_ARG, &arg,
-                           sizeof arg);
-        if (r > 0) submitted_ += static_cast<unsigned>(r);
+        enter(1, IORING_ENTER_GETEVENTS | IORING_ENTER_EXT_ARG, &arg);
     }
 
     void note_submit(unsigned pending) noexcept {
@@ -1141,20 +1131,10 @@ class uring {
     unsigned sq_mask_ = 0, cq_mask_ = 0, sq_entries_ = 0;
     unsigned sq_tail_ = 0, submitted_ = 0;
     std::size_t in_flight_ = 0;
-    std::uint64_t enters_ = 0, submit_seq_ = 0;
+    std::uint64_t submit_seq_ = 0;
     std::int64_t submit_ns_ = 0;
     bool asio_armed_ = false;
 };
-
-#else
-
-class uring {
-  public:
-    static std::unique_ptr<uring> open(boost::asio::io_context&, unsigned = 0) { return nullptr; }
-    void run() {}
-};
-
-#endif
 
 // Which event mechanism the run's hot path uses. Decided once per process:
 // LOADKIT_IO=epoll forces epoll; otherwise io_uring where the kernel gives
@@ -3345,18 +3325,8 @@ struct connection {
     struct io_op {
         connection& c;
         Buffers b;
-        ring_io op;
-        struct handler {
-            io_op* self;
-            std::coroutine_handle<> h;
-            using allocator_type = pool_allocator<void>;
-            allocator_type get_allocator() const noexcept { return {}; }
-            void operator()(const sys_error& e, std::size_t k = 0) const {
-                self->op.ec = e;
-                self->op.n = k;
-                h.resume();
-            }
-        };
+        ring_io op;  // the ring's operation; on Asio, only its result (ec, n)
+        using handler = resume_handler<ring_io>;
         bool await_ready() const noexcept { return false; }
         void await_suspend(std::coroutine_handle<> h) {
             if (c.ring && !c.tls && fill()) {
@@ -3368,11 +3338,11 @@ struct connection {
                 return;
             }
             if constexpr (Send) {
-                if (c.tls) boost::asio::async_write(*c.tls, b, handler{this, h});
-                else boost::asio::async_write(c.sock, b, handler{this, h});
+                if (c.tls) boost::asio::async_write(*c.tls, b, handler{&op, h});
+                else boost::asio::async_write(c.sock, b, handler{&op, h});
             } else {
-                if (c.tls) c.tls->async_read_some(b, handler{this, h});
-                else c.sock.async_read_some(b, handler{this, h});
+                if (c.tls) c.tls->async_read_some(b, handler{&op, h});
+                else c.sock.async_read_some(b, handler{&op, h});
             }
         }
         std::pair<sys_error, std::size_t> await_resume() const noexcept { return {op.ec, op.n}; }

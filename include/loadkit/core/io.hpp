@@ -18,6 +18,21 @@ namespace loadkit::inline LOADKIT_ABI::detail {
 
 using sys_error = boost::system::error_code;
 
+// An Asio completion handler that stores the result in `out->ec` and
+// `out->n` (an awaiter in the suspended coroutine's frame) and resumes `h`.
+template <class Out>
+struct resume_handler {
+    Out* out;
+    std::coroutine_handle<> h;
+    using allocator_type = pool_allocator<void>;
+    allocator_type get_allocator() const noexcept { return {}; }
+    void operator()(const sys_error& e, std::size_t k = 0) const {
+        out->ec = e;
+        out->n = k;
+        h.resume();
+    }
+};
+
 // Awaits an Asio operation whose handler is (error_code) or (error_code, n).
 template <class Init>
 struct io_awaiter {
@@ -25,17 +40,7 @@ struct io_awaiter {
     sys_error ec{};
     std::size_t n = 0;
 
-    struct handler {
-        io_awaiter* self;
-        std::coroutine_handle<> h;
-        using allocator_type = pool_allocator<void>;
-        allocator_type get_allocator() const noexcept { return {}; }
-        void operator()(const sys_error& e, std::size_t k = 0) const {
-            self->ec = e;
-            self->n = k;
-            h.resume();
-        }
-    };
+    using handler = resume_handler<io_awaiter>;
     bool await_ready() const noexcept { return false; }
     void await_suspend(std::coroutine_handle<> h) { init(handler{this, h}); }
     std::pair<sys_error, std::size_t> await_resume() const noexcept { return {ec, n}; }

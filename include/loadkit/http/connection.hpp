@@ -110,18 +110,8 @@ struct connection {
     struct io_op {
         connection& c;
         Buffers b;
-        ring_io op;
-        struct handler {
-            io_op* self;
-            std::coroutine_handle<> h;
-            using allocator_type = pool_allocator<void>;
-            allocator_type get_allocator() const noexcept { return {}; }
-            void operator()(const sys_error& e, std::size_t k = 0) const {
-                self->op.ec = e;
-                self->op.n = k;
-                h.resume();
-            }
-        };
+        ring_io op;  // the ring's operation; on Asio, only its result (ec, n)
+        using handler = resume_handler<ring_io>;
         bool await_ready() const noexcept { return false; }
         void await_suspend(std::coroutine_handle<> h) {
             if (c.ring && !c.tls && fill()) {
@@ -133,11 +123,11 @@ struct connection {
                 return;
             }
             if constexpr (Send) {
-                if (c.tls) boost::asio::async_write(*c.tls, b, handler{this, h});
-                else boost::asio::async_write(c.sock, b, handler{this, h});
+                if (c.tls) boost::asio::async_write(*c.tls, b, handler{&op, h});
+                else boost::asio::async_write(c.sock, b, handler{&op, h});
             } else {
-                if (c.tls) c.tls->async_read_some(b, handler{this, h});
-                else c.sock.async_read_some(b, handler{this, h});
+                if (c.tls) c.tls->async_read_some(b, handler{&op, h});
+                else c.sock.async_read_some(b, handler{&op, h});
             }
         }
         std::pair<sys_error, std::size_t> await_resume() const noexcept { return {op.ec, op.n}; }
