@@ -107,31 +107,33 @@ class client {
     task<const response&> send(std::string_view method, std::string_view url, std::string_view body = {},
                                const params& p = no_params) {
         if (vu_ && vu_->before_request) {
-            hooked_.name.assign(p.name.empty() ? url : p.name);
-            hooked_.method.assign(method);
-            hooked_.url.assign(url);
-            hooked_.body.assign(body);
-            hooked_.headers.clear();
+            auto& h = copies();
+            h.hooked.name.assign(p.name.empty() ? url : p.name);
+            h.hooked.method.assign(method);
+            h.hooked.url.assign(url);
+            h.hooked.body.assign(body);
+            h.hooked.headers.clear();
             for (auto& [k, v] : p.headers) {
                 if (k.empty()) break;
-                hooked_.headers.emplace_back(k, v);
+                h.hooked.headers.emplace_back(k, v);
             }
-            for (auto& [k, v] : p.header_list) hooked_.headers.emplace_back(k, v);
-            vu_->before_request(vu_->hook_self, hooked_);
-            hooked_params_ = p;
-            hooked_params_.name = hooked_.name;
-            hooked_params_.headers[0] = {};
-            hooked_params_.header_list = hooked_.headers;
-            return perform(hooked_.method, hooked_.url, hooked_.body, hooked_params_);
+            for (auto& [k, v] : p.header_list) h.hooked.headers.emplace_back(k, v);
+            vu_->before_request(vu_->hook_self, h.hooked);
+            h.hooked_params = p;
+            h.hooked_params.name = h.hooked.name;
+            h.hooked_params.headers[0] = {};
+            h.hooked_params.header_list = h.hooked.headers;
+            return perform(h.hooked.method, h.hooked.url, h.hooked.body, h.hooked_params);
         }
         return perform(method, url, body, p);
     }
     // The seed's request object: {name, method, url, headers, body}.
     task<const response&> send(const request& r, const params& p = no_params) {
-        request_params_ = p;
-        request_params_.name = r.name;
-        request_params_.header_list = r.headers;
-        return send(r.method, r.url, r.body, request_params_);
+        auto& given = copies().request_params;
+        given = p;
+        given.name = r.name;
+        given.header_list = r.headers;
+        return send(r.method, r.url, r.body, given);
     }
 
     cookie_jar& cookies() noexcept { return *jar_; }
@@ -239,8 +241,18 @@ class client {
     bool timed_out_ = false;
 
     response res_;
-    request hooked_;
-    params hooked_params_, request_params_;
+    // What send() rewrites for a before_request hook, or copies from a
+    // request object: most VUs never need it, and it is 1.4 KiB, so it is
+    // made on first use rather than carried by every VU's client.
+    struct request_copies {
+        request hooked;
+        params hooked_params, request_params;
+    };
+    std::unique_ptr<request_copies> copies_;
+    request_copies& copies() {
+        if (!copies_) copies_ = std::make_unique<request_copies>();
+        return *copies_;
+    }
     // the last URL as given, resolved and split, with its connection: most
     // VUs request the same few URLs, and a memcmp beats parsing them again
     std::string cached_ref_, cached_abs_;
@@ -654,11 +666,7 @@ inline task<bool> client::exchange(detail::connection& c, const detail::url_part
         // it moved the read earlier, before the response, and cost a recvfrom.)
         sys_error e;
         std::size_t n;
-        if (body.empty()) std::tie(e, n) = co_await c.write(boost::asio::buffer(wbuf_));
-        else {
-            std::array<boost::asio::const_buffer, 2> bufs{boost::asio::buffer(wbuf_), boost::asio::buffer(body)};
-            std::tie(e, n) = co_await c.write(bufs);
-        }
+        std::tie(e, n) = co_await c.write(wbuf_, body);
         bytes_out_ += n;
         std::int64_t t_sent = c.written_ns ? std::exchange(c.written_ns, 0) : now_ns();
         if (t_sent < t_send) t_sent = t_send;

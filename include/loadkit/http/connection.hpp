@@ -3,8 +3,10 @@
 // how a failed socket operation maps to k6's error codes.
 #include <cstddef>
 #include <cstdint>
+#include <array>
 #include <cstring>
 #include <memory>
+#include <string_view>
 #include <string>
 
 #include <sys/socket.h>
@@ -46,17 +48,20 @@ struct connection;
 // A send or receive on a plain connection through the thread's io_uring
 // (core/uring.hpp), awaited as Asio's (error, bytes). A send goes on after
 // a partial write until everything is sent, as asio::async_write does.
+// A connection has one of each (connection::ring_state), made when its first
+// operation goes through a ring: the awaiters in the coroutine frames stay
+// small (every co_await site of a frame has its own awaiter, and frames are
+// the largest part of a VU in a request).
 struct ring_io : uring_op {
-    static constexpr std::size_t max_buffers = 4;
     connection* c = nullptr;
     std::coroutine_handle<> h;
     sys_error ec{};
     std::size_t n = 0;
-    bool send = false;
     std::uint64_t seq = 0;  // the ring's submission that carries it (uring::submitted_at)
-    ::iovec iov[max_buffers];
-    std::size_t niov = 0;
-    ::msghdr msg{};  // SENDMSG's, for more than one buffer
+    ::iovec iov[2];         // a receive's buffer; a send's head and body
+    unsigned niov = 0;
+    bool send = false;
+    ::msghdr msg{};  // SENDMSG's, for two buffers (read by the kernel when submitted)
     void submit();
     static void complete(uring_op* o, int res, unsigned flags);
 };
@@ -88,6 +93,11 @@ struct connection {
     // threads). TLS connections always go through Asio (OpenSSL's stream).
     uring* ring = nullptr;
     unsigned ring_ops = 0;  // this connection's operations in the ring
+    // its receive and its send in the ring (an HTTP/2 session has both at once)
+    struct ring_pair {
+        ring_io receive, send;
+    };
+    std::unique_ptr<ring_pair> ring_state;
     // When the ring's last write was taken whole by the kernel (0: not a
     // ring write): the request's "sending" ends there, not when the loop
     // next looked, so http_req_sending/waiting mean what they mean on epoll.
@@ -104,52 +114,57 @@ struct connection {
         rlen = 0;
     }
 
-    // Awaits a write of every byte of `b` (or a read of some bytes into it):
-    // (error, bytes), through the ring on a plain connection, else Asio.
-    template <class Buffers, bool Send>
+    // Awaits a write of every byte of `head` then `body` (Send), or a read
+    // of some bytes into `head`: (error, bytes), through the ring on a plain
+    // connection, else Asio.
+    template <bool Send>
     struct io_op {
         connection& c;
-        Buffers b;
-        ring_io op;  // the ring's operation; on Asio, only its result (ec, n)
-        using handler = resume_handler<ring_io>;
+        boost::asio::mutable_buffer head, body;
+        sys_error ec{};  // Asio's result
+        std::size_t n = 0;
+        ring_io* r = nullptr;  // or the ring's
+        using handler = resume_handler<io_op>;
         bool await_ready() const noexcept { return false; }
         void await_suspend(std::coroutine_handle<> h) {
-            if (c.ring && !c.tls && fill()) {
-                op.c = &c;
-                op.h = h;
-                op.send = Send;
-                op.done = &ring_io::complete;
-                op.submit();
+            if (c.ring && !c.tls) {
+                if (!c.ring_state) c.ring_state = std::make_unique<ring_pair>();
+                r = Send ? &c.ring_state->send : &c.ring_state->receive;
+                r->c = &c;
+                r->h = h;
+                r->ec = {};
+                r->n = 0;
+                r->send = Send;
+                r->done = &ring_io::complete;
+                r->niov = 0;
+                for (auto& x : {head, body})
+                    if (x.size()) r->iov[r->niov++] = {x.data(), x.size()};
+                r->submit();
                 return;
             }
             if constexpr (Send) {
-                if (c.tls) boost::asio::async_write(*c.tls, b, handler{&op, h});
-                else boost::asio::async_write(c.sock, b, handler{&op, h});
+                std::array<boost::asio::const_buffer, 2> b{head, body};
+                if (c.tls) boost::asio::async_write(*c.tls, b, handler{this, h});
+                else boost::asio::async_write(c.sock, b, handler{this, h});
             } else {
-                if (c.tls) c.tls->async_read_some(b, handler{&op, h});
-                else c.sock.async_read_some(b, handler{&op, h});
+                if (c.tls) c.tls->async_read_some(head, handler{this, h});
+                else c.sock.async_read_some(head, handler{this, h});
             }
         }
-        std::pair<sys_error, std::size_t> await_resume() const noexcept { return {op.ec, op.n}; }
-
-      private:
-        bool fill() {  // the buffers as iovecs; more than max_buffers: through Asio
-            op.niov = 0;
-            for (auto it = boost::asio::buffer_sequence_begin(b); it != boost::asio::buffer_sequence_end(b); ++it) {
-                boost::asio::const_buffer x(*it);
-                if (x.size() == 0) continue;
-                if (op.niov == ring_io::max_buffers) return false;
-                op.iov[op.niov++] = {const_cast<void*>(x.data()), x.size()};
-            }
-            return op.niov > 0;
+        std::pair<sys_error, std::size_t> await_resume() const noexcept {
+            return r ? std::pair{r->ec, r->n} : std::pair{ec, n};
         }
     };
-    template <class Buffers>
-    io_op<Buffers, true> write(const Buffers& b) {
-        return {*this, b, {}};
+    // (nothing to write completes at once, as Asio's async_write does)
+    io_op<true> write(std::string_view head, std::string_view body = {}) {
+        return {*this, mutable_view(head), mutable_view(body)};
     }
-    io_op<boost::asio::mutable_buffer, false> read_some(char* p, std::size_t n) {
-        return {*this, boost::asio::buffer(p, n), {}};
+    io_op<false> read_some(char* p, std::size_t n) { return {*this, {p, n}, {}}; }
+
+  private:
+    // (the kernel and Asio take a send's buffers as mutable; never written)
+    static boost::asio::mutable_buffer mutable_view(std::string_view v) noexcept {
+        return {const_cast<char*>(v.data()), v.size()};
     }
 };
 
@@ -157,7 +172,9 @@ inline void ring_io::submit() {
     io_uring_sqe* s = c->ring->prepare(this);
     seq = c->ring->submit_seq() + 1;
     int fd = c->sock.native_handle();
-    if (niov == 1) {
+    if (niov == 0) {  // nothing to send (or no room to read into): done at once, as with Asio
+        s->opcode = IORING_OP_NOP;
+    } else if (niov == 1) {
         s->opcode = send ? IORING_OP_SEND : IORING_OP_RECV;
         s->fd = fd;
         s->addr = reinterpret_cast<std::uintptr_t>(iov[0].iov_base);
@@ -180,16 +197,16 @@ inline void ring_io::complete(uring_op* o, int res, unsigned) {
     --self->c->ring_ops;
     if (res < 0) {
         self->ec = sys_error(-res, boost::system::system_category());  // Asio's errors are errno values
-    } else if (res == 0 && !self->send) {
+    } else if (res == 0 && !self->send && self->niov > 0) {
         self->ec = boost::asio::error::eof;
-    } else {
+    } else if (self->niov > 0) {
         self->n += static_cast<std::size_t>(res);
         if (self->send) {  // a partial write: the rest goes again
             auto k = static_cast<std::size_t>(res);
-            std::size_t i = 0;
+            unsigned i = 0;
             while (i < self->niov && k >= self->iov[i].iov_len) k -= self->iov[i++].iov_len;
             if (i < self->niov) {
-                std::memmove(self->iov, self->iov + i, (self->niov - i) * sizeof(::iovec));
+                if (i == 1) self->iov[0] = self->iov[1];
                 self->niov -= i;
                 self->iov[0].iov_base = static_cast<char*>(self->iov[0].iov_base) + k;
                 self->iov[0].iov_len -= k;

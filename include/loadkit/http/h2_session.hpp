@@ -333,7 +333,7 @@ class h2_session final : public h2_session_base, public std::enable_shared_from_
                 if (s.wbuf_.size() >= 64 * 1024) break;
             }
             if (s.wbuf_.empty()) break;
-            auto [e, n] = co_await s.conn.write(boost::asio::buffer(s.wbuf_));
+            auto [e, n] = co_await s.conn.write(s.wbuf_);
             (void)n;
             if (s.dead_) break;
             if (e) {
