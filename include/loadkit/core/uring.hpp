@@ -122,6 +122,7 @@ class uring {
         return r;
     }
     ~uring() {
+        if (bufs_) ::munmap(bufs_, buffers_bytes());
         if (sqes_) ::munmap(sqes_, sqes_bytes_);
         if (ring_) ::munmap(ring_, ring_bytes_);
         if (fd_ >= 0) ::close(fd_);
@@ -136,6 +137,27 @@ class uring {
         s->user_data = reinterpret_cast<std::uintptr_t>(op);
         if (in_flight_++ == 0) work_.emplace(ioc_.get_executor());  // run() goes on while the ring has work
         return s;
+    }
+
+    // Receives into buffers the kernel picks when the data arrives (a
+    // provided buffer ring, kernel 5.19+): a connection waiting for its
+    // response holds no buffer, so an idle VU costs no read buffer. Null
+    // where the kernel has no buffer rings (the connection reads into its own).
+    // A receive asks for group `buffer_group` (IOSQE_BUFFER_SELECT); its
+    // completion names the buffer (IORING_CQE_F_BUFFER); give_back() returns
+    // it once its bytes are used. -ENOBUFS: all buffers are in use right now.
+    static constexpr unsigned buffer_count = 256, buffer_size = 4096, buffer_group = 0;
+    bool has_buffers() const noexcept { return bufs_ != nullptr; }
+    char* buffer(unsigned id) const noexcept { return buffer_base_ + std::size_t{id} * buffer_size; }
+    void give_back(unsigned id) noexcept {
+        auto* b = reinterpret_cast<io_uring_buf*>(bufs_) + (buf_tail_ & (buffer_count - 1));
+        b->addr = reinterpret_cast<std::uintptr_t>(buffer(id));
+        b->len = buffer_size;
+        b->bid = static_cast<std::uint16_t>(id);
+        ++buf_tail_;
+        // the ring's tail overlays the first entry's last 16 bits (io_uring_buf_ring)
+        __atomic_store_n(reinterpret_cast<std::uint16_t*>(static_cast<char*>(bufs_) + 14), buf_tail_,
+                         __ATOMIC_RELEASE);
     }
 
     // Cancels every operation on `fd`, now (before the descriptor is closed:
@@ -234,7 +256,29 @@ class uring {
         cq_ktail_ = reinterpret_cast<unsigned*>(base + p.cq_off.tail);
         cq_mask_ = *reinterpret_cast<unsigned*>(base + p.cq_off.ring_mask);
         cqes_ = reinterpret_cast<io_uring_cqe*>(base + p.cq_off.cqes);
+        setup_buffers();
         return true;
+    }
+
+    // The buffer ring's entries, then the buffers, in one mapping (pages are
+    // touched only as buffers are first used). Without it: no buffers.
+    std::size_t buffers_bytes() const noexcept {
+        return buffer_count * sizeof(io_uring_buf) + std::size_t{buffer_count} * buffer_size;
+    }
+    void setup_buffers() {
+        void* m = ::mmap(nullptr, buffers_bytes(), PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        if (m == MAP_FAILED) return;
+        io_uring_buf_reg reg{};
+        reg.ring_addr = reinterpret_cast<std::uintptr_t>(m);
+        reg.ring_entries = buffer_count;
+        reg.bgid = buffer_group;
+        if (::syscall(__NR_io_uring_register, fd_, IORING_REGISTER_PBUF_RING, &reg, 1) != 0) {
+            ::munmap(m, buffers_bytes());
+            return;
+        }
+        bufs_ = m;
+        buffer_base_ = static_cast<char*>(m) + buffer_count * sizeof(io_uring_buf);
+        for (unsigned i = 0; i < buffer_count; ++i) give_back(i);
     }
 
     // Submits what is queued (with GETEVENTS, also waits for `wait`
@@ -312,6 +356,9 @@ class uring {
     std::uint64_t submit_seq_ = 0;
     std::int64_t submit_ns_ = 0;
     bool asio_armed_ = false;
+    void* bufs_ = nullptr;  // the provided buffer ring (null: none)
+    char* buffer_base_ = nullptr;
+    std::uint16_t buf_tail_ = 0;
 };
 
 // Which event mechanism the run's hot path uses. Decided once per process:

@@ -184,8 +184,7 @@ class client {
         auto& c = *conns_.back();
         c.host.assign(u.host);
         c.port = u.port;
-        c.secure = u.secure;
-        c.rbuf.resize(detail::initial_read_buffer);
+        c.secure = u.secure;  // (its read buffer is made by its first read: connection::read_borrowed)
         return c;
     }
 
@@ -484,8 +483,18 @@ inline task<bool> client::open(detail::connection& c) {
 }
 
 // Reads one response (skipping 1xx interim ones) into res_.
+//
+// Bytes arrive "borrowed" (connection::read_borrowed): on io_uring, in a
+// buffer the kernel picks when they arrive, so a VU waiting for its answer
+// holds no read buffer; they are used where they are (the head parsed in
+// place, the body copied to res_.body), and only a head longer than one
+// read is gathered in the connection's own buffer (rbuf).
 inline task<bool> client::read_response(detail::connection& c, std::string_view method, std::int64_t t_sent) {
     using namespace detail;
+    struct give_back {  // whatever the exit (fail() may throw on an interrupt)
+        connection& c;
+        ~give_back() { c.release_borrowed(); }
+    } at_exit{c};
     std::int64_t t_first = 0;
     // a head that grew the buffer past its usual size (a rare, huge header)
     // gives the memory back before the next response: a VU does not keep
@@ -496,14 +505,23 @@ inline task<bool> client::read_response(detail::connection& c, std::string_view 
         c.head.clear();
         c.head.shrink_to_fit();
     }
+    // the kept-alive connection closed before answering: the caller may retry
+    auto closed_idle = [&](const sys_error& e) {
+        return c.rlen == 0 && c.served > 0 && !stop_requested() &&
+               (e == boost::asio::error::eof || e == boost::asio::error::connection_reset ||
+                e == boost::asio::ssl::error::stream_truncated);
+    };
     for (;;) {
-        // the head: parsed as it arrives, in place (one pass finds its end too)
+        // the head: parsed as it arrives, in place (one pass finds its end
+        // too), in the borrowed bytes or, once it spans reads, in rbuf
         response_head h;
         std::size_t head_len = 0;
-        bool fresh = c.rlen > 0;  // bytes to parse (left after a 1xx response)
+        std::string_view win(c.rbuf.data(), c.rlen);  // the head so far and what follows it
+        bool gathered = c.rlen > 0;                    // win is rbuf's (bytes left after a 1xx response)
+        bool fresh = gathered;                         // bytes to parse
         for (;;) {
             if (fresh) {
-                auto r = parse_response_head(std::string_view(c.rbuf.data(), c.rlen), h, res_.headers_);
+                auto r = parse_response_head(win, h, res_.headers_);
                 if (r < 0) {
                     fail(error_code::malformed_response, "invalid status line or header");
                     c.close();
@@ -514,22 +532,48 @@ inline task<bool> client::read_response(detail::connection& c, std::string_view 
                     break;
                 }
             }
-            if (c.rlen == c.rbuf.size()) {
-                if (c.rbuf.size() >= detail::max_response_head) {
-                    fail(error_code::malformed_response, "response head over 10 MiB");
-                    // closed like every other failure: left open with a full buffer,
-                    // every later request on it failed the same way without any I/O
-                    c.close();
-                    co_return false;
+            sys_error e;
+            std::size_t n = 0;
+            if (!gathered && win.empty()) {  // nothing yet: borrow
+                std::string_view got;
+                std::tie(e, got) = co_await c.read_borrowed();
+                n = got.size();
+                if (!e && n) {
+                    win = got;
+                    fresh = true;
                 }
-                c.rbuf.resize(std::min(c.rbuf.size() * 2, detail::max_response_head));
+            } else {
+                if (!gathered) {  // a head longer than one read: gathered in rbuf from here on
+                    if (win.data() != c.rbuf.data()) {
+                        if (c.rbuf.size() < std::max(initial_read_buffer, 2 * win.size()))
+                            c.rbuf.resize(std::max(initial_read_buffer, 2 * win.size()));
+                        std::memcpy(c.rbuf.data(), win.data(), win.size());
+                    }
+                    c.rlen = win.size();
+                    gathered = true;
+                    c.release_borrowed();
+                }
+                if (c.rlen == c.rbuf.size()) {
+                    if (c.rbuf.size() >= detail::max_response_head) {
+                        fail(error_code::malformed_response, "response head over 10 MiB");
+                        // closed like every other failure: left open with a full buffer,
+                        // every later request on it failed the same way without any I/O
+                        c.close();
+                        co_return false;
+                    }
+                    c.rbuf.resize(std::min(std::max(c.rbuf.size() * 2, initial_read_buffer), detail::max_response_head));
+                }
+                std::tie(e, n) = co_await c.read_some(c.rbuf.data() + c.rlen, c.rbuf.size() - c.rlen);
+                if (!e && n) {
+                    // re-parse only when a line may have ended: a server trickling a
+                    // head byte by byte must not make this quadratic
+                    fresh = std::memchr(c.rbuf.data() + c.rlen, '\n', n) != nullptr;
+                    c.rlen += n;
+                    win = {c.rbuf.data(), c.rlen};
+                }
             }
-            auto [e, n] = co_await c.read_some(c.rbuf.data() + c.rlen, c.rbuf.size() - c.rlen);
             if (e || n == 0) {
-                // the peer closed a kept-alive connection before answering: the caller may retry
-                if (c.rlen == 0 && c.served > 0 && !stop_requested() &&
-                    (e == boost::asio::error::eof || e == boost::asio::error::connection_reset ||
-                     e == boost::asio::ssl::error::stream_truncated)) {
+                if (closed_idle(e) && win.empty()) {
                     c.close();
                     res_.error_code = error_code::connection_closed;
                     co_return false;
@@ -538,16 +582,12 @@ inline task<bool> client::read_response(detail::connection& c, std::string_view 
                 co_return false;
             }
             if (!t_first) t_first = now_ns();
-            // re-parse only when a line may have ended: a server trickling a
-            // head byte by byte must not make this quadratic
-            fresh = std::memchr(c.rbuf.data() + c.rlen, '\n', n) != nullptr;
-            c.rlen += n;
             bytes_in_ += n;
         }
         // the head moves out of the read buffer (which the body may reuse);
         // the header views move with it
-        c.head.assign(c.rbuf.data(), head_len);
-        auto rebase = [from = c.rbuf.data(), to = c.head.data()](std::string_view v) {
+        c.head.assign(win.data(), head_len);
+        auto rebase = [from = win.data(), to = c.head.data()](std::string_view v) {
             return v.empty() ? v : std::string_view(to + (v.data() - from), v.size());
         };
         for (auto& [k, v] : res_.headers_) {
@@ -555,11 +595,13 @@ inline task<bool> client::read_response(detail::connection& c, std::string_view 
             v = rebase(v);
         }
         h.reason = rebase(h.reason);
-        std::size_t avail = c.rlen - head_len;
-        const char* rest = c.rbuf.data() + head_len;
+        std::string_view rest = win.substr(head_len);  // (borrowed, or in rbuf)
+        c.rlen = 0;
         if (h.status >= 100 && h.status < 200 && h.status != 101) {  // interim: drop it, read the real one
-            std::memmove(c.rbuf.data(), rest, avail);
-            c.rlen = avail;
+            if (c.rbuf.size() < rest.size()) c.rbuf.resize(std::max(initial_read_buffer, rest.size()));
+            std::memmove(c.rbuf.data(), rest.data(), rest.size());
+            c.rlen = rest.size();
+            c.release_borrowed();
             continue;
         }
         res_.status = h.status;
@@ -571,27 +613,28 @@ inline task<bool> client::read_response(detail::connection& c, std::string_view 
             // no body
         } else if (h.content_length >= 0) {
             auto cl = static_cast<std::size_t>(h.content_length);
-            std::size_t have = std::min(avail, cl);
+            std::size_t have = std::min(rest.size(), cl);
             // The body grows as it arrives, from a reservation of at most 16 MiB:
             // reserving the announced length up front made a bogus Content-Length
             // (say 10^15) throw bad_alloc out of the request (a failed iteration,
             // no http_reqs sample) instead of failing the request.
             if (sink) {
                 sink->reserve(std::min<std::size_t>(cl, std::size_t{16} << 20));
-                sink->assign(rest, have);
+                sink->assign(rest.data(), have);
             }
+            c.release_borrowed();
             while (have < cl) {
-                char* dst;
-                std::size_t room;
-                if (sink) {
+                sys_error e;
+                std::size_t n;
+                if (sink) {  // straight into the body
                     sink->resize(std::min(cl, std::max(sink->capacity(), have + 64 * 1024)));
-                    dst = sink->data() + have;
-                    room = sink->size() - have;
-                } else {
-                    dst = c.rbuf.data();
-                    room = std::min(c.rbuf.size(), cl - have);
+                    std::tie(e, n) = co_await c.read_some(sink->data() + have, sink->size() - have);
+                } else {  // read and let go
+                    std::string_view got;
+                    std::tie(e, got) = co_await c.read_borrowed(cl - have);
+                    n = got.size();
+                    c.release_borrowed();
                 }
-                auto [e, n] = co_await c.read_some(dst, room);
                 if (e || n == 0) {
                     if (sink) sink->resize(have);  // what arrived, not the zeroed room after it
                     fail_io(c, e, phase::read);
@@ -603,15 +646,15 @@ inline task<bool> client::read_response(detail::connection& c, std::string_view 
         } else if (h.chunked) {
             chunked_.reset();
             std::size_t used = 0;
-            auto r = chunked_.feed(std::string_view(rest, avail), used, sink);
+            auto r = chunked_.feed(rest, used, sink);
             while (r == chunked_decoder::result::need_more) {
-                auto [e, n] = co_await c.read_some(c.rbuf.data(), c.rbuf.size());
-                if (e || n == 0) {
+                auto [e, got] = co_await c.read_borrowed();
+                if (e || got.empty()) {
                     fail_io(c, e, phase::read);
                     co_return false;
                 }
-                bytes_in_ += n;
-                r = chunked_.feed(std::string_view(c.rbuf.data(), n), used, sink);
+                bytes_in_ += got.size();
+                r = chunked_.feed(got, used, sink);
             }
             if (r == chunked_decoder::result::error) {
                 fail(error_code::malformed_response, "invalid chunked encoding");
@@ -620,13 +663,12 @@ inline task<bool> client::read_response(detail::connection& c, std::string_view 
             }
         } else {
             until_eof = true;  // HTTP/1.0 style: the body ends with the connection
-            if (sink) sink->assign(rest, avail);
+            if (sink) sink->assign(rest.data(), rest.size());
             for (;;) {
-                c.rlen = 0;
-                auto [e, n] = co_await c.read_some(c.rbuf.data(), c.rbuf.size());
-                if (n) {
-                    bytes_in_ += n;
-                    if (sink) sink->append(c.rbuf.data(), n);
+                auto [e, got] = co_await c.read_borrowed();
+                if (!got.empty()) {
+                    bytes_in_ += got.size();
+                    if (sink) sink->append(got.data(), got.size());
                 }
                 if (e == boost::asio::error::eof || e == boost::asio::ssl::error::stream_truncated) break;
                 if (e) {

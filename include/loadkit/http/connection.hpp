@@ -7,6 +7,7 @@
 #include <cstring>
 #include <memory>
 #include <string_view>
+#include <utility>
 #include <string>
 
 #include <sys/socket.h>
@@ -61,6 +62,8 @@ struct ring_io : uring_op {
     ::iovec iov[2];         // a receive's buffer; a send's head and body
     unsigned niov = 0;
     bool send = false;
+    bool select = false;  // a receive into a buffer the ring picks (uring::has_buffers)
+    int picked = -1;      // that buffer, once the receive completed
     ::msghdr msg{};  // SENDMSG's, for two buffers (read by the kernel when submitted)
     void submit();
     static void complete(uring_op* o, int res, unsigned flags);
@@ -98,6 +101,7 @@ struct connection {
         ring_io receive, send;
     };
     std::unique_ptr<ring_pair> ring_state;
+    int borrowed = -1;  // the ring's buffer read_borrowed() returned, until release_borrowed()
     // When the ring's last write was taken whole by the kernel (0: not a
     // ring write): the request's "sending" ends there, not when the loop
     // next looked, so http_req_sending/waiting mean what they mean on epoll.
@@ -112,6 +116,13 @@ struct connection {
         lowest().close(ec);
         open = false;
         rlen = 0;
+        release_borrowed();
+    }
+
+    // The ring's buffer that read_borrowed()'s bytes are in goes back to
+    // the ring (nothing for a read into rbuf).
+    void release_borrowed() noexcept {
+        if (borrowed >= 0) ring->give_back(static_cast<unsigned>(std::exchange(borrowed, -1)));
     }
 
     // Awaits a write of every byte of `head` then `body` (Send), or a read
@@ -128,18 +139,7 @@ struct connection {
         bool await_ready() const noexcept { return false; }
         void await_suspend(std::coroutine_handle<> h) {
             if (c.ring && !c.tls) {
-                if (!c.ring_state) c.ring_state = std::make_unique<ring_pair>();
-                r = Send ? &c.ring_state->send : &c.ring_state->receive;
-                r->c = &c;
-                r->h = h;
-                r->ec = {};
-                r->n = 0;
-                r->send = Send;
-                r->done = &ring_io::complete;
-                r->niov = 0;
-                for (auto& x : {head, body})
-                    if (x.size()) r->iov[r->niov++] = {x.data(), x.size()};
-                r->submit();
+                r = c.ring_start(h, Send, false, head, body);
                 return;
             }
             if constexpr (Send) {
@@ -161,7 +161,58 @@ struct connection {
     }
     io_op<false> read_some(char* p, std::size_t n) { return {*this, {p, n}, {}}; }
 
+    // Awaits some bytes (at most `max`), wherever they are: (error, bytes).
+    // On a ring with buffers, in one the kernel picks when they arrive (no
+    // buffer is held while waiting); else in rbuf. The bytes stay valid
+    // until release_borrowed(), the next read_borrowed() or close().
+    struct borrow_op {
+        connection& c;
+        std::size_t max;
+        sys_error ec{};
+        std::size_t n = 0;
+        ring_io* r = nullptr;
+        using handler = resume_handler<borrow_op>;
+        bool await_ready() const noexcept { return false; }
+        void await_suspend(std::coroutine_handle<> h) {
+            c.release_borrowed();
+            if (c.ring && !c.tls && c.ring->has_buffers()) {
+                r = c.ring_start(h, false, true, {nullptr, std::min<std::size_t>(max, uring::buffer_size)}, {});
+                return;
+            }
+            if (c.rbuf.size() < initial_read_buffer) c.rbuf.resize(initial_read_buffer);
+            boost::asio::mutable_buffer b(c.rbuf.data(), std::min(max, c.rbuf.size()));
+            if (c.ring && !c.tls) r = c.ring_start(h, false, false, b, {});
+            else if (c.tls) c.tls->async_read_some(b, handler{this, h});
+            else c.sock.async_read_some(b, handler{this, h});
+        }
+        std::pair<sys_error, std::string_view> await_resume() noexcept {
+            if (!r) return {ec, {c.rbuf.data(), n}};
+            if (r->picked < 0) return {r->ec, {c.rbuf.data(), r->ec ? 0 : r->n}};
+            c.borrowed = std::exchange(r->picked, -1);
+            return {r->ec, {c.ring->buffer(static_cast<unsigned>(c.borrowed)), r->n}};
+        }
+    };
+    borrow_op read_borrowed(std::size_t max = std::size_t(-1)) { return {*this, max}; }
+
   private:
+    ring_io* ring_start(std::coroutine_handle<> h, bool send, bool select, boost::asio::mutable_buffer head,
+                        boost::asio::mutable_buffer body) {
+        if (!ring_state) ring_state = std::make_unique<ring_pair>();
+        ring_io* r = send ? &ring_state->send : &ring_state->receive;
+        r->c = this;
+        r->h = h;
+        r->ec = {};
+        r->n = 0;
+        r->send = send;
+        r->select = select;
+        r->picked = -1;
+        r->done = &ring_io::complete;
+        r->niov = 0;
+        for (auto& x : {head, body})
+            if (x.size()) r->iov[r->niov++] = {x.data(), x.size()};
+        r->submit();
+        return r;
+    }
     // (the kernel and Asio take a send's buffers as mutable; never written)
     static boost::asio::mutable_buffer mutable_view(std::string_view v) noexcept {
         return {const_cast<char*>(v.data()), v.size()};
@@ -177,9 +228,13 @@ inline void ring_io::submit() {
     } else if (niov == 1) {
         s->opcode = send ? IORING_OP_SEND : IORING_OP_RECV;
         s->fd = fd;
-        s->addr = reinterpret_cast<std::uintptr_t>(iov[0].iov_base);
+        s->addr = reinterpret_cast<std::uintptr_t>(iov[0].iov_base);  // (0 with select: the kernel's pick)
         s->len = static_cast<unsigned>(iov[0].iov_len);
         if (send) s->msg_flags = MSG_NOSIGNAL;
+        if (select) {
+            s->flags = IOSQE_BUFFER_SELECT;
+            s->buf_group = uring::buffer_group;
+        }
     } else {  // (a request's head and body)
         s->opcode = IORING_OP_SENDMSG;  // reads always have one buffer
         s->fd = fd;
@@ -192,9 +247,21 @@ inline void ring_io::submit() {
     ++c->ring_ops;
 }
 
-inline void ring_io::complete(uring_op* o, int res, unsigned) {
+inline void ring_io::complete(uring_op* o, int res, unsigned flags) {
     auto* self = static_cast<ring_io*>(o);
     --self->c->ring_ops;
+    if (self->select) {
+        // every buffer in use at that moment: again with the next submission
+        // (buffers go back as soon as the completions holding them are handled)
+        if (res == -ENOBUFS && self->c->sock.is_open()) {
+            self->submit();
+            return;
+        }
+        if (flags & IORING_CQE_F_BUFFER) {
+            self->picked = static_cast<int>(flags >> IORING_CQE_BUFFER_SHIFT);
+            if (res <= 0) self->c->ring->give_back(static_cast<unsigned>(std::exchange(self->picked, -1)));
+        }
+    }
     if (res < 0) {
         self->ec = sys_error(-res, boost::system::system_category());  // Asio's errors are errno values
     } else if (res == 0 && !self->send && self->niov > 0) {
