@@ -32,8 +32,11 @@ namespace detail {
 // thread lives, which is the point: the steady state never calls malloc.
 class frame_pool {
   public:
-    static constexpr std::size_t granule = 64;
-    static constexpr std::size_t classes = 64;  // frames up to 4 KiB are pooled
+    // 16-byte classes: a class holds its peak number of frames for the
+    // thread's life, and a run's start has every VU's frames in flight at
+    // once, so rounding is paid per VU (64-byte classes cost ~100 B a VU)
+    static constexpr std::size_t granule = 16;
+    static constexpr std::size_t classes = 256;  // frames up to 4 KiB are pooled
 
     static void* allocate(std::size_t n) {
         std::size_t c = (n + sizeof(header) + granule - 1) / granule;

@@ -211,10 +211,32 @@ class client {
                         std::string_view body, std::span<const string_pair> h1,
                         std::span<const std::pair<std::string, std::string>> h2);
     task<bool> open(detail::connection& c);
+    const std::vector<detail::tcp::endpoint>* known_endpoints(detail::connection& c);
+    enum { connect_go, connect_skip, connect_failed };
+    int begin_connect(detail::connection& c, const detail::tcp::endpoint& ep, bool& tried);
+    bool end_connect(detail::connection& c, const detail::sys_error& last, bool tried, std::int64_t t1);
+    void opened(detail::connection& c) noexcept;
+    // params.auth 'digest': digest_auth_ answers the last 401's challenge (not
+    // in perform(): its coroutine frame would carry the challenge's strings)
+    bool answer_digest(const detail::url_parts& u) {
+        detail::digest_challenge ch;
+        if (detail::parse_digest_challenge(res_.header("www-authenticate"), ch))
+            digest_auth_ = detail::digest_authorization(ch, method_, u.target, u.userinfo);
+        return !digest_auth_.empty();
+    }
+    task<const std::vector<detail::tcp::endpoint>*> lookup(detail::connection& c, std::string key);
+    task<bool> handshake(detail::connection& c, bool by_name, std::int64_t t2);
     task<bool> read_response(detail::connection& c, std::string_view method, std::int64_t t_sent);
+    // read_response's rarer parts, coroutines of their own so that their
+    // state is in a frame only while they run (at thousands of VUs the
+    // frames in flight are most of a VU's memory)
+    task<std::size_t> read_long_head(detail::connection& c, std::string_view& win, detail::response_head& h);
+    task<bool> read_body(detail::connection& c, const detail::response_head& h, std::string_view rest,
+                         std::string* sink);
     void serialize(const detail::url_parts& u, std::string_view method, std::string_view body,
                    std::span<const string_pair> h1, std::span<const std::pair<std::string, std::string>> h2);
     void record(std::string_view name);
+    bool same_plain_request(std::string_view method, const detail::url_parts& u) const noexcept;
 
     detail::thread_context* thread_;
     detail::vu_context* vu_;
@@ -266,8 +288,7 @@ class client {
     std::string wbuf_;          // this hop's request head, as sent
     std::string_view sent_body_;  // and its body (the caller's, valid while the request runs)
     bool head_written_ = false;   // wbuf_ is this hop's (for the request event)
-    bool wbuf_plain_ = false;  // wbuf_ holds a request with no headers, body or cookies for:
-    std::string wbuf_method_, wbuf_target_, wbuf_authority_;
+    bool wbuf_plain_ = false;  // wbuf_ holds a request with no headers, body or cookies
     std::string next_url_;
     std::string name_, method_;
     detail::chunked_decoder chunked_;
@@ -297,8 +318,7 @@ inline void client::serialize(const detail::url_parts& u, std::string_view metho
     // one when its method and URL are: most load tests repeat a few such GETs.
     bool plain = h1.empty() || h1.front().first.empty();
     plain = plain && h2.empty() && body.empty() && cur_jar_->empty() && req_cookies_.empty() && u.userinfo.empty();
-    if (plain && wbuf_plain_ && method == wbuf_method_ && u.target == wbuf_target_ && u.authority == wbuf_authority_)
-        return;
+    if (plain && wbuf_plain_ && same_plain_request(method, u)) return;
     wbuf_plain_ = false;
     w.clear();
     w.append(method).append(" "sv).append(u.target).append(" HTTP/1.1\r\n"sv);
@@ -349,136 +369,180 @@ inline void client::serialize(const detail::url_parts& u, std::string_view metho
         w.append("Content-Length: "sv).append(num, r.ptr).append("\r\n"sv);
     }
     w.append("\r\n"sv);
-    if (plain) {
-        wbuf_plain_ = true;
-        wbuf_method_.assign(method);
-        wbuf_target_.assign(u.target);
-        wbuf_authority_.assign(u.authority);
-    }
+    wbuf_plain_ = plain;
 }
 
+// Whether wbuf_, a plain request (request line, Host, the rest), is the one
+// for `method` and `u`: its method, target and authority read in place.
+inline bool client::same_plain_request(std::string_view method, const detail::url_parts& u) const noexcept {
+    using namespace std::string_view_literals;
+    std::string_view w = wbuf_;
+    auto take = [&w](std::string_view part) {
+        if (w.substr(0, part.size()) != part) return false;
+        w.remove_prefix(part.size());
+        return true;
+    };
+    return take(method) && take(" "sv) && take(u.target) && take(" HTTP/1.1\r\nHost: "sv) && take(u.authority) &&
+           take("\r\n"sv);
+}
+
+// A name the thread has not resolved yet: looked up and cached for the
+// thread's other connections. Null on failure (res_ says).
+inline task<const std::vector<detail::tcp::endpoint>*> client::lookup(detail::connection& c, std::string key) {
+    using namespace detail;
+    if (!resolver_) resolver_ = std::make_unique<resolver_t>(thread_->ioc.get_executor());
+    struct resolve_op {
+        resolver_t* r;
+        const std::string* host;
+        std::string port;
+        sys_error ec{};
+        tcp::resolver::results_type results;
+        bool await_ready() const noexcept { return false; }
+        void await_suspend(std::coroutine_handle<> h) {
+            r->async_resolve(*host, port, [this, h](const sys_error& e, tcp::resolver::results_type res) {
+                ec = e;
+                results = std::move(res);
+                h.resume();
+            });
+        }
+        void await_resume() const noexcept {}
+    } op{resolver_.get(), &c.host, std::to_string(c.port), {}, {}};
+    co_await op;
+    if (op.ec || op.results.empty() || stop_requested()) {
+        fail(error_code::dns_failed, op.ec ? op.ec.message() : std::string_view("no address"));
+        co_return nullptr;
+    }
+    std::vector<tcp::endpoint> list;
+    for (auto& e : op.results) list.push_back(e.endpoint());
+    co_return &thread_->dns.emplace(std::move(key), std::move(list)).first->second;
+}
+
+// The TLS handshake of a connection just connected (at t2). `by_name`: the
+// host is a name, not an IP literal (SNI, and which identity to verify).
+inline task<bool> client::handshake(detail::connection& c, bool by_name, std::int64_t t2) {
+    using namespace detail;
+    SSL* ssl = c.tls->native_handle();
+    if (by_name) SSL_set_tlsext_host_name(ssl, c.host.c_str());  // SNI: names only
+    if (!opts_->insecure_skip_tls_verify) {
+        if (!by_name) X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl), c.host.c_str());
+        else SSL_set1_host(ssl, c.host.c_str());
+    }
+    if (!tls_ctx_->identities.empty()) tls_ctx_->apply(ssl, c.host);  // tlsAuth
+    if (h2_) SSL_set_alpn_protos(ssl, reinterpret_cast<const unsigned char*>("\x02h2\x08http/1.1"), 12);
+    auto [e, n] = co_await io(
+        [&c](auto h) { c.tls->async_handshake(boost::asio::ssl::stream_base::client, std::move(h)); });
+    (void)n;
+    if (e) {
+        fail(classify(e, phase::handshake, ssl), e.message());
+        c.close();
+        co_return false;
+    }
+    res_.timings.tls_handshaking = now_ns() - t2;
+    c.tls_state = std::make_shared<const tls_info>(read_tls_info(ssl));
+    const unsigned char* alpn = nullptr;
+    unsigned alpn_len = 0;
+    if (h2_) SSL_get0_alpn_selected(ssl, &alpn, &alpn_len);
+    c.alpn_h2 = alpn_len == 2 && alpn[0] == 'h' && alpn[1] == '2';
+    co_return true;
+}
+
+// The endpoints to try for c's host without waiting: an IP literal's (kept in
+// the thread's cache like a name's) or a name already resolved; null when
+// the name needs a lookup.
+inline const std::vector<detail::tcp::endpoint>* client::known_endpoints(detail::connection& c) {
+    using namespace detail;
+    thread_->dns_key.assign(c.host).append(":").append(std::to_string(c.port));
+    auto it = thread_->dns.find(thread_->dns_key);
+    if (it != thread_->dns.end()) return &it->second;
+    sys_error ec;
+    auto addr = boost::asio::ip::make_address(c.host, ec);
+    if (ec) return nullptr;
+    std::vector<tcp::endpoint> one{tcp::endpoint(addr, c.port)};
+    return &thread_->dns.emplace(thread_->dns_key, std::move(one)).first->second;
+}
+
+// Before a connect attempt to `ep`: a fresh socket, bound to the VU's source
+// address with --local-ips. Returns connect_go, connect_skip (`ep` is of the
+// other address family) or connect_failed (a bind error: res_ says).
+inline int client::begin_connect(detail::connection& c, const detail::tcp::endpoint& ep, bool& tried) {
+    using namespace detail;
+    auto& s = c.lowest();
+    sys_error e2;
+    if (s.is_open()) s.close(e2);
+    if (opts_->local_ips.empty()) return connect_go;
+    // k6's --local-ips: the VU's source address, bound before the connect;
+    // addresses of the other family are skipped (as Go's dialer does)
+    auto source = opts_->local_ips.at(vu_ ? vu_->local_id : 0);
+    if (ep.address().is_v6() != source.is_v6()) return connect_skip;
+    tried = true;
+    if (auto be = bind_source(s, source, ep)) {  // not local (EADDRNOTAVAIL): k6's 1213
+        fail(is_out_of_descriptors(be.value()) ? classify(be, phase::connect, nullptr) : error_code::dial_os_error,
+             "bind " + source.to_string() + ": " + be.message());
+        c.close();
+        return connect_failed;
+    }
+    return connect_go;
+}
+
+// After the last connect attempt (error `last`; `tried`: an address of the
+// source's family was there). Fails res_, or makes the socket ready.
+inline bool client::end_connect(detail::connection& c, const detail::sys_error& last, bool tried,
+                                std::int64_t t1) {
+    using namespace detail;
+    if (last) {
+        if (!opts_->local_ips.empty() && !tried) fail(error_code::dial_failed, "no suitable address found");  // Go's words
+        else fail(classify(last, phase::connect, nullptr), last.message());
+        c.close();
+        return false;
+    }
+    sys_error e2;
+    c.lowest().set_option(tcp::no_delay(true), e2);
+    if (c.ring && !c.secure) c.ring->forget(c.sock.native_handle());  // its I/O is the ring's now
+    res_.timings.connecting = now_ns() - t1;
+    return true;
+}
+
+inline void client::opened(detail::connection& c) noexcept {
+    c.open = true;
+    c.served = 0;
+    c.rlen = 0;
+}
+
+// Connects c (a lookup first when its host is a name not yet resolved; then
+// each address in turn; then TLS). exchange() connects a plain connection
+// to a known single address itself, without this frame.
 inline task<bool> client::open(detail::connection& c) {
     using namespace detail;
     res_.timings.blocked = 0;
     std::int64_t t0 = now_ns();
-    // endpoints: an IP literal, the thread's DNS cache, or a lookup
-    const std::vector<tcp::endpoint>* eps = nullptr;
-    std::vector<tcp::endpoint> literal;
-    sys_error ec;
-    auto addr = boost::asio::ip::make_address(c.host, ec);
-    if (!ec) {
-        literal.emplace_back(addr, c.port);
-        eps = &literal;
-    } else {
-        std::string key = c.host + ":" + std::to_string(c.port);
-        auto it = thread_->dns.find(key);
-        if (it == thread_->dns.end()) {
-            if (!resolver_) resolver_ = std::make_unique<resolver_t>(thread_->ioc.get_executor());
-            struct resolve_op {
-                resolver_t* r;
-                const std::string* host;
-                std::string port;
-                sys_error ec{};
-                tcp::resolver::results_type results;
-                bool await_ready() const noexcept { return false; }
-                void await_suspend(std::coroutine_handle<> h) {
-                    r->async_resolve(*host, port, [this, h](const sys_error& e, tcp::resolver::results_type res) {
-                        ec = e;
-                        results = std::move(res);
-                        h.resume();
-                    });
-                }
-                void await_resume() const noexcept {}
-            } op{resolver_.get(), &c.host, std::to_string(c.port), {}, {}};
-            co_await op;
-            if (op.ec || op.results.empty() || stop_requested()) {
-                fail(error_code::dns_failed, op.ec ? op.ec.message() : std::string_view("no address"));
-                co_return false;
-            }
-            std::vector<tcp::endpoint> list;
-            for (auto& e : op.results) list.push_back(e.endpoint());
-            it = thread_->dns.emplace(std::move(key), std::move(list)).first;
-        }
-        eps = &it->second;
-    }
+    const std::vector<tcp::endpoint>* eps = known_endpoints(c);
+    if (!eps && !(eps = co_await lookup(c, thread_->dns_key))) co_return false;
     std::int64_t t1 = now_ns();
     res_.timings.blocked = t1 - t0;
-
     if (c.secure) {
         if (!tls_ctx_) tls_ctx_ = &tls_context(*opts_);
         c.tls = std::make_unique<boost::asio::ssl::stream<socket_t>>(thread_->ioc.get_executor(), tls_ctx_->ctx);
     }
     active_ = &c;
-    sys_error last;
-    bool connected = false;
-    // k6's --local-ips: the VU's source address, bound before the connect;
-    // addresses of the other family are skipped (as Go's dialer does)
-    bool bind_local = !opts_->local_ips.empty(), tried = false;
-    auto source = bind_local ? opts_->local_ips.at(vu_ ? vu_->local_id : 0) : boost::asio::ip::address{};
+    sys_error last = boost::asio::error::host_not_found;
+    bool tried = false;
     for (auto& ep : *eps) {
+        int go = begin_connect(c, ep, tried);
+        if (go == connect_failed) co_return false;
+        if (go == connect_skip) continue;
         auto& s = c.lowest();
-        sys_error e2;
-        if (s.is_open()) s.close(e2);
-        if (bind_local) {
-            if (ep.address().is_v6() != source.is_v6()) continue;
-            tried = true;
-            if (auto be = bind_source(s, source, ep)) {  // not local (EADDRNOTAVAIL): k6's 1213
-                fail(is_out_of_descriptors(be.value()) ? classify(be, phase::connect, nullptr)
-                                                       : error_code::dial_os_error,
-                     "bind " + source.to_string() + ": " + be.message());
-                c.close();
-                co_return false;
-            }
-        }
         auto [e, n] = co_await io([&s, &ep](auto h) { s.async_connect(ep, std::move(h)); });
         (void)n;
-        if (!e) {
-            connected = true;
-            break;
-        }
         last = e;
-        if (stop_requested()) break;
+        if (!e || stop_requested()) break;
     }
-    if (!connected) {
-        if (bind_local && !tried) fail(error_code::dial_failed, "no suitable address found");  // Go's words
-        else fail(classify(last, phase::connect, nullptr), last.message());
-        c.close();
-        co_return false;
-    }
-    {
-        sys_error e2;
-        c.lowest().set_option(tcp::no_delay(true), e2);
-    }
-    if (c.ring && !c.secure) c.ring->forget(c.sock.native_handle());  // its I/O is the ring's now
-    std::int64_t t2 = now_ns();
-    res_.timings.connecting = t2 - t1;
+    if (!end_connect(c, last, tried, t1)) co_return false;
     if (c.secure) {
-        SSL* ssl = c.tls->native_handle();
-        if (ec) SSL_set_tlsext_host_name(ssl, c.host.c_str());  // SNI: names only
-        if (!opts_->insecure_skip_tls_verify) {
-            if (!ec) X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl), c.host.c_str());
-            else SSL_set1_host(ssl, c.host.c_str());
-        }
-        if (!tls_ctx_->identities.empty()) tls_ctx_->apply(ssl, c.host);  // tlsAuth
-        if (h2_) SSL_set_alpn_protos(ssl, reinterpret_cast<const unsigned char*>("\x02h2\x08http/1.1"), 12);
-        auto [e, n] = co_await io(
-            [&c](auto h) { c.tls->async_handshake(boost::asio::ssl::stream_base::client, std::move(h)); });
-        (void)n;
-        if (e) {
-            fail(classify(e, phase::handshake, ssl), e.message());
-            c.close();
-            co_return false;
-        }
-        res_.timings.tls_handshaking = now_ns() - t2;
-        c.tls_state = read_tls_info(ssl);
-        const unsigned char* alpn = nullptr;
-        unsigned alpn_len = 0;
-        if (h2_) SSL_get0_alpn_selected(ssl, &alpn, &alpn_len);
-        c.alpn_h2 = alpn_len == 2 && alpn[0] == 'h' && alpn[1] == '2';
+        sys_error literal;
+        boost::asio::ip::make_address(c.host, literal);
+        if (!co_await handshake(c, literal.failed(), now_ns())) co_return false;
     }
-    c.open = true;
-    c.served = 0;
-    c.rlen = 0;
+    opened(c);
     co_return true;
 }
 
@@ -505,75 +569,18 @@ inline task<bool> client::read_response(detail::connection& c, std::string_view 
         c.head.clear();
         c.head.shrink_to_fit();
     }
-    // the kept-alive connection closed before answering: the caller may retry
-    auto closed_idle = [&](const sys_error& e) {
-        return c.rlen == 0 && c.served > 0 && !stop_requested() &&
-               (e == boost::asio::error::eof || e == boost::asio::error::connection_reset ||
-                e == boost::asio::ssl::error::stream_truncated);
-    };
     for (;;) {
-        // the head: parsed as it arrives, in place (one pass finds its end
-        // too), in the borrowed bytes or, once it spans reads, in rbuf
+        // the head, parsed in place (one pass finds its end too): usually
+        // all of it came in one read
         response_head h;
-        std::size_t head_len = 0;
-        std::string_view win(c.rbuf.data(), c.rlen);  // the head so far and what follows it
-        bool gathered = c.rlen > 0;                    // win is rbuf's (bytes left after a 1xx response)
-        bool fresh = gathered;                         // bytes to parse
-        for (;;) {
-            if (fresh) {
-                auto r = parse_response_head(win, h, res_.headers_);
-                if (r < 0) {
-                    fail(error_code::malformed_response, "invalid status line or header");
-                    c.close();
-                    co_return false;
-                }
-                if (r > 0) {
-                    head_len = static_cast<std::size_t>(r);
-                    break;
-                }
-            }
-            sys_error e;
-            std::size_t n = 0;
-            if (!gathered && win.empty()) {  // nothing yet: borrow
-                std::string_view got;
-                std::tie(e, got) = co_await c.read_borrowed();
-                n = got.size();
-                if (!e && n) {
-                    win = got;
-                    fresh = true;
-                }
-            } else {
-                if (!gathered) {  // a head longer than one read: gathered in rbuf from here on
-                    if (win.data() != c.rbuf.data()) {
-                        if (c.rbuf.size() < std::max(initial_read_buffer, 2 * win.size()))
-                            c.rbuf.resize(std::max(initial_read_buffer, 2 * win.size()));
-                        std::memcpy(c.rbuf.data(), win.data(), win.size());
-                    }
-                    c.rlen = win.size();
-                    gathered = true;
-                    c.release_borrowed();
-                }
-                if (c.rlen == c.rbuf.size()) {
-                    if (c.rbuf.size() >= detail::max_response_head) {
-                        fail(error_code::malformed_response, "response head over 10 MiB");
-                        // closed like every other failure: left open with a full buffer,
-                        // every later request on it failed the same way without any I/O
-                        c.close();
-                        co_return false;
-                    }
-                    c.rbuf.resize(std::min(std::max(c.rbuf.size() * 2, initial_read_buffer), detail::max_response_head));
-                }
-                std::tie(e, n) = co_await c.read_some(c.rbuf.data() + c.rlen, c.rbuf.size() - c.rlen);
-                if (!e && n) {
-                    // re-parse only when a line may have ended: a server trickling a
-                    // head byte by byte must not make this quadratic
-                    fresh = std::memchr(c.rbuf.data() + c.rlen, '\n', n) != nullptr;
-                    c.rlen += n;
-                    win = {c.rbuf.data(), c.rlen};
-                }
-            }
-            if (e || n == 0) {
-                if (closed_idle(e) && win.empty()) {
+        std::string_view win(c.rbuf.data(), c.rlen);  // bytes left after a 1xx response, or the read's
+        if (win.empty()) {
+            auto [e, got] = co_await c.read_borrowed();
+            if (e || got.empty()) {
+                // the peer closed a kept-alive connection before answering: the caller may retry
+                if (c.served > 0 && !stop_requested() &&
+                    (e == boost::asio::error::eof || e == boost::asio::error::connection_reset ||
+                     e == boost::asio::ssl::error::stream_truncated)) {
                     c.close();
                     res_.error_code = error_code::connection_closed;
                     co_return false;
@@ -582,8 +589,17 @@ inline task<bool> client::read_response(detail::connection& c, std::string_view 
                 co_return false;
             }
             if (!t_first) t_first = now_ns();
-            bytes_in_ += n;
+            bytes_in_ += got.size();
+            win = got;
         }
+        auto r = parse_response_head(win, h, res_.headers_);
+        if (r < 0) {
+            fail(error_code::malformed_response, "invalid status line or header");
+            c.close();
+            co_return false;
+        }
+        std::size_t head_len = static_cast<std::size_t>(r);
+        if (head_len == 0 && (head_len = co_await read_long_head(c, win, h)) == 0) co_return false;
         // the head moves out of the read buffer (which the body may reuse);
         // the header views move with it
         c.head.assign(win.data(), head_len);
@@ -608,83 +624,141 @@ inline task<bool> client::read_response(detail::connection& c, std::string_view 
         res_.status_text = h.reason;
         res_.timings.waiting = t_first - t_sent;
         std::string* sink = res_.body_discarded ? nullptr : &res_.body;
-        bool until_eof = false;
-        if (method == "HEAD" || h.status == 204 || h.status == 304 || h.status == 101) {
-            // no body
-        } else if (h.content_length >= 0) {
-            auto cl = static_cast<std::size_t>(h.content_length);
-            std::size_t have = std::min(rest.size(), cl);
-            // The body grows as it arrives, from a reservation of at most 16 MiB:
-            // reserving the announced length up front made a bogus Content-Length
-            // (say 10^15) throw bad_alloc out of the request (a failed iteration,
-            // no http_reqs sample) instead of failing the request.
-            if (sink) {
-                sink->reserve(std::min<std::size_t>(cl, std::size_t{16} << 20));
-                sink->assign(rest.data(), have);
-            }
-            c.release_borrowed();
-            while (have < cl) {
-                sys_error e;
-                std::size_t n;
-                if (sink) {  // straight into the body
-                    sink->resize(std::min(cl, std::max(sink->capacity(), have + 64 * 1024)));
-                    std::tie(e, n) = co_await c.read_some(sink->data() + have, sink->size() - have);
-                } else {  // read and let go
-                    std::string_view got;
-                    std::tie(e, got) = co_await c.read_borrowed(cl - have);
-                    n = got.size();
-                    c.release_borrowed();
-                }
-                if (e || n == 0) {
-                    if (sink) sink->resize(have);  // what arrived, not the zeroed room after it
-                    fail_io(c, e, phase::read);
-                    co_return false;
-                }
-                have += n;
-                bytes_in_ += n;
-            }
-        } else if (h.chunked) {
-            chunked_.reset();
-            std::size_t used = 0;
-            auto r = chunked_.feed(rest, used, sink);
-            while (r == chunked_decoder::result::need_more) {
-                auto [e, got] = co_await c.read_borrowed();
-                if (e || got.empty()) {
-                    fail_io(c, e, phase::read);
-                    co_return false;
-                }
-                bytes_in_ += got.size();
-                r = chunked_.feed(got, used, sink);
-            }
-            if (r == chunked_decoder::result::error) {
-                fail(error_code::malformed_response, "invalid chunked encoding");
-                c.close();
-                co_return false;
-            }
-        } else {
-            until_eof = true;  // HTTP/1.0 style: the body ends with the connection
-            if (sink) sink->assign(rest.data(), rest.size());
-            for (;;) {
-                auto [e, got] = co_await c.read_borrowed();
-                if (!got.empty()) {
-                    bytes_in_ += got.size();
-                    if (sink) sink->append(got.data(), got.size());
-                }
-                if (e == boost::asio::error::eof || e == boost::asio::ssl::error::stream_truncated) break;
-                if (e) {
-                    fail_io(c, e, phase::read);
-                    co_return false;
-                }
-            }
+        bool no_body = method == "HEAD" || h.status == 204 || h.status == 304 || h.status == 101;
+        bool until_eof = !no_body && h.content_length < 0 && !h.chunked;  // HTTP/1.0 style: ends with the connection
+        if (no_body) {
+        } else if (h.content_length >= 0 && rest.size() >= static_cast<std::size_t>(h.content_length)) {
+            if (sink) sink->assign(rest.data(), static_cast<std::size_t>(h.content_length));  // the usual: all here
+        } else if (!co_await read_body(c, h, rest, sink)) {
+            co_return false;
         }
-        std::int64_t t_end = now_ns();
-        res_.timings.receiving = t_end - t_first;
+        res_.timings.receiving = now_ns() - t_first;
         if (h.close || until_eof) c.close();
         else {
             c.rlen = 0;
             ++c.served;
         }
         co_return true;
+    }
+}
+
+// A head longer than one read: `win` (its start) is gathered in rbuf and
+// read on until the head ends. Returns its length, 0 on failure (res_ says).
+inline task<std::size_t> client::read_long_head(detail::connection& c, std::string_view& win,
+                                                detail::response_head& h) {
+    using namespace detail;
+    if (win.data() != c.rbuf.data()) {
+        if (c.rbuf.size() < std::max(initial_read_buffer, 2 * win.size()))
+            c.rbuf.resize(std::max(initial_read_buffer, 2 * win.size()));
+        std::memcpy(c.rbuf.data(), win.data(), win.size());
+    }
+    c.rlen = win.size();
+    c.release_borrowed();
+    for (;;) {
+        if (c.rlen == c.rbuf.size()) {
+            if (c.rbuf.size() >= detail::max_response_head) {
+                fail(error_code::malformed_response, "response head over 10 MiB");
+                // closed like every other failure: left open with a full buffer,
+                // every later request on it failed the same way without any I/O
+                c.close();
+                co_return 0;
+            }
+            c.rbuf.resize(std::min(c.rbuf.size() * 2, detail::max_response_head));
+        }
+        auto [e, n] = co_await c.read_some(c.rbuf.data() + c.rlen, c.rbuf.size() - c.rlen);
+        if (e || n == 0) {
+            fail_io(c, e, phase::read);
+            co_return 0;
+        }
+        bytes_in_ += n;
+        // re-parse only when a line may have ended: a server trickling a
+        // head byte by byte must not make this quadratic
+        bool fresh = std::memchr(c.rbuf.data() + c.rlen, '\n', n) != nullptr;
+        c.rlen += n;
+        win = {c.rbuf.data(), c.rlen};
+        if (!fresh) continue;
+        auto r = parse_response_head(win, h, res_.headers_);
+        if (r < 0) {
+            fail(error_code::malformed_response, "invalid status line or header");
+            c.close();
+            co_return 0;
+        }
+        if (r > 0) co_return static_cast<std::size_t>(r);
+    }
+}
+
+// The body past what came with the head (`rest`, borrowed or in rbuf):
+// into `sink`, or read and dropped when null.
+inline task<bool> client::read_body(detail::connection& c, const detail::response_head& h, std::string_view rest,
+                                    std::string* sink) {
+    using namespace detail;
+    if (h.content_length >= 0) {
+        auto cl = static_cast<std::size_t>(h.content_length);
+        std::size_t have = std::min(rest.size(), cl);
+        // The body grows as it arrives, from a reservation of at most 16 MiB:
+        // reserving the announced length up front made a bogus Content-Length
+        // (say 10^15) throw bad_alloc out of the request (a failed iteration,
+        // no http_reqs sample) instead of failing the request.
+        if (sink) {
+            sink->reserve(std::min<std::size_t>(cl, std::size_t{16} << 20));
+            sink->assign(rest.data(), have);
+        }
+        c.release_borrowed();
+        while (have < cl) {
+            sys_error e;
+            std::size_t n;
+            if (sink) {  // straight into the body
+                sink->resize(std::min(cl, std::max(sink->capacity(), have + 64 * 1024)));
+                std::tie(e, n) = co_await c.read_some(sink->data() + have, sink->size() - have);
+            } else {  // read and let go
+                std::string_view got;
+                std::tie(e, got) = co_await c.read_borrowed(cl - have);
+                n = got.size();
+                c.release_borrowed();
+            }
+            if (e || n == 0) {
+                if (sink) sink->resize(have);  // what arrived, not the zeroed room after it
+                fail_io(c, e, phase::read);
+                co_return false;
+            }
+            have += n;
+            bytes_in_ += n;
+        }
+        co_return true;
+    }
+    if (h.chunked) {
+        chunked_.reset();
+        std::size_t used = 0;
+        auto r = chunked_.feed(rest, used, sink);
+        while (r == chunked_decoder::result::need_more) {
+            auto [e, got] = co_await c.read_borrowed();
+            if (e || got.empty()) {
+                fail_io(c, e, phase::read);
+                co_return false;
+            }
+            bytes_in_ += got.size();
+            r = chunked_.feed(got, used, sink);
+        }
+        if (r == chunked_decoder::result::error) {
+            fail(error_code::malformed_response, "invalid chunked encoding");
+            c.close();
+            co_return false;
+        }
+        co_return true;
+    }
+    // HTTP/1.0 style: the body ends with the connection
+    if (sink) sink->assign(rest.data(), rest.size());
+    for (;;) {
+        auto [e, got] = co_await c.read_borrowed();
+        if (!got.empty()) {
+            bytes_in_ += got.size();
+            if (sink) sink->append(got.data(), got.size());
+        }
+        if (e == boost::asio::error::eof || e == boost::asio::ssl::error::stream_truncated) co_return true;
+        if (e) {
+            fail_io(c, e, phase::read);
+            co_return false;
+        }
     }
 }
 
@@ -699,7 +773,29 @@ inline task<bool> client::exchange(detail::connection& c, const detail::url_part
             int r = co_await h2_->exchange(*this, c, u, method, body, h1, h2);
             if (r >= 0) co_return r > 0;
         }
-        if (!c.open && !co_await open(c)) co_return false;
+        if (!c.open) {
+            // the usual connect (plain, to an address known now) in this
+            // frame: open()'s would be one more per VU at a run's start
+            const std::vector<tcp::endpoint>* eps;
+            if (!c.secure && (eps = known_endpoints(c)) && eps->size() == 1) {
+                res_.timings.blocked = 0;
+                std::int64_t t1 = now_ns();
+                active_ = &c;
+                bool tried = false;
+                auto& ep = eps->front();
+                sys_error last = boost::asio::error::host_not_found;
+                int go = begin_connect(c, ep, tried);
+                if (go == connect_failed) co_return false;
+                if (go == connect_go) {
+                    std::tie(last, std::ignore) =
+                        co_await io([&c, &ep](auto h) { c.sock.async_connect(ep, std::move(h)); });
+                }
+                if (!end_connect(c, last, tried, t1)) co_return false;
+                opened(c);
+            } else if (!co_await open(c)) {
+                co_return false;
+            }
+        }
         active_ = &c;
         serialize(u, method, body, h1, h2);
         head_written_ = true, sent_body_ = body;
@@ -876,10 +972,7 @@ inline task<const response&> client::perform(std::string_view method, std::strin
         // params.auth 'digest' (k6's digest transport): a 401 with a Digest
         // challenge is recorded (as expected, as k6 does), then answered once
         if (ok && p.digest_auth && res_.status == 401 && !u.userinfo.empty()) {
-            detail::digest_challenge ch;
-            if (detail::parse_digest_challenge(res_.header("www-authenticate"), ch))
-                digest_auth_ = detail::digest_authorization(ch, method_, u.target, u.userinfo);
-            if (!digest_auth_.empty()) {
+            if (answer_digest(u)) {
                 res_.error_code = static_cast<error_code>(1401);
                 force_expected_ = true;
                 record(name_);
@@ -891,7 +984,7 @@ inline task<const response&> client::perform(std::string_view method, std::strin
                 digest_auth_.clear();
             }
         }
-        res_.tls_ = ok && c.secure ? &c.tls_state : nullptr;
+        res_.tls_ = ok && c.secure ? c.tls_state.get() : nullptr;
         if (!ok) {
             if (res_.error_code == error_code::none) fail(error_code::generic);
             record(name_);

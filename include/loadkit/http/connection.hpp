@@ -60,11 +60,11 @@ struct ring_io : uring_op {
     std::size_t n = 0;
     std::uint64_t seq = 0;  // the ring's submission that carries it (uring::submitted_at)
     ::iovec iov[2];         // a receive's buffer; a send's head and body
+    ::msghdr* msg = nullptr;  // a send's SENDMSG header, for two buffers (the kernel reads it when submitted)
     unsigned niov = 0;
     bool send = false;
     bool select = false;  // a receive into a buffer the ring picks (uring::has_buffers)
     int picked = -1;      // that buffer, once the receive completed
-    ::msghdr msg{};  // SENDMSG's, for two buffers (read by the kernel when submitted)
     void submit();
     static void complete(uring_op* o, int res, unsigned flags);
 };
@@ -78,7 +78,7 @@ struct connection {
 
     socket_t sock;  // plain connections
     std::unique_ptr<boost::asio::ssl::stream<socket_t>> tls;
-    tls_info tls_state;  // what its handshake negotiated
+    std::shared_ptr<const tls_info> tls_state;  // what its handshake negotiated (shared with an HTTP/2 session)
     bool open = false;
     std::uint64_t served = 0;  // responses read since connect
 
@@ -99,6 +99,7 @@ struct connection {
     // its receive and its send in the ring (an HTTP/2 session has both at once)
     struct ring_pair {
         ring_io receive, send;
+        ::msghdr msg{};  // send's
     };
     std::unique_ptr<ring_pair> ring_state;
     int borrowed = -1;  // the ring's buffer read_borrowed() returned, until release_borrowed()
@@ -197,7 +198,10 @@ struct connection {
   private:
     ring_io* ring_start(std::coroutine_handle<> h, bool send, bool select, boost::asio::mutable_buffer head,
                         boost::asio::mutable_buffer body) {
-        if (!ring_state) ring_state = std::make_unique<ring_pair>();
+        if (!ring_state) {
+            ring_state = std::make_unique<ring_pair>();
+            ring_state->send.msg = &ring_state->msg;
+        }
         ring_io* r = send ? &ring_state->send : &ring_state->receive;
         r->c = this;
         r->h = h;
@@ -238,10 +242,10 @@ inline void ring_io::submit() {
     } else {  // (a request's head and body)
         s->opcode = IORING_OP_SENDMSG;  // reads always have one buffer
         s->fd = fd;
-        msg = {};
-        msg.msg_iov = iov;
-        msg.msg_iovlen = niov;
-        s->addr = reinterpret_cast<std::uintptr_t>(&msg);
+        *msg = {};
+        msg->msg_iov = iov;
+        msg->msg_iovlen = niov;
+        s->addr = reinterpret_cast<std::uintptr_t>(msg);
         s->msg_flags = MSG_NOSIGNAL;
     }
     ++c->ring_ops;

@@ -19,7 +19,7 @@ namespace detail {
 
 inline void vu_context::interrupt() {
     interrupted = true;
-    if (timer) timer->cancel();
+    if (thread) thread->wake(*this);
     for (client* c = clients; c; c = c->next_in_vu_) c->cut();
     if (thread) thread->interrupt_watches(this);
     if (on_interrupt) on_interrupt(interrupt_self);
@@ -75,8 +75,8 @@ inline void thread_context::sweep() {
     for (vu_context* v : vus) {
         if (v->running) {
             if (!v->interrupted && now >= stop_limit(*v)) v->interrupt();
-        } else if (wake && v->timer) {
-            v->timer->cancel();  // wake VUs waiting to start so they see the stop (or the resume)
+        } else if (wake) {
+            this->wake(*v);  // VUs waiting to start see the stop (or the resume)
         }
     }
     if (wake)

@@ -3,6 +3,7 @@
 // its metric shard, its DNS cache, its sweeper); one vu_context per VU, living
 // on the thread that runs the VU. Nothing here is shared between threads but
 // engine_state, whose fields are atomics or touched off the hot path.
+#include <algorithm>
 #include <atomic>
 #include <coroutine>
 #include <cstdlib>
@@ -19,6 +20,7 @@
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 
 #include "../core/config.hpp"
@@ -76,7 +78,7 @@ struct scenario_info {
 };
 
 struct thread_context {
-    thread_context(engine_state* e, int idx) : engine(e), index(idx), sweep_timer(ioc) {}
+    thread_context(engine_state* e, int idx) : engine(e), index(idx), sweep_timer(ioc), sleep_timer(ioc) {}
     thread_context(const thread_context&) = delete;
 
     // One thread runs it (hint 1). BOOST_ASIO_CONCURRENCY_HINT_UNSAFE_IO, which
@@ -139,6 +141,7 @@ struct thread_context {
     }
     std::vector<vu_context*> vus;  // every VU of this thread, for deadlines
     std::unordered_map<std::string, std::vector<boost::asio::ip::tcp::endpoint>, string_hash, std::equal_to<>> dns;
+    std::string dns_key;  // "host:port", the last one looked up in dns (its storage reused)
 
     std::vector<boost::asio::steady_timer*> stop_timers;  // woken when the run stops (arrival dispatchers)
 
@@ -169,6 +172,27 @@ struct thread_context {
         sweep_timer.cancel();
     }
     void sweep();
+
+    // VUs waiting until a time (vu_context::wait_until): a min-heap of
+    // deadlines and one timer armed for the earliest. A waiting VU costs a
+    // heap entry, not an Asio timer and operation of its own (at thousands
+    // of VUs that was 250 bytes each). An entry whose VU was woken early
+    // (wake()) is dropped when it comes up: its ticket no longer matches.
+    struct sleeper {
+        std::int64_t at;
+        vu_context* v;
+        std::uint32_t ticket;
+        bool operator>(const sleeper& o) const noexcept { return at > o.at; }
+    };
+    std::vector<sleeper> sleepers;
+    std::size_t sleeping = 0;  // entries whose VU still waits
+    boost::asio::steady_timer sleep_timer;
+    std::int64_t sleep_armed = std::numeric_limits<std::int64_t>::max();  // sleep_timer's deadline
+    void sleep(vu_context& v, std::int64_t at, std::coroutine_handle<> h);
+    void wake(vu_context& v);  // now, from wherever it waits (its resumption is posted)
+    void wake_due();
+    void arm_sleep();
+
     // When a running VU's iteration must be cut: its own deadline, the
     // test's hard stop, or an abort's gracefulStop (defined in client.hpp).
     std::int64_t stop_limit(const vu_context& v) const;
@@ -208,8 +232,11 @@ struct vu_context {
 
     const std::map<std::string, std::string, std::less<>>* env = nullptr;  // the scenario's env
 
-    client* clients = nullptr;                       // this VU's clients, to cut their I/O on interrupt
-    std::optional<boost::asio::steady_timer> timer;  // sleep and start waits
+    client* clients = nullptr;  // this VU's clients, to cut their I/O on interrupt
+    // sleep and start waits (thread_context::sleep): the waiting coroutine,
+    // and which of the thread's heap entries is its current one
+    std::coroutine_handle<> waiting{};
+    std::uint32_t wait_ticket = 0;
 
     // Hooks of the VU type, bound by the engine when the type has them.
     void* hook_self = nullptr;
@@ -222,11 +249,6 @@ struct vu_context {
 
     void interrupt();  // cut the current iteration (defined in client.hpp)
 
-    boost::asio::steady_timer& get_timer() {
-        if (!timer) timer.emplace(thread->ioc);
-        return *timer;
-    }
-
     // Awaitable: suspends this VU until `deadline_ns` (steady clock), or until
     // interrupted, in which case it throws interrupted_error.
     auto wait_until(std::int64_t deadline_ns) {
@@ -234,11 +256,7 @@ struct vu_context {
             vu_context* v;
             std::int64_t deadline;
             bool await_ready() const noexcept { return v->interrupted || deadline <= now_ns(); }
-            void await_suspend(std::coroutine_handle<> h) {
-                auto& t = v->get_timer();
-                t.expires_at(clock::time_point(nanoseconds(deadline)));
-                t.async_wait(pooled([h](const boost::system::error_code&) { h.resume(); }));
-            }
+            void await_suspend(std::coroutine_handle<> h) { v->thread->sleep(*v, deadline, h); }
             void await_resume() const {
                 current_vu = v;
                 if (v->interrupted) throw interrupted_error{};
@@ -377,6 +395,52 @@ inline std::string_view lookup_env(const vu_context* v, std::string_view key, st
     }
     if (const char* p = std::getenv(std::string(key).c_str())) return p;
     return fallback;
+}
+
+inline void thread_context::sleep(vu_context& v, std::int64_t at, std::coroutine_handle<> h) {
+    v.waiting = h;
+    sleepers.push_back({at, &v, ++v.wait_ticket});
+    std::push_heap(sleepers.begin(), sleepers.end(), std::greater<>{});
+    ++sleeping;
+    if (at < sleep_armed) arm_sleep();
+}
+
+inline void thread_context::wake(vu_context& v) {
+    if (!v.waiting) return;
+    auto h = std::exchange(v.waiting, {});
+    ++v.wait_ticket;  // its entry is stale now
+    if (--sleeping == 0) {  // nothing else waits: no timer left armed for stale entries
+        sleepers.clear();
+        sleep_armed = std::numeric_limits<std::int64_t>::max();
+        sleep_timer.cancel();
+    }
+    boost::asio::post(ioc, pooled([h] { h.resume(); }));  // (as a cancelled timer's handler was)
+}
+
+inline void thread_context::wake_due() {
+    auto now = now_ns();
+    while (!sleepers.empty() && sleepers.front().at <= now) {
+        std::pop_heap(sleepers.begin(), sleepers.end(), std::greater<>{});
+        sleeper e = sleepers.back();
+        sleepers.pop_back();
+        if (e.v->wait_ticket != e.ticket || !e.v->waiting) continue;  // woken early
+        --sleeping;
+        std::exchange(e.v->waiting, {}).resume();  // (may sleep again: a later entry)
+    }
+    arm_sleep();
+}
+
+inline void thread_context::arm_sleep() {
+    if (sleepers.empty()) {
+        sleep_armed = std::numeric_limits<std::int64_t>::max();
+        return;
+    }
+    sleep_armed = sleepers.front().at;
+    sleep_timer.expires_at(clock::time_point(nanoseconds(sleep_armed)));  // (cancels the earlier wait)
+    sleep_timer.async_wait(pooled([this](const boost::system::error_code& ec) {
+        if (ec == boost::asio::error::operation_aborted) return;  // re-armed, or nothing waits
+        wake_due();
+    }));
 }
 
 inline void thread_context::start_sweeper() {
