@@ -206,6 +206,8 @@ class client {
     static inline const params no_params{};
     task<const response&> perform(std::string_view method, std::string_view url, std::string_view body,
                                   const params& p);
+    struct request_plan;
+    request_plan start_request(std::string_view method, std::string_view url, const params& p);
 
     task<bool> exchange(detail::connection& c, const detail::url_parts& u, std::string_view method,
                         std::string_view body, std::span<const string_pair> h1,
@@ -220,9 +222,10 @@ class client {
     // in perform(): its coroutine frame would carry the challenge's strings)
     bool answer_digest(const detail::url_parts& u) {
         detail::digest_challenge ch;
-        if (detail::parse_digest_challenge(res_.header("www-authenticate"), ch))
-            digest_auth_ = detail::digest_authorization(ch, method_, u.target, u.userinfo);
-        return !digest_auth_.empty();
+        if (!detail::parse_digest_challenge(res_.header("www-authenticate"), ch)) return false;
+        auto& answer = copies().digest_auth;
+        answer = detail::digest_authorization(ch, method_, u.target, u.userinfo);
+        return !answer.empty();
     }
     task<const std::vector<detail::tcp::endpoint>*> lookup(detail::connection& c, std::string key);
     task<bool> handshake(detail::connection& c, bool by_name, std::int64_t t2);
@@ -237,6 +240,15 @@ class client {
                    std::span<const string_pair> h1, std::span<const std::pair<std::string, std::string>> h2);
     void record(std::string_view name);
     bool same_plain_request(std::string_view method, const detail::url_parts& u) const noexcept;
+    // A redirect to `location` (relative to res_.url) becomes res_.url; false
+    // when it does not resolve. (Not in perform(): its frame would carry the string.)
+    bool follow(std::string_view location) {
+        std::string next;
+        if (!detail::resolve_url(res_.url, location, next)) return false;
+        if (res_.redirects == 0) res_.first_url = res_.url, res_.first_method = method_;  // k6's res.request
+        res_.url = std::move(next);
+        return true;
+    }
 
     detail::thread_context* thread_;
     detail::vu_context* vu_;
@@ -268,6 +280,7 @@ class client {
     struct request_copies {
         request hooked;
         params hooked_params, request_params;
+        std::string digest_auth;  // params.auth 'digest': the retry's Authorization
     };
     std::unique_ptr<request_copies> copies_;
     request_copies& copies() {
@@ -282,16 +295,13 @@ class client {
     cookie_jar own_jar_;
     cookie_jar* jar_ = &own_jar_;                  // own_jar_, or the VU's first client's (share_cookies)
     cookie_jar* cur_jar_ = &own_jar_;              // this request's: jar_, or its params.jar
-    std::string digest_auth_;                      // params.auth 'digest': the retry's Authorization
     bool force_expected_ = false;                  // that 401 counts as expected, as in k6
     std::span<const request_cookie> req_cookies_;  // this request's params.cookies
     std::string wbuf_;          // this hop's request head, as sent
     std::string_view sent_body_;  // and its body (the caller's, valid while the request runs)
     bool head_written_ = false;   // wbuf_ is this hop's (for the request event)
     bool wbuf_plain_ = false;  // wbuf_ holds a request with no headers, body or cookies
-    std::string next_url_;
     std::string name_, method_;
-    detail::chunked_decoder chunked_;
     std::size_t bytes_out_ = 0, bytes_in_ = 0;
 
     // one-entry caches: most VUs repeat the same request, so the series and
@@ -359,7 +369,7 @@ inline void client::serialize(const detail::url_parts& u, std::string_view metho
     }
     if (!u.userinfo.empty() && !has_auth) {  // http://user:pass@host/: basic auth, unless the request has its own
         w.append("Authorization: "sv);
-        if (!digest_auth_.empty()) w.append(digest_auth_);  // the answer to a digest challenge
+        if (copies_ && !copies_->digest_auth.empty()) w.append(copies_->digest_auth);  // the answer to a digest challenge
         else detail::append_basic_auth(w, u.userinfo);
         w.append("\r\n"sv);
     }
@@ -727,9 +737,9 @@ inline task<bool> client::read_body(detail::connection& c, const detail::respons
         co_return true;
     }
     if (h.chunked) {
-        chunked_.reset();
+        chunked_decoder chunked;
         std::size_t used = 0;
-        auto r = chunked_.feed(rest, used, sink);
+        auto r = chunked.feed(rest, used, sink);
         while (r == chunked_decoder::result::need_more) {
             auto [e, got] = co_await c.read_borrowed();
             if (e || got.empty()) {
@@ -737,7 +747,7 @@ inline task<bool> client::read_body(detail::connection& c, const detail::respons
                 co_return false;
             }
             bytes_in_ += got.size();
-            r = chunked_.feed(got, used, sink);
+            r = chunked.feed(got, used, sink);
         }
         if (r == chunked_decoder::result::error) {
             fail(error_code::malformed_response, "invalid chunked encoding");
@@ -885,15 +895,19 @@ inline void client::record(std::string_view name) {
     }
 }
 
-inline task<const response&> client::perform(std::string_view method, std::string_view url, std::string_view body,
-                                             const params& p) {
+// What perform() starts a request with (start_request), kept small: its
+// coroutine frame is one of the few a VU holds during a request.
+struct client::request_plan {
+    int max_redirects;
+    bool use_cache, cached, explicit_name, ok;
+};
+
+inline client::request_plan client::start_request(std::string_view method, std::string_view url, const params& p) {
     using namespace detail;
     std::string_view name = p.name;
-    std::span<const string_pair> h1 = p.headers, query = p.query;
-    std::span<const std::pair<std::string, std::string>> h2 = p.header_list;
+    std::span<const string_pair> query = p.query;
     nanoseconds timeout = p.timeout.value_or(opts_->timeout);
-    int max_redirects = p.redirects;
-    if (vu_ && vu_->interrupted) throw interrupted_error{};
+    request_plan plan{p.redirects < 0 ? opts_->max_redirects : p.redirects, false, false, false, true};
     method_.assign(method);
     res_.method = method_;
     res_.status = 0;
@@ -910,32 +924,32 @@ inline task<const response&> client::perform(std::string_view method, std::strin
     rule_ = p.expected ? p.expected : opts_->expected ? &*opts_->expected : nullptr;
     timed_out_ = false;
     deadline_ns_ = now_ns() + timeout.count();
-    if (max_redirects < 0) max_redirects = opts_->max_redirects;
     tags_id_ = 0;
     if (!p.tags[0].first.empty() && vu_)
         tags_id_ = intern_tags(thread_->shard.strings, std::span<const string_pair>(p.tags));
-    bool use_cache = query.empty() || query.front().first.empty();
-    bool cached = use_cache && cached_conn_ && url == cached_ref_;
-    bool explicit_name = !name.empty();
-    name_.assign(explicit_name ? name : url);
+    plan.use_cache = query.empty() || query.front().first.empty();
+    plan.cached = plan.use_cache && cached_conn_ && url == cached_ref_;
+    plan.explicit_name = !name.empty();
+    name_.assign(plan.explicit_name ? name : url);
     // the default name never shows a URL's password (k6 masks it too); the
     // cached URL's parts say whether it has one without searching it again
-    if (!explicit_name && (cached ? !cached_parts_.userinfo.empty() : url.find('@') != std::string_view::npos))
+    if (!plan.explicit_name && (plan.cached ? !cached_parts_.userinfo.empty() : url.find('@') != std::string_view::npos))
         mask_credentials(name_);
     res_.name = name_;
     req_cookies_ = p.cookies;
     cur_jar_ = p.jar ? p.jar : jar_;
     res_.sent_cookies.clear();
-    if (cached) {
+    if (plan.cached) {
         res_.url.assign(cached_abs_);
     } else if (!resolve_url(opts_->base_url, url, res_.url)) {
         res_.url.assign(url);
         fail(error_code::invalid_url, url);
         record(name_);
         deadline_ns_ = 0;
-        co_return res_;
+        plan.ok = false;
+        return plan;
     }
-    if (!use_cache) {
+    if (!plan.use_cache) {
         char sep = res_.url.find('?') == std::string::npos ? '?' : '&';
         for (auto& [k, v] : query) {
             if (k.empty()) break;
@@ -946,6 +960,17 @@ inline task<const response&> client::perform(std::string_view method, std::strin
             append_query_escaped(res_.url, v);
         }
     }
+    return plan;
+}
+
+inline task<const response&> client::perform(std::string_view method, std::string_view url, std::string_view body,
+                                             const params& p) {
+    using namespace detail;
+    if (vu_ && vu_->interrupted) throw interrupted_error{};
+    const request_plan plan = start_request(method, url, p);
+    if (!plan.ok) co_return res_;
+    const bool use_cache = plan.use_cache, cached = plan.cached, explicit_name = plan.explicit_name;
+    const int max_redirects = plan.max_redirects;
     for (bool first_hop = true;; first_hop = false) {
         url_parts u;
         connection* conn;
@@ -967,7 +992,7 @@ inline task<const response&> client::perform(std::string_view method, std::strin
             }
         }
         auto& c = *conn;
-        bool ok = co_await exchange(c, u, method_, body, h1, h2);
+        bool ok = co_await exchange(c, u, method_, body, p.headers, p.header_list);
         active_ = nullptr;
         // params.auth 'digest' (k6's digest transport): a 401 with a Digest
         // challenge is recorded (as expected, as k6 does), then answered once
@@ -979,9 +1004,9 @@ inline task<const response&> client::perform(std::string_view method, std::strin
                 force_expected_ = false;
                 res_.headers_.clear();
                 res_.body.clear();
-                ok = co_await exchange(c, u, method_, body, h1, h2);
+                ok = co_await exchange(c, u, method_, body, p.headers, p.header_list);
                 active_ = nullptr;
-                digest_auth_.clear();
+                copies_->digest_auth.clear();
             }
         }
         res_.tls_ = ok && c.secure ? c.tls_state.get() : nullptr;
@@ -998,9 +1023,7 @@ inline task<const response&> client::perform(std::string_view method, std::strin
         if (!is_redirect(res_.status) || static_cast<int>(res_.redirects) >= max_redirects) break;
         auto location = res_.header("location");
         if (location.empty()) break;
-        if (!resolve_url(res_.url, location, next_url_)) break;
-        if (res_.redirects == 0) res_.first_url = res_.url, res_.first_method = method_;  // k6's res.request
-        std::swap(res_.url, next_url_);
+        if (!follow(location)) break;
         ++res_.redirects;
         if (res_.status == 303 || ((res_.status == 301 || res_.status == 302) && method_ == "POST")) {
             method_.assign("GET");

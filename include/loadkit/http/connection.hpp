@@ -4,6 +4,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <array>
+#include <cassert>
 #include <cstring>
 #include <memory>
 #include <string_view>
@@ -49,7 +50,7 @@ struct connection;
 // A send or receive on a plain connection through the thread's io_uring
 // (core/uring.hpp), awaited as Asio's (error, bytes). A send goes on after
 // a partial write until everything is sent, as asio::async_write does.
-// A connection has one of each (connection::ring_state), made when its first
+// It lives in its connection (connection::ring_state), made when the first
 // operation goes through a ring: the awaiters in the coroutine frames stay
 // small (every co_await site of a frame has its own awaiter, and frames are
 // the largest part of a VU in a request).
@@ -60,7 +61,7 @@ struct ring_io : uring_op {
     std::size_t n = 0;
     std::uint64_t seq = 0;  // the ring's submission that carries it (uring::submitted_at)
     ::iovec iov[2];         // a receive's buffer; a send's head and body
-    ::msghdr* msg = nullptr;  // a send's SENDMSG header, for two buffers (the kernel reads it when submitted)
+    ::msghdr msg{};         // SENDMSG's, for two buffers (the kernel reads it when submitted)
     unsigned niov = 0;
     bool send = false;
     bool select = false;  // a receive into a buffer the ring picks (uring::has_buffers)
@@ -96,12 +97,10 @@ struct connection {
     // threads). TLS connections always go through Asio (OpenSSL's stream).
     uring* ring = nullptr;
     unsigned ring_ops = 0;  // this connection's operations in the ring
-    // its receive and its send in the ring (an HTTP/2 session has both at once)
-    struct ring_pair {
-        ring_io receive, send;
-        ::msghdr msg{};  // send's
-    };
-    std::unique_ptr<ring_pair> ring_state;
+    // Its operation in the ring; an HTTP/2 session's connection (duplex)
+    // has two, a receive and a send at once, an HTTP/1.1 one takes turns.
+    std::unique_ptr<ring_io[]> ring_state;
+    bool duplex = false;
     int borrowed = -1;  // the ring's buffer read_borrowed() returned, until release_borrowed()
     // When the ring's last write was taken whole by the kernel (0: not a
     // ring write): the request's "sending" ends there, not when the loop
@@ -198,11 +197,9 @@ struct connection {
   private:
     ring_io* ring_start(std::coroutine_handle<> h, bool send, bool select, boost::asio::mutable_buffer head,
                         boost::asio::mutable_buffer body) {
-        if (!ring_state) {
-            ring_state = std::make_unique<ring_pair>();
-            ring_state->send.msg = &ring_state->msg;
-        }
-        ring_io* r = send ? &ring_state->send : &ring_state->receive;
+        assert(duplex || ring_ops == 0);  // HTTP/1.1: a send, then a receive
+        if (!ring_state) ring_state = std::make_unique<ring_io[]>(duplex ? 2 : 1);
+        ring_io* r = &ring_state[duplex && send ? 1 : 0];
         r->c = this;
         r->h = h;
         r->ec = {};
@@ -242,10 +239,10 @@ inline void ring_io::submit() {
     } else {  // (a request's head and body)
         s->opcode = IORING_OP_SENDMSG;  // reads always have one buffer
         s->fd = fd;
-        *msg = {};
-        msg->msg_iov = iov;
-        msg->msg_iovlen = niov;
-        s->addr = reinterpret_cast<std::uintptr_t>(msg);
+        msg = {};
+        msg.msg_iov = iov;
+        msg.msg_iovlen = niov;
+        s->addr = reinterpret_cast<std::uintptr_t>(&msg);
         s->msg_flags = MSG_NOSIGNAL;
     }
     ++c->ring_ops;

@@ -185,6 +185,7 @@ class h2_session final : public h2_session_base, public std::enable_shared_from_
     bool start(connection& c) {
         conn.host = c.host, conn.port = c.port, conn.secure = c.secure;
         conn.ring = c.ring;  // a plain socket left Asio's epoll set when it connected (uring::forget)
+        conn.duplex = true;  // its reader and its writer each have an operation in flight
         if (c.tls) conn.tls = std::move(c.tls);
         else conn.sock = std::move(c.sock);
         conn.tls_state = c.tls_state;
