@@ -17,6 +17,7 @@
 #include <cstdlib>
 #include <exception>
 #include <functional>
+#include <algorithm>
 #include <memory>
 #include <new>
 #include <type_traits>
@@ -34,42 +35,39 @@ class frame_pool {
   public:
     // 16-byte classes: a class holds its peak number of frames for the
     // thread's life, and a run's start has every VU's frames in flight at
-    // once, so rounding is paid per VU (64-byte classes cost ~100 B a VU)
+    // once, so rounding is paid per VU (64-byte classes cost ~100 B a VU).
+    // Every caller gives the size back when it frees (coroutine frames get
+    // a sized operator delete, allocators know theirs): no header per block.
     static constexpr std::size_t granule = 16;
-    static constexpr std::size_t classes = 256;  // frames up to 4 KiB are pooled
+    static constexpr std::size_t classes = 256;  // blocks up to 4 KiB are pooled
 
     static void* allocate(std::size_t n) {
-        std::size_t c = (n + sizeof(header) + granule - 1) / granule;
-        if (c >= classes) return wrap(std::malloc(n + sizeof(header)), 0);
+        std::size_t c = size_class(n);
+        if (c >= classes) return checked(std::malloc(n));
         auto& head = lists()[c];
         if (head) {
             node* p = head;
             head = p->next;
-            return wrap(p, c);
+            return p;
         }
-        return wrap(std::malloc(c * granule), c);
+        return checked(std::malloc(c * granule));
     }
-    static void deallocate(void* p) noexcept {
-        auto* h = static_cast<header*>(p) - 1;
-        std::size_t c = h->size_class;
-        if (c == 0) return std::free(h);
-        auto* n = reinterpret_cast<node*>(h);
-        n->next = lists()[c];
-        lists()[c] = n;
+    static void deallocate(void* p, std::size_t n) noexcept {
+        std::size_t c = size_class(n);
+        if (c >= classes) return std::free(p);
+        auto* b = static_cast<node*>(p);
+        b->next = lists()[c];
+        lists()[c] = b;
     }
 
   private:
-    struct alignas(16) header {
-        std::size_t size_class;
-    };
     struct node {
         node* next;
     };
-    static void* wrap(void* raw, std::size_t c) {
+    static std::size_t size_class(std::size_t n) noexcept { return (std::max<std::size_t>(n, 1) + granule - 1) / granule; }
+    static void* checked(void* raw) {
         if (!raw) throw std::bad_alloc();
-        auto* h = static_cast<header*>(raw);
-        h->size_class = c;
-        return h + 1;
+        return raw;
     }
     struct lists_t {
         node* heads[classes] = {};
@@ -101,7 +99,7 @@ struct pool_allocator {
     template <class U>
     pool_allocator(const pool_allocator<U>&) noexcept {}  // NOLINT: rebinding
     T* allocate(std::size_t n) { return static_cast<T*>(frame_pool::allocate(n * sizeof(T))); }
-    void deallocate(T* p, std::size_t) noexcept { frame_pool::deallocate(p); }
+    void deallocate(T* p, std::size_t n) noexcept { frame_pool::deallocate(p, n * sizeof(T)); }
     template <class U>
     bool operator==(const pool_allocator<U>&) const noexcept {
         return true;
@@ -110,7 +108,7 @@ struct pool_allocator {
 
 struct pooled_frame {
     static void* operator new(std::size_t n) { return frame_pool::allocate(n); }
-    static void operator delete(void* p) noexcept { frame_pool::deallocate(p); }
+    static void operator delete(void* p, std::size_t n) noexcept { frame_pool::deallocate(p, n); }
 };
 
 struct promise_base : pooled_frame {

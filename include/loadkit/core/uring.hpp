@@ -57,6 +57,7 @@
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/mman.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -160,6 +161,11 @@ class uring {
                          __ATOMIC_RELEASE);
     }
 
+    // A message header for `s`'s SENDMSG, valid until the SQE is submitted:
+    // the kernel copies it then (IORING_FEAT_SUBMIT_STABLE), so one per SQE
+    // slot serves, and no connection carries its own.
+    ::msghdr* message_for(const io_uring_sqe* s) noexcept { return &msgs_[static_cast<std::size_t>(s - sqes_)]; }
+
     // Cancels every operation on `fd`, now (before the descriptor is closed:
     // an operation in the ring holds the socket, so closing the descriptor
     // alone would not end a pending receive). Each ends with -ECANCELED.
@@ -231,7 +237,9 @@ class uring {
         p.cq_entries = entries * 8;  // many receives complete per turn at thousands of VUs
         fd_ = static_cast<int>(::syscall(__NR_io_uring_setup, entries, &p));
         if (fd_ < 0) return false;
-        if (!(p.features & IORING_FEAT_NODROP) || !(p.features & IORING_FEAT_SINGLE_MMAP)) return false;
+        if (!(p.features & IORING_FEAT_NODROP) || !(p.features & IORING_FEAT_SINGLE_MMAP) ||
+            !(p.features & IORING_FEAT_SUBMIT_STABLE))
+            return false;
         ring_bytes_ = std::max<std::size_t>(p.sq_off.array + p.sq_entries * sizeof(unsigned),
                                             p.cq_off.cqes + p.cq_entries * sizeof(io_uring_cqe));
         void* r = ::mmap(nullptr, ring_bytes_, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, fd_,
@@ -243,6 +251,7 @@ class uring {
                          IORING_OFF_SQES);
         if (s == MAP_FAILED) return false;
         sqes_ = static_cast<io_uring_sqe*>(s);
+        msgs_ = std::make_unique<::msghdr[]>(p.sq_entries);
         auto* base = static_cast<char*>(ring_);
         sq_khead_ = reinterpret_cast<unsigned*>(base + p.sq_off.head);
         sq_ktail_ = reinterpret_cast<unsigned*>(base + p.sq_off.tail);
@@ -348,6 +357,7 @@ class uring {
     void* ring_ = nullptr;
     std::size_t ring_bytes_ = 0, sqes_bytes_ = 0;
     io_uring_sqe* sqes_ = nullptr;
+    std::unique_ptr<::msghdr[]> msgs_;  // message_for()
     io_uring_cqe* cqes_ = nullptr;
     unsigned *sq_khead_ = nullptr, *sq_ktail_ = nullptr, *cq_khead_ = nullptr, *cq_ktail_ = nullptr;
     unsigned sq_mask_ = 0, cq_mask_ = 0, sq_entries_ = 0;

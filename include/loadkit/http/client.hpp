@@ -209,15 +209,45 @@ class client {
     struct request_plan;
     request_plan start_request(std::string_view method, std::string_view url, const params& p);
 
-    task<bool> exchange(detail::connection& c, const detail::url_parts& u, std::string_view method,
-                        std::string_view body, std::span<const string_pair> h1,
-                        std::span<const std::pair<std::string, std::string>> h2);
+    // one request of perform()'s (method_, `body`, p's headers) on c
+    task<bool> exchange(detail::connection& c, const detail::url_parts& u, std::string_view body, const params& p);
     task<bool> open(detail::connection& c);
     const std::vector<detail::tcp::endpoint>* known_endpoints(detail::connection& c);
     enum { connect_go, connect_skip, connect_failed };
     int begin_connect(detail::connection& c, const detail::tcp::endpoint& ep, bool& tried);
     bool end_connect(detail::connection& c, const detail::sys_error& last, bool tried, std::int64_t t1);
     void opened(detail::connection& c) noexcept;
+    const detail::tcp::endpoint* single_known_endpoint(detail::connection& c) {
+        auto* eps = known_endpoints(c);
+        return eps && eps->size() == 1 ? &eps->front() : nullptr;
+    }
+    // exchange()'s connect of a plain connection to `ep`, as an awaiter: its
+    // state is this much of exchange's frame (open() is a frame of its own)
+    struct quick_connect {
+        client& cl;
+        detail::connection& c;
+        const detail::tcp::endpoint* ep;
+        std::int64_t t1 = 0;
+        detail::sys_error ec = boost::asio::error::host_not_found;
+        std::size_t n = 0;
+        int go = connect_go;
+        bool tried = false;
+        bool await_ready() {
+            cl.res_.timings.blocked = 0;
+            t1 = detail::now_ns();
+            cl.active_ = &c;
+            go = cl.begin_connect(c, *ep, tried);
+            return go != connect_go;
+        }
+        void await_suspend(std::coroutine_handle<> h) {
+            c.sock.async_connect(*ep, detail::resume_handler<quick_connect>{this, h});
+        }
+        bool await_resume() {
+            if (go == connect_failed || !cl.end_connect(c, ec, tried, t1)) return false;
+            cl.opened(c);
+            return true;
+        }
+    };
     // params.auth 'digest': digest_auth_ answers the last 401's challenge (not
     // in perform(): its coroutine frame would carry the challenge's strings)
     bool answer_digest(const detail::url_parts& u) {
@@ -229,7 +259,7 @@ class client {
     }
     task<const std::vector<detail::tcp::endpoint>*> lookup(detail::connection& c, std::string key);
     task<bool> handshake(detail::connection& c, bool by_name, std::int64_t t2);
-    task<bool> read_response(detail::connection& c, std::string_view method, std::int64_t t_sent);
+    task<bool> read_response(detail::connection& c, std::int64_t t_sent);  // (to method_)
     // read_response's rarer parts, coroutines of their own so that their
     // state is in a frame only while they run (at thousands of VUs the
     // frames in flight are most of a VU's memory)
@@ -563,7 +593,7 @@ inline task<bool> client::open(detail::connection& c) {
 // holds no read buffer; they are used where they are (the head parsed in
 // place, the body copied to res_.body), and only a head longer than one
 // read is gathered in the connection's own buffer (rbuf).
-inline task<bool> client::read_response(detail::connection& c, std::string_view method, std::int64_t t_sent) {
+inline task<bool> client::read_response(detail::connection& c, std::int64_t t_sent) {
     using namespace detail;
     struct give_back {  // whatever the exit (fail() may throw on an interrupt)
         connection& c;
@@ -634,7 +664,7 @@ inline task<bool> client::read_response(detail::connection& c, std::string_view 
         res_.status_text = h.reason;
         res_.timings.waiting = t_first - t_sent;
         std::string* sink = res_.body_discarded ? nullptr : &res_.body;
-        bool no_body = method == "HEAD" || h.status == 204 || h.status == 304 || h.status == 101;
+        bool no_body = method_ == "HEAD" || h.status == 204 || h.status == 304 || h.status == 101;
         bool until_eof = !no_body && h.content_length < 0 && !h.chunked;  // HTTP/1.0 style: ends with the connection
         if (no_body) {
         } else if (h.content_length >= 0 && rest.size() >= static_cast<std::size_t>(h.content_length)) {
@@ -772,42 +802,28 @@ inline task<bool> client::read_body(detail::connection& c, const detail::respons
     }
 }
 
-inline task<bool> client::exchange(detail::connection& c, const detail::url_parts& u, std::string_view method,
-                                   std::string_view body, std::span<const string_pair> h1,
-                                   std::span<const std::pair<std::string, std::string>> h2) {
+inline task<bool> client::exchange(detail::connection& c, const detail::url_parts& u, std::string_view body,
+                                   const params& p) {
     using namespace detail;
     head_written_ = false, sent_body_ = {};  // nothing written yet (a refused connection shows no request)
     for (int attempt = 0;; ++attempt) {
         res_.timings = {};
         if (h2_ && (c.h2 || !c.open)) [[unlikely]] {  // HTTP/2 possible: a new connection, or one already
-            int r = co_await h2_->exchange(*this, c, u, method, body, h1, h2);
+            int r = co_await h2_->exchange(*this, c, u, method_, body, p.headers, p.header_list);
             if (r >= 0) co_return r > 0;
         }
         if (!c.open) {
-            // the usual connect (plain, to an address known now) in this
-            // frame: open()'s would be one more per VU at a run's start
-            const std::vector<tcp::endpoint>* eps;
-            if (!c.secure && (eps = known_endpoints(c)) && eps->size() == 1) {
-                res_.timings.blocked = 0;
-                std::int64_t t1 = now_ns();
-                active_ = &c;
-                bool tried = false;
-                auto& ep = eps->front();
-                sys_error last = boost::asio::error::host_not_found;
-                int go = begin_connect(c, ep, tried);
-                if (go == connect_failed) co_return false;
-                if (go == connect_go) {
-                    std::tie(last, std::ignore) =
-                        co_await io([&c, &ep](auto h) { c.sock.async_connect(ep, std::move(h)); });
-                }
-                if (!end_connect(c, last, tried, t1)) co_return false;
-                opened(c);
+            // the usual connect (plain, to the one address known now) is
+            // this frame's: open()'s would be one more per VU at a run's start
+            const tcp::endpoint* ep = c.secure ? nullptr : single_known_endpoint(c);
+            if (ep) {
+                if (!co_await quick_connect{*this, c, ep}) co_return false;
             } else if (!co_await open(c)) {
                 co_return false;
             }
         }
         active_ = &c;
-        serialize(u, method, body, h1, h2);
+        serialize(u, method_, body, p.headers, p.header_list);
         head_written_ = true, sent_body_ = body;
         std::int64_t t_send = now_ns();
         // (Writing speculatively before the reactor's own attempt was measured:
@@ -827,7 +843,7 @@ inline task<bool> client::exchange(detail::connection& c, const detail::url_part
             fail_io(c, e, phase::write);
             co_return false;
         }
-        if (co_await read_response(c, method, t_sent)) {
+        if (co_await read_response(c, t_sent)) {
             res_.timings.duration = res_.timings.sending + res_.timings.waiting + res_.timings.receiving;
             co_return true;
         }
@@ -992,7 +1008,7 @@ inline task<const response&> client::perform(std::string_view method, std::strin
             }
         }
         auto& c = *conn;
-        bool ok = co_await exchange(c, u, method_, body, p.headers, p.header_list);
+        bool ok = co_await exchange(c, u, body, p);
         active_ = nullptr;
         // params.auth 'digest' (k6's digest transport): a 401 with a Digest
         // challenge is recorded (as expected, as k6 does), then answered once
@@ -1004,7 +1020,7 @@ inline task<const response&> client::perform(std::string_view method, std::strin
                 force_expected_ = false;
                 res_.headers_.clear();
                 res_.body.clear();
-                ok = co_await exchange(c, u, method_, body, p.headers, p.header_list);
+                ok = co_await exchange(c, u, body, p);
                 active_ = nullptr;
                 copies_->digest_auth.clear();
             }

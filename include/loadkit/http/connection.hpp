@@ -61,7 +61,6 @@ struct ring_io : uring_op {
     std::size_t n = 0;
     std::uint64_t seq = 0;  // the ring's submission that carries it (uring::submitted_at)
     ::iovec iov[2];         // a receive's buffer; a send's head and body
-    ::msghdr msg{};         // SENDMSG's, for two buffers (the kernel reads it when submitted)
     unsigned niov = 0;
     bool send = false;
     bool select = false;  // a receive into a buffer the ring picks (uring::has_buffers)
@@ -239,10 +238,11 @@ inline void ring_io::submit() {
     } else {  // (a request's head and body)
         s->opcode = IORING_OP_SENDMSG;  // reads always have one buffer
         s->fd = fd;
-        msg = {};
-        msg.msg_iov = iov;
-        msg.msg_iovlen = niov;
-        s->addr = reinterpret_cast<std::uintptr_t>(&msg);
+        ::msghdr* msg = c->ring->message_for(s);  // (read by the kernel when it takes the SQE)
+        *msg = {};
+        msg->msg_iov = iov;
+        msg->msg_iovlen = niov;
+        s->addr = reinterpret_cast<std::uintptr_t>(msg);
         s->msg_flags = MSG_NOSIGNAL;
     }
     ++c->ring_ops;
