@@ -123,10 +123,10 @@ class uring {
         return r;
     }
     ~uring() {
+        if (fd_ >= 0) ::close(fd_);  // first: the kernel lets go of the buffer ring with it
         if (bufs_) ::munmap(bufs_, buffers_bytes());
         if (sqes_) ::munmap(sqes_, sqes_bytes_);
         if (ring_) ::munmap(ring_, ring_bytes_);
-        if (fd_ >= 0) ::close(fd_);
     }
     uring(const uring&) = delete;
     uring& operator=(const uring&) = delete;

@@ -924,7 +924,9 @@ inline client::request_plan client::start_request(std::string_view method, std::
     std::span<const string_pair> query = p.query;
     nanoseconds timeout = p.timeout.value_or(opts_->timeout);
     request_plan plan{p.redirects < 0 ? opts_->max_redirects : p.redirects, false, false, false, true};
-    method_.assign(method);
+    // (most requests repeat the last one's method, name and URL: compared
+    // before copied)
+    if (method_ != method) method_.assign(method);
     res_.method = method_;
     res_.status = 0;
     res_.status_text = {};
@@ -946,7 +948,7 @@ inline client::request_plan client::start_request(std::string_view method, std::
     plan.use_cache = query.empty() || query.front().first.empty();
     plan.cached = plan.use_cache && cached_conn_ && url == cached_ref_;
     plan.explicit_name = !name.empty();
-    name_.assign(plan.explicit_name ? name : url);
+    if (std::string_view n = plan.explicit_name ? name : url; name_ != n) name_.assign(n);
     // the default name never shows a URL's password (k6 masks it too); the
     // cached URL's parts say whether it has one without searching it again
     if (!plan.explicit_name && (plan.cached ? !cached_parts_.userinfo.empty() : url.find('@') != std::string_view::npos))
@@ -956,7 +958,7 @@ inline client::request_plan client::start_request(std::string_view method, std::
     cur_jar_ = p.jar ? p.jar : jar_;
     res_.sent_cookies.clear();
     if (plan.cached) {
-        res_.url.assign(cached_abs_);
+        if (res_.url != cached_abs_) res_.url.assign(cached_abs_);
     } else if (!resolve_url(opts_->base_url, url, res_.url)) {
         res_.url.assign(url);
         fail(error_code::invalid_url, url);
