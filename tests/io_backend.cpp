@@ -90,4 +90,27 @@ TEST_CASE("io backend: big bodies, resets, truncation and timeouts behave on the
     CHECK(r.metric("iterations").count == 18);
 }
 
+// On io_uring a receive takes a buffer from the thread's ring only when its
+// bytes arrive (connection::read_borrowed): more VUs than the ring has
+// buffers (256) wait at once, heads longer than one buffer (4 KiB) are
+// gathered, chunked bodies decode from the borrowed bytes.
+TEST_CASE("io backend: receives into the ring's buffers: more VUs than buffers, heads longer than one",
+          "[http][io]") {
+    loadkit::target_server server;
+    const std::string far = "/" + std::string(6000, 'a');
+    std::atomic<int> ok{0}, long_head{0}, chunked{0};
+    auto r = run_ringed(server.url(), 600, 2, [&](Ringed::User& vu) -> loadkit::task<> {
+        auto& a = co_await vu.http.get("/");
+        if (a.status == 200 && !a.body.empty()) ++ok;
+        auto& b = co_await vu.http.get("/redirect-to?url=" + far, {.redirects = 0});
+        if (b.status == 302 && b.header("location") == far) ++long_head;
+        auto& c = co_await vu.http.get("/chunked");
+        if (c.status == 200 && !c.body.empty()) ++chunked;
+    });
+    CHECK(ok == 1200);
+    CHECK(long_head == 1200);
+    CHECK(chunked == 1200);
+    CHECK(r.metric("http_req_failed").sum == 0);
+}
+
 }  // namespace LOADKIT_TEST_UNIT

@@ -415,15 +415,15 @@ inline void client::serialize(const detail::url_parts& u, std::string_view metho
 // Whether wbuf_, a plain request (request line, Host, the rest), is the one
 // for `method` and `u`: its method, target and authority read in place.
 inline bool client::same_plain_request(std::string_view method, const detail::url_parts& u) const noexcept {
-    using namespace std::string_view_literals;
-    std::string_view w = wbuf_;
-    auto take = [&w](std::string_view part) {
-        if (w.substr(0, part.size()) != part) return false;
-        w.remove_prefix(part.size());
-        return true;
-    };
-    return take(method) && take(" "sv) && take(u.target) && take(" HTTP/1.1\r\nHost: "sv) && take(u.authority) &&
-           take("\r\n"sv);
+    constexpr std::string_view mid = " HTTP/1.1\r\nHost: ";
+    const std::size_t m = method.size(), t = u.target.size(), a = u.authority.size();
+    const char* w = wbuf_.data();
+    // (a method, a target and an authority never hold a space or CR: the one
+    // after each says the last request's was the same length)
+    return wbuf_.size() >= m + 1 + t + mid.size() + a + 2 && w[m] == ' ' && w[m + 1 + t] == ' ' &&
+           w[m + 1 + t + mid.size() + a] == '\r' && std::memcmp(w, method.data(), m) == 0 &&
+           std::memcmp(w + m + 1, u.target.data(), t) == 0 &&
+           std::memcmp(w + m + 1 + t + mid.size(), u.authority.data(), a) == 0;
 }
 
 // A name the thread has not resolved yet: looked up and cached for the
@@ -642,7 +642,8 @@ inline task<bool> client::read_response(detail::connection& c, std::int64_t t_se
         if (head_len == 0 && (head_len = co_await read_long_head(c, win, h)) == 0) co_return false;
         // the head moves out of the read buffer (which the body may reuse);
         // the header views move with it
-        c.head.assign(win.data(), head_len);
+        if (c.head.size() != head_len) c.head.resize(head_len);  // (usually the last head's size: no work)
+        std::memcpy(c.head.data(), win.data(), head_len);
         auto rebase = [from = win.data(), to = c.head.data()](std::string_view v) {
             return v.empty() ? v : std::string_view(to + (v.data() - from), v.size());
         };
@@ -864,11 +865,11 @@ inline void client::record(std::string_view name) {
     if (!vu_) return;
     using namespace detail;
     auto& shard = thread_->shard;
-    if (name != cached_name_ || cached_name_.data() == nullptr) {
+    if (!detail::same(name, cached_name_) || cached_name_.data() == nullptr) {
         cached_name_id_ = shard.strings.intern(name);
         cached_name_ = shard.strings.name(cached_name_id_);
     }
-    if (res_.method != cached_method_ || cached_method_.data() == nullptr) {
+    if (!detail::same(res_.method, cached_method_) || cached_method_.data() == nullptr) {
         cached_method_id_ = shard.strings.intern(res_.method);
         cached_method_ = shard.strings.name(cached_method_id_);
     }
@@ -926,7 +927,7 @@ inline client::request_plan client::start_request(std::string_view method, std::
     request_plan plan{p.redirects < 0 ? opts_->max_redirects : p.redirects, false, false, false, true};
     // (most requests repeat the last one's method, name and URL: compared
     // before copied)
-    if (method_ != method) method_.assign(method);
+    if (!same(method_, method)) method_.assign(method);
     res_.method = method_;
     res_.status = 0;
     res_.status_text = {};
@@ -946,9 +947,9 @@ inline client::request_plan client::start_request(std::string_view method, std::
     if (!p.tags[0].first.empty() && vu_)
         tags_id_ = intern_tags(thread_->shard.strings, std::span<const string_pair>(p.tags));
     plan.use_cache = query.empty() || query.front().first.empty();
-    plan.cached = plan.use_cache && cached_conn_ && url == cached_ref_;
+    plan.cached = plan.use_cache && cached_conn_ && same(url, cached_ref_);
     plan.explicit_name = !name.empty();
-    if (std::string_view n = plan.explicit_name ? name : url; name_ != n) name_.assign(n);
+    if (std::string_view n = plan.explicit_name ? name : url; !same(name_, n)) name_.assign(n);
     // the default name never shows a URL's password (k6 masks it too); the
     // cached URL's parts say whether it has one without searching it again
     if (!plan.explicit_name && (plan.cached ? !cached_parts_.userinfo.empty() : url.find('@') != std::string_view::npos))
@@ -958,7 +959,7 @@ inline client::request_plan client::start_request(std::string_view method, std::
     cur_jar_ = p.jar ? p.jar : jar_;
     res_.sent_cookies.clear();
     if (plan.cached) {
-        if (res_.url != cached_abs_) res_.url.assign(cached_abs_);
+        if (!same(res_.url, cached_abs_)) res_.url.assign(cached_abs_);
     } else if (!resolve_url(opts_->base_url, url, res_.url)) {
         res_.url.assign(url);
         fail(error_code::invalid_url, url);

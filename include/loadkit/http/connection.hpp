@@ -197,19 +197,24 @@ struct connection {
     ring_io* ring_start(std::coroutine_handle<> h, bool send, bool select, boost::asio::mutable_buffer head,
                         boost::asio::mutable_buffer body) {
         assert(duplex || ring_ops == 0);  // HTTP/1.1: a send, then a receive
-        if (!ring_state) ring_state = std::make_unique<ring_io[]>(duplex ? 2 : 1);
+        if (!ring_state) [[unlikely]] {
+            ring_state = std::make_unique<ring_io[]>(duplex ? 2 : 1);
+            for (int i = 0; i < (duplex ? 2 : 1); ++i) {
+                ring_state[i].c = this;
+                ring_state[i].done = &ring_io::complete;
+            }
+        }
         ring_io* r = &ring_state[duplex && send ? 1 : 0];
-        r->c = this;
         r->h = h;
-        r->ec = {};
+        r->ec.clear();
         r->n = 0;
         r->send = send;
         r->select = select;
         r->picked = -1;
-        r->done = &ring_io::complete;
-        r->niov = 0;
-        for (auto& x : {head, body})
-            if (x.size()) r->iov[r->niov++] = {x.data(), x.size()};
+        unsigned k = 0;
+        if (head.size()) r->iov[k++] = {head.data(), head.size()};
+        if (body.size()) r->iov[k++] = {body.data(), body.size()};
+        r->niov = k;
         r->submit();
         return r;
     }
