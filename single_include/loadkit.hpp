@@ -69,6 +69,7 @@ inline std::int64_t wall_ms() noexcept {
 #include <cstdlib>
 #include <exception>
 #include <functional>
+#include <algorithm>
 #include <memory>
 #include <new>
 #include <type_traits>
@@ -83,41 +84,41 @@ namespace detail {
 // thread lives, which is the point: the steady state never calls malloc.
 class frame_pool {
   public:
-    static constexpr std::size_t granule = 64;
-    static constexpr std::size_t classes = 64;  // frames up to 4 KiB are pooled
+    // 16-byte classes: a class holds its peak number of frames for the
+    // thread's life, and a run's start has every VU's frames in flight at
+    // once, so rounding is paid per VU (64-byte classes cost ~100 B a VU).
+    // Every caller gives the size back when it frees (coroutine frames get
+    // a sized operator delete, allocators know theirs): no header per block.
+    static constexpr std::size_t granule = 16;
+    static constexpr std::size_t classes = 256;  // blocks up to 4 KiB are pooled
 
     static void* allocate(std::size_t n) {
-        std::size_t c = (n + sizeof(header) + granule - 1) / granule;
-        if (c >= classes) return wrap(std::malloc(n + sizeof(header)), 0);
+        std::size_t c = size_class(n);
+        if (c >= classes) return checked(std::malloc(n));
         auto& head = lists()[c];
         if (head) {
             node* p = head;
             head = p->next;
-            return wrap(p, c);
+            return p;
         }
-        return wrap(std::malloc(c * granule), c);
+        return checked(std::malloc(c * granule));
     }
-    static void deallocate(void* p) noexcept {
-        auto* h = static_cast<header*>(p) - 1;
-        std::size_t c = h->size_class;
-        if (c == 0) return std::free(h);
-        auto* n = reinterpret_cast<node*>(h);
-        n->next = lists()[c];
-        lists()[c] = n;
+    static void deallocate(void* p, std::size_t n) noexcept {
+        std::size_t c = size_class(n);
+        if (c >= classes) return std::free(p);
+        auto* b = static_cast<node*>(p);
+        b->next = lists()[c];
+        lists()[c] = b;
     }
 
   private:
-    struct alignas(16) header {
-        std::size_t size_class;
-    };
     struct node {
         node* next;
     };
-    static void* wrap(void* raw, std::size_t c) {
+    static std::size_t size_class(std::size_t n) noexcept { return (std::max<std::size_t>(n, 1) + granule - 1) / granule; }
+    static void* checked(void* raw) {
         if (!raw) throw std::bad_alloc();
-        auto* h = static_cast<header*>(raw);
-        h->size_class = c;
-        return h + 1;
+        return raw;
     }
     struct lists_t {
         node* heads[classes] = {};
@@ -149,7 +150,7 @@ struct pool_allocator {
     template <class U>
     pool_allocator(const pool_allocator<U>&) noexcept {}  // NOLINT: rebinding
     T* allocate(std::size_t n) { return static_cast<T*>(frame_pool::allocate(n * sizeof(T))); }
-    void deallocate(T* p, std::size_t) noexcept { frame_pool::deallocate(p); }
+    void deallocate(T* p, std::size_t n) noexcept { frame_pool::deallocate(p, n * sizeof(T)); }
     template <class U>
     bool operator==(const pool_allocator<U>&) const noexcept {
         return true;
@@ -158,7 +159,7 @@ struct pool_allocator {
 
 struct pooled_frame {
     static void* operator new(std::size_t n) { return frame_pool::allocate(n); }
-    static void operator delete(void* p) noexcept { frame_pool::deallocate(p); }
+    static void operator delete(void* p, std::size_t n) noexcept { frame_pool::deallocate(p, n); }
 };
 
 struct promise_base : pooled_frame {
@@ -603,6 +604,7 @@ class histogram {
 // its metric shard, its DNS cache, its sweeper); one vu_context per VU, living
 // on the thread that runs the VU. Nothing here is shared between threads but
 // engine_state, whose fields are atomics or touched off the hot path.
+#include <algorithm>
 #include <atomic>
 #include <coroutine>
 #include <cstdlib>
@@ -619,6 +621,7 @@ class histogram {
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 
 // ---- begin loadkit/core/errors.hpp
@@ -879,6 +882,7 @@ inline void set_console_output(std::FILE* f) { detail::logger::instance().consol
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/mman.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -944,9 +948,10 @@ class uring {
         return r;
     }
     ~uring() {
+        if (fd_ >= 0) ::close(fd_);  // first: the kernel lets go of the buffer ring with it
+        if (bufs_) ::munmap(bufs_, buffers_bytes());
         if (sqes_) ::munmap(sqes_, sqes_bytes_);
         if (ring_) ::munmap(ring_, ring_bytes_);
-        if (fd_ >= 0) ::close(fd_);
     }
     uring(const uring&) = delete;
     uring& operator=(const uring&) = delete;
@@ -959,6 +964,32 @@ class uring {
         if (in_flight_++ == 0) work_.emplace(ioc_.get_executor());  // run() goes on while the ring has work
         return s;
     }
+
+    // Receives into buffers the kernel picks when the data arrives (a
+    // provided buffer ring, kernel 5.19+): a connection waiting for its
+    // response holds no buffer, so an idle VU costs no read buffer. Null
+    // where the kernel has no buffer rings (the connection reads into its own).
+    // A receive asks for group `buffer_group` (IOSQE_BUFFER_SELECT); its
+    // completion names the buffer (IORING_CQE_F_BUFFER); give_back() returns
+    // it once its bytes are used. -ENOBUFS: all buffers are in use right now.
+    static constexpr unsigned buffer_count = 256, buffer_size = 4096, buffer_group = 0;
+    bool has_buffers() const noexcept { return bufs_ != nullptr; }
+    char* buffer(unsigned id) const noexcept { return buffer_base_ + std::size_t{id} * buffer_size; }
+    void give_back(unsigned id) noexcept {
+        auto* b = reinterpret_cast<io_uring_buf*>(bufs_) + (buf_tail_ & (buffer_count - 1));
+        b->addr = reinterpret_cast<std::uintptr_t>(buffer(id));
+        b->len = buffer_size;
+        b->bid = static_cast<std::uint16_t>(id);
+        ++buf_tail_;
+        // the ring's tail overlays the first entry's last 16 bits (io_uring_buf_ring)
+        __atomic_store_n(reinterpret_cast<std::uint16_t*>(static_cast<char*>(bufs_) + 14), buf_tail_,
+                         __ATOMIC_RELEASE);
+    }
+
+    // A message header for `s`'s SENDMSG, valid until the SQE is submitted:
+    // the kernel copies it then (IORING_FEAT_SUBMIT_STABLE), so one per SQE
+    // slot serves, and no connection carries its own.
+    ::msghdr* message_for(const io_uring_sqe* s) noexcept { return &msgs_[static_cast<std::size_t>(s - sqes_)]; }
 
     // Cancels every operation on `fd`, now (before the descriptor is closed:
     // an operation in the ring holds the socket, so closing the descriptor
@@ -1031,7 +1062,9 @@ class uring {
         p.cq_entries = entries * 8;  // many receives complete per turn at thousands of VUs
         fd_ = static_cast<int>(::syscall(__NR_io_uring_setup, entries, &p));
         if (fd_ < 0) return false;
-        if (!(p.features & IORING_FEAT_NODROP) || !(p.features & IORING_FEAT_SINGLE_MMAP)) return false;
+        if (!(p.features & IORING_FEAT_NODROP) || !(p.features & IORING_FEAT_SINGLE_MMAP) ||
+            !(p.features & IORING_FEAT_SUBMIT_STABLE))
+            return false;
         ring_bytes_ = std::max<std::size_t>(p.sq_off.array + p.sq_entries * sizeof(unsigned),
                                             p.cq_off.cqes + p.cq_entries * sizeof(io_uring_cqe));
         void* r = ::mmap(nullptr, ring_bytes_, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, fd_,
@@ -1043,6 +1076,7 @@ class uring {
                          IORING_OFF_SQES);
         if (s == MAP_FAILED) return false;
         sqes_ = static_cast<io_uring_sqe*>(s);
+        msgs_ = std::make_unique<::msghdr[]>(p.sq_entries);
         auto* base = static_cast<char*>(ring_);
         sq_khead_ = reinterpret_cast<unsigned*>(base + p.sq_off.head);
         sq_ktail_ = reinterpret_cast<unsigned*>(base + p.sq_off.tail);
@@ -1056,7 +1090,29 @@ class uring {
         cq_ktail_ = reinterpret_cast<unsigned*>(base + p.cq_off.tail);
         cq_mask_ = *reinterpret_cast<unsigned*>(base + p.cq_off.ring_mask);
         cqes_ = reinterpret_cast<io_uring_cqe*>(base + p.cq_off.cqes);
+        setup_buffers();
         return true;
+    }
+
+    // The buffer ring's entries, then the buffers, in one mapping (pages are
+    // touched only as buffers are first used). Without it: no buffers.
+    std::size_t buffers_bytes() const noexcept {
+        return buffer_count * sizeof(io_uring_buf) + std::size_t{buffer_count} * buffer_size;
+    }
+    void setup_buffers() {
+        void* m = ::mmap(nullptr, buffers_bytes(), PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        if (m == MAP_FAILED) return;
+        io_uring_buf_reg reg{};
+        reg.ring_addr = reinterpret_cast<std::uintptr_t>(m);
+        reg.ring_entries = buffer_count;
+        reg.bgid = buffer_group;
+        if (::syscall(__NR_io_uring_register, fd_, IORING_REGISTER_PBUF_RING, &reg, 1) != 0) {
+            ::munmap(m, buffers_bytes());
+            return;
+        }
+        bufs_ = m;
+        buffer_base_ = static_cast<char*>(m) + buffer_count * sizeof(io_uring_buf);
+        for (unsigned i = 0; i < buffer_count; ++i) give_back(i);
     }
 
     // Submits what is queued (with GETEVENTS, also waits for `wait`
@@ -1126,6 +1182,7 @@ class uring {
     void* ring_ = nullptr;
     std::size_t ring_bytes_ = 0, sqes_bytes_ = 0;
     io_uring_sqe* sqes_ = nullptr;
+    std::unique_ptr<::msghdr[]> msgs_;  // message_for()
     io_uring_cqe* cqes_ = nullptr;
     unsigned *sq_khead_ = nullptr, *sq_ktail_ = nullptr, *cq_khead_ = nullptr, *cq_ktail_ = nullptr;
     unsigned sq_mask_ = 0, cq_mask_ = 0, sq_entries_ = 0;
@@ -1134,6 +1191,9 @@ class uring {
     std::uint64_t submit_seq_ = 0;
     std::int64_t submit_ns_ = 0;
     bool asio_armed_ = false;
+    void* bufs_ = nullptr;  // the provided buffer ring (null: none)
+    char* buffer_base_ = nullptr;
+    std::uint16_t buf_tail_ = 0;
 };
 
 // Which event mechanism the run's hot path uses. Decided once per process:
@@ -1706,7 +1766,7 @@ struct scenario_info {
 };
 
 struct thread_context {
-    thread_context(engine_state* e, int idx) : engine(e), index(idx), sweep_timer(ioc) {}
+    thread_context(engine_state* e, int idx) : engine(e), index(idx), sweep_timer(ioc), sleep_timer(ioc) {}
     thread_context(const thread_context&) = delete;
 
     // One thread runs it (hint 1). BOOST_ASIO_CONCURRENCY_HINT_UNSAFE_IO, which
@@ -1769,6 +1829,7 @@ struct thread_context {
     }
     std::vector<vu_context*> vus;  // every VU of this thread, for deadlines
     std::unordered_map<std::string, std::vector<boost::asio::ip::tcp::endpoint>, string_hash, std::equal_to<>> dns;
+    std::string dns_key;  // "host:port", the last one looked up in dns (its storage reused)
 
     std::vector<boost::asio::steady_timer*> stop_timers;  // woken when the run stops (arrival dispatchers)
 
@@ -1799,6 +1860,27 @@ struct thread_context {
         sweep_timer.cancel();
     }
     void sweep();
+
+    // VUs waiting until a time (vu_context::wait_until): a min-heap of
+    // deadlines and one timer armed for the earliest. A waiting VU costs a
+    // heap entry, not an Asio timer and operation of its own (at thousands
+    // of VUs that was 250 bytes each). An entry whose VU was woken early
+    // (wake()) is dropped when it comes up: its ticket no longer matches.
+    struct sleeper {
+        std::int64_t at;
+        vu_context* v;
+        std::uint32_t ticket;
+        bool operator>(const sleeper& o) const noexcept { return at > o.at; }
+    };
+    std::vector<sleeper> sleepers;
+    std::size_t sleeping = 0;  // entries whose VU still waits
+    boost::asio::steady_timer sleep_timer;
+    std::int64_t sleep_armed = std::numeric_limits<std::int64_t>::max();  // sleep_timer's deadline
+    void sleep(vu_context& v, std::int64_t at, std::coroutine_handle<> h);
+    void wake(vu_context& v);  // now, from wherever it waits (its resumption is posted)
+    void wake_due();
+    void arm_sleep();
+
     // When a running VU's iteration must be cut: its own deadline, the
     // test's hard stop, or an abort's gracefulStop (defined in client.hpp).
     std::int64_t stop_limit(const vu_context& v) const;
@@ -1838,8 +1920,11 @@ struct vu_context {
 
     const std::map<std::string, std::string, std::less<>>* env = nullptr;  // the scenario's env
 
-    client* clients = nullptr;                       // this VU's clients, to cut their I/O on interrupt
-    std::optional<boost::asio::steady_timer> timer;  // sleep and start waits
+    client* clients = nullptr;  // this VU's clients, to cut their I/O on interrupt
+    // sleep and start waits (thread_context::sleep): the waiting coroutine,
+    // and which of the thread's heap entries is its current one
+    std::coroutine_handle<> waiting{};
+    std::uint32_t wait_ticket = 0;
 
     // Hooks of the VU type, bound by the engine when the type has them.
     void* hook_self = nullptr;
@@ -1852,11 +1937,6 @@ struct vu_context {
 
     void interrupt();  // cut the current iteration (defined in client.hpp)
 
-    boost::asio::steady_timer& get_timer() {
-        if (!timer) timer.emplace(thread->ioc);
-        return *timer;
-    }
-
     // Awaitable: suspends this VU until `deadline_ns` (steady clock), or until
     // interrupted, in which case it throws interrupted_error.
     auto wait_until(std::int64_t deadline_ns) {
@@ -1864,11 +1944,7 @@ struct vu_context {
             vu_context* v;
             std::int64_t deadline;
             bool await_ready() const noexcept { return v->interrupted || deadline <= now_ns(); }
-            void await_suspend(std::coroutine_handle<> h) {
-                auto& t = v->get_timer();
-                t.expires_at(clock::time_point(nanoseconds(deadline)));
-                t.async_wait(pooled([h](const boost::system::error_code&) { h.resume(); }));
-            }
+            void await_suspend(std::coroutine_handle<> h) { v->thread->sleep(*v, deadline, h); }
             void await_resume() const {
                 current_vu = v;
                 if (v->interrupted) throw interrupted_error{};
@@ -2007,6 +2083,52 @@ inline std::string_view lookup_env(const vu_context* v, std::string_view key, st
     }
     if (const char* p = std::getenv(std::string(key).c_str())) return p;
     return fallback;
+}
+
+inline void thread_context::sleep(vu_context& v, std::int64_t at, std::coroutine_handle<> h) {
+    v.waiting = h;
+    sleepers.push_back({at, &v, ++v.wait_ticket});
+    std::push_heap(sleepers.begin(), sleepers.end(), std::greater<>{});
+    ++sleeping;
+    if (at < sleep_armed) arm_sleep();
+}
+
+inline void thread_context::wake(vu_context& v) {
+    if (!v.waiting) return;
+    auto h = std::exchange(v.waiting, {});
+    ++v.wait_ticket;  // its entry is stale now
+    if (--sleeping == 0) {  // nothing else waits: no timer left armed for stale entries
+        sleepers.clear();
+        sleep_armed = std::numeric_limits<std::int64_t>::max();
+        sleep_timer.cancel();
+    }
+    boost::asio::post(ioc, pooled([h] { h.resume(); }));  // (as a cancelled timer's handler was)
+}
+
+inline void thread_context::wake_due() {
+    auto now = now_ns();
+    while (!sleepers.empty() && sleepers.front().at <= now) {
+        std::pop_heap(sleepers.begin(), sleepers.end(), std::greater<>{});
+        sleeper e = sleepers.back();
+        sleepers.pop_back();
+        if (e.v->wait_ticket != e.ticket || !e.v->waiting) continue;  // woken early
+        --sleeping;
+        std::exchange(e.v->waiting, {}).resume();  // (may sleep again: a later entry)
+    }
+    arm_sleep();
+}
+
+inline void thread_context::arm_sleep() {
+    if (sleepers.empty()) {
+        sleep_armed = std::numeric_limits<std::int64_t>::max();
+        return;
+    }
+    sleep_armed = sleepers.front().at;
+    sleep_timer.expires_at(clock::time_point(nanoseconds(sleep_armed)));  // (cancels the earlier wait)
+    sleep_timer.async_wait(pooled([this](const boost::system::error_code& ec) {
+        if (ec == boost::asio::error::operation_aborted) return;  // re-armed, or nothing waits
+        wake_due();
+    }));
 }
 
 inline void thread_context::start_sweeper() {
@@ -2355,6 +2477,11 @@ struct tls_info;  // tls.hpp
 namespace detail {
 struct vu_context;
 struct h2_access;
+// Equality of two strings, inlined: std::string_view's operator== is an
+// out-of-line compare() here, which per-request checks pay for every time.
+inline bool same(std::string_view a, std::string_view b) noexcept {
+    return a.size() == b.size() && (a.empty() || std::memcmp(a.data(), b.data(), a.size()) == 0);
+}
 // ASCII case-insensitive equality (header names), branch-free per byte.
 inline bool iequals(std::string_view a, std::string_view b) noexcept {
     if (a.size() != b.size()) return false;
@@ -2605,8 +2732,12 @@ inline void warn_out_of_descriptors(int err) noexcept {
 // how a failed socket operation maps to k6's error codes.
 #include <cstddef>
 #include <cstdint>
+#include <array>
+#include <cassert>
 #include <cstring>
 #include <memory>
+#include <string_view>
+#include <utility>
 #include <string>
 
 #include <sys/socket.h>
@@ -3261,17 +3392,21 @@ struct connection;
 // A send or receive on a plain connection through the thread's io_uring
 // (core/uring.hpp), awaited as Asio's (error, bytes). A send goes on after
 // a partial write until everything is sent, as asio::async_write does.
+// It lives in its connection (connection::ring_state), made when the first
+// operation goes through a ring: the awaiters in the coroutine frames stay
+// small (every co_await site of a frame has its own awaiter, and frames are
+// the largest part of a VU in a request).
 struct ring_io : uring_op {
-    static constexpr std::size_t max_buffers = 4;
     connection* c = nullptr;
     std::coroutine_handle<> h;
     sys_error ec{};
     std::size_t n = 0;
-    bool send = false;
     std::uint64_t seq = 0;  // the ring's submission that carries it (uring::submitted_at)
-    ::iovec iov[max_buffers];
-    std::size_t niov = 0;
-    ::msghdr msg{};  // SENDMSG's, for more than one buffer
+    ::iovec iov[2];         // a receive's buffer; a send's head and body
+    unsigned niov = 0;
+    bool send = false;
+    bool select = false;  // a receive into a buffer the ring picks (uring::has_buffers)
+    int picked = -1;      // that buffer, once the receive completed
     void submit();
     static void complete(uring_op* o, int res, unsigned flags);
 };
@@ -3285,7 +3420,7 @@ struct connection {
 
     socket_t sock;  // plain connections
     std::unique_ptr<boost::asio::ssl::stream<socket_t>> tls;
-    tls_info tls_state;  // what its handshake negotiated
+    std::shared_ptr<const tls_info> tls_state;  // what its handshake negotiated (shared with an HTTP/2 session)
     bool open = false;
     std::uint64_t served = 0;  // responses read since connect
 
@@ -3303,6 +3438,11 @@ struct connection {
     // threads). TLS connections always go through Asio (OpenSSL's stream).
     uring* ring = nullptr;
     unsigned ring_ops = 0;  // this connection's operations in the ring
+    // Its operation in the ring; an HTTP/2 session's connection (duplex)
+    // has two, a receive and a send at once, an HTTP/1.1 one takes turns.
+    std::unique_ptr<ring_io[]> ring_state;
+    bool duplex = false;
+    int borrowed = -1;  // the ring's buffer read_borrowed() returned, until release_borrowed()
     // When the ring's last write was taken whole by the kernel (0: not a
     // ring write): the request's "sending" ends there, not when the loop
     // next looked, so http_req_sending/waiting mean what they mean on epoll.
@@ -3317,54 +3457,112 @@ struct connection {
         lowest().close(ec);
         open = false;
         rlen = 0;
+        release_borrowed();
     }
 
-    // Awaits a write of every byte of `b` (or a read of some bytes into it):
-    // (error, bytes), through the ring on a plain connection, else Asio.
-    template <class Buffers, bool Send>
+    // The ring's buffer that read_borrowed()'s bytes are in goes back to
+    // the ring (nothing for a read into rbuf).
+    void release_borrowed() noexcept {
+        if (borrowed >= 0) ring->give_back(static_cast<unsigned>(std::exchange(borrowed, -1)));
+    }
+
+    // Awaits a write of every byte of `head` then `body` (Send), or a read
+    // of some bytes into `head`: (error, bytes), through the ring on a plain
+    // connection, else Asio.
+    template <bool Send>
     struct io_op {
         connection& c;
-        Buffers b;
-        ring_io op;  // the ring's operation; on Asio, only its result (ec, n)
-        using handler = resume_handler<ring_io>;
+        boost::asio::mutable_buffer head, body;
+        sys_error ec{};  // Asio's result
+        std::size_t n = 0;
+        ring_io* r = nullptr;  // or the ring's
+        using handler = resume_handler<io_op>;
         bool await_ready() const noexcept { return false; }
         void await_suspend(std::coroutine_handle<> h) {
-            if (c.ring && !c.tls && fill()) {
-                op.c = &c;
-                op.h = h;
-                op.send = Send;
-                op.done = &ring_io::complete;
-                op.submit();
+            if (c.ring && !c.tls) {
+                r = c.ring_start(h, Send, false, head, body);
                 return;
             }
             if constexpr (Send) {
-                if (c.tls) boost::asio::async_write(*c.tls, b, handler{&op, h});
-                else boost::asio::async_write(c.sock, b, handler{&op, h});
+                std::array<boost::asio::const_buffer, 2> b{head, body};
+                if (c.tls) boost::asio::async_write(*c.tls, b, handler{this, h});
+                else boost::asio::async_write(c.sock, b, handler{this, h});
             } else {
-                if (c.tls) c.tls->async_read_some(b, handler{&op, h});
-                else c.sock.async_read_some(b, handler{&op, h});
+                if (c.tls) c.tls->async_read_some(head, handler{this, h});
+                else c.sock.async_read_some(head, handler{this, h});
             }
         }
-        std::pair<sys_error, std::size_t> await_resume() const noexcept { return {op.ec, op.n}; }
-
-      private:
-        bool fill() {  // the buffers as iovecs; more than max_buffers: through Asio
-            op.niov = 0;
-            for (auto it = boost::asio::buffer_sequence_begin(b); it != boost::asio::buffer_sequence_end(b); ++it) {
-                boost::asio::const_buffer x(*it);
-                if (x.size() == 0) continue;
-                if (op.niov == ring_io::max_buffers) return false;
-                op.iov[op.niov++] = {const_cast<void*>(x.data()), x.size()};
-            }
-            return op.niov > 0;
+        std::pair<sys_error, std::size_t> await_resume() const noexcept {
+            return r ? std::pair{r->ec, r->n} : std::pair{ec, n};
         }
     };
-    template <class Buffers>
-    io_op<Buffers, true> write(const Buffers& b) {
-        return {*this, b, {}};
+    // (nothing to write completes at once, as Asio's async_write does)
+    io_op<true> write(std::string_view head, std::string_view body = {}) {
+        return {*this, mutable_view(head), mutable_view(body)};
     }
-    io_op<boost::asio::mutable_buffer, false> read_some(char* p, std::size_t n) {
-        return {*this, boost::asio::buffer(p, n), {}};
+    io_op<false> read_some(char* p, std::size_t n) { return {*this, {p, n}, {}}; }
+
+    // Awaits some bytes (at most `max`), wherever they are: (error, bytes).
+    // On a ring with buffers, in one the kernel picks when they arrive (no
+    // buffer is held while waiting); else in rbuf. The bytes stay valid
+    // until release_borrowed(), the next read_borrowed() or close().
+    struct borrow_op {
+        connection& c;
+        std::size_t max;
+        sys_error ec{};
+        std::size_t n = 0;
+        ring_io* r = nullptr;
+        using handler = resume_handler<borrow_op>;
+        bool await_ready() const noexcept { return false; }
+        void await_suspend(std::coroutine_handle<> h) {
+            c.release_borrowed();
+            if (c.ring && !c.tls && c.ring->has_buffers()) {
+                r = c.ring_start(h, false, true, {nullptr, std::min<std::size_t>(max, uring::buffer_size)}, {});
+                return;
+            }
+            if (c.rbuf.size() < initial_read_buffer) c.rbuf.resize(initial_read_buffer);
+            boost::asio::mutable_buffer b(c.rbuf.data(), std::min(max, c.rbuf.size()));
+            if (c.ring && !c.tls) r = c.ring_start(h, false, false, b, {});
+            else if (c.tls) c.tls->async_read_some(b, handler{this, h});
+            else c.sock.async_read_some(b, handler{this, h});
+        }
+        std::pair<sys_error, std::string_view> await_resume() noexcept {
+            if (!r) return {ec, {c.rbuf.data(), n}};
+            if (r->picked < 0) return {r->ec, {c.rbuf.data(), r->ec ? 0 : r->n}};
+            c.borrowed = std::exchange(r->picked, -1);
+            return {r->ec, {c.ring->buffer(static_cast<unsigned>(c.borrowed)), r->n}};
+        }
+    };
+    borrow_op read_borrowed(std::size_t max = std::size_t(-1)) { return {*this, max}; }
+
+  private:
+    ring_io* ring_start(std::coroutine_handle<> h, bool send, bool select, boost::asio::mutable_buffer head,
+                        boost::asio::mutable_buffer body) {
+        assert(duplex || ring_ops == 0);  // HTTP/1.1: a send, then a receive
+        if (!ring_state) [[unlikely]] {
+            ring_state = std::make_unique<ring_io[]>(duplex ? 2 : 1);
+            for (int i = 0; i < (duplex ? 2 : 1); ++i) {
+                ring_state[i].c = this;
+                ring_state[i].done = &ring_io::complete;
+            }
+        }
+        ring_io* r = &ring_state[duplex && send ? 1 : 0];
+        r->h = h;
+        r->ec.clear();
+        r->n = 0;
+        r->send = send;
+        r->select = select;
+        r->picked = -1;
+        unsigned k = 0;
+        if (head.size()) r->iov[k++] = {head.data(), head.size()};
+        if (body.size()) r->iov[k++] = {body.data(), body.size()};
+        r->niov = k;
+        r->submit();
+        return r;
+    }
+    // (the kernel and Asio take a send's buffers as mutable; never written)
+    static boost::asio::mutable_buffer mutable_view(std::string_view v) noexcept {
+        return {const_cast<char*>(v.data()), v.size()};
     }
 };
 
@@ -3372,39 +3570,58 @@ inline void ring_io::submit() {
     io_uring_sqe* s = c->ring->prepare(this);
     seq = c->ring->submit_seq() + 1;
     int fd = c->sock.native_handle();
-    if (niov == 1) {
+    if (niov == 0) {  // nothing to send (or no room to read into): done at once, as with Asio
+        s->opcode = IORING_OP_NOP;
+    } else if (niov == 1) {
         s->opcode = send ? IORING_OP_SEND : IORING_OP_RECV;
         s->fd = fd;
-        s->addr = reinterpret_cast<std::uintptr_t>(iov[0].iov_base);
+        s->addr = reinterpret_cast<std::uintptr_t>(iov[0].iov_base);  // (0 with select: the kernel's pick)
         s->len = static_cast<unsigned>(iov[0].iov_len);
         if (send) s->msg_flags = MSG_NOSIGNAL;
+        if (select) {
+            s->flags = IOSQE_BUFFER_SELECT;
+            s->buf_group = uring::buffer_group;
+        }
     } else {  // (a request's head and body)
         s->opcode = IORING_OP_SENDMSG;  // reads always have one buffer
         s->fd = fd;
-        msg = {};
-        msg.msg_iov = iov;
-        msg.msg_iovlen = niov;
-        s->addr = reinterpret_cast<std::uintptr_t>(&msg);
+        ::msghdr* msg = c->ring->message_for(s);  // (read by the kernel when it takes the SQE)
+        *msg = {};
+        msg->msg_iov = iov;
+        msg->msg_iovlen = niov;
+        s->addr = reinterpret_cast<std::uintptr_t>(msg);
         s->msg_flags = MSG_NOSIGNAL;
     }
     ++c->ring_ops;
 }
 
-inline void ring_io::complete(uring_op* o, int res, unsigned) {
+inline void ring_io::complete(uring_op* o, int res, unsigned flags) {
     auto* self = static_cast<ring_io*>(o);
     --self->c->ring_ops;
+    if (self->select) {
+        // every buffer in use at that moment: again with the next submission
+        // (buffers go back as soon as the completions holding them are handled)
+        if (res == -ENOBUFS && self->c->sock.is_open()) {
+            self->submit();
+            return;
+        }
+        if (flags & IORING_CQE_F_BUFFER) {
+            self->picked = static_cast<int>(flags >> IORING_CQE_BUFFER_SHIFT);
+            if (res <= 0) self->c->ring->give_back(static_cast<unsigned>(std::exchange(self->picked, -1)));
+        }
+    }
     if (res < 0) {
         self->ec = sys_error(-res, boost::system::system_category());  // Asio's errors are errno values
-    } else if (res == 0 && !self->send) {
+    } else if (res == 0 && !self->send && self->niov > 0) {
         self->ec = boost::asio::error::eof;
-    } else {
+    } else if (self->niov > 0) {
         self->n += static_cast<std::size_t>(res);
         if (self->send) {  // a partial write: the rest goes again
             auto k = static_cast<std::size_t>(res);
-            std::size_t i = 0;
+            unsigned i = 0;
             while (i < self->niov && k >= self->iov[i].iov_len) k -= self->iov[i++].iov_len;
             if (i < self->niov) {
-                std::memmove(self->iov, self->iov + i, (self->niov - i) * sizeof(::iovec));
+                if (i == 1) self->iov[0] = self->iov[1];
                 self->niov -= i;
                 self->iov[0].iov_base = static_cast<char*>(self->iov[0].iov_base) + k;
                 self->iov[0].iov_len -= k;
@@ -4417,31 +4634,33 @@ class client {
     task<const response&> send(std::string_view method, std::string_view url, std::string_view body = {},
                                const params& p = no_params) {
         if (vu_ && vu_->before_request) {
-            hooked_.name.assign(p.name.empty() ? url : p.name);
-            hooked_.method.assign(method);
-            hooked_.url.assign(url);
-            hooked_.body.assign(body);
-            hooked_.headers.clear();
+            auto& h = copies();
+            h.hooked.name.assign(p.name.empty() ? url : p.name);
+            h.hooked.method.assign(method);
+            h.hooked.url.assign(url);
+            h.hooked.body.assign(body);
+            h.hooked.headers.clear();
             for (auto& [k, v] : p.headers) {
                 if (k.empty()) break;
-                hooked_.headers.emplace_back(k, v);
+                h.hooked.headers.emplace_back(k, v);
             }
-            for (auto& [k, v] : p.header_list) hooked_.headers.emplace_back(k, v);
-            vu_->before_request(vu_->hook_self, hooked_);
-            hooked_params_ = p;
-            hooked_params_.name = hooked_.name;
-            hooked_params_.headers[0] = {};
-            hooked_params_.header_list = hooked_.headers;
-            return perform(hooked_.method, hooked_.url, hooked_.body, hooked_params_);
+            for (auto& [k, v] : p.header_list) h.hooked.headers.emplace_back(k, v);
+            vu_->before_request(vu_->hook_self, h.hooked);
+            h.hooked_params = p;
+            h.hooked_params.name = h.hooked.name;
+            h.hooked_params.headers[0] = {};
+            h.hooked_params.header_list = h.hooked.headers;
+            return perform(h.hooked.method, h.hooked.url, h.hooked.body, h.hooked_params);
         }
         return perform(method, url, body, p);
     }
     // The seed's request object: {name, method, url, headers, body}.
     task<const response&> send(const request& r, const params& p = no_params) {
-        request_params_ = p;
-        request_params_.name = r.name;
-        request_params_.header_list = r.headers;
-        return send(r.method, r.url, r.body, request_params_);
+        auto& given = copies().request_params;
+        given = p;
+        given.name = r.name;
+        given.header_list = r.headers;
+        return send(r.method, r.url, r.body, given);
     }
 
     cookie_jar& cookies() noexcept { return *jar_; }
@@ -4492,8 +4711,7 @@ class client {
         auto& c = *conns_.back();
         c.host.assign(u.host);
         c.port = u.port;
-        c.secure = u.secure;
-        c.rbuf.resize(detail::initial_read_buffer);
+        c.secure = u.secure;  // (its read buffer is made by its first read: connection::read_borrowed)
         return c;
     }
 
@@ -4515,15 +4733,79 @@ class client {
     static inline const params no_params{};
     task<const response&> perform(std::string_view method, std::string_view url, std::string_view body,
                                   const params& p);
+    struct request_plan;
+    request_plan start_request(std::string_view method, std::string_view url, const params& p);
 
-    task<bool> exchange(detail::connection& c, const detail::url_parts& u, std::string_view method,
-                        std::string_view body, std::span<const string_pair> h1,
-                        std::span<const std::pair<std::string, std::string>> h2);
+    // one request of perform()'s (method_, `body`, p's headers) on c
+    task<bool> exchange(detail::connection& c, const detail::url_parts& u, std::string_view body, const params& p);
     task<bool> open(detail::connection& c);
-    task<bool> read_response(detail::connection& c, std::string_view method, std::int64_t t_sent);
+    const std::vector<detail::tcp::endpoint>* known_endpoints(detail::connection& c);
+    enum { connect_go, connect_skip, connect_failed };
+    int begin_connect(detail::connection& c, const detail::tcp::endpoint& ep, bool& tried);
+    bool end_connect(detail::connection& c, const detail::sys_error& last, bool tried, std::int64_t t1);
+    void opened(detail::connection& c) noexcept;
+    const detail::tcp::endpoint* single_known_endpoint(detail::connection& c) {
+        auto* eps = known_endpoints(c);
+        return eps && eps->size() == 1 ? &eps->front() : nullptr;
+    }
+    // exchange()'s connect of a plain connection to `ep`, as an awaiter: its
+    // state is this much of exchange's frame (open() is a frame of its own)
+    struct quick_connect {
+        client& cl;
+        detail::connection& c;
+        const detail::tcp::endpoint* ep;
+        std::int64_t t1 = 0;
+        detail::sys_error ec = boost::asio::error::host_not_found;
+        std::size_t n = 0;
+        int go = connect_go;
+        bool tried = false;
+        bool await_ready() {
+            cl.res_.timings.blocked = 0;
+            t1 = detail::now_ns();
+            cl.active_ = &c;
+            go = cl.begin_connect(c, *ep, tried);
+            return go != connect_go;
+        }
+        void await_suspend(std::coroutine_handle<> h) {
+            c.sock.async_connect(*ep, detail::resume_handler<quick_connect>{this, h});
+        }
+        bool await_resume() {
+            if (go == connect_failed || !cl.end_connect(c, ec, tried, t1)) return false;
+            cl.opened(c);
+            return true;
+        }
+    };
+    // params.auth 'digest': digest_auth_ answers the last 401's challenge (not
+    // in perform(): its coroutine frame would carry the challenge's strings)
+    bool answer_digest(const detail::url_parts& u) {
+        detail::digest_challenge ch;
+        if (!detail::parse_digest_challenge(res_.header("www-authenticate"), ch)) return false;
+        auto& answer = copies().digest_auth;
+        answer = detail::digest_authorization(ch, method_, u.target, u.userinfo);
+        return !answer.empty();
+    }
+    task<const std::vector<detail::tcp::endpoint>*> lookup(detail::connection& c, std::string key);
+    task<bool> handshake(detail::connection& c, bool by_name, std::int64_t t2);
+    task<bool> read_response(detail::connection& c, std::int64_t t_sent);  // (to method_)
+    // read_response's rarer parts, coroutines of their own so that their
+    // state is in a frame only while they run (at thousands of VUs the
+    // frames in flight are most of a VU's memory)
+    task<std::size_t> read_long_head(detail::connection& c, std::string_view& win, detail::response_head& h);
+    task<bool> read_body(detail::connection& c, const detail::response_head& h, std::string_view rest,
+                         std::string* sink);
     void serialize(const detail::url_parts& u, std::string_view method, std::string_view body,
                    std::span<const string_pair> h1, std::span<const std::pair<std::string, std::string>> h2);
     void record(std::string_view name);
+    bool same_plain_request(std::string_view method, const detail::url_parts& u) const noexcept;
+    // A redirect to `location` (relative to res_.url) becomes res_.url; false
+    // when it does not resolve. (Not in perform(): its frame would carry the string.)
+    bool follow(std::string_view location) {
+        std::string next;
+        if (!detail::resolve_url(res_.url, location, next)) return false;
+        if (res_.redirects == 0) res_.first_url = res_.url, res_.first_method = method_;  // k6's res.request
+        res_.url = std::move(next);
+        return true;
+    }
 
     detail::thread_context* thread_;
     detail::vu_context* vu_;
@@ -4549,8 +4831,19 @@ class client {
     bool timed_out_ = false;
 
     response res_;
-    request hooked_;
-    params hooked_params_, request_params_;
+    // What send() rewrites for a before_request hook, or copies from a
+    // request object: most VUs never need it, and it is 1.4 KiB, so it is
+    // made on first use rather than carried by every VU's client.
+    struct request_copies {
+        request hooked;
+        params hooked_params, request_params;
+        std::string digest_auth;  // params.auth 'digest': the retry's Authorization
+    };
+    std::unique_ptr<request_copies> copies_;
+    request_copies& copies() {
+        if (!copies_) copies_ = std::make_unique<request_copies>();
+        return *copies_;
+    }
     // the last URL as given, resolved and split, with its connection: most
     // VUs request the same few URLs, and a memcmp beats parsing them again
     std::string cached_ref_, cached_abs_;
@@ -4559,17 +4852,13 @@ class client {
     cookie_jar own_jar_;
     cookie_jar* jar_ = &own_jar_;                  // own_jar_, or the VU's first client's (share_cookies)
     cookie_jar* cur_jar_ = &own_jar_;              // this request's: jar_, or its params.jar
-    std::string digest_auth_;                      // params.auth 'digest': the retry's Authorization
     bool force_expected_ = false;                  // that 401 counts as expected, as in k6
     std::span<const request_cookie> req_cookies_;  // this request's params.cookies
     std::string wbuf_;          // this hop's request head, as sent
     std::string_view sent_body_;  // and its body (the caller's, valid while the request runs)
     bool head_written_ = false;   // wbuf_ is this hop's (for the request event)
-    bool wbuf_plain_ = false;  // wbuf_ holds a request with no headers, body or cookies for:
-    std::string wbuf_method_, wbuf_target_, wbuf_authority_;
-    std::string next_url_;
+    bool wbuf_plain_ = false;  // wbuf_ holds a request with no headers, body or cookies
     std::string name_, method_;
-    detail::chunked_decoder chunked_;
     std::size_t bytes_out_ = 0, bytes_in_ = 0;
 
     // one-entry caches: most VUs repeat the same request, so the series and
@@ -4596,8 +4885,7 @@ inline void client::serialize(const detail::url_parts& u, std::string_view metho
     // one when its method and URL are: most load tests repeat a few such GETs.
     bool plain = h1.empty() || h1.front().first.empty();
     plain = plain && h2.empty() && body.empty() && cur_jar_->empty() && req_cookies_.empty() && u.userinfo.empty();
-    if (plain && wbuf_plain_ && method == wbuf_method_ && u.target == wbuf_target_ && u.authority == wbuf_authority_)
-        return;
+    if (plain && wbuf_plain_ && same_plain_request(method, u)) return;
     wbuf_plain_ = false;
     w.clear();
     w.append(method).append(" "sv).append(u.target).append(" HTTP/1.1\r\n"sv);
@@ -4638,7 +4926,7 @@ inline void client::serialize(const detail::url_parts& u, std::string_view metho
     }
     if (!u.userinfo.empty() && !has_auth) {  // http://user:pass@host/: basic auth, unless the request has its own
         w.append("Authorization: "sv);
-        if (!digest_auth_.empty()) w.append(digest_auth_);  // the answer to a digest challenge
+        if (copies_ && !copies_->digest_auth.empty()) w.append(copies_->digest_auth);  // the answer to a digest challenge
         else detail::append_basic_auth(w, u.userinfo);
         w.append("\r\n"sv);
     }
@@ -4648,327 +4936,52 @@ inline void client::serialize(const detail::url_parts& u, std::string_view metho
         w.append("Content-Length: "sv).append(num, r.ptr).append("\r\n"sv);
     }
     w.append("\r\n"sv);
-    if (plain) {
-        wbuf_plain_ = true;
-        wbuf_method_.assign(method);
-        wbuf_target_.assign(u.target);
-        wbuf_authority_.assign(u.authority);
-    }
+    wbuf_plain_ = plain;
 }
 
-inline task<bool> client::open(detail::connection& c) {
-    using namespace detail;
-    res_.timings.blocked = 0;
-    std::int64_t t0 = now_ns();
-    // endpoints: an IP literal, the thread's DNS cache, or a lookup
-    const std::vector<tcp::endpoint>* eps = nullptr;
-    std::vector<tcp::endpoint> literal;
-    sys_error ec;
-    auto addr = boost::asio::ip::make_address(c.host, ec);
-    if (!ec) {
-        literal.emplace_back(addr, c.port);
-        eps = &literal;
-    } else {
-        std::string key = c.host + ":" + std::to_string(c.port);
-        auto it = thread_->dns.find(key);
-        if (it == thread_->dns.end()) {
-            if (!resolver_) resolver_ = std::make_unique<resolver_t>(thread_->ioc.get_executor());
-            struct resolve_op {
-                resolver_t* r;
-                const std::string* host;
-                std::string port;
-                sys_error ec{};
-                tcp::resolver::results_type results;
-                bool await_ready() const noexcept { return false; }
-                void await_suspend(std::coroutine_handle<> h) {
-                    r->async_resolve(*host, port, [this, h](const sys_error& e, tcp::resolver::results_type res) {
-                        ec = e;
-                        results = std::move(res);
-                        h.resume();
-                    });
-                }
-                void await_resume() const noexcept {}
-            } op{resolver_.get(), &c.host, std::to_string(c.port), {}, {}};
-            co_await op;
-            if (op.ec || op.results.empty() || stop_requested()) {
-                fail(error_code::dns_failed, op.ec ? op.ec.message() : std::string_view("no address"));
-                co_return false;
-            }
-            std::vector<tcp::endpoint> list;
-            for (auto& e : op.results) list.push_back(e.endpoint());
-            it = thread_->dns.emplace(std::move(key), std::move(list)).first;
-        }
-        eps = &it->second;
-    }
-    std::int64_t t1 = now_ns();
-    res_.timings.blocked = t1 - t0;
-
-    if (c.secure) {
-        if (!tls_ctx_) tls_ctx_ = &tls_context(*opts_);
-        c.tls = std::make_unique<boost::asio::ssl::stream<socket_t>>(thread_->ioc.get_executor(), tls_ctx_->ctx);
-    }
-    active_ = &c;
-    sys_error last;
-    bool connected = false;
-    // k6's --local-ips: the VU's source address, bound before the connect;
-    // addresses of the other family are skipped (as Go's dialer does)
-    bool bind_local = !opts_->local_ips.empty(), tried = false;
-    auto source = bind_local ? opts_->local_ips.at(vu_ ? vu_->local_id : 0) : boost::asio::ip::address{};
-    for (auto& ep : *eps) {
-        auto& s = c.lowest();
-        sys_error e2;
-        if (s.is_open()) s.close(e2);
-        if (bind_local) {
-            if (ep.address().is_v6() != source.is_v6()) continue;
-            tried = true;
-            if (auto be = bind_source(s, source, ep)) {  // not local (EADDRNOTAVAIL): k6's 1213
-                fail(is_out_of_descriptors(be.value()) ? classify(be, phase::connect, nullptr)
-                                                       : error_code::dial_os_error,
-                     "bind " + source.to_string() + ": " + be.message());
-                c.close();
-                co_return false;
-            }
-        }
-        auto [e, n] = co_await io([&s, &ep](auto h) { s.async_connect(ep, std::move(h)); });
-        (void)n;
-        if (!e) {
-            connected = true;
-            break;
-        }
-        last = e;
-        if (stop_requested()) break;
-    }
-    if (!connected) {
-        if (bind_local && !tried) fail(error_code::dial_failed, "no suitable address found");  // Go's words
-        else fail(classify(last, phase::connect, nullptr), last.message());
-        c.close();
-        co_return false;
-    }
-    {
-        sys_error e2;
-        c.lowest().set_option(tcp::no_delay(true), e2);
-    }
-    if (c.ring && !c.secure) c.ring->forget(c.sock.native_handle());  // its I/O is the ring's now
-    std::int64_t t2 = now_ns();
-    res_.timings.connecting = t2 - t1;
-    if (c.secure) {
-        SSL* ssl = c.tls->native_handle();
-        if (ec) SSL_set_tlsext_host_name(ssl, c.host.c_str());  // SNI: names only
-        if (!opts_->insecure_skip_tls_verify) {
-            if (!ec) X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl), c.host.c_str());
-            else SSL_set1_host(ssl, c.host.c_str());
-        }
-        if (!tls_ctx_->identities.empty()) tls_ctx_->apply(ssl, c.host);  // tlsAuth
-        if (h2_) SSL_set_alpn_protos(ssl, reinterpret_cast<const unsigned char*>("\x02h2\x08http/1.1"), 12);
-        auto [e, n] = co_await io(
-            [&c](auto h) { c.tls->async_handshake(boost::asio::ssl::stream_base::client, std::move(h)); });
-        (void)n;
-        if (e) {
-            fail(classify(e, phase::handshake, ssl), e.message());
-            c.close();
-            co_return false;
-        }
-        res_.timings.tls_handshaking = now_ns() - t2;
-        c.tls_state = read_tls_info(ssl);
-        const unsigned char* alpn = nullptr;
-        unsigned alpn_len = 0;
-        if (h2_) SSL_get0_alpn_selected(ssl, &alpn, &alpn_len);
-        c.alpn_h2 = alpn_len == 2 && alpn[0] == 'h' && alpn[1] == '2';
-    }
-    c.open = true;
-    c.served = 0;
-    c.rlen = 0;
-    co_return true;
+// Whether wbuf_, a plain request (request line, Host, the rest), is the one
+// for `method` and `u`: its method, target and authority read in place.
+inline bool client::same_plain_request(std::string_view method, const detail::url_parts& u) const noexcept {
+    constexpr std::string_view mid = " HTTP/1.1\r\nHost: ";
+    const std::size_t m = method.size(), t = u.target.size(), a = u.authority.size();
+    const char* w = wbuf_.data();
+    // (a method, a target and an authority never hold a space or CR: the one
+    // after each says the last request's was the same length)
+    return wbuf_.size() >= m + 1 + t + mid.size() + a + 2 && w[m] == ' ' && w[m + 1 + t] == ' ' &&
+           w[m + 1 + t + mid.size() + a] == '\r' && std::memcmp(w, method.data(), m) == 0 &&
+           std::memcmp(w + m + 1, u.target.data(), t) == 0 &&
+           std::memcmp(w + m + 1 + t + mid.size(), u.authority.data(), a) == 0;
 }
 
-// Reads one response (skipping 1xx interim ones) into res_.
-inline task<bool> client::read_response(detail::connection& c, std::string_view method, std::int64_t t_sent) {
-    using namespace detail;
-    std::int64_t t_first = 0;
-    // a head that grew the buffer past its usual size (a rare, huge header)
-    // gives the memory back before the next response: a VU does not keep
-    // megabytes per connection after one such answer
-    if (c.rlen == 0 && c.rbuf.size() > detail::usual_read_buffer) [[unlikely]] {
-        c.rbuf.resize(detail::initial_read_buffer);
-        c.rbuf.shrink_to_fit();
-        c.head.clear();
-        c.head.shrink_to_fit();
-    }
-    for (;;) {
-        // the head: parsed as it arrives, in place (one pass finds its end too)
-        response_head h;
-        std::size_t head_len = 0;
-        bool fresh = c.rlen > 0;  // bytes to parse (left after a 1xx response)
-        for (;;) {
-            if (fresh) {
-                auto r = parse_response_head(std::string_view(c.rbuf.data(), c.rlen), h, res_.headers_);
-                if (r < 0) {
-                    fail(error_code::malformed_response, "invalid status line or header");
-                    c.close();
-                    co_return false;
-                }
-                if (r > 0) {
-                    head_len = static_cast<std::size_t>(r);
-                    break;
-                }
-            }
-            if (c.rlen == c.rbuf.size()) {
-                if (c.rbuf.size() >= detail::max_response_head) {
-                    fail(error_code::malformed_response, "response head over 10 MiB");
-                    // closed like every other failure: left open with a full buffer,
-                    // every later request on it failed the same way without any I/O
-                    c.close();
-                    co_return false;
-                }
-                c.rbuf.resize(std::min(c.rbuf.size() * 2, detail::max_response_head));
-            }
-            auto [e, n] = co_await c.read_some(c.rbuf.data() + c.rlen, c.rbuf.size() - c.rlen);
-            if (e || n == 0) {
-                // the peer closed a kept-alive connection before answering: the caller may retry
-                if (c.rlen == 0 && c.served > 0 && !stop_requested() &&
-                    (e == boost::asio::error::eof || e == boost::asio::error::connection_reset ||
-                     e == boost::asio::ssl::error::stream_truncated)) {
-                    c.close();
-                    res_.error_code = error_code::connection_closed;
-                    co_return false;
-                }
-                fail_io(c, e, phase::read);
-                co_return false;
-            }
-            if (!t_first) t_first = now_ns();
-            // re-parse only when a line may have ended: a server trickling a
-            // head byte by byte must not make this quadratic
-            fresh = std::memchr(c.rbuf.data() + c.rlen, '\n', n) != nullptr;
-            c.rlen += n;
-            bytes_in_ += n;
-        }
-        // the head moves out of the read buffer (which the body may reuse);
-        // the header views move with it
-        c.head.assign(c.rbuf.data(), head_len);
-        auto rebase = [from = c.rbuf.data(), to = c.head.data()](std::string_view v) {
-            return v.empty() ? v : std::string_view(to + (v.data() - from), v.size());
-        };
-        for (auto& [k, v] : res_.headers_) {
-            k = rebase(k);
-            v = rebase(v);
-        }
-        h.reason = rebase(h.reason);
-        std::size_t avail = c.rlen - head_len;
-        const char* rest = c.rbuf.data() + head_len;
-        if (h.status >= 100 && h.status < 200 && h.status != 101) {  // interim: drop it, read the real one
-            std::memmove(c.rbuf.data(), rest, avail);
-            c.rlen = avail;
-            continue;
-        }
-        res_.status = h.status;
-        res_.status_text = h.reason;
-        res_.timings.waiting = t_first - t_sent;
-        std::string* sink = res_.body_discarded ? nullptr : &res_.body;
-        bool until_eof = false;
-        if (method == "HEAD" || h.status == 204 || h.status == 304 || h.status == 101) {
-            // no body
-        } else if (h.content_length >= 0) {
-            auto cl = static_cast<std::size_t>(h.content_length);
-            std::size_t have = std::min(avail, cl);
-            // The body grows as it arrives, from a reservation of at most 16 MiB:
-            // reserving the announced length up front made a bogus Content-Length
-            // (say 10^15) throw bad_alloc out of the request (a failed iteration,
-            // no http_reqs sample) instead of failing the request.
-            if (sink) {
-                sink->reserve(std::min<std::size_t>(cl, std::size_t{16} << 20));
-                sink->assign(rest, have);
-            }
-            while (have < cl) {
-                char* dst;
-                std::size_t room;
-                if (sink) {
-                    sink->resize(std::min(cl, std::max(sink->capacity(), have + 64 * 1024)));
-                    dst = sink->data() + have;
-                    room = sink->size() - have;
-                } else {
-                    dst = c.rbuf.data();
-                    room = std::min(c.rbuf.size(), cl - have);
-                }
-                auto [e, n] = co_await c.read_some(dst, room);
-                if (e || n == 0) {
-                    if (sink) sink->resize(have);  // what arrived, not the zeroed room after it
-                    fail_io(c, e, phase::read);
-                    co_return false;
-                }
-                have += n;
-                bytes_in_ += n;
-            }
-        } else if (h.chunked) {
-            chunked_.reset();
-            std::size_t used = 0;
-            auto r = chunked_.feed(std::string_view(rest, avail), used, sink);
-            while (r == chunked_decoder::result::need_more) {
-                auto [e, n] = co_await c.read_some(c.rbuf.data(), c.rbuf.size());
-                if (e || n == 0) {
-                    fail_io(c, e, phase::read);
-                    co_return false;
-                }
-                bytes_in_ += n;
-                r = chunked_.feed(std::string_view(c.rbuf.data(), n), used, sink);
-            }
-            if (r == chunked_decoder::result::error) {
-                fail(error_code::malformed_response, "invalid chunked encoding");
-                c.close();
-                co_return false;
-            }
-        } else {
-            until_eof = true;  // HTTP/1.0 style: the body ends with the connection
-            if (sink) sink->assign(rest, avail);
-            for (;;) {
-                c.rlen = 0;
-                auto [e, n] = co_await c.read_some(c.rbuf.data(), c.rbuf.size());
-                if (n) {
-                    bytes_in_ += n;
-                    if (sink) sink->append(c.rbuf.data(), n);
-                }
-                if (e == boost::asio::error::eof || e == boost::asio::ssl::error::stream_truncated) break;
-                if (e) {
-                    fail_io(c, e, phase::read);
-                    co_return false;
-                }
-            }
-        }
-        std::int64_t t_end = now_ns();
-        res_.timings.receiving = t_end - t_first;
-        if (h.close || until_eof) c.close();
-        else {
-            c.rlen = 0;
-            ++c.served;
-        }
-        co_return true;
-    }
-}
-
-inline task<bool> client::exchange(detail::connection& c, const detail::url_parts& u, std::string_view method,
-                                   std::string_view body, std::span<const string_pair> h1,
-                                   std::span<const std::pair<std::string, std::string>> h2) {
+inline task<bool> client::exchange(detail::connection& c, const detail::url_parts& u, std::string_view body,
+                                   const params& p) {
     using namespace detail;
     head_written_ = false, sent_body_ = {};  // nothing written yet (a refused connection shows no request)
     for (int attempt = 0;; ++attempt) {
         res_.timings = {};
         if (h2_ && (c.h2 || !c.open)) [[unlikely]] {  // HTTP/2 possible: a new connection, or one already
-            int r = co_await h2_->exchange(*this, c, u, method, body, h1, h2);
+            int r = co_await h2_->exchange(*this, c, u, method_, body, p.headers, p.header_list);
             if (r >= 0) co_return r > 0;
         }
-        if (!c.open && !co_await open(c)) co_return false;
+        if (!c.open) {
+            // the usual connect (plain, to the one address known now) is
+            // this frame's: open()'s would be one more per VU at a run's start
+            const tcp::endpoint* ep = c.secure ? nullptr : single_known_endpoint(c);
+            if (ep) {
+                if (!co_await quick_connect{*this, c, ep}) co_return false;
+            } else if (!co_await open(c)) {
+                co_return false;
+            }
+        }
         active_ = &c;
-        serialize(u, method, body, h1, h2);
+        serialize(u, method_, body, p.headers, p.header_list);
         head_written_ = true, sent_body_ = body;
         std::int64_t t_send = now_ns();
         // (Writing speculatively before the reactor's own attempt was measured:
         // it moved the read earlier, before the response, and cost a recvfrom.)
         sys_error e;
         std::size_t n;
-        if (body.empty()) std::tie(e, n) = co_await c.write(boost::asio::buffer(wbuf_));
-        else {
-            std::array<boost::asio::const_buffer, 2> bufs{boost::asio::buffer(wbuf_), boost::asio::buffer(body)};
-            std::tie(e, n) = co_await c.write(bufs);
-        }
+        std::tie(e, n) = co_await c.write(wbuf_, body);
         bytes_out_ += n;
         std::int64_t t_sent = c.written_ns ? std::exchange(c.written_ns, 0) : now_ns();
         if (t_sent < t_send) t_sent = t_send;
@@ -4981,7 +4994,7 @@ inline task<bool> client::exchange(detail::connection& c, const detail::url_part
             fail_io(c, e, phase::write);
             co_return false;
         }
-        if (co_await read_response(c, method, t_sent)) {
+        if (co_await read_response(c, t_sent)) {
             res_.timings.duration = res_.timings.sending + res_.timings.waiting + res_.timings.receiving;
             co_return true;
         }
@@ -5002,11 +5015,11 @@ inline void client::record(std::string_view name) {
     if (!vu_) return;
     using namespace detail;
     auto& shard = thread_->shard;
-    if (name != cached_name_ || cached_name_.data() == nullptr) {
+    if (!detail::same(name, cached_name_) || cached_name_.data() == nullptr) {
         cached_name_id_ = shard.strings.intern(name);
         cached_name_ = shard.strings.name(cached_name_id_);
     }
-    if (res_.method != cached_method_ || cached_method_.data() == nullptr) {
+    if (!detail::same(res_.method, cached_method_) || cached_method_.data() == nullptr) {
         cached_method_id_ = shard.strings.intern(res_.method);
         cached_method_ = shard.strings.name(cached_method_id_);
     }
@@ -5049,16 +5062,22 @@ inline void client::record(std::string_view name) {
     }
 }
 
-inline task<const response&> client::perform(std::string_view method, std::string_view url, std::string_view body,
-                                             const params& p) {
+// What perform() starts a request with (start_request), kept small: its
+// coroutine frame is one of the few a VU holds during a request.
+struct client::request_plan {
+    int max_redirects;
+    bool use_cache, cached, explicit_name, ok;
+};
+
+inline client::request_plan client::start_request(std::string_view method, std::string_view url, const params& p) {
     using namespace detail;
     std::string_view name = p.name;
-    std::span<const string_pair> h1 = p.headers, query = p.query;
-    std::span<const std::pair<std::string, std::string>> h2 = p.header_list;
+    std::span<const string_pair> query = p.query;
     nanoseconds timeout = p.timeout.value_or(opts_->timeout);
-    int max_redirects = p.redirects;
-    if (vu_ && vu_->interrupted) throw interrupted_error{};
-    method_.assign(method);
+    request_plan plan{p.redirects < 0 ? opts_->max_redirects : p.redirects, false, false, false, true};
+    // (most requests repeat the last one's method, name and URL: compared
+    // before copied)
+    if (!same(method_, method)) method_.assign(method);
     res_.method = method_;
     res_.status = 0;
     res_.status_text = {};
@@ -5074,32 +5093,32 @@ inline task<const response&> client::perform(std::string_view method, std::strin
     rule_ = p.expected ? p.expected : opts_->expected ? &*opts_->expected : nullptr;
     timed_out_ = false;
     deadline_ns_ = now_ns() + timeout.count();
-    if (max_redirects < 0) max_redirects = opts_->max_redirects;
     tags_id_ = 0;
     if (!p.tags[0].first.empty() && vu_)
         tags_id_ = intern_tags(thread_->shard.strings, std::span<const string_pair>(p.tags));
-    bool use_cache = query.empty() || query.front().first.empty();
-    bool cached = use_cache && cached_conn_ && url == cached_ref_;
-    bool explicit_name = !name.empty();
-    name_.assign(explicit_name ? name : url);
+    plan.use_cache = query.empty() || query.front().first.empty();
+    plan.cached = plan.use_cache && cached_conn_ && same(url, cached_ref_);
+    plan.explicit_name = !name.empty();
+    if (std::string_view n = plan.explicit_name ? name : url; !same(name_, n)) name_.assign(n);
     // the default name never shows a URL's password (k6 masks it too); the
     // cached URL's parts say whether it has one without searching it again
-    if (!explicit_name && (cached ? !cached_parts_.userinfo.empty() : url.find('@') != std::string_view::npos))
+    if (!plan.explicit_name && (plan.cached ? !cached_parts_.userinfo.empty() : url.find('@') != std::string_view::npos))
         mask_credentials(name_);
     res_.name = name_;
     req_cookies_ = p.cookies;
     cur_jar_ = p.jar ? p.jar : jar_;
     res_.sent_cookies.clear();
-    if (cached) {
-        res_.url.assign(cached_abs_);
+    if (plan.cached) {
+        if (!same(res_.url, cached_abs_)) res_.url.assign(cached_abs_);
     } else if (!resolve_url(opts_->base_url, url, res_.url)) {
         res_.url.assign(url);
         fail(error_code::invalid_url, url);
         record(name_);
         deadline_ns_ = 0;
-        co_return res_;
+        plan.ok = false;
+        return plan;
     }
-    if (!use_cache) {
+    if (!plan.use_cache) {
         char sep = res_.url.find('?') == std::string::npos ? '?' : '&';
         for (auto& [k, v] : query) {
             if (k.empty()) break;
@@ -5110,6 +5129,17 @@ inline task<const response&> client::perform(std::string_view method, std::strin
             append_query_escaped(res_.url, v);
         }
     }
+    return plan;
+}
+
+inline task<const response&> client::perform(std::string_view method, std::string_view url, std::string_view body,
+                                             const params& p) {
+    using namespace detail;
+    if (vu_ && vu_->interrupted) throw interrupted_error{};
+    const request_plan plan = start_request(method, url, p);
+    if (!plan.ok) co_return res_;
+    const bool use_cache = plan.use_cache, cached = plan.cached, explicit_name = plan.explicit_name;
+    const int max_redirects = plan.max_redirects;
     for (bool first_hop = true;; first_hop = false) {
         url_parts u;
         connection* conn;
@@ -5131,27 +5161,24 @@ inline task<const response&> client::perform(std::string_view method, std::strin
             }
         }
         auto& c = *conn;
-        bool ok = co_await exchange(c, u, method_, body, h1, h2);
+        bool ok = co_await exchange(c, u, body, p);
         active_ = nullptr;
         // params.auth 'digest' (k6's digest transport): a 401 with a Digest
         // challenge is recorded (as expected, as k6 does), then answered once
         if (ok && p.digest_auth && res_.status == 401 && !u.userinfo.empty()) {
-            detail::digest_challenge ch;
-            if (detail::parse_digest_challenge(res_.header("www-authenticate"), ch))
-                digest_auth_ = detail::digest_authorization(ch, method_, u.target, u.userinfo);
-            if (!digest_auth_.empty()) {
+            if (answer_digest(u)) {
                 res_.error_code = static_cast<error_code>(1401);
                 force_expected_ = true;
                 record(name_);
                 force_expected_ = false;
                 res_.headers_.clear();
                 res_.body.clear();
-                ok = co_await exchange(c, u, method_, body, h1, h2);
+                ok = co_await exchange(c, u, body, p);
                 active_ = nullptr;
-                digest_auth_.clear();
+                copies_->digest_auth.clear();
             }
         }
-        res_.tls_ = ok && c.secure ? &c.tls_state : nullptr;
+        res_.tls_ = ok && c.secure ? c.tls_state.get() : nullptr;
         if (!ok) {
             if (res_.error_code == error_code::none) fail(error_code::generic);
             record(name_);
@@ -5165,9 +5192,7 @@ inline task<const response&> client::perform(std::string_view method, std::strin
         if (!is_redirect(res_.status) || static_cast<int>(res_.redirects) >= max_redirects) break;
         auto location = res_.header("location");
         if (location.empty()) break;
-        if (!resolve_url(res_.url, location, next_url_)) break;
-        if (res_.redirects == 0) res_.first_url = res_.url, res_.first_method = method_;  // k6's res.request
-        std::swap(res_.url, next_url_);
+        if (!follow(location)) break;
         ++res_.redirects;
         if (res_.status == 303 || ((res_.status == 301 || res_.status == 302) && method_ == "POST")) {
             method_.assign("GET");
@@ -5190,6 +5215,403 @@ inline task<const response&> client::perform(std::string_view method, std::strin
 
 }  // namespace loadkit::inline LOADKIT_ABI
 
+// ---- begin loadkit/http/dial.hpp
+// How a client connects: the endpoints of its host (an IP literal, the thread's
+// DNS cache, or a lookup), each address in turn (bound to the VU's source
+// address with --local-ips), then TLS.
+// Included by client.hpp, whose private members these are.
+
+namespace loadkit::inline LOADKIT_ABI {
+
+// A name the thread has not resolved yet: looked up and cached for the
+// thread's other connections. Null on failure (res_ says).
+inline task<const std::vector<detail::tcp::endpoint>*> client::lookup(detail::connection& c, std::string key) {
+    using namespace detail;
+    if (!resolver_) resolver_ = std::make_unique<resolver_t>(thread_->ioc.get_executor());
+    struct resolve_op {
+        resolver_t* r;
+        const std::string* host;
+        std::string port;
+        sys_error ec{};
+        tcp::resolver::results_type results;
+        bool await_ready() const noexcept { return false; }
+        void await_suspend(std::coroutine_handle<> h) {
+            r->async_resolve(*host, port, [this, h](const sys_error& e, tcp::resolver::results_type res) {
+                ec = e;
+                results = std::move(res);
+                h.resume();
+            });
+        }
+        void await_resume() const noexcept {}
+    } op{resolver_.get(), &c.host, std::to_string(c.port), {}, {}};
+    co_await op;
+    if (op.ec || op.results.empty() || stop_requested()) {
+        fail(error_code::dns_failed, op.ec ? op.ec.message() : std::string_view("no address"));
+        co_return nullptr;
+    }
+    std::vector<tcp::endpoint> list;
+    for (auto& e : op.results) list.push_back(e.endpoint());
+    co_return &thread_->dns.emplace(std::move(key), std::move(list)).first->second;
+}
+
+// The TLS handshake of a connection just connected (at t2). `by_name`: the
+// host is a name, not an IP literal (SNI, and which identity to verify).
+inline task<bool> client::handshake(detail::connection& c, bool by_name, std::int64_t t2) {
+    using namespace detail;
+    SSL* ssl = c.tls->native_handle();
+    if (by_name) SSL_set_tlsext_host_name(ssl, c.host.c_str());  // SNI: names only
+    if (!opts_->insecure_skip_tls_verify) {
+        if (!by_name) X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl), c.host.c_str());
+        else SSL_set1_host(ssl, c.host.c_str());
+    }
+    if (!tls_ctx_->identities.empty()) tls_ctx_->apply(ssl, c.host);  // tlsAuth
+    if (h2_) SSL_set_alpn_protos(ssl, reinterpret_cast<const unsigned char*>("\x02h2\x08http/1.1"), 12);
+    auto [e, n] = co_await io(
+        [&c](auto h) { c.tls->async_handshake(boost::asio::ssl::stream_base::client, std::move(h)); });
+    (void)n;
+    if (e) {
+        fail(classify(e, phase::handshake, ssl), e.message());
+        c.close();
+        co_return false;
+    }
+    res_.timings.tls_handshaking = now_ns() - t2;
+    c.tls_state = std::make_shared<const tls_info>(read_tls_info(ssl));
+    const unsigned char* alpn = nullptr;
+    unsigned alpn_len = 0;
+    if (h2_) SSL_get0_alpn_selected(ssl, &alpn, &alpn_len);
+    c.alpn_h2 = alpn_len == 2 && alpn[0] == 'h' && alpn[1] == '2';
+    co_return true;
+}
+
+// The endpoints to try for c's host without waiting: an IP literal's (kept in
+// the thread's cache like a name's) or a name already resolved; null when
+// the name needs a lookup.
+inline const std::vector<detail::tcp::endpoint>* client::known_endpoints(detail::connection& c) {
+    using namespace detail;
+    thread_->dns_key.assign(c.host).append(":").append(std::to_string(c.port));
+    auto it = thread_->dns.find(thread_->dns_key);
+    if (it != thread_->dns.end()) return &it->second;
+    sys_error ec;
+    auto addr = boost::asio::ip::make_address(c.host, ec);
+    if (ec) return nullptr;
+    std::vector<tcp::endpoint> one{tcp::endpoint(addr, c.port)};
+    return &thread_->dns.emplace(thread_->dns_key, std::move(one)).first->second;
+}
+
+// Before a connect attempt to `ep`: a fresh socket, bound to the VU's source
+// address with --local-ips. Returns connect_go, connect_skip (`ep` is of the
+// other address family) or connect_failed (a bind error: res_ says).
+inline int client::begin_connect(detail::connection& c, const detail::tcp::endpoint& ep, bool& tried) {
+    using namespace detail;
+    auto& s = c.lowest();
+    sys_error e2;
+    if (s.is_open()) s.close(e2);
+    if (opts_->local_ips.empty()) return connect_go;
+    // k6's --local-ips: the VU's source address, bound before the connect;
+    // addresses of the other family are skipped (as Go's dialer does)
+    auto source = opts_->local_ips.at(vu_ ? vu_->local_id : 0);
+    if (ep.address().is_v6() != source.is_v6()) return connect_skip;
+    tried = true;
+    if (auto be = bind_source(s, source, ep)) {  // not local (EADDRNOTAVAIL): k6's 1213
+        fail(is_out_of_descriptors(be.value()) ? classify(be, phase::connect, nullptr) : error_code::dial_os_error,
+             "bind " + source.to_string() + ": " + be.message());
+        c.close();
+        return connect_failed;
+    }
+    return connect_go;
+}
+
+// After the last connect attempt (error `last`; `tried`: an address of the
+// source's family was there). Fails res_, or makes the socket ready.
+inline bool client::end_connect(detail::connection& c, const detail::sys_error& last, bool tried,
+                                std::int64_t t1) {
+    using namespace detail;
+    if (last) {
+        if (!opts_->local_ips.empty() && !tried) fail(error_code::dial_failed, "no suitable address found");  // Go's words
+        else fail(classify(last, phase::connect, nullptr), last.message());
+        c.close();
+        return false;
+    }
+    sys_error e2;
+    c.lowest().set_option(tcp::no_delay(true), e2);
+    if (c.ring && !c.secure) c.ring->forget(c.sock.native_handle());  // its I/O is the ring's now
+    res_.timings.connecting = now_ns() - t1;
+    return true;
+}
+
+inline void client::opened(detail::connection& c) noexcept {
+    c.open = true;
+    c.served = 0;
+    c.rlen = 0;
+}
+
+// Connects c (a lookup first when its host is a name not yet resolved; then
+// each address in turn; then TLS). exchange() connects a plain connection
+// to a known single address itself, without this frame.
+inline task<bool> client::open(detail::connection& c) {
+    using namespace detail;
+    res_.timings.blocked = 0;
+    std::int64_t t0 = now_ns();
+    const std::vector<tcp::endpoint>* eps = known_endpoints(c);
+    if (!eps && !(eps = co_await lookup(c, thread_->dns_key))) co_return false;
+    std::int64_t t1 = now_ns();
+    res_.timings.blocked = t1 - t0;
+    if (c.secure) {
+        if (!tls_ctx_) tls_ctx_ = &tls_context(*opts_);
+        c.tls = std::make_unique<boost::asio::ssl::stream<socket_t>>(thread_->ioc.get_executor(), tls_ctx_->ctx);
+    }
+    active_ = &c;
+    sys_error last = boost::asio::error::host_not_found;
+    bool tried = false;
+    for (auto& ep : *eps) {
+        int go = begin_connect(c, ep, tried);
+        if (go == connect_failed) co_return false;
+        if (go == connect_skip) continue;
+        auto& s = c.lowest();
+        auto [e, n] = co_await io([&s, &ep](auto h) { s.async_connect(ep, std::move(h)); });
+        (void)n;
+        last = e;
+        if (!e || stop_requested()) break;
+    }
+    if (!end_connect(c, last, tried, t1)) co_return false;
+    if (c.secure) {
+        sys_error literal;
+        boost::asio::ip::make_address(c.host, literal);
+        if (!co_await handshake(c, literal.failed(), now_ns())) co_return false;
+    }
+    opened(c);
+    co_return true;
+}
+
+}  // namespace loadkit::inline LOADKIT_ABI
+// ---- end loadkit/http/dial.hpp
+// ---- begin loadkit/http/receive.hpp
+// How a client reads a response on an HTTP/1.1 connection: its head parsed
+// where the bytes landed, then the body (Content-Length, chunked, or until
+// the connection ends).
+// Included by client.hpp, whose private members these are.
+
+namespace loadkit::inline LOADKIT_ABI {
+
+// Reads one response (skipping 1xx interim ones) into res_.
+//
+// Bytes arrive "borrowed" (connection::read_borrowed): on io_uring, in a
+// buffer the kernel picks when they arrive, so a VU waiting for its answer
+// holds no read buffer; they are used where they are (the head parsed in
+// place, the body copied to res_.body), and only a head longer than one
+// read is gathered in the connection's own buffer (rbuf).
+inline task<bool> client::read_response(detail::connection& c, std::int64_t t_sent) {
+    using namespace detail;
+    struct give_back {  // whatever the exit (fail() may throw on an interrupt)
+        connection& c;
+        ~give_back() { c.release_borrowed(); }
+    } at_exit{c};
+    std::int64_t t_first = 0;
+    // a head that grew the buffer past its usual size (a rare, huge header)
+    // gives the memory back before the next response: a VU does not keep
+    // megabytes per connection after one such answer
+    if (c.rlen == 0 && c.rbuf.size() > detail::usual_read_buffer) [[unlikely]] {
+        c.rbuf.resize(detail::initial_read_buffer);
+        c.rbuf.shrink_to_fit();
+        c.head.clear();
+        c.head.shrink_to_fit();
+    }
+    for (;;) {
+        // the head, parsed in place (one pass finds its end too): usually
+        // all of it came in one read
+        response_head h;
+        std::string_view win(c.rbuf.data(), c.rlen);  // bytes left after a 1xx response, or the read's
+        if (win.empty()) {
+            auto [e, got] = co_await c.read_borrowed();
+            if (e || got.empty()) {
+                // the peer closed a kept-alive connection before answering: the caller may retry
+                if (c.served > 0 && !stop_requested() &&
+                    (e == boost::asio::error::eof || e == boost::asio::error::connection_reset ||
+                     e == boost::asio::ssl::error::stream_truncated)) {
+                    c.close();
+                    res_.error_code = error_code::connection_closed;
+                    co_return false;
+                }
+                fail_io(c, e, phase::read);
+                co_return false;
+            }
+            if (!t_first) t_first = now_ns();
+            bytes_in_ += got.size();
+            win = got;
+        }
+        auto r = parse_response_head(win, h, res_.headers_);
+        if (r < 0) {
+            fail(error_code::malformed_response, "invalid status line or header");
+            c.close();
+            co_return false;
+        }
+        std::size_t head_len = static_cast<std::size_t>(r);
+        if (head_len == 0 && (head_len = co_await read_long_head(c, win, h)) == 0) co_return false;
+        // the head moves out of the read buffer (which the body may reuse);
+        // the header views move with it
+        if (c.head.size() != head_len) c.head.resize(head_len);  // (usually the last head's size: no work)
+        std::memcpy(c.head.data(), win.data(), head_len);
+        auto rebase = [from = win.data(), to = c.head.data()](std::string_view v) {
+            return v.empty() ? v : std::string_view(to + (v.data() - from), v.size());
+        };
+        for (auto& [k, v] : res_.headers_) {
+            k = rebase(k);
+            v = rebase(v);
+        }
+        h.reason = rebase(h.reason);
+        std::string_view rest = win.substr(head_len);  // (borrowed, or in rbuf)
+        c.rlen = 0;
+        if (h.status >= 100 && h.status < 200 && h.status != 101) {  // interim: drop it, read the real one
+            if (c.rbuf.size() < rest.size()) c.rbuf.resize(std::max(initial_read_buffer, rest.size()));
+            std::memmove(c.rbuf.data(), rest.data(), rest.size());
+            c.rlen = rest.size();
+            c.release_borrowed();
+            continue;
+        }
+        res_.status = h.status;
+        res_.status_text = h.reason;
+        res_.timings.waiting = t_first - t_sent;
+        std::string* sink = res_.body_discarded ? nullptr : &res_.body;
+        bool no_body = method_ == "HEAD" || h.status == 204 || h.status == 304 || h.status == 101;
+        bool until_eof = !no_body && h.content_length < 0 && !h.chunked;  // HTTP/1.0 style: ends with the connection
+        if (no_body) {
+        } else if (h.content_length >= 0 && rest.size() >= static_cast<std::size_t>(h.content_length)) {
+            if (sink) sink->assign(rest.data(), static_cast<std::size_t>(h.content_length));  // the usual: all here
+        } else if (!co_await read_body(c, h, rest, sink)) {
+            co_return false;
+        }
+        res_.timings.receiving = now_ns() - t_first;
+        if (h.close || until_eof) c.close();
+        else {
+            c.rlen = 0;
+            ++c.served;
+        }
+        co_return true;
+    }
+}
+
+// A head longer than one read: `win` (its start) is gathered in rbuf and
+// read on until the head ends. Returns its length, 0 on failure (res_ says).
+inline task<std::size_t> client::read_long_head(detail::connection& c, std::string_view& win,
+                                                detail::response_head& h) {
+    using namespace detail;
+    if (win.data() != c.rbuf.data()) {
+        if (c.rbuf.size() < std::max(initial_read_buffer, 2 * win.size()))
+            c.rbuf.resize(std::max(initial_read_buffer, 2 * win.size()));
+        std::memcpy(c.rbuf.data(), win.data(), win.size());
+    }
+    c.rlen = win.size();
+    c.release_borrowed();
+    for (;;) {
+        if (c.rlen == c.rbuf.size()) {
+            if (c.rbuf.size() >= detail::max_response_head) {
+                fail(error_code::malformed_response, "response head over 10 MiB");
+                // closed like every other failure: left open with a full buffer,
+                // every later request on it failed the same way without any I/O
+                c.close();
+                co_return 0;
+            }
+            c.rbuf.resize(std::min(c.rbuf.size() * 2, detail::max_response_head));
+        }
+        auto [e, n] = co_await c.read_some(c.rbuf.data() + c.rlen, c.rbuf.size() - c.rlen);
+        if (e || n == 0) {
+            fail_io(c, e, phase::read);
+            co_return 0;
+        }
+        bytes_in_ += n;
+        // re-parse only when a line may have ended: a server trickling a
+        // head byte by byte must not make this quadratic
+        bool fresh = std::memchr(c.rbuf.data() + c.rlen, '\n', n) != nullptr;
+        c.rlen += n;
+        win = {c.rbuf.data(), c.rlen};
+        if (!fresh) continue;
+        auto r = parse_response_head(win, h, res_.headers_);
+        if (r < 0) {
+            fail(error_code::malformed_response, "invalid status line or header");
+            c.close();
+            co_return 0;
+        }
+        if (r > 0) co_return static_cast<std::size_t>(r);
+    }
+}
+
+// The body past what came with the head (`rest`, borrowed or in rbuf):
+// into `sink`, or read and dropped when null.
+inline task<bool> client::read_body(detail::connection& c, const detail::response_head& h, std::string_view rest,
+                                    std::string* sink) {
+    using namespace detail;
+    if (h.content_length >= 0) {
+        auto cl = static_cast<std::size_t>(h.content_length);
+        std::size_t have = std::min(rest.size(), cl);
+        // The body grows as it arrives, from a reservation of at most 16 MiB:
+        // reserving the announced length up front made a bogus Content-Length
+        // (say 10^15) throw bad_alloc out of the request (a failed iteration,
+        // no http_reqs sample) instead of failing the request.
+        if (sink) {
+            sink->reserve(std::min<std::size_t>(cl, std::size_t{16} << 20));
+            sink->assign(rest.data(), have);
+        }
+        c.release_borrowed();
+        while (have < cl) {
+            sys_error e;
+            std::size_t n;
+            if (sink) {  // straight into the body
+                sink->resize(std::min(cl, std::max(sink->capacity(), have + 64 * 1024)));
+                std::tie(e, n) = co_await c.read_some(sink->data() + have, sink->size() - have);
+            } else {  // read and let go
+                std::string_view got;
+                std::tie(e, got) = co_await c.read_borrowed(cl - have);
+                n = got.size();
+                c.release_borrowed();
+            }
+            if (e || n == 0) {
+                if (sink) sink->resize(have);  // what arrived, not the zeroed room after it
+                fail_io(c, e, phase::read);
+                co_return false;
+            }
+            have += n;
+            bytes_in_ += n;
+        }
+        co_return true;
+    }
+    if (h.chunked) {
+        chunked_decoder chunked;
+        std::size_t used = 0;
+        auto r = chunked.feed(rest, used, sink);
+        while (r == chunked_decoder::result::need_more) {
+            auto [e, got] = co_await c.read_borrowed();
+            if (e || got.empty()) {
+                fail_io(c, e, phase::read);
+                co_return false;
+            }
+            bytes_in_ += got.size();
+            r = chunked.feed(got, used, sink);
+        }
+        if (r == chunked_decoder::result::error) {
+            fail(error_code::malformed_response, "invalid chunked encoding");
+            c.close();
+            co_return false;
+        }
+        co_return true;
+    }
+    // HTTP/1.0 style: the body ends with the connection
+    if (sink) sink->assign(rest.data(), rest.size());
+    for (;;) {
+        auto [e, got] = co_await c.read_borrowed();
+        if (!got.empty()) {
+            bytes_in_ += got.size();
+            if (sink) sink->append(got.data(), got.size());
+        }
+        if (e == boost::asio::error::eof || e == boost::asio::ssl::error::stream_truncated) co_return true;
+        if (e) {
+            fail_io(c, e, phase::read);
+            co_return false;
+        }
+    }
+}
+
+}  // namespace loadkit::inline LOADKIT_ABI
+// ---- end loadkit/http/receive.hpp
 // ---- begin loadkit/http/sweep.hpp
 // The client's side of a thread's housekeeping, apart from client.hpp: the
 // sweeper that times requests out and stops VUs at their deadlines, a VU's
@@ -5207,7 +5629,7 @@ namespace detail {
 
 inline void vu_context::interrupt() {
     interrupted = true;
-    if (timer) timer->cancel();
+    if (thread) thread->wake(*this);
     for (client* c = clients; c; c = c->next_in_vu_) c->cut();
     if (thread) thread->interrupt_watches(this);
     if (on_interrupt) on_interrupt(interrupt_self);
@@ -5263,8 +5685,8 @@ inline void thread_context::sweep() {
     for (vu_context* v : vus) {
         if (v->running) {
             if (!v->interrupted && now >= stop_limit(*v)) v->interrupt();
-        } else if (wake && v->timer) {
-            v->timer->cancel();  // wake VUs waiting to start so they see the stop (or the resume)
+        } else if (wake) {
+            this->wake(*v);  // VUs waiting to start see the stop (or the resume)
         }
     }
     if (wake)
