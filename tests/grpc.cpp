@@ -13,6 +13,7 @@
 #include <loadkit.hpp>
 #include <loadkit/grpc.hpp>
 
+#include "grpc_peer.hpp"
 #include "support.hpp"
 #include "unit.hpp"
 
@@ -25,26 +26,7 @@ namespace {
 
 const std::string source_dir = LOADKIT_SOURCE_DIR;
 
-// tests/grpc_server.py on an ephemeral port; killed with the test.
-struct grpc_server {
-    test_support::scratch dir;
-    std::unique_ptr<test_support::child> proc;
-    std::string address;
-    explicit grpc_server(std::vector<std::string> extra = {}) {
-        std::vector<std::string> argv{"/usr/bin/python3", source_dir + "/tests/grpc_server.py", "--exit-after", "60"};
-        argv.insert(argv.end(), extra.begin(), extra.end());
-        proc = std::make_unique<test_support::child>(argv, (dir.dir / "server.out").string(),
-                                                     (dir.dir / "server.err").string());
-        for (int i = 0; i < 200 && address.empty(); ++i) {
-            auto out = proc->out();
-            if (auto at = out.find("port "); at != std::string::npos && out.find('\n', at) != std::string::npos)
-                address = "127.0.0.1:" + out.substr(at + 5, out.find('\n', at) - at - 5);
-            else std::this_thread::sleep_for(50ms);
-        }
-        INFO(proc->err());
-        REQUIRE(!address.empty());
-    }
-};
+using grpc_server = test_support::grpc_peer;  // tests/grpc_server.py
 
 std::shared_ptr<const g::descriptor_set> test_protos() {
     return g::detail::shared_protos({source_dir + "/tests"}, {"grpc_test.proto"});

@@ -24,6 +24,7 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/read_until.hpp>
 #include <boost/asio/write.hpp>
+#include "body_scenario.hpp"
 #include "unit.hpp"
 
 namespace LOADKIT_TEST_UNIT {
@@ -98,14 +99,8 @@ seen snap(const loadkit::response& r, steady::time_point started = {}) {
 }
 
 // One scenario type for most tests: its iteration runs whatever body the test set.
-struct Generic : loadkit::Scenario<Generic> {
-    struct User : loadkit::VU<Generic> {
-        loadkit::task<> iteration();
-    };
-};
-using body_fn = std::function<loadkit::task<>(Generic::User&)>;
-body_fn* g_body = nullptr;
-loadkit::task<> Generic::User::iteration() { co_await (*g_body)(*this); }
+using Generic = test_support::body_scenario;
+using test_support::body_fn;
 
 loadkit::options base_options(const std::string& target) {
     loadkit::options o;
@@ -117,13 +112,7 @@ loadkit::options base_options(const std::string& target) {
 }
 
 loadkit::run_result run_vus(loadkit::options opts, body_fn body, int vus = 1, std::int64_t iterations = 1) {
-    g_body = &body;
-    struct reset {
-        ~reset() { g_body = nullptr; }
-    } r;
-    loadkit::test<Generic> t(std::move(opts));
-    t.scenario("s", loadkit::per_vu_iterations{.vus = vus, .iterations = iterations, .max_duration = 20s});
-    return t.run();
+    return test_support::run_body(std::move(opts), std::move(body), vus, iterations);
 }
 
 double metric(const nlohmann::json& summary, std::string_view name, const char* field) {

@@ -16,6 +16,7 @@
 #include <loadkit.hpp>
 #include <loadkit/target.hpp>
 
+#include "body_scenario.hpp"
 #include "unit.hpp"
 
 namespace LOADKIT_TEST_UNIT {
@@ -24,13 +25,7 @@ using namespace std::chrono_literals;
 
 namespace {
 
-struct Ringed : loadkit::Scenario<Ringed> {
-    struct User : loadkit::VU<Ringed> {
-        loadkit::task<> iteration();
-    };
-};
-std::function<loadkit::task<>(Ringed::User&)>* g_ringed = nullptr;
-loadkit::task<> Ringed::User::iteration() { co_await (*g_ringed)(*this); }
+using Ringed = test_support::body_scenario;
 
 loadkit::run_result run_ringed(const std::string& url, int vus, int iterations,
                                std::function<loadkit::task<>(Ringed::User&)> body) {
@@ -40,12 +35,7 @@ loadkit::run_result run_ringed(const std::string& url, int vus, int iterations,
     o.handle_signals = false;
     o.threads = 2;
     o.target = url;
-    g_ringed = &body;
-    loadkit::test<Ringed> t(std::move(o));
-    t.scenario("s", loadkit::per_vu_iterations{.vus = vus, .iterations = iterations, .max_duration = 30s});
-    auto r = t.run();
-    g_ringed = nullptr;
-    return r;
+    return test_support::run_body(std::move(o), std::move(body), vus, iterations, 30s);
 }
 
 }  // namespace

@@ -18,6 +18,7 @@
 #include <loadkit/target/cert.hpp>
 #include <loadkit/yaml.hpp>
 
+#include "grpc_peer.hpp"
 #include "support.hpp"
 #include "unit.hpp"
 
@@ -28,25 +29,7 @@ using test_support::scratch;
 
 namespace {
 
-struct grpc_server {
-    scratch dir;
-    std::unique_ptr<test_support::child> proc;
-    std::string address;
-    grpc_server() {
-        proc = std::make_unique<test_support::child>(
-            std::vector<std::string>{"/usr/bin/python3", std::string(LOADKIT_SOURCE_DIR) + "/tests/grpc_server.py",
-                                     "--exit-after", "60"},
-            (dir.dir / "server.out").string(), (dir.dir / "server.err").string());
-        for (int i = 0; i < 200 && address.empty(); ++i) {
-            auto out = proc->out();
-            if (auto at = out.find("port "); at != std::string::npos && out.find('\n', at) != std::string::npos)
-                address = "127.0.0.1:" + out.substr(at + 5, out.find('\n', at) - at - 5);
-            else std::this_thread::sleep_for(50ms);
-        }
-        INFO(proc->err());
-        REQUIRE(!address.empty());
-    }
-};
+using grpc_server = test_support::grpc_peer;  // tests/grpc_server.py
 
 loadkit::run_result run_script(const std::string& file, const std::string& address) {
     loadkit::js::script s(file, {{{"ADDR", address}, {"PROTOS", std::string(LOADKIT_SOURCE_DIR) + "/tests"}}});
@@ -210,27 +193,9 @@ export default function () {
 namespace {
 // The server over TLS with a certificate made here (PEM files for Python).
 struct tls_grpc_server {
-    scratch dir;
     loadkit::certificate cert = loadkit::make_self_signed_certificate();
-    std::unique_ptr<test_support::child> proc;
-    std::string address;
-    tls_grpc_server() {
-        std::ofstream(dir.dir / "cert.pem") << cert.cert_pem;
-        std::ofstream(dir.dir / "key.pem") << cert.key_pem;
-        proc = std::make_unique<test_support::child>(
-            std::vector<std::string>{"/usr/bin/python3", std::string(LOADKIT_SOURCE_DIR) + "/tests/grpc_server.py",
-                                     "--exit-after", "60", "--tls-cert", (dir.dir / "cert.pem").string(),
-                                     "--tls-key", (dir.dir / "key.pem").string()},
-            (dir.dir / "server.out").string(), (dir.dir / "server.err").string());
-        for (int i = 0; i < 200 && address.empty(); ++i) {
-            auto out = proc->out();
-            if (auto at = out.find("port "); at != std::string::npos && out.find('\n', at) != std::string::npos)
-                address = "127.0.0.1:" + out.substr(at + 5, out.find('\n', at) - at - 5);
-            else std::this_thread::sleep_for(50ms);
-        }
-        INFO(proc->err());
-        REQUIRE(!address.empty());
-    }
+    test_support::grpc_peer peer{&cert};
+    std::string address = peer.address;
 };
 loadkit::run_result run_with_env(const std::string& file, const std::map<std::string, std::string>& env) {
     loadkit::js::script s(file, loadkit::js::load_options(loadkit::js::load_options::env_map(env.begin(), env.end())));

@@ -17,6 +17,7 @@
 #include <loadkit.hpp>
 #include <loadkit/target.hpp>
 
+#include "body_scenario.hpp"
 #include "unit.hpp"
 
 namespace LOADKIT_TEST_UNIT {
@@ -34,13 +35,7 @@ std::string refusal(std::string_view text) {
     return p.parse(text, why) ? std::string() : why;
 }
 
-struct Sourced : loadkit::Scenario<Sourced> {
-    struct User : loadkit::VU<Sourced> {
-        loadkit::task<> iteration();
-    };
-};
-std::function<loadkit::task<>(Sourced::User&)>* g_sourced = nullptr;
-loadkit::task<> Sourced::User::iteration() { co_await (*g_sourced)(*this); }
+using Sourced = test_support::body_scenario;
 
 // `vus` VUs doing `iterations` GETs of `url` each, with these local IPs.
 loadkit::run_result run_from(const std::string& url, const std::string& local_ips, int vus, int iterations,
@@ -52,12 +47,7 @@ loadkit::run_result run_from(const std::string& url, const std::string& local_ip
     o.threads = threads;
     o.target = url;
     o.http.local_ips = loadkit::local_ip_pool(local_ips);
-    g_sourced = &body;
-    loadkit::test<Sourced> t(std::move(o));
-    t.scenario("s", loadkit::per_vu_iterations{.vus = vus, .iterations = iterations, .max_duration = 20s});
-    auto r = t.run();
-    g_sourced = nullptr;
-    return r;
+    return test_support::run_body(std::move(o), std::move(body), vus, iterations);
 }
 
 double metric(const nlohmann::json& summary, std::string_view name, const char* field) {

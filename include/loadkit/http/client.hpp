@@ -248,7 +248,7 @@ class client {
             return true;
         }
     };
-    // params.auth 'digest': digest_auth_ answers the last 401's challenge (not
+    // params.auth 'digest': the Authorization answering the last 401's challenge (not
     // in perform(): its coroutine frame would carry the challenge's strings)
     bool answer_digest(const detail::url_parts& u) {
         detail::digest_challenge ch;
