@@ -2097,15 +2097,13 @@ inline void thread_context::wake(vu_context& v) {
     if (!v.waiting) return;
     auto h = std::exchange(v.waiting, {});
     ++v.wait_ticket;  // its entry is stale now
-    if (--sleeping == 0) {  // nothing else waits: no timer left armed for stale entries
-        sleepers.clear();
-        sleep_armed = std::numeric_limits<std::int64_t>::max();
-        sleep_timer.cancel();
-    }
+    --sleeping;
+    arm_sleep();  // (for the next live entry, or none)
     boost::asio::post(ioc, pooled([h] { h.resume(); }));  // (as a cancelled timer's handler was)
 }
 
 inline void thread_context::wake_due() {
+    sleep_armed = std::numeric_limits<std::int64_t>::max();  // (the timer fired: nothing armed)
     auto now = now_ns();
     while (!sleepers.empty() && sleepers.front().at <= now) {
         std::pop_heap(sleepers.begin(), sleepers.end(), std::greater<>{});
@@ -2119,10 +2117,22 @@ inline void thread_context::wake_due() {
 }
 
 inline void thread_context::arm_sleep() {
+    // Entries of VUs woken early are dropped here once nothing waits, or
+    // when they come first: a stale entry must not keep the timer, and so
+    // the thread's loop, waiting for a VU that no longer waits (nor outlive
+    // the run's VU contexts it points to).
+    if (sleeping == 0) sleepers.clear();
+    while (!sleepers.empty() &&
+           (sleepers.front().v->wait_ticket != sleepers.front().ticket || !sleepers.front().v->waiting)) {
+        std::pop_heap(sleepers.begin(), sleepers.end(), std::greater<>{});
+        sleepers.pop_back();
+    }
     if (sleepers.empty()) {
         sleep_armed = std::numeric_limits<std::int64_t>::max();
+        sleep_timer.cancel();
         return;
     }
+    if (sleepers.front().at == sleep_armed) return;  // already set for it
     sleep_armed = sleepers.front().at;
     sleep_timer.expires_at(clock::time_point(nanoseconds(sleep_armed)));  // (cancels the earlier wait)
     sleep_timer.async_wait(pooled([this](const boost::system::error_code& ec) {
@@ -4775,7 +4785,7 @@ class client {
             return true;
         }
     };
-    // params.auth 'digest': digest_auth_ answers the last 401's challenge (not
+    // params.auth 'digest': the Authorization answering the last 401's challenge (not
     // in perform(): its coroutine frame would carry the challenge's strings)
     bool answer_digest(const detail::url_parts& u) {
         detail::digest_challenge ch;
