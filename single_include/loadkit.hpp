@@ -841,8 +841,12 @@ inline void set_console_output(std::FILE* f) { detail::logger::instance().consol
 //   - the thread waits in io_uring_enter, which in one call submits every
 //     queued operation and sleeps until one completes (DEFER_TASKRUN: the
 //     kernel finishes operations only then, in a batch, on this thread);
-//   - completions resume their coroutines directly (an operation is two
-//     words, a function and its awaiter: nothing is allocated per operation);
+//   - completions resume their coroutines directly (an operation is a
+//     function and its state, kept by its connection: nothing is allocated
+//     per operation);
+//   - a receive names no buffer: the kernel takes one from the thread's ring
+//     of provided buffers when the bytes arrive, so a connection waiting for
+//     its response (an idle VU) holds no read buffer;
 //   - Asio's own epoll descriptor is one more operation in the ring (a
 //     poll): when a timer fires or another thread posts, the ring wakes and
 //     the loop runs Asio's ready handlers (io_context::poll).
