@@ -873,6 +873,7 @@ inline void set_console_output(std::FILE* f) { detail::logger::instance().consol
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
@@ -886,6 +887,7 @@ inline void set_console_output(std::FILE* f) { detail::logger::instance().consol
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -990,6 +992,29 @@ class uring {
                          __ATOMIC_RELEASE);
     }
 
+    // Registered files: a connected socket gets a slot in the ring's own
+    // descriptor table, and its operations name the slot (IOSQE_FIXED_FILE),
+    // so the kernel does not look the descriptor up and take and drop a
+    // reference to its file per operation (fget/fput: ~2% of a request's
+    // CPU, measured). The table is changed by operations in the ring
+    // (IORING_OP_FILES_UPDATE, done when submitted, in order): no system
+    // call per connection. -1: no slot (the table is full, or there is
+    // none): the operations name the descriptor.
+    int register_file(int fd) {
+        if (free_slots_.empty()) return -1;
+        int slot = free_slots_.back();
+        free_slots_.pop_back();
+        update_slot(slot, fd);
+        return slot;
+    }
+    // The slot's file is let go (the table holds a reference to the
+    // socket: until then a closed descriptor's connection stays open). The
+    // slot is free at once: a later update is submitted after this one.
+    void unregister_file(int slot) {
+        update_slot(slot, -1);
+        free_slots_.push_back(slot);
+    }
+
     // A message header for `s`'s SENDMSG, valid until the SQE is submitted:
     // the kernel copies it then (IORING_FEAT_SUBMIT_STABLE), so one per SQE
     // slot serves, and no connection carries its own.
@@ -1041,9 +1066,44 @@ class uring {
         return seq == submit_seq_ ? submit_ns_ : now_ns();
     }
 
+    // When the completions being handled now were there to see: the end
+    // of the io_uring_enter that produced them (the kernel finishes a whole
+    // turn's receives in it). A response's first byte is timed by it, not
+    // by when the loop got to its completion: the 20th completion of a
+    // turn would otherwise wait for the first 19 VUs' work, and the clock
+    // is read once per turn, not once per response.
+    std::int64_t reaped_at() const noexcept { return reaped_ns_; }
+
 
   private:
     static constexpr std::uint64_t cancel_tag = 1, asio_tag = 2;  // (never an operation's address)
+
+    void update_slot(int slot, int fd) {
+        io_uring_sqe* s = next_sqe();
+        s->opcode = IORING_OP_FILES_UPDATE;
+        s->fd = -1;
+        s->off = static_cast<std::uint64_t>(slot);
+        s->len = 1;
+        int* from = &slot_fds_[static_cast<std::size_t>(s - sqes_)];  // (read when the SQE is submitted)
+        *from = fd;
+        s->addr = reinterpret_cast<std::uintptr_t>(from);
+        s->user_data = cancel_tag;  // (its completion needs nothing)
+    }
+
+    // The registered-file table: as many slots as the process may have
+    // descriptors (the kernel's own bound), at most 64 Ki. Without it (an
+    // older kernel): no slots.
+    void setup_files() {
+        ::rlimit lim{};
+        if (::getrlimit(RLIMIT_NOFILE, &lim) != 0) return;
+        auto n = static_cast<unsigned>(std::min<::rlim_t>(lim.rlim_cur, 65536));
+        io_uring_rsrc_register reg{};
+        reg.nr = n;
+        reg.flags = IORING_RSRC_REGISTER_SPARSE;
+        if (n == 0 || ::syscall(__NR_io_uring_register, fd_, IORING_REGISTER_FILES2, &reg, sizeof reg) != 0) return;
+        free_slots_.resize(n);
+        for (unsigned i = 0; i < n; ++i) free_slots_[i] = static_cast<int>(n - 1 - i);  // (slot 0 first)
+    }
 
     explicit uring(boost::asio::io_context& ioc) : ioc_(ioc) {}
 
@@ -1081,6 +1141,7 @@ class uring {
         if (s == MAP_FAILED) return false;
         sqes_ = static_cast<io_uring_sqe*>(s);
         msgs_ = std::make_unique<::msghdr[]>(p.sq_entries);
+        slot_fds_ = std::make_unique<int[]>(p.sq_entries);
         auto* base = static_cast<char*>(ring_);
         sq_khead_ = reinterpret_cast<unsigned*>(base + p.sq_off.head);
         sq_ktail_ = reinterpret_cast<unsigned*>(base + p.sq_off.tail);
@@ -1095,6 +1156,7 @@ class uring {
         cq_mask_ = *reinterpret_cast<unsigned*>(base + p.cq_off.ring_mask);
         cqes_ = reinterpret_cast<io_uring_cqe*>(base + p.cq_off.cqes);
         setup_buffers();
+        setup_files();
         return true;
     }
 
@@ -1127,6 +1189,7 @@ class uring {
         note_submit(pending);
         __atomic_store_n(sq_ktail_, sq_tail_, __ATOMIC_RELEASE);
         long r = ::syscall(__NR_io_uring_enter, fd_, pending, wait, flags, arg, arg ? sizeof *arg : 0);
+        reaped_ns_ = now_ns();  // (a submission too may complete operations: a receive whose bytes were there)
         // SUBMIT_ALL: the kernel takes every queued SQE (a bad one fails in
         // its own CQE) unless it refuses as a whole (EBUSY: completions must
         // be reaped first; EINTR: a signal); what it did not take is
@@ -1187,13 +1250,15 @@ class uring {
     std::size_t ring_bytes_ = 0, sqes_bytes_ = 0;
     io_uring_sqe* sqes_ = nullptr;
     std::unique_ptr<::msghdr[]> msgs_;  // message_for()
+    std::unique_ptr<int[]> slot_fds_;   // an update_slot()'s descriptor, per SQE slot
+    std::vector<int> free_slots_;       // of the registered-file table
     io_uring_cqe* cqes_ = nullptr;
     unsigned *sq_khead_ = nullptr, *sq_ktail_ = nullptr, *cq_khead_ = nullptr, *cq_ktail_ = nullptr;
     unsigned sq_mask_ = 0, cq_mask_ = 0, sq_entries_ = 0;
     unsigned sq_tail_ = 0, submitted_ = 0;
     std::size_t in_flight_ = 0;
     std::uint64_t submit_seq_ = 0;
-    std::int64_t submit_ns_ = 0;
+    std::int64_t submit_ns_ = 0, reaped_ns_ = 0;
     bool asio_armed_ = false;
     void* bufs_ = nullptr;  // the provided buffer ring (null: none)
     char* buffer_base_ = nullptr;
@@ -1832,6 +1897,12 @@ struct thread_context {
         }
     }
     std::vector<vu_context*> vus;  // every VU of this thread, for deadlines
+    // The earliest hard deadline a VU of this thread may have reached: the
+    // sweeper walks `vus` only when it has come (or the run stops or wakes
+    // VUs), so thousands of VUs sleeping through their iterations cost it
+    // nothing per pass. Lowered by vu_context::set_hard_deadline, recomputed
+    // by the walk.
+    std::int64_t next_vu_deadline = std::numeric_limits<std::int64_t>::max();
     std::unordered_map<std::string, std::vector<boost::asio::ip::tcp::endpoint>, string_hash, std::equal_to<>> dns;
     std::string dns_key;  // "host:port", the last one looked up in dns (its storage reused)
 
@@ -1915,6 +1986,8 @@ struct vu_context {
     bool ignore_global_stop = false;  // on_stop after an abort: only its own deadline applies
     std::int64_t hard_deadline = std::numeric_limits<std::int64_t>::max();
     std::int64_t graceful_stop_ns = 0;  // the scenario's gracefulStop, applied after an abort
+    // (what a VU's deadline is set with: its thread's sweeper then knows to look)
+    inline void set_hard_deadline(std::int64_t at) noexcept;
 
     // Open model: the iteration handed to this VU by its arrival dispatcher.
     std::coroutine_handle<> parked{};  // set while the VU waits for an iteration
@@ -2143,6 +2216,11 @@ inline void thread_context::arm_sleep() {
         if (ec == boost::asio::error::operation_aborted) return;  // re-armed, or nothing waits
         wake_due();
     }));
+}
+
+inline void vu_context::set_hard_deadline(std::int64_t at) noexcept {
+    hard_deadline = at;
+    if (thread && at < thread->next_vu_deadline) thread->next_vu_deadline = at;
 }
 
 inline void thread_context::start_sweeper() {
@@ -3427,6 +3505,9 @@ struct ring_io : uring_op {
 
 struct connection {
     explicit connection(boost::asio::io_context& ioc, uring* r = nullptr) : sock(ioc.get_executor()), ring(r) {}
+    ~connection() { let_go_slot(); }
+    connection(const connection&) = delete;
+    connection& operator=(const connection&) = delete;
 
     std::string host;
     std::uint16_t port = 0;
@@ -3452,6 +3533,7 @@ struct connection {
     // threads). TLS connections always go through Asio (OpenSSL's stream).
     uring* ring = nullptr;
     unsigned ring_ops = 0;  // this connection's operations in the ring
+    int ring_slot = -1;     // the socket's slot in the ring's registered files (uring::register_file), or -1
     // Its operation in the ring; an HTTP/2 session's connection (duplex)
     // has two, a receive and a send at once, an HTTP/1.1 one takes turns.
     std::unique_ptr<ring_io[]> ring_state;
@@ -3461,6 +3543,9 @@ struct connection {
     // ring write): the request's "sending" ends there, not when the loop
     // next looked, so http_req_sending/waiting mean what they mean on epoll.
     std::int64_t written_ns = 0;
+    // Likewise when the ring's last receive was seen complete (the turn's
+    // uring::reaped_at; 0: not a ring receive): a response's first byte.
+    std::int64_t received_ns = 0;
 
     socket_t& lowest() { return tls ? tls->next_layer() : sock; }
     void close() noexcept {
@@ -3468,10 +3553,20 @@ struct connection {
         // an operation in the ring holds the socket: cancel it, or a pending
         // receive would outlive the descriptor (it ends with operation_aborted)
         if (ring_ops > 0 && lowest().is_open()) ring->cancel_fd(lowest().native_handle());
+        let_go_slot();  // (else the ring's table would keep the socket open)
         lowest().close(ec);
         open = false;
         rlen = 0;
         release_borrowed();
+    }
+
+    // A plain socket the ring carries from now on (after its connect):
+    // registered in the ring's table, for its operations to name.
+    void join_ring() {
+        if (ring && !tls && ring_slot < 0) ring_slot = ring->register_file(sock.native_handle());
+    }
+    void let_go_slot() noexcept {
+        if (ring_slot >= 0) ring->unregister_file(std::exchange(ring_slot, -1));
     }
 
     // The ring's buffer that read_borrowed()'s bytes are in goes back to
@@ -3583,17 +3678,22 @@ struct connection {
 inline void ring_io::submit() {
     io_uring_sqe* s = c->ring->prepare(this);
     seq = c->ring->submit_seq() + 1;
-    int fd = c->sock.native_handle();
+    const bool fixed = c->ring_slot >= 0;
+    int fd = fixed ? c->ring_slot : c->sock.native_handle();
     if (niov == 0) {  // nothing to send (or no room to read into): done at once, as with Asio
         s->opcode = IORING_OP_NOP;
-    } else if (niov == 1) {
+        ++c->ring_ops;
+        return;
+    }
+    if (fixed) s->flags = IOSQE_FIXED_FILE;
+    if (niov == 1) {
         s->opcode = send ? IORING_OP_SEND : IORING_OP_RECV;
         s->fd = fd;
         s->addr = reinterpret_cast<std::uintptr_t>(iov[0].iov_base);  // (0 with select: the kernel's pick)
         s->len = static_cast<unsigned>(iov[0].iov_len);
         if (send) s->msg_flags = MSG_NOSIGNAL;
         if (select) {
-            s->flags = IOSQE_BUFFER_SELECT;
+            s->flags |= IOSQE_BUFFER_SELECT;
             s->buf_group = uring::buffer_group;
         }
     } else {  // (a request's head and body)
@@ -3630,6 +3730,7 @@ inline void ring_io::complete(uring_op* o, int res, unsigned flags) {
         self->ec = boost::asio::error::eof;
     } else if (self->niov > 0) {
         self->n += static_cast<std::size_t>(res);
+        if (!self->send) self->c->received_ns = self->c->ring->reaped_at();
         if (self->send) {  // a partial write: the rest goes again
             auto k = static_cast<std::size_t>(res);
             unsigned i = 0;
@@ -4600,10 +4701,8 @@ class client {
     client(detail::thread_context& t, detail::vu_context* vu, const client_options& o)
         : thread_(&t), vu_(vu), opts_(&o), tls_ctx_(nullptr),
           h2_(o.http2 != http2_mode::http1 ? detail::h2_installed : nullptr) {
-        // register for the sweeper (timeouts) and for the VU (interrupts)
-        next_ = t.clients;
-        if (next_) next_->prev_ = this;
-        t.clients = this;
+        // register for the VU (interrupts); the sweeper (timeouts) sees
+        // the client while it has a deadline (arm_deadline)
         if (vu_) {
             next_in_vu_ = vu_->clients;
             vu_->clients = this;
@@ -4611,9 +4710,7 @@ class client {
         res_.ctx_ = vu_;
     }
     ~client() {
-        if (prev_) prev_->next_ = next_;
-        else thread_->clients = next_;
-        if (next_) next_->prev_ = prev_;
+        unlink_deadline();
         if (vu_)
             for (client** p = &vu_->clients; *p; p = &(*p)->next_in_vu_)
                 if (*p == this) {
@@ -4729,6 +4826,28 @@ class client {
         return c;
     }
 
+    // A request's deadline: the thread's sweeper times it out then. The
+    // sweeper walks only the clients that had one since its last pass (it
+    // unlinks those whose request ended), so VUs that sleep, however many,
+    // cost it nothing.
+    void arm_deadline(std::int64_t at) noexcept {
+        deadline_ns_ = at;
+        if (swept_) return;
+        swept_ = true;
+        prev_ = nullptr;
+        next_ = thread_->clients;
+        if (next_) next_->prev_ = this;
+        thread_->clients = this;
+    }
+    void unlink_deadline() noexcept {
+        if (!swept_) return;
+        swept_ = false;
+        if (prev_) prev_->next_ = next_;
+        else thread_->clients = next_;
+        if (next_) next_->prev_ = prev_;
+        prev_ = next_ = nullptr;
+    }
+
     // Fills res_ with an error (or, for an interrupt, throws).
     void fail(error_code e, std::string_view detail_msg = {}) {
         if (vu_ && vu_->interrupted) {
@@ -4825,8 +4944,9 @@ class client {
     detail::vu_context* vu_;
     const client_options* opts_;
     detail::tls_setup* tls_ctx_;
-    client* prev_ = nullptr;
+    client* prev_ = nullptr;  // the thread's clients with a deadline (arm_deadline)
     client* next_ = nullptr;
+    bool swept_ = false;      // on that list
     client* next_in_vu_ = nullptr;
 
     std::vector<std::unique_ptr<detail::connection>> conns_;
@@ -4842,6 +4962,10 @@ class client {
     detail::connection* active_ = nullptr;
     std::unique_ptr<detail::resolver_t> resolver_;
     std::int64_t deadline_ns_ = 0;
+    // When start_request() read the clock, for exchange() to take as the
+    // send's start when nothing came between (the usual request: a cached
+    // URL on an open connection); 0 once taken, or when the URL was new.
+    std::int64_t started_ns_ = 0;
     bool timed_out_ = false;
 
     response res_;
@@ -4973,11 +5097,15 @@ inline task<bool> client::exchange(detail::connection& c, const detail::url_part
     head_written_ = false, sent_body_ = {};  // nothing written yet (a refused connection shows no request)
     for (int attempt = 0;; ++attempt) {
         res_.timings = {};
+        // the send starts now, or (nothing awaited since) when the request started
+        std::int64_t t_send = std::exchange(started_ns_, 0);
         if (h2_ && (c.h2 || !c.open)) [[unlikely]] {  // HTTP/2 possible: a new connection, or one already
+            t_send = 0;
             int r = co_await h2_->exchange(*this, c, u, method_, body, p.headers, p.header_list);
             if (r >= 0) co_return r > 0;
         }
         if (!c.open) {
+            t_send = 0;
             // the usual connect (plain, to the one address known now) is
             // this frame's: open()'s would be one more per VU at a run's start
             const tcp::endpoint* ep = c.secure ? nullptr : single_known_endpoint(c);
@@ -4990,7 +5118,7 @@ inline task<bool> client::exchange(detail::connection& c, const detail::url_part
         active_ = &c;
         serialize(u, method_, body, p.headers, p.header_list);
         head_written_ = true, sent_body_ = body;
-        std::int64_t t_send = now_ns();
+        if (!t_send) t_send = now_ns();
         // (Writing speculatively before the reactor's own attempt was measured:
         // it moved the read earlier, before the response, and cost a recvfrom.)
         sys_error e;
@@ -5106,12 +5234,14 @@ inline client::request_plan client::start_request(std::string_view method, std::
     res_.body_discarded = p.discard_body < 0 ? opts_->discard_response_bodies : p.discard_body > 0;
     rule_ = p.expected ? p.expected : opts_->expected ? &*opts_->expected : nullptr;
     timed_out_ = false;
-    deadline_ns_ = now_ns() + timeout.count();
+    started_ns_ = now_ns();
+    arm_deadline(started_ns_ + timeout.count());
     tags_id_ = 0;
     if (!p.tags[0].first.empty() && vu_)
         tags_id_ = intern_tags(thread_->shard.strings, std::span<const string_pair>(p.tags));
     plan.use_cache = query.empty() || query.front().first.empty();
     plan.cached = plan.use_cache && cached_conn_ && same(url, cached_ref_);
+    if (!plan.cached) started_ns_ = 0;  // (resolving the URL is not sending it)
     plan.explicit_name = !name.empty();
     if (std::string_view n = plan.explicit_name ? name : url; !same(name_, n)) name_.assign(n);
     // the default name never shows a URL's password (k6 masks it too); the
@@ -5348,7 +5478,10 @@ inline bool client::end_connect(detail::connection& c, const detail::sys_error& 
     }
     sys_error e2;
     c.lowest().set_option(tcp::no_delay(true), e2);
-    if (c.ring && !c.secure) c.ring->forget(c.sock.native_handle());  // its I/O is the ring's now
+    if (c.ring && !c.secure) {  // its I/O is the ring's now
+        c.ring->forget(c.sock.native_handle());
+        c.join_ring();
+    }
     res_.timings.connecting = now_ns() - t1;
     return true;
 }
@@ -5449,7 +5582,7 @@ inline task<bool> client::read_response(detail::connection& c, std::int64_t t_se
                 fail_io(c, e, phase::read);
                 co_return false;
             }
-            if (!t_first) t_first = now_ns();
+            if (!t_first) t_first = std::max(t_sent, c.received_ns ? std::exchange(c.received_ns, 0) : now_ns());
             bytes_in_ += got.size();
             win = got;
         }
@@ -5686,8 +5819,11 @@ inline std::int64_t thread_context::stop_limit(const vu_context& v) const {
 
 inline void thread_context::sweep() {
     auto now = now_ns();
-    for (client* c = clients; c; c = c->next_)
-        if (c->deadline_ns_ && now >= c->deadline_ns_ && !c->timed_out_) c->on_timeout();
+    for (client *c = clients, *n; c; c = n) {
+        n = c->next_;
+        if (!c->deadline_ns_) c->unlink_deadline();  // its request ended
+        else if (now >= c->deadline_ns_ && !c->timed_out_) c->on_timeout();
+    }
     if (watches) sweep_watches(now);
     if (!engine) return;
     engine->poll_signals();
@@ -5696,9 +5832,18 @@ inline void thread_context::sweep() {
     auto gen = engine->wake_gen.load(std::memory_order_relaxed);
     bool wake = stopping || gen != wakes_seen;
     wakes_seen = gen;
+    // the VUs, when one may be due: its own deadline, or the run's end
+    // (a hard stop or an abort's: every pass then)
+    constexpr auto never = std::numeric_limits<std::int64_t>::max();
+    bool ending = engine->hard_stop_ns.load(std::memory_order_relaxed) != never ||
+                  engine->abort_at_ns.load(std::memory_order_relaxed) != never;
+    if (!wake && !ending && now < next_vu_deadline) return;
+    next_vu_deadline = never;
     for (vu_context* v : vus) {
         if (v->running) {
-            if (!v->interrupted && now >= stop_limit(*v)) v->interrupt();
+            if (v->interrupted) continue;
+            if (now >= stop_limit(*v)) v->interrupt();
+            else if (v->hard_deadline < next_vu_deadline) next_vu_deadline = v->hard_deadline;
         } else if (wake) {
             this->wake(*v);  // VUs waiting to start see the stop (or the resume)
         }
@@ -8378,6 +8523,17 @@ struct arrival_lane {
     } idle;
     bool done = false;
     boost::asio::steady_timer timer;
+
+    // The lane is done: its parked VUs leave (on_stop, user_stop).
+    void release_idle() {
+        done = true;
+        std::vector<vu_context*> leaving;
+        while (!idle.empty()) leaving.push_back(idle.pop());
+        for (auto* v : leaving) {
+            v->released = true;
+            v->parked.resume();
+        }
+    }
 };
 
 }  // namespace loadkit::inline LOADKIT_ABI::detail
@@ -10048,7 +10204,7 @@ class engine_impl {
         v.thread = &control;
         v.scenario_id = 0;
         v.running = true;
-        if (timeout.count() > 0) v.hard_deadline = now_ns() + timeout.count();
+        if (timeout.count() > 0) v.set_hard_deadline(now_ns() + timeout.count());
         client c(control, &v, http_);
         control.vus.push_back(&v);
         current_vu = &v;
@@ -10180,6 +10336,8 @@ class engine_impl {
         bool started = false;
         std::uint64_t done = 0;
         std::int64_t not_before = 0;  // the wait time (tasks.hpp): when the next iteration may start
+        // one iteration's end is the next one's decision time and start (0: read the clock)
+        std::int64_t now = 0;
         bool idle = false;            // scaled down: not counted among the active VUs
         // k6's preAllocatedVUs are initialized before the run: build their
         // instances now, so that a VU first used in the middle of the run (a
@@ -10190,10 +10348,11 @@ class engine_impl {
             if (st.stopping.load(std::memory_order_relaxed)) break;
             if (lane) {
                 if (!co_await park{v, *lane}) break;
-                v.hard_deadline = sc.plan.end_ns() + sc.plan.graceful_stop_ns();
-                v.start_lag = std::max<std::int64_t>(0, now_ns() - v.intended_start);
+                v.set_hard_deadline(sc.plan.end_ns() + sc.plan.graceful_stop_ns());
+                now = now_ns();
+                v.start_lag = std::max<std::int64_t>(0, now - v.intended_start);
             } else {
-                auto now = now_ns();
+                if (!now) now = now_ns();
                 decision d;
                 bool paused = st.paused->load(std::memory_order_relaxed) && now < sc.plan.end_ns();
                 if (paused) {
@@ -10210,6 +10369,7 @@ class engine_impl {
                     sc.active.fetch_add(idle ? -1 : 1, std::memory_order_relaxed);
                 }
                 if (d.kind == decision::wait) {
+                    now = 0;
                     try {
                         co_await v.wait_until(d.at);
                     } catch (const interrupted_error&) {
@@ -10217,9 +10377,10 @@ class engine_impl {
                     }
                     continue;
                 }
-                v.hard_deadline = d.deadline;
+                v.set_hard_deadline(d.deadline);
             }
             if (!started) {
+                now = 0;
                 if (!inst) inst = create_vu(v, sc);
                 if (!inst) break;
                 started = true;
@@ -10235,13 +10396,15 @@ class engine_impl {
             v.scenario_iteration = sc.info.started.fetch_add(1, std::memory_order_relaxed);
             v.scenario_iteration_in_test = sc.vu_stripe->global(v.scenario_iteration);
             if (sc.picker) v.task = sc.picker.pick(v.rng, v.task_seq);
-            auto t0 = now_ns();
+            const auto t0 = now ? now : now_ns();
+            now = 0;  // (set again by an iteration that ends)
             current_vu = &v;
             bool completed = true;
             try {
                 co_await inst->iteration();
+                now = now_ns();
                 ++stats.iterations;
-                stats.iteration_duration.record(static_cast<std::uint64_t>(now_ns() - t0));
+                stats.iteration_duration.record(static_cast<std::uint64_t>(now - t0));
             } catch (const interrupted_error&) {
                 ++stats.interrupted;
                 completed = false;
@@ -10249,9 +10412,10 @@ class engine_impl {
                 ++stats.interrupted;
                 completed = false;
             } catch (const std::exception& e) {
+                now = now_ns();
                 ++stats.iterations;
                 ++stats.failed;
-                stats.iteration_duration.record(static_cast<std::uint64_t>(now_ns() - t0));
+                stats.iteration_duration.record(static_cast<std::uint64_t>(now - t0));
                 detail::log_once(log_level::warn, "scenario '" + sc.name + "': iteration failed: " + e.what());
             } catch (...) {
                 ++stats.iterations;
@@ -10259,7 +10423,7 @@ class engine_impl {
                 detail::log_once(log_level::warn,
                                  "scenario '" + sc.name + "': iteration failed with a non-standard exception");
             }
-            if (sc.wait) not_before = next_start(sc.wait, t0, now_ns(), v.rng);  // not in iteration_duration
+            if (sc.wait) not_before = next_start(sc.wait, t0, now ? now : now_ns(), v.rng);  // not in iteration_duration
             v.thread->count_iteration(completed);
             v.running = false;
             v.interrupted = false;
@@ -10307,7 +10471,7 @@ class engine_impl {
         const char* which = start ? "on_start" : "on_stop";
         v.running = true;
         v.ignore_global_stop = !start;  // on_stop gets its own grace after an abort
-        if (!start) v.hard_deadline = now_ns() + opts_.on_stop_grace.count();
+        if (!start) v.set_hard_deadline(now_ns() + opts_.on_stop_grace.count());
         current_vu = &v;
         try {
             if (start) co_await inst.on_start();
@@ -10388,18 +10552,7 @@ class engine_impl {
         ln.done = true;
         auto& timers = ln.w->stop_timers;
         timers.erase(std::remove(timers.begin(), timers.end(), &ln.timer), timers.end());
-        release_idle(ln);
-    }
-
-    // The lane is done: its parked VUs leave (on_stop, user_stop).
-    static void release_idle(arrival_lane& ln) {
-        ln.done = true;
-        std::vector<vu_context*> idle;
-        while (!ln.idle.empty()) idle.push_back(ln.idle.pop());
-        for (auto* v : idle) {
-            v->released = true;
-            v->parked.resume();
-        }
+        ln.release_idle();
     }
 
     void run_scenarios(std::vector<scenario_spec>& specs, std::vector<std::unique_ptr<thread_context>>& workers,
@@ -10506,7 +10659,7 @@ class engine_impl {
                     }
                 } catch (...) {
                     // the VUs already made for a lane that did not start leave
-                    for (auto i = lanes_started; i < thread_lanes[t].size(); ++i) release_idle(*thread_lanes[t][i]);
+                    for (auto i = lanes_started; i < thread_lanes[t].size(); ++i) thread_lanes[t][i]->release_idle();
                     for (; unstarted > 0; --unstarted) ended(nullptr);
                     throw;
                 }

@@ -12,6 +12,12 @@
 #include <cstdlib>
 #include <functional>
 #include <string>
+#include <thread>
+
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <loadkit.hpp>
 #include <loadkit/target.hpp>
@@ -101,6 +107,60 @@ TEST_CASE("io backend: receives into the ring's buffers: more VUs than buffers, 
     CHECK(long_head == 1200);
     CHECK(chunked == 1200);
     CHECK(r.metric("http_req_failed").sum == 0);
+}
+
+// On io_uring a connected socket is also held by the ring's registered-file
+// table (uring::register_file): closing the descriptor alone would leave the
+// connection open on the wire until the slot is let go. A request that
+// times out closes its connection: the server must see the end at once,
+// while the VU (and its client) live on.
+TEST_CASE("io backend: a connection the client closes ends on the wire at once, the VU still running",
+          "[http][io]") {
+    int ls = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    REQUIRE(ls >= 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    REQUIRE(::bind(ls, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
+    REQUIRE(::listen(ls, 8) == 0);
+    socklen_t len = sizeof a;
+    ::getsockname(ls, reinterpret_cast<sockaddr*>(&a), &len);
+    const std::string url = "http://127.0.0.1:" + std::to_string(ntohs(a.sin_port)) + "/";
+    // the server: accepts, reads the request, never answers, and times how
+    // long until the client's end arrives (at most 5 s: bounded)
+    std::atomic<long> closed_after_ms{-1};
+    std::thread server([&] {
+        pollfd p{ls, POLLIN, 0};
+        if (::poll(&p, 1, 5000) != 1) return;
+        int s = ::accept(ls, nullptr, nullptr);
+        if (s < 0) return;
+        auto t0 = std::chrono::steady_clock::now();
+        char buf[4096];
+        for (;;) {
+            pollfd q{s, POLLIN, 0};
+            if (::poll(&q, 1, 5000) != 1) break;
+            auto n = ::read(s, buf, sizeof buf);
+            if (n <= 0) {
+                closed_after_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                                      std::chrono::steady_clock::now() - t0)
+                                      .count();
+                break;
+            }
+        }
+        ::close(s);
+    });
+    std::atomic<int> timed_out{0};
+    auto r = run_ringed(url, 1, 1, [&](Ringed::User& vu) -> loadkit::task<> {
+        auto& res = co_await vu.http.get(url, {.timeout = 100ms});
+        if (res.error_code == loadkit::error_code::request_timeout) ++timed_out;
+        co_await vu.sleep(1500ms);  // the client lives on: its connection must be gone already
+    });
+    server.join();
+    ::close(ls);
+    CHECK(timed_out == 1);
+    CHECK(closed_after_ms >= 0);
+    CHECK(closed_after_ms < 1000);  // (the timeout is 100 ms; the VU sleeps until 1,600)
+    CHECK(r.metric("http_reqs").count == 1);
 }
 
 }  // namespace LOADKIT_TEST_UNIT

@@ -47,6 +47,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
@@ -61,6 +62,7 @@
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -165,6 +167,29 @@ class uring {
                          __ATOMIC_RELEASE);
     }
 
+    // Registered files: a connected socket gets a slot in the ring's own
+    // descriptor table, and its operations name the slot (IOSQE_FIXED_FILE),
+    // so the kernel does not look the descriptor up and take and drop a
+    // reference to its file per operation (fget/fput: ~2% of a request's
+    // CPU, measured). The table is changed by operations in the ring
+    // (IORING_OP_FILES_UPDATE, done when submitted, in order): no system
+    // call per connection. -1: no slot (the table is full, or there is
+    // none): the operations name the descriptor.
+    int register_file(int fd) {
+        if (free_slots_.empty()) return -1;
+        int slot = free_slots_.back();
+        free_slots_.pop_back();
+        update_slot(slot, fd);
+        return slot;
+    }
+    // The slot's file is let go (the table holds a reference to the
+    // socket: until then a closed descriptor's connection stays open). The
+    // slot is free at once: a later update is submitted after this one.
+    void unregister_file(int slot) {
+        update_slot(slot, -1);
+        free_slots_.push_back(slot);
+    }
+
     // A message header for `s`'s SENDMSG, valid until the SQE is submitted:
     // the kernel copies it then (IORING_FEAT_SUBMIT_STABLE), so one per SQE
     // slot serves, and no connection carries its own.
@@ -216,9 +241,44 @@ class uring {
         return seq == submit_seq_ ? submit_ns_ : now_ns();
     }
 
+    // When the completions being handled now were there to see: the end
+    // of the io_uring_enter that produced them (the kernel finishes a whole
+    // turn's receives in it). A response's first byte is timed by it, not
+    // by when the loop got to its completion: the 20th completion of a
+    // turn would otherwise wait for the first 19 VUs' work, and the clock
+    // is read once per turn, not once per response.
+    std::int64_t reaped_at() const noexcept { return reaped_ns_; }
+
 
   private:
     static constexpr std::uint64_t cancel_tag = 1, asio_tag = 2;  // (never an operation's address)
+
+    void update_slot(int slot, int fd) {
+        io_uring_sqe* s = next_sqe();
+        s->opcode = IORING_OP_FILES_UPDATE;
+        s->fd = -1;
+        s->off = static_cast<std::uint64_t>(slot);
+        s->len = 1;
+        int* from = &slot_fds_[static_cast<std::size_t>(s - sqes_)];  // (read when the SQE is submitted)
+        *from = fd;
+        s->addr = reinterpret_cast<std::uintptr_t>(from);
+        s->user_data = cancel_tag;  // (its completion needs nothing)
+    }
+
+    // The registered-file table: as many slots as the process may have
+    // descriptors (the kernel's own bound), at most 64 Ki. Without it (an
+    // older kernel): no slots.
+    void setup_files() {
+        ::rlimit lim{};
+        if (::getrlimit(RLIMIT_NOFILE, &lim) != 0) return;
+        auto n = static_cast<unsigned>(std::min<::rlim_t>(lim.rlim_cur, 65536));
+        io_uring_rsrc_register reg{};
+        reg.nr = n;
+        reg.flags = IORING_RSRC_REGISTER_SPARSE;
+        if (n == 0 || ::syscall(__NR_io_uring_register, fd_, IORING_REGISTER_FILES2, &reg, sizeof reg) != 0) return;
+        free_slots_.resize(n);
+        for (unsigned i = 0; i < n; ++i) free_slots_[i] = static_cast<int>(n - 1 - i);  // (slot 0 first)
+    }
 
     explicit uring(boost::asio::io_context& ioc) : ioc_(ioc) {}
 
@@ -256,6 +316,7 @@ class uring {
         if (s == MAP_FAILED) return false;
         sqes_ = static_cast<io_uring_sqe*>(s);
         msgs_ = std::make_unique<::msghdr[]>(p.sq_entries);
+        slot_fds_ = std::make_unique<int[]>(p.sq_entries);
         auto* base = static_cast<char*>(ring_);
         sq_khead_ = reinterpret_cast<unsigned*>(base + p.sq_off.head);
         sq_ktail_ = reinterpret_cast<unsigned*>(base + p.sq_off.tail);
@@ -270,6 +331,7 @@ class uring {
         cq_mask_ = *reinterpret_cast<unsigned*>(base + p.cq_off.ring_mask);
         cqes_ = reinterpret_cast<io_uring_cqe*>(base + p.cq_off.cqes);
         setup_buffers();
+        setup_files();
         return true;
     }
 
@@ -302,6 +364,7 @@ class uring {
         note_submit(pending);
         __atomic_store_n(sq_ktail_, sq_tail_, __ATOMIC_RELEASE);
         long r = ::syscall(__NR_io_uring_enter, fd_, pending, wait, flags, arg, arg ? sizeof *arg : 0);
+        reaped_ns_ = now_ns();  // (a submission too may complete operations: a receive whose bytes were there)
         // SUBMIT_ALL: the kernel takes every queued SQE (a bad one fails in
         // its own CQE) unless it refuses as a whole (EBUSY: completions must
         // be reaped first; EINTR: a signal); what it did not take is
@@ -362,13 +425,15 @@ class uring {
     std::size_t ring_bytes_ = 0, sqes_bytes_ = 0;
     io_uring_sqe* sqes_ = nullptr;
     std::unique_ptr<::msghdr[]> msgs_;  // message_for()
+    std::unique_ptr<int[]> slot_fds_;   // an update_slot()'s descriptor, per SQE slot
+    std::vector<int> free_slots_;       // of the registered-file table
     io_uring_cqe* cqes_ = nullptr;
     unsigned *sq_khead_ = nullptr, *sq_ktail_ = nullptr, *cq_khead_ = nullptr, *cq_ktail_ = nullptr;
     unsigned sq_mask_ = 0, cq_mask_ = 0, sq_entries_ = 0;
     unsigned sq_tail_ = 0, submitted_ = 0;
     std::size_t in_flight_ = 0;
     std::uint64_t submit_seq_ = 0;
-    std::int64_t submit_ns_ = 0;
+    std::int64_t submit_ns_ = 0, reaped_ns_ = 0;
     bool asio_armed_ = false;
     void* bufs_ = nullptr;  // the provided buffer ring (null: none)
     char* buffer_base_ = nullptr;

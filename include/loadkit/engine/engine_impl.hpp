@@ -290,7 +290,7 @@ class engine_impl {
         v.thread = &control;
         v.scenario_id = 0;
         v.running = true;
-        if (timeout.count() > 0) v.hard_deadline = now_ns() + timeout.count();
+        if (timeout.count() > 0) v.set_hard_deadline(now_ns() + timeout.count());
         client c(control, &v, http_);
         control.vus.push_back(&v);
         current_vu = &v;
@@ -422,6 +422,8 @@ class engine_impl {
         bool started = false;
         std::uint64_t done = 0;
         std::int64_t not_before = 0;  // the wait time (tasks.hpp): when the next iteration may start
+        // one iteration's end is the next one's decision time and start (0: read the clock)
+        std::int64_t now = 0;
         bool idle = false;            // scaled down: not counted among the active VUs
         // k6's preAllocatedVUs are initialized before the run: build their
         // instances now, so that a VU first used in the middle of the run (a
@@ -432,10 +434,11 @@ class engine_impl {
             if (st.stopping.load(std::memory_order_relaxed)) break;
             if (lane) {
                 if (!co_await park{v, *lane}) break;
-                v.hard_deadline = sc.plan.end_ns() + sc.plan.graceful_stop_ns();
-                v.start_lag = std::max<std::int64_t>(0, now_ns() - v.intended_start);
+                v.set_hard_deadline(sc.plan.end_ns() + sc.plan.graceful_stop_ns());
+                now = now_ns();
+                v.start_lag = std::max<std::int64_t>(0, now - v.intended_start);
             } else {
-                auto now = now_ns();
+                if (!now) now = now_ns();
                 decision d;
                 bool paused = st.paused->load(std::memory_order_relaxed) && now < sc.plan.end_ns();
                 if (paused) {
@@ -452,6 +455,7 @@ class engine_impl {
                     sc.active.fetch_add(idle ? -1 : 1, std::memory_order_relaxed);
                 }
                 if (d.kind == decision::wait) {
+                    now = 0;
                     try {
                         co_await v.wait_until(d.at);
                     } catch (const interrupted_error&) {
@@ -459,9 +463,10 @@ class engine_impl {
                     }
                     continue;
                 }
-                v.hard_deadline = d.deadline;
+                v.set_hard_deadline(d.deadline);
             }
             if (!started) {
+                now = 0;
                 if (!inst) inst = create_vu(v, sc);
                 if (!inst) break;
                 started = true;
@@ -477,13 +482,15 @@ class engine_impl {
             v.scenario_iteration = sc.info.started.fetch_add(1, std::memory_order_relaxed);
             v.scenario_iteration_in_test = sc.vu_stripe->global(v.scenario_iteration);
             if (sc.picker) v.task = sc.picker.pick(v.rng, v.task_seq);
-            auto t0 = now_ns();
+            const auto t0 = now ? now : now_ns();
+            now = 0;  // (set again by an iteration that ends)
             current_vu = &v;
             bool completed = true;
             try {
                 co_await inst->iteration();
+                now = now_ns();
                 ++stats.iterations;
-                stats.iteration_duration.record(static_cast<std::uint64_t>(now_ns() - t0));
+                stats.iteration_duration.record(static_cast<std::uint64_t>(now - t0));
             } catch (const interrupted_error&) {
                 ++stats.interrupted;
                 completed = false;
@@ -491,9 +498,10 @@ class engine_impl {
                 ++stats.interrupted;
                 completed = false;
             } catch (const std::exception& e) {
+                now = now_ns();
                 ++stats.iterations;
                 ++stats.failed;
-                stats.iteration_duration.record(static_cast<std::uint64_t>(now_ns() - t0));
+                stats.iteration_duration.record(static_cast<std::uint64_t>(now - t0));
                 detail::log_once(log_level::warn, "scenario '" + sc.name + "': iteration failed: " + e.what());
             } catch (...) {
                 ++stats.iterations;
@@ -501,7 +509,7 @@ class engine_impl {
                 detail::log_once(log_level::warn,
                                  "scenario '" + sc.name + "': iteration failed with a non-standard exception");
             }
-            if (sc.wait) not_before = next_start(sc.wait, t0, now_ns(), v.rng);  // not in iteration_duration
+            if (sc.wait) not_before = next_start(sc.wait, t0, now ? now : now_ns(), v.rng);  // not in iteration_duration
             v.thread->count_iteration(completed);
             v.running = false;
             v.interrupted = false;
@@ -549,7 +557,7 @@ class engine_impl {
         const char* which = start ? "on_start" : "on_stop";
         v.running = true;
         v.ignore_global_stop = !start;  // on_stop gets its own grace after an abort
-        if (!start) v.hard_deadline = now_ns() + opts_.on_stop_grace.count();
+        if (!start) v.set_hard_deadline(now_ns() + opts_.on_stop_grace.count());
         current_vu = &v;
         try {
             if (start) co_await inst.on_start();
@@ -630,18 +638,7 @@ class engine_impl {
         ln.done = true;
         auto& timers = ln.w->stop_timers;
         timers.erase(std::remove(timers.begin(), timers.end(), &ln.timer), timers.end());
-        release_idle(ln);
-    }
-
-    // The lane is done: its parked VUs leave (on_stop, user_stop).
-    static void release_idle(arrival_lane& ln) {
-        ln.done = true;
-        std::vector<vu_context*> idle;
-        while (!ln.idle.empty()) idle.push_back(ln.idle.pop());
-        for (auto* v : idle) {
-            v->released = true;
-            v->parked.resume();
-        }
+        ln.release_idle();
     }
 
     void run_scenarios(std::vector<scenario_spec>& specs, std::vector<std::unique_ptr<thread_context>>& workers,
@@ -748,7 +745,7 @@ class engine_impl {
                     }
                 } catch (...) {
                     // the VUs already made for a lane that did not start leave
-                    for (auto i = lanes_started; i < thread_lanes[t].size(); ++i) release_idle(*thread_lanes[t][i]);
+                    for (auto i = lanes_started; i < thread_lanes[t].size(); ++i) thread_lanes[t][i]->release_idle();
                     for (; unstarted > 0; --unstarted) ended(nullptr);
                     throw;
                 }

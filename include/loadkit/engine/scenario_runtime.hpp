@@ -137,6 +137,17 @@ struct arrival_lane {
     } idle;
     bool done = false;
     boost::asio::steady_timer timer;
+
+    // The lane is done: its parked VUs leave (on_stop, user_stop).
+    void release_idle() {
+        done = true;
+        std::vector<vu_context*> leaving;
+        while (!idle.empty()) leaving.push_back(idle.pop());
+        for (auto* v : leaving) {
+            v->released = true;
+            v->parked.resume();
+        }
+    }
 };
 
 }  // namespace loadkit::inline LOADKIT_ABI::detail

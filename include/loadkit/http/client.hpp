@@ -59,10 +59,8 @@ class client {
     client(detail::thread_context& t, detail::vu_context* vu, const client_options& o)
         : thread_(&t), vu_(vu), opts_(&o), tls_ctx_(nullptr),
           h2_(o.http2 != http2_mode::http1 ? detail::h2_installed : nullptr) {
-        // register for the sweeper (timeouts) and for the VU (interrupts)
-        next_ = t.clients;
-        if (next_) next_->prev_ = this;
-        t.clients = this;
+        // register for the VU (interrupts); the sweeper (timeouts) sees
+        // the client while it has a deadline (arm_deadline)
         if (vu_) {
             next_in_vu_ = vu_->clients;
             vu_->clients = this;
@@ -70,9 +68,7 @@ class client {
         res_.ctx_ = vu_;
     }
     ~client() {
-        if (prev_) prev_->next_ = next_;
-        else thread_->clients = next_;
-        if (next_) next_->prev_ = prev_;
+        unlink_deadline();
         if (vu_)
             for (client** p = &vu_->clients; *p; p = &(*p)->next_in_vu_)
                 if (*p == this) {
@@ -188,6 +184,28 @@ class client {
         return c;
     }
 
+    // A request's deadline: the thread's sweeper times it out then. The
+    // sweeper walks only the clients that had one since its last pass (it
+    // unlinks those whose request ended), so VUs that sleep, however many,
+    // cost it nothing.
+    void arm_deadline(std::int64_t at) noexcept {
+        deadline_ns_ = at;
+        if (swept_) return;
+        swept_ = true;
+        prev_ = nullptr;
+        next_ = thread_->clients;
+        if (next_) next_->prev_ = this;
+        thread_->clients = this;
+    }
+    void unlink_deadline() noexcept {
+        if (!swept_) return;
+        swept_ = false;
+        if (prev_) prev_->next_ = next_;
+        else thread_->clients = next_;
+        if (next_) next_->prev_ = prev_;
+        prev_ = next_ = nullptr;
+    }
+
     // Fills res_ with an error (or, for an interrupt, throws).
     void fail(error_code e, std::string_view detail_msg = {}) {
         if (vu_ && vu_->interrupted) {
@@ -284,8 +302,9 @@ class client {
     detail::vu_context* vu_;
     const client_options* opts_;
     detail::tls_setup* tls_ctx_;
-    client* prev_ = nullptr;
+    client* prev_ = nullptr;  // the thread's clients with a deadline (arm_deadline)
     client* next_ = nullptr;
+    bool swept_ = false;      // on that list
     client* next_in_vu_ = nullptr;
 
     std::vector<std::unique_ptr<detail::connection>> conns_;
@@ -301,6 +320,10 @@ class client {
     detail::connection* active_ = nullptr;
     std::unique_ptr<detail::resolver_t> resolver_;
     std::int64_t deadline_ns_ = 0;
+    // When start_request() read the clock, for exchange() to take as the
+    // send's start when nothing came between (the usual request: a cached
+    // URL on an open connection); 0 once taken, or when the URL was new.
+    std::int64_t started_ns_ = 0;
     bool timed_out_ = false;
 
     response res_;
@@ -432,11 +455,15 @@ inline task<bool> client::exchange(detail::connection& c, const detail::url_part
     head_written_ = false, sent_body_ = {};  // nothing written yet (a refused connection shows no request)
     for (int attempt = 0;; ++attempt) {
         res_.timings = {};
+        // the send starts now, or (nothing awaited since) when the request started
+        std::int64_t t_send = std::exchange(started_ns_, 0);
         if (h2_ && (c.h2 || !c.open)) [[unlikely]] {  // HTTP/2 possible: a new connection, or one already
+            t_send = 0;
             int r = co_await h2_->exchange(*this, c, u, method_, body, p.headers, p.header_list);
             if (r >= 0) co_return r > 0;
         }
         if (!c.open) {
+            t_send = 0;
             // the usual connect (plain, to the one address known now) is
             // this frame's: open()'s would be one more per VU at a run's start
             const tcp::endpoint* ep = c.secure ? nullptr : single_known_endpoint(c);
@@ -449,7 +476,7 @@ inline task<bool> client::exchange(detail::connection& c, const detail::url_part
         active_ = &c;
         serialize(u, method_, body, p.headers, p.header_list);
         head_written_ = true, sent_body_ = body;
-        std::int64_t t_send = now_ns();
+        if (!t_send) t_send = now_ns();
         // (Writing speculatively before the reactor's own attempt was measured:
         // it moved the read earlier, before the response, and cost a recvfrom.)
         sys_error e;
@@ -565,12 +592,14 @@ inline client::request_plan client::start_request(std::string_view method, std::
     res_.body_discarded = p.discard_body < 0 ? opts_->discard_response_bodies : p.discard_body > 0;
     rule_ = p.expected ? p.expected : opts_->expected ? &*opts_->expected : nullptr;
     timed_out_ = false;
-    deadline_ns_ = now_ns() + timeout.count();
+    started_ns_ = now_ns();
+    arm_deadline(started_ns_ + timeout.count());
     tags_id_ = 0;
     if (!p.tags[0].first.empty() && vu_)
         tags_id_ = intern_tags(thread_->shard.strings, std::span<const string_pair>(p.tags));
     plan.use_cache = query.empty() || query.front().first.empty();
     plan.cached = plan.use_cache && cached_conn_ && same(url, cached_ref_);
+    if (!plan.cached) started_ns_ = 0;  // (resolving the URL is not sending it)
     plan.explicit_name = !name.empty();
     if (std::string_view n = plan.explicit_name ? name : url; !same(name_, n)) name_.assign(n);
     // the default name never shows a URL's password (k6 masks it too); the

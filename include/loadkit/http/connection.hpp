@@ -71,6 +71,9 @@ struct ring_io : uring_op {
 
 struct connection {
     explicit connection(boost::asio::io_context& ioc, uring* r = nullptr) : sock(ioc.get_executor()), ring(r) {}
+    ~connection() { let_go_slot(); }
+    connection(const connection&) = delete;
+    connection& operator=(const connection&) = delete;
 
     std::string host;
     std::uint16_t port = 0;
@@ -96,6 +99,7 @@ struct connection {
     // threads). TLS connections always go through Asio (OpenSSL's stream).
     uring* ring = nullptr;
     unsigned ring_ops = 0;  // this connection's operations in the ring
+    int ring_slot = -1;     // the socket's slot in the ring's registered files (uring::register_file), or -1
     // Its operation in the ring; an HTTP/2 session's connection (duplex)
     // has two, a receive and a send at once, an HTTP/1.1 one takes turns.
     std::unique_ptr<ring_io[]> ring_state;
@@ -105,6 +109,9 @@ struct connection {
     // ring write): the request's "sending" ends there, not when the loop
     // next looked, so http_req_sending/waiting mean what they mean on epoll.
     std::int64_t written_ns = 0;
+    // Likewise when the ring's last receive was seen complete (the turn's
+    // uring::reaped_at; 0: not a ring receive): a response's first byte.
+    std::int64_t received_ns = 0;
 
     socket_t& lowest() { return tls ? tls->next_layer() : sock; }
     void close() noexcept {
@@ -112,10 +119,20 @@ struct connection {
         // an operation in the ring holds the socket: cancel it, or a pending
         // receive would outlive the descriptor (it ends with operation_aborted)
         if (ring_ops > 0 && lowest().is_open()) ring->cancel_fd(lowest().native_handle());
+        let_go_slot();  // (else the ring's table would keep the socket open)
         lowest().close(ec);
         open = false;
         rlen = 0;
         release_borrowed();
+    }
+
+    // A plain socket the ring carries from now on (after its connect):
+    // registered in the ring's table, for its operations to name.
+    void join_ring() {
+        if (ring && !tls && ring_slot < 0) ring_slot = ring->register_file(sock.native_handle());
+    }
+    void let_go_slot() noexcept {
+        if (ring_slot >= 0) ring->unregister_file(std::exchange(ring_slot, -1));
     }
 
     // The ring's buffer that read_borrowed()'s bytes are in goes back to
@@ -227,17 +244,22 @@ struct connection {
 inline void ring_io::submit() {
     io_uring_sqe* s = c->ring->prepare(this);
     seq = c->ring->submit_seq() + 1;
-    int fd = c->sock.native_handle();
+    const bool fixed = c->ring_slot >= 0;
+    int fd = fixed ? c->ring_slot : c->sock.native_handle();
     if (niov == 0) {  // nothing to send (or no room to read into): done at once, as with Asio
         s->opcode = IORING_OP_NOP;
-    } else if (niov == 1) {
+        ++c->ring_ops;
+        return;
+    }
+    if (fixed) s->flags = IOSQE_FIXED_FILE;
+    if (niov == 1) {
         s->opcode = send ? IORING_OP_SEND : IORING_OP_RECV;
         s->fd = fd;
         s->addr = reinterpret_cast<std::uintptr_t>(iov[0].iov_base);  // (0 with select: the kernel's pick)
         s->len = static_cast<unsigned>(iov[0].iov_len);
         if (send) s->msg_flags = MSG_NOSIGNAL;
         if (select) {
-            s->flags = IOSQE_BUFFER_SELECT;
+            s->flags |= IOSQE_BUFFER_SELECT;
             s->buf_group = uring::buffer_group;
         }
     } else {  // (a request's head and body)
@@ -274,6 +296,7 @@ inline void ring_io::complete(uring_op* o, int res, unsigned flags) {
         self->ec = boost::asio::error::eof;
     } else if (self->niov > 0) {
         self->n += static_cast<std::size_t>(res);
+        if (!self->send) self->c->received_ns = self->c->ring->reaped_at();
         if (self->send) {  // a partial write: the rest goes again
             auto k = static_cast<std::size_t>(res);
             unsigned i = 0;

@@ -119,7 +119,10 @@ inline bool client::end_connect(detail::connection& c, const detail::sys_error& 
     }
     sys_error e2;
     c.lowest().set_option(tcp::no_delay(true), e2);
-    if (c.ring && !c.secure) c.ring->forget(c.sock.native_handle());  // its I/O is the ring's now
+    if (c.ring && !c.secure) {  // its I/O is the ring's now
+        c.ring->forget(c.sock.native_handle());
+        c.join_ring();
+    }
     res_.timings.connecting = now_ns() - t1;
     return true;
 }

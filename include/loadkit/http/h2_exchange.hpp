@@ -244,7 +244,7 @@ struct h2_access final : h2_transport {
         auto& c = cl.connection_for(u);
         if (c.open && !c.h2) c.close();  // an HTTP/1.1 connection: HTTP/2 needs its own
         cl.timed_out_ = false;
-        cl.deadline_ns_ = now_ns() + cl.opts_->timeout.count();
+        cl.arm_deadline(now_ns() + cl.opts_->timeout.count());
         pick p;
         try {
             p = co_await acquire(cl, c, true);

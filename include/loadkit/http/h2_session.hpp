@@ -187,7 +187,7 @@ class h2_session final : public h2_session_base, public std::enable_shared_from_
         conn.ring = c.ring;  // a plain socket left Asio's epoll set when it connected (uring::forget)
         conn.duplex = true;  // its reader and its writer each have an operation in flight
         if (c.tls) conn.tls = std::move(c.tls);
-        else conn.sock = std::move(c.sock);
+        else conn.sock = std::move(c.sock), conn.ring_slot = std::exchange(c.ring_slot, -1);
         conn.tls_state = c.tls_state;
         conn.open = true;
         c.open = false, c.rlen = 0;

@@ -50,7 +50,7 @@ inline task<bool> client::read_response(detail::connection& c, std::int64_t t_se
                 fail_io(c, e, phase::read);
                 co_return false;
             }
-            if (!t_first) t_first = now_ns();
+            if (!t_first) t_first = std::max(t_sent, c.received_ns ? std::exchange(c.received_ns, 0) : now_ns());
             bytes_in_ += got.size();
             win = got;
         }

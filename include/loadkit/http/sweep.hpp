@@ -62,8 +62,11 @@ inline std::int64_t thread_context::stop_limit(const vu_context& v) const {
 
 inline void thread_context::sweep() {
     auto now = now_ns();
-    for (client* c = clients; c; c = c->next_)
-        if (c->deadline_ns_ && now >= c->deadline_ns_ && !c->timed_out_) c->on_timeout();
+    for (client *c = clients, *n; c; c = n) {
+        n = c->next_;
+        if (!c->deadline_ns_) c->unlink_deadline();  // its request ended
+        else if (now >= c->deadline_ns_ && !c->timed_out_) c->on_timeout();
+    }
     if (watches) sweep_watches(now);
     if (!engine) return;
     engine->poll_signals();
@@ -72,9 +75,18 @@ inline void thread_context::sweep() {
     auto gen = engine->wake_gen.load(std::memory_order_relaxed);
     bool wake = stopping || gen != wakes_seen;
     wakes_seen = gen;
+    // the VUs, when one may be due: its own deadline, or the run's end
+    // (a hard stop or an abort's: every pass then)
+    constexpr auto never = std::numeric_limits<std::int64_t>::max();
+    bool ending = engine->hard_stop_ns.load(std::memory_order_relaxed) != never ||
+                  engine->abort_at_ns.load(std::memory_order_relaxed) != never;
+    if (!wake && !ending && now < next_vu_deadline) return;
+    next_vu_deadline = never;
     for (vu_context* v : vus) {
         if (v->running) {
-            if (!v->interrupted && now >= stop_limit(*v)) v->interrupt();
+            if (v->interrupted) continue;
+            if (now >= stop_limit(*v)) v->interrupt();
+            else if (v->hard_deadline < next_vu_deadline) next_vu_deadline = v->hard_deadline;
         } else if (wake) {
             this->wake(*v);  // VUs waiting to start see the stop (or the resume)
         }

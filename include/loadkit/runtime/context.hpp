@@ -140,6 +140,12 @@ struct thread_context {
         }
     }
     std::vector<vu_context*> vus;  // every VU of this thread, for deadlines
+    // The earliest hard deadline a VU of this thread may have reached: the
+    // sweeper walks `vus` only when it has come (or the run stops or wakes
+    // VUs), so thousands of VUs sleeping through their iterations cost it
+    // nothing per pass. Lowered by vu_context::set_hard_deadline, recomputed
+    // by the walk.
+    std::int64_t next_vu_deadline = std::numeric_limits<std::int64_t>::max();
     std::unordered_map<std::string, std::vector<boost::asio::ip::tcp::endpoint>, string_hash, std::equal_to<>> dns;
     std::string dns_key;  // "host:port", the last one looked up in dns (its storage reused)
 
@@ -223,6 +229,8 @@ struct vu_context {
     bool ignore_global_stop = false;  // on_stop after an abort: only its own deadline applies
     std::int64_t hard_deadline = std::numeric_limits<std::int64_t>::max();
     std::int64_t graceful_stop_ns = 0;  // the scenario's gracefulStop, applied after an abort
+    // (what a VU's deadline is set with: its thread's sweeper then knows to look)
+    inline void set_hard_deadline(std::int64_t at) noexcept;
 
     // Open model: the iteration handed to this VU by its arrival dispatcher.
     std::coroutine_handle<> parked{};  // set while the VU waits for an iteration
@@ -451,6 +459,11 @@ inline void thread_context::arm_sleep() {
         if (ec == boost::asio::error::operation_aborted) return;  // re-armed, or nothing waits
         wake_due();
     }));
+}
+
+inline void vu_context::set_hard_deadline(std::int64_t at) noexcept {
+    hard_deadline = at;
+    if (thread && at < thread->next_vu_deadline) thread->next_vu_deadline = at;
 }
 
 inline void thread_context::start_sweeper() {
