@@ -1946,6 +1946,8 @@ struct thread_context {
         vu_context* v;
         std::uint32_t ticket;
         bool operator>(const sleeper& o) const noexcept { return at > o.at; }
+        // Its VU was woken early (wake()) or sleeps again under a later entry.
+        bool stale() const noexcept;
     };
     std::vector<sleeper> sleepers;
     std::size_t sleeping = 0;  // entries whose VU still waits
@@ -2162,6 +2164,8 @@ inline std::string_view lookup_env(const vu_context* v, std::string_view key, st
     return fallback;
 }
 
+inline bool thread_context::sleeper::stale() const noexcept { return v->wait_ticket != ticket || !v->waiting; }
+
 inline void thread_context::sleep(vu_context& v, std::int64_t at, std::coroutine_handle<> h) {
     v.waiting = h;
     sleepers.push_back({at, &v, ++v.wait_ticket});
@@ -2186,7 +2190,7 @@ inline void thread_context::wake_due() {
         std::pop_heap(sleepers.begin(), sleepers.end(), std::greater<>{});
         sleeper e = sleepers.back();
         sleepers.pop_back();
-        if (e.v->wait_ticket != e.ticket || !e.v->waiting) continue;  // woken early
+        if (e.stale()) continue;  // woken early
         --sleeping;
         std::exchange(e.v->waiting, {}).resume();  // (may sleep again: a later entry)
     }
@@ -2199,8 +2203,7 @@ inline void thread_context::arm_sleep() {
     // the thread's loop, waiting for a VU that no longer waits (nor outlive
     // the run's VU contexts it points to).
     if (sleeping == 0) sleepers.clear();
-    while (!sleepers.empty() &&
-           (sleepers.front().v->wait_ticket != sleepers.front().ticket || !sleepers.front().v->waiting)) {
+    while (!sleepers.empty() && sleepers.front().stale()) {
         std::pop_heap(sleepers.begin(), sleepers.end(), std::greater<>{});
         sleepers.pop_back();
     }
@@ -5364,14 +5367,46 @@ inline task<const response&> client::perform(std::string_view method, std::strin
 // DNS cache, or a lookup), each address in turn (bound to the VU's source
 // address with --local-ips), then TLS.
 // Included by client.hpp, whose private members these are.
+// ---- begin loadkit/http/resolve.hpp
+// A host's endpoints, for every connection a VU opens (the HTTP client's,
+// WebSocket sessions'): an IP literal, a name the thread has resolved before
+// (thread_context::dns), or a lookup whose answer joins that cache. What a
+// failure records (k6's error code, the message's words) is the caller's.
+#include <coroutine>
+#include <cstdint>
+#include <string>
+#include <utility>
+#include <vector>
 
-namespace loadkit::inline LOADKIT_ABI {
+#include <boost/asio/ip/address.hpp>
+#include <boost/asio/ip/tcp.hpp>
 
-// A name the thread has not resolved yet: looked up and cached for the
-// thread's other connections. Null on failure (res_ says).
-inline task<const std::vector<detail::tcp::endpoint>*> client::lookup(detail::connection& c, std::string key) {
-    using namespace detail;
-    if (!resolver_) resolver_ = std::make_unique<resolver_t>(thread_->ioc.get_executor());
+
+namespace loadkit::inline LOADKIT_ABI::detail {
+
+// The endpoints to try for host:port without waiting: a name already
+// resolved, or an IP literal's (kept in the cache like a name's); null when
+// the name needs a lookup. Leaves "host:port" in t.dns_key, the key to look it
+// up under. Called on every connect: once the cache has the host, it does not
+// allocate (dns_key's storage is reused).
+inline const std::vector<tcp::endpoint>* known_endpoints(thread_context& t, const std::string& host,
+                                                         std::uint16_t port) {
+    t.dns_key.assign(host).append(":").append(std::to_string(port));
+    auto it = t.dns.find(t.dns_key);
+    if (it != t.dns.end()) return &it->second;
+    sys_error ec;
+    auto addr = boost::asio::ip::make_address(host, ec);
+    if (ec) return nullptr;
+    std::vector<tcp::endpoint> one{tcp::endpoint(addr, port)};
+    return &t.dns.emplace(t.dns_key, std::move(one)).first->second;
+}
+
+// Looks up a name known_endpoints() did not know, with `r` (the caller's, so
+// that it can cancel the lookup). Empty on failure, and `why` says why ("no
+// address" for an empty answer). The caller keeps the answer with
+// remember_endpoints() once it still wants it (a VU stopped meanwhile may not).
+inline task<std::vector<tcp::endpoint>> lookup_endpoints(resolver_t& r, const std::string& host, std::uint16_t port,
+                                                         std::string& why) {
     struct resolve_op {
         resolver_t* r;
         const std::string* host;
@@ -5387,15 +5422,39 @@ inline task<const std::vector<detail::tcp::endpoint>*> client::lookup(detail::co
             });
         }
         void await_resume() const noexcept {}
-    } op{resolver_.get(), &c.host, std::to_string(c.port), {}, {}};
+    } op{&r, &host, std::to_string(port), {}, {}};
     co_await op;
-    if (op.ec || op.results.empty() || stop_requested()) {
-        fail(error_code::dns_failed, op.ec ? op.ec.message() : std::string_view("no address"));
+    std::vector<tcp::endpoint> list;
+    if (op.ec || op.results.empty()) why = op.ec ? op.ec.message() : std::string("no address");
+    else
+        for (auto& e : op.results) list.push_back(e.endpoint());
+    co_return list;
+}
+
+// A looked-up name's endpoints, kept in the thread's cache under `key`
+// ("host:port", as known_endpoints() left it) for its other connections.
+inline const std::vector<tcp::endpoint>& remember_endpoints(thread_context& t, std::string key,
+                                                            std::vector<tcp::endpoint> list) {
+    return t.dns.emplace(std::move(key), std::move(list)).first->second;
+}
+
+}  // namespace loadkit::inline LOADKIT_ABI::detail
+// ---- end loadkit/http/resolve.hpp
+
+namespace loadkit::inline LOADKIT_ABI {
+
+// A name the thread has not resolved yet: looked up and cached for the
+// thread's other connections. Null on failure (res_ says).
+inline task<const std::vector<detail::tcp::endpoint>*> client::lookup(detail::connection& c, std::string key) {
+    using namespace detail;
+    if (!resolver_) resolver_ = std::make_unique<resolver_t>(thread_->ioc.get_executor());
+    std::string why;
+    auto list = co_await lookup_endpoints(*resolver_, c.host, c.port, why);
+    if (list.empty() || stop_requested()) {
+        fail(error_code::dns_failed, why);
         co_return nullptr;
     }
-    std::vector<tcp::endpoint> list;
-    for (auto& e : op.results) list.push_back(e.endpoint());
-    co_return &thread_->dns.emplace(std::move(key), std::move(list)).first->second;
+    co_return &remember_endpoints(*thread_, std::move(key), std::move(list));
 }
 
 // The TLS handshake of a connection just connected (at t2). `by_name`: the
@@ -5427,19 +5486,10 @@ inline task<bool> client::handshake(detail::connection& c, bool by_name, std::in
     co_return true;
 }
 
-// The endpoints to try for c's host without waiting: an IP literal's (kept in
-// the thread's cache like a name's) or a name already resolved; null when
+// The endpoints to try for c's host without waiting (resolve.hpp); null when
 // the name needs a lookup.
 inline const std::vector<detail::tcp::endpoint>* client::known_endpoints(detail::connection& c) {
-    using namespace detail;
-    thread_->dns_key.assign(c.host).append(":").append(std::to_string(c.port));
-    auto it = thread_->dns.find(thread_->dns_key);
-    if (it != thread_->dns.end()) return &it->second;
-    sys_error ec;
-    auto addr = boost::asio::ip::make_address(c.host, ec);
-    if (ec) return nullptr;
-    std::vector<tcp::endpoint> one{tcp::endpoint(addr, c.port)};
-    return &thread_->dns.emplace(thread_->dns_key, std::move(one)).first->second;
+    return detail::known_endpoints(*thread_, c.host, c.port);
 }
 
 // Before a connect attempt to `ep`: a fresh socket, bound to the VU's source

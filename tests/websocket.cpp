@@ -250,6 +250,41 @@ TEST_CASE("websocket: the end of a run cuts a VU waiting on an open socket") {
     CHECK(ws_count(r.summary, "ws_session_duration") == 2);  // each session ended, and was counted
 }
 
+namespace {
+
+// A host name rather than an IP literal: looked up (http/resolve.hpp), then
+// found in the thread's DNS cache; a name that does not resolve says so.
+struct ByName : loadkit::Scenario<ByName> {
+    static inline std::string url;
+    static inline std::vector<std::string> seen;
+    struct User : loadkit::VU<ByName> {
+        loadkit::task<> iteration() {
+            std::vector<std::string> urls{url, url, "ws://nosuch.invalid:1/"};
+            for (auto& u : urls) {
+                auto ws = co_await loadkit::websocket(http, u);
+                seen.push_back(std::to_string(ws.status()) + " " + std::string(ws.error()));
+                if (ws.is_open()) co_await ws.close();
+            }
+        }
+    };
+};
+
+}  // namespace
+
+TEST_CASE("websocket: a URL with a host name connects (looked up, then from the thread's cache), an unknown name fails") {
+    loadkit::target_server server;
+    ByName::url = "ws://localhost:" + std::to_string(server.port()) + "/ws/echo";
+    ByName::seen.clear();
+    loadkit::test<ByName> t(quiet_ws(server.url()));
+    t.scenario("by name", loadkit::per_vu_iterations{.vus = 1, .iterations = 1});
+    auto r = t.run();
+    REQUIRE(ByName::seen.size() == 3);
+    CHECK(ByName::seen[0] == "101 ");
+    CHECK(ByName::seen[1] == "101 ");
+    CHECK(ByName::seen[2].starts_with("0 lookup nosuch.invalid: "));
+    CHECK(ws_count(r.summary, "ws_sessions") == 3);
+}
+
 TEST_CASE("websocket: YAML flows connect, send, receive with checks and captures, and close") {
     loadkit::target_server server;
     test_support::scratch s;

@@ -5,6 +5,7 @@
 // Included by client.hpp, whose private members these are.
 #include "../core/config.hpp"
 #include "client.hpp"
+#include "resolve.hpp"
 
 namespace loadkit::inline LOADKIT_ABI {
 
@@ -13,30 +14,13 @@ namespace loadkit::inline LOADKIT_ABI {
 inline task<const std::vector<detail::tcp::endpoint>*> client::lookup(detail::connection& c, std::string key) {
     using namespace detail;
     if (!resolver_) resolver_ = std::make_unique<resolver_t>(thread_->ioc.get_executor());
-    struct resolve_op {
-        resolver_t* r;
-        const std::string* host;
-        std::string port;
-        sys_error ec{};
-        tcp::resolver::results_type results;
-        bool await_ready() const noexcept { return false; }
-        void await_suspend(std::coroutine_handle<> h) {
-            r->async_resolve(*host, port, [this, h](const sys_error& e, tcp::resolver::results_type res) {
-                ec = e;
-                results = std::move(res);
-                h.resume();
-            });
-        }
-        void await_resume() const noexcept {}
-    } op{resolver_.get(), &c.host, std::to_string(c.port), {}, {}};
-    co_await op;
-    if (op.ec || op.results.empty() || stop_requested()) {
-        fail(error_code::dns_failed, op.ec ? op.ec.message() : std::string_view("no address"));
+    std::string why;
+    auto list = co_await lookup_endpoints(*resolver_, c.host, c.port, why);
+    if (list.empty() || stop_requested()) {
+        fail(error_code::dns_failed, why);
         co_return nullptr;
     }
-    std::vector<tcp::endpoint> list;
-    for (auto& e : op.results) list.push_back(e.endpoint());
-    co_return &thread_->dns.emplace(std::move(key), std::move(list)).first->second;
+    co_return &remember_endpoints(*thread_, std::move(key), std::move(list));
 }
 
 // The TLS handshake of a connection just connected (at t2). `by_name`: the
@@ -68,19 +52,10 @@ inline task<bool> client::handshake(detail::connection& c, bool by_name, std::in
     co_return true;
 }
 
-// The endpoints to try for c's host without waiting: an IP literal's (kept in
-// the thread's cache like a name's) or a name already resolved; null when
+// The endpoints to try for c's host without waiting (resolve.hpp); null when
 // the name needs a lookup.
 inline const std::vector<detail::tcp::endpoint>* client::known_endpoints(detail::connection& c) {
-    using namespace detail;
-    thread_->dns_key.assign(c.host).append(":").append(std::to_string(c.port));
-    auto it = thread_->dns.find(thread_->dns_key);
-    if (it != thread_->dns.end()) return &it->second;
-    sys_error ec;
-    auto addr = boost::asio::ip::make_address(c.host, ec);
-    if (ec) return nullptr;
-    std::vector<tcp::endpoint> one{tcp::endpoint(addr, c.port)};
-    return &thread_->dns.emplace(thread_->dns_key, std::move(one)).first->second;
+    return detail::known_endpoints(*thread_, c.host, c.port);
 }
 
 // Before a connect attempt to `ep`: a fresh socket, bound to the VU's source

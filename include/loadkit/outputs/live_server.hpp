@@ -55,6 +55,7 @@
 
 #include "../core/config.hpp"
 #include "../core/errors.hpp"
+#include "listen.hpp"
 
 namespace loadkit::inline LOADKIT_ABI {
 
@@ -133,54 +134,9 @@ class live_server {
     // "ADDR:PORT", "[IPv6]:PORT", ":PORT", "PORT" (port 0: any free port; port() tells).
     // The address defaults to 127.0.0.1. Throws config_error naming the spec and why it cannot listen.
     explicit live_server(std::string_view spec) {
-        namespace asio = boost::asio;
-        auto bad = [&](const std::string& why) {
-            return config_error("expected ADDR:PORT, :PORT or PORT (e.g. 127.0.0.1:5665, [::1]:5665, 0 for any free "
-                                "port), found '" +
-                                std::string(spec) + "': " + why);
-        };
-        std::string_view host = "127.0.0.1", port = spec;
-        if (spec.starts_with('[')) {
-            auto close = spec.find(']');
-            if (close == std::string_view::npos) throw bad("no ']' after the IPv6 address");
-            if (close + 1 >= spec.size() || spec[close + 1] != ':') throw bad("no ':PORT' after ']'");
-            host = spec.substr(1, close - 1);
-            port = spec.substr(close + 2);
-        } else if (auto colon = spec.rfind(':'); colon != std::string_view::npos) {
-            if (colon > 0) host = spec.substr(0, colon);
-            port = spec.substr(colon + 1);
-            if (host.find(':') != std::string_view::npos) throw bad("an IPv6 address goes in brackets");
-        }
-        if (host.empty()) throw bad("no address");
-        unsigned p = 0;
-        auto [ptr, ec] = std::from_chars(port.data(), port.data() + port.size(), p);
-        if (port.empty() || ec != std::errc{} || ptr != port.data() + port.size() || p > 65535)
-            throw bad("the port must be a number from 0 to 65535");
-
-        boost::system::error_code err;
-        auto addr = asio::ip::make_address(std::string(host), err);
-        if (err) {  // a host name ("localhost"): its first address, IPv4 first
-            asio::ip::tcp::resolver resolver(ioc_);
-            auto results = resolver.resolve(std::string(host), std::to_string(p), err);
-            if (err || results.empty()) throw bad("cannot resolve '" + std::string(host) + "'");
-            std::optional<asio::ip::address> v4, any;
-            for (auto& r : results) {
-                if (!any) any = r.endpoint().address();
-                if (!v4 && r.endpoint().address().is_v4()) v4 = r.endpoint().address();
-            }
-            addr = v4 ? *v4 : *any;
-        }
-        asio::ip::tcp::endpoint ep(addr, static_cast<std::uint16_t>(p));
-        auto fail = [&](const char* what) {
-            return config_error("cannot listen on " + std::string(spec) + ": " + what + ": " + err.message());
-        };
-        acceptor_.open(ep.protocol(), err);
-        if (err) throw fail("open");
-        acceptor_.set_option(asio::socket_base::reuse_address(true), err);
-        acceptor_.bind(ep, err);
-        if (err) throw fail("bind");
-        acceptor_.listen(64, err);
-        if (err) throw fail("listen");
+        detail::listen_on(acceptor_, spec,
+                          {"", "ADDR:PORT, :PORT or PORT (e.g. 127.0.0.1:5665, [::1]:5665, 0 for any free port)",
+                           "127.0.0.1"});
         auto local = acceptor_.local_endpoint();
         port_ = local.port();
         address_ = local.address().to_string();

@@ -82,6 +82,7 @@
 #include "../metrics/histogram.hpp"
 #include "../metrics/registry.hpp"
 #include "../engine/summary.hpp"
+#include "listen.hpp"
 
 namespace loadkit::inline LOADKIT_ABI {
 
@@ -569,62 +570,13 @@ class prometheus_output {
     // `spec`: HOST:PORT or [IPv6]:PORT; port 0 binds any free port (port()).
     // Throws config_error saying what was expected, or why it cannot listen.
     explicit prometheus_output(std::string_view spec, prometheus_format f = {}) : fmt_(f) {
-        namespace asio = boost::asio;
-        auto bad = [&](const std::string& why) {
-            return config_error(
-                "prometheus: expected HOST:PORT (e.g. 127.0.0.1:9464, [::1]:9464, 0.0.0.0:0 for any free port), found '" +
-                std::string(spec) + "': " + why);
-        };
         if (f.buckets_per_power < 1 || f.buckets_per_power > 64 ||
             !std::has_single_bit(static_cast<unsigned>(f.buckets_per_power)))
             throw config_error("prometheus: buckets_per_power must be 1, 2, 4, 8, 16, 32 or 64, found " +
                                std::to_string(f.buckets_per_power));
-        std::string_view host, port;
-        if (spec.starts_with('[')) {
-            auto close = spec.find(']');
-            if (close == std::string_view::npos) throw bad("no ']' after the IPv6 address");
-            if (close + 1 >= spec.size() || spec[close + 1] != ':') throw bad("no ':PORT' after ']'");
-            host = spec.substr(1, close - 1);
-            port = spec.substr(close + 2);
-        } else {
-            auto colon = spec.rfind(':');
-            if (colon == std::string_view::npos) throw bad("no ':PORT'");
-            host = spec.substr(0, colon);
-            port = spec.substr(colon + 1);
-            if (host.find(':') != std::string_view::npos) throw bad("an IPv6 address goes in brackets");
-        }
-        if (host.empty()) throw bad("no host before ':'");
-        unsigned p = 0;
-        auto [ptr, ec] = std::from_chars(port.data(), port.data() + port.size(), p);
-        if (port.empty() || ec != std::errc{} || ptr != port.data() + port.size() || p > 65535)
-            throw bad("the port must be a number from 0 to 65535");
-
-        boost::system::error_code err;
-        auto addr = asio::ip::make_address(std::string(host), err);
-        if (err) {  // a host name: its first address, IPv4 first
-            asio::ip::tcp::resolver resolver(ioc_);
-            auto results = resolver.resolve(std::string(host), std::to_string(p), err);
-            if (err || results.empty())
-                throw config_error("prometheus: cannot resolve host '" + std::string(host) + "'");
-            std::optional<asio::ip::address> v4, any;
-            for (auto& r : results) {
-                if (!any) any = r.endpoint().address();
-                if (!v4 && r.endpoint().address().is_v4()) v4 = r.endpoint().address();
-            }
-            addr = v4 ? *v4 : *any;
-        }
-        asio::ip::tcp::endpoint ep(addr, static_cast<std::uint16_t>(p));
-        auto fail = [&](const char* what) {
-            return config_error("prometheus: cannot listen on " + std::string(spec) + ": " + what + ": " +
-                                err.message());
-        };
-        acceptor_.open(ep.protocol(), err);
-        if (err) throw fail("open");
-        acceptor_.set_option(asio::socket_base::reuse_address(true), err);
-        acceptor_.bind(ep, err);
-        if (err) throw fail("bind");
-        acceptor_.listen(64, err);
-        if (err) throw fail("listen");
+        detail::listen_on(acceptor_, spec,
+                          {"prometheus: ", "HOST:PORT (e.g. 127.0.0.1:9464, [::1]:9464, 0.0.0.0:0 for any free port)",
+                           nullptr});
         auto local = acceptor_.local_endpoint();
         port_ = local.port();
         host_ = local.address().to_string();

@@ -189,6 +189,8 @@ struct thread_context {
         vu_context* v;
         std::uint32_t ticket;
         bool operator>(const sleeper& o) const noexcept { return at > o.at; }
+        // Its VU was woken early (wake()) or sleeps again under a later entry.
+        bool stale() const noexcept;
     };
     std::vector<sleeper> sleepers;
     std::size_t sleeping = 0;  // entries whose VU still waits
@@ -405,6 +407,8 @@ inline std::string_view lookup_env(const vu_context* v, std::string_view key, st
     return fallback;
 }
 
+inline bool thread_context::sleeper::stale() const noexcept { return v->wait_ticket != ticket || !v->waiting; }
+
 inline void thread_context::sleep(vu_context& v, std::int64_t at, std::coroutine_handle<> h) {
     v.waiting = h;
     sleepers.push_back({at, &v, ++v.wait_ticket});
@@ -429,7 +433,7 @@ inline void thread_context::wake_due() {
         std::pop_heap(sleepers.begin(), sleepers.end(), std::greater<>{});
         sleeper e = sleepers.back();
         sleepers.pop_back();
-        if (e.v->wait_ticket != e.ticket || !e.v->waiting) continue;  // woken early
+        if (e.stale()) continue;  // woken early
         --sleeping;
         std::exchange(e.v->waiting, {}).resume();  // (may sleep again: a later entry)
     }
@@ -442,8 +446,7 @@ inline void thread_context::arm_sleep() {
     // the thread's loop, waiting for a VU that no longer waits (nor outlive
     // the run's VU contexts it points to).
     if (sleeping == 0) sleepers.clear();
-    while (!sleepers.empty() &&
-           (sleepers.front().v->wait_ticket != sleepers.front().ticket || !sleepers.front().v->waiting)) {
+    while (!sleepers.empty() && sleepers.front().stale()) {
         std::pop_heap(sleepers.begin(), sleepers.end(), std::greater<>{});
         sleepers.pop_back();
     }

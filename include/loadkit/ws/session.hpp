@@ -42,6 +42,7 @@
 #include "../core/io.hpp"
 #include "../core/task.hpp"
 #include "../http/client.hpp"
+#include "../http/resolve.hpp"
 #include "../http/tls.hpp"
 #include "../http/url.hpp"
 #include "../metrics/registry.hpp"
@@ -428,41 +429,20 @@ inline task<bool> ws_state::connect(std::string_view given_url, const ws_params&
     if (!split_url(as_http, u)) co_return failed("invalid URL: " + url);
     watch.deadline_ns = started_ns + p.timeout.value_or(opts->timeout).count();
 
-    // endpoints: an IP literal, the thread's DNS cache, or a lookup
-    std::vector<tcp::endpoint> eps;
-    sys_error ec;
+    // endpoints: an IP literal, the thread's DNS cache, or a lookup (as the
+    // HTTP client's: http/resolve.hpp)
     std::string host(u.host);
-    auto addr = boost::asio::ip::make_address(host, ec);
-    if (!ec) eps.emplace_back(addr, u.port);
-    else {
-        std::string key = host + ":" + std::to_string(u.port);
-        if (auto it = thread->dns.find(key); it != thread->dns.end()) eps = it->second;
-        else {
-            resolver_t r(thread->ioc.get_executor());
-            tcp::resolver::results_type results;
-            sys_error rec;
-            struct resolve_op {
-                resolver_t& r;
-                std::string host, port;
-                sys_error& ec;
-                tcp::resolver::results_type& out;
-                bool await_ready() const noexcept { return false; }
-                void await_suspend(std::coroutine_handle<> h) {
-                    r.async_resolve(host, port, [this, h](const sys_error& e, tcp::resolver::results_type res) {
-                        ec = e;
-                        out = std::move(res);
-                        h.resume();
-                    });
-                }
-                void await_resume() const noexcept {}
-            };
-            co_await resolve_op{r, host, std::to_string(u.port), rec, results};
-            if (rec || results.empty())
-                co_return failed("lookup " + host + ": " + (rec ? rec.message() : "no address"));
-            for (auto& e : results) eps.push_back(e.endpoint());
-            thread->dns.emplace(std::move(key), eps);
-        }
+    const std::vector<tcp::endpoint>* eps = known_endpoints(*thread, host, u.port);
+    if (!eps) {
+        resolver_t r(thread->ioc.get_executor());
+        std::string key = thread->dns_key, why;
+        auto list = co_await lookup_endpoints(r, host, u.port, why);
+        if (list.empty()) co_return failed("lookup " + host + ": " + why);
+        eps = &remember_endpoints(*thread, std::move(key), std::move(list));
     }
+    sys_error literal;
+    boost::asio::ip::make_address(host, literal);
+    bool by_name = literal.failed();  // (SNI, and which identity TLS verifies)
 
     if (vu && vu->interrupted) co_return failed("interrupted");
     if (u.secure) tls = std::make_unique<ws_tls>(thread->ioc.get_executor(), tls_context(*opts).ctx);
@@ -472,7 +452,7 @@ inline task<bool> ws_state::connect(std::string_view given_url, const ws_params&
     // k6's --local-ips, as the HTTP client's (client::open)
     bool bind_local = !opts->local_ips.empty();
     auto source = bind_local ? opts->local_ips.at(vu ? vu->local_id : 0) : boost::asio::ip::address{};
-    for (auto& ep : eps) {
+    for (auto& ep : *eps) {
         auto& sock = lowest();
         sys_error e2;
         if (sock.is_open()) sock.close(e2);
@@ -497,9 +477,9 @@ inline task<bool> ws_state::connect(std::string_view given_url, const ws_params&
     }
     if (tls) {
         SSL* ssl = tls->next_layer().native_handle();
-        if (ec) SSL_set_tlsext_host_name(ssl, host.c_str());  // SNI: names only
+        if (by_name) SSL_set_tlsext_host_name(ssl, host.c_str());  // SNI: names only
         if (!opts->insecure_skip_tls_verify) {
-            if (!ec) X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl), host.c_str());
+            if (!by_name) X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl), host.c_str());
             else SSL_set1_host(ssl, host.c_str());
         }
         auto& setup = tls_context(*opts);
