@@ -3501,7 +3501,7 @@ struct ring_io : uring_op {
     unsigned niov = 0;
     bool send = false;
     bool select = false;  // a receive into a buffer the ring picks (uring::has_buffers)
-    bool poll_first = false;  // a receive that waits for readiness before it tries (awaiting_answer)
+    bool poll_first = false;  // a receive that waits for readiness before it tries (read_borrowed)
     int picked = -1;      // that buffer, once the receive completed
     void submit();
     static void complete(uring_op* o, int res, unsigned flags);
@@ -3648,15 +3648,15 @@ struct connection {
             return {r->ec, {c.ring->buffer(static_cast<unsigned>(c.borrowed)), r->n}};
         }
     };
-    borrow_op read_borrowed(std::size_t max = std::size_t(-1)) { return {*this, max}; }
-    // The same for the first bytes of an answer just asked for. On the ring
-    // the receive waits for them before it tries: they are almost never
-    // there yet (measured on loopback, nginx on the other core: 93% of such
-    // receives found nothing), and a receive that tries first and finds
-    // nothing costs a whole tcp_recvmsg, then waits anyway. wrk's epoll
-    // loop reads only when told: this is what made our receive path cost
-    // more than its.
-    borrow_op read_answer() { return {*this, std::size_t(-1), true}; }
+    // `answer_start`: the first bytes of an answer just asked for. On the
+    // ring the receive then waits for them before it tries: they are almost
+    // never there yet (measured on loopback, nginx on the other core: 93% of
+    // such receives found nothing), and a receive that tries first and finds
+    // nothing costs a whole tcp_recvmsg, then waits anyway (wrk's epoll loop
+    // reads only when told: this made our receive path cost more than its).
+    borrow_op read_borrowed(std::size_t max = std::size_t(-1), bool answer_start = false) {
+        return {*this, max, answer_start};
+    }
 
   private:
     ring_io* ring_start(std::coroutine_handle<> h, bool send, bool select, boost::asio::mutable_buffer head,
@@ -5632,7 +5632,7 @@ inline task<bool> client::read_response(detail::connection& c, std::int64_t t_se
         response_head h;
         std::string_view win(c.rbuf.data(), c.rlen);  // bytes left after a 1xx response, or the read's
         if (win.empty()) {
-            auto [e, got] = co_await (t_first ? c.read_borrowed() : c.read_answer());
+            auto [e, got] = co_await c.read_borrowed(std::size_t(-1), !t_first);
             if (e || got.empty()) {
                 // the peer closed a kept-alive connection before answering: the caller may retry
                 if (c.served > 0 && !stop_requested() &&

@@ -37,7 +37,7 @@ inline task<bool> client::read_response(detail::connection& c, std::int64_t t_se
         response_head h;
         std::string_view win(c.rbuf.data(), c.rlen);  // bytes left after a 1xx response, or the read's
         if (win.empty()) {
-            auto [e, got] = co_await (t_first ? c.read_borrowed() : c.read_answer());
+            auto [e, got] = co_await c.read_borrowed(std::size_t(-1), !t_first);
             if (e || got.empty()) {
                 // the peer closed a kept-alive connection before answering: the caller may retry
                 if (c.served > 0 && !stop_requested() &&
