@@ -847,6 +847,11 @@ inline void set_console_output(std::FILE* f) { detail::logger::instance().consol
 //   - a receive names no buffer: the kernel takes one from the thread's ring
 //     of provided buffers when the bytes arrive, so a connection waiting for
 //     its response (an idle VU) holds no read buffer;
+//   - the first receive of a response waits for readiness before it tries
+//     (IORING_RECVSEND_POLL_FIRST: the answer is almost never there yet, and
+//     a receive that tries first pays a whole tcp_recvmsg for nothing);
+//   - a connected socket has a slot in the ring's registered-file table, so
+//     an operation does not look its descriptor up (register_file);
 //   - Asio's own epoll descriptor is one more operation in the ring (a
 //     poll): when a timer fires or another thread posts, the ring wakes and
 //     the loop runs Asio's ready handlers (io_context::poll).
@@ -1073,7 +1078,6 @@ class uring {
     // turn would otherwise wait for the first 19 VUs' work, and the clock
     // is read once per turn, not once per response.
     std::int64_t reaped_at() const noexcept { return reaped_ns_; }
-
 
   private:
     static constexpr std::uint64_t cancel_tag = 1, asio_tag = 2;  // (never an operation's address)
@@ -5905,11 +5909,15 @@ inline void thread_context::sweep() {
     for (vu_context* v : vus) {
         if (v->running) {
             if (v->interrupted) continue;
-            if (now >= stop_limit(*v)) v->interrupt();
-            else if (v->hard_deadline < next_vu_deadline) next_vu_deadline = v->hard_deadline;
+            if (now >= stop_limit(*v)) {
+                v->interrupt();
+                continue;
+            }
         } else if (wake) {
             this->wake(*v);  // VUs waiting to start see the stop (or the resume)
         }
+        // (a deadline set before its VU runs counts too)
+        if (v->hard_deadline < next_vu_deadline) next_vu_deadline = v->hard_deadline;
     }
     if (wake)
         for (auto* t : stop_timers) t->cancel();

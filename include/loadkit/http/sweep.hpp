@@ -85,11 +85,15 @@ inline void thread_context::sweep() {
     for (vu_context* v : vus) {
         if (v->running) {
             if (v->interrupted) continue;
-            if (now >= stop_limit(*v)) v->interrupt();
-            else if (v->hard_deadline < next_vu_deadline) next_vu_deadline = v->hard_deadline;
+            if (now >= stop_limit(*v)) {
+                v->interrupt();
+                continue;
+            }
         } else if (wake) {
             this->wake(*v);  // VUs waiting to start see the stop (or the resume)
         }
+        // (a deadline set before its VU runs counts too)
+        if (v->hard_deadline < next_vu_deadline) next_vu_deadline = v->hard_deadline;
     }
     if (wake)
         for (auto* t : stop_timers) t->cancel();
