@@ -3587,7 +3587,7 @@ struct multishot_recv : uring_op, pooled_frame {  // (from the thread's pool: ma
 struct connection {
     explicit connection(boost::asio::io_context& ioc, uring* r = nullptr) : sock(ioc.get_executor()), ring(r) {}
     ~connection() {
-        cancel_ring_ops();
+        if (ms && ms->armed && lowest().is_open()) ring->cancel_fd(lowest().native_handle());
         let_go_multishot();
         let_go_slot();
     }
@@ -3642,7 +3642,7 @@ struct connection {
         sys_error ec;
         // an operation in the ring holds the socket: cancel it, or a pending
         // receive would outlive the descriptor (it ends with operation_aborted)
-        cancel_ring_ops();
+        if ((ring_ops > 0 || (ms && ms->armed)) && lowest().is_open()) ring->cancel_fd(lowest().native_handle());
         let_go_multishot();
         let_go_slot();  // (else the ring's table would keep the socket open)
         lowest().close(ec);
@@ -3660,16 +3660,7 @@ struct connection {
         if (ring_slot >= 0) ring->unregister_file(std::exchange(ring_slot, -1));
     }
 
-    // An operation in the ring holds the socket: cancelled at once (a
-    // coroutine awaits it), or, for a multishot receive alone, with the
-    // next submission (no system call for a connection that just closes).
-    void cancel_ring_ops() {
-        if (!lowest().is_open()) return;
-        if (ring_ops > 0) ring->cancel_fd(lowest().native_handle());
-        else if (ms && ms->armed) ring->cancel_background(ms);
-    }
-
-    // Its multishot receive goes (after cancel_ring_ops while armed): deleted
+    // Its multishot receive goes (after cancel_fd while armed): deleted
     // now, or by its last completion.
     void let_go_multishot() noexcept {
         if (!ms) return;
