@@ -847,9 +847,12 @@ inline void set_console_output(std::FILE* f) { detail::logger::instance().consol
 //   - a receive names no buffer: the kernel takes one from the thread's ring
 //     of provided buffers when the bytes arrive, so a connection waiting for
 //     its response (an idle VU) holds no read buffer;
-//   - the first receive of a response waits for readiness before it tries
-//     (IORING_RECVSEND_POLL_FIRST: the answer is almost never there yet, and
-//     a receive that tries first pays a whole tcp_recvmsg for nothing);
+//   - a plain HTTP/1.1 connection's receive is armed once and stays armed
+//     between responses (a multishot receive, connection.hpp's
+//     multishot_recv): no receive to queue and no poll to arm per response;
+//     elsewhere the first receive of a response waits for readiness before
+//     it tries (IORING_RECVSEND_POLL_FIRST: the answer is almost never there
+//     yet, and a receive that tries first pays a tcp_recvmsg for nothing);
 //   - a connected socket has a slot in the ring's registered-file table, so
 //     an operation does not look its descriptor up (register_file);
 //   - Asio's own epoll descriptor is one more operation in the ring (a
@@ -976,6 +979,39 @@ class uring {
         return s;
     }
 
+    // Keeps run() going while something the ring does not count must still
+    // complete (a coroutine waiting on a background operation; a let-go
+    // multishot receive whose cancellation must be reaped to free it).
+    void hold() {
+        if (in_flight_++ == 0) work_.emplace(ioc_.get_executor());
+    }
+    void unhold() {
+        if (--in_flight_ == 0) work_.reset();
+    }
+
+    // An operation that does not keep run() going (a multishot receive
+    // armed on an idle kept-alive connection: the run must end around it).
+    io_uring_sqe* prepare_background(uring_op* op) {
+        io_uring_sqe* s = next_sqe();
+        s->user_data = reinterpret_cast<std::uintptr_t>(op) | background_bit;
+        return s;
+    }
+
+    // Cancels one background operation (its completion comes, -ECANCELED).
+    void cancel_background(uring_op* op) {
+        io_uring_sqe* s = next_sqe();
+        s->opcode = IORING_OP_ASYNC_CANCEL;
+        s->addr = reinterpret_cast<std::uintptr_t>(op) | background_bit;
+        s->user_data = cancel_tag;
+    }
+
+    // Chunks of received bytes waiting for their reader, as lists through
+    // the ring's buffers (a buffer is in at most one list): each buffer's
+    // next one (no_chunk: none) and how many bytes it holds.
+    static constexpr std::uint16_t no_chunk = 0xffff;
+    std::uint16_t& chunk_next(unsigned id) noexcept { return chunk_next_[id]; }
+    std::uint32_t& chunk_len(unsigned id) noexcept { return chunk_len_[id]; }
+
     // Receives into buffers the kernel picks when the data arrives (a
     // provided buffer ring, kernel 5.19+): a connection waiting for its
     // response holds no buffer, so an idle VU costs no read buffer. Null
@@ -1081,6 +1117,7 @@ class uring {
 
   private:
     static constexpr std::uint64_t cancel_tag = 1, asio_tag = 2;  // (never an operation's address)
+    static constexpr std::uintptr_t background_bit = 1;             // (operations are aligned: bit 0 is free)
 
     void update_slot(int slot, int fd) {
         io_uring_sqe* s = next_sqe();
@@ -1241,8 +1278,9 @@ class uring {
                 asio_armed_ = false;
                 continue;
             }
-            if (!(c.flags & IORING_CQE_F_MORE) && --in_flight_ == 0) work_.reset();
-            auto* op = reinterpret_cast<uring_op*>(static_cast<std::uintptr_t>(c.user_data));
+            auto ud = static_cast<std::uintptr_t>(c.user_data);
+            if (!(ud & background_bit) && !(c.flags & IORING_CQE_F_MORE) && --in_flight_ == 0) work_.reset();
+            auto* op = reinterpret_cast<uring_op*>(ud & ~background_bit);
             op->done(op, c.res, c.flags);
         }
     }
@@ -1266,6 +1304,8 @@ class uring {
     bool asio_armed_ = false;
     void* bufs_ = nullptr;  // the provided buffer ring (null: none)
     char* buffer_base_ = nullptr;
+    std::uint16_t chunk_next_[buffer_count];  // chunk_next()
+    std::uint32_t chunk_len_[buffer_count];
     std::uint16_t buf_tail_ = 0;
 };
 
@@ -3511,9 +3551,56 @@ struct ring_io : uring_op {
     static void complete(uring_op* o, int res, unsigned flags);
 };
 
+// A plain HTTP/1.1 connection's receive on io_uring, armed once for many
+// responses (IORING_RECV_MULTISHOT into the ring's buffers): the kernel
+// receives whenever bytes arrive, with no operation to queue and no poll to
+// arm per response (that was 3.5% of a request's CPU). Bytes that arrive
+// while nobody reads (rare: a VU reads as soon as it has asked) wait in a
+// list of the ring's buffers; what ended it (the peer closed, an error)
+// comes after them. Ended for want of a free buffer (ENOBUFS), it is armed
+// again by the next read. A connection that closes lets it go: cancelled,
+// its last completion deletes it, resuming first a coroutine still waiting
+// on it (with operation_aborted).
+struct multishot_recv : uring_op, pooled_frame {  // (from the thread's pool: made once per connection)
+    uring* ring;
+    connection* c;  // null once let go
+    std::coroutine_handle<> waiter;
+    std::int16_t head = -1, tail = -1;  // the chunks waiting (uring::chunk_next)
+    std::uint32_t offset = 0;  // bytes of the first already taken
+    sys_error ended{};         // what ended it, once the chunks are read
+    bool armed = false;
+    std::uint8_t unread = 0;   // chunks come with no reader waiting, since one last waited
+    static constexpr std::uint8_t max_unread = 4;
+    multishot_recv(uring* r, connection* owner) : ring(r), c(owner) { done = &complete; }
+    bool ready() const noexcept { return head >= 0 || ended; }
+    std::string_view front() const noexcept {
+        auto id = static_cast<unsigned>(head);
+        return {ring->buffer(id) + offset, ring->chunk_len(id) - offset};
+    }
+    void consume(std::size_t n) noexcept {
+        offset += static_cast<std::uint32_t>(n);
+        if (offset < ring->chunk_len(static_cast<unsigned>(head))) return;
+        auto id = static_cast<unsigned>(head);
+        auto next = ring->chunk_next(id);
+        head = next == uring::no_chunk ? std::int16_t{-1} : static_cast<std::int16_t>(next);
+        if (head < 0) tail = -1;
+        offset = 0;
+        ring->give_back(id);
+    }
+    void clear() noexcept {
+        while (head >= 0) consume(ring->chunk_len(static_cast<unsigned>(head)));
+    }
+    void arm(int fd, bool fixed, bool poll_first);
+    static void complete(uring_op* o, int res, unsigned flags);
+};
+
 struct connection {
     explicit connection(boost::asio::io_context& ioc, uring* r = nullptr) : sock(ioc.get_executor()), ring(r) {}
-    ~connection() { let_go_slot(); }
+    ~connection() {
+        cancel_ring_ops();
+        let_go_multishot();
+        let_go_slot();
+    }
     connection(const connection&) = delete;
     connection& operator=(const connection&) = delete;
 
@@ -3547,6 +3634,11 @@ struct connection {
     std::unique_ptr<ring_io[]> ring_state;
     bool duplex = false;
     int borrowed = -1;  // the ring's buffer read_borrowed() returned, until release_borrowed()
+    // Its multishot receive (plain HTTP/1.1 on a ring with buffers), made by
+    // the first read; and how many of its bytes read_borrowed() returned.
+    multishot_recv* ms = nullptr;
+    std::uint32_t ms_taken = 0;
+    bool multishot() const noexcept { return ring && !tls && !duplex && ring->has_buffers(); }
     // When the ring's last write was taken whole by the kernel (0: not a
     // ring write): the request's "sending" ends there, not when the loop
     // next looked, so http_req_sending/waiting mean what they mean on epoll.
@@ -3560,7 +3652,8 @@ struct connection {
         sys_error ec;
         // an operation in the ring holds the socket: cancel it, or a pending
         // receive would outlive the descriptor (it ends with operation_aborted)
-        if (ring_ops > 0 && lowest().is_open()) ring->cancel_fd(lowest().native_handle());
+        cancel_ring_ops();
+        let_go_multishot();
         let_go_slot();  // (else the ring's table would keep the socket open)
         lowest().close(ec);
         open = false;
@@ -3577,10 +3670,49 @@ struct connection {
         if (ring_slot >= 0) ring->unregister_file(std::exchange(ring_slot, -1));
     }
 
+    // An operation in the ring holds the socket: cancelled at once (a
+    // coroutine awaits it), or, for a multishot receive alone, with the
+    // next submission (no system call for a connection that just closes).
+    void cancel_ring_ops() {
+        if (!lowest().is_open()) return;
+        if (ring_ops > 0) ring->cancel_fd(lowest().native_handle());
+        else if (ms && ms->armed) ring->cancel_background(ms);
+    }
+
+    // Its multishot receive goes (after cancel_ring_ops while armed): deleted
+    // now, or by its last completion.
+    void let_go_multishot() noexcept {
+        if (!ms) return;
+        ms_taken = 0;
+        ms->clear();
+        if (ms->armed) {  // (one hold while let go: its last completion must be reaped, and frees it)
+            ms->c = nullptr;
+            if (!ms->waiter) ring->hold();
+        } else {
+            delete ms;
+        }
+        ms = nullptr;
+    }
+
     // The ring's buffer that read_borrowed()'s bytes are in goes back to
     // the ring (nothing for a read into rbuf).
     void release_borrowed() noexcept {
         if (borrowed >= 0) ring->give_back(static_cast<unsigned>(std::exchange(borrowed, -1)));
+        if (ms_taken) ms->consume(std::exchange(ms_taken, 0));
+    }
+
+    // (a read on a multishot connection: the receive armed, its chunks or end awaited)
+    multishot_recv* multishot_read() {
+        release_borrowed();
+        if (!ms) ms = new multishot_recv(ring, this);
+        return ms;
+    }
+    // (a coroutine waiting keeps the loop going: the receive is a background operation)
+    void multishot_wait(std::coroutine_handle<> h, bool poll_first) {
+        ms->unread = 0;
+        if (!ms->armed) ms->arm(ring_slot >= 0 ? ring_slot : sock.native_handle(), ring_slot >= 0, poll_first);
+        ms->waiter = h;
+        ring->hold();
     }
 
     // Awaits a write of every byte of `head` then `body` (Send), or a read
@@ -3593,9 +3725,15 @@ struct connection {
         sys_error ec{};  // Asio's result
         std::size_t n = 0;
         ring_io* r = nullptr;  // or the ring's
+        multishot_recv* m = nullptr;  // or the connection's multishot receive
         using handler = resume_handler<io_op>;
-        bool await_ready() const noexcept { return false; }
+        bool await_ready() {
+            if constexpr (!Send)
+                if (c.multishot()) return (m = c.multishot_read())->ready();
+            return false;
+        }
         void await_suspend(std::coroutine_handle<> h) {
+            if (m) return c.multishot_wait(h, false);
             if (c.ring && !c.tls) {
                 r = c.ring_start(h, Send, false, head, body);
                 return;
@@ -3609,7 +3747,15 @@ struct connection {
                 else c.sock.async_read_some(head, handler{this, h});
             }
         }
-        std::pair<sys_error, std::size_t> await_resume() const noexcept {
+        std::pair<sys_error, std::size_t> await_resume() noexcept {
+            if (m) {  // a copy of what waits, as a receive into `head` would have
+                if (m->head < 0) return {m->ended ? m->ended : sys_error(boost::asio::error::operation_aborted), 0};
+                auto got = m->front();
+                std::size_t k = std::min(got.size(), head.size());
+                std::memcpy(head.data(), got.data(), k);
+                m->consume(k);
+                return {sys_error{}, k};
+            }
             return r ? std::pair{r->ec, r->n} : std::pair{ec, n};
         }
     };
@@ -3630,9 +3776,14 @@ struct connection {
         sys_error ec{};
         std::size_t n = 0;
         ring_io* r = nullptr;
+        multishot_recv* m = nullptr;
         using handler = resume_handler<borrow_op>;
-        bool await_ready() const noexcept { return false; }
+        bool await_ready() {
+            if (c.multishot()) return (m = c.multishot_read())->ready();
+            return false;
+        }
         void await_suspend(std::coroutine_handle<> h) {
+            if (m) return c.multishot_wait(h, poll_first);
             c.release_borrowed();
             if (c.ring && !c.tls && c.ring->has_buffers()) {
                 r = c.ring_start(h, false, true, {nullptr, std::min<std::size_t>(max, uring::buffer_size)}, {},
@@ -3646,6 +3797,12 @@ struct connection {
             else c.sock.async_read_some(b, handler{this, h});
         }
         std::pair<sys_error, std::string_view> await_resume() noexcept {
+            if (m) {  // the first chunk waiting (taken when released), or what ended the receive
+                if (m->head < 0) return {m->ended ? m->ended : sys_error(boost::asio::error::operation_aborted), {}};
+                auto got = m->front().substr(0, max);
+                if (m->c) c.ms_taken = static_cast<std::uint32_t>(got.size());
+                return {sys_error{}, got};
+            }
             if (!r) return {ec, {c.rbuf.data(), n}};
             if (r->picked < 0) return {r->ec, {c.rbuf.data(), r->ec ? 0 : r->n}};
             c.borrowed = std::exchange(r->picked, -1);
@@ -3770,6 +3927,66 @@ inline void ring_io::complete(uring_op* o, int res, unsigned flags) {
         }
     }
     self->h.resume();
+}
+
+inline void multishot_recv::arm(int fd, bool fixed, bool poll_first) {
+    io_uring_sqe* s = ring->prepare_background(this);  // (an idle connection's receive keeps no run going)
+    s->opcode = IORING_OP_RECV;
+    s->fd = fd;
+    s->flags = IOSQE_BUFFER_SELECT | (fixed ? IOSQE_FIXED_FILE : 0);
+    s->buf_group = uring::buffer_group;
+    s->ioprio = IORING_RECV_MULTISHOT | (poll_first ? IORING_RECVSEND_POLL_FIRST : 0);
+    armed = true;
+}
+
+inline void multishot_recv::complete(uring_op* o, int res, unsigned flags) {
+    auto* self = static_cast<multishot_recv*>(o);
+    if (!(flags & IORING_CQE_F_MORE)) self->armed = false;
+    int id = (flags & IORING_CQE_F_BUFFER) ? static_cast<int>(flags >> IORING_CQE_BUFFER_SHIFT) : -1;
+    if (res > 0 && id >= 0 && self->c) {
+        auto u = static_cast<unsigned>(id);
+        self->ring->chunk_len(u) = static_cast<std::uint32_t>(res);
+        self->ring->chunk_next(u) = uring::no_chunk;
+        if (self->tail >= 0) {
+            self->ring->chunk_next(static_cast<unsigned>(self->tail)) = static_cast<std::uint16_t>(u);
+        } else {
+            self->head = static_cast<std::int16_t>(id);
+            self->c->received_ns = self->ring->reaped_at();  // (a response's first bytes)
+        }
+        self->tail = static_cast<std::int16_t>(id);
+        // bytes nobody asked for piling up (a server that talks unasked):
+        // they must not take the thread's buffers from other connections
+        if (!self->waiter && self->armed && ++self->unread > max_unread) {
+            self->ring->cancel_background(self);
+            self->unread = 0;
+        }
+    } else {
+        if (id >= 0) self->ring->give_back(static_cast<unsigned>(id));
+        if (res == 0) self->ended = boost::asio::error::eof;
+        // (ENOBUFS: no buffer was free; ECANCELED while kept: too much
+        // unread. Both end it for now, and the next read arms it again.)
+        else if (res < 0 && res != -ENOBUFS && (res != -ECANCELED || !self->c))
+            self->ended = sys_error(-res, boost::system::system_category());
+    }
+    if (!self->c) {  // let go: the waiting coroutine (if any) learns it was aborted; the last completion deletes
+        if (self->armed) return;
+        auto h = std::exchange(self->waiter, {});
+        self->ring->unhold();  // (the waiter's hold, or let_go_multishot's)
+        if (h) h.resume();
+        delete self;
+        return;
+    }
+    if (!self->waiter) return;
+    if (!self->ready()) {  // ended for want of a buffer, and a reader waits: again (buffers come back meanwhile)
+        if (!self->armed) {
+            auto& c = *self->c;
+            self->arm(c.ring_slot >= 0 ? c.ring_slot : c.sock.native_handle(), c.ring_slot >= 0, false);
+        }
+        return;
+    }
+    auto h = std::exchange(self->waiter, {});
+    self->ring->unhold();
+    h.resume();
 }
 
 enum class phase { connect, handshake, write, read };  // (DNS failures are always dns_failed)

@@ -11,6 +11,7 @@
 #include <chrono>
 #include <cstdlib>
 #include <functional>
+#include <stdexcept>
 #include <string>
 #include <thread>
 
@@ -42,6 +43,51 @@ loadkit::run_result run_ringed(const std::string& url, int vus, int iterations,
     o.threads = 2;
     o.target = url;
     return test_support::run_body(std::move(o), std::move(body), vus, iterations, 30s);
+}
+
+// A listening socket on 127.0.0.1 (an ephemeral port) for a test's own
+// hand-written server thread.
+struct raw_listener {
+    int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    std::string url;
+    raw_listener() {
+        sockaddr_in a{};
+        a.sin_family = AF_INET;
+        a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        socklen_t len = sizeof a;
+        if (fd < 0 || ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 || ::listen(fd, 8) != 0 ||
+            ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) != 0)
+            throw std::runtime_error("raw_listener: cannot listen");
+        url = "http://127.0.0.1:" + std::to_string(ntohs(a.sin_port)) + "/";
+    }
+    ~raw_listener() { ::close(fd); }
+    // the next connection, or -1 after `ms` without one
+    int accept_within(int ms) const {
+        pollfd p{fd, POLLIN, 0};
+        return ::poll(&p, 1, ms) == 1 ? ::accept(fd, nullptr, nullptr) : -1;
+    }
+};
+
+// Reads a request head on `s` (at most 5 s); false when the peer ended.
+bool read_request(int s) {
+    std::string got;
+    char buf[4096];
+    while (got.find("\r\n\r\n") == std::string::npos) {
+        pollfd q{s, POLLIN, 0};
+        if (::poll(&q, 1, 5000) != 1) return false;
+        auto n = ::read(s, buf, sizeof buf);
+        if (n <= 0) return false;
+        got.append(buf, static_cast<std::size_t>(n));
+    }
+    return true;
+}
+
+void write_all(int s, const std::string& bytes) {
+    for (std::size_t at = 0; at < bytes.size();) {
+        auto n = ::send(s, bytes.data() + at, bytes.size() - at, MSG_NOSIGNAL);
+        if (n <= 0) return;
+        at += static_cast<std::size_t>(n);
+    }
 }
 
 }  // namespace
@@ -116,23 +162,13 @@ TEST_CASE("io backend: receives into the ring's buffers: more VUs than buffers, 
 // while the VU (and its client) live on.
 TEST_CASE("io backend: a connection the client closes ends on the wire at once, the VU still running",
           "[http][io]") {
-    int ls = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    REQUIRE(ls >= 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    REQUIRE(::bind(ls, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
-    REQUIRE(::listen(ls, 8) == 0);
-    socklen_t len = sizeof a;
-    ::getsockname(ls, reinterpret_cast<sockaddr*>(&a), &len);
-    const std::string url = "http://127.0.0.1:" + std::to_string(ntohs(a.sin_port)) + "/";
+    raw_listener ls;
+    const std::string url = ls.url;
     // the server: accepts, reads the request, never answers, and times how
     // long until the client's end arrives (at most 5 s: bounded)
     std::atomic<long> closed_after_ms{-1};
     std::thread server([&] {
-        pollfd p{ls, POLLIN, 0};
-        if (::poll(&p, 1, 5000) != 1) return;
-        int s = ::accept(ls, nullptr, nullptr);
+        int s = ls.accept_within(5000);
         if (s < 0) return;
         auto t0 = std::chrono::steady_clock::now();
         char buf[4096];
@@ -156,11 +192,83 @@ TEST_CASE("io backend: a connection the client closes ends on the wire at once, 
         co_await vu.sleep(1500ms);  // the client lives on: its connection must be gone already
     });
     server.join();
-    ::close(ls);
     CHECK(timed_out == 1);
     CHECK(closed_after_ms >= 0);
     CHECK(closed_after_ms < 1000);  // (the timeout is 100 ms; the VU sleeps until 1,600)
     CHECK(r.metric("http_reqs").count == 1);
+}
+
+// On io_uring a plain connection's receive stays armed between responses
+// (connection::ms, a multishot receive): what the server does while the VU
+// is not reading must come out as it does on epoll. A kept-alive connection
+// the server closes during the VU's sleep: the next request goes on a new
+// one, nothing fails.
+TEST_CASE("io backend: a kept-alive connection the server closes while the VU sleeps is replaced, nothing fails",
+          "[http][io]") {
+    raw_listener ls;
+    std::atomic<int> accepted{0};
+    std::thread server([&] {
+        for (int i = 0; i < 2; ++i) {
+            int s = ls.accept_within(5000);
+            if (s < 0) return;
+            ++accepted;
+            if (read_request(s)) write_all(s, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
+            if (i == 0) std::this_thread::sleep_for(100ms);  // then the end, while the VU sleeps
+            else read_request(s);                            // (until the client lets go)
+            ::close(s);
+        }
+    });
+    std::atomic<int> ok{0};
+    auto r = run_ringed(ls.url, 1, 1, [&](Ringed::User& vu) -> loadkit::task<> {
+        if ((co_await vu.http.get(ls.url)).status == 200) ++ok;
+        co_await vu.sleep(400ms);
+        if ((co_await vu.http.get(ls.url)).status == 200) ++ok;
+    });
+    server.join();
+    CHECK(ok == 2);
+    CHECK(accepted == 2);
+    CHECK(r.metric("http_req_failed").sum == 0);
+}
+
+// Bytes a server sends unasked (here 2 MiB after its answer, more than the
+// thread's 256 ring buffers of 4 KiB) wait for a reader in those buffers: a
+// few at most, or the thread's other connections would find none free while
+// that VU sleeps (their requests here time out after 200 ms).
+TEST_CASE("io backend: bytes a server sends unasked do not starve the thread's other connections", "[http][io]") {
+    raw_listener ls;
+    loadkit::target_server good;
+    std::thread server([&] {
+        int s = ls.accept_within(5000);
+        if (s < 0) return;
+        if (read_request(s)) write_all(s, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok" + std::string(2 * 1024 * 1024, 'x'));
+        read_request(s);  // whatever comes, until the client lets go (at most 5 s)
+        ::close(s);
+    });
+    std::atomic<int> first_ok{0}, others_ok{0};
+    loadkit::options o;
+    o.name = "io_backend";
+    o.print_summary = false;
+    o.handle_signals = false;
+    o.threads = 1;  // one ring for all
+    auto r = test_support::run_body(
+        std::move(o),
+        [&](Ringed::User& vu) -> loadkit::task<> {
+            if (vu.id() == 1) {
+                if ((co_await vu.http.get(ls.url)).status == 200) ++first_ok;
+                co_await vu.sleep(1000ms);  // the unasked bytes arrive meanwhile
+                co_await vu.http.get(ls.url, {.timeout = 1s});  // (what it gets is garbage: fails, never hangs)
+                co_return;
+            }
+            for (int i = 0; i < 20; ++i) {
+                if ((co_await vu.http.get(good.url() + "/bytes/6000", {.timeout = 200ms})).status == 200) ++others_ok;
+                co_await vu.sleep(10ms);
+            }
+        },
+        20, 1, 30s);
+    server.join();
+    CHECK(first_ok == 1);
+    CHECK(others_ok == 19 * 20);
+    CHECK(r.metric("iterations").count == 20);
 }
 
 }  // namespace LOADKIT_TEST_UNIT

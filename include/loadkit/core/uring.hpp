@@ -21,9 +21,12 @@
 //   - a receive names no buffer: the kernel takes one from the thread's ring
 //     of provided buffers when the bytes arrive, so a connection waiting for
 //     its response (an idle VU) holds no read buffer;
-//   - the first receive of a response waits for readiness before it tries
-//     (IORING_RECVSEND_POLL_FIRST: the answer is almost never there yet, and
-//     a receive that tries first pays a whole tcp_recvmsg for nothing);
+//   - a plain HTTP/1.1 connection's receive is armed once and stays armed
+//     between responses (a multishot receive, connection.hpp's
+//     multishot_recv): no receive to queue and no poll to arm per response;
+//     elsewhere the first receive of a response waits for readiness before
+//     it tries (IORING_RECVSEND_POLL_FIRST: the answer is almost never there
+//     yet, and a receive that tries first pays a tcp_recvmsg for nothing);
 //   - a connected socket has a slot in the ring's registered-file table, so
 //     an operation does not look its descriptor up (register_file);
 //   - Asio's own epoll descriptor is one more operation in the ring (a
@@ -151,6 +154,39 @@ class uring {
         return s;
     }
 
+    // Keeps run() going while something the ring does not count must still
+    // complete (a coroutine waiting on a background operation; a let-go
+    // multishot receive whose cancellation must be reaped to free it).
+    void hold() {
+        if (in_flight_++ == 0) work_.emplace(ioc_.get_executor());
+    }
+    void unhold() {
+        if (--in_flight_ == 0) work_.reset();
+    }
+
+    // An operation that does not keep run() going (a multishot receive
+    // armed on an idle kept-alive connection: the run must end around it).
+    io_uring_sqe* prepare_background(uring_op* op) {
+        io_uring_sqe* s = next_sqe();
+        s->user_data = reinterpret_cast<std::uintptr_t>(op) | background_bit;
+        return s;
+    }
+
+    // Cancels one background operation (its completion comes, -ECANCELED).
+    void cancel_background(uring_op* op) {
+        io_uring_sqe* s = next_sqe();
+        s->opcode = IORING_OP_ASYNC_CANCEL;
+        s->addr = reinterpret_cast<std::uintptr_t>(op) | background_bit;
+        s->user_data = cancel_tag;
+    }
+
+    // Chunks of received bytes waiting for their reader, as lists through
+    // the ring's buffers (a buffer is in at most one list): each buffer's
+    // next one (no_chunk: none) and how many bytes it holds.
+    static constexpr std::uint16_t no_chunk = 0xffff;
+    std::uint16_t& chunk_next(unsigned id) noexcept { return chunk_next_[id]; }
+    std::uint32_t& chunk_len(unsigned id) noexcept { return chunk_len_[id]; }
+
     // Receives into buffers the kernel picks when the data arrives (a
     // provided buffer ring, kernel 5.19+): a connection waiting for its
     // response holds no buffer, so an idle VU costs no read buffer. Null
@@ -256,6 +292,7 @@ class uring {
 
   private:
     static constexpr std::uint64_t cancel_tag = 1, asio_tag = 2;  // (never an operation's address)
+    static constexpr std::uintptr_t background_bit = 1;             // (operations are aligned: bit 0 is free)
 
     void update_slot(int slot, int fd) {
         io_uring_sqe* s = next_sqe();
@@ -416,8 +453,9 @@ class uring {
                 asio_armed_ = false;
                 continue;
             }
-            if (!(c.flags & IORING_CQE_F_MORE) && --in_flight_ == 0) work_.reset();
-            auto* op = reinterpret_cast<uring_op*>(static_cast<std::uintptr_t>(c.user_data));
+            auto ud = static_cast<std::uintptr_t>(c.user_data);
+            if (!(ud & background_bit) && !(c.flags & IORING_CQE_F_MORE) && --in_flight_ == 0) work_.reset();
+            auto* op = reinterpret_cast<uring_op*>(ud & ~background_bit);
             op->done(op, c.res, c.flags);
         }
     }
@@ -441,6 +479,8 @@ class uring {
     bool asio_armed_ = false;
     void* bufs_ = nullptr;  // the provided buffer ring (null: none)
     char* buffer_base_ = nullptr;
+    std::uint16_t chunk_next_[buffer_count];  // chunk_next()
+    std::uint32_t chunk_len_[buffer_count];
     std::uint16_t buf_tail_ = 0;
 };
 

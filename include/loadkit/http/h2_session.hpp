@@ -183,6 +183,10 @@ class h2_session final : public h2_session_base, public std::enable_shared_from_
     // Takes over `c`'s open socket (TLS or plain) and starts the session
     // (the connection preface and SETTINGS). False when nghttp2 refuses.
     bool start(connection& c) {
+        // (a multishot receive armed on the socket would take the session's
+        // bytes: cancelled now, not with the next submission)
+        if (c.ms && c.ms->armed && c.lowest().is_open()) c.ring->cancel_fd(c.lowest().native_handle());
+        c.let_go_multishot();
         conn.host = c.host, conn.port = c.port, conn.secure = c.secure;
         conn.ring = c.ring;  // a plain socket left Asio's epoll set when it connected (uring::forget)
         conn.duplex = true;  // its reader and its writer each have an operation in flight
