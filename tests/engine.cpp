@@ -33,6 +33,8 @@
 #include <loadkit.hpp>
 #include <loadkit/target.hpp>
 
+#include "raw_listener.hpp"
+
 #include "support.hpp"
 #include "unit.hpp"
 
@@ -1399,18 +1401,9 @@ namespace {
 class fixed_delay_server {
   public:
     explicit fixed_delay_server(std::chrono::microseconds delay) : delay_(delay) {
-        fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
-        sockaddr_in a{};
-        a.sin_family = AF_INET;
-        a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-        REQUIRE(::bind(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
-        REQUIRE(::listen(fd_, 64) == 0);
-        socklen_t len = sizeof a;
-        ::getsockname(fd_, reinterpret_cast<sockaddr*>(&a), &len);
-        port_ = ntohs(a.sin_port);
         acceptor_ = std::thread([this] {
             for (;;) {
-                int c = ::accept(fd_, nullptr, nullptr);
+                int c = ::accept(listener_.fd, nullptr, nullptr);
                 if (c < 0) return;
                 std::lock_guard lock(mu_);
                 conns_.push_back(c);
@@ -1419,15 +1412,14 @@ class fixed_delay_server {
         });
     }
     ~fixed_delay_server() {
-        ::shutdown(fd_, SHUT_RDWR);
-        ::close(fd_);
+        listener_.stop_accepting();
         acceptor_.join();
         std::lock_guard lock(mu_);
         for (int c : conns_) ::shutdown(c, SHUT_RDWR);
         for (auto& t : workers_) t.join();
         for (int c : conns_) ::close(c);
     }
-    std::string url() const { return "http://127.0.0.1:" + std::to_string(port_) + "/"; }
+    std::string url() const { return listener_.url; }
 
   private:
     void serve(int c) {
@@ -1451,8 +1443,7 @@ class fixed_delay_server {
         }
     }
     std::chrono::microseconds delay_;
-    int fd_ = -1;
-    std::uint16_t port_ = 0;
+    test_support::raw_listener listener_;
     std::thread acceptor_;
     std::mutex mu_;
     std::vector<int> conns_;

@@ -24,6 +24,7 @@
 #include <loadkit/target.hpp>
 
 #include "body_scenario.hpp"
+#include "raw_listener.hpp"
 #include "unit.hpp"
 
 namespace LOADKIT_TEST_UNIT {
@@ -45,28 +46,7 @@ loadkit::run_result run_ringed(const std::string& url, int vus, int iterations,
     return test_support::run_body(std::move(o), std::move(body), vus, iterations, 30s);
 }
 
-// A listening socket on 127.0.0.1 (an ephemeral port) for a test's own
-// hand-written server thread.
-struct raw_listener {
-    int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    std::string url;
-    raw_listener() {
-        sockaddr_in a{};
-        a.sin_family = AF_INET;
-        a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-        socklen_t len = sizeof a;
-        if (fd < 0 || ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 || ::listen(fd, 8) != 0 ||
-            ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) != 0)
-            throw std::runtime_error("raw_listener: cannot listen");
-        url = "http://127.0.0.1:" + std::to_string(ntohs(a.sin_port)) + "/";
-    }
-    ~raw_listener() { ::close(fd); }
-    // the next connection, or -1 after `ms` without one
-    int accept_within(int ms) const {
-        pollfd p{fd, POLLIN, 0};
-        return ::poll(&p, 1, ms) == 1 ? ::accept(fd, nullptr, nullptr) : -1;
-    }
-};
+using test_support::raw_listener;
 
 // Reads a request head on `s` (at most 5 s); false when the peer ended.
 bool read_request(int s) {

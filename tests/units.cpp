@@ -246,6 +246,32 @@ TEST_CASE("parser: response heads") {
     CHECK_FALSE(loadkit::detail::iequals_lower("Set-Cookie", "connection"));
 }
 
+TEST_CASE("parser: a header's colon and line end are found wherever they fall in the 16-byte scan") {
+    // scan_line reads 16 bytes at a time: a colon past the first block, a
+    // colon only after the line's end in the same block (the next line's),
+    // and the bytes after the last whole block all take their own paths
+    using loadkit::detail::parse_response_head;
+    loadkit::detail::response_head h;
+    std::vector<std::pair<std::string_view, std::string_view>> hs;
+    std::string long_name(40, 'N');
+    std::string head = "HTTP/1.1 200 OK\r\n" + long_name + ": a:b\r\nX\r\nY: z\r\n\r\n";
+    CHECK(parse_response_head(head, h, hs) == -1);  // "X" has no colon (the next line's does not count)
+    head = "HTTP/1.1 200 OK\r\n" + long_name + ": a:b\r\nShort:1\r\nContent-Length:  7 \r\nK:\r\n\r\n";
+    for (std::string tail : {"", "0123456789abcdefghij"}) {  // the head ending inside or before the last block
+        std::string buf = head + tail;
+        REQUIRE(parse_response_head(buf, h, hs) == static_cast<std::ptrdiff_t>(head.size()));
+        REQUIRE(hs.size() == 4);
+        CHECK(hs[0].first == long_name);
+        CHECK(hs[0].second == "a:b");
+        CHECK(hs[1].first == "Short");
+        CHECK(hs[1].second == "1");
+        CHECK(h.content_length == 7);
+        CHECK(hs[3].first == "K");
+        CHECK(hs[3].second.empty());
+        for (std::size_t k = 0; k < head.size(); ++k) CHECK(parse_response_head(buf.substr(0, k), h, hs) == 0);
+    }
+}
+
 TEST_CASE("parser: chunked bodies, split at every byte") {
     const std::string wire = "4\r\nWiki\r\n6;ext=1\r\npedia \r\nE\r\nin \r\n\r\nchunks.\r\n0\r\nTrailer: x\r\n\r\n";
     for (std::size_t split = 0; split <= wire.size(); ++split) {

@@ -177,7 +177,7 @@ class uring {
         io_uring_sqe* s = next_sqe();
         s->opcode = IORING_OP_ASYNC_CANCEL;
         s->addr = reinterpret_cast<std::uintptr_t>(op) | background_bit;
-        s->user_data = cancel_tag;
+        s->user_data = quiet_tag;
     }
 
     // Chunks of received bytes waiting for their reader, as lists through
@@ -244,7 +244,7 @@ class uring {
         s->opcode = IORING_OP_ASYNC_CANCEL;
         s->fd = fd;
         s->cancel_flags = IORING_ASYNC_CANCEL_FD | IORING_ASYNC_CANCEL_ALL;
-        s->user_data = cancel_tag;
+        s->user_data = quiet_tag;
         enter(0, 0);
     }
 
@@ -291,7 +291,9 @@ class uring {
     std::int64_t reaped_at() const noexcept { return reaped_ns_; }
 
   private:
-    static constexpr std::uint64_t cancel_tag = 1, asio_tag = 2;  // (never an operation's address)
+    // user_data of completions that need nothing (cancellations, file-table
+    // updates) and of the poll on Asio's epoll: never an operation's address
+    static constexpr std::uint64_t quiet_tag = 1, asio_tag = 2;
     static constexpr std::uintptr_t background_bit = 1;             // (operations are aligned: bit 0 is free)
 
     void update_slot(int slot, int fd) {
@@ -303,7 +305,7 @@ class uring {
         int* from = &slot_fds_[static_cast<std::size_t>(s - sqes_)];  // (read when the SQE is submitted)
         *from = fd;
         s->addr = reinterpret_cast<std::uintptr_t>(from);
-        s->user_data = cancel_tag;  // (its completion needs nothing)
+        s->user_data = quiet_tag;
     }
 
     // The registered-file table: as many slots as the process may have
@@ -448,7 +450,7 @@ class uring {
             if (head == __atomic_load_n(cq_ktail_, __ATOMIC_ACQUIRE)) return;
             io_uring_cqe c = cqes_[head & cq_mask_];
             __atomic_store_n(cq_khead_, head + 1, __ATOMIC_RELEASE);
-            if (c.user_data == cancel_tag) continue;
+            if (c.user_data == quiet_tag) continue;
             if (c.user_data == asio_tag) {  // the next turn's poll() runs what is due
                 asio_armed_ = false;
                 continue;

@@ -105,7 +105,9 @@ struct h2_access;
 // Equality of two strings, inlined: std::string_view's operator== is an
 // out-of-line compare() here, which per-request checks pay for every time.
 inline bool same(std::string_view a, std::string_view b) noexcept {
-    return a.size() == b.size() && (a.empty() || std::memcmp(a.data(), b.data(), a.size()) == 0);
+    // (the same bytes are often the same object: a cached name, the last URL)
+    return a.size() == b.size() &&
+           (a.data() == b.data() || a.empty() || std::memcmp(a.data(), b.data(), a.size()) == 0);
 }
 // ASCII case-insensitive equality (header names), branch-free per byte.
 inline bool iequals(std::string_view a, std::string_view b) noexcept {

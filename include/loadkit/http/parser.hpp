@@ -2,6 +2,7 @@
 // Parsing of an HTTP/1.x response head and of chunked bodies, written for the
 // client's hot path: it works in place on the bytes read, reports header views
 // into them and never allocates (the caller's header vector keeps capacity).
+#include <bit>
 #include <charconv>
 #include <cstddef>
 #include <cstring>
@@ -10,6 +11,9 @@
 #include <string_view>
 #include <utility>
 #include <vector>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 #include "../core/config.hpp"
 #include "message.hpp"
@@ -33,6 +37,38 @@ inline std::string_view trim_ows(std::string_view s) noexcept {
 
 inline bool contains_token(std::string_view list, std::string_view token) noexcept;
 
+// One header line's end ('\n') and its first ':' before that end (null when
+// none), found in one pass from `p`. The head is most of what the client's
+// hot path reads: 16 bytes at a time where SSE2 is there (a memchr call per
+// line and another per colon cost more than the rest of the parse).
+struct line_scan {
+    const char* lf;  // null: the line has not ended in [p, end)
+    const char* colon;
+};
+
+inline line_scan scan_line(const char* p, const char* end) noexcept {
+    const char* colon = nullptr;
+#if defined(__SSE2__)
+    const __m128i lf = _mm_set1_epi8('\n');
+    const __m128i co = _mm_set1_epi8(':');
+    for (; end - p >= 16; p += 16) {
+        __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
+        auto at_lf = static_cast<unsigned>(_mm_movemask_epi8(_mm_cmpeq_epi8(v, lf)));
+        if (!colon) {
+            auto at_colon = static_cast<unsigned>(_mm_movemask_epi8(_mm_cmpeq_epi8(v, co)));
+            if (at_lf) at_colon &= (at_lf & (0u - at_lf)) - 1;  // only those before the line's end
+            if (at_colon) colon = p + std::countr_zero(at_colon);
+        }
+        if (at_lf) return {p + std::countr_zero(at_lf), colon};
+    }
+#endif
+    for (; p < end; ++p) {
+        if (*p == '\n') return {p, colon};
+        if (*p == ':' && !colon) colon = p;
+    }
+    return {nullptr, colon};
+}
+
 // Parses a response head at the start of `buf`, finding its end on the way
 // (one pass: no separate search for the empty line). Returns the head's length
 // when it is complete, 0 when more bytes are needed, -1 when it is not a
@@ -42,22 +78,16 @@ inline std::ptrdiff_t parse_response_head(
     std::vector<std::pair<std::string_view, std::string_view>>& headers) noexcept {
     headers.clear();
     out = {};
-    const char* base = buf.data();
-    auto next_line = [&](std::size_t from, std::string_view& line) -> int {  // 1 ok, 0 incomplete, -1 bad
-        auto* nl = static_cast<const char*>(std::memchr(base + from, '\n', buf.size() - from));
-        if (!nl) return 0;
-        auto end = static_cast<std::size_t>(nl - base);
-        if (end == from || base[end - 1] != '\r') return -1;  // lines end with CRLF
-        line = buf.substr(from, end - 1 - from);
-        return 1;
-    };
-    std::string_view line;
-    if (int r = next_line(0, line); r <= 0) {
+    const char* const end = buf.data() + buf.size();
+    auto first = scan_line(buf.data(), end);
+    if (!first.lf) {
         // a first line that cannot be a status line fails early, even unfinished
-        if (r == 0 && (buf.size() < 5 || buf.starts_with("HTTP/"))) return 0;
+        if (buf.size() < 5 || buf.starts_with("HTTP/")) return 0;
         return -1;
     }
+    if (first.lf == buf.data() || first.lf[-1] != '\r') return -1;  // lines end with CRLF
     // "HTTP/1.1 200 OK"
+    std::string_view line(buf.data(), static_cast<std::size_t>(first.lf - 1 - buf.data()));
     if (line.size() < 12 || !line.starts_with("HTTP/1.") || line[8] != ' ') return -1;
     if (line[7] != '0' && line[7] != '1') return -1;
     out.minor_version = line[7] - '0';
@@ -72,18 +102,22 @@ inline std::ptrdiff_t parse_response_head(
     out.status = status;
     out.reason = line.size() > 13 ? line.substr(13) : std::string_view{};
     out.close = out.minor_version == 0;
-    std::size_t pos = line.size() + 2;
+    const char* p = first.lf + 1;
     for (;;) {
-        int r = next_line(pos, line);
-        if (r <= 0) return r;  // incomplete (more bytes will come) or malformed
-        pos += line.size() + 2;
-        if (line.empty()) break;  // the empty line: the head is complete
-        auto colon = line.find(':');
-        if (colon == std::string_view::npos || colon == 0) return -1;
-        auto name = line.substr(0, colon);
+        auto [lf, colon] = scan_line(p, end);
+        if (!lf) return 0;                          // more bytes will come
+        if (lf == p || lf[-1] != '\r') return -1;  // lines end with CRLF
+        const char* cr = lf - 1;
+        if (cr == p) {  // the empty line: the head is complete
+            p = lf + 1;
+            break;
+        }
+        if (!colon || colon == p) return -1;
+        std::string_view name(p, static_cast<std::size_t>(colon - p));
         if (name.back() == ' ' || name.back() == '\t') return -1;  // RFC 9112: no space before ':'
-        auto value = trim_ows(line.substr(colon + 1));
+        auto value = trim_ows(std::string_view(colon + 1, static_cast<std::size_t>(cr - colon - 1)));
         headers.emplace_back(name, value);
+        p = lf + 1;
         if (name.size() == 14 && iequals_lower(name, "content-length")) {
             std::int64_t v = 0;
             auto res = std::from_chars(value.data(), value.data() + value.size(), v);
@@ -99,16 +133,19 @@ inline std::ptrdiff_t parse_response_head(
         }
     }
     if (out.chunked) out.content_length = -1;  // RFC 9112 6.3: chunked wins
-    return static_cast<std::ptrdiff_t>(pos);
+    return p - buf.data();
 }
 
+// Whether a comma-separated list (a Connection or Transfer-Encoding value)
+// has `token` as one of its items, case-insensitively. (A byte loop: these
+// lists are a few bytes long, shorter than a library search's set-up.)
 inline bool contains_token(std::string_view list, std::string_view token) noexcept {
-    while (!list.empty()) {
-        auto comma = list.find(',');
-        auto item = trim_ows(list.substr(0, comma));
-        if (iequals(item, token)) return true;
-        if (comma == std::string_view::npos) break;
-        list.remove_prefix(comma + 1);
+    std::size_t i = 0;
+    while (i < list.size()) {
+        std::size_t start = i;
+        while (i < list.size() && list[i] != ',') ++i;
+        if (iequals(trim_ows(list.substr(start, i - start)), token)) return true;
+        ++i;  // past the comma
     }
     return false;
 }

@@ -87,7 +87,7 @@ inline task<bool> client::read_response(detail::connection& c, std::int64_t t_se
         res_.status_text = h.reason;
         res_.timings.waiting = t_first - t_sent;
         std::string* sink = res_.body_discarded ? nullptr : &res_.body;
-        bool no_body = method_ == "HEAD" || h.status == 204 || h.status == 304 || h.status == 101;
+        bool no_body = same(method_, "HEAD") || h.status == 204 || h.status == 304 || h.status == 101;
         bool until_eof = !no_body && h.content_length < 0 && !h.chunked;  // HTTP/1.0 style: ends with the connection
         if (no_body) {
         } else if (h.content_length >= 0 && rest.size() >= static_cast<std::size_t>(h.content_length)) {
