@@ -98,7 +98,10 @@ class histogram {
         if (count_ == 0 && !any_chunk()) pool_ = pool;
     }
 
-    void record(std::uint64_t v) noexcept {
+    // Inlined wherever it is called: a request records eight of these, and
+    // as a call each cost as much again as its own work (callgrind: 4% of
+    // the client's instructions per request went to the calls).
+    [[gnu::always_inline]] void record(std::uint64_t v) noexcept {
         v = std::min(v, max_value);
         auto [c, i] = locate(v);
         auto*& chunk = chunks_[c];
