@@ -232,6 +232,9 @@ TEST_CASE("keep-alive: sequential requests of one VU share one connection", "[ht
     CHECK(server.connections() == 1);
     CHECK(server.count("/") == 5);
     CHECK(got[0].timings.connecting > 0);
+    // k6's http_req_blocked: from asking for a connection to having one, so
+    // a new connection's holds its connect; a kept-alive one's is 0
+    CHECK(got[0].timings.blocked >= got[0].timings.connecting);
     for (std::size_t i = 1; i < got.size(); ++i) {
         CHECK(got[i].timings.connecting == 0);
         CHECK(got[i].timings.blocked == 0);
@@ -1398,6 +1401,9 @@ TEST_CASE("TLS: insecure_skip_tls_verify accepts any certificate", "[http][tls]"
     CHECK(got[0].body == root_body);
     CHECK(got[0].timings.connecting > 0);
     CHECK(got[0].timings.tls_handshaking > 0);
+    // blocked covers the connect and the handshake, as k6's (Go's GetConn to GotConn)
+    CHECK(got[0].timings.blocked >= got[0].timings.connecting + got[0].timings.tls_handshaking);
+    CHECK(got[1].timings.blocked == 0);
     CHECK(got[1].status == 200);
     CHECK(got[1].json["body"] == "secret");
     CHECK(got[1].timings.connecting == 0);

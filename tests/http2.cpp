@@ -97,6 +97,7 @@ TEST_CASE("http2: ALPN chooses h2 over TLS, timings fall in the right phases", "
     // the request that opened the connection: connecting and TLS; then each stream
     CHECK(a.timings.connecting > 0);
     CHECK(a.timings.tls_handshaking > 0);
+    CHECK(a.timings.blocked >= a.timings.connecting + a.timings.tls_handshaking);  // k6's GetConn to GotConn
     CHECK(a.timings.waiting > 0);
     CHECK(a.timings.duration == a.timings.sending + a.timings.waiting + a.timings.receiving);
     auto& b = got[1];

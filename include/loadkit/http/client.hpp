@@ -262,6 +262,7 @@ class client {
         }
         bool await_resume() {
             if (go == connect_failed || !cl.end_connect(c, ec, tried, t1)) return false;
+            cl.res_.timings.blocked = cl.res_.timings.connecting;  // (k6's: from asking for a connection to having it)
             cl.opened(c);
             return true;
         }

@@ -113,12 +113,15 @@ inline void client::opened(detail::connection& c) noexcept {
 // to a known single address itself, without this frame.
 inline task<bool> client::open(detail::connection& c) {
     using namespace detail;
-    res_.timings.blocked = 0;
+    // http_req_blocked is k6's: from asking for a connection to having one
+    // ready (Go's GetConn to GotConn), so on a new connection it holds the
+    // lookup, the connect and the TLS handshake; on a kept-alive one, or
+    // when no connection came (GotConn never called), 0
     std::int64_t t0 = now_ns();
+    res_.timings.blocked = 0;
     const std::vector<tcp::endpoint>* eps = known_endpoints(c);
     if (!eps && !(eps = co_await lookup(c, thread_->dns_key))) co_return false;
     std::int64_t t1 = now_ns();
-    res_.timings.blocked = t1 - t0;
     if (c.secure) {
         if (!tls_ctx_) tls_ctx_ = &tls_context(*opts_);
         c.tls = std::make_unique<boost::asio::ssl::stream<socket_t>>(thread_->ioc.get_executor(), tls_ctx_->ctx);
@@ -142,6 +145,7 @@ inline task<bool> client::open(detail::connection& c) {
         boost::asio::ip::make_address(c.host, literal);
         if (!co_await handshake(c, literal.failed(), now_ns())) co_return false;
     }
+    res_.timings.blocked = now_ns() - t0;
     opened(c);
     co_return true;
 }
