@@ -572,6 +572,31 @@ struct Getter : loadkit::Scenario<Getter> {
 };
 }  // namespace
 
+// Side by side with k6 v0.48 (10 JS VUs, one GET per iteration, 10 s): k6
+// ended with "vus 10 min=10 max=10", loadkit, one run in three, with "vus 0
+// min=0 max=10": a sample taken while the VUs, their schedule over, ended.
+// k6 samples vus while its scenarios run; so does loadkit now. Here the VUs'
+// last iterations end 50 and 120 ms past the schedule's end, so a sample
+// there (every 100 ms) saw 2 VUs.
+struct Staggered : loadkit::Scenario<Staggered> {
+    struct User : loadkit::VU<Staggered> {
+        loadkit::task<> iteration() {
+            co_await http.get("/");
+            co_await sleep(std::chrono::milliseconds(70 * static_cast<int>(id())));
+        }
+    };
+};
+TEST_CASE("gauges: the vus gauge is sampled while the schedule runs, not while its VUs end") {
+    loadkit::target_server server;
+    loadkit::test<Staggered> t(quiet(server, 1));
+    t.scenario("staggered", loadkit::constant_vus{.vus = 3, .duration = 300ms});
+    auto r = t.run();
+    CHECK(agg(r.summary, "vus", "min") == 3);
+    CHECK(agg(r.summary, "vus", "last") == 3);
+    CHECK(agg(r.summary, "vus", "max") == 3);
+    CHECK(r.summary["duration_secs"].get<double>() >= 0.4);  // the last iterations did end past the schedule
+}
+
 namespace {
 // Records when each iteration really started.
 struct Stamped : loadkit::Scenario<Stamped> {

@@ -812,9 +812,10 @@ class engine_impl {
             auto next_check = now_ns() + opts_.threshold_period.count();
             auto next_progress = now_ns() + opts_.progress_period.count();
             std::function<void()> tick = [&] {
-                if (!first) merged_metrics::sample(merged.vus, static_cast<double>(state_.active_vus.load()));
-                first = false;
                 auto now = now_ns();
+                if (!first && !state_.stopping.load() && any_scheduled(runtimes, now))  // (k6's: see there)
+                    merged_metrics::sample(merged.vus, static_cast<double>(state_.active_vus.load()));
+                first = false;
                 bool check = !failed && live_thresholds && !state_.stopping.load() && now >= next_check;
                 bool report = !failed && opts_.on_progress && now >= next_progress;
                 if (check || report) {

@@ -94,6 +94,19 @@ struct scenario_runtime {
     }
 };
 
+// Whether some scenario's schedule still runs at `now` (an end of 0: none).
+// The engine samples the vus gauge only then, as k6 does (its once-a-second
+// samples stop with the run): past the end, VUs only finish their last
+// iterations, and a sample there caught them ending ("vus 0 min=0" for a
+// constant-vus run, where k6 shows "vus 10 min=10").
+inline bool any_scheduled(const std::deque<scenario_runtime>& runtimes, std::int64_t now) noexcept {
+    for (auto& sc : runtimes) {
+        auto end = sc.plan.live_end_ns();
+        if (end == 0 || now < end) return true;
+    }
+    return false;
+}
+
 // A scenario's tasks and wait time, checked before any load.
 inline void validate_user_model(const scenario_spec& s, const options& o) {
     validate(s.name, s.wait, is_open_model(s.exec));
