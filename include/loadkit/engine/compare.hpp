@@ -525,6 +525,14 @@ inline run_export read_run_export(const nlohmann::json& j, const std::string& fi
         r.metric_list = detail::metrics_from_k6(*mit);
         if (auto st = j.find("state"); st != j.end() && st->is_object())
             r.duration_secs = detail::json_num(*st, "testRunDurationMs") / 1000;
+        // --summary-export has no run duration, but k6's counters' rate is
+        // count over it
+        for (const char* counter : {"iterations", "http_reqs"}) {
+            auto c = mit->find(counter);
+            if (r.duration_secs > 0 || c == mit->end() || !c->is_object()) continue;
+            double n = detail::json_num(*c, "count"), rate = detail::json_num(*c, "rate");
+            if (n > 0 && rate > 0) r.duration_secs = n / rate;
+        }
         warnings.push_back(file + ": k6's summary has no histograms: its percentiles are compared as they are, "
                                   "without a test against noise");
         return r;
