@@ -5185,6 +5185,7 @@ class client {
         }
         bool await_resume() {
             if (go == connect_failed || !cl.end_connect(c, ec, tried, t1)) return false;
+            cl.res_.timings.blocked = cl.res_.timings.connecting;  // (k6's: from asking for a connection to having it)
             cl.opened(c);
             return true;
         }
@@ -5825,12 +5826,15 @@ inline void client::opened(detail::connection& c) noexcept {
 // to a known single address itself, without this frame.
 inline task<bool> client::open(detail::connection& c) {
     using namespace detail;
-    res_.timings.blocked = 0;
+    // http_req_blocked is k6's: from asking for a connection to having one
+    // ready (Go's GetConn to GotConn), so on a new connection it holds the
+    // lookup, the connect and the TLS handshake; on a kept-alive one, or
+    // when no connection came (GotConn never called), 0
     std::int64_t t0 = now_ns();
+    res_.timings.blocked = 0;
     const std::vector<tcp::endpoint>* eps = known_endpoints(c);
     if (!eps && !(eps = co_await lookup(c, thread_->dns_key))) co_return false;
     std::int64_t t1 = now_ns();
-    res_.timings.blocked = t1 - t0;
     if (c.secure) {
         if (!tls_ctx_) tls_ctx_ = &tls_context(*opts_);
         c.tls = std::make_unique<boost::asio::ssl::stream<socket_t>>(thread_->ioc.get_executor(), tls_ctx_->ctx);
@@ -5854,6 +5858,7 @@ inline task<bool> client::open(detail::connection& c) {
         boost::asio::ip::make_address(c.host, literal);
         if (!co_await handshake(c, literal.failed(), now_ns())) co_return false;
     }
+    res_.timings.blocked = now_ns() - t0;
     opened(c);
     co_return true;
 }
@@ -8812,6 +8817,19 @@ struct scenario_runtime {
     }
 };
 
+// Whether some scenario's schedule still runs at `now` (an end of 0: none).
+// The engine samples the vus gauge only then, as k6 does (its once-a-second
+// samples stop with the run): past the end, VUs only finish their last
+// iterations, and a sample there caught them ending ("vus 0 min=0" for a
+// constant-vus run, where k6 shows "vus 10 min=10").
+inline bool any_scheduled(const std::deque<scenario_runtime>& runtimes, std::int64_t now) noexcept {
+    for (auto& sc : runtimes) {
+        auto end = sc.plan.live_end_ns();
+        if (end == 0 || now < end) return true;
+    }
+    return false;
+}
+
 // A scenario's tasks and wait time, checked before any load.
 inline void validate_user_model(const scenario_spec& s, const options& o) {
     validate(s.name, s.wait, is_open_model(s.exec));
@@ -11058,9 +11076,10 @@ class engine_impl {
             auto next_check = now_ns() + opts_.threshold_period.count();
             auto next_progress = now_ns() + opts_.progress_period.count();
             std::function<void()> tick = [&] {
-                if (!first) merged_metrics::sample(merged.vus, static_cast<double>(state_.active_vus.load()));
-                first = false;
                 auto now = now_ns();
+                if (!first && !state_.stopping.load() && any_scheduled(runtimes, now))  // (k6's: see there)
+                    merged_metrics::sample(merged.vus, static_cast<double>(state_.active_vus.load()));
+                first = false;
                 bool check = !failed && live_thresholds && !state_.stopping.load() && now >= next_check;
                 bool report = !failed && opts_.on_progress && now >= next_progress;
                 if (check || report) {
