@@ -652,9 +652,11 @@ inline std::string console_report(const nlohmann::json& s, const merged_metrics&
         auto name = e["metric"].get<std::string>();
         auto kind = e["kind"].get<std::string>();
         auto& a = e["agg"];
-        // metrics that only some runs have (sub-metrics, the open model's) are left out when empty
+        // metrics that only some runs have (sub-metrics, the open model's,
+        // checks: k6 prints no checks line for a run without any) are left
+        // out when empty
         bool optional = name.find('{') != std::string::npos || name == "http_req_duration_intended" ||
-                        name == "dropped_iterations";
+                        name == "dropped_iterations" || name == "checks";
         if (optional && a["count"].get<double>() == 0) continue;
         if (kind == "trend") {
             std::string row;
