@@ -234,7 +234,7 @@ class client {
     enum { connect_go, connect_skip, connect_failed };
     int begin_connect(detail::connection& c, const detail::tcp::endpoint& ep, bool& tried);
     bool end_connect(detail::connection& c, const detail::sys_error& last, bool tried, std::int64_t t1);
-    void opened(detail::connection& c) noexcept;
+    void opened(detail::connection& c, std::int64_t asked_ns) noexcept;
     const detail::tcp::endpoint* single_known_endpoint(detail::connection& c) {
         auto* eps = known_endpoints(c);
         return eps && eps->size() == 1 ? &eps->front() : nullptr;
@@ -262,8 +262,7 @@ class client {
         }
         bool await_resume() {
             if (go == connect_failed || !cl.end_connect(c, ec, tried, t1)) return false;
-            cl.res_.timings.blocked = cl.res_.timings.connecting;  // (k6's: from asking for a connection to having it)
-            cl.opened(c);
+            cl.opened(c, t1);
             return true;
         }
     };

@@ -93,6 +93,9 @@ struct multishot_recv : uring_op, pooled_frame {  // (from the thread's pool: ma
     static constexpr std::uint8_t max_unread = 4;
     multishot_recv(uring* r, connection* owner) : ring(r), c(owner) { done = &complete; }
     bool ready() const noexcept { return head >= 0 || ended; }
+    // What a read gets once no chunk waits: how it ended, or (let go while
+    // a coroutine waited) operation_aborted
+    sys_error end_error() const noexcept { return ended ? ended : sys_error(boost::asio::error::operation_aborted); }
     std::string_view front() const noexcept {
         auto id = static_cast<unsigned>(head);
         return {ring->buffer(id) + offset, ring->chunk_len(id) - offset};
@@ -110,7 +113,7 @@ struct multishot_recv : uring_op, pooled_frame {  // (from the thread's pool: ma
     void clear() noexcept {
         while (head >= 0) consume(ring->chunk_len(static_cast<unsigned>(head)));
     }
-    void arm(int fd, bool fixed, bool poll_first);
+    void arm(bool poll_first);  // (on its connection's socket)
     static void complete(uring_op* o, int res, unsigned flags);
 };
 
@@ -189,6 +192,12 @@ struct connection {
     void let_go_slot() noexcept {
         if (ring_slot >= 0) ring->unregister_file(std::exchange(ring_slot, -1));
     }
+    // Names the socket in a ring operation: by its registered slot
+    // (IOSQE_FIXED_FILE) once it has one, else by its descriptor.
+    void name_socket(io_uring_sqe* s) {
+        s->fd = ring_slot >= 0 ? ring_slot : sock.native_handle();
+        if (ring_slot >= 0) s->flags |= IOSQE_FIXED_FILE;
+    }
 
     // An operation in the ring holds the socket: cancelled at once (a
     // coroutine awaits it), or, for a multishot receive alone, with the
@@ -230,7 +239,7 @@ struct connection {
     // (a coroutine waiting keeps the loop going: the receive is a background operation)
     void multishot_wait(std::coroutine_handle<> h, bool poll_first) {
         ms->unread = 0;
-        if (!ms->armed) ms->arm(ring_slot >= 0 ? ring_slot : sock.native_handle(), ring_slot >= 0, poll_first);
+        if (!ms->armed) ms->arm(poll_first);
         ms->waiter = h;
         ring->hold();
     }
@@ -269,7 +278,7 @@ struct connection {
         }
         std::pair<sys_error, std::size_t> await_resume() noexcept {
             if (m) {  // a copy of what waits, as a receive into `head` would have
-                if (m->head < 0) return {m->ended ? m->ended : sys_error(boost::asio::error::operation_aborted), 0};
+                if (m->head < 0) return {m->end_error(), 0};
                 auto got = m->front();
                 std::size_t k = std::min(got.size(), head.size());
                 std::memcpy(head.data(), got.data(), k);
@@ -318,7 +327,7 @@ struct connection {
         }
         std::pair<sys_error, std::string_view> await_resume() noexcept {
             if (m) {  // the first chunk waiting (taken when released), or what ended the receive
-                if (m->head < 0) return {m->ended ? m->ended : sys_error(boost::asio::error::operation_aborted), {}};
+                if (m->head < 0) return {m->end_error(), {}};
                 auto got = m->front().substr(0, max);
                 if (m->c) c.ms_taken = static_cast<std::uint32_t>(got.size());
                 return {sys_error{}, got};
@@ -374,17 +383,14 @@ struct connection {
 inline void ring_io::submit() {
     io_uring_sqe* s = c->ring->prepare(this);
     seq = c->ring->submit_seq() + 1;
-    const bool fixed = c->ring_slot >= 0;
-    int fd = fixed ? c->ring_slot : c->sock.native_handle();
     if (niov == 0) {  // nothing to send (or no room to read into): done at once, as with Asio
         s->opcode = IORING_OP_NOP;
         ++c->ring_ops;
         return;
     }
-    if (fixed) s->flags = IOSQE_FIXED_FILE;
+    c->name_socket(s);
     if (niov == 1) {
         s->opcode = send ? IORING_OP_SEND : IORING_OP_RECV;
-        s->fd = fd;
         s->addr = reinterpret_cast<std::uintptr_t>(iov[0].iov_base);  // (0 with select: the kernel's pick)
         s->len = static_cast<unsigned>(iov[0].iov_len);
         if (send) s->msg_flags = MSG_NOSIGNAL;
@@ -395,7 +401,6 @@ inline void ring_io::submit() {
         }
     } else {  // (a request's head and body)
         s->opcode = IORING_OP_SENDMSG;  // reads always have one buffer
-        s->fd = fd;
         ::msghdr* msg = c->ring->message_for(s);  // (read by the kernel when it takes the SQE)
         *msg = {};
         msg->msg_iov = iov;
@@ -449,11 +454,11 @@ inline void ring_io::complete(uring_op* o, int res, unsigned flags) {
     self->h.resume();
 }
 
-inline void multishot_recv::arm(int fd, bool fixed, bool poll_first) {
+inline void multishot_recv::arm(bool poll_first) {
     io_uring_sqe* s = ring->prepare_background(this);  // (an idle connection's receive keeps no run going)
     s->opcode = IORING_OP_RECV;
-    s->fd = fd;
-    s->flags = IOSQE_BUFFER_SELECT | (fixed ? IOSQE_FIXED_FILE : 0);
+    c->name_socket(s);
+    s->flags |= IOSQE_BUFFER_SELECT;
     s->buf_group = uring::buffer_group;
     s->ioprio = IORING_RECV_MULTISHOT | (poll_first ? IORING_RECVSEND_POLL_FIRST : 0);
     armed = true;
@@ -498,10 +503,7 @@ inline void multishot_recv::complete(uring_op* o, int res, unsigned flags) {
     }
     if (!self->waiter) return;
     if (!self->ready()) {  // ended for want of a buffer, and a reader waits: again (buffers come back meanwhile)
-        if (!self->armed) {
-            auto& c = *self->c;
-            self->arm(c.ring_slot >= 0 ? c.ring_slot : c.sock.native_handle(), c.ring_slot >= 0, false);
-        }
+        if (!self->armed) self->arm(false);
         return;
     }
     auto h = std::exchange(self->waiter, {});

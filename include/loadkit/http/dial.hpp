@@ -102,7 +102,13 @@ inline bool client::end_connect(detail::connection& c, const detail::sys_error& 
     return true;
 }
 
-inline void client::opened(detail::connection& c) noexcept {
+// c is ready for requests, asked for at asked_ns. http_req_blocked is k6's:
+// from asking for a connection to having one ready (Go's GetConn to
+// GotConn), so on a new connection it holds the lookup, the connect and the
+// TLS handshake; on a kept-alive one, or when no connection came (GotConn
+// never called), 0.
+inline void client::opened(detail::connection& c, std::int64_t asked_ns) noexcept {
+    res_.timings.blocked = detail::now_ns() - asked_ns;
     c.open = true;
     c.served = 0;
     c.rlen = 0;
@@ -113,12 +119,8 @@ inline void client::opened(detail::connection& c) noexcept {
 // to a known single address itself, without this frame.
 inline task<bool> client::open(detail::connection& c) {
     using namespace detail;
-    // http_req_blocked is k6's: from asking for a connection to having one
-    // ready (Go's GetConn to GotConn), so on a new connection it holds the
-    // lookup, the connect and the TLS handshake; on a kept-alive one, or
-    // when no connection came (GotConn never called), 0
     std::int64_t t0 = now_ns();
-    res_.timings.blocked = 0;
+    res_.timings.blocked = 0;  // (until opened(): see there)
     const std::vector<tcp::endpoint>* eps = known_endpoints(c);
     if (!eps && !(eps = co_await lookup(c, thread_->dns_key))) co_return false;
     std::int64_t t1 = now_ns();
@@ -145,8 +147,7 @@ inline task<bool> client::open(detail::connection& c) {
         boost::asio::ip::make_address(c.host, literal);
         if (!co_await handshake(c, literal.failed(), now_ns())) co_return false;
     }
-    res_.timings.blocked = now_ns() - t0;
-    opened(c);
+    opened(c, t0);
     co_return true;
 }
 
