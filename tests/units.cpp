@@ -237,8 +237,16 @@ TEST_CASE("parser: response heads") {
          {"HTTP/2 200 OK\r\n\r\n", "HTTP/1.1 20 OK\r\n\r\n", "HTTP/1.1 abc OK\r\n\r\n", "this is not HTTP\r\n\r\n",
           "HTTP/1.1 200 OK\r\nNoColon\r\n\r\n", "HTTP/1.1 200 OK\r\nContent-Length: x\r\n\r\n",
           "HTTP/1.1 200 OK\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n", "HTTP/1.1 200 OK\r\nBad : x\r\n\r\n",
-          "HTTP/1.1 200 OK\nX: y\r\n\r\n", "HTTP/1.1 200 OK\r\nX: y\n\r\n"})
+          "HTTP/1.1 200 OK\nX: y\r\n\r\n", "HTTP/1.1 200 OK\r\nX: y\n\r\n",
+          // a Content-Length is digits only, and fewer than 19 of them
+          "HTTP/1.1 200 OK\r\nContent-Length: -5\r\n\r\n", "HTTP/1.1 200 OK\r\nContent-Length: +5\r\n\r\n",
+          "HTTP/1.1 200 OK\r\nContent-Length:\r\n\r\n", "HTTP/1.1 200 OK\r\nContent-Length: 5 5\r\n\r\n",
+          "HTTP/1.1 200 OK\r\nContent-Length: 9999999999999999999\r\n\r\n"})
         CHECK(parse_response_head(bad, h, hs) == -1);
+    REQUIRE(parse_response_head("HTTP/1.1 200 OK\r\nContent-Length: 007\r\n\r\n", h, hs) > 0);
+    CHECK(h.content_length == 7);
+    REQUIRE(parse_response_head("HTTP/1.1 200 OK\r\nContent-Length: 999999999999999999\r\n\r\n", h, hs) > 0);
+    CHECK(h.content_length == 999'999'999'999'999'999);
     CHECK(parse_response_head("this is not HTTP", h, hs) == -1);  // fails before its line ends
     CHECK(loadkit::detail::iequals_lower("Content-Length", "content-length"));
     CHECK(loadkit::detail::iequals_lower("CONNECTION", "connection"));
