@@ -50,12 +50,16 @@ class frame_pool {
             head = p->next;
             return p;
         }
-        owner.arm();
+        if (state == fresh) [[unlikely]] own();
         return checked(std::malloc(c * granule));
     }
     static void deallocate(void* p, std::size_t n) noexcept {
         std::size_t c = size_class(n);
         if (c >= classes) return std::free(p);
+        if (state != owned) [[unlikely]] {
+            if (state == exiting) return std::free(p);  // (another thread_local's destructor, after the pool's)
+            own();  // a thread may free frames it never allocated: they stay its
+        }
         auto* b = static_cast<node*>(p);
         b->next = heads[c];
         heads[c] = b;
@@ -74,19 +78,25 @@ class frame_pool {
     // destructor): reaching them is one thread-pointer offset, where a
     // thread_local with a destructor goes through an init-guard call on every
     // frame's allocation and release (4 per request: ~40 instructions). The
-    // blocks are freed at thread exit by `owner`, which only the slow path
-    // (a new block from malloc) touches.
+    // blocks go back to malloc at thread exit through `owner`, a thread_local
+    // with a destructor that a thread touches once: the first time it takes
+    // a block from malloc or keeps one in its lists (`state` says whether it has).
+    enum : unsigned char { fresh, owned, exiting };
     static inline thread_local constinit node* heads[classes] = {};
+    static inline thread_local constinit unsigned char state = fresh;
     struct owner_t {
-        bool armed;  // (zero-initialized, as every thread_local)
-        void arm() noexcept { armed = true; }
+        bool touched;  // (zero-initialized, as every thread_local)
         ~owner_t() {
-            if (!armed) return;
+            state = exiting;
             for (auto*& h : heads)
                 while (h) std::free(std::exchange(h, h->next));
         }
     };
     static inline thread_local owner_t owner;
+    static void own() noexcept {
+        owner.touched = true;  // (the first use registers its destructor)
+        state = owned;
+    }
 };
 
 // The same pool as a standard allocator: Asio allocates each operation's state
