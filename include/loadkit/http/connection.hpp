@@ -58,15 +58,24 @@ struct connection;
 struct ring_io : uring_op {
     connection* c = nullptr;
     std::coroutine_handle<> h;
-    sys_error ec{};
     std::size_t n = 0;
     std::uint64_t seq = 0;  // the ring's submission that carries it (uring::submitted_at)
     ::iovec iov[2];         // a receive's buffer; a send's head and body
     unsigned niov = 0;
+    // how it ended: 0, an errno, or end_of_stream (an int beside the other
+    // small members, not a 24-byte error_code: this is allocated per
+    // connection, 88 bytes instead of 112, a 96-byte malloc chunk instead of
+    // 128, and that keeps the memory per VU within 5 KiB)
+    int err = 0;
+    static constexpr int end_of_stream = -1;
     bool send = false;
     bool select = false;  // a receive into a buffer the ring picks (uring::has_buffers)
     bool poll_first = false;  // a receive that waits for readiness before it tries (read_borrowed)
     int picked = -1;      // that buffer, once the receive completed
+    sys_error error() const noexcept {  // (Asio's errors are errno values)
+        if (err == end_of_stream) return boost::asio::error::eof;
+        return err ? sys_error(err, boost::system::system_category()) : sys_error{};
+    }
     void submit();
     static void complete(uring_op* o, int res, unsigned flags);
 };
@@ -285,7 +294,7 @@ struct connection {
                 m->consume(k);
                 return {sys_error{}, k};
             }
-            return r ? std::pair{r->ec, r->n} : std::pair{ec, n};
+            return r ? std::pair{r->error(), r->n} : std::pair{ec, n};
         }
     };
     // (nothing to write completes at once, as Asio's async_write does)
@@ -333,9 +342,9 @@ struct connection {
                 return {sys_error{}, got};
             }
             if (!r) return {ec, {c.rbuf.data(), n}};
-            if (r->picked < 0) return {r->ec, {c.rbuf.data(), r->ec ? 0 : r->n}};
+            if (r->picked < 0) return {r->error(), {c.rbuf.data(), r->err ? 0 : r->n}};
             c.borrowed = std::exchange(r->picked, -1);
-            return {r->ec, {c.ring->buffer(static_cast<unsigned>(c.borrowed)), r->n}};
+            return {r->error(), {c.ring->buffer(static_cast<unsigned>(c.borrowed)), r->n}};
         }
     };
     // `answer_start`: the first bytes of an answer just asked for. On the
@@ -361,7 +370,7 @@ struct connection {
         }
         ring_io* r = &ring_state[duplex && send ? 1 : 0];
         r->h = h;
-        r->ec.clear();
+        r->err = 0;
         r->n = 0;
         r->send = send;
         r->select = select;
@@ -427,9 +436,9 @@ inline void ring_io::complete(uring_op* o, int res, unsigned flags) {
         }
     }
     if (res < 0) {
-        self->ec = sys_error(-res, boost::system::system_category());  // Asio's errors are errno values
+        self->err = -res;
     } else if (res == 0 && !self->send && self->niov > 0) {
-        self->ec = boost::asio::error::eof;
+        self->err = ring_io::end_of_stream;
     } else if (self->niov > 0) {
         self->n += static_cast<std::size_t>(res);
         if (!self->send) self->c->received_ns = self->c->ring->reaped_at();
@@ -446,7 +455,7 @@ inline void ring_io::complete(uring_op* o, int res, unsigned flags) {
                     self->submit();
                     return;
                 }
-                self->ec = boost::asio::error::operation_aborted;
+                self->err = ECANCELED;  // (Asio's operation_aborted)
             }
             self->c->written_ns = self->c->ring->submitted_at(self->seq);
         }
