@@ -2652,8 +2652,10 @@ inline bool iequals(std::string_view a, std::string_view b) noexcept {
 }
 // Equality with a lowercase literal (letters, digits, '-'), 8 bytes at a time:
 // setting bit 0x20 lowercases ASCII letters and leaves digits and '-' alone.
-// Header names are compared with known names this way on every response.
-inline bool iequals_lower(std::string_view a, std::string_view lower) noexcept {
+// Header names are compared with known names this way on every response
+// (always inlined: with the literal's length known, the loop unrolls; a
+// call cost ~35 instructions for "keep-alive").
+[[gnu::always_inline]] inline bool iequals_lower(std::string_view a, std::string_view lower) noexcept {
     if (a.size() != lower.size()) return false;
     std::size_t i = 0;
     for (; i + 8 <= a.size(); i += 8) {
@@ -4092,6 +4094,9 @@ struct response_head {
 // (always inlined: it runs on every header value, and gcc's own choice
 // flips with the size of parse_response_head: 145 instructions per response)
 [[gnu::always_inline]] inline std::string_view trim_ows(std::string_view s) noexcept {
+    // (most values follow one space: taken before the loop, which then
+    // ends at once)
+    if (!s.empty() && s.front() == ' ') s.remove_prefix(1);
     while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
     while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
     return s;
@@ -4108,21 +4113,35 @@ struct line_scan {
     const char* colon;
 };
 
-inline line_scan scan_line(const char* p, const char* end) noexcept {
+// `begin` is where the bytes start (at or before `p`): the last block is
+// read as the 16 bytes that end at `end`, overlapping what was scanned,
+// instead of a byte at a time (the head's last lines and the body's first
+// bytes are usually under 16: the byte loop cost ~75 instructions per head).
+inline line_scan scan_line(const char* begin, const char* p, const char* end) noexcept {
     const char* colon = nullptr;
 #if defined(__SSE2__)
     const __m128i lf = _mm_set1_epi8('\n');
     const __m128i co = _mm_set1_epi8(':');
-    for (; end - p >= 16; p += 16) {
-        __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
-        auto at_lf = static_cast<unsigned>(_mm_movemask_epi8(_mm_cmpeq_epi8(v, lf)));
+    // the bytes of `v` from bit `skip` on are p's: the lowest line end
+    // among them, and the lowest colon before it
+    auto block = [&](__m128i v, unsigned skip) noexcept -> const char* {
+        auto at_lf = static_cast<unsigned>(_mm_movemask_epi8(_mm_cmpeq_epi8(v, lf))) >> skip;
         if (!colon) {
-            auto at_colon = static_cast<unsigned>(_mm_movemask_epi8(_mm_cmpeq_epi8(v, co)));
+            auto at_colon = static_cast<unsigned>(_mm_movemask_epi8(_mm_cmpeq_epi8(v, co))) >> skip;
             if (at_lf) at_colon &= (at_lf & (0u - at_lf)) - 1;  // only those before the line's end
             if (at_colon) colon = p + std::countr_zero(at_colon);
         }
-        if (at_lf) return {p + std::countr_zero(at_lf), colon};
+        return at_lf ? p + std::countr_zero(at_lf) : nullptr;
+    };
+    for (; end - p >= 16; p += 16)
+        if (const char* at = block(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)), 0)) return {at, colon};
+    if (p < end && end - begin >= 16) {
+        auto skip = static_cast<unsigned>(16 - (end - p));
+        const char* at = block(_mm_loadu_si128(reinterpret_cast<const __m128i*>(end - 16)), skip);
+        return {at, colon};
     }
+#else
+    (void)begin;
 #endif
     for (; p < end; ++p) {
         if (*p == '\n') return {p, colon};
@@ -4141,7 +4160,7 @@ inline std::ptrdiff_t parse_response_head(
     headers.clear();
     out = {};
     const char* const end = buf.data() + buf.size();
-    auto first = scan_line(buf.data(), end);
+    auto first = scan_line(buf.data(), buf.data(), end);
     if (!first.lf) {
         // a first line that cannot be a status line fails early, even unfinished
         if (buf.size() < 5 || buf.starts_with("HTTP/")) return 0;
@@ -4166,7 +4185,7 @@ inline std::ptrdiff_t parse_response_head(
     out.close = out.minor_version == 0;
     const char* p = first.lf + 1;
     for (;;) {
-        auto [lf, colon] = scan_line(p, end);
+        auto [lf, colon] = scan_line(buf.data(), p, end);
         if (!lf) return 0;                          // more bytes will come
         if (lf == p || lf[-1] != '\r') return -1;  // lines end with CRLF
         const char* cr = lf - 1;
@@ -4195,7 +4214,10 @@ inline std::ptrdiff_t parse_response_head(
             out.chunked = contains_token(value, "chunked");
         } else if (name.size() == 10 && iequals_lower(name, "connection")) {
             // HTTP/1.1 is persistent unless "close"; HTTP/1.0 closes unless "keep-alive"
-            if (out.minor_version == 1) out.close = out.close || contains_token(value, "close");
+            // (nginx's and most servers' "keep-alive" first: contains_token
+            // cost ~95 instructions per response for it)
+            if (value.size() == 10 && iequals_lower(value, "keep-alive")) out.close = out.minor_version == 1 && out.close;
+            else if (out.minor_version == 1) out.close = out.close || contains_token(value, "close");
             else out.close = !contains_token(value, "keep-alive");
         }
     }
@@ -5238,7 +5260,7 @@ class client {
                          std::string* sink);
     void serialize(const detail::url_parts& u, std::string_view method, std::string_view body,
                    std::span<const string_pair> h1, std::span<const std::pair<std::string, std::string>> h2);
-    void record(std::string_view name);
+    void record();  // this request's metrics, under name_
     bool same_plain_request(std::string_view method, const detail::url_parts& u) const noexcept;
     // A redirect to `location` (relative to res_.url) becomes res_.url; false
     // when it does not resolve. (Not in perform(): its frame would carry the string.)
@@ -5310,11 +5332,13 @@ class client {
     std::size_t bytes_out_ = 0, bytes_in_ = 0;
 
     // one-entry caches: most VUs repeat the same request, so the series and
-    // the interned name of the last request are almost always the ones needed
-    std::string_view cached_name_;
+    // the interned name of the last request are almost always the ones needed.
+    // name_ and method_ are interned again only after they change (a flag
+    // each, cleared wherever they are written: comparing them per request
+    // cost two memcmp calls)
     std::uint32_t cached_name_id_ = 0;
-    std::string_view cached_method_;
     std::uint32_t cached_method_id_ = 0;
+    bool name_interned_ = false, method_interned_ = false;
     std::uint32_t tags_id_ = 0;  // this request's params.tags, interned
     const expected_statuses* rule_ = nullptr;  // this request's; nullptr: k6's default (response::ok)
     detail::http_key cached_key_{~0u};
@@ -5463,17 +5487,18 @@ inline task<bool> client::exchange(detail::connection& c, const detail::url_part
     }
 }
 
-inline void client::record(std::string_view name) {
+inline void client::record() {
     if (!vu_) return;
     using namespace detail;
     auto& shard = thread_->shard;
-    if (!detail::same(name, cached_name_) || cached_name_.data() == nullptr) {
+    const std::string_view name = name_;
+    if (!name_interned_) {
         cached_name_id_ = shard.strings.intern(name);
-        cached_name_ = shard.strings.name(cached_name_id_);
+        name_interned_ = true;
     }
-    if (!detail::same(res_.method, cached_method_) || cached_method_.data() == nullptr) {
+    if (!method_interned_) {
         cached_method_id_ = shard.strings.intern(res_.method);
-        cached_method_ = shard.strings.name(cached_method_id_);
+        method_interned_ = true;
     }
     bool expected = force_expected_ || (rule_ ? rule_->match(res_.status) : res_.ok());
     http_key k{vu_->scenario_id,
@@ -5529,7 +5554,7 @@ inline client::request_plan client::start_request(std::string_view method, std::
     request_plan plan{p.redirects < 0 ? opts_->max_redirects : p.redirects, false, false, false, true};
     // (most requests repeat the last one's method, name and URL: compared
     // before copied)
-    if (!same(method_, method)) method_.assign(method);
+    if (!same(method_, method)) method_.assign(method), method_interned_ = false;
     res_.method = method_;
     res_.status = 0;
     res_.status_text = {};
@@ -5553,11 +5578,11 @@ inline client::request_plan client::start_request(std::string_view method, std::
     plan.cached = plan.use_cache && cached_conn_ && same(url, cached_ref_);
     if (!plan.cached) started_ns_ = 0;  // (resolving the URL is not sending it)
     plan.explicit_name = !name.empty();
-    if (std::string_view n = plan.explicit_name ? name : url; !same(name_, n)) name_.assign(n);
+    if (std::string_view n = plan.explicit_name ? name : url; !same(name_, n)) name_.assign(n), name_interned_ = false;
     // the default name never shows a URL's password (k6 masks it too); the
     // cached URL's parts say whether it has one without searching it again
     if (!plan.explicit_name && (plan.cached ? !cached_parts_.userinfo.empty() : url.find('@') != std::string_view::npos))
-        mask_credentials(name_);
+        mask_credentials(name_), name_interned_ = false;
     res_.name = name_;
     req_cookies_ = p.cookies;
     cur_jar_ = p.jar ? p.jar : jar_;
@@ -5567,7 +5592,7 @@ inline client::request_plan client::start_request(std::string_view method, std::
     } else if (!resolve_url(opts_->base_url, url, res_.url)) {
         res_.url.assign(url);
         fail(error_code::invalid_url, url);
-        record(name_);
+        record();
         deadline_ns_ = 0;
         plan.ok = false;
         return plan;
@@ -5603,7 +5628,7 @@ inline task<const response&> client::perform(std::string_view method, std::strin
         } else {
             if (!split_url(res_.url, u)) {
                 fail(error_code::invalid_url, res_.url);
-                record(name_);
+                record();
                 break;
             }
             conn = &connection_for(u);
@@ -5623,7 +5648,7 @@ inline task<const response&> client::perform(std::string_view method, std::strin
             if (answer_digest(u)) {
                 res_.error_code = static_cast<error_code>(1401);
                 force_expected_ = true;
-                record(name_);
+                record();
                 force_expected_ = false;
                 res_.headers_.clear();
                 res_.body.clear();
@@ -5635,26 +5660,26 @@ inline task<const response&> client::perform(std::string_view method, std::strin
         res_.tls_ = ok && c.secure ? c.tls_state.get() : nullptr;
         if (!ok) {
             if (res_.error_code == error_code::none) fail(error_code::generic);
-            record(name_);
+            record();
             break;
         }
         if (res_.status >= 400) res_.error_code = static_cast<error_code>(1000 + std::min(res_.status, 599));
         if (opts_->cookies)
             for (auto& [k, v] : res_.headers_)
                 if (k.size() == 10 && iequals_lower(k, "set-cookie")) cur_jar_->store(u.host, u.path(), v);
-        record(name_);
+        record();
         if (!is_redirect(res_.status) || static_cast<int>(res_.redirects) >= max_redirects) break;
         auto location = res_.header("location");
         if (location.empty()) break;
         if (!follow(location)) break;
         ++res_.redirects;
         if (res_.status == 303 || ((res_.status == 301 || res_.status == 302) && method_ == "POST")) {
-            method_.assign("GET");
+            method_.assign("GET"), method_interned_ = false;
             res_.method = method_;
             body = {};
         }
         if (!explicit_name) {
-            name_.assign(res_.url);
+            name_.assign(res_.url), name_interned_ = false;
             if (res_.url.find('@') != std::string::npos) mask_credentials(name_);
             res_.name = name_;
         }

@@ -280,6 +280,57 @@ TEST_CASE("parser: a header's colon and line end are found wherever they fall in
     }
 }
 
+TEST_CASE("parser: scan_line finds what a byte loop finds, from every start in every length") {
+    // the SSE2 path reads whole blocks, then the last 16 bytes overlapping
+    // them: checked against the plain definition on random bytes rich in
+    // colons and line ends
+    std::mt19937 rng(7);
+    std::uniform_int_distribution<int> pick(0, 5);
+    const char alphabet[] = {'\n', ':', 'a', '\r', ' ', 'Z'};
+    for (int round = 0; round < 400; ++round) {
+        std::string buf(static_cast<std::size_t>(round % 70), 'x');
+        for (auto& c : buf) c = alphabet[pick(rng)];
+        const char* b = buf.data();
+        const char* e = b + buf.size();
+        for (const char* p = b; p <= e; ++p) {
+            const char* lf = nullptr;
+            const char* colon = nullptr;
+            for (const char* q = p; q < e; ++q) {
+                if (*q == '\n') {
+                    lf = q;
+                    break;
+                }
+                if (*q == ':' && !colon) colon = q;
+            }
+            auto got = loadkit::detail::scan_line(b, p, e);
+            INFO("round " << round << ", start " << (p - b) << " of " << buf.size());
+            REQUIRE(got.lf == lf);
+            REQUIRE(got.colon == colon);
+        }
+    }
+}
+
+TEST_CASE("parser: Connection's keep-alive and close, either version, any case") {
+    using loadkit::detail::parse_response_head;
+    loadkit::detail::response_head h;
+    std::vector<std::pair<std::string_view, std::string_view>> hs;
+    auto closes = [&](std::string head) {
+        head += "\r\n";
+        REQUIRE(parse_response_head(head, h, hs) == static_cast<std::ptrdiff_t>(head.size()));
+        return h.close;
+    };
+    CHECK_FALSE(closes("HTTP/1.1 200 OK\r\nConnection: keep-alive\r\n"));
+    CHECK_FALSE(closes("HTTP/1.1 200 OK\r\nConnection: Keep-Alive\r\n"));
+    CHECK(closes("HTTP/1.1 200 OK\r\nConnection: close\r\n"));
+    CHECK(closes("HTTP/1.1 200 OK\r\nConnection: close\r\nConnection: keep-alive\r\n"));  // close stays
+    CHECK(closes("HTTP/1.1 200 OK\r\nConnection: keep-alive, close\r\n"));
+    CHECK_FALSE(closes("HTTP/1.0 200 OK\r\nConnection: keep-alive\r\n"));
+    CHECK_FALSE(closes("HTTP/1.0 200 OK\r\nConnection: KEEP-ALIVE\r\n"));
+    CHECK_FALSE(closes("HTTP/1.0 200 OK\r\nConnection: Upgrade, keep-alive\r\n"));
+    CHECK(closes("HTTP/1.0 200 OK\r\n"));
+    CHECK(closes("HTTP/1.0 200 OK\r\nConnection: keep-alivf\r\n"));
+}
+
 TEST_CASE("parser: chunked bodies, split at every byte") {
     const std::string wire = "4\r\nWiki\r\n6;ext=1\r\npedia \r\nE\r\nin \r\n\r\nchunks.\r\n0\r\nTrailer: x\r\n\r\n";
     for (std::size_t split = 0; split <= wire.size(); ++split) {

@@ -286,7 +286,7 @@ class client {
                          std::string* sink);
     void serialize(const detail::url_parts& u, std::string_view method, std::string_view body,
                    std::span<const string_pair> h1, std::span<const std::pair<std::string, std::string>> h2);
-    void record(std::string_view name);
+    void record();  // this request's metrics, under name_
     bool same_plain_request(std::string_view method, const detail::url_parts& u) const noexcept;
     // A redirect to `location` (relative to res_.url) becomes res_.url; false
     // when it does not resolve. (Not in perform(): its frame would carry the string.)
@@ -358,11 +358,13 @@ class client {
     std::size_t bytes_out_ = 0, bytes_in_ = 0;
 
     // one-entry caches: most VUs repeat the same request, so the series and
-    // the interned name of the last request are almost always the ones needed
-    std::string_view cached_name_;
+    // the interned name of the last request are almost always the ones needed.
+    // name_ and method_ are interned again only after they change (a flag
+    // each, cleared wherever they are written: comparing them per request
+    // cost two memcmp calls)
     std::uint32_t cached_name_id_ = 0;
-    std::string_view cached_method_;
     std::uint32_t cached_method_id_ = 0;
+    bool name_interned_ = false, method_interned_ = false;
     std::uint32_t tags_id_ = 0;  // this request's params.tags, interned
     const expected_statuses* rule_ = nullptr;  // this request's; nullptr: k6's default (response::ok)
     detail::http_key cached_key_{~0u};
@@ -511,17 +513,18 @@ inline task<bool> client::exchange(detail::connection& c, const detail::url_part
     }
 }
 
-inline void client::record(std::string_view name) {
+inline void client::record() {
     if (!vu_) return;
     using namespace detail;
     auto& shard = thread_->shard;
-    if (!detail::same(name, cached_name_) || cached_name_.data() == nullptr) {
+    const std::string_view name = name_;
+    if (!name_interned_) {
         cached_name_id_ = shard.strings.intern(name);
-        cached_name_ = shard.strings.name(cached_name_id_);
+        name_interned_ = true;
     }
-    if (!detail::same(res_.method, cached_method_) || cached_method_.data() == nullptr) {
+    if (!method_interned_) {
         cached_method_id_ = shard.strings.intern(res_.method);
-        cached_method_ = shard.strings.name(cached_method_id_);
+        method_interned_ = true;
     }
     bool expected = force_expected_ || (rule_ ? rule_->match(res_.status) : res_.ok());
     http_key k{vu_->scenario_id,
@@ -577,7 +580,7 @@ inline client::request_plan client::start_request(std::string_view method, std::
     request_plan plan{p.redirects < 0 ? opts_->max_redirects : p.redirects, false, false, false, true};
     // (most requests repeat the last one's method, name and URL: compared
     // before copied)
-    if (!same(method_, method)) method_.assign(method);
+    if (!same(method_, method)) method_.assign(method), method_interned_ = false;
     res_.method = method_;
     res_.status = 0;
     res_.status_text = {};
@@ -601,11 +604,11 @@ inline client::request_plan client::start_request(std::string_view method, std::
     plan.cached = plan.use_cache && cached_conn_ && same(url, cached_ref_);
     if (!plan.cached) started_ns_ = 0;  // (resolving the URL is not sending it)
     plan.explicit_name = !name.empty();
-    if (std::string_view n = plan.explicit_name ? name : url; !same(name_, n)) name_.assign(n);
+    if (std::string_view n = plan.explicit_name ? name : url; !same(name_, n)) name_.assign(n), name_interned_ = false;
     // the default name never shows a URL's password (k6 masks it too); the
     // cached URL's parts say whether it has one without searching it again
     if (!plan.explicit_name && (plan.cached ? !cached_parts_.userinfo.empty() : url.find('@') != std::string_view::npos))
-        mask_credentials(name_);
+        mask_credentials(name_), name_interned_ = false;
     res_.name = name_;
     req_cookies_ = p.cookies;
     cur_jar_ = p.jar ? p.jar : jar_;
@@ -615,7 +618,7 @@ inline client::request_plan client::start_request(std::string_view method, std::
     } else if (!resolve_url(opts_->base_url, url, res_.url)) {
         res_.url.assign(url);
         fail(error_code::invalid_url, url);
-        record(name_);
+        record();
         deadline_ns_ = 0;
         plan.ok = false;
         return plan;
@@ -651,7 +654,7 @@ inline task<const response&> client::perform(std::string_view method, std::strin
         } else {
             if (!split_url(res_.url, u)) {
                 fail(error_code::invalid_url, res_.url);
-                record(name_);
+                record();
                 break;
             }
             conn = &connection_for(u);
@@ -671,7 +674,7 @@ inline task<const response&> client::perform(std::string_view method, std::strin
             if (answer_digest(u)) {
                 res_.error_code = static_cast<error_code>(1401);
                 force_expected_ = true;
-                record(name_);
+                record();
                 force_expected_ = false;
                 res_.headers_.clear();
                 res_.body.clear();
@@ -683,26 +686,26 @@ inline task<const response&> client::perform(std::string_view method, std::strin
         res_.tls_ = ok && c.secure ? c.tls_state.get() : nullptr;
         if (!ok) {
             if (res_.error_code == error_code::none) fail(error_code::generic);
-            record(name_);
+            record();
             break;
         }
         if (res_.status >= 400) res_.error_code = static_cast<error_code>(1000 + std::min(res_.status, 599));
         if (opts_->cookies)
             for (auto& [k, v] : res_.headers_)
                 if (k.size() == 10 && iequals_lower(k, "set-cookie")) cur_jar_->store(u.host, u.path(), v);
-        record(name_);
+        record();
         if (!is_redirect(res_.status) || static_cast<int>(res_.redirects) >= max_redirects) break;
         auto location = res_.header("location");
         if (location.empty()) break;
         if (!follow(location)) break;
         ++res_.redirects;
         if (res_.status == 303 || ((res_.status == 301 || res_.status == 302) && method_ == "POST")) {
-            method_.assign("GET");
+            method_.assign("GET"), method_interned_ = false;
             res_.method = method_;
             body = {};
         }
         if (!explicit_name) {
-            name_.assign(res_.url);
+            name_.assign(res_.url), name_interned_ = false;
             if (res_.url.find('@') != std::string::npos) mask_credentials(name_);
             res_.name = name_;
         }
