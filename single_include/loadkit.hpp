@@ -3624,6 +3624,16 @@ struct multishot_recv : uring_op, pooled_frame {  // (from the thread's pool: ma
         while (head >= 0) consume(ring->chunk_len(static_cast<unsigned>(head)));
     }
     void arm(bool poll_first);  // (on its connection's socket)
+    // The request a reader waits to be answered was not sent (a posted
+    // write failed, connection::post_write): the reader learns it now, not
+    // at its request's timeout. Nothing if bytes or an end already wait.
+    void fail_waiter(int err) {
+        if (!waiter || ready()) return;
+        ended = sys_error(err, boost::system::system_category());
+        auto h = std::exchange(waiter, {});
+        ring->unhold();
+        h.resume();
+    }
     static void complete(uring_op* o, int res, unsigned flags);
 };
 
@@ -3631,6 +3641,12 @@ struct connection {
     explicit connection(boost::asio::io_context& ioc, uring* r = nullptr) : sock(ioc.get_executor()), ring(r) {}
     ~connection() {
         cancel_ring_ops();
+        // a posted write still in the ring (its request unwound by an
+        // exception before it was done): its completion frees its state
+        if (ring_ops > 0 && ring_state && !duplex) {
+            ring_state[0].c = nullptr;
+            ring_state.release();
+        }
         let_go_multishot();
         let_go_slot();
     }
@@ -3802,6 +3818,39 @@ struct connection {
     io_op<true> write(std::string_view head, std::string_view body = {}) {
         return {*this, mutable_view(head), mutable_view(body)};
     }
+
+    // A write nobody waits for: on a plain HTTP/1.1 connection whose answer
+    // comes by its multishot receive, the request is queued and the VU goes
+    // straight on to wait for the answer, in the same turn. Awaited, the
+    // write's completion woke the VU once more per request, a turn later,
+    // and that wake touched its state again after other VUs had pushed it
+    // out of the cache. False where it does not apply (the caller awaits
+    // write()). The kernel reads `head` and `body` until posted_done():
+    // await it before they change, and before the connection is used for
+    // another request; posted_result() then says how it went. It ends as a
+    // write() would: every byte, or an error (which also ends the wait of a
+    // reader of this connection, multishot_recv::fail_waiter). Only for a
+    // request that fits in a socket's first send buffer (tcp_wmem's 16 KiB):
+    // the kernel takes it whole when it is submitted, so its answer never
+    // comes while it is still being sent. A bigger one is awaited, as on
+    // epoll: an early answer (a 413 before the body was read) then reads
+    // the same on both.
+    static constexpr std::size_t posted_max = 16 * 1024;
+    bool post_write(std::string_view head, std::string_view body) {
+        if (!multishot() || ring_ops != 0 || head.size() + body.size() > posted_max) return false;
+        ring_start({}, true, false, mutable_view(head), mutable_view(body));
+        return true;
+    }
+    struct posted_done_op {
+        connection& c;
+        bool await_ready() const noexcept { return c.ring_ops == 0; }
+        void await_suspend(std::coroutine_handle<> h) const noexcept { c.ring_state[0].h = h; }
+        void await_resume() const noexcept {}
+    };
+    posted_done_op posted_done() noexcept { return {*this}; }
+    std::pair<sys_error, std::size_t> posted_result() const noexcept {
+        return {ring_state[0].error(), ring_state[0].n};
+    }
     io_op<false> read_some(char* p, std::size_t n) { return {*this, {p, n}, {}}; }
 
     // Awaits some bytes (at most `max`), wherever they are: (error, bytes).
@@ -3923,6 +3972,10 @@ inline void ring_io::submit() {
 
 inline void ring_io::complete(uring_op* o, int res, unsigned flags) {
     auto* self = static_cast<ring_io*>(o);
+    if (!self->c) {  // a posted write whose connection went first (~connection): nobody to tell
+        delete[] self;
+        return;
+    }
     --self->c->ring_ops;
     if (self->select) {
         // every buffer in use at that moment: again with the next submission
@@ -3961,7 +4014,8 @@ inline void ring_io::complete(uring_op* o, int res, unsigned flags) {
             self->c->written_ns = self->c->ring->submitted_at(self->seq);
         }
     }
-    self->h.resume();
+    if (auto h = std::exchange(self->h, {})) h.resume();
+    else if (self->err && self->c->ms) self->c->ms->fail_waiter(self->err);  // (a posted write failed)
 }
 
 inline void multishot_recv::arm(bool poll_first) {
@@ -5251,7 +5305,9 @@ class client {
     }
     task<const std::vector<detail::tcp::endpoint>*> lookup(detail::connection& c, std::string key);
     task<bool> handshake(detail::connection& c, bool by_name, std::int64_t t2);
-    task<bool> read_response(detail::connection& c, std::int64_t t_sent);  // (to method_)
+    // (to method_; t_sent 0: the request was posted, connection::post_write,
+    // and its sending time is taken when the answer starts)
+    task<bool> read_response(detail::connection& c, std::int64_t t_send, std::int64_t t_sent);
     // read_response's rarer parts, coroutines of their own so that their
     // state is in a frame only while they run (at thousands of VUs the
     // frames in flight are most of a VU's memory)
@@ -5457,20 +5513,48 @@ inline task<bool> client::exchange(detail::connection& c, const detail::url_part
         // it moved the read earlier, before the response, and cost a recvfrom.)
         sys_error e;
         std::size_t n;
-        std::tie(e, n) = co_await c.write(wbuf_, body);
-        bytes_out_ += n;
-        std::int64_t t_sent = c.written_ns ? std::exchange(c.written_ns, 0) : now_ns();
-        if (t_sent < t_send) t_sent = t_send;
-        res_.timings.sending = t_sent - t_send;
-        if (e) {
-            if (c.served > 0 && attempt == 0 && !stop_requested()) {
-                c.close();
-                continue;  // the server dropped an idle kept-alive connection
+        std::int64_t t_sent = 0;
+        const bool posted = c.post_write(wbuf_, body);  // (on the ring: not awaited, see post_write)
+        if (!posted) {
+            std::tie(e, n) = co_await c.write(wbuf_, body);
+            bytes_out_ += n;
+            t_sent = c.written_ns ? std::exchange(c.written_ns, 0) : now_ns();
+            if (t_sent < t_send) t_sent = t_send;
+            res_.timings.sending = t_sent - t_send;
+            if (e) {
+                if (c.served > 0 && attempt == 0 && !stop_requested()) {
+                    c.close();
+                    continue;  // the server dropped an idle kept-alive connection
+                }
+                fail_io(c, e, phase::write);
+                co_return false;
             }
-            fail_io(c, e, phase::write);
-            co_return false;
         }
-        if (co_await read_response(c, t_sent)) {
+        bool answered = co_await read_response(c, t_send, t_sent);
+        if (posted) {
+            // the kernel may still hold the request (a socket with less room
+            // than post_write assumes): wbuf_ and the body stay until it is
+            // done. Answered meanwhile, the rest of the request is not sent
+            // (the connection, half-written, closes: as Go's client does)
+            if (c.ring_ops > 0) {
+                if (answered) c.close();
+                co_await c.posted_done();
+            }
+            c.written_ns = 0;
+            std::tie(e, n) = c.posted_result();
+            bytes_out_ += n;
+            if (e && !answered) {  // the write failed: as above, not as the read it ended
+                res_.error_code = error_code::none;
+                res_.error.clear();
+                if (c.served > 0 && attempt == 0 && !stop_requested()) {
+                    c.close();
+                    continue;  // the server dropped an idle kept-alive connection
+                }
+                fail_io(c, e, phase::write);
+                co_return false;
+            }
+        }
+        if (answered) {
             res_.timings.duration = res_.timings.sending + res_.timings.waiting + res_.timings.receiving;
             co_return true;
         }
@@ -5934,7 +6018,7 @@ namespace loadkit::inline LOADKIT_ABI {
 // holds no read buffer; they are used where they are (the head parsed in
 // place, the body copied to res_.body), and only a head longer than one
 // read is gathered in the connection's own buffer (rbuf).
-inline task<bool> client::read_response(detail::connection& c, std::int64_t t_sent) {
+inline task<bool> client::read_response(detail::connection& c, std::int64_t t_send, std::int64_t t_sent) {
     using namespace detail;
     struct give_back {  // whatever the exit (fail() may throw on an interrupt)
         connection& c;
@@ -5969,7 +6053,14 @@ inline task<bool> client::read_response(detail::connection& c, std::int64_t t_se
                 fail_io(c, e, phase::read);
                 co_return false;
             }
-            if (!t_first) t_first = std::max(t_sent, c.received_ns ? std::exchange(c.received_ns, 0) : now_ns());
+            if (!t_first) {
+                std::int64_t seen = c.received_ns ? std::exchange(c.received_ns, 0) : now_ns();
+                if (!t_sent) {  // posted: the kernel took the request before its answer came
+                    t_sent = std::max(t_send, c.written_ns ? c.written_ns : seen);
+                    res_.timings.sending = t_sent - t_send;
+                }
+                t_first = std::max(t_sent, seen);
+            }
             bytes_in_ += got.size();
             win = got;
         }

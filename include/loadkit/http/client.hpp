@@ -277,7 +277,9 @@ class client {
     }
     task<const std::vector<detail::tcp::endpoint>*> lookup(detail::connection& c, std::string key);
     task<bool> handshake(detail::connection& c, bool by_name, std::int64_t t2);
-    task<bool> read_response(detail::connection& c, std::int64_t t_sent);  // (to method_)
+    // (to method_; t_sent 0: the request was posted, connection::post_write,
+    // and its sending time is taken when the answer starts)
+    task<bool> read_response(detail::connection& c, std::int64_t t_send, std::int64_t t_sent);
     // read_response's rarer parts, coroutines of their own so that their
     // state is in a frame only while they run (at thousands of VUs the
     // frames in flight are most of a VU's memory)
@@ -483,20 +485,48 @@ inline task<bool> client::exchange(detail::connection& c, const detail::url_part
         // it moved the read earlier, before the response, and cost a recvfrom.)
         sys_error e;
         std::size_t n;
-        std::tie(e, n) = co_await c.write(wbuf_, body);
-        bytes_out_ += n;
-        std::int64_t t_sent = c.written_ns ? std::exchange(c.written_ns, 0) : now_ns();
-        if (t_sent < t_send) t_sent = t_send;
-        res_.timings.sending = t_sent - t_send;
-        if (e) {
-            if (c.served > 0 && attempt == 0 && !stop_requested()) {
-                c.close();
-                continue;  // the server dropped an idle kept-alive connection
+        std::int64_t t_sent = 0;
+        const bool posted = c.post_write(wbuf_, body);  // (on the ring: not awaited, see post_write)
+        if (!posted) {
+            std::tie(e, n) = co_await c.write(wbuf_, body);
+            bytes_out_ += n;
+            t_sent = c.written_ns ? std::exchange(c.written_ns, 0) : now_ns();
+            if (t_sent < t_send) t_sent = t_send;
+            res_.timings.sending = t_sent - t_send;
+            if (e) {
+                if (c.served > 0 && attempt == 0 && !stop_requested()) {
+                    c.close();
+                    continue;  // the server dropped an idle kept-alive connection
+                }
+                fail_io(c, e, phase::write);
+                co_return false;
             }
-            fail_io(c, e, phase::write);
-            co_return false;
         }
-        if (co_await read_response(c, t_sent)) {
+        bool answered = co_await read_response(c, t_send, t_sent);
+        if (posted) {
+            // the kernel may still hold the request (a socket with less room
+            // than post_write assumes): wbuf_ and the body stay until it is
+            // done. Answered meanwhile, the rest of the request is not sent
+            // (the connection, half-written, closes: as Go's client does)
+            if (c.ring_ops > 0) {
+                if (answered) c.close();
+                co_await c.posted_done();
+            }
+            c.written_ns = 0;
+            std::tie(e, n) = c.posted_result();
+            bytes_out_ += n;
+            if (e && !answered) {  // the write failed: as above, not as the read it ended
+                res_.error_code = error_code::none;
+                res_.error.clear();
+                if (c.served > 0 && attempt == 0 && !stop_requested()) {
+                    c.close();
+                    continue;  // the server dropped an idle kept-alive connection
+                }
+                fail_io(c, e, phase::write);
+                co_return false;
+            }
+        }
+        if (answered) {
             res_.timings.duration = res_.timings.sending + res_.timings.waiting + res_.timings.receiving;
             co_return true;
         }

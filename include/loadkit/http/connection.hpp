@@ -123,6 +123,16 @@ struct multishot_recv : uring_op, pooled_frame {  // (from the thread's pool: ma
         while (head >= 0) consume(ring->chunk_len(static_cast<unsigned>(head)));
     }
     void arm(bool poll_first);  // (on its connection's socket)
+    // The request a reader waits to be answered was not sent (a posted
+    // write failed, connection::post_write): the reader learns it now, not
+    // at its request's timeout. Nothing if bytes or an end already wait.
+    void fail_waiter(int err) {
+        if (!waiter || ready()) return;
+        ended = sys_error(err, boost::system::system_category());
+        auto h = std::exchange(waiter, {});
+        ring->unhold();
+        h.resume();
+    }
     static void complete(uring_op* o, int res, unsigned flags);
 };
 
@@ -130,6 +140,12 @@ struct connection {
     explicit connection(boost::asio::io_context& ioc, uring* r = nullptr) : sock(ioc.get_executor()), ring(r) {}
     ~connection() {
         cancel_ring_ops();
+        // a posted write still in the ring (its request unwound by an
+        // exception before it was done): its completion frees its state
+        if (ring_ops > 0 && ring_state && !duplex) {
+            ring_state[0].c = nullptr;
+            ring_state.release();
+        }
         let_go_multishot();
         let_go_slot();
     }
@@ -301,6 +317,39 @@ struct connection {
     io_op<true> write(std::string_view head, std::string_view body = {}) {
         return {*this, mutable_view(head), mutable_view(body)};
     }
+
+    // A write nobody waits for: on a plain HTTP/1.1 connection whose answer
+    // comes by its multishot receive, the request is queued and the VU goes
+    // straight on to wait for the answer, in the same turn. Awaited, the
+    // write's completion woke the VU once more per request, a turn later,
+    // and that wake touched its state again after other VUs had pushed it
+    // out of the cache. False where it does not apply (the caller awaits
+    // write()). The kernel reads `head` and `body` until posted_done():
+    // await it before they change, and before the connection is used for
+    // another request; posted_result() then says how it went. It ends as a
+    // write() would: every byte, or an error (which also ends the wait of a
+    // reader of this connection, multishot_recv::fail_waiter). Only for a
+    // request that fits in a socket's first send buffer (tcp_wmem's 16 KiB):
+    // the kernel takes it whole when it is submitted, so its answer never
+    // comes while it is still being sent. A bigger one is awaited, as on
+    // epoll: an early answer (a 413 before the body was read) then reads
+    // the same on both.
+    static constexpr std::size_t posted_max = 16 * 1024;
+    bool post_write(std::string_view head, std::string_view body) {
+        if (!multishot() || ring_ops != 0 || head.size() + body.size() > posted_max) return false;
+        ring_start({}, true, false, mutable_view(head), mutable_view(body));
+        return true;
+    }
+    struct posted_done_op {
+        connection& c;
+        bool await_ready() const noexcept { return c.ring_ops == 0; }
+        void await_suspend(std::coroutine_handle<> h) const noexcept { c.ring_state[0].h = h; }
+        void await_resume() const noexcept {}
+    };
+    posted_done_op posted_done() noexcept { return {*this}; }
+    std::pair<sys_error, std::size_t> posted_result() const noexcept {
+        return {ring_state[0].error(), ring_state[0].n};
+    }
     io_op<false> read_some(char* p, std::size_t n) { return {*this, {p, n}, {}}; }
 
     // Awaits some bytes (at most `max`), wherever they are: (error, bytes).
@@ -422,6 +471,10 @@ inline void ring_io::submit() {
 
 inline void ring_io::complete(uring_op* o, int res, unsigned flags) {
     auto* self = static_cast<ring_io*>(o);
+    if (!self->c) {  // a posted write whose connection went first (~connection): nobody to tell
+        delete[] self;
+        return;
+    }
     --self->c->ring_ops;
     if (self->select) {
         // every buffer in use at that moment: again with the next submission
@@ -460,7 +513,8 @@ inline void ring_io::complete(uring_op* o, int res, unsigned flags) {
             self->c->written_ns = self->c->ring->submitted_at(self->seq);
         }
     }
-    self->h.resume();
+    if (auto h = std::exchange(self->h, {})) h.resume();
+    else if (self->err && self->c->ms) self->c->ms->fail_waiter(self->err);  // (a posted write failed)
 }
 
 inline void multishot_recv::arm(bool poll_first) {

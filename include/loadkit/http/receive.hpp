@@ -15,7 +15,7 @@ namespace loadkit::inline LOADKIT_ABI {
 // holds no read buffer; they are used where they are (the head parsed in
 // place, the body copied to res_.body), and only a head longer than one
 // read is gathered in the connection's own buffer (rbuf).
-inline task<bool> client::read_response(detail::connection& c, std::int64_t t_sent) {
+inline task<bool> client::read_response(detail::connection& c, std::int64_t t_send, std::int64_t t_sent) {
     using namespace detail;
     struct give_back {  // whatever the exit (fail() may throw on an interrupt)
         connection& c;
@@ -50,7 +50,14 @@ inline task<bool> client::read_response(detail::connection& c, std::int64_t t_se
                 fail_io(c, e, phase::read);
                 co_return false;
             }
-            if (!t_first) t_first = std::max(t_sent, c.received_ns ? std::exchange(c.received_ns, 0) : now_ns());
+            if (!t_first) {
+                std::int64_t seen = c.received_ns ? std::exchange(c.received_ns, 0) : now_ns();
+                if (!t_sent) {  // posted: the kernel took the request before its answer came
+                    t_sent = std::max(t_send, c.written_ns ? c.written_ns : seen);
+                    res_.timings.sending = t_sent - t_send;
+                }
+                t_first = std::max(t_sent, seen);
+            }
             bytes_in_ += got.size();
             win = got;
         }
