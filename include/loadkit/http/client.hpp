@@ -487,23 +487,16 @@ inline task<bool> client::exchange(detail::connection& c, const detail::url_part
         std::size_t n;
         std::int64_t t_sent = 0;
         const bool posted = c.post_write(wbuf_, body);  // (on the ring: not awaited, see post_write)
+        bool answered = false;
         if (!posted) {
             std::tie(e, n) = co_await c.write(wbuf_, body);
             bytes_out_ += n;
             t_sent = c.written_ns ? std::exchange(c.written_ns, 0) : now_ns();
             if (t_sent < t_send) t_sent = t_send;
             res_.timings.sending = t_sent - t_send;
-            if (e) {
-                if (c.served > 0 && attempt == 0 && !stop_requested()) {
-                    c.close();
-                    continue;  // the server dropped an idle kept-alive connection
-                }
-                fail_io(c, e, phase::write);
-                co_return false;
-            }
-        }
-        bool answered = co_await read_response(c, t_send, t_sent);
-        if (posted) {
+            if (!e) answered = co_await read_response(c, t_send, t_sent);
+        } else {
+            answered = co_await read_response(c, t_send, 0);
             // the kernel may still hold the request (a socket with less room
             // than post_write assumes): wbuf_ and the body stay until it is
             // done. Answered meanwhile, the rest of the request is not sent
@@ -515,16 +508,16 @@ inline task<bool> client::exchange(detail::connection& c, const detail::url_part
             c.written_ns = 0;
             std::tie(e, n) = c.posted_result();
             bytes_out_ += n;
-            if (e && !answered) {  // the write failed: as above, not as the read it ended
-                res_.error_code = error_code::none;
-                res_.error.clear();
-                if (c.served > 0 && attempt == 0 && !stop_requested()) {
-                    c.close();
-                    continue;  // the server dropped an idle kept-alive connection
-                }
-                fail_io(c, e, phase::write);
-                co_return false;
+        }
+        if (e && !answered) {  // the write failed (posted: reported as that, not as the read it ended)
+            res_.error_code = error_code::none;
+            res_.error.clear();
+            if (c.served > 0 && attempt == 0 && !stop_requested()) {
+                c.close();
+                continue;  // the server dropped an idle kept-alive connection
             }
+            fail_io(c, e, phase::write);
+            co_return false;
         }
         if (answered) {
             res_.timings.duration = res_.timings.sending + res_.timings.waiting + res_.timings.receiving;
