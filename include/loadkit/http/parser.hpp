@@ -54,7 +54,9 @@ struct line_scan {
 // read as the 16 bytes that end at `end`, overlapping what was scanned,
 // instead of a byte at a time (the head's last lines and the body's first
 // bytes are usually under 16: the byte loop cost ~75 instructions per head).
-inline line_scan scan_line(const char* begin, const char* p, const char* end) noexcept {
+// (Always inlined: in the runner's larger build gcc called it, ~50
+// instructions per response.)
+[[gnu::always_inline]] inline line_scan scan_line(const char* begin, const char* p, const char* end) noexcept {
     const char* colon = nullptr;
 #if defined(__SSE2__)
     const __m128i lf = _mm_set1_epi8('\n');
