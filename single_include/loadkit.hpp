@@ -4272,8 +4272,9 @@ inline std::ptrdiff_t parse_response_head(
             // HTTP/1.1 is persistent unless "close"; HTTP/1.0 closes unless "keep-alive"
             // (nginx's and most servers' "keep-alive" first: contains_token
             // cost ~95 instructions per response for it)
-            if (value.size() == 10 && iequals_lower(value, "keep-alive")) out.close = out.minor_version == 1 && out.close;
-            else if (out.minor_version == 1) out.close = out.close || contains_token(value, "close");
+            if (value.size() == 10 && iequals_lower(value, "keep-alive")) {
+                if (out.minor_version == 0) out.close = false;  // (1.1 stays as an earlier "close" left it)
+            } else if (out.minor_version == 1) out.close = out.close || contains_token(value, "close");
             else out.close = !contains_token(value, "keep-alive");
         }
     }
@@ -5310,6 +5311,15 @@ class client {
     // (to method_; t_sent 0: the request was posted, connection::post_write,
     // and its sending time is taken when the answer starts)
     task<bool> read_response(detail::connection& c, std::int64_t t_send, std::int64_t t_sent);
+    // When the request started at t_send was sent, as http_req_sending
+    // counts it (set here): when the kernel took it (a ring write,
+    // connection::written_ns), else at `seen` (0: now); never before t_send.
+    std::int64_t sent_at(detail::connection& c, std::int64_t t_send, std::int64_t seen) noexcept {
+        std::int64_t t = c.written_ns ? std::exchange(c.written_ns, 0) : seen ? seen : detail::now_ns();
+        if (t < t_send) t = t_send;
+        res_.timings.sending = t - t_send;
+        return t;
+    }
     // read_response's rarer parts, coroutines of their own so that their
     // state is in a frame only while they run (at thousands of VUs the
     // frames in flight are most of a VU's memory)
@@ -5521,9 +5531,7 @@ inline task<bool> client::exchange(detail::connection& c, const detail::url_part
         if (!posted) {
             std::tie(e, n) = co_await c.write(wbuf_, body);
             bytes_out_ += n;
-            t_sent = c.written_ns ? std::exchange(c.written_ns, 0) : now_ns();
-            if (t_sent < t_send) t_sent = t_send;
-            res_.timings.sending = t_sent - t_send;
+            t_sent = sent_at(c, t_send, 0);
             if (!e) answered = co_await read_response(c, t_send, t_sent);
         } else {
             answered = co_await read_response(c, t_send, 0);
@@ -6050,10 +6058,7 @@ inline task<bool> client::read_response(detail::connection& c, std::int64_t t_se
             }
             if (!t_first) {
                 std::int64_t seen = c.received_ns ? std::exchange(c.received_ns, 0) : now_ns();
-                if (!t_sent) {  // posted: the kernel took the request before its answer came
-                    t_sent = std::max(t_send, c.written_ns ? c.written_ns : seen);
-                    res_.timings.sending = t_sent - t_send;
-                }
+                if (!t_sent) t_sent = sent_at(c, t_send, seen);  // posted: taken before its answer came
                 t_first = std::max(t_sent, seen);
             }
             bytes_in_ += got.size();

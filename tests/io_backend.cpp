@@ -182,9 +182,10 @@ TEST_CASE("io backend: a connection the client closes ends on the wire at once, 
 // (connection::ms, a multishot receive), and a small request is posted, not
 // awaited (connection::post_write): what the server does while the VU is not
 // reading must come out as it does on epoll. A kept-alive connection the
-// server ends during the VU's sleep, with a FIN or with a reset (the next
-// request's write then fails, on the ring after the VU already waits for
-// its answer): the next request goes on a new connection, nothing fails.
+// server ends during the VU's sleep, with a FIN or with a reset (on the
+// ring the next request is posted, its read finds the end at once, and the
+// posted write, failed or cancelled, is waited for before the retry): the
+// next request goes on a new connection, nothing fails.
 TEST_CASE("io backend: a kept-alive connection the server closes while the VU sleeps is replaced, nothing fails",
           "[http][io]") {
     for (bool reset : {false, true}) {

@@ -280,6 +280,15 @@ class client {
     // (to method_; t_sent 0: the request was posted, connection::post_write,
     // and its sending time is taken when the answer starts)
     task<bool> read_response(detail::connection& c, std::int64_t t_send, std::int64_t t_sent);
+    // When the request started at t_send was sent, as http_req_sending
+    // counts it (set here): when the kernel took it (a ring write,
+    // connection::written_ns), else at `seen` (0: now); never before t_send.
+    std::int64_t sent_at(detail::connection& c, std::int64_t t_send, std::int64_t seen) noexcept {
+        std::int64_t t = c.written_ns ? std::exchange(c.written_ns, 0) : seen ? seen : detail::now_ns();
+        if (t < t_send) t = t_send;
+        res_.timings.sending = t - t_send;
+        return t;
+    }
     // read_response's rarer parts, coroutines of their own so that their
     // state is in a frame only while they run (at thousands of VUs the
     // frames in flight are most of a VU's memory)
@@ -491,9 +500,7 @@ inline task<bool> client::exchange(detail::connection& c, const detail::url_part
         if (!posted) {
             std::tie(e, n) = co_await c.write(wbuf_, body);
             bytes_out_ += n;
-            t_sent = c.written_ns ? std::exchange(c.written_ns, 0) : now_ns();
-            if (t_sent < t_send) t_sent = t_send;
-            res_.timings.sending = t_sent - t_send;
+            t_sent = sent_at(c, t_send, 0);
             if (!e) answered = co_await read_response(c, t_send, t_sent);
         } else {
             answered = co_await read_response(c, t_send, 0);

@@ -155,8 +155,9 @@ inline std::ptrdiff_t parse_response_head(
             // HTTP/1.1 is persistent unless "close"; HTTP/1.0 closes unless "keep-alive"
             // (nginx's and most servers' "keep-alive" first: contains_token
             // cost ~95 instructions per response for it)
-            if (value.size() == 10 && iequals_lower(value, "keep-alive")) out.close = out.minor_version == 1 && out.close;
-            else if (out.minor_version == 1) out.close = out.close || contains_token(value, "close");
+            if (value.size() == 10 && iequals_lower(value, "keep-alive")) {
+                if (out.minor_version == 0) out.close = false;  // (1.1 stays as an earlier "close" left it)
+            } else if (out.minor_version == 1) out.close = out.close || contains_token(value, "close");
             else out.close = !contains_token(value, "keep-alive");
         }
     }

@@ -52,10 +52,7 @@ inline task<bool> client::read_response(detail::connection& c, std::int64_t t_se
             }
             if (!t_first) {
                 std::int64_t seen = c.received_ns ? std::exchange(c.received_ns, 0) : now_ns();
-                if (!t_sent) {  // posted: the kernel took the request before its answer came
-                    t_sent = std::max(t_send, c.written_ns ? c.written_ns : seen);
-                    res_.timings.sending = t_sent - t_send;
-                }
+                if (!t_sent) t_sent = sent_at(c, t_send, seen);  // posted: taken before its answer came
                 t_first = std::max(t_sent, seen);
             }
             bytes_in_ += got.size();
