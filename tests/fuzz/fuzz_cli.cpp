@@ -40,11 +40,12 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     }
     // went on: exactly one subcommand, and its values are within their bounds
     int chosen = 0;
-    for (auto* c : {cl.run_cmd, cl.setup_cmd, cl.teardown_cmd, cl.merge_cmd, cl.report_cmd, cl.validate_cmd,
-                    cl.inspect_cmd, cl.serve_cmd, cl.version_cmd, cl.new_cmd, cl.control_cmds.status,
+    for (auto* c : {cl.run_cmd, cl.setup_cmd, cl.teardown_cmd, cl.merge_cmd, cl.compare_cmd, cl.report_cmd,
+                    cl.validate_cmd, cl.inspect_cmd, cl.serve_cmd, cl.version_cmd, cl.new_cmd, cl.control_cmds.status,
                     cl.control_cmds.pause, cl.control_cmds.resume, cl.control_cmds.scale, cl.control_cmds.stop})
         chosen += static_cast<bool>(*c) ? 1 : 0;
     if (chosen != 1) __builtin_trap();
+    if (*cl.compare_cmd && cl.cf.files.size() < 2) __builtin_trap();  // BASE and at least one NEW
     auto& r = cl.run;
     if (r.vus && *r.vus < 1) __builtin_trap();
     if (r.iterations && *r.iterations < 1) __builtin_trap();
