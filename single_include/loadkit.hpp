@@ -977,6 +977,11 @@ class uring {
         return r;
     }
     ~uring() {
+        if (enter_flags_) {  // (per thread: fails harmlessly on another one, whose exit lets it go)
+            io_uring_rsrc_update up{};
+            up.offset = static_cast<unsigned>(enter_fd_);
+            ::syscall(__NR_io_uring_register, fd_, IORING_UNREGISTER_RING_FDS, &up, 1);
+        }
         if (fd_ >= 0) ::close(fd_);  // first: the kernel lets go of the buffer ring with it
         if (bufs_) ::munmap(bufs_, buffers_bytes());
         if (sqes_) ::munmap(sqes_, sqes_bytes_);
@@ -1034,18 +1039,23 @@ class uring {
     // A receive asks for group `buffer_group` (IOSQE_BUFFER_SELECT); its
     // completion names the buffer (IORING_CQE_F_BUFFER); give_back() returns
     // it once its bytes are used. -ENOBUFS: all buffers are in use right now.
+    //
+    // Why the ring holds only some of the free buffers: the kernel takes
+    // buffers in the ring's order, so a ring holding all 256 used each one
+    // once every 256 responses, always cold: the kernel's copy missed the
+    // cache on every line it wrote, and the parser again. Free buffers wait
+    // on a stack (the last given back is the next posted) and the ring is
+    // topped up before each enter to `ring_goal_` entries, doubled whenever
+    // a receive finds it empty: it settles at what one turn takes, and the
+    // same few buffers stay warm. And why the buffers are 64 bytes apart
+    // more than their size: page-aligned, every response's first lines fell
+    // in the same few sets of the first-level cache.
     static constexpr unsigned buffer_count = 256, buffer_size = 4096, buffer_group = 0;
+    static constexpr std::size_t buffer_stride = buffer_size + 64;
     bool has_buffers() const noexcept { return bufs_ != nullptr; }
-    char* buffer(unsigned id) const noexcept { return buffer_base_ + std::size_t{id} * buffer_size; }
+    char* buffer(unsigned id) const noexcept { return buffer_base_ + std::size_t{id} * buffer_stride; }
     void give_back(unsigned id) noexcept {
-        auto* b = reinterpret_cast<io_uring_buf*>(bufs_) + (buf_tail_ & (buffer_count - 1));
-        b->addr = reinterpret_cast<std::uintptr_t>(buffer(id));
-        b->len = buffer_size;
-        b->bid = static_cast<std::uint16_t>(id);
-        ++buf_tail_;
-        // the ring's tail overlays the first entry's last 16 bits (io_uring_buf_ring)
-        __atomic_store_n(reinterpret_cast<std::uint16_t*>(static_cast<char*>(bufs_) + 14), buf_tail_,
-                         __ATOMIC_RELEASE);
+        if (free_count_ < buffer_count) free_bufs_[free_count_++] = static_cast<std::uint16_t>(id);
     }
 
     // Registered files: a connected socket gets a slot in the ring's own
@@ -1167,7 +1177,14 @@ class uring {
 
     io_uring_sqe* next_sqe() {
         if (sq_tail_ - __atomic_load_n(sq_khead_, __ATOMIC_ACQUIRE) >= sq_entries_) enter(0, 0);
-        io_uring_sqe* s = &sqes_[sq_tail_ & sq_mask_];
+        // The kernel has copied an SQE once it is submitted, so each batch
+        // reuses the first slots (warm in the cache) rather than walking the
+        // whole array: the SQ ring's index array says which slot is next.
+        // (Slots not yet submitted are the cursor's last `pending`, mod the
+        // size: never handed out again before they go.)
+        unsigned slot = sqe_cursor_++ & sq_mask_;
+        sq_array_[sq_tail_ & sq_mask_] = slot;
+        io_uring_sqe* s = &sqes_[slot];
         std::memset(s, 0, sizeof *s);
         ++sq_tail_;
         return s;
@@ -1205,9 +1222,7 @@ class uring {
         sq_ktail_ = reinterpret_cast<unsigned*>(base + p.sq_off.tail);
         sq_mask_ = *reinterpret_cast<unsigned*>(base + p.sq_off.ring_mask);
         sq_entries_ = p.sq_entries;
-        // SQE i always sits at array slot i: the array is written once, here
-        auto* array = reinterpret_cast<unsigned*>(base + p.sq_off.array);
-        for (unsigned i = 0; i < p.sq_entries; ++i) array[i] = i;
+        sq_array_ = reinterpret_cast<unsigned*>(base + p.sq_off.array);  // (written per SQE: next_sqe)
         sq_tail_ = submitted_ = *sq_ktail_;
         cq_khead_ = reinterpret_cast<unsigned*>(base + p.cq_off.head);
         cq_ktail_ = reinterpret_cast<unsigned*>(base + p.cq_off.tail);
@@ -1215,13 +1230,29 @@ class uring {
         cqes_ = reinterpret_cast<io_uring_cqe*>(base + p.cq_off.cqes);
         setup_buffers();
         setup_files();
+        register_ring();
         return true;
+    }
+
+    // The ring's own descriptor registered with this thread (kernel 5.18+):
+    // each io_uring_enter then names it by index, and the kernel skips
+    // looking the descriptor up and counting a reference to its file, which
+    // costs an atomic on a shared line per enter in a threaded process.
+    // Refused (an old kernel, 16 rings already on this thread): the plain fd.
+    void register_ring() {
+        enter_fd_ = fd_;
+        io_uring_rsrc_update up{};
+        up.offset = ~0u;  // (any free index)
+        up.data = static_cast<std::uint64_t>(fd_);
+        if (::syscall(__NR_io_uring_register, fd_, IORING_REGISTER_RING_FDS, &up, 1) != 1) return;
+        enter_fd_ = static_cast<int>(up.offset);
+        enter_flags_ = IORING_ENTER_REGISTERED_RING;
     }
 
     // The buffer ring's entries, then the buffers, in one mapping (pages are
     // touched only as buffers are first used). Without it: no buffers.
     std::size_t buffers_bytes() const noexcept {
-        return buffer_count * sizeof(io_uring_buf) + std::size_t{buffer_count} * buffer_size;
+        return buffer_count * sizeof(io_uring_buf) + std::size_t{buffer_count} * buffer_stride;
     }
     void setup_buffers() {
         void* m = ::mmap(nullptr, buffers_bytes(), PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
@@ -1236,7 +1267,32 @@ class uring {
         }
         bufs_ = m;
         buffer_base_ = static_cast<char*>(m) + buffer_count * sizeof(io_uring_buf);
-        for (unsigned i = 0; i < buffer_count; ++i) give_back(i);
+        for (unsigned i = buffer_count; i-- > 0;) give_back(i);  // (buffer 0 on top)
+        top_up();
+    }
+
+    // Posts free buffers until the ring holds ring_goal_ (the kernel's
+    // taking is counted from the completions that name a buffer); the tail
+    // is published once.
+    void top_up() noexcept {
+        if (!bufs_) return;
+        std::uint16_t tail = buf_tail_;
+        // (more taken than posted: a completion counted after an empty
+        // ring's resync below; the ring is empty then)
+        if (static_cast<std::uint16_t>(tail - bufs_taken_) > buffer_count) bufs_taken_ = tail;
+        while (static_cast<std::uint16_t>(tail - bufs_taken_) < ring_goal_ && free_count_ > 0) {
+            unsigned id = free_bufs_[--free_count_];
+            auto* b = reinterpret_cast<io_uring_buf*>(bufs_) + (tail & (buffer_count - 1));
+            b->addr = reinterpret_cast<std::uintptr_t>(buffer(id));
+            b->len = buffer_size;
+            b->bid = static_cast<std::uint16_t>(id);
+            ++tail;
+        }
+        if (tail == buf_tail_) return;
+        buf_tail_ = tail;
+        // the ring's tail overlays the first entry's last 16 bits (io_uring_buf_ring)
+        __atomic_store_n(reinterpret_cast<std::uint16_t*>(static_cast<char*>(bufs_) + 14), buf_tail_,
+                         __ATOMIC_RELEASE);
     }
 
     // Submits what is queued (with GETEVENTS, also waits for `wait`
@@ -1244,15 +1300,18 @@ class uring {
     void enter(unsigned wait, unsigned flags, const io_uring_getevents_arg* arg = nullptr) {
         unsigned pending = sq_tail_ - submitted_;
         if (pending == 0 && !flags) return;
+        top_up();
         note_submit(pending);
         __atomic_store_n(sq_ktail_, sq_tail_, __ATOMIC_RELEASE);
-        long r = ::syscall(__NR_io_uring_enter, fd_, pending, wait, flags, arg, arg ? sizeof *arg : 0);
+        long r = ::syscall(__NR_io_uring_enter, enter_fd_, pending, wait, flags | enter_flags_, arg,
+                           arg ? sizeof *arg : 0);
         reaped_ns_ = now_ns();  // (a submission too may complete operations: a receive whose bytes were there)
         // SUBMIT_ALL: the kernel takes every queued SQE (a bad one fails in
         // its own CQE) unless it refuses as a whole (EBUSY: completions must
         // be reaped first; EINTR: a signal); what it did not take is
         // submitted by the next enter
         if (r > 0) submitted_ += static_cast<unsigned>(r);
+        if (submitted_ == sq_tail_) sqe_cursor_ = 0;  // next_sqe() starts again from the first (warm) slot
     }
 
     // Submits what is queued and sleeps until something completes, or at
@@ -1295,6 +1354,11 @@ class uring {
                 asio_armed_ = false;
                 continue;
             }
+            if (c.flags & IORING_CQE_F_BUFFER) ++bufs_taken_;
+            if (c.res == -ENOBUFS) {  // the ring was empty: every posted buffer was taken; more next time
+                bufs_taken_ = buf_tail_;
+                ring_goal_ = static_cast<std::uint16_t>(std::min<unsigned>(buffer_count, ring_goal_ * 2u));
+            }
             auto ud = static_cast<std::uintptr_t>(c.user_data);
             if (!(ud & background_bit) && !(c.flags & IORING_CQE_F_MORE) && --in_flight_ == 0) work_.reset();
             auto* op = reinterpret_cast<uring_op*>(ud & ~background_bit);
@@ -1305,6 +1369,8 @@ class uring {
     boost::asio::io_context& ioc_;
     std::optional<boost::asio::executor_work_guard<boost::asio::io_context::executor_type>> work_;
     int fd_ = -1, epoll_fd_ = -1;
+    int enter_fd_ = -1;          // what io_uring_enter names: fd_, or its registered index (register_ring)
+    unsigned enter_flags_ = 0;   // IORING_ENTER_REGISTERED_RING when registered
     void* ring_ = nullptr;
     std::size_t ring_bytes_ = 0, sqes_bytes_ = 0;
     io_uring_sqe* sqes_ = nullptr;
@@ -1314,7 +1380,8 @@ class uring {
     io_uring_cqe* cqes_ = nullptr;
     unsigned *sq_khead_ = nullptr, *sq_ktail_ = nullptr, *cq_khead_ = nullptr, *cq_ktail_ = nullptr;
     unsigned sq_mask_ = 0, cq_mask_ = 0, sq_entries_ = 0;
-    unsigned sq_tail_ = 0, submitted_ = 0;
+    unsigned* sq_array_ = nullptr;
+    unsigned sq_tail_ = 0, submitted_ = 0, sqe_cursor_ = 0;
     std::size_t in_flight_ = 0;
     std::uint64_t submit_seq_ = 0;
     std::int64_t submit_ns_ = 0, reaped_ns_ = 0;
@@ -1323,7 +1390,10 @@ class uring {
     char* buffer_base_ = nullptr;
     std::uint16_t chunk_next_[buffer_count];  // chunk_next()
     std::uint32_t chunk_len_[buffer_count];
-    std::uint16_t buf_tail_ = 0;
+    std::uint16_t free_bufs_[buffer_count];  // give_back(), top_up()
+    unsigned free_count_ = 0;
+    std::uint16_t buf_tail_ = 0, bufs_taken_ = 0;  // posted to / taken from the buffer ring, mod 2^16
+    std::uint16_t ring_goal_ = 32;                 // top_up(); doubled by an empty ring, at most buffer_count
 };
 
 // Which event mechanism the run's hot path uses. Decided once per process:
