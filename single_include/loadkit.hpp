@@ -2706,9 +2706,15 @@ struct h2_access;
 // Equality of two strings, inlined: std::string_view's operator== is an
 // out-of-line compare() here, which per-request checks pay for every time.
 inline bool same(std::string_view a, std::string_view b) noexcept {
+    if (a.size() != b.size()) return false;
     // (the same bytes are often the same object: a cached name, the last URL)
-    return a.size() == b.size() &&
-           (a.data() == b.data() || a.empty() || std::memcmp(a.data(), b.data(), a.size()) == 0);
+    if (a.data() == b.data()) return true;
+    if (a.size() <= 8) {  // a method: a call to memcmp cost more than the bytes
+        for (std::size_t i = 0; i < a.size(); ++i)
+            if (a[i] != b[i]) return false;
+        return true;
+    }
+    return std::memcmp(a.data(), b.data(), a.size()) == 0;
 }
 // ASCII case-insensitive equality (header names), branch-free per byte.
 inline bool iequals(std::string_view a, std::string_view b) noexcept {
@@ -4213,6 +4219,7 @@ struct response_head {
     std::int64_t content_length = -1;
     bool chunked = false;
     bool close = false;
+    bool set_cookie = false;  // a Set-Cookie header is among them (the client looks for cookies only then)
 };
 
 // (always inlined: it runs on every header value, and gcc's own choice
@@ -4338,6 +4345,8 @@ inline std::ptrdiff_t parse_response_head(
             out.content_length = v;
         } else if (name.size() == 17 && iequals_lower(name, "transfer-encoding")) {
             out.chunked = contains_token(value, "chunked");
+        } else if (name.size() == 10 && iequals_lower(name, "set-cookie")) {
+            out.set_cookie = true;
         } else if (name.size() == 10 && iequals_lower(name, "connection")) {
             // HTTP/1.1 is persistent unless "close"; HTTP/1.0 closes unless "keep-alive"
             // (nginx's and most servers' "keep-alive" first: contains_token
@@ -5158,8 +5167,8 @@ struct h2_access;
 class client {
   public:
     client(detail::thread_context& t, detail::vu_context* vu, const client_options& o)
-        : thread_(&t), vu_(vu), opts_(&o), tls_ctx_(nullptr),
-          h2_(o.http2 != http2_mode::http1 ? detail::h2_installed : nullptr) {
+        : thread_(&t), vu_(vu), opts_(&o), h2_(o.http2 != http2_mode::http1 ? detail::h2_installed : nullptr),
+          tls_ctx_(nullptr) {
         // register for the VU (interrupts); the sweeper (timeouts) sees
         // the client while it has a deadline (arm_deadline)
         if (vu_) {
@@ -5407,38 +5416,72 @@ class client {
         if (!detail::resolve_url(res_.url, location, next)) return false;
         if (res_.redirects == 0) res_.first_url = res_.url, res_.first_method = method_;  // k6's res.request
         res_.url = std::move(next);
+        url_fresh_ = false;
         return true;
     }
 
+    // Members in the order a request touches them: the first dozen cache
+    // lines are read or written by every request, the rest (connections to
+    // other hosts, HTTP/2, hooks' copies, the deadline list) rarely. With
+    // fifty VUs a thread's clients do not fit the first-level cache, so a
+    // line a request touches is a line it misses (callgrind's cache model).
     detail::thread_context* thread_;
     detail::vu_context* vu_;
     const client_options* opts_;
-    detail::tls_setup* tls_ctx_;
-    client* prev_ = nullptr;  // the thread's clients with a deadline (arm_deadline)
-    client* next_ = nullptr;
-    bool swept_ = false;      // on that list
-    client* next_in_vu_ = nullptr;
-
-    std::vector<std::unique_ptr<detail::connection>> conns_;
-    // HTTP/2 (null without <loadkit/http2.hpp>): the transport, this
-    // client's stream state and the stream in flight, the VU's HTTP/2
-    // connections (kept by its first client, pool_owner_)
+    // HTTP/2 (null without <loadkit/http2.hpp>): the transport; this
+    // client's stream state, the stream in flight and the VU's HTTP/2
+    // connections (kept by its first client, pool_owner_) are at the end
     detail::h2_transport* h2_;
-    std::unique_ptr<detail::h2_stream_base> h2_stream_;
-    detail::h2_stream_base* h2_active_ = nullptr;
-    std::vector<std::shared_ptr<detail::h2_session_base>> h2_pool_;
-    client* pool_owner_ = this;
-    std::uint32_t h2_tags_from_ = ~0u, h2_tags_to_ = 0;  // request tags -> the same with proto:HTTP/2.0
     detail::connection* active_ = nullptr;
-    std::unique_ptr<detail::resolver_t> resolver_;
     std::int64_t deadline_ns_ = 0;
     // When start_request() read the clock, for exchange() to take as the
     // send's start when nothing came between (the usual request: a cached
     // URL on an open connection); 0 once taken, or when the URL was new.
     std::int64_t started_ns_ = 0;
     bool timed_out_ = false;
+    bool swept_ = false;            // on the thread's list of clients with a deadline (arm_deadline)
+    bool force_expected_ = false;   // that 401 counts as expected, as in k6
+    bool head_written_ = false;     // wbuf_ is this hop's (for the request event)
+    bool wbuf_plain_ = false;       // wbuf_ holds a request with no headers, body or cookies
+    // name_ and method_ are interned again only after they change (a flag
+    // each, cleared wherever they are written: comparing them per request
+    // cost two memcmp calls)
+    bool name_interned_ = false, method_interned_ = false;
+    // name_ and res_.url are still what the last request of the cached URL
+    // (cached_ref_), named by its URL, set them to: a repeat of it compares
+    // neither (start_request). Cleared by anything else that writes them.
+    bool url_fresh_ = false;
+    // This response's HTTP/1.1 head had no Set-Cookie: perform() skips
+    // looking through its headers for one. (Taken and reset per response:
+    // the HTTP/2 transport does not set it, so its heads are looked through.)
+    bool no_set_cookie_ = false;
+    // one-entry caches: most VUs repeat the same request, so the series and
+    // the interned name of the last request are almost always the ones needed
+    std::uint32_t cached_name_id_ = 0;
+    std::uint32_t cached_method_id_ = 0;
+    std::uint32_t tags_id_ = 0;  // this request's params.tags, interned
+    const expected_statuses* rule_ = nullptr;  // this request's; nullptr: k6's default (response::ok)
+    detail::http_key cached_key_{~0u};
+    detail::http_series* cached_series_ = nullptr;
+    scenario_series* scenario_series_ = nullptr;
+    std::size_t bytes_out_ = 0, bytes_in_ = 0;
 
     response res_;
+    // the last URL as given, resolved and split, with its connection: most
+    // VUs request the same few URLs, and a memcmp beats parsing them again
+    // (cached_abs_, the resolved one, is at the end: a repeat does not read it)
+    std::string cached_ref_;
+    detail::url_parts cached_parts_;
+    detail::connection* cached_conn_ = nullptr;
+    cookie_jar* jar_ = &own_jar_;                  // own_jar_, or the VU's first client's (share_cookies)
+    cookie_jar* cur_jar_ = &own_jar_;              // this request's: jar_, or its params.jar
+    std::span<const request_cookie> req_cookies_;  // this request's params.cookies
+    std::string wbuf_;            // this hop's request head, as sent
+    std::string_view sent_body_;  // and its body (the caller's, valid while the request runs)
+    std::string name_, method_;
+
+    // ---- rarely touched
+    std::string cached_abs_;
     // What send() rewrites for a before_request hook, or copies from a
     // request object: most VUs never need it, and it is 1.4 KiB, so it is
     // made on first use rather than carried by every VU's client.
@@ -5452,36 +5495,18 @@ class client {
         if (!copies_) copies_ = std::make_unique<request_copies>();
         return *copies_;
     }
-    // the last URL as given, resolved and split, with its connection: most
-    // VUs request the same few URLs, and a memcmp beats parsing them again
-    std::string cached_ref_, cached_abs_;
-    detail::url_parts cached_parts_;
-    detail::connection* cached_conn_ = nullptr;
+    std::vector<std::unique_ptr<detail::connection>> conns_;
+    std::unique_ptr<detail::h2_stream_base> h2_stream_;
+    detail::h2_stream_base* h2_active_ = nullptr;
+    std::vector<std::shared_ptr<detail::h2_session_base>> h2_pool_;
+    client* pool_owner_ = this;
+    std::uint32_t h2_tags_from_ = ~0u, h2_tags_to_ = 0;  // request tags -> the same with proto:HTTP/2.0
+    std::unique_ptr<detail::resolver_t> resolver_;
+    detail::tls_setup* tls_ctx_;
+    client* prev_ = nullptr;  // the thread's clients with a deadline (arm_deadline)
+    client* next_ = nullptr;
+    client* next_in_vu_ = nullptr;
     cookie_jar own_jar_;
-    cookie_jar* jar_ = &own_jar_;                  // own_jar_, or the VU's first client's (share_cookies)
-    cookie_jar* cur_jar_ = &own_jar_;              // this request's: jar_, or its params.jar
-    bool force_expected_ = false;                  // that 401 counts as expected, as in k6
-    std::span<const request_cookie> req_cookies_;  // this request's params.cookies
-    std::string wbuf_;          // this hop's request head, as sent
-    std::string_view sent_body_;  // and its body (the caller's, valid while the request runs)
-    bool head_written_ = false;   // wbuf_ is this hop's (for the request event)
-    bool wbuf_plain_ = false;  // wbuf_ holds a request with no headers, body or cookies
-    std::string name_, method_;
-    std::size_t bytes_out_ = 0, bytes_in_ = 0;
-
-    // one-entry caches: most VUs repeat the same request, so the series and
-    // the interned name of the last request are almost always the ones needed.
-    // name_ and method_ are interned again only after they change (a flag
-    // each, cleared wherever they are written: comparing them per request
-    // cost two memcmp calls)
-    std::uint32_t cached_name_id_ = 0;
-    std::uint32_t cached_method_id_ = 0;
-    bool name_interned_ = false, method_interned_ = false;
-    std::uint32_t tags_id_ = 0;  // this request's params.tags, interned
-    const expected_statuses* rule_ = nullptr;  // this request's; nullptr: k6's default (response::ok)
-    detail::http_key cached_key_{~0u};
-    detail::http_series* cached_series_ = nullptr;
-    scenario_series* scenario_series_ = nullptr;
 };
 
 // ---------------------------------------------------------------- implementation
@@ -5709,6 +5734,8 @@ inline client::request_plan client::start_request(std::string_view method, std::
     std::span<const string_pair> query = p.query;
     nanoseconds timeout = p.timeout.value_or(opts_->timeout);
     request_plan plan{p.redirects < 0 ? opts_->max_redirects : p.redirects, false, false, false, true};
+    const bool fresh = std::exchange(url_fresh_, false);
+    no_set_cookie_ = false;
     // (most requests repeat the last one's method, name and URL: compared
     // before copied)
     if (!same(method_, method)) method_.assign(method), method_interned_ = false;
@@ -5735,17 +5762,24 @@ inline client::request_plan client::start_request(std::string_view method, std::
     plan.cached = plan.use_cache && cached_conn_ && same(url, cached_ref_);
     if (!plan.cached) started_ns_ = 0;  // (resolving the URL is not sending it)
     plan.explicit_name = !name.empty();
-    if (std::string_view n = plan.explicit_name ? name : url; !same(name_, n)) name_.assign(n), name_interned_ = false;
-    // the default name never shows a URL's password (k6 masks it too); the
-    // cached URL's parts say whether it has one without searching it again
-    if (!plan.explicit_name && (plan.cached ? !cached_parts_.userinfo.empty() : url.find('@') != std::string_view::npos))
-        mask_credentials(name_), name_interned_ = false;
+    // the last request's URL again, named by it: name_ and res_.url are as it left them
+    const bool repeat = fresh && plan.cached && !plan.explicit_name;
+    if (!repeat) {
+        if (std::string_view n = plan.explicit_name ? name : url; !same(name_, n))
+            name_.assign(n), name_interned_ = false;
+        // the default name never shows a URL's password (k6 masks it too); the
+        // cached URL's parts say whether it has one without searching it again
+        if (!plan.explicit_name &&
+            (plan.cached ? !cached_parts_.userinfo.empty() : url.find('@') != std::string_view::npos))
+            mask_credentials(name_), name_interned_ = false;
+    }
     res_.name = name_;
     req_cookies_ = p.cookies;
     cur_jar_ = p.jar ? p.jar : jar_;
     res_.sent_cookies.clear();
     if (plan.cached) {
-        if (!same(res_.url, cached_abs_)) res_.url.assign(cached_abs_);
+        if (!repeat && !same(res_.url, cached_abs_)) res_.url.assign(cached_abs_);
+        url_fresh_ = !plan.explicit_name;
     } else if (!resolve_url(opts_->base_url, url, res_.url)) {
         res_.url.assign(url);
         fail(error_code::invalid_url, url);
@@ -5821,7 +5855,8 @@ inline task<const response&> client::perform(std::string_view method, std::strin
             break;
         }
         if (res_.status >= 400) res_.error_code = static_cast<error_code>(1000 + std::min(res_.status, 599));
-        if (opts_->cookies)
+        const bool no_set_cookie = std::exchange(no_set_cookie_, false);  // (this response's only)
+        if (opts_->cookies && !no_set_cookie)
             for (auto& [k, v] : res_.headers_)
                 if (k.size() == 10 && iequals_lower(k, "set-cookie")) cur_jar_->store(u.host, u.path(), v);
         record();
@@ -6165,6 +6200,7 @@ inline task<bool> client::read_response(detail::connection& c, std::int64_t t_se
         }
         res_.status = h.status;
         res_.status_text = h.reason;
+        no_set_cookie_ = !h.set_cookie;
         res_.timings.waiting = t_first - t_sent;
         std::string* sink = res_.body_discarded ? nullptr : &res_.body;
         bool no_body = same(method_, "HEAD") || h.status == 204 || h.status == 304 || h.status == 101;

@@ -105,9 +105,15 @@ struct h2_access;
 // Equality of two strings, inlined: std::string_view's operator== is an
 // out-of-line compare() here, which per-request checks pay for every time.
 inline bool same(std::string_view a, std::string_view b) noexcept {
+    if (a.size() != b.size()) return false;
     // (the same bytes are often the same object: a cached name, the last URL)
-    return a.size() == b.size() &&
-           (a.data() == b.data() || a.empty() || std::memcmp(a.data(), b.data(), a.size()) == 0);
+    if (a.data() == b.data()) return true;
+    if (a.size() <= 8) {  // a method: a call to memcmp cost more than the bytes
+        for (std::size_t i = 0; i < a.size(); ++i)
+            if (a[i] != b[i]) return false;
+        return true;
+    }
+    return std::memcmp(a.data(), b.data(), a.size()) == 0;
 }
 // ASCII case-insensitive equality (header names), branch-free per byte.
 inline bool iequals(std::string_view a, std::string_view b) noexcept {

@@ -26,6 +26,7 @@ struct response_head {
     std::int64_t content_length = -1;
     bool chunked = false;
     bool close = false;
+    bool set_cookie = false;  // a Set-Cookie header is among them (the client looks for cookies only then)
 };
 
 // (always inlined: it runs on every header value, and gcc's own choice
@@ -151,6 +152,8 @@ inline std::ptrdiff_t parse_response_head(
             out.content_length = v;
         } else if (name.size() == 17 && iequals_lower(name, "transfer-encoding")) {
             out.chunked = contains_token(value, "chunked");
+        } else if (name.size() == 10 && iequals_lower(name, "set-cookie")) {
+            out.set_cookie = true;
         } else if (name.size() == 10 && iequals_lower(name, "connection")) {
             // HTTP/1.1 is persistent unless "close"; HTTP/1.0 closes unless "keep-alive"
             // (nginx's and most servers' "keep-alive" first: contains_token

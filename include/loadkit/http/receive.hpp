@@ -89,6 +89,7 @@ inline task<bool> client::read_response(detail::connection& c, std::int64_t t_se
         }
         res_.status = h.status;
         res_.status_text = h.reason;
+        no_set_cookie_ = !h.set_cookie;
         res_.timings.waiting = t_first - t_sent;
         std::string* sink = res_.body_discarded ? nullptr : &res_.body;
         bool no_body = same(method_, "HEAD") || h.status == 204 || h.status == 304 || h.status == 101;
