@@ -632,6 +632,55 @@ TEST_CASE("redirects are followed, one http_reqs sample per hop", "[http][redire
     CHECK(server.connections() == 1);
 }
 
+// A request repeating the last URL takes its name and resolved URL as the
+// last one left them (client::url_fresh_): whatever came between (a
+// redirect, an explicit name, another URL, credentials) must not leak.
+TEST_CASE("names: a URL requested again is named and resolved as the first time, whatever came between",
+          "[http][redirect]") {
+    loadkit::target_server server;
+    std::vector<hop> hops;
+    std::string base = server.url();
+    std::string with_pass = "http://user:pw@" + base.substr(7) + "/echo";
+    auto opts = base_options(base);
+    capture_hops(opts, hops);
+    auto result = run_vus(opts, [&](Generic::User& vu) -> loadkit::task<> {
+        co_await vu.http.get("/echo");
+        co_await vu.http.get("/echo");
+        co_await vu.http.get("/redirect/1");
+        co_await vu.http.get("/redirect/1");
+        co_await vu.http.get("/redirect/1");
+        co_await vu.http.get("/echo", {.name = "given"});
+        co_await vu.http.get("/echo");
+        co_await vu.http.get("/echo");
+        co_await vu.http.get(with_pass);
+        co_await vu.http.get(with_pass);
+        co_await vu.http.get("/echo");
+    });
+    const std::vector<std::pair<std::string, std::string>> want{
+        {"/echo", "/echo"},
+        {"/echo", "/echo"},
+        {"/redirect/1", "/redirect/1"},
+        {base + "/redirect/0", "/redirect/0"},
+        {"/redirect/1", "/redirect/1"},  // the same URL after its redirect: its own name and URL again
+        {base + "/redirect/0", "/redirect/0"},
+        {"/redirect/1", "/redirect/1"},
+        {base + "/redirect/0", "/redirect/0"},
+        {"given", "/echo"},
+        {"/echo", "/echo"},  // after an explicit name
+        {"/echo", "/echo"},
+        {"http://****:****@" + base.substr(7) + "/echo", "/echo"},
+        {"http://****:****@" + base.substr(7) + "/echo", "/echo"},  // masked again
+        {"/echo", "/echo"}};
+    REQUIRE(hops.size() == want.size());
+    for (std::size_t i = 0; i < want.size(); ++i) {
+        INFO("hop " << i);
+        CHECK(hops[i].name == want[i].first);
+        CHECK(ends_with(hops[i].url, want[i].second));
+        CHECK(hops[i].status == (want[i].second == "/redirect/1" ? 302 : 200));
+    }
+    require_counts(result, 14, 0);
+}
+
 TEST_CASE("redirects: params.redirects and client max_redirects limit them", "[http][redirect]") {
     loadkit::target_server server;
     std::vector<seen> got;
