@@ -849,7 +849,10 @@ int dispatch(loadkit::runner::command_line& cl) {
                   << BOOST_VERSION / 100 % 1000 << ", " << OPENSSL_VERSION_TEXT << ")\n"
                   << "I/O: " << loadkit::io_mechanism()
                   << (loadkit::io_mechanism() == "io_uring" ? " (LOADKIT_IO=epoll forces epoll)\n"
-                                                            : " (io_uring: not given by this kernel, or LOADKIT_IO=epoll)\n");
+                                                            : " (io_uring: not given by this kernel, or LOADKIT_IO=epoll)\n")
+                  << "clock: " << loadkit::clock_source()
+                  << (loadkit::clock_source() == "tsc" ? " (LOADKIT_CLOCK=steady forces steady_clock)\n"
+                                                       : " (steady_clock)\n");
         return 0;
     }
     return usage_error;

@@ -27,14 +27,7 @@ using std::chrono::milliseconds;
 using std::chrono::seconds;
 using nanoseconds = std::chrono::nanoseconds;
 
-namespace detail {
-// One clock read, as nanoseconds since the steady clock's epoch: the unit every
-// timing and histogram inside loadkit uses.
-inline std::int64_t now_ns() noexcept {
-    return std::chrono::duration_cast<nanoseconds>(clock::now().time_since_epoch()).count();
-}
-inline std::int64_t wall_ms() noexcept {
-    return std::chrono::duration_cast<milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
-}
-}  // namespace detail
 }  // namespace loadkit::inline LOADKIT_ABI
+
+// (every header that includes the configuration can read the clock)
+#include "clock.hpp"
