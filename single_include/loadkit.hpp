@@ -58,8 +58,10 @@ using nanoseconds = std::chrono::nanoseconds;
 // converted with a rate measured against the steady clock; each thread
 // re-anchors to the steady clock once per millisecond, so the two never
 // drift apart by more than one millisecond's rate error (tens of
-// nanoseconds, shrinking as the measured interval grows). Per thread, the
-// values never go backwards. Anywhere else (another architecture, a kernel
+// nanoseconds, shrinking as the measured interval grows; were the kernel
+// to stop trusting the TSC during a run, the re-anchoring still bounds the
+// difference by a millisecond's worth). Per thread, the values never go
+// backwards. Anywhere else (another architecture, a kernel
 // on another clock source, LOADKIT_CLOCK=steady) every read is
 // steady_clock::now().
 
@@ -148,46 +150,50 @@ inline int decide_clock() noexcept {
     return decided;
 }
 
+// A thread's next conversion, anchored at (tsc, ns) at the measured rate
+// (ns per tick, 32.32), replacing `c` (span 0: none) at a read whose TSC
+// said `t`. It never says less than `c` returned (per thread, time does not
+// go backwards): ahead of the steady clock, it goes on from where `c` got
+// to, slower for the next millisecond by as much, so that the two meet at
+// its end (an offset kept instead would add up over a run).
+inline tsc_conversion reanchored(const tsc_conversion& c, std::uint64_t t, std::uint64_t tsc, std::int64_t ns,
+                                 std::uint64_t rate) noexcept {
+    // one millisecond of ticks (and never so many that ticks * ns_per_tick overflows)
+    std::uint64_t span = static_cast<std::uint64_t>((static_cast<unsigned __int128>(1'000'000) << 32) / rate) + 1;
+    span = std::min(span, (std::uint64_t{1} << 62) / rate);
+    tsc_conversion next{tsc, span, rate, ns};
+    if (c.span) {
+        // the most `c` returned: a read's ticks were under its span (a TSC
+        // behind base_tsc, read on another CPU, added none)
+        const std::uint64_t d = static_cast<std::int64_t>(t - c.base_tsc) < 0 ? 0 : std::min(t - c.base_tsc, c.span);
+        const auto said = c.base_ns + static_cast<std::int64_t>((d * c.ns_per_tick) >> 32);
+        if (said > ns) {
+            next.base_ns = said;
+            auto slow = static_cast<std::uint64_t>((static_cast<unsigned __int128>(said - ns) << 32) / span);
+            next.ns_per_tick = slow < rate / 2 ? rate - slow : rate / 2;
+        }
+    }
+    return next;
+}
+
 // The slow path of now_ns(): the first read on a thread, and one read per
-// millisecond after. Anchors the thread's conversion to the steady clock
-// and re-measures the rate from the process's first anchor; never returns
-// less than the conversion it replaces would have (per thread, time does not
-// go backwards).
+// millisecond after. Anchors the thread's conversion to the steady clock,
+// with the rate measured from the process's first anchor (the longer the
+// run, the finer).
 [[gnu::noinline]] inline std::int64_t clock_anchor(std::uint64_t t) noexcept {
     if (decide_clock() != 1) return steady_ns();
-    tsc_conversion& c = tsc_now;
     std::uint64_t tsc;
     std::int64_t ns;
     tsc_pair(tsc, ns);
     const std::int64_t since_ns = ns - clock_origin.ns;
     const std::uint64_t since_tsc = tsc - clock_origin.tsc;
     // for the first millisecond of the process the rate is not known well
-    // enough: the steady clock is read as it is (c.span stays 0)
+    // enough: the steady clock is read as it is (the thread's span stays 0)
     if (since_ns < 1'000'000 || since_tsc == 0) return ns;
     const auto rate = static_cast<std::uint64_t>((static_cast<unsigned __int128>(since_ns) << 32) / since_tsc);
     if (rate == 0) return ns;
-    // one millisecond of ticks (and never so many that ticks * ns_per_tick overflows)
-    std::uint64_t span = static_cast<std::uint64_t>((static_cast<unsigned __int128>(1'000'000) << 32) / rate) + 1;
-    span = std::min(span, (std::uint64_t{1} << 62) / rate);
-    std::int64_t base = ns;
-    std::uint64_t mult = rate;
-    if (c.span) {  // what the old conversion says now: do not step back from it
-        auto said = c.base_ns + static_cast<std::int64_t>(
-                                    (static_cast<unsigned __int128>(t - c.base_tsc) * c.ns_per_tick) >> 32);
-        if (said > ns) {
-            // ahead of the steady clock: go on from there, slower for the
-            // next millisecond by as much, so that the two meet at its end
-            // (an offset kept instead would add up over the run)
-            base = said;
-            auto slow = static_cast<std::uint64_t>((static_cast<unsigned __int128>(said - ns) << 32) / span);
-            mult = slow < rate / 2 ? rate - slow : rate / 2;
-        }
-    }
-    c.ns_per_tick = mult;
-    c.base_tsc = tsc;
-    c.base_ns = base;
-    c.span = span;
-    return base;  // (every later read's TSC is past `tsc`: it says at least this)
+    tsc_now = reanchored(tsc_now, t, tsc, ns, rate);
+    return tsc_now.base_ns;  // (every later read's TSC is past `tsc`: it says at least this)
 }
 
 // One clock read, as nanoseconds on the steady clock's scale.

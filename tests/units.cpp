@@ -804,7 +804,12 @@ TEST_CASE("clock: now_ns() keeps to the steady clock, and never steps back on a 
             // (outside [before, after]: by how much; a thread preempted
             // between the reads widens the window, never fails it)
             worst_gap = std::max({worst_gap, before - t, t - after});
-            for (int i = 0; i < 50; ++i) last = std::max(last, now_ns());  // the fast path, between the checks
+            for (int i = 0; i < 50; ++i) {  // the fast path, between the checks
+                const std::int64_t u = now_ns();
+                if (u < last) ++steps_back;
+                last = u;
+            }
+            if (reads % 50'000 == 0) std::this_thread::sleep_for(3ms);  // (a read after a span unread)
             if (after > end) break;
         }
     };
@@ -824,5 +829,59 @@ TEST_CASE("clock: now_ns() keeps to the steady clock, and never steps back on a 
     if (source == "tsc") CHECK(loadkit::detail::tsc_now.span > 0);  // the TSC path ran, not only its fallback
 #endif
 }
+
+#if defined(LOADKIT_TSC_CLOCK)
+TEST_CASE("clock: re-anchoring never steps back, catches up with the steady clock, and bounds a long gap") {
+    using loadkit::detail::reanchored;
+    using loadkit::detail::tsc_conversion;
+    const std::uint64_t rate = (std::uint64_t{1} << 32) / 3;  // a 3 GHz TSC: a third of a ns per tick
+    auto at = [](const tsc_conversion& c, std::uint64_t t) {  // what now_ns() says at TSC t
+        return c.base_ns + static_cast<std::int64_t>(((t - c.base_tsc) * c.ns_per_tick) >> 32);
+    };
+    auto steady = [&](std::uint64_t t) {  // the true time at TSC t (TSC 0 at 1 s)
+        return 1'000'000'000 + static_cast<std::int64_t>((t * rate) >> 32);
+    };
+    const tsc_conversion first = reanchored({}, 0, 3'000'000, steady(3'000'000), rate);
+    CHECK(first.base_ns == steady(3'000'000));
+    CHECK(first.ns_per_tick == rate);
+    CHECK(first.span == 3'000'001);  // a millisecond of ticks
+
+    SECTION("a conversion that ran fast: the next starts where it got to, runs slow, and meets the steady clock") {
+        tsc_conversion fast = first;
+        fast.ns_per_tick = rate + rate / 1000;  // 0.1% fast: 1 us ahead after a millisecond
+        const std::uint64_t last = fast.base_tsc + fast.span - 1;  // the last read it served
+        const std::uint64_t t = last + 30, tsc = t + 90;
+        const auto next = reanchored(fast, t, tsc, steady(tsc), rate);
+        CHECK(next.base_ns >= at(fast, last));
+        CHECK(next.ns_per_tick < rate);
+        const std::uint64_t end = next.base_tsc + next.span - 1;
+        CHECK(std::abs(at(next, end) - steady(end)) < 5);  // met within a few ns
+        CHECK(at(next, end) >= next.base_ns);
+    }
+    SECTION("a conversion that ran slow: the steady clock is taken as it is") {
+        tsc_conversion slow = first;
+        slow.ns_per_tick = rate - rate / 1000;
+        const std::uint64_t t = slow.base_tsc + slow.span, tsc = t + 90;
+        const auto next = reanchored(slow, t, tsc, steady(tsc), rate);
+        CHECK(next.base_ns == steady(tsc));
+        CHECK(next.ns_per_tick == rate);
+        CHECK(next.base_ns > at(slow, slow.base_tsc + slow.span - 1));
+    }
+    SECTION("a read long after the last (a thread that slept) is bounded by the span it could have served") {
+        tsc_conversion fast = first;
+        fast.ns_per_tick = rate + rate / 1000;
+        const std::uint64_t t = fast.base_tsc + 1000 * fast.span, tsc = t + 90;  // a second later
+        const auto next = reanchored(fast, t, tsc, steady(tsc), rate);
+        CHECK(next.base_ns == steady(tsc));  // not a second of the fast rate's error ahead
+    }
+    SECTION("a TSC behind the conversion's anchor (read on another CPU) adds nothing") {
+        tsc_conversion fast = first;
+        fast.ns_per_tick = rate + rate / 1000;
+        const std::uint64_t t = fast.base_tsc - 5000;
+        const auto next = reanchored(fast, t, fast.base_tsc - 4000, fast.base_ns - 2000, rate);
+        CHECK(next.base_ns == fast.base_ns);  // no step back, and no leap forward
+    }
+}
+#endif
 
 }  // namespace LOADKIT_TEST_UNIT
