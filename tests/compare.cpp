@@ -260,24 +260,27 @@ TEST_CASE("compare: 10 ms against 12 ms is flagged, 10 ms against 10 ms is not (
             REQUIRE(p->wait() == 0);
         }
     };
-    {
+    // both rounds, their files named with `tag`; returns the merged instances' file
+    auto rounds = [&](const std::string& tag) {
         std::vector<std::unique_ptr<test_support::child>> round;
-        round.push_back(start(t10, "a10.json"));
-        round.push_back(start(t12, "b12.json"));
-        round.push_back(start(t10, "c10.json"));
-        round.push_back(start(t10, "d10.json"));
+        round.push_back(start(t10, "a10" + tag + ".json"));
+        round.push_back(start(t12, "b12" + tag + ".json"));
+        round.push_back(start(t10, "c10" + tag + ".json"));
+        round.push_back(start(t10, "d10" + tag + ".json"));
         finish(std::move(round));
         round.clear();
-        round.push_back(start(t10, "f10.json"));
-        round.push_back(start(t10, "e0.json", {"--instance", "0/2"}));
-        round.push_back(start(t10, "e1.json", {"--instance", "1/2"}));
+        round.push_back(start(t10, "f10" + tag + ".json"));
+        round.push_back(start(t10, "e0" + tag + ".json", {"--instance", "0/2"}));
+        round.push_back(start(t10, "e1" + tag + ".json", {"--instance", "1/2"}));
         finish(std::move(round));
-    }
+        auto merged = test_support::run_runner(
+            {"merge", "-q", out("e0" + tag + ".json"), out("e1" + tag + ".json"), "-o", out("m10" + tag + ".json")});
+        INFO(merged.err);
+        REQUIRE(merged.code == 0);
+        return out("m10" + tag + ".json");
+    };
+    auto m = rounds("");
     auto a = out("a10.json"), b = out("b12.json"), c = out("c10.json"), d = out("d10.json"), f = out("f10.json");
-    auto merged = test_support::run_runner({"merge", "-q", out("e0.json"), out("e1.json"), "-o", out("m10.json")});
-    INFO(merged.err);
-    REQUIRE(merged.code == 0);
-    auto m = out("m10.json");
 
     // 10 ms against 12 ms: latency worse everywhere it is tested, throughput
     // worse. Unless the machine is so loaded that the delay is not what is
@@ -309,25 +312,43 @@ TEST_CASE("compare: 10 ms against 12 ms is flagged, 10 ms against 10 ms is not (
     // Not on a machine too loaded to tell 10 ms from 12 ms (a sanitizer's build of the runner, a busy CI):
     // there one process against two merged ones is not the same experiment (they compete for the CPU
     // differently), and a verdict on it says nothing about compare.
-    std::vector<std::pair<std::string, std::string>> same{{a, c}, {a, d}, {c, d}, {f, m}};
-    if (!calm) same.clear();
-    int rows = 0, flagged_rows = 0, significant = 0;
-    for (auto& [x, y] : same) {
-        auto k = compare_json({x, y});
-        auto f = flagged(k);
-        INFO(x << " vs " << y << ": " << f.size() << " flagged");
-        for (auto& s : f) UNSCOPED_INFO(s);
-        CHECK(f.empty());
-        for (auto& r : k["rows"]) {
-            rows += !r["p"].is_null();
-            significant += !r["p"].is_null() && r["p"].get<double>() < 0.001;
+    //
+    // Side by side on two cores, five processes, one run's tail can really be
+    // worse than its twin's for the whole run (its threads met the target's
+    // more often): a flagged pair is run again, both rounds, and only a
+    // second flag fails. (Seen once in CI: p(99) 14% apart, p = 0.0008.)
+    struct verdicts {
+        int rows = 0, flagged_rows = 0, significant = 0;
+        std::vector<std::string> flags;
+    };
+    auto judge = [&](const std::string& tag, const std::string& merged) {
+        const auto x10 = [&](const char* n) { return out(std::string(n) + tag + ".json"); };
+        std::vector<std::pair<std::string, std::string>> same{
+            {x10("a10"), x10("c10")}, {x10("a10"), x10("d10")}, {x10("c10"), x10("d10")}, {x10("f10"), merged}};
+        verdicts v;
+        for (auto& [x, y] : same) {
+            auto k = compare_json({x, y});
+            for (auto& s : flagged(k)) v.flags.push_back(x + " vs " + y + ": " + s);
+            for (auto& r : k["rows"]) {
+                v.rows += !r["p"].is_null();
+                v.significant += !r["p"].is_null() && r["p"].get<double>() < 0.001;
+            }
+            if (y == merged) CHECK(k["new"]["merged_from"] == 2);
         }
-        flagged_rows += static_cast<int>(f.size());
-        if (y == m) CHECK(k["new"]["merged_from"] == 2);
+        v.flagged_rows = static_cast<int>(v.flags.size());
+        return v;
+    };
+    if (calm) {
+        auto v = judge("", m);
+        if (v.flagged_rows > 0) {
+            for (auto& s : v.flags) WARN("flagged, run again: " << s);
+            v = judge("-again", rounds("-again"));
+        }
+        for (auto& s : v.flags) UNSCOPED_INFO(s);
+        // what the p-values alone would say (no minimum effect): shown when the test fails
+        INFO(v.significant << " of " << v.rows << " tested rows had p < 0.001 over four 10 ms pairs");
+        CHECK(v.flagged_rows == 0);
     }
-    // what the p-values alone would say (no minimum effect): shown when the test fails
-    INFO(significant << " of " << rows << " tested rows had p < 0.001 over four 10 ms pairs");
-    CHECK(flagged_rows == 0);
 
     {  // --fail-on: exit 99 past a gate beyond noise, 0 otherwise; markdown and text
         auto gate = test_support::run_runner({"compare", a, b, "--fail-on", "p(95)>+10%", "--fail-on",

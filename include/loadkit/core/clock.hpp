@@ -74,6 +74,7 @@ inline tsc_origin clock_origin;
 // preempted between the reads would blur the pair).
 inline void tsc_pair(std::uint64_t& tsc, std::int64_t& ns) noexcept {
     std::uint64_t best = ~std::uint64_t{0};
+    tsc = 0, ns = 0;
     for (int i = 0; i < 3; ++i) {
         std::uint64_t a = __builtin_ia32_rdtsc();
         std::int64_t n = steady_ns();
