@@ -139,8 +139,9 @@ inline tsc_conversion reanchored(const tsc_conversion& c, std::uint64_t t, std::
 // millisecond after. Anchors the thread's conversion to the steady clock,
 // with the rate measured from the process's first anchor (the longer the
 // run, the finer).
-[[gnu::noinline]] inline std::int64_t clock_anchor(std::uint64_t t) noexcept {
+[[gnu::noinline]] inline std::int64_t clock_anchor() noexcept {
     if (decide_clock() != 1) return steady_ns();
+    const std::uint64_t t = __builtin_ia32_rdtsc();
     std::uint64_t tsc;
     std::int64_t ns;
     tsc_pair(tsc, ns);
@@ -155,14 +156,17 @@ inline tsc_conversion reanchored(const tsc_conversion& c, std::uint64_t t, std::
     return tsc_now.base_ns;  // (every later read's TSC is past `tsc`: it says at least this)
 }
 
-// One clock read, as nanoseconds on the steady clock's scale.
+// One clock read, as nanoseconds on the steady clock's scale. (A thread
+// on the steady clock keeps span 0: it reads no TSC, only the steady clock
+// through clock_anchor.)
 inline std::int64_t now_ns() noexcept {
-    const std::uint64_t t = __builtin_ia32_rdtsc();
     const tsc_conversion& c = tsc_now;
-    const std::uint64_t d = t - c.base_tsc;
-    if (d < c.span) [[likely]]
-        return c.base_ns + static_cast<std::int64_t>((d * c.ns_per_tick) >> 32);
-    return clock_anchor(t);
+    if (c.span) [[likely]] {
+        const std::uint64_t d = __builtin_ia32_rdtsc() - c.base_tsc;
+        if (d < c.span) [[likely]]
+            return c.base_ns + static_cast<std::int64_t>((d * c.ns_per_tick) >> 32);
+    }
+    return clock_anchor();
 }
 
 // "tsc" or "steady": what now_ns() reads (`loadkit version` says it).
