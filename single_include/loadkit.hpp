@@ -67,7 +67,6 @@ using nanoseconds = std::chrono::nanoseconds;
 
 
 #include <algorithm>
-#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <cstdlib>
@@ -103,9 +102,8 @@ struct tsc_conversion {
 inline thread_local constinit tsc_conversion tsc_now{};
 
 // The process's first anchor: the rate is measured from it, so the longer
-// the run the finer the rate. `use`: 0 undecided, 1 the TSC, 2 the steady clock.
+// the run the finer the rate. Written once, by use_tsc().
 struct tsc_origin {
-    std::atomic<int> use{0};
     std::uint64_t tsc = 0;
     std::int64_t ns = 0;
 };
@@ -138,17 +136,16 @@ inline bool kernel_clock_is_tsc() noexcept {
     return n >= 3 && std::string_view(buf, static_cast<std::size_t>(n)).substr(0, 4) == "tsc\n";
 }
 
-inline int decide_clock() noexcept {
-    int use = clock_origin.use.load(std::memory_order_acquire);
-    if (use) return use;
-    static const int decided = [] {  // (once per process, whichever thread reads first)
+// Whether now_ns() reads the TSC, decided once per process by whichever
+// thread reads first (the static's guard also publishes clock_origin).
+inline bool use_tsc() noexcept {
+    static const bool tsc = [] {
         const char* v = std::getenv("LOADKIT_CLOCK");
-        bool tsc = !(v && std::string_view(v) == "steady") && kernel_clock_is_tsc();
-        if (tsc) tsc_pair(clock_origin.tsc, clock_origin.ns);
-        clock_origin.use.store(tsc ? 1 : 2, std::memory_order_release);
-        return tsc ? 1 : 2;
+        bool yes = !(v && std::string_view(v) == "steady") && kernel_clock_is_tsc();
+        if (yes) tsc_pair(clock_origin.tsc, clock_origin.ns);
+        return yes;
     }();
-    return decided;
+    return tsc;
 }
 
 // A thread's next conversion, anchored at (tsc, ns) at the measured rate
@@ -182,7 +179,7 @@ inline tsc_conversion reanchored(const tsc_conversion& c, std::uint64_t t, std::
 // with the rate measured from the process's first anchor (the longer the
 // run, the finer).
 [[gnu::noinline]] inline std::int64_t clock_anchor() noexcept {
-    if (decide_clock() != 1) return steady_ns();
+    if (!use_tsc()) return steady_ns();
     const std::uint64_t t = __builtin_ia32_rdtsc();
     std::uint64_t tsc;
     std::int64_t ns;
@@ -211,13 +208,10 @@ inline std::int64_t now_ns() noexcept {
     return clock_anchor();
 }
 
-// "tsc" or "steady": what now_ns() reads (`loadkit version` says it).
-inline std::string_view clock_source() noexcept { return decide_clock() == 1 ? "tsc" : "steady"; }
-
 #else
 
 inline std::int64_t now_ns() noexcept { return steady_ns(); }
-inline std::string_view clock_source() noexcept { return "steady"; }
+inline bool use_tsc() noexcept { return false; }
 
 #endif
 
@@ -228,7 +222,7 @@ namespace loadkit::inline LOADKIT_ABI {
 // What loadkit's timings are read from: "tsc" (the CPU's time-stamp counter,
 // kept to the steady clock; where the kernel itself keeps time with it) or
 // "steady" (std::chrono::steady_clock; LOADKIT_CLOCK=steady forces it).
-inline std::string_view clock_source() noexcept { return detail::clock_source(); }
+inline std::string_view clock_source() noexcept { return detail::use_tsc() ? "tsc" : "steady"; }
 
 }  // namespace loadkit::inline LOADKIT_ABI
 // ---- end loadkit/core/clock.hpp
