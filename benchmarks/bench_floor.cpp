@@ -9,13 +9,29 @@
 // request is the kernel's loopback TCP path (the floor) and how much is
 // loadkit's own work above it.
 //
-//   bench_floor --port 8080 --vus 50 --requests 1000000
+//   bench_floor --port 8080 --vus 50 --requests 1000000 [--layers parse,metrics,coroutines] [--touch N]
+//
+// --layers adds loadkit's own pieces on the floor, one at a time or
+// together, to measure what each costs in place (with the cache misses it
+// causes, which callgrind's instruction counts miss): `parse`, each response
+// head parsed by the client's parser into a header index and copied out of
+// the receive buffer, as read_response does; `metrics`, three clock reads and
+// eight histogram records per request, as a request's timings are recorded;
+// `coroutines`, each connection driven by five nested coroutines of the
+// library's task type, as a VU's vu_main > iteration > perform > exchange >
+// read_response. --touch N writes N cache lines (at most 128) of a block
+// of the connection's own per response (the lines a VU's state spreads over).
 //
 // Responses must all be as long as the first (benchmarks/compare_wrk's nginx
 // answers a fixed "hello, world"): each is checked to start with "HTTP/1.1 2"
 // where the previous one ended, and any surprise (an error, a short or
 // different response) ends the run with exit code 1. Prints one JSON line:
 // {"requests": N, "seconds": S, "req_per_s": R}. Linux only, no liburing.
+#include <loadkit/core/clock.hpp>
+#include <loadkit/core/task.hpp>
+#include <loadkit/http/parser.hpp>
+#include <loadkit/metrics/histogram.hpp>
+
 #include <linux/io_uring.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -28,10 +44,12 @@
 #include <cctype>
 #include <cerrno>
 #include <chrono>
+#include <coroutine>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -182,19 +200,34 @@ std::size_t response_length(int port, std::string_view request) {
 }  // namespace
 
 int main(int argc, char** argv) {
-    long port = 0, vus = 0, requests = 0;
+    constexpr const char* usage =
+        "usage: bench_floor --port PORT --vus N --requests N [--layers parse,metrics,coroutines] [--touch LINES]";
+    long port = 0, vus = 0, requests = 0, touch = 0;
+    bool parse = false, metrics = false, coroutines = false;
     for (int i = 1; i + 1 < argc; i += 2) {
-        std::string_view k = argv[i];
+        std::string_view k = argv[i], arg = argv[i + 1];
+        if (k == "--layers") {
+            while (!arg.empty()) {
+                auto comma = arg.find(',');
+                auto layer = arg.substr(0, comma);
+                if (layer == "parse") parse = true;
+                else if (layer == "metrics") metrics = true;
+                else if (layer == "coroutines") coroutines = true;
+                else die("--layers takes parse, metrics and coroutines, comma-separated");
+                arg = comma == std::string_view::npos ? std::string_view{} : arg.substr(comma + 1);
+            }
+            continue;
+        }
         char* end = nullptr;
         long v = std::strtol(argv[i + 1], &end, 10);
-        if (*end || v < 1) die("values must be positive integers");
+        if (*end || v < 0 || (v == 0 && k != "--touch")) die("values must be positive integers");
         if (k == "--port") port = v;
         else if (k == "--vus") vus = v;
         else if (k == "--requests") requests = v;
-        else die("usage: bench_floor --port PORT --vus N --requests N");
+        else if (k == "--touch" && v <= 128) touch = v;
+        else die(usage);
     }
-    if (argc % 2 == 0 || port < 1 || port > 65535 || vus < 1 || vus > 60000 || requests < 1)
-        die("usage: bench_floor --port PORT --vus N --requests N");
+    if (argc % 2 == 0 || port < 1 || port > 65535 || vus < 1 || vus > 60000 || requests < 1) die(usage);
     ::alarm(3600);  // a target that stops answering must not hang the benchmark forever
 
     const std::string request = "GET / HTTP/1.1\r\nHost: 127.0.0.1:" + std::to_string(port) + "\r\n\r\n";
@@ -230,12 +263,81 @@ int main(int argc, char** argv) {
         s->buf_group = 0;
         s->user_data = i * 2;
     };
-    std::vector<std::size_t> have(fds.size(), 0);  // bytes of the current response received
+    // A connection's own state: the bytes of its current response received,
+    // and what the layers keep per VU.
+    struct connection_state {
+        std::size_t have = 0;
+        std::vector<std::pair<std::string_view, std::string_view>> headers;
+        std::string head;
+        std::coroutine_handle<> waiter;  // (coroutines) the innermost one, waiting for the response
+        std::unique_ptr<char[]> lines;   // (--touch)
+    };
+    std::vector<connection_state> conns(fds.size());
+    for (auto& c : conns) {
+        if (parse) {
+            c.headers.reserve(16);
+            c.head.reserve(512);
+        }
+        if (touch) c.lines = std::make_unique<char[]>(static_cast<std::size_t>(touch) * 64);
+    }
+    struct {
+        loadkit::histogram timings[8];
+        std::uint64_t requests = 0, bytes_in = 0;
+    } series;
     long done = 0, sent = 0;
-    auto t0 = std::chrono::steady_clock::now();
-    for (std::size_t i = 0; i < fds.size() && sent < requests; ++i, ++sent) {
-        arm(i);
+
+    auto layers = [&](connection_state& c, const char* b, std::size_t n) {
+        if (parse) {
+            loadkit::detail::response_head h;
+            auto len = loadkit::detail::parse_response_head(std::string_view(b, n), h, c.headers);
+            if (len <= 0) die("a response head the parser refused");
+            c.head.assign(b, static_cast<std::size_t>(len));
+            for (auto& [k, v] : c.headers) {  // (the views follow the head out of the buffer)
+                k = std::string_view(c.head.data() + (k.data() - b), k.size());
+                v = std::string_view(c.head.data() + (v.data() - b), v.size());
+            }
+        }
+        if (metrics) {
+            auto t0 = loadkit::detail::now_ns(), t1 = loadkit::detail::now_ns(), t2 = loadkit::detail::now_ns();
+            ++series.requests;
+            series.bytes_in += n;
+            for (int k = 0; k < 8; ++k) series.timings[k].record(static_cast<std::uint64_t>(t2 - t0 + (t1 - t0) * k));
+        }
+        for (long k = 0; k < touch; ++k) c.lines[k * 64] += 1;
+    };
+
+    // (coroutines) a VU: five nested coroutines; the innermost sends and
+    // waits, the completion resumes it, and the outermost starts the next
+    struct response_awaiter {
+        connection_state& c;
+        bool await_ready() const noexcept { return false; }
+        void await_suspend(std::coroutine_handle<> h) noexcept { c.waiter = h; }
+        void await_resume() const noexcept {}
+    };
+    auto read_response = [&](std::size_t i) -> loadkit::task<bool> {
         send(i);
+        ++sent;
+        co_await response_awaiter{conns[i]};
+        co_return true;
+    };
+    auto exchange = [&](std::size_t i) -> loadkit::task<bool> { co_return co_await read_response(i); };
+    auto perform = [&](std::size_t i) -> loadkit::task<bool> { co_return co_await exchange(i); };
+    auto iteration = [&](std::size_t i) -> loadkit::task<> { co_await perform(i); };
+    auto vu = [&](std::size_t i) -> loadkit::task<> {
+        while (sent < requests) co_await iteration(i);
+    };
+
+    auto t0 = std::chrono::steady_clock::now();
+    for (std::size_t i = 0; i < fds.size() && sent < requests; ++i) {
+        arm(i);
+        if (coroutines) {
+            loadkit::detail::spawn(vu(i), [](std::exception_ptr e) {
+                if (e) die("a VU's coroutine threw");
+            });
+        } else {
+            send(i);
+            ++sent;
+        }
     }
     while (done < requests) {
         r.enter(1);
@@ -250,15 +352,19 @@ int main(int argc, char** argv) {
             auto id = c.flags >> IORING_CQE_BUFFER_SHIFT;
             const char* b = bufs.at(id);
             std::size_t n = static_cast<std::size_t>(c.res);
-            if (have[i] == 0 && (n < 10 || std::memcmp(b, "HTTP/1.1 2", 10) != 0)) die("not a 2xx response");
-            bufs.give_back(id);
+            auto& conn = conns[i];
+            if (conn.have == 0 && (n < 10 || std::memcmp(b, "HTTP/1.1 2", 10) != 0)) die("not a 2xx response");
             if (!(c.flags & IORING_CQE_F_MORE)) arm(i);
-            have[i] += n;
-            if (have[i] > length) die("responses of different lengths");
-            if (have[i] < length) return;
-            have[i] = 0;
+            if (conn.have == 0 && n == length) layers(conn, b, n);  // (a response in one piece, as nginx's come)
+            bufs.give_back(id);
+            conn.have += n;
+            if (conn.have > length) die("responses of different lengths");
+            if (conn.have < length) return;
+            conn.have = 0;
             ++done;
-            if (sent < requests) {
+            if (coroutines) {
+                if (auto h = std::exchange(conn.waiter, {})) h.resume();
+            } else if (sent < requests) {
                 send(i);
                 ++sent;
             }
