@@ -224,8 +224,10 @@ int main(int argc, char** argv) {
         if (k == "--port") port = v;
         else if (k == "--vus") vus = v;
         else if (k == "--requests") requests = v;
-        else if (k == "--touch" && v <= 128) touch = v;
-        else die(usage);
+        else if (k == "--touch") {
+            if (v > 128) die("--touch takes at most 128 lines");
+            touch = v;
+        } else die(usage);
     }
     if (argc % 2 == 0 || port < 1 || port > 65535 || vus < 1 || vus > 60000 || requests < 1) die(usage);
     ::alarm(3600);  // a target that stops answering must not hang the benchmark forever
